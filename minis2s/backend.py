@@ -1,0 +1,150 @@
+"""Array backends: which array module runs the math, and which fast twins replace reference loops.
+
+    >>> from minis2s import backend
+    >>> be = backend.use("numba")        # or "numpy" (the reference), or "cupy"
+    >>> backend.current().name
+    'numba'
+
+The reference layer code in `minis2s.layers` is written once against the array module of its
+inputs (`get_array_module(x)`), so the same lines run on NumPy and on CuPy arrays. A backend only
+adds *fast twins* for the recurrent time loops: a layer asks `current().kernel(name, reference)`
+and gets the twin if the backend registered one under that name, else the reference. That call
+is the one place where dispatch happens.
+
+Parameters are always initialised on the host from a NumPy `Generator` (`rng(seed)`) and then
+moved with `Backend.asarray`, so every backend starts from bit-identical weights.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+NAMES = ("numpy", "numba", "cupy")
+
+TRAIN_DTYPE = np.float32  # training and decoding
+CHECK_DTYPE = np.float64  # gradient checks and parity tests
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A named array module plus the fast twins it registers (name -> callable)."""
+
+    name: str
+    xp: ModuleType
+    kernels: Mapping[str, Callable] = field(default_factory=dict)
+
+    def kernel(self, name: str, reference: Callable) -> Callable:
+        """The twin registered as `name` (e.g. "lstm.forward_loop"), else `reference`."""
+        return self.kernels.get(name, reference)
+
+    def asarray(self, a: Any, dtype: Any = None) -> Any:
+        """`a` as an array of this backend (copied to the GPU for cupy)."""
+        return self.xp.asarray(a, dtype=dtype)
+
+
+_current: Backend | None = None
+
+
+def _make(name: str) -> Backend:
+    if name == "numpy":
+        return Backend("numpy", np)
+    if name == "numba":
+        if importlib.util.find_spec("numba") is None:
+            raise RuntimeError("backend 'numba' needs Numba: pip install numba scipy")
+        from minis2s.kernels import numba_kernels
+
+        return Backend("numba", np, numba_kernels())
+    if name == "cupy":
+        cp = _import_cupy()
+        from minis2s.kernels import cupy_kernels
+
+        return Backend("cupy", cp, cupy_kernels())
+    raise ValueError(
+        f"unknown backend {name!r}; choose one of {', '.join(NAMES)} "
+        f"(available here: {', '.join(available())})"
+    )
+
+
+def _import_cupy() -> ModuleType:
+    try:
+        import cupy as cp
+    except ImportError as e:
+        raise RuntimeError(
+            "backend 'cupy' needs CuPy and an NVIDIA GPU: pip install 'minis2s[gpu]' "
+            f"(CuPy for CUDA 12); available here: {', '.join(available())}"
+        ) from e
+    try:
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no CUDA device")
+    except Exception as e:  # CUDARuntimeError when no driver is present
+        raise RuntimeError(
+            f"backend 'cupy': CuPy is installed but no GPU is usable ({e}); "
+            f"available here: {', '.join(available())}"
+        ) from e
+    return cp
+
+
+def available() -> list[str]:
+    """Backend names that can be used on this machine."""
+    names = ["numpy"]
+    if importlib.util.find_spec("numba") is not None:
+        names.append("numba")
+    if importlib.util.find_spec("cupy") is not None:
+        try:
+            _import_cupy_quiet()
+            names.append("cupy")
+        except Exception:
+            pass
+    return names
+
+
+def _import_cupy_quiet() -> None:
+    import cupy as cp
+
+    if cp.cuda.runtime.getDeviceCount() < 1:
+        raise RuntimeError("no CUDA device")
+
+
+def use(name: str) -> Backend:
+    """Make `name` ("numpy", "numba" or "cupy") the current backend and return it."""
+    global _current
+    if not isinstance(name, str):
+        raise ValueError(f"backend name must be a string, one of {', '.join(NAMES)}; got {name!r}")
+    _current = _make(name.lower())
+    return _current
+
+
+def current() -> Backend:
+    """The backend in use (NumPy until `use` is called)."""
+    global _current
+    if _current is None:
+        _current = Backend("numpy", np)
+    return _current
+
+
+def get_array_module(*arrays: Any) -> ModuleType:
+    """`cupy` if any argument is a CuPy array, else `numpy`."""
+    for a in arrays:
+        if type(a).__module__.startswith("cupy"):
+            import cupy
+
+            return cupy
+    return np
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A host NumPy copy (or view) of a NumPy or CuPy array."""
+    if type(a).__module__.startswith("cupy"):
+        return a.get()
+    return np.asarray(a)
+
+
+def rng(seed: int) -> np.random.Generator:
+    """A seeded NumPy generator; used for initial weights on every backend alike."""
+    return np.random.default_rng(seed)

@@ -1,0 +1,35 @@
+"""Helpers shared by the recurrent cells (rnn, lstm, gru): input checks and state shifting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minis2s import validate
+from minis2s.backend import get_array_module
+
+
+def check_sequence(where: str, x: Any, h0: Any, W_ih: Any, gates: int) -> tuple[int, int, int]:
+    """Validate x (N, T, D) and h0 (N, H) against W_ih (gates*H, D); return (N, T, H)."""
+    H, D = W_ih.shape[0] // gates, W_ih.shape[1]
+    validate.shape(where, "x", x, (None, None, D), "N, T, D")
+    validate.floating(where, "x", x, W_ih.dtype)
+    N, T = x.shape[:2]
+    if T == 0:
+        raise ValueError(f"{where}: x has T = 0 steps; every sequence needs at least one step")
+    if N == 0:
+        raise ValueError(f"{where}: x has N = 0 sequences; pass a batch of at least one")
+    if h0 is not None:
+        validate.shape(where, "h0", h0, (N, H), "N, H")
+        validate.floating(where, "h0", h0, W_ih.dtype)
+    return N, T, H
+
+
+def zeros_state(N: int, H: int, like: Any) -> Any:
+    """A zero state (N, H) on the array module and dtype of `like`."""
+    return get_array_module(like).zeros((N, H), dtype=like.dtype)
+
+
+def shift_right(states: Any, s0: Any) -> Any:
+    """[s0, s_1, ..., s_{T-1}]: the state entering each step, (N, T, H), from states (N, T, H)."""
+    xp = get_array_module(states)
+    return xp.concatenate([s0[:, None], states[:, :-1]], axis=1)

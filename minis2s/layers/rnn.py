@@ -1,0 +1,133 @@
+"""Vanilla (Elman) RNN with tanh, one step and a whole masked sequence (PyTorch `nn.RNN` layout).
+
+Equations:
+    a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
+    h_t = m_t * tanh(a_t) + (1 - m_t) * h_{t-1}      m_t in {0, 1}: 0 = padding
+    y_t = m_t * h_t
+
+A padded step keeps the state and outputs zero, so the final state is each sequence's state at
+its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
+the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
+time axis, and those are what the numba and cupy backends replace with twins.
+
+Parameters: W_ih (H, D), W_hh (H, H), b_ih (H,), b_hh (H,).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s import backend, validate
+from minis2s.layers._recurrent import check_sequence, shift_right, zeros_state
+from minis2s.backend import get_array_module
+
+WHERE = "rnn"
+
+
+class RNNStepCache(NamedTuple):
+    x: Any  # (N, D)
+    h_prev: Any  # (N, H)
+    h: Any  # (N, H) = tanh(a)
+    p: dict
+
+
+class RNNCache(NamedTuple):
+    x: Any  # (N, T, D)
+    h0: Any  # (N, H)
+    hs_state: Any  # (N, T, H) carried state after each step (padding keeps the previous one)
+    m: Any  # (N, T) float mask
+    p: dict
+
+
+def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> dict[str, Any]:
+    """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as nn.RNN."""
+    k = 1.0 / np.sqrt(H)
+    shapes = {"W_ih": (H, D), "W_hh": (H, H), "b_ih": (H,), "b_hh": (H,)}
+    return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
+
+
+def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, RNNStepCache]:
+    """One step h = tanh(x W_ih^T + b_ih + h_prev W_hh^T + b_hh).
+
+    Shapes: x (N, D), h_prev (N, H) -> h (N, H).
+    """
+    xp = get_array_module(x)
+    h = xp.tanh(x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"])
+    return h, RNNStepCache(x, h_prev, h, p)
+
+
+def step_backward(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, dict[str, Any]]:
+    """Gradients of one step: (dx (N, D), dh_prev (N, H), dp)."""
+    x, h_prev, h, p = cache
+    da = dh * (1 - h * h)  # tanh' = 1 - tanh^2
+    dp = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
+    return da @ p["W_ih"], da @ p["W_hh"], dp
+
+
+def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
+    """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh; returns the carried states (N, T, H)."""
+    xp = get_array_module(xw)
+    N, T, H = xw.shape
+    hs_state = xp.empty_like(xw)
+    h = h0
+    for t in range(T):
+        m_t = m[:, t, None]  # (N, 1)
+        h_new = xp.tanh(xw[:, t] + h @ W_hh.T)
+        h = m_t * h_new + (1 - m_t) * h
+        hs_state[:, t] = h
+    return hs_state
+
+
+def backward_loop(dhs: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> tuple[Any, Any]:
+    """The time loop of the backward pass; returns (da (N, T, H), dh0 (N, H))."""
+    xp = get_array_module(dhs)
+    N, T, H = dhs.shape
+    da = xp.empty_like(dhs)
+    dh_next = dh_final
+    for t in range(T - 1, -1, -1):
+        m_t = m[:, t, None]  # (N, 1)
+        dh = dh_next + m_t * dhs[:, t]  # through y_t = m_t h_t and through h_{t+1}
+        da[:, t] = m_t * dh * (1 - hs_state[:, t] * hs_state[:, t])
+        dh_next = (1 - m_t) * dh + da[:, t] @ W_hh
+    return da, dh_next
+
+
+def forward(
+    x: Any, h0: Any, p: dict[str, Any], mask: Any = None
+) -> tuple[Any, Any, RNNCache]:
+    """Run the RNN over a batch of sequences.
+
+    Shapes: x (N, T, D), h0 (N, H) or None (zeros), mask (N, T) of 0/1 or None (all valid)
+    -> ys (N, T, H) (zero at padding), h_final (N, H) (state at each row's last real token).
+    """
+    N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p["W_ih"], gates=1)
+    h0 = zeros_state(N, H, x) if h0 is None else h0
+    m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype)
+    xw = x @ p["W_ih"].T + (p["b_ih"] + p["b_hh"])  # (N, T, H)
+    loop = backend.current().kernel("rnn.forward_loop", forward_loop)
+    hs_state = loop(xw, h0, p["W_hh"], m)
+    ys = hs_state * m[:, :, None]
+    return ys, hs_state[:, -1], RNNCache(x, h0, hs_state, m, p)
+
+
+def backward(dys: Any, dh_final: Any, cache: RNNCache) -> tuple[Any, Any, dict[str, Any]]:
+    """Gradients (dx (N, T, D), dh0 (N, H), dp) from dys (N, T, H) and dh_final (N, H) or None."""
+    x, h0, hs_state, m, p = cache
+    N, T, D = x.shape
+    H = h0.shape[1]
+    if dh_final is None:
+        dh_final = get_array_module(x).zeros_like(h0)
+    loop = backend.current().kernel("rnn.backward_loop", backward_loop)
+    da, dh0 = loop(dys, dh_final, hs_state, m, p["W_hh"])
+    h_prev = shift_right(hs_state, h0)  # (N, T, H): state entering each step
+    da2 = da.reshape(N * T, H)
+    db = da2.sum(0)
+    dp = {
+        "W_ih": da2.T @ x.reshape(N * T, D),
+        "W_hh": da2.T @ h_prev.reshape(N * T, H),
+        "b_ih": db,
+        "b_hh": db.copy(),
+    }
+    return da @ p["W_ih"], dh0, dp
