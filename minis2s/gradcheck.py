@@ -120,8 +120,10 @@ def check_layer(
 
     Returns {name: rel_error}, names like "x", "h0c0[1]", "W_ih".
     """
-    call = (lambda: forward(*inputs, **options)) if params is None else (
-        lambda: forward(*inputs, params, **options)
+    call = (
+        (lambda: forward(*inputs, **options))
+        if params is None
+        else (lambda: forward(*inputs, params, **options))
     )
     *outs, cache = call()
     r = np.random.default_rng(seed)
@@ -131,14 +133,16 @@ def check_layer(
 
     def loss() -> float:
         *o, _ = call()
-        return sum(_dot(a, d) for (_, a), (_, d) in zip(_leaves(o, "o"), _leaves(douts, "d")))
+        pairs = zip(_leaves(o, "o"), _leaves(douts, "d"), strict=True)
+        return sum(_dot(a, d) for (_, a), (_, d) in pairs)
 
     arg_names = list(inspect.signature(forward).parameters)
     errors: dict[str, float] = {}
     for k, (x, dx) in enumerate(zip(inputs, dinputs, strict=True)):
         if dx is None:
             continue
-        for (name, leaf), (_, dleaf) in zip(_leaves(x, arg_names[k]), _leaves(dx, "d"), strict=True):
+        leaves = zip(_leaves(x, arg_names[k]), _leaves(dx, "d"), strict=True)
+        for (name, leaf), (_, dleaf) in leaves:
             errors[name] = rel_error(numerical_grad(loss, leaf, h), dleaf)
     for key, w in (params or {}).items():
         errors[key] = rel_error(numerical_grad(loss, w, h), dparams[key])

@@ -17,7 +17,7 @@ from minis2s.backend import get_array_module
 
 
 def shape(where: str, name: str, a: Any, want: Sequence[int | None], letters: str) -> None:
-    """Check `a.shape` against `want` (None = any size); `letters` names the axes, e.g. "N, T, D"."""
+    """Check `a.shape` against `want` (None = any size); `letters` names the axes ("N, T, D")."""
     got = getattr(a, "shape", None)
     if got is None:
         raise ValueError(f"{where}: {name} must be an array of shape ({letters}); got {type(a)!r}")

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import backend, validate
-from minis2s.layers._recurrent import check_sequence, shift_right, zeros_state
 from minis2s.backend import get_array_module
+from minis2s.layers._recurrent import check_sequence, shift_right, zeros_state
 
 WHERE = "rnn"
 
@@ -67,7 +67,7 @@ def step_backward(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, dict[str, Any
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
-    """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh; returns the carried states (N, T, H)."""
+    """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh -> carried states (N, T, H)."""
     xp = get_array_module(xw)
     N, T, H = xw.shape
     hs_state = xp.empty_like(xw)
@@ -94,9 +94,7 @@ def backward_loop(dhs: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> 
     return da, dh_next
 
 
-def forward(
-    x: Any, h0: Any, p: dict[str, Any], mask: Any = None
-) -> tuple[Any, Any, RNNCache]:
+def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, Any, RNNCache]:
     """Run the RNN over a batch of sequences.
 
     Shapes: x (N, T, D), h0 (N, H) or None (zeros), mask (N, T) of 0/1 or None (all valid)
