@@ -33,3 +33,9 @@ def shift_right(states: Any, s0: Any) -> Any:
     """[s0, s_1, ..., s_{T-1}]: the state entering each step, (N, T, H), from states (N, T, H)."""
     xp = get_array_module(states)
     return xp.concatenate([s0[:, None], states[:, :-1]], axis=1)
+
+
+def sigmoid(a: Any) -> Any:
+    """sigma(a) = 1 / (1 + exp(-a)), computed as (1 + tanh(a / 2)) / 2: no exp to overflow."""
+    xp = get_array_module(a)
+    return 0.5 * (1.0 + xp.tanh(0.5 * a))
