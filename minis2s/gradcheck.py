@@ -5,9 +5,9 @@ A backward pass is right when it matches centred differences of the forward pass
     df/dx_i  ~  (f(x + h e_i) - f(x - h e_i)) / (2 h)        error O(h^2)
 
 We check a scalar L = sum_k <out_k, dout_k> for random upstream gradients dout_k, so one check
-covers every output of a layer. In float64 with h = 1e-6 the truncation error (~h^2) and the
-rounding error (~1e-16 / h) are both near 1e-10 of the gradient's scale, far below the 1e-7
-that a wrong backward pass cannot reach.
+covers every output of a layer. In float64 with h = 1e-5 the truncation error (h^2 f'''/6) and
+the rounding error (1e-16 |f| / h) are both near 1e-11: balanced, and far below the 1e-7 of the
+gradient's scale that a wrong backward pass cannot reach.
 
     >>> import numpy as np
     >>> from minis2s.gradcheck import check_layer
@@ -32,7 +32,7 @@ from minis2s.backend import get_array_module, to_numpy
 TOLERANCE = 1e-7
 
 
-def numerical_grad(f: Callable[[], float], x: Any, h: float = 1e-6) -> Any:
+def numerical_grad(f: Callable[[], float], x: Any, h: float = 1e-5) -> Any:
     """Centred-difference gradient of the scalar `f()` with respect to the array `x`.
 
     `x` is perturbed in place, one element at a time, and restored. float64 only: in float32
@@ -104,7 +104,7 @@ def check_layer(
     inputs: Sequence[Any],
     params: dict[str, Any] | None,
     *,
-    h: float = 1e-6,
+    h: float = 1e-5,
     seed: int = 0,
     **options: Any,
 ) -> dict[str, float]:
@@ -170,6 +170,33 @@ def _random_like(o: Any, r: np.random.Generator) -> Any:
     if np.isscalar(o) or getattr(o, "ndim", 1) == 0:
         return float(r.standard_normal())
     return xp.asarray(r.standard_normal(o.shape))
+
+
+def check_model(
+    model: Any,
+    batch: Any,
+    *,
+    seed: int | None = None,
+    sampling_eps: float = 0.0,
+    label_smoothing: float = 0.0,
+    h: float = 1e-5,
+) -> dict[str, float]:
+    """Relative error of `model.loss_and_grads(batch)` against finite differences, per parameter.
+
+    The model must hold float64 parameters. With `seed`, dropout and scheduled sampling draw from
+    a generator re-seeded with it before every pass, so every pass draws the same masks.
+    """
+
+    def rng() -> Any:
+        return None if seed is None else np.random.default_rng(seed)
+
+    opts = {"sampling_eps": sampling_eps, "label_smoothing": label_smoothing}
+    _, grads = model.loss_and_grads(batch, rng=rng(), **opts)
+    errors = {}
+    for name, w in model.params.items():
+        num = numerical_grad(lambda: model.loss(batch, rng=rng(), **opts), w, h)
+        errors[name] = rel_error(num, grads[name])
+    return errors
 
 
 def assert_close(errors: dict[str, float], tol: float = TOLERANCE) -> None:

@@ -1,0 +1,152 @@
+"""The Python API: a trained model with its vocabularies, to translate and evaluate text.
+
+    >>> from minis2s.api import Translator
+    >>> tr = Translator.load("runs/reverse-digits")            # the best checkpoint
+    >>> tr.translate(["12345"])[0].text                          # doctest: +SKIP
+    '54321'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s import metrics
+from minis2s.data.batching import pad
+from minis2s.data.tokenize import get_tokenizer
+from minis2s.data.vocab import Vocab
+from minis2s.decode import beam_search, greedy, sample
+from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.train import checkpoint
+
+METHODS = ("greedy", "beam", "sample")
+
+
+class Translation(NamedTuple):
+    """One output: its text and tokens, log-probability, ranking score, the source tokens and
+    the attention weights (len(tokens) (+1 for EOS), len(src_tokens)) or None."""
+
+    text: str
+    tokens: list[str]
+    logprob: float
+    score: float
+    src_tokens: list[str]
+    attention: np.ndarray | None
+
+
+class Translator:
+    """A Seq2Seq model plus what turns text into ids and back."""
+
+    def __init__(
+        self,
+        model: Seq2Seq,
+        src_vocab: Vocab | None,
+        tgt_vocab: Vocab,
+        tokenizer: str = "char",
+    ) -> None:
+        self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
+        self.tokenizer = get_tokenizer(tokenizer)
+        self.unknown = 0  # source tokens mapped to <unk> so far
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, which: str = "best") -> Translator:
+        """Load a run directory (its `best` or `last` checkpoint) or a checkpoint directory."""
+        ckpt_dir = os.path.join(path, which)
+        ckpt = checkpoint.load(ckpt_dir if os.path.isdir(ckpt_dir) else path)
+        cfg = ModelConfig.from_dict(ckpt.config["model"])
+        dtype = np.dtype(ckpt.config.get("dtype", "float32"))
+        from minis2s import backend
+
+        params = {k: backend.current().asarray(v, dtype=dtype) for k, v in ckpt.params.items()}
+        model = Seq2Seq(cfg, params, dtype=dtype)
+        vocabs = ckpt.vocabs or {}
+        src_vocab = Vocab.from_dict(vocabs["src"]) if "src" in vocabs else None
+        tgt_vocab = Vocab.from_dict(vocabs["tgt"])
+        tokenizer = ckpt.config.get("data", {}).get("tokenizer", "char")
+        return cls(model, src_vocab, tgt_vocab, tokenizer)
+
+    def encode_sources(self, sources: Sequence[Any]) -> tuple[Any, Any, list[list[str]]]:
+        """(src (N, S) ids or (N, S, F) features, src_mask (N, S), source tokens per row)."""
+        if len(sources) == 0:
+            raise ValueError("translate: no source sentences given")
+        if self.model.cfg.src_features > 0:
+            return _pad_features(sources, self.model.cfg.src_features)
+        toks = [self.tokenizer.tokenize(s) for s in sources]
+        for i, t in enumerate(toks):
+            if not t:
+                raise ValueError(f"translate: source {i} is empty; give at least one token")
+        self.unknown += sum(self.src_vocab.count_unknown(t) for t in toks)
+        ids, mask = pad([self.src_vocab.encode(t) for t in toks])
+        return ids, mask, toks
+
+    def translate(
+        self,
+        sources: Sequence[Any],
+        *,
+        method: str = "greedy",
+        batch_size: int = 64,
+        nbest: int = 1,
+        seed: int = 0,
+        **options: Any,
+    ) -> list[Any]:
+        """Translate `sources` (strings, or (S, F) arrays for a feature model).
+
+        method: "greedy", "beam" (options beam_size, length_penalty, alpha) or "sample"
+        (options temperature, top_k); all take max_len_a, max_len_b. Returns one Translation
+        per source, or a list of `nbest` Translations per source when nbest > 1.
+        """
+        if method not in METHODS:
+            raise ValueError(f"translate: method {method!r}; choose one of {METHODS}")
+        rng = np.random.default_rng(seed)
+        out: list[Any] = []
+        for start in range(0, len(sources), batch_size):
+            src, mask, toks = self.encode_sources(sources[start : start + batch_size])
+            if method == "greedy":
+                hyps = greedy(self.model, src, mask, **options)
+            elif method == "beam":
+                hyps = beam_search(self.model, src, mask, nbest=nbest, **options)
+            else:
+                hyps = sample(self.model, src, mask, rng=rng, **options)
+            for h_list, st in zip(hyps, toks, strict=True):
+                ts = [self._to_translation(h, st) for h in h_list]
+                out.append(ts if nbest > 1 else ts[0])
+        return out
+
+    def _to_translation(self, h: Any, src_tokens: list[str]) -> Translation:
+        tokens = self.tgt_vocab.decode(h.ids)
+        text = self.tokenizer.detokenize(tokens)
+        return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention)
+
+    def evaluate(
+        self, pairs: Sequence[tuple[Any, str]], *, bleu: bool = True, **options: Any
+    ) -> dict[str, float]:
+        """Exact match (and BLEU, chrF when sacrebleu is installed) of translations of `pairs`."""
+        hyps = [t.text for t in self.translate([s for s, _ in pairs], **options)]
+        refs = [r for _, r in pairs]
+        result = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}
+        if bleu:
+            try:
+                result["bleu"] = metrics.bleu(hyps, refs)
+                result["chrf"] = metrics.chrf(hyps, refs)
+            except ImportError:
+                pass
+        return result
+
+
+def _pad_features(sources: Sequence[Any], F: int) -> tuple[Any, Any, list[list[str]]]:
+    """(N, S, F) float32 features zero-padded, their (N, S) mask, and frame labels per row."""
+    arrays = [np.asarray(s, dtype=np.float32) for s in sources]
+    for i, a in enumerate(arrays):
+        if a.ndim != 2 or a.shape[1] != F or a.shape[0] == 0:
+            raise ValueError(
+                f"translate: source {i} has shape {a.shape}, expected (S, F) = (>=1, {F})"
+            )
+    S = max(a.shape[0] for a in arrays)
+    x = np.zeros((len(arrays), S, F), dtype=np.float32)
+    mask = np.zeros((len(arrays), S), dtype=np.float32)
+    for i, a in enumerate(arrays):
+        x[i, : len(a)], mask[i, : len(a)] = a, 1.0
+    return x, mask, [[f"f{t}" for t in range(len(a))] for a in arrays]

@@ -1,0 +1,92 @@
+"""`minis2s gradcheck`: every backward pass against finite differences, on small random inputs.
+
+Each case builds float64 inputs with a padded mask and calls `gradcheck.check_layer` (or
+`check_model`), so the table it prints is the same proof the test suite runs, at one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from minis2s.gradcheck import TOLERANCE, check_layer, check_model
+
+F64 = np.float64
+N, T, D, H, S, V = 3, 4, 3, 4, 5, 6
+MASK = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=F64)  # (N, T), padded rows
+
+
+def _r(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
+    from minis2s.layers import attention, dropout, embedding, gru, linear, loss, lstm, rnn, stack
+
+    r = _r()
+    x, h0, c0 = r.standard_normal((N, T, D)), r.standard_normal((N, H)), r.standard_normal((N, H))
+    yield "linear", lambda: check_layer(linear.forward, linear.backward,
+                                        [r.standard_normal((N, D))], linear.init(D, H, r, F64))
+    ids = np.array([[1, 2, 0, 2], [3, 0, 0, 1], [5, 5, 5, 0]])
+    yield "embedding", lambda: check_layer(embedding.forward, embedding.backward, [ids],
+                                           embedding.init(V, D, r, F64, pad_id=0), pad_id=0)
+    yield "dropout", lambda: check_layer(
+        lambda x: dropout.forward(x, 0.4, _r(7)), dropout.backward, [x], None)
+    for name, cell, state in [("rnn", rnn, h0), ("lstm", lstm, (h0, c0)), ("gru", gru, h0)]:
+        p = cell.init(D, H, r, F64)
+        yield f"{name}", lambda c=cell, s=state, p=p: check_layer(
+            c.forward, c.backward, [x, s], p, mask=MASK)
+        yield f"{name}.step", lambda c=cell, s=state, p=p: check_layer(
+            c.step_forward, c.step_backward, [x[:, 0], s], p)
+    for cell in ("rnn", "lstm", "gru"):
+        p = stack.init(cell, D, H, 2, True, r, F64)
+        yield f"stack.{cell} (2 layers, bi, dropout)", lambda c=cell, p=p: check_layer(
+            lambda x, p: stack.forward(x, None, p, mask=MASK, cell=c, dropout=0.3, rng=_r(3)),
+            stack.backward, [x], p)
+    enc, q = r.standard_normal((N, S, 2 * H)), r.standard_normal((N, 2, H))
+    src_mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=F64)
+    for score in attention.SCORES:
+        Hq = 2 * H if score in ("dot", "scaled_dot") else H
+        qs = q if Hq == H else r.standard_normal((N, 2, Hq))
+        p = attention.init(score, Hq, 2 * H, r, dtype=F64)
+        yield f"attention.{score}", lambda s=score, qs=qs, p=p: check_layer(
+            attention.forward, attention.backward, [qs, enc], p, mask=src_mask, score=s)
+    logits, targets = r.standard_normal((N, T, V)), np.array([[1, 2, 3, 0], [4, 0, 0, 0],
+                                                              [5, 1, 0, 0]])  # fmt: skip
+    for eps in (0.0, 0.1):
+        yield f"loss (label smoothing {eps})", lambda eps=eps: check_layer(
+            loss.forward, loss.backward, [logits], None,
+            targets=targets, ignore_index=0, label_smoothing=eps)
+
+
+def model_cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
+    """One whole-model check per cell, with attention, input feeding, dropout, sampling."""
+    from minis2s.data.batching import make_batch
+    from minis2s.models import ModelConfig, Seq2Seq
+
+    examples = [([4, 5, 6], [4, 4, 5]), ([5], [6]), ([6, 4], [5, 6, 4, 5])]
+    batch = make_batch(examples, np.arange(3))
+    for cell in ("rnn", "lstm", "gru"):
+        for att in ("general", "additive"):
+            cfg = ModelConfig(src_vocab=7, tgt_vocab=7, cell=cell, emb=3, hidden=3,
+                              enc_layers=2, dec_layers=2, attention=att, dropout=0.2)  # fmt: skip
+            model = Seq2Seq(cfg, seed=1, dtype=F64)
+            yield f"seq2seq.{cell}.{att}", lambda m=model: check_model(
+                m, batch, seed=5, sampling_eps=0.3, label_smoothing=0.1)
+
+
+def run_all(only: str | None = None, model: bool = True) -> bool:
+    """Print a table of every check; True when all pass."""
+    cases = list(_cases()) + (list(model_cases()) if model else [])
+    ok = True
+    print(f"{'layer':<36} {'input/param':<24} {'max rel error':>14}  result")
+    for name, run in cases:
+        if only and only not in name:
+            continue
+        for what, err in run().items():
+            passed = err < TOLERANCE
+            ok &= passed
+            print(f"{name:<36} {what:<24} {err:>14.2e}  {'pass' if passed else 'FAIL'}")
+    print(f"\n{'all checks passed' if ok else 'SOME CHECKS FAILED'} (tolerance {TOLERANCE:g})")
+    return ok

@@ -1,0 +1,133 @@
+"""`minis2s train | translate | evaluate | gradcheck | tasks | plot`.
+
+Every field of ModelConfig and TrainConfig is an option of `train` (`--hidden 256`,
+`--no-bidirectional`, `--lr-schedule warmup`), generated from the dataclasses so the two never
+drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+from minis2s import backend
+
+DATA_FIELDS = {"src_vocab", "tgt_vocab", "src_features"}  # filled from the data, not options
+
+
+def _add_dataclass_options(p: argparse.ArgumentParser, cls: type, skip: set[str]) -> None:
+    group = p.add_argument_group(cls.__name__)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            typ = {"int": int, "float": float, "str": str}[str(f.type)]
+            group.add_argument(flag, type=typ, default=f.default, metavar=str(f.type).upper(),
+                               help=f"(default {f.default})")  # fmt: skip
+
+
+def _from_args(cls: type, args: argparse.Namespace, skip: set[str]) -> dict[str, Any]:
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name not in skip}
+
+
+def _decode_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("decoding")
+    g.add_argument("--beam", type=int, default=0, help="beam size (0 = greedy)")
+    g.add_argument("--nbest", type=int, default=1)
+    g.add_argument("--length-penalty", choices=("none", "average", "gnmt"), default="none")
+    g.add_argument("--alpha", type=float, default=0.6, help="GNMT length penalty exponent")
+    g.add_argument("--sample", action="store_true", help="sample instead of searching")
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--top-k", type=int, default=0)
+    g.add_argument("--max-len-a", type=float, default=2.0, help="max length a*|src|+b")
+    g.add_argument("--max-len-b", type=int, default=10)
+    g.add_argument("--seed", type=int, default=0, help="for --sample")
+
+
+def decode_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """translate() keyword arguments from the decoding options."""
+    kw: dict[str, Any] = {"max_len_a": args.max_len_a, "max_len_b": args.max_len_b}
+    if args.sample:
+        return kw | {"method": "sample", "temperature": args.temperature, "top_k": args.top_k,
+                     "seed": args.seed}  # fmt: skip
+    if args.beam > 0:
+        return kw | {"method": "beam", "beam_size": args.beam, "nbest": args.nbest,
+                     "length_penalty": args.length_penalty, "alpha": args.alpha}  # fmt: skip
+    return kw
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from minis2s.models.config import ModelConfig
+    from minis2s.train.config import TrainConfig
+
+    top = argparse.ArgumentParser(prog="minis2s", description=__doc__.split("\n")[0])
+    top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model on a built-in task or a TSV corpus")
+    src = p.add_argument_group("data")
+    src.add_argument("--task", help="a built-in task (see `minis2s tasks`)")
+    src.add_argument("--data", help="training corpus: source<TAB>target per line, UTF-8")
+    src.add_argument("--dev-data", help="dev corpus (default: 5%% of --data held out)")
+    src.add_argument("--test-data", help="test corpus, evaluated at the end")
+    src.add_argument("--tokenizer", default="char", choices=("char", "word"))
+    src.add_argument("--min-freq", type=int, default=1)
+    src.add_argument("--max-vocab", type=int, default=None)
+    src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")
+    src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")
+    p.add_argument("--out", help="run directory (default runs/<task or corpus name>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    p.add_argument("--show", type=int, default=8, help="test translations printed at the end")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    _add_dataclass_options(p, ModelConfig, DATA_FIELDS)
+    _add_dataclass_options(p, TrainConfig, set())
+
+    p = sub.add_parser("translate", help="translate sentences (arguments or standard input)")
+    p.add_argument("--checkpoint", required=True, help="a run directory or checkpoint")
+    p.add_argument("sentences", nargs="*", help="default: one sentence per line of stdin")
+    _decode_options(p)
+
+    p = sub.add_parser("evaluate", help="BLEU, chrF and exact match on a corpus or task split")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", help="TSV corpus")
+    p.add_argument("--task", help="a built-in task; evaluates --split")
+    p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    _decode_options(p)
+
+    p = sub.add_parser("gradcheck", help="finite-difference checks of every backward pass")
+    p.add_argument("--only", help="check only layers whose name contains this")
+    p.add_argument("--no-model", action="store_true", help="skip the whole-model checks")
+
+    sub.add_parser("tasks", help="list the built-in tasks")
+
+    p = sub.add_parser("plot", help="attention heatmap of a translation, or training curves")
+    p.add_argument("--checkpoint", help="run directory: heatmap of translating --sentence")
+    p.add_argument("--sentence", help="the source sentence to translate and plot")
+    p.add_argument("--log", help="a run's log.jsonl: loss and dev metric curves")
+    p.add_argument("--out", required=True, help="output image (.png, .svg, .pdf)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        backend.use(args.backend)
+        from minis2s import commands
+
+        return getattr(commands, args.command)(args)
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:
+        print(f"minis2s {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,116 @@
+"""What each `minis2s` subcommand does, given its parsed arguments (see cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from minis2s.cli import DATA_FIELDS, decode_kwargs
+
+
+def train(args: argparse.Namespace) -> int:
+    from minis2s import pipeline
+    from minis2s.cli import _from_args
+    from minis2s.models.config import ModelConfig
+    from minis2s.train.config import TrainConfig
+
+    data = pipeline.load_data(
+        task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
+        tokenizer=args.tokenizer, min_freq=args.min_freq, max_vocab=args.max_vocab,
+        max_len=args.max_len, train_size=args.train_size, seed=args.seed,
+    )  # fmt: skip
+    model_options = _from_args(ModelConfig, args, DATA_FIELDS)
+    tcfg = TrainConfig(**_from_args(TrainConfig, args, set()))
+    out = args.out or f"runs/{data.name}"
+    tr = pipeline.train(
+        data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
+        progress=not args.quiet,
+    )  # fmt: skip
+    test = data.test or data.dev
+    split = "test" if data.test else "dev"
+    result = tr.evaluate(test)
+    print(f"\n{split}: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                     for k, v in result.items()))  # fmt: skip
+    shown = test[: args.show]
+    for (src, ref), t in zip(shown, tr.translate([s for s, _ in shown]), strict=True):
+        mark = "ok " if t.text == ref else "ERR"
+        print(f"  {mark} {_show(src)!s:>30} -> {t.text:<30} (reference {ref})")
+    print(f"checkpoints and log in {out}/; try: minis2s translate --checkpoint {out} ...")
+    return 0
+
+
+def _show(src) -> str:
+    return src if isinstance(src, str) else f"<{len(src)} frames>"
+
+
+def translate(args: argparse.Namespace) -> int:
+    from minis2s.api import Translator
+
+    tr = Translator.load(args.checkpoint)
+    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
+    if not sentences:
+        raise ValueError("no sentences: give them as arguments or one per line on stdin")
+    kw = decode_kwargs(args)
+    results = tr.translate(sentences, **kw)
+    for r in results:
+        if isinstance(r, list):  # n-best
+            print(" ||| ".join(f"{t.text}\t{t.score:.4f}" for t in r))
+        else:
+            print(r.text)
+    if tr.unknown:
+        print(f"note: {tr.unknown} source tokens were not in the vocabulary (mapped to <unk>)",
+              file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from minis2s.api import Translator
+    from minis2s.data.corpus import read_tsv
+    from minis2s.data.tasks import get_task
+
+    if (args.data is None) == (args.task is None):
+        raise ValueError("give exactly one of --data FILE and --task NAME")
+    tr = Translator.load(args.checkpoint)
+    pairs = list(read_tsv(args.data)) if args.data else get_task(args.task).generate()[args.split]
+    kw = decode_kwargs(args)
+    kw.pop("nbest", None)
+    result = tr.evaluate(pairs, **kw)
+    for k, v in result.items():
+        print(f"{k}\t{v:.4f}" if isinstance(v, float) else f"{k}\t{v}")
+    if tr.unknown:
+        print(f"unknown_source_tokens\t{tr.unknown}")
+    return 0
+
+
+def gradcheck(args: argparse.Namespace) -> int:
+    from minis2s.checks import run_all
+
+    return 0 if run_all(only=args.only, model=not args.no_model) else 1
+
+
+def tasks(args: argparse.Namespace) -> int:
+    from minis2s.data.tasks import TASKS
+
+    for name, t in TASKS.items():
+        ex = t.generate(seed=0)["train"][0]
+        src = ex[0] if isinstance(ex[0], str) else f"<{len(ex[0])} x {t.features} frames>"
+        print(f"{name:<16} {t.description}\n{'':<16} e.g. {src!r} -> {ex[1]!r}")
+    return 0
+
+
+def plot(args: argparse.Namespace) -> int:
+    from minis2s import viz
+
+    if args.log:
+        viz.plot_log(args.log, args.out)
+    elif args.checkpoint and args.sentence:
+        from minis2s.api import Translator
+
+        t = Translator.load(args.checkpoint).translate([args.sentence])[0]
+        if t.attention is None:
+            raise ValueError("this model has no attention (attention='none'): nothing to plot")
+        viz.plot_attention(t.attention, t.src_tokens, t.tokens, args.out)
+    else:
+        raise ValueError("give --log FILE, or --checkpoint DIR with --sentence TEXT")
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,191 @@
+"""Turn encoded examples into padded batches: pad + mask, decoder inputs/targets, bucketing.
+
+An example is `(src, tgt)`: `src` a list of token ids (S,) or a float array of frames (S, F),
+`tgt` a list of target token ids (T',) without BOS/EOS. A batch holds the teacher-forcing pair
+
+    tgt_in  = [BOS] + y        what the decoder reads at each step
+    tgt_out = y + [EOS]        what it must predict there
+
+so T = T' + 1, and every row is right-padded with PAD_ID under a 0/1 mask.
+
+Bucketing ("delayed batching"): `batches` sorts the examples by source length (then target
+length), cuts the sorted list into batches, and shuffles the order of the batches. Examples of
+similar length share a batch, so little compute goes to padding, while the order the model sees
+batches in is still random. `Batch.index` keeps each row's position in the dataset, so outputs
+can be put back in the original order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s.data.tokenize import Tokenizer, get_tokenizer
+from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
+
+Example = tuple[Any, list[int]]  # (source ids (S,) or features (S, F), target ids (T',))
+
+
+def pad(seqs: Sequence[Sequence[int]], pad_id: int = PAD_ID) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad integer sequences to the longest one.
+
+    Returns ids (N, L) int64 (padding = pad_id) and mask (N, L) float32 (1 = real token),
+    L = max length (0 when every sequence is empty).
+    """
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    L = int(lengths.max()) if len(seqs) else 0
+    ids = np.full((len(seqs), L), pad_id, dtype=np.int64)
+    for n, s in enumerate(seqs):
+        ids[n, : len(s)] = s
+    mask = (np.arange(L)[None, :] < lengths[:, None]).astype(np.float32)
+    return ids, mask
+
+
+def pad_features(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad feature sequences (S_n, F) with zeros: x (N, S, F) float32, mask (N, S)."""
+    F = {f.shape[1] for f in frames}
+    if len(F) != 1:
+        raise ValueError(f"pad_features: every source needs the same feature size; got {F}")
+    lengths = np.array([len(f) for f in frames], dtype=np.int64)
+    x = np.zeros((len(frames), int(lengths.max()), F.pop()), dtype=np.float32)
+    for n, f in enumerate(frames):
+        x[n, : len(f)] = f
+    mask = (np.arange(x.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
+    return x, mask
+
+
+class Batch(NamedTuple):
+    src: Any  # (N, S) int64 token ids, or (N, S, F) float32 features
+    src_mask: Any  # (N, S) float32, 1 = real token
+    tgt_in: Any  # (N, T) int64 = [BOS] + y, padded with PAD_ID
+    tgt_out: Any  # (N, T) int64 = y + [EOS], padded with PAD_ID
+    tgt_mask: Any  # (N, T) float32, 1 on the len(y) + 1 real steps
+    index: Any  # (N,) int64 position of each row's example in the dataset
+
+    @property
+    def n_tokens(self) -> int:
+        """Target tokens the loss counts (EOS included, padding not)."""
+        return int(self.tgt_mask.sum())
+
+
+def _is_features(src: Any) -> bool:
+    return isinstance(src, np.ndarray) and src.ndim == 2 and src.dtype.kind == "f"
+
+
+def make_batch(examples: Sequence[Example], index: Sequence[int]) -> Batch:
+    """One Batch from examples[i] = (src, tgt); index[i] is that example's dataset position.
+
+    Shapes: src (N, S) int64 or (N, S, F) float32, masks (N, S) / (N, T) float32, T = 1 + the
+    longest target. A source may not be empty (an encoder needs at least one step).
+    """
+    if len(examples) == 0 or len(examples) != len(index):
+        raise ValueError(
+            f"make_batch: need N >= 1 examples and N positions; got {len(examples)} examples "
+            f"and {len(index)} positions"
+        )
+    srcs, tgts = [e[0] for e in examples], [list(e[1]) for e in examples]
+    for src, i in zip(srcs, index, strict=True):
+        if len(src) == 0:
+            raise ValueError(f"make_batch: the example at dataset position {i} has an empty source")
+    kinds = {_is_features(s) for s in srcs}
+    if len(kinds) != 1:
+        raise ValueError("make_batch: sources mix token ids and feature arrays (S, F)")
+    src, src_mask = pad_features(srcs) if kinds.pop() else pad(srcs)
+    tgt_in, tgt_mask = pad([[BOS_ID] + y for y in tgts])
+    tgt_out, _ = pad([y + [EOS_ID] for y in tgts])
+    return Batch(src, src_mask, tgt_in, tgt_out, tgt_mask, np.asarray(index, dtype=np.int64))
+
+
+def _cut_by_size(order: list[int], batch_size: int) -> list[list[int]]:
+    return [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
+
+
+def _cut_by_tokens(order: list[int], S: list[int], T: list[int], budget: int) -> list[list[int]]:
+    """Greedy: grow a batch while its padded size max(S, T) * N stays within `budget`."""
+    groups: list[list[int]] = []
+    cur: list[int] = []
+    s_max = t_max = 0
+    for i in order:
+        if max(S[i], T[i]) > budget:
+            raise ValueError(
+                f"batches: example {i} alone needs max(S, T) = {max(S[i], T[i])} padded tokens, "
+                f"more than tokens_per_batch={budget}; raise it or filter long examples"
+            )
+        s, t = max(s_max, S[i]), max(t_max, T[i])
+        if cur and max(s, t) * (len(cur) + 1) > budget:
+            groups.append(cur)
+            cur, s, t = [], S[i], T[i]
+        cur.append(i)
+        s_max, t_max = s, t
+    return groups + [cur] if cur else groups
+
+
+def batches(
+    examples: Sequence[Example],
+    batch_size: int | None = None,
+    tokens_per_batch: int | None = None,
+    rng: np.random.Generator | int | None = None,
+    bucket: bool = True,
+) -> list[Batch]:
+    """Cut a dataset into batches; every example lands in exactly one batch.
+
+    Give exactly one of `batch_size` (sentences per batch; the last batch may be smaller) or
+    `tokens_per_batch` (most padded tokens per batch, max(S, T) * N, T = 1 + target length).
+    `bucket=True`: sort by (source length, target length), stably, cut, then shuffle the order
+    of the batches with `rng`. `bucket=False`: shuffle the examples with `rng`, then cut.
+    `rng` is a Generator or a seed; None keeps the order (for evaluation). The same seed
+    gives the same batches.
+    """
+    if (batch_size is None) == (tokens_per_batch is None):
+        raise ValueError(
+            "batches: pass exactly one of batch_size or tokens_per_batch; got "
+            f"batch_size={batch_size}, tokens_per_batch={tokens_per_batch}"
+        )
+    size = batch_size if batch_size is not None else tokens_per_batch
+    if size < 1:
+        raise ValueError(f"batches: the batch size must be >= 1; got {size}")
+    if isinstance(rng, (int, np.integer)):
+        rng = np.random.default_rng(rng)
+    S = [len(src) for src, _ in examples]  # len of an (S, F) array is S too
+    T = [len(tgt) + 1 for _, tgt in examples]
+    if bucket:
+        order = sorted(range(len(examples)), key=lambda i: (S[i], T[i]))  # sorted() is stable
+    else:
+        order = list(range(len(examples))) if rng is None else rng.permutation(len(S)).tolist()
+    if batch_size is not None:
+        groups = _cut_by_size(order, batch_size)
+    else:
+        groups = _cut_by_tokens(order, S, T, tokens_per_batch)
+    if bucket and rng is not None:
+        groups = [groups[k] for k in rng.permutation(len(groups))]
+    return [make_batch([examples[i] for i in g], g) for g in groups]
+
+
+def encode_pairs(
+    pairs: Sequence[tuple[Any, str]],
+    src_vocab: Vocab | None,
+    tgt_vocab: Vocab,
+    tokenizer: str | Tokenizer,
+) -> tuple[list[Example], int]:
+    """Tokenize and encode (source, target) text pairs into examples for `batches`.
+
+    A source that is already a feature array (S, F) passes through (src_vocab may then be
+    None). Returns the examples and the number of unknown tokens (source + target) that became
+    UNK_ID, so a caller can warn about them.
+    """
+    tok = get_tokenizer(tokenizer)
+    examples: list[Example] = []
+    n_unknown = 0
+    for src, tgt in pairs:
+        if not _is_features(src):
+            if src_vocab is None:
+                raise ValueError("encode_pairs: text sources need a src_vocab; got None")
+            src_tokens = tok.tokenize(src)
+            n_unknown += src_vocab.count_unknown(src_tokens)
+            src = src_vocab.encode(src_tokens)
+        tgt_tokens = tok.tokenize(tgt)
+        n_unknown += tgt_vocab.count_unknown(tgt_tokens)
+        examples.append((src, tgt_vocab.encode(tgt_tokens)))
+    return examples, n_unknown

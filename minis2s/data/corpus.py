@@ -1,0 +1,184 @@
+"""Read parallel text: one example per line, as `source<TAB>target` or as two aligned files.
+
+Every problem raises `CorpusError` (a ValueError) whose message starts with `file:line:` so an
+editor can jump to it, and says how to fix it:
+
+    data/train.tsv:17: expected exactly one TAB between source and target; found 2
+    data/train.tsv:18: blank line; remove it, or write source<TAB>target on it
+
+Lines end in "\\n" (a "\\r" before it is dropped, so Windows files read the same); a UTF-8 byte
+order mark at the start of a file is ignored. Text is kept exactly as written otherwise:
+spaces are tokens for the "char" tokenizer, so fields are not stripped.
+
+With a tokenizer and `max_len`, a pair with more than `max_len` tokens on either side is an
+error (`on_long="error"`) or is dropped (`on_long="skip"`); the dropped line numbers come back
+in `Pairs.skipped`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from minis2s.data.tokenize import Tokenizer, get_tokenizer
+
+ON_LONG = ("error", "skip")
+
+
+class CorpusError(ValueError):
+    """A malformed corpus file; `path` and `line` (1-based, None for the whole file) say where."""
+
+    def __init__(self, path: str | os.PathLike, line: int | None, message: str) -> None:
+        self.path, self.line = os.fspath(path), line
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class Pairs(list):
+    """A list of (source, target) string pairs that also records `skipped`: the 1-based line
+    numbers dropped by `on_long="skip"` (empty otherwise)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = (), skipped: Iterable[int] = ()):
+        super().__init__(pairs)
+        self.skipped: tuple[int, ...] = tuple(skipped)
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """The lines of a UTF-8 text file without their line ends; CorpusError naming file:line."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise CorpusError(path, None, "is a directory, expected a text file") from None
+    except OSError as e:
+        raise CorpusError(path, None, f"cannot read the file ({e.strerror})") from None
+    if not data:
+        raise CorpusError(path, None, "the file is empty")
+    raw = data.split(b"\n")  # not splitlines(): that also splits on \x0b, \x1c, U+2028, ...
+    if raw[-1] == b"":
+        raw.pop()  # the newline that ends the last line
+    lines = []
+    for n, b in enumerate(raw, 1):
+        b = b[:-1] if b.endswith(b"\r") else b
+        try:
+            line = b.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CorpusError(
+                path,
+                n,
+                f"not valid UTF-8 (byte {e.start + 1} of the line is "
+                f"{b[e.start : e.start + 1]!r}); save the file as UTF-8",
+            ) from None
+        lines.append(line.removeprefix("\ufeff") if n == 1 else line)
+    return lines
+
+
+def _options(tokenizer: str | Tokenizer | None, max_len: int | None, on_long: str):
+    if on_long not in ON_LONG:
+        raise ValueError(f"on_long must be one of {ON_LONG}; got {on_long!r}")
+    if max_len is not None and (tokenizer is None or max_len < 1):
+        raise ValueError(f"max_len={max_len} needs a tokenizer and must be >= 1")
+    return None if tokenizer is None else get_tokenizer(tokenizer)
+
+
+def _keep(paths, n, src, tgt, tok, max_len, on_long) -> bool:
+    """Check one pair; True to keep it, False to skip it (too long, on_long="skip")."""
+    for path, side, text in ((paths[0], "source", src), (paths[1], "target", tgt)):
+        if text == "":
+            raise CorpusError(path, n, f"empty {side}; every line needs a source and a target")
+        if tok is None:
+            continue
+        L = len(tok.tokenize(text))
+        if L == 0:
+            raise CorpusError(path, n, f"the {side} has no {tok.name} tokens ({text!r})")
+        if max_len is not None and L > max_len:
+            if on_long == "skip":
+                return False
+            raise CorpusError(
+                path,
+                n,
+                f"the {side} has {L} tokens, more than max_len={max_len}; "
+                "raise max_len or pass on_long='skip' to drop such lines",
+            )
+    return True
+
+
+def read_tsv(
+    path: str | os.PathLike,
+    tokenizer: str | Tokenizer | None = None,
+    max_len: int | None = None,
+    on_long: str = "error",
+) -> Pairs:
+    """(source, target) pairs from a file of `source<TAB>target` lines (UTF-8).
+
+    `tokenizer` (a name or Tokenizer) is needed only for `max_len` and to reject fields that
+    have no tokens. Raises CorpusError naming file:line for a missing file, bad UTF-8, a blank
+    line, a line without exactly one TAB, an empty source or target, or a too-long pair.
+    """
+    tok = _options(tokenizer, max_len, on_long)
+    pairs, skipped = [], []
+    for n, line in enumerate(read_lines(path), 1):
+        if line.strip() == "":
+            raise CorpusError(path, n, "blank line; remove it, or write source<TAB>target on it")
+        n_tabs = line.count("\t")
+        if n_tabs != 1:
+            raise CorpusError(
+                path, n, f"expected exactly one TAB between source and target; found {n_tabs}"
+            )
+        src, tgt = line.split("\t")
+        if _keep((path, path), n, src, tgt, tok, max_len, on_long):
+            pairs.append((src, tgt))
+        else:
+            skipped.append(n)
+    return Pairs(pairs, skipped)
+
+
+def read_parallel(
+    src_path: str | os.PathLike,
+    tgt_path: str | os.PathLike,
+    tokenizer: str | Tokenizer | None = None,
+    max_len: int | None = None,
+    on_long: str = "error",
+) -> Pairs:
+    """(source, target) pairs from two files aligned line by line (UTF-8).
+
+    Same checks and options as `read_tsv`; a mismatch in line counts names the longer file and
+    its first line without a partner. Tabs inside a line are ordinary characters here.
+    """
+    tok = _options(tokenizer, max_len, on_long)
+    src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
+    if len(src_lines) != len(tgt_lines):
+        sides = [("source", src_path, len(src_lines)), ("target", tgt_path, len(tgt_lines))]
+        (short, short_path, n_short), (long, long_path, n_long) = sorted(sides, key=lambda s: s[2])
+        raise CorpusError(
+            long_path,
+            n_short + 1,
+            f"the {long} file has {n_long} lines but the {short} file {os.fspath(short_path)} "
+            f"has {n_short}; the files must be aligned line by line",
+        )
+    pairs, skipped = [], []
+    for n, (src, tgt) in enumerate(zip(src_lines, tgt_lines, strict=True), 1):
+        for path, text in ((src_path, src), (tgt_path, tgt)):
+            if text.strip() == "":
+                raise CorpusError(path, n, "blank line; remove it (and its partner line)")
+        if _keep((src_path, tgt_path), n, src, tgt, tok, max_len, on_long):
+            pairs.append((src, tgt))
+        else:
+            skipped.append(n)
+    return Pairs(pairs, skipped)
+
+
+def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:
+    """Write (source, target) string pairs as UTF-8 `source<TAB>target` lines."""
+    lines = []
+    for i, (src, tgt) in enumerate(pairs):
+        for side, text in (("source", src), ("target", tgt)):
+            if not isinstance(text, str) or text == "" or any(c in text for c in "\t\r\n"):
+                raise ValueError(
+                    f"write_tsv: pair {i} has {side} {text!r}; expected a non-empty string "
+                    "without TAB or line breaks"
+                )
+        lines.append(f"{src}\t{tgt}\n")
+    Path(path).write_text("".join(lines), encoding="utf-8")

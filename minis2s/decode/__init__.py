@@ -1,0 +1,12 @@
+"""Decoding as free functions over a model: greedy, beam search, sampling.
+
+Each takes a model with `encode(src, src_mask)`, `step(y_prev, state)` and `select(state, idx)`
+(minis2s.models.Seq2Seq) and returns one list of `Hypothesis` per source sentence.
+"""
+
+from minis2s.decode.beam import beam_search
+from minis2s.decode.common import Hypothesis
+from minis2s.decode.greedy import greedy
+from minis2s.decode.sample import sample
+
+__all__ = ["Hypothesis", "greedy", "beam_search", "sample"]

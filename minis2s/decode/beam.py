@@ -1,0 +1,122 @@
+"""Batched beam search with per-hypothesis EOS, length penalties and n-best lists.
+
+Every source sentence keeps K live hypotheses (rows n*K .. n*K+K-1 of the decoder's batch).
+At each step:
+  1. expand:  every live hypothesis x every token, scored by total log-probability;
+  2. prune:   per sentence, walk the candidates best first: one ending in EOS (or reaching the
+              length limit) is finished and ranked by its length-penalised score; the others
+              refill the K live slots;
+  3. reorder: gather the decoder states and histories of the surviving hypotheses.
+A sentence is done once it holds K finished hypotheses. With K = 1 this is greedy decoding.
+
+Length penalties, with |y| counting the EOS token:
+  none:    score = log p(y)
+  average: score = log p(y) / |y|
+  gnmt:    score = log p(y) / ((5 + |y|) / 6) ** alpha          (Wu et al. 2016)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minis2s.backend import get_array_module, to_numpy
+from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
+from minis2s.decode.common import Hypothesis, finish, length_limits
+
+PENALTIES = ("none", "average", "gnmt")
+
+
+def penalised(logprob: float, length: int, kind: str, alpha: float) -> float:
+    """The ranking score of a finished hypothesis of `length` tokens (EOS included)."""
+    if kind == "average":
+        return logprob / length
+    if kind == "gnmt":
+        return logprob / ((5.0 + length) / 6.0) ** alpha
+    return logprob
+
+
+def beam_search(
+    model: Any,
+    src: Any,
+    src_mask: Any,
+    *,
+    beam_size: int = 5,
+    nbest: int = 1,
+    length_penalty: str = "none",
+    alpha: float = 0.6,
+    max_len_a: float = 2.0,
+    max_len_b: int = 10,
+) -> list[list[Hypothesis]]:
+    """Decode a batch with beam search. src (N, S), src_mask (N, S) -> per sentence the `nbest`
+    best hypotheses, best first."""
+    if beam_size < 1 or not 1 <= nbest <= beam_size:
+        raise ValueError(f"beam_search: need 1 <= nbest <= beam_size; got {nbest}, {beam_size}")
+    if length_penalty not in PENALTIES:
+        raise ValueError(f"beam_search: length_penalty {length_penalty!r}; one of {PENALTIES}")
+    K = beam_size
+    limits = length_limits(src_mask, max_len_a, max_len_b)
+    state = model.encode(src, src_mask)
+    xp = get_array_module(state.enc)
+    N, S = limits.shape[0], to_numpy(src_mask).sum(axis=1).astype(int)
+    state = model.select(state, xp.repeat(xp.arange(N), K))
+    scores = np.full((N, K), -np.inf)
+    scores[:, 0] = 0.0  # one live hypothesis at the start; K copies would give K equal beams
+    y = np.full(N * K, BOS_ID, dtype=np.int64)
+    hist = np.zeros((N * K, 0), dtype=np.int64)  # tokens so far per row
+    attn = None  # (N*K, t, S_max) attention so far, when the model attends
+    finished: list[list[Hypothesis]] = [[] for _ in range(N)]
+    active = np.ones(N, dtype=bool)
+    for t in range(int(limits.max())):
+        logp, state, w = model.step(xp.asarray(y), state)
+        logp = to_numpy(logp).astype(np.float64).reshape(N, K, -1)
+        w = None if w is None else to_numpy(w)
+        step_attn = None if w is None else _append(attn, w)
+        rows, tokens, scores = _prune(
+            scores, logp, hist, step_attn, finished, active, t, limits, S, K,
+            length_penalty, alpha,
+        )  # fmt: skip
+        state = model.select(state, xp.asarray(rows))
+        hist = np.concatenate([hist[rows], tokens[:, None]], axis=1)
+        attn = None if step_attn is None else step_attn[rows]
+        y = tokens
+        active &= np.array([len(f) < K for f in finished])
+        if not active.any():
+            break
+    return [sorted(f, key=lambda h: -h.score)[:nbest] for f in finished]
+
+
+def _append(attn: Any, w: np.ndarray) -> np.ndarray:
+    """Attention history (N*K, t, S) with this step's weights w (N*K, S) appended."""
+    return w[:, None] if attn is None else np.concatenate([attn, w[:, None]], axis=1)
+
+
+def _prune(scores, logp, hist, attn, finished, active, t, limits, S, K, penalty, alpha):
+    """Steps 1 and 2 for every sentence: returns the rows to keep (N*K,), their new tokens
+    (N*K,) and scores (N, K); finished hypotheses are appended to `finished`."""
+    N, _, V = logp.shape
+    cand = (scores[:, :, None] + logp).reshape(N, K * V)  # (N, K*V)
+    order = np.argsort(-cand, axis=1, kind="stable")[:, : 2 * K]  # K may end: 2K refill K
+    rows = np.repeat(np.arange(N) * K, K)  # default: keep row n*K (dead slots)
+    tokens = np.full(N * K, PAD_ID, dtype=np.int64)
+    new_scores = np.full((N, K), -np.inf)
+    for n in np.flatnonzero(active):
+        live = 0
+        at_limit = t + 1 >= limits[n]
+        for j in order[n]:
+            if not np.isfinite(cand[n, j]) or live == K or len(finished[n]) >= K:
+                break
+            k, tok = divmod(int(j), V)
+            r = n * K + k
+            if tok == EOS_ID or at_limit:
+                ids = hist[r].tolist() + [tok]
+                lp = float(cand[n, j])
+                sc = penalised(lp, len(ids), penalty, alpha)
+                a = None if attn is None else attn[r]
+                finished[n].append(finish(ids, lp, sc, a, S[n])._replace(score=sc))
+                continue
+            rows[n * K + live], tokens[n * K + live] = r, tok
+            new_scores[n, live] = cand[n, j]
+            live += 1
+    return rows, tokens, new_scores

@@ -1,0 +1,79 @@
+"""Token embedding: a lookup of one row of W per token id (PyTorch `nn.Embedding` layout).
+
+Equations:
+    out[..., :] = W[ids[...], :]          0 where ids == pad_id
+    dW[v, :]    = sum of dout[i, :] over every position i with ids[i] == v  (v != pad_id)
+
+A token that appears several times collects the gradient of every occurrence, so the backward
+pass is a scatter-add, not an assignment. The padding token embeds to zero whatever its row of W
+holds and that row never gets a gradient, so it stays zero from `init` on, as in PyTorch with
+`padding_idx` (which returns W[pad_id] itself; the two agree while that row is zero).
+
+Parameters: W (V, E).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s import validate
+from minis2s.backend import get_array_module
+
+WHERE = "embedding"
+
+
+class EmbeddingCache(NamedTuple):
+    ids: Any  # (...) int token ids
+    keep: Any  # (...) bool, False at pad_id (None when there is no pad_id)
+    W: Any  # (V, E)
+
+
+def _check_pad_id(where: str, pad_id: int | None, V: int) -> None:
+    if pad_id is not None and not 0 <= pad_id < V:
+        raise ValueError(f"{where}: pad_id = {pad_id} is not a token id; it must be in 0..{V - 1}")
+
+
+def init(
+    V: int, E: int, rng: np.random.Generator, dtype: Any = np.float32, pad_id: int | None = None
+) -> dict[str, Any]:
+    """W (V, E) ~ N(0, 1), as nn.Embedding; the row of `pad_id` is zero when it is given."""
+    _check_pad_id(f"{WHERE}.init", pad_id, V)
+    W = rng.standard_normal((V, E)).astype(dtype)
+    if pad_id is not None:
+        W[pad_id] = 0
+    return {"W": W}
+
+
+def forward(ids: Any, p: dict[str, Any], pad_id: int | None = None) -> tuple[Any, EmbeddingCache]:
+    """Look up the embedding of every token id.
+
+    Shapes: ids (...) integers in [0, V), W (V, E) -> out (..., E), zero where ids == pad_id.
+    """
+    W = p["W"]
+    V = W.shape[0]
+    validate.token_ids(f"{WHERE}.forward", "ids", ids, V)
+    _check_pad_id(f"{WHERE}.forward", pad_id, V)
+    out = W[ids]  # (..., E)
+    keep = None
+    if pad_id is not None:
+        keep = ids != pad_id
+        out = out * keep[..., None]  # the pad token reads nothing from W
+    return out, EmbeddingCache(ids, keep, W)
+
+
+def backward(dout: Any, cache: EmbeddingCache) -> dict[str, Any]:
+    """dW (V, E): the scatter-add of dout (..., E) into the rows named by the ids.
+
+    Token ids have no gradient, so only the parameter gradients are returned.
+    """
+    ids, keep, W = cache
+    xp = get_array_module(dout)
+    E = W.shape[1]
+    dout2 = dout.reshape(-1, E)  # (M, E), one row per token
+    if keep is not None:
+        dout2 = dout2 * keep.reshape(-1, 1)  # no gradient reaches the pad row
+    dW = xp.zeros_like(W)
+    xp.add.at(dW, ids.reshape(-1), dout2)  # repeated ids accumulate (cupy >= 13 has ufunc.at)
+    return {"W": dW}

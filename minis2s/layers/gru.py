@@ -1,0 +1,169 @@
+"""Gated recurrent unit, one step and a whole masked sequence (PyTorch `nn.GRU` layout).
+
+Equations:
+    r = sigma(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)
+    z = sigma(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)
+    n = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))
+    h~_t = (1 - z) * n + z * h_{t-1}
+    h_t = m_t * h~_t + (1 - m_t) * h_{t-1}      m_t in {0, 1}: 0 = padding
+    y_t = m_t * h_t
+
+A padded step keeps the state and outputs zero, so the final state is each sequence's state at
+its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
+the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
+time axis, and those are what the numba and cupy backends replace with twins. Unlike the RNN and
+LSTM, b_hh stays inside the loop: b_hn is scaled by r, so it cannot join the input projection.
+
+Parameters: W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,); row blocks are r, z, n.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s import backend, validate
+from minis2s.backend import get_array_module
+from minis2s.layers._recurrent import check_sequence, shift_right, sigmoid, zeros_state
+
+WHERE = "gru"
+
+
+class GRUStepCache(NamedTuple):
+    x: Any  # (N, D)
+    h_prev: Any  # (N, H)
+    gates: Any  # (N, 3H) activated gates [r, z, n]
+    hn: Any  # (N, H) = h_prev W_hn^T + b_hn, the term that r scales
+    p: dict
+
+
+class GRUCache(NamedTuple):
+    x: Any  # (N, T, D)
+    h0: Any  # (N, H)
+    hs_state: Any  # (N, T, H) carried state after each step (padding keeps the previous one)
+    gates: Any  # (N, T, 3H) activated gates [r, z, n] at each step
+    hn: Any  # (N, T, H) h_{t-1} W_hn^T + b_hn at each step
+    m: Any  # (N, T) float mask
+    p: dict
+
+
+def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> dict[str, Any]:
+    """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as nn.GRU."""
+    k = 1.0 / np.sqrt(H)
+    shapes = {"W_ih": (3 * H, D), "W_hh": (3 * H, H), "b_ih": (3 * H,), "b_hh": (3 * H,)}
+    return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
+
+
+def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCache]:
+    """One step h = (1 - z) * n + z * h_prev, unmasked (see the module equations).
+
+    Shapes: x (N, D), h_prev (N, H) -> h (N, H).
+    """
+    xp = get_array_module(x)
+    H = h_prev.shape[1]
+    ax = x @ p["W_ih"].T + p["b_ih"]  # (N, 3H) input side of [r, z, n]
+    ah = h_prev @ p["W_hh"].T + p["b_hh"]  # (N, 3H) hidden side of [r, z, n]
+    r, z = sigmoid(ax[:, :H] + ah[:, :H]), sigmoid(ax[:, H : 2 * H] + ah[:, H : 2 * H])
+    n = xp.tanh(ax[:, 2 * H :] + r * ah[:, 2 * H :])
+    h = (1 - z) * n + z * h_prev
+    gates = xp.concatenate([r, z, n], axis=1)
+    return h, GRUStepCache(x, h_prev, gates, ah[:, 2 * H :], p)
+
+
+def step_backward(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, dict[str, Any]]:
+    """Gradients of one step: (dx (N, D), dh_prev (N, H), dp)."""
+    x, h_prev, gates, hn, p = cache
+    xp = get_array_module(x)
+    H = h_prev.shape[1]
+    r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+    dan = dh * (1 - z) * (1 - n * n)  # tanh' = 1 - tanh^2
+    dar = dan * hn * r * (1 - r)  # sigma' = sigma (1 - sigma)
+    daz = dh * (h_prev - n) * z * (1 - z)
+    dax = xp.concatenate([dar, daz, dan], axis=1)  # (N, 3H) input-side pre-activations
+    dah = xp.concatenate([dar, daz, dan * r], axis=1)  # (N, 3H) hidden-side pre-activations
+    dp = {"W_ih": dax.T @ x, "W_hh": dah.T @ h_prev, "b_ih": dax.sum(0), "b_hh": dah.sum(0)}
+    return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], dp
+
+
+def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, Any, Any]:
+    """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih -> carried states (N, T, H), the activated
+    gates (N, T, 3H) and hn (N, T, H) = h_{t-1} W_hn^T + b_hn."""
+    xp = get_array_module(xw)
+    N, T, H3 = xw.shape
+    H = H3 // 3
+    hs_state = xp.empty((N, T, H), dtype=xw.dtype)
+    hn = xp.empty((N, T, H), dtype=xw.dtype)
+    gates = xp.empty_like(xw)
+    h = h0
+    for t in range(T):
+        m_t = m[:, t, None]  # (N, 1)
+        ah = h @ W_hh.T + b_hh  # (N, 3H) hidden side of [r, z, n]
+        r = sigmoid(xw[:, t, :H] + ah[:, :H])
+        z = sigmoid(xw[:, t, H : 2 * H] + ah[:, H : 2 * H])
+        n = xp.tanh(xw[:, t, 2 * H :] + r * ah[:, 2 * H :])
+        h_new = (1 - z) * n + z * h
+        h = m_t * h_new + (1 - m_t) * h
+        hs_state[:, t], hn[:, t] = h, ah[:, 2 * H :]
+        gates[:, t] = xp.concatenate([r, z, n], axis=1)
+    return hs_state, gates, hn
+
+
+def backward_loop(
+    dhs: Any, dh_final: Any, hs_state: Any, gates: Any, hn: Any, h0: Any, m: Any, W_hh: Any
+) -> tuple[Any, Any, Any]:
+    """The time loop of the backward pass; returns (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)):
+    the gradients of the input-side and hidden-side pre-activations [r, z, n]."""
+    xp = get_array_module(dhs)
+    N, T, H = dhs.shape
+    dax, dah = xp.empty_like(gates), xp.empty_like(gates)
+    dh_next = dh_final
+    for t in range(T - 1, -1, -1):
+        m_t = m[:, t, None]  # (N, 1)
+        h_prev = h0 if t == 0 else hs_state[:, t - 1]
+        r, z, n = gates[:, t, :H], gates[:, t, H : 2 * H], gates[:, t, 2 * H :]
+        dh = dh_next + m_t * dhs[:, t]  # through y_t = m_t h_t and through h_{t+1}
+        dh_new = m_t * dh  # into h~_t
+        dan = dh_new * (1 - z) * (1 - n * n)  # tanh' = 1 - tanh^2
+        dar = dan * hn[:, t] * r * (1 - r)  # sigma' = sigma (1 - sigma)
+        daz = dh_new * (h_prev - n) * z * (1 - z)
+        dax[:, t, :H], dax[:, t, H : 2 * H], dax[:, t, 2 * H :] = dar, daz, dan
+        dah[:, t, :H], dah[:, t, H : 2 * H], dah[:, t, 2 * H :] = dar, daz, dan * r
+        dh_next = (1 - m_t) * dh + dh_new * z + dah[:, t] @ W_hh
+    return dax, dah, dh_next
+
+
+def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, Any, GRUCache]:
+    """Run the GRU over a batch of sequences.
+
+    Shapes: x (N, T, D), h0 (N, H) or None (zeros), mask (N, T) of 0/1 or None (all valid)
+    -> ys (N, T, H) (zero at padding), h_final (N, H) (state at each row's last real token).
+    """
+    N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p["W_ih"], gates=3)
+    h0 = zeros_state(N, H, x) if h0 is None else h0
+    m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype)
+    xw = x @ p["W_ih"].T + p["b_ih"]  # (N, T, 3H); b_hh is added inside the loop
+    loop = backend.current().kernel("gru.forward_loop", forward_loop)
+    hs_state, gates, hn = loop(xw, h0, p["W_hh"], p["b_hh"], m)
+    ys = hs_state * m[:, :, None]
+    return ys, hs_state[:, -1], GRUCache(x, h0, hs_state, gates, hn, m, p)
+
+
+def backward(dys: Any, dh_final: Any, cache: GRUCache) -> tuple[Any, Any, dict[str, Any]]:
+    """Gradients (dx (N, T, D), dh0 (N, H), dp) from dys (N, T, H) and dh_final (N, H) or None."""
+    x, h0, hs_state, gates, hn, m, p = cache
+    N, T, D = x.shape
+    H = h0.shape[1]
+    if dh_final is None:
+        dh_final = get_array_module(x).zeros_like(h0)
+    loop = backend.current().kernel("gru.backward_loop", backward_loop)
+    dax, dah, dh0 = loop(dys, dh_final, hs_state, gates, hn, h0, m, p["W_hh"])
+    h_prev = shift_right(hs_state, h0)  # (N, T, H): state entering each step
+    dax2, dah2 = dax.reshape(N * T, 3 * H), dah.reshape(N * T, 3 * H)
+    dp = {
+        "W_ih": dax2.T @ x.reshape(N * T, D),
+        "W_hh": dah2.T @ h_prev.reshape(N * T, H),
+        "b_ih": dax2.sum(0),
+        "b_hh": dah2.sum(0),
+    }
+    return dax @ p["W_ih"], dh0, dp

@@ -1,0 +1,102 @@
+"""Softmax cross-entropy over a vocabulary, fused with log-sum-exp, with ignored tokens and label
+smoothing (as PyTorch's `CrossEntropyLoss(ignore_index=..., label_smoothing=eps)`).
+
+Equations (one token with logits z (V,) and target y; eps = label_smoothing):
+    log p_v = z_v - max(z) - log sum_u exp(z_u - max(z))       (log-sum-exp: no overflow)
+    q_v     = (1 - eps) [v == y] + eps / V                     (target distribution)
+    l       = -sum_v q_v log p_v = (1 - eps) (-log p_y) + eps (-mean_v log p_v)
+    L       = sum of l over kept tokens      ("sum")
+            = that sum / number of kept tokens  ("mean"; 0 when no token is kept)
+    dL/dz   = scale * (p - q)    scale = 1 ("sum") or 1 / kept ("mean"); 0 for ignored tokens
+
+A token whose target equals ignore_index (padding, usually) adds nothing to the loss, the count
+or the gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from minis2s import validate
+from minis2s.backend import get_array_module
+
+WHERE = "loss"
+REDUCTIONS = ("mean", "sum")
+
+
+class LossCache(NamedTuple):
+    logp: Any  # (M, V) log-softmax of the logits, M = all leading axes flattened
+    targets: Any  # (M,) target ids, 0 where ignored (any valid id; its row is masked)
+    keep: Any  # (M, 1) float, 0 for ignored tokens
+    eps: float  # label smoothing
+    scale: float  # 1 ("sum") or 1 / kept tokens ("mean")
+    shape: tuple  # shape of the logits, (N, T, V) or (M, V)
+
+
+def log_softmax(logits: Any) -> Any:
+    """log softmax over the last axis via log-sum-exp. Shapes: logits (..., V) -> (..., V)."""
+    xp = get_array_module(logits)
+    shifted = logits - logits.max(axis=-1, keepdims=True)  # <= 0, so exp cannot overflow
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _check(logits: Any, targets: Any, ignore_index: Any, eps: float, reduction: str) -> None:
+    where = f"{WHERE}.forward"
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"{where}: reduction must be one of {', '.join(REDUCTIONS)}; got {reduction!r}"
+        )
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"{where}: label_smoothing must be in [0, 1]; got {eps!r}")
+    if getattr(logits, "ndim", 0) not in (2, 3):
+        raise ValueError(
+            f"{where}: logits must have shape (N, T, V) or (M, V); "
+            f"got {getattr(logits, 'shape', type(logits))}"
+        )
+    validate.floating(where, "logits", logits)
+    letters = "N, T" if logits.ndim == 3 else "M"
+    validate.shape(where, "targets", targets, logits.shape[:-1], letters)
+    kept = targets if ignore_index is None else targets[targets != ignore_index]
+    validate.token_ids(where, "targets", kept, logits.shape[-1])
+
+
+def forward(
+    logits: Any,
+    targets: Any,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> tuple[float, LossCache]:
+    """Cross-entropy of softmax(logits) against the targets, label-smoothed by eps.
+
+    Shapes: logits (N, T, V) or (M, V), targets int (N, T) or (M,) in [0, V) or ignore_index
+    -> loss, a Python float (sum or mean over the kept tokens; 0.0 when none is kept).
+    """
+    _check(logits, targets, ignore_index, label_smoothing, reduction)
+    xp = get_array_module(logits)
+    V = logits.shape[-1]
+    logp = log_softmax(logits.reshape(-1, V))  # (M, V)
+    t = targets.reshape(-1)
+    keep = xp.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
+    t = xp.where(keep, t, 0)  # any valid id; ignored rows are masked out below
+    nll = -logp[xp.arange(t.shape[0]), t]  # (M,) -log p_y
+    uniform = -logp.mean(axis=-1)  # (M,) -mean_v log p_v
+    per_token = ((1.0 - label_smoothing) * nll + label_smoothing * uniform) * keep
+    n_kept = int(keep.sum())
+    scale = 1.0 if reduction == "sum" else 1.0 / max(n_kept, 1)
+    loss = float(per_token.sum()) * scale
+    cache = LossCache(
+        logp, t, keep[:, None].astype(logits.dtype), label_smoothing, scale, logits.shape
+    )
+    return loss, cache
+
+
+def backward(dloss: float, cache: LossCache) -> Any:
+    """dlogits = dloss * scale * (softmax(logits) - q), 0 for ignored tokens; same shape as the
+    logits."""
+    logp, t, keep, eps, scale, shape = cache
+    xp = get_array_module(logp)
+    M, V = logp.shape
+    dz = xp.exp(logp) - eps / V  # p - (smoothed part of q)
+    dz[xp.arange(M), t] -= 1.0 - eps  # - (one-hot part of q)
+    return (dz * (keep * (float(dloss) * scale))).reshape(shape)

@@ -1,0 +1,225 @@
+"""Long short-term memory, one step and a whole masked sequence (PyTorch `nn.LSTM` layout).
+
+Equations:
+    [a_i, a_f, a_g, a_o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
+    i = sigma(a_i),  f = sigma(a_f),  g = tanh(a_g),  o = sigma(a_o)
+    c~_t = f * c_{t-1} + i * g
+    h~_t = o * tanh(c~_t)
+    c_t = m_t * c~_t + (1 - m_t) * c_{t-1}      m_t in {0, 1}: 0 = padding
+    h_t = m_t * h~_t + (1 - m_t) * h_{t-1}
+    y_t = m_t * h_t
+
+A padded step keeps both states and outputs zero, so the final (h, c) is each sequence's state at
+its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
+the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
+time axis, and those are what the numba and cupy backends replace with twins.
+
+Parameters: W_ih (4H, D), W_hh (4H, H), b_ih (4H,), b_hh (4H,); row blocks are the gates i, f, g, o.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s import backend, validate
+from minis2s.backend import get_array_module
+from minis2s.layers._recurrent import check_sequence, shift_right, sigmoid, zeros_state
+
+WHERE = "lstm"
+
+
+class LSTMStepCache(NamedTuple):
+    x: Any  # (N, D)
+    h_prev: Any  # (N, H)
+    c_prev: Any  # (N, H)
+    gates: Any  # (N, 4H) activated gates [i, f, g, o]
+    c: Any  # (N, H) new cell state
+    p: dict
+
+
+class LSTMCache(NamedTuple):
+    x: Any  # (N, T, D)
+    h0: Any  # (N, H)
+    c0: Any  # (N, H)
+    hs_state: Any  # (N, T, H) carried h after each step (padding keeps the previous one)
+    cs_state: Any  # (N, T, H) carried c after each step
+    gates: Any  # (N, T, 4H) activated gates [i, f, g, o] at each step
+    m: Any  # (N, T) float mask
+    p: dict
+
+
+def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> dict[str, Any]:
+    """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as nn.LSTM."""
+    k = 1.0 / np.sqrt(H)
+    shapes = {"W_ih": (4 * H, D), "W_hh": (4 * H, H), "b_ih": (4 * H,), "b_hh": (4 * H,)}
+    return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
+
+
+def step_forward(
+    x: Any, state: tuple[Any, Any], p: dict[str, Any]
+) -> tuple[tuple[Any, Any], LSTMStepCache]:
+    """One step (h, c) = cell(x, (h_prev, c_prev)), unmasked (see the module equations).
+
+    Shapes: x (N, D), state = (h_prev (N, H), c_prev (N, H)) -> (h (N, H), c (N, H)).
+    """
+    xp = get_array_module(x)
+    h_prev, c_prev = state
+    H = h_prev.shape[1]
+    a = x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"]  # (N, 4H)
+    i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
+    g, o = xp.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
+    c = f * c_prev + i * g
+    h = o * xp.tanh(c)
+    gates = xp.concatenate([i, f, g, o], axis=1)
+    return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
+
+
+def step_backward(
+    dstate: tuple[Any, Any], cache: LSTMStepCache
+) -> tuple[Any, tuple[Any, Any], dict[str, Any]]:
+    """Gradients of one step: (dx (N, D), (dh_prev (N, H), dc_prev (N, H)), dp).
+
+    dstate = (dh (N, H), dc (N, H) or None for zeros).
+    """
+    x, h_prev, c_prev, gates, c, p = cache
+    xp = get_array_module(x)
+    dh, dc = dstate
+    dc = xp.zeros_like(c) if dc is None else dc
+    H = c.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
+    tc = xp.tanh(c)
+    dc = dc + dh * o * (1 - tc * tc)  # h = o tanh(c)
+    da = xp.concatenate(  # sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2
+        [
+            dc * g * i * (1 - i),
+            dc * c_prev * f * (1 - f),
+            dc * i * (1 - g * g),
+            dh * tc * o * (1 - o),
+        ],
+        axis=1,
+    )
+    dp = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
+    return da @ p["W_ih"], (da @ p["W_hh"], dc * f), dp
+
+
+def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any, Any]:
+    """The time loop. xw (N, T, 4H) = x W_ih^T + b_ih + b_hh -> carried states hs, cs (N, T, H)
+    and the activated gates (N, T, 4H)."""
+    xp = get_array_module(xw)
+    N, T, H4 = xw.shape
+    H = H4 // 4
+    hs_state = xp.empty((N, T, H), dtype=xw.dtype)
+    cs_state = xp.empty((N, T, H), dtype=xw.dtype)
+    gates = xp.empty_like(xw)
+    h, c = h0, c0
+    for t in range(T):
+        m_t = m[:, t, None]  # (N, 1)
+        a = xw[:, t] + h @ W_hh.T  # (N, 4H) = [a_i, a_f, a_g, a_o]
+        i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
+        g, o = xp.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
+        c_new = f * c + i * g
+        h_new = o * xp.tanh(c_new)
+        c = m_t * c_new + (1 - m_t) * c
+        h = m_t * h_new + (1 - m_t) * h
+        hs_state[:, t], cs_state[:, t] = h, c
+        gates[:, t] = xp.concatenate([i, f, g, o], axis=1)
+    return hs_state, cs_state, gates
+
+
+def backward_loop(
+    dhs: Any,
+    dh_final: Any,
+    dc_final: Any,
+    hs_state: Any,
+    cs_state: Any,
+    gates: Any,
+    c0: Any,
+    m: Any,
+    W_hh: Any,
+) -> tuple[Any, Any, Any]:
+    """The time loop of the backward pass; returns (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
+    xp = get_array_module(dhs)
+    N, T, H = dhs.shape
+    da = xp.empty_like(gates)
+    dh_next, dc_next = dh_final, dc_final
+    for t in range(T - 1, -1, -1):
+        m_t = m[:, t, None]  # (N, 1)
+        c_prev = c0 if t == 0 else cs_state[:, t - 1]
+        i, f = gates[:, t, :H], gates[:, t, H : 2 * H]
+        g, o = gates[:, t, 2 * H : 3 * H], gates[:, t, 3 * H :]
+        tc = xp.tanh(cs_state[:, t])  # = tanh(c~_t) wherever m_t = 1
+        dh = dh_next + m_t * dhs[:, t]  # through y_t = m_t h_t and through h_{t+1}
+        dc = m_t * (dc_next + dh * o * (1 - tc * tc))  # into c~_t, through c_t and h~_t
+        da[:, t, :H] = dc * g * i * (1 - i)  # sigma' = sigma (1 - sigma)
+        da[:, t, H : 2 * H] = dc * c_prev * f * (1 - f)
+        da[:, t, 2 * H : 3 * H] = dc * i * (1 - g * g)  # tanh' = 1 - tanh^2
+        da[:, t, 3 * H :] = m_t * dh * tc * o * (1 - o)
+        dc_next = (1 - m_t) * dc_next + dc * f
+        dh_next = (1 - m_t) * dh + da[:, t] @ W_hh
+    return da, dh_next, dc_next
+
+
+def _pair(where: str, name: str, pair: Any) -> tuple[Any, Any]:
+    """(h, c) from None or a 2-tuple; either entry may be None (zeros)."""
+    if pair is None:
+        return None, None
+    if not isinstance(pair, tuple | list) or len(pair) != 2:
+        raise ValueError(
+            f"{where}: {name} must be None or a tuple (h, c) of two (N, H) arrays; "
+            f"got {type(pair).__name__}"
+        )
+    return pair[0], pair[1]
+
+
+def forward(
+    x: Any, h0c0: Any, p: dict[str, Any], mask: Any = None
+) -> tuple[Any, tuple[Any, Any], LSTMCache]:
+    """Run the LSTM over a batch of sequences.
+
+    Shapes: x (N, T, D), h0c0 = (h0 (N, H), c0 (N, H)) or None (zeros), mask (N, T) of 0/1 or
+    None (all valid) -> ys (N, T, H) (zero at padding), (h_final (N, H), c_final (N, H)) (state
+    at each row's last real token).
+    """
+    where = f"{WHERE}.forward"
+    h0, c0 = _pair(where, "h0c0", h0c0)
+    N, T, H = check_sequence(where, x, h0, p["W_ih"], gates=4)
+    if c0 is not None:
+        validate.shape(where, "c0", c0, (N, H), "N, H")
+        validate.floating(where, "c0", c0, p["W_ih"].dtype)
+    h0 = zeros_state(N, H, x) if h0 is None else h0
+    c0 = zeros_state(N, H, x) if c0 is None else c0
+    m = validate.mask(where, mask, N, T, x.dtype)
+    xw = x @ p["W_ih"].T + (p["b_ih"] + p["b_hh"])  # (N, T, 4H)
+    loop = backend.current().kernel("lstm.forward_loop", forward_loop)
+    hs_state, cs_state, gates = loop(xw, h0, c0, p["W_hh"], m)
+    ys = hs_state * m[:, :, None]
+    cache = LSTMCache(x, h0, c0, hs_state, cs_state, gates, m, p)
+    return ys, (hs_state[:, -1], cs_state[:, -1]), cache
+
+
+def backward(
+    dys: Any, dfinal: Any, cache: LSTMCache
+) -> tuple[Any, tuple[Any, Any], dict[str, Any]]:
+    """Gradients (dx (N, T, D), (dh0 (N, H), dc0 (N, H)), dp) from dys (N, T, H) and
+    dfinal = (dh_final (N, H), dc_final (N, H)) or None; either entry may be None (zeros)."""
+    x, h0, c0, hs_state, cs_state, gates, m, p = cache
+    N, T, D = x.shape
+    H = h0.shape[1]
+    dh_final, dc_final = _pair(f"{WHERE}.backward", "dfinal", dfinal)
+    xp = get_array_module(x)
+    dh_final = xp.zeros_like(h0) if dh_final is None else dh_final
+    dc_final = xp.zeros_like(c0) if dc_final is None else dc_final
+    loop = backend.current().kernel("lstm.backward_loop", backward_loop)
+    da, dh0, dc0 = loop(dys, dh_final, dc_final, hs_state, cs_state, gates, c0, m, p["W_hh"])
+    h_prev = shift_right(hs_state, h0)  # (N, T, H): state entering each step
+    da2 = da.reshape(N * T, 4 * H)
+    db = da2.sum(0)
+    dp = {
+        "W_ih": da2.T @ x.reshape(N * T, D),
+        "W_hh": da2.T @ h_prev.reshape(N * T, H),
+        "b_ih": db,
+        "b_hh": db.copy(),
+    }
+    return da @ p["W_ih"], (dh0, dc0), dp

@@ -1,0 +1,297 @@
+"""Stacks of recurrent layers, optionally bidirectional, with dropout between layers (PyTorch
+`nn.RNN` / `nn.LSTM` / `nn.GRU` with `num_layers`, `bidirectional` and `dropout`).
+
+Equations (layer k = 0 .. L-1, x^0 = x, R = reverse each row's valid prefix):
+    y^k_fwd = cell(x^k, s0[k, fwd])                reads t = 0, 1, ..., L_n - 1
+    y^k_bwd = R(cell(R(x^k), s0[k, bwd]))          reads t = L_n - 1, ..., 1, 0
+    y^k     = [y^k_fwd ; y^k_bwd]                  (N, T, dirs*H)
+    x^{k+1} = dropout(y^k)                         inverted dropout, training only
+
+R is a gather along time that reverses t < L_n and leaves the padding where it is, so the
+backward direction never reads padding, and the mask stays right-padded. R is its own inverse:
+the same gather maps the outputs back and the gradients through. The bwd final state is the
+state after reading each row's first token, as in PyTorch with packed sequences.
+
+Parameters, G = 1 (rnn), 3 (gru), 4 (lstm) row blocks of gates:
+    "l{k}.fwd.W_ih" (G*H, D) for k = 0, (G*H, dirs*H) for k > 0
+    "l{k}.fwd.W_hh" (G*H, H),  "l{k}.fwd.b_ih" (G*H,),  "l{k}.fwd.b_hh" (G*H,)
+    "l{k}.bwd.*" alike when bidirectional.
+States follow PyTorch: (L*dirs, N, H) ordered l0.fwd, l0.bwd, l1.fwd, ...; for lstm a pair
+(h, c) of such arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s import validate
+from minis2s.backend import get_array_module
+from minis2s.layers import dropout as dropout_layer
+from minis2s.layers import gru, lstm, rnn
+
+WHERE = "stack"
+
+
+class Cell(NamedTuple):
+    module: ModuleType  # forward(x, s0, p, mask) / backward(dys, dfinal, cache)
+    gates: int  # G: row blocks of W_ih and W_hh
+    paired: bool  # the state is a pair (h, c) rather than h alone
+
+
+CELLS = {"rnn": Cell(rnn, 1, False), "lstm": Cell(lstm, 4, True), "gru": Cell(gru, 3, False)}
+DIRECTIONS = ("fwd", "bwd")
+PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
+_KEY = re.compile(r"l(0|[1-9]\d*)\.(fwd|bwd)\.(W_ih|W_hh|b_ih|b_hh)")
+
+
+class Layout(NamedTuple):
+    num_layers: int  # L
+    directions: tuple[str, ...]  # ("fwd",) or ("fwd", "bwd")
+    H: int
+    D: int  # input size of layer 0
+
+
+class DirCache(NamedTuple):
+    cell: Any  # the cell's own cache
+    rev: Any  # (N, T) int gather index reversing each row's valid prefix; None for fwd
+
+
+class StackCache(NamedTuple):
+    cell: str
+    layout: Layout
+    NT: tuple[int, int]  # (N, T)
+    dirs: list  # [layer k][direction j] DirCache
+    drops: list  # [layer k] dropout cache on the input of layer k, None where none
+
+
+def key(k: int, d: str, name: str) -> str:
+    """The parameter name "l{k}.{d}.{name}"."""
+    return f"l{k}.{d}.{name}"
+
+
+def _cell(cell: str) -> Cell:
+    if cell not in CELLS:
+        raise ValueError(f"{WHERE}: unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+    return CELLS[cell]
+
+
+def init(
+    cell: str,
+    D: int,
+    H: int,
+    num_layers: int,
+    bidirectional: bool,
+    rng: np.random.Generator,
+    dtype: Any = np.float32,
+) -> dict[str, Any]:
+    """Parameters of a stack, each layer and direction initialised as its cell's `init`."""
+    spec = _cell(cell)
+    if num_layers < 1:
+        raise ValueError(f"{WHERE}.init: num_layers must be at least 1; got {num_layers}")
+    dirs = DIRECTIONS if bidirectional else DIRECTIONS[:1]
+    p = {}
+    for k in range(num_layers):
+        for d in dirs:
+            p_kd = spec.module.init(D if k == 0 else len(dirs) * H, H, rng, dtype)
+            p.update({key(k, d, name): v for name, v in p_kd.items()})
+    return p
+
+
+def layout(p: dict[str, Any], gates: int | None = None, where: str = WHERE) -> Layout:
+    """Read (L, directions, H, D) from the keys and shapes of stack parameters `p`."""
+    entries = {}
+    for name, v in p.items():
+        found = _KEY.fullmatch(name)
+        if found is None:
+            raise ValueError(
+                f"{where}: unexpected parameter {name!r}; stack parameters are named "
+                "l{k}.{fwd|bwd}.{W_ih|W_hh|b_ih|b_hh}"
+            )
+        entries[int(found[1]), found[2], found[3]] = v
+    return check_layout(entries, key, gates, where)
+
+
+def check_layout(
+    entries: dict[tuple[int, str, str], Any],
+    name_of: Callable[[int, str, str], str],
+    gates: int | None = None,
+    where: str = WHERE,
+) -> Layout:
+    """Check that {(k, direction, param): array} is a complete stack with consistent shapes.
+
+    Every layer 0..L-1 must hold all of W_ih, W_hh, b_ih, b_hh in the same directions (fwd, or
+    fwd and bwd). `gates` is G, or None to read it from W_hh. Errors name keys by `name_of`.
+    """
+    if not entries:
+        raise ValueError(f"{where}: no recurrent parameters given")
+    L = 1 + max(k for k, _, _ in entries)
+    dirs = DIRECTIONS if any(d == "bwd" for _, d, _ in entries) else DIRECTIONS[:1]
+    for k in range(L):
+        for d in dirs:
+            for name in PARAMS:
+                if (k, d, name) not in entries:
+                    raise ValueError(
+                        f"{where}: missing {name_of(k, d, name)}: found layers up to {L - 1} "
+                        f"and directions {dirs}; every layer needs {', '.join(PARAMS)} in each"
+                    )
+    W_hh, W_ih = entries[0, "fwd", "W_hh"], entries[0, "fwd", "W_ih"]
+    validate.shape(where, name_of(0, "fwd", "W_hh"), W_hh, (None, None), "G*H, H")
+    validate.shape(where, name_of(0, "fwd", "W_ih"), W_ih, (None, None), "G*H, D")
+    (GH, H), D = W_hh.shape, W_ih.shape[1]
+    G = gates or GH // max(H, 1)
+    if gates is None and (G * H != GH or G not in (1, 3, 4)):
+        raise ValueError(
+            f"{where}: {name_of(0, 'fwd', 'W_hh')} has shape {W_hh.shape}; its rows must be "
+            "1, 3 or 4 times its columns H (rnn, gru, lstm)"
+        )
+    for (k, d, name), v in entries.items():
+        D_k, D_letter = (D, "D") if k == 0 else (len(dirs) * H, "dirs*H")
+        want = {"W_ih": ((G * H, D_k), f"G*H, {D_letter}"), "W_hh": ((G * H, H), "G*H, H")}
+        shape, letters = want.get(name, ((G * H,), "G*H"))
+        validate.shape(where, name_of(k, d, name), v, shape, f"{letters}; G = {G}")
+    return Layout(L, dirs, H, D)
+
+
+def _right_padded_mask(where: str, mask: Any, N: int, T: int, dtype: Any) -> Any:
+    """The (N, T) float mask, checked to be right-padded (real tokens first, then padding)."""
+    m = validate.mask(where, mask, N, T, dtype)
+    xp = get_array_module(m)
+    late = xp.any(m[:, 1:] > m[:, :-1], axis=1)  # a real token right after padding
+    if bool(late.any()):
+        n = int(xp.argmax(late))
+        raise ValueError(
+            f"{where}: mask must be right-padded (each row: 1s for its tokens, then 0s); row {n} "
+            "has a real token after padding. Move each row's tokens to the start"
+        )
+    return m
+
+
+def _reverse_index(m: Any) -> Any:
+    """(N, T) gather index: t -> L_n - 1 - t for t < L_n (row n's tokens), t for padding."""
+    xp = get_array_module(m)
+    L = m.sum(axis=1).astype(np.int64)[:, None]  # (N, 1)
+    t = xp.arange(m.shape[1])[None, :]  # (1, T)
+    return xp.where(t < L, L - 1 - t, t)
+
+
+def _reverse(a: Any, rev: Any) -> Any:
+    """a (N, T, F) reordered along time by `rev` (N, T); `a` itself when rev is None."""
+    if rev is None:
+        return a
+    return get_array_module(a).take_along_axis(a, rev[:, :, None], axis=1)
+
+
+def _split_state(where: str, name: str, state: Any, spec: Cell, lay: Layout, N: int) -> list:
+    """A PyTorch-layout state (or gradient) -> one cell state per (layer, direction)."""
+    n = lay.num_layers * len(lay.directions)
+    if state is None:
+        return [None] * n
+    if spec.paired != isinstance(state, tuple | list) or (spec.paired and len(state) != 2):
+        want = "a pair (h, c) of arrays" if spec.paired else "one array, not a tuple"
+        raise ValueError(f"{where}: {name} must be None or {want} of shape (L*dirs, N, H)")
+    parts = tuple(state) if spec.paired else (state,)
+    for i, a in enumerate(parts):
+        label = f"{name}[{i}]" if spec.paired else name
+        if a is not None:
+            validate.shape(where, label, a, (n, N, lay.H), "L*dirs, N, H")
+    cols = [tuple(None if a is None else a[j] for a in parts) for j in range(n)]
+    return cols if spec.paired else [c[0] for c in cols]
+
+
+def _join_state(states: list, spec: Cell) -> Any:
+    """One cell state per (layer, direction) -> the PyTorch layout (L*dirs, N, H)."""
+    xp = get_array_module(states[0][0] if spec.paired else states[0])
+    parts = states if spec.paired else [(s,) for s in states]
+    stacked = tuple(xp.stack(col) for col in zip(*parts, strict=True))
+    return stacked if spec.paired else stacked[0]
+
+
+def _layer_forward(spec: Cell, x: Any, s0: list, p: dict, k: int, m: Any, rev: Any, dirs: tuple):
+    """Layer k in every direction: (y (N, T, dirs*H), finals, caches), one per direction."""
+    ys, finals, caches = [], [], []
+    for d, s0_d in zip(dirs, s0, strict=True):
+        r = rev if d == "bwd" else None
+        p_d = {name: p[key(k, d, name)] for name in PARAMS}
+        y, final, cache = spec.module.forward(_reverse(x, r), s0_d, p_d, mask=m)
+        ys.append(_reverse(y, r))
+        finals.append(final)
+        caches.append(DirCache(cache, r))
+    return get_array_module(x).concatenate(ys, axis=-1), finals, caches
+
+
+def forward(
+    x: Any,
+    state0: Any,
+    p: dict[str, Any],
+    mask: Any = None,
+    *,
+    cell: str,
+    dropout: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[Any, Any, StackCache]:
+    """Run a stack of `cell` layers ("rnn", "lstm" or "gru"); L and directions come from `p`.
+
+    Shapes: x (N, T, D), state0 (L*dirs, N, H) or for lstm (h0, c0) of those, or None (zeros),
+    mask (N, T) right-padded 0/1 or None -> ys (N, T, dirs*H) (zero at padding), final state in
+    the layout of state0. Dropout at `dropout` applies to the outputs of every layer but the
+    last, only when `rng` is given (rng None = evaluation).
+    """
+    where = f"{WHERE}.forward"
+    spec = _cell(cell)
+    lay = layout(p, spec.gates, where)
+    validate.shape(where, "x", x, (None, None, lay.D), "N, T, D")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"{where}: dropout must be in [0, 1); got {dropout}")
+    N, T = x.shape[:2]
+    m = _right_padded_mask(where, mask, N, T, x.dtype)
+    s0 = _split_state(where, "state0", state0, spec, lay, N)
+    rev = _reverse_index(m) if len(lay.directions) == 2 else None
+    n_dirs, h, finals, dirs, drops = len(lay.directions), x, [], [], []
+    for k in range(lay.num_layers):
+        drop = None
+        if k > 0 and dropout > 0 and rng is not None:
+            h, drop = dropout_layer.forward(h, dropout, rng)
+        h, fin_k, caches_k = _layer_forward(
+            spec, h, s0[k * n_dirs : (k + 1) * n_dirs], p, k, m, rev, lay.directions
+        )
+        finals += fin_k
+        dirs.append(caches_k)
+        drops.append(drop)
+    return h, _join_state(finals, spec), StackCache(cell, lay, (N, T), dirs, drops)
+
+
+def _layer_backward(spec: Cell, dy: Any, dfinal: list, caches: list, k: int, H: int):
+    """Layer k: (dx (N, T, D_k) summed over directions, dstate0 per direction, dp)."""
+    dx, ds0, dp = None, [], {}
+    for j, (dc, df) in enumerate(zip(caches, dfinal, strict=True)):
+        dy_d = _reverse(dy[:, :, j * H : (j + 1) * H], dc.rev)
+        dx_d, ds0_d, dp_d = spec.module.backward(dy_d, df, dc.cell)
+        dx_d = _reverse(dx_d, dc.rev)
+        dx = dx_d if dx is None else dx + dx_d
+        ds0.append(ds0_d)
+        dp.update({key(k, DIRECTIONS[j], name): g for name, g in dp_d.items()})
+    return dx, ds0, dp
+
+
+def backward(dys: Any, dfinal: Any, cache: StackCache) -> tuple[Any, Any, dict[str, Any]]:
+    """Gradients (dx (N, T, D), dstate0 in the layout of state0, dp) from dys (N, T, dirs*H)
+    and dfinal in the layout of the final state, or None (entries may be None)."""
+    where = f"{WHERE}.backward"
+    spec, lay, (N, T) = CELLS[cache.cell], cache.layout, cache.NT
+    n_dirs = len(lay.directions)
+    validate.shape(where, "dys", dys, (N, T, n_dirs * lay.H), "N, T, dirs*H")
+    dfin = _split_state(where, "dfinal", dfinal, spec, lay, N)
+    dh, ds0, dp = dys, [], {}
+    for k in reversed(range(lay.num_layers)):
+        dfin_k = dfin[k * n_dirs : (k + 1) * n_dirs]
+        dx, ds0_k, dp_k = _layer_backward(spec, dh, dfin_k, cache.dirs[k], k, lay.H)
+        ds0 = ds0_k + ds0
+        dp.update(dp_k)
+        drop = cache.drops[k]
+        dh = dx if drop is None else dropout_layer.backward(dx, drop)
+    return dh, _join_state(ds0, spec), dp

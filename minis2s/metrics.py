@@ -1,0 +1,136 @@
+"""Evaluation metrics: exact match, token accuracy, perplexity, and BLEU / chrF via sacrebleu.
+
+Every metric takes a list of hypotheses and a list of references of the same length, one
+reference per hypothesis, and raises ValueError on empty or mismatched input. BLEU and chrF
+score detokenized strings (what a user reads), so that the numbers compare with published
+ones; they need the optional dependency sacrebleu (`pip install 'minis2s[eval]'`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minis2s.backend import to_numpy
+
+
+def exact_match(hyps: Sequence[Any], refs: Sequence[Any]) -> float:
+    """Fraction in [0, 1] of hypotheses identical to their reference.
+
+    Items are strings (compared character for character, whitespace included) or token
+    sequences (lists, tuples or 1-D arrays of ids or strings, compared element by element;
+    equal length required).
+    """
+    _check_pairs("exact_match", hyps, refs)
+    same = sum(_as_key(h) == _as_key(r) for h, r in zip(hyps, refs, strict=True))
+    return same / len(refs)
+
+
+def token_accuracy(
+    hyp_ids: Sequence[Any], ref_ids: Sequence[Any], pad_id: int | None = None
+) -> float:
+    """Fraction of reference tokens that the hypothesis has at the same position.
+
+    Definition: for every sentence n and every reference position t whose token is not
+    `pad_id` (EOS included: stopping at the right place is part of the answer), the position
+    is correct when hyp[n][t] == ref[n][t]. A hypothesis shorter than its reference gets the
+    missing positions wrong; tokens beyond the reference's length are not counted (a too-long
+    hypothesis is penalised only through the EOS position it got wrong). Returns
+    correct / (number of non-pad reference tokens).
+
+    hyp_ids, ref_ids: per-sentence id sequences (ragged lists), or (N, T) arrays such as the
+    argmax predictions and targets of a teacher-forced batch, padded with `pad_id`.
+    pad_id: the padding id to ignore in the references (None: count every position).
+    """
+    _check_pairs("token_accuracy", hyp_ids, ref_ids)
+    correct = total = 0
+    for n, (h, r) in enumerate(zip(hyp_ids, ref_ids, strict=True)):
+        h, r = _ids(f"hyp_ids[{n}]", h), _ids(f"ref_ids[{n}]", r)
+        valid = np.ones(len(r), bool) if pad_id is None else r != pad_id
+        L = min(len(h), len(r))
+        match = np.zeros(len(r), bool)
+        match[:L] = h[:L] == r[:L]
+        correct += int((match & valid).sum())
+        total += int(valid.sum())
+    if total == 0:
+        raise ValueError("token_accuracy: the references hold no tokens (all empty or padding)")
+    return correct / total
+
+
+def perplexity(total_nll: float, n_tokens: int) -> float:
+    """exp(total_nll / n_tokens): the exponentiated mean negative log-likelihood per token.
+
+    total_nll: summed -log p (nats) over `n_tokens` tokens. Computed in float64 from Python
+    numbers, so a float32 loss does not overflow at exp(88.7); the result is inf only when the
+    mean is infinite or the perplexity exceeds float64's range (mean above 709.78 nats), and
+    NaN when total_nll is NaN (a diverged run), never an OverflowError.
+    """
+    nll = float(total_nll)
+    if isinstance(n_tokens, bool) or not float(n_tokens) > 0:
+        raise ValueError(f"perplexity: n_tokens must be > 0; got {n_tokens!r}")
+    if nll < 0:
+        raise ValueError(f"perplexity: total_nll is a sum of -log p >= 0; got {total_nll!r}")
+    mean = nll / float(n_tokens)
+    try:
+        return math.exp(mean)
+    except OverflowError:  # above float64's largest number, about exp(709.78)
+        return math.inf
+
+
+def bleu(hyps: Sequence[str], refs: Sequence[str]) -> float:
+    """Corpus BLEU in [0, 100] with sacrebleu's defaults (13a tokenizer, one reference each)."""
+    _check_strings("bleu", hyps, refs)
+    sacrebleu = _sacrebleu("bleu")
+    return float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score)
+
+
+def chrf(hyps: Sequence[str], refs: Sequence[str]) -> float:
+    """Corpus chrF in [0, 100] with sacrebleu's defaults (character 6-grams, beta 2)."""
+    _check_strings("chrf", hyps, refs)
+    sacrebleu = _sacrebleu("chrf")
+    return float(sacrebleu.corpus_chrf(list(hyps), [list(refs)]).score)
+
+
+def _sacrebleu(where: str) -> Any:
+    try:
+        import sacrebleu
+    except ImportError as e:
+        raise ImportError(
+            f"{where} needs sacrebleu: pip install 'minis2s[eval]' (or pip install sacrebleu)"
+        ) from e
+    return sacrebleu
+
+
+def _check_pairs(where: str, hyps: Sequence[Any], refs: Sequence[Any]) -> None:
+    n_h, n_r = len(hyps), len(refs)
+    if n_r == 0:
+        raise ValueError(f"{where}: refs is empty; need at least one hypothesis/reference pair")
+    if n_h != n_r:
+        raise ValueError(f"{where}: {n_h} hypotheses for {n_r} references; give one each")
+
+
+def _check_strings(where: str, hyps: Sequence[Any], refs: Sequence[Any]) -> None:
+    _check_pairs(where, hyps, refs)
+    for name, items in (("hyps", hyps), ("refs", refs)):
+        for i, s in enumerate(items):
+            if not isinstance(s, str):
+                raise ValueError(
+                    f"{where}: {name}[{i}] is {type(s).__name__}; pass detokenized strings"
+                )
+
+
+def _as_key(x: Any) -> Any:
+    """A string as is; a token sequence as a tuple of Python scalars."""
+    if isinstance(x, str):
+        return x
+    return tuple(to_numpy(x).tolist()) if hasattr(x, "shape") else tuple(x)
+
+
+def _ids(name: str, seq: Any) -> np.ndarray:
+    a = to_numpy(seq) if hasattr(seq, "shape") else np.asarray(list(seq))
+    if a.ndim != 1:
+        raise ValueError(f"token_accuracy: {name} has shape {a.shape}, expected (T,)")
+    return a

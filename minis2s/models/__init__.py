@@ -1,0 +1,6 @@
+"""Encoder-decoder models: a frozen config and thin compositions of the layers."""
+
+from minis2s.models.config import ModelConfig
+from minis2s.models.seq2seq import DecodeState, Seq2Seq
+
+__all__ = ["ModelConfig", "Seq2Seq", "DecodeState"]

@@ -1,0 +1,107 @@
+"""The model's shape and wiring, as one frozen dataclass (filled from the command line)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+CELLS = ("rnn", "lstm", "gru")
+ATTENTIONS = ("none", "dot", "general", "concat", "additive", "scaled_dot")
+BRIDGES = ("zero", "last", "learned")
+INITS = ("uniform", "xavier")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """An encoder-decoder with optional Luong attention.
+
+    src_vocab / tgt_vocab: vocabulary sizes V (src_vocab is ignored when src_features > 0).
+    cell: "rnn" (tanh), "lstm" or "gru", for the encoder and the decoder.
+    emb, hidden: embedding size E and hidden size H (per direction in the encoder).
+    enc_layers, dec_layers, bidirectional: encoder/decoder depth; bidirectional encoder.
+    attention: "none" or a score ("dot", "general", "concat", "additive" (Bahdanau's score),
+        "scaled_dot"); with attention the decoder's output is Luong's attentional state
+        h~_t = tanh(W_c [c_t; h_t] + b_c).
+    input_feed: feed h~_{t-1} into the decoder's input at step t (Luong et al. 2015, 3.3).
+    dropout: inverted dropout on embeddings, between layers, and before the output layer.
+    bridge: how the decoder starts: "zero"; "last" (decoder layer l starts from encoder layer l's
+        final state, directions summed; needs enc_layers == dec_layers); "learned" (every decoder
+        layer starts from h = tanh(W_b [final states of the top encoder layer] + b_b), c = 0).
+    tie_embeddings: share the target embedding with the output projection (needs emb == hidden).
+    src_features: F > 0 makes the encoder read (N, S, F) float vectors instead of token ids.
+    init, init_scale, forget_bias: "uniform" U(-init_scale, init_scale) or "xavier" (Glorot
+        uniform) weights, zero biases; LSTM forget-gate bias set to forget_bias.
+    """
+
+    src_vocab: int
+    tgt_vocab: int
+    cell: str = "lstm"
+    emb: int = 64
+    hidden: int = 128
+    enc_layers: int = 1
+    dec_layers: int = 1
+    bidirectional: bool = True
+    attention: str = "general"
+    input_feed: bool = True
+    dropout: float = 0.0
+    bridge: str = "learned"
+    tie_embeddings: bool = False
+    src_features: int = 0
+    init: str = "uniform"
+    init_scale: float = 0.1
+    forget_bias: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, value, choices in [
+            ("cell", self.cell, CELLS),
+            ("attention", self.attention, ATTENTIONS),
+            ("bridge", self.bridge, BRIDGES),
+            ("init", self.init, INITS),
+        ]:
+            if value not in choices:
+                raise ValueError(f"ModelConfig: {name}={value!r}; choose one of {choices}")
+        for name in ("tgt_vocab", "emb", "hidden", "enc_layers", "dec_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"ModelConfig: {name} must be >= 1; got {getattr(self, name)}")
+        if self.src_features <= 0 and self.src_vocab < 1:
+            raise ValueError("ModelConfig: src_vocab must be >= 1 (or set src_features > 0)")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"ModelConfig: dropout must be in [0, 1); got {self.dropout}")
+        if self.input_feed and self.attention == "none":
+            raise ValueError("ModelConfig: input_feed needs attention; set attention or drop it")
+        if self.bridge == "last" and self.enc_layers != self.dec_layers:
+            raise ValueError(
+                f"ModelConfig: bridge='last' needs enc_layers == dec_layers "
+                f"(got {self.enc_layers} and {self.dec_layers}); use bridge='learned' or 'zero'"
+            )
+        if self.attention in ("dot", "scaled_dot") and self.enc_out != self.hidden:
+            raise ValueError(
+                f"ModelConfig: attention={self.attention!r} needs encoder outputs of the decoder's "
+                f"size ({self.enc_out} vs {self.hidden}); use 'general' or a unidirectional encoder"
+            )
+        if self.tie_embeddings and self.emb != self.hidden:
+            raise ValueError(
+                f"ModelConfig: tie_embeddings needs emb == hidden (got {self.emb}, {self.hidden})"
+            )
+
+    @property
+    def enc_out(self) -> int:
+        """Size of the encoder's outputs: H times the number of directions."""
+        return self.hidden * (2 if self.bidirectional else 1)
+
+    @property
+    def dec_in(self) -> int:
+        """Size of the decoder's input at each step: E, plus H with input feeding."""
+        return self.emb + (self.hidden if self.input_feed else 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"ModelConfig: unknown fields {unknown}; known: {sorted(known)}")
+        return cls(**d)

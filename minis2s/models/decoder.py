@@ -1,0 +1,201 @@
+"""The decoder, one step at a time: recurrent stack, Luong attention, input feeding.
+
+Equations (step t, layer l = 1..L, y_{t-1} the previous target token):
+    x_t     = [dropout(E_tgt[y_{t-1}]); h~_{t-1}]        (input feeding; just E_tgt[y] without)
+    s^l_t   = cell(x^l_t, s^l_{t-1}),  x^{l+1}_t = dropout(h^l_t)
+    a_t, c_t = attention(h^L_t, enc, src_mask)            weights (N, S), context (N, He)
+    h~_t    = tanh(W_c [c_t; h^L_t] + b_c)                (h~_t = h^L_t without attention)
+
+The loop runs step by step because input feeding and scheduled sampling make step t depend on
+step t-1's output. The target embedding's gradient is one scatter-add over all steps at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from minis2s import validate
+from minis2s.backend import get_array_module
+from minis2s.data.vocab import PAD_ID
+from minis2s.layers import attention, dropout, embedding, linear, stack
+from minis2s.models.config import ModelConfig
+from minis2s.models.params import add_into, prefixed, sub
+
+
+class DecoderParams(NamedTuple):
+    """The decoder's parameter dict cut once per batch into the pieces each step uses."""
+
+    emb: dict  # {"W": (V, E)}
+    layers: list  # per layer {"W_ih", "W_hh", "b_ih", "b_hh"}
+    att: dict  # attention parameters ({} for dot scores)
+    comb: dict  # {"W": (H, He + H), "b": (H,)}
+
+
+class StepCache(NamedTuple):
+    drop_e: Any  # DropoutCache of the embedded input
+    cells: list  # per layer: the cell's step cache
+    drops: list  # per layer but the last: DropoutCache of its output
+    att: Any  # AttentionCache, or None without attention
+    comb: Any  # LinearCache of W_c, or None
+    out: Any  # (N, H) h~_t (tanh output), or None without attention
+
+
+class DecoderCache(NamedTuple):
+    cfg: ModelConfig
+    steps: list  # StepCache per target step
+    emb: Any  # EmbeddingCache over the tokens actually fed (N, T)
+    enc_shape: tuple  # (N, S, He)
+    states0: list  # initial states, for the shapes of their gradients
+
+
+def split_params(p: dict[str, Any], cfg: ModelConfig) -> DecoderParams:
+    layers = [sub(p, f"dec.rnn.l{l}.fwd.") for l in range(cfg.dec_layers)]
+    return DecoderParams(sub(p, "dec.emb."), layers, sub(p, "dec.att."), sub(p, "dec.combine."))
+
+
+def hidden(state: Any, cfg: ModelConfig) -> Any:
+    """h of a cell state: the state itself, or the first of LSTM's (h, c)."""
+    return state[0] if cfg.cell == "lstm" else state
+
+
+def step_forward(
+    e: Any,
+    states: list[Any],
+    out_prev: Any,
+    enc: Any,
+    src_mask: Any,
+    dp: DecoderParams,
+    cfg: ModelConfig,
+    rng: Any = None,
+) -> tuple[Any, list[Any], Any, StepCache]:
+    """One step. e (N, E) embedded input, states per layer, out_prev (N, H) h~_{t-1} (used with
+    input feeding), enc (N, S, He), src_mask (N, S) -> (h~_t (N, H), new states, weights (N, S)
+    or None, cache). `rng` turns dropout on."""
+    xp = get_array_module(e)
+    train = rng is not None
+    x, drop_e = dropout.forward(e, cfg.dropout, rng, train)
+    if cfg.input_feed:
+        x = xp.concatenate([x, out_prev], axis=1)  # (N, E + H)
+    new_states, cells, drops = [], [], []
+    for l in range(cfg.dec_layers):
+        s, c = stack.CELLS[cfg.cell].module.step_forward(x, states[l], dp.layers[l])
+        new_states.append(s)
+        cells.append(c)
+        x = hidden(s, cfg)
+        if l < cfg.dec_layers - 1:
+            x, c_drop = dropout.forward(x, cfg.dropout, rng, train)
+            drops.append(c_drop)
+    if cfg.attention == "none":
+        return x, new_states, None, StepCache(drop_e, cells, drops, None, None, None)
+    ctx, w, c_att = attention.forward(x[:, None], enc, dp.att, mask=src_mask, score=cfg.attention)
+    z, c_comb = linear.forward(xp.concatenate([ctx[:, 0], x], axis=1), dp.comb)  # (N, H)
+    out = xp.tanh(z)
+    return out, new_states, w[:, 0], StepCache(drop_e, cells, drops, c_att, c_comb, out)
+
+
+def step_backward(
+    dout: Any, dstates: list[Any], cache: StepCache, cfg: ModelConfig
+) -> tuple[Any, Any, list[Any], Any, dict[str, Any]]:
+    """Gradients of one step: (de (N, E), dout_prev (N, H) or None, dstates_prev, denc or None,
+    parameter grads keyed like the model's "dec.*" names, embedding excluded)."""
+    grads: dict[str, Any] = {}
+    denc = None
+    dh = dout
+    if cache.att is not None:
+        dz = dout * (1 - cache.out * cache.out)
+        dcat, dp_comb = linear.backward(dz, cache.comb)
+        He = dcat.shape[1] - dout.shape[1]
+        dq, denc, dp_att = attention.backward(dcat[:, None, :He], None, cache.att)
+        dh = dcat[:, He:] + dq[:, 0]
+        grads |= prefixed(dp_comb, "dec.combine.") | prefixed(dp_att, "dec.att.")
+    dstates_prev = list(dstates)
+    for l in range(cfg.dec_layers - 1, -1, -1):
+        ds = _add_to_hidden(dstates[l], dh, cfg)
+        dx, dstates_prev[l], dp_l = stack.CELLS[cfg.cell].module.step_backward(ds, cache.cells[l])
+        grads |= prefixed(dp_l, f"dec.rnn.l{l}.fwd.")
+        if l > 0:
+            dh = dropout.backward(dx, cache.drops[l - 1])
+    E = dx.shape[1] - (dout.shape[1] if cfg.input_feed else 0)
+    de = dropout.backward(dx[:, :E], cache.drop_e)
+    dout_prev = dx[:, E:] if cfg.input_feed else None
+    return de, dout_prev, dstates_prev, denc, grads
+
+
+def _add_to_hidden(dstate: Any, dh: Any, cfg: ModelConfig) -> Any:
+    if cfg.cell == "lstm":
+        return (dstate[0] + dh, dstate[1])
+    return dstate + dh
+
+
+def forward(
+    tgt_in: Any,
+    enc: Any,
+    src_mask: Any,
+    states0: list[Any],
+    p: dict[str, Any],
+    cfg: ModelConfig,
+    *,
+    rng: Any = None,
+    sampling_eps: float = 0.0,
+    predict: Callable[[Any], Any] | None = None,
+) -> tuple[Any, Any, DecoderCache]:
+    """Run the decoder over tgt_in (N, T) ids -> (outs (N, T, H), weights (N, T, S) or None, cache).
+
+    Scheduled sampling: with probability `sampling_eps` per token (drawn from `rng`), step t > 0
+    reads `predict(h~_{t-1})` (the model's own argmax) instead of the reference token.
+    """
+    xp = get_array_module(enc)
+    N, T = tgt_in.shape
+    validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
+    dp = split_params(p, cfg)
+    states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)
+    fed = xp.empty_like(tgt_in)
+    outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)
+    weights = xp.empty((N, T, enc.shape[1]), dtype=enc.dtype) if cfg.attention != "none" else None
+    steps = []
+    for t in range(T):
+        y = tgt_in[:, t]
+        if t > 0 and sampling_eps > 0 and rng is not None:
+            own = xp.asarray(rng.random(N) < sampling_eps)
+            y = xp.where(own, predict(out), y)
+        fed[:, t] = y
+        out, states, w, c = step_forward(
+            dp.emb["W"][y], states, out, enc, src_mask, dp, cfg, rng
+        )
+        outs[:, t] = out
+        if w is not None:
+            weights[:, t] = w
+        steps.append(c)
+    _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID)  # cache for one scatter-add later
+    return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0)
+
+
+def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str, Any]]:
+    """(denc (N, S, He), dstates0 per layer, grads of every "dec.*" parameter) from douts."""
+    cfg = cache.cfg
+    xp = get_array_module(douts)
+    N, T, H = douts.shape
+    dstates = [_zeros_like_state(s) for s in cache.states0]
+    denc = xp.zeros(cache.enc_shape, dtype=douts.dtype)
+    dE = xp.empty((N, T, cfg.emb), dtype=douts.dtype)
+    dfeed = xp.zeros((N, H), dtype=douts.dtype)
+    grads: dict[str, Any] = {}
+    for t in range(T - 1, -1, -1):
+        de, dfeed_prev, dstates, denc_t, g = step_backward(
+            douts[:, t] + dfeed, dstates, cache.steps[t], cfg
+        )
+        dE[:, t] = de
+        if denc_t is not None:
+            denc += denc_t
+        if dfeed_prev is not None:
+            dfeed = dfeed_prev
+        add_into(grads, g)
+    grads |= prefixed(embedding.backward(dE, cache.emb), "dec.emb.")
+    return denc, dstates, grads
+
+
+def _zeros_like_state(state: Any) -> Any:
+    if isinstance(state, tuple):
+        return tuple(get_array_module(s).zeros_like(s) for s in state)
+    return get_array_module(state).zeros_like(state)

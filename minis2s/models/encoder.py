@@ -1,0 +1,52 @@
+"""The encoder: token ids (or feature vectors) -> embedding -> dropout -> recurrent stack.
+
+    x     = dropout(E_src[src])            (N, S, E)   or the features themselves (N, S, F)
+    enc   = stack(x, mask)                 (N, S, dirs*H), zero at padding
+    final = the stack's final states        PyTorch layout (L*dirs, N, H), a tuple for LSTM
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from minis2s import validate
+from minis2s.data.vocab import PAD_ID
+from minis2s.layers import dropout, embedding, stack
+from minis2s.models.config import ModelConfig
+from minis2s.models.params import prefixed, sub
+
+
+class EncoderCache(NamedTuple):
+    emb: Any  # EmbeddingCache, or None for feature inputs
+    drop: Any  # DropoutCache
+    rnn: Any  # StackCache
+
+
+def forward(
+    src: Any, src_mask: Any, p: dict[str, Any], cfg: ModelConfig, rng: Any = None
+) -> tuple[Any, Any, EncoderCache]:
+    """Encode a batch. src (N, S) ids or (N, S, F) floats, src_mask (N, S) -> (enc, final, cache).
+
+    `rng` (a NumPy Generator) turns dropout on; None means evaluation.
+    """
+    if cfg.src_features > 0:
+        validate.shape("encoder", "src", src, (None, None, cfg.src_features), "N, S, F")
+        x, c_emb = src, None
+    else:
+        validate.shape("encoder", "src", src, (None, None), "N, S")
+        x, c_emb = embedding.forward(src, sub(p, "enc.emb."), pad_id=PAD_ID)
+    x, c_drop = dropout.forward(x, cfg.dropout, rng, train=rng is not None)
+    enc, final, c_rnn = stack.forward(
+        x, None, sub(p, "enc.rnn."), mask=src_mask, cell=cfg.cell, dropout=cfg.dropout, rng=rng
+    )
+    return enc, final, EncoderCache(c_emb, c_drop, c_rnn)
+
+
+def backward(denc: Any, dfinal: Any, cache: EncoderCache) -> dict[str, Any]:
+    """Gradients of every "enc.*" parameter from denc (N, S, dirs*H) and dfinal."""
+    dx, _, dp_rnn = stack.backward(denc, dfinal, cache.rnn)
+    grads = prefixed(dp_rnn, "enc.rnn.")
+    dx = dropout.backward(dx, cache.drop)
+    if cache.emb is not None:
+        grads |= prefixed(embedding.backward(dx, cache.emb), "enc.emb.")
+    return grads

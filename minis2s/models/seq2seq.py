@@ -1,0 +1,198 @@
+"""The encoder-decoder: a thin composition of encoder, bridge, decoder, output layer and loss.
+
+    enc, final  = encoder(src, src_mask)                     (N, S, He)
+    s_0         = bridge(final)
+    h~_1..T     = decoder(tgt_in, enc, s_0)                   (N, T, H)
+    logits      = dropout(h~) W_out^T + b_out                 (N, T, V)
+    loss        = cross_entropy(logits, tgt_out), mean over non-pad tokens
+
+`loss_and_grads` runs that forward pass and its backward pass, layer by layer, in reverse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s import backend, validate
+from minis2s.data.vocab import PAD_ID
+from minis2s.layers import dropout, linear, loss
+from minis2s.models import bridge, decoder, encoder
+from minis2s.models.config import ModelConfig
+from minis2s.models.params import add_into, init_params, prefixed, shapes
+
+
+class DecodeState(NamedTuple):
+    """What a decoding step needs: the encoder's outputs and the decoder's running state."""
+
+    enc: Any  # (N, S, He)
+    src_mask: Any  # (N, S)
+    states: list  # per decoder layer
+    out: Any  # (N, H) h~ of the previous step (input feeding)
+
+
+class Seq2Seq:
+    """An encoder-decoder with parameters `params` (flat dict, dotted names) on one backend."""
+
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        params: dict[str, Any] | None = None,
+        *,
+        seed: int = 0,
+        dtype: Any = backend.TRAIN_DTYPE,
+    ) -> None:
+        self.cfg = cfg
+        self.dtype = np.dtype(dtype)
+        self.params = init_params(cfg, seed, dtype) if params is None else params
+        self._check_params()
+
+    def _check_params(self) -> None:
+        want = shapes(self.cfg)
+        missing, extra = sorted(set(want) - set(self.params)), sorted(set(self.params) - set(want))
+        if missing or extra:
+            raise ValueError(
+                f"Seq2Seq: parameters do not match the config (missing {missing}, unexpected "
+                f"{extra}); was this checkpoint trained with another config?"
+            )
+        for k, s in want.items():
+            if tuple(self.params[k].shape) != s:
+                raise ValueError(
+                    f"Seq2Seq: parameter {k} has shape {tuple(self.params[k].shape)}, the config "
+                    f"needs {s}; was this checkpoint trained with another config?"
+                )
+
+    # -- training ----------------------------------------------------------------------------
+
+    def _out_params(self) -> dict[str, Any]:
+        p = self.params
+        W = p["dec.emb.W"] if self.cfg.tie_embeddings else p["out.W"]
+        return {"W": W, "b": p["out.b"]}
+
+    def to_device(self, batch: Any) -> Any:
+        """The batch's arrays on this model's backend, masks in the model's dtype."""
+        be = backend.current()
+        src_dtype = self.dtype if self.cfg.src_features > 0 else None
+        return batch._replace(
+            src=be.asarray(batch.src, dtype=src_dtype),
+            src_mask=be.asarray(batch.src_mask, dtype=self.dtype),
+            tgt_in=be.asarray(batch.tgt_in),
+            tgt_out=be.asarray(batch.tgt_out),
+            tgt_mask=be.asarray(batch.tgt_mask, dtype=self.dtype),
+        )
+
+    def loss_and_grads(
+        self,
+        batch: Any,
+        *,
+        rng: np.random.Generator | None = None,
+        sampling_eps: float = 0.0,
+        label_smoothing: float = 0.0,
+    ) -> tuple[float, dict[str, Any]]:
+        """Mean cross-entropy per target token and its gradient for every parameter.
+
+        `rng` turns dropout (and scheduled sampling, with probability `sampling_eps` per token)
+        on; without it the pass is deterministic. Returns (loss, grads with params' keys).
+        """
+        value, caches = self._forward(batch, rng, sampling_eps, label_smoothing)
+        c_enc, c_bridge, c_dec, c_drop, c_out, c_loss = caches
+        dlogits = loss.backward(1.0, c_loss)
+        douts, dp_out = linear.backward(dlogits, c_out)
+        douts = dropout.backward(douts, c_drop)
+        denc, dstates0, grads = decoder.backward(douts, c_dec)
+        dfinal, g_bridge = bridge.backward(dstates0, c_bridge)
+        add_into(grads, g_bridge)
+        add_into(grads, encoder.backward(denc, dfinal, c_enc))
+        if self.cfg.tie_embeddings:
+            add_into(grads, {"dec.emb.W": dp_out["W"], "out.b": dp_out["b"]})
+        else:
+            add_into(grads, prefixed(dp_out, "out."))
+        return float(value), grads
+
+    def loss(
+        self,
+        batch: Any,
+        *,
+        rng: np.random.Generator | None = None,
+        sampling_eps: float = 0.0,
+        label_smoothing: float = 0.0,
+    ) -> float:
+        """The value `loss_and_grads` returns, without the backward pass."""
+        return float(self._forward(batch, rng, sampling_eps, label_smoothing)[0])
+
+    def _forward(self, batch, rng, sampling_eps, label_smoothing) -> tuple[Any, tuple]:
+        """The forward pass of `loss_and_grads`: (loss, the caches of every piece)."""
+        cfg, p = self.cfg, self.params
+        b = self.to_device(batch)
+        enc, final, c_enc = encoder.forward(b.src, b.src_mask, p, cfg, rng)
+        states0, c_bridge = bridge.forward(final, p, cfg)
+        outs, _, c_dec = decoder.forward(
+            b.tgt_in, enc, b.src_mask, states0, p, cfg,
+            rng=rng, sampling_eps=sampling_eps, predict=self._predict,
+        )  # fmt: skip
+        outs_d, c_drop = dropout.forward(outs, cfg.dropout, rng, train=rng is not None)
+        logits, c_out = linear.forward(outs_d, self._out_params())  # (N, T, V)
+        value, c_loss = loss.forward(
+            logits, b.tgt_out, ignore_index=PAD_ID, label_smoothing=label_smoothing
+        )
+        return value, (c_enc, c_bridge, c_dec, c_drop, c_out, c_loss)
+
+    def _predict(self, out: Any) -> Any:
+        """argmax over the vocabulary of the output layer at h~ (N, H) -> ids (N,)."""
+        logits, _ = linear.forward(out, self._out_params())
+        return logits.argmax(axis=-1)
+
+    def nll(self, batch: Any) -> tuple[float, int]:
+        """(summed negative log-likelihood, number of target tokens), in evaluation mode."""
+        cfg, p = self.cfg, self.params
+        b = self.to_device(batch)
+        enc, final, _ = encoder.forward(b.src, b.src_mask, p, cfg)
+        states0, _ = bridge.forward(final, p, cfg)
+        outs, _, _ = decoder.forward(b.tgt_in, enc, b.src_mask, states0, p, cfg)
+        logits, _ = linear.forward(outs, self._out_params())
+        total, _ = loss.forward(logits, b.tgt_out, ignore_index=PAD_ID, reduction="sum")
+        return float(total), int((batch.tgt_out != PAD_ID).sum())
+
+    # -- decoding ----------------------------------------------------------------------------
+
+    def encode(self, src: Any, src_mask: Any) -> DecodeState:
+        """Run the encoder and the bridge: the state before the first decoding step."""
+        be, cfg = backend.current(), self.cfg
+        src = be.asarray(src, dtype=self.dtype if cfg.src_features > 0 else None)
+        src_mask = be.asarray(src_mask, dtype=self.dtype)
+        if cfg.src_features <= 0:
+            validate.token_ids("Seq2Seq.encode", "src", src, cfg.src_vocab)
+        enc, final, _ = encoder.forward(src, src_mask, self.params, cfg)
+        states0, _ = bridge.forward(final, self.params, cfg)
+        out = be.xp.zeros((src.shape[0], cfg.hidden), dtype=self.dtype)
+        return DecodeState(enc, src_mask, states0, out)
+
+    def step(self, y_prev: Any, state: DecodeState) -> tuple[Any, DecodeState, Any]:
+        """One decoding step: y_prev (N,) ids -> (log-probabilities (N, V), new state,
+        attention weights (N, S) or None)."""
+        cfg = self.cfg
+        dp = decoder.split_params(self.params, cfg)
+        e = dp.emb["W"][y_prev]  # (N, E)
+        out, states, w, _ = decoder.step_forward(
+            e, state.states, state.out, state.enc, state.src_mask, dp, cfg
+        )
+        logits, _ = linear.forward(out, self._out_params())
+        return loss.log_softmax(logits), DecodeState(state.enc, state.src_mask, states, out), w
+
+    @staticmethod
+    def select(state: DecodeState, index: Any) -> DecodeState:
+        """The state of rows `index` (N',) of `state`: reorders hypotheses in beam search."""
+
+        def take(a: Any) -> Any:
+            if isinstance(a, tuple):
+                return tuple(take(x) for x in a)
+            if isinstance(a, list):
+                return [take(x) for x in a]
+            return a[index]
+
+        return DecodeState(*(take(a) for a in state))
+
+    def num_params(self) -> int:
+        return int(sum(int(np.prod(v.shape)) for v in self.params.values()))
+

@@ -1,0 +1,172 @@
+"""A training run from start to end: data -> vocabularies -> model -> Trainer -> test figures.
+
+The command line (`minis2s train`) is a thin layer over `load_data` and `train`, which the
+Python API can call the same way:
+
+    >>> from minis2s import pipeline
+    >>> from minis2s.models import ModelConfig
+    >>> from minis2s.train.config import TrainConfig
+    >>> data = pipeline.load_data(task="reverse-digits")  # doctest: +SKIP
+    >>> tr = pipeline.train(data, {"hidden": 64}, TrainConfig(epochs=2), "runs/rd")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s import backend, metrics
+from minis2s.api import Translator
+from minis2s.data.batching import batches, encode_pairs
+from minis2s.data.corpus import read_tsv
+from minis2s.data.tasks import get_task
+from minis2s.data.tokenize import get_tokenizer
+from minis2s.data.vocab import Vocab
+from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.train.config import TrainConfig
+from minis2s.train.trainer import Trainer
+
+
+class Data(NamedTuple):
+    """Raw (source, target) pairs per split, the vocabularies built on train, and how to
+    tokenize. `features` > 0: sources are (S, F) float arrays and src_vocab is None."""
+
+    train: list
+    dev: list
+    test: list
+    src_vocab: Vocab | None
+    tgt_vocab: Vocab
+    tokenizer: str
+    features: int
+    name: str
+
+
+def load_data(
+    *,
+    task: str | None = None,
+    data: str | None = None,
+    dev_data: str | None = None,
+    test_data: str | None = None,
+    tokenizer: str = "char",
+    min_freq: int = 1,
+    max_vocab: int | None = None,
+    max_len: int | None = None,
+    train_size: int | None = None,
+    seed: int = 0,
+) -> Data:
+    """A built-in task's splits, or a TSV corpus (dev: `dev_data`, else 5% held out).
+
+    `train_size` keeps only the first that many training pairs (quick experiments).
+    """
+    if (task is None) == (data is None):
+        raise ValueError("give exactly one of --task (a built-in task) and --data (a TSV file)")
+    if task is not None:
+        t = get_task(task)
+        splits = t.generate(seed=seed)
+        train, dev, test = splits["train"], splits["dev"], splits["test"]
+        tokenizer, features, name = t.tokenizer, t.features or 0, task
+    else:
+        read = lambda p: list(read_tsv(p, tokenizer, max_len=max_len, on_long="skip"))
+        train = read(data)
+        if dev_data:
+            dev = read(dev_data)
+        else:
+            order = np.random.default_rng(seed).permutation(len(train))
+            n_dev = max(1, len(train) // 20)
+            dev = [train[i] for i in order[:n_dev]]
+            train = [train[i] for i in order[n_dev:]]
+        test = read(test_data) if test_data else []
+        features, name = 0, os.path.splitext(os.path.basename(data))[0]
+    if train_size is not None:
+        train = train[:train_size]
+    tok = get_tokenizer(tokenizer)
+    src_vocab = None
+    if not features:
+        src_vocab = Vocab.build([tok.tokenize(s) for s, _ in train], min_freq, max_vocab)
+    tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
+    return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name)
+
+
+def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:
+    cfg = ModelConfig(
+        src_vocab=len(data.src_vocab) if data.src_vocab else 0,
+        tgt_vocab=len(data.tgt_vocab),
+        src_features=data.features,
+        **model_options,
+    )
+    return Seq2Seq(cfg, seed=seed, dtype=dtype)
+
+
+def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, examples: list):
+    """evaluate(model) -> {"loss", "ppl", "exact_match"[, "bleu"]} on the dev split."""
+    dev_pairs = data.dev[: tcfg.dev_size]
+    dev_batches = batches(examples, batch_size=64)
+
+    def evaluate(model: Seq2Seq) -> dict[str, float]:
+        total, n = 0.0, 0
+        for b in dev_batches:
+            s, k = model.nll(b)
+            total, n = total + s, n + k
+        hyps = [t.text for t in translator.translate([s for s, _ in dev_pairs])]
+        refs = [r for _, r in dev_pairs]
+        out = {"loss": total / n, "ppl": metrics.perplexity(total, n),
+               "exact_match": metrics.exact_match(hyps, refs)}  # fmt: skip
+        if tcfg.metric == "bleu":
+            out["bleu"] = metrics.bleu(hyps, refs)
+        return out
+
+    return evaluate
+
+
+def train(
+    data: Data,
+    model_options: dict[str, Any],
+    tcfg: TrainConfig,
+    out_dir: str,
+    *,
+    resume: bool = False,
+    dtype: str = "float32",
+    progress: bool = True,
+) -> Translator:
+    """Train a model on `data`, writing checkpoints and log.jsonl to `out_dir`.
+
+    Returns a Translator holding the best checkpoint's parameters.
+    """
+    model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
+    tok = get_tokenizer(data.tokenizer)
+    train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
+    dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)
+    translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer)
+    meta = {
+        "model": model.cfg.to_dict(),
+        "train": tcfg.to_dict(),
+        "data": {"name": data.name, "tokenizer": data.tokenizer},
+        "dtype": np.dtype(dtype).name,
+        "backend": backend.current().name,
+    }
+    vocabs = {"tgt": data.tgt_vocab.to_dict()}
+    if data.src_vocab is not None:
+        vocabs["src"] = data.src_vocab.to_dict()
+    trainer = Trainer(
+        model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
+        meta=meta, vocabs=vocabs, progress=progress,
+    )  # fmt: skip
+    if progress:
+        print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
+              f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "
+              f"{unk + dev_unk} unknown tokens mapped to <unk>")  # fmt: skip
+    if resume:
+        if not trainer.resume():
+            raise FileNotFoundError(f"--resume: no checkpoint at {out_dir}/last to resume from")
+        if progress:
+            print(f"resumed from {out_dir}/last at epoch {trainer.state['epoch']}, "
+                  f"step {trainer.state['step']}")  # fmt: skip
+    elif os.path.isdir(os.path.join(out_dir, "last")):
+        raise FileExistsError(
+            f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
+        )
+    trainer.fit()
+    best = Translator.load(out_dir, "best" if os.path.isdir(f"{out_dir}/best") else "last")
+    return best

@@ -1,0 +1,75 @@
+"""How to train: one frozen dataclass, filled by the command line or by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+METRICS = ("exact_match", "loss", "bleu")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, schedules, teacher forcing and bookkeeping.
+
+    optimizer / lr / weight_decay / momentum / nesterov: see minis2s.train.optim.
+    clip: global gradient-norm clip (0 = off).
+    lr_schedule: "constant", "exponential" (x lr_decay every epoch), "warmup" (linear over
+        warmup_steps, then inverse square root), "plateau" (x lr_decay when the dev metric has
+        not improved for lr_patience epochs).
+    teacher_forcing: the lowest probability of feeding the reference token (1 = always: no
+        scheduled sampling). sampling_schedule says how the probability eps of feeding the
+        model's own previous prediction grows towards 1 - teacher_forcing (Bengio et al. 2015):
+        "constant" (eps = 1 - teacher_forcing from the start), "linear" (from 0 over
+        sampling_steps updates), "exponential" (1 - k^i, sampling_k < 1, e.g. 0.999),
+        "inverse_sigmoid" (1 / (1 + k exp(-i / k)), sampling_k >= 1, e.g. 500).
+    patience: stop when the dev metric has not improved for this many epochs (0 = never).
+    max_steps: stop after this many updates in total (0 = no limit).
+    """
+
+    epochs: int = 20
+    batch_size: int = 64
+    tokens_per_batch: int = 0
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    nesterov: bool = False
+    clip: float = 5.0
+    lr_schedule: str = "plateau"
+    lr_decay: float = 0.5
+    lr_patience: int = 1
+    warmup_steps: int = 1000
+    label_smoothing: float = 0.0
+    teacher_forcing: float = 1.0
+    sampling_schedule: str = "constant"
+    sampling_k: float = 500.0
+    sampling_steps: int = 5000
+    patience: int = 4
+    metric: str = "exact_match"
+    max_steps: int = 0
+    seed: int = 0
+    dev_size: int = 1000  # dev sentences decoded for the dev metric each epoch
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"TrainConfig: metric={self.metric!r}; choose one of {METRICS}")
+        if (self.batch_size > 0) == (self.tokens_per_batch > 0):
+            raise ValueError(
+                "TrainConfig: set exactly one of batch_size and tokens_per_batch "
+                f"(got {self.batch_size}, {self.tokens_per_batch}; 0 = unset)"
+            )
+        if not 0.0 <= self.teacher_forcing <= 1.0:
+            raise ValueError(
+                f"TrainConfig: teacher_forcing must be in [0, 1]; got {self.teacher_forcing}"
+            )
+        if self.epochs < 1:
+            raise ValueError(f"TrainConfig: epochs must be >= 1; got {self.epochs}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        return cls(**{k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}})

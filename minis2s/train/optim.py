@@ -1,0 +1,286 @@
+"""Optimizers over `dict[str, array]` parameters, following torch.optim's update equations.
+
+    opt = Adam(model.params, lr=1e-3)
+    loss, grads = model.loss_and_grads(batch)
+    clip_grad_norm(grads, 1.0)
+    opt.step(model.params, grads)            # updates the arrays in place
+    opt.lr = schedule.lr(step)               # a schedule sets the learning rate between steps
+
+Every update works in place on the parameter arrays (the model holds the same arrays) and on
+state arrays of the parameters' own array module and dtype, so nothing moves to the host
+during training. Optimizer state is one array per (slot, parameter), e.g. "exp_avg/enc.W";
+`state_dict()` returns those as host NumPy copies together with the step count and current lr,
+and `load_state_dict` puts them back for an exact resume.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+from minis2s.backend import get_array_module, to_numpy
+
+Params = dict[str, Any]
+
+
+class Optimizer:
+    """Shared machinery: per-parameter state slots, input checks, state_dict round trip."""
+
+    SLOTS: tuple[str, ...] = ()  # names of the per-parameter state arrays
+
+    def __init__(self, params: Params, lr: float, weight_decay: float) -> None:
+        _check_hyper(type(self).__name__, lr=lr, weight_decay=weight_decay)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: params is empty; nothing to optimize")
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.t = 0  # number of steps taken
+        self.shapes = {k: tuple(p.shape) for k, p in params.items()}
+        self.state = {s: {k: self._init_slot(s, p) for k, p in params.items()} for s in self.SLOTS}
+
+    def _init_slot(self, slot: str, p: Any) -> Any:
+        return get_array_module(p).zeros_like(p)
+
+    def step(self, params: Params, grads: Params) -> None:
+        """One update of every parameter in place, using `grads` (same keys and shapes)."""
+        self._check(params, grads)
+        self.t += 1
+        for k, p in params.items():
+            self._update(p, grads[k], {s: self.state[s][k] for s in self.SLOTS})
+
+    def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _check(self, params: Params, grads: Params) -> None:
+        where = f"{type(self).__name__}.step"
+        for name, d in (("params", params), ("grads", grads)):
+            missing = [k for k in self.shapes if k not in d]
+            extra = [k for k in d if k not in self.shapes]
+            if missing:
+                raise ValueError(f"{where}: {name} has no entry for {missing[0]!r}")
+            if extra:
+                raise ValueError(
+                    f"{where}: {name} has key {extra[0]!r}, which is not among the "
+                    f"{len(self.shapes)} parameters this optimizer was built with"
+                )
+            for k, want in self.shapes.items():
+                if tuple(d[k].shape) != want:
+                    raise ValueError(
+                        f"{where}: {name}[{k!r}] has shape {tuple(d[k].shape)}, expected {want}"
+                    )
+
+    def state_dict(self) -> dict[str, Any]:
+        """{"step": int, "lr": float, "<slot>/<param name>": host NumPy copy, ...}."""
+        d: dict[str, Any] = {"step": self.t, "lr": float(self.lr)}
+        for s in self.SLOTS:
+            for k, a in self.state[s].items():
+                d[f"{s}/{k}"] = to_numpy(a).copy()
+        return d
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned (keys and shapes must match exactly)."""
+        where = f"{type(self).__name__}.load_state_dict"
+        want = {"step", "lr"} | {f"{s}/{k}" for s in self.SLOTS for k in self.shapes}
+        missing, extra = sorted(want - set(d)), sorted(set(d) - want)
+        if missing or extra:
+            raise ValueError(
+                f"{where}: state does not match this optimizer's parameters; "
+                f"missing keys {missing[:5]}, unexpected keys {extra[:5]}"
+            )
+        for s in self.SLOTS:
+            for k, a in self.state[s].items():
+                xp = get_array_module(a)
+                v = xp.asarray(d[f"{s}/{k}"], dtype=a.dtype)
+                if tuple(v.shape) != tuple(a.shape):
+                    raise ValueError(
+                        f"{where}: {s}/{k} has shape {tuple(v.shape)}, expected {tuple(a.shape)}"
+                    )
+                a[...] = v
+        self.t, self.lr = int(d["step"]), float(d["lr"])
+
+    def _decayed(self, p: Any, g: Any) -> Any:
+        """L2 regularisation folded into the gradient: g + weight_decay * p."""
+        return g + self.weight_decay * p if self.weight_decay != 0 else g
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum, as torch.optim.SGD.
+
+    Equations (dampening 0; b starts at 0, so b_1 = g_1 as in torch):
+        g_t = grad + weight_decay * p_{t-1}
+        b_t = momentum * b_{t-1} + g_t
+        d_t = g_t + momentum * b_t  if nesterov  else  b_t      (d_t = g_t when momentum = 0)
+        p_t = p_{t-1} - lr * d_t
+    """
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        _check_hyper("SGD", momentum=momentum)
+        if nesterov and momentum <= 0:
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0; got momentum={momentum}")
+        self.momentum, self.nesterov = momentum, nesterov
+        self.SLOTS = ("momentum_buffer",) if momentum != 0 else ()
+        super().__init__(params, lr, weight_decay)
+
+    def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
+        g = self._decayed(p, g)
+        if self.momentum != 0:
+            b = state["momentum_buffer"]
+            b *= self.momentum
+            b += g
+            g = g + self.momentum * b if self.nesterov else b
+        p -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with L2 weight decay added to the gradient, as torch.optim.Adam.
+
+    Equations (t counts steps from 1; m and v start at 0):
+        g_t = grad + weight_decay * p_{t-1}
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+        p_t = p_{t-1} - lr / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)
+    """
+
+    SLOTS = ("exp_avg", "exp_avg_sq")
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        _check_betas(type(self).__name__, betas)
+        _check_hyper(type(self).__name__, eps=eps)
+        self.betas, self.eps = (float(betas[0]), float(betas[1])), eps
+        super().__init__(params, lr, weight_decay)
+
+    def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
+        self._adam(p, self._decayed(p, g), state)
+
+    def _adam(self, p: Any, g: Any, state: dict[str, Any]) -> None:
+        xp = get_array_module(p)
+        beta1, beta2 = self.betas
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        bias1, bias2 = 1 - beta1**self.t, 1 - beta2**self.t
+        denom = xp.sqrt(v) / math.sqrt(bias2) + self.eps
+        p -= (self.lr / bias1) * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019), as torch.optim.AdamW.
+
+    Equations (t counts steps from 1; m and v start at 0):
+        p'  = p_{t-1} * (1 - lr * weight_decay)          decay applied to the weights, not to g
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+        p_t = p' - lr / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)
+    """
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
+        if self.weight_decay != 0:
+            p *= 1 - self.lr * self.weight_decay
+        self._adam(p, g, state)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011), as torch.optim.Adagrad with lr_decay 0.
+
+    Equations (s starts at initial_accumulator_value):
+        g_t = grad + weight_decay * p_{t-1}
+        s_t = s_{t-1} + g_t^2
+        p_t = p_{t-1} - lr * g_t / (sqrt(s_t) + eps)
+    """
+
+    SLOTS = ("sum",)
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-2,
+        eps: float = 1e-10,
+        initial_accumulator_value: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        _check_hyper("Adagrad", eps=eps, initial_accumulator_value=initial_accumulator_value)
+        self.eps, self.initial_accumulator_value = eps, initial_accumulator_value
+        super().__init__(params, lr, weight_decay)
+
+    def _init_slot(self, slot: str, p: Any) -> Any:
+        return get_array_module(p).full_like(p, self.initial_accumulator_value)
+
+    def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
+        xp = get_array_module(p)
+        g = self._decayed(p, g)
+        s = state["sum"]
+        s += g * g
+        p -= self.lr * (g / (xp.sqrt(s) + self.eps))
+
+
+def clip_grad_norm(grads: Params, max_norm: float) -> float:
+    """Scale every gradient in place so that the global L2 norm is at most `max_norm`.
+
+    total_norm = sqrt(sum over arrays of sum(g^2)), accumulated in float64 so float32
+    gradients do not overflow the sum. When total_norm > max_norm every array is multiplied by
+    max_norm / (total_norm + 1e-6) (torch.nn.utils.clip_grad_norm_). A non-finite norm (inf or
+    NaN in some gradient) is returned as is and the gradients are left untouched, so that the
+    caller can stop with a clear message. Returns total_norm before clipping, a Python float
+    (the one device-to-host transfer of the call).
+    """
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be > 0; got {max_norm}")
+    if not grads:
+        raise ValueError("clip_grad_norm: grads is empty")
+    sums = [get_array_module(g).square(g, dtype="float64").sum() for g in grads.values()]
+    total = math.sqrt(float(sum(sums)))
+    if math.isfinite(total) and total > max_norm:
+        coef = max_norm / (total + 1e-6)
+        for g in grads.values():
+            g *= coef
+    return total
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad}
+
+
+def make_optimizer(name: str, params: Params, **kw: Any) -> Optimizer:
+    """The optimizer called `name` ("sgd", "adam", "adamw", "adagrad") over `params`."""
+    key = name.lower() if isinstance(name, str) else name
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[key](params, **kw)
+
+
+def _check_hyper(where: str, **values: float) -> None:
+    for name, v in values.items():
+        if isinstance(v, bool) or not (isinstance(v, Real) and math.isfinite(v) and v >= 0):
+            raise ValueError(f"{where}: {name} must be a finite number >= 0; got {v!r}")
+
+
+def _check_betas(where: str, betas: tuple[float, float]) -> None:
+    ok = len(betas) == 2 and all(isinstance(b, Real) and 0 <= b < 1 for b in betas)
+    if not ok:
+        raise ValueError(f"{where}: betas must be two numbers in [0, 1); got {betas!r}")

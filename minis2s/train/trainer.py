@@ -1,0 +1,244 @@
+"""The training loop: batches -> loss_and_grads -> clip -> optimizer step, with dev evaluation,
+a JSONL log, atomic checkpoints (best and last) and exact resume.
+
+Exact resume: every random choice comes from state that the checkpoint stores. The order of the
+batches of epoch e is drawn from a generator seeded with (seed, e); dropout and scheduled
+sampling draw from one generator whose state is saved. A checkpoint records the epoch and how
+many of its batches are done, so resuming skips exactly those, and the run continues with the
+same parameters, moments and random draws as a run that was never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from minis2s.backend import to_numpy
+from minis2s.data.batching import batches
+from minis2s.models import Seq2Seq
+from minis2s.train import checkpoint
+from minis2s.train.config import TrainConfig
+from minis2s.train.optim import clip_grad_norm, make_optimizer
+from minis2s.train.schedule import EarlyStopping, make_lr_schedule, sampling_probability
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training produced a NaN or infinite loss or gradient norm."""
+
+
+class Trainer:
+    """Trains `model` on encoded `train` examples, evaluating with `evaluate` each epoch.
+
+    `evaluate(model) -> dict` returns dev figures, including `tcfg.metric` ("loss" is lower is
+    better; the others higher). `meta` (config, vocabularies) is stored with every checkpoint.
+    """
+
+    def __init__(
+        self,
+        model: Seq2Seq,
+        tcfg: TrainConfig,
+        train: list[Any],
+        evaluate: Callable[[Seq2Seq], dict[str, float]],
+        out_dir: str | os.PathLike,
+        *,
+        meta: dict[str, Any],
+        vocabs: dict[str, Any] | None = None,
+        progress: bool = True,
+    ) -> None:
+        if not train:
+            raise ValueError("Trainer: the training set is empty")
+        self.model, self.tcfg, self.train, self.evaluate = model, tcfg, train, evaluate
+        self.out_dir, self.meta, self.vocabs, self.progress = str(out_dir), meta, vocabs, progress
+        opt_kw: dict[str, Any] = {"lr": tcfg.lr, "weight_decay": tcfg.weight_decay}
+        if tcfg.optimizer == "sgd":
+            opt_kw |= {"momentum": tcfg.momentum, "nesterov": tcfg.nesterov}
+        self.optimizer = make_optimizer(tcfg.optimizer, model.params, **opt_kw)
+        self.lr_schedule = _lr_schedule(tcfg)
+        # patience 0 = never stop early; the tracker still says when the metric is a new best
+        self.stopper = EarlyStopping(tcfg.patience or 10**9, mode=_mode(tcfg.metric))
+        self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
+        self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "best": None}
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _trainer_state(self) -> dict[str, Any]:
+        return {
+            **self.state,
+            "rng": self.rng.bit_generator.state,
+            "lr_schedule": self.lr_schedule.state_dict(),
+            "stopper": self.stopper.state_dict(),
+            "lr": self.optimizer.lr,
+        }
+
+    def save(self, which: str) -> None:
+        """Write checkpoint `which` ("last" or "best") atomically."""
+        checkpoint.save(
+            os.path.join(self.out_dir, which),
+            {k: to_numpy(v) for k, v in self.model.params.items()},
+            self.meta,
+            optimizer_state=self.optimizer.state_dict(),
+            trainer_state=self._trainer_state(),
+            vocabs=self.vocabs,
+        )
+
+    def resume(self) -> bool:
+        """Continue from `out_dir/last` if it exists; False when there is nothing to resume."""
+        path = os.path.join(self.out_dir, "last")
+        if not os.path.isdir(path):
+            return False
+        ckpt = checkpoint.load(path)
+        # The model and data must match; training options (epochs, lr, ...) may change.
+        checkpoint.check_compatible(ckpt.config, self.meta, ignore=("train", "backend"))
+        for k, v in ckpt.params.items():
+            self.model.params[k][...] = v  # in place: the optimizer holds the same arrays
+        self.optimizer.load_state_dict(ckpt.optimizer_state)
+        ts = ckpt.trainer_state
+        self.state = {k: ts[k] for k in ("step", "epoch", "batch", "best")}
+        self.rng.bit_generator.state = ts["rng"]
+        self.lr_schedule.load_state_dict(ts["lr_schedule"])
+        self.stopper.load_state_dict(ts["stopper"])
+        self.optimizer.lr = ts["lr"]
+        return True
+
+    def log(self, record: dict[str, Any]) -> None:
+        os.makedirs(self.out_dir, exist_ok=True)
+        with open(os.path.join(self.out_dir, "log.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def epoch_batches(self, epoch: int) -> list[Any]:
+        t = self.tcfg
+        return batches(
+            self.train,
+            batch_size=t.batch_size or None,
+            tokens_per_batch=t.tokens_per_batch or None,
+            rng=np.random.default_rng([t.seed, 0, epoch]),
+        )
+
+    def step(self, batch: Any) -> tuple[float, float]:
+        """One update; returns (loss, gradient norm before clipping)."""
+        t = self.tcfg
+        eps = sampling_eps(t, self.state["step"])
+        if t.lr_schedule in ("warmup", "constant"):
+            self.optimizer.lr = self.lr_schedule.lr(self.state["step"])
+        loss, grads = self.model.loss_and_grads(
+            batch, rng=self.rng, sampling_eps=eps, label_smoothing=t.label_smoothing
+        )
+        norm = clip_grad_norm(grads, t.clip) if t.clip > 0 else _norm(grads)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            raise NonFiniteLoss(
+                f"step {self.state['step']}: loss {loss}, gradient norm {norm}. Training stopped; "
+                f"the last good checkpoint is kept in {self.out_dir}/last. Try a lower --lr or "
+                "--clip"
+            )
+        self.optimizer.step(self.model.params, grads)
+        self.state["step"] += 1
+        return loss, norm
+
+    def fit(self) -> dict[str, Any]:
+        """Train until epochs, max_steps or early stopping; returns the last dev figures."""
+        t, result = self.tcfg, {}
+        try:
+            while self.state["epoch"] < t.epochs:
+                if self._run_epoch():
+                    break
+                result, stop = self._end_epoch()
+                if stop:
+                    break
+        except KeyboardInterrupt:
+            self.save("last")
+            print(f"\ninterrupted: checkpoint saved to {self.out_dir}/last; rerun with --resume")
+            raise
+        return result
+
+    def _run_epoch(self) -> bool:
+        """Train the rest of the current epoch; True when max_steps stopped it early."""
+        from tqdm import tqdm
+
+        t, epoch = self.tcfg, self.state["epoch"]
+        todo = self.epoch_batches(epoch)[self.state["batch"] :]
+        bar = tqdm(todo, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not self.progress,
+                   leave=False, dynamic_ncols=True)  # fmt: skip
+        tokens, nll, rate, t0 = 0, 0.0, 0.0, time.perf_counter()
+        for batch in bar:
+            loss, norm = self.step(batch)
+            self.state["batch"] += 1
+            n = batch.n_tokens
+            tokens, nll = tokens + n, nll + loss * n
+            rate = tokens / max(time.perf_counter() - t0, 1e-9)
+            bar.set_postfix(loss=f"{loss:.3f}", ppl=f"{math.exp(min(nll / tokens, 50)):.2f}",
+                            tok_s=f"{rate:.0f}")  # fmt: skip
+            if t.max_steps and self.state["step"] >= t.max_steps:
+                self.save("last")
+                return True
+        self.train_figures = {"train_loss": nll / max(tokens, 1), "tokens_per_s": rate}
+        return False
+
+    def _end_epoch(self) -> tuple[dict[str, Any], bool]:
+        t = self.tcfg
+        dev = self.evaluate(self.model)
+        metric = dev[t.metric]
+        self.state["epoch"] += 1
+        self.state["batch"] = 0
+        stop = self.stopper.should_stop(metric)
+        improved = self.stopper.improved
+        if improved:
+            self.state["best"] = metric
+        if t.lr_schedule == "plateau":
+            self.optimizer.lr = self.lr_schedule.step(metric)
+        elif t.lr_schedule == "exponential":
+            self.optimizer.lr = self.lr_schedule.lr(self.state["epoch"])
+        record = {"epoch": self.state["epoch"], "step": self.state["step"],
+                  "lr": self.optimizer.lr, **self.train_figures, **dev}  # fmt: skip
+        self.log(record)
+        if self.progress:
+            print(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()), flush=True)
+        if improved:
+            self.save("best")
+        self.save("last")
+        return record, stop
+
+
+def sampling_eps(t: TrainConfig, step: int) -> float:
+    """Probability of feeding the model's own prediction at update `step`.
+
+    It grows by the schedule (Bengio et al. 2015) and is capped at 1 - teacher_forcing, so the
+    default teacher_forcing = 1 means pure teacher forcing whatever the schedule.
+    """
+    cap = 1.0 - t.teacher_forcing
+    if t.sampling_schedule == "constant":
+        return cap
+    if t.sampling_schedule == "linear":
+        return sampling_probability("linear", step, eps_start=0.0, eps_end=cap,
+                                    n=t.sampling_steps)  # fmt: skip
+    return min(cap, sampling_probability(t.sampling_schedule, step, k=t.sampling_k))
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _mode(metric: str) -> str:
+    return "min" if metric == "loss" else "max"
+
+
+def _lr_schedule(t: TrainConfig) -> Any:
+    kw: dict[str, Any] = {"lr": t.lr}
+    if t.lr_schedule == "exponential":
+        kw["gamma"] = t.lr_decay
+    elif t.lr_schedule == "warmup":
+        kw["warmup_steps"] = t.warmup_steps
+    elif t.lr_schedule == "plateau":
+        kw |= {"factor": t.lr_decay, "patience": t.lr_patience, "mode": _mode(t.metric)}
+    return make_lr_schedule(t.lr_schedule, **kw)
+
+
+def _norm(grads: dict[str, Any]) -> float:
+    return float(math.sqrt(sum(float((g * g).sum()) for g in grads.values())))

@@ -1,0 +1,71 @@
+"""Pictures: the attention heatmap of one translation, and a run's training curves.
+
+matplotlib is an optional extra (`pip install 'minis2s[plot]'`); it is imported on use, with the
+Agg backend, so plots render without a display.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError as e:
+        raise ImportError("plots need matplotlib: pip install 'minis2s[plot]'") from e
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_attention(
+    weights: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str], out: str
+) -> None:
+    """Heatmap of weights (T_out, S): row t is where output token t looked in the source.
+
+    A row beyond `tgt_tokens` (the step that produced EOS) is labelled </s>.
+    """
+    plt = _pyplot()
+    w = np.asarray(weights)[:, : len(src_tokens)]
+    rows = list(tgt_tokens) + ["</s>"] * (w.shape[0] - len(tgt_tokens))
+    fig, ax = plt.subplots(figsize=(1 + 0.45 * w.shape[1], 1 + 0.45 * w.shape[0]))
+    ax.imshow(w, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(w.shape[1]), [repr(t)[1:-1] for t in src_tokens], rotation=90)
+    ax.set_yticks(range(w.shape[0]), [repr(t)[1:-1] for t in rows[: w.shape[0]]])
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def plot_log(log_path: str, out: str) -> None:
+    """Training loss, dev loss and the dev metrics per epoch from a run's log.jsonl."""
+    plt = _pyplot()
+    with open(log_path, encoding="utf-8") as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    if not records:
+        raise ValueError(f"{log_path} holds no epochs yet")
+    epochs = [r["epoch"] for r in records]
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in ("train_loss", "loss"):
+        if key in records[0]:
+            ax_loss.plot(epochs, [r[key] for r in records], marker="o",
+                         label="dev loss" if key == "loss" else "train loss")  # fmt: skip
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("cross-entropy per token")
+    ax_loss.legend()
+    for key in ("exact_match", "bleu"):
+        if key in records[0]:
+            ax_metric.plot(epochs, [r[key] for r in records], marker="o", label=f"dev {key}")
+    ax_metric.set_xlabel("epoch")
+    ax_metric.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,220 @@
+"""Attention: gradients of every score kind against finite differences, the masked softmax, and
+the invariants (weights sum to 1 over valid positions, exactly 0 on padding, padding changes
+nothing, a fully masked row stays finite and zero)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minis2s.gradcheck import TOLERANCE, assert_close, check_layer
+from minis2s.layers import attention
+from minis2s.layers.attention import SCORES
+from tests.strategies import dims, lengths, mask_from_lengths
+
+
+@st.composite
+def attn_case(draw, score: str):
+    """(q, enc, p, mask, lengths): float64, right-padded, sometimes with a fully masked row."""
+    N, Tq, S, Hq, A = draw(dims), draw(dims), draw(dims), draw(dims), draw(dims)
+    He = Hq if score in ("dot", "scaled_dot") else draw(dims)
+    L = draw(lengths(N, S, allow_empty=True))
+    if draw(st.booleans()):
+        L[draw(st.integers(0, N - 1))] = 0  # a row with no valid position
+    r = np.random.default_rng(draw(st.integers(0, 2**16)))
+    q, enc = r.standard_normal((N, Tq, Hq)), r.standard_normal((N, S, He))
+    p = attention.init(score, Hq, He, r, A=A, dtype=np.float64)
+    return q, enc, p, mask_from_lengths(L, S), L
+
+
+def reference(q, enc, p, m, score):
+    """Context and weights written directly from the formulas, one (n, t, s) at a time."""
+    N, Tq, _ = q.shape
+    S, He = enc.shape[1:]
+    w = np.zeros((N, Tq, S))
+    for n in range(N):
+        for t in range(Tq):
+            e = np.zeros(S)
+            for s in range(S):
+                qv, k = q[n, t], enc[n, s]
+                if score == "dot":
+                    e[s] = qv @ k
+                elif score == "scaled_dot":
+                    e[s] = qv @ k / np.sqrt(He)
+                elif score == "general":
+                    e[s] = qv @ p["W_a"] @ k
+                elif score == "concat":
+                    e[s] = p["v"] @ np.tanh(p["W_a"] @ np.concatenate([qv, k]))
+                else:
+                    e[s] = p["v"] @ np.tanh(p["W_q"] @ qv + p["W_k"] @ k + p["b"])
+            valid = m[n] == 1
+            if valid.any():
+                x = np.exp(e[valid] - e[valid].max())
+                w[n, t, valid] = x / x.sum()
+    return w @ enc, w
+
+
+# Centred differences resolve a gradient only to about 1e-16 |L| / h in absolute terms (L the
+# checked scalar), so a gradient far below L's scale gets a large *relative* error. Attention has
+# such gradients: the softmax gradient sums to 0 over s, so q reaches the scores only through
+# how scores differ across positions, and for the tanh kinds only through the spread of tanh'
+# (dq can be 1e-4 of L's scale). h = 1e-5 lowers that floor (truncation, ~h^2, stays ~1e-10);
+# the tanh kinds still need 1e-5 (worst seen over 1000 random draws: 2e-6). A wrong backward
+# pass is off by O(1) (a dropped mask or tanh' factor fails both bounds).
+H_ATTN = 1e-5
+TOL = {
+    "dot": TOLERANCE,
+    "scaled_dot": TOLERANCE,
+    "general": TOLERANCE,
+    "concat": 1e-5,
+    "additive": 1e-5,
+}
+
+
+@pytest.mark.parametrize("score", SCORES)
+@given(data=st.data())
+def test_gradients(score, data):
+    q, enc, p, m, _ = data.draw(attn_case(score))
+    f, b = attention.forward, attention.backward
+    errors = check_layer(f, b, [q, enc], p, h=H_ATTN, mask=m, score=score)
+    assert_close(errors, TOL[score])
+
+
+@given(dims, dims, dims, st.data())
+def test_softmax_gradients(N, Tq, S, data):
+    m = mask_from_lengths(data.draw(lengths(N, S, allow_empty=True)), S)
+    s = 3 * np.random.default_rng(data.draw(st.integers(0, 2**16))).standard_normal((N, Tq, S))
+    f, b = attention.softmax_forward, attention.softmax_backward
+    assert_close(check_layer(f, b, [s], None, mask=m[:, None, :]))
+
+
+@pytest.mark.parametrize("score", SCORES)
+@given(data=st.data())
+def test_matches_formula(score, data):
+    q, enc, p, m, _ = data.draw(attn_case(score))
+    context, w, _ = attention.forward(q, enc, p, mask=m, score=score)
+    context_ref, w_ref = reference(q, enc, p, m, score)
+    np.testing.assert_allclose(w, w_ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(context, context_ref, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("score", SCORES)
+@given(data=st.data())
+def test_weights_sum_to_one_and_vanish_on_padding(score, data):
+    q, enc, p, m, L = data.draw(attn_case(score))
+    context, w, _ = attention.forward(q, enc, p, mask=m, score=score)
+    assert np.all(w[np.broadcast_to(m[:, None, :] == 0, w.shape)] == 0)  # exactly 0
+    sums = w.sum(axis=-1)  # (N, Tq)
+    np.testing.assert_allclose(sums[L > 0], 1.0, rtol=0, atol=1e-14)
+    assert np.all(sums[L == 0] == 0) and np.all(context[L == 0] == 0)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_fully_masked_row_is_finite_and_zero(score, rng):
+    """Huge scores, a row with no valid position: no warning, no inf or NaN, zeros in that row."""
+    Hq, He = 3, 3 if score in ("dot", "scaled_dot") else 2
+    q, enc = 1e3 * rng.standard_normal((2, 2, Hq)), 1e3 * rng.standard_normal((2, 4, He))
+    p = attention.init(score, Hq, He, rng, dtype=np.float64)
+    m = np.array([[0, 0, 0, 0], [1, 1, 0, 0]])
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        context, w, cache = attention.forward(q, enc, p, mask=m, score=score)
+        dq, denc, dp = attention.backward(np.ones_like(context), np.ones_like(w), cache)
+    for a in (context, w, dq, denc, *dp.values()):
+        assert np.all(np.isfinite(a))
+    assert np.all(w[0] == 0) and np.all(context[0] == 0)
+    assert np.all(dq[0] == 0) and np.all(denc[0] == 0)
+    np.testing.assert_allclose(w[1].sum(-1), 1.0, rtol=0, atol=1e-14)
+
+
+def test_softmax_never_reads_padding():
+    """inf and NaN scores at padding change nothing and raise no warning."""
+    s = np.array([[1.0, np.inf, 2.0, np.nan], [-np.inf, np.nan, np.inf, 5.0]])
+    m = np.array([[1, 0, 1, 0], [0, 0, 0, 0]])
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        w, _ = attention.softmax_forward(s, m)
+    e1, e2 = np.exp(1.0), np.exp(2.0)
+    np.testing.assert_allclose(w[0], [e1 / (e1 + e2), 0, e2 / (e1 + e2), 0], rtol=1e-15, atol=0)
+    assert np.all(w[0, [1, 3]] == 0) and np.all(w[1] == 0)
+
+
+@pytest.mark.parametrize("score", SCORES)
+@given(data=st.data())
+def test_extra_padding_changes_nothing(score, data):
+    """Two more padded source positions holding huge values change no output or gradient."""
+    q, enc, p, m, _ = data.draw(attn_case(score))
+    N, S, He = enc.shape
+    enc2 = np.concatenate([enc, 1e6 * np.ones((N, 2, He))], axis=1)
+    m2 = np.concatenate([m, np.zeros((N, 2))], axis=1)
+    c, w, cache = attention.forward(q, enc, p, mask=m, score=score)
+    c2, w2, cache2 = attention.forward(q, enc2, p, mask=m2, score=score)
+    np.testing.assert_allclose(c2, c, rtol=1e-12, atol=1e-14)  # GEMM blocking may differ
+    np.testing.assert_allclose(w2[..., :S], w, rtol=1e-12, atol=1e-14)
+    assert np.all(w2[..., S:] == 0)
+    dc, dw = np.ones_like(c), np.ones_like(w)
+    dq, denc, dp = attention.backward(dc, dw, cache)
+    dq2, denc2, dp2 = attention.backward(dc, np.ones_like(w2), cache2)
+    np.testing.assert_allclose(dq2, dq, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(denc2[:, :S], denc, rtol=1e-12, atol=1e-13)
+    assert np.all(denc2[:, S:] == 0)
+    for k in dp:
+        np.testing.assert_allclose(dp2[k], dp[k], rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_queries_at_once_equal_one_at_a_time(score, rng):
+    """Tq queries in one call give what a decoder gets calling with q[:, t:t+1] per step."""
+    Hq, He = 3, 3 if score in ("dot", "scaled_dot") else 5
+    q, enc = rng.standard_normal((2, 4, Hq)), rng.standard_normal((2, 6, He))
+    p, m = attention.init(score, Hq, He, rng, dtype=np.float64), np.ones((2, 6))
+    m[1, 4:] = 0
+    c, w, _ = attention.forward(q, enc, p, mask=m, score=score)
+    for t in range(4):
+        c_t, w_t, _ = attention.forward(q[:, t : t + 1], enc, p, mask=m, score=score)
+        np.testing.assert_allclose(c_t[:, 0], c[:, t], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(w_t[:, 0], w[:, t], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_float32_stays_float32_and_dweights_none(score, rng):
+    Hq, He = 3, 3 if score in ("dot", "scaled_dot") else 2
+    q, enc = rng.standard_normal((2, 1, Hq)), rng.standard_normal((2, 3, He))
+    p = attention.init(score, Hq, He, rng)
+    c, w, cache = attention.forward(q.astype(np.float32), enc.astype(np.float32), p, score=score)
+    grads = attention.backward(np.ones_like(c), None, cache)
+    assert c.dtype == w.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in (*grads[:2], *grads[2].values()))
+    zero_dw = attention.backward(np.ones_like(c), np.zeros_like(w), cache)
+    np.testing.assert_array_equal(grads[0], zero_dw[0])
+
+
+def test_bad_inputs_name_the_argument(rng):
+    q, enc = rng.standard_normal((2, 1, 3)), rng.standard_normal((2, 4, 5))
+    p = attention.init("general", 3, 5, rng, dtype=np.float64)
+    with pytest.raises(ValueError, match="unknown score kind 'luong'.*dot, scaled_dot, general"):
+        attention.forward(q, enc, p, score="luong")
+    with pytest.raises(ValueError, match="unknown score kind"):
+        attention.init("bahdanau", 3, 5, rng)
+    with pytest.raises(ValueError, match=r"q has shape \(2, 1, 4\), expected \(N, Tq, Hq\)"):
+        attention.forward(rng.standard_normal((2, 1, 4)), enc, p)
+    with pytest.raises(ValueError, match=r"enc has shape \(3, 4, 5\), expected \(N, S, He\)"):
+        attention.forward(q, rng.standard_normal((3, 4, 5)), p)
+    with pytest.raises(ValueError, match=r"enc has shape \(2, 4, 5\), expected \(N, S, He = Hq\)"):
+        attention.forward(q, enc, {}, score="dot")
+    with pytest.raises(
+        ValueError, match=r"p\['W_a'\] has shape \(5, 7\), expected \(A, Hq \+ He\)"
+    ):
+        attention.forward(q, enc, attention.init("concat", 2, 5, rng), score="concat")
+    with pytest.raises(ValueError, match="p lacks W_k, b"):
+        attention.forward(q, enc, {"W_q": np.zeros((4, 3)), "v": np.zeros(4)}, score="additive")
+    with pytest.raises(ValueError, match=r"mask has shape \(2, 3\), expected \(N, T\)"):
+        attention.forward(q, enc, p, mask=np.ones((2, 3)))
+    with pytest.raises(ValueError, match="mask must hold only 0 and 1"):
+        attention.forward(q, enc, p, mask=np.full((2, 4), 0.5))
+    with pytest.raises(ValueError, match="q has dtype float32 but the parameters are float64"):
+        attention.forward(q.astype(np.float32), enc, p)
+    with pytest.raises(ValueError, match="S = 0"):
+        attention.forward(q, np.zeros((2, 0, 5)), p)

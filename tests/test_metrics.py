@@ -1,0 +1,138 @@
+"""Metrics: hand-computed exact match and token accuracy, padding invariance, guarded
+perplexity, and BLEU / chrF wired to sacrebleu."""
+
+import math
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minis2s import metrics
+from tests.strategies import lengths
+
+PAD, EOS = 0, 2
+
+# -- exact match -----------------------------------------------------------------------------
+
+
+def test_exact_match_by_hand():
+    assert metrics.exact_match(["abc", "ab", "x y"], ["abc", "abd", "x  y"]) == 1 / 3
+    assert metrics.exact_match([[4, 5, EOS], (4,)], [(4, 5, EOS), [4, 5]]) == 1 / 2
+    assert metrics.exact_match(np.array([[4, 5], [6, 7]]), [[4, 5], [6, 8]]) == 1 / 2
+    assert metrics.exact_match([["le", "chat"]], [["le", "chat"]]) == 1.0
+
+
+@pytest.mark.parametrize("fn", [metrics.exact_match, metrics.token_accuracy])
+def test_empty_or_mismatched_input_is_an_error(fn):
+    with pytest.raises(ValueError, match="refs is empty"):
+        fn([], [])
+    with pytest.raises(ValueError, match="2 hypotheses for 1 references"):
+        fn([[1], [2]], [[1]])
+
+
+# -- token accuracy --------------------------------------------------------------------------
+
+
+def test_token_accuracy_by_hand():
+    # sentence 1: right, wrong, right EOS, and one extra token past the reference (not counted)
+    # sentence 2: the hypothesis stops before the EOS, which counts as wrong
+    hyps, refs = [[5, 7, EOS, 9], [5]], [[5, 6, EOS], [5, EOS]]
+    assert metrics.token_accuracy(hyps, refs) == 3 / 5
+    assert metrics.token_accuracy(hyps[:1], refs[:1]) == 2 / 3
+    assert metrics.token_accuracy([[]], [[5, EOS]]) == 0.0
+
+
+def test_token_accuracy_ignores_padding_in_a_batch():
+    refs = np.array([[5, 6, EOS, PAD], [7, EOS, PAD, PAD]])
+    hyps = np.array([[5, 6, 3, 4], [7, EOS, PAD, 9]])  # whatever it predicts at padding
+    assert metrics.token_accuracy(hyps, refs, pad_id=PAD) == 4 / 5
+    assert metrics.token_accuracy(hyps, refs) == 5 / 8  # pad_id None: every position counts
+    with pytest.raises(ValueError, match="hold no tokens"):
+        metrics.token_accuracy([[1, 2]], [[PAD, PAD]], pad_id=PAD)
+    with pytest.raises(ValueError, match=r"hyp_ids\[0\] has shape \(1, 2\), expected \(T,\)"):
+        metrics.token_accuracy([[[1, 2]]], [[1, 2]])
+
+
+@given(st.integers(1, 4), st.integers(1, 5), st.integers(0, 3), st.data())
+def test_token_accuracy_padded_equals_ragged(N, T, extra, data):
+    """Padding the references (and any hypothesis tokens there) changes nothing."""
+    L = data.draw(lengths(N, T))
+    r = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    refs = [list(r.integers(3, 6, n)) + [EOS] for n in L]
+    hyps = [list(r.integers(2, 6, data.draw(st.integers(0, T + 2)))) for _ in L]
+    width = T + 1 + extra
+    ref_pad = np.full((N, width), PAD)
+    hyp_pad = r.integers(0, 6, (N, width))
+    for n in range(N):
+        ref_pad[n, : len(refs[n])] = refs[n]
+        k = min(len(hyps[n]), len(refs[n]))
+        hyp_pad[n, :k] = hyps[n][:k]
+        hyp_pad[n, k : len(refs[n])] = PAD  # a too-short hypothesis, padded: still wrong there
+    ragged = metrics.token_accuracy(hyps, refs, pad_id=PAD)
+    assert metrics.token_accuracy(hyp_pad, ref_pad, pad_id=PAD) == ragged
+    correct = sum(
+        h[t] == ref[t]
+        for h, ref in zip(hyps, refs, strict=True)
+        for t in range(min(len(h), len(ref)))
+    )
+    assert ragged == correct / sum(len(ref) for ref in refs)
+
+
+# -- perplexity ------------------------------------------------------------------------------
+
+
+def test_perplexity_by_hand():
+    assert metrics.perplexity(0.0, 5) == 1.0
+    assert metrics.perplexity(10 * math.log(4.0), 10) == pytest.approx(4.0, rel=1e-14)
+    assert metrics.perplexity(np.float64(3 * math.log(2.0)), np.int64(3)) == pytest.approx(2.0)
+
+
+def test_perplexity_is_inf_only_when_it_must_be():
+    big = metrics.perplexity(np.float32(900.0), 10)  # exp(90) overflows float32, not float64
+    assert math.isfinite(big) and big == pytest.approx(math.exp(90.0), rel=1e-7)
+    edge = math.log(np.finfo(np.float64).max)
+    assert math.isfinite(metrics.perplexity(edge, 1))
+    assert metrics.perplexity(1000.0, 1) == math.inf  # beyond float64: inf, not OverflowError
+    assert metrics.perplexity(math.inf, 4) == math.inf
+    assert math.isnan(metrics.perplexity(math.nan, 4))
+    with pytest.raises(ValueError, match="n_tokens must be > 0"):
+        metrics.perplexity(1.0, 0)
+    with pytest.raises(ValueError, match="total_nll is a sum of -log p >= 0"):
+        metrics.perplexity(-1.0, 3)
+
+
+# -- BLEU and chrF ---------------------------------------------------------------------------
+
+HYPS = ["the cat sat on the mat .", "a dog barked loudly", "hello world"]
+REFS = ["the cat sat on a mat .", "the dog barked loudly", "hello , world"]
+
+
+def test_bleu_and_chrf_are_sacrebleu_corpus_scores():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    assert metrics.bleu(HYPS, REFS) == sacrebleu.corpus_bleu(HYPS, [REFS]).score
+    assert metrics.chrf(HYPS, REFS) == sacrebleu.corpus_chrf(HYPS, [REFS]).score
+    assert 0 < metrics.bleu(HYPS, REFS) < 100
+
+
+def test_bleu_and_chrf_by_hand():
+    pytest.importorskip("sacrebleu")
+    assert metrics.bleu(REFS, REFS) == pytest.approx(100.0)
+    assert metrics.chrf(REFS, REFS) == pytest.approx(100.0)
+    assert metrics.bleu(["x y z w"], ["a b c d"]) == 0.0
+
+
+@pytest.mark.parametrize("fn", [metrics.bleu, metrics.chrf])
+def test_bleu_and_chrf_bad_input(fn):
+    with pytest.raises(ValueError, match="refs is empty"):
+        fn([], [])
+    with pytest.raises(ValueError, match=r"hyps\[0\] is list; pass detokenized strings"):
+        fn([["a", "b"]], ["a b"])
+
+
+@pytest.mark.parametrize("fn", [metrics.bleu, metrics.chrf])
+def test_missing_sacrebleu_says_how_to_install(fn, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sacrebleu", None)  # makes `import sacrebleu` fail
+    with pytest.raises(ImportError, match=r"pip install 'minis2s\[eval\]'"):
+        fn(HYPS, REFS)

@@ -1,0 +1,97 @@
+"""The whole encoder-decoder: gradients of every parameter against finite differences, for every
+cell x attention x bidirectional x input-feeding combination, bridges, tying and feature inputs."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from minis2s.data.batching import make_batch
+from minis2s.gradcheck import assert_close, check_model
+from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.models.config import ATTENTIONS, CELLS
+
+F64 = np.float64
+# Three pairs of different lengths, so the batch has padded source and target rows.
+EXAMPLES = [([4, 5, 6], [4, 4]), ([5], [6]), ([6, 4], [5, 6, 4])]
+
+
+def batch(examples=EXAMPLES):
+    return make_batch(examples, np.arange(len(examples)))
+
+
+def tiny(**kw) -> Seq2Seq:
+    # init_scale 1: gradients of order 0.1, far above the ~1e-10 noise of the differences
+    # (with the default 0.1 a 2-unit model has gradients near 1e-8, too close to the noise)
+    opts = dict(src_vocab=7, tgt_vocab=7, emb=2, hidden=2, init_scale=1.0)
+    opts.update(kw)
+    return Seq2Seq(ModelConfig(**opts), seed=3, dtype=F64)
+
+
+COMBOS = [
+    (cell, att, bi, feed)
+    for cell, att, bi, feed in itertools.product(CELLS, ATTENTIONS, (False, True), (False, True))
+    if not (att == "none" and feed) and not (att in ("dot", "scaled_dot") and bi)
+]
+
+
+@pytest.mark.parametrize("cell,att,bi,feed", COMBOS)
+def test_model_gradients(cell, att, bi, feed):
+    model = tiny(cell=cell, attention=att, bidirectional=bi, input_feed=feed)
+    assert_close(check_model(model, batch()))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("bridge", ["zero", "last", "learned"])
+def test_bridges_two_layers(cell, bridge):
+    model = tiny(cell=cell, bridge=bridge, enc_layers=2, dec_layers=2)
+    assert_close(check_model(model, batch()))
+
+
+def test_dropout_sampling_smoothing_tying():
+    """Dropout masks and sampled tokens are fixed by re-seeding, so the check is exact."""
+    model = tiny(cell="lstm", emb=3, hidden=3, dropout=0.3, tie_embeddings=True, dec_layers=2,
+                 bridge="learned")  # fmt: skip
+    assert_close(check_model(model, batch(), seed=11, sampling_eps=0.5, label_smoothing=0.1))
+
+
+def test_feature_encoder():
+    r = np.random.default_rng(0)
+    ex = [(r.standard_normal((3, 4)), [4, 5]), (r.standard_normal((1, 4)), [6])]
+    model = tiny(cell="gru", src_features=4)
+    assert_close(check_model(model, batch(ex)))
+
+
+def test_loss_does_not_depend_on_batch_companions():
+    """A sentence's summed loss is the same alone and in a padded batch."""
+    model = tiny(cell="lstm", attention="additive")
+    total, n = model.nll(batch())
+    parts = [model.nll(batch([ex])) for ex in EXAMPLES]
+    assert n == sum(k for _, k in parts)
+    np.testing.assert_allclose(total, sum(s for s, _ in parts), rtol=1e-12)
+
+
+def test_same_init_for_same_seed_and_config_mismatch_is_refused():
+    a, b = tiny(cell="gru"), tiny(cell="gru")
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    with pytest.raises(ValueError, match="another config"):
+        Seq2Seq(ModelConfig(src_vocab=7, tgt_vocab=7, emb=2, hidden=3), a.params)
+
+
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        (dict(cell="transformer"), "cell"),
+        (dict(attention="luong"), "attention"),
+        (dict(attention="none", input_feed=True), "input_feed needs attention"),
+        (dict(bridge="last", enc_layers=2), "enc_layers == dec_layers"),
+        (dict(attention="dot", bidirectional=True), "dot"),
+        (dict(tie_embeddings=True, emb=3), "emb == hidden"),
+        (dict(dropout=1.0), "dropout"),
+    ],
+)
+def test_bad_config_is_explained(kw, msg):
+    opts = dict(src_vocab=7, tgt_vocab=7, emb=2, hidden=2) | kw
+    with pytest.raises(ValueError, match=msg):
+        ModelConfig(**opts)

@@ -1,0 +1,168 @@
+"""Synthetic tasks: sizes, determinism, disjoint splits, and targets checked from first
+principles (dates are parsed with datetime.strptime, not with the generator's formats)."""
+
+import datetime
+import functools
+import re
+
+import numpy as np
+import pytest
+
+from minis2s.data.tasks import NOISE_STD, SPLITS, TASKS, get_task, ordinal
+
+TEXT_TASKS = [name for name, t in TASKS.items() if t.features is None]
+
+
+@functools.cache
+def splits(name, seed=0):
+    return get_task(name).generate(seed)
+
+
+def all_pairs(name):
+    return [pair for s in SPLITS for pair in splits(name)[s]]
+
+
+def test_registry():
+    assert set(TASKS) == {"reverse-digits", "reverse-string", "copy", "sort", "addition",
+                          "dates", "noisy-digits"}  # fmt: skip
+    for name, task in TASKS.items():
+        assert task.name == name and task.tokenizer == "char" and task.description
+        assert task.features == (10 if name == "noisy-digits" else None)
+    with pytest.raises(ValueError, match="unknown task 'nope'; choose one of: reverse-digits, "):
+        get_task("nope")
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_sizes_and_determinism(name):
+    task, got = get_task(name), splits(name)
+    assert [len(got[s]) for s in SPLITS] == list(task.sizes)
+    again = task.generate(seed=0)
+    other = task.generate(seed=1)
+    for s in SPLITS:
+        assert _plain(again[s]) == _plain(got[s])
+    assert _plain(other["test"]) != _plain(got["test"])
+
+
+def _plain(pairs):
+    """Pairs with array sources turned into bytes, so lists compare with ==."""
+    return [(s.tobytes() if isinstance(s, np.ndarray) else s, t) for s, t in pairs]
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_splits_do_not_overlap(name):
+    # Dates are keyed by the date (any spelling), noisy digits by the digit string.
+    by_target = name in ("dates", "noisy-digits")
+    keys = {s: [t if by_target else x for x, t in splits(name)[s]] for s in SPLITS}
+    for s in SPLITS:
+        assert len(set(keys[s])) == len(keys[s]), f"repeats within {s}"
+    assert not set(keys["train"]) & set(keys["test"])
+    assert not set(keys["train"]) & set(keys["dev"])
+    assert not set(keys["dev"]) & set(keys["test"])
+
+
+@pytest.mark.parametrize("name", TEXT_TASKS)
+def test_lengths_vary(name):
+    src_lengths = {len(x) for x, _ in splits(name)["train"]}
+    assert len(src_lengths) >= 5
+    assert all(len(x) > 0 and len(t) > 0 for x, t in all_pairs(name))
+
+
+@pytest.mark.parametrize(
+    "name, alphabet, max_len, target",
+    [
+        ("reverse-digits", "0123456789", 10, lambda s: s[::-1]),
+        ("reverse-string", "abcdefghijklmnopqrstuvwxyz ", 10, lambda s: s[::-1]),
+        ("copy", "abcdefghijklmnopqrstuvwxyz", 12, lambda s: s),
+        ("sort", "abcdefghijklmnopqrstuvwxyz", 10, lambda s: "".join(sorted(s))),
+    ],
+)
+def test_string_task_targets(name, alphabet, max_len, target):
+    pairs = all_pairs(name)
+    for src, tgt in pairs:
+        assert 1 <= len(src) <= max_len and set(src) <= set(alphabet)
+        assert tgt == target(src)
+    assert max(len(s) for s, _ in pairs) == max_len and min(len(s) for s, _ in pairs) == 1
+
+
+def test_reverse_string_has_words():
+    pairs = all_pairs("reverse-string")
+    assert all(s == " ".join(s.split()) for s, _ in pairs)  # no edge or double spaces
+    assert sum(" " in s for s, _ in pairs) > len(pairs) // 3
+
+
+def test_addition_targets():
+    pairs = all_pairs("addition")
+    operands = []
+    for src, tgt in pairs:
+        m = re.fullmatch(r"(0|[1-9][0-9]{0,2})\+(0|[1-9][0-9]{0,2})", src)
+        assert m, src  # operands 0..999 without leading zeros
+        assert re.fullmatch(r"0|[1-9][0-9]*", tgt)
+        assert eval(src) == int(tgt)  # safe: src matched the pattern above
+        operands += [int(m[1]), int(m[2])]
+    assert min(operands) == 0 and max(operands) == 999
+    # Digit counts are drawn uniformly (1/3 one-digit), but pairs of short operands soon repeat
+    # and repeats are dropped, leaving ~14% one-digit operands; uniform values would give ~1%.
+    one_digit = np.mean([x < 10 for x in operands])
+    assert 0.10 < one_digit < 0.20
+
+
+def test_ordinals():
+    suffix = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
+    assert [ordinal(k) for k in range(1, 32)] == [f"{k}{suffix.get(k, 'th')}" for k in range(1, 32)]
+
+
+# dates: each source must parse, by strptime under the documented conventions, to its target.
+STRPTIME_FORMATS = ["%d %B %Y", "%B %d, %Y", "%m/%d/%Y", "%Y.%m.%d", "%a %d %b %y",
+                    "%d of %B %Y", "%b %d %Y", "%A, %B %d, %Y", "%m/%d/%y", "%d-%b-%Y",
+                    "%B %d %Y", "%d %b %Y", "%Y%m%d"]  # fmt: skip
+
+
+def parse_date(text):
+    """(every date `text` denotes under STRPTIME_FORMATS, the formats that matched)."""
+    bare = re.sub(r"\b(\d{1,2})(st|nd|rd|th)\b", r"\1", text)  # "3rd" -> "3"
+    dates, used = set(), set()
+    for fmt in STRPTIME_FORMATS:
+        try:
+            d = datetime.datetime.strptime(bare, fmt).date()
+        except ValueError:
+            continue
+        if "%y" in fmt and d.year >= 2050:  # strptime reads 50..68 as 20xx; we mean 19xx
+            d = d.replace(year=d.year - 100)
+        if "%a" in fmt or "%A" in fmt:  # strptime ignores the weekday; check it here
+            assert bare.split()[0].rstrip(",") == d.strftime("%a" if "%a" in fmt else "%A")
+        dates.add(d)
+        used.add(fmt)
+    return dates, used
+
+
+def test_date_targets_match_the_source():
+    pairs = splits("dates")["test"] + splits("dates")["dev"] + splits("dates")["train"][:2000]
+    formats_seen = set()
+    for src, tgt in pairs:
+        dates, used = parse_date(src)
+        assert dates == {datetime.date.fromisoformat(tgt)}, (src, tgt)
+        formats_seen |= used
+    assert len(formats_seen) >= 10
+
+
+def test_date_range():
+    years = [int(t[:4]) for _, t in all_pairs("dates")]
+    assert min(years) == 1950 and max(years) == 2049
+    assert parse_date("Wed 3 Mar 21")[0] == {datetime.date(2021, 3, 3)}  # the checker itself
+    assert parse_date("5/6/55")[0] == {datetime.date(1955, 5, 6)}
+
+
+def test_noisy_digits_frames():
+    pairs = all_pairs("noisy-digits")
+    frames, digits = [], []
+    for x, tgt in pairs:
+        assert isinstance(x, np.ndarray) and x.dtype == np.float32 and x.shape == (len(tgt), 10)
+        assert re.fullmatch(r"[0-9]{1,10}", tgt)
+        frames.append(x)
+        digits += [int(c) for c in tgt[::-1]]  # frame s shows the s-th digit of the source
+    X, d = np.concatenate(frames), np.array(digits)
+    noise = X - np.eye(10, dtype=np.float32)[d]  # should be N(0, NOISE_STD^2), independent of d
+    assert abs(noise.mean()) < 0.01 and abs(noise.std() - NOISE_STD) < 0.01
+    for k in range(10):
+        assert np.abs(noise[d == k].mean(0)).max() < 0.02
+    assert (X.argmax(1) == d).mean() > 0.9
