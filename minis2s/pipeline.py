@@ -7,7 +7,7 @@ Python API can call the same way:
     >>> from minis2s.models import ModelConfig
     >>> from minis2s.train.config import TrainConfig
     >>> data = pipeline.load_data(task="reverse-digits")  # doctest: +SKIP
-    >>> tr = pipeline.train(data, {"hidden": 64}, TrainConfig(epochs=2), "runs/rd")  # doctest: +SKIP
+    >>> tr = pipeline.train(data, {"hidden": 64}, TrainConfig(epochs=2), "runs/x")  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ class StackCache(NamedTuple):
     cell: str
     layout: Layout
     NT: tuple[int, int]  # (N, T)
-    dirs: list  # [layer k][direction j] DirCache
+    layers: list  # [layer k][direction j] DirCache
     drops: list  # [layer k] dropout cache on the input of layer k, None where none
 
 
@@ -238,8 +238,8 @@ def forward(
 
     Shapes: x (N, T, D), state0 (L*dirs, N, H) or for lstm (h0, c0) of those, or None (zeros),
     mask (N, T) right-padded 0/1 or None -> ys (N, T, dirs*H) (zero at padding), final state in
-    the layout of state0. Dropout at `dropout` applies to the outputs of every layer but the
-    last, only when `rng` is given (rng None = evaluation).
+    the layout of state0. Dropout with rate `dropout` drops outputs of every layer but the
+    last, drawing from `rng`; with rng None (evaluation) there is no dropout.
     """
     where = f"{WHERE}.forward"
     spec = _cell(cell)
@@ -251,7 +251,7 @@ def forward(
     m = _right_padded_mask(where, mask, N, T, x.dtype)
     s0 = _split_state(where, "state0", state0, spec, lay, N)
     rev = _reverse_index(m) if len(lay.directions) == 2 else None
-    n_dirs, h, finals, dirs, drops = len(lay.directions), x, [], [], []
+    n_dirs, h, finals, layers, drops = len(lay.directions), x, [], [], []
     for k in range(lay.num_layers):
         drop = None
         if k > 0 and dropout > 0 and rng is not None:
@@ -260,9 +260,9 @@ def forward(
             spec, h, s0[k * n_dirs : (k + 1) * n_dirs], p, k, m, rev, lay.directions
         )
         finals += fin_k
-        dirs.append(caches_k)
+        layers.append(caches_k)
         drops.append(drop)
-    return h, _join_state(finals, spec), StackCache(cell, lay, (N, T), dirs, drops)
+    return h, _join_state(finals, spec), StackCache(cell, lay, (N, T), layers, drops)
 
 
 def _layer_backward(spec: Cell, dy: Any, dfinal: list, caches: list, k: int, H: int):
@@ -289,7 +289,7 @@ def backward(dys: Any, dfinal: Any, cache: StackCache) -> tuple[Any, Any, dict[s
     dh, ds0, dp = dys, [], {}
     for k in reversed(range(lay.num_layers)):
         dfin_k = dfin[k * n_dirs : (k + 1) * n_dirs]
-        dx, ds0_k, dp_k = _layer_backward(spec, dh, dfin_k, cache.dirs[k], k, lay.H)
+        dx, ds0_k, dp_k = _layer_backward(spec, dh, dfin_k, cache.layers[k], k, lay.H)
         ds0 = ds0_k + ds0
         dp.update(dp_k)
         drop = cache.drops[k]

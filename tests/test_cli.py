@@ -1,0 +1,107 @@
+"""The command line end to end on a tiny run: train, resume, translate, evaluate, plot, errors."""
+
+import json
+
+import pytest
+
+from minis2s.cli import main
+
+TINY = ["--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
+        "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "2", "--quiet"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_train_writes_checkpoints_log_and_prints_translations(run, capsys):
+    assert (run / "best" / "params.npz").exists() and (run / "last" / "state.json").exists()
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert records[0]["epoch"] == 1 and "exact_match" in records[0]
+
+
+def test_train_refuses_to_overwrite_and_resumes(run, capsys):
+    assert main(["train", *TINY, "--out", str(run)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    args = [a if a != "1" else "2" for a in TINY]  # --epochs 2
+    assert main(["train", *args, "--out", str(run), "--resume"]) == 0
+    lines = (run / "log.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
+
+
+def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):
+    assert main(["translate", "--checkpoint", str(run), "123", "4567"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert main(["translate", "--checkpoint", str(run), "--beam", "3", "--nbest", "2", "12"]) == 0
+    assert capsys.readouterr().out.count("|||") == 1
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\n345\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_unknown_tokens_are_counted(run, capsys):
+    assert main(["translate", "--checkpoint", str(run), "12x"]) == 0
+    assert "1 source tokens were not in the vocabulary" in capsys.readouterr().err
+
+
+def test_evaluate_on_task_and_corpus(run, capsys, tmp_path):
+    assert main(["evaluate", "--checkpoint", str(run), "--task", "reverse-digits"]) == 0
+    out = capsys.readouterr().out
+    assert "exact_match" in out and "bleu" in out and "chrf" in out
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("123\t321\n45\t54\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(corpus), "--beam", "2"]) == 0
+    assert "n\t2" in capsys.readouterr().out
+
+
+def test_plots(run, tmp_path):
+    heat, curves = tmp_path / "a.png", tmp_path / "c.png"
+    assert main(["plot", "--checkpoint", str(run), "--sentence", "1234", "--out", str(heat)]) == 0
+    assert main(["plot", "--log", str(run / "log.jsonl"), "--out", str(curves)]) == 0
+    assert heat.read_bytes()[:4] == b"\x89PNG" and curves.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_tasks_lists_every_task(capsys):
+    from minis2s.data.tasks import TASKS
+
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in TASKS)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--backend", "tpu", "tasks"], "unknown backend 'tpu'"),
+        (["train", "--task", "nope"], "nope"),
+        (["train", "--data", "/no/such/file.tsv"], "/no/such/file.tsv"),
+        (["translate", "--checkpoint", "/no/such/run", "1"], "/no/such/run"),
+        (["train", "--task", "copy", "--data", "x.tsv"], "exactly one of --task"),
+    ],
+)
+def test_bad_input_gets_a_clear_message(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_malformed_corpus_names_file_and_line(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("ab\tba\nno tab here\n", encoding="utf-8")
+    assert main(["train", "--data", str(bad), "--quiet", "--out", str(tmp_path / "o")]) == 2
+    assert f"{bad}:2" in capsys.readouterr().err
+
+
+def test_empty_source_is_refused(run, capsys):
+    assert main(["translate", "--checkpoint", str(run), ""]) == 2
+    assert "empty" in capsys.readouterr().err
+
+
+def test_checkpoint_from_another_config_is_refused(run, tmp_path, capsys):
+    args = [a if a != "8" else "16" for a in TINY]  # --hidden 16 --emb 16
+    assert main(["train", *args, "--out", str(run), "--resume"]) == 2
+    assert "hidden" in capsys.readouterr().err

@@ -1,0 +1,129 @@
+"""Softmax cross-entropy: gradient against finite differences and the loss against a direct
+computation from the formula, with and without label smoothing, ignore_index, both reductions."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minis2s.gradcheck import assert_close, check_layer
+from minis2s.layers import loss
+from tests.strategies import dims
+
+
+@st.composite
+def loss_case(draw):
+    """(logits (N, T, V) or (M, V), targets, options) with some targets set to ignore_index."""
+    V = draw(st.integers(1, 5))
+    lead = draw(st.sampled_from([(draw(dims), draw(dims)), (draw(dims),)]))
+    r = np.random.default_rng(draw(st.integers(0, 2**16)))
+    logits, targets = 2 * r.standard_normal((*lead, V)), r.integers(0, V, lead)
+    ignore_index = draw(st.sampled_from([None, 0, -100]))
+    if ignore_index is not None:
+        targets[r.random(lead) < 0.3] = ignore_index
+    options = {
+        "ignore_index": ignore_index,
+        "label_smoothing": draw(st.sampled_from([0.0, 0.1, 0.5, 1.0])),
+        "reduction": draw(st.sampled_from(loss.REDUCTIONS)),
+    }
+    return logits, targets, options
+
+
+def reference(logits, targets, ignore_index, label_smoothing, reduction):
+    """-sum_v q_v log p_v per kept token, q = (1 - eps) one_hot + eps / V, written out."""
+    V, eps = logits.shape[-1], label_smoothing
+    total, count = 0.0, 0
+    for z, t in zip(logits.reshape(-1, V), targets.reshape(-1), strict=True):
+        if t == ignore_index:
+            continue
+        p = np.exp(z) / np.exp(z).sum()  # fine for these small logits
+        q = np.full(V, eps / V)
+        q[t] += 1 - eps
+        total, count = total - (q * np.log(p)).sum(), count + 1
+    if reduction == "sum":
+        return total
+    return total / count if count else 0.0
+
+
+@given(loss_case())
+def test_gradients(case):
+    logits, targets, options = case
+    assert_close(check_layer(loss.forward, loss.backward, [logits], None, targets=targets, **options))
+
+
+@given(loss_case())
+def test_matches_formula(case):
+    logits, targets, options = case
+    value, _ = loss.forward(logits, targets, **options)
+    assert isinstance(value, float)
+    np.testing.assert_allclose(value, reference(logits, targets, **options), rtol=1e-12, atol=1e-14)
+
+
+def test_known_values():
+    # Uniform logits: p = 1/V everywhere, so -log p = log V whatever the target or smoothing.
+    for eps in (0.0, 0.3):
+        value, _ = loss.forward(np.zeros((2, 3, 4)), np.array([[0, 1, 2], [3, 3, 0]]), None, eps)
+        assert value == pytest.approx(np.log(4), rel=1e-15)
+    # Logits (log 1, log 3): p = (1/4, 3/4); target 1 -> -log(3/4); eps = 1 -> mean of -log p.
+    z = np.log([[1.0, 3.0]])
+    assert loss.forward(z, np.array([1]))[0] == pytest.approx(-np.log(0.75), rel=1e-14)
+    smoothed = -(np.log(0.25) + np.log(0.75)) / 2
+    assert loss.forward(z, np.array([1]), label_smoothing=1.0)[0] == pytest.approx(smoothed)
+    # Two tokens, one ignored: mean divides by 1, sum adds only the kept one.
+    z2, t2 = np.log([[1.0, 3.0], [5.0, 1.0]]), np.array([1, 7])
+    for reduction in loss.REDUCTIONS:
+        value, _ = loss.forward(z2, t2, ignore_index=7, reduction=reduction)
+        assert value == pytest.approx(-np.log(0.75), rel=1e-14)
+
+
+def test_all_ignored_gives_zero_not_nan():
+    logits, targets = np.ones((2, 3, 5)), np.full((2, 3), 0)
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        for reduction in loss.REDUCTIONS:
+            value, cache = loss.forward(logits, targets, ignore_index=0, reduction=reduction)
+            dlogits = loss.backward(1.0, cache)
+            assert value == 0.0 and dlogits.shape == (2, 3, 5) and np.all(dlogits == 0)
+
+
+def test_huge_logits_stay_finite(rng):
+    """Shifting the logits by a constant changes nothing; 1e4-sized logits do not overflow."""
+    z, t = rng.standard_normal((3, 4, 6)), rng.integers(0, 6, (3, 4))
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        big, cache = loss.forward(z + 1e4, t, label_smoothing=0.1)
+        logp = loss.log_softmax(1e4 * z)
+    np.testing.assert_allclose(big, loss.forward(z, t, label_smoothing=0.1)[0], rtol=1e-11)
+    assert np.all(np.isfinite(loss.backward(1.0, cache))) and np.all(np.isfinite(logp))
+    np.testing.assert_allclose(np.exp(logp).sum(-1), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(loss.log_softmax(z)[0, 0], np.log(np.exp(z[0, 0]) / np.exp(z[0, 0]).sum()))
+
+
+def test_sum_is_mean_times_count_and_dtype_kept(rng):
+    z, t = rng.standard_normal((4, 5)).astype(np.float32), np.array([1, 2, 0, 0])
+    mean, _ = loss.forward(z, t, ignore_index=0)
+    total, cache = loss.forward(z, t, ignore_index=0, reduction="sum")
+    assert total == pytest.approx(2 * mean, rel=1e-6)
+    assert loss.backward(1.0, cache).dtype == np.float32
+
+
+def test_bad_inputs_name_the_argument(rng):
+    z = rng.standard_normal((2, 3, 5))
+    with pytest.raises(ValueError, match=r"targets holds ids in \[0, 5\] but .* V = 5"):
+        loss.forward(z, np.array([[0, 1, 5], [0, 1, 2]]))
+    with pytest.raises(ValueError, match=r"targets holds ids in \[-1, 2\]"):
+        loss.forward(z, np.array([[0, 1, -1], [-100, 1, 2]]), ignore_index=-100)
+    with pytest.raises(ValueError, match="targets must hold integer token ids"):
+        loss.forward(z, np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"targets has shape \(3, 2\), expected \(N, T\) = \(2, 3\)"):
+        loss.forward(z, np.zeros((3, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"logits must have shape \(N, T, V\) or \(M, V\)"):
+        loss.forward(np.zeros(5), np.zeros((), dtype=np.int64))
+    with pytest.raises(ValueError, match="reduction must be one of mean, sum; got 'avg'"):
+        loss.forward(z, np.zeros((2, 3), dtype=np.int64), reduction="avg")
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\]; got 1.5"):
+        loss.forward(z, np.zeros((2, 3), dtype=np.int64), label_smoothing=1.5)
+    # ignore_index may lie outside the vocabulary (PyTorch's -100); it is never looked up.
+    value, _ = loss.forward(z, np.array([[0, 1, -100], [-100, 1, 2]]), ignore_index=-100)
+    assert np.isfinite(value)

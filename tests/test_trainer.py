@@ -1,0 +1,118 @@
+"""The trainer: exact resume (after a stop, after Ctrl-C), non-finite loss, config mismatch."""
+
+import numpy as np
+import pytest
+
+from minis2s.data.batching import batches, encode_pairs
+from minis2s.data.tasks import get_task
+from minis2s.data.tokenize import get_tokenizer
+from minis2s.data.vocab import Vocab
+from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.train import checkpoint
+from minis2s.train.config import TrainConfig
+from minis2s.train.trainer import NonFiniteLoss, Trainer
+
+TOK = get_tokenizer("char")
+
+
+@pytest.fixture(scope="module")
+def data():
+    pairs = get_task("reverse-digits").generate(seed=0)["train"][:80]
+    src = Vocab.build([TOK.tokenize(s) for s, _ in pairs])
+    tgt = Vocab.build([TOK.tokenize(t) for _, t in pairs])
+    examples, _ = encode_pairs(pairs, src, tgt, TOK)
+    return examples, len(src), len(tgt)
+
+
+def make_trainer(data, out, hidden=8, **train_kw):
+    examples, V_src, V_tgt = data
+    cfg = ModelConfig(src_vocab=V_src, tgt_vocab=V_tgt, emb=6, hidden=hidden, dropout=0.2)
+    model = Seq2Seq(cfg, seed=0)
+    dev = batches(examples[:16], batch_size=16)
+
+    def evaluate(m):
+        total, n = (sum(x) for x in zip(*(m.nll(b) for b in dev), strict=True))
+        return {"loss": total / n}
+
+    # Dropout, scheduled sampling and a plateau schedule: every source of state is exercised.
+    opts = dict(epochs=3, batch_size=16, metric="loss", teacher_forcing=0.7,
+                lr_schedule="plateau", lr_patience=0, patience=0) | train_kw  # fmt: skip
+    meta = {"model": cfg.to_dict(), "train": TrainConfig(**opts).to_dict()}
+    return Trainer(model, TrainConfig(**opts), examples, evaluate, out, meta=meta,
+                   progress=False)  # fmt: skip
+
+
+def assert_same_run(a: Trainer, b: Trainer):
+    for k in a.model.params:
+        np.testing.assert_array_equal(a.model.params[k], b.model.params[k], err_msg=k)
+    sa, sb = a.optimizer.state_dict(), b.optimizer.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+    assert a.state == b.state
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state
+
+
+def test_stop_and_resume_is_bit_for_bit(data, tmp_path):
+    full = make_trainer(data, tmp_path / "full")
+    full.fit()
+    first = make_trainer(data, tmp_path / "split", max_steps=7)  # stops inside epoch 2
+    first.fit()
+    assert first.state["step"] == 7 and first.state["batch"] == 2
+    second = make_trainer(data, tmp_path / "split")
+    assert second.resume()
+    second.fit()
+    assert_same_run(full, second)
+
+
+def test_ctrl_c_saves_and_resume_matches(data, tmp_path, monkeypatch):
+    full = make_trainer(data, tmp_path / "full")
+    full.fit()
+    run = make_trainer(data, tmp_path / "cut")
+    real_step = Trainer.step
+
+    def step_then_interrupt(self, batch):
+        if self.state["step"] == 8:
+            raise KeyboardInterrupt
+        return real_step(self, batch)
+
+    monkeypatch.setattr(Trainer, "step", step_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run.fit()
+    monkeypatch.setattr(Trainer, "step", real_step)
+    assert checkpoint.load(tmp_path / "cut" / "last").trainer_state["step"] == 8
+    resumed = make_trainer(data, tmp_path / "cut")
+    assert resumed.resume()
+    resumed.fit()
+    assert_same_run(full, resumed)
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path, monkeypatch):
+    run = make_trainer(data, tmp_path / "nan", epochs=1)
+    run.fit()
+    good = checkpoint.load(tmp_path / "nan" / "last")
+    run = make_trainer(data, tmp_path / "nan", epochs=2)
+    assert run.resume()
+    real = Seq2Seq.loss_and_grads
+    monkeypatch.setattr(Seq2Seq, "loss_and_grads",
+                        lambda self, b, **kw: (float("nan"), real(self, b, **kw)[1]))  # fmt: skip
+    with pytest.raises(NonFiniteLoss, match="last good checkpoint"):
+        run.fit()
+    after = checkpoint.load(tmp_path / "nan" / "last")
+    for k in good.params:
+        np.testing.assert_array_equal(good.params[k], after.params[k])
+    assert after.trainer_state == good.trainer_state
+
+
+def test_resume_with_another_model_config_is_refused(data, tmp_path):
+    make_trainer(data, tmp_path / "r", epochs=1).fit()
+    other = make_trainer(data, tmp_path / "r", hidden=12)
+    with pytest.raises(ValueError, match="hidden"):
+        other.resume()
+
+
+def test_training_reduces_the_loss(data, tmp_path):
+    run = make_trainer(data, tmp_path / "learn", epochs=6, lr=0.02)
+    before = run.evaluate(run.model)["loss"]
+    after = run.fit()["loss"]
+    assert after < before - 0.1
