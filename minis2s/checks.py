@@ -41,9 +41,12 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
             c.step_forward, c.step_backward, [x[:, 0], s], p)
     for cell in ("rnn", "lstm", "gru"):
         p = stack.init(cell, D, H, 2, True, r, F64)
-        yield f"stack.{cell} (2 layers, bi, dropout)", lambda c=cell, p=p: check_layer(
-            lambda x, p: stack.forward(x, None, p, mask=MASK, cell=c, dropout=0.3, rng=_r(3)),
-            stack.backward, [x], p)
+        s0 = r.standard_normal((4, N, H))  # (L*dirs, N, H)
+        s0 = (s0, r.standard_normal((4, N, H))) if cell == "lstm" else s0
+        yield f"stack.{cell} (2 layers, bi, dropout)", lambda c=cell, p=p, s0=s0: check_layer(
+            lambda x, state0, p: stack.forward(x, state0, p, mask=MASK, cell=c, dropout=0.3,
+                                               rng=_r(3)),
+            stack.backward, [x, s0], p)
     enc, q = r.standard_normal((N, S, 2 * H)), r.standard_normal((N, 2, H))
     src_mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=F64)
     for score in attention.SCORES:
@@ -70,7 +73,8 @@ def model_cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
     for cell in ("rnn", "lstm", "gru"):
         for att in ("general", "additive"):
             cfg = ModelConfig(src_vocab=7, tgt_vocab=7, cell=cell, emb=3, hidden=3,
-                              enc_layers=2, dec_layers=2, attention=att, dropout=0.2)  # fmt: skip
+                              enc_layers=2, dec_layers=2, attention=att, dropout=0.2,
+                              init_scale=1.0)  # fmt: skip
             model = Seq2Seq(cfg, seed=1, dtype=F64)
             yield f"seq2seq.{cell}.{att}", lambda m=model: check_model(
                 m, batch, seed=5, sampling_eps=0.3, label_smoothing=0.1)

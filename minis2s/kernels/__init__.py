@@ -12,7 +12,16 @@ from collections.abc import Callable
 
 def numba_kernels() -> dict[str, Callable]:
     """Twins for the "numba" backend, keyed "<layer>.<function>"."""
-    kernels: dict[str, Callable] = {}
+    from minis2s.kernels import numba_gru, numba_lstm, numba_rnn  # imports numba: only on use
+
+    kernels: dict[str, Callable] = {
+        "rnn.forward_loop": numba_rnn.forward_loop,
+        "rnn.backward_loop": numba_rnn.backward_loop,
+        "lstm.forward_loop": numba_lstm.forward_loop,
+        "lstm.backward_loop": numba_lstm.backward_loop,
+        "gru.forward_loop": numba_gru.forward_loop,
+        "gru.backward_loop": numba_gru.backward_loop,
+    }
     return kernels
 
 

@@ -160,9 +160,8 @@ def forward(
             own = xp.asarray(rng.random(N) < sampling_eps)
             y = xp.where(own, predict(out), y)
         fed[:, t] = y
-        out, states, w, c = step_forward(
-            dp.emb["W"][y], states, out, enc, src_mask, dp, cfg, rng
-        )
+        e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID)  # the same lookup backward assumes
+        out, states, w, c = step_forward(e, states, out, enc, src_mask, dp, cfg, rng)
         outs[:, t] = out
         if w is not None:
             weights[:, t] = w

@@ -17,7 +17,7 @@ import numpy as np
 
 from minis2s import backend, validate
 from minis2s.data.vocab import PAD_ID
-from minis2s.layers import dropout, linear, loss
+from minis2s.layers import dropout, embedding, linear, loss
 from minis2s.models import bridge, decoder, encoder
 from minis2s.models.config import ModelConfig
 from minis2s.models.params import add_into, init_params, prefixed, shapes
@@ -173,7 +173,7 @@ class Seq2Seq:
         attention weights (N, S) or None)."""
         cfg = self.cfg
         dp = decoder.split_params(self.params, cfg)
-        e = dp.emb["W"][y_prev]  # (N, E)
+        e, _ = embedding.forward(y_prev, dp.emb, pad_id=PAD_ID)  # (N, E)
         out, states, w, _ = decoder.step_forward(
             e, state.states, state.out, state.enc, state.src_mask, dp, cfg
         )

@@ -1,0 +1,82 @@
+"""Numba twins of `minis2s.layers.gru.forward_loop` and `backward_loop` (the "numba" backend).
+
+Same names, arguments, results and statement order as the reference; only the loop mechanics
+differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or dah_t W_hh (backward), through
+`np.dot` on contiguous arrays (BLAS via SciPy), then one fused loop over rows and hidden units
+that computes the three gates elementwise and writes straight into the outputs, so no temporary
+array is made per gate or per step. Gate j of block k sits at column k*H + j of the (N, 3H)
+pre-activations, blocks in the order r, z, n (`n` is the candidate gate, so the batch row is
+called `row`). Compiled lazily on first call for the dtype of the inputs (float32 or float64)
+and cached on disk (`cache=True`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def sigmoid(a):
+    """sigma(a) = (1 + tanh(a / 2)) / 2, as `minis2s.layers._recurrent.sigmoid`: no exp."""
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+@njit(cache=True)
+def forward_loop(xw, h0, W_hh, b_hh, m):
+    """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih -> carried states (N, T, H), the activated
+    gates (N, T, 3H) and hn (N, T, H) = h_{t-1} W_hn^T + b_hn."""
+    N, T, H3 = xw.shape
+    H = H3 // 3
+    W_hh = np.ascontiguousarray(W_hh)  # np.dot needs contiguous operands
+    hs_state = np.empty((N, T, H), dtype=xw.dtype)
+    hn = np.empty((N, T, H), dtype=xw.dtype)
+    gates = np.empty((N, T, H3), dtype=xw.dtype)
+    h = h0.copy()  # (N, H) contiguous, updated in place step by step
+    hW = np.empty((N, H3), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    for t in range(T):
+        np.dot(h, W_hh.T, hW)
+        for row in range(N):
+            m_t = m[row, t]
+            for j in range(H):
+                ah_r = hW[row, j] + b_hh[j]  # hidden side of [r, z, n]
+                ah_z = hW[row, H + j] + b_hh[H + j]
+                ah_n = hW[row, 2 * H + j] + b_hh[2 * H + j]
+                r = sigmoid(xw[row, t, j] + ah_r)
+                z = sigmoid(xw[row, t, H + j] + ah_z)
+                n = np.tanh(xw[row, t, 2 * H + j] + r * ah_n)
+                h_new = (1 - z) * n + z * h[row, j]
+                h[row, j] = m_t * h_new + (1 - m_t) * h[row, j]
+                hs_state[row, t, j], hn[row, t, j] = h[row, j], ah_n
+                gates[row, t, j], gates[row, t, H + j], gates[row, t, 2 * H + j] = r, z, n
+    return hs_state, gates, hn
+
+
+@njit(cache=True)
+def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
+    """The time loop of the backward pass; returns (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)):
+    the gradients of the input-side and hidden-side pre-activations [r, z, n]."""
+    N, T, H = dhs.shape
+    W_hh = np.ascontiguousarray(W_hh)
+    dax, dah = np.empty((N, T, 3 * H), dtype=dhs.dtype), np.empty((N, T, 3 * H), dtype=dhs.dtype)
+    dh_next = dh_final.copy()  # (N, H), updated in place step by step
+    dah_t = np.empty((N, 3 * H), dtype=dhs.dtype)  # dah[:, t], contiguous for np.dot
+    dah_W = np.empty((N, H), dtype=dhs.dtype)  # dah_t W_hh
+    for t in range(T - 1, -1, -1):
+        for row in range(N):
+            m_t = m[row, t]
+            for j in range(H):
+                h_prev = h0[row, j] if t == 0 else hs_state[row, t - 1, j]
+                r, z, n = gates[row, t, j], gates[row, t, H + j], gates[row, t, 2 * H + j]
+                dh = dh_next[row, j] + m_t * dhs[row, t, j]  # through y_t and through h_{t+1}
+                dh_new = m_t * dh  # into h~_t
+                dan = dh_new * (1 - z) * (1 - n * n)  # tanh' = 1 - tanh^2
+                dar = dan * hn[row, t, j] * r * (1 - r)  # sigma' = sigma (1 - sigma)
+                daz = dh_new * (h_prev - n) * z * (1 - z)
+                dax[row, t, j], dax[row, t, H + j], dax[row, t, 2 * H + j] = dar, daz, dan
+                dah_t[row, j], dah_t[row, H + j], dah_t[row, 2 * H + j] = dar, daz, dan * r
+                dh_next[row, j] = (1 - m_t) * dh + dh_new * z  # + dah_t W_hh once rows are done
+        dah[:, t] = dah_t
+        np.dot(dah_t, W_hh, dah_W)
+        dh_next += dah_W
+    return dax, dah, dh_next

@@ -1,0 +1,22 @@
+"""`minis2s gradcheck` itself: every case passes, and a broken backward pass makes it fail."""
+
+from minis2s.checks import run_all
+from minis2s.layers import linear
+
+
+def test_every_gradcheck_case_passes(capsys):
+    assert run_all(model=True)
+    out = capsys.readouterr().out
+    assert "all checks passed" in out and "seq2seq.lstm.additive" in out
+
+
+def test_a_wrong_backward_pass_fails(monkeypatch, capsys):
+    real = linear.backward
+
+    def off_by_one_percent(dy, cache):
+        dx, dp = real(dy, cache)
+        return dx, {"W": dp["W"] * 1.01, "b": dp["b"]}
+
+    monkeypatch.setattr(linear, "backward", off_by_one_percent)
+    assert not run_all(only="linear", model=False)
+    assert "FAIL" in capsys.readouterr().out

@@ -1,0 +1,185 @@
+"""Numba twins against the reference: the time loops called directly on the same inputs, then
+whole layers and a 2-layer bidirectional stack, forward and backward, under the "numba" backend
+against the "numpy" one. float64 must agree to 1e-10 and float32 to 1e-5 (DESIGN.md), relative
+to the scale of each output (`rel_error`)."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from minis2s import backend
+from minis2s.gradcheck import rel_error
+from minis2s.kernels import numba_gru, numba_lstm, numba_rnn
+from minis2s.layers import gru, lstm, rnn, stack
+from tests.strategies import seq_case
+
+TOL = {np.float64: 1e-10, np.float32: 1e-5}
+DTYPES = pytest.mark.parametrize("dtype", list(TOL), ids=["float64", "float32"])
+CELLS = {"rnn": (rnn, numba_rnn, 1), "lstm": (lstm, numba_lstm, 4), "gru": (gru, numba_gru, 3)}
+
+
+def assert_same(got, want, dtype, what):
+    """Every array in `got` within TOL[dtype] of the matching one in `want`, in `want`'s dtype."""
+    got = got if isinstance(got, tuple | list) else (got,)
+    want = want if isinstance(want, tuple | list) else (want,)
+    assert len(got) == len(want), f"{what}: {len(got)} results, expected {len(want)}"
+    for k, (a, b) in enumerate(zip(got, want, strict=True)):
+        assert a.dtype == b.dtype and a.shape == b.shape, f"{what}[{k}]: {a.dtype} {a.shape}"
+        err = rel_error(a, b)
+        assert err < TOL[dtype], f"{what}[{k}]: rel_error {err:.3g} >= {TOL[dtype]:g}"
+
+
+def with_padded_row(m):
+    """The mask with one more row that is padding throughout."""
+    return np.concatenate([m, np.zeros((1, m.shape[1]))], axis=0)
+
+
+def strided(a):
+    """`a` as a non-contiguous view (every other column of a wider array)."""
+    wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
+    wide[..., ::2] = a
+    return wide[..., ::2]
+
+
+def loop_inputs(cell, N, T, H, m, r, dtype):
+    """Forward-loop arguments for `cell`, in the reference's order, as `dtype` arrays."""
+    G = CELLS[cell][2]
+    xw, h0 = r.standard_normal((N, T, G * H)), r.standard_normal((N, H))
+    W_hh = r.standard_normal((G * H, H)) / np.sqrt(H)
+    args = {
+        "rnn": (xw, h0, W_hh, m),
+        "lstm": (xw, h0, r.standard_normal((N, H)), W_hh, m),
+        "gru": (xw, h0, W_hh, r.standard_normal(G * H), m),
+    }[cell]
+    return tuple(a.astype(dtype) for a in args)
+
+
+def backward_inputs(cell, fwd_args, fwd_out, r, dtype):
+    """Backward-loop arguments built from the forward pass, in the reference's order."""
+    xw, h0 = fwd_args[0], fwd_args[1]
+    N, T = xw.shape[:2]
+    H = h0.shape[1]
+    dhs, dh_final = r.standard_normal((N, T, H)), r.standard_normal((N, H))
+    dhs, dh_final = dhs.astype(dtype), dh_final.astype(dtype)
+    m, W_hh = fwd_args[-1], fwd_args[-3 if cell == "gru" else -2]
+    if cell == "rnn":
+        return dhs, dh_final, fwd_out, m, W_hh
+    if cell == "lstm":
+        dc_final, c0 = r.standard_normal((N, H)).astype(dtype), fwd_args[2]
+        return (dhs, dh_final, dc_final, *fwd_out, c0, m, W_hh)
+    return (dhs, dh_final, *fwd_out, h0, m, W_hh)
+
+
+def check_loops(cell, dtype, N, T, H, m, seed, view=lambda a: a):
+    ref, twin, _ = CELLS[cell]
+    r = np.random.default_rng(seed)
+    args = loop_inputs(cell, N, T, H, m, r, dtype)
+    out = ref.forward_loop(*args)
+    assert_same(twin.forward_loop(*map(view, args)), out, dtype, f"{cell}.forward_loop")
+    bargs = backward_inputs(cell, args, out, r, dtype)
+    want = ref.backward_loop(*bargs)
+    assert_same(twin.backward_loop(*map(view, bargs)), want, dtype, f"{cell}.backward_loop")
+
+
+def test_numba_backend_dispatches_to_the_twins():
+    """Without this the parity tests below could compare the reference with itself."""
+    for cell, (ref, twin, _) in CELLS.items():
+        for name in ("forward_loop", "backward_loop"):
+            assert backend.current().kernel(f"{cell}.{name}", None) is None  # numpy: reference
+            be = backend.use("numba")
+            assert be.kernel(f"{cell}.{name}", None) is getattr(twin, name)
+            assert getattr(twin, name) is not getattr(ref, name)
+            assert hasattr(getattr(twin, name), "py_func")  # a Numba dispatcher, not Python
+            backend.use("numpy")
+
+
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+@given(case=seq_case())
+def test_loops_match_reference(cell, dtype, case):
+    N, T, _, H, m, seed = case
+    check_loops(cell, dtype, N, T, H, m, seed)
+    check_loops(cell, dtype, N + 1, T, H, with_padded_row(m), seed)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@given(case=seq_case())
+def test_loops_accept_non_contiguous_views(cell, case):
+    """Layers pass slices (a stack's dys[..., :H], interop's weight views): same results."""
+    N, T, _, H, m, seed = case
+    check_loops(cell, np.float64, N, T, H, m, seed, view=strided)
+
+
+def run_layer(module, x, s0, p, m, douts, name):
+    """Forward then backward of `module` under backend `name`: (outputs, gradients)."""
+    backend.use(name)
+    ys, final, cache = module.forward(x, s0, p, mask=m)
+    dx, ds0, dp = module.backward(*douts, cache)
+    backend.use("numpy")
+    return (ys, final), (dx, ds0, dp)
+
+
+def as_list(tree):
+    """Arrays of a nested tuple / dict result in a fixed order."""
+    if isinstance(tree, dict):
+        return [tree[k] for k in sorted(tree)]
+    if isinstance(tree, tuple | list):
+        return [a for t in tree for a in as_list(t)]
+    return [tree]
+
+
+def compare_backends(module, x, s0, p, m, douts, dtype, what):
+    got = run_layer(module, x, s0, p, m, douts, "numba")
+    want = run_layer(module, x, s0, p, m, douts, "numpy")
+    assert sorted(got[1][2]) == sorted(want[1][2]) == sorted(p)  # a gradient for every param
+    assert_same(as_list(got), as_list(want), dtype, what)
+
+
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+@given(case=seq_case())
+def test_layer_matches_numpy_backend(cell, dtype, case):
+    N, T, D, H, m, seed = case
+    N, m = N + 1, with_padded_row(m)
+    module = CELLS[cell][0]
+    r = np.random.default_rng(seed)
+    p = {k: v.astype(dtype) for k, v in module.init(D, H, r, dtype=np.float64).items()}
+
+    def draw(*shape):
+        return r.standard_normal(shape).astype(dtype)
+
+    x, dys = draw(N, T, D), draw(N, T, H)
+    s0 = (draw(N, H), draw(N, H)) if cell == "lstm" else draw(N, H)
+    dfinal = (draw(N, H), draw(N, H)) if cell == "lstm" else draw(N, H)
+    compare_backends(module, x, s0, p, m, (dys, dfinal), dtype, f"{cell} layer")
+
+
+class StackModule:
+    """`stack.forward` / `stack.backward` for one cell, with the layer call signature."""
+
+    def __init__(self, cell):
+        self.cell = cell
+
+    def forward(self, x, s0, p, mask):
+        return stack.forward(x, s0, p, mask, cell=self.cell)
+
+    def backward(self, dys, dfinal, cache):
+        return stack.backward(dys, dfinal, cache)
+
+
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+@given(case=seq_case())
+def test_bidirectional_stack_matches_numpy_backend(cell, dtype, case):
+    N, T, D, H, m, seed = case
+    N, m = N + 1, with_padded_row(m)
+    r = np.random.default_rng(seed)
+    p = {k: v.astype(dtype) for k, v in stack.init(cell, D, H, 2, True, r, np.float64).items()}
+
+    def draw(*shape):
+        return r.standard_normal(shape).astype(dtype)
+
+    x, dys = draw(N, T, D), draw(N, T, 2 * H)
+    s0 = (draw(4, N, H), draw(4, N, H)) if cell == "lstm" else draw(4, N, H)
+    dfinal = (draw(4, N, H), draw(4, N, H)) if cell == "lstm" else draw(4, N, H)
+    compare_backends(StackModule(cell), x, s0, p, m, (dys, dfinal), dtype, f"{cell} stack")
