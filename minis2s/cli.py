@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from typing import Any
 
-from minis2s import backend
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 DATA_FIELDS = {"src_vocab", "tgt_vocab", "src_features"}  # filled from the data, not options
 
@@ -67,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     top = argparse.ArgumentParser(prog="minis2s", description=__doc__.split("\n")[0])
     top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
+    top.add_argument("--threads", type=int, default=None,
+                     help="BLAS threads (default: the BLAS library's own choice). The GEMMs of "
+                          "small models gain little from threads; 1 is often faster on 2 cores")  # fmt: skip
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model on a built-in task or a TSV corpus")
@@ -114,8 +118,24 @@ def build_parser() -> argparse.ArgumentParser:
     return top
 
 
+def _set_threads(argv: list[str]) -> None:
+    """Honour --threads N: BLAS reads its thread count once, when NumPy is first imported, so
+    this runs before anything imports NumPy (only the command line can promise that)."""
+    for i, a in enumerate(argv):
+        n = a.split("=", 1)[1] if a.startswith("--threads=") else None
+        if a == "--threads" and i + 1 < len(argv):
+            n = argv[i + 1]
+        if n is not None and n.isdigit() and int(n) > 0:
+            for var in THREAD_VARS:
+                os.environ[var] = n
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    _set_threads(argv)
     args = build_parser().parse_args(argv)
+    from minis2s import backend
+
     try:
         backend.use(args.backend)
         from minis2s import commands

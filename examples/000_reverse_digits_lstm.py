@@ -1,0 +1,32 @@
+"""Seed 000: reverse a sequence of digits with a two-layer LSTM encoder-decoder, no attention.
+
+The decoder starts from the encoder's final states (bridge "last", layer by layer) and sees the
+source only through them: the classic Sutskever et al. (2014) set-up.
+
+    python examples/000_reverse_digits_lstm.py
+"""
+
+import tempfile
+
+from _common import show, sizes
+
+from minis2s import pipeline
+from minis2s.train.config import TrainConfig
+
+s = sizes(epochs=10)
+data = pipeline.load_data(task="reverse-digits", train_size=s["train_size"])
+model = {
+    "cell": "lstm",
+    "emb": 32,
+    "hidden": 256,
+    "enc_layers": 2,
+    "dec_layers": 2,
+    "bidirectional": False,
+    "attention": "none",
+    "input_feed": False,
+    "bridge": "last",
+}
+out = tempfile.mkdtemp(prefix="minis2s-000-")
+tr = pipeline.train(data, model, TrainConfig(epochs=s["epochs"], dev_size=s["dev_size"]), out)
+print("test:", tr.evaluate(data.test[:1000]))
+show(tr, data.test)

@@ -1,0 +1,23 @@
+"""Shared by the examples: sizes (MINIS2S_QUICK=1 makes every example a seconds-long smoke run,
+as the test suite does) and a printer of translations."""
+
+import os
+
+QUICK = os.environ.get("MINIS2S_QUICK") == "1"
+
+
+def sizes(epochs: int, train_size: int | None = None) -> dict:
+    """Training sizes for an example: its real ones, or tiny ones under MINIS2S_QUICK=1."""
+    if QUICK:
+        return {"epochs": 1, "train_size": 64, "dev_size": 16}
+    return {"epochs": epochs, "train_size": train_size, "dev_size": 1000}
+
+
+def show(translator, pairs, n: int = 5, **decode) -> None:
+    """Print n source -> output (reference) lines."""
+    outs = translator.translate([s for s, _ in pairs[:n]], **decode)
+    for (src, ref), t in zip(pairs[:n], outs):
+        t = t[0] if isinstance(t, list) else t
+        print(
+            f"  {'ok ' if t.text == ref else 'ERR'} {src!r:>28} -> {t.text!r} (reference {ref!r})"
+        )

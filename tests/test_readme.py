@@ -1,0 +1,26 @@
+"""The README's promises: its two opening commands, and its gradient-check recipe runs as shown."""
+
+import re
+from pathlib import Path
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_opens_with_install_and_run_commands():
+    first_block = README.split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line for line in first_block.splitlines() if line.startswith("pip install")]
+    assert commands[0].startswith('pip install -e ".[all]" && minis2s train --task')
+    assert commands[1] == 'pip install -e ".[test]" && python -m pytest'
+
+
+def test_gradcheck_recipe_runs():
+    recipe = README.split("Checking a layer of your own", 1)[1]
+    code = re.search(r"```python\n(.*?)```", recipe, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # raises if any rel_error >= 1e-7
+    assert set(namespace["errors"]) == {"x", "w"}
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'pip install -e ".[test]" && python -m pytest' in ci
