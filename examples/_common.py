@@ -16,8 +16,7 @@ def sizes(epochs: int, train_size: int | None = None) -> dict:
 def show(translator, pairs, n: int = 5, **decode) -> None:
     """Print n source -> output (reference) lines."""
     outs = translator.translate([s for s, _ in pairs[:n]], **decode)
-    for (src, ref), t in zip(pairs[:n], outs):
+    for (src, ref), t in zip(pairs[:n], outs, strict=True):
         t = t[0] if isinstance(t, list) else t
-        print(
-            f"  {'ok ' if t.text == ref else 'ERR'} {src!r:>28} -> {t.text!r} (reference {ref!r})"
-        )
+        mark = "ok " if t.text == ref else "ERR"
+        print(f"  {mark} {src!r:>28} -> {t.text!r} (reference {ref!r})")

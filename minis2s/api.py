@@ -129,7 +129,8 @@ class Translator:
         result = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}
         if bleu:
             try:
-                result["bleu"] = metrics.bleu(hyps, refs)
+                level = "char" if self.tokenizer.name == "char" else "13a"
+                result["bleu"] = metrics.bleu(hyps, refs, tokenize=level)
                 result["chrf"] = metrics.chrf(hyps, refs)
             except ImportError:
                 pass

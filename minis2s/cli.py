@@ -68,9 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     top = argparse.ArgumentParser(prog="minis2s", description=__doc__.split("\n")[0])
     top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
-    top.add_argument("--threads", type=int, default=None,
-                     help="BLAS threads (default: the BLAS library's own choice). The GEMMs of "
-                          "small models gain little from threads; 1 is often faster on 2 cores")  # fmt: skip
+    top.add_argument(
+        "--threads", type=int, default=None,
+        help="BLAS threads (default: the BLAS library's choice); small models' GEMMs gain little",
+    )  # fmt: skip
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model on a built-in task or a TSV corpus")

@@ -80,11 +80,14 @@ def perplexity(total_nll: float, n_tokens: int) -> float:
         return math.inf
 
 
-def bleu(hyps: Sequence[str], refs: Sequence[str]) -> float:
-    """Corpus BLEU in [0, 100] with sacrebleu's defaults (13a tokenizer, one reference each)."""
+def bleu(hyps: Sequence[str], refs: Sequence[str], tokenize: str = "13a") -> float:
+    """Corpus BLEU in [0, 100] with sacrebleu (one reference each). `tokenize` is sacrebleu's:
+    "13a" (its default, for word-level text) or "char" (BLEU over characters: what a
+    character-level task needs, where a whole output is one "word" and 4-grams of words
+    would not exist)."""
     _check_strings("bleu", hyps, refs)
     sacrebleu = _sacrebleu("bleu")
-    return float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score)
+    return float(sacrebleu.corpus_bleu(list(hyps), [list(refs)], tokenize=tokenize).score)
 
 
 def chrf(hyps: Sequence[str], refs: Sequence[str]) -> float:

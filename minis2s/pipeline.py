@@ -114,7 +114,7 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
         out = {"loss": total / n, "ppl": metrics.perplexity(total, n),
                "exact_match": metrics.exact_match(hyps, refs)}  # fmt: skip
         if tcfg.metric == "bleu":
-            out["bleu"] = metrics.bleu(hyps, refs)
+            out["bleu"] = metrics.bleu(hyps, refs, "char" if data.tokenizer == "char" else "13a")
         return out
 
     return evaluate

@@ -6,8 +6,10 @@ import pytest
 
 from minis2s.cli import main
 
-TINY = ["--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
-        "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "2", "--quiet"]  # fmt: skip
+TINY = [
+    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
+    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "2", "--quiet",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
