@@ -136,3 +136,11 @@ def test_missing_sacrebleu_says_how_to_install(fn, monkeypatch):
     monkeypatch.setitem(sys.modules, "sacrebleu", None)  # makes `import sacrebleu` fail
     with pytest.raises(ImportError, match=r"pip install 'minis2s\[eval\]'"):
         fn(HYPS, REFS)
+
+
+def test_character_bleu_scores_one_word_outputs():
+    """A character-level output is one "word": word BLEU is 0 even when exactly right."""
+    hyps, refs = ["3901734", "5543"], ["3901734", "5534"]
+    assert metrics.bleu(hyps, refs) == 0.0
+    assert 0.0 < metrics.bleu(hyps, refs, tokenize="char") < 100.0
+    assert metrics.bleu(refs, refs, tokenize="char") == 100.0
