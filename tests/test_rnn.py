@@ -78,3 +78,24 @@ def test_bad_shapes_name_the_argument(rng):
         rnn.forward(rng.standard_normal((2, 5, 3)).astype(np.float32), None, p)
     with pytest.raises(ValueError, match="T = 0"):
         rnn.forward(np.zeros((2, 0, 3)), None, p)
+
+
+@given(seq_case())
+def test_fully_padded_row_and_other_rows(case):
+    """A row with no real token outputs zeros and keeps h0; the other rows are unaffected by it."""
+    N, T, D, H, m, seed = case
+    r = np.random.default_rng(seed)
+    x, h0, p = (
+        r.standard_normal((N, T, D)),
+        r.standard_normal((N, H)),
+        rnn.init(D, H, r, np.float64),
+    )
+    m = m.copy()
+    m[0] = 0
+    ys, hT, _ = rnn.forward(x, h0, p, mask=m)
+    np.testing.assert_array_equal(ys[0], 0)
+    np.testing.assert_array_equal(hT[0], h0[0])
+    for n in range(1, N):
+        ys_n, hT_n, _ = rnn.forward(x[n : n + 1], h0[n : n + 1], p, mask=m[n : n + 1])
+        np.testing.assert_allclose(ys[n], ys_n[0], rtol=0, atol=1e-13)
+    assert_close(check_layer(rnn.forward, rnn.backward, [x, h0], p, mask=m))
