@@ -41,9 +41,10 @@ def floating(where: str, name: str, a: Any, dtype: Any = None) -> None:
         )
 
 
-def mask(where: str, m: Any, N: int, T: int, dtype: Any) -> Any:
-    """Check a (N, T) 0/1 mask and return it as a float array of `dtype` (all ones if None)."""
-    xp = get_array_module(m) if m is not None else np
+def mask(where: str, m: Any, N: int, T: int, dtype: Any, like: Any = None) -> Any:
+    """Check a (N, T) 0/1 mask and return it as a float array of `dtype` (all ones if None,
+    on the array module of `like`, so a CuPy batch gets a CuPy mask)."""
+    xp = get_array_module(m if m is not None else like)
     if m is None:
         return xp.ones((N, T), dtype=dtype)
     shape(where, "mask", m, (N, T), "N, T")

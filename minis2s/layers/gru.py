@@ -141,7 +141,7 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
     """
     N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p["W_ih"], gates=3)
     h0 = zeros_state(N, H, x) if h0 is None else h0
-    m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype)
+    m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype, like=x)
     xw = x @ p["W_ih"].T + p["b_ih"]  # (N, T, 3H); b_hh is added inside the loop
     loop = backend.current().kernel("gru.forward_loop", forward_loop)
     hs_state, gates, hn = loop(xw, h0, p["W_hh"], p["b_hh"], m)

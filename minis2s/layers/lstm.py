@@ -190,7 +190,7 @@ def forward(
         validate.floating(where, "c0", c0, p["W_ih"].dtype)
     h0 = zeros_state(N, H, x) if h0 is None else h0
     c0 = zeros_state(N, H, x) if c0 is None else c0
-    m = validate.mask(where, mask, N, T, x.dtype)
+    m = validate.mask(where, mask, N, T, x.dtype, like=x)
     xw = x @ p["W_ih"].T + (p["b_ih"] + p["b_hh"])  # (N, T, 4H)
     loop = backend.current().kernel("lstm.forward_loop", forward_loop)
     hs_state, cs_state, gates = loop(xw, h0, c0, p["W_hh"], m)

@@ -102,7 +102,7 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
     """
     N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p["W_ih"], gates=1)
     h0 = zeros_state(N, H, x) if h0 is None else h0
-    m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype)
+    m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype, like=x)
     xw = x @ p["W_ih"].T + (p["b_ih"] + p["b_hh"])  # (N, T, H)
     loop = backend.current().kernel("rnn.forward_loop", forward_loop)
     hs_state = loop(xw, h0, p["W_hh"], m)
