@@ -55,6 +55,14 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
         p = attention.init(score, Hq, 2 * H, r, dtype=F64)
         yield f"attention.{score}", lambda s=score, qs=qs, p=p: check_layer(
             attention.forward, attention.backward, [qs, enc], p, mask=src_mask, score=s)
+        yield f"attention.{score}.keys", lambda s=score, p=p: check_layer(
+            attention.keys_forward, attention.keys_backward, [enc],
+            {k: p[k] for k in attention.KEY_PARAMS[s]}, score=s)
+        # .copy(): for dot scores the keys are enc itself, which must not be nudged twice
+        yield f"attention.{score}.with_keys", lambda s=score, qs=qs, p=p: check_layer(
+            attention.forward_with_keys, attention.backward_with_keys,
+            [qs, attention.keys_forward(enc, p, s)[0].copy(), enc],
+            {k: p[k] for k in attention.QUERY_PARAMS[s]}, mask=src_mask, score=s)
     logits, targets = r.standard_normal((N, T, V)), np.array([[1, 2, 3, 0], [4, 0, 0, 0],
                                                               [5, 1, 0, 0]])  # fmt: skip
     for eps in (0.0, 0.1):

@@ -1,6 +1,7 @@
-"""Attention: gradients of every score kind against finite differences, the masked softmax, and
-the invariants (weights sum to 1 over valid positions, exactly 0 on padding, padding changes
-nothing, a fully masked row stays finite and zero)."""
+"""Attention: gradients of every score kind against finite differences (whole, and split into
+keys once plus queries against them), the masked softmax, and the invariants (weights sum to 1
+over valid positions, exactly 0 on padding, padding changes nothing, a fully masked row stays
+finite and zero)."""
 
 import warnings
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import attention
-from minis2s.layers.attention import SCORES
+from minis2s.layers.attention import KEY_PARAMS, QUERY_PARAMS, SCORES
 from tests.strategies import dims, lengths, mask_from_lengths
 
 
@@ -63,6 +64,56 @@ def test_gradients(score, data):
     f, b = attention.forward, attention.backward
     errors = check_layer(f, b, [q, enc], p, mask=m, score=score)
     assert_close(errors)
+
+
+@pytest.mark.parametrize("score", SCORES)
+@given(data=st.data())
+def test_keys_gradients(score, data):
+    _, enc, p, _, _ = data.draw(attn_case(score))
+    p_keys = {k: p[k] for k in KEY_PARAMS[score]}
+    f, b = attention.keys_forward, attention.keys_backward
+    assert_close(check_layer(f, b, [enc], p_keys, score=score))
+
+
+@pytest.mark.parametrize("score", SCORES)
+@given(data=st.data())
+def test_gradients_with_keys(score, data):
+    """Queries against given keys: q, the keys and enc (the values) are independent inputs."""
+    q, enc, p, m, _ = data.draw(attn_case(score))
+    keys = attention.keys_forward(enc, p, score)[0].copy()  # dot: enc itself; perturbed apart
+    p_query = {k: p[k] for k in QUERY_PARAMS[score]}
+    f, b = attention.forward_with_keys, attention.backward_with_keys
+    assert_close(check_layer(f, b, [q, keys, enc], p_query, mask=m, score=score))
+
+
+@pytest.mark.parametrize("score", SCORES)
+@given(data=st.data())
+def test_keys_once_then_one_query_at_a_time(score, data):
+    """The decoder's use: keys once, queries one step at a time, dkeys summed over the steps and
+    taken through keys_backward once, gives what all queries in one call give."""
+    q, enc, p, m, _ = data.draw(attn_case(score))
+    r = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    c, w, cache = attention.forward(q, enc, p, mask=m, score=score)
+    dc, dw = r.standard_normal(c.shape), r.standard_normal(w.shape)
+    dq, denc, dp = attention.backward(dc, dw, cache)
+    keys, c_keys = attention.keys_forward(enc, p, score)
+    dkeys, denc_steps, dp_steps = np.zeros_like(keys), np.zeros_like(enc), {}
+    for t in range(q.shape[1]):
+        c_t, w_t, cache_t = attention.forward_with_keys(q[:, t : t + 1], keys, enc, p, m, score)
+        np.testing.assert_allclose(c_t[:, 0], c[:, t], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(w_t[:, 0], w[:, t], rtol=1e-12, atol=1e-14)
+        dq_t, dkeys_t, denc_t, dp_t = attention.backward_with_keys(
+            dc[:, t : t + 1], dw[:, t : t + 1], cache_t
+        )
+        np.testing.assert_allclose(dq_t[:, 0], dq[:, t], rtol=1e-12, atol=1e-13)
+        dkeys, denc_steps = dkeys + dkeys_t, denc_steps + denc_t
+        dp_steps = {k: dp_steps.get(k, 0) + g for k, g in dp_t.items()}
+    denc_keys, dp_keys = attention.keys_backward(dkeys, c_keys)
+    np.testing.assert_allclose(denc_steps + denc_keys, denc, rtol=1e-12, atol=1e-13)
+    assert set(dp_steps) | set(dp_keys) == set(p)
+    for k in p:
+        np.testing.assert_allclose(dp_steps.get(k, 0) + dp_keys.get(k, 0), dp[k], rtol=1e-12,
+                                   atol=1e-13)  # fmt: skip
 
 
 @given(dims, dims, dims, st.data())
@@ -201,3 +252,30 @@ def test_bad_inputs_name_the_argument(rng):
         attention.forward(q.astype(np.float32), enc, p)
     with pytest.raises(ValueError, match="S = 0"):
         attention.forward(q, np.zeros((2, 0, 5)), p)
+
+
+def test_bad_inputs_to_the_split_pairs_name_the_argument(rng):
+    q, enc = rng.standard_normal((2, 1, 3)), rng.standard_normal((2, 4, 5))
+    p = attention.init("additive", 3, 5, rng, A=6, dtype=np.float64)
+    keys, _ = attention.keys_forward(enc, p, "additive")
+    assert keys.shape == (2, 4, 6)
+    with pytest.raises(ValueError, match=r"keys_forward: enc has shape \(2, 4, 3\), expected"):
+        attention.keys_forward(enc[..., :3], p, "additive")
+    with pytest.raises(ValueError, match="keys_forward: score 'additive' .*p lacks W_k, b"):
+        attention.keys_forward(enc, {"W_a": p["W_q"]}, "additive")
+    with pytest.raises(ValueError, match=r"keys_forward: enc has shape .* with He < 5"):
+        attention.keys_forward(enc, {"W_a": np.zeros((4, 5))}, "concat")  # no room for q
+    with pytest.raises(ValueError, match="keys_forward: empty batch"):
+        attention.keys_forward(enc[:, :0], p, "additive")
+    with pytest.raises(
+        ValueError, match=r"forward_with_keys: keys has shape \(2, 4, 5\), expected \(N, S, Hk\)"
+    ):
+        attention.forward_with_keys(q, enc, enc, p, score="additive")
+    with pytest.raises(ValueError, match=r"forward_with_keys: q has shape \(2, 1, 4\)"):
+        attention.forward_with_keys(rng.standard_normal((2, 1, 4)), keys, enc, p, score="additive")
+    with pytest.raises(ValueError, match="forward_with_keys: .*p lacks W_q, v"):
+        attention.forward_with_keys(q, keys, enc, {}, score="additive")
+    with pytest.raises(ValueError, match=r"forward_with_keys: mask has shape \(2, 3\)"):
+        attention.forward_with_keys(q, keys, enc, p, mask=np.ones((2, 3)), score="additive")
+    with pytest.raises(ValueError, match="keys has dtype float32 but the parameters are float64"):
+        attention.forward_with_keys(q, keys.astype(np.float32), enc, p, score="additive")

@@ -8,7 +8,8 @@ import pytest
 
 from minis2s.data.batching import make_batch
 from minis2s.gradcheck import assert_close, check_model
-from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.layers import attention, linear, loss
+from minis2s.models import ModelConfig, Seq2Seq, bridge, decoder, encoder
 from minis2s.models.config import ATTENTIONS, CELLS
 
 F64 = np.float64
@@ -95,3 +96,45 @@ def test_bad_config_is_explained(kw, msg):
     opts = dict(src_vocab=7, tgt_vocab=7, emb=2, hidden=2) | kw
     with pytest.raises(ValueError, match=msg):
         ModelConfig(**opts)
+
+
+@pytest.mark.parametrize("att", ["dot", "general", "concat", "additive"])
+def test_attention_keys_once_per_batch(att, monkeypatch):
+    """A training pass computes the attention keys once, not once per target step, and takes
+    their gradient through keys_backward once; attention.forward/backward are not called."""
+    calls = {"keys_forward": 0, "keys_backward": 0}
+
+    def counted(name):
+        real = getattr(attention, name)
+
+        def call(*args, **kw):
+            calls[name] += 1
+            return real(*args, **kw)
+
+        return call
+
+    for name in calls:
+        monkeypatch.setattr(attention, name, counted(name))
+    for name in ("forward", "backward"):
+        monkeypatch.setattr(attention, name, lambda *a, **k: pytest.fail("per-step keys"))
+    model = tiny(cell="gru", attention=att, bidirectional=False)
+    model.loss_and_grads(batch())
+    assert batch().tgt_in.shape[1] > 1 and calls == {"keys_forward": 1, "keys_backward": 1}
+
+
+@pytest.mark.parametrize("att", ["none", "general", "additive"])
+def test_decoding_steps_match_the_training_pass(att):
+    """encode() (keys computed once), select() (rows of every field, keys too) and step() give the
+    log-probabilities of the teacher-forced training pass, row for row."""
+    model = tiny(cell="lstm", attention=att, input_feed=att != "none")
+    cfg, p, b = model.cfg, model.params, model.to_device(batch())
+    enc, final, _ = encoder.forward(b.src, b.src_mask, p, cfg)
+    states0, _ = bridge.forward(final, p, cfg)
+    outs, _, _ = decoder.forward(b.tgt_in, enc, b.src_mask, states0, p, cfg)
+    want = loss.log_softmax(linear.forward(outs, model._out_params())[0])  # (N, T, V)
+    order = np.array([2, 0, 1])
+    state = Seq2Seq.select(model.encode(b.src, b.src_mask), order)
+    assert (state.keys is None) == (att == "none")
+    for t in range(b.tgt_in.shape[1]):
+        logp, state, _ = model.step(b.tgt_in[order, t], state)
+        np.testing.assert_allclose(logp, want[order, t], rtol=1e-12, atol=1e-14)

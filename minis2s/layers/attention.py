@@ -14,8 +14,16 @@ Score kinds (SCORES):
                                                             v (A,)                    (Bahdanau)
 
 concat is additive without the bias and with [W_q | W_k] stored as one matrix, so both share one
-pair of functions. The parts that depend on the keys alone (k W_a^T for general, W_k k + b for
-the tanh kinds) are computed once per call and shared by all Tq queries.
+pair of functions.
+
+The part of a score that depends on the encoder states alone, the keys, is computed once by
+keys_forward and reused by every query (a decoder computes it once per batch, not per step):
+    dot, scaled_dot   keys = enc                                          Hk = He
+    general           keys = enc W_a^T, as q W_a k^T = q . (k W_a^T)      Hk = Hq
+    concat, additive  keys = enc W_k^T (+ b)                              Hk = A
+forward_with_keys scores the queries against the keys and attends over enc (the values).
+forward and backward compose the two pairs; enc's gradient is the sum of the parts through the
+keys and through the values (and concat's W_a gets one half from each).
 
 Shapes: q (N, Tq, Hq) queries (a decoder step passes q[:, None], Tq = 1), enc (N, S, He),
 mask (N, S) of 0/1 -> context (N, Tq, He), weights (N, Tq, S).
@@ -40,19 +48,36 @@ PARAMS = {
     "concat": ("W_a", "v"),
     "additive": ("W_q", "W_k", "b", "v"),
 }
+# the parameters keys_forward uses, and those forward_with_keys uses (concat: W_a in both)
+KEY_PARAMS = {"dot": (), "scaled_dot": (), "general": ("W_a",), "concat": ("W_a",),
+              "additive": ("W_k", "b")}  # fmt: skip
+QUERY_PARAMS = {"dot": (), "scaled_dot": (), "general": (), "concat": ("W_a", "v"),
+                "additive": ("W_q", "v")}  # fmt: skip
 
 
 class SoftmaxCache(NamedTuple):
     w: Any  # (..., S) weights, exactly 0 at padding
 
 
-class AttentionCache(NamedTuple):
-    q: Any  # (N, Tq, Hq)
+class KeysCache(NamedTuple):
     enc: Any  # (N, S, He)
     p: dict
     score: str
+
+
+class QueryCache(NamedTuple):
+    q: Any  # (N, Tq, Hq)
+    keys: Any  # (N, S, Hk), Hk = He (dot kinds), Hq (general) or A (tanh kinds)
+    enc: Any  # (N, S, He), the values
+    p: dict
+    score: str
     w: Any  # (N, Tq, S) attention weights
-    aux: Any  # general: keys k W_a^T (N, S, Hq); concat/additive: tanh (N, Tq, S, A); else None
+    z: Any  # tanh kinds: tanh(q W_q^T + keys) (N, Tq, S, A); else None
+
+
+class AttentionCache(NamedTuple):
+    keys: KeysCache
+    query: QueryCache
 
 
 def _check_score(score: str) -> None:
@@ -115,16 +140,20 @@ def softmax_backward(dw: Any, cache: SoftmaxCache) -> Any:
     return w * (dw - (w * dw).sum(axis=-1, keepdims=True))
 
 
+def _need(where: str, p: dict[str, Any], names: tuple[str, ...], score: str) -> None:
+    missing = [k for k in names if k not in p]
+    if missing:
+        raise ValueError(
+            f"{where}: score {score!r} needs parameters {', '.join(names)}; "
+            f"p lacks {', '.join(missing)}"
+        )
+
+
 def _check(q: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
     """Validate q, enc against each other and against p; return (N, S)."""
     where = f"{WHERE}.forward"
     _check_score(score)
-    missing = [k for k in PARAMS[score] if k not in p]
-    if missing:
-        raise ValueError(
-            f"{where}: score {score!r} needs parameters {', '.join(PARAMS[score])}; "
-            f"p lacks {', '.join(missing)}"
-        )
+    _need(where, p, PARAMS[score], score)
     validate.shape(where, "q", q, (None, None, None), "N, Tq, Hq")
     validate.shape(where, "enc", enc, (q.shape[0], None, None), "N, S, He")
     (N, Tq, Hq), S = q.shape, enc.shape[1]
@@ -146,72 +175,167 @@ def _check(q: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
     return N, S
 
 
+def _check_keys(enc: Any, p: dict[str, Any], score: str) -> None:
+    where = f"{WHERE}.keys_forward"
+    _check_score(score)
+    _need(where, p, KEY_PARAMS[score], score)
+    W = p.get("W_k", p.get("W_a"))  # the matrix applied to enc; None for the dot kinds
+    validate.shape(where, "enc", enc, (None, None, None), "N, S, He")
+    if score in ("general", "additive"):
+        validate.shape(where, "enc", enc, (None, None, W.shape[1]), "N, S, He")
+    elif score == "concat" and enc.shape[2] >= W.shape[1]:
+        raise ValueError(f"{where}: enc has shape {enc.shape}, expected (N, S, He) with He < "
+                         f"{W.shape[1]}, as W_a is (A, Hq + He) = {W.shape}")  # fmt: skip
+    validate.floating(where, "enc", enc, None if W is None else W.dtype)
+    if enc.shape[0] == 0 or enc.shape[1] == 0:
+        raise ValueError(f"{where}: empty batch: enc has shape {enc.shape}; N, S must be >= 1")
+
+
+def _check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
+    """Validate q, keys, enc against each other and against p; return (N, S)."""
+    where = f"{WHERE}.forward_with_keys"
+    _check_score(score)
+    _need(where, p, QUERY_PARAMS[score], score)
+    validate.shape(where, "q", q, (None, None, None), "N, Tq, Hq")
+    validate.shape(where, "enc", enc, (q.shape[0], None, None), "N, S, He")
+    (N, Tq, Hq), S = q.shape, enc.shape[1]
+    if score == "concat":
+        validate.shape(where, "p['W_a']", p["W_a"], (None, Hq + enc.shape[2]), "A, Hq + He")
+    elif score == "additive":
+        validate.shape(where, "q", q, (N, None, p["W_q"].shape[1]), "N, Tq, Hq")
+    Hk = p["v"].shape[0] if "v" in p else Hq  # A for the tanh kinds
+    validate.shape(where, "keys", keys, (N, S, Hk), "N, S, Hk")
+    for name, a in (("q", q), ("keys", keys), ("enc", enc)):
+        validate.floating(where, name, a, p["v"].dtype if "v" in p else q.dtype)
+    if N == 0 or Tq == 0 or S == 0:
+        raise ValueError(f"{where}: empty batch: N = {N}, Tq = {Tq}, S = {S}; each must be >= 1")
+    return N, S
+
+
 def _tanh_parts(p: dict[str, Any], score: str, Hq: int) -> tuple[Any, Any, Any]:
-    """(W_q (A, Hq), W_k (A, He), b (A,) or None) for the two tanh kinds."""
+    """(W_q (A, Hq), W_k (A, He), b (A,)) for the two tanh kinds; None for what p lacks (concat
+    has no b; keys_forward gets no W_q, forward_with_keys no W_k)."""
     if score == "concat":
         return p["W_a"][:, :Hq], p["W_a"][:, Hq:], None
-    return p["W_q"], p["W_k"], p["b"]
+    return p.get("W_q"), p.get("W_k"), p.get("b")
 
 
-def _scores(q: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[Any, Any]:
-    """Scores (N, Tq, S) and what the backward pass needs from their computation."""
-    xp = get_array_module(q, enc)
-    encT = enc.transpose(0, 2, 1)  # (N, He, S)
-    if score == "dot":
-        return q @ encT, None
-    if score == "scaled_dot":
-        return q @ encT * (1.0 / math.sqrt(enc.shape[-1])), None
-    if score == "general":
-        keys = enc @ p["W_a"].T  # (N, S, Hq), once for all queries
-        return q @ keys.transpose(0, 2, 1), keys
-    W_q, W_k, b = _tanh_parts(p, score, q.shape[-1])
-    k_part = enc @ W_k.T if b is None else enc @ W_k.T + b  # (N, S, A), once for all queries
-    z = xp.tanh((q @ W_q.T)[:, :, None, :] + k_part[:, None, :, :])  # (N, Tq, S, A)
-    return z @ p["v"], z
+def _rows(a: Any, W: Any) -> Any:
+    """a (..., D) @ W (D, O) as one 2-D matrix product over all leading axes -> (..., O)."""
+    return (a.reshape(-1, a.shape[-1]) @ W).reshape(*a.shape[:-1], W.shape[-1])
 
 
-def _scores_backward(ds: Any, cache: AttentionCache) -> tuple[Any, Any, dict[str, Any]]:
-    """(dq, denc, dp) through the scores alone, from ds (N, Tq, S)."""
-    q, enc, p, score, _, aux = cache
+def _at_b(a: Any, b: Any) -> Any:
+    """a^T b per batch row: a (N, Tq, S), b (N, Tq, D) -> (N, S, D). With Tq = 1 (a decoder
+    step) it is an outer product, which a broadcast multiply does several times faster than
+    matmul's N matrix products of inner size 1."""
+    aT = a.transpose(0, 2, 1)  # (N, S, Tq)
+    return aT * b if a.shape[1] == 1 else aT @ b
+
+
+def keys_forward(enc: Any, p: dict[str, Any], score: str = "general") -> tuple[Any, KeysCache]:
+    """The part of the scores that depends on the encoder states alone, once for all queries.
+
+    Shapes: enc (N, S, He) -> keys (N, S, Hk): enc itself for dot and scaled_dot, enc W_a^T
+    (Hk = Hq) for general, enc W_k^T (+ b) (Hk = A) for concat and additive.
+    """
+    _check_keys(enc, p, score)
     if score in ("dot", "scaled_dot"):
-        c = 1.0 if score == "dot" else 1.0 / math.sqrt(enc.shape[-1])
-        return c * (ds @ enc), c * (ds.transpose(0, 2, 1) @ q), {}
+        keys = enc
+    elif score == "general":
+        keys = _rows(enc, p["W_a"].T)  # (N, S, Hq)
+    else:
+        Hq = p["W_a"].shape[1] - enc.shape[2] if score == "concat" else 0
+        _, W_k, b = _tanh_parts(p, score, Hq)
+        keys = _rows(enc, W_k.T) if b is None else _rows(enc, W_k.T) + b  # (N, S, A)
+    return keys, KeysCache(enc, p, score)
+
+
+def keys_backward(dkeys: Any, cache: KeysCache) -> tuple[Any, dict[str, Any]]:
+    """(denc (N, S, He), dp of the KEY_PARAMS) from dkeys (N, S, Hk)."""
+    enc, p, score = cache
+    if score in ("dot", "scaled_dot"):
+        return dkeys, {}
+    He, Hk = enc.shape[-1], dkeys.shape[-1]
+    # every (n, s) row is one sample of the map enc -> keys: sum their outer products
+    dW = dkeys.reshape(-1, Hk).T @ enc.reshape(-1, He)  # (Hk, He)
     if score == "general":
-        dkeys = ds.transpose(0, 2, 1) @ q  # (N, S, Hq)
-        Hq, He = p["W_a"].shape
-        dW_a = dkeys.reshape(-1, Hq).T @ enc.reshape(-1, He)
-        return ds @ aux, dkeys @ p["W_a"], {"W_a": dW_a}
-    z = aux
-    Hq, He, A = q.shape[-1], enc.shape[-1], z.shape[-1]
-    W_q, W_k, b = _tanh_parts(p, score, Hq)
-    dv = (ds[..., None] * z).reshape(-1, A).sum(axis=0)
+        return _rows(dkeys, p["W_a"]), {"W_a": dW}
+    Hq = p["W_a"].shape[1] - He if score == "concat" else 0
+    _, W_k, _ = _tanh_parts(p, score, Hq)
+    denc = _rows(dkeys, W_k)
+    if score == "concat":
+        xp = get_array_module(dkeys)
+        return denc, {"W_a": xp.concatenate([xp.zeros((Hk, Hq), dW.dtype), dW], axis=1)}
+    return denc, {"W_k": dW, "b": dkeys.reshape(-1, Hk).sum(axis=0)}
+
+
+def forward_with_keys(
+    q: Any, keys: Any, enc: Any, p: dict[str, Any], mask: Any = None, score: str = "general"
+) -> tuple[Any, Any, QueryCache]:
+    """Attend from each query, given the keys from keys_forward; enc serves as the values.
+
+    Shapes: q (N, Tq, Hq), keys (N, S, Hk), enc (N, S, He), mask (N, S) of 0/1 or None
+    -> context (N, Tq, He), weights (N, Tq, S), as `forward`.
+    """
+    N, S = _check_query(q, keys, enc, p, score)
+    xp = get_array_module(q, keys, enc)
+    m = xp.asarray(validate.mask(f"{WHERE}.forward_with_keys", mask, N, S, q.dtype))
+    z = None
+    if score in ("dot", "general"):
+        s = q @ keys.transpose(0, 2, 1)  # (N, Tq, S)
+    elif score == "scaled_dot":
+        s = q @ keys.transpose(0, 2, 1) * (1.0 / math.sqrt(keys.shape[-1]))
+    else:
+        W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
+        z = xp.tanh(_rows(q, W_q.T)[:, :, None, :] + keys[:, None, :, :])  # (N, Tq, S, A)
+        s = z @ p["v"]
+    w, _ = softmax_forward(s, m[:, None, :])
+    return w @ enc, w, QueryCache(q, keys, enc, p, score, w, z)
+
+
+def backward_with_keys(
+    dcontext: Any, dweights: Any, cache: QueryCache
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(dq (N, Tq, Hq), dkeys (N, S, Hk), denc through the values (N, S, He), dp of the
+    QUERY_PARAMS) from dcontext (N, Tq, He) and dweights (N, Tq, S) or None."""
+    q, keys, enc, p, score, w, z = cache
+    dw = dcontext @ enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
+    if dweights is not None:
+        dw = dw + dweights
+    ds = softmax_backward(dw, SoftmaxCache(w))
+    denc = _at_b(w, dcontext)  # (N, S, He), through c = w enc
+    if score in ("dot", "general", "scaled_dot"):
+        c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+        return c * (ds @ keys), c * _at_b(ds, q), denc, {}
+    Hq, A = q.shape[-1], z.shape[-1]
+    W_q, _, _ = _tanh_parts(p, score, Hq)
+    dv = ds.reshape(-1) @ z.reshape(-1, A)  # sum over (n, t, s) of ds z
     da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A), tanh' = 1 - tanh^2
-    dq_part, dk_part = da.sum(axis=2), da.sum(axis=1)  # (N, Tq, A), (N, S, A)
+    dq_part, dkeys = da.sum(axis=2), da.sum(axis=1)  # (N, Tq, A), (N, S, A)
     dW_q = dq_part.reshape(-1, A).T @ q.reshape(-1, Hq)
-    dW_k = dk_part.reshape(-1, A).T @ enc.reshape(-1, He)
     if score == "concat":
         xp = get_array_module(ds)
-        dp = {"W_a": xp.concatenate([dW_q, dW_k], axis=1), "v": dv}
+        He = p["W_a"].shape[1] - Hq
+        dp = {"W_a": xp.concatenate([dW_q, xp.zeros((A, He), dW_q.dtype)], axis=1), "v": dv}
     else:
-        dp = {"W_q": dW_q, "W_k": dW_k, "b": dk_part.reshape(-1, A).sum(axis=0), "v": dv}
-    return dq_part @ W_q, dk_part @ W_k, dp
+        dp = {"W_q": dW_q, "v": dv}
+    return _rows(dq_part, W_q), dkeys, denc, dp
 
 
 def forward(
     q: Any, enc: Any, p: dict[str, Any], mask: Any = None, score: str = "general"
 ) -> tuple[Any, Any, AttentionCache]:
-    """Attend from each query over the encoder states.
+    """Attend from each query over the encoder states: keys_forward, then forward_with_keys.
 
     Shapes: q (N, Tq, Hq), enc (N, S, He), mask (N, S) of 0/1 or None (all valid)
     -> context (N, Tq, He), weights (N, Tq, S). Weights are exactly 0 at padding and sum to 1
     over the valid positions; a row with no valid position gets zero weights and zero context.
     """
-    N, S = _check(q, enc, p, score)
-    xp = get_array_module(q, enc)
-    m = xp.asarray(validate.mask(f"{WHERE}.forward", mask, N, S, q.dtype))
-    s, aux = _scores(q, enc, p, score)
-    w, _ = softmax_forward(s, m[:, None, :])
-    return w @ enc, w, AttentionCache(q, enc, p, score, w, aux)
+    _check(q, enc, p, score)
+    keys, c_keys = keys_forward(enc, p, score)
+    context, w, c_query = forward_with_keys(q, keys, enc, p, mask, score)
+    return context, w, AttentionCache(c_keys, c_query)
 
 
 def backward(
@@ -219,10 +343,9 @@ def backward(
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dq (N, Tq, Hq), denc (N, S, He), dp) from dcontext (N, Tq, He) and
     dweights (N, Tq, S) or None."""
-    enc, w = cache.enc, cache.w
-    dw = dcontext @ enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
-    if dweights is not None:
-        dw = dw + dweights
-    ds = softmax_backward(dw, SoftmaxCache(w))
-    dq, denc, dp = _scores_backward(ds, cache)
-    return dq, denc + w.transpose(0, 2, 1) @ dcontext, dp
+    dq, dkeys, denc_values, dp_query = backward_with_keys(dcontext, dweights, cache.query)
+    denc_keys, dp_keys = keys_backward(dkeys, cache.keys)
+    dp = dict(dp_keys)
+    for k, g in dp_query.items():  # concat: each part fills its own half of W_a
+        dp[k] = dp[k] + g if k in dp else g
+    return dq, denc_values + denc_keys, dp

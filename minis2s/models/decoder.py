@@ -7,7 +7,9 @@ Equations (step t, layer l = 1..L, y_{t-1} the previous target token):
     h~_t    = tanh(W_c [c_t; h^L_t] + b_c)                (h~_t = h^L_t without attention)
 
 The loop runs step by step because input feeding and scheduled sampling make step t depend on
-step t-1's output. The target embedding's gradient is one scatter-add over all steps at the end.
+step t-1's output. What does not depend on the step is done once per batch: the attention keys
+(attention.keys_forward) before the loop, and in backward the target embedding's gradient (one
+scatter-add) and the keys' gradient (dkeys summed over the steps, then keys_backward) after it.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class StepCache(NamedTuple):
     drop_e: Any  # DropoutCache of the embedded input
     cells: list  # per layer: the cell's step cache
     drops: list  # per layer but the last: DropoutCache of its output
-    att: Any  # AttentionCache, or None without attention
+    att: Any  # attention.QueryCache, or None without attention
     comb: Any  # LinearCache of W_c, or None
     out: Any  # (N, H) h~_t (tanh output), or None without attention
 
@@ -47,6 +49,8 @@ class DecoderCache(NamedTuple):
     emb: Any  # EmbeddingCache over the tokens actually fed (N, T)
     enc_shape: tuple  # (N, S, He)
     states0: list  # initial states, for the shapes of their gradients
+    keys: Any  # (N, S, Hk) attention keys shared by every step, or None without attention
+    c_keys: Any  # attention.KeysCache, or None
 
 
 def split_params(p: dict[str, Any], cfg: ModelConfig) -> DecoderParams:
@@ -59,6 +63,14 @@ def hidden(state: Any, cfg: ModelConfig) -> Any:
     return state[0] if cfg.cell == "lstm" else state
 
 
+def attention_keys(enc: Any, dp: DecoderParams, cfg: ModelConfig) -> tuple[Any, Any]:
+    """The attention keys of enc (N, S, He) -> ((N, S, Hk), KeysCache), computed once and shared
+    by every step; (None, None) without attention."""
+    if cfg.attention == "none":
+        return None, None
+    return attention.keys_forward(enc, dp.att, cfg.attention)
+
+
 def step_forward(
     e: Any,
     states: list[Any],
@@ -68,10 +80,13 @@ def step_forward(
     dp: DecoderParams,
     cfg: ModelConfig,
     rng: Any = None,
+    *,
+    keys: Any,
 ) -> tuple[Any, list[Any], Any, StepCache]:
     """One step. e (N, E) embedded input, states per layer, out_prev (N, H) h~_{t-1} (used with
-    input feeding), enc (N, S, He), src_mask (N, S) -> (h~_t (N, H), new states, weights (N, S)
-    or None, cache). `rng` turns dropout on."""
+    input feeding), enc (N, S, He), src_mask (N, S), keys (N, S, Hk) from attention_keys (None
+    without attention) -> (h~_t (N, H), new states, weights (N, S) or None, cache).
+    `rng` turns dropout on."""
     xp = get_array_module(e)
     train = rng is not None
     x, drop_e = dropout.forward(e, cfg.dropout, rng, train)
@@ -88,7 +103,9 @@ def step_forward(
             drops.append(c_drop)
     if cfg.attention == "none":
         return x, new_states, None, StepCache(drop_e, cells, drops, None, None, None)
-    ctx, w, c_att = attention.forward(x[:, None], enc, dp.att, mask=src_mask, score=cfg.attention)
+    ctx, w, c_att = attention.forward_with_keys(
+        x[:, None], keys, enc, dp.att, src_mask, cfg.attention
+    )
     z, c_comb = linear.forward(xp.concatenate([ctx[:, 0], x], axis=1), dp.comb)  # (N, H)
     out = xp.tanh(z)
     return out, new_states, w[:, 0], StepCache(drop_e, cells, drops, c_att, c_comb, out)
@@ -96,17 +113,18 @@ def step_forward(
 
 def step_backward(
     dout: Any, dstates: list[Any], cache: StepCache, cfg: ModelConfig
-) -> tuple[Any, Any, list[Any], Any, dict[str, Any]]:
-    """Gradients of one step: (de (N, E), dout_prev (N, H) or None, dstates_prev, denc or None,
-    parameter grads keyed like the model's "dec.*" names, embedding excluded)."""
+) -> tuple[Any, Any, list[Any], Any, Any, dict[str, Any]]:
+    """Gradients of one step: (de (N, E), dout_prev (N, H) or None, dstates_prev, dkeys
+    (N, S, Hk) or None, denc (N, S, He) through the attention values or None, parameter grads
+    keyed like the model's "dec.*" names, embedding and key-side attention parameters excluded)."""
     grads: dict[str, Any] = {}
-    denc = None
+    dkeys = denc = None
     dh = dout
     if cache.att is not None:
         dz = dout * (1 - cache.out * cache.out)
         dcat, dp_comb = linear.backward(dz, cache.comb)
         He = dcat.shape[1] - dout.shape[1]
-        dq, denc, dp_att = attention.backward(dcat[:, None, :He], None, cache.att)
+        dq, dkeys, denc, dp_att = attention.backward_with_keys(dcat[:, None, :He], None, cache.att)
         dh = dcat[:, He:] + dq[:, 0]
         grads |= prefixed(dp_comb, "dec.combine.") | prefixed(dp_att, "dec.att.")
     dstates_prev = list(dstates)
@@ -119,7 +137,7 @@ def step_backward(
     E = dx.shape[1] - (dout.shape[1] if cfg.input_feed else 0)
     de = dropout.backward(dx[:, :E], cache.drop_e)
     dout_prev = dx[:, E:] if cfg.input_feed else None
-    return de, dout_prev, dstates_prev, denc, grads
+    return de, dout_prev, dstates_prev, dkeys, denc, grads
 
 
 def _add_to_hidden(dstate: Any, dh: Any, cfg: ModelConfig) -> Any:
@@ -153,6 +171,7 @@ def forward(
     fed = xp.empty_like(tgt_in)
     outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)
     weights = xp.empty((N, T, enc.shape[1]), dtype=enc.dtype) if cfg.attention != "none" else None
+    keys, c_keys = attention_keys(enc, dp, cfg)
     steps = []
     for t in range(T):
         y = tgt_in[:, t]
@@ -161,13 +180,13 @@ def forward(
             y = xp.where(own, predict(out), y)
         fed[:, t] = y
         e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID)  # the same lookup backward assumes
-        out, states, w, c = step_forward(e, states, out, enc, src_mask, dp, cfg, rng)
+        out, states, w, c = step_forward(e, states, out, enc, src_mask, dp, cfg, rng, keys=keys)
         outs[:, t] = out
         if w is not None:
             weights[:, t] = w
         steps.append(c)
     _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID)  # cache for one scatter-add later
-    return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0)
+    return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0, keys, c_keys)
 
 
 def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str, Any]]:
@@ -177,20 +196,26 @@ def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str,
     N, T, H = douts.shape
     dstates = [_zeros_like_state(s) for s in cache.states0]
     denc = xp.zeros(cache.enc_shape, dtype=douts.dtype)
+    dkeys = None if cache.keys is None else xp.zeros_like(cache.keys)
     dE = xp.empty((N, T, cfg.emb), dtype=douts.dtype)
     dfeed = xp.zeros((N, H), dtype=douts.dtype)
     grads: dict[str, Any] = {}
     for t in range(T - 1, -1, -1):
-        de, dfeed_prev, dstates, denc_t, g = step_backward(
+        de, dfeed_prev, dstates, dkeys_t, denc_t, g = step_backward(
             douts[:, t] + dfeed, dstates, cache.steps[t], cfg
         )
         dE[:, t] = de
         if denc_t is not None:
             denc += denc_t
+            dkeys += dkeys_t
         if dfeed_prev is not None:
             dfeed = dfeed_prev
         add_into(grads, g)
     grads |= prefixed(embedding.backward(dE, cache.emb), "dec.emb.")
+    if dkeys is not None:  # the keys' part of enc's and the attention parameters' gradients
+        denc_keys, dp_keys = attention.keys_backward(dkeys, cache.c_keys)
+        denc += denc_keys
+        add_into(grads, prefixed(dp_keys, "dec.att."))
     return denc, dstates, grads
 
 

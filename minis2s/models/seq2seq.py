@@ -30,6 +30,7 @@ class DecodeState(NamedTuple):
     src_mask: Any  # (N, S)
     states: list  # per decoder layer
     out: Any  # (N, H) h~ of the previous step (input feeding)
+    keys: Any = None  # (N, S, Hk) attention keys of enc, computed once in encode()
 
 
 class Seq2Seq:
@@ -166,7 +167,8 @@ class Seq2Seq:
         enc, final, _ = encoder.forward(src, src_mask, self.params, cfg)
         states0, _ = bridge.forward(final, self.params, cfg)
         out = be.xp.zeros((src.shape[0], cfg.hidden), dtype=self.dtype)
-        return DecodeState(enc, src_mask, states0, out)
+        keys, _ = decoder.attention_keys(enc, decoder.split_params(self.params, cfg), cfg)
+        return DecodeState(enc, src_mask, states0, out, keys)
 
     def step(self, y_prev: Any, state: DecodeState) -> tuple[Any, DecodeState, Any]:
         """One decoding step: y_prev (N,) ids -> (log-probabilities (N, V), new state,
@@ -175,16 +177,18 @@ class Seq2Seq:
         dp = decoder.split_params(self.params, cfg)
         e, _ = embedding.forward(y_prev, dp.emb, pad_id=PAD_ID)  # (N, E)
         out, states, w, _ = decoder.step_forward(
-            e, state.states, state.out, state.enc, state.src_mask, dp, cfg
+            e, state.states, state.out, state.enc, state.src_mask, dp, cfg, keys=state.keys
         )
         logits, _ = linear.forward(out, self._out_params())
-        return loss.log_softmax(logits), DecodeState(state.enc, state.src_mask, states, out), w
+        return loss.log_softmax(logits), state._replace(states=states, out=out), w
 
     @staticmethod
     def select(state: DecodeState, index: Any) -> DecodeState:
         """The state of rows `index` (N',) of `state`: reorders hypotheses in beam search."""
 
         def take(a: Any) -> Any:
+            if a is None:  # keys without attention
+                return None
             if isinstance(a, tuple):
                 return tuple(take(x) for x in a)
             if isinstance(a, list):
