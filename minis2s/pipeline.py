@@ -41,6 +41,7 @@ class Data(NamedTuple):
     tokenizer: str
     features: int
     name: str
+    skipped: int = 0  # corpus lines dropped for being longer than max_len
 
 
 def load_data(
@@ -68,7 +69,13 @@ def load_data(
         train, dev, test = splits["train"], splits["dev"], splits["test"]
         tokenizer, features, name = t.tokenizer, t.features or 0, task
     else:
-        read = lambda p: list(read_tsv(p, tokenizer, max_len=max_len, on_long="skip"))
+        skipped: list[int] = []
+
+        def read(path: str) -> list:
+            pairs = read_tsv(path, tokenizer, max_len=max_len, on_long="skip")
+            skipped.extend(pairs.skipped)
+            return list(pairs)
+
         train = read(data)
         if dev_data:
             dev = read(dev_data)
@@ -86,7 +93,8 @@ def load_data(
     if not features:
         src_vocab = Vocab.build([tok.tokenize(s) for s, _ in train], min_freq, max_vocab)
     tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
-    return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name)
+    n_skipped = 0 if task is not None else len(skipped)
+    return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped)
 
 
 def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:

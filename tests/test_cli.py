@@ -107,3 +107,13 @@ def test_checkpoint_from_another_config_is_refused(run, tmp_path, capsys):
     args = [a if a != "8" else "16" for a in TINY]  # --hidden 16 --emb 16
     assert main(["train", *args, "--out", str(run), "--resume"]) == 2
     assert "hidden" in capsys.readouterr().err
+
+
+def test_long_lines_are_skipped_and_counted(tmp_path, capsys):
+    corpus = tmp_path / "c.tsv"
+    lines = [f"{'ab' * (k % 5 + 1)}\t{'ba' * (k % 5 + 1)}" for k in range(40)]
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["train", "--data", str(corpus), "--max-len", "6", "--epochs", "1", "--hidden", "4",
+            "--emb", "4", "--quiet", "--show", "1", "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(args) == 0
+    assert "skipped 16 corpus lines longer than --max-len 6" in capsys.readouterr().out
