@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sentence", help="the source sentence to translate and plot")
     p.add_argument("--log", help="a run's log.jsonl: loss and dev metric curves")
     p.add_argument("--out", required=True, help="output image (.png, .svg, .pdf)")
+
+    p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")
+    p.add_argument("--quick", action="store_true", help="the seed-notebook size only (< 60 s)")
+    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     return top
 
 

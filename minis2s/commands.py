@@ -19,6 +19,8 @@ def train(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer, min_freq=args.min_freq, max_vocab=args.max_vocab,
         max_len=args.max_len, train_size=args.train_size, seed=args.seed,
     )  # fmt: skip
+    if data.skipped:
+        print(f"note: skipped {data.skipped} corpus lines longer than --max-len {args.max_len}")
     model_options = _from_args(ModelConfig, args, DATA_FIELDS)
     tcfg = TrainConfig(**_from_args(TrainConfig, args, set()))
     out = args.out or f"runs/{data.name}"
@@ -113,4 +115,11 @@ def plot(args: argparse.Namespace) -> int:
     else:
         raise ValueError("give --log FILE, or --checkpoint DIR with --sentence TEXT")
     print(f"wrote {args.out}")
+    return 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    from minis2s.bench import run
+
+    run(quick=args.quick, json_path=args.json)
     return 0

@@ -50,3 +50,16 @@ def test_to_numpy_and_array_module_of_numpy_arrays():
     a = np.arange(3.0)
     assert backend.get_array_module(a) is np
     assert backend.to_numpy(a) is a
+
+
+def test_numba_gives_scipy_blas_one_thread():
+    """The twins call SciPy's OpenBLAS; two 2-thread pools on 2 cores measured 4x slower."""
+    from minis2s.threads import _blas_call, _is_numpys, blas_threads, openblas_libs
+
+    numpys = blas_threads()
+    backend.use("numba")
+    scipy_libs = [lib for lib in openblas_libs() if not _is_numpys(lib)]
+    assert scipy_libs, "SciPy's OpenBLAS should be loaded once the numba backend is in use"
+    for lib in scipy_libs:
+        assert _blas_call(lib, "get")() == 1
+    assert blas_threads() == numpys  # NumPy's own pool is left as it was

@@ -13,6 +13,9 @@ from collections.abc import Callable
 def numba_kernels() -> dict[str, Callable]:
     """Twins for the "numba" backend, keyed "<layer>.<function>"."""
     from minis2s.kernels import numba_gru, numba_lstm, numba_rnn  # imports numba: only on use
+    from minis2s.threads import single_thread_scipy_blas
+
+    single_thread_scipy_blas()  # the twins' small per-step GEMMs: see minis2s/threads.py
 
     kernels: dict[str, Callable] = {
         "rnn.forward_loop": numba_rnn.forward_loop,

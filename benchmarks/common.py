@@ -1,0 +1,71 @@
+"""What the benchmark scripts share: their options and the run around their rows.
+
+The timing, peak and output helpers live in the installed package (minis2s.bench), so that
+`minis2s bench` has them too; this module re-exports them for the scripts here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any
+
+from minis2s import backend
+from minis2s.bench import (  # noqa: F401  (re-exported for the scripts)
+    NA,
+    blas_threads,
+    gemm_peak,
+    make_row,
+    markdown,
+    median_ms,
+    meta,
+    save_json,
+    set_blas_threads,
+    sync_for,
+    torch_or_none,
+)
+
+Rows = list[dict[str, Any]]
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """Options every script takes: --backends, --only, --quick, --json, --threads, --budget."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--backends", default=",".join(b for b in backend.available()),
+                   help="comma-separated (default: every backend usable here)")  # fmt: skip
+    p.add_argument("--only", help="run only rows whose name contains this")
+    p.add_argument("--quick", action="store_true", help="the small sizes only")
+    p.add_argument("--json", metavar="PATH", help="also write the rows and run facts as JSON")
+    p.add_argument("--threads", type=int, help="BLAS and torch threads (default: BLAS's own)")
+    p.add_argument("--budget", type=float, default=2.0,
+                   help="seconds of timed calls per row (3 to 20 calls; median)")  # fmt: skip
+    return p
+
+
+def main(description: str, rows: Callable[[argparse.Namespace, list[str], float], Rows]) -> Rows:
+    """Parse the options, measure the GEMM peak, let `rows(args, backends, peak)` time the work,
+    then print the markdown table and write the JSON file."""
+    args = parser(description).parse_args()
+    if args.threads:
+        set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
+        os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # any loaded later (Numba's)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    for name in backends:
+        backend.use(name)  # fails early, naming the backends available here
+    peak = gemm_peak()
+    info = meta(peak)
+    print(f"GEMM peak {peak:.1f} GFLOP/s; timing on {', '.join(backends)} ...", flush=True)
+    out = rows(args, backends, peak)
+    print(markdown(out, info))
+    if args.json:
+        save_json(args.json, out, info)
+        print(f"wrote {args.json}")
+    return out
+
+
+def progress(row: dict[str, Any]) -> None:
+    """One line per row as it is measured (the table comes at the end)."""
+    print(f"  {row['name']:<28} {row['backend']:<6} {row['shape']:<36} {row['ms']:9.2f} ms  "
+          f"torch {row['torch_ms'] if row['torch_ms'] == NA else round(row['torch_ms'], 2)}",
+          flush=True)  # fmt: skip
