@@ -1,9 +1,9 @@
 """The Python API: a trained model with its vocabularies, to translate and evaluate text.
 
-    >>> from minis2s.api import Translator
-    >>> tr = Translator.load("runs/reverse-digits")            # the best checkpoint
-    >>> tr.translate(["12345"])[0].text                          # doctest: +SKIP
-    '54321'
+>>> from minis2s.api import Translator
+>>> tr = Translator.load("runs/reverse-digits")            # the best checkpoint
+>>> tr.translate(["12345"])[0].text                          # doctest: +SKIP
+'54321'
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import metrics
-from minis2s.data.batching import pad
+from minis2s.data.batching import pad, pad_features
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.decode import beam_search, greedy, sample
@@ -145,9 +145,5 @@ def _pad_features(sources: Sequence[Any], F: int) -> tuple[Any, Any, list[list[s
             raise ValueError(
                 f"translate: source {i} has shape {a.shape}, expected (S, F) = (>=1, {F})"
             )
-    S = max(a.shape[0] for a in arrays)
-    x = np.zeros((len(arrays), S, F), dtype=np.float32)
-    mask = np.zeros((len(arrays), S), dtype=np.float32)
-    for i, a in enumerate(arrays):
-        x[i, : len(a)], mask[i, : len(a)] = a, 1.0
+    x, mask = pad_features(arrays)
     return x, mask, [[f"f{t}" for t in range(len(a))] for a in arrays]

@@ -26,49 +26,103 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
 
     r = _r()
     x, h0, c0 = r.standard_normal((N, T, D)), r.standard_normal((N, H)), r.standard_normal((N, H))
-    yield "linear", lambda: check_layer(linear.forward, linear.backward,
-                                        [r.standard_normal((N, D))], linear.init(D, H, r, F64))
+    yield (
+        "linear",
+        lambda: check_layer(
+            linear.forward, linear.backward, [r.standard_normal((N, D))], linear.init(D, H, r, F64)
+        ),
+    )
     ids = np.array([[1, 2, 0, 2], [3, 0, 0, 1], [5, 5, 5, 0]])
-    yield "embedding", lambda: check_layer(embedding.forward, embedding.backward, [ids],
-                                           embedding.init(V, D, r, F64, pad_id=0), pad_id=0)
-    yield "dropout", lambda: check_layer(
-        lambda x: dropout.forward(x, 0.4, _r(7)), dropout.backward, [x], None)
+    yield (
+        "embedding",
+        lambda: check_layer(
+            embedding.forward,
+            embedding.backward,
+            [ids],
+            embedding.init(V, D, r, F64, pad_id=0),
+            pad_id=0,
+        ),
+    )
+    yield (
+        "dropout",
+        lambda: check_layer(lambda x: dropout.forward(x, 0.4, _r(7)), dropout.backward, [x], None),
+    )
     for name, cell, state in [("rnn", rnn, h0), ("lstm", lstm, (h0, c0)), ("gru", gru, h0)]:
         p = cell.init(D, H, r, F64)
-        yield f"{name}", lambda c=cell, s=state, p=p: check_layer(
-            c.forward, c.backward, [x, s], p, mask=MASK)
-        yield f"{name}.step", lambda c=cell, s=state, p=p: check_layer(
-            c.step_forward, c.step_backward, [x[:, 0], s], p)
+        yield (
+            f"{name}",
+            lambda c=cell, s=state, p=p: check_layer(c.forward, c.backward, [x, s], p, mask=MASK),
+        )
+        yield (
+            f"{name}.step",
+            lambda c=cell, s=state, p=p: check_layer(
+                c.step_forward, c.step_backward, [x[:, 0], s], p
+            ),
+        )
     for cell in ("rnn", "lstm", "gru"):
         p = stack.init(cell, D, H, 2, True, r, F64)
         s0 = r.standard_normal((4, N, H))  # (L*dirs, N, H)
         s0 = (s0, r.standard_normal((4, N, H))) if cell == "lstm" else s0
-        yield f"stack.{cell} (2 layers, bi, dropout)", lambda c=cell, p=p, s0=s0: check_layer(
-            lambda x, state0, p: stack.forward(x, state0, p, mask=MASK, cell=c, dropout=0.3,
-                                               rng=_r(3)),
-            stack.backward, [x, s0], p)
+        yield (
+            f"stack.{cell} (2 layers, bi, dropout)",
+            lambda c=cell, p=p, s0=s0: check_layer(
+                lambda x, state0, p: stack.forward(
+                    x, state0, p, mask=MASK, cell=c, dropout=0.3, rng=_r(3)
+                ),
+                stack.backward,
+                [x, s0],
+                p,
+            ),
+        )
     enc, q = r.standard_normal((N, S, 2 * H)), r.standard_normal((N, 2, H))
     src_mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=F64)
     for score in attention.SCORES:
         Hq = 2 * H if score in ("dot", "scaled_dot") else H
         qs = q if Hq == H else r.standard_normal((N, 2, Hq))
         p = attention.init(score, Hq, 2 * H, r, dtype=F64)
-        yield f"attention.{score}", lambda s=score, qs=qs, p=p: check_layer(
-            attention.forward, attention.backward, [qs, enc], p, mask=src_mask, score=s)
-        yield f"attention.{score}.keys", lambda s=score, p=p: check_layer(
-            attention.keys_forward, attention.keys_backward, [enc],
-            {k: p[k] for k in attention.KEY_PARAMS[s]}, score=s)
+        yield (
+            f"attention.{score}",
+            lambda s=score, qs=qs, p=p: check_layer(
+                attention.forward, attention.backward, [qs, enc], p, mask=src_mask, score=s
+            ),
+        )
+        yield (
+            f"attention.{score}.keys",
+            lambda s=score, p=p: check_layer(
+                attention.keys_forward,
+                attention.keys_backward,
+                [enc],
+                {k: p[k] for k in attention.KEY_PARAMS[s]},
+                score=s,
+            ),
+        )
         # .copy(): for dot scores the keys are enc itself, which must not be nudged twice
-        yield f"attention.{score}.with_keys", lambda s=score, qs=qs, p=p: check_layer(
-            attention.forward_with_keys, attention.backward_with_keys,
-            [qs, attention.keys_forward(enc, p, s)[0].copy(), enc],
-            {k: p[k] for k in attention.QUERY_PARAMS[s]}, mask=src_mask, score=s)
+        yield (
+            f"attention.{score}.with_keys",
+            lambda s=score, qs=qs, p=p: check_layer(
+                attention.forward_with_keys,
+                attention.backward_with_keys,
+                [qs, attention.keys_forward(enc, p, s)[0].copy(), enc],
+                {k: p[k] for k in attention.QUERY_PARAMS[s]},
+                mask=src_mask,
+                score=s,
+            ),
+        )
     logits, targets = r.standard_normal((N, T, V)), np.array([[1, 2, 3, 0], [4, 0, 0, 0],
                                                               [5, 1, 0, 0]])  # fmt: skip
     for eps in (0.0, 0.1):
-        yield f"loss (label smoothing {eps})", lambda eps=eps: check_layer(
-            loss.forward, loss.backward, [logits], None,
-            targets=targets, ignore_index=0, label_smoothing=eps)
+        yield (
+            f"loss (label smoothing {eps})",
+            lambda eps=eps: check_layer(
+                loss.forward,
+                loss.backward,
+                [logits],
+                None,
+                targets=targets,
+                ignore_index=0,
+                label_smoothing=eps,
+            ),
+        )
 
 
 def model_cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
@@ -84,8 +138,12 @@ def model_cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
                               enc_layers=2, dec_layers=2, attention=att, dropout=0.2,
                               init_scale=1.0)  # fmt: skip
             model = Seq2Seq(cfg, seed=1, dtype=F64)
-            yield f"seq2seq.{cell}.{att}", lambda m=model: check_model(
-                m, batch, seed=5, sampling_eps=0.3, label_smoothing=0.1)
+            yield (
+                f"seq2seq.{cell}.{att}",
+                lambda m=model: check_model(
+                    m, batch, seed=5, sampling_eps=0.3, label_smoothing=0.1
+                ),
+            )
 
 
 def run_all(only: str | None = None, model: bool = True) -> bool:

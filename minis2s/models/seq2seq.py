@@ -199,4 +199,3 @@ class Seq2Seq:
 
     def num_params(self) -> int:
         return int(sum(int(np.prod(v.shape)) for v in self.params.values()))
-
