@@ -1,0 +1,41 @@
+"""Masked softmax over the last axis: weights exactly 0 on padding, never NaN.
+
+    w_s = m_s exp(s_s - max_valid s) / sum_s' m_s' exp(s_s' - max_valid s)
+
+Only values <= 0 are exponentiated (log-sum-exp shift), padding may hold anything (even inf),
+and a row with no valid position gets all-zero weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from minis2s.backend import get_array_module
+
+
+class SoftmaxCache(NamedTuple):
+    w: Any  # (..., S) weights, exactly 0 at padding
+
+
+def softmax_forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
+    """Softmax over the last axis restricted to positions where `mask` is 1.
+
+    Shapes: s (..., S), mask broadcastable to s (e.g. (N, 1, S)) of 0/1, or None -> w (..., S).
+    Padding gets weight exactly 0; a row with no valid position gets all zeros. Only values
+    <= 0 are exponentiated, so nothing overflows, and scores at padding are never read.
+    """
+    xp = get_array_module(s)
+    valid = xp.ones(s.shape, dtype=bool) if mask is None else xp.broadcast_to(mask > 0, s.shape)
+    s = xp.where(valid, s, 0.0)  # padding may hold anything (even inf); drop it
+    s_max = xp.where(valid, s, s.min(axis=-1, keepdims=True)).max(axis=-1, keepdims=True)
+    e = xp.exp(xp.where(valid, s - s_max, 0.0)) * valid  # exp(<= 0); 0 at padding
+    # The max itself contributes exp(0) = 1, so the sum is >= 1 unless a row has no valid
+    # position, where e is all 0 and dividing by 1 keeps the weights 0.
+    w = e / xp.maximum(e.sum(axis=-1, keepdims=True), 1.0)
+    return w, SoftmaxCache(w)
+
+
+def softmax_backward(dw: Any, cache: SoftmaxCache) -> Any:
+    """ds = w * (dw - sum_s w dw): the softmax Jacobian; 0 at padding. Shapes: dw (..., S)."""
+    w = cache.w
+    return w * (dw - (w * dw).sum(axis=-1, keepdims=True))
