@@ -32,7 +32,7 @@ def _add_dataclass_options(p: argparse.ArgumentParser, cls: type, skip: set[str]
                                help=f"(default {f.default})")  # fmt: skip
 
 
-def _from_args(cls: type, args: argparse.Namespace, skip: set[str]) -> dict[str, Any]:
+def from_args(cls: type, args: argparse.Namespace, skip: set[str]) -> dict[str, Any]:
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name not in skip}
 
 

@@ -10,7 +10,7 @@ from minis2s.cli import DATA_FIELDS, decode_kwargs
 
 def train(args: argparse.Namespace) -> int:
     from minis2s import pipeline
-    from minis2s.cli import _from_args
+    from minis2s.cli import from_args
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 
@@ -21,8 +21,8 @@ def train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if data.skipped:
         print(f"note: skipped {data.skipped} corpus lines longer than --max-len {args.max_len}")
-    model_options = _from_args(ModelConfig, args, DATA_FIELDS)
-    tcfg = TrainConfig(**_from_args(TrainConfig, args, set()))
+    model_options = from_args(ModelConfig, args, DATA_FIELDS)
+    tcfg = TrainConfig(**from_args(TrainConfig, args, set()))
     out = args.out or f"runs/{data.name}"
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,

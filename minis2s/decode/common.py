@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from minis2s.backend import to_numpy
-from minis2s.data.vocab import EOS_ID
+from minis2s.backend import get_array_module, to_numpy
+from minis2s.data.vocab import BOS_ID, EOS_ID
 
 
 class Hypothesis(NamedTuple):
@@ -39,3 +40,45 @@ def finish(ids: list[int], logprob: float, score: float, attn: Any, S: int) -> H
     if attn is not None:
         a = to_numpy(attn)[: min(cut + 1, len(ids)), :S]
     return Hypothesis(ids[:cut], float(logprob), float(score), a)
+
+
+def decode_one_each(
+    model: Any,
+    src: Any,
+    src_mask: Any,
+    choose: Callable[[Any], Any],
+    max_len_a: float,
+    max_len_b: int,
+) -> list[list[Hypothesis]]:
+    """Decode one output per sentence, token by token: y_t = choose(log p(. | y_<t, x)) (N,).
+
+    Greedy decoding chooses the argmax, sampling draws. Each sentence stops at its own EOS or
+    at max_len_a * |src| + max_len_b tokens; logprob sums the model's log-probabilities of the
+    chosen tokens. Returns [[Hypothesis]] per sentence, the shape beam search returns.
+    """
+    limits = length_limits(src_mask, max_len_a, max_len_b)
+    state = model.encode(src, src_mask)
+    xp = get_array_module(state.enc)
+    N = limits.shape[0]
+    y = xp.full((N,), BOS_ID, dtype=np.int64)
+    logprob = xp.zeros(N, dtype=np.float64)
+    done = np.zeros(N, dtype=bool)
+    ids, attn = [], []
+    for t in range(int(limits.max())):
+        logp, state, w = model.step(y, state)
+        y = choose(logp)
+        step_lp = logp[xp.arange(N), y].astype(np.float64)
+        logprob += xp.where(xp.asarray(done), 0.0, step_lp)
+        ids.append(y)
+        attn.append(w)
+        done |= (to_numpy(y) == EOS_ID) | (t + 1 >= limits)
+        if done.all():
+            break
+    ids_h = to_numpy(xp.stack(ids, axis=1))  # (N, T_out)
+    attn_h = to_numpy(xp.stack(attn, axis=1)) if attn[0] is not None else None
+    lp, S = to_numpy(logprob), to_numpy(src_mask).sum(axis=1).astype(int)
+    return [
+        [finish(ids_h[n, : limits[n]].tolist(), lp[n], lp[n],
+                None if attn_h is None else attn_h[n], S[n])]
+        for n in range(N)
+    ]  # fmt: skip

@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 
 from minis2s.backend import get_array_module, to_numpy
-from minis2s.data.vocab import BOS_ID, EOS_ID
-from minis2s.decode.common import Hypothesis, finish, length_limits
+from minis2s.decode.common import Hypothesis, decode_one_each
 
 
 def sample(
@@ -29,31 +28,12 @@ def sample(
         raise ValueError(f"sample: temperature must be > 0; got {temperature} (use greedy for 0)")
     if top_k < 0:
         raise ValueError(f"sample: top_k must be >= 0 (0 = no limit); got {top_k}")
-    limits = length_limits(src_mask, max_len_a, max_len_b)
-    state = model.encode(src, src_mask)
-    xp = get_array_module(state.enc)
-    N = limits.shape[0]
-    y = np.full((N,), BOS_ID, dtype=np.int64)
-    logprob, done = np.zeros(N), np.zeros(N, dtype=bool)
-    ids, attn = [], []
-    for t in range(int(limits.max())):
-        logp, state, w = model.step(xp.asarray(y), state)
-        logp = to_numpy(logp).astype(np.float64)  # (N, V)
-        y = _draw(logp, temperature, top_k, rng)
-        logprob += np.where(done, 0.0, logp[np.arange(N), y])
-        ids.append(y)
-        attn.append(None if w is None else to_numpy(w))
-        done |= (y == EOS_ID) | (t + 1 >= limits)
-        if done.all():
-            break
-    ids_h = np.stack(ids, axis=1)
-    attn_h = np.stack(attn, axis=1) if attn[0] is not None else None
-    S = to_numpy(src_mask).sum(axis=1).astype(int)
-    return [
-        [finish(ids_h[n, : limits[n]].tolist(), logprob[n], logprob[n],
-                None if attn_h is None else attn_h[n], S[n])]
-        for n in range(N)
-    ]  # fmt: skip
+
+    def draw(logp: Any) -> Any:
+        xp = get_array_module(logp)
+        return xp.asarray(_draw(to_numpy(logp).astype(np.float64), temperature, top_k, rng))
+
+    return decode_one_each(model, src, src_mask, draw, max_len_a, max_len_b)
 
 
 def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator):

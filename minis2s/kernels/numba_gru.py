@@ -9,11 +9,7 @@ temporary array is made per gate or per step. Gate j of block k sits at column k
 row is called `row`). Compiled lazily on first call for the dtype of the inputs (float32 or
 float64) and cached on disk (`cache=True`).
 
-The elementwise loops are written to vectorise (SIMD): `error_model="numpy"` drops the
-divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 math in float32,
-`tanh` / `sigmoid` from `minis2s.kernels.fast_math` are branch-free rational functions for
-float32 (`np.tanh` for float64, so float64 parity stays at 1e-10), and each row is walked in
-flat passes over 1-D views rather than one loop over many 3-D arrays.
+The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 """
 
 from __future__ import annotations

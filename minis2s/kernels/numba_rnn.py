@@ -7,10 +7,7 @@ that computes the step elementwise and writes straight into the outputs, so no t
 is made per step. Compiled lazily on first call for the dtype of the inputs (float32 or
 float64) and cached on disk (`cache=True`).
 
-The elementwise loops are written to vectorise (SIMD): `error_model="numpy"` drops the
-divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 math in float32,
-and `tanh` from `minis2s.kernels.fast_math` is a branch-free rational function for float32
-(`np.tanh` for float64, so float64 parity stays at 1e-10).
+The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 """
 
 from __future__ import annotations

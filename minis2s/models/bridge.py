@@ -26,9 +26,9 @@ class BridgeCache(NamedTuple):
     h: Any  # (N, H) tanh output of the learned bridge, else None
 
 
-def _parts(final: Any, cfg: ModelConfig) -> list[Any]:
-    """The encoder final state as a list of arrays: [h] or [h, c], each (L*dirs, N, H)."""
-    return list(final) if cfg.cell == "lstm" else [final]
+def _parts(state: Any, cfg: ModelConfig) -> list[Any]:
+    """A cell state (or its gradient) as a list of arrays: [h], or [h, c] for LSTM."""
+    return list(state) if cfg.cell == "lstm" else [state]
 
 
 def _pack(parts: list[Any], cfg: ModelConfig) -> Any:
@@ -70,7 +70,7 @@ def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any
     dirs = 2 if cfg.bidirectional else 1
     if cfg.bridge == "zero":
         return _pack(dparts, cfg), {}
-    dstate_parts = [_parts_of_state(s, cfg) for s in dstates]  # per layer: [dh] or [dh, dc]
+    dstate_parts = [_parts(s, cfg) for s in dstates]  # per layer: [dh] or [dh, dc]
     if cfg.bridge == "last":
         for l, ds in enumerate(dstate_parts):
             for k, d in enumerate(ds):
@@ -83,7 +83,3 @@ def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any
     for d in range(dirs):
         dparts[0][len(parts[0]) - dirs + d] += dx[:, d * H : (d + 1) * H]
     return _pack(dparts, cfg), prefixed(dp, "bridge.")
-
-
-def _parts_of_state(state: Any, cfg: ModelConfig) -> list[Any]:
-    return list(state) if cfg.cell == "lstm" else [state]
