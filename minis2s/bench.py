@@ -135,11 +135,21 @@ def meta(peak: float, peak_n: int = 1024) -> dict[str, Any]:
         "gemm_peak_gflops": peak,
         "gemm_peak_n": peak_n,
         "blas_threads": blas_threads(),
+        "numba_blas": _numba_blas(),
         "torch": NA if torch is None else torch.__version__,
         "torch_threads": NA if torch is None else torch.get_num_threads(),
         "numpy": np.__version__,
         "cpus": os.cpu_count(),
     }
+
+
+def _numba_blas() -> str:
+    """Which BLAS the numba twins call (minis2s.kernels.blas.SOURCE), or n/a without numba."""
+    try:
+        from minis2s.kernels import blas
+    except ImportError:
+        return NA
+    return blas.SOURCE
 
 
 def _cell(key: str, v: Any) -> str:
@@ -153,7 +163,8 @@ def markdown(rows: Sequence[dict[str, Any]], info: dict[str, Any]) -> str:
     """A markdown table of `rows` under a line of `info` (meta(): peak and thread counts)."""
     head = (
         f"float32 GEMM peak {info['gemm_peak_gflops']:.1f} GFLOP/s ({info['gemm_peak_n']}^3), "
-        f"BLAS threads {info['blas_threads'] or 'unknown'}, torch {info['torch']} "
+        f"BLAS threads {info['blas_threads'] or 'unknown'}, numba twins' BLAS "
+        f"{info.get('numba_blas', NA)}, torch {info['torch']} "
         f"with {info['torch_threads']} threads, numpy {info['numpy']}, {info['cpus']} CPUs"
     )
     lines = [head, "", "| " + " | ".join(COLUMNS.values()) + " |"]

@@ -1,10 +1,11 @@
 """BLAS thread pools: read and set them at run time (OpenBLAS, through ctypes).
 
-NumPy and SciPy each bundle their own OpenBLAS, each with its own thread pool. The Numba twins
-call SciPy's (Numba's `np.dot` goes through `scipy.linalg.cython_blas`) while the GEMMs outside
-the loops call NumPy's; with both pools at 2 threads on 2 cores they fight over the cores, and a
-numba LSTM step measured 4x slower than with SciPy's pool at 1 thread. The twins' per-step GEMMs
-are small, so `backend.use("numba")` gives SciPy's pool one thread.
+NumPy and SciPy each bundle their own OpenBLAS, each with its own thread pool. The Numba twins'
+per-step GEMMs call NumPy's (`minis2s.kernels.blas`), so one pool serves the whole process with
+all its threads. Where NumPy has no such OpenBLAS the twins fall back to Numba's `np.dot`, which
+calls SciPy's, while the GEMMs outside the loops call NumPy's BLAS; both pools at 2 threads on
+2 cores fight over the cores (a numba LSTM step measured 4x slower than with SciPy's pool at 1
+thread), so only then does `backend.use("numba")` give SciPy's pool one thread.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _is_numpys(lib: ctypes.CDLL) -> bool:
 
 
 def single_thread_scipy_blas() -> None:
-    """Give SciPy's OpenBLAS (the one the Numba twins call) one thread; NumPy's is untouched."""
+    """Give SciPy's OpenBLAS (the one the fallback twins call) one thread; NumPy's is untouched."""
     import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS so /proc lists it)
 
     set_blas_threads(1, numpy_too=False)

@@ -116,6 +116,33 @@ def test_keys_once_then_one_query_at_a_time(score, data):
                                    atol=1e-13)  # fmt: skip
 
 
+@pytest.mark.parametrize("score", SCORES)
+@given(data=st.data())
+def test_step_parts_then_sums_once(score, data):
+    """The decoder's backward: score_grads and query_grads per step, key_value_grads once over
+    every step's ds and dcontext with the steps' caches joined by stack_queries, gives what
+    backward_with_keys gives for all the queries in one call."""
+    q, enc, p, m, _ = data.draw(attn_case(score))
+    r = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    keys, _ = attention.keys_forward(enc, p, score)
+    c, w, cache = attention.forward_with_keys(q, keys, enc, p, m, score)
+    dc, dw = r.standard_normal(c.shape), r.standard_normal(w.shape)
+    dq, dkeys, denc, dp = attention.backward_with_keys(dc, dw, cache)
+    caches, ds_steps = [], []
+    for t in range(q.shape[1]):
+        caches.append(attention.forward_with_keys(q[:, t : t + 1], keys, enc, p, m, score)[2])
+        ds_steps.append(attention.score_grads(dc[:, t : t + 1], dw[:, t : t + 1], caches[-1]))
+        dq_t = attention.query_grads(ds_steps[-1], caches[-1])
+        np.testing.assert_allclose(dq_t[:, 0], dq[:, t], rtol=1e-12, atol=1e-13)
+    stacked = attention.stack_queries(caches)
+    dkeys_s, denc_s, dp_s = attention.key_value_grads(dc, np.concatenate(ds_steps, 1), stacked)
+    np.testing.assert_allclose(dkeys_s, dkeys, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(denc_s, denc, rtol=1e-12, atol=1e-13)
+    assert set(dp_s) == set(dp)
+    for k in dp:
+        np.testing.assert_allclose(dp_s[k], dp[k], rtol=1e-12, atol=1e-13)
+
+
 @given(dims, dims, dims, st.data())
 def test_softmax_gradients(N, Tq, S, data):
     m = mask_from_lengths(data.draw(lengths(N, S, allow_empty=True)), S)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s.gradcheck import assert_close, check_layer
-from minis2s.layers import loss
+from minis2s.layers import linear, loss
 from tests.strategies import dims
 
 
@@ -134,3 +134,44 @@ def test_bad_inputs_name_the_argument(rng):
     # ignore_index may lie outside the vocabulary (PyTorch's -100); it is never looked up.
     value, _ = loss.forward(z, np.array([[0, 1, -100], [-100, 1, 2]]), ignore_index=-100)
     assert np.isfinite(value)
+
+
+@given(loss_case())
+def test_inputs_and_cache_are_left_alone(case):
+    """log_softmax and backward work in place on arrays of their own only: the logits are not
+    changed, and a second backward on the same cache (as check_layer does) gives the same."""
+    logits, targets, options = case
+    before = logits.copy()
+    value, cache = loss.forward(logits, targets, **options)
+    logp = cache.logp.copy()
+    first = loss.backward(0.7, cache)
+    np.testing.assert_array_equal(loss.backward(0.7, cache), first)
+    np.testing.assert_array_equal(cache.logp, logp)
+    np.testing.assert_array_equal(logits, before)
+    np.testing.assert_array_equal(loss.log_softmax(logits), loss.log_softmax(before))
+    np.testing.assert_array_equal(logits, before)
+
+
+@given(N=dims, T=dims, D=dims, V=dims, seed=st.integers(0, 2**16))
+def test_output_layer_gradients_on_sequences(N, T, D, V, seed):
+    """The output layer as the model uses it, on (N, T, H) decoder outputs (one 2-D GEMM over
+    N * T rows inside), into the loss; b is left as it was (the bias is added in place)."""
+    r = np.random.default_rng(seed)
+    x, p = r.standard_normal((N, T, D)), linear.init(D, V, r, dtype=np.float64)
+    b = p["b"].copy()
+    y, _ = linear.forward(x, p)
+    assert y.shape == (N, T, V)
+    np.testing.assert_allclose(y, np.einsum("ntd,vd->ntv", x, p["W"]) + b, rtol=1e-12)
+    np.testing.assert_array_equal(p["b"], b)
+    assert_close(check_layer(linear.forward, linear.backward, [x], p))
+    targets = r.integers(0, V, (N, T))
+
+    def forward(x, p):
+        logits, c_out = linear.forward(x, p)
+        value, c_loss = loss.forward(logits, targets, label_smoothing=0.1)
+        return value, (c_out, c_loss)
+
+    def backward(dvalue, caches):
+        return linear.backward(loss.backward(dvalue, caches[1]), caches[0])
+
+    assert_close(check_layer(forward, backward, [x], p))

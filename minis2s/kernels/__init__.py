@@ -1,4 +1,5 @@
-"""Fast twins of the reference recurrent loops, registered by name for a backend.
+"""Fast twins of the reference recurrent loops and of the loss's row passes, registered by name
+for a backend.
 
 Each twin has the signature and statement order of the reference function it replaces (for
 example `minis2s.layers.lstm.forward_loop`), so `diff` shows only loop mechanics. Layers never
@@ -8,7 +9,8 @@ The elementwise loops are written to vectorise (SIMD): `error_model="numpy"` dro
 divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 math in float32,
 `tanh` / `sigmoid` from `minis2s.kernels.fast_math` are branch-free rational functions for
 float32 (`np.tanh` for float64, so float64 parity stays at 1e-10), and each row is walked in
-flat passes over 1-D views rather than one loop over many 3-D arrays.
+flat passes over 1-D views rather than one loop over many 3-D arrays. The twins' per-step GEMMs
+call NumPy's own BLAS (`minis2s.kernels.blas`), so one thread pool serves every GEMM.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from collections.abc import Callable
 
 def numba_kernels() -> dict[str, Callable]:
     """Twins for the "numba" backend, keyed "<layer>.<function>"."""
-    from minis2s.kernels import numba_gru, numba_lstm, numba_rnn  # imports numba: only on use
+    from minis2s.kernels import blas, numba_gru, numba_loss, numba_lstm, numba_rnn  # on use only
     from minis2s.threads import single_thread_scipy_blas
 
-    single_thread_scipy_blas()  # the twins' small per-step GEMMs: see minis2s/threads.py
+    if blas.SOURCE == blas.SCIPY:  # the fallback: the twins' GEMMs on SciPy's pool (blas.py)
+        single_thread_scipy_blas()
 
     kernels: dict[str, Callable] = {
         "rnn.forward_loop": numba_rnn.forward_loop,
@@ -30,6 +33,8 @@ def numba_kernels() -> dict[str, Callable]:
         "lstm.backward_loop": numba_lstm.backward_loop,
         "gru.forward_loop": numba_gru.forward_loop,
         "gru.backward_loop": numba_gru.backward_loop,
+        "loss.log_softmax": numba_loss.log_softmax,
+        "loss.softmax_minus_target": numba_loss.softmax_minus_target,
     }
     return kernels
 

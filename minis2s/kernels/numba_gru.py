@@ -2,12 +2,12 @@
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or dah_t W_hh (backward), through
-`np.dot` on contiguous arrays (BLAS via SciPy), then, per row, one flat pass over the 2H
-pre-activations of r and z and one over H for n and h, writing straight into the outputs, so no
-temporary array is made per gate or per step. Gate j of block k sits at column k*H + j of the
-(N, 3H) pre-activations, blocks in the order r, z, n (`n` is the candidate gate, so the batch
-row is called `row`). Compiled lazily on first call for the dtype of the inputs (float32 or
-float64) and cached on disk (`cache=True`).
+`gemm_nt` / `gemm_nn` on contiguous arrays (NumPy's own BLAS: see `minis2s.kernels.blas`), then,
+per row, one flat pass over the 2H pre-activations of r and z and one over H for n and h,
+writing straight into the outputs, so no temporary array is made per gate or per step. Gate j of
+block k sits at column k*H + j of the (N, 3H) pre-activations, blocks in the order r, z, n (`n`
+is the candidate gate, so the batch row is called `row`). Compiled lazily on first call for the
+dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
 
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 """
@@ -15,18 +15,18 @@ The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import sigmoid, tanh
 
 
-@njit(cache=True, error_model="numpy")
+@twin_jit
 def forward_loop(xw, h0, W_hh, b_hh, m):
     """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih -> carried states (N, T, H), the activated
     gates (N, T, 3H) and hn (N, T, H) = h_{t-1} W_hn^T + b_hn."""
     N, T, H3 = xw.shape
     H = H3 // 3
-    W_hh = np.ascontiguousarray(W_hh)  # np.dot needs contiguous operands
+    W_hh = np.ascontiguousarray(W_hh)  # the GEMMs need contiguous operands
     hs_state = np.empty((N, T, H), dtype=xw.dtype)
     hn = np.empty((N, T, H), dtype=xw.dtype)
     gates = np.empty((N, T, H3), dtype=xw.dtype)
@@ -34,7 +34,7 @@ def forward_loop(xw, h0, W_hh, b_hh, m):
     hW = np.empty((N, H3), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
-        np.dot(h, W_hh.T, hW)
+        gemm_nt(h, W_hh, hW)
         for row in range(N):
             m_t = m[row, t]
             x_r, a_r, g_r = xw[row, t], hW[row], gates[row, t]  # (3H,) rows: flat passes
@@ -51,7 +51,7 @@ def forward_loop(xw, h0, W_hh, b_hh, m):
     return hs_state, gates, hn
 
 
-@njit(cache=True, error_model="numpy")
+@twin_jit
 def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
     """The time loop of the backward pass; returns (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)):
     the gradients of the input-side and hidden-side pre-activations [r, z, n]."""
@@ -59,7 +59,7 @@ def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
     W_hh = np.ascontiguousarray(W_hh)
     dax, dah = np.empty((N, T, 3 * H), dtype=dhs.dtype), np.empty((N, T, 3 * H), dtype=dhs.dtype)
     dh_next = dh_final.copy()  # (N, H), updated in place step by step
-    dah_t = np.empty((N, 3 * H), dtype=dhs.dtype)  # dah[:, t], contiguous for np.dot
+    dah_t = np.empty((N, 3 * H), dtype=dhs.dtype)  # dah[:, t], contiguous for the GEMM
     dah_W = np.empty((N, H), dtype=dhs.dtype)  # dah_t W_hh
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
@@ -78,6 +78,6 @@ def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
                 dah_t[row, j], dah_t[row, H + j], dah_t[row, 2 * H + j] = dar, daz, dan * r
                 dh_next[row, j] = (one - m_t) * dh + dh_new * z  # + dah_t W_hh once rows are done
         dah[:, t] = dah_t
-        np.dot(dah_t, W_hh, dah_W)
+        gemm_nn(dah_t, W_hh, dah_W)
         dh_next += dah_W
     return dax, dah, dh_next

@@ -2,12 +2,12 @@
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), through
-`np.dot` on contiguous arrays (BLAS via SciPy), then, per row, one flat pass over the 4H
-pre-activations that activates the gates and one over H that updates c and h, writing straight
-into the outputs, so no temporary array is made per gate or per step. Gate j of block k sits at
-column k*H + j of the (N, 4H) pre-activations, blocks in the order i, f, g, o. Compiled lazily
-on first call for the dtype of the inputs (float32 or float64) and cached on disk
-(`cache=True`).
+`gemm_nt` / `gemm_nn` on contiguous arrays (NumPy's own BLAS: see `minis2s.kernels.blas`), then,
+per row, one flat pass over the 4H pre-activations that activates the gates and one over H that
+updates c and h, writing straight into the outputs, so no temporary array is made per gate or
+per step. Gate j of block k sits at column k*H + j of the (N, 4H) pre-activations, blocks in the
+order i, f, g, o. Compiled lazily on first call for the dtype of the inputs (float32 or float64)
+and cached on disk (`twin_jit`).
 
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 """
@@ -15,18 +15,18 @@ The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import sigmoid, tanh
 
 
-@njit(cache=True, error_model="numpy")
+@twin_jit
 def forward_loop(xw, h0, c0, W_hh, m):
     """The time loop. xw (N, T, 4H) = x W_ih^T + b_ih + b_hh -> carried states hs, cs (N, T, H)
     and the activated gates (N, T, 4H)."""
     N, T, H4 = xw.shape
     H = H4 // 4
-    W_hh = np.ascontiguousarray(W_hh)  # np.dot needs contiguous operands
+    W_hh = np.ascontiguousarray(W_hh)  # the GEMMs need contiguous operands
     hs_state = np.empty((N, T, H), dtype=xw.dtype)
     cs_state = np.empty((N, T, H), dtype=xw.dtype)
     gates = np.empty((N, T, H4), dtype=xw.dtype)
@@ -34,7 +34,7 @@ def forward_loop(xw, h0, c0, W_hh, m):
     a = np.empty((N, H4), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
-        np.dot(h, W_hh.T, a)
+        gemm_nt(h, W_hh, a)
         for row in range(N):
             m_t = m[row, t]
             x_r, a_r, g_r = xw[row, t], a[row], gates[row, t]  # (4H,) rows: flat passes
@@ -54,14 +54,14 @@ def forward_loop(xw, h0, c0, W_hh, m):
     return hs_state, cs_state, gates
 
 
-@njit(cache=True, error_model="numpy")
+@twin_jit
 def backward_loop(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh):
     """The time loop of the backward pass; returns (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
     N, T, H = dhs.shape
     W_hh = np.ascontiguousarray(W_hh)
     da = np.empty((N, T, 4 * H), dtype=dhs.dtype)
     dh_next, dc_next = dh_final.copy(), dc_final.copy()  # (N, H), updated in place
-    da_t = np.empty((N, 4 * H), dtype=dhs.dtype)  # da[:, t], contiguous for np.dot
+    da_t = np.empty((N, 4 * H), dtype=dhs.dtype)  # da[:, t], contiguous for the GEMM
     da_W = np.empty((N, H), dtype=dhs.dtype)  # da_t W_hh
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
@@ -82,6 +82,6 @@ def backward_loop(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_h
                 dc_r[j] = (one - m_t) * dc_r[j] + dc * f
                 dh_r[j] = (one - m_t) * dh  # + da_t W_hh once every row is done
         da[:, t] = da_t
-        np.dot(da_t, W_hh, da_W)
+        gemm_nn(da_t, W_hh, da_W)
         dh_next += da_W
     return da, dh_next, dc_next

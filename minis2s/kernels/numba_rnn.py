@@ -2,10 +2,10 @@
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), through
-`np.dot` on contiguous arrays (BLAS via SciPy), then one fused loop over rows and hidden units
-that computes the step elementwise and writes straight into the outputs, so no temporary array
-is made per step. Compiled lazily on first call for the dtype of the inputs (float32 or
-float64) and cached on disk (`cache=True`).
+`gemm_nt` / `gemm_nn` on contiguous arrays (NumPy's own BLAS: see `minis2s.kernels.blas`), then
+one fused loop over rows and hidden units that computes the step elementwise and writes straight
+into the outputs, so no temporary array is made per step. Compiled lazily on first call for the
+dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
 
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 """
@@ -13,22 +13,22 @@ The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import tanh
 
 
-@njit(cache=True, error_model="numpy")
+@twin_jit
 def forward_loop(xw, h0, W_hh, m):
     """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh -> carried states (N, T, H)."""
     N, T, H = xw.shape
-    W_hh = np.ascontiguousarray(W_hh)  # np.dot needs contiguous operands
+    W_hh = np.ascontiguousarray(W_hh)  # the GEMMs need contiguous operands
     hs_state = np.empty((N, T, H), dtype=xw.dtype)
     h = h0.copy()  # (N, H) contiguous, updated in place step by step
     a = np.empty((N, H), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
-        np.dot(h, W_hh.T, a)
+        gemm_nt(h, W_hh, a)
         for row in range(N):
             m_t = m[row, t]
             for j in range(H):
@@ -38,14 +38,14 @@ def forward_loop(xw, h0, W_hh, m):
     return hs_state
 
 
-@njit(cache=True, error_model="numpy")
+@twin_jit
 def backward_loop(dhs, dh_final, hs_state, m, W_hh):
     """The time loop of the backward pass; returns (da (N, T, H), dh0 (N, H))."""
     N, T, H = dhs.shape
     W_hh = np.ascontiguousarray(W_hh)
     da = np.empty((N, T, H), dtype=dhs.dtype)
     dh_next = dh_final.copy()  # (N, H), updated in place step by step
-    da_t = np.empty((N, H), dtype=dhs.dtype)  # da[:, t], contiguous for np.dot
+    da_t = np.empty((N, H), dtype=dhs.dtype)  # da[:, t], contiguous for the GEMM
     da_W = np.empty((N, H), dtype=dhs.dtype)  # da_t W_hh
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
@@ -56,6 +56,6 @@ def backward_loop(dhs, dh_final, hs_state, m, W_hh):
                 da_t[row, j] = m_t * dh * (one - hs_state[row, t, j] * hs_state[row, t, j])
                 dh_next[row, j] = (one - m_t) * dh  # + da_t W_hh once every row is done
         da[:, t] = da_t
-        np.dot(da_t, W_hh, da_W)
+        gemm_nn(da_t, W_hh, da_W)
         dh_next += da_W
     return da, dh_next

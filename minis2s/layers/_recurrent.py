@@ -1,4 +1,5 @@
-"""Helpers shared by the recurrent cells (rnn, lstm, gru): input checks and state shifting."""
+"""Helpers shared by the recurrent cells (rnn, lstm, gru): input checks, state shifting and the
+weight gradients, which every cell computes the same way from its pre-activation gradients."""
 
 from __future__ import annotations
 
@@ -39,3 +40,22 @@ def sigmoid(a: Any) -> Any:
     """sigma(a) = 1 / (1 + exp(-a)), computed as (1 + tanh(a / 2)) / 2: no exp to overflow."""
     xp = get_array_module(a)
     return 0.5 * (1.0 + xp.tanh(0.5 * a))
+
+
+def weight_grads(dax: Any, dah: Any, x: Any, h_prev: Any) -> dict[str, Any]:
+    """Gradients of W_ih, W_hh, b_ih, b_hh, summed over every leading axis, for a cell whose
+    pre-activations are a_x = x W_ih^T + b_ih and a_h = h_prev W_hh^T + b_hh.
+
+    Shapes: dax, dah (..., G*H) the gradients of a_x and a_h (one array, passed twice, for the RNN
+    and the LSTM, which add them), x (..., D), h_prev (..., H). The leading axes are (N,) for one
+    step or (N, T) for a sequence; a decoder stacks its steps so this is one GEMM per weight.
+    """
+    G, D, H = dax.shape[-1], x.shape[-1], h_prev.shape[-1]
+    dax2, dah2 = dax.reshape(-1, G), dah.reshape(-1, G)
+    db_ih = dax2.sum(0)
+    return {
+        "W_ih": dax2.T @ x.reshape(-1, D),
+        "W_hh": dah2.T @ h_prev.reshape(-1, H),
+        "b_ih": db_ih,
+        "b_hh": db_ih.copy() if dah is dax else dah2.sum(0),
+    }

@@ -38,6 +38,7 @@ import numpy as np
 
 from minis2s import validate
 from minis2s.backend import get_array_module
+from minis2s.layers._gemm import rows
 from minis2s.layers.softmax import SoftmaxCache, softmax_backward, softmax_forward
 
 WHERE = "attention"
@@ -193,11 +194,6 @@ def _tanh_parts(p: dict[str, Any], score: str, Hq: int) -> tuple[Any, Any, Any]:
     return p.get("W_q"), p.get("W_k"), p.get("b")
 
 
-def _rows(a: Any, W: Any) -> Any:
-    """a (..., D) @ W (D, O) as one 2-D matrix product over all leading axes -> (..., O)."""
-    return (a.reshape(-1, a.shape[-1]) @ W).reshape(*a.shape[:-1], W.shape[-1])
-
-
 def _at_b(a: Any, b: Any) -> Any:
     """a^T b per batch row: a (N, Tq, S), b (N, Tq, D) -> (N, S, D). With Tq = 1 (a decoder
     step) it is an outer product, which a broadcast multiply does several times faster than
@@ -216,11 +212,11 @@ def keys_forward(enc: Any, p: dict[str, Any], score: str = "general") -> tuple[A
     if score in ("dot", "scaled_dot"):
         keys = enc
     elif score == "general":
-        keys = _rows(enc, p["W_a"].T)  # (N, S, Hq)
+        keys = rows(enc, p["W_a"].T)  # (N, S, Hq)
     else:
         Hq = p["W_a"].shape[1] - enc.shape[2] if score == "concat" else 0
         _, W_k, b = _tanh_parts(p, score, Hq)
-        keys = _rows(enc, W_k.T) if b is None else _rows(enc, W_k.T) + b  # (N, S, A)
+        keys = rows(enc, W_k.T) if b is None else rows(enc, W_k.T) + b  # (N, S, A)
     return keys, KeysCache(enc, p, score)
 
 
@@ -233,10 +229,10 @@ def keys_backward(dkeys: Any, cache: KeysCache) -> tuple[Any, dict[str, Any]]:
     # every (n, s) row is one sample of the map enc -> keys: sum their outer products
     dW = dkeys.reshape(-1, Hk).T @ enc.reshape(-1, He)  # (Hk, He)
     if score == "general":
-        return _rows(dkeys, p["W_a"]), {"W_a": dW}
+        return rows(dkeys, p["W_a"]), {"W_a": dW}
     Hq = p["W_a"].shape[1] - He if score == "concat" else 0
     _, W_k, _ = _tanh_parts(p, score, Hq)
-    denc = _rows(dkeys, W_k)
+    denc = rows(dkeys, W_k)
     if score == "concat":
         xp = get_array_module(dkeys)
         return denc, {"W_a": xp.concatenate([xp.zeros((Hk, Hq), dW.dtype), dW], axis=1)}
@@ -261,7 +257,7 @@ def forward_with_keys(
         s = q @ keys.transpose(0, 2, 1) * (1.0 / math.sqrt(keys.shape[-1]))
     else:
         W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
-        z = xp.tanh(_rows(q, W_q.T)[:, :, None, :] + keys[:, None, :, :])  # (N, Tq, S, A)
+        z = xp.tanh(rows(q, W_q.T)[:, :, None, :] + keys[:, None, :, :])  # (N, Tq, S, A)
         s = z @ p["v"]
     w, _ = softmax_forward(s, m[:, None, :])
     return w @ enc, w, QueryCache(q, keys, enc, p, score, w, z)
@@ -271,18 +267,48 @@ def backward_with_keys(
     dcontext: Any, dweights: Any, cache: QueryCache
 ) -> tuple[Any, Any, Any, dict[str, Any]]:
     """(dq (N, Tq, Hq), dkeys (N, S, Hk), denc through the values (N, S, He), dp of the
-    QUERY_PARAMS) from dcontext (N, Tq, He) and dweights (N, Tq, S) or None."""
-    q, keys, enc, p, score, w, z = cache
-    dw = dcontext @ enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
+    QUERY_PARAMS) from dcontext (N, Tq, He) and dweights (N, Tq, S) or None.
+
+    Three parts, which a decoder calls apart: score_grads and query_grads at every step (the next
+    step back needs dq), key_value_grads once after its loop over all the steps' ds and dcontext.
+    """
+    ds = score_grads(dcontext, dweights, cache)
+    return (query_grads(ds, cache), *key_value_grads(dcontext, ds, cache))
+
+
+def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
+    """ds (N, Tq, S), the gradient of the scores e, from dcontext (N, Tq, He) and dweights
+    (N, Tq, S) or None."""
+    dw = dcontext @ cache.enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
     if dweights is not None:
         dw = dw + dweights
-    ds = softmax_backward(dw, SoftmaxCache(w))
+    return softmax_backward(dw, SoftmaxCache(cache.w))
+
+
+def query_grads(ds: Any, cache: QueryCache) -> Any:
+    """dq (N, Tq, Hq) from the scores' gradient ds (N, Tq, S)."""
+    q, keys, _, p, score, _, z = cache
+    if score in ("dot", "general", "scaled_dot"):
+        c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+        return c * (ds @ keys)
+    W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
+    da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A), tanh' = 1 - tanh^2
+    return rows(da.sum(axis=2), W_q)
+
+
+def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any, dict[str, Any]]:
+    """(dkeys (N, S, Hk), denc through the values (N, S, He), dp of the QUERY_PARAMS): the
+    gradients that are sums over the queries, from dcontext (N, Tq, He) and ds (N, Tq, S).
+
+    A decoder calls this once for all its steps, with their dcontext and ds stacked on the Tq axis
+    and their caches stacked by `stack_queries`: one batched product instead of T outer products.
+    """
+    q, keys, enc, p, score, w, z = cache
     denc = _at_b(w, dcontext)  # (N, S, He), through c = w enc
     if score in ("dot", "general", "scaled_dot"):
         c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
-        return c * (ds @ keys), c * _at_b(ds, q), denc, {}
+        return c * _at_b(ds, q), denc, {}
     Hq, A = q.shape[-1], z.shape[-1]
-    W_q, _, _ = _tanh_parts(p, score, Hq)
     dv = ds.reshape(-1) @ z.reshape(-1, A)  # sum over (n, t, s) of ds z
     da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A), tanh' = 1 - tanh^2
     dq_part, dkeys = da.sum(axis=2), da.sum(axis=1)  # (N, Tq, A), (N, S, A)
@@ -293,7 +319,17 @@ def backward_with_keys(
         dp = {"W_a": xp.concatenate([dW_q, xp.zeros((A, He), dW_q.dtype)], axis=1), "v": dv}
     else:
         dp = {"W_q": dW_q, "v": dv}
-    return _rows(dq_part, W_q), dkeys, denc, dp
+    return dkeys, denc, dp
+
+
+def stack_queries(caches: list[QueryCache]) -> QueryCache:
+    """One QueryCache for the queries of several caches that share keys, enc and p (a decoder's
+    steps), their q, w, z joined on the Tq axis in the order given."""
+    xp = get_array_module(caches[0].q)
+    join = lambda arrays: xp.concatenate(arrays, axis=1)  # noqa: E731
+    c0 = caches[0]
+    z = None if c0.z is None else join([c.z for c in caches])
+    return c0._replace(q=join([c.q for c in caches]), w=join([c.w for c in caches]), z=z)
 
 
 def forward(

@@ -25,7 +25,14 @@ import numpy as np
 
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
-from minis2s.layers._recurrent import check_sequence, shift_right, sigmoid, zeros_state
+from minis2s.layers._gemm import rows
+from minis2s.layers._recurrent import (
+    check_sequence,
+    shift_right,
+    sigmoid,
+    weight_grads,
+    zeros_state,
+)
 
 WHERE = "gru"
 
@@ -73,6 +80,14 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
 
 def step_backward(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients of one step: (dx (N, D), dh_prev (N, H), dp)."""
+    dx, dh_prev, (dax, dah) = step_backward_data(dh, cache)
+    return dx, dh_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
+
+
+def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[Any, Any]]:
+    """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
+    (dax, dah)), the (N, 3H) gradients of the input-side and hidden-side pre-activations, for
+    `weight_grads` (once per step, or once over stacked steps)."""
     x, h_prev, gates, hn, p = cache
     xp = get_array_module(x)
     H = h_prev.shape[1]
@@ -82,8 +97,7 @@ def step_backward(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, dict[str, Any
     daz = dh * (h_prev - n) * z * (1 - z)
     dax = xp.concatenate([dar, daz, dan], axis=1)  # (N, 3H) input-side pre-activations
     dah = xp.concatenate([dar, daz, dan * r], axis=1)  # (N, 3H) hidden-side pre-activations
-    dp = {"W_ih": dax.T @ x, "W_hh": dah.T @ h_prev, "b_ih": dax.sum(0), "b_hh": dah.sum(0)}
-    return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], dp
+    return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], (dax, dah)
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, Any, Any]:
@@ -142,7 +156,8 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
     N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p["W_ih"], gates=3)
     h0 = zeros_state(N, H, x) if h0 is None else h0
     m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype, like=x)
-    xw = x @ p["W_ih"].T + p["b_ih"]  # (N, T, 3H); b_hh is added inside the loop
+    xw = rows(x, p["W_ih"].T)  # (N, T, 3H)
+    xw += p["b_ih"]  # in place; b_hh is added inside the loop
     loop = backend.current().kernel("gru.forward_loop", forward_loop)
     hs_state, gates, hn = loop(xw, h0, p["W_hh"], p["b_hh"], m)
     ys = hs_state * m[:, :, None]
@@ -152,18 +167,9 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
 def backward(dys: Any, dh_final: Any, cache: GRUCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dx (N, T, D), dh0 (N, H), dp) from dys (N, T, H) and dh_final (N, H) or None."""
     x, h0, hs_state, gates, hn, m, p = cache
-    N, T, D = x.shape
-    H = h0.shape[1]
     if dh_final is None:
         dh_final = get_array_module(x).zeros_like(h0)
     loop = backend.current().kernel("gru.backward_loop", backward_loop)
     dax, dah, dh0 = loop(dys, dh_final, hs_state, gates, hn, h0, m, p["W_hh"])
     h_prev = shift_right(hs_state, h0)  # (N, T, H): state entering each step
-    dax2, dah2 = dax.reshape(N * T, 3 * H), dah.reshape(N * T, 3 * H)
-    dp = {
-        "W_ih": dax2.T @ x.reshape(N * T, D),
-        "W_hh": dah2.T @ h_prev.reshape(N * T, H),
-        "b_ih": dax2.sum(0),
-        "b_hh": dah2.sum(0),
-    }
-    return dax @ p["W_ih"], dh0, dp
+    return rows(dax, p["W_ih"]), dh0, weight_grads(dax, dah, x, h_prev)

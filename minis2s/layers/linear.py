@@ -31,12 +31,22 @@ def forward(x: Any, p: dict[str, Any]) -> tuple[Any, LinearCache]:
     W, b = p["W"], p["b"]
     validate.shape("linear.forward", "x", x, (None,) * (x.ndim - 1) + (W.shape[1],), "..., D")
     validate.floating("linear.forward", "x", x, W.dtype)
-    return x @ W.T + b, LinearCache(x, W)
+    # One 2-D GEMM over all leading axes: NumPy runs (N, T, D) @ (D, O) as N separate (T, D)
+    # GEMMs, about 2x slower at N=64, T=30, D=256, O=8000.
+    y = x.reshape(-1, W.shape[1]) @ W.T  # (N*, O)
+    y += b  # in place: y is ours, and `+ b` would make a second (N*, O) array
+    return y.reshape(*x.shape[:-1], W.shape[0]), LinearCache(x, W)
 
 
 def backward(dy: Any, cache: LinearCache) -> tuple[Any, dict[str, Any]]:
     """dx = dy W, dW = dy^T x, db = sum dy (summed over every leading axis)."""
     x, W = cache
-    D, O = W.shape[1], W.shape[0]
-    dy2 = dy.reshape(-1, O)  # (N*, O)
-    return dy @ W, {"W": dy2.T @ x.reshape(-1, D), "b": dy2.sum(axis=0)}
+    dx = dy.reshape(-1, W.shape[0]) @ W  # (N*, D): a 2-D GEMM, as in forward
+    return dx.reshape(*dy.shape[:-1], W.shape[1]), weight_grads(dy, x)
+
+
+def weight_grads(dy: Any, x: Any) -> dict[str, Any]:
+    """dW = dy^T x and db = sum dy over every leading axis: dy (..., O), x (..., D). A decoder
+    stacks its steps' dy and x on a new axis to make this one GEMM for all of them."""
+    dy2 = dy.reshape(-1, dy.shape[-1])  # (N*, O)
+    return {"W": dy2.T @ x.reshape(-1, x.shape[-1]), "b": dy2.sum(axis=0)}

@@ -11,13 +11,16 @@ Equations (one token with logits z (V,) and target y; eps = label_smoothing):
 
 A token whose target equals ignore_index (padding, usually) adds nothing to the loss, the count
 or the gradient.
+
+The two passes over the (M, V) logits, `log_softmax` and `softmax_minus_target`, are what the
+numba backend replaces with twins (one pass per row, no full-size temporaries).
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from minis2s import validate
+from minis2s import backend, validate
 from minis2s.backend import get_array_module
 
 WHERE = "loss"
@@ -25,7 +28,7 @@ REDUCTIONS = ("mean", "sum")
 
 
 class LossCache(NamedTuple):
-    logp: Any  # (M, V) log-softmax of the logits, M = all leading axes flattened
+    logp: Any  # (M, V) log-softmax of the logits, M = all leading axes flattened; read-only
     targets: Any  # (M,) target ids, 0 where ignored (any valid id; its row is masked)
     keep: Any  # (M, 1) float, 0 for ignored tokens
     eps: float  # label smoothing
@@ -36,8 +39,25 @@ class LossCache(NamedTuple):
 def log_softmax(logits: Any) -> Any:
     """log softmax over the last axis via log-sum-exp. Shapes: logits (..., V) -> (..., V)."""
     xp = get_array_module(logits)
-    shifted = logits - logits.max(axis=-1, keepdims=True)  # <= 0, so exp cannot overflow
-    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    logp = logits - logits.max(axis=-1, keepdims=True)  # shifted: <= 0, so exp cannot overflow
+    logp -= xp.log(xp.exp(logp).sum(axis=-1, keepdims=True))  # in place: logp is a new array
+    return logp
+
+
+def softmax_minus_target(logp: Any, t: Any, keep: Any, eps: float, scale: float) -> Any:
+    """scale * keep * (p - q) with p = exp(logp) and q the smoothed one-hot target: the gradient
+    of the loss with respect to the logits. `logp` is not modified.
+
+    Shapes: logp (M, V), t int (M,), keep (M, 1) of 0/1 -> (M, V).
+    """
+    xp = get_array_module(logp)
+    M, V = logp.shape
+    dz = xp.exp(logp)  # p, a new array: the cache stays valid for another backward call
+    if eps:
+        dz -= eps / V  # p - (smoothed part of q); in place on dz from here on
+    dz[xp.arange(M), t] -= 1.0 - eps  # - (one-hot part of q)
+    dz *= keep * scale  # 0 for ignored tokens
+    return dz
 
 
 def _check(logits: Any, targets: Any, ignore_index: Any, eps: float, reduction: str) -> None:
@@ -75,12 +95,14 @@ def forward(
     _check(logits, targets, ignore_index, label_smoothing, reduction)
     xp = get_array_module(logits)
     V = logits.shape[-1]
-    logp = log_softmax(logits.reshape(-1, V))  # (M, V)
+    normalise = backend.current().kernel("loss.log_softmax", log_softmax)
+    logp = normalise(logits.reshape(-1, V))  # (M, V)
     t = targets.reshape(-1)
     keep = xp.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
     t = xp.where(keep, t, 0)  # any valid id; ignored rows are masked out below
     nll = -logp[xp.arange(t.shape[0]), t]  # (M,) -log p_y
-    uniform = -logp.mean(axis=-1)  # (M,) -mean_v log p_v
+    # (M,) -mean_v log p_v, a full pass over logp: skipped without smoothing, where eps * it = 0
+    uniform = -logp.mean(axis=-1) if label_smoothing else 0.0
     per_token = ((1.0 - label_smoothing) * nll + label_smoothing * uniform) * keep
     n_kept = int(keep.sum())
     scale = 1.0 if reduction == "sum" else 1.0 / max(n_kept, 1)
@@ -95,8 +117,5 @@ def backward(dloss: float, cache: LossCache) -> Any:
     """dlogits = dloss * scale * (softmax(logits) - q), 0 for ignored tokens; same shape as the
     logits."""
     logp, t, keep, eps, scale, shape = cache
-    xp = get_array_module(logp)
-    M, V = logp.shape
-    dz = xp.exp(logp) - eps / V  # p - (smoothed part of q)
-    dz[xp.arange(M), t] -= 1.0 - eps  # - (one-hot part of q)
-    return (dz * (keep * (float(dloss) * scale))).reshape(shape)
+    grad = backend.current().kernel("loss.softmax_minus_target", softmax_minus_target)
+    return grad(logp, t, keep, eps, float(dloss) * scale).reshape(shape)

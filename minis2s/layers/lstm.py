@@ -25,7 +25,14 @@ import numpy as np
 
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
-from minis2s.layers._recurrent import check_sequence, shift_right, sigmoid, zeros_state
+from minis2s.layers._gemm import rows
+from minis2s.layers._recurrent import (
+    check_sequence,
+    shift_right,
+    sigmoid,
+    weight_grads,
+    zeros_state,
+)
 
 WHERE = "lstm"
 
@@ -83,6 +90,16 @@ def step_backward(
 
     dstate = (dh (N, H), dc (N, H) or None for zeros).
     """
+    dx, dstate_prev, (dax, dah) = step_backward_data(dstate, cache)
+    return dx, dstate_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
+
+
+def step_backward_data(
+    dstate: tuple[Any, Any], cache: LSTMStepCache
+) -> tuple[Any, tuple[Any, Any], tuple[Any, Any]]:
+    """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
+    (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads` (once per
+    step, or once over stacked steps)."""
     x, h_prev, c_prev, gates, c, p = cache
     xp = get_array_module(x)
     dh, dc = dstate
@@ -100,8 +117,7 @@ def step_backward(
         ],
         axis=1,
     )
-    dp = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
-    return da @ p["W_ih"], (da @ p["W_hh"], dc * f), dp
+    return da @ p["W_ih"], (da @ p["W_hh"], dc * f), (da, da)
 
 
 def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any, Any]:
@@ -191,7 +207,8 @@ def forward(
     h0 = zeros_state(N, H, x) if h0 is None else h0
     c0 = zeros_state(N, H, x) if c0 is None else c0
     m = validate.mask(where, mask, N, T, x.dtype, like=x)
-    xw = x @ p["W_ih"].T + (p["b_ih"] + p["b_hh"])  # (N, T, 4H)
+    xw = rows(x, p["W_ih"].T)  # (N, T, 4H)
+    xw += p["b_ih"] + p["b_hh"]  # in place: no second (N, T, 4H) array
     loop = backend.current().kernel("lstm.forward_loop", forward_loop)
     hs_state, cs_state, gates = loop(xw, h0, c0, p["W_hh"], m)
     ys = hs_state * m[:, :, None]
@@ -205,8 +222,6 @@ def backward(
     """Gradients (dx (N, T, D), (dh0 (N, H), dc0 (N, H)), dp) from dys (N, T, H) and
     dfinal = (dh_final (N, H), dc_final (N, H)) or None; either entry may be None (zeros)."""
     x, h0, c0, hs_state, cs_state, gates, m, p = cache
-    N, T, D = x.shape
-    H = h0.shape[1]
     dh_final, dc_final = _pair(f"{WHERE}.backward", "dfinal", dfinal)
     xp = get_array_module(x)
     dh_final = xp.zeros_like(h0) if dh_final is None else dh_final
@@ -214,12 +229,4 @@ def backward(
     loop = backend.current().kernel("lstm.backward_loop", backward_loop)
     da, dh0, dc0 = loop(dys, dh_final, dc_final, hs_state, cs_state, gates, c0, m, p["W_hh"])
     h_prev = shift_right(hs_state, h0)  # (N, T, H): state entering each step
-    da2 = da.reshape(N * T, 4 * H)
-    db = da2.sum(0)
-    dp = {
-        "W_ih": da2.T @ x.reshape(N * T, D),
-        "W_hh": da2.T @ h_prev.reshape(N * T, H),
-        "b_ih": db,
-        "b_hh": db.copy(),
-    }
-    return da @ p["W_ih"], (dh0, dc0), dp
+    return rows(da, p["W_ih"]), (dh0, dc0), weight_grads(da, da, x, h_prev)

@@ -21,7 +21,8 @@ import numpy as np
 
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
-from minis2s.layers._recurrent import check_sequence, shift_right, zeros_state
+from minis2s.layers._gemm import rows
+from minis2s.layers._recurrent import check_sequence, shift_right, weight_grads, zeros_state
 
 WHERE = "rnn"
 
@@ -60,10 +61,17 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, RNNStepCa
 
 def step_backward(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients of one step: (dx (N, D), dh_prev (N, H), dp)."""
+    dx, dh_prev, (dax, dah) = step_backward_data(dh, cache)
+    return dx, dh_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
+
+
+def step_backward_data(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, tuple[Any, Any]]:
+    """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
+    (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads` (once per step, or once
+    over stacked steps)."""
     x, h_prev, h, p = cache
     da = dh * (1 - h * h)  # tanh' = 1 - tanh^2
-    dp = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
-    return da @ p["W_ih"], da @ p["W_hh"], dp
+    return da @ p["W_ih"], da @ p["W_hh"], (da, da)
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
@@ -103,7 +111,8 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
     N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p["W_ih"], gates=1)
     h0 = zeros_state(N, H, x) if h0 is None else h0
     m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype, like=x)
-    xw = x @ p["W_ih"].T + (p["b_ih"] + p["b_hh"])  # (N, T, H)
+    xw = rows(x, p["W_ih"].T)  # (N, T, H)
+    xw += p["b_ih"] + p["b_hh"]  # in place: no second (N, T, H) array
     loop = backend.current().kernel("rnn.forward_loop", forward_loop)
     hs_state = loop(xw, h0, p["W_hh"], m)
     ys = hs_state * m[:, :, None]
@@ -113,19 +122,9 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
 def backward(dys: Any, dh_final: Any, cache: RNNCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dx (N, T, D), dh0 (N, H), dp) from dys (N, T, H) and dh_final (N, H) or None."""
     x, h0, hs_state, m, p = cache
-    N, T, D = x.shape
-    H = h0.shape[1]
     if dh_final is None:
         dh_final = get_array_module(x).zeros_like(h0)
     loop = backend.current().kernel("rnn.backward_loop", backward_loop)
     da, dh0 = loop(dys, dh_final, hs_state, m, p["W_hh"])
     h_prev = shift_right(hs_state, h0)  # (N, T, H): state entering each step
-    da2 = da.reshape(N * T, H)
-    db = da2.sum(0)
-    dp = {
-        "W_ih": da2.T @ x.reshape(N * T, D),
-        "W_hh": da2.T @ h_prev.reshape(N * T, H),
-        "b_ih": db,
-        "b_hh": db.copy(),
-    }
-    return da @ p["W_ih"], dh0, dp
+    return rows(da, p["W_ih"]), dh0, weight_grads(da, da, x, h_prev)

@@ -7,9 +7,13 @@ Equations (step t, layer l = 1..L, y_{t-1} the previous target token):
     h~_t    = tanh(W_c [c_t; h^L_t] + b_c)                (h~_t = h^L_t without attention)
 
 The loop runs step by step because input feeding and scheduled sampling make step t depend on
-step t-1's output. What does not depend on the step is done once per batch: the attention keys
-(attention.keys_forward) before the loop, and in backward the target embedding's gradient (one
-scatter-add) and the keys' gradient (dkeys summed over the steps, then keys_backward) after it.
+step t-1's output. What does not depend on the step is done once per batch. Before the loop: the
+attention keys (attention.keys_forward). After the backward loop (`summed_grads`), every gradient
+that is a sum over the steps, as one GEMM or batched product over the steps stacked on a time
+axis: the cells' W_ih, W_hh, b (`weight_grads` of the pre-activation gradients), the combine
+layer's W_c, b_c, the attention's keys and values (`attention.key_value_grads`, then
+keys_backward), and the target embedding (one scatter-add). The backward loop itself does only
+what the step before needs (`step_backward`): one GEMM per weight and step instead of three.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from minis2s import validate
 from minis2s.backend import get_array_module
 from minis2s.data.vocab import PAD_ID
 from minis2s.layers import attention, dropout, embedding, linear, stack
+from minis2s.layers._recurrent import weight_grads
 from minis2s.models.config import ModelConfig
 from minis2s.models.params import add_into, prefixed, sub
 
@@ -41,6 +46,15 @@ class StepCache(NamedTuple):
     att: Any  # attention.QueryCache, or None without attention
     comb: Any  # LinearCache of W_c, or None
     out: Any  # (N, H) h~_t (tanh output), or None without attention
+
+
+class StepGrads(NamedTuple):
+    """What one step's backward pass leaves for the gradients summed after the loop."""
+
+    cells: list  # per layer: (dax, dah) pre-activation gradients (N, G*H), see weight_grads
+    dz: Any  # (N, H) gradient of the combine's pre-activation, or None without attention
+    dcontext: Any  # (N, 1, He) gradient of the attention context, or None
+    ds: Any  # (N, 1, S) gradient of the attention scores, or None
 
 
 class DecoderCache(NamedTuple):
@@ -113,31 +127,64 @@ def step_forward(
 
 def step_backward(
     dout: Any, dstates: list[Any], cache: StepCache, cfg: ModelConfig
-) -> tuple[Any, Any, list[Any], Any, Any, dict[str, Any]]:
-    """Gradients of one step: (de (N, E), dout_prev (N, H) or None, dstates_prev, dkeys
-    (N, S, Hk) or None, denc (N, S, He) through the attention values or None, parameter grads
-    keyed like the model's "dec.*" names, embedding and key-side attention parameters excluded)."""
-    grads: dict[str, Any] = {}
-    dkeys = denc = None
+) -> tuple[Any, Any, list[Any], StepGrads]:
+    """One step back, only what the step before it needs: (de (N, E), dout_prev (N, H) or None,
+    dstates_prev per layer, StepGrads for `summed_grads`)."""
+    dz = dcontext = ds = None
     dh = dout
     if cache.att is not None:
-        dz = dout * (1 - cache.out * cache.out)
-        dcat, dp_comb = linear.backward(dz, cache.comb)
+        dz = dout * (1 - cache.out * cache.out)  # tanh' = 1 - tanh^2
+        dcat = dz @ cache.comb.W  # (N, He + H); W_c's gradient waits for summed_grads
         He = dcat.shape[1] - dout.shape[1]
-        dq, dkeys, denc, dp_att = attention.backward_with_keys(dcat[:, None, :He], None, cache.att)
-        dh = dcat[:, He:] + dq[:, 0]
-        grads |= prefixed(dp_comb, "dec.combine.") | prefixed(dp_att, "dec.att.")
+        dcontext = dcat[:, None, :He]  # (N, 1, He)
+        ds = attention.score_grads(dcontext, None, cache.att)
+        dh = dcat[:, He:] + attention.query_grads(ds, cache.att)[:, 0]
     dstates_prev = list(dstates)
+    dpre = [None] * cfg.dec_layers
+    cell = stack.CELLS[cfg.cell].module
     for l in range(cfg.dec_layers - 1, -1, -1):
-        ds = _add_to_hidden(dstates[l], dh, cfg)
-        dx, dstates_prev[l], dp_l = stack.CELLS[cfg.cell].module.step_backward(ds, cache.cells[l])
-        grads |= prefixed(dp_l, f"dec.rnn.l{l}.fwd.")
+        dx, dstates_prev[l], dpre[l] = cell.step_backward_data(
+            _add_to_hidden(dstates[l], dh, cfg), cache.cells[l]
+        )
         if l > 0:
             dh = dropout.backward(dx, cache.drops[l - 1])
     E = dx.shape[1] - (dout.shape[1] if cfg.input_feed else 0)
     de = dropout.backward(dx[:, :E], cache.drop_e)
     dout_prev = dx[:, E:] if cfg.input_feed else None
-    return de, dout_prev, dstates_prev, dkeys, denc, grads
+    return de, dout_prev, dstates_prev, StepGrads(dpre, dz, dcontext, ds)
+
+
+def summed_grads(
+    caches: list[StepCache], sgs: list[StepGrads], cfg: ModelConfig
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The gradients that are sums over the steps, from every step's cache and StepGrads (in step
+    order), each as one GEMM or batched product over the steps stacked on axis 1: (dkeys
+    (N, S, Hk) or None, denc through the attention values (N, S, He) or None, grads of the cells,
+    the combine layer and the query-side attention parameters, keyed "dec.*")."""
+    xp = get_array_module(caches[0].cells[0].x)
+
+    def stacked(arrays: list[Any]) -> Any:
+        return xp.stack(arrays, axis=1)  # T arrays (N, .) -> (N, T, .)
+
+    grads: dict[str, Any] = {}
+    for l in range(cfg.dec_layers):
+        cells, pre = [c.cells[l] for c in caches], [g.cells[l] for g in sgs]
+        dax = stacked([dax for dax, _ in pre])
+        shared = pre[0][1] is pre[0][0]  # RNN, LSTM: one pre-activation, passed twice
+        dah = dax if shared else stacked([dah for _, dah in pre])
+        x, h_prev = stacked([c.x for c in cells]), stacked([c.h_prev for c in cells])
+        grads |= prefixed(weight_grads(dax, dah, x, h_prev), f"dec.rnn.l{l}.fwd.")
+    if cfg.attention == "none":
+        return None, None, grads
+    dz, cat = stacked([g.dz for g in sgs]), stacked([c.comb.x for c in caches])
+    grads |= prefixed(linear.weight_grads(dz, cat), "dec.combine.")
+    join = lambda arrays: xp.concatenate(arrays, axis=1)  # noqa: E731  (N, 1, .) -> (N, T, .)
+    dkeys, denc, dp_att = attention.key_value_grads(
+        join([g.dcontext for g in sgs]),
+        join([g.ds for g in sgs]),
+        attention.stack_queries([c.att for c in caches]),
+    )
+    return dkeys, denc, grads | prefixed(dp_att, "dec.att.")
 
 
 def _add_to_hidden(dstate: Any, dh: Any, cfg: ModelConfig) -> Any:
@@ -195,28 +242,22 @@ def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str,
     xp = get_array_module(douts)
     N, T, H = douts.shape
     dstates = [_zeros_like_state(s) for s in cache.states0]
-    denc = xp.zeros(cache.enc_shape, dtype=douts.dtype)
-    dkeys = None if cache.keys is None else xp.zeros_like(cache.keys)
     dE = xp.empty((N, T, cfg.emb), dtype=douts.dtype)
     dfeed = xp.zeros((N, H), dtype=douts.dtype)
-    grads: dict[str, Any] = {}
+    sgs: list[Any] = [None] * T
     for t in range(T - 1, -1, -1):
-        de, dfeed_prev, dstates, dkeys_t, denc_t, g = step_backward(
+        dE[:, t], dfeed_prev, dstates, sgs[t] = step_backward(
             douts[:, t] + dfeed, dstates, cache.steps[t], cfg
         )
-        dE[:, t] = de
-        if denc_t is not None:
-            denc += denc_t
-            dkeys += dkeys_t
         if dfeed_prev is not None:
             dfeed = dfeed_prev
-        add_into(grads, g)
+    dkeys, denc_values, grads = summed_grads(cache.steps, sgs, cfg)
     grads |= prefixed(embedding.backward(dE, cache.emb), "dec.emb.")
-    if dkeys is not None:  # the keys' part of enc's and the attention parameters' gradients
-        denc_keys, dp_keys = attention.keys_backward(dkeys, cache.c_keys)
-        denc += denc_keys
-        add_into(grads, prefixed(dp_keys, "dec.att."))
-    return denc, dstates, grads
+    if dkeys is None:  # no attention: enc reaches the loss only through the bridge
+        return xp.zeros(cache.enc_shape, dtype=douts.dtype), dstates, grads
+    denc_keys, dp_keys = attention.keys_backward(dkeys, cache.c_keys)
+    add_into(grads, prefixed(dp_keys, "dec.att."))  # concat: W_a gets a half from each side
+    return denc_values + denc_keys, dstates, grads
 
 
 def _zeros_like_state(state: Any) -> Any:

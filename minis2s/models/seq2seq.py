@@ -180,7 +180,8 @@ class Seq2Seq:
             e, state.states, state.out, state.enc, state.src_mask, dp, cfg, keys=state.keys
         )
         logits, _ = linear.forward(out, self._out_params())
-        return loss.log_softmax(logits), state._replace(states=states, out=out), w
+        log_softmax = backend.current().kernel("loss.log_softmax", loss.log_softmax)
+        return log_softmax(logits), state._replace(states=states, out=out), w
 
     @staticmethod
     def select(state: DecodeState, index: Any) -> DecodeState:
