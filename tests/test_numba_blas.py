@@ -104,13 +104,14 @@ def test_twins_call_the_chosen_blas():
     symbols, not Numba's `np.dot` (numba_xxgemm, SciPy's BLAS); the fallback the other way."""
     for twin in TWINS:
         assert twin.gemm_nt is blas.gemm_nt and twin.gemm_nn is blas.gemm_nn
-        suffix = twin.forward_loop.py_func.__qualname__.endswith("__scipy_blas")
+        suffix = twin.forward_loop_into.py_func.__qualname__.endswith("__scipy_blas")
         assert suffix is not NUMPYS
     r = np.random.default_rng(0)
     for dtype, t in [(np.float32, "s"), (np.float64, "d")]:
         xw, h0, W_hh = r.standard_normal((2, 3, 4)), r.standard_normal((2, 4)), np.eye(4)
-        fresh = njit(error_model="numpy")(numba_rnn.forward_loop.py_func)
-        fresh(*(v.astype(dtype) for v in (xw, h0, W_hh, np.ones((2, 3)))))
+        fresh = njit(error_model="numpy")(numba_rnn.forward_loop_into.py_func)
+        args = [v.astype(dtype) for v in (xw, h0, W_hh, np.ones((2, 3)), np.empty((2, 3, 4)))]
+        fresh(*args)
         ir = fresh.inspect_llvm(fresh.signatures[0])
         assert (f"minis2s_cblas_{t}gemm" in ir, "numba_xxgemm" in ir) == (NUMPYS, not NUMPYS)
 
@@ -131,7 +132,7 @@ blas.gemm_nt(a, b, out)
 print(json.dumps({
     "source": blas.SOURCE, "library": blas.LIBRARY, "numpys": [numpys, blas_threads()],
     "scipys": [_blas_call(lib, "get")() for lib in openblas_libs() if not _is_numpys(lib)],
-    "qualname": numba_rnn.forward_loop.py_func.__qualname__,
+    "qualname": numba_rnn.forward_loop_into.py_func.__qualname__,
     "twin": float(np.abs(numba_rnn.forward_loop(*args, m) - rnn.forward_loop(*args, m)).max()),
     "gemm": float(np.abs(out - a @ b.T).max()),
 }))
@@ -147,5 +148,5 @@ def test_fallback_to_scipys_blas_with_its_own_cache_and_one_scipy_thread():
     assert (got["source"], got["library"]) == ("scipy", None)
     assert got["numpys"][0] == got["numpys"][1]  # NumPy's pool left as it was
     assert got["scipys"] and all(n == 1 for n in got["scipys"])
-    assert got["qualname"] == "forward_loop__scipy_blas"  # Numba's cache file names follow it
+    assert got["qualname"] == "forward_loop_into__scipy_blas"  # Numba's cache file names follow it
     assert got["twin"] < 1e-12 and got["gemm"] < 1e-12
