@@ -11,6 +11,12 @@ divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 m
 float32 (`np.tanh` for float64, so float64 parity stays at 1e-10), and each row is walked in
 flat passes over 1-D views rather than one loop over many 3-D arrays. The twins' per-step GEMMs
 call NumPy's own BLAS (`minis2s.kernels.blas`), so one thread pool serves every GEMM.
+
+Large results are allocated by NumPy in a small Python function around each compiled loop, which
+fills them: NumPy asks Linux for huge pages for large arrays (madvise), Numba's allocator does
+not, and filling a fresh (64, 100, 2048) float32 array from Numba took 39 ms against 11 ms for
+one NumPy allocated, page faults mostly (arrays over glibc's 32 MB mmap threshold are fresh
+pages on every call).
 """
 
 from __future__ import annotations

@@ -12,9 +12,7 @@ dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 
 Each twin is a small Python function that allocates its (N, T, .) results with NumPy and calls
-the compiled loop (`*_into`) to fill them. NumPy asks Linux for huge pages for large arrays
-(madvise), Numba's allocator does not: filling a fresh (64, 100, 2048) float32 array from Numba
-took 39 ms against 11 ms for one NumPy allocated, page faults mostly.
+the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`.
 """
 
 from __future__ import annotations
@@ -30,9 +28,9 @@ def forward_loop(xw, h0, W_hh, b_hh, m):
     gates (N, T, 3H) and hn (N, T, H) = h_{t-1} W_hn^T + b_hn."""
     N, T, H3 = xw.shape
     H = H3 // 3
-    hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see the module docstring
-    hn = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see the module docstring
-    gates = np.empty((N, T, H3), dtype=xw.dtype)  # NumPy's allocation: see the module docstring
+    hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
+    hn = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
+    gates = np.empty((N, T, H3), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     forward_loop_into(xw, h0, W_hh, b_hh, m, hs_state, hn, gates)
     return hs_state, gates, hn
 
@@ -67,7 +65,7 @@ def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
     """The time loop of the backward pass; returns (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)):
     the gradients of the input-side and hidden-side pre-activations [r, z, n]."""
     N, T, H = dhs.shape
-    dax = np.empty((N, T, 3 * H), dtype=dhs.dtype)  # NumPy's allocation: see the module docstring
+    dax = np.empty((N, T, 3 * H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
     dah = np.empty((N, T, 3 * H), dtype=dhs.dtype)
     dh_next = backward_loop_into(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh, dax, dah)
     return dax, dah, dh_next

@@ -12,9 +12,7 @@ and cached on disk (`twin_jit`).
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 
 Each twin is a small Python function that allocates its (N, T, .) results with NumPy and calls
-the compiled loop (`*_into`) to fill them. NumPy asks Linux for huge pages for large arrays
-(madvise), Numba's allocator does not: filling a fresh (64, 100, 2048) float32 array from Numba
-took 39 ms against 11 ms for one NumPy allocated, page faults mostly.
+the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`.
 """
 
 from __future__ import annotations
@@ -30,9 +28,9 @@ def forward_loop(xw, h0, c0, W_hh, m):
     and the activated gates (N, T, 4H)."""
     N, T, H4 = xw.shape
     H = H4 // 4
-    hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see the module docstring
-    cs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see the module docstring
-    gates = np.empty((N, T, H4), dtype=xw.dtype)  # NumPy's allocation: see the module docstring
+    hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
+    cs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
+    gates = np.empty((N, T, H4), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     forward_loop_into(xw, h0, c0, W_hh, m, hs_state, cs_state, gates)
     return hs_state, cs_state, gates
 
@@ -69,7 +67,7 @@ def forward_loop_into(xw, h0, c0, W_hh, m, hs_state, cs_state, gates):
 def backward_loop(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh):
     """The time loop of the backward pass; returns (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
     N, T, H = dhs.shape
-    da = np.empty((N, T, 4 * H), dtype=dhs.dtype)  # NumPy's allocation: see the module docstring
+    da = np.empty((N, T, 4 * H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
     dh_next, dc_next = backward_loop_into(
         dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh, da
     )

@@ -10,9 +10,7 @@ dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 
 Each twin is a small Python function that allocates its (N, T, .) results with NumPy and calls
-the compiled loop (`*_into`) to fill them. NumPy asks Linux for huge pages for large arrays
-(madvise), Numba's allocator does not: filling a fresh (64, 100, 2048) float32 array from Numba
-took 39 ms against 11 ms for one NumPy allocated, page faults mostly.
+the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from minis2s.kernels.fast_math import tanh
 def forward_loop(xw, h0, W_hh, m):
     """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh -> carried states (N, T, H)."""
     N, T, H = xw.shape
-    hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see the module docstring
+    hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     forward_loop_into(xw, h0, W_hh, m, hs_state)
     return hs_state
 
@@ -52,7 +50,7 @@ def forward_loop_into(xw, h0, W_hh, m, hs_state):
 def backward_loop(dhs, dh_final, hs_state, m, W_hh):
     """The time loop of the backward pass; returns (da (N, T, H), dh0 (N, H))."""
     N, T, H = dhs.shape
-    da = np.empty((N, T, H), dtype=dhs.dtype)  # NumPy's allocation: see the module docstring
+    da = np.empty((N, T, H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
     dh_next = backward_loop_into(dhs, dh_final, hs_state, m, W_hh, da)
     return da, dh_next
 
