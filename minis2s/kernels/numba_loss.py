@@ -16,9 +16,8 @@ without reordering the additions, which LLVM does not do on its own, while LANES
 ones vectorise as written. float32 `exp` is `minis2s.kernels.fast_math.exp_f32`.
 
 Each twin is a small Python function around a compiled row loop so that its result is allocated
-by NumPy: NumPy asks Linux for huge pages for large arrays (madvise), Numba's allocator does not,
-and filling a fresh (1920, 8000) float32 array took 40 ms from Numba's `np.empty` against 8 ms
-from NumPy's, page faults mostly.
+by NumPy (why: `minis2s.kernels`; a fresh (1920, 8000) float32 result took 40 ms to fill from
+Numba's `np.empty` against 8 ms from NumPy's).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from typing import Any
 
 from minis2s import validate
 from minis2s.backend import get_array_module
+from minis2s.layers import linear
 
 
 def check_sequence(where: str, x: Any, h0: Any, W_ih: Any, gates: int) -> tuple[int, int, int]:
@@ -50,12 +51,5 @@ def weight_grads(dax: Any, dah: Any, x: Any, h_prev: Any) -> dict[str, Any]:
     and the LSTM, which add them), x (..., D), h_prev (..., H). The leading axes are (N,) for one
     step or (N, T) for a sequence; a decoder stacks its steps so this is one GEMM per weight.
     """
-    G, D, H = dax.shape[-1], x.shape[-1], h_prev.shape[-1]
-    dax2, dah2 = dax.reshape(-1, G), dah.reshape(-1, G)
-    db_ih = dax2.sum(0)
-    return {
-        "W_ih": dax2.T @ x.reshape(-1, D),
-        "W_hh": dah2.T @ h_prev.reshape(-1, H),
-        "b_ih": db_ih,
-        "b_hh": db_ih.copy() if dah is dax else dah2.sum(0),
-    }
+    ih, hh = linear.weight_grads(dax, x), linear.weight_grads(dah, h_prev)  # each a linear map
+    return {"W_ih": ih["W"], "W_hh": hh["W"], "b_ih": ih["b"], "b_hh": hh["b"]}
