@@ -1,9 +1,11 @@
-"""Fast twins of the reference recurrent loops and of the loss's row passes, registered by name
-for a backend.
+"""Fast twins of reference functions, registered by name for a backend: the recurrent time loops
+and the cells' single steps (which a decoder's loop calls), the decoder step's attention, the
+loss's row passes and the Adam update.
 
 Each twin has the signature and statement order of the reference function it replaces (for
 example `minis2s.layers.lstm.forward_loop`), so `diff` shows only loop mechanics. Layers never
-import this package: they ask `backend.current().kernel("lstm.forward_loop", forward_loop)`.
+import this package: they ask `backend.current().kernel("lstm.forward_loop", forward_loop)`
+(the decoder, the model and the optimizer ask alike for the twins they call).
 
 The elementwise loops are written to vectorise (SIMD): `error_model="numpy"` drops the
 divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 math in float32,
@@ -26,7 +28,15 @@ from collections.abc import Callable
 
 def numba_kernels() -> dict[str, Callable]:
     """Twins for the "numba" backend, keyed "<layer>.<function>"."""
-    from minis2s.kernels import blas, numba_gru, numba_loss, numba_lstm, numba_rnn  # on use only
+    from minis2s.kernels import (  # on use only: importing compiles or loads the twins
+        blas,
+        numba_attention,
+        numba_gru,
+        numba_loss,
+        numba_lstm,
+        numba_optim,
+        numba_rnn,
+    )
     from minis2s.threads import single_thread_scipy_blas
 
     if blas.SOURCE == blas.SCIPY:  # the fallback: the twins' GEMMs on SciPy's pool (blas.py)
@@ -35,12 +45,22 @@ def numba_kernels() -> dict[str, Callable]:
     kernels: dict[str, Callable] = {
         "rnn.forward_loop": numba_rnn.forward_loop,
         "rnn.backward_loop": numba_rnn.backward_loop,
+        "rnn.step_forward": numba_rnn.step_forward,
+        "rnn.step_backward_data": numba_rnn.step_backward_data,
         "lstm.forward_loop": numba_lstm.forward_loop,
         "lstm.backward_loop": numba_lstm.backward_loop,
+        "lstm.step_forward": numba_lstm.step_forward,
+        "lstm.step_backward_data": numba_lstm.step_backward_data,
         "gru.forward_loop": numba_gru.forward_loop,
         "gru.backward_loop": numba_gru.backward_loop,
+        "gru.step_forward": numba_gru.step_forward,
+        "gru.step_backward_data": numba_gru.step_backward_data,
         "loss.log_softmax": numba_loss.log_softmax,
         "loss.softmax_minus_target": numba_loss.softmax_minus_target,
+        "attention.forward_with_keys": numba_attention.forward_with_keys,
+        "attention.score_grads": numba_attention.score_grads,
+        "attention.query_grads": numba_attention.query_grads,
+        "optim.adam_update": numba_optim.adam_update,
     }
     return kernels
 

@@ -1,4 +1,5 @@
-"""Numba twins of `minis2s.layers.gru.forward_loop` and `backward_loop` (the "numba" backend).
+"""Numba twins of `minis2s.layers.gru.forward_loop` and `backward_loop`, and of the single step
+`step_forward` / `step_backward_data` that the decoder's loop calls (the "numba" backend).
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or dah_t W_hh (backward), through
@@ -12,7 +13,9 @@ dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 
 Each twin is a small Python function that allocates its (N, T, .) results with NumPy and calls
-the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`.
+the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`. The step twins do the same
+for their small results, with both GEMMs and the gate math in one compiled call, which
+replaces the reference's dozen NumPy calls (and their Python overhead) per step.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import sigmoid, tanh
+from minis2s.layers.gru import GRUStepCache
 
 
 def forward_loop(xw, h0, W_hh, b_hh, m):
@@ -99,3 +103,72 @@ def backward_loop_into(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh, dax, dah
         gemm_nn(dah_t, W_hh, dah_W)
         dh_next += dah_W
     return dh_next
+
+
+# -- one step, for the decoder's loop ---------------------------------------------------------
+
+
+def step_forward(x, h_prev, p):
+    """One step h = (1 - z) * n + z * h_prev, unmasked (see the module equations).
+
+    Shapes: x (N, D), h_prev (N, H) -> h (N, H).
+    """
+    N, H = h_prev.shape
+    h, hn = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
+    gates = np.empty((N, 3 * H), dtype=x.dtype)
+    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], h, gates, hn)
+    return h, GRUStepCache(x, h_prev, gates, hn, p)
+
+
+@twin_jit
+def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, h, gates, hn):
+    """The step of `step_forward`, writing h, gates and hn in place."""
+    N, H = h_prev.shape
+    ax = np.empty((N, 3 * H), dtype=x.dtype)  # x W_ih^T
+    ah = np.empty((N, 3 * H), dtype=x.dtype)  # h_prev W_hh^T
+    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), ax)
+    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
+    one = x.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    for row in range(N):
+        ax_r, ah_r, g_r = ax[row], ah[row], gates[row]  # (3H,) rows: flat passes
+        for k in range(2 * H):  # r and z
+            g_r[k] = sigmoid(ax_r[k] + b_ih[k] + (ah_r[k] + b_hh[k]))
+        for j in range(H):
+            hn[row, j] = ah_r[2 * H + j] + b_hh[2 * H + j]  # h_prev W_hn^T + b_hn
+            r, z = g_r[j], g_r[H + j]
+            n = tanh(ax_r[2 * H + j] + b_ih[2 * H + j] + r * hn[row, j])
+            g_r[2 * H + j] = n
+            h[row, j] = (one - z) * n + z * h_prev[row, j]
+
+
+def step_backward_data(dh, cache):
+    """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
+    (dax, dah)), the (N, 3H) gradients of the input-side and hidden-side pre-activations."""
+    x, h_prev, gates, hn, p = cache
+    N, H = h_prev.shape
+    dax, dah = np.empty((N, 3 * H), dtype=dh.dtype), np.empty((N, 3 * H), dtype=dh.dtype)
+    dx, dh_prev = np.empty(x.shape, dtype=dh.dtype), np.empty((N, H), dtype=dh.dtype)
+    step_backward_data_into(dh, h_prev, gates, hn, p["W_ih"], p["W_hh"], dax, dah, dx, dh_prev)
+    return dx, dh_prev, (dax, dah)
+
+
+@twin_jit
+def step_backward_data_into(dh, h_prev, gates, hn, W_ih, W_hh, dax, dah, dx, dh_prev):
+    """The step of `step_backward_data`, writing dax, dah, dx and dh_prev in place."""
+    N, H = h_prev.shape
+    one = dh.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    for row in range(N):
+        g_r, dax_r, dah_r = gates[row], dax[row], dah[row]  # (3H,) rows: flat passes
+        for j in range(H):
+            r, z, n = g_r[j], g_r[H + j], g_r[2 * H + j]
+            dan = dh[row, j] * (one - z) * (one - n * n)  # tanh' = 1 - tanh^2
+            dar = dan * hn[row, j] * r * (one - r)  # sigma' = sigma (1 - sigma)
+            daz = dh[row, j] * (h_prev[row, j] - n) * z * (one - z)
+            dax_r[j], dax_r[H + j], dax_r[2 * H + j] = dar, daz, dan
+            dah_r[j], dah_r[H + j], dah_r[2 * H + j] = dar, daz, dan * r
+    gemm_nn(dax, np.ascontiguousarray(W_ih), dx)
+    dah_W = np.empty((N, H), dtype=dh.dtype)
+    gemm_nn(dah, np.ascontiguousarray(W_hh), dah_W)
+    for row in range(N):
+        for j in range(H):
+            dh_prev[row, j] = dh[row, j] * gates[row, H + j] + dah_W[row, j]  # dh z + dah W_hh

@@ -1,4 +1,5 @@
-"""Numba twins of `minis2s.layers.lstm.forward_loop` and `backward_loop` (the "numba" backend).
+"""Numba twins of `minis2s.layers.lstm.forward_loop` and `backward_loop`, and of the single step
+`step_forward` / `step_backward_data` that the decoder's loop calls (the "numba" backend).
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), through
@@ -12,7 +13,9 @@ and cached on disk (`twin_jit`).
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 
 Each twin is a small Python function that allocates its (N, T, .) results with NumPy and calls
-the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`.
+the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`. The step twins do the same
+for their small results, with both GEMMs and the gate math in one compiled call, which
+replaces the reference's dozen NumPy calls (and their Python overhead) per step.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import sigmoid, tanh
+from minis2s.layers.lstm import LSTMStepCache
 
 
 def forward_loop(xw, h0, c0, W_hh, m):
@@ -104,3 +108,76 @@ def backward_loop_into(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m
         gemm_nn(da_t, W_hh, da_W)
         dh_next += da_W
     return dh_next, dc_next
+
+
+# -- one step, for the decoder's loop ---------------------------------------------------------
+
+
+def step_forward(x, state, p):
+    """One step (h, c) = cell(x, (h_prev, c_prev)), unmasked (see the module equations).
+
+    Shapes: x (N, D), state = (h_prev (N, H), c_prev (N, H)) -> (h (N, H), c (N, H)).
+    """
+    h_prev, c_prev = state
+    N, H = h_prev.shape
+    h, c = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
+    gates = np.empty((N, 4 * H), dtype=x.dtype)
+    step_forward_into(x, h_prev, c_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], h, c, gates)
+    return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
+
+
+@twin_jit
+def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, h, c, gates):
+    """The step of `step_forward`, writing h, c and gates in place."""
+    N, H = h_prev.shape
+    ax = np.empty((N, 4 * H), dtype=x.dtype)  # x W_ih^T
+    ah = np.empty((N, 4 * H), dtype=x.dtype)  # h_prev W_hh^T
+    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), ax)
+    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
+    for row in range(N):
+        ax_r, ah_r, g_r = ax[row], ah[row], gates[row]  # (4H,) rows: flat passes
+        for k in range(2 * H):  # i and f
+            g_r[k] = sigmoid(ax_r[k] + b_ih[k] + ah_r[k] + b_hh[k])
+        for k in range(2 * H, 3 * H):
+            g_r[k] = tanh(ax_r[k] + b_ih[k] + ah_r[k] + b_hh[k])  # g
+        for k in range(3 * H, 4 * H):
+            g_r[k] = sigmoid(ax_r[k] + b_ih[k] + ah_r[k] + b_hh[k])  # o
+        for j in range(H):
+            i, f, g, o = g_r[j], g_r[H + j], g_r[2 * H + j], g_r[3 * H + j]
+            c[row, j] = f * c_prev[row, j] + i * g
+            h[row, j] = o * tanh(c[row, j])
+
+
+def step_backward_data(dstate, cache):
+    """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
+    (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads`."""
+    x, h_prev, c_prev, gates, c, p = cache
+    dh, dc = dstate
+    dc = np.zeros_like(c) if dc is None else dc
+    N, H = c.shape
+    da = np.empty((N, 4 * H), dtype=c.dtype)
+    dx, dh_prev = np.empty(x.shape, dtype=c.dtype), np.empty((N, H), dtype=c.dtype)
+    dc_prev = np.empty((N, H), dtype=c.dtype)
+    W_ih, W_hh = p["W_ih"], p["W_hh"]
+    step_backward_data_into(dh, dc, c_prev, gates, c, W_ih, W_hh, da, dx, dh_prev, dc_prev)
+    return dx, (dh_prev, dc_prev), (da, da)
+
+
+@twin_jit
+def step_backward_data_into(dh, dc, c_prev, gates, c, W_ih, W_hh, da, dx, dh_prev, dc_prev):
+    """The step of `step_backward_data`, writing da, dx, dh_prev and dc_prev in place."""
+    N, H = c.shape
+    one = c.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    for row in range(N):
+        g_r, c_r, da_r = gates[row], c[row], da[row]  # (4H,) and (H,) rows: flat passes
+        for j in range(H):
+            i, f, g, o = g_r[j], g_r[H + j], g_r[2 * H + j], g_r[3 * H + j]
+            tc = tanh(c_r[j])
+            dc_j = dc[row, j] + dh[row, j] * o * (one - tc * tc)  # h = o tanh(c)
+            da_r[j] = dc_j * g * i * (one - i)  # sigma' = sigma (1 - sigma)
+            da_r[H + j] = dc_j * c_prev[row, j] * f * (one - f)
+            da_r[2 * H + j] = dc_j * i * (one - g * g)  # tanh' = 1 - tanh^2
+            da_r[3 * H + j] = dh[row, j] * tc * o * (one - o)
+            dc_prev[row, j] = dc_j * f
+    gemm_nn(da, np.ascontiguousarray(W_ih), dx)
+    gemm_nn(da, np.ascontiguousarray(W_hh), dh_prev)

@@ -1,4 +1,5 @@
-"""Numba twins of `minis2s.layers.rnn.forward_loop` and `backward_loop` (the "numba" backend).
+"""Numba twins of `minis2s.layers.rnn.forward_loop` and `backward_loop`, and of the single step
+`step_forward` / `step_backward_data` that the decoder's loop calls (the "numba" backend).
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), through
@@ -10,7 +11,9 @@ dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 
 Each twin is a small Python function that allocates its (N, T, .) results with NumPy and calls
-the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`.
+the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`. The step twins do the same
+for their small results, with both GEMMs and the gate math in one compiled call, which
+replaces the reference's dozen NumPy calls (and their Python overhead) per step.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import tanh
+from minis2s.layers.rnn import RNNStepCache
 
 
 def forward_loop(xw, h0, W_hh, m):
@@ -75,3 +79,50 @@ def backward_loop_into(dhs, dh_final, hs_state, m, W_hh, da):
         gemm_nn(da_t, W_hh, da_W)
         dh_next += da_W
     return dh_next
+
+
+# -- one step, for the decoder's loop ---------------------------------------------------------
+
+
+def step_forward(x, h_prev, p):
+    """One step h = tanh(x W_ih^T + b_ih + h_prev W_hh^T + b_hh).
+
+    Shapes: x (N, D), h_prev (N, H) -> h (N, H).
+    """
+    h = np.empty(h_prev.shape, dtype=x.dtype)
+    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], h)
+    return h, RNNStepCache(x, h_prev, h, p)
+
+
+@twin_jit
+def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, h):
+    """The step of `step_forward`, writing h in place."""
+    N, H = h_prev.shape
+    ah = np.empty((N, H), dtype=x.dtype)  # h_prev W_hh^T
+    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), h)  # x W_ih^T, then in place
+    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
+    for row in range(N):
+        for j in range(H):
+            h[row, j] = tanh(h[row, j] + b_ih[j] + ah[row, j] + b_hh[j])
+
+
+def step_backward_data(dh, cache):
+    """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
+    (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads`."""
+    x, h_prev, h, p = cache
+    da, dh_prev = np.empty(h.shape, dtype=dh.dtype), np.empty(h.shape, dtype=dh.dtype)
+    dx = np.empty(x.shape, dtype=dh.dtype)
+    step_backward_data_into(dh, h, p["W_ih"], p["W_hh"], da, dx, dh_prev)
+    return dx, dh_prev, (da, da)
+
+
+@twin_jit
+def step_backward_data_into(dh, h, W_ih, W_hh, da, dx, dh_prev):
+    """The step of `step_backward_data`, writing da, dx and dh_prev in place."""
+    N, H = h.shape
+    one = h.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    for row in range(N):
+        for j in range(H):
+            da[row, j] = dh[row, j] * (one - h[row, j] * h[row, j])  # tanh' = 1 - tanh^2
+    gemm_nn(da, np.ascontiguousarray(W_ih), dx)
+    gemm_nn(da, np.ascontiguousarray(W_hh), dh_prev)

@@ -14,6 +14,11 @@ axis: the cells' W_ih, W_hh, b (`weight_grads` of the pre-activation gradients),
 layer's W_c, b_c, the attention's keys and values (`attention.key_value_grads`, then
 keys_backward), and the target embedding (one scatter-add). The backward loop itself does only
 what the step before needs (`step_backward`): one GEMM per weight and step instead of three.
+With teacher forcing the target embeddings are also looked up once, before the loop.
+
+The per-step pieces (the cell's `step_forward` / `step_backward_data`, the attention's
+`forward_with_keys`, `score_grads`, `query_grads`) are asked from the backend (`_kernel`), so the
+numba backend runs each as one compiled call instead of a dozen NumPy calls on small arrays.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from minis2s import validate
+from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.data.vocab import PAD_ID
 from minis2s.layers import attention, dropout, embedding, linear, stack
@@ -107,8 +112,9 @@ def step_forward(
     if cfg.input_feed:
         x = xp.concatenate([x, out_prev], axis=1)  # (N, E + H)
     new_states, cells, drops = [], [], []
+    cell_step = _kernel(cfg.cell, "step_forward")
     for l in range(cfg.dec_layers):
-        s, c = stack.CELLS[cfg.cell].module.step_forward(x, states[l], dp.layers[l])
+        s, c = cell_step(x, states[l], dp.layers[l])
         new_states.append(s)
         cells.append(c)
         x = hidden(s, cfg)
@@ -117,7 +123,7 @@ def step_forward(
             drops.append(c_drop)
     if cfg.attention == "none":
         return x, new_states, None, StepCache(drop_e, cells, drops, None, None, None)
-    ctx, w, c_att = attention.forward_with_keys(
+    ctx, w, c_att = _kernel("attention", "forward_with_keys")(
         x[:, None], keys, enc, dp.att, src_mask, cfg.attention
     )
     z, c_comb = linear.forward(xp.concatenate([ctx[:, 0], x], axis=1), dp.comb)  # (N, H)
@@ -137,13 +143,13 @@ def step_backward(
         dcat = dz @ cache.comb.W  # (N, He + H); W_c's gradient waits for summed_grads
         He = dcat.shape[1] - dout.shape[1]
         dcontext = dcat[:, None, :He]  # (N, 1, He)
-        ds = attention.score_grads(dcontext, None, cache.att)
-        dh = dcat[:, He:] + attention.query_grads(ds, cache.att)[:, 0]
+        ds = _kernel("attention", "score_grads")(dcontext, None, cache.att)
+        dh = dcat[:, He:] + _kernel("attention", "query_grads")(ds, cache.att)[:, 0]
     dstates_prev = list(dstates)
     dpre = [None] * cfg.dec_layers
-    cell = stack.CELLS[cfg.cell].module
+    cell_step_back = _kernel(cfg.cell, "step_backward_data")
     for l in range(cfg.dec_layers - 1, -1, -1):
-        dx, dstates_prev[l], dpre[l] = cell.step_backward_data(
+        dx, dstates_prev[l], dpre[l] = cell_step_back(
             _add_to_hidden(dstates[l], dh, cfg), cache.cells[l]
         )
         if l > 0:
@@ -187,6 +193,13 @@ def summed_grads(
     return dkeys, denc, grads | prefixed(dp_att, "dec.att.")
 
 
+def _kernel(module: str, function: str) -> Callable:
+    """The current backend's twin of `minis2s.layers.<module>.<function>` (a cell's step or an
+    attention part), else that reference function."""
+    reference = stack.CELLS[module].module if module in stack.CELLS else attention
+    return backend.current().kernel(f"{module}.{function}", getattr(reference, function))
+
+
 def _add_to_hidden(dstate: Any, dh: Any, cfg: ModelConfig) -> Any:
     if cfg.cell == "lstm":
         return (dstate[0] + dh, dstate[1])
@@ -215,24 +228,31 @@ def forward(
     validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
     dp = split_params(p, cfg)
     states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)
-    fed = xp.empty_like(tgt_in)
+    fed = xp.empty_like(tgt_in)  # the tokens read, with scheduled sampling
     outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)
     weights = xp.empty((N, T, enc.shape[1]), dtype=enc.dtype) if cfg.attention != "none" else None
     keys, c_keys = attention_keys(enc, dp, cfg)
+    sampling = sampling_eps > 0 and rng is not None
+    if not sampling:  # teacher forcing: every step's token is known, so one lookup for all
+        embedded, c_emb = embedding.forward(tgt_in, dp.emb, pad_id=PAD_ID)  # (N, T, E)
     steps = []
     for t in range(T):
-        y = tgt_in[:, t]
-        if t > 0 and sampling_eps > 0 and rng is not None:
-            own = xp.asarray(rng.random(N) < sampling_eps)
-            y = xp.where(own, predict(out), y)
-        fed[:, t] = y
-        e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID)  # the same lookup backward assumes
+        if sampling:
+            y = tgt_in[:, t]
+            if t > 0:
+                own = xp.asarray(rng.random(N) < sampling_eps)
+                y = xp.where(own, predict(out), y)
+            fed[:, t] = y
+            e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID)  # the same lookup backward assumes
+        else:
+            e = embedded[:, t]
         out, states, w, c = step_forward(e, states, out, enc, src_mask, dp, cfg, rng, keys=keys)
         outs[:, t] = out
         if w is not None:
             weights[:, t] = w
         steps.append(c)
-    _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID)  # cache for one scatter-add later
+    if sampling:
+        _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID)  # for one scatter-add later
     return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0, keys, c_keys)
 
 

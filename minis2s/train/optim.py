@@ -19,6 +19,7 @@ import math
 from numbers import Real
 from typing import Any
 
+from minis2s import backend
 from minis2s.backend import get_array_module, to_numpy
 
 Params = dict[str, Any]
@@ -139,6 +140,42 @@ class SGD(Optimizer):
         p -= self.lr * g
 
 
+def adam_update(
+    p: Any,
+    g: Any,
+    m: Any,
+    v: Any,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    t: int,
+) -> None:
+    """Step t of Adam on one parameter array, in place on p, m and v; g is not modified.
+
+    Equations (t counts steps from 1; m and v start at 0):
+        g_t = grad + weight_decay * p_{t-1}                  (L2 decay, skipped when 0)
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+        p_t = p_{t-1} - lr / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)
+
+    Shapes: p, g, m, v all of one shape (any), one dtype. The hyper-parameters are Python
+    floats, so float32 arrays are updated in float32 (torch.optim.Adam's arithmetic, term by
+    term). The "numba" backend replaces this with a one-pass twin (`kernels/numba_optim.py`).
+    """
+    xp = get_array_module(p)
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * (g * g)
+    bias1, bias2 = 1 - beta1**t, 1 - beta2**t
+    denom = xp.sqrt(v) / math.sqrt(bias2) + eps
+    p -= (lr / bias1) * (m / denom)
+
+
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) with L2 weight decay added to the gradient, as torch.optim.Adam.
 
@@ -164,20 +201,19 @@ class Adam(Optimizer):
         self.betas, self.eps = (float(betas[0]), float(betas[1])), eps
         super().__init__(params, lr, weight_decay)
 
-    def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
-        self._adam(p, self._decayed(p, g), state)
+    def step(self, params: Params, grads: Params) -> None:
+        """One update of every parameter in place, using `grads` (same keys and shapes)."""
+        # looked up once a step: the numba backend swaps in a one-pass twin (kernels/numba_optim)
+        self._kernel = backend.current().kernel("optim.adam_update", adam_update)
+        super().step(params, grads)
 
-    def _adam(self, p: Any, g: Any, state: dict[str, Any]) -> None:
-        xp = get_array_module(p)
-        beta1, beta2 = self.betas
+    def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
+        self._adam(p, g, state, self.weight_decay)
+
+    def _adam(self, p: Any, g: Any, state: dict[str, Any], weight_decay: float) -> None:
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * (g * g)
-        bias1, bias2 = 1 - beta1**self.t, 1 - beta2**self.t
-        denom = xp.sqrt(v) / math.sqrt(bias2) + self.eps
-        p -= (self.lr / bias1) * (m / denom)
+        beta1, beta2 = self.betas
+        self._kernel(p, g, m, v, self.lr, beta1, beta2, self.eps, weight_decay, self.t)
 
 
 class AdamW(Adam):
@@ -203,7 +239,7 @@ class AdamW(Adam):
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         if self.weight_decay != 0:
             p *= 1 - self.lr * self.weight_decay
-        self._adam(p, g, state)
+        self._adam(p, g, state, 0.0)  # the decay is done: none folded into g
 
 
 class Adagrad(Optimizer):

@@ -1,0 +1,184 @@
+"""Numba twins of `minis2s.layers.attention.forward_with_keys`, `score_grads` and `query_grads`
+(the "numba" backend): a decoder step's attention as one compiled pass per call.
+
+Same names, arguments, results (the same QueryCache) and input checks as the reference; only the
+loop mechanics differ. At a decoder step (Tq = 1) the reference's batched products are N
+separate tiny matrix products each, several NumPy calls in all; here each (n, t) row is walked
+once:
+
+    forward_with_keys  e_s = c (q . k_s) over the valid s, the masked softmax of
+                       `minis2s.layers.softmax.softmax_forward` (max over the valid s, exp of
+                       e_s - max <= 0, 0 at padding, a sum of 0 divided by 1), then
+                       context = sum_s w_s enc_s
+    score_grads        dw_s = dcontext . enc_s (+ dweights_s), ds = w * (dw - sum_s w dw)
+    query_grads        dq = c * sum_s ds_s k_s
+
+with c = 1 / sqrt(Hk) for "scaled_dot", else 1. The compiled loops cover the scores q . k_s:
+"dot", "scaled_dot" and "general" (its keys already hold enc W_a^T, see keys_forward).
+For "concat" and "additive" (tanh of q W_q^T + keys), forward_with_keys and query_grads call the
+reference functions; score_grads does not read the score kind, so it is compiled for all five.
+A twin also calls the reference where the loops do not apply: float dtypes other than float32 /
+float64, or mixed dtypes (where NumPy would promote). score_grads and query_grads want
+dcontext, dweights and ds of exactly (N, Tq, .) (the reference's matmul would broadcast).
+
+The dot products q . k_s and dcontext . enc_s run through `row_dot`, the one function compiled
+with fastmath={"reassoc"}: one running sum cannot be vectorised without reordering its additions
+(the scores took 7x as long at N=32, S=10, H=128 float32), and BLAS reorders them too. The loops
+index the 3-D arrays rather than take row views: a view made inside a loop costs two atomic
+reference counts (the forward loop took 1.5x as long with them). float32 `exp` is
+`minis2s.kernels.fast_math.exp_f32` (relative error 1e-7), float64 keeps `np.exp`.
+
+Each twin is a small Python function that allocates its results with NumPy and calls the
+compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from minis2s import validate
+from minis2s.kernels.blas import twin_jit
+from minis2s.kernels.fast_math import exp
+from minis2s.layers import attention
+from minis2s.layers.attention import WHERE, QueryCache, _check_query
+
+COMPILED = ("dot", "scaled_dot", "general")  # the score kinds e_s = c (q . k_s)
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _compiled(*arrays):
+    """True if all arrays (None skipped) share one dtype, float32 or float64."""
+    dtype = arrays[0].dtype
+    return dtype in FLOATS and all(a is None or a.dtype == dtype for a in arrays)
+
+
+def forward_with_keys(q, keys, enc, p, mask=None, score="general"):
+    """Attend from each query, given the keys from keys_forward; enc serves as the values.
+
+    Shapes: q (N, Tq, Hq), keys (N, S, Hk), enc (N, S, He), mask (N, S) of 0/1 or None
+    -> context (N, Tq, He), weights (N, Tq, S), QueryCache, as the reference.
+    """
+    if score not in COMPILED:  # concat, additive: the reference (unknown kinds: its error)
+        return attention.forward_with_keys(q, keys, enc, p, mask, score)
+    N, S = _check_query(q, keys, enc, p, score)
+    if not _compiled(q, keys, enc):
+        return attention.forward_with_keys(q, keys, enc, p, mask, score)
+    m = validate.mask(f"{WHERE}.forward_with_keys", mask, N, S, q.dtype)
+    c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+    w = np.empty((N, q.shape[1], S), dtype=q.dtype)  # NumPy's allocation: see minis2s.kernels
+    context = np.empty((N, q.shape[1], enc.shape[2]), dtype=q.dtype)
+    rows = (np.ascontiguousarray(a) for a in (q, keys, enc, m))  # unit-stride rows
+    forward_into(*rows, c, w, context)
+    return context, w, QueryCache(q, keys, enc, p, score, w, None)
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def row_dot(a, b, n, t, s):
+    """a[n, t] . b[n, s] for a (N, Tq, H), b (N, S, H); reassociated so that the sum vectorises.
+    Indices, not row views: a view made inside a loop costs two atomic reference counts."""
+    acc = a.dtype.type(0)
+    for h in range(a.shape[2]):
+        acc += a[n, t, h] * b[n, s, h]
+    return acc
+
+
+@twin_jit
+def forward_into(q, keys, enc, m, c, w, context):
+    """The loops of `forward_with_keys`, writing w and context in place."""
+    N, Tq, _ = q.shape
+    S, He = enc.shape[1], enc.shape[2]
+    zero, one = q.dtype.type(0), q.dtype.type(1)
+    c = q.dtype.type(c)  # as NumPy casts the reference's Python float: float32 stays float32
+    for n in range(N):
+        for t in range(Tq):
+            # masked softmax of e_s = c (q . k_s) as softmax_forward; padding is never read
+            e_max = q.dtype.type(-np.inf)
+            for s in range(S):
+                w[n, t, s] = zero
+                if m[n, s] > 0:
+                    w[n, t, s] = row_dot(q, keys, n, t, s) * c
+                    e_max = max(e_max, w[n, t, s])
+            total = zero
+            for s in range(S):
+                if m[n, s] > 0:
+                    w[n, t, s] = exp(w[n, t, s] - e_max)  # exp(<= 0); 0 at padding
+                    total += w[n, t, s]
+            # the max contributes exp(0) = 1, so total >= 1 unless no s is valid: then w = 0
+            total = max(total, one)
+            for s in range(S):
+                w[n, t, s] = w[n, t, s] / total
+            for h in range(He):  # context = sum_s w_s enc_s
+                context[n, t, h] = zero
+            for s in range(S):
+                w_s = w[n, t, s]
+                for h in range(He):
+                    context[n, t, h] += w_s * enc[n, s, h]
+
+
+def score_grads(dcontext, dweights, cache):
+    """ds (N, Tq, S), the gradient of the scores e, from dcontext (N, Tq, He) and dweights
+    (N, Tq, S) or None."""
+    w, enc = cache.w, cache.enc
+    if not _compiled(w, enc, dcontext, dweights):
+        return attention.score_grads(dcontext, dweights, cache)
+    N, Tq, S = w.shape
+    where = f"{WHERE}.score_grads"
+    validate.shape(where, "dcontext", dcontext, (N, Tq, enc.shape[2]), "N, Tq, He")
+    if dweights is not None:
+        validate.shape(where, "dweights", dweights, (N, Tq, S), "N, Tq, S")
+        dweights = np.ascontiguousarray(dweights)
+    ds = np.empty((N, Tq, S), dtype=w.dtype)  # NumPy's allocation: see minis2s.kernels
+    dcontext, enc = np.ascontiguousarray(dcontext), np.ascontiguousarray(enc)
+    score_grads_into(dcontext, dweights, enc, np.ascontiguousarray(w), ds)
+    return ds
+
+
+@twin_jit
+def score_grads_into(dcontext, dweights, enc, w, ds):
+    """The loops of `score_grads`, writing ds in place (dw first, then ds over it)."""
+    N, Tq, S = w.shape
+    for n in range(N):
+        for t in range(Tq):
+            for s in range(S):
+                ds[n, t, s] = row_dot(dcontext, enc, n, t, s)  # dw_s, through c = w enc
+            if dweights is not None:
+                for s in range(S):
+                    ds[n, t, s] = ds[n, t, s] + dweights[n, t, s]
+            wdw = w.dtype.type(0)  # sum_s w_s dw_s: softmax_backward
+            for s in range(S):
+                wdw += w[n, t, s] * ds[n, t, s]
+            for s in range(S):
+                ds[n, t, s] = w[n, t, s] * (ds[n, t, s] - wdw)
+
+
+def query_grads(ds, cache):
+    """dq (N, Tq, Hq) from the scores' gradient ds (N, Tq, S)."""
+    keys, score, w = cache.keys, cache.score, cache.w
+    if score not in COMPILED or not _compiled(keys, ds):
+        return attention.query_grads(ds, cache)
+    validate.shape(f"{WHERE}.query_grads", "ds", ds, w.shape, "N, Tq, S")
+    c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+    dq = np.empty((*ds.shape[:2], keys.shape[2]), dtype=keys.dtype)  # NumPy's allocation
+    query_grads_into(np.ascontiguousarray(ds), np.ascontiguousarray(keys), c, dq)
+    return dq
+
+
+@twin_jit
+def query_grads_into(ds, keys, c, dq):
+    """The loops of `query_grads`, writing dq in place."""
+    N, Tq, S = ds.shape
+    Hk = keys.shape[2]
+    zero, c = keys.dtype.type(0), keys.dtype.type(c)
+    for n in range(N):
+        for t in range(Tq):
+            for h in range(Hk):  # ds @ keys, then times c
+                dq[n, t, h] = zero
+            for s in range(S):
+                ds_s = ds[n, t, s]
+                for h in range(Hk):
+                    dq[n, t, h] += ds_s * keys[n, s, h]
+            for h in range(Hk):
+                dq[n, t, h] = c * dq[n, t, h]
