@@ -1,6 +1,6 @@
 """Fast twins of reference functions, registered by name for a backend: the recurrent time loops
 and the cells' single steps (which a decoder's loop calls), the decoder step's attention, the
-loss's row passes and the Adam update.
+loss's row passes, the embedding's scatter-add and the Adam update.
 
 Each twin has the signature and statement order of the reference function it replaces (for
 example `minis2s.layers.lstm.forward_loop`), so `diff` shows only loop mechanics. Layers never
@@ -11,14 +11,24 @@ The elementwise loops are written to vectorise (SIMD): `error_model="numpy"` dro
 divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 math in float32,
 `tanh` / `sigmoid` from `minis2s.kernels.fast_math` are branch-free rational functions for
 float32 (`np.tanh` for float64, so float64 parity stays at 1e-10), and each row is walked in
-flat passes over 1-D views rather than one loop over many 3-D arrays. The twins' per-step GEMMs
-call NumPy's own BLAS (`minis2s.kernels.blas`), so one thread pool serves every GEMM.
+flat passes over 1-D views rather than one loop over many 3-D arrays. Each pass counts from 0
+over a view of one gate block (`g = g_r[2 * H : 3 * H]`, then `g[j]`), not over an offset range
+(`g_r[2 * H + j]`, `range(2 * H, 3 * H)`): Numba wraps negative indices, and LLVM cannot rule
+them out for an index that does not start at 0, so such a loop stays scalar (the LSTM gate
+activations took 42 us a step at N=32, H=128 with offset ranges, 18 us with block views). The
+twins' per-step GEMMs call NumPy's own BLAS (`minis2s.kernels.blas`), so one thread pool serves
+every GEMM.
 
-Large results are allocated by NumPy in a small Python function around each compiled loop, which
-fills them: NumPy asks Linux for huge pages for large arrays (madvise), Numba's allocator does
-not, and filling a fresh (64, 100, 2048) float32 array from Numba took 39 ms against 11 ms for
-one NumPy allocated, page faults mostly (arrays over glibc's 32 MB mmap threshold are fresh
-pages on every call).
+Every array a compiled loop touches is allocated by NumPy in a small Python function around it
+(`*_into` fills them), scratch and carried states included, for two measured reasons:
+- NumPy asks Linux for huge pages for large arrays (madvise), Numba's allocator does not: filling
+  a fresh (64, 100, 2048) float32 array from Numba took 39 ms against 11 ms for one NumPy
+  allocated, page faults mostly (arrays over glibc's 32 MB mmap threshold are fresh pages on
+  every call).
+- The same row loop ran 4x slower over arrays created inside the compiled function than over the
+  same arrays passed in (the LSTM backward loop's elementwise part at N=64, T=25, H=512: 10.5
+  against 2.4 ms; its whole loop went from 35 to 26 ms). We did not pin down why (Numba keeps a
+  reference count on views of arrays it owns, not on views of its arguments, is our guess).
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ def numba_kernels() -> dict[str, Callable]:
     from minis2s.kernels import (  # on use only: importing compiles or loads the twins
         blas,
         numba_attention,
+        numba_embedding,
         numba_gru,
         numba_loss,
         numba_lstm,
@@ -61,6 +72,7 @@ def numba_kernels() -> dict[str, Callable]:
         "attention.score_grads": numba_attention.score_grads,
         "attention.query_grads": numba_attention.query_grads,
         "optim.adam_update": numba_optim.adam_update,
+        "embedding.scatter_add": numba_embedding.scatter_add,
     }
     return kernels
 

@@ -35,34 +35,42 @@ def forward_loop(xw, h0, W_hh, b_hh, m):
     hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     hn = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     gates = np.empty((N, T, H3), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
-    forward_loop_into(xw, h0, W_hh, b_hh, m, hs_state, hn, gates)
+    h = np.array(h0, order="C")  # (N, H), updated step by step
+    hW = np.empty((N, H3), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    forward_loop_into(xw, h, np.ascontiguousarray(W_hh), b_hh, m, hW, hs_state, hn, gates)
     return hs_state, gates, hn
 
 
 @twin_jit
-def forward_loop_into(xw, h0, W_hh, b_hh, m, hs_state, hn, gates):
-    """The loop of `forward_loop`, writing hs_state, hn, gates in place."""
+def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
+    """The loop of `forward_loop`, writing hs_state, hn, gates in place; h (N, H) enters as h0
+    and is updated step by step, hW (N, 3H) is scratch for h W_hh^T."""
     N, T, H3 = xw.shape
     H = H3 // 3
-    W_hh = np.ascontiguousarray(W_hh)  # the GEMMs need contiguous operands
-    h = h0.copy()  # (N, H) contiguous, updated in place step by step
-    hW = np.empty((N, H3), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    b_n = b_hh[2 * H :]  # (H,) views from here on: loops from 0 vectorise (minis2s.kernels)
     for t in range(T):
         gemm_nt(h, W_hh, hW)
         for row in range(N):
             m_t = m[row, t]
-            x_r, a_r, g_r = xw[row, t], hW[row], gates[row, t]  # (3H,) rows: flat passes
+            x_r, a_r, g_r = xw[row, t], hW[row], gates[row, t]  # (3H,) rows
             for k in range(2 * H):  # r and z; the hidden side of [r, z, n] is hW + b_hh
                 g_r[k] = sigmoid(x_r[k] + (a_r[k] + b_hh[k]))
+            r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
+            x_n, a_n, h_r, hs_r, hn_r = (
+                x_r[2 * H :],
+                a_r[2 * H :],
+                h[row],
+                hs_state[row, t],
+                hn[row, t],
+            )
             for j in range(H):
-                ah_n = a_r[2 * H + j] + b_hh[2 * H + j]
-                r, z = g_r[j], g_r[H + j]
-                n = tanh(x_r[2 * H + j] + r * ah_n)
-                h_new = (one - z) * n + z * h[row, j]
-                h[row, j] = m_t * h_new + (one - m_t) * h[row, j]
-                hs_state[row, t, j], hn[row, t, j] = h[row, j], ah_n
-                g_r[2 * H + j] = n
+                ah_n = a_n[j] + b_n[j]
+                n_j = tanh(x_n[j] + r[j] * ah_n)
+                h_new = (one - z[j]) * n_j + z[j] * h_r[j]
+                h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
+                hs_r[j], hn_r[j] = h_r[j], ah_n
+                n[j] = n_j
 
 
 def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
@@ -71,38 +79,43 @@ def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
     N, T, H = dhs.shape
     dax = np.empty((N, T, 3 * H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
     dah = np.empty((N, T, 3 * H), dtype=dhs.dtype)
-    dh_next = backward_loop_into(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh, dax, dah)
+    dh_next = np.array(dh_final, order="C")  # (N, H), updated step by step
+    dah_t = np.empty((N, 3 * H), dtype=dhs.dtype)  # dah[:, t], contiguous for the GEMM
+    dah_W = np.empty((N, H), dtype=dhs.dtype)  # dah_t W_hh
+    backward_loop_into(
+        dhs, dh_next, hs_state, gates, hn, h0, m, np.ascontiguousarray(W_hh), dax, dah, dah_t,
+        dah_W,
+    )  # fmt: skip
     return dax, dah, dh_next
 
 
 @twin_jit
-def backward_loop_into(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh, dax, dah):
-    """The loop of `backward_loop`, writing dax, dah in place."""
+def backward_loop_into(dhs, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah, dah_t, dah_W):
+    """The loop of `backward_loop`, writing dax, dah in place; dh_next (N, H) enters as dh_final
+    and leaves as dh0; dah_t (N, 3H) and dah_W (N, H) are scratch."""
     N, T, H = dhs.shape
-    W_hh = np.ascontiguousarray(W_hh)
-    dh_next = dh_final.copy()  # (N, H), updated in place step by step
-    dah_t = np.empty((N, 3 * H), dtype=dhs.dtype)  # dah[:, t], contiguous for the GEMM
-    dah_W = np.empty((N, H), dtype=dhs.dtype)  # dah_t W_hh
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
         for row in range(N):
             m_t = m[row, t]
-            h_prev_r = h0[row] if t == 0 else hs_state[row, t - 1]  # (H,), hoisted out of j
+            h_prev = h0[row] if t == 0 else hs_state[row, t - 1]  # (H,) views from here on
+            g_r, dax_r, dah_r = gates[row, t], dax[row, t], dah_t[row]
+            r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
+            dar_x, daz_x, dan_x = dax_r[:H], dax_r[H : 2 * H], dax_r[2 * H :]
+            dar_h, daz_h, dan_h = dah_r[:H], dah_r[H : 2 * H], dah_r[2 * H :]
+            dh_r, dhs_r, hn_r = dh_next[row], dhs[row, t], hn[row, t]
             for j in range(H):
-                h_prev = h_prev_r[j]
-                r, z, n = gates[row, t, j], gates[row, t, H + j], gates[row, t, 2 * H + j]
-                dh = dh_next[row, j] + m_t * dhs[row, t, j]  # through y_t and through h_{t+1}
+                dh = dh_r[j] + m_t * dhs_r[j]  # through y_t and through h_{t+1}
                 dh_new = m_t * dh  # into h~_t
-                dan = dh_new * (one - z) * (one - n * n)  # tanh' = 1 - tanh^2
-                dar = dan * hn[row, t, j] * r * (one - r)  # sigma' = sigma (1 - sigma)
-                daz = dh_new * (h_prev - n) * z * (one - z)
-                dax[row, t, j], dax[row, t, H + j], dax[row, t, 2 * H + j] = dar, daz, dan
-                dah_t[row, j], dah_t[row, H + j], dah_t[row, 2 * H + j] = dar, daz, dan * r
-                dh_next[row, j] = (one - m_t) * dh + dh_new * z  # + dah_t W_hh once rows are done
+                dan = dh_new * (one - z[j]) * (one - n[j] * n[j])  # tanh' = 1 - tanh^2
+                dar = dan * hn_r[j] * r[j] * (one - r[j])  # sigma' = sigma (1 - sigma)
+                daz = dh_new * (h_prev[j] - n[j]) * z[j] * (one - z[j])
+                dar_x[j], daz_x[j], dan_x[j] = dar, daz, dan
+                dar_h[j], daz_h[j], dan_h[j] = dar, daz, dan * r[j]
+                dh_r[j] = (one - m_t) * dh + dh_new * z[j]  # + dah_t W_hh once rows are done
         dah[:, t] = dah_t
         gemm_nn(dah_t, W_hh, dah_W)
         dh_next += dah_W
-    return dh_next
 
 
 # -- one step, for the decoder's loop ---------------------------------------------------------
@@ -116,29 +129,31 @@ def step_forward(x, h_prev, p):
     N, H = h_prev.shape
     h, hn = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
     gates = np.empty((N, 3 * H), dtype=x.dtype)
-    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], h, gates, hn)
+    ax, ah = np.empty((N, 3 * H), dtype=x.dtype), np.empty((N, 3 * H), dtype=x.dtype)
+    W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
+    step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, gates, hn)
     return h, GRUStepCache(x, h_prev, gates, hn, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, h, gates, hn):
-    """The step of `step_forward`, writing h, gates and hn in place."""
+def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, gates, hn):
+    """The step of `step_forward`, writing h, gates and hn in place; ax, ah (N, 3H) are scratch
+    for x W_ih^T and h_prev W_hh^T."""
     N, H = h_prev.shape
-    ax = np.empty((N, 3 * H), dtype=x.dtype)  # x W_ih^T
-    ah = np.empty((N, 3 * H), dtype=x.dtype)  # h_prev W_hh^T
     gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), ax)
     gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
     one = x.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    bi_n, bh_n = b_ih[2 * H :], b_hh[2 * H :]  # (H,) views from here on: see minis2s.kernels
     for row in range(N):
-        ax_r, ah_r, g_r = ax[row], ah[row], gates[row]  # (3H,) rows: flat passes
+        ax_r, ah_r, g_r = ax[row], ah[row], gates[row]  # (3H,) rows
         for k in range(2 * H):  # r and z
             g_r[k] = sigmoid(ax_r[k] + b_ih[k] + (ah_r[k] + b_hh[k]))
+        r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
+        ax_n, ah_n, hn_r, h_r, h_prev_r = ax_r[2 * H :], ah_r[2 * H :], hn[row], h[row], h_prev[row]
         for j in range(H):
-            hn[row, j] = ah_r[2 * H + j] + b_hh[2 * H + j]  # h_prev W_hn^T + b_hn
-            r, z = g_r[j], g_r[H + j]
-            n = tanh(ax_r[2 * H + j] + b_ih[2 * H + j] + r * hn[row, j])
-            g_r[2 * H + j] = n
-            h[row, j] = (one - z) * n + z * h_prev[row, j]
+            hn_r[j] = ah_n[j] + bh_n[j]  # h_prev W_hn^T + b_hn
+            n[j] = tanh(ax_n[j] + bi_n[j] + r[j] * hn_r[j])
+            h_r[j] = (one - z[j]) * n[j] + z[j] * h_prev_r[j]
 
 
 def step_backward_data(dh, cache):
@@ -148,26 +163,31 @@ def step_backward_data(dh, cache):
     N, H = h_prev.shape
     dax, dah = np.empty((N, 3 * H), dtype=dh.dtype), np.empty((N, 3 * H), dtype=dh.dtype)
     dx, dh_prev = np.empty(x.shape, dtype=dh.dtype), np.empty((N, H), dtype=dh.dtype)
-    step_backward_data_into(dh, h_prev, gates, hn, p["W_ih"], p["W_hh"], dax, dah, dx, dh_prev)
+    dah_W = np.empty((N, H), dtype=dh.dtype)  # dah W_hh
+    W_ih, W_hh = p["W_ih"], p["W_hh"]
+    step_backward_data_into(dh, h_prev, gates, hn, W_ih, W_hh, dax, dah, dah_W, dx, dh_prev)
     return dx, dh_prev, (dax, dah)
 
 
 @twin_jit
-def step_backward_data_into(dh, h_prev, gates, hn, W_ih, W_hh, dax, dah, dx, dh_prev):
-    """The step of `step_backward_data`, writing dax, dah, dx and dh_prev in place."""
+def step_backward_data_into(dh, h_prev, gates, hn, W_ih, W_hh, dax, dah, dah_W, dx, dh_prev):
+    """The step of `step_backward_data`, writing dax, dah, dx and dh_prev in place; dah_W (N, H)
+    is scratch."""
     N, H = h_prev.shape
     one = dh.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for row in range(N):
-        g_r, dax_r, dah_r = gates[row], dax[row], dah[row]  # (3H,) rows: flat passes
+        g_r, dax_r, dah_r = gates[row], dax[row], dah[row]  # (3H,) rows
+        r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]  # (H,) views: see minis2s.kernels
+        dar_x, daz_x, dan_x = dax_r[:H], dax_r[H : 2 * H], dax_r[2 * H :]
+        dar_h, daz_h, dan_h = dah_r[:H], dah_r[H : 2 * H], dah_r[2 * H :]
+        dh_r, hn_r, h_prev_r = dh[row], hn[row], h_prev[row]
         for j in range(H):
-            r, z, n = g_r[j], g_r[H + j], g_r[2 * H + j]
-            dan = dh[row, j] * (one - z) * (one - n * n)  # tanh' = 1 - tanh^2
-            dar = dan * hn[row, j] * r * (one - r)  # sigma' = sigma (1 - sigma)
-            daz = dh[row, j] * (h_prev[row, j] - n) * z * (one - z)
-            dax_r[j], dax_r[H + j], dax_r[2 * H + j] = dar, daz, dan
-            dah_r[j], dah_r[H + j], dah_r[2 * H + j] = dar, daz, dan * r
+            dan = dh_r[j] * (one - z[j]) * (one - n[j] * n[j])  # tanh' = 1 - tanh^2
+            dar = dan * hn_r[j] * r[j] * (one - r[j])  # sigma' = sigma (1 - sigma)
+            daz = dh_r[j] * (h_prev_r[j] - n[j]) * z[j] * (one - z[j])
+            dar_x[j], daz_x[j], dan_x[j] = dar, daz, dan
+            dar_h[j], daz_h[j], dan_h[j] = dar, daz, dan * r[j]
     gemm_nn(dax, np.ascontiguousarray(W_ih), dx)
-    dah_W = np.empty((N, H), dtype=dh.dtype)
     gemm_nn(dah, np.ascontiguousarray(W_hh), dah_W)
     for row in range(N):
         for j in range(H):

@@ -35,18 +35,18 @@ def forward_loop(xw, h0, c0, W_hh, m):
     hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     cs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     gates = np.empty((N, T, H4), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
-    forward_loop_into(xw, h0, c0, W_hh, m, hs_state, cs_state, gates)
+    h, c = np.array(h0, order="C"), np.array(c0, order="C")  # (N, H), updated step by step
+    a = np.empty((N, H4), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    forward_loop_into(xw, h, c, np.ascontiguousarray(W_hh), m, a, hs_state, cs_state, gates)
     return hs_state, cs_state, gates
 
 
 @twin_jit
-def forward_loop_into(xw, h0, c0, W_hh, m, hs_state, cs_state, gates):
-    """The loop of `forward_loop`, writing hs_state, cs_state, gates in place."""
+def forward_loop_into(xw, h, c, W_hh, m, a, hs_state, cs_state, gates):
+    """The loop of `forward_loop`, writing hs_state, cs_state, gates in place; h, c (N, H) enter
+    as h0, c0 and are updated step by step, a (N, 4H) is scratch for h W_hh^T."""
     N, T, H4 = xw.shape
     H = H4 // 4
-    W_hh = np.ascontiguousarray(W_hh)  # the GEMMs need contiguous operands
-    h, c = h0.copy(), c0.copy()  # (N, H) contiguous, updated in place step by step
-    a = np.empty((N, H4), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
         gemm_nt(h, W_hh, a)
@@ -55,37 +55,43 @@ def forward_loop_into(xw, h0, c0, W_hh, m, hs_state, cs_state, gates):
             x_r, a_r, g_r = xw[row, t], a[row], gates[row, t]  # (4H,) rows: flat passes
             for k in range(2 * H):  # i and f
                 g_r[k] = sigmoid(x_r[k] + a_r[k])
-            for k in range(2 * H, 3 * H):
-                g_r[k] = tanh(x_r[k] + a_r[k])  # g
-            for k in range(3 * H, H4):
-                g_r[k] = sigmoid(x_r[k] + a_r[k])  # o
+            x_g, a_g, g_g = x_r[2 * H : 3 * H], a_r[2 * H : 3 * H], g_r[2 * H : 3 * H]
+            for k in range(H):
+                g_g[k] = tanh(x_g[k] + a_g[k])  # g
+            x_o, a_o, g_o = x_r[3 * H :], a_r[3 * H :], g_r[3 * H :]
+            for k in range(H):
+                g_o[k] = sigmoid(x_o[k] + a_o[k])  # o
+            i, f, g, o = g_r[:H], g_r[H : 2 * H], g_g, g_o  # (H,) views
+            c_r, h_r, cs_r, hs_r = c[row], h[row], cs_state[row, t], hs_state[row, t]
             for j in range(H):
-                i, f, g, o = g_r[j], g_r[H + j], g_r[2 * H + j], g_r[3 * H + j]
-                c_new = f * c[row, j] + i * g
-                h_new = o * tanh(c_new)
-                c[row, j] = m_t * c_new + (one - m_t) * c[row, j]
-                h[row, j] = m_t * h_new + (one - m_t) * h[row, j]
-                hs_state[row, t, j], cs_state[row, t, j] = h[row, j], c[row, j]
+                c_new = f[j] * c_r[j] + i[j] * g[j]
+                h_new = o[j] * tanh(c_new)
+                c_r[j] = m_t * c_new + (one - m_t) * c_r[j]
+                h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
+                hs_r[j], cs_r[j] = h_r[j], c_r[j]
 
 
 def backward_loop(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh):
     """The time loop of the backward pass; returns (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
     N, T, H = dhs.shape
     da = np.empty((N, T, 4 * H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
-    dh_next, dc_next = backward_loop_into(
-        dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh, da
-    )
+    dh_next, dc_next = np.array(dh_final, order="C"), np.array(dc_final, order="C")  # (N, H)
+    da_t = np.empty((N, 4 * H), dtype=dhs.dtype)  # da[:, t], contiguous for the GEMM
+    da_W = np.empty((N, H), dtype=dhs.dtype)  # da_t W_hh
+    backward_loop_into(
+        dhs, dh_next, dc_next, hs_state, cs_state, gates, c0, m, np.ascontiguousarray(W_hh), da,
+        da_t, da_W,
+    )  # fmt: skip
     return da, dh_next, dc_next
 
 
 @twin_jit
-def backward_loop_into(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh, da):
-    """The loop of `backward_loop`, writing da in place."""
+def backward_loop_into(
+    dhs, dh_next, dc_next, hs_state, cs_state, gates, c0, m, W_hh, da, da_t, da_W
+):
+    """The loop of `backward_loop`, writing da in place; dh_next, dc_next (N, H) enter as
+    dh_final, dc_final and leave as dh0, dc0; da_t (N, 4H) and da_W (N, H) are scratch."""
     N, T, H = dhs.shape
-    W_hh = np.ascontiguousarray(W_hh)
-    dh_next, dc_next = dh_final.copy(), dc_final.copy()  # (N, H), updated in place
-    da_t = np.empty((N, 4 * H), dtype=dhs.dtype)  # da[:, t], contiguous for the GEMM
-    da_W = np.empty((N, H), dtype=dhs.dtype)  # da_t W_hh
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
         for row in range(N):
@@ -93,21 +99,21 @@ def backward_loop_into(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m
             c_prev = c0[row] if t == 0 else cs_state[row, t - 1]  # (H,) rows from here on
             g_r, c_r, dhs_r = gates[row, t], cs_state[row, t], dhs[row, t]
             dh_r, dc_r, da_r = dh_next[row], dc_next[row], da_t[row]
+            i, f, g, o = g_r[:H], g_r[H : 2 * H], g_r[2 * H : 3 * H], g_r[3 * H :]  # (H,) views
+            da_i, da_f, da_g, da_o = da_r[:H], da_r[H : 2 * H], da_r[2 * H : 3 * H], da_r[3 * H :]
             for j in range(H):
-                i, f, g, o = g_r[j], g_r[H + j], g_r[2 * H + j], g_r[3 * H + j]
                 tc = tanh(c_r[j])  # = tanh(c~_t) wherever m_t = 1
                 dh = dh_r[j] + m_t * dhs_r[j]  # through y_t and through h_{t+1}
-                dc = m_t * (dc_r[j] + dh * o * (one - tc * tc))  # into c~_t
-                da_r[j] = dc * g * i * (one - i)  # sigma' = sigma (1 - sigma)
-                da_r[H + j] = dc * c_prev[j] * f * (one - f)
-                da_r[2 * H + j] = dc * i * (one - g * g)  # tanh' = 1 - tanh^2
-                da_r[3 * H + j] = m_t * dh * tc * o * (one - o)
-                dc_r[j] = (one - m_t) * dc_r[j] + dc * f
+                dc = m_t * (dc_r[j] + dh * o[j] * (one - tc * tc))  # into c~_t
+                da_i[j] = dc * g[j] * i[j] * (one - i[j])  # sigma' = sigma (1 - sigma)
+                da_f[j] = dc * c_prev[j] * f[j] * (one - f[j])
+                da_g[j] = dc * i[j] * (one - g[j] * g[j])  # tanh' = 1 - tanh^2
+                da_o[j] = m_t * dh * tc * o[j] * (one - o[j])
+                dc_r[j] = (one - m_t) * dc_r[j] + dc * f[j]
                 dh_r[j] = (one - m_t) * dh  # + da_t W_hh once every row is done
         da[:, t] = da_t
         gemm_nn(da_t, W_hh, da_W)
         dh_next += da_W
-    return dh_next, dc_next
 
 
 # -- one step, for the decoder's loop ---------------------------------------------------------
@@ -122,30 +128,41 @@ def step_forward(x, state, p):
     N, H = h_prev.shape
     h, c = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
     gates = np.empty((N, 4 * H), dtype=x.dtype)
-    step_forward_into(x, h_prev, c_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], h, c, gates)
+    ax, ah = np.empty((N, 4 * H), dtype=x.dtype), np.empty((N, 4 * H), dtype=x.dtype)
+    W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
+    step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, c, gates)
     return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, h, c, gates):
-    """The step of `step_forward`, writing h, c and gates in place."""
+def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, c, gates):
+    """The step of `step_forward`, writing h, c and gates in place; ax, ah (N, 4H) are scratch
+    for x W_ih^T and h_prev W_hh^T."""
     N, H = h_prev.shape
-    ax = np.empty((N, 4 * H), dtype=x.dtype)  # x W_ih^T
-    ah = np.empty((N, 4 * H), dtype=x.dtype)  # h_prev W_hh^T
     gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), ax)
     gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
     for row in range(N):
-        ax_r, ah_r, g_r = ax[row], ah[row], gates[row]  # (4H,) rows: flat passes
+        ax_r, ah_r, g_r = ax[row], ah[row], gates[row]  # (4H,) rows
         for k in range(2 * H):  # i and f
             g_r[k] = sigmoid(ax_r[k] + b_ih[k] + ah_r[k] + b_hh[k])
-        for k in range(2 * H, 3 * H):
-            g_r[k] = tanh(ax_r[k] + b_ih[k] + ah_r[k] + b_hh[k])  # g
-        for k in range(3 * H, 4 * H):
-            g_r[k] = sigmoid(ax_r[k] + b_ih[k] + ah_r[k] + b_hh[k])  # o
+        ax_g, ah_g, bi_g, bh_g = (
+            ax_r[2 * H : 3 * H],
+            ah_r[2 * H : 3 * H],
+            b_ih[2 * H :],
+            b_hh[2 * H :],
+        )
+        g_g = g_r[2 * H : 3 * H]
+        for k in range(H):
+            g_g[k] = tanh(ax_g[k] + bi_g[k] + ah_g[k] + bh_g[k])  # g
+        ax_o, ah_o, bi_o, bh_o = ax_r[3 * H :], ah_r[3 * H :], b_ih[3 * H :], b_hh[3 * H :]
+        g_o = g_r[3 * H :]
+        for k in range(H):
+            g_o[k] = sigmoid(ax_o[k] + bi_o[k] + ah_o[k] + bh_o[k])  # o
+        i, f, g, o = g_r[:H], g_r[H : 2 * H], g_g, g_o  # (H,) views
+        c_r, h_r, c_prev_r = c[row], h[row], c_prev[row]
         for j in range(H):
-            i, f, g, o = g_r[j], g_r[H + j], g_r[2 * H + j], g_r[3 * H + j]
-            c[row, j] = f * c_prev[row, j] + i * g
-            h[row, j] = o * tanh(c[row, j])
+            c_r[j] = f[j] * c_prev_r[j] + i[j] * g[j]
+            h_r[j] = o[j] * tanh(c_r[j])
 
 
 def step_backward_data(dstate, cache):
@@ -169,15 +186,17 @@ def step_backward_data_into(dh, dc, c_prev, gates, c, W_ih, W_hh, da, dx, dh_pre
     N, H = c.shape
     one = c.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for row in range(N):
-        g_r, c_r, da_r = gates[row], c[row], da[row]  # (4H,) and (H,) rows: flat passes
+        g_r, c_r, da_r = gates[row], c[row], da[row]  # (4H,) and (H,) rows
+        i, f, g, o = g_r[:H], g_r[H : 2 * H], g_r[2 * H : 3 * H], g_r[3 * H :]  # (H,) views
+        da_i, da_f, da_g, da_o = da_r[:H], da_r[H : 2 * H], da_r[2 * H : 3 * H], da_r[3 * H :]
+        dh_r, dc_r, c_prev_r, dc_prev_r = dh[row], dc[row], c_prev[row], dc_prev[row]
         for j in range(H):
-            i, f, g, o = g_r[j], g_r[H + j], g_r[2 * H + j], g_r[3 * H + j]
             tc = tanh(c_r[j])
-            dc_j = dc[row, j] + dh[row, j] * o * (one - tc * tc)  # h = o tanh(c)
-            da_r[j] = dc_j * g * i * (one - i)  # sigma' = sigma (1 - sigma)
-            da_r[H + j] = dc_j * c_prev[row, j] * f * (one - f)
-            da_r[2 * H + j] = dc_j * i * (one - g * g)  # tanh' = 1 - tanh^2
-            da_r[3 * H + j] = dh[row, j] * tc * o * (one - o)
-            dc_prev[row, j] = dc_j * f
+            dc_j = dc_r[j] + dh_r[j] * o[j] * (one - tc * tc)  # h = o tanh(c)
+            da_i[j] = dc_j * g[j] * i[j] * (one - i[j])  # sigma' = sigma (1 - sigma)
+            da_f[j] = dc_j * c_prev_r[j] * f[j] * (one - f[j])
+            da_g[j] = dc_j * i[j] * (one - g[j] * g[j])  # tanh' = 1 - tanh^2
+            da_o[j] = dh_r[j] * tc * o[j] * (one - o[j])
+            dc_prev_r[j] = dc_j * f[j]
     gemm_nn(da, np.ascontiguousarray(W_ih), dx)
     gemm_nn(da, np.ascontiguousarray(W_hh), dh_prev)

@@ -29,56 +29,57 @@ def forward_loop(xw, h0, W_hh, m):
     """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh -> carried states (N, T, H)."""
     N, T, H = xw.shape
     hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
-    forward_loop_into(xw, h0, W_hh, m, hs_state)
+    h = np.array(h0, order="C")  # (N, H), updated step by step
+    a = np.empty((N, H), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    forward_loop_into(xw, h, np.ascontiguousarray(W_hh), m, a, hs_state)
     return hs_state
 
 
 @twin_jit
-def forward_loop_into(xw, h0, W_hh, m, hs_state):
-    """The loop of `forward_loop`, writing hs_state in place."""
+def forward_loop_into(xw, h, W_hh, m, a, hs_state):
+    """The loop of `forward_loop`, writing hs_state in place; h (N, H) enters as h0 and is
+    updated step by step, a (N, H) is scratch for h W_hh^T."""
     N, T, H = xw.shape
-    W_hh = np.ascontiguousarray(W_hh)  # the GEMMs need contiguous operands
-    h = h0.copy()  # (N, H) contiguous, updated in place step by step
-    a = np.empty((N, H), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
         gemm_nt(h, W_hh, a)
         for row in range(N):
             m_t = m[row, t]
+            x_r, a_r, h_r, hs_r = xw[row, t], a[row], h[row], hs_state[row, t]  # (H,) views
             for j in range(H):
-                h_new = tanh(xw[row, t, j] + a[row, j])
-                h[row, j] = m_t * h_new + (one - m_t) * h[row, j]
-                hs_state[row, t, j] = h[row, j]
+                h_new = tanh(x_r[j] + a_r[j])
+                h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
+                hs_r[j] = h_r[j]
 
 
 def backward_loop(dhs, dh_final, hs_state, m, W_hh):
     """The time loop of the backward pass; returns (da (N, T, H), dh0 (N, H))."""
     N, T, H = dhs.shape
     da = np.empty((N, T, H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
-    dh_next = backward_loop_into(dhs, dh_final, hs_state, m, W_hh, da)
+    dh_next = np.array(dh_final, order="C")  # (N, H), updated step by step
+    da_t = np.empty((N, H), dtype=dhs.dtype)  # da[:, t], contiguous for the GEMM
+    da_W = np.empty((N, H), dtype=dhs.dtype)  # da_t W_hh
+    backward_loop_into(dhs, dh_next, hs_state, m, np.ascontiguousarray(W_hh), da, da_t, da_W)
     return da, dh_next
 
 
 @twin_jit
-def backward_loop_into(dhs, dh_final, hs_state, m, W_hh, da):
-    """The loop of `backward_loop`, writing da in place."""
+def backward_loop_into(dhs, dh_next, hs_state, m, W_hh, da, da_t, da_W):
+    """The loop of `backward_loop`, writing da in place; dh_next (N, H) enters as dh_final and
+    leaves as dh0; da_t and da_W (N, H) are scratch."""
     N, T, H = dhs.shape
-    W_hh = np.ascontiguousarray(W_hh)
-    dh_next = dh_final.copy()  # (N, H), updated in place step by step
-    da_t = np.empty((N, H), dtype=dhs.dtype)  # da[:, t], contiguous for the GEMM
-    da_W = np.empty((N, H), dtype=dhs.dtype)  # da_t W_hh
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
         for row in range(N):
             m_t = m[row, t]
+            dh_r, dhs_r, h_r, da_r = dh_next[row], dhs[row, t], hs_state[row, t], da_t[row]
             for j in range(H):
-                dh = dh_next[row, j] + m_t * dhs[row, t, j]  # through y_t and through h_{t+1}
-                da_t[row, j] = m_t * dh * (one - hs_state[row, t, j] * hs_state[row, t, j])
-                dh_next[row, j] = (one - m_t) * dh  # + da_t W_hh once every row is done
+                dh = dh_r[j] + m_t * dhs_r[j]  # through y_t and through h_{t+1}
+                da_r[j] = m_t * dh * (one - h_r[j] * h_r[j])  # tanh' = 1 - tanh^2
+                dh_r[j] = (one - m_t) * dh  # + da_t W_hh once every row is done
         da[:, t] = da_t
         gemm_nn(da_t, W_hh, da_W)
         dh_next += da_W
-    return dh_next
 
 
 # -- one step, for the decoder's loop ---------------------------------------------------------
@@ -89,16 +90,15 @@ def step_forward(x, h_prev, p):
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H).
     """
-    h = np.empty(h_prev.shape, dtype=x.dtype)
-    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], h)
+    h, ah = np.empty(h_prev.shape, dtype=x.dtype), np.empty(h_prev.shape, dtype=x.dtype)
+    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], ah, h)
     return h, RNNStepCache(x, h_prev, h, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, h):
-    """The step of `step_forward`, writing h in place."""
+def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, ah, h):
+    """The step of `step_forward`, writing h in place; ah (N, H) is scratch for h_prev W_hh^T."""
     N, H = h_prev.shape
-    ah = np.empty((N, H), dtype=x.dtype)  # h_prev W_hh^T
     gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), h)  # x W_ih^T, then in place
     gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
     for row in range(N):

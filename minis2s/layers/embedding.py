@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from minis2s import validate
+from minis2s import backend, validate
 from minis2s.backend import get_array_module
 
 WHERE = "embedding"
@@ -75,5 +75,13 @@ def backward(dout: Any, cache: EmbeddingCache) -> dict[str, Any]:
     if keep is not None:
         dout2 = dout2 * keep.reshape(-1, 1)  # no gradient reaches the pad row
     dW = xp.zeros_like(W)
-    xp.add.at(dW, ids.reshape(-1), dout2)  # repeated ids accumulate (cupy >= 13 has ufunc.at)
+    backend.current().kernel("embedding.scatter_add", scatter_add)(dW, ids.reshape(-1), dout2)
     return {"W": dW}
+
+
+def scatter_add(dW: Any, ids: Any, rows: Any) -> None:
+    """dW[ids[i]] += rows[i] for every i, in place, in the order of i; repeated ids accumulate.
+
+    Shapes: dW (V, E), ids (M,) ints in [0, V), rows (M, E).
+    """
+    get_array_module(dW).add.at(dW, ids, rows)  # cupy >= 13 has ufunc.at too
