@@ -64,3 +64,20 @@ def test_linear_weight_grads_over_stacked_steps(N, T, D, O, seed):
     got = linear.weight_grads(np.stack(dys, axis=1), np.stack(xs, axis=1))
     for k in total:
         np.testing.assert_allclose(got[k], total[k], rtol=1e-12, atol=1e-13, err_msg=k)
+
+
+def test_shared_pre_activation_gives_equal_but_separate_bias_grads():
+    """RNN and LSTM pass one pre-activation gradient twice: db_hh = db_ih, summed once, yet two
+    arrays, so scaling one in place (gradient clipping) leaves the other alone."""
+    r = np.random.default_rng(0)
+    da, x, h = (
+        r.standard_normal((3, 4, 8)),
+        r.standard_normal((3, 4, 5)),
+        r.standard_normal((3, 4, 2)),
+    )
+    g = weight_grads(da, da, x, h)
+    np.testing.assert_array_equal(g["b_hh"], da.sum(axis=(0, 1)))
+    np.testing.assert_array_equal(g["b_ih"], g["b_hh"])
+    g["b_ih"] *= 0
+    assert g["b_hh"].any()
+    assert "b" not in linear.weight_grads(da, x, bias=False)

@@ -51,5 +51,8 @@ def weight_grads(dax: Any, dah: Any, x: Any, h_prev: Any) -> dict[str, Any]:
     and the LSTM, which add them), x (..., D), h_prev (..., H). The leading axes are (N,) for one
     step or (N, T) for a sequence; a decoder stacks its steps so this is one GEMM per weight.
     """
-    ih, hh = linear.weight_grads(dax, x), linear.weight_grads(dah, h_prev)  # each a linear map
+    shared = dah is dax  # RNN, LSTM: db_hh = db_ih, so one sum over the rows serves both
+    ih, hh = linear.weight_grads(dax, x), linear.weight_grads(dah, h_prev, bias=not shared)
+    if shared:
+        hh["b"] = ih["b"].copy()  # a copy: in-place updates of one (clipping) must not hit both
     return {"W_ih": ih["W"], "W_hh": hh["W"], "b_ih": ih["b"], "b_hh": hh["b"]}
