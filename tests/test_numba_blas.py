@@ -110,7 +110,8 @@ def test_twins_call_the_chosen_blas():
     for dtype, t in [(np.float32, "s"), (np.float64, "d")]:
         xw, h0, W_hh = r.standard_normal((2, 3, 4)), r.standard_normal((2, 4)), np.eye(4)
         fresh = njit(error_model="numpy")(numba_rnn.forward_loop_into.py_func)
-        args = [v.astype(dtype) for v in (xw, h0, W_hh, np.ones((2, 3)), np.empty((2, 3, 4)))]
+        arrays = (xw, h0, W_hh, np.ones((2, 3)), np.empty((2, 4)), np.empty((2, 3, 4)))
+        args = [v.astype(dtype) for v in arrays]  # xw, h, W_hh, m, scratch a, hs_state
         fresh(*args)
         ir = fresh.inspect_llvm(fresh.signatures[0])
         assert (f"minis2s_cblas_{t}gemm" in ir, "numba_xxgemm" in ir) == (NUMPYS, not NUMPYS)
