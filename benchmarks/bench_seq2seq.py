@@ -291,29 +291,25 @@ def job_rows(job: Job, backends: list[str], peak: float, budget_s: float) -> com
     """The job on every backend, and once in PyTorch with the weights of the first backend's
     model (every backend starts from the same weights)."""
     w, torch = WORKLOADS[job.workload], common.torch_or_none()
-    calls: dict[str, common.Timed] = {}
-    for name in backends:  # each backend's model is made while it is the current one
+    rows, torch_ms = [], None
+    for name in backends:
         be = backend.use(name)
         fn, model = ours_decode(w, job.beam) if job.beam else ours_train(w)
-        if torch is not None and common.TORCH not in calls:  # before training moves the weights
+        if torch is not None and torch_ms is None:  # before training moves the weights
             if job.beam:
                 peer = torch_decode(torch, w, model.params, job.beam)
             else:
                 peer = torch_train(torch, w, model.params)
-            calls[common.TORCH] = common.Timed(peer)
-        calls[name] = common.Timed(fn, lambda name=name: backend.use(name), common.sync_for(be))
-    ms = common.medians_in_turns(calls, budget_s=budget_s)
-    rows = []
-    for name in backends:
+            torch_ms = common.median_ms(peer, budget_s=budget_s)
+        ms = common.median_ms(fn, budget_s=budget_s, sync=common.sync_for(be))
         if job.beam:
-            backend.use(name)
-            tokens = calls[name].fn()
+            tokens = fn()
             flops = decode_flops(w, job.beam, tokens)
         else:
             tokens, flops = w.N * w.T, train_flops(w)
-        row = common.make_row(f"{job.name} ({job.workload})", name, "float32", w.shape, ms[name],
+        row = common.make_row(f"{job.name} ({job.workload})", name, "float32", w.shape, ms,
                               sequences=w.N, tokens=tokens, flops=flops, peak=peak,
-                              torch_ms=ms.get(common.TORCH))  # fmt: skip
+                              torch_ms=torch_ms)  # fmt: skip
         common.progress(row)
         rows.append(row)
     return rows

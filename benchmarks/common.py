@@ -14,14 +14,11 @@ from typing import Any
 from minis2s import backend
 from minis2s.bench import (  # noqa: F401  (re-exported for the scripts)
     NA,
-    TORCH,
-    Timed,
     blas_threads,
     gemm_peak,
     make_row,
     markdown,
     median_ms,
-    medians_in_turns,
     meta,
     save_json,
     set_blas_threads,

@@ -5,8 +5,7 @@
 Every row times one piece of work on one backend and, where PyTorch is installed, the same work
 in PyTorch (same shapes, float32, eager, as many threads as BLAS):
 
-    ms          median wall time of one call, after warm-up (numba compiles on its first call);
-                every backend's call and PyTorch's are timed in turns (`medians_in_turns`)
+    ms          median wall time of one call, after warm-up (numba compiles on its first call)
     seq/s       sequences per second, N / time
     tokens/s    time steps per second, N * T / time (target tokens for a training step)
     GFLOP/s     matrix-multiply flops of the work / time; the counts are analytic (the formulas
@@ -34,7 +33,6 @@ from minis2s import backend
 from minis2s.threads import blas_threads, set_blas_threads  # noqa: F401  (re-exported)
 
 NA = "n/a"
-TORCH = "torch"  # the peer's key among the contenders timed in turns
 COLUMNS = {  # JSON key -> table heading
     "name": "bench", "backend": "backend", "dtype": "dtype", "shape": "shape", "ms": "ms",
     "seq_per_s": "seq/s", "tokens_per_s": "tokens/s", "gflops": "GFLOP/s", "peak_frac": "peak",
@@ -68,47 +66,6 @@ def sync_for(be: backend.Backend) -> Callable[[], None]:
     return lambda: None
 
 
-class Timed(NamedTuple):
-    """One contender of `medians_in_turns`: the call, what to do untimed before each call (e.g.
-    select the backend it runs on) and what makes the timing wait for a device."""
-
-    fn: Callable[[], Any]
-    before: Callable[[], Any] = lambda: None
-    sync: Callable[[], None] = lambda: None
-
-
-def medians_in_turns(
-    calls: dict[str, Timed],
-    *,
-    warmup: int = 1,
-    repeats: int | None = None,
-    budget_s: float = 2.0,
-) -> dict[str, float]:
-    """Median wall time in ms of each call, after `warmup` untimed calls of each, timed in turns
-    (a, b, c, a, b, c, ...): on a shared machine a burst of load then slows every contender
-    alike, where timing one after the other would put it on whichever ran then.
-
-    Without `repeats`, as many rounds as fit in `budget_s` for the slowest call (3 to 20).
-    """
-    for c in calls.values():
-        for _ in range(warmup):
-            c.before()
-            c.fn()
-            c.sync()
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    want = repeats
-    while want is None or min(len(t) for t in times.values()) < want:
-        for name, c in calls.items():
-            c.before()
-            t0 = time.perf_counter()
-            c.fn()
-            c.sync()
-            times[name].append(time.perf_counter() - t0)
-        if want is None:
-            want = min(20, max(3, int(budget_s / max(t[0] for t in times.values()))))
-    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
-
-
 def median_ms(
     fn: Callable[[], Any],
     *,
@@ -117,9 +74,22 @@ def median_ms(
     budget_s: float = 2.0,
     sync: Callable[[], None] = lambda: None,
 ) -> float:
-    """Median wall time of fn() in ms, after `warmup` untimed calls (`medians_in_turns` of one)."""
-    timed = {"fn": Timed(fn, sync=sync)}
-    return medians_in_turns(timed, warmup=warmup, repeats=repeats, budget_s=budget_s)["fn"]
+    """Median wall time of fn() in ms, after `warmup` untimed calls.
+
+    Without `repeats`, as many calls as fit in `budget_s` (3 to 20): big sizes get a median of 3.
+    """
+    for _ in range(warmup):
+        fn()
+        sync()
+    times: list[float] = []
+    while True:
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+        want = repeats if repeats is not None else min(20, max(3, int(budget_s / times[0])))
+        if len(times) >= want:
+            return 1e3 * statistics.median(times)
 
 
 def gemm_peak(n: int = 1024, repeats: int = 10) -> float:
@@ -309,18 +279,16 @@ def layer_rows(
     torch = torch_or_none()
     rows = []
     for case in cases:
-        calls = {}
-        for name in backends:  # each backend's arrays are made while it is the current one
-            be = backend.use(name)
-            calls[name] = Timed(_ours(case), lambda name=name: backend.use(name), sync_for(be))
+        torch_ms = None
         if torch is not None:
-            calls[TORCH] = Timed(_torch(case, torch))
-        ms = medians_in_turns(calls, budget_s=budget_s)
+            torch_ms = median_ms(_torch(case, torch), budget_s=budget_s)
         flops = rnn_flops(case.cell, case.N, case.T, case.D, case.H, case.backward)
         for name in backends:
-            row = make_row(case.name, name, "float32", case.shape, ms[name], sequences=case.N,
+            be = backend.use(name)
+            ms = median_ms(_ours(case), budget_s=budget_s, sync=sync_for(be))
+            row = make_row(case.name, name, "float32", case.shape, ms, sequences=case.N,
                            tokens=case.N * case.T, flops=flops, peak=peak,
-                           torch_ms=ms.get(TORCH))  # fmt: skip
+                           torch_ms=torch_ms)  # fmt: skip
             rows.append(row)
             report(row)
     return rows

@@ -119,17 +119,6 @@ def test_median_ms_calls_warmup_then_at_least_three_repeats():
     assert len(calls) == 7
 
 
-def test_contenders_are_timed_in_turns_each_after_its_own_before():
-    log = []
-    calls = {
-        k: bench.Timed(lambda k=k: log.append(k), before=lambda k=k: log.append("use " + k))
-        for k in ("a", "b")
-    }
-    ms = bench.medians_in_turns(calls, warmup=1, repeats=3)
-    assert set(ms) == {"a", "b"} and all(v >= 0 for v in ms.values())
-    assert log == ["use a", "a"] + ["use b", "b"] + ["use a", "a", "use b", "b"] * 3
-
-
 def test_blas_threads_can_be_set():
     n = bench.blas_threads()
     if n is None:
