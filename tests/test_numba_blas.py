@@ -46,6 +46,22 @@ def test_gemm_equals_the_float64_product(dtype, trans_b, M, N, K, seed):
     assert out.dtype == dtype and rel_error(out, want) < TOL[dtype]
 
 
+@DTYPES
+@pytest.mark.parametrize("trans_b", [True, False], ids=["gemm_nt", "gemm_nn"])
+@given(M=sizes, N=sizes, K=sizes, T=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_a_may_be_a_row_strided_view(dtype, trans_b, M, N, K, T, seed):
+    """a = A[:, t] of an (M, T, K) array, read in place with its row stride (a backward loop's
+    da[:, t]): the same result as a contiguous copy."""
+    a, b, out = operands(M, N, K, dtype, seed, trans_b)
+    A = np.random.default_rng(seed).standard_normal((M, T, K)).astype(dtype)
+    t = seed % T
+    A[:, t] = a
+    (blas.gemm_nt if trans_b else blas.gemm_nn)(A[:, t], b, out)
+    b64 = b.astype(np.float64)
+    want = a.astype(np.float64) @ (b64.T if trans_b else b64)
+    assert rel_error(out, want) < TOL[dtype]
+
+
 @pytest.mark.parametrize("M, N, K", [(0, 3, 2), (2, 0, 3), (2, 3, 0)])
 def test_empty_products(M, N, K):
     a, b, out = operands(M, N, K, np.float64, 0, True)
@@ -61,8 +77,10 @@ def test_bad_operands_raise_value_errors_that_name_them():
         blas.gemm_nn(a, b, out)
     with pytest.raises(ValueError, match=r"out has shape \(3, 4\), expected \(M, N\) = \(2, 4\)"):
         blas.gemm_nt(a, b, np.zeros((3, 4)))
-    for views in [(np.zeros((2, 6))[:, ::2], b, out), (a, np.zeros((3, 4)).T, out)]:
-        with pytest.raises(ValueError, match="gemm_nt: a, b and out must be C-contiguous"):
+    with pytest.raises(ValueError, match="gemm_nt: a must have contiguous rows"):
+        blas.gemm_nt(np.zeros((2, 6))[:, ::2], b, out)
+    for views in [(a, np.zeros((3, 4)).T, out), (a, b, np.zeros((4, 2)).T)]:
+        with pytest.raises(ValueError, match="gemm_nt: b and out must be C-contiguous"):
             blas.gemm_nt(*views)
     want = r"gemm: a, b, out must be 2-D, all float32 or all float64; got array\(float32, 2d"
     with pytest.raises(ValueError, match=want):

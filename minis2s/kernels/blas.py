@@ -94,7 +94,9 @@ def _shape(s):
 
 @njit
 def _sizes(a, b, out, trans_b):
-    """(M, N, K) of out = a @ op(b); ValueError unless the shapes fit and all are C-contiguous."""
+    """(M, N, K, lda) of out = a @ op(b); ValueError unless the shapes fit, b and out are
+    C-contiguous and a's rows are (a row-strided view such as da[:, t] of a (N, T, G*H) array
+    is read in place: lda is its row stride in elements)."""
     where = "gemm_nt" if trans_b else "gemm_nn"
     M, K = a.shape
     N = out.shape[1]
@@ -105,9 +107,12 @@ def _sizes(a, b, out, trans_b):
     if out.shape[0] != M:
         got = _shape(out.shape)
         raise ValueError(where + ": out has shape " + got + ", expected (M, N) = " + _shape((M, N)))
-    if not (a.flags.c_contiguous and b.flags.c_contiguous and out.flags.c_contiguous):
-        raise ValueError(where + ": a, b and out must be C-contiguous (np.ascontiguousarray)")
-    return M, N, K
+    if not (b.flags.c_contiguous and out.flags.c_contiguous):
+        raise ValueError(where + ": b and out must be C-contiguous (np.ascontiguousarray)")
+    size = a.itemsize
+    if a.size > 0 and ((K > 1 and a.strides[1] != size) or (M > 1 and a.strides[0] < K * size)):
+        raise ValueError(where + ": a must have contiguous rows (np.ascontiguousarray)")
+    return M, N, K, max(a.strides[0] // size, K, 1)
 
 
 def _gemm(a, b, out, trans_b):
@@ -130,6 +135,7 @@ def _gemm_typed(a, b, out, trans_b):
 
         def dot(a, b, out, trans_b):
             _sizes(a, b, out, trans_b)
+            a = np.ascontiguousarray(a)  # np.dot's BLAS path wants contiguous operands
             if trans_b:
                 np.dot(a, b.T, out)
             else:
@@ -139,24 +145,26 @@ def _gemm_typed(a, b, out, trans_b):
     gemm = _GEMM[out.dtype]
 
     def blas(a, b, out, trans_b):
-        M, N, K = _sizes(a, b, out, trans_b)
+        M, N, K, lda = _sizes(a, b, out, trans_b)
         if M == 0 or N == 0 or K == 0:  # BLAS wants leading dimensions >= 1
             out[:] = 0
             return
         op_b, ldb = (_TRANS, K) if trans_b else (_NO_TRANS, N)
         a_, b_, out_ = a.ctypes, b.ctypes, out.ctypes
-        gemm(_ROW_MAJOR, _NO_TRANS, op_b, M, N, K, 1.0, a_, K, b_, ldb, 0.0, out_, N)
+        gemm(_ROW_MAJOR, _NO_TRANS, op_b, M, N, K, 1.0, a_, lda, b_, ldb, 0.0, out_, N)
 
     return blas
 
 
 @njit
 def gemm_nt(a, b, out):
-    """out (M, N) = a (M, K) @ b (N, K)^T: one dtype, float32 or float64, C-contiguous."""
+    """out (M, N) = a (M, K) @ b (N, K)^T: one dtype, float32 or float64; b and out C-contiguous,
+    a with contiguous rows."""
     _gemm(a, b, out, True)
 
 
 @njit
 def gemm_nn(a, b, out):
-    """out (M, N) = a (M, K) @ b (K, N): one dtype, float32 or float64, C-contiguous."""
+    """out (M, N) = a (M, K) @ b (K, N): one dtype, float32 or float64; b and out C-contiguous,
+    a with contiguous rows."""
     _gemm(a, b, out, False)

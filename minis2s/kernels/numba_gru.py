@@ -3,11 +3,12 @@
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or dah_t W_hh (backward), through
-`gemm_nt` / `gemm_nn` on contiguous arrays (NumPy's own BLAS: see `minis2s.kernels.blas`), then,
-per row, one flat pass over the 2H pre-activations of r and z and one over H for n and h,
-writing straight into the outputs, so no temporary array is made per gate or per step. Gate j of
-block k sits at column k*H + j of the (N, 3H) pre-activations, blocks in the order r, z, n (`n`
-is the candidate gate, so the batch row is called `row`). Compiled lazily on first call for the
+`gemm_nt` / `gemm_nn` (NumPy's own BLAS: see `minis2s.kernels.blas`; the backward GEMM reads the
+rows of dah[:, t] in place, no copy), then, per row, one flat pass over the 2H pre-activations
+of r and z and one over H for n and h, writing straight into the outputs, so no temporary array
+is made per gate or per step. Gate j of block k sits at column k*H + j of the (N, 3H)
+pre-activations, blocks in the order r, z, n (`n` is the candidate gate, so the batch row is
+called `row`). Compiled lazily on first call for the
 dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
 
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
@@ -80,26 +81,23 @@ def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
     dax = np.empty((N, T, 3 * H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
     dah = np.empty((N, T, 3 * H), dtype=dhs.dtype)
     dh_next = np.array(dh_final, order="C")  # (N, H), updated step by step
-    dah_t = np.empty((N, 3 * H), dtype=dhs.dtype)  # dah[:, t], contiguous for the GEMM
-    dah_W = np.empty((N, H), dtype=dhs.dtype)  # dah_t W_hh
-    backward_loop_into(
-        dhs, dh_next, hs_state, gates, hn, h0, m, np.ascontiguousarray(W_hh), dax, dah, dah_t,
-        dah_W,
-    )  # fmt: skip
+    dah_W = np.empty((N, H), dtype=dhs.dtype)  # dah[:, t] W_hh
+    W_hh = np.ascontiguousarray(W_hh)
+    backward_loop_into(dhs, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah, dah_W)
     return dax, dah, dh_next
 
 
 @twin_jit
-def backward_loop_into(dhs, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah, dah_t, dah_W):
+def backward_loop_into(dhs, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah, dah_W):
     """The loop of `backward_loop`, writing dax, dah in place; dh_next (N, H) enters as dh_final
-    and leaves as dh0; dah_t (N, 3H) and dah_W (N, H) are scratch."""
+    and leaves as dh0; dah_W (N, H) is scratch."""
     N, T, H = dhs.shape
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
         for row in range(N):
             m_t = m[row, t]
             h_prev = h0[row] if t == 0 else hs_state[row, t - 1]  # (H,) views from here on
-            g_r, dax_r, dah_r = gates[row, t], dax[row, t], dah_t[row]
+            g_r, dax_r, dah_r = gates[row, t], dax[row, t], dah[row, t]
             r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
             dar_x, daz_x, dan_x = dax_r[:H], dax_r[H : 2 * H], dax_r[2 * H :]
             dar_h, daz_h, dan_h = dah_r[:H], dah_r[H : 2 * H], dah_r[2 * H :]
@@ -113,8 +111,7 @@ def backward_loop_into(dhs, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah,
                 dar_x[j], daz_x[j], dan_x[j] = dar, daz, dan
                 dar_h[j], daz_h[j], dan_h[j] = dar, daz, dan * r[j]
                 dh_r[j] = (one - m_t) * dh + dh_new * z[j]  # + dah_t W_hh once rows are done
-        dah[:, t] = dah_t
-        gemm_nn(dah_t, W_hh, dah_W)
+        gemm_nn(dah[:, t], W_hh, dah_W)  # reads the rows of dah[:, t] in place
         dh_next += dah_W
 
 

@@ -3,12 +3,12 @@
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), through
-`gemm_nt` / `gemm_nn` on contiguous arrays (NumPy's own BLAS: see `minis2s.kernels.blas`), then,
-per row, one flat pass over the 4H pre-activations that activates the gates and one over H that
-updates c and h, writing straight into the outputs, so no temporary array is made per gate or
-per step. Gate j of block k sits at column k*H + j of the (N, 4H) pre-activations, blocks in the
-order i, f, g, o. Compiled lazily on first call for the dtype of the inputs (float32 or float64)
-and cached on disk (`twin_jit`).
+`gemm_nt` / `gemm_nn` (NumPy's own BLAS: see `minis2s.kernels.blas`; the backward GEMM reads the
+rows of da[:, t] in place, no copy), then, per row, one flat pass over the 4H pre-activations
+that activates the gates and one over H that updates c and h, writing straight into the outputs,
+so no temporary array is made per gate or per step. Gate j of block k sits at column k*H + j of
+the (N, 4H) pre-activations, blocks in the order i, f, g, o. Compiled lazily on first call for
+the dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
 
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 
@@ -76,21 +76,16 @@ def backward_loop(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_h
     N, T, H = dhs.shape
     da = np.empty((N, T, 4 * H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
     dh_next, dc_next = np.array(dh_final, order="C"), np.array(dc_final, order="C")  # (N, H)
-    da_t = np.empty((N, 4 * H), dtype=dhs.dtype)  # da[:, t], contiguous for the GEMM
-    da_W = np.empty((N, H), dtype=dhs.dtype)  # da_t W_hh
-    backward_loop_into(
-        dhs, dh_next, dc_next, hs_state, cs_state, gates, c0, m, np.ascontiguousarray(W_hh), da,
-        da_t, da_W,
-    )  # fmt: skip
+    da_W = np.empty((N, H), dtype=dhs.dtype)  # da[:, t] W_hh
+    W_hh = np.ascontiguousarray(W_hh)
+    backward_loop_into(dhs, dh_next, dc_next, hs_state, cs_state, gates, c0, m, W_hh, da, da_W)
     return da, dh_next, dc_next
 
 
 @twin_jit
-def backward_loop_into(
-    dhs, dh_next, dc_next, hs_state, cs_state, gates, c0, m, W_hh, da, da_t, da_W
-):
+def backward_loop_into(dhs, dh_next, dc_next, hs_state, cs_state, gates, c0, m, W_hh, da, da_W):
     """The loop of `backward_loop`, writing da in place; dh_next, dc_next (N, H) enter as
-    dh_final, dc_final and leave as dh0, dc0; da_t (N, 4H) and da_W (N, H) are scratch."""
+    dh_final, dc_final and leave as dh0, dc0; da_W (N, H) is scratch."""
     N, T, H = dhs.shape
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
@@ -98,7 +93,7 @@ def backward_loop_into(
             m_t = m[row, t]
             c_prev = c0[row] if t == 0 else cs_state[row, t - 1]  # (H,) rows from here on
             g_r, c_r, dhs_r = gates[row, t], cs_state[row, t], dhs[row, t]
-            dh_r, dc_r, da_r = dh_next[row], dc_next[row], da_t[row]
+            dh_r, dc_r, da_r = dh_next[row], dc_next[row], da[row, t]
             i, f, g, o = g_r[:H], g_r[H : 2 * H], g_r[2 * H : 3 * H], g_r[3 * H :]  # (H,) views
             da_i, da_f, da_g, da_o = da_r[:H], da_r[H : 2 * H], da_r[2 * H : 3 * H], da_r[3 * H :]
             for j in range(H):
@@ -111,8 +106,7 @@ def backward_loop_into(
                 da_o[j] = m_t * dh * tc * o[j] * (one - o[j])
                 dc_r[j] = (one - m_t) * dc_r[j] + dc * f[j]
                 dh_r[j] = (one - m_t) * dh  # + da_t W_hh once every row is done
-        da[:, t] = da_t
-        gemm_nn(da_t, W_hh, da_W)
+        gemm_nn(da[:, t], W_hh, da_W)  # reads the rows of da[:, t] in place (row stride T*4H)
         dh_next += da_W
 
 

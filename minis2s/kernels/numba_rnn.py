@@ -3,10 +3,11 @@
 
 Same names, arguments, results and statement order as the reference; only the loop mechanics
 differ. Each step does one GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), through
-`gemm_nt` / `gemm_nn` on contiguous arrays (NumPy's own BLAS: see `minis2s.kernels.blas`), then
-one fused loop over rows and hidden units that computes the step elementwise and writes straight
-into the outputs, so no temporary array is made per step. Compiled lazily on first call for the
-dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
+`gemm_nt` / `gemm_nn` (NumPy's own BLAS: see `minis2s.kernels.blas`; the backward GEMM reads the
+rows of da[:, t] in place, no copy), then one fused loop over rows and hidden units that
+computes the step elementwise and writes straight into the outputs, so no temporary array is
+made per step. Compiled lazily on first call for the dtype of the inputs (float32 or float64)
+and cached on disk (`twin_jit`).
 
 The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
 
@@ -57,28 +58,26 @@ def backward_loop(dhs, dh_final, hs_state, m, W_hh):
     N, T, H = dhs.shape
     da = np.empty((N, T, H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
     dh_next = np.array(dh_final, order="C")  # (N, H), updated step by step
-    da_t = np.empty((N, H), dtype=dhs.dtype)  # da[:, t], contiguous for the GEMM
-    da_W = np.empty((N, H), dtype=dhs.dtype)  # da_t W_hh
-    backward_loop_into(dhs, dh_next, hs_state, m, np.ascontiguousarray(W_hh), da, da_t, da_W)
+    da_W = np.empty((N, H), dtype=dhs.dtype)  # da[:, t] W_hh
+    backward_loop_into(dhs, dh_next, hs_state, m, np.ascontiguousarray(W_hh), da, da_W)
     return da, dh_next
 
 
 @twin_jit
-def backward_loop_into(dhs, dh_next, hs_state, m, W_hh, da, da_t, da_W):
+def backward_loop_into(dhs, dh_next, hs_state, m, W_hh, da, da_W):
     """The loop of `backward_loop`, writing da in place; dh_next (N, H) enters as dh_final and
-    leaves as dh0; da_t and da_W (N, H) are scratch."""
+    leaves as dh0; da_W (N, H) is scratch."""
     N, T, H = dhs.shape
     one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
         for row in range(N):
             m_t = m[row, t]
-            dh_r, dhs_r, h_r, da_r = dh_next[row], dhs[row, t], hs_state[row, t], da_t[row]
+            dh_r, dhs_r, h_r, da_r = dh_next[row], dhs[row, t], hs_state[row, t], da[row, t]
             for j in range(H):
                 dh = dh_r[j] + m_t * dhs_r[j]  # through y_t and through h_{t+1}
                 da_r[j] = m_t * dh * (one - h_r[j] * h_r[j])  # tanh' = 1 - tanh^2
                 dh_r[j] = (one - m_t) * dh  # + da_t W_hh once every row is done
-        da[:, t] = da_t
-        gemm_nn(da_t, W_hh, da_W)
+        gemm_nn(da[:, t], W_hh, da_W)  # reads the rows of da[:, t] in place
         dh_next += da_W
 
 
