@@ -11,14 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s import backend
-from minis2s.gradcheck import rel_error
 from minis2s.kernels import numba_attention
 from minis2s.layers import attention
 from minis2s.layers.attention import SCORES
+from tests.parity import DTYPES, TOL, assert_same
 from tests.strategies import dims, lengths, mask_from_lengths
 
-TOL = {np.float64: 1e-10, np.float32: 1e-5}
-DTYPES = pytest.mark.parametrize("dtype", list(TOL), ids=["float64", "float32"])
 TWINS = ("forward_with_keys", "score_grads", "query_grads")
 COMPILED = pytest.mark.parametrize("score", numba_attention.COMPILED)
 # widths 1..4, and past the 8 / 16 lanes of a vectorised loop (its remainder too)
@@ -71,13 +69,6 @@ def run(module, q, keys, enc, p, mask, score, dcontext, dweights):
     context, w, cache = module.forward_with_keys(q, keys, enc, p, mask, score)
     ds = module.score_grads(dcontext, dweights, cache)
     return context, w, cache, ds, module.query_grads(ds, cache)
-
-
-def assert_same(got, want, dtype, what):
-    assert got.dtype == want.dtype == dtype and got.shape == want.shape, what
-    assert np.all(np.isfinite(got)), f"{what}: not finite"
-    err = rel_error(got, want)
-    assert err < TOL[dtype], f"{what}: rel_error {err:.3g} >= {TOL[dtype]:g}"
 
 
 def test_the_numba_backend_registers_the_twins():

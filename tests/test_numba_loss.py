@@ -13,13 +13,11 @@ from hypothesis import strategies as st
 from numba import njit
 
 from minis2s import backend, kernels
-from minis2s.gradcheck import rel_error
 from minis2s.kernels import fast_math, numba_loss
 from minis2s.layers import loss
+from tests.parity import DTYPES, TOL, assert_same
 from tests.strategies import dims
 
-TOL = {np.float64: 1e-10, np.float32: 1e-5}
-DTYPES = pytest.mark.parametrize("dtype", list(TOL), ids=["float64", "float32"])
 TWINS = ("log_softmax", "softmax_minus_target")
 
 
@@ -53,13 +51,6 @@ def logits_case(draw):
     eps = draw(st.sampled_from([0.0, 0.1, 1.0]))
     scale = draw(st.sampled_from([1.0, -2.5])) / max(kept.sum(), 1)
     return logits, r.integers(0, V, lead), kept[:, None].astype(np.float64), eps, scale
-
-
-def assert_same(got, want, dtype, what):
-    assert got.dtype == want.dtype == dtype and got.shape == want.shape, what
-    assert np.all(np.isfinite(got)), f"{what}: not finite"
-    err = rel_error(got, want)
-    assert err < TOL[dtype], f"{what}: rel_error {err:.3g} >= {TOL[dtype]:g}"
 
 
 def test_the_loss_layer_dispatches_to_the_twins():

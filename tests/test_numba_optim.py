@@ -12,13 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s import backend
-from minis2s.gradcheck import rel_error
 from minis2s.kernels import numba_optim
 from minis2s.train import optim
+from tests.parity import DTYPES, assert_same
 from tests.strategies import dims
 
-TOL = {np.float64: 1e-10, np.float32: 1e-5}
-DTYPES = pytest.mark.parametrize("dtype", list(TOL), ids=["float64", "float32"])
 STEPS = 5
 
 # sizes past 64 too, so the loop's vector body and its scalar remainder both run
@@ -45,13 +43,6 @@ def numba_backend():
 def gradient(r, shape, dtype):
     """Standard normal, with about one entry in five zero (an embedding row no token used)."""
     return (r.standard_normal(shape) * (r.random(shape) < 0.8)).astype(dtype)
-
-
-def assert_same(got, want, dtype, what):
-    assert got.dtype == want.dtype == dtype and got.shape == want.shape, what
-    assert np.all(np.isfinite(got)), f"{what}: not finite"
-    err = rel_error(got, want)
-    assert err < TOL[dtype], f"{what}: rel_error {err:.3g} >= {TOL[dtype]:g}"
 
 
 def test_adam_dispatches_to_the_twin():

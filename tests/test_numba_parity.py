@@ -9,25 +9,22 @@ from hypothesis import given
 from numba import njit
 
 from minis2s import backend
-from minis2s.gradcheck import rel_error
 from minis2s.kernels import fast_math, numba_gru, numba_lstm, numba_rnn
 from minis2s.layers import gru, lstm, rnn, stack
+from tests.parity import DTYPES
+from tests.parity import assert_same as assert_same_array
 from tests.strategies import seq_case
 
-TOL = {np.float64: 1e-10, np.float32: 1e-5}
-DTYPES = pytest.mark.parametrize("dtype", list(TOL), ids=["float64", "float32"])
 CELLS = {"rnn": (rnn, numba_rnn, 1), "lstm": (lstm, numba_lstm, 4), "gru": (gru, numba_gru, 3)}
 
 
 def assert_same(got, want, dtype, what):
-    """Every array in `got` within TOL[dtype] of the matching one in `want`, in `want`'s dtype."""
+    """Every array in `got` within TOL[dtype] of the matching one in `want` (tests.parity)."""
     got = got if isinstance(got, tuple | list) else (got,)
     want = want if isinstance(want, tuple | list) else (want,)
     assert len(got) == len(want), f"{what}: {len(got)} results, expected {len(want)}"
     for k, (a, b) in enumerate(zip(got, want, strict=True)):
-        assert a.dtype == b.dtype and a.shape == b.shape, f"{what}[{k}]: {a.dtype} {a.shape}"
-        err = rel_error(a, b)
-        assert err < TOL[dtype], f"{what}[{k}]: rel_error {err:.3g} >= {TOL[dtype]:g}"
+        assert_same_array(a, b, dtype, f"{what}[{k}]")
 
 
 def with_padded_row(m):

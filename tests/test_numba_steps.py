@@ -13,10 +13,10 @@ from minis2s import backend
 from minis2s.data.batching import make_batch
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.config import ATTENTIONS
+from tests.parity import DTYPES, TOL
 from tests.strategies import dims
-from tests.test_numba_parity import CELLS, TOL, assert_same, strided
+from tests.test_numba_parity import CELLS, assert_same, strided
 
-DTYPES = pytest.mark.parametrize("dtype", list(TOL), ids=["float64", "float32"])
 STEPS = ("step_forward", "step_backward_data")
 
 
