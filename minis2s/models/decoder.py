@@ -228,12 +228,13 @@ def forward(
     validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
     dp = split_params(p, cfg)
     states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)
-    fed = xp.empty_like(tgt_in)  # the tokens read, with scheduled sampling
     outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)
     weights = xp.empty((N, T, enc.shape[1]), dtype=enc.dtype) if cfg.attention != "none" else None
     keys, c_keys = attention_keys(enc, dp, cfg)
     sampling = sampling_eps > 0 and rng is not None
-    if not sampling:  # teacher forcing: every step's token is known, so one lookup for all
+    if sampling:
+        fed = xp.empty_like(tgt_in)  # the tokens read: the reference's or the model's own
+    else:  # teacher forcing: every step's token is known, so one lookup for all
         embedded, c_emb = embedding.forward(tgt_in, dp.emb, pad_id=PAD_ID)  # (N, T, E)
     steps = []
     for t in range(T):
