@@ -39,7 +39,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="also write the rows and run facts as JSON")
     p.add_argument("--threads", type=int, help="BLAS and torch threads (default: BLAS's own)")
     p.add_argument("--budget", type=float, default=2.0,
-                   help="seconds of timed calls per row (3 to 20 calls; median)")  # fmt: skip
+                   help="seconds of timed calls per row (3 to 100 calls; median)")  # fmt: skip
     return p
 
 
