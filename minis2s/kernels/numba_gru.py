@@ -8,15 +8,13 @@ rows of dah[:, t] in place, no copy), then, per row, one flat pass over the 2H p
 of r and z and one over H for n and h, writing straight into the outputs, so no temporary array
 is made per gate or per step. Gate j of block k sits at column k*H + j of the (N, 3H)
 pre-activations, blocks in the order r, z, n (`n` is the candidate gate, so the batch row is
-called `row`). Compiled lazily on first call for the
-dtype of the inputs (float32 or float64) and cached on disk (`twin_jit`).
+called `row`). Compiled lazily on first call for the dtype of the inputs (float32 or float64)
+and cached on disk (`twin_jit`).
 
-The elementwise loops are written to vectorise (SIMD): see `minis2s.kernels` for how.
-
-Each twin is a small Python function that allocates its (N, T, .) results with NumPy and calls
-the compiled loop (`*_into`) to fill them: why, in `minis2s.kernels`. The step twins do the same
-for their small results, with both GEMMs and the gate math in one compiled call, which
-replaces the reference's dozen NumPy calls (and their Python overhead) per step.
+Each twin is a small Python function that allocates with NumPy every array its compiled loop
+(`*_into`) touches; how the loops are written to vectorise, and why NumPy allocates: see
+`minis2s.kernels`. A step twin runs both GEMMs and the gate math in one compiled call, where the
+reference makes a dozen NumPy calls (and pays their Python overhead) per step.
 """
 
 from __future__ import annotations
