@@ -138,3 +138,22 @@ def test_decoding_steps_match_the_training_pass(att):
     for t in range(b.tgt_in.shape[1]):
         logp, state, _ = model.step(b.tgt_in[order, t], state)
         np.testing.assert_allclose(logp, want[order, t], rtol=1e-12, atol=1e-14)
+
+
+def test_select_within_sentences_keeps_the_per_sentence_fields():
+    """Beam search reorders hypotheses only within their sentence's block of rows: select with
+    same_sources=True gives what the full gather gives, without copying enc, src_mask, keys."""
+    model = tiny(cell="gru", attention="general", input_feed=True, dec_layers=2, bridge="zero")
+    b = model.to_device(batch())
+    K = 3
+    state = Seq2Seq.select(model.encode(b.src, b.src_mask), np.repeat(np.arange(3), K))
+    state = model.step(np.arange(9) % 7, state)[1]  # every row now holds its own states and out
+    within = np.array([2, 2, 0, 3, 5, 4, 8, 6, 6])  # row r reads a row of sentence r // K
+    fast = Seq2Seq.select(state, within, same_sources=True)
+    full = Seq2Seq.select(state, within)
+    assert fast.enc is state.enc and fast.src_mask is state.src_mask and fast.keys is state.keys
+    for name in ("enc", "src_mask", "keys", "out"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(full, name))
+    for got, want in zip(fast.states, full.states, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(fast.out, state.out)  # the reorder did move the hypotheses

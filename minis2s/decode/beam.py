@@ -77,7 +77,7 @@ def beam_search(
             scores, logp, hist, step_attn, finished, active, t, limits, S, K,
             length_penalty, alpha,
         )  # fmt: skip
-        state = model.select(state, xp.asarray(rows))
+        state = model.select(state, xp.asarray(rows), same_sources=True)  # rows stay in block n
         hist = np.concatenate([hist[rows], tokens[:, None]], axis=1)
         attn = None if step_attn is None else step_attn[rows]
         y = tokens

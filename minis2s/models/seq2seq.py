@@ -184,8 +184,14 @@ class Seq2Seq:
         return log_softmax(logits), state._replace(states=states, out=out), w
 
     @staticmethod
-    def select(state: DecodeState, index: Any) -> DecodeState:
-        """The state of rows `index` (N',) of `state`: reorders hypotheses in beam search."""
+    def select(state: DecodeState, index: Any, *, same_sources: bool = False) -> DecodeState:
+        """The state of rows `index` (N',) of `state`: reorders hypotheses in beam search.
+
+        `same_sources=True` promises that each new row reads a row with the same source sentence
+        (beam search reorders the hypotheses of each sentence among themselves): the
+        per-sentence fields enc, src_mask and keys then hold the same values in every row, so
+        they are kept as they are rather than gathered again (a copy of (N', S, He) per step).
+        """
 
         def take(a: Any) -> Any:
             if a is None:  # keys without attention
@@ -196,6 +202,8 @@ class Seq2Seq:
                 return [take(x) for x in a]
             return a[index]
 
+        if same_sources:
+            return state._replace(states=take(state.states), out=take(state.out))
         return DecodeState(*(take(a) for a in state))
 
     def num_params(self) -> int:
