@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minis2s import validate
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import attention, softmax
 from minis2s.layers.attention import KEY_PARAMS, QUERY_PARAMS, SCORES
@@ -306,3 +307,20 @@ def test_bad_inputs_to_the_split_pairs_name_the_argument(rng):
         attention.forward_with_keys(q, keys, enc, p, mask=np.ones((2, 3)), score="additive")
     with pytest.raises(ValueError, match="keys has dtype float32 but the parameters are float64"):
         attention.forward_with_keys(q, keys.astype(np.float32), enc, p, score="additive")
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_a_checked_mask_gives_the_same_attention_and_is_still_shape_checked(score):
+    """mask_checked=True (a decoder checks src_mask once per batch) skips only the value check."""
+    r = np.random.default_rng(1)
+    N, Tq, S, H = 3, 2, 4, 5
+    p = attention.init(score, H, H, r, dtype=np.float64)
+    q, enc = r.standard_normal((N, Tq, H)), r.standard_normal((N, S, H))
+    m = validate.mask("test", np.array([[1, 1, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]]), N, S, q.dtype)
+    keys, _ = attention.keys_forward(enc, p, score)
+    want = attention.forward_with_keys(q, keys, enc, p, m, score)
+    got = attention.forward_with_keys(q, keys, enc, p, m, score, mask_checked=True)
+    for a, b in zip(got[:2], want[:2], strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"mask has shape \(3, 3\), expected \(N, S\)"):
+        attention.forward_with_keys(q, keys, enc, p, m[:, :3], score, mask_checked=True)

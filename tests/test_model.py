@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
+from minis2s import validate
 from minis2s.data.batching import make_batch
 from minis2s.gradcheck import assert_close, check_model
 from minis2s.layers import attention, linear, loss
@@ -157,3 +158,25 @@ def test_select_within_sentences_keeps_the_per_sentence_fields():
     for got, want in zip(fast.states, full.states, strict=True):
         np.testing.assert_array_equal(got, want)
     assert not np.array_equal(fast.out, state.out)  # the reorder did move the hypotheses
+
+
+def test_src_mask_values_are_checked_once_per_batch_not_per_step(monkeypatch):
+    """On CuPy each check is a device-to-host round trip: decoder.forward and Seq2Seq.encode check
+    src_mask once, and the steps (training and decoding) trust that check."""
+    model = tiny(cell="lstm", attention="general", input_feed=True)
+    b = model.to_device(batch())
+    calls, real = [], validate.mask
+
+    def counted(where, *args, **kw):
+        calls.append(where)
+        return real(where, *args, **kw)
+
+    monkeypatch.setattr(validate, "mask", counted)
+    model.loss_and_grads(batch())
+    assert calls.count("decoder") == 1
+    assert not [w for w in calls if w.startswith("attention")]
+    calls.clear()
+    state = model.encode(b.src, b.src_mask)
+    for t in range(3):
+        state = model.step(b.tgt_in[:, t], state)[1]
+    assert calls.count("Seq2Seq.encode") == 1 and not [w for w in calls if "attention" in w]

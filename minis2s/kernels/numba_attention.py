@@ -43,7 +43,7 @@ from minis2s import validate
 from minis2s.kernels.blas import twin_jit
 from minis2s.kernels.fast_math import exp
 from minis2s.layers import attention
-from minis2s.layers.attention import WHERE, QueryCache, _check_query
+from minis2s.layers.attention import WHERE, QueryCache, _check_query, _query_mask
 
 COMPILED = ("dot", "scaled_dot", "general")  # the score kinds e_s = c (q . k_s)
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -55,18 +55,19 @@ def _compiled(*arrays):
     return dtype in FLOATS and all(a is None or a.dtype == dtype for a in arrays)
 
 
-def forward_with_keys(q, keys, enc, p, mask=None, score="general"):
+def forward_with_keys(q, keys, enc, p, mask=None, score="general", *, mask_checked=False):
     """Attend from each query, given the keys from keys_forward; enc serves as the values.
 
     Shapes: q (N, Tq, Hq), keys (N, S, Hk), enc (N, S, He), mask (N, S) of 0/1 or None
-    -> context (N, Tq, He), weights (N, Tq, S), QueryCache, as the reference.
+    -> context (N, Tq, He), weights (N, Tq, S), QueryCache, as the reference (`mask_checked`
+    too).
     """
     if score not in COMPILED:  # concat, additive: the reference (unknown kinds: its error)
-        return attention.forward_with_keys(q, keys, enc, p, mask, score)
+        return attention.forward_with_keys(q, keys, enc, p, mask, score, mask_checked=mask_checked)
     N, S = _check_query(q, keys, enc, p, score)
     if not _compiled(q, keys, enc):
-        return attention.forward_with_keys(q, keys, enc, p, mask, score)
-    m = validate.mask(f"{WHERE}.forward_with_keys", mask, N, S, q.dtype)
+        return attention.forward_with_keys(q, keys, enc, p, mask, score, mask_checked=mask_checked)
+    m = _query_mask(mask, N, S, q.dtype, mask_checked)
     c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
     w = np.empty((N, q.shape[1], S), dtype=q.dtype)  # NumPy's allocation: see minis2s.kernels
     context = np.empty((N, q.shape[1], enc.shape[2]), dtype=q.dtype)

@@ -240,16 +240,26 @@ def keys_backward(dkeys: Any, cache: KeysCache) -> tuple[Any, dict[str, Any]]:
 
 
 def forward_with_keys(
-    q: Any, keys: Any, enc: Any, p: dict[str, Any], mask: Any = None, score: str = "general"
+    q: Any,
+    keys: Any,
+    enc: Any,
+    p: dict[str, Any],
+    mask: Any = None,
+    score: str = "general",
+    *,
+    mask_checked: bool = False,
 ) -> tuple[Any, Any, QueryCache]:
     """Attend from each query, given the keys from keys_forward; enc serves as the values.
 
     Shapes: q (N, Tq, Hq), keys (N, S, Hk), enc (N, S, He), mask (N, S) of 0/1 or None
     -> context (N, Tq, He), weights (N, Tq, S), as `forward`.
+    `mask_checked=True`: mask is what `validate.mask` returned for it, checked once by the caller
+    (a decoder, once per batch), so its values are not checked again at every step (on CuPy that
+    check is a device-to-host round trip).
     """
     N, S = _check_query(q, keys, enc, p, score)
     xp = get_array_module(q, keys, enc)
-    m = xp.asarray(validate.mask(f"{WHERE}.forward_with_keys", mask, N, S, q.dtype))
+    m = xp.asarray(_query_mask(mask, N, S, q.dtype, mask_checked))
     z = None
     if score in ("dot", "general"):
         s = q @ keys.transpose(0, 2, 1)  # (N, Tq, S)
@@ -261,6 +271,17 @@ def forward_with_keys(
         s = z @ p["v"]
     w, _ = softmax_forward(s, m[:, None, :])
     return w @ enc, w, QueryCache(q, keys, enc, p, score, w, z)
+
+
+def _query_mask(mask: Any, N: int, S: int, dtype: Any, checked: bool) -> Any:
+    """The (N, S) float mask of forward_with_keys: checked here, or only its shape and dtype when
+    the caller has checked its values (`mask_checked`)."""
+    where = f"{WHERE}.forward_with_keys"
+    if not checked or mask is None:
+        return validate.mask(where, mask, N, S, dtype)
+    validate.shape(where, "mask", mask, (N, S), "N, S")
+    validate.floating(where, "mask", mask, dtype)
+    return mask
 
 
 def backward_with_keys(

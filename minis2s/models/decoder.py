@@ -103,9 +103,10 @@ def step_forward(
     keys: Any,
 ) -> tuple[Any, list[Any], Any, StepCache]:
     """One step. e (N, E) embedded input, states per layer, out_prev (N, H) h~_{t-1} (used with
-    input feeding), enc (N, S, He), src_mask (N, S), keys (N, S, Hk) from attention_keys (None
-    without attention) -> (h~_t (N, H), new states, weights (N, S) or None, cache).
-    `rng` turns dropout on."""
+    input feeding), enc (N, S, He), src_mask (N, S) as `validate.mask` returns it (`forward` and
+    Seq2Seq.encode check its values once per batch, not at every step), keys (N, S, Hk) from
+    attention_keys (None without attention) -> (h~_t (N, H), new states, weights (N, S) or None,
+    cache). `rng` turns dropout on."""
     xp = get_array_module(e)
     train = rng is not None
     x, drop_e = dropout.forward(e, cfg.dropout, rng, train)
@@ -124,7 +125,7 @@ def step_forward(
     if cfg.attention == "none":
         return x, new_states, None, StepCache(drop_e, cells, drops, None, None, None)
     ctx, w, c_att = _kernel("attention", "forward_with_keys")(
-        x[:, None], keys, enc, dp.att, src_mask, cfg.attention
+        x[:, None], keys, enc, dp.att, src_mask, cfg.attention, mask_checked=True
     )
     z, c_comb = linear.forward(xp.concatenate([ctx[:, 0], x], axis=1), dp.comb)  # (N, H)
     out = xp.tanh(z)
@@ -226,6 +227,7 @@ def forward(
     xp = get_array_module(enc)
     N, T = tgt_in.shape
     validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
+    src_mask = validate.mask("decoder", src_mask, N, enc.shape[1], enc.dtype, like=enc)  # once
     dp = split_params(p, cfg)
     states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)
     outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)

@@ -161,9 +161,10 @@ class Seq2Seq:
         """Run the encoder and the bridge: the state before the first decoding step."""
         be, cfg = backend.current(), self.cfg
         src = be.asarray(src, dtype=self.dtype if cfg.src_features > 0 else None)
-        src_mask = be.asarray(src_mask, dtype=self.dtype)
         if cfg.src_features <= 0:
             validate.token_ids("Seq2Seq.encode", "src", src, cfg.src_vocab)
+        N, S = src.shape[:2]  # the decoding steps trust this check (decoder.step_forward)
+        src_mask = validate.mask("Seq2Seq.encode", be.asarray(src_mask), N, S, self.dtype)
         enc, final, _ = encoder.forward(src, src_mask, self.params, cfg)
         states0, _ = bridge.forward(final, self.params, cfg)
         out = be.xp.zeros((src.shape[0], cfg.hidden), dtype=self.dtype)
