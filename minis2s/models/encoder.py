@@ -1,8 +1,9 @@
 """The encoder: token ids (or feature vectors) -> embedding -> dropout -> recurrent stack.
 
-x     = dropout(E_src[src])            (N, S, E)   or the features themselves (N, S, F)
-enc   = stack(x, mask)                 (N, S, dirs*H), zero at padding
-final = the stack's final states        PyTorch layout (L*dirs, N, H), a tuple for LSTM
+Equations:
+    x     = dropout(E_src[src])            (N, S, E)   or the features themselves (N, S, F)
+    enc   = stack(x, mask)                 (N, S, dirs*H), zero at padding
+    final = the stack's final states        PyTorch layout (L*dirs, N, H), a tuple for LSTM
 """
 
 from __future__ import annotations

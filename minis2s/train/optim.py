@@ -201,19 +201,14 @@ class Adam(Optimizer):
         self.betas, self.eps = (float(betas[0]), float(betas[1])), eps
         super().__init__(params, lr, weight_decay)
 
-    def step(self, params: Params, grads: Params) -> None:
-        """One update of every parameter in place, using `grads` (same keys and shapes)."""
-        # looked up once a step: the numba backend swaps in a one-pass twin (kernels/numba_optim)
-        self._kernel = backend.current().kernel("optim.adam_update", adam_update)
-        super().step(params, grads)
-
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         self._adam(p, g, state, self.weight_decay)
 
     def _adam(self, p: Any, g: Any, state: dict[str, Any], weight_decay: float) -> None:
         m, v = state["exp_avg"], state["exp_avg_sq"]
         beta1, beta2 = self.betas
-        self._kernel(p, g, m, v, self.lr, beta1, beta2, self.eps, weight_decay, self.t)
+        update = backend.current().kernel("optim.adam_update", adam_update)  # numba: one pass
+        update(p, g, m, v, self.lr, beta1, beta2, self.eps, weight_decay, self.t)
 
 
 class AdamW(Adam):
