@@ -14,6 +14,11 @@ in PyTorch (same shapes, float32, eager, as many threads as BLAS):
     torch ms    PyTorch's median on the same work ("n/a" without torch)
     torch/ours  torch ms / ms: above 1 means minis2s is faster
 
+The layer benchmark adds a row per size whose backend is "GEMMs only": the layer's matrix
+products alone (`gemm_operands`: the same shapes, the same number of calls, nothing between
+them) on the first backend's arrays. Its peak column is the most a layer that calls this BLAS
+can reach at that size; the gap between it and a backend's row is time outside the GEMMs.
+
 The seq2seq benchmark (a training step, greedy and beam decoding) is benchmarks/bench_seq2seq.py
 in the source tree; it reuses these helpers.
 """
@@ -33,6 +38,7 @@ from minis2s import backend
 from minis2s.threads import blas_threads, set_blas_threads  # noqa: F401  (re-exported)
 
 NA = "n/a"
+GEMMS_ONLY = "GEMMs only"  # the backend column of the layer rows that time the GEMMs alone
 COLUMNS = {  # JSON key -> table heading
     "name": "bench", "backend": "backend", "dtype": "dtype", "shape": "shape", "ms": "ms",
     "seq_per_s": "seq/s", "tokens_per_s": "tokens/s", "gflops": "GFLOP/s", "peak_frac": "peak",
@@ -261,6 +267,34 @@ def _ours(case: LayerCase) -> Callable[[], Any]:
     return step
 
 
+def gemm_operands(case: LayerCase, xp: Any) -> list[tuple[Any, Any]]:
+    """(a, b) for every product a @ b the layer does, with G gates: forward x W_ih^T over all
+    steps, then h W_hh^T per step; backward da_t W_hh per step, then da W_ih, da^T x and
+    da^T h_prev over all steps (the weight gradients). Operands in the layouts the layers use
+    (transposes are views), float32, on array module `xp`. Their flops are rnn_flops."""
+    G = {"lstm": 4, "gru": 3}[case.cell]
+    N, T, D, H = case.N, case.T, case.D, case.H
+    r = backend.rng(0)
+    a = lambda *shape: xp.asarray(r.standard_normal(shape), dtype=np.float32)  # noqa: E731
+    W_ih, W_hh, x, h = a(G * H, D), a(G * H, H), a(N * T, D), a(N, H)
+    ops = [(x, W_ih.T)] + [(h, W_hh.T)] * T
+    if case.backward:
+        da, da_t, h_prev = a(N * T, G * H), a(N, G * H), a(N * T, H)
+        ops += [(da_t, W_hh)] * T + [(da, W_ih), (da.T, x), (da.T, h_prev)]
+    return ops
+
+
+def _gemms_only(case: LayerCase) -> Callable[[], Any]:
+    """One call's worth of the layer's GEMMs alone, on the current backend's arrays."""
+    ops = gemm_operands(case, backend.current().xp)
+
+    def gemms() -> None:
+        for a, b in ops:
+            a @ b
+
+    return gemms
+
+
 def _torch(case: LayerCase, torch: Any) -> Callable[[], Any]:
     """The same call in PyTorch: nn.LSTM / nn.GRU, batch_first, float32; the forward-only row
     runs under no_grad (inference), fwd+bwd backpropagates dys into x and the weights."""
@@ -286,7 +320,8 @@ def layer_rows(
     budget_s: float = 2.0,
     report: Callable[[dict[str, Any]], None] = lambda row: None,
 ) -> list[dict[str, Any]]:
-    """Time every case on every backend (and once in torch); `report` sees each row as it comes."""
+    """Time every case on every backend (and once in torch), then its GEMMs alone on the first
+    backend's arrays (a "GEMMs only" row); `report` sees each row as it comes."""
     torch = torch_or_none()
     rows = []
     for case in cases:
@@ -302,6 +337,12 @@ def layer_rows(
                            torch_ms=torch_ms)  # fmt: skip
             rows.append(row)
             report(row)
+        be = backend.use(backends[0])
+        ms = median_ms(_gemms_only(case), budget_s=budget_s, sync=sync_for(be))
+        row = make_row(case.name, GEMMS_ONLY, "float32", case.shape, ms, sequences=case.N,
+                       tokens=case.N * case.T, flops=flops, peak=peak, torch_ms=None)  # fmt: skip
+        rows.append(row)
+        report(row)
     return rows
 
 

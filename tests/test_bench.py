@@ -44,19 +44,23 @@ def s2s(monkeypatch):
 
 
 def check_rows(rows, n, torch_present):
+    """n rows with every column; the "GEMMs only" rows have no torch peer."""
     assert len(rows) == n
     for r in rows:
         assert list(r) == list(bench.COLUMNS)
         for key in ("ms", "seq_per_s", "tokens_per_s", "gflops", "peak_frac"):
             assert isinstance(r[key], float) and math.isfinite(r[key]) and r[key] > 0, (key, r)
+        peer = torch_present and r["backend"] != bench.GEMMS_ONLY
         for key in ("torch_ms", "torch_ratio"):
-            assert isinstance(r[key], float) == torch_present and (torch_present or r[key] == "n/a")
-        assert r["dtype"] == "float32" and r["backend"] in ("numpy", "numba")
+            assert isinstance(r[key], float) == peer and (peer or r[key] == "n/a")
+        assert r["dtype"] == "float32" and r["backend"] in ("numpy", "numba", bench.GEMMS_ONLY)
 
 
 def test_layer_rows_have_every_column():
     rows = bench.layer_rows(TOY, ["numpy", "numba"], peak=1.0, budget_s=0.01)
-    check_rows(rows, 2 * len(TOY), HAS_TORCH)
+    check_rows(rows, 3 * len(TOY), HAS_TORCH)
+    assert [r["backend"] for r in rows[:3]] == ["numpy", "numba", bench.GEMMS_ONLY]
+    assert {r["name"] for r in rows[:3]} == {TOY[0].name}
     assert rows[0]["shape"] == "N=1 T=1 D=3 H=4"
     assert rows[0]["tokens_per_s"] == pytest.approx(1e3 / rows[0]["ms"])  # N*T = 1 token
 
@@ -65,7 +69,7 @@ def test_torch_columns_say_na_without_torch(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     assert bench.torch_or_none() is None
     rows = bench.layer_rows(TOY[:2], ["numpy"], peak=1.0, budget_s=0.01)
-    check_rows(rows, 2, torch_present=False)
+    check_rows(rows, 4, torch_present=False)
     info = bench.meta(1.0)
     assert info["torch"] == "n/a" and info["torch_threads"] == "n/a"
     table = bench.markdown(rows, info)
@@ -97,6 +101,21 @@ def test_rnn_flops_count_the_gemms(cell, G):
     bwd = [(N * T, G * H, D), (G * H, N * T, D), (G * H, N * T, H)] + [(N, G * H, H)] * T
     assert bench.rnn_flops(cell, N, T, D, H, backward=False) == gemm_flops(fwd)
     assert bench.rnn_flops(cell, N, T, D, H, backward=True) == gemm_flops(fwd + bwd)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("backward", [False, True])
+def test_gemms_only_does_the_layers_gemms(cell, backward):
+    """The "GEMMs only" row times the layer's products: the same shapes, as many, float32."""
+    case = bench.LayerCase(cell, 3, 5, 7, 11, backward, "toy")
+    ops = bench.gemm_operands(case, np)
+    assert all(a.dtype == b.dtype == np.float32 and a.ndim == b.ndim == 2 for a, b in ops)
+    shapes = [(a.shape[0], a.shape[1], b.shape[1]) for a, b in ops]
+    assert all(a.shape[1] == b.shape[0] for a, b in ops)
+    assert gemm_flops(shapes) == bench.rnn_flops(cell, 3, 5, 7, 11, backward)
+    G = {"lstm": 4, "gru": 3}[cell]
+    assert shapes.count((3, 11, G * 11)) == 5  # h W_hh^T at each of the T steps
+    assert shapes.count((3, G * 11, 11)) == (5 if backward else 0)  # da_t W_hh, each step
 
 
 def test_seq2seq_flops_count_the_gemms(s2s):
@@ -165,7 +184,7 @@ def test_cli_bench_quick_writes_json(monkeypatch, tmp_path, capsys):
     path = tmp_path / "quick.json"
     assert main(["--backend", "numba", "bench", "--quick", "--json", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.count("| numba | float32 |") == 2
+    assert out.count("| numba | float32 |") == 2 and out.count("| GEMMs only | float32 |") == 2
     rows, info = bench.load_json(str(path))
-    check_rows(rows, 2, HAS_TORCH)
+    check_rows(rows, 4, HAS_TORCH)
     assert info["blas_threads"] == bench.blas_threads()
