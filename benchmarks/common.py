@@ -19,6 +19,7 @@ from minis2s.bench import (  # noqa: F401  (re-exported for the scripts)
     make_row,
     markdown,
     median_ms,
+    merge_rounds,
     meta,
     save_json,
     set_blas_threads,
@@ -30,7 +31,8 @@ Rows = list[dict[str, Any]]
 
 
 def parser(description: str) -> argparse.ArgumentParser:
-    """Options every script takes: --backends, --only, --quick, --json, --threads, --budget."""
+    """Options every script takes: --backends, --only, --quick, --json, --threads, --budget,
+    --rounds."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--backends", default=",".join(b for b in backend.available()),
                    help="comma-separated (default: every backend usable here)")  # fmt: skip
@@ -40,12 +42,15 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="BLAS and torch threads (default: BLAS's own)")
     p.add_argument("--budget", type=float, default=2.0,
                    help="seconds of timed calls per row (3 to 100 calls; median)")  # fmt: skip
+    p.add_argument("--rounds", type=int, default=1,
+                   help="time the whole table K times; report each row's median")  # fmt: skip
     return p
 
 
 def main(description: str, rows: Callable[[argparse.Namespace, list[str], float], Rows]) -> Rows:
-    """Parse the options, measure the GEMM peak, let `rows(args, backends, peak)` time the work,
-    then print the markdown table and write the JSON file."""
+    """Parse the options, measure the GEMM peak, let `rows(args, backends, peak)` time the work
+    (--rounds times, merged row by row: `merge_rounds`), then print the markdown table and write
+    the JSON file."""
     args = parser(description).parse_args()
     if args.threads:
         set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
@@ -54,9 +59,11 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], float]
     for name in backends:
         backend.use(name)  # fails early, naming the backends available here
     peak = gemm_peak()
-    info = meta(peak)
+    if args.rounds < 1:
+        raise SystemExit(f"--rounds must be at least 1; got {args.rounds}")
+    info = meta(peak) | {"rounds": args.rounds}
     print(f"GEMM peak {peak:.1f} GFLOP/s; timing on {', '.join(backends)} ...", flush=True)
-    out = rows(args, backends, peak)
+    out = merge_rounds([rows(args, backends, peak) for _ in range(args.rounds)])
     print(markdown(out, info))
     if args.json:
         save_json(args.json, out, info)

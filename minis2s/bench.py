@@ -145,6 +145,25 @@ def make_row(
     }  # fmt: skip
 
 
+def merge_rounds(rounds: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Rows measured in several rounds of the same table -> one row each: the median ms and the
+    median torch ms over the rounds, the rates rescaled to that ms, torch/ours their ratio. On a
+    shared machine a burst of load hits one round's row, not every round's."""
+    if len({tuple((r["name"], r["backend"], r["shape"]) for r in rows) for rows in rounds}) != 1:
+        raise ValueError("merge_rounds: every round must have the same rows in the same order")
+    merged = []
+    for same in zip(*rounds, strict=True):
+        first, ms = same[0], statistics.median(r["ms"] for r in same)
+        row = dict(first, ms=ms)
+        for key in ("seq_per_s", "tokens_per_s", "gflops", "peak_frac"):  # all are work / ms
+            row[key] = first[key] * first["ms"] / ms
+        if first["torch_ms"] != NA:
+            row["torch_ms"] = statistics.median(r["torch_ms"] for r in same)
+            row["torch_ratio"] = row["torch_ms"] / ms
+        merged.append(row)
+    return merged
+
+
 def meta(peak: float, peak_n: int = 1024) -> dict[str, Any]:
     """Run-wide facts for the table header and the JSON file (peak from gemm_peak(peak_n))."""
     torch = torch_or_none()
@@ -178,7 +197,8 @@ def _cell(key: str, v: Any) -> str:
 
 def markdown(rows: Sequence[dict[str, Any]], info: dict[str, Any]) -> str:
     """A markdown table of `rows` under a line of `info` (meta(): peak and thread counts)."""
-    head = (
+    rounds = info.get("rounds", 1)
+    head = (f"median of {rounds} rounds, " if rounds > 1 else "") + (
         f"float32 GEMM peak {info['gemm_peak_gflops']:.1f} GFLOP/s ({info['gemm_peak_n']}^3), "
         f"BLAS threads {info['blas_threads'] or 'unknown'}, numba twins' BLAS "
         f"{info.get('numba_blas', NA)}, torch {info['torch']} "
