@@ -48,9 +48,9 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def main(description: str, rows: Callable[[argparse.Namespace, list[str], float], Rows]) -> Rows:
-    """Parse the options, measure the GEMM peak, let `rows(args, backends, peak)` time the work
-    (--rounds times, merged row by row: `merge_rounds`), then print the markdown table and write
-    the JSON file."""
+    """Parse the options, then --rounds times measure the GEMM peak and let `rows(args, backends,
+    peak)` time the work; merge the rounds row by row against the highest peak (`merge_rounds`),
+    print the markdown table and write the JSON file."""
     args = parser(description).parse_args()
     if args.threads:
         set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
@@ -58,12 +58,17 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], float]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for name in backends:
         backend.use(name)  # fails early, naming the backends available here
-    peak = gemm_peak()
     if args.rounds < 1:
         raise SystemExit(f"--rounds must be at least 1; got {args.rounds}")
+    peaks, rounds = [], []
+    for k in range(args.rounds):  # the peak again in every round: a burst of load can lower it
+        peaks.append(gemm_peak())
+        print(f"round {k + 1}: GEMM peak {peaks[-1]:.1f} GFLOP/s; timing on "
+              f"{', '.join(backends)} ...", flush=True)  # fmt: skip
+        rounds.append(rows(args, backends, peaks[-1]))
+    peak = max(peaks)
+    out = merge_rounds(rounds, peak)
     info = meta(peak) | {"rounds": args.rounds}
-    print(f"GEMM peak {peak:.1f} GFLOP/s; timing on {', '.join(backends)} ...", flush=True)
-    out = merge_rounds([rows(args, backends, peak) for _ in range(args.rounds)])
     print(markdown(out, info))
     if args.json:
         save_json(args.json, out, info)

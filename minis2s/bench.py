@@ -145,18 +145,20 @@ def make_row(
     }  # fmt: skip
 
 
-def merge_rounds(rounds: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+def merge_rounds(rounds: Sequence[Sequence[dict[str, Any]]], peak: float) -> list[dict[str, Any]]:
     """Rows measured in several rounds of the same table -> one row each: the median ms and the
-    median torch ms over the rounds, the rates rescaled to that ms, torch/ours their ratio. On a
-    shared machine a burst of load hits one round's row, not every round's."""
+    median torch ms over the rounds, the rates rescaled to that ms, torch/ours their ratio, and
+    peak the GFLOP/s over `peak` (the fastest of the rounds' gemm_peak). On a shared machine a
+    burst of load hits one round's row, not every round's."""
     if len({tuple((r["name"], r["backend"], r["shape"]) for r in rows) for rows in rounds}) != 1:
         raise ValueError("merge_rounds: every round must have the same rows in the same order")
     merged = []
     for same in zip(*rounds, strict=True):
         first, ms = same[0], statistics.median(r["ms"] for r in same)
         row = dict(first, ms=ms)
-        for key in ("seq_per_s", "tokens_per_s", "gflops", "peak_frac"):  # all are work / ms
+        for key in ("seq_per_s", "tokens_per_s", "gflops"):  # all are work / ms
             row[key] = first[key] * first["ms"] / ms
+        row["peak_frac"] = row["gflops"] / peak
         if first["torch_ms"] != NA:
             row["torch_ms"] = statistics.median(r["torch_ms"] for r in same)
             row["torch_ratio"] = row["torch_ms"] / ms

@@ -94,14 +94,15 @@ def test_merge_rounds_takes_each_rows_medians():
         return bench.make_row("x", "numba", "float32", "N=1", ms, sequences=2, tokens=8,
                               flops=4e6, peak=10.0, torch_ms=torch_ms)  # fmt: skip
 
-    merged = bench.merge_rounds([[row(3.0, 9.0)], [row(1.0, 30.0)], [row(2.0, 4.0)]])
+    merged = bench.merge_rounds([[row(3.0, 9.0)], [row(1.0, 30.0)], [row(2.0, 4.0)]], peak=10.0)
     assert merged == [row(2.0, 9.0)]  # medians 2 and 9, each taken on its own
     assert merged[0]["torch_ratio"] == 4.5 and merged[0]["gflops"] == pytest.approx(2.0)
-    assert bench.merge_rounds([[row(1.0, None)]]) == [row(1.0, None)]
+    assert bench.merge_rounds([[row(1.0, None)]], peak=10.0) == [row(1.0, None)]
+    assert bench.merge_rounds([[row(1.0, None)]], peak=8.0)[0]["peak_frac"] == 0.5  # 4 / 8
     info = bench.meta(10.0) | {"rounds": 3}
     assert bench.markdown(merged, info).startswith("median of 3 rounds, float32 GEMM peak")
     with pytest.raises(ValueError, match="same rows in the same order"):
-        bench.merge_rounds([[row(1.0, None)], []])
+        bench.merge_rounds([[row(1.0, None)], []], peak=1.0)
 
 
 def gemm_flops(shapes):
