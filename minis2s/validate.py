@@ -55,11 +55,12 @@ def mask(where: str, m: Any, N: int, T: int, dtype: Any, like: Any = None) -> An
 
 
 def token_ids(where: str, name: str, ids: Any, V: int) -> None:
-    """Check that `ids` are integers in [0, V)."""
+    """Check that `ids` are integers in [0, V): one look at the values (on CuPy, one wait for the
+    device), two more only to word the error."""
     dt = np.dtype(ids.dtype)
     if dt.kind not in "iu":
         raise ValueError(f"{where}: {name} must hold integer token ids; got dtype {dt}")
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= V):
+    if ids.size and bool(((ids < 0) | (ids >= V)).any()):
         raise ValueError(
             f"{where}: {name} holds ids in [{int(ids.min())}, {int(ids.max())}] "
             f"but the vocabulary has V = {V} entries (valid ids 0..{V - 1})"

@@ -69,7 +69,7 @@ def beam_search(
     finished: list[list[Hypothesis]] = [[] for _ in range(N)]
     active = np.ones(N, dtype=bool)
     for t in range(int(limits.max())):
-        logp, state, w = model.step(xp.asarray(y), state)
+        logp, state, w = model.step(xp.asarray(y), state, ids_checked=True)  # BOS, own choices
         logp = to_numpy(logp).astype(np.float64).reshape(N, K, -1)
         w = None if w is None else to_numpy(w)
         step_attn = None if w is None else _append(attn, w)

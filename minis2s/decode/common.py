@@ -65,7 +65,7 @@ def decode_one_each(
     done = np.zeros(N, dtype=bool)
     ids, attn = [], []
     for t in range(int(limits.max())):
-        logp, state, w = model.step(y, state)
+        logp, state, w = model.step(y, state, ids_checked=True)  # BOS, then its own choices
         y = choose(logp)
         step_lp = logp[xp.arange(N), y].astype(np.float64)
         logprob += xp.where(xp.asarray(done), 0.0, step_lp)

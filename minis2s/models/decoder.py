@@ -237,7 +237,7 @@ def forward(
     if sampling:
         fed = xp.empty_like(tgt_in)  # the tokens read: the reference's or the model's own
     else:  # teacher forcing: every step's token is known, so one lookup for all
-        embedded, c_emb = embedding.forward(tgt_in, dp.emb, pad_id=PAD_ID)  # (N, T, E)
+        embedded, c_emb = embedding.forward(tgt_in, dp.emb, pad_id=PAD_ID, ids_checked=True)
     steps = []
     for t in range(T):
         if sampling:
@@ -246,7 +246,7 @@ def forward(
                 own = xp.asarray(rng.random(N) < sampling_eps)
                 y = xp.where(own, predict(out), y)
             fed[:, t] = y
-            e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID)  # the same lookup backward assumes
+            e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID, ids_checked=True)  # as backward
         else:
             e = embedded[:, t]
         out, states, w, c = step_forward(e, states, out, enc, src_mask, dp, cfg, rng, keys=keys)
@@ -255,7 +255,7 @@ def forward(
             weights[:, t] = w
         steps.append(c)
     if sampling:
-        _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID)  # for one scatter-add later
+        _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID, ids_checked=True)  # for backward
     return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0, keys, c_keys)
 
 

@@ -171,12 +171,15 @@ class Seq2Seq:
         keys, _ = decoder.attention_keys(enc, decoder.split_params(self.params, cfg), cfg)
         return DecodeState(enc, src_mask, states0, out, keys)
 
-    def step(self, y_prev: Any, state: DecodeState) -> tuple[Any, DecodeState, Any]:
+    def step(
+        self, y_prev: Any, state: DecodeState, *, ids_checked: bool = False
+    ) -> tuple[Any, DecodeState, Any]:
         """One decoding step: y_prev (N,) ids -> (log-probabilities (N, V), new state,
-        attention weights (N, S) or None)."""
+        attention weights (N, S) or None). The decoders pass `ids_checked=True`: they feed BOS
+        and the model's own choices, so y_prev's values are not checked at every step."""
         cfg = self.cfg
         dp = decoder.split_params(self.params, cfg)
-        e, _ = embedding.forward(y_prev, dp.emb, pad_id=PAD_ID)  # (N, E)
+        e, _ = embedding.forward(y_prev, dp.emb, pad_id=PAD_ID, ids_checked=ids_checked)
         out, states, w, _ = decoder.step_forward(
             e, state.states, state.out, state.enc, state.src_mask, dp, cfg, keys=state.keys
         )

@@ -1,0 +1,134 @@
+"""NumPy dressed as a GPU array module, counting every host round trip the code under test makes.
+
+On CuPy, turning a device array into a Python value (`bool`, `float`, `int`, use as an index,
+`.item()`, `.tolist()`, `.get()`) copies it to the host and waits for the GPU to finish. A
+training step that does this at every decoder step stalls the GPU T times per batch. This module
+lets a CPU test see those round trips without a GPU:
+
+- `Device` is an ndarray subclass whose class says it comes from "cupy", so
+  `minis2s.backend.get_array_module` takes its arrays for CuPy's and hands out `fake_cupy`, and
+  the code runs its CuPy path (the reference code, no Numba twins).
+- `fake_cupy` is NumPy whose functions return `Device` arrays, as CuPy's return device arrays.
+- `Device` counts each conversion to a Python value under the line of minis2s code that made it,
+  and, as CuPy does, gives a 0-d array rather than a Python scalar when indexed to one element.
+
+Use `on_fake_device()` as a context manager: inside it the current backend is "cupy" on
+`fake_cupy`, and `ROUND_TRIPS` counts.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import sys
+import traceback
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from minis2s import backend
+
+ROUND_TRIPS: collections.Counter = collections.Counter()  # "file.py:line" -> conversions
+
+
+def _count() -> None:
+    """Count one round trip under the innermost minis2s line on the stack (not this file's)."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if "/minis2s/" in frame.filename.replace("\\", "/"):
+            ROUND_TRIPS[f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"] += 1
+            return
+    ROUND_TRIPS["(outside minis2s)"] += 1
+
+
+class Device(np.ndarray):
+    """A NumPy array that counts its conversions to host values, like a CuPy array would pay."""
+
+    __module__ = "cupy._fake"  # what get_array_module looks at
+
+    def __getitem__(self, key: Any) -> Any:
+        out = super().__getitem__(key)
+        return out if isinstance(out, np.ndarray) else np.asarray(out).view(Device)
+
+    def __bool__(self) -> bool:
+        _count()
+        return bool(np.asarray(self))
+
+    def __float__(self) -> float:
+        _count()
+        return float(np.asarray(self))
+
+    def __int__(self) -> int:
+        _count()
+        return int(np.asarray(self))
+
+    def __index__(self) -> int:
+        _count()
+        return np.asarray(self).__index__()
+
+    def item(self, *args: Any) -> Any:
+        _count()
+        return np.asarray(self).item(*args)
+
+    def tolist(self) -> Any:
+        _count()
+        return np.asarray(self).tolist()
+
+    def get(self) -> np.ndarray:
+        """CuPy's device-to-host copy."""
+        _count()
+        return np.array(self)
+
+
+def _on_device(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and not isinstance(value, Device):
+        return value.view(Device)
+    if isinstance(value, tuple):
+        return tuple(_on_device(v) for v in value)
+    return value
+
+
+def _wrap(func: Any) -> Any:
+    def on_device(*args: Any, **kwargs: Any) -> Any:
+        return _on_device(func(*args, **kwargs))
+
+    on_device.__name__ = getattr(func, "__name__", "function")
+    return on_device
+
+
+class _FakeCupy(types.ModuleType):
+    """NumPy's namespace; its functions return Device arrays. Ufuncs pass as they are (they return
+    Device arrays for Device inputs, and keep `.at` and `.reduce`), as do types and constants."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(np, name)
+        if callable(value) and not isinstance(value, type | np.ufunc | types.ModuleType):
+            value = _wrap(value)
+        setattr(self, name, value)
+        return value
+
+    @staticmethod
+    def asnumpy(a: Any) -> np.ndarray:
+        _count()
+        return np.array(a)
+
+
+fake_cupy = _FakeCupy("cupy")
+
+
+@contextlib.contextmanager
+def on_fake_device() -> Iterator[types.ModuleType]:
+    """Run the block on a "cupy" backend over `fake_cupy` (no twins), counting from zero."""
+    saved_backend, saved_module = backend._current, sys.modules.get("cupy")
+    sys.modules["cupy"] = fake_cupy  # get_array_module imports "cupy" for a Device array
+    backend._current = backend.Backend("cupy", fake_cupy)
+    ROUND_TRIPS.clear()
+    try:
+        yield fake_cupy
+    finally:
+        backend._current = saved_backend
+        if saved_module is None:
+            del sys.modules["cupy"]
+        else:
+            sys.modules["cupy"] = saved_module

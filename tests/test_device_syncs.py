@@ -1,0 +1,123 @@
+"""Host round trips per batch and per step, counted on a CPU stand-in for CuPy (fake_device).
+
+On a GPU every conversion of a device array to a Python value waits for the device. A training
+step must make a fixed number of them per batch, however many target steps it runs: here the
+count is taken at two target lengths and must not change at any line of minis2s. Decoding makes
+a few per step by design (it picks the next tokens and checks for EOS on the host); the tests
+pin how many, so a new one inside a loop fails here rather than in a GPU benchmark.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from minis2s import validate
+from minis2s.data.batching import make_batch
+from minis2s.data.vocab import EOS_ID
+from minis2s.decode.beam import beam_search
+from minis2s.decode.greedy import greedy
+from minis2s.decode.sample import sample
+from minis2s.models import ModelConfig, Seq2Seq, decoder
+from tests.fake_device import ROUND_TRIPS, Device, fake_cupy, on_fake_device
+
+V_SRC, V_TGT = 11, 13
+
+
+def round_trips(cfg: ModelConfig, T: int, run) -> dict[str, int]:
+    """Round trips per line of `run(model, batch)` on the fake device, T target steps."""
+    with on_fake_device():
+        model = Seq2Seq(cfg, dtype=np.float64, seed=0)
+        model.params["out.b"][EOS_ID] = -1e9  # never chosen: decoding runs every step it may
+        r = np.random.default_rng(0)
+        pairs = [(r.integers(4, V_SRC, 2 + n).tolist(), r.integers(4, V_TGT, T - 1).tolist())
+                 for n in range(3)]  # fmt: skip
+        b = make_batch(pairs, list(range(3)))
+        ROUND_TRIPS.clear()
+        run(model, b)
+        return dict(ROUND_TRIPS)
+
+
+def growth(cfg: ModelConfig, run, T0: int = 3, T1: int = 7) -> dict[str, float]:
+    """{line: extra round trips per extra target step} for the lines whose count grows."""
+    a, b = round_trips(cfg, T0, run), round_trips(cfg, T1, run)
+    return {k: (b.get(k, 0) - a.get(k, 0)) / (T1 - T0) for k in a.keys() | b.keys()
+            if a.get(k, 0) != b.get(k, 0)}  # fmt: skip
+
+
+CONFIGS = [
+    dict(),
+    dict(
+        cell="gru",
+        attention="concat",
+        bidirectional=True,
+        enc_layers=2,
+        dec_layers=2,
+        dropout=0.3,
+        bridge="learned",
+    ),  # fmt: skip
+    dict(cell="rnn", attention="additive", input_feed=False),
+    dict(attention="none", input_feed=False),
+    dict(attention="dot", bidirectional=False),
+]
+
+
+def config(**kw) -> ModelConfig:
+    return ModelConfig(src_vocab=V_SRC, tgt_vocab=V_TGT, emb=4, hidden=5, **kw)
+
+
+@pytest.mark.parametrize("kw, eps", list(itertools.product(CONFIGS, [0.0, 0.5])))
+def test_a_training_step_makes_no_round_trip_per_target_step(kw, eps):
+    """Teacher forcing (eps 0) and scheduled sampling (eps 0.5), dropout on: the same count
+    at every line for 3 and 7 target steps."""
+
+    def train(model, b):
+        model.loss_and_grads(b, rng=np.random.default_rng(1), sampling_eps=eps)
+
+    assert growth(config(**kw), train) == {}
+    assert sum(round_trips(config(**kw), 3, train).values()) > 0  # the batch's checks are seen
+
+
+def decode(name: str, L: int):
+    """run(model, batch) decoding with `name` up to L tokens (EOS is never chosen: exactly L)."""
+    limit = dict(max_len_a=0, max_len_b=L)
+    if name == "greedy":
+        return lambda m, b: greedy(m, b.src, b.src_mask, **limit)
+    if name == "sample":
+        return lambda m, b: sample(m, b.src, b.src_mask, rng=np.random.default_rng(0), **limit)
+    return lambda m, b: beam_search(m, b.src, b.src_mask, beam_size=2, **limit)
+
+
+@pytest.mark.parametrize("kw", CONFIGS)
+def test_decoding_round_trips_per_step(kw):
+    """Greedy: one per step (its tokens, for the EOS check). Sampling: two (the
+    log-probabilities it draws from on the host, then its tokens). Beam search: one for the
+    log-probabilities it prunes on the host, one more for the attention weights it keeps."""
+    cfg = config(**kw)
+    per_step = {"greedy": 1, "sample": 2, "beam": 1 + (cfg.attention != "none")}
+    for name, want in per_step.items():
+        short, long = (sum(round_trips(cfg, 3, decode(name, L)).values()) for L in (5, 9))
+        assert (long - short) / 4 == want, (name, short, long)
+
+
+def test_the_count_sees_a_round_trip_per_step(monkeypatch):
+    """The check can fail: a decoder step that looks at the source mask's values again (what
+    every step did before the mask was checked once per batch) is caught."""
+    step_forward = decoder.step_forward
+
+    def checking_step(e, states, out_prev, enc, src_mask, *args, **kwargs):
+        validate.mask("step", src_mask, *src_mask.shape, src_mask.dtype)
+        return step_forward(e, states, out_prev, enc, src_mask, *args, **kwargs)
+
+    monkeypatch.setattr(decoder, "step_forward", checking_step)
+    train = lambda model, b: model.loss_and_grads(b)  # noqa: E731
+    assert list(growth(config(), train).values()) == [1.0]
+
+
+def test_fake_device_counts_conversions_like_cupy():
+    with on_fake_device():
+        a = fake_cupy.arange(6.0).reshape(2, 3)
+        assert isinstance(a, Device) and isinstance(a.sum(axis=0), Device)
+        assert isinstance(a[1, 2], Device) and a[1, 2].shape == ()  # CuPy: a 0-d array
+        bool(a.all()), float(a[0, 1]), int(a.max()), a.tolist(), a.get()
+        assert sum(ROUND_TRIPS.values()) == 5
