@@ -19,6 +19,8 @@ from minis2s.decode.beam import beam_search
 from minis2s.decode.greedy import greedy
 from minis2s.decode.sample import sample
 from minis2s.models import ModelConfig, Seq2Seq, decoder
+from minis2s.train.config import TrainConfig
+from minis2s.train.trainer import Trainer
 from tests.fake_device import ROUND_TRIPS, Device, fake_cupy, on_fake_device
 
 V_SRC, V_TGT = 11, 13
@@ -76,6 +78,22 @@ def test_a_training_step_makes_no_round_trip_per_target_step(kw, eps):
 
     assert growth(config(**kw), train) == {}
     assert sum(round_trips(config(**kw), 3, train).values()) > 0  # the batch's checks are seen
+
+
+def test_a_training_update_adds_one_round_trip_for_the_gradient_norm(tmp_path):
+    """Trainer.step = loss_and_grads + the global gradient norm (one round trip, clipped or
+    not: it was one per parameter array without clipping) + the optimizer (none)."""
+    cfg, rng = config(dropout=0.2), lambda: np.random.default_rng(1)
+    plain = round_trips(cfg, 3, lambda m, b: m.loss_and_grads(b, rng=rng()))
+    for clip, optimizer in itertools.product([0.0, 1.0], ["adam", "sgd", "adagrad", "adamw"]):
+        tcfg = TrainConfig(clip=clip, optimizer=optimizer)
+
+        def update(model, b, tcfg=tcfg):
+            Trainer(model, tcfg, [b], dict, tmp_path, meta={}, progress=False).step(b)
+
+        counts = round_trips(cfg, 3, update)
+        assert sum(counts.values()) == sum(plain.values()) + 1, (clip, optimizer, counts)
+        assert growth(cfg, update) == {}
 
 
 def decode(name: str, L: int):

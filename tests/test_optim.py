@@ -14,6 +14,7 @@ from minis2s.train.optim import (
     Adam,
     AdamW,
     clip_grad_norm,
+    global_norm,
     make_optimizer,
 )
 from tests.strategies import dims
@@ -292,6 +293,15 @@ def test_clip_grad_norm_float32_sum_does_not_overflow():
     assert grads["a"].dtype == np.float32
     with pytest.raises(ValueError, match="max_norm must be > 0"):
         clip_grad_norm(grads, 0.0)
+
+
+def test_global_norm_is_the_norm_without_clipping():
+    """What the trainer logs with clip 0: the same float64 sum, the gradients left as they are."""
+    grads = {"a": np.full(4, 1e20, dtype=np.float32), "b": np.array([[3e20]], dtype=np.float32)}
+    assert global_norm(grads) == pytest.approx(np.sqrt(4e40 + 9e40), rel=1e-6)  # float32: inf
+    assert grads["a"][0] == np.float32(1e20) and grads["b"][0, 0] == np.float32(3e20)
+    with pytest.raises(ValueError, match="grads is empty"):
+        global_norm({})
 
 
 # -- against torch.optim, when torch is installed --------------------------------------------

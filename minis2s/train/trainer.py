@@ -24,7 +24,7 @@ from minis2s.data.batching import batches
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
-from minis2s.train.optim import clip_grad_norm, make_optimizer
+from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
 from minis2s.train.schedule import EarlyStopping, make_lr_schedule, sampling_probability
 
 
@@ -131,7 +131,7 @@ class Trainer:
         loss, grads = self.model.loss_and_grads(
             batch, rng=self.rng, sampling_eps=eps, label_smoothing=t.label_smoothing
         )
-        norm = clip_grad_norm(grads, t.clip) if t.clip > 0 else _norm(grads)
+        norm = clip_grad_norm(grads, t.clip) if t.clip > 0 else global_norm(grads)
         if not (math.isfinite(loss) and math.isfinite(norm)):
             raise NonFiniteLoss(
                 f"step {self.state['step']}: loss {loss}, gradient norm {norm}. Training stopped; "
@@ -238,7 +238,3 @@ def _lr_schedule(t: TrainConfig) -> Any:
     elif t.lr_schedule == "plateau":
         kw |= {"factor": t.lr_decay, "patience": t.lr_patience, "mode": _mode(t.metric)}
     return make_lr_schedule(t.lr_schedule, **kw)
-
-
-def _norm(grads: dict[str, Any]) -> float:
-    return float(math.sqrt(sum(float((g * g).sum()) for g in grads.values())))
