@@ -11,77 +11,33 @@ from numba import njit
 from minis2s import backend
 from minis2s.kernels import fast_math, numba_gru, numba_lstm, numba_rnn
 from minis2s.layers import gru, lstm, rnn, stack
-from tests.parity import DTYPES
-from tests.parity import assert_same as assert_same_array
+from tests.parity import (
+    DTYPES,
+    assert_same_results,
+    backward_inputs,
+    loop_inputs,
+    strided,
+    with_padded_row,
+)
 from tests.strategies import seq_case
 
-CELLS = {"rnn": (rnn, numba_rnn, 1), "lstm": (lstm, numba_lstm, 4), "gru": (gru, numba_gru, 3)}
-
-
-def assert_same(got, want, dtype, what):
-    """Every array in `got` within TOL[dtype] of the matching one in `want` (tests.parity)."""
-    got = got if isinstance(got, tuple | list) else (got,)
-    want = want if isinstance(want, tuple | list) else (want,)
-    assert len(got) == len(want), f"{what}: {len(got)} results, expected {len(want)}"
-    for k, (a, b) in enumerate(zip(got, want, strict=True)):
-        assert_same_array(a, b, dtype, f"{what}[{k}]")
-
-
-def with_padded_row(m):
-    """The mask with one more row that is padding throughout."""
-    return np.concatenate([m, np.zeros((1, m.shape[1]))], axis=0)
-
-
-def strided(a):
-    """`a` as a non-contiguous view (every other column of a wider array)."""
-    wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
-    wide[..., ::2] = a
-    return wide[..., ::2]
-
-
-def loop_inputs(cell, N, T, H, m, r, dtype):
-    """Forward-loop arguments for `cell`, in the reference's order, as `dtype` arrays."""
-    G = CELLS[cell][2]
-    xw, h0 = r.standard_normal((N, T, G * H)), r.standard_normal((N, H))
-    W_hh = r.standard_normal((G * H, H)) / np.sqrt(H)
-    args = {
-        "rnn": (xw, h0, W_hh, m),
-        "lstm": (xw, h0, r.standard_normal((N, H)), W_hh, m),
-        "gru": (xw, h0, W_hh, r.standard_normal(G * H), m),
-    }[cell]
-    return tuple(a.astype(dtype) for a in args)
-
-
-def backward_inputs(cell, fwd_args, fwd_out, r, dtype):
-    """Backward-loop arguments built from the forward pass, in the reference's order."""
-    xw, h0 = fwd_args[0], fwd_args[1]
-    N, T = xw.shape[:2]
-    H = h0.shape[1]
-    dhs, dh_final = r.standard_normal((N, T, H)), r.standard_normal((N, H))
-    dhs, dh_final = dhs.astype(dtype), dh_final.astype(dtype)
-    m, W_hh = fwd_args[-1], fwd_args[-3 if cell == "gru" else -2]
-    if cell == "rnn":
-        return dhs, dh_final, fwd_out, m, W_hh
-    if cell == "lstm":
-        dc_final, c0 = r.standard_normal((N, H)).astype(dtype), fwd_args[2]
-        return (dhs, dh_final, dc_final, *fwd_out, c0, m, W_hh)
-    return (dhs, dh_final, *fwd_out, h0, m, W_hh)
+CELLS = {"rnn": (rnn, numba_rnn), "lstm": (lstm, numba_lstm), "gru": (gru, numba_gru)}
 
 
 def check_loops(cell, dtype, N, T, H, m, seed, view=lambda a: a):
-    ref, twin, _ = CELLS[cell]
+    ref, twin = CELLS[cell]
     r = np.random.default_rng(seed)
     args = loop_inputs(cell, N, T, H, m, r, dtype)
     out = ref.forward_loop(*args)
-    assert_same(twin.forward_loop(*map(view, args)), out, dtype, f"{cell}.forward_loop")
+    assert_same_results(twin.forward_loop(*map(view, args)), out, dtype, f"{cell}.forward_loop")
     bargs = backward_inputs(cell, args, out, r, dtype)
     want = ref.backward_loop(*bargs)
-    assert_same(twin.backward_loop(*map(view, bargs)), want, dtype, f"{cell}.backward_loop")
+    assert_same_results(twin.backward_loop(*map(view, bargs)), want, dtype, f"{cell}.backward_loop")
 
 
 def test_numba_backend_dispatches_to_the_twins():
     """Without this the parity tests below could compare the reference with itself."""
-    for cell, (ref, twin, _) in CELLS.items():
+    for cell, (ref, twin) in CELLS.items():
         for name in ("forward_loop", "backward_loop"):
             assert backend.current().kernel(f"{cell}.{name}", None) is None  # numpy: reference
             be = backend.use("numba")
@@ -131,7 +87,7 @@ def compare_backends(module, x, s0, p, m, douts, dtype, what):
     got = run_layer(module, x, s0, p, m, douts, "numba")
     want = run_layer(module, x, s0, p, m, douts, "numpy")
     assert sorted(got[1][2]) == sorted(want[1][2]) == sorted(p)  # a gradient for every param
-    assert_same(as_list(got), as_list(want), dtype, what)
+    assert_same_results(as_list(got), as_list(want), dtype, what)
 
 
 @DTYPES

@@ -13,9 +13,9 @@ from minis2s import backend
 from minis2s.data.batching import make_batch
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.config import ATTENTIONS
-from tests.parity import DTYPES, TOL
+from tests.parity import DTYPES, TOL, assert_same_results, strided
 from tests.strategies import dims
-from tests.test_numba_parity import CELLS, assert_same, strided
+from tests.test_numba_parity import CELLS
 
 STEPS = ("step_forward", "step_backward_data")
 
@@ -31,7 +31,7 @@ def numba_backend():
 
 def test_numba_backend_dispatches_to_the_step_twins(numba_backend):
     """Without this the model test below could compare the reference with itself."""
-    for cell, (ref, twin, _) in CELLS.items():
+    for cell, (ref, twin) in CELLS.items():
         for name in STEPS:
             assert numba_backend.kernel(f"{cell}.{name}", None) is getattr(twin, name)
             assert getattr(twin, name) is not getattr(ref, name)
@@ -40,7 +40,7 @@ def test_numba_backend_dispatches_to_the_step_twins(numba_backend):
 
 def step_inputs(cell, N, D, H, r, dtype):
     """(x (N, D), state, p, dstate) for one step of `cell`, as `dtype` arrays."""
-    ref, _, G = CELLS[cell]
+    ref = CELLS[cell][0]
     p = {k: v.astype(dtype) for k, v in ref.init(D, H, r, np.float64).items()}
     x, h = r.standard_normal((N, D)).astype(dtype), r.standard_normal((N, H)).astype(dtype)
     dh = r.standard_normal((N, H)).astype(dtype)
@@ -64,17 +64,17 @@ def flat(tree):
 @given(N=dims, D=dims, H=dims, seed=st.integers(0, 2**16), view=st.booleans())
 def test_steps_match_reference(cell, dtype, N, D, H, seed, view):
     """Outputs, every cache field and every gradient; `view`: x as a non-contiguous view."""
-    ref, twin, _ = CELLS[cell]
+    ref, twin = CELLS[cell]
     x, state, p, dstate = step_inputs(cell, N, D, H, np.random.default_rng(seed), dtype)
     want, c_want = ref.step_forward(x, state, p)
     got, c_got = twin.step_forward(strided(x) if view else x, state, p)
-    assert_same(flat(got), flat(want), dtype, f"{cell}.step_forward")
-    assert_same(flat(c_got), flat(c_want), dtype, f"{cell}.step_forward cache")
+    assert_same_results(flat(got), flat(want), dtype, f"{cell}.step_forward")
+    assert_same_results(flat(c_got), flat(c_want), dtype, f"{cell}.step_forward cache")
     assert c_got.p is p
     dstates = [dstate] + ([(dstate[0], None)] if cell == "lstm" else [])  # dc None: zeros
     for d in dstates:
         want_b = ref.step_backward_data(d, c_want)
-        assert_same(flat(twin.step_backward_data(d, c_got)), flat(want_b), dtype, cell)
+        assert_same_results(flat(twin.step_backward_data(d, c_got)), flat(want_b), dtype, cell)
 
 
 # -- the whole model: every twin the numba backend has, where the model uses it ---------------
@@ -108,4 +108,4 @@ def test_model_matches_numpy_backend(cell, att, dtype):
     assert abs(got - want) <= TOL[dtype] * abs(want)
     assert g_got.keys() == g_want.keys()
     names = sorted(g_want)
-    assert_same([g_got[k] for k in names], [g_want[k] for k in names], dtype, "grads")
+    assert_same_results([g_got[k] for k in names], [g_want[k] for k in names], dtype, "grads")

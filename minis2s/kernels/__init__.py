@@ -78,6 +78,12 @@ def numba_kernels() -> dict[str, Callable]:
 
 
 def cupy_kernels() -> dict[str, Callable]:
-    """Twins for the "cupy" backend (fused elementwise gate math)."""
+    """Twins for the "cupy" backend, keyed "<layer>.<function>": the recurrent time loops, each
+    step one cuBLAS GEMM and one fused gate kernel (`minis2s.kernels.elementwise`)."""
+    from minis2s.kernels import cupy_gru, cupy_lstm, cupy_rnn
+
     kernels: dict[str, Callable] = {}
+    for cell, twin in (("rnn", cupy_rnn), ("lstm", cupy_lstm), ("gru", cupy_gru)):
+        kernels[f"{cell}.forward_loop"] = twin.forward_loop
+        kernels[f"{cell}.backward_loop"] = twin.backward_loop
     return kernels

@@ -1,0 +1,93 @@
+"""CuPy twins of `minis2s.layers.gru.forward_loop` and `backward_loop` (the "cupy" backend).
+
+Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
+GEMM, h_{t-1} W_hh^T (forward) or dah_t W_hh (backward), into a buffer reused every step, then one
+fused kernel (`minis2s.kernels.elementwise`) for the gate math, which reads the gate blocks
+[r, z, n] as (N, H) views (and b_hh's blocks as (H,) rows) and writes straight into the outputs;
+the reference launches about fifteen kernels per step and allocates their results.
+
+The backward twin carries dh_{t} as two parts, (1 - m) dh + dh~ z and the GEMM dah W_hh, and the
+next step's kernel adds them. The carried part alternates between two buffers, since a kernel's
+output must not overlap its input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minis2s.backend import get_array_module
+from minis2s.kernels.elementwise import Elementwise, blocks
+
+FORWARD_STEP = Elementwise(
+    "gru_forward_step",
+    inputs="xa_r xa_z xa_n ha_r ha_z ha_n b_r b_z b_n h_prev m",
+    outputs="h r_t z_t n_t hn",
+    body="""
+        r_t = sigmoid(xa_r + (ha_r + b_r))
+        z_t = sigmoid(xa_z + (ha_z + b_z))
+        hn = ha_n + b_n
+        n_t = tanh(xa_n + r_t * hn)
+        h_new = (1 - z_t) * n_t + z_t * h_prev
+        h = m * h_new + (1 - m) * h_prev
+    """,
+)
+
+BACKWARD_STEP = Elementwise(
+    "gru_backward_step",
+    inputs="dh_rest dh_W dhs_t h_prev r_t z_t n_t hn m",
+    outputs="dax_r dax_z dax_n dah_r dah_z dah_n dh_rest_prev",
+    body="""
+        dh = dh_rest + dh_W + m * dhs_t
+        dh_new = m * dh
+        dan = dh_new * (1 - z_t) * (1 - n_t * n_t)
+        dar = dan * hn * r_t * (1 - r_t)
+        daz = dh_new * (h_prev - n_t) * z_t * (1 - z_t)
+        dax_r = dar
+        dax_z = daz
+        dax_n = dan
+        dah_r = dar
+        dah_z = daz
+        dah_n = dan * r_t
+        dh_rest_prev = (1 - m) * dh + dh_new * z_t
+    """,
+)
+
+
+def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, Any, Any]:
+    """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih -> carried states (N, T, H), the activated
+    gates (N, T, 3H) and hn (N, T, H) = h_{t-1} W_hn^T + b_hn."""
+    xp = get_array_module(xw)
+    N, T, H3 = xw.shape
+    H = H3 // 3
+    hs_state = xp.empty((N, T, H), dtype=xw.dtype)
+    hn = xp.empty((N, T, H), dtype=xw.dtype)
+    gates = xp.empty_like(xw)
+    ha = xp.empty((N, H3), dtype=xw.dtype)  # h_{t-1} W_hh^T (without b_hh), reused every step
+    h = h0
+    for t in range(T):
+        xp.matmul(h, W_hh.T, out=ha)
+        FORWARD_STEP(*blocks(xw[:, t], 3), *blocks(ha, 3), *blocks(b_hh, 3), h, m[:, t, None],
+                     hs_state[:, t], *blocks(gates[:, t], 3), hn[:, t])  # fmt: skip
+        h = hs_state[:, t]
+    return hs_state, gates, hn
+
+
+def backward_loop(
+    dhs: Any, dh_final: Any, hs_state: Any, gates: Any, hn: Any, h0: Any, m: Any, W_hh: Any
+) -> tuple[Any, Any, Any]:
+    """The time loop of the backward pass; returns (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)):
+    the gradients of the input-side and hidden-side pre-activations [r, z, n]."""
+    xp = get_array_module(dhs)
+    N, T, H = dhs.shape
+    dax, dah = xp.empty_like(gates), xp.empty_like(gates)
+    dh_W = xp.zeros((N, H), dtype=dhs.dtype)  # dah_{t+1} W_hh; none after the last step
+    dh_rest, buffers = dh_final, (xp.empty_like(dh_final), xp.empty_like(dh_final))
+    for t in range(T - 1, -1, -1):  # dh_{t} = dh_rest + dh_W
+        dh_rest_prev = buffers[t % 2]  # not dh_rest's buffer: outputs must not overlap inputs
+        h_prev = h0 if t == 0 else hs_state[:, t - 1]
+        BACKWARD_STEP(dh_rest, dh_W, dhs[:, t], h_prev, *blocks(gates[:, t], 3), hn[:, t],
+                      m[:, t, None], *blocks(dax[:, t], 3), *blocks(dah[:, t], 3),
+                      dh_rest_prev)  # fmt: skip
+        xp.matmul(dah[:, t], W_hh, out=dh_W)
+        dh_rest = dh_rest_prev
+    return dax, dah, dh_rest + dh_W

@@ -1,0 +1,100 @@
+"""CuPy twins of `minis2s.layers.lstm.forward_loop` and `backward_loop` (the "cupy" backend).
+
+Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
+GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), into a buffer reused every step, then one
+fused kernel (`minis2s.kernels.elementwise`) for the gate math, which reads the gate blocks
+[i, f, g, o] as (N, H) views and writes straight into the outputs; the reference launches about
+fifteen kernels per step and allocates their results.
+
+The backward twin carries dh_{t} as two parts, the masked rest (1 - m) dh and the GEMM da W_hh,
+and the next step's kernel adds them; dc_{t} is carried whole. Carried parts alternate between
+two buffers, since a kernel's output must not overlap its input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minis2s.backend import get_array_module
+from minis2s.kernels.elementwise import Elementwise, blocks
+
+FORWARD_STEP = Elementwise(
+    "lstm_forward_step",
+    inputs="xa_i xa_f xa_g xa_o ha_i ha_f ha_g ha_o h_prev c_prev m",
+    outputs="h c i_t f_t g_t o_t",
+    body="""
+        i_t = sigmoid(xa_i + ha_i)
+        f_t = sigmoid(xa_f + ha_f)
+        g_t = tanh(xa_g + ha_g)
+        o_t = sigmoid(xa_o + ha_o)
+        c_new = f_t * c_prev + i_t * g_t
+        h_new = o_t * tanh(c_new)
+        c = m * c_new + (1 - m) * c_prev
+        h = m * h_new + (1 - m) * h_prev
+    """,
+)
+
+BACKWARD_STEP = Elementwise(
+    "lstm_backward_step",
+    inputs="dh_rest dh_W dhs_t dc_next c c_prev i_t f_t g_t o_t m",
+    outputs="da_i da_f da_g da_o dh_rest_prev dc_prev",
+    body="""
+        tc = tanh(c)
+        dh = dh_rest + dh_W + m * dhs_t
+        dc = m * (dc_next + dh * o_t * (1 - tc * tc))
+        da_i = dc * g_t * i_t * (1 - i_t)
+        da_f = dc * c_prev * f_t * (1 - f_t)
+        da_g = dc * i_t * (1 - g_t * g_t)
+        da_o = m * dh * tc * o_t * (1 - o_t)
+        dc_prev = (1 - m) * dc_next + dc * f_t
+        dh_rest_prev = (1 - m) * dh
+    """,
+)
+
+
+def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any, Any]:
+    """The time loop. xw (N, T, 4H) = x W_ih^T + b_ih + b_hh -> carried states hs, cs (N, T, H)
+    and the activated gates (N, T, 4H)."""
+    xp = get_array_module(xw)
+    N, T, H4 = xw.shape
+    H = H4 // 4
+    hs_state = xp.empty((N, T, H), dtype=xw.dtype)
+    cs_state = xp.empty((N, T, H), dtype=xw.dtype)
+    gates = xp.empty_like(xw)
+    ha = xp.empty((N, H4), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    h, c = h0, c0
+    for t in range(T):
+        xp.matmul(h, W_hh.T, out=ha)
+        FORWARD_STEP(*blocks(xw[:, t], 4), *blocks(ha, 4), h, c, m[:, t, None],
+                     hs_state[:, t], cs_state[:, t], *blocks(gates[:, t], 4))  # fmt: skip
+        h, c = hs_state[:, t], cs_state[:, t]
+    return hs_state, cs_state, gates
+
+
+def backward_loop(
+    dhs: Any,
+    dh_final: Any,
+    dc_final: Any,
+    hs_state: Any,
+    cs_state: Any,
+    gates: Any,
+    c0: Any,
+    m: Any,
+    W_hh: Any,
+) -> tuple[Any, Any, Any]:
+    """The time loop of the backward pass; returns (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
+    xp = get_array_module(dhs)
+    N, T, H = dhs.shape
+    da = xp.empty_like(gates)
+    dh_W = xp.zeros((N, H), dtype=dhs.dtype)  # da_{t+1} W_hh; none after the last step
+    dh_rest, dc_next = dh_final, dc_final  # dh_{t} = dh_rest + dh_W
+    buffers = [(xp.empty_like(dh_final), xp.empty_like(dh_final)) for _ in range(2)]
+    for t in range(T - 1, -1, -1):
+        dh_rest_prev, dc_prev = buffers[t % 2]  # not the inputs' buffers: outputs must not overlap
+        c_prev = c0 if t == 0 else cs_state[:, t - 1]
+        BACKWARD_STEP(dh_rest, dh_W, dhs[:, t], dc_next, cs_state[:, t], c_prev,
+                      *blocks(gates[:, t], 4), m[:, t, None],
+                      *blocks(da[:, t], 4), dh_rest_prev, dc_prev)  # fmt: skip
+        xp.matmul(da[:, t], W_hh, out=dh_W)
+        dh_rest, dc_next = dh_rest_prev, dc_prev
+    return da, dh_rest + dh_W, dc_next

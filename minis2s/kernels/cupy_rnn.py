@@ -1,0 +1,69 @@
+"""CuPy twins of `minis2s.layers.rnn.forward_loop` and `backward_loop` (the "cupy" backend).
+
+Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
+GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), into a buffer reused every step, then one
+fused kernel (`minis2s.kernels.elementwise`) for the rest of the step, which writes straight into
+the outputs; the reference launches five to seven kernels per step and allocates their results.
+
+The backward twin carries dh_{t} as two parts, the masked rest (1 - m) dh and the GEMM da W_hh,
+and the next step's kernel adds them, so the sum is not a kernel of its own. The carried parts
+alternate between two buffers, since a kernel's output must not overlap its input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minis2s.backend import get_array_module
+from minis2s.kernels.elementwise import Elementwise
+
+FORWARD_STEP = Elementwise(
+    "rnn_forward_step",
+    inputs="xa ha h_prev m",
+    outputs="h",
+    body="""
+        h_new = tanh(xa + ha)
+        h = m * h_new + (1 - m) * h_prev
+    """,
+)
+
+BACKWARD_STEP = Elementwise(
+    "rnn_backward_step",
+    inputs="dh_rest dh_W dhs_t h m",
+    outputs="da dh_rest_prev",
+    body="""
+        dh = dh_rest + dh_W + m * dhs_t
+        da = m * dh * (1 - h * h)
+        dh_rest_prev = (1 - m) * dh
+    """,
+)
+
+
+def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
+    """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh -> carried states (N, T, H)."""
+    xp = get_array_module(xw)
+    N, T, H = xw.shape
+    hs_state = xp.empty_like(xw)
+    ha = xp.empty((N, H), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    h = h0
+    for t in range(T):
+        xp.matmul(h, W_hh.T, out=ha)
+        FORWARD_STEP(xw[:, t], ha, h, m[:, t, None], hs_state[:, t])
+        h = hs_state[:, t]
+    return hs_state
+
+
+def backward_loop(dhs: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> tuple[Any, Any]:
+    """The time loop of the backward pass; returns (da (N, T, H), dh0 (N, H))."""
+    xp = get_array_module(dhs)
+    N, T, H = dhs.shape
+    da = xp.empty_like(dhs)
+    dh_W = xp.zeros((N, H), dtype=dhs.dtype)  # da_{t+1} W_hh; none after the last step
+    dh_rest, buffers = dh_final, (xp.empty_like(dh_final), xp.empty_like(dh_final))
+    for t in range(T - 1, -1, -1):  # dh_{t} = dh_rest + dh_W
+        dh_rest_prev = buffers[t % 2]  # not dh_rest's buffer: outputs must not overlap inputs
+        BACKWARD_STEP(dh_rest, dh_W, dhs[:, t], hs_state[:, t], m[:, t, None], da[:, t],
+                      dh_rest_prev)  # fmt: skip
+        xp.matmul(da[:, t], W_hh, out=dh_W)
+        dh_rest = dh_rest_prev
+    return da, dh_rest + dh_W

@@ -1,0 +1,131 @@
+"""Fused elementwise kernels, written once as equations that read the same in C and in Python.
+
+A recurrent step's gate math is a dozen elementwise operations. On a GPU each one is a kernel
+launch that reads and writes whole (N, H) arrays, so the reference's step costs a dozen launches
+and a dozen round trips through memory. `Elementwise` fuses such a block into one CUDA kernel
+(`cupy.ElementwiseKernel`) from a body of assignments like
+
+    i = sigmoid(xa_i + ha_i)
+    c_new = f * c_prev + i * g
+    c = m * c_new + (1 - m) * c_prev
+
+written in the part of C that is also Python: names, integer literals, `+ - *`, parentheses and
+the functions `tanh` and `sigmoid`. CuPy's kernel loop owns the name `i` (the element index) and
+names that start with `_`, so no argument or temporary may take them (gates are `i_t`, `f_t`, ...). On CuPy arrays the body runs as that kernel, one thread per
+element; on NumPy arrays it runs line by line as Python, which is how the tests check the
+equations against the reference layers on a machine without a GPU (and a g++ test checks that
+the C reads them the same, tests/test_elementwise.py).
+
+Call a kernel with its inputs, then its outputs: `K(*inputs, *outputs)`. Inputs broadcast
+against the outputs' shape (a mask column (N, 1), a bias row (H,)); outputs are written in place
+and may be strided views (one gate block of a (N, 4H) array); they must not overlap an input.
+Every argument has the same floating dtype.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from minis2s.backend import get_array_module
+from minis2s.layers._recurrent import sigmoid
+
+FUNCTIONS = ("tanh", "sigmoid")
+
+# sigmoid as the reference computes it (_recurrent.sigmoid): no exp to overflow
+C_PREAMBLE = """
+template <typename T> __device__ T sigmoid(T a) { return T(0.5) * (T(1) + tanh(T(0.5) * a)); }
+"""
+
+_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*) = ([\w\s+\-*()]+)$")  # no / . **: they differ in C
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+_NUMBER = re.compile(r"\b\d+\b")
+
+
+class Elementwise:
+    """One fused elementwise kernel: `inputs` and `outputs` (names separated by spaces) and a
+    `body` of assignments `name = expression`, one per line, each name assigned once."""
+
+    def __init__(self, name: str, inputs: str, outputs: str, body: str) -> None:
+        self.name, self.inputs, self.outputs = name, inputs.split(), outputs.split()
+        for arg in self.inputs + self.outputs:
+            _check_name(name, arg)
+        self.body: list[tuple[str, str]] = []
+        known = set(self.inputs)
+        for line in filter(None, (s.strip() for s in body.strip().splitlines())):
+            match = _ASSIGNMENT.match(line)
+            if not match or "**" in line:
+                raise ValueError(f"{name}: {line!r} is not `name = expression` in C and Python")
+            target, expr = match.groups()
+            _check_name(name, target)
+            unknown = set(_NAME.findall(_NUMBER.sub("", expr))) - known - set(FUNCTIONS)
+            if unknown:
+                raise ValueError(f"{name}: {line!r} uses {sorted(unknown)} before assigning them")
+            if target in known:
+                raise ValueError(f"{name}: {line!r} assigns {target!r} a second time")
+            known.add(target)
+            self.body.append((target, expr.strip()))
+        missing = set(self.outputs) - {target for target, _ in self.body}
+        if missing:
+            raise ValueError(f"{name}: outputs {sorted(missing)} are never assigned")
+        self._code = {target: compile(expr, name, "eval") for target, expr in self.body}
+        self._cuda: Any = None
+
+    def c_source(self) -> str:
+        """The CUDA C operation: temporaries are `const T`, outputs are assigned in place."""
+        return "\n".join(
+            f"{target} = {expr};" if target in self.outputs else f"const T {target} = {expr};"
+            for target, expr in self.body
+        )
+
+    def __call__(self, *arrays: Any) -> None:
+        """Run the kernel on `arrays` = inputs then outputs (see the module docstring)."""
+        if len(arrays) != len(self.inputs) + len(self.outputs):
+            raise TypeError(
+                f"{self.name} takes {len(self.inputs)} inputs ({' '.join(self.inputs)}) and "
+                f"{len(self.outputs)} outputs ({' '.join(self.outputs)}); got {len(arrays)} arrays"
+            )
+        if get_array_module(*arrays).__name__ == "numpy":
+            self.evaluate(*arrays)
+        else:
+            self.cuda_kernel()(*arrays)
+
+    def evaluate(self, *arrays: Any) -> None:
+        """The body as Python, line by line, on NumPy arrays: what the CUDA kernel computes."""
+        xp = get_array_module(*arrays)
+        ins, outs = arrays[: len(self.inputs)], arrays[len(self.inputs) :]
+        for out_name, out in zip(self.outputs, outs, strict=True):
+            for in_name, a in zip(self.inputs, ins, strict=True):
+                if xp.shares_memory(out, a):
+                    raise ValueError(f"{self.name}: output {out_name} overlaps input {in_name}")
+        values: dict[str, Any] = {"tanh": xp.tanh, "sigmoid": sigmoid}
+        values.update(zip(self.inputs, ins, strict=True))
+        for target, _ in self.body:
+            values[target] = eval(self._code[target], {"__builtins__": {}}, values)  # noqa: S307
+        for out_name, out in zip(self.outputs, outs, strict=True):  # at the end, as the kernel
+            out[...] = values[out_name]
+
+    def cuda_kernel(self) -> Any:
+        """The `cupy.ElementwiseKernel`, built on first use (CuPy compiles it on first call)."""
+        if self._cuda is None:
+            import cupy
+
+            self._cuda = cupy.ElementwiseKernel(
+                ", ".join(f"T {n}" for n in self.inputs),
+                ", ".join(f"T {n}" for n in self.outputs),
+                self.c_source(),
+                f"minis2s_{self.name}",
+                preamble=C_PREAMBLE,
+            )
+        return self._cuda
+
+
+def _check_name(kernel: str, name: str) -> None:
+    if name == "i" or name.startswith("_"):
+        raise ValueError(f"{kernel}: {name!r} is taken by CuPy's kernel loop; choose another name")
+
+
+def blocks(a: Any, k: int) -> list[Any]:
+    """The k equal blocks of `a`'s last axis, as views: a gate array (..., 4H) -> 4 x (..., H)."""
+    H = a.shape[-1] // k
+    return [a[..., j * H : (j + 1) * H] for j in range(k)]

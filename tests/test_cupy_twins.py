@@ -1,0 +1,99 @@
+"""The cupy backend's twins of the recurrent loops (minis2s.kernels.cupy_*) against the reference.
+
+Each twin runs twice: on NumPy arrays, where its fused kernels run as Python line by line
+(minis2s.kernels.elementwise), which checks the loop and its equations on any machine; and on
+CuPy arrays, where they run as CUDA kernels, which needs a GPU and is skipped without one.
+float64 must agree to 1e-10 and float32 to 1e-5 (DESIGN.md).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from minis2s.backend import to_numpy
+from minis2s.kernels import cupy_gru, cupy_kernels, cupy_lstm, cupy_rnn, elementwise
+from minis2s.layers import gru, lstm, rnn
+from tests.gpu import ARRAY_MODULES, array_module
+from tests.parity import (
+    DTYPES,
+    assert_same_results,
+    backward_inputs,
+    loop_inputs,
+    strided,
+    with_padded_row,
+)
+from tests.strategies import seq_case
+
+CELLS = {"rnn": (rnn, cupy_rnn), "lstm": (lstm, cupy_lstm), "gru": (gru, cupy_gru)}
+
+
+def on(xp, arrays):
+    return tuple(xp.asarray(a) for a in arrays)
+
+
+def back(result):
+    return tuple(to_numpy(a) for a in (result if isinstance(result, tuple) else (result,)))
+
+
+def check_loops(cell, dtype, xp, N, T, H, m, seed, view=lambda a: a):
+    ref, twin = CELLS[cell]
+    r = np.random.default_rng(seed)
+    args = loop_inputs(cell, N, T, H, m, r, dtype)
+    want = ref.forward_loop(*args)
+    got = back(twin.forward_loop(*map(view, on(xp, args))))
+    assert_same_results(got, want, dtype, f"{cell}.forward_loop")
+    bargs = backward_inputs(cell, args, want, r, dtype)
+    want_b = ref.backward_loop(*bargs)
+    got_b = back(twin.backward_loop(*map(view, on(xp, bargs))))
+    assert_same_results(got_b, want_b, dtype, f"{cell}.backward_loop")
+
+
+def test_cupy_backend_registers_the_twins():
+    """Without this the GPU parity tests of whole layers could compare the reference with
+    itself; the twins are not the reference functions."""
+    kernels = cupy_kernels()
+    for cell, (ref, twin) in CELLS.items():
+        for name in ("forward_loop", "backward_loop"):
+            assert kernels[f"{cell}.{name}"] is getattr(twin, name)
+            assert getattr(twin, name) is not getattr(ref, name)
+
+
+def test_each_step_is_one_gemm_and_one_fused_kernel(monkeypatch):
+    """What makes the twins fast on a GPU: per step, one matmul into a reused buffer and one
+    call of a fused kernel, and no other array operation."""
+    calls = []
+    real = elementwise.Elementwise.__call__
+    monkeypatch.setattr(elementwise.Elementwise, "__call__",
+                        lambda self, *a: (calls.append(self.name), real(self, *a)))  # fmt: skip
+    r = np.random.default_rng(0)
+    N, T, H = 2, 3, 4
+    m = np.ones((N, T))
+    for cell, (_, twin) in CELLS.items():
+        args = loop_inputs(cell, N, T, H, m, r, np.float64)
+        calls.clear()
+        out = twin.forward_loop(*args)
+        assert calls == [f"{cell}_forward_step"] * T
+        calls.clear()
+        twin.backward_loop(*backward_inputs(cell, args, out, r, np.float64))
+        assert calls == [f"{cell}_backward_step"] * T
+
+
+@ARRAY_MODULES
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+@given(case=seq_case())
+def test_loops_match_reference(xp_name, cell, dtype, case):
+    N, T, _, H, m, seed = case
+    xp = array_module(xp_name)
+    check_loops(cell, dtype, xp, N, T, H, m, seed)
+    check_loops(cell, dtype, xp, N + 1, T, H, with_padded_row(m), seed)
+
+
+@ARRAY_MODULES
+@pytest.mark.parametrize("cell", CELLS)
+@given(case=seq_case())
+def test_loops_accept_non_contiguous_views(xp_name, cell, case):
+    """Layers pass slices (a stack's dys[..., :H], interop's weight views): same results."""
+    N, T, _, H, m, seed = case
+    xp = array_module(xp_name)
+    check_loops(cell, np.float64, xp, N, T, H, m, seed, view=strided)

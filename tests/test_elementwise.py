@@ -1,0 +1,146 @@
+"""`minis2s.kernels.elementwise`: kernels written once as equations in the part of C that is
+also Python. Its checks on the body, its Python evaluation, and, through g++, that the C it
+generates computes what the Python does (the same C that CuPy compiles for the GPU, inside a
+loop shaped like CuPy's: inputs as const references, outputs as references, `i` the index)."""
+
+import ctypes
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from minis2s.kernels import cupy_gru, cupy_lstm, cupy_rnn
+from minis2s.kernels.elementwise import C_PREAMBLE, Elementwise, blocks
+from tests.parity import DTYPES, assert_same
+
+KERNELS = [m.FORWARD_STEP for m in (cupy_rnn, cupy_lstm, cupy_gru)] + [
+    m.BACKWARD_STEP for m in (cupy_rnn, cupy_lstm, cupy_gru)
+]
+CTYPE = {np.float32: "float", np.float64: "double"}
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ("y = x / 2", "not `name = expression`"),  # '/' of integers differs between C and Python
+        ("y = x ** 2", "not `name = expression`"),
+        ("y = 0.5 * x", "not `name = expression`"),  # a double literal would promote float math
+        ("y = exp(x)", "before assigning"),  # only tanh and sigmoid
+        ("y = x + z", "before assigning"),
+        ("t = x\nt = t + x\ny = t", "a second time"),
+        ("x = x + 1\ny = x", "a second time"),
+        ("t = x", "never assigned"),
+        ("i = x\ny = i", "taken by CuPy"),
+        ("_t = x\ny = _t", "taken by CuPy"),
+    ],
+)
+def test_bodies_outside_the_common_subset_are_refused(body, problem):
+    with pytest.raises(ValueError, match=problem):
+        Elementwise("k", "x", "y", body)
+
+
+def test_reserved_argument_names_are_refused():
+    with pytest.raises(ValueError, match="taken by CuPy"):
+        Elementwise("k", "i", "y", "y = i")
+
+
+def test_c_source_declares_temporaries_and_assigns_outputs():
+    k = Elementwise("k", "a b", "y", "t = a * b\ny = tanh(t) + (1 - a)")
+    assert k.c_source() == "const T t = a * b;\ny = tanh(t) + (1 - a);"
+
+
+def test_evaluate_broadcasts_and_writes_the_outputs_in_place():
+    k = Elementwise("k", "a m", "y z", "y = m * a + (1 - m) * 2\nz = sigmoid(y) * 0 + y")
+    a, m = np.arange(6.0).reshape(2, 3), np.array([[1.0], [0.0]])
+    y, z = np.empty((2, 3)), np.empty((2, 3))
+    k(a, m, y, z)
+    np.testing.assert_array_equal(y, [[0.0, 1.0, 2.0], [2.0, 2.0, 2.0]])
+    np.testing.assert_array_equal(z, y)
+
+
+def test_an_output_that_overlaps_an_input_is_refused():
+    """CuPy binds inputs as const references: an output aliasing one would change it mid-kernel."""
+    k = Elementwise("k", "a", "y", "y = a + 1")
+    a = np.zeros((2, 4))
+    with pytest.raises(ValueError, match="output y overlaps input a"):
+        k(a, a)
+    k(a[:, :2], a[:, 2:])  # neighbouring blocks of one array are fine
+
+
+def test_wrong_argument_count_names_the_parameters():
+    k = Elementwise("k", "a b", "y", "y = a + b")
+    with pytest.raises(TypeError, match=r"2 inputs \(a b\) and 1 outputs \(y\); got 2"):
+        k(np.zeros(2), np.zeros(2))
+
+
+def test_blocks_are_views_of_equal_width():
+    a = np.arange(12.0).reshape(1, 12)
+    parts = blocks(a, 4)
+    assert [p.shape for p in parts] == [(1, 3)] * 4
+    parts[2][...] = -1
+    assert (a[0, 6:9] == -1).all()
+
+
+def c_harness(k: Elementwise) -> str:
+    """The kernel's C inside a CPU loop shaped like CuPy's elementwise loop."""
+    ins = "\n".join(f"const T &{n} = in[{j}][i];" for j, n in enumerate(k.inputs))
+    outs = "\n".join(f"T &{n} = out[{j}][i];" for j, n in enumerate(k.outputs))
+    entry = "\n".join(
+        f'extern "C" void run_{c}(long n, {c} **in, {c} **out) {{ run<{c}>(n, in, out); }}'
+        for c in CTYPE.values()
+    )
+    return f"""#include <cmath>
+#define __device__
+using std::tanh;
+{C_PREAMBLE}
+template <typename T> void run(long n, T **in, T **out) {{
+  for (long i = 0; i < n; ++i) {{
+{ins}
+{outs}
+{k.c_source()}
+  }}
+}}
+{entry}
+"""
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """kernel name -> the g++-built library of its C."""
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not installed: the C of the kernels is checked on the GPU run only")
+    libs = {}
+    for k in KERNELS:
+        src = tmp_path_factory.mktemp(k.name) / "k.cpp"
+        src.write_text(c_harness(k))
+        so = src.with_suffix(".so")
+        subprocess.run(["g++", "-O1", "-shared", "-fPIC", "-Werror", "-o", str(so), str(src)],
+                       check=True, capture_output=True)  # fmt: skip
+        libs[k.name] = ctypes.CDLL(str(so))
+    return libs
+
+
+def pointers(arrays, dtype):
+    ptr = ctypes.POINTER(ctypes.c_float if dtype == np.float32 else ctypes.c_double)
+    return (ptr * len(arrays))(*[a.ctypes.data_as(ptr) for a in arrays])
+
+
+@DTYPES
+@pytest.mark.parametrize("k", KERNELS, ids=lambda k: k.name)
+def test_the_c_computes_what_the_python_does(compiled, k, dtype):
+    """Random inputs in [-3, 3], a 0/1 mask m, over 257 elements; the C and the Python give
+    the same outputs to the parity tolerance."""
+    r = np.random.default_rng(7)
+    n = 257
+    ins = [
+        (r.integers(0, 2, n) if name == "m" else r.uniform(-3, 3, n)).astype(dtype)
+        for name in k.inputs
+    ]
+    want = [np.empty(n, dtype) for _ in k.outputs]
+    k.evaluate(*ins, *want)
+    got = [np.full(n, np.nan, dtype) for _ in k.outputs]
+    run = getattr(compiled[k.name], f"run_{CTYPE[dtype]}")
+    run(ctypes.c_long(n), pointers(ins, dtype), pointers(got, dtype))
+    for name, g, w in zip(k.outputs, got, want, strict=True):
+        assert_same(g, w, dtype, f"{k.name}: {name}")
