@@ -1,4 +1,5 @@
-"""NumPy dressed as a GPU array module, counting every host round trip the code under test makes.
+"""NumPy dressed as a GPU array module, counting every host round trip and every copy to the
+device that the code under test makes.
 
 On CuPy, turning a device array into a Python value (`bool`, `float`, `int`, use as an index,
 `.item()`, `.tolist()`, `.get()`) copies it to the host and waits for the GPU to finish. A
@@ -11,9 +12,14 @@ lets a CPU test see those round trips without a GPU:
 - `fake_cupy` is NumPy whose functions return `Device` arrays, as CuPy's return device arrays.
 - `Device` counts each conversion to a Python value under the line of minis2s code that made it,
   and, as CuPy does, gives a 0-d array rather than a Python scalar when indexed to one element.
+- `TO_DEVICE` counts, likewise, each copy of host data to the device (`asarray` of a host array,
+  `Device.set` from a pinned buffer). CUDA waits for the device before a copy from pageable host
+  memory, so such a copy inside a step loop stalls the GPU as a round trip does.
+- `fake_cupy.ElementwiseKernel` runs a fused kernel's C as Python (it is written in the part of C
+  that is also Python, `minis2s.kernels.elementwise`), so the cupy backend's twins run here too.
 
 Use `on_fake_device()` as a context manager: inside it the current backend is "cupy" on
-`fake_cupy`, and `ROUND_TRIPS` counts.
+`fake_cupy` with the cupy twins, and `ROUND_TRIPS` and `TO_DEVICE` count.
 """
 
 from __future__ import annotations
@@ -29,17 +35,20 @@ from typing import Any
 import numpy as np
 
 from minis2s import backend
+from minis2s.kernels import cupy_kernels
+from minis2s.kernels.elementwise import Elementwise
 
 ROUND_TRIPS: collections.Counter = collections.Counter()  # "file.py:line" -> conversions
+TO_DEVICE: collections.Counter = collections.Counter()  # "file.py:line" -> host-to-device copies
 
 
-def _count() -> None:
-    """Count one round trip under the innermost minis2s line on the stack (not this file's)."""
+def _count(counter: collections.Counter = ROUND_TRIPS) -> None:
+    """Count one under the innermost minis2s line on the stack (not this file's)."""
     for frame in reversed(traceback.extract_stack()[:-2]):
         if "/minis2s/" in frame.filename.replace("\\", "/"):
-            ROUND_TRIPS[f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"] += 1
+            counter[f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"] += 1
             return
-    ROUND_TRIPS["(outside minis2s)"] += 1
+    counter["(outside minis2s)"] += 1
 
 
 class Device(np.ndarray):
@@ -80,6 +89,13 @@ class Device(np.ndarray):
         _count()
         return np.array(self)
 
+    def set(self, host: np.ndarray) -> None:
+        """CuPy's host-to-device copy into this array (same shape and dtype)."""
+        if host.shape != self.shape or host.dtype != self.dtype:
+            raise ValueError(f"set: {host.shape} {host.dtype} into {self.shape} {self.dtype}")
+        _count(TO_DEVICE)
+        np.copyto(self, host)
+
 
 def _on_device(value: Any) -> Any:
     if isinstance(value, np.ndarray) and not isinstance(value, Device):
@@ -95,6 +111,27 @@ def _wrap(func: Any) -> Any:
 
     on_device.__name__ = getattr(func, "__name__", "function")
     return on_device
+
+
+def _to_device(func: Any) -> Any:
+    """`asarray` / `array`: a host array argument is a copy to the device."""
+
+    def copy(a: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(a, Device):
+            _count(TO_DEVICE)
+        return _on_device(np.array(func(a, *args, **kwargs), copy=None))
+
+    return copy
+
+
+def _elementwise_kernel(in_params: str, out_params: str, operation: str, name: str,
+                        preamble: str = "") -> Any:  # fmt: skip
+    """A kernel from its C, run as Python: the C of `Elementwise.c_source` read back."""
+    names = lambda params: " ".join(p.split()[-1] for p in params.split(","))  # noqa: E731
+    body = "\n".join(line.removeprefix("const T ").removesuffix(";")
+                     for line in operation.splitlines())  # fmt: skip
+    kernel = Elementwise(name.removeprefix("minis2s_"), names(in_params), names(out_params), body)
+    return kernel.evaluate
 
 
 class _FakeCupy(types.ModuleType):
@@ -113,17 +150,24 @@ class _FakeCupy(types.ModuleType):
         _count()
         return np.array(a)
 
+    asarray = staticmethod(_to_device(np.asarray))
+    array = staticmethod(_to_device(np.array))
+    ElementwiseKernel = staticmethod(_elementwise_kernel)
+    cuda = types.SimpleNamespace(alloc_pinned_memory=bytearray)  # page-locked host bytes
+
 
 fake_cupy = _FakeCupy("cupy")
 
 
 @contextlib.contextmanager
 def on_fake_device() -> Iterator[types.ModuleType]:
-    """Run the block on a "cupy" backend over `fake_cupy` (no twins), counting from zero."""
+    """Run the block on a "cupy" backend over `fake_cupy` with the cupy twins, counting from
+    zero."""
     saved_backend, saved_module = backend._current, sys.modules.get("cupy")
     sys.modules["cupy"] = fake_cupy  # get_array_module imports "cupy" for a Device array
-    backend._current = backend.Backend("cupy", fake_cupy)
+    backend._current = backend.Backend("cupy", fake_cupy, cupy_kernels())
     ROUND_TRIPS.clear()
+    TO_DEVICE.clear()
     try:
         yield fake_cupy
     finally:

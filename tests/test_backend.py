@@ -70,3 +70,36 @@ def test_numba_pins_scipys_blas_only_where_the_twins_fall_back_to_it():
     want = 1 if blas.SOURCE == "scipy" else 2
     assert [_blas_call(lib, "get")() for lib in scipy_libs] == [want] * len(scipy_libs)
     assert blas_threads() == numpys  # NumPy's own pool is left as it was
+
+
+def test_to_device_on_the_cpu_casts_and_keeps_the_arrays():
+    ids, mask = np.array([[1, 2]]), np.array([[1, 0]])
+    got = backend.current().to_device([ids, mask], [None, np.float32])
+    assert got[0] is ids and got[1].dtype == np.float32
+    np.testing.assert_array_equal(got[1], mask)
+
+
+def test_to_device_on_a_gpu_is_one_copy_of_every_host_array():
+    """The cupy path on the CPU stand-in (tests.fake_device): the arrays come back with their
+    values, shapes and dtypes, each starting at a multiple of ALIGN bytes of one buffer, which
+    one copy from pinned memory filled; an array already on the device is only cast."""
+    from tests.fake_device import TO_DEVICE, Device, fake_cupy, on_fake_device
+
+    r = np.random.default_rng(0)
+    host = [r.integers(0, 9, (3, 5)), r.random((3, 5)), np.zeros((0, 4)), r.random(7)]
+    dtypes = [None, np.float32, np.float64, np.float64]
+    with on_fake_device():
+        already = fake_cupy.arange(3.0)
+        TO_DEVICE.clear()
+        got = backend.current().to_device(host + [already], dtypes + [np.float32])
+        assert sum(TO_DEVICE.values()) == 1
+    for a, dt, g in zip(host, dtypes, got, strict=False):
+        assert isinstance(g, Device) and g.shape == a.shape and g.dtype == (dt or a.dtype)
+        np.testing.assert_array_equal(g, a.astype(dt or a.dtype))
+    base = got[0].base
+    while base.base is not None:
+        base = base.base
+    starts = [g.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+              for g in got[:4] if g.size]  # fmt: skip
+    assert all(s % backend.ALIGN == 0 for s in starts) and len(set(starts)) == 3
+    assert got[4].dtype == np.float32 and list(got[4]) == [0.0, 1.0, 2.0]

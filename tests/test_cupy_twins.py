@@ -97,3 +97,32 @@ def test_loops_accept_non_contiguous_views(xp_name, cell, case):
     N, T, _, H, m, seed = case
     xp = array_module(xp_name)
     check_loops(cell, np.float64, xp, N, T, H, m, seed, view=strided)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_on_the_fake_device_the_layers_run_the_twins_c(cell):
+    """On the CPU stand-in for CuPy (tests.fake_device) a layer runs the cupy twins, whose kernels
+    are their C read back as Python: forward and backward equal the numpy backend's."""
+    from tests.fake_device import fake_cupy, on_fake_device
+
+    module = CELLS[cell][0]
+    r = np.random.default_rng(0)
+    N, T, D, H = 3, 4, 2, 5
+    p = module.init(D, H, r, dtype=np.float64)
+    m = with_padded_row(np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=np.float64))
+    x, dys = r.standard_normal((N, T, D)), r.standard_normal((N, T, H))
+
+    def run(xp):
+        ys, _, cache = module.forward(xp.asarray(x), None, {k: xp.asarray(v) for k, v in p.items()},
+                                      mask=xp.asarray(m))  # fmt: skip
+        dx, _, dp = module.backward(xp.asarray(dys), None, cache)
+        return [to_numpy(a) for a in (ys, dx, *(dp[k] for k in sorted(dp)))]
+
+    want = run(np)
+    kernels = (CELLS[cell][1].FORWARD_STEP, CELLS[cell][1].BACKWARD_STEP)
+    for k in kernels:
+        k._cuda.pop(fake_cupy, None)
+    with on_fake_device():
+        got = run(fake_cupy)
+    assert all(fake_cupy in k._cuda for k in kernels)  # built and run for "cupy" arrays
+    assert_same_results(got, want, np.float64, f"{cell} on the fake device")

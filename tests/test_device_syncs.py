@@ -21,7 +21,7 @@ from minis2s.decode.sample import sample
 from minis2s.models import ModelConfig, Seq2Seq, decoder
 from minis2s.train.config import TrainConfig
 from minis2s.train.trainer import Trainer
-from tests.fake_device import ROUND_TRIPS, Device, fake_cupy, on_fake_device
+from tests.fake_device import ROUND_TRIPS, TO_DEVICE, Device, fake_cupy, on_fake_device
 
 V_SRC, V_TGT = 11, 13
 
@@ -36,6 +36,7 @@ def round_trips(cfg: ModelConfig, T: int, run) -> dict[str, int]:
                  for n in range(3)]  # fmt: skip
         b = make_batch(pairs, list(range(3)))
         ROUND_TRIPS.clear()
+        TO_DEVICE.clear()
         run(model, b)
         return dict(ROUND_TRIPS)
 
@@ -131,3 +132,26 @@ def test_fake_device_counts_conversions_like_cupy():
         assert isinstance(a[1, 2], Device) and a[1, 2].shape == ()  # CuPy: a 0-d array
         bool(a.all()), float(a[0, 1]), int(a.max()), a.tolist(), a.get()
         assert sum(ROUND_TRIPS.values()) == 5
+
+
+def to_device_copies(cfg: ModelConfig, T: int, run) -> dict[str, int]:
+    """Host-to-device copies per line of `run(model, batch)` on the fake device."""
+    round_trips(cfg, T, run)  # the same run: TO_DEVICE was cleared where ROUND_TRIPS was
+    return dict(TO_DEVICE)
+
+
+@pytest.mark.parametrize("kw, eps", list(itertools.product(CONFIGS, [0.0, 0.5])))
+def test_a_training_step_copies_to_the_device_a_fixed_number_of_times(kw, eps):
+    """One copy for the whole batch (through pinned memory, `Backend.to_device`), one for the
+    random numbers the decoder draws ahead (scheduled sampling, dropout), one per dropout outside
+    the decoder's loop; none per target step."""
+    cfg = config(**kw)
+
+    def train(model, b):
+        model.loss_and_grads(b, rng=np.random.default_rng(1), sampling_eps=eps)
+
+    short, long = to_device_copies(cfg, 3, train), to_device_copies(cfg, 7, train)
+    assert short == long
+    outside = 3 if cfg.dropout else 0  # encoder input, between its 2 layers, decoder outputs
+    drawn_ahead = 1 if eps or cfg.dropout else 0
+    assert sum(short.values()) == 1 + drawn_ahead + outside, short

@@ -74,3 +74,31 @@ def test_bad_inputs(rng):
         dropout.forward(x, 0.5, None)
     with pytest.raises(ValueError, match="x must be a float array; got dtype int64"):
         dropout.forward(np.ones((2, 3), dtype=np.int64), 0.5, rng)
+
+
+@given(sizes=st.lists(st.tuples(dims, dims), min_size=1, max_size=5), seed=st.integers(0, 99))
+def test_uniforms_drawn_ahead_are_the_numbers_of_separate_draws(sizes, seed):
+    """The decoder draws its whole pass ahead (dropout.Uniforms): same masks, same order, and the
+    generator left where separate draws leave it."""
+    each, ahead = np.random.default_rng(seed), np.random.default_rng(seed)
+    draws = dropout.Uniforms(ahead, sum(a * b for a, b in sizes), like=np.zeros(1))
+    for shape in sizes:
+        np.testing.assert_array_equal(draws.random(shape), each.random(shape))
+    draws.check_all_used("test")
+    assert each.random() == ahead.random()
+
+
+def test_uniforms_refuse_a_count_out_of_step_with_their_use():
+    draws = dropout.Uniforms(np.random.default_rng(0), 5, like=np.zeros(1))
+    draws.random((2, 2))
+    with pytest.raises(RuntimeError, match="used 4 of the 5 random numbers drawn ahead"):
+        draws.check_all_used("decoder.forward")
+    with pytest.raises(RuntimeError, match="asked for 6 of 5 numbers drawn ahead"):
+        draws.random(2)
+
+
+def test_dropout_with_uniforms_equals_dropout_with_the_generator(rng):
+    x = rng.standard_normal((3, 4))
+    want, _ = dropout.forward(x, 0.5, np.random.default_rng(3))
+    got, _ = dropout.forward(x, 0.5, dropout.Uniforms(np.random.default_rng(3), 12, like=x))
+    np.testing.assert_array_equal(got, want)

@@ -5,16 +5,16 @@ launch that reads and writes whole (N, H) arrays, so the reference's step costs 
 and a dozen round trips through memory. `Elementwise` fuses such a block into one CUDA kernel
 (`cupy.ElementwiseKernel`) from a body of assignments like
 
-    i = sigmoid(xa_i + ha_i)
-    c_new = f * c_prev + i * g
+    i_t = sigmoid(xa_i + ha_i)
+    c_new = f_t * c_prev + i_t * g_t
     c = m * c_new + (1 - m) * c_prev
 
 written in the part of C that is also Python: names, integer literals, `+ - *`, parentheses and
 the functions `tanh` and `sigmoid`. CuPy's kernel loop owns the name `i` (the element index) and
-names that start with `_`, so no argument or temporary may take them (gates are `i_t`, `f_t`, ...). On CuPy arrays the body runs as that kernel, one thread per
-element; on NumPy arrays it runs line by line as Python, which is how the tests check the
-equations against the reference layers on a machine without a GPU (and a g++ test checks that
-the C reads them the same, tests/test_elementwise.py).
+names that start with `_`, so no argument or temporary may take them. On CuPy arrays the body
+runs as that kernel, one thread per element; on NumPy arrays it runs line by line as Python,
+which is how the tests check the equations against the reference layers on a machine without a
+GPU (and a g++ test checks that the C computes the same, tests/test_elementwise.py).
 
 Call a kernel with its inputs, then its outputs: `K(*inputs, *outputs)`. Inputs broadcast
 against the outputs' shape (a mask column (N, 1), a bias row (H,)); outputs are written in place
@@ -69,7 +69,7 @@ class Elementwise:
         if missing:
             raise ValueError(f"{name}: outputs {sorted(missing)} are never assigned")
         self._code = {target: compile(expr, name, "eval") for target, expr in self.body}
-        self._cuda: Any = None
+        self._cuda: dict[Any, Any] = {}  # cupy module -> its kernel
 
     def c_source(self) -> str:
         """The CUDA C operation: temporaries are `const T`, outputs are assigned in place."""
@@ -107,17 +107,17 @@ class Elementwise:
 
     def cuda_kernel(self) -> Any:
         """The `cupy.ElementwiseKernel`, built on first use (CuPy compiles it on first call)."""
-        if self._cuda is None:
-            import cupy
+        import cupy  # (the tests' CPU stand-in for CuPy, tests/fake_device.py, builds its own)
 
-            self._cuda = cupy.ElementwiseKernel(
+        if cupy not in self._cuda:
+            self._cuda[cupy] = cupy.ElementwiseKernel(
                 ", ".join(f"T {n}" for n in self.inputs),
                 ", ".join(f"T {n}" for n in self.outputs),
                 self.c_source(),
                 f"minis2s_{self.name}",
                 preamble=C_PREAMBLE,
             )
-        return self._cuda
+        return self._cuda[cupy]
 
 
 def _check_name(kernel: str, name: str) -> None:

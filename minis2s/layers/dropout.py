@@ -7,11 +7,14 @@ Equations:
 
 Dividing by 1 - rate at training time keeps E[y] = x, so evaluation needs no rescaling and is
 the identity. The mask is drawn on the host from a NumPy Generator, so a seed gives the same mask
-on every backend; it is then moved to the array module of x.
+on every backend; it is then moved to the array module of x. A loop that drops out at every step
+(the decoder) draws its whole pass ahead with `Uniforms`, so that its steps copy nothing to the
+device.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,6 +23,41 @@ from minis2s import validate
 from minis2s.backend import get_array_module
 
 WHERE = "dropout"
+
+
+class Uniforms:
+    """`count` numbers of `rng.random`, drawn in one call and moved to the array module of `like`
+    in one copy, then handed out in order by `random(shape)`.
+
+    They are the numbers, in the order, that calling `rng.random(shape)` each time would give: a
+    Generator's doubles come one after another however the calls group them. So a loop that draws
+    at every step can draw its whole pass ahead with the same results, without a copy to the GPU
+    per step (CUDA waits for the device before each copy from host memory).
+    """
+
+    def __init__(self, rng: np.random.Generator, count: int, like: Any) -> None:
+        self.values = get_array_module(like).asarray(rng.random(count)) if count else None
+        self.count, self.used = count, 0
+
+    def random(self, shape: int | tuple[int, ...]) -> Any:
+        """The next prod(shape) numbers as an array of `shape` (a view, on the device)."""
+        shape = shape if isinstance(shape, tuple) else (shape,)
+        n = math.prod(shape)
+        if self.used + n > self.count:
+            raise RuntimeError(
+                f"Uniforms: asked for {self.used + n} of {self.count} numbers drawn ahead; the "
+                "count drawn ahead is out of step with the loop that uses them"
+            )
+        self.used += n
+        return self.values[self.used - n : self.used].reshape(shape)
+
+    def check_all_used(self, where: str) -> None:
+        """Raise if fewer were used than drawn: the generator would have moved on too far."""
+        if self.used != self.count:
+            raise RuntimeError(
+                f"{where}: used {self.used} of the {self.count} random numbers drawn ahead; the "
+                "count drawn ahead is out of step with the loop that uses them"
+            )
 
 
 class DropoutCache(NamedTuple):
@@ -39,7 +77,7 @@ def forward(
     validate.floating(f"{WHERE}.forward", "x", x)
     if not train or rate == 0.0:
         return x, DropoutCache(None)
-    if not isinstance(rng, np.random.Generator):
+    if not isinstance(rng, np.random.Generator | Uniforms):
         raise ValueError(
             f"{WHERE}.forward: rng must be a numpy Generator (np.random.default_rng(seed)) when "
             f"training with rate > 0; got {type(rng).__name__}"

@@ -106,7 +106,8 @@ def step_forward(
     input feeding), enc (N, S, He), src_mask (N, S) as `validate.mask` returns it (`forward` and
     Seq2Seq.encode check its values once per batch, not at every step), keys (N, S, Hk) from
     attention_keys (None without attention) -> (h~_t (N, H), new states, weights (N, S) or None,
-    cache). `rng` turns dropout on."""
+    cache). `rng` (a Generator, or the `dropout.Uniforms` that `forward` draws ahead) turns
+    dropout on."""
     xp = get_array_module(e)
     train = rng is not None
     x, drop_e = dropout.forward(e, cfg.dropout, rng, train)
@@ -207,6 +208,15 @@ def _add_to_hidden(dstate: Any, dh: Any, cfg: ModelConfig) -> Any:
     return dstate + dh
 
 
+def draws_per_pass(N: int, T: int, cfg: ModelConfig, sampling: bool) -> int:
+    """How many uniforms `forward` draws from its rng, in this order at each step t: the
+    scheduled-sampling coins (N) when t > 0, then `step_forward`'s dropout masks, the input's
+    (N, E) and one (N, H) between each two layers."""
+    coins = N if sampling else 0
+    masks = N * (cfg.emb + (cfg.dec_layers - 1) * cfg.hidden) if cfg.dropout > 0 else 0
+    return T * masks + (T - 1) * coins
+
+
 def forward(
     tgt_in: Any,
     enc: Any,
@@ -234,6 +244,7 @@ def forward(
     weights = xp.empty((N, T, enc.shape[1]), dtype=enc.dtype) if cfg.attention != "none" else None
     keys, c_keys = attention_keys(enc, dp, cfg)
     sampling = sampling_eps > 0 and rng is not None
+    draws = None if rng is None else dropout.Uniforms(rng, draws_per_pass(N, T, cfg, sampling), enc)
     if sampling:
         fed = xp.empty_like(tgt_in)  # the tokens read: the reference's or the model's own
     else:  # teacher forcing: every step's token is known, so one lookup for all
@@ -243,19 +254,21 @@ def forward(
         if sampling:
             y = tgt_in[:, t]
             if t > 0:
-                own = xp.asarray(rng.random(N) < sampling_eps)
+                own = draws.random(N) < sampling_eps
                 y = xp.where(own, predict(out), y)
             fed[:, t] = y
             e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID, ids_checked=True)  # as backward
         else:
             e = embedded[:, t]
-        out, states, w, c = step_forward(e, states, out, enc, src_mask, dp, cfg, rng, keys=keys)
+        out, states, w, c = step_forward(e, states, out, enc, src_mask, dp, cfg, draws, keys=keys)
         outs[:, t] = out
         if w is not None:
             weights[:, t] = w
         steps.append(c)
     if sampling:
         _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID, ids_checked=True)  # for backward
+    if draws is not None:
+        draws.check_all_used("decoder.forward")
     return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0, keys, c_keys)
 
 
