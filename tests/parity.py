@@ -6,6 +6,7 @@ import pytest
 
 from minis2s.backend import get_array_module
 from minis2s.gradcheck import rel_error
+from minis2s.layers import gru, lstm, rnn
 
 TOL = {np.float64: 1e-10, np.float32: 1e-5}  # twin against reference, relative to the scale
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # gate blocks per cell
@@ -69,3 +70,24 @@ def backward_inputs(cell, fwd_args, fwd_out, r, dtype):
         dc_final, c0 = r.standard_normal((N, H)).astype(dtype), fwd_args[2]
         return (dhs, dh_final, dc_final, *fwd_out, c0, m, W_hh)
     return (dhs, dh_final, *fwd_out, h0, m, W_hh)
+
+
+def step_inputs(cell, N, D, H, r, dtype):
+    """(x (N, D), state, p, dstate) for one step of `cell`, as `dtype` arrays."""
+    ref = {"rnn": rnn, "lstm": lstm, "gru": gru}[cell]
+    p = {k: v.astype(dtype) for k, v in ref.init(D, H, r, np.float64).items()}
+    x, h = r.standard_normal((N, D)).astype(dtype), r.standard_normal((N, H)).astype(dtype)
+    dh = r.standard_normal((N, H)).astype(dtype)
+    if cell != "lstm":
+        return x, h, p, dh
+    c, dc = r.standard_normal((N, H)).astype(dtype), r.standard_normal((N, H)).astype(dtype)
+    return x, (h, c), p, (dh, dc)
+
+
+def flat(tree):
+    """The arrays of nested tuples / NamedTuples (a step cache's p dict left out), in order."""
+    if isinstance(tree, dict):
+        return []
+    if isinstance(tree, tuple | list):
+        return [a for t in tree for a in flat(t)]
+    return [tree]

@@ -1,4 +1,5 @@
-"""The cupy backend's twins of the recurrent loops (minis2s.kernels.cupy_*) against the reference.
+"""The cupy backend's twins (minis2s.kernels.cupy_*: the cells' time loops and single steps)
+against the reference.
 
 Each twin runs twice: on NumPy arrays, where its fused kernels run as Python line by line
 (minis2s.kernels.elementwise), which checks the loop and its equations on any machine; and on
@@ -9,20 +10,27 @@ float64 must agree to 1e-10 and float32 to 1e-5 (DESIGN.md).
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
+from minis2s import backend
 from minis2s.backend import to_numpy
-from minis2s.kernels import cupy_gru, cupy_kernels, cupy_lstm, cupy_rnn, elementwise
+from minis2s.data.batching import make_batch
+from minis2s.kernels import CUPY_TWINS, cupy_gru, cupy_kernels, cupy_lstm, cupy_rnn, elementwise
 from minis2s.layers import gru, lstm, rnn
+from minis2s.models import ModelConfig, Seq2Seq
 from tests.gpu import ARRAY_MODULES, array_module
 from tests.parity import (
     DTYPES,
+    TOL,
     assert_same_results,
     backward_inputs,
+    flat,
     loop_inputs,
+    step_inputs,
     strided,
     with_padded_row,
 )
-from tests.strategies import seq_case
+from tests.strategies import dims, seq_case
 
 CELLS = {"rnn": (rnn, cupy_rnn), "lstm": (lstm, cupy_lstm), "gru": (gru, cupy_gru)}
 
@@ -32,7 +40,7 @@ def on(xp, arrays):
 
 
 def back(result):
-    return tuple(to_numpy(a) for a in (result if isinstance(result, tuple) else (result,)))
+    return tuple(to_numpy(a) for a in flat(result))
 
 
 def check_loops(cell, dtype, xp, N, T, H, m, seed, view=lambda a: a):
@@ -52,8 +60,9 @@ def test_cupy_backend_registers_the_twins():
     """Without this the GPU parity tests of whole layers could compare the reference with
     itself; the twins are not the reference functions."""
     kernels = cupy_kernels()
+    assert len(kernels) == len(CELLS) * len(CUPY_TWINS)
     for cell, (ref, twin) in CELLS.items():
-        for name in ("forward_loop", "backward_loop"):
+        for name in CUPY_TWINS:
             assert kernels[f"{cell}.{name}"] is getattr(twin, name)
             assert getattr(twin, name) is not getattr(ref, name)
 
@@ -126,3 +135,67 @@ def test_on_the_fake_device_the_layers_run_the_twins_c(cell):
         got = run(fake_cupy)
     assert all(fake_cupy in k._cuda for k in kernels)  # built and run for "cupy" arrays
     assert_same_results(got, want, np.float64, f"{cell} on the fake device")
+
+
+@ARRAY_MODULES
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+@given(N=dims, D=dims, H=dims, seed=st.integers(0, 2**16), view=st.booleans())
+def test_steps_match_reference(xp_name, cell, dtype, N, D, H, seed, view):
+    """Outputs, every cache field and every gradient; `view`: x as a non-contiguous view."""
+    ref, twin = CELLS[cell]
+    xp = array_module(xp_name)
+    x, state, p, dstate = step_inputs(cell, N, D, H, np.random.default_rng(seed), dtype)
+    want, c_want = ref.step_forward(x, state, p)
+    p_dev = {k: xp.asarray(v) for k, v in p.items()}
+    x_dev = xp.asarray(x)
+    state_dev = tuple(map(xp.asarray, state)) if cell == "lstm" else xp.asarray(state)
+    got, c_got = twin.step_forward(strided(x_dev) if view else x_dev, state_dev, p_dev)
+    assert_same_results(back(got), flat(want), dtype, f"{cell}.step_forward")
+    assert_same_results(back(c_got), flat(c_want), dtype, f"{cell}.step_forward cache")
+    assert c_got.p is p_dev
+    dstates = [dstate] + ([(dstate[0], None)] if cell == "lstm" else [])  # dc None: zeros
+    for d in dstates:
+        want_b = ref.step_backward_data(d, c_want)
+        d_dev = (
+            tuple(None if a is None else xp.asarray(a) for a in d)
+            if cell == "lstm"
+            else xp.asarray(d)
+        )
+        assert_same_results(back(twin.step_backward_data(d_dev, c_got)), flat(want_b), dtype, cell)
+
+
+EXAMPLES = [([4, 5, 6, 7], [4, 4]), ([5], [6]), ([6, 4], [5, 6, 4, 5])]  # padded rows both sides
+MODELS = [
+    dict(cell="lstm", attention="general", enc_layers=2, dec_layers=2),
+    dict(cell="gru", attention="additive", dec_layers=2, dropout=0.3),
+    dict(cell="rnn", attention="dot", bidirectional=False),
+]
+
+
+def model_loss_and_grads(kw, sampling_eps=0.0):
+    """The loss and gradients of a small model (float64) on the current backend, in training mode
+    (dropout and scheduled sampling draw from a seeded generator)."""
+    cfg = ModelConfig(src_vocab=9, tgt_vocab=9, emb=3, hidden=4, init_scale=1.0, **kw)
+    model = Seq2Seq(cfg, seed=5, dtype=np.float64)
+    batch = make_batch(EXAMPLES, np.arange(len(EXAMPLES)))
+    value, grads = model.loss_and_grads(
+        batch, rng=np.random.default_rng(2), sampling_eps=sampling_eps
+    )
+    return value, {k: to_numpy(g) for k, g in grads.items()}
+
+
+@pytest.mark.parametrize("kw", MODELS, ids=lambda kw: kw["cell"])
+def test_on_the_fake_device_the_model_matches_the_numpy_backend(kw):
+    """The whole model on the CPU stand-in for CuPy, every cupy twin in use (their C read back):
+    loss and every gradient equal the numpy backend's, with dropout and scheduled sampling."""
+    from tests.fake_device import on_fake_device
+
+    want, g_want = model_loss_and_grads(kw, sampling_eps=0.5)
+    with on_fake_device():
+        got, g_got = model_loss_and_grads(kw, sampling_eps=0.5)
+        assert backend.current().kernel(f"{kw['cell']}.step_forward", None) is not None
+    assert abs(got - want) <= TOL[np.float64] * abs(want)
+    names = sorted(g_want)
+    assert sorted(g_got) == names
+    assert_same_results([g_got[k] for k in names], [g_want[k] for k in names], np.float64, "grads")

@@ -13,7 +13,7 @@ from minis2s import backend
 from minis2s.data.batching import make_batch
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.config import ATTENTIONS
-from tests.parity import DTYPES, TOL, assert_same_results, strided
+from tests.parity import DTYPES, TOL, assert_same_results, flat, step_inputs, strided
 from tests.strategies import dims
 from tests.test_numba_parity import CELLS
 
@@ -36,27 +36,6 @@ def test_numba_backend_dispatches_to_the_step_twins(numba_backend):
             assert numba_backend.kernel(f"{cell}.{name}", None) is getattr(twin, name)
             assert getattr(twin, name) is not getattr(ref, name)
             assert hasattr(getattr(twin, f"{name}_into"), "py_func")  # compiled, not Python
-
-
-def step_inputs(cell, N, D, H, r, dtype):
-    """(x (N, D), state, p, dstate) for one step of `cell`, as `dtype` arrays."""
-    ref = CELLS[cell][0]
-    p = {k: v.astype(dtype) for k, v in ref.init(D, H, r, np.float64).items()}
-    x, h = r.standard_normal((N, D)).astype(dtype), r.standard_normal((N, H)).astype(dtype)
-    dh = r.standard_normal((N, H)).astype(dtype)
-    if cell != "lstm":
-        return x, h, p, dh
-    c, dc = r.standard_normal((N, H)).astype(dtype), r.standard_normal((N, H)).astype(dtype)
-    return x, (h, c), p, (dh, dc)
-
-
-def flat(tree):
-    """The arrays of nested tuples / NamedTuples (a step cache's p dict left out), in order."""
-    if isinstance(tree, dict):
-        return []
-    if isinstance(tree, tuple | list):
-        return [a for t in tree for a in flat(t)]
-    return [tree]
 
 
 @DTYPES

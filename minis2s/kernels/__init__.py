@@ -78,12 +78,15 @@ def numba_kernels() -> dict[str, Callable]:
 
 
 def cupy_kernels() -> dict[str, Callable]:
-    """Twins for the "cupy" backend, keyed "<layer>.<function>": the recurrent time loops, each
-    step one cuBLAS GEMM and one fused gate kernel (`minis2s.kernels.elementwise`)."""
+    """Twins for the "cupy" backend, keyed "<layer>.<function>": the cells' time loops (each step
+    one cuBLAS GEMM and one fused gate kernel, `minis2s.kernels.elementwise`) and single steps."""
     from minis2s.kernels import cupy_gru, cupy_lstm, cupy_rnn
 
     kernels: dict[str, Callable] = {}
     for cell, twin in (("rnn", cupy_rnn), ("lstm", cupy_lstm), ("gru", cupy_gru)):
-        kernels[f"{cell}.forward_loop"] = twin.forward_loop
-        kernels[f"{cell}.backward_loop"] = twin.backward_loop
+        for name in CUPY_TWINS:
+            kernels[f"{cell}.{name}"] = getattr(twin, name)
     return kernels
+
+
+CUPY_TWINS = ("forward_loop", "backward_loop", "step_forward", "step_backward_data")

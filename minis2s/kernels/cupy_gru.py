@@ -1,4 +1,5 @@
-"""CuPy twins of `minis2s.layers.gru.forward_loop` and `backward_loop` (the "cupy" backend).
+"""CuPy twins of `minis2s.layers.gru.forward_loop` and `backward_loop`, and of the single step
+`step_forward` / `step_backward_data` that the decoder's loop calls (the "cupy" backend).
 
 Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
 GEMM, h_{t-1} W_hh^T (forward) or dah_t W_hh (backward), into a buffer reused every step, then one
@@ -17,6 +18,7 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
+from minis2s.layers.gru import GRUStepCache
 
 FORWARD_STEP = Elementwise(
     "gru_forward_step",
@@ -91,3 +93,62 @@ def backward_loop(
         xp.matmul(dah[:, t], W_hh, out=dh_W)
         dh_rest = dh_rest_prev
     return dax, dah, dh_rest + dh_W
+
+
+STEP_FORWARD = Elementwise(
+    "gru_step_forward",
+    inputs="xa_r xa_z xa_n bx_r bx_z bx_n ha_r ha_z ha_n bh_r bh_z bh_n h_prev",
+    outputs="h r_t z_t n_t hn",
+    body="""
+        r_t = sigmoid(xa_r + bx_r + (ha_r + bh_r))
+        z_t = sigmoid(xa_z + bx_z + (ha_z + bh_z))
+        hn = ha_n + bh_n
+        n_t = tanh(xa_n + bx_n + r_t * hn)
+        h = (1 - z_t) * n_t + z_t * h_prev
+    """,
+)
+
+STEP_BACKWARD = Elementwise(
+    "gru_step_backward",
+    inputs="dh h_prev r_t z_t n_t hn",
+    outputs="dax_r dax_z dax_n dah_r dah_z dah_n dh_z",
+    body="""
+        dan = dh * (1 - z_t) * (1 - n_t * n_t)
+        dar = dan * hn * r_t * (1 - r_t)
+        daz = dh * (h_prev - n_t) * z_t * (1 - z_t)
+        dax_r = dar
+        dax_z = daz
+        dax_n = dan
+        dah_r = dar
+        dah_z = daz
+        dah_n = dan * r_t
+        dh_z = dh * z_t
+    """,
+)
+
+
+def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCache]:
+    """One step h = (1 - z) * n + z * h_prev, unmasked: two GEMMs and one fused kernel.
+
+    Shapes: x (N, D), h_prev (N, H) -> h (N, H), cache.
+    """
+    xp = get_array_module(x)
+    N, H = h_prev.shape
+    h, hn = xp.empty((N, H), dtype=x.dtype), xp.empty((N, H), dtype=x.dtype)
+    gates = xp.empty((N, 3 * H), dtype=x.dtype)
+    xa, ha = x @ p["W_ih"].T, h_prev @ p["W_hh"].T  # (N, 3H) each
+    STEP_FORWARD(*blocks(xa, 3), *blocks(p["b_ih"], 3), *blocks(ha, 3), *blocks(p["b_hh"], 3),
+                 h_prev, h, *blocks(gates, 3), hn)  # fmt: skip
+    return h, GRUStepCache(x, h_prev, gates, hn, p)
+
+
+def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[Any, Any]]:
+    """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
+    (dax, dah)), the (N, 3H) gradients of the input-side and hidden-side pre-activations."""
+    x, h_prev, gates, hn, p = cache
+    xp = get_array_module(x)
+    N, H = h_prev.shape
+    dax, dah = xp.empty((N, 3 * H), dtype=x.dtype), xp.empty((N, 3 * H), dtype=x.dtype)
+    dh_z = xp.empty((N, H), dtype=x.dtype)
+    STEP_BACKWARD(dh, h_prev, *blocks(gates, 3), hn, *blocks(dax, 3), *blocks(dah, 3), dh_z)
+    return dax @ p["W_ih"], dh_z + dah @ p["W_hh"], (dax, dah)

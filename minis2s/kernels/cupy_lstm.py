@@ -1,4 +1,5 @@
-"""CuPy twins of `minis2s.layers.lstm.forward_loop` and `backward_loop` (the "cupy" backend).
+"""CuPy twins of `minis2s.layers.lstm.forward_loop` and `backward_loop`, and of the single step
+`step_forward` / `step_backward_data` that the decoder's loop calls (the "cupy" backend).
 
 Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
 GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), into a buffer reused every step, then one
@@ -17,6 +18,7 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
+from minis2s.layers.lstm import LSTMStepCache
 
 FORWARD_STEP = Elementwise(
     "lstm_forward_step",
@@ -98,3 +100,64 @@ def backward_loop(
         xp.matmul(da[:, t], W_hh, out=dh_W)
         dh_rest, dc_next = dh_rest_prev, dc_prev
     return da, dh_rest + dh_W, dc_next
+
+
+STEP_FORWARD = Elementwise(
+    "lstm_step_forward",
+    inputs="xa_i xa_f xa_g xa_o bx_i bx_f bx_g bx_o ha_i ha_f ha_g ha_o bh_i bh_f bh_g bh_o c_prev",
+    outputs="h c i_t f_t g_t o_t",
+    body="""
+        i_t = sigmoid(xa_i + bx_i + ha_i + bh_i)
+        f_t = sigmoid(xa_f + bx_f + ha_f + bh_f)
+        g_t = tanh(xa_g + bx_g + ha_g + bh_g)
+        o_t = sigmoid(xa_o + bx_o + ha_o + bh_o)
+        c = f_t * c_prev + i_t * g_t
+        h = o_t * tanh(c)
+    """,
+)
+
+STEP_BACKWARD = Elementwise(
+    "lstm_step_backward",
+    inputs="dh dc_next c c_prev i_t f_t g_t o_t",
+    outputs="da_i da_f da_g da_o dc_prev",
+    body="""
+        tc = tanh(c)
+        dc = dc_next + dh * o_t * (1 - tc * tc)
+        da_i = dc * g_t * i_t * (1 - i_t)
+        da_f = dc * c_prev * f_t * (1 - f_t)
+        da_g = dc * i_t * (1 - g_t * g_t)
+        da_o = dh * tc * o_t * (1 - o_t)
+        dc_prev = dc * f_t
+    """,
+)
+
+
+def step_forward(x: Any, state: tuple[Any, Any], p: dict[str, Any]) -> tuple[Any, Any]:
+    """One step (h, c) = cell(x, (h_prev, c_prev)), unmasked: two GEMMs and one fused kernel.
+
+    Shapes: x (N, D), state = (h_prev (N, H), c_prev (N, H)) -> ((h, c) (N, H) each, cache).
+    """
+    xp = get_array_module(x)
+    h_prev, c_prev = state
+    N, H = h_prev.shape
+    h, c = xp.empty((N, H), dtype=x.dtype), xp.empty((N, H), dtype=x.dtype)
+    gates = xp.empty((N, 4 * H), dtype=x.dtype)
+    xa, ha = x @ p["W_ih"].T, h_prev @ p["W_hh"].T  # (N, 4H) each
+    STEP_FORWARD(*blocks(xa, 4), *blocks(p["b_ih"], 4), *blocks(ha, 4), *blocks(p["b_hh"], 4),
+                 c_prev, h, c, *blocks(gates, 4))  # fmt: skip
+    return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
+
+
+def step_backward_data(
+    dstate: tuple[Any, Any], cache: LSTMStepCache
+) -> tuple[Any, tuple[Any, Any], tuple[Any, Any]]:
+    """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
+    (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads`."""
+    x, h_prev, c_prev, gates, c, p = cache
+    xp = get_array_module(x)
+    dh, dc = dstate
+    dc = xp.zeros_like(c) if dc is None else dc
+    N, H = c.shape
+    da, dc_prev = xp.empty((N, 4 * H), dtype=c.dtype), xp.empty((N, H), dtype=c.dtype)
+    STEP_BACKWARD(dh, dc, c, c_prev, *blocks(gates, 4), *blocks(da, 4), dc_prev)
+    return da @ p["W_ih"], (da @ p["W_hh"], dc_prev), (da, da)

@@ -1,4 +1,5 @@
-"""CuPy twins of `minis2s.layers.rnn.forward_loop` and `backward_loop` (the "cupy" backend).
+"""CuPy twins of `minis2s.layers.rnn.forward_loop` and `backward_loop`, and of the single step
+`step_forward` / `step_backward_data` that the decoder's loop calls (the "cupy" backend).
 
 Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
 GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), into a buffer reused every step, then one
@@ -16,6 +17,7 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise
+from minis2s.layers.rnn import RNNStepCache
 
 FORWARD_STEP = Elementwise(
     "rnn_forward_step",
@@ -67,3 +69,42 @@ def backward_loop(dhs: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> 
         xp.matmul(da[:, t], W_hh, out=dh_W)
         dh_rest = dh_rest_prev
     return da, dh_rest + dh_W
+
+
+STEP_FORWARD = Elementwise(
+    "rnn_step_forward",
+    inputs="xa bx ha bh",
+    outputs="h",
+    body="""
+        h = tanh(xa + bx + ha + bh)
+    """,
+)
+
+STEP_BACKWARD = Elementwise(
+    "rnn_step_backward",
+    inputs="dh h",
+    outputs="da",
+    body="""
+        da = dh * (1 - h * h)
+    """,
+)
+
+
+def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, RNNStepCache]:
+    """One step h = tanh(x W_ih^T + b_ih + h_prev W_hh^T + b_hh): two GEMMs and one fused kernel.
+
+    Shapes: x (N, D), h_prev (N, H) -> h (N, H), cache.
+    """
+    xp = get_array_module(x)
+    h = xp.empty(h_prev.shape, dtype=x.dtype)
+    STEP_FORWARD(x @ p["W_ih"].T, p["b_ih"], h_prev @ p["W_hh"].T, p["b_hh"], h)
+    return h, RNNStepCache(x, h_prev, h, p)
+
+
+def step_backward_data(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, tuple[Any, Any]]:
+    """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
+    (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads`."""
+    x, h_prev, h, p = cache
+    da = get_array_module(x).empty(h.shape, dtype=h.dtype)
+    STEP_BACKWARD(dh, h, da)
+    return da @ p["W_ih"], da @ p["W_hh"], (da, da)
