@@ -1,16 +1,20 @@
 """`minis2s gradcheck`: every backward pass against finite differences, on small random inputs.
 
 Each case builds float64 inputs with a padded mask and calls `gradcheck.check_layer` (or
-`check_model`), so the table it prints is the same proof the test suite runs, at one shape.
+`check_model`), so the table it prints is the same proof the test suite runs, at one shape. The
+inputs and parameters live on the current backend (`minis2s --backend cupy gradcheck` checks the
+GPU's arrays and the cupy twins).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-from minis2s.gradcheck import TOLERANCE, check_layer, check_model
+from minis2s import backend, gradcheck
+from minis2s.gradcheck import TOLERANCE, check_model
 
 F64 = np.float64
 N, T, D, H, S, V = 3, 4, 3, 4, 5, 6
@@ -19,6 +23,25 @@ MASK = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=F64)  # (N, T)
 
 def _r(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+def _on_backend(tree: Any) -> Any:
+    """Every NumPy array in `tree` (tuples, lists, dicts) as an array of the current backend."""
+    if isinstance(tree, np.ndarray):
+        return backend.current().asarray(tree)
+    if isinstance(tree, tuple | list):
+        return type(tree)(_on_backend(t) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _on_backend(v) for k, v in tree.items()}
+    return tree
+
+
+def check_layer(forward: Callable, backward: Callable, inputs: list, params: Any,
+                **options: Any) -> dict[str, float]:  # fmt: skip
+    """`gradcheck.check_layer` with the case's arrays (inputs, parameters, options such as the
+    mask) on the current backend."""
+    return gradcheck.check_layer(forward, backward, _on_backend(inputs), _on_backend(params),
+                                 **_on_backend(options))  # fmt: skip
 
 
 def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:

@@ -6,9 +6,12 @@ import pytest
 from minis2s import backend
 
 HAS_GPU = "cupy" in backend.available()
-needs_gpu = pytest.mark.skipif(
-    not HAS_GPU, reason="needs CuPy and an NVIDIA GPU: the cupy backend is not usable here"
-)
+needs_gpu = [  # `pytest -m gpu` selects these
+    pytest.mark.gpu,
+    pytest.mark.skipif(
+        not HAS_GPU, reason="needs CuPy and an NVIDIA GPU: the cupy backend is not usable here"
+    ),
+]
 ARRAY_MODULES = pytest.mark.parametrize(
     "xp_name", ["numpy", pytest.param("cupy", marks=needs_gpu)], ids=["numpy", "cupy"]
 )

@@ -1,0 +1,206 @@
+"""The cupy backend on a real GPU: whole layers, stacks and models against the numpy backend
+(float64 to 1e-10, float32 to 1e-5), the gradient checks on the GPU's arrays, training and
+decoding end to end. Skipped, with the reason, where CuPy or a GPU is missing; the twins' own
+parity tests are in test_cupy_twins.py, and the CPU stand-in's in test_device_syncs.py."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from minis2s import backend
+from minis2s.backend import to_numpy
+from minis2s.checks import _cases, model_cases
+from minis2s.data.batching import make_batch
+from minis2s.decode.beam import beam_search
+from minis2s.decode.greedy import greedy
+from minis2s.gradcheck import TOLERANCE
+from minis2s.layers import gru, lstm, rnn, stack
+from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.models.config import ATTENTIONS
+from minis2s.train.optim import Adam
+from tests.gpu import needs_gpu
+from tests.parity import DTYPES, TOL, assert_same_results, with_padded_row
+from tests.strategies import seq_case
+
+pytestmark = needs_gpu
+CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
+
+
+def on(name, tree):
+    """`tree`'s NumPy arrays as backend `name`'s arrays (backend made current)."""
+    be = backend.use(name)
+    if isinstance(tree, np.ndarray):
+        return be.asarray(tree)
+    if isinstance(tree, tuple):
+        return tuple(on(name, t) for t in tree)
+    if isinstance(tree, dict):
+        return {k: on(name, v) for k, v in tree.items()}
+    return tree
+
+
+def host(tree):
+    """Every array of a nested result, on the host, in a fixed order."""
+    if isinstance(tree, dict):
+        return [a for k in sorted(tree) for a in host(tree[k])]
+    if isinstance(tree, tuple | list):
+        return [a for t in tree for a in host(t)]
+    return [to_numpy(tree)]
+
+
+def run_layer(name, module, x, s0, p, m, douts):
+    """Forward then backward of `module` on backend `name`: every output and gradient, on host."""
+    x, s0, p, m, douts = on(name, (x, s0, p, m, douts))
+    ys, final, cache = module.forward(x, s0, p, mask=m)
+    grads = module.backward(*douts, cache)
+    backend.use("numpy")
+    return host((ys, final, grads))
+
+
+def test_the_cupy_backend_holds_gpu_arrays_and_its_twins():
+    import cupy
+
+    be = backend.use("cupy")
+    assert be.xp is cupy and isinstance(be.asarray(np.zeros(2)), cupy.ndarray)
+    assert be.kernel("lstm.forward_loop", None).__module__ == "minis2s.kernels.cupy_lstm"
+
+
+def test_a_batch_arrives_in_one_pinned_copy_with_its_values():
+    import cupy
+
+    be = backend.use("cupy")
+    r = np.random.default_rng(0)
+    host_arrays = [r.integers(0, 9, (3, 5)), r.random((3, 5)), np.zeros((0, 2)), r.random(7)]
+    got = be.to_device(host_arrays, [None, np.float32, None, None])
+    for a, g, dt in zip(host_arrays, got, [np.int64, np.float32, np.float64, np.float64],
+                        strict=True):  # fmt: skip
+        assert isinstance(g, cupy.ndarray) and g.shape == a.shape and g.dtype == dt
+    np.testing.assert_array_equal(got[0].get(), host_arrays[0])
+    np.testing.assert_array_equal(got[1].get(), host_arrays[1].astype(np.float32))
+    np.testing.assert_array_equal(got[3].get(), host_arrays[3])
+
+
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+@settings(max_examples=8)
+@given(case=seq_case())
+def test_layer_matches_numpy_backend(cell, dtype, case):
+    N, T, D, H, m, seed = case
+    N, m = N + 1, with_padded_row(m)
+    module, r = CELLS[cell], np.random.default_rng(seed)
+    p = {k: v.astype(dtype) for k, v in module.init(D, H, r, dtype=np.float64).items()}
+
+    def draw(*shape):
+        return r.standard_normal(shape).astype(dtype)
+
+    x, dys = draw(N, T, D), draw(N, T, H)
+    s0 = (draw(N, H), draw(N, H)) if cell == "lstm" else draw(N, H)
+    dfinal = (draw(N, H), draw(N, H)) if cell == "lstm" else draw(N, H)
+    args = (module, x, s0, p, m, (dys, dfinal))
+    got, want = run_layer("cupy", *args), run_layer("numpy", *args)
+    assert_same_results(got, want, dtype, f"{cell} layer on the GPU")
+
+
+class StackModule:
+    def __init__(self, cell):
+        self.cell = cell
+
+    def forward(self, x, s0, p, mask):
+        return stack.forward(x, s0, p, mask, cell=self.cell)
+
+    def backward(self, dys, dfinal, cache):
+        return stack.backward(dys, dfinal, cache)
+
+
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+def test_bidirectional_stack_matches_numpy_backend(cell, dtype):
+    N, T, D, H = 3, 5, 4, 6
+    m = with_padded_row(np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=np.float64))
+    r = np.random.default_rng(0)
+    p = {k: v.astype(dtype) for k, v in stack.init(cell, D, H, 2, True, r, np.float64).items()}
+
+    def draw(*shape):
+        return r.standard_normal(shape).astype(dtype)
+
+    x, dys = draw(N, T, D), draw(N, T, 2 * H)
+    s0 = (draw(4, N, H), draw(4, N, H)) if cell == "lstm" else draw(4, N, H)
+    dfinal = (draw(4, N, H), draw(4, N, H)) if cell == "lstm" else draw(4, N, H)
+    args = (StackModule(cell), x, s0, p, m, (dys, dfinal))
+    got, want = run_layer("cupy", *args), run_layer("numpy", *args)
+    assert_same_results(got, want, dtype, f"{cell} stack on the GPU")
+
+
+EXAMPLES = [([4, 5, 6, 7], [4, 4]), ([5], [6]), ([6, 4], [5, 6, 4, 5])]  # padded rows both sides
+
+
+def model_run(name, dtype, sampling_eps=0.0, **kw):
+    backend.use(name)
+    try:
+        cfg = ModelConfig(src_vocab=9, tgt_vocab=9, emb=3, hidden=4, init_scale=1.0, **kw)
+        model = Seq2Seq(cfg, seed=5, dtype=dtype)
+        batch = make_batch(EXAMPLES, np.arange(len(EXAMPLES)))
+        rng = np.random.default_rng(2) if sampling_eps or cfg.dropout else None
+        value, grads = model.loss_and_grads(batch, rng=rng, sampling_eps=sampling_eps)
+        return value, {k: to_numpy(g) for k, g in grads.items()}
+    finally:
+        backend.use("numpy")
+
+
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("att", ATTENTIONS)
+def test_model_matches_numpy_backend(cell, att, dtype):
+    kw = dict(cell=cell, attention=att, input_feed=att != "none", dec_layers=2, enc_layers=2,
+              bidirectional=att not in ("dot", "scaled_dot"), dropout=0.2)  # fmt: skip
+    want, g_want = model_run("numpy", dtype, sampling_eps=0.3, **kw)
+    got, g_got = model_run("cupy", dtype, sampling_eps=0.3, **kw)
+    assert abs(got - want) <= TOL[dtype] * abs(want)
+    names = sorted(g_want)
+    assert sorted(g_got) == names
+    assert_same_results([g_got[k] for k in names], [g_want[k] for k in names], dtype, "grads")
+
+
+LAYER_CHECKS = list(_cases())
+MODEL_CHECKS = [c for c in model_cases() if c[0] == "seq2seq.lstm.general"]
+
+
+@pytest.mark.parametrize("case", LAYER_CHECKS + MODEL_CHECKS, ids=lambda c: c[0])
+def test_gradient_checks_on_the_gpu(case):
+    """`minis2s gradcheck`'s cases (all layers, one whole model) with their arrays on the GPU."""
+    name, run = case
+    backend.use("cupy")
+    errors = run()
+    assert errors and all(e < TOLERANCE for e in errors.values()), (name, errors)
+
+
+def test_training_on_the_gpu_follows_the_cpu():
+    """Three Adam updates with dropout and scheduled sampling, float64: the same parameters."""
+    kw = dict(src_vocab=9, tgt_vocab=9, emb=3, hidden=4, dropout=0.2, attention="general")
+    batch = make_batch(EXAMPLES, np.arange(len(EXAMPLES)))
+    params = {}
+    for name in ("numpy", "cupy"):
+        backend.use(name)
+        model = Seq2Seq(ModelConfig(**kw), seed=1, dtype=np.float64)
+        opt = Adam(model.params, lr=0.01)
+        rng = np.random.default_rng(4)
+        for _ in range(3):
+            _, grads = model.loss_and_grads(batch, rng=rng, sampling_eps=0.3)
+            opt.step(model.params, grads)
+        params[name] = {k: to_numpy(v) for k, v in model.params.items()}
+    names = sorted(params["numpy"])
+    assert_same_results([params["cupy"][k] for k in names], [params["numpy"][k] for k in names],
+                        np.float64, "parameters after 3 updates")  # fmt: skip
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_decoding_on_the_gpu_picks_the_cpus_tokens(cell):
+    cfg = ModelConfig(src_vocab=9, tgt_vocab=9, emb=4, hidden=6, cell=cell, init_scale=1.0)
+    batch = make_batch(EXAMPLES, np.arange(len(EXAMPLES)))
+    out = {}
+    for name in ("numpy", "cupy"):
+        backend.use(name)
+        model = Seq2Seq(cfg, seed=3, dtype=np.float64)
+        g = greedy(model, batch.src, batch.src_mask, max_len_b=6)
+        b = beam_search(model, batch.src, batch.src_mask, beam_size=3, max_len_b=6)
+        out[name] = [[h.ids for h in hyps] for hyps in g + b]
+    assert out["cupy"] == out["numpy"]
