@@ -24,3 +24,13 @@ def test_gradcheck_recipe_runs():
 def test_ci_runs_the_readme_test_command():
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert 'pip install -e ".[test]" && python -m pytest' in ci
+
+
+def test_the_fused_kernel_shown_is_the_one_in_the_code():
+    shown = README.split("### The cupy backend", 1)[1]
+    code = re.search(r"```python\n(.*?)```", shown, re.S).group(1)
+    source = (Path(__file__).parent.parent / "minis2s/kernels/cupy_lstm.py").read_text("utf-8")
+    equations = [line.strip() for line in code.splitlines() if re.match(r"\s+\w+ = ", line)]
+    assert len(equations) >= 3
+    for line in equations:
+        assert f"        {line}\n" in source, line  # a line of the kernel's body
