@@ -66,10 +66,17 @@ class Backend:
 
 
 ALIGN = 256  # bytes: each array of a packed transfer starts at a multiple (CUDA's alignment)
+_in_flight: list[tuple[Any, Any]] = []  # (event, pinned buffer) of copies that may still run
 
 
 def _pinned_copy(cp: ModuleType, arrays: list[np.ndarray]) -> list[Any]:
-    """C-contiguous host arrays -> device arrays, through one pinned buffer and one copy."""
+    """C-contiguous host arrays -> device arrays, through one pinned buffer and one copy.
+
+    The copy from pinned memory runs asynchronously on the current stream, so the buffer is kept
+    (with an event recorded after the copy) until the event has passed; only then may CuPy's
+    pinned-memory pool hand it out again and the next batch be packed into it.
+    """
+    global _in_flight
     starts, total = [], 0
     for a in arrays:
         starts.append(total)
@@ -79,6 +86,9 @@ def _pinned_copy(cp: ModuleType, arrays: list[np.ndarray]) -> list[Any]:
         pinned[s : s + a.nbytes] = a.reshape(-1).view(np.uint8)
     device = cp.empty(total, dtype=np.uint8)
     device.set(pinned)
+    copied = cp.cuda.Event(disable_timing=True)
+    copied.record()
+    _in_flight = [(e, buf) for e, buf in _in_flight if not e.done] + [(copied, pinned)]
     return [device[s : s + a.nbytes].view(a.dtype).reshape(a.shape)
             for a, s in zip(arrays, starts, strict=True)]  # fmt: skip
 

@@ -113,6 +113,15 @@ def _wrap(func: Any) -> Any:
     return on_device
 
 
+class _Event:
+    """A CUDA event on a device that has always finished: recorded, then done."""
+
+    done = False
+
+    def record(self) -> None:
+        self.done = True
+
+
 def _to_device(func: Any) -> Any:
     """`asarray` / `array`: a host array argument is a copy to the device."""
 
@@ -153,7 +162,7 @@ class _FakeCupy(types.ModuleType):
     asarray = staticmethod(_to_device(np.asarray))
     array = staticmethod(_to_device(np.array))
     ElementwiseKernel = staticmethod(_elementwise_kernel)
-    cuda = types.SimpleNamespace(alloc_pinned_memory=bytearray)  # page-locked host bytes
+    cuda = types.SimpleNamespace(alloc_pinned_memory=bytearray, Event=lambda **kw: _Event())
 
 
 fake_cupy = _FakeCupy("cupy")

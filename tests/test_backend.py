@@ -103,3 +103,30 @@ def test_to_device_on_a_gpu_is_one_copy_of_every_host_array():
               for g in got[:4] if g.size]  # fmt: skip
     assert all(s % backend.ALIGN == 0 for s in starts) and len(set(starts)) == 3
     assert got[4].dtype == np.float32 and list(got[4]) == [0.0, 1.0, 2.0]
+
+
+def test_a_pinned_buffer_is_kept_until_its_copy_has_run(monkeypatch):
+    """The copy from pinned memory is asynchronous: the buffer must outlive the call until the
+    event recorded after it has passed, or the pool could hand it to the next batch mid-copy."""
+    from tests.fake_device import fake_cupy, on_fake_device
+
+    class Pending:
+        done = False
+
+        def record(self):
+            pass
+
+    events = []
+    monkeypatch.setattr(
+        fake_cupy.cuda, "Event", lambda **kw: events.append(Pending()) or events[-1]
+    )
+    monkeypatch.setattr(backend, "_in_flight", [])
+    with on_fake_device():
+        be = backend.current()
+        be.to_device([np.ones(3)], [None])
+        be.to_device([np.ones(4)], [None])
+        assert [e for e, _ in backend._in_flight] == events  # both copies may still run
+        events[0].done = True
+        be.to_device([np.ones(5)], [None])
+    assert [e for e, _ in backend._in_flight] == events[1:]  # the finished one let go
+    assert [buf.size for _, buf in backend._in_flight] == [backend.ALIGN, backend.ALIGN]
