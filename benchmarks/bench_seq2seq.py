@@ -1,6 +1,7 @@
 """Seq2seq: one training step (loss_and_grads + Adam) and greedy / beam-5 decoding, vs PyTorch.
 
     python benchmarks/bench_seq2seq.py [--quick] [--only beam] [--backends numpy] [--json F]
+    python benchmarks/bench_seq2seq.py --gpu --backends cupy      # on a GPU, adds "large"
 
 The model: ModelConfig(cell="lstm", attention="general", input_feed=True, bidirectional=False,
 bridge="last"), one encoder and one decoder layer, no dropout. bridge="last" starts the decoder
@@ -8,9 +9,12 @@ from the encoder's final (h, c), the plain Luong setup, which the PyTorch peer r
 extra layers. Workloads (S source, T decoder steps, E embedding, H hidden, V vocabulary):
     standard  N=64  S=T=30  E=256  H=256  V=8000     training step
     small     N=32  S=T=10  E=64   H=128  V=32       training step, greedy and beam-5 decoding
+    large     N=128 S=T=50  E=512  H=512  V=32000    training step, with --gpu only (too big
+                                                     for the 2-core CPU default run)
 Batches come from make_batch on random ids >= 4 (0..3 are PAD, BOS, EOS, UNK), no padding.
 The PyTorch peer holds copies of our initial weights, so both compute the same function (and
-decode the same tokens, up to float32 rounding). --quick runs the small workload only.
+decode the same tokens, up to float32 rounding); it runs on --torch-device (auto: the GPU when
+cupy is timed and torch has CUDA). --quick runs the small workload only.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class Workload(NamedTuple):
 WORKLOADS = {
     "standard": Workload(N=64, S=30, T=30, E=256, H=256, V=8000),
     "small": Workload(N=32, S=10, T=10, E=64, H=128, V=32),
+    "large": Workload(N=128, S=50, T=50, E=512, H=512, V=32000),
 }
 
 
@@ -97,10 +102,10 @@ def decode_flops(w: Workload, beam: int, tokens: int) -> float:
 # -- the PyTorch peer ------------------------------------------------------------------------
 
 
-def torch_model(torch: Any, cfg: ModelConfig, params: dict[str, Any]) -> Any:
-    """The same network as an nn.Module holding copies of our `params`: nn.Embedding, nn.LSTM
-    encoder, nn.LSTMCell decoder loop with input feeding, general attention as bmm, combine
-    Linear + tanh, output Linear."""
+def torch_model(torch: Any, cfg: ModelConfig, params: dict[str, Any], device: str = "cpu") -> Any:
+    """The same network as an nn.Module on `device` holding copies of our `params`: nn.Embedding,
+    nn.LSTM encoder (cuDNN's on "cuda"), nn.LSTMCell decoder loop with input feeding, general
+    attention as bmm, combine Linear + tanh, output Linear."""
     nn = torch.nn
 
     class TorchSeq2Seq(nn.Module):
@@ -143,22 +148,25 @@ def torch_model(torch: Any, cfg: ModelConfig, params: dict[str, Any]) -> Any:
     model = TorchSeq2Seq()
     state = {k: torch.from_numpy(np.array(backend.to_numpy(params[v]))) for k, v in names.items()}
     model.load_state_dict(state, strict=True)
-    return model
+    return model.to(device)
 
 
-def torch_tensors(torch: Any, b: Batch) -> tuple[Any, Any, Any, Any]:
-    """(src, valid, tgt_in, tgt_out) of a batch as torch tensors."""
-    return (torch.from_numpy(b.src), torch.from_numpy(b.src_mask > 0),
-            torch.from_numpy(b.tgt_in), torch.from_numpy(b.tgt_out))  # fmt: skip
+def torch_tensors(torch: Any, b: Batch, device: str = "cpu") -> tuple[Any, Any, Any, Any]:
+    """(src, valid, tgt_in, tgt_out) of a batch as torch tensors on `device`."""
+    arrays = (b.src, b.src_mask > 0, b.tgt_in, b.tgt_out)
+    return tuple(torch.from_numpy(a).to(device) for a in arrays)
 
 
 def torch_greedy(torch: Any, model: Any, src: Any, valid: Any, limit: int) -> int:
-    """Greedy decoding as minis2s.decode.greedy does it; returns the output tokens (EOS cut)."""
+    """Greedy decoding as minis2s.decode.greedy does it; returns the output tokens (EOS cut).
+    New tensors go to src's device."""
+    dev = src.device
     with torch.no_grad():
         enc, state = model.encode(src)
         N = src.shape[0]
-        y, feed = torch.full((N,), BOS_ID), enc.new_zeros(N, model.out.in_features)
-        done, lengths = torch.zeros(N, dtype=torch.bool), torch.full((N,), limit)
+        y, feed = torch.full((N,), BOS_ID, device=dev), enc.new_zeros(N, model.out.in_features)
+        done = torch.zeros(N, dtype=torch.bool, device=dev)
+        lengths = torch.full((N,), limit, device=dev)
         for t in range(limit):
             feed, state = model.step(y, state, feed, enc, valid)
             y = torch.log_softmax(model.out(feed), dim=1).argmax(dim=1)
@@ -192,14 +200,14 @@ def _torch_prune(top, order, hist, finished, t, limit, K, V):
 
 def torch_beam(torch: Any, model: Any, src: Any, valid: Any, limit: int, K: int) -> int:
     """Beam search as minis2s.decode.beam_search does it (no length penalty); returns the
-    output tokens of the best hypotheses (EOS cut)."""
-    N = src.shape[0]
+    output tokens of the best hypotheses (EOS cut). New tensors go to src's device."""
+    N, dev, f64 = src.shape[0], src.device, torch.float64
     with torch.no_grad():
         enc, (h, c) = model.encode(src)
-        rep = torch.arange(N).repeat_interleave(K)  # sentence n's hypotheses are rows nK..nK+K-1
+        rep = torch.arange(N, device=dev).repeat_interleave(K)  # sentence n: rows nK..nK+K-1
         enc, valid, state = enc[rep], valid[rep], (h[rep], c[rep])
-        feed, y = h.new_zeros(N * K, h.shape[1]), torch.full((N * K,), BOS_ID)
-        scores = torch.full((N, K), float("-inf"), dtype=torch.float64)
+        feed, y = h.new_zeros(N * K, h.shape[1]), torch.full((N * K,), BOS_ID, device=dev)
+        scores = torch.full((N, K), float("-inf"), dtype=f64, device=dev)
         scores[:, 0] = 0.0  # one live hypothesis at the start
         hist, finished = [[] for _ in range(N * K)], [[] for _ in range(N)]
         for t in range(limit):
@@ -209,10 +217,10 @@ def torch_beam(torch: Any, model: Any, src: Any, valid: Any, limit: int, K: int)
             rows, tokens, new = _torch_prune(
                 top.tolist(), order.tolist(), hist, finished, t, limit, K, logp.shape[2]
             )
-            idx = torch.tensor(rows)
-            state, feed, y = (state[0][idx], state[1][idx]), feed[idx], torch.tensor(tokens)
+            idx, y = torch.tensor(rows, device=dev), torch.tensor(tokens, device=dev)
+            state, feed = (state[0][idx], state[1][idx]), feed[idx]
             hist = [hist[r] + [tok] for r, tok in zip(rows, tokens, strict=True)]
-            scores = torch.tensor(new, dtype=torch.float64).view(N, K)
+            scores = torch.tensor(new, dtype=f64, device=dev).view(N, K)
             if all(len(f) >= K for f in finished):
                 break
     best = [max(f)[1] for f in finished]
@@ -234,11 +242,12 @@ def ours_train(w: Workload) -> tuple[Any, Any]:
     return step, model
 
 
-def torch_train(torch: Any, w: Workload, params: dict[str, Any]) -> Any:
-    """The same training step in PyTorch: CrossEntropyLoss (mean over non-pad) and Adam."""
+def torch_train(torch: Any, w: Workload, params: dict[str, Any], device: str = "cpu") -> Any:
+    """The same training step in PyTorch on `device`: CrossEntropyLoss (mean over non-pad) and
+    Adam."""
     cfg = config(w)
-    model = torch_model(torch, cfg, params)
-    src, valid, tgt_in, tgt_out = torch_tensors(torch, random_batch(w))
+    model = torch_model(torch, cfg, params, device)
+    src, valid, tgt_in, tgt_out = torch_tensors(torch, random_batch(w), device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     ce = torch.nn.CrossEntropyLoss(ignore_index=PAD_ID)  # mean over non-pad targets, as ours
 
@@ -269,9 +278,12 @@ def ours_decode(w: Workload, beam: int) -> tuple[Any, Any]:
     return decode, model
 
 
-def torch_decode(torch: Any, w: Workload, params: dict[str, Any], beam: int) -> Any:
-    model = torch_model(torch, config(w), params)
-    src, valid, _, _ = torch_tensors(torch, random_batch(w))
+def torch_decode(
+    torch: Any, w: Workload, params: dict[str, Any], beam: int, device: str = "cpu"
+) -> Any:
+    """A call decoding the batch in PyTorch on `device`; it returns the output tokens."""
+    model = torch_model(torch, config(w), params, device)
+    src, valid, _, _ = torch_tensors(torch, random_batch(w), device)
     if beam == 1:
         return lambda: torch_greedy(torch, model, src, valid, limit(w))
     return lambda: torch_beam(torch, model, src, valid, limit(w), beam)
@@ -285,11 +297,23 @@ class Job(NamedTuple):
 
 JOBS = [Job("train step", "standard", 0), Job("train step", "small", 0),
         Job("greedy decode", "small", 1), Job(f"beam-{BEAM} decode", "small", BEAM)]  # fmt: skip
+GPU_JOBS = [Job("train step", "large", 0)]  # with --gpu, after JOBS
 
 
-def job_rows(job: Job, backends: list[str], peak: float, budget_s: float) -> common.Rows:
-    """The job on every backend, and once in PyTorch with the weights of the first backend's
-    model (every backend starts from the same weights)."""
+def jobs(args: argparse.Namespace) -> list[Job]:
+    """JOBS, and GPU_JOBS with --gpu; --quick keeps the small workload's, --only the names
+    that contain it."""
+    chosen = JOBS + (GPU_JOBS if args.gpu else [])
+    chosen = [j for j in chosen if not args.quick or j.workload == "small"]
+    return [j for j in chosen if not args.only or args.only in f"{j.name} ({j.workload})"]
+
+
+def job_rows(
+    job: Job, backends: list[str], peaks: common.Peaks, budget_s: float, torch_device: str = "cpu"
+) -> common.Rows:
+    """The job on every backend, and once in PyTorch on `torch_device` with the weights of the
+    first backend's model (every backend starts from the same weights); each row's peak column
+    is against its device's peak in `peaks`."""
     w, torch = WORKLOADS[job.workload], common.torch_or_none()
     rows, torch_ms = [], None
     for name in backends:
@@ -297,28 +321,29 @@ def job_rows(job: Job, backends: list[str], peak: float, budget_s: float) -> com
         fn, model = ours_decode(w, job.beam) if job.beam else ours_train(w)
         if torch is not None and torch_ms is None:  # before training moves the weights
             if job.beam:
-                peer = torch_decode(torch, w, model.params, job.beam)
+                peer = torch_decode(torch, w, model.params, job.beam, torch_device)
             else:
-                peer = torch_train(torch, w, model.params)
-            torch_ms = common.median_ms(peer, budget_s=budget_s)
-        ms = common.median_ms(fn, budget_s=budget_s, sync=common.sync_for(be))
+                peer = torch_train(torch, w, model.params, torch_device)
+            clock = common.torch_clock(torch, torch_device)
+            torch_ms = common.median_ms(peer, budget_s=budget_s, clock=clock)
+        ms = common.median_ms(fn, budget_s=budget_s, clock=common.clock_for(be))
         if job.beam:
             tokens = fn()
             flops = decode_flops(w, job.beam, tokens)
         else:
             tokens, flops = w.N * w.T, train_flops(w)
         row = common.make_row(f"{job.name} ({job.workload})", name, "float32", w.shape, ms,
-                              sequences=w.N, tokens=tokens, flops=flops, peak=peak,
+                              sequences=w.N, tokens=tokens, flops=flops,
+                              peak=peaks[common.device_of(name)],
                               torch_ms=torch_ms)  # fmt: skip
         common.progress(row)
         rows.append(row)
     return rows
 
 
-def rows(args: argparse.Namespace, backends: list[str], peak: float) -> common.Rows:
-    jobs = [j for j in JOBS if not args.quick or j.workload == "small"]
-    jobs = [j for j in jobs if not args.only or args.only in f"{j.name} ({j.workload})"]
-    return [r for j in jobs for r in job_rows(j, backends, peak, args.budget)]
+def rows(args: argparse.Namespace, backends: list[str], peaks: common.Peaks) -> common.Rows:
+    return [r for j in jobs(args)
+            for r in job_rows(j, backends, peaks, args.budget, args.torch_device)]  # fmt: skip
 
 
 if __name__ == "__main__":

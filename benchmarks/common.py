@@ -14,16 +14,23 @@ from typing import Any
 from minis2s import backend
 from minis2s.bench import (  # noqa: F401  (re-exported for the scripts)
     NA,
+    TORCH_DEVICES,
+    Peaks,
     blas_threads,
-    gemm_peak,
+    clock_for,
+    device_of,
     make_row,
     markdown,
+    measure_peaks,
     median_ms,
     merge_rounds,
     meta,
+    peak_facts,
+    peak_text,
     save_json,
     set_blas_threads,
-    sync_for,
+    torch_clock,
+    torch_device,
     torch_or_none,
 )
 
@@ -31,13 +38,19 @@ Rows = list[dict[str, Any]]
 
 
 def parser(description: str) -> argparse.ArgumentParser:
-    """Options every script takes: --backends, --only, --quick, --json, --threads, --budget,
-    --rounds."""
+    """Options every script takes: --backends, --only, --quick, --gpu, --torch-device, --json,
+    --threads, --budget, --rounds."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--backends", default=",".join(b for b in backend.available()),
                    help="comma-separated (default: every backend usable here)")  # fmt: skip
     p.add_argument("--only", help="run only rows whose name contains this")
     p.add_argument("--quick", action="store_true", help="the small sizes only")
+    p.add_argument("--gpu", action="store_true",
+                   help="the GPU sizes: layers DeepBench H=512/1024 and fastrnns; seq2seq adds "
+                        "the large workload (put cupy first in --backends)")  # fmt: skip
+    p.add_argument("--torch-device", choices=TORCH_DEVICES, default="auto",
+                   help="where the PyTorch peer runs (auto: cuda when cupy is among the backends "
+                        "and torch has CUDA, else cpu)")  # fmt: skip
     p.add_argument("--json", metavar="PATH", help="also write the rows and run facts as JSON")
     p.add_argument("--threads", type=int, help="BLAS and torch threads (default: BLAS's own)")
     p.add_argument("--budget", type=float, default=2.0,
@@ -47,28 +60,33 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def main(description: str, rows: Callable[[argparse.Namespace, list[str], float], Rows]) -> Rows:
-    """Parse the options, then --rounds times measure the GEMM peak and let `rows(args, backends,
-    peak)` time the work; merge the rounds row by row against the highest peak (`merge_rounds`),
-    print the markdown table and write the JSON file."""
+def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks], Rows]) -> Rows:
+    """Parse the options, then --rounds times measure the GEMM peaks (measure_peaks: the CPU's,
+    and the GPU's when cupy is among the backends) and let `rows(args, backends, peaks)` time
+    the work, with args.torch_device resolved to "cpu" or "cuda"; merge the rounds row by row
+    against the highest peaks (`merge_rounds`), print the markdown table and write the JSON
+    file."""
     args = parser(description).parse_args()
     if args.threads:
         set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # any loaded later (Numba's)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    for name in backends:
-        backend.use(name)  # fails early, naming the backends available here
+    bes = [backend.use(name) for name in backends]  # fails early, naming the backends available
     if args.rounds < 1:
         raise SystemExit(f"--rounds must be at least 1; got {args.rounds}")
-    peaks, rounds = [], []
-    for k in range(args.rounds):  # the peak again in every round: a burst of load can lower it
-        peaks.append(gemm_peak())
-        print(f"round {k + 1}: GEMM peak {peaks[-1]:.1f} GFLOP/s; timing on "
+    args.torch_device = torch_device(args.torch_device, backends, torch_or_none())
+    cp = next((be.xp for be in bes if device_of(be.name) == "gpu"), None)
+    peaks, rounds, info = [], [], {}
+    for k in range(args.rounds):  # the peaks again in every round: a burst of load can lower them
+        peaks.append(measure_peaks(bes))
+        if not info:  # the run's facts before any timing: a failure here costs seconds, not rows
+            info = meta(peaks[0], torch_device=args.torch_device, cp=cp)
+        print(f"round {k + 1}: GEMM peak {peak_text(peaks[-1])}; timing on "
               f"{', '.join(backends)} ...", flush=True)  # fmt: skip
         rounds.append(rows(args, backends, peaks[-1]))
-    peak = max(peaks)
+    peak = {device: max(p[device] for p in peaks) for device in peaks[0]}
     out = merge_rounds(rounds, peak)
-    info = meta(peak) | {"rounds": args.rounds}
+    info |= peak_facts(peak) | {"rounds": args.rounds}
     print(markdown(out, info))
     if args.json:
         save_json(args.json, out, info)

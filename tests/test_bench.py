@@ -1,6 +1,10 @@
 """Smoke runs of the benchmarks at toy sizes: every row has every column, the JSON round-trips,
 the torch columns say "n/a" without torch, the flop counts match a count of the GEMMs, and the
-PyTorch peer of the seq2seq benchmark computes the same function as our model."""
+PyTorch peer of the seq2seq benchmark computes the same function as our model.
+
+The GPU columns are checked without a GPU: fake CUDA events (FakeCuda) stand in for cupy's and
+torch's, a fake cupy module for the GPU's facts and GEMM peak, and a "cupy" backend over NumPy
+arrays (fake_gpu) for the rows timed with events and rated against the GPU's peak."""
 
 import argparse
 import importlib
@@ -8,18 +12,20 @@ import importlib.util
 import json
 import math
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from minis2s import bench
+from minis2s import backend, bench
 from minis2s.cli import main
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 TOY = [bench.LayerCase(c, N, T, 3, 4, bwd, "toy") for c in ("lstm", "gru")
        for N, T in ((1, 1), (2, 3)) for bwd in (False, True)]  # fmt: skip
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+CPU_PEAK = {"cpu": 1.0}  # measure_peaks' dict when no backend runs on a GPU
 
 
 @pytest.fixture(autouse=True)
@@ -34,13 +40,32 @@ def _one_thread():
 
 
 @pytest.fixture
-def s2s(monkeypatch):
-    """benchmarks/bench_seq2seq.py (not a package) with toy workloads."""
+def s2s_sizes(monkeypatch):
+    """benchmarks/bench_seq2seq.py (not a package) with its own workloads."""
     monkeypatch.syspath_prepend(str(BENCH_DIR))
-    module = importlib.import_module("bench_seq2seq")
-    toy = module.Workload(N=2, S=3, T=2, E=4, H=5, V=9)
-    monkeypatch.setattr(module, "WORKLOADS", {"standard": toy, "small": toy})
-    return module
+    return importlib.import_module("bench_seq2seq")
+
+
+@pytest.fixture
+def s2s(s2s_sizes, monkeypatch):
+    """benchmarks/bench_seq2seq.py with toy workloads."""
+    toy = s2s_sizes.Workload(N=2, S=3, T=2, E=4, H=5, V=9)
+    monkeypatch.setattr(s2s_sizes, "WORKLOADS", {"standard": toy, "small": toy, "large": toy})
+    return s2s_sizes
+
+
+@pytest.fixture
+def layers(monkeypatch):
+    """benchmarks/bench_layers.py (not a package)."""
+    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    return importlib.import_module("bench_layers")
+
+
+@pytest.fixture
+def common(monkeypatch):
+    """benchmarks/common.py (not a package)."""
+    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    return importlib.import_module("common")
 
 
 def check_rows(rows, n, torch_present):
@@ -57,7 +82,7 @@ def check_rows(rows, n, torch_present):
 
 
 def test_layer_rows_have_every_column():
-    rows = bench.layer_rows(TOY, ["numpy", "numba"], peak=1.0, budget_s=0.01)
+    rows = bench.layer_rows(TOY, ["numpy", "numba"], CPU_PEAK, budget_s=0.01)
     check_rows(rows, 3 * len(TOY), HAS_TORCH)
     assert [r["backend"] for r in rows[:3]] == ["numpy", "numba", bench.GEMMS_ONLY]
     assert {r["name"] for r in rows[:3]} == {TOY[0].name}
@@ -68,25 +93,29 @@ def test_layer_rows_have_every_column():
 def test_torch_columns_say_na_without_torch(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     assert bench.torch_or_none() is None
-    rows = bench.layer_rows(TOY[:2], ["numpy"], peak=1.0, budget_s=0.01)
+    rows = bench.layer_rows(TOY[:2], ["numpy"], CPU_PEAK, budget_s=0.01)
     check_rows(rows, 4, torch_present=False)
-    info = bench.meta(1.0)
+    info = bench.meta(CPU_PEAK)
     assert info["torch"] == "n/a" and info["torch_threads"] == "n/a"
     table = bench.markdown(rows, info)
+    assert ", torch n/a, numpy" in table.splitlines()[0]
     assert all(line.endswith("| n/a | n/a |") for line in table.splitlines()[-2:])
 
 
 def test_markdown_and_json_round_trip(tmp_path):
-    rows = bench.layer_rows(TOY[:3], ["numpy"], peak=2.0, budget_s=0.01)
-    info = bench.meta(2.0, peak_n=64)
+    rows = bench.layer_rows(TOY[:3], ["numpy"], {"cpu": 2.0}, budget_s=0.01)
+    info = bench.meta({"cpu": 2.0})
     lines = bench.markdown(rows, info).splitlines()
-    assert "GEMM peak 2.0 GFLOP/s (64^3)" in lines[0] and "BLAS threads" in lines[0]
+    assert lines[0].startswith("float32 GEMM peak 2.0 GFLOP/s (1024^3), BLAS threads")
+    assert "GPU" not in lines[0] and "gpu_gemm_peak_gflops" not in info
+    if HAS_TORCH:  # the peer ran on the CPU
+        assert f"torch {info['torch']} on cpu with {info['torch_threads']} threads" in lines[0]
     assert lines[2] == "| " + " | ".join(bench.COLUMNS.values()) + " |"
     assert [line.count("|") for line in lines[3:]] == [len(bench.COLUMNS) + 1] * (1 + len(rows))
     path = tmp_path / "rows.json"
     bench.save_json(str(path), rows, info)
     assert bench.load_json(str(path)) == (rows, info)
-    assert json.loads(path.read_text())["meta"]["gemm_peak_n"] == 64
+    assert json.loads(path.read_text())["meta"]["gemm_peak_n"] == 1024
 
 
 def test_merge_rounds_takes_each_rows_medians():
@@ -94,15 +123,16 @@ def test_merge_rounds_takes_each_rows_medians():
         return bench.make_row("x", "numba", "float32", "N=1", ms, sequences=2, tokens=8,
                               flops=4e6, peak=10.0, torch_ms=torch_ms)  # fmt: skip
 
-    merged = bench.merge_rounds([[row(3.0, 9.0)], [row(1.0, 30.0)], [row(2.0, 4.0)]], peak=10.0)
+    rounds = [[row(3.0, 9.0)], [row(1.0, 30.0)], [row(2.0, 4.0)]]
+    merged = bench.merge_rounds(rounds, {"cpu": 10.0})
     assert merged == [row(2.0, 9.0)]  # medians 2 and 9, each taken on its own
     assert merged[0]["torch_ratio"] == 4.5 and merged[0]["gflops"] == pytest.approx(2.0)
-    assert bench.merge_rounds([[row(1.0, None)]], peak=10.0) == [row(1.0, None)]
-    assert bench.merge_rounds([[row(1.0, None)]], peak=8.0)[0]["peak_frac"] == 0.5  # 4 / 8
-    info = bench.meta(10.0) | {"rounds": 3}
+    assert bench.merge_rounds([[row(1.0, None)]], {"cpu": 10.0}) == [row(1.0, None)]
+    assert bench.merge_rounds([[row(1.0, None)]], {"cpu": 8.0})[0]["peak_frac"] == 0.5  # 4 / 8
+    info = bench.meta({"cpu": 10.0}) | {"rounds": 3}
     assert bench.markdown(merged, info).startswith("median of 3 rounds, float32 GEMM peak")
     with pytest.raises(ValueError, match="same rows in the same order"):
-        bench.merge_rounds([[row(1.0, None)], []], peak=1.0)
+        bench.merge_rounds([[row(1.0, None)], []], CPU_PEAK)
 
 
 def gemm_flops(shapes):
@@ -134,8 +164,10 @@ def test_gemms_only_does_the_layers_gemms(cell, backward):
     assert shapes.count((3, G * 11, 11)) == (5 if backward else 0)  # da_t W_hh, each step
 
 
-def test_seq2seq_flops_count_the_gemms(s2s):
-    w = s2s.Workload(N=2, S=3, T=4, E=5, H=6, V=7)
+@pytest.mark.parametrize("size", ["toy", "large"])
+def test_seq2seq_flops_count_the_gemms(s2s_sizes, size):
+    s2s = s2s_sizes
+    w = s2s.Workload(N=2, S=3, T=4, E=5, H=6, V=7) if size == "toy" else s2s.WORKLOADS[size]
     N, S, T, E, H, V = w
     enc = [(N * S, E, 4 * H), (N * S, H, 4 * H)]
     # per step: cell (input, recurrent), q W_a, scores, context, combine W_c [c; h], output
@@ -168,13 +200,13 @@ def test_blas_threads_can_be_set():
 
 
 def test_seq2seq_rows_have_every_column(s2s, monkeypatch):
-    args = argparse.Namespace(quick=False, only=None, budget=0.01)
-    rows = s2s.rows(args, ["numpy", "numba"], peak=1.0)
+    args = argparse.Namespace(quick=False, gpu=False, only=None, budget=0.01, torch_device="cpu")
+    rows = s2s.rows(args, ["numpy", "numba"], CPU_PEAK)
     check_rows(rows, 2 * len(s2s.JOBS), HAS_TORCH)
     assert [r["name"] for r in rows[::2]] == [f"{j.name} ({j.workload})" for j in s2s.JOBS]
     monkeypatch.setitem(sys.modules, "torch", None)
-    args = argparse.Namespace(quick=True, only="beam", budget=0.01)
-    check_rows(s2s.rows(args, ["numpy"], peak=1.0), 1, torch_present=False)
+    args = argparse.Namespace(quick=True, gpu=True, only="beam", budget=0.01, torch_device="cpu")
+    check_rows(s2s.rows(args, ["numpy"], CPU_PEAK), 1, torch_present=False)
 
 
 def test_torch_peer_is_the_same_model(s2s):
@@ -204,3 +236,321 @@ def test_cli_bench_quick_writes_json(monkeypatch, tmp_path, capsys):
     rows, info = bench.load_json(str(path))
     check_rows(rows, 4, HAS_TORCH)
     assert info["blas_threads"] == bench.blas_threads()
+
+
+# -- the GPU columns, without a GPU ------------------------------------------------------------
+
+
+class FakeCuda:
+    """cupy.cuda's Event and get_elapsed_time, and torch.cuda's Event(enable_timing=True) with
+    start.elapsed_time(end): events log what is done to them in `log`, and each elapsed time
+    read is the next of `times` (ms)."""
+
+    def __init__(self, times):
+        self.log, self.times = [], list(times)
+        cuda = self
+
+        class Event:
+            def __init__(self, **kwargs):
+                self.kwargs = kwargs
+
+            def record(self):
+                cuda.log.append(("record", self))
+
+            def synchronize(self):
+                cuda.log.append(("synchronize", self))
+
+            def elapsed_time(self, end):
+                return cuda.get_elapsed_time(self, end)
+
+        self.Event = Event
+
+    def get_elapsed_time(self, start, end):
+        self.log.append(("elapsed", start, end))
+        return self.times.pop(0)
+
+
+def fake_cupy(cuda):
+    """A cupy module as far as the benchmarks use it: asarray (NumPy's), cuda events, and the
+    device queries of gpu_facts."""
+    cuda.runtime = types.SimpleNamespace(
+        getDeviceProperties=lambda i: {"name": b"NVIDIA H200"}, runtimeGetVersion=lambda: 12080
+    )
+    cuda.Device = lambda: types.SimpleNamespace(id=0)
+    return types.SimpleNamespace(__version__="14.0.0", asarray=np.asarray, cuda=cuda)
+
+
+def check_event_calls(cuda, calls, fn_mark="fn"):
+    """Each of `calls` calls was: start.record(), fn(), end.record(), end.synchronize(), then
+    the elapsed time from start to end was read, with two new events."""
+    assert len(cuda.log) == 5 * calls
+    for k in range(calls):
+        (_, start), mark, (_, end), sync, elapsed = cuda.log[5 * k : 5 * k + 5]
+        assert start is not end and mark == fn_mark
+        assert sync == ("synchronize", end) and elapsed == ("elapsed", start, end)
+
+
+def test_median_ms_with_events_records_then_synchronizes():
+    cuda = FakeCuda([50.0, 3.0, 1.0, 2.0])  # the warm-up's time, then the timed calls'
+    clock = bench.EventClock(cuda.Event, cuda.get_elapsed_time)
+    ms = bench.median_ms(lambda: cuda.log.append("fn"), warmup=1, repeats=3, clock=clock)
+    assert ms == 2.0  # the median of the timed calls' event times; the warm-up's is dropped
+    check_event_calls(cuda, 4)
+
+
+def test_median_ms_budget_counts_event_time():
+    """10 ms of budget at 1 ms a call (by the events) is 10 timed calls, though the calls take
+    microseconds of wall time (a budget counted in wall time would make 100)."""
+    cuda = FakeCuda([1.0] * 200)
+    clock = bench.EventClock(cuda.Event, cuda.get_elapsed_time)
+    calls = []
+    assert bench.median_ms(lambda: calls.append(1), budget_s=0.01, clock=clock) == 1.0
+    assert len(calls) == 1 + 10
+
+
+def test_clock_for_cupy_uses_cupy_events():
+    cuda = FakeCuda([5.0, 7.0, 6.0, 9.0])
+    clock = bench.clock_for(backend.Backend("cupy", fake_cupy(cuda)))
+    assert bench.median_ms(lambda: cuda.log.append("fn"), repeats=3, clock=clock) == 7.0
+    check_event_calls(cuda, 4)
+    assert bench.clock_for(backend.Backend("numpy", np)) is bench.WALL
+    assert bench.clock_for(backend.Backend("numba", np)) is bench.WALL
+
+
+def test_torch_clock_uses_torch_events_on_cuda():
+    cuda = FakeCuda([5.0, 4.0, 8.0, 6.0])
+    torch = types.SimpleNamespace(cuda=cuda)
+    clock = bench.torch_clock(torch, "cuda")
+    assert bench.median_ms(lambda: cuda.log.append("fn"), repeats=3, clock=clock) == 6.0
+    check_event_calls(cuda, 4)
+    assert all(event.kwargs == {"enable_timing": True} for _, event, *_ in cuda.log[::5])
+    assert bench.torch_clock(torch, "cpu") is bench.WALL
+
+
+def test_gpu_peak_is_cupys_matmul_timed_with_events():
+    """measure_peaks adds a "gpu" peak only with a cupy backend: the fastest of 20 (n, n)
+    float32 matmuls by the events, after 2 warm-up ones."""
+    cuda = FakeCuda([0.5, 0.5] + [4.0, 2.0, 8.0] * 6 + [3.0, 3.0])
+    gpu = backend.Backend("cupy", fake_cupy(cuda))
+    peaks = bench.measure_peaks([backend.Backend("numpy", np), gpu], gpu_n=16)
+    assert peaks["gpu"] == 2 * 16**3 / (2.0 * 1e6) and not cuda.times
+    assert set(peaks) == {"cpu", "gpu"} and peaks["cpu"] > 0
+    assert list(bench.measure_peaks([backend.Backend("numpy", np)])) == ["cpu"]
+    assert bench.peak_text({"cpu": 198.3}) == "198.3 GFLOP/s"
+    assert bench.peak_text(peaks).endswith(f", GPU {peaks['gpu']:.1f} GFLOP/s")
+
+
+def test_peak_column_is_against_the_rows_device():
+    def row(backend_name, flops):
+        return bench.make_row("x", backend_name, "float32", "N=1", 2.0, sequences=1, tokens=1,
+                              flops=flops, peak=1.0, torch_ms=None)  # fmt: skip
+
+    assert bench.gemms_only_label(backend.Backend("numpy", np)) == "GEMMs only"
+    assert bench.gemms_only_label(backend.Backend("cupy", np)) == "GEMMs only (cupy)"
+    names = ["numpy", "numba", "GEMMs only", "cupy", "GEMMs only (cupy)"]
+    rows = [row(name, 8e6) for name in names]  # 4 GFLOP/s each
+    merged = bench.merge_rounds([rows], {"cpu": 8.0, "gpu": 400.0})
+    assert [r["peak_frac"] for r in merged] == [0.5, 0.5, 0.5, 0.01, 0.01]
+    with pytest.raises(KeyError):  # a cupy row needs a GPU peak
+        bench.merge_rounds([rows], CPU_PEAK)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """Backend "cupy" is NumPy under that name (no twins), and clock_for gives it fake CUDA
+    events that say every call takes 4 ms; returns (their FakeCuda, that clock_for)."""
+    cuda, real_use, now = FakeCuda([4.0] * 1000), backend.use, [backend.current()]
+
+    def use(name):
+        now[0] = backend.Backend("cupy", np) if name == "cupy" else real_use(name)
+        return now[0]
+
+    def clock_for(be):
+        return (
+            bench.EventClock(cuda.Event, cuda.get_elapsed_time) if be.name == "cupy" else bench.WALL
+        )
+
+    monkeypatch.setattr(backend, "use", use)
+    monkeypatch.setattr(backend, "current", lambda: now[0])
+    monkeypatch.setattr(bench, "clock_for", clock_for)
+    return cuda, clock_for
+
+
+def test_layer_rows_on_a_gpu_time_with_events_against_the_gpu_peak(fake_gpu):
+    case = TOY[-1]  # gru fwd+bwd N=2 T=3
+    peaks = {"cpu": 1.0, "gpu": 1e-3}
+    rows = bench.layer_rows([case], ["cupy", "numpy"], peaks, budget_s=0.01)
+    assert [r["backend"] for r in rows] == ["cupy", "numpy", "GEMMs only (cupy)"]
+    flops = bench.rnn_flops(case.cell, case.N, case.T, case.D, case.H, case.backward)
+    for r in rows:
+        device = bench.device_of(r["backend"])
+        assert r["peak_frac"] == pytest.approx(r["gflops"] / peaks[device])
+        assert (r["ms"] == 4.0) == (device == "gpu")  # the events' time, on the GPU only
+    assert rows[0]["gflops"] == pytest.approx(flops / 4e6)
+    assert rows[2]["torch_ms"] == "n/a" and (rows[0]["torch_ms"] != "n/a") == HAS_TORCH
+
+
+def test_seq2seq_rows_on_a_gpu_time_with_events_against_the_gpu_peak(s2s, fake_gpu, monkeypatch):
+    monkeypatch.setattr(s2s.common, "clock_for", fake_gpu[1])
+    args = argparse.Namespace(quick=True, gpu=False, only="train", budget=0.01, torch_device="cpu")
+    rows = s2s.rows(args, ["cupy", "numpy"], {"cpu": 1.0, "gpu": 1e-3})
+    assert [(r["backend"], r["ms"] == 4.0) for r in rows] == [("cupy", True), ("numpy", False)]
+    w = s2s.WORKLOADS["small"]
+    assert rows[0]["peak_frac"] == pytest.approx(s2s.train_flops(w) / 4e6 / 1e-3)
+    assert rows[1]["peak_frac"] == pytest.approx(rows[1]["gflops"])  # cpu peak 1.0
+
+
+def test_gpu_facts_and_the_head_line_with_two_peaks():
+    cp = fake_cupy(FakeCuda([]))
+    assert bench.gpu_facts(cp) == {"gpu": "NVIDIA H200", "cupy": "14.0.0",
+                                   "cuda_runtime": "12.8", "cupy_tf32": "0"}  # fmt: skip
+    info = bench.meta({"cpu": 198.3, "gpu": 51234.5}, cp=cp)
+    assert info["gpu_gemm_peak_gflops"] == 51234.5 and info["gpu_gemm_peak_n"] == 4096
+    head = bench.markdown([], info).splitlines()[0]
+    assert head.startswith(
+        "float32 GEMM peak 198.3 GFLOP/s (1024^3) on the CPU and "
+        "51,234.5 GFLOP/s (4096^3) on the GPU, each row against its device's"
+    )
+    assert ", GPU NVIDIA H200 (cupy 14.0.0, CUDA runtime 12.8, CUPY_TF32=0), " in head
+
+
+def test_torch_facts_on_cuda_name_the_gpu_cuda_and_cudnn():
+    torch = types.SimpleNamespace(
+        __version__="2.11.0+cu128", get_num_threads=lambda: 16,
+        version=types.SimpleNamespace(cuda="12.8"),
+        cuda=types.SimpleNamespace(get_device_name=lambda: "NVIDIA H200"),
+        backends=types.SimpleNamespace(
+            cudnn=types.SimpleNamespace(version=lambda: 91002, allow_tf32=False),
+            cuda=types.SimpleNamespace(matmul=types.SimpleNamespace(allow_tf32=False))),
+    )  # fmt: skip
+    facts = bench.torch_facts(torch, "cuda")
+    assert facts["torch_device"] == "cuda" and facts["cudnn"] == 91002
+    info = bench.meta(CPU_PEAK) | facts
+    head = bench.markdown([], info).splitlines()[0]
+    assert ", torch 2.11.0+cu128 on cuda (CUDA 12.8, cuDNN 91002, NVIDIA H200, TF32 off), " in head
+    torch.backends.cudnn.allow_tf32 = True
+    assert bench.torch_facts(torch, "cuda")["torch_tf32"] is True
+
+    class Refuses:  # torch's legacy getter when the flags were set by the newer API
+        @property
+        def allow_tf32(self):
+            raise RuntimeError("a mix of the legacy and new APIs")
+
+    torch.backends.cudnn = torch.backends.cuda.matmul = Refuses()
+    torch.backends.cudnn.version = lambda: 91002
+    facts = bench.torch_facts(torch, "cuda")
+    assert facts["torch_tf32"] == "n/a" and "TF32 n/a)" in bench.markdown([], info | facts)
+    assert "torch_cuda" not in bench.torch_facts(torch, "cpu")
+
+
+def test_torch_or_none_turns_tf32_off():
+    torch = pytest.importorskip("torch")
+    torch.backends.cudnn.allow_tf32 = True  # cuDNN's default
+    assert bench.torch_or_none() is torch
+    assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+
+
+def test_torch_device_auto_is_cuda_only_with_cupy_and_cuda(monkeypatch):
+    torch = pytest.importorskip("torch")
+    for cuda in (False, True):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+        assert bench.torch_device("auto", ["numpy", "numba"], torch) == "cpu"
+        assert bench.torch_device("auto", ["cupy", "numpy"], torch) == ("cuda" if cuda else "cpu")
+        assert bench.torch_device("cpu", ["cupy"], torch) == "cpu"
+    assert bench.torch_device("cuda", ["numpy"], torch) == "cuda"  # is_available() True
+    assert bench.torch_device("auto", ["cupy"], None) == "cpu"
+    with pytest.raises(ValueError, match="one of auto, cpu, cuda"):
+        bench.torch_device("gpu", ["cupy"], torch)
+
+
+def test_torch_device_cuda_without_cuda_stops_with_the_fix(monkeypatch):
+    torch = types.SimpleNamespace(__version__="2.13.0+cpu", cuda=types.SimpleNamespace(
+        is_available=lambda: False))  # fmt: skip
+    with pytest.raises(SystemExit, match=r"--torch-device cuda: torch 2.13.0\+cpu sees no CUDA "
+                                         r"device .* or pass --torch-device cpu"):  # fmt: skip
+        bench.torch_device("cuda", ["cupy"], torch)
+    with pytest.raises(SystemExit, match="PyTorch is not installed. To fix: install a CUDA"):
+        bench.torch_device("cuda", ["cupy"], None)
+
+
+def test_options_gpu_and_torch_device(common):
+    p = common.parser("x")
+    args = p.parse_args([])
+    assert args.gpu is False and args.torch_device == "auto"
+    args = p.parse_args(["--gpu", "--torch-device", "cuda", "--backends", "cupy,numpy"])
+    assert args.gpu is True and args.torch_device == "cuda"
+    with pytest.raises(SystemExit):
+        p.parse_args(["--torch-device", "gpu"])
+
+
+def test_main_stops_on_torch_device_cuda_before_timing(common, monkeypatch):
+    if HAS_TORCH:
+        import torch
+
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy", "--torch-device", "cuda"])
+    timed = []
+    with pytest.raises(SystemExit, match="--torch-device cuda: .* --torch-device cpu"):
+        common.main("x", lambda *a: timed.append(a))
+    assert timed == []
+
+
+def test_main_passes_the_resolved_device_and_the_peaks(common, monkeypatch, capsys):
+    seen = []
+
+    def rows(args, backends, peaks):
+        seen.append((args.torch_device, backends, dict(peaks)))
+        return [bench.make_row("x", "numpy", "float32", "N=1", 2.0, sequences=1, tokens=1,
+                               flops=4e6, peak=peaks["cpu"], torch_ms=None)]  # fmt: skip
+
+    monkeypatch.setattr(common, "measure_peaks", lambda bes: {"cpu": float(len(seen) + 1)})
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy", "--rounds", "2"])
+    out = common.main("x", rows)
+    assert seen == [("cpu", ["numpy"], {"cpu": 1.0}), ("cpu", ["numpy"], {"cpu": 2.0})]
+    assert out[0]["peak_frac"] == 1.0  # 2 GFLOP/s against the higher of the rounds' peaks
+    text = capsys.readouterr().out
+    assert "round 2: GEMM peak 2.0 GFLOP/s; timing on numpy ..." in text
+    assert "median of 2 rounds, float32 GEMM peak 2.0 GFLOP/s (1024^3), " in text
+
+
+def test_gpu_grid_sizes(layers):
+    """--gpu: the seed size, DeepBench 512/64/25 and 1024/64/25 (H/N/T, D=H), fastrnns; every
+    size with lstm and gru, fwd and fwd+bwd. --quick wins over --gpu."""
+    sizes = {(c.N, c.T, c.D, c.H, c.source) for c in bench.GPU_GRID}
+    assert sizes == {
+        (32, 20, 64, 128, "seed"), (64, 25, 512, 512, "DeepBench"),
+        (64, 25, 1024, 1024, "DeepBench"), (64, 100, 512, 512, "fastrnns"),
+    }  # fmt: skip
+    assert len(bench.GPU_GRID) == 4 * len(sizes) == len(set(bench.GPU_GRID))
+    assert {(c.cell, c.backward) for c in bench.GPU_GRID} == {
+        (cell, bwd) for cell in ("lstm", "gru") for bwd in (False, True)
+    }
+
+    def cases(**kw):
+        return layers.cases(argparse.Namespace(**{"quick": False, "gpu": False, "only": None} | kw))
+
+    assert cases() == bench.GRID and cases(gpu=True) == bench.GPU_GRID
+    assert cases(gpu=True, quick=True) == bench.QUICK
+    assert len(cases(gpu=True, only="DeepBench")) == 8
+
+
+def test_gpu_grid_flops_at_deepbench_1024():
+    """DeepBench's LSTM 1024/64/25 fwd+bwd: 80.5 GFLOP per call, as many as its GEMMs do."""
+    case = bench.LayerCase("lstm", 64, 25, 1024, 1024, True, "DeepBench")
+    assert case in bench.GPU_GRID
+    ops = bench.gemm_operands(case, np)
+    flops = gemm_flops([(a.shape[0], a.shape[1], b.shape[1]) for a, b in ops])
+    assert bench.rnn_flops("lstm", 64, 25, 1024, 1024, True) == flops == 80_530_636_800
+
+
+def test_large_workload_runs_with_gpu_only(s2s_sizes):
+    s2s = s2s_sizes
+    assert s2s.WORKLOADS["large"] == s2s.Workload(N=128, S=50, T=50, E=512, H=512, V=32000)
+    assert s2s.train_flops(s2s.WORKLOADS["large"]) == 862_637_260_800  # 0.86 TFLOP a step
+
+    def jobs(**kw):
+        return s2s.jobs(argparse.Namespace(**{"quick": False, "gpu": False, "only": None} | kw))
+
+    assert jobs() == s2s.JOBS and jobs(quick=True, gpu=True) == jobs(quick=True)
+    assert jobs(gpu=True) == s2s.JOBS + [s2s.Job("train step", "large", 0)]
+    assert jobs(gpu=True, only="large") == [s2s.Job("train step", "large", 0)]
