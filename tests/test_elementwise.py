@@ -93,6 +93,7 @@ def c_harness(k: Elementwise) -> str:
     return f"""#include <cmath>
 #define __device__
 using std::tanh;
+typedef double T;  // CuPy's typedef of the arguments' type comes first; the kernel shadows it
 {C_PREAMBLE}
 template <typename T> void run(long n, T **in, T **out) {{
   for (long i = 0; i < n; ++i) {{

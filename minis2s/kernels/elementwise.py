@@ -32,9 +32,10 @@ from minis2s.layers._recurrent import sigmoid
 
 FUNCTIONS = ("tanh", "sigmoid")
 
-# sigmoid as the reference computes it (_recurrent.sigmoid): no exp to overflow
+# sigmoid as the reference computes it (_recurrent.sigmoid): no exp to overflow. (CuPy defines
+# T, the arguments' type, before this preamble; the template's own parameter is F.)
 C_PREAMBLE = """
-template <typename T> __device__ T sigmoid(T a) { return T(0.5) * (T(1) + tanh(T(0.5) * a)); }
+template <typename F> __device__ F sigmoid(F a) { return F(0.5) * (F(1) + tanh(F(0.5) * a)); }
 """
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*) = ([\w\s+\-*()]+)$")  # no / . **: they differ in C
