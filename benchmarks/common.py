@@ -71,7 +71,10 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
         set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # any loaded later (Numba's)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    bes = [backend.use(name) for name in backends]  # fails early, naming the backends available
+    try:
+        bes = [backend.use(name) for name in backends]  # fails early, naming those available
+    except (RuntimeError, ValueError) as e:
+        raise SystemExit(f"--backends: {e}") from None
     if args.rounds < 1:
         raise SystemExit(f"--rounds must be at least 1; got {args.rounds}")
     args.torch_device = torch_device(args.torch_device, backends, torch_or_none())

@@ -495,6 +495,16 @@ def test_main_stops_on_torch_device_cuda_before_timing(common, monkeypatch):
     assert timed == []
 
 
+@pytest.mark.parametrize("name, problem", [("jax", "unknown backend 'jax'"),
+                                           ("cupy", "backend 'cupy' needs CuPy")])  # fmt: skip
+def test_main_names_a_backend_it_cannot_use_and_stops(common, monkeypatch, name, problem):
+    if name in backend.available():
+        pytest.skip(f"{name} is usable here")
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", f"numpy,{name}"])
+    with pytest.raises(SystemExit, match=f"--backends: {problem}.*available here: numpy"):
+        common.main("x", lambda *a: pytest.fail("timed"))
+
+
 def test_main_passes_the_resolved_device_and_the_peaks(common, monkeypatch, capsys):
     seen = []
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# What a GPU machine is for, in one run: the GPU tests on CuPy, then the benchmarks against
+# PyTorch's CUDA peer, then a short training run on the cupy backend. Output goes to stdout and to
+# files under $OUT (default gpu_results/): facts, tests, layers(.json), seq2seq(.json), train and
+# summary, eight files in all.
+#
+#   bash benchmarks/gpu_check.sh          # everything (limits add up to 12 minutes)
+#   bash benchmarks/gpu_check.sh tests    # the GPU tests only (5 minutes at most)
+#   bash benchmarks/gpu_check.sh bench    # the benchmarks and the training run only
+#
+# It runs from a checkout without installing (PYTHONPATH) and needs numpy, scipy, numba, cupy,
+# torch with CUDA, pytest and hypothesis where it runs. Each stage has a time limit, so one that
+# hangs leaves the next its time; every benchmark row is printed as it is measured.
+set -u
+cd "$(dirname "$0")/.."
+out=${OUT:-gpu_results}
+mkdir -p "$out"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}
+py=${PYTHON:-python3}
+what=${1:-all}
+
+stage() {  # stage NAME LIMIT_S COMMAND...: run it, keep its output in $out/NAME.txt
+    local name=$1 limit=$2 start=$SECONDS
+    shift 2
+    echo "== $name (at most ${limit}s): $*"
+    timeout "$limit" "$@" 2>&1 | tee "$out/$name.txt"
+    echo "== $name: exit ${PIPESTATUS[0]} after $((SECONDS - start))s" | tee -a "$out/summary.txt"
+}
+
+stage facts 60 "$py" -c '
+import subprocess, numpy, cupy, torch
+print(subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip())
+print("numpy", numpy.__version__, "cupy", cupy.__version__, "CUDA runtime",
+      cupy.cuda.runtime.runtimeGetVersion(), "torch", torch.__version__, "cuda", torch.version.cuda,
+      "available", torch.cuda.is_available())
+print("smoke: cupy sum", int(cupy.arange(10).sum()))'
+
+if [ "$what" != bench ]; then
+    stage tests 300 "$py" -m pytest -m gpu -p no:cacheprovider -rs --durations=15 \
+        tests/test_cupy.py tests/test_cupy_twins.py
+fi
+if [ "$what" != tests ]; then
+    stage layers 200 "$py" benchmarks/bench_layers.py --backends cupy --gpu --torch-device cuda \
+        --budget 1 --json "$out/layers.json"
+    stage seq2seq 200 "$py" benchmarks/bench_seq2seq.py --backends cupy --gpu \
+        --torch-device cuda --budget 1 --json "$out/seq2seq.json"
+    stage train 120 "$py" -m minis2s --backend cupy train --task reverse-digits --epochs 2 \
+        --quiet --out /tmp/minis2s_gpu_run
+fi
