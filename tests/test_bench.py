@@ -228,7 +228,7 @@ def test_torch_peer_is_the_same_model(s2s):
 
 
 def test_cli_bench_quick_writes_json(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(bench, "QUICK", TOY[:2])
+    monkeypatch.setattr(bench.layers, "QUICK", TOY[:2])
     path = tmp_path / "quick.json"
     assert main(["--backend", "numba", "bench", "--quick", "--json", str(path)]) == 0
     out = capsys.readouterr().out
@@ -372,7 +372,7 @@ def fake_gpu(monkeypatch):
 
     monkeypatch.setattr(backend, "use", use)
     monkeypatch.setattr(backend, "current", lambda: now[0])
-    monkeypatch.setattr(bench, "clock_for", clock_for)
+    monkeypatch.setattr(bench.layers, "clock_for", clock_for)
     return cuda, clock_for
 
 
