@@ -14,16 +14,23 @@ from minis2s.data.batching import make_batch
 from minis2s.decode.beam import beam_search
 from minis2s.decode.greedy import greedy
 from minis2s.gradcheck import TOLERANCE
-from minis2s.layers import gru, lstm, rnn, stack
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.config import ATTENTIONS
 from minis2s.train.optim import Adam
 from tests.gpu import needs_gpu
-from tests.parity import DTYPES, TOL, assert_same_results, with_padded_row
+from tests.parity import (
+    DTYPES,
+    EXAMPLES,
+    assert_same_model,
+    assert_same_results,
+    layer_case,
+    model_loss_and_grads,
+    with_padded_row,
+)
 from tests.strategies import seq_case
 
 pytestmark = needs_gpu
-CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
+CELLS = ("rnn", "lstm", "gru")
 
 
 def on(name, tree):
@@ -80,84 +87,28 @@ def test_a_batch_arrives_in_one_pinned_copy_with_its_values():
 
 
 @DTYPES
+@pytest.mark.parametrize("stacked", [False, True], ids=["layer", "bidirectional stack"])
 @pytest.mark.parametrize("cell", CELLS)
 @settings(max_examples=8)
 @given(case=seq_case())
-def test_layer_matches_numpy_backend(cell, dtype, case):
+def test_layer_and_stack_match_numpy_backend(cell, stacked, dtype, case):
     N, T, D, H, m, seed = case
-    N, m = N + 1, with_padded_row(m)
-    module, r = CELLS[cell], np.random.default_rng(seed)
-    p = {k: v.astype(dtype) for k, v in module.init(D, H, r, dtype=np.float64).items()}
-
-    def draw(*shape):
-        return r.standard_normal(shape).astype(dtype)
-
-    x, dys = draw(N, T, D), draw(N, T, H)
-    s0 = (draw(N, H), draw(N, H)) if cell == "lstm" else draw(N, H)
-    dfinal = (draw(N, H), draw(N, H)) if cell == "lstm" else draw(N, H)
-    args = (module, x, s0, p, m, (dys, dfinal))
+    module, x, s0, p, douts = layer_case(cell, N + 1, T, D, H, seed, dtype, stacked)
+    args = (module, x, s0, p, with_padded_row(m), douts)
     got, want = run_layer("cupy", *args), run_layer("numpy", *args)
-    assert_same_results(got, want, dtype, f"{cell} layer on the GPU")
-
-
-class StackModule:
-    def __init__(self, cell):
-        self.cell = cell
-
-    def forward(self, x, s0, p, mask):
-        return stack.forward(x, s0, p, mask, cell=self.cell)
-
-    def backward(self, dys, dfinal, cache):
-        return stack.backward(dys, dfinal, cache)
-
-
-@DTYPES
-@pytest.mark.parametrize("cell", CELLS)
-def test_bidirectional_stack_matches_numpy_backend(cell, dtype):
-    N, T, D, H = 3, 5, 4, 6
-    m = with_padded_row(np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=np.float64))
-    r = np.random.default_rng(0)
-    p = {k: v.astype(dtype) for k, v in stack.init(cell, D, H, 2, True, r, np.float64).items()}
-
-    def draw(*shape):
-        return r.standard_normal(shape).astype(dtype)
-
-    x, dys = draw(N, T, D), draw(N, T, 2 * H)
-    s0 = (draw(4, N, H), draw(4, N, H)) if cell == "lstm" else draw(4, N, H)
-    dfinal = (draw(4, N, H), draw(4, N, H)) if cell == "lstm" else draw(4, N, H)
-    args = (StackModule(cell), x, s0, p, m, (dys, dfinal))
-    got, want = run_layer("cupy", *args), run_layer("numpy", *args)
-    assert_same_results(got, want, dtype, f"{cell} stack on the GPU")
-
-
-EXAMPLES = [([4, 5, 6, 7], [4, 4]), ([5], [6]), ([6, 4], [5, 6, 4, 5])]  # padded rows both sides
-
-
-def model_run(name, dtype, sampling_eps=0.0, **kw):
-    backend.use(name)
-    try:
-        cfg = ModelConfig(src_vocab=9, tgt_vocab=9, emb=3, hidden=4, init_scale=1.0, **kw)
-        model = Seq2Seq(cfg, seed=5, dtype=dtype)
-        batch = make_batch(EXAMPLES, np.arange(len(EXAMPLES)))
-        rng = np.random.default_rng(2) if sampling_eps or cfg.dropout else None
-        value, grads = model.loss_and_grads(batch, rng=rng, sampling_eps=sampling_eps)
-        return value, {k: to_numpy(g) for k, g in grads.items()}
-    finally:
-        backend.use("numpy")
+    assert_same_results(got, want, dtype, f"{cell} {'stack' if stacked else 'layer'} on the GPU")
 
 
 @DTYPES
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("att", ATTENTIONS)
 def test_model_matches_numpy_backend(cell, att, dtype):
+    """Every cell x attention kind, 2 layers each side, dropout and scheduled sampling."""
     kw = dict(cell=cell, attention=att, input_feed=att != "none", dec_layers=2, enc_layers=2,
               bidirectional=att not in ("dot", "scaled_dot"), dropout=0.2)  # fmt: skip
-    want, g_want = model_run("numpy", dtype, sampling_eps=0.3, **kw)
-    got, g_got = model_run("cupy", dtype, sampling_eps=0.3, **kw)
-    assert abs(got - want) <= TOL[dtype] * abs(want)
-    names = sorted(g_want)
-    assert sorted(g_got) == names
-    assert_same_results([g_got[k] for k in names], [g_want[k] for k in names], dtype, "grads")
+    want = model_loss_and_grads(dtype, sampling_eps=0.3, **kw)
+    backend.use("cupy")
+    assert_same_model(model_loss_and_grads(dtype, sampling_eps=0.3, **kw), want, dtype)
 
 
 LAYER_CHECKS = list(_cases())

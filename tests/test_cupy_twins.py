@@ -14,18 +14,17 @@ from hypothesis import strategies as st
 
 from minis2s import backend
 from minis2s.backend import to_numpy
-from minis2s.data.batching import make_batch
 from minis2s.kernels import CUPY_TWINS, cupy_gru, cupy_kernels, cupy_lstm, cupy_rnn, elementwise
 from minis2s.layers import gru, lstm, rnn
-from minis2s.models import ModelConfig, Seq2Seq
 from tests.gpu import ARRAY_MODULES, array_module
 from tests.parity import (
     DTYPES,
-    TOL,
+    assert_same_model,
     assert_same_results,
     backward_inputs,
     flat,
     loop_inputs,
+    model_loss_and_grads,
     step_inputs,
     strided,
     with_padded_row,
@@ -165,24 +164,11 @@ def test_steps_match_reference(xp_name, cell, dtype, N, D, H, seed, view):
         assert_same_results(back(twin.step_backward_data(d_dev, c_got)), flat(want_b), dtype, cell)
 
 
-EXAMPLES = [([4, 5, 6, 7], [4, 4]), ([5], [6]), ([6, 4], [5, 6, 4, 5])]  # padded rows both sides
 MODELS = [
     dict(cell="lstm", attention="general", enc_layers=2, dec_layers=2),
     dict(cell="gru", attention="additive", dec_layers=2, dropout=0.3),
     dict(cell="rnn", attention="dot", bidirectional=False),
 ]
-
-
-def model_loss_and_grads(kw, sampling_eps=0.0):
-    """The loss and gradients of a small model (float64) on the current backend, in training mode
-    (dropout and scheduled sampling draw from a seeded generator)."""
-    cfg = ModelConfig(src_vocab=9, tgt_vocab=9, emb=3, hidden=4, init_scale=1.0, **kw)
-    model = Seq2Seq(cfg, seed=5, dtype=np.float64)
-    batch = make_batch(EXAMPLES, np.arange(len(EXAMPLES)))
-    value, grads = model.loss_and_grads(
-        batch, rng=np.random.default_rng(2), sampling_eps=sampling_eps
-    )
-    return value, {k: to_numpy(g) for k, g in grads.items()}
 
 
 @pytest.mark.parametrize("kw", MODELS, ids=lambda kw: kw["cell"])
@@ -191,11 +177,8 @@ def test_on_the_fake_device_the_model_matches_the_numpy_backend(kw):
     loss and every gradient equal the numpy backend's, with dropout and scheduled sampling."""
     from tests.fake_device import on_fake_device
 
-    want, g_want = model_loss_and_grads(kw, sampling_eps=0.5)
+    want = model_loss_and_grads(np.float64, sampling_eps=0.5, **kw)
     with on_fake_device():
-        got, g_got = model_loss_and_grads(kw, sampling_eps=0.5)
+        got = model_loss_and_grads(np.float64, sampling_eps=0.5, **kw)
         assert backend.current().kernel(f"{kw['cell']}.step_forward", None) is not None
-    assert abs(got - want) <= TOL[np.float64] * abs(want)
-    names = sorted(g_want)
-    assert sorted(g_got) == names
-    assert_same_results([g_got[k] for k in names], [g_want[k] for k in names], np.float64, "grads")
+    assert_same_model(got, want, np.float64)

@@ -10,11 +10,12 @@ from numba import njit
 
 from minis2s import backend
 from minis2s.kernels import fast_math, numba_gru, numba_lstm, numba_rnn
-from minis2s.layers import gru, lstm, rnn, stack
+from minis2s.layers import gru, lstm, rnn
 from tests.parity import (
     DTYPES,
     assert_same_results,
     backward_inputs,
+    layer_case,
     loop_inputs,
     strided,
     with_padded_row,
@@ -91,53 +92,14 @@ def compare_backends(module, x, s0, p, m, douts, dtype, what):
 
 
 @DTYPES
+@pytest.mark.parametrize("stacked", [False, True], ids=["layer", "bidirectional stack"])
 @pytest.mark.parametrize("cell", CELLS)
 @given(case=seq_case())
-def test_layer_matches_numpy_backend(cell, dtype, case):
+def test_layer_and_stack_match_numpy_backend(cell, stacked, dtype, case):
     N, T, D, H, m, seed = case
-    N, m = N + 1, with_padded_row(m)
-    module = CELLS[cell][0]
-    r = np.random.default_rng(seed)
-    p = {k: v.astype(dtype) for k, v in module.init(D, H, r, dtype=np.float64).items()}
-
-    def draw(*shape):
-        return r.standard_normal(shape).astype(dtype)
-
-    x, dys = draw(N, T, D), draw(N, T, H)
-    s0 = (draw(N, H), draw(N, H)) if cell == "lstm" else draw(N, H)
-    dfinal = (draw(N, H), draw(N, H)) if cell == "lstm" else draw(N, H)
-    compare_backends(module, x, s0, p, m, (dys, dfinal), dtype, f"{cell} layer")
-
-
-class StackModule:
-    """`stack.forward` / `stack.backward` for one cell, with the layer call signature."""
-
-    def __init__(self, cell):
-        self.cell = cell
-
-    def forward(self, x, s0, p, mask):
-        return stack.forward(x, s0, p, mask, cell=self.cell)
-
-    def backward(self, dys, dfinal, cache):
-        return stack.backward(dys, dfinal, cache)
-
-
-@DTYPES
-@pytest.mark.parametrize("cell", CELLS)
-@given(case=seq_case())
-def test_bidirectional_stack_matches_numpy_backend(cell, dtype, case):
-    N, T, D, H, m, seed = case
-    N, m = N + 1, with_padded_row(m)
-    r = np.random.default_rng(seed)
-    p = {k: v.astype(dtype) for k, v in stack.init(cell, D, H, 2, True, r, np.float64).items()}
-
-    def draw(*shape):
-        return r.standard_normal(shape).astype(dtype)
-
-    x, dys = draw(N, T, D), draw(N, T, 2 * H)
-    s0 = (draw(4, N, H), draw(4, N, H)) if cell == "lstm" else draw(4, N, H)
-    dfinal = (draw(4, N, H), draw(4, N, H)) if cell == "lstm" else draw(4, N, H)
-    compare_backends(StackModule(cell), x, s0, p, m, (dys, dfinal), dtype, f"{cell} stack")
+    module, x, s0, p, douts = layer_case(cell, N + 1, T, D, H, seed, dtype, stacked)
+    what = f"{cell} {'stack' if stacked else 'layer'}"
+    compare_backends(module, x, s0, p, with_padded_row(m), douts, dtype, what)
 
 
 @njit(error_model="numpy")

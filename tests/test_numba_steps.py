@@ -10,10 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s import backend
-from minis2s.data.batching import make_batch
-from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.config import ATTENTIONS
-from tests.parity import DTYPES, TOL, assert_same_results, flat, step_inputs, strided
+from tests.parity import (
+    DTYPES,
+    assert_same_model,
+    assert_same_results,
+    flat,
+    model_loss_and_grads,
+    step_inputs,
+    strided,
+)
 from tests.strategies import dims
 from tests.test_numba_parity import CELLS
 
@@ -58,23 +64,6 @@ def test_steps_match_reference(cell, dtype, N, D, H, seed, view):
 
 # -- the whole model: every twin the numba backend has, where the model uses it ---------------
 
-EXAMPLES = [([4, 5, 6, 7], [4, 4]), ([5], [6]), ([6, 4], [5, 6, 4, 5])]  # padded rows both sides
-
-
-def model_case(dtype, **kw):
-    cfg = ModelConfig(src_vocab=9, tgt_vocab=9, emb=3, hidden=4, init_scale=1.0, **kw)
-    return Seq2Seq(cfg, seed=5, dtype=dtype), make_batch(EXAMPLES, np.arange(len(EXAMPLES)))
-
-
-def loss_and_grads(name, dtype, **kw):
-    backend.use(name)
-    try:
-        model, batch = model_case(dtype, **kw)
-        value, grads = model.loss_and_grads(batch)
-        return value, grads
-    finally:
-        backend.use("numpy")
-
 
 @DTYPES
 @pytest.mark.parametrize("cell", CELLS)
@@ -82,9 +71,6 @@ def loss_and_grads(name, dtype, **kw):
 def test_model_matches_numpy_backend(cell, att, dtype):
     kw = dict(cell=cell, attention=att, input_feed=att != "none", dec_layers=2, enc_layers=2,
               bidirectional=att not in ("dot", "scaled_dot"))  # fmt: skip
-    want, g_want = loss_and_grads("numpy", dtype, **kw)
-    got, g_got = loss_and_grads("numba", dtype, **kw)
-    assert abs(got - want) <= TOL[dtype] * abs(want)
-    assert g_got.keys() == g_want.keys()
-    names = sorted(g_want)
-    assert_same_results([g_got[k] for k in names], [g_want[k] for k in names], dtype, "grads")
+    want = model_loss_and_grads(dtype, **kw)
+    backend.use("numba")
+    assert_same_model(model_loss_and_grads(dtype, **kw), want, dtype)
