@@ -144,6 +144,17 @@ def _torch(case: LayerCase, torch: Any, device: str = "cpu") -> Callable[[], Any
     return lambda: m(x)[0].backward(dys)
 
 
+def _row(case: LayerCase, label: str, be: backend.Backend, work: Callable[[], Any], peaks: Peaks,
+         budget_s: float, torch_ms: float | None) -> dict[str, Any]:  # fmt: skip
+    """The row of `work` (one call of `case` on backend `be`), timed on be's clock and rated
+    against the peak of the device that `label` (the backend column) names."""
+    ms = median_ms(work, budget_s=budget_s, clock=clock_for(be))
+    flops = rnn_flops(case.cell, case.N, case.T, case.D, case.H, case.backward)
+    return make_row(case.name, label, "float32", case.shape, ms, sequences=case.N,
+                    tokens=case.N * case.T, flops=flops, peak=peaks[device_of(label)],
+                    torch_ms=torch_ms)  # fmt: skip
+
+
 def layer_rows(
     cases: Iterable[LayerCase],
     backends: Sequence[str],
@@ -163,23 +174,13 @@ def layer_rows(
         if torch is not None:
             torch_ms = median_ms(_torch(case, torch, torch_device), budget_s=budget_s,
                                  clock=torch_clock(torch, torch_device))  # fmt: skip
-        flops = rnn_flops(case.cell, case.N, case.T, case.D, case.H, case.backward)
         for name in backends:
             be = backend.use(name)
-            ms = median_ms(_ours(case), budget_s=budget_s, clock=clock_for(be))
-            row = make_row(case.name, name, "float32", case.shape, ms, sequences=case.N,
-                           tokens=case.N * case.T, flops=flops, peak=peaks[device_of(name)],
-                           torch_ms=torch_ms)  # fmt: skip
-            rows.append(row)
-            report(row)
+            rows.append(_row(case, name, be, _ours(case), peaks, budget_s, torch_ms))
+            report(rows[-1])
         be = backend.use(backends[0])
-        label = gemms_only_label(be)
-        ms = median_ms(_gemms_only(case), budget_s=budget_s, clock=clock_for(be))
-        row = make_row(case.name, label, "float32", case.shape, ms, sequences=case.N,
-                       tokens=case.N * case.T, flops=flops, peak=peaks[device_of(label)],
-                       torch_ms=None)  # fmt: skip
-        rows.append(row)
-        report(row)
+        rows.append(_row(case, gemms_only_label(be), be, _gemms_only(case), peaks, budget_s, None))
+        report(rows[-1])
     return rows
 
 
