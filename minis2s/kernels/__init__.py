@@ -1,6 +1,9 @@
-"""Fast twins of reference functions, registered by name for a backend: the recurrent time loops
-and the cells' single steps (which a decoder's loop calls), the decoder step's attention, the
-loss's row passes, the embedding's scatter-add and the Adam update.
+"""Fast twins of reference functions, registered by name for a backend. For "numba": the recurrent
+time loops and the cells' single steps (which a decoder's loop calls), the decoder step's
+attention, the loss's row passes, the embedding's scatter-add and the Adam update. For "cupy":
+the time loops and single steps, each step one cuBLAS GEMM and one fused gate kernel
+(`elementwise`, `cupy_rnn`, `cupy_lstm`, `cupy_gru`); the rest runs as the reference on CuPy.
+The notes below are about the Numba twins.
 
 Each twin has the signature and statement order of the reference function it replaces (for
 example `minis2s.layers.lstm.forward_loop`), so `diff` shows only loop mechanics. Layers never
