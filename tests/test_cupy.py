@@ -5,7 +5,7 @@ parity tests are in test_cupy_twins.py, and the CPU stand-in's in test_device_sy
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from minis2s import backend
 from minis2s.backend import to_numpy
@@ -89,7 +89,6 @@ def test_a_batch_arrives_in_one_pinned_copy_with_its_values():
 @DTYPES
 @pytest.mark.parametrize("stacked", [False, True], ids=["layer", "bidirectional stack"])
 @pytest.mark.parametrize("cell", CELLS)
-@settings(max_examples=8)
 @given(case=seq_case())
 def test_layer_and_stack_match_numpy_backend(cell, stacked, dtype, case):
     N, T, D, H, m, seed = case
