@@ -77,6 +77,8 @@ def _pinned_copy(cp: ModuleType, arrays: list[np.ndarray]) -> list[Any]:
     pinned-memory pool hand it out again and the next batch be packed into it.
     """
     global _in_flight
+    if not arrays:
+        return []
     starts, total = [], 0
     for a in arrays:
         starts.append(total)
