@@ -15,8 +15,9 @@ lets a CPU test see those round trips without a GPU:
 - `TO_DEVICE` counts, likewise, each copy of host data to the device (`asarray` of a host array,
   `Device.set` from a pinned buffer). CUDA waits for the device before a copy from pageable host
   memory, so such a copy inside a step loop stalls the GPU as a round trip does.
-- `fake_cupy.ElementwiseKernel` runs a fused kernel's C as Python (it is written in the part of C
-  that is also Python, `minis2s.kernels.elementwise`), so the cupy backend's twins run here too.
+- `fake_cupy.ElementwiseKernel` (and `ReductionKernel`, for sums) runs a fused kernel's C as
+  Python (it is written in the part of C that is also Python, `minis2s.kernels.elementwise`), so
+  the cupy backend's twins run here too.
 
 Use `on_fake_device()` as a context manager: inside it the current backend is "cupy" on
 `fake_cupy` with the cupy twins, and `ROUND_TRIPS` and `TO_DEVICE` count.
@@ -143,6 +144,25 @@ def _elementwise_kernel(in_params: str, out_params: str, operation: str, name: s
     return kernel.evaluate
 
 
+def _reduction_kernel(
+    in_params: str, out_params: str, map_expr: str, reduce_expr: str, post_map_expr: str,
+    identity: str, name: str, **options: Any,
+) -> Any:  # fmt: skip
+    """A sum over an axis of a map expression (`RowSum`'s kernel), run as Python."""
+    if (reduce_expr, identity) != ("a + b", "0"):
+        raise NotImplementedError(f"the stand-in sums only; got {reduce_expr!r} from {identity}")
+    names = " ".join(p.split()[-1] for p in in_params.split(","))
+    terms = Elementwise(name.removeprefix("minis2s_"), names, "term", f"term = {map_expr}")
+
+    def reduce(*inputs: Any, axis: int, keepdims: bool) -> Any:
+        shape = np.broadcast_shapes(*(a.shape for a in inputs))
+        out = np.empty(shape, dtype=np.result_type(*inputs)).view(Device)
+        terms.evaluate(*inputs, out)
+        return out.sum(axis=axis, keepdims=keepdims)
+
+    return reduce
+
+
 class _FakeCupy(types.ModuleType):
     """NumPy's namespace; its functions return Device arrays. Ufuncs pass as they are (they return
     Device arrays for Device inputs, and keep `.at` and `.reduce`), as do types and constants."""
@@ -162,6 +182,7 @@ class _FakeCupy(types.ModuleType):
     asarray = staticmethod(_to_device(np.asarray))
     array = staticmethod(_to_device(np.array))
     ElementwiseKernel = staticmethod(_elementwise_kernel)
+    ReductionKernel = staticmethod(_reduction_kernel)
     cuda = types.SimpleNamespace(alloc_pinned_memory=bytearray, Event=lambda **kw: _Event())
 
 

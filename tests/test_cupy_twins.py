@@ -14,8 +14,16 @@ from hypothesis import strategies as st
 
 from minis2s import backend
 from minis2s.backend import to_numpy
-from minis2s.kernels import CUPY_TWINS, cupy_gru, cupy_kernels, cupy_lstm, cupy_rnn, elementwise
-from minis2s.layers import gru, lstm, rnn
+from minis2s.kernels import (
+    CUPY_TWINS,
+    cupy_gru,
+    cupy_kernels,
+    cupy_loss,
+    cupy_lstm,
+    cupy_rnn,
+    elementwise,
+)
+from minis2s.layers import gru, loss, lstm, rnn
 from tests.gpu import ARRAY_MODULES, array_module
 from tests.parity import (
     DTYPES,
@@ -59,7 +67,9 @@ def test_cupy_backend_registers_the_twins():
     """Without this the GPU parity tests of whole layers could compare the reference with
     itself; the twins are not the reference functions."""
     kernels = cupy_kernels()
-    assert len(kernels) == len(CELLS) * len(CUPY_TWINS)
+    assert len(kernels) == len(CELLS) * len(CUPY_TWINS) + 2
+    for name in ("log_softmax", "softmax_minus_target"):
+        assert kernels[f"loss.{name}"] is getattr(cupy_loss, name) is not getattr(loss, name)
     for cell, (ref, twin) in CELLS.items():
         for name in CUPY_TWINS:
             assert kernels[f"{cell}.{name}"] is getattr(twin, name)
@@ -182,3 +192,24 @@ def test_on_the_fake_device_the_model_matches_the_numpy_backend(kw):
         got = model_loss_and_grads(np.float64, sampling_eps=0.5, **kw)
         assert backend.current().kernel(f"{kw['cell']}.step_forward", None) is not None
     assert_same_model(got, want, np.float64)
+
+
+@ARRAY_MODULES
+@DTYPES
+@given(M=dims, V=st.integers(1, 40), eps=st.sampled_from([0.0, 0.1]), seed=st.integers(0, 2**16))
+def test_loss_passes_match_reference(xp_name, dtype, M, V, eps, seed):
+    """The log-softmax (logits up to +-30, so the shift matters) and its gradient, with ignored
+    rows (keep 0) and label smoothing."""
+    xp = array_module(xp_name)
+    r = np.random.default_rng(seed)
+    logits = (30 * r.uniform(-1, 1, (M, V))).astype(dtype)
+    t, keep = r.integers(0, V, M), (r.random((M, 1)) < 0.7).astype(dtype)
+    want = loss.log_softmax(logits)
+    got = cupy_loss.log_softmax(xp.asarray(logits))
+    assert_same_results(back(got), (want,), dtype, "log_softmax")
+    scale = 1.0 / max(float(keep.sum()), 1.0)
+    want_d = loss.softmax_minus_target(want, t, keep, eps, scale)
+    logp, t_dev, keep_dev = xp.asarray(want), xp.asarray(t), xp.asarray(keep)
+    got_d = cupy_loss.softmax_minus_target(logp, t_dev, keep_dev, eps, scale)
+    assert_same_results(back(got_d), (want_d,), dtype, "softmax_minus_target")
+    np.testing.assert_array_equal(to_numpy(logp), want)  # logp is not modified

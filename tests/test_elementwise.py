@@ -10,13 +10,14 @@ import subprocess
 import numpy as np
 import pytest
 
-from minis2s.kernels import cupy_gru, cupy_lstm, cupy_rnn
-from minis2s.kernels.elementwise import C_PREAMBLE, Elementwise, blocks
+from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn
+from minis2s.kernels.elementwise import C_PREAMBLE, Elementwise, RowSum, blocks
 from tests.parity import DTYPES, assert_same
 
-KERNELS = [m.FORWARD_STEP for m in (cupy_rnn, cupy_lstm, cupy_gru)] + [
-    m.BACKWARD_STEP for m in (cupy_rnn, cupy_lstm, cupy_gru)
-]
+MODULES = (cupy_rnn, cupy_lstm, cupy_gru, cupy_loss)
+KERNELS = [k for m in MODULES for k in vars(m).values() if isinstance(k, Elementwise)] + [
+    k.terms for m in MODULES for k in vars(m).values() if isinstance(k, RowSum)
+]  # every fused kernel of the cupy backend (a RowSum's terms; its sum is a + b)
 CTYPE = {np.float32: "float", np.float64: "double"}
 
 
@@ -26,7 +27,7 @@ CTYPE = {np.float32: "float", np.float64: "double"}
         ("y = x / 2", "not `name = expression`"),  # '/' of integers differs between C and Python
         ("y = x ** 2", "not `name = expression`"),
         ("y = 0.5 * x", "not `name = expression`"),  # a double literal would promote float math
-        ("y = exp(x)", "before assigning"),  # only tanh and sigmoid
+        ("y = cosh(x)", "before assigning"),  # only tanh, sigmoid, exp and log
         ("y = x + z", "before assigning"),
         ("t = x\nt = t + x\ny = t", "a second time"),
         ("x = x + 1\ny = x", "a second time"),
@@ -74,6 +75,26 @@ def test_wrong_argument_count_names_the_parameters():
         k(np.zeros(2), np.zeros(2))
 
 
+def test_every_kernel_of_the_cupy_backend_is_checked():
+    assert len(KERNELS) == 4 * 3 + 3 and len({k.name for k in KERNELS}) == len(KERNELS)
+
+
+def test_a_scalar_input_broadcasts_like_an_array():
+    k = Elementwise("k", "a s", "y", "y = a * s")
+    y = np.empty(3)
+    k(np.arange(3.0), 0.5, y)
+    np.testing.assert_array_equal(y, [0.0, 0.5, 1.0])
+
+
+def test_row_sum_sums_the_expression_over_the_last_axis():
+    z, top = np.arange(6.0).reshape(2, 3), np.array([[2.0], [5.0]])
+    got = RowSum("k", "z top", "exp(z - top)")(z, top)
+    np.testing.assert_allclose(got, np.exp(z - top).sum(axis=-1, keepdims=True), rtol=1e-15)
+    assert got.shape == (2, 1)
+    with pytest.raises(ValueError, match="before assigning"):
+        RowSum("k", "z", "exp(z - top)")
+
+
 def test_blocks_are_views_of_equal_width():
     a = np.arange(12.0).reshape(1, 12)
     parts = blocks(a, 4)
@@ -92,6 +113,8 @@ def c_harness(k: Elementwise) -> str:
     )
     return f"""#include <cmath>
 #define __device__
+using std::exp;
+using std::log;
 using std::tanh;
 typedef double T;  // CuPy's typedef of the arguments' type comes first; the kernel shadows it
 {C_PREAMBLE}

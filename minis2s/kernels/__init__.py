@@ -2,7 +2,8 @@
 time loops and the cells' single steps (which a decoder's loop calls), the decoder step's
 attention, the loss's row passes, the embedding's scatter-add and the Adam update. For "cupy":
 the time loops and single steps, each step one cuBLAS GEMM and one fused gate kernel
-(`elementwise`, `cupy_rnn`, `cupy_lstm`, `cupy_gru`); the rest runs as the reference on CuPy.
+(`elementwise`, `cupy_rnn`, `cupy_lstm`, `cupy_gru`), and the loss's passes over the logits
+(`cupy_loss`); the rest runs as the reference on CuPy.
 The notes below are about the Numba twins.
 
 Each twin has the signature and statement order of the reference function it replaces (for
@@ -82,10 +83,14 @@ def numba_kernels() -> dict[str, Callable]:
 
 def cupy_kernels() -> dict[str, Callable]:
     """Twins for the "cupy" backend, keyed "<layer>.<function>": the cells' time loops (each step
-    one cuBLAS GEMM and one fused gate kernel, `minis2s.kernels.elementwise`) and single steps."""
-    from minis2s.kernels import cupy_gru, cupy_lstm, cupy_rnn
+    one cuBLAS GEMM and one fused gate kernel, `minis2s.kernels.elementwise`) and single steps,
+    and the loss's two passes over the logits."""
+    from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn
 
-    kernels: dict[str, Callable] = {}
+    kernels: dict[str, Callable] = {
+        "loss.log_softmax": cupy_loss.log_softmax,
+        "loss.softmax_minus_target": cupy_loss.softmax_minus_target,
+    }
     for cell, twin in (("rnn", cupy_rnn), ("lstm", cupy_lstm), ("gru", cupy_gru)):
         for name in CUPY_TWINS:
             kernels[f"{cell}.{name}"] = getattr(twin, name)

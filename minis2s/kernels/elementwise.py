@@ -10,16 +10,18 @@ and a dozen round trips through memory. `Elementwise` fuses such a block into on
     c = m * c_new + (1 - m) * c_prev
 
 written in the part of C that is also Python: names, integer literals, `+ - *`, parentheses and
-the functions `tanh` and `sigmoid`. CuPy's kernel loop owns the name `i` (the element index) and
-names that start with `_`, so no argument or temporary may take them. On CuPy arrays the body
-runs as that kernel, one thread per element; on NumPy arrays it runs line by line as Python,
-which is how the tests check the equations against the reference layers on a machine without a
-GPU (and a g++ test checks that the C computes the same, tests/test_elementwise.py).
+the functions `tanh`, `sigmoid`, `exp` and `log`. CuPy's kernel loop owns the name `i` (the
+element index) and names that start with `_`, so no argument or temporary may take them. On CuPy
+arrays the body runs as that kernel, one thread per element; on NumPy arrays it runs line by line
+as Python, which is how the tests check the equations against the reference layers on a machine
+without a GPU (and a g++ test checks that the C computes the same, tests/test_elementwise.py).
 
 Call a kernel with its inputs, then its outputs: `K(*inputs, *outputs)`. Inputs broadcast
 against the outputs' shape (a mask column (N, 1), a bias row (H,)); outputs are written in place
 and may be strided views (one gate block of a (N, 4H) array); they must not overlap an input.
-Every argument has the same floating dtype.
+Every array has the same floating dtype; an input may also be a Python float (a scalar of that
+dtype). `RowSum` is the same for a sum over the last axis of one such expression
+(`cupy.ReductionKernel`), which needs no full-size array for the terms.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
 from minis2s.backend import get_array_module
 from minis2s.layers._recurrent import sigmoid
 
-FUNCTIONS = ("tanh", "sigmoid")
+FUNCTIONS = ("tanh", "sigmoid", "exp", "log")
 
 # sigmoid as the reference computes it (_recurrent.sigmoid): no exp to overflow. (CuPy defines
 # T, the arguments' type, before this preamble; the template's own parameter is F.)
@@ -97,9 +101,9 @@ class Elementwise:
         ins, outs = arrays[: len(self.inputs)], arrays[len(self.inputs) :]
         for out_name, out in zip(self.outputs, outs, strict=True):
             for in_name, a in zip(self.inputs, ins, strict=True):
-                if xp.shares_memory(out, a):
+                if hasattr(a, "shape") and xp.shares_memory(out, a):
                     raise ValueError(f"{self.name}: output {out_name} overlaps input {in_name}")
-        values: dict[str, Any] = {"tanh": xp.tanh, "sigmoid": sigmoid}
+        values: dict[str, Any] = {"tanh": xp.tanh, "sigmoid": sigmoid, "exp": xp.exp, "log": xp.log}
         values.update(zip(self.inputs, ins, strict=True))
         for target, _ in self.body:
             values[target] = eval(self._code[target], {"__builtins__": {}}, values)  # noqa: S307
@@ -116,6 +120,45 @@ class Elementwise:
                 ", ".join(f"T {n}" for n in self.outputs),
                 self.c_source(),
                 f"minis2s_{self.name}",
+                preamble=C_PREAMBLE,
+            )
+        return self._cuda[cupy]
+
+
+class RowSum:
+    """sum over the last axis of `expr`, an expression of the `inputs` in the same part of C and
+    Python: (..., V) inputs (broadcasting) -> (..., 1). On CuPy arrays one `cupy.ReductionKernel`
+    that sums the terms as it makes them; on NumPy arrays the terms, then their sum."""
+
+    def __init__(self, name: str, inputs: str, expr: str) -> None:
+        self.name, self.expr = name, expr
+        self.terms = Elementwise(name, inputs, "term", f"term = {expr}")  # checks the expression
+        self._cuda: dict[Any, Any] = {}
+
+    def __call__(self, *inputs: Any) -> Any:
+        """The (..., 1) row sums of the expression over `inputs` (see the class docstring)."""
+        xp = get_array_module(*inputs)
+        if xp.__name__ == "numpy":
+            shape = np.broadcast_shapes(*(a.shape for a in inputs if hasattr(a, "shape")))
+            terms = np.empty(shape, dtype=np.result_type(*inputs))
+            self.terms.evaluate(*inputs, terms)
+            return terms.sum(axis=-1, keepdims=True)
+        return self.cuda_kernel()(*inputs, axis=-1, keepdims=True)
+
+    def cuda_kernel(self) -> Any:
+        """The `cupy.ReductionKernel`, built on first use."""
+        import cupy
+
+        if cupy not in self._cuda:
+            self._cuda[cupy] = cupy.ReductionKernel(
+                ", ".join(f"T {n}" for n in self.terms.inputs),
+                "T total",
+                self.expr,  # map: one term
+                "a + b",  # reduce
+                "total = a",  # post-map
+                "0",  # identity
+                f"minis2s_{self.name}",
+                reduce_type="T",
                 preamble=C_PREAMBLE,
             )
         return self._cuda[cupy]
