@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # What a GPU machine is for, in one run: the GPU tests on CuPy, then the benchmarks against
-# PyTorch's CUDA peer, then one epoch of training on the cupy backend. Output goes to stdout and to
-# files under $OUT (default gpu_results/): facts, tests, layers(.json), seq2seq(.json), train and
-# summary, eight files in all.
+# PyTorch's CUDA peer (layers, seq2seq, loss), then one epoch of training on the cupy backend.
+# Output goes to stdout and to one file per stage under $OUT (default gpu_results/), and
+# summary.txt, seven files in all (the tables are in the stages' files).
 #
-#   bash benchmarks/gpu_check.sh          # everything (its limits add up to 11 minutes)
+#   bash benchmarks/gpu_check.sh          # everything (its limits add up to 11.5 minutes)
 #   bash benchmarks/gpu_check.sh tests    # the GPU tests only (4.5 minutes at most)
-#   bash benchmarks/gpu_check.sh bench    # the benchmarks and the training run (7 minutes)
+#   bash benchmarks/gpu_check.sh bench    # the benchmarks and the training run (7.5 minutes)
 #
 # It runs from a checkout without installing (PYTHONPATH) and needs numpy, scipy, numba, cupy,
 # torch with CUDA, pytest and hypothesis where it runs. Each stage has a time limit, so one that
@@ -41,10 +41,12 @@ if [ "$what" != bench ]; then
         tests/test_cupy.py tests/test_cupy_twins.py
 fi
 if [ "$what" != tests ]; then
-    stage layers 150 "$py" benchmarks/bench_layers.py --backends cupy --gpu --torch-device cuda \
-        --budget 1 --json "$out/layers.json"
-    stage seq2seq 150 "$py" benchmarks/bench_seq2seq.py --backends cupy --gpu \
-        --torch-device cuda --budget 1 --json "$out/seq2seq.json"
-    stage train 90 "$py" -m minis2s --backend cupy train --task reverse-digits --epochs 1 \
+    stage layers 140 "$py" benchmarks/bench_layers.py --backends cupy --gpu --torch-device cuda \
+        --budget 1
+    stage seq2seq 140 "$py" benchmarks/bench_seq2seq.py --backends cupy --gpu \
+        --torch-device cuda --budget 1
+    stage loss 60 "$py" benchmarks/bench_loss.py --backends cupy --gpu --torch-device cuda \
+        --budget 1
+    stage train 60 "$py" -m minis2s --backend cupy train --task reverse-digits --epochs 1 \
         --quiet --out /tmp/minis2s_gpu_run
 fi

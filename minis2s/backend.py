@@ -158,12 +158,14 @@ def _import_cupy_quiet() -> None:
         raise RuntimeError("no CUDA device")
 
 
-def use(name: str) -> Backend:
-    """Make `name` ("numpy", "numba" or "cupy") the current backend and return it."""
+def use(name: str, *, twins: bool = True) -> Backend:
+    """Make `name` ("numpy", "numba" or "cupy") the current backend and return it. With
+    `twins=False` its arrays run the reference code alone (what the twins save, measured)."""
     global _current
     if not isinstance(name, str):
         raise ValueError(f"backend name must be a string, one of {', '.join(NAMES)}; got {name!r}")
-    _current = _make(name.lower())
+    be = _make(name.lower())
+    _current = be if twins else Backend(be.name, be.xp)
     return _current
 
 

@@ -130,3 +130,13 @@ def test_a_pinned_buffer_is_kept_until_its_copy_has_run(monkeypatch):
         be.to_device([np.ones(5)], [None])
     assert [e for e, _ in backend._in_flight] == events[1:]  # the finished one let go
     assert [buf.size for _, buf in backend._in_flight] == [backend.ALIGN, backend.ALIGN]
+
+
+def test_a_backend_without_its_twins_runs_the_reference():
+    def reference():
+        pass
+
+    assert backend.use("numba").kernel("lstm.forward_loop", reference) is not reference
+    be = backend.use("numba", twins=False)
+    assert be.name == "numba" and be.xp is np and be.kernels == {}
+    assert be.kernel("lstm.forward_loop", reference) is reference

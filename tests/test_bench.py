@@ -20,6 +20,7 @@ import pytest
 
 from minis2s import backend, bench
 from minis2s.cli import main
+from minis2s.layers import loss
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 TOY = [bench.LayerCase(c, N, T, 3, 4, bwd, "toy") for c in ("lstm", "gru")
@@ -564,3 +565,42 @@ def test_large_workload_runs_with_gpu_only(s2s_sizes):
     assert jobs() == s2s.JOBS and jobs(quick=True, gpu=True) == jobs(quick=True)
     assert jobs(gpu=True) == s2s.JOBS + [s2s.Job("train step", "large", 0)]
     assert jobs(gpu=True, only="large") == [s2s.Job("train step", "large", 0)]
+
+
+@pytest.fixture
+def loss_bench(monkeypatch):
+    """benchmarks/bench_loss.py (not a package) with toy sizes."""
+    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    module = importlib.import_module("bench_loss")
+    toy = module.Size("toy", 3, 4, 11)
+    monkeypatch.setattr(module, "SIZES", [toy])
+    monkeypatch.setattr(module, "GPU_SIZES", [toy, module.Size("toy large", 2, 2, 13)])
+    return module
+
+
+def test_loss_rows_time_the_twins_and_the_reference(loss_bench):
+    """A row per backend, and a "ref" row for a backend with loss twins (numba), so the two
+    show what the twins save; --gpu adds the large size."""
+    args = argparse.Namespace(gpu=False, quick=False, only=None, budget=0.01, torch_device="cpu")
+    rows = loss_bench.rows(args, ["numpy", "numba"], {"cpu": 1.0})
+    assert [r["backend"] for r in rows] == ["numpy", "numba", "numba ref"]
+    assert {r["shape"] for r in rows} == {"M=3*4 V=11"} and all(r["ms"] > 0 for r in rows)
+    assert (rows[0]["torch_ms"] == bench.NA) == (not HAS_TORCH)
+    args.gpu = True
+    assert len(loss_bench.rows(args, ["numpy"], {"cpu": 1.0})) == 2
+    args.only = "large"
+    assert [r["name"] for r in loss_bench.rows(args, ["numpy"], {"cpu": 1.0})] == [
+        "loss fwd+bwd (toy large)"
+    ]
+
+
+def test_loss_inputs_pad_a_tenth_and_the_peer_computes_the_same_loss(loss_bench):
+    logits, targets = loss_bench.inputs(loss_bench.Size("s", 20, 30, 50))
+    assert logits.dtype == np.float32 and 0.05 < (targets == 0).mean() < 0.15
+    torch = pytest.importorskip("torch")
+    value, _ = loss.forward(logits, targets, ignore_index=0, label_smoothing=loss_bench.EPS)
+    peer = torch.nn.functional.cross_entropy(
+        torch.tensor(logits.reshape(-1, 50)), torch.tensor(targets.reshape(-1)),
+        ignore_index=0, label_smoothing=loss_bench.EPS,
+    )  # fmt: skip
+    assert abs(value - float(peer)) < 1e-5 * abs(value)
