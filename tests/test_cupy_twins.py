@@ -21,9 +21,10 @@ from minis2s.kernels import (
     cupy_loss,
     cupy_lstm,
     cupy_rnn,
+    cupy_softmax,
     elementwise,
 )
-from minis2s.layers import gru, loss, lstm, rnn
+from minis2s.layers import gru, loss, lstm, rnn, softmax
 from tests.gpu import ARRAY_MODULES, array_module
 from tests.parity import (
     DTYPES,
@@ -67,9 +68,12 @@ def test_cupy_backend_registers_the_twins():
     """Without this the GPU parity tests of whole layers could compare the reference with
     itself; the twins are not the reference functions."""
     kernels = cupy_kernels()
-    assert len(kernels) == len(CELLS) * len(CUPY_TWINS) + 2
+    assert len(kernels) == len(CELLS) * len(CUPY_TWINS) + 4
     for name in ("log_softmax", "softmax_minus_target"):
         assert kernels[f"loss.{name}"] is getattr(cupy_loss, name) is not getattr(loss, name)
+    for name in ("forward", "backward"):
+        twin, ref = getattr(cupy_softmax, f"softmax_{name}"), getattr(softmax, f"softmax_{name}")
+        assert kernels[f"softmax.{name}"] is twin is not ref
     for cell, (ref, twin) in CELLS.items():
         for name in CUPY_TWINS:
             assert kernels[f"{cell}.{name}"] is getattr(twin, name)
@@ -213,3 +217,26 @@ def test_loss_passes_match_reference(xp_name, dtype, M, V, eps, seed):
     got_d = cupy_loss.softmax_minus_target(logp, t_dev, keep_dev, eps, scale)
     assert_same_results(back(got_d), (want_d,), dtype, "softmax_minus_target")
     np.testing.assert_array_equal(to_numpy(logp), want)  # logp is not modified
+
+
+@ARRAY_MODULES
+@DTYPES
+@given(N=dims, Tq=dims, S=dims, seed=st.integers(0, 2**16))
+def test_masked_softmax_matches_reference(xp_name, dtype, N, Tq, S, seed):
+    """Forward and backward, with padded positions holding inf and -inf, and a row with no
+    valid position (all-zero weights)."""
+    xp = array_module(xp_name)
+    r = np.random.default_rng(seed)
+    s = (5 * r.standard_normal((N + 1, Tq, S))).astype(dtype)
+    mask = (r.random((N + 1, 1, S)) < 0.7).astype(dtype)
+    mask[-1] = 0  # no valid position
+    s[np.broadcast_to(mask == 0, s.shape) & (r.random(s.shape) < 0.5)] = np.inf
+    s[np.broadcast_to(mask == 0, s.shape) & (r.random(s.shape) < 0.3)] = -np.inf
+    dw = r.standard_normal(s.shape).astype(dtype)
+    want, c_want = softmax.softmax_forward(s, mask)
+    got, c_got = cupy_softmax.softmax_forward(xp.asarray(s), xp.asarray(mask))
+    assert_same_results(back(got), (want,), dtype, "masked softmax")
+    assert not to_numpy(got)[-1].any()  # the row with no valid position
+    want_b = softmax.softmax_backward(dw, c_want)
+    got_b = cupy_softmax.softmax_backward(xp.asarray(dw), c_got)
+    assert_same_results(back(got_b), (want_b,), dtype, "masked softmax backward")

@@ -10,11 +10,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn
+from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn, cupy_softmax
 from minis2s.kernels.elementwise import C_PREAMBLE, Elementwise, RowSum, blocks
 from tests.parity import DTYPES, assert_same
 
-MODULES = (cupy_rnn, cupy_lstm, cupy_gru, cupy_loss)
+MODULES = (cupy_rnn, cupy_lstm, cupy_gru, cupy_loss, cupy_softmax)
 KERNELS = [k for m in MODULES for k in vars(m).values() if isinstance(k, Elementwise)] + [
     k.terms for m in MODULES for k in vars(m).values() if isinstance(k, RowSum)
 ]  # every fused kernel of the cupy backend (a RowSum's terms; its sum is a + b)
@@ -26,6 +26,7 @@ CTYPE = {np.float32: "float", np.float64: "double"}
     [
         ("y = x / 2", "not `name = expression`"),  # '/' of integers differs between C and Python
         ("y = x ** 2", "not `name = expression`"),
+        ("y = x, x", "not `name = expression`"),  # a tuple in Python, the comma operator in C
         ("y = 0.5 * x", "not `name = expression`"),  # a double literal would promote float math
         ("y = cosh(x)", "before assigning"),  # only tanh, sigmoid, exp and log
         ("y = x + z", "before assigning"),
@@ -76,7 +77,7 @@ def test_wrong_argument_count_names_the_parameters():
 
 
 def test_every_kernel_of_the_cupy_backend_is_checked():
-    assert len(KERNELS) == 4 * 3 + 3 and len({k.name for k in KERNELS}) == len(KERNELS)
+    assert len(KERNELS) == 4 * 3 + 3 + 4 and len({k.name for k in KERNELS}) == len(KERNELS)
 
 
 def test_a_scalar_input_broadcasts_like_an_array():
@@ -84,6 +85,13 @@ def test_a_scalar_input_broadcasts_like_an_array():
     y = np.empty(3)
     k(np.arange(3.0), 0.5, y)
     np.testing.assert_array_equal(y, [0.0, 0.5, 1.0])
+
+
+def test_where_takes_a_where_c_is_not_zero_and_computes_both_sides():
+    k = Elementwise("k", "c a", "y", "y = where(c, a, 0)")
+    y = np.empty(3)
+    k(np.array([1.0, 0.0, 2.0]), np.array([5.0, np.inf, 7.0]), y)
+    np.testing.assert_array_equal(y, [5.0, 0.0, 7.0])
 
 
 def test_row_sum_sums_the_expression_over_the_last_axis():

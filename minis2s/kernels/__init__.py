@@ -2,8 +2,9 @@
 time loops and the cells' single steps (which a decoder's loop calls), the decoder step's
 attention, the loss's row passes, the embedding's scatter-add and the Adam update. For "cupy":
 the time loops and single steps, each step one cuBLAS GEMM and one fused gate kernel
-(`elementwise`, `cupy_rnn`, `cupy_lstm`, `cupy_gru`), and the loss's passes over the logits
-(`cupy_loss`); the rest runs as the reference on CuPy.
+(`elementwise`, `cupy_rnn`, `cupy_lstm`, `cupy_gru`), the loss's passes over the logits
+(`cupy_loss`) and the attention's masked softmax (`cupy_softmax`); the rest runs as the reference
+on CuPy.
 The notes below are about the Numba twins.
 
 Each twin has the signature and statement order of the reference function it replaces (for
@@ -84,12 +85,14 @@ def numba_kernels() -> dict[str, Callable]:
 def cupy_kernels() -> dict[str, Callable]:
     """Twins for the "cupy" backend, keyed "<layer>.<function>": the cells' time loops (each step
     one cuBLAS GEMM and one fused gate kernel, `minis2s.kernels.elementwise`) and single steps,
-    and the loss's two passes over the logits."""
-    from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn
+    the loss's two passes over the logits and the attention's masked softmax."""
+    from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn, cupy_softmax
 
     kernels: dict[str, Callable] = {
         "loss.log_softmax": cupy_loss.log_softmax,
         "loss.softmax_minus_target": cupy_loss.softmax_minus_target,
+        "softmax.forward": cupy_softmax.softmax_forward,
+        "softmax.backward": cupy_softmax.softmax_backward,
     }
     for cell, twin in (("rnn", cupy_rnn), ("lstm", cupy_lstm), ("gru", cupy_gru)):
         for name in CUPY_TWINS:

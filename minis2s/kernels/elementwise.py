@@ -10,7 +10,7 @@ and a dozen round trips through memory. `Elementwise` fuses such a block into on
     c = m * c_new + (1 - m) * c_prev
 
 written in the part of C that is also Python: names, integer literals, `+ - *`, parentheses and
-the functions `tanh`, `sigmoid`, `exp` and `log`. CuPy's kernel loop owns the name `i` (the
+the functions `tanh`, `sigmoid`, `exp`, `log` and `where`. CuPy's kernel loop owns the name `i` (the
 element index) and names that start with `_`, so no argument or temporary may take them. On CuPy
 arrays the body runs as that kernel, one thread per element; on NumPy arrays it runs line by line
 as Python, which is how the tests check the equations against the reference layers on a machine
@@ -34,15 +34,20 @@ import numpy as np
 from minis2s.backend import get_array_module
 from minis2s.layers._recurrent import sigmoid
 
-FUNCTIONS = ("tanh", "sigmoid", "exp", "log")
+FUNCTIONS = ("tanh", "sigmoid", "exp", "log", "where")
 
 # sigmoid as the reference computes it (_recurrent.sigmoid): no exp to overflow. (CuPy defines
-# T, the arguments' type, before this preamble; the template's own parameter is F.)
+# T, the arguments' type, before this preamble; the template's own parameter is F.) where(c, a, b)
+# is a when c != 0, else b, as np.where(c != 0, a, b); its overloads (not a template) let an
+# integer literal stand for a or b. Like NumPy, C computes both a and b: exp(where(m, x, 0)),
+# never where(m, exp(x), 0), keeps exp away from padding's values.
 C_PREAMBLE = """
 template <typename F> __device__ F sigmoid(F a) { return F(0.5) * (F(1) + tanh(F(0.5) * a)); }
+__device__ float where(float c, float a, float b) { return c != 0.0f ? a : b; }
+__device__ double where(double c, double a, double b) { return c != 0.0 ? a : b; }
 """
 
-_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*) = ([\w\s+\-*()]+)$")  # no / . **: they differ in C
+_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*) = ([\w\s+\-*(),]+)$")  # no / . **: they differ in C
 _NAME = re.compile(r"\b[A-Za-z_]\w*\b")
 _NUMBER = re.compile(r"\b\d+\b")
 
@@ -59,7 +64,7 @@ class Elementwise:
         known = set(self.inputs)
         for line in filter(None, (s.strip() for s in body.strip().splitlines())):
             match = _ASSIGNMENT.match(line)
-            if not match or "**" in line:
+            if not match or "**" in line or _top_level_comma(match.group(2)):
                 raise ValueError(f"{name}: {line!r} is not `name = expression` in C and Python")
             target, expr = match.groups()
             _check_name(name, target)
@@ -103,7 +108,10 @@ class Elementwise:
             for in_name, a in zip(self.inputs, ins, strict=True):
                 if hasattr(a, "shape") and xp.shares_memory(out, a):
                     raise ValueError(f"{self.name}: output {out_name} overlaps input {in_name}")
-        values: dict[str, Any] = {"tanh": xp.tanh, "sigmoid": sigmoid, "exp": xp.exp, "log": xp.log}
+        values: dict[str, Any] = {
+            "tanh": xp.tanh, "sigmoid": sigmoid, "exp": xp.exp, "log": xp.log,
+            "where": lambda c, a, b: xp.where(c != 0, a, b),
+        }  # fmt: skip
         values.update(zip(self.inputs, ins, strict=True))
         for target, _ in self.body:
             values[target] = eval(self._code[target], {"__builtins__": {}}, values)  # noqa: S307
@@ -162,6 +170,16 @@ class RowSum:
                 preamble=C_PREAMBLE,
             )
         return self._cuda[cupy]
+
+
+def _top_level_comma(expr: str) -> bool:
+    """A comma outside a call's parentheses: a tuple in Python, the comma operator in C."""
+    depth = 0
+    for ch in expr:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            return True
+    return False
 
 
 def _check_name(kernel: str, name: str) -> None:

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from minis2s import validate
+from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
 from minis2s.layers.softmax import SoftmaxCache, softmax_backward, softmax_forward
@@ -269,7 +269,8 @@ def forward_with_keys(
         W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
         z = xp.tanh(rows(q, W_q.T)[:, :, None, :] + keys[:, None, :, :])  # (N, Tq, S, A)
         s = z @ p["v"]
-    w, _ = softmax_forward(s, m[:, None, :])
+    masked_softmax = backend.current().kernel("softmax.forward", softmax_forward)  # a twin on cupy
+    w, _ = masked_softmax(s, m[:, None, :])
     return w @ enc, w, QueryCache(q, keys, enc, p, score, w, z)
 
 
@@ -303,7 +304,8 @@ def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
     dw = dcontext @ cache.enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
     if dweights is not None:
         dw = dw + dweights
-    return softmax_backward(dw, SoftmaxCache(cache.w))
+    masked_softmax_backward = backend.current().kernel("softmax.backward", softmax_backward)
+    return masked_softmax_backward(dw, SoftmaxCache(cache.w))
 
 
 def query_grads(ds: Any, cache: QueryCache) -> Any:
