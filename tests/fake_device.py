@@ -18,9 +18,19 @@ lets a CPU test see those round trips without a GPU:
 - `fake_cupy.ElementwiseKernel` (and `ReductionKernel`, for sums) runs a fused kernel's C as
   Python (it is written in the part of C that is also Python, `minis2s.kernels.elementwise`), so
   the cupy backend's twins run here too.
+- `LAUNCHES` counts, likewise, the kernels the code would launch on CuPy: each ufunc call
+  (arithmetic, `matmul`, a reduction such as `sum` or `max`), each function of the array module
+  that computes or fills an array (`zeros`, `where`, `concatenate`, ...), each assignment into an
+  array, each gather by an index array, `astype` / `copy`, and each fused kernel, counted once
+  and not for the NumPy it runs on here. Views (slices, `reshape`, `.T`) and `empty` launch
+  nothing. At a decoder step's sizes each launch costs CuPy's Python and a CUDA launch, more than
+  its arithmetic, so the count is what the twins reduce. It follows CuPy's API, not its
+  internals: where CuPy launches two kernels for one call (a reduction over a long row), it
+  counts one.
 
 Use `on_fake_device()` as a context manager: inside it the current backend is "cupy" on
-`fake_cupy` with the cupy twins, and `ROUND_TRIPS` and `TO_DEVICE` count.
+`fake_cupy` with the cupy twins (`twins=False`: the reference alone), and `ROUND_TRIPS`,
+`TO_DEVICE` and `LAUNCHES` count.
 """
 
 from __future__ import annotations
@@ -28,7 +38,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import sys
-import traceback
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -41,15 +50,51 @@ from minis2s.kernels.elementwise import Elementwise
 
 ROUND_TRIPS: collections.Counter = collections.Counter()  # "file.py:line" -> conversions
 TO_DEVICE: collections.Counter = collections.Counter()  # "file.py:line" -> host-to-device copies
+LAUNCHES: collections.Counter = collections.Counter()  # "file.py:line" -> kernel launches
 
 
 def _count(counter: collections.Counter = ROUND_TRIPS) -> None:
     """Count one under the innermost minis2s line on the stack (not this file's)."""
-    for frame in reversed(traceback.extract_stack()[:-2]):
-        if "/minis2s/" in frame.filename.replace("\\", "/"):
-            counter[f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"] += 1
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename.replace("\\", "/")
+        if "/minis2s/" in filename:
+            counter[f"{filename.rsplit('/', 1)[-1]}:{frame.f_lineno}"] += 1
             return
+        frame = frame.f_back
     counter["(outside minis2s)"] += 1
+
+
+_inside = 0  # > 0 while a counted launch runs: the NumPy it runs on here is not counted again
+
+
+@contextlib.contextmanager
+def _launch() -> Iterator[None]:
+    """One kernel launch (counted unless inside another), around the NumPy that stands for it."""
+    global _inside
+    if _inside == 0:
+        _count(LAUNCHES)
+    _inside += 1
+    try:
+        yield
+    finally:
+        _inside -= 1
+
+
+def _gathers(key: Any) -> bool:
+    """An index with an array or a list in it: a gather (or scatter) kernel on CuPy."""
+    return any(
+        isinstance(k, np.ndarray | list) for k in (key if isinstance(key, tuple) else (key,))
+    )
+
+
+def _as_device(value: Any) -> Any:
+    """A result as CuPy gives it: arrays (0-d for one element) on the device."""
+    if isinstance(value, np.generic):
+        return np.asarray(value).view(Device)
+    if isinstance(value, tuple):
+        return tuple(_as_device(v) for v in value)
+    return _on_device(value)
 
 
 class Device(np.ndarray):
@@ -58,8 +103,42 @@ class Device(np.ndarray):
     __module__ = "cupy._fake"  # what get_array_module looks at
 
     def __getitem__(self, key: Any) -> Any:
-        out = super().__getitem__(key)
+        if _gathers(key):
+            with _launch():
+                out = super().__getitem__(key)
+        else:
+            out = super().__getitem__(key)
         return out if isinstance(out, np.ndarray) else np.asarray(out).view(Device)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        with _launch():  # a copy, fill or scatter kernel
+            super().__setitem__(key, value)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """A ufunc call, or its reduce / accumulate / at: one kernel."""
+        plain = lambda a: np.asarray(a) if isinstance(a, Device) else a  # noqa: E731
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(plain(o) for o in out)
+        with _launch():
+            result = getattr(ufunc, method)(*(plain(a) for a in inputs), **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _as_device(result)
+
+    def astype(self, dtype: Any, *args: Any, copy: bool = True, **kwargs: Any) -> Any:
+        if not copy and np.dtype(dtype) == self.dtype:
+            return self
+        with _launch():
+            return super().astype(dtype, *args, copy=copy, **kwargs)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        with _launch():
+            return super().copy(*args, **kwargs)
+
+    def fill(self, value: Any) -> None:
+        with _launch():
+            super().fill(value)
 
     def __bool__(self) -> bool:
         _count()
@@ -106,11 +185,27 @@ def _on_device(value: Any) -> Any:
     return value
 
 
-def _wrap(func: Any) -> Any:
-    def on_device(*args: Any, **kwargs: Any) -> Any:
-        return _on_device(func(*args, **kwargs))
+# Functions of the array module that allocate without writing, make views or read shapes: no
+# kernel. Every other function of it computes or fills an array: one kernel.
+NO_KERNEL = frozenset("""
+    empty empty_like reshape ravel transpose swapaxes moveaxis expand_dims squeeze broadcast_to
+    broadcast_arrays atleast_1d atleast_2d atleast_3d split array_split result_type promote_types
+    can_cast broadcast_shapes shape ndim size shares_memory may_share_memory isscalar finfo iinfo
+    """.split())  # fmt: skip
 
-    on_device.__name__ = getattr(func, "__name__", "function")
+
+def _wrap(func: Any) -> Any:
+    name = getattr(func, "__name__", "function")
+
+    def on_device(*args: Any, **kwargs: Any) -> Any:
+        if name in NO_KERNEL:
+            return _on_device(func(*args, **kwargs))
+        if name == "ascontiguousarray" and args and args[0].flags.c_contiguous:
+            return _on_device(func(*args, **kwargs))  # the array itself: no copy
+        with _launch():
+            return _on_device(func(*args, **kwargs))
+
+    on_device.__name__ = name
     return on_device
 
 
@@ -141,7 +236,12 @@ def _elementwise_kernel(in_params: str, out_params: str, operation: str, name: s
     body = "\n".join(line.removeprefix("const T ").removesuffix(";")
                      for line in operation.splitlines())  # fmt: skip
     kernel = Elementwise(name.removeprefix("minis2s_"), names(in_params), names(out_params), body)
-    return kernel.evaluate
+
+    def launch(*arrays: Any) -> None:
+        with _launch():
+            kernel.evaluate(*arrays)
+
+    return launch
 
 
 def _reduction_kernel(
@@ -155,10 +255,11 @@ def _reduction_kernel(
     terms = Elementwise(name.removeprefix("minis2s_"), names, "term", f"term = {map_expr}")
 
     def reduce(*inputs: Any, axis: int, keepdims: bool) -> Any:
-        shape = np.broadcast_shapes(*(a.shape for a in inputs))
-        out = np.empty(shape, dtype=np.result_type(*inputs)).view(Device)
-        terms.evaluate(*inputs, out)
-        return out.sum(axis=axis, keepdims=keepdims)
+        with _launch():
+            shape = np.broadcast_shapes(*(a.shape for a in inputs))
+            out = np.empty(shape, dtype=np.result_type(*inputs)).view(Device)
+            terms.evaluate(*inputs, out)
+            return out.sum(axis=axis, keepdims=keepdims)
 
     return reduce
 
@@ -190,14 +291,15 @@ fake_cupy = _FakeCupy("cupy")
 
 
 @contextlib.contextmanager
-def on_fake_device() -> Iterator[types.ModuleType]:
-    """Run the block on a "cupy" backend over `fake_cupy` with the cupy twins, counting from
-    zero."""
+def on_fake_device(twins: bool = True) -> Iterator[types.ModuleType]:
+    """Run the block on a "cupy" backend over `fake_cupy` with the cupy twins (or without them),
+    counting from zero."""
     saved_backend, saved_module = backend._current, sys.modules.get("cupy")
     sys.modules["cupy"] = fake_cupy  # get_array_module imports "cupy" for a Device array
-    backend._current = backend.Backend("cupy", fake_cupy, cupy_kernels())
+    backend._current = backend.Backend("cupy", fake_cupy, cupy_kernels() if twins else {})
     ROUND_TRIPS.clear()
     TO_DEVICE.clear()
+    LAUNCHES.clear()
     try:
         yield fake_cupy
     finally:

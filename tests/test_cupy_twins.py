@@ -20,14 +20,17 @@ from minis2s.kernels import (
     cupy_kernels,
     cupy_loss,
     cupy_lstm,
+    cupy_optim,
     cupy_rnn,
     cupy_softmax,
     elementwise,
 )
 from minis2s.layers import gru, loss, lstm, rnn, softmax
+from minis2s.train import optim
 from tests.gpu import ARRAY_MODULES, array_module
 from tests.parity import (
     DTYPES,
+    assert_same,
     assert_same_model,
     assert_same_results,
     backward_inputs,
@@ -68,7 +71,8 @@ def test_cupy_backend_registers_the_twins():
     """Without this the GPU parity tests of whole layers could compare the reference with
     itself; the twins are not the reference functions."""
     kernels = cupy_kernels()
-    assert len(kernels) == len(CELLS) * len(CUPY_TWINS) + 4
+    assert len(kernels) == len(CELLS) * len(CUPY_TWINS) + 5
+    assert kernels["optim.adam_update"] is cupy_optim.adam_update is not optim.adam_update
     for name in ("log_softmax", "softmax_minus_target"):
         assert kernels[f"loss.{name}"] is getattr(cupy_loss, name) is not getattr(loss, name)
     for name in ("forward", "backward"):
@@ -240,3 +244,33 @@ def test_masked_softmax_matches_reference(xp_name, dtype, N, Tq, S, seed):
     want_b = softmax.softmax_backward(dw, c_want)
     got_b = cupy_softmax.softmax_backward(xp.asarray(dw), c_got)
     assert_same_results(back(got_b), (want_b,), dtype, "masked softmax backward")
+
+
+@ARRAY_MODULES
+@DTYPES
+@given(
+    shape=st.lists(dims, min_size=1, max_size=3).map(tuple),
+    betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9), (0.0, 0.0)]),
+    eps=st.sampled_from([1e-8, 1e-3]),
+    weight_decay=st.sampled_from([0.0, 0.1]),
+    view=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_adam_update_matches_reference(xp_name, dtype, shape, betas, eps, weight_decay, view, seed):
+    """Five steps in a row (t = 1..5), in place on p, m and v (`view`: as strided views of larger
+    arrays, which must be updated in place too); g, with zero rows, is not modified."""
+    xp = array_module(xp_name)
+    r = np.random.default_rng(seed)
+    p = r.standard_normal(shape).astype(dtype)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    big = [xp.asarray(np.stack([a, a], axis=-1)) for a in (p, m, v)]  # (..., 2): [..., 0] strided
+    p_dev, m_dev, v_dev = [b[..., 0] for b in big] if view else [xp.asarray(a) for a in (p, m, v)]
+    for t in range(1, 6):
+        g = (r.standard_normal(shape) * (r.random(shape) < 0.8)).astype(dtype)
+        args = (0.1, *betas, eps, weight_decay, t)
+        optim.adam_update(p, g, m, v, *args)
+        g_dev = xp.asarray(g)
+        cupy_optim.adam_update(p_dev, g_dev, m_dev, v_dev, *args)
+        np.testing.assert_array_equal(to_numpy(g_dev), g)
+        for name, got, want in (("p", p_dev, p), ("m", m_dev, m), ("v", v_dev, v)):
+            assert_same(to_numpy(got), want, dtype, f"{name} at t={t}")

@@ -4,17 +4,19 @@ generates computes what the Python does (the same C that CuPy compiles for the G
 loop shaped like CuPy's: inputs as const references, outputs as references, `i` the index)."""
 
 import ctypes
+import pkgutil
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
-from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn, cupy_softmax
+from minis2s import kernels
+from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_optim, cupy_rnn, cupy_softmax
 from minis2s.kernels.elementwise import C_PREAMBLE, Elementwise, RowSum, blocks
 from tests.parity import DTYPES, assert_same
 
-MODULES = (cupy_rnn, cupy_lstm, cupy_gru, cupy_loss, cupy_softmax)
+MODULES = (cupy_rnn, cupy_lstm, cupy_gru, cupy_loss, cupy_softmax, cupy_optim)
 KERNELS = [k for m in MODULES for k in vars(m).values() if isinstance(k, Elementwise)] + [
     k.terms for m in MODULES for k in vars(m).values() if isinstance(k, RowSum)
 ]  # every fused kernel of the cupy backend (a RowSum's terms; its sum is a + b)
@@ -28,7 +30,7 @@ CTYPE = {np.float32: "float", np.float64: "double"}
         ("y = x ** 2", "not `name = expression`"),
         ("y = x, x", "not `name = expression`"),  # a tuple in Python, the comma operator in C
         ("y = 0.5 * x", "not `name = expression`"),  # a double literal would promote float math
-        ("y = cosh(x)", "before assigning"),  # only tanh, sigmoid, exp and log
+        ("y = cosh(x)", "before assigning"),  # only the functions in FUNCTIONS
         ("y = x + z", "before assigning"),
         ("t = x\nt = t + x\ny = t", "a second time"),
         ("x = x + 1\ny = x", "a second time"),
@@ -77,7 +79,27 @@ def test_wrong_argument_count_names_the_parameters():
 
 
 def test_every_kernel_of_the_cupy_backend_is_checked():
-    assert len(KERNELS) == 4 * 3 + 3 + 4 and len({k.name for k in KERNELS}) == len(KERNELS)
+    """Every cupy_*.py module of minis2s.kernels is in MODULES, and each kernel has its own name."""
+    found = {m.name for m in pkgutil.iter_modules(kernels.__path__) if m.name.startswith("cupy_")}
+    assert found == {m.__name__.rsplit(".", 1)[-1] for m in MODULES}
+    assert len({k.name for k in KERNELS}) == len(KERNELS) >= 4 * 3 + 3 + 4 + 1
+
+
+def test_an_output_read_before_its_assignment_is_updated_in_place():
+    """Its value on entry, then the new one after its assignment, in both C and Python."""
+    k = Elementwise("k", "a", "x y", "y = x + a\nx = x * 2\nx_twice_plus = x + y\ny2 = y")
+    assert k.updated == ["x"]
+    x, y = np.array([1.0, 2.0]), np.zeros(2)
+    k(np.array([10.0, 20.0]), x, y)
+    np.testing.assert_array_equal(x, [2.0, 4.0])
+    np.testing.assert_array_equal(y, [11.0, 22.0])
+
+
+def test_divide_and_sqrt():
+    k = Elementwise("k", "a b", "y", "y = divide(sqrt(a), b) + divide(1, b)")
+    y = np.empty(2)
+    k(np.array([4.0, 9.0]), np.array([2.0, 4.0]), y)
+    np.testing.assert_array_equal(y, [1.5, 1.0])
 
 
 def test_a_scalar_input_broadcasts_like_an_array():
@@ -123,6 +145,7 @@ def c_harness(k: Elementwise) -> str:
 #define __device__
 using std::exp;
 using std::log;
+using std::sqrt;
 using std::tanh;
 typedef double T;  // CuPy's typedef of the arguments' type comes first; the kernel shadows it
 {C_PREAMBLE}
@@ -161,17 +184,20 @@ def pointers(arrays, dtype):
 @DTYPES
 @pytest.mark.parametrize("k", KERNELS, ids=lambda k: k.name)
 def test_the_c_computes_what_the_python_does(compiled, k, dtype):
-    """Random inputs in [-3, 3], a 0/1 mask m, over 257 elements; the C and the Python give
-    the same outputs to the parity tolerance."""
+    """Random inputs in [-3, 3] ([0.1, 3] where the body takes a square root), a 0/1 mask m,
+    outputs read in place from [0, 3], over 257 elements; the C and the Python give the same
+    outputs to the parity tolerance."""
     r = np.random.default_rng(7)
     n = 257
+    low = 0.1 if any("sqrt(" in expr for _, expr in k.body) else -3
     ins = [
-        (r.integers(0, 2, n) if name == "m" else r.uniform(-3, 3, n)).astype(dtype)
+        (r.integers(0, 2, n) if name == "m" else r.uniform(low, 3, n)).astype(dtype)
         for name in k.inputs
     ]
-    want = [np.empty(n, dtype) for _ in k.outputs]
+    entry = {name: r.uniform(0, 3, n).astype(dtype) for name in k.updated}  # read in place
+    want = [entry[name].copy() if name in entry else np.empty(n, dtype) for name in k.outputs]
     k.evaluate(*ins, *want)
-    got = [np.full(n, np.nan, dtype) for _ in k.outputs]
+    got = [entry[name].copy() if name in entry else np.full(n, np.nan, dtype) for name in k.outputs]
     run = getattr(compiled[k.name], f"run_{CTYPE[dtype]}")
     run(ctypes.c_long(n), pointers(ins, dtype), pointers(got, dtype))
     for name, g, w in zip(k.outputs, got, want, strict=True):

@@ -85,10 +85,11 @@ def numba_kernels() -> dict[str, Callable]:
 def cupy_kernels() -> dict[str, Callable]:
     """Twins for the "cupy" backend, keyed "<layer>.<function>": the cells' time loops (each step
     one cuBLAS GEMM and one fused gate kernel, `minis2s.kernels.elementwise`) and single steps,
-    the loss's two passes over the logits and the attention's masked softmax."""
-    from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn, cupy_softmax
+    the loss's two passes over the logits, the attention's masked softmax and Adam's update."""
+    from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_optim, cupy_rnn, cupy_softmax
 
     kernels: dict[str, Callable] = {
+        "optim.adam_update": cupy_optim.adam_update,
         "loss.log_softmax": cupy_loss.log_softmax,
         "loss.softmax_minus_target": cupy_loss.softmax_minus_target,
         "softmax.forward": cupy_softmax.softmax_forward,

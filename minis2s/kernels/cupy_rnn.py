@@ -4,7 +4,8 @@
 Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
 GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), into a buffer reused every step, then one
 fused kernel (`minis2s.kernels.elementwise`) for the rest of the step, which writes straight into
-the outputs; the reference launches five to seven kernels per step and allocates their results.
+the outputs; the reference launches 8 kernels per step forward and 11 backward
+(tests/test_launches.py).
 
 The backward twin carries dh_{t} as two parts, the masked rest (1 - m) dh and the GEMM da W_hh,
 and the next step's kernel adds them, so the sum is not a kernel of its own. The carried parts

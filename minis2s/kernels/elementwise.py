@@ -10,8 +10,9 @@ and a dozen round trips through memory. `Elementwise` fuses such a block into on
     c = m * c_new + (1 - m) * c_prev
 
 written in the part of C that is also Python: names, integer literals, `+ - *`, parentheses and
-the functions `tanh`, `sigmoid`, `exp`, `log` and `where`. CuPy's kernel loop owns the name `i` (the
-element index) and names that start with `_`, so no argument or temporary may take them. On CuPy
+the functions `tanh`, `sigmoid`, `exp`, `log`, `sqrt`, `where` and `divide` (`/` is refused: it
+divides integers differently in C and Python). CuPy's kernel loop owns the name `i` (the element
+index) and names that start with `_`, so no argument or temporary may take them. On CuPy
 arrays the body runs as that kernel, one thread per element; on NumPy arrays it runs line by line
 as Python, which is how the tests check the equations against the reference layers on a machine
 without a GPU (and a g++ test checks that the C computes the same, tests/test_elementwise.py).
@@ -19,6 +20,8 @@ without a GPU (and a g++ test checks that the C computes the same, tests/test_el
 Call a kernel with its inputs, then its outputs: `K(*inputs, *outputs)`. Inputs broadcast
 against the outputs' shape (a mask column (N, 1), a bias row (H,)); outputs are written in place
 and may be strided views (one gate block of a (N, 4H) array); they must not overlap an input.
+An output read before its assignment holds its value on entry, so a kernel can update an array in
+place (Adam's p, m and v); after its assignment it holds the new value, in C and in Python.
 Every array has the same floating dtype; an input may also be a Python float (a scalar of that
 dtype). `RowSum` is the same for a sum over the last axis of one such expression
 (`cupy.ReductionKernel`), which needs no full-size array for the terms.
@@ -34,17 +37,20 @@ import numpy as np
 from minis2s.backend import get_array_module
 from minis2s.layers._recurrent import sigmoid
 
-FUNCTIONS = ("tanh", "sigmoid", "exp", "log", "where")
+FUNCTIONS = ("tanh", "sigmoid", "exp", "log", "sqrt", "where", "divide")
 
 # sigmoid as the reference computes it (_recurrent.sigmoid): no exp to overflow. (CuPy defines
 # T, the arguments' type, before this preamble; the template's own parameter is F.) where(c, a, b)
 # is a when c != 0, else b, as np.where(c != 0, a, b); its overloads (not a template) let an
 # integer literal stand for a or b. Like NumPy, C computes both a and b: exp(where(m, x, 0)),
-# never where(m, exp(x), 0), keeps exp away from padding's values.
+# never where(m, exp(x), 0), keeps exp away from padding's values. divide(a, b) is a / b in the
+# arguments' floating type (its overloads make an integer literal a float, as Python's / does).
 C_PREAMBLE = """
 template <typename F> __device__ F sigmoid(F a) { return F(0.5) * (F(1) + tanh(F(0.5) * a)); }
 __device__ float where(float c, float a, float b) { return c != 0.0f ? a : b; }
 __device__ double where(double c, double a, double b) { return c != 0.0 ? a : b; }
+__device__ float divide(float a, float b) { return a / b; }
+__device__ double divide(double a, double b) { return a / b; }
 """
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*) = ([\w\s+\-*(),]+)$")  # no / . **: they differ in C
@@ -61,19 +67,24 @@ class Elementwise:
         for arg in self.inputs + self.outputs:
             _check_name(name, arg)
         self.body: list[tuple[str, str]] = []
-        known = set(self.inputs)
+        known, assigned = set(self.inputs) | set(self.outputs), set(self.inputs)
+        self.updated: list[str] = []  # outputs read before their assignment: updated in place
         for line in filter(None, (s.strip() for s in body.strip().splitlines())):
             match = _ASSIGNMENT.match(line)
             if not match or "**" in line or _top_level_comma(match.group(2)):
                 raise ValueError(f"{name}: {line!r} is not `name = expression` in C and Python")
             target, expr = match.groups()
             _check_name(name, target)
-            unknown = set(_NAME.findall(_NUMBER.sub("", expr))) - known - set(FUNCTIONS)
-            if unknown:
-                raise ValueError(f"{name}: {line!r} uses {sorted(unknown)} before assigning them")
-            if target in known:
+            used = set(_NAME.findall(_NUMBER.sub("", expr))) - set(FUNCTIONS)
+            if used - known:
+                raise ValueError(
+                    f"{name}: {line!r} uses {sorted(used - known)} before assigning them"
+                )
+            if target in assigned:
                 raise ValueError(f"{name}: {line!r} assigns {target!r} a second time")
+            self.updated += sorted((used & set(self.outputs)) - assigned - set(self.updated))
             known.add(target)
+            assigned.add(target)
             self.body.append((target, expr.strip()))
         missing = set(self.outputs) - {target for target, _ in self.body}
         if missing:
@@ -109,10 +120,11 @@ class Elementwise:
                 if hasattr(a, "shape") and xp.shares_memory(out, a):
                     raise ValueError(f"{self.name}: output {out_name} overlaps input {in_name}")
         values: dict[str, Any] = {
-            "tanh": xp.tanh, "sigmoid": sigmoid, "exp": xp.exp, "log": xp.log,
-            "where": lambda c, a, b: xp.where(c != 0, a, b),
+            "tanh": xp.tanh, "sigmoid": sigmoid, "exp": xp.exp, "log": xp.log, "sqrt": xp.sqrt,
+            "where": lambda c, a, b: xp.where(c != 0, a, b), "divide": xp.divide,
         }  # fmt: skip
         values.update(zip(self.inputs, ins, strict=True))
+        values.update((n, outs[self.outputs.index(n)]) for n in self.updated)  # entry values
         for target, _ in self.body:
             values[target] = eval(self._code[target], {"__builtins__": {}}, values)  # noqa: S307
         for out_name, out in zip(self.outputs, outs, strict=True):  # at the end, as the kernel
