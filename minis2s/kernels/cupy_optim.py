@@ -1,6 +1,6 @@
 """CuPy twin of `minis2s.train.optim.adam_update` (the "cupy" backend), for Adam and AdamW.
 
-Same name, arguments and result as the reference, which launches about a dozen kernels per
+Same name, arguments and result as the reference, which launches thirteen kernels per
 parameter array (m *= , m +=, v *=, v +=, g * g, sqrt, the divisions, p -=, and their scalar
 products), each with CuPy's Python around it: for a small model's 15 arrays that is more launches
 per training step than its decoder's whole backward pass. The twin is one fused kernel per array,
