@@ -148,42 +148,39 @@ def test_a_training_step_launches_fewer_kernels_per_target_step_with_the_twins(k
     assert 0 < twins < reference / 2
 
 
-class _TorchLaunches:
-    """Counts the ATen operations that launch a kernel (views and allocations do not)."""
-
-    NO_KERNEL = frozenset("""
-        view _unsafe_view t transpose unsqueeze squeeze select slice expand as_strided detach
-        alias permute reshape split unbind empty empty_like empty_strided _reshape_alias
-        lift_fresh
-        """.split())  # fmt: skip
-
-    def __init__(self, torch):
-        from torch.utils._python_dispatch import TorchDispatchMode
-
-        outer = self
-        self.count = 0
-
-        class Mode(TorchDispatchMode):
-            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                if func.overloadpacket.__name__ not in outer.NO_KERNEL:
-                    outer.count += 1
-                return func(*args, **(kwargs or {}))
-
-        self.mode = Mode
+TORCH_NO_KERNEL = frozenset(
+    """
+    view _unsafe_view t transpose unsqueeze squeeze select slice expand as_strided detach alias
+    permute reshape split unbind empty empty_like empty_strided _reshape_alias lift_fresh
+    """.split()
+)  # fmt: skip  (ATen operations that make views or allocate: no kernel)
 
 
-def test_per_target_step_our_training_step_launches_fewer_kernels_than_pytorch_eager():
+def torch_launches(run) -> int:
+    """The ATen operations of run() that launch a kernel."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    count = 0
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            nonlocal count
+            count += func.overloadpacket.__name__ not in TORCH_NO_KERNEL
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        run()
+    return count
+
+
+def test_per_target_step_our_training_step_launches_fewer_kernels_than_pytorch_eager(monkeypatch):
     """The benchmark's model (benchmarks/bench_seq2seq.py: LSTM encoder, general attention, input
     feeding, Adam) at toy sizes: PyTorch eager's ATen operations per target step, forward and
     backward, against our launches on the fake device. On a GPU, at a step's small sizes, these
     counts rather than the arithmetic set the time of the decoder's loop."""
     torch = pytest.importorskip("torch")
-    monkeypatch = pytest.MonkeyPatch()
     monkeypatch.syspath_prepend(str(BENCH_DIR))
-    try:
-        s2s = importlib.import_module("bench_seq2seq")
-    finally:
-        monkeypatch.undo()
+    s2s = importlib.import_module("bench_seq2seq")
 
     def work(T):
         return s2s.Workload(N=4, S=5, T=T, E=6, H=7, V=11)
@@ -197,10 +194,7 @@ def test_per_target_step_our_training_step_launches_fewer_kernels_than_pytorch_e
     def theirs(T):
         step = s2s.torch_train(torch, work(T), Seq2Seq(s2s.config(work(T))).params)
         step()
-        counter = _TorchLaunches(torch)
-        with counter.mode():
-            step()
-        return counter.count
+        return torch_launches(step)
 
     ours_per_step, torch_per_step = per_target_step(ours), per_target_step(theirs)
     print(f"launches per target step: ours {ours_per_step}, PyTorch eager {torch_per_step}")
