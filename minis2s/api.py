@@ -68,16 +68,22 @@ class Translator:
         tokenizer = ckpt.config.get("data", {}).get("tokenizer", "char")
         return cls(model, src_vocab, tgt_vocab, tokenizer)
 
-    def encode_sources(self, sources: Sequence[Any]) -> tuple[Any, Any, list[list[str]]]:
-        """(src (N, S) ids or (N, S, F) features, src_mask (N, S), source tokens per row)."""
+    def encode_sources(
+        self, sources: Sequence[Any], first: int = 0
+    ) -> tuple[Any, Any, list[list[str]]]:
+        """(src (N, S) ids or (N, S, F) features, src_mask (N, S), source tokens per row).
+        `first`: the index of sources[0] in the caller's list, which error messages name."""
         if len(sources) == 0:
             raise ValueError("translate: no source sentences given")
         if self.model.cfg.src_features > 0:
-            return _pad_features(sources, self.model.cfg.src_features)
+            return _pad_features(sources, self.model.cfg.src_features, first)
         toks = [self.tokenizer.tokenize(s) for s in sources]
-        for i, t in enumerate(toks):
+        for i, t in enumerate(toks, start=first):
             if not t:
-                raise ValueError(f"translate: source {i} is empty; give at least one token")
+                raise ValueError(
+                    f"translate: sources[{i}] (sentence {i + 1}) is empty; give each sentence "
+                    "at least one token, or leave it out"
+                )
         self.unknown += sum(self.src_vocab.count_unknown(t) for t in toks)
         ids, mask = pad([self.src_vocab.encode(t) for t in toks])
         return ids, mask, toks
@@ -103,7 +109,7 @@ class Translator:
         rng = np.random.default_rng(seed)
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):
-            src, mask, toks = self.encode_sources(sources[start : start + batch_size])
+            src, mask, toks = self.encode_sources(sources[start : start + batch_size], start)
             if method == "greedy":
                 hyps = greedy(self.model, src, mask, **options)
             elif method == "beam":
@@ -137,13 +143,16 @@ class Translator:
         return result
 
 
-def _pad_features(sources: Sequence[Any], F: int) -> tuple[Any, Any, list[list[str]]]:
-    """(N, S, F) float32 features zero-padded, their (N, S) mask, and frame labels per row."""
+def _pad_features(
+    sources: Sequence[Any], F: int, first: int = 0
+) -> tuple[Any, Any, list[list[str]]]:
+    """(N, S, F) float32 features zero-padded, their (N, S) mask, and frame labels per row;
+    `first` as in `Translator.encode_sources`."""
     arrays = [np.asarray(s, dtype=np.float32) for s in sources]
-    for i, a in enumerate(arrays):
+    for i, a in enumerate(arrays, start=first):
         if a.ndim != 2 or a.shape[1] != F or a.shape[0] == 0:
             raise ValueError(
-                f"translate: source {i} has shape {a.shape}, expected (S, F) = (>=1, {F})"
+                f"translate: sources[{i}] has shape {a.shape}, expected (S, F) = (>=1, {F})"
             )
     x, mask = pad_features(arrays)
     return x, mask, [[f"f{t}" for t in range(len(a))] for a in arrays]

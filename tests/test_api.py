@@ -5,6 +5,8 @@ import pytest
 
 from minis2s import pipeline
 from minis2s.api import Translator
+from minis2s.data.vocab import Vocab
+from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train.config import TrainConfig
 
 
@@ -29,6 +31,20 @@ def test_loaded_translator_matches_the_trained_one(run):
 
 def test_wrong_feature_shape_is_explained(run):
     _, tr, _ = run
-    with pytest.raises(ValueError, match=r"source 0 has shape \(3, 7\), expected \(S, F\)"):
+    with pytest.raises(ValueError, match=r"sources\[0\] has shape \(3, 7\), expected \(S, F\)"):
         tr.translate([np.zeros((3, 7))])
     assert tr.translate([]) == []  # nothing to translate is not an error for the API
+
+
+def test_a_bad_source_is_named_by_its_place_in_the_whole_list():
+    """Sources go through the model in batches; an error names the caller's index, not the
+    index inside the batch that held it."""
+    v = Vocab("0123456789")
+    text = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+    with pytest.raises(ValueError, match=r"sources\[5\] \(sentence 6\) is empty"):
+        text.translate(["12"] * 5 + ["", "3"], batch_size=2)
+    frames = Translator(Seq2Seq(ModelConfig(0, len(v), src_features=10, emb=4, hidden=4)), None, v)
+    with pytest.raises(ValueError, match=r"sources\[5\] has shape \(0, 10\)"):
+        frames.translate([np.zeros((2, 10))] * 5 + [np.zeros((0, 10))], batch_size=2)
+    in_ones = [t.text for t in text.translate(["12", "3", "45"], batch_size=1)]
+    assert in_ones == [t.text for t in text.translate(["12", "3", "45"])]
