@@ -1,4 +1,5 @@
-"""Shared test settings: a hypothesis profile that keeps CI fast and deterministic."""
+"""Shared test settings: a hypothesis profile that keeps CI fast and deterministic, and the
+stand-in run of the GPU tests started early (tests/test_gpu_tests_on_the_stand_in.py)."""
 
 import os
 
@@ -37,3 +38,23 @@ def _reset_backend():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+STAND_IN = "test_gpu_tests_on_the_stand_in.py"
+
+
+def pytest_collection_finish(session):
+    """Start the stand-in run of the GPU tests now, if it is among the tests to run, so that it
+    overlaps the rest of the suite on another core (its test waits for it)."""
+    for item in session.items:
+        if item.path.name == STAND_IN:
+            item.module.start()
+            return
+
+
+def pytest_sessionfinish(session):
+    """Never leave the stand-in run behind (an interrupted or failed-early session)."""
+    for item in session.items:
+        if item.path.name == STAND_IN:
+            item.module.stop()
+            return

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
+import os
 import sys
 import types
 from collections.abc import Iterator
@@ -44,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+import minis2s
 from minis2s import backend
 from minis2s.kernels import cupy_kernels
 from minis2s.kernels.elementwise import Elementwise
@@ -57,12 +60,24 @@ def _count(counter: collections.Counter = ROUND_TRIPS) -> None:
     """Count one under the innermost minis2s line on the stack (not this file's)."""
     frame = sys._getframe(1)
     while frame is not None:
-        filename = frame.f_code.co_filename.replace("\\", "/")
-        if "/minis2s/" in filename:
-            counter[f"{filename.rsplit('/', 1)[-1]}:{frame.f_lineno}"] += 1
+        name = _minis2s_file(frame.f_code)
+        if name:
+            counter[f"{name}:{frame.f_lineno}"] += 1
             return
         frame = frame.f_back
     counter["(outside minis2s)"] += 1
+
+
+@functools.cache
+def _minis2s_file(code: types.CodeType) -> str:
+    """The file name of `code` if it is minis2s code, else "" (cached: a launch walks the stack
+    through the same few functions millions of times in a gradient check)."""
+    path = os.path.abspath(code.co_filename)
+    return os.path.basename(path) if path.startswith(_PACKAGE) else ""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(minis2s.__file__)) + os.sep  # not "/minis2s/" in a
+# path: a checkout in a folder named minis2s has that in its tests' paths too
 
 
 _inside = 0  # > 0 while a counted launch runs: the NumPy it runs on here is not counted again
@@ -239,9 +254,15 @@ def _elementwise_kernel(in_params: str, out_params: str, operation: str, name: s
 
     def launch(*arrays: Any) -> None:
         with _launch():
-            kernel.evaluate(*arrays)
+            kernel.evaluate(*_plain(arrays))  # one launch: the NumPy inside is not counted
 
     return launch
+
+
+def _plain(arrays: tuple) -> list:
+    """Device arrays as plain NumPy views of the same memory (writes reach the device array):
+    inside one counted launch, the NumPy that stands for it runs without the wrapper's cost."""
+    return [a.view(np.ndarray) if isinstance(a, Device) else a for a in arrays]
 
 
 def _reduction_kernel(
@@ -257,9 +278,9 @@ def _reduction_kernel(
     def reduce(*inputs: Any, axis: int, keepdims: bool) -> Any:
         with _launch():
             shape = np.broadcast_shapes(*(a.shape for a in inputs))
-            out = np.empty(shape, dtype=np.result_type(*inputs)).view(Device)
-            terms.evaluate(*inputs, out)
-            return out.sum(axis=axis, keepdims=keepdims)
+            out = np.empty(shape, dtype=np.result_type(*inputs))
+            terms.evaluate(*_plain(inputs), out)
+            return _on_device(out.sum(axis=axis, keepdims=keepdims))
 
     return reduce
 
