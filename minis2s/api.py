@@ -106,6 +106,11 @@ class Translator:
         """
         if method not in METHODS:
             raise ValueError(f"translate: method {method!r}; choose one of {METHODS}")
+        if nbest < 1 or (nbest > 1 and method != "beam"):
+            raise ValueError(
+                f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
+                "(greedy decoding and sampling give one output per source), and nbest >= 1"
+            )
         rng = np.random.default_rng(seed)
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):

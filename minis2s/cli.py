@@ -50,8 +50,24 @@ def _decode_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0, help="for --sample")
 
 
-def decode_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """translate() keyword arguments from the decoding options."""
+def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any]:
+    """translate() keyword arguments from the decoding options; a ValueError for an option the
+    chosen method would ignore (`nbest`: whether this command prints n-best lists)."""
+    beam_options = {"--nbest": args.nbest != 1, "--length-penalty": args.length_penalty != "none",
+                    "--alpha": args.alpha != 0.6}  # fmt: skip
+    sample_options = {"--temperature": args.temperature != 1.0, "--top-k": args.top_k != 0}
+    if args.sample and args.beam > 0:
+        raise ValueError("--sample and --beam are two decoding methods; give one of them")
+    if args.nbest != 1 and not nbest:
+        raise ValueError("--nbest: this command scores one translation per sentence; leave it out")
+    ignored = [k for k, given in beam_options.items() if given and args.beam == 0]
+    ignored += [k for k, given in sample_options.items() if given and not args.sample]
+    if ignored:
+        method = "sampling" if args.sample else "greedy decoding"
+        raise ValueError(
+            f"{' and '.join(ignored)} would be ignored by {method}: --nbest, --length-penalty "
+            "and --alpha are for beam search (add --beam N), --temperature and --top-k for --sample"
+        )
     kw: dict[str, Any] = {"max_len_a": args.max_len_a, "max_len_b": args.max_len_b}
     if args.sample:
         return kw | {"method": "sample", "temperature": args.temperature, "top_k": args.top_k,

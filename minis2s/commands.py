@@ -74,8 +74,8 @@ def evaluate(args: argparse.Namespace) -> int:
         raise ValueError("give exactly one of --data FILE and --task NAME")
     tr = Translator.load(args.checkpoint)
     pairs = list(read_tsv(args.data)) if args.data else get_task(args.task).generate()[args.split]
-    kw = decode_kwargs(args)
-    kw.pop("nbest", None)
+    kw = decode_kwargs(args, nbest=False)
+    kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     result = tr.evaluate(pairs, **kw)
     for k, v in result.items():
         print(f"{k}\t{v:.4f}" if isinstance(v, float) else f"{k}\t{v}")

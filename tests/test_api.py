@@ -48,3 +48,11 @@ def test_a_bad_source_is_named_by_its_place_in_the_whole_list():
         frames.translate([np.zeros((2, 10))] * 5 + [np.zeros((0, 10))], batch_size=2)
     in_ones = [t.text for t in text.translate(["12", "3", "45"], batch_size=1)]
     assert in_ones == [t.text for t in text.translate(["12", "3", "45"])]
+
+
+@pytest.mark.parametrize("method, nbest", [("greedy", 2), ("sample", 3), ("beam", 0)])
+def test_nbest_other_than_one_needs_beam_search(method, nbest):
+    v = Vocab("0123456789")
+    tr = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+    with pytest.raises(ValueError, match=f"nbest={nbest} with method='{method}'"):
+        tr.translate(["12"], method=method, nbest=nbest)

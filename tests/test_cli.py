@@ -99,8 +99,29 @@ def test_malformed_corpus_names_file_and_line(tmp_path, capsys):
 
 
 def test_empty_source_is_refused(run, capsys):
-    assert main(["translate", "--checkpoint", str(run), ""]) == 2
-    assert "empty" in capsys.readouterr().err
+    assert main(["translate", "--checkpoint", str(run), "12", ""]) == 2
+    assert "sources[1] (sentence 2) is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--nbest", "3"], "--nbest would be ignored by greedy decoding"),
+        (["--temperature", "0.5"], "--temperature would be ignored by greedy decoding"),
+        (["--beam", "3", "--top-k", "2"], "--top-k would be ignored by greedy decoding"),
+        (["--sample", "--length-penalty", "gnmt"], "--length-penalty would be ignored by sampling"),
+        (["--sample", "--beam", "3"], "--sample and --beam are two decoding methods"),
+    ],
+)
+def test_a_decoding_option_the_method_would_ignore_is_refused(run, capsys, options, message):
+    assert main(["translate", "--checkpoint", str(run), *options, "12"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_evaluate_refuses_nbest(run, capsys):
+    argv = ["evaluate", "--checkpoint", str(run), "--task", "reverse-digits", "--split", "dev"]
+    assert main([*argv, "--beam", "2", "--nbest", "2"]) == 2
+    assert "--nbest: this command scores one translation" in capsys.readouterr().err
 
 
 def test_checkpoint_from_another_config_is_refused(run, tmp_path, capsys):
