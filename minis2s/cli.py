@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -24,16 +25,54 @@ def _add_dataclass_options(p: argparse.ArgumentParser, cls: type, skip: set[str]
         if f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")
-        if f.type in ("bool", bool):
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        if f.type in ("bool", bool):  # default None: `from_args` tells given options apart
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"(default {f.default})")  # fmt: skip
         else:
             typ = {"int": int, "float": float, "str": str}[str(f.type)]
-            group.add_argument(flag, type=typ, default=f.default, metavar=str(f.type).upper(),
+            group.add_argument(flag, type=typ, default=None, metavar=str(f.type).upper(),
                                help=f"(default {f.default})")  # fmt: skip
 
 
 def from_args(cls: type, args: argparse.Namespace, skip: set[str]) -> dict[str, Any]:
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name not in skip}
+    """The fields of `cls` given on the command line (the dataclass supplies the others)."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name not in skip}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+# An option given on the command line that the rest of the configuration would ignore is refused
+# rather than dropped: field -> (whether it has an effect, given every field's value; what it
+# needs). The Python API cannot tell a default from a value given, so this check is the CLI's.
+IGNORED_UNLESS: dict[str, tuple[Callable[[dict[str, Any]], bool], str]] = {
+    "momentum": (lambda c: c["optimizer"].lower() == "sgd", "--optimizer sgd"),
+    "nesterov": (lambda c: c["optimizer"].lower() == "sgd", "--optimizer sgd"),
+    "lr_decay": (lambda c: c["lr_schedule"] in ("exponential", "plateau"),
+                 "--lr-schedule exponential or plateau"),
+    "lr_patience": (lambda c: c["lr_schedule"] == "plateau", "--lr-schedule plateau"),
+    "warmup_steps": (lambda c: c["lr_schedule"] == "warmup", "--lr-schedule warmup"),
+    "sampling_schedule": (lambda c: c["teacher_forcing"] < 1, "--teacher-forcing below 1"),
+    "sampling_k": (lambda c: c["teacher_forcing"] < 1
+                   and c["sampling_schedule"] in ("exponential", "inverse_sigmoid"),
+                   "--teacher-forcing below 1 and --sampling-schedule exponential or "
+                   "inverse_sigmoid"),
+    "sampling_steps": (lambda c: c["teacher_forcing"] < 1 and c["sampling_schedule"] == "linear",
+                       "--teacher-forcing below 1 and --sampling-schedule linear"),
+    "init_scale": (lambda c: c["init"] == "uniform" or c["attention"] in ("concat", "additive"),
+                   "--init uniform or --attention concat or additive"),
+    "forget_bias": (lambda c: c["cell"] == "lstm", "--cell lstm"),
+}  # fmt: skip
+
+
+def check_given_options(given: dict[str, Any], configs: dict[str, Any]) -> None:
+    """ValueError naming each option in `given` that `configs` (every field's final value)
+    would ignore, and what it needs."""
+    ignored = [
+        f"--{name.replace('_', '-')} has no effect without {needs}"
+        for name, (applies, needs) in IGNORED_UNLESS.items()
+        if name in given and not applies(configs)
+    ]
+    if ignored:
+        raise ValueError("; ".join(ignored) + " (leave it out, or add what it needs)")
 
 
 def _decode_options(p: argparse.ArgumentParser) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from minis2s.cli import DATA_FIELDS, decode_kwargs
@@ -10,19 +11,26 @@ from minis2s.cli import DATA_FIELDS, decode_kwargs
 
 def train(args: argparse.Namespace) -> int:
     from minis2s import pipeline
-    from minis2s.cli import from_args
+    from minis2s.cli import check_given_options, from_args
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 
+    model_options = from_args(ModelConfig, args, DATA_FIELDS)
+    train_options = from_args(TrainConfig, args, set())
+    if "tokens_per_batch" in train_options and "batch_size" not in train_options:
+        train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
+    tcfg = TrainConfig(**train_options)
+    defaults = {
+        f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in DATA_FIELDS
+    }
+    check_given_options(model_options | train_options, defaults | model_options | tcfg.to_dict())
     data = pipeline.load_data(
         task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
         tokenizer=args.tokenizer, min_freq=args.min_freq, max_vocab=args.max_vocab,
-        max_len=args.max_len, train_size=args.train_size, seed=args.seed,
+        max_len=args.max_len, train_size=args.train_size, seed=tcfg.seed,
     )  # fmt: skip
     if data.skipped:
         print(f"note: skipped {data.skipped} corpus lines longer than --max-len {args.max_len}")
-    model_options = from_args(ModelConfig, args, DATA_FIELDS)
-    tcfg = TrainConfig(**from_args(TrainConfig, args, set()))
     out = args.out or f"runs/{data.name}"
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,

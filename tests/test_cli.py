@@ -91,6 +91,39 @@ def test_bad_input_gets_a_clear_message(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--momentum", "0.9"], "momentum and nesterov are for optimizer='sgd'"),
+        (["--lr-schedule", "constant", "--lr-decay", "0.5"], "--lr-decay has no effect without"),
+        (["--warmup-steps", "10"], "--warmup-steps has no effect without --lr-schedule warmup"),
+        (["--sampling-schedule", "linear"], "--sampling-schedule has no effect without"),
+        (["--teacher-forcing", "0.5", "--sampling-k", "5"], "--sampling-k has no effect"),
+        (["--init", "xavier", "--init-scale", "0.2"], "--init-scale has no effect without"),
+        (["--cell", "gru", "--forget-bias", "2"], "--forget-bias has no effect without --cell"),
+        (["--batch-size", "8", "--tokens-per-batch", "100"], "pass batch_size=0"),
+    ],
+)
+def test_a_training_option_the_rest_would_ignore_is_refused(options, message, tmp_path, capsys):
+    assert main(["train", *TINY, "--out", str(tmp_path / "r"), *options]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_options_that_take_effect_are_accepted(tmp_path):
+    """--tokens-per-batch alone replaces the default batch size; each option with what it needs."""
+    i = TINY.index("--batch-size")
+    no_batch_size = TINY[:i] + TINY[i + 2 :]
+    options = ["--tokens-per-batch", "200", "--optimizer", "sgd", "--momentum", "0.9",
+               "--teacher-forcing", "0.5", "--sampling-schedule", "linear",
+               "--sampling-steps", "10", "--init", "xavier", "--attention", "additive",
+               "--init-scale", "0.2"]  # fmt: skip
+    assert main(["train", *no_batch_size, "--out", str(tmp_path / "r"), *options]) == 0
+    config = json.loads((tmp_path / "r" / "last" / "state.json").read_text())["config"]
+    assert (config["train"]["batch_size"], config["train"]["tokens_per_batch"]) == (0, 200)
+    assert config["train"]["momentum"] == 0.9 and config["model"]["init_scale"] == 0.2
+
+
 def test_malformed_corpus_names_file_and_line(tmp_path, capsys):
     bad = tmp_path / "bad.tsv"
     bad.write_text("ab\tba\nno tab here\n", encoding="utf-8")

@@ -91,12 +91,19 @@ def test_same_init_for_same_seed_and_config_mismatch_is_refused():
         (dict(attention="dot", bidirectional=True), "dot"),
         (dict(tie_embeddings=True, emb=3), "emb == hidden"),
         (dict(dropout=1.0), "dropout"),
+        (dict(init_scale=0.0), "init_scale must be > 0"),
+        (dict(init="xavier", attention="additive", init_scale=-0.1), "init_scale must be > 0"),
     ],
 )
 def test_bad_config_is_explained(kw, msg):
     opts = dict(src_vocab=7, tgt_vocab=7, emb=2, hidden=2) | kw
     with pytest.raises(ValueError, match=msg):
         ModelConfig(**opts)
+
+
+def test_init_scale_is_free_where_nothing_reads_it():
+    cfg = ModelConfig(src_vocab=7, tgt_vocab=7, init="xavier", attention="general", init_scale=0)
+    assert not cfg.uses_init_scale
 
 
 @pytest.mark.parametrize("att", ["dot", "general", "concat", "additive"])

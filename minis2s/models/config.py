@@ -31,7 +31,8 @@ class ModelConfig:
     tie_embeddings: share the target embedding with the output projection (needs emb == hidden).
     src_features: F > 0 makes the encoder read (N, S, F) float vectors instead of token ids.
     init, init_scale, forget_bias: "uniform" U(-init_scale, init_scale) or "xavier" (Glorot
-        uniform) weights, zero biases; LSTM forget-gate bias set to forget_bias.
+        uniform) weights, zero biases; LSTM forget-gate bias set to forget_bias. The vector v
+        of concat / additive attention is U(-init_scale, init_scale) with either init.
     """
 
     src_vocab: int
@@ -66,6 +67,12 @@ class ModelConfig:
                 raise ValueError(f"ModelConfig: {name} must be >= 1; got {getattr(self, name)}")
         if self.src_features <= 0 and self.src_vocab < 1:
             raise ValueError("ModelConfig: src_vocab must be >= 1 (or set src_features > 0)")
+        if self.uses_init_scale and not self.init_scale > 0:
+            raise ValueError(
+                f"ModelConfig: init_scale must be > 0 (init='uniform' draws the weights, and "
+                f"concat/additive attention its vector v, from U(-init_scale, init_scale)); "
+                f"got {self.init_scale}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig: dropout must be in [0, 1); got {self.dropout}")
         if self.input_feed and self.attention == "none":
@@ -84,6 +91,12 @@ class ModelConfig:
             raise ValueError(
                 f"ModelConfig: tie_embeddings needs emb == hidden (got {self.emb}, {self.hidden})"
             )
+
+    @property
+    def uses_init_scale(self) -> bool:
+        """Whether init_scale sets any weight: every matrix with init="uniform", and the
+        attention vector v of concat / additive scores with either init."""
+        return self.init == "uniform" or self.attention in ("concat", "additive")
 
     @property
     def enc_out(self) -> int:

@@ -57,8 +57,15 @@ class TrainConfig:
             raise ValueError(f"TrainConfig: metric={self.metric!r}; choose one of {METRICS}")
         if (self.batch_size > 0) == (self.tokens_per_batch > 0):
             raise ValueError(
-                "TrainConfig: set exactly one of batch_size and tokens_per_batch "
-                f"(got {self.batch_size}, {self.tokens_per_batch}; 0 = unset)"
+                "TrainConfig: set exactly one of batch_size and tokens_per_batch, the other to 0 "
+                f"(got batch_size={self.batch_size}, tokens_per_batch={self.tokens_per_batch}; "
+                "batch_size is 64 unless given: pass batch_size=0 with tokens_per_batch)"
+            )
+        if str(self.optimizer).lower() != "sgd" and (self.momentum != 0 or self.nesterov):
+            raise ValueError(
+                f"TrainConfig: momentum and nesterov are for optimizer='sgd'; got "
+                f"optimizer={self.optimizer!r} with momentum={self.momentum}, "
+                f"nesterov={self.nesterov}"
             )
         if not 0.0 <= self.teacher_forcing <= 1.0:
             raise ValueError(
