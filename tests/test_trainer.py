@@ -116,3 +116,26 @@ def test_training_reduces_the_loss(data, tmp_path):
     before = run.evaluate(run.model)["loss"]
     after = run.fit()["loss"]
     assert after < before - 0.1
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(clip=-1.0), "clip must be >= 0"),
+        (dict(max_steps=-5), "max_steps must be >= 0"),
+        (dict(dev_size=0), "dev_size must be >= 1"),
+        (dict(batch_size=-5), "batch_size must be >= 0"),
+        (dict(label_smoothing=-0.1), r"label_smoothing must be in \[0, 1\]"),
+        (dict(tokens_per_batch=500), "pass batch_size=0 with tokens_per_batch"),
+        (dict(optimizer="Adam", momentum=0.9), "momentum and nesterov are for optimizer='sgd'"),
+        (dict(optimizer="adamw", nesterov=True), "momentum and nesterov are for optimizer='sgd'"),
+    ],
+)
+def test_a_bad_train_config_is_refused_before_any_work(kw, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kw)
+
+
+def test_sgd_momentum_reaches_the_optimizer_whatever_the_name_case(data, tmp_path):
+    trainer = make_trainer(data, tmp_path / "r", optimizer="SGD", momentum=0.9, nesterov=True)
+    assert (trainer.optimizer.momentum, trainer.optimizer.nesterov) == (0.9, True)

@@ -55,6 +55,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise ValueError(f"TrainConfig: metric={self.metric!r}; choose one of {METRICS}")
+        for name, low in (("epochs", 1), ("dev_size", 1), ("batch_size", 0),
+                          ("tokens_per_batch", 0), ("patience", 0), ("max_steps", 0)):  # fmt: skip
+            if getattr(self, name) < low:
+                raise ValueError(f"TrainConfig: {name} must be >= {low}; got {getattr(self, name)}")
         if (self.batch_size > 0) == (self.tokens_per_batch > 0):
             raise ValueError(
                 "TrainConfig: set exactly one of batch_size and tokens_per_batch, the other to 0 "
@@ -71,8 +75,12 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig: teacher_forcing must be in [0, 1]; got {self.teacher_forcing}"
             )
-        if self.epochs < 1:
-            raise ValueError(f"TrainConfig: epochs must be >= 1; got {self.epochs}")
+        if not self.clip >= 0:
+            raise ValueError(f"TrainConfig: clip must be >= 0 (0 = off); got {self.clip}")
+        if not 0.0 <= self.label_smoothing <= 1.0:
+            raise ValueError(
+                f"TrainConfig: label_smoothing must be in [0, 1]; got {self.label_smoothing}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
