@@ -172,6 +172,9 @@ def model_cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
 def run_all(only: str | None = None, model: bool = True) -> bool:
     """Print a table of every check; True when all pass."""
     cases = list(_cases()) + (list(model_cases()) if model else [])
+    if only and not any(only in name for name, _ in cases):
+        names = ", ".join(name for name, _ in cases)
+        raise ValueError(f"gradcheck: no case matches --only {only!r}; the cases: {names}")
     ok = True
     print(f"{'layer':<36} {'input/param':<24} {'max rel error':>14}  result")
     for name, run in cases:

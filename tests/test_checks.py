@@ -1,5 +1,7 @@
 """`minis2s gradcheck` itself: every case passes, and a broken backward pass makes it fail."""
 
+import pytest
+
 from minis2s.checks import run_all
 from minis2s.layers import linear
 
@@ -20,3 +22,8 @@ def test_a_wrong_backward_pass_fails(monkeypatch, capsys):
     monkeypatch.setattr(linear, "backward", off_by_one_percent)
     assert not run_all(only="linear", model=False)
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_a_filter_that_matches_no_case_is_an_error_not_a_pass():
+    with pytest.raises(ValueError, match="no case matches --only 'nosuch'.*lstm"):
+        run_all(only="nosuch", model=False)
