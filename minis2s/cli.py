@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="minis2s", description=__doc__.split("\n")[0])
     top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
     top.add_argument(
-        "--threads", type=int, default=None,
+        "--threads", type=_positive_int, default=None,
         help="BLAS threads (default: the BLAS library's choice); small models' GEMMs gain little",
     )  # fmt: skip
     sub = top.add_subparsers(dest="command", required=True)
@@ -178,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     return top
 
 
+def _positive_int(text: str) -> int:
+    """argparse type for counts such as --threads: an integer >= 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return int(text)
+
+
 def _set_threads(argv: list[str]) -> None:
     """Honour --threads N: BLAS reads its thread count once, when NumPy is first imported, so
     this runs before anything imports NumPy (only the command line can promise that)."""
@@ -206,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`minis2s translate ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so exit's flush can't fail
+        return 141  # 128 + SIGPIPE, as a shell reports it
 
 
 if __name__ == "__main__":

@@ -171,3 +171,23 @@ def test_long_lines_are_skipped_and_counted(tmp_path, capsys):
             "--emb", "4", "--quiet", "--show", "1", "--out", str(tmp_path / "o")]  # fmt: skip
     assert main(args) == 0
     assert "skipped 16 corpus lines longer than --max-len 6" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("count", ["0", "-2", "two"])
+def test_threads_must_be_a_positive_count(count, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--threads", count, "tasks"])
+    assert exit_.value.code == 2
+    assert f"--threads: must be an integer >= 1; got '{count}'" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """`minis2s tasks | head -1`: no traceback when the reader stops reading."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "minis2s", "tasks"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    run.stdout.close()  # before the command writes: its first write meets a closed pipe
+    assert run.wait(timeout=120) == 141
+    assert run.stderr.read() == b""
