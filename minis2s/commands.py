@@ -15,6 +15,8 @@ def train(args: argparse.Namespace) -> int:
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 
+    if args.show < 0:
+        raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     if "tokens_per_batch" in train_options and "batch_size" not in train_options:

@@ -63,6 +63,16 @@ def load_data(
     """
     if (task is None) == (data is None):
         raise ValueError("give exactly one of --task (a built-in task) and --data (a TSV file)")
+    corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len}
+    given = [flag for flag, value in corpus_only.items() if value is not None]
+    if task is not None and given:
+        raise ValueError(
+            f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to a --data "
+            f"corpus; the built-in task {task!r} has its own dev and test splits and lengths"
+        )
+    for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be >= 1 (or left out); got {value}")
     if task is not None:
         t = get_task(task)
         splits = t.generate(seed=seed)

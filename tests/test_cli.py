@@ -84,6 +84,13 @@ def test_tasks_lists_every_task(capsys):
         (["train", "--data", "/no/such/file.tsv"], "/no/such/file.tsv"),
         (["translate", "--checkpoint", "/no/such/run", "1"], "/no/such/run"),
         (["train", "--task", "copy", "--data", "x.tsv"], "exactly one of --task"),
+        (
+            ["train", "--task", "copy", "--dev-data", "d.tsv"],
+            "--dev-data applies to a --data corpus",
+        ),
+        (["train", "--task", "copy", "--max-len", "5"], "--max-len applies to a --data corpus"),
+        (["train", "--task", "copy", "--train-size", "-3"], "--train-size must be >= 1"),
+        (["train", "--task", "copy", "--show", "-1"], "--show must be >= 0"),
     ],
 )
 def test_bad_input_gets_a_clear_message(argv, message, capsys):
