@@ -23,6 +23,11 @@ from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 
 METHODS = ("greedy", "beam", "sample")
+OPTIONS = {  # the keyword options each decoding method takes
+    "greedy": ("max_len_a", "max_len_b"),
+    "beam": ("beam_size", "length_penalty", "alpha", "max_len_a", "max_len_b"),
+    "sample": ("temperature", "top_k", "max_len_a", "max_len_b"),
+}
 
 
 class Translation(NamedTuple):
@@ -106,6 +111,14 @@ class Translator:
         """
         if method not in METHODS:
             raise ValueError(f"translate: method {method!r}; choose one of {METHODS}")
+        unknown = sorted(set(options) - set(OPTIONS[method]))
+        if unknown:
+            raise ValueError(
+                f"translate: {', '.join(unknown)} is not an option of method={method!r}; "
+                f"its options: {', '.join(OPTIONS[method])}"
+            )
+        if batch_size < 1:
+            raise ValueError(f"translate: batch_size must be >= 1; got {batch_size}")
         if nbest < 1 or (nbest > 1 and method != "beam"):
             raise ValueError(
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "

@@ -56,3 +56,18 @@ def test_nbest_other_than_one_needs_beam_search(method, nbest):
     tr = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
     with pytest.raises(ValueError, match=f"nbest={nbest} with method='{method}'"):
         tr.translate(["12"], method=method, nbest=nbest)
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(method="greedy", beam_size=3), "beam_size is not an option of method='greedy'"),
+        (dict(method="beam", top_k=3), "top_k is not an option of method='beam'"),
+        (dict(batch_size=0), "batch_size must be >= 1"),
+    ],
+)
+def test_decoding_options_are_checked_against_the_method(kw, message):
+    v = Vocab("0123456789")
+    tr = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+    with pytest.raises(ValueError, match=message):
+        tr.translate(["12"], **kw)
