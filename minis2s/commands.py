@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 
 from minis2s.cli import DATA_FIELDS, decode_kwargs
@@ -17,15 +18,23 @@ def train(args: argparse.Namespace) -> int:
 
     if args.show < 0:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
+    out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
-    if "tokens_per_batch" in train_options and "batch_size" not in train_options:
+    given = model_options | train_options
+    if args.resume:  # the run's own options, then the ones given (the trainer checks them)
+        saved = _saved_config(out)
+        model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
+            model_options
+        )
+        train_options = saved["train"] | train_options
+    elif "tokens_per_batch" in train_options and "batch_size" not in train_options:
         train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
     tcfg = TrainConfig(**train_options)
     defaults = {
         f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in DATA_FIELDS
     }
-    check_given_options(model_options | train_options, defaults | model_options | tcfg.to_dict())
+    check_given_options(given, defaults | model_options | tcfg.to_dict())
     data = pipeline.load_data(
         task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
         tokenizer=args.tokenizer, min_freq=args.min_freq, max_vocab=args.max_vocab,
@@ -33,7 +42,6 @@ def train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if data.skipped:
         print(f"note: skipped {data.skipped} corpus lines longer than --max-len {args.max_len}")
-    out = args.out or f"runs/{data.name}"
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet,
@@ -49,6 +57,16 @@ def train(args: argparse.Namespace) -> int:
         print(f"  {mark} {_show(src)!s:>30} -> {t.text:<30} (reference {ref})")
     print(f"checkpoints and log in {out}/; try: minis2s translate --checkpoint {out} ...")
     return 0
+
+
+def _saved_config(out: str) -> dict:
+    """The config of the run in `out` (its last checkpoint), for --resume."""
+    from minis2s.train import checkpoint
+
+    try:
+        return checkpoint.load(os.path.join(out, "last")).config
+    except FileNotFoundError:
+        raise FileNotFoundError(f"--resume: no checkpoint at {out}/last to resume from") from None
 
 
 def _show(src) -> str:

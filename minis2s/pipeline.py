@@ -95,7 +95,7 @@ def load_data(
             dev = [train[i] for i in order[:n_dev]]
             train = [train[i] for i in order[n_dev:]]
         test = read(test_data) if test_data else []
-        features, name = 0, os.path.splitext(os.path.basename(data))[0]
+        features, name = 0, run_name(None, data)
     if train_size is not None:
         train = train[:train_size]
     tok = get_tokenizer(tokenizer)
@@ -105,6 +105,11 @@ def load_data(
     tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
     n_skipped = 0 if task is not None else len(skipped)
     return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped)
+
+
+def run_name(task: str | None, data: str | None) -> str:
+    """A run's name: the task's, or the corpus file's without its extension."""
+    return task if task is not None else os.path.splitext(os.path.basename(str(data)))[0]
 
 
 def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:

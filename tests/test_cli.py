@@ -34,6 +34,20 @@ def test_train_refuses_to_overwrite_and_resumes(run, capsys):
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
 
 
+def test_resume_keeps_the_runs_own_options(tmp_path, capsys):
+    """`--resume` needs only where the run is and what to change (when to stop): the options it
+    was trained with come from its checkpoint; another value for one of them is refused."""
+    out = str(tmp_path / "r")
+    assert main(["train", *TINY, "--out", out, "--batch-size", "16", "--lr", "0.01"]) == 0
+    bare = ["--task", "reverse-digits", "--train-size", "64", "--dev-size", "16", "--quiet"]
+    assert main(["train", *bare, "--out", out, "--resume", "--epochs", "2"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    assert [(r["epoch"], r["step"], r["lr"]) for r in records] == [(1, 4, 0.01), (2, 8, 0.01)]
+    capsys.readouterr()
+    assert main(["train", *TINY, "--out", out, "--resume", "--epochs", "3", "--lr", "0.05"]) == 2
+    assert "train.lr=0.01, this run asks train.lr=0.05" in capsys.readouterr().err
+
+
 def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):
     assert main(["translate", "--checkpoint", str(run), "123", "4567"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2

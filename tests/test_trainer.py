@@ -139,3 +139,10 @@ def test_a_bad_train_config_is_refused_before_any_work(kw, message):
 def test_sgd_momentum_reaches_the_optimizer_whatever_the_name_case(data, tmp_path):
     trainer = make_trainer(data, tmp_path / "r", optimizer="SGD", momentum=0.9, nesterov=True)
     assert (trainer.optimizer.momentum, trainer.optimizer.nesterov) == (0.9, True)
+
+
+def test_resume_may_change_when_to_stop_but_not_how_to_train(data, tmp_path):
+    make_trainer(data, tmp_path / "r", epochs=1).fit()
+    assert make_trainer(data, tmp_path / "r", epochs=3, max_steps=50, patience=2).resume()
+    with pytest.raises(ValueError, match=r"train.lr=0.002, this run asks train.lr=0.05"):
+        make_trainer(data, tmp_path / "r", epochs=3, lr=0.05).resume()

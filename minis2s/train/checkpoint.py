@@ -143,7 +143,8 @@ def check_compatible(
         diffs.append(f"checkpoint was trained with {was}, this run asks {now}")
     if diffs:
         raise ValueError(
-            "; ".join(diffs) + "; pass the same options or start a new --out directory"
+            "; ".join(diffs) + "; resume with the run's own options (on the command line: leave "
+            "them out, the run keeps its own) or start a new --out directory"
         )
 
 

@@ -27,6 +27,8 @@ from minis2s.train.config import TrainConfig
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
 from minis2s.train.schedule import EarlyStopping, make_lr_schedule, sampling_probability
 
+RESUMABLE = ("epochs", "max_steps", "patience")  # training options a resumed run may change
+
 
 class NonFiniteLoss(RuntimeError):
     """Training produced a NaN or infinite loss or gradient norm."""
@@ -93,8 +95,10 @@ class Trainer:
         if not os.path.isdir(path):
             return False
         ckpt = checkpoint.load(path)
-        # The model and data must match; training options (epochs, lr, ...) may change.
-        checkpoint.check_compatible(ckpt.config, self.meta, ignore=("train", "backend"))
+        # The model, data and training options must match, so the run continues exactly as it
+        # would have; only when to stop may change (and the backend: same math, other kernels).
+        ignore = ("backend", *(f"train.{name}" for name in RESUMABLE))
+        checkpoint.check_compatible(ckpt.config, self.meta, ignore=ignore)
         for k, v in ckpt.params.items():
             self.model.params[k][...] = v  # in place: the optimizer holds the same arrays
         self.optimizer.load_state_dict(ckpt.optimizer_state)
