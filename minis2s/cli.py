@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", help="training corpus: source<TAB>target per line, UTF-8")
     src.add_argument("--dev-data", help="dev corpus (default: 5%% of --data held out)")
     src.add_argument("--test-data", help="test corpus, evaluated at the end")
-    src.add_argument("--tokenizer", default="char", choices=("char", "word"))
+    src.add_argument("--tokenizer", choices=("char", "word"), help="for --data (default char)")
     src.add_argument("--min-freq", type=int, default=1)
     src.add_argument("--max-vocab", type=int, default=None)
     src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")

@@ -50,7 +50,7 @@ def load_data(
     data: str | None = None,
     dev_data: str | None = None,
     test_data: str | None = None,
-    tokenizer: str = "char",
+    tokenizer: str | None = None,
     min_freq: int = 1,
     max_vocab: int | None = None,
     max_len: int | None = None,
@@ -59,11 +59,14 @@ def load_data(
 ) -> Data:
     """A built-in task's splits, or a TSV corpus (dev: `dev_data`, else 5% held out).
 
-    `train_size` keeps only the first that many training pairs (quick experiments).
+    `train_size` keeps only the first that many training pairs (quick experiments). A corpus is
+    tokenized by `tokenizer` ("char" unless given, or "word"); a task brings its own tokenizer,
+    splits and lengths, so `dev_data`, `test_data`, `max_len` and `tokenizer` are for corpora.
     """
     if (task is None) == (data is None):
         raise ValueError("give exactly one of --task (a built-in task) and --data (a TSV file)")
-    corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len}
+    corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
+                   "--tokenizer": tokenizer}  # fmt: skip
     given = [flag for flag, value in corpus_only.items() if value is not None]
     if task is not None and given:
         raise ValueError(
@@ -79,6 +82,7 @@ def load_data(
         train, dev, test = splits["train"], splits["dev"], splits["test"]
         tokenizer, features, name = t.tokenizer, t.features or 0, task
     else:
+        tokenizer = tokenizer or "char"
         skipped: list[int] = []
 
         def read(path: str) -> list:
