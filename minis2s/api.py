@@ -166,6 +166,12 @@ def _pad_features(
 ) -> tuple[Any, Any, list[list[str]]]:
     """(N, S, F) float32 features zero-padded, their (N, S) mask, and frame labels per row;
     `first` as in `Translator.encode_sources`."""
+    for i, s in enumerate(sources, start=first):
+        if isinstance(s, str):
+            raise ValueError(
+                f"translate: sources[{i}] is text, but this model reads (S, F={F}) float frames "
+                "(src_features > 0): give it arrays, from Python (Translator.translate)"
+            )
     arrays = [np.asarray(s, dtype=np.float32) for s in sources]
     for i, a in enumerate(arrays, start=first):
         if a.ndim != 2 or a.shape[1] != F or a.shape[0] == 0:

@@ -46,6 +46,8 @@ def test_a_bad_source_is_named_by_its_place_in_the_whole_list():
     frames = Translator(Seq2Seq(ModelConfig(0, len(v), src_features=10, emb=4, hidden=4)), None, v)
     with pytest.raises(ValueError, match=r"sources\[5\] has shape \(0, 10\)"):
         frames.translate([np.zeros((2, 10))] * 5 + [np.zeros((0, 10))], batch_size=2)
+    with pytest.raises(ValueError, match=r"sources\[0\] is text, but this model reads"):
+        frames.translate(["123"])
     in_ones = [t.text for t in text.translate(["12", "3", "45"], batch_size=1)]
     assert in_ones == [t.text for t in text.translate(["12", "3", "45"])]
 
