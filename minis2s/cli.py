@@ -42,10 +42,9 @@ def from_args(cls: type, args: argparse.Namespace, skip: set[str]) -> dict[str, 
 
 # An option given on the command line that the rest of the configuration would ignore is refused
 # rather than dropped: field -> (whether it has an effect, given every field's value; what it
-# needs). The Python API cannot tell a default from a value given, so this check is the CLI's.
+# needs). The Python API cannot tell a default from a value given, so this check is the CLI's
+# (TrainConfig itself refuses momentum and nesterov without SGD: non-zero values show there).
 IGNORED_UNLESS: dict[str, tuple[Callable[[dict[str, Any]], bool], str]] = {
-    "momentum": (lambda c: c["optimizer"].lower() == "sgd", "--optimizer sgd"),
-    "nesterov": (lambda c: c["optimizer"].lower() == "sgd", "--optimizer sgd"),
     "lr_decay": (lambda c: c["lr_schedule"] in ("exponential", "plateau"),
                  "--lr-schedule exponential or plateau"),
     "lr_patience": (lambda c: c["lr_schedule"] == "plateau", "--lr-schedule plateau"),

@@ -58,7 +58,7 @@ class Trainer:
         self.model, self.tcfg, self.train, self.evaluate = model, tcfg, train, evaluate
         self.out_dir, self.meta, self.vocabs, self.progress = str(out_dir), meta, vocabs, progress
         opt_kw: dict[str, Any] = {"lr": tcfg.lr, "weight_decay": tcfg.weight_decay}
-        if tcfg.optimizer.lower() == "sgd":
+        if str(tcfg.optimizer).lower() == "sgd":
             opt_kw |= {"momentum": tcfg.momentum, "nesterov": tcfg.nesterov}
         self.optimizer = make_optimizer(tcfg.optimizer, model.params, **opt_kw)
         self.lr_schedule = _lr_schedule(tcfg)
