@@ -43,18 +43,19 @@ def rng():
 STAND_IN = "test_gpu_tests_on_the_stand_in.py"
 
 
+def _stand_in(session):
+    """The stand-in test's module if that test is among those to run, else None."""
+    return next((item.module for item in session.items if item.path.name == STAND_IN), None)
+
+
 def pytest_collection_finish(session):
     """Start the stand-in run of the GPU tests now, if it is among the tests to run, so that it
     overlaps the rest of the suite on another core (its test waits for it)."""
-    for item in session.items:
-        if item.path.name == STAND_IN:
-            item.module.start()
-            return
+    if (module := _stand_in(session)) is not None:
+        module.start()
 
 
 def pytest_sessionfinish(session):
     """Never leave the stand-in run behind (an interrupted or failed-early session)."""
-    for item in session.items:
-        if item.path.name == STAND_IN:
-            item.module.stop()
-            return
+    if (module := _stand_in(session)) is not None:
+        module.stop()

@@ -68,16 +68,17 @@ def _count(counter: collections.Counter = ROUND_TRIPS) -> None:
     counter["(outside minis2s)"] += 1
 
 
+# minis2s's own files, found by the package's directory (not by "/minis2s/" in a path: a checkout
+# in a folder named minis2s has that in its tests' paths too)
+_PACKAGE = os.path.dirname(os.path.abspath(minis2s.__file__)) + os.sep
+
+
 @functools.cache
 def _minis2s_file(code: types.CodeType) -> str:
     """The file name of `code` if it is minis2s code, else "" (cached: a launch walks the stack
     through the same few functions millions of times in a gradient check)."""
     path = os.path.abspath(code.co_filename)
     return os.path.basename(path) if path.startswith(_PACKAGE) else ""
-
-
-_PACKAGE = os.path.dirname(os.path.abspath(minis2s.__file__)) + os.sep  # not "/minis2s/" in a
-# path: a checkout in a folder named minis2s has that in its tests' paths too
 
 
 _inside = 0  # > 0 while a counted launch runs: the NumPy it runs on here is not counted again

@@ -36,13 +36,19 @@ def test_wrong_feature_shape_is_explained(run):
     assert tr.translate([]) == []  # nothing to translate is not an error for the API
 
 
+def _digits_translator() -> Translator:
+    """An untrained digit model (its outputs are noise; the checks here are on the input)."""
+    v = Vocab("0123456789")
+    return Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+
+
 def test_a_bad_source_is_named_by_its_place_in_the_whole_list():
     """Sources go through the model in batches; an error names the caller's index, not the
     index inside the batch that held it."""
-    v = Vocab("0123456789")
-    text = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+    text = _digits_translator()
     with pytest.raises(ValueError, match=r"sources\[5\] \(sentence 6\) is empty"):
         text.translate(["12"] * 5 + ["", "3"], batch_size=2)
+    v = text.tgt_vocab
     frames = Translator(Seq2Seq(ModelConfig(0, len(v), src_features=10, emb=4, hidden=4)), None, v)
     with pytest.raises(ValueError, match=r"sources\[5\] has shape \(0, 10\)"):
         frames.translate([np.zeros((2, 10))] * 5 + [np.zeros((0, 10))], batch_size=2)
@@ -54,8 +60,7 @@ def test_a_bad_source_is_named_by_its_place_in_the_whole_list():
 
 @pytest.mark.parametrize("method, nbest", [("greedy", 2), ("sample", 3), ("beam", 0)])
 def test_nbest_other_than_one_needs_beam_search(method, nbest):
-    v = Vocab("0123456789")
-    tr = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+    tr = _digits_translator()
     with pytest.raises(ValueError, match=f"nbest={nbest} with method='{method}'"):
         tr.translate(["12"], method=method, nbest=nbest)
 
@@ -69,7 +74,6 @@ def test_nbest_other_than_one_needs_beam_search(method, nbest):
     ],
 )
 def test_decoding_options_are_checked_against_the_method(kw, message):
-    v = Vocab("0123456789")
-    tr = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+    tr = _digits_translator()
     with pytest.raises(ValueError, match=message):
         tr.translate(["12"], **kw)

@@ -1,6 +1,8 @@
 """The command line end to end on a tiny run: train, resume, translate, evaluate, plot, errors."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -205,9 +207,6 @@ def test_threads_must_be_a_positive_count(count, capsys):
 
 def test_a_closed_pipe_ends_the_command_quietly():
     """`minis2s tasks | head -1`: no traceback when the reader stops reading."""
-    import subprocess
-    import sys
-
     command = [sys.executable, "-m", "minis2s", "tasks"]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     run.stdout.close()  # before the command writes: its first write meets a closed pipe
