@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -58,9 +59,12 @@ class Translator:
 
     @classmethod
     def load(cls, path: str | os.PathLike, which: str = "best") -> Translator:
-        """Load a run directory (its `best` or `last` checkpoint) or a checkpoint directory."""
-        ckpt_dir = os.path.join(path, which)
-        ckpt = checkpoint.load(ckpt_dir if os.path.isdir(ckpt_dir) else path)
+        """Load a run directory (its `best` or `last` checkpoint) or a checkpoint directory.
+
+        A run has no `best` checkpoint until an epoch's dev evaluation has finished (a run
+        stopped earlier by `max_steps` or Ctrl-C); `which="best"` then loads `last`, with a
+        warning that says so."""
+        ckpt = checkpoint.load(cls._checkpoint_dir(os.fspath(path), which))
         cfg = ModelConfig.from_dict(ckpt.config["model"])
         dtype = np.dtype(ckpt.config.get("dtype", "float32"))
         from minis2s import backend
@@ -72,6 +76,26 @@ class Translator:
         tgt_vocab = Vocab.from_dict(vocabs["tgt"])
         tokenizer = ckpt.config.get("data", {}).get("tokenizer", "char")
         return cls(model, src_vocab, tgt_vocab, tokenizer)
+
+    @staticmethod
+    def _checkpoint_dir(path: str, which: str) -> str:
+        """The checkpoint directory that `Translator.load(path, which)` reads."""
+        if checkpoint.exists(os.path.join(path, which)):
+            return os.path.join(path, which)
+        if which == "best" and checkpoint.exists(os.path.join(path, "last")):
+            warnings.warn(
+                f"{path} has no best checkpoint yet (one is written after an epoch's dev "
+                f"evaluation); using {os.path.join(path, 'last')}",
+                stacklevel=3,
+            )
+            return os.path.join(path, "last")
+        if os.path.isdir(path) and not os.path.exists(os.path.join(path, "state.json")):
+            raise FileNotFoundError(
+                f"no checkpoint at {path}: expected a run directory (with {which}/ or last/ "
+                "inside, as `minis2s train --out` writes) or a checkpoint directory (with "
+                "state.json)"
+            )
+        return path
 
     def encode_sources(
         self, sources: Sequence[Any], first: int = 0
@@ -109,6 +133,14 @@ class Translator:
         (options temperature, top_k); all take max_len_a, max_len_b. Returns one Translation
         per source, or a list of `nbest` Translations per source when nbest > 1.
         """
+        if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
+            what = (
+                "one string" if isinstance(sources, str) else f"an array of shape {sources.shape}"
+            )
+            raise ValueError(
+                f"translate: sources is {what}; pass a list of sources, one per output: "
+                "translate([text]) (or [frames] for a feature model)"
+            )
         if method not in METHODS:
             raise ValueError(f"translate: method {method!r}; choose one of {METHODS}")
         unknown = sorted(set(options) - set(OPTIONS[method]))
@@ -147,7 +179,18 @@ class Translator:
     def evaluate(
         self, pairs: Sequence[tuple[Any, str]], *, bleu: bool = True, **options: Any
     ) -> dict[str, float]:
-        """Exact match (and BLEU, chrF when sacrebleu is installed) of translations of `pairs`."""
+        """Exact match (and BLEU, chrF when sacrebleu is installed) of translations of `pairs`,
+        a list of (source, reference) with the reference a string; `options` as `translate`."""
+        if len(pairs) == 0:
+            raise ValueError("evaluate: pairs is empty; give at least one (source, reference)")
+        for i, pair in enumerate(pairs):
+            if not (
+                isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)
+            ):
+                raise ValueError(
+                    f"evaluate: pairs[{i}] is {pair!r:.60}; expected a (source, reference) pair "
+                    "with the reference a string, in a list of such pairs"
+                )
         hyps = [t.text for t in self.translate([s for s, _ in pairs], **options)]
         refs = [r for _, r in pairs]
         result = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}

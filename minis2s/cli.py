@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -196,25 +198,40 @@ def _set_threads(argv: list[str]) -> None:
                 os.environ[var] = n
 
 
+def _note(
+    command: str, show: Callable[..., None], message: Warning | str, category: type, *rest: Any
+) -> None:
+    """Print the library's own warnings (a UserWarning: a fallback it took, such as loading the
+    last checkpoint of a run that has no best one) as one line; others with `show`, as Python
+    would."""
+    if issubclass(category, UserWarning):
+        print(f"minis2s {command}: note: {message}", file=sys.stderr)
+    else:
+        show(message, category, *rest)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _set_threads(argv)
     args = build_parser().parse_args(argv)
     from minis2s import backend
 
-    try:
-        backend.use(args.backend)
-        from minis2s import commands
+    with warnings.catch_warnings():  # restores showwarning: main may run inside a caller
+        warnings.showwarning = functools.partial(_note, args.command, warnings.showwarning)
+        try:
+            backend.use(args.backend)
+            from minis2s import commands
 
-        return getattr(commands, args.command)(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:
-        print(f"minis2s {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # the reader went away (`minis2s translate ... | head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so exit's flush can't fail
-        return 141  # 128 + SIGPIPE, as a shell reports it
+            return getattr(commands, args.command)(args)
+        except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:
+            print(f"minis2s {args.command}: error: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:  # the reader went away (`minis2s translate ... | head`)
+            # stop quietly; stdout goes to /dev/null so that exit's flush cannot fail
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141  # 128 + SIGPIPE, as a shell reports it
 
 
 if __name__ == "__main__":

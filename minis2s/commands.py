@@ -88,7 +88,8 @@ def translate(args: argparse.Namespace) -> int:
         else:
             print(r.text)
     if tr.unknown:
-        print(f"note: {tr.unknown} source tokens were not in the vocabulary (mapped to <unk>)",
+        were = "token was" if tr.unknown == 1 else "tokens were"
+        print(f"note: {tr.unknown} source {were} not in the vocabulary (mapped to <unk>)",
               file=sys.stderr)  # fmt: skip
     return 0
 

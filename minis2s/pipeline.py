@@ -25,6 +25,7 @@ from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
 from minis2s.train.trainer import Trainer
 
@@ -195,5 +196,5 @@ def train(
             f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
     trainer.fit()
-    best = Translator.load(out_dir, "best" if os.path.isdir(f"{out_dir}/best") else "last")
+    best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
     return best

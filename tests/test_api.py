@@ -1,5 +1,7 @@
 """The Python API on a feature-vector model: train, save, load, translate, bad input."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -34,6 +36,24 @@ def test_wrong_feature_shape_is_explained(run):
     with pytest.raises(ValueError, match=r"sources\[0\] has shape \(3, 7\), expected \(S, F\)"):
         tr.translate([np.zeros((3, 7))])
     assert tr.translate([]) == []  # nothing to translate is not an error for the API
+
+
+def test_a_run_without_a_best_checkpoint_loads_its_last_one(run, tmp_path):
+    """A run stopped before its first dev evaluation (by max_steps, Ctrl-C) has only `last`:
+    loading the run takes it and says so, and a directory with no checkpoint is named."""
+    data, _, out = run
+    frames = [src for src, _ in data.test[:3]]
+    shutil.copytree(f"{out}/last", tmp_path / "early" / "last")
+    with pytest.warns(UserWarning, match="has no best checkpoint yet.*using .*last"):
+        early = Translator.load(tmp_path / "early")
+    last = Translator.load(out, "last")
+    assert [t.text for t in early.translate(frames)] == [t.text for t in last.translate(frames)]
+    (tmp_path / "early" / "last").rename(tmp_path / "early" / ".last.old")  # a save cut short
+    with pytest.warns(UserWarning, match="no best checkpoint yet"):
+        assert Translator.load(tmp_path / "early").translate(frames[:1])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no checkpoint at .*empty: expected a run"):
+        Translator.load(tmp_path / "empty")
 
 
 def _digits_translator() -> Translator:
@@ -77,3 +97,28 @@ def test_decoding_options_are_checked_against_the_method(kw, message):
     tr = _digits_translator()
     with pytest.raises(ValueError, match=message):
         tr.translate(["12"], **kw)
+
+
+def test_one_source_is_not_taken_for_a_list_of_them():
+    """A string is a sequence of characters: translate("12") would translate "1" and "2"."""
+    tr = _digits_translator()
+    with pytest.raises(
+        ValueError, match=r"sources is one string; pass a list.*translate\(\[text\]\)"
+    ):
+        tr.translate("12")
+    with pytest.raises(ValueError, match=r"sources is an array of shape \(3, 10\)"):
+        tr.translate(np.zeros((3, 10)))
+
+
+@pytest.mark.parametrize(
+    "pairs, message",
+    [
+        ([], "pairs is empty"),
+        (("12", "21"), r"pairs\[0\] is '12'; expected a \(source, reference\) pair"),
+        ([("12", "21"), ("3",)], r"pairs\[1\] is \('3',\)"),
+        ([("12", 21)], "with the reference a string"),
+    ],
+)
+def test_evaluate_wants_a_list_of_source_reference_pairs(pairs, message):
+    with pytest.raises(ValueError, match=message):
+        _digits_translator().evaluate(pairs)

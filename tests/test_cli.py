@@ -62,9 +62,24 @@ def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):
     assert len(capsys.readouterr().out.splitlines()) == 2
 
 
+def test_translate_a_run_stopped_before_its_first_dev_evaluation(tmp_path, capsys):
+    """--max-steps ends this run mid-epoch, so it has no best checkpoint: translate, evaluate
+    and plot use its last one, with a note that says so."""
+    out = tmp_path / "early"
+    assert main(["train", *TINY, "--max-steps", "1", "--out", str(out)]) == 0
+    assert not (out / "best").exists()
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", str(out), "123"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1
+    assert f"minis2s translate: note: {out} has no best checkpoint yet" in captured.err
+    assert main(["evaluate", "--checkpoint", str(out), "--task", "reverse-digits"]) == 0
+    assert "exact_match" in capsys.readouterr().out
+
+
 def test_unknown_tokens_are_counted(run, capsys):
     assert main(["translate", "--checkpoint", str(run), "12x"]) == 0
-    assert "1 source tokens were not in the vocabulary" in capsys.readouterr().err
+    assert "1 source token was not in the vocabulary" in capsys.readouterr().err
 
 
 def test_evaluate_on_task_and_corpus(run, capsys, tmp_path):

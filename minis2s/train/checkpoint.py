@@ -95,6 +95,13 @@ def save(
     return path
 
 
+def exists(path: str | os.PathLike) -> bool:
+    """Whether `load(path)` finds a checkpoint directory there (or the copy at `.NAME.old` that
+    a save interrupted between its two renames leaves)."""
+    path = Path(path)
+    return path.is_dir() or _sibling(path, "old").is_dir()
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read the checkpoint directory `path` (see the module docstring for its files).
 
