@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="attention heatmap of a translation, or training curves")
     p.add_argument("--checkpoint", help="run directory: heatmap of translating --sentence")
     p.add_argument("--sentence", help="the source sentence to translate and plot")
-    p.add_argument("--log", help="a run's log.jsonl: loss and dev metric curves")
+    p.add_argument("--log", help="a run's log.jsonl (or its directory): loss and metric curves")
     p.add_argument("--out", required=True, help="output image (.png, .svg, .pdf)")
 
     p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")

@@ -132,9 +132,11 @@ def tasks(args: argparse.Namespace) -> int:
 def plot(args: argparse.Namespace) -> int:
     from minis2s import viz
 
+    if args.log and (args.checkpoint or args.sentence is not None):
+        raise ValueError("give --log FILE, or --checkpoint DIR with --sentence TEXT, not both")
     if args.log:
         viz.plot_log(args.log, args.out)
-    elif args.checkpoint and args.sentence:
+    elif args.checkpoint and args.sentence is not None:
         from minis2s.api import Translator
 
         t = Translator.load(args.checkpoint).translate([args.sentence])[0]

@@ -7,6 +7,7 @@ Agg backend, so plots render without a display.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +35,8 @@ def plot_attention(
     plt = _pyplot()
     w = np.asarray(weights)[:, : len(src_tokens)]
     rows = list(tgt_tokens) + ["</s>"] * (w.shape[0] - len(tgt_tokens))
-    fig, ax = plt.subplots(figsize=(1 + 0.45 * w.shape[1], 1 + 0.45 * w.shape[0]))
+    width, height = (max(2.5, 1 + 0.45 * n) for n in (w.shape[1], w.shape[0]))  # inches
+    fig, ax = plt.subplots(figsize=(width, height))
     ax.imshow(w, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(w.shape[1]), [repr(t)[1:-1] for t in src_tokens], rotation=90)
     ax.set_yticks(range(w.shape[0]), [repr(t)[1:-1] for t in rows[: w.shape[0]]])
@@ -46,10 +48,20 @@ def plot_attention(
 
 
 def plot_log(log_path: str, out: str) -> None:
-    """Training loss, dev loss and the dev metrics per epoch from a run's log.jsonl."""
+    """Training loss, dev loss and the dev metrics per epoch from a run's log.jsonl (or the run
+    directory that holds it)."""
     plt = _pyplot()
+    if os.path.isdir(log_path):
+        log_path = os.path.join(log_path, "log.jsonl")
+    if not os.path.isfile(log_path):
+        raise FileNotFoundError(f"{log_path}: no such file (a run writes its log.jsonl)")
+    records = []
     with open(log_path, encoding="utf-8") as f:
-        records = [json.loads(line) for line in f if line.strip()]
+        for number, line in enumerate(f, start=1):
+            try:
+                records += [json.loads(line)] if line.strip() else []
+            except ValueError:
+                raise ValueError(f"{log_path}:{number}: not a JSON line of a run's log") from None
     if not records:
         raise ValueError(f"{log_path} holds no epochs yet")
     epochs = [r["epoch"] for r in records]

@@ -1,6 +1,7 @@
 """The command line end to end on a tiny run: train, resume, translate, evaluate, plot, errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -97,6 +98,27 @@ def test_plots(run, tmp_path):
     assert main(["plot", "--checkpoint", str(run), "--sentence", "1234", "--out", str(heat)]) == 0
     assert main(["plot", "--log", str(run / "log.jsonl"), "--out", str(curves)]) == 0
     assert heat.read_bytes()[:4] == b"\x89PNG" and curves.read_bytes()[:4] == b"\x89PNG"
+    curves.unlink()
+    assert main(["plot", "--log", str(run), "--out", str(curves)]) == 0  # the run's directory
+    assert curves.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--log", "nope.jsonl"], "nope.jsonl: no such file"),
+        (["--log", "{bad}"], r"bad.jsonl:2: not a JSON line of a run's log"),
+        (["--log", "{run}", "--checkpoint", "{run}"], "not both"),
+        (["--checkpoint", "{run}", "--sentence", ""], r"sources\[0\] \(sentence 1\) is empty"),
+        (["--checkpoint", "{run}"], "give --log FILE, or --checkpoint DIR with --sentence TEXT"),
+    ],
+)
+def test_plot_explains_what_it_cannot_draw(run, tmp_path, capsys, args, message):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"epoch": 1}\n{"epo', encoding="utf-8")  # a line cut short
+    args = [a.format(run=run, bad=bad) for a in args]
+    assert main(["plot", *args, "--out", str(tmp_path / "x.png")]) == 2
+    assert re.search(message, capsys.readouterr().err)
 
 
 def test_tasks_lists_every_task(capsys):
