@@ -52,9 +52,11 @@ class Translator:
         src_vocab: Vocab | None,
         tgt_vocab: Vocab,
         tokenizer: str = "char",
+        config: dict[str, Any] | None = None,
     ) -> None:
         self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
         self.tokenizer = get_tokenizer(tokenizer)
+        self.config = config or {}  # a loaded run's config: "model", "train", "data", "dtype"
         self.unknown = 0  # source tokens mapped to <unk> so far
 
     @classmethod
@@ -75,7 +77,7 @@ class Translator:
         src_vocab = Vocab.from_dict(vocabs["src"]) if "src" in vocabs else None
         tgt_vocab = Vocab.from_dict(vocabs["tgt"])
         tokenizer = ckpt.config.get("data", {}).get("tokenizer", "char")
-        return cls(model, src_vocab, tgt_vocab, tokenizer)
+        return cls(model, src_vocab, tgt_vocab, tokenizer, ckpt.config)
 
     @staticmethod
     def _checkpoint_dir(path: str, which: str) -> str:

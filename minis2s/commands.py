@@ -97,12 +97,14 @@ def translate(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     from minis2s.api import Translator
     from minis2s.data.corpus import read_tsv
-    from minis2s.data.tasks import get_task
 
     if (args.data is None) == (args.task is None):
         raise ValueError("give exactly one of --data FILE and --task NAME")
     tr = Translator.load(args.checkpoint)
-    pairs = list(read_tsv(args.data)) if args.data else get_task(args.task).generate()[args.split]
+    if args.data:
+        pairs = list(read_tsv(args.data))
+    else:
+        pairs = task_split(tr.config, args.task, args.split)
     kw = decode_kwargs(args, nbest=False)
     kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     result = tr.evaluate(pairs, **kw)
@@ -111,6 +113,18 @@ def evaluate(args: argparse.Namespace) -> int:
     if tr.unknown:
         print(f"unknown_source_tokens\t{tr.unknown}")
     return 0
+
+
+def task_split(config: dict, task: str, split: str) -> list:
+    """The built-in task's `split` as the run with this config saw it. A task's splits depend
+    on the seed it is generated with, which is the run's training seed (pipeline.load_data):
+    scored on seed 0's test split, a run trained with another seed would be tested on some of
+    its own training pairs. A run trained on something else gets seed 0's."""
+    from minis2s.data.tasks import get_task
+
+    trained_on_it = config.get("data", {}).get("name") == task
+    seed = config.get("train", {}).get("seed", 0) if trained_on_it else 0
+    return get_task(task).generate(seed=seed)[split]
 
 
 def gradcheck(args: argparse.Namespace) -> int:

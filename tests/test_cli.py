@@ -93,6 +93,22 @@ def test_evaluate_on_task_and_corpus(run, capsys, tmp_path):
     assert "n\t2" in capsys.readouterr().out
 
 
+def test_evaluate_scores_a_task_run_on_the_split_its_seed_made(tmp_path):
+    """Task splits depend on the training seed; with seed 0's test split, a run trained with
+    --seed 3 would be scored partly on pairs it was trained on."""
+    from minis2s.api import Translator
+    from minis2s.commands import task_split
+    from minis2s.data.tasks import get_task
+
+    out = tmp_path / "seeded"
+    assert main(["train", *TINY, "--seed", "3", "--out", str(out)]) == 0
+    config = Translator.load(out).config
+    splits = {seed: get_task("reverse-digits").generate(seed=seed) for seed in (0, 3)}
+    assert splits[0]["test"] != splits[3]["test"]
+    assert task_split(config, "reverse-digits", "test") == splits[3]["test"]
+    assert task_split(config, "copy", "test") == get_task("copy").generate(seed=0)["test"]
+
+
 def test_plots(run, tmp_path):
     heat, curves = tmp_path / "a.png", tmp_path / "c.png"
     assert main(["plot", "--checkpoint", str(run), "--sentence", "1234", "--out", str(heat)]) == 0
