@@ -133,12 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on a built-in task or a TSV corpus")
     src = p.add_argument_group("data")
     src.add_argument("--task", help="a built-in task (see `minis2s tasks`)")
-    src.add_argument("--data", help="training corpus: source<TAB>target per line, UTF-8")
-    src.add_argument("--dev-data", help="dev corpus (default: 5%% of --data held out)")
-    src.add_argument("--test-data", help="test corpus, evaluated at the end")
+    corpus = dict(nargs="+", metavar=("FILE", "TARGET_FILE"))  # read_corpus: one or two paths
+    src.add_argument("--data", **corpus, help="training corpus: source<TAB>target per line, "
+                     "UTF-8; or two files, sources and targets, aligned line by line")  # fmt: skip
+    src.add_argument("--dev-data", **corpus, help="dev corpus (default: 5%% of --data held out)")
+    src.add_argument("--test-data", **corpus, help="test corpus, evaluated at the end")
     src.add_argument("--tokenizer", choices=("char", "word"), help="for --data (default char)")
-    src.add_argument("--min-freq", type=int, default=1)
-    src.add_argument("--max-vocab", type=int, default=None)
+    src.add_argument("--min-freq", type=int, default=1, help="rarer tokens become <unk>")
+    src.add_argument("--max-vocab", type=int, default=None, help="keep the most frequent N")
     src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")
     src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")
     p.add_argument("--out", help="run directory (default runs/<task or corpus name>)")
@@ -156,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="BLEU, chrF and exact match on a corpus or task split")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", help="TSV corpus")
+    p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; evaluates --split")
     p.add_argument("--split", default="test", choices=("train", "dev", "test"))
     _decode_options(p)

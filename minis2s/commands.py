@@ -96,13 +96,13 @@ def translate(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     from minis2s.api import Translator
-    from minis2s.data.corpus import read_tsv
+    from minis2s.data.corpus import read_corpus
 
     if (args.data is None) == (args.task is None):
         raise ValueError("give exactly one of --data FILE and --task NAME")
     tr = Translator.load(args.checkpoint)
     if args.data:
-        pairs = list(read_tsv(args.data))
+        pairs = list(read_corpus(args.data))
     else:
         pairs = task_split(tr.config, args.task, args.split)
     kw = decode_kwargs(args, nbest=False)

@@ -13,6 +13,7 @@ Python API can call the same way:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from minis2s import backend, metrics
 from minis2s.api import Translator
 from minis2s.data.batching import batches, encode_pairs
-from minis2s.data.corpus import read_tsv
+from minis2s.data.corpus import read_corpus
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
@@ -28,6 +29,8 @@ from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
 from minis2s.train.trainer import Trainer
+
+Corpus = str | os.PathLike | Sequence[str | os.PathLike]  # one TSV file, or source and target
 
 
 class Data(NamedTuple):
@@ -48,9 +51,9 @@ class Data(NamedTuple):
 def load_data(
     *,
     task: str | None = None,
-    data: str | None = None,
-    dev_data: str | None = None,
-    test_data: str | None = None,
+    data: Corpus | None = None,
+    dev_data: Corpus | None = None,
+    test_data: Corpus | None = None,
     tokenizer: str | None = None,
     min_freq: int = 1,
     max_vocab: int | None = None,
@@ -58,14 +61,15 @@ def load_data(
     train_size: int | None = None,
     seed: int = 0,
 ) -> Data:
-    """A built-in task's splits, or a TSV corpus (dev: `dev_data`, else 5% held out).
+    """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% held out). A corpus is
+    one TSV file or a (source, target) pair of files aligned line by line (read_corpus).
 
     `train_size` keeps only the first that many training pairs (quick experiments). A corpus is
     tokenized by `tokenizer` ("char" unless given, or "word"); a task brings its own tokenizer,
     splits and lengths, so `dev_data`, `test_data`, `max_len` and `tokenizer` are for corpora.
     """
     if (task is None) == (data is None):
-        raise ValueError("give exactly one of --task (a built-in task) and --data (a TSV file)")
+        raise ValueError("give exactly one of --task (a built-in task) and --data (a corpus)")
     corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
                    "--tokenizer": tokenizer}  # fmt: skip
     given = [flag for flag, value in corpus_only.items() if value is not None]
@@ -86,8 +90,8 @@ def load_data(
         tokenizer = tokenizer or "char"
         skipped: list[int] = []
 
-        def read(path: str) -> list:
-            pairs = read_tsv(path, tokenizer, max_len=max_len, on_long="skip")
+        def read(paths: Corpus) -> list:
+            pairs = read_corpus(paths, tokenizer, max_len=max_len, on_long="skip")
             skipped.extend(pairs.skipped)
             return list(pairs)
 
@@ -112,9 +116,12 @@ def load_data(
     return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped)
 
 
-def run_name(task: str | None, data: str | None) -> str:
-    """A run's name: the task's, or the corpus file's without its extension."""
-    return task if task is not None else os.path.splitext(os.path.basename(str(data)))[0]
+def run_name(task: str | None, data: Corpus | None) -> str:
+    """A run's name: the task's, or the corpus (source) file's without its extension."""
+    if task is not None:
+        return task
+    path = data if isinstance(data, (str, os.PathLike)) or data is None else data[0]
+    return os.path.splitext(os.path.basename(str(path)))[0]
 
 
 def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:

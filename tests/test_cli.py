@@ -250,6 +250,30 @@ def test_long_lines_are_skipped_and_counted(tmp_path, capsys):
     assert "skipped 16 corpus lines longer than --max-len 6" in capsys.readouterr().out
 
 
+def test_a_corpus_in_two_aligned_files(tmp_path, capsys):
+    """--data SOURCE TARGET (and --dev-data, --test-data, evaluate --data) read two files
+    aligned line by line, as one TSV file of the same pairs reads."""
+    pairs = [(f"{k} {k + 1}", f"{k + 1} {k}") for k in range(30)]
+    src, tgt, tsv = tmp_path / "c.src", tmp_path / "c.tgt", tmp_path / "c.tsv"
+    src.write_text("".join(f"{s}\n" for s, _ in pairs), encoding="utf-8")
+    tgt.write_text("".join(f"{t}\n" for _, t in pairs), encoding="utf-8")
+    tsv.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    small = ["--tokenizer", "word", "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet"]
+    out = str(tmp_path / "two")
+    assert main(["train", "--data", str(src), str(tgt), "--test-data", str(src), str(tgt),
+                 *small, "--out", out]) == 0  # fmt: skip
+    assert main(["train", "--data", str(tsv), *small, "--out", str(tmp_path / "one")]) == 0
+    capsys.readouterr()
+    for corpus in ([str(src), str(tgt)], [str(tsv)]):
+        assert main(["evaluate", "--checkpoint", out, "--data", *corpus]) == 0
+    two, one = capsys.readouterr().out.split("exact_match")[1:]
+    assert two == one and "n\t30" in two  # the same 30 pairs, read either way
+    one_run = (tmp_path / "one" / "last" / "params.npz").read_bytes()
+    assert (tmp_path / "two" / "last" / "params.npz").read_bytes() == one_run
+    assert main(["train", "--data", str(src), str(tgt), str(tsv), "--out", out + "3"]) == 2
+    assert "one TSV file (source<TAB>target) or two files" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("count", ["0", "-2", "two"])
 def test_threads_must_be_a_positive_count(count, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minis2s.data.corpus import CorpusError, read_parallel, read_tsv, write_tsv
+from minis2s.data.corpus import CorpusError, read_corpus, read_parallel, read_tsv, write_tsv
 
 # Fields as read_tsv keeps them: no TAB or line break; not blank; no byte order mark at the
 # start (the reader drops one there).
@@ -39,6 +39,9 @@ def test_parallel_round_trip(tmp_path_factory, pairs):
     (d / "src.txt").write_text("".join(s + "\n" for s, _ in pairs), encoding="utf-8")
     (d / "tgt.txt").write_text("".join(t + "\n" for _, t in pairs), encoding="utf-8")
     assert read_parallel(d / "src.txt", d / "tgt.txt") == pairs
+    assert read_corpus([d / "src.txt", d / "tgt.txt"]) == pairs
+    write_tsv(d / "all.tsv", pairs)
+    assert read_corpus(d / "all.tsv") == read_corpus([str(d / "all.tsv")]) == pairs
 
 
 def test_line_ends_bom_and_spaces(tmp_path):
@@ -143,3 +146,10 @@ def test_write_tsv_rejects_fields_it_cannot_round_trip(tmp_path):
         write_tsv(tmp_path / "a.tsv", [("x", "y"), ("x", "a\tb")])
     with pytest.raises(ValueError, match="pair 0 has source ''"):
         write_tsv(tmp_path / "a.tsv", [("", "y")])
+
+
+def test_a_corpus_is_one_or_two_files(tmp_path):
+    with pytest.raises(ValueError, match="one TSV file .* or two files .*; got 0 paths"):
+        read_corpus([])
+    with pytest.raises(ValueError, match="got 3 paths: a b c"):
+        read_corpus(["a", "b", "c"])

@@ -12,14 +12,21 @@ encode, and cut the examples into padded, bucketed batches.
 """
 
 from minis2s.data.batching import Batch, batches, encode_pairs, make_batch, pad, pad_features
-from minis2s.data.corpus import CorpusError, Pairs, read_parallel, read_tsv, write_tsv
+from minis2s.data.corpus import (
+    CorpusError,
+    Pairs,
+    read_corpus,
+    read_parallel,
+    read_tsv,
+    write_tsv,
+)
 from minis2s.data.tasks import TASKS, Task, get_task
 from minis2s.data.tokenize import TOKENIZERS, Tokenizer, get_tokenizer
 from minis2s.data.vocab import BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, UNK_ID, Vocab
 
 __all__ = [
     "Batch", "batches", "encode_pairs", "make_batch", "pad", "pad_features",
-    "CorpusError", "Pairs", "read_parallel", "read_tsv", "write_tsv",
+    "CorpusError", "Pairs", "read_corpus", "read_parallel", "read_tsv", "write_tsv",
     "TASKS", "Task", "get_task",
     "TOKENIZERS", "Tokenizer", "get_tokenizer",
     "BOS", "BOS_ID", "EOS", "EOS_ID", "PAD", "PAD_ID", "UNK", "UNK_ID", "Vocab",

@@ -18,7 +18,7 @@ in `Pairs.skipped`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
@@ -168,6 +168,26 @@ def read_parallel(
         else:
             skipped.append(n)
     return Pairs(pairs, skipped)
+
+
+def read_corpus(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    tokenizer: str | Tokenizer | None = None,
+    max_len: int | None = None,
+    on_long: str = "error",
+) -> Pairs:
+    """`read_tsv(path)` for one path, `read_parallel(source, target)` for two (what `--data`
+    and its kin take on the command line)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if len(paths) not in (1, 2):
+        raise ValueError(
+            f"a corpus is one TSV file (source<TAB>target) or two files aligned line by line "
+            f"(source, target); got {len(paths)} paths: {' '.join(map(os.fspath, paths))}"
+        )
+    if len(paths) == 1:
+        return read_tsv(paths[0], tokenizer, max_len, on_long)
+    return read_parallel(paths[0], paths[1], tokenizer, max_len, on_long)
 
 
 def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:
