@@ -175,3 +175,16 @@ def test_output_layer_gradients_on_sequences(N, T, D, V, seed):
         return linear.backward(loss.backward(dvalue, caches[1]), caches[0])
 
     assert_close(check_layer(forward, backward, [x], p))
+
+
+def test_output_layer_names_a_misshapen_input_or_parameter(rng):
+    p = linear.init(3, 5, rng, dtype=np.float64)
+    x = rng.standard_normal((2, 4, 3))
+    with pytest.raises(ValueError, match=r"linear.forward: x has shape \(2, 4, 2\), expected"):
+        linear.forward(x[..., :2], p)
+    with pytest.raises(ValueError, match=r"p\['b'\] has shape \(4,\), expected \(O\) = \(5\)"):
+        linear.forward(x, p | {"b": np.zeros(4)})
+    with pytest.raises(ValueError, match=r"p\['W'\] has shape \(15,\), expected \(O, D\)"):
+        linear.forward(x, p | {"W": np.zeros(15)})
+    with pytest.raises(ValueError, match=r"p\['b'\] has dtype float32 but the parameters"):
+        linear.forward(x, p | {"b": np.zeros(5, np.float32)})

@@ -1,10 +1,11 @@
 """Vanilla RNN: gradients against finite differences, masking invariants, the one-step cell."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 
 from minis2s.gradcheck import assert_close, check_layer
-from minis2s.layers import rnn
+from minis2s.layers import gru, lstm, rnn
 from tests.strategies import seq_case
 
 
@@ -65,8 +66,6 @@ def test_sequence_equals_repeated_steps(rng):
 
 
 def test_bad_shapes_name_the_argument(rng):
-    import pytest
-
     p = rnn.init(3, 4, rng, dtype=np.float64)
     with pytest.raises(ValueError, match=r"x has shape \(2, 5, 7\), expected \(N, T, D\)"):
         rnn.forward(rng.standard_normal((2, 5, 7)), None, p)
@@ -99,3 +98,32 @@ def test_fully_padded_row_and_other_rows(case):
         ys_n, hT_n, _ = rnn.forward(x[n : n + 1], h0[n : n + 1], p, mask=m[n : n + 1])
         np.testing.assert_allclose(ys[n], ys_n[0], rtol=0, atol=1e-13)
     assert_close(check_layer(rnn.forward, rnn.backward, [x, h0], p, mask=m))
+
+
+@pytest.mark.parametrize("cell, G", [(rnn, 1), (lstm, 4), (gru, 3)])
+def test_wrong_parameters_are_named_for_every_cell(rng, cell, G):
+    """A parameter dict that does not fit (another cell's, a missing or misshapen entry, another
+    dtype) is named before any product runs (check_sequence, shared by the three cells)."""
+    p = cell.init(3, 4, rng, dtype=np.float64)
+    x = rng.standard_normal((2, 5, 3))
+    other = (gru if cell is lstm else lstm).init(3, 4, rng, dtype=np.float64)
+    Gother = 3 if cell is lstm else 4
+    with pytest.raises(
+        ValueError,
+        match=rf"p\['W_hh'\] has shape \({Gother * 4}, 4\), expected .* = \({G * 4}, 4\)",
+    ):
+        cell.forward(x, None, other)
+    with pytest.raises(ValueError, match="p has no b_hh; a recurrent layer needs W_ih, W_hh"):
+        cell.forward(x, None, {k: v for k, v in p.items() if k != "b_hh"})
+    with pytest.raises(
+        ValueError, match=rf"p\['b_ih'\] has shape \(5,\), expected .* = \({G * 4}\)"
+    ):
+        cell.forward(x, None, p | {"b_ih": np.zeros(5)})
+    with pytest.raises(ValueError, match=rf"p\['W_ih'\] has shape \({G * 4 + 1}, 3\), expected"):
+        cell.forward(x, None, p | {"W_ih": np.zeros((G * 4 + 1, 3))})
+    with pytest.raises(
+        ValueError, match=r"x has shape \(2, 5, 3\), expected \(N, T, D\) = \(\?, \?, 2\)"
+    ):
+        cell.forward(x, None, p | {"W_ih": np.zeros((G * 4, 2))})  # W_ih says what D is
+    with pytest.raises(ValueError, match=r"p\['b_hh'\] has dtype float32 but the parameters"):
+        cell.forward(x, None, p | {"b_hh": p["b_hh"].astype(np.float32)})

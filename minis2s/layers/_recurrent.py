@@ -9,12 +9,30 @@ from minis2s import validate
 from minis2s.backend import get_array_module
 from minis2s.layers import linear
 
+PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")  # every cell's parameters (the `init` functions)
 
-def check_sequence(where: str, x: Any, h0: Any, W_ih: Any, gates: int) -> tuple[int, int, int]:
-    """Validate x (N, T, D) and h0 (N, H) against W_ih (gates*H, D); return (N, T, H)."""
-    H, D = W_ih.shape[0] // gates, W_ih.shape[1]
+
+def check_sequence(
+    where: str, x: Any, h0: Any, p: dict[str, Any], gates: int
+) -> tuple[int, int, int]:
+    """Validate the parameters p (W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (G*H,) with G =
+    `gates`), x (N, T, D) and h0 (N, H) against each other; return (N, T, H)."""
+    missing = [name for name in PARAMS if name not in p]
+    if missing:
+        raise ValueError(
+            f"{where}: p has no {', '.join(missing)}; a recurrent layer needs {', '.join(PARAMS)} "
+            "(its `init(D, H, rng)` makes them)"
+        )
+    validate.shape(where, "p['W_hh']", p["W_hh"], (None, None), f"G*H, H; G = {gates}")
+    validate.shape(where, "p['W_ih']", p["W_ih"], (None, None), f"G*H, D; G = {gates}")
+    H, D = p["W_hh"].shape[1], p["W_ih"].shape[1]
+    want = {"W_ih": ((gates * H, D), "G*H, D"), "W_hh": ((gates * H, H), "G*H, H")}
+    for name in ("W_hh", "W_ih", "b_ih", "b_hh"):  # W_hh first: H is read from it
+        shape, letters = want.get(name, ((gates * H,), "G*H"))
+        validate.shape(where, f"p[{name!r}]", p[name], shape, f"{letters}; G = {gates}")
+        validate.floating(where, f"p[{name!r}]", p[name], p["W_ih"].dtype)
     validate.shape(where, "x", x, (None, None, D), "N, T, D")
-    validate.floating(where, "x", x, W_ih.dtype)
+    validate.floating(where, "x", x, p["W_ih"].dtype)
     N, T = x.shape[:2]
     if T == 0:
         raise ValueError(f"{where}: x has T = 0 steps; every sequence needs at least one step")
@@ -22,7 +40,7 @@ def check_sequence(where: str, x: Any, h0: Any, W_ih: Any, gates: int) -> tuple[
         raise ValueError(f"{where}: x has N = 0 sequences; pass a batch of at least one")
     if h0 is not None:
         validate.shape(where, "h0", h0, (N, H), "N, H")
-        validate.floating(where, "h0", h0, W_ih.dtype)
+        validate.floating(where, "h0", h0, p["W_ih"].dtype)
     return N, T, H
 
 

@@ -153,7 +153,7 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
     Shapes: x (N, T, D), h0 (N, H) or None (zeros), mask (N, T) of 0/1 or None (all valid)
     -> ys (N, T, H) (zero at padding), h_final (N, H) (state at each row's last real token).
     """
-    N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p["W_ih"], gates=3)
+    N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p, gates=3)
     h0 = zeros_state(N, H, x) if h0 is None else h0
     m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype, like=x)
     xw = rows(x, p["W_ih"].T)  # (N, T, 3H)

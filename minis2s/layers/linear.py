@@ -29,6 +29,9 @@ def forward(x: Any, p: dict[str, Any]) -> tuple[Any, LinearCache]:
     Shapes: x (..., D), W (O, D), b (O,) -> y (..., O).
     """
     W, b = p["W"], p["b"]
+    validate.shape("linear.forward", "p['W']", W, (None, None), "O, D")
+    validate.shape("linear.forward", "p['b']", b, (W.shape[0],), "O")
+    validate.floating("linear.forward", "p['b']", b, W.dtype)
     validate.shape("linear.forward", "x", x, (None,) * (x.ndim - 1) + (W.shape[1],), "..., D")
     validate.floating("linear.forward", "x", x, W.dtype)
     # One 2-D GEMM over all leading axes: NumPy runs (N, T, D) @ (D, O) as N separate (T, D)

@@ -200,7 +200,7 @@ def forward(
     """
     where = f"{WHERE}.forward"
     h0, c0 = _pair(where, "h0c0", h0c0)
-    N, T, H = check_sequence(where, x, h0, p["W_ih"], gates=4)
+    N, T, H = check_sequence(where, x, h0, p, gates=4)
     if c0 is not None:
         validate.shape(where, "c0", c0, (N, H), "N, H")
         validate.floating(where, "c0", c0, p["W_ih"].dtype)

@@ -33,6 +33,7 @@ from minis2s import validate
 from minis2s.backend import get_array_module
 from minis2s.layers import dropout as dropout_layer
 from minis2s.layers import gru, lstm, rnn
+from minis2s.layers._recurrent import PARAMS
 
 WHERE = "stack"
 
@@ -45,7 +46,6 @@ class Cell(NamedTuple):
 
 CELLS = {"rnn": Cell(rnn, 1, False), "lstm": Cell(lstm, 4, True), "gru": Cell(gru, 3, False)}
 DIRECTIONS = ("fwd", "bwd")
-PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 _KEY = re.compile(r"l(0|[1-9]\d*)\.(fwd|bwd)\.(W_ih|W_hh|b_ih|b_hh)")
 
 
