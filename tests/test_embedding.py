@@ -80,3 +80,5 @@ def test_bad_inputs_name_the_argument(rng):
         embedding.forward(np.array([0]), p, pad_id=5)
     with pytest.raises(ValueError, match="pad_id = -1"):
         embedding.init(5, 2, rng, pad_id=-1)
+    with pytest.raises(ValueError, match=r"p\['W'\] has shape \(10,\), expected \(V, E\)"):
+        embedding.forward(np.array([0]), {"W": np.zeros(10)})

@@ -57,6 +57,7 @@ def forward(
     not look at them again (on CuPy, a wait for the device at every decoding step).
     """
     W = p["W"]
+    validate.shape(f"{WHERE}.forward", "p['W']", W, (None, None), "V, E")
     V = W.shape[0]
     if not ids_checked:
         validate.token_ids(f"{WHERE}.forward", "ids", ids, V)
