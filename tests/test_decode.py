@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s.data.batching import pad
+from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from minis2s.decode import beam_search, greedy, sample
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.config import CELLS
@@ -55,6 +56,29 @@ def test_sampling_with_top_k_one_is_greedy(m, srcs):
     g = greedy(model, ids, mask)
     s = sample(model, ids, mask, rng=np.random.default_rng(0), top_k=1)
     assert [h[0].ids for h in g] == [h[0].ids for h in s]
+
+
+@given(models, sources, st.sampled_from(["greedy", "beam", "sample"]))
+def test_pad_and_bos_are_never_output(m, srcs, method):
+    """No target holds <pad> or <s>, so a decoder never chooses them, even from a model that
+    rates them highest (here by their output bias); the other tokens keep the model's own
+    log-probabilities, so greedy decoding takes the best of the rest."""
+    model = model_for(*m)
+    model.params["out.b"][[PAD_ID, BOS_ID]] += [40.0, 20.0]
+    ids, mask = pad(srcs)
+    decode = {
+        "greedy": lambda: greedy(model, ids, mask),
+        "beam": lambda: beam_search(model, ids, mask, beam_size=3, nbest=3),
+        "sample": lambda: sample(model, ids, mask, rng=np.random.default_rng(0), temperature=5.0),
+    }[method]
+    for hyps in decode():
+        for h in hyps:
+            assert not {PAD_ID, BOS_ID} & set(h.ids)
+    if method == "greedy":  # the first token: the model's argmax over the tokens a target holds
+        logp, _, _ = model.step(np.full(len(srcs), BOS_ID), model.encode(ids, mask))
+        first = [(h[0].ids or [EOS_ID])[0] for h in decode()]  # [] when EOS came first
+        assert first == list(np.argmax(logp[:, EOS_ID:], axis=1) + EOS_ID)
+        assert (np.argmax(logp, axis=1) == PAD_ID).all()  # what it chose before
 
 
 @given(models, sources, st.integers(1, 4), st.sampled_from(["none", "average", "gnmt"]))

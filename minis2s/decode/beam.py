@@ -23,7 +23,7 @@ import numpy as np
 
 from minis2s.backend import get_array_module, to_numpy
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
-from minis2s.decode.common import Hypothesis, finish, length_limits
+from minis2s.decode.common import Hypothesis, choosable, finish, length_limits
 
 PENALTIES = ("none", "average", "gnmt")
 
@@ -70,7 +70,7 @@ def beam_search(
     active = np.ones(N, dtype=bool)
     for t in range(int(limits.max())):
         logp, state, w = model.step(xp.asarray(y), state, ids_checked=True)  # BOS, own choices
-        logp = to_numpy(logp).astype(np.float64).reshape(N, K, -1)
+        logp = choosable(to_numpy(logp).astype(np.float64).reshape(N, K, -1))
         w = None if w is None else to_numpy(w)
         step_attn = None if w is None else _append(attn, w)
         rows, tokens, scores = _prune(

@@ -8,7 +8,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s.backend import get_array_module, to_numpy
-from minis2s.data.vocab import BOS_ID, EOS_ID
+from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
+
+NEVER_CHOSEN = [PAD_ID, BOS_ID]  # no target holds them, so no decoder outputs them
 
 
 class Hypothesis(NamedTuple):
@@ -20,6 +22,15 @@ class Hypothesis(NamedTuple):
     logprob: float
     score: float
     attention: np.ndarray | None
+
+
+def choosable(logp: Any) -> Any:
+    """logp (..., V) with the NEVER_CHOSEN tokens at -inf, in place (every decoder's `model.step`
+    output is its own). Training never asks the model to predict <pad> or <s>, so the little
+    probability it gives them is noise; chosen, they would put <pad> or <s> in a translation.
+    The log-probabilities of the tokens that can be chosen are the model's, unchanged."""
+    logp[..., NEVER_CHOSEN] = -np.inf
+    return logp
 
 
 def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
@@ -66,7 +77,7 @@ def decode_one_each(
     ids, attn = [], []
     for t in range(int(limits.max())):
         logp, state, w = model.step(y, state, ids_checked=True)  # BOS, then its own choices
-        y = choose(logp)
+        y = choose(choosable(logp))
         step_lp = logp[xp.arange(N), y].astype(np.float64)
         logprob += xp.where(xp.asarray(done), 0.0, step_lp)
         ids.append(y)
