@@ -77,7 +77,7 @@ def translate(args: argparse.Namespace) -> int:
     from minis2s.api import Translator
 
     tr = Translator.load(args.checkpoint)
-    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
+    sentences = args.sentences or [line.rstrip("\r\n") for line in sys.stdin]  # \r: Windows
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
     kw = decode_kwargs(args)

@@ -58,9 +58,10 @@ def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):
     assert capsys.readouterr().out.count("|||") == 1
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("12\n345\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\r\n345\n"))  # a Windows line end too
     assert main(["translate", "--checkpoint", str(run)]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2 and "vocabulary" not in captured.err  # no "\r"
 
 
 def test_translate_a_run_stopped_before_its_first_dev_evaluation(tmp_path, capsys):
