@@ -66,16 +66,17 @@ class Translator:
         A run has no `best` checkpoint until an epoch's dev evaluation has finished (a run
         stopped earlier by `max_steps` or Ctrl-C); `which="best"` then loads `last`, with a
         warning that says so."""
-        ckpt = checkpoint.load(cls._checkpoint_dir(os.fspath(path), which))
+        checkpoint_dir = cls._checkpoint_dir(os.fspath(path), which)
+        ckpt = checkpoint.load(checkpoint_dir)
         cfg = ModelConfig.from_dict(ckpt.config["model"])
         dtype = np.dtype(ckpt.config.get("dtype", "float32"))
         from minis2s import backend
 
         params = {k: backend.current().asarray(v, dtype=dtype) for k, v in ckpt.params.items()}
         model = Seq2Seq(cfg, params, dtype=dtype)
-        vocabs = ckpt.vocabs or {}
-        src_vocab = Vocab.from_dict(vocabs["src"]) if "src" in vocabs else None
-        tgt_vocab = Vocab.from_dict(vocabs["tgt"])
+        vocabs = {side: Vocab.from_dict(v) for side, v in (ckpt.vocabs or {}).items()}
+        _check_vocabs(checkpoint_dir, cfg, vocabs)
+        src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
         tokenizer = ckpt.config.get("data", {}).get("tokenizer", "char")
         return cls(model, src_vocab, tgt_vocab, tokenizer, ckpt.config)
 
@@ -204,6 +205,20 @@ class Translator:
             except ImportError:
                 pass
         return result
+
+
+def _check_vocabs(where: str, cfg: ModelConfig, vocabs: dict[str, Vocab]) -> None:
+    """The checkpoint in `where` has the vocabularies its model needs, of the model's sizes."""
+    sides = {"tgt": cfg.tgt_vocab} | ({} if cfg.src_features else {"src": cfg.src_vocab})
+    for side, size in sides.items():
+        file = os.path.join(where, checkpoint.VOCAB_FILES[side])
+        if side not in vocabs:
+            raise ValueError(f"incomplete checkpoint: {file} is missing (the model needs it)")
+        if len(vocabs[side]) != size:
+            raise ValueError(
+                f"{file} holds {len(vocabs[side])} tokens but the model's {side}_vocab is "
+                f"{size}: the vocabulary and the parameters come from different runs"
+            )
 
 
 def _pad_features(

@@ -79,6 +79,24 @@ def test_translate_a_run_stopped_before_its_first_dev_evaluation(tmp_path, capsy
     assert "exact_match" in capsys.readouterr().out
 
 
+def test_a_checkpoint_with_a_missing_or_foreign_vocabulary_is_refused(run, tmp_path, capsys):
+    import shutil
+
+    from minis2s.data.vocab import Vocab
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(run / "best", ckpt)
+    (ckpt / "src_vocab.json").unlink()
+    assert main(["translate", "--checkpoint", str(ckpt), "12"]) == 2
+    assert f"incomplete checkpoint: {ckpt / 'src_vocab.json'} is missing" in capsys.readouterr().err
+    shutil.copy(run / "best" / "src_vocab.json", ckpt)
+    (ckpt / "tgt_vocab.json").write_text(json.dumps(Vocab("abc").to_dict()), encoding="utf-8")
+    assert main(["translate", "--checkpoint", str(ckpt), "12"]) == 2
+    assert (
+        "tgt_vocab.json holds 7 tokens but the model's tgt_vocab is 14" in capsys.readouterr().err
+    )
+
+
 def test_unknown_tokens_are_counted(run, capsys):
     assert main(["translate", "--checkpoint", str(run), "12x"]) == 0
     assert "1 source token was not in the vocabulary" in capsys.readouterr().err
