@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--dev-data", **corpus, help="dev corpus (default: 5%% of --data held out)")
     src.add_argument("--test-data", **corpus, help="test corpus, evaluated at the end")
     src.add_argument("--tokenizer", choices=("char", "word"), help="for --data (default char)")
-    src.add_argument("--min-freq", type=int, default=1, help="rarer tokens become <unk>")
+    src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")
     src.add_argument("--max-vocab", type=int, default=None, help="keep the most frequent N")
     src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")
     src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")

@@ -22,12 +22,18 @@ def train(args: argparse.Namespace) -> int:
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
+    data_options = {k: getattr(args, k) for k in pipeline.DATA_OPTIONS}
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)
         saved = _saved_config(out)
         model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
             model_options
         )
         train_options = saved["train"] | train_options
+        data_options = saved["data"].get("options", {}) | {
+            k: v for k, v in data_options.items() if v is not None
+        }
+        if args.data and args.tokenizer is None:
+            args.tokenizer = saved["data"].get("tokenizer")
     elif "tokens_per_batch" in train_options and "batch_size" not in train_options:
         train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
     tcfg = TrainConfig(**train_options)
@@ -37,11 +43,11 @@ def train(args: argparse.Namespace) -> int:
     check_given_options(given, defaults | model_options | tcfg.to_dict())
     data = pipeline.load_data(
         task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
-        tokenizer=args.tokenizer, min_freq=args.min_freq, max_vocab=args.max_vocab,
-        max_len=args.max_len, train_size=args.train_size, seed=tcfg.seed,
+        tokenizer=args.tokenizer, seed=tcfg.seed, **data_options,
     )  # fmt: skip
     if data.skipped:
-        print(f"note: skipped {data.skipped} corpus lines longer than --max-len {args.max_len}")
+        print(f"note: skipped {data.skipped} corpus lines longer than --max-len "
+              f"{data_options['max_len']}")  # fmt: skip
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet,

@@ -12,6 +12,7 @@ Python API can call the same way:
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -46,6 +47,10 @@ class Data(NamedTuple):
     features: int
     name: str
     skipped: int = 0  # corpus lines dropped for being longer than max_len
+    options: dict[str, Any] | None = None  # DATA_OPTIONS as given to load_data
+
+
+DATA_OPTIONS = ("train_size", "max_len", "min_freq", "max_vocab")  # shape the training data
 
 
 def load_data(
@@ -55,7 +60,7 @@ def load_data(
     dev_data: Corpus | None = None,
     test_data: Corpus | None = None,
     tokenizer: str | None = None,
-    min_freq: int = 1,
+    min_freq: int | None = None,
     max_vocab: int | None = None,
     max_len: int | None = None,
     train_size: int | None = None,
@@ -107,13 +112,31 @@ def load_data(
         features, name = 0, run_name(None, data)
     if train_size is not None:
         train = train[:train_size]
+    min_freq = 1 if min_freq is None else min_freq
+    options = {"train_size": train_size, "max_len": max_len, "min_freq": min_freq,
+               "max_vocab": max_vocab}  # fmt: skip
     tok = get_tokenizer(tokenizer)
     src_vocab = None
     if not features:
         src_vocab = Vocab.build([tok.tokenize(s) for s, _ in train], min_freq, max_vocab)
     tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
     n_skipped = 0 if task is not None else len(skipped)
-    return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped)
+    return Data(
+        train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
+    )
+
+
+def fingerprint(pairs: Sequence[tuple[Any, str]]) -> str:
+    """'<n> pairs, sha256 <first 12 hex digits>' of (source, target) pairs, a source being text
+    or an (S, F) array: a resumed run checks that it goes on with the data it started with."""
+    h = hashlib.sha256()
+    for src, tgt in pairs:
+        if isinstance(src, str):
+            h.update(repr((src, tgt)).encode())
+        else:
+            a = np.ascontiguousarray(src)
+            h.update(repr((a.shape, a.dtype.str, tgt)).encode() + a.tobytes())
+    return f"{len(pairs)} pairs, sha256 {h.hexdigest()[:12]}"
 
 
 def run_name(task: str | None, data: Corpus | None) -> str:
@@ -177,7 +200,13 @@ def train(
     meta = {
         "model": model.cfg.to_dict(),
         "train": tcfg.to_dict(),
-        "data": {"name": data.name, "tokenizer": data.tokenizer},
+        "data": {
+            "name": data.name,
+            "tokenizer": data.tokenizer,
+            "options": data.options or {},
+            "train": fingerprint(data.train),
+            "dev": fingerprint(data.dev),
+        },
         "dtype": np.dtype(dtype).name,
         "backend": backend.current().name,
     }

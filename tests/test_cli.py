@@ -42,13 +42,18 @@ def test_resume_keeps_the_runs_own_options(tmp_path, capsys):
     was trained with come from its checkpoint; another value for one of them is refused."""
     out = str(tmp_path / "r")
     assert main(["train", *TINY, "--out", out, "--batch-size", "16", "--lr", "0.01"]) == 0
-    bare = ["--task", "reverse-digits", "--train-size", "64", "--dev-size", "16", "--quiet"]
+    bare = ["--task", "reverse-digits", "--quiet"]  # --train-size 64 and --dev-size 16 too
     assert main(["train", *bare, "--out", out, "--resume", "--epochs", "2"]) == 0
     records = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
     assert [(r["epoch"], r["step"], r["lr"]) for r in records] == [(1, 4, 0.01), (2, 8, 0.01)]
     capsys.readouterr()
     assert main(["train", *TINY, "--out", out, "--resume", "--epochs", "3", "--lr", "0.05"]) == 2
     assert "train.lr=0.01, this run asks train.lr=0.05" in capsys.readouterr().err
+    smaller = ["--resume", "--epochs", "3", "--train-size", "32"]
+    assert main(["train", *bare, "--out", out, *smaller]) == 2
+    err = capsys.readouterr().err
+    assert "data.options.train_size=64, this run asks data.options.train_size=32" in err
+    assert "data.train='64 pairs, sha256" in err
 
 
 def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):

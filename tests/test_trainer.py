@@ -24,7 +24,7 @@ def data():
     return examples, len(src), len(tgt)
 
 
-def make_trainer(data, out, hidden=8, **train_kw):
+def make_trainer(data, out, hidden=8, vocabs=None, **train_kw):
     examples, V_src, V_tgt = data
     cfg = ModelConfig(src_vocab=V_src, tgt_vocab=V_tgt, emb=6, hidden=hidden, dropout=0.2)
     model = Seq2Seq(cfg, seed=0)
@@ -39,7 +39,7 @@ def make_trainer(data, out, hidden=8, **train_kw):
                 lr_schedule="plateau", lr_patience=0, patience=0) | train_kw  # fmt: skip
     meta = {"model": cfg.to_dict(), "train": TrainConfig(**opts).to_dict()}
     return Trainer(model, TrainConfig(**opts), examples, evaluate, out, meta=meta,
-                   progress=False)  # fmt: skip
+                   vocabs=vocabs, progress=False)  # fmt: skip
 
 
 def assert_same_run(a: Trainer, b: Trainer):
@@ -146,3 +146,14 @@ def test_resume_may_change_when_to_stop_but_not_how_to_train(data, tmp_path):
     assert make_trainer(data, tmp_path / "r", epochs=3, max_steps=50, patience=2).resume()
     with pytest.raises(ValueError, match=r"train.lr=0.002, this run asks train.lr=0.05"):
         make_trainer(data, tmp_path / "r", epochs=3, lr=0.05).resume()
+
+
+def test_resume_with_other_vocabularies_of_the_same_sizes_is_refused(data, tmp_path):
+    """The config holds only the vocabularies' sizes; ids mean other tokens under another
+    vocabulary of the same size, so the trainer compares the vocabularies themselves."""
+    tokens = [str(d) for d in range(10)]
+    v, shuffled = Vocab(tokens), Vocab(tokens[::-1])
+    make_trainer(data, tmp_path / "r", epochs=1, vocabs={"tgt": v.to_dict()}).fit()
+    assert make_trainer(data, tmp_path / "r", epochs=2, vocabs={"tgt": v.to_dict()}).resume()
+    with pytest.raises(ValueError, match="vocabularies differ from those of the checkpoint"):
+        make_trainer(data, tmp_path / "r", epochs=2, vocabs={"tgt": shuffled.to_dict()}).resume()

@@ -34,6 +34,9 @@ class NonFiniteLoss(RuntimeError):
     """Training produced a NaN or infinite loss or gradient norm."""
 
 
+DATA_CHECKS = ("options", "train", "dev")  # meta["data"] entries that older runs did not save
+
+
 class Trainer:
     """Trains `model` on encoded `train` examples, evaluating with `evaluate` each epoch.
 
@@ -98,7 +101,14 @@ class Trainer:
         # The model, data and training options must match, so the run continues exactly as it
         # would have; only when to stop may change (and the backend: same math, other kernels).
         ignore = ("backend", *(f"train.{name}" for name in RESUMABLE))
+        saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
+        ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
         checkpoint.check_compatible(ckpt.config, self.meta, ignore=ignore)
+        if ckpt.vocabs is not None and self.vocabs is not None and ckpt.vocabs != self.vocabs:
+            raise ValueError(
+                f"the vocabularies differ from those of the checkpoint in {path} (same sizes, "
+                "other tokens or order): resume with the data the run was built from"
+            )
         for k, v in ckpt.params.items():
             self.model.params[k][...] = v  # in place: the optimizer holds the same arrays
         self.optimizer.load_state_dict(ckpt.optimizer_state)
