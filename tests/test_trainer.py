@@ -157,3 +157,52 @@ def test_resume_with_other_vocabularies_of_the_same_sizes_is_refused(data, tmp_p
     assert make_trainer(data, tmp_path / "r", epochs=2, vocabs={"tgt": v.to_dict()}).resume()
     with pytest.raises(ValueError, match="vocabularies differ from those of the checkpoint"):
         make_trainer(data, tmp_path / "r", epochs=2, vocabs={"tgt": shuffled.to_dict()}).resume()
+
+
+def test_a_resumed_run_uses_its_new_patience(data, tmp_path):
+    """patience may change on resume (RESUMABLE): the early-stopping count goes on from the
+    checkpoint, against the new patience (the checkpoint's state held the old one)."""
+    make_trainer(data, tmp_path / "r", epochs=1, patience=2).fit()
+    resumed = make_trainer(data, tmp_path / "r", epochs=3, patience=7)
+    assert resumed.resume() and resumed.stopper.patience == 7
+
+
+@pytest.mark.parametrize(
+    "first, again, why",
+    [
+        (dict(epochs=1), dict(epochs=1), "it has trained its 1 epochs"),
+        (dict(max_steps=3), dict(max_steps=3), "it has made its 3 updates"),
+        (dict(max_steps=3), dict(max_steps=2), "it has made its 2 updates"),
+    ],
+)
+def test_resuming_a_run_that_has_stopped_trains_nothing_and_says_why(
+    data, tmp_path, first, again, why
+):
+    """Not one more update (the step loop checked max_steps only after an update)."""
+    make_trainer(data, tmp_path / "r", **first).fit()
+    before = checkpoint.load(tmp_path / "r" / "last")
+    resumed = make_trainer(data, tmp_path / "r", **again)
+    assert resumed.resume()
+    with pytest.warns(UserWarning, match=f"nothing to train in .*: {why}"):
+        assert resumed.fit() == {}
+    assert resumed.state["step"] == before.trainer_state["step"]
+    for k, v in before.params.items():
+        np.testing.assert_array_equal(resumed.model.params[k], v, err_msg=k)
+
+
+def test_resuming_an_early_stopped_run_needs_a_larger_patience(data, tmp_path):
+    flat = lambda model: {"loss": 1.0}  # noqa: E731  no epoch improves on the first
+    run = make_trainer(data, tmp_path / "r", epochs=5, patience=1)
+    run.evaluate = flat
+    run.fit()
+    assert run.state["epoch"] == 2
+    again = make_trainer(data, tmp_path / "r", epochs=5, patience=1)
+    again.evaluate = flat
+    assert again.resume()
+    with pytest.warns(UserWarning, match="early stopping ended it .*larger --patience"):
+        again.fit()
+    longer = make_trainer(data, tmp_path / "r", epochs=5, patience=2)
+    longer.evaluate = flat
+    assert longer.resume() and longer.finished() is None
+    longer.fit()
+    assert longer.state["epoch"] == 3

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -65,8 +66,7 @@ class Trainer:
             opt_kw |= {"momentum": tcfg.momentum, "nesterov": tcfg.nesterov}
         self.optimizer = make_optimizer(tcfg.optimizer, model.params, **opt_kw)
         self.lr_schedule = _lr_schedule(tcfg)
-        # patience 0 = never stop early; the tracker still says when the metric is a new best
-        self.stopper = EarlyStopping(tcfg.patience or 10**9, mode=_mode(tcfg.metric))
+        self.stopper = EarlyStopping(_patience(tcfg), mode=_mode(tcfg.metric))
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "best": None}
 
@@ -117,6 +117,7 @@ class Trainer:
         self.rng.bit_generator.state = ts["rng"]
         self.lr_schedule.load_state_dict(ts["lr_schedule"])
         self.stopper.load_state_dict(ts["stopper"])
+        self.stopper.patience = _patience(self.tcfg)  # its count goes on; patience may change
         self.optimizer.lr = ts["lr"]
         return True
 
@@ -159,6 +160,10 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train until epochs, max_steps or early stopping; returns the last dev figures."""
         t, result = self.tcfg, {}
+        done = self.finished()
+        if done:
+            warnings.warn(f"nothing to train in {self.out_dir}: {done}", stacklevel=2)
+            return result
         try:
             while self.state["epoch"] < t.epochs:
                 if self._run_epoch():
@@ -171,6 +176,21 @@ class Trainer:
             print(f"\ninterrupted: checkpoint saved to {self.out_dir}/last; rerun with --resume")
             raise
         return result
+
+    def finished(self) -> str | None:
+        """Why this run trains no further with its config (a resumed run that had stopped), or
+        None."""
+        t, s = self.tcfg, self.state
+        if s["epoch"] >= t.epochs:
+            return f"it has trained its {t.epochs} epochs; resume with more (--epochs) to go on"
+        if t.max_steps and s["step"] >= t.max_steps:
+            return f"it has made its {t.max_steps} updates; resume with more (--max-steps) to go on"
+        if self.stopper.bad_steps >= self.stopper.patience:
+            return (
+                f"early stopping ended it (no better dev {t.metric} in {t.patience} epochs); "
+                "resume with a larger --patience to go on"
+            )
+        return None
 
     def _run_epoch(self) -> bool:
         """Train the rest of the current epoch; True when max_steps stopped it early."""
@@ -218,6 +238,12 @@ class Trainer:
             self.save("best")
         self.save("last")
         return record, stop
+
+
+def _patience(t: TrainConfig) -> int:
+    """EarlyStopping's patience: patience 0 is never stop early (the tracker still says when the
+    metric is a new best)."""
+    return t.patience or 10**9
 
 
 def sampling_eps(t: TrainConfig, step: int) -> float:
