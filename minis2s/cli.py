@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; evaluates --split")
-    p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
     _decode_options(p)
 
     p = sub.add_parser("gradcheck", help="finite-difference checks of every backward pass")

@@ -106,13 +106,15 @@ def evaluate(args: argparse.Namespace) -> int:
 
     if (args.data is None) == (args.task is None):
         raise ValueError("give exactly one of --data FILE and --task NAME")
+    if args.data and args.split:
+        raise ValueError("--split chooses a split of a --task; a --data corpus is scored whole")
+    kw = decode_kwargs(args, nbest=False)
+    kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     tr = Translator.load(args.checkpoint)
     if args.data:
         pairs = list(read_corpus(args.data))
     else:
-        pairs = task_split(tr.config, args.task, args.split)
-    kw = decode_kwargs(args, nbest=False)
-    kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
+        pairs = task_split(tr.config, args.task, args.split or "test")
     result = tr.evaluate(pairs, **kw)
     for k, v in result.items():
         print(f"{k}\t{v:.4f}" if isinstance(v, float) else f"{k}\t{v}")

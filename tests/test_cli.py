@@ -185,6 +185,10 @@ def test_tasks_lists_every_task(capsys):
         (["train", "--task", "copy", "--tokenizer", "word"], "--tokenizer applies to a --data"),
         (["train", "--task", "copy", "--train-size", "-3"], "--train-size must be >= 1"),
         (["train", "--task", "copy", "--show", "-1"], "--show must be >= 0"),
+        (
+            ["evaluate", "--checkpoint", ".", "--data", "x.tsv", "--split", "dev"],
+            "--split chooses a split of a --task",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_message(argv, message, capsys):
