@@ -29,6 +29,7 @@ from minis2s import backend
 from minis2s.data.batching import Batch, make_batch
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from minis2s.decode.beam import beam_search
+from minis2s.decode.common import NEVER_CHOSEN
 from minis2s.decode.greedy import greedy
 from minis2s.models.config import ModelConfig
 from minis2s.models.seq2seq import Seq2Seq
@@ -169,7 +170,9 @@ def torch_greedy(torch: Any, model: Any, src: Any, valid: Any, limit: int) -> in
         lengths = torch.full((N,), limit, device=dev)
         for t in range(limit):
             feed, state = model.step(y, state, feed, enc, valid)
-            y = torch.log_softmax(model.out(feed), dim=1).argmax(dim=1)
+            logp = torch.log_softmax(model.out(feed), dim=1)
+            logp[:, NEVER_CHOSEN] = float("-inf")  # as our decoders: never <pad> or <s>
+            y = logp.argmax(dim=1)
             lengths = torch.where(~done & (y == EOS_ID), t, lengths)
             done |= y == EOS_ID
             if bool(done.all()):
@@ -213,6 +216,7 @@ def torch_beam(torch: Any, model: Any, src: Any, valid: Any, limit: int, K: int)
         for t in range(limit):
             feed, state = model.step(y, state, feed, enc, valid)
             logp = torch.log_softmax(model.out(feed), dim=1).double().view(N, K, -1)
+            logp[:, :, NEVER_CHOSEN] = float("-inf")
             top, order = (scores[:, :, None] + logp).view(N, -1).topk(2 * K, dim=1)
             rows, tokens, new = _torch_prune(
                 top.tolist(), order.tolist(), hist, finished, t, limit, K, logp.shape[2]

@@ -16,6 +16,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from minis2s import __version__  # the package's __init__ imports nothing (see --threads)
+
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 DATA_FIELDS = {"src_vocab", "tgt_vocab", "src_features"}  # filled from the data, not options
@@ -123,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     from minis2s.train.config import TrainConfig
 
     top = argparse.ArgumentParser(prog="minis2s", description=__doc__.split("\n")[0])
+    top.add_argument("--version", action="version", version=f"minis2s {__version__}")
     top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
     top.add_argument(
         "--threads", type=_positive_int, default=None,
@@ -130,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     sub = top.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a model on a built-in task or a TSV corpus")
+    p = sub.add_parser("train", help="train a model on a built-in task or a corpus")
     src = p.add_argument_group("data")
     src.add_argument("--task", help="a built-in task (see `minis2s tasks`)")
     corpus = dict(nargs="+", metavar=("FILE", "TARGET_FILE"))  # read_corpus: one or two paths

@@ -161,6 +161,14 @@ def test_plot_explains_what_it_cannot_draw(run, tmp_path, capsys, args, message)
     assert re.search(message, capsys.readouterr().err)
 
 
+def test_version(capsys):
+    from minis2s import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"minis2s {__version__}\n"
+
+
 def test_tasks_lists_every_task(capsys):
     from minis2s.data.tasks import TASKS
 
