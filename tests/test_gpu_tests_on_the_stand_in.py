@@ -30,22 +30,25 @@ def start() -> tuple:
 
 
 def stop() -> None:
-    """Kill the subprocess if it still runs (the session ended before its test waited for it)."""
-    for run, _, _ in _started:
+    """Kill the subprocess if it still runs (the session ended before its test waited for it),
+    and close its output files (its test reads them first)."""
+    for run, out, err in _started:
         if run.poll() is None:
             run.kill()
             run.wait()
+        out.close()
+        err.close()
 
 
 def test_the_gpu_tests_pass_on_the_cpu_stand_in():
     run, out, err = start()
     try:
         run.wait(timeout=TIMEOUT_S)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     finally:
         stop()
-    out.seek(0)
-    err.seek(0)
-    stdout, stderr = out.read(), err.read()
     summary = stdout.strip().splitlines()[-1] if stdout.strip() else stderr[-2000:]
     assert run.returncode == 0, stdout[-4000:] + stderr[-2000:]
     assert "passed" in summary and "skipped" not in summary, summary
