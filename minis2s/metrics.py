@@ -108,6 +108,9 @@ def _sacrebleu(where: str) -> Any:
 
 
 def _check_pairs(where: str, hyps: Sequence[Any], refs: Sequence[Any]) -> None:
+    for name, items in (("hyps", hyps), ("refs", refs)):
+        if isinstance(items, str):  # a string is a sequence too: of one-character sentences
+            raise ValueError(f"{where}: {name} is one string; pass a list, one per sentence")
     n_h, n_r = len(hyps), len(refs)
     if n_r == 0:
         raise ValueError(f"{where}: refs is empty; need at least one hypothesis/reference pair")

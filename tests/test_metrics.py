@@ -32,6 +32,14 @@ def test_empty_or_mismatched_input_is_an_error(fn):
         fn([[1], [2]], [[1]])
 
 
+@pytest.mark.parametrize("fn", [metrics.exact_match, metrics.bleu, metrics.chrf])
+def test_one_string_is_not_taken_for_a_list_of_sentences(fn):
+    with pytest.raises(ValueError, match="hyps is one string; pass a list, one per sentence"):
+        fn("the cat", ["the cat"])
+    with pytest.raises(ValueError, match="refs is one string"):
+        fn(["the cat"], "the cat")
+
+
 # -- token accuracy --------------------------------------------------------------------------
 
 
