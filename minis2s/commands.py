@@ -61,7 +61,12 @@ def train(args: argparse.Namespace) -> int:
     for (src, ref), t in zip(shown, tr.translate([s for s, _ in shown]), strict=True):
         mark = "ok " if t.text == ref else "ERR"
         print(f"  {mark} {_show(src)!s:>30} -> {t.text:<30} (reference {ref})")
-    print(f"checkpoints and log in {out}/; try: minis2s translate --checkpoint {out} ...")
+    try_it = (
+        f"Translator.load({out!r}).translate([frames]) in Python"
+        if data.features
+        else f"minis2s translate --checkpoint {out} ..."
+    )  # a model that reads feature frames takes arrays, which a command line cannot give
+    print(f"checkpoints and log in {out}/; try: {try_it}")
     return 0
 
 

@@ -161,6 +161,17 @@ def test_plot_explains_what_it_cannot_draw(run, tmp_path, capsys, args, message)
     assert re.search(message, capsys.readouterr().err)
 
 
+def test_a_feature_model_is_pointed_to_the_python_api(tmp_path, capsys):
+    """The command line gives text; a model that reads feature frames is translated from Python,
+    and the end of training says so."""
+    out = str(tmp_path / "frames")
+    small = ["--train-size", "32", "--hidden", "4", "--emb", "4", "--epochs", "1", "--quiet"]
+    assert main(["train", "--task", "noisy-digits", *small, "--show", "1", "--out", out]) == 0
+    assert f"try: Translator.load({out!r}).translate([frames]) in Python" in capsys.readouterr().out
+    assert main(["translate", "--checkpoint", out, "123"]) == 2
+    assert "this model reads (S, F=10) float frames" in capsys.readouterr().err
+
+
 def test_version(capsys):
     from minis2s import __version__
 
