@@ -18,6 +18,7 @@ moved with `Backend.asarray`, so every backend starts from bit-identical weights
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -104,8 +105,14 @@ def _make(name: str) -> Backend:
     if name == "numba":
         if importlib.util.find_spec("numba") is None:
             raise RuntimeError("backend 'numba' needs Numba: pip install numba scipy")
-        from minis2s.kernels import numba_kernels
+        from minis2s.kernels import numba_cache_is_cold, numba_kernels
 
+        if numba_cache_is_cold():
+            warnings.warn(
+                "the numba backend compiles its kernels on this first run (about 30 s before the "
+                "first step); later runs load them from Numba's cache",
+                stacklevel=3,
+            )
         return Backend("numba", np, numba_kernels())
     if name == "cupy":
         cp = _import_cupy()

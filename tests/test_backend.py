@@ -1,6 +1,7 @@
 """The backend switch: names, errors that say what is available, identical initial weights."""
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -13,6 +14,20 @@ def test_default_is_numpy_and_use_switches():
     assert backend.current().name == "numpy"
     be = backend.use("numba")
     assert backend.current() is be and be.name == "numba" and be.xp is np
+
+
+def test_the_first_numba_run_says_it_compiles(monkeypatch):
+    """The twins compile on first use (about 30 s), which looks like a hang without a word;
+    whether Numba has them cached is read from its own index file for the loss twin."""
+    from minis2s.kernels import numba_cache_is_cold, numba_loss
+
+    backend.use("numba").kernel("loss.log_softmax", None)(np.zeros((2, 3), np.float32))
+    cache_file = numba_loss.log_softmax_rows._cache._cache_file  # Numba's, as the check reads it
+    assert os.path.exists(cache_file._index_path) and not numba_cache_is_cold()
+    monkeypatch.setattr(cache_file, "_index_path", "/no/such/index.nbi")
+    assert numba_cache_is_cold()
+    with pytest.warns(UserWarning, match="compiles its kernels on this first run"):
+        backend.use("numba")
 
 
 def test_unknown_backend_lists_the_choices():

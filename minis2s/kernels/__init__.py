@@ -38,6 +38,7 @@ Every array a compiled loop touches is allocated by NumPy in a small Python func
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 
@@ -80,6 +81,19 @@ def numba_kernels() -> dict[str, Callable]:
         "embedding.scatter_add": numba_embedding.scatter_add,
     }
     return kernels
+
+
+def numba_cache_is_cold() -> bool:
+    """Whether Numba has yet to compile the twins on this machine (about 30 s on first use; later
+    runs load them from its cache). Judged by the loss twin every model calls; best effort
+    (Numba's cache internals), False when it cannot tell."""
+    from minis2s.kernels import numba_loss
+
+    try:
+        index = numba_loss.log_softmax_rows._cache._cache_file._index_path
+    except AttributeError:
+        return False
+    return not os.path.exists(index)
 
 
 def cupy_kernels() -> dict[str, Callable]:
