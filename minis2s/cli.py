@@ -81,14 +81,17 @@ def check_given_options(given: dict[str, Any], configs: dict[str, Any]) -> None:
 def _decode_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("decoding")
     g.add_argument("--beam", type=int, default=0, help="beam size (0 = greedy)")
-    g.add_argument("--nbest", type=int, default=1)
-    g.add_argument("--length-penalty", choices=("none", "average", "gnmt"), default="none")
+    g.add_argument("--nbest", type=int, default=1, help="with --beam: print the N best")
+    g.add_argument(
+        "--length-penalty", choices=("none", "average", "gnmt"), default="none",
+        help="with --beam: rank by score / length, or by GNMT's score / ((5+len)/6)^alpha",
+    )  # fmt: skip
     g.add_argument("--alpha", type=float, default=0.6, help="GNMT length penalty exponent")
     g.add_argument("--sample", action="store_true", help="sample instead of searching")
-    g.add_argument("--temperature", type=float, default=1.0)
-    g.add_argument("--top-k", type=int, default=0)
-    g.add_argument("--max-len-a", type=float, default=2.0, help="max length a*|src|+b")
-    g.add_argument("--max-len-b", type=int, default=10)
+    g.add_argument("--temperature", type=float, default=1.0, help="with --sample: p^(1/T)")
+    g.add_argument("--top-k", type=int, default=0, help="with --sample: the K best only (0: all)")
+    g.add_argument("--max-len-a", type=float, default=2.0, help="max length a*|src|+b (2.0)")
+    g.add_argument("--max-len-b", type=int, default=10, help="max length a*|src|+b (10)")
     g.add_argument("--seed", type=int, default=0, help="for --sample")
 
 
