@@ -23,19 +23,64 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 DATA_FIELDS = {"src_vocab", "tgt_vocab", "src_features"}  # filled from the data, not options
 
 
+# What each ModelConfig / TrainConfig option does, for --help (the dataclasses' docstrings say
+# more); a str option's choices are the ones its dataclass checks.
+OPTION_HELP = {
+    "cell": "recurrent cell: rnn | lstm | gru",
+    "emb": "embedding size E",
+    "hidden": "hidden size H (per direction in the encoder)",
+    "enc_layers": "encoder layers",
+    "dec_layers": "decoder layers",
+    "bidirectional": "bidirectional encoder",
+    "attention": "none | dot | general | concat | additive (Bahdanau) | scaled_dot",
+    "input_feed": "feed the attentional state h~ into the next decoder step",
+    "dropout": "dropout on embeddings, between layers and before the output layer",
+    "bridge": "how the decoder starts: zero | last (encoder's final states) | learned",
+    "tie_embeddings": "share the target embedding with the output layer (needs --emb = --hidden)",
+    "init": "weights: uniform (U(-init_scale, init_scale)) | xavier",
+    "init_scale": "bound of the uniform init, and of attention's v",
+    "forget_bias": "LSTM forget-gate bias at init",
+    "epochs": "passes over the training data",
+    "batch_size": "sentences per batch",
+    "tokens_per_batch": "batches of about this many padded tokens instead of --batch-size",
+    "optimizer": "sgd | adam | adamw | adagrad",
+    "lr": "learning rate",
+    "weight_decay": "L2 (adamw: decoupled) weight decay",
+    "momentum": "SGD momentum",
+    "nesterov": "Nesterov momentum (SGD)",
+    "clip": "clip the global gradient norm to this (0 = off)",
+    "lr_schedule": "constant | exponential | warmup | plateau",
+    "lr_decay": "lr factor (exponential: every epoch; plateau: when the dev metric stalls)",
+    "lr_patience": "plateau: epochs without improvement before the lr decays",
+    "warmup_steps": "warmup: updates of linear warmup, then inverse square root",
+    "label_smoothing": "spread this much of the target probability over the vocabulary",
+    "teacher_forcing": "lowest probability of feeding the reference token (1 = always)",
+    "sampling_schedule": "how scheduled sampling grows: constant | linear | exponential | "
+    "inverse_sigmoid",
+    "sampling_k": "k of the exponential (< 1) or inverse_sigmoid (>= 1) schedule",
+    "sampling_steps": "linear schedule: updates to reach 1 - teacher_forcing",
+    "patience": "stop when the dev metric has not improved for this many epochs (0 = never)",
+    "metric": "dev metric for the best checkpoint: exact_match | loss | bleu",
+    "max_steps": "stop after this many updates (0 = no limit)",
+    "seed": "seeds the weights, batches, dropout and a task's data",
+    "dev_size": "dev sentences decoded each epoch for the dev metric",
+}
+
+
 def _add_dataclass_options(p: argparse.ArgumentParser, cls: type, skip: set[str]) -> None:
     group = p.add_argument_group(cls.__name__)
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")
+        help = f"{OPTION_HELP.get(f.name, '')} (default {f.default})".lstrip()
         if f.type in ("bool", bool):  # default None: `from_args` tells given options apart
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                               help=f"(default {f.default})")  # fmt: skip
+                               help=help)  # fmt: skip
         else:
             typ = {"int": int, "float": float, "str": str}[str(f.type)]
             group.add_argument(flag, type=typ, default=None, metavar=str(f.type).upper(),
-                               help=f"(default {f.default})")  # fmt: skip
+                               help=help)  # fmt: skip
 
 
 def from_args(cls: type, args: argparse.Namespace, skip: set[str]) -> dict[str, Any]:

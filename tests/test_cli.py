@@ -1,5 +1,6 @@
 """The command line end to end on a tiny run: train, resume, translate, evaluate, plot, errors."""
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -336,3 +337,19 @@ def test_a_closed_pipe_ends_the_command_quietly():
     run.stdout.close()  # before the command writes: its first write meets a closed pipe
     assert run.wait(timeout=120) == 141
     assert run.stderr.read() == b""
+
+
+def test_every_model_and_train_option_is_explained_with_its_choices():
+    from minis2s.cli import DATA_FIELDS, OPTION_HELP
+    from minis2s.models import config
+    from minis2s.train import optim, schedule
+    from minis2s.train.config import METRICS, TrainConfig
+
+    fields = [f.name for c in (config.ModelConfig, TrainConfig) for f in dataclasses.fields(c)]
+    assert set(OPTION_HELP) == set(fields) - DATA_FIELDS
+    choices = {"cell": config.CELLS, "attention": config.ATTENTIONS, "bridge": config.BRIDGES,
+               "init": config.INITS, "optimizer": optim.OPTIMIZERS, "metric": METRICS,
+               "lr_schedule": schedule.SCHEDULES}  # fmt: skip
+    for name, values in choices.items():
+        for v in values:
+            assert re.search(rf"(^|[ :]){v}( |$)", OPTION_HELP[name]), (name, v)
