@@ -47,7 +47,7 @@ class Data(NamedTuple):
     features: int
     name: str
     skipped: int = 0  # corpus lines dropped for being longer than max_len
-    options: dict[str, Any] | None = None  # DATA_OPTIONS as given to load_data
+    options: dict[str, Any] | None = None  # the DATA_OPTIONS load_data used
 
 
 DATA_OPTIONS = ("train_size", "max_len", "min_freq", "max_vocab")  # shape the training data
