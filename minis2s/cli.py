@@ -276,15 +276,15 @@ def main(argv: list[str] | None = None) -> int:
             from minis2s import commands
 
             return getattr(commands, args.command)(args)
-        except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:
-            print(f"minis2s {args.command}: error: {e}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            return 130
         except BrokenPipeError:  # the reader went away (`minis2s translate ... | head`)
             # stop quietly; stdout goes to /dev/null so that exit's flush cannot fail
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 141  # 128 + SIGPIPE, as a shell reports it
+        except (ValueError, OSError, RuntimeError, ImportError) as e:  # OSError: files, disks
+            print(f"minis2s {args.command}: error: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
 
 
 if __name__ == "__main__":

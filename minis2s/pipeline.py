@@ -231,6 +231,8 @@ def train(
         raise FileExistsError(
             f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
+    # A path that cannot be written fails here, not at the end of the first epoch:
+    os.makedirs(out_dir, exist_ok=True)
     trainer.fit()
     best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
     return best

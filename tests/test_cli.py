@@ -173,6 +173,20 @@ def test_a_feature_model_is_pointed_to_the_python_api(tmp_path, capsys):
     assert "this model reads (S, F=10) float frames" in capsys.readouterr().err
 
 
+def test_an_unwritable_path_is_an_error_before_any_training(tmp_path, capsys, monkeypatch):
+    """An OSError (here: a path through a file) is a one-line error, and train meets it before
+    its first epoch, not when it first saves."""
+    from minis2s.train.trainer import Trainer
+
+    fits = []
+    monkeypatch.setattr(Trainer, "fit", lambda self: fits.append(self))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    assert main(["train", *TINY, "--out", str(blocker / "run")]) == 2
+    assert "minis2s train: error: [Errno 20] Not a directory" in capsys.readouterr().err
+    assert fits == []
+
+
 def test_version(capsys):
     from minis2s import __version__
 
