@@ -46,8 +46,8 @@ def train(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer, seed=tcfg.seed, **data_options,
     )  # fmt: skip
     if data.skipped:
-        print(f"note: skipped {data.skipped} corpus lines longer than --max-len "
-              f"{data_options['max_len']}")  # fmt: skip
+        print(f"note: skipped {data.skipped} training pairs longer than --max-len "
+              f"{data_options['max_len']} (dev and test pairs are all kept)")  # fmt: skip
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet,

@@ -46,7 +46,7 @@ class Data(NamedTuple):
     tokenizer: str
     features: int
     name: str
-    skipped: int = 0  # corpus lines dropped for being longer than max_len
+    skipped: int = 0  # training pairs dropped for being longer than max_len
     options: dict[str, Any] | None = None  # the DATA_OPTIONS load_data used
 
 
@@ -69,7 +69,8 @@ def load_data(
     """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% held out). A corpus is
     one TSV file or a (source, target) pair of files aligned line by line (read_corpus).
 
-    `train_size` keeps only the first that many training pairs (quick experiments). A corpus is
+    `train_size` keeps only the first that many training pairs (quick experiments); `max_len`
+    drops training pairs with more tokens on either side (dev and test are kept whole). A corpus is
     tokenized by `tokenizer` ("char" unless given, or "word"); a task brings its own tokenizer,
     splits and lengths, so `dev_data`, `test_data`, `max_len` and `tokenizer` are for corpora.
     """
@@ -86,6 +87,7 @@ def load_data(
     for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
         if value is not None and value < 1:
             raise ValueError(f"{flag} must be >= 1 (or left out); got {value}")
+    n_skipped = 0
     if task is not None:
         t = get_task(task)
         splits = t.generate(seed=seed)
@@ -93,22 +95,17 @@ def load_data(
         tokenizer, features, name = t.tokenizer, t.features or 0, task
     else:
         tokenizer = tokenizer or "char"
-        skipped: list[int] = []
-
-        def read(paths: Corpus) -> list:
-            pairs = read_corpus(paths, tokenizer, max_len=max_len, on_long="skip")
-            skipped.extend(pairs.skipped)
-            return list(pairs)
-
-        train = read(data)
+        train = list(read_corpus(data, tokenizer))
         if dev_data:
-            dev = read(dev_data)
+            dev = list(read_corpus(dev_data, tokenizer))
         else:
             order = np.random.default_rng(seed).permutation(len(train))
             n_dev = max(1, len(train) // 20)
             dev = [train[i] for i in order[:n_dev]]
             train = [train[i] for i in order[n_dev:]]
-        test = read(test_data) if test_data else []
+        test = list(read_corpus(test_data, tokenizer)) if test_data else []
+        if max_len is not None:  # training pairs only: dev and test are scored whole
+            train, n_skipped = within(train, get_tokenizer(tokenizer), max_len)
         features, name = 0, run_name(None, data)
     if train_size is not None:
         train = train[:train_size]
@@ -120,10 +117,15 @@ def load_data(
     if not features:
         src_vocab = Vocab.build([tok.tokenize(s) for s, _ in train], min_freq, max_vocab)
     tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
-    n_skipped = 0 if task is not None else len(skipped)
     return Data(
         train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
     )
+
+
+def within(pairs: list, tok: Any, max_len: int) -> tuple[list, int]:
+    """(the pairs with at most max_len tokens on each side, how many were longer)."""
+    kept = [(s, t) for s, t in pairs if max(len(tok.tokenize(s)), len(tok.tokenize(t))) <= max_len]
+    return kept, len(pairs) - len(kept)
 
 
 def fingerprint(pairs: Sequence[tuple[Any, str]]) -> str:

@@ -302,14 +302,19 @@ def test_checkpoint_from_another_config_is_refused(run, tmp_path, capsys):
     assert "hidden" in capsys.readouterr().err
 
 
-def test_long_lines_are_skipped_and_counted(tmp_path, capsys):
+def test_long_training_pairs_are_skipped_and_counted_but_test_pairs_are_kept(tmp_path, capsys):
+    """--max-len filters what the model trains on; the dev and test sets are scored whole (a
+    filtered test set would report a score on its easy part only)."""
     corpus = tmp_path / "c.tsv"
-    lines = [f"{'ab' * (k % 5 + 1)}\t{'ba' * (k % 5 + 1)}" for k in range(40)]
+    lines = [f"{'ab' * (k % 5 + 1)}\t{'ba' * (k % 5 + 1)}" for k in range(40)]  # 2..10 chars
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    args = ["train", "--data", str(corpus), "--max-len", "6", "--epochs", "1", "--hidden", "4",
-            "--emb", "4", "--quiet", "--show", "1", "--out", str(tmp_path / "o")]  # fmt: skip
+    args = ["train", "--data", str(corpus), "--dev-data", str(corpus), "--test-data", str(corpus),
+            "--max-len", "6", "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet",
+            "--show", "1", "--out", str(tmp_path / "o")]  # fmt: skip
     assert main(args) == 0
-    assert "skipped 16 corpus lines longer than --max-len 6" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "skipped 16 training pairs longer than --max-len 6" in out  # k % 5 in (3, 4)
+    assert "test: exact_match=" in out and " n=40 " in out
 
 
 def test_a_corpus_in_two_aligned_files(tmp_path, capsys):
