@@ -34,8 +34,11 @@ def train(args: argparse.Namespace) -> int:
         }
         if args.data and args.tokenizer is None:
             args.tokenizer = saved["data"].get("tokenizer")
-    elif "tokens_per_batch" in train_options and "batch_size" not in train_options:
-        train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
+    else:
+        if "tokens_per_batch" in train_options and "batch_size" not in train_options:
+            train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
+        if model_options.get("attention") == "none" and "input_feed" not in model_options:
+            model_options["input_feed"] = False  # the default feeds h~, which needs attention
     tcfg = TrainConfig(**train_options)
     defaults = {
         f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in DATA_FIELDS

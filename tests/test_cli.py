@@ -187,6 +187,19 @@ def test_an_unwritable_path_is_an_error_before_any_training(tmp_path, capsys, mo
     assert fits == []
 
 
+def test_attention_none_alone_turns_input_feeding_off(tmp_path, capsys):
+    """Input feeding (on by default) feeds the attentional state, which needs attention: asking
+    for no attention turns it off, unless --input-feed is given too (then the config refuses)."""
+    from minis2s.api import Translator
+
+    out = str(tmp_path / "plain")
+    assert main(["train", *TINY, "--attention", "none", "--out", out]) == 0
+    cfg = Translator.load(out).model.cfg
+    assert (cfg.attention, cfg.input_feed) == ("none", False)
+    assert main(["train", *TINY, "--attention", "none", "--input-feed", "--out", out + "2"]) == 2
+    assert "input_feed feeds the attentional state" in capsys.readouterr().err
+
+
 def test_version(capsys):
     from minis2s import __version__
 

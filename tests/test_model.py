@@ -86,7 +86,7 @@ def test_same_init_for_same_seed_and_config_mismatch_is_refused():
     [
         (dict(cell="transformer"), "cell"),
         (dict(attention="luong"), "attention"),
-        (dict(attention="none", input_feed=True), "input_feed needs attention"),
+        (dict(attention="none", input_feed=True), "input_feed .* needs attention; with attention="),
         (dict(bridge="last", enc_layers=2), "enc_layers == dec_layers"),
         (dict(attention="dot", bidirectional=True), "dot"),
         (dict(tie_embeddings=True, emb=3), "emb == hidden"),

@@ -76,7 +76,10 @@ class ModelConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig: dropout must be in [0, 1); got {self.dropout}")
         if self.input_feed and self.attention == "none":
-            raise ValueError("ModelConfig: input_feed needs attention; set attention or drop it")
+            raise ValueError(
+                "ModelConfig: input_feed feeds the attentional state, so it needs attention; "
+                "with attention='none' pass input_feed=False (the command line does)"
+            )
         if self.bridge == "last" and self.enc_layers != self.dec_layers:
             raise ValueError(
                 f"ModelConfig: bridge='last' needs enc_layers == dec_layers "
