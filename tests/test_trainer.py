@@ -129,6 +129,19 @@ def test_training_reduces_the_loss(data, tmp_path):
         (dict(tokens_per_batch=500), "pass batch_size=0 with tokens_per_batch"),
         (dict(optimizer="Adam", momentum=0.9), "momentum and nesterov are for optimizer='sgd'"),
         (dict(optimizer="adamw", nesterov=True), "momentum and nesterov are for optimizer='sgd'"),
+        (dict(optimizer="rmsprop"), "optimizer='rmsprop'; choose one of sgd, adam, adamw"),
+        (dict(lr_schedule="cosine"), "lr_schedule='cosine'; choose one of constant"),
+        (dict(sampling_schedule="cubic"), "sampling_schedule='cubic'; choose one of constant"),
+        (dict(lr=0.0), "lr must be a finite number > 0"),
+        (dict(lr=float("nan")), "lr must be a finite number > 0"),
+        (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
+        (dict(lr_schedule="exponential", lr_decay=0.0), r"lr_decay must be in \(0, 1\] for"),
+        (dict(lr_decay=1.0), r"lr_decay must be in \(0, 1\) for lr_schedule='plateau'"),
+        (dict(lr_patience=-1), "lr_patience must be >= 0"),
+        (dict(lr_schedule="warmup", warmup_steps=0), "warmup_steps must be >= 1"),
+        (dict(teacher_forcing=0.5, sampling_schedule="exponential"), r"sampling_k must be in \(0"),
+        (dict(teacher_forcing=0.5, sampling_schedule="inverse_sigmoid", sampling_k=0.5), ">= 1"),
+        (dict(teacher_forcing=0.5, sampling_schedule="linear", sampling_steps=0), "sampling_steps"),
     ],
 )
 def test_a_bad_train_config_is_refused_before_any_work(kw, message):
@@ -206,3 +219,12 @@ def test_resuming_an_early_stopped_run_needs_a_larger_patience(data, tmp_path):
     assert longer.resume() and longer.finished() is None
     longer.fit()
     assert longer.state["epoch"] == 3
+
+
+def test_a_sampling_schedule_without_scheduled_sampling_is_never_read(data, tmp_path):
+    """teacher_forcing = 1 caps the sampling probability at 0: the schedule's own parameters
+    (here the default sampling_k, invalid for "exponential") are not read, at any step."""
+    run = make_trainer(data, tmp_path / "r", epochs=1, teacher_forcing=1.0,
+                       sampling_schedule="exponential")  # fmt: skip
+    run.fit()
+    assert run.state["step"] > 0

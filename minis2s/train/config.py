@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
+
+from minis2s.train.optim import OPTIMIZERS
+from minis2s.train.schedule import SAMPLING, SCHEDULES
 
 METRICS = ("exact_match", "loss", "bleu")
 
@@ -81,6 +85,44 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig: label_smoothing must be in [0, 1]; got {self.label_smoothing}"
             )
+        self._check_schedules()
+
+    def _check_schedules(self) -> None:
+        """The optimizer, lr schedule and sampling schedule, checked here with the names of the
+        fields (the command line's options) rather than by the classes they build, mid-run."""
+        named = [("optimizer", str(self.optimizer).lower(), OPTIMIZERS),
+                 ("lr_schedule", self.lr_schedule, SCHEDULES),
+                 ("sampling_schedule", self.sampling_schedule, SAMPLING)]  # fmt: skip
+        for name, value, known in named:
+            if value not in known:
+                raise ValueError(f"TrainConfig: {name}={value!r}; choose one of {', '.join(known)}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"TrainConfig: lr must be a finite number > 0; got {self.lr}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"TrainConfig: weight_decay must be >= 0; got {self.weight_decay}")
+        decays = {"exponential": self.lr_decay <= 1, "plateau": self.lr_decay < 1}
+        if self.lr_schedule in decays and not (self.lr_decay > 0 and decays[self.lr_schedule]):
+            bound = "1]" if self.lr_schedule == "exponential" else "1)"
+            raise ValueError(
+                f"TrainConfig: lr_decay must be in (0, {bound} for lr_schedule="
+                f"{self.lr_schedule!r}; got {self.lr_decay}"
+            )
+        if self.lr_patience < 0:
+            raise ValueError(f"TrainConfig: lr_patience must be >= 0; got {self.lr_patience}")
+        if self.lr_schedule == "warmup" and self.warmup_steps < 1:
+            raise ValueError(f"TrainConfig: warmup_steps must be >= 1; got {self.warmup_steps}")
+        if self.teacher_forcing == 1.0:  # no scheduled sampling: its options are not read
+            return
+        k, kind = self.sampling_k, self.sampling_schedule
+        if kind == "linear" and self.sampling_steps < 1:
+            raise ValueError(f"TrainConfig: sampling_steps must be >= 1; got {self.sampling_steps}")
+        if kind == "exponential" and not 0 < k <= 1:
+            raise ValueError(
+                f"TrainConfig: sampling_k must be in (0, 1] for the exponential schedule (e.g. "
+                f"0.999; the default 500 is for inverse_sigmoid); got {k}"
+            )
+        if kind == "inverse_sigmoid" and not k >= 1:
+            raise ValueError(f"TrainConfig: sampling_k must be >= 1 for inverse_sigmoid; got {k}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -230,9 +230,9 @@ def sampling_probability(kind: str, step: int, **params: float) -> float:
     The inverse sigmoid is computed as 1 / (1 + k exp(-i/k)): exp of a non-positive number,
     which underflows to 0 (eps -> 1) instead of overflowing for large i.
     """
-    if kind not in _SAMPLING:
-        raise ValueError(f"unknown sampling kind {kind!r}; choose one of {', '.join(_SAMPLING)}")
-    fn, names = _SAMPLING[kind]
+    if kind not in SAMPLING:
+        raise ValueError(f"unknown sampling kind {kind!r}; choose one of {', '.join(SAMPLING)}")
+    fn, names = SAMPLING[kind]
     if set(params) != set(names):
         raise ValueError(
             f"sampling_probability({kind!r}): expects parameters {', '.join(names)}; "
@@ -264,7 +264,7 @@ def _inverse_sigmoid(i: int, k: float) -> float:
     return 1.0 / (1.0 + k * math.exp(-i / k))
 
 
-_SAMPLING = {
+SAMPLING = {
     "constant": (_constant, ("eps",)),
     "linear": (_linear, ("eps_start", "eps_end", "n")),
     "exponential": (_exponential, ("k",)),

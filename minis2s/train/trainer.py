@@ -253,7 +253,7 @@ def sampling_eps(t: TrainConfig, step: int) -> float:
     default teacher_forcing = 1 means pure teacher forcing whatever the schedule.
     """
     cap = 1.0 - t.teacher_forcing
-    if t.sampling_schedule == "constant":
+    if cap == 0.0 or t.sampling_schedule == "constant":  # cap 0: the schedule is never read
         return cap
     if t.sampling_schedule == "linear":
         return sampling_probability("linear", step, eps_start=0.0, eps_end=cap,
