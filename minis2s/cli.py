@@ -60,7 +60,7 @@ OPTION_HELP = {
     "sampling_k": "k of the exponential (< 1) or inverse_sigmoid (>= 1) schedule",
     "sampling_steps": "linear schedule: updates to reach 1 - teacher_forcing",
     "patience": "stop when the dev metric has not improved for this many epochs (0 = never)",
-    "metric": "dev metric for the best checkpoint: exact_match | loss | bleu",
+    "metric": "dev metric for best/, early stopping, plateau: exact_match | loss | bleu",
     "max_steps": "stop after this many updates (0 = no limit)",
     "seed": "seeds the weights, batches, dropout and a task's data",
     "dev_size": "dev sentences decoded each epoch for the dev metric",
