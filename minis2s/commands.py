@@ -90,11 +90,11 @@ def _show(src) -> str:
 def translate(args: argparse.Namespace) -> int:
     from minis2s.api import Translator
 
+    kw = decode_kwargs(args)  # before reading anything: a wrong option costs no waiting
     tr = Translator.load(args.checkpoint)
     sentences = args.sentences or [line.rstrip("\r\n") for line in sys.stdin]  # \r: Windows
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
-    kw = decode_kwargs(args)
     results = tr.translate(sentences, **kw)
     for r in results:
         if isinstance(r, list):  # n-best
