@@ -100,12 +100,14 @@ class TrainConfig:
             raise ValueError(f"TrainConfig: lr must be a finite number > 0; got {self.lr}")
         if not self.weight_decay >= 0:
             raise ValueError(f"TrainConfig: weight_decay must be >= 0; got {self.weight_decay}")
-        decays = {"exponential": self.lr_decay <= 1, "plateau": self.lr_decay < 1}
-        if self.lr_schedule in decays and not (self.lr_decay > 0 and decays[self.lr_schedule]):
-            bound = "1]" if self.lr_schedule == "exponential" else "1)"
+        d = self.lr_decay
+        if self.lr_schedule == "exponential" and not 0 < d <= 1:
             raise ValueError(
-                f"TrainConfig: lr_decay must be in (0, {bound} for lr_schedule="
-                f"{self.lr_schedule!r}; got {self.lr_decay}"
+                f"TrainConfig: lr_decay must be in (0, 1] for lr_schedule='exponential'; got {d}"
+            )
+        if self.lr_schedule == "plateau" and not 0 < d < 1:  # 1 would never decay
+            raise ValueError(
+                f"TrainConfig: lr_decay must be in (0, 1) for lr_schedule='plateau'; got {d}"
             )
         if self.lr_patience < 0:
             raise ValueError(f"TrainConfig: lr_patience must be >= 0; got {self.lr_patience}")
