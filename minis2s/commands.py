@@ -23,6 +23,7 @@ def train(args: argparse.Namespace) -> int:
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
     data_options = {k: getattr(args, k) for k in pipeline.DATA_OPTIONS}
+    tokenizer = args.tokenizer
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)
         saved = _saved_config(out)
         model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
@@ -32,8 +33,8 @@ def train(args: argparse.Namespace) -> int:
         data_options = saved["data"].get("options", {}) | {
             k: v for k, v in data_options.items() if v is not None
         }
-        if args.data and args.tokenizer is None:
-            args.tokenizer = saved["data"].get("tokenizer")
+        if args.data and tokenizer is None:
+            tokenizer = saved["data"].get("tokenizer")
     else:
         if "tokens_per_batch" in train_options and "batch_size" not in train_options:
             train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
@@ -46,7 +47,7 @@ def train(args: argparse.Namespace) -> int:
     check_given_options(given, defaults | model_options | tcfg.to_dict())
     data = pipeline.load_data(
         task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
-        tokenizer=args.tokenizer, seed=tcfg.seed, **data_options,
+        tokenizer=tokenizer, seed=tcfg.seed, **data_options,
     )  # fmt: skip
     if data.skipped:
         print(f"note: skipped {data.skipped} training pairs longer than --max-len "

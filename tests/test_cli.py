@@ -350,6 +350,9 @@ def test_a_corpus_in_two_aligned_files(tmp_path, capsys):
     assert two == one and "n\t30" in two  # the same 30 pairs, read either way
     one_run = (tmp_path / "one" / "last" / "params.npz").read_bytes()
     assert (tmp_path / "two" / "last" / "params.npz").read_bytes() == one_run
+    resume = ["--resume", "--epochs", "2", "--quiet", "--out", out]  # --tokenizer word is kept
+    assert main(["train", "--data", str(src), str(tgt), *resume]) == 0
+    assert len((tmp_path / "two" / "log.jsonl").read_text().splitlines()) == 2
     assert main(["train", "--data", str(src), str(tgt), str(tsv), "--out", out + "3"]) == 2
     assert "one TSV file (source<TAB>target) or two files" in capsys.readouterr().err
 
