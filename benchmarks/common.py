@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ from minis2s.bench import (  # noqa: F401  (re-exported for the scripts)
     torch_device,
     torch_or_none,
 )
+from minis2s.threads import forced_core_note
 
 Rows = list[dict[str, Any]]
 
@@ -78,6 +80,9 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
     if args.rounds < 1:
         raise SystemExit(f"--rounds must be at least 1; got {args.rounds}")
     args.torch_device = torch_device(args.torch_device, backends, torch_or_none())
+    note = forced_core_note()
+    if note and any(device_of(name) == "cpu" for name in backends):
+        print(f"note: {note}", file=sys.stderr, flush=True)
     cp = next((be.xp for be in bes if device_of(be.name) == "gpu"), None)
     peaks, rounds, info = [], [], {}
     for k in range(args.rounds):  # the peaks again in every round: a burst of load can lower them

@@ -6,6 +6,12 @@ all its threads. Where NumPy has no such OpenBLAS the twins fall back to Numba's
 calls SciPy's, while the GEMMs outside the loops call NumPy's BLAS; both pools at 2 threads on
 2 cores fight over the cores (a numba LSTM step measured 4x slower than with SciPy's pool at 1
 thread), so only then does `backend.use("numba")` give SciPy's pool one thread.
+
+OpenBLAS also picks its kernels for the CPU when it loads ("Haswell" for AVX2, "SkylakeX" and
+later for AVX-512), unless OPENBLAS_CORETYPE names a family. A family below the CPU roughly halves
+the GEMM rate on an AVX-512 machine (measured: 1024^3 at 272 GFLOP/s with Haswell's kernels, 494
+with SkylakeX's, on 2 Zen 5 cores), while PyTorch's own kernels still use AVX-512; the benchmarks
+report the family and say so (`blas_core`, `forced_core_note`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,45 @@ def blas_threads() -> int | None:
         if os.environ.get(var, "").isdigit():
             return int(os.environ[var])
     return None
+
+
+AVX512_CORES = ("SkylakeX", "Cooperlake", "SapphireRapids")  # OpenBLAS's AVX-512 kernel families
+
+
+def blas_core() -> str | None:
+    """The kernel family NumPy's OpenBLAS runs ("Haswell", "SkylakeX", ...), or None (unknown)."""
+    import numpy  # noqa: F401  (loads NumPy's OpenBLAS so /proc lists it)
+
+    for lib in openblas_libs():
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                     "openblas_get_corename64_", "openblas_get_corename"):  # fmt: skip
+            if hasattr(lib, name):
+                corename = getattr(lib, name)
+                corename.restype = ctypes.c_char_p
+                return corename().decode().strip() or None
+    return None
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags ("avx2", "avx512f", ...) from /proc/cpuinfo; empty where unknown."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((set(ln.split(":", 1)[1].split()) for ln in f if ln.startswith("flags")),
+                        set())  # fmt: skip
+    except OSError:
+        return set()
+
+
+def forced_core_note() -> str | None:
+    """A note where OPENBLAS_CORETYPE holds NumPy's OpenBLAS to kernels without AVX-512 on a CPU
+    that has it (its GEMMs then run near half speed, PyTorch's do not); else None."""
+    forced = os.environ.get("OPENBLAS_CORETYPE", "").strip()
+    core = blas_core()
+    if not forced or core is None or core in AVX512_CORES or "avx512f" not in cpu_flags():
+        return None
+    return (f"OPENBLAS_CORETYPE={forced} holds NumPy's OpenBLAS to its {core} kernels on a CPU "
+            "with AVX-512, which PyTorch's kernels use: our GEMMs may run at half speed. Unset it "
+            "to time like with like: env -u OPENBLAS_CORETYPE <the same command>")  # fmt: skip
 
 
 def set_blas_threads(n: int, numpy_too: bool = True) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minis2s import backend, bench
+from minis2s import backend, bench, threads
 from minis2s.cli import main
 from minis2s.layers import loss
 
@@ -110,7 +110,10 @@ def test_markdown_and_json_round_trip(tmp_path):
     assert lines[0].startswith("float32 GEMM peak 2.0 GFLOP/s (1024^3), BLAS threads")
     assert "GPU" not in lines[0] and "gpu_gemm_peak_gflops" not in info
     if HAS_TORCH:  # the peer ran on the CPU
-        assert f"torch {info['torch']} on cpu with {info['torch_threads']} threads" in lines[0]
+        isa = info["torch_cpu_capability"]  # the vector instructions its kernels use
+        assert (
+            f"torch {info['torch']} ({isa}) on cpu with {info['torch_threads']} threads" in lines[0]
+        )
     assert lines[2] == "| " + " | ".join(bench.COLUMNS.values()) + " |"
     assert [line.count("|") for line in lines[3:]] == [len(bench.COLUMNS) + 1] * (1 + len(rows))
     path = tmp_path / "rows.json"
@@ -604,3 +607,71 @@ def test_loss_inputs_pad_a_tenth_and_the_peer_computes_the_same_loss(loss_bench)
         ignore_index=0, label_smoothing=loss_bench.EPS,
     )  # fmt: skip
     assert abs(value - float(peer)) < 1e-5 * abs(value)
+
+
+# -- which OpenBLAS kernels ran ----------------------------------------------------------------
+
+
+def test_blas_core_names_numpys_kernels_in_the_head_line():
+    core = threads.blas_core()
+    if not threads.openblas_libs():
+        pytest.skip("NumPy has no OpenBLAS here: the kernels are reported n/a")
+    assert isinstance(core, str) and core
+    info = bench.meta(CPU_PEAK)
+    assert info["blas_core"] == core
+    assert f", OpenBLAS kernels {core}" in bench.markdown([], info).splitlines()[0]
+
+
+def test_head_line_names_a_forced_core_and_torchs_instructions():
+    info = {"gemm_peak_gflops": 2.0, "gemm_peak_n": 1024, "blas_threads": 2, "numba_blas": "x",
+            "blas_core": "Haswell", "openblas_coretype": "Haswell", "torch": "2.13.0+cpu",
+            "torch_device": "cpu", "torch_threads": 2, "torch_cpu_capability": "AVX512",
+            "numpy": "2.4.6", "cpus": 2}  # fmt: skip
+    head = bench.markdown([], info).splitlines()[0]
+    assert ", OpenBLAS kernels Haswell (OPENBLAS_CORETYPE=Haswell), " in head
+    assert ", torch 2.13.0+cpu (AVX512) on cpu with 2 threads, " in head
+    del info["openblas_coretype"], info["torch_cpu_capability"]  # a JSON file from before them
+    head = bench.markdown([], info).splitlines()[0]
+    assert ", OpenBLAS kernels Haswell, " in head and "torch 2.13.0+cpu on cpu" in head
+
+
+@pytest.mark.parametrize(
+    "forced, core, flags, noted",
+    [("Haswell", "Haswell", {"avx2", "avx512f"}, True),  # held below the CPU: the note
+     ("Zen", "Zen", {"avx2", "avx512f"}, True),
+     ("SkylakeX", "SkylakeX", {"avx2", "avx512f"}, False),  # forced, but to AVX-512 kernels
+     ("Haswell", "Haswell", {"avx2"}, False),  # an AVX2 CPU: nothing lost
+     ("", "SkylakeX", {"avx2", "avx512f"}, False),  # not forced (empty: OpenBLAS's own pick)
+     (None, "Haswell", {"avx2", "avx512f"}, False)],
+)  # fmt: skip
+def test_forced_core_note_only_where_the_cpu_has_more(monkeypatch, forced, core, flags, noted):
+    if forced is None:
+        monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_CORETYPE", forced)
+    monkeypatch.setattr(threads, "blas_core", lambda: core)
+    monkeypatch.setattr(threads, "cpu_flags", lambda: flags)
+    note = threads.forced_core_note()
+    assert (note is not None) == noted
+    if noted:
+        assert f"OPENBLAS_CORETYPE={forced} holds NumPy's OpenBLAS to its {core} kernels" in note
+        assert "env -u OPENBLAS_CORETYPE" in note
+
+
+def test_cpu_flags_are_the_first_flags_line_of_proc_cpuinfo():
+    cpuinfo = Path("/proc/cpuinfo")
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    lines = [ln for ln in text.splitlines() if ln.startswith("flags")]  # x86 Linux: one per CPU
+    assert threads.cpu_flags() == (set(lines[0].partition(":")[2].split()) if lines else set())
+
+
+def test_the_benchmarks_print_the_forced_core_note(common, monkeypatch, capsys):
+    monkeypatch.setattr(common, "forced_core_note", lambda: "OPENBLAS_CORETYPE=X holds ...")
+    monkeypatch.setattr(common, "measure_peaks", lambda bes: {"cpu": 1.0})
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy"])
+    common.main("x", lambda *a: [])
+    assert "note: OPENBLAS_CORETYPE=X holds ..." in capsys.readouterr().err
+    monkeypatch.setattr(bench.layers, "forced_core_note", lambda: "OPENBLAS_CORETYPE=X holds ...")
+    monkeypatch.setattr(bench.layers, "QUICK", TOY[:1])
+    assert main(["--backend", "numpy", "bench", "--quick"]) == 0
+    assert "minis2s bench: note: OPENBLAS_CORETYPE=X holds ..." in capsys.readouterr().err

@@ -4,6 +4,7 @@ alone."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ from minis2s.bench.timing import (
     torch_device,
     torch_or_none,
 )
+from minis2s.threads import forced_core_note
 
 GEMMS_ONLY = "GEMMs only"  # the backend column of the layer rows that time the GEMMs alone
 
@@ -188,6 +190,9 @@ def run(quick: bool = False, json_path: str | None = None) -> list[dict[str, Any
     """`minis2s bench`: the layer grid (QUICK or GRID) on the current backend, against torch on
     the GPU when the backend is cupy and torch has CUDA (else on the CPU); prints the table."""
     be = backend.current()
+    note = forced_core_note()
+    if note and device_of(be.name) == "cpu":
+        warnings.warn(note, stacklevel=2)
     device = torch_device("auto", [be.name], torch_or_none())
     peaks = measure_peaks([be])
     info = meta(peaks, torch_device=device, cp=be.xp if device_of(be.name) == "gpu" else None)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from minis2s.bench.timing import PEAK_N, Peaks, device_of, torch_or_none
-from minis2s.threads import blas_threads
+from minis2s.threads import blas_core, blas_threads
 
 NA = "n/a"
 COLUMNS = {  # JSON key -> table heading
@@ -75,9 +75,11 @@ def merge_rounds(rounds: Sequence[Sequence[dict[str, Any]]], peaks: Peaks) -> li
 
 def meta(peaks: Peaks, *, torch_device: str = "cpu", cp: Any = None) -> dict[str, Any]:
     """Run-wide facts for the table header and the JSON file: the peaks (gemm_peak of PEAK_N),
-    threads, versions, where torch ran, and with `cp` (the cupy module of a cupy backend) the
-    GPU's."""
-    info = peak_facts(peaks) | {"blas_threads": blas_threads(), "numba_blas": _numba_blas()}
+    threads, NumPy's OpenBLAS kernels (and OPENBLAS_CORETYPE where set), versions, where torch
+    ran, and with `cp` (the cupy module of a cupy backend) the GPU's."""
+    info = peak_facts(peaks) | {"blas_threads": blas_threads(), "blas_core": blas_core() or NA,
+                                "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE") or NA,
+                                "numba_blas": _numba_blas()}  # fmt: skip
     info |= torch_facts(torch_or_none(), torch_device)
     if cp is not None:
         info |= gpu_facts(cp)
@@ -93,12 +95,18 @@ def peak_facts(peaks: Peaks) -> dict[str, Any]:
 
 
 def torch_facts(torch: Any, device: str) -> dict[str, Any]:
-    """torch's version, device and threads; on "cuda" also its CUDA and cuDNN versions, the
-    GPU's name and whether TF32 is allowed (torch_or_none turns it off)."""
+    """torch's version, device and threads; on "cpu" the vector instructions its kernels use
+    ("AVX512"), on "cuda" its CUDA and cuDNN versions, the GPU's name and whether TF32 is allowed
+    (torch_or_none turns it off)."""
     if torch is None:
         return {"torch": NA, "torch_device": NA, "torch_threads": NA}
     facts = {"torch": torch.__version__, "torch_device": device,
              "torch_threads": torch.get_num_threads()}  # fmt: skip
+    if device == "cpu":
+        try:
+            facts["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        except AttributeError:  # torch before 2.0
+            facts["torch_cpu_capability"] = NA
     if device == "cuda":
         try:
             tf32 = bool(torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32)
@@ -156,10 +164,16 @@ def _head(info: dict[str, Any]) -> str:
         torch = (f"torch {info['torch']} on cuda (CUDA {info['torch_cuda']}, cuDNN "
                  f"{info['cudnn']}, {info['torch_gpu']}, TF32 {tf32})")  # fmt: skip
     else:
-        torch = f"torch {info['torch']} on cpu with {info['torch_threads']} threads"
+        isa = info.get("torch_cpu_capability", NA)
+        torch = (f"torch {info['torch']}{'' if isa == NA else f' ({isa})'} on cpu with "
+                 f"{info['torch_threads']} threads")  # fmt: skip
+    core = info.get("blas_core", NA)
+    if info.get("openblas_coretype", NA) != NA:
+        core += f" (OPENBLAS_CORETYPE={info['openblas_coretype']})"
     return (f"median of {rounds} rounds, " if rounds > 1 else "") + (
-        f"{peak}, BLAS threads {info['blas_threads'] or 'unknown'}, numba twins' BLAS "
-        f"{info.get('numba_blas', NA)}{gpu}, {torch}, numpy {info['numpy']}, {info['cpus']} CPUs"
+        f"{peak}, BLAS threads {info['blas_threads'] or 'unknown'}, OpenBLAS kernels {core}, "
+        f"numba twins' BLAS {info.get('numba_blas', NA)}{gpu}, {torch}, numpy {info['numpy']}, "
+        f"{info['cpus']} CPUs"
     )
 
 
