@@ -8,10 +8,10 @@ calls SciPy's, while the GEMMs outside the loops call NumPy's BLAS; both pools a
 thread), so only then does `backend.use("numba")` give SciPy's pool one thread.
 
 OpenBLAS also picks its kernels for the CPU when it loads ("Haswell" for AVX2, "SkylakeX" and
-later for AVX-512), unless OPENBLAS_CORETYPE names a family. A family below the CPU roughly halves
-the GEMM rate on an AVX-512 machine (measured: 1024^3 at 272 GFLOP/s with Haswell's kernels, 494
-with SkylakeX's, on 2 Zen 5 cores), while PyTorch's own kernels still use AVX-512; the benchmarks
-report the family and say so (`blas_core`, `forced_core_note`).
+later for AVX-512), unless OPENBLAS_CORETYPE names a family. A family below the CPU can halve the
+GEMM rate (measured: 1024^3 at 272 GFLOP/s with Haswell's kernels, 494 with SkylakeX's, on 2 Zen 5
+cores), while PyTorch's own kernels still use AVX-512; the benchmarks report the family and say
+so (`blas_core`, `forced_core_note`).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def cpu_flags() -> set[str]:
 
 def forced_core_note() -> str | None:
     """A note where OPENBLAS_CORETYPE holds NumPy's OpenBLAS to kernels without AVX-512 on a CPU
-    that has it (its GEMMs then run near half speed, PyTorch's do not); else None."""
+    that has it (its GEMMs can then run at half speed, PyTorch's do not); else None."""
     forced = os.environ.get("OPENBLAS_CORETYPE", "").strip()
     core = blas_core()
     if not forced or core is None or core in AVX512_CORES or "avx512f" not in cpu_flags():
