@@ -31,9 +31,11 @@ def openblas_libs() -> list[ctypes.CDLL]:
     return [ctypes.CDLL(p) for p in sorted(paths, key=lambda p: "numpy" not in p)]
 
 
-def _blas_call(lib: ctypes.CDLL, verb: str) -> Callable | None:
-    for name in (f"scipy_openblas_{verb}_num_threads64_", f"scipy_openblas_{verb}_num_threads",
-                 f"openblas_{verb}_num_threads64_", f"openblas_{verb}_num_threads"):  # fmt: skip
+def _blas_call(lib: ctypes.CDLL, stem: str) -> Callable | None:
+    """OpenBLAS's function `stem` ("get_num_threads", "get_corename", ...) in `lib`, under any of
+    the names its builds export (SciPy's wheels prefix "scipy_", 64-bit-integer ones end in 64_)."""
+    for name in (f"scipy_openblas_{stem}64_", f"scipy_openblas_{stem}", f"openblas_{stem}64_",
+                 f"openblas_{stem}"):  # fmt: skip
         if hasattr(lib, name):
             return getattr(lib, name)
     return None
@@ -42,7 +44,7 @@ def _blas_call(lib: ctypes.CDLL, verb: str) -> Callable | None:
 def blas_threads() -> int | None:
     """NumPy's BLAS thread count (OpenBLAS), else from the environment, else None (unknown)."""
     for lib in openblas_libs():
-        get = _blas_call(lib, "get")
+        get = _blas_call(lib, "get_num_threads")
         if get is not None:
             return int(get())
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -59,12 +61,10 @@ def blas_core() -> str | None:
     import numpy  # noqa: F401  (loads NumPy's OpenBLAS so /proc lists it)
 
     for lib in openblas_libs():
-        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
-                     "openblas_get_corename64_", "openblas_get_corename"):  # fmt: skip
-            if hasattr(lib, name):
-                corename = getattr(lib, name)
-                corename.restype = ctypes.c_char_p
-                return corename().decode().strip() or None
+        corename = _blas_call(lib, "get_corename")
+        if corename is not None:
+            corename.restype = ctypes.c_char_p
+            return corename().decode().strip() or None
     return None
 
 
@@ -95,7 +95,7 @@ def set_blas_threads(n: int, numpy_too: bool = True) -> None:
     for lib in openblas_libs():
         if not numpy_too and _is_numpys(lib):
             continue
-        put = _blas_call(lib, "set")
+        put = _blas_call(lib, "set_num_threads")
         if put is not None:
             put(ctypes.c_int(n))
 

@@ -79,11 +79,11 @@ def test_numba_pins_scipys_blas_only_where_the_twins_fall_back_to_it():
     scipy_libs = [lib for lib in openblas_libs() if not _is_numpys(lib)]
     assert scipy_libs, "SciPy's OpenBLAS should be loaded"
     for lib in scipy_libs:
-        _blas_call(lib, "set")(2)
+        _blas_call(lib, "set_num_threads")(2)
     numpys = blas_threads()
     backend.use("numba")
     want = 1 if blas.SOURCE == "scipy" else 2
-    assert [_blas_call(lib, "get")() for lib in scipy_libs] == [want] * len(scipy_libs)
+    assert [_blas_call(lib, "get_num_threads")() for lib in scipy_libs] == [want] * len(scipy_libs)
     assert blas_threads() == numpys  # NumPy's own pool is left as it was
 
 

@@ -150,7 +150,8 @@ a, b, out = r.standard_normal((3, 5)), r.standard_normal((4, 5)), np.empty((3, 4
 blas.gemm_nt(a, b, out)
 print(json.dumps({
     "source": blas.SOURCE, "library": blas.LIBRARY, "numpys": [numpys, blas_threads()],
-    "scipys": [_blas_call(lib, "get")() for lib in openblas_libs() if not _is_numpys(lib)],
+    "scipys": [_blas_call(lib, "get_num_threads")() for lib in openblas_libs()
+               if not _is_numpys(lib)],
     "qualname": numba_rnn.forward_loop_into.py_func.__qualname__,
     "twin": float(np.abs(numba_rnn.forward_loop(*args, m) - rnn.forward_loop(*args, m)).max()),
     "gemm": float(np.abs(out - a @ b.T).max()),
