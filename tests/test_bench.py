@@ -11,6 +11,8 @@ import importlib
 import importlib.util
 import json
 import math
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -675,3 +677,16 @@ def test_the_benchmarks_print_the_forced_core_note(common, monkeypatch, capsys):
     monkeypatch.setattr(bench.layers, "QUICK", TOY[:1])
     assert main(["--backend", "numpy", "bench", "--quick"]) == 0
     assert "minis2s bench: note: OPENBLAS_CORETYPE=X holds ..." in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("forced, family", [("haswell", "Haswell"), ("SANDYBRIDGE", "Sandybridge")])
+def test_blas_core_reads_the_family_openblas_loaded(forced, family):
+    """A fresh process under OPENBLAS_CORETYPE=<forced> reports the family OpenBLAS loaded, in
+    OpenBLAS's spelling: the name comes from the library NumPy loaded, not from the environment."""
+    if "avx2" not in threads.cpu_flags() or not threads.openblas_libs():
+        pytest.skip("needs an x86-64 CPU with AVX2 and NumPy's OpenBLAS (a DYNAMIC_ARCH build)")
+    code = "from minis2s.threads import blas_core; print(blas_core())"
+    env = os.environ | {"OPENBLAS_CORETYPE": forced}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == family
