@@ -109,8 +109,8 @@ def _make(name: str) -> Backend:
 
         if numba_cache_is_cold():
             warnings.warn(
-                "the numba backend compiles its kernels on this first run (about 30 s before the "
-                "first step); later runs load them from Numba's cache",
+                "the numba backend compiles its kernels on this first run (10 to 30 s before the "
+                "first step, by CPU); later runs load them from Numba's cache",
                 stacklevel=3,
             )
         return Backend("numba", np, numba_kernels())
