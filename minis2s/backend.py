@@ -109,7 +109,7 @@ def _make(name: str) -> Backend:
 
         if numba_cache_is_cold():
             warnings.warn(
-                "the numba backend compiles its kernels on this first run (10 to 30 s before the "
+                "the numba backend compiles its kernels on this first run (up to 30 s before the "
                 "first step, by CPU); later runs load them from Numba's cache",
                 stacklevel=3,
             )

@@ -17,7 +17,7 @@ def test_default_is_numpy_and_use_switches():
 
 
 def test_the_first_numba_run_says_it_compiles(monkeypatch):
-    """The twins compile on first use (10 to 30 s), which looks like a hang without a word;
+    """The twins compile on first use (up to 30 s), which looks like a hang without a word;
     whether Numba has them cached is read from its own index file for the loss twin."""
     from minis2s.kernels import numba_cache_is_cold, numba_loss
 

@@ -84,7 +84,7 @@ def numba_kernels() -> dict[str, Callable]:
 
 
 def numba_cache_is_cold() -> bool:
-    """Whether Numba has yet to compile the twins on this machine (10 to 30 s on first use; later
+    """Whether Numba has yet to compile the twins on this machine (up to 30 s on first use; later
     runs load them from its cache). Judged by the loss twin every model calls; best effort
     (Numba's cache internals), False when it cannot tell."""
     from minis2s.kernels import numba_loss
