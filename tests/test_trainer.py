@@ -221,6 +221,21 @@ def test_resuming_an_early_stopped_run_needs_a_larger_patience(data, tmp_path):
     assert longer.state["epoch"] == 3
 
 
+def test_early_stopping_says_why_the_run_ended_before_its_epochs(data, tmp_path, capsys):
+    losses = iter([0.5, 0.4, 0.6, 0.7, 0.1])  # epoch 2 is the best; 3 and 4 do not improve on it
+    run = make_trainer(data, tmp_path / "r", epochs=5, patience=2)
+    run.evaluate, run.progress = (lambda model: {"loss": next(losses)}), True
+    run.fit()
+    assert run.state["epoch"] == 4
+    out = capsys.readouterr().out
+    assert (f"early stopping: no better dev loss in 2 epochs, so training ended after epoch 4 of "
+            f"5; the best model (dev loss 0.4) is in {tmp_path / 'r'}/best") in out  # fmt: skip
+    quiet = make_trainer(data, tmp_path / "q", epochs=5, patience=1)  # progress=False: no lines
+    quiet.evaluate = lambda model: {"loss": 1.0}
+    quiet.fit()
+    assert quiet.state["epoch"] == 2 and capsys.readouterr().out == ""
+
+
 def test_a_sampling_schedule_without_scheduled_sampling_is_never_read(data, tmp_path):
     """teacher_forcing = 1 caps the sampling probability at 0: the schedule's own parameters
     (here the default sampling_k, invalid for "exponential") are not read, at any step."""

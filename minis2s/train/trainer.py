@@ -170,6 +170,12 @@ class Trainer:
                     break
                 result, stop = self._end_epoch()
                 if stop:
+                    if self.progress:  # with the epoch lines: why the run ends before --epochs
+                        print(f"early stopping: no better dev {t.metric} in {t.patience} epochs, "
+                              f"so training ended after epoch {self.state['epoch']} of "
+                              f"{t.epochs}; the best model (dev {t.metric} "
+                              f"{_fmt(self.state['best'])}) is in {self.out_dir}/best",
+                              flush=True)  # fmt: skip
                     break
         except KeyboardInterrupt:
             self.save("last")
