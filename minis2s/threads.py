@@ -82,8 +82,10 @@ def forced_core_note() -> str | None:
     """A note where OPENBLAS_CORETYPE holds NumPy's OpenBLAS to kernels without AVX-512 on a CPU
     that has it (its GEMMs can then run at half speed, PyTorch's do not); else None."""
     forced = os.environ.get("OPENBLAS_CORETYPE", "").strip()
+    if not forced or "avx512f" not in cpu_flags():
+        return None
     core = blas_core()
-    if not forced or core is None or core in AVX512_CORES or "avx512f" not in cpu_flags():
+    if core is None or core in AVX512_CORES:
         return None
     return (f"OPENBLAS_CORETYPE={forced} holds NumPy's OpenBLAS to its {core} kernels on a CPU "
             "with AVX-512, which PyTorch's kernels use: our GEMMs may run at half speed. Unset it "

@@ -171,7 +171,7 @@ class Trainer:
                 result, stop = self._end_epoch()
                 if stop:
                     if self.progress:  # with the epoch lines: why the run ends before --epochs
-                        print(f"early stopping: no better dev {t.metric} in {t.patience} epochs, "
+                        print(f"early stopping: {_no_better(t)}, "
                               f"so training ended after epoch {self.state['epoch']} of "
                               f"{t.epochs}; the best model (dev {t.metric} "
                               f"{_fmt(self.state['best'])}) is in {self.out_dir}/best",
@@ -193,7 +193,7 @@ class Trainer:
             return f"it has made its {t.max_steps} updates; resume with more (--max-steps) to go on"
         if self.stopper.bad_steps >= self.stopper.patience:
             return (
-                f"early stopping ended it (no better dev {t.metric} in {t.patience} epochs); "
+                f"early stopping ended it ({_no_better(t)}); "
                 "resume with a larger --patience to go on"
             )
         return None
@@ -244,6 +244,11 @@ class Trainer:
             self.save("best")
         self.save("last")
         return record, stop
+
+
+def _no_better(t: TrainConfig) -> str:
+    """Why early stopping ends a run, in the words its messages share."""
+    return f"no better dev {t.metric} in {t.patience} epochs"
 
 
 def _patience(t: TrainConfig) -> int:
