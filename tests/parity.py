@@ -150,14 +150,16 @@ def layer_case(cell, N, T, D, H, seed, dtype, stacked=False):
 EXAMPLES = [([4, 5, 6, 7], [4, 4]), ([5], [6]), ([6, 4], [5, 6, 4, 5])]  # padded rows both sides
 
 
-def model_loss_and_grads(dtype, sampling_eps=0.0, **kw):
+def model_loss_and_grads(dtype, sampling_eps=0.0, label_smoothing=0.0, **kw):
     """Loss and gradients (host arrays) of a small model on the current backend. With dropout
     in `kw` or `sampling_eps`, training mode: both draw from a generator seeded alike."""
     cfg = ModelConfig(src_vocab=9, tgt_vocab=9, emb=3, hidden=4, init_scale=1.0, **kw)
     model = Seq2Seq(cfg, seed=5, dtype=dtype)
     batch = make_batch(EXAMPLES, np.arange(len(EXAMPLES)))
     rng = np.random.default_rng(2) if sampling_eps or cfg.dropout else None
-    value, grads = model.loss_and_grads(batch, rng=rng, sampling_eps=sampling_eps)
+    value, grads = model.loss_and_grads(
+        batch, rng=rng, sampling_eps=sampling_eps, label_smoothing=label_smoothing
+    )
     return value, {k: to_numpy(g) for k, g in grads.items()}
 
 

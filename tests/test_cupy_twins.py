@@ -116,13 +116,14 @@ def test_loops_match_reference(xp_name, cell, dtype, case):
 
 
 @ARRAY_MODULES
+@DTYPES
 @pytest.mark.parametrize("cell", CELLS)
 @given(case=seq_case())
-def test_loops_accept_non_contiguous_views(xp_name, cell, case):
+def test_loops_accept_non_contiguous_views(xp_name, cell, dtype, case):
     """Layers pass slices (a stack's dys[..., :H], interop's weight views): same results."""
     N, T, _, H, m, seed = case
     xp = array_module(xp_name)
-    check_loops(cell, np.float64, xp, N, T, H, m, seed, view=strided)
+    check_loops(cell, dtype, xp, N, T, H, m, seed, view=strided)
 
 
 @pytest.mark.parametrize("cell", CELLS)

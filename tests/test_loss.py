@@ -177,6 +177,16 @@ def test_output_layer_gradients_on_sequences(N, T, D, V, seed):
     assert_close(check_layer(forward, backward, [x], p))
 
 
+@given(N=dims, D=dims, O=dims, seed=st.integers(0, 2**16))
+def test_linear_gradients_on_rows(N, D, O, seed):
+    """The linear layer on (N, D) rows, as the bridge and the decoder's combine step use it."""
+    r = np.random.default_rng(seed)
+    x, p = r.standard_normal((N, D)), linear.init(D, O, r, dtype=np.float64)
+    y, _ = linear.forward(x, p)
+    np.testing.assert_allclose(y, x @ p["W"].T + p["b"], rtol=1e-12)
+    assert_close(check_layer(linear.forward, linear.backward, [x], p))
+
+
 def test_output_layer_names_a_misshapen_input_or_parameter(rng):
     p = linear.init(3, 5, rng, dtype=np.float64)
     x = rng.standard_normal((2, 4, 3))

@@ -5,13 +5,16 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minis2s import validate
 from minis2s.data.batching import make_batch
 from minis2s.gradcheck import assert_close, check_model
 from minis2s.layers import attention, linear, loss
 from minis2s.models import ModelConfig, Seq2Seq, bridge, decoder, encoder
-from minis2s.models.config import ATTENTIONS, CELLS
+from minis2s.models.config import ATTENTIONS, BRIDGES, CELLS
+from tests.strategies import dims
 
 F64 = np.float64
 # Three pairs of different lengths, so the batch has padded source and target rows.
@@ -44,10 +47,48 @@ def test_model_gradients(cell, att, bi, feed):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("bridge", ["zero", "last", "learned"])
-def test_bridges_two_layers(cell, bridge):
-    model = tiny(cell=cell, bridge=bridge, enc_layers=2, dec_layers=2)
+@pytest.mark.parametrize("bridge", BRIDGES)
+@pytest.mark.parametrize("bi", [False, True])
+def test_bridges_two_layers(cell, bridge, bi):
+    model = tiny(cell=cell, bridge=bridge, enc_layers=2, dec_layers=2, bidirectional=bi)
     assert_close(check_model(model, batch()))
+
+
+@st.composite
+def model_case(draw):
+    """(ModelConfig options, check_model options, examples): any valid mix of cell, attention,
+    direction, feeding, bridge, depths, tying and dropout; emb and hidden drawn apart (size 1
+    included); sampling and smoothing on or off; 1 to 3 sentences of source length 1 to 4 and
+    target length 0 to 3 (one step to 4 with </s>), so rows are padded."""
+    cell, bridge = draw(st.sampled_from(CELLS)), draw(st.sampled_from(BRIDGES))
+    enc_layers = draw(st.integers(1, 2))
+    dec_layers = enc_layers if bridge == "last" else draw(st.integers(1, 2))
+    bi = draw(st.booleans())
+    att = draw(st.sampled_from([a for a in ATTENTIONS if not (bi and a in ("dot", "scaled_dot"))]))
+    emb, hidden = draw(dims), draw(dims)
+    opts = dict(cell=cell, emb=emb, hidden=hidden, enc_layers=enc_layers, dec_layers=dec_layers,
+                bidirectional=bi, attention=att, bridge=bridge,
+                input_feed=att != "none" and draw(st.booleans()),
+                tie_embeddings=emb == hidden and draw(st.booleans()),
+                dropout=draw(st.sampled_from([0.0, 0.3])))  # fmt: skip
+    train = dict(seed=draw(st.integers(0, 2**16)), sampling_eps=draw(st.sampled_from([0.0, 0.5])),
+                 label_smoothing=draw(st.sampled_from([0.0, 0.1])))  # fmt: skip
+    ids = st.integers(3, 6)  # any word, <unk> included
+    examples = [
+        (draw(st.lists(ids, min_size=1, max_size=4)), draw(st.lists(ids, max_size=3)))
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    return opts, train, examples
+
+
+@given(model_case())
+def test_model_gradients_drawn(case):
+    """Every parameter's gradient, over configurations and batches drawn by hypothesis: the
+    fixed cases above all have emb == hidden and N = 3; this one reaches N = 1, size-1 units,
+    emb != hidden, one-step targets, every bridge over every depth and direction, and dropout,
+    scheduled sampling, smoothing and tying with every cell."""
+    opts, train, examples = case
+    assert_close(check_model(tiny(**opts), batch(examples), **train))
 
 
 def test_dropout_sampling_smoothing_tying():

@@ -58,12 +58,13 @@ def test_loops_match_reference(cell, dtype, case):
     check_loops(cell, dtype, N + 1, T, H, with_padded_row(m), seed)
 
 
+@DTYPES
 @pytest.mark.parametrize("cell", CELLS)
 @given(case=seq_case())
-def test_loops_accept_non_contiguous_views(cell, case):
+def test_loops_accept_non_contiguous_views(cell, dtype, case):
     """Layers pass slices (a stack's dys[..., :H], interop's weight views): same results."""
     N, T, _, H, m, seed = case
-    check_loops(cell, np.float64, N, T, H, m, seed, view=strided)
+    check_loops(cell, dtype, N, T, H, m, seed, view=strided)
 
 
 def run_layer(module, x, s0, p, m, douts, name):

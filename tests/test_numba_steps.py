@@ -74,3 +74,16 @@ def test_model_matches_numpy_backend(cell, att, dtype):
     want = model_loss_and_grads(dtype, **kw)
     backend.use("numba")
     assert_same_model(model_loss_and_grads(dtype, **kw), want, dtype)
+
+
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("att", ["general", "additive"])
+def test_model_matches_numpy_backend_in_training(cell, att, dtype):
+    """Dropout masks, scheduled sampling's fed-back tokens and label smoothing through the twins:
+    the same draws from generators seeded alike, so the same loss and gradients."""
+    kw = dict(cell=cell, attention=att, dec_layers=2, enc_layers=2, dropout=0.2)
+    train = dict(sampling_eps=0.3, label_smoothing=0.1)
+    want = model_loss_and_grads(dtype, **train, **kw)
+    backend.use("numba")
+    assert_same_model(model_loss_and_grads(dtype, **train, **kw), want, dtype)

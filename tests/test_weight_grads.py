@@ -34,11 +34,10 @@ def test_stacked_weight_grads_equal_the_sum_of_steps(cell, N, T, D, H, seed):
     pre = []
     for c in caches:
         dstate = _state(cell, N, H, r)
-        dx, dprev, dp = module.step_backward(dstate, c)
-        dx_d, dprev_d, (dax, dah) = module.step_backward_data(dstate, c)
-        np.testing.assert_array_equal(dx_d, dx)  # the same lines compute both
-        np.testing.assert_array_equal(np.asarray(dprev_d), np.asarray(dprev))
-        pre.append((dax, dah))
+        # step_backward is step_backward_data then weight_grads, so its dx and dprev are
+        # step_backward_data's (test_rnn/lstm/gru check them); only the weight sums are new here
+        _, _, dp = module.step_backward(dstate, c)
+        pre.append(module.step_backward_data(dstate, c)[2])
         total = {k: total[k] + dp[k] for k in p}
     stack = lambda a: np.stack(a, axis=1)  # noqa: E731
     dax = stack([a for a, _ in pre])
