@@ -149,7 +149,8 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
 
 
 def model_cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
-    """One whole-model check per cell, with attention, input feeding, dropout, sampling."""
+    """One whole-model check per cell and two attentions, with input feeding, dropout and
+    sampling; then the 'last' and 'zero' bridges over a one-way encoder."""
     from minis2s.data.batching import make_batch
     from minis2s.models import ModelConfig, Seq2Seq
 
@@ -167,6 +168,13 @@ def model_cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
                     m, batch, seed=5, sampling_eps=0.3, label_smoothing=0.1
                 ),
             )
+    # the other bridges, over a one-way encoder, with emb != hidden and dot-product attention
+    for bridge in ("last", "zero"):
+        cfg = ModelConfig(src_vocab=7, tgt_vocab=7, cell="lstm", emb=2, hidden=3, enc_layers=2,
+                          dec_layers=2, bidirectional=False, attention="scaled_dot",
+                          input_feed=False, bridge=bridge, init_scale=1.0)  # fmt: skip
+        model = Seq2Seq(cfg, seed=1, dtype=F64)
+        yield f"seq2seq.lstm.{bridge}-bridge.one-way", lambda m=model: check_model(m, batch)
 
 
 def run_all(only: str | None = None, model: bool = True) -> bool:

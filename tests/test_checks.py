@@ -10,6 +10,7 @@ def test_every_gradcheck_case_passes(capsys):
     assert run_all(model=True)
     out = capsys.readouterr().out
     assert "all checks passed" in out and "seq2seq.lstm.additive" in out
+    assert "seq2seq.lstm.last-bridge.one-way" in out and "seq2seq.lstm.zero-bridge" in out
 
 
 def test_a_wrong_backward_pass_fails(monkeypatch, capsys):
