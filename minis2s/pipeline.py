@@ -25,7 +25,7 @@ from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import get_tokenizer
-from minis2s.data.vocab import Vocab
+from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
@@ -107,6 +107,8 @@ def load_data(
         if max_len is not None:  # training pairs only: dev and test are scored whole
             train, n_skipped = within(train, get_tokenizer(tokenizer), max_len)
         features, name = 0, run_name(None, data)
+    if not train:
+        raise ValueError(_why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped))
     if train_size is not None:
         train = train[:train_size]
     min_freq = 1 if min_freq is None else min_freq
@@ -117,9 +119,27 @@ def load_data(
     if not features:
         src_vocab = Vocab.build([tok.tokenize(s) for s, _ in train], min_freq, max_vocab)
     tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
+    for side, vocab in (("source", src_vocab), ("target", tgt_vocab)):
+        if vocab is not None and len(vocab) == len(SPECIALS):
+            raise ValueError(
+                f"--min-freq {min_freq} leaves the {side} vocabulary no token (every token of "
+                f"the {len(train)} training pairs is rarer), so every {side} word would be "
+                "<unk>: lower --min-freq"
+            )
     return Data(
         train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
     )
+
+
+def _why_no_training_pairs(n_dev: int, dev_given: bool, max_len: int | None, n_long: int) -> str:
+    """The error for a corpus that leaves no training pair."""
+    if n_long:
+        return (f"--max-len {max_len} drops all {n_long} training pairs (each has more tokens on "
+                "a side): raise --max-len")  # fmt: skip
+    if dev_given:
+        return "the corpus (--data) has no pairs to train on"
+    return (f"the corpus has {n_dev} pair{'s' * (n_dev != 1)}, all held out for dev (5%, at "
+            "least 1): give it more pairs, or pass --dev-data so that all of it trains")  # fmt: skip
 
 
 def within(pairs: list, tok: Any, max_len: int) -> tuple[list, int]:
@@ -150,12 +170,12 @@ def run_name(task: str | None, data: Corpus | None) -> str:
 
 
 def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:
-    cfg = ModelConfig(
-        src_vocab=len(data.src_vocab) if data.src_vocab else 0,
-        tgt_vocab=len(data.tgt_vocab),
-        src_features=data.features,
-        **model_options,
-    )
+    sizes = {"src_vocab": len(data.src_vocab) if data.src_vocab else 0,
+             "tgt_vocab": len(data.tgt_vocab), "src_features": data.features}  # fmt: skip
+    if set(sizes) & set(model_options):
+        raise ValueError(f"model options {sorted(set(sizes) & set(model_options))} come from the "
+                         "data; leave them out")  # fmt: skip
+    cfg = ModelConfig.from_dict(sizes | dict(model_options))  # names an unknown option
     return Seq2Seq(cfg, seed=seed, dtype=dtype)
 
 
@@ -194,6 +214,9 @@ def train(
 
     Returns a Translator holding the best checkpoint's parameters.
     """
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
+                                 "--out (a directory, made if missing)")  # fmt: skip
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
     tok = get_tokenizer(data.tokenizer)
     train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
@@ -232,6 +255,11 @@ def train(
     elif os.path.isdir(os.path.join(out_dir, "last")):
         raise FileExistsError(
             f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
+        )
+    elif os.path.exists(os.path.join(out_dir, "log.jsonl")):  # its checkpoints were removed
+        raise FileExistsError(
+            f"{out_dir} holds the log.jsonl of an earlier run (without its checkpoints), which a "
+            "new run would add to; move that file away or choose another --out"
         )
     # A path that cannot be written fails here, not at the end of the first epoch:
     os.makedirs(out_dir, exist_ok=True)

@@ -142,6 +142,34 @@ def test_bad_config_is_explained(kw, msg):
         ModelConfig(**opts)
 
 
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        (dict(hidden="4"), r"hidden must be an integer; got '4' \(str\)"),
+        (dict(emb=4.5), r"emb must be an integer; got 4.5"),
+        (dict(dropout="0.1"), "dropout must be a number"),
+        (dict(bidirectional=None), "bidirectional must be True or False"),
+        (dict(cell=3), "cell must be a string"),
+    ],
+)
+def test_a_config_value_of_the_wrong_type_is_named(kw, message):
+    with pytest.raises(TypeError, match=message):
+        ModelConfig(**(dict(src_vocab=7, tgt_vocab=7) | kw))
+
+
+def test_model_dtype_seed_and_parameter_dtypes_are_checked():
+    cfg = ModelConfig(src_vocab=7, tgt_vocab=7, emb=2, hidden=2)
+    for dtype in ("float16", np.int32):
+        with pytest.raises(ValueError, match="dtype .* is not supported; use float32"):
+            Seq2Seq(cfg, dtype=dtype)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0; got -1"):
+        Seq2Seq(cfg, seed=-1)
+    params = Seq2Seq(cfg, dtype=F64).params
+    with pytest.raises(ValueError, match=r"has dtype float64, the model float32; pass dtype='fl"):
+        Seq2Seq(cfg, params)  # float32 unless told
+    assert Seq2Seq(cfg, params, dtype=F64).params is params
+
+
 def test_init_scale_is_free_where_nothing_reads_it():
     cfg = ModelConfig(src_vocab=7, tgt_vocab=7, init="xavier", attention="general", init_scale=0)
     assert not cfg.uses_init_scale

@@ -1,5 +1,7 @@
 """The trainer: exact resume (after a stop, after Ctrl-C), non-finite loss, config mismatch."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -85,6 +87,37 @@ def test_ctrl_c_saves_and_resume_matches(data, tmp_path, monkeypatch):
     assert resumed.resume()
     resumed.fit()
     assert_same_run(full, resumed)
+    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
+
+
+def train_losses(out) -> list[float]:
+    """Each logged epoch's train_loss (after checking its tokens_per_s is a real rate)."""
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert all(r["tokens_per_s"] > 0 for r in records)
+    return [r["train_loss"] for r in records]
+
+
+def test_ctrl_c_during_the_dev_evaluation_logs_the_whole_epoch(data, tmp_path, monkeypatch):
+    """Interrupted after its last batch, while the dev set is scored: the resumed run logs the
+    epoch's train_loss over all its batches (it once logged 0 and a rate of 0)."""
+    full = make_trainer(data, tmp_path / "full", epochs=2)
+    full.fit()
+    run = make_trainer(data, tmp_path / "cut", epochs=2)
+    evaluate = run.evaluate
+
+    def interrupt_in_epoch_2(model):
+        if run.state["epoch"] == 1:
+            raise KeyboardInterrupt
+        return evaluate(model)
+
+    run.evaluate = interrupt_in_epoch_2
+    with pytest.raises(KeyboardInterrupt):
+        run.fit()
+    resumed = make_trainer(data, tmp_path / "cut", epochs=2)
+    assert resumed.resume() and resumed.state["batch"] == 5  # 80 pairs in batches of 16
+    resumed.fit()
+    assert_same_run(full, resumed)
+    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path, monkeypatch):
@@ -125,7 +158,9 @@ def test_training_reduces_the_loss(data, tmp_path):
         (dict(max_steps=-5), "max_steps must be >= 0"),
         (dict(dev_size=0), "dev_size must be >= 1"),
         (dict(batch_size=-5), "batch_size must be >= 0"),
-        (dict(label_smoothing=-0.1), r"label_smoothing must be in \[0, 1\]"),
+        (dict(label_smoothing=-0.1), r"label_smoothing must be in \[0, 1\)"),
+        (dict(label_smoothing=1.0), r"label_smoothing must be in \[0, 1\) \(1 would train towa"),
+        (dict(seed=-1), "seed must be >= 0"),
         (dict(tokens_per_batch=500), "pass batch_size=0 with tokens_per_batch"),
         (dict(optimizer="Adam", momentum=0.9), "momentum and nesterov are for optimizer='sgd'"),
         (dict(optimizer="adamw", nesterov=True), "momentum and nesterov are for optimizer='sgd'"),
@@ -147,6 +182,22 @@ def test_training_reduces_the_loss(data, tmp_path):
 def test_a_bad_train_config_is_refused_before_any_work(kw, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kw)
+
+
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        (dict(epochs=1.5), r"epochs must be an integer; got 1.5 \(float\)"),
+        (dict(batch_size="64"), r"batch_size must be an integer; got '64' \(str\)"),
+        (dict(lr="1e-3"), "lr must be a number"),
+        (dict(patience=True), "patience must be an integer; got True"),
+        (dict(nesterov=1), "nesterov must be True or False"),
+    ],
+)
+def test_a_train_config_value_of_the_wrong_type_is_named(kw, message):
+    with pytest.raises(TypeError, match=message):
+        TrainConfig(**kw)
+    TrainConfig(epochs=np.int64(3), lr=np.float32(1e-3), seed=np.int32(1))  # NumPy scalars do
 
 
 def test_sgd_momentum_reaches_the_optimizer_whatever_the_name_case(data, tmp_path):
@@ -243,3 +294,13 @@ def test_a_sampling_schedule_without_scheduled_sampling_is_never_read(data, tmp_
                        sampling_schedule="exponential")  # fmt: skip
     run.fit()
     assert run.state["step"] > 0
+
+
+def test_non_finite_loss_before_any_checkpoint_says_so(data, tmp_path, monkeypatch):
+    run = make_trainer(data, tmp_path / "nan0", epochs=1)
+    real = Seq2Seq.loss_and_grads
+    monkeypatch.setattr(Seq2Seq, "loss_and_grads",
+                        lambda self, b, **kw: (float("inf"), real(self, b, **kw)[1]))  # fmt: skip
+    with pytest.raises(NonFiniteLoss, match="step 0: .*no checkpoint was written yet"):
+        run.fit()
+    assert not checkpoint.exists(tmp_path / "nan0" / "last")

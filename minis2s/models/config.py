@@ -6,10 +6,35 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 CELLS = ("rnn", "lstm", "gru")
 ATTENTIONS = ("none", "dot", "general", "concat", "additive", "scaled_dot")
 BRIDGES = ("zero", "last", "learned")
 INITS = ("uniform", "xavier")
+
+# What a config field's annotation accepts: NumPy's scalars too, but no bool for a number
+# (True is an int to Python, and never what a user meant by hidden=True).
+_ACCEPTS = {
+    "int": ((int, np.integer), "an integer"),
+    "float": ((int, float, np.integer, np.floating), "a number"),
+    "bool": ((bool, np.bool_), "True or False"),
+    "str": ((str,), "a string"),
+}
+
+
+def check_field_types(obj: Any) -> None:
+    """Raise TypeError naming the first field of dataclass `obj` whose value is not of its
+    annotated type (`int`, `float`, `bool` or `str`): hidden=4.5 or epochs="3" would otherwise
+    fail far from where it was set, or not at all."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        types, words = _ACCEPTS[str(f.type)]
+        if not isinstance(value, types) or (str(f.type) != "bool" and isinstance(value, bool)):
+            raise TypeError(
+                f"{type(obj).__name__}: {f.name} must be {words}; got {value!r} "
+                f"({type(value).__name__})"
+            )
 
 
 @dataclass(frozen=True)
@@ -54,6 +79,7 @@ class ModelConfig:
     forget_bias: float = 1.0
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         for name, value, choices in [
             ("cell", self.cell, CELLS),
             ("attention", self.attention, ATTENTIONS),

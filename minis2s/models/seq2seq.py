@@ -46,7 +46,16 @@ class Seq2Seq:
     ) -> None:
         self.cfg = cfg
         self.dtype = np.dtype(dtype)
-        self.params = init_params(cfg, seed, dtype) if params is None else params
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(
+                f"Seq2Seq: dtype {self.dtype.name} is not supported; use float32 (the default) "
+                "or float64"
+            )
+        if params is None:
+            if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+                raise ValueError(f"Seq2Seq: seed must be an integer >= 0; got {seed!r}")
+            params = init_params(cfg, seed, dtype)
+        self.params = params
         self._check_params()
 
     def _check_params(self) -> None:
@@ -62,6 +71,13 @@ class Seq2Seq:
                 raise ValueError(
                     f"Seq2Seq: parameter {k} has shape {tuple(self.params[k].shape)}, the config "
                     f"needs {s}; was this checkpoint trained with another config?"
+                )
+        for k in want:  # after the shapes: a checkpoint of another config is told as such
+            if self.params[k].dtype != self.dtype:
+                raise ValueError(
+                    f"Seq2Seq: parameter {k} has dtype {self.params[k].dtype}, the model "
+                    f"{self.dtype.name}; pass dtype={self.params[k].dtype.name!r} or cast the "
+                    "parameters"
                 )
 
     # -- training ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from minis2s.models.config import check_field_types
 from minis2s.train.optim import OPTIMIZERS
 from minis2s.train.schedule import SAMPLING, SCHEDULES
 
@@ -57,10 +58,12 @@ class TrainConfig:
     dev_size: int = 1000  # dev sentences decoded for the dev metric each epoch
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         if self.metric not in METRICS:
             raise ValueError(f"TrainConfig: metric={self.metric!r}; choose one of {METRICS}")
         for name, low in (("epochs", 1), ("dev_size", 1), ("batch_size", 0),
-                          ("tokens_per_batch", 0), ("patience", 0), ("max_steps", 0)):  # fmt: skip
+                          ("tokens_per_batch", 0), ("patience", 0), ("max_steps", 0),
+                          ("seed", 0)):  # fmt: skip
             if getattr(self, name) < low:
                 raise ValueError(f"TrainConfig: {name} must be >= {low}; got {getattr(self, name)}")
         if (self.batch_size > 0) == (self.tokens_per_batch > 0):
@@ -81,9 +84,10 @@ class TrainConfig:
             )
         if not self.clip >= 0:
             raise ValueError(f"TrainConfig: clip must be >= 0 (0 = off); got {self.clip}")
-        if not 0.0 <= self.label_smoothing <= 1.0:
+        if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(
-                f"TrainConfig: label_smoothing must be in [0, 1]; got {self.label_smoothing}"
+                f"TrainConfig: label_smoothing must be in [0, 1) (1 would train towards the "
+                f"uniform distribution, whatever the target); got {self.label_smoothing}"
             )
         self._check_schedules()
 

@@ -37,6 +37,10 @@ class NonFiniteLoss(RuntimeError):
 
 DATA_CHECKS = ("options", "train", "dev")  # meta["data"] entries that older runs did not save
 
+# What the trainer sums over the current epoch's batches for its log line; kept in checkpoints,
+# so that an epoch interrupted and resumed logs the figures of all its batches.
+EPOCH_SUMS = {"epoch_tokens": 0, "epoch_nll": 0.0, "epoch_seconds": 0.0}
+
 
 class Trainer:
     """Trains `model` on encoded `train` examples, evaluating with `evaluate` each epoch.
@@ -69,6 +73,7 @@ class Trainer:
         self.stopper = EarlyStopping(_patience(tcfg), mode=_mode(tcfg.metric))
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "best": None}
+        self.state |= EPOCH_SUMS
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -114,6 +119,8 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt.optimizer_state)
         ts = ckpt.trainer_state
         self.state = {k: ts[k] for k in ("step", "epoch", "batch", "best")}
+        # the epoch's running sums (a checkpoint from before they were kept: from its resume on)
+        self.state |= {k: ts.get(k, zero) for k, zero in EPOCH_SUMS.items()}
         self.rng.bit_generator.state = ts["rng"]
         self.lr_schedule.load_state_dict(ts["lr_schedule"])
         self.stopper.load_state_dict(ts["stopper"])
@@ -148,10 +155,15 @@ class Trainer:
         )
         norm = clip_grad_norm(grads, t.clip) if t.clip > 0 else global_norm(grads)
         if not (math.isfinite(loss) and math.isfinite(norm)):
+            last = os.path.join(self.out_dir, "last")
+            kept = (
+                f"the last good checkpoint is kept in {last}"
+                if checkpoint.exists(last)
+                else "no checkpoint was written yet (the first is at the end of epoch 1)"
+            )
             raise NonFiniteLoss(
                 f"step {self.state['step']}: loss {loss}, gradient norm {norm}. Training stopped; "
-                f"the last good checkpoint is kept in {self.out_dir}/last. Try a lower --lr or "
-                "--clip"
+                f"{kept}. Try a lower --lr or --clip"
             )
         self.optimizer.step(self.model.params, grads)
         self.state["step"] += 1
@@ -206,19 +218,27 @@ class Trainer:
         todo = self.epoch_batches(epoch)[self.state["batch"] :]
         bar = tqdm(todo, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not self.progress,
                    leave=False, dynamic_ncols=True)  # fmt: skip
-        tokens, nll, rate, t0 = 0, 0.0, 0.0, time.perf_counter()
+        s, t0 = self.state, time.perf_counter()
+        seconds0 = s["epoch_seconds"]  # the epoch's time before an interruption, if any
         for batch in bar:
             loss, norm = self.step(batch)
-            self.state["batch"] += 1
             n = batch.n_tokens
-            tokens, nll = tokens + n, nll + loss * n
-            rate = tokens / max(time.perf_counter() - t0, 1e-9)
-            bar.set_postfix(loss=f"{loss:.3f}", ppl=f"{math.exp(min(nll / tokens, 50)):.2f}",
-                            tok_s=f"{rate:.0f}")  # fmt: skip
-            if t.max_steps and self.state["step"] >= t.max_steps:
+            # the batch and the epoch's sums are counted together, so that a resumed epoch logs
+            # the figures of all its batches, not only of those after the interruption
+            s["batch"], s["epoch_tokens"], s["epoch_nll"], s["epoch_seconds"] = (
+                s["batch"] + 1, s["epoch_tokens"] + n, s["epoch_nll"] + loss * n,
+                seconds0 + time.perf_counter() - t0,
+            )  # fmt: skip
+            rate = s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9)
+            ppl = math.exp(min(s["epoch_nll"] / s["epoch_tokens"], 50))
+            bar.set_postfix(loss=f"{loss:.3f}", ppl=f"{ppl:.2f}", tok_s=f"{rate:.0f}")
+            if t.max_steps and s["step"] >= t.max_steps:
                 self.save("last")
                 return True
-        self.train_figures = {"train_loss": nll / max(tokens, 1), "tokens_per_s": rate}
+        self.train_figures = {
+            "train_loss": s["epoch_nll"] / max(s["epoch_tokens"], 1),
+            "tokens_per_s": s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9),
+        }
         return False
 
     def _end_epoch(self) -> tuple[dict[str, Any], bool]:
@@ -227,6 +247,7 @@ class Trainer:
         metric = dev[t.metric]
         self.state["epoch"] += 1
         self.state["batch"] = 0
+        self.state |= EPOCH_SUMS
         stop = self.stopper.should_stop(metric)
         improved = self.stopper.improved
         if improved:

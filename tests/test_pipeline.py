@@ -1,0 +1,57 @@
+"""pipeline.load_data and pipeline.train refuse what cannot train, before any training: a corpus
+that leaves no training pair, a --min-freq that leaves no token, an --out that is a file or
+holds another run's log."""
+
+import pytest
+
+from minis2s import pipeline
+from minis2s.train.config import TrainConfig
+
+PAIRS = "abc\tcba\nabcd\tdcba\nbca\tacb\n"
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "c.tsv"
+    path.write_text(PAIRS)
+    return path
+
+
+def test_a_one_pair_corpus_says_its_pair_went_to_dev(tmp_path):
+    path = tmp_path / "one.tsv"
+    path.write_text("ab\tba\n")
+    with pytest.raises(ValueError, match="the corpus has 1 pair, all held out for dev.*--dev-data"):
+        pipeline.load_data(data=str(path))
+    data = pipeline.load_data(data=str(path), dev_data=str(path))  # what the message suggests
+    assert len(data.train) == 1
+
+
+def test_a_max_len_that_drops_every_pair_is_named(corpus):
+    with pytest.raises(ValueError, match="--max-len 2 drops all 2 training pairs.*raise --max-len"):
+        pipeline.load_data(data=str(corpus), max_len=2)
+
+
+def test_a_min_freq_that_leaves_no_token_is_refused(corpus):
+    with pytest.raises(ValueError, match="--min-freq 9 leaves the source vocabulary no token"):
+        pipeline.load_data(data=str(corpus), min_freq=9)
+    assert len(pipeline.load_data(data=str(corpus), min_freq=2).src_vocab) > 4
+
+
+def test_an_out_that_is_a_file_is_refused_before_training(corpus, tmp_path):
+    out = tmp_path / "afile"
+    out.write_text("mine")
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
+    with pytest.raises(NotADirectoryError, match="--out .*afile is a file, not a directory"):
+        pipeline.train(data, {"emb": 2, "hidden": 2}, TrainConfig(epochs=1), str(out))
+    assert out.read_text() == "mine"
+
+
+def test_a_new_run_does_not_add_to_an_earlier_runs_log(corpus, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "log.jsonl").write_text('{"epoch": 1}\n')
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
+    with pytest.raises(FileExistsError, match="holds the log.jsonl of an earlier run"):
+        pipeline.train(data, {"emb": 2, "hidden": 2}, TrainConfig(epochs=1), str(out))
+    assert (out / "log.jsonl").read_text() == '{"epoch": 1}\n'
+    assert sorted(p.name for p in out.iterdir()) == ["log.jsonl"]
