@@ -134,12 +134,16 @@ def load_data(
 def _why_no_training_pairs(n_dev: int, dev_given: bool, max_len: int | None, n_long: int) -> str:
     """The error for a corpus that leaves no training pair."""
     if n_long:
-        return (f"--max-len {max_len} drops all {n_long} training pairs (each has more tokens on "
-                "a side): raise --max-len")  # fmt: skip
+        return (
+            f"--max-len {max_len} drops all {n_long} training pairs (each has more tokens on a "
+            "side): raise --max-len"
+        )
     if dev_given:
         return "the corpus (--data) has no pairs to train on"
-    return (f"the corpus has {n_dev} pair{'s' * (n_dev != 1)}, all held out for dev (5%, at "
-            "least 1): give it more pairs, or pass --dev-data so that all of it trains")  # fmt: skip
+    return (
+        f"the corpus has {n_dev} pair{'s' * (n_dev != 1)}, all held out for dev (5%, at least "
+        "1): give it more pairs, or pass --dev-data so that all of it trains"
+    )
 
 
 def within(pairs: list, tok: Any, max_len: int) -> tuple[list, int]:
