@@ -97,6 +97,7 @@ def _pinned_copy(cp: ModuleType, arrays: list[np.ndarray]) -> list[Any]:
 
 
 _current: Backend | None = None
+_told_cold = False  # whether this process has said that the numba twins compile
 
 
 def _make(name: str) -> Backend:
@@ -107,7 +108,9 @@ def _make(name: str) -> Backend:
             raise RuntimeError("backend 'numba' needs Numba: pip install numba scipy")
         from minis2s.kernels import numba_cache_is_cold, numba_kernels
 
-        if numba_cache_is_cold():
+        global _told_cold
+        if not _told_cold and numba_cache_is_cold():
+            _told_cold = True  # once a process: a benchmark switches backends many times
             warnings.warn(
                 "the numba backend compiles its kernels on this first run (up to 30 s before the "
                 "first step, by CPU); later runs load them from Numba's cache",

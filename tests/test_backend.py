@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -18,16 +19,32 @@ def test_default_is_numpy_and_use_switches():
 
 def test_the_first_numba_run_says_it_compiles(monkeypatch):
     """The twins compile on first use (up to 30 s), which looks like a hang without a word;
-    whether Numba has them cached is read from its own index file for the loss twin."""
-    from minis2s.kernels import numba_cache_is_cold, numba_loss
+    whether Numba has any of them cached is read from its own index files. The note comes once
+    a process (a benchmark switches backends many times)."""
+    from minis2s.kernels import _numba_modules, numba_cache_is_cold, numba_loss
 
     backend.use("numba").kernel("loss.log_softmax", None)(np.zeros((2, 3), np.float32))
     cache_file = numba_loss.log_softmax_rows._cache._cache_file  # Numba's, as the check reads it
     assert os.path.exists(cache_file._index_path) and not numba_cache_is_cold()
-    monkeypatch.setattr(cache_file, "_index_path", "/no/such/index.nbi")
+    cache_files = [
+        obj._cache._cache_file
+        for module in _numba_modules()
+        for obj in vars(module).values()
+        if hasattr(getattr(obj, "_cache", None), "_cache_file")
+    ]
+    assert cache_file in cache_files and len(cache_files) > 10  # every twin module's
+    for f in cache_files:
+        if f is not cache_file:
+            monkeypatch.setattr(f, "_index_path", "/no/such/index.nbi")
+    assert not numba_cache_is_cold()  # one twin compiled: not the first run (a layer bench
+    monkeypatch.setattr(cache_file, "_index_path", "/no/such/index.nbi")  # never compiles loss)
     assert numba_cache_is_cold()
+    monkeypatch.setattr(backend, "_told_cold", False)
     with pytest.warns(UserWarning, match="compiles its kernels on this first run"):
         backend.use("numba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        backend.use("numba")  # said once
 
 
 def test_unknown_backend_lists_the_choices():

@@ -84,16 +84,31 @@ def numba_kernels() -> dict[str, Callable]:
 
 
 def numba_cache_is_cold() -> bool:
-    """Whether Numba has yet to compile the twins on this machine (up to 30 s on first use; later
-    runs load them from its cache). Judged by the loss twin every model calls; best effort
-    (Numba's cache internals), False when it cannot tell."""
-    from minis2s.kernels import numba_loss
+    """Whether Numba has compiled none of the twins on this machine yet (up to 30 s on first use;
+    later runs load them from its cache): no cached twin's index file exists. Best effort (Numba's
+    cache internals), False when it cannot tell."""
+    index_paths = []
+    for module in _numba_modules():
+        for obj in vars(module).values():
+            cache_file = getattr(getattr(obj, "_cache", None), "_cache_file", None)
+            if cache_file is not None and hasattr(cache_file, "_index_path"):
+                index_paths.append(cache_file._index_path)
+    return bool(index_paths) and not any(os.path.exists(p) for p in index_paths)
 
-    try:
-        index = numba_loss.log_softmax_rows._cache._cache_file._index_path
-    except AttributeError:
-        return False
-    return not os.path.exists(index)
+
+def _numba_modules() -> list:
+    from minis2s.kernels import (
+        numba_attention,
+        numba_embedding,
+        numba_gru,
+        numba_loss,
+        numba_lstm,
+        numba_optim,
+        numba_rnn,
+    )
+
+    return [numba_attention, numba_embedding, numba_gru, numba_loss, numba_lstm, numba_optim,
+            numba_rnn]  # fmt: skip
 
 
 def cupy_kernels() -> dict[str, Callable]:
