@@ -258,7 +258,8 @@ def train(
                   f"step {trainer.state['step']}")  # fmt: skip
     elif os.path.isdir(os.path.join(out_dir, "last")):
         raise FileExistsError(
-            f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
+            f"{out_dir} already holds a run; pass --resume (resume=True) to continue it or "
+            "choose another --out"
         )
     elif os.path.exists(os.path.join(out_dir, "log.jsonl")):  # its checkpoints were removed
         raise FileExistsError(

@@ -55,3 +55,14 @@ def test_a_new_run_does_not_add_to_an_earlier_runs_log(corpus, tmp_path):
         pipeline.train(data, {"emb": 2, "hidden": 2}, TrainConfig(epochs=1), str(out))
     assert (out / "log.jsonl").read_text() == '{"epoch": 1}\n'
     assert sorted(p.name for p in out.iterdir()) == ["log.jsonl"]
+
+
+def test_a_new_run_over_a_run_is_refused_and_resume_goes_on(corpus, tmp_path):
+    out = str(tmp_path / "run")
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
+    opts = {"emb": 2, "hidden": 2}
+    pipeline.train(data, opts, TrainConfig(epochs=1), out, progress=False)
+    with pytest.raises(FileExistsError, match=r"holds a run; pass --resume \(resume=True\)"):
+        pipeline.train(data, opts, TrainConfig(epochs=2), out, progress=False)
+    pipeline.train(data, opts, TrainConfig(epochs=2), out, resume=True, progress=False)
+    assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 2
