@@ -20,6 +20,7 @@ from minis2s.data.batching import pad, pad_features
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.decode import beam_search, greedy, sample
+from minis2s.decode.common import check_int
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 
@@ -68,6 +69,7 @@ class Translator:
         warning that says so."""
         checkpoint_dir = cls._checkpoint_dir(os.fspath(path), which)
         ckpt = checkpoint.load(checkpoint_dir)
+        _check_finite(checkpoint_dir, ckpt.params)
         cfg = ModelConfig.from_dict(ckpt.config["model"])
         dtype = np.dtype(ckpt.config.get("dtype", "float32"))
         from minis2s import backend
@@ -109,6 +111,12 @@ class Translator:
             raise ValueError("translate: no source sentences given")
         if self.model.cfg.src_features > 0:
             return _pad_features(sources, self.model.cfg.src_features, first)
+        for i, s in enumerate(sources, start=first):
+            if not isinstance(s, str):
+                raise ValueError(
+                    f"translate: sources[{i}] is {_describe(s)}, but this model reads text "
+                    "(src_features = 0): give it strings, one sentence each"
+                )
         toks = [self.tokenizer.tokenize(s) for s in sources]
         for i, t in enumerate(toks, start=first):
             if not t:
@@ -127,14 +135,15 @@ class Translator:
         method: str = "greedy",
         batch_size: int = 64,
         nbest: int = 1,
-        seed: int = 0,
+        seed: int | None = None,
         **options: Any,
     ) -> list[Any]:
         """Translate `sources` (strings, or (S, F) arrays for a feature model).
 
-        method: "greedy", "beam" (options beam_size, length_penalty, alpha) or "sample"
-        (options temperature, top_k); all take max_len_a, max_len_b. Returns one Translation
-        per source, or a list of `nbest` Translations per source when nbest > 1.
+        method: "greedy", "beam" (options beam_size, length_penalty, alpha: alpha only with
+        length_penalty="gnmt") or "sample" (options temperature, top_k; `seed` seeds the draws,
+        default 0); all take max_len_a, max_len_b. Returns one Translation per source, or a list
+        of `nbest` Translations per source when nbest > 1.
         """
         if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
             what = (
@@ -152,14 +161,15 @@ class Translator:
                 f"translate: {', '.join(unknown)} is not an option of method={method!r}; "
                 f"its options: {', '.join(OPTIONS[method])}"
             )
-        if batch_size < 1:
-            raise ValueError(f"translate: batch_size must be >= 1; got {batch_size}")
+        _check_given_options(method, seed, options)
+        check_int("translate", "batch_size", batch_size, 1)
+        check_int("translate", "nbest", nbest, None)
         if nbest < 1 or (nbest > 1 and method != "beam"):
             raise ValueError(
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
                 "(greedy decoding and sampling give one output per source), and nbest >= 1"
             )
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(0 if seed is None else seed)
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):
             src, mask, toks = self.encode_sources(sources[start : start + batch_size], start)
@@ -205,6 +215,41 @@ class Translator:
             except ImportError:
                 pass
         return result
+
+
+def _check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None:
+    """Refuse an option given that the decoding would ignore (as the command line does)."""
+    if seed is not None and method != "sample":
+        raise ValueError(
+            f"translate: seed seeds sampling, but method={method!r} draws nothing; leave seed "
+            "out, or use method='sample'"
+        )
+    if seed is not None:
+        check_int("translate", "seed", seed, 0)
+    if "alpha" in options and options.get("length_penalty", "none") != "gnmt":
+        raise ValueError(
+            "translate: alpha is the exponent of length_penalty='gnmt', which is not chosen; "
+            "add length_penalty='gnmt', or leave alpha out"
+        )
+
+
+def _check_finite(where: str, params: dict[str, np.ndarray]) -> None:
+    """The checkpoint's parameters hold no NaN or infinity (they would decode to empty text)."""
+    bad = [name for name, p in params.items() if not np.isfinite(p).all()]
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise ValueError(
+            f"{where}: parameters hold NaN or infinite values ({', '.join(bad[:3])}{more}): "
+            "training diverged or the file is damaged; load another checkpoint (the run's best/ "
+            "or last/) or train again"
+        )
+
+
+def _describe(x: Any) -> str:
+    """A short description of a wrong source for an error message."""
+    if hasattr(x, "shape"):
+        return f"an array of shape {tuple(x.shape)}"
+    return "None" if x is None else f"{type(x).__name__} {x!r:.40}"
 
 
 def _check_vocabs(where: str, cfg: ModelConfig, vocabs: dict[str, Vocab]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import math
 import os
 import sys
 import warnings
@@ -79,6 +80,7 @@ def _add_dataclass_options(p: argparse.ArgumentParser, cls: type, skip: set[str]
                                help=help)  # fmt: skip
         else:
             typ = {"int": int, "float": float, "str": str}[str(f.type)]
+            typ = _non_negative_int if f.name == "seed" else typ  # NumPy's seeds are >= 0
             group.add_argument(flag, type=typ, default=None, metavar=str(f.type).upper(),
                                help=help)  # fmt: skip
 
@@ -125,27 +127,34 @@ def check_given_options(given: dict[str, Any], configs: dict[str, Any]) -> None:
 
 def _decode_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("decoding")
-    g.add_argument("--beam", type=int, default=0, help="beam size (0 = greedy)")
-    g.add_argument("--nbest", type=int, default=1, help="with --beam: print the N best")
+    g.add_argument("--beam", type=_non_negative_int, default=0, help="beam size (0 = greedy)")
+    g.add_argument("--nbest", type=_positive_int, default=1, help="with --beam: print the N best")
     g.add_argument(
         "--length-penalty", choices=("none", "average", "gnmt"), default="none",
         help="with --beam: rank by score / length, or by GNMT's score / ((5+len)/6)^alpha",
     )  # fmt: skip
-    g.add_argument("--alpha", type=float, default=0.6, help="GNMT length penalty exponent")
+    g.add_argument("--alpha", type=_finite_float, default=None,
+                   help="with --length-penalty gnmt: its exponent (default 0.6)")  # fmt: skip
     g.add_argument("--sample", action="store_true", help="sample instead of searching")
-    g.add_argument("--temperature", type=float, default=1.0, help="with --sample: p^(1/T)")
-    g.add_argument("--top-k", type=int, default=0, help="with --sample: the K best only (0: all)")
-    g.add_argument("--max-len-a", type=float, default=2.0, help="max length a*|src|+b (2.0)")
-    g.add_argument("--max-len-b", type=int, default=10, help="max length a*|src|+b (10)")
-    g.add_argument("--seed", type=int, default=0, help="for --sample")
+    g.add_argument("--temperature", type=_finite_float, default=1.0,
+                   help="with --sample: p^(1/T)")  # fmt: skip
+    g.add_argument("--top-k", type=_non_negative_int, default=0,
+                   help="with --sample: the K best only (0: all)")  # fmt: skip
+    g.add_argument("--max-len-a", type=_finite_float, default=2.0,
+                   help="max length a*|src|+b (2.0)")  # fmt: skip
+    g.add_argument("--max-len-b", type=_non_negative_int, default=10,
+                   help="max length a*|src|+b (10)")  # fmt: skip
+    g.add_argument("--seed", type=_non_negative_int, default=None,
+                   help="with --sample: seeds the draws (default 0)")  # fmt: skip
 
 
 def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any]:
     """translate() keyword arguments from the decoding options; a ValueError for an option the
     chosen method would ignore (`nbest`: whether this command prints n-best lists)."""
     beam_options = {"--nbest": args.nbest != 1, "--length-penalty": args.length_penalty != "none",
-                    "--alpha": args.alpha != 0.6}  # fmt: skip
-    sample_options = {"--temperature": args.temperature != 1.0, "--top-k": args.top_k != 0}
+                    "--alpha": args.alpha is not None}  # fmt: skip
+    sample_options = {"--temperature": args.temperature != 1.0, "--top-k": args.top_k != 0,
+                      "--seed": args.seed is not None}  # fmt: skip
     if args.sample and args.beam > 0:
         raise ValueError("--sample and --beam are two decoding methods; give one of them")
     if args.nbest != 1 and not nbest:
@@ -153,18 +162,25 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
     ignored = [k for k, given in beam_options.items() if given and args.beam == 0]
     ignored += [k for k, given in sample_options.items() if given and not args.sample]
     if ignored:
-        method = "sampling" if args.sample else "greedy decoding"
+        method = "sampling" if args.sample else "beam search" if args.beam else "greedy decoding"
         raise ValueError(
             f"{' and '.join(ignored)} would be ignored by {method}: --nbest, --length-penalty "
-            "and --alpha are for beam search (add --beam N), --temperature and --top-k for --sample"
+            "and --alpha are for beam search (add --beam N), --temperature, --top-k and --seed "
+            "for --sample"
+        )
+    if args.alpha is not None and args.length_penalty != "gnmt":
+        raise ValueError(
+            "--alpha is the exponent of --length-penalty gnmt and would be ignored by "
+            f"--length-penalty {args.length_penalty}; add --length-penalty gnmt, or leave it out"
         )
     kw: dict[str, Any] = {"max_len_a": args.max_len_a, "max_len_b": args.max_len_b}
     if args.sample:
         return kw | {"method": "sample", "temperature": args.temperature, "top_k": args.top_k,
-                     "seed": args.seed}  # fmt: skip
+                     "seed": args.seed or 0}  # fmt: skip
     if args.beam > 0:
-        return kw | {"method": "beam", "beam_size": args.beam, "nbest": args.nbest,
-                     "length_penalty": args.length_penalty, "alpha": args.alpha}  # fmt: skip
+        alpha = {} if args.alpha is None else {"alpha": args.alpha}
+        return kw | alpha | {"method": "beam", "beam_size": args.beam, "nbest": args.nbest,
+                             "length_penalty": args.length_penalty}  # fmt: skip
     return kw
 
 
@@ -237,6 +253,29 @@ def _positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
     return int(text)
+
+
+def _non_negative_int(text: str) -> int:
+    """argparse type for --seed, --beam (0 = greedy), --top-k (0 = all): an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    """argparse type for --temperature, --alpha, --max-len-a: a number, not nan or inf (they
+    would decode every sentence to nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {text!r}")
+    return value
 
 
 def _set_threads(argv: list[str]) -> None:

@@ -19,6 +19,11 @@ def train(args: argparse.Namespace) -> int:
     if args.show < 0:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(
+            f"--out {out} is a file, not a directory: the run needs a directory of its own "
+            "(it is created if missing); give another --out, or move the file"
+        )
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
@@ -93,7 +98,7 @@ def translate(args: argparse.Namespace) -> int:
 
     kw = decode_kwargs(args)  # before reading anything: a wrong option costs no waiting
     tr = Translator.load(args.checkpoint)
-    sentences = args.sentences or [line.rstrip("\r\n") for line in sys.stdin]  # \r: Windows
+    sentences = args.sentences or _stdin_lines()
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
     results = tr.translate(sentences, **kw)
@@ -109,6 +114,27 @@ def translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdin_lines() -> list[str]:
+    """The lines of standard input without their line ends (a Windows CR too), decoded as UTF-8
+    whatever the locale says: a wrong byte is an error naming its line, as in a corpus file,
+    not a token silently mapped to <unk>."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream put in stdin's place (a test, a notebook)
+        return [line.rstrip("\r\n") for line in sys.stdin]
+    lines = []
+    for n, raw in enumerate(stream, 1):
+        b = raw.removesuffix(b"\n").removesuffix(b"\r")
+        try:
+            line = b.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"stdin:{n}: not valid UTF-8 (byte {e.start + 1} of the line is "
+                f"{b[e.start : e.start + 1]!r}); give the sentences as UTF-8 text"
+            ) from None
+        lines.append(line.removeprefix("\ufeff") if n == 1 else line)
+    return lines
+
+
 def evaluate(args: argparse.Namespace) -> int:
     from minis2s.api import Translator
     from minis2s.data.corpus import read_corpus
@@ -120,6 +146,7 @@ def evaluate(args: argparse.Namespace) -> int:
     kw = decode_kwargs(args, nbest=False)
     kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     tr = Translator.load(args.checkpoint)
+    _check_sources_fit(tr.model.cfg.src_features, args)
     if args.data:
         pairs = list(read_corpus(args.data))
     else:
@@ -130,6 +157,24 @@ def evaluate(args: argparse.Namespace) -> int:
     if tr.unknown:
         print(f"unknown_source_tokens\t{tr.unknown}")
     return 0
+
+
+def _check_sources_fit(F: int, args: argparse.Namespace) -> None:
+    """The sources of evaluate's --task or --data are what the model reads: text, or frames of
+    F features (F = the model's src_features, 0 for text)."""
+    from minis2s.data.tasks import get_task
+
+    given = get_task(args.task).features or 0 if args.task else 0
+    if given == F:
+        return
+    what = f"--task {args.task}" if args.task else "--data"
+    gives = f"(S, F={given}) feature frames" if given else "text"
+    reads = f"(S, F={F}) feature frames" if F else "text"
+    fix = "a task of such frames, or from Python" if F else "a text task or a --data corpus"
+    raise ValueError(
+        f"{what} gives {gives}, but the model in {args.checkpoint} reads {reads}: they do not "
+        f"match; evaluate this model on {fix}"
+    )
 
 
 def task_split(config: dict, task: str, split: str) -> list:
@@ -183,5 +228,21 @@ def plot(args: argparse.Namespace) -> int:
 def bench(args: argparse.Namespace) -> int:
     from minis2s.bench import run
 
+    if args.json:
+        _check_writable("--json", args.json)  # before the benchmark, not after its minutes
     run(quick=args.quick, json_path=args.json)
     return 0
+
+
+def _check_writable(option: str, path: str) -> None:
+    """`path` can be written: its directory exists and takes files, and it is not a directory."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path} is a directory; give a file name inside it")
+    if not os.path.isdir(folder):
+        raise ValueError(
+            f"{option} {path}: the directory {folder} does not exist; create it first, or give "
+            "a path in an existing directory"
+        )
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        raise ValueError(f"{option} {path}: cannot write there (permission denied)")

@@ -91,6 +91,19 @@ def test_nbest_other_than_one_needs_beam_search(method, nbest):
         (dict(method="greedy", beam_size=3), "beam_size is not an option of method='greedy'"),
         (dict(method="beam", top_k=3), "top_k is not an option of method='beam'"),
         (dict(batch_size=0), "batch_size must be >= 1"),
+        (dict(batch_size=1.5), "batch_size must be an integer >= 1; got 1.5"),
+        (dict(method="beam", beam_size=2.5), "beam_size must be an integer >= 1; got 2.5"),
+        (dict(method="beam", beam_size=-1), "beam_size must be >= 1; got -1"),
+        (dict(method="sample", top_k=2.5), "top_k .* must be an integer >= 0; got 2.5"),
+        (dict(method="beam", nbest=1.5), "nbest must be an integer; got 1.5"),
+        (dict(max_len_a=float("nan")), "max_len_a must be a finite number; got nan"),
+        (dict(max_len_a=float("inf")), "max_len_a must be a finite number; got inf"),
+        (dict(method="sample", temperature=float("inf")), "temperature must be a finite"),
+        (dict(method="beam", length_penalty="gnmt", alpha=float("nan")), "alpha must be a finite"),
+        (dict(method="beam", alpha=0.5), "alpha is the exponent of length_penalty='gnmt'"),
+        (dict(seed=3), "seed seeds sampling, but method='greedy' draws nothing"),
+        (dict(method="beam", seed=0), "seed seeds sampling, but method='beam'"),
+        (dict(method="sample", seed=-1), "seed must be >= 0; got -1"),
     ],
 )
 def test_decoding_options_are_checked_against_the_method(kw, message):
@@ -122,3 +135,37 @@ def test_one_source_is_not_taken_for_a_list_of_them():
 def test_evaluate_wants_a_list_of_source_reference_pairs(pairs, message):
     with pytest.raises(ValueError, match=message):
         _digits_translator().evaluate(pairs)
+
+
+@pytest.mark.parametrize(
+    "source, what",
+    [(np.zeros((3, 10)), r"an array of shape \(3, 10\)"), (12, "int 12"), (None, "None")],
+)
+def test_a_text_model_wants_strings(source, what):
+    """The opposite of a feature model given text: named, not a TypeError from the vocabulary."""
+    with pytest.raises(ValueError, match=rf"sources\[1\] is {what}, but this model reads text"):
+        _digits_translator().translate(["12", source])
+
+
+def test_the_options_a_method_takes_are_accepted():
+    tr = _digits_translator()
+    beam = dict(method="beam", beam_size=np.int64(2), length_penalty="gnmt", alpha=0.2)
+    assert len(tr.translate(["12"], nbest=2, **beam)[0]) == 2
+    one = tr.translate(["12", "3"], method="sample", seed=4, top_k=3, temperature=0.5)
+    assert [t.text for t in one] == [
+        t.text for t in tr.translate(["12", "3"], method="sample", seed=4, top_k=3, temperature=0.5)
+    ]
+
+
+def test_a_checkpoint_with_non_finite_parameters_is_refused_at_load(run, tmp_path):
+    """A NaN parameter would translate every source to an empty string, silently."""
+    _, _, out = run
+    shutil.copytree(f"{out}/best", tmp_path / "nan")
+    file = tmp_path / "nan" / "params.npz"
+    with np.load(file) as z:
+        params = {k: z[k] for k in z.files}
+    params["out.b"] = params["out.b"].copy()
+    params["out.b"][0] = np.inf
+    np.savez(file, **params)
+    with pytest.raises(ValueError, match=r"nan: parameters hold NaN or infinite values \(out.b\)"):
+        Translator.load(tmp_path / "nan")

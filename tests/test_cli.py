@@ -171,6 +171,16 @@ def test_a_feature_model_is_pointed_to_the_python_api(tmp_path, capsys):
     assert f"try: Translator.load({out!r}).translate([frames]) in Python" in capsys.readouterr().out
     assert main(["translate", "--checkpoint", out, "123"]) == 2
     assert "this model reads (S, F=10) float frames" in capsys.readouterr().err
+    assert main(["evaluate", "--checkpoint", out, "--task", "reverse-digits"]) == 2
+    assert "--task reverse-digits gives text, but the model in" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_task_the_model_cannot_read(run, capsys):
+    """A text model scored on a task of feature frames: the mismatch, not a TypeError."""
+    assert main(["evaluate", "--checkpoint", str(run), "--task", "noisy-digits"]) == 2
+    err = capsys.readouterr().err
+    assert "--task noisy-digits gives (S, F=10) feature frames, but the model in" in err
+    assert "reads text: they do not match" in err
 
 
 def test_an_unwritable_path_is_an_error_before_any_training(tmp_path, capsys, monkeypatch):
@@ -184,7 +194,22 @@ def test_an_unwritable_path_is_an_error_before_any_training(tmp_path, capsys, mo
     blocker.write_text("not a directory", encoding="utf-8")
     assert main(["train", *TINY, "--out", str(blocker / "run")]) == 2
     assert "minis2s train: error: [Errno 20] Not a directory" in capsys.readouterr().err
+    assert main(["train", *TINY, "--out", str(blocker)]) == 2  # --out names the file itself
+    assert f"--out {blocker} is a file, not a directory" in capsys.readouterr().err
     assert fits == []
+
+
+def test_bench_checks_its_json_path_before_timing_anything(tmp_path, capsys, monkeypatch):
+    runs = []
+    monkeypatch.setattr("minis2s.bench.run", lambda **kw: runs.append(kw))
+    missing = tmp_path / "no" / "b.json"
+    assert main(["bench", "--quick", "--json", str(missing)]) == 2
+    assert f"--json {missing}: the directory {missing.parent} does not exist" in (
+        capsys.readouterr().err
+    )
+    assert main(["bench", "--quick", "--json", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert runs == []
 
 
 def test_attention_none_alone_turns_input_feeding_off(tmp_path, capsys):
@@ -293,14 +318,88 @@ def test_empty_source_is_refused(run, capsys):
     [
         (["--nbest", "3"], "--nbest would be ignored by greedy decoding"),
         (["--temperature", "0.5"], "--temperature would be ignored by greedy decoding"),
-        (["--beam", "3", "--top-k", "2"], "--top-k would be ignored by greedy decoding"),
+        (["--beam", "3", "--top-k", "2"], "--top-k would be ignored by beam search"),
         (["--sample", "--length-penalty", "gnmt"], "--length-penalty would be ignored by sampling"),
         (["--sample", "--beam", "3"], "--sample and --beam are two decoding methods"),
+        (["--seed", "5"], "--seed would be ignored by greedy decoding"),
+        (["--beam", "2", "--seed", "5"], "--seed would be ignored by beam search"),
+        (["--alpha", "0.5"], "--alpha would be ignored by greedy decoding"),
+        (["--beam", "2", "--alpha", "0.5"], "--alpha is the exponent of --length-penalty gnmt"),
     ],
 )
 def test_a_decoding_option_the_method_would_ignore_is_refused(run, capsys, options, message):
     assert main(["translate", "--checkpoint", str(run), *options, "12"]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--sample", "--temperature", "nan"], "--temperature: must be a finite number; got 'nan'"),
+        (["--sample", "--temperature", "inf"], "--temperature: must be a finite number; got 'inf'"),
+        (["--beam", "2", "--length-penalty", "gnmt", "--alpha", "nan"], "--alpha: must be a fin"),
+        (["--max-len-a", "inf"], "--max-len-a: must be a finite number"),
+        (["--beam", "-1"], "--beam: must be an integer >= 0; got '-1'"),
+        (["--sample", "--seed", "-5"], "--seed: must be an integer >= 0; got '-5'"),
+        (["--sample", "--top-k", "2.5"], "--top-k: must be an integer >= 0; got '2.5'"),
+    ],
+)
+def test_a_decoding_value_that_would_decode_nothing_is_refused(run, capsys, options, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["translate", "--checkpoint", str(run), *options, "12"])
+    assert exit_.value.code == 2
+    assert f"minis2s translate: error: argument {message}" in capsys.readouterr().err
+
+
+def test_train_wants_a_non_negative_seed(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", *TINY, "--seed", "-1"])
+    assert exit_.value.code == 2
+    assert "minis2s train: error: argument --seed: must be an integer >= 0" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_options_each_method_takes_are_accepted(run, capsys):
+    argv = ["translate", "--checkpoint", str(run)]
+    assert main([*argv, "--sample", "--seed", "3", "--top-k", "2", "--temperature", "0.5",
+                 "12"]) == 0  # fmt: skip
+    assert main([*argv, "--beam", "2", "--length-penalty", "gnmt", "--alpha", "0.2", "12"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_stdin_that_is_not_utf8_is_an_error_naming_its_line(run, capsys, monkeypatch):
+    """Whatever the locale's encoding (here ASCII with replacement, which would hide the byte),
+    stdin is read as UTF-8, and a wrong byte is named by its line, as in a corpus file."""
+    import io
+
+    data = "\ufeff12\r\n3é\n".encode() + b"4\xff5\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), "ascii", "replace"))
+    assert main(["translate", "--checkpoint", str(run)]) == 2
+    assert "stdin:3: not valid UTF-8 (byte 2 of the line is b'\\xff')" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data[:-5]), "ascii", "replace"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2
+    assert "1 source token was not in the vocabulary" in captured.err  # é; no BOM, no "\r"
+
+
+def test_a_checkpoint_with_non_finite_parameters_is_refused(run, tmp_path, capsys):
+    import shutil
+
+    import numpy as np
+
+    shutil.copytree(run / "best", tmp_path / "nan")
+    file = tmp_path / "nan" / "params.npz"
+    with np.load(file) as z:
+        params = {k: z[k] for k in z.files}
+    name = sorted(params)[0]
+    params[name] = np.full_like(params[name], np.nan)
+    np.savez(file, **params)
+    assert main(["translate", "--checkpoint", str(tmp_path / "nan"), "12"]) == 2
+    assert f"{tmp_path / 'nan'}: parameters hold NaN or infinite values ({name})" in (
+        capsys.readouterr().err
+    )
 
 
 def test_evaluate_refuses_nbest(run, capsys):

@@ -116,3 +116,29 @@ def test_bad_options_are_explained():
         sample(model, ids, mask, rng=np.random.default_rng(0), temperature=0)
     with pytest.raises(ValueError, match="vocabulary"):
         greedy(model, np.array([[4, 99]]), mask)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m, ids, mask: greedy(m, ids, None), r"greedy: src_mask is None, expected \(N, S\)"),
+        (lambda m, ids, mask: greedy(m, ids[0], mask[0]), r"src has shape \(2,\), expected"),
+        (lambda m, ids, mask: sample(m, ids, mask, rng=None), "rng must be a numpy.random.Gen"),
+        (lambda m, ids, mask: sample(m, ids, mask, rng=np.random.default_rng(0), top_k=2.5),
+         r"top_k \(0 = no limit\) must be an integer >= 0; got 2.5"),
+        (lambda m, ids, mask: sample(m, ids, mask, rng=np.random.default_rng(0),
+                                     temperature=float("nan")), "temperature must be a finite"),
+        (lambda m, ids, mask: beam_search(m, ids, mask, beam_size=2.5),
+         "beam_size must be an integer >= 1; got 2.5"),
+        (lambda m, ids, mask: beam_search(m, ids, mask, length_penalty="gnmt", alpha=np.inf),
+         "alpha must be a finite number; got inf"),
+        (lambda m, ids, mask: greedy(m, ids, mask, max_len_a=float("nan")),
+         "max_len_a must be a finite number; got nan"),
+    ],
+)  # fmt: skip
+def test_wrong_arguments_are_named_not_met_deep_inside(call, message):
+    """Non-finite settings would decode nothing; wrong types and ranks would fail deep inside
+    NumPy. Each is refused at the decoder's door."""
+    ids, mask = pad([[4, 5]])
+    with pytest.raises(ValueError, match=message):
+        call(model_for("gru", "general", 0), ids, mask)

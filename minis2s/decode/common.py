@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -33,8 +35,47 @@ def choosable(logp: Any) -> Any:
     return logp
 
 
+def check_int(where: str, name: str, value: Any, minimum: int | None) -> None:
+    """ValueError unless `value` is an integer (not a bool, not a float) >= `minimum` (None:
+    any integer, the caller checks the range)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        at_least = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{where}: {name} must be an integer{at_least}; got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{where}: {name} must be >= {minimum}; got {value}")
+
+
+def check_finite(where: str, name: str, value: Any) -> None:
+    """ValueError unless `value` is a finite real number (NaN or inf would decode nothing)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{where}: {name} must be a finite number; got {value!r}")
+
+
+def check_batch(where: str, src: Any, src_mask: Any) -> None:
+    """src (N, S) ids or (N, S, F) features with its src_mask (N, S), as `pad` returns them.
+    Reads shapes only (a device array's `.shape`: nothing is copied to the host)."""
+    src_shape = _shape(src)
+    if len(src_shape) not in (2, 3):
+        raise ValueError(
+            f"{where}: src has shape {src_shape}, expected (N, S) token ids or (N, S, F) "
+            "features: a batch, even of one sentence (src[None]); pad() makes one from a list"
+        )
+    if src_mask is None or _shape(src_mask) != src_shape[:2]:
+        got = "None" if src_mask is None else f"shape {_shape(src_mask)}"
+        raise ValueError(
+            f"{where}: src_mask is {got}, expected (N, S) = {src_shape[:2]} with 1 for a "
+            "token and 0 for padding (pad() returns it with the ids)"
+        )
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
 def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
     """Per-sentence maximum output length a * source_length + b (at least 1), (N,) int."""
+    check_finite("decode", "max_len_a", max_len_a)
+    check_finite("decode", "max_len_b", max_len_b)
     if max_len_a < 0 or max_len_b < 0 or (max_len_a == 0 and max_len_b < 1):
         raise ValueError(
             f"decode: max length a * |src| + b must allow at least one token; got a={max_len_a}, "

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from minis2s.backend import get_array_module, to_numpy
-from minis2s.decode.common import Hypothesis, decode_one_each
+from minis2s.decode.common import Hypothesis, check_batch, check_finite, check_int, decode_one_each
 
 
 def sample(
@@ -24,10 +24,16 @@ def sample(
     """Sample one output per sentence from p(y_t | y_<t, x)^(1/temperature), restricted to the
     top_k most probable tokens when top_k > 0. Returns [[Hypothesis]] per sentence; logprob is
     the model's (untempered) log-probability of the sample."""
+    check_batch("sample", src, src_mask)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(
+            f"sample: rng must be a numpy.random.Generator, such as np.random.default_rng(seed); "
+            f"got {type(rng).__name__}"
+        )
+    check_finite("sample", "temperature", temperature)
     if temperature <= 0:
         raise ValueError(f"sample: temperature must be > 0; got {temperature} (use greedy for 0)")
-    if top_k < 0:
-        raise ValueError(f"sample: top_k must be >= 0 (0 = no limit); got {top_k}")
+    check_int("sample", "top_k (0 = no limit)", top_k, 0)
 
     def draw(logp: Any) -> Any:
         xp = get_array_module(logp)
