@@ -3,7 +3,9 @@
 Each check is cheap (shape and dtype inspection only, except `token_ids` and `mask`, which look
 at values once per call) and raises `ValueError` so that a caller sees
 `lstm.forward: h0 has shape (3, 5), expected (N, H) = (4, 5)` instead of a broadcasting error
-from deep inside NumPy.
+from deep inside NumPy. A list or a number where an array belongs gets such a message too
+(`array`), not an AttributeError. Backward passes check their upstream gradients (`gradient`)
+before anything uses them: a compiled (numba) loop reads past the end of a short array unchecked.
 """
 
 from __future__ import annotations
@@ -16,11 +18,21 @@ import numpy as np
 from minis2s.backend import get_array_module
 
 
+def array(where: str, name: str, a: Any, letters: str | None = None) -> None:
+    """Check that `a` is an array (NumPy or CuPy: it has a shape and a dtype), not a list or a
+    number; `letters` names the axes wanted, for the message."""
+    if not (hasattr(a, "shape") and hasattr(a, "dtype")):
+        want = "" if letters is None else f" of shape ({letters})"
+        raise ValueError(
+            f"{where}: {name} must be an array (numpy/cupy){want}; got {type(a).__name__}"
+        )
+
+
 def shape(where: str, name: str, a: Any, want: Sequence[int | None], letters: str) -> None:
     """Check `a.shape` against `want` (None = any size); `letters` names the axes ("N, T, D")."""
     got = getattr(a, "shape", None)
     if got is None:
-        raise ValueError(f"{where}: {name} must be an array of shape ({letters}); got {type(a)!r}")
+        array(where, name, a, letters)
     ok = len(got) == len(want) and all(w is None or g == w for g, w in zip(got, want, strict=False))
     if not ok:
         sizes = ", ".join("?" if w is None else str(w) for w in want)
@@ -31,6 +43,8 @@ def shape(where: str, name: str, a: Any, want: Sequence[int | None], letters: st
 
 def floating(where: str, name: str, a: Any, dtype: Any = None) -> None:
     """Check that `a` is floating point and, if `dtype` is given, of that dtype."""
+    if not hasattr(a, "dtype"):
+        array(where, name, a)
     dt = np.dtype(a.dtype)
     if dt.kind != "f":
         raise ValueError(f"{where}: {name} must be a float array; got dtype {dt}")
@@ -38,6 +52,25 @@ def floating(where: str, name: str, a: Any, dtype: Any = None) -> None:
         raise ValueError(
             f"{where}: {name} has dtype {dt} but the parameters are {np.dtype(dtype)}; "
             f"cast one of them (e.g. {name}.astype({np.dtype(dtype).name}))"
+        )
+
+
+def gradient(
+    where: str, name: str, g: Any, want: Sequence[int | None], letters: str, dtype: Any
+) -> None:
+    """Check an upstream gradient `g` against the shape (`want`, named by `letters`) and the dtype
+    its backward pass was built for, before any product broadcasts it into a wrong result or a
+    compiled loop (which checks no bounds) reads past its end."""
+    if getattr(g, "shape", None) == tuple(want) and getattr(g, "dtype", None) == dtype:
+        return  # the usual case, at every step of a decoder's loop: ~0.1 us instead of ~1 us
+    shape(where, name, g, want, letters)
+    if not hasattr(g, "dtype"):
+        array(where, name, g)
+    got, dtype = np.dtype(g.dtype), np.dtype(dtype)
+    if got != dtype:
+        raise ValueError(
+            f"{where}: {name} has dtype {got} but the forward pass ran in {dtype}; "
+            f"cast it with .astype({dtype.name})"
         )
 
 
@@ -57,6 +90,8 @@ def mask(where: str, m: Any, N: int, T: int, dtype: Any, like: Any = None) -> An
 def token_ids(where: str, name: str, ids: Any, V: int) -> None:
     """Check that `ids` are integers in [0, V): one look at the values (on CuPy, one wait for the
     device), two more only to word the error."""
+    if not hasattr(ids, "dtype"):
+        array(where, name, ids)
     dt = np.dtype(ids.dtype)
     if dt.kind not in "iu":
         raise ValueError(f"{where}: {name} must hold integer token ids; got dtype {dt}")

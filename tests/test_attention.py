@@ -3,6 +3,7 @@ keys once plus queries against them), the masked softmax, and the invariants (we
 over valid positions, exactly 0 on padding, padding changes nothing, a fully masked row stays
 finite and zero)."""
 
+import re
 import warnings
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minis2s import validate
+from minis2s import backend, validate
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import attention, softmax
 from minis2s.layers.attention import KEY_PARAMS, QUERY_PARAMS, SCORES
@@ -324,3 +325,81 @@ def test_a_checked_mask_gives_the_same_attention_and_is_still_shape_checked(scor
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match=r"mask has shape \(3, 3\), expected \(N, S\)"):
         attention.forward_with_keys(q, keys, enc, p, m[:, :3], score, mask_checked=True)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_inf_at_padding_gives_a_finite_context_and_the_same_gradients(score, rng):
+    """enc may hold anything at padding (even inf): forward zeroes those rows once, so weights
+    0 * inf no longer make the context NaN, and every result equals that of zero padding."""
+    Hq, He = 3, 3 if score in ("dot", "scaled_dot") else 4
+    q, enc = rng.standard_normal((3, 2, Hq)), rng.standard_normal((3, 5, He))
+    p = attention.init(score, Hq, He, rng, dtype=np.float64)
+    m = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]])
+    padded = m[:, :, None] == 0
+    bad, clean = np.where(padded, np.inf, enc), np.where(padded, 0.0, enc)
+    bad[0, 4, 0] = np.nan
+    dc, dw = rng.standard_normal((3, 2, He)), rng.standard_normal((3, 2, 5))
+    with np.errstate(invalid="raise", over="raise"):
+        got_c, got_w, got_cache = attention.forward(q, bad, p, mask=m, score=score)
+        got_grads = attention.backward(dc, dw, got_cache)
+    c, w, cache = attention.forward(q, clean, p, mask=m, score=score)
+    dq, denc, dp = attention.backward(dc, dw, cache)
+    np.testing.assert_array_equal(got_c, c)
+    np.testing.assert_array_equal(got_w, w)
+    np.testing.assert_array_equal(got_grads[0], dq)
+    np.testing.assert_array_equal(got_grads[1], denc)
+    assert np.all(denc[padded[..., 0]] == 0)  # nothing attends there, so no gradient either
+    for k in dp:
+        np.testing.assert_array_equal(got_grads[2][k], dp[k])
+    np.testing.assert_array_equal(attention.zero_padding(bad, m), clean)
+    assert attention.zero_padding(bad, None) is bad
+
+
+def raises(message):
+    """pytest.raises(ValueError) with `message` matched literally."""
+    return pytest.raises(ValueError, match=re.escape(message))
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+@pytest.mark.parametrize("score", ["general", "additive"])
+def test_backward_rejects_wrong_gradients(score, name):
+    """Each backward function checks its upstream gradients against the forward pass, by name,
+    instead of failing in (or broadcasting through) a matmul."""
+    backend.use(name)  # conftest's _reset_backend restores numpy after the test
+    r = np.random.default_rng(0)
+    N, Tq, S, Hq, He, A = 2, 3, 4, 5, 6, 7
+    q = r.standard_normal((N, Tq, Hq)).astype(np.float32)
+    enc = r.standard_normal((N, S, He)).astype(np.float32)
+    p = attention.init(score, Hq, He, r, A=A)
+    c, w, cache = attention.forward(q, enc, p, score=score)
+    keys, c_keys = attention.keys_forward(enc, p, score)
+    _, _, c_query = attention.forward_with_keys(q, keys, enc, p, score=score)
+    dc, dw = np.ones_like(c), np.ones_like(w)
+    Hk = Hq if score == "general" else A
+
+    for where, fn, c_ in [
+        ("backward", attention.backward, cache),
+        ("backward_with_keys", attention.backward_with_keys, c_query),
+        ("score_grads", attention.score_grads, c_query),
+    ]:
+        where = f"attention.{where}"
+        with raises(f"{where}: dcontext has shape (2, 1, 6), expected (N, Tq, He) = (2, 3, 6)"):
+            fn(dc[:, :1], None, c_)
+        with raises(f"{where}: dweights has shape (2, 3, 3), expected (N, Tq, S) = (2, 3, 4)"):
+            fn(dc, dw[..., :3], c_)
+        with raises(f"{where}: dcontext has dtype float64 but the forward pass ran in float32"):
+            fn(dc.astype(np.float64), dw, c_)
+        with raises(f"{where}: dcontext must be an array (numpy/cupy) of shape (N, Tq, He)"):
+            fn(None, dw, c_)
+    with raises("attention.query_grads: ds has shape (2, 3, 5), expected (N, Tq, S) = (2, 3, 4)"):
+        attention.query_grads(np.ones((2, 3, 5), np.float32), c_query)
+    with raises("attention.key_value_grads: ds has shape (1, 3, 4), expected (N, Tq, S)"):
+        attention.key_value_grads(dc, dw[:1], c_query)
+    with raises("attention.key_value_grads: dcontext has shape (2, 3, 5), expected (N, Tq, He)"):
+        attention.key_value_grads(dc[..., :5], dw, c_query)
+    want = f"attention.keys_backward: dkeys has shape (2, 4, 1), expected (N, S, Hk) = (2, 4, {Hk})"
+    with raises(want):
+        attention.keys_backward(np.ones((2, 4, 1), np.float32), c_keys)
+    dq, denc, dp = attention.backward(dc, dw, cache)  # still works
+    assert dq.shape == q.shape and denc.shape == enc.shape
+    assert all(np.isfinite(g).all() for g in dp.values())

@@ -1,10 +1,13 @@
 """Embedding: gradients against finite differences, repeated ids accumulate, the pad row."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minis2s import backend
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import embedding
 from tests.strategies import dims
@@ -82,3 +85,25 @@ def test_bad_inputs_name_the_argument(rng):
         embedding.init(5, 2, rng, pad_id=-1)
     with pytest.raises(ValueError, match=r"p\['W'\] has shape \(10,\), expected \(V, E\)"):
         embedding.forward(np.array([0]), {"W": np.zeros(10)})
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_backward_rejects_wrong_gradients(name):
+    """dout must be (..., E) over the ids' shape: the numba scatter-add would otherwise read rows
+    of dout that are not there. Lists of ids get a message, not an AttributeError."""
+    backend.use(name)  # conftest's _reset_backend restores numpy after the test
+    r = np.random.default_rng(0)
+    p, ids = embedding.init(6, 3, r, pad_id=0), np.array([[1, 2, 0], [5, 5, 4]])
+    out, cache = embedding.forward(ids, p, pad_id=0)
+    dout = np.ones_like(out)
+    want = "embedding.backward: dout has shape {}, expected (..., E) = (2, 3, 3)"
+    with pytest.raises(ValueError, match=re.escape(want.format((1, 3, 3)))):
+        embedding.backward(dout[:1], cache)
+    with pytest.raises(ValueError, match=re.escape(want.format((6, 3)))):
+        embedding.backward(np.ones((6, 3), np.float32), cache)  # the same number of rows, flat
+    with pytest.raises(ValueError, match="embedding.backward: dout has dtype float64 but the"):
+        embedding.backward(dout.astype(np.float64), cache)
+    want = "embedding.forward: ids must be an array (numpy/cupy); got list"
+    with pytest.raises(ValueError, match=re.escape(want)):
+        embedding.forward([[1, 2]], p)
+    assert embedding.backward(dout, cache)["W"][5].tolist() == [2, 2, 2]

@@ -1,6 +1,7 @@
 """Softmax cross-entropy: gradient against finite differences and the loss against a direct
 computation from the formula, with and without label smoothing, ignore_index, both reductions."""
 
+import re
 import warnings
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minis2s import backend
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import linear, loss
 from tests.strategies import dims
@@ -198,3 +200,40 @@ def test_output_layer_names_a_misshapen_input_or_parameter(rng):
         linear.forward(x, p | {"W": np.zeros(15)})
     with pytest.raises(ValueError, match=r"p\['b'\] has dtype float32 but the parameters"):
         linear.forward(x, p | {"b": np.zeros(5, np.float32)})
+
+
+def raises(message):
+    """pytest.raises(ValueError) with `message` matched literally."""
+    return pytest.raises(ValueError, match=re.escape(message))
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_backward_rejects_wrong_gradients(name):
+    """The output path (linear -> loss): a wrong upstream gradient stops with a message naming it
+    instead of a reshape or matmul error from inside NumPy; arrays are required, not lists."""
+    backend.use(name)  # conftest's _reset_backend restores numpy after the test
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((2, 3, 4)).astype(np.float32), linear.init(4, 5, r)
+    logits, c_out = linear.forward(x, p)
+    value, c_loss = loss.forward(logits, np.array([[0, 1, 2], [3, 4, 0]]))
+    with raises("loss.backward: dloss must be a scalar, the gradient of the scalar loss (1.0 to"):
+        loss.backward(np.ones(2), c_loss)
+    with pytest.raises(ValueError, match="loss.backward: dloss must be a scalar.*got list"):
+        loss.backward([1.0], c_loss)
+    dlogits = loss.backward(np.float32(1.0), c_loss)  # a NumPy scalar or 0-d array is fine
+    np.testing.assert_array_equal(loss.backward(np.array(1.0), c_loss), dlogits)
+    with raises("linear.backward: dy has shape (3, 2, 5), expected (..., O) = (2, 3, 5)"):
+        linear.backward(dlogits.transpose(1, 0, 2), c_out)
+    with raises("linear.backward: dy has shape (2, 3, 4), expected (..., O) = (2, 3, 5)"):
+        linear.backward(dlogits[..., :4], c_out)
+    with pytest.raises(ValueError, match="linear.backward: dy has dtype float64 but the forward"):
+        linear.backward(dlogits.astype(np.float64), c_out)
+    dx, _ = linear.backward(dlogits, c_out)
+    assert dx.shape == x.shape
+    with raises("linear.forward: x must be an array (numpy/cupy) of shape (..., D); got list"):
+        linear.forward(x.tolist(), p)
+    want = "loss.forward: logits must be an array (numpy/cupy) of shape (N, T, V) or (M, V); got"
+    with raises(want):
+        loss.forward(logits.tolist(), np.zeros((2, 3), dtype=np.int64))
+    with pytest.raises(ValueError, match="loss.forward: targets must be an array.*got list"):
+        loss.forward(logits, [[0, 1, 2], [3, 4, 0]])

@@ -1,10 +1,13 @@
 """LSTM: gradients against finite differences, masking invariants, the one-step cell, and the
 numbers of a tiny case against a plain re-implementation of the nn.LSTM equations."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
 
+from minis2s import backend
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import lstm
 from tests.strategies import seq_case
@@ -178,3 +181,41 @@ def test_bad_shapes_name_the_argument(rng):
         lstm.forward(x, (np.zeros((2, 4)), np.zeros((2, 4), np.float32)), p)
     with pytest.raises(ValueError, match="T = 0"):
         lstm.forward(np.zeros((2, 0, 3)), None, p)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_backward_rejects_wrong_gradients_before_any_loop(name):
+    """The audit's case: on numba a dfinal of the wrong N returned dh0 of shape (0, 0), a wrong dc
+    a garbage shape, then the process died (free(): invalid pointer); dys for N = 64 instead of 4
+    crashed at once. Each now stops with a message before the compiled loop runs."""
+    backend.use(name)  # conftest's _reset_backend restores numpy after the test
+    r = np.random.default_rng(0)
+    p, x = lstm.init(3, 5, r), r.standard_normal((4, 6, 3)).astype(np.float32)
+    ys, (h, c), cache = lstm.forward(x, None, p)
+    dys, dh, dc = np.ones_like(ys), np.ones_like(h), np.ones_like(c)
+    bad = {
+        "dys has shape (64, 6, 5), expected (N, T, H) = (4, 6, 5)": (np.ones((64, 6, 5)), None),
+        "dh_final (dfinal[0]) has shape (2, 5), expected (N, H) = (4, 5)": (dys, (dh[:2], None)),
+        "dc_final (dfinal[1]) has shape (4, 3), expected (N, H) = (4, 5)": (dys, (dh, dc[:, :3])),
+        "dc_final (dfinal[1]) has shape (8, 5), expected (N, H) = (4, 5)": (
+            dys,
+            (None, np.ones((8, 5), np.float32)),
+        ),
+        "dys has dtype float64 but the forward pass ran in float32": (dys.astype(np.float64), None),
+        "dc_final (dfinal[1]) has dtype float16": (dys, (dh, dc.astype(np.float16))),
+        "dfinal must be None or a tuple (h, c)": (dys, dh),
+    }
+    for message, (g, g_final) in bad.items():
+        with pytest.raises(ValueError, match=re.escape(f"lstm.backward: {message}")):
+            lstm.backward(g, g_final, cache)
+    _, step_cache = lstm.step_forward(x[:, 0], (dh, dc), p)
+    for fn in (lstm.step_backward, lstm.step_backward_data):
+        where = f"lstm.{fn.__name__}"
+        with pytest.raises(ValueError, match=re.escape(f"{where}: dh has shape (1, 5), expected")):
+            fn((dh[:1], dc), step_cache)
+        with pytest.raises(ValueError, match=re.escape(f"{where}: dc has shape (4, 6), expected")):
+            fn((dh, np.ones((4, 6), np.float32)), step_cache)
+        with pytest.raises(ValueError, match=re.escape(f"{where}: dstate must be a tuple (dh,")):
+            fn(dh, step_cache)
+    dx, (dh0, dc0), _ = lstm.backward(dys, (dh, dc), cache)  # the layer still works
+    assert dx.shape == x.shape and dh0.shape == dc0.shape == (4, 5) and np.isfinite(dx).all()

@@ -3,6 +3,11 @@ whole layers and a 2-layer bidirectional stack, forward and backward, under the 
 against the "numpy" one. float64 must agree to 1e-10 and float32 to 1e-5 (DESIGN.md), relative
 to the scale of each output (`rel_error`)."""
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -142,3 +147,55 @@ def test_float64_tanh_and_sigmoid_keep_numpy():
     x = np.linspace(-30, 30, 100_001)
     assert np.abs(_apply(_tanh, x) - np.tanh(x)).max() < 1e-15
     assert np.abs(_apply(_sigmoid, x) - 0.5 * (1 + np.tanh(0.5 * x))).max() < 1e-15
+
+
+WRONG_GRADIENTS = textwrap.dedent(
+    """
+    import numpy as np
+    from minis2s import backend
+    from minis2s.layers import gru, lstm, rnn
+
+    backend.use("numba")
+    r = np.random.default_rng(0)
+    x = r.standard_normal((4, 6, 3)).astype(np.float32)
+    ones = lambda *shape: np.ones(shape, np.float32)
+    for cell in (rnn, gru, lstm):
+        _, _, cache = cell.forward(x, None, cell.init(3, 5, r))
+        pair = cell is lstm
+        for dys, dfinal in [
+            (ones(4, 6, 5), (ones(2, 5), None) if pair else ones(2, 5)),
+            (ones(4, 6, 5), (None, ones(4, 9)) if pair else ones(4, 9)),
+            (ones(64, 6, 5), None),
+        ]:
+            try:
+                cell.backward(dys, dfinal, cache)
+                print("returned")
+            except ValueError as e:
+                print(e)
+        dx, _, _ = cell.backward(ones(4, 6, 5), None, cache)
+        print("ok", dx.shape)
+    """
+)
+
+
+def test_wrong_gradients_leave_the_process_alive():
+    """The audit's crash (free(): invalid pointer, exit 134; or a segfault for dys of N = 64) in a
+    separate process, so that a regression fails this test rather than killing the run."""
+    run = subprocess.run(
+        [sys.executable, "-c", WRONG_GRADIENTS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert "returned" not in lines
+    assert lines.count("ok (4, 6, 3)") == 3
+    for cell in ("rnn", "gru", "lstm"):
+        dh = "dh_final (dfinal[0])" if cell == "lstm" else "dh_final"
+        dc = "dc_final (dfinal[1])" if cell == "lstm" else "dh_final"
+        assert f"{cell}.backward: {dh} has shape (2, 5), expected (N, H) = (4, 5)" in lines
+        assert f"{cell}.backward: {dc} has shape (4, 9), expected (N, H) = (4, 5)" in lines
+        want = f"{cell}.backward: dys has shape (64, 6, 5), expected (N, T, H) = (4, 6, 5)"
+        assert want in lines

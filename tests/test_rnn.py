@@ -1,9 +1,12 @@
 """Vanilla RNN: gradients against finite differences, masking invariants, the one-step cell."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
 
+from minis2s import backend
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import gru, lstm, rnn
 from tests.strategies import seq_case
@@ -127,3 +130,32 @@ def test_wrong_parameters_are_named_for_every_cell(rng, cell, G):
         cell.forward(x, None, p | {"W_ih": np.zeros((G * 4, 2))})  # W_ih says what D is
     with pytest.raises(ValueError, match=r"p\['b_hh'\] has dtype float32 but the parameters"):
         cell.forward(x, None, p | {"b_hh": p["b_hh"].astype(np.float32)})
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_backward_rejects_wrong_gradients_before_any_loop(name):
+    """A wrong-shaped or wrong-dtype gradient stops with a message; on numba it used to reach
+    the compiled loop, which checks no bounds (a wrong dh0 shape, or a crash)."""
+    backend.use(name)  # conftest's _reset_backend restores numpy after the test
+    r = np.random.default_rng(0)
+    p, x = rnn.init(3, 5, r), r.standard_normal((4, 6, 3)).astype(np.float32)
+    ys, h, cache = rnn.forward(x, None, p)
+    dys, dh = np.ones_like(ys), np.ones_like(h)
+    bad = {
+        "dys has shape (64, 6, 5), expected (N, T, H) = (4, 6, 5)": (np.ones((64, 6, 5)), None),
+        "dys has shape (4, 6, 4), expected (N, T, H) = (4, 6, 5)": (dys[..., :4], None),
+        "dh_final has shape (2, 5), expected (N, H) = (4, 5)": (dys, dh[:2]),
+        "dh_final has shape (5,), expected (N, H) = (4, 5)": (dys, dh[0]),
+        "dys has dtype float64 but the forward pass ran in float32": (dys.astype(np.float64), dh),
+        "dys must be an array (numpy/cupy) of shape (N, T, H); got list": (dys.tolist(), dh),
+    }
+    for message, (g, g_final) in bad.items():
+        with pytest.raises(ValueError, match=re.escape(f"rnn.backward: {message}")):
+            rnn.backward(g, g_final, cache)
+    h1, step_cache = rnn.step_forward(x[:, 0], dh, p)
+    for fn in (rnn.step_backward, rnn.step_backward_data):
+        want = f"rnn.{fn.__name__}: dh has shape (1, 5), expected (N, H) = (4, 5)"
+        with pytest.raises(ValueError, match=re.escape(want)):
+            fn(dh[:1], step_cache)
+    dx, dh0, _ = rnn.backward(dys, dh, cache)  # the layer still works
+    assert dx.shape == x.shape and dh0.shape == (4, 5) and np.isfinite(dx).all()

@@ -1,13 +1,16 @@
 """Recurrent stacks: gradients against finite differences for every cell, depth and direction
 (with and without dropout), the bidirectional wiring, masking invariants, and config errors."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minis2s import backend
 from minis2s.gradcheck import assert_close, check_layer
-from minis2s.layers import gru, lstm, rnn, stack
+from minis2s.layers import dropout, gru, lstm, rnn, stack
 from tests.strategies import lengths, mask_from_lengths
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
@@ -226,3 +229,48 @@ def test_bad_config_raises_clear_errors(rng):
         stack.backward(ys[:, :, :5], None, cache)
     with pytest.raises(ValueError, match="num_layers must be at least 1; got 0"):
         stack.init("gru", 4, 5, 0, False, rng)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_backward_rejects_wrong_gradients_before_any_loop(name):
+    """A 2-layer bidirectional LSTM stack with dropout: wrong gradients stop at the stack with a
+    message naming them, before any cell's compiled loop (numba) can read past their end."""
+    backend.use(name)  # conftest's _reset_backend restores numpy after the test
+    r = np.random.default_rng(0)
+    p = stack.init("lstm", 3, 5, 2, True, r)  # float32
+    x = r.standard_normal((4, 6, 3)).astype(np.float32)
+    ys, (h, c), cache = stack.forward(x, None, p, cell="lstm", dropout=0.5, rng=r)
+    dys, dh, dc = np.ones_like(ys), np.ones_like(h), np.ones_like(c)
+    bad = {
+        "dys has shape (64, 6, 10), expected (N, T, dirs*H) = (4, 6, 10)": (
+            np.ones((64, 6, 10), np.float32),
+            None,
+        ),
+        "dys has dtype float64 but the forward pass ran in float32": (dys.astype(np.float64), None),
+        "dfinal[0] has shape (4, 2, 5), expected (L*dirs, N, H) = (4, 4, 5)": (
+            dys,
+            (dh[:, :2], dc),
+        ),
+        "dfinal[1] has dtype float64 but the forward pass ran in float32": (
+            dys,
+            (dh, dc.astype(np.float64)),
+        ),
+        "dfinal must be None or a pair (h, c)": (dys, dh),
+    }
+    for message, (g, g_final) in bad.items():
+        with pytest.raises(ValueError, match=re.escape(f"stack.backward: {message}")):
+            stack.backward(g, g_final, cache)
+    dx, (dh0, dc0), dp = stack.backward(dys, (dh, None), cache)  # the stack still works
+    assert dx.shape == x.shape and dh0.shape == dc0.shape == (4, 4, 5)
+    assert all(np.isfinite(g).all() for g in dp.values())
+
+
+def test_dropout_backward_rejects_a_wrong_gradient(rng):
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    y, cache = dropout.forward(x, 0.5, rng)
+    want = "dropout.backward: dy has shape (1, 6), expected (...) = (4, 6)"
+    with pytest.raises(ValueError, match=re.escape(want)):
+        dropout.backward(y[:1], cache)  # would broadcast to (4, 6) silently
+    with pytest.raises(ValueError, match="dy has dtype float64 but the forward pass ran in"):
+        dropout.backward(y.astype(np.float64), cache)
+    assert dropout.backward(np.ones_like(y), cache).shape == (4, 6)

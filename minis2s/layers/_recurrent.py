@@ -44,6 +44,18 @@ def check_sequence(
     return N, T, H
 
 
+def check_backward(where: str, dys: Any, dfinals: dict[str, Any], states: Any, dtype: Any) -> None:
+    """Check a sequence backward's upstream gradients against its forward pass: dys (N, T, H) and
+    each entry of `dfinals` {name: (N, H) array or None}, shapes read from the carried states
+    (N, T, H), dtype that of the parameters. The compiled time loops check no bounds, so a wrong
+    shape must stop here, not corrupt memory there."""
+    N, T, H = states.shape
+    validate.gradient(where, "dys", dys, (N, T, H), "N, T, H", dtype)
+    for name, g in dfinals.items():
+        if g is not None:
+            validate.gradient(where, name, g, (N, H), "N, H", dtype)
+
+
 def zeros_state(N: int, H: int, like: Any) -> Any:
     """A zero state (N, H) on the array module and dtype of `like`."""
     return get_array_module(like).zeros((N, H), dtype=like.dtype)

@@ -27,6 +27,12 @@ keys and through the values (and concat's W_a gets one half from each).
 
 Shapes: q (N, Tq, Hq) queries (a decoder step passes q[:, None], Tq = 1), enc (N, S, He),
 mask (N, S) of 0/1 -> context (N, Tq, He), weights (N, Tq, S).
+
+Padding: weights are exactly 0 there, but 0 * inf = NaN, so encoder states that are not finite at
+padding would still reach the context. `forward` zeroes them first (`zero_padding`, one copy of
+enc per call); the split functions, which a decoder calls at every step, take enc as given, so a
+caller with such states zeroes them once per batch before keys_forward. The library's encoder
+gives zeros at padding already.
 """
 
 from __future__ import annotations
@@ -186,6 +192,32 @@ def _check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> 
     return N, S
 
 
+def _check_grads(where: str, cache: QueryCache, **grads: Any) -> None:
+    """Check upstream gradients against the forward pass before any product broadcasts them into
+    a wrong result: dcontext (N, Tq, He), dweights (N, Tq, S) or None, ds (N, Tq, S), all in the
+    dtype of the weights."""
+    (N, Tq, S), He, dtype = cache.w.shape, cache.enc.shape[2], cache.w.dtype
+    for name, g in grads.items():
+        if name == "dcontext":
+            validate.gradient(where, name, g, (N, Tq, He), "N, Tq, He", dtype)
+        elif g is not None or name == "ds":  # dweights may be None
+            validate.gradient(where, name, g, (N, Tq, S), "N, Tq, S", dtype)
+
+
+def zero_padding(enc: Any, mask: Any) -> Any:
+    """enc with its rows at padding set to 0, so that no inf or NaN there reaches the context
+    (w = 0 at padding, but 0 * inf = NaN) or the gradients. Nothing attends to those rows, so
+    this changes no result of finite states, and their gradient is 0 either way.
+
+    Shapes: enc (N, S, He), mask (N, S) of 0/1 or None -> (N, S, He), a new array (enc itself
+    when mask is None).
+    """
+    if mask is None:
+        return enc
+    xp = get_array_module(enc)
+    return xp.where(xp.asarray(mask)[:, :, None] > 0, enc, enc.dtype.type(0))
+
+
 def _tanh_parts(p: dict[str, Any], score: str, Hq: int) -> tuple[Any, Any, Any]:
     """(W_q (A, Hq), W_k (A, He), b (A,)) for the two tanh kinds; None for what p lacks (concat
     has no b; keys_forward gets no W_q, forward_with_keys no W_k)."""
@@ -207,6 +239,7 @@ def keys_forward(enc: Any, p: dict[str, Any], score: str = "general") -> tuple[A
 
     Shapes: enc (N, S, He) -> keys (N, S, Hk): enc itself for dot and scaled_dot, enc W_a^T
     (Hk = Hq) for general, enc W_k^T (+ b) (Hk = A) for concat and additive.
+    enc must be finite at padding (see the module docstring: `zero_padding`).
     """
     _check_keys(enc, p, score)
     if score in ("dot", "scaled_dot"):
@@ -223,9 +256,11 @@ def keys_forward(enc: Any, p: dict[str, Any], score: str = "general") -> tuple[A
 def keys_backward(dkeys: Any, cache: KeysCache) -> tuple[Any, dict[str, Any]]:
     """(denc (N, S, He), dp of the KEY_PARAMS) from dkeys (N, S, Hk)."""
     enc, p, score = cache
+    N, S, He = enc.shape
+    Hk = He if score in ("dot", "scaled_dot") else p.get("W_k", p.get("W_a")).shape[0]
+    validate.gradient(f"{WHERE}.keys_backward", "dkeys", dkeys, (N, S, Hk), "N, S, Hk", enc.dtype)
     if score in ("dot", "scaled_dot"):
         return dkeys, {}
-    He, Hk = enc.shape[-1], dkeys.shape[-1]
     # every (n, s) row is one sample of the map enc -> keys: sum their outer products
     dW = dkeys.reshape(-1, Hk).T @ enc.reshape(-1, He)  # (Hk, He)
     if score == "general":
@@ -252,7 +287,8 @@ def forward_with_keys(
     """Attend from each query, given the keys from keys_forward; enc serves as the values.
 
     Shapes: q (N, Tq, Hq), keys (N, S, Hk), enc (N, S, He), mask (N, S) of 0/1 or None
-    -> context (N, Tq, He), weights (N, Tq, S), as `forward`.
+    -> context (N, Tq, He), weights (N, Tq, S), as `forward`. keys and enc must be finite at
+    padding (see the module docstring: `zero_padding`).
     `mask_checked=True`: mask is what `validate.mask` returned for it, checked once by the caller
     (a decoder, once per batch), so its values are not checked again at every step (on CuPy that
     check is a device-to-host round trip).
@@ -294,6 +330,7 @@ def backward_with_keys(
     Three parts, which a decoder calls apart: score_grads and query_grads at every step (the next
     step back needs dq), key_value_grads once after its loop over all the steps' ds and dcontext.
     """
+    _check_grads(f"{WHERE}.backward_with_keys", cache, dcontext=dcontext, dweights=dweights)
     ds = score_grads(dcontext, dweights, cache)
     return (query_grads(ds, cache), *key_value_grads(dcontext, ds, cache))
 
@@ -301,6 +338,7 @@ def backward_with_keys(
 def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
     """ds (N, Tq, S), the gradient of the scores e, from dcontext (N, Tq, He) and dweights
     (N, Tq, S) or None."""
+    _check_grads(f"{WHERE}.score_grads", cache, dcontext=dcontext, dweights=dweights)
     dw = dcontext @ cache.enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
     if dweights is not None:
         dw = dw + dweights
@@ -310,6 +348,7 @@ def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
 
 def query_grads(ds: Any, cache: QueryCache) -> Any:
     """dq (N, Tq, Hq) from the scores' gradient ds (N, Tq, S)."""
+    _check_grads(f"{WHERE}.query_grads", cache, ds=ds)
     q, keys, _, p, score, _, z = cache
     if score in ("dot", "general", "scaled_dot"):
         c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
@@ -326,6 +365,7 @@ def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any
     A decoder calls this once for all its steps, with their dcontext and ds stacked on the Tq axis
     and their caches stacked by `stack_queries`: one batched product instead of T outer products.
     """
+    _check_grads(f"{WHERE}.key_value_grads", cache, dcontext=dcontext, ds=ds)
     q, keys, enc, p, score, w, z = cache
     denc = _at_b(w, dcontext)  # (N, S, He), through c = w enc
     if score in ("dot", "general", "scaled_dot"):
@@ -363,10 +403,14 @@ def forward(
     Shapes: q (N, Tq, Hq), enc (N, S, He), mask (N, S) of 0/1 or None (all valid)
     -> context (N, Tq, He), weights (N, Tq, S). Weights are exactly 0 at padding and sum to 1
     over the valid positions; a row with no valid position gets zero weights and zero context.
+    enc may hold anything at padding (even inf): those rows are zeroed first (`zero_padding`).
     """
-    _check(q, enc, p, score)
+    N, S = _check(q, enc, p, score)
+    if mask is not None:  # checked once here, so forward_with_keys need not look at it again
+        mask = validate.mask(f"{WHERE}.forward", mask, N, S, q.dtype)
+        enc = zero_padding(enc, mask)
     keys, c_keys = keys_forward(enc, p, score)
-    context, w, c_query = forward_with_keys(q, keys, enc, p, mask, score)
+    context, w, c_query = forward_with_keys(q, keys, enc, p, mask, score, mask_checked=True)
     return context, w, AttentionCache(c_keys, c_query)
 
 
@@ -375,6 +419,7 @@ def backward(
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dq (N, Tq, Hq), denc (N, S, He), dp) from dcontext (N, Tq, He) and
     dweights (N, Tq, S) or None."""
+    _check_grads(f"{WHERE}.backward", cache.query, dcontext=dcontext, dweights=dweights)
     dq, dkeys, denc_values, dp_query = backward_with_keys(dcontext, dweights, cache.query)
     denc_keys, dp_keys = keys_backward(dkeys, cache.keys)
     dp = dict(dp_keys)

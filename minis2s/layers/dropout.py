@@ -89,5 +89,9 @@ def forward(
 
 
 def backward(dy: Any, cache: DropoutCache) -> Any:
-    """dx = dy * keep / (1 - rate): the same mask as the forward pass. Shapes: dy (...) -> dx."""
-    return dy if cache.scale is None else dy * cache.scale
+    """dx = dy * keep / (1 - rate): the same mask as the forward pass. Shapes: dy (...) -> dx,
+    both the shape of x. Where dropout was the identity, dy comes back as it is, unchecked."""
+    if cache.scale is None:
+        return dy
+    validate.gradient(f"{WHERE}.backward", "dy", dy, cache.scale.shape, "...", cache.scale.dtype)
+    return dy * cache.scale

@@ -76,8 +76,9 @@ def backward(dout: Any, cache: EmbeddingCache) -> dict[str, Any]:
     Token ids have no gradient, so only the parameter gradients are returned.
     """
     ids, keep, W = cache
-    xp = get_array_module(dout)
     E = W.shape[1]
+    validate.gradient(f"{WHERE}.backward", "dout", dout, (*ids.shape, E), "..., E", W.dtype)
+    xp = get_array_module(dout)
     dout2 = dout.reshape(-1, E)  # (M, E), one row per token
     if keep is not None:
         dout2 = dout2 * keep.reshape(-1, 1)  # no gradient reaches the pad row

@@ -27,6 +27,7 @@ from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
 from minis2s.layers._recurrent import (
+    check_backward,
     check_sequence,
     shift_right,
     sigmoid,
@@ -79,7 +80,8 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
 
 
 def step_backward(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, dict[str, Any]]:
-    """Gradients of one step: (dx (N, D), dh_prev (N, H), dp)."""
+    """Gradients of one step: (dx (N, D), dh_prev (N, H), dp) from dh (N, H)."""
+    _check_dh(f"{WHERE}.step_backward", dh, cache)
     dx, dh_prev, (dax, dah) = step_backward_data(dh, cache)
     return dx, dh_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
 
@@ -88,6 +90,7 @@ def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[An
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (dax, dah)), the (N, 3H) gradients of the input-side and hidden-side pre-activations, for
     `weight_grads` (once per step, or once over stacked steps)."""
+    _check_dh(f"{WHERE}.step_backward_data", dh, cache)
     x, h_prev, gates, hn, p = cache
     xp = get_array_module(x)
     H = h_prev.shape[1]
@@ -98,6 +101,10 @@ def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[An
     dax = xp.concatenate([dar, daz, dan], axis=1)  # (N, 3H) input-side pre-activations
     dah = xp.concatenate([dar, daz, dan * r], axis=1)  # (N, 3H) hidden-side pre-activations
     return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], (dax, dah)
+
+
+def _check_dh(where: str, dh: Any, cache: GRUStepCache) -> None:
+    validate.gradient(where, "dh", dh, cache.h_prev.shape, "N, H", cache.p["W_ih"].dtype)
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, Any, Any]:
@@ -167,6 +174,7 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
 def backward(dys: Any, dh_final: Any, cache: GRUCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dx (N, T, D), dh0 (N, H), dp) from dys (N, T, H) and dh_final (N, H) or None."""
     x, h0, hs_state, gates, hn, m, p = cache
+    check_backward(f"{WHERE}.backward", dys, {"dh_final": dh_final}, hs_state, p["W_ih"].dtype)
     if dh_final is None:
         dh_final = get_array_module(x).zeros_like(h0)
     loop = backend.current().kernel("gru.backward_loop", backward_loop)

@@ -29,6 +29,7 @@ def forward(x: Any, p: dict[str, Any]) -> tuple[Any, LinearCache]:
     Shapes: x (..., D), W (O, D), b (O,) -> y (..., O).
     """
     W, b = p["W"], p["b"]
+    validate.array("linear.forward", "x", x, "..., D")
     validate.shape("linear.forward", "p['W']", W, (None, None), "O, D")
     validate.shape("linear.forward", "p['b']", b, (W.shape[0],), "O")
     validate.floating("linear.forward", "p['b']", b, W.dtype)
@@ -42,8 +43,13 @@ def forward(x: Any, p: dict[str, Any]) -> tuple[Any, LinearCache]:
 
 
 def backward(dy: Any, cache: LinearCache) -> tuple[Any, dict[str, Any]]:
-    """dx = dy W, dW = dy^T x, db = sum dy (summed over every leading axis)."""
+    """dx = dy W, dW = dy^T x, db = sum dy (summed over every leading axis).
+
+    Shapes: dy (..., O), the shape of y -> dx (..., D), dW (O, D), db (O,).
+    """
     x, W = cache
+    want = (*x.shape[:-1], W.shape[0])
+    validate.gradient("linear.backward", "dy", dy, want, "..., O", W.dtype)
     dx = dy.reshape(-1, W.shape[0]) @ W  # (N*, D): a 2-D GEMM, as in forward
     return dx.reshape(*dy.shape[:-1], W.shape[1]), weight_grads(dy, x)
 

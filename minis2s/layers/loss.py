@@ -62,6 +62,7 @@ def softmax_minus_target(logp: Any, t: Any, keep: Any, eps: float, scale: float)
 
 def _check(logits: Any, targets: Any, ignore_index: Any, eps: float, reduction: str) -> None:
     where = f"{WHERE}.forward"
+    validate.array(where, "logits", logits, "N, T, V) or (M, V")
     if reduction not in REDUCTIONS:
         raise ValueError(
             f"{where}: reduction must be one of {', '.join(REDUCTIONS)}; got {reduction!r}"
@@ -116,6 +117,12 @@ def forward(
 def backward(dloss: float, cache: LossCache) -> Any:
     """dlogits = dloss * scale * (softmax(logits) - q), 0 for ignored tokens; same shape as the
     logits."""
+    if not (isinstance(dloss, int | float) or getattr(dloss, "shape", None) == ()):
+        got = f"shape {tuple(dloss.shape)}" if hasattr(dloss, "shape") else type(dloss).__name__
+        raise ValueError(
+            f"{WHERE}.backward: dloss must be a scalar, the gradient of the scalar loss "
+            f"(1.0 to differentiate the loss itself); got {got}"
+        )
     logp, t, keep, eps, scale, shape = cache
     grad = backend.current().kernel("loss.softmax_minus_target", softmax_minus_target)
     return grad(logp, t, keep, eps, float(dloss) * scale).reshape(shape)

@@ -27,6 +27,7 @@ from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
 from minis2s.layers._recurrent import (
+    check_backward,
     check_sequence,
     shift_right,
     sigmoid,
@@ -90,6 +91,7 @@ def step_backward(
 
     dstate = (dh (N, H), dc (N, H) or None for zeros).
     """
+    _check_dstate(f"{WHERE}.step_backward", dstate, cache)
     dx, dstate_prev, (dax, dah) = step_backward_data(dstate, cache)
     return dx, dstate_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
 
@@ -100,9 +102,9 @@ def step_backward_data(
     """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
     (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads` (once per
     step, or once over stacked steps)."""
+    dh, dc = _check_dstate(f"{WHERE}.step_backward_data", dstate, cache)
     x, h_prev, c_prev, gates, c, p = cache
     xp = get_array_module(x)
-    dh, dc = dstate
     dc = xp.zeros_like(c) if dc is None else dc
     H = c.shape[1]
     i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
@@ -118,6 +120,21 @@ def step_backward_data(
         axis=1,
     )
     return da @ p["W_ih"], (da @ p["W_hh"], dc * f), (da, da)
+
+
+def _check_dstate(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any, Any]:
+    """(dh, dc) from dstate, checked: dh (N, H), dc (N, H) or None."""
+    if not isinstance(dstate, tuple | list) or len(dstate) != 2:
+        raise ValueError(
+            f"{where}: dstate must be a tuple (dh, dc) of two (N, H) arrays (dc may be None); "
+            f"got {type(dstate).__name__}"
+        )
+    dh, dc = dstate
+    dtype = cache.p["W_ih"].dtype
+    validate.gradient(where, "dh", dh, cache.c.shape, "N, H", dtype)
+    if dc is not None:
+        validate.gradient(where, "dc", dc, cache.c.shape, "N, H", dtype)
+    return dh, dc
 
 
 def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any, Any]:
@@ -222,7 +239,10 @@ def backward(
     """Gradients (dx (N, T, D), (dh0 (N, H), dc0 (N, H)), dp) from dys (N, T, H) and
     dfinal = (dh_final (N, H), dc_final (N, H)) or None; either entry may be None (zeros)."""
     x, h0, c0, hs_state, cs_state, gates, m, p = cache
-    dh_final, dc_final = _pair(f"{WHERE}.backward", "dfinal", dfinal)
+    where = f"{WHERE}.backward"
+    dh_final, dc_final = _pair(where, "dfinal", dfinal)
+    finals = {"dh_final (dfinal[0])": dh_final, "dc_final (dfinal[1])": dc_final}
+    check_backward(where, dys, finals, hs_state, p["W_ih"].dtype)
     xp = get_array_module(x)
     dh_final = xp.zeros_like(h0) if dh_final is None else dh_final
     dc_final = xp.zeros_like(c0) if dc_final is None else dc_final

@@ -22,7 +22,13 @@ import numpy as np
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
-from minis2s.layers._recurrent import check_sequence, shift_right, weight_grads, zeros_state
+from minis2s.layers._recurrent import (
+    check_backward,
+    check_sequence,
+    shift_right,
+    weight_grads,
+    zeros_state,
+)
 
 WHERE = "rnn"
 
@@ -60,7 +66,8 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, RNNStepCa
 
 
 def step_backward(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, dict[str, Any]]:
-    """Gradients of one step: (dx (N, D), dh_prev (N, H), dp)."""
+    """Gradients of one step: (dx (N, D), dh_prev (N, H), dp) from dh (N, H)."""
+    _check_dh(f"{WHERE}.step_backward", dh, cache)
     dx, dh_prev, (dax, dah) = step_backward_data(dh, cache)
     return dx, dh_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
 
@@ -69,9 +76,14 @@ def step_backward_data(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, tuple[An
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads` (once per step, or once
     over stacked steps)."""
+    _check_dh(f"{WHERE}.step_backward_data", dh, cache)
     x, h_prev, h, p = cache
     da = dh * (1 - h * h)  # tanh' = 1 - tanh^2
     return da @ p["W_ih"], da @ p["W_hh"], (da, da)
+
+
+def _check_dh(where: str, dh: Any, cache: RNNStepCache) -> None:
+    validate.gradient(where, "dh", dh, cache.h.shape, "N, H", cache.p["W_ih"].dtype)
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
@@ -122,6 +134,7 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
 def backward(dys: Any, dh_final: Any, cache: RNNCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dx (N, T, D), dh0 (N, H), dp) from dys (N, T, H) and dh_final (N, H) or None."""
     x, h0, hs_state, m, p = cache
+    check_backward(f"{WHERE}.backward", dys, {"dh_final": dh_final}, hs_state, p["W_ih"].dtype)
     if dh_final is None:
         dh_final = get_array_module(x).zeros_like(h0)
     loop = backend.current().kernel("rnn.backward_loop", backward_loop)

@@ -186,8 +186,11 @@ def _reverse(a: Any, rev: Any) -> Any:
     return get_array_module(a).take_along_axis(a, rev[:, :, None], axis=1)
 
 
-def _split_state(where: str, name: str, state: Any, spec: Cell, lay: Layout, N: int) -> list:
-    """A PyTorch-layout state (or gradient) -> one cell state per (layer, direction)."""
+def _split_state(
+    where: str, name: str, state: Any, spec: Cell, lay: Layout, N: int, dtype: Any = None
+) -> list:
+    """A PyTorch-layout state (or gradient) -> one cell state per (layer, direction); each array
+    checked to be (L*dirs, N, H), and of `dtype` when it is given."""
     n = lay.num_layers * len(lay.directions)
     if state is None:
         return [None] * n
@@ -197,7 +200,9 @@ def _split_state(where: str, name: str, state: Any, spec: Cell, lay: Layout, N: 
     parts = tuple(state) if spec.paired else (state,)
     for i, a in enumerate(parts):
         label = f"{name}[{i}]" if spec.paired else name
-        if a is not None:
+        if a is not None and dtype is not None:
+            validate.gradient(where, label, a, (n, N, lay.H), "L*dirs, N, H", dtype)
+        elif a is not None:
             validate.shape(where, label, a, (n, N, lay.H), "L*dirs, N, H")
     cols = [tuple(None if a is None else a[j] for a in parts) for j in range(n)]
     return cols if spec.paired else [c[0] for c in cols]
@@ -284,8 +289,9 @@ def backward(dys: Any, dfinal: Any, cache: StackCache) -> tuple[Any, Any, dict[s
     where = f"{WHERE}.backward"
     spec, lay, (N, T) = CELLS[cache.cell], cache.layout, cache.NT
     n_dirs = len(lay.directions)
-    validate.shape(where, "dys", dys, (N, T, n_dirs * lay.H), "N, T, dirs*H")
-    dfin = _split_state(where, "dfinal", dfinal, spec, lay, N)
+    dtype = cache.layers[0][0].cell.p["W_ih"].dtype
+    validate.gradient(where, "dys", dys, (N, T, n_dirs * lay.H), "N, T, dirs*H", dtype)
+    dfin = _split_state(where, "dfinal", dfinal, spec, lay, N, dtype)
     dh, ds0, dp = dys, [], {}
     for k in reversed(range(lay.num_layers)):
         dfin_k = dfin[k * n_dirs : (k + 1) * n_dirs]
