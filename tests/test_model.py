@@ -170,6 +170,14 @@ def test_model_dtype_seed_and_parameter_dtypes_are_checked():
     assert Seq2Seq(cfg, params, dtype=F64).params is params
 
 
+def test_scheduled_sampling_options_are_checked():
+    model = tiny()
+    with pytest.raises(ValueError, match=r"sampling_eps is the probability .* in \[0, 1\]; got 2"):
+        model.loss_and_grads(batch(), rng=np.random.default_rng(0), sampling_eps=2.0)
+    with pytest.raises(ValueError, match="sampling_eps=0.5 draws .* so it needs rng"):
+        model.loss_and_grads(batch(), sampling_eps=0.5)  # would silently not sample
+
+
 def test_init_scale_is_free_where_nothing_reads_it():
     cfg = ModelConfig(src_vocab=7, tgt_vocab=7, init="xavier", attention="general", init_scale=0)
     assert not cfg.uses_init_scale

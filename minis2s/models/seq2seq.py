@@ -137,6 +137,16 @@ class Seq2Seq:
 
     def _forward(self, batch, rng, sampling_eps, label_smoothing) -> tuple[Any, tuple]:
         """The forward pass of `loss_and_grads`: (loss, the caches of every piece)."""
+        if not 0.0 <= sampling_eps <= 1.0:
+            raise ValueError(
+                f"Seq2Seq: sampling_eps is the probability of feeding back the model's own token, "
+                f"in [0, 1]; got {sampling_eps}"
+            )
+        if sampling_eps > 0 and rng is None:
+            raise ValueError(
+                f"Seq2Seq: sampling_eps={sampling_eps} draws which tokens to feed back, so it "
+                "needs rng (np.random.default_rng(seed)); without rng the pass is deterministic"
+            )
         cfg, p = self.cfg, self.params
         b = self.to_device(batch)
         enc, final, c_enc = encoder.forward(b.src, b.src_mask, p, cfg, rng)
