@@ -133,29 +133,36 @@ def test_wrong_parameters_are_named_for_every_cell(rng, cell, G):
 
 
 @pytest.mark.parametrize("name", ["numpy", "numba"])
-def test_backward_rejects_wrong_gradients_before_any_loop(name):
+@pytest.mark.parametrize("cell", [rnn, gru], ids=["rnn", "gru"])
+def test_backward_rejects_wrong_gradients_before_any_loop(cell, name):
     """A wrong-shaped or wrong-dtype gradient stops with a message; on numba it used to reach
-    the compiled loop, which checks no bounds (a wrong dh0 shape, or a crash)."""
+    the compiled loop, which checks no bounds (a wrong dh0 shape, or a crash). The LSTM, with
+    its (h, c) pairs, has its own test in test_lstm."""
     backend.use(name)  # conftest's _reset_backend restores numpy after the test
     r = np.random.default_rng(0)
-    p, x = rnn.init(3, 5, r), r.standard_normal((4, 6, 3)).astype(np.float32)
-    ys, h, cache = rnn.forward(x, None, p)
+    p, x = cell.init(3, 5, r), r.standard_normal((4, 6, 3)).astype(np.float32)
+    ys, h, cache = cell.forward(x, None, p)
     dys, dh = np.ones_like(ys), np.ones_like(h)
     bad = {
         "dys has shape (64, 6, 5), expected (N, T, H) = (4, 6, 5)": (np.ones((64, 6, 5)), None),
+        "dys has shape (4, 2, 5), expected (N, T, H) = (4, 6, 5)": (dys[:, :2], None),
         "dys has shape (4, 6, 4), expected (N, T, H) = (4, 6, 5)": (dys[..., :4], None),
         "dh_final has shape (2, 5), expected (N, H) = (4, 5)": (dys, dh[:2]),
         "dh_final has shape (5,), expected (N, H) = (4, 5)": (dys, dh[0]),
+        "dh_final has shape (4, 6), expected (N, H) = (4, 5)": (dys, np.ones((4, 6), np.float32)),
         "dys has dtype float64 but the forward pass ran in float32": (dys.astype(np.float64), dh),
+        "dh_final has dtype float64 but the forward pass ran in float32": (dys, dh.astype(float)),
         "dys must be an array (numpy/cupy) of shape (N, T, H); got list": (dys.tolist(), dh),
     }
+    name = cell.__name__.rsplit(".", 1)[1]
     for message, (g, g_final) in bad.items():
-        with pytest.raises(ValueError, match=re.escape(f"rnn.backward: {message}")):
-            rnn.backward(g, g_final, cache)
-    h1, step_cache = rnn.step_forward(x[:, 0], dh, p)
-    for fn in (rnn.step_backward, rnn.step_backward_data):
-        want = f"rnn.{fn.__name__}: dh has shape (1, 5), expected (N, H) = (4, 5)"
-        with pytest.raises(ValueError, match=re.escape(want)):
-            fn(dh[:1], step_cache)
-    dx, dh0, _ = rnn.backward(dys, dh, cache)  # the layer still works
+        with pytest.raises(ValueError, match=re.escape(f"{name}.backward: {message}")):
+            cell.backward(g, g_final, cache)
+    h1, step_cache = cell.step_forward(x[:, 0], dh, p)
+    for fn in (cell.step_backward, cell.step_backward_data):
+        for wrong in (dh[:1], dh[:, :1]):
+            want = f"{name}.{fn.__name__}: dh has shape {wrong.shape}, expected (N, H) = (4, 5)"
+            with pytest.raises(ValueError, match=re.escape(want)):
+                fn(wrong, step_cache)
+    dx, dh0, _ = cell.backward(dys, dh, cache)  # the layer still works
     assert dx.shape == x.shape and dh0.shape == (4, 5) and np.isfinite(dx).all()

@@ -38,6 +38,7 @@ Every array a compiled loop touches is allocated by NumPy in a small Python func
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 
@@ -97,18 +98,9 @@ def numba_cache_is_cold() -> bool:
 
 
 def _numba_modules() -> list:
-    from minis2s.kernels import (
-        numba_attention,
-        numba_embedding,
-        numba_gru,
-        numba_loss,
-        numba_lstm,
-        numba_optim,
-        numba_rnn,
-    )
-
-    return [numba_attention, numba_embedding, numba_gru, numba_loss, numba_lstm, numba_optim,
-            numba_rnn]  # fmt: skip
+    """The modules of the numba twins (imported on use: importing compiles or loads them)."""
+    names = ("attention", "embedding", "gru", "loss", "lstm", "optim", "rnn")
+    return [importlib.import_module(f"minis2s.kernels.numba_{name}") for name in names]
 
 
 def cupy_kernels() -> dict[str, Callable]:
