@@ -154,7 +154,7 @@ class Translator:
                 "translate([text]) (or [frames] for a feature model)"
             )
         if method not in METHODS:
-            raise ValueError(f"translate: method {method!r}; choose one of {METHODS}")
+            raise ValueError(f"translate: method {method!r}; choose one of {', '.join(METHODS)}")
         unknown = sorted(set(options) - set(OPTIONS[method]))
         if unknown:
             raise ValueError(

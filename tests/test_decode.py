@@ -88,11 +88,22 @@ def test_nbest_sorted_distinct_and_within_limits(m, srcs, K, penalty):
     out = beam_search(model, ids, mask, beam_size=K, nbest=K, length_penalty=penalty,
                       max_len_a=1.0, max_len_b=2)  # fmt: skip
     for s, hyps in zip(srcs, out, strict=True):
-        assert 1 <= len(hyps) <= K
+        assert len(hyps) == K  # K hypotheses finish by the length limit at the latest
         scores = [h.score for h in hyps]
         assert scores == sorted(scores, reverse=True)
         assert len({tuple(h.ids) for h in hyps}) == len(hyps)
         assert all(len(h.ids) <= len(s) + 2 for h in hyps)
+
+
+def test_length_penalties_follow_their_formulas():
+    """|y| counts EOS; GNMT's lp(y) = ((5 + |y|) / 6)^alpha (Wu et al. 2016, eq. 14)."""
+    from minis2s.decode.beam import penalised
+
+    assert penalised(-3.0, 2, "none", 0.6) == -3.0
+    assert penalised(-3.0, 2, "average", 0.6) == -1.5
+    assert penalised(-3.0, 2, "gnmt", 0.6) == pytest.approx(-3.0 / (7 / 6) ** 0.6, rel=1e-15)
+    assert penalised(-3.0, 7, "gnmt", 0.0) == -3.0  # alpha 0: no penalty
+    assert penalised(-3.0, 1, "gnmt", 1.0) == -3.0  # one token: lp = 1 whatever alpha
 
 
 def test_attention_rows_cover_the_source_only():

@@ -304,3 +304,19 @@ def test_non_finite_loss_before_any_checkpoint_says_so(data, tmp_path, monkeypat
     with pytest.raises(NonFiniteLoss, match="step 0: .*no checkpoint was written yet"):
         run.fit()
     assert not checkpoint.exists(tmp_path / "nan0" / "last")
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear", "exponential", "inverse_sigmoid"])
+def test_sampling_never_passes_one_minus_teacher_forcing(schedule):
+    """teacher_forcing = 0.8 caps the sampled share at 0.2 under every schedule, which reaches
+    the cap in the end; teacher_forcing = 1 never samples."""
+    from minis2s.train.trainer import sampling_eps
+
+    k = {"exponential": 0.9, "inverse_sigmoid": 2.0}.get(schedule, 500.0)
+    t = TrainConfig(teacher_forcing=0.8, sampling_schedule=schedule, sampling_k=k,
+                    sampling_steps=50)  # fmt: skip
+    eps = [sampling_eps(t, step) for step in range(0, 100_001, 50)]
+    assert all(0.0 <= e <= 0.2 for e in eps) and eps[-1] == pytest.approx(0.2)
+    assert eps == sorted(eps)  # a schedule only raises the share
+    pure = TrainConfig(sampling_schedule=schedule, sampling_k=k, sampling_steps=50)
+    assert all(sampling_eps(pure, step) == 0.0 for step in (0, 10, 10**5))

@@ -77,7 +77,9 @@ def read_lines(path: str | os.PathLike) -> list[str]:
 
 def _options(tokenizer: str | Tokenizer | None, max_len: int | None, on_long: str):
     if on_long not in ON_LONG:
-        raise ValueError(f"on_long must be one of {ON_LONG}; got {on_long!r}")
+        raise ValueError(
+            f"read_corpus: on_long must be one of {', '.join(ON_LONG)}; got {on_long!r}"
+        )
     if max_len is not None and (tokenizer is None or max_len < 1):
         raise ValueError(f"max_len={max_len} needs a tokenizer and must be >= 1")
     return None if tokenizer is None else get_tokenizer(tokenizer)

@@ -65,7 +65,9 @@ def beam_search(
     if nbest > beam_size:
         raise ValueError(f"beam_search: need 1 <= nbest <= beam_size; got {nbest}, {beam_size}")
     if length_penalty not in PENALTIES:
-        raise ValueError(f"beam_search: length_penalty {length_penalty!r}; one of {PENALTIES}")
+        raise ValueError(
+            f"beam_search: length_penalty {length_penalty!r}; choose one of {', '.join(PENALTIES)}"
+        )
     check_finite("beam_search", "alpha", alpha)
     K = beam_size
     limits = length_limits(src_mask, max_len_a, max_len_b)
@@ -126,7 +128,7 @@ def _prune(scores, logp, hist, attn, finished, active, t, limits, S, K, penalty,
                 lp = float(cand[n, j])
                 sc = penalised(lp, len(ids), penalty, alpha)
                 a = None if attn is None else attn[r]
-                finished[n].append(finish(ids, lp, sc, a, S[n])._replace(score=sc))
+                finished[n].append(finish(ids, lp, sc, a, S[n]))
                 continue
             rows[n * K + live], tokens[n * K + live] = r, tok
             new_scores[n, live] = cand[n, j]

@@ -36,7 +36,8 @@ def _pack(parts: list[Any], cfg: ModelConfig) -> Any:
 
 
 def forward(final: Any, p: dict[str, Any], cfg: ModelConfig) -> tuple[list[Any], BridgeCache]:
-    """Decoder initial states (a list of dec_layers states) from the encoder's final state."""
+    """Decoder initial states from the encoder's final states: final (L*dirs, N, H), an (h, c)
+    pair of them for LSTM -> a list of dec_layers states, each h (N, H) or (h, c)."""
     parts = _parts(final, cfg)
     xp = get_array_module(parts[0])
     dirs = 2 if cfg.bidirectional else 1
@@ -62,7 +63,8 @@ def forward(final: Any, p: dict[str, Any], cfg: ModelConfig) -> tuple[list[Any],
 
 
 def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any]]:
-    """(dfinal in the encoder's layout, bridge parameter gradients)."""
+    """dstates (the gradients of forward's states, the same layout) -> (dfinal in the encoder's
+    layout (L*dirs, N, H), or an LSTM pair of them; the bridge's parameter gradients)."""
     cfg = cache.cfg
     parts = _parts(cache.final, cfg)
     xp = get_array_module(parts[0])

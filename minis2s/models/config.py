@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
-CELLS = ("rnn", "lstm", "gru")
-ATTENTIONS = ("none", "dot", "general", "concat", "additive", "scaled_dot")
+from minis2s.layers import attention, stack
+
+CELLS = tuple(stack.CELLS)  # ("rnn", "lstm", "gru")
+ATTENTIONS = ("none", *attention.SCORES)  # no attention, or one of the layer's score kinds
 BRIDGES = ("zero", "last", "learned")
 INITS = ("uniform", "xavier")
 
@@ -87,7 +89,9 @@ class ModelConfig:
             ("init", self.init, INITS),
         ]:
             if value not in choices:
-                raise ValueError(f"ModelConfig: {name}={value!r}; choose one of {choices}")
+                raise ValueError(
+                    f"ModelConfig: {name}={value!r}; choose one of {', '.join(choices)}"
+                )
         for name in ("tgt_vocab", "emb", "hidden", "enc_layers", "dec_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ModelConfig: {name} must be >= 1; got {getattr(self, name)}")

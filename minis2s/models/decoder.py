@@ -36,7 +36,8 @@ from minis2s.models.params import add_into, prefixed, sub
 
 
 class DecoderParams(NamedTuple):
-    """The decoder's parameter dict cut once per batch into the pieces each step uses."""
+    """The decoder's parameter dict cut into the pieces each step uses (dict views, no copies):
+    once per batch in training, once per step in decoding (`Seq2Seq.step`, ~10 us)."""
 
     emb: dict  # {"W": (V, E)}
     layers: list  # per layer {"W_ih", "W_hh", "b_ih", "b_hh"}
@@ -73,6 +74,7 @@ class DecoderCache(NamedTuple):
 
 
 def split_params(p: dict[str, Any], cfg: ModelConfig) -> DecoderParams:
+    """The "dec." entries of the model's flat dict `p`, by piece (DecoderParams)."""
     layers = [sub(p, f"dec.rnn.l{l}.fwd.") for l in range(cfg.dec_layers)]
     return DecoderParams(sub(p, "dec.emb."), layers, sub(p, "dec.att."), sub(p, "dec.combine."))
 
@@ -229,7 +231,9 @@ def forward(
     sampling_eps: float = 0.0,
     predict: Callable[[Any], Any] | None = None,
 ) -> tuple[Any, Any, DecoderCache]:
-    """Run the decoder over tgt_in (N, T) ids -> (outs (N, T, H), weights (N, T, S) or None, cache).
+    """Run the decoder over tgt_in (N, T) ids -> (outs (N, T, H), weights (N, T, S) or None, cache),
+    attending over enc (N, S, He) with src_mask (N, S), from states0 (a list of dec_layers
+    states, each h (N, H) or an LSTM (h, c)).
 
     Scheduled sampling: with probability `sampling_eps` per token (drawn from `rng`), step t > 0
     reads `predict(h~_{t-1})` (the model's own argmax) instead of the reference token.

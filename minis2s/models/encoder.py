@@ -1,7 +1,7 @@
 """The encoder: token ids (or feature vectors) -> embedding -> dropout -> recurrent stack.
 
 Equations:
-    x     = dropout(E_src[src])            (N, S, E)   or the features themselves (N, S, F)
+    x     = dropout(E_src[src])            (N, S, E)   or dropout(src) for features (N, S, F)
     enc   = stack(x, mask)                 (N, S, dirs*H), zero at padding
     final = the stack's final states        PyTorch layout (L*dirs, N, H), a tuple for LSTM
 """
@@ -26,7 +26,9 @@ class EncoderCache(NamedTuple):
 def forward(
     src: Any, src_mask: Any, p: dict[str, Any], cfg: ModelConfig, rng: Any = None
 ) -> tuple[Any, Any, EncoderCache]:
-    """Encode a batch. src (N, S) ids or (N, S, F) floats, src_mask (N, S) -> (enc, final, cache).
+    """Encode a batch. src (N, S) ids or (N, S, F) floats, src_mask (N, S) -> (enc (N, S,
+    dirs*H), zero at padding; final, the stack's final states in PyTorch's layout (L*dirs, N, H),
+    an (h, c) pair of them for LSTM; cache).
 
     `rng` (a NumPy Generator) turns dropout on; None means evaluation.
     """

@@ -69,8 +69,8 @@ class Seq2Seq:
         for k, s in want.items():
             if tuple(self.params[k].shape) != s:
                 raise ValueError(
-                    f"Seq2Seq: parameter {k} has shape {tuple(self.params[k].shape)}, the config "
-                    f"needs {s}; was this checkpoint trained with another config?"
+                    f"Seq2Seq: parameter {k} has shape {tuple(self.params[k].shape)}, expected "
+                    f"{s} by the config; was this checkpoint trained with another config?"
                 )
         for k in want:  # after the shapes: a checkpoint of another config is told as such
             if self.params[k].dtype != self.dtype:
@@ -181,7 +181,8 @@ class Seq2Seq:
     # -- decoding ----------------------------------------------------------------------------
 
     def encode(self, src: Any, src_mask: Any) -> DecodeState:
-        """Run the encoder and the bridge: the state before the first decoding step."""
+        """Run the encoder and the bridge: src (N, S) ids or (N, S, F) features, src_mask (N, S)
+        -> the state before the first decoding step (enc (N, S, He), keys (N, S, Hk))."""
         be, cfg = backend.current(), self.cfg
         src = be.asarray(src, dtype=self.dtype if cfg.src_features > 0 else None)
         if cfg.src_features <= 0:

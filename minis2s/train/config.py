@@ -60,7 +60,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_field_types(self)
         if self.metric not in METRICS:
-            raise ValueError(f"TrainConfig: metric={self.metric!r}; choose one of {METRICS}")
+            raise ValueError(
+                f"TrainConfig: metric={self.metric!r}; choose one of {', '.join(METRICS)}"
+            )
         for name, low in (("epochs", 1), ("dev_size", 1), ("batch_size", 0),
                           ("tokens_per_batch", 0), ("patience", 0), ("max_steps", 0),
                           ("seed", 0)):  # fmt: skip
@@ -132,7 +134,3 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        return cls(**{k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}})

@@ -307,7 +307,9 @@ def make_optimizer(name: str, params: Params, **kw: Any) -> Optimizer:
     """The optimizer called `name` ("sgd", "adam", "adamw", "adagrad") over `params`."""
     key = name.lower() if isinstance(name, str) else name
     if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+        raise ValueError(
+            f"make_optimizer: unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}"
+        )
     return OPTIMIZERS[key](params, **kw)
 
 

@@ -212,7 +212,9 @@ SCHEDULES = {
 def make_lr_schedule(name: str, **kw: Any) -> Schedule:
     """The schedule called `name` ("constant", "exponential", "warmup", "plateau")."""
     if name not in SCHEDULES:
-        raise ValueError(f"unknown lr schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+        raise ValueError(
+            f"make_lr_schedule: unknown lr schedule {name!r}; choose one of {', '.join(SCHEDULES)}"
+        )
     return SCHEDULES[name](**kw)
 
 
@@ -231,7 +233,10 @@ def sampling_probability(kind: str, step: int, **params: float) -> float:
     which underflows to 0 (eps -> 1) instead of overflowing for large i.
     """
     if kind not in SAMPLING:
-        raise ValueError(f"unknown sampling kind {kind!r}; choose one of {', '.join(SAMPLING)}")
+        raise ValueError(
+            f"sampling_probability: unknown sampling kind {kind!r}; "
+            f"choose one of {', '.join(SAMPLING)}"
+        )
     fn, names = SAMPLING[kind]
     if set(params) != set(names):
         raise ValueError(
