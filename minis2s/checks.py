@@ -36,8 +36,8 @@ def _on_backend(tree: Any) -> Any:
     return tree
 
 
-def check_layer(forward: Callable, backward: Callable, inputs: list, params: Any,
-                **options: Any) -> dict[str, float]:  # fmt: skip
+def _check_on_backend(forward: Callable, backward: Callable, inputs: list, params: Any,
+                      **options: Any) -> dict[str, float]:  # fmt: skip
     """`gradcheck.check_layer` with the case's arrays (inputs, parameters, options such as the
     mask) on the current backend."""
     return gradcheck.check_layer(forward, backward, _on_backend(inputs), _on_backend(params),
@@ -51,14 +51,14 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
     x, h0, c0 = r.standard_normal((N, T, D)), r.standard_normal((N, H)), r.standard_normal((N, H))
     yield (
         "linear",
-        lambda: check_layer(
+        lambda: _check_on_backend(
             linear.forward, linear.backward, [r.standard_normal((N, D))], linear.init(D, H, r, F64)
         ),
     )
     ids = np.array([[1, 2, 0, 2], [3, 0, 0, 1], [5, 5, 5, 0]])
     yield (
         "embedding",
-        lambda: check_layer(
+        lambda: _check_on_backend(
             embedding.forward,
             embedding.backward,
             [ids],
@@ -68,17 +68,21 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
     )
     yield (
         "dropout",
-        lambda: check_layer(lambda x: dropout.forward(x, 0.4, _r(7)), dropout.backward, [x], None),
+        lambda: _check_on_backend(
+            lambda x: dropout.forward(x, 0.4, _r(7)), dropout.backward, [x], None
+        ),
     )
     for name, cell, state in [("rnn", rnn, h0), ("lstm", lstm, (h0, c0)), ("gru", gru, h0)]:
         p = cell.init(D, H, r, F64)
         yield (
             f"{name}",
-            lambda c=cell, s=state, p=p: check_layer(c.forward, c.backward, [x, s], p, mask=MASK),
+            lambda c=cell, s=state, p=p: _check_on_backend(
+                c.forward, c.backward, [x, s], p, mask=MASK
+            ),
         )
         yield (
             f"{name}.step",
-            lambda c=cell, s=state, p=p: check_layer(
+            lambda c=cell, s=state, p=p: _check_on_backend(
                 c.step_forward, c.step_backward, [x[:, 0], s], p
             ),
         )
@@ -88,7 +92,7 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
         s0 = (s0, r.standard_normal((4, N, H))) if cell == "lstm" else s0
         yield (
             f"stack.{cell} (2 layers, bi, dropout)",
-            lambda c=cell, p=p, s0=s0: check_layer(
+            lambda c=cell, p=p, s0=s0: _check_on_backend(
                 lambda x, state0, p: stack.forward(
                     x, state0, p, mask=MASK, cell=c, dropout=0.3, rng=_r(3)
                 ),
@@ -105,13 +109,13 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
         p = attention.init(score, Hq, 2 * H, r, dtype=F64)
         yield (
             f"attention.{score}",
-            lambda s=score, qs=qs, p=p: check_layer(
+            lambda s=score, qs=qs, p=p: _check_on_backend(
                 attention.forward, attention.backward, [qs, enc], p, mask=src_mask, score=s
             ),
         )
         yield (
             f"attention.{score}.keys",
-            lambda s=score, p=p: check_layer(
+            lambda s=score, p=p: _check_on_backend(
                 attention.keys_forward,
                 attention.keys_backward,
                 [enc],
@@ -122,7 +126,7 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
         # .copy(): for dot scores the keys are enc itself, which must not be nudged twice
         yield (
             f"attention.{score}.with_keys",
-            lambda s=score, qs=qs, p=p: check_layer(
+            lambda s=score, qs=qs, p=p: _check_on_backend(
                 attention.forward_with_keys,
                 attention.backward_with_keys,
                 [qs, attention.keys_forward(enc, p, s)[0].copy(), enc],
@@ -136,7 +140,7 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
     for eps in (0.0, 0.1):
         yield (
             f"loss (label smoothing {eps})",
-            lambda eps=eps: check_layer(
+            lambda eps=eps: _check_on_backend(
                 loss.forward,
                 loss.backward,
                 [logits],

@@ -74,15 +74,15 @@ def backward_inputs(cell, fwd_args, fwd_out, r, dtype):
     xw, h0 = fwd_args[0], fwd_args[1]
     N, T = xw.shape[:2]
     H = h0.shape[1]
-    dhs, dh_final = r.standard_normal((N, T, H)), r.standard_normal((N, H))
-    dhs, dh_final = dhs.astype(dtype), dh_final.astype(dtype)
+    dys, dh_final = r.standard_normal((N, T, H)), r.standard_normal((N, H))
+    dys, dh_final = dys.astype(dtype), dh_final.astype(dtype)
     m, W_hh = fwd_args[-1], fwd_args[-3 if cell == "gru" else -2]
     if cell == "rnn":
-        return dhs, dh_final, fwd_out, m, W_hh
+        return dys, dh_final, fwd_out, m, W_hh
     if cell == "lstm":
         dc_final, c0 = r.standard_normal((N, H)).astype(dtype), fwd_args[2]
-        return (dhs, dh_final, dc_final, *fwd_out, c0, m, W_hh)
-    return (dhs, dh_final, *fwd_out, h0, m, W_hh)
+        return (dys, dh_final, dc_final, *fwd_out, c0, m, W_hh)
+    return (dys, dh_final, *fwd_out, h0, m, W_hh)
 
 
 def step_inputs(cell, N, D, H, r, dtype):
@@ -95,6 +95,22 @@ def step_inputs(cell, N, D, H, r, dtype):
         return x, h, p, dh
     c, dc = r.standard_normal((N, H)).astype(dtype), r.standard_normal((N, H)).astype(dtype)
     return x, (h, c), p, (dh, dc)
+
+
+def wrong_step_grads(cell, dstate, xp=np):
+    """Upstream gradients that one step's backward must refuse, beside the right ones `dstate`
+    ((N, H) dh, or (dh, dc) for the LSTM): too few or too many rows or columns, another dtype,
+    not an array; arrays on the array module xp. A compiled step reads dh with no bounds check."""
+    dh = dstate[0] if cell == "lstm" else dstate
+    (N, H), dtype = dh.shape, dh.dtype
+    other = np.float32 if dtype == np.float64 else np.float64
+    shapes = [(N - 1, H), (N + 1, H), (N, H - 1), (N, H + 1), (H,)]
+    bad = [xp.ones(s, dtype=dtype) for s in shapes] + [xp.ones((N, H), dtype=other)]
+    bad += [np.ones((N, H), dtype=dtype).tolist(), None]
+    if cell != "lstm":
+        return bad
+    dh, dc = (xp.asarray(a) for a in dstate)
+    return [(b, dc) for b in bad] + [(dh, b) for b in bad if b is not None] + [dh, (dh, dc, dc)]
 
 
 def flat(tree):

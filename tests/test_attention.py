@@ -149,7 +149,7 @@ def test_step_parts_then_sums_once(score, data):
 def test_softmax_gradients(N, Tq, S, data):
     m = mask_from_lengths(data.draw(lengths(N, S, allow_empty=True)), S)
     s = 3 * np.random.default_rng(data.draw(st.integers(0, 2**16))).standard_normal((N, Tq, S))
-    f, b = softmax.softmax_forward, softmax.softmax_backward
+    f, b = softmax.forward, softmax.backward
     assert_close(check_layer(f, b, [s], None, mask=m[:, None, :]))
 
 
@@ -198,7 +198,7 @@ def test_softmax_never_reads_padding():
     m = np.array([[1, 0, 1, 0], [0, 0, 0, 0]])
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
         warnings.simplefilter("error")
-        w, _ = softmax.softmax_forward(s, m)
+        w, _ = softmax.forward(s, m)
     e1, e2 = np.exp(1.0), np.exp(2.0)
     np.testing.assert_allclose(w[0], [e1 / (e1 + e2), 0, e2 / (e1 + e2), 0], rtol=1e-15, atol=0)
     assert np.all(w[0, [1, 3]] == 0) and np.all(w[1] == 0)

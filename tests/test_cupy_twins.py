@@ -7,6 +7,8 @@ CuPy arrays, where they run as CUDA kernels, which needs a GPU and is skipped wi
 float64 must agree to 1e-10 and float32 to 1e-5 (DESIGN.md).
 """
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -40,6 +42,7 @@ from tests.parity import (
     step_inputs,
     strided,
     with_padded_row,
+    wrong_step_grads,
 )
 from tests.strategies import dims, seq_case
 
@@ -76,7 +79,7 @@ def test_cupy_backend_registers_the_twins():
     for name in ("log_softmax", "softmax_minus_target"):
         assert kernels[f"loss.{name}"] is getattr(cupy_loss, name) is not getattr(loss, name)
     for name in ("forward", "backward"):
-        twin, ref = getattr(cupy_softmax, f"softmax_{name}"), getattr(softmax, f"softmax_{name}")
+        twin, ref = getattr(cupy_softmax, name), getattr(softmax, name)
         assert kernels[f"softmax.{name}"] is twin is not ref
     for cell, (ref, twin) in CELLS.items():
         for name in CUPY_TWINS:
@@ -183,6 +186,24 @@ def test_steps_match_reference(xp_name, cell, dtype, N, D, H, seed, view):
         assert_same_results(back(twin.step_backward_data(d_dev, c_got)), flat(want_b), dtype, cell)
 
 
+@ARRAY_MODULES
+@pytest.mark.parametrize("cell", CELLS)
+def test_step_backward_data_refuses_wrong_upstream_gradients_as_the_reference(xp_name, cell):
+    """The fused kernel checks no shapes: a dh of the wrong shape or dtype must stop in the Python
+    around it (not broadcast or read past its end), with the reference's message."""
+    ref, twin = CELLS[cell]
+    xp = array_module(xp_name)
+    x, state, p, dstate = step_inputs(cell, 2, 3, 4, np.random.default_rng(0), np.float64)
+    state = tuple(map(xp.asarray, state)) if cell == "lstm" else xp.asarray(state)
+    _, cache = twin.step_forward(xp.asarray(x), state, {k: xp.asarray(v) for k, v in p.items()})
+    for wrong in wrong_step_grads(cell, dstate, xp):
+        with pytest.raises(ValueError) as want:
+            ref.step_backward_data(wrong, cache)
+        assert str(want.value).startswith(f"{cell}.step_backward_data: ")
+        with pytest.raises(ValueError, match=re.escape(str(want.value))):
+            twin.step_backward_data(wrong, cache)
+
+
 MODELS = [
     dict(cell="lstm", attention="general", enc_layers=2, dec_layers=2),
     dict(cell="gru", attention="additive", dec_layers=2, dropout=0.3),
@@ -238,12 +259,12 @@ def test_masked_softmax_matches_reference(xp_name, dtype, N, Tq, S, seed):
     s[np.broadcast_to(mask == 0, s.shape) & (r.random(s.shape) < 0.5)] = np.inf
     s[np.broadcast_to(mask == 0, s.shape) & (r.random(s.shape) < 0.3)] = -np.inf
     dw = r.standard_normal(s.shape).astype(dtype)
-    want, c_want = softmax.softmax_forward(s, mask)
-    got, c_got = cupy_softmax.softmax_forward(xp.asarray(s), xp.asarray(mask))
+    want, c_want = softmax.forward(s, mask)
+    got, c_got = cupy_softmax.forward(xp.asarray(s), xp.asarray(mask))
     assert_same_results(back(got), (want,), dtype, "masked softmax")
     assert not to_numpy(got)[-1].any()  # the row with no valid position
-    want_b = softmax.softmax_backward(dw, c_want)
-    got_b = cupy_softmax.softmax_backward(xp.asarray(dw), c_got)
+    want_b = softmax.backward(dw, c_want)
+    got_b = cupy_softmax.backward(xp.asarray(dw), c_got)
     assert_same_results(back(got_b), (want_b,), dtype, "masked softmax backward")
 
 

@@ -4,6 +4,8 @@ model's loss and gradients under the "numba" backend against the "numpy" one, fo
 attention kind, so every twin the decoder asks for is exercised where it is used. float64 must
 agree to 1e-10 and float32 to 1e-5 (DESIGN.md), relative to the scale of each output."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -19,6 +21,7 @@ from tests.parity import (
     model_loss_and_grads,
     step_inputs,
     strided,
+    wrong_step_grads,
 )
 from tests.strategies import dims
 from tests.test_numba_parity import CELLS
@@ -60,6 +63,21 @@ def test_steps_match_reference(cell, dtype, N, D, H, seed, view):
     for d in dstates:
         want_b = ref.step_backward_data(d, c_want)
         assert_same_results(flat(twin.step_backward_data(d, c_got)), flat(want_b), dtype, cell)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_step_backward_data_refuses_wrong_upstream_gradients_as_the_reference(cell):
+    """The compiled step checks no bounds, so a dh of the wrong shape or dtype must stop in the
+    Python around it (not read past its end), with the reference's message."""
+    ref, twin = CELLS[cell]
+    x, state, p, dstate = step_inputs(cell, 2, 3, 4, np.random.default_rng(0), np.float64)
+    _, cache = twin.step_forward(x, state, p)
+    for wrong in wrong_step_grads(cell, dstate):
+        with pytest.raises(ValueError) as want:
+            ref.step_backward_data(wrong, cache)
+        assert str(want.value).startswith(f"{cell}.step_backward_data: ")
+        with pytest.raises(ValueError, match=re.escape(str(want.value))):
+            twin.step_backward_data(wrong, cache)
 
 
 # -- the whole model: every twin the numba backend has, where the model uses it ---------------

@@ -3,8 +3,8 @@ time loops and the cells' single steps (which a decoder's loop calls), the decod
 attention, the loss's row passes, the embedding's scatter-add and the Adam update. For "cupy":
 the time loops and single steps, each step one cuBLAS GEMM and one fused gate kernel
 (`elementwise`, `cupy_rnn`, `cupy_lstm`, `cupy_gru`), the loss's passes over the logits
-(`cupy_loss`) and the attention's masked softmax (`cupy_softmax`); the rest runs as the reference
-on CuPy.
+(`cupy_loss`), the attention's masked softmax (`cupy_softmax`) and the Adam update
+(`cupy_optim`); the rest runs as the reference on CuPy.
 The notes below are about the Numba twins.
 
 Each twin has the signature and statement order of the reference function it replaces (for
@@ -113,8 +113,8 @@ def cupy_kernels() -> dict[str, Callable]:
         "optim.adam_update": cupy_optim.adam_update,
         "loss.log_softmax": cupy_loss.log_softmax,
         "loss.softmax_minus_target": cupy_loss.softmax_minus_target,
-        "softmax.forward": cupy_softmax.softmax_forward,
-        "softmax.backward": cupy_softmax.softmax_backward,
+        "softmax.forward": cupy_softmax.forward,
+        "softmax.backward": cupy_softmax.backward,
     }
     for cell, twin in (("rnn", cupy_rnn), ("lstm", cupy_lstm), ("gru", cupy_gru)):
         for name in CUPY_TWINS:

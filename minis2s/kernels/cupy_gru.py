@@ -18,16 +18,16 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
-from minis2s.layers.gru import GRUStepCache
+from minis2s.layers.gru import WHERE, GRUStepCache, check_step_grads
 
 FORWARD_STEP = Elementwise(
     "gru_forward_step",
-    inputs="xa_r xa_z xa_n ha_r ha_z ha_n b_r b_z b_n h_prev m",
+    inputs="xa_r xa_z xa_n hW_r hW_z hW_n b_r b_z b_n h_prev m",
     outputs="h r_t z_t n_t hn",
     body="""
-        r_t = sigmoid(xa_r + (ha_r + b_r))
-        z_t = sigmoid(xa_z + (ha_z + b_z))
-        hn = ha_n + b_n
+        r_t = sigmoid(xa_r + (hW_r + b_r))
+        z_t = sigmoid(xa_z + (hW_z + b_z))
+        hn = hW_n + b_n
         n_t = tanh(xa_n + r_t * hn)
         h_new = (1 - z_t) * n_t + z_t * h_prev
         h = m * h_new + (1 - m) * h_prev
@@ -36,10 +36,10 @@ FORWARD_STEP = Elementwise(
 
 BACKWARD_STEP = Elementwise(
     "gru_backward_step",
-    inputs="dh_rest dh_W dhs_t h_prev r_t z_t n_t hn m",
+    inputs="dh_rest dh_W dys_t h_prev r_t z_t n_t hn m",
     outputs="dax_r dax_z dax_n dah_r dah_z dah_n dh_rest_prev",
     body="""
-        dh = dh_rest + dh_W + m * dhs_t
+        dh = dh_rest + dh_W + m * dys_t
         dh_new = m * dh
         dan = dh_new * (1 - z_t) * (1 - n_t * n_t)
         dar = dan * hn * r_t * (1 - r_t)
@@ -64,30 +64,31 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, A
     hs_state = xp.empty((N, T, H), dtype=xw.dtype)
     hn = xp.empty((N, T, H), dtype=xw.dtype)
     gates = xp.empty_like(xw)
-    ha = xp.empty((N, H3), dtype=xw.dtype)  # h_{t-1} W_hh^T (without b_hh), reused every step
+    hW = xp.empty((N, H3), dtype=xw.dtype)  # h_{t-1} W_hh^T (without b_hh), reused every step
     h = h0
     for t in range(T):
-        xp.matmul(h, W_hh.T, out=ha)
-        FORWARD_STEP(*blocks(xw[:, t], 3), *blocks(ha, 3), *blocks(b_hh, 3), h, m[:, t, None],
+        xp.matmul(h, W_hh.T, out=hW)
+        FORWARD_STEP(*blocks(xw[:, t], 3), *blocks(hW, 3), *blocks(b_hh, 3), h, m[:, t, None],
                      hs_state[:, t], *blocks(gates[:, t], 3), hn[:, t])  # fmt: skip
         h = hs_state[:, t]
     return hs_state, gates, hn
 
 
 def backward_loop(
-    dhs: Any, dh_final: Any, hs_state: Any, gates: Any, hn: Any, h0: Any, m: Any, W_hh: Any
+    dys: Any, dh_final: Any, hs_state: Any, gates: Any, hn: Any, h0: Any, m: Any, W_hh: Any
 ) -> tuple[Any, Any, Any]:
-    """The time loop of the backward pass; returns (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)):
-    the gradients of the input-side and hidden-side pre-activations [r, z, n]."""
-    xp = get_array_module(dhs)
-    N, T, H = dhs.shape
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)): the gradients of the input-side and hidden-side
+    pre-activations [r, z, n]."""
+    xp = get_array_module(dys)
+    N, T, H = dys.shape
     dax, dah = xp.empty_like(gates), xp.empty_like(gates)
-    dh_W = xp.zeros((N, H), dtype=dhs.dtype)  # dah_{t+1} W_hh; none after the last step
+    dh_W = xp.zeros((N, H), dtype=dys.dtype)  # dah_{t+1} W_hh; none after the last step
     dh_rest, buffers = dh_final, (xp.empty_like(dh_final), xp.empty_like(dh_final))
     for t in range(T - 1, -1, -1):  # dh_{t} = dh_rest + dh_W
         dh_rest_prev = buffers[t % 2]  # not dh_rest's buffer: outputs must not overlap inputs
         h_prev = h0 if t == 0 else hs_state[:, t - 1]
-        BACKWARD_STEP(dh_rest, dh_W, dhs[:, t], h_prev, *blocks(gates[:, t], 3), hn[:, t],
+        BACKWARD_STEP(dh_rest, dh_W, dys[:, t], h_prev, *blocks(gates[:, t], 3), hn[:, t],
                       m[:, t, None], *blocks(dax[:, t], 3), *blocks(dah[:, t], 3),
                       dh_rest_prev)  # fmt: skip
         xp.matmul(dah[:, t], W_hh, out=dh_W)
@@ -97,13 +98,13 @@ def backward_loop(
 
 STEP_FORWARD = Elementwise(
     "gru_step_forward",
-    inputs="xa_r xa_z xa_n bx_r bx_z bx_n ha_r ha_z ha_n bh_r bh_z bh_n h_prev",
+    inputs="xW_r xW_z xW_n bx_r bx_z bx_n hW_r hW_z hW_n bh_r bh_z bh_n h_prev",
     outputs="h r_t z_t n_t hn",
     body="""
-        r_t = sigmoid(xa_r + bx_r + (ha_r + bh_r))
-        z_t = sigmoid(xa_z + bx_z + (ha_z + bh_z))
-        hn = ha_n + bh_n
-        n_t = tanh(xa_n + bx_n + r_t * hn)
+        r_t = sigmoid(xW_r + bx_r + (hW_r + bh_r))
+        z_t = sigmoid(xW_z + bx_z + (hW_z + bh_z))
+        hn = hW_n + bh_n
+        n_t = tanh(xW_n + bx_n + r_t * hn)
         h = (1 - z_t) * n_t + z_t * h_prev
     """,
 )
@@ -136,8 +137,8 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
     N, H = h_prev.shape
     h, hn = xp.empty((N, H), dtype=x.dtype), xp.empty((N, H), dtype=x.dtype)
     gates = xp.empty((N, 3 * H), dtype=x.dtype)
-    xa, ha = x @ p["W_ih"].T, h_prev @ p["W_hh"].T  # (N, 3H) each
-    STEP_FORWARD(*blocks(xa, 3), *blocks(p["b_ih"], 3), *blocks(ha, 3), *blocks(p["b_hh"], 3),
+    xW, hW = x @ p["W_ih"].T, h_prev @ p["W_hh"].T  # (N, 3H) each
+    STEP_FORWARD(*blocks(xW, 3), *blocks(p["b_ih"], 3), *blocks(hW, 3), *blocks(p["b_hh"], 3),
                  h_prev, h, *blocks(gates, 3), hn)  # fmt: skip
     return h, GRUStepCache(x, h_prev, gates, hn, p)
 
@@ -145,6 +146,7 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
 def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[Any, Any]]:
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (dax, dah)), the (N, 3H) gradients of the input-side and hidden-side pre-activations."""
+    check_step_grads(f"{WHERE}.step_backward_data", dh, cache)  # before the kernel reads dh
     x, h_prev, gates, hn, p = cache
     xp = get_array_module(x)
     N, H = h_prev.shape

@@ -18,17 +18,17 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
-from minis2s.layers.lstm import LSTMStepCache
+from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_grads
 
 FORWARD_STEP = Elementwise(
     "lstm_forward_step",
-    inputs="xa_i xa_f xa_g xa_o ha_i ha_f ha_g ha_o h_prev c_prev m",
+    inputs="xa_i xa_f xa_g xa_o hW_i hW_f hW_g hW_o h_prev c_prev m",
     outputs="h c i_t f_t g_t o_t",
     body="""
-        i_t = sigmoid(xa_i + ha_i)
-        f_t = sigmoid(xa_f + ha_f)
-        g_t = tanh(xa_g + ha_g)
-        o_t = sigmoid(xa_o + ha_o)
+        i_t = sigmoid(xa_i + hW_i)
+        f_t = sigmoid(xa_f + hW_f)
+        g_t = tanh(xa_g + hW_g)
+        o_t = sigmoid(xa_o + hW_o)
         c_new = f_t * c_prev + i_t * g_t
         h_new = o_t * tanh(c_new)
         c = m * c_new + (1 - m) * c_prev
@@ -38,11 +38,11 @@ FORWARD_STEP = Elementwise(
 
 BACKWARD_STEP = Elementwise(
     "lstm_backward_step",
-    inputs="dh_rest dh_W dhs_t dc_next c c_prev i_t f_t g_t o_t m",
+    inputs="dh_rest dh_W dys_t dc_next c c_prev i_t f_t g_t o_t m",
     outputs="da_i da_f da_g da_o dh_rest_prev dc_prev",
     body="""
         tc = tanh(c)
-        dh = dh_rest + dh_W + m * dhs_t
+        dh = dh_rest + dh_W + m * dys_t
         dc = m * (dc_next + dh * o_t * (1 - tc * tc))
         da_i = dc * g_t * i_t * (1 - i_t)
         da_f = dc * c_prev * f_t * (1 - f_t)
@@ -63,18 +63,18 @@ def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any
     hs_state = xp.empty((N, T, H), dtype=xw.dtype)
     cs_state = xp.empty((N, T, H), dtype=xw.dtype)
     gates = xp.empty_like(xw)
-    ha = xp.empty((N, H4), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    hW = xp.empty((N, H4), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
     h, c = h0, c0
     for t in range(T):
-        xp.matmul(h, W_hh.T, out=ha)
-        FORWARD_STEP(*blocks(xw[:, t], 4), *blocks(ha, 4), h, c, m[:, t, None],
+        xp.matmul(h, W_hh.T, out=hW)
+        FORWARD_STEP(*blocks(xw[:, t], 4), *blocks(hW, 4), h, c, m[:, t, None],
                      hs_state[:, t], cs_state[:, t], *blocks(gates[:, t], 4))  # fmt: skip
         h, c = hs_state[:, t], cs_state[:, t]
     return hs_state, cs_state, gates
 
 
 def backward_loop(
-    dhs: Any,
+    dys: Any,
     dh_final: Any,
     dc_final: Any,
     hs_state: Any,
@@ -84,17 +84,18 @@ def backward_loop(
     m: Any,
     W_hh: Any,
 ) -> tuple[Any, Any, Any]:
-    """The time loop of the backward pass; returns (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
-    xp = get_array_module(dhs)
-    N, T, H = dhs.shape
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
+    xp = get_array_module(dys)
+    N, T, H = dys.shape
     da = xp.empty_like(gates)
-    dh_W = xp.zeros((N, H), dtype=dhs.dtype)  # da_{t+1} W_hh; none after the last step
+    dh_W = xp.zeros((N, H), dtype=dys.dtype)  # da_{t+1} W_hh; none after the last step
     dh_rest, dc_next = dh_final, dc_final  # dh_{t} = dh_rest + dh_W
     buffers = [(xp.empty_like(dh_final), xp.empty_like(dh_final)) for _ in range(2)]
     for t in range(T - 1, -1, -1):
         dh_rest_prev, dc_prev = buffers[t % 2]  # not the inputs' buffers: outputs must not overlap
         c_prev = c0 if t == 0 else cs_state[:, t - 1]
-        BACKWARD_STEP(dh_rest, dh_W, dhs[:, t], dc_next, cs_state[:, t], c_prev,
+        BACKWARD_STEP(dh_rest, dh_W, dys[:, t], dc_next, cs_state[:, t], c_prev,
                       *blocks(gates[:, t], 4), m[:, t, None],
                       *blocks(da[:, t], 4), dh_rest_prev, dc_prev)  # fmt: skip
         xp.matmul(da[:, t], W_hh, out=dh_W)
@@ -104,13 +105,13 @@ def backward_loop(
 
 STEP_FORWARD = Elementwise(
     "lstm_step_forward",
-    inputs="xa_i xa_f xa_g xa_o bx_i bx_f bx_g bx_o ha_i ha_f ha_g ha_o bh_i bh_f bh_g bh_o c_prev",
+    inputs="xW_i xW_f xW_g xW_o bx_i bx_f bx_g bx_o hW_i hW_f hW_g hW_o bh_i bh_f bh_g bh_o c_prev",
     outputs="h c i_t f_t g_t o_t",
     body="""
-        i_t = sigmoid(xa_i + bx_i + ha_i + bh_i)
-        f_t = sigmoid(xa_f + bx_f + ha_f + bh_f)
-        g_t = tanh(xa_g + bx_g + ha_g + bh_g)
-        o_t = sigmoid(xa_o + bx_o + ha_o + bh_o)
+        i_t = sigmoid(xW_i + bx_i + hW_i + bh_i)
+        f_t = sigmoid(xW_f + bx_f + hW_f + bh_f)
+        g_t = tanh(xW_g + bx_g + hW_g + bh_g)
+        o_t = sigmoid(xW_o + bx_o + hW_o + bh_o)
         c = f_t * c_prev + i_t * g_t
         h = o_t * tanh(c)
     """,
@@ -142,8 +143,8 @@ def step_forward(x: Any, state: tuple[Any, Any], p: dict[str, Any]) -> tuple[Any
     N, H = h_prev.shape
     h, c = xp.empty((N, H), dtype=x.dtype), xp.empty((N, H), dtype=x.dtype)
     gates = xp.empty((N, 4 * H), dtype=x.dtype)
-    xa, ha = x @ p["W_ih"].T, h_prev @ p["W_hh"].T  # (N, 4H) each
-    STEP_FORWARD(*blocks(xa, 4), *blocks(p["b_ih"], 4), *blocks(ha, 4), *blocks(p["b_hh"], 4),
+    xW, hW = x @ p["W_ih"].T, h_prev @ p["W_hh"].T  # (N, 4H) each
+    STEP_FORWARD(*blocks(xW, 4), *blocks(p["b_ih"], 4), *blocks(hW, 4), *blocks(p["b_hh"], 4),
                  c_prev, h, c, *blocks(gates, 4))  # fmt: skip
     return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
 
@@ -153,9 +154,9 @@ def step_backward_data(
 ) -> tuple[Any, tuple[Any, Any], tuple[Any, Any]]:
     """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
     (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads`."""
+    dh, dc = check_step_grads(f"{WHERE}.step_backward_data", dstate, cache)  # before the kernel
     x, h_prev, c_prev, gates, c, p = cache
     xp = get_array_module(x)
-    dh, dc = dstate
     dc = xp.zeros_like(c) if dc is None else dc
     N, H = c.shape
     da, dc_prev = xp.empty((N, 4 * H), dtype=c.dtype), xp.empty((N, H), dtype=c.dtype)

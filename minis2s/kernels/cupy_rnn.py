@@ -18,24 +18,24 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise
-from minis2s.layers.rnn import RNNStepCache
+from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_grads
 
 FORWARD_STEP = Elementwise(
     "rnn_forward_step",
-    inputs="xa ha h_prev m",
+    inputs="xa hW h_prev m",
     outputs="h",
     body="""
-        h_new = tanh(xa + ha)
+        h_new = tanh(xa + hW)
         h = m * h_new + (1 - m) * h_prev
     """,
 )
 
 BACKWARD_STEP = Elementwise(
     "rnn_backward_step",
-    inputs="dh_rest dh_W dhs_t h m",
+    inputs="dh_rest dh_W dys_t h m",
     outputs="da dh_rest_prev",
     body="""
-        dh = dh_rest + dh_W + m * dhs_t
+        dh = dh_rest + dh_W + m * dys_t
         da = m * dh * (1 - h * h)
         dh_rest_prev = (1 - m) * dh
     """,
@@ -47,25 +47,26 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
     xp = get_array_module(xw)
     N, T, H = xw.shape
     hs_state = xp.empty_like(xw)
-    ha = xp.empty((N, H), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    hW = xp.empty((N, H), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
     h = h0
     for t in range(T):
-        xp.matmul(h, W_hh.T, out=ha)
-        FORWARD_STEP(xw[:, t], ha, h, m[:, t, None], hs_state[:, t])
+        xp.matmul(h, W_hh.T, out=hW)
+        FORWARD_STEP(xw[:, t], hW, h, m[:, t, None], hs_state[:, t])
         h = hs_state[:, t]
     return hs_state
 
 
-def backward_loop(dhs: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> tuple[Any, Any]:
-    """The time loop of the backward pass; returns (da (N, T, H), dh0 (N, H))."""
-    xp = get_array_module(dhs)
-    N, T, H = dhs.shape
-    da = xp.empty_like(dhs)
-    dh_W = xp.zeros((N, H), dtype=dhs.dtype)  # da_{t+1} W_hh; none after the last step
+def backward_loop(dys: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> tuple[Any, Any]:
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (da (N, T, H), dh0 (N, H))."""
+    xp = get_array_module(dys)
+    N, T, H = dys.shape
+    da = xp.empty_like(dys)
+    dh_W = xp.zeros((N, H), dtype=dys.dtype)  # da_{t+1} W_hh; none after the last step
     dh_rest, buffers = dh_final, (xp.empty_like(dh_final), xp.empty_like(dh_final))
     for t in range(T - 1, -1, -1):  # dh_{t} = dh_rest + dh_W
         dh_rest_prev = buffers[t % 2]  # not dh_rest's buffer: outputs must not overlap inputs
-        BACKWARD_STEP(dh_rest, dh_W, dhs[:, t], hs_state[:, t], m[:, t, None], da[:, t],
+        BACKWARD_STEP(dh_rest, dh_W, dys[:, t], hs_state[:, t], m[:, t, None], da[:, t],
                       dh_rest_prev)  # fmt: skip
         xp.matmul(da[:, t], W_hh, out=dh_W)
         dh_rest = dh_rest_prev
@@ -74,10 +75,10 @@ def backward_loop(dhs: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> 
 
 STEP_FORWARD = Elementwise(
     "rnn_step_forward",
-    inputs="xa bx ha bh",
+    inputs="xW bx hW bh",
     outputs="h",
     body="""
-        h = tanh(xa + bx + ha + bh)
+        h = tanh(xW + bx + hW + bh)
     """,
 )
 
@@ -105,7 +106,8 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, RNNStepCa
 def step_backward_data(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, tuple[Any, Any]]:
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads`."""
-    x, h_prev, h, p = cache
-    da = get_array_module(x).empty(h.shape, dtype=h.dtype)
+    check_step_grads(f"{WHERE}.step_backward_data", dh, cache)  # before the kernel reads dh
+    h, p = cache.h, cache.p
+    da = get_array_module(h).empty(h.shape, dtype=h.dtype)
     STEP_BACKWARD(dh, h, da)
     return da @ p["W_ih"], da @ p["W_hh"], (da, da)

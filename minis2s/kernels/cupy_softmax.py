@@ -1,5 +1,5 @@
-"""CuPy twins of `minis2s.layers.softmax.softmax_forward` and `softmax_backward`: the masked
-softmax of the attention weights, which a decoder runs at every step (the "cupy" backend).
+"""CuPy twins of `minis2s.layers.softmax.forward` and `backward`: the masked softmax of the
+attention weights, which a decoder runs at every step (the "cupy" backend).
 
 Same names, arguments and results as the reference. The reference is about a dozen small
 kernels forward and four backward, each a launch with CuPy's Python around it; at a decoder
@@ -46,7 +46,7 @@ NUMERATOR = Elementwise(
 W_DOT_DW = RowSum("softmax_w_dot_dw", "w dw", "w * dw")
 
 BACKWARD = Elementwise(
-    "softmax_backward",
+    "softmax_jacobian",
     inputs="w dw w_dot_dw",
     outputs="ds",
     body="""
@@ -55,13 +55,13 @@ BACKWARD = Elementwise(
 )
 
 
-def softmax_forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
+def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     """Softmax over the last axis restricted to positions where `mask` is 1.
 
     Shapes: s (..., S), mask broadcastable to s (e.g. (N, 1, S)) of 0/1, or None -> w (..., S).
     """
     if mask is None:
-        return softmax.softmax_forward(s, mask)  # nothing to fuse away
+        return softmax.forward(s, mask)  # nothing to fuse away
     xp = get_array_module(s)
     m = mask.astype(s.dtype, copy=False)
     masked = xp.empty_like(s)
@@ -73,7 +73,7 @@ def softmax_forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     return e, SoftmaxCache(e)
 
 
-def softmax_backward(dw: Any, cache: SoftmaxCache) -> Any:
+def backward(dw: Any, cache: SoftmaxCache) -> Any:
     """ds = w * (dw - sum_s w dw): the softmax Jacobian; 0 at padding. Shapes: dw (..., S)."""
     ds = get_array_module(dw).empty_like(dw)
     BACKWARD(cache.w, dw, W_DOT_DW(cache.w, dw), ds)

@@ -7,7 +7,7 @@ separate tiny matrix products each, several NumPy calls in all; here each (n, t)
 once:
 
     forward_with_keys  e_s = c (q . k_s) over the valid s, the masked softmax of
-                       `minis2s.layers.softmax.softmax_forward` (max over the valid s, exp of
+                       `minis2s.layers.softmax.forward` (max over the valid s, exp of
                        e_s - max <= 0, 0 at padding, a sum of 0 divided by 1), then
                        context = sum_s w_s enc_s
     score_grads        dw_s = dcontext . enc_s (+ dweights_s), ds = w * (dw - sum_s w dw)
@@ -43,7 +43,7 @@ from minis2s import validate
 from minis2s.kernels.blas import twin_jit
 from minis2s.kernels.fast_math import exp
 from minis2s.layers import attention
-from minis2s.layers.attention import WHERE, QueryCache, _check_query, _query_mask
+from minis2s.layers.attention import WHERE, QueryCache, check_query, query_mask
 
 COMPILED = ("dot", "scaled_dot", "general")  # the score kinds e_s = c (q . k_s)
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -64,10 +64,10 @@ def forward_with_keys(q, keys, enc, p, mask=None, score="general", *, mask_check
     """
     if score not in COMPILED:  # concat, additive: the reference (unknown kinds: its error)
         return attention.forward_with_keys(q, keys, enc, p, mask, score, mask_checked=mask_checked)
-    N, S = _check_query(q, keys, enc, p, score)
+    N, S = check_query(q, keys, enc, p, score)
     if not _compiled(q, keys, enc):
         return attention.forward_with_keys(q, keys, enc, p, mask, score, mask_checked=mask_checked)
-    m = _query_mask(mask, N, S, q.dtype, mask_checked)
+    m = query_mask(mask, N, S, q.dtype, mask_checked)
     c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
     w = np.empty((N, q.shape[1], S), dtype=q.dtype)  # NumPy's allocation: see minis2s.kernels
     context = np.empty((N, q.shape[1], enc.shape[2]), dtype=q.dtype)
@@ -95,7 +95,7 @@ def forward_into(q, keys, enc, m, c, w, context):
     c = q.dtype.type(c)  # as NumPy casts the reference's Python float: float32 stays float32
     for n in range(N):
         for t in range(Tq):
-            # masked softmax of e_s = c (q . k_s) as softmax_forward; padding is never read
+            # masked softmax of e_s = c (q . k_s) as softmax.forward; padding is never read
             e_max = q.dtype.type(-np.inf)
             for s in range(S):
                 w[n, t, s] = zero
@@ -148,7 +148,7 @@ def score_grads_into(dcontext, dweights, enc, w, ds):
             if dweights is not None:
                 for s in range(S):
                     ds[n, t, s] = ds[n, t, s] + dweights[n, t, s]
-            wdw = w.dtype.type(0)  # sum_s w_s dw_s: softmax_backward
+            wdw = w.dtype.type(0)  # sum_s w_s dw_s: softmax.backward
             for s in range(S):
                 wdw += w[n, t, s] * ds[n, t, s]
             for s in range(S):

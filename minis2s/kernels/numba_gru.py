@@ -23,7 +23,7 @@ import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import sigmoid, tanh
-from minis2s.layers.gru import GRUStepCache
+from minis2s.layers.gru import WHERE, GRUStepCache, check_step_grads
 
 
 def forward_loop(xw, h0, W_hh, b_hh, m):
@@ -52,19 +52,19 @@ def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
         gemm_nt(h, W_hh, hW)
         for row in range(N):
             m_t = m[row, t]
-            x_r, a_r, g_r = xw[row, t], hW[row], gates[row, t]  # (3H,) rows
+            x_r, hW_r, g_r = xw[row, t], hW[row], gates[row, t]  # (3H,) rows
             for k in range(2 * H):  # r and z; the hidden side of [r, z, n] is hW + b_hh
-                g_r[k] = sigmoid(x_r[k] + (a_r[k] + b_hh[k]))
+                g_r[k] = sigmoid(x_r[k] + (hW_r[k] + b_hh[k]))
             r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
-            x_n, a_n, h_r, hs_r, hn_r = (
+            x_n, hW_n, h_r, hs_r, hn_r = (
                 x_r[2 * H :],
-                a_r[2 * H :],
+                hW_r[2 * H :],
                 h[row],
                 hs_state[row, t],
                 hn[row, t],
             )
             for j in range(H):
-                ah_n = a_n[j] + b_n[j]
+                ah_n = hW_n[j] + b_n[j]  # the hidden side of n
                 n_j = tanh(x_n[j] + r[j] * ah_n)
                 h_new = (one - z[j]) * n_j + z[j] * h_r[j]
                 h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
@@ -72,25 +72,26 @@ def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
                 n[j] = n_j
 
 
-def backward_loop(dhs, dh_final, hs_state, gates, hn, h0, m, W_hh):
-    """The time loop of the backward pass; returns (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)):
-    the gradients of the input-side and hidden-side pre-activations [r, z, n]."""
-    N, T, H = dhs.shape
-    dax = np.empty((N, T, 3 * H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
-    dah = np.empty((N, T, 3 * H), dtype=dhs.dtype)
+def backward_loop(dys, dh_final, hs_state, gates, hn, h0, m, W_hh):
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)): the gradients of the input-side and hidden-side
+    pre-activations [r, z, n]."""
+    N, T, H = dys.shape
+    dax = np.empty((N, T, 3 * H), dtype=dys.dtype)  # NumPy's allocation: see minis2s.kernels
+    dah = np.empty((N, T, 3 * H), dtype=dys.dtype)
     dh_next = np.array(dh_final, order="C")  # (N, H), updated step by step
-    dah_W = np.empty((N, H), dtype=dhs.dtype)  # dah[:, t] W_hh
+    dah_W = np.empty((N, H), dtype=dys.dtype)  # dah[:, t] W_hh
     W_hh = np.ascontiguousarray(W_hh)
-    backward_loop_into(dhs, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah, dah_W)
+    backward_loop_into(dys, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah, dah_W)
     return dax, dah, dh_next
 
 
 @twin_jit
-def backward_loop_into(dhs, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah, dah_W):
+def backward_loop_into(dys, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah, dah_W):
     """The loop of `backward_loop`, writing dax, dah in place; dh_next (N, H) enters as dh_final
     and leaves as dh0; dah_W (N, H) is scratch."""
-    N, T, H = dhs.shape
-    one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    N, T, H = dys.shape
+    one = dys.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
         for row in range(N):
             m_t = m[row, t]
@@ -99,9 +100,9 @@ def backward_loop_into(dhs, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah,
             r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
             dar_x, daz_x, dan_x = dax_r[:H], dax_r[H : 2 * H], dax_r[2 * H :]
             dar_h, daz_h, dan_h = dah_r[:H], dah_r[H : 2 * H], dah_r[2 * H :]
-            dh_r, dhs_r, hn_r = dh_next[row], dhs[row, t], hn[row, t]
+            dh_r, dys_r, hn_r = dh_next[row], dys[row, t], hn[row, t]
             for j in range(H):
-                dh = dh_r[j] + m_t * dhs_r[j]  # through y_t and through h_{t+1}
+                dh = dh_r[j] + m_t * dys_r[j]  # through y_t and through h_{t+1}
                 dh_new = m_t * dh  # into h~_t
                 dan = dh_new * (one - z[j]) * (one - n[j] * n[j])  # tanh' = 1 - tanh^2
                 dar = dan * hn_r[j] * r[j] * (one - r[j])  # sigma' = sigma (1 - sigma)
@@ -124,36 +125,37 @@ def step_forward(x, h_prev, p):
     N, H = h_prev.shape
     h, hn = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
     gates = np.empty((N, 3 * H), dtype=x.dtype)
-    ax, ah = np.empty((N, 3 * H), dtype=x.dtype), np.empty((N, 3 * H), dtype=x.dtype)
+    xW, hW = np.empty((N, 3 * H), dtype=x.dtype), np.empty((N, 3 * H), dtype=x.dtype)
     W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
-    step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, gates, hn)
+    step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, gates, hn)
     return h, GRUStepCache(x, h_prev, gates, hn, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, gates, hn):
-    """The step of `step_forward`, writing h, gates and hn in place; ax, ah (N, 3H) are scratch
+def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, gates, hn):
+    """The step of `step_forward`, writing h, gates and hn in place; xW, hW (N, 3H) are scratch
     for x W_ih^T and h_prev W_hh^T."""
     N, H = h_prev.shape
-    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), ax)
-    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
+    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
+    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     one = x.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     bi_n, bh_n = b_ih[2 * H :], b_hh[2 * H :]  # (H,) views from here on: see minis2s.kernels
     for row in range(N):
-        ax_r, ah_r, g_r = ax[row], ah[row], gates[row]  # (3H,) rows
+        xW_r, hW_r, g_r = xW[row], hW[row], gates[row]  # (3H,) rows
         for k in range(2 * H):  # r and z
-            g_r[k] = sigmoid(ax_r[k] + b_ih[k] + (ah_r[k] + b_hh[k]))
+            g_r[k] = sigmoid(xW_r[k] + b_ih[k] + (hW_r[k] + b_hh[k]))
         r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
-        ax_n, ah_n, hn_r, h_r, h_prev_r = ax_r[2 * H :], ah_r[2 * H :], hn[row], h[row], h_prev[row]
+        xW_n, hW_n, hn_r, h_r, h_prev_r = xW_r[2 * H :], hW_r[2 * H :], hn[row], h[row], h_prev[row]
         for j in range(H):
-            hn_r[j] = ah_n[j] + bh_n[j]  # h_prev W_hn^T + b_hn
-            n[j] = tanh(ax_n[j] + bi_n[j] + r[j] * hn_r[j])
+            hn_r[j] = hW_n[j] + bh_n[j]  # h_prev W_hn^T + b_hn
+            n[j] = tanh(xW_n[j] + bi_n[j] + r[j] * hn_r[j])
             h_r[j] = (one - z[j]) * n[j] + z[j] * h_prev_r[j]
 
 
 def step_backward_data(dh, cache):
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (dax, dah)), the (N, 3H) gradients of the input-side and hidden-side pre-activations."""
+    check_step_grads(f"{WHERE}.step_backward_data", dh, cache)  # before the loop reads dh
     x, h_prev, gates, hn, p = cache
     N, H = h_prev.shape
     dax, dah = np.empty((N, 3 * H), dtype=dh.dtype), np.empty((N, 3 * H), dtype=dh.dtype)

@@ -22,7 +22,7 @@ import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import sigmoid, tanh
-from minis2s.layers.lstm import LSTMStepCache
+from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_grads
 
 
 def forward_loop(xw, h0, c0, W_hh, m):
@@ -34,31 +34,31 @@ def forward_loop(xw, h0, c0, W_hh, m):
     cs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     gates = np.empty((N, T, H4), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     h, c = np.array(h0, order="C"), np.array(c0, order="C")  # (N, H), updated step by step
-    a = np.empty((N, H4), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
-    forward_loop_into(xw, h, c, np.ascontiguousarray(W_hh), m, a, hs_state, cs_state, gates)
+    hW = np.empty((N, H4), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    forward_loop_into(xw, h, c, np.ascontiguousarray(W_hh), m, hW, hs_state, cs_state, gates)
     return hs_state, cs_state, gates
 
 
 @twin_jit
-def forward_loop_into(xw, h, c, W_hh, m, a, hs_state, cs_state, gates):
+def forward_loop_into(xw, h, c, W_hh, m, hW, hs_state, cs_state, gates):
     """The loop of `forward_loop`, writing hs_state, cs_state, gates in place; h, c (N, H) enter
-    as h0, c0 and are updated step by step, a (N, 4H) is scratch for h W_hh^T."""
+    as h0, c0 and are updated step by step, hW (N, 4H) is scratch for h W_hh^T."""
     N, T, H4 = xw.shape
     H = H4 // 4
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
-        gemm_nt(h, W_hh, a)
+        gemm_nt(h, W_hh, hW)
         for row in range(N):
             m_t = m[row, t]
-            x_r, a_r, g_r = xw[row, t], a[row], gates[row, t]  # (4H,) rows: flat passes
+            x_r, hW_r, g_r = xw[row, t], hW[row], gates[row, t]  # (4H,) rows: flat passes
             for k in range(2 * H):  # i and f
-                g_r[k] = sigmoid(x_r[k] + a_r[k])
-            x_g, a_g, g_g = x_r[2 * H : 3 * H], a_r[2 * H : 3 * H], g_r[2 * H : 3 * H]
+                g_r[k] = sigmoid(x_r[k] + hW_r[k])
+            x_g, hW_g, g_g = x_r[2 * H : 3 * H], hW_r[2 * H : 3 * H], g_r[2 * H : 3 * H]
             for k in range(H):
-                g_g[k] = tanh(x_g[k] + a_g[k])  # g
-            x_o, a_o, g_o = x_r[3 * H :], a_r[3 * H :], g_r[3 * H :]
+                g_g[k] = tanh(x_g[k] + hW_g[k])  # g
+            x_o, hW_o, g_o = x_r[3 * H :], hW_r[3 * H :], g_r[3 * H :]
             for k in range(H):
-                g_o[k] = sigmoid(x_o[k] + a_o[k])  # o
+                g_o[k] = sigmoid(x_o[k] + hW_o[k])  # o
             i, f, g, o = g_r[:H], g_r[H : 2 * H], g_g, g_o  # (H,) views
             c_r, h_r, cs_r, hs_r = c[row], h[row], cs_state[row, t], hs_state[row, t]
             for j in range(H):
@@ -69,34 +69,35 @@ def forward_loop_into(xw, h, c, W_hh, m, a, hs_state, cs_state, gates):
                 hs_r[j], cs_r[j] = h_r[j], c_r[j]
 
 
-def backward_loop(dhs, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh):
-    """The time loop of the backward pass; returns (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
-    N, T, H = dhs.shape
-    da = np.empty((N, T, 4 * H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
+def backward_loop(dys, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh):
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
+    N, T, H = dys.shape
+    da = np.empty((N, T, 4 * H), dtype=dys.dtype)  # NumPy's allocation: see minis2s.kernels
     dh_next, dc_next = np.array(dh_final, order="C"), np.array(dc_final, order="C")  # (N, H)
-    da_W = np.empty((N, H), dtype=dhs.dtype)  # da[:, t] W_hh
+    da_W = np.empty((N, H), dtype=dys.dtype)  # da[:, t] W_hh
     W_hh = np.ascontiguousarray(W_hh)
-    backward_loop_into(dhs, dh_next, dc_next, hs_state, cs_state, gates, c0, m, W_hh, da, da_W)
+    backward_loop_into(dys, dh_next, dc_next, hs_state, cs_state, gates, c0, m, W_hh, da, da_W)
     return da, dh_next, dc_next
 
 
 @twin_jit
-def backward_loop_into(dhs, dh_next, dc_next, hs_state, cs_state, gates, c0, m, W_hh, da, da_W):
+def backward_loop_into(dys, dh_next, dc_next, hs_state, cs_state, gates, c0, m, W_hh, da, da_W):
     """The loop of `backward_loop`, writing da in place; dh_next, dc_next (N, H) enter as
     dh_final, dc_final and leave as dh0, dc0; da_W (N, H) is scratch."""
-    N, T, H = dhs.shape
-    one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    N, T, H = dys.shape
+    one = dys.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
         for row in range(N):
             m_t = m[row, t]
             c_prev = c0[row] if t == 0 else cs_state[row, t - 1]  # (H,) rows from here on
-            g_r, c_r, dhs_r = gates[row, t], cs_state[row, t], dhs[row, t]
+            g_r, c_r, dys_r = gates[row, t], cs_state[row, t], dys[row, t]
             dh_r, dc_r, da_r = dh_next[row], dc_next[row], da[row, t]
             i, f, g, o = g_r[:H], g_r[H : 2 * H], g_r[2 * H : 3 * H], g_r[3 * H :]  # (H,) views
             da_i, da_f, da_g, da_o = da_r[:H], da_r[H : 2 * H], da_r[2 * H : 3 * H], da_r[3 * H :]
             for j in range(H):
                 tc = tanh(c_r[j])  # = tanh(c~_t) wherever m_t = 1
-                dh = dh_r[j] + m_t * dhs_r[j]  # through y_t and through h_{t+1}
+                dh = dh_r[j] + m_t * dys_r[j]  # through y_t and through h_{t+1}
                 dc = m_t * (dc_r[j] + dh * o[j] * (one - tc * tc))  # into c~_t
                 da_i[j] = dc * g[j] * i[j] * (one - i[j])  # sigma' = sigma (1 - sigma)
                 da_f[j] = dc * c_prev[j] * f[j] * (one - f[j])
@@ -120,36 +121,36 @@ def step_forward(x, state, p):
     N, H = h_prev.shape
     h, c = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
     gates = np.empty((N, 4 * H), dtype=x.dtype)
-    ax, ah = np.empty((N, 4 * H), dtype=x.dtype), np.empty((N, 4 * H), dtype=x.dtype)
+    xW, hW = np.empty((N, 4 * H), dtype=x.dtype), np.empty((N, 4 * H), dtype=x.dtype)
     W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
-    step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, c, gates)
+    step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, c, gates)
     return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, c, gates):
-    """The step of `step_forward`, writing h, c and gates in place; ax, ah (N, 4H) are scratch
+def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, c, gates):
+    """The step of `step_forward`, writing h, c and gates in place; xW, hW (N, 4H) are scratch
     for x W_ih^T and h_prev W_hh^T."""
     N, H = h_prev.shape
-    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), ax)
-    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
+    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
+    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     for row in range(N):
-        ax_r, ah_r, g_r = ax[row], ah[row], gates[row]  # (4H,) rows
+        xW_r, hW_r, g_r = xW[row], hW[row], gates[row]  # (4H,) rows
         for k in range(2 * H):  # i and f
-            g_r[k] = sigmoid(ax_r[k] + b_ih[k] + ah_r[k] + b_hh[k])
-        ax_g, ah_g, bi_g, bh_g = (
-            ax_r[2 * H : 3 * H],
-            ah_r[2 * H : 3 * H],
+            g_r[k] = sigmoid(xW_r[k] + b_ih[k] + hW_r[k] + b_hh[k])
+        xW_g, hW_g, bi_g, bh_g = (
+            xW_r[2 * H : 3 * H],
+            hW_r[2 * H : 3 * H],
             b_ih[2 * H :],
             b_hh[2 * H :],
         )
         g_g = g_r[2 * H : 3 * H]
         for k in range(H):
-            g_g[k] = tanh(ax_g[k] + bi_g[k] + ah_g[k] + bh_g[k])  # g
-        ax_o, ah_o, bi_o, bh_o = ax_r[3 * H :], ah_r[3 * H :], b_ih[3 * H :], b_hh[3 * H :]
+            g_g[k] = tanh(xW_g[k] + bi_g[k] + hW_g[k] + bh_g[k])  # g
+        xW_o, hW_o, bi_o, bh_o = xW_r[3 * H :], hW_r[3 * H :], b_ih[3 * H :], b_hh[3 * H :]
         g_o = g_r[3 * H :]
         for k in range(H):
-            g_o[k] = sigmoid(ax_o[k] + bi_o[k] + ah_o[k] + bh_o[k])  # o
+            g_o[k] = sigmoid(xW_o[k] + bi_o[k] + hW_o[k] + bh_o[k])  # o
         i, f, g, o = g_r[:H], g_r[H : 2 * H], g_g, g_o  # (H,) views
         c_r, h_r, c_prev_r = c[row], h[row], c_prev[row]
         for j in range(H):
@@ -160,8 +161,8 @@ def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, ax, ah, h, c, g
 def step_backward_data(dstate, cache):
     """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
     (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads`."""
+    dh, dc = check_step_grads(f"{WHERE}.step_backward_data", dstate, cache)  # before the loop
     x, h_prev, c_prev, gates, c, p = cache
-    dh, dc = dstate
     dc = np.zeros_like(c) if dc is None else dc
     N, H = c.shape
     da = np.empty((N, 4 * H), dtype=c.dtype)

@@ -21,7 +21,7 @@ import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.fast_math import tanh
-from minis2s.layers.rnn import RNNStepCache
+from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_grads
 
 
 def forward_loop(xw, h0, W_hh, m):
@@ -29,50 +29,51 @@ def forward_loop(xw, h0, W_hh, m):
     N, T, H = xw.shape
     hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     h = np.array(h0, order="C")  # (N, H), updated step by step
-    a = np.empty((N, H), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
-    forward_loop_into(xw, h, np.ascontiguousarray(W_hh), m, a, hs_state)
+    hW = np.empty((N, H), dtype=xw.dtype)  # h_{t-1} W_hh^T, reused every step
+    forward_loop_into(xw, h, np.ascontiguousarray(W_hh), m, hW, hs_state)
     return hs_state
 
 
 @twin_jit
-def forward_loop_into(xw, h, W_hh, m, a, hs_state):
+def forward_loop_into(xw, h, W_hh, m, hW, hs_state):
     """The loop of `forward_loop`, writing hs_state in place; h (N, H) enters as h0 and is
-    updated step by step, a (N, H) is scratch for h W_hh^T."""
+    updated step by step, hW (N, H) is scratch for h W_hh^T."""
     N, T, H = xw.shape
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
-        gemm_nt(h, W_hh, a)
+        gemm_nt(h, W_hh, hW)
         for row in range(N):
             m_t = m[row, t]
-            x_r, a_r, h_r, hs_r = xw[row, t], a[row], h[row], hs_state[row, t]  # (H,) views
+            x_r, hW_r, h_r, hs_r = xw[row, t], hW[row], h[row], hs_state[row, t]  # (H,) views
             for j in range(H):
-                h_new = tanh(x_r[j] + a_r[j])
+                h_new = tanh(x_r[j] + hW_r[j])
                 h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
                 hs_r[j] = h_r[j]
 
 
-def backward_loop(dhs, dh_final, hs_state, m, W_hh):
-    """The time loop of the backward pass; returns (da (N, T, H), dh0 (N, H))."""
-    N, T, H = dhs.shape
-    da = np.empty((N, T, H), dtype=dhs.dtype)  # NumPy's allocation: see minis2s.kernels
+def backward_loop(dys, dh_final, hs_state, m, W_hh):
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (da (N, T, H), dh0 (N, H))."""
+    N, T, H = dys.shape
+    da = np.empty((N, T, H), dtype=dys.dtype)  # NumPy's allocation: see minis2s.kernels
     dh_next = np.array(dh_final, order="C")  # (N, H), updated step by step
-    da_W = np.empty((N, H), dtype=dhs.dtype)  # da[:, t] W_hh
-    backward_loop_into(dhs, dh_next, hs_state, m, np.ascontiguousarray(W_hh), da, da_W)
+    da_W = np.empty((N, H), dtype=dys.dtype)  # da[:, t] W_hh
+    backward_loop_into(dys, dh_next, hs_state, m, np.ascontiguousarray(W_hh), da, da_W)
     return da, dh_next
 
 
 @twin_jit
-def backward_loop_into(dhs, dh_next, hs_state, m, W_hh, da, da_W):
+def backward_loop_into(dys, dh_next, hs_state, m, W_hh, da, da_W):
     """The loop of `backward_loop`, writing da in place; dh_next (N, H) enters as dh_final and
     leaves as dh0; da_W (N, H) is scratch."""
-    N, T, H = dhs.shape
-    one = dhs.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    N, T, H = dys.shape
+    one = dys.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T - 1, -1, -1):
         for row in range(N):
             m_t = m[row, t]
-            dh_r, dhs_r, h_r, da_r = dh_next[row], dhs[row, t], hs_state[row, t], da[row, t]
+            dh_r, dys_r, h_r, da_r = dh_next[row], dys[row, t], hs_state[row, t], da[row, t]
             for j in range(H):
-                dh = dh_r[j] + m_t * dhs_r[j]  # through y_t and through h_{t+1}
+                dh = dh_r[j] + m_t * dys_r[j]  # through y_t and through h_{t+1}
                 da_r[j] = m_t * dh * (one - h_r[j] * h_r[j])  # tanh' = 1 - tanh^2
                 dh_r[j] = (one - m_t) * dh  # + da_t W_hh once every row is done
         gemm_nn(da[:, t], W_hh, da_W)  # reads the rows of da[:, t] in place
@@ -87,26 +88,27 @@ def step_forward(x, h_prev, p):
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H).
     """
-    h, ah = np.empty(h_prev.shape, dtype=x.dtype), np.empty(h_prev.shape, dtype=x.dtype)
-    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], ah, h)
+    h, hW = np.empty(h_prev.shape, dtype=x.dtype), np.empty(h_prev.shape, dtype=x.dtype)
+    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], hW, h)
     return h, RNNStepCache(x, h_prev, h, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, ah, h):
-    """The step of `step_forward`, writing h in place; ah (N, H) is scratch for h_prev W_hh^T."""
+def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, hW, h):
+    """The step of `step_forward`, writing h in place; hW (N, H) is scratch for h_prev W_hh^T."""
     N, H = h_prev.shape
     gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), h)  # x W_ih^T, then in place
-    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), ah)
+    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     for row in range(N):
         for j in range(H):
-            h[row, j] = tanh(h[row, j] + b_ih[j] + ah[row, j] + b_hh[j])
+            h[row, j] = tanh(h[row, j] + b_ih[j] + hW[row, j] + b_hh[j])
 
 
 def step_backward_data(dh, cache):
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads`."""
-    x, h_prev, h, p = cache
+    check_step_grads(f"{WHERE}.step_backward_data", dh, cache)  # before the loop reads dh
+    x, h, p = cache.x, cache.h, cache.p
     da, dh_prev = np.empty(h.shape, dtype=dh.dtype), np.empty(h.shape, dtype=dh.dtype)
     dx = np.empty(x.shape, dtype=dh.dtype)
     step_backward_data_into(dh, h, p["W_ih"], p["W_hh"], da, dx, dh_prev)

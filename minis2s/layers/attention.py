@@ -44,8 +44,9 @@ import numpy as np
 
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
+from minis2s.layers import linear, softmax
 from minis2s.layers._gemm import rows
-from minis2s.layers.softmax import SoftmaxCache, softmax_backward, softmax_forward
+from minis2s.layers.softmax import SoftmaxCache
 
 WHERE = "attention"
 SCORES = ("dot", "scaled_dot", "general", "concat", "additive")
@@ -171,8 +172,9 @@ def _check_keys(enc: Any, p: dict[str, Any], score: str) -> None:
         raise ValueError(f"{where}: empty batch: enc has shape {enc.shape}; N, S must be >= 1")
 
 
-def _check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
-    """Validate q, keys, enc against each other and against p; return (N, S)."""
+def check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
+    """Validate forward_with_keys's q, keys, enc against each other and against p; return (N, S).
+    The numba twin checks its inputs with it too."""
     where = f"{WHERE}.forward_with_keys"
     _check_score(score)
     _need(where, p, QUERY_PARAMS[score], score)
@@ -261,17 +263,17 @@ def keys_backward(dkeys: Any, cache: KeysCache) -> tuple[Any, dict[str, Any]]:
     validate.gradient(f"{WHERE}.keys_backward", "dkeys", dkeys, (N, S, Hk), "N, S, Hk", enc.dtype)
     if score in ("dot", "scaled_dot"):
         return dkeys, {}
-    # every (n, s) row is one sample of the map enc -> keys: sum their outer products
-    dW = dkeys.reshape(-1, Hk).T @ enc.reshape(-1, He)  # (Hk, He)
+    # keys = enc W^T (+ b) is a linear map of every (n, s) row: its weight gradients
+    g = linear.weight_grads(dkeys, enc, bias=score == "additive")  # W (Hk, He), b (Hk,)
     if score == "general":
-        return rows(dkeys, p["W_a"]), {"W_a": dW}
+        return rows(dkeys, p["W_a"]), {"W_a": g["W"]}
     Hq = p["W_a"].shape[1] - He if score == "concat" else 0
     _, W_k, _ = _tanh_parts(p, score, Hq)
     denc = rows(dkeys, W_k)
     if score == "concat":
         xp = get_array_module(dkeys)
-        return denc, {"W_a": xp.concatenate([xp.zeros((Hk, Hq), dW.dtype), dW], axis=1)}
-    return denc, {"W_k": dW, "b": dkeys.reshape(-1, Hk).sum(axis=0)}
+        return denc, {"W_a": xp.concatenate([xp.zeros((Hk, Hq), g["W"].dtype), g["W"]], axis=1)}
+    return denc, {"W_k": g["W"], "b": g["b"]}
 
 
 def forward_with_keys(
@@ -293,9 +295,9 @@ def forward_with_keys(
     (a decoder, once per batch), so its values are not checked again at every step (on CuPy that
     check is a device-to-host round trip).
     """
-    N, S = _check_query(q, keys, enc, p, score)
+    N, S = check_query(q, keys, enc, p, score)
     xp = get_array_module(q, keys, enc)
-    m = xp.asarray(_query_mask(mask, N, S, q.dtype, mask_checked))
+    m = xp.asarray(query_mask(mask, N, S, q.dtype, mask_checked))
     z = None
     if score in ("dot", "general"):
         s = q @ keys.transpose(0, 2, 1)  # (N, Tq, S)
@@ -305,12 +307,12 @@ def forward_with_keys(
         W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
         z = xp.tanh(rows(q, W_q.T)[:, :, None, :] + keys[:, None, :, :])  # (N, Tq, S, A)
         s = z @ p["v"]
-    masked_softmax = backend.current().kernel("softmax.forward", softmax_forward)  # a twin on cupy
+    masked_softmax = backend.current().kernel("softmax.forward", softmax.forward)  # a twin on cupy
     w, _ = masked_softmax(s, m[:, None, :])
     return w @ enc, w, QueryCache(q, keys, enc, p, score, w, z)
 
 
-def _query_mask(mask: Any, N: int, S: int, dtype: Any, checked: bool) -> Any:
+def query_mask(mask: Any, N: int, S: int, dtype: Any, checked: bool) -> Any:
     """The (N, S) float mask of forward_with_keys: checked here, or only its shape and dtype when
     the caller has checked its values (`mask_checked`)."""
     where = f"{WHERE}.forward_with_keys"
@@ -342,8 +344,8 @@ def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
     dw = dcontext @ cache.enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
     if dweights is not None:
         dw = dw + dweights
-    masked_softmax_backward = backend.current().kernel("softmax.backward", softmax_backward)
-    return masked_softmax_backward(dw, SoftmaxCache(cache.w))
+    masked_softmax_grad = backend.current().kernel("softmax.backward", softmax.backward)
+    return masked_softmax_grad(dw, SoftmaxCache(cache.w))
 
 
 def query_grads(ds: Any, cache: QueryCache) -> Any:
@@ -375,7 +377,7 @@ def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any
     dv = ds.reshape(-1) @ z.reshape(-1, A)  # sum over (n, t, s) of ds z
     da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A), tanh' = 1 - tanh^2
     dq_part, dkeys = da.sum(axis=2), da.sum(axis=1)  # (N, Tq, A), (N, S, A)
-    dW_q = dq_part.reshape(-1, A).T @ q.reshape(-1, Hq)
+    dW_q = linear.weight_grads(dq_part, q, bias=False)["W"]  # (A, Hq), through q W_q^T
     if score == "concat":
         xp = get_array_module(ds)
         He = p["W_a"].shape[1] - Hq

@@ -11,7 +11,8 @@ Equations:
 A padded step keeps the state and outputs zero, so the final state is each sequence's state at
 its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
 the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
-time axis, and those are what the numba and cupy backends replace with twins. Unlike the RNN and
+time axis. The numba and cupy backends replace them with twins, and the single step
+`step_forward` / `step_backward_data` (which a decoder's loop calls) too. Unlike the RNN and
 LSTM, b_hh stays inside the loop: b_hn is scaled by r, so it cannot join the input projection.
 
 Parameters: W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,); row blocks are r, z, n.
@@ -81,7 +82,7 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
 
 def step_backward(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients of one step: (dx (N, D), dh_prev (N, H), dp) from dh (N, H)."""
-    _check_dh(f"{WHERE}.step_backward", dh, cache)
+    check_step_grads(f"{WHERE}.step_backward", dh, cache)
     dx, dh_prev, (dax, dah) = step_backward_data(dh, cache)
     return dx, dh_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
 
@@ -90,7 +91,7 @@ def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[An
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (dax, dah)), the (N, 3H) gradients of the input-side and hidden-side pre-activations, for
     `weight_grads` (once per step, or once over stacked steps)."""
-    _check_dh(f"{WHERE}.step_backward_data", dh, cache)
+    check_step_grads(f"{WHERE}.step_backward_data", dh, cache)
     x, h_prev, gates, hn, p = cache
     xp = get_array_module(x)
     H = h_prev.shape[1]
@@ -103,7 +104,9 @@ def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[An
     return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], (dax, dah)
 
 
-def _check_dh(where: str, dh: Any, cache: GRUStepCache) -> None:
+def check_step_grads(where: str, dh: Any, cache: GRUStepCache) -> None:
+    """Check one step's upstream gradient dh against its forward pass: (N, H), in the dtype of the
+    parameters. The fast twins call it too: their compiled steps check no bounds."""
     validate.gradient(where, "dh", dh, cache.h_prev.shape, "N, H", cache.p["W_ih"].dtype)
 
 
@@ -131,19 +134,20 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, A
 
 
 def backward_loop(
-    dhs: Any, dh_final: Any, hs_state: Any, gates: Any, hn: Any, h0: Any, m: Any, W_hh: Any
+    dys: Any, dh_final: Any, hs_state: Any, gates: Any, hn: Any, h0: Any, m: Any, W_hh: Any
 ) -> tuple[Any, Any, Any]:
-    """The time loop of the backward pass; returns (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)):
-    the gradients of the input-side and hidden-side pre-activations [r, z, n]."""
-    xp = get_array_module(dhs)
-    N, T, H = dhs.shape
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)): the gradients of the input-side and hidden-side
+    pre-activations [r, z, n]."""
+    xp = get_array_module(dys)
+    N, T, H = dys.shape
     dax, dah = xp.empty_like(gates), xp.empty_like(gates)
     dh_next = dh_final
     for t in range(T - 1, -1, -1):
         m_t = m[:, t, None]  # (N, 1)
         h_prev = h0 if t == 0 else hs_state[:, t - 1]
         r, z, n = gates[:, t, :H], gates[:, t, H : 2 * H], gates[:, t, 2 * H :]
-        dh = dh_next + m_t * dhs[:, t]  # through y_t = m_t h_t and through h_{t+1}
+        dh = dh_next + m_t * dys[:, t]  # through y_t = m_t h_t and through h_{t+1}
         dh_new = m_t * dh  # into h~_t
         dan = dh_new * (1 - z) * (1 - n * n)  # tanh' = 1 - tanh^2
         dar = dan * hn[:, t] * r * (1 - r)  # sigma' = sigma (1 - sigma)

@@ -13,7 +13,7 @@ A token whose target equals ignore_index (padding, usually) adds nothing to the 
 or the gradient.
 
 The two passes over the (M, V) logits, `log_softmax` and `softmax_minus_target`, are what the
-numba backend replaces with twins (one pass per row, no full-size temporaries).
+numba and cupy backends replace with twins (one pass per row, no full-size temporaries).
 """
 
 from __future__ import annotations

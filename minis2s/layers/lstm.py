@@ -12,7 +12,8 @@ Equations:
 A padded step keeps both states and outputs zero, so the final (h, c) is each sequence's state at
 its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
 the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
-time axis, and those are what the numba and cupy backends replace with twins.
+time axis. The numba and cupy backends replace them with twins, and the single step
+`step_forward` / `step_backward_data` (which a decoder's loop calls) too.
 
 Parameters: W_ih (4H, D), W_hh (4H, H), b_ih (4H,), b_hh (4H,); row blocks are the gates i, f, g, o.
 """
@@ -91,7 +92,7 @@ def step_backward(
 
     dstate = (dh (N, H), dc (N, H) or None for zeros).
     """
-    _check_dstate(f"{WHERE}.step_backward", dstate, cache)
+    check_step_grads(f"{WHERE}.step_backward", dstate, cache)
     dx, dstate_prev, (dax, dah) = step_backward_data(dstate, cache)
     return dx, dstate_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
 
@@ -102,7 +103,7 @@ def step_backward_data(
     """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
     (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads` (once per
     step, or once over stacked steps)."""
-    dh, dc = _check_dstate(f"{WHERE}.step_backward_data", dstate, cache)
+    dh, dc = check_step_grads(f"{WHERE}.step_backward_data", dstate, cache)
     x, h_prev, c_prev, gates, c, p = cache
     xp = get_array_module(x)
     dc = xp.zeros_like(c) if dc is None else dc
@@ -122,8 +123,10 @@ def step_backward_data(
     return da @ p["W_ih"], (da @ p["W_hh"], dc * f), (da, da)
 
 
-def _check_dstate(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any, Any]:
-    """(dh, dc) from dstate, checked: dh (N, H), dc (N, H) or None."""
+def check_step_grads(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any, Any]:
+    """(dh, dc) from one step's upstream gradients dstate, checked against its forward pass:
+    dh (N, H), dc (N, H) or None, in the dtype of the parameters. The fast twins call it too:
+    their compiled steps check no bounds."""
     if not isinstance(dstate, tuple | list) or len(dstate) != 2:
         raise ValueError(
             f"{where}: dstate must be a tuple (dh, dc) of two (N, H) arrays (dc may be None); "
@@ -162,7 +165,7 @@ def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any
 
 
 def backward_loop(
-    dhs: Any,
+    dys: Any,
     dh_final: Any,
     dc_final: Any,
     hs_state: Any,
@@ -172,9 +175,10 @@ def backward_loop(
     m: Any,
     W_hh: Any,
 ) -> tuple[Any, Any, Any]:
-    """The time loop of the backward pass; returns (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
-    xp = get_array_module(dhs)
-    N, T, H = dhs.shape
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
+    xp = get_array_module(dys)
+    N, T, H = dys.shape
     da = xp.empty_like(gates)
     dh_next, dc_next = dh_final, dc_final
     for t in range(T - 1, -1, -1):
@@ -183,7 +187,7 @@ def backward_loop(
         i, f = gates[:, t, :H], gates[:, t, H : 2 * H]
         g, o = gates[:, t, 2 * H : 3 * H], gates[:, t, 3 * H :]
         tc = xp.tanh(cs_state[:, t])  # = tanh(c~_t) wherever m_t = 1
-        dh = dh_next + m_t * dhs[:, t]  # through y_t = m_t h_t and through h_{t+1}
+        dh = dh_next + m_t * dys[:, t]  # through y_t = m_t h_t and through h_{t+1}
         dc = m_t * (dc_next + dh * o * (1 - tc * tc))  # into c~_t, through c_t and h~_t
         da[:, t, :H] = dc * g * i * (1 - i)  # sigma' = sigma (1 - sigma)
         da[:, t, H : 2 * H] = dc * c_prev * f * (1 - f)

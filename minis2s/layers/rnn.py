@@ -8,7 +8,8 @@ Equations:
 A padded step keeps the state and outputs zero, so the final state is each sequence's state at
 its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
 the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
-time axis, and those are what the numba and cupy backends replace with twins.
+time axis. The numba and cupy backends replace them with twins, and the single step
+`step_forward` / `step_backward_data` (which a decoder's loop calls) too.
 
 Parameters: W_ih (H, D), W_hh (H, H), b_ih (H,), b_hh (H,).
 """
@@ -67,7 +68,7 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, RNNStepCa
 
 def step_backward(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients of one step: (dx (N, D), dh_prev (N, H), dp) from dh (N, H)."""
-    _check_dh(f"{WHERE}.step_backward", dh, cache)
+    check_step_grads(f"{WHERE}.step_backward", dh, cache)
     dx, dh_prev, (dax, dah) = step_backward_data(dh, cache)
     return dx, dh_prev, weight_grads(dax, dah, cache.x, cache.h_prev)
 
@@ -76,13 +77,15 @@ def step_backward_data(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, tuple[An
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads` (once per step, or once
     over stacked steps)."""
-    _check_dh(f"{WHERE}.step_backward_data", dh, cache)
-    x, h_prev, h, p = cache
+    check_step_grads(f"{WHERE}.step_backward_data", dh, cache)
+    h, p = cache.h, cache.p
     da = dh * (1 - h * h)  # tanh' = 1 - tanh^2
     return da @ p["W_ih"], da @ p["W_hh"], (da, da)
 
 
-def _check_dh(where: str, dh: Any, cache: RNNStepCache) -> None:
+def check_step_grads(where: str, dh: Any, cache: RNNStepCache) -> None:
+    """Check one step's upstream gradient dh against its forward pass: (N, H), in the dtype of the
+    parameters. The fast twins call it too: their compiled steps check no bounds."""
     validate.gradient(where, "dh", dh, cache.h.shape, "N, H", cache.p["W_ih"].dtype)
 
 
@@ -100,15 +103,16 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
     return hs_state
 
 
-def backward_loop(dhs: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> tuple[Any, Any]:
-    """The time loop of the backward pass; returns (da (N, T, H), dh0 (N, H))."""
-    xp = get_array_module(dhs)
-    N, T, H = dhs.shape
-    da = xp.empty_like(dhs)
+def backward_loop(dys: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> tuple[Any, Any]:
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
+    (da (N, T, H), dh0 (N, H))."""
+    xp = get_array_module(dys)
+    N, T, H = dys.shape
+    da = xp.empty_like(dys)
     dh_next = dh_final
     for t in range(T - 1, -1, -1):
         m_t = m[:, t, None]  # (N, 1)
-        dh = dh_next + m_t * dhs[:, t]  # through y_t = m_t h_t and through h_{t+1}
+        dh = dh_next + m_t * dys[:, t]  # through y_t = m_t h_t and through h_{t+1}
         da[:, t] = m_t * dh * (1 - hs_state[:, t] * hs_state[:, t])
         dh_next = (1 - m_t) * dh + da[:, t] @ W_hh
     return da, dh_next

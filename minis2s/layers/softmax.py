@@ -17,7 +17,7 @@ class SoftmaxCache(NamedTuple):
     w: Any  # (..., S) weights, exactly 0 at padding
 
 
-def softmax_forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
+def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     """Softmax over the last axis restricted to positions where `mask` is 1.
 
     Shapes: s (..., S), mask broadcastable to s (e.g. (N, 1, S)) of 0/1, or None -> w (..., S).
@@ -35,7 +35,7 @@ def softmax_forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     return w, SoftmaxCache(w)
 
 
-def softmax_backward(dw: Any, cache: SoftmaxCache) -> Any:
+def backward(dw: Any, cache: SoftmaxCache) -> Any:
     """ds = w * (dw - sum_s w dw): the softmax Jacobian; 0 at padding. Shapes: dw (..., S)."""
     w = cache.w
     return w * (dw - (w * dw).sum(axis=-1, keepdims=True))
