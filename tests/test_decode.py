@@ -1,5 +1,7 @@
 """Decoding: beam 1 is greedy, results do not depend on the batch, limits and n-best hold."""
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -153,3 +155,108 @@ def test_wrong_arguments_are_named_not_met_deep_inside(call, message):
     ids, mask = pad([[4, 5]])
     with pytest.raises(ValueError, match=message):
         call(model_for("gru", "general", 0), ids, mask)
+
+
+def teacher_forced_logprob(model, src, ys):
+    """log p(ys | src) step by step through model.step, ys the ids fed after BOS."""
+    ids, mask = pad([src])
+    state, y, total = model.encode(ids, mask), np.array([BOS_ID]), 0.0
+    for tok in ys:
+        logp, state, _ = model.step(y, state)
+        total += float(logp[0, tok])
+        y = np.array([tok])
+    return total
+
+
+@pytest.mark.parametrize("penalty", ["none", "average", "gnmt"])
+@pytest.mark.parametrize("cell,att", [("lstm", "general"), ("gru", "none"), ("rnn", "additive")])
+def test_beam_search_wide_enough_is_exhaustive_search(cell, att, penalty):
+    """With a beam as wide as the number of outputs, beam search ranks every output there is:
+    its n-best list is the exhaustive search's best 6, with the same log-probabilities (each
+    recomputed token by token) and scores. Vocabulary: EOS and 3 words; limit 3 tokens, so the
+    outputs are 0-2 words then EOS, or 3 words stopped by the limit (1 + 3 + 9 + 27 = 40)."""
+    from minis2s.decode.beam import penalised
+
+    cfg = ModelConfig(src_vocab=6, tgt_vocab=6, cell=cell, emb=3, hidden=4, attention=att,
+                      init_scale=1.5, input_feed=att != "none")  # fmt: skip
+    model = Seq2Seq(cfg, seed=4, dtype=np.float64)
+    src, words = [4, 5, 3], [3, 4, 5]
+    outputs = []
+    for n in range(4):
+        for seq in itertools.product(words, repeat=n):
+            ys = list(seq) + ([EOS_ID] if n < 3 else [])  # the limit stops at 3 tokens
+            lp = teacher_forced_logprob(model, src, ys)
+            outputs.append((penalised(lp, len(ys), penalty, 0.8), lp, list(seq)))
+    assert len(outputs) == 40
+    best = sorted(outputs, key=lambda o: -o[0])[:6]
+    ids, mask = pad([src])
+    hyps = beam_search(model, ids, mask, beam_size=40, nbest=6, length_penalty=penalty,
+                       alpha=0.8, max_len_a=0.0, max_len_b=3)[0]  # fmt: skip
+    assert [h.ids for h in hyps] == [seq for _, _, seq in best]
+    np.testing.assert_allclose([h.logprob for h in hyps], [lp for _, lp, _ in best], rtol=1e-12)
+    np.testing.assert_allclose([h.score for h in hyps], [sc for sc, _, _ in best], rtol=1e-12)
+
+
+@pytest.mark.parametrize("temperature,top_k", [(1.0, 0), (0.5, 0), (2.0, 3)])
+def test_the_first_token_is_drawn_from_the_tempered_top_k_distribution(temperature, top_k):
+    """4000 copies of one source in one batch: the first tokens' frequencies match
+    softmax(logp / T) over the top_k tokens (and over the tokens a target may hold), within 5
+    standard errors; tokens outside the top k are never drawn. Seeded, so it cannot flake."""
+    model = model_for("lstm", "general", 7)
+    n, src = 4000, [4, 5, 6]
+    ids, mask = pad([src] * n)
+    logp = model.step(np.array([BOS_ID]), model.encode(*pad([src])))[0][0]
+    z = np.where(np.arange(V) >= EOS_ID, logp / temperature, -np.inf)
+    if top_k:
+        z[np.argsort(-z)[top_k:]] = -np.inf
+    want = np.exp(z - z.max())
+    want /= want.sum()
+    out = sample(model, ids, mask, rng=np.random.default_rng(1), temperature=temperature,
+                 top_k=top_k, max_len_a=0.0, max_len_b=1)  # fmt: skip
+    first = np.array([(h[0].ids or [EOS_ID])[0] for h in out])
+    got = np.bincount(first, minlength=V) / n
+    assert not got[want == 0].any()
+    assert np.all(np.abs(got - want) <= 5 * np.sqrt(want * (1 - want) / n) + 1e-9), (got, want)
+    assert want.max() < 0.9  # a distribution worth testing: no token takes it all
+
+
+def test_a_tiny_temperature_is_greedy_and_never_pad():
+    """logp / T overflowed to -inf for every token at T = 1e-308, and the draw took <pad>."""
+    model = Seq2Seq(ModelConfig(src_vocab=7, tgt_vocab=8, emb=3, hidden=4, init_scale=0.7),
+                    seed=5, dtype=np.float64)  # fmt: skip
+    ids, mask = pad([[4, 5, 6], [6]])
+    cold = sample(model, ids, mask, rng=np.random.default_rng(3), temperature=1e-308)
+    assert [h[0].ids for h in cold] == [h[0].ids for h in greedy(model, ids, mask)]
+    assert all(np.isfinite(h[0].logprob) for h in cold)
+
+
+def test_top_k_keeps_k_tokens_when_ties_straddle_the_kth():
+    """Of tokens tied at the k-th value the lowest ids are kept, as greedy's argmax takes them;
+    a draw never lands on a token of probability 0, whatever u is."""
+    from minis2s.decode.sample import _draw
+
+    logp = np.log(np.array([[0.1, 0.3, 0.3, 0.3], [0.25, 0.25, 0.25, 0.25]]))
+    rng = np.random.default_rng(0)
+    draws = np.array([_draw(logp, 1.0, 1, rng) for _ in range(200)])
+    assert (draws == [1, 0]).all()
+    draws = np.array([_draw(logp, 1.0, 2, rng) for _ in range(200)])
+    assert set(draws[:, 0]) == {1, 2} and set(draws[:, 1]) == {0, 1}
+
+    class AlmostOne:  # u above a cumulative sum that rounding left just under 1
+        def random(self, shape):
+            return np.full(shape, 1.0 - 1e-17)
+
+    with np.errstate(divide="ignore"):
+        logp = np.log(np.array([[0.0, 0.2, 0.3, 0.5 - 1e-16, 0.0]]))
+    assert _draw(logp, 1.0, 0, AlmostOne())[0] == 3  # not token 4, of probability 0
+
+
+def test_a_max_length_beyond_any_output_is_refused():
+    """a * |src| + b beyond 2^63 wrapped round to a negative limit: beam search returned nothing
+    and greedy failed in NumPy."""
+    model = model_for("gru", "general", 0)
+    ids, mask = pad([[4, 5]])
+    for kw in (dict(max_len_a=1e19), dict(max_len_b=2**63), dict(max_len_a=1e300)):
+        for decode in (greedy, beam_search):
+            with pytest.raises(ValueError, match="at most 1,000,000 decoding steps"):
+                decode(model, ids, mask, **kw)

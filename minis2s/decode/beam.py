@@ -37,7 +37,8 @@ PENALTIES = ("none", "average", "gnmt")
 
 
 def penalised(logprob: float, length: int, kind: str, alpha: float) -> float:
-    """The ranking score of a finished hypothesis of `length` tokens (EOS included)."""
+    """The ranking score of a finished hypothesis of `length` tokens: its EOS included, or, for
+    one stopped by the length limit, the limit's tokens without an EOS."""
     if kind == "average":
         return logprob / length
     if kind == "gnmt":

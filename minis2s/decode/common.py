@@ -72,6 +72,9 @@ def _shape(x: Any) -> tuple[int, ...]:
     return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
+MAX_STEPS = 1_000_000  # far beyond any output: a decoder takes about a millisecond a step
+
+
 def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
     """Per-sentence maximum output length a * source_length + b (at least 1), (N,) int."""
     check_finite("decode", "max_len_a", max_len_a)
@@ -81,8 +84,15 @@ def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray
             f"decode: max length a * |src| + b must allow at least one token; got a={max_len_a}, "
             f"b={max_len_b}"
         )
-    S = to_numpy(src_mask).sum(axis=1)
-    return np.maximum(1, np.floor(max_len_a * S + max_len_b)).astype(int)
+    S = to_numpy(src_mask).sum(axis=1, dtype=np.float64)  # float32 overflows at a = 1e300
+    limits = np.maximum(1, np.floor(max_len_a * S + max_len_b))
+    if limits.max(initial=0) > MAX_STEPS:  # and int64 would wrap round to a negative limit
+        raise ValueError(
+            f"decode: max length a * |src| + b is {limits.max():.3g} tokens for the longest "
+            f"source (a={max_len_a}, b={max_len_b}); at most {MAX_STEPS:,} decoding steps: give "
+            "a smaller max_len_a (--max-len-a) or max_len_b (--max-len-b)"
+        )
+    return limits.astype(np.int64)
 
 
 def finish(ids: list[int], logprob: float, score: float, attn: Any, S: int) -> Hypothesis:

@@ -23,7 +23,11 @@ def sample(
 ) -> list[list[Hypothesis]]:
     """Sample one output per sentence from p(y_t | y_<t, x)^(1/temperature), restricted to the
     top_k most probable tokens when top_k > 0. Returns [[Hypothesis]] per sentence; logprob is
-    the model's (untempered) log-probability of the sample."""
+    the model's (untempered) log-probability of the sample.
+
+    Each step draws one number per sentence from `rng`, in batch order: the same seed gives the
+    same samples for the same batch, and a sentence's sample depends on the sentences before it
+    in the batch (decode one at a time for samples that do not)."""
     check_batch("sample", src, src_mask)
     if not isinstance(rng, np.random.Generator):
         raise ValueError(
@@ -43,13 +47,21 @@ def sample(
 
 
 def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator):
-    """One token per row from softmax(logp / temperature) over the top_k entries (N,)."""
-    z = logp / temperature
+    """One token per row from softmax(logp / temperature) over the top_k most probable entries
+    (of tokens tied at the k-th value, the lowest ids, as greedy's argmax takes): logp (N, V)
+    -> ids (N,)."""
+    # shift, then divide: z <= 0 and its maximum is 0 at any temperature (logp / T alone gives
+    # -inf everywhere for a tiny T, and then NaN)
+    z = (logp - logp.max(axis=1, keepdims=True)) / temperature
     if 0 < top_k < z.shape[1]:
-        kth = np.partition(z, -top_k, axis=1)[:, -top_k][:, None]
-        z = np.where(z >= kth, z, -np.inf)
-    z = z - z.max(axis=1, keepdims=True)  # log-sum-exp shift: exp of values <= 0 only
-    p = np.exp(z)
+        kth = np.partition(z, -top_k, axis=1)[:, -top_k][:, None]  # (N, 1) the k-th largest
+        above, tied = z > kth, z == kth
+        room = top_k - above.sum(axis=1, keepdims=True)  # how many tied ones fit in the k
+        z = np.where(above | (tied & (np.cumsum(tied, axis=1) <= room)), z, -np.inf)
+    p = np.exp(z)  # exp of values <= 0 only
     p /= p.sum(axis=1, keepdims=True)
     u = rng.random((z.shape[0], 1))
-    return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), z.shape[1] - 1)
+    # the first token whose cumulative probability reaches u; if rounding leaves the total a
+    # little under u, the last token that may be drawn (never one of probability 0)
+    last = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
+    return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), last)
