@@ -260,3 +260,27 @@ def test_a_max_length_beyond_any_output_is_refused():
         for decode in (greedy, beam_search):
             with pytest.raises(ValueError, match="at most 1,000,000 decoding steps"):
                 decode(model, ids, mask, **kw)
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam", "sample"])
+@pytest.mark.parametrize("cell,att", [("lstm", "general"), ("gru", "additive"), ("rnn", "none")])
+def test_the_numba_backend_decodes_as_numpy_does(cell, att, method):
+    """Every decoder through the numba twins (the steps, attention, the output layer): the same
+    outputs, and scores within float64's parity tolerance."""
+    from minis2s import backend
+
+    model = model_for(cell, att, 3)
+    ids, mask = pad([[4, 5, 6, 7], [8], [5, 5]])
+    decode = {
+        "greedy": lambda: greedy(model, ids, mask),
+        "beam": lambda: beam_search(
+            model, ids, mask, beam_size=3, nbest=3, length_penalty="gnmt"
+        ),  # fmt: skip
+        "sample": lambda: sample(model, ids, mask, rng=np.random.default_rng(2), top_k=4),
+    }[method]
+    want = decode()
+    backend.use("numba")  # conftest restores numpy after the test
+    got = decode()
+    assert [[h.ids for h in hs] for hs in got] == [[h.ids for h in hs] for hs in want]
+    np.testing.assert_allclose([h.score for hs in got for h in hs],
+                               [h.score for hs in want for h in hs], rtol=1e-10)  # fmt: skip
