@@ -72,6 +72,11 @@ class Translator:
         _check_finite(checkpoint_dir, ckpt.params)
         cfg = ModelConfig.from_dict(ckpt.config["model"])
         dtype = np.dtype(ckpt.config.get("dtype", "float32"))
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(
+                f"{checkpoint_dir}: state.json says dtype {dtype.name}; minis2s models are float32 "
+                "or float64 (was the file edited, or written by another program?)"
+            )
         from minis2s import backend
 
         params = {k: backend.current().asarray(v, dtype=dtype) for k, v in ckpt.params.items()}

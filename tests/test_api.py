@@ -169,3 +169,14 @@ def test_a_checkpoint_with_non_finite_parameters_is_refused_at_load(run, tmp_pat
     np.savez(file, **params)
     with pytest.raises(ValueError, match=r"nan: parameters hold NaN or infinite values \(out.b\)"):
         Translator.load(tmp_path / "nan")
+
+
+def test_a_checkpoint_of_another_dtype_is_refused_at_load(run, tmp_path):
+    """float16 in state.json loaded, and translated to empty lines."""
+    _, _, out = run
+    shutil.copytree(f"{out}/best", tmp_path / "f16")
+    state = tmp_path / "f16" / "state.json"
+    state.write_text(state.read_text().replace('"dtype": "float32"', '"dtype": "float16"'))
+    assert '"float16"' in state.read_text()
+    with pytest.raises(ValueError, match=r"f16: state.json says dtype float16; minis2s models"):
+        Translator.load(tmp_path / "f16")
