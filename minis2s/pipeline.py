@@ -74,6 +74,35 @@ def load_data(
     tokenized by `tokenizer` ("char" unless given, or "word"); a task brings its own tokenizer,
     splits and lengths, so `dev_data`, `test_data`, `max_len` and `tokenizer` are for corpora.
     """
+    _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size)
+    n_skipped = 0
+    if task is not None:
+        t = get_task(task)
+        splits = t.generate(seed=seed)
+        train, dev, test = splits["train"], splits["dev"], splits["test"]
+        tokenizer, features, name = t.tokenizer, t.features or 0, task
+    else:
+        tokenizer = tokenizer or "char"
+        train, dev, test, n_skipped = _corpus_splits(
+            data, dev_data, test_data, tokenizer, max_len, seed
+        )
+        features, name = 0, run_name(None, data)
+    if not train:
+        raise ValueError(_why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped))
+    if train_size is not None:
+        train = train[:train_size]
+    min_freq = 1 if min_freq is None else min_freq
+    options = {"train_size": train_size, "max_len": max_len, "min_freq": min_freq,
+               "max_vocab": max_vocab}  # fmt: skip
+    src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, min_freq, max_vocab)
+    return Data(
+        train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
+    )
+
+
+def _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size) -> None:
+    """load_data's arguments fit together: a task or a corpus, and the corpus-only options only
+    with a corpus."""
     if (task is None) == (data is None):
         raise ValueError("give exactly one of --task (a built-in task) and --data (a corpus)")
     corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
@@ -87,33 +116,34 @@ def load_data(
     for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
         if value is not None and value < 1:
             raise ValueError(f"{flag} must be >= 1 (or left out); got {value}")
-    n_skipped = 0
-    if task is not None:
-        t = get_task(task)
-        splits = t.generate(seed=seed)
-        train, dev, test = splits["train"], splits["dev"], splits["test"]
-        tokenizer, features, name = t.tokenizer, t.features or 0, task
+
+
+def _corpus_splits(
+    data: Corpus, dev_data: Corpus | None, test_data: Corpus | None, tokenizer: str,
+    max_len: int | None, seed: int,
+) -> tuple[list, list, list, int]:  # fmt: skip
+    """(train, dev, test, how many training pairs max_len dropped) of a corpus: dev from
+    `dev_data`, else 5% of the corpus (at least one pair) held out by a seeded shuffle."""
+    train = list(read_corpus(data, tokenizer))
+    if dev_data:
+        dev = list(read_corpus(dev_data, tokenizer))
     else:
-        tokenizer = tokenizer or "char"
-        train = list(read_corpus(data, tokenizer))
-        if dev_data:
-            dev = list(read_corpus(dev_data, tokenizer))
-        else:
-            order = np.random.default_rng(seed).permutation(len(train))
-            n_dev = max(1, len(train) // 20)
-            dev = [train[i] for i in order[:n_dev]]
-            train = [train[i] for i in order[n_dev:]]
-        test = list(read_corpus(test_data, tokenizer)) if test_data else []
-        if max_len is not None:  # training pairs only: dev and test are scored whole
-            train, n_skipped = within(train, get_tokenizer(tokenizer), max_len)
-        features, name = 0, run_name(None, data)
-    if not train:
-        raise ValueError(_why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped))
-    if train_size is not None:
-        train = train[:train_size]
-    min_freq = 1 if min_freq is None else min_freq
-    options = {"train_size": train_size, "max_len": max_len, "min_freq": min_freq,
-               "max_vocab": max_vocab}  # fmt: skip
+        order = np.random.default_rng(seed).permutation(len(train))
+        n_dev = max(1, len(train) // 20)
+        dev = [train[i] for i in order[:n_dev]]
+        train = [train[i] for i in order[n_dev:]]
+    test = list(read_corpus(test_data, tokenizer)) if test_data else []
+    n_skipped = 0
+    if max_len is not None:  # training pairs only: dev and test are scored whole
+        train, n_skipped = within(train, get_tokenizer(tokenizer), max_len)
+    return train, dev, test, n_skipped
+
+
+def _vocabularies(
+    train: list, tokenizer: str, features: int, min_freq: int, max_vocab: int | None
+) -> tuple[Vocab | None, Vocab]:
+    """(source vocabulary, None for feature sources; target vocabulary) of the training pairs,
+    refusing a --min-freq that leaves a side no token."""
     tok = get_tokenizer(tokenizer)
     src_vocab = None
     if not features:
@@ -126,9 +156,7 @@ def load_data(
                 f"the {len(train)} training pairs is rarer), so every {side} word would be "
                 "<unk>: lower --min-freq"
             )
-    return Data(
-        train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
-    )
+    return src_vocab, tgt_vocab
 
 
 def _why_no_training_pairs(n_dev: int, dev_given: bool, max_len: int | None, n_long: int) -> str:
