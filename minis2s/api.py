@@ -194,11 +194,17 @@ class Translator:
         text = self.tokenizer.detokenize(tokens)
         return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention)
 
+    def as_output(self, reference: str) -> str:
+        """`reference` as this model's output would spell it, tokenized and joined back: the word
+        tokenizer's output has single spaces, so "a  b " is compared as "a b"."""
+        return self.tokenizer.detokenize(self.tokenizer.tokenize(reference))
+
     def evaluate(
         self, pairs: Sequence[tuple[Any, str]], *, bleu: bool = True, **options: Any
     ) -> dict[str, float]:
         """Exact match (and BLEU, chrF when sacrebleu is installed) of translations of `pairs`,
-        a list of (source, reference) with the reference a string; `options` as `translate`."""
+        a list of (source, reference) with the reference a string (compared `as_output`);
+        `options` as `translate`."""
         if len(pairs) == 0:
             raise ValueError("evaluate: pairs is empty; give at least one (source, reference)")
         for i, pair in enumerate(pairs):
@@ -210,7 +216,7 @@ class Translator:
                     "with the reference a string, in a list of such pairs"
                 )
         hyps = [t.text for t in self.translate([s for s, _ in pairs], **options)]
-        refs = [r for _, r in pairs]
+        refs = [self.as_output(r) for _, r in pairs]
         result = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}
         if bleu:
             try:

@@ -214,6 +214,7 @@ def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any)
 def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, examples: list):
     """evaluate(model) -> {"loss", "ppl", "exact_match"[, "bleu"]} on the dev split."""
     dev_pairs = data.dev[: tcfg.dev_size]
+    refs = [translator.as_output(r) for _, r in dev_pairs]
     dev_batches = batches(examples, batch_size=64)
 
     def evaluate(model: Seq2Seq) -> dict[str, float]:
@@ -222,7 +223,6 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
             s, k = model.nll(b)
             total, n = total + s, n + k
         hyps = [t.text for t in translator.translate([s for s, _ in dev_pairs])]
-        refs = [r for _, r in dev_pairs]
         out = {"loss": total / n, "ppl": metrics.perplexity(total, n),
                "exact_match": metrics.exact_match(hyps, refs)}  # fmt: skip
         if tcfg.metric == "bleu":

@@ -1,6 +1,7 @@
 """The Python API on a feature-vector model: train, save, load, translate, bad input."""
 
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -180,3 +181,27 @@ def test_a_checkpoint_of_another_dtype_is_refused_at_load(run, tmp_path):
     assert '"float16"' in state.read_text()
     with pytest.raises(ValueError, match=r"f16: state.json says dtype float16; minis2s models"):
         Translator.load(tmp_path / "f16")
+
+
+def test_exact_match_compares_a_reference_as_the_model_writes_it():
+    """A word model writes single spaces: a reference with a double, leading or trailing space
+    (or a tab) was never matched, even by a perfect output."""
+    words = Vocab("the cat sat on mat a b".split())
+    tr = Translator(Seq2Seq(ModelConfig(len(words), len(words), emb=4, hidden=4)), words, words,
+                    "word")  # fmt: skip
+    refs = ["the cat  sat on the mat", " a b ", "a\tb", "the mat"]
+    assert [tr.as_output(r) for r in refs] == ["the cat sat on the mat", "a b", "a b", "the mat"]
+    perfect = [SimpleNamespace(text=tr.as_output(r)) for r in refs]
+    tr.translate = lambda sources, **kw: perfect
+    assert tr.evaluate([("x", r) for r in refs], bleu=False)["exact_match"] == 1.0
+    assert _digits_translator().as_output(" 1  2 ") == " 1  2 "  # characters: as written
+
+
+def test_a_character_model_is_scored_with_character_bleu():
+    """One-word outputs have no word 4-grams: 13a BLEU would give 0 to perfect output, so a
+    character model's BLEU counts characters (the README's bleu=99.95 depends on it)."""
+    tr = _digits_translator()
+    refs = ["12345", "987654", "1029384756"]
+    tr.translate = lambda sources, **kw: [SimpleNamespace(text=r) for r in refs]
+    scores = tr.evaluate([("x", r) for r in refs])
+    assert scores["exact_match"] == 1.0 and scores["bleu"] == pytest.approx(100.0)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from minis2s.data import tokenize, vocab
 from minis2s.data.tokenize import get_tokenizer
-from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
+from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocab
 
 # Tokens that are not special strings; text with any Unicode, including non-ASCII letters.
 words = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=5).filter(
@@ -170,3 +170,12 @@ def test_unknown_tokenizer_lists_names():
         get_tokenizer("bpe")
     tok = tokenize.TOKENIZERS["word"]
     assert get_tokenizer(tok) is tok
+
+
+def test_text_that_spells_a_special_token_is_unknown():
+    """A word "</s>" in a sentence is not the end of it: encoded as its special id it stopped
+    the target mid-sentence (EOS), padded a real position (PAD) or was dropped from the loss."""
+    v = Vocab.build([["the", "<s>", "tag", "</s>", "<pad>", "<unk>"]])
+    assert v.tokens == list(SPECIALS) + ["tag", "the"]
+    assert v.encode(["the", "<pad>", "<s>", "</s>", "<unk>", "tag"]) == [5, 3, 3, 3, 3, 4]
+    assert v.count_unknown(["the", "<pad>", "</s>", "x"]) == 3

@@ -11,8 +11,8 @@ agree on them without passing a vocabulary around:
     >>> v = Vocab.build([["a", "b", "b"], ["c", "b"]])
     >>> v.tokens
     ['<pad>', '<s>', '</s>', '<unk>', 'b', 'a', 'c']
-    >>> v.encode(["b", "z"])
-    [4, 3]
+    >>> v.encode(["b", "z", "</s>"])
+    [4, 3, 3]
     >>> v.decode([1, 4, 5, 2, 6])
     ['b', 'a']
 
@@ -120,12 +120,14 @@ class Vocab:
     # encoding ----------------------------------------------------------------------------
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
-        """Token ids, UNK_ID for tokens not in the vocabulary. Adds no BOS/EOS."""
-        return [self._stoi.get(t, UNK_ID) for t in tokens]
+        """Token ids of text, UNK_ID for tokens not in the vocabulary. Adds no BOS/EOS. Text that
+        spells a special token ("<pad>", "</s>" ...) is a word like any other, so it encodes to
+        UNK_ID: as its special id it would pad, end or begin a sentence where the text goes on."""
+        return [UNK_ID if t in SPECIALS else self._stoi.get(t, UNK_ID) for t in tokens]
 
     def count_unknown(self, tokens: Iterable[str]) -> int:
-        """How many of `tokens` are not in the vocabulary (would encode to UNK_ID)."""
-        return sum(t not in self._stoi for t in tokens)
+        """How many of `tokens` encode to UNK_ID (not in the vocabulary, or spelling a special)."""
+        return sum(t in SPECIALS or t not in self._stoi for t in tokens)
 
     def decode(self, ids: Iterable[int], strip_special: bool = True) -> list[str]:
         """Tokens for `ids` (ints or a 1-D integer array).
