@@ -690,3 +690,21 @@ def test_blas_core_reads_the_family_openblas_loaded(forced, family):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == family
+
+
+def test_gpu_check_script_is_valid_bash():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+def test_gpu_check_without_a_gpu_stops_and_fails(tmp_path):
+    """Without CuPy every GPU test is skipped, which once left the script's run green."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+    env = os.environ | {"OUT": str(tmp_path), "PYTHON": sys.executable}
+    run = subprocess.run(["bash", str(script), "tests"], env=env, capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    summary = (tmp_path / "summary.txt").read_text()
+    assert "== facts: exit 1" in summary and "no usable GPU through CuPy" in summary
+    assert not (tmp_path / "tests.txt").exists()  # no stage ran after the facts
