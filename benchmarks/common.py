@@ -18,6 +18,7 @@ from minis2s.bench import (  # noqa: F401  (re-exported for the scripts)
     TORCH_DEVICES,
     Peaks,
     blas_threads,
+    check_writable,
     clock_for,
     device_of,
     make_row,
@@ -69,6 +70,13 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
     against the highest peaks (`merge_rounds`), print the markdown table and write the JSON
     file."""
     args = parser(description).parse_args()
+    if args.threads is not None and args.threads < 1:
+        raise SystemExit(f"--threads must be at least 1; got {args.threads}")
+    if args.json:
+        try:
+            check_writable("--json", args.json)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
     if args.threads:
         set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # any loaded later (Numba's)
@@ -94,6 +102,8 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
         rounds.append(rows(args, backends, peaks[-1]))
     peak = {device: max(p[device] for p in peaks) for device in peaks[0]}
     out = merge_rounds(rounds, peak)
+    if not out and args.only:
+        raise SystemExit(f"no row to report: --only {args.only!r} matches none of this script's")
     info |= peak_facts(peak) | {"rounds": args.rounds}
     print(markdown(out, info))
     if args.json:

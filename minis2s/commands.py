@@ -227,22 +227,9 @@ def plot(args: argparse.Namespace) -> int:
 
 def bench(args: argparse.Namespace) -> int:
     from minis2s.bench import run
+    from minis2s.bench.report import check_writable
 
     if args.json:
-        _check_writable("--json", args.json)  # before the benchmark, not after its minutes
+        check_writable("--json", args.json)  # before the benchmark, not after its minutes
     run(quick=args.quick, json_path=args.json)
     return 0
-
-
-def _check_writable(option: str, path: str) -> None:
-    """`path` can be written: its directory exists and takes files, and it is not a directory."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ValueError(f"{option} {path} is a directory; give a file name inside it")
-    if not os.path.isdir(folder):
-        raise ValueError(
-            f"{option} {path}: the directory {folder} does not exist; create it first, or give "
-            "a path in an existing directory"
-        )
-    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
-        raise ValueError(f"{option} {path}: cannot write there (permission denied)")

@@ -708,3 +708,21 @@ def test_gpu_check_without_a_gpu_stops_and_fails(tmp_path):
     summary = (tmp_path / "summary.txt").read_text()
     assert "== facts: exit 1" in summary and "no usable GPU through CuPy" in summary
     assert not (tmp_path / "tests.txt").exists()  # no stage ran after the facts
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (["--threads", "0"], "--threads must be at least 1; got 0"),
+        (["--json", "/no/such/dir/x.json"], "--json /no/such/dir/x.json: the directory /no/such"),
+        (["--only", "no such row", "--budget", "0.01"], "--only 'no such row' matches none"),
+    ],
+)
+def test_the_scripts_refuse_options_that_would_waste_or_lose_a_run(options, message):
+    """Checked before any timing (or, for --only, where no row was timed): a bad --json path
+    failed after the whole run, --threads 0 was ignored, an --only that matched nothing
+    printed an empty table and exited 0."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_loss.py"
+    run = subprocess.run([sys.executable, str(script), "--quick", "--backends", "numpy", *options],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode != 0 and message in run.stderr, run.stdout + run.stderr

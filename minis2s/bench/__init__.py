@@ -43,6 +43,7 @@ from minis2s.bench.layers import (
 from minis2s.bench.report import (
     COLUMNS,
     NA,
+    check_writable,
     gpu_facts,
     load_json,
     make_row,
@@ -97,6 +98,7 @@ __all__ = [
     "gpu_facts",
     "layer_rows",
     "load_json",
+    "check_writable",
     "make_row",
     "markdown",
     "measure_peaks",

@@ -131,7 +131,7 @@ def gemms_only_label(be: backend.Backend) -> str:
 def _torch(case: LayerCase, torch: Any, device: str = "cpu") -> Callable[[], Any]:
     """The same call in PyTorch on `device`: nn.LSTM / nn.GRU (cuDNN's on "cuda"), batch_first,
     float32; the forward-only row runs under no_grad (inference), fwd+bwd backpropagates dys
-    into x and the weights."""
+    into fresh gradients of x and the weights."""
     module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[case.cell]
     m = module(case.D, case.H, batch_first=True).to(device)
     x = torch.randn(case.N, case.T, case.D, device=device, requires_grad=case.backward)
@@ -143,7 +143,13 @@ def _torch(case: LayerCase, torch: Any, device: str = "cpu") -> Callable[[], Any
                 m(x)
 
         return forward
-    return lambda: m(x)[0].backward(dys)
+
+    def forward_backward() -> None:
+        x.grad = None  # fresh gradients, as ours returns them (not added into the last call's)
+        m.zero_grad(set_to_none=True)
+        m(x)[0].backward(dys)
+
+    return forward_backward
 
 
 def _row(case: LayerCase, label: str, be: backend.Backend, work: Callable[[], Any], peaks: Peaks,

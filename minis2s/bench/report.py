@@ -187,6 +187,21 @@ def markdown(rows: Sequence[dict[str, Any]], info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_writable(option: str, path: str) -> None:
+    """`path` can be written: its directory exists and takes files, and it is not a directory
+    (checked before a benchmark, not after its minutes)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path} is a directory; give a file name inside it")
+    if not os.path.isdir(folder):
+        raise ValueError(
+            f"{option} {path}: the directory {folder} does not exist; create it first, or give "
+            "a path in an existing directory"
+        )
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        raise ValueError(f"{option} {path}: cannot write there (permission denied)")
+
+
 def save_json(path: str, rows: Sequence[dict[str, Any]], info: dict[str, Any]) -> None:
     """Write {"meta": info, "rows": rows} to `path`."""
     with open(path, "w", encoding="utf-8") as f:
