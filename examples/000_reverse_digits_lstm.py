@@ -28,5 +28,5 @@ model = {
 }
 out = tempfile.mkdtemp(prefix="minis2s-000-")
 tr = pipeline.train(data, model, TrainConfig(epochs=s["epochs"], dev_size=s["dev_size"]), out)
-print("test:", tr.evaluate(data.test[:1000]))
+print("test:", tr.evaluate(data.test[: s["test_size"]]))
 show(tr, data.test)

@@ -18,7 +18,7 @@ data = pipeline.load_data(task="reverse-string", train_size=s["train_size"])
 model = {"cell": "gru", "emb": 32, "hidden": 128, "attention": "additive"}
 out = tempfile.mkdtemp(prefix="minis2s-001-")
 tr = pipeline.train(data, model, TrainConfig(epochs=s["epochs"], dev_size=s["dev_size"]), out)
-print("test:", tr.evaluate(data.test[:1000]))
+print("test:", tr.evaluate(data.test[: s["test_size"]]))
 show(tr, data.test)
 t = tr.translate(["hello world"])[0]
 viz.plot_attention(t.attention, t.src_tokens, t.tokens, f"{out}/attention.png")

@@ -1,4 +1,5 @@
-"""Seed 002: a GRU encoder-decoder reversing sequences, trained with plain SGD and momentum.
+"""Seed 002: a GRU encoder-decoder reversing sequences, trained with SGD (Nesterov momentum,
+gradient clipping).
 
 The seed notebook trains one sequence at a time with SGD; here the same model trains on padded,
 length-bucketed batches, with the Luong "general" attention that makes the task easy.
@@ -26,5 +27,5 @@ train = TrainConfig(
     clip=1.0,
 )
 tr = pipeline.train(data, model, train, tempfile.mkdtemp(prefix="minis2s-002-"))
-print("test:", tr.evaluate(data.test[:1000]))
+print("test:", tr.evaluate(data.test[: s["test_size"]]))
 show(tr, data.test)

@@ -1,4 +1,5 @@
-"""Seeds 003 and 004: translation-style training with a teacher forcing ratio, then beam search.
+"""Seed 003 (with the translation lesson of 004): translation-style training with a teacher
+forcing ratio, then beam search.
 
 Dates written many human ways are "translated" to ISO 8601. The decoder is fed its own
 prediction instead of the reference token with a probability that grows (inverse sigmoid
@@ -27,7 +28,7 @@ train = TrainConfig(
 )
 tr = pipeline.train(data, model, train, tempfile.mkdtemp(prefix="minis2s-003-"))
 beam = {"method": "beam", "beam_size": 5, "length_penalty": "gnmt", "alpha": 0.6}
-print("test (beam 5):", tr.evaluate(data.test[:1000], **beam))
+print("test (beam 5):", tr.evaluate(data.test[: s["test_size"]], **beam))
 show(tr, data.test, **beam)
 for t in tr.translate(["3rd of March 2021"], nbest=3, **beam)[0]:
     print(f"  {t.text!r}  score {t.score:.3f}")

@@ -9,8 +9,8 @@ QUICK = os.environ.get("MINIS2S_QUICK") == "1"
 def sizes(epochs: int, train_size: int | None = None) -> dict:
     """Training sizes for an example: its real ones, or tiny ones under MINIS2S_QUICK=1."""
     if QUICK:
-        return {"epochs": 1, "train_size": 64, "dev_size": 16}
-    return {"epochs": epochs, "train_size": train_size, "dev_size": 1000}
+        return {"epochs": 1, "train_size": 64, "dev_size": 16, "test_size": 16}
+    return {"epochs": epochs, "train_size": train_size, "dev_size": 1000, "test_size": 1000}
 
 
 def show(translator, pairs, n: int = 5, **decode) -> None:
