@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")
     p.add_argument("--out", help="run directory (default runs/<task or corpus name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    p.add_argument("--dtype", default=None, choices=("float32", "float64"),
+                   help="float32 (default; with --resume, the run's own)")  # fmt: skip
     p.add_argument("--show", type=int, default=8, help="test translations printed at the end")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     _add_dataclass_options(p, ModelConfig, DATA_FIELDS)

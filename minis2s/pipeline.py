@@ -284,7 +284,7 @@ def train(
         if progress:
             print(f"resumed from {out_dir}/last at epoch {trainer.state['epoch']}, "
                   f"step {trainer.state['step']}")  # fmt: skip
-    elif os.path.isdir(os.path.join(out_dir, "last")):
+    elif checkpoint.exists(os.path.join(out_dir, "last")):
         raise FileExistsError(
             f"{out_dir} already holds a run; pass --resume (resume=True) to continue it or "
             "choose another --out"

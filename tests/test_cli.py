@@ -57,6 +57,19 @@ def test_resume_keeps_the_runs_own_options(tmp_path, capsys):
     assert "data.train='64 pairs, sha256" in err
 
 
+def test_resume_keeps_the_runs_own_dtype(tmp_path, capsys):
+    """A float64 run resumed without --dtype goes on in float64 (it was refused, with advice to
+    leave the option out, which was what had been done); --dtype float32 is refused."""
+    out = str(tmp_path / "r64")
+    assert main(["train", *TINY, "--dtype", "float64", "--out", out]) == 0
+    assert main(["train", "--task", "reverse-digits", "--quiet", "--out", out, "--resume",
+                 "--epochs", "2"]) == 0  # fmt: skip
+    assert len((tmp_path / "r64" / "log.jsonl").read_text().splitlines()) == 2
+    capsys.readouterr()
+    assert main(["train", *TINY, "--dtype", "float32", "--out", out, "--resume"]) == 2
+    assert "dtype" in capsys.readouterr().err
+
+
 def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):
     assert main(["translate", "--checkpoint", str(run), "123", "4567"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2

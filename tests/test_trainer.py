@@ -1,6 +1,9 @@
 """The trainer: exact resume (after a stop, after Ctrl-C), non-finite loss, config mismatch."""
 
 import json
+import os
+import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +13,7 @@ from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
-from minis2s.train import checkpoint
+from minis2s.train import checkpoint, runlog
 from minis2s.train.config import TrainConfig
 from minis2s.train.trainer import NonFiniteLoss, Trainer
 
@@ -320,3 +323,107 @@ def test_sampling_never_passes_one_minus_teacher_forcing(schedule):
     assert eps == sorted(eps)  # a schedule only raises the share
     pure = TrainConfig(sampling_schedule=schedule, sampling_k=k, sampling_steps=50)
     assert all(sampling_eps(pure, step) == 0.0 for step in (0, 10, 10**5))
+
+
+def interrupt_inside(monkeypatch, owner, name, when):
+    """Make owner.name send this process a real SIGINT midway (before its real work) when
+    when(*args) holds: Python raises KeyboardInterrupt wherever it then is."""
+    real = getattr(owner, name)
+
+    def sending(*args, **kw):
+        if when(*args):
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(owner, name, sending)
+
+
+def test_ctrl_c_inside_an_update_finishes_it_and_resume_is_exact(data, tmp_path, monkeypatch):
+    """A SIGINT that lands inside the optimizer's step (after dropout and sampling drew, with
+    some parameters updated and others not) is held until the update is whole: the checkpoint
+    Ctrl-C writes resumes bit for bit (it differed by ~1e-2 when the update was cut)."""
+    full = make_trainer(data, tmp_path / "full")
+    full.fit()
+    run = make_trainer(data, tmp_path / "cut")
+    interrupt_inside(monkeypatch, type(run.optimizer), "step", lambda opt, *a: opt.t == 7)
+    with pytest.raises(KeyboardInterrupt):
+        run.fit()
+    monkeypatch.undo()
+    assert checkpoint.load(tmp_path / "cut" / "last").trainer_state["step"] == 8  # whole
+    resumed = make_trainer(data, tmp_path / "cut")
+    assert resumed.resume()
+    resumed.fit()
+    assert_same_run(full, resumed)
+    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
+
+
+def test_ctrl_c_inside_the_best_save_still_writes_best(data, tmp_path, monkeypatch):
+    """Interrupted while best/ was written, the epoch's saves ran to the end: best/ is not left
+    older than the state that says it is the best."""
+    full = make_trainer(data, tmp_path / "full", epochs=2)
+    full.fit()
+    run = make_trainer(data, tmp_path / "cut", epochs=2)
+    saving_best_2 = lambda path, *a: str(path).endswith("best") and run.state["epoch"] == 2  # noqa: E731
+    interrupt_inside(monkeypatch, checkpoint, "save", saving_best_2)
+    with pytest.raises(KeyboardInterrupt):
+        run.fit()
+    monkeypatch.undo()
+    for which in ("best", "last"):
+        got, want = (checkpoint.load(d / which) for d in (tmp_path / "cut", tmp_path / "full"))
+        assert got.trainer_state["epoch"] == want.trainer_state["epoch"] == 2
+        for k in want.params:
+            np.testing.assert_array_equal(got.params[k], want.params[k], err_msg=k)
+
+
+def test_a_resume_mends_the_log_after_a_crash_between_save_and_log(data, tmp_path, monkeypatch):
+    """The log line comes after its checkpoint, and the checkpoint keeps it: a crash in
+    between (here in the log's write), or a torn last line, is mended by the resume, so each
+    epoch has one line (a line used to come twice, or not at all, or stop plot --log)."""
+    full = make_trainer(data, tmp_path / "full", epochs=3)
+    full.fit()
+    run = make_trainer(data, tmp_path / "cut", epochs=3)
+    real = runlog.append
+
+    def crash_at_epoch_2(out_dir, record):
+        if record["epoch"] == 2:
+            raise OSError("disk full")
+        real(out_dir, record)
+
+    monkeypatch.setattr(runlog, "append", crash_at_epoch_2)
+    with pytest.raises(OSError, match="disk full"):
+        run.fit()
+    monkeypatch.undo()
+    with open(tmp_path / "cut" / "log.jsonl", "a") as f:
+        f.write('{"epoch": 2, "step": 1')  # and a torn line after it
+    resumed = make_trainer(data, tmp_path / "cut", epochs=3)
+    assert resumed.resume() and resumed.state["epoch"] == 2
+    resumed.fit()
+    assert_same_run(full, resumed)
+    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
+    epochs = [json.loads(x)["epoch"] for x in (tmp_path / "cut" / "log.jsonl").open()]
+    assert epochs == [1, 2, 3]
+
+
+def test_a_save_cut_between_its_renames_resumes(data, tmp_path):
+    """A crash between a save's two renames leaves the old checkpoint at .last.old, which
+    checkpoint.load reads: the trainer resumes from it too (it looked only for last/)."""
+    run = make_trainer(data, tmp_path / "r", epochs=1)
+    run.fit()
+    (tmp_path / "r" / "last").rename(tmp_path / "r" / ".last.old")
+    again = make_trainer(data, tmp_path / "r", epochs=2)
+    assert again.resume() and again.state["epoch"] == 1
+
+
+def test_resuming_on_another_backend_warns_that_it_is_not_bit_exact(data, tmp_path):
+    run = make_trainer(data, tmp_path / "b", epochs=1)
+    run.meta["backend"] = "numpy"
+    run.fit()
+    again = make_trainer(data, tmp_path / "b", epochs=2)
+    again.meta["backend"] = "numba"
+    with pytest.warns(UserWarning, match="trained on the numpy backend on the numba backend"):
+        assert again.resume()
+    same = make_trainer(data, tmp_path / "b", epochs=2)
+    same.meta["backend"] = "numpy"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert same.resume()

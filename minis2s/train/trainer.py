@@ -10,7 +10,6 @@ same parameters, moments and random draws as a run that was never stopped.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -23,8 +22,9 @@ import numpy as np
 from minis2s.backend import to_numpy
 from minis2s.data.batching import batches
 from minis2s.models import Seq2Seq
-from minis2s.train import checkpoint
+from minis2s.train import checkpoint, runlog
 from minis2s.train.config import TrainConfig
+from minis2s.train.interrupts import held_interrupts
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
 from minis2s.train.schedule import EarlyStopping, make_lr_schedule, sampling_probability
 
@@ -74,6 +74,7 @@ class Trainer:
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "best": None}
         self.state |= EPOCH_SUMS
+        self.record: dict[str, Any] | None = None  # the last finished epoch's log line
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -84,6 +85,7 @@ class Trainer:
             "lr_schedule": self.lr_schedule.state_dict(),
             "stopper": self.stopper.state_dict(),
             "lr": self.optimizer.lr,
+            "record": self.record,
         }
 
     def save(self, which: str) -> None:
@@ -100,7 +102,7 @@ class Trainer:
     def resume(self) -> bool:
         """Continue from `out_dir/last` if it exists; False when there is nothing to resume."""
         path = os.path.join(self.out_dir, "last")
-        if not os.path.isdir(path):
+        if not checkpoint.exists(path):  # also the old copy a save cut between renames leaves
             return False
         ckpt = checkpoint.load(path)
         # The model, data and training options must match, so the run continues exactly as it
@@ -109,6 +111,14 @@ class Trainer:
         saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
         ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
         checkpoint.check_compatible(ckpt.config, self.meta, ignore=ignore)
+        was, now = ckpt.config.get("backend"), self.meta.get("backend")
+        if was is not None and now is not None and was != now:
+            warnings.warn(
+                f"resuming a run trained on the {was} backend on the {now} backend: the same "
+                "math through other kernels, so it goes on within float rounding of the run "
+                f"it continues, not bit for bit (resume with --backend {was} for that)",
+                stacklevel=2,
+            )
         if ckpt.vocabs is not None and self.vocabs is not None and ckpt.vocabs != self.vocabs:
             raise ValueError(
                 f"the vocabularies differ from those of the checkpoint in {path} (same sizes, "
@@ -126,12 +136,9 @@ class Trainer:
         self.stopper.load_state_dict(ts["stopper"])
         self.stopper.patience = _patience(self.tcfg)  # its count goes on; patience may change
         self.optimizer.lr = ts["lr"]
+        self.record = ts.get("record")
+        runlog.repair(self.out_dir, self.state["epoch"], self.record)
         return True
-
-    def log(self, record: dict[str, Any]) -> None:
-        os.makedirs(self.out_dir, exist_ok=True)
-        with open(os.path.join(self.out_dir, "log.jsonl"), "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -221,20 +228,21 @@ class Trainer:
         s, t0 = self.state, time.perf_counter()
         seconds0 = s["epoch_seconds"]  # the epoch's time before an interruption, if any
         for batch in bar:
-            loss, norm = self.step(batch)
-            n = batch.n_tokens
-            # the batch and the epoch's sums are counted together, so that a resumed epoch logs
-            # the figures of all its batches, not only of those after the interruption
-            s["batch"], s["epoch_tokens"], s["epoch_nll"], s["epoch_seconds"] = (
-                s["batch"] + 1, s["epoch_tokens"] + n, s["epoch_nll"] + loss * n,
-                seconds0 + time.perf_counter() - t0,
-            )  # fmt: skip
+            with held_interrupts():  # Ctrl-C saves whole updates only (interrupts.py)
+                loss, norm = self.step(batch)
+                n = batch.n_tokens
+                # the batch and the epoch's sums are counted together, so that a resumed epoch
+                # logs the figures of all its batches, not only of those after the interruption
+                s["batch"], s["epoch_tokens"], s["epoch_nll"], s["epoch_seconds"] = (
+                    s["batch"] + 1, s["epoch_tokens"] + n, s["epoch_nll"] + loss * n,
+                    seconds0 + time.perf_counter() - t0,
+                )  # fmt: skip
+                if t.max_steps and s["step"] >= t.max_steps:
+                    self.save("last")
+                    return True
             rate = s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9)
             ppl = math.exp(min(s["epoch_nll"] / s["epoch_tokens"], 50))
             bar.set_postfix(loss=f"{loss:.3f}", ppl=f"{ppl:.2f}", tok_s=f"{rate:.0f}")
-            if t.max_steps and s["step"] >= t.max_steps:
-                self.save("last")
-                return True
         self.train_figures = {
             "train_loss": s["epoch_nll"] / max(s["epoch_tokens"], 1),
             "tokens_per_s": s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9),
@@ -242,8 +250,12 @@ class Trainer:
         return False
 
     def _end_epoch(self) -> tuple[dict[str, Any], bool]:
+        dev = self.evaluate(self.model)  # Ctrl-C here: resumed, the epoch is scored again
+        with held_interrupts():  # the epoch's state, its saves and its log line, all or none
+            return self._close_epoch(dev)
+
+    def _close_epoch(self, dev: dict[str, float]) -> tuple[dict[str, Any], bool]:
         t = self.tcfg
-        dev = self.evaluate(self.model)
         metric = dev[t.metric]
         self.state["epoch"] += 1
         self.state["batch"] = 0
@@ -258,12 +270,13 @@ class Trainer:
             self.optimizer.lr = self.lr_schedule.lr(self.state["epoch"])
         record = {"epoch": self.state["epoch"], "step": self.state["step"],
                   "lr": self.optimizer.lr, **self.train_figures, **dev}  # fmt: skip
-        self.log(record)
-        if self.progress:
-            print(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()), flush=True)
+        self.record = record
         if improved:
             self.save("best")
         self.save("last")
+        runlog.append(self.out_dir, record)  # after its checkpoint (runlog.py)
+        if self.progress:
+            print(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()), flush=True)
         return record, stop
 
 
