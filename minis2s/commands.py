@@ -29,6 +29,8 @@ def train(args: argparse.Namespace) -> int:
     given = model_options | train_options
     data_options = {k: getattr(args, k) for k in pipeline.DATA_OPTIONS}
     tokenizer, dtype = args.tokenizer, args.dtype or "float32"
+    if "tokens_per_batch" in train_options and "batch_size" not in train_options:
+        train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)
         saved = _saved_config(out)
         dtype = args.dtype or saved.get("dtype", "float32")
@@ -42,8 +44,6 @@ def train(args: argparse.Namespace) -> int:
         if args.data and tokenizer is None:
             tokenizer = saved["data"].get("tokenizer")
     else:
-        if "tokens_per_batch" in train_options and "batch_size" not in train_options:
-            train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
         if model_options.get("attention") == "none" and "input_feed" not in model_options:
             model_options["input_feed"] = False  # the default feeds h~, which needs attention
     tcfg = TrainConfig(**train_options)
