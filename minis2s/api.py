@@ -33,8 +33,9 @@ OPTIONS = {  # the keyword options each decoding method takes
 
 
 class Translation(NamedTuple):
-    """One output: its text and tokens, log-probability, ranking score, the source tokens and
-    the attention weights (len(tokens) (+1 for EOS), len(src_tokens)) or None."""
+    """One output: its text and tokens, log-probability, ranking score, the source tokens, the
+    attention weights (len(tokens) (+1 for EOS), len(src_tokens)) or None, and whether it ended
+    with EOS (False: the maximum length cut it, max_len_a * |src| + max_len_b tokens)."""
 
     text: str
     tokens: list[str]
@@ -42,6 +43,7 @@ class Translation(NamedTuple):
     score: float
     src_tokens: list[str]
     attention: np.ndarray | None
+    ended: bool = True
 
 
 class Translator:
@@ -192,7 +194,7 @@ class Translator:
     def _to_translation(self, h: Any, src_tokens: list[str]) -> Translation:
         tokens = self.tgt_vocab.decode(h.ids)
         text = self.tokenizer.detokenize(tokens)
-        return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention)
+        return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention, h.ended)
 
     def as_output(self, reference: str) -> str:
         """`reference` as this model's output would spell it, tokenized and joined back: the word

@@ -112,6 +112,12 @@ def translate(args: argparse.Namespace) -> int:
         were = "token was" if tr.unknown == 1 else "tokens were"
         print(f"note: {tr.unknown} source {were} not in the vocabulary (mapped to <unk>)",
               file=sys.stderr)  # fmt: skip
+    best = [r[0] if isinstance(r, list) else r for r in results]
+    cut = sum(not t.ended for t in best)
+    if cut:
+        print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
+              f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
+              "cut there", file=sys.stderr)  # fmt: skip
     return 0
 
 

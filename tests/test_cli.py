@@ -74,6 +74,13 @@ def test_resume_keeps_the_runs_own_dtype(tmp_path, capsys):
     assert "train.tokens_per_batch=0, this run asks train.tokens_per_batch=500" in err
 
 
+def test_translate_says_when_the_maximum_length_cut_an_output(run, capsys):
+    assert main(["translate", "--checkpoint", str(run), "--max-len-a", "0", "--max-len-b", "1",
+                 "123456", "987654"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "note: 2 outputs reached the maximum length (--max-len-a 0.0 x source length" in err
+
+
 def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):
     assert main(["translate", "--checkpoint", str(run), "123", "4567"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2

@@ -282,3 +282,21 @@ def test_the_numba_backend_decodes_as_numpy_does(cell, att, method):
     assert [[h.ids for h in hs] for hs in got] == [[h.ids for h in hs] for hs in want]
     np.testing.assert_allclose([h.score for hs in got for h in hs],
                                [h.score for hs in want for h in hs], rtol=1e-10)  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam", "sample"])
+def test_a_hypothesis_says_whether_it_ended_or_the_limit_cut_it(method):
+    """ended is True for an output that ended with EOS, False for one the maximum length cut."""
+    model = model_for("lstm", "general", 1)
+    ids, mask = pad([[4, 5, 6], [7]])
+    decode = {
+        "greedy": lambda **kw: greedy(model, ids, mask, **kw),
+        "beam": lambda **kw: beam_search(model, ids, mask, beam_size=3, nbest=3, **kw),
+        "sample": lambda **kw: sample(model, ids, mask, rng=np.random.default_rng(0), **kw),
+    }[method]
+    for hyps, limit in zip(decode(max_len_a=0.0, max_len_b=2), (2, 2), strict=True):
+        for h in hyps:
+            assert h.ended == (len(h.ids) < limit)  # fewer tokens than the limit: EOS came
+    model.params["out.b"][EOS_ID] -= 100.0  # now EOS never wins: every output is cut
+    for hyps in decode(max_len_a=0.0, max_len_b=3):
+        assert all(not h.ended and len(h.ids) == 3 for h in hyps)

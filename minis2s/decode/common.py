@@ -18,12 +18,14 @@ NEVER_CHOSEN = [PAD_ID, BOS_ID]  # no target holds them, so no decoder outputs t
 class Hypothesis(NamedTuple):
     """One decoded sequence: ids without BOS/EOS, total log-probability, the score it was ranked
     by (after any length penalty), attention weights (len(ids) + 1, S_n) or None (the extra row
-    is the step that produced EOS, when it was produced)."""
+    is the step that produced EOS, when it was produced), and whether it ended with EOS (False:
+    the length limit max_len_a * |src| + max_len_b cut it)."""
 
     ids: list[int]
     logprob: float
     score: float
     attention: np.ndarray | None
+    ended: bool = True
 
 
 def choosable(logp: Any) -> Any:
@@ -101,7 +103,7 @@ def finish(ids: list[int], logprob: float, score: float, attn: Any, S: int) -> H
     a = None
     if attn is not None:
         a = to_numpy(attn)[: min(cut + 1, len(ids)), :S]
-    return Hypothesis(ids[:cut], float(logprob), float(score), a)
+    return Hypothesis(ids[:cut], float(logprob), float(score), a, ended=cut < len(ids))
 
 
 def decode_one_each(
