@@ -168,6 +168,7 @@ def test_training_reduces_the_loss(data, tmp_path):
         (dict(optimizer="Adam", momentum=0.9), "momentum and nesterov are for optimizer='sgd'"),
         (dict(optimizer="adamw", nesterov=True), "momentum and nesterov are for optimizer='sgd'"),
         (dict(optimizer="rmsprop"), "optimizer='rmsprop'; choose one of sgd, adam, adamw"),
+        (dict(optimizer="AdamW"), "optimizer='adamw' with weight_decay=0 is Adam; give a weig"),
         (dict(lr_schedule="cosine"), "lr_schedule='cosine'; choose one of constant"),
         (dict(sampling_schedule="cubic"), "sampling_schedule='cubic'; choose one of constant"),
         (dict(lr=0.0), "lr must be a finite number > 0"),
