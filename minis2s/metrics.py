@@ -87,6 +87,9 @@ def bleu(hyps: Sequence[str], refs: Sequence[str], tokenize: str = "13a") -> flo
     would not exist)."""
     _check_strings("bleu", hyps, refs)
     sacrebleu = _sacrebleu("bleu")
+    known = list(sacrebleu.metrics.bleu.BLEU.TOKENIZERS)
+    if tokenize not in known:
+        raise ValueError(f"bleu: unknown tokenize {tokenize!r}; sacrebleu's are {', '.join(known)}")
     return float(sacrebleu.corpus_bleu(list(hyps), [list(refs)], tokenize=tokenize).score)
 
 

@@ -152,3 +152,8 @@ def test_character_bleu_scores_one_word_outputs():
     assert metrics.bleu(hyps, refs) == 0.0
     assert 0.0 < metrics.bleu(hyps, refs, tokenize="char") < 100.0
     assert metrics.bleu(refs, refs, tokenize="char") == pytest.approx(100.0)
+
+
+def test_bleu_names_an_unknown_tokenizer():
+    with pytest.raises(ValueError, match="bleu: unknown tokenize 'chars'; sacrebleu's are .*char"):
+        metrics.bleu(["a b"], ["a b"], tokenize="chars")
