@@ -15,6 +15,11 @@
 # at once, with exit status 1, where CuPy cannot reach a GPU (the GPU tests would all be skipped,
 # which is no pass), and exits 1 when any stage failed; it can run again on the same machine.
 set -u
+what=${1:-all}
+case "$what" in
+    all | tests | bench) ;;
+    *) echo "gpu_check.sh: unknown part '$what'; give tests, bench or nothing (all)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_results}
 mkdir -p "$out"
@@ -22,7 +27,6 @@ mkdir -p "$out"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-gpu}  # 5 examples a property (tests/conftest.py)
 py=${PYTHON:-python3}
-what=${1:-all}
 
 failed=""
 stage() {  # stage NAME LIMIT_S COMMAND...: run it, keep its output in $out/NAME.txt
@@ -36,11 +40,18 @@ stage() {  # stage NAME LIMIT_S COMMAND...: run it, keep its output in $out/NAME
 }
 
 stage facts 30 "$py" -c '
-import subprocess, numpy, cupy, torch
-print(subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip())
+import shutil, subprocess
+import numpy, cupy
+if shutil.which("nvidia-smi"):
+    print(subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip())
 print("numpy", numpy.__version__, "cupy", cupy.__version__, "CUDA runtime",
-      cupy.cuda.runtime.runtimeGetVersion(), "torch", torch.__version__, "cuda", torch.version.cuda,
-      "available", torch.cuda.is_available())
+      cupy.cuda.runtime.runtimeGetVersion())
+try:  # the tests need no torch; the benchmarks say so in their own stages
+    import torch
+    print("torch", torch.__version__, "cuda", torch.version.cuda, "available",
+          torch.cuda.is_available())
+except ImportError:
+    print("torch: not installed (the benchmarks will have no PyTorch column)")
 print("smoke: cupy sum", int(cupy.arange(10).sum()))
 from minis2s import backend
 assert "cupy" in backend.available(), "minis2s does not see CuPy: backend.available() = %s" % (

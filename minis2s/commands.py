@@ -28,12 +28,11 @@ def train(args: argparse.Namespace) -> int:
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
     data_options = {k: getattr(args, k) for k in pipeline.DATA_OPTIONS}
-    tokenizer, dtype = args.tokenizer, args.dtype or "float32"
+    tokenizer = args.tokenizer
     if "tokens_per_batch" in train_options and "batch_size" not in train_options:
         train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)
         saved = _saved_config(out)
-        dtype = args.dtype or saved.get("dtype", "float32")
         model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
             model_options
         )
@@ -59,7 +58,7 @@ def train(args: argparse.Namespace) -> int:
         print(f"note: skipped {data.skipped} training pairs longer than --max-len "
               f"{data_options['max_len']} (dev and test pairs are all kept)")  # fmt: skip
     tr = pipeline.train(
-        data, model_options, tcfg, out, resume=args.resume, dtype=dtype,
+        data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet,
     )  # fmt: skip
     test = data.test or data.dev

@@ -143,19 +143,25 @@ def _vocabularies(
     train: list, tokenizer: str, features: int, min_freq: int, max_vocab: int | None
 ) -> tuple[Vocab | None, Vocab]:
     """(source vocabulary, None for feature sources; target vocabulary) of the training pairs,
-    refusing a --min-freq that leaves a side no token."""
+    refusing a --min-freq or --max-vocab that leaves a side no token."""
     tok = get_tokenizer(tokenizer)
     src_vocab = None
     if not features:
         src_vocab = Vocab.build([tok.tokenize(s) for s, _ in train], min_freq, max_vocab)
     tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
     for side, vocab in (("source", src_vocab), ("target", tgt_vocab)):
-        if vocab is not None and len(vocab) == len(SPECIALS):
+        if vocab is None or len(vocab) > len(SPECIALS):
+            continue
+        if max_vocab is not None and max_vocab <= len(SPECIALS):
             raise ValueError(
-                f"--min-freq {min_freq} leaves the {side} vocabulary no token (every token of "
-                f"the {len(train)} training pairs is rarer), so every {side} word would be "
-                "<unk>: lower --min-freq"
+                f"--max-vocab {max_vocab} leaves room for the {len(SPECIALS)} special tokens "
+                f"only, so every {side} word would be <unk>: give more than {len(SPECIALS)}"
             )
+        raise ValueError(
+            f"--min-freq {min_freq} leaves the {side} vocabulary no token (every token of "
+            f"the {len(train)} training pairs is rarer), so every {side} word would be "
+            "<unk>: lower --min-freq"
+        )
     return src_vocab, tgt_vocab
 
 
@@ -239,13 +245,23 @@ def train(
     out_dir: str,
     *,
     resume: bool = False,
-    dtype: str = "float32",
+    dtype: str | None = None,
     progress: bool = True,
 ) -> Translator:
-    """Train a model on `data`, writing checkpoints and log.jsonl to `out_dir`.
+    """Train a model on `data`, writing checkpoints and log.jsonl to `out_dir`. `dtype`:
+    float32 (the default) or float64; None when resuming is the run's own.
 
     Returns a Translator holding the best checkpoint's parameters.
     """
+    if dtype is None:
+        last = os.path.join(out_dir, "last")
+        saved = checkpoint.load(last).config if resume and checkpoint.exists(last) else {}
+        dtype = saved.get("dtype", "float32")
+    if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
+        raise ValueError(  # a new run only: runs saved before this check still resume
+            "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
+            "0.01 is PyTorch's AdamW default) or --optimizer adam"
+        )
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
                                  "--out (a directory, made if missing)")  # fmt: skip

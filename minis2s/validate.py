@@ -4,8 +4,9 @@ Each check is cheap (shape and dtype inspection only, except `token_ids` and `ma
 at values once per call) and raises `ValueError` so that a caller sees
 `lstm.forward: h0 has shape (3, 5), expected (N, H) = (4, 5)` instead of a broadcasting error
 from deep inside NumPy. A list or a number where an array belongs gets such a message too
-(`array`), not an AttributeError. Backward passes check their upstream gradients (`gradient`)
-before anything uses them: a compiled (numba) loop reads past the end of a short array unchecked.
+(`array`), not an AttributeError. The layers' backward passes that reach a compiled loop or a
+product that could broadcast check their upstream gradients (`gradient`) before anything uses
+them: a compiled (numba) loop reads past the end of a short array unchecked.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def gradient(
     if got != dtype:
         raise ValueError(
             f"{where}: {name} has dtype {got} but the forward pass ran in {dtype}; "
-            f"cast it with .astype({dtype.name})"
+            f"cast it with .astype(np.{dtype.name})"
         )
 
 

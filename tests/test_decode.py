@@ -242,13 +242,13 @@ def test_top_k_keeps_k_tokens_when_ties_straddle_the_kth():
     draws = np.array([_draw(logp, 1.0, 2, rng) for _ in range(200)])
     assert set(draws[:, 0]) == {1, 2} and set(draws[:, 1]) == {0, 1}
 
-    class AlmostOne:  # u above a cumulative sum that rounding left just under 1
+    class AlmostOne:  # the largest u below 1, above a cumulative sum that rounding left short
         def random(self, shape):
-            return np.full(shape, 1.0 - 1e-17)
+            return np.full(shape, np.nextafter(1.0, 0.0))
 
     with np.errstate(divide="ignore"):
-        logp = np.log(np.array([[0.0, 0.2, 0.3, 0.5 - 1e-16, 0.0]]))
-    assert _draw(logp, 1.0, 0, AlmostOne())[0] == 3  # not token 4, of probability 0
+        logp = np.log(np.array([[1 / 7] * 7 + [0.0]]))  # sums to 0.9999999999999998
+    assert _draw(logp, 1.0, 0, AlmostOne())[0] == 6  # not token 7, of probability 0
 
 
 def test_a_max_length_beyond_any_output_is_refused():

@@ -66,3 +66,27 @@ def test_a_new_run_over_a_run_is_refused_and_resume_goes_on(corpus, tmp_path):
         pipeline.train(data, opts, TrainConfig(epochs=2), out, progress=False)
     pipeline.train(data, opts, TrainConfig(epochs=2), out, resume=True, progress=False)
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_new_adamw_run_without_weight_decay_is_refused(corpus, tmp_path):
+    """AdamW with weight decay 0 is Adam; a run saved that way before this check still resumes."""
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
+    tcfg = TrainConfig(epochs=1, optimizer="adamw")
+    out = str(tmp_path / "w")
+    with pytest.raises(ValueError, match="adamw with weight decay 0 is Adam; give a weight decay"):
+        pipeline.train(data, {"emb": 2, "hidden": 2}, tcfg, out, progress=False)
+    pipeline.train(data, {"emb": 2, "hidden": 2}, TrainConfig(epochs=1, optimizer="adamw",
+                   weight_decay=0.01), out, progress=False)  # fmt: skip
+
+
+def test_resuming_from_python_keeps_the_runs_dtype(corpus, tmp_path):
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
+    out, opts = str(tmp_path / "r64"), {"emb": 2, "hidden": 2}
+    pipeline.train(data, opts, TrainConfig(epochs=1), out, dtype="float64", progress=False)
+    tr = pipeline.train(data, opts, TrainConfig(epochs=2), out, resume=True, progress=False)
+    assert tr.model.dtype == "float64"
+
+
+def test_a_max_vocab_with_room_for_the_specials_only_is_named(corpus):
+    with pytest.raises(ValueError, match="--max-vocab 4 leaves room for the 4 special tokens"):
+        pipeline.load_data(data=str(corpus), max_vocab=4)

@@ -80,11 +80,6 @@ class TrainConfig:
                 f"optimizer={self.optimizer!r} with momentum={self.momentum}, "
                 f"nesterov={self.nesterov}"
             )
-        if str(self.optimizer).lower() == "adamw" and self.weight_decay == 0:
-            raise ValueError(
-                "TrainConfig: optimizer='adamw' with weight_decay=0 is Adam; give a weight_decay "
-                "(PyTorch's AdamW default is 0.01; --weight-decay 0.01) or optimizer='adam'"
-            )
         if not 0.0 <= self.teacher_forcing <= 1.0:
             raise ValueError(
                 f"TrainConfig: teacher_forcing must be in [0, 1]; got {self.teacher_forcing}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from minis2s.data.batching import batches
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint, runlog
 from minis2s.train.config import TrainConfig
-from minis2s.train.interrupts import held_interrupts
+from minis2s.train.interrupts import StopNow, held_interrupts
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
 from minis2s.train.schedule import EarlyStopping, make_lr_schedule, sampling_probability
 
@@ -196,6 +197,12 @@ class Trainer:
                               f"{_fmt(self.state['best'])}) is in {self.out_dir}/best",
                               flush=True)  # fmt: skip
                     break
+        except StopNow:  # a second Ctrl-C mid-update: what is in memory is half of one
+            last = os.path.join(self.out_dir, "last")
+            where = f"the last checkpoint, {last}" if checkpoint.exists(last) else "no checkpoint"
+            print(f"\nstopped in the middle of an update: nothing saved; --resume goes on from "
+                  f"{where}", file=sys.stderr)  # fmt: skip
+            raise
         except KeyboardInterrupt:
             self.save("last")
             print(f"\ninterrupted: checkpoint saved to {self.out_dir}/last; rerun with --resume")
