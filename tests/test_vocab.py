@@ -179,3 +179,9 @@ def test_text_that_spells_a_special_token_is_unknown():
     assert v.tokens == list(SPECIALS) + ["tag", "the"]
     assert v.encode(["the", "<pad>", "<s>", "</s>", "<unk>", "tag"]) == [5, 3, 3, 3, 3, 4]
     assert v.count_unknown(["the", "<pad>", "</s>", "x"]) == 3
+
+
+@pytest.mark.parametrize("kw", [dict(min_freq=2.5), dict(max_size=5.5), dict(min_freq=True)])
+def test_build_wants_integer_counts(kw):
+    with pytest.raises(ValueError, match="Vocab.build: (min_freq|max_size) must be an integer"):
+        Vocab.build([["a", "b"]], **kw)
