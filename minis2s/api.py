@@ -15,12 +15,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from minis2s import metrics
+from minis2s import metrics, validate
 from minis2s.data.batching import pad, pad_features
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.decode import beam_search, greedy, sample
-from minis2s.decode.common import check_int
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 
@@ -169,8 +168,8 @@ class Translator:
                 f"its options: {', '.join(OPTIONS[method])}"
             )
         _check_given_options(method, seed, options)
-        check_int("translate", "batch_size", batch_size, 1)
-        check_int("translate", "nbest", nbest, None)
+        validate.integer("translate", "batch_size", batch_size, 1)
+        validate.integer("translate", "nbest", nbest, None)
         if nbest < 1 or (nbest > 1 and method != "beam"):
             raise ValueError(
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
@@ -238,7 +237,7 @@ def _check_given_options(method: str, seed: Any, options: dict[str, Any]) -> Non
             "out, or use method='sample'"
         )
     if seed is not None:
-        check_int("translate", "seed", seed, 0)
+        validate.integer("translate", "seed", seed, 0)
     if "alpha" in options and options.get("length_penalty", "none") != "gnmt":
         raise ValueError(
             "translate: alpha is the exponent of length_penalty='gnmt', which is not chosen; "

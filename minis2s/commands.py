@@ -19,11 +19,7 @@ def train(args: argparse.Namespace) -> int:
     if args.show < 0:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ValueError(
-            f"--out {out} is a file, not a directory: the run needs a directory of its own "
-            "(it is created if missing); give another --out, or move the file"
-        )
+    pipeline.check_out_dir(out)  # before the data is read
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
@@ -84,7 +80,7 @@ def _saved_config(out: str) -> dict:
     from minis2s.train import checkpoint
 
     try:
-        return checkpoint.load(os.path.join(out, "last")).config
+        return checkpoint.load_config(os.path.join(out, "last"))
     except FileNotFoundError:
         raise FileNotFoundError(f"--resume: no checkpoint at {out}/last to resume from") from None
 

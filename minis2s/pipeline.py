@@ -238,6 +238,13 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
     return evaluate
 
 
+def check_out_dir(out_dir: str) -> None:
+    """A run's directory may be missing (it is made) but not be a file."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
+                                 "--out (a directory, made if missing)")  # fmt: skip
+
+
 def train(
     data: Data,
     model_options: dict[str, Any],
@@ -255,16 +262,14 @@ def train(
     """
     if dtype is None:
         last = os.path.join(out_dir, "last")
-        saved = checkpoint.load(last).config if resume and checkpoint.exists(last) else {}
+        saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
         dtype = saved.get("dtype", "float32")
     if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
         raise ValueError(  # a new run only: runs saved before this check still resume
             "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
             "0.01 is PyTorch's AdamW default) or --optimizer adam"
         )
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
-                                 "--out (a directory, made if missing)")  # fmt: skip
+    check_out_dir(out_dir)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
     tok = get_tokenizer(data.tokenizer)
     train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)

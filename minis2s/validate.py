@@ -11,6 +11,8 @@ them: a compiled (numba) loop reads past the end of a short array unchecked.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +29,22 @@ def array(where: str, name: str, a: Any, letters: str | None = None) -> None:
         raise ValueError(
             f"{where}: {name} must be an array (numpy/cupy){want}; got {type(a).__name__}"
         )
+
+
+def integer(where: str, name: str, value: Any, minimum: int | None) -> None:
+    """ValueError unless `value` is an integer (not a bool, not a float) >= `minimum` (None:
+    any integer, the caller checks the range)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        at_least = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{where}: {name} must be an integer{at_least}; got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{where}: {name} must be >= {minimum}; got {value}")
+
+
+def finite(where: str, name: str, value: Any) -> None:
+    """ValueError unless `value` is a finite real number (NaN or inf would decode nothing)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{where}: {name} must be a finite number; got {value!r}")
 
 
 def shape(where: str, name: str, a: Any, want: Sequence[int | None], letters: str) -> None:

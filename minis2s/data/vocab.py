@@ -27,9 +27,10 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from numbers import Integral
 from pathlib import Path
 from typing import Any
+
+from minis2s import validate
 
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
@@ -67,11 +68,9 @@ class Vocab:
         vocabulary may have, the 4 specials included (so `len(vocab) <= max_size`).
         Special tokens found in the data are not counted again; they keep their fixed ids.
         """
-        for name, value in (("min_freq", min_freq), ("max_size", max_size)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, Integral)):
-                raise ValueError(f"Vocab.build: {name} must be an integer; got {value!r}")
-        if min_freq < 1:
-            raise ValueError(f"Vocab.build: min_freq must be >= 1; got {min_freq}")
+        validate.integer("Vocab.build", "min_freq", min_freq, 1)
+        if max_size is not None:
+            validate.integer("Vocab.build", "max_size", max_size, None)
         if max_size is not None and max_size < len(SPECIALS):
             raise ValueError(
                 f"Vocab.build: max_size must be >= {len(SPECIALS)} (the special tokens); "

@@ -21,13 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.backend import get_array_module, to_numpy
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from minis2s.decode.common import (
     Hypothesis,
     check_batch,
-    check_finite,
-    check_int,
     choosable,
     finish,
     length_limits,
@@ -61,15 +60,15 @@ def beam_search(
     """Decode a batch with beam search. src (N, S), src_mask (N, S) -> per sentence the `nbest`
     best hypotheses, best first."""
     check_batch("beam_search", src, src_mask)
-    check_int("beam_search", "beam_size", beam_size, 1)
-    check_int("beam_search", "nbest", nbest, 1)
+    validate.integer("beam_search", "beam_size", beam_size, 1)
+    validate.integer("beam_search", "nbest", nbest, 1)
     if nbest > beam_size:
         raise ValueError(f"beam_search: need 1 <= nbest <= beam_size; got {nbest}, {beam_size}")
     if length_penalty not in PENALTIES:
         raise ValueError(
             f"beam_search: length_penalty {length_penalty!r}; choose one of {', '.join(PENALTIES)}"
         )
-    check_finite("beam_search", "alpha", alpha)
+    validate.finite("beam_search", "alpha", alpha)
     K = beam_size
     limits = length_limits(src_mask, max_len_a, max_len_b)
     state = model.encode(src, src_mask)

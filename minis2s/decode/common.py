@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.backend import get_array_module, to_numpy
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
 
@@ -37,22 +36,6 @@ def choosable(logp: Any) -> Any:
     return logp
 
 
-def check_int(where: str, name: str, value: Any, minimum: int | None) -> None:
-    """ValueError unless `value` is an integer (not a bool, not a float) >= `minimum` (None:
-    any integer, the caller checks the range)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        at_least = "" if minimum is None else f" >= {minimum}"
-        raise ValueError(f"{where}: {name} must be an integer{at_least}; got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{where}: {name} must be >= {minimum}; got {value}")
-
-
-def check_finite(where: str, name: str, value: Any) -> None:
-    """ValueError unless `value` is a finite real number (NaN or inf would decode nothing)."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(f"{where}: {name} must be a finite number; got {value!r}")
-
-
 def check_batch(where: str, src: Any, src_mask: Any) -> None:
     """src (N, S) ids or (N, S, F) features with its src_mask (N, S), as `pad` returns them.
     Reads shapes only (a device array's `.shape`: nothing is copied to the host)."""
@@ -79,8 +62,8 @@ MAX_STEPS = 1_000_000  # far beyond any output: a decoder takes about a millisec
 
 def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
     """Per-sentence maximum output length a * source_length + b (at least 1), (N,) int."""
-    check_finite("decode", "max_len_a", max_len_a)
-    check_finite("decode", "max_len_b", max_len_b)
+    validate.finite("decode", "max_len_a", max_len_a)
+    validate.finite("decode", "max_len_b", max_len_b)
     if max_len_a < 0 or max_len_b < 0 or (max_len_a == 0 and max_len_b < 1):
         raise ValueError(
             f"decode: max length a * |src| + b must allow at least one token; got a={max_len_a}, "

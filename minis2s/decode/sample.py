@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.backend import get_array_module, to_numpy
-from minis2s.decode.common import Hypothesis, check_batch, check_finite, check_int, decode_one_each
+from minis2s.decode.common import Hypothesis, check_batch, decode_one_each
 
 
 def sample(
@@ -34,10 +35,10 @@ def sample(
             f"sample: rng must be a numpy.random.Generator, such as np.random.default_rng(seed); "
             f"got {type(rng).__name__}"
         )
-    check_finite("sample", "temperature", temperature)
+    validate.finite("sample", "temperature", temperature)
     if temperature <= 0:
         raise ValueError(f"sample: temperature must be > 0; got {temperature} (use greedy for 0)")
-    check_int("sample", "top_k (0 = no limit)", top_k, 0)
+    validate.integer("sample", "top_k (0 = no limit)", top_k, 0)
 
     def draw(logp: Any) -> Any:
         xp = get_array_module(logp)

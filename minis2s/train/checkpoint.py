@@ -108,7 +108,26 @@ def load(path: str | os.PathLike) -> Checkpoint:
     Raises FileNotFoundError if there is none, ValueError if it is incomplete or corrupt; both
     name the path.
     """
-    path = Path(path)
+    src, state = _state(Path(path))
+    params = _read_npz(src / "params.npz")
+    optimizer_state = None
+    if (src / "optimizer.npz").exists():
+        opt = _read_npz(src / "optimizer.npz")
+        optimizer_state = {k: v.item() if v.ndim == 0 else v for k, v in opt.items()}
+    vocabs = {s: _read_json(src / f) for s, f in VOCAB_FILES.items() if (src / f).exists()}
+    return Checkpoint(
+        params, state["config"], optimizer_state, state.get("trainer_state"), vocabs or None
+    )
+
+
+def load_config(path: str | os.PathLike) -> dict[str, Any]:
+    """The config of the checkpoint at `path`, from its state.json alone (no arrays read); the
+    errors of `load`."""
+    return _state(Path(path))[1]["config"]
+
+
+def _state(path: Path) -> tuple[Path, dict[str, Any]]:
+    """(the directory that holds the checkpoint at `path`, its state.json checked)."""
     src = path
     if not path.is_dir():
         src = _sibling(path, "old")  # a save was interrupted between its two renames
@@ -119,15 +138,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
         raise ValueError(
             f"{src / 'state.json'} is not a minis2s checkpoint state (format {FORMAT})"
         )
-    params = _read_npz(src / "params.npz")
-    optimizer_state = None
-    if (src / "optimizer.npz").exists():
-        opt = _read_npz(src / "optimizer.npz")
-        optimizer_state = {k: v.item() if v.ndim == 0 else v for k, v in opt.items()}
-    vocabs = {s: _read_json(src / f) for s, f in VOCAB_FILES.items() if (src / f).exists()}
-    return Checkpoint(
-        params, state["config"], optimizer_state, state.get("trainer_state"), vocabs or None
-    )
+    return src, state
 
 
 def check_compatible(

@@ -163,15 +163,9 @@ class Trainer:
         )
         norm = clip_grad_norm(grads, t.clip) if t.clip > 0 else global_norm(grads)
         if not (math.isfinite(loss) and math.isfinite(norm)):
-            last = os.path.join(self.out_dir, "last")
-            kept = (
-                f"the last good checkpoint is kept in {last}"
-                if checkpoint.exists(last)
-                else "no checkpoint was written yet (the first is at the end of epoch 1)"
-            )
             raise NonFiniteLoss(
                 f"step {self.state['step']}: loss {loss}, gradient norm {norm}. Training stopped; "
-                f"{kept}. Try a lower --lr or --clip"
+                f"{self._last_words()}. Try a lower --lr or --clip"
             )
         self.optimizer.step(self.model.params, grads)
         self.state["step"] += 1
@@ -198,16 +192,21 @@ class Trainer:
                               flush=True)  # fmt: skip
                     break
         except StopNow:  # a second Ctrl-C mid-update: what is in memory is half of one
-            last = os.path.join(self.out_dir, "last")
-            where = f"the last checkpoint, {last}" if checkpoint.exists(last) else "no checkpoint"
-            print(f"\nstopped in the middle of an update: nothing saved; --resume goes on from "
-                  f"{where}", file=sys.stderr)  # fmt: skip
+            print(f"\nstopped in the middle of an update, nothing saved; {self._last_words()}",
+                  file=sys.stderr)  # fmt: skip
             raise
         except KeyboardInterrupt:
             self.save("last")
             print(f"\ninterrupted: checkpoint saved to {self.out_dir}/last; rerun with --resume")
             raise
         return result
+
+    def _last_words(self) -> str:
+        """Where the run's last good checkpoint is, for a message that stops training."""
+        last = os.path.join(self.out_dir, "last")
+        if checkpoint.exists(last):
+            return f"the last good checkpoint is kept in {last}"
+        return "no checkpoint was written yet (the first is at the end of epoch 1)"
 
     def finished(self) -> str | None:
         """Why this run trains no further with its config (a resumed run that had stopped), or
