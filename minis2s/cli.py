@@ -203,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     corpus = dict(nargs="+", metavar=("FILE", "TARGET_FILE"))  # read_corpus: one or two paths
     src.add_argument("--data", **corpus, help="training corpus: source<TAB>target per line, "
                      "UTF-8; or two files, sources and targets, aligned line by line")  # fmt: skip
-    src.add_argument("--dev-data", **corpus, help="dev corpus (default: 5%% of --data held out)")
+    src.add_argument("--dev-data", **corpus, help="dev corpus (default: 5%% of --data's "
+                     "distinct pairs held out)")  # fmt: skip
     src.add_argument("--test-data", **corpus, help="test corpus, evaluated at the end")
     src.add_argument("--tokenizer", choices=("char", "word"), help="for --data (default char)")
     src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")

@@ -66,8 +66,9 @@ def load_data(
     train_size: int | None = None,
     seed: int = 0,
 ) -> Data:
-    """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% held out). A corpus is
-    one TSV file or a (source, target) pair of files aligned line by line (read_corpus).
+    """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% of its distinct pairs held
+    out, unseen in training). A corpus is one TSV file or a (source, target) pair of files
+    aligned line by line (read_corpus).
 
     `train_size` keeps only the first that many training pairs (quick experiments); `max_len`
     drops training pairs with more tokens on either side (dev and test are kept whole). A corpus is
@@ -123,15 +124,19 @@ def _corpus_splits(
     max_len: int | None, seed: int,
 ) -> tuple[list, list, list, int]:  # fmt: skip
     """(train, dev, test, how many training pairs max_len dropped) of a corpus: dev from
-    `dev_data`, else 5% of the corpus (at least one pair) held out by a seeded shuffle."""
+    `dev_data`, else 5% of the corpus's distinct pairs (at least one) held out by a seeded
+    shuffle, with every copy of a held-out pair taken out of training so dev scores unseen
+    pairs (training keeps its repeats of the other pairs)."""
     train = list(read_corpus(data, tokenizer))
     if dev_data:
         dev = list(read_corpus(dev_data, tokenizer))
     else:
         order = np.random.default_rng(seed).permutation(len(train))
-        n_dev = max(1, len(train) // 20)
-        dev = [train[i] for i in order[:n_dev]]
-        train = [train[i] for i in order[n_dev:]]
+        shuffled = [train[i] for i in order]
+        distinct = list(dict.fromkeys(shuffled))  # first copies, in shuffled order
+        dev = distinct[: max(1, len(distinct) // 20)]
+        held_out = set(dev)
+        train = [pair for pair in shuffled if pair not in held_out]
     test = list(read_corpus(test_data, tokenizer)) if test_data else []
     n_skipped = 0
     if max_len is not None:  # training pairs only: dev and test are scored whole
@@ -175,8 +180,8 @@ def _why_no_training_pairs(n_dev: int, dev_given: bool, max_len: int | None, n_l
     if dev_given:
         return "the corpus (--data) has no pairs to train on"
     return (
-        f"the corpus has {n_dev} pair{'s' * (n_dev != 1)}, all held out for dev (5%, at least "
-        "1): give it more pairs, or pass --dev-data so that all of it trains"
+        f"the corpus has {n_dev} distinct pair{'s' * (n_dev != 1)}, all held out for dev (5%, "
+        "at least 1): give it more pairs, or pass --dev-data so that all of it trains"
     )
 
 

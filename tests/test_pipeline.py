@@ -1,10 +1,12 @@
 """pipeline.load_data and pipeline.train refuse what cannot train, before any training: a corpus
 that leaves no training pair, a --min-freq that leaves no token, an --out that is a file or
-holds another run's log."""
+holds another run's log; and the dev pairs it holds out of a corpus are never trained on."""
 
+import numpy as np
 import pytest
 
 from minis2s import pipeline
+from minis2s.data.corpus import read_corpus
 from minis2s.train.config import TrainConfig
 
 PAIRS = "abc\tcba\nabcd\tdcba\nbca\tacb\n"
@@ -20,10 +22,34 @@ def corpus(tmp_path):
 def test_a_one_pair_corpus_says_its_pair_went_to_dev(tmp_path):
     path = tmp_path / "one.tsv"
     path.write_text("ab\tba\n")
-    with pytest.raises(ValueError, match="the corpus has 1 pair, all held out for dev.*--dev-data"):
+    with pytest.raises(ValueError, match="has 1 distinct pair, all held out for dev.*--dev-data"):
         pipeline.load_data(data=str(path))
     data = pipeline.load_data(data=str(path), dev_data=str(path))  # what the message suggests
     assert len(data.train) == 1
+    path.write_text("ab\tba\n" * 3)  # copies of one pair are one pair: dev would see it trained
+    with pytest.raises(ValueError, match="has 1 distinct pair, all held out"):
+        pipeline.load_data(data=str(path))
+
+
+def test_the_held_out_dev_pairs_are_never_trained_on(tmp_path):
+    pairs = [(f"{i}", f"{i}{i}") for i in range(60)]
+    lines = [pairs[i % 60] for i in range(150)]  # every pair repeated, some three times
+    path = tmp_path / "rep.tsv"
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in lines))
+    data = pipeline.load_data(data=str(path), seed=3)
+    assert len(data.dev) == len(set(data.dev)) == 3  # 5% of 60 distinct pairs
+    assert not set(data.dev) & set(data.train)
+    assert sorted(data.train) == sorted(pair for pair in lines if pair not in data.dev)  # repeats
+
+
+def test_a_corpus_without_repeats_splits_as_before(corpus):
+    """The hold-out took the first 5% of a seeded shuffle before repeats were grouped; a corpus
+    without repeats splits the same way, so its earlier runs still resume."""
+    pairs = list(read_corpus(str(corpus)))
+    order = np.random.default_rng(7).permutation(len(pairs))
+    data = pipeline.load_data(data=str(corpus), seed=7)
+    assert data.dev == [pairs[order[0]]]
+    assert data.train == [pairs[i] for i in order[1:]]
 
 
 def test_a_max_len_that_drops_every_pair_is_named(corpus):

@@ -6,8 +6,9 @@ editor can jump to it, and says how to fix it:
     data/train.tsv:17: expected exactly one TAB between source and target; found 2
     data/train.tsv:18: blank line; remove it, or write source<TAB>target on it
 
-Lines end in "\\n" (a "\\r" before it is dropped, so Windows files read the same); a UTF-8 byte
-order mark at the start of a file is ignored. Text is kept exactly as written otherwise:
+Lines end in "\\n" (a "\\r" before it is dropped, so Windows files read the same; any other
+"\\r" is an error, since it means old Mac or doubled line endings); a UTF-8 byte order mark at
+the start of a file is ignored. Text is kept exactly as written otherwise:
 spaces are tokens for the "char" tokenizer, so fields are not stripped.
 
 With a tokenizer and `max_len`, a pair with more than `max_len` tokens on either side is an
@@ -71,6 +72,14 @@ def read_lines(path: str | os.PathLike) -> list[str]:
                 f"not valid UTF-8 (byte {e.start + 1} of the line is "
                 f"{b[e.start : e.start + 1]!r}); save the file as UTF-8",
             ) from None
+        if "\r" in line:
+            raise CorpusError(
+                path,
+                n,
+                "a carriage return (\\r) inside the line: lines must end in \\n or \\r\\n, and "
+                "this file has old Mac \\r endings or doubled \\r\\r\\n ones; convert it, "
+                "e.g. with  tr -d '\\r' < in.tsv > out.tsv",
+            )
         lines.append(line.removeprefix("\ufeff") if n == 1 else line)
     return lines
 
