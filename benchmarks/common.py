@@ -115,5 +115,5 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
 def progress(row: dict[str, Any]) -> None:
     """One line per row as it is measured (the table comes at the end)."""
     print(f"  {row['name']:<28} {row['backend']:<6} {row['shape']:<36} {row['ms']:9.2f} ms  "
-          f"torch {row['torch_ms'] if row['torch_ms'] == NA else round(row['torch_ms'], 2)}",
+          f"torch {NA if row['torch_ms'] is None else round(row['torch_ms'], 2)}",
           flush=True)  # fmt: skip

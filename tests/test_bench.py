@@ -1,6 +1,6 @@
 """Smoke runs of the benchmarks at toy sizes: every row has every column, the JSON round-trips,
-the torch columns say "n/a" without torch, the flop counts match a count of the GEMMs, and the
-PyTorch peer of the seq2seq benchmark computes the same function as our model.
+the torch columns are null without torch ("n/a" in the table), the flop counts match a count of
+the GEMMs, and the PyTorch peer of the seq2seq benchmark computes the same function as our model.
 
 The GPU columns are checked without a GPU: fake CUDA events (FakeCuda) stand in for cupy's and
 torch's, a fake cupy module for the GPU's facts and GEMM peak, and a "cupy" backend over NumPy
@@ -80,7 +80,7 @@ def check_rows(rows, n, torch_present):
             assert isinstance(r[key], float) and math.isfinite(r[key]) and r[key] > 0, (key, r)
         peer = torch_present and r["backend"] != bench.GEMMS_ONLY
         for key in ("torch_ms", "torch_ratio"):
-            assert isinstance(r[key], float) == peer and (peer or r[key] == "n/a")
+            assert isinstance(r[key], float) == peer and (peer or r[key] is None)
         assert r["dtype"] == "float32" and r["backend"] in ("numpy", "numba", bench.GEMMS_ONLY)
 
 
@@ -393,7 +393,7 @@ def test_layer_rows_on_a_gpu_time_with_events_against_the_gpu_peak(fake_gpu):
         assert r["peak_frac"] == pytest.approx(r["gflops"] / peaks[device])
         assert (r["ms"] == 4.0) == (device == "gpu")  # the events' time, on the GPU only
     assert rows[0]["gflops"] == pytest.approx(flops / 4e6)
-    assert rows[2]["torch_ms"] == "n/a" and (rows[0]["torch_ms"] != "n/a") == HAS_TORCH
+    assert rows[2]["torch_ms"] is None and (rows[0]["torch_ms"] is not None) == HAS_TORCH
 
 
 def test_seq2seq_rows_on_a_gpu_time_with_events_against_the_gpu_peak(s2s, fake_gpu, monkeypatch):
@@ -590,7 +590,7 @@ def test_loss_rows_time_the_twins_and_the_reference(loss_bench):
     rows = loss_bench.rows(args, ["numpy", "numba"], {"cpu": 1.0})
     assert [r["backend"] for r in rows] == ["numpy", "numba", "numba ref"]
     assert {r["shape"] for r in rows} == {"M=3*4 V=11"} and all(r["ms"] > 0 for r in rows)
-    assert (rows[0]["torch_ms"] == bench.NA) == (not HAS_TORCH)
+    assert (rows[0]["torch_ms"] is None) == (not HAS_TORCH)
     args.gpu = True
     assert len(loss_bench.rows(args, ["numpy"], {"cpu": 1.0})) == 2
     args.only = "large"

@@ -15,7 +15,7 @@ in PyTorch (same shapes, float32, eager, as many threads as BLAS, or on the GPU)
                 are below) and leave out elementwise gate math, softmax and optimizer updates
     peak        GFLOP/s as a fraction of the float32 GEMM peak measured in the same run on the
                 row's own device: NumPy's BLAS for numpy and numba, cuBLAS through CuPy for cupy
-    torch ms    PyTorch's median on the same work ("n/a" without torch)
+    torch ms    PyTorch's median on the same work ("n/a" without torch; null in the JSON)
     torch/ours  torch ms / ms: above 1 means minis2s is faster
 
 The layer benchmark adds a row per size whose backend is "GEMMs only" ("GEMMs only (cupy)" on

@@ -41,14 +41,14 @@ def make_row(
 ) -> dict[str, Any]:
     """One row (keys COLUMNS): rates from the median `ms` of work on `sequences` sequences of
     `tokens` tokens in all, `flops` GEMM flops against the `peak` of the row's device; torch
-    columns "n/a" when torch_ms is None."""
+    columns None (null in the JSON, "n/a" in the table) when torch_ms is None."""
     gflops = flops / (ms * 1e6)
     return {
         "name": name, "backend": backend_name, "dtype": dtype, "shape": shape, "ms": ms,
         "seq_per_s": sequences / ms * 1e3, "tokens_per_s": tokens / ms * 1e3, "gflops": gflops,
         "peak_frac": gflops / peak,
-        "torch_ms": NA if torch_ms is None else torch_ms,
-        "torch_ratio": NA if torch_ms is None else torch_ms / ms,
+        "torch_ms": torch_ms,
+        "torch_ratio": None if torch_ms is None else torch_ms / ms,
     }  # fmt: skip
 
 
@@ -66,7 +66,7 @@ def merge_rounds(rounds: Sequence[Sequence[dict[str, Any]]], peaks: Peaks) -> li
         for key in ("seq_per_s", "tokens_per_s", "gflops"):  # all are work / ms
             row[key] = first[key] * first["ms"] / ms
         row["peak_frac"] = row["gflops"] / peaks[device_of(row["backend"])]
-        if first["torch_ms"] != NA:
+        if first["torch_ms"] is not None:
             row["torch_ms"] = statistics.median(r["torch_ms"] for r in same)
             row["torch_ratio"] = row["torch_ms"] / ms
         merged.append(row)
@@ -140,6 +140,8 @@ def _numba_blas() -> str:
 
 
 def _cell(key: str, v: Any) -> str:
+    if v is None:
+        return NA
     if isinstance(v, str):
         return v
     digits = {"gflops": 1, "ms": 2, "torch_ms": 2, "peak_frac": 2, "torch_ratio": 2}.get(key, 0)
