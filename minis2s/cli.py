@@ -53,6 +53,7 @@ OPTION_HELP = {
     "lr_schedule": "constant | exponential | warmup | plateau",
     "lr_decay": "lr factor (exponential: every epoch; plateau: when the dev metric stalls)",
     "lr_patience": "plateau: epochs without improvement before the lr decays",
+    "min_lr": "exponential and plateau: the lr never goes below this",
     "warmup_steps": "warmup: updates of linear warmup, then inverse square root",
     "label_smoothing": "spread this much of the target probability over the vocabulary",
     "teacher_forcing": "lowest probability of feeding the reference token (1 = always)",
@@ -99,6 +100,8 @@ IGNORED_UNLESS: dict[str, tuple[Callable[[dict[str, Any]], bool], str]] = {
     "lr_decay": (lambda c: c["lr_schedule"] in ("exponential", "plateau"),
                  "--lr-schedule exponential or plateau"),
     "lr_patience": (lambda c: c["lr_schedule"] == "plateau", "--lr-schedule plateau"),
+    "min_lr": (lambda c: c["lr_schedule"] in ("exponential", "plateau"),
+               "--lr-schedule exponential or plateau"),
     "warmup_steps": (lambda c: c["lr_schedule"] == "warmup", "--lr-schedule warmup"),
     "sampling_schedule": (lambda c: c["teacher_forcing"] < 1, "--teacher-forcing below 1"),
     "sampling_k": (lambda c: c["teacher_forcing"] < 1

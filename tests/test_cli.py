@@ -298,6 +298,7 @@ def test_bad_input_gets_a_clear_message(argv, message, capsys):
         (["--momentum", "0.9"], "momentum and nesterov are for optimizer='sgd'"),
         (["--lr-schedule", "constant", "--lr-decay", "0.5"], "--lr-decay has no effect without"),
         (["--warmup-steps", "10"], "--warmup-steps has no effect without --lr-schedule warmup"),
+        (["--lr-schedule", "warmup", "--min-lr", "1e-5"], "--min-lr has no effect without"),
         (["--sampling-schedule", "linear"], "--sampling-schedule has no effect without"),
         (["--teacher-forcing", "0.5", "--sampling-k", "5"], "--sampling-k has no effect"),
         (["--init", "xavier", "--init-scale", "0.2"], "--init-scale has no effect without"),

@@ -178,6 +178,8 @@ def test_training_reduces_the_loss(data, tmp_path):
         (dict(lr_schedule="exponential", lr_decay=0.0), r"lr_decay must be in \(0, 1\] for"),
         (dict(lr_decay=1.0), r"lr_decay must be in \(0, 1\) for lr_schedule='plateau'"),
         (dict(lr_patience=-1), "lr_patience must be >= 0"),
+        (dict(min_lr=-1e-5), r"min_lr must be in \[0, lr\] = \[0, 0.002\]; got -1e-05"),
+        (dict(lr=1e-3, min_lr=2e-3), r"min_lr must be in \[0, lr\]"),
         (dict(lr_schedule="warmup", warmup_steps=0), "warmup_steps must be >= 1"),
         (dict(teacher_forcing=0.5, sampling_schedule="exponential"), r"sampling_k must be in \(0"),
         (dict(teacher_forcing=0.5, sampling_schedule="inverse_sigmoid", sampling_k=0.5), ">= 1"),
@@ -215,6 +217,36 @@ def test_resume_may_change_when_to_stop_but_not_how_to_train(data, tmp_path):
     assert make_trainer(data, tmp_path / "r", epochs=3, max_steps=50, patience=2).resume()
     with pytest.raises(ValueError, match=r"train.lr=0.002, this run asks train.lr=0.05"):
         make_trainer(data, tmp_path / "r", epochs=3, lr=0.05).resume()
+
+
+@pytest.mark.parametrize("schedule", ["exponential", "plateau"])
+def test_the_lr_schedule_stops_at_min_lr(data, tmp_path, schedule):
+    """lr_decay 0.1 at each of 3 epochs' ends (plateau: lr_patience 0, a metric that never
+    improves after the first) takes 2e-3 below 1e-4 (to 2e-6, plateau 2e-5); min_lr holds it
+    at 1e-4."""
+    trainer = make_trainer(data, tmp_path / schedule, lr_schedule=schedule, lr_decay=0.1,
+                           min_lr=1e-4, teacher_forcing=1.0)  # fmt: skip
+    trainer.evaluate = lambda m: {"loss": 1.0}
+    trainer.fit()
+    assert trainer.optimizer.lr == pytest.approx(1e-4)
+    floorless = make_trainer(data, tmp_path / f"{schedule}0", lr_schedule=schedule, lr_decay=0.1,
+                             teacher_forcing=1.0)  # fmt: skip
+    floorless.evaluate = lambda m: {"loss": 1.0}
+    floorless.fit()
+    assert floorless.optimizer.lr < 5e-5
+
+
+def test_a_checkpoint_from_before_a_config_field_resumes(data, tmp_path):
+    """A field added to TrainConfig or ModelConfig after a run was saved (min_lr here) is taken
+    at its default, which is how that run trained, so the run still resumes."""
+    make_trainer(data, tmp_path / "r", epochs=1).fit()
+    state = tmp_path / "r" / "last" / "state.json"
+    saved = json.loads(state.read_text())
+    del saved["config"]["train"]["min_lr"], saved["config"]["model"]["forget_bias"]
+    state.write_text(json.dumps(saved))
+    assert make_trainer(data, tmp_path / "r", epochs=2).resume()
+    with pytest.raises(ValueError, match="train.min_lr=0.0, this run asks train.min_lr=0.001"):
+        make_trainer(data, tmp_path / "r", epochs=2, min_lr=1e-3).resume()
 
 
 def test_resume_with_other_vocabularies_of_the_same_sizes_is_refused(data, tmp_path):

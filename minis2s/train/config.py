@@ -22,7 +22,7 @@ class TrainConfig:
     clip: global gradient-norm clip (0 = off).
     lr_schedule: "constant", "exponential" (x lr_decay every epoch), "warmup" (linear over
         warmup_steps, then inverse square root), "plateau" (x lr_decay when the dev metric has
-        not improved for lr_patience epochs).
+        not improved for lr_patience epochs); the last two never go below min_lr.
     teacher_forcing: the lowest probability of feeding the reference token (1 = always: no
         scheduled sampling). sampling_schedule says how the probability eps of feeding the
         model's own previous prediction grows towards 1 - teacher_forcing (Bengio et al. 2015):
@@ -45,6 +45,7 @@ class TrainConfig:
     lr_schedule: str = "plateau"
     lr_decay: float = 0.5
     lr_patience: int = 1
+    min_lr: float = 0.0
     warmup_steps: int = 1000
     label_smoothing: float = 0.0
     teacher_forcing: float = 1.0
@@ -114,6 +115,10 @@ class TrainConfig:
         if self.lr_schedule == "plateau" and not 0 < d < 1:  # 1 would never decay
             raise ValueError(
                 f"TrainConfig: lr_decay must be in (0, 1) for lr_schedule='plateau'; got {d}"
+            )
+        if not 0 <= self.min_lr <= self.lr:  # above lr, the floor would raise the rate
+            raise ValueError(
+                f"TrainConfig: min_lr must be in [0, lr] = [0, {self.lr}]; got {self.min_lr}"
             )
         if self.lr_patience < 0:
             raise ValueError(f"TrainConfig: lr_patience must be >= 0; got {self.lr_patience}")

@@ -66,6 +66,8 @@ class Exponential(Schedule):
         self.base_lr = _positive("Exponential", "lr", lr)
         if not 0 < gamma <= 1:
             raise ValueError(f"Exponential: gamma must be in (0, 1]; got {gamma!r}")
+        if not min_lr >= 0:
+            raise ValueError(f"Exponential: min_lr must be >= 0; got {min_lr!r}")
         self.gamma, self.min_lr = float(gamma), float(min_lr)
 
     def lr(self, step: int) -> float:

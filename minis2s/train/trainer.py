@@ -10,6 +10,7 @@ same parameters, moments and random draws as a run that was never stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -22,7 +23,7 @@ import numpy as np
 
 from minis2s.backend import to_numpy
 from minis2s.data.batching import batches
-from minis2s.models import Seq2Seq
+from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint, runlog
 from minis2s.train.config import TrainConfig
 from minis2s.train.interrupts import StopNow, held_interrupts
@@ -111,7 +112,7 @@ class Trainer:
         ignore = ("backend", *(f"train.{name}" for name in RESUMABLE))
         saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
         ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
-        checkpoint.check_compatible(ckpt.config, self.meta, ignore=ignore)
+        checkpoint.check_compatible(with_new_fields(ckpt.config), self.meta, ignore=ignore)
         was, now = ckpt.config.get("backend"), self.meta.get("backend")
         if was is not None and now is not None and was != now:
             warnings.warn(
@@ -312,6 +313,19 @@ def sampling_eps(t: TrainConfig, step: int) -> float:
     return min(cap, sampling_probability(t.sampling_schedule, step, k=t.sampling_k))
 
 
+def with_new_fields(config: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with the ModelConfig and TrainConfig fields added since it was
+    written set to their defaults, which is how it ran: a new field's default keeps the
+    behaviour from before the field (TrainConfig.min_lr = 0 is no floor)."""
+    config = dict(config)
+    for key, cls in (("model", ModelConfig), ("train", TrainConfig)):
+        if isinstance(config.get(key), dict):
+            defaults = {f.name: f.default for f in dataclasses.fields(cls)
+                        if f.default is not dataclasses.MISSING}  # fmt: skip
+            config[key] = defaults | config[key]
+    return config
+
+
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -323,9 +337,10 @@ def _mode(metric: str) -> str:
 def _lr_schedule(t: TrainConfig) -> Any:
     kw: dict[str, Any] = {"lr": t.lr}
     if t.lr_schedule == "exponential":
-        kw["gamma"] = t.lr_decay
+        kw |= {"gamma": t.lr_decay, "min_lr": t.min_lr}
     elif t.lr_schedule == "warmup":
         kw["warmup_steps"] = t.warmup_steps
     elif t.lr_schedule == "plateau":
-        kw |= {"factor": t.lr_decay, "patience": t.lr_patience, "mode": _mode(t.metric)}
+        kw |= {"factor": t.lr_decay, "patience": t.lr_patience, "mode": _mode(t.metric),
+               "min_lr": t.min_lr}  # fmt: skip
     return make_lr_schedule(t.lr_schedule, **kw)
