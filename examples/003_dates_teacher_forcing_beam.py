@@ -1,5 +1,5 @@
-"""Seed 003 (with the translation lesson of 004): translation-style training with a teacher
-forcing ratio, then beam search.
+"""Seeds 001 and 004 (teacher forcing, its ratio, scheduled sampling): translation-style
+training with a teacher forcing ratio, then beam search.
 
 Dates written many human ways are "translated" to ISO 8601. The decoder is fed its own
 prediction instead of the reference token with a probability that grows (inverse sigmoid

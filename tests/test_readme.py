@@ -1,4 +1,5 @@
-"""The README's promises: its two opening commands, and its gradient-check recipe runs as shown."""
+"""The README's promises: its two opening commands, and its gradient-check recipe and training
+loop run as shown."""
 
 import re
 from pathlib import Path
@@ -34,3 +35,14 @@ def test_the_fused_kernel_shown_is_the_one_in_the_code():
     assert len(equations) >= 3
     for line in equations:
         assert f"        {line}\n" in source, line  # a line of the kernel's body
+
+
+def test_the_training_loop_written_out_runs_and_learns(capsys):
+    shown = README.split("The whole training loop, written out", 1)[1]
+    code = re.search(r"```python\n(.*?)```", shown, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    losses = [float(line.rsplit(" ", 1)[1]) for line in lines[:3]]
+    assert [line.split(":")[0] for line in lines[:3]] == ["epoch 0", "epoch 1", "epoch 2"]
+    assert losses[2] < losses[0] / 2  # it learns (the loss per token starts near log 14 = 2.6)
+    assert len(lines) == 4 and lines[3].isdigit()  # a translation: digits only, no specials
