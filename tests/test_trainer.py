@@ -343,6 +343,50 @@ def test_non_finite_loss_before_any_checkpoint_says_so(data, tmp_path, monkeypat
     assert not checkpoint.exists(tmp_path / "nan0" / "last")
 
 
+def test_an_update_that_overflows_the_parameters_is_never_saved(data, tmp_path):
+    """lr 1e300 passes TrainConfig (finite, > 0) but its first update overflows float32: the
+    max_steps save refuses parameters that hold infinity rather than write a checkpoint that
+    can neither translate nor resume."""
+    run = make_trainer(data, tmp_path / "inf", optimizer="sgd", lr=1e300, max_steps=1,
+                       lr_schedule="constant", teacher_forcing=1.0)  # fmt: skip
+    with pytest.raises(NonFiniteLoss, match=r"step 1: the parameters hold NaN or infinity .*not "
+                       r"saved to last/.*no checkpoint was written yet"):  # fmt: skip
+        with np.errstate(over="ignore", invalid="ignore"):  # the overflow this test makes
+            run.fit()
+    assert not checkpoint.exists(tmp_path / "inf" / "last")
+
+
+def test_a_non_finite_dev_loss_stops_without_saving_the_epoch(data, tmp_path):
+    """Parameters can be finite and still overflow on use (lr 1e38 did): the dev loss says so,
+    and the last checkpoint stays the epoch before."""
+    run = make_trainer(data, tmp_path / "dev", epochs=2)
+    losses = iter([1.0, float("nan")])
+    run.evaluate = lambda m: {"loss": next(losses)}
+    with pytest.raises(NonFiniteLoss, match="epoch 2: dev loss nan: the model has diverged.*"
+                       "last good checkpoint is kept in"):  # fmt: skip
+        run.fit()
+    last = checkpoint.load(tmp_path / "dev" / "last")
+    assert last.trainer_state["epoch"] == 1
+    assert len((tmp_path / "dev" / "log.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_gradient_too_large_to_square_stops_when_clipping_is_off(data, tmp_path, monkeypatch):
+    """Without --clip a float32 gradient above sqrt(3.4e38) = 1.8e19 would make Adam's g * g
+    infinite and freeze that weight for good, with every loss still finite."""
+    run = make_trainer(data, tmp_path / "big", clip=0.0)
+    real = Seq2Seq.loss_and_grads
+
+    def huge(self, b, **kw):
+        loss, grads = real(self, b, **kw)
+        return loss, {k: g * np.float32(1e22) for k, g in grads.items()}
+
+    monkeypatch.setattr(Seq2Seq, "loss_and_grads", huge)
+    with pytest.raises(NonFiniteLoss, match=r"step 0: gradient norm .*e\+2\d, beyond what "
+                       r"float32 can square.*--clip \(it is off\)"):  # fmt: skip
+        run.fit()
+    make_trainer(data, tmp_path / "clipped", epochs=1, clip=5.0).fit()  # clipped: trains
+
+
 @pytest.mark.parametrize("schedule", ["constant", "linear", "exponential", "inverse_sigmoid"])
 def test_sampling_never_passes_one_minus_teacher_forcing(schedule):
     """teacher_forcing = 0.8 caps the sampled share at 0.2 under every schedule, which reaches

@@ -91,7 +91,15 @@ class Trainer:
         }
 
     def save(self, which: str) -> None:
-        """Write checkpoint `which` ("last" or "best") atomically."""
+        """Write checkpoint `which` ("last" or "best") atomically; NonFiniteLoss, and nothing
+        written, when a parameter holds NaN or infinity (an update that overflowed), so a
+        checkpoint on disk is always one the run can go on from."""
+        if not math.isfinite(global_norm(self.model.params)):
+            raise NonFiniteLoss(
+                f"step {self.state['step']}: the parameters hold NaN or infinity (an update "
+                f"overflowed), so they were not saved to {which}/; training stopped; "
+                f"{self._last_words()}. Try a lower --lr or --clip"
+            )
         checkpoint.save(
             os.path.join(self.out_dir, which),
             {k: to_numpy(v) for k, v in self.model.params.items()},
@@ -167,6 +175,13 @@ class Trainer:
             raise NonFiniteLoss(
                 f"step {self.state['step']}: loss {loss}, gradient norm {norm}. Training stopped; "
                 f"{self._last_words()}. Try a lower --lr or --clip"
+            )
+        if t.clip == 0 and norm > math.sqrt(np.finfo(self.model.dtype).max):
+            # Adam's g * g would overflow to inf and freeze the weight for good, silently
+            raise NonFiniteLoss(
+                f"step {self.state['step']}: gradient norm {norm:.3g}, beyond what "
+                f"{self.model.dtype.name} can square; training has diverged and stopped; "
+                f"{self._last_words()}. Try a lower --lr, or --clip (it is off)"
             )
         self.optimizer.step(self.model.params, grads)
         self.state["step"] += 1
@@ -264,6 +279,13 @@ class Trainer:
     def _close_epoch(self, dev: dict[str, float]) -> tuple[dict[str, Any], bool]:
         t = self.tcfg
         metric = dev[t.metric]
+        for k in {"loss", t.metric} & set(dev):
+            if not math.isfinite(dev[k]):  # parameters that are finite but overflow on use
+                raise NonFiniteLoss(
+                    f"epoch {self.state['epoch'] + 1}: dev {k} {dev[k]}: the model has diverged; "
+                    f"training stopped without saving this epoch; {self._last_words()}. Try a "
+                    "lower --lr or --clip"
+                )
         self.state["epoch"] += 1
         self.state["batch"] = 0
         self.state |= EPOCH_SUMS
