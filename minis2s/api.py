@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import metrics, validate
-from minis2s.data.batching import pad, pad_features
+from minis2s.data.batching import check_frames, pad, pad_features
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.decode import beam_search, greedy, sample
@@ -289,11 +289,13 @@ def _pad_features(
                 f"translate: sources[{i}] is text, but this model reads (S, F={F}) float frames "
                 "(src_features > 0): give it arrays, from Python (Translator.translate)"
             )
-    arrays = [np.asarray(s, dtype=np.float32) for s in sources]
+    with np.errstate(over="ignore"):  # beyond float32 is inf, refused by check_frames
+        arrays = [np.asarray(s, dtype=np.float32) for s in sources]
     for i, a in enumerate(arrays, start=first):
         if a.ndim != 2 or a.shape[1] != F or a.shape[0] == 0:
             raise ValueError(
                 f"translate: sources[{i}] has shape {a.shape}, expected (S, F) = (>=1, {F})"
             )
+        check_frames("translate", f"sources[{i}]", a)
     x, mask = pad_features(arrays)
     return x, mask, [[f"f{t}" for t in range(len(a))] for a in arrays]

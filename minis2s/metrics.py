@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.backend import to_numpy
 
 
@@ -69,8 +70,7 @@ def perplexity(total_nll: float, n_tokens: int) -> float:
     NaN when total_nll is NaN (a diverged run), never an OverflowError.
     """
     nll = float(total_nll)
-    if isinstance(n_tokens, bool) or not float(n_tokens) > 0:
-        raise ValueError(f"perplexity: n_tokens must be > 0; got {n_tokens!r}")
+    validate.integer("perplexity", "n_tokens (a count of tokens)", n_tokens, 1)
     if nll < 0:
         raise ValueError(f"perplexity: total_nll is a sum of -log p >= 0; got {total_nll!r}")
     mean = nll / float(n_tokens)

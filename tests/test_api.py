@@ -8,6 +8,7 @@ import pytest
 
 from minis2s import pipeline
 from minis2s.api import Translator
+from minis2s.data.batching import encode_pairs
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train.config import TrainConfig
@@ -37,6 +38,34 @@ def test_wrong_feature_shape_is_explained(run):
     with pytest.raises(ValueError, match=r"sources\[0\] has shape \(3, 7\), expected \(S, F\)"):
         tr.translate([np.zeros((3, 7))])
     assert tr.translate([]) == []  # nothing to translate is not an error for the API
+
+
+def test_non_finite_feature_frames_are_refused_not_decoded_to_nothing(run):
+    """A NaN frame made NaN states: greedy returned '' and beam search an IndexError."""
+    data, tr, _ = run
+    good, bad = data.test[0][0], data.test[1][0].copy()
+    bad[2, 3] = np.nan
+    for method in ("greedy", "beam"):
+        with pytest.raises(ValueError, match=r"sources\[1\] holds NaN or infinity at frame 2"):
+            tr.translate([good, bad], method=method)
+    huge = np.full_like(good, 1e39, dtype=np.float64)  # beyond float32: inf once cast
+    with pytest.raises(ValueError, match=r"sources\[0\] holds NaN or infinity at frame 0"):
+        tr.translate([huge])
+    with pytest.raises(ValueError, match="the source of pair 1 holds NaN or infinity at frame 2"):
+        encode_pairs([data.test[0], (bad, "1")], None, tr.tgt_vocab, "char")
+
+
+def test_beam_search_names_a_sentence_it_cannot_score(run, monkeypatch):
+    _, tr, _ = run
+    real = tr.model.step
+
+    def nan_step(y, state, **kw):
+        logp, state, w = real(y, state, **kw)
+        return logp * np.nan, state, w
+
+    monkeypatch.setattr(tr.model, "step", nan_step)
+    with pytest.raises(ValueError, match="sentence 0 has no hypothesis with a finite score"):
+        tr.translate([np.zeros((3, 10))], method="beam")
 
 
 def test_a_run_without_a_best_checkpoint_loads_its_last_one(run, tmp_path):

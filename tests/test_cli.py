@@ -350,6 +350,7 @@ def test_empty_source_is_refused(run, capsys):
         (["--beam", "2", "--seed", "5"], "--seed would be ignored by beam search"),
         (["--alpha", "0.5"], "--alpha would be ignored by greedy decoding"),
         (["--beam", "2", "--alpha", "0.5"], "--alpha is the exponent of --length-penalty gnmt"),
+        (["--beam", "2", "--length-penalty", "gnmt", "--alpha", "5000"], "alpha must be in [-10"),
     ],
 )
 def test_a_decoding_option_the_method_would_ignore_is_refused(run, capsys, options, message):

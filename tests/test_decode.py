@@ -145,6 +145,8 @@ def test_bad_options_are_explained():
          "beam_size must be an integer >= 1; got 2.5"),
         (lambda m, ids, mask: beam_search(m, ids, mask, length_penalty="gnmt", alpha=np.inf),
          "alpha must be a finite number; got inf"),
+        (lambda m, ids, mask: beam_search(m, ids, mask, length_penalty="gnmt", alpha=-5000),
+         r"alpha must be in \[-10, 10\] .*overflows\); got -5000"),
         (lambda m, ids, mask: greedy(m, ids, mask, max_len_a=float("nan")),
          "max_len_a must be a finite number; got nan"),
     ],

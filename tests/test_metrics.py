@@ -105,8 +105,11 @@ def test_perplexity_is_inf_only_when_it_must_be():
     assert metrics.perplexity(1000.0, 1) == math.inf  # beyond float64: inf, not OverflowError
     assert metrics.perplexity(math.inf, 4) == math.inf
     assert math.isnan(metrics.perplexity(math.nan, 4))
-    with pytest.raises(ValueError, match="n_tokens must be > 0"):
+    with pytest.raises(ValueError, match=r"n_tokens \(a count of tokens\) must be >= 1; got 0"):
         metrics.perplexity(1.0, 0)
+    for count in (math.inf, 0.5, 2.0, True):  # 0.5 gave exp(2 nll), inf gave 1
+        with pytest.raises(ValueError, match="n_tokens .* must be an integer >= 1"):
+            metrics.perplexity(5.0, count)
     with pytest.raises(ValueError, match="total_nll is a sum of -log p >= 0"):
         metrics.perplexity(-1.0, 3)
 

@@ -133,6 +133,8 @@ def test_same_init_for_same_seed_and_config_mismatch_is_refused():
         (dict(tie_embeddings=True, emb=3), "emb == hidden"),
         (dict(dropout=1.0), "dropout"),
         (dict(init_scale=0.0), "init_scale must be > 0"),
+        (dict(init_scale=1e300), r"init_scale must be a finite number within float32 .*1e\+300"),
+        (dict(cell="lstm", forget_bias=float("nan")), "forget_bias must be a finite number"),
         (dict(init="xavier", attention="additive", init_scale=-0.1), "init_scale must be > 0"),
     ],
 )

@@ -101,6 +101,17 @@ def test_plateau_threshold_and_signs():
     assert up.step(float("nan")) == 0.25  # NaN never improves
 
 
+@pytest.mark.parametrize(
+    "mode, first, then", [("min", math.inf, [10.0, 5.0, 2.0]), ("max", -math.inf, [1.0, 2.0, 3.0])]
+)
+def test_plateau_improves_on_an_infinite_first_metric(mode, first, then):
+    """inf - threshold * |inf| is NaN: every later metric compared False, and the lr decayed
+    through steady improvement."""
+    sched = ReduceOnPlateau(1.0, factor=0.5, patience=0, mode=mode)
+    sched.step(first)
+    assert [sched.step(m) for m in then] == [1.0, 1.0, 1.0] and sched.best == then[-1]
+
+
 @given(st.lists(st.floats(0.01, 10.0), min_size=1, max_size=30), st.integers(0, 3))
 def test_plateau_matches_torch(metrics, patience):
     torch = pytest.importorskip("torch")

@@ -43,6 +43,19 @@ def pad(seqs: Sequence[Sequence[int]], pad_id: int = PAD_ID) -> tuple[np.ndarray
     return ids, mask
 
 
+def check_frames(where: str, name: str, frames: np.ndarray) -> None:
+    """ValueError unless every value of a source's feature frames (S, F) is finite once in
+    float32 (a NaN frame encodes to NaN states, which decode to an empty line)."""
+    with np.errstate(over="ignore"):  # a value beyond float32 is reported below, as inf
+        bad = ~np.isfinite(np.asarray(frames, dtype=np.float32))
+    if bad.any():
+        t = int(np.argwhere(bad)[0][0])
+        raise ValueError(
+            f"{where}: {name} holds NaN or infinity at frame {t} (float32 reaches 3.4e38): "
+            "clean or rescale the features"
+        )
+
+
 def pad_features(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Right-pad feature sequences (S_n, F) with zeros: x (N, S, F) float32, mask (N, S)."""
     F = {f.shape[1] for f in frames}
@@ -178,8 +191,10 @@ def encode_pairs(
     tok = get_tokenizer(tokenizer)
     examples: list[Example] = []
     n_unknown = 0
-    for src, tgt in pairs:
-        if not _is_features(src):
+    for i, (src, tgt) in enumerate(pairs):
+        if _is_features(src):
+            check_frames("encode_pairs", f"the source of pair {i}", src)
+        else:
             if src_vocab is None:
                 raise ValueError("encode_pairs: text sources need a src_vocab; got None")
             src_tokens = tok.tokenize(src)

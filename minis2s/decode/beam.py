@@ -33,6 +33,7 @@ from minis2s.decode.common import (
 )
 
 PENALTIES = ("none", "average", "gnmt")
+MAX_ALPHA = 10.0  # ((5 + L) / 6)^alpha stays within float for any L up to MAX_STEPS
 
 
 def penalised(logprob: float, length: int, kind: str, alpha: float) -> float:
@@ -69,6 +70,11 @@ def beam_search(
             f"beam_search: length_penalty {length_penalty!r}; choose one of {', '.join(PENALTIES)}"
         )
     validate.finite("beam_search", "alpha", alpha)
+    if abs(alpha) > MAX_ALPHA:
+        raise ValueError(
+            f"beam_search: alpha must be in [-{MAX_ALPHA:g}, {MAX_ALPHA:g}] (GNMT's is 0.6 to 1; "
+            f"beyond, the penalty overflows); got {alpha}"
+        )
     K = beam_size
     limits = length_limits(src_mask, max_len_a, max_len_b)
     state = model.encode(src, src_mask)
@@ -98,6 +104,12 @@ def beam_search(
         active &= np.array([len(f) < K for f in finished])
         if not active.any():
             break
+    lost = [n for n, f in enumerate(finished) if not f]
+    if lost:  # every candidate's score was NaN or -inf from the first step
+        raise ValueError(
+            f"beam_search: sentence {lost[0]} has no hypothesis with a finite score: the model's "
+            "log-probabilities for it are NaN (source features too large for the model's dtype?)"
+        )
     return [sorted(f, key=lambda h: -h.score)[:nbest] for f in finished]
 
 

@@ -14,6 +14,7 @@ CELLS = tuple(stack.CELLS)  # ("rnn", "lstm", "gru")
 ATTENTIONS = ("none", *attention.SCORES)  # no attention, or one of the layer's score kinds
 BRIDGES = ("zero", "last", "learned")
 INITS = ("uniform", "xavier")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # What a config field's annotation accepts: NumPy's scalars too, but no bool for a number
 # (True is an int to Python, and never what a user meant by hidden=True).
@@ -97,6 +98,12 @@ class ModelConfig:
                 raise ValueError(f"ModelConfig: {name} must be >= 1; got {getattr(self, name)}")
         if self.src_features <= 0 and self.src_vocab < 1:
             raise ValueError("ModelConfig: src_vocab must be >= 1 (or set src_features > 0)")
+        for name in ("init_scale", "forget_bias"):  # written into float32 weights
+            if not abs(getattr(self, name)) <= FLOAT32_MAX:
+                raise ValueError(
+                    f"ModelConfig: {name} must be a finite number within float32 (|x| <= "
+                    f"3.4e38); got {getattr(self, name)}"
+                )
         if self.uses_init_scale and not self.init_scale > 0:
             raise ValueError(
                 f"ModelConfig: init_scale must be > 0 (init='uniform' draws the weights, and "

@@ -159,7 +159,9 @@ class ReduceOnPlateau(_Tracker, Schedule):
         self.threshold, self.min_lr = float(threshold), float(min_lr)
 
     def _better(self, metric: float) -> bool:
-        margin = self.threshold * abs(self.best)
+        # an infinite best (a first epoch that overflowed) has no relative margin: inf - inf
+        # is NaN, and nothing would ever improve on it
+        margin = self.threshold * abs(self.best) if math.isfinite(self.best) else 0.0
         return metric < self.best - margin if self.mode == "min" else metric > self.best + margin
 
     def step(self, metric: float) -> float:
