@@ -52,8 +52,10 @@ def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: np.random.Gener
     (of tokens tied at the k-th value, the lowest ids, as greedy's argmax takes): logp (N, V)
     -> ids (N,)."""
     # shift, then divide: z <= 0 and its maximum is 0 at any temperature (logp / T alone gives
-    # -inf everywhere for a tiny T, and then NaN)
-    z = (logp - logp.max(axis=1, keepdims=True)) / temperature
+    # -inf everywhere for a tiny T, and then NaN); a tiny T sends the others to -inf, which
+    # is probability 0 as meant, not an overflow to warn about
+    with np.errstate(over="ignore"):
+        z = (logp - logp.max(axis=1, keepdims=True)) / temperature
     if 0 < top_k < z.shape[1]:
         kth = np.partition(z, -top_k, axis=1)[:, -top_k][:, None]  # (N, 1) the k-th largest
         above, tied = z > kth, z == kth
