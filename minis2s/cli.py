@@ -52,14 +52,15 @@ OPTION_HELP = {
     "clip": "clip the global gradient norm to this (0 = off)",
     "lr_schedule": "constant | exponential | warmup | plateau",
     "lr_decay": "lr factor (exponential: every epoch; plateau: when the dev metric stalls)",
-    "lr_patience": "plateau: epochs without improvement before the lr decays",
+    "lr_patience": "plateau: epochs without improvement tolerated; the lr decays at the next one",
     "min_lr": "exponential and plateau: the lr never goes below this",
     "warmup_steps": "warmup: updates of linear warmup, then inverse square root",
     "label_smoothing": "spread this much of the target probability over the vocabulary",
     "teacher_forcing": "lowest probability of feeding the reference token (1 = always)",
     "sampling_schedule": "how scheduled sampling grows: constant | linear | exponential | "
     "inverse_sigmoid",
-    "sampling_k": "k of the exponential (< 1) or inverse_sigmoid (>= 1) schedule",
+    "sampling_k": "k of the exponential (0 < k <= 1; 1 = never sample) or inverse_sigmoid (>= 1) "
+    "schedule",
     "sampling_steps": "linear schedule: updates to reach 1 - teacher_forcing",
     "patience": "stop when the dev metric has not improved for this many epochs (0 = never)",
     "metric": "dev metric for best/, early stopping, plateau: exact_match | loss | bleu",

@@ -21,14 +21,17 @@ class TrainConfig:
     optimizer / lr / weight_decay / momentum / nesterov: see minis2s.train.optim.
     clip: global gradient-norm clip (0 = off).
     lr_schedule: "constant", "exponential" (x lr_decay every epoch), "warmup" (linear over
-        warmup_steps, then inverse square root), "plateau" (x lr_decay when the dev metric has
-        not improved for lr_patience epochs); the last two never go below min_lr.
+        warmup_steps, then inverse square root), "plateau" (x lr_decay once the dev metric has
+        gone more than lr_patience epochs in a row without improving on its best by a relative
+        1e-4: with the default 1, at the second such epoch; then the count restarts);
+        "exponential" and "plateau" never go below min_lr.
     teacher_forcing: the lowest probability of feeding the reference token (1 = always: no
         scheduled sampling). sampling_schedule says how the probability eps of feeding the
         model's own previous prediction grows towards 1 - teacher_forcing (Bengio et al. 2015):
         "constant" (eps = 1 - teacher_forcing from the start), "linear" (from 0 over
-        sampling_steps updates), "exponential" (1 - k^i, sampling_k < 1, e.g. 0.999),
-        "inverse_sigmoid" (1 / (1 + k exp(-i / k)), sampling_k >= 1, e.g. 500).
+        sampling_steps updates), "exponential" (1 - k^i, sampling_k in (0, 1], e.g. 0.999;
+        k = 1 never samples), "inverse_sigmoid" (1 / (1 + k exp(-i / k)), sampling_k >= 1,
+        e.g. 500), i = the updates made so far.
     patience: stop when the dev metric has not improved for this many epochs (0 = never).
     max_steps: stop after this many updates in total (0 = no limit).
     """
