@@ -1,8 +1,8 @@
-"""`minis2s train | translate | evaluate | gradcheck | tasks | plot`.
+"""`minis2s train | translate | evaluate | gradcheck | bench | tasks | plot`.
 
 Every field of ModelConfig and TrainConfig is an option of `train` (`--hidden 256`,
 `--no-bidirectional`, `--lr-schedule warmup`), generated from the dataclasses so the two never
-drift apart.
+drift apart, except the fields the data fixes (DATA_FIELDS: src_vocab, tgt_vocab, src_features).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ OPTION_HELP = {
     "enc_layers": "encoder layers",
     "dec_layers": "decoder layers",
     "bidirectional": "bidirectional encoder",
-    "attention": "none | dot | general | concat | additive (Bahdanau) | scaled_dot",
+    "attention": "none | dot | general | concat | additive (Bahdanau's score) | scaled_dot",
     "input_feed": "feed the attentional state h~ into the next decoder step",
     "dropout": "dropout on embeddings, between layers and before the output layer",
     "bridge": "how the decoder starts: zero | last (encoder's final states) | learned",
@@ -135,7 +135,8 @@ def _decode_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--nbest", type=_positive_int, default=1, help="with --beam: print the N best")
     g.add_argument(
         "--length-penalty", choices=("none", "average", "gnmt"), default="none",
-        help="with --beam: rank by score / length, or by GNMT's score / ((5+len)/6)^alpha",
+        help="with --beam: rank by log p (none), log p / length (average) or GNMT's "
+        "log p / ((5 + length) / 6)^alpha; length counts the EOS",
     )  # fmt: skip
     g.add_argument("--alpha", type=_finite_float, default=None,
                    help="with --length-penalty gnmt: its exponent (default 0.6)")  # fmt: skip
