@@ -1,10 +1,12 @@
 """The decoder, one step at a time: recurrent stack, Luong attention, input feeding.
 
-Equations (step t, layer l = 1..L, y_{t-1} the previous target token):
-    x_t     = [dropout(E_tgt[y_{t-1}]); h~_{t-1}]        (input feeding; just E_tgt[y] without)
+Equations (step t, layer l = 0..L-1 as in the parameter names "dec.rnn.l{l}", y_{t-1} the
+previous target token, W_emb = "dec.emb.W" (V, E)):
+    x^0_t   = [dropout(W_emb[y_{t-1}]); h~_{t-1}]         with input feeding
+            = dropout(W_emb[y_{t-1}])                     without
     s^l_t   = cell(x^l_t, s^l_{t-1}),  x^{l+1}_t = dropout(h^l_t)
-    a_t, c_t = attention(h^L_t, enc, src_mask)            weights (N, S), context (N, He)
-    h~_t    = tanh(W_c [c_t; h^L_t] + b_c)                (h~_t = h^L_t without attention)
+    a_t, c_t = attention(h^{L-1}_t, enc, src_mask)        weights (N, S), context (N, He)
+    h~_t    = tanh(W_c [c_t; h^{L-1}_t] + b_c)            (h~_t = h^{L-1}_t without attention)
 
 The loop runs step by step because input feeding and scheduled sampling make step t depend on
 step t-1's output. What does not depend on the step is done once per batch. Before the loop: the
@@ -13,7 +15,8 @@ that is a sum over the steps, as one GEMM or batched product over the steps stac
 axis: the cells' W_ih, W_hh, b (`weight_grads` of the pre-activation gradients), the combine
 layer's W_c, b_c, the attention's keys and values (`attention.key_value_grads`, then
 keys_backward), and the target embedding (one scatter-add). The backward loop itself does only
-what the step before needs (`step_backward`): one GEMM per weight and step instead of three.
+what the step before needs (`step_backward`): one GEMM per weight and step (its input gradient)
+instead of two; the weight gradient moves after the loop.
 With teacher forcing the target embeddings are also looked up once, before the loop.
 
 The per-step pieces (the cell's `step_forward` / `step_backward_data`, the attention's
@@ -296,7 +299,7 @@ def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str,
     if dkeys is None:  # no attention: enc reaches the loss only through the bridge
         return xp.zeros(cache.enc_shape, dtype=douts.dtype), dstates, grads
     denc_keys, dp_keys = attention.keys_backward(dkeys, cache.c_keys)
-    add_into(grads, prefixed(dp_keys, "dec.att."))  # concat: W_a gets a half from each side
+    add_into(grads, prefixed(dp_keys, "dec.att."))  # concat: W_a's W_k columns; W_q's came above
     return denc_values + denc_keys, dstates, grads
 
 

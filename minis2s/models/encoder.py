@@ -1,7 +1,7 @@
 """The encoder: token ids (or feature vectors) -> embedding -> dropout -> recurrent stack.
 
-Equations:
-    x     = dropout(E_src[src])            (N, S, E)   or dropout(src) for features (N, S, F)
+Equations (W_emb = "enc.emb.W" (src_vocab, E)):
+    x     = dropout(W_emb[src])            (N, S, E)   or dropout(src) for features (N, S, F)
     enc   = stack(x, mask)                 (N, S, dirs*H), zero at padding
     final = the stack's final states        PyTorch layout (L*dirs, N, H), a tuple for LSTM
 """
