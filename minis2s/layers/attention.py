@@ -23,7 +23,8 @@ keys_forward and reused by every query (a decoder computes it once per batch, no
     concat, additive  keys = enc W_k^T (+ b)                              Hk = A
 forward_with_keys scores the queries against the keys and attends over enc (the values).
 forward and backward compose the two pairs; enc's gradient is the sum of the parts through the
-keys and through the values (and concat's W_a gets one half from each).
+keys and through the values. concat's W_a = [W_q | W_k] gets its gradient in two halves: the W_k
+columns from keys_backward, the W_q columns from the query side (key_value_grads).
 
 Shapes: q (N, Tq, Hq) queries (a decoder step passes q[:, None], Tq = 1), enc (N, S, He),
 mask (N, S) of 0/1 -> context (N, Tq, He), weights (N, Tq, S).
@@ -229,9 +230,9 @@ def _tanh_parts(p: dict[str, Any], score: str, Hq: int) -> tuple[Any, Any, Any]:
 
 
 def _at_b(a: Any, b: Any) -> Any:
-    """a^T b per batch row: a (N, Tq, S), b (N, Tq, D) -> (N, S, D). With Tq = 1 (a decoder
-    step) it is an outer product, which a broadcast multiply does several times faster than
-    matmul's N matrix products of inner size 1."""
+    """a^T b per batch row: a (N, Tq, S), b (N, Tq, Hb) -> (N, S, Hb), Hb = He (b = dcontext) or
+    Hq (b = q). With Tq = 1 (a decoder step) it is an outer product, which a broadcast multiply
+    does several times faster than matmul's N matrix products of inner size 1."""
     aT = a.transpose(0, 2, 1)  # (N, S, Tq)
     return aT * b if a.shape[1] == 1 else aT @ b
 
