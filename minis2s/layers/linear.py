@@ -56,6 +56,6 @@ def weight_grads(dy: Any, x: Any, bias: bool = True) -> dict[str, Any]:
     """dW = dy^T x and db = sum dy over every leading axis (without "b" when `bias` is False):
     dy (..., O), x (..., D). A decoder stacks its steps' dy and x on a new axis to make this one
     GEMM for all of them."""
-    dy2 = dy.reshape(-1, dy.shape[-1])  # (N*, O)
+    dy2 = dy.reshape(-1, dy.shape[-1])  # (M, O), M = all leading axes flattened
     dW = dy2.T @ x.reshape(-1, x.shape[-1])
     return {"W": dW, "b": dy2.sum(axis=0)} if bias else {"W": dW}
