@@ -23,7 +23,7 @@ def exact_match(hyps: Sequence[Any], refs: Sequence[Any]) -> float:
 
     Items are strings (compared character for character, whitespace included) or token
     sequences (lists, tuples or 1-D arrays of ids or strings, compared element by element;
-    equal length required).
+    sequences of different lengths never match).
     """
     _check_pairs("exact_match", hyps, refs)
     same = sum(_as_key(h) == _as_key(r) for h, r in zip(hyps, refs, strict=True))
