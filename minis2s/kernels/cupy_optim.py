@@ -1,10 +1,11 @@
 """CuPy twin of `minis2s.train.optim.adam_update` (the "cupy" backend), for Adam and AdamW.
 
 Same name, arguments and result as the reference, which launches thirteen kernels per
-parameter array (m *= , m +=, v *=, v +=, g * g, sqrt, the divisions, p -=, and their scalar
-products), each with CuPy's Python around it: for a small model's 15 arrays that is more launches
-per training step than its decoder's whole backward pass. The twin is one fused kernel per array,
-which reads p, g, m, v once and writes p, m, v in place:
+parameter array, one per array operation (listed in `minis2s.kernels.numba_optim`; fifteen with
+L2 weight decay), each with CuPy's Python around it: for the 15 arrays of the model of
+benchmarks/bench_seq2seq.py that is more launches per training step than its decoder's whole
+backward pass. The twin is one fused kernel per array, which reads p, g, m, v once and writes
+p, m, v in place:
 
     g_t = g + weight_decay * p
     m   = beta1 * m + (1 - beta1) * g_t

@@ -1,9 +1,11 @@
 """Numba twin of `minis2s.train.optim.adam_update` (the "numba" backend), for Adam and AdamW.
 
-Same name, arguments, result and statement order as the reference. The reference makes about
-eight passes over memory per parameter array (m *= , m +=, v *=, v +=, g * g, sqrt, divide,
-p -=) with a temporary for most of them; the twin reads p, g, m, v once and writes p, m, v once,
-in one flat loop over the 1-D views of the arrays.
+Same name, arguments, result and statement order as the reference. The reference makes thirteen
+array operations per parameter array, each a pass over memory: m *= beta1, (1 - beta1) * g,
+m +=, v *= beta2, g * g, (1 - beta2) * that, v +=, sqrt(v), / sqrt(1 - beta2^t), + eps, m / that,
+(lr / (1 - beta1^t)) * that, p -=; eight of them write a new temporary. L2 weight decay adds two
+more, both temporaries (weight_decay * p, g + that). The twin reads p, g, m, v once and writes
+p, m, v once, in one flat loop over the 1-D views of the arrays.
 
 Bit for bit the reference's arithmetic: the hyper-parameters are turned into the same scalars on
 the host (the bias corrections in Python floats, as `beta1**t` there) and cast once to the
