@@ -7,10 +7,13 @@ the time loops and single steps, each step one cuBLAS GEMM and one fused gate ke
 (`cupy_optim`); the rest runs as the reference on CuPy.
 The notes below are about the Numba twins.
 
-Each twin has the signature and statement order of the reference function it replaces (for
-example `minis2s.layers.lstm.forward_loop`), so `diff` shows only loop mechanics. Layers never
-import this package: they ask `backend.current().kernel("lstm.forward_loop", forward_loop)`
-(the decoder, the model and the optimizer ask alike for the twins they call).
+Each twin has the signature of the reference function it replaces. The recurrent twins
+(`numba_rnn`, `numba_lstm`, `numba_gru`) also keep its statement order (for example
+`minis2s.layers.lstm.forward_loop`), so `diff` shows only loop mechanics; the attention, loss,
+embedding and Adam twins fuse the reference's array operations into loops of their own, each
+described in its module's docstring. Layers never import this package: they ask
+`backend.current().kernel("lstm.forward_loop", forward_loop)` (the decoder, the model and the
+optimizer ask alike for the twins they call).
 
 The elementwise loops are written to vectorise (SIMD): `error_model="numpy"` drops the
 divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 math in float32,
