@@ -78,11 +78,12 @@ def forward_with_keys(q, keys, enc, p, mask=None, score="general", *, mask_check
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def row_dot(a, b, n, t, s):
-    """a[n, t] . b[n, s] for a (N, Tq, H), b (N, S, H); reassociated so that the sum vectorises.
-    Indices, not row views: a view made inside a loop costs two atomic reference counts."""
+    """a[n, t] . b[n, s] for a (N, Tq, Ha), b (N, S, Ha) (Ha = Hk for q . k_s, He for
+    dcontext . enc_s); reassociated so that the sum vectorises. Indices, not row views: a view
+    made inside a loop costs two atomic reference counts."""
     acc = a.dtype.type(0)
-    for h in range(a.shape[2]):
-        acc += a[n, t, h] * b[n, s, h]
+    for j in range(a.shape[2]):
+        acc += a[n, t, j] * b[n, s, j]
     return acc
 
 
@@ -111,12 +112,12 @@ def forward_into(q, keys, enc, m, c, w, context):
             total = max(total, one)
             for s in range(S):
                 w[n, t, s] = w[n, t, s] / total
-            for h in range(He):  # context = sum_s w_s enc_s
-                context[n, t, h] = zero
+            for j in range(He):  # context = sum_s w_s enc_s
+                context[n, t, j] = zero
             for s in range(S):
                 w_s = w[n, t, s]
-                for h in range(He):
-                    context[n, t, h] += w_s * enc[n, s, h]
+                for j in range(He):
+                    context[n, t, j] += w_s * enc[n, s, j]
 
 
 def score_grads(dcontext, dweights, cache):
@@ -175,11 +176,11 @@ def query_grads_into(ds, keys, c, dq):
     zero, c = keys.dtype.type(0), keys.dtype.type(c)
     for n in range(N):
         for t in range(Tq):
-            for h in range(Hk):  # ds @ keys, then times c
-                dq[n, t, h] = zero
+            for j in range(Hk):  # ds @ keys, then times c
+                dq[n, t, j] = zero
             for s in range(S):
                 ds_s = ds[n, t, s]
-                for h in range(Hk):
-                    dq[n, t, h] += ds_s * keys[n, s, h]
-            for h in range(Hk):
-                dq[n, t, h] = c * dq[n, t, h]
+                for j in range(Hk):
+                    dq[n, t, j] += ds_s * keys[n, s, j]
+            for j in range(Hk):
+                dq[n, t, j] = c * dq[n, t, j]
