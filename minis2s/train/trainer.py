@@ -2,10 +2,11 @@
 a JSONL log, atomic checkpoints (best and last) and exact resume.
 
 Exact resume: every random choice comes from state that the checkpoint stores. The order of the
-batches of epoch e is drawn from a generator seeded with (seed, e); dropout and scheduled
-sampling draw from one generator whose state is saved. A checkpoint records the epoch and how
-many of its batches are done, so resuming skips exactly those, and the run continues with the
-same parameters, moments and random draws as a run that was never stopped.
+batches of epoch e is drawn from a generator made afresh as `default_rng([seed, 0, e])`; dropout
+and scheduled sampling draw from one generator, `default_rng([seed, 1])`, whose state is saved.
+A checkpoint records the epoch and how many of its batches are done, so resuming skips exactly
+those, and the run continues with the same parameters, moments and random draws as a run that
+was never stopped.
 """
 
 from __future__ import annotations
