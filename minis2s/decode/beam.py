@@ -79,13 +79,13 @@ def beam_search(
     limits = length_limits(src_mask, max_len_a, max_len_b)
     state = model.encode(src, src_mask)
     xp = get_array_module(state.enc)
-    N, S = limits.shape[0], to_numpy(src_mask).sum(axis=1).astype(int)
+    N, src_lens = limits.shape[0], to_numpy(src_mask).sum(axis=1).astype(int)  # (N,)
     state = model.select(state, xp.repeat(xp.arange(N), K))
     scores = np.full((N, K), -np.inf)
     scores[:, 0] = 0.0  # one live hypothesis at the start; K copies would give K equal beams
     y = np.full(N * K, BOS_ID, dtype=np.int64)
     hist = np.zeros((N * K, 0), dtype=np.int64)  # tokens so far per row
-    attn = None  # (N*K, t, S_max) attention so far, when the model attends
+    attn = None  # (N*K, t, S) attention so far, when the model attends
     finished: list[list[Hypothesis]] = [[] for _ in range(N)]
     active = np.ones(N, dtype=bool)
     for t in range(int(limits.max())):
@@ -94,7 +94,7 @@ def beam_search(
         w = None if w is None else to_numpy(w)
         step_attn = None if w is None else _append(attn, w)
         rows, tokens, scores = _prune(
-            scores, logp, hist, step_attn, finished, active, t, limits, S, K,
+            scores, logp, hist, step_attn, finished, active, t, limits, src_lens, K,
             length_penalty, alpha,
         )  # fmt: skip
         state = model.select(state, xp.asarray(rows), same_sources=True)  # rows stay in block n
@@ -118,7 +118,7 @@ def _append(attn: Any, w: np.ndarray) -> np.ndarray:
     return w[:, None] if attn is None else np.concatenate([attn, w[:, None]], axis=1)
 
 
-def _prune(scores, logp, hist, attn, finished, active, t, limits, S, K, penalty, alpha):
+def _prune(scores, logp, hist, attn, finished, active, t, limits, src_lens, K, penalty, alpha):
     """Steps 1 and 2 for every sentence: returns the rows to keep (N*K,), their new tokens
     (N*K,) and scores (N, K); finished hypotheses are appended to `finished`."""
     N, _, V = logp.shape
@@ -140,7 +140,7 @@ def _prune(scores, logp, hist, attn, finished, active, t, limits, S, K, penalty,
                 lp = float(cand[n, j])
                 sc = penalised(lp, len(ids), penalty, alpha)
                 a = None if attn is None else attn[r]
-                finished[n].append(finish(ids, lp, sc, a, S[n]))
+                finished[n].append(finish(ids, lp, sc, a, src_lens[n]))
                 continue
             rows[n * K + live], tokens[n * K + live] = r, tok
             new_scores[n, live] = cand[n, j]

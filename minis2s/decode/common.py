@@ -16,9 +16,10 @@ NEVER_CHOSEN = [PAD_ID, BOS_ID]  # no target holds them, so no decoder outputs t
 
 class Hypothesis(NamedTuple):
     """One decoded sequence: ids without BOS/EOS, total log-probability, the score it was ranked
-    by (after any length penalty), attention weights (len(ids) + 1, S_n) or None (the extra row
-    is the step that produced EOS, when it was produced), and whether it ended with EOS (False:
-    the length limit max_len_a * |src| + max_len_b cut it)."""
+    by (after any length penalty), attention weights (len(ids) + 1, src_len) or None (src_len
+    the sentence's own source length; the extra row is the step that produced EOS, so without an
+    EOS there are len(ids) rows), and whether it ended with EOS (False: the length limit
+    max_len_a * |src| + max_len_b cut it)."""
 
     ids: list[int]
     logprob: float
@@ -69,8 +70,8 @@ def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray
             f"decode: max length a * |src| + b must allow at least one token; got a={max_len_a}, "
             f"b={max_len_b}"
         )
-    S = to_numpy(src_mask).sum(axis=1, dtype=np.float64)  # float32 overflows at a = 1e300
-    limits = np.maximum(1, np.floor(max_len_a * S + max_len_b))
+    src_lens = to_numpy(src_mask).sum(axis=1, dtype=np.float64)  # float32 overflows at a = 1e300
+    limits = np.maximum(1, np.floor(max_len_a * src_lens + max_len_b))
     if limits.max(initial=0) > MAX_STEPS:  # and int64 would wrap round to a negative limit
         raise ValueError(
             f"decode: max length a * |src| + b is {limits.max():.3g} tokens for the longest "
@@ -80,12 +81,13 @@ def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray
     return limits.astype(np.int64)
 
 
-def finish(ids: list[int], logprob: float, score: float, attn: Any, S: int) -> Hypothesis:
-    """Cut `ids` at the first EOS (dropped) and the attention rows to match; S = source length."""
+def finish(ids: list[int], logprob: float, score: float, attn: Any, src_len: int) -> Hypothesis:
+    """Cut `ids` at the first EOS (dropped) and the attention rows to match, and the attention
+    columns to the sentence's own source length `src_len` (its padding dropped)."""
     cut = ids.index(EOS_ID) if EOS_ID in ids else len(ids)
     a = None
     if attn is not None:
-        a = to_numpy(attn)[: min(cut + 1, len(ids)), :S]
+        a = to_numpy(attn)[: min(cut + 1, len(ids)), :src_len]
     return Hypothesis(ids[:cut], float(logprob), float(score), a, ended=cut < len(ids))
 
 
@@ -123,9 +125,9 @@ def decode_one_each(
             break
     ids_h = to_numpy(xp.stack(ids, axis=1))  # (N, T_out)
     attn_h = to_numpy(xp.stack(attn, axis=1)) if attn[0] is not None else None
-    lp, S = to_numpy(logprob), to_numpy(src_mask).sum(axis=1).astype(int)
+    lp, src_lens = to_numpy(logprob), to_numpy(src_mask).sum(axis=1).astype(int)  # (N,)
     return [
         [finish(ids_h[n, : limits[n]].tolist(), lp[n], lp[n],
-                None if attn_h is None else attn_h[n], S[n])]
+                None if attn_h is None else attn_h[n], src_lens[n])]
         for n in range(N)
     ]  # fmt: skip
