@@ -2,7 +2,7 @@
 
     ckpt/
       params.npz       model parameters by dotted name, host NumPy arrays
-      optimizer.npz    optimizer state ("step", "lr", "exp_avg/enc.W", ...), if given
+      optimizer.npz    optimizer state ("step", "lr", "exp_avg/enc.emb.W", ...), if given
       state.json       {"format": 1, "config": ..., "trainer_state": ...}
       src_vocab.json   tgt_vocab.json    vocabularies as dicts, if given
 

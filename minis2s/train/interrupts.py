@@ -33,8 +33,8 @@ class _Holder:
         if self.caught is not None:
             raise StopNow
         self.caught = (signum, frame)
-        print("\nfinishing this update before stopping (Ctrl-C again to stop now)",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print("\nfinishing this update or the epoch's saves before stopping (Ctrl-C again to "
+              "stop now)", file=sys.stderr, flush=True)  # fmt: skip
 
 
 @contextmanager

@@ -8,7 +8,7 @@
 
 Every update works in place on the parameter arrays (the model holds the same arrays) and on
 state arrays of the parameters' own array module and dtype, so nothing moves to the host
-during training. Optimizer state is one array per (slot, parameter), e.g. "exp_avg/enc.W";
+during training. Optimizer state is one array per (slot, parameter), e.g. "exp_avg/enc.emb.W";
 `state_dict()` returns those as host NumPy copies together with the step count and current lr,
 and `load_state_dict` puts them back for an exact resume.
 """
