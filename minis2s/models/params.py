@@ -65,7 +65,8 @@ def init_params(cfg: ModelConfig, seed: int = 0, dtype: Any = np.float32) -> dic
     """Fresh parameters for `cfg` on the current backend, the same on every backend for a seed.
 
     Matrices: U(-init_scale, init_scale) or Glorot uniform; biases zero; LSTM forget-gate
-    biases `forget_bias` (in b_ih, so b_ih + b_hh starts at forget_bias); embedding pad rows zero.
+    biases `forget_bias` (in b_ih, so b_ih + b_hh starts at forget_bias); embedding pad rows zero;
+    the attention vector v (concat, additive) U(-init_scale, init_scale) with either init.
     """
     r = backend.rng(seed)
     be = backend.current()
