@@ -34,6 +34,9 @@ padding would still reach the context. `forward` zeroes them first (`zero_paddin
 enc per call); the split functions, which a decoder calls at every step, take enc as given, so a
 caller with such states zeroes them once per batch before keys_forward. The library's encoder
 gives zeros at padding already.
+
+The checks of arguments and upstream gradients live in `_attention_checks.py`, so that this file
+holds the math.
 """
 
 from __future__ import annotations
@@ -45,24 +48,15 @@ import numpy as np
 
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
+from minis2s.layers import _attention_checks as checks
 from minis2s.layers import linear, softmax
 from minis2s.layers._gemm import rows
 from minis2s.layers.softmax import SoftmaxCache
 
-WHERE = "attention"
-SCORES = ("dot", "scaled_dot", "general", "concat", "additive")
-PARAMS = {
-    "dot": (),
-    "scaled_dot": (),
-    "general": ("W_a",),
-    "concat": ("W_a", "v"),
-    "additive": ("W_q", "W_k", "b", "v"),
-}
-# the parameters keys_forward uses, and those forward_with_keys uses (concat: W_a in both)
-KEY_PARAMS = {"dot": (), "scaled_dot": (), "general": ("W_a",), "concat": ("W_a",),
-              "additive": ("W_k", "b")}  # fmt: skip
-QUERY_PARAMS = {"dot": (), "scaled_dot": (), "general": (), "concat": ("W_a", "v"),
-                "additive": ("W_q", "v")}  # fmt: skip
+WHERE = checks.WHERE
+# the score kinds, and the parameters each needs (all; keys_forward's; forward_with_keys's)
+SCORES, PARAMS = checks.SCORES, checks.PARAMS
+KEY_PARAMS, QUERY_PARAMS = checks.KEY_PARAMS, checks.QUERY_PARAMS
 
 
 class KeysCache(NamedTuple):
@@ -86,13 +80,6 @@ class AttentionCache(NamedTuple):
     query: QueryCache
 
 
-def _check_score(score: str) -> None:
-    if score not in SCORES:
-        raise ValueError(
-            f"{WHERE}: unknown score kind {score!r}; choose one of {', '.join(SCORES)}"
-        )
-
-
 def init(
     score: str,
     Hq: int,
@@ -105,7 +92,7 @@ def init(
 
     A (the tanh layer's width) defaults to He. Returns {} for "dot" and "scaled_dot".
     """
-    _check_score(score)
+    checks.check_score(score)
     A = He if A is None else A
     shapes = {
         "dot": {},
@@ -120,91 +107,6 @@ def init(
         k = 1.0 / math.sqrt(fan_in[name])
         out[name] = rng.uniform(-k, k, s).astype(dtype)
     return out
-
-
-def _need(where: str, p: dict[str, Any], names: tuple[str, ...], score: str) -> None:
-    missing = [k for k in names if k not in p]
-    if missing:
-        raise ValueError(
-            f"{where}: score {score!r} needs parameters {', '.join(names)}; "
-            f"p lacks {', '.join(missing)}"
-        )
-
-
-def _check(q: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
-    """Validate q, enc against each other and against p; return (N, S)."""
-    where = f"{WHERE}.forward"
-    _check_score(score)
-    _need(where, p, PARAMS[score], score)
-    validate.shape(where, "q", q, (None, None, None), "N, Tq, Hq")
-    validate.shape(where, "enc", enc, (q.shape[0], None, None), "N, S, He")
-    (N, Tq, Hq), S = q.shape, enc.shape[1]
-    if score in ("dot", "scaled_dot"):
-        validate.shape(where, "enc", enc, (N, None, Hq), "N, S, He = Hq")  # q . k needs He == Hq
-    elif score == "general":
-        validate.shape(where, "q", q, (N, None, p["W_a"].shape[0]), "N, Tq, Hq")
-        validate.shape(where, "enc", enc, (N, None, p["W_a"].shape[1]), "N, S, He")
-    elif score == "concat":
-        validate.shape(where, "p['W_a']", p["W_a"], (None, Hq + enc.shape[2]), "A, Hq + He")
-    else:
-        validate.shape(where, "q", q, (N, None, p["W_q"].shape[1]), "N, Tq, Hq")
-        validate.shape(where, "enc", enc, (N, None, p["W_k"].shape[1]), "N, S, He")
-    dtype = p[PARAMS[score][0]].dtype if PARAMS[score] else q.dtype
-    validate.floating(where, "q", q, dtype)
-    validate.floating(where, "enc", enc, dtype)
-    if N == 0 or Tq == 0 or S == 0:
-        raise ValueError(f"{where}: empty batch: N = {N}, Tq = {Tq}, S = {S}; each must be >= 1")
-    return N, S
-
-
-def _check_keys(enc: Any, p: dict[str, Any], score: str) -> None:
-    where = f"{WHERE}.keys_forward"
-    _check_score(score)
-    _need(where, p, KEY_PARAMS[score], score)
-    W = p.get("W_k", p.get("W_a"))  # the matrix applied to enc; None for the dot kinds
-    validate.shape(where, "enc", enc, (None, None, None), "N, S, He")
-    if score in ("general", "additive"):
-        validate.shape(where, "enc", enc, (None, None, W.shape[1]), "N, S, He")
-    elif score == "concat" and enc.shape[2] >= W.shape[1]:
-        raise ValueError(f"{where}: enc has shape {enc.shape}, expected (N, S, He) with He < "
-                         f"{W.shape[1]}, as W_a is (A, Hq + He) = {W.shape}")  # fmt: skip
-    validate.floating(where, "enc", enc, None if W is None else W.dtype)
-    if enc.shape[0] == 0 or enc.shape[1] == 0:
-        raise ValueError(f"{where}: empty batch: enc has shape {enc.shape}; N, S must be >= 1")
-
-
-def check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
-    """Validate forward_with_keys's q, keys, enc against each other and against p; return (N, S).
-    The numba twin checks its inputs with it too."""
-    where = f"{WHERE}.forward_with_keys"
-    _check_score(score)
-    _need(where, p, QUERY_PARAMS[score], score)
-    validate.shape(where, "q", q, (None, None, None), "N, Tq, Hq")
-    validate.shape(where, "enc", enc, (q.shape[0], None, None), "N, S, He")
-    (N, Tq, Hq), S = q.shape, enc.shape[1]
-    if score == "concat":
-        validate.shape(where, "p['W_a']", p["W_a"], (None, Hq + enc.shape[2]), "A, Hq + He")
-    elif score == "additive":
-        validate.shape(where, "q", q, (N, None, p["W_q"].shape[1]), "N, Tq, Hq")
-    Hk = p["v"].shape[0] if "v" in p else Hq  # A for the tanh kinds
-    validate.shape(where, "keys", keys, (N, S, Hk), "N, S, Hk")
-    for name, a in (("q", q), ("keys", keys), ("enc", enc)):
-        validate.floating(where, name, a, p["v"].dtype if "v" in p else q.dtype)
-    if N == 0 or Tq == 0 or S == 0:
-        raise ValueError(f"{where}: empty batch: N = {N}, Tq = {Tq}, S = {S}; each must be >= 1")
-    return N, S
-
-
-def _check_grads(where: str, cache: QueryCache, **grads: Any) -> None:
-    """Check upstream gradients against the forward pass before any product broadcasts them into
-    a wrong result: dcontext (N, Tq, He), dweights (N, Tq, S) or None, ds (N, Tq, S), all in the
-    dtype of the weights."""
-    (N, Tq, S), He, dtype = cache.w.shape, cache.enc.shape[2], cache.w.dtype
-    for name, g in grads.items():
-        if name == "dcontext":
-            validate.gradient(where, name, g, (N, Tq, He), "N, Tq, He", dtype)
-        elif g is not None or name == "ds":  # dweights may be None
-            validate.gradient(where, name, g, (N, Tq, S), "N, Tq, S", dtype)
 
 
 def zero_padding(enc: Any, mask: Any) -> Any:
@@ -244,7 +146,7 @@ def keys_forward(enc: Any, p: dict[str, Any], score: str = "general") -> tuple[A
     (Hk = Hq) for general, enc W_k^T (+ b) (Hk = A) for concat and additive.
     enc must be finite at padding (see the module docstring: `zero_padding`).
     """
-    _check_keys(enc, p, score)
+    checks.check_keys(enc, p, score)
     if score in ("dot", "scaled_dot"):
         keys = enc
     elif score == "general":
@@ -296,9 +198,9 @@ def forward_with_keys(
     (a decoder, once per batch), so its values are not checked again at every step (on CuPy that
     check is a device-to-host round trip).
     """
-    N, S = check_query(q, keys, enc, p, score)
+    N, S = checks.check_query(q, keys, enc, p, score)
     xp = get_array_module(q, keys, enc)
-    m = xp.asarray(query_mask(mask, N, S, q.dtype, mask_checked))
+    m = xp.asarray(checks.query_mask(mask, N, S, q.dtype, mask_checked))
     z = None
     if score in ("dot", "general"):
         s = q @ keys.transpose(0, 2, 1)  # (N, Tq, S)
@@ -313,17 +215,6 @@ def forward_with_keys(
     return w @ enc, w, QueryCache(q, keys, enc, p, score, w, z)
 
 
-def query_mask(mask: Any, N: int, S: int, dtype: Any, checked: bool) -> Any:
-    """The (N, S) float mask of forward_with_keys: checked here, or only its shape and dtype when
-    the caller has checked its values (`mask_checked`)."""
-    where = f"{WHERE}.forward_with_keys"
-    if not checked or mask is None:
-        return validate.mask(where, mask, N, S, dtype)
-    validate.shape(where, "mask", mask, (N, S), "N, S")
-    validate.floating(where, "mask", mask, dtype)
-    return mask
-
-
 def backward_with_keys(
     dcontext: Any, dweights: Any, cache: QueryCache
 ) -> tuple[Any, Any, Any, dict[str, Any]]:
@@ -333,7 +224,7 @@ def backward_with_keys(
     Three parts, which a decoder calls apart: score_grads and query_grads at every step (the next
     step back needs dq), key_value_grads once after its loop over all the steps' ds and dcontext.
     """
-    _check_grads(f"{WHERE}.backward_with_keys", cache, dcontext=dcontext, dweights=dweights)
+    checks.check_grads(f"{WHERE}.backward_with_keys", cache, dcontext=dcontext, dweights=dweights)
     ds = score_grads(dcontext, dweights, cache)
     return (query_grads(ds, cache), *key_value_grads(dcontext, ds, cache))
 
@@ -341,7 +232,7 @@ def backward_with_keys(
 def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
     """ds (N, Tq, S), the gradient of the scores e, from dcontext (N, Tq, He) and dweights
     (N, Tq, S) or None."""
-    _check_grads(f"{WHERE}.score_grads", cache, dcontext=dcontext, dweights=dweights)
+    checks.check_grads(f"{WHERE}.score_grads", cache, dcontext=dcontext, dweights=dweights)
     dw = dcontext @ cache.enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
     if dweights is not None:
         dw = dw + dweights
@@ -351,7 +242,7 @@ def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
 
 def query_grads(ds: Any, cache: QueryCache) -> Any:
     """dq (N, Tq, Hq) from the scores' gradient ds (N, Tq, S)."""
-    _check_grads(f"{WHERE}.query_grads", cache, ds=ds)
+    checks.check_grads(f"{WHERE}.query_grads", cache, ds=ds)
     q, keys, _, p, score, _, z = cache
     if score in ("dot", "general", "scaled_dot"):
         c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
@@ -368,7 +259,7 @@ def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any
     A decoder calls this once for all its steps, with their dcontext and ds stacked on the Tq axis
     and their caches stacked by `stack_queries`: one batched product instead of T outer products.
     """
-    _check_grads(f"{WHERE}.key_value_grads", cache, dcontext=dcontext, ds=ds)
+    checks.check_grads(f"{WHERE}.key_value_grads", cache, dcontext=dcontext, ds=ds)
     q, keys, enc, p, score, w, z = cache
     denc = _at_b(w, dcontext)  # (N, S, He), through c = w enc
     if score in ("dot", "general", "scaled_dot"):
@@ -408,7 +299,7 @@ def forward(
     over the valid positions; a row with no valid position gets zero weights and zero context.
     enc may hold anything at padding (even inf): those rows are zeroed first (`zero_padding`).
     """
-    N, S = _check(q, enc, p, score)
+    N, S = checks.check_forward(q, enc, p, score)
     if mask is not None:  # checked once here, so forward_with_keys need not look at it again
         mask = validate.mask(f"{WHERE}.forward", mask, N, S, q.dtype)
         enc = zero_padding(enc, mask)
@@ -422,7 +313,7 @@ def backward(
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dq (N, Tq, Hq), denc (N, S, He), dp) from dcontext (N, Tq, He) and
     dweights (N, Tq, S) or None."""
-    _check_grads(f"{WHERE}.backward", cache.query, dcontext=dcontext, dweights=dweights)
+    checks.check_grads(f"{WHERE}.backward", cache.query, dcontext=dcontext, dweights=dweights)
     dq, dkeys, denc_values, dp_query = backward_with_keys(dcontext, dweights, cache.query)
     denc_keys, dp_keys = keys_backward(dkeys, cache.keys)
     dp = dict(dp_keys)
