@@ -21,6 +21,9 @@ N, T, D, H, S, V = 3, 4, 3, 4, 5, 6
 MASK = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=F64)  # (N, T), padded rows
 
 
+Cases = Iterator[tuple[str, Callable[[], dict[str, float]]]]  # (name, run the check)
+
+
 def _r(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
@@ -44,11 +47,21 @@ def _check_on_backend(forward: Callable, backward: Callable, inputs: list, param
                                  **_on_backend(options))  # fmt: skip
 
 
-def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
-    from minis2s.layers import attention, dropout, embedding, gru, linear, loss, lstm, rnn, stack
-
+def _cases() -> Cases:
+    """Every layer's check, in the order `minis2s gradcheck` prints them. One random stream feeds
+    them all, drawn in this order (some when a check runs), so a case's data stays the same."""
     r = _r()
     x, h0, c0 = r.standard_normal((N, T, D)), r.standard_normal((N, H)), r.standard_normal((N, H))
+    yield from _layer_cases(r, x)
+    yield from _cell_cases(r, x, h0, c0)
+    yield from _stack_cases(r, x)
+    yield from _attention_cases(r)
+    yield from _loss_cases(r)
+
+
+def _layer_cases(r: np.random.Generator, x: np.ndarray) -> Cases:
+    from minis2s.layers import dropout, embedding, linear
+
     yield (
         "linear",
         lambda: _check_on_backend(
@@ -72,6 +85,11 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
             lambda x: dropout.forward(x, 0.4, _r(7)), dropout.backward, [x], None
         ),
     )
+
+
+def _cell_cases(r: np.random.Generator, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> Cases:
+    from minis2s.layers import gru, lstm, rnn
+
     for name, cell, state in [("rnn", rnn, h0), ("lstm", lstm, (h0, c0)), ("gru", gru, h0)]:
         p = cell.init(D, H, r, F64)
         yield (
@@ -86,6 +104,11 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
                 c.step_forward, c.step_backward, [x[:, 0], s], p
             ),
         )
+
+
+def _stack_cases(r: np.random.Generator, x: np.ndarray) -> Cases:
+    from minis2s.layers import stack
+
     for cell in ("rnn", "lstm", "gru"):
         p = stack.init(cell, D, H, 2, True, r, F64)
         s0 = r.standard_normal((4, N, H))  # (L*dirs, N, H)
@@ -101,6 +124,13 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
                 p,
             ),
         )
+
+
+def _attention_cases(
+    r: np.random.Generator,
+) -> Cases:
+    from minis2s.layers import attention
+
     enc, q = r.standard_normal((N, S, 2 * H)), r.standard_normal((N, 2, H))
     src_mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=F64)
     for score in attention.SCORES:
@@ -135,6 +165,11 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
                 score=s,
             ),
         )
+
+
+def _loss_cases(r: np.random.Generator) -> Cases:
+    from minis2s.layers import loss
+
     logits, targets = r.standard_normal((N, T, V)), np.array([[1, 2, 3, 0], [4, 0, 0, 0],
                                                               [5, 1, 0, 0]])  # fmt: skip
     for eps in (0.0, 0.1):
@@ -152,7 +187,7 @@ def _cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
         )
 
 
-def model_cases() -> Iterator[tuple[str, Callable[[], dict[str, float]]]]:
+def model_cases() -> Cases:
     """One whole-model check per cell and two attentions, with input feeding, dropout and
     sampling; then the 'last' and 'zero' bridges over a one-way encoder."""
     from minis2s.data.batching import make_batch
