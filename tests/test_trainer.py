@@ -391,7 +391,7 @@ def test_a_gradient_too_large_to_square_stops_when_clipping_is_off(data, tmp_pat
 def test_sampling_never_passes_one_minus_teacher_forcing(schedule):
     """teacher_forcing = 0.8 caps the sampled share at 0.2 under every schedule, which reaches
     the cap in the end; teacher_forcing = 1 never samples."""
-    from minis2s.train.trainer import sampling_eps
+    from minis2s.train.config import sampling_eps
 
     k = {"exponential": 0.9, "inverse_sigmoid": 2.0}.get(schedule, 500.0)
     t = TrainConfig(teacher_forcing=0.8, sampling_schedule=schedule, sampling_k=k,

@@ -7,9 +7,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from minis2s.models.config import check_field_types
+from minis2s.models.config import ModelConfig, check_field_types
 from minis2s.train.optim import OPTIMIZERS
-from minis2s.train.schedule import SAMPLING, SCHEDULES
+from minis2s.train.schedule import (
+    SAMPLING,
+    SCHEDULES,
+    Schedule,
+    make_lr_schedule,
+    sampling_probability,
+)
 
 METRICS = ("exact_match", "loss", "bleu")
 
@@ -142,3 +148,52 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# -- what the trainer builds from a TrainConfig ---------------------------------------------
+
+
+def sampling_eps(t: TrainConfig, step: int) -> float:
+    """Probability of feeding the model's own prediction at update `step`.
+
+    It grows by the schedule (Bengio et al. 2015) and is capped at 1 - teacher_forcing, so the
+    default teacher_forcing = 1 means pure teacher forcing whatever the schedule.
+    """
+    cap = 1.0 - t.teacher_forcing
+    if cap == 0.0 or t.sampling_schedule == "constant":  # cap 0: the schedule is never read
+        return cap
+    if t.sampling_schedule == "linear":
+        return sampling_probability("linear", step, eps_start=0.0, eps_end=cap,
+                                    n=t.sampling_steps)  # fmt: skip
+    return min(cap, sampling_probability(t.sampling_schedule, step, k=t.sampling_k))
+
+
+def with_new_fields(config: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with the ModelConfig and TrainConfig fields added since it was
+    written set to their defaults, which is how it ran: a new field's default keeps the
+    behaviour from before the field (TrainConfig.min_lr = 0 is no floor)."""
+    config = dict(config)
+    for key, cls in (("model", ModelConfig), ("train", TrainConfig)):
+        if isinstance(config.get(key), dict):
+            defaults = {f.name: f.default for f in dataclasses.fields(cls)
+                        if f.default is not dataclasses.MISSING}  # fmt: skip
+            config[key] = defaults | config[key]
+    return config
+
+
+def mode_of(metric: str) -> str:
+    """Which way `metric` improves: "min" for the loss, "max" for the scores."""
+    return "min" if metric == "loss" else "max"
+
+
+def lr_schedule(t: TrainConfig) -> Schedule:
+    """The learning-rate schedule that `t` asks for, built from its fields."""
+    kw: dict[str, Any] = {"lr": t.lr}
+    if t.lr_schedule == "exponential":
+        kw |= {"gamma": t.lr_decay, "min_lr": t.min_lr}
+    elif t.lr_schedule == "warmup":
+        kw["warmup_steps"] = t.warmup_steps
+    elif t.lr_schedule == "plateau":
+        kw |= {"factor": t.lr_decay, "patience": t.lr_patience, "mode": mode_of(t.metric),
+               "min_lr": t.min_lr}  # fmt: skip
+    return make_lr_schedule(t.lr_schedule, **kw)

@@ -11,7 +11,6 @@ was never stopped.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import sys
@@ -24,12 +23,12 @@ import numpy as np
 
 from minis2s.backend import to_numpy
 from minis2s.data.batching import batches
-from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint, runlog
-from minis2s.train.config import TrainConfig
+from minis2s.train.config import TrainConfig, lr_schedule, mode_of, sampling_eps, with_new_fields
 from minis2s.train.interrupts import StopNow, held_interrupts
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
-from minis2s.train.schedule import EarlyStopping, make_lr_schedule, sampling_probability
+from minis2s.train.schedule import EarlyStopping
 
 RESUMABLE = ("epochs", "max_steps", "patience")  # training options a resumed run may change
 
@@ -72,8 +71,8 @@ class Trainer:
         if str(tcfg.optimizer).lower() == "sgd":
             opt_kw |= {"momentum": tcfg.momentum, "nesterov": tcfg.nesterov}
         self.optimizer = make_optimizer(tcfg.optimizer, model.params, **opt_kw)
-        self.lr_schedule = _lr_schedule(tcfg)
-        self.stopper = EarlyStopping(_patience(tcfg), mode=_mode(tcfg.metric))
+        self.lr_schedule = lr_schedule(tcfg)
+        self.stopper = EarlyStopping(_patience(tcfg), mode=mode_of(tcfg.metric))
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "best": None}
         self.state |= EPOCH_SUMS
@@ -321,49 +320,5 @@ def _patience(t: TrainConfig) -> int:
     return t.patience or 10**9
 
 
-def sampling_eps(t: TrainConfig, step: int) -> float:
-    """Probability of feeding the model's own prediction at update `step`.
-
-    It grows by the schedule (Bengio et al. 2015) and is capped at 1 - teacher_forcing, so the
-    default teacher_forcing = 1 means pure teacher forcing whatever the schedule.
-    """
-    cap = 1.0 - t.teacher_forcing
-    if cap == 0.0 or t.sampling_schedule == "constant":  # cap 0: the schedule is never read
-        return cap
-    if t.sampling_schedule == "linear":
-        return sampling_probability("linear", step, eps_start=0.0, eps_end=cap,
-                                    n=t.sampling_steps)  # fmt: skip
-    return min(cap, sampling_probability(t.sampling_schedule, step, k=t.sampling_k))
-
-
-def with_new_fields(config: dict[str, Any]) -> dict[str, Any]:
-    """A checkpoint's config with the ModelConfig and TrainConfig fields added since it was
-    written set to their defaults, which is how it ran: a new field's default keeps the
-    behaviour from before the field (TrainConfig.min_lr = 0 is no floor)."""
-    config = dict(config)
-    for key, cls in (("model", ModelConfig), ("train", TrainConfig)):
-        if isinstance(config.get(key), dict):
-            defaults = {f.name: f.default for f in dataclasses.fields(cls)
-                        if f.default is not dataclasses.MISSING}  # fmt: skip
-            config[key] = defaults | config[key]
-    return config
-
-
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def _mode(metric: str) -> str:
-    return "min" if metric == "loss" else "max"
-
-
-def _lr_schedule(t: TrainConfig) -> Any:
-    kw: dict[str, Any] = {"lr": t.lr}
-    if t.lr_schedule == "exponential":
-        kw |= {"gamma": t.lr_decay, "min_lr": t.min_lr}
-    elif t.lr_schedule == "warmup":
-        kw["warmup_steps"] = t.warmup_steps
-    elif t.lr_schedule == "plateau":
-        kw |= {"factor": t.lr_decay, "patience": t.lr_patience, "mode": _mode(t.metric),
-               "min_lr": t.min_lr}  # fmt: skip
-    return make_lr_schedule(t.lr_schedule, **kw)
