@@ -148,7 +148,9 @@ class Translator:
 
         method: "greedy", "beam" (options beam_size, length_penalty, alpha: alpha only with
         length_penalty="gnmt") or "sample" (options temperature, top_k; `seed` seeds the draws,
-        default 0); all take max_len_a, max_len_b. Returns one Translation per source, or a list
+        default 0: sources[i] draws from default_rng([seed, i]), so its sample depends on the
+        seed, its text and its place i in the list, not on the other sources or batch_size);
+        all take max_len_a, max_len_b. Returns one Translation per source, or a list
         of `nbest` Translations per source when nbest > 1.
         """
         if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
@@ -175,7 +177,7 @@ class Translator:
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
                 "(greedy decoding and sampling give one output per source), and nbest >= 1"
             )
-        rng = np.random.default_rng(0 if seed is None else seed)
+        seed = 0 if seed is None else seed
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):
             src, mask, toks = self.encode_sources(sources[start : start + batch_size], start)
@@ -183,8 +185,9 @@ class Translator:
                 hyps = greedy(self.model, src, mask, **options)
             elif method == "beam":
                 hyps = beam_search(self.model, src, mask, nbest=nbest, **options)
-            else:
-                hyps = sample(self.model, src, mask, rng=rng, **options)
+            else:  # each sentence its own stream: its sample is the same in any batch
+                rngs = [np.random.default_rng([seed, start + n]) for n in range(len(toks))]
+                hyps = sample(self.model, src, mask, rng=rngs, **options)
             for h_list, st in zip(hyps, toks, strict=True):
                 ts = [self._to_translation(h, st) for h in h_list]
                 out.append(ts if nbest > 1 else ts[0])

@@ -187,6 +187,23 @@ def test_the_options_a_method_takes_are_accepted():
     ]
 
 
+def test_a_sample_does_not_depend_on_the_other_sources_or_the_batch_size():
+    """sources[i] draws from its own stream, default_rng([seed, i]): one Generator shared by the
+    batch made a sentence's sample depend on the sentences beside it and on batch_size."""
+    tr = _digits_translator()
+
+    def texts(sources, **kw):
+        return [t.text for t in tr.translate(sources, method="sample", seed=7, temperature=2.0,
+                                             **kw)]  # fmt: skip
+
+    mine = texts(["12", "345", "6"])
+    assert texts(["12", "345", "6"], batch_size=1) == mine
+    assert texts(["9", "345", "87654321", "1", "22"], batch_size=2)[1] == mine[1]
+    seeds = [tr.translate(["345"] * 2, method="sample", seed=s, temperature=2.0) for s in (0, 1)]
+    texts_by_seed = {t.text for pair in seeds for t in pair}
+    assert len(texts_by_seed) > 1  # the draws do depend on the seed and the place i
+
+
 def test_a_checkpoint_with_non_finite_parameters_is_refused_at_load(run, tmp_path):
     """A NaN parameter would translate every source to an empty string, silently."""
     _, _, out = run

@@ -138,6 +138,8 @@ def test_bad_options_are_explained():
         (lambda m, ids, mask: greedy(m, ids, None), r"greedy: src_mask is None, expected \(N, S\)"),
         (lambda m, ids, mask: greedy(m, ids[0], mask[0]), r"src has shape \(2,\), expected"),
         (lambda m, ids, mask: sample(m, ids, mask, rng=None), "rng must be a numpy.random.Gen"),
+        (lambda m, ids, mask: sample(m, ids, mask, rng=[np.random.default_rng(0)] * 2),
+         r"or a list of N = 1 of them, one per sentence; got list of 2"),
         (lambda m, ids, mask: sample(m, ids, mask, rng=np.random.default_rng(0), top_k=2.5),
          r"top_k \(0 = no limit\) must be an integer >= 0; got 2.5"),
         (lambda m, ids, mask: sample(m, ids, mask, rng=np.random.default_rng(0),

@@ -37,9 +37,9 @@ def choosable(logp: Any) -> Any:
     return logp
 
 
-def check_batch(where: str, src: Any, src_mask: Any) -> None:
-    """src (N, S) ids or (N, S, F) features with its src_mask (N, S), as `pad` returns them.
-    Reads shapes only (a device array's `.shape`: nothing is copied to the host)."""
+def check_batch(where: str, src: Any, src_mask: Any) -> int:
+    """src (N, S) ids or (N, S, F) features with its src_mask (N, S), as `pad` returns them;
+    returns N. Reads shapes only (a device array's `.shape`: nothing is copied to the host)."""
     src_shape = _shape(src)
     if len(src_shape) not in (2, 3):
         raise ValueError(
@@ -52,6 +52,7 @@ def check_batch(where: str, src: Any, src_mask: Any) -> None:
             f"{where}: src_mask is {got}, expected (N, S) = {src_shape[:2]} with 1 for a "
             "token and 0 for padding (pad() returns it with the ids)"
         )
+    return src_shape[0]
 
 
 def _shape(x: Any) -> tuple[int, ...]:

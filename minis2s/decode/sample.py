@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ def sample(
     src: Any,
     src_mask: Any,
     *,
-    rng: np.random.Generator,
+    rng: np.random.Generator | Sequence[np.random.Generator],
     temperature: float = 1.0,
     top_k: int = 0,
     max_len_a: float = 2.0,
@@ -26,14 +27,22 @@ def sample(
     top_k most probable tokens when top_k > 0. Returns [[Hypothesis]] per sentence; logprob is
     the model's (untempered) log-probability of the sample.
 
-    Each step draws one number per sentence from `rng`, in batch order: the same seed gives the
-    same samples for the same batch, and a sentence's sample depends on the sentences before it
-    in the batch (decode one at a time for samples that do not)."""
-    check_batch("sample", src, src_mask)
-    if not isinstance(rng, np.random.Generator):
+    Each step draws one uniform number per sentence. `rng` is one Generator per sentence (N of
+    them), each sentence drawing from its own, so that its sample does not depend on the other
+    sentences of the batch or on how many there are; or one Generator for the batch, which draws
+    the N numbers of a step in batch order (then a sentence's sample depends on its row and on N).
+    """
+    N = check_batch("sample", src, src_mask)
+    per_sentence = isinstance(rng, Sequence) and not isinstance(rng, str)
+    if not (
+        all(isinstance(g, np.random.Generator) for g in rng) and len(rng) == N
+        if per_sentence
+        else isinstance(rng, np.random.Generator)
+    ):
         raise ValueError(
-            f"sample: rng must be a numpy.random.Generator, such as np.random.default_rng(seed); "
-            f"got {type(rng).__name__}"
+            f"sample: rng must be a numpy.random.Generator, such as np.random.default_rng(seed), "
+            f"or a list of N = {N} of them, one per sentence; got {type(rng).__name__}"
+            + (f" of {len(rng)}" if per_sentence else "")
         )
     validate.finite("sample", "temperature", temperature)
     if temperature <= 0:
@@ -47,7 +56,7 @@ def sample(
     return decode_one_each(model, src, src_mask, draw, max_len_a, max_len_b)
 
 
-def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator):
+def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: Any):
     """One token per row from softmax(logp / temperature) over the top_k most probable entries
     (of tokens tied at the k-th value, the lowest ids, as greedy's argmax takes): logp (N, V)
     -> ids (N,)."""
@@ -63,7 +72,11 @@ def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: np.random.Gener
         z = np.where(above | (tied & (np.cumsum(tied, axis=1) <= room)), z, -np.inf)
     p = np.exp(z)  # exp of values <= 0 only
     p /= p.sum(axis=1, keepdims=True)
-    u = rng.random((z.shape[0], 1))
+    u = (
+        np.array([[g.random()] for g in rng])  # (N, 1), each sentence from its own stream
+        if isinstance(rng, Sequence)
+        else rng.random((z.shape[0], 1))
+    )
     # the first token whose cumulative probability reaches u; if rounding leaves the total a
     # little under u, the last token that may be drawn (never one of probability 0)
     last = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
