@@ -29,6 +29,7 @@ def train(args: argparse.Namespace) -> int:
         train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)
         saved = _saved_config(out)
+        _check_resumed_options(saved, model_options, train_options)
         model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
             model_options
         )
@@ -83,6 +84,21 @@ def _saved_config(out: str) -> dict:
         return checkpoint.load_config(os.path.join(out, "last"))
     except FileNotFoundError:
         raise FileNotFoundError(f"--resume: no checkpoint at {out}/last to resume from") from None
+
+
+def _check_resumed_options(saved: dict, model_options: dict, train_options: dict) -> None:
+    """The options given to --resume against the run's own, before they are merged: a value
+    that differs is named as the trainer names it, rather than by the config check of the
+    merged options (--emb 8 on a tied run of emb 16 read "tie_embeddings needs emb == hidden")."""
+    from minis2s.train import checkpoint
+    from minis2s.train.config import with_new_fields
+    from minis2s.train.trainer import RESUMABLE
+
+    saved = with_new_fields(saved)
+    given = {"model": model_options,
+             "train": {k: v for k, v in train_options.items() if k not in RESUMABLE}}  # fmt: skip
+    was = {part: {k: saved[part].get(k) for k in options} for part, options in given.items()}
+    checkpoint.check_compatible(was, given)
 
 
 def _show(src) -> str:

@@ -57,6 +57,17 @@ def test_resume_keeps_the_runs_own_options(tmp_path, capsys):
     assert "data.train='64 pairs, sha256" in err
 
 
+def test_resume_names_an_option_that_differs_before_merging_it(run, capsys):
+    """--emb 4 on a run of emb 8 with tied embeddings read "tie_embeddings needs emb == hidden":
+    the merged options failed ModelConfig before the trainer compared them with the run's."""
+    tied = run.parent / "tied"
+    assert main(["train", *TINY, "--tie-embeddings", "--out", str(tied)]) == 0
+    capsys.readouterr()
+    assert main(["train", *TINY, "--out", str(tied), "--resume", "--emb", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "model.emb=8, this run asks model.emb=4" in err and "tie_embeddings" not in err
+
+
 def test_resume_keeps_the_runs_own_dtype(tmp_path, capsys):
     """A float64 run resumed without --dtype goes on in float64 (it was refused, with advice to
     leave the option out, which was what had been done); --dtype float32 is refused."""
