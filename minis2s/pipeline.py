@@ -280,7 +280,28 @@ def train(
     train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
     dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)
     translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer)
-    meta = {
+    vocabs = {"tgt": data.tgt_vocab.to_dict()}
+    if data.src_vocab is not None:
+        vocabs["src"] = data.src_vocab.to_dict()
+    trainer = Trainer(
+        model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
+        meta=run_config(data, model, tcfg), vocabs=vocabs, progress=progress,
+    )  # fmt: skip
+    if progress:
+        print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
+              f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "
+              f"{unk + dev_unk} unknown tokens mapped to <unk>")  # fmt: skip
+    _start(trainer, out_dir, resume, progress)
+    trainer.fit()
+    best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
+    return best
+
+
+def run_config(data: Data, model: Seq2Seq, tcfg: TrainConfig) -> dict[str, Any]:
+    """What a checkpoint records of its run, and a resume must match: the model and training
+    options, the data (name, tokenizer, options, fingerprints of the train and dev pairs), the
+    dtype and the backend (a resume on another one only warns)."""
+    return {
         "model": model.cfg.to_dict(),
         "train": tcfg.to_dict(),
         "data": {
@@ -290,20 +311,13 @@ def train(
             "train": fingerprint(data.train),
             "dev": fingerprint(data.dev),
         },
-        "dtype": np.dtype(dtype).name,
+        "dtype": model.dtype.name,
         "backend": backend.current().name,
     }
-    vocabs = {"tgt": data.tgt_vocab.to_dict()}
-    if data.src_vocab is not None:
-        vocabs["src"] = data.src_vocab.to_dict()
-    trainer = Trainer(
-        model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
-        meta=meta, vocabs=vocabs, progress=progress,
-    )  # fmt: skip
-    if progress:
-        print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
-              f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "
-              f"{unk + dev_unk} unknown tokens mapped to <unk>")  # fmt: skip
+
+
+def _start(trainer: Trainer, out_dir: str, resume: bool, progress: bool) -> None:
+    """Resume the run in out_dir, or make sure a new run writes over nothing of an old one."""
     if resume:
         if not trainer.resume():
             raise FileNotFoundError(f"--resume: no checkpoint at {out_dir}/last to resume from")
@@ -322,6 +336,3 @@ def train(
         )
     # A path that cannot be written fails here, not at the end of the first epoch:
     os.makedirs(out_dir, exist_ok=True)
-    trainer.fit()
-    best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
-    return best
