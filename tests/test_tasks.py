@@ -23,8 +23,8 @@ def all_pairs(name):
 
 
 def test_registry():
-    assert set(TASKS) == {"reverse-digits", "reverse-string", "copy", "sort", "addition",
-                          "dates", "noisy-digits"}  # fmt: skip
+    assert set(TASKS) == {"reverse-digits", "reverse-long", "reverse-string", "copy", "sort",
+                          "addition", "dates", "noisy-digits"}  # fmt: skip
     for name, task in TASKS.items():
         assert task.name == name and task.tokenizer == "char" and task.description
         assert task.features == (10 if name == "noisy-digits" else None)
@@ -71,6 +71,7 @@ def test_lengths_vary(name):
     "name, alphabet, max_len, target",
     [
         ("reverse-digits", "0123456789", 10, lambda s: s[::-1]),
+        ("reverse-long", "0123456789", 40, lambda s: s[::-1]),
         ("reverse-string", "abcdefghijklmnopqrstuvwxyz ", 10, lambda s: s[::-1]),
         ("copy", "abcdefghijklmnopqrstuvwxyz", 12, lambda s: s),
         ("sort", "abcdefghijklmnopqrstuvwxyz", 10, lambda s: "".join(sorted(s))),
@@ -82,6 +83,18 @@ def test_string_task_targets(name, alphabet, max_len, target):
         assert 1 <= len(src) <= max_len and set(src) <= set(alphabet)
         assert tgt == target(src)
     assert max(len(s) for s, _ in pairs) == max_len and min(len(s) for s, _ in pairs) == 1
+
+
+def test_reverse_long_fills_every_band_of_lengths():
+    """Its point is accuracy against source length (examples/005), so each band of ten lengths
+    holds about a quarter of the test split. Lengths 1 and 2 have only 10 and 100 strings, which
+    the no-repeat rule spreads over the three splits: 1..10 holds a little less."""
+    for split in ("dev", "test"):
+        lengths = np.array([len(s) for s, _ in splits("reverse-long")[split]])
+        per_band = np.bincount((lengths - 1) // 10, minlength=4)
+        assert len(per_band) == 4 and per_band.min() >= 180 and per_band[1:].min() >= 220, per_band
+    train = [s for s, _ in splits("reverse-long")["train"]]
+    assert sum(len(s) == 1 for s in train) <= 10 and sum(len(s) == 2 for s in train) <= 100
 
 
 def test_reverse_string_has_words():

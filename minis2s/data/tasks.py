@@ -11,6 +11,7 @@ task's *key*: the source string, or the date for "dates", or the digit string fo
 
     name             source -> target                          sizes (train, dev, test)
     reverse-digits   "0471"          -> "1740"    (1..10)      20000, 1000, 1000
+    reverse-long     "0471...93"     -> "39...1740" (1..40)    20000, 1000, 1000
     reverse-string   "ab cd"         -> "dc ba"   (1..10)      20000, 1000, 1000
     copy             "hello"         -> "hello"   (1..12)      20000, 1000, 1000
     sort             "banana"        -> "aaabnn"  (1..10)      20000, 1000, 1000
@@ -43,6 +44,7 @@ import numpy as np
 SPLITS = ("train", "dev", "test")
 DIGITS = "0123456789"
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
+LONG = 40  # reverse-long: the longest source
 NOISE_STD = 0.15  # noisy-digits: frame = one_hot(digit) + N(0, NOISE_STD^2) per feature
 
 Example = tuple[Hashable, Any, str]  # (key deciding repeats, source, target)
@@ -101,6 +103,12 @@ def random_strings(rng: np.random.Generator, n: int, alphabet: str, lo: int, hi:
 
 def _reverse_digits(rng: np.random.Generator, n: int) -> list[Example]:
     return [(s, s, s[::-1]) for s in random_strings(rng, n, DIGITS, 1, 10)]
+
+
+def _reverse_long(rng: np.random.Generator, n: int) -> list[Example]:
+    # Lengths uniform in 1..40, so every band of source lengths has as many test sentences: the
+    # task shows how accuracy falls with length without attention (see examples/005).
+    return [(s, s, s[::-1]) for s in random_strings(rng, n, DIGITS, 1, LONG)]
 
 
 def _reverse_string(rng: np.random.Generator, n: int) -> list[Example]:
@@ -185,6 +193,7 @@ TASKS: dict[str, Task] = {
     t.name: t
     for t in (
         Task("reverse-digits", "digit strings (1..10) -> reversed", _SMALL, _reverse_digits),
+        Task("reverse-long", f"digit strings (1..{LONG}) -> reversed", _SMALL, _reverse_long),
         Task("reverse-string", "letters and spaces (1..10) -> reversed", _SMALL, _reverse_string),
         Task("copy", "lowercase letters (1..12) -> the same", _SMALL, _copy),
         Task("sort", "lowercase letters (1..10) -> sorted", _SMALL, _sort),
