@@ -1,4 +1,5 @@
-"""Evaluation metrics: exact match, token accuracy, perplexity, and BLEU / chrF via sacrebleu.
+"""Evaluation metrics: exact match (overall and by source length), token accuracy, perplexity,
+and BLEU / chrF via sacrebleu.
 
 Every metric takes a list of hypotheses and a list of references of the same length, one
 reference per hypothesis, and raises ValueError on empty or mismatched input. BLEU and chrF
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,6 +29,43 @@ def exact_match(hyps: Sequence[Any], refs: Sequence[Any]) -> float:
     _check_pairs("exact_match", hyps, refs)
     same = sum(_as_key(h) == _as_key(r) for h, r in zip(hyps, refs, strict=True))
     return same / len(refs)
+
+
+class Band(NamedTuple):
+    """The n sentences whose source has lo..hi tokens (both included), and their exact match."""
+
+    lo: int
+    hi: int
+    n: int
+    exact_match: float
+
+
+def exact_match_by_length(
+    src_lengths: Sequence[int], hyps: Sequence[Any], refs: Sequence[Any], width: int
+) -> list[Band]:
+    """Exact match per band of `width` source lengths: 1..width, width+1..2*width, ...
+
+    src_lengths: (N,) the number of tokens of each source, >= 1; hyps, refs: N items each, as
+    `exact_match` takes them. Returns the bands from the shortest source's to the longest's, in
+    order; a band that holds no sentence is left out (it has no exact match to give), so two test
+    sets can give different bands: compare them by lo..hi. Weighted by n, the bands' exact
+    matches average to `exact_match(hyps, refs)`.
+
+        >>> exact_match_by_length([1, 2, 5], ["a", "b", "c"], ["a", "x", "c"], width=2)
+        [Band(lo=1, hi=2, n=2, exact_match=0.5), Band(lo=5, hi=6, n=1, exact_match=1.0)]
+    """
+    _check_pairs("exact_match_by_length", hyps, refs)
+    validate.integer("exact_match_by_length", "width (source tokens per band)", width, 1)
+    L = _lengths(src_lengths, len(refs))
+    band = (L - 1) // width  # band k holds lengths k*width + 1 .. (k+1)*width
+    same = np.array([_as_key(h) == _as_key(r) for h, r in zip(hyps, refs, strict=True)])
+    bands = []
+    for k in np.unique(band).tolist():  # the bands that hold a sentence, in order
+        in_k = band == k
+        bands.append(
+            Band(k * width + 1, (k + 1) * width, int(in_k.sum()), float(same[in_k].mean()))
+        )
+    return bands
 
 
 def token_accuracy(
@@ -136,6 +174,21 @@ def _as_key(x: Any) -> Any:
     if isinstance(x, str):
         return x
     return tuple(to_numpy(x).tolist()) if hasattr(x, "shape") else tuple(x)
+
+
+def _lengths(src_lengths: Sequence[int], N: int) -> np.ndarray:
+    """src_lengths as an (N,) integer array of lengths >= 1, or a ValueError saying why not."""
+    L = np.asarray(to_numpy(src_lengths) if hasattr(src_lengths, "shape") else src_lengths)
+    where = "exact_match_by_length: src_lengths"
+    if L.shape != (N,):
+        raise ValueError(f"{where} has shape {L.shape}, expected (N,) = ({N},): one per reference")
+    if not np.issubdtype(L.dtype, np.integer) or L.dtype == bool:
+        raise ValueError(f"{where} must be integers (token counts); got dtype {L.dtype}")
+    if L.min() < 1:
+        raise ValueError(
+            f"{where} holds {L.min()}; a source has at least one token (count its tokens)"
+        )
+    return L.astype(np.int64)
 
 
 def _ids(name: str, seq: Any) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Metrics: hand-computed exact match and token accuracy, padding invariance, guarded
-perplexity, and BLEU / chrF wired to sacrebleu."""
+"""Metrics: hand-computed exact match (overall and by source length) and token accuracy,
+padding invariance, guarded perplexity, and BLEU / chrF wired to sacrebleu."""
 
 import math
 import sys
@@ -38,6 +38,62 @@ def test_one_string_is_not_taken_for_a_list_of_sentences(fn):
         fn("the cat", ["the cat"])
     with pytest.raises(ValueError, match="refs is one string"):
         fn(["the cat"], "the cat")
+
+
+# -- exact match by source length ------------------------------------------------------------
+
+
+def test_exact_match_by_length_by_hand():
+    lengths = [1, 3, 4, 4, 9, 10]
+    hyps = ["a", "b", "c", "d", "e", "f"]
+    refs = ["a", "x", "c", "d", "e", "y"]
+    Band = metrics.Band
+    # width 4: 1..4 holds four sentences (three right); 5..8 none (left out); 9..12 two (one)
+    assert metrics.exact_match_by_length(lengths, hyps, refs, 4) == [
+        Band(1, 4, 4, 0.75), Band(9, 12, 2, 0.5)
+    ]  # fmt: skip
+    assert metrics.exact_match_by_length(lengths, hyps, refs, 1) == [
+        Band(1, 1, 1, 1.0), Band(3, 3, 1, 0.0), Band(4, 4, 2, 1.0), Band(9, 9, 1, 1.0),
+        Band(10, 10, 1, 0.0),
+    ]  # fmt: skip
+    assert metrics.exact_match_by_length(lengths, hyps, refs, 10) == [Band(1, 10, 6, 4 / 6)]
+    # the order of the sentences does not matter, and token sequences are compared as in
+    # exact_match; lengths may be a NumPy array
+    got = metrics.exact_match_by_length(np.array([12, 2]), [[4, 5], (6,)], [(4, 5), [7]], 10)
+    assert got == [Band(1, 10, 1, 0.0), Band(11, 20, 1, 1.0)]
+    with pytest.raises(ValueError, match="2 hypotheses for 1 references"):
+        metrics.exact_match_by_length([1], ["a", "b"], ["a"], 5)
+
+
+@given(st.lists(st.tuples(st.integers(1, 30), st.booleans()), min_size=1), st.integers(1, 12))
+def test_bands_average_to_the_exact_match(sentences, width):
+    lengths = [n for n, _ in sentences]
+    hyps = ["x" if right else "y" for _, right in sentences]
+    refs = ["x"] * len(sentences)
+    bands = metrics.exact_match_by_length(lengths, hyps, refs, width)
+    assert sum(b.n for b in bands) == len(sentences)
+    total = sum(b.n * b.exact_match for b in bands) / len(sentences)
+    assert total == pytest.approx(metrics.exact_match(hyps, refs))
+    for b in bands:
+        assert b.n > 0 and b.hi - b.lo + 1 == width and (b.lo - 1) % width == 0
+        assert b.n == sum(b.lo <= n <= b.hi for n in lengths)
+
+
+@pytest.mark.parametrize(
+    "lengths, width, message",
+    [
+        ([1, 2], 0, r"width \(source tokens per band\) must be >= 1; got 0"),
+        ([1, 2], -3, "must be >= 1; got -3"),
+        ([1, 2], 2.5, "must be an integer >= 1; got 2.5"),
+        ([1, 2], True, "must be an integer >= 1; got True"),
+        ([1], 5, r"src_lengths has shape \(1,\), expected \(N,\) = \(2,\): one per reference"),
+        ([1, 0], 5, "src_lengths holds 0; a source has at least one token"),
+        ([1.0, 2.0], 5, "src_lengths must be integers"),
+    ],
+)
+def test_exact_match_by_length_bad_input(lengths, width, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.exact_match_by_length(lengths, ["a", "b"], ["a", "b"], width)
 
 
 # -- token accuracy --------------------------------------------------------------------------
