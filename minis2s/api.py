@@ -18,7 +18,7 @@ import numpy as np
 from minis2s import metrics, validate
 from minis2s.data.batching import check_frames, pad, pad_features
 from minis2s.data.tokenize import get_tokenizer
-from minis2s.data.vocab import Vocab
+from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
 from minis2s.decode import beam_search, greedy, sample
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
@@ -204,24 +204,45 @@ class Translator:
         return self.tokenizer.detokenize(self.tokenizer.tokenize(reference))
 
     def evaluate(
-        self, pairs: Sequence[tuple[Any, str]], *, bleu: bool = True, **options: Any
-    ) -> dict[str, float]:
-        """Exact match (and BLEU, chrF when sacrebleu is installed) of translations of `pairs`,
-        a list of (source, reference) with the reference a string (compared `as_output`);
-        `options` as `translate`."""
-        if len(pairs) == 0:
-            raise ValueError("evaluate: pairs is empty; give at least one (source, reference)")
-        for i, pair in enumerate(pairs):
-            if not (
-                isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)
-            ):
-                raise ValueError(
-                    f"evaluate: pairs[{i}] is {pair!r:.60}; expected a (source, reference) pair "
-                    "with the reference a string, in a list of such pairs"
-                )
-        hyps = [t.text for t in self.translate([s for s, _ in pairs], **options)]
+        self,
+        pairs: Sequence[tuple[Any, str]],
+        *,
+        bleu: bool = True,
+        by_length: int | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Translate the sources of `pairs`, a list of (source, reference) with the reference a
+        string, and score the outputs (`evaluate_translations`); `options` as `translate`."""
+        _check_pairs(pairs)
+        if by_length is not None:  # before the decoding, which can take minutes
+            validate.integer("evaluate", "by_length (source tokens per band)", by_length, 1)
+        translations = self.translate([s for s, _ in pairs], **options)
+        return self.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
+
+    def evaluate_translations(
+        self,
+        pairs: Sequence[tuple[Any, str]],
+        translations: Sequence[Translation],
+        *,
+        bleu: bool = True,
+        by_length: int | None = None,
+    ) -> dict[str, Any]:
+        """The figures of `translations` (one per pair, from `translate`) against the references.
+
+        exact_match (each reference compared `as_output`), n, BLEU and chrF (when sacrebleu is
+        installed and `bleu`), token_accuracy (`metrics.token_accuracy` over target ids, EOS
+        included), and with `by_length` = W: "by_length", the exact match per band of W source
+        tokens (a list of `metrics.Band`, see `metrics.exact_match_by_length`).
+        """
+        _check_pairs(pairs)
+        if len(translations) != len(pairs):
+            raise ValueError(
+                f"evaluate: {len(translations)} translations for {len(pairs)} pairs; give one "
+                "translation (translate's output) per pair"
+            )
+        hyps = [t.text for t in translations]
         refs = [self.as_output(r) for _, r in pairs]
-        result = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}
+        result: dict[str, Any] = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}
         if bleu:
             try:
                 level = "char" if self.tokenizer.name == "char" else "13a"
@@ -229,7 +250,39 @@ class Translator:
                 result["chrf"] = metrics.chrf(hyps, refs)
             except ImportError:
                 pass
+        result["token_accuracy"] = metrics.token_accuracy(*self._target_ids(translations, refs))
+        if by_length is not None:
+            lengths = [len(t.src_tokens) for t in translations]
+            result["by_length"] = metrics.exact_match_by_length(lengths, hyps, refs, by_length)
         return result
+
+    def _target_ids(
+        self, translations: Sequence[Translation], refs: Sequence[str]
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """Target ids of the outputs and the references, each ending with EOS (an output only
+        when it produced one). A reference token not in the vocabulary is -1, not <unk>: an
+        output of <unk> does not spell it, and exact match does not count it either."""
+        hyp_ids = [
+            self.tgt_vocab.encode(t.tokens) + ([EOS_ID] if t.ended else []) for t in translations
+        ]
+        ref_ids = [
+            [-1 if i == UNK_ID else i for i in self.tgt_vocab.encode(self.tokenizer.tokenize(r))]
+            + [EOS_ID]
+            for r in refs
+        ]
+        return hyp_ids, ref_ids
+
+
+def _check_pairs(pairs: Sequence[tuple[Any, str]]) -> None:
+    """`pairs` is a non-empty list of (source, reference string)."""
+    if len(pairs) == 0:
+        raise ValueError("evaluate: pairs is empty; give at least one (source, reference)")
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)):
+            raise ValueError(
+                f"evaluate: pairs[{i}] is {pair!r:.60}; expected a (source, reference) pair "
+                "with the reference a string, in a list of such pairs"
+            )
 
 
 def _check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None:

@@ -1,13 +1,12 @@
 """The Python API on a feature-vector model: train, save, load, translate, bad input."""
 
 import shutil
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from minis2s import pipeline
-from minis2s.api import Translator
+from minis2s import metrics, pipeline
+from minis2s.api import Translation, Translator
 from minis2s.data.batching import encode_pairs
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
@@ -237,7 +236,7 @@ def test_exact_match_compares_a_reference_as_the_model_writes_it():
                     "word")  # fmt: skip
     refs = ["the cat  sat on the mat", " a b ", "a\tb", "the mat"]
     assert [tr.as_output(r) for r in refs] == ["the cat sat on the mat", "a b", "a b", "the mat"]
-    perfect = [SimpleNamespace(text=tr.as_output(r)) for r in refs]
+    perfect = _outputs([tr.as_output(r).split() for r in refs], " ".join)
     tr.translate = lambda sources, **kw: perfect
     assert tr.evaluate([("x", r) for r in refs], bleu=False)["exact_match"] == 1.0
     assert _digits_translator().as_output(" 1  2 ") == " 1  2 "  # characters: as written
@@ -248,6 +247,79 @@ def test_a_character_model_is_scored_with_character_bleu():
     character model's BLEU counts characters (the README's bleu=99.95 depends on it)."""
     tr = _digits_translator()
     refs = ["12345", "987654", "1029384756"]
-    tr.translate = lambda sources, **kw: [SimpleNamespace(text=r) for r in refs]
+    tr.translate = lambda sources, **kw: _outputs(refs)
     scores = tr.evaluate([("x", r) for r in refs])
     assert scores["exact_match"] == 1.0 and scores["bleu"] == pytest.approx(100.0)
+
+
+def _outputs(token_lists, join="".join, ended=None, src_lengths=None) -> list[Translation]:
+    """Translations as `translate` returns them, of the given tokens (`ended`: which produced
+    EOS, default all; `src_lengths`: how many source tokens each read, default 1)."""
+    n = len(token_lists)
+    ended = [True] * n if ended is None else ended
+    src_lengths = [1] * n if src_lengths is None else src_lengths
+    return [
+        Translation(join(toks), list(toks), 0.0, 0.0, ["x"] * S, None, e)
+        for toks, e, S in zip(token_lists, ended, src_lengths, strict=True)
+    ]
+
+
+def test_token_accuracy_counts_target_tokens_and_eos():
+    """Per reference token, EOS included: an output cut before EOS misses that one, and a
+    reference token the vocabulary lacks is never matched, not even by <unk>."""
+    tr = _digits_translator()
+    refs = ["12", "345", "6789", "1x"]
+    outs = _outputs([["1", "2"], ["3", "4"], list("6789"), ["1", "<unk>"]],
+                    ended=[True, True, False, True])  # fmt: skip
+    tr.translate = lambda sources, **kw: outs
+    got = tr.evaluate([("s", r) for r in refs], bleu=False)
+    # 3/3 + 2/4 (the EOS comes a token early) + 4/5 (no EOS) + 2/3 (x is not <unk>)
+    assert got["token_accuracy"] == pytest.approx(11 / 15)
+    assert got["exact_match"] == 0.5 and got["n"] == 4  # "6789" is the text, cut or not
+    assert list(got) == ["exact_match", "n", "token_accuracy"]
+
+
+def test_evaluate_by_length_bands_the_sources_by_their_tokens():
+    tr = _digits_translator()
+    refs = ["1", "23", "456", "7890", "12345"]
+    outs = _outputs([list("1"), list("24"), list("456"), list("7890"), list("1234")],
+                    src_lengths=[1, 2, 3, 4, 5])  # fmt: skip
+    tr.translate = lambda sources, **kw: outs
+    got = tr.evaluate([(r[::-1], r) for r in refs], by_length=2)
+    assert list(got)[:4] == ["exact_match", "n", "bleu", "chrf"]  # as before, then the new ones
+    assert list(got)[4:] == ["token_accuracy", "by_length"] and got["exact_match"] == 0.6
+    assert got["by_length"] == [metrics.Band(1, 2, 2, 0.5), metrics.Band(3, 4, 2, 1.0),
+                                metrics.Band(5, 6, 1, 0.0)]  # fmt: skip
+    del tr.translate  # the model's own (untrained) outputs
+    assert "by_length" not in tr.evaluate([("1", "1")])
+
+
+def test_evaluate_by_length_counts_source_tokens_of_a_real_translation(run):
+    data, tr, _ = run  # frames: a source's length is its number of frames
+    pairs = data.test[:20]
+    got = tr.evaluate(pairs, by_length=3)
+    lengths = [len(src) for src, _ in pairs]
+    hyps = [t.text for t in tr.translate([s for s, _ in pairs])]
+    assert got["by_length"] == metrics.exact_match_by_length(lengths, hyps,
+                                                             [r for _, r in pairs], 3)  # fmt: skip
+    assert 0.0 <= got["token_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("width, message", [(0, "must be >= 1; got 0"),
+                                            (2.5, "must be an integer >= 1; got 2.5")])  # fmt: skip
+def test_a_bad_band_width_is_refused_before_decoding(width, message):
+    tr = _digits_translator()
+    tr.translate = lambda sources, **kw: pytest.fail("decoded before checking by_length")
+    with pytest.raises(ValueError, match=rf"by_length \(source tokens per band\) {message}"):
+        tr.evaluate([("12", "21")], by_length=width)
+
+
+def test_evaluate_translations_wants_one_translation_per_pair():
+    tr = _digits_translator()
+    pairs = [("12", "21"), ("3", "3")]
+    with pytest.raises(ValueError, match="1 translations for 2 pairs; give one translation"):
+        tr.evaluate_translations(pairs, _outputs([["2", "1"]]))
+    with pytest.raises(ValueError, match="pairs is empty"):
+        tr.evaluate_translations([], [])
+    both = tr.evaluate_translations(pairs, _outputs([["2", "1"], ["4"]]), bleu=False)
+    assert both == {"exact_match": 0.5, "n": 2, "token_accuracy": 4 / 5}  # 3/3, 1/2
