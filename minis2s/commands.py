@@ -6,8 +6,12 @@ import argparse
 import dataclasses
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from minis2s.cli import DATA_FIELDS, decode_kwargs
+
+if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
+    from minis2s.api import Translator
 
 
 def train(args: argparse.Namespace) -> int:
@@ -64,9 +68,7 @@ def train(args: argparse.Namespace) -> int:
     print(f"\n{split}: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                      for k, v in result.items()))  # fmt: skip
     shown = test[: args.show]
-    for (src, ref), t in zip(shown, tr.translate([s for s, _ in shown]), strict=True):
-        mark = "ok " if t.text == ref else "ERR"
-        print(f"  {mark} {_show(src)!s:>30} -> {t.text:<30} (reference {ref})")
+    show_translations(tr, shown, tr.translate([s for s, _ in shown]))
     try_it = (
         f"Translator.load({out!r}).translate([frames]) in Python"
         if data.features
@@ -99,6 +101,14 @@ def _check_resumed_options(saved: dict, model_options: dict, train_options: dict
              "train": {k: v for k, v in train_options.items() if k not in RESUMABLE}}  # fmt: skip
     was = {part: {k: saved[part].get(k) for k in options} for part, options in given.items()}
     checkpoint.check_compatible(was, given)
+
+
+def show_translations(tr: Translator, pairs: list, translations: list) -> None:
+    """Print one line per (source, reference) pair and its translation: `ok` when the output is
+    the reference as the model writes it (what exact match counts), `ERR` otherwise."""
+    for (src, ref), t in zip(pairs, translations, strict=True):
+        mark = "ok " if t.text == tr.as_output(ref) else "ERR"
+        print(f"  {mark} {_show(src)!s:>30} -> {t.text:<30} (reference {ref})")
 
 
 def _show(src) -> str:

@@ -29,6 +29,26 @@ def test_train_writes_checkpoints_log_and_prints_translations(run, capsys):
     assert records[0]["epoch"] == 1 and "exact_match" in records[0]
 
 
+def test_shown_translations_are_ok_when_exact_match_counts_them(capsys):
+    """`ok` compares the reference as the model writes it, as exact match does: a word model's
+    output has single spaces, so a reference with two was marked ERR though it counted as right."""
+    from types import SimpleNamespace
+
+    from minis2s.api import Translator
+    from minis2s.commands import show_translations
+    from minis2s.data.vocab import Vocab
+    from minis2s.models import ModelConfig, Seq2Seq
+
+    v = Vocab(["a", "b"])
+    tr = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v, "word")
+    outputs = [SimpleNamespace(text="a b"), SimpleNamespace(text="b")]
+    show_translations(tr, [("b a", "a  b"), ("a", "a")], outputs)
+    assert capsys.readouterr().out.splitlines() == [
+        f"  ok  {'b a':>30} -> {'a b':<30} (reference a  b)",
+        f"  ERR {'a':>30} -> {'b':<30} (reference a)",
+    ]
+
+
 def test_train_refuses_to_overwrite_and_resumes(run, capsys):
     assert main(["train", *TINY, "--out", str(run)]) == 2
     assert "--resume" in capsys.readouterr().err
