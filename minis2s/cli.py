@@ -230,11 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sentences", nargs="*", help="default: one sentence per line of stdin")
     _decode_options(p)
 
-    p = sub.add_parser("evaluate", help="BLEU, chrF and exact match on a corpus or task split")
+    p = sub.add_parser(
+        "evaluate", help="exact match, BLEU, chrF and token accuracy on a corpus or task split"
+    )
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; evaluates --split")
     p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
+    p.add_argument("--by-length", type=_positive_int, metavar="W",
+                   help="also exact match per band of W source tokens: 1..W, W+1..")  # fmt: skip
+    p.add_argument("--show", type=_non_negative_int, default=0, metavar="N",
+                   help="print the first N translations, ok or ERR (default 0)")  # fmt: skip
     _decode_options(p)
 
     p = sub.add_parser("gradcheck", help="finite-difference checks of every backward pass")
@@ -263,7 +269,7 @@ def _positive_int(text: str) -> int:
 
 
 def _non_negative_int(text: str) -> int:
-    """argparse type for --seed, --beam (0 = greedy), --top-k (0 = all): an integer >= 0."""
+    """argparse type for --seed, --beam (0 = greedy), --top-k (0 = all), --show: an integer >= 0."""
     try:
         value = int(text)
     except ValueError:

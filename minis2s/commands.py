@@ -179,12 +179,29 @@ def evaluate(args: argparse.Namespace) -> int:
         pairs = list(read_corpus(args.data))
     else:
         pairs = task_split(tr.config, args.task, args.split or "test")
-    result = tr.evaluate(pairs, **kw)
+    translations = tr.translate([s for s, _ in pairs], **kw)
+    result = tr.evaluate_translations(pairs, translations, by_length=args.by_length)
+    bands = result.pop("by_length", None)
     for k, v in result.items():
         print(f"{k}\t{v:.4f}" if isinstance(v, float) else f"{k}\t{v}")
     if tr.unknown:
         print(f"unknown_source_tokens\t{tr.unknown}")
+    if bands is not None:
+        _print_bands(bands, args.by_length)
+    if args.show:
+        print()
+        show_translations(tr, pairs[: args.show], translations[: args.show])
     return 0
+
+
+def _print_bands(bands: list, width: int) -> None:
+    """The exact match per band of source lengths as an aligned table."""
+    labels = [f"{b.lo}" if b.lo == b.hi else f"{b.lo}-{b.hi}" for b in bands]
+    w = max(len("length"), *map(len, labels))
+    print(f"\nexact_match by source length, in bands of {width} token{'s' * (width != 1)}:")
+    print(f"  {'length':>{w}}  {'n':>6}  exact_match")
+    for label, b in zip(labels, bands, strict=True):
+        print(f"  {label:>{w}}  {b.n:>6}  {b.exact_match:.4f}")
 
 
 def _check_sources_fit(F: int, args: argparse.Namespace) -> None:

@@ -173,6 +173,79 @@ def test_evaluate_on_task_and_corpus(run, capsys, tmp_path):
     assert "n\t2" in capsys.readouterr().out
 
 
+def test_evaluate_by_length_and_show(run, capsys):
+    """The figures as before, then token accuracy, the table of bands and the shown examples,
+    which agree with the Python API's figures of the same outputs."""
+    from minis2s.api import Translator
+    from minis2s.commands import task_split
+
+    argv = ["evaluate", "--checkpoint", str(run), "--task", "reverse-digits"]
+    assert main([*argv, "--by-length", "4", "--show", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[5:8] == ["", "exact_match by source length, in bands of 4 tokens:",
+                          "  length       n  exact_match"]  # fmt: skip
+    tr = Translator.load(run)
+    test = task_split(tr.config, "reverse-digits", "test")
+    api = tr.evaluate(test, by_length=4)
+    keys = ["exact_match", "n", "bleu", "chrf", "token_accuracy"]
+    assert lines[:5] == [f"{k}\t{api[k]:.4f}" if k != "n" else "n\t1000" for k in keys]
+    rows = [f"  {f'{b.lo}-{b.hi}':>6}  {b.n:>6}  {b.exact_match:.4f}" for b in api["by_length"]]
+    assert lines[8:11] == rows and rows[0].startswith("     1-4  ")  # lengths 1..10: 3 bands
+    assert lines[11] == ""
+    shown = lines[12:]
+    assert len(shown) == 3
+    outputs = tr.translate([s for s, _ in test[:3]])
+    for line, (src, ref), t in zip(shown, test[:3], outputs, strict=True):
+        mark = "ok " if t.text == ref else "ERR"
+        assert line == f"  {mark} {src:>30} -> {t.text:<30} (reference {ref})"
+
+
+def test_evaluate_without_the_new_options_prints_what_it_did(run, capsys):
+    """The lines evaluate printed before --by-length and --show, and token_accuracy after them."""
+    argv = ["evaluate", "--checkpoint", str(run), "--task", "reverse-digits", "--split", "dev"]
+    assert main(argv) == 0
+    keys = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
+    assert keys == ["exact_match", "n", "bleu", "chrf", "token_accuracy"]
+
+
+def test_evaluate_show_uses_the_decoding_it_scored(run, capsys, tmp_path):
+    """--show prints the outputs that were scored (here beam search's), not a second decoding;
+    a width of one token labels each band with its one length, and --show beyond the pairs
+    shows them all."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("123\t321\n45\t54\n6\t6\n", encoding="utf-8")
+    argv = ["evaluate", "--checkpoint", str(run), "--data", str(corpus), "--beam", "2"]
+    assert main([*argv, "--show", "5", "--by-length", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "  length       n  exact_match\n       1       1  " in out
+    assert "\n       2       1  " in out and "\n       3       1  " in out
+    from minis2s.api import Translator
+
+    beams = Translator.load(run).translate(["123", "45", "6"], method="beam", beam_size=2)
+    shown = [line for line in out.splitlines() if line.startswith(("  ok ", "  ERR "))]
+    assert [line.split(" -> ")[1].split(" (reference")[0].rstrip() for line in shown] == [
+        t.text for t in beams
+    ]
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--by-length", "0", "argument --by-length: must be an integer >= 1; got '0'"),
+        ("--by-length", "-2", "argument --by-length: must be an integer >= 1; got '-2'"),
+        ("--by-length", "ten", "argument --by-length: must be an integer >= 1; got 'ten'"),
+        ("--show", "-1", "argument --show: must be an integer >= 0; got '-1'"),
+        ("--show", "1.5", "argument --show: must be an integer >= 0; got '1.5'"),
+    ],
+)
+def test_evaluate_refuses_a_bad_band_width_or_show_count(option, value, message, capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error, before anything loads
+        main(["evaluate", "--checkpoint", "/no/such/run", "--task", "copy", option, value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_evaluate_scores_a_task_run_on_the_split_its_seed_made(tmp_path):
     """Task splits depend on the training seed; with seed 0's test split, a run trained with
     --seed 3 would be scored partly on pairs it was trained on."""
