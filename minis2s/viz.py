@@ -1,4 +1,5 @@
-"""Pictures: the attention heatmap of one translation, and a run's training curves.
+"""Pictures: the attention heatmap of one translation, a run's training curves, and exact match
+against source length.
 
 matplotlib is an optional extra (`pip install 'minis2s[plot]'`); it is imported on use, with the
 Agg backend, so plots render without a display.
@@ -78,6 +79,25 @@ def plot_log(log_path: str, out: str) -> None:
             ax_metric.plot(epochs, [r[key] for r in records], marker="o", label=f"dev {key}")
     ax_metric.set_xlabel("epoch")
     ax_metric.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def plot_by_length(curves: dict[str, Sequence[Any]], out: str) -> None:
+    """Exact match (%) against source length, one line per model. `curves` maps a label to its
+    bands (`metrics.Band`s, as `Translator.evaluate(pairs, by_length=W)["by_length"]` gives
+    them); each band is drawn at the middle of its lengths."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, bands in curves.items():
+        middles = [(b.lo + b.hi) / 2 for b in bands]
+        ax.plot(middles, [100 * b.exact_match for b in bands], marker="o", label=label)
+    ax.set_xlabel("source length (tokens, middle of each band)")
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(-3, 103)
+    ax.grid(alpha=0.3)
+    ax.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
