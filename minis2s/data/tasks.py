@@ -20,10 +20,13 @@ task's *key*: the source string, or the date for "dates", or the digit string fo
     noisy-digits     (S, 10) float32 noisy one-hot frames -> the digits reversed   20000, 1000, 1000
 
 The sizes are meant to let a small attention model reach ~99% exact match on the test split in
-a few minutes on a CPU; generating any task takes well under a second. "noisy-digits" uses
-noise of standard deviation 0.15: a frame is closer to a wrong one-hot than to its own with
-probability ~1e-5, so ~100% is reachable (at 0.3 it is ~5.5% of frames and at most ~68% of
-strings: raise NOISE_STD to make the task about robustness rather than reading).
+a few minutes on a CPU; generating any task takes well under a second. "reverse-long" is
+"reverse-digits" at up to four times the length: a model without attention, which carries the
+whole source in its final state, gets the short sources right and the long ones wrong
+(examples/005_bottleneck_attention.py). "noisy-digits" uses noise of standard deviation 0.15:
+a frame is closer to a wrong one-hot than to its own with probability ~1e-5, so ~100% is
+reachable (at 0.3 it is ~5.5% of frames and at most ~68% of strings: raise NOISE_STD to make
+the task about robustness rather than reading).
 
 "dates" covers 1950-01-01 .. 2049-12-31 written in 13 ways (see DATE_FORMATS). Numeric dates
 with slashes are month/day (US convention: "03/04/2021" is March 4); dotted and compact ones
