@@ -101,10 +101,10 @@ def test_each_step_is_one_gemm_and_one_fused_kernel(monkeypatch):
         args = loop_inputs(cell, N, T, H, m, r, np.float64)
         calls.clear()
         out = twin.forward_loop(*args)
-        assert calls == [f"{cell}_forward_step"] * T
+        assert calls == [f"{cell}_loop_step_forward"] * T
         calls.clear()
         twin.backward_loop(*backward_inputs(cell, args, out, r, np.float64))
-        assert calls == [f"{cell}_backward_step"] * T
+        assert calls == [f"{cell}_loop_step_backward"] * T
 
 
 @ARRAY_MODULES
@@ -149,7 +149,7 @@ def test_on_the_fake_device_the_layers_run_the_twins_c(cell):
         return [to_numpy(a) for a in (ys, dx, *(dp[k] for k in sorted(dp)))]
 
     want = run(np)
-    kernels = (CELLS[cell][1].FORWARD_STEP, CELLS[cell][1].BACKWARD_STEP)
+    kernels = (CELLS[cell][1].LOOP_STEP_FORWARD, CELLS[cell][1].LOOP_STEP_BACKWARD)
     for k in kernels:
         k._cuda.pop(fake_cupy, None)
     with on_fake_device():

@@ -38,7 +38,7 @@ def launches(run, *args) -> int:
 def test_the_count_is_of_kernels_not_of_views_or_of_what_a_kernel_runs_on():
     with on_fake_device() as xp:
         x = xp.asarray(np.arange(6.0).reshape(2, 3))
-        k = cupy_lstm.FORWARD_STEP
+        k = cupy_lstm.LOOP_STEP_FORWARD
         assert launches(lambda: (x[1:], x.T, x.reshape(3, 2), xp.empty((2, 2)))) == 0
         assert launches(lambda: x * 2 + 1) == 2
         assert launches(lambda: (x.sum(axis=-1), xp.max(x), x @ x.T)) == 3

@@ -20,8 +20,8 @@ divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 m
 `tanh` / `sigmoid` from `minis2s.kernels.fast_math` are branch-free rational functions for
 float32 (`np.tanh` for float64, so float64 parity stays at 1e-10), and each row is walked in
 flat passes over 1-D views rather than one loop over many 3-D arrays. Each pass counts from 0
-over a view of one gate block (`g = g_r[2 * H : 3 * H]`, then `g[j]`), not over an offset range
-(`g_r[2 * H + j]`, `range(2 * H, 3 * H)`): Numba wraps negative indices, and LLVM cannot rule
+over a view of one gate block (`g = gates_r[2 * H : 3 * H]`, then `g[j]`), not over an offset range
+(`gates_r[2 * H + j]`, `range(2 * H, 3 * H)`): Numba wraps negative indices, and LLVM cannot rule
 them out for an index that does not start at 0, so such a loop stays scalar (the LSTM gate
 activations took 42 us a step at N=32, H=128 with offset ranges, 18 us with block views). The
 twins' per-step GEMMs call NumPy's own BLAS (`minis2s.kernels.blas`), so one thread pool serves

@@ -20,22 +20,22 @@ from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
 from minis2s.layers.gru import WHERE, GRUStepCache, check_step_grads
 
-FORWARD_STEP = Elementwise(
-    "gru_forward_step",
-    inputs="xa_r xa_z xa_n hW_r hW_z hW_n b_r b_z b_n h_prev m",
+LOOP_STEP_FORWARD = Elementwise(
+    "gru_loop_step_forward",
+    inputs="xw_r xw_z xw_n hW_r hW_z hW_n b_hh_r b_hh_z b_hh_n h_prev m",
     outputs="h r_t z_t n_t hn",
     body="""
-        r_t = sigmoid(xa_r + (hW_r + b_r))
-        z_t = sigmoid(xa_z + (hW_z + b_z))
-        hn = hW_n + b_n
-        n_t = tanh(xa_n + r_t * hn)
+        r_t = sigmoid(xw_r + (hW_r + b_hh_r))
+        z_t = sigmoid(xw_z + (hW_z + b_hh_z))
+        hn = hW_n + b_hh_n
+        n_t = tanh(xw_n + r_t * hn)
         h_new = (1 - z_t) * n_t + z_t * h_prev
         h = m * h_new + (1 - m) * h_prev
     """,
 )
 
-BACKWARD_STEP = Elementwise(
-    "gru_backward_step",
+LOOP_STEP_BACKWARD = Elementwise(
+    "gru_loop_step_backward",
     inputs="dh_rest dh_W dys_t h_prev r_t z_t n_t hn m",
     outputs="dax_r dax_z dax_n dah_r dah_z dah_n dh_rest_prev",
     body="""
@@ -68,7 +68,7 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, A
     h = h0
     for t in range(T):
         xp.matmul(h, W_hh.T, out=hW)
-        FORWARD_STEP(*blocks(xw[:, t], 3), *blocks(hW, 3), *blocks(b_hh, 3), h, m[:, t, None],
+        LOOP_STEP_FORWARD(*blocks(xw[:, t], 3), *blocks(hW, 3), *blocks(b_hh, 3), h, m[:, t, None],
                      hs_state[:, t], *blocks(gates[:, t], 3), hn[:, t])  # fmt: skip
         h = hs_state[:, t]
     return hs_state, gates, hn
@@ -88,7 +88,7 @@ def backward_loop(
     for t in range(T - 1, -1, -1):  # dh_{t} = dh_rest + dh_W
         dh_rest_prev = buffers[t % 2]  # not dh_rest's buffer: outputs must not overlap inputs
         h_prev = h0 if t == 0 else hs_state[:, t - 1]
-        BACKWARD_STEP(dh_rest, dh_W, dys[:, t], h_prev, *blocks(gates[:, t], 3), hn[:, t],
+        LOOP_STEP_BACKWARD(dh_rest, dh_W, dys[:, t], h_prev, *blocks(gates[:, t], 3), hn[:, t],
                       m[:, t, None], *blocks(dax[:, t], 3), *blocks(dah[:, t], 3),
                       dh_rest_prev)  # fmt: skip
         xp.matmul(dah[:, t], W_hh, out=dh_W)
@@ -98,13 +98,13 @@ def backward_loop(
 
 STEP_FORWARD = Elementwise(
     "gru_step_forward",
-    inputs="xW_r xW_z xW_n bx_r bx_z bx_n hW_r hW_z hW_n bh_r bh_z bh_n h_prev",
+    inputs="xW_r xW_z xW_n b_ih_r b_ih_z b_ih_n hW_r hW_z hW_n b_hh_r b_hh_z b_hh_n h_prev",
     outputs="h r_t z_t n_t hn",
     body="""
-        r_t = sigmoid(xW_r + bx_r + (hW_r + bh_r))
-        z_t = sigmoid(xW_z + bx_z + (hW_z + bh_z))
-        hn = hW_n + bh_n
-        n_t = tanh(xW_n + bx_n + r_t * hn)
+        r_t = sigmoid(xW_r + b_ih_r + (hW_r + b_hh_r))
+        z_t = sigmoid(xW_z + b_ih_z + (hW_z + b_hh_z))
+        hn = hW_n + b_hh_n
+        n_t = tanh(xW_n + b_ih_n + r_t * hn)
         h = (1 - z_t) * n_t + z_t * h_prev
     """,
 )

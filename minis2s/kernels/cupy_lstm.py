@@ -20,15 +20,15 @@ from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
 from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_grads
 
-FORWARD_STEP = Elementwise(
-    "lstm_forward_step",
-    inputs="xa_i xa_f xa_g xa_o hW_i hW_f hW_g hW_o h_prev c_prev m",
+LOOP_STEP_FORWARD = Elementwise(
+    "lstm_loop_step_forward",
+    inputs="xw_i xw_f xw_g xw_o hW_i hW_f hW_g hW_o h_prev c_prev m",
     outputs="h c i_t f_t g_t o_t",
     body="""
-        i_t = sigmoid(xa_i + hW_i)
-        f_t = sigmoid(xa_f + hW_f)
-        g_t = tanh(xa_g + hW_g)
-        o_t = sigmoid(xa_o + hW_o)
+        i_t = sigmoid(xw_i + hW_i)
+        f_t = sigmoid(xw_f + hW_f)
+        g_t = tanh(xw_g + hW_g)
+        o_t = sigmoid(xw_o + hW_o)
         c_new = f_t * c_prev + i_t * g_t
         h_new = o_t * tanh(c_new)
         c = m * c_new + (1 - m) * c_prev
@@ -36,8 +36,8 @@ FORWARD_STEP = Elementwise(
     """,
 )
 
-BACKWARD_STEP = Elementwise(
-    "lstm_backward_step",
+LOOP_STEP_BACKWARD = Elementwise(
+    "lstm_loop_step_backward",
     inputs="dh_rest dh_W dys_t dc_next c c_prev i_t f_t g_t o_t m",
     outputs="da_i da_f da_g da_o dh_rest_prev dc_prev",
     body="""
@@ -67,7 +67,7 @@ def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any
     h, c = h0, c0
     for t in range(T):
         xp.matmul(h, W_hh.T, out=hW)
-        FORWARD_STEP(*blocks(xw[:, t], 4), *blocks(hW, 4), h, c, m[:, t, None],
+        LOOP_STEP_FORWARD(*blocks(xw[:, t], 4), *blocks(hW, 4), h, c, m[:, t, None],
                      hs_state[:, t], cs_state[:, t], *blocks(gates[:, t], 4))  # fmt: skip
         h, c = hs_state[:, t], cs_state[:, t]
     return hs_state, cs_state, gates
@@ -95,7 +95,7 @@ def backward_loop(
     for t in range(T - 1, -1, -1):
         dh_rest_prev, dc_prev = buffers[t % 2]  # not the inputs' buffers: outputs must not overlap
         c_prev = c0 if t == 0 else cs_state[:, t - 1]
-        BACKWARD_STEP(dh_rest, dh_W, dys[:, t], dc_next, cs_state[:, t], c_prev,
+        LOOP_STEP_BACKWARD(dh_rest, dh_W, dys[:, t], dc_next, cs_state[:, t], c_prev,
                       *blocks(gates[:, t], 4), m[:, t, None],
                       *blocks(da[:, t], 4), dh_rest_prev, dc_prev)  # fmt: skip
         xp.matmul(da[:, t], W_hh, out=dh_W)
@@ -105,13 +105,14 @@ def backward_loop(
 
 STEP_FORWARD = Elementwise(
     "lstm_step_forward",
-    inputs="xW_i xW_f xW_g xW_o bx_i bx_f bx_g bx_o hW_i hW_f hW_g hW_o bh_i bh_f bh_g bh_o c_prev",
+    inputs="xW_i xW_f xW_g xW_o b_ih_i b_ih_f b_ih_g b_ih_o "
+    "hW_i hW_f hW_g hW_o b_hh_i b_hh_f b_hh_g b_hh_o c_prev",
     outputs="h c i_t f_t g_t o_t",
     body="""
-        i_t = sigmoid(xW_i + bx_i + hW_i + bh_i)
-        f_t = sigmoid(xW_f + bx_f + hW_f + bh_f)
-        g_t = tanh(xW_g + bx_g + hW_g + bh_g)
-        o_t = sigmoid(xW_o + bx_o + hW_o + bh_o)
+        i_t = sigmoid(xW_i + b_ih_i + hW_i + b_hh_i)
+        f_t = sigmoid(xW_f + b_ih_f + hW_f + b_hh_f)
+        g_t = tanh(xW_g + b_ih_g + hW_g + b_hh_g)
+        o_t = sigmoid(xW_o + b_ih_o + hW_o + b_hh_o)
         c = f_t * c_prev + i_t * g_t
         h = o_t * tanh(c)
     """,

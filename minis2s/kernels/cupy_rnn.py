@@ -20,18 +20,18 @@ from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise
 from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_grads
 
-FORWARD_STEP = Elementwise(
-    "rnn_forward_step",
-    inputs="xa hW h_prev m",
+LOOP_STEP_FORWARD = Elementwise(
+    "rnn_loop_step_forward",
+    inputs="xw hW h_prev m",
     outputs="h",
     body="""
-        h_new = tanh(xa + hW)
+        h_new = tanh(xw + hW)
         h = m * h_new + (1 - m) * h_prev
     """,
 )
 
-BACKWARD_STEP = Elementwise(
-    "rnn_backward_step",
+LOOP_STEP_BACKWARD = Elementwise(
+    "rnn_loop_step_backward",
     inputs="dh_rest dh_W dys_t h m",
     outputs="da dh_rest_prev",
     body="""
@@ -51,7 +51,7 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
     h = h0
     for t in range(T):
         xp.matmul(h, W_hh.T, out=hW)
-        FORWARD_STEP(xw[:, t], hW, h, m[:, t, None], hs_state[:, t])
+        LOOP_STEP_FORWARD(xw[:, t], hW, h, m[:, t, None], hs_state[:, t])
         h = hs_state[:, t]
     return hs_state
 
@@ -66,7 +66,7 @@ def backward_loop(dys: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> 
     dh_rest, buffers = dh_final, (xp.empty_like(dh_final), xp.empty_like(dh_final))
     for t in range(T - 1, -1, -1):  # dh_{t} = dh_rest + dh_W
         dh_rest_prev = buffers[t % 2]  # not dh_rest's buffer: outputs must not overlap inputs
-        BACKWARD_STEP(dh_rest, dh_W, dys[:, t], hs_state[:, t], m[:, t, None], da[:, t],
+        LOOP_STEP_BACKWARD(dh_rest, dh_W, dys[:, t], hs_state[:, t], m[:, t, None], da[:, t],
                       dh_rest_prev)  # fmt: skip
         xp.matmul(da[:, t], W_hh, out=dh_W)
         dh_rest = dh_rest_prev
@@ -75,10 +75,10 @@ def backward_loop(dys: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> 
 
 STEP_FORWARD = Elementwise(
     "rnn_step_forward",
-    inputs="xW bx hW bh",
+    inputs="xW b_ih hW b_hh",
     outputs="h",
     body="""
-        h = tanh(xW + bx + hW + bh)
+        h = tanh(xW + b_ih + hW + b_hh)
     """,
 )
 

@@ -5,7 +5,7 @@ launch that reads and writes whole (N, H) arrays, so the reference's step costs 
 and a dozen round trips through memory. `Elementwise` fuses such a block into one CUDA kernel
 (`cupy.ElementwiseKernel`) from a body of assignments like
 
-    i_t = sigmoid(xa_i + hW_i)
+    i_t = sigmoid(xw_i + hW_i)
     c_new = f_t * c_prev + i_t * g_t
     c = m * c_new + (1 - m) * c_prev
 

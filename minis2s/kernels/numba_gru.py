@@ -47,15 +47,15 @@ def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
     N, T, H3 = xw.shape
     H = H3 // 3
     one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
-    b_n = b_hh[2 * H :]  # (H,) views from here on: loops from 0 vectorise (minis2s.kernels)
+    b_hh_n = b_hh[2 * H :]  # (H,) views from here on: loops from 0 vectorise (minis2s.kernels)
     for t in range(T):
         gemm_nt(h, W_hh, hW)
         for row in range(N):
             m_t = m[row, t]
-            x_r, hW_r, g_r = xw[row, t], hW[row], gates[row, t]  # (3H,) rows
+            x_r, hW_r, gates_r = xw[row, t], hW[row], gates[row, t]  # (3H,) rows
             for k in range(2 * H):  # r and z; the hidden side of [r, z, n] is hW + b_hh
-                g_r[k] = sigmoid(x_r[k] + (hW_r[k] + b_hh[k]))
-            r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
+                gates_r[k] = sigmoid(x_r[k] + (hW_r[k] + b_hh[k]))
+            r, z, n = gates_r[:H], gates_r[H : 2 * H], gates_r[2 * H :]
             x_n, hW_n, h_r, hs_r, hn_r = (
                 x_r[2 * H :],
                 hW_r[2 * H :],
@@ -64,12 +64,11 @@ def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
                 hn[row, t],
             )
             for j in range(H):
-                ah_n = hW_n[j] + b_n[j]  # the hidden side of n
-                n_j = tanh(x_n[j] + r[j] * ah_n)
-                h_new = (one - z[j]) * n_j + z[j] * h_r[j]
+                hn_r[j] = hW_n[j] + b_hh_n[j]  # h_{t-1} W_hn^T + b_hn, the hidden side of n
+                n[j] = tanh(x_n[j] + r[j] * hn_r[j])
+                h_new = (one - z[j]) * n[j] + z[j] * h_r[j]
                 h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
-                hs_r[j], hn_r[j] = h_r[j], ah_n
-                n[j] = n_j
+                hs_r[j] = h_r[j]
 
 
 def backward_loop(dys, dh_final, hs_state, gates, hn, h0, m, W_hh):
@@ -96,8 +95,8 @@ def backward_loop_into(dys, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah,
         for row in range(N):
             m_t = m[row, t]
             h_prev = h0[row] if t == 0 else hs_state[row, t - 1]  # (H,) views from here on
-            g_r, dax_r, dah_r = gates[row, t], dax[row, t], dah[row, t]
-            r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
+            gates_r, dax_r, dah_r = gates[row, t], dax[row, t], dah[row, t]
+            r, z, n = gates_r[:H], gates_r[H : 2 * H], gates_r[2 * H :]
             dar_x, daz_x, dan_x = dax_r[:H], dax_r[H : 2 * H], dax_r[2 * H :]
             dar_h, daz_h, dan_h = dah_r[:H], dah_r[H : 2 * H], dah_r[2 * H :]
             dh_r, dys_r, hn_r = dh_next[row], dys[row, t], hn[row, t]
@@ -118,7 +117,7 @@ def backward_loop_into(dys, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah,
 
 
 def step_forward(x, h_prev, p):
-    """One step h = (1 - z) * n + z * h_prev, unmasked (see the module equations).
+    """One step h = (1 - z) * n + z * h_prev, unmasked (see minis2s.layers.gru's equations).
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H).
     """
@@ -139,16 +138,16 @@ def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, gates, hn):
     gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
     gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     one = x.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
-    bi_n, bh_n = b_ih[2 * H :], b_hh[2 * H :]  # (H,) views from here on: see minis2s.kernels
+    b_ih_n, b_hh_n = b_ih[2 * H :], b_hh[2 * H :]  # (H,) views from here on: see minis2s.kernels
     for row in range(N):
-        xW_r, hW_r, g_r = xW[row], hW[row], gates[row]  # (3H,) rows
+        xW_r, hW_r, gates_r = xW[row], hW[row], gates[row]  # (3H,) rows
         for k in range(2 * H):  # r and z
-            g_r[k] = sigmoid(xW_r[k] + b_ih[k] + (hW_r[k] + b_hh[k]))
-        r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]
+            gates_r[k] = sigmoid(xW_r[k] + b_ih[k] + (hW_r[k] + b_hh[k]))
+        r, z, n = gates_r[:H], gates_r[H : 2 * H], gates_r[2 * H :]
         xW_n, hW_n, hn_r, h_r, h_prev_r = xW_r[2 * H :], hW_r[2 * H :], hn[row], h[row], h_prev[row]
         for j in range(H):
-            hn_r[j] = hW_n[j] + bh_n[j]  # h_prev W_hn^T + b_hn
-            n[j] = tanh(xW_n[j] + bi_n[j] + r[j] * hn_r[j])
+            hn_r[j] = hW_n[j] + b_hh_n[j]  # h_prev W_hn^T + b_hn
+            n[j] = tanh(xW_n[j] + b_ih_n[j] + r[j] * hn_r[j])
             h_r[j] = (one - z[j]) * n[j] + z[j] * h_prev_r[j]
 
 
@@ -173,8 +172,12 @@ def step_backward_data_into(dh, h_prev, gates, hn, W_ih, W_hh, dax, dah, dah_W, 
     N, H = h_prev.shape
     one = dh.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for row in range(N):
-        g_r, dax_r, dah_r = gates[row], dax[row], dah[row]  # (3H,) rows
-        r, z, n = g_r[:H], g_r[H : 2 * H], g_r[2 * H :]  # (H,) views: see minis2s.kernels
+        gates_r, dax_r, dah_r = gates[row], dax[row], dah[row]  # (3H,) rows
+        r, z, n = (
+            gates_r[:H],
+            gates_r[H : 2 * H],
+            gates_r[2 * H :],
+        )  # (H,) views: see minis2s.kernels
         dar_x, daz_x, dan_x = dax_r[:H], dax_r[H : 2 * H], dax_r[2 * H :]
         dar_h, daz_h, dan_h = dah_r[:H], dah_r[H : 2 * H], dah_r[2 * H :]
         dh_r, hn_r, h_prev_r = dh[row], hn[row], h_prev[row]
@@ -187,5 +190,6 @@ def step_backward_data_into(dh, h_prev, gates, hn, W_ih, W_hh, dax, dah, dah_W, 
     gemm_nn(dax, np.ascontiguousarray(W_ih), dx)
     gemm_nn(dah, np.ascontiguousarray(W_hh), dah_W)
     for row in range(N):
+        z, dh_r, dah_W_r, dh_prev_r = gates[row, H : 2 * H], dh[row], dah_W[row], dh_prev[row]
         for j in range(H):
-            dh_prev[row, j] = dh[row, j] * gates[row, H + j] + dah_W[row, j]  # dh z + dah W_hh
+            dh_prev_r[j] = dh_r[j] * z[j] + dah_W_r[j]  # dh z + dah W_hh

@@ -50,16 +50,16 @@ def forward_loop_into(xw, h, c, W_hh, m, hW, hs_state, cs_state, gates):
         gemm_nt(h, W_hh, hW)
         for row in range(N):
             m_t = m[row, t]
-            x_r, hW_r, g_r = xw[row, t], hW[row], gates[row, t]  # (4H,) rows: flat passes
+            x_r, hW_r, gates_r = xw[row, t], hW[row], gates[row, t]  # (4H,) rows: flat passes
             for k in range(2 * H):  # i and f
-                g_r[k] = sigmoid(x_r[k] + hW_r[k])
-            x_g, hW_g, g_g = x_r[2 * H : 3 * H], hW_r[2 * H : 3 * H], g_r[2 * H : 3 * H]
+                gates_r[k] = sigmoid(x_r[k] + hW_r[k])
+            x_g, hW_g, g_g = x_r[2 * H : 3 * H], hW_r[2 * H : 3 * H], gates_r[2 * H : 3 * H]
             for k in range(H):
                 g_g[k] = tanh(x_g[k] + hW_g[k])  # g
-            x_o, hW_o, g_o = x_r[3 * H :], hW_r[3 * H :], g_r[3 * H :]
+            x_o, hW_o, g_o = x_r[3 * H :], hW_r[3 * H :], gates_r[3 * H :]
             for k in range(H):
                 g_o[k] = sigmoid(x_o[k] + hW_o[k])  # o
-            i, f, g, o = g_r[:H], g_r[H : 2 * H], g_g, g_o  # (H,) views
+            i, f, g, o = gates_r[:H], gates_r[H : 2 * H], g_g, g_o  # (H,) views
             c_r, h_r, cs_r, hs_r = c[row], h[row], cs_state[row, t], hs_state[row, t]
             for j in range(H):
                 c_new = f[j] * c_r[j] + i[j] * g[j]
@@ -91,9 +91,10 @@ def backward_loop_into(dys, dh_next, dc_next, hs_state, cs_state, gates, c0, m, 
         for row in range(N):
             m_t = m[row, t]
             c_prev = c0[row] if t == 0 else cs_state[row, t - 1]  # (H,) rows from here on
-            g_r, c_r, dys_r = gates[row, t], cs_state[row, t], dys[row, t]
+            gates_r, c_r, dys_r = gates[row, t], cs_state[row, t], dys[row, t]
             dh_r, dc_r, da_r = dh_next[row], dc_next[row], da[row, t]
-            i, f, g, o = g_r[:H], g_r[H : 2 * H], g_r[2 * H : 3 * H], g_r[3 * H :]  # (H,) views
+            i, f = gates_r[:H], gates_r[H : 2 * H]  # (H,) views
+            g, o = gates_r[2 * H : 3 * H], gates_r[3 * H :]
             da_i, da_f, da_g, da_o = da_r[:H], da_r[H : 2 * H], da_r[2 * H : 3 * H], da_r[3 * H :]
             for j in range(H):
                 tc = tanh(c_r[j])  # = tanh(c~_t) wherever m_t = 1
@@ -113,7 +114,7 @@ def backward_loop_into(dys, dh_next, dc_next, hs_state, cs_state, gates, c0, m, 
 
 
 def step_forward(x, state, p):
-    """One step (h, c) = cell(x, (h_prev, c_prev)), unmasked (see the module equations).
+    """One step (h, c) = cell(x, (h_prev, c_prev)), unmasked (see minis2s.layers.lstm's equations).
 
     Shapes: x (N, D), state = (h_prev (N, H), c_prev (N, H)) -> (h (N, H), c (N, H)).
     """
@@ -135,23 +136,23 @@ def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, c, g
     gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
     gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     for row in range(N):
-        xW_r, hW_r, g_r = xW[row], hW[row], gates[row]  # (4H,) rows
+        xW_r, hW_r, gates_r = xW[row], hW[row], gates[row]  # (4H,) rows
         for k in range(2 * H):  # i and f
-            g_r[k] = sigmoid(xW_r[k] + b_ih[k] + hW_r[k] + b_hh[k])
-        xW_g, hW_g, bi_g, bh_g = (
+            gates_r[k] = sigmoid(xW_r[k] + b_ih[k] + hW_r[k] + b_hh[k])
+        xW_g, hW_g, b_ih_g, b_hh_g = (
             xW_r[2 * H : 3 * H],
             hW_r[2 * H : 3 * H],
             b_ih[2 * H :],
             b_hh[2 * H :],
         )
-        g_g = g_r[2 * H : 3 * H]
+        g_g = gates_r[2 * H : 3 * H]
         for k in range(H):
-            g_g[k] = tanh(xW_g[k] + bi_g[k] + hW_g[k] + bh_g[k])  # g
-        xW_o, hW_o, bi_o, bh_o = xW_r[3 * H :], hW_r[3 * H :], b_ih[3 * H :], b_hh[3 * H :]
-        g_o = g_r[3 * H :]
+            g_g[k] = tanh(xW_g[k] + b_ih_g[k] + hW_g[k] + b_hh_g[k])  # g
+        xW_o, hW_o, b_ih_o, b_hh_o = xW_r[3 * H :], hW_r[3 * H :], b_ih[3 * H :], b_hh[3 * H :]
+        g_o = gates_r[3 * H :]
         for k in range(H):
-            g_o[k] = sigmoid(xW_o[k] + bi_o[k] + hW_o[k] + bh_o[k])  # o
-        i, f, g, o = g_r[:H], g_r[H : 2 * H], g_g, g_o  # (H,) views
+            g_o[k] = sigmoid(xW_o[k] + b_ih_o[k] + hW_o[k] + b_hh_o[k])  # o
+        i, f, g, o = gates_r[:H], gates_r[H : 2 * H], g_g, g_o  # (H,) views
         c_r, h_r, c_prev_r = c[row], h[row], c_prev[row]
         for j in range(H):
             c_r[j] = f[j] * c_prev_r[j] + i[j] * g[j]
@@ -179,12 +180,14 @@ def step_backward_data_into(dh, dc, c_prev, gates, c, W_ih, W_hh, da, dx, dh_pre
     N, H = c.shape
     one = c.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for row in range(N):
-        g_r, c_r, da_r = gates[row], c[row], da[row]  # (4H,) and (H,) rows
-        i, f, g, o = g_r[:H], g_r[H : 2 * H], g_r[2 * H : 3 * H], g_r[3 * H :]  # (H,) views
+        gates_r, c_r, da_r = gates[row], c[row], da[row]  # (4H,) and (H,) rows
+        i, f = gates_r[:H], gates_r[H : 2 * H]  # (H,) views
+        g, o = gates_r[2 * H : 3 * H], gates_r[3 * H :]
         da_i, da_f, da_g, da_o = da_r[:H], da_r[H : 2 * H], da_r[2 * H : 3 * H], da_r[3 * H :]
         dh_r, dc_r, c_prev_r, dc_prev_r = dh[row], dc[row], c_prev[row], dc_prev[row]
         for j in range(H):
             tc = tanh(c_r[j])
+            # the reference's dc = dc + ...; dc_j here, for dc is the argument array
             dc_j = dc_r[j] + dh_r[j] * o[j] * (one - tc * tc)  # h = o tanh(c)
             da_i[j] = dc_j * g[j] * i[j] * (one - i[j])  # sigma' = sigma (1 - sigma)
             da_f[j] = dc_j * c_prev_r[j] * f[j] * (one - f[j])

@@ -88,20 +88,22 @@ def step_forward(x, h_prev, p):
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H).
     """
-    h, hW = np.empty(h_prev.shape, dtype=x.dtype), np.empty(h_prev.shape, dtype=x.dtype)
-    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], hW, h)
+    h = np.empty(h_prev.shape, dtype=x.dtype)
+    xW, hW = np.empty(h_prev.shape, dtype=x.dtype), np.empty(h_prev.shape, dtype=x.dtype)
+    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], xW, hW, h)
     return h, RNNStepCache(x, h_prev, h, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, hW, h):
-    """The step of `step_forward`, writing h in place; hW (N, H) is scratch for h_prev W_hh^T."""
+def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h):
+    """The step of `step_forward`, writing h in place; xW, hW (N, H) are scratch for x W_ih^T
+    and h_prev W_hh^T."""
     N, H = h_prev.shape
-    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), h)  # x W_ih^T, then in place
+    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
     gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     for row in range(N):
         for j in range(H):
-            h[row, j] = tanh(h[row, j] + b_ih[j] + hW[row, j] + b_hh[j])
+            h[row, j] = tanh(xW[row, j] + b_ih[j] + hW[row, j] + b_hh[j])
 
 
 def step_backward_data(dh, cache):
