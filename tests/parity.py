@@ -49,6 +49,26 @@ def with_padded_row(m):
     return np.concatenate([m, np.zeros((1, m.shape[1]))], axis=0)
 
 
+def fill_padding(a, m, r):
+    """`a` (N, T, ...) with every entry of a padded step (m = 0) replaced by NaN, inf or -inf,
+    drawn per entry: what a select must never read (a blend would turn it into NaN)."""
+    junk = r.choice([np.nan, np.inf, -np.inf], size=a.shape).astype(a.dtype)
+    return np.where(m[:, :, None] > 0, a, junk)
+
+
+GATES_AT = {"rnn": None, "lstm": 2, "gru": 1}  # where forward_loop returns the gates
+
+
+def gates_zeroed_at_padding(cell, out, m):
+    """forward_loop's results `out` with the gates set to 0 at padded steps, where they are made
+    from what padding holds (NaN with `fill_padding`) and never read."""
+    out = list(out) if isinstance(out, tuple) else [out]
+    k = GATES_AT[cell]
+    if k is not None:
+        out[k] = np.where(m[:, :, None] > 0, to_numpy(out[k]), 0)
+    return tuple(out)
+
+
 def strided(a):
     """`a` as a non-contiguous view (every other column of a wider array)."""
     wide = get_array_module(a).zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)

@@ -36,7 +36,9 @@ from tests.parity import (
     assert_same_model,
     assert_same_results,
     backward_inputs,
+    fill_padding,
     flat,
+    gates_zeroed_at_padding,
     loop_inputs,
     model_loss_and_grads,
     step_inputs,
@@ -57,13 +59,21 @@ def back(result):
     return tuple(to_numpy(a) for a in flat(result))
 
 
-def check_loops(cell, dtype, xp, N, T, H, m, seed, view=lambda a: a):
+def check_loops(cell, dtype, xp, N, T, H, m, seed, view=lambda a: a, fill=False):
+    """`fill`: xw holds NaN, inf or -inf at padding, and so do the gates made from it (compared
+    at real steps only); every other result must be finite and the same."""
     ref, twin = CELLS[cell]
     r = np.random.default_rng(seed)
     args = loop_inputs(cell, N, T, H, m, r, dtype)
+    if fill:
+        args = (fill_padding(args[0], m, r), *args[1:])
     want = ref.forward_loop(*args)
     got = back(twin.forward_loop(*map(view, on(xp, args))))
-    assert_same_results(got, want, dtype, f"{cell}.forward_loop")
+    if fill:
+        got_at_real = gates_zeroed_at_padding(cell, got, m)
+        assert_same_results(got_at_real, gates_zeroed_at_padding(cell, want, m), dtype, cell)
+    else:
+        assert_same_results(got, want, dtype, f"{cell}.forward_loop")
     bargs = backward_inputs(cell, args, want, r, dtype)
     want_b = ref.backward_loop(*bargs)
     got_b = back(twin.backward_loop(*map(view, on(xp, bargs))))
@@ -116,6 +126,7 @@ def test_loops_match_reference(xp_name, cell, dtype, case):
     xp = array_module(xp_name)
     check_loops(cell, dtype, xp, N, T, H, m, seed)
     check_loops(cell, dtype, xp, N + 1, T, H, with_padded_row(m), seed)
+    check_loops(cell, dtype, xp, N + 1, T, H, with_padded_row(m), seed, fill=True)
 
 
 @ARRAY_MODULES
@@ -141,6 +152,7 @@ def test_on_the_fake_device_the_layers_run_the_twins_c(cell):
     p = module.init(D, H, r, dtype=np.float64)
     m = with_padded_row(np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=np.float64))
     x, dys = r.standard_normal((N, T, D)), r.standard_normal((N, T, H))
+    x = fill_padding(x, m, r)  # NaN, inf, -inf: never read
 
     def run(xp):
         ys, _, cache = module.forward(xp.asarray(x), None, {k: xp.asarray(v) for k, v in p.items()},

@@ -20,6 +20,8 @@ from tests.parity import (
     DTYPES,
     assert_same_results,
     backward_inputs,
+    fill_padding,
+    gates_zeroed_at_padding,
     layer_case,
     loop_inputs,
     strided,
@@ -30,12 +32,21 @@ from tests.strategies import seq_case
 CELLS = {"rnn": (rnn, numba_rnn), "lstm": (lstm, numba_lstm), "gru": (gru, numba_gru)}
 
 
-def check_loops(cell, dtype, N, T, H, m, seed, view=lambda a: a):
+def check_loops(cell, dtype, N, T, H, m, seed, view=lambda a: a, fill=False):
+    """`fill`: xw holds NaN, inf or -inf at padding, and so do the gates made from it (compared
+    at real steps only); every other result must be finite and the same."""
     ref, twin = CELLS[cell]
     r = np.random.default_rng(seed)
     args = loop_inputs(cell, N, T, H, m, r, dtype)
+    if fill:
+        args = (fill_padding(args[0], m, r), *args[1:])
     out = ref.forward_loop(*args)
-    assert_same_results(twin.forward_loop(*map(view, args)), out, dtype, f"{cell}.forward_loop")
+    got = twin.forward_loop(*map(view, args))
+    if fill:
+        got, want = gates_zeroed_at_padding(cell, got, m), gates_zeroed_at_padding(cell, out, m)
+        assert_same_results(got, want, dtype, f"{cell}.forward_loop")
+    else:
+        assert_same_results(got, out, dtype, f"{cell}.forward_loop")
     bargs = backward_inputs(cell, args, out, r, dtype)
     want = ref.backward_loop(*bargs)
     assert_same_results(twin.backward_loop(*map(view, bargs)), want, dtype, f"{cell}.backward_loop")
@@ -61,6 +72,7 @@ def test_loops_match_reference(cell, dtype, case):
     N, T, _, H, m, seed = case
     check_loops(cell, dtype, N, T, H, m, seed)
     check_loops(cell, dtype, N + 1, T, H, with_padded_row(m), seed)
+    check_loops(cell, dtype, N + 1, T, H, with_padded_row(m), seed, fill=True)
 
 
 @DTYPES
@@ -104,8 +116,10 @@ def compare_backends(module, x, s0, p, m, douts, dtype, what):
 def test_layer_and_stack_match_numpy_backend(cell, stacked, dtype, case):
     N, T, D, H, m, seed = case
     module, x, s0, p, douts = layer_case(cell, N + 1, T, D, H, seed, dtype, stacked)
+    m = with_padded_row(m)
+    x = fill_padding(x, m, np.random.default_rng(seed))  # NaN, inf, -inf: never read
     what = f"{cell} {'stack' if stacked else 'layer'}"
-    compare_backends(module, x, s0, p, with_padded_row(m), douts, dtype, what)
+    compare_backends(module, x, s0, p, m, douts, dtype, what)
 
 
 @njit(error_model="numpy")

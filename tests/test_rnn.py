@@ -9,6 +9,7 @@ from hypothesis import given
 from minis2s import backend
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import gru, lstm, rnn
+from tests.parity import fill_padding, flat, with_padded_row
 from tests.strategies import seq_case
 
 
@@ -101,6 +102,33 @@ def test_fully_padded_row_and_other_rows(case):
         ys_n, hT_n, _ = rnn.forward(x[n : n + 1], h0[n : n + 1], p, mask=m[n : n + 1])
         np.testing.assert_allclose(ys[n], ys_n[0], rtol=0, atol=1e-13)
     assert_close(check_layer(rnn.forward, rnn.backward, [x, h0], p, mask=m))
+
+
+@pytest.mark.filterwarnings("error")  # no "invalid value" from the input projection
+@pytest.mark.parametrize("cell", [rnn, lstm, gru], ids=["rnn", "lstm", "gru"])
+@given(case=seq_case())
+def test_padding_may_hold_nan_and_inf_for_every_cell(cell, case):
+    """A padded step selects rather than blends (0 * NaN would be NaN): NaN, inf or -inf in x
+    at padding (features padded with NaN) change no output, final state or gradient, which
+    equal those with zeros there, exactly."""
+    N, T, D, H, m, seed = case
+    m = with_padded_row(m)  # and a row that is padding throughout
+    r = np.random.default_rng(seed)
+    x = np.where(m[:, :, None] > 0, r.standard_normal((N + 1, T, D)), 0.0)
+    p = cell.init(D, H, r, dtype=np.float64)
+    pair = cell is lstm
+    s0, dfinal = ((r.standard_normal((N + 1, H)), r.standard_normal((N + 1, H))) for _ in "ab")
+    s0, dfinal = (s0, dfinal) if pair else (s0[0], dfinal[0])
+    dys = r.standard_normal((N + 1, T, H))
+
+    def run(x):
+        ys, final, cache = cell.forward(x, s0, p, mask=m)
+        dx, ds0, dp = cell.backward(dys, dfinal, cache)
+        return flat((ys, final, dx, ds0)) + [dp[k] for k in sorted(dp)]
+
+    for got, want in zip(run(fill_padding(x, m, r)), run(x), strict=True):
+        assert np.isfinite(got).all()
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("cell, G", [(rnn, 1), (lstm, 4), (gru, 3)])

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from minis2s import backend
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import dropout, gru, lstm, rnn, stack
+from tests.parity import fill_padding
 from tests.strategies import lengths, mask_from_lengths
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
@@ -109,6 +110,29 @@ def test_padding_changes_nothing(cell, case):
     np.testing.assert_allclose(ys2[:, :T], ys, rtol=0, atol=1e-14)  # GEMM blocking may differ
     np.testing.assert_array_equal(ys2[:, T:], 0)
     assert_state_close(final2, final, atol=1e-14)
+
+
+@pytest.mark.filterwarnings("error")  # no "invalid value" from the input projection
+@pytest.mark.parametrize("cell", CELLS)
+@given(case=stack_case(allow_empty=True))
+def test_padding_may_hold_nan_and_inf(cell, case):
+    """NaN, inf or -inf in x at padding change no output, final state or gradient of a 2-layer
+    bidirectional stack: they equal those with zeros there, exactly."""
+    N, T, D, H, m, seed = case
+    x, s0, p = make(cell, N, T, D, H, 2, True, seed)
+    x = np.where(m[:, :, None] > 0, x, 0.0)
+    r = np.random.default_rng(seed + 1)
+    dys, dfinal = r.standard_normal((N, T, 2 * H)), r.standard_normal((4, N, H))
+    dfinal = (dfinal, r.standard_normal((4, N, H))) if cell == "lstm" else dfinal
+
+    def run(x):
+        ys, final, cache = stack.forward(x, s0, p, mask=m, cell=cell)
+        dx, ds0, dp = stack.backward(dys, dfinal, cache)
+        return [ys, *as_tuple(final), dx, *as_tuple(ds0)] + [dp[k] for k in sorted(dp)]
+
+    for got, want in zip(run(fill_padding(x, m, r)), run(x), strict=True):
+        assert np.isfinite(got).all()
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -5,11 +5,12 @@ Same names, arguments, results and statement order as the reference. Each step i
 GEMM, h_{t-1} W_hh^T (forward) or dah_t W_hh (backward), into a buffer reused every step, then one
 fused kernel (`minis2s.kernels.elementwise`) for the gate math, which reads the gate blocks
 [r, z, n] as (N, H) views (and b_hh's blocks as (H,) rows) and writes straight into the outputs;
-the reference launches 27 kernels per step forward and 30 backward (tests/test_launches.py).
+the reference launches 25 kernels per step forward and 28 backward (tests/test_launches.py).
 
-The backward twin carries dh_{t} as two parts, (1 - m) dh + dh~ z and the GEMM dah W_hh, and the
-next step's kernel adds them. The carried part alternates between two buffers, since a kernel's
-output must not overlap its input.
+A padded step selects (`where`), as the reference does, so what padding holds never reaches h or a
+gradient. The backward twin carries dh_{t} as two parts, dh z (dh itself through a padded step) and
+the GEMM dah W_hh, and the next step's kernel adds them. The carried part alternates between two
+buffers, since a kernel's output must not overlap its input.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ LOOP_STEP_FORWARD = Elementwise(
         hn = hW_n + b_hh_n
         n_t = tanh(xw_n + r_t * hn)
         h_new = (1 - z_t) * n_t + z_t * h_prev
-        h = m * h_new + (1 - m) * h_prev
+        h = where(m, h_new, h_prev)
     """,
 )
 
@@ -39,18 +40,17 @@ LOOP_STEP_BACKWARD = Elementwise(
     inputs="dh_rest dh_W dys_t h_prev r_t z_t n_t hn m",
     outputs="dax_r dax_z dax_n dah_r dah_z dah_n dh_rest_prev",
     body="""
-        dh = dh_rest + dh_W + m * dys_t
-        dh_new = m * dh
-        dan = dh_new * (1 - z_t) * (1 - n_t * n_t)
+        dh = dh_rest + dh_W + where(m, dys_t, 0)
+        dan = dh * (1 - z_t) * (1 - n_t * n_t)
         dar = dan * hn * r_t * (1 - r_t)
-        daz = dh_new * (h_prev - n_t) * z_t * (1 - z_t)
-        dax_r = dar
-        dax_z = daz
-        dax_n = dan
-        dah_r = dar
-        dah_z = daz
-        dah_n = dan * r_t
-        dh_rest_prev = (1 - m) * dh + dh_new * z_t
+        daz = dh * (h_prev - n_t) * z_t * (1 - z_t)
+        dax_r = where(m, dar, 0)
+        dax_z = where(m, daz, 0)
+        dax_n = where(m, dan, 0)
+        dah_r = where(m, dar, 0)
+        dah_z = where(m, daz, 0)
+        dah_n = where(m, dan * r_t, 0)
+        dh_rest_prev = where(m, dh * z_t, dh)
     """,
 )
 

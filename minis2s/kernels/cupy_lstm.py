@@ -4,12 +4,13 @@
 Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
 GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), into a buffer reused every step, then one
 fused kernel (`minis2s.kernels.elementwise`) for the gate math, which reads the gate blocks
-[i, f, g, o] as (N, H) views and writes straight into the outputs; the reference launches 32
-kernels per step forward and 38 backward, and allocates their results (tests/test_launches.py).
+[i, f, g, o] as (N, H) views and writes straight into the outputs; the reference launches 27
+kernels per step forward and 32 backward, and allocates their results (tests/test_launches.py).
 
-The backward twin carries dh_{t} as two parts, the masked rest (1 - m) dh and the GEMM da W_hh,
-and the next step's kernel adds them; dc_{t} is carried whole. Carried parts alternate between
-two buffers, since a kernel's output must not overlap its input.
+A padded step selects (`where`), as the reference does, so what padding holds never reaches h, c or
+a gradient. The backward twin carries dh_{t} as two parts, the rest (dh passed through a padded
+step, else 0) and the GEMM da W_hh, and the next step's kernel adds them; dc_{t} is carried whole.
+Carried parts alternate between two buffers, since a kernel's output must not overlap its input.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ LOOP_STEP_FORWARD = Elementwise(
         o_t = sigmoid(xw_o + hW_o)
         c_new = f_t * c_prev + i_t * g_t
         h_new = o_t * tanh(c_new)
-        c = m * c_new + (1 - m) * c_prev
-        h = m * h_new + (1 - m) * h_prev
+        c = where(m, c_new, c_prev)
+        h = where(m, h_new, h_prev)
     """,
 )
 
@@ -42,14 +43,14 @@ LOOP_STEP_BACKWARD = Elementwise(
     outputs="da_i da_f da_g da_o dh_rest_prev dc_prev",
     body="""
         tc = tanh(c)
-        dh = dh_rest + dh_W + m * dys_t
-        dc = m * (dc_next + dh * o_t * (1 - tc * tc))
-        da_i = dc * g_t * i_t * (1 - i_t)
-        da_f = dc * c_prev * f_t * (1 - f_t)
-        da_g = dc * i_t * (1 - g_t * g_t)
-        da_o = m * dh * tc * o_t * (1 - o_t)
-        dc_prev = (1 - m) * dc_next + dc * f_t
-        dh_rest_prev = (1 - m) * dh
+        dh = dh_rest + dh_W + where(m, dys_t, 0)
+        dc = dc_next + dh * o_t * (1 - tc * tc)
+        da_i = where(m, dc * g_t * i_t * (1 - i_t), 0)
+        da_f = where(m, dc * c_prev * f_t * (1 - f_t), 0)
+        da_g = where(m, dc * i_t * (1 - g_t * g_t), 0)
+        da_o = where(m, dh * tc * o_t * (1 - o_t), 0)
+        dc_prev = where(m, dc * f_t, dc_next)
+        dh_rest_prev = where(m, 0, dh)
     """,
 )
 

@@ -4,12 +4,14 @@
 Same names, arguments, results and statement order as the reference. Each step is one cuBLAS
 GEMM, h_{t-1} W_hh^T (forward) or da_t W_hh (backward), into a buffer reused every step, then one
 fused kernel (`minis2s.kernels.elementwise`) for the rest of the step, which writes straight into
-the outputs; the reference launches 8 kernels per step forward and 11 backward
+the outputs; the reference launches 6 kernels per step forward and 10 backward
 (tests/test_launches.py).
 
-The backward twin carries dh_{t} as two parts, the masked rest (1 - m) dh and the GEMM da W_hh,
-and the next step's kernel adds them, so the sum is not a kernel of its own. The carried parts
-alternate between two buffers, since a kernel's output must not overlap its input.
+A padded step selects (`where`), as the reference does, so what padding holds never reaches h or a
+gradient. The backward twin carries dh_{t} as two parts, the rest (dh passed through a padded step,
+else 0) and the GEMM da W_hh, and the next step's kernel adds them, so the sum is not a kernel of
+its own. The carried parts alternate between two buffers, since a kernel's output must not overlap
+its input.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ LOOP_STEP_FORWARD = Elementwise(
     outputs="h",
     body="""
         h_new = tanh(xw + hW)
-        h = m * h_new + (1 - m) * h_prev
+        h = where(m, h_new, h_prev)
     """,
 )
 
@@ -35,9 +37,9 @@ LOOP_STEP_BACKWARD = Elementwise(
     inputs="dh_rest dh_W dys_t h m",
     outputs="da dh_rest_prev",
     body="""
-        dh = dh_rest + dh_W + m * dys_t
-        da = m * dh * (1 - h * h)
-        dh_rest_prev = (1 - m) * dh
+        dh = dh_rest + dh_W + where(m, dys_t, 0)
+        da = where(m, dh * (1 - h * h), 0)
+        dh_rest_prev = where(m, 0, dh)
     """,
 )
 

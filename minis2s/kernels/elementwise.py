@@ -7,7 +7,7 @@ and a dozen round trips through memory. `Elementwise` fuses such a block into on
 
     i_t = sigmoid(xw_i + hW_i)
     c_new = f_t * c_prev + i_t * g_t
-    c = m * c_new + (1 - m) * c_prev
+    c = where(m, c_new, c_prev)
 
 written in the part of C that is also Python: names, integer literals, `+ - *`, parentheses and
 the functions `tanh`, `sigmoid`, `exp`, `log`, `sqrt`, `where` and `divide` (`/` is refused: it

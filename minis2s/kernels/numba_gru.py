@@ -51,7 +51,7 @@ def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
     for t in range(T):
         gemm_nt(h, W_hh, hW)
         for row in range(N):
-            m_t = m[row, t]
+            m_t = m[row, t] > 0  # False at padding
             x_r, hW_r, gates_r = xw[row, t], hW[row], gates[row, t]  # (3H,) rows
             for k in range(2 * H):  # r and z; the hidden side of [r, z, n] is hW + b_hh
                 gates_r[k] = sigmoid(x_r[k] + (hW_r[k] + b_hh[k]))
@@ -67,7 +67,7 @@ def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
                 hn_r[j] = hW_n[j] + b_hh_n[j]  # h_{t-1} W_hn^T + b_hn, the hidden side of n
                 n[j] = tanh(x_n[j] + r[j] * hn_r[j])
                 h_new = (one - z[j]) * n[j] + z[j] * h_r[j]
-                h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
+                h_r[j] = h_new if m_t else h_r[j]  # a padded step keeps h (its gates may be NaN)
                 hs_r[j] = h_r[j]
 
 
@@ -90,10 +90,10 @@ def backward_loop_into(dys, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah,
     """The loop of `backward_loop`, writing dax, dah in place; dh_next (N, H) enters as dh_final
     and leaves as dh0; dah_W (N, H) is scratch."""
     N, T, H = dys.shape
-    one = dys.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    zero, one = dys.dtype.type(0), dys.dtype.type(1)  # not literals, which would promote float32
     for t in range(T - 1, -1, -1):
         for row in range(N):
-            m_t = m[row, t]
+            m_t = m[row, t] > 0  # False at padding
             h_prev = h0[row] if t == 0 else hs_state[row, t - 1]  # (H,) views from here on
             gates_r, dax_r, dah_r = gates[row, t], dax[row, t], dah[row, t]
             r, z, n = gates_r[:H], gates_r[H : 2 * H], gates_r[2 * H :]
@@ -101,14 +101,15 @@ def backward_loop_into(dys, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah,
             dar_h, daz_h, dan_h = dah_r[:H], dah_r[H : 2 * H], dah_r[2 * H :]
             dh_r, dys_r, hn_r = dh_next[row], dys[row, t], hn[row, t]
             for j in range(H):
-                dh = dh_r[j] + m_t * dys_r[j]  # through y_t and through h_{t+1}
-                dh_new = m_t * dh  # into h~_t
-                dan = dh_new * (one - z[j]) * (one - n[j] * n[j])  # tanh' = 1 - tanh^2
+                dh = dh_r[j] + (dys_r[j] if m_t else zero)  # through y_t and through h_{t+1}
+                dan = dh * (one - z[j]) * (one - n[j] * n[j])  # tanh' = 1 - tanh^2
                 dar = dan * hn_r[j] * r[j] * (one - r[j])  # sigma' = sigma (1 - sigma)
-                daz = dh_new * (h_prev[j] - n[j]) * z[j] * (one - z[j])
-                dar_x[j], daz_x[j], dan_x[j] = dar, daz, dan
-                dar_h[j], daz_h[j], dan_h[j] = dar, daz, dan * r[j]
-                dh_r[j] = (one - m_t) * dh + dh_new * z[j]  # + dah_t W_hh once rows are done
+                daz = dh * (h_prev[j] - n[j]) * z[j] * (one - z[j])
+                # a padded step has no gates (they may be NaN): 0 there
+                dar_x[j], daz_x[j], dan_x[j] = (dar, daz, dan) if m_t else (zero, zero, zero)
+                dar_h[j], daz_h[j], dan_h[j] = (dar, daz, dan * r[j]) if m_t else (zero, zero, zero)
+                # a padded step passes dh through; + dah_t W_hh (0 in its row) once rows are done
+                dh_r[j] = dh * z[j] if m_t else dh
         gemm_nn(dah[:, t], W_hh, dah_W)  # reads the rows of dah[:, t] in place
         dh_next += dah_W
 

@@ -45,11 +45,10 @@ def forward_loop_into(xw, h, c, W_hh, m, hW, hs_state, cs_state, gates):
     as h0, c0 and are updated step by step, hW (N, 4H) is scratch for h W_hh^T."""
     N, T, H4 = xw.shape
     H = H4 // 4
-    one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
         gemm_nt(h, W_hh, hW)
         for row in range(N):
-            m_t = m[row, t]
+            m_t = m[row, t] > 0  # False at padding
             x_r, hW_r, gates_r = xw[row, t], hW[row], gates[row, t]  # (4H,) rows: flat passes
             for k in range(2 * H):  # i and f
                 gates_r[k] = sigmoid(x_r[k] + hW_r[k])
@@ -64,8 +63,8 @@ def forward_loop_into(xw, h, c, W_hh, m, hW, hs_state, cs_state, gates):
             for j in range(H):
                 c_new = f[j] * c_r[j] + i[j] * g[j]
                 h_new = o[j] * tanh(c_new)
-                c_r[j] = m_t * c_new + (one - m_t) * c_r[j]
-                h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
+                c_r[j] = c_new if m_t else c_r[j]  # a padded step keeps c and h (gates may be NaN)
+                h_r[j] = h_new if m_t else h_r[j]
                 hs_r[j], cs_r[j] = h_r[j], c_r[j]
 
 
@@ -86,10 +85,10 @@ def backward_loop_into(dys, dh_next, dc_next, hs_state, cs_state, gates, c0, m, 
     """The loop of `backward_loop`, writing da in place; dh_next, dc_next (N, H) enter as
     dh_final, dc_final and leave as dh0, dc0; da_W (N, H) is scratch."""
     N, T, H = dys.shape
-    one = dys.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    zero, one = dys.dtype.type(0), dys.dtype.type(1)  # not literals, which would promote float32
     for t in range(T - 1, -1, -1):
         for row in range(N):
-            m_t = m[row, t]
+            m_t = m[row, t] > 0  # False at padding
             c_prev = c0[row] if t == 0 else cs_state[row, t - 1]  # (H,) rows from here on
             gates_r, c_r, dys_r = gates[row, t], cs_state[row, t], dys[row, t]
             dh_r, dc_r, da_r = dh_next[row], dc_next[row], da[row, t]
@@ -98,14 +97,15 @@ def backward_loop_into(dys, dh_next, dc_next, hs_state, cs_state, gates, c0, m, 
             da_i, da_f, da_g, da_o = da_r[:H], da_r[H : 2 * H], da_r[2 * H : 3 * H], da_r[3 * H :]
             for j in range(H):
                 tc = tanh(c_r[j])  # = tanh(c~_t) wherever m_t = 1
-                dh = dh_r[j] + m_t * dys_r[j]  # through y_t and through h_{t+1}
-                dc = m_t * (dc_r[j] + dh * o[j] * (one - tc * tc))  # into c~_t
-                da_i[j] = dc * g[j] * i[j] * (one - i[j])  # sigma' = sigma (1 - sigma)
-                da_f[j] = dc * c_prev[j] * f[j] * (one - f[j])
-                da_g[j] = dc * i[j] * (one - g[j] * g[j])  # tanh' = 1 - tanh^2
-                da_o[j] = m_t * dh * tc * o[j] * (one - o[j])
-                dc_r[j] = (one - m_t) * dc_r[j] + dc * f[j]
-                dh_r[j] = (one - m_t) * dh  # + da_t W_hh once every row is done
+                dh = dh_r[j] + (dys_r[j] if m_t else zero)  # through y_t and through h_{t+1}
+                dc = dc_r[j] + dh * o[j] * (one - tc * tc)  # into c~_t
+                # sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2; 0 at a padded step (NaN gates)
+                da_i[j] = dc * g[j] * i[j] * (one - i[j]) if m_t else zero
+                da_f[j] = dc * c_prev[j] * f[j] * (one - f[j]) if m_t else zero
+                da_g[j] = dc * i[j] * (one - g[j] * g[j]) if m_t else zero
+                da_o[j] = dh * tc * o[j] * (one - o[j]) if m_t else zero
+                dc_r[j] = dc * f[j] if m_t else dc_r[j]  # a padded step passes dc and dh through
+                dh_r[j] = zero if m_t else dh  # + da_t W_hh (0 in a padded row) once rows are done
         gemm_nn(da[:, t], W_hh, da_W)  # reads the rows of da[:, t] in place (row stride T*4H)
         dh_next += da_W
 

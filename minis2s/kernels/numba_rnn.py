@@ -39,15 +39,14 @@ def forward_loop_into(xw, h, W_hh, m, hW, hs_state):
     """The loop of `forward_loop`, writing hs_state in place; h (N, H) enters as h0 and is
     updated step by step, hW (N, H) is scratch for h W_hh^T."""
     N, T, H = xw.shape
-    one = xw.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for t in range(T):
         gemm_nt(h, W_hh, hW)
         for row in range(N):
-            m_t = m[row, t]
+            m_t = m[row, t] > 0  # False at padding
             x_r, hW_r, h_r, hs_r = xw[row, t], hW[row], h[row], hs_state[row, t]  # (H,) views
             for j in range(H):
                 h_new = tanh(x_r[j] + hW_r[j])
-                h_r[j] = m_t * h_new + (one - m_t) * h_r[j]
+                h_r[j] = h_new if m_t else h_r[j]  # a padded step keeps h (its h_new may be NaN)
                 hs_r[j] = h_r[j]
 
 
@@ -67,15 +66,16 @@ def backward_loop_into(dys, dh_next, hs_state, m, W_hh, da, da_W):
     """The loop of `backward_loop`, writing da in place; dh_next (N, H) enters as dh_final and
     leaves as dh0; da_W (N, H) is scratch."""
     N, T, H = dys.shape
-    one = dys.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
+    zero, one = dys.dtype.type(0), dys.dtype.type(1)  # not literals, which would promote float32
     for t in range(T - 1, -1, -1):
         for row in range(N):
-            m_t = m[row, t]
+            m_t = m[row, t] > 0  # False at padding
             dh_r, dys_r, h_r, da_r = dh_next[row], dys[row, t], hs_state[row, t], da[row, t]
             for j in range(H):
-                dh = dh_r[j] + m_t * dys_r[j]  # through y_t and through h_{t+1}
-                da_r[j] = m_t * dh * (one - h_r[j] * h_r[j])  # tanh' = 1 - tanh^2
-                dh_r[j] = (one - m_t) * dh  # + da_t W_hh once every row is done
+                dh = dh_r[j] + (dys_r[j] if m_t else zero)  # through y_t and through h_{t+1}
+                da_r[j] = dh * (one - h_r[j] * h_r[j]) if m_t else zero  # tanh' = 1 - tanh^2
+                # a padded step passes dh through; + da_t W_hh (0 in its row) once rows are done
+                dh_r[j] = zero if m_t else dh
         gemm_nn(da[:, t], W_hh, da_W)  # reads the rows of da[:, t] in place
         dh_next += da_W
 

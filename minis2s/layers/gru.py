@@ -5,15 +5,18 @@ Equations:
     z = sigma(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)
     n = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))
     h~_t = (1 - z) * n + z * h_{t-1}
-    h_t = m_t * h~_t + (1 - m_t) * h_{t-1}      m_t in {0, 1}: 0 = padding
-    y_t = m_t * h_t
+    h_t = h~_t if m_t = 1 else h_{t-1}      m_t in {0, 1}: 0 = padding
+    y_t = h_t if m_t = 1 else 0
 
-A padded step keeps the state and outputs zero, so the final state is each sequence's state at
-its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
-the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
-time axis. The numba and cupy backends replace them with twins, and the single step
-`step_forward` / `step_backward_data` (which a decoder's loop calls) too. Unlike the RNN and
-LSTM, b_hh stays inside the loop: b_hn is scaled by r, so it cannot join the input projection.
+A padded step keeps the state and outputs zero, so the final state is each sequence's state at its
+own last token. Padding may hold anything, NaN or inf included (features padded with NaN): a padded
+step selects (`where`) what it keeps rather than blending m_t h~_t + (1 - m_t) h_{t-1}, as NaN times
+0 is NaN, and `forward` zeroes x there first (`zero_padding`), since the input projection and the
+weight gradients sum over it. The input projection x W_ih^T for all steps is one GEMM before the
+time loop; the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop`
+walk the time axis. The numba and cupy backends replace them with twins, and the single step
+`step_forward` / `step_backward_data` (which a decoder's loop calls) too. Unlike the RNN and LSTM,
+b_hh stays inside the loop: b_hn is scaled by r, so it cannot join the input projection.
 
 Parameters: W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,); row blocks are r, z, n.
 """
@@ -33,6 +36,7 @@ from minis2s.layers._recurrent import (
     shift_right,
     sigmoid,
     weight_grads,
+    zero_padding,
     zeros_state,
 )
 
@@ -121,13 +125,13 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, A
     gates = xp.empty_like(xw)
     h = h0
     for t in range(T):
-        m_t = m[:, t, None]  # (N, 1)
+        m_t = m[:, t, None] > 0  # (N, 1), False at padding
         ah = h @ W_hh.T + b_hh  # (N, 3H) hidden side of [r, z, n]
         r = sigmoid(xw[:, t, :H] + ah[:, :H])
         z = sigmoid(xw[:, t, H : 2 * H] + ah[:, H : 2 * H])
         n = xp.tanh(xw[:, t, 2 * H :] + r * ah[:, 2 * H :])
         h_new = (1 - z) * n + z * h
-        h = m_t * h_new + (1 - m_t) * h
+        h = xp.where(m_t, h_new, h)  # a padded step keeps h (its gates may be NaN)
         hs_state[:, t], hn[:, t] = h, ah[:, 2 * H :]
         gates[:, t] = xp.concatenate([r, z, n], axis=1)
     return hs_state, gates, hn
@@ -144,17 +148,17 @@ def backward_loop(
     dax, dah = xp.empty_like(gates), xp.empty_like(gates)
     dh_next = dh_final
     for t in range(T - 1, -1, -1):
-        m_t = m[:, t, None]  # (N, 1)
+        m_t = m[:, t, None] > 0  # (N, 1), False at padding
         h_prev = h0 if t == 0 else hs_state[:, t - 1]
         r, z, n = gates[:, t, :H], gates[:, t, H : 2 * H], gates[:, t, 2 * H :]
-        dh = dh_next + m_t * dys[:, t]  # through y_t = m_t h_t and through h_{t+1}
-        dh_new = m_t * dh  # into h~_t
-        dan = dh_new * (1 - z) * (1 - n * n)  # tanh' = 1 - tanh^2
+        dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
+        dan = dh * (1 - z) * (1 - n * n)  # tanh' = 1 - tanh^2
         dar = dan * hn[:, t] * r * (1 - r)  # sigma' = sigma (1 - sigma)
-        daz = dh_new * (h_prev - n) * z * (1 - z)
-        dax[:, t, :H], dax[:, t, H : 2 * H], dax[:, t, 2 * H :] = dar, daz, dan
-        dah[:, t, :H], dah[:, t, H : 2 * H], dah[:, t, 2 * H :] = dar, daz, dan * r
-        dh_next = (1 - m_t) * dh + dh_new * z + dah[:, t] @ W_hh
+        daz = dh * (h_prev - n) * z * (1 - z)
+        # a padded step has no gates (they may be NaN): 0 there
+        dax[:, t] = xp.where(m_t, xp.concatenate([dar, daz, dan], axis=1), 0)
+        dah[:, t] = xp.where(m_t, xp.concatenate([dar, daz, dan * r], axis=1), 0)
+        dh_next = xp.where(m_t, dh * z + dah[:, t] @ W_hh, dh)  # a padded step passes dh through
     return dax, dah, dh_next
 
 
@@ -167,11 +171,13 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
     N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p, gates=3)
     h0 = zeros_state(N, H, x) if h0 is None else h0
     m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype, like=x)
+    if mask is not None:  # padding may hold NaN or inf: keep it out of x W_ih^T and dW_ih
+        x = zero_padding(x, m)
     xw = rows(x, p["W_ih"].T)  # (N, T, 3H)
     xw += p["b_ih"]  # in place; b_hh is added inside the loop
     loop = backend.current().kernel("gru.forward_loop", forward_loop)
     hs_state, gates, hn = loop(xw, h0, p["W_hh"], p["b_hh"], m)
-    ys = hs_state * m[:, :, None]
+    ys = hs_state * m[:, :, None]  # exact: hs_state at padding is the kept state, finite
     return ys, hs_state[:, -1], GRUCache(x, h0, hs_state, gates, hn, m, p)
 
 

@@ -5,15 +5,18 @@ Equations:
     i = sigma(a_i),  f = sigma(a_f),  g = tanh(a_g),  o = sigma(a_o)
     c~_t = f * c_{t-1} + i * g
     h~_t = o * tanh(c~_t)
-    c_t = m_t * c~_t + (1 - m_t) * c_{t-1}      m_t in {0, 1}: 0 = padding
-    h_t = m_t * h~_t + (1 - m_t) * h_{t-1}
-    y_t = m_t * h_t
+    c_t = c~_t if m_t = 1 else c_{t-1}      m_t in {0, 1}: 0 = padding
+    h_t = h~_t if m_t = 1 else h_{t-1}
+    y_t = h_t if m_t = 1 else 0
 
 A padded step keeps both states and outputs zero, so the final (h, c) is each sequence's state at
-its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
-the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
-time axis. The numba and cupy backends replace them with twins, and the single step
-`step_forward` / `step_backward_data` (which a decoder's loop calls) too.
+its own last token. Padding may hold anything, NaN or inf included (features padded with NaN): a
+padded step selects (`where`) what it keeps rather than blending m_t c~_t + (1 - m_t) c_{t-1}, as
+NaN times 0 is NaN, and `forward` zeroes x there first (`zero_padding`), since the input projection
+and the weight gradients sum over it. The input projection x W_ih^T for all steps is one GEMM before
+the time loop; the weight gradients are one GEMM each after it. Only `forward_loop` /
+`backward_loop` walk the time axis. The numba and cupy backends replace them with twins, and the
+single step `step_forward` / `step_backward_data` (which a decoder's loop calls) too.
 
 Parameters: W_ih (4H, D), W_hh (4H, H), b_ih (4H,), b_hh (4H,); row blocks are the gates i, f, g, o.
 """
@@ -33,6 +36,7 @@ from minis2s.layers._recurrent import (
     shift_right,
     sigmoid,
     weight_grads,
+    zero_padding,
     zeros_state,
 )
 
@@ -151,14 +155,14 @@ def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any
     gates = xp.empty_like(xw)
     h, c = h0, c0
     for t in range(T):
-        m_t = m[:, t, None]  # (N, 1)
+        m_t = m[:, t, None] > 0  # (N, 1), False at padding
         a = xw[:, t] + h @ W_hh.T  # (N, 4H) = [a_i, a_f, a_g, a_o]
         i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
         g, o = xp.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
         c_new = f * c + i * g
         h_new = o * xp.tanh(c_new)
-        c = m_t * c_new + (1 - m_t) * c
-        h = m_t * h_new + (1 - m_t) * h
+        c = xp.where(m_t, c_new, c)  # a padded step keeps c and h (its gates may be NaN)
+        h = xp.where(m_t, h_new, h)
         hs_state[:, t], cs_state[:, t] = h, c
         gates[:, t] = xp.concatenate([i, f, g, o], axis=1)
     return hs_state, cs_state, gates
@@ -182,19 +186,25 @@ def backward_loop(
     da = xp.empty_like(gates)
     dh_next, dc_next = dh_final, dc_final
     for t in range(T - 1, -1, -1):
-        m_t = m[:, t, None]  # (N, 1)
+        m_t = m[:, t, None] > 0  # (N, 1), False at padding
         c_prev = c0 if t == 0 else cs_state[:, t - 1]
         i, f = gates[:, t, :H], gates[:, t, H : 2 * H]
         g, o = gates[:, t, 2 * H : 3 * H], gates[:, t, 3 * H :]
         tc = xp.tanh(cs_state[:, t])  # = tanh(c~_t) wherever m_t = 1
-        dh = dh_next + m_t * dys[:, t]  # through y_t = m_t h_t and through h_{t+1}
-        dc = m_t * (dc_next + dh * o * (1 - tc * tc))  # into c~_t, through c_t and h~_t
-        da[:, t, :H] = dc * g * i * (1 - i)  # sigma' = sigma (1 - sigma)
-        da[:, t, H : 2 * H] = dc * c_prev * f * (1 - f)
-        da[:, t, 2 * H : 3 * H] = dc * i * (1 - g * g)  # tanh' = 1 - tanh^2
-        da[:, t, 3 * H :] = m_t * dh * tc * o * (1 - o)
-        dc_next = (1 - m_t) * dc_next + dc * f
-        dh_next = (1 - m_t) * dh + da[:, t] @ W_hh
+        dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
+        dc = dc_next + dh * o * (1 - tc * tc)  # into c~_t, through c_t and h~_t
+        da_t = xp.concatenate(  # sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2
+            [
+                dc * g * i * (1 - i),
+                dc * c_prev * f * (1 - f),
+                dc * i * (1 - g * g),
+                dh * tc * o * (1 - o),
+            ],
+            axis=1,
+        )
+        da[:, t] = xp.where(m_t, da_t, 0)  # a padded step has no gates (they may be NaN)
+        dc_next = xp.where(m_t, dc * f, dc_next)  # a padded step passes dc and dh through
+        dh_next = xp.where(m_t, da[:, t] @ W_hh, dh)
     return da, dh_next, dc_next
 
 
@@ -228,11 +238,13 @@ def forward(
     h0 = zeros_state(N, H, x) if h0 is None else h0
     c0 = zeros_state(N, H, x) if c0 is None else c0
     m = validate.mask(where, mask, N, T, x.dtype, like=x)
+    if mask is not None:  # padding may hold NaN or inf: keep it out of x W_ih^T and dW_ih
+        x = zero_padding(x, m)
     xw = rows(x, p["W_ih"].T)  # (N, T, 4H)
     xw += p["b_ih"] + p["b_hh"]  # in place: no second (N, T, 4H) array
     loop = backend.current().kernel("lstm.forward_loop", forward_loop)
     hs_state, cs_state, gates = loop(xw, h0, c0, p["W_hh"], m)
-    ys = hs_state * m[:, :, None]
+    ys = hs_state * m[:, :, None]  # exact: hs_state at padding is the kept state, finite
     cache = LSTMCache(x, h0, c0, hs_state, cs_state, gates, m, p)
     return ys, (hs_state[:, -1], cs_state[:, -1]), cache
 

@@ -2,13 +2,16 @@
 
 Equations:
     a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
-    h_t = m_t * tanh(a_t) + (1 - m_t) * h_{t-1}      m_t in {0, 1}: 0 = padding
-    y_t = m_t * h_t
+    h_t = tanh(a_t) if m_t = 1 else h_{t-1}      m_t in {0, 1}: 0 = padding
+    y_t = h_t if m_t = 1 else 0
 
-A padded step keeps the state and outputs zero, so the final state is each sequence's state at
-its own last token. The input projection x W_ih^T for all steps is one GEMM before the time loop;
-the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop` walk the
-time axis. The numba and cupy backends replace them with twins, and the single step
+A padded step keeps the state and outputs zero, so the final state is each sequence's state at its
+own last token. Padding may hold anything, NaN or inf included (features padded with NaN): a padded
+step selects (`where`) what it keeps rather than blending m_t tanh(a_t) + (1 - m_t) h_{t-1}, as NaN
+times 0 is NaN, and `forward` zeroes x there first (`zero_padding`), since the input projection and
+the weight gradients sum over it. The input projection x W_ih^T for all steps is one GEMM before the
+time loop; the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop`
+walk the time axis. The numba and cupy backends replace them with twins, and the single step
 `step_forward` / `step_backward_data` (which a decoder's loop calls) too.
 
 Parameters: W_ih (H, D), W_hh (H, H), b_ih (H,), b_hh (H,).
@@ -28,6 +31,7 @@ from minis2s.layers._recurrent import (
     check_sequence,
     shift_right,
     weight_grads,
+    zero_padding,
     zeros_state,
 )
 
@@ -96,9 +100,9 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
     hs_state = xp.empty_like(xw)
     h = h0
     for t in range(T):
-        m_t = m[:, t, None]  # (N, 1)
+        m_t = m[:, t, None] > 0  # (N, 1), False at padding
         h_new = xp.tanh(xw[:, t] + h @ W_hh.T)
-        h = m_t * h_new + (1 - m_t) * h
+        h = xp.where(m_t, h_new, h)  # a padded step keeps h (its h_new may be NaN)
         hs_state[:, t] = h
     return hs_state
 
@@ -111,10 +115,10 @@ def backward_loop(dys: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> 
     da = xp.empty_like(dys)
     dh_next = dh_final
     for t in range(T - 1, -1, -1):
-        m_t = m[:, t, None]  # (N, 1)
-        dh = dh_next + m_t * dys[:, t]  # through y_t = m_t h_t and through h_{t+1}
-        da[:, t] = m_t * dh * (1 - hs_state[:, t] * hs_state[:, t])
-        dh_next = (1 - m_t) * dh + da[:, t] @ W_hh
+        m_t = m[:, t, None] > 0  # (N, 1), False at padding
+        dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
+        da[:, t] = xp.where(m_t, dh * (1 - hs_state[:, t] * hs_state[:, t]), 0)
+        dh_next = xp.where(m_t, da[:, t] @ W_hh, dh)  # a padded step passes dh through
     return da, dh_next
 
 
@@ -127,11 +131,13 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
     N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p, gates=1)
     h0 = zeros_state(N, H, x) if h0 is None else h0
     m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype, like=x)
+    if mask is not None:  # padding may hold NaN or inf: keep it out of x W_ih^T and dW_ih
+        x = zero_padding(x, m)
     xw = rows(x, p["W_ih"].T)  # (N, T, H)
     xw += p["b_ih"] + p["b_hh"]  # in place: no second (N, T, H) array
     loop = backend.current().kernel("rnn.forward_loop", forward_loop)
     hs_state = loop(xw, h0, p["W_hh"], m)
-    ys = hs_state * m[:, :, None]
+    ys = hs_state * m[:, :, None]  # exact: hs_state at padding is the kept state, finite
     return ys, hs_state[:, -1], RNNCache(x, h0, hs_state, m, p)
 
 
