@@ -259,6 +259,21 @@ def test_loss_passes_match_reference(xp_name, dtype, M, V, eps, seed):
 
 @ARRAY_MODULES
 @DTYPES
+def test_loss_gradient_is_zero_on_ignored_rows_whatever_they_hold(xp_name, dtype):
+    """An ignored row's gradient is 0 even where its log-softmax is NaN or inf: a select, as the
+    reference's, not a product with keep = 0."""
+    xp = array_module(xp_name)
+    logp = loss.log_softmax(np.arange(12.0).reshape(4, 3).astype(dtype))
+    logp[1], logp[3] = np.nan, [np.inf, -np.inf, np.nan]
+    t, keep = np.array([0, 1, 2, 0]), np.array([[1.0], [0.0], [1.0], [0.0]], dtype)
+    want = loss.softmax_minus_target(logp, t, keep, 0.1, 0.5)
+    got = back(cupy_loss.softmax_minus_target(*on(xp, (logp, t, keep)), 0.1, 0.5))[0]
+    assert np.all(want[[1, 3]] == 0) and np.all(got[[1, 3]] == 0)
+    assert_same(got, want, dtype, "softmax_minus_target")
+
+
+@ARRAY_MODULES
+@DTYPES
 @given(N=dims, Tq=dims, S=dims, seed=st.integers(0, 2**16))
 def test_masked_softmax_matches_reference(xp_name, dtype, N, Tq, S, seed):
     """Forward and backward, with padded positions holding inf and -inf, and a row with no

@@ -107,6 +107,29 @@ def test_huge_logits_stay_finite(rng):
     )
 
 
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+@pytest.mark.parametrize("junk", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+def test_ignored_rows_may_hold_nan_and_inf(rng, name, junk):
+    """An ignored token's row is dropped by a select, not multiplied by 0: NaN or inf logits
+    there add exactly 0 to the loss and to the gradient, on every backend."""
+    z, t = rng.standard_normal((3, 4, 6)), rng.integers(1, 6, (3, 4))
+    t[0, 2:], t[2, 1] = 0, 0
+    dirty = np.where((t == 0)[..., None], junk, z)
+    backend.use(name)
+    try:
+        for options in ({}, {"label_smoothing": 0.1, "reduction": "sum"}):
+            want, cache = loss.forward(z, t, ignore_index=0, **options)
+            dwant = loss.backward(1.0, cache)
+            with np.errstate(invalid="ignore"):  # a row of infs: inf - inf in its log-softmax
+                got, cache = loss.forward(dirty, t, ignore_index=0, **options)
+            dgot = loss.backward(1.0, cache)
+            assert got == want
+            np.testing.assert_array_equal(dgot, dwant)
+            assert np.all(dgot[t == 0] == 0)
+    finally:
+        backend.use("numpy")
+
+
 def test_sum_is_mean_times_count_and_dtype_kept(rng):
     z, t = rng.standard_normal((4, 5)).astype(np.float32), np.array([1, 2, 0, 0])
     mean, _ = loss.forward(z, t, ignore_index=0)

@@ -9,8 +9,9 @@ temporaries; the twins make four and two:
 
     log_softmax           top = max_v z_v; s = sum_v exp(z_v - top) (a `RowSum`: the terms are
                           summed as they are made); logp = z - top - log s (one fused kernel)
-    softmax_minus_target  dz = (exp(logp) - eps / V) * keep * scale (one fused kernel), then the
-                          target's entry of each row gets - (1 - eps) * keep * scale
+    softmax_minus_target  dz = (exp(logp) - eps / V) * scale where keep, else 0 (one fused
+                          kernel: a select, so an ignored row's logits may hold anything), then
+                          the target's entry of each row gets - (1 - eps) * scale * keep
 
 The gradient's order of operations differs from the reference's (which scales last), so it
 equals it to rounding, not bit for bit.
@@ -36,10 +37,10 @@ LOG_SOFTMAX = Elementwise(
 
 SOFTMAX_MINUS_UNIFORM = Elementwise(
     "loss_softmax_minus_uniform",
-    inputs="logp eps_over_V keep_scale",
+    inputs="logp eps_over_V keep scale",
     outputs="dz",
     body="""
-        dz = (exp(logp) - eps_over_V) * keep_scale
+        dz = where(keep, (exp(logp) - eps_over_V) * scale, 0)
     """,
 )
 
@@ -61,8 +62,7 @@ def softmax_minus_target(logp: Any, t: Any, keep: Any, eps: float, scale: float)
     """
     xp = get_array_module(logp)
     M, V = logp.shape
-    keep_scale = keep * scale  # (M, 1)
     dz = xp.empty_like(logp)
-    SOFTMAX_MINUS_UNIFORM(logp, eps / V, keep_scale, dz)
-    dz[xp.arange(M), t] -= (1.0 - eps) * keep_scale[:, 0]  # - (one-hot part of q)
+    SOFTMAX_MINUS_UNIFORM(logp, eps / V, keep, scale, dz)  # 0 for ignored tokens, NaN or not
+    dz[xp.arange(M), t] -= (1.0 - eps) * scale * keep[:, 0]  # - (one-hot part of q)
     return dz

@@ -8,7 +8,8 @@ from memory once and the later passes over it hit the cache:
     log_softmax           top = max_v z_v (pass 1), s = sum_v exp(z_v - top) (pass 2),
                           write (z_v - top) - log s (pass 3)
     softmax_minus_target  write scale * (exp(logp_v) - eps / V) (one pass), then the target's
-                          entry with the one-hot part of q too; an ignored row is zeros
+                          entry with the one-hot part of q too; an ignored row is zeros,
+                          whatever its logits held
 
 The maximum and the sum are kept in LANES partial results side by side (lane k takes the entries
 k, k + LANES, ...) and combined at the end of the row: one running sum cannot be vectorised
@@ -99,12 +100,11 @@ def softmax_minus_target_rows(logp, t, keep, eps, scale, dz):
     eps_V, one_minus_eps, scale = real(eps / V), real(1.0 - eps), real(scale)
     for row in range(M):
         lp, d = logp[row], dz[row]
-        s = keep[row, 0] * scale  # 0 for ignored tokens
-        if s == 0:
-            d[:] = 0  # no gradient: skip the row's exps
+        if keep[row, 0] == 0:  # an ignored token: 0, whatever its logits (NaN); skip its exps
+            d[:] = 0
             continue
         for v in range(V):
-            d[v] = (exp(lp[v]) - eps_V) * s  # p - (smoothed part of q)
+            d[v] = (exp(lp[v]) - eps_V) * scale  # p - (smoothed part of q)
         y = t[row]
-        d[y] = ((exp(lp[y]) - eps_V) - one_minus_eps) * s  # - (one-hot part of q)
+        d[y] = ((exp(lp[y]) - eps_V) - one_minus_eps) * scale  # - (one-hot part of q)
     return dz

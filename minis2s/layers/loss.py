@@ -10,9 +10,10 @@ Equations (one token with logits z (V,) and target y; eps = label_smoothing):
     dL/dz   = scale * (p - q)    scale = 1 ("sum") or 1 / kept ("mean"); 0 for ignored tokens
 
 A token whose target equals ignore_index (padding, usually) adds nothing to the loss, the count
-or the gradient. Only such rows are dropped: as in PyTorch, eps / V goes to every class v of a
-kept token, the ignore_index class included. In the model that class is <pad>, and <s>, which no
-target holds, gets eps / V too.
+or the gradient: its row is dropped by a select, not multiplied by 0, so its logits may hold
+anything (0 * NaN would be NaN). Only such rows are dropped: as in PyTorch, eps / V goes to every
+class v of a kept token, the ignore_index class included. In the model that class is <pad>, and
+<s>, which no target holds, gets eps / V too.
 
 The two functions over the (M, V) logits, `log_softmax` and `softmax_minus_target`, are what the
 numba and cupy backends replace with twins that make no full-size temporaries. The numba twins
@@ -62,7 +63,8 @@ def softmax_minus_target(logp: Any, t: Any, keep: Any, eps: float, scale: float)
     if eps:
         dz -= eps / V  # p - (smoothed part of q); in place on dz from here on
     dz[xp.arange(M), t] -= 1.0 - eps  # - (one-hot part of q)
-    dz *= keep * scale  # 0 for ignored tokens
+    dz *= scale
+    xp.copyto(dz, 0.0, where=keep == 0)  # 0 for ignored tokens: a select, as 0 * NaN is NaN
     return dz
 
 
@@ -110,7 +112,8 @@ def forward(
     nll = -logp[xp.arange(t.shape[0]), t]  # (M,) -log p_y
     # (M,) -mean_v log p_v, a full pass over logp: skipped without smoothing, where eps * it = 0
     uniform = -logp.mean(axis=-1) if label_smoothing else 0.0
-    per_token = ((1.0 - label_smoothing) * nll + label_smoothing * uniform) * keep
+    per_token = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+    per_token = xp.where(keep, per_token, 0.0)  # a select: an ignored row's NaN adds nothing
     n_kept = int(keep.sum())
     scale = 1.0 if reduction == "sum" else 1.0 / max(n_kept, 1)
     loss = float(per_token.sum()) * scale
