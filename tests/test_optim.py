@@ -147,7 +147,7 @@ def test_default_hyperparameters_follow_the_equations(rng):
 def test_first_adam_step_moves_each_weight_by_lr_against_the_gradient_sign():
     """By hand: m_hat = g and v_hat = g^2 at t = 1, so the step is lr * g / (|g| + eps)."""
     p = {"w": np.array([1.0, 1.0, 1.0, 1.0])}
-    Adam(p, lr=0.1, eps=0.0).step(p, {"w": np.array([3.0, -0.5, 1e-3, -2.0])})
+    Adam(p, lr=0.1, eps=1e-300).step(p, {"w": np.array([3.0, -0.5, 1e-3, -2.0])})  # |g| + eps = |g|
     np.testing.assert_allclose(p["w"], [0.9, 1.1, 0.9, 1.1], rtol=0, atol=1e-15)
 
 
@@ -242,6 +242,23 @@ def test_bad_hyperparameters_name_the_argument(rng):
         AdamW(p, betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="initial_accumulator_value"):
         Adagrad(p, initial_accumulator_value=-1)
+    for kind in (Adam, AdamW, Adagrad):
+        with pytest.raises(ValueError, match=f"{kind.__name__}: eps must be > 0; got 0, which"):
+            kind(p, eps=0.0)
+        with pytest.raises(ValueError, match="eps must be a finite number >= 0; got -1e-08"):
+            kind(p, eps=-1e-8)
+
+
+@pytest.mark.parametrize("kind", [Adam, AdamW, Adagrad])
+def test_a_parameter_whose_gradient_has_been_zero_does_not_move(kind):
+    """The embedding's pad row gets no gradient: v (or Adagrad's sum) stays 0, and the step is
+    0 / (0 + eps) = 0, not 0 / 0 (hence eps > 0)."""
+    p = {"W": np.array([[0.0, 0.0], [1.0, -1.0]])}
+    opt = kind(p, lr=0.1, weight_decay=0.0)
+    for _ in range(3):
+        opt.step(p, {"W": np.array([[0.0, 0.0], [0.5, 0.25]])})
+    np.testing.assert_array_equal(p["W"][0], 0.0)
+    assert np.isfinite(p["W"]).all()
     with pytest.raises(ValueError, match="params is empty"):
         Adam({})
 

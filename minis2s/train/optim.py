@@ -197,7 +197,7 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         _check_betas(type(self).__name__, betas)
-        _check_hyper(type(self).__name__, eps=eps)
+        _check_eps(type(self).__name__, eps)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), eps
         super().__init__(params, lr, weight_decay)
 
@@ -256,7 +256,8 @@ class Adagrad(Optimizer):
         initial_accumulator_value: float = 0.0,
         weight_decay: float = 0.0,
     ) -> None:
-        _check_hyper("Adagrad", eps=eps, initial_accumulator_value=initial_accumulator_value)
+        _check_eps("Adagrad", eps)
+        _check_hyper("Adagrad", initial_accumulator_value=initial_accumulator_value)
         self.eps, self.initial_accumulator_value = eps, initial_accumulator_value
         super().__init__(params, lr, weight_decay)
 
@@ -317,6 +318,17 @@ def _check_hyper(where: str, **values: float) -> None:
     for name, v in values.items():
         if isinstance(v, bool) or not (isinstance(v, Real) and math.isfinite(v) and v >= 0):
             raise ValueError(f"{where}: {name} must be a finite number >= 0; got {v!r}")
+
+
+def _check_eps(where: str, eps: float) -> None:
+    """eps > 0: an entry whose gradient has always been 0 (the embedding's pad row, a token not
+    seen yet) has sqrt(v) = 0, and its step 0 / (0 + eps) is 0 only if eps is not 0."""
+    _check_hyper(where, eps=eps)
+    if eps == 0:
+        raise ValueError(
+            f"{where}: eps must be > 0; got 0, which makes the step of a parameter whose "
+            "gradient has been 0 so far (the embedding's pad row) 0 / 0 = NaN"
+        )
 
 
 def _check_betas(where: str, betas: tuple[float, float]) -> None:
