@@ -57,6 +57,26 @@ def test_repeated_ids_accumulate_and_pad_row_gets_nothing():
     np.testing.assert_array_equal(out[0, 0], [6, 7, 8])
 
 
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_pad_row_may_hold_nan_and_inf(name):
+    """The pad token embeds to zero whatever its row of W holds, NaN and inf included (a select,
+    not a product with 0), and upstream NaN at pad positions reaches no row of dW."""
+    W = np.arange(12.0).reshape(4, 3)
+    W[0] = [np.nan, np.inf, -np.inf]
+    ids = np.array([[2, 0, 0], [1, 3, 0]])
+    dout = np.ones((2, 3, 3))
+    dout[ids == 0] = np.nan
+    backend.use(name)
+    try:
+        out, cache = embedding.forward(ids, {"W": W}, pad_id=0)
+        dW = embedding.backward(dout, cache)["W"]
+    finally:
+        backend.use("numpy")
+    np.testing.assert_array_equal(out[ids == 0], 0)
+    np.testing.assert_array_equal(out[ids != 0], W[ids[ids != 0]])
+    np.testing.assert_array_equal(dW, [[0, 0, 0], [1, 1, 1], [1, 1, 1], [1, 1, 1]])
+
+
 def test_init(rng):
     W = embedding.init(1000, 64, rng, pad_id=3)["W"]
     assert W.shape == (1000, 64) and W.dtype == np.float32

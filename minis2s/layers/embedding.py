@@ -66,7 +66,8 @@ def forward(
     keep = None
     if pad_id is not None:
         keep = ids != pad_id
-        out = out * keep[..., None]  # the pad token reads nothing from W
+        # the pad token reads nothing from W: a select, since 0 * NaN (a NaN in W's pad row) is NaN
+        out = get_array_module(out).where(keep[..., None], out, 0)
     return out, EmbeddingCache(ids, keep, W)
 
 
@@ -81,7 +82,7 @@ def backward(dout: Any, cache: EmbeddingCache) -> dict[str, Any]:
     xp = get_array_module(dout)
     dout2 = dout.reshape(-1, E)  # (M, E), one row per token
     if keep is not None:
-        dout2 = dout2 * keep.reshape(-1, 1)  # no gradient reaches the pad row
+        dout2 = xp.where(keep.reshape(-1, 1), dout2, 0)  # no gradient reaches the pad row
     dW = xp.zeros_like(W)
     backend.current().kernel("embedding.scatter_add", scatter_add)(dW, ids.reshape(-1), dout2)
     return {"W": dW}
