@@ -204,6 +204,25 @@ def test_softmax_never_reads_padding():
     assert np.all(w[0, [1, 3]] == 0) and np.all(w[1] == 0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_valid_scores_all_minus_inf_is_zeros_not_nan(dtype):
+    """A row whose valid scores are all -inf has no distribution to normalise: all-zero weights,
+    as a row with no valid position, with padding or without, a zero gradient and no warning;
+    -inf beside finite scores is weight 0."""
+    s = np.array([[-np.inf] * 3, [-np.inf, np.inf, -np.inf], [-np.inf, 1.0, 2.0]], dtype)
+    m = np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1]], dtype)
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        w, cache = softmax.forward(s, m)
+        ds = softmax.backward(np.ones_like(s), cache)
+        w_unmasked, _ = softmax.forward(s[[0, 2]], None)
+    assert np.all(w[:2] == 0) and np.all(ds[:2] == 0)
+    e1, e2 = np.exp(1.0), np.exp(2.0)
+    np.testing.assert_allclose(w[2], [0, e1 / (e1 + e2), e2 / (e1 + e2)], rtol=1e-6, atol=0)
+    assert w[2, 0] == 0
+    np.testing.assert_array_equal(w_unmasked, w[[0, 2]])
+
+
 @pytest.mark.parametrize("score", SCORES)
 @given(data=st.data())
 def test_extra_padding_changes_nothing(score, data):

@@ -274,6 +274,24 @@ def test_loss_gradient_is_zero_on_ignored_rows_whatever_they_hold(xp_name, dtype
 
 @ARRAY_MODULES
 @DTYPES
+def test_masked_softmax_of_valid_scores_all_minus_inf_is_zeros(xp_name, dtype):
+    """Rows whose valid scores are all -inf (with padding holding inf, and without padding):
+    all-zero weights and gradient, never NaN, as the reference."""
+    xp = array_module(xp_name)
+    s = np.array([[[-np.inf, np.inf, -np.inf]], [[-np.inf] * 3], [[1.0, -np.inf, 2.0]]], dtype)
+    mask = np.array([[[1, 0, 1]], [[1, 1, 1]], [[1, 1, 1]]], dtype)
+    want, c_want = softmax.forward(s, mask)
+    got, c_got = cupy_softmax.forward(xp.asarray(s), xp.asarray(mask))
+    assert_same_results(back(got), (want,), dtype, "masked softmax")
+    assert not to_numpy(got)[:2].any()
+    dw = np.ones_like(s)
+    want_b = softmax.backward(dw, c_want)
+    got_b = cupy_softmax.backward(xp.asarray(dw), c_got)
+    assert_same_results(back(got_b), (want_b,), dtype, "masked softmax backward")
+
+
+@ARRAY_MODULES
+@DTYPES
 @given(N=dims, Tq=dims, S=dims, seed=st.integers(0, 2**16))
 def test_masked_softmax_matches_reference(xp_name, dtype, N, Tq, S, seed):
     """Forward and backward, with padded positions holding inf and -inf, and a row with no

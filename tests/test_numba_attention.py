@@ -137,6 +137,24 @@ def test_weights_are_zero_at_padding(score, dtype, data):
     np.testing.assert_allclose(w[~empty].sum(axis=-1), 1.0, rtol=10 * TOL[dtype])
 
 
+@DTYPES
+@COMPILED
+def test_valid_scores_all_minus_inf_give_zeros_as_the_reference(score, dtype):
+    """q . k_s = -inf at every valid position (row 0 padded, row 1 not): all-zero weights,
+    context and gradients, never NaN, as the reference's masked softmax."""
+    q = np.full((2, 1, 1), np.inf, dtype)
+    keys, enc = -np.ones((2, 3, 1), dtype), np.ones((2, 3, 1), dtype)
+    p = {
+        k: v.astype(dtype) for k, v in attention.init(score, 1, 1, np.random.default_rng(0)).items()
+    }
+    mask = np.array([[1, 1, 0], [1, 1, 1]], dtype)
+    d = np.ones((2, 1, 1), dtype), np.ones((2, 1, 3), dtype)
+    want = run(attention, q, keys, enc, p, mask, score, *d)
+    got = run(numba_attention, q, keys, enc, p, mask, score, *d)
+    for k in (0, 1, 3, 4):  # context, weights, ds, dq
+        assert got[k].dtype == dtype and np.all(got[k] == 0) and np.all(want[k] == 0), k
+
+
 @COMPILED
 @given(data=st.data())
 def test_twins_accept_strided_views(score, data):

@@ -6,12 +6,16 @@ kernels forward and four backward, each a launch with CuPy's Python around it; a
 step's sizes the launches, not the arithmetic, are the cost. The twins make six and two:
 
     forward   top = max over the row of where(m, s, lowest)    a fused kernel, then CuPy's max
+              top = max(top, lowest)                           CuPy's maximum, in place
               e = exp(where(m, s - top, 0)) * m                a fused kernel: exp of <= 0 only
-              w = e / max(sum e, 1)                            CuPy's sum, maximum and divide
+              w = e / (sum e, or 1 where that is 0)            CuPy's sum, then a fused kernel
     backward  ds = w * (dw - sum(w * dw))                      a RowSum, then a fused kernel
 
 Padding may hold anything (even inf): where() drops it before any arithmetic reaches exp. A row
-with no valid position has top = lowest, e = 0 and w = 0, as in the reference.
+with no valid position has top = lowest, e = 0 and w = 0, as in the reference; so has a row whose
+valid scores are all -inf, where top = max(-inf, lowest) = lowest makes e = exp(-inf) = 0, not
+exp(-inf - (-inf)) = NaN. Where e has a valid position's exp(0) = 1, its sum is >= 1, so dividing
+by the sum where it is not 0 is the reference's division by max(sum, 1).
 """
 
 from __future__ import annotations
@@ -43,6 +47,15 @@ NUMERATOR = Elementwise(
     """,
 )
 
+NORMALISE = Elementwise(
+    "softmax_normalise",
+    inputs="total",
+    outputs="w",
+    body="""
+        w = divide(w, where(total, total, 1))
+    """,
+)
+
 W_DOT_DW = RowSum("softmax_w_dot_dw", "w dw", "w * dw")
 
 BACKWARD = Elementwise(
@@ -64,12 +77,14 @@ def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
         return softmax.forward(s, mask)  # nothing to fuse away
     xp = get_array_module(s)
     m = mask.astype(s.dtype, copy=False)
+    lowest = float(np.finfo(s.dtype).min)
     masked = xp.empty_like(s)
-    MASKED_SCORES(s, m, float(np.finfo(s.dtype).min), masked)
+    MASKED_SCORES(s, m, lowest, masked)
     top = masked.max(axis=-1, keepdims=True)  # the largest valid score of each row
+    xp.maximum(top, lowest, out=top)  # -inf only if every valid score is: then lowest, not NaN
     e = masked  # its buffer, reused
     NUMERATOR(s, m, top, e)
-    xp.divide(e, xp.maximum(e.sum(axis=-1, keepdims=True), 1.0), out=e)  # e is now w
+    NORMALISE(e.sum(axis=-1, keepdims=True), e)  # e is now w
     return e, SoftmaxCache(e)
 
 

@@ -7,9 +7,9 @@ separate tiny matrix products each, several NumPy calls in all; here each (n, t)
 once:
 
     forward_with_keys  e_s = c (q . k_s) over the valid s, the masked softmax of
-                       `minis2s.layers.softmax.forward` (max over the valid s, exp of
-                       e_s - max <= 0, 0 at padding, a sum of 0 divided by 1), then
-                       context = sum_s w_s enc_s
+                       `minis2s.layers.softmax.forward` (max over the valid s and the
+                       dtype's lowest number, exp of e_s - max <= 0, 0 at padding, a sum of 0
+                       divided by 1), then context = sum_s w_s enc_s
     score_grads        dw_s = dcontext . enc_s (+ dweights_s), ds = w * (dw - sum_s w dw)
     query_grads        dq = c * sum_s ds_s k_s
 
@@ -94,11 +94,13 @@ def forward_into(q, keys, enc, m, c, w, context):
     N, Tq, _ = q.shape
     S, He = enc.shape[1], enc.shape[2]
     zero, one = q.dtype.type(0), q.dtype.type(1)
+    lowest = q.dtype.type(np.finfo(q.dtype).min)  # the shift's floor, as softmax.forward's
     c = q.dtype.type(c)  # as NumPy casts the reference's Python float: float32 stays float32
     for n in range(N):
         for t in range(Tq):
-            # masked softmax of e_s = c (q . k_s) as softmax.forward; padding is never read
-            e_max = q.dtype.type(-np.inf)
+            # masked softmax of e_s = c (q . k_s) as softmax.forward; padding is never read, and
+            # e_max >= lowest, so valid scores all -inf give exp(-inf) = 0, not exp(NaN)
+            e_max = lowest
             for s in range(S):
                 w[n, t, s] = zero
                 if m[n, s] > 0:

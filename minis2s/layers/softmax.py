@@ -3,12 +3,17 @@
     w_s = m_s exp(s_s - max_valid s) / sum_s' m_s' exp(s_s' - max_valid s)
 
 Only values <= 0 are exponentiated (log-sum-exp shift), padding may hold anything (even inf),
-and a row with no valid position gets all-zero weights.
+and a row with no valid position gets all-zero weights. So does a row whose valid scores are all
+-inf (every exp(s_s) is 0, there is no distribution to normalise): never NaN. The shift, max_valid
+s, is kept >= the dtype's lowest finite number, so such a row gets exp(-inf - lowest) = 0, not
+exp(-inf - (-inf)) = NaN.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from minis2s.backend import get_array_module
 
@@ -21,16 +26,18 @@ def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     """Softmax over the last axis restricted to positions where `mask` is 1.
 
     Shapes: s (..., S), mask broadcastable to s (e.g. (N, 1, S)) of 0/1, or None -> w (..., S).
-    Padding gets weight exactly 0; a row with no valid position gets all zeros. Only values
-    <= 0 are exponentiated, so nothing overflows, and scores at padding are never read.
+    Padding gets weight exactly 0; a row with no valid position, or whose valid scores are all
+    -inf, gets all zeros. Only values <= 0 are exponentiated, so nothing overflows, and scores at
+    padding are never read.
     """
     xp = get_array_module(s)
     valid = xp.ones(s.shape, dtype=bool) if mask is None else xp.broadcast_to(mask > 0, s.shape)
     s = xp.where(valid, s, 0.0)  # padding may hold anything (even inf); drop it
-    s_max = xp.where(valid, s, s.min(axis=-1, keepdims=True)).max(axis=-1, keepdims=True)
+    lowest = np.finfo(s.dtype).min  # the shift's floor: all valid s = -inf gives 0s, not NaN
+    s_max = xp.maximum(xp.where(valid, s, lowest).max(axis=-1, keepdims=True), lowest)
     e = xp.exp(xp.where(valid, s - s_max, 0.0)) * valid  # exp(<= 0); 0 at padding
     # The max itself contributes exp(0) = 1, so the sum is >= 1 unless a row has no valid
-    # position, where e is all 0 and dividing by 1 keeps the weights 0.
+    # position or only -inf scores, where e is all 0 and dividing by 1 keeps the weights 0.
     w = e / xp.maximum(e.sum(axis=-1, keepdims=True), 1.0)
     return w, SoftmaxCache(w)
 
