@@ -274,6 +274,20 @@ def test_loss_gradient_is_zero_on_ignored_rows_whatever_they_hold(xp_name, dtype
 
 @ARRAY_MODULES
 @DTYPES
+def test_log_softmax_of_a_spread_beyond_the_range_is_minus_inf(xp_name, dtype):
+    """A logit more than the dtype's largest number below its row's maximum has log p = -inf,
+    as the reference's."""
+    xp = array_module(xp_name)
+    big = np.finfo(dtype).max
+    logits = np.array([[big, -big, 0.0]], dtype)
+    with np.errstate(over="ignore"):  # the NumPy stand-in for the kernel flags it; CUDA does not
+        got = to_numpy(cupy_loss.log_softmax(xp.asarray(logits)))
+    np.testing.assert_array_equal(got, loss.log_softmax(logits))
+    np.testing.assert_array_equal(got[0], np.array([0.0, -np.inf, -big], dtype))
+
+
+@ARRAY_MODULES
+@DTYPES
 def test_masked_softmax_of_valid_scores_all_minus_inf_is_zeros(xp_name, dtype):
     """Rows whose valid scores are all -inf (with padding holding inf, and without padding):
     all-zero weights and gradient, never NaN, as the reference."""

@@ -130,6 +130,28 @@ def test_ignored_rows_may_hold_nan_and_inf(rng, name, junk):
         backend.use("numpy")
 
 
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_spread_beyond_the_dtypes_range_gives_minus_inf_without_a_warning(name, dtype):
+    """A logit more than the dtype's largest number below its row's maximum has log p = -inf
+    (p = 0), the limit, on every backend and with no "overflow" warning; the loss and its
+    gradient stay finite."""
+    big = np.finfo(dtype).max
+    logits = np.array([[big, -big, 0.0], [1.0, 2.0, 3.0]], dtype=dtype)
+    be = backend.use(name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            logp = be.kernel("loss.log_softmax", loss.log_softmax)(logits)
+            value, cache = loss.forward(logits, np.array([2, 0]))
+            dlogits = loss.backward(1.0, cache)
+    finally:
+        backend.use("numpy")
+    np.testing.assert_array_equal(logp[0], np.array([0.0, -np.inf, -big], dtype))
+    assert np.isfinite(value) and np.all(np.isfinite(dlogits))
+    np.testing.assert_array_equal(dlogits[0], [0.5, 0.0, -0.5])  # (p - onehot) / 2 for y = 2
+
+
 def test_sum_is_mean_times_count_and_dtype_kept(rng):
     z, t = rng.standard_normal((4, 5)).astype(np.float32), np.array([1, 2, 0, 0])
     mean, _ = loss.forward(z, t, ignore_index=0)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
 
@@ -46,7 +48,10 @@ class LossCache(NamedTuple):
 def log_softmax(logits: Any) -> Any:
     """log softmax over the last axis via log-sum-exp. Shapes: logits (..., V) -> (..., V)."""
     xp = get_array_module(logits)
-    logp = logits - logits.max(axis=-1, keepdims=True)  # shifted: <= 0, so exp cannot overflow
+    # A row spread wider than the dtype's range (float32: 3.4e38) overflows to -inf here, the
+    # right limit of log p, and exp(-inf) = 0: nothing to warn about (the numba twin is silent).
+    with np.errstate(over="ignore"):
+        logp = logits - logits.max(axis=-1, keepdims=True)  # shifted: <= 0, so exp cannot overflow
     logp -= xp.log(xp.exp(logp).sum(axis=-1, keepdims=True))  # in place: logp is a new array
     return logp
 
