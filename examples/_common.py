@@ -18,5 +18,5 @@ def show(translator, pairs, n: int = 5, **decode) -> None:
     outs = translator.translate([s for s, _ in pairs[:n]], **decode)
     for (src, ref), t in zip(pairs[:n], outs, strict=True):
         t = t[0] if isinstance(t, list) else t
-        mark = "ok " if t.text == ref else "ERR"
+        mark = "ok " if t.text == translator.as_output(ref) else "ERR"  # as exact match compares
         print(f"  {mark} {src!r:>28} -> {t.text!r} (reference {ref!r})")

@@ -214,6 +214,11 @@ class Translator:
         """Translate the sources of `pairs`, a list of (source, reference) with the reference a
         string, and score the outputs (`evaluate_translations`); `options` as `translate`."""
         _check_pairs(pairs)
+        if options.get("nbest", 1) != 1:  # scores need one output per source
+            raise ValueError(
+                f"evaluate: nbest={options['nbest']!r}; scoring takes the best output of each "
+                "source, so leave nbest out (translate(..., nbest=k) gives n-best lists)"
+            )
         if by_length is not None:  # before the decoding, which can take minutes
             validate.integer("evaluate", "by_length (source tokens per band)", by_length, 1)
         translations = self.translate([s for s, _ in pairs], **options)

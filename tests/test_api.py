@@ -107,6 +107,14 @@ def test_a_bad_source_is_named_by_its_place_in_the_whole_list():
     assert in_ones == [t.text for t in text.translate(["12", "3", "45"])]
 
 
+def test_evaluate_refuses_nbest():
+    """evaluate(..., method="beam", nbest=3) failed with an AttributeError on a list."""
+    tr = _digits_translator()
+    with pytest.raises(ValueError, match="evaluate: nbest=3; scoring takes the best output"):
+        tr.evaluate([("12", "21")], method="beam", beam_size=3, nbest=3)
+    assert tr.evaluate([("12", "21")], method="beam", beam_size=3, nbest=1)["n"] == 1
+
+
 @pytest.mark.parametrize("method, nbest", [("greedy", 2), ("sample", 3), ("beam", 0)])
 def test_nbest_other_than_one_needs_beam_search(method, nbest):
     tr = _digits_translator()
