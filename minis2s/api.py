@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from minis2s import _api_checks as checks
 from minis2s import metrics, validate
-from minis2s.data.batching import check_frames, pad, pad_features
+from minis2s.data.batching import pad
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
 from minis2s.decode import beam_search, greedy, sample
@@ -70,7 +71,7 @@ class Translator:
         warning that says so."""
         checkpoint_dir = cls._checkpoint_dir(os.fspath(path), which)
         ckpt = checkpoint.load(checkpoint_dir)
-        _check_finite(checkpoint_dir, ckpt.params)
+        checks.check_finite_params(checkpoint_dir, ckpt.params)
         cfg = ModelConfig.from_dict(ckpt.config["model"])
         dtype = np.dtype(ckpt.config.get("dtype", "float32"))
         if dtype not in (np.float32, np.float64):
@@ -83,7 +84,7 @@ class Translator:
         params = {k: backend.current().asarray(v, dtype=dtype) for k, v in ckpt.params.items()}
         model = Seq2Seq(cfg, params, dtype=dtype)
         vocabs = {side: Vocab.from_dict(v) for side, v in (ckpt.vocabs or {}).items()}
-        _check_vocabs(checkpoint_dir, cfg, vocabs)
+        checks.check_vocabs(checkpoint_dir, cfg, vocabs)
         src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
         tokenizer = ckpt.config.get("data", {}).get("tokenizer", "char")
         return cls(model, src_vocab, tgt_vocab, tokenizer, ckpt.config)
@@ -116,11 +117,11 @@ class Translator:
         if len(sources) == 0:
             raise ValueError("translate: no source sentences given")
         if self.model.cfg.src_features > 0:
-            return _pad_features(sources, self.model.cfg.src_features, first)
+            return checks.pad_feature_sources(sources, self.model.cfg.src_features, first)
         for i, s in enumerate(sources, start=first):
             if not isinstance(s, str):
                 raise ValueError(
-                    f"translate: sources[{i}] is {_describe(s)}, but this model reads text "
+                    f"translate: sources[{i}] is {checks.describe(s)}, but this model reads text "
                     "(src_features = 0): give it strings, one sentence each"
                 )
         toks = [self.tokenizer.tokenize(s) for s in sources]
@@ -169,7 +170,7 @@ class Translator:
                 f"translate: {', '.join(unknown)} is not an option of method={method!r}; "
                 f"its options: {', '.join(OPTIONS[method])}"
             )
-        _check_given_options(method, seed, options)
+        checks.check_given_options(method, seed, options)
         validate.integer("translate", "batch_size", batch_size, 1)
         validate.integer("translate", "nbest", nbest, None)
         if nbest < 1 or (nbest > 1 and method != "beam"):
@@ -213,7 +214,7 @@ class Translator:
     ) -> dict[str, Any]:
         """Translate the sources of `pairs`, a list of (source, reference) with the reference a
         string, and score the outputs (`evaluate_translations`); `options` as `translate`."""
-        _check_pairs(pairs)
+        checks.check_pairs(pairs)
         if options.get("nbest", 1) != 1:  # scores need one output per source
             raise ValueError(
                 f"evaluate: nbest={options['nbest']!r}; scoring takes the best output of each "
@@ -239,7 +240,7 @@ class Translator:
         included), and with `by_length` = W: "by_length", the exact match per band of W source
         tokens (a list of `metrics.Band`, see `metrics.exact_match_by_length`).
         """
-        _check_pairs(pairs)
+        checks.check_pairs(pairs)
         if len(translations) != len(pairs):
             raise ValueError(
                 f"evaluate: {len(translations)} translations for {len(pairs)} pairs; give one "
@@ -276,87 +277,3 @@ class Translator:
             for r in refs
         ]
         return hyp_ids, ref_ids
-
-
-def _check_pairs(pairs: Sequence[tuple[Any, str]]) -> None:
-    """`pairs` is a non-empty list of (source, reference string)."""
-    if len(pairs) == 0:
-        raise ValueError("evaluate: pairs is empty; give at least one (source, reference)")
-    for i, pair in enumerate(pairs):
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)):
-            raise ValueError(
-                f"evaluate: pairs[{i}] is {pair!r:.60}; expected a (source, reference) pair "
-                "with the reference a string, in a list of such pairs"
-            )
-
-
-def _check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None:
-    """Refuse an option given that the decoding would ignore (as the command line does)."""
-    if seed is not None and method != "sample":
-        raise ValueError(
-            f"translate: seed seeds sampling, but method={method!r} draws nothing; leave seed "
-            "out, or use method='sample'"
-        )
-    if seed is not None:
-        validate.integer("translate", "seed", seed, 0)
-    if "alpha" in options and options.get("length_penalty", "none") != "gnmt":
-        raise ValueError(
-            "translate: alpha is the exponent of length_penalty='gnmt', which is not chosen; "
-            "add length_penalty='gnmt', or leave alpha out"
-        )
-
-
-def _check_finite(where: str, params: dict[str, np.ndarray]) -> None:
-    """The checkpoint's parameters hold no NaN or infinity (they would decode to empty text)."""
-    bad = [name for name, p in params.items() if not np.isfinite(p).all()]
-    if bad:
-        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
-        raise ValueError(
-            f"{where}: parameters hold NaN or infinite values ({', '.join(bad[:3])}{more}): "
-            "training diverged or the file is damaged; load another checkpoint (the run's best/ "
-            "or last/) or train again"
-        )
-
-
-def _describe(x: Any) -> str:
-    """A short description of a wrong source for an error message."""
-    if hasattr(x, "shape"):
-        return f"an array of shape {tuple(x.shape)}"
-    return "None" if x is None else f"{type(x).__name__} {x!r:.40}"
-
-
-def _check_vocabs(where: str, cfg: ModelConfig, vocabs: dict[str, Vocab]) -> None:
-    """The checkpoint in `where` has the vocabularies its model needs, of the model's sizes."""
-    sides = {"tgt": cfg.tgt_vocab} | ({} if cfg.src_features else {"src": cfg.src_vocab})
-    for side, size in sides.items():
-        file = os.path.join(where, checkpoint.VOCAB_FILES[side])
-        if side not in vocabs:
-            raise ValueError(f"incomplete checkpoint: {file} is missing (the model needs it)")
-        if len(vocabs[side]) != size:
-            raise ValueError(
-                f"{file} holds {len(vocabs[side])} tokens but the model's {side}_vocab is "
-                f"{size}: the vocabulary and the parameters come from different runs"
-            )
-
-
-def _pad_features(
-    sources: Sequence[Any], F: int, first: int = 0
-) -> tuple[Any, Any, list[list[str]]]:
-    """(N, S, F) float32 features zero-padded, their (N, S) mask, and frame labels per row;
-    `first` as in `Translator.encode_sources`."""
-    for i, s in enumerate(sources, start=first):
-        if isinstance(s, str):
-            raise ValueError(
-                f"translate: sources[{i}] is text, but this model reads (S, F={F}) float frames "
-                "(src_features > 0): give it arrays, from Python (Translator.translate)"
-            )
-    with np.errstate(over="ignore"):  # beyond float32 is inf, refused by check_frames
-        arrays = [np.asarray(s, dtype=np.float32) for s in sources]
-    for i, a in enumerate(arrays, start=first):
-        if a.ndim != 2 or a.shape[1] != F or a.shape[0] == 0:
-            raise ValueError(
-                f"translate: sources[{i}] has shape {a.shape}, expected (S, F) = (>=1, {F})"
-            )
-        check_frames("translate", f"sources[{i}]", a)
-    x, mask = pad_features(arrays)
-    return x, mask, [[f"f{t}" for t in range(len(a))] for a in arrays]

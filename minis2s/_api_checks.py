@@ -1,0 +1,101 @@
+"""The checks of the Python API's inputs (pairs to score, decoding options, a checkpoint's
+parameters and vocabularies, feature sources), apart from api.py's translating and scoring; each
+refuses with a message that names the argument and the fix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minis2s import validate
+from minis2s.data.batching import check_frames, pad_features
+from minis2s.data.vocab import Vocab
+from minis2s.models import ModelConfig
+from minis2s.train import checkpoint
+
+
+def check_pairs(pairs: Sequence[tuple[Any, str]]) -> None:
+    """`pairs` is a non-empty list of (source, reference string)."""
+    if len(pairs) == 0:
+        raise ValueError("evaluate: pairs is empty; give at least one (source, reference)")
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)):
+            raise ValueError(
+                f"evaluate: pairs[{i}] is {pair!r:.60}; expected a (source, reference) pair "
+                "with the reference a string, in a list of such pairs"
+            )
+
+
+def check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None:
+    """Refuse an option given that the decoding would ignore (as the command line does)."""
+    if seed is not None and method != "sample":
+        raise ValueError(
+            f"translate: seed seeds sampling, but method={method!r} draws nothing; leave seed "
+            "out, or use method='sample'"
+        )
+    if seed is not None:
+        validate.integer("translate", "seed", seed, 0)
+    if "alpha" in options and options.get("length_penalty", "none") != "gnmt":
+        raise ValueError(
+            "translate: alpha is the exponent of length_penalty='gnmt', which is not chosen; "
+            "add length_penalty='gnmt', or leave alpha out"
+        )
+
+
+def check_finite_params(where: str, params: dict[str, np.ndarray]) -> None:
+    """The checkpoint's parameters hold no NaN or infinity (they would decode to empty text)."""
+    bad = [name for name, p in params.items() if not np.isfinite(p).all()]
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise ValueError(
+            f"{where}: parameters hold NaN or infinite values ({', '.join(bad[:3])}{more}): "
+            "training diverged or the file is damaged; load another checkpoint (the run's best/ "
+            "or last/) or train again"
+        )
+
+
+def describe(x: Any) -> str:
+    """A short description of a wrong source for an error message."""
+    if hasattr(x, "shape"):
+        return f"an array of shape {tuple(x.shape)}"
+    return "None" if x is None else f"{type(x).__name__} {x!r:.40}"
+
+
+def check_vocabs(where: str, cfg: ModelConfig, vocabs: dict[str, Vocab]) -> None:
+    """The checkpoint in `where` has the vocabularies its model needs, of the model's sizes."""
+    sides = {"tgt": cfg.tgt_vocab} | ({} if cfg.src_features else {"src": cfg.src_vocab})
+    for side, size in sides.items():
+        file = os.path.join(where, checkpoint.VOCAB_FILES[side])
+        if side not in vocabs:
+            raise ValueError(f"incomplete checkpoint: {file} is missing (the model needs it)")
+        if len(vocabs[side]) != size:
+            raise ValueError(
+                f"{file} holds {len(vocabs[side])} tokens but the model's {side}_vocab is "
+                f"{size}: the vocabulary and the parameters come from different runs"
+            )
+
+
+def pad_feature_sources(
+    sources: Sequence[Any], F: int, first: int = 0
+) -> tuple[Any, Any, list[list[str]]]:
+    """(N, S, F) float32 features zero-padded, their (N, S) mask, and frame labels per row;
+    `first` as in `Translator.encode_sources`."""
+    for i, s in enumerate(sources, start=first):
+        if isinstance(s, str):
+            raise ValueError(
+                f"translate: sources[{i}] is text, but this model reads (S, F={F}) float frames "
+                "(src_features > 0): give it arrays, from Python (Translator.translate)"
+            )
+    with np.errstate(over="ignore"):  # beyond float32 is inf, refused by check_frames
+        arrays = [np.asarray(s, dtype=np.float32) for s in sources]
+    for i, a in enumerate(arrays, start=first):
+        if a.ndim != 2 or a.shape[1] != F or a.shape[0] == 0:
+            raise ValueError(
+                f"translate: sources[{i}] has shape {a.shape}, expected (S, F) = (>=1, {F})"
+            )
+        check_frames("translate", f"sources[{i}]", a)
+    x, mask = pad_features(arrays)
+    return x, mask, [[f"f{t}" for t in range(len(a))] for a in arrays]
