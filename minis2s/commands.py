@@ -8,7 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from minis2s.cli import DATA_FIELDS, decode_kwargs
+from minis2s.cli import decode_kwargs
+from minis2s.cli_options import DATA_FIELDS
 
 if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
     from minis2s.api import Translator
@@ -16,7 +17,7 @@ if TYPE_CHECKING:  # for annotations only: each command imports what it uses whe
 
 def train(args: argparse.Namespace) -> int:
     from minis2s import pipeline
-    from minis2s.cli import check_given_options, from_args
+    from minis2s.cli_options import check_given_options, from_args
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 

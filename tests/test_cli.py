@@ -604,7 +604,7 @@ def test_a_closed_pipe_ends_the_command_quietly():
 
 
 def test_every_model_and_train_option_is_explained_with_its_choices():
-    from minis2s.cli import DATA_FIELDS, OPTION_HELP
+    from minis2s.cli_options import DATA_FIELDS, OPTION_HELP
     from minis2s.models import config
     from minis2s.train import optim, schedule
     from minis2s.train.config import METRICS, TrainConfig

@@ -1,0 +1,148 @@
+"""The options of `minis2s train` generated from ModelConfig and TrainConfig (their help, which
+were given, which the rest of the configuration would ignore) and the argparse types of the
+numeric options: what cli.py builds its parser from. Imports no NumPy (see cli --threads)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+DATA_FIELDS = {"src_vocab", "tgt_vocab", "src_features"}  # filled from the data, not options
+
+
+# What each ModelConfig / TrainConfig option does, for --help (the dataclasses' docstrings say
+# more); a str option's choices are the ones its dataclass checks.
+OPTION_HELP = {
+    "cell": "recurrent cell: rnn | lstm | gru",
+    "emb": "embedding size E",
+    "hidden": "hidden size H (per direction in the encoder)",
+    "enc_layers": "encoder layers",
+    "dec_layers": "decoder layers",
+    "bidirectional": "bidirectional encoder",
+    "attention": "none | dot | general | concat | additive (Bahdanau's score) | scaled_dot",
+    "input_feed": "feed the attentional state h~ into the next decoder step",
+    "dropout": "dropout on embeddings, between layers and before the output layer",
+    "bridge": "how the decoder starts: zero | last (encoder's final states) | learned",
+    "tie_embeddings": "share the target embedding with the output layer (needs --emb = --hidden)",
+    "init": "weights: uniform (U(-init_scale, init_scale)) | xavier",
+    "init_scale": "bound of the uniform init, and of attention's v",
+    "forget_bias": "LSTM forget-gate bias at init",
+    "epochs": "passes over the training data",
+    "batch_size": "sentences per batch",
+    "tokens_per_batch": "batches of about this many padded tokens instead of --batch-size",
+    "optimizer": "sgd | adam | adamw | adagrad",
+    "lr": "learning rate",
+    "weight_decay": "L2 (adamw: decoupled) weight decay",
+    "momentum": "SGD momentum",
+    "nesterov": "Nesterov momentum (SGD)",
+    "clip": "clip the global gradient norm to this (0 = off)",
+    "lr_schedule": "constant | exponential | warmup | plateau",
+    "lr_decay": "lr factor (exponential: every epoch; plateau: when the dev metric stalls)",
+    "lr_patience": "plateau: epochs without improvement tolerated; the lr decays at the next one",
+    "min_lr": "exponential and plateau: the lr never goes below this",
+    "warmup_steps": "warmup: updates of linear warmup, then inverse square root",
+    "label_smoothing": "spread this much of the target probability over the vocabulary",
+    "teacher_forcing": "lowest probability of feeding the reference token (1 = always)",
+    "sampling_schedule": "how scheduled sampling grows: constant | linear | exponential | "
+    "inverse_sigmoid",
+    "sampling_k": "k of the exponential (0 < k <= 1; 1 = never sample) or inverse_sigmoid (>= 1) "
+    "schedule",
+    "sampling_steps": "linear schedule: updates to reach 1 - teacher_forcing",
+    "patience": "stop when the dev metric has not improved for this many epochs (0 = never)",
+    "metric": "dev metric for best/, early stopping, plateau: exact_match | loss | bleu",
+    "max_steps": "stop after this many updates (0 = no limit)",
+    "seed": "seeds the weights, batches, dropout and a task's data",
+    "dev_size": "dev sentences decoded each epoch for the dev metric",
+}
+
+
+def add_dataclass_options(p: argparse.ArgumentParser, cls: type, skip: set[str]) -> None:
+    group = p.add_argument_group(cls.__name__)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        help = f"{OPTION_HELP.get(f.name, '')} (default {f.default})".lstrip()
+        if f.type in ("bool", bool):  # default None: `from_args` tells given options apart
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                               help=help)  # fmt: skip
+        else:
+            typ = {"int": int, "float": float, "str": str}[str(f.type)]
+            typ = non_negative_int if f.name == "seed" else typ  # NumPy's seeds are >= 0
+            group.add_argument(flag, type=typ, default=None, metavar=str(f.type).upper(),
+                               help=help)  # fmt: skip
+
+
+def from_args(cls: type, args: argparse.Namespace, skip: set[str]) -> dict[str, Any]:
+    """The fields of `cls` given on the command line (the dataclass supplies the others)."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name not in skip}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+# An option given on the command line that the rest of the configuration would ignore is refused
+# rather than dropped: field -> (whether it has an effect, given every field's value; what it
+# needs). The Python API cannot tell a default from a value given, so this check is the CLI's
+# (TrainConfig itself refuses momentum and nesterov without SGD: non-zero values show there).
+IGNORED_UNLESS: dict[str, tuple[Callable[[dict[str, Any]], bool], str]] = {
+    "lr_decay": (lambda c: c["lr_schedule"] in ("exponential", "plateau"),
+                 "--lr-schedule exponential or plateau"),
+    "lr_patience": (lambda c: c["lr_schedule"] == "plateau", "--lr-schedule plateau"),
+    "min_lr": (lambda c: c["lr_schedule"] in ("exponential", "plateau"),
+               "--lr-schedule exponential or plateau"),
+    "warmup_steps": (lambda c: c["lr_schedule"] == "warmup", "--lr-schedule warmup"),
+    "sampling_schedule": (lambda c: c["teacher_forcing"] < 1, "--teacher-forcing below 1"),
+    "sampling_k": (lambda c: c["teacher_forcing"] < 1
+                   and c["sampling_schedule"] in ("exponential", "inverse_sigmoid"),
+                   "--teacher-forcing below 1 and --sampling-schedule exponential or "
+                   "inverse_sigmoid"),
+    "sampling_steps": (lambda c: c["teacher_forcing"] < 1 and c["sampling_schedule"] == "linear",
+                       "--teacher-forcing below 1 and --sampling-schedule linear"),
+    "init_scale": (lambda c: c["init"] == "uniform" or c["attention"] in ("concat", "additive"),
+                   "--init uniform or --attention concat or additive"),
+    "forget_bias": (lambda c: c["cell"] == "lstm", "--cell lstm"),
+}  # fmt: skip
+
+
+def check_given_options(given: dict[str, Any], configs: dict[str, Any]) -> None:
+    """ValueError naming each option in `given` that `configs` (every field's final value)
+    would ignore, and what it needs."""
+    ignored = [
+        f"--{name.replace('_', '-')} has no effect without {needs}"
+        for name, (applies, needs) in IGNORED_UNLESS.items()
+        if name in given and not applies(configs)
+    ]
+    if ignored:
+        raise ValueError("; ".join(ignored) + " (leave it out, or add what it needs)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts such as --threads: an integer >= 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return int(text)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type for --seed, --beam (0 = greedy), --top-k (0 = all), --show: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type for --temperature, --alpha, --max-len-a: a number, not nan or inf (they
+    would decode every sentence to nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {text!r}")
+    return value
