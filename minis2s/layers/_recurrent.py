@@ -67,13 +67,6 @@ def shift_right(states: Any, s0: Any) -> Any:
     return xp.concatenate([s0[:, None], states[:, :-1]], axis=1)
 
 
-def zero_padding(a: Any, m: Any) -> Any:
-    """a (N, T, ...) with every padded step (m = 0 in the (N, T) mask m) set to 0, by a select:
-    what padding holds may be anything (NaN, inf), and 0 * NaN would still be NaN (as
-    `minis2s.layers.attention.zero_padding` does for encoder states)."""
-    return get_array_module(a).where(m[:, :, None] > 0, a, 0)
-
-
 def sigmoid(a: Any) -> Any:
     """sigma(a) = 1 / (1 + exp(-a)), computed as (1 + tanh(a / 2)) / 2: no exp to overflow."""
     xp = get_array_module(a)

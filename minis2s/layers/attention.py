@@ -51,6 +51,7 @@ from minis2s.backend import get_array_module
 from minis2s.layers import _attention_checks as checks
 from minis2s.layers import linear, softmax
 from minis2s.layers._gemm import rows
+from minis2s.layers._padding import zero_padding
 from minis2s.layers.softmax import SoftmaxCache
 
 WHERE = checks.WHERE
@@ -107,20 +108,6 @@ def init(
         k = 1.0 / math.sqrt(fan_in[name])
         out[name] = rng.uniform(-k, k, s).astype(dtype)
     return out
-
-
-def zero_padding(enc: Any, mask: Any) -> Any:
-    """enc with its rows at padding set to 0, so that no inf or NaN there reaches the context
-    (w = 0 at padding, but 0 * inf = NaN) or the gradients. Nothing attends to those rows, so
-    this changes no result of finite states, and their gradient is 0 either way.
-
-    Shapes: enc (N, S, He), mask (N, S) of 0/1 or None -> (N, S, He), a new array (enc itself
-    when mask is None).
-    """
-    if mask is None:
-        return enc
-    xp = get_array_module(enc)
-    return xp.where(xp.asarray(mask)[:, :, None] > 0, enc, enc.dtype.type(0))
 
 
 def _tanh_parts(p: dict[str, Any], score: str, Hq: int) -> tuple[Any, Any, Any]:

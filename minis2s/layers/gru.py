@@ -30,13 +30,13 @@ import numpy as np
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
+from minis2s.layers._padding import zero_padding
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
     shift_right,
     sigmoid,
     weight_grads,
-    zero_padding,
     zeros_state,
 )
 
