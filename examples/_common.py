@@ -14,9 +14,8 @@ def sizes(epochs: int, train_size: int | None = None) -> dict:
 
 
 def show(translator, pairs, n: int = 5, **decode) -> None:
-    """Print n source -> output (reference) lines."""
+    """Print n source -> output (reference) lines, ok/ERR as `minis2s train --show` prints them."""
+    from minis2s.commands import show_translations
+
     outs = translator.translate([s for s, _ in pairs[:n]], **decode)
-    for (src, ref), t in zip(pairs[:n], outs, strict=True):
-        t = t[0] if isinstance(t, list) else t
-        mark = "ok " if t.text == translator.as_output(ref) else "ERR"  # as exact match compares
-        print(f"  {mark} {src!r:>28} -> {t.text!r} (reference {ref!r})")
+    show_translations(translator, pairs[:n], [t[0] if isinstance(t, list) else t for t in outs])

@@ -21,6 +21,7 @@ from minis2s.data.batching import pad
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
 from minis2s.decode import beam_search, greedy, sample
+from minis2s.decode.beam import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 
@@ -185,7 +186,10 @@ class Translator:
             if method == "greedy":
                 hyps = greedy(self.model, src, mask, **options)
             elif method == "beam":
-                hyps = beam_search(self.model, src, mask, nbest=nbest, **options)
+                try:
+                    hyps = beam_search(self.model, src, mask, nbest=nbest, **options)
+                except NoHypothesis as e:  # named by its place in sources, not in the batch
+                    raise NoHypothesis(e.n + start, f"sources[{e.n + start}]") from None
             else:  # each sentence its own stream: its sample is the same in any batch
                 rngs = [np.random.default_rng([seed, start + n]) for n in range(len(toks))]
                 hyps = sample(self.model, src, mask, rng=rngs, **options)
@@ -246,6 +250,13 @@ class Translator:
                 f"evaluate: {len(translations)} translations for {len(pairs)} pairs; give one "
                 "translation (translate's output) per pair"
             )
+        for i, t in enumerate(translations):
+            if not isinstance(t, Translation):
+                raise ValueError(
+                    f"evaluate: translations[{i}] is {type(t).__name__}, not a Translation: give "
+                    "one per pair, as translate returns them without nbest (an n-best list: its "
+                    "first, the best)"
+                )
         hyps = [t.text for t in translations]
         refs = [self.as_output(r) for _, r in pairs]
         result: dict[str, Any] = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}

@@ -49,7 +49,8 @@ def _check_on_backend(forward: Callable, backward: Callable, inputs: list, param
 
 def _cases() -> Cases:
     """Every layer's check, in the order `minis2s gradcheck` prints them. One random stream feeds
-    them all, drawn in this order (some when a check runs), so a case's data stays the same."""
+    them all, drawn in this order (some when a check runs), so a full run's data is the same
+    every time (a run of some cases only, `--only`, may draw other data for them)."""
     r = _r()
     x, h0, c0 = r.standard_normal((N, T, D)), r.standard_normal((N, H)), r.standard_normal((N, H))
     yield from _layer_cases(r, x)
@@ -126,9 +127,7 @@ def _stack_cases(r: np.random.Generator, x: np.ndarray) -> Cases:
         )
 
 
-def _attention_cases(
-    r: np.random.Generator,
-) -> Cases:
+def _attention_cases(r: np.random.Generator) -> Cases:
     from minis2s.layers import attention
 
     enc, q = r.standard_normal((N, S, 2 * H)), r.standard_normal((N, 2, H))

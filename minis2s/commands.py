@@ -65,11 +65,11 @@ def train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     test = data.test or data.dev
     split = "test" if data.test else "dev"
-    result = tr.evaluate(test)
+    translations = tr.translate([s for s, _ in test])  # once, for the figures and the lines shown
+    result = tr.evaluate_translations(test, translations)
     print(f"\n{split}: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                      for k, v in result.items()))  # fmt: skip
-    shown = test[: args.show]
-    show_translations(tr, shown, tr.translate([s for s, _ in shown]))
+    show_translations(tr, test[: args.show], translations[: args.show])
     try_it = (
         f"Translator.load({out!r}).translate([frames]) in Python"
         if data.features

@@ -55,16 +55,17 @@ def test_non_finite_feature_frames_are_refused_not_decoded_to_nothing(run):
 
 
 def test_beam_search_names_a_sentence_it_cannot_score(run, monkeypatch):
+    """By its place in the sources, not in its batch (the error said "sentence 0")."""
     _, tr, _ = run
     real = tr.model.step
 
-    def nan_step(y, state, **kw):
+    def nan_step(y, state, **kw):  # NaN for the second batch only: 1 sentence x 2 beams
         logp, state, w = real(y, state, **kw)
-        return logp * np.nan, state, w
+        return (logp * np.nan if len(y) == 2 else logp), state, w
 
     monkeypatch.setattr(tr.model, "step", nan_step)
-    with pytest.raises(ValueError, match="sentence 0 has no hypothesis with a finite score"):
-        tr.translate([np.zeros((3, 10))], method="beam")
+    with pytest.raises(ValueError, match=r"sources\[2\] has no hypothesis with a finite score"):
+        tr.translate([np.zeros((3, 10))] * 3, method="beam", beam_size=2, batch_size=2)
 
 
 def test_a_run_without_a_best_checkpoint_loads_its_last_one(run, tmp_path):
@@ -331,3 +332,7 @@ def test_evaluate_translations_wants_one_translation_per_pair():
         tr.evaluate_translations([], [])
     both = tr.evaluate_translations(pairs, _outputs([["2", "1"], ["4"]]), bleu=False)
     assert both == {"exact_match": 0.5, "n": 2, "token_accuracy": 4 / 5}  # 3/3, 1/2
+    nbest = tr.translate(["12", "3"], method="beam", beam_size=2, nbest=2)
+    with pytest.raises(ValueError, match=r"translations\[0\] is list, not a Translation"):
+        tr.evaluate_translations(pairs, nbest)  # an AttributeError on the list
+    assert tr.evaluate_translations(pairs, [ts[0] for ts in nbest])["n"] == 2

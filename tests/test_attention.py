@@ -204,6 +204,16 @@ def test_softmax_never_reads_padding():
     assert np.all(w[0, [1, 3]] == 0) and np.all(w[1] == 0)
 
 
+def test_softmax_of_scores_spread_beyond_float32_does_not_warn():
+    """s - max overflows to -inf when the valid scores span more than 3.4e38 in float32: exp of
+    it is the weight 0 that is meant, not an overflow to warn about (log_softmax's case too)."""
+    s, m = np.array([[3e38, -3e38, 0.0]], np.float32), np.ones((1, 3), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w, _ = softmax.forward(s, m)
+    np.testing.assert_array_equal(w, [[1, 0, 0]])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_of_valid_scores_all_minus_inf_is_zeros_not_nan(dtype):
     """A row whose valid scores are all -inf has no distribution to normalise: all-zero weights,

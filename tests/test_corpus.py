@@ -73,8 +73,9 @@ def test_empty_file(tmp_path):
         (b"a\tb\n\n", 2, "blank line"),
         (b"a\tb\n\tc\n", 2, "empty source"),
         (b"a\tb\nc\t\n", 2, "empty target"),
-        (b"a\tb\r\r\nc\td\n", 1, r"a carriage return \(\\r\) inside the line.*doubled"),
-        (b"a\tb\rc\td\r", 1, r"a carriage return .*old Mac \\r endings"),
+        (b"a\tb\r\r\nc\td\n", 1, r"a carriage return \(\\r\) inside the line.*doubled.*tr -d"),
+        (b"a\tb\r\r\n", 1, r"a carriage return .*doubled \\r\\r\\n endings"),
+        (b"a\tb\rc\td\r", 1, r"a carriage return .*old Mac \\r endings; .*tr '\\r' '\\n'"),
         (b"a\tb\nc\td\n\xe9t\xe9\tx\n", 3, r"not valid UTF-8 \(byte 1 of the line is b'\\xe9'\)"),
     ],
 )

@@ -245,7 +245,7 @@ def test_bad_hyperparameters_name_the_argument(rng):
     for kind in (Adam, AdamW, Adagrad):
         with pytest.raises(ValueError, match=f"{kind.__name__}: eps must be > 0; got 0, which"):
             kind(p, eps=0.0)
-        with pytest.raises(ValueError, match="eps must be a finite number >= 0; got -1e-08"):
+        with pytest.raises(ValueError, match="eps must be a finite number > 0; got -1e-08"):
             kind(p, eps=-1e-8)
 
 

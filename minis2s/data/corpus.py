@@ -73,12 +73,14 @@ def read_lines(path: str | os.PathLike) -> list[str]:
                 f"{b[e.start : e.start + 1]!r}); save the file as UTF-8",
             ) from None
         if "\r" in line:
+            old_mac = b"\n" not in data  # every line ends in \r alone
+            kind, fix = (("old Mac \\r endings", "tr '\\r' '\\n'") if old_mac else
+                         ("doubled \\r\\r\\n endings", "tr -d '\\r'"))  # fmt: skip
             raise CorpusError(
                 path,
                 n,
                 "a carriage return (\\r) inside the line: lines must end in \\n or \\r\\n, and "
-                "this file has old Mac \\r endings or doubled \\r\\r\\n ones; convert it, "
-                "e.g. with  tr -d '\\r' < in.tsv > out.tsv",
+                f"this file has {kind}; convert it, e.g. with  {fix} < in.tsv > out.tsv",
             )
         lines.append(line.removeprefix("\ufeff") if n == 1 else line)
     return lines

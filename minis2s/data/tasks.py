@@ -109,8 +109,9 @@ def _reverse_digits(rng: np.random.Generator, n: int) -> list[Example]:
 
 
 def _reverse_long(rng: np.random.Generator, n: int) -> list[Example]:
-    # Lengths uniform in 1..40, so every band of source lengths has as many test sentences: the
-    # task shows how accuracy falls with length without attention (see examples/005).
+    # Lengths drawn uniform in 1..40, so the bands of source lengths are about equally filled (not
+    # the shortest: there are only 10 strings of one digit and 100 of two, and repeats are
+    # dropped): the task shows how accuracy falls with length without attention (examples/005).
     return [(s, s, s[::-1]) for s in random_strings(rng, n, DIGITS, 1, LONG)]
 
 

@@ -36,6 +36,19 @@ PENALTIES = ("none", "average", "gnmt")
 MAX_ALPHA = 10.0  # ((5 + L) / 6)^alpha stays within float for any L up to MAX_STEPS
 
 
+class NoHypothesis(ValueError):
+    """Beam search kept no hypothesis with a finite score for sentence `n` of its batch: the
+    model's log-probabilities for it turned NaN (or -inf)."""
+
+    def __init__(self, n: int, name: str | None = None) -> None:
+        self.n = n
+        super().__init__(
+            f"beam_search: {name or f'sentence {n}'} has no hypothesis with a finite score: the "
+            "model's log-probabilities for it are NaN (source features too large for the "
+            "model's dtype?)"
+        )
+
+
 def penalised(logprob: float, length: int, kind: str, alpha: float) -> float:
     """The ranking score of a finished hypothesis of `length` tokens: its EOS included, or, for
     one stopped by the length limit, the limit's tokens without an EOS."""
@@ -105,11 +118,8 @@ def beam_search(
         if not active.any():
             break
     lost = [n for n, f in enumerate(finished) if not f]
-    if lost:  # every candidate's score was NaN or -inf from the first step
-        raise ValueError(
-            f"beam_search: sentence {lost[0]} has no hypothesis with a finite score: the model's "
-            "log-probabilities for it are NaN (source features too large for the model's dtype?)"
-        )
+    if lost:  # every candidate's score turned NaN or -inf before any hypothesis finished
+        raise NoHypothesis(lost[0])
     return [sorted(f, key=lambda h: -h.score)[:nbest] for f in finished]
 
 

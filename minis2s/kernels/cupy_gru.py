@@ -69,7 +69,7 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, A
     for t in range(T):
         xp.matmul(h, W_hh.T, out=hW)
         LOOP_STEP_FORWARD(*blocks(xw[:, t], 3), *blocks(hW, 3), *blocks(b_hh, 3), h, m[:, t, None],
-                     hs_state[:, t], *blocks(gates[:, t], 3), hn[:, t])  # fmt: skip
+                          hs_state[:, t], *blocks(gates[:, t], 3), hn[:, t])  # fmt: skip
         h = hs_state[:, t]
     return hs_state, gates, hn
 
@@ -89,8 +89,8 @@ def backward_loop(
         dh_rest_prev = buffers[t % 2]  # not dh_rest's buffer: outputs must not overlap inputs
         h_prev = h0 if t == 0 else hs_state[:, t - 1]
         LOOP_STEP_BACKWARD(dh_rest, dh_W, dys[:, t], h_prev, *blocks(gates[:, t], 3), hn[:, t],
-                      m[:, t, None], *blocks(dax[:, t], 3), *blocks(dah[:, t], 3),
-                      dh_rest_prev)  # fmt: skip
+                           m[:, t, None], *blocks(dax[:, t], 3), *blocks(dah[:, t], 3),
+                           dh_rest_prev)  # fmt: skip
         xp.matmul(dah[:, t], W_hh, out=dh_W)
         dh_rest = dh_rest_prev
     return dax, dah, dh_rest + dh_W

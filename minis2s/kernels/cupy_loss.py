@@ -4,7 +4,8 @@ backend).
 Same names, arguments and results as the reference. The (M, V) logits of a large vocabulary are
 the biggest arrays of a training step (128 x 50 x 32000 float32 is 0.8 GB), and each pass over
 them costs a read or a write of all of it. The reference makes eight passes for the log-softmax
-(max; z - max; exp; sum; the subtraction in place) and six for its gradient, with full-size
+(max; z - max; exp; sum; the subtraction in place) and seven for its gradient (exp; - eps / V;
+* scale; the select of kept rows), with full-size
 temporaries; the twins make four and two:
 
     log_softmax           top = max_v z_v; s = sum_v exp(z_v - top) (a `RowSum`: the terms are

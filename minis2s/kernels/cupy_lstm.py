@@ -69,7 +69,7 @@ def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any
     for t in range(T):
         xp.matmul(h, W_hh.T, out=hW)
         LOOP_STEP_FORWARD(*blocks(xw[:, t], 4), *blocks(hW, 4), h, c, m[:, t, None],
-                     hs_state[:, t], cs_state[:, t], *blocks(gates[:, t], 4))  # fmt: skip
+                          hs_state[:, t], cs_state[:, t], *blocks(gates[:, t], 4))  # fmt: skip
         h, c = hs_state[:, t], cs_state[:, t]
     return hs_state, cs_state, gates
 
@@ -97,8 +97,8 @@ def backward_loop(
         dh_rest_prev, dc_prev = buffers[t % 2]  # not the inputs' buffers: outputs must not overlap
         c_prev = c0 if t == 0 else cs_state[:, t - 1]
         LOOP_STEP_BACKWARD(dh_rest, dh_W, dys[:, t], dc_next, cs_state[:, t], c_prev,
-                      *blocks(gates[:, t], 4), m[:, t, None],
-                      *blocks(da[:, t], 4), dh_rest_prev, dc_prev)  # fmt: skip
+                           *blocks(gates[:, t], 4), m[:, t, None],
+                           *blocks(da[:, t], 4), dh_rest_prev, dc_prev)  # fmt: skip
         xp.matmul(da[:, t], W_hh, out=dh_W)
         dh_rest, dc_next = dh_rest_prev, dc_prev
     return da, dh_rest + dh_W, dc_next

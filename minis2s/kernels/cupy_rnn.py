@@ -69,7 +69,7 @@ def backward_loop(dys: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> 
     for t in range(T - 1, -1, -1):  # dh_{t} = dh_rest + dh_W
         dh_rest_prev = buffers[t % 2]  # not dh_rest's buffer: outputs must not overlap inputs
         LOOP_STEP_BACKWARD(dh_rest, dh_W, dys[:, t], hs_state[:, t], m[:, t, None], da[:, t],
-                      dh_rest_prev)  # fmt: skip
+                           dh_rest_prev)  # fmt: skip
         xp.matmul(da[:, t], W_hh, out=dh_W)
         dh_rest = dh_rest_prev
     return da, dh_rest + dh_W

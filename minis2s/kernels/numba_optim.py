@@ -1,6 +1,7 @@
 """Numba twin of `minis2s.train.optim.adam_update` (the "numba" backend), for Adam and AdamW.
 
-Same name, arguments, result and statement order as the reference. The reference makes thirteen
+Same name, arguments and result as the reference, its operations fused into one loop. The
+reference makes thirteen
 array operations per parameter array, each a pass over memory: m *= beta1, (1 - beta1) * g,
 m +=, v *= beta2, g * g, (1 - beta2) * that, v +=, sqrt(v), / sqrt(1 - beta2^t), + eps, m / that,
 (lr / (1 - beta1^t)) * that, p -=; eight of them write a new temporary. L2 weight decay adds two

@@ -20,7 +20,7 @@ numba and cupy backends replace with twins that make no full-size temporaries. T
 walk the logits row by row: three passes over each row for log_softmax (for a row that fits in
 cache, only the first comes from memory), one for the gradient. The cupy twins use fused kernels:
 four full-size reads or writes for log_softmax and two for the gradient, where the reference makes
-eight and six.
+eight and seven.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     s = xp.where(valid, s, 0.0)  # padding may hold anything (even inf); drop it
     lowest = np.finfo(s.dtype).min  # the shift's floor: all valid s = -inf gives 0s, not NaN
     s_max = xp.maximum(xp.where(valid, s, lowest).max(axis=-1, keepdims=True), lowest)
-    e = xp.exp(xp.where(valid, s - s_max, 0.0)) * valid  # exp(<= 0); 0 at padding
+    with np.errstate(over="ignore"):  # a float32 spread above 3.4e38 gives -inf: exp is 0, right
+        e = xp.exp(xp.where(valid, s - s_max, 0.0)) * valid  # exp(<= 0); 0 at padding
     # The max itself contributes exp(0) = 1, so the sum is >= 1 unless a row has no valid
     # position or only -inf scores, where e is all 0 and dividing by 1 keeps the weights 0.
     w = e / xp.maximum(e.sum(axis=-1, keepdims=True), 1.0)

@@ -323,7 +323,8 @@ def _check_hyper(where: str, **values: float) -> None:
 def _check_eps(where: str, eps: float) -> None:
     """eps > 0: an entry whose gradient has always been 0 (the embedding's pad row, a token not
     seen yet) has sqrt(v) = 0, and its step 0 / (0 + eps) is 0 only if eps is not 0."""
-    _check_hyper(where, eps=eps)
+    if isinstance(eps, bool) or not (isinstance(eps, Real) and math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"{where}: eps must be a finite number > 0; got {eps!r}")
     if eps == 0:
         raise ValueError(
             f"{where}: eps must be > 0; got 0, which makes the step of a parameter whose "
