@@ -115,7 +115,16 @@ def step_backward_data(
     i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
     tc = xp.tanh(c)
     dc = dc + dh * o * (1 - tc * tc)  # h = o tanh(c)
-    da = xp.concatenate(  # sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2
+    da = gate_grads(dh, dc, c_prev, i, f, g, o, tc)
+    return da @ p["W_ih"], (da @ p["W_hh"], dc * f), (da, da)
+
+
+def gate_grads(dh: Any, dc: Any, c_prev: Any, i: Any, f: Any, g: Any, o: Any, tc: Any) -> Any:
+    """da (N, 4H), the gradient of the gates' pre-activations [a_i a_f a_g a_o], from dh and dc
+    (N, H), dc being all of c_t's gradient (through c_t and through h_t = o tanh(c_t)), the
+    gates i f g o and tc = tanh(c_t) (N, H) each."""
+    xp = get_array_module(dh)
+    return xp.concatenate(  # sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2
         [
             dc * g * i * (1 - i),
             dc * c_prev * f * (1 - f),
@@ -124,7 +133,6 @@ def step_backward_data(
         ],
         axis=1,
     )
-    return da @ p["W_ih"], (da @ p["W_hh"], dc * f), (da, da)
 
 
 def check_step_grads(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any, Any]:
@@ -193,16 +201,8 @@ def backward_loop(
         tc = xp.tanh(cs_state[:, t])  # = tanh(c~_t) wherever m_t = 1
         dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
         dc = dc_next + dh * o * (1 - tc * tc)  # into c~_t, through c_t and h~_t
-        da_t = xp.concatenate(  # sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2
-            [
-                dc * g * i * (1 - i),
-                dc * c_prev * f * (1 - f),
-                dc * i * (1 - g * g),
-                dh * tc * o * (1 - o),
-            ],
-            axis=1,
-        )
-        da[:, t] = xp.where(m_t, da_t, 0)  # a padded step has no gates (they may be NaN)
+        # a padded step has no gates (they may be NaN): its da is 0
+        da[:, t] = xp.where(m_t, gate_grads(dh, dc, c_prev, i, f, g, o, tc), 0)
         dc_next = xp.where(m_t, dc * f, dc_next)  # a padded step passes dc and dh through
         dh_next = xp.where(m_t, da[:, t] @ W_hh, dh)
     return da, dh_next, dc_next
