@@ -40,14 +40,20 @@ def need(where: str, p: dict[str, Any], names: tuple[str, ...], score: str) -> N
         )
 
 
+def _queries(where: str, q: Any, enc: Any, p: dict[str, Any], score: str, names: tuple) -> tuple:
+    """The checks forward and forward_with_keys share: the score kind, its parameters `names`,
+    q (N, Tq, Hq) and enc (N, S, He) of the same N; returns (N, Tq, Hq, S)."""
+    check_score(score)
+    need(where, p, names, score)
+    validate.shape(where, "q", q, (None, None, None), "N, Tq, Hq")
+    validate.shape(where, "enc", enc, (q.shape[0], None, None), "N, S, He")
+    return (*q.shape, enc.shape[1])
+
+
 def check_forward(q: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
     """Validate q, enc against each other and against p; return (N, S)."""
     where = f"{WHERE}.forward"
-    check_score(score)
-    need(where, p, PARAMS[score], score)
-    validate.shape(where, "q", q, (None, None, None), "N, Tq, Hq")
-    validate.shape(where, "enc", enc, (q.shape[0], None, None), "N, S, He")
-    (N, Tq, Hq), S = q.shape, enc.shape[1]
+    N, Tq, Hq, S = _queries(where, q, enc, p, score, PARAMS.get(score, ()))
     if score in ("dot", "scaled_dot"):
         validate.shape(where, "enc", enc, (N, None, Hq), "N, S, He = Hq")  # q . k needs He == Hq
     elif score == "general":
@@ -86,11 +92,7 @@ def check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> t
     """Validate forward_with_keys's q, keys, enc against each other and against p; return (N, S).
     The numba twin checks its inputs with it too."""
     where = f"{WHERE}.forward_with_keys"
-    check_score(score)
-    need(where, p, QUERY_PARAMS[score], score)
-    validate.shape(where, "q", q, (None, None, None), "N, Tq, Hq")
-    validate.shape(where, "enc", enc, (q.shape[0], None, None), "N, S, He")
-    (N, Tq, Hq), S = q.shape, enc.shape[1]
+    N, Tq, Hq, S = _queries(where, q, enc, p, score, QUERY_PARAMS.get(score, ()))
     if score == "concat":
         validate.shape(where, "p['W_a']", p["W_a"], (None, Hq + enc.shape[2]), "A, Hq + He")
     elif score == "additive":
