@@ -266,3 +266,14 @@ def test_src_mask_values_are_checked_once_per_batch_not_per_step(monkeypatch):
     for t in range(3):
         state = model.step(b.tgt_in[:, t], state)[1]
     assert calls.count("Seq2Seq.encode") == 1 and not [w for w in calls if "attention" in w]
+
+
+def test_summary_lists_every_parameter_with_its_shape_and_the_total():
+    model = Seq2Seq(ModelConfig(src_vocab=9, tgt_vocab=7, emb=3, hidden=5), seed=0)
+    lines = model.summary().splitlines()
+    assert lines[0].split() == ["parameter", "shape", "size"]
+    rows = {line.split("  ")[0]: line for line in lines[1:-1]}
+    assert list(rows) == list(model.params)
+    assert "(20, 3)" in rows["enc.rnn.l0.fwd.W_ih"] and rows["enc.rnn.l0.fwd.W_ih"].endswith(" 60")
+    assert "(20,)" in rows["enc.rnn.l0.fwd.b_ih"]
+    assert lines[-1].split() == ["total", f"{model.num_params():,}"]

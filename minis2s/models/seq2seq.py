@@ -236,3 +236,15 @@ class Seq2Seq:
 
     def num_params(self) -> int:
         return int(sum(int(np.prod(v.shape)) for v in self.params.values()))
+
+    def summary(self) -> str:
+        """A table of the parameters: dotted name, shape and size, then the total, so that each
+        matrix of the equations can be found by its name (`enc.rnn.l0.fwd.W_ih` (4H, E) for an
+        LSTM: the input weights of layer 0's forward direction, gates i, f, g, o stacked)."""
+        width = max(len(k) for k in self.params)
+        lines = [f"{'parameter':<{width}}  {'shape':<14} {'size':>10}"]
+        for name, a in self.params.items():
+            shape = str(tuple(a.shape))
+            lines.append(f"{name:<{width}}  {shape:<14} {int(np.prod(a.shape)):>10,}")
+        lines.append(f"{'total':<{width}}  {'':<14} {self.num_params():>10,}")
+        return "\n".join(lines)
