@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("translate", help="translate sentences (arguments or standard input)")
     p.add_argument("--checkpoint", required=True, help="a run directory or checkpoint")
     p.add_argument("sentences", nargs="*", help="default: one sentence per line of stdin")
+    p.add_argument("--show-attention", action="store_true",
+                   help="after each translation, its attention weights as text: a row per "
+                   "output token, a column per source token, ' ' for 0 to '@' for 1")  # fmt: skip
     _decode_options(p)
 
     p = sub.add_parser(

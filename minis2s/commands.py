@@ -117,10 +117,16 @@ def _show(src) -> str:
 
 
 def translate(args: argparse.Namespace) -> int:
+    from minis2s import viz
     from minis2s.api import Translator
 
     kw = decode_kwargs(args)  # before reading anything: a wrong option costs no waiting
     tr = Translator.load(args.checkpoint)
+    if args.show_attention and tr.model.cfg.attention == "none":
+        raise ValueError(
+            f"--show-attention: the model in {args.checkpoint} has no attention (it was trained "
+            "with --attention none), so there are no weights to show"
+        )
     sentences = args.sentences or _stdin_lines()
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
@@ -130,6 +136,9 @@ def translate(args: argparse.Namespace) -> int:
             print(" ||| ".join(f"{t.text}\t{t.score:.4f}" for t in r))
         else:
             print(r.text)
+        if args.show_attention:  # of the best translation
+            best = r[0] if isinstance(r, list) else r
+            print(viz.attention_text(best.attention, best.src_tokens, best.tokens) + "\n")
     if tr.unknown:
         were = "token was" if tr.unknown == 1 else "tokens were"
         print(f"note: {tr.unknown} source {were} not in the vocabulary (mapped to <unk>)",

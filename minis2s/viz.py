@@ -1,5 +1,5 @@
-"""Pictures: the attention heatmap of one translation, a run's training curves, and exact match
-against source length.
+"""Pictures: the attention heatmap of one translation (also as text, for a terminal), a run's
+training curves, and exact match against source length.
 
 matplotlib is an optional extra (`pip install 'minis2s[plot]'`); it is imported on use, with the
 Agg backend, so plots render without a display.
@@ -46,6 +46,31 @@ def plot_attention(
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
+
+
+SHADES = " .:-=+*#%@"  # attention weight 0 .. 1, in tenths
+
+
+def attention_text(
+    weights: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str]
+) -> str:
+    """The heatmap of plot_attention as text: one row per output token (</s> for the step that
+    produced EOS), one column per source token, written downwards above its column, and each
+    weight w as SHADES[round(9 w)]: " " for 0, "@" for 1. Needs no matplotlib.
+
+    weights (T_out, S) as in plot_attention.
+    """
+    w = np.asarray(weights)[:, : len(src_tokens)]
+    rows = list(tgt_tokens) + ["</s>"] * (w.shape[0] - len(tgt_tokens))
+    src = [repr(t)[1:-1] or "''" for t in src_tokens]  # a space shows as a space; "" as ''
+    labels = [repr(t)[1:-1] for t in rows[: w.shape[0]]]
+    left = max([len(t) for t in labels] + [1]) + 2
+    tall = max(len(t) for t in src)
+    lines = [" " * left + " ".join(t[k] if k < len(t) else " " for t in src) for k in range(tall)]
+    for label, row in zip(labels, w, strict=True):
+        cells = " ".join(SHADES[int(np.rint(9 * min(max(x, 0.0), 1.0)))] for x in row)
+        lines.append(f"{label:>{left - 2}}  {cells}")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def plot_log(log_path: str, out: str) -> None:

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from minis2s.cli import main
+from minis2s.viz import SHADES
 
 TINY = [
     "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
@@ -123,6 +124,22 @@ def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):
     assert main(["translate", "--checkpoint", str(run)]) == 0
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 2 and "vocabulary" not in captured.err  # no "\r"
+
+
+def test_translate_shows_the_attention_weights_as_text(run, capsys, tmp_path):
+    assert main(["translate", "--checkpoint", str(run), "--show-attention", "123", "45"]) == 0
+    out = capsys.readouterr().out.split("\n\n")  # a blank line after each grid
+    first, second = (block.splitlines() for block in out[:2])
+    assert first[1].split() == ["1", "2", "3"] and second[1].split() == ["4", "5"]
+    rows, left = first[2:], len(first[1]) - len(first[1].lstrip())  # the cells' first column
+    labels = [r[:left].strip() for r in rows]  # a row per output character, then </s> if it ended
+    assert labels[: len(first[0])] == list(first[0]) and labels[len(first[0]) :] in ([], ["</s>"])
+    assert all(set(r[left:]) <= set(SHADES) for r in rows)
+    bare = tmp_path / "bare"
+    assert main(["train", *TINY, "--attention", "none", "--out", str(bare)]) == 0
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", str(bare), "--show-attention", "12"]) == 2
+    assert "--show-attention: the model in" in capsys.readouterr().err
 
 
 def test_translate_a_run_stopped_before_its_first_dev_evaluation(tmp_path, capsys):
