@@ -24,9 +24,10 @@ def all_pairs(name):
 
 def test_registry():
     assert set(TASKS) == {"reverse-digits", "reverse-long", "reverse-string", "copy", "sort",
-                          "addition", "dates", "noisy-digits"}  # fmt: skip
+                          "addition", "dates", "en-es", "noisy-digits"}  # fmt: skip
     for name, task in TASKS.items():
-        assert task.name == name and task.tokenizer == "char" and task.description
+        assert task.name == name and task.description
+        assert task.tokenizer == ("word" if name == "en-es" else "char")
         assert task.features == (10 if name == "noisy-digits" else None)
     with pytest.raises(ValueError, match="unknown task 'nope'; choose one of: reverse-digits, "):
         get_task("nope")
@@ -179,3 +180,52 @@ def test_noisy_digits_frames():
     for k in range(10):
         assert np.abs(noise[d == k].mean(0)).max() < 0.02
     assert (X.argmax(1) == d).mean() > 0.9
+
+
+SPANISH_DETERMINERS = {  # (definite, plural, gender), written out, not taken from the generator
+    "el": (True, False, "m"), "la": (True, False, "f"), "los": (True, True, "m"),
+    "las": (True, True, "f"), "un": (False, False, "m"), "una": (False, False, "f"),
+    "unos": (False, True, "m"), "unas": (False, True, "f"),
+}  # fmt: skip
+ENGLISH_DETERMINERS = {"the", "a", "an", "some"}
+
+
+def _phrases(words: list[str], determiners) -> list[list[str]]:
+    """A sentence's two noun phrases, each from its determiner to the word before the next
+    determiner or the verb (the verb is the word after the first phrase's noun)."""
+    starts = [k for k, w in enumerate(words) if w in determiners]
+    assert len(starts) == 2 and starts[0] == 0 and words[-1] == "."
+    return [words[starts[0] : starts[1] - 1], words[starts[1] : -1]]
+
+
+def test_en_es_agrees_in_gender_and_number_and_moves_the_adjective():
+    """Checked from the Spanish alone: the determiner's gender and number agree with the noun
+    (and the adjective) after it, the verb with the subject, the adjective follows its noun,
+    and the English has the same words in its own order (determiner, adjective, noun)."""
+    from minis2s.data.toy_translation import ADJECTIVES, NOUNS
+
+    gender = {es: g for _, es, g in NOUNS}
+    adj_en = {es[:-1]: en for en, es in ADJECTIVES}  # Spanish stem -> English
+    noun_en = {es: en for en, es, _ in NOUNS}
+    for en, es in all_pairs("en-es")[:3000]:
+        en_words, es_words = en.split(), es.split()
+        assert len(en_words) == len(es_words)  # one Spanish word per English word
+        for en_np, es_np in zip(_phrases(en_words, ENGLISH_DETERMINERS),
+                                _phrases(es_words, SPANISH_DETERMINERS), strict=True):  # fmt: skip
+            definite, plural, g = SPANISH_DETERMINERS[es_np[0]]
+            noun = es_np[1].removesuffix("s") if plural else es_np[1]
+            assert gender[noun] == g and es_np[1].endswith("s") == plural
+            assert en_np[-1] == noun_en[noun] + ("s" if plural else "")
+            assert en_np[0] == ("the" if definite else "some" if plural else en_np[0])
+            if len(es_np) == 3:  # determiner noun adjective -> determiner adjective noun
+                adj = es_np[2]
+                assert (
+                    adj == adj[: -2 if plural else -1] + ("o" if g == "m" else "a") + "s" * plural
+                )
+                assert en_np[1] == adj_en[adj[: -2 if plural else -1]]
+            if not definite and not plural:
+                assert en_np[0] == ("an" if en_np[1][0] in "aeiou" else "a")
+        subject_plural = SPANISH_DETERMINERS[es_words[0]][1]
+        verb = es_words[len(_phrases(es_words, SPANISH_DETERMINERS)[0])]
+        assert verb.endswith("n") == subject_plural  # ve/ven, come/comen, ...
+    assert get_task("en-es").tokenizer == "word"

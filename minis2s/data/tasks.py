@@ -17,6 +17,8 @@ task's *key*: the source string, or the date for "dates", or the digit string fo
     sort             "banana"        -> "aaabnn"  (1..10)      20000, 1000, 1000
     addition         "12+345"        -> "357"     (0..999)     50000, 1000, 1000
     dates            "3rd of March 2021" -> "2021-03-03"       20000, 1000, 1000
+    en-es            "the red cat sees a dog ." -> "el gato rojo ve un perro ."  (words)
+                                                               20000, 1000, 1000
     noisy-digits     (S, 10) float32 noisy one-hot frames -> the digits reversed   20000, 1000, 1000
 
 The sizes are meant to let a small attention model reach ~99% exact match on the test split in
@@ -43,6 +45,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from minis2s.data import toy_translation
 
 SPLITS = ("train", "dev", "test")
 DIGITS = "0123456789"
@@ -183,6 +187,10 @@ def _dates(rng: np.random.Generator, n: int) -> list[Example]:
     return out
 
 
+def _en_es(rng: np.random.Generator, n: int) -> list[Example]:
+    return [(en, en, es) for en, es in toy_translation.sentences(rng, n)]
+
+
 def _noisy_digits(rng: np.random.Generator, n: int) -> list[Example]:
     strings = random_strings(rng, n, DIGITS, 1, 10)
     digits = np.array([int(c) for s in strings for c in s])  # all frames of all examples
@@ -205,6 +213,13 @@ TASKS: dict[str, Task] = {
             "addition", '"12+345" -> "357", operands 0..999', Sizes(50_000, 1_000, 1_000), _addition
         ),
         Task("dates", "dates written 13 ways (1950..2049) -> ISO 2021-03-03", _SMALL, _dates),
+        Task(
+            "en-es",
+            "toy English -> Spanish: word order and agreement",
+            _SMALL,
+            _en_es,
+            tokenizer="word",
+        ),  # fmt: skip
         Task(
             "noisy-digits",
             "noisy one-hot frames (S, 10) of 1..10 digits -> digits reversed",
