@@ -34,18 +34,29 @@ def plot_attention(
     A row beyond `tgt_tokens` (the step that produced EOS) is labelled </s>.
     """
     plt = _pyplot()
-    w = np.asarray(weights)[:, : len(src_tokens)]
-    rows = list(tgt_tokens) + ["</s>"] * (w.shape[0] - len(tgt_tokens))
+    w, src, rows = _attention_grid(weights, src_tokens, tgt_tokens)
     width, height = (max(2.5, 1 + 0.45 * n) for n in (w.shape[1], w.shape[0]))  # inches
     fig, ax = plt.subplots(figsize=(width, height))
     ax.imshow(w, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(w.shape[1]), [repr(t)[1:-1] for t in src_tokens], rotation=90)
-    ax.set_yticks(range(w.shape[0]), [repr(t)[1:-1] for t in rows[: w.shape[0]]])
+    ax.set_xticks(range(w.shape[1]), src, rotation=90)
+    ax.set_yticks(range(w.shape[0]), rows)
     ax.set_xlabel("source")
     ax.set_ylabel("output")
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
+
+
+def _attention_grid(
+    weights: Any, src_tokens: Sequence[str], tgt_tokens: Sequence[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(weights (T_out, S) as a NumPy array, the source tokens' labels, a label per row: the
+    output tokens, then </s> for the step that produced EOS), tokens written as repr writes
+    them inside its quotes (a tab as \\t)."""
+    w = np.asarray(weights)[:, : len(src_tokens)]
+    rows = list(tgt_tokens) + ["</s>"] * (w.shape[0] - len(tgt_tokens))
+    src, rows = ([repr(t)[1:-1] for t in tokens] for tokens in (src_tokens, rows[: w.shape[0]]))
+    return w, src, rows
 
 
 SHADES = " .:-=+*#%@"  # attention weight 0 .. 1, in tenths
@@ -60,10 +71,8 @@ def attention_text(
 
     weights (T_out, S) as in plot_attention.
     """
-    w = np.asarray(weights)[:, : len(src_tokens)]
-    rows = list(tgt_tokens) + ["</s>"] * (w.shape[0] - len(tgt_tokens))
-    src = [repr(t)[1:-1] or "''" for t in src_tokens]  # a space shows as a space; "" as ''
-    labels = [repr(t)[1:-1] for t in rows[: w.shape[0]]]
+    w, src, labels = _attention_grid(weights, src_tokens, tgt_tokens)
+    src = [t or "''" for t in src]  # a space shows as a space; "" as ''
     left = max([len(t) for t in labels] + [1]) + 2
     tall = max(len(t) for t in src)
     lines = [" " * left + " ".join(t[k] if k < len(t) else " " for t in src) for k in range(tall)]

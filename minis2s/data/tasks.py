@@ -219,7 +219,7 @@ TASKS: dict[str, Task] = {
             _SMALL,
             _en_es,
             tokenizer="word",
-        ),  # fmt: skip
+        ),
         Task(
             "noisy-digits",
             "noisy one-hot frames (S, 10) of 1..10 digits -> digits reversed",

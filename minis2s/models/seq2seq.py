@@ -235,7 +235,7 @@ class Seq2Seq:
         return DecodeState(*(take(a) for a in state))
 
     def num_params(self) -> int:
-        return int(sum(int(np.prod(v.shape)) for v in self.params.values()))
+        return int(sum(v.size for v in self.params.values()))
 
     def summary(self) -> str:
         """A table of the parameters: dotted name, shape and size, then the total, so that each
@@ -245,6 +245,6 @@ class Seq2Seq:
         lines = [f"{'parameter':<{width}}  {'shape':<14} {'size':>10}"]
         for name, a in self.params.items():
             shape = str(tuple(a.shape))
-            lines.append(f"{name:<{width}}  {shape:<14} {int(np.prod(a.shape)):>10,}")
+            lines.append(f"{name:<{width}}  {shape:<14} {a.size:>10,}")
         lines.append(f"{'total':<{width}}  {'':<14} {self.num_params():>10,}")
         return "\n".join(lines)
