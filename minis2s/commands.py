@@ -131,19 +131,18 @@ def translate(args: argparse.Namespace) -> int:
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
     results = tr.translate(sentences, **kw)
-    for r in results:
+    best = [r[0] if isinstance(r, list) else r for r in results]  # of an n-best list, its first
+    for r, b in zip(results, best, strict=True):
         if isinstance(r, list):  # n-best
             print(" ||| ".join(f"{t.text}\t{t.score:.4f}" for t in r))
         else:
             print(r.text)
-        if args.show_attention:  # of the best translation
-            best = r[0] if isinstance(r, list) else r
-            print(viz.attention_text(best.attention, best.src_tokens, best.tokens) + "\n")
+        if args.show_attention:
+            print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
     if tr.unknown:
         were = "token was" if tr.unknown == 1 else "tokens were"
         print(f"note: {tr.unknown} source {were} not in the vocabulary (mapped to <unk>)",
               file=sys.stderr)  # fmt: skip
-    best = [r[0] if isinstance(r, list) else r for r in results]
     cut = sum(not t.ended for t in best)
     if cut:
         print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
