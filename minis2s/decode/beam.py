@@ -30,6 +30,7 @@ from minis2s.decode.common import (
     choosable,
     finish,
     length_limits,
+    source_lengths,
 )
 
 PENALTIES = ("none", "average", "gnmt")
@@ -92,7 +93,7 @@ def beam_search(
     limits = length_limits(src_mask, max_len_a, max_len_b)
     state = model.encode(src, src_mask)
     xp = get_array_module(state.enc)
-    N, src_lens = limits.shape[0], to_numpy(src_mask).sum(axis=1).astype(int)  # (N,)
+    N, src_lens = limits.shape[0], source_lengths(src_mask)  # (N,)
     state = model.select(state, xp.repeat(xp.arange(N), K))
     scores = np.full((N, K), -np.inf)
     scores[:, 0] = 0.0  # one live hypothesis at the start; K copies would give K equal beams

@@ -62,6 +62,11 @@ def _shape(x: Any) -> tuple[int, ...]:
 MAX_STEPS = 1_000_000  # far beyond any output: a decoder takes about a millisecond a step
 
 
+def source_lengths(src_mask: Any) -> np.ndarray:
+    """Each sentence's own source length, (N,) int64 on the host, from src_mask (N, S)."""
+    return to_numpy(src_mask).sum(axis=1, dtype=np.int64)
+
+
 def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
     """Per-sentence maximum output length a * source_length + b (at least 1), (N,) int."""
     validate.finite("decode", "max_len_a", max_len_a)
@@ -71,7 +76,7 @@ def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray
             f"decode: max length a * |src| + b must allow at least one token; got a={max_len_a}, "
             f"b={max_len_b}"
         )
-    src_lens = to_numpy(src_mask).sum(axis=1, dtype=np.float64)  # float32 overflows at a = 1e300
+    src_lens = source_lengths(src_mask).astype(np.float64)  # a * float32 overflows at a = 1e300
     limits = np.maximum(1, np.floor(max_len_a * src_lens + max_len_b))
     if limits.max(initial=0) > MAX_STEPS:  # and int64 would wrap round to a negative limit
         raise ValueError(
@@ -126,7 +131,7 @@ def decode_one_each(
             break
     ids_h = to_numpy(xp.stack(ids, axis=1))  # (N, T_out)
     attn_h = to_numpy(xp.stack(attn, axis=1)) if attn[0] is not None else None
-    lp, src_lens = to_numpy(logprob), to_numpy(src_mask).sum(axis=1).astype(int)  # (N,)
+    lp, src_lens = to_numpy(logprob), source_lengths(src_mask)  # (N,)
     return [
         [finish(ids_h[n, : limits[n]].tolist(), lp[n], lp[n],
                 None if attn_h is None else attn_h[n], src_lens[n])]
