@@ -1,10 +1,11 @@
 """Vocabulary and tokenizers: fixed specials, deterministic ids, round trips, safe save/load."""
 
+import doctest
 import json
 import os
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minis2s.data import tokenize, vocab
@@ -166,10 +167,107 @@ def test_word_tokenizer_splits_on_whitespace_runs():
 
 
 def test_unknown_tokenizer_lists_names():
-    with pytest.raises(ValueError, match="unknown tokenizer 'bpe'; choose one of: char, word"):
+    with pytest.raises(
+        ValueError, match="unknown tokenizer 'bpe'; choose one of: char, word, wordpunct"
+    ):
         get_tokenizer("bpe")
     tok = tokenize.TOKENIZERS["word"]
     assert get_tokenizer(tok) is tok
+
+
+def test_the_module_examples_are_true():
+    """The examples in tokenize.py's docstrings, run as doctests."""
+    result = doctest.testmod(tokenize)
+    assert result.attempted >= 6 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("Go.", ["Go", "."]),  # "Go.", "Go!" and "Go" share the word "Go"
+        ("Go!", ["Go", "!"]),
+        ("¿Dónde?", ["¿", "Dónde", "?"]),
+        ("3.5 1,000 10:30", ["3.5", "1,000", "10:30"]),  # a number keeps its separators
+        ("¿Dónde? It's 3.5 km.", "¿ Dónde ? It ' s 3.5 km .".split()),  # the README's
+        ("in 3. Then 4.", ["in", "3", ".", "Then", "4", "."]),  # a full stop is not one
+        ("Wait...?!", ["Wait", ".", ".", ".", "?", "!"]),  # one mark per token
+        ("don't l'homme well-known", ["don", "'", "t", "l", "'", "homme", "well", "-", "known"]),
+        ("e\u0301le\u0300ve", ["e\u0301le\u0300ve"]),  # decomposed accents stay in the word
+        ("हिन्दी में", ["हिन्दी", "में"]),  # so do Hindi's vowel signs and virama
+        ("snake_case x2 \t\n", ["snake_case", "x2"]),
+        (" \t\n", []),
+    ],
+)
+def test_wordpunct_tokenize(text, tokens):
+    assert get_tokenizer("wordpunct").tokenize(text) == tokens
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello, world! Don't go.",
+        "¿Dónde está? Está aquí.",
+        "It costs 3.5 euros (roughly).",
+        'He said, "Hi." Then he left.',
+        "Wait... what?! [sic] 50% off: a well-known l'homme.",
+        "«Va!», dit-il.",  # French words, English spacing
+    ],
+)
+def test_wordpunct_inverts_on_normally_spaced_english_text(text):
+    tok = get_tokenizer("wordpunct")
+    assert tok.detokenize(tok.tokenize(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text, english",
+    [
+        ("Va !", "Va!"),  # French spaces before ! ? ; : and inside « »
+        ("« Qu'est-ce que c'est ? »", "«Qu'est-ce que c'est?»"),
+        ("the students' books", "the students'books"),  # an apostrophe between words joins
+        ("a  b\tc\n", "a b c"),
+    ],
+)
+def test_wordpunct_detokenize_follows_english_spacing(text, english):
+    tok = get_tokenizer("wordpunct")
+    assert tok.detokenize(tok.tokenize(text)) == english
+
+
+# Text over the characters the rules name (the regex's number separators, CLOSING, OPENING,
+# JOINERS, QUOTE), word characters (accented, decomposed, Devanagari with its vowel sign),
+# digits, spaces and other symbols; and over a few of them, so that numbers next to separators
+# and marks next to punctuation come up often.
+rule_chars = sorted(tokenize.CLOSING | tokenize.OPENING | tokenize.JOINERS | {tokenize.QUOTE})
+all_rules = st.text(
+    st.sampled_from([*"aZé_07 \t\n/&*", "\u0301", "ह", "ि", "्", "❤", "\ufe0f", *rule_chars])
+)
+the_tricky_ones = st.lists(
+    st.tuples(st.sampled_from([*"a07.,:'-\"(", "\u0301"]), st.sampled_from(["", " "]))
+).map(lambda pieces: "".join(piece + space for piece, space in pieces))
+
+
+@settings(max_examples=300)  # string work only: 300 examples take a fraction of a second
+@given(st.one_of(all_rules, the_tricky_ones, st.text()))
+def test_wordpunct_round_trip(text):
+    """Tokenize drops whitespace only, and detokenize gives back a text of the same tokens."""
+    tok = get_tokenizer("wordpunct")
+    tokens = tok.tokenize(text)
+    assert all(t and not any(c.isspace() for c in t) for t in tokens)
+    assert "".join(tokens) == "".join(text.split())
+    assert tok.tokenize(tok.detokenize(tokens)) == tokens
+
+
+@pytest.mark.parametrize("text", ["0 .7", "0. 7", "1 ,000", "10: 30", "( \u0301", '" \u0301',
+                                  "a ' \u0301", "\u0301 a", "x3.5", "3.5x", "ह ि"])  # fmt: skip
+def test_wordpunct_detokenize_does_not_glue_tokens_into_others(text):
+    """The spaces it leaves out never make two tokens one (a number, a mark and its word)."""
+    tok = get_tokenizer("wordpunct")
+    tokens = tok.tokenize(text)
+    assert tok.tokenize(tok.detokenize(tokens)) == tokens
+
+
+def test_word_tokenizer_is_unchanged():
+    """Old checkpoints record "word": it must keep splitting on whitespace alone."""
+    assert get_tokenizer("word").tokenize("Go. Va !") == ["Go.", "Va", "!"]
 
 
 def test_text_that_spells_a_special_token_is_unknown():

@@ -1,21 +1,33 @@
 """Tokenizers by name: split a string into tokens, and join tokens back into a string.
 
-"char"  every character is a token, spaces included:  "ab c" -> ["a", "b", " ", "c"]
-        detokenize("".join) inverts it exactly: detokenize(tokenize(s)) == s.
-"word"  split on runs of whitespace:                  " ab  c " -> ["ab", "c"]
-        detokenize joins with one space, so it inverts tokenize up to whitespace:
-        detokenize(tokenize(s)) == " ".join(s.split()), and
-        tokenize(detokenize(tokens)) == tokens for non-empty tokens without whitespace.
+"char"       every character is a token, spaces included:   "ab c" -> ["a", "b", " ", "c"]
+             detokenize("".join) inverts it exactly: detokenize(tokenize(s)) == s.
+"word"       split on runs of whitespace:                   " ab  c " -> ["ab", "c"]
+             detokenize joins with one space, so it inverts tokenize up to whitespace:
+             detokenize(tokenize(s)) == " ".join(s.split()), and
+             tokenize(detokenize(tokens)) == tokens for non-empty tokens without whitespace.
+"wordpunct"  words, numbers and single punctuation marks:   "Go." -> ["Go", "."]
+             so "Go", "Go." and "Go!" share the token "Go". detokenize puts spaces back by
+             English rules ("Hello, world!"), so it inverts tokenize for normally spaced
+             English text, and always up to spacing: tokenize(detokenize(tokenize(s))) ==
+             tokenize(s) for every string s.
 
 >>> tok = get_tokenizer("char")
 >>> tok.tokenize("12 3")
 ['1', '2', ' ', '3']
 >>> tok.detokenize(["3", " ", "2", "1"])
 '3 21'
+>>> tok = get_tokenizer("wordpunct")
+>>> tok.tokenize("¿Dónde está? It's 3.5 km.")
+['¿', 'Dónde', 'está', '?', 'It', "'", 's', '3.5', 'km', '.']
+>>> tok.detokenize(["¿", "Dónde", "está", "?", "It", "'", "s", "3.5", "km", "."])
+"¿Dónde está? It's 3.5 km."
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -46,9 +58,106 @@ def word_detokenize(tokens: Sequence[str]) -> str:
     return " ".join(tokens)
 
 
+# wordpunct ---------------------------------------------------------------------------------
+
+# A number with inner separators (3.5, 1,000, 10:30), else a run of word characters (\w is
+# Unicode's letters and digits, and "_"), else any other non-space character on its own. NLTK's
+# wordpunct_tokenize is \w+|[^\w\s]+: it keeps "..." and "?!" whole and splits 3.5 in three.
+WORDPUNCT = re.compile(r"\d+(?:[.,:]\d+)+|\w+|[^\w\s]")
+_WORD_CHAR = re.compile(r"\w")
+
+# How detokenize spaces punctuation, English style. A joiner between two words takes no space
+# on either side (don't, l'homme, well-known); elsewhere ’ closes (‘so’) and ' and - are spaced.
+# The straight double quotes (QUOTE) of a sentence open and close in turn: 1st, 3rd... open.
+CLOSING = frozenset(".,!?;:%)]}»›”’…")  # no space before
+OPENING = frozenset("([{¿¡«‹“‘„")  # no space after
+JOINERS = frozenset("'’-")
+QUOTE = '"'
+
+
+def _is_mark(c: str) -> bool:
+    """A combining mark (Unicode category M): an accent written as its own code point, or a vowel
+    sign of Hindi or another Indic script. Python's \\w does not match these."""
+    return unicodedata.category(c).startswith("M")
+
+
+def _in_word(c: str) -> bool:
+    """A character that words are made of: \\w, or a combining mark."""
+    return _WORD_CHAR.match(c) is not None or _is_mark(c)
+
+
+def _one_word(a: str, b: str) -> bool:
+    """Whether characters a, b side by side, which WORDPUNCT puts in two matches, are one word:
+    a combining mark and the word character (or mark) it touches."""
+    return _in_word(a) and _in_word(b) and (_is_mark(a) or _is_mark(b))
+
+
+def wordpunct_tokenize(text: str) -> list[str]:
+    """The matches of WORDPUNCT, except that a combining mark stays in the word it is written in
+    ("हिन्दी", and "élève" with decomposed accents, are one token each). Whitespace separates
+    tokens and is dropped; apostrophes and hyphens are tokens of their own.
+
+    >>> wordpunct_tokenize("Don't stop... at 10:30!")
+    ['Don', "'", 't', 'stop', '.', '.', '.', 'at', '10:30', '!']
+    """
+    if text.isascii():  # a shortcut: ASCII has no combining marks, the matches are the tokens
+        return WORDPUNCT.findall(text)
+    tokens: list[str] = []
+    end = -1  # where the previous match ended
+    for m in WORDPUNCT.finditer(text):
+        t = m.group()
+        if m.start() == end and _one_word(tokens[-1][-1], t[0]):
+            tokens[-1] += t
+        else:
+            tokens.append(t)
+        end = m.end()
+    return tokens
+
+
+def _roles(tokens: Sequence[str]) -> list[str]:
+    """For each token: "join" (a joiner between two words), "open", "close" or "" (a word, or
+    a symbol spaced on both sides)."""
+    roles, quotes = [], 0
+    for i, t in enumerate(tokens):
+        between_words = 0 < i < len(tokens) - 1 and (
+            _in_word(tokens[i - 1][-1]) and _in_word(tokens[i + 1][0])
+        )
+        if t in JOINERS and between_words:
+            roles.append("join")
+        elif t == QUOTE:
+            roles.append("open" if quotes % 2 == 0 else "close")
+            quotes += 1
+        else:
+            roles.append("close" if t in CLOSING else "open" if t in OPENING else "")
+    return roles
+
+
+def wordpunct_detokenize(tokens: Sequence[str]) -> str:
+    """Join with single spaces, except none before closing punctuation (CLOSING), none after
+    opening punctuation (OPENING), and none around a joiner between two words (JOINERS).
+
+    English spacing, so French "Va !" comes back as "Va!". Tokenize drops the spaces, so some
+    text cannot come back as written ("the students' books" -> "the students'books", "a - b"
+    -> "a-b", "U.S." -> "U. S."); what holds for every string s is that the text has the same
+    tokens: tokenize(detokenize(tokenize(s))) == tokenize(s). (Each space it leaves out has a
+    punctuation token on one side, which tokenize splits off again; a number's separators .,:
+    are CLOSING, so the next token is spaced and "3 . 5" does not come back as "3.5".)
+
+    >>> wordpunct_detokenize(["«", "Va", "!", "»", ",", "dit", "-", "il", "."])
+    '«Va!», dit-il.'
+    """
+    roles = _roles(tokens)
+    pieces = []
+    for i, t in enumerate(tokens):
+        glued = i == 0 or roles[i] in ("close", "join") or roles[i - 1] in ("open", "join")
+        pieces.append(t if glued else " " + t)
+    return "".join(pieces)
+
+
 TOKENIZERS: dict[str, Tokenizer] = {
     "char": Tokenizer("char", char_tokenize, char_detokenize),
     "word": Tokenizer("word", word_tokenize, word_detokenize),
+    "wordpunct": Tokenizer("wordpunct", wordpunct_tokenize, wordpunct_detokenize),
 }
 
 
