@@ -88,6 +88,7 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from minis2s.data.tokenize import TOKENIZERS
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 
@@ -109,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--dev-data", **corpus, help="dev corpus (default: 5%% of --data's "
                      "distinct pairs held out)")  # fmt: skip
     src.add_argument("--test-data", **corpus, help="test corpus, evaluated at the end")
-    src.add_argument("--tokenizer", choices=("char", "word"), help="for --data (default char)")
+    src.add_argument("--tokenizer", choices=tuple(TOKENIZERS), help="for --data (default char); "
+                     "wordpunct splits punctuation from words")  # fmt: skip
     src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")
     src.add_argument("--max-vocab", type=int, default=None, help="keep the most frequent N")
     src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")

@@ -72,8 +72,9 @@ def load_data(
 
     `train_size` keeps only the first that many training pairs (quick experiments); `max_len`
     drops training pairs with more tokens on either side (dev and test are kept whole). A corpus is
-    tokenized by `tokenizer` ("char" unless given, or "word"); a task brings its own tokenizer,
-    splits and lengths, so `dev_data`, `test_data`, `max_len` and `tokenizer` are for corpora.
+    tokenized by `tokenizer` ("char" unless given, "word" or "wordpunct"); a task brings its own
+    tokenizer, splits and lengths, so `dev_data`, `test_data`, `max_len` and `tokenizer` are for
+    corpora.
     """
     _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size)
     n_skipped = 0

@@ -8,6 +8,7 @@ import pytest
 from minis2s import metrics, pipeline
 from minis2s.api import Translation, Translator
 from minis2s.data.batching import encode_pairs
+from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train.config import TrainConfig
@@ -90,6 +91,23 @@ def _digits_translator() -> Translator:
     """An untrained digit model (its outputs are noise; the checks here are on the input)."""
     v = Vocab("0123456789")
     return Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+
+
+def test_a_wordpunct_translator_splits_sources_refuses_empty_ones_and_scores_words(monkeypatch):
+    """Sources are split as tokenize splits them ("Go!" is the known "Go" and "!"), the output
+    is the detokenized tokens, a whitespace-only source is refused as with "word", and BLEU is
+    over words (sacrebleu's "13a"), not characters."""
+    v = Vocab.build([["Go", ".", "!", "Va"]])
+    tr = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v, "wordpunct")
+    t = tr.translate(["Go!"])[0]
+    assert t.src_tokens == ["Go", "!"] and tr.unknown == 0
+    assert t.text == get_tokenizer("wordpunct").detokenize(t.tokens)
+    with pytest.raises(ValueError, match=r"sources\[1\] \(sentence 2\) is empty"):
+        tr.translate(["Go.", " \t"])
+    levels = []
+    monkeypatch.setattr(metrics, "bleu", lambda hyps, refs, tokenize: levels.append(tokenize))
+    tr.evaluate([("Go.", "Va !")])
+    assert levels == ["13a"]
 
 
 def test_a_bad_source_is_named_by_its_place_in_the_whole_list():

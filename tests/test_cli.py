@@ -603,6 +603,42 @@ def test_a_corpus_in_two_aligned_files(tmp_path, capsys):
     assert "one TSV file (source<TAB>target) or two files" in capsys.readouterr().err
 
 
+def test_a_wordpunct_run_splits_punctuation_from_words_and_keeps_the_tokenizer(tmp_path, capsys):
+    """--tokenizer wordpunct: the vocabularies hold "Go" and "!", not "Go." and "Run!", the
+    checkpoint records the tokenizer, and translate (the command and Translator.load) reads
+    "Go!", never seen whole, as the two known tokens "Go" and "!"."""
+    from minis2s.api import Translator
+
+    pairs = [
+        ("Go.", "Va !"),
+        ("Run!", "Cours !"),
+        ("Don't go.", "N'y va pas."),
+        ("Wait... (here)", "Attends... (ici)"),
+        ("It's 3.5 km.", "C'est à 3,5 km."),
+    ]
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    out = str(tmp_path / "run")
+    assert main(["train", "--data", str(corpus), "--dev-data", str(corpus), "--tokenizer",
+                 "wordpunct", "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet",
+                 "--out", out]) == 0  # fmt: skip
+    config = json.loads((tmp_path / "run" / "last" / "state.json").read_text())["config"]
+    assert config["data"]["tokenizer"] == "wordpunct"
+    tr = Translator.load(out)
+    assert tr.tokenizer.name == "wordpunct"
+    for token in ("Go", "!", ".", "3.5", "Don", "'", "t", "(", "Va"):
+        assert token in tr.src_vocab.tokens or token in tr.tgt_vocab.tokens, token
+    assert not {"Go.", "Run!", "km."} & set(tr.src_vocab.tokens)
+    assert tr.translate(["Go!"])[0].src_tokens == ["Go", "!"]
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", out, "Go!", "Run."]) == 0
+    result = capsys.readouterr()
+    assert len(result.out.splitlines()) == 2
+    assert "not in the vocabulary" not in result.err  # "Go!" and "Run." would be, as words
+    assert main(["translate", "--checkpoint", out, "Go.", " "]) == 2
+    assert "sources[1] (sentence 2) is empty" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("count", ["0", "-2", "two"])
 def test_threads_must_be_a_positive_count(count, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -116,6 +116,10 @@ def test_max_len_counts_tokens_of_the_tokenizer(tmp_path):
     assert read_tsv(path, tokenizer="word", max_len=3) == [("the cat sat", "le chat")]
     with raises_at(path, 1, "the source has 3 tokens, more than max_len=2"):
         read_tsv(path, tokenizer="word", max_len=2)
+    path = write(tmp_path / "b.tsv", b"Go, now!\tVas-y !\n")
+    assert read_tsv(path, tokenizer="word", max_len=2) == [("Go, now!", "Vas-y !")]
+    with raises_at(path, 1, "the source has 4 tokens, more than max_len=3"):  # Go , now !
+        read_tsv(path, tokenizer="wordpunct", max_len=3)
 
 
 def test_parallel_max_len_names_the_long_side(tmp_path):
@@ -127,11 +131,12 @@ def test_parallel_max_len_names_the_long_side(tmp_path):
     assert got == [("a", "x")] and got.skipped == (2,)
 
 
-def test_field_without_tokens(tmp_path):
+@pytest.mark.parametrize("tokenizer", ["word", "wordpunct"])
+def test_field_without_tokens(tmp_path, tokenizer):
     path = write(tmp_path / "a.tsv", b"a\tb\n \tb\n")
     assert read_tsv(path, tokenizer="char") == [("a", "b"), (" ", "b")]  # a space is a char
-    with raises_at(path, 2, "the source has no word tokens"):
-        read_tsv(path, tokenizer="word")
+    with raises_at(path, 2, f"the source has no {tokenizer} tokens"):
+        read_tsv(path, tokenizer=tokenizer)
 
 
 def test_bad_options(tmp_path):
