@@ -2,7 +2,7 @@
 
 Writes a small English -> Pig Latin corpus as a TSV file (source TAB target), trains on it with a
 linear scheduled-sampling schedule, evaluates BLEU / chrF / exact match, and translates with beam
-search. Swap `corpus` for your own file (and tokenizer="word" for word-level text).
+search. Swap `corpus` for your own file (and tokenizer="wordpunct" for words and punctuation).
 
     python examples/004_your_own_corpus.py
 """
