@@ -1,8 +1,13 @@
 """The README's promises: its two opening commands, and its gradient-check recipe and training
-loop run as shown."""
+loop run as shown; the commands of "Things to try" are ones the command line accepts."""
 
 import re
+import shlex
 from pathlib import Path
+
+import pytest
+
+from minis2s.cli import build_parser
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -46,3 +51,15 @@ def test_the_training_loop_written_out_runs_and_learns(capsys):
     assert [line.split(":")[0] for line in lines[:3]] == ["epoch 0", "epoch 1", "epoch 2"]
     assert losses[2] < losses[0] / 2  # it learns (the loss per token starts near log 14 = 2.6)
     assert len(lines) == 4 and lines[3].isdigit()  # a translation: digits only, no specials
+
+
+def test_things_to_try_commands_parse(capsys):
+    section = README.split("\n## Things to try\n", 1)[1].split("\n## ", 1)[0]
+    commands = [line for line in section.splitlines() if line.startswith("minis2s ")]
+    assert len(commands) >= 20  # every experiment's commands, not a section cut short
+    parser = build_parser()
+    for line in commands:
+        try:
+            parser.parse_args(shlex.split(line)[1:])  # parsed only: nothing trains
+        except SystemExit:  # argparse's exit on a misspelt option or a bad value
+            pytest.fail(f"{line}\n{capsys.readouterr().err}")
