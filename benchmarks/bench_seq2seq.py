@@ -190,7 +190,7 @@ def _torch_prune(top, order, hist, finished, t, limit, K, V):
     for n in range(N):
         live = 0
         for sc, j in zip(top[n], order[n], strict=True):
-            if sc == float("-inf") or live == K or len(finished[n]) >= K:
+            if sc == float("-inf") or live == K:
                 break
             r, tok = n * K + j // V, j % V
             if tok == EOS_ID or t + 1 >= limit:
@@ -225,7 +225,8 @@ def torch_beam(torch: Any, model: Any, src: Any, valid: Any, limit: int, K: int)
             state, feed = (state[0][idx], state[1][idx]), feed[idx]
             hist = [hist[r] + [tok] for r, tok in zip(rows, tokens, strict=True)]
             scores = torch.tensor(new, dtype=f64, device=dev).view(N, K)
-            if all(len(f) >= K for f in finished):
+            best_live = scores[:, 0].tolist()  # no penalty: a live score only falls
+            if all(f and max(f)[0] >= b for f, b in zip(finished, best_live, strict=True)):
                 break
     best = [max(f)[1] for f in finished]
     return sum(ids.index(EOS_ID) if EOS_ID in ids else len(ids) for ids in best)

@@ -2,6 +2,7 @@
 
 import itertools
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -200,6 +201,50 @@ def test_beam_search_wide_enough_is_exhaustive_search(cell, att, penalty):
     assert [h.ids for h in hyps] == [seq for _, _, seq in best]
     np.testing.assert_allclose([h.logprob for h in hyps], [lp for _, lp, _ in best], rtol=1e-12)
     np.testing.assert_allclose([h.score for h in hyps], [sc for sc, _, _ in best], rtol=1e-12)
+
+
+class ScriptedDecoder:
+    """A model whose log-probabilities are written out, per row of the batch: before the 6th
+    word, "4" (log p -0.01), </s> (-2) or "5" (-3); after six 4s, </s> (-0.01); after a 5,
+    </s> (-0.5). The best output is six 4s (log p -0.07), and every step offers an early </s>
+    of low score beside it."""
+
+    class State(NamedTuple):
+        enc: np.ndarray  # only read for its array module
+        fours: np.ndarray  # (rows,) 4s so far
+        strayed: np.ndarray  # (rows,) a 5 seen
+
+    def encode(self, src, src_mask):
+        n = len(src)
+        return self.State(np.zeros(n), np.zeros(n, int), np.zeros(n, bool))
+
+    @staticmethod
+    def select(state, index, *, same_sources=False):
+        return ScriptedDecoder.State(state.enc[index], state.fours[index], state.strayed[index])
+
+    def step(self, y, state, ids_checked=False):
+        y = np.asarray(y)
+        fours = state.fours + (y == 4)
+        strayed = state.strayed | (y == 5)
+        logp = np.full((len(y), V), -50.0)
+        logp[:, [4, EOS_ID, 5]] = [-0.01, -2.0, -3.0]
+        logp[fours == 6] = -50.0
+        logp[fours == 6, EOS_ID] = -0.01
+        logp[strayed] = -50.0
+        logp[strayed, EOS_ID] = -0.5
+        return logp, self.State(state.enc, fours, strayed), None
+
+
+@pytest.mark.parametrize("K", [2, 5, 9])
+@pytest.mark.parametrize("penalty", ["none", "average", "gnmt"])
+def test_early_ends_of_low_score_do_not_stop_the_search(K, penalty):
+    """Early </s> candidates fill K finished places long before the best hypothesis ends (it
+    is the greedy one here); the search goes on while a live hypothesis could still beat them."""
+    model, (ids, mask) = ScriptedDecoder(), pad([[4, 4, 4]])
+    [[g]] = greedy(model, ids, mask)
+    [[b]] = beam_search(model, ids, mask, beam_size=K, length_penalty=penalty)
+    assert g.ids == b.ids == [4] * 6
+    np.testing.assert_allclose(b.logprob, -0.07, rtol=1e-12)
 
 
 @pytest.mark.parametrize("temperature,top_k", [(1.0, 0), (0.5, 0), (2.0, 3)])

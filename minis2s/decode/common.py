@@ -89,11 +89,12 @@ def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray
 
 def finish(ids: list[int], logprob: float, score: float, attn: Any, src_len: int) -> Hypothesis:
     """Cut `ids` at the first EOS (dropped) and the attention rows to match, and the attention
-    columns to the sentence's own source length `src_len` (its padding dropped)."""
+    columns to the sentence's own source length `src_len` (its padding dropped). The weights are
+    a copy: a view would keep the whole batch's array alive (beam search makes one a step)."""
     cut = ids.index(EOS_ID) if EOS_ID in ids else len(ids)
     a = None
     if attn is not None:
-        a = to_numpy(attn)[: min(cut + 1, len(ids)), :src_len]
+        a = to_numpy(attn)[: min(cut + 1, len(ids)), :src_len].copy()
     return Hypothesis(ids[:cut], float(logprob), float(score), a, ended=cut < len(ids))
 
 
