@@ -324,6 +324,37 @@ def test_early_stopping_says_why_the_run_ended_before_its_epochs(data, tmp_path,
     assert quiet.state["epoch"] == 2 and capsys.readouterr().out == ""
 
 
+@pytest.mark.parametrize(
+    "exact,losses,noted",
+    [
+        ([0.0] * 4, [2.0, 1.5, 1.2, 1.0], True),  # stuck at 0, learning: the note, once
+        ([0.0] * 4, [2.0, 2.1, 2.2, 2.3], False),  # stuck, and the loss does not fall
+        ([0.1, 0.1, 0.1, 0.1], [2.0, 1.5, 1.2, 1.0], False),  # flat, but not at 0
+        ([0.0, 0.2, 0.3, 0.4], [2.0, 1.5, 1.2, 1.0], False),  # the metric moves
+    ],
+)
+def test_a_metric_stuck_at_0_while_the_loss_falls_gets_a_note(
+    data, tmp_path, capsys, exact, losses, noted
+):
+    """Plateau halving and early stopping read exact match alone: at 0 for a corpus of real
+    sentences, they call a learning model stalled. The run says so, and what to do."""
+    figures = iter([{"exact_match": e, "loss": lo} for e, lo in zip(exact, losses, strict=True)])
+    run = make_trainer(data, tmp_path / "r", epochs=4, metric="exact_match", patience=3,
+                       lr_patience=0)  # fmt: skip
+    run.evaluate, run.progress = (lambda m: next(figures)), True
+    run.fit()
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("note: dev")]
+    if noted:
+        assert notes == [
+            "note: dev exact_match is still 0 after 2 epochs while the dev loss fell from 2 to "
+            "1.5: early stopping and the plateau schedule see the exact_match alone, so they "
+            "count these epochs as no progress. Where whole sentences come out right late (or "
+            "never, on real text), train with --metric loss (or bleu)"
+        ]
+    else:
+        assert notes == []
+
+
 def test_a_sampling_schedule_without_scheduled_sampling_is_never_read(data, tmp_path):
     """teacher_forcing = 1 caps the sampling probability at 0: the schedule's own parameters
     (here the default sampling_k, invalid for "exponential") are not read, at any step."""
