@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
     top.add_argument(
         "--threads", type=positive_int, default=None,
-        help="BLAS threads (default: the BLAS library's choice); small models' GEMMs gain little",
+        help="BLAS threads (default: the BLAS library's choice); small models' GEMMs gain "
+        "little; two runs at once on few cores: 1 each",
     )  # fmt: skip
     sub = top.add_subparsers(dest="command", required=True)
 
