@@ -728,3 +728,19 @@ def test_the_scripts_refuse_options_that_would_waste_or_lose_a_run(options, mess
     run = subprocess.run([sys.executable, str(script), "--quick", "--backends", "numpy", *options],
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert run.returncode != 0 and message in run.stderr, run.stdout + run.stderr
+
+
+def test_the_contention_script_times_each_thread_count_alone_and_side_by_side():
+    script = BENCH_DIR / "bench_contention.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--backend", "numpy", "--steps", "1"],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout.splitlines()  # fmt: skip
+    assert out[0] == f"1 training steps (small, numpy) per process, {os.cpu_count()} CPUs"
+    assert [line.split(":")[0].strip() for line in out[1:]] == [
+        "default BLAS threads",
+        "1 BLAS thread",
+    ]
+    for line in out[1:]:  # "...: alone A s; two at once B s, C s": three times
+        words = line.split(":")[1].replace(",", " ").split()
+        assert len([w for w in words if w.replace(".", "").isdigit()]) == 3
