@@ -122,13 +122,16 @@ def bleu(hyps: Sequence[str], refs: Sequence[str], tokenize: str = "13a") -> flo
     """Corpus BLEU in [0, 100] with sacrebleu (one reference each). `tokenize` is sacrebleu's:
     "13a" (its default, for word-level text) or "char" (BLEU over characters: what a
     character-level task needs, where a whole output is one "word" and 4-grams of words
-    would not exist)."""
+    would not exist). `force=True` keeps sacrebleu from warning that 100 lines end in " .":
+    the strings are the tokenizer's own output and references alike (a "word" task such as
+    en-es writes "perro viejo ."), not text someone forgot to detokenize."""
     _check_strings("bleu", hyps, refs)
     sacrebleu = _sacrebleu("bleu")
     known = list(sacrebleu.metrics.bleu.BLEU.TOKENIZERS)
     if tokenize not in known:
         raise ValueError(f"bleu: unknown tokenize {tokenize!r}; sacrebleu's are {', '.join(known)}")
-    return float(sacrebleu.corpus_bleu(list(hyps), [list(refs)], tokenize=tokenize).score)
+    score = sacrebleu.corpus_bleu(list(hyps), [list(refs)], tokenize=tokenize, force=True)
+    return float(score.score)
 
 
 def chrf(hyps: Sequence[str], refs: Sequence[str]) -> float:

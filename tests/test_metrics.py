@@ -183,6 +183,16 @@ def test_bleu_and_chrf_are_sacrebleu_corpus_scores():
     assert 0 < metrics.bleu(HYPS, REFS) < 100
 
 
+def test_bleu_does_not_warn_about_a_word_tasks_spaced_periods(caplog):
+    """en-es writes "perro ." (its tokenizer's output): sacrebleu's "forgot to detokenize"
+    warning, printed on every evaluation, would tell a learner to fix what is not broken."""
+    pytest.importorskip("sacrebleu")
+    lines = [f"el perro {i} ve un gato ." for i in range(120)]
+    with caplog.at_level("WARNING", logger="sacrebleu"):
+        assert metrics.bleu(lines, lines) == pytest.approx(100.0)
+    assert caplog.records == []
+
+
 def test_bleu_and_chrf_by_hand():
     pytest.importorskip("sacrebleu")
     assert metrics.bleu(REFS, REFS) == pytest.approx(100.0)
