@@ -12,8 +12,8 @@ one still could (`attainable`), or when none is live. With K = 1 this is greedy 
 
 Why not stop at K finished hypotheses, as fairseq does: early EOS candidates of low score can
 fill the K places while the best live hypothesis is still growing. Measured on a reverse-long
-model: beam 5 returned a 36-digit output of log p -5.2 where the live (and greedy) one, of -0.07,
-was one step from its EOS.
+model: beam 5 returned a 36-digit output of log p -5.2 while the best live hypothesis, greedy's
+right 37 digits of log p -0.07, was still growing.
 
 Length penalties, with |y| counting the EOS token:
   none:    score = log p(y)
