@@ -72,8 +72,6 @@ def attainable(logprob: float, shortest: int, longest: int, kind: str, alpha: fl
     so its log-probability only falls, and the penalty divides it by a positive factor that
     grows or shrinks with the length (average: |y|; gnmt: ((5 + |y|) / 6) ** alpha, either way
     with the sign of alpha): the best is at one end of the lengths. -inf for no hypothesis."""
-    if not np.isfinite(logprob):
-        return -np.inf
     return max(penalised(logprob, shortest, kind, alpha), penalised(logprob, longest, kind, alpha))
 
 
