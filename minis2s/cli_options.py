@@ -52,7 +52,8 @@ OPTION_HELP = {
     "schedule",
     "sampling_steps": "linear schedule: updates to reach 1 - teacher_forcing",
     "patience": "stop when the dev metric has not improved for this many epochs (0 = never)",
-    "metric": "dev metric for best/, early stopping, plateau: exact_match | loss | bleu",
+    "metric": "dev metric for best/, early stopping, plateau: exact_match | loss | bleu "
+    "(an equal exact_match or bleu at a lower dev loss counts as better)",
     "max_steps": "stop after this many updates (0 = no limit)",
     "seed": "seeds the weights, batches, dropout and a task's data",
     "dev_size": "dev sentences decoded each epoch for the dev metric",

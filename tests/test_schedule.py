@@ -124,20 +124,66 @@ def test_plateau_matches_torch(metrics, patience):
         assert ours.step(m) == opt.param_groups[0]["lr"]
 
 
-@given(st.lists(st.floats(-5, 5) | st.just(float("nan")), min_size=2, max_size=20), st.data())
-def test_plateau_and_early_stopping_resume_exactly_through_json(metrics, data):
-    cut = data.draw(st.integers(1, len(metrics) - 1))
+figure = st.sampled_from([0.0, 1.0, 2.5]) | st.floats(-5, 5) | st.just(float("nan"))
+
+
+@given(st.lists(st.tuples(figure, figure | st.none()), min_size=2, max_size=20), st.data())
+def test_plateau_and_early_stopping_resume_exactly_through_json(evaluations, data):
+    """(metric, tiebreak) pairs, with repeated metrics so that tiebreaks decide."""
+    cut = data.draw(st.integers(1, len(evaluations) - 1))
     mode = data.draw(st.sampled_from(["min", "max"]))
     a, b = ReduceOnPlateau(1.0, 0.5, 1, mode), ReduceOnPlateau(1.0, 0.5, 1, mode)
     s, t = EarlyStopping(2, mode), EarlyStopping(2, mode)
-    for m in metrics[:cut]:
-        a.step(m), s.should_stop(m)
+    for m, tb in evaluations[:cut]:
+        a.step(m, tb), s.should_stop(m, tb)
     b.load_state_dict(json_round_trip(a.state_dict()))
     t.load_state_dict(json_round_trip(s.state_dict()))
-    for m in metrics[cut:]:
-        assert a.step(m) == b.step(m)
-        assert s.should_stop(m) == t.should_stop(m) and s.improved == t.improved
+    for m, tb in evaluations[cut:]:
+        assert a.step(m, tb) == b.step(m, tb)
+        assert s.should_stop(m, tb) == t.should_stop(m, tb) and s.improved == t.improved
     assert a.state_dict() == b.state_dict() and s.state_dict() == t.state_dict()
+
+
+@pytest.mark.parametrize("make", [lambda: ReduceOnPlateau(1.0, 0.5, 10, "max"),
+                                  lambda: EarlyStopping(1, "max")])  # fmt: skip
+def test_an_equal_metric_at_a_lower_tiebreak_improves(make):
+    """Exact match 0, 0, 0 with the dev loss falling is progress; 1.0, 1.0 with it rising is
+    not; without a tiebreak an equal metric never improves (torch's rule)."""
+    tracker = make()
+    step = tracker.step if isinstance(tracker, ReduceOnPlateau) else tracker.should_stop
+    for loss in (2.0, 1.5, 1.2):
+        step(0.0, loss)
+        assert tracker.bad_steps == 0 and tracker.best_tiebreak == loss
+    step(0.5, 1.3)  # a better metric improves whatever its loss, and its loss is the bar
+    assert (tracker.best, tracker.best_tiebreak, tracker.bad_steps) == (0.5, 1.3, 0)
+    step(0.5, 1.4)
+    assert tracker.bad_steps == 1
+    step(0.5, float("nan"))  # a NaN tiebreak is none: no better
+    assert tracker.bad_steps == 2
+    step(0.5, 1.0)
+    assert tracker.bad_steps == 0 and tracker.best_tiebreak == 1.0
+    step(0.5)  # no tiebreak: an equal metric is no better
+    assert tracker.bad_steps == 1
+
+
+def test_the_plateau_tiebreak_needs_the_relative_threshold():
+    sched = ReduceOnPlateau(1.0, factor=0.5, patience=0, mode="max", threshold=1e-2)
+    sched.step(1.0, 1.0)
+    assert sched.step(1.0, 0.995) == 0.5  # 0.5% lower: within the 1% threshold
+    assert sched.step(1.0, 0.98) == 0.5 and sched.best_tiebreak == 0.98
+
+
+def test_a_state_saved_before_tiebreaks_loads():
+    """Checkpoints written before best_tiebreak existed resume, with no tiebreak to beat."""
+    old = EarlyStopping(2, "max")
+    old.should_stop(1.0, 0.3)
+    saved = old.state_dict()
+    del saved["best_tiebreak"]
+    resumed = EarlyStopping(2, "max")
+    resumed.load_state_dict(saved)
+    assert resumed.best_tiebreak is None
+    assert resumed.should_stop(1.0, 0.1) is False and resumed.bad_steps == 1
+    assert resumed.should_stop(1.01, 0.2) is False and resumed.best_tiebreak == 0.2
 
 
 def test_load_state_dict_rejects_other_keys():

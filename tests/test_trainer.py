@@ -325,34 +325,35 @@ def test_early_stopping_says_why_the_run_ended_before_its_epochs(data, tmp_path,
 
 
 @pytest.mark.parametrize(
-    "exact,losses,noted",
+    "exact,losses,best_epoch,lrs,stopped",
     [
-        ([0.0] * 4, [2.0, 1.5, 1.2, 1.0], True),  # stuck at 0, learning: the note, once
-        ([0.0] * 4, [2.0, 2.1, 2.2, 2.3], False),  # stuck, and the loss does not fall
-        ([0.1, 0.1, 0.1, 0.1], [2.0, 1.5, 1.2, 1.0], False),  # flat, but not at 0
-        ([0.0, 0.2, 0.3, 0.4], [2.0, 1.5, 1.2, 1.0], False),  # the metric moves
+        # exact match stuck at 0 while the loss falls: progress, every epoch a new best
+        ([0.0] * 4, [2.0, 1.5, 1.2, 1.0], 4, [2e-3] * 4, False),
+        # at 1.0 from epoch 1 and the loss rising: no progress; the lr halves at each epoch
+        # (lr_patience 0) and patience 2 stops the run after epoch 3
+        ([1.0] * 4, [0.1, 0.2, 0.3, 0.4], 1, [2e-3, 1e-3, 5e-4], True),
+        # a better metric wins over a lower loss; then a tie at a lower loss is a new best
+        ([0.5, 0.6, 0.6, 0.6], [1.0, 1.1, 1.2, 0.9], 4, [2e-3, 2e-3, 1e-3, 1e-3], False),
     ],
 )
-def test_a_metric_stuck_at_0_while_the_loss_falls_gets_a_note(
-    data, tmp_path, capsys, exact, losses, noted
+def test_the_dev_loss_breaks_ties_of_the_metric(
+    data, tmp_path, capsys, exact, losses, best_epoch, lrs, stopped
 ):
-    """Plateau halving and early stopping read exact match alone: at 0 for a corpus of real
-    sentences, they call a learning model stalled. The run says so, and what to do."""
+    """Early stopping, the plateau schedule and best/ order epochs by the metric, then by the
+    dev loss: exact match at 0 for a model learning real sentences, or at 1.0 for one still
+    sharpening, does not call the run stalled while the loss says otherwise."""
     figures = iter([{"exact_match": e, "loss": lo} for e, lo in zip(exact, losses, strict=True)])
-    run = make_trainer(data, tmp_path / "r", epochs=4, metric="exact_match", patience=3,
+    run = make_trainer(data, tmp_path / "r", epochs=4, metric="exact_match", patience=2,
                        lr_patience=0)  # fmt: skip
     run.evaluate, run.progress = (lambda m: next(figures)), True
     run.fit()
-    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("note: dev")]
-    if noted:
-        assert notes == [
-            "note: dev exact_match is still 0 after 2 epochs while the dev loss fell from 2 to "
-            "1.5: early stopping and the plateau schedule see the exact_match alone, so they "
-            "count these epochs as no progress. Where whole sentences come out right late (or "
-            "never, on real text), train with --metric loss (or bleu)"
-        ]
-    else:
-        assert notes == []
+    logged = [json.loads(ln) for ln in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    assert [line["lr"] for line in logged] == pytest.approx(lrs)
+    best = checkpoint.load(tmp_path / "r" / "best")
+    assert best.trainer_state["epoch"] == best_epoch
+    out = capsys.readouterr().out
+    assert ("early stopping: no better dev exact_match (nor an equal one at a lower dev loss) in "
+            "2 epochs" in out) == stopped  # fmt: skip
 
 
 def test_a_sampling_schedule_without_scheduled_sampling_is_never_read(data, tmp_path):

@@ -39,6 +39,9 @@ class TrainConfig:
         k = 1 never samples), "inverse_sigmoid" (1 / (1 + k exp(-i / k)), sampling_k >= 1,
         e.g. 500), i = the updates made so far.
     patience: stop when the dev metric has not improved for this many epochs (0 = never).
+    metric: the dev figure for best/, early stopping and the plateau schedule: "exact_match",
+        "bleu" (higher is better) or "loss". Between equal values of exact match or BLEU the
+        dev loss decides: an epoch that ties the best metric at a lower dev loss improves.
     max_steps: stop after this many updates in total (0 = no limit).
     """
 

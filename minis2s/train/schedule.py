@@ -104,26 +104,50 @@ class Warmup(Schedule):
 
 
 class _Tracker(_State):
-    """Best-so-far bookkeeping shared by ReduceOnPlateau and EarlyStopping."""
+    """Best-so-far bookkeeping shared by ReduceOnPlateau and EarlyStopping.
+
+    An evaluation may come with a `tiebreak`, a second figure where lower is better (the
+    trainer passes the dev loss beside exact match or BLEU). It decides between equal metrics
+    only: a metric equal to the best improves on it when its tiebreak is lower than the best's.
+    Exact match over a dev set moves in steps and often repeats (0 while a model learns its
+    first whole sentences, 1.0 once it has them), and the loss still says which epoch is better.
+    """
 
     def __init__(self, where: str, mode: str) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"{where}: mode must be 'min' or 'max'; got {mode!r}")
         self.mode = mode
         self.best: float | None = None  # None until the first metric
+        self.best_tiebreak: float | None = None  # the best evaluation's tiebreak, if it had one
         self.bad_steps = 0  # consecutive metrics without improvement
 
     def _better(self, metric: float) -> bool:
         raise NotImplementedError
 
-    def _observe(self, metric: float) -> bool:
-        """Update best / bad_steps with `metric`; True if it improved on the best."""
+    def _lower_tiebreak(self, tiebreak: float) -> bool:
+        """Whether `tiebreak` improves on the best's (both known): strictly lower."""
+        return tiebreak < self.best_tiebreak
+
+    def _observe(self, metric: float, tiebreak: float | None = None) -> bool:
+        """Update best / bad_steps with `metric` (and `tiebreak`); True if it improved on the
+        best. NaN never improves; a NaN tiebreak is no tiebreak."""
         metric = float(metric)
-        if not math.isnan(metric) and (self.best is None or self._better(metric)):
-            self.best, self.bad_steps = metric, 0
+        tiebreak = None if tiebreak is None or math.isnan(tiebreak) else float(tiebreak)
+        tie = (
+            metric == self.best
+            and tiebreak is not None
+            and self.best_tiebreak is not None
+            and self._lower_tiebreak(tiebreak)
+        )
+        if not math.isnan(metric) and (self.best is None or self._better(metric) or tie):
+            self.best, self.best_tiebreak, self.bad_steps = metric, tiebreak, 0
             return True
         self.bad_steps += 1
         return False
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        """As _State's; a state saved before tie-breaks (no best_tiebreak) loads with none."""
+        super().load_state_dict({"best_tiebreak": None, **d})
 
 
 class ReduceOnPlateau(_Tracker, Schedule):
@@ -133,7 +157,9 @@ class ReduceOnPlateau(_Tracker, Schedule):
     that the relative threshold uses |best|, so negative metrics behave too. A metric improves
     when (mode "min") metric < best - threshold * |best|, or (mode "max")
     metric > best + threshold * |best|. NaN never improves. After patience + 1 bad evaluations
-    in a row: lr = max(lr * factor, min_lr) and the count restarts.
+    in a row: lr = max(lr * factor, min_lr) and the count restarts. With a `tiebreak` (see
+    _Tracker), an equal metric improves when its tiebreak is below the best's by the same
+    relative threshold.
     """
 
     def __init__(
@@ -164,9 +190,15 @@ class ReduceOnPlateau(_Tracker, Schedule):
         margin = self.threshold * abs(self.best) if math.isfinite(self.best) else 0.0
         return metric < self.best - margin if self.mode == "min" else metric > self.best + margin
 
-    def step(self, metric: float) -> float:
-        """Record one evaluation's metric; return the (possibly reduced) learning rate."""
-        self._observe(metric)
+    def _lower_tiebreak(self, tiebreak: float) -> bool:
+        best = self.best_tiebreak
+        margin = self.threshold * abs(best) if math.isfinite(best) else 0.0
+        return tiebreak < best - margin
+
+    def step(self, metric: float, tiebreak: float | None = None) -> float:
+        """Record one evaluation's metric (and tiebreak, lower is better, for equal metrics);
+        return the (possibly reduced) learning rate."""
+        self._observe(metric, tiebreak)
         if self.bad_steps > self.patience:
             self.current_lr = max(self.current_lr * self.factor, self.min_lr)
             self.bad_steps = 0
@@ -181,7 +213,8 @@ class EarlyStopping(_Tracker):
     """Stop after `patience` evaluations in a row without improving on the best metric.
 
     A metric improves when (mode "min") metric < best - min_delta, or (mode "max")
-    metric > best + min_delta; NaN never improves. `improved` tells whether the last metric
+    metric > best + min_delta, or, with a `tiebreak` (see _Tracker), when it equals the best
+    and its tiebreak is lower; NaN never improves. `improved` tells whether the last metric
     was a new best (the moment to save the best checkpoint).
     """
 
@@ -199,9 +232,10 @@ class EarlyStopping(_Tracker):
             return metric < self.best - self.min_delta
         return metric > self.best + self.min_delta
 
-    def should_stop(self, metric: float) -> bool:
-        """Record one evaluation's metric; True once `patience` of them in a row did not improve."""
-        self.improved = self._observe(metric)
+    def should_stop(self, metric: float, tiebreak: float | None = None) -> bool:
+        """Record one evaluation's metric (and tiebreak, lower is better, for equal metrics);
+        True once `patience` of them in a row did not improve."""
+        self.improved = self._observe(metric, tiebreak)
         return self.bad_steps >= self.patience
 
 

@@ -77,8 +77,6 @@ class Trainer:
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "best": None}
         self.state |= EPOCH_SUMS
         self.record: dict[str, Any] | None = None  # the last finished epoch's log line
-        self.first_dev_loss: float | None = None  # epoch 1's, for stuck_metric_note
-        self.noted_stuck = False
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -291,13 +289,14 @@ class Trainer:
         self.state["epoch"] += 1
         self.state["batch"] = 0
         self.state |= EPOCH_SUMS
-        stop = self.stopper.should_stop(metric)
+        # between equal metrics (exact match repeats: 0 early on, 1.0 late) the dev loss decides
+        tiebreak = dev.get("loss") if t.metric != "loss" else None
+        stop = self.stopper.should_stop(metric, tiebreak)
         improved = self.stopper.improved
         if improved:
             self.state["best"] = metric
-        lr_before = self.optimizer.lr
         if t.lr_schedule == "plateau":
-            self.optimizer.lr = self.lr_schedule.step(metric)
+            self.optimizer.lr = self.lr_schedule.step(metric, tiebreak)
         elif t.lr_schedule == "exponential":
             self.optimizer.lr = self.lr_schedule.lr(self.state["epoch"])
         record = {"epoch": self.state["epoch"], "step": self.state["step"],
@@ -309,37 +308,14 @@ class Trainer:
         runlog.append(self.out_dir, record)  # after its checkpoint (runlog.py)
         if self.progress:
             print(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()), flush=True)
-            held_back = stop or self.optimizer.lr < lr_before
-            note = self.stuck_metric_note(dev) if held_back else None
-            if note:
-                print(note, flush=True)
-        if self.state["epoch"] == 1:
-            self.first_dev_loss = dev.get("loss")
         return record, stop
-
-    def stuck_metric_note(self, dev: dict[str, float]) -> str | None:
-        """Once a run, when early stopping or the plateau schedule acts on a dev metric (exact
-        match, BLEU) that has been 0 since epoch 1 while the dev loss has fallen: the model is
-        learning, but sentences come out whole late, or never on a corpus of real sentences, and
-        the metric alone calls it no progress. None otherwise."""
-        t, first = self.tcfg, self.first_dev_loss
-        if t.metric == "loss" or self.state["best"] != 0 or first is None or self.noted_stuck:
-            return None
-        if not dev.get("loss", math.inf) < first:
-            return None
-        self.noted_stuck = True
-        return (
-            f"note: dev {t.metric} is still 0 after {self.state['epoch']} epochs while the dev "
-            f"loss fell from {_fmt(first)} to {_fmt(dev['loss'])}: early stopping and the "
-            f"plateau schedule see the {t.metric} alone, so they count these epochs as no "
-            "progress. Where whole sentences come out right late (or never, on real text), "
-            "train with --metric loss (or bleu)"
-        )
 
 
 def _no_better(t: TrainConfig) -> str:
     """Why early stopping ends a run, in the words its messages share."""
-    return f"no better dev {t.metric} in {t.patience} epochs"
+    if t.metric == "loss":
+        return f"no better dev loss in {t.patience} epochs"
+    return f"no better dev {t.metric} (nor an equal one at a lower dev loss) in {t.patience} epochs"
 
 
 def _patience(t: TrainConfig) -> int:
