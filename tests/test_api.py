@@ -271,7 +271,7 @@ def test_exact_match_compares_a_reference_as_the_model_writes_it():
 
 def test_a_character_model_is_scored_with_character_bleu():
     """One-word outputs have no word 4-grams: 13a BLEU would give 0 to perfect output, so a
-    character model's BLEU counts characters (the README's bleu=99.95 depends on it)."""
+    character model's BLEU counts characters (the README's reverse-digits bleu=100 needs it)."""
     tr = _digits_translator()
     refs = ["12345", "987654", "1029384756"]
     tr.translate = lambda sources, **kw: _outputs(refs)
