@@ -203,9 +203,8 @@ class Trainer:
                     if self.progress:  # with the epoch lines: why the run ends before --epochs
                         print(f"early stopping: {_no_better(t)}, "
                               f"so training ended after epoch {self.state['epoch']} of "
-                              f"{t.epochs}; the best model (dev {t.metric} "
-                              f"{_fmt(self.state['best'])}) is in {self.out_dir}/best",
-                              flush=True)  # fmt: skip
+                              f"{t.epochs}; the best model ({self._best_figures()}) is in "
+                              f"{self.out_dir}/best", flush=True)  # fmt: skip
                     break
         except StopNow:  # a second Ctrl-C mid-update: what is in memory is half of one
             print(f"\nstopped in the middle of an update, nothing saved; {self._last_words()}",
@@ -216,6 +215,13 @@ class Trainer:
             print(f"\ninterrupted: checkpoint saved to {self.out_dir}/last; rerun with --resume")
             raise
         return result
+
+    def _best_figures(self) -> str:
+        """The best epoch's dev figures for the early-stopping line: its metric, and its dev
+        loss where the metric is another figure (the loss decides between equal metrics)."""
+        figures = f"dev {self.tcfg.metric} {_fmt(self.state['best'])}"
+        loss = self.stopper.best_tiebreak
+        return figures if loss is None else f"{figures}, dev loss {_fmt(loss)}"
 
     def _last_words(self) -> str:
         """Where the run's last good checkpoint is, for a message that stops training."""
