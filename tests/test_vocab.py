@@ -194,6 +194,8 @@ def test_the_module_examples_are_true():
         ("don't l'homme well-known", ["don", "'", "t", "l", "'", "homme", "well", "-", "known"]),
         ("e\u0301le\u0300ve", ["e\u0301le\u0300ve"]),  # decomposed accents stay in the word
         ("हिन्दी में", ["हिन्दी", "में"]),  # so do Hindi's vowel signs and virama
+        ("I \u2764\ufe0f it", ["I", "\u2764\ufe0f", "it"]),  # an emoji and its variation selector
+        ("1\ufe0f\u20e3 \u2764\ufe0fok", ["1\ufe0f\u20e3", "\u2764\ufe0f", "ok"]),  # keycap
         ("snake_case x2 \t\n", ["snake_case", "x2"]),
         (" \t\n", []),
     ],
@@ -211,6 +213,11 @@ def test_wordpunct_tokenize(text, tokens):
         'He said, "Hi." Then he left.',
         "Wait... what?! [sic] 50% off: a well-known l'homme.",
         "«Va!», dit-il.",  # French words, English spacing
+        "It costs $5, or €3.50 (5 € in France).",  # a currency sign opens before a number
+        "I \u2764\ufe0f it.",
+        "你好，世界。他说「你好」。",  # no spaces around full-width punctuation
+        "मैं ठीक हूँ। तुम?",  # the danda closes
+        "مرحبا، كيف حالك؟",  # so do Arabic's comma and question mark
     ],
 )
 def test_wordpunct_inverts_on_normally_spaced_english_text(text):
@@ -236,12 +243,16 @@ def test_wordpunct_detokenize_follows_english_spacing(text, english):
 # JOINERS, QUOTE), word characters (accented, decomposed, Devanagari with its vowel sign),
 # digits, spaces and other symbols; and over a few of them, so that numbers next to separators
 # and marks next to punctuation come up often.
-rule_chars = sorted(tokenize.CLOSING | tokenize.OPENING | tokenize.JOINERS | {tokenize.QUOTE})
+rule_chars = sorted(
+    tokenize.CLOSING | tokenize.OPENING | tokenize.UNSPACED | tokenize.JOINERS | {tokenize.QUOTE}
+)
 all_rules = st.text(
-    st.sampled_from([*"aZé_07 \t\n/&*", "\u0301", "ह", "ि", "्", "❤", "\ufe0f", *rule_chars])
+    st.sampled_from(
+        [*"aZé_07 \t\n/&*$€", "\u0301", "ह", "ि", "्", "❤", "\ufe0f", "\u20e3", *rule_chars]
+    )  # fmt: skip
 )
 the_tricky_ones = st.lists(
-    st.tuples(st.sampled_from([*"a07.,:'-\"(", "\u0301"]), st.sampled_from(["", " "]))
+    st.tuples(st.sampled_from([*"a07.,:'-\"($，", "\u0301", "\ufe0f"]), st.sampled_from(["", " "]))
 ).map(lambda pieces: "".join(piece + space for piece, space in pieces))
 
 
@@ -257,7 +268,8 @@ def test_wordpunct_round_trip(text):
 
 
 @pytest.mark.parametrize("text", ["0 .7", "0. 7", "1 ,000", "10: 30", "( \u0301", '" \u0301',
-                                  "a ' \u0301", "\u0301 a", "x3.5", "3.5x", "ह ि"])  # fmt: skip
+                                  "a ' \u0301", "\u0301 a", "x3.5", "3.5x", "ह ि", "$ \u0301",
+                                  "\u2764\ufe0f a", "( \ufe0fa", "， \u0301", "$ 5"])  # fmt: skip
 def test_wordpunct_detokenize_does_not_glue_tokens_into_others(text):
     """The spaces it leaves out never make two tokens one (a number, a mark and its word)."""
     tok = get_tokenizer("wordpunct")

@@ -69,8 +69,13 @@ _WORD_CHAR = re.compile(r"\w")
 # How detokenize spaces punctuation, English style. A joiner between two words takes no space
 # on either side (don't, l'homme, well-known); elsewhere ’ closes (‘so’) and ' and - are spaced.
 # The straight double quotes (QUOTE) of a sentence open and close in turn: 1st, 3rd... open.
-CLOSING = frozenset(".,!?;:%)]}»›”’…")  # no space before
+# Arabic's comma, semicolon and question mark, and Devanagari's danda, close as . and , do;
+# Chinese and Japanese put no space around their full-width punctuation (nor between words).
+# A currency sign (Unicode category Sc) opens before a number ($5, €3.50) and is spaced
+# elsewhere (5 €).
+CLOSING = frozenset(".,!?;:%)]}»›”’…،؛؟।॥")  # no space before
 OPENING = frozenset("([{¿¡«‹“‘„")  # no space after
+UNSPACED = frozenset("。，、！？；：（）「」『』【】《》〈〉・")  # no space on either side
 JOINERS = frozenset("'’-")
 QUOTE = '"'
 
@@ -86,16 +91,19 @@ def _in_word(c: str) -> bool:
     return _WORD_CHAR.match(c) is not None or _is_mark(c)
 
 
-def _one_word(a: str, b: str) -> bool:
-    """Whether characters a, b side by side, which WORDPUNCT puts in two matches, are one word:
-    a combining mark and the word character (or mark) it touches."""
-    return _in_word(a) and _in_word(b) and (_is_mark(a) or _is_mark(b))
+def _one_token(before: str, match: str) -> bool:
+    """Whether `match`, a match of WORDPUNCT that touches the token `before`, belongs to it: a
+    combining mark belongs to what it is written on (a letter, or a symbol: the emoji "❤️" is
+    U+2764 and the variation selector U+FE0F), and a word goes on after a mark inside a word."""
+    if _is_mark(match[0]):
+        return True
+    return _is_mark(before[-1]) and _in_word(before[0]) and _in_word(match[0])
 
 
 def wordpunct_tokenize(text: str) -> list[str]:
-    """The matches of WORDPUNCT, except that a combining mark stays in the word it is written in
-    ("हिन्दी", and "élève" with decomposed accents, are one token each). Whitespace separates
-    tokens and is dropped; apostrophes and hyphens are tokens of their own.
+    """The matches of WORDPUNCT, except that a combining mark stays with the character it is
+    written on ("हिन्दी", and "élève" with decomposed accents, are one token each; so is "❤️").
+    Whitespace separates tokens and is dropped; apostrophes and hyphens are tokens of their own.
 
     >>> wordpunct_tokenize("Don't stop... at 10:30!")
     ['Don', "'", 't', 'stop', '.', '.', '.', 'at', '10:30', '!']
@@ -106,7 +114,7 @@ def wordpunct_tokenize(text: str) -> list[str]:
     end = -1  # where the previous match ended
     for m in WORDPUNCT.finditer(text):
         t = m.group()
-        if m.start() == end and _one_word(tokens[-1][-1], t[0]):
+        if m.start() == end and _one_token(tokens[-1], t):
             tokens[-1] += t
         else:
             tokens.append(t)
@@ -115,8 +123,8 @@ def wordpunct_tokenize(text: str) -> list[str]:
 
 
 def _roles(tokens: Sequence[str]) -> list[str]:
-    """For each token: "join" (a joiner between two words), "open", "close" or "" (a word, or
-    a symbol spaced on both sides)."""
+    """For each token: "join" (a joiner between two words), "open", "close", "unspaced" (no
+    space on either side) or "" (a word, or a symbol spaced on both sides)."""
     roles, quotes = [], 0
     for i, t in enumerate(tokens):
         between_words = 0 < i < len(tokens) - 1 and (
@@ -127,14 +135,24 @@ def _roles(tokens: Sequence[str]) -> list[str]:
         elif t == QUOTE:
             roles.append("open" if quotes % 2 == 0 else "close")
             quotes += 1
+        elif t in UNSPACED:
+            roles.append("unspaced")
+        elif _is_currency(t) and i < len(tokens) - 1 and tokens[i + 1][0].isdigit():
+            roles.append("open")
         else:
             roles.append("close" if t in CLOSING else "open" if t in OPENING else "")
     return roles
 
 
+def _is_currency(t: str) -> bool:
+    return len(t) == 1 and unicodedata.category(t) == "Sc"
+
+
 def wordpunct_detokenize(tokens: Sequence[str]) -> str:
     """Join with single spaces, except none before closing punctuation (CLOSING), none after
-    opening punctuation (OPENING), and none around a joiner between two words (JOINERS).
+    opening punctuation (OPENING) or a currency sign before a number, none around full-width
+    punctuation (UNSPACED) or a joiner between two words (JOINERS). A token that starts with a
+    combining mark is always spaced: glued, the mark would go to the token before it.
 
     English spacing, so French "Va !" comes back as "Va!". Tokenize drops the spaces, so some
     text cannot come back as written ("the students' books" -> "the students'books", "a - b"
@@ -149,7 +167,13 @@ def wordpunct_detokenize(tokens: Sequence[str]) -> str:
     roles = _roles(tokens)
     pieces = []
     for i, t in enumerate(tokens):
-        glued = i == 0 or roles[i] in ("close", "join") or roles[i - 1] in ("open", "join")
+        glued = i == 0 or (
+            not _is_mark(t[0])
+            and (
+                roles[i] in ("close", "join", "unspaced")
+                or roles[i - 1] in ("open", "join", "unspaced")
+            )
+        )
         pieces.append(t if glued else " " + t)
     return "".join(pieces)
 
