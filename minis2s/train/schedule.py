@@ -184,16 +184,18 @@ class ReduceOnPlateau(_Tracker, Schedule):
         self.factor, self.patience = float(factor), int(patience)
         self.threshold, self.min_lr = float(threshold), float(min_lr)
 
+    def _margin(self, best: float) -> float:
+        """How far past `best` a figure must go to improve on it: threshold * |best|. An
+        infinite best (a first epoch that overflowed) has none: inf - inf is NaN, and nothing
+        would ever improve on it."""
+        return self.threshold * abs(best) if math.isfinite(best) else 0.0
+
     def _better(self, metric: float) -> bool:
-        # an infinite best (a first epoch that overflowed) has no relative margin: inf - inf
-        # is NaN, and nothing would ever improve on it
-        margin = self.threshold * abs(self.best) if math.isfinite(self.best) else 0.0
+        margin = self._margin(self.best)
         return metric < self.best - margin if self.mode == "min" else metric > self.best + margin
 
     def _lower_tiebreak(self, tiebreak: float) -> bool:
-        best = self.best_tiebreak
-        margin = self.threshold * abs(best) if math.isfinite(best) else 0.0
-        return tiebreak < best - margin
+        return tiebreak < self.best_tiebreak - self._margin(self.best_tiebreak)
 
     def step(self, metric: float, tiebreak: float | None = None) -> float:
         """Record one evaluation's metric (and tiebreak, lower is better, for equal metrics);
