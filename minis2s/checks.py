@@ -188,7 +188,8 @@ def _loss_cases(r: np.random.Generator) -> Cases:
 
 def model_cases() -> Cases:
     """One whole-model check per cell and two attentions, with input feeding, dropout and
-    sampling; then the 'last' and 'zero' bridges over a one-way encoder."""
+    sampling (bridge 'learned'); then the 'last', 'zero' and 'learned_h' bridges over a one-way
+    encoder."""
     from minis2s.data.batching import make_batch
     from minis2s.models import ModelConfig, Seq2Seq
 
@@ -207,7 +208,7 @@ def model_cases() -> Cases:
                 ),
             )
     # the other bridges, over a one-way encoder, with emb != hidden and dot-product attention
-    for bridge in ("last", "zero"):
+    for bridge in ("last", "zero", "learned_h"):
         cfg = ModelConfig(src_vocab=7, tgt_vocab=7, cell="lstm", emb=2, hidden=3, enc_layers=2,
                           dec_layers=2, bidirectional=False, attention="scaled_dot",
                           input_feed=False, bridge=bridge, init_scale=1.0)  # fmt: skip

@@ -3,6 +3,7 @@ replacement under a crash at each stage, clear errors, and the compatibility che
 
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -247,3 +248,42 @@ def test_check_compatible_lists_every_difference():
         {**saved, "model": {**saved["model"], "hidden": 7}, "epochs": 3},
         ignore=("model.hidden", "epochs"),
     )
+
+
+# -- earlier formats (tests/test_old_checkpoints.py loads a real one) -------------------------
+
+
+def write_state(path, fmt, model):
+    params, config = small_checkpoint(np.random.default_rng(0))
+    checkpoint.save(path, params, {**config, "model": model})
+    state = json.loads((path / "state.json").read_text())
+    (path / "state.json").write_text(json.dumps({**state, "format": fmt}))
+
+
+@pytest.mark.parametrize(
+    "model, bridge",
+    [
+        ({"cell": "lstm", "bridge": "learned"}, "learned_h"),  # c started at 0 in format 1
+        ({"hidden": 8}, "learned_h"),  # a field left out had its default: lstm, learned
+        ({"cell": "gru", "bridge": "learned"}, "learned"),  # no c: nothing to keep
+        ({"cell": "lstm", "bridge": "last"}, "last"),
+        ({"cell": "lstm", "bridge": "zero"}, "zero"),
+    ],
+)
+def test_format1_configs_are_upgraded_to_what_they_ran(tmp_path, model, bridge):
+    write_state(tmp_path / "c", 1, model)
+    got = checkpoint.load(tmp_path / "c").config["model"]
+    assert got.get("bridge", "learned") == bridge
+    assert {k: v for k, v in got.items() if k != "bridge"} == {
+        k: v for k, v in model.items() if k != "bridge"
+    }
+    write_state(tmp_path / "d", 2, model)  # the current format is read as written
+    assert checkpoint.load(tmp_path / "d").config["model"] == model
+
+
+@pytest.mark.parametrize("fmt", [0, 3, "2", 2.0, True, None])
+def test_unknown_formats_are_named(tmp_path, fmt):
+    write_state(tmp_path / "c", fmt, {"cell": "lstm"})
+    with pytest.raises(ValueError, match=rf"is checkpoint format {re.escape(repr(fmt))}; this "
+                       r"minis2s reads formats 1 to 2 \(a newer minis2s wrote it\?"):  # fmt: skip
+        checkpoint.load(tmp_path / "c")

@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from minis2s.cli import main
+from minis2s.data.vocab import EOS_ID
+from minis2s.train import checkpoint
 from minis2s.viz import SHADES
 
 TINY = [
@@ -106,9 +108,12 @@ def test_resume_keeps_the_runs_own_dtype(tmp_path, capsys):
     assert "train.tokens_per_batch=0, this run asks train.tokens_per_batch=500" in err
 
 
-def test_translate_says_when_the_maximum_length_cut_an_output(run, capsys):
-    assert main(["translate", "--checkpoint", str(run), "--max-len-a", "0", "--max-len-b", "1",
-                 "123456", "987654"]) == 0  # fmt: skip
+def test_translate_says_when_the_maximum_length_cut_an_output(run, tmp_path, capsys):
+    ckpt = checkpoint.load(run / "best")  # made never to choose </s>, so that both are cut
+    ckpt.params["out.b"][EOS_ID] = -1e4
+    checkpoint.save(tmp_path / "no-eos", ckpt.params, ckpt.config, vocabs=ckpt.vocabs)
+    assert main(["translate", "--checkpoint", str(tmp_path / "no-eos"), "--max-len-a", "0",
+                 "--max-len-b", "1", "123456", "987654"]) == 0  # fmt: skip
     err = capsys.readouterr().err
     assert "note: 2 outputs reached the maximum length (--max-len-a 0.0 x source length" in err
 

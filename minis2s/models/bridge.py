@@ -2,11 +2,17 @@
 
 The encoder's final state is in PyTorch's layout, (L*dirs, N, H) ordered l0.fwd, l0.bwd, l1.fwd,
 ... (a tuple (h, c) for LSTM). The decoder's state is a list with one entry per decoder layer,
-each (N, H) (or (h, c) for LSTM). Three bridges (ModelConfig.bridge):
+each (N, H) (or (h, c) for LSTM). Four bridges (ModelConfig.bridge):
 
-    zero:     s_l = 0
-    last:     s_l = final[l.fwd] + final[l.bwd]          (directions summed; h and c alike)
-    learned:  h_l = tanh(W_b [h_top.fwd; h_top.bwd] + b_b),  c_l = 0   (every layer l)
+    zero:       s_l = 0
+    last:       s_l = final[l.fwd] + final[l.bwd]            (directions summed; h and c alike)
+    learned:    h_l = tanh(W_b [h_top.fwd; h_top.bwd] + b_b)  (every layer l)
+                c_l = W_c [c_top.fwd; c_top.bwd] + b_c         (LSTM)
+    learned_h:  h_l as learned, c_l = 0                        (LSTM; the same as learned otherwise)
+
+c gets no tanh: an LSTM's cell state is not bounded, and the decoder's c_l is of its kind.
+learned_h was minis2s's learned bridge before checkpoint format 2; it loses the encoder's c, which
+a decoder without attention misses (README, Things to try 2).
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from minis2s.models.params import prefixed, sub
 class BridgeCache(NamedTuple):
     cfg: ModelConfig
     final: Any  # the encoder's final state, for shapes
-    lin: Any  # LinearCache of the learned bridge, else None
+    lin: Any  # LinearCache of the learned bridge's h, else None
     h: Any  # (N, H) tanh output of the learned bridge, else None
+    lin_c: Any  # LinearCache of the learned bridge's c (LSTM, bridge "learned"), else None
 
 
 def _parts(state: Any, cfg: ModelConfig) -> list[Any]:
@@ -45,21 +52,25 @@ def forward(final: Any, p: dict[str, Any], cfg: ModelConfig) -> tuple[list[Any],
     if cfg.bridge == "zero":
         zero = xp.zeros((N, H), dtype=parts[0].dtype)
         return [_pack([zero] * len(parts), cfg) for _ in range(cfg.dec_layers)], BridgeCache(
-            cfg, final, None, None
+            cfg, final, None, None, None
         )
     if cfg.bridge == "last":
         states = [
             _pack([a[l * dirs : (l + 1) * dirs].sum(axis=0) for a in parts], cfg)
             for l in range(cfg.dec_layers)
         ]
-        return states, BridgeCache(cfg, final, None, None)
-    h_top = parts[0][-dirs:]  # (dirs, N, H): the top layer's directions
-    x = xp.concatenate(list(h_top), axis=1)  # (N, dirs*H)
-    z, c_lin = linear.forward(x, sub(p, "bridge."))
+        return states, BridgeCache(cfg, final, None, None, None)
+    top = lambda a: xp.concatenate(list(a[-dirs:]), axis=1)  # (N, dirs*H): the top layer's
+    z, lin = linear.forward(top(parts[0]), sub(p, "bridge."))
     h = xp.tanh(z)
-    zero = xp.zeros_like(h)
-    state = _pack([h] + [zero] * (len(parts) - 1), cfg)
-    return [state] * cfg.dec_layers, BridgeCache(cfg, final, c_lin, h)
+    c, lin_c = None, None
+    if len(parts) == 2:  # LSTM
+        if cfg.bridge == "learned":
+            c, lin_c = linear.forward(top(parts[1]), sub(p, "bridge_c."))
+        else:  # learned_h
+            c = xp.zeros_like(h)
+    state = _pack([h] if c is None else [h, c], cfg)
+    return [state] * cfg.dec_layers, BridgeCache(cfg, final, lin, h, lin_c)
 
 
 def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any]]:
@@ -78,10 +89,20 @@ def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any
             for k, d in enumerate(ds):
                 dparts[k][l * dirs : (l + 1) * dirs] += d  # the sum sends d to both directions
         return _pack(dparts, cfg), {}
+    H = parts[0].shape[2]
+
+    def to_top(dx: Any, k: int) -> None:  # (N, dirs*H) back to the top layer's directions
+        for d in range(dirs):
+            dparts[k][len(parts[k]) - dirs + d] += dx[:, d * H : (d + 1) * H]
+
     dh = sum(ds[0] for ds in dstate_parts)  # every layer started from the same h
     dz = dh * (1 - cache.h * cache.h)
     dx, dp = linear.backward(dz, cache.lin)
-    H = parts[0].shape[2]
-    for d in range(dirs):
-        dparts[0][len(parts[0]) - dirs + d] += dx[:, d * H : (d + 1) * H]
-    return _pack(dparts, cfg), prefixed(dp, "bridge.")
+    to_top(dx, 0)
+    grads = prefixed(dp, "bridge.")
+    if cache.lin_c is not None:
+        dc = sum(ds[1] for ds in dstate_parts)  # and from the same c
+        dx_c, dp_c = linear.backward(dc, cache.lin_c)
+        to_top(dx_c, 1)
+        grads |= prefixed(dp_c, "bridge_c.")
+    return _pack(dparts, cfg), grads

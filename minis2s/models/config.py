@@ -12,7 +12,7 @@ from minis2s.layers import attention, stack
 
 CELLS = tuple(stack.CELLS)  # ("rnn", "lstm", "gru")
 ATTENTIONS = ("none", *attention.SCORES)  # no attention, or one of the layer's score kinds
-BRIDGES = ("zero", "last", "learned")
+BRIDGES = ("zero", "last", "learned", "learned_h")
 INITS = ("uniform", "xavier")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -55,7 +55,8 @@ class ModelConfig:
     dropout: inverted dropout on embeddings, between layers, and before the output layer.
     bridge: how the decoder starts: "zero"; "last" (decoder layer l starts from encoder layer l's
         final state, directions summed; needs enc_layers == dec_layers); "learned" (every decoder
-        layer starts from h = tanh(W_b [final states of the top encoder layer] + b_b), c = 0).
+        layer starts from h = tanh(W_b [final h of the top encoder layer] + b_b) and, for LSTM,
+        c = W_c [final c of the top encoder layer] + b_c); "learned_h" (h as learned, c = 0).
     tie_embeddings: share the target embedding with the output projection (needs emb == hidden).
     src_features: F > 0 makes the encoder read (N, S, F) float vectors instead of token ids.
     init, init_scale, forget_bias: "uniform" U(-init_scale, init_scale) or "xavier" (Glorot

@@ -46,8 +46,10 @@ def shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     p |= prefixed(
         stack.init(cfg.cell, D_enc, cfg.hidden, cfg.enc_layers, cfg.bidirectional, r), "enc.rnn."
     )
-    if cfg.bridge == "learned":
+    if cfg.bridge in ("learned", "learned_h"):
         p |= prefixed(linear.init(cfg.enc_out, cfg.hidden, r), "bridge.")
+    if cfg.bridge == "learned" and cfg.cell == "lstm":
+        p |= prefixed(linear.init(cfg.enc_out, cfg.hidden, r), "bridge_c.")
     p |= prefixed(embedding.init(cfg.tgt_vocab, cfg.emb, r), "dec.emb.")
     dec = stack.init(cfg.cell, cfg.dec_in, cfg.hidden, cfg.dec_layers, False, r)
     p |= prefixed(dec, "dec.rnn.")

@@ -3,7 +3,7 @@
     ckpt/
       params.npz       model parameters by dotted name, host NumPy arrays
       optimizer.npz    optimizer state ("step", "lr", "exp_avg/enc.emb.W", ...), if given
-      state.json       {"format": 1, "config": ..., "trainer_state": ...}
+      state.json       {"format": 2, "config": ..., "trainer_state": ...}
       src_vocab.json   tgt_vocab.json    vocabularies as dicts, if given
 
 Atomic: `save` writes everything into a sibling `.NAME.tmp`, fsyncs every file and the folder,
@@ -17,6 +17,12 @@ integers of any size (a NumPy `Generator.bit_generator.state`) stay integers, Na
 are written as the (non-standard) NaN / Infinity that Python's json reads back. NumPy scalars
 and arrays are converted to Python numbers and lists; tuples come back as lists and dict keys
 as strings.
+
+Formats: `load` reads every earlier format and returns its config as the current format
+would write it (`_UPGRADES`), so an old checkpoint keeps the behaviour it was trained with.
+    1 -> 2 (2026-12): the learned bridge also maps an LSTM encoder's c (`bridge_c.*`); an LSTM
+           model of format 1 with bridge "learned" started its decoder's c at 0, which is the
+           bridge "learned_h" now.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import numpy as np
 
 from minis2s.backend import to_numpy
 
-FORMAT = 1
+FORMAT = 2
 VOCAB_FILES = {"src": "src_vocab.json", "tgt": "tgt_vocab.json"}
 
 
@@ -134,11 +140,33 @@ def _state(path: Path) -> tuple[Path, dict[str, Any]]:
         if not src.is_dir():
             raise FileNotFoundError(f"no checkpoint directory at {path}")
     state = _read_json(src / "state.json")
-    if not isinstance(state, dict) or state.get("format") != FORMAT or "config" not in state:
+    if not isinstance(state, dict) or "config" not in state or "format" not in state:
         raise ValueError(
             f"{src / 'state.json'} is not a minis2s checkpoint state (format {FORMAT})"
         )
+    fmt = state["format"]
+    if type(fmt) is not int or not 1 <= fmt <= FORMAT:
+        raise ValueError(
+            f"{src / 'state.json'} is checkpoint format {fmt!r}; this minis2s reads formats 1 "
+            f"to {FORMAT} (a newer minis2s wrote it? upgrade minis2s to read it)"
+        )
+    for upgrade in _UPGRADES[fmt - 1 :]:
+        state = {**state, "config": upgrade(state["config"])}
     return src, state
+
+
+def _bridge_c(config: Any) -> Any:
+    """Format 1 -> 2: a format-1 LSTM model's "learned" bridge (c started at 0) is "learned_h".
+    Fields missing from the config have their defaults (cell "lstm", bridge "learned")."""
+    model = config.get("model") if isinstance(config, dict) else None
+    if not isinstance(model, dict):
+        return config
+    if model.get("cell", "lstm") == "lstm" and model.get("bridge", "learned") == "learned":
+        return {**config, "model": {**model, "bridge": "learned_h"}}
+    return config
+
+
+_UPGRADES = [_bridge_c]  # _UPGRADES[k] turns a config of format k + 1 into one of format k + 2
 
 
 def check_compatible(
