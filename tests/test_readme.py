@@ -47,10 +47,10 @@ def test_the_training_loop_written_out_runs_and_learns(capsys):
     code = re.search(r"```python\n(.*?)```", shown, re.S).group(1)
     exec(compile(code, "README.md", "exec"), {})
     lines = capsys.readouterr().out.splitlines()
-    losses = [float(line.rsplit(" ", 1)[1]) for line in lines[:3]]
-    assert [line.split(":")[0] for line in lines[:3]] == ["epoch 0", "epoch 1", "epoch 2"]
-    assert losses[2] < losses[0] / 2  # it learns (the loss per token starts near log 14 = 2.6)
-    assert len(lines) == 4 and lines[3].isdigit()  # a translation: digits only, no specials
+    losses = [float(line.rsplit(" ", 1)[1]) for line in lines[:4]]
+    assert [line.split(":")[0] for line in lines[:4]] == [f"epoch {e}" for e in range(4)]
+    assert losses[3] < losses[0] / 2  # it learns (the loss per token starts near log 14 = 2.6)
+    assert len(lines) == 5 and lines[4].isdigit()  # a translation: digits only, no specials
 
 
 def bash_commands() -> list[str]:

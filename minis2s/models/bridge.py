@@ -60,7 +60,7 @@ def forward(final: Any, p: dict[str, Any], cfg: ModelConfig) -> tuple[list[Any],
             for l in range(cfg.dec_layers)
         ]
         return states, BridgeCache(cfg, final, None, None, None)
-    top = lambda a: xp.concatenate(list(a[-dirs:]), axis=1)  # (N, dirs*H): the top layer's
+    top = lambda a: xp.concatenate(list(a[-dirs:]), axis=1)  # (N, dirs*H): top layer, fwd; bwd
     z, lin = linear.forward(top(parts[0]), sub(p, "bridge."))
     h = xp.tanh(z)
     c, lin_c = None, None
