@@ -196,6 +196,11 @@ def test_the_module_examples_are_true():
         ("हिन्दी में", ["हिन्दी", "में"]),  # so do Hindi's vowel signs and virama
         ("I \u2764\ufe0f it", ["I", "\u2764\ufe0f", "it"]),  # an emoji and its variation selector
         ("1\ufe0f\u20e3 \u2764\ufe0fok", ["1\ufe0f\u20e3", "\u2764\ufe0f", "ok"]),  # keycap
+        ("من می\u200cخواهم.", ["من", "می\u200cخواهم", "."]),  # Persian's ZWNJ inside a word
+        (
+            "\U0001f468\u200d\U0001f469\u200d\U0001f467!",
+            ["\U0001f468\u200d\U0001f469\u200d\U0001f467", "!"],
+        ),
         ("snake_case x2 \t\n", ["snake_case", "x2"]),
         (" \t\n", []),
     ],
@@ -218,6 +223,8 @@ def test_wordpunct_tokenize(text, tokens):
         "你好，世界。他说「你好」。",  # no spaces around full-width punctuation
         "मैं ठीक हूँ। तुम?",  # the danda closes
         "مرحبا، كيف حالك؟",  # so do Arabic's comma and question mark
+        "من می\u200cخواهم بروم.",  # a ZWNJ stays inside its word
+        "A family: \U0001f468\u200d\U0001f469\u200d\U0001f467.",  # ZWJs inside an emoji
     ],
 )
 def test_wordpunct_inverts_on_normally_spaced_english_text(text):
@@ -240,19 +247,21 @@ def test_wordpunct_detokenize_follows_english_spacing(text, english):
 
 
 # Text over the characters the rules name (the regex's number separators, CLOSING, OPENING,
-# JOINERS, QUOTE), word characters (accented, decomposed, Devanagari with its vowel sign),
-# digits, spaces and other symbols; and over a few of them, so that numbers next to separators
-# and marks next to punctuation come up often.
+# JOINERS, QUOTE, JOIN_CONTROLS), word characters (accented, decomposed, Devanagari with its
+# vowel sign), digits, spaces and other symbols; and over a few of them, so that numbers next to
+# separators and marks or joiner controls next to punctuation come up often.
 rule_chars = sorted(
     tokenize.CLOSING | tokenize.OPENING | tokenize.UNSPACED | tokenize.JOINERS | {tokenize.QUOTE}
 )
-all_rules = st.text(
-    st.sampled_from(
-        [*"aZé_07 \t\n/&*$€", "\u0301", "ह", "ि", "्", "❤", "\ufe0f", "\u20e3", *rule_chars]
-    )  # fmt: skip
-)
+all_rules = st.text(st.sampled_from(
+    [*"aZé_07 \t\n/&*$€", "\u0301", "ह", "ि", "्", "❤", "\ufe0f", "\u20e3", "\u200c", "\u200d",
+     *rule_chars]
+))  # fmt: skip
 the_tricky_ones = st.lists(
-    st.tuples(st.sampled_from([*"a07.,:'-\"($，", "\u0301", "\ufe0f"]), st.sampled_from(["", " "]))
+    st.tuples(
+        st.sampled_from([*"a07.,:'-\"($，", "\u0301", "\ufe0f", "\u200d"]),
+        st.sampled_from(["", " "]),
+    )
 ).map(lambda pieces: "".join(piece + space for piece, space in pieces))
 
 
@@ -269,7 +278,8 @@ def test_wordpunct_round_trip(text):
 
 @pytest.mark.parametrize("text", ["0 .7", "0. 7", "1 ,000", "10: 30", "( \u0301", '" \u0301',
                                   "a ' \u0301", "\u0301 a", "x3.5", "3.5x", "ह ि", "$ \u0301",
-                                  "\u2764\ufe0f a", "( \ufe0fa", "， \u0301", "$ 5"])  # fmt: skip
+                                  "\u2764\ufe0f a", "( \ufe0fa", "， \u0301", "$ 5", "a\u200d .",
+                                  "( \u200da", "a \u200cb"])  # fmt: skip
 def test_wordpunct_detokenize_does_not_glue_tokens_into_others(text):
     """The spaces it leaves out never make two tokens one (a number, a mark and its word)."""
     tok = get_tokenizer("wordpunct")

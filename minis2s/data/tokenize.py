@@ -78,6 +78,10 @@ OPENING = frozenset("([{¿¡«‹“‘„")  # no space after
 UNSPACED = frozenset("。，、！？；：（）「」『』【】《》〈〉・")  # no space on either side
 JOINERS = frozenset("'’-")
 QUOTE = '"'
+# The zero-width non-joiner and joiner (U+200C, U+200D) are invisible and sit inside a token:
+# Persian writes "می‌خواهم" (one word) with a ZWNJ, and emoji sequences such as the family
+# "👨‍👩‍👧" are joined by ZWJs. Unicode calls them formatting characters (Cf), not marks.
+JOIN_CONTROLS = frozenset("\u200c\u200d")
 
 
 def _is_mark(c: str) -> bool:
@@ -91,18 +95,25 @@ def _in_word(c: str) -> bool:
     return _WORD_CHAR.match(c) is not None or _is_mark(c)
 
 
+def _attaches(c: str) -> bool:
+    """A character that belongs to the token before it: a combining mark or a joiner control."""
+    return _is_mark(c) or c in JOIN_CONTROLS
+
+
 def _one_token(before: str, match: str) -> bool:
     """Whether `match`, a match of WORDPUNCT that touches the token `before`, belongs to it: a
     combining mark belongs to what it is written on (a letter, or a symbol: the emoji "❤️" is
-    U+2764 and the variation selector U+FE0F), and a word goes on after a mark inside a word."""
-    if _is_mark(match[0]):
+    U+2764 and the variation selector U+FE0F), a joiner control (JOIN_CONTROLS) joins what is on
+    its two sides, and a word goes on after a mark inside a word."""
+    if _attaches(match[0]) or before[-1] in JOIN_CONTROLS:
         return True
     return _is_mark(before[-1]) and _in_word(before[0]) and _in_word(match[0])
 
 
 def wordpunct_tokenize(text: str) -> list[str]:
     """The matches of WORDPUNCT, except that a combining mark stays with the character it is
-    written on ("हिन्दी", and "élève" with decomposed accents, are one token each; so is "❤️").
+    written on ("हिन्दी", and "élève" with decomposed accents, are one token each; so is "❤️"),
+    and a zero-width joiner or non-joiner with the characters on its two sides ("می‌خواهم").
     Whitespace separates tokens and is dropped; apostrophes and hyphens are tokens of their own.
 
     >>> wordpunct_tokenize("Don't stop... at 10:30!")
@@ -152,7 +163,8 @@ def wordpunct_detokenize(tokens: Sequence[str]) -> str:
     """Join with single spaces, except none before closing punctuation (CLOSING), none after
     opening punctuation (OPENING) or a currency sign before a number, none around full-width
     punctuation (UNSPACED) or a joiner between two words (JOINERS). A token that starts with a
-    combining mark is always spaced: glued, the mark would go to the token before it.
+    combining mark or a joiner control, or follows one that ends with a joiner control, is always
+    spaced: glued, the two tokens would become one.
 
     English spacing, so French "Va !" comes back as "Va!". Tokenize drops the spaces, so some
     text cannot come back as written ("the students' books" -> "the students'books", "a - b"
@@ -168,7 +180,8 @@ def wordpunct_detokenize(tokens: Sequence[str]) -> str:
     pieces = []
     for i, t in enumerate(tokens):
         glued = i == 0 or (
-            not _is_mark(t[0])
+            not _attaches(t[0])
+            and tokens[i - 1][-1] not in JOIN_CONTROLS
             and (
                 roles[i] in ("close", "join", "unspaced")
                 or roles[i - 1] in ("open", "join", "unspaced")
