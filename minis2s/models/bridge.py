@@ -7,7 +7,7 @@ each (N, H) (or (h, c) for LSTM). Four bridges (ModelConfig.bridge):
     zero:       s_l = 0
     last:       s_l = final[l.fwd] + final[l.bwd]            (directions summed; h and c alike)
     learned:    h_l = tanh(W_b [h_top.fwd; h_top.bwd] + b_b)  (every layer l)
-                c_l = W_c [c_top.fwd; c_top.bwd] + b_c         (LSTM)
+                c_l = W_bc [c_top.fwd; c_top.bwd] + b_bc       (LSTM; params bridge_c.W, .b)
     learned_h:  h_l as learned, c_l = 0                        (LSTM; the same as learned otherwise)
 
 c gets no tanh: an LSTM's cell state is not bounded, and the decoder's c_l is of its kind.

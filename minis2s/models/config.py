@@ -56,7 +56,7 @@ class ModelConfig:
     bridge: how the decoder starts: "zero"; "last" (decoder layer l starts from encoder layer l's
         final state, directions summed; needs enc_layers == dec_layers); "learned" (every decoder
         layer starts from h = tanh(W_b [final h of the top encoder layer] + b_b) and, for LSTM,
-        c = W_c [final c of the top encoder layer] + b_c); "learned_h" (h as learned, c = 0).
+        c = W_bc [final c of the top encoder layer] + b_bc); "learned_h" (h as learned, c = 0).
     tie_embeddings: share the target embedding with the output projection (needs emb == hidden).
     src_features: F > 0 makes the encoder read (N, S, F) float vectors instead of token ids.
     init, init_scale, forget_bias: "uniform" U(-init_scale, init_scale) or "xavier" (Glorot
