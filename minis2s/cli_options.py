@@ -25,8 +25,9 @@ OPTION_HELP = {
     "attention": "none | dot | general | concat | additive (Bahdanau's score) | scaled_dot",
     "input_feed": "feed the attentional state h~ into the next decoder step",
     "dropout": "dropout on embeddings, between layers and before the output layer",
-    "bridge": "how the decoder starts: zero | last (encoder's final states) | learned (a linear "
-    "layer of them) | learned_h (learned, but an LSTM's c starts at 0)",
+    "bridge": "how the decoder starts: zero | last (encoder's final states) | learned (h: tanh of "
+    "a linear map of the top layer's final h; an LSTM's c: a linear map of its final c) | "
+    "learned_h (LSTM: learned, but c starts at 0)",
     "tie_embeddings": "share the target embedding with the output layer (needs --emb = --hidden)",
     "init": "weights: uniform (U(-init_scale, init_scale)) | xavier",
     "init_scale": "bound of the uniform init, and of attention's v",

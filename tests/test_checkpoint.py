@@ -281,9 +281,21 @@ def test_format1_configs_are_upgraded_to_what_they_ran(tmp_path, model, bridge):
     assert checkpoint.load(tmp_path / "d").config["model"] == model
 
 
-@pytest.mark.parametrize("fmt", [0, 3, "2", 2.0, True, None])
-def test_unknown_formats_are_named(tmp_path, fmt):
-    write_state(tmp_path / "c", fmt, {"cell": "lstm"})
-    with pytest.raises(ValueError, match=rf"is checkpoint format {re.escape(repr(fmt))}; this "
-                       r"minis2s reads formats 1 to 2 \(a newer minis2s wrote it\?"):  # fmt: skip
+def test_a_newer_format_asks_for_a_newer_minis2s(tmp_path):
+    write_state(tmp_path / "c", 3, {"cell": "lstm"})
+    with pytest.raises(ValueError, match="is checkpoint format 3, from a newer minis2s; this one "
+                       "reads formats 1 to 2: upgrade minis2s to read it"):  # fmt: skip
         checkpoint.load(tmp_path / "c")
+
+
+@pytest.mark.parametrize("fmt", [0, -1, "2", 2.0, True, None])
+def test_a_format_minis2s_never_writes_is_named(tmp_path, fmt):
+    write_state(tmp_path / "c", fmt, {"cell": "lstm"})
+    with pytest.raises(ValueError, match=rf"says checkpoint format {re.escape(repr(fmt))}; minis2s "
+                       r"writes an integer from 1 to 2 \(was the file edited\?\)"):  # fmt: skip
+        checkpoint.load(tmp_path / "c")
+
+
+def test_an_upgraded_state_says_the_current_format(tmp_path):
+    write_state(tmp_path / "c", 1, {"cell": "lstm"})
+    assert checkpoint._state(tmp_path / "c")[1]["format"] == checkpoint.FORMAT

@@ -46,8 +46,10 @@ def test_model_gradients(cell, att, bi, feed):
     assert_close(check_model(model, batch()))
 
 
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("bridge", BRIDGES)
+BRIDGE_COMBOS = [(c, b) for c in CELLS for b in BRIDGES if c == "lstm" or b != "learned_h"]
+
+
+@pytest.mark.parametrize("cell,bridge", BRIDGE_COMBOS)
 @pytest.mark.parametrize("bi", [False, True])
 def test_bridges_two_layers(cell, bridge, bi):
     model = tiny(cell=cell, bridge=bridge, enc_layers=2, dec_layers=2, bidirectional=bi)
@@ -60,7 +62,7 @@ def model_case(draw):
     direction, feeding, bridge, depths, tying and dropout; emb and hidden drawn apart (size 1
     included); sampling and smoothing on or off; 1 to 3 sentences of source length 1 to 4 and
     target length 0 to 3 (one step to 4 with </s>), so rows are padded."""
-    cell, bridge = draw(st.sampled_from(CELLS)), draw(st.sampled_from(BRIDGES))
+    cell, bridge = draw(st.sampled_from(BRIDGE_COMBOS))
     enc_layers = draw(st.integers(1, 2))
     dec_layers = enc_layers if bridge == "last" else draw(st.integers(1, 2))
     bi = draw(st.booleans())
@@ -88,7 +90,10 @@ def test_model_gradients_drawn(case):
     emb != hidden, one-step targets, every bridge over every depth and direction, and dropout,
     scheduled sampling, smoothing and tying with every cell."""
     opts, train, examples = case
-    assert_close(check_model(tiny(**opts), batch(examples), **train))
+    # h = 3e-4, not the default 1e-3: on some draws the differences' O(h^4) truncation reaches
+    # the tolerance at 1e-3 (1.06e-7 for a 2-layer tanh RNN with E = 1, H = 3 and dot attention,
+    # 8.6e-10 at 3e-4), while at 1e-4 their rounding grows to 2e-8 on others.
+    assert_close(check_model(tiny(**opts), batch(examples), h=3e-4, **train))
 
 
 def test_dropout_sampling_smoothing_tying():
@@ -129,6 +134,7 @@ def test_same_init_for_same_seed_and_config_mismatch_is_refused():
         (dict(attention="luong"), "attention"),
         (dict(attention="none", input_feed=True), "input_feed .* needs attention; with attention="),
         (dict(bridge="last", enc_layers=2), "enc_layers == dec_layers"),
+        (dict(bridge="learned_h", cell="gru"), "only for an LSTM .* a gru has no c: use bridge="),
         (dict(attention="dot", bidirectional=True), "dot"),
         (dict(tie_embeddings=True, emb=3), "emb == hidden"),
         (dict(dropout=1.0), "dropout"),

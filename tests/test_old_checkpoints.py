@@ -60,3 +60,17 @@ def test_a_format1_run_resumes_and_writes_format2(tmp_path):
     state = json.loads((run / "last" / "state.json").read_text())
     assert state["format"] == checkpoint.FORMAT == 2
     assert state["config"]["model"]["bridge"] == "learned_h"
+
+
+def test_resuming_a_format1_run_as_bridge_learned_says_what_it_is_now(tmp_path, capsys):
+    """Its owner trained it with --bridge learned: the refusal says why that is learned_h now."""
+    run = tmp_path / "run"
+    shutil.copytree(FORMAT1 / "last", run / "last")
+    args = ["train", "--task", "reverse-digits", "--train-size", "3000", "--out", str(run),
+            "--resume", "--epochs", "4", "--quiet"]  # fmt: skip
+    assert main([*args, "--bridge", "learned"]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint was trained with model.bridge='learned_h', this run asks" in err
+    assert "before checkpoint format 2 with bridge 'learned' started an LSTM decoder's c" in err
+    assert "--bridge learned_h resumes it" in err
+    assert main([*args, "--bridge", "learned_h"]) == 0

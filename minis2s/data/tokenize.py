@@ -79,9 +79,13 @@ UNSPACED = frozenset("。，、！？；：（）「」『』【】《》〈〉�
 JOINERS = frozenset("'’-")
 QUOTE = '"'
 # The zero-width non-joiner and joiner (U+200C, U+200D) are invisible and sit inside a token:
-# Persian writes "می‌خواهم" (one word) with a ZWNJ, and emoji sequences such as the family
-# "👨‍👩‍👧" are joined by ZWJs. Unicode calls them formatting characters (Cf), not marks.
+# Persian writes "می‌خواهم" (one word) with a ZWNJ, and the emoji family "👨‍👩‍👧" is three emoji
+# joined by ZWJs. Unicode calls them formatting characters (Cf), not marks.
 JOIN_CONTROLS = frozenset("\u200c\u200d")
+# Neither are these, which belong to the emoji before them: the skin-tone modifiers (👍🏽) and
+# the tag characters that spell a subdivision flag (🏴 + "gbsct" + cancel tag: Scotland's).
+EMOJI_MODIFIERS = ("\U0001f3fb", "\U0001f3ff")
+EMOJI_TAGS = ("\U000e0020", "\U000e007f")
 
 
 def _is_mark(c: str) -> bool:
@@ -96,15 +100,22 @@ def _in_word(c: str) -> bool:
 
 
 def _attaches(c: str) -> bool:
-    """A character that belongs to the token before it: a combining mark or a joiner control."""
-    return _is_mark(c) or c in JOIN_CONTROLS
+    """A character that belongs to the token before it: a combining mark, a joiner control, an
+    emoji modifier or tag."""
+    return (
+        _is_mark(c)
+        or c in JOIN_CONTROLS
+        or EMOJI_MODIFIERS[0] <= c <= EMOJI_MODIFIERS[1]
+        or EMOJI_TAGS[0] <= c <= EMOJI_TAGS[1]
+    )
 
 
 def _one_token(before: str, match: str) -> bool:
     """Whether `match`, a match of WORDPUNCT that touches the token `before`, belongs to it: a
     combining mark belongs to what it is written on (a letter, or a symbol: the emoji "❤️" is
-    U+2764 and the variation selector U+FE0F), a joiner control (JOIN_CONTROLS) joins what is on
-    its two sides, and a word goes on after a mark inside a word."""
+    U+2764 and the variation selector U+FE0F), so do an emoji's modifiers and tags, a joiner
+    control (JOIN_CONTROLS) joins what is on its two sides, and a word goes on after a mark
+    inside a word."""
     if _attaches(match[0]) or before[-1] in JOIN_CONTROLS:
         return True
     return _is_mark(before[-1]) and _in_word(before[0]) and _in_word(match[0])
@@ -113,13 +124,14 @@ def _one_token(before: str, match: str) -> bool:
 def wordpunct_tokenize(text: str) -> list[str]:
     """The matches of WORDPUNCT, except that a combining mark stays with the character it is
     written on ("हिन्दी", and "élève" with decomposed accents, are one token each; so is "❤️"),
-    and a zero-width joiner or non-joiner with the characters on its two sides ("می‌خواهم").
+    an emoji with its skin tone ("👍🏽"), and a zero-width joiner or non-joiner with the
+    characters on its two sides ("می‌خواهم").
     Whitespace separates tokens and is dropped; apostrophes and hyphens are tokens of their own.
 
     >>> wordpunct_tokenize("Don't stop... at 10:30!")
     ['Don', "'", 't', 'stop', '.', '.', '.', 'at', '10:30', '!']
     """
-    if text.isascii():  # a shortcut: ASCII has no combining marks, the matches are the tokens
+    if text.isascii():  # ASCII has nothing that attaches (_attaches): the matches are the tokens
         return WORDPUNCT.findall(text)
     tokens: list[str] = []
     end = -1  # where the previous match ended
@@ -163,8 +175,8 @@ def wordpunct_detokenize(tokens: Sequence[str]) -> str:
     """Join with single spaces, except none before closing punctuation (CLOSING), none after
     opening punctuation (OPENING) or a currency sign before a number, none around full-width
     punctuation (UNSPACED) or a joiner between two words (JOINERS). A token that starts with a
-    combining mark or a joiner control, or follows one that ends with a joiner control, is always
-    spaced: glued, the two tokens would become one.
+    combining mark, a joiner control or an emoji modifier or tag, or follows one that ends with a
+    joiner control, is always spaced: glued, the two tokens would become one.
 
     English spacing, so French "Va !" comes back as "Va!". Tokenize drops the spaces, so some
     text cannot come back as written ("the students' books" -> "the students'books", "a - b"

@@ -8,7 +8,7 @@ each (N, H) (or (h, c) for LSTM). Four bridges (ModelConfig.bridge):
     last:       s_l = final[l.fwd] + final[l.bwd]            (directions summed; h and c alike)
     learned:    h_l = tanh(W_b [h_top.fwd; h_top.bwd] + b_b)  (every layer l)
                 c_l = W_bc [c_top.fwd; c_top.bwd] + b_bc       (LSTM; params bridge_c.W, .b)
-    learned_h:  h_l as learned, c_l = 0                        (LSTM; the same as learned otherwise)
+    learned_h:  h_l as learned, c_l = 0                        (LSTM only)
 
 c gets no tanh: an LSTM's cell state is not bounded, and the decoder's c_l is of its kind.
 learned_h was minis2s's learned bridge before checkpoint format 2; it loses the encoder's c, which
@@ -28,7 +28,7 @@ from minis2s.models.params import prefixed, sub
 class BridgeCache(NamedTuple):
     cfg: ModelConfig
     final: Any  # the encoder's final state, for shapes
-    lin: Any  # LinearCache of the learned bridge's h, else None
+    lin_h: Any  # LinearCache of the learned bridge's h, else None
     h: Any  # (N, H) tanh output of the learned bridge, else None
     lin_c: Any  # LinearCache of the learned bridge's c (LSTM, bridge "learned"), else None
 
@@ -61,16 +61,16 @@ def forward(final: Any, p: dict[str, Any], cfg: ModelConfig) -> tuple[list[Any],
         ]
         return states, BridgeCache(cfg, final, None, None, None)
     top = lambda a: xp.concatenate(list(a[-dirs:]), axis=1)  # (N, dirs*H): top layer, fwd; bwd
-    z, lin = linear.forward(top(parts[0]), sub(p, "bridge."))
+    z, lin_h = linear.forward(top(parts[0]), sub(p, "bridge."))
     h = xp.tanh(z)
     c, lin_c = None, None
-    if len(parts) == 2:  # LSTM
+    if cfg.cell == "lstm":
         if cfg.bridge == "learned":
             c, lin_c = linear.forward(top(parts[1]), sub(p, "bridge_c."))
         else:  # learned_h
             c = xp.zeros_like(h)
     state = _pack([h] if c is None else [h, c], cfg)
-    return [state] * cfg.dec_layers, BridgeCache(cfg, final, lin, h, lin_c)
+    return [state] * cfg.dec_layers, BridgeCache(cfg, final, lin_h, h, lin_c)
 
 
 def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any]]:
@@ -97,7 +97,7 @@ def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any
 
     dh = sum(ds[0] for ds in dstate_parts)  # every layer started from the same h
     dz = dh * (1 - cache.h * cache.h)
-    dx, dp = linear.backward(dz, cache.lin)
+    dx, dp = linear.backward(dz, cache.lin_h)
     to_top(dx, 0)
     grads = prefixed(dp, "bridge.")
     if cache.lin_c is not None:

@@ -118,6 +118,11 @@ class ModelConfig:
                 "ModelConfig: input_feed feeds the attentional state, so it needs attention; "
                 "with attention='none' pass input_feed=False (the command line does)"
             )
+        if self.bridge == "learned_h" and self.cell != "lstm":
+            raise ValueError(
+                f"ModelConfig: bridge='learned_h' differs from 'learned' only for an LSTM (it "
+                f"starts c at 0); a {self.cell} has no c: use bridge='learned'"
+            )
         if self.bridge == "last" and self.enc_layers != self.dec_layers:
             raise ValueError(
                 f"ModelConfig: bridge='last' needs enc_layers == dec_layers "

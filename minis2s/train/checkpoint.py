@@ -133,7 +133,8 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _state(path: Path) -> tuple[Path, dict[str, Any]]:
-    """(the directory that holds the checkpoint at `path`, its state.json checked)."""
+    """(the directory that holds the checkpoint at `path`, its state.json checked and upgraded to
+    the current format)."""
     src = path
     if not path.is_dir():
         src = _sibling(path, "old")  # a save was interrupted between its two renames
@@ -142,17 +143,22 @@ def _state(path: Path) -> tuple[Path, dict[str, Any]]:
     state = _read_json(src / "state.json")
     if not isinstance(state, dict) or "config" not in state or "format" not in state:
         raise ValueError(
-            f"{src / 'state.json'} is not a minis2s checkpoint state (format {FORMAT})"
+            f"{src / 'state.json'} is not a minis2s checkpoint state (formats 1 to {FORMAT})"
         )
     fmt = state["format"]
-    if type(fmt) is not int or not 1 <= fmt <= FORMAT:
+    if type(fmt) is int and fmt > FORMAT:
         raise ValueError(
-            f"{src / 'state.json'} is checkpoint format {fmt!r}; this minis2s reads formats 1 "
-            f"to {FORMAT} (a newer minis2s wrote it? upgrade minis2s to read it)"
+            f"{src / 'state.json'} is checkpoint format {fmt}, from a newer minis2s; this one "
+            f"reads formats 1 to {FORMAT}: upgrade minis2s to read it"
+        )
+    if type(fmt) is not int or fmt < 1:
+        raise ValueError(
+            f"{src / 'state.json'} says checkpoint format {fmt!r}; minis2s writes an integer "
+            f"from 1 to {FORMAT} (was the file edited?)"
         )
     for upgrade in _UPGRADES[fmt - 1 :]:
         state = {**state, "config": upgrade(state["config"])}
-    return src, state
+    return src, {**state, "format": FORMAT}
 
 
 def _bridge_c(config: Any) -> Any:
@@ -187,6 +193,11 @@ def check_compatible(
         was = f"{k}={a[k]!r}" if k in a else f"no {k}"
         now = f"{k}={b[k]!r}" if k in b else f"no {k}"
         diffs.append(f"checkpoint was trained with {was}, this run asks {now}")
+    if a.get("model.bridge") == "learned_h" and b.get("model.bridge") == "learned":
+        diffs.append(
+            "(a run saved before checkpoint format 2 with bridge 'learned' started an LSTM "
+            "decoder's c at 0, which is bridge 'learned_h' now: --bridge learned_h resumes it)"
+        )
     if diffs:
         raise ValueError(
             "; ".join(diffs) + "; resume with the run's own options (on the command line: leave "
