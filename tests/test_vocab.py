@@ -198,6 +198,10 @@ def test_the_module_examples_are_true():
         ("1\ufe0f\u20e3 \u2764\ufe0fok", ["1\ufe0f\u20e3", "\u2764\ufe0f", "ok"]),  # keycap
         ("من می\u200cخواهم.", ["من", "می\u200cخواهم", "."]),  # Persian's ZWNJ inside a word
         ("\U0001f44d\U0001f3fd ok", ["\U0001f44d\U0001f3fd", "ok"]),  # an emoji's skin tone
+        (
+            "\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea\U0001f1ee!",  # two flags, and one letter left
+            ["\U0001f1eb\U0001f1f7", "\U0001f1e9\U0001f1ea", "\U0001f1ee", "!"],
+        ),
         ("\U0001f469\U0001f3fd\u200d\U0001f4bb!", ["\U0001f469\U0001f3fd\u200d\U0001f4bb", "!"]),
         (
             "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f.",
@@ -232,6 +236,7 @@ def test_wordpunct_tokenize(text, tokens):
         "من می\u200cخواهم بروم.",  # a ZWNJ stays inside its word
         "A family: \U0001f468\u200d\U0001f469\u200d\U0001f467.",  # ZWJs inside an emoji
         "Well done \U0001f44d\U0001f3fd!",  # a skin tone stays with its emoji
+        "From \U0001f1eb\U0001f1f7 to \U0001f1e9\U0001f1ea.",  # flags
     ],
 )
 def test_wordpunct_inverts_on_normally_spaced_english_text(text):
@@ -254,20 +259,22 @@ def test_wordpunct_detokenize_follows_english_spacing(text, english):
 
 
 # Text over the characters the rules name (the regex's number separators, CLOSING, OPENING,
-# JOINERS, QUOTE, JOIN_CONTROLS, an emoji modifier and tags), word characters (accented,
-# decomposed, Devanagari with its vowel sign), digits, spaces and other symbols; and over a few of
-# them, so that numbers next to separators and marks or joiner controls next to punctuation come
-# up often.
+# JOINERS, QUOTE, JOIN_CONTROLS, an emoji modifier, tags, regional indicators), word characters
+# (accented, decomposed, Devanagari with its vowel sign), digits, spaces and other symbols; and
+# over a few of them, so that numbers next to separators and marks or joiner controls next to
+# punctuation come up often.
 rule_chars = sorted(
     tokenize.CLOSING | tokenize.OPENING | tokenize.UNSPACED | tokenize.JOINERS | {tokenize.QUOTE}
 )
 all_rules = st.text(st.sampled_from(
     [*"aZé_07 \t\n/&*$€", "\u0301", "ह", "ि", "्", "❤", "\ufe0f", "\u20e3", "\u200c", "\u200d",
-     "\U0001f3fd", "\U000e0067", "\U000e007f", *rule_chars]
+     "\U0001f3fd", "\U000e0067", "\U000e007f", "\U0001f1eb", "\U0001f1f7", *rule_chars]
 ))  # fmt: skip
 the_tricky_ones = st.lists(
     st.tuples(
-        st.sampled_from([*"a07.,:'-\"($，", "\u0301", "\ufe0f", "\u200c", "\u200d", "\U0001f3fd"]),
+        st.sampled_from(
+            [*"a07.,:'-\"($，", "\u0301", "\ufe0f", "\u200c", "\u200d", "\U0001f3fd", "\U0001f1eb"]
+        ),
         st.sampled_from(["", " "]),
     )
 ).map(lambda pieces: "".join(piece + space for piece, space in pieces))

@@ -86,6 +86,8 @@ JOIN_CONTROLS = frozenset("\u200c\u200d")
 # the tag characters that spell a subdivision flag (🏴 + "gbsct" + cancel tag: Scotland's).
 EMOJI_MODIFIERS = ("\U0001f3fb", "\U0001f3ff")
 EMOJI_TAGS = ("\U000e0020", "\U000e007f")
+# A country's flag is two regional indicator letters (🇫 🇷 make 🇫🇷): they pair up from the left.
+REGIONAL_INDICATORS = ("\U0001f1e6", "\U0001f1ff")
 
 
 def _is_mark(c: str) -> bool:
@@ -110,13 +112,28 @@ def _attaches(c: str) -> bool:
     )
 
 
+def _is_regional(c: str) -> bool:
+    return REGIONAL_INDICATORS[0] <= c <= REGIONAL_INDICATORS[1]
+
+
+def _pairs_with(before: str, c: str) -> bool:
+    """Whether the regional indicator `c` completes a flag that `before` ends with: `before` ends
+    with an odd number of them, the last one still unpaired."""
+    if not _is_regional(c):
+        return False
+    run = 0  # regional indicators at the end of `before`
+    while run < len(before) and _is_regional(before[-1 - run]):
+        run += 1
+    return run % 2 == 1
+
+
 def _one_token(before: str, match: str) -> bool:
     """Whether `match`, a match of WORDPUNCT that touches the token `before`, belongs to it: a
     combining mark belongs to what it is written on (a letter, or a symbol: the emoji "❤️" is
     U+2764 and the variation selector U+FE0F), so do an emoji's modifiers and tags, a joiner
-    control (JOIN_CONTROLS) joins what is on its two sides, and a word goes on after a mark
-    inside a word."""
-    if _attaches(match[0]) or before[-1] in JOIN_CONTROLS:
+    control (JOIN_CONTROLS) joins what is on its two sides, two regional indicators make a flag,
+    and a word goes on after a mark inside a word."""
+    if _attaches(match[0]) or before[-1] in JOIN_CONTROLS or _pairs_with(before, match[0]):
         return True
     return _is_mark(before[-1]) and _in_word(before[0]) and _in_word(match[0])
 
@@ -124,8 +141,8 @@ def _one_token(before: str, match: str) -> bool:
 def wordpunct_tokenize(text: str) -> list[str]:
     """The matches of WORDPUNCT, except that a combining mark stays with the character it is
     written on ("हिन्दी", and "élève" with decomposed accents, are one token each; so is "❤️"),
-    an emoji with its skin tone ("👍🏽"), and a zero-width joiner or non-joiner with the
-    characters on its two sides ("می‌خواهم").
+    an emoji with its skin tone ("👍🏽"), a flag ("🇫🇷"), and a zero-width joiner or non-joiner
+    with the characters on its two sides ("می‌خواهم").
     Whitespace separates tokens and is dropped; apostrophes and hyphens are tokens of their own.
 
     >>> wordpunct_tokenize("Don't stop... at 10:30!")
