@@ -84,10 +84,10 @@ QUOTE = '"'
 JOIN_CONTROLS = frozenset("\u200c\u200d")
 # Neither are these, which belong to the emoji before them: the skin-tone modifiers (👍🏽) and
 # the tag characters that spell a subdivision flag (🏴 + "gbsct" + cancel tag: Scotland's).
-EMOJI_MODIFIERS = ("\U0001f3fb", "\U0001f3ff")
-EMOJI_TAGS = ("\U000e0020", "\U000e007f")
+EMOJI_MODIFIERS = range(0x1F3FB, 0x1F400)  # code points U+1F3FB to U+1F3FF
+EMOJI_TAGS = range(0xE0020, 0xE0080)
 # A country's flag is two regional indicator letters (🇫 🇷 make 🇫🇷): they pair up from the left.
-REGIONAL_INDICATORS = ("\U0001f1e6", "\U0001f1ff")
+REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)
 
 
 def _is_mark(c: str) -> bool:
@@ -104,16 +104,11 @@ def _in_word(c: str) -> bool:
 def _attaches(c: str) -> bool:
     """A character that belongs to the token before it: a combining mark, a joiner control, an
     emoji modifier or tag."""
-    return (
-        _is_mark(c)
-        or c in JOIN_CONTROLS
-        or EMOJI_MODIFIERS[0] <= c <= EMOJI_MODIFIERS[1]
-        or EMOJI_TAGS[0] <= c <= EMOJI_TAGS[1]
-    )
+    return _is_mark(c) or c in JOIN_CONTROLS or ord(c) in EMOJI_MODIFIERS or ord(c) in EMOJI_TAGS
 
 
 def _is_regional(c: str) -> bool:
-    return REGIONAL_INDICATORS[0] <= c <= REGIONAL_INDICATORS[1]
+    return ord(c) in REGIONAL_INDICATORS
 
 
 def _pairs_with(before: str, c: str) -> bool:
