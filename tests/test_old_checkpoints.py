@@ -44,13 +44,20 @@ def test_a_format1_model_scores_and_translates_as_it_did():
     assert [t.text for t in tr.translate(sources, method="beam", beam_size=3)] == EXPECTED["beam3"]
 
 
-def test_a_format1_run_resumes_and_writes_format2(tmp_path):
-    """The resumed epoch matches the one e8921b3 trained from the same checkpoint (float32, so to
-    the BLAS kernels' rounding), and the checkpoint it writes is format 2 with bridge learned_h."""
+def resume_format1(tmp_path):
+    """(a run directory holding a copy of the fixture, the command line that resumes it for one
+    more epoch: the fixture's own data options)."""
     run = tmp_path / "run"
     shutil.copytree(FORMAT1 / "last", run / "last")
     args = ["train", "--task", "reverse-digits", "--train-size", "3000", "--out", str(run),
             "--resume", "--epochs", "4", "--quiet"]  # fmt: skip
+    return run, args
+
+
+def test_a_format1_run_resumes_and_writes_format2(tmp_path):
+    """The resumed epoch matches the one e8921b3 trained from the same checkpoint (float32, so to
+    the BLAS kernels' rounding), and the checkpoint it writes is format 2 with bridge learned_h."""
+    run, args = resume_format1(tmp_path)
     assert main(args) == 0
     epoch4 = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()][-1]
     want = EXPECTED["resumed_epoch4"]
@@ -64,10 +71,7 @@ def test_a_format1_run_resumes_and_writes_format2(tmp_path):
 
 def test_resuming_a_format1_run_as_bridge_learned_says_what_it_is_now(tmp_path, capsys):
     """Its owner trained it with --bridge learned: the refusal says why that is learned_h now."""
-    run = tmp_path / "run"
-    shutil.copytree(FORMAT1 / "last", run / "last")
-    args = ["train", "--task", "reverse-digits", "--train-size", "3000", "--out", str(run),
-            "--resume", "--epochs", "4", "--quiet"]  # fmt: skip
+    run, args = resume_format1(tmp_path)
     assert main([*args, "--bridge", "learned"]) == 2
     err = capsys.readouterr().err
     assert "checkpoint was trained with model.bridge='learned_h', this run asks" in err
