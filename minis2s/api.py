@@ -62,6 +62,7 @@ class Translator:
         self.tokenizer = get_tokenizer(tokenizer)
         self.config = config or {}  # a loaded run's config: "model", "train", "data", "dtype"
         self.unknown = 0  # source tokens mapped to <unk> so far
+        self.source_tokens = 0  # source tokens read so far, known or not
 
     @classmethod
     def load(cls, path: str | os.PathLike, which: str = "best") -> Translator:
@@ -133,6 +134,7 @@ class Translator:
                     "at least one token, or leave it out"
                 )
         self.unknown += sum(self.src_vocab.count_unknown(t) for t in toks)
+        self.source_tokens += sum(map(len, toks))
         ids, mask = pad([self.src_vocab.encode(t) for t in toks])
         return ids, mask, toks
 

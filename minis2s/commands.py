@@ -139,16 +139,30 @@ def translate(args: argparse.Namespace) -> int:
             print(r.text)
         if args.show_attention:
             print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
-    if tr.unknown:
-        were = "token was" if tr.unknown == 1 else "tokens were"
-        print(f"note: {tr.unknown} source {were} not in the vocabulary (mapped to <unk>)",
-              file=sys.stderr)  # fmt: skip
+    _note_unknown(tr, args)
     cut = sum(not t.ended for t in best)
     if cut:
         print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
               f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
               "cut there", file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _note_unknown(tr: Translator, args: argparse.Namespace) -> None:
+    """A note on stderr when source tokens were not in the vocabulary: how many, of how many,
+    and, for evaluate's --task, whether the model was trained on another task (whose vocabulary
+    may not hold this one's tokens at all)."""
+    if not tr.unknown:
+        return
+    u, n = tr.unknown, tr.source_tokens
+    note = (f"note: {u} of the {n} source token{'s' * (n != 1)} ({u / n:.0%}) "
+            f"{'was' if u == 1 else 'were'} not in the vocabulary (mapped to <unk>)")  # fmt: skip
+    trained_on = tr.config.get("data", {}).get("name")
+    task = getattr(args, "task", None)
+    if task and trained_on and trained_on != task:
+        note += (f"; the model in {args.checkpoint} was trained on {trained_on!r}, not on "
+                 f"task {task!r}, so these figures say little about it")  # fmt: skip
+    print(note, file=sys.stderr)
 
 
 def _stdin_lines() -> list[str]:
@@ -195,6 +209,7 @@ def evaluate(args: argparse.Namespace) -> int:
         print(f"{k}\t{v:.4f}" if isinstance(v, float) else f"{k}\t{v}")
     if tr.unknown:
         print(f"unknown_source_tokens\t{tr.unknown}")
+    _note_unknown(tr, args)
     if bands is not None:
         _print_bands(bands, args.by_length)
     if args.show:

@@ -182,7 +182,21 @@ def test_a_checkpoint_with_a_missing_or_foreign_vocabulary_is_refused(run, tmp_p
 
 def test_unknown_tokens_are_counted(run, capsys):
     assert main(["translate", "--checkpoint", str(run), "12x"]) == 0
-    assert "1 source token was not in the vocabulary" in capsys.readouterr().err
+    assert "1 of the 3 source tokens (33%) was not in the vocabulary" in capsys.readouterr().err
+
+
+def test_evaluate_on_another_task_says_so(run, capsys):
+    """A model scored on a task it was not trained on reads mostly <unk>: the note gives the
+    share and names both tasks, so the low figures are not taken for the model's quality."""
+    assert main(["evaluate", "--checkpoint", str(run), "--task", "reverse-string"]) == 0
+    captured = capsys.readouterr()
+    assert f"the model in {run} was trained on 'reverse-digits', not on task 'reverse-string'" in (
+        captured.err
+    )
+    unknown = int(captured.out.split("unknown_source_tokens\t")[1].split()[0])
+    assert f"note: {unknown} of the " in captured.err
+    assert main(["evaluate", "--checkpoint", str(run), "--task", "reverse-digits"]) == 0
+    assert "note:" not in capsys.readouterr().err
 
 
 def test_evaluate_on_task_and_corpus(run, capsys, tmp_path):
@@ -533,7 +547,7 @@ def test_stdin_that_is_not_utf8_is_an_error_naming_its_line(run, capsys, monkeyp
     assert main(["translate", "--checkpoint", str(run)]) == 0
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 2
-    assert "1 source token was not in the vocabulary" in captured.err  # é; no BOM, no "\r"
+    assert "1 of the 4 source tokens (25%) was not in" in captured.err  # é; no BOM, no "\r"
 
 
 def test_a_checkpoint_with_non_finite_parameters_is_refused(run, tmp_path, capsys):
