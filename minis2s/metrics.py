@@ -10,7 +10,7 @@ ones; they need the optional dependency sacrebleu (`pip install 'minis2s[eval]'`
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -176,7 +176,13 @@ def _as_key(x: Any) -> Any:
     """A string as is; a token sequence as a tuple of Python scalars."""
     if isinstance(x, str):
         return x
-    return tuple(to_numpy(x).tolist()) if hasattr(x, "shape") else tuple(x)
+    key = to_numpy(x).tolist() if hasattr(x, "shape") else x
+    if not isinstance(key, Iterable):  # a number: hyps/refs were one flat sequence of ids
+        raise ValueError(
+            f"exact_match: an item is {type(x).__name__}; pass one string or token sequence per "
+            "sentence (a list of lists, or an (N, T) array)"
+        )
+    return tuple(key)
 
 
 def _lengths(src_lengths: Sequence[int], N: int) -> np.ndarray:

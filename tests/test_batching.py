@@ -173,3 +173,10 @@ def test_encode_pairs_counts_unknown_tokens():
     assert ex[0] is frames and ex[1] == [4] and n == 0
     with pytest.raises(ValueError, match="need a src_vocab"):
         encode_pairs([("ab", "x")], None, tgt_v, tok)
+
+
+@pytest.mark.parametrize("kw", [dict(batch_size=2.0), dict(batch_size=True),
+                                dict(tokens_per_batch=9.5)])  # fmt: skip
+def test_batch_sizes_must_be_integers(kw):
+    with pytest.raises(ValueError, match="batches: (batch_size|tokens_per_batch) must be an int"):
+        batches([([4, 5], [6])] * 5, **kw)

@@ -161,3 +161,36 @@ def test_a_corpus_is_one_or_two_files(tmp_path):
         read_corpus([])
     with pytest.raises(ValueError, match="got 3 paths: a b c"):
         read_corpus(["a", "b", "c"])
+
+
+def test_whitespace_fields_read_the_same_from_tsv_and_parallel_files(tmp_path):
+    """A field of spaces is text for the char tokenizer: write_tsv writes it, both readers read
+    it, and a word tokenizer rejects it as having no tokens (not as a blank line)."""
+    pairs = [("ab", "ba"), (" ", " "), (" ", "b")]
+    write_tsv(tmp_path / "a.tsv", pairs)
+    assert read_tsv(tmp_path / "a.tsv", tokenizer="char") == pairs
+    write(tmp_path / "s", b"ab\n \n \n")
+    write(tmp_path / "t", b"ba\n \nb\n")
+    assert read_parallel(tmp_path / "s", tmp_path / "t", tokenizer="char") == pairs
+    with raises_at(tmp_path / "a.tsv", 2, "the source has no word tokens"):
+        read_tsv(tmp_path / "a.tsv", tokenizer="word")
+    with raises_at(write(tmp_path / "b.tsv", b"a\tb\n\t\n"), 2, "empty source"):
+        read_tsv(tmp_path / "b.tsv")
+
+
+def test_write_tsv_rejects_a_leading_bom_it_would_lose(tmp_path):
+    with pytest.raises(ValueError, match=r"pair 0 has source '\\ufeffx'"):
+        write_tsv(tmp_path / "a.tsv", [("\ufeffx", "y")])
+    write_tsv(tmp_path / "a.tsv", [("x", "y"), ("\ufeffx", "\ufeffy")])  # not at the file's start
+    assert read_tsv(tmp_path / "a.tsv") == [("x", "y"), ("\ufeffx", "\ufeffy")]
+
+
+def test_a_stray_carriage_return_is_not_called_doubled_line_ends(tmp_path):
+    path = write(tmp_path / "a.tsv", b"a\rb\tc\nd\te\n")
+    with raises_at(
+        path,
+        1,
+        r"a carriage return \(\\r\) at character 2 inside the line: if it "
+        r"ends a line, the file mixes \\r and \\n",
+    ):
+        read_tsv(path)

@@ -226,3 +226,10 @@ def test_character_bleu_scores_one_word_outputs():
 def test_bleu_names_an_unknown_tokenizer():
     with pytest.raises(ValueError, match="bleu: unknown tokenize 'chars'; sacrebleu's are .*char"):
         metrics.bleu(["a b"], ["a b"], tokenize="chars")
+
+
+def test_exact_match_of_a_flat_id_list_says_what_it_wants():
+    with pytest.raises(ValueError, match="exact_match: an item is int"):
+        metrics.exact_match([4, 5], [4, 6])
+    with pytest.raises(ValueError, match="exact_match: an item is int64"):
+        metrics.exact_match(np.array([4, 5]), np.array([4, 6]))

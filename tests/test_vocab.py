@@ -320,3 +320,14 @@ def test_text_that_spells_a_special_token_is_unknown():
 def test_build_wants_integer_counts(kw):
     with pytest.raises(ValueError, match="Vocab.build: (min_freq|max_size) must be an integer"):
         Vocab.build([["a", "b"]], **kw)
+
+
+def test_save_gives_the_file_the_usual_permissions(tmp_path):
+    if os.name != "posix":
+        pytest.skip("POSIX permission bits")
+    umask = os.umask(0o022)
+    try:
+        Vocab(["a"]).save(tmp_path / "v.json")
+    finally:
+        os.umask(umask)
+    assert os.stat(tmp_path / "v.json").st_mode & 0o777 == 0o644

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 
@@ -157,6 +158,8 @@ def batches(
             f"batch_size={batch_size}, tokens_per_batch={tokens_per_batch}"
         )
     size = batch_size if batch_size is not None else tokens_per_batch
+    name = "batch_size" if batch_size is not None else "tokens_per_batch"
+    validate.integer("batches", name, size, None)
     if size < 1:
         raise ValueError(f"batches: the batch size must be >= 1; got {size}")
     if isinstance(rng, (int, np.integer)):

@@ -73,9 +73,20 @@ def read_lines(path: str | os.PathLike) -> list[str]:
                 f"{b[e.start : e.start + 1]!r}); save the file as UTF-8",
             ) from None
         if "\r" in line:
-            old_mac = b"\n" not in data  # every line ends in \r alone
-            kind, fix = (("old Mac \\r endings", "tr '\\r' '\\n'") if old_mac else
-                         ("doubled \\r\\r\\n endings", "tr -d '\\r'"))  # fmt: skip
+            if b"\n" not in data:  # every line ends in \r alone
+                kind, fix = "old Mac \\r endings", "tr '\\r' '\\n'"
+            elif line.endswith("\r"):  # \r\r\n: the \r before \n is already gone
+                kind, fix = "doubled \\r\\r\\n endings", "tr -d '\\r'"
+            else:  # a \r mid-line: a stray byte, or an old Mac line end in a \n file
+                at = line.index("\r") + 1
+                raise CorpusError(
+                    path,
+                    n,
+                    f"a carriage return (\\r) at character {at} inside the "
+                    "line: if it ends a line, the file mixes \\r and \\n line ends (convert "
+                    "with  tr '\\r' '\\n'  and remove the blank lines that leaves); if not, "
+                    "delete it",
+                )
             raise CorpusError(
                 path,
                 n,
@@ -133,7 +144,7 @@ def read_tsv(
     tok = _options(tokenizer, max_len, on_long)
     pairs, skipped = [], []
     for n, line in enumerate(read_lines(path), 1):
-        if line.strip() == "":
+        if line.strip() == "" and "\t" not in line:  # " \t " is two fields of one space
             raise CorpusError(path, n, "blank line; remove it, or write source<TAB>target on it")
         n_tabs = line.count("\t")
         if n_tabs != 1:
@@ -174,7 +185,7 @@ def read_parallel(
     pairs, skipped = [], []
     for n, (src, tgt) in enumerate(zip(src_lines, tgt_lines, strict=True), 1):
         for path, text in ((src_path, src), (tgt_path, tgt)):
-            if text.strip() == "":
+            if text == "":  # a line of spaces is text, as a TSV field is: the tokenizer decides
                 raise CorpusError(path, n, "blank line; remove it (and its partner line)")
         if _keep((src_path, tgt_path), n, src, tgt, tok, max_len, on_long):
             pairs.append((src, tgt))
@@ -208,10 +219,12 @@ def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None
     lines = []
     for i, (src, tgt) in enumerate(pairs):
         for side, text in (("source", src), ("target", tgt)):
-            if not isinstance(text, str) or text == "" or any(c in text for c in "\t\r\n"):
+            bom = i == 0 and side == "source" and isinstance(text, str) and text[:1] == "\ufeff"
+            if not isinstance(text, str) or text == "" or bom or any(c in text for c in "\t\r\n"):
                 raise ValueError(
                     f"write_tsv: pair {i} has {side} {text!r}; expected a non-empty string "
-                    "without TAB or line breaks"
+                    "without TAB or line breaks (nor a leading U+FEFF on the first line, which "
+                    "reads as a byte order mark)"
                 )
         lines.append(f"{src}\t{tgt}\n")
     Path(path).write_text("".join(lines), encoding="utf-8")

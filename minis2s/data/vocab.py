@@ -177,6 +177,9 @@ class Vocab:
                 json.dump(self.to_dict(), f, ensure_ascii=False, indent=0)
                 f.flush()
                 os.fsync(f.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it 0600; give it open()'s mode
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
