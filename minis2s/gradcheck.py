@@ -104,6 +104,22 @@ def _leaves(tree: Any, name: str) -> list[tuple[str, Any]]:
     return [(name, tree)]
 
 
+def _paired(x: Any, dx: Any, name: str) -> list[tuple[str, Any, Any]]:
+    """(name, input leaf, its gradient or None) for every array leaf of input `x`: a gradient
+    of None, for the whole input or one entry of a tuple, pairs None with each leaf below it."""
+    if x is None:
+        return []
+    if isinstance(x, tuple | list):
+        if dx is not None and (not isinstance(dx, tuple | list) or len(dx) != len(x)):
+            raise ValueError(f"check_layer: the gradient of {name} does not match its structure")
+        subs = [None] * len(x) if dx is None else list(dx)
+        out = []
+        for i, (t, d) in enumerate(zip(x, subs, strict=True)):
+            out += _paired(t, d, f"{name}[{i}]")
+        return out
+    return [(name, x, dx)]
+
+
 def _like(tree: Any, make: Callable[[Any], Any]) -> Any:
     """A tree of the same structure with `make(leaf)` at each leaf."""
     if tree is None:
@@ -132,9 +148,10 @@ def check_layer(
     Calls `*outs, cache = forward(*inputs, params, **options)` and
     `grads = backward(*douts, cache)` with random `douts`. `grads` is `(*dinputs, dparams)`,
     one entry per input (None for an input without a gradient, such as token ids), or just
-    `dparams` for a layer whose inputs have no gradient. A layer without parameters is checked
-    with `params=None`: it is called as `forward(*inputs, **options)` and its backward returns
-    the input gradients alone (one array for one input). Inputs may be arrays or tuples of
+    `dparams` for a layer whose inputs have no gradient (a float input given no gradient is
+    checked to have none: its finite differences must vanish). A layer without parameters is
+    checked with `params=None`: it is called as `forward(*inputs, **options)` and its backward
+    returns the input gradients alone (one array for one input). Inputs may be arrays or tuples of
     arrays (an LSTM's `(h0, c0)`); keyword `options` (mask, score kind, ...) pass through.
 
     Returns {name: rel_error}, names like "x", "h0c0[1]", "W_ih".
@@ -158,10 +175,11 @@ def check_layer(
     arg_names = list(inspect.signature(forward).parameters)
     numeric, analytic = {}, {}
     for k, (x, dx) in enumerate(zip(inputs, dinputs, strict=True)):
-        if dx is None:
-            continue
-        leaves = zip(_leaves(x, arg_names[k]), _leaves(dx, "d"), strict=True)
-        for (name, leaf), (_, dleaf) in leaves:
+        for name, leaf, dleaf in _paired(x, dx, arg_names[k]):
+            if dleaf is None:  # no gradient claimed: a float input must then truly have none
+                if np.dtype(leaf.dtype).kind != "f":
+                    continue  # token ids and other integer inputs have no gradient to check
+                dleaf = get_array_module(leaf).zeros_like(leaf)
             numeric[name], analytic[name] = numerical_grad(loss, leaf, h), dleaf
     for key, w in (params or {}).items():
         numeric[key], analytic[key] = numerical_grad(loss, w, h), dparams[key]

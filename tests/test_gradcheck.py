@@ -42,3 +42,31 @@ def test_check_layer_catches_a_wrong_backward():
     assert_close(check_layer(forward, backward, [x], p))
     with pytest.raises(AssertionError, match="gradient check failed"):
         assert_close(check_layer(forward, lambda dy, c: backward(dy, c, wrong=True), [x], p))
+
+
+def test_check_layer_does_not_skip_a_float_input_left_without_a_gradient():
+    """A backward pass that returns None for a float input (or only dparams) claims it has no
+    gradient; the check must verify that, not skip the input. Integer ids are still skipped."""
+    from minis2s.layers import embedding, linear, lstm
+
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((4, 3)), linear.init(3, 2, r, dtype=np.float64)
+    for bad in (
+        lambda dy, c: (None, linear.backward(dy, c)[1]),
+        lambda dy, c: linear.backward(dy, c)[1],
+    ):
+        with pytest.raises(AssertionError, match="'x'"):
+            assert_close(check_layer(linear.forward, bad, [x], p))
+    x3, s = r.standard_normal((2, 3, 3)), (r.standard_normal((2, 4)), r.standard_normal((2, 4)))
+    pl = lstm.init(3, 4, r, np.float64)
+    for ds in (None, lambda d: (d[0], None)):
+
+        def bad_lstm(dys, dfinal, cache, ds=ds):
+            dx, d0, dp = lstm.backward(dys, dfinal, cache)
+            return dx, None if ds is None else ds(d0), dp
+
+        with pytest.raises(AssertionError, match=r"h0c0\[1\]"):
+            assert_close(check_layer(lstm.forward, bad_lstm, [x3, s], pl))
+    ids = np.array([[1, 2, 0], [3, 3, 1]])
+    pe = embedding.init(5, 2, r, np.float64, pad_id=0)
+    assert set(check_layer(embedding.forward, embedding.backward, [ids], pe, pad_id=0)) == {"W"}
