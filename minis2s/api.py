@@ -21,7 +21,7 @@ from minis2s.data.batching import pad
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
 from minis2s.decode import beam_search, greedy, sample
-from minis2s.decode.beam import NoHypothesis
+from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 
@@ -71,6 +71,8 @@ class Translator:
         A run has no `best` checkpoint until an epoch's dev evaluation has finished (a run
         stopped earlier by `max_steps` or Ctrl-C); `which="best"` then loads `last`, with a
         warning that says so."""
+        if which not in ("best", "last"):
+            raise ValueError(f"Translator.load: which={which!r}; give 'best' or 'last'")
         checkpoint_dir = cls._checkpoint_dir(os.fspath(path), which)
         ckpt = checkpoint.load(checkpoint_dir)
         checks.check_finite_params(checkpoint_dir, ckpt.params)
@@ -185,16 +187,16 @@ class Translator:
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):
             src, mask, toks = self.encode_sources(sources[start : start + batch_size], start)
-            if method == "greedy":
-                hyps = greedy(self.model, src, mask, **options)
-            elif method == "beam":
-                try:
+            try:
+                if method == "greedy":
+                    hyps = greedy(self.model, src, mask, **options)
+                elif method == "beam":
                     hyps = beam_search(self.model, src, mask, nbest=nbest, **options)
-                except NoHypothesis as e:  # named by its place in sources, not in the batch
-                    raise NoHypothesis(e.n + start, f"sources[{e.n + start}]") from None
-            else:  # each sentence its own stream: its sample is the same in any batch
-                rngs = [np.random.default_rng([seed, start + n]) for n in range(len(toks))]
-                hyps = sample(self.model, src, mask, rng=rngs, **options)
+                else:  # each sentence its own stream: its sample is the same in any batch
+                    rngs = [np.random.default_rng([seed, start + n]) for n in range(len(toks))]
+                    hyps = sample(self.model, src, mask, rng=rngs, **options)
+            except NoHypothesis as e:  # named by its place in sources, not in the batch
+                raise NoHypothesis(e.n + start, f"sources[{e.n + start}]", where=e.where) from None
             for h_list, st in zip(hyps, toks, strict=True):
                 ts = [self._to_translation(h, st) for h in h_list]
                 out.append(ts if nbest > 1 else ts[0])

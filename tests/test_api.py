@@ -55,18 +55,22 @@ def test_non_finite_feature_frames_are_refused_not_decoded_to_nothing(run):
         encode_pairs([data.test[0], (bad, "1")], None, tr.tgt_vocab, "char")
 
 
-def test_beam_search_names_a_sentence_it_cannot_score(run, monkeypatch):
-    """By its place in the sources, not in its batch (the error said "sentence 0")."""
+@pytest.mark.parametrize("method", ["greedy", "beam", "sample"])
+def test_every_decoder_names_a_sentence_it_cannot_score(run, monkeypatch, method):
+    """By its place in the sources, not in its batch (the error said "sentence 0"); greedy and
+    sampling gave an empty or <pad> output without a word."""
     _, tr, _ = run
     real = tr.model.step
+    rows = 2 if method == "beam" else 1  # of the second batch: 1 sentence (x 2 beams)
 
-    def nan_step(y, state, **kw):  # NaN for the second batch only: 1 sentence x 2 beams
+    def nan_step(y, state, **kw):  # NaN for the second batch only
         logp, state, w = real(y, state, **kw)
-        return (logp * np.nan if len(y) == 2 else logp), state, w
+        return (logp * np.nan if len(y) == rows else logp), state, w
 
     monkeypatch.setattr(tr.model, "step", nan_step)
+    kw = {"beam_size": 2} if method == "beam" else {}
     with pytest.raises(ValueError, match=r"sources\[2\] has no hypothesis with a finite score"):
-        tr.translate([np.zeros((3, 10))] * 3, method="beam", beam_size=2, batch_size=2)
+        tr.translate([np.zeros((3, 10))] * 3, method=method, batch_size=2, **kw)
 
 
 def test_a_run_without_a_best_checkpoint_loads_its_last_one(run, tmp_path):
@@ -85,6 +89,8 @@ def test_a_run_without_a_best_checkpoint_loads_its_last_one(run, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no checkpoint at .*empty: expected a run"):
         Translator.load(tmp_path / "empty")
+    with pytest.raises(ValueError, match="which='bset'; give 'best' or 'last'"):
+        Translator.load(out, "bset")
 
 
 def _digits_translator() -> Translator:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from minis2s.data.batching import pad
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from minis2s.decode import beam_search, greedy, sample
+from minis2s.decode.common import choosable
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.config import CELLS
 
@@ -153,6 +154,8 @@ def test_bad_options_are_explained():
          r"alpha must be in \[-10, 10\] .*overflows\); got -5000"),
         (lambda m, ids, mask: greedy(m, ids, mask, max_len_a=float("nan")),
          "max_len_a must be a finite number; got nan"),
+        (lambda m, ids, mask: greedy(m, [[4, 5], [4]], [[1, 1], [1]]),
+         "src or src_mask is a list of rows of unequal lengths; pad"),
     ],
 )  # fmt: skip
 def test_wrong_arguments_are_named_not_met_deep_inside(call, message):
@@ -301,6 +304,108 @@ def test_top_k_keeps_k_tokens_when_ties_straddle_the_kth():
     with np.errstate(divide="ignore"):
         logp = np.log(np.array([[1 / 7] * 7 + [0.0]]))  # sums to 0.9999999999999998
     assert _draw(logp, 1.0, 0, AlmostOne())[0] == 6  # not token 7, of probability 0
+
+    class Zero:  # Generator.random() returns k * 2**-53, k = 0 included
+        def random(self, shape):
+            return np.zeros(shape)
+
+    logp = choosable(np.log(np.full((1, 6), 1 / 6)))  # <pad> and <s> at -inf
+    assert _draw(logp, 1.0, 0, Zero())[0] == EOS_ID  # not <pad>: the first token of p > 0
+
+
+def test_top_k_counts_the_tokens_above_the_kth_before_the_tied_ones():
+    """[0.4, 0.2, 0.2, 0.2], k = 2: token 0 is above the 2nd value, so one of the three tied at
+    it fits (the lowest id): the draws are 0 and 1, never 2 or 3."""
+    from minis2s.decode.sample import _draw
+
+    logp = np.log(np.array([[0.4, 0.2, 0.2, 0.2]]))
+    rng = np.random.default_rng(0)
+    assert {int(_draw(logp, 1.0, 2, rng)[0]) for _ in range(300)} == {0, 1}
+
+
+class Table:
+    """A decoder whose next-token log-probabilities are a table: {tokens so far (after <s>):
+    {token: log p}}; a token the table does not list gets -50."""
+
+    class State(NamedTuple):
+        enc: np.ndarray
+        prefix: tuple
+
+    def __init__(self, table):
+        self.table = table
+
+    def encode(self, src, src_mask):
+        return self.State(np.zeros(len(src)), tuple(() for _ in range(len(src))))
+
+    @staticmethod
+    def select(state, index, *, same_sources=False):
+        idx = np.asarray(index)
+        return Table.State(state.enc[idx], tuple(state.prefix[i] for i in idx))
+
+    def step(self, y, state, ids_checked=False):
+        prefix = tuple(p + (int(t),) for p, t in zip(state.prefix, np.asarray(y), strict=True))
+        logp = np.full((len(prefix), V), -50.0)
+        for r, p in enumerate(prefix):
+            for token, lp in self.table.get(p[1:], {}).items():  # p[0] is <s>
+                logp[r, token] = lp
+        return logp, self.State(state.enc, prefix), None
+
+
+def test_an_early_eos_in_the_top_k_leaves_room_for_k_live_hypotheses():
+    """Step 0 offers </s> (-0.1), 4 (-0.2), 5 (-0.3): with K = 2, </s> ends and both 4 and 5
+    must stay live (hence 2K candidates a step), so 5 </s> (-0.31) is the second best output."""
+    model = Table({(): {EOS_ID: -0.1, 4: -0.2, 5: -0.3}, (4,): {EOS_ID: -5.0},
+                   (5,): {EOS_ID: -0.01}})  # fmt: skip
+    hyps = beam_search(model, *pad([[4]]), beam_size=2, nbest=2)[0]
+    assert [h.ids for h in hyps] == [[], [5]]
+    np.testing.assert_allclose([h.logprob for h in hyps], [-0.1, -0.31])
+
+
+def test_average_penalty_keeps_searching_while_a_longer_output_could_still_win():
+    """average: </s> first scores -0.4 / 1; 4 (-1.2) can still end at -1.2 / 6 = -0.2 by the
+    length limit (6), so bounding it by its shortest end (-1.2 / 2 = -0.6) would stop too soon."""
+    more = {(4,) * n: {4: -1e-3} for n in range(1, 5)}
+    model = Table({(): {EOS_ID: -0.4, 4: -1.2}, **more, (4,) * 5: {EOS_ID: -1e-3}})
+    [[h]] = beam_search(model, *pad([[4]]), beam_size=1, length_penalty="average",
+                        max_len_a=0.0, max_len_b=6)  # fmt: skip
+    assert h.ids == [4] * 5 and h.ended
+    np.testing.assert_allclose(h.score, (-1.2 - 5e-3) / 6)
+
+
+def test_beam_attention_is_the_attention_of_each_hypothesis_own_tokens():
+    """Each n-best hypothesis's attention rows are what model.step gives when fed its own tokens
+    (and </s> when it ended), over its own source only."""
+    model = model_for("lstm", "general", 3)
+    srcs = [[4, 5, 6, 7], [8], [5, 5, 6]]
+    out = beam_search(model, *pad(srcs), beam_size=4, nbest=4, length_penalty="average")
+    for src, hyps in zip(srcs, out, strict=True):
+        for h in hyps:
+            state, y, rows = model.encode(*pad([src])), np.array([BOS_ID]), []
+            for token in h.ids + ([EOS_ID] if h.ended else []):
+                _, state, w = model.step(y, state)
+                rows.append(w[0])
+                y = np.array([token])
+            np.testing.assert_allclose(h.attention, np.array(rows), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam", "sample"])
+def test_a_model_gone_nan_is_an_error_for_every_decoder(method):
+    """Greedy returned an empty output of log p NaN and sampling <pad> tokens of log p -inf where
+    beam search named the sentence: each names it now. Sentence 0 ends before the NaN."""
+    model = Table({(): {EOS_ID: -0.1}})
+    real = model.step
+
+    def step(y, state, **kw):
+        logp, state, w = real(y, state, **kw)
+        logp[1:] = np.nan  # every sentence but the first
+        return logp, state, w
+
+    model.step = step
+    decode = {"greedy": greedy, "beam": beam_search,
+              "sample": lambda *a: sample(*a, rng=np.random.default_rng(0))}[method]  # fmt: skip
+    where = {"beam": "beam_search"}.get(method, method)
+    with pytest.raises(ValueError, match=f"{where}: sentence 1 has no hypothesis with a finite"):
+        decode(model, *pad([[4], [5], [6]]))
 
 
 def test_a_max_length_beyond_any_output_is_refused():

@@ -8,7 +8,8 @@ At each step:
               refill the K live slots;
   3. reorder: gather the decoder states and histories of the surviving hypotheses.
 A sentence is done when its `nbest` best finished hypotheses score at least as well as any live
-one still could (`attainable`), or when none is live. With K = 1 this is greedy decoding.
+one still could (`attainable`), or when none is live. With K = 1 and no length penalty this is
+greedy decoding (a penalty that favours longer outputs may look past an EOS that greedy takes).
 
 Why not stop at K finished hypotheses, as fairseq does: early EOS candidates of low score can
 fill the K places while the best live hypothesis is still growing. Measured on a reverse-long
@@ -32,6 +33,7 @@ from minis2s.backend import get_array_module, to_numpy
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from minis2s.decode.common import (
     Hypothesis,
+    NoHypothesis,
     check_batch,
     choosable,
     finish,
@@ -41,19 +43,6 @@ from minis2s.decode.common import (
 
 PENALTIES = ("none", "average", "gnmt")
 MAX_ALPHA = 10.0  # ((5 + L) / 6)^alpha stays within float for any L up to MAX_STEPS
-
-
-class NoHypothesis(ValueError):
-    """Beam search kept no hypothesis with a finite score for sentence `n` of its batch: the
-    model's log-probabilities for it turned NaN (or -inf)."""
-
-    def __init__(self, n: int, name: str | None = None) -> None:
-        self.n = n
-        super().__init__(
-            f"beam_search: {name or f'sentence {n}'} has no hypothesis with a finite score: the "
-            "model's log-probabilities for it are NaN (source features too large for the "
-            "model's dtype?)"
-        )
 
 
 def penalised(logprob: float, length: int, kind: str, alpha: float) -> float:
@@ -139,7 +128,7 @@ def beam_search(
             break
     lost = [n for n, f in enumerate(finished) if not f]
     if lost:  # every candidate's score turned NaN or -inf before any hypothesis finished
-        raise NoHypothesis(lost[0])
+        raise NoHypothesis(lost[0], where="beam_search")
     return finished  # each sorted best first, nbest long at most
 
 

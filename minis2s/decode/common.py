@@ -28,6 +28,20 @@ class Hypothesis(NamedTuple):
     ended: bool = True
 
 
+class NoHypothesis(ValueError):
+    """A decoder found no output with a finite score for sentence `n` of its batch: the model's
+    log-probabilities for it turned NaN (or -inf). `name` replaces "sentence n" in the message
+    (the API names the sentence by its place in the caller's list)."""
+
+    def __init__(self, n: int, name: str | None = None, *, where: str) -> None:
+        self.n, self.where = n, where
+        super().__init__(
+            f"{where}: {name or f'sentence {n}'} has no hypothesis with a finite score: the "
+            "model's log-probabilities for it are NaN (source features too large for the "
+            "model's dtype?)"
+        )
+
+
 def choosable(logp: Any) -> Any:
     """logp (..., V) with the NEVER_CHOSEN tokens at -inf, in place (every decoder's `model.step`
     output is its own). Training never asks the model to predict <pad> or <s>, so the little
@@ -56,7 +70,15 @@ def check_batch(where: str, src: Any, src_mask: Any) -> int:
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+    if hasattr(x, "shape"):
+        return tuple(x.shape)
+    try:
+        return np.shape(x)
+    except ValueError:  # NumPy's "inhomogeneous shape": a list of lists of unequal lengths
+        raise ValueError(
+            "decode: src or src_mask is a list of rows of unequal lengths; pad() makes the "
+            "(N, S) batch and its mask from a list of sentences"
+        ) from None
 
 
 MAX_STEPS = 1_000_000  # far beyond any output: a decoder takes about a millisecond a step
@@ -105,12 +127,16 @@ def decode_one_each(
     choose: Callable[[Any], Any],
     max_len_a: float,
     max_len_b: int,
+    where: str,
 ) -> list[list[Hypothesis]]:
     """Decode one output per sentence, token by token: y_t = choose(log p(. | y_<t, x)) (N,).
 
     Greedy decoding chooses the argmax, sampling draws. Each sentence stops at its own EOS or
     at max_len_a * |src| + max_len_b tokens; logprob sums the model's log-probabilities of the
-    chosen tokens. Returns [[Hypothesis]] per sentence, the shape beam search returns.
+    chosen tokens. Returns [[Hypothesis]] per sentence, the shape beam search returns. A
+    sentence whose logprob is not finite (the model's log-probabilities turned NaN: a NaN row's
+    argmax or draw is meaningless) raises NoHypothesis naming `where`, as beam search does; the
+    check reads logprob once, after the loop, so it costs no wait for the device per step.
     """
     limits = length_limits(src_mask, max_len_a, max_len_b)
     state = model.encode(src, src_mask)
@@ -133,6 +159,9 @@ def decode_one_each(
     ids_h = to_numpy(xp.stack(ids, axis=1))  # (N, T_out)
     attn_h = to_numpy(xp.stack(attn, axis=1)) if attn[0] is not None else None
     lp, src_lens = to_numpy(logprob), source_lengths(src_mask)  # (N,)
+    lost = np.flatnonzero(~np.isfinite(lp))
+    if lost.size:
+        raise NoHypothesis(int(lost[0]), where=where)
     return [
         [finish(ids_h[n, : limits[n]].tolist(), lp[n], lp[n],
                 None if attn_h is None else attn_h[n], src_lens[n])]

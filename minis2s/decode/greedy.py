@@ -17,4 +17,4 @@ def greedy(
     """
     check_batch("greedy", src, src_mask)
     argmax = lambda logp: logp.argmax(axis=-1)  # (N, V) -> (N,)
-    return decode_one_each(model, src, src_mask, argmax, max_len_a, max_len_b)
+    return decode_one_each(model, src, src_mask, argmax, max_len_a, max_len_b, "greedy")

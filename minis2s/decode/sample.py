@@ -53,7 +53,7 @@ def sample(
         xp = get_array_module(logp)
         return xp.asarray(_draw(to_numpy(logp).astype(np.float64), temperature, top_k, rng))
 
-    return decode_one_each(model, src, src_mask, draw, max_len_a, max_len_b)
+    return decode_one_each(model, src, src_mask, draw, max_len_a, max_len_b, "sample")
 
 
 def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: Any):
@@ -77,7 +77,8 @@ def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: Any):
         if isinstance(rng, Sequence)
         else rng.random((z.shape[0], 1))
     )
-    # the first token whose cumulative probability reaches u; if rounding leaves the total a
+    # the first token whose cumulative probability exceeds u (u = 0.0 is a possible draw, and
+    # "reaches" would take token 0, <pad>, of probability 0); if rounding leaves the total a
     # little under u, the last token that may be drawn (never one of probability 0)
     last = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
-    return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), last)
+    return np.minimum((p.cumsum(axis=1) <= u).sum(axis=1), last)
