@@ -186,6 +186,19 @@ def test_scheduled_sampling_options_are_checked():
         model.loss_and_grads(batch(), sampling_eps=0.5)  # would silently not sample
 
 
+def test_scheduled_sampling_feeds_back_only_tokens_a_decoder_could_choose():
+    """The model's own token is its argmax over what decoding may output: an untrained model
+    whose output layer favours <pad> or <s> fed them back (<pad> embeds to zeros)."""
+    from minis2s.data.vocab import BOS_ID, PAD_ID
+
+    for favoured in (PAD_ID, BOS_ID):
+        model = tiny()
+        model.params["out.b"][favoured] = 100.0  # the unmasked argmax everywhere
+        _, caches = model._forward(batch(), np.random.default_rng(0), 1.0, 0.0)
+        fed = caches[2].emb.ids[:, 1:]  # step 0 reads <s>; every later step the model's own
+        assert not np.isin(fed, [PAD_ID, BOS_ID]).any()
+
+
 def test_init_scale_is_free_where_nothing_reads_it():
     cfg = ModelConfig(src_vocab=7, tgt_vocab=7, init="xavier", attention="general", init_scale=0)
     assert not cfg.uses_init_scale

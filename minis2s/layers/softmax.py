@@ -1,4 +1,5 @@
-"""Masked softmax over the last axis: weights exactly 0 on padding, never NaN.
+"""Masked softmax over the last axis: weights exactly 0 on padding, never NaN from padding or
+from -inf scores (a valid score of +inf, which finite states cannot give, is NaN, as in PyTorch).
 
     w_s = m_s exp(s_s - max_valid s) / sum_s' m_s' exp(s_s' - max_valid s)
 

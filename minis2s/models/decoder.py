@@ -242,7 +242,11 @@ def forward(
     reads `predict(h~_{t-1})` (the model's own argmax) instead of the reference token.
     """
     xp = get_array_module(enc)
+    # tgt_in first: a batch whose targets and sources disagree is told as such, not as a bad mask
+    validate.shape("decoder", "tgt_in", tgt_in, (enc.shape[0], None), "N, T; N of the sources")
     N, T = tgt_in.shape
+    if T == 0:
+        raise ValueError("decoder: tgt_in has T = 0 steps; each target needs at least <s>")
     validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
     src_mask = validate.mask("decoder", src_mask, N, enc.shape[1], enc.dtype, like=enc)  # once
     dp = split_params(p, cfg)

@@ -17,6 +17,7 @@ import numpy as np
 
 from minis2s import backend, validate
 from minis2s.data.vocab import PAD_ID
+from minis2s.decode.common import choosable
 from minis2s.layers import dropout, embedding, linear, loss
 from minis2s.models import bridge, decoder, encoder
 from minis2s.models.config import ModelConfig
@@ -163,9 +164,11 @@ class Seq2Seq:
         return value, (c_enc, c_bridge, c_dec, c_drop, c_out, c_loss)
 
     def _predict(self, out: Any) -> Any:
-        """argmax over the vocabulary of the output layer at h~ (N, H) -> ids (N,)."""
+        """argmax of the output layer at h~ (N, H) -> ids (N,), over the tokens a decoder may
+        choose (`decode.common.choosable`: never <pad> or <s>, which an untrained model's
+        argmax can be, and which decoding would never feed back)."""
         logits, _ = linear.forward(out, self._out_params())
-        return logits.argmax(axis=-1)
+        return choosable(logits).argmax(axis=-1)
 
     def nll(self, batch: Any) -> tuple[float, int]:
         """(summed negative log-likelihood, number of target tokens), in evaluation mode."""
@@ -185,7 +188,10 @@ class Seq2Seq:
         -> the state before the first decoding step (enc (N, S, He), keys (N, S, Hk))."""
         be, cfg = backend.current(), self.cfg
         src = be.asarray(src, dtype=self.dtype if cfg.src_features > 0 else None)
-        if cfg.src_features <= 0:
+        if cfg.src_features > 0:
+            validate.shape("Seq2Seq.encode", "src", src, (None, None, cfg.src_features), "N, S, F")
+        else:
+            validate.shape("Seq2Seq.encode", "src", src, (None, None), "N, S")
             validate.token_ids("Seq2Seq.encode", "src", src, cfg.src_vocab)
         N, S = src.shape[:2]  # the decoding steps trust this check (decoder.step_forward)
         src_mask = validate.mask("Seq2Seq.encode", be.asarray(src_mask), N, S, self.dtype)
