@@ -159,7 +159,8 @@ def test_training_reduces_the_loss(data, tmp_path):
 @pytest.mark.parametrize(
     "kw, message",
     [
-        (dict(clip=-1.0), "clip must be >= 0"),
+        (dict(clip=-1.0), "clip must be a finite number >= 0"),
+        (dict(clip=float("inf")), "clip must be a finite number >= 0"),
         (dict(max_steps=-5), "max_steps must be >= 0"),
         (dict(dev_size=0), "dev_size must be >= 1"),
         (dict(batch_size=-5), "batch_size must be >= 0"),
@@ -174,7 +175,8 @@ def test_training_reduces_the_loss(data, tmp_path):
         (dict(sampling_schedule="cubic"), "sampling_schedule='cubic'; choose one of constant"),
         (dict(lr=0.0), "lr must be a finite number > 0"),
         (dict(lr=float("nan")), "lr must be a finite number > 0"),
-        (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
+        (dict(weight_decay=-1.0), "weight_decay must be a finite number >= 0"),
+        (dict(weight_decay=float("inf")), "weight_decay must be a finite number >= 0"),
         (dict(lr_schedule="exponential", lr_decay=0.0), r"lr_decay must be in \(0, 1\] for"),
         (dict(lr_decay=1.0), r"lr_decay must be in \(0, 1\) for lr_schedule='plateau'"),
         (dict(lr_patience=-1), "lr_patience must be >= 0"),
@@ -183,6 +185,10 @@ def test_training_reduces_the_loss(data, tmp_path):
         (dict(lr_schedule="warmup", warmup_steps=0), "warmup_steps must be >= 1"),
         (dict(teacher_forcing=0.5, sampling_schedule="exponential"), r"sampling_k must be in \(0"),
         (dict(teacher_forcing=0.5, sampling_schedule="inverse_sigmoid", sampling_k=0.5), ">= 1"),
+        (
+            dict(teacher_forcing=0.5, sampling_schedule="inverse_sigmoid", sampling_k=float("inf")),
+            "sampling_k must be a finite number >= 1",
+        ),
         (dict(teacher_forcing=0.5, sampling_schedule="linear", sampling_steps=0), "sampling_steps"),
     ],
 )
@@ -329,11 +335,12 @@ def test_early_stopping_says_why_the_run_ended_before_its_epochs(data, tmp_path,
     [
         # exact match stuck at 0 while the loss falls: progress, every epoch a new best
         ([0.0] * 4, [2.0, 1.5, 1.2, 1.0], 4, [2e-3] * 4, False),
-        # at 1.0 from epoch 1 and the loss rising: no progress; the lr halves at each epoch
-        # (lr_patience 0) and patience 2 stops the run after epoch 3
-        ([1.0] * 4, [0.1, 0.2, 0.3, 0.4], 1, [2e-3, 1e-3, 5e-4], True),
+        # at 1.0 from epoch 1 and the loss rising: no progress; the lr halves after each epoch
+        # but the first (lr_patience 0) and patience 2 stops the run after epoch 3 (an epoch
+        # logs the lr it trained with)
+        ([1.0] * 4, [0.1, 0.2, 0.3, 0.4], 1, [2e-3, 2e-3, 1e-3], True),
         # a better metric wins over a lower loss; then a tie at a lower loss is a new best
-        ([0.5, 0.6, 0.6, 0.6], [1.0, 1.1, 1.2, 0.9], 4, [2e-3, 2e-3, 1e-3, 1e-3], False),
+        ([0.5, 0.6, 0.6, 0.6], [1.0, 1.1, 1.2, 0.9], 4, [2e-3, 2e-3, 2e-3, 1e-3], False),
     ],
 )
 def test_the_dev_loss_breaks_ties_of_the_metric(
@@ -558,3 +565,17 @@ def test_resuming_on_another_backend_warns_that_it_is_not_bit_exact(data, tmp_pa
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert same.resume()
+
+
+def test_max_steps_at_the_end_of_an_epoch_scores_and_logs_that_epoch(data, tmp_path):
+    """80 pairs in batches of 16 are 5 updates an epoch: max_steps 10 ends with epoch 2's last
+    batch, and epoch 2 is scored, logged and considered for best/ like any finished epoch (it
+    once stopped with epoch 2's batches all done but the epoch never closed)."""
+    run = make_trainer(data, tmp_path / "r", epochs=3, max_steps=10)
+    run.fit()
+    assert (run.state["step"], run.state["epoch"], run.state["batch"]) == (10, 2, 0)
+    assert len((tmp_path / "r" / "log.jsonl").read_text().splitlines()) == 2
+    assert checkpoint.load(tmp_path / "r" / "last").trainer_state["epoch"] == 2
+    full = make_trainer(data, tmp_path / "full", epochs=2)
+    full.fit()
+    assert_same_run(full, run)

@@ -186,13 +186,20 @@ def check_compatible(
     """
     a, b = _flatten(_jsonable(ckpt_config)), _flatten(_jsonable(config))
     skipped = lambda k: any(k == i or k.startswith(i + ".") for i in ignore)
-    diffs = []
+    diffs, keys = [], []
     for k in sorted(set(a) | set(b)):
         if skipped(k) or (k in a and k in b and a[k] == b[k]):
             continue
         was = f"{k}={a[k]!r}" if k in a else f"no {k}"
         now = f"{k}={b[k]!r}" if k in b else f"no {k}"
         diffs.append(f"checkpoint was trained with {was}, this run asks {now}")
+        keys.append(k)
+    if {"data.train", "data.dev"} & set(keys):  # fingerprints of the pairs (pipeline.py)
+        diffs.append(
+            "(the checkpoint keeps a fingerprint of its data, not the names of its files: a run "
+            "trained on files resumes with the same --data, --dev-data and --test-data; "
+            "without --dev-data, part of --data is held out as dev)"
+        )
     if a.get("model.bridge") == "learned_h" and b.get("model.bridge") == "learned":
         diffs.append(
             "(a run saved before checkpoint format 2 with bridge 'learned' started an LSTM "

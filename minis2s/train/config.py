@@ -97,8 +97,10 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig: teacher_forcing must be in [0, 1]; got {self.teacher_forcing}"
             )
-        if not self.clip >= 0:
-            raise ValueError(f"TrainConfig: clip must be >= 0 (0 = off); got {self.clip}")
+        if not (math.isfinite(self.clip) and self.clip >= 0):  # inf: 0 without its guard
+            raise ValueError(
+                f"TrainConfig: clip must be a finite number >= 0 (0 = off); got {self.clip}"
+            )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(
                 f"TrainConfig: label_smoothing must be in [0, 1) (1 would train towards the "
@@ -117,8 +119,10 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig: {name}={value!r}; choose one of {', '.join(known)}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"TrainConfig: lr must be a finite number > 0; got {self.lr}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"TrainConfig: weight_decay must be >= 0; got {self.weight_decay}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(
+                f"TrainConfig: weight_decay must be a finite number >= 0; got {self.weight_decay}"
+            )
         d = self.lr_decay
         if self.lr_schedule == "exponential" and not 0 < d <= 1:
             raise ValueError(
@@ -146,8 +150,10 @@ class TrainConfig:
                 f"TrainConfig: sampling_k must be in (0, 1] for the exponential schedule (e.g. "
                 f"0.999; the default 500 is for inverse_sigmoid); got {k}"
             )
-        if kind == "inverse_sigmoid" and not k >= 1:
-            raise ValueError(f"TrainConfig: sampling_k must be >= 1 for inverse_sigmoid; got {k}")
+        if kind == "inverse_sigmoid" and not (math.isfinite(k) and k >= 1):  # inf: never samples
+            raise ValueError(
+                f"TrainConfig: sampling_k must be a finite number >= 1 for inverse_sigmoid; got {k}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -206,6 +206,8 @@ class Trainer:
                               f"{t.epochs}; the best model ({self._best_figures()}) is in "
                               f"{self.out_dir}/best", flush=True)  # fmt: skip
                     break
+                if t.max_steps and self.state["step"] >= t.max_steps:
+                    break  # its last update ended this epoch, which was scored and saved
         except StopNow:  # a second Ctrl-C mid-update: what is in memory is half of one
             print(f"\nstopped in the middle of an update, nothing saved; {self._last_words()}",
                   file=sys.stderr)  # fmt: skip
@@ -246,11 +248,13 @@ class Trainer:
         return None
 
     def _run_epoch(self) -> bool:
-        """Train the rest of the current epoch; True when max_steps stopped it early."""
+        """Train the rest of the current epoch; True when max_steps stopped it before its
+        last batch."""
         from tqdm import tqdm
 
         t, epoch = self.tcfg, self.state["epoch"]
-        todo = self.epoch_batches(epoch)[self.state["batch"] :]
+        all_batches = self.epoch_batches(epoch)
+        todo = all_batches[self.state["batch"] :]
         bar = tqdm(todo, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not self.progress,
                    leave=False, dynamic_ncols=True)  # fmt: skip
         s, t0 = self.state, time.perf_counter()
@@ -265,8 +269,8 @@ class Trainer:
                     s["batch"] + 1, s["epoch_tokens"] + n, s["epoch_nll"] + loss * n,
                     seconds0 + time.perf_counter() - t0,
                 )  # fmt: skip
-                if t.max_steps and s["step"] >= t.max_steps:
-                    self.save("last")
+                if t.max_steps and s["step"] >= t.max_steps and s["batch"] < len(all_batches):
+                    self.save("last")  # mid-epoch; at the epoch's end _end_epoch scores it
                     return True
             rate = s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9)
             ppl = math.exp(min(s["epoch_nll"] / s["epoch_tokens"], 50))
@@ -301,12 +305,13 @@ class Trainer:
         improved = self.stopper.improved
         if improved:
             self.state["best"] = metric
+        lr = self.optimizer.lr  # the epoch's own (its last update's), before a schedule moves it
         if t.lr_schedule == "plateau":
             self.optimizer.lr = self.lr_schedule.step(metric, tiebreak)
         elif t.lr_schedule == "exponential":
             self.optimizer.lr = self.lr_schedule.lr(self.state["epoch"])
-        record = {"epoch": self.state["epoch"], "step": self.state["step"],
-                  "lr": self.optimizer.lr, **self.train_figures, **dev}  # fmt: skip
+        record = {"epoch": self.state["epoch"], "step": self.state["step"], "lr": lr,
+                  **self.train_figures, **dev}  # fmt: skip
         self.record = record
         if improved:
             self.save("best")
