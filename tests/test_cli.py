@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.data.vocab import EOS_ID
 from minis2s.train import checkpoint
@@ -138,7 +139,8 @@ def test_translate_shows_the_attention_weights_as_text(run, capsys, tmp_path):
     assert first[1].split() == ["1", "2", "3"] and second[1].split() == ["4", "5"]
     rows, left = first[2:], len(first[1]) - len(first[1].lstrip())  # the cells' first column
     labels = [r[:left].strip() for r in rows]  # a row per output character, then </s> if it ended
-    assert labels[: len(first[0])] == list(first[0]) and labels[len(first[0]) :] in ([], ["</s>"])
+    ended = Translator.load(run).translate(["123"])[0].ended
+    assert labels == list(first[0]) + (["</s>"] if ended else [])
     assert all(set(r[left:]) <= set(SHADES) for r in rows)
     bare = tmp_path / "bare"
     assert main(["train", *TINY, "--attention", "none", "--out", str(bare)]) == 0
@@ -578,6 +580,23 @@ def test_checkpoint_from_another_config_is_refused(run, tmp_path, capsys):
     args = [a if a != "8" else "16" for a in TINY]  # --hidden 16 --emb 16
     assert main(["train", *args, "--out", str(run), "--resume"]) == 2
     assert "hidden" in capsys.readouterr().err
+
+
+def test_resuming_a_corpus_run_without_its_dev_file_says_to_give_it(tmp_path, capsys):
+    """The checkpoint keeps fingerprints of its data, not file names: forgetting --dev-data on
+    --resume holds part of --data out as dev instead, and the error said to leave options out."""
+    corpus, dev = tmp_path / "c.tsv", tmp_path / "d.tsv"
+    corpus.write_text("".join(f"{k}{k + 1}\t{k + 1}{k}\n" for k in range(40)), encoding="utf-8")
+    dev.write_text("12\t21\n34\t43\n", encoding="utf-8")
+    args = ["train", "--data", str(corpus), "--epochs", "1", "--hidden", "4", "--emb", "4",
+            "--quiet", "--show", "0", "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main([*args, "--dev-data", str(dev)]) == 0
+    capsys.readouterr()
+    assert main([*args, "--epochs", "2", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint was trained with data.dev='2 pairs" in err
+    assert "a run trained on files resumes with the same --data, --dev-data and --test-data" in err
+    assert main([*args, "--epochs", "2", "--resume", "--dev-data", str(dev)]) == 0
 
 
 def test_long_training_pairs_are_skipped_and_counted_but_test_pairs_are_kept(tmp_path, capsys):
