@@ -94,10 +94,29 @@ def train_flops(w: Workload) -> float:
     return 3.0 * w.N * (encoder_flops(w) + w.T * step_flops(w))
 
 
-def decode_flops(w: Workload, beam: int, tokens: int) -> float:
-    """Encoder once per sentence, then one step per output token plus the final (EOS) step, on
-    `beam` rows each."""
-    return w.N * encoder_flops(w) + (tokens + w.N) * beam * step_flops(w)
+def decode_flops(w: Workload, row_steps: int) -> float:
+    """Encoder once per sentence, then `row_steps` decoder steps of one row: the rows the
+    decoder ran at each step, summed. The decoders (and the PyTorch peer) step every row of the
+    batch (N, or N*K for beam search) until the last sentence is done, finished ones included,
+    so this is more than one step per output token."""
+    return w.N * encoder_flops(w) + row_steps * step_flops(w)
+
+
+def counted_decode(decode: Any, model: Any) -> tuple[int, int]:
+    """(output tokens, row steps) of one call of `decode`, counting the rows of every
+    `model.step` call (an untimed run: the count's wrapper stays out of the timings)."""
+    rows, step = [], model.step
+
+    def counting_step(y: Any, state: Any, **kw: Any) -> Any:
+        rows.append(len(y))
+        return step(y, state, **kw)
+
+    model.step = counting_step
+    try:
+        tokens = decode()
+    finally:
+        del model.step  # the class's method again
+    return tokens, sum(rows)
 
 
 # -- the PyTorch peer ------------------------------------------------------------------------
@@ -333,8 +352,8 @@ def job_rows(
             torch_ms = common.median_ms(peer, budget_s=budget_s, clock=clock)
         ms = common.median_ms(fn, budget_s=budget_s, clock=common.clock_for(be))
         if job.beam:
-            tokens = fn()
-            flops = decode_flops(w, job.beam, tokens)
+            tokens, row_steps = counted_decode(fn, model)
+            flops = decode_flops(w, row_steps)
         else:
             tokens, flops = w.N * w.T, train_flops(w)
         row = common.make_row(f"{job.name} ({job.workload})", name, "float32", w.shape, ms,

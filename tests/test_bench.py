@@ -180,7 +180,20 @@ def test_seq2seq_flops_count_the_gemms(s2s_sizes, size):
     step = [(N, E + H, 4 * H), (N, H, 4 * H), (N, H, H), (N, H, S), (N, S, H), (N, 2 * H, H),
             (N, H, V)]  # fmt: skip
     assert s2s.train_flops(w) == 3 * gemm_flops(enc + step * T)
-    assert s2s.decode_flops(w, beam=1, tokens=T * N - N) == gemm_flops(enc + step * T)
+    assert s2s.decode_flops(w, row_steps=N * T) == gemm_flops(enc + step * T)
+
+
+def test_decoding_is_rated_on_the_rows_the_decoder_steps(s2s_sizes):
+    """Every row of the batch (N, or N*K in beam search) is stepped until the last sentence is
+    done: rating the flops on output tokens undercounted the work by 1.3 to 1.4 times."""
+    w = s2s_sizes.Workload(N=3, S=4, T=4, E=5, H=6, V=9)
+    for beam in (1, 2):
+        decode, model = s2s_sizes.ours_decode(w, beam)
+        tokens, row_steps = s2s_sizes.counted_decode(decode, model)
+        assert tokens == decode() and "step" not in vars(model)  # the count left no trace
+        steps = row_steps // (w.N * beam)
+        assert row_steps == steps * w.N * beam and 1 <= steps <= s2s_sizes.limit(w)
+        assert row_steps >= tokens  # every output token took a row's step (and so did EOS)
 
 
 def test_median_ms_calls_warmup_then_at_least_three_repeats():

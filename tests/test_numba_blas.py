@@ -168,5 +168,31 @@ def test_fallback_to_scipys_blas_with_its_own_cache_and_one_scipy_thread():
     assert (got["source"], got["library"]) == ("scipy", None)
     assert got["numpys"][0] == got["numpys"][1]  # NumPy's pool left as it was
     assert got["scipys"] and all(n == 1 for n in got["scipys"])
-    assert got["qualname"] == "forward_loop_into__scipy_blas"  # Numba's cache file names follow it
+    assert got["qualname"].startswith(
+        "forward_loop_into__scipy_blas__"
+    )  # Numba's cache file names follow it
     assert got["twin"] < 1e-12 and got["gemm"] < 1e-12
+
+
+def test_cached_twins_are_named_after_the_files_they_compile_in():
+    """Numba's cache checks only the source of the file that defines a function: a twin compiled
+    before an edit to blas.py or fast_math.py (inlined into it) must not load after it."""
+    import hashlib
+    from pathlib import Path
+
+    from minis2s.kernels import numba_attention, numba_gru, numba_loss, numba_lstm, numba_rnn
+
+    here = Path(blas.__file__).parent
+    digest = hashlib.sha256(
+        (here / "blas.py").read_bytes() + (here / "fast_math.py").read_bytes()
+    ).hexdigest()[:12]
+    assert blas.CACHE_TAG == digest
+    for f in (
+        numba_rnn.forward_loop_into,
+        numba_lstm.step_forward_into,
+        numba_gru.backward_loop_into,
+        numba_attention.forward_into,
+        numba_loss.log_softmax_rows,
+        numba_loss.row_sum_exp,
+    ):
+        assert f.py_func.__qualname__.endswith(f"__{digest}"), f.py_func.__qualname__

@@ -21,9 +21,11 @@ other choice must never load (an unresolved name aborts the process): see `twin_
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import importlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import llvmlite.binding as ll
 import numpy as np
@@ -69,12 +71,38 @@ def _choose() -> tuple[str, str | None]:
 SOURCE, LIBRARY = _choose()
 
 
+def _cache_tag() -> str:
+    """A digest of the files whose code Numba compiles into a cached twin besides the twin's own:
+    this one (the GEMM calls and their checks) and fast_math (tanh, sigmoid and exp, inlined).
+    Numba checks only the source of the file that defines a cached function, so without the tag
+    an edit to either file would leave every twin compiled before it loading from the cache."""
+    h = hashlib.sha256()
+    for name in ("blas.py", "fast_math.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+CACHE_TAG = _cache_tag()
+
+
+def cached_njit(**options: object) -> Callable[[Callable], Callable]:
+    """`njit(cache=True, **options)`, its cache files named after CACHE_TAG too, so that they are
+    only loaded while blas.py and fast_math.py are what they were compiled from."""
+
+    def wrap(func: Callable) -> Callable:
+        func.__qualname__ += f"__{CACHE_TAG}"
+        return njit(cache=True, **options)(func)
+
+    return wrap
+
+
 def twin_jit(func: Callable) -> Callable:
     """`njit(cache=True, error_model="numpy")` with the on-disk cache kept apart per `SOURCE`:
-    Numba names cache files after the function's qualified name, so the fallback's get a suffix."""
+    Numba names cache files after the function's qualified name, so the fallback's get a suffix
+    (and every twin's the digest of the files it compiles in, `cached_njit`)."""
     if SOURCE != NUMPY_OPENBLAS:
         func.__qualname__ += "__scipy_blas"
-    return njit(cache=True, error_model="numpy")(func)
+    return cached_njit(error_model="numpy")(func)
 
 
 def _cblas_gemm(real: types.Type) -> types.ExternalFunction:

@@ -24,8 +24,8 @@ Numba's `np.empty` against 8 ms from NumPy's).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from minis2s.kernels.blas import cached_njit
 from minis2s.kernels.fast_math import exp
 
 LANES = 16  # partial maxima / sums per row: two AVX2 registers of float32
@@ -50,7 +50,7 @@ def softmax_minus_target(logp, t, keep, eps, scale):
     return dz
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(error_model="numpy")
 def row_max(z):
     """max_v z_v of one row (-inf for an empty row); NaN entries are skipped (then the row's
     sum of exps is NaN, as in the reference)."""
@@ -65,7 +65,7 @@ def row_max(z):
     return top
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(error_model="numpy")
 def row_sum_exp(z, top):
     """sum_v exp(z_v - top) of one row."""
     V = z.shape[0]
@@ -79,7 +79,7 @@ def row_sum_exp(z, top):
     return s
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(error_model="numpy")
 def log_softmax_rows(logits, logp):
     """logp (M, V) = log softmax of logits (M, V), row by row."""
     M, V = logits.shape
@@ -92,7 +92,7 @@ def log_softmax_rows(logits, logp):
     return logp
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(error_model="numpy")
 def softmax_minus_target_rows(logp, t, keep, eps, scale, dz):
     """dz (M, V) = scale * keep * (exp(logp) - q), row by row."""
     M, V = logp.shape
