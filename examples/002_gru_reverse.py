@@ -26,6 +26,8 @@ train = TrainConfig(
     nesterov=True,
     clip=1.0,
 )
-tr = pipeline.train(data, model, train, tempfile.mkdtemp(prefix="minis2s-002-"))
+out = tempfile.mkdtemp(prefix="minis2s-002-")
+tr = pipeline.train(data, model, train, out)
 print("test:", tr.evaluate(data.test[: s["test_size"]]))
 show(tr, data.test)
+print(f"checkpoints and log in {out}/ (a temporary directory: delete it when done)")

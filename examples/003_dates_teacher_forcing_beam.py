@@ -26,9 +26,11 @@ train = TrainConfig(
     sampling_schedule="inverse_sigmoid",
     sampling_k=300.0,
 )
-tr = pipeline.train(data, model, train, tempfile.mkdtemp(prefix="minis2s-003-"))
+out = tempfile.mkdtemp(prefix="minis2s-003-")
+tr = pipeline.train(data, model, train, out)
 beam = {"method": "beam", "beam_size": 5, "length_penalty": "gnmt", "alpha": 0.6}
 print("test (beam 5):", tr.evaluate(data.test[: s["test_size"]], **beam))
 show(tr, data.test, **beam)
 for t in tr.translate(["3rd of March 2021"], nbest=3, **beam)[0]:
     print(f"  {t.text!r}  score {t.score:.3f}")
+print(f"checkpoints and log in {out}/ (a temporary directory: delete it when done)")

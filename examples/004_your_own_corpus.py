@@ -43,3 +43,4 @@ train = TrainConfig(
 tr = pipeline.train(data, model, train, os.path.join(out, "run"))
 print("dev:", tr.evaluate(data.dev, method="beam", beam_size=4))
 show(tr, data.dev, method="beam", beam_size=4)
+print(f"corpus, checkpoints and log in {out}/ (a temporary directory: delete it when done)")

@@ -214,6 +214,22 @@ def model_cases() -> Cases:
                           input_feed=False, bridge=bridge, init_scale=1.0)  # fmt: skip
         model = Seq2Seq(cfg, seed=1, dtype=F64)
         yield f"seq2seq.lstm.{bridge}-bridge.one-way", lambda m=model: check_model(m, batch)
+    # the decoder without attention (its own forward and backward branch), tied embeddings (the
+    # output layer's gradient flows into the target embedding) and an encoder of feature frames
+    others = {
+        "seq2seq.gru.no-attention": dict(cell="gru", attention="none", input_feed=False,
+                                         bridge="last"),
+        "seq2seq.lstm.tied-embeddings": dict(cell="lstm", tie_embeddings=True, dropout=0.2),
+        "seq2seq.gru.feature-frames": dict(cell="gru", src_features=4),
+    }  # fmt: skip
+    r = _r(9)
+    frames = make_batch([(r.standard_normal((len(s), 4)), t) for s, t in examples], np.arange(3))
+    for name, options in others.items():
+        cfg = ModelConfig(**({"src_vocab": 7, "tgt_vocab": 7, "emb": 3, "hidden": 3,
+                              "init_scale": 1.0} | options))  # fmt: skip
+        model = Seq2Seq(cfg, seed=1, dtype=F64)
+        b = frames if cfg.src_features else batch
+        yield name, lambda m=model, b=b: check_model(m, b, seed=5, label_smoothing=0.1)
 
 
 def run_all(only: str | None = None, model: bool = True) -> bool:
@@ -221,7 +237,8 @@ def run_all(only: str | None = None, model: bool = True) -> bool:
     cases = list(_cases()) + (list(model_cases()) if model else [])
     if only and not any(only in name for name, _ in cases):
         names = ", ".join(name for name, _ in cases)
-        raise ValueError(f"gradcheck: no case matches --only {only!r}; the cases: {names}")
+        left_out = "" if model else " (--no-model leaves out the seq2seq.* whole-model cases)"
+        raise ValueError(f"no case matches --only {only!r}{left_out}; the cases: {names}")
     ok = True
     print(f"{'layer':<36} {'input/param':<24} {'max rel error':>14}  result")
     for name, run in cases:

@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--tokenizer", choices=tuple(TOKENIZERS), help="for --data (default char); "
                      "wordpunct splits punctuation from words")  # fmt: skip
     src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")
-    src.add_argument("--max-vocab", type=int, default=None, help="keep the most frequent N")
+    src.add_argument("--max-vocab", type=int, default=None,
+                     help="vocabulary size N, specials included (N - 4 most frequent)")  # fmt: skip
     src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")
     src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")
     p.add_argument("--out", help="run directory (default runs/<task or corpus name>)")
@@ -167,14 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _set_threads(argv: list[str]) -> None:
     """Honour --threads N: BLAS reads its thread count once, when NumPy is first imported, so
-    this runs before anything imports NumPy (only the command line can promise that)."""
-    for i, a in enumerate(argv):
-        n = a.split("=", 1)[1] if a.startswith("--threads=") else None
-        if a == "--threads" and i + 1 < len(argv):
-            n = argv[i + 1]
-        if n is not None and n.isdigit() and int(n) > 0:
+    this runs before anything imports NumPy (only the command line can promise that). Only the
+    options before the command are read (a sentence after `--` is not an option), and an
+    abbreviation that argparse would accept (`--thread 1`) counts as --threads too."""
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--" or not a.startswith("-"):  # the command (or a value-less token): stop
+            return
+        name, eq, value = a.partition("=")
+        threads = len(name) > 2 and "--threads".startswith(name)  # "--t" .. "--threads"
+        if not eq and (threads or (len(name) > 2 and "--backend".startswith(name))):
+            value, i = (argv[i + 1] if i + 1 < len(argv) else ""), i + 1
+        if threads and value.isascii() and value.isdigit() and int(value) > 0:
             for var in THREAD_VARS:
-                os.environ[var] = n
+                os.environ[var] = str(int(value))
+        i += 1
 
 
 def _note(
@@ -198,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():  # restores showwarning: main may run inside a caller
         warnings.showwarning = functools.partial(_note, args.command, warnings.showwarning)
         try:
+            if args.threads is not None:  # main() called where NumPy was imported already
+                from minis2s.threads import set_blas_threads
+
+                set_blas_threads(args.threads)
             backend.use(args.backend)
             from minis2s import commands
 

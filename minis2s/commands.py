@@ -279,17 +279,23 @@ def plot(args: argparse.Namespace) -> int:
 
     if args.log and (args.checkpoint or args.sentence is not None):
         raise ValueError("give --log FILE, or --checkpoint DIR with --sentence TEXT, not both")
+    if not args.log and not (args.checkpoint and args.sentence is not None):
+        raise ValueError("give --log FILE, or --checkpoint DIR with --sentence TEXT")
+    viz.check_image_path("--out", args.out)  # before any translating
     if args.log:
         viz.plot_log(args.log, args.out)
-    elif args.checkpoint and args.sentence is not None:
+    else:
         from minis2s.api import Translator
 
-        t = Translator.load(args.checkpoint).translate([args.sentence])[0]
+        tr = Translator.load(args.checkpoint)
+        t = tr.translate([args.sentence])[0]
         if t.attention is None:
             raise ValueError("this model has no attention (attention='none'): nothing to plot")
         viz.plot_attention(t.attention, t.src_tokens, t.tokens, args.out)
-    else:
-        raise ValueError("give --log FILE, or --checkpoint DIR with --sentence TEXT")
+        _note_unknown(tr, args)  # as translate says it: the heatmap labels show the typed tokens
+        if not t.ended:
+            print("note: the output reached the maximum length without </s>: cut there",
+                  file=sys.stderr)  # fmt: skip
     print(f"wrote {args.out}")
     return 0
 

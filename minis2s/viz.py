@@ -26,6 +26,26 @@ def _pyplot() -> Any:
     return plt
 
 
+def check_image_path(option: str, path: str) -> None:
+    """ValueError unless matplotlib can write an image at `path`: an extension it knows (without
+    one, savefig would write `path`.png, another file than the one asked for) in a directory
+    that exists."""
+    plt = _pyplot()
+    ext = os.path.splitext(path)[1][1:].lower()
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if ext not in formats:
+        got = f"'.{ext}' is not an image format matplotlib writes" if ext else "has no extension"
+        raise ValueError(f"{option} {path}: {got}; end it in one of "
+                         f"{', '.join('.' + f for f in sorted(formats))}")  # fmt: skip
+    from minis2s.bench.report import check_writable
+
+    check_writable(option, path)
+
+
+MAX_INCHES = 24.0  # a heatmap's longest side: 0.45 in a token would make a 100-token one 46 in
+
+
 def plot_attention(
     weights: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str], out: str
 ) -> None:
@@ -36,10 +56,12 @@ def plot_attention(
     plt = _pyplot()
     w, src, rows = _attention_grid(weights, src_tokens, tgt_tokens)
     width, height = (max(2.5, 1 + 0.45 * n) for n in (w.shape[1], w.shape[0]))  # inches
-    fig, ax = plt.subplots(figsize=(width, height))
+    shrink = min(1.0, MAX_INCHES / max(width, height))  # the labels shrink with the cells
+    fig, ax = plt.subplots(figsize=(width * shrink, height * shrink))
     ax.imshow(w, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(w.shape[1]), src, rotation=90)
-    ax.set_yticks(range(w.shape[0]), rows)
+    size = max(2.0, 10 * shrink)
+    ax.set_xticks(range(w.shape[1]), src, rotation=90, fontsize=size)
+    ax.set_yticks(range(w.shape[0]), rows, fontsize=size)
     ax.set_xlabel("source")
     ax.set_ylabel("output")
     fig.tight_layout()
@@ -91,28 +113,43 @@ def plot_log(log_path: str, out: str) -> None:
     if not os.path.isfile(log_path):
         raise FileNotFoundError(f"{log_path}: no such file (a run writes its log.jsonl)")
     records = []
-    with open(log_path, encoding="utf-8") as f:
+    with open(log_path, encoding="utf-8", errors="replace") as f:
         for number, line in enumerate(f, start=1):
             try:
-                records += [json.loads(line)] if line.strip() else []
+                record = json.loads(line) if line.strip() else None
             except ValueError:
                 raise ValueError(f"{log_path}:{number}: not a JSON line of a run's log") from None
+            if record is None:
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("epoch"), int):
+                raise ValueError(f"{log_path}:{number}: not an epoch of a run's log (a JSON "
+                                 "object with an \"epoch\" number)")  # fmt: skip
+            records.append(record)
     if not records:
         raise ValueError(f"{log_path} holds no epochs yet")
     epochs = [r["epoch"] for r in records]
     fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("train_loss", "loss"):
-        if key in records[0]:
-            ax_loss.plot(epochs, [r[key] for r in records], marker="o",
-                         label="dev loss" if key == "loss" else "train loss")  # fmt: skip
+
+    def curve(key: str, scale: float = 1.0) -> list[float] | None:
+        if not any(key in r for r in records):
+            return None
+        return [scale * r[key] if key in r else float("nan") for r in records]
+
+    for key, label in (("train_loss", "train loss"), ("loss", "dev loss")):
+        if (ys := curve(key)) is not None:
+            ax_loss.plot(epochs, ys, marker="o", label=label)
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("cross-entropy per token")
-    ax_loss.legend()
-    for key in ("exact_match", "bleu"):
-        if key in records[0]:
-            ax_metric.plot(epochs, [r[key] for r in records], marker="o", label=f"dev {key}")
+    # exact match is a fraction, BLEU a percentage: both as percentages on one axis
+    for key, scale, label in (("exact_match", 100.0, "dev exact match"), ("bleu", 1.0, "dev BLEU")):
+        if (ys := curve(key, scale)) is not None:
+            ax_metric.plot(epochs, ys, marker="o", label=label)
     ax_metric.set_xlabel("epoch")
-    ax_metric.legend()
+    ax_metric.set_ylabel("%")
+    for ax in (ax_loss, ax_metric):
+        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)

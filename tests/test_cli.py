@@ -2,12 +2,14 @@
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
 
 import pytest
 
+from minis2s import cli
 from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.data.vocab import EOS_ID
@@ -326,6 +328,35 @@ def test_plot_explains_what_it_cannot_draw(run, tmp_path, capsys, args, message)
     args = [a.format(run=run, bad=bad) for a in args]
     assert main(["plot", *args, "--out", str(tmp_path / "x.png")]) == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("curves", "--out {out}: has no extension"),  # savefig would write curves.png
+        ("curves.xyz", "'.xyz' is not an image format matplotlib writes"),
+        ("no/dir/c.png", "the directory {dir} does not exist"),
+    ],
+)
+def test_plot_checks_its_out_path_first(run, tmp_path, capsys, out, message):
+    out = tmp_path / out
+    assert main(["plot", "--log", str(run), "--out", str(out)]) == 2
+    assert message.format(out=out, dir=out.parent) in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("line", ['{"a": 1}', "[1, 2]", "5"])
+def test_plot_names_a_log_line_that_is_not_an_epoch(tmp_path, capsys, line):
+    log = tmp_path / "log.jsonl"
+    log.write_text(line + "\n", encoding="utf-8")
+    assert main(["plot", "--log", str(log), "--out", str(tmp_path / "c.png")]) == 2
+    assert f"{log}:1: not an epoch of a run's log" in capsys.readouterr().err
+
+
+def test_plot_notes_unknown_tokens_as_translate_does(run, tmp_path, capsys):
+    assert main(["plot", "--checkpoint", str(run), "--sentence", "12ab",
+                 "--out", str(tmp_path / "h.png")]) == 0  # fmt: skip
+    assert "2 of the 4 source tokens (50%) were not in the vocabulary" in capsys.readouterr().err
 
 
 def test_a_feature_model_is_pointed_to_the_python_api(tmp_path, capsys):
@@ -683,6 +714,19 @@ def test_threads_must_be_a_positive_count(count, capsys):
         main(["--threads", count, "tasks"])
     assert exit_.value.code == 2
     assert f"--threads: must be an integer >= 1; got '{count}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spelling", [["--threads", "1"], ["--thread", "1"], ["--thr=1"]])
+def test_threads_sets_the_blas_threads_however_argparse_accepts_it(spelling):
+    """argparse takes an abbreviation of --threads; the thread count must follow it too."""
+    code = ("import sys; from minis2s import cli, commands, threads; "  # NumPy not imported yet
+            "commands.tasks = lambda a: print(threads.blas_threads()) or 0; "
+            "sys.exit(cli.main(sys.argv[1:]))")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in cli.THREAD_VARS}
+    done = subprocess.run([sys.executable, "-c", code, *spelling, "tasks"], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"]
 
 
 def test_a_closed_pipe_ends_the_command_quietly():
