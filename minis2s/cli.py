@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from minis2s import __version__  # the package's __init__ imports nothing (see --threads)
 from minis2s.cli_options import (
@@ -87,12 +88,24 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
     return kw
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with a hint when an option of `minis2s` itself (--backend, --threads)
+    was given after the command, where argparse only calls it unrecognized (and a translate
+    would take its value for a sentence)."""
+
+    def error(self, message: str) -> NoReturn:
+        if "unrecognized arguments" in message and re.search(r"--(backend|threads)\b", message):
+            message += ("; --backend and --threads go before the command, e.g. "
+                        "minis2s --backend numba --threads 1 train ...")  # fmt: skip
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from minis2s.data.tokenize import TOKENIZERS
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 
-    top = argparse.ArgumentParser(prog="minis2s", description=__doc__.split("\n")[0])
+    top = _Parser(prog="minis2s", description=__doc__.split("\n")[0])
     top.add_argument("--version", action="version", version=f"minis2s {__version__}")
     top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
     top.add_argument(

@@ -550,6 +550,20 @@ def test_a_decoding_value_that_would_decode_nothing_is_refused(run, capsys, opti
     assert f"minis2s translate: error: argument {message}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", [["--backend", "numba"], ["--threads", "1"]])
+def test_a_global_option_after_the_command_says_where_it_goes(capsys, option):
+    """argparse only called it unrecognized (and translate took its value for a sentence)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["translate", "--checkpoint", "run", *option, "12"])
+    assert exit_.value.code == 2
+    assert "--backend and --threads go before the command, e.g. minis2s --backend numba" in (
+        capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit):
+        main(["translate", "--checkpoint", "run", "--bogus", "12"])
+    assert "go before the command" not in capsys.readouterr().err
+
+
 def test_train_wants_a_non_negative_seed(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["train", *TINY, "--seed", "-1"])
