@@ -11,7 +11,9 @@ Each twin has the signature of the reference function it replaces. The recurrent
 (`numba_rnn`, `numba_lstm`, `numba_gru`) also keep its statement order (for example
 `minis2s.layers.lstm.forward_loop`), so `diff` shows only loop mechanics; the attention, loss,
 embedding and Adam twins fuse the reference's array operations into loops of their own, each
-described in its module's docstring. Layers never import this package: they ask
+described in its module's docstring. Numba compiles them for float32 and float64; arrays of
+another float dtype (float16) go to the reference (`dtypes.float_twin`, or each attention and
+Adam twin's own check). Layers never import this package: they ask
 `backend.current().kernel("lstm.forward_loop", forward_loop)` (the decoder, the model and the
 optimizer ask alike for the twins they call).
 

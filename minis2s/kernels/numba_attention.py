@@ -41,13 +41,13 @@ from numba import njit
 
 from minis2s import validate
 from minis2s.kernels.blas import twin_jit
+from minis2s.kernels.dtypes import FLOATS
 from minis2s.kernels.fast_math import exp
 from minis2s.layers import attention
 from minis2s.layers._attention_checks import WHERE, check_query, query_mask
 from minis2s.layers.attention import QueryCache
 
 COMPILED = ("dot", "scaled_dot", "general")  # the score kinds e_s = c (q . k_s)
-FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _compiled(*arrays):

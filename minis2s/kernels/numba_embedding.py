@@ -12,8 +12,11 @@ from __future__ import annotations
 from numba import njit
 
 from minis2s import validate
+from minis2s.kernels.dtypes import float_twin
+from minis2s.layers import embedding
 
 
+@float_twin(embedding.scatter_add)
 def scatter_add(dW, ids, rows):
     """dW[ids[i]] += rows[i] for every i, in place. Shapes: dW (V, E), ids (M,), rows (M, E)."""
     # the compiled loop does not check bounds: an id outside [0, V) must not reach it

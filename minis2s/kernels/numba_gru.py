@@ -22,10 +22,13 @@ from __future__ import annotations
 import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
+from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
+from minis2s.layers import gru
 from minis2s.layers.gru import WHERE, GRUStepCache, check_step_grads
 
 
+@float_twin(gru.forward_loop)
 def forward_loop(xw, h0, W_hh, b_hh, m):
     """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih -> carried states (N, T, H), the activated
     gates (N, T, 3H) and hn (N, T, H) = h_{t-1} W_hn^T + b_hn."""
@@ -71,6 +74,7 @@ def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
                 hs_r[j] = h_r[j]
 
 
+@float_twin(gru.backward_loop)
 def backward_loop(dys, dh_final, hs_state, gates, hn, h0, m, W_hh):
     """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
     (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)): the gradients of the input-side and hidden-side
@@ -117,6 +121,7 @@ def backward_loop_into(dys, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah,
 # -- one step, for the decoder's loop ---------------------------------------------------------
 
 
+@float_twin(gru.step_forward)
 def step_forward(x, h_prev, p):
     """One step h = (1 - z) * n + z * h_prev, unmasked (see minis2s.layers.gru's equations).
 
@@ -152,6 +157,7 @@ def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, gates, hn):
             h_r[j] = (one - z[j]) * n[j] + z[j] * h_prev_r[j]
 
 
+@float_twin(gru.step_backward_data)
 def step_backward_data(dh, cache):
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (dax, dah)), the (N, 3H) gradients of the input-side and hidden-side pre-activations."""

@@ -26,11 +26,14 @@ from __future__ import annotations
 import numpy as np
 
 from minis2s.kernels.blas import cached_njit
+from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import exp
+from minis2s.layers import loss
 
 LANES = 16  # partial maxima / sums per row: two AVX2 registers of float32
 
 
+@float_twin(loss.log_softmax)
 def log_softmax(logits):
     """log softmax over the last axis via log-sum-exp. Shapes: logits (..., V) -> (..., V)."""
     V = logits.shape[-1]
@@ -39,6 +42,7 @@ def log_softmax(logits):
     return logp
 
 
+@float_twin(loss.softmax_minus_target)
 def softmax_minus_target(logp, t, keep, eps, scale):
     """scale * keep * (p - q) with p = exp(logp) and q the smoothed one-hot target: the gradient
     of the loss with respect to the logits. `logp` is not modified.

@@ -21,10 +21,13 @@ from __future__ import annotations
 import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
+from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
+from minis2s.layers import lstm
 from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_grads
 
 
+@float_twin(lstm.forward_loop)
 def forward_loop(xw, h0, c0, W_hh, m):
     """The time loop. xw (N, T, 4H) = x W_ih^T + b_ih + b_hh -> carried states hs, cs (N, T, H)
     and the activated gates (N, T, 4H)."""
@@ -68,6 +71,7 @@ def forward_loop_into(xw, h, c, W_hh, m, hW, hs_state, cs_state, gates):
                 hs_r[j], cs_r[j] = h_r[j], c_r[j]
 
 
+@float_twin(lstm.backward_loop)
 def backward_loop(dys, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh):
     """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
     (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
@@ -113,6 +117,7 @@ def backward_loop_into(dys, dh_next, dc_next, hs_state, cs_state, gates, c0, m, 
 # -- one step, for the decoder's loop ---------------------------------------------------------
 
 
+@float_twin(lstm.step_forward)
 def step_forward(x, state, p):
     """One step (h, c) = cell(x, (h_prev, c_prev)), unmasked (see minis2s.layers.lstm's equations).
 
@@ -159,6 +164,7 @@ def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, c, g
             h_r[j] = o[j] * tanh(c_r[j])
 
 
+@float_twin(lstm.step_backward_data)
 def step_backward_data(dstate, cache):
     """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
     (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads`."""

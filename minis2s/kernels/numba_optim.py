@@ -26,6 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
+from minis2s.kernels.dtypes import FLOATS
 from minis2s.train import optim
 
 
@@ -59,7 +60,7 @@ def _fits(p, g, m, v) -> bool:
     arrays = (p, g, m, v)
     if not all(type(a) is np.ndarray and a.flags.c_contiguous for a in arrays):
         return False
-    return p.dtype in (np.float32, np.float64) and all(a.dtype == p.dtype for a in arrays)
+    return p.dtype in FLOATS and all(a.dtype == p.dtype for a in arrays)
 
 
 @njit(cache=True, error_model="numpy", fastmath=False)

@@ -20,10 +20,13 @@ from __future__ import annotations
 import numpy as np
 
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
+from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import tanh
+from minis2s.layers import rnn
 from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_grads
 
 
+@float_twin(rnn.forward_loop)
 def forward_loop(xw, h0, W_hh, m):
     """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh -> carried states (N, T, H)."""
     N, T, H = xw.shape
@@ -50,6 +53,7 @@ def forward_loop_into(xw, h, W_hh, m, hW, hs_state):
                 hs_r[j] = h_r[j]
 
 
+@float_twin(rnn.backward_loop)
 def backward_loop(dys, dh_final, hs_state, m, W_hh):
     """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
     (da (N, T, H), dh0 (N, H))."""
@@ -83,6 +87,7 @@ def backward_loop_into(dys, dh_next, hs_state, m, W_hh, da, da_W):
 # -- one step, for the decoder's loop ---------------------------------------------------------
 
 
+@float_twin(rnn.step_forward)
 def step_forward(x, h_prev, p):
     """One step h = tanh(x W_ih^T + b_ih + h_prev W_hh^T + b_hh).
 
@@ -106,6 +111,7 @@ def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h):
             h[row, j] = tanh(xW[row, j] + b_ih[j] + hW[row, j] + b_hh[j])
 
 
+@float_twin(rnn.step_backward_data)
 def step_backward_data(dh, cache):
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads`."""
