@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():  # restores showwarning: main may run inside a caller
         warnings.showwarning = functools.partial(_note, args.command, warnings.showwarning)
         try:
-            if args.threads is not None:  # main() called where NumPy was imported already
+            if args.threads is not None:  # NumPy's pool too: the parser imported NumPy already
                 from minis2s.threads import set_blas_threads
 
                 set_blas_threads(args.threads)

@@ -26,6 +26,7 @@ from minis2s.data.corpus import read_corpus
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
+from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
@@ -234,9 +235,12 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
         for b in dev_batches:
             s, k = model.nll(b)
             total, n = total + s, n + k
-        hyps = [t.text for t in translator.translate([s for s, _ in dev_pairs])]
-        out = {"loss": total / n, "ppl": metrics.perplexity(total, n),
-               "exact_match": metrics.exact_match(hyps, refs)}  # fmt: skip
+        out = {"loss": total / n, "ppl": metrics.perplexity(total, n)}
+        try:
+            hyps = [t.text for t in translator.translate([s for s, _ in dev_pairs])]
+        except NoHypothesis:  # log-probabilities gone NaN: the trainer stops on the NaN figures
+            return out | {k: float("nan") for k in ("exact_match", tcfg.metric) if k not in out}
+        out["exact_match"] = metrics.exact_match(hyps, refs)
         if tcfg.metric == "bleu":
             out["bleu"] = metrics.bleu(hyps, refs, "char" if data.tokenizer == "char" else "13a")
         return out

@@ -32,8 +32,9 @@ def check_image_path(option: str, path: str) -> None:
     that exists."""
     plt = _pyplot()
     ext = os.path.splitext(path)[1][1:].lower()
-    formats = plt.figure().canvas.get_supported_filetypes()
-    plt.close("all")
+    fig = plt.figure()
+    formats = fig.canvas.get_supported_filetypes()
+    plt.close(fig)  # only its own: a caller's open figures stay open
     if ext not in formats:
         got = f"'.{ext}' is not an image format matplotlib writes" if ext else "has no extension"
         raise ValueError(f"{option} {path}: {got}; end it in one of "

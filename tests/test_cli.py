@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -597,6 +598,17 @@ def test_stdin_that_is_not_utf8_is_an_error_naming_its_line(run, capsys, monkeyp
     assert "1 of the 4 source tokens (25%) was not in" in captured.err  # é; no BOM, no "\r"
 
 
+def test_a_run_that_diverges_on_an_epochs_last_update_says_so(tmp_path, capsys):
+    """One update an epoch at lr 1e20 leaves finite parameters that overflow on use: the dev
+    evaluation's decoding must not stop the run with NoHypothesis before the trainer names it."""
+    out = tmp_path / "diverged"
+    args = ["train", *TINY, "--batch-size", "64", "--lr", "1e20", "--out", str(out)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflows on the way
+        assert main(args) == 2
+    assert "epoch 1: dev loss nan: the model has diverged" in capsys.readouterr().err
+
+
 def test_a_checkpoint_with_non_finite_parameters_is_refused(run, tmp_path, capsys):
     import shutil
 
@@ -733,14 +745,17 @@ def test_threads_must_be_a_positive_count(count, capsys):
 @pytest.mark.parametrize("spelling", [["--threads", "1"], ["--thread", "1"], ["--thr=1"]])
 def test_threads_sets_the_blas_threads_however_argparse_accepts_it(spelling):
     """argparse takes an abbreviation of --threads; the thread count must follow it too."""
-    code = ("import sys; from minis2s import cli, commands, threads; "  # NumPy not imported yet
-            "commands.tasks = lambda a: print(threads.blas_threads()) or 0; "
+    # main() also sets NumPy's pool at run time (build_parser imports NumPy), so the pool alone
+    # would pass without _set_threads: the environment shows that the argv scan read it too
+    code = ("import os, sys; from minis2s import cli, commands, threads; "  # NumPy not imported yet
+            "commands.tasks = lambda a: print(threads.blas_threads(), "
+            "os.environ.get('OPENBLAS_NUM_THREADS')) or 0; "
             "sys.exit(cli.main(sys.argv[1:]))")  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in cli.THREAD_VARS}
     done = subprocess.run([sys.executable, "-c", code, *spelling, "tasks"], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1"]
+    assert done.stdout.split() == ["1", "1"]
 
 
 def test_a_closed_pipe_ends_the_command_quietly():

@@ -2,8 +2,9 @@
 
 Gradient checks cannot see a wiring error that the forward and backward passes agree on
 (attending from the wrong layer, feeding h instead of h~, summing the wrong directions in the
-bridge, the halves of [c; h] swapped). This re-implementation shares nothing with minis2s but the
-parameter values: the encoder is `nn.LSTM/GRU/RNN` over packed sequences, the decoder `nn.*Cell`
+bridge, the halves of [c; h] swapped). This re-implementation shares none of minis2s's forward
+code, only the parameter values, the padded batch (`make_batch`) and the weights' PyTorch names
+(`interop`): the encoder is `nn.LSTM/GRU/RNN` over packed sequences, the decoder `nn.*Cell`
 step by step with Luong attention and input feeding, the loss `F.cross_entropy` with
 ignore_index and label_smoothing. Skipped without torch.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -31,15 +32,20 @@ class Hypothesis(NamedTuple):
 class NoHypothesis(ValueError):
     """A decoder found no output with a finite score for sentence `n` of its batch: the model's
     log-probabilities for it turned NaN (or -inf). `name` replaces "sentence n" in the message
-    (the API names the sentence by its place in the caller's list)."""
+    (the API names the sentence by its place in the caller's list). `where` defaults to the
+    decoder that raised it alone before greedy and sampling did, so `NoHypothesis(n)` still
+    builds one."""
 
-    def __init__(self, n: int, name: str | None = None, *, where: str) -> None:
-        self.n, self.where = n, where
+    def __init__(self, n: int, name: str | None = None, *, where: str = "beam_search") -> None:
+        self.n, self.name, self.where = n, name, where
         super().__init__(
             f"{where}: {name or f'sentence {n}'} has no hypothesis with a finite score: the "
             "model's log-probabilities for it are NaN (source features too large for the "
             "model's dtype?)"
         )
+
+    def __reduce__(self) -> Any:  # pickle (a worker process's error) calls it with args alone
+        return functools.partial(type(self), where=self.where), (self.n, self.name)
 
 
 def choosable(logp: Any) -> Any:

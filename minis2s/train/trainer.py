@@ -289,8 +289,9 @@ class Trainer:
     def _close_epoch(self, dev: dict[str, float]) -> tuple[dict[str, Any], bool]:
         t = self.tcfg
         metric = dev[t.metric]
-        for k in {"loss", t.metric} & set(dev):
-            if not math.isfinite(dev[k]):  # parameters that are finite but overflow on use
+        # parameters that are finite but overflow on use; the loss first, named when both are NaN
+        for k in ("loss", t.metric):
+            if k in dev and not math.isfinite(dev[k]):
                 raise NonFiniteLoss(
                     f"epoch {self.state['epoch'] + 1}: dev {k} {dev[k]}: the model has diverged; "
                     f"training stopped without saving this epoch; {self._last_words()}. Try a "
