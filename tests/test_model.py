@@ -296,3 +296,14 @@ def test_summary_lists_every_parameter_with_its_shape_and_the_total():
     assert "(20, 3)" in rows["enc.rnn.l0.fwd.W_ih"] and rows["enc.rnn.l0.fwd.W_ih"].endswith(" 60")
     assert "(20,)" in rows["enc.rnn.l0.fwd.b_ih"]
     assert lines[-1].split() == ["total", f"{model.num_params():,}"]
+
+
+@given(case=model_case(), F=dims, seed=st.integers(0, 2**16))
+def test_feature_encoder_gradients_drawn(case, F, seed):
+    """The feature-input encoder (src (N, S, F) floats, no source embedding) over drawn
+    configurations and batches, as test_model_gradients_drawn does for token sources:
+    test_feature_encoder above is one fixed case (a GRU, N = 2, F = 4)."""
+    opts, train, examples = case
+    r = np.random.default_rng(seed)
+    examples = [(r.standard_normal((len(src), F)), tgt) for src, tgt in examples]
+    assert_close(check_model(tiny(src_features=F, **opts), batch(examples), h=3e-4, **train))
