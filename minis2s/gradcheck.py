@@ -94,14 +94,7 @@ def block_errors(numeric: dict[str, Any], analytic: dict[str, Any]) -> dict[str,
 
 def _leaves(tree: Any, name: str) -> list[tuple[str, Any]]:
     """Flatten arrays nested in tuples/lists (None skipped) into (name, array) pairs."""
-    if tree is None:
-        return []
-    if isinstance(tree, tuple | list):
-        out = []
-        for i, t in enumerate(tree):
-            out += _leaves(t, f"{name}[{i}]")
-        return out
-    return [(name, tree)]
+    return [(leaf_name, leaf) for leaf_name, leaf, _ in _paired(tree, None, name)]
 
 
 def _paired(x: Any, dx: Any, name: str) -> list[tuple[str, Any, Any]]:

@@ -186,15 +186,14 @@ def check_compatible(
     """
     a, b = _flatten(_jsonable(ckpt_config)), _flatten(_jsonable(config))
     skipped = lambda k: any(k == i or k.startswith(i + ".") for i in ignore)
-    diffs, keys = [], []
-    for k in sorted(set(a) | set(b)):
-        if skipped(k) or (k in a and k in b and a[k] == b[k]):
-            continue
+    changed = [k for k in sorted(set(a) | set(b))
+               if not skipped(k) and not (k in a and k in b and a[k] == b[k])]  # fmt: skip
+    diffs = []
+    for k in changed:
         was = f"{k}={a[k]!r}" if k in a else f"no {k}"
         now = f"{k}={b[k]!r}" if k in b else f"no {k}"
         diffs.append(f"checkpoint was trained with {was}, this run asks {now}")
-        keys.append(k)
-    if {"data.train", "data.dev"} & set(keys):  # fingerprints of the pairs (pipeline.py)
+    if {"data.train", "data.dev"} & set(changed):  # fingerprints of the pairs (pipeline.py)
         diffs.append(
             "(the checkpoint keeps a fingerprint of its data, not the names of its files: a run "
             "trained on files resumes with the same --data, --dev-data and --test-data; "
