@@ -154,6 +154,8 @@ def test_bad_options_are_explained():
          r"alpha must be in \[-10, 10\] .*overflows\); got -5000"),
         (lambda m, ids, mask: greedy(m, ids, mask, max_len_a=float("nan")),
          "max_len_a must be a finite number; got nan"),
+        (lambda m, ids, mask: beam_search(m, ids, mask, max_len_a=0.0, max_len_b=0),
+         r"max length a \* \|src\| \+ b must allow at least one token; got a=0.0, b=0"),
         (lambda m, ids, mask: greedy(m, [[4, 5], [4]], [[1, 1], [1]]),
          "src or src_mask is a list of rows of unequal lengths; pad"),
     ],
@@ -457,3 +459,40 @@ def test_a_hypothesis_says_whether_it_ended_or_the_limit_cut_it(method):
     model.params["out.b"][EOS_ID] -= 100.0  # now EOS never wins: every output is cut
     for hyps in decode(max_len_a=0.0, max_len_b=3):
         assert all(not h.ended and len(h.ids) == 3 for h in hyps)
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam", "sample"])
+def test_the_length_limit_is_a_times_the_source_length_plus_b_rounded_down_and_at_least_one(
+    method,
+):
+    """An output the limit cuts has max(1, floor(a * |src| + b)) tokens, |src| its own source's
+    length, and one attention row per token (no </s> row), even while a longer sentence of the
+    batch goes on."""
+    model = model_for("lstm", "general", 1)
+    model.params["out.b"][EOS_ID] -= 100.0  # EOS never wins: every output runs to its limit
+    srcs = [[4], [5, 6], [7, 8, 4], [5, 6, 7, 8]]
+    ids, mask = pad(srcs)
+    decode = {
+        "greedy": lambda **kw: greedy(model, ids, mask, **kw),
+        "beam": lambda **kw: beam_search(model, ids, mask, beam_size=3, nbest=3, **kw),
+        "sample": lambda **kw: sample(model, ids, mask, rng=np.random.default_rng(0), **kw),
+    }[method]
+    for a, b in ((1.5, 1), (0.5, 0)):  # 2.5, 4, 5.5, 7 and 0.5, 1, 1.5, 2 tokens
+        limits = [max(1, int(np.floor(a * len(s) + b))) for s in srcs]
+        for hyps, s, limit in zip(decode(max_len_a=a, max_len_b=b), srcs, limits, strict=True):
+            for h in hyps:
+                assert not h.ended and len(h.ids) == limit
+                assert h.attention.shape == (limit, len(s))
+
+
+def test_a_beam_wider_than_the_vocabulary_returns_only_real_outputs():
+    """One token allowed: the outputs are </s> alone or one word cut by the limit, V - 2 of
+    them. A beam of 8 returns exactly those, best first, with the model's log-probabilities;
+    no hypothesis of <pad> or <s> at log p -inf fills the places left over."""
+    model = model_for("gru", "general", 2)
+    ids, mask = pad([[4, 5]])
+    hyps = beam_search(model, ids, mask, beam_size=8, nbest=8, max_len_a=0.0, max_len_b=1)[0]
+    logp = model.step(np.array([BOS_ID]), model.encode(ids, mask))[0][0]
+    want = sorted(range(EOS_ID, V), key=lambda tok: -logp[tok])  # every token a target holds
+    assert [h.ids for h in hyps] == [[] if tok == EOS_ID else [tok] for tok in want]
+    np.testing.assert_allclose([h.logprob for h in hyps], logp[want], rtol=1e-12)

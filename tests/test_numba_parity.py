@@ -169,7 +169,8 @@ def _sigmoid(x):
 
 def test_float32_tanh_and_sigmoid_are_accurate_on_a_dense_grid():
     """fast_math's rational tanh (and the sigmoid built on it) within 5e-7 of float64 NumPy on
-    every 4.5e-6 of [-9, 9] and beyond the clamp, odd, and within [-1, 1]."""
+    every 4.5e-6 of [-9, 9] and beyond the clamp, odd, within [-1, 1], and exactly -1 or 1
+    where tanh rounded to float32 is (a saturated gate is 0 or 1, as NumPy's)."""
     x = np.concatenate([np.linspace(-9, 9, 4_000_001), np.linspace(-60, 60, 10_001)])
     x = x.astype(np.float32)
     exact = np.tanh(x.astype(np.float64))
@@ -177,6 +178,9 @@ def test_float32_tanh_and_sigmoid_are_accurate_on_a_dense_grid():
     assert got.dtype == np.float32
     assert np.abs(got - exact).max() < 5e-7
     assert np.array_equal(_apply(_tanh, -x), -got) and np.abs(got).max() <= 1
+    rounded = exact.astype(np.float32)
+    saturated = np.abs(rounded) == 1
+    assert saturated.sum() > 1000 and np.array_equal(got[saturated], rounded[saturated])
     sig = _apply(_sigmoid, x)
     assert sig.dtype == np.float32
     assert np.abs(sig - 0.5 * (1 + np.tanh(0.5 * x.astype(np.float64)))).max() < 5e-7
