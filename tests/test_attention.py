@@ -60,6 +60,28 @@ def reference(q, enc, p, m, score):
 
 
 @pytest.mark.parametrize("score", SCORES)
+def test_init_bounds_are_one_over_sqrt_fan_in(score, rng):
+    """Each parameter ~ U(-k, k), k = 1 / sqrt(fan_in) as nn.Linear, fan_in the width of what
+    its map reads: general's keys = enc W_a^T read He; concat's W_a reads [q; enc], Hq + He;
+    additive's W_q reads Hq, its W_k and b (keys = enc W_k^T + b) He; v reads A. Hq, He and A
+    differ widely, so a fan_in read from the wrong one of them is caught."""
+    Hq, He, A = 4, 36, 64
+    fan_in = {
+        "dot": {},
+        "scaled_dot": {},
+        "general": {"W_a": He},
+        "concat": {"W_a": Hq + He, "v": A},
+        "additive": {"W_q": Hq, "W_k": He, "b": He, "v": A},
+    }[score]
+    p = attention.init(score, Hq, He, rng, A=A)
+    assert set(p) == set(fan_in)
+    for name, a in p.items():
+        k = 1 / np.sqrt(fan_in[name])
+        assert np.abs(a).max() <= k, name
+        assert np.abs(a).max() > 0.8 * k, name  # 64 or more draws: the extremes reach 0.8 k
+
+
+@pytest.mark.parametrize("score", SCORES)
 @given(data=st.data())
 def test_gradients(score, data):
     q, enc, p, m, _ = data.draw(attn_case(score))

@@ -234,6 +234,19 @@ def test_linear_gradients_on_rows(N, D, O, seed):
     assert_close(check_layer(linear.forward, linear.backward, [x], p))
 
 
+@pytest.mark.parametrize(("D", "O"), [(16, 400), (400, 16)])
+def test_linear_init_is_uniform_over_one_over_sqrt_fan_in(D, O, rng):
+    """W and b ~ U(-k, k) with k = 1 / sqrt(D), D the input size (fan_in), as nn.Linear: every
+    value within k and the extremes near it. D != O, so a bound read from O is 5 times off."""
+    p = linear.init(D, O, rng)
+    k = 1 / np.sqrt(D)
+    assert p["W"].shape == (O, D) and p["b"].shape == (O,)
+    for name, a in p.items():
+        assert np.abs(a).max() <= k, name
+    assert np.abs(p["W"]).max() > 0.95 * k  # 6400 draws: the extremes reach 0.95 k
+    assert abs(p["W"].std() - k / np.sqrt(3)) < 0.05 * k  # the std of U(-k, k)
+
+
 def test_output_layer_names_a_misshapen_input_or_parameter(rng):
     p = linear.init(3, 5, rng, dtype=np.float64)
     x = rng.standard_normal((2, 4, 3))

@@ -10,10 +10,12 @@ from hypothesis import strategies as st
 
 from minis2s import validate
 from minis2s.data.batching import make_batch
+from minis2s.data.vocab import PAD_ID
 from minis2s.gradcheck import assert_close, check_model
-from minis2s.layers import attention, linear, loss
+from minis2s.layers import attention, linear, loss, stack
 from minis2s.models import ModelConfig, Seq2Seq, bridge, decoder, encoder
 from minis2s.models.config import ATTENTIONS, BRIDGES, CELLS
+from minis2s.models.params import sub
 from tests.strategies import dims
 
 F64 = np.float64
@@ -307,3 +309,29 @@ def test_feature_encoder_gradients_drawn(case, F, seed):
     r = np.random.default_rng(seed)
     examples = [(r.standard_normal((len(src), F)), tgt) for src, tgt in examples]
     assert_close(check_model(tiny(src_features=F, **opts), batch(examples), h=3e-4, **train))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_encoder_drops_out_its_input_and_between_its_layers_while_training(cell):
+    """enc = stack(dropout(W_emb[src]), dropout=rate, rng): with an rng (training) the embedded
+    source is dropped out (each unit kept where rng.random(x.shape) >= rate, scaled by
+    1 / (1 - rate)), then the stack drops out between its layers from the same rng. The gradient
+    checks cannot see a dropout that is missing from both passes, so this compares with a plain
+    NumPy dropout of the input and the stack's own (tests/test_stack.py) between the layers."""
+    rate = 0.5
+    model = tiny(cell=cell, dropout=rate, enc_layers=2, dec_layers=2)
+    cfg, p, b = model.cfg, model.params, batch()
+    x = p["enc.emb.W"][b.src] * (b.src != PAD_ID)[..., None]  # the embedding, zero at padding
+    draws = np.random.default_rng(5)
+    keep = draws.random(x.shape) >= rate
+    assert 0 < keep.mean() < 1
+    p_rnn, mask = sub(p, "enc.rnn."), b.src_mask
+    want, _, _ = stack.forward(
+        x * keep / (1 - rate), None, p_rnn, mask, cell=cell, dropout=rate, rng=draws
+    )
+    got, _, _ = encoder.forward(b.src, mask, p, cfg, rng=np.random.default_rng(5))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    # and both dropouts are there: neither alone gives the encoder's output
+    no_input, _, _ = stack.forward(x, None, p_rnn, mask, cell=cell, dropout=rate, rng=draws)
+    between_off, _, _ = stack.forward(x * keep / (1 - rate), None, p_rnn, mask, cell=cell)
+    assert not np.allclose(got, no_input) and not np.allclose(got, between_off)

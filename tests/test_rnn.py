@@ -132,6 +132,21 @@ def test_padding_may_hold_nan_and_inf_for_every_cell(cell, case):
 
 
 @pytest.mark.parametrize("cell, G", [(rnn, 1), (lstm, 4), (gru, 3)])
+def test_init_is_uniform_over_one_over_sqrt_hidden_for_every_cell(rng, cell, G):
+    """Every weight and bias ~ U(-k, k) with k = 1 / sqrt(H), as nn.RNN, nn.LSTM and nn.GRU (W_ih
+    included: their bound is read from the hidden size). D != H, so a bound read from D (or from
+    G * H) is at least 2 times off."""
+    D, H = 64, 4
+    p = cell.init(D, H, rng)
+    k = 1 / np.sqrt(H)
+    shapes = {"W_ih": (G * H, D), "W_hh": (G * H, H), "b_ih": (G * H,), "b_hh": (G * H,)}
+    assert {name: a.shape for name, a in p.items()} == shapes
+    for name, a in p.items():
+        assert np.abs(a).max() <= k, name
+    assert np.abs(p["W_ih"]).max() > 0.95 * k  # G * 256 draws: the extremes reach 0.95 k
+
+
+@pytest.mark.parametrize("cell, G", [(rnn, 1), (lstm, 4), (gru, 3)])
 def test_wrong_parameters_are_named_for_every_cell(rng, cell, G):
     """A parameter dict that does not fit (another cell's, a missing or misshapen entry, another
     dtype) is named before any product runs (check_sequence, shared by the three cells)."""
