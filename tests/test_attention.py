@@ -444,6 +444,8 @@ def test_backward_rejects_wrong_gradients(score, name):
             fn(None, dw, c_)
     with raises("attention.query_grads: ds has shape (2, 3, 5), expected (N, Tq, S) = (2, 3, 4)"):
         attention.query_grads(np.ones((2, 3, 5), np.float32), c_query)
+    with raises("attention.query_grads: ds must be an array (numpy/cupy) of shape (N, Tq, S)"):
+        attention.query_grads(None, c_query)
     with raises("attention.key_value_grads: ds has shape (1, 3, 4), expected (N, Tq, S)"):
         attention.key_value_grads(dc, dw[:1], c_query)
     with raises("attention.key_value_grads: dcontext has shape (2, 3, 5), expected (N, Tq, He)"):

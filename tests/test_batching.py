@@ -124,6 +124,10 @@ def test_token_budget_by_hand():
     # One long target raises T for its batch: (S, T) = (1, 5) costs 5 per row.
     examples = [([4], [5])] * 4 + [([4], [5, 5, 5, 5])]
     assert [len(b.index) for b in batches(examples, tokens_per_batch=8)] == [4, 1]
+    # A new batch starts from its own first example's lengths: after the (1, 6) example, rows of
+    # (S, T) = (2, 2) cost 2 each, so four fit in 8 (not 6 each, the last batch's T).
+    examples = [([4], [5] * 5)] + [([4, 4], [5])] * 4
+    assert [len(b.index) for b in batches(examples, tokens_per_batch=8)] == [1, 4]
 
 
 def test_no_bucket_no_rng_keeps_dataset_order():

@@ -179,6 +179,23 @@ def test_crash_between_the_renames_is_recovered(tmp_path, rng, monkeypatch):
     assert leftovers(tmp_path, "c") == []
 
 
+def test_a_crash_before_the_old_copy_is_deleted_leaves_the_new_checkpoint(
+    tmp_path, rng, monkeypatch
+):
+    """Cut after both renames, before `.NAME.old` is deleted: NAME holds the new checkpoint,
+    which load reads, and the next save drops the old copy instead of moving it back."""
+    params, config = small_checkpoint(rng, value=1.0)
+    checkpoint.save(tmp_path / "c", params, config)
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", lambda *a, **k: None)  # cut before it
+    checkpoint.save(tmp_path / "c", small_checkpoint(rng, value=2.0)[0], config)
+    monkeypatch.undo()
+    assert leftovers(tmp_path, "c") == [".c.old"]
+    np.testing.assert_array_equal(checkpoint.load(tmp_path / "c").params["enc.emb.W"], 2.0)
+    checkpoint.save(tmp_path / "c", small_checkpoint(rng, value=3.0)[0], config)
+    np.testing.assert_array_equal(checkpoint.load(tmp_path / "c").params["enc.emb.W"], 3.0)
+    assert leftovers(tmp_path, "c") == []
+
+
 def test_save_replaces_an_old_checkpoint_and_nothing_else(tmp_path, rng):
     params, config = small_checkpoint(rng, value=1.0)
     checkpoint.save(tmp_path / "c", params, config, vocabs={"tgt": {"a": 1}})
@@ -248,6 +265,16 @@ def test_check_compatible_lists_every_difference():
         {**saved, "model": {**saved["model"], "hidden": 7}, "epochs": 3},
         ignore=("model.hidden", "epochs"),
     )
+    # an ignored name skips its field and the fields under it, not those it is a prefix of
+    with pytest.raises(ValueError, match="model.hiddens=1, this run asks model.hiddens=2"):
+        checkpoint.check_compatible(
+            {"model": {"hidden": 1, "hiddens": 1}},
+            {"model": {"hidden": 2, "hiddens": 2}},
+            ignore=("model.hidden",),
+        )
+    # an empty dict is a value too: {} where the run has nothing is a difference
+    with pytest.raises(ValueError, match="trained with extra={}, this run asks no extra"):
+        checkpoint.check_compatible({"a": 1, "extra": {}}, {"a": 1})
 
 
 # -- earlier formats (tests/test_old_checkpoints.py loads a real one) -------------------------

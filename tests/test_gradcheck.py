@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from minis2s.gradcheck import assert_close, check_layer, numerical_grad, rel_error
+from minis2s.gradcheck import (
+    FLOOR,
+    TOLERANCE,
+    assert_close,
+    block_errors,
+    check_layer,
+    numerical_grad,
+    rel_error,
+)
 
 
 def test_refuses_float32_with_a_reason():
@@ -70,3 +78,37 @@ def test_check_layer_does_not_skip_a_float_input_left_without_a_gradient():
     ids = np.array([[1, 2, 0], [3, 3, 1]])
     pe = embedding.init(5, 2, r, np.float64, pad_id=0)
     assert set(check_layer(embedding.forward, embedding.backward, [ids], pe, pad_id=0)) == {"W"}
+
+
+def test_each_block_is_judged_on_at_least_floor_times_the_largest_gradient():
+    """A block's error is |numeric - analytic| / max(its own scale, FLOOR x the largest gradient
+    of the check): a small block wrong by a factor 2 shows an error of 0.5 (not 5e-3, as it would
+    on the largest gradient's scale), and a block far below the floor is judged on the floor."""
+    big = np.array([1.0, -2.0])
+    errors = block_errors(
+        {"big": big, "small": np.array([1e-2]), "tiny": np.array([1e-9])},
+        {"big": big, "small": np.array([2e-2]), "tiny": np.array([2e-9])},
+    )
+    assert errors["big"] == 0.0
+    assert errors["small"] == pytest.approx(1e-2 / 2e-2)
+    assert errors["tiny"] == pytest.approx(1e-9 / (FLOOR * 2.0))
+
+
+def test_a_nan_error_and_an_error_at_the_tolerance_fail():
+    """assert_close fails at or above the tolerance, and on NaN: a backward pass that returns NaN
+    gives a NaN error, which no comparison `error > tol` would catch."""
+    for v in (float("nan"), TOLERANCE):
+        with pytest.raises(AssertionError, match="gradient check failed"):
+            assert_close({"W": v})
+    assert_close({"W": TOLERANCE / 2, "b": 0.0})
+
+    def forward(x, p):
+        return x @ p["W"], x
+
+    def backward(dy, x):
+        return dy @ p["W"].T, {"W": np.full_like(p["W"], np.nan)}
+
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((3, 2)), {"W": r.standard_normal((2, 4))}
+    with pytest.raises(AssertionError, match="'W': nan"):
+        assert_close(check_layer(forward, backward, [x], p))

@@ -44,6 +44,21 @@ def test_rnn_keys_map_to_the_right_arrays(rng):
     assert not np.any(p["l0.fwd.b_hh"] == 7)
 
 
+def test_from_torch_copies_the_arrays(rng):
+    """The arrays come back as copies (module docstring), so training the minis2s parameters
+    never writes into the state dict they were read from."""
+    rnn = interop.to_torch_rnn(stack.init("lstm", 2, 3, 1, False, rng))
+    lin = {"weight": rng.standard_normal((2, 3)), "bias": rng.standard_normal(2)}
+    emb = {"weight": rng.standard_normal((4, 2))}
+    for read, state in [
+        (interop.from_torch_rnn, rnn),
+        (interop.from_torch_linear, lin),
+        (interop.from_torch_embedding, emb),
+    ]:
+        for name, a in read(state).items():
+            assert not any(np.shares_memory(a, b) for b in state.values()), name
+
+
 def test_rnn_errors_name_the_key(rng):
     state = interop.to_torch_rnn(stack.init("lstm", 3, 4, 2, True, rng), prefix="m.")
     fr = interop.from_torch_rnn

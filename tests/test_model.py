@@ -12,10 +12,10 @@ from minis2s import validate
 from minis2s.data.batching import make_batch
 from minis2s.data.vocab import PAD_ID
 from minis2s.gradcheck import assert_close, check_model
-from minis2s.layers import attention, linear, loss, stack
+from minis2s.layers import attention, dropout, linear, loss, stack
 from minis2s.models import ModelConfig, Seq2Seq, bridge, decoder, encoder
 from minis2s.models.config import ATTENTIONS, BRIDGES, CELLS
-from minis2s.models.params import sub
+from minis2s.models.params import init_params, sub
 from tests.strategies import dims
 
 F64 = np.float64
@@ -119,6 +119,61 @@ def test_loss_does_not_depend_on_batch_companions():
     parts = [model.nll(batch([ex])) for ex in EXAMPLES]
     assert n == sum(k for _, k in parts)
     np.testing.assert_allclose(total, sum(s for s, _ in parts), rtol=1e-12)
+
+
+def test_the_training_loss_is_the_mean_over_real_target_tokens():
+    """loss is the mean cross-entropy per non-pad target token: in a padded batch it is the
+    token-weighted mean of the sentences' losses alone (a batch of one has no padding)."""
+    model = tiny(cell="gru", attention="general")
+    alone = [(model.loss(batch([ex])), len(ex[1]) + 1) for ex in EXAMPLES]
+    want = sum(v * n for v, n in alone) / sum(n for _, n in alone)
+    np.testing.assert_allclose(model.loss(batch()), want, rtol=1e-12)
+
+
+def test_the_training_pass_drops_out_h_tilde_before_the_output_layer():
+    """With rng, loss = cross_entropy(dropout(h~) W_out^T + b_out): recomposed here from the
+    layers with a generator seeded alike, drawn in the pass's order (encoder, decoder, then the
+    output's dropout last)."""
+    model = tiny(cell="lstm", attention="general", input_feed=True, dropout=0.5)
+    cfg, p, b = model.cfg, model.params, batch()
+    src_mask = b.src_mask.astype(F64)
+    r = np.random.default_rng(7)
+    enc, final, _ = encoder.forward(b.src, src_mask, p, cfg, r)
+    states0, _ = bridge.forward(final, p, cfg)
+    outs, _, _ = decoder.forward(b.tgt_in, enc, src_mask, states0, p, cfg, rng=r)
+    outs_d, _ = dropout.forward(outs, cfg.dropout, r)
+    logits, _ = linear.forward(outs_d, {"W": p["out.W"], "b": p["out.b"]})
+    want, _ = loss.forward(logits, b.tgt_out, ignore_index=PAD_ID)
+    np.testing.assert_allclose(model.loss(b, rng=np.random.default_rng(7)), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("init", ["uniform", "xavier"])
+def test_init_params_follow_the_documented_scheme(init):
+    """init_params as ModelConfig documents it: matrices U(-k, k), k = init_scale or Glorot's
+    sqrt(6 / (fan_in + fan_out)); biases zero except an LSTM's forget gate, the second quarter
+    of b_ih (gates i, f, g, o), at forget_bias; embedding pad rows zero; the attention vector v
+    U(-init_scale, init_scale) with either init. The draws must fill their range (max |w| above
+    3/4 of k): thousands of draws for a matrix, 32 for v."""
+    cfg = ModelConfig(src_vocab=40, tgt_vocab=50, emb=24, hidden=32, cell="lstm", init=init,
+                      attention="additive", init_scale=0.3, forget_bias=0.75, enc_layers=2,
+                      bidirectional=True)  # fmt: skip
+    params = init_params(cfg, seed=0, dtype=F64)
+    assert any(".rnn." in k and k.endswith(".b_ih") for k in params) and "dec.att.v" in params
+    for name, w in params.items():
+        if w.ndim == 1 and not name.endswith("att.v"):
+            want = np.zeros_like(w)
+            if ".rnn." in name and name.endswith(".b_ih"):
+                H = len(w) // 4
+                want[H : 2 * H] = cfg.forget_bias
+            np.testing.assert_array_equal(w, want, err_msg=name)
+            continue
+        k = cfg.init_scale
+        if w.ndim == 2 and init == "xavier":
+            k = np.sqrt(6.0 / (w.shape[0] + w.shape[1]))
+        if name.endswith("emb.W"):
+            assert not w[PAD_ID].any(), name
+            w = np.delete(w, PAD_ID, axis=0)
+        assert 0.75 * k < np.abs(w).max() <= k, name
 
 
 def test_same_init_for_same_seed_and_config_mismatch_is_refused():

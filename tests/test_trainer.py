@@ -579,3 +579,63 @@ def test_max_steps_at_the_end_of_an_epoch_scores_and_logs_that_epoch(data, tmp_p
     full = make_trainer(data, tmp_path / "full", epochs=2)
     full.fit()
     assert_same_run(full, run)
+
+
+@pytest.mark.parametrize(
+    "schedule, lr_at",  # lr_at(k, e): the schedule's formula for update k (from 0) in epoch e
+    [
+        ("warmup", lambda k, e: 0.1 * min((k + 1) / 4, ((4 / (k + 1)) ** 0.5))),
+        ("exponential", lambda k, e: 0.1 * 0.5**e),
+    ],
+)
+def test_every_update_gets_the_clipped_gradient_at_its_scheduled_lr(
+    data, tmp_path, schedule, lr_at
+):
+    """Each update is given the gradient clipped to norm `clip` (min(norm, clip)), at the
+    learning rate its schedule's formula gives (warmup: per update, s = k + 1; exponential: per
+    epoch), and each epoch logs the token-weighted mean of its updates' losses and its lr."""
+    out = tmp_path / schedule
+    trainer = make_trainer(data, out, lr=0.1, clip=0.05, lr_schedule=schedule, warmup_steps=4,
+                           lr_decay=0.5)  # fmt: skip
+    seen, loss_and_grads, step = [], trainer.model.loss_and_grads, trainer.optimizer.step
+
+    def norm(grads):
+        return float(np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads.values())))
+
+    def spy_loss_and_grads(batch, **kw):
+        loss, grads = loss_and_grads(batch, **kw)
+        seen.append({"loss": loss, "n": batch.n_tokens, "raw": norm(grads)})
+        return loss, grads
+
+    def spy_step(params, grads):
+        seen[-1] |= {
+            "lr": trainer.optimizer.lr,
+            "norm": norm(grads),
+            "epoch": trainer.state["epoch"],
+        }
+        step(params, grads)
+
+    trainer.model.loss_and_grads, trainer.optimizer.step = spy_loss_and_grads, spy_step
+    trainer.fit()
+    assert len(seen) == 3 * 5  # 80 examples in batches of 16, 3 epochs
+    for k, s in enumerate(seen):
+        assert s["lr"] == pytest.approx(lr_at(k, s["epoch"]), rel=1e-12), k
+        assert s["norm"] == pytest.approx(min(s["raw"], 0.05), rel=1e-5), k
+    assert all(s["raw"] > 0.05 for s in seen)  # clipping was needed at every update
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    for e, r in enumerate(records):
+        epoch = [s for s in seen if s["epoch"] == e]
+        want = sum(s["loss"] * s["n"] for s in epoch) / sum(s["n"] for s in epoch)
+        assert r["train_loss"] == pytest.approx(want, rel=1e-12)
+        assert r["lr"] == pytest.approx(epoch[-1]["lr"], rel=1e-12)
+
+
+def test_each_epoch_draws_its_own_batch_order(data, tmp_path):
+    """Epoch e's batches are cut as `batches` cuts them, in the order default_rng([seed, 0, e])
+    draws (the module docstring's exact-resume contract), so every epoch has its own order."""
+    trainer = make_trainer(data, tmp_path, batch_size=4)
+    orders = [[b.index.tolist() for b in trainer.epoch_batches(e)] for e in range(3)]
+    for e, order in enumerate(orders):
+        rng = np.random.default_rng([trainer.tcfg.seed, 0, e])
+        assert order == [b.index.tolist() for b in batches(data[0], batch_size=4, rng=rng)]
+    assert orders[0] != orders[1] and orders[1] != orders[2] and orders[0] != orders[2]

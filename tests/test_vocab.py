@@ -237,6 +237,7 @@ def test_wordpunct_tokenize(text, tokens):
         "A family: \U0001f468\u200d\U0001f469\u200d\U0001f467.",  # ZWJs inside an emoji
         "Well done \U0001f44d\U0001f3fd!",  # a skin tone stays with its emoji
         "From \U0001f1eb\U0001f1f7 to \U0001f1e9\U0001f1ea.",  # flags
+        "- Buy milk",  # a leading hyphen (a list item) is not between two words
     ],
 )
 def test_wordpunct_inverts_on_normally_spaced_english_text(text):
