@@ -132,6 +132,16 @@ def test_a_bad_source_is_named_by_its_place_in_the_whole_list():
     assert in_ones == [t.text for t in text.translate(["12", "3", "45"])]
 
 
+def test_unknown_source_tokens_are_counted_over_every_batch_and_call():
+    """translator.unknown and .source_tokens count every source read so far (the CLI's note on
+    unknown tokens reads them after translating in batches), not only the last batch's."""
+    tr = _digits_translator()
+    tr.translate(["1x", "yz3", "45"], batch_size=1)  # x, y, z are not digits
+    assert (tr.unknown, tr.source_tokens) == (3, 7)
+    tr.translate(["q"])
+    assert (tr.unknown, tr.source_tokens) == (4, 8)
+
+
 def test_evaluate_refuses_nbest():
     """evaluate(..., method="beam", nbest=3) failed with an AttributeError on a list."""
     tr = _digits_translator()

@@ -306,6 +306,29 @@ def test_masked_softmax_of_valid_scores_all_minus_inf_is_zeros(xp_name, dtype):
 
 @ARRAY_MODULES
 @DTYPES
+@given(N=dims, S=dims, shift=st.sampled_from([-1e4, 1e4]), seed=st.integers(0, 2**16))
+def test_masked_softmax_of_scores_far_from_zero_is_shift_invariant(
+    xp_name, dtype, N, S, shift, seed
+):
+    """Scores all far below (or above) 0, where exp(s) alone underflows (overflows): the weights
+    are those of the same scores without the shift, from a plain NumPy softmax of the valid ones,
+    so the shift is by the largest valid score (not by 0, nor by padding's values)."""
+    xp = array_module(xp_name)
+    r = np.random.default_rng(seed)
+    s0 = r.standard_normal((N, 1, S))
+    mask = (r.random((N, 1, S)) < 0.7).astype(dtype)
+    mask[:, :, 0] = 1  # a valid position in every row
+    s = np.where(mask == 1, s0 + shift, 0.0).astype(dtype)  # padding holds 0, above valid -1e4
+    s64 = s.astype(np.float64)  # the expectation: float64, shifted by the largest valid score
+    top = np.where(mask == 1, s64, -np.inf).max(axis=-1, keepdims=True)
+    e = np.exp(np.where(mask == 1, s64 - top, -np.inf))  # 0 at padding
+    want = e / e.sum(axis=-1, keepdims=True)
+    got, _ = cupy_softmax.forward(xp.asarray(s), xp.asarray(mask))
+    assert_same(to_numpy(got), want.astype(dtype), dtype, "masked softmax of shifted scores")
+
+
+@ARRAY_MODULES
+@DTYPES
 @given(N=dims, Tq=dims, S=dims, seed=st.integers(0, 2**16))
 def test_masked_softmax_matches_reference(xp_name, dtype, N, Tq, S, seed):
     """Forward and backward, with padded positions holding inf and -inf, and a row with no

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from minis2s import pipeline
+from minis2s.api import Translator
+from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.corpus import read_corpus
+from minis2s.data.tokenize import get_tokenizer
 from minis2s.train.config import TrainConfig
 
 PAIRS = "abc\tcba\nabcd\tdcba\nbca\tacb\n"
@@ -116,3 +119,54 @@ def test_resuming_from_python_keeps_the_runs_dtype(corpus, tmp_path):
 def test_a_max_vocab_with_room_for_the_specials_only_is_named(corpus):
     with pytest.raises(ValueError, match="--max-vocab 4 leaves room for the 4 special tokens"):
         pipeline.load_data(data=str(corpus), max_vocab=4)
+
+
+def test_max_len_drops_a_pair_long_on_either_side(tmp_path):
+    """--max-len keeps a pair only if neither side has more tokens (a target longer than the
+    source counts as much as a source longer than the target)."""
+    path = tmp_path / "c.tsv"
+    path.write_text("ab\tabcd\nabcd\tab\nab\tba\nabc\tcba\n")
+    data = pipeline.load_data(data=str(path), dev_data=str(path), max_len=3)
+    assert sorted(data.train) == [("ab", "ba"), ("abc", "cba")] and data.skipped == 2
+
+
+@pytest.mark.parametrize("option", ["train_size", "max_len"])
+def test_a_train_size_or_max_len_of_zero_is_refused(corpus, option):
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(ValueError, match=f"{flag} must be >= 1"):
+        pipeline.load_data(data=str(corpus), dev_data=str(corpus), **{option: 0})
+
+
+def test_the_fingerprint_of_feature_pairs_reads_the_frames():
+    """A resumed run checks that its data is the same: frames that differ in one value, with the
+    same shapes and targets, are other data."""
+    frames = np.zeros((3, 10), dtype=np.float32)
+    other = frames.copy()
+    other[1, 2] = 0.5
+    fp = pipeline.fingerprint
+    assert fp([(frames, "12")]) == fp([(frames.copy(), "12")])
+    assert fp([(frames, "12")]) != fp([(other, "12")])
+
+
+def test_the_dev_evaluation_is_per_token_over_the_first_dev_size_pairs(corpus):
+    """dev loss = the summed NLL of every dev target token over their count, however the dev
+    set is batched; exact match over the first dev_size pairs only."""
+    path = corpus.parent / "dev.tsv"
+    path.write_text("".join(f"{'abc'[k % 3]}{'bca'[k % 2]}\tcab\n" for k in range(70)))
+    data = pipeline.load_data(data=str(corpus), dev_data=str(path))
+    model = pipeline.make_model(data, {"emb": 2, "hidden": 2}, 0, np.float64)
+    translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer)
+    asked, real = [], translator.translate
+
+    def translate(sources, **kw):
+        asked.append(len(sources))
+        return real(sources, **kw)
+
+    translator.translate = translate
+    dev_ex, _ = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, get_tokenizer("char"))
+    evaluate = pipeline.dev_evaluator(data, translator, TrainConfig(dev_size=5), dev_ex)
+    got = evaluate(model)
+    sums = [model.nll(b) for b in batches(dev_ex, batch_size=1)]  # one pair at a time
+    total, n = sum(s for s, _ in sums), sum(k for _, k in sums)
+    assert n == 70 * 4  # 3 target characters and EOS per pair
+    assert np.isclose(got["loss"], total / n, rtol=1e-10) and asked == [5]

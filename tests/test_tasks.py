@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from minis2s.data import tasks
 from minis2s.data.tasks import NOISE_STD, SPLITS, TASKS, get_task, ordinal
 
 TEXT_TASKS = [name for name, t in TASKS.items() if t.features is None]
@@ -96,6 +97,44 @@ def test_reverse_long_fills_every_band_of_lengths():
         assert len(per_band) == 4 and per_band.min() >= 180 and per_band[1:].min() >= 220, per_band
     train = [s for s, _ in splits("reverse-long")["train"]]
     assert sum(len(s) == 1 for s in train) <= 10 and sum(len(s) == 2 for s in train) <= 100
+
+
+def test_rare_sources_are_spread_over_the_splits():
+    """The unique examples are shuffled before the cut: without it the splits would take them in
+    draw order, and the short sources (1110 strings of at most 3 digits, nearly all met in the
+    first draws) would fill train and leave dev and test almost none. Each split holds about the
+    same share of them."""
+    share = {s: np.mean([len(x) <= 3 for x, _ in splits("reverse-digits")[s]]) for s in SPLITS}
+    assert share["train"] > 0.02, share
+    for s in ("dev", "test"):
+        assert 0.5 < share[s] / share["train"] < 2, share
+
+
+def test_tasks_do_not_share_random_streams():
+    """The seed is salted with the task's name: reverse-digits and noisy-digits draw digit
+    strings the same way, and on one stream they would draw the same ones. Two independent draws
+    of 10-digit strings (10^10 of them) share next to none."""
+    ten = {name: {t for _, t in all_pairs(name) if len(t) == 10} for name in
+           ("reverse-digits", "noisy-digits")}  # fmt: skip
+    a, b = ten.values()
+    assert min(len(a), len(b)) > 1000 and len(a & b) < 10, len(a & b)
+
+
+class _Extremes:
+    """A stand-in for a Generator whose draws are all the lowest (or all the highest) allowed."""
+
+    def __init__(self, highest):
+        self.highest = highest
+
+    def integers(self, low, high, size):
+        return np.full(size, high - 1 if self.highest else low)
+
+
+def test_dates_span_the_whole_range_at_the_draws_extremes():
+    """The documented range is 1950-01-01 .. 2049-12-31, both ends included: the lowest and the
+    highest draw give exactly those dates (a sample of 22000 dates may miss either day)."""
+    for highest, want in ((False, "1950-01-01"), (True, "2049-12-31")):
+        assert {t for _, _, t in tasks._dates(_Extremes(highest), 3)} == {want}
 
 
 def test_reverse_string_has_words():
