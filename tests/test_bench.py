@@ -7,6 +7,7 @@ torch's, a fake cupy module for the GPU's facts and GEMM peak, and a "cupy" back
 arrays (fake_gpu) for the rows timed with events and rated against the GPU's peak."""
 
 import argparse
+import functools
 import importlib
 import importlib.util
 import json
@@ -194,6 +195,30 @@ def test_decoding_is_rated_on_the_rows_the_decoder_steps(s2s_sizes):
         steps = row_steps // (w.N * beam)
         assert row_steps == steps * w.N * beam and 1 <= steps <= s2s_sizes.limit(w)
         assert row_steps >= tokens  # every output token took a row's step (and so did EOS)
+        b = s2s_sizes.random_batch(w)
+        kw = dict(max_len_a=s2s_sizes.MAX_LEN_A, max_len_b=s2s_sizes.MAX_LEN_B)
+        hyps = (s2s_sizes.greedy(model, b.src, b.src_mask, **kw) if beam == 1 else
+                s2s_sizes.beam_search(model, b.src, b.src_mask, beam_size=beam, **kw))  # fmt: skip
+        assert tokens == sum(len(h[0].ids) for h in hyps)  # output tokens, EOS cut
+    b = s2s_sizes.random_batch(w)  # S source tokens, T decoder steps, no padding
+    assert b.src.shape == (w.N, w.S) and b.tgt_in.shape == b.tgt_out.shape == (w.N, w.T)
+    assert b.src_mask.all() and b.tgt_mask.all() and (b.src >= 4).all()
+
+
+def test_seq2seq_train_rows_count_the_target_tokens(s2s):
+    args = argparse.Namespace(quick=True, gpu=False, only="train", budget=0.01, torch_device="cpu")
+    (row,) = s2s.rows(args, ["numpy"], CPU_PEAK)
+    w = s2s.WORKLOADS["small"]
+    assert row["tokens_per_s"] == pytest.approx(w.N * w.T * 1e3 / row["ms"])
+    assert row["seq_per_s"] == pytest.approx(w.N * 1e3 / row["ms"])
+
+
+def test_layer_rows_get_the_budget_and_the_torch_device(layers, monkeypatch):
+    seen = []
+    monkeypatch.setattr(layers, "layer_rows", lambda *a, **kw: seen.append(kw) or [])
+    args = argparse.Namespace(quick=True, gpu=False, only=None, budget=0.25, torch_device="cuda")
+    layers.rows(args, ["numpy"], CPU_PEAK)
+    assert seen[0]["budget_s"] == 0.25 and seen[0]["torch_device"] == "cuda"
 
 
 def test_median_ms_calls_warmup_then_at_least_three_repeats():
@@ -244,6 +269,71 @@ def test_torch_peer_is_the_same_model(s2s):
     limit = s2s.limit(w)
     assert s2s.torch_greedy(torch, peer, src, valid, limit) == sum(len(h[0].ids) for h in greedy)
     assert s2s.torch_beam(torch, peer, src, valid, limit, 3) == sum(len(h[0].ids) for h in beam)
+
+
+def test_torch_peer_decodes_the_same_tokens_in_as_many_row_steps(s2s):
+    """The peer's timed work is ours: the same output tokens (on models whose sentences end at
+    different steps, some at the limit, or all at once; <pad> and <s> score highest, and neither
+    may be chosen), from the same rows stepped (greedy stops when every sentence is done, beam
+    search when no live hypothesis can win)."""
+    torch = pytest.importorskip("torch")
+    w = s2s.Workload(N=5, S=4, T=3, E=4, H=5, V=11)
+    kw, lengths = dict(max_len_a=s2s.MAX_LEN_A, max_len_b=s2s.MAX_LEN_B), set()
+    for seed, eos in ((0, 0.0), (1, 0.0), (2, 0.0), (0, 1.0)):  # eos 1: every sentence ends at once
+        model = s2s.Seq2Seq(s2s.config(w), dtype=np.float64, seed=seed)
+        model.params["out.b"][list(s2s.NEVER_CHOSEN)] += 10.0
+        model.params["out.b"][s2s.EOS_ID] += eos
+        b = s2s.random_batch(w, seed=seed)
+        peer = s2s.torch_model(torch, s2s.config(w), model.params).double()
+        src, valid, _, _ = s2s.torch_tensors(torch, b)
+        theirs, step = [], peer.step
+
+        def counting_step(y, *args, step=step, theirs=theirs):
+            theirs.append(len(y))
+            return step(y, *args)
+
+        peer.step = counting_step
+        for K in (1, 3):
+            if K == 1:
+                run = functools.partial(s2s.greedy, model, b.src, b.src_mask, **kw)
+                tokens = s2s.torch_greedy(torch, peer, src, valid, s2s.limit(w))
+            else:
+                run = functools.partial(
+                    s2s.beam_search, model, b.src, b.src_mask, beam_size=K, **kw
+                )
+                tokens = s2s.torch_beam(torch, peer, src, valid, s2s.limit(w), K)
+            hyps, row_steps = s2s.counted_decode(run, model)
+            lengths |= {len(h[0].ids) for h in hyps}
+            assert tokens == sum(len(h[0].ids) for h in hyps), (seed, K)
+            assert sum(theirs) == row_steps, (seed, K)
+            theirs.clear()
+    assert len(lengths) > 2 and s2s.limit(w) in lengths  # the counts tell decodings apart
+
+
+def test_train_step_and_its_peer_take_the_same_adam_steps(s2s, monkeypatch):
+    """Three timed steps of ours (loss_and_grads + Adam) and of the peer (fresh gradients, Adam
+    over every parameter) leave the same loss, and it has fallen."""
+    torch = pytest.importorskip("torch")
+    w = s2s.Workload(N=4, S=3, T=3, E=4, H=5, V=11)
+    made, real = [], s2s.torch_model
+    monkeypatch.setattr(s2s, "torch_model", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    ours, model = s2s.ours_train(w)
+    theirs = s2s.torch_train(torch, w, model.params)
+    b = s2s.random_batch(w)
+    src, valid, tgt_in, tgt_out = s2s.torch_tensors(torch, b)
+
+    def their_loss():
+        with torch.no_grad():
+            logits = made[0](src, valid, tgt_in).reshape(-1, w.V)
+            return torch.nn.functional.cross_entropy(logits, tgt_out.reshape(-1)).item()
+
+    start = model.loss(b)
+    assert abs(their_loss() - start) < 1e-5
+    for _ in range(3):
+        ours()
+        theirs()
+        assert abs(their_loss() - model.loss(b)) < 2e-5
+    assert start - model.loss(b) > 1e-3
 
 
 def test_cli_bench_quick_writes_json(monkeypatch, tmp_path, capsys):
@@ -380,8 +470,8 @@ def fake_gpu(monkeypatch):
     events that say every call takes 4 ms; returns (their FakeCuda, that clock_for)."""
     cuda, real_use, now = FakeCuda([4.0] * 1000), backend.use, [backend.current()]
 
-    def use(name):
-        now[0] = backend.Backend("cupy", np) if name == "cupy" else real_use(name)
+    def use(name, **kw):
+        now[0] = backend.Backend("cupy", np) if name == "cupy" else real_use(name, **kw)
         return now[0]
 
     def clock_for(be):
@@ -542,6 +632,41 @@ def test_main_passes_the_resolved_device_and_the_peaks(common, monkeypatch, caps
     assert "median of 2 rounds, float32 GEMM peak 2.0 GFLOP/s (1024^3), " in text
 
 
+def test_main_sets_the_threads_and_refuses_zero_rounds(common, monkeypatch):
+    """--threads sets NumPy's BLAS now and OPENBLAS_NUM_THREADS for those loaded later."""
+    set_to = []
+    monkeypatch.setattr(common, "set_blas_threads", set_to.append)
+    monkeypatch.setattr(common, "measure_peaks", lambda bes: {"cpu": 1.0})
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy", "--threads", "3"])
+    common.main("x", lambda *a: [])
+    assert set_to == [3] and os.environ["OPENBLAS_NUM_THREADS"] == "3"
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy", "--rounds", "0"])
+    with pytest.raises(SystemExit, match="--rounds must be at least 1; got 0"):
+        common.main("x", lambda *a: pytest.fail("timed"))
+
+
+def test_main_on_a_gpu_names_it_and_writes_the_json(common, monkeypatch, capsys, tmp_path):
+    """With cupy timed: the head line names the GPU, --torch-device auto is decided from the
+    backends given, the CPU's OPENBLAS_CORETYPE note stays out, and --json holds the rows."""
+    gpu = backend.Backend("cupy", fake_cupy(FakeCuda([])))
+    monkeypatch.setattr(backend, "use", lambda name: gpu)
+    monkeypatch.setattr(common, "measure_peaks", lambda bes: {"cpu": 1.0, "gpu": 2.0})
+    monkeypatch.setattr(common, "forced_core_note", lambda: "OPENBLAS_CORETYPE=X holds ...")
+    asked = []
+    monkeypatch.setattr(common, "torch_device", lambda c, b, t: asked.append((c, b)) or "cpu")
+    path = tmp_path / "rows.json"
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "cupy", "--json", str(path)])
+    row = bench.make_row("x", "cupy", "float32", "N=1", 2.0, sequences=1, tokens=1, flops=4e6,
+                         peak=2.0, torch_ms=None)  # fmt: skip
+    out = common.main("x", lambda *a: [dict(row)])
+    assert asked == [("auto", ["cupy"])]
+    captured = capsys.readouterr()
+    assert "note:" not in captured.err
+    assert ", GPU NVIDIA H200 (cupy 14.0.0, CUDA runtime 12.8, CUPY_TF32=0), " in captured.out
+    assert bench.load_json(str(path))[0] == out
+
+
 def test_gpu_grid_sizes(layers):
     """--gpu: the seed size, DeepBench 512/64/25 and 1024/64/25 (H/N/T, D=H), fastrnns; every
     size with lstm and gru, fwd and fwd+bwd. --quick wins over --gpu."""
@@ -610,6 +735,61 @@ def test_loss_rows_time_the_twins_and_the_reference(loss_bench):
     assert [r["name"] for r in loss_bench.rows(args, ["numpy"], {"cpu": 1.0})] == [
         "loss fwd+bwd (toy large)"
     ]
+    args.only, args.quick = None, True  # --quick wins over --gpu
+    assert [r["name"] for r in loss_bench.rows(args, ["numpy"], {"cpu": 1.0})] == [
+        "loss fwd+bwd (toy)"
+    ]
+    for r in rows:  # M = N * T tokens a call
+        assert r["tokens_per_s"] == pytest.approx(3 * 4 * 1e3 / r["ms"])
+
+
+def test_loss_rows_do_the_work_they_name(loss_bench, monkeypatch):
+    """Each timed call of ours runs the forward pass with label smoothing and the backward pass,
+    the "ref" row without the twins, the row with them; the peer's gradient (fresh each call)
+    is ours, from the same ignore_index and label smoothing."""
+    torch = pytest.importorskip("torch")
+    calls, forward, backward = [], loss.forward, loss.backward
+
+    def recording_forward(*args, **kw):
+        calls.append(("fwd", backend.current().kernel("loss.log_softmax", None) is not None, kw))
+        return forward(*args, **kw)
+
+    def recording_backward(*args, **kw):
+        calls.append(("bwd", backward(*args, **kw)))
+        return calls[-1][1]
+
+    monkeypatch.setattr(loss_bench.loss, "forward", recording_forward)
+    monkeypatch.setattr(loss_bench.loss, "backward", recording_backward)
+    args = argparse.Namespace(gpu=False, quick=False, only=None, budget=0.0, torch_device="cpu")
+    rows = loss_bench.rows(args, ["numba"], {"cpu": 1.0})
+    assert [r["backend"] for r in rows] == ["numba", "numba ref"]
+    fwd = [c for c in calls if c[0] == "fwd"]
+    assert len(fwd) == len([c for c in calls if c[0] == "bwd"]) > 0
+    assert all(kw == {"ignore_index": 0, "label_smoothing": loss_bench.EPS} for *_, kw in fwd)
+    twins = [t for _, t, _ in fwd]
+    assert twins == sorted(twins, reverse=True) and twins[0] and not twins[-1]
+    size = loss_bench.Size("padded", 5, 8, 13)  # 40 targets, some of them padding
+    logits, targets = loss_bench.inputs(size)
+    assert (targets == 0).any()
+    _, cache = loss.forward(logits, targets, ignore_index=0, label_smoothing=loss_bench.EPS)
+    dz = loss.backward(1.0, cache).reshape(-1, size.V)
+    made = []
+    proxy = types.SimpleNamespace(
+        tensor=lambda *a, **k: made.append(torch.tensor(*a, **k)) or made[-1], nn=torch.nn
+    )
+    step = loss_bench.peer(proxy, size, "cpu")
+    step()
+    step()  # a second call: a fresh gradient again
+    np.testing.assert_allclose(made[0].grad.numpy(), dz, atol=1e-6)
+
+
+def test_loss_rows_on_a_gpu_time_with_events_against_the_gpu_peak(loss_bench, fake_gpu,
+                                                                   monkeypatch):  # fmt: skip
+    monkeypatch.setattr(loss_bench.common, "clock_for", fake_gpu[1])
+    args = argparse.Namespace(gpu=False, quick=False, only=None, budget=0.01, torch_device="cpu")
+    rows = loss_bench.rows(args, ["cupy", "numpy"], {"cpu": 2.0, "gpu": 1e-3})
+    assert [(r["backend"], r["ms"] == 4.0) for r in rows] == [("cupy", True), ("numpy", False)]
+    assert all(r["gflops"] == r["peak_frac"] == 0.0 for r in rows)  # no GEMMs counted
 
 
 def test_loss_inputs_pad_a_tenth_and_the_peer_computes_the_same_loss(loss_bench):
@@ -655,6 +835,8 @@ def test_head_line_names_a_forced_core_and_torchs_instructions():
     [("Haswell", "Haswell", {"avx2", "avx512f"}, True),  # held below the CPU: the note
      ("Zen", "Zen", {"avx2", "avx512f"}, True),
      ("SkylakeX", "SkylakeX", {"avx2", "avx512f"}, False),  # forced, but to AVX-512 kernels
+     ("Cooperlake", "Cooperlake", {"avx2", "avx512f"}, False),
+     ("SapphireRapids", "SapphireRapids", {"avx2", "avx512f"}, False),
      ("Haswell", "Haswell", {"avx2"}, False),  # an AVX2 CPU: nothing lost
      ("", "SkylakeX", {"avx2", "avx512f"}, False),  # not forced (empty: OpenBLAS's own pick)
      (None, "Haswell", {"avx2", "avx512f"}, False)],

@@ -183,6 +183,10 @@ def test_a_checkpoint_with_a_missing_or_foreign_vocabulary_is_refused(run, tmp_p
     assert (
         "tgt_vocab.json holds 7 tokens but the model's tgt_vocab is 14" in capsys.readouterr().err
     )
+    larger = Vocab("abcdefghijklmnopqrstuvwxyz")  # more tokens than the model's: refused too
+    (ckpt / "tgt_vocab.json").write_text(json.dumps(larger.to_dict()), encoding="utf-8")
+    assert main(["translate", "--checkpoint", str(ckpt), "12"]) == 2
+    assert f"holds {len(larger)} tokens but the model's tgt_vocab is 14" in capsys.readouterr().err
 
 
 def test_unknown_tokens_are_counted(run, capsys):
@@ -781,3 +785,46 @@ def test_every_model_and_train_option_is_explained_with_its_choices():
     for name, values in choices.items():
         for v in values:
             assert re.search(rf"(^|[ :]){v}( |$)", OPTION_HELP[name]), (name, v)
+
+
+@pytest.mark.parametrize(
+    "name, applies, ignored",
+    [
+        ("lr_decay", {"lr_schedule": "exponential"}, {"lr_schedule": "warmup"}),
+        ("lr_decay", {"lr_schedule": "plateau"}, {"lr_schedule": "constant"}),
+        ("min_lr", {"lr_schedule": "plateau"}, {"lr_schedule": "warmup"}),
+        ("lr_patience", {"lr_schedule": "plateau"}, {"lr_schedule": "exponential"}),
+        ("warmup_steps", {"lr_schedule": "warmup"}, {"lr_schedule": "plateau"}),
+        ("sampling_schedule", {"teacher_forcing": 0.5}, {"teacher_forcing": 1.0}),
+        ("sampling_steps", {"teacher_forcing": 0.5, "sampling_schedule": "linear"},
+         {"teacher_forcing": 0.5, "sampling_schedule": "exponential"}),
+        ("sampling_k", {"teacher_forcing": 0.5, "sampling_schedule": "inverse_sigmoid"},
+         {"teacher_forcing": 0.5, "sampling_schedule": "linear"}),
+        ("init_scale", {"init": "xavier", "attention": "additive"},
+         {"init": "xavier", "attention": "general"}),
+        ("forget_bias", {"cell": "lstm"}, {"cell": "gru"}),
+    ],
+)  # fmt: skip
+def test_an_option_is_refused_exactly_where_its_help_says_it_has_no_effect(name, applies, ignored):
+    from minis2s.cli_options import check_given_options
+
+    base = {"lr_schedule": "constant", "teacher_forcing": 1.0, "sampling_schedule": "constant",
+            "init": "uniform", "attention": "none", "cell": "rnn"}  # fmt: skip
+    check_given_options({name: 1}, base | applies)
+    with pytest.raises(ValueError, match=f"--{name.replace('_', '-')} has no effect without"):
+        check_given_options({name: 1}, base | ignored)
+
+
+def test_options_given_as_zero_or_false_count_as_given():
+    """from_args keeps 0 and --no-... (False): only an option left out is None."""
+    import argparse
+
+    from minis2s.cli_options import add_dataclass_options, from_args
+    from minis2s.models import ModelConfig
+
+    p = argparse.ArgumentParser()
+    add_dataclass_options(p, ModelConfig, skip=set())
+    args = p.parse_args(["--no-input-feed", "--dropout", "0", "--bidirectional"])
+    assert from_args(ModelConfig, args, skip=set()) == {
+        "input_feed": False, "dropout": 0.0, "bidirectional": True
+    }  # fmt: skip

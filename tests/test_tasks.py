@@ -268,3 +268,22 @@ def test_en_es_agrees_in_gender_and_number_and_moves_the_adjective():
         verb = es_words[len(_phrases(es_words, SPANISH_DETERMINERS)[0])]
         assert verb.endswith("n") == subject_plural  # ve/ven, come/comen, ...
     assert get_task("en-es").tokenizer == "word"
+
+
+def test_en_es_draws_every_word_and_an_adjective_in_half_the_phrases():
+    """Every noun, adjective and verb is drawn about equally often (none left out), and about half
+    of the noun phrases have an adjective, counted from the English words."""
+    from minis2s.data.toy_translation import ADJECTIVES, NOUNS, VERBS
+
+    pairs = all_pairs("en-es")
+    words = [w for en, _ in pairs for w in en.split()]
+    count = {w: words.count(w) for w in set(words)}
+    phrases, sentences = 2 * len(pairs), len(pairs)
+    nouns = [count.get(en, 0) + count.get(en + "s", 0) for en, _, _ in NOUNS]
+    adjectives = [count.get(en, 0) for en, _ in ADJECTIVES]
+    verbs = [count.get(sg, 0) + count.get(pl, 0) for sg, pl, _, _ in VERBS]
+    assert sum(nouns) == phrases and sum(verbs) == sentences
+    for seen, total, kinds in ((nouns, phrases, len(NOUNS)), (verbs, sentences, len(VERBS)),
+                               (adjectives, sum(adjectives), len(ADJECTIVES))):  # fmt: skip
+        assert all(0.7 < n / (total / kinds) < 1.3 for n in seen), seen
+    assert 0.45 < sum(adjectives) / phrases < 0.55
