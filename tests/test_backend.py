@@ -15,6 +15,7 @@ def test_default_is_numpy_and_use_switches():
     assert backend.current().name == "numpy"
     be = backend.use("numba")
     assert backend.current() is be and be.name == "numba" and be.xp is np
+    assert backend.use("NumPy").name == "numpy"  # --backend Numba works as numba does
 
 
 def test_the_first_numba_run_says_it_compiles(monkeypatch):

@@ -496,6 +496,9 @@ def test_layer_rows_on_a_gpu_time_with_events_against_the_gpu_peak(fake_gpu):
         assert r["peak_frac"] == pytest.approx(r["gflops"] / peaks[device])
         assert (r["ms"] == 4.0) == (device == "gpu")  # the events' time, on the GPU only
     assert rows[0]["gflops"] == pytest.approx(flops / 4e6)
+    # per second: N sequences and N * T tokens every 4 ms
+    assert rows[0]["seq_per_s"] == pytest.approx(case.N * 1e3 / 4.0)
+    assert rows[0]["tokens_per_s"] == pytest.approx(case.N * case.T * 1e3 / 4.0)
     assert rows[2]["torch_ms"] is None and (rows[0]["torch_ms"] is not None) == HAS_TORCH
 
 
@@ -939,3 +942,57 @@ def test_the_contention_script_times_each_thread_count_alone_and_side_by_side():
     for line in out[1:]:  # "...: alone A s; two at once B s, C s": three times
         words = line.split(":")[1].replace(",", " ").split()
         assert len([w for w in words if w.replace(".", "").isdigit()]) == 3
+
+
+def test_median_ms_times_at_most_100_calls():
+    """A call of 1 us would fit a million times in a 1 s budget: 100 is the most it takes."""
+
+    class OneMicrosecond:
+        calls = 0
+
+        def ms(self, fn):
+            fn()
+            self.calls += 1
+            return 1e-3
+
+    clock = OneMicrosecond()
+    assert bench.median_ms(lambda: None, warmup=0, budget_s=1.0, clock=clock) == 1e-3
+    assert clock.calls == 100
+
+
+def test_merge_rounds_takes_the_torch_median_whichever_round_holds_it():
+    """The torch ms is the median of the rounds' too, not the first round's."""
+
+    def row(ms, torch_ms):
+        return bench.make_row("x", "numba", "float32", "N=1", ms, sequences=2, tokens=8,
+                              flops=4e6, peak=10.0, torch_ms=torch_ms)  # fmt: skip
+
+    merged = bench.merge_rounds([[row(1.0, 30.0)], [row(3.0, 9.0)], [row(2.0, 4.0)]], {"cpu": 10.0})
+    assert merged[0]["torch_ms"] == 9.0 and merged[0]["torch_ratio"] == 4.5
+
+
+def test_torch_or_none_gives_torch_as_many_threads_as_numpys_blas():
+    torch = pytest.importorskip("torch")
+    n = bench.blas_threads()  # 1: the autouse fixture
+    if n is None:
+        pytest.skip("no OpenBLAS found in this process: nothing to match")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(n + 1)
+        bench.torch_or_none()
+        assert torch.get_num_threads() == n
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_torch_peer_backpropagates_into_fresh_gradients_each_call(monkeypatch):
+    """As ours returns fresh gradients: a second call of the fwd+bwd peer gives x the same
+    gradient as the first, not twice it."""
+    torch = pytest.importorskip("torch")
+    made, real = [], torch.randn
+    monkeypatch.setattr(torch, "randn", lambda *a, **kw: made.append(real(*a, **kw)) or made[-1])
+    step = bench.layers._torch(TOY[-1], torch)  # gru fwd+bwd
+    step()
+    first = made[0].grad.clone()
+    step()
+    assert torch.equal(made[0].grad, first)

@@ -828,3 +828,105 @@ def test_options_given_as_zero_or_false_count_as_given():
     assert from_args(ModelConfig, args, skip=set()) == {
         "input_feed": False, "dropout": 0.0, "bidirectional": True
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ([], {}),
+        (["--sample", "--seed", "5", "--top-k", "2", "--temperature", "0.5"],
+         {"method": "sample", "seed": 5, "top_k": 2, "temperature": 0.5}),
+        (["--beam", "1", "--length-penalty", "gnmt", "--alpha", "0.3"],
+         {"method": "beam", "beam_size": 1, "nbest": 1, "length_penalty": "gnmt", "alpha": 0.3}),
+        (["--beam", "4", "--nbest", "3", "--length-penalty", "average", "--max-len-a", "1.5",
+          "--max-len-b", "3"],
+         {"method": "beam", "beam_size": 4, "nbest": 3, "length_penalty": "average",
+          "max_len_a": 1.5, "max_len_b": 3}),
+    ],
+)  # fmt: skip
+def test_every_decoding_option_given_reaches_translate(options, expected):
+    """What translate() is called with: each option as given (a beam of 1 is beam search, with
+    its length penalty), the defaults for the rest, nothing left behind."""
+    args = cli.build_parser().parse_args(["translate", "--checkpoint", "run", *options, "12"])
+    assert cli.decode_kwargs(args) == {"max_len_a": 2.0, "max_len_b": 10} | expected
+
+
+def test_sample_with_a_beam_of_one_is_refused_too(run, capsys):
+    assert main(["translate", "--checkpoint", str(run), "--sample", "--beam", "1", "12"]) == 2
+    assert "--sample and --beam are two decoding methods" in capsys.readouterr().err
+
+
+def test_train_scores_and_shows_the_test_set_not_the_dev_set(tmp_path, capsys):
+    """With a test set the final figures and the --show lines are the test set's (the dev set
+    chose the checkpoint), and --show N prints its first N pairs."""
+    dev, test = tmp_path / "dev.tsv", tmp_path / "test.tsv"
+    dev.write_text("".join(f"{k}\t{k}\n" for k in range(10, 15)), encoding="utf-8")
+    pairs = [(f"{k}{k + 1}", f"{k + 1}{k}") for k in range(7)]
+    test.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    args = ["train", "--data", str(test), "--dev-data", str(dev), "--test-data", str(test),
+            "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet", "--show", "3",
+            "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "test: exact_match=" in out and " n=7 " in out
+    shown = [line for line in out.splitlines() if line.startswith(("  ok ", "  ERR "))]
+    assert [line.split()[1] for line in shown] == [s for s, _ in pairs[:3]]
+
+
+def test_evaluate_scores_the_split_it_is_given(run, capsys):
+    """--split dev scores (and shows) the dev split, not the test split."""
+    from minis2s.commands import task_split
+
+    tr = Translator.load(run)
+    dev, test = (task_split(tr.config, "reverse-digits", s) for s in ("dev", "test"))
+    assert [s for s, _ in dev[:3]] != [s for s, _ in test[:3]]
+    argv = ["evaluate", "--checkpoint", str(run), "--task", "reverse-digits", "--split", "dev"]
+    assert main([*argv, "--show", "3"]) == 0
+    shown = [line for line in capsys.readouterr().out.splitlines() if line[2:5] in ("ok ", "ERR")]
+    assert [line.split()[1] for line in shown] == [s for s, _ in dev[:3]]
+
+
+def test_translate_nbest_shows_the_attention_of_the_best(run, capsys):
+    """With --nbest, --show-attention draws the grid of the first (best) of the list."""
+    from minis2s.viz import attention_text
+
+    argv = ["translate", "--checkpoint", str(run), "--beam", "4", "--nbest", "4"]
+    assert main([*argv, "--show-attention", "1234"]) == 0
+    out = capsys.readouterr().out
+    hyps = Translator.load(run).translate(["1234"], method="beam", beam_size=4, nbest=4)[0]
+    assert len({h.text for h in hyps}) > 1  # the list holds other grids than the best's
+    best = attention_text(hyps[0].attention, hyps[0].src_tokens, hyps[0].tokens)
+    assert out.split("\n", 1)[1] == best + "\n\n"
+
+
+def test_gradcheck_fails_when_a_check_fails_and_no_model_leaves_the_model_out(monkeypatch, capsys):
+    from minis2s.layers import linear
+
+    assert main(["gradcheck", "--only", "seq2seq", "--no-model"]) == 2
+    assert "--no-model leaves out the seq2seq" in capsys.readouterr().err
+    real = linear.backward
+    monkeypatch.setattr(linear, "backward",
+                        lambda dy, cache: (lambda dx, dp: (dx, {**dp, "b": 2 * dp["b"]}))(
+                            *real(dy, cache)))  # fmt: skip
+    assert main(["gradcheck", "--only", "linear", "--no-model"]) == 1
+    assert "SOME CHECKS FAILED" in capsys.readouterr().out
+
+
+def test_threads_sets_numpys_pool_when_numpy_was_imported_first(monkeypatch):
+    """Called from Python, NumPy (and its BLAS pool) may be loaded before main() runs: the
+    environment is read too late then, so main() sets the running pool itself."""
+    from minis2s import commands, threads
+
+    before = threads.blas_threads()
+    if before is None:
+        pytest.skip("this BLAS does not say its thread count")
+    for var in cli.THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)  # main sets them; monkeypatch puts them back
+    want = 2 if before == 1 else 1
+    seen = []
+    monkeypatch.setattr(commands, "tasks", lambda args: seen.append(threads.blas_threads()) or 0)
+    try:
+        assert main(["--threads", str(want), "tasks"]) == 0
+    finally:
+        threads.set_blas_threads(before)
+    assert seen == [want]

@@ -58,3 +58,26 @@ def test_a_handler_of_the_callers_own_is_called(monkeypatch):
         assert calls == [signal.SIGINT]
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_an_ignored_sigint_stays_ignored(capsys):
+    """Where SIGINT is ignored (a background job, nohup), the block installs nothing: a SIGINT
+    inside it neither stops the run when the block ends nor prints the note."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with held_interrupts():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            ctrl_c()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert capsys.readouterr().err == ""
+
+
+def test_an_inner_block_installs_no_second_holder(capsys):
+    with pytest.raises(KeyboardInterrupt), held_interrupts():
+        outer = signal.getsignal(signal.SIGINT)
+        with held_interrupts():
+            assert signal.getsignal(signal.SIGINT) is outer
+            ctrl_c()
+    assert capsys.readouterr().err.count("Ctrl-C again to stop now") == 1

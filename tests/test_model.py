@@ -215,11 +215,18 @@ def test_bad_config_is_explained(kw, msg):
         (dict(dropout="0.1"), "dropout must be a number"),
         (dict(bidirectional=None), "bidirectional must be True or False"),
         (dict(cell=3), "cell must be a string"),
+        (dict(hidden=True), r"hidden must be an integer; got True \(bool\)"),
+        (dict(dropout=False), r"dropout must be a number; got False \(bool\)"),
     ],
 )
 def test_a_config_value_of_the_wrong_type_is_named(kw, message):
     with pytest.raises(TypeError, match=message):
         ModelConfig(**(dict(src_vocab=7, tgt_vocab=7) | kw))
+
+
+def test_from_dict_names_a_field_modelconfig_does_not_have():
+    with pytest.raises(ValueError, match=r"unknown fields \['hiden'\]; known: \["):
+        ModelConfig.from_dict({"src_vocab": 7, "tgt_vocab": 7, "hiden": 4})
 
 
 def test_model_dtype_seed_and_parameter_dtypes_are_checked():

@@ -244,3 +244,28 @@ def test_wrong_gradients_leave_the_process_alive():
         assert f"{cell}.backward: {dc} has shape (4, 9), expected (N, H) = (4, 5)" in lines
         want = f"{cell}.backward: dys has shape (64, 6, 5), expected (N, T, H) = (4, 6, 5)"
         assert want in lines
+
+
+def test_float_twin_sends_float32_and_float64_to_the_twin_and_other_dtypes_to_the_reference():
+    """The dispatch itself: the twin for float32 and float64 (also as the first array of a
+    tuple, an LSTM's (dh, dc)) and for a first argument without a dtype (the twin's checks
+    name it); the reference for another dtype. A float64 sent to the reference would pass
+    every parity test (the reference is what they compare with) while the twin went unused."""
+    from minis2s.kernels.dtypes import float_twin
+
+    calls = []
+
+    @float_twin(lambda first, *args, **kw: calls.append(("reference", args, kw)))
+    def twin(first, *args, **kw):
+        calls.append(("twin", args, kw))
+
+    z = np.zeros
+    half = z(2, np.float16)
+    # fmt: off
+    cases = [(z(2, np.float32), "twin"), (z(2), "twin"), ((z(2), z(2)), "twin"), ([1.0], "twin"),
+             (half, "reference"), ((half, half), "reference"), (z(2, np.int64), "reference")]
+    # fmt: on
+    for first, want in cases:
+        calls.clear()
+        twin(first, 1, k=2)
+        assert calls == [(want, (1,), {"k": 2})], first

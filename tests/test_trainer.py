@@ -168,6 +168,7 @@ def test_training_reduces_the_loss(data, tmp_path):
         (dict(label_smoothing=1.0), r"label_smoothing must be in \[0, 1\) \(1 would train towa"),
         (dict(seed=-1), "seed must be >= 0"),
         (dict(tokens_per_batch=500), "pass batch_size=0 with tokens_per_batch"),
+        (dict(batch_size=0), "set exactly one of batch_size and tokens_per_batch"),
         (dict(optimizer="Adam", momentum=0.9), "momentum and nesterov are for optimizer='sgd'"),
         (dict(optimizer="adamw", nesterov=True), "momentum and nesterov are for optimizer='sgd'"),
         (dict(optimizer="rmsprop"), "optimizer='rmsprop'; choose one of sgd, adam, adamw"),
@@ -639,3 +640,30 @@ def test_each_epoch_draws_its_own_batch_order(data, tmp_path):
         rng = np.random.default_rng([trainer.tcfg.seed, 0, e])
         assert order == [b.index.tolist() for b in batches(data[0], batch_size=4, rng=rng)]
     assert orders[0] != orders[1] and orders[1] != orders[2] and orders[0] != orders[2]
+
+
+def test_repair_keeps_each_earlier_epochs_first_line_then_the_checkpoints_own(tmp_path):
+    """runlog.repair for a resume after `epoch` epochs: per epoch up to it, the first line the
+    log has for it (a bool is no epoch; torn and later lines go), in epoch order; the
+    checkpoint's record replaces the line of its epoch, and a record of another epoch is not
+    written. A log of nothing but torn lines is emptied; no log and no record writes none."""
+    log = tmp_path / runlog.NAME
+    lines = ['{"epoch": true, "a": "bool"}', '{"epoch": 2, "a": "first2"}',
+             '{"epoch": 1, "a": "first1"}', '{"epoch": 1, "a": "second1"}',
+             '{"epoch": 3, "a": "later"}', '{"epoch": 2, "st']  # fmt: skip
+
+    def repaired(epoch, record):
+        log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        runlog.repair(str(tmp_path), epoch, record)
+        return [json.loads(x)["a"] for x in log.read_text(encoding="utf-8").splitlines()]
+
+    assert repaired(2, None) == ["first1", "first2"]
+    assert repaired(2, {"epoch": 2, "a": "saved"}) == ["first1", "saved"]
+    assert repaired(2, {"epoch": 3, "a": "other"}) == ["first1", "first2"]
+    assert repaired(1, {"epoch": 1, "a": "saved"}) == ["saved"]
+    log.write_text('{"epoch": 1, "st', encoding="utf-8")
+    runlog.repair(str(tmp_path), 1, None)
+    assert log.read_text(encoding="utf-8") == ""
+    log.unlink()
+    runlog.repair(str(tmp_path), 1, None)
+    assert not log.exists()

@@ -1,7 +1,11 @@
 """viz.plot_by_length draws its curves, and says how to get matplotlib when it is missing."""
 
+import json
+import math
+import struct
 import sys
 
+import numpy as np
 import pytest
 
 from minis2s import viz
@@ -35,4 +39,72 @@ def test_attention_text_shades_each_weight_under_its_source_token():
         "   x    @",
         "  yz  = =",  # round(9 * 0.5) = 4 -> "="; 0 -> " "
         "</s>  . : *",  # 0.1 -> ".", 0.2 -> ":", 0.7 -> round(6.3) = 6 -> "*"
+    ]
+
+
+def _plotted(monkeypatch):
+    """Record each line that matplotlib is asked to draw: (label, xs, ys)."""
+    from matplotlib.axes import Axes
+
+    lines, real = [], Axes.plot
+
+    def plot(self, xs, ys, *args, **kw):
+        lines.append((kw.get("label"), list(xs), list(ys)))
+        return real(self, xs, ys, *args, **kw)
+
+    monkeypatch.setattr(Axes, "plot", plot)
+    return lines
+
+
+def test_plot_log_draws_each_epochs_figures_with_metrics_as_percentages(tmp_path, monkeypatch):
+    """Losses as logged; exact match (a fraction) times 100 and BLEU (already a percentage) on
+    one % axis; an epoch without a figure leaves a gap (NaN); blank lines are skipped; a run's
+    directory stands for its log.jsonl."""
+    pytest.importorskip("matplotlib")
+    records = [
+        {"epoch": 1, "train_loss": 2.5, "loss": 2.25, "exact_match": 0.125, "bleu": 30.0},
+        {"epoch": 2, "train_loss": 1.5, "loss": 1.75, "exact_match": 0.5},
+    ]
+    (tmp_path / "log.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in records) + "\n\n", encoding="utf-8"
+    )
+    lines = _plotted(monkeypatch)
+    viz.plot_log(str(tmp_path), str(tmp_path / "c.png"))
+    got = {label: (xs, ys) for label, xs, ys in lines}
+    assert got.keys() == {"train loss", "dev loss", "dev exact match", "dev BLEU"}
+    assert got["train loss"] == ([1, 2], [2.5, 1.5]) and got["dev loss"] == ([1, 2], [2.25, 1.75])
+    assert got["dev exact match"] == ([1, 2], [12.5, 50.0])
+    assert got["dev BLEU"][1][0] == 30.0 and math.isnan(got["dev BLEU"][1][1])
+
+
+def test_plot_by_length_draws_each_band_at_its_middle_in_percent(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    lines = _plotted(monkeypatch)
+    viz.plot_by_length(CURVES, str(tmp_path / "b.png"))
+    assert lines == [
+        ("no attention", [5.5, 15.5], [100.0, 25.0]),
+        ("attention", [5.5, 15.5], [100.0, 100.0]),
+    ]
+
+
+def test_a_long_heatmap_is_capped_in_size(tmp_path):
+    """100 tokens at 0.45 in each would be 46 in: the longer side is capped at MAX_INCHES."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "a.png"
+    tokens = [str(k % 10) for k in range(100)]
+    viz.plot_attention(np.full((100, 100), 0.01), tokens, tokens, str(out))
+    head = out.read_bytes()[:24]  # the PNG signature, then the IHDR chunk: width, height
+    width, height = struct.unpack(">II", head[16:24])
+    assert max(width, height) <= viz.MAX_INCHES * 120  # savefig's dpi
+
+
+def test_attention_text_draws_the_source_tokens_only_and_escapes_them():
+    """Weights wider than the source (its </s> or padding) are cut to the source's columns, and
+    a token is written as repr writes it (a tab as \\t)."""
+    w = [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]]
+    assert viz.attention_text(w, ["\t", "b"], ["x"]).splitlines() == [
+        "      \\ b",
+        "      t",
+        "   x    @",
+        "</s>  @",
     ]
