@@ -142,7 +142,7 @@ def test_the_training_pass_drops_out_h_tilde_before_the_output_layer():
     states0, _ = bridge.forward(final, p, cfg)
     outs, _, _ = decoder.forward(b.tgt_in, enc, src_mask, states0, p, cfg, rng=r)
     outs_d, _ = dropout.forward(outs, cfg.dropout, r)
-    logits, _ = linear.forward(outs_d, {"W": p["out.W"], "b": p["out.b"]})
+    logits, _ = linear.forward(outs_d, model._out_params())
     want, _ = loss.forward(logits, b.tgt_out, ignore_index=PAD_ID)
     np.testing.assert_allclose(model.loss(b, rng=np.random.default_rng(7)), want, rtol=1e-12)
 

@@ -17,6 +17,7 @@ from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint, runlog
 from minis2s.train.config import TrainConfig
 from minis2s.train.interrupts import StopNow
+from minis2s.train.optim import global_norm
 from minis2s.train.trainer import NonFiniteLoss, Trainer
 
 TOK = get_tokenizer("char")
@@ -600,18 +601,15 @@ def test_every_update_gets_the_clipped_gradient_at_its_scheduled_lr(
                            lr_decay=0.5)  # fmt: skip
     seen, loss_and_grads, step = [], trainer.model.loss_and_grads, trainer.optimizer.step
 
-    def norm(grads):
-        return float(np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads.values())))
-
     def spy_loss_and_grads(batch, **kw):
         loss, grads = loss_and_grads(batch, **kw)
-        seen.append({"loss": loss, "n": batch.n_tokens, "raw": norm(grads)})
+        seen.append({"loss": loss, "n": batch.n_tokens, "raw": global_norm(grads)})
         return loss, grads
 
     def spy_step(params, grads):
         seen[-1] |= {
             "lr": trainer.optimizer.lr,
-            "norm": norm(grads),
+            "norm": global_norm(grads),
             "epoch": trainer.state["epoch"],
         }
         step(params, grads)
