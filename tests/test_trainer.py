@@ -1,5 +1,6 @@
 """The trainer: exact resume (after a stop, after Ctrl-C), non-finite loss, config mismatch."""
 
+import io
 import json
 import os
 import signal
@@ -665,3 +666,26 @@ def test_repair_keeps_each_earlier_epochs_first_line_then_the_checkpoints_own(tm
     log.unlink()
     runlog.repair(str(tmp_path), 1, None)
     assert not log.exists()
+
+
+class _Stream(io.StringIO):
+    """A stderr that says whether it is a terminal."""
+
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_the_progress_bar_is_drawn_on_a_terminal_only(data, tmp_path, monkeypatch, capsys, tty):
+    """Redirected to a file, a bar's redraws would be most of the log: the epoch lines stay."""
+    stderr = _Stream(tty)
+    monkeypatch.setattr("sys.stderr", stderr)
+    run = make_trainer(data, tmp_path / "r", epochs=1)
+    run.progress = True
+    run.fit()
+    assert ("epoch 1/1" in stderr.getvalue()) == tty
+    assert "epoch=1 " in capsys.readouterr().out  # the epoch line, either way

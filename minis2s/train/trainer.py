@@ -255,8 +255,11 @@ class Trainer:
         t, epoch = self.tcfg, self.state["epoch"]
         all_batches = self.epoch_batches(epoch)
         todo = all_batches[self.state["batch"] :]
-        bar = tqdm(todo, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not self.progress,
-                   leave=False, dynamic_ncols=True)  # fmt: skip
+        # disable=None: a bar on a terminal only; redirected to a file (nohup, a CI log), its
+        # redraws would be most of the file, and the epoch lines say what it would have said
+        bar = tqdm(todo, desc=f"epoch {epoch + 1}/{t.epochs}",
+                   disable=None if self.progress else True, leave=False,
+                   dynamic_ncols=True)  # fmt: skip
         s, t0 = self.state, time.perf_counter()
         seconds0 = s["epoch_seconds"]  # the epoch's time before an interruption, if any
         for batch in bar:
