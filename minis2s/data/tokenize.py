@@ -36,6 +36,7 @@ class Tokenizer(NamedTuple):
     name: str
     tokenize: Callable[[str], list[str]]  # text -> tokens
     detokenize: Callable[[Sequence[str]], str]  # tokens -> text
+    merges: tuple[tuple[str, str], ...] = ()  # "bpe": what it learned (minis2s.data.bpe)
 
 
 def char_tokenize(text: str) -> list[str]:
@@ -226,6 +227,12 @@ def get_tokenizer(name: str | Tokenizer) -> Tokenizer:
     """The tokenizer called `name` (a Tokenizer passes through); ValueError listing the names."""
     if isinstance(name, Tokenizer):
         return name
+    if name == "bpe":
+        raise ValueError(
+            "the bpe tokenizer is learned from a corpus, so it has no fixed form to look up by "
+            "name: make one with minis2s.data.bpe.learn_tokenizer(texts, merges), or "
+            "bpe_tokenizer(merges) from merges learned before"
+        )
     try:
         return TOKENIZERS[name]
     except (KeyError, TypeError):
