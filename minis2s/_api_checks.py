@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from minis2s import validate
+from minis2s.data import bpe
 from minis2s.data.batching import check_frames, pad_features
+from minis2s.data.tokenize import Tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig
 from minis2s.train import checkpoint
@@ -76,6 +78,21 @@ def check_vocabs(where: str, cfg: ModelConfig, vocabs: dict[str, Vocab]) -> None
                 f"{file} holds {len(vocabs[side])} tokens but the model's {side}_vocab is "
                 f"{size}: the vocabulary and the parameters come from different runs"
             )
+
+
+def tokenizer_of(where: str, data_config: dict[str, Any]) -> str | Tokenizer:
+    """The tokenizer a checkpoint's config records: a name, or for "bpe" the Tokenizer rebuilt
+    from the merges it learned."""
+    name = data_config.get("tokenizer", "char")
+    if name != "bpe":
+        return name
+    file = os.path.join(where, "state.json")  # where checkpoint.save writes the config
+    if "bpe_merges" not in data_config:
+        raise ValueError(f"{file} says tokenizer bpe but holds no bpe_merges (was it edited?)")
+    try:
+        return bpe.bpe_tokenizer(data_config["bpe_merges"])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{file}: its bpe_merges are not BPE merges ({e})") from None
 
 
 def pad_feature_sources(

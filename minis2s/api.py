@@ -18,7 +18,7 @@ import numpy as np
 from minis2s import _api_checks as checks
 from minis2s import metrics, validate
 from minis2s.data.batching import pad
-from minis2s.data.tokenize import get_tokenizer
+from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
 from minis2s.decode import beam_search, greedy, sample
 from minis2s.decode.common import NoHypothesis
@@ -55,7 +55,7 @@ class Translator:
         model: Seq2Seq,
         src_vocab: Vocab | None,
         tgt_vocab: Vocab,
-        tokenizer: str = "char",
+        tokenizer: str | Tokenizer = "char",
         config: dict[str, Any] | None = None,
     ) -> None:
         self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
@@ -90,7 +90,7 @@ class Translator:
         vocabs = {side: Vocab.from_dict(v) for side, v in (ckpt.vocabs or {}).items()}
         checks.check_vocabs(checkpoint_dir, cfg, vocabs)
         src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
-        tokenizer = ckpt.config.get("data", {}).get("tokenizer", "char")
+        tokenizer = checks.tokenizer_of(checkpoint_dir, ckpt.config.get("data", {}))
         return cls(model, src_vocab, tgt_vocab, tokenizer, ckpt.config)
 
     @staticmethod

@@ -101,7 +101,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from minis2s.data.tokenize import TOKENIZERS
+    from minis2s.data.tokenize import BPE_MERGES, TOKENIZERS
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 
@@ -124,8 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--dev-data", **corpus, help="dev corpus (default: 5%% of --data's "
                      "distinct pairs held out)")  # fmt: skip
     src.add_argument("--test-data", **corpus, help="test corpus, evaluated at the end")
-    src.add_argument("--tokenizer", choices=tuple(TOKENIZERS), help="for --data (default char); "
-                     "wordpunct splits punctuation from words")  # fmt: skip
+    src.add_argument("--tokenizer", choices=(*TOKENIZERS, "bpe"), help="for --data (default "
+                     "char); wordpunct splits punctuation from words; bpe splits wordpunct's words "
+                     "into subword pieces learned from the training pairs")  # fmt: skip
+    src.add_argument("--bpe-merges", type=int, default=None, help="--tokenizer bpe: merges to "
+                     f"learn (default {BPE_MERGES}; fewer suit a small corpus)")  # fmt: skip
     src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")
     src.add_argument("--max-vocab", type=int, default=None,
                      help="vocabulary size N, specials included (N - 4 most frequent)")  # fmt: skip

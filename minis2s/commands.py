@@ -29,6 +29,8 @@ def train(args: argparse.Namespace) -> int:
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
     data_options = {k: getattr(args, k) for k in pipeline.DATA_OPTIONS}
+    if args.bpe_merges is not None:
+        data_options["bpe_merges"] = args.bpe_merges
     tokenizer = args.tokenizer
     if "tokens_per_batch" in train_options and "batch_size" not in train_options:
         train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
@@ -44,6 +46,10 @@ def train(args: argparse.Namespace) -> int:
         }
         if args.data and tokenizer is None:
             tokenizer = saved["data"].get("tokenizer")
+        if args.data and tokenizer == saved["data"].get("tokenizer") == "bpe":
+            from minis2s import _api_checks
+
+            tokenizer = _api_checks.tokenizer_of(os.path.join(out, "last"), saved["data"])
     else:
         if model_options.get("attention") == "none" and "input_feed" not in model_options:
             model_options["input_feed"] = False  # the default feeds h~, which needs attention

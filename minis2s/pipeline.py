@@ -21,10 +21,11 @@ import numpy as np
 
 from minis2s import backend, metrics
 from minis2s.api import Translator
+from minis2s.data import bpe
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.tasks import get_task
-from minis2s.data.tokenize import get_tokenizer
+from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq
@@ -37,14 +38,15 @@ Corpus = str | os.PathLike | Sequence[str | os.PathLike]  # one TSV file, or sou
 
 class Data(NamedTuple):
     """Raw (source, target) pairs per split, the vocabularies built on train, and how to
-    tokenize. `features` > 0: sources are (S, F) float arrays and src_vocab is None."""
+    tokenize (a name, or the Tokenizer a corpus taught: "bpe"). `features` > 0: sources are
+    (S, F) float arrays and src_vocab is None."""
 
     train: list
     dev: list
     test: list
     src_vocab: Vocab | None
     tgt_vocab: Vocab
-    tokenizer: str
+    tokenizer: str | Tokenizer
     features: int
     name: str
     skipped: int = 0  # training pairs dropped for being longer than max_len
@@ -60,12 +62,13 @@ def load_data(
     data: Corpus | None = None,
     dev_data: Corpus | None = None,
     test_data: Corpus | None = None,
-    tokenizer: str | None = None,
+    tokenizer: str | Tokenizer | None = None,
     min_freq: int | None = None,
     max_vocab: int | None = None,
     max_len: int | None = None,
     train_size: int | None = None,
     seed: int = 0,
+    bpe_merges: int | None = None,
 ) -> Data:
     """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% of its distinct pairs held
     out, unseen in training). A corpus is one TSV file or a (source, target) pair of files
@@ -73,11 +76,14 @@ def load_data(
 
     `train_size` keeps only the first that many training pairs (quick experiments); `max_len`
     drops training pairs with more tokens on either side (dev and test are kept whole). A corpus is
-    tokenized by `tokenizer` ("char" unless given, "word" or "wordpunct"); a task brings its own
-    tokenizer, splits and lengths, so `dev_data`, `test_data`, `max_len` and `tokenizer` are for
-    corpora.
+    tokenized by `tokenizer` ("char" unless given, "word", "wordpunct", or "bpe": wordpunct's
+    words split into subword pieces by `bpe_merges` merges (default BPE_MERGES) learned from the
+    training pairs, both sides together; a Tokenizer that `minis2s.data.bpe` made is used as it
+    is). A task brings its own tokenizer, splits and lengths, so `dev_data`, `test_data`,
+    `max_len`, `tokenizer` and `bpe_merges` are for corpora.
     """
-    _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size)
+    _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges)
+    _check_bpe(tokenizer, bpe_merges)
     n_skipped = 0
     if task is not None:
         t = get_task(task)
@@ -86,8 +92,10 @@ def load_data(
         tokenizer, features, name = t.tokenizer, t.features or 0, task
     else:
         tokenizer = tokenizer or "char"
-        train, dev, test, n_skipped = _corpus_splits(
-            data, dev_data, test_data, tokenizer, max_len, seed
+        if tokenizer == "bpe" and bpe_merges is None:
+            bpe_merges = BPE_MERGES
+        train, dev, test, n_skipped, tokenizer = _corpus_splits(
+            data, dev_data, test_data, tokenizer, max_len, seed, bpe_merges, train_size
         )
         features, name = 0, run_name(None, data)
     if not train:
@@ -97,19 +105,23 @@ def load_data(
     min_freq = 1 if min_freq is None else min_freq
     options = {"train_size": train_size, "max_len": max_len, "min_freq": min_freq,
                "max_vocab": max_vocab}  # fmt: skip
+    if _is_bpe(tokenizer):  # learned by _corpus_splits, or given
+        options["bpe_merges"] = len(tokenizer.merges) if bpe_merges is None else bpe_merges
     src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, min_freq, max_vocab)
     return Data(
         train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
     )
 
 
-def _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size) -> None:
+def _check_choices(
+    task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges
+) -> None:
     """load_data's arguments fit together: a task or a corpus, and the corpus-only options only
     with a corpus."""
     if (task is None) == (data is None):
         raise ValueError("give exactly one of --task (a built-in task) and --data (a corpus)")
     corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
-                   "--tokenizer": tokenizer}  # fmt: skip
+                   "--tokenizer": tokenizer, "--bpe-merges": bpe_merges}  # fmt: skip
     given = [flag for flag, value in corpus_only.items() if value is not None]
     if task is not None and given:
         raise ValueError(
@@ -121,17 +133,41 @@ def _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_si
             raise ValueError(f"{flag} must be >= 1 (or left out); got {value}")
 
 
+def _is_bpe(tokenizer: str | Tokenizer | None) -> bool:
+    """Whether the tokenizer is "bpe", to be learned, or a BPE Tokenizer learned before."""
+    return tokenizer == "bpe" or isinstance(tokenizer, Tokenizer) and tokenizer.name == "bpe"
+
+
+def _check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> None:
+    """--bpe-merges only with --tokenizer bpe. With a BPE Tokenizer learned before (--resume's),
+    it only records how many merges that one was asked for."""
+    if bpe_merges is None:
+        return
+    if not _is_bpe(tokenizer):
+        name = get_tokenizer(tokenizer).name if tokenizer else "char (the default)"
+        raise ValueError(
+            f"--bpe-merges applies to --tokenizer bpe, which learns that many merges from the "
+            f"training pairs; the tokenizer here is {name}"
+        )
+    if isinstance(bpe_merges, bool) or not isinstance(bpe_merges, int) or bpe_merges < 0:
+        raise ValueError(f"--bpe-merges must be an integer >= 0; got {bpe_merges!r}")
+
+
 def _corpus_splits(
-    data: Corpus, dev_data: Corpus | None, test_data: Corpus | None, tokenizer: str,
-    max_len: int | None, seed: int,
-) -> tuple[list, list, list, int]:  # fmt: skip
-    """(train, dev, test, how many training pairs max_len dropped) of a corpus: dev from
-    `dev_data`, else 5% of the corpus's distinct pairs (at least one) held out by a seeded
-    shuffle, with every copy of a held-out pair taken out of training so dev scores unseen
-    pairs (training keeps its repeats of the other pairs)."""
-    train = list(read_corpus(data, tokenizer))
+    data: Corpus, dev_data: Corpus | None, test_data: Corpus | None, tokenizer: str | Tokenizer,
+    max_len: int | None, seed: int, bpe_merges: int | None, train_size: int | None,
+) -> tuple[list, list, list, int, str | Tokenizer]:  # fmt: skip
+    """(train, dev, test, how many training pairs max_len dropped, the tokenizer) of a corpus:
+    dev from `dev_data`, else 5% of the corpus's distinct pairs (at least one) held out by a
+    seeded shuffle, with every copy of a held-out pair taken out of training so dev scores
+    unseen pairs (training keeps its repeats of the other pairs). "bpe" learns its merges from
+    the training pairs (the first `train_size` of them) here, after dev is held out and before
+    max_len counts their pieces."""
+    learn_bpe = tokenizer == "bpe"
+    read_with = "wordpunct" if learn_bpe else tokenizer  # a text has BPE tokens iff it has these
+    train = list(read_corpus(data, read_with))
     if dev_data:
-        dev = list(read_corpus(dev_data, tokenizer))
+        dev = list(read_corpus(dev_data, read_with))
     else:
         order = np.random.default_rng(seed).permutation(len(train))
         shuffled = [train[i] for i in order]
@@ -139,15 +175,18 @@ def _corpus_splits(
         dev = distinct[: max(1, len(distinct) // 20)]
         held_out = set(dev)
         train = [pair for pair in shuffled if pair not in held_out]
-    test = list(read_corpus(test_data, tokenizer)) if test_data else []
+    test = list(read_corpus(test_data, read_with)) if test_data else []
+    if learn_bpe:  # joint BPE: one set of merges for both sides
+        texts = [text for pair in train[:train_size] for text in pair]
+        tokenizer = bpe.learn_tokenizer(texts, BPE_MERGES if bpe_merges is None else bpe_merges)
     n_skipped = 0
     if max_len is not None:  # training pairs only: dev and test are scored whole
         train, n_skipped = within(train, get_tokenizer(tokenizer), max_len)
-    return train, dev, test, n_skipped
+    return train, dev, test, n_skipped, tokenizer
 
 
 def _vocabularies(
-    train: list, tokenizer: str, features: int, min_freq: int, max_vocab: int | None
+    train: list, tokenizer: str | Tokenizer, features: int, min_freq: int, max_vocab: int | None
 ) -> tuple[Vocab | None, Vocab]:
     """(source vocabulary, None for feature sources; target vocabulary) of the training pairs,
     refusing a --min-freq or --max-vocab that leaves a side no token."""
@@ -242,7 +281,8 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
             return out | {k: float("nan") for k in ("exact_match", tcfg.metric) if k not in out}
         out["exact_match"] = metrics.exact_match(hyps, refs)
         if tcfg.metric == "bleu":
-            out["bleu"] = metrics.bleu(hyps, refs, "char" if data.tokenizer == "char" else "13a")
+            level = "char" if get_tokenizer(data.tokenizer).name == "char" else "13a"
+            out["bleu"] = metrics.bleu(hyps, refs, level)
         return out
 
     return evaluate
@@ -304,18 +344,22 @@ def train(
 
 def run_config(data: Data, model: Seq2Seq, tcfg: TrainConfig) -> dict[str, Any]:
     """What a checkpoint records of its run, and a resume must match: the model and training
-    options, the data (name, tokenizer, options, fingerprints of the train and dev pairs), the
-    dtype and the backend (a resume on another one only warns)."""
+    options, the data (name, tokenizer and a BPE tokenizer's merges, options, fingerprints of the
+    train and dev pairs), the dtype and the backend (a resume on another one only warns)."""
+    tok = get_tokenizer(data.tokenizer)
+    data_config = {
+        "name": data.name,
+        "tokenizer": tok.name,
+        "options": data.options or {},
+        "train": fingerprint(data.train),
+        "dev": fingerprint(data.dev),
+    }
+    if tok.name == "bpe":  # what it learned: Translator.load and --resume rebuild it from these
+        data_config["bpe_merges"] = [list(pair) for pair in tok.merges]
     return {
         "model": model.cfg.to_dict(),
         "train": tcfg.to_dict(),
-        "data": {
-            "name": data.name,
-            "tokenizer": data.tokenizer,
-            "options": data.options or {},
-            "train": fingerprint(data.train),
-            "dev": fingerprint(data.dev),
-        },
+        "data": data_config,
         "dtype": model.dtype.name,
         "backend": backend.current().name,
     }

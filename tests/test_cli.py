@@ -930,3 +930,95 @@ def test_threads_sets_numpys_pool_when_numpy_was_imported_first(monkeypatch):
     finally:
         threads.set_blas_threads(before)
     assert seen == [want]
+
+
+def _bpe_corpus(path) -> list[tuple[str, str]]:
+    """Verbs sharing stems and endings: "walked talks ." -> "talks walked ." (word order
+    swapped). "jumping" is left out of training, so only subword pieces can read it."""
+    words = [s + e for s in ("walk", "talk", "jump", "play") for e in ("", "s", "ed", "ing")]
+    words.remove("jumping")
+    pairs = [(f"{a} {b} .", f"{b} {a} .") for a in words for b in words if a != b]
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    return pairs
+
+
+def test_a_bpe_run_learns_subword_pieces_keeps_its_merges_and_resumes(tmp_path, capsys):
+    """--tokenizer bpe: the vocabularies hold pieces marked with @@, the checkpoint keeps the
+    merges (config data.bpe_merges, and the number asked for in data.options), Translator.load
+    and translate rebuild the same tokenizer, a word never seen whole is read as known pieces,
+    outputs carry no marks, and --resume goes on with the run's merges without --tokenizer."""
+    corpus = tmp_path / "c.tsv"
+    _bpe_corpus(corpus)
+    out = str(tmp_path / "run")
+    small = ["--epochs", "1", "--hidden", "8", "--emb", "8", "--quiet", "--out", out]
+    assert main(["train", "--data", str(corpus), "--tokenizer", "bpe", "--bpe-merges", "12",
+                 *small]) == 0  # fmt: skip
+    config = json.loads((tmp_path / "run" / "last" / "state.json").read_text())["config"]
+    data = config["data"]
+    assert data["tokenizer"] == "bpe" and data["options"]["bpe_merges"] == 12
+    assert 0 < len(data["bpe_merges"]) <= 12
+    tr = Translator.load(out)
+    assert tr.tokenizer.name == "bpe"
+    assert tr.tokenizer.merges == tuple(tuple(m) for m in data["bpe_merges"])
+    assert any(t.endswith("@@") for t in tr.src_vocab.tokens)  # pieces, not whole words
+    t = tr.translate(["jumping walks ."])[0]
+    assert "".join(p.removesuffix("@@") for p in t.src_tokens) == "jumpingwalks."
+    assert tr.unknown == 0 and "@@" not in t.text
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", out, "jumping walks ."]) == 0
+    result = capsys.readouterr()
+    assert "@@" not in result.out and "not in the vocabulary" not in result.err
+    assert main(["evaluate", "--checkpoint", out, "--data", str(corpus)]) == 0
+    assert "exact_match" in capsys.readouterr().out
+    resume = ["--resume", "--epochs", "2", "--quiet", "--out", out]
+    from minis2s.data import bpe
+
+    def learn_again(*args, **kwargs):
+        raise AssertionError("--resume learned the merges again")
+
+    with pytest.MonkeyPatch.context() as mp:  # a later minis2s may learn otherwise: keep these
+        mp.setattr(bpe, "learn_merges", learn_again)
+        assert main(["train", "--data", str(corpus), *resume]) == 0
+    assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 2
+    resumed = json.loads((tmp_path / "run" / "last" / "state.json").read_text())["config"]
+    assert resumed["data"]["bpe_merges"] == data["bpe_merges"]
+    capsys.readouterr()
+    assert main(["train", "--data", str(corpus), "--bpe-merges", "5", *resume[:-2],
+                 "--epochs", "3", "--out", out]) == 2  # fmt: skip
+    assert "bpe_merges=12, this run asks data.options.bpe_merges=5" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--tokenizer", "word", "--bpe-merges", "5"], "--bpe-merges applies to --tokenizer bpe"),
+        (["--bpe-merges", "5"], "the tokenizer here is char (the default)"),
+        (["--tokenizer", "bpe", "--bpe-merges", "-1"], "--bpe-merges must be an integer >= 0"),
+    ],
+)
+def test_bpe_merges_needs_the_bpe_tokenizer(tmp_path, capsys, argv, message):
+    corpus = tmp_path / "c.tsv"
+    _bpe_corpus(corpus)
+    assert main(["train", "--data", str(corpus), *argv, "--out", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err
+    assert main(["train", "--task", "copy", "--bpe-merges", "5"]) == 2
+    assert "--bpe-merges applies to a --data corpus" in capsys.readouterr().err
+
+
+def test_a_bpe_checkpoint_without_its_merges_is_refused_by_name(tmp_path):
+    corpus = tmp_path / "c.tsv"
+    _bpe_corpus(corpus)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(corpus), "--tokenizer", "bpe", "--bpe-merges", "4",
+                 "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet",
+                 "--out", str(out)]) == 0  # fmt: skip
+    state_file = out / "best" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["config"]["data"]["bpe_merges"] = [["a"]]
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="state.json: its bpe_merges are not BPE merges"):
+        Translator.load(out)
+    del state["config"]["data"]["bpe_merges"]
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="says tokenizer bpe but holds no bpe_merges"):
+        Translator.load(out)

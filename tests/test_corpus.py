@@ -146,7 +146,9 @@ def test_bad_options(tmp_path):
     with pytest.raises(ValueError, match="max_len=3 needs a tokenizer"):
         read_tsv(path, max_len=3)
     with pytest.raises(ValueError, match="unknown tokenizer"):
-        read_tsv(path, tokenizer="bpe")
+        read_tsv(path, tokenizer="sentencepiece")
+    with pytest.raises(ValueError, match="bpe tokenizer is learned from a corpus"):
+        read_tsv(path, tokenizer="bpe")  # a learned one is a Tokenizer (minis2s.data.bpe)
 
 
 def test_write_tsv_rejects_fields_it_cannot_round_trip(tmp_path):

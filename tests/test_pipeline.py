@@ -170,3 +170,43 @@ def test_the_dev_evaluation_is_per_token_over_the_first_dev_size_pairs(corpus):
     total, n = sum(s for s, _ in sums), sum(k for _, k in sums)
     assert n == 70 * 4  # 3 target characters and EOS per pair
     assert np.isclose(got["loss"], total / n, rtol=1e-10) and asked == [5]
+
+
+def test_bpe_is_learned_on_the_training_pairs_only_and_max_len_counts_its_pieces(tmp_path):
+    """The merges come from the training side of the split (the first --train-size pairs), both
+    languages together; the dev pairs' words teach nothing; --max-len counts subword pieces."""
+    from minis2s.data import bpe
+
+    train = [("lower lowest", "newer newest")] * 3 + [("low", "new")] * 3
+    dev = [("zzzz zzzz", "qqqq qqqq")] * 2
+    path, dev_path = tmp_path / "t.tsv", tmp_path / "d.tsv"
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in train))
+    dev_path.write_text("".join(f"{s}\t{t}\n" for s, t in dev))
+    data = pipeline.load_data(data=str(path), dev_data=str(dev_path), tokenizer="bpe",
+                              bpe_merges=50)  # fmt: skip
+    expected = bpe.learn_tokenizer([text for pair in train for text in pair], 50)
+    assert data.tokenizer.merges == expected.merges and data.tokenizer.name == "bpe"
+    assert not any("z" in a + b or "q" in a + b for a, b in data.tokenizer.merges)
+    assert data.options["bpe_merges"] == 50
+    first3 = pipeline.load_data(data=str(path), dev_data=str(dev_path), tokenizer="bpe",
+                                bpe_merges=50, train_size=3)  # fmt: skip
+    assert first3.tokenizer.merges == bpe.learn_tokenizer(list(train[0]) * 3, 50).merges
+    few = bpe.learn_tokenizer([text for pair in train for text in pair], 6)  # words in pieces
+    pieces = lambda text: len(few.tokenize(text))  # noqa: E731
+    longest = max(max(pieces(s), pieces(t)) for s, t in train)
+    assert longest > 2  # "lower lowest" is more than its two words
+    kept = pipeline.load_data(data=str(path), dev_data=str(dev_path), tokenizer="bpe",
+                              bpe_merges=6, max_len=longest - 1)  # fmt: skip
+    assert kept.train == [p for p in train if max(pieces(p[0]), pieces(p[1])) < longest]
+    assert kept.skipped == len(train) - len(kept.train) > 0
+
+
+def test_a_learned_bpe_tokenizer_is_used_as_given(tmp_path, corpus):
+    from minis2s.data import bpe
+
+    tok = bpe.learn_tokenizer(["ab ab ab abc"], 3)
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer=tok)
+    assert data.tokenizer is tok and data.options["bpe_merges"] == len(tok.merges)
+    tr = pipeline.train(data, {"emb": 2, "hidden": 2}, TrainConfig(epochs=1),
+                        str(tmp_path / "r"), progress=False)  # fmt: skip
+    assert tr.tokenizer.merges == tok.merges

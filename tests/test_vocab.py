@@ -168,8 +168,10 @@ def test_word_tokenizer_splits_on_whitespace_runs():
 
 def test_unknown_tokenizer_lists_names():
     with pytest.raises(
-        ValueError, match="unknown tokenizer 'bpe'; choose one of: char, word, wordpunct"
+        ValueError, match="unknown tokenizer 'sentencepiece'; choose one of: char, word, wordpunct"
     ):
+        get_tokenizer("sentencepiece")
+    with pytest.raises(ValueError, match="bpe tokenizer is learned from a corpus.*learn_tokenizer"):
         get_tokenizer("bpe")
     tok = tokenize.TOKENIZERS["word"]
     assert get_tokenizer(tok) is tok

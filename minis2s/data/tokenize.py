@@ -223,6 +223,9 @@ TOKENIZERS: dict[str, Tokenizer] = {
 }
 
 
+BPE_MERGES = 4000  # the merges a "bpe" tokenizer learns unless told (minis2s.data.bpe)
+
+
 def get_tokenizer(name: str | Tokenizer) -> Tokenizer:
     """The tokenizer called `name` (a Tokenizer passes through); ValueError listing the names."""
     if isinstance(name, Tokenizer):
