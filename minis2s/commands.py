@@ -65,6 +65,11 @@ def train(args: argparse.Namespace) -> int:
     if data.skipped:
         print(f"note: skipped {data.skipped} training pairs longer than --max-len "
               f"{data_options['max_len']} (dev and test pairs are all kept)")  # fmt: skip
+    if tokenizer == "bpe":  # learned now (a resumed run's are the checkpoint's)
+        learned, asked = len(data.tokenizer.merges), data.options["bpe_merges"]
+        fewer = f" of the {asked} asked: no pair occurs twice after that" if learned < asked else ""
+        print(f"bpe: learned {learned} merges{fewer}; vocabularies of {len(data.src_vocab)} "
+              f"source and {len(data.tgt_vocab)} target pieces")  # fmt: skip
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet,

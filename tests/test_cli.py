@@ -953,6 +953,7 @@ def test_a_bpe_run_learns_subword_pieces_keeps_its_merges_and_resumes(tmp_path, 
     small = ["--epochs", "1", "--hidden", "8", "--emb", "8", "--quiet", "--out", out]
     assert main(["train", "--data", str(corpus), "--tokenizer", "bpe", "--bpe-merges", "12",
                  *small]) == 0  # fmt: skip
+    assert "bpe: learned 12 merges; vocabularies of " in capsys.readouterr().out
     config = json.loads((tmp_path / "run" / "last" / "state.json").read_text())["config"]
     data = config["data"]
     assert data["tokenizer"] == "bpe" and data["options"]["bpe_merges"] == 12
@@ -1005,13 +1006,16 @@ def test_bpe_merges_needs_the_bpe_tokenizer(tmp_path, capsys, argv, message):
     assert "--bpe-merges applies to a --data corpus" in capsys.readouterr().err
 
 
-def test_a_bpe_checkpoint_without_its_merges_is_refused_by_name(tmp_path):
+def test_a_bpe_checkpoint_without_its_merges_is_refused_by_name(tmp_path, capsys):
     corpus = tmp_path / "c.tsv"
     _bpe_corpus(corpus)
     out = tmp_path / "run"
-    assert main(["train", "--data", str(corpus), "--tokenizer", "bpe", "--bpe-merges", "4",
+    assert main(["train", "--data", str(corpus), "--tokenizer", "bpe", "--bpe-merges", "400",
                  "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet",
                  "--out", str(out)]) == 0  # fmt: skip
+    learned = re.search(r"bpe: learned (\d+) merges of the 400 asked: no pair occurs twice",
+                        capsys.readouterr().out)  # fmt: skip
+    assert learned and int(learned[1]) < 400
     state_file = out / "best" / "state.json"
     state = json.loads(state_file.read_text())
     state["config"]["data"]["bpe_merges"] = [["a"]]
