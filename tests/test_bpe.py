@@ -249,3 +249,13 @@ def test_tokenizer_fields_and_json_round_trip():
 def test_the_module_examples_are_true():
     result = doctest.testmod(bpe)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_the_tokenize_cache_keeps_the_latest_words_only(monkeypatch):
+    """A translate session reading many distinct words must not keep them all (bpe.CACHED)."""
+    monkeypatch.setattr(bpe, "CACHED", 2)
+    tok = bpe_tokenizer([("l", "o")])
+    assert tok.tokenize("low lot lob low") == ["lo@@", "w", "lo@@", "t", "lo@@", "b", "lo@@", "w"]
+    cells = [c.cell_contents for c in tok.tokenize.__closure__]
+    (marked_pieces,) = [f for f in cells if hasattr(f, "cache_info")]
+    assert marked_pieces.cache_info().currsize == 2

@@ -27,6 +27,7 @@ sentences together (joint BPE), so that a name spelled alike on both sides split
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +42,7 @@ from minis2s.data.tokenize import Tokenizer, wordpunct_detokenize, wordpunct_tok
 # marked is "@@@").
 MARK = "@@"
 AT = "@"
+CACHED = 2**16  # words whose pieces a bpe tokenizer remembers (least recently used go first)
 
 Pair = tuple[str, str]
 Index = defaultdict[Pair, set[int]]  # pair -> ids of the words that contain it
@@ -222,20 +224,22 @@ def _checked_merges(merges: Sequence[Sequence[str]]) -> tuple[Pair, ...]:
 def bpe_tokenizer(merges: Sequence[tuple[str, str]]) -> Tokenizer:
     """The "bpe" Tokenizer of these merges (in the order learned). tokenize splits the text with
     wordpunct_tokenize and each word into its pieces, all but the last marked with MARK;
-    detokenize is bpe_detokenize. Each word's pieces are cached: words repeat."""
+    detokenize is bpe_detokenize. The pieces of the last CACHED distinct words are kept: words
+    repeat, and a long translate session must not keep every word it ever read."""
     rules = _checked_merges(merges)
     ranks: dict[Pair, int] = {}
     for rank, pair in enumerate(rules):
         ranks.setdefault(pair, rank)  # a repeated rule keeps its first rank, as it was learned
-    cache: dict[str, list[str]] = {}
+
+    @functools.lru_cache(maxsize=CACHED)
+    def marked_pieces(word: str) -> tuple[str, ...]:
+        pieces = segment(word, ranks)
+        return (*(p + MARK for p in pieces[:-1]), *pieces[-1:])
 
     def tokenize(text: str) -> list[str]:
         tokens: list[str] = []
         for word in wordpunct_tokenize(text):
-            if word not in cache:
-                pieces = segment(word, ranks)
-                cache[word] = [p + MARK for p in pieces[:-1]] + pieces[-1:]
-            tokens.extend(cache[word])
+            tokens.extend(marked_pieces(word))
         return tokens
 
     return Tokenizer("bpe", tokenize, bpe_detokenize, merges=rules)
