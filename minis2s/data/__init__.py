@@ -12,6 +12,7 @@ encode, and cut the examples into padded, bucketed batches.
 """
 
 from minis2s.data.batching import Batch, batches, encode_pairs, make_batch, pad, pad_features
+from minis2s.data.bpe import bpe_tokenizer, learn_tokenizer
 from minis2s.data.corpus import (
     CorpusError,
     Pairs,
@@ -28,6 +29,6 @@ __all__ = [
     "Batch", "batches", "encode_pairs", "make_batch", "pad", "pad_features",
     "CorpusError", "Pairs", "read_corpus", "read_parallel", "read_tsv", "write_tsv",
     "TASKS", "Task", "get_task",
-    "TOKENIZERS", "Tokenizer", "get_tokenizer",
+    "TOKENIZERS", "Tokenizer", "get_tokenizer", "bpe_tokenizer", "learn_tokenizer",
     "BOS", "BOS_ID", "EOS", "EOS_ID", "PAD", "PAD_ID", "UNK", "UNK_ID", "Vocab",
 ]  # fmt: skip
