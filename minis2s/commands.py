@@ -66,10 +66,7 @@ def train(args: argparse.Namespace) -> int:
         print(f"note: skipped {data.skipped} training pairs longer than --max-len "
               f"{data_options['max_len']} (dev and test pairs are all kept)")  # fmt: skip
     if tokenizer == "bpe":  # learned now (a resumed run's are the checkpoint's)
-        learned, asked = len(data.tokenizer.merges), data.options["bpe_merges"]
-        fewer = f" of the {asked} asked: no pair occurs twice after that" if learned < asked else ""
-        print(f"bpe: learned {learned} merges{fewer}; vocabularies of {len(data.src_vocab)} "
-              f"source and {len(data.tgt_vocab)} target pieces")  # fmt: skip
+        _bpe_note(data)
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet,
@@ -88,6 +85,20 @@ def train(args: argparse.Namespace) -> int:
     )  # a model that reads feature frames takes arrays, which a command line cannot give
     print(f"checkpoints and log in {out}/; try: {try_it}")
     return 0
+
+
+def _bpe_note(data) -> None:
+    """What --tokenizer bpe learned: its merges, how many training words stayed whole (near 100%
+    the pieces are words again, and an unseen word's pieces are unseen too), the vocabularies."""
+    from minis2s.data import bpe
+
+    learned, asked = len(data.tokenizer.merges), data.options["bpe_merges"]
+    fewer = f" of the {asked} asked: no pair occurs twice after that" if learned < asked else ""
+    whole = bpe.whole_words(data.tokenizer, (text for pair in data.train for text in pair))
+    advice = "; fewer merges (--bpe-merges) keep more of them in pieces" if whole >= 0.95 else ""
+    print(f"bpe: learned {learned} merges{fewer}; {whole:.0%} of the training words are one "
+          f"piece{advice}; vocabularies of {len(data.src_vocab)} source and "
+          f"{len(data.tgt_vocab)} target pieces")  # fmt: skip
 
 
 def _saved_config(out: str) -> dict:

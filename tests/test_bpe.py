@@ -259,3 +259,10 @@ def test_the_tokenize_cache_keeps_the_latest_words_only(monkeypatch):
     cells = [c.cell_contents for c in tok.tokenize.__closure__]
     (marked_pieces,) = [f for f in cells if hasattr(f, "cache_info")]
     assert marked_pieces.cache_info().currsize == 2
+
+
+def test_whole_words_is_the_share_of_words_left_in_one_piece():
+    tok = bpe_tokenizer([("l", "o"), ("lo", "w")])
+    assert bpe.whole_words(tok, ["low lower", "low ."]) == 3 / 4  # low, low and "." are whole
+    assert bpe.whole_words(tok, []) == 0.0 and bpe.whole_words(tok, [" "]) == 0.0
+    assert bpe.whole_words(bpe_tokenizer([]), ["a bc"]) == 1 / 2

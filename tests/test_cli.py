@@ -953,7 +953,11 @@ def test_a_bpe_run_learns_subword_pieces_keeps_its_merges_and_resumes(tmp_path, 
     small = ["--epochs", "1", "--hidden", "8", "--emb", "8", "--quiet", "--out", out]
     assert main(["train", "--data", str(corpus), "--tokenizer", "bpe", "--bpe-merges", "12",
                  *small]) == 0  # fmt: skip
-    assert "bpe: learned 12 merges; vocabularies of " in capsys.readouterr().out
+    assert re.search(
+        r"bpe: learned 12 merges; \d+% of the training words are one piece; "
+        r"vocabularies of \d+ source and \d+ target pieces",
+        capsys.readouterr().out,
+    )
     config = json.loads((tmp_path / "run" / "last" / "state.json").read_text())["config"]
     data = config["data"]
     assert data["tokenizer"] == "bpe" and data["options"]["bpe_merges"] == 12
@@ -1016,6 +1020,7 @@ def test_a_bpe_checkpoint_without_its_merges_is_refused_by_name(tmp_path, capsys
     learned = re.search(r"bpe: learned (\d+) merges of the 400 asked: no pair occurs twice",
                         capsys.readouterr().out)  # fmt: skip
     assert learned and int(learned[1]) < 400
+    assert "100% of the training words are one piece; fewer merges (--bpe-merges)" in learned.string
     state_file = out / "best" / "state.json"
     state = json.loads(state_file.read_text())
     state["config"]["data"]["bpe_merges"] = [["a"]]

@@ -245,6 +245,18 @@ def bpe_tokenizer(merges: Sequence[tuple[str, str]]) -> Tokenizer:
     return Tokenizer("bpe", tokenize, bpe_detokenize, merges=rules)
 
 
+def whole_words(tokenizer: Tokenizer, texts: Iterable[str]) -> float:
+    """The share of the words of `texts` that `tokenizer` keeps in one piece (0.0 for no words).
+    Near 1 on the training text, the merges have made a word vocabulary again: an unseen word
+    then splits into pieces that training never showed either (they become <unk>)."""
+    n_words = n_whole = 0
+    for text in texts:
+        for word in wordpunct_tokenize(text):
+            n_words += 1
+            n_whole += len(tokenizer.tokenize(word)) == 1
+    return n_whole / n_words if n_words else 0.0
+
+
 def learn_tokenizer(texts: Iterable[str], merges: int, min_count: int = 2) -> Tokenizer:
     """A bpe Tokenizer learned on `texts`: pass the source and the target sentences together
     (joint BPE). Counts the wordpunct words and learns up to `merges` merges (learn_merges)."""
