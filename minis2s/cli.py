@@ -168,7 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="check only layers whose name contains this")
     p.add_argument("--no-model", action="store_true", help="skip the whole-model checks")
 
-    sub.add_parser("tasks", help="list the built-in tasks")
+    p = sub.add_parser("tasks", help="list the built-in tasks, or write one's splits as files")
+    p.add_argument("--write", nargs=2, metavar=("TASK", "DIR"), help="write TASK's train, dev "
+                   "and test splits to DIR/train.tsv, dev.tsv and test.tsv (for --data, to try "
+                   "another --tokenizer on them)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=None, help="with --write: the seed that draws "
+                   "the splits, as train --seed does (default 0)")  # fmt: skip
 
     p = sub.add_parser("plot", help="attention heatmap of a translation, or training curves")
     p.add_argument("--checkpoint", help="run directory: heatmap of translating --sentence")

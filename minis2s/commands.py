@@ -289,10 +289,44 @@ def gradcheck(args: argparse.Namespace) -> int:
 def tasks(args: argparse.Namespace) -> int:
     from minis2s.data.tasks import TASKS
 
+    if args.write:
+        return write_task(*args.write, seed=args.seed)
+    if args.seed is not None:
+        raise ValueError("--seed applies to --write (the seed that draws the splits it writes)")
     for name, t in TASKS.items():
         ex = t.generate(seed=0)["train"][0]
         src = ex[0] if isinstance(ex[0], str) else f"<{len(ex[0])} x {t.features} frames>"
         print(f"{name:<16} {t.description}\n{'':<16} e.g. {src!r} -> {ex[1]!r}")
+    return 0
+
+
+def write_task(name: str, out_dir: str, seed: int | None) -> int:
+    """`tasks --write`: a task's splits (drawn with `seed`, default 0) as TSV files, refusing to
+    write over any file."""
+    from minis2s.data.corpus import write_tsv
+    from minis2s.data.tasks import get_task
+
+    task = get_task(name)  # an unknown name is refused with the list of tasks
+    if task.features:
+        raise ValueError(f"--write: the task {name!r} has feature frames for sources, which a "
+                         "TSV file cannot hold; train on it with --task")  # fmt: skip
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise NotADirectoryError(f"--write: {out_dir} is a file; give a directory (made if "
+                                 "missing)")  # fmt: skip
+    paths = {split: os.path.join(out_dir, f"{split}.tsv") for split in ("train", "dev", "test")}
+    there = [p for p in paths.values() if os.path.lexists(p)]
+    if there:
+        raise FileExistsError(f"--write would replace {', '.join(there)}: remove "
+                              f"{'them' if len(there) > 1 else 'it'} or choose another "
+                              "directory")  # fmt: skip
+    splits = task.generate(seed=0 if seed is None else seed)
+    os.makedirs(out_dir, exist_ok=True)
+    for split, path in paths.items():
+        write_tsv(path, splits[split])
+        print(f"wrote {len(splits[split])} {split} pairs to {path}")
+    d = out_dir
+    print(f"try: minis2s train --data {d}/train.tsv --dev-data {d}/dev.tsv --test-data "
+          f"{d}/test.tsv --tokenizer {task.tokenizer}")  # fmt: skip
     return 0
 
 

@@ -1031,3 +1031,48 @@ def test_a_bpe_checkpoint_without_its_merges_is_refused_by_name(tmp_path, capsys
     state_file.write_text(json.dumps(state))
     with pytest.raises(ValueError, match="says tokenizer bpe but holds no bpe_merges"):
         Translator.load(out)
+
+
+def test_tasks_write_puts_a_tasks_splits_in_files_that_train_reads(tmp_path, capsys):
+    """`tasks --write en-es DIR` writes the splits that `train --task en-es --seed N` trains on,
+    as TSV files that --data reads back pair for pair; it never writes over a file."""
+    from minis2s.data.corpus import read_corpus
+    from minis2s.data.tasks import get_task
+
+    out = tmp_path / "en-es"
+    assert main(["tasks", "--write", "en-es", str(out), "--seed", "3"]) == 0
+    splits = get_task("en-es").generate(seed=3)
+    for split in ("train", "dev", "test"):
+        assert list(read_corpus(out / f"{split}.tsv")) == splits[split]
+    printed = capsys.readouterr().out
+    assert f"wrote 20000 train pairs to {out / 'train.tsv'}" in printed
+    assert f"--test-data {out}/test.tsv --tokenizer word" in printed
+    before = (out / "dev.tsv").read_bytes()
+    assert main(["tasks", "--write", "en-es", str(out)]) == 2
+    assert "--write would replace" in capsys.readouterr().err
+    assert (out / "dev.tsv").read_bytes() == before  # nothing written over
+    assert main(["tasks", "--write", "reverse-digits", str(tmp_path / "rd")]) == 0
+    rd = get_task("reverse-digits").generate(seed=0)  # --seed's default
+    assert list(read_corpus(tmp_path / "rd" / "test.tsv")) == rd["test"]
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["tasks", "--write", "noisy-digits", "X"], "feature frames for sources"),
+        (["tasks", "--write", "nope", "X"], "unknown task 'nope'"),
+        (["tasks", "--seed", "3"], "--seed applies to --write"),
+    ],
+)
+def test_tasks_write_refuses_what_it_cannot_write(argv, message, capsys, tmp_path):
+    argv = [str(tmp_path / a) if a == "X" else a for a in argv]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "X").exists()
+
+
+def test_tasks_write_refuses_a_file_for_its_directory(tmp_path, capsys):
+    (tmp_path / "f").write_text("mine")
+    assert main(["tasks", "--write", "copy", str(tmp_path / "f")]) == 2
+    assert "is a file; give a directory" in capsys.readouterr().err
+    assert (tmp_path / "f").read_text() == "mine"
