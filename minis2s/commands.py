@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import sys
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,8 @@ def train(args: argparse.Namespace) -> int:
             from minis2s import _api_checks
 
             tokenizer = _api_checks.tokenizer_of(os.path.join(out, "last"), saved["data"])
+        elif args.bpe_merges is None:  # another tokenizer asked: the trainer names the change
+            data_options.pop("bpe_merges", None)
     else:
         if model_options.get("attention") == "none" and "input_feed" not in model_options:
             model_options["input_feed"] = False  # the default feeds h~, which needs attention
@@ -324,9 +327,9 @@ def write_task(name: str, out_dir: str, seed: int | None) -> int:
     for split, path in paths.items():
         write_tsv(path, splits[split])
         print(f"wrote {len(splits[split])} {split} pairs to {path}")
-    d = out_dir
-    print(f"try: minis2s train --data {d}/train.tsv --dev-data {d}/dev.tsv --test-data "
-          f"{d}/test.tsv --tokenizer {task.tokenizer}")  # fmt: skip
+    train, dev, test = (shlex.quote(p) for p in paths.values())
+    print(f"try: minis2s train --data {train} --dev-data {dev} --test-data {test} "
+          f"--tokenizer {task.tokenizer}")  # fmt: skip
     return 0
 
 

@@ -991,6 +991,10 @@ def test_a_bpe_run_learns_subword_pieces_keeps_its_merges_and_resumes(tmp_path, 
     assert main(["train", "--data", str(corpus), "--bpe-merges", "5", *resume[:-2],
                  "--epochs", "3", "--out", out]) == 2  # fmt: skip
     assert "bpe_merges=12, this run asks data.options.bpe_merges=5" in capsys.readouterr().err
+    assert main(["train", "--data", str(corpus), "--tokenizer", "wordpunct", *resume]) == 2
+    assert "data.tokenizer='bpe', this run asks data.tokenizer='wordpunct'" in (
+        capsys.readouterr().err
+    )  # the change named, not --bpe-merges (taken from the run) refused for wordpunct
 
 
 @pytest.mark.parametrize(
@@ -1046,7 +1050,7 @@ def test_tasks_write_puts_a_tasks_splits_in_files_that_train_reads(tmp_path, cap
         assert list(read_corpus(out / f"{split}.tsv")) == splits[split]
     printed = capsys.readouterr().out
     assert f"wrote 20000 train pairs to {out / 'train.tsv'}" in printed
-    assert f"--test-data {out}/test.tsv --tokenizer word" in printed
+    assert f"--test-data {out / 'test.tsv'} --tokenizer word" in printed
     before = (out / "dev.tsv").read_bytes()
     assert main(["tasks", "--write", "en-es", str(out)]) == 2
     assert "--write would replace" in capsys.readouterr().err
