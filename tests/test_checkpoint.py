@@ -277,6 +277,28 @@ def test_check_compatible_lists_every_difference():
         checkpoint.check_compatible({"a": 1, "extra": {}}, {"a": 1})
 
 
+def test_check_compatible_names_a_long_list_by_its_length():
+    """A bpe run's merges (thousands of pairs) are not written out when a resume changes them:
+    `train --resume --tokenizer wordpunct` on a bpe run printed all 4000 of them."""
+    merges = [["a", str(i)] for i in range(4000)]
+    saved = {"data": {"tokenizer": "bpe", "bpe_merges": merges}}
+    with pytest.raises(ValueError) as e:
+        checkpoint.check_compatible(saved, {"data": {"tokenizer": "wordpunct"}})
+    msg = str(e.value)
+    assert "trained with data.bpe_merges=[4000 items], this run asks no data.bpe_merges" in msg
+    assert "data.tokenizer='bpe', this run asks data.tokenizer='wordpunct'" in msg
+    assert len(msg) < 500
+    other = [*merges[:12], ["b", "c"], *merges[13:]]
+    with pytest.raises(ValueError) as e:
+        checkpoint.check_compatible(saved, {"data": {"tokenizer": "bpe", "bpe_merges": other}})
+    assert (
+        "data.bpe_merges=[4000 items] (item 12 is ['a', '12']), this run asks "
+        "data.bpe_merges=[4000 items] (item 12 is ['b', 'c'])"
+    ) in str(e.value)
+    with pytest.raises(ValueError, match=r"trained with x=\[1, 2\], this run asks x=\[1\]"):
+        checkpoint.check_compatible({"x": [1, 2]}, {"x": [1]})  # a short list is written out
+
+
 # -- earlier formats (tests/test_old_checkpoints.py loads a real one) -------------------------
 
 

@@ -992,9 +992,11 @@ def test_a_bpe_run_learns_subword_pieces_keeps_its_merges_and_resumes(tmp_path, 
                  "--epochs", "3", "--out", out]) == 2  # fmt: skip
     assert "bpe_merges=12, this run asks data.options.bpe_merges=5" in capsys.readouterr().err
     assert main(["train", "--data", str(corpus), "--tokenizer", "wordpunct", *resume]) == 2
-    assert "data.tokenizer='bpe', this run asks data.tokenizer='wordpunct'" in (
-        capsys.readouterr().err
-    )  # the change named, not --bpe-merges (taken from the run) refused for wordpunct
+    err = capsys.readouterr().err
+    assert "data.tokenizer='bpe', this run asks data.tokenizer='wordpunct'" in err
+    # the change named, not --bpe-merges (taken from the run) refused for wordpunct, and the
+    # merges named by their number, not listed
+    assert "data.bpe_merges=[12 items], this run asks no data.bpe_merges" in err
 
 
 @pytest.mark.parametrize(

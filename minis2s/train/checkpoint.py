@@ -40,6 +40,7 @@ from minis2s.backend import to_numpy
 
 FORMAT = 2
 VOCAB_FILES = {"src": "src_vocab.json", "tgt": "tgt_vocab.json"}
+SHOWN_ITEMS = 10  # check_compatible names a longer list's length, not its items
 
 
 class Checkpoint(NamedTuple):
@@ -190,8 +191,8 @@ def check_compatible(
                if not skipped(k) and not (k in a and k in b and a[k] == b[k])]  # fmt: skip
     diffs = []
     for k in changed:
-        was = f"{k}={a[k]!r}" if k in a else f"no {k}"
-        now = f"{k}={b[k]!r}" if k in b else f"no {k}"
+        was = _shown(k, a[k], b.get(k)) if k in a else f"no {k}"
+        now = _shown(k, b[k], a.get(k)) if k in b else f"no {k}"
         diffs.append(f"checkpoint was trained with {was}, this run asks {now}")
     if {"data.train", "data.dev"} & set(changed):  # fingerprints of the pairs (pipeline.py)
         diffs.append(
@@ -209,6 +210,19 @@ def check_compatible(
             "; ".join(diffs) + "; resume with the run's own options (on the command line: leave "
             "them out, the run keeps its own) or start a new --out directory"
         )
+
+
+def _shown(key: str, value: Any, other: Any) -> str:
+    """`key=value` for check_compatible's message; a long list (a bpe run's thousands of
+    merges) as its length and, where `other` is a list too, its first item that differs."""
+    if not isinstance(value, list) or len(value) <= SHOWN_ITEMS:
+        return f"{key}={value!r}"
+    shown = f"{key}=[{len(value)} items]"
+    if isinstance(other, list):
+        i = next((i for i, (x, y) in enumerate(zip(value, other, strict=False)) if x != y), None)
+        if i is not None:
+            shown += f" (item {i} is {value[i]!r})"
+    return shown
 
 
 # -- writing and reading ---------------------------------------------------------------------
