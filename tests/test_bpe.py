@@ -212,6 +212,11 @@ def test_tokenize_cache_hands_out_copies():
         (lambda: learn_merges({3: 1}, 5), "words must be strings"),
         (lambda: learn_tokenizer("low lower", 5), "a list of sentences, not one string"),
         (lambda: learn_tokenizer(["a"], "5"), "merges must be an integer"),
+        (  # (source, target) pairs, as load_data gives them, rather than their sentences
+            lambda: learn_tokenizer([("low", "lower")], 5),
+            r"texts\[0\] is tuple \('low', 'lower'\); give sentences \(strings\): for pairs, ",
+        ),
+        (lambda: learn_tokenizer(["a", None], 5), r"texts\[1\] is NoneType None"),
         (lambda: bpe_tokenizer("ab"), "merges must be a list of pairs"),
         (lambda: bpe_tokenizer(None), "merges must be a list of pairs"),
         (lambda: bpe_tokenizer([("a",)]), r"merge 0 must be a pair of two non-empty strings"),

@@ -263,6 +263,11 @@ def learn_tokenizer(texts: Iterable[str], merges: int, min_count: int = 2) -> To
     if isinstance(texts, str):
         raise ValueError("learn_tokenizer: texts must be a list of sentences, not one string")
     counts: Counter[str] = Counter()
-    for text in texts:
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(
+                f"learn_tokenizer: texts[{i}] is {type(text).__name__} {text!r:.40}; give "
+                "sentences (strings): for pairs, [text for pair in pairs for text in pair]"
+            )
         counts.update(wordpunct_tokenize(text))
     return bpe_tokenizer(learn_merges(counts, merges, min_count))
