@@ -172,8 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", nargs=2, metavar=("TASK", "DIR"), help="write TASK's train, dev "
                    "and test splits to DIR/train.tsv, dev.tsv and test.tsv (for --data, to try "
                    "another --tokenizer on them)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=None, help="with --write: the seed that draws "
-                   "the splits, as train --seed does (default 0)")  # fmt: skip
+    p.add_argument("--seed", type=non_negative_int, default=None, help="with --write: the seed "
+                   "that draws the splits, as train --seed does (default 0)")  # fmt: skip
 
     p = sub.add_parser("plot", help="attention heatmap of a translation, or training curves")
     p.add_argument("--checkpoint", help="run directory: heatmap of translating --sentence")

@@ -1077,6 +1077,17 @@ def test_tasks_write_refuses_what_it_cannot_write(argv, message, capsys, tmp_pat
     assert not (tmp_path / "X").exists()
 
 
+def test_tasks_write_wants_a_non_negative_seed(tmp_path, capsys):
+    """As train --seed: NumPy's "expected non-negative integer" named no option."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["tasks", "--write", "copy", str(tmp_path / "d"), "--seed", "-1"])
+    assert exit_.value.code == 2
+    assert "minis2s tasks: error: argument --seed: must be an integer >= 0; got '-1'" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "d").exists()
+
+
 def test_tasks_write_refuses_a_file_for_its_directory(tmp_path, capsys):
     (tmp_path / "f").write_text("mine")
     assert main(["tasks", "--write", "copy", str(tmp_path / "f")]) == 2
