@@ -25,7 +25,7 @@ from minis2s.data import bpe
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.tasks import get_task
-from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
+from minis2s.data.tokenize import BPE_MERGES, TOKENIZERS, Tokenizer, get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq
@@ -139,8 +139,13 @@ def _is_bpe(tokenizer: str | Tokenizer | None) -> bool:
 
 
 def _check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> None:
-    """--bpe-merges only with --tokenizer bpe. With a BPE Tokenizer learned before (--resume's),
-    it only records how many merges that one was asked for."""
+    """A tokenizer name is one of TOKENIZERS or "bpe"; --bpe-merges only with --tokenizer bpe.
+    With a BPE Tokenizer learned before (--resume's), it only records how many merges that one
+    was asked for."""
+    if isinstance(tokenizer, str) and tokenizer not in (*TOKENIZERS, "bpe"):
+        raise ValueError(
+            f"unknown tokenizer {tokenizer!r}; choose one of: {', '.join(TOKENIZERS)}, bpe"
+        )
     if bpe_merges is None:
         return
     if not _is_bpe(tokenizer):

@@ -210,3 +210,13 @@ def test_a_learned_bpe_tokenizer_is_used_as_given(tmp_path, corpus):
     tr = pipeline.train(data, {"emb": 2, "hidden": 2}, TrainConfig(epochs=1),
                         str(tmp_path / "r"), progress=False)  # fmt: skip
     assert tr.tokenizer.merges == tok.merges
+
+
+@pytest.mark.parametrize("name", ["BPE", "bpe2"])
+def test_an_unknown_tokenizer_name_lists_bpe_among_the_choices(corpus, name):
+    """load_data takes "bpe" too: the list of get_tokenizer's fixed tokenizers left it out."""
+    with pytest.raises(ValueError, match=f"unknown tokenizer '{name}'; choose one of: char, "
+                       "word, wordpunct, bpe$"):  # fmt: skip
+        pipeline.load_data(data=str(corpus), tokenizer=name)
+    with pytest.raises(ValueError, match="choose one of: char, word, wordpunct, bpe$"):
+        pipeline.load_data(data=str(corpus), tokenizer=name, bpe_merges=5)
