@@ -13,7 +13,7 @@ import numpy as np
 from minis2s import validate
 from minis2s.data import bpe
 from minis2s.data.batching import check_frames, pad_features
-from minis2s.data.tokenize import Tokenizer
+from minis2s.data.tokenize import TOKENIZERS, Tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig
 from minis2s.train import checkpoint
@@ -84,9 +84,14 @@ def tokenizer_of(where: str, data_config: dict[str, Any]) -> str | Tokenizer:
     """The tokenizer a checkpoint's config records: a name, or for "bpe" the Tokenizer rebuilt
     from the merges it learned."""
     name = data_config.get("tokenizer", "char")
+    file = os.path.join(where, "state.json")  # where checkpoint.save writes the config
+    if name not in (*TOKENIZERS, "bpe"):
+        raise ValueError(
+            f"{file} says tokenizer {name!r}, which is none of {', '.join(TOKENIZERS)}, bpe (was "
+            "it edited?)"
+        )
     if name != "bpe":
         return name
-    file = os.path.join(where, "state.json")  # where checkpoint.save writes the config
     if "bpe_merges" not in data_config:
         raise ValueError(f"{file} says tokenizer bpe but holds no bpe_merges (was it edited?)")
     try:

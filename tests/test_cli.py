@@ -1037,6 +1037,12 @@ def test_a_bpe_checkpoint_without_its_merges_is_refused_by_name(tmp_path, capsys
     state_file.write_text(json.dumps(state))
     with pytest.raises(ValueError, match="says tokenizer bpe but holds no bpe_merges"):
         Translator.load(out)
+    for name in ("sentencepiece", None):  # named by the file, not get_tokenizer's list sans bpe
+        state["config"]["data"]["tokenizer"] = name
+        state_file.write_text(json.dumps(state))
+        with pytest.raises(ValueError, match=rf"best.state.json says tokenizer {name!r}, which is "
+                           r"none of char, word, wordpunct, bpe \(was it edited\?\)"):  # fmt: skip
+            Translator.load(out)
 
 
 def test_tasks_write_puts_a_tasks_splits_in_files_that_train_reads(tmp_path, capsys):
