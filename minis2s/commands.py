@@ -92,13 +92,16 @@ def train(args: argparse.Namespace) -> int:
 
 def _bpe_note(data) -> None:
     """What --tokenizer bpe learned: its merges, how many training words stayed whole (near 100%
-    the pieces are words again, and an unseen word's pieces are unseen too), the vocabularies."""
+    the pieces are words again, and an unseen word's pieces are unseen too, unless no merge was
+    learned: the words are single characters), the vocabularies."""
     from minis2s.data import bpe
 
     learned, asked = len(data.tokenizer.merges), data.options["bpe_merges"]
     fewer = f" of the {asked} asked: no pair occurs twice after that" if learned < asked else ""
     whole = bpe.whole_words(data.tokenizer, (text for pair in data.train for text in pair))
-    advice = "; fewer merges (--bpe-merges) keep more of them in pieces" if whole >= 0.95 else ""
+    advice = ""
+    if whole >= 0.95 and learned > 0:
+        advice = "; fewer merges (--bpe-merges) keep more of them in pieces"
     print(f"bpe: learned {learned} merges{fewer}; {whole:.0%} of the training words are one "
           f"piece{advice}; vocabularies of {len(data.src_vocab)} source and "
           f"{len(data.tgt_vocab)} target pieces")  # fmt: skip

@@ -1016,6 +1016,21 @@ def test_bpe_merges_needs_the_bpe_tokenizer(tmp_path, capsys, argv, message):
     assert "--bpe-merges applies to a --data corpus" in capsys.readouterr().err
 
 
+def test_no_fewer_merges_are_advised_when_none_were_learned(tmp_path, capsys):
+    """Words of one character each (Chinese written a character at a time) are all one piece,
+    and BPE learns nothing: "fewer merges keep more of them in pieces" was false there."""
+    corpus = tmp_path / "c.tsv"
+    pairs = [(f"{a} {b}", f"{b} {a}") for a in "我你他是好人大小" for b in "我你他是好人大小"]
+    corpus.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    assert main(["train", "--data", str(corpus), "--tokenizer", "bpe", "--epochs", "1",
+                 "--hidden", "4", "--emb", "4", "--quiet", "--show", "0",
+                 "--out", str(tmp_path / "r")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "bpe: learned 0 merges of the 4000 asked" in out
+    assert "100% of the training words are one piece; vocabularies" in out
+    assert "fewer merges" not in out
+
+
 def test_a_bpe_checkpoint_without_its_merges_is_refused_by_name(tmp_path, capsys):
     corpus = tmp_path / "c.tsv"
     _bpe_corpus(corpus)
