@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -154,7 +155,7 @@ def _check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> Non
             f"--bpe-merges applies to --tokenizer bpe, which learns that many merges from the "
             f"training pairs; the tokenizer here is {name}"
         )
-    if isinstance(bpe_merges, bool) or not isinstance(bpe_merges, int) or bpe_merges < 0:
+    if isinstance(bpe_merges, bool) or not isinstance(bpe_merges, Integral) or bpe_merges < 0:
         raise ValueError(f"--bpe-merges must be an integer >= 0; got {bpe_merges!r}")
 
 
