@@ -25,7 +25,7 @@ def train(args: argparse.Namespace) -> int:
     if args.show < 0:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
-    pipeline.check_out_dir(out)  # before the data is read
+    pipeline.check_out_dir(out, args.resume)  # before the data is read
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
@@ -97,7 +97,7 @@ def _bpe_note(data) -> None:
     from minis2s.data import bpe
 
     learned, asked = len(data.tokenizer.merges), data.options["bpe_merges"]
-    fewer = f" of the {asked} asked: no pair occurs twice after that" if learned < asked else ""
+    fewer = f" of the {asked} asked (then no pair occurred twice)" if learned < asked else ""
     whole = bpe.whole_words(data.tokenizer, (text for pair in data.train for text in pair))
     advice = ""
     if whole >= 0.95 and learned > 0:

@@ -294,11 +294,25 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
     return evaluate
 
 
-def check_out_dir(out_dir: str) -> None:
-    """A run's directory may be missing (it is made) but not be a file."""
+def check_out_dir(out_dir: str, resume: bool = False) -> None:
+    """A run's directory may be missing (it is made) but not be a file, and a new run's must
+    hold nothing of an old one. The command line checks before it reads the data (a large
+    corpus, and learning its BPE merges, take a while)."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
                                  "--out (a directory, made if missing)")  # fmt: skip
+    if resume:
+        return
+    if checkpoint.exists(os.path.join(out_dir, "last")):
+        raise FileExistsError(
+            f"{out_dir} already holds a run; pass --resume (resume=True) to continue it or "
+            "choose another --out"
+        )
+    if os.path.exists(os.path.join(out_dir, "log.jsonl")):  # its checkpoints were removed
+        raise FileExistsError(
+            f"{out_dir} holds the log.jsonl of an earlier run (without its checkpoints), which a "
+            "new run would add to; move that file away or choose another --out"
+        )
 
 
 def train(
@@ -325,7 +339,7 @@ def train(
             "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
             "0.01 is PyTorch's AdamW default) or --optimizer adam"
         )
-    check_out_dir(out_dir)
+    check_out_dir(out_dir, resume)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
     tok = get_tokenizer(data.tokenizer)
     train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
@@ -372,22 +386,12 @@ def run_config(data: Data, model: Seq2Seq, tcfg: TrainConfig) -> dict[str, Any]:
 
 
 def _start(trainer: Trainer, out_dir: str, resume: bool, progress: bool) -> None:
-    """Resume the run in out_dir, or make sure a new run writes over nothing of an old one."""
+    """Resume the run in out_dir, or (check_out_dir made sure it holds no old one) start one."""
     if resume:
         if not trainer.resume():
             raise FileNotFoundError(f"--resume: no checkpoint at {out_dir}/last to resume from")
         if progress:
             print(f"resumed from {out_dir}/last at epoch {trainer.state['epoch']}, "
                   f"step {trainer.state['step']}")  # fmt: skip
-    elif checkpoint.exists(os.path.join(out_dir, "last")):
-        raise FileExistsError(
-            f"{out_dir} already holds a run; pass --resume (resume=True) to continue it or "
-            "choose another --out"
-        )
-    elif os.path.exists(os.path.join(out_dir, "log.jsonl")):  # its checkpoints were removed
-        raise FileExistsError(
-            f"{out_dir} holds the log.jsonl of an earlier run (without its checkpoints), which a "
-            "new run would add to; move that file away or choose another --out"
-        )
     # A path that cannot be written fails here, not at the end of the first epoch:
     os.makedirs(out_dir, exist_ok=True)
