@@ -26,7 +26,7 @@ from minis2s.data import bpe
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.tasks import get_task
-from minis2s.data.tokenize import BPE_MERGES, TOKENIZERS, Tokenizer, get_tokenizer
+from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq
@@ -143,10 +143,8 @@ def _check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> Non
     """A tokenizer name is one of TOKENIZERS or "bpe"; --bpe-merges only with --tokenizer bpe.
     With a BPE Tokenizer learned before (--resume's), it only records how many merges that one
     was asked for."""
-    if isinstance(tokenizer, str) and tokenizer not in (*TOKENIZERS, "bpe"):
-        raise ValueError(
-            f"unknown tokenizer {tokenizer!r}; choose one of: {', '.join(TOKENIZERS)}, bpe"
-        )
+    if isinstance(tokenizer, str) and tokenizer != "bpe":
+        get_tokenizer(tokenizer)  # an unknown name is refused with the list of names
     if bpe_merges is None:
         return
     if not _is_bpe(tokenizer):
@@ -184,7 +182,7 @@ def _corpus_splits(
     test = list(read_corpus(test_data, read_with)) if test_data else []
     if learn_bpe:  # joint BPE: one set of merges for both sides
         texts = [text for pair in train[:train_size] for text in pair]
-        tokenizer = bpe.learn_tokenizer(texts, BPE_MERGES if bpe_merges is None else bpe_merges)
+        tokenizer = bpe.learn_tokenizer(texts, bpe_merges)  # load_data gave the default
     n_skipped = 0
     if max_len is not None:  # training pairs only: dev and test are scored whole
         train, n_skipped = within(train, get_tokenizer(tokenizer), max_len)

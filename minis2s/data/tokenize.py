@@ -239,6 +239,6 @@ def get_tokenizer(name: str | Tokenizer) -> Tokenizer:
     try:
         return TOKENIZERS[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown tokenizer {name!r}; choose one of: {', '.join(TOKENIZERS)}"
+        raise ValueError(  # bpe is named too: load_data and the command line take it
+            f"unknown tokenizer {name!r}; choose one of: {', '.join(TOKENIZERS)}, bpe"
         ) from None
