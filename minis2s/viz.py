@@ -56,6 +56,7 @@ def plot_attention(
     """
     plt = _pyplot()
     w, src, rows = _attention_grid(weights, src_tokens, tgt_tokens)
+    src, rows = ([_visible(t) for t in labels] for labels in (src, rows))
     width, height = (max(2.5, 1 + 0.45 * n) for n in (w.shape[1], w.shape[0]))  # inches
     shrink = min(1.0, MAX_INCHES / max(width, height))  # the labels shrink with the cells
     fig, ax = plt.subplots(figsize=(width * shrink, height * shrink))
@@ -68,6 +69,12 @@ def plot_attention(
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
+
+
+def _visible(label: str) -> str:
+    """A tick label that shows: a token of spaces (a char model's " ") as that many "␣" (U+2423,
+    which matplotlib's default font has), which would otherwise leave its tick unlabelled."""
+    return label.replace(" ", "\u2423") if label and label.strip(" ") == "" else label
 
 
 def _attention_grid(

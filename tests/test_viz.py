@@ -108,3 +108,23 @@ def test_attention_text_draws_the_source_tokens_only_and_escapes_them():
         "   x    @",
         "</s>  @",
     ]
+
+
+def test_a_space_token_is_labelled_on_the_heatmap(tmp_path, monkeypatch):
+    """A char model reads and writes " ": its tick shows "␣" (a blank label would hide it);
+    tokens with other characters keep their spaces, and text keeps its own form."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.axes import Axes
+
+    ticks = {}
+    set_xticks, set_yticks = Axes.set_xticks, Axes.set_yticks
+    monkeypatch.setattr(Axes, "set_xticks",
+                        lambda ax, t, labels, **kw: ticks.update(x=list(labels))
+                        or set_xticks(ax, t, labels, **kw))  # fmt: skip
+    monkeypatch.setattr(Axes, "set_yticks",
+                        lambda ax, t, labels, **kw: ticks.update(y=list(labels))
+                        or set_yticks(ax, t, labels, **kw))  # fmt: skip
+    viz.plot_attention(
+        np.full((3, 3), 0.3), ["a", " ", "b c"], ["  ", "x"], str(tmp_path / "a.png")
+    )
+    assert ticks == {"x": ["a", "\u2423", "b c"], "y": ["\u2423\u2423", "x", "</s>"]}
