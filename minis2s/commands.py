@@ -51,6 +51,11 @@ def train(args: argparse.Namespace) -> int:
             from minis2s import _api_checks
 
             tokenizer = _api_checks.tokenizer_of(os.path.join(out, "last"), saved["data"])
+            asked = saved["data"].get("options", {}).get("bpe_merges")
+            if args.bpe_merges is not None and args.bpe_merges != asked:
+                raise ValueError(f"--resume goes on with the run's BPE merges ({asked} asked, "
+                                 f"{len(tokenizer.merges)} learned): leave --bpe-merges out, or "
+                                 f"start a new --out to learn {args.bpe_merges}")  # fmt: skip
         elif args.bpe_merges is None:  # another tokenizer asked: the trainer names the change
             data_options.pop("bpe_merges", None)
     else:

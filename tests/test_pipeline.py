@@ -234,3 +234,22 @@ def test_bpe_merges_may_be_a_numpy_integer(tmp_path, corpus):
     for bad in (np.float64(2.0), True, -1):
         with pytest.raises(ValueError, match="--bpe-merges must be an integer >= 0"):
             pipeline.load_data(data=str(corpus), tokenizer="bpe", bpe_merges=bad)
+
+
+def test_a_bpe_run_resumes_from_python_with_its_own_tokenizer(tmp_path, corpus):
+    """load_data(tokenizer=Translator.load(run).tokenizer) does not know how many merges the
+    run asked for: the merges themselves are what a resume compares."""
+    out = str(tmp_path / "r")
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer="bpe",
+                              bpe_merges=100)  # fmt: skip
+    opts = {"emb": 2, "hidden": 2}
+    pipeline.train(data, opts, TrainConfig(epochs=1), out, progress=False)
+    again = pipeline.load_data(data=str(corpus), dev_data=str(corpus),
+                               tokenizer=Translator.load(out).tokenizer)  # fmt: skip
+    assert again.options["bpe_merges"] == len(again.tokenizer.merges) < 100
+    pipeline.train(again, opts, TrainConfig(epochs=2), out, resume=True, progress=False)
+    assert len((tmp_path / "r" / "log.jsonl").read_text().splitlines()) == 2
+    other = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer="bpe",
+                               bpe_merges=1)  # fmt: skip
+    with pytest.raises(ValueError, match=r"data.bpe_merges=\[.*\], this run asks data.bpe_merges"):
+        pipeline.train(other, opts, TrainConfig(epochs=3), out, resume=True, progress=False)

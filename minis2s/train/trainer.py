@@ -118,6 +118,9 @@ class Trainer:
         # The model, data and training options must match, so the run continues exactly as it
         # would have; only when to stop may change (and the backend: same math, other kernels).
         ignore = ("backend", *(f"train.{name}" for name in RESUMABLE))
+        # BPE: the merges themselves (data.bpe_merges) are compared, not how many were asked
+        # for, which a Tokenizer learned before and passed to load_data does not know
+        ignore += ("data.options.bpe_merges",)
         saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
         ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
         checkpoint.check_compatible(with_new_fields(ckpt.config), self.meta, ignore=ignore)
