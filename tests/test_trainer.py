@@ -4,7 +4,9 @@ import io
 import json
 import os
 import signal
+import sys
 import threading
+import types
 import warnings
 
 import numpy as np
@@ -679,13 +681,19 @@ class _Stream(io.StringIO):
         return self.tty
 
 
-@pytest.mark.parametrize("tty", [True, False])
-def test_the_progress_bar_is_drawn_on_a_terminal_only(data, tmp_path, monkeypatch, capsys, tty):
-    """Redirected to a file, a bar's redraws would be most of the log: the epoch lines stay."""
+@pytest.mark.parametrize("tty,notebook", [(True, False), (False, False), (False, True)])
+def test_the_progress_bar_is_drawn_on_a_terminal_or_in_a_notebook_only(
+    data, tmp_path, monkeypatch, capsys, tty, notebook
+):
+    """Redirected to a file, a bar's redraws would be most of the log: the epoch lines stay.
+    A Jupyter kernel's stderr is no terminal, but it shows the bar."""
     stderr = _Stream(tty)
     monkeypatch.setattr("sys.stderr", stderr)
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    if notebook:
+        monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     run = make_trainer(data, tmp_path / "r", epochs=1)
     run.progress = True
     run.fit()
-    assert ("epoch 1/1" in stderr.getvalue()) == tty
+    assert ("epoch 1/1" in stderr.getvalue()) == (tty or notebook)
     assert "epoch=1 " in capsys.readouterr().out  # the epoch line, either way

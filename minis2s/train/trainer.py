@@ -258,10 +258,8 @@ class Trainer:
         t, epoch = self.tcfg, self.state["epoch"]
         all_batches = self.epoch_batches(epoch)
         todo = all_batches[self.state["batch"] :]
-        # disable=None: a bar on a terminal only; redirected to a file (nohup, a CI log), its
-        # redraws would be most of the file, and the epoch lines say what it would have said
         bar = tqdm(todo, desc=f"epoch {epoch + 1}/{t.epochs}",
-                   disable=None if self.progress else True, leave=False,
+                   disable=not (self.progress and draws_a_bar(sys.stderr)), leave=False,
                    dynamic_ncols=True)  # fmt: skip
         s, t0 = self.state, time.perf_counter()
         seconds0 = s["epoch_seconds"]  # the epoch's time before an interruption, if any
@@ -327,6 +325,15 @@ class Trainer:
         if self.progress:
             print(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()), flush=True)
         return record, stop
+
+
+def draws_a_bar(stream: Any) -> bool:
+    """Whether a progress bar goes to `stream` (stderr): on a terminal, or in a Jupyter kernel,
+    whose stderr is no terminal but shows a bar's redraws in place. Not in a file or a pipe
+    (nohup, a CI log), where the redraws would be most of the log (tqdm's disable=None would
+    hide the bar in a notebook too)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) or "ipykernel" in sys.modules
 
 
 def _no_better(t: TrainConfig) -> str:
