@@ -67,7 +67,7 @@ def test_empty_file(tmp_path):
     "data, line, message",
     [
         (b"a\tb\nab\n", 2, "expected exactly one TAB between source and target; found 0"),
-        (b"a\tb\tc\n", 1, "expected exactly one TAB .*found 2"),
+        (b"a\tb\tc\n", 1, "expected exactly one TAB .*found 2 .*Tatoeba.*cut -f1,2 .*train.tsv"),
         (b"a\tb\n\nc\td\n", 2, "blank line; remove it, or write source<TAB>target on it"),
         (b"a\tb\n  \n", 2, "blank line"),
         (b"a\tb\n\n", 2, "blank line"),

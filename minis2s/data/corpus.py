@@ -19,6 +19,7 @@ in `Pairs.skipped`.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -148,9 +149,12 @@ def read_tsv(
             raise CorpusError(path, n, "blank line; remove it, or write source<TAB>target on it")
         n_tabs = line.count("\t")
         if n_tabs != 1:
-            raise CorpusError(
-                path, n, f"expected exactly one TAB between source and target; found {n_tabs}"
-            )
+            message = f"expected exactly one TAB between source and target; found {n_tabs}"
+            if n_tabs > 1:  # e.g. Tatoeba / Anki exports: source, target, attribution
+                message += (" (a file with more columns, such as Tatoeba's source<TAB>target"
+                            "<TAB>attribution, reads as two columns after `cut -f1,2 "
+                            f"{shlex.quote(os.fspath(path))} > pairs.tsv`)")  # fmt: skip
+            raise CorpusError(path, n, message)
         src, tgt = line.split("\t")
         if _keep((path, path), n, src, tgt, tok, max_len, on_long):
             pairs.append((src, tgt))
