@@ -148,6 +148,7 @@ class Translator:
         batch_size: int = 64,
         nbest: int = 1,
         seed: int | None = None,
+        replace_unk: bool = False,
         **options: Any,
     ) -> list[Any]:
         """Translate `sources` (strings, or (S, F) arrays for a feature model).
@@ -156,8 +157,10 @@ class Translator:
         length_penalty="gnmt") or "sample" (options temperature, top_k; `seed` seeds the draws,
         default 0: sources[i] draws from default_rng([seed, i]), so its sample depends on the
         seed, its text and its place i in the list, not on the other sources or batch_size);
-        all take max_len_a, max_len_b. Returns one Translation per source, or a list
-        of `nbest` Translations per source when nbest > 1.
+        all take max_len_a, max_len_b. `replace_unk`: write each `<unk>` of an output as the
+        source token it attends to most (`replace_unknown`; needs an attention model that reads
+        text); its logprob and score stay the model's, for `<unk>`. Returns one Translation per
+        source, or a list of `nbest` Translations per source when nbest > 1.
         """
         if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
             what = (
@@ -183,6 +186,7 @@ class Translator:
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
                 "(greedy decoding and sampling give one output per source), and nbest >= 1"
             )
+        self._check_replace_unk(replace_unk)
         seed = 0 if seed is None else seed
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):
@@ -198,12 +202,31 @@ class Translator:
             except NoHypothesis as e:  # named by its place in sources, not in the batch
                 raise NoHypothesis(e.n + start, f"sources[{e.n + start}]", where=e.where) from None
             for h_list, st in zip(hyps, toks, strict=True):
-                ts = [self._to_translation(h, st) for h in h_list]
+                ts = [self._to_translation(h, st, replace_unk) for h in h_list]
                 out.append(ts if nbest > 1 else ts[0])
         return out
 
-    def _to_translation(self, h: Any, src_tokens: list[str]) -> Translation:
+    def _check_replace_unk(self, replace_unk: Any) -> None:
+        if not isinstance(replace_unk, bool | np.bool_):
+            raise ValueError(f"translate: replace_unk={replace_unk!r}; give True or False")
+        if not replace_unk:
+            return
+        cfg = self.model.cfg
+        if cfg.attention == "none":
+            raise ValueError(
+                "translate: replace_unk writes each <unk> as the source token the output attends "
+                "to most, but this model has no attention (attention='none'); leave it out"
+            )
+        if cfg.src_features > 0:
+            raise ValueError(
+                "translate: replace_unk copies source tokens, but this model reads feature "
+                f"vectors (src_features = {cfg.src_features}), which have none; leave it out"
+            )
+
+    def _to_translation(self, h: Any, src_tokens: list[str], replace_unk: bool) -> Translation:
         tokens = self.tgt_vocab.decode(h.ids)
+        if replace_unk:
+            tokens = replace_unknown(h.ids, tokens, h.attention, src_tokens)
         text = self.tokenizer.detokenize(tokens)
         return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention, h.ended)
 
@@ -281,14 +304,34 @@ class Translator:
         self, translations: Sequence[Translation], refs: Sequence[str]
     ) -> tuple[list[list[int]], list[list[int]]]:
         """Target ids of the outputs and the references, each ending with EOS (an output only
-        when it produced one). A reference token not in the vocabulary is -1, not <unk>: an
-        output of <unk> does not spell it, and exact match does not count it either."""
-        hyp_ids = [
-            self.tgt_vocab.encode(t.tokens) + ([EOS_ID] if t.ended else []) for t in translations
-        ]
-        ref_ids = [
-            [-1 if i == UNK_ID else i for i in self.tgt_vocab.encode(self.tokenizer.tokenize(r))]
-            + [EOS_ID]
-            for r in refs
-        ]
+        when it produced one). A token that is not in the vocabulary (a reference's unseen word,
+        a source word that replace_unk copied, and the text "<unk>") gets an id below 0 of its
+        own spelling, as exact match compares texts: a copied word counts where it spells the
+        reference's, and an output <unk> matches only a reference that says "<unk>"."""
+        unseen: dict[str, int] = {}
+
+        def ids(tokens: list[str]) -> list[int]:
+            return [
+                unseen.setdefault(t, -1 - len(unseen)) if i == UNK_ID else i
+                for t, i in zip(tokens, self.tgt_vocab.encode(tokens), strict=True)
+            ]
+
+        hyp_ids = [ids(t.tokens) + ([EOS_ID] if t.ended else []) for t in translations]
+        ref_ids = [ids(self.tokenizer.tokenize(r)) + [EOS_ID] for r in refs]
         return hyp_ids, ref_ids
+
+
+def replace_unknown(
+    ids: Sequence[int], tokens: list[str], attention: np.ndarray, src_tokens: list[str]
+) -> list[str]:
+    """`tokens` (an output's, decoded from `ids`) with each `<unk>` written as the source token
+    that its step attends to most: row t of `attention` (len(ids) (+1), len(src_tokens)) is
+    the step that produced token t. Luong, Sutskever, Le, Vinyals and Zaremba (2015), "Addressing
+    the Rare Word Problem in Neural Machine Translation", without their dictionary: the source
+    word is copied as it is, which suits names, numbers and words that read the same in both
+    languages. A model learns to emit <unk> where its source has one when rare words are <unk>
+    in training too (`--min-freq`; the README's Things to try 9)."""
+    return [
+        src_tokens[int(np.argmax(attention[t]))] if i == UNK_ID else token
+        for t, (i, token) in enumerate(zip(ids, tokens, strict=True))
+    ]

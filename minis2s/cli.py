@@ -50,6 +50,9 @@ def _decode_options(p: argparse.ArgumentParser) -> None:
                    help="max length a*|src|+b (10)")  # fmt: skip
     g.add_argument("--seed", type=non_negative_int, default=None,
                    help="with --sample: seeds the draws (default 0)")  # fmt: skip
+    g.add_argument("--replace-unk", action="store_true",
+                   help="write each <unk> of the output as the source token it attends to most "
+                   "(attention models)")  # fmt: skip
 
 
 def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any]:
@@ -78,6 +81,8 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
             f"--length-penalty {args.length_penalty}; add --length-penalty gnmt, or leave it out"
         )
     kw: dict[str, Any] = {"max_len_a": args.max_len_a, "max_len_b": args.max_len_b}
+    if args.replace_unk:
+        kw["replace_unk"] = True
     if args.sample:
         return kw | {"method": "sample", "temperature": args.temperature, "top_k": args.top_k,
                      "seed": args.seed or 0}  # fmt: skip

@@ -842,6 +842,9 @@ def test_options_given_as_zero_or_false_count_as_given():
           "--max-len-b", "3"],
          {"method": "beam", "beam_size": 4, "nbest": 3, "length_penalty": "average",
           "max_len_a": 1.5, "max_len_b": 3}),
+        (["--replace-unk", "--beam", "2"],
+         {"method": "beam", "beam_size": 2, "nbest": 1, "length_penalty": "none",
+          "replace_unk": True}),
     ],
 )  # fmt: skip
 def test_every_decoding_option_given_reaches_translate(options, expected):

@@ -1,0 +1,125 @@
+"""Unknown-word replacement: each <unk> of an output written as the source token it attends to
+most (`translate(..., replace_unk=True)`, `--replace-unk`), and how evaluate scores a copy."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minis2s import backend
+from minis2s.api import Translator, replace_unknown
+from minis2s.cli import main
+from minis2s.data.vocab import UNK, UNK_ID, Vocab
+from minis2s.models import ModelConfig, Seq2Seq
+from tests.test_api import _outputs
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data())
+def test_each_unk_becomes_the_source_token_of_its_rows_largest_weight(data):
+    S = data.draw(st.integers(1, 6), label="S")
+    T = data.draw(st.integers(1, 6), label="T")
+    ids = data.draw(st.lists(st.sampled_from([UNK_ID, 4, 5]), min_size=T, max_size=T))
+    src = [f"w{j}" for j in range(S)]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    rows = T + data.draw(st.integers(0, 1), label="EOS row")  # the step that chose EOS, if any
+    attention = rng.dirichlet(np.ones(S), rows)
+    tokens = [UNK if i == UNK_ID else f"t{i}" for i in ids]
+    got = replace_unknown(ids, tokens, attention, src)
+    for t in range(T):
+        if ids[t] == UNK_ID:
+            assert got[t] == src[max(range(S), key=lambda j: attention[t, j])]
+        else:
+            assert got[t] == tokens[t]
+
+
+def _unk_translator(attention: str = "general") -> Translator:
+    """A word model whose output layer always prefers <unk> (and never </s>): every output
+    token is <unk>, so each one is replaced."""
+    src = Vocab.build([["Ana", "sees", "Bo", "and", "Cy"]])
+    tgt = Vocab.build([["ve", "a", "y"]])
+    cfg = ModelConfig(len(src), len(tgt), emb=4, hidden=6, attention=attention,
+                      input_feed=attention != "none")  # fmt: skip
+    model = Seq2Seq(cfg)
+    model.params["out.b"][...] = 0.0
+    model.params["out.b"][UNK_ID] = 50.0
+    return Translator(model, src, tgt, "word")
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [("greedy", {}), ("beam", {"beam_size": 3}), ("sample", {"temperature": 0.5}),
+     ("beam", {"beam_size": 3, "nbest": 2})],
+)  # fmt: skip
+def test_translate_replaces_each_unk_by_its_most_attended_source_token(method, options):
+    tr = _unk_translator()
+    sources = ["Ana sees Bo", "Zed and Cy", "Xu"]  # Zed and Xu: not in the vocabulary
+    kw = {"method": method, "max_len_b": 2, **options}
+    flat = lambda outs: [t for o in outs for t in (o if isinstance(o, list) else [o])]  # noqa: E731
+    plain = flat(tr.translate(sources, **kw))
+    copied = flat(tr.translate(sources, replace_unk=True, **kw))
+    assert len(plain) == len(copied) == len(sources) * options.get("nbest", 1)
+    for p, c in zip(plain, copied, strict=True):
+        most = [p.src_tokens[int(np.argmax(row))] for row in p.attention]  # per step
+        want = [most[t] if token == UNK else token for t, token in enumerate(p.tokens)]
+        assert c.tokens == want and c.text == " ".join(want)
+        assert (c.logprob, c.score, c.src_tokens) == (p.logprob, p.score, p.src_tokens)
+        np.testing.assert_array_equal(c.attention, p.attention)
+    best = plain[:: options.get("nbest", 1)]  # an n-best list's others hold other words too
+    assert all(t.tokens and set(t.tokens) == {UNK} and not t.ended for t in best)
+    assert set(copied[-len(plain) // len(sources)].tokens) == {"Xu"}  # unknown, copied as written
+
+
+def test_replace_unk_is_refused_where_there_is_nothing_to_copy():
+    with pytest.raises(ValueError, match=r"this model has no attention \(attention='none'\)"):
+        _unk_translator("none").translate(["Ana"], replace_unk=True)
+    assert set(_unk_translator("none").translate(["Ana"])[0].tokens) == {UNK}
+    v = Vocab("01")
+    frames = Translator(Seq2Seq(ModelConfig(0, len(v), src_features=3, emb=4, hidden=4)), None, v)
+    with pytest.raises(ValueError, match=r"reads feature vectors \(src_features = 3\)"):
+        frames.translate([np.zeros((2, 3))], replace_unk=True)
+    with pytest.raises(ValueError, match=r"replace_unk='yes'; give True or False"):
+        _unk_translator().translate(["Ana"], replace_unk="yes")
+
+
+def test_a_copied_word_counts_where_it_spells_the_reference():
+    """Token accuracy compares spellings outside the vocabulary, as exact match compares texts:
+    a copied "Zed" matches the reference's "Zed" (which the vocabulary lacks), an output <unk>
+    matches only a reference that says "<unk>" (a corpus whose rare words were replaced before
+    it was written), and a copy of the wrong word matches nothing."""
+    tr = _unk_translator()
+    refs = ["Zed ve a Bo", "Zed ve a Bo", "Zed ve a Bo", "<unk> ve a Bo"]
+    outs = _outputs([["Zed", "ve", "a", "Bo"], [UNK, "ve", "a", "Bo"], ["Xu", "ve", "a", UNK],
+                     [UNK, "ve", "a", "Bo"]], join=" ".join)  # fmt: skip
+    tr.translate = lambda sources, **kw: outs
+    got = tr.evaluate([("s", r) for r in refs], bleu=False)
+    assert got["exact_match"] == pytest.approx(2 / 4)
+    assert got["token_accuracy"] == pytest.approx((5 + 4 + 3 + 5) / 20)  # EOS counted in each
+
+
+def test_the_command_line_replaces_unknown_words(tmp_path, capsys, monkeypatch):
+    corpus = tmp_path / "names.tsv"
+    corpus.write_text("".join(f"hi {n} .\thola {n} .\n" for n in ("Ana", "Bo", "Cy", "Di")),
+                      encoding="utf-8")  # fmt: skip
+    train = ["train", "--data", str(corpus), "--dev-data", str(corpus), "--tokenizer", "word",
+             "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet", "--show", "0"]  # fmt: skip
+    assert main([*train, "--out", str(tmp_path / "run")]) == 0
+    tr = Translator.load(tmp_path / "run")
+    bias = np.zeros(len(tr.tgt_vocab))
+    bias[UNK_ID] = 50.0  # every output token <unk>, as in _unk_translator
+    tr.model.params["out.b"][...] = backend.current().asarray(bias)
+    want = tr.translate(["hi Zed ."], replace_unk=True, max_len_b=1)[0]
+    assert want.tokens[0] in ("hi", "Zed", ".")
+    monkeypatch.setattr(Translator, "load", classmethod(lambda cls, path, which="best": tr))
+    argv = ["translate", "--checkpoint", str(tmp_path / "run"), "--max-len-b", "1", "hi Zed ."]
+    capsys.readouterr()
+    assert main([*argv, "--replace-unk"]) == 0
+    assert capsys.readouterr().out == want.text + "\n"
+    assert main(argv) == 0
+    assert capsys.readouterr().out == " ".join([UNK] * len(want.tokens)) + "\n"
+    monkeypatch.undo()
+    assert main([*train, "--attention", "none", "--out", str(tmp_path / "bare")]) == 0
+    argv = ["evaluate", "--checkpoint", str(tmp_path / "bare"), "--data", str(corpus)]
+    capsys.readouterr()
+    assert main([*argv, "--replace-unk"]) == 2
+    assert "this model has no attention" in capsys.readouterr().err
