@@ -2,6 +2,7 @@
 
 import doctest
 import json
+import pickle
 from collections import Counter
 
 import pytest
@@ -10,7 +11,13 @@ from hypothesis import strategies as st
 
 from minis2s.data import bpe
 from minis2s.data.bpe import MARK, bpe_tokenizer, learn_merges, learn_tokenizer, segment
-from minis2s.data.tokenize import wordpunct_detokenize, wordpunct_tokenize
+from minis2s.data.tokenize import (
+    TOKENIZERS,
+    Tokenizer,
+    get_tokenizer,
+    wordpunct_detokenize,
+    wordpunct_tokenize,
+)
 
 
 def naive_learn(word_counts, merges, min_count=2):
@@ -249,6 +256,23 @@ def test_tokenizer_fields_and_json_round_trip():
     assert again.merges == tok.merges
     text = "The lowest, newer widest lows!"
     assert again.tokenize(text) == tok.tokenize(text)
+
+
+def test_a_tokenizer_pickles_and_compares_by_what_makes_it():
+    """A learned tokenizer's functions are closures, which pickle refused (multiprocessing and
+    joblib pickle what they are given); it pickles as its merges now, and two of the same merges
+    are equal. Built-in tokenizers come back as themselves, and one a user made as its fields."""
+    tok = learn_tokenizer(["low lower lowest newest widest, wider!"] * 3, 10)
+    again = pickle.loads(pickle.dumps(tok))
+    assert again == tok and hash(again) == hash(tok) and not again != tok
+    text = "The lowest, newer widest lows!"
+    assert again.tokenize(text) == tok.tokenize(text) and again.detokenize is tok.detokenize
+    assert bpe_tokenizer(tok.merges) == tok and bpe_tokenizer(tok.merges[:-1]) != tok
+    for name in TOKENIZERS:
+        assert pickle.loads(pickle.dumps(get_tokenizer(name))) is get_tokenizer(name)
+        assert get_tokenizer(name) != tok
+    mine = Tokenizer("lower", str.split, " ".join)  # made by a user, of picklable functions
+    assert pickle.loads(pickle.dumps(mine)) == mine
 
 
 def test_the_module_examples_are_true():

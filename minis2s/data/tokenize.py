@@ -38,6 +38,29 @@ class Tokenizer(NamedTuple):
     detokenize: Callable[[Sequence[str]], str]  # tokens -> text
     merges: tuple[tuple[str, str], ...] = ()  # "bpe": what it learned (minis2s.data.bpe)
 
+    def __reduce__(self) -> tuple:
+        """Pickled as what makes it: a "bpe" tokenizer as its merges (its functions are closures,
+        which pickle refuses), a built-in one as its name; any other as its fields."""
+        if self.name == "bpe":
+            from minis2s.data.bpe import bpe_tokenizer
+
+            return bpe_tokenizer, (self.merges,)
+        if TOKENIZERS.get(self.name) == self:
+            return get_tokenizer, (self.name,)
+        return Tokenizer, tuple(self)
+
+    def __eq__(self, other: object) -> bool:
+        """Two "bpe" tokenizers are equal when their merges are (each has its own closures)."""
+        if isinstance(other, Tokenizer) and self.name == other.name == "bpe":
+            return self.merges == other.merges
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.merges)) if self.name == "bpe" else tuple.__hash__(self)
+
 
 def char_tokenize(text: str) -> list[str]:
     """One token per character (spaces are tokens too)."""
