@@ -114,7 +114,8 @@ def attention_text(
 
 def plot_log(log_path: str, out: str) -> None:
     """Training loss, dev loss and the dev metrics per epoch from a run's log.jsonl (or the run
-    directory that holds it)."""
+    directory that holds it), and where the log has them, the gradient norms before clipping
+    (each epoch's mean and largest, on a log scale: a gradient that explodes shows as a jump)."""
     plt = _pyplot()
     if os.path.isdir(log_path):
         log_path = os.path.join(log_path, "log.jsonl")
@@ -136,7 +137,9 @@ def plot_log(log_path: str, out: str) -> None:
     if not records:
         raise ValueError(f"{log_path} holds no epochs yet")
     epochs = [r["epoch"] for r in records]
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))
+    grads = any("grad_norm" in r for r in records)  # logs from before they were logged: none
+    fig, axes = plt.subplots(1, 3 if grads else 2, figsize=(15 if grads else 10, 4))
+    ax_loss, ax_metric = axes[:2]
 
     def curve(key: str, scale: float = 1.0) -> list[float] | None:
         if not any(key in r for r in records):
@@ -154,7 +157,15 @@ def plot_log(log_path: str, out: str) -> None:
             ax_metric.plot(epochs, ys, marker="o", label=label)
     ax_metric.set_xlabel("epoch")
     ax_metric.set_ylabel("%")
-    for ax in (ax_loss, ax_metric):
+    if grads:
+        ax_grad = axes[2]
+        for key, label in (("grad_norm", "mean gradient norm"), ("grad_norm_max", "largest")):
+            if (ys := curve(key)) is not None:
+                ax_grad.plot(epochs, ys, marker="o", label=label)
+        ax_grad.set_yscale("log")
+        ax_grad.set_xlabel("epoch")
+        ax_grad.set_ylabel("global gradient norm, before clipping")
+    for ax in axes:
         ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
         if ax.get_legend_handles_labels()[0]:
             ax.legend()

@@ -99,11 +99,13 @@ def test_ctrl_c_saves_and_resume_matches(data, tmp_path, monkeypatch):
     assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
 
 
-def train_losses(out) -> list[float]:
-    """Each logged epoch's train_loss (after checking its tokens_per_s is a real rate)."""
+def train_losses(out) -> list[tuple[float, ...]]:
+    """Each logged epoch's train_loss and gradient norms (after checking its tokens_per_s is a
+    real rate)."""
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert all(r["tokens_per_s"] > 0 for r in records)
-    return [r["train_loss"] for r in records]
+    keys = ("train_loss", "grad_norm", "grad_norm_max", "clipped")
+    return [tuple(r[k] for k in keys) for r in records]
 
 
 def test_ctrl_c_during_the_dev_evaluation_logs_the_whole_epoch(data, tmp_path, monkeypatch):
@@ -630,6 +632,42 @@ def test_every_update_gets_the_clipped_gradient_at_its_scheduled_lr(
         want = sum(s["loss"] * s["n"] for s in epoch) / sum(s["n"] for s in epoch)
         assert r["train_loss"] == pytest.approx(want, rel=1e-12)
         assert r["lr"] == pytest.approx(epoch[-1]["lr"], rel=1e-12)
+
+
+@pytest.mark.parametrize("clip", [0.0, "median"])
+def test_each_epoch_logs_its_updates_gradient_norms(data, tmp_path, clip):
+    """grad_norm is the mean over the epoch's updates of the global gradient norm before
+    clipping, grad_norm_max the largest, and clipped (with --clip only) the share of updates
+    whose norm exceeded it."""
+    if clip == "median":  # a clip that some of the first epoch's updates exceed, some not
+        pilot = make_trainer(data, tmp_path / "pilot", epochs=1, clip=0.0)
+        norms = [pilot.step(b)[1] for b in pilot.epoch_batches(0)]
+        clip = float(np.median(norms))
+    trainer = make_trainer(data, tmp_path / "run", clip=clip)
+    seen, loss_and_grads = [], trainer.model.loss_and_grads
+
+    def spy(batch, **kw):
+        loss, grads = loss_and_grads(batch, **kw)
+        seen.append((trainer.state["epoch"], global_norm(grads)))
+        return loss, grads
+
+    trainer.model.loss_and_grads = spy
+    trainer.fit()
+    records = [
+        json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    ]
+    shares = []
+    for e, r in enumerate(records):
+        norms = [n for epoch, n in seen if epoch == e]
+        assert len(norms) == 5  # 80 examples in batches of 16
+        assert r["grad_norm"] == pytest.approx(np.mean(norms), rel=1e-12)
+        assert r["grad_norm_max"] == pytest.approx(max(norms), rel=1e-12)
+        if clip:
+            shares.append(r["clipped"])
+            assert r["clipped"] == pytest.approx(np.mean([n > clip for n in norms]))
+        else:
+            assert "clipped" not in r
+    assert not clip or 0 < np.mean(shares) < 1
 
 
 def test_each_epoch_draws_its_own_batch_order(data, tmp_path):

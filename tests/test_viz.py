@@ -77,6 +77,25 @@ def test_plot_log_draws_each_epochs_figures_with_metrics_as_percentages(tmp_path
     assert got["dev BLEU"][1][0] == 30.0 and math.isnan(got["dev BLEU"][1][1])
 
 
+def test_plot_log_draws_the_gradient_norms_where_the_log_has_them(tmp_path, monkeypatch):
+    """A third panel: each epoch's mean and largest gradient norm, on a log scale."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.axes import Axes
+
+    records = [
+        {"epoch": 1, "train_loss": 2.5, "loss": 2.25, "grad_norm": 3.0, "grad_norm_max": 40.0},
+        {"epoch": 2, "train_loss": 1.5, "loss": 1.75, "grad_norm": 1.0, "grad_norm_max": 2.0},
+    ]
+    (tmp_path / "log.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    scales = []
+    monkeypatch.setattr(Axes, "set_yscale", lambda self, scale: scales.append(scale))
+    lines = _plotted(monkeypatch)
+    viz.plot_log(str(tmp_path), str(tmp_path / "c.png"))
+    got = {label: (xs, ys) for label, xs, ys in lines}
+    assert got["mean gradient norm"] == ([1, 2], [3.0, 1.0])
+    assert got["largest"] == ([1, 2], [40.0, 2.0]) and scales == ["log"]
+
+
 def test_plot_by_length_draws_each_band_at_its_middle_in_percent(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     lines = _plotted(monkeypatch)

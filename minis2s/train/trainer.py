@@ -40,8 +40,11 @@ class NonFiniteLoss(RuntimeError):
 DATA_CHECKS = ("options", "train", "dev")  # meta["data"] entries that older runs did not save
 
 # What the trainer sums over the current epoch's batches for its log line; kept in checkpoints,
-# so that an epoch interrupted and resumed logs the figures of all its batches.
-EPOCH_SUMS = {"epoch_tokens": 0, "epoch_nll": 0.0, "epoch_seconds": 0.0}
+# so that an epoch interrupted and resumed logs the figures of all its batches. The gradient
+# norms are each update's global norm before clipping: their sum, largest, and how many
+# updates --clip scaled down.
+EPOCH_SUMS = {"epoch_tokens": 0, "epoch_nll": 0.0, "epoch_seconds": 0.0, "epoch_updates": 0,
+              "epoch_grad_norm": 0.0, "epoch_grad_norm_max": 0.0, "epoch_clipped": 0}  # fmt: skip
 
 
 class Trainer:
@@ -273,17 +276,34 @@ class Trainer:
                     s["batch"] + 1, s["epoch_tokens"] + n, s["epoch_nll"] + loss * n,
                     seconds0 + time.perf_counter() - t0,
                 )  # fmt: skip
+                s["epoch_updates"] += 1
+                s["epoch_grad_norm"] += norm
+                s["epoch_grad_norm_max"] = max(s["epoch_grad_norm_max"], norm)
+                s["epoch_clipped"] += bool(t.clip > 0 and norm > t.clip)
                 if t.max_steps and s["step"] >= t.max_steps and s["batch"] < len(all_batches):
                     self.save("last")  # mid-epoch; at the epoch's end _end_epoch scores it
                     return True
             rate = s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9)
             ppl = math.exp(min(s["epoch_nll"] / s["epoch_tokens"], 50))
-            bar.set_postfix(loss=f"{loss:.3f}", ppl=f"{ppl:.2f}", tok_s=f"{rate:.0f}")
+            bar.set_postfix(loss=f"{loss:.3f}", ppl=f"{ppl:.2f}", tok_s=f"{rate:.0f}",
+                            grad=f"{norm:.3g}")  # fmt: skip
         self.train_figures = {
             "train_loss": s["epoch_nll"] / max(s["epoch_tokens"], 1),
             "tokens_per_s": s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9),
-        }
+        } | self._grad_figures()
         return False
+
+    def _grad_figures(self) -> dict[str, float]:
+        """The epoch's gradient norms for its log line: grad_norm, the mean over its updates of
+        the global norm before clipping, grad_norm_max, and with --clip, clipped, the share of
+        updates it scaled down (none of them for an epoch resumed from a checkpoint older than
+        these sums with no update left to run)."""
+        s, updates = self.state, self.state["epoch_updates"]
+        if updates == 0:
+            return {}
+        figures = {"grad_norm": s["epoch_grad_norm"] / updates,
+                   "grad_norm_max": s["epoch_grad_norm_max"]}  # fmt: skip
+        return figures | ({"clipped": s["epoch_clipped"] / updates} if self.tcfg.clip > 0 else {})
 
     def _end_epoch(self) -> tuple[dict[str, Any], bool]:
         dev = self.evaluate(self.model)  # Ctrl-C here: resumed, the epoch is scored again
