@@ -86,6 +86,18 @@ def test_tsv_errors_name_file_and_line(tmp_path, data, line, message):
     assert e.value.line == line and e.value.path == str(path)
 
 
+@pytest.mark.parametrize("name", ["train.tsv", "pairs.tsv"])
+def test_the_cut_hint_never_writes_over_the_file_it_reads(tmp_path, monkeypatch, name):
+    """`cut -f1,2 pairs.tsv > pairs.tsv`, run as the hint writes it, would empty the corpus (the
+    shell truncates the output before cut reads the input)."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / name, b"a\tb\tCC-BY 2.0 (France) Attribution: tatoeba.org\n")
+    with pytest.raises(CorpusError) as e:
+        read_tsv(name)
+    given, out = re.search(r"`cut -f1,2 (\S+) > (\S+)`", str(e.value)).groups()
+    assert given == name and out != name
+
+
 def test_parallel_errors_name_the_right_file(tmp_path):
     src = write(tmp_path / "src.txt", b"a\nb\nc\n")
     tgt = write(tmp_path / "tgt.txt", b"x\ny\n")

@@ -151,9 +151,11 @@ def read_tsv(
         if n_tabs != 1:
             message = f"expected exactly one TAB between source and target; found {n_tabs}"
             if n_tabs > 1:  # e.g. Tatoeba / Anki exports: source, target, attribution
+                # not the file itself: the shell would empty it before cut reads it
+                out = "two-columns.tsv" if os.path.basename(path) == "pairs.tsv" else "pairs.tsv"
                 message += (" (a file with more columns, such as Tatoeba's source<TAB>target"
                             "<TAB>attribution, reads as two columns after `cut -f1,2 "
-                            f"{shlex.quote(os.fspath(path))} > pairs.tsv`)")  # fmt: skip
+                            f"{shlex.quote(os.fspath(path))} > {out}`)")  # fmt: skip
             raise CorpusError(path, n, message)
         src, tgt = line.split("\t")
         if _keep((path, path), n, src, tgt, tok, max_len, on_long):
