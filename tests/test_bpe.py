@@ -273,6 +273,9 @@ def test_a_tokenizer_pickles_and_compares_by_what_makes_it():
         assert get_tokenizer(name) != tok
     mine = Tokenizer("lower", str.split, " ".join)  # made by a user, of picklable functions
     assert pickle.loads(pickle.dumps(mine)) == mine
+    # equal objects hash alike: the tuple of a bpe tokenizer's fields hashes as a tuple
+    for a, b in ((tok, tuple(tok)), (tuple(tok), tok), (mine, tuple(mine))):
+        assert (a == b) is (hash(a) == hash(b)) and (a != b) is not (a == b)
 
 
 def test_the_module_examples_are_true():

@@ -50,9 +50,13 @@ class Tokenizer(NamedTuple):
         return Tokenizer, tuple(self)
 
     def __eq__(self, other: object) -> bool:
-        """Two "bpe" tokenizers are equal when their merges are (each has its own closures)."""
-        if isinstance(other, Tokenizer) and self.name == other.name == "bpe":
-            return self.merges == other.merges
+        """Two "bpe" tokenizers are equal when their merges are (each has its own closures); a
+        "bpe" tokenizer equals nothing else, not even the tuple of its fields (whose hash is
+        another)."""
+        if self.name == "bpe":
+            return (
+                isinstance(other, Tokenizer) and other.name == "bpe" and self.merges == other.merges
+            )
         return tuple.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:
