@@ -160,6 +160,7 @@ def translate(args: argparse.Namespace) -> int:
             f"--show-attention: the model in {args.checkpoint} has no attention (it was trained "
             "with --attention none), so there are no weights to show"
         )
+    tr._check_replace_unk(kw.get("replace_unk", False))  # before stdin: no sentence typed in vain
     sentences = args.sentences or _stdin_lines()
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
@@ -231,6 +232,7 @@ def evaluate(args: argparse.Namespace) -> int:
     kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     tr = Translator.load(args.checkpoint)
     _check_sources_fit(tr.model.cfg.src_features, args)
+    tr._check_replace_unk(kw.get("replace_unk", False))  # before the pairs are read or made
     if args.data:
         pairs = list(read_corpus(args.data))
     else:

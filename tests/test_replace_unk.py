@@ -1,6 +1,8 @@
 """Unknown-word replacement: each <unk> of an output written as the source token it attends to
 most (`translate(..., replace_unk=True)`, `--replace-unk`), and how evaluate scores a copy."""
 
+import io
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -123,3 +125,15 @@ def test_the_command_line_replaces_unknown_words(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert main([*argv, "--replace-unk"]) == 2
     assert "this model has no attention" in capsys.readouterr().err
+
+
+def test_the_command_line_refuses_replace_unk_before_it_reads_stdin(monkeypatch, capsys):
+    """Sentences typed at the terminal are read to the end (Ctrl-D) before any is translated: a
+    model with nothing to copy is refused before that, as --show-attention is."""
+    stdin = io.StringIO("Ana sees Bo\n")
+    monkeypatch.setattr("sys.stdin", stdin)
+    bare = _unk_translator("none")
+    monkeypatch.setattr(Translator, "load", classmethod(lambda cls, path, which="best": bare))
+    assert main(["translate", "--checkpoint", "bare", "--replace-unk"]) == 2
+    assert "this model has no attention" in capsys.readouterr().err
+    assert stdin.tell() == 0
