@@ -47,6 +47,26 @@ def check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None
         )
 
 
+def check_replace_unk(cfg: ModelConfig, replace_unk: Any) -> None:
+    """replace_unk is a bool, and True only for a model whose outputs can copy a source token:
+    one with attention (its weights say which) that reads text (feature vectors have none).
+    The commands call it before they read a sentence."""
+    if not isinstance(replace_unk, bool | np.bool_):
+        raise ValueError(f"translate: replace_unk={replace_unk!r}; give True or False")
+    if not replace_unk:
+        return
+    if cfg.attention == "none":
+        raise ValueError(
+            "translate: replace_unk writes each <unk> as the source token the output attends "
+            "to most, but this model has no attention (attention='none'); leave it out"
+        )
+    if cfg.src_features > 0:
+        raise ValueError(
+            "translate: replace_unk copies source tokens, but this model reads feature "
+            f"vectors (src_features = {cfg.src_features}), which have none; leave it out"
+        )
+
+
 def check_finite_params(where: str, params: dict[str, np.ndarray]) -> None:
     """The checkpoint's parameters hold no NaN or infinity (they would decode to empty text)."""
     bad = [name for name, p in params.items() if not np.isfinite(p).all()]

@@ -186,7 +186,7 @@ class Translator:
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
                 "(greedy decoding and sampling give one output per source), and nbest >= 1"
             )
-        self._check_replace_unk(replace_unk)
+        checks.check_replace_unk(self.model.cfg, replace_unk)
         seed = 0 if seed is None else seed
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):
@@ -205,23 +205,6 @@ class Translator:
                 ts = [self._to_translation(h, st, replace_unk) for h in h_list]
                 out.append(ts if nbest > 1 else ts[0])
         return out
-
-    def _check_replace_unk(self, replace_unk: Any) -> None:
-        if not isinstance(replace_unk, bool | np.bool_):
-            raise ValueError(f"translate: replace_unk={replace_unk!r}; give True or False")
-        if not replace_unk:
-            return
-        cfg = self.model.cfg
-        if cfg.attention == "none":
-            raise ValueError(
-                "translate: replace_unk writes each <unk> as the source token the output attends "
-                "to most, but this model has no attention (attention='none'); leave it out"
-            )
-        if cfg.src_features > 0:
-            raise ValueError(
-                "translate: replace_unk copies source tokens, but this model reads feature "
-                f"vectors (src_features = {cfg.src_features}), which have none; leave it out"
-            )
 
     def _to_translation(self, h: Any, src_tokens: list[str], replace_unk: bool) -> Translation:
         tokens = self.tgt_vocab.decode(h.ids)

@@ -151,6 +151,7 @@ def _show(src) -> str:
 
 def translate(args: argparse.Namespace) -> int:
     from minis2s import viz
+    from minis2s._api_checks import check_replace_unk
     from minis2s.api import Translator
 
     kw = decode_kwargs(args)  # before reading anything: a wrong option costs no waiting
@@ -160,7 +161,7 @@ def translate(args: argparse.Namespace) -> int:
             f"--show-attention: the model in {args.checkpoint} has no attention (it was trained "
             "with --attention none), so there are no weights to show"
         )
-    tr._check_replace_unk(kw.get("replace_unk", False))  # before stdin: no sentence typed in vain
+    check_replace_unk(tr.model.cfg, kw.get("replace_unk", False))  # before stdin is read
     sentences = args.sentences or _stdin_lines()
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
@@ -221,6 +222,7 @@ def _stdin_lines() -> list[str]:
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    from minis2s._api_checks import check_replace_unk
     from minis2s.api import Translator
     from minis2s.data.corpus import read_corpus
 
@@ -232,7 +234,7 @@ def evaluate(args: argparse.Namespace) -> int:
     kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     tr = Translator.load(args.checkpoint)
     _check_sources_fit(tr.model.cfg.src_features, args)
-    tr._check_replace_unk(kw.get("replace_unk", False))  # before the pairs are read or made
+    check_replace_unk(tr.model.cfg, kw.get("replace_unk", False))  # before the pairs are read
     if args.data:
         pairs = list(read_corpus(args.data))
     else:
