@@ -1,8 +1,11 @@
 """Pictures: the attention heatmap of one translation (also as text, for a terminal), a run's
 training curves, and exact match against source length.
 
-matplotlib is an optional extra (`pip install 'minis2s[plot]'`); it is imported on use, with the
-Agg backend, so plots render without a display.
+matplotlib is an optional extra (`pip install 'minis2s[plot]'`), imported on use. The plots are
+matplotlib Figures made without pyplot: no backend is chosen and no global list keeps them, so
+they render without a display and leave a notebook's own plotting as it was. Each plot function
+returns its Figure (a notebook shows it inline, as it shows one of its own) and, given `out`,
+writes it to that file.
 """
 
 from __future__ import annotations
@@ -15,26 +18,29 @@ from typing import Any
 import numpy as np
 
 
-def _pyplot() -> Any:
+def _figure(**kw: Any) -> Any:
+    """A new matplotlib Figure (keywords as Figure's: figsize ...), not made through pyplot."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401  (first: what a missing install fails on)
+        from matplotlib.figure import Figure
     except ImportError as e:
         raise ImportError("plots need matplotlib: pip install 'minis2s[plot]'") from e
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return Figure(**kw)
 
-    return plt
+
+def _save(fig: Any, out: str | None) -> Any:
+    fig.tight_layout()
+    if out is not None:
+        fig.savefig(out, dpi=120)
+    return fig
 
 
 def check_image_path(option: str, path: str) -> None:
     """ValueError unless matplotlib can write an image at `path`: an extension it knows (without
     one, savefig would write `path`.png, another file than the one asked for) in a directory
     that exists."""
-    plt = _pyplot()
     ext = os.path.splitext(path)[1][1:].lower()
-    fig = plt.figure()
-    formats = fig.canvas.get_supported_filetypes()
-    plt.close(fig)  # only its own: a caller's open figures stay open
+    formats = _figure().canvas.get_supported_filetypes()
     if ext not in formats:
         got = f"'.{ext}' is not an image format matplotlib writes" if ext else "has no extension"
         raise ValueError(f"{option} {path}: {got}; end it in one of "
@@ -48,27 +54,29 @@ MAX_INCHES = 24.0  # a heatmap's longest side: 0.45 in a token would make a 100-
 
 
 def plot_attention(
-    weights: np.ndarray, src_tokens: Sequence[str], tgt_tokens: Sequence[str], out: str
-) -> None:
+    weights: np.ndarray,
+    src_tokens: Sequence[str],
+    tgt_tokens: Sequence[str],
+    out: str | None = None,
+) -> Any:
     """Heatmap of weights (T_out, S): row t is where output token t looked in the source.
 
-    A row beyond `tgt_tokens` (the step that produced EOS) is labelled </s>.
+    A row beyond `tgt_tokens` (the step that produced EOS) is labelled </s>. Returns the
+    Figure, written to `out` when given.
     """
-    plt = _pyplot()
     w, src, rows = _attention_grid(weights, src_tokens, tgt_tokens)
     src, rows = ([_visible(t) for t in labels] for labels in (src, rows))
     width, height = (max(2.5, 1 + 0.45 * n) for n in (w.shape[1], w.shape[0]))  # inches
     shrink = min(1.0, MAX_INCHES / max(width, height))  # the labels shrink with the cells
-    fig, ax = plt.subplots(figsize=(width * shrink, height * shrink))
+    fig = _figure(figsize=(width * shrink, height * shrink))
+    ax = fig.subplots()
     ax.imshow(w, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     size = max(2.0, 10 * shrink)
     ax.set_xticks(range(w.shape[1]), src, rotation=90, fontsize=size)
     ax.set_yticks(range(w.shape[0]), rows, fontsize=size)
     ax.set_xlabel("source")
     ax.set_ylabel("output")
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    return _save(fig, out)
 
 
 def _visible(label: str) -> str:
@@ -112,11 +120,11 @@ def attention_text(
     return "\n".join(line.rstrip() for line in lines)
 
 
-def plot_log(log_path: str, out: str) -> None:
+def plot_log(log_path: str, out: str | None = None) -> Any:
     """Training loss, dev loss and the dev metrics per epoch from a run's log.jsonl (or the run
     directory that holds it), and where the log has them, the gradient norms before clipping
-    (each epoch's mean and largest, on a log scale: a gradient that explodes shows as a jump)."""
-    plt = _pyplot()
+    (each epoch's mean and largest, on a log scale: a gradient that explodes shows as a jump).
+    Returns the Figure, written to `out` when given."""
     if os.path.isdir(log_path):
         log_path = os.path.join(log_path, "log.jsonl")
     if not os.path.isfile(log_path):
@@ -138,7 +146,8 @@ def plot_log(log_path: str, out: str) -> None:
         raise ValueError(f"{log_path} holds no epochs yet")
     epochs = [r["epoch"] for r in records]
     grads = any("grad_norm" in r for r in records)  # logs from before they were logged: none
-    fig, axes = plt.subplots(1, 3 if grads else 2, figsize=(15 if grads else 10, 4))
+    fig = _figure(figsize=(15 if grads else 10, 4))
+    axes = fig.subplots(1, 3 if grads else 2)
     ax_loss, ax_metric = axes[:2]
 
     def curve(key: str, scale: float = 1.0) -> list[float] | None:
@@ -169,17 +178,16 @@ def plot_log(log_path: str, out: str) -> None:
         ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    return _save(fig, out)
 
 
-def plot_by_length(curves: dict[str, Sequence[Any]], out: str) -> None:
+def plot_by_length(curves: dict[str, Sequence[Any]], out: str | None = None) -> Any:
     """Exact match (%) against source length, one line per model. `curves` maps a label to its
     bands (`metrics.Band`s, as `Translator.evaluate(pairs, by_length=W)["by_length"]` gives
-    them); each band is drawn at the middle of its lengths."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    them); each band is drawn at the middle of its lengths. Returns the Figure, written to `out`
+    when given."""
+    fig = _figure(figsize=(6, 4))
+    ax = fig.subplots()
     for label, bands in curves.items():
         middles = [(b.lo + b.hi) / 2 for b in bands]
         ax.plot(middles, [100 * b.exact_match for b in bands], marker="o", label=label)
@@ -188,6 +196,4 @@ def plot_by_length(curves: dict[str, Sequence[Any]], out: str) -> None:
     ax.set_ylim(-3, 103)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    return _save(fig, out)

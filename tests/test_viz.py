@@ -30,6 +30,46 @@ def test_plot_by_length_without_matplotlib_says_how_to_install(tmp_path, monkeyp
         viz.plot_by_length(CURVES, str(tmp_path / "x.png"))
 
 
+def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path):
+    """A notebook plots with its own backend (inline): the plots used pyplot after forcing
+    Agg, which switched the whole session to Agg. They now make Figures without pyplot."""
+    pytest.importorskip("matplotlib")
+    import subprocess
+
+    code = f"""
+import sys, matplotlib
+matplotlib.use("svg")
+import numpy as np
+from minis2s import viz
+from minis2s.metrics import Band
+viz.plot_by_length({{"a": [Band(1, 10, 5, 1.0)]}}, {str(tmp_path / "b.png")!r})
+viz.plot_attention(np.full((2, 2), 0.5), ["a", "b"], ["c"])
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert "matplotlib.pyplot" not in sys.modules
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_each_plot_returns_its_figure_and_writes_only_when_asked(tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    (tmp_path / "log.jsonl").write_text(json.dumps({"epoch": 1, "train_loss": 1.0}) + "\n")
+    figures = [
+        viz.plot_attention(np.full((2, 3), 0.3), ["a", "b", "c"], ["x"]),
+        viz.plot_log(str(tmp_path)),
+        viz.plot_by_length(CURVES),
+    ]
+    assert [len(f.axes) for f in figures] == [1, 2, 1]
+    assert all(isinstance(f, Figure) for f in figures)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.jsonl"]
+    out = tmp_path / "a.svg"
+    assert isinstance(viz.plot_attention(np.eye(2), ["a", "b"], ["x"], str(out)), Figure)
+    assert out.read_text().lstrip().startswith("<?xml")
+
+
 def test_attention_text_shades_each_weight_under_its_source_token():
     w = [[0.0, 1.0, 0.0], [0.5, 0.5, 0.0], [0.1, 0.2, 0.7]]  # the last row: the step of </s>
     text = viz.attention_text(w, ["ab", "c", " "], ["x", "yz"])
