@@ -5,7 +5,7 @@ refuses with a message that names the argument and the fix."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,12 +47,26 @@ def check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None
         )
 
 
-def check_replace_unk(cfg: ModelConfig, replace_unk: Any) -> None:
+def check_replace_unk(cfg: ModelConfig, replace_unk: Any, phrase_table: Any = None) -> None:
     """replace_unk is a bool, and True only for a model whose outputs can copy a source token:
-    one with attention (its weights say which) that reads text (feature vectors have none).
-    The commands call it before they read a sentence."""
+    one with attention (its weights say which) that reads text (feature vectors have none);
+    phrase_table, if given, is a mapping of strings to strings, and needs replace_unk. The
+    commands call it before they read a sentence."""
     if not isinstance(replace_unk, bool | np.bool_):
         raise ValueError(f"translate: replace_unk={replace_unk!r}; give True or False")
+    if phrase_table is not None:
+        if not isinstance(phrase_table, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in phrase_table.items()
+        ):
+            raise ValueError(
+                "translate: phrase_table must map source tokens to what to write for them, "
+                "strings to strings ({'gato': 'cat'})"
+            )
+        if not replace_unk:
+            raise ValueError(
+                "translate: phrase_table is read by replace_unk only and would be ignored; add "
+                "replace_unk=True, or leave it out"
+            )
     if not replace_unk:
         return
     if cfg.attention == "none":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -149,6 +149,7 @@ class Translator:
         nbest: int = 1,
         seed: int | None = None,
         replace_unk: bool = False,
+        phrase_table: Mapping[str, str] | None = None,
         **options: Any,
     ) -> list[Any]:
         """Translate `sources` (strings, or (S, F) arrays for a feature model).
@@ -159,8 +160,9 @@ class Translator:
         seed, its text and its place i in the list, not on the other sources or batch_size);
         all take max_len_a, max_len_b. `replace_unk`: write each `<unk>` of an output as the
         source token it attends to most (`replace_unknown`; needs an attention model that reads
-        text); its logprob and score stay the model's, for `<unk>`. Returns one Translation per
-        source, or a list of `nbest` Translations per source when nbest > 1.
+        text); its logprob and score stay the model's, for `<unk>`. `phrase_table` (with
+        replace_unk): source token -> what to write for it instead of a copy. Returns one
+        Translation per source, or a list of `nbest` Translations per source when nbest > 1.
         """
         if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
             what = (
@@ -186,7 +188,7 @@ class Translator:
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
                 "(greedy decoding and sampling give one output per source), and nbest >= 1"
             )
-        checks.check_replace_unk(self.model.cfg, replace_unk)
+        checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table)
         seed = 0 if seed is None else seed
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):
@@ -202,14 +204,16 @@ class Translator:
             except NoHypothesis as e:  # named by its place in sources, not in the batch
                 raise NoHypothesis(e.n + start, f"sources[{e.n + start}]", where=e.where) from None
             for h_list, st in zip(hyps, toks, strict=True):
-                ts = [self._to_translation(h, st, replace_unk) for h in h_list]
+                ts = [self._to_translation(h, st, replace_unk, phrase_table) for h in h_list]
                 out.append(ts if nbest > 1 else ts[0])
         return out
 
-    def _to_translation(self, h: Any, src_tokens: list[str], replace_unk: bool) -> Translation:
+    def _to_translation(
+        self, h: Any, src_tokens: list[str], replace_unk: bool, table: Mapping[str, str] | None
+    ) -> Translation:
         tokens = self.tgt_vocab.decode(h.ids)
         if replace_unk:
-            tokens = replace_unknown(h.ids, tokens, h.attention, src_tokens)
+            tokens = replace_unknown(h.ids, tokens, h.attention, src_tokens, table)
         text = self.tokenizer.detokenize(tokens)
         return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention, h.ended)
 
@@ -305,16 +309,25 @@ class Translator:
 
 
 def replace_unknown(
-    ids: Sequence[int], tokens: list[str], attention: np.ndarray, src_tokens: list[str]
+    ids: Sequence[int],
+    tokens: list[str],
+    attention: np.ndarray,
+    src_tokens: list[str],
+    table: Mapping[str, str] | None = None,
 ) -> list[str]:
     """`tokens` (an output's, decoded from `ids`) with each `<unk>` written as the source token
-    that its step attends to most: row t of `attention` (len(ids) (+1), len(src_tokens)) is
-    the step that produced token t. Luong, Sutskever, Le, Vinyals and Zaremba (2015), "Addressing
-    the Rare Word Problem in Neural Machine Translation", without their dictionary: the source
-    word is copied as it is, which suits names, numbers and words that read the same in both
-    languages. A model learns to emit <unk> where its source has one when rare words are <unk>
-    in training too (`--min-freq`; the README's Things to try 9)."""
-    return [
-        src_tokens[int(np.argmax(attention[t]))] if i == UNK_ID else token
-        for t, (i, token) in enumerate(zip(ids, tokens, strict=True))
-    ]
+    that its step attends to most, or as that token's entry in `table` where it has one: row t
+    of `attention` (len(ids) (+1), len(src_tokens)) is the step that produced token t.
+    Luong, Sutskever, Le, Vinyals and Zaremba (2015), "Addressing the Rare Word Problem in
+    Neural Machine Translation": their dictionary is `table`; a word without an entry is copied
+    as it is, which suits names, numbers and words that read the same in both languages. A model
+    learns to emit <unk> where its source has one when rare words are <unk> in training too
+    (`--min-freq`; the README's Things to try 9)."""
+    table = table or {}
+    out = []
+    for t, (i, token) in enumerate(zip(ids, tokens, strict=True)):
+        if i == UNK_ID:
+            source = src_tokens[int(np.argmax(attention[t]))]
+            token = table.get(source, source)
+        out.append(token)
+    return out

@@ -53,6 +53,9 @@ def _decode_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--replace-unk", action="store_true",
                    help="write each <unk> of the output as the source token it attends to most "
                    "(attention models)")  # fmt: skip
+    g.add_argument("--phrase-table", metavar="FILE",
+                   help="with --replace-unk: source<TAB>target lines, what to write for a source "
+                   "token instead of copying it")  # fmt: skip
 
 
 def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any]:
@@ -81,8 +84,16 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
             f"--length-penalty {args.length_penalty}; add --length-penalty gnmt, or leave it out"
         )
     kw: dict[str, Any] = {"max_len_a": args.max_len_a, "max_len_b": args.max_len_b}
+    if args.phrase_table is not None and not args.replace_unk:
+        raise ValueError(
+            "--phrase-table is read by --replace-unk only and would be ignored; add --replace-unk"
+        )
     if args.replace_unk:
         kw["replace_unk"] = True
+    if args.phrase_table is not None:
+        from minis2s.data.corpus import read_phrase_table
+
+        kw["phrase_table"] = read_phrase_table(args.phrase_table)
     if args.sample:
         return kw | {"method": "sample", "temperature": args.temperature, "top_k": args.top_k,
                      "seed": args.seed or 0}  # fmt: skip

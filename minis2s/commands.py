@@ -161,7 +161,8 @@ def translate(args: argparse.Namespace) -> int:
             f"--show-attention: the model in {args.checkpoint} has no attention (it was trained "
             "with --attention none), so there are no weights to show"
         )
-    check_replace_unk(tr.model.cfg, kw.get("replace_unk", False))  # before stdin is read
+    # before stdin is read: no sentence typed in vain
+    check_replace_unk(tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"))
     sentences = args.sentences or _stdin_lines()
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
@@ -234,7 +235,8 @@ def evaluate(args: argparse.Namespace) -> int:
     kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     tr = Translator.load(args.checkpoint)
     _check_sources_fit(tr.model.cfg.src_features, args)
-    check_replace_unk(tr.model.cfg, kw.get("replace_unk", False))  # before the pairs are read
+    # before the pairs are read
+    check_replace_unk(tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"))
     if args.data:
         pairs = list(read_corpus(args.data))
     else:

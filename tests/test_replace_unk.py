@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from minis2s import backend
 from minis2s.api import Translator, replace_unknown
 from minis2s.cli import main
+from minis2s.data.corpus import CorpusError, read_phrase_table
 from minis2s.data.vocab import UNK, UNK_ID, Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from tests.test_api import _outputs
@@ -27,12 +28,15 @@ def test_each_unk_becomes_the_source_token_of_its_rows_largest_weight(data):
     rows = T + data.draw(st.integers(0, 1), label="EOS row")  # the step that chose EOS, if any
     attention = rng.dirichlet(np.ones(S), rows)
     tokens = [UNK if i == UNK_ID else f"t{i}" for i in ids]
+    table = {w: w.upper() for w in data.draw(st.sets(st.sampled_from(src)), label="in table")}
     got = replace_unknown(ids, tokens, attention, src)
+    in_table = replace_unknown(ids, tokens, attention, src, table)
     for t in range(T):
         if ids[t] == UNK_ID:
-            assert got[t] == src[max(range(S), key=lambda j: attention[t, j])]
+            most = src[max(range(S), key=lambda j: attention[t, j])]
+            assert got[t] == most and in_table[t] == table.get(most, most)
         else:
-            assert got[t] == tokens[t]
+            assert got[t] == in_table[t] == tokens[t]
 
 
 def _unk_translator(attention: str = "general") -> Translator:
@@ -84,6 +88,30 @@ def test_replace_unk_is_refused_where_there_is_nothing_to_copy():
         _unk_translator().translate(["Ana"], replace_unk="yes")
 
 
+def test_a_phrase_table_translates_the_words_it_lists():
+    tr = _unk_translator()
+    kw = {"replace_unk": True, "max_len_b": 1}
+    assert set(tr.translate(["Xu"], phrase_table={"Xu": "Su"}, **kw)[0].tokens) == {"Su"}
+    assert set(tr.translate(["Xu"], phrase_table={"Bo": "Bu"}, **kw)[0].tokens) == {"Xu"}
+    with pytest.raises(ValueError, match="phrase_table is read by replace_unk only"):
+        tr.translate(["Xu"], phrase_table={"Xu": "Su"})
+    for bad in ([("Xu", "Su")], {"Xu": 1}):
+        with pytest.raises(ValueError, match="phrase_table must map source tokens"):
+            tr.translate(["Xu"], phrase_table=bad, **kw)
+
+
+def test_a_phrase_table_file_is_read_as_a_corpus_and_lists_each_word_once(tmp_path):
+    path = tmp_path / "table.tsv"
+    path.write_text("gato\tcat\nperro\tdog\n", encoding="utf-8")
+    assert read_phrase_table(path) == {"gato": "cat", "perro": "dog"}
+    path.write_text("gato\tcat\nperro\tdog\ngato\tkitten\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"table.tsv:3: 'gato' is listed again \(first on line 1"):
+        read_phrase_table(path)
+    path.write_text("gato\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"table.tsv:1: expected exactly one TAB"):
+        read_phrase_table(path)
+
+
 def test_a_copied_word_counts_where_it_spells_the_reference():
     """Token accuracy compares spellings outside the vocabulary, as exact match compares texts:
     a copied "Zed" matches the reference's "Zed" (which the vocabulary lacks), an output <unk>
@@ -119,6 +147,12 @@ def test_the_command_line_replaces_unknown_words(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().out == want.text + "\n"
     assert main(argv) == 0
     assert capsys.readouterr().out == " ".join([UNK] * len(want.tokens)) + "\n"
+    table = tmp_path / "table.tsv"
+    table.write_text("".join(f"{w}\t{w.upper()}\n" for w in ("hi", "Zed", ".")), encoding="utf-8")
+    assert main([*argv, "--replace-unk", "--phrase-table", str(table)]) == 0
+    assert capsys.readouterr().out == want.text.upper() + "\n"
+    assert main([*argv, "--phrase-table", str(table)]) == 2
+    assert "--phrase-table is read by --replace-unk only" in capsys.readouterr().err
     monkeypatch.undo()
     assert main([*train, "--attention", "none", "--out", str(tmp_path / "bare")]) == 0
     argv = ["evaluate", "--checkpoint", str(tmp_path / "bare"), "--data", str(corpus)]

@@ -165,6 +165,21 @@ def read_tsv(
     return Pairs(pairs, skipped)
 
 
+def read_phrase_table(path: str | os.PathLike) -> dict[str, str]:
+    """The phrase table of unknown-word replacement (`--replace-unk --phrase-table FILE`):
+    `source<TAB>target` lines read as `read_tsv` reads a corpus, the source one token as the
+    model's tokenizer splits it, the target what to write for it. A source token listed twice
+    is a CorpusError naming both lines (which translation to keep is the user's choice)."""
+    table: dict[str, str] = {}
+    first: dict[str, int] = {}
+    for n, (src, tgt) in enumerate(read_tsv(path), 1):
+        if src in table:
+            raise CorpusError(path, n, f"{src!r} is listed again (first on line {first[src]}); "
+                              "keep one translation per source token")  # fmt: skip
+        table[src], first[src] = tgt, n
+    return table
+
+
 def read_parallel(
     src_path: str | os.PathLike,
     tgt_path: str | os.PathLike,
