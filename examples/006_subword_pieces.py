@@ -11,13 +11,11 @@ merges learn syllables; thousands of them learn whole words again).
 """
 
 import os
-import tempfile
 
 import numpy as np
-from _common import QUICK, show
+from _common import QUICK, show, write_splits
 
 from minis2s import pipeline
-from minis2s.data.corpus import write_tsv
 from minis2s.train.config import TrainConfig
 
 rng = np.random.default_rng(0)
@@ -33,12 +31,7 @@ def sentence() -> tuple[str, str]:
     return source, target
 
 
-out = tempfile.mkdtemp(prefix="minis2s-006-")
-files = {}
-for split, n in (("train", 200 if QUICK else 3000), ("dev", 16 if QUICK else 300),
-                 ("test", 16 if QUICK else 1000)):  # fmt: skip
-    files[split] = os.path.join(out, f"{split}.tsv")
-    write_tsv(files[split], [sentence() for _ in range(n)])
+out, files = write_splits("006", sentence, n_train=3000)
 
 train = TrainConfig(epochs=1 if QUICK else 10, dev_size=16 if QUICK else 300)
 tokenizers = {

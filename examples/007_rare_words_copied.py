@@ -13,13 +13,11 @@ model learns to write <unk> where its source has one; `replace_unk=True` (transl
 """
 
 import os
-import tempfile
 
 import numpy as np
-from _common import QUICK, show
+from _common import QUICK, show, write_splits
 
 from minis2s import pipeline
-from minis2s.data.corpus import write_tsv
 from minis2s.train.config import TrainConfig
 
 rng = np.random.default_rng(0)
@@ -34,12 +32,7 @@ def pair() -> tuple[str, str]:
     return " ".join(w), " ".join(reversed(w))
 
 
-out = tempfile.mkdtemp(prefix="minis2s-007-")
-files = {}
-for split, n in (("train", 200 if QUICK else 10000), ("dev", 16 if QUICK else 300),
-                 ("test", 16 if QUICK else 1000)):  # fmt: skip
-    files[split] = os.path.join(out, f"{split}.tsv")
-    write_tsv(files[split], [pair() for _ in range(n)])
+out, files = write_splits("007", pair, n_train=10000)
 
 train = TrainConfig(epochs=1 if QUICK else 10, dev_size=16 if QUICK else 300)
 results = {}

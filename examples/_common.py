@@ -19,3 +19,20 @@ def show(translator, pairs, n: int = 5, **decode) -> None:
 
     outs = translator.translate([s for s, _ in pairs[:n]], **decode)
     show_translations(translator, pairs[:n], [t[0] if isinstance(t, list) else t for t in outs])
+
+
+def write_splits(name: str, make_pair, n_train: int) -> tuple[str, dict]:
+    """Write a made-up corpus as train/dev/test TSV files (n_train, 300 and 1000 pairs of
+    make_pair(), in that order; 200, 16 and 16 under MINIS2S_QUICK=1) into a new temporary
+    directory named after the example: (the directory, {split: path})."""
+    import tempfile
+
+    from minis2s.data.corpus import write_tsv
+
+    out = tempfile.mkdtemp(prefix=f"minis2s-{name}-")
+    files = {}
+    for split, n in (("train", 200 if QUICK else n_train), ("dev", 16 if QUICK else 300),
+                     ("test", 16 if QUICK else 1000)):  # fmt: skip
+        files[split] = os.path.join(out, f"{split}.tsv")
+        write_tsv(files[split], [make_pair() for _ in range(n)])
+    return out, files
