@@ -47,10 +47,16 @@ def check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None
         )
 
 
-def check_replace_unk(cfg: ModelConfig, replace_unk: Any, phrase_table: Any = None) -> None:
+def check_replace_unk(
+    cfg: ModelConfig,
+    replace_unk: Any,
+    phrase_table: Any = None,
+    tokenizer: Tokenizer | None = None,
+) -> None:
     """replace_unk is a bool, and True only for a model whose outputs can copy a source token:
     one with attention (its weights say which) that reads text (feature vectors have none);
-    phrase_table, if given, is a mapping of strings to strings, and needs replace_unk. The
+    phrase_table, if given, is a mapping of strings to strings, and needs replace_unk; each of
+    its sources is one token of `tokenizer` (the model's), or it would never match. The
     commands call it before they read a sentence."""
     if not isinstance(replace_unk, bool | np.bool_):
         raise ValueError(f"translate: replace_unk={replace_unk!r}; give True or False")
@@ -67,6 +73,8 @@ def check_replace_unk(cfg: ModelConfig, replace_unk: Any, phrase_table: Any = No
                 "translate: phrase_table is read by replace_unk only and would be ignored; add "
                 "replace_unk=True, or leave it out"
             )
+        if tokenizer is not None:
+            _check_table_sources(phrase_table, tokenizer)
     if not replace_unk:
         return
     if cfg.attention == "none":
@@ -79,6 +87,19 @@ def check_replace_unk(cfg: ModelConfig, replace_unk: Any, phrase_table: Any = No
             "translate: replace_unk copies source tokens, but this model reads feature "
             f"vectors (src_features = {cfg.src_features}), which have none; leave it out"
         )
+
+
+def _check_table_sources(table: Mapping[str, str], tokenizer: Tokenizer) -> None:
+    """Each source of the phrase table is a token as `tokenizer` splits text: one it reads as
+    [source] (with bpe, a piece without whitespace: bpe splits a piece such as "ga@@" again)."""
+    split = TOKENIZERS["word"].tokenize if tokenizer.name == "bpe" else tokenizer.tokenize
+    for source in table:
+        if split(source) != [source]:
+            raise ValueError(
+                f"translate: phrase_table lists {source!r}, but the {tokenizer.name} tokenizer "
+                f"reads it as {tokenizer.tokenize(source)!r}, so it would never match a source "
+                "token; give each entry one token as the model reads it, or remove it"
+            )
 
 
 def check_finite_params(where: str, params: dict[str, np.ndarray]) -> None:

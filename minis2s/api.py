@@ -188,7 +188,7 @@ class Translator:
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
                 "(greedy decoding and sampling give one output per source), and nbest >= 1"
             )
-        checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table)
+        checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table, self.tokenizer)
         seed = 0 if seed is None else seed
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):

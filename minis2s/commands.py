@@ -162,7 +162,9 @@ def translate(args: argparse.Namespace) -> int:
             "with --attention none), so there are no weights to show"
         )
     # before stdin is read: no sentence typed in vain
-    check_replace_unk(tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"))
+    check_replace_unk(
+        tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
+    )
     sentences = args.sentences or _stdin_lines()
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
@@ -236,7 +238,9 @@ def evaluate(args: argparse.Namespace) -> int:
     tr = Translator.load(args.checkpoint)
     _check_sources_fit(tr.model.cfg.src_features, args)
     # before the pairs are read
-    check_replace_unk(tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"))
+    check_replace_unk(
+        tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
+    )
     if args.data:
         pairs = list(read_corpus(args.data))
     else:

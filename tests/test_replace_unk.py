@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from minis2s import backend
 from minis2s.api import Translator, replace_unknown
 from minis2s.cli import main
+from minis2s.data.bpe import learn_tokenizer
 from minis2s.data.corpus import CorpusError, read_phrase_table
+from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import UNK, UNK_ID, Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from tests.test_api import _outputs
@@ -100,6 +102,22 @@ def test_a_phrase_table_translates_the_words_it_lists():
             tr.translate(["Xu"], phrase_table=bad, **kw)
 
 
+def test_a_phrase_table_source_that_is_not_one_token_is_refused():
+    """A source the tokenizer never makes ("New York" for a word model, a word for a char
+    model) would never match: it was silently ignored."""
+    kw = {"replace_unk": True, "max_len_b": 1}
+    for bad in ({"Xu": "Su", "New York": "Nueva York"}, {"Xu ": "Su"}, {"": "Su"}):
+        with pytest.raises(ValueError, match="never match"):
+            _unk_translator().translate(["Xu"], phrase_table=bad, **kw)
+    tr = _unk_translator()
+    tr.tokenizer = get_tokenizer("char")
+    with pytest.raises(ValueError, match=r"the char tokenizer reads it as \['X', 'u'\]"):
+        tr.translate(["Xu"], phrase_table={"Xu": "Su"}, **kw)
+    assert set(tr.translate(["X"], phrase_table={"X": "Su", " ": "_"}, **kw)[0].tokens) == {"Su"}
+    tr.tokenizer = learn_tokenizer(["Ana sees Bo"] * 3, 5)  # a piece is written with its @@
+    assert tr.translate(["Xu"], phrase_table={"X@@": "Su", "u": "-"}, **kw)
+
+
 def test_a_phrase_table_file_is_read_as_a_corpus_and_lists_each_word_once(tmp_path):
     path = tmp_path / "table.tsv"
     path.write_text("gato\tcat\nperro\tdog\n", encoding="utf-8")
@@ -170,4 +188,19 @@ def test_the_command_line_refuses_replace_unk_before_it_reads_stdin(monkeypatch,
     monkeypatch.setattr(Translator, "load", classmethod(lambda cls, path, which="best": bare))
     assert main(["translate", "--checkpoint", "bare", "--replace-unk"]) == 2
     assert "this model has no attention" in capsys.readouterr().err
+    assert stdin.tell() == 0
+
+
+def test_the_command_line_refuses_a_table_source_that_is_not_a_token_before_stdin(
+    tmp_path, monkeypatch, capsys
+):
+    table = tmp_path / "table.tsv"
+    table.write_text("Xu\tSu\nNew York\tNueva York\n", encoding="utf-8")
+    stdin = io.StringIO("Ana sees Bo\n")
+    monkeypatch.setattr("sys.stdin", stdin)
+    tr = _unk_translator()
+    monkeypatch.setattr(Translator, "load", classmethod(lambda cls, path, which="best": tr))
+    argv = ["translate", "--checkpoint", "m", "--replace-unk", "--phrase-table", str(table)]
+    assert main(argv) == 2
+    assert "phrase_table lists 'New York', but the word tokenizer" in capsys.readouterr().err
     assert stdin.tell() == 0
