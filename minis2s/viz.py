@@ -72,8 +72,9 @@ def plot_attention(
     ax = fig.subplots()
     ax.imshow(w, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     size = max(2.0, 10 * shrink)
-    ax.set_xticks(range(w.shape[1]), src, rotation=90, fontsize=size)
-    ax.set_yticks(range(w.shape[0]), rows, fontsize=size)
+    text = {"fontsize": size, "parse_math": False}  # a token "$$" is text, not a formula
+    ax.set_xticks(range(w.shape[1]), src, rotation=90, **text)
+    ax.set_yticks(range(w.shape[0]), rows, **text)
     ax.set_xlabel("source")
     ax.set_ylabel("output")
     return _save(fig, out)

@@ -187,3 +187,15 @@ def test_a_space_token_is_labelled_on_the_heatmap(tmp_path, monkeypatch):
         np.full((3, 3), 0.3), ["a", " ", "b c"], ["  ", "x"], str(tmp_path / "a.png")
     )
     assert ticks == {"x": ["a", "\u2423", "b c"], "y": ["\u2423\u2423", "x", "</s>"]}
+
+
+def test_dollar_signs_in_tokens_are_drawn_as_written(tmp_path):
+    """A word model reads "$$" and "$x$" as tokens: matplotlib took "$...$" for math, so "$$"
+    failed to parse (the plot raised) and "$x$" showed as an italic x."""
+    pytest.importorskip("matplotlib")
+    src, out = ["pay", "$$", "$x$"], ["$_$", "now"]
+    fig = viz.plot_attention(np.full((3, 3), 0.3), src, out, str(tmp_path / "a.png"))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == src
+    assert [t.get_text() for t in ax.get_yticklabels()] == [*out, "</s>"]
+    assert not any(t.get_parse_math() for t in ax.get_xticklabels() + ax.get_yticklabels())
