@@ -45,6 +45,15 @@ def check_image_path(option: str, path: str) -> None:
         got = f"'.{ext}' is not an image format matplotlib writes" if ext else "has no extension"
         raise ValueError(f"{option} {path}: {got}; end it in one of "
                          f"{', '.join('.' + f for f in sorted(formats))}")  # fmt: skip
+    if ext == "pgf":  # listed, but written through a TeX program (for the text's sizes)
+        import shutil
+
+        import matplotlib
+
+        tex = matplotlib.rcParams["pgf.texsystem"]
+        if shutil.which(tex) is None:
+            raise ValueError(f"{option} {path}: .pgf is written by {tex}, which is not "
+                             "installed; install it, or end the path in .pdf or .svg")  # fmt: skip
     from minis2s.bench.report import check_writable
 
     check_writable(option, path)

@@ -199,3 +199,18 @@ def test_dollar_signs_in_tokens_are_drawn_as_written(tmp_path):
     assert [t.get_text() for t in ax.get_xticklabels()] == src
     assert [t.get_text() for t in ax.get_yticklabels()] == [*out, "</s>"]
     assert not any(t.get_parse_math() for t in ax.get_xticklabels() + ax.get_yticklabels())
+
+
+def test_a_pgf_path_needs_the_tex_that_writes_it(tmp_path, monkeypatch):
+    """matplotlib lists .pgf but writes it through a TeX program: without one, the check passed
+    and plot failed after translating, on matplotlib's error."""
+    matplotlib = pytest.importorskip("matplotlib")
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    tex = matplotlib.rcParams["pgf.texsystem"]
+    with pytest.raises(ValueError, match=rf"--out .*a\.pgf: .pgf is written by {tex}, which"):
+        viz.check_image_path("--out", str(tmp_path / "a.pgf"))
+    viz.check_image_path("--out", str(tmp_path / "a.pdf"))
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    viz.check_image_path("--out", str(tmp_path / "a.pgf"))
