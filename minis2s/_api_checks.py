@@ -64,9 +64,15 @@ def check_replace_unk(
         if not isinstance(phrase_table, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in phrase_table.items()
         ):
+            hint = ""
+            if isinstance(phrase_table, str | os.PathLike):  # a file, as --phrase-table takes
+                hint = (
+                    "; read a file of source<TAB>target lines with "
+                    f"minis2s.data.corpus.read_phrase_table({phrase_table!r})"
+                )
             raise ValueError(
                 "translate: phrase_table must map source tokens to what to write for them, "
-                "strings to strings ({'gato': 'cat'})"
+                "strings to strings ({'gato': 'cat'})" + hint
             )
         if not replace_unk:
             raise ValueError(

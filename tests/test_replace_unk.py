@@ -100,6 +100,8 @@ def test_a_phrase_table_translates_the_words_it_lists():
     for bad in ([("Xu", "Su")], {"Xu": 1}):
         with pytest.raises(ValueError, match="phrase_table must map source tokens"):
             tr.translate(["Xu"], phrase_table=bad, **kw)
+    with pytest.raises(ValueError, match=r"read_phrase_table\('table.tsv'\)"):
+        tr.translate(["Xu"], phrase_table="table.tsv", **kw)  # a file, as --phrase-table takes
 
 
 def test_a_phrase_table_source_that_is_not_one_token_is_refused():
