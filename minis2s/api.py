@@ -22,6 +22,7 @@ from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
 from minis2s.decode import beam_search, greedy, sample
 from minis2s.decode.common import NoHypothesis
+from minis2s.decode.replace_unk import replace_unknown
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 
@@ -306,28 +307,3 @@ class Translator:
         hyp_ids = [ids(t.tokens) + ([EOS_ID] if t.ended else []) for t in translations]
         ref_ids = [ids(self.tokenizer.tokenize(r)) + [EOS_ID] for r in refs]
         return hyp_ids, ref_ids
-
-
-def replace_unknown(
-    ids: Sequence[int],
-    tokens: list[str],
-    attention: np.ndarray,
-    src_tokens: list[str],
-    table: Mapping[str, str] | None = None,
-) -> list[str]:
-    """`tokens` (an output's, decoded from `ids`) with each `<unk>` written as the source token
-    that its step attends to most, or as that token's entry in `table` where it has one: row t
-    of `attention` (len(ids) (+1), len(src_tokens)) is the step that produced token t.
-    Luong, Sutskever, Le, Vinyals and Zaremba (2015), "Addressing the Rare Word Problem in
-    Neural Machine Translation": their dictionary is `table`; a word without an entry is copied
-    as it is, which suits names, numbers and words that read the same in both languages. A model
-    learns to emit <unk> where its source has one when rare words are <unk> in training too
-    (`--min-freq`; the README's Things to try 9)."""
-    table = table or {}
-    out = []
-    for t, (i, token) in enumerate(zip(ids, tokens, strict=True)):
-        if i == UNK_ID:
-            source = src_tokens[int(np.argmax(attention[t]))]
-            token = table.get(source, source)
-        out.append(token)
-    return out

@@ -9,12 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minis2s import backend
-from minis2s.api import Translator, replace_unknown
+from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.data.bpe import learn_tokenizer
 from minis2s.data.corpus import CorpusError, read_phrase_table
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import UNK, UNK_ID, Vocab
+from minis2s.decode.replace_unk import replace_unknown
 from minis2s.models import ModelConfig, Seq2Seq
 from tests.test_api import _outputs
 
