@@ -29,7 +29,7 @@ from minis2s.train import checkpoint
 METHODS = ("greedy", "beam", "sample")
 OPTIONS = {  # the keyword options each decoding method takes
     "greedy": ("max_len_a", "max_len_b"),
-    "beam": ("beam_size", "length_penalty", "alpha", "max_len_a", "max_len_b"),
+    "beam": ("beam_size", "length_penalty", "alpha", "beta", "max_len_a", "max_len_b"),
     "sample": ("temperature", "top_k", "max_len_a", "max_len_b"),
 }
 
@@ -156,14 +156,15 @@ class Translator:
         """Translate `sources` (strings, or (S, F) arrays for a feature model).
 
         method: "greedy", "beam" (options beam_size, length_penalty, alpha: alpha only with
-        length_penalty="gnmt") or "sample" (options temperature, top_k; `seed` seeds the draws,
-        default 0: sources[i] draws from default_rng([seed, i]), so its sample depends on the
-        seed, its text and its place i in the list, not on the other sources or batch_size);
-        all take max_len_a, max_len_b. `replace_unk`: write each `<unk>` of an output as the
-        source token it attends to most (`replace_unknown`; needs an attention model that reads
-        text); its logprob and score stay the model's, for `<unk>`. `phrase_table` (with
-        replace_unk): source token -> what to write for it instead of a copy. Returns one
-        Translation per source, or a list of `nbest` Translations per source when nbest > 1.
+        length_penalty="gnmt", beta: GNMT's coverage penalty) or "sample" (options
+        temperature, top_k; `seed` seeds the draws, default 0: sources[i] draws from
+        default_rng([seed, i]), so its sample depends on the seed, its text and its place i in
+        the list, not on the other sources or batch_size); all take max_len_a, max_len_b.
+        `replace_unk`: write each `<unk>` of an output as the source token it attends to most
+        (`replace_unknown`; needs an attention model that reads text); its logprob and score
+        stay the model's, for `<unk>`. `phrase_table` (with replace_unk): source token -> what
+        to write for it instead of a copy. Returns one Translation per source, or a list of
+        `nbest` Translations per source when nbest > 1.
         """
         if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
             what = (

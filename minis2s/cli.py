@@ -39,6 +39,10 @@ def _decode_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     g.add_argument("--alpha", type=finite_float, default=None,
                    help="with --length-penalty gnmt: its exponent (default 0.6)")  # fmt: skip
+    g.add_argument("--coverage-penalty", type=finite_float, default=None, metavar="BETA",
+                   help="with --beam: add GNMT's beta * sum_i log(min(attention to word i, "
+                   "1)), which ranks down outputs that leave source words unattended (try 0.2)",
+                   )  # fmt: skip
     g.add_argument("--sample", action="store_true", help="sample instead of searching")
     g.add_argument("--temperature", type=finite_float, default=1.0,
                    help="with --sample: p^(1/T)")  # fmt: skip
@@ -62,7 +66,8 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
     """translate() keyword arguments from the decoding options; a ValueError for an option the
     chosen method would ignore (`nbest`: whether this command prints n-best lists)."""
     beam_options = {"--nbest": args.nbest != 1, "--length-penalty": args.length_penalty != "none",
-                    "--alpha": args.alpha is not None}  # fmt: skip
+                    "--alpha": args.alpha is not None,
+                    "--coverage-penalty": args.coverage_penalty is not None}  # fmt: skip
     sample_options = {"--temperature": args.temperature != 1.0, "--top-k": args.top_k != 0,
                       "--seed": args.seed is not None}  # fmt: skip
     if args.sample and args.beam > 0:
@@ -99,6 +104,7 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
                      "seed": args.seed or 0}  # fmt: skip
     if args.beam > 0:
         alpha = {} if args.alpha is None else {"alpha": args.alpha}
+        alpha |= {} if args.coverage_penalty is None else {"beta": args.coverage_penalty}
         return kw | alpha | {"method": "beam", "beam_size": args.beam, "nbest": args.nbest,
                              "length_penalty": args.length_penalty}  # fmt: skip
     return kw

@@ -168,15 +168,17 @@ def test_wrong_arguments_are_named_not_met_deep_inside(call, message):
         call(model_for("gru", "general", 0), ids, mask)
 
 
-def teacher_forced_logprob(model, src, ys):
-    """log p(ys | src) step by step through model.step, ys the ids fed after BOS."""
+def teacher_forced_logprob(model, src, ys, with_attention=False):
+    """log p(ys | src) step by step through model.step, ys the ids fed after BOS (and, with
+    `with_attention`, each step's attention weights (len(ys), S))."""
     ids, mask = pad([src])
-    state, y, total = model.encode(ids, mask), np.array([BOS_ID]), 0.0
+    state, y, total, weights = model.encode(ids, mask), np.array([BOS_ID]), 0.0, []
     for tok in ys:
-        logp, state, _ = model.step(y, state)
+        logp, state, w = model.step(y, state)
         total += float(logp[0, tok])
+        weights.append(None if w is None else w[0])
         y = np.array([tok])
-    return total
+    return (total, np.array(weights)) if with_attention else total
 
 
 @pytest.mark.parametrize("penalty", ["none", "average", "gnmt"])
@@ -206,6 +208,50 @@ def test_beam_search_wide_enough_is_exhaustive_search(cell, att, penalty):
     assert [h.ids for h in hyps] == [seq for _, _, seq in best]
     np.testing.assert_allclose([h.logprob for h in hyps], [lp for _, lp, _ in best], rtol=1e-12)
     np.testing.assert_allclose([h.score for h in hyps], [sc for sc, _, _ in best], rtol=1e-12)
+
+
+@pytest.mark.parametrize("penalty", ["none", "gnmt"])
+@pytest.mark.parametrize("cell,att", [("lstm", "general"), ("rnn", "additive")])
+def test_a_wide_beam_ranks_by_the_coverage_penalty_as_exhaustive_search_does(cell, att, penalty):
+    """GNMT's coverage penalty, beta * sum_i log(min(sum_t a_ti, 1)) over the steps of each
+    output (its EOS step too), added to the length-penalised score: a beam as wide as the number
+    of outputs returns exhaustive search's best 6 by that score. Its stop rule bounds a live
+    hypothesis as without the penalty (cp <= 0 and only rises), which this checks too."""
+    from minis2s.decode.beam import penalised
+
+    cfg = ModelConfig(src_vocab=6, tgt_vocab=6, cell=cell, emb=3, hidden=4, attention=att,
+                      init_scale=1.5)  # fmt: skip
+    model = Seq2Seq(cfg, seed=4, dtype=np.float64)
+    src, words, beta = [4, 5, 3, 4], [3, 4, 5], 3.0
+    outputs = []
+    for n in range(4):
+        for seq in itertools.product(words, repeat=n):
+            ys = list(seq) + ([EOS_ID] if n < 3 else [])
+            lp, a = teacher_forced_logprob(model, src, ys, with_attention=True)
+            cp = beta * np.log(np.minimum(a.sum(axis=0), 1.0)).sum()
+            outputs.append((penalised(lp, len(ys), penalty, 0.8) + cp, list(seq)))
+    best = sorted(outputs, key=lambda o: -o[0])[:6]
+    ids, mask = pad([src])
+    hyps = beam_search(model, ids, mask, beam_size=40, nbest=6, length_penalty=penalty,
+                       alpha=0.8, beta=beta, max_len_a=0.0, max_len_b=3)[0]  # fmt: skip
+    assert [h.ids for h in hyps] == [seq for _, seq in best]
+    np.testing.assert_allclose([h.score for h in hyps], [sc for sc, _ in best], rtol=1e-12)
+    without = beam_search(model, ids, mask, beam_size=40, nbest=6, length_penalty=penalty,
+                          alpha=0.8, max_len_a=0.0, max_len_b=3)[0]  # fmt: skip
+    assert [h.ids for h in without] != [h.ids for h in hyps]  # the penalty reorders them
+    together = beam_search(model, *pad([[4], src]), beam_size=5, nbest=3, beta=beta)[1]
+    alone = beam_search(model, ids, mask, beam_size=5, nbest=3, beta=beta)[0]
+    assert [h.ids for h in together] == [h.ids for h in alone]  # padding has no coverage
+    np.testing.assert_allclose([h.score for h in together], [h.score for h in alone], rtol=1e-9)
+
+
+def test_the_coverage_penalty_is_refused_where_it_means_nothing():
+    ids, mask = pad([[4, 5]])
+    with pytest.raises(ValueError, match="beta=0.2 weighs the attention .* no attention"):
+        beam_search(model_for("gru", "none", 0), ids, mask, beta=0.2)
+    for beta, message in ((-0.1, "beta must be >= 0"), (float("nan"), "beta")):
+        with pytest.raises(ValueError, match=message):
+            beam_search(model_for("gru", "general", 0), ids, mask, beta=beta)
 
 
 class ScriptedDecoder:

@@ -20,6 +20,11 @@ Length penalties, with |y| counting the EOS token:
   none:    score = log p(y)
   average: score = log p(y) / |y|
   gnmt:    score = log p(y) / ((5 + |y|) / 6) ** alpha          (Wu et al. 2016)
+and GNMT's coverage penalty, with `beta` > 0 (attention models), added to any of them:
+  cp = beta * sum_i log(min(sum_t a_ti, 1))    over source positions i, steps t (EOS's too)
+It is <= 0, lower for an output that leaves source positions with little attention in all
+(a dropped word), and rises towards 0 as a hypothesis grows (its attention sums only grow),
+so the bound `attainable` gives a live hypothesis holds with it as without.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ from minis2s.decode.common import (
 
 PENALTIES = ("none", "average", "gnmt")
 MAX_ALPHA = 10.0  # ((5 + L) / 6)^alpha stays within float for any L up to MAX_STEPS
+# The least coverage counted: a position whose weights all underflowed to 0 costs
+# beta * log(TINY) = -708 beta, not -inf (which would tie every such hypothesis).
+TINY = np.finfo(np.float64).tiny
 
 
 def penalised(logprob: float, length: int, kind: str, alpha: float) -> float:
@@ -53,6 +61,15 @@ def penalised(logprob: float, length: int, kind: str, alpha: float) -> float:
     if kind == "gnmt":
         return logprob / ((5.0 + length) / 6.0) ** alpha
     return logprob
+
+
+def coverage_penalty(attention: np.ndarray, beta: float) -> float:
+    """GNMT's cp = beta * sum_i log(min(sum_t a_ti, 1)) of one hypothesis's attention (its steps,
+    its own source positions); 0.0 for beta = 0."""
+    if beta == 0.0:
+        return 0.0
+    coverage = attention.sum(axis=0)  # (S,) attention each source position got in all
+    return beta * float(np.log(np.clip(coverage, TINY, 1.0)).sum())
 
 
 def attainable(logprob: float, shortest: int, longest: int, kind: str, alpha: float) -> float:
@@ -73,11 +90,13 @@ def beam_search(
     nbest: int = 1,
     length_penalty: str = "none",
     alpha: float = 0.6,
+    beta: float = 0.0,
     max_len_a: float = 2.0,
     max_len_b: int = 10,
 ) -> list[list[Hypothesis]]:
     """Decode a batch with beam search. src (N, S), src_mask (N, S) -> per sentence the `nbest`
-    best hypotheses, best first."""
+    best hypotheses, best first. `beta` > 0 adds GNMT's coverage penalty to the ranking score
+    (it needs a model with attention)."""
     check_batch("beam_search", src, src_mask)
     validate.integer("beam_search", "beam_size", beam_size, 1)
     validate.integer("beam_search", "nbest", nbest, 1)
@@ -92,6 +111,12 @@ def beam_search(
         raise ValueError(
             f"beam_search: alpha must be in [-{MAX_ALPHA:g}, {MAX_ALPHA:g}] (GNMT's is 0.6 to 1; "
             f"beyond, the penalty overflows); got {alpha}"
+        )
+    validate.finite("beam_search", "beta", beta)
+    if beta < 0:
+        raise ValueError(
+            f"beam_search: beta must be >= 0 (GNMT's is 0.2; a negative one would reward outputs "
+            f"that leave source words unattended); got {beta}"
         )
     K = beam_size
     limits = length_limits(src_mask, max_len_a, max_len_b)
@@ -109,11 +134,16 @@ def beam_search(
     for t in range(int(limits.max())):
         logp, state, w = model.step(xp.asarray(y), state, ids_checked=True)  # BOS, own choices
         logp = choosable(to_numpy(logp).astype(np.float64).reshape(N, K, -1))
+        if w is None and beta != 0.0:
+            raise ValueError(
+                f"beam_search: beta={beta} weighs the attention each source word got, but this "
+                "model has no attention; leave beta at 0"
+            )
         w = None if w is None else to_numpy(w)
         step_attn = None if w is None else _append(attn, w)
         rows, tokens, scores = _prune(
             scores, logp, hist, step_attn, finished, active, t, limits, src_lens, K,
-            length_penalty, alpha,
+            length_penalty, alpha, beta,
         )  # fmt: skip
         state = model.select(state, xp.asarray(rows), same_sources=True)  # rows stay in block n
         hist = np.concatenate([hist[rows], tokens[:, None]], axis=1)
@@ -137,7 +167,9 @@ def _append(attn: Any, w: np.ndarray) -> np.ndarray:
     return w[:, None] if attn is None else np.concatenate([attn, w[:, None]], axis=1)
 
 
-def _prune(scores, logp, hist, attn, finished, active, t, limits, src_lens, K, penalty, alpha):
+def _prune(
+    scores, logp, hist, attn, finished, active, t, limits, src_lens, K, penalty, alpha, beta
+):
     """Steps 1 and 2 for every sentence: returns the rows to keep (N*K,), their new tokens
     (N*K,) and scores (N, K); finished hypotheses are appended to `finished`."""
     N, _, V = logp.shape
@@ -159,6 +191,8 @@ def _prune(scores, logp, hist, attn, finished, active, t, limits, src_lens, K, p
                 lp = float(cand[n, j])
                 sc = penalised(lp, len(ids), penalty, alpha)
                 a = None if attn is None else attn[r]
+                if beta != 0.0:
+                    sc += coverage_penalty(a[:, : src_lens[n]], beta)
                 finished[n].append(finish(ids, lp, sc, a, src_lens[n]))
                 continue
             rows[n * K + live], tokens[n * K + live] = r, tok
