@@ -239,8 +239,8 @@ def test_a_wide_beam_ranks_by_the_coverage_penalty_as_exhaustive_search_does(cel
     without = beam_search(model, ids, mask, beam_size=40, nbest=6, length_penalty=penalty,
                           alpha=0.8, max_len_a=0.0, max_len_b=3)[0]  # fmt: skip
     assert [h.ids for h in without] != [h.ids for h in hyps]  # the penalty reorders them
-    together = beam_search(model, *pad([[4], src]), beam_size=5, nbest=3, beta=beta)[1]
-    alone = beam_search(model, ids, mask, beam_size=5, nbest=3, beta=beta)[0]
+    together = beam_search(model, *pad([src, [4]]), beam_size=5, nbest=3, beta=beta)[1]
+    alone = beam_search(model, *pad([[4]]), beam_size=5, nbest=3, beta=beta)[0]
     assert [h.ids for h in together] == [h.ids for h in alone]  # padding has no coverage
     np.testing.assert_allclose([h.score for h in together], [h.score for h in alone], rtol=1e-9)
 
