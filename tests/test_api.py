@@ -222,7 +222,7 @@ def test_a_text_model_wants_strings(source, what):
 
 def test_the_options_a_method_takes_are_accepted():
     tr = _digits_translator()
-    beam = dict(method="beam", beam_size=np.int64(2), length_penalty="gnmt", alpha=0.2)
+    beam = dict(method="beam", beam_size=np.int64(2), length_penalty="gnmt", alpha=0.2, beta=0.2)
     assert len(tr.translate(["12"], nbest=2, **beam)[0]) == 2
     one = tr.translate(["12", "3"], method="sample", seed=4, top_k=3, temperature=0.5)
     assert [t.text for t in one] == [

@@ -525,6 +525,7 @@ def test_empty_source_is_refused(run, capsys):
         (["--sample", "--length-penalty", "gnmt"], "--length-penalty would be ignored by sampling"),
         (["--sample", "--beam", "3"], "--sample and --beam are two decoding methods"),
         (["--seed", "5"], "--seed would be ignored by greedy decoding"),
+        (["--coverage-penalty", "0.2"], "--coverage-penalty would be ignored by greedy decoding"),
         (["--beam", "2", "--seed", "5"], "--seed would be ignored by beam search"),
         (["--alpha", "0.5"], "--alpha would be ignored by greedy decoding"),
         (["--beam", "2", "--alpha", "0.5"], "--alpha is the exponent of --length-penalty gnmt"),
@@ -842,9 +843,9 @@ def test_options_given_as_zero_or_false_count_as_given():
           "--max-len-b", "3"],
          {"method": "beam", "beam_size": 4, "nbest": 3, "length_penalty": "average",
           "max_len_a": 1.5, "max_len_b": 3}),
-        (["--replace-unk", "--beam", "2"],
+        (["--replace-unk", "--beam", "2", "--coverage-penalty", "0.2"],
          {"method": "beam", "beam_size": 2, "nbest": 1, "length_penalty": "none",
-          "replace_unk": True}),
+          "replace_unk": True, "beta": 0.2}),
     ],
 )  # fmt: skip
 def test_every_decoding_option_given_reaches_translate(options, expected):
