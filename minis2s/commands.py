@@ -162,6 +162,7 @@ def translate(args: argparse.Namespace) -> int:
             "with --attention none), so there are no weights to show"
         )
     # before stdin is read: no sentence typed in vain
+    _check_coverage_penalty(tr, args, kw)
     check_replace_unk(
         tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
     )
@@ -184,6 +185,16 @@ def translate(args: argparse.Namespace) -> int:
               f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
               "cut there", file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _check_coverage_penalty(tr: Translator, args: argparse.Namespace, kw: dict) -> None:
+    """--coverage-penalty weighs attention weights: refused, before any sentence is read, for a
+    model without them (beam search would refuse it only at its first step)."""
+    if "beta" in kw and tr.model.cfg.attention == "none":
+        raise ValueError(
+            f"--coverage-penalty: the model in {args.checkpoint} has no attention (it was trained "
+            "with --attention none), so there is no coverage to weigh; leave it out"
+        )
 
 
 def _note_unknown(tr: Translator, args: argparse.Namespace) -> None:
@@ -238,6 +249,7 @@ def evaluate(args: argparse.Namespace) -> int:
     tr = Translator.load(args.checkpoint)
     _check_sources_fit(tr.model.cfg.src_features, args)
     # before the pairs are read
+    _check_coverage_penalty(tr, args, kw)
     check_replace_unk(
         tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
     )

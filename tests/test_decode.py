@@ -245,6 +245,31 @@ def test_a_wide_beam_ranks_by_the_coverage_penalty_as_exhaustive_search_does(cel
     np.testing.assert_allclose([h.score for h in together], [h.score for h in alone], rtol=1e-9)
 
 
+@pytest.mark.parametrize("command", ["translate", "evaluate"])
+def test_the_command_line_refuses_a_coverage_penalty_before_reading_sentences(
+    command, monkeypatch, capsys
+):
+    """A model without attention has no coverage: refused before stdin or the pairs are read
+    (beam search itself refuses it only at its first step)."""
+    import io
+
+    from minis2s.api import Translator
+    from minis2s.cli import main
+    from minis2s.data.vocab import Vocab
+
+    v = Vocab("0123456789")
+    bare = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4, attention="none",
+                                          input_feed=False)), v, v)  # fmt: skip
+    monkeypatch.setattr(Translator, "load", classmethod(lambda cls, path, which="best": bare))
+    stdin = io.StringIO("12\n")
+    monkeypatch.setattr("sys.stdin", stdin)
+    source = ["--task", "reverse-digits"] if command == "evaluate" else []
+    argv = [command, "--checkpoint", "bare", *source, "--beam", "2", "--coverage-penalty", "0.2"]
+    assert main(argv) == 2
+    assert "--coverage-penalty: the model in bare has no attention" in capsys.readouterr().err
+    assert stdin.tell() == 0
+
+
 def test_the_coverage_penalty_is_refused_where_it_means_nothing():
     ids, mask = pad([[4, 5]])
     with pytest.raises(ValueError, match="beta=0.2 weighs the attention .* no attention"):
