@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -415,6 +416,27 @@ def test_a_non_finite_dev_loss_stops_without_saving_the_epoch(data, tmp_path):
     last = checkpoint.load(tmp_path / "dev" / "last")
     assert last.trainer_state["epoch"] == 1
     assert len((tmp_path / "dev" / "log.jsonl").read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize("loss", [710.0, 2.7e20])
+def test_a_dev_loss_whose_perplexity_overflows_stops_as_diverged(data, tmp_path, loss):
+    """A finite dev loss above log(float64 max) = 709.78 nats a token (lr 1e20 gave 2.7e20 on
+    an AVX-512 CPU, where another CPU's overflows gave NaN) is a diverged model too."""
+    run = make_trainer(data, tmp_path / "dev", epochs=2)
+    losses = iter([1.0, loss])
+    run.evaluate = lambda m: {"loss": next(losses)}
+    said = f"epoch 2: dev loss {loss:.4g} nats a token, a perplexity past float64's range: "
+    with pytest.raises(NonFiniteLoss, match=re.escape(said + "the model has diverged")):
+        run.fit()
+    assert checkpoint.load(tmp_path / "dev" / "last").trainer_state["epoch"] == 1
+
+
+def test_a_dev_loss_just_below_the_overflow_trains_on(data, tmp_path):
+    """709 nats is absurd but its perplexity, 8.2e307, is a float64: the rule is the overflow."""
+    run = make_trainer(data, tmp_path / "dev", epochs=2)
+    run.evaluate = lambda m: {"loss": 709.0}
+    run.fit()
+    assert run.state["epoch"] == 2
 
 
 def test_a_gradient_too_large_to_square_stops_when_clipping_is_off(data, tmp_path, monkeypatch):

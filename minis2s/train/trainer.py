@@ -34,7 +34,12 @@ RESUMABLE = ("epochs", "max_steps", "patience")  # training options a resumed ru
 
 
 class NonFiniteLoss(RuntimeError):
-    """Training produced a NaN or infinite loss or gradient norm."""
+    """Training produced a NaN or infinite loss or gradient norm, or a dev loss so large that
+    its perplexity overflows float64."""
+
+
+# log of float64's largest number: a mean loss above it has an infinite perplexity
+LOSS_OF_OVERFLOWING_PERPLEXITY = math.log(np.finfo(np.float64).max)
 
 
 DATA_CHECKS = ("options", "train", "dev")  # meta["data"] entries that older runs did not save
@@ -321,6 +326,14 @@ class Trainer:
                     f"training stopped without saving this epoch; {self._last_words()}. Try a "
                     "lower --lr or --clip"
                 )
+        # finite, but a mean above ~709.78 nats is a perplexity past float64 (uniform is log V):
+        # parameters blown up by a huge step score the references at probability ~exp(-1e20)
+        if "loss" in dev and dev["loss"] > LOSS_OF_OVERFLOWING_PERPLEXITY:
+            raise NonFiniteLoss(
+                f"epoch {self.state['epoch'] + 1}: dev loss {dev['loss']:.4g} nats a token, a "
+                "perplexity past float64's range: the model has diverged; training stopped "
+                f"without saving this epoch; {self._last_words()}. Try a lower --lr or --clip"
+            )
         self.state["epoch"] += 1
         self.state["batch"] = 0
         self.state |= EPOCH_SUMS
