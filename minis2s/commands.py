@@ -151,7 +151,6 @@ def _show(src) -> str:
 
 def translate(args: argparse.Namespace) -> int:
     from minis2s import viz
-    from minis2s._api_checks import check_replace_unk
     from minis2s.api import Translator
 
     kw = decode_kwargs(args)  # before reading anything: a wrong option costs no waiting
@@ -161,11 +160,7 @@ def translate(args: argparse.Namespace) -> int:
             f"--show-attention: the model in {args.checkpoint} has no attention (it was trained "
             "with --attention none), so there are no weights to show"
         )
-    # before stdin is read: no sentence typed in vain
-    _check_coverage_penalty(tr, args, kw)
-    check_replace_unk(
-        tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
-    )
+    _check_decode_options(tr, args, kw)  # before any sentence is read
     sentences = args.sentences or _stdin_lines()
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
@@ -187,14 +182,20 @@ def translate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_coverage_penalty(tr: Translator, args: argparse.Namespace, kw: dict) -> None:
-    """--coverage-penalty weighs attention weights: refused, before any sentence is read, for a
-    model without them (beam search would refuse it only at its first step)."""
+def _check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> None:
+    """The decoding options that need a model with attention, checked against the loaded model
+    before any sentence is read (no sentence typed or scored in vain): --coverage-penalty
+    (beam search would refuse it only at its first step), --replace-unk and --phrase-table."""
+    from minis2s._api_checks import check_replace_unk
+
     if "beta" in kw and tr.model.cfg.attention == "none":
         raise ValueError(
             f"--coverage-penalty: the model in {args.checkpoint} has no attention (it was trained "
             "with --attention none), so there is no coverage to weigh; leave it out"
         )
+    check_replace_unk(
+        tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
+    )
 
 
 def _note_unknown(tr: Translator, args: argparse.Namespace) -> None:
@@ -236,7 +237,6 @@ def _stdin_lines() -> list[str]:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from minis2s._api_checks import check_replace_unk
     from minis2s.api import Translator
     from minis2s.data.corpus import read_corpus
 
@@ -248,11 +248,7 @@ def evaluate(args: argparse.Namespace) -> int:
     kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     tr = Translator.load(args.checkpoint)
     _check_sources_fit(tr.model.cfg.src_features, args)
-    # before the pairs are read
-    _check_coverage_penalty(tr, args, kw)
-    check_replace_unk(
-        tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
-    )
+    _check_decode_options(tr, args, kw)  # before any sentence is read
     if args.data:
         pairs = list(read_corpus(args.data))
     else:
