@@ -59,6 +59,8 @@ OPTION_HELP = {
     "max_steps": "stop after this many updates (0 = no limit)",
     "seed": "seeds the weights, batches, dropout and a task's data",
     "dev_size": "dev sentences decoded each epoch for the dev metric",
+    "freeze_embeddings": "embeddings kept as initialised (e.g. by --src-vectors): none | src | "
+    "tgt | both",
 }
 
 

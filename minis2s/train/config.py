@@ -18,6 +18,9 @@ from minis2s.train.schedule import (
 )
 
 METRICS = ("exact_match", "loss", "bleu")
+# freeze_embeddings -> the embedding matrices the optimizer leaves as they are
+FROZEN = {"none": (), "src": ("enc.emb.W",), "tgt": ("dec.emb.W",),
+          "both": ("enc.emb.W", "dec.emb.W")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class TrainConfig:
         "bleu" (higher is better) or "loss". Between equal values of exact match or BLEU the
         dev loss decides: an epoch that ties the best metric at a lower dev loss improves.
     max_steps: stop after this many updates in total (0 = no limit).
+    freeze_embeddings: "none", "src", "tgt" or "both": the embedding matrices that training
+        leaves as they were initialised (pretrained vectors, `pipeline.train(src_vectors=...)`);
+        the optimizer holds no state for them, and the gradient norm leaves them out.
     """
 
     epochs: int = 20
@@ -69,6 +75,7 @@ class TrainConfig:
     max_steps: int = 0
     seed: int = 0
     dev_size: int = 1000  # dev sentences decoded for the dev metric each epoch
+    freeze_embeddings: str = "none"
 
     def __post_init__(self) -> None:
         check_field_types(self)
@@ -113,7 +120,8 @@ class TrainConfig:
         fields (the command line's options) rather than by the classes they build, mid-run."""
         named = [("optimizer", str(self.optimizer).lower(), OPTIMIZERS),
                  ("lr_schedule", self.lr_schedule, SCHEDULES),
-                 ("sampling_schedule", self.sampling_schedule, SAMPLING)]  # fmt: skip
+                 ("sampling_schedule", self.sampling_schedule, SAMPLING),
+                 ("freeze_embeddings", self.freeze_embeddings, tuple(FROZEN))]  # fmt: skip
         for name, value, known in named:
             if value not in known:
                 raise ValueError(f"TrainConfig: {name}={value!r}; choose one of {', '.join(known)}")
@@ -188,6 +196,25 @@ def with_new_fields(config: dict[str, Any]) -> dict[str, Any]:
                         if f.default is not dataclasses.MISSING}  # fmt: skip
             config[key] = defaults | config[key]
     return config
+
+
+def frozen_params(t: TrainConfig, model: ModelConfig) -> tuple[str, ...]:
+    """The names of the parameters `t.freeze_embeddings` keeps fixed in a model of `model`;
+    ValueError for a matrix the model does not have or that is more than an embedding."""
+    names = FROZEN[t.freeze_embeddings]
+    if "enc.emb.W" in names and model.src_features > 0:
+        raise ValueError(
+            f"freeze_embeddings={t.freeze_embeddings!r}: this model reads source feature vectors "
+            f"(src_features = {model.src_features}), so it has no source embeddings to freeze; "
+            "freeze 'tgt' or 'none'"
+        )
+    if "dec.emb.W" in names and model.tie_embeddings:
+        raise ValueError(
+            f"freeze_embeddings={t.freeze_embeddings!r}: with tie_embeddings the target "
+            "embeddings are also the output layer, which would then never learn; untie them, "
+            "or freeze 'src' only"
+        )
+    return names
 
 
 def mode_of(metric: str) -> str:

@@ -25,7 +25,14 @@ from minis2s.backend import to_numpy
 from minis2s.data.batching import batches
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint, runlog
-from minis2s.train.config import TrainConfig, lr_schedule, mode_of, sampling_eps, with_new_fields
+from minis2s.train.config import (
+    TrainConfig,
+    frozen_params,
+    lr_schedule,
+    mode_of,
+    sampling_eps,
+    with_new_fields,
+)
 from minis2s.train.interrupts import StopNow, held_interrupts
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
 from minis2s.train.schedule import EarlyStopping
@@ -78,7 +85,10 @@ class Trainer:
         opt_kw: dict[str, Any] = {"lr": tcfg.lr, "weight_decay": tcfg.weight_decay}
         if str(tcfg.optimizer).lower() == "sgd":
             opt_kw |= {"momentum": tcfg.momentum, "nesterov": tcfg.nesterov}
-        self.optimizer = make_optimizer(tcfg.optimizer, model.params, **opt_kw)
+        self.frozen = frozen_params(tcfg, model.cfg)
+        # the same arrays as model.params: the optimizer updates the model in place
+        self.trainable = {k: p for k, p in model.params.items() if k not in self.frozen}
+        self.optimizer = make_optimizer(tcfg.optimizer, self.trainable, **opt_kw)
         self.lr_schedule = lr_schedule(tcfg)
         self.stopper = EarlyStopping(_patience(tcfg), mode=mode_of(tcfg.metric))
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
@@ -181,6 +191,8 @@ class Trainer:
         loss, grads = self.model.loss_and_grads(
             batch, rng=self.rng, sampling_eps=eps, label_smoothing=t.label_smoothing
         )
+        for name in self.frozen:  # --freeze-embeddings: no update, and not in the norm
+            del grads[name]
         norm = clip_grad_norm(grads, t.clip) if t.clip > 0 else global_norm(grads)
         if not (math.isfinite(loss) and math.isfinite(norm)):
             raise NonFiniteLoss(
@@ -194,7 +206,7 @@ class Trainer:
                 f"{self.model.dtype.name} can square; training has diverged and stopped; "
                 f"{self._last_words()}. Try a lower --lr, or --clip (it is off)"
             )
-        self.optimizer.step(self.model.params, grads)
+        self.optimizer.step(self.trainable, grads)
         self.state["step"] += 1
         return loss, norm
 
