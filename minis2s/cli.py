@@ -156,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="vocabulary size N, specials included (N - 4 most frequent)")  # fmt: skip
     src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")
     src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")
+    for side, what in (("src", "source"), ("tgt", "target")):
+        src.add_argument(f"--{side}-vectors", metavar="FILE", help=f"pretrained word vectors "
+                         f"(GloVe, fastText .vec, word2vec text) that initialise the {what} "
+                         "embeddings; --emb must be their length")  # fmt: skip
     p.add_argument("--out", help="run directory (default runs/<task or corpus name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--dtype", default=None, choices=("float32", "float64"),

@@ -26,6 +26,7 @@ def train(args: argparse.Namespace) -> int:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
     pipeline.check_out_dir(out, args.resume)  # before the data is read
+    pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
@@ -77,7 +78,7 @@ def train(args: argparse.Namespace) -> int:
         _bpe_note(data)
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
-        progress=not args.quiet,
+        progress=not args.quiet, src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors,
     )  # fmt: skip
     test = data.test or data.dev
     split = "test" if data.test else "dev"

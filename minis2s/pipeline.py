@@ -29,7 +29,7 @@ from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.decode.common import NoHypothesis
-from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.models import ModelConfig, Seq2Seq, pretrained
 from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
 from minis2s.train.trainer import Trainer
@@ -313,6 +313,23 @@ def check_out_dir(out_dir: str, resume: bool = False) -> None:
         )
 
 
+def check_vectors_options(
+    resume: bool, src_vectors: str | os.PathLike | None, tgt_vectors: str | os.PathLike | None
+) -> None:
+    """Pretrained vectors initialise a new run: a resumed one's embeddings are in its
+    checkpoint. Checked (with the files' existence) before any data is read."""
+    for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
+        if path is None:
+            continue
+        if resume:
+            raise ValueError(
+                f"--{side}-vectors ({side}_vectors) initialises a new run's embeddings; a resumed "
+                "run goes on with those in its checkpoint: leave it out"
+            )
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--{side}-vectors {path}: no such file")
+
+
 def train(
     data: Data,
     model_options: dict[str, Any],
@@ -322,12 +339,18 @@ def train(
     resume: bool = False,
     dtype: str | None = None,
     progress: bool = True,
+    src_vectors: str | os.PathLike | None = None,
+    tgt_vectors: str | os.PathLike | None = None,
 ) -> Translator:
     """Train a model on `data`, writing checkpoints and log.jsonl to `out_dir`. `dtype`:
-    float32 (the default) or float64; None when resuming is the run's own.
+    float32 (the default) or float64; None when resuming is the run's own. `src_vectors` /
+    `tgt_vectors`: a file of pretrained word vectors (`minis2s.data.vectors`) whose vectors
+    initialise a new run's source / target embeddings (keep them fixed with
+    `tcfg.freeze_embeddings`).
 
     Returns a Translator holding the best checkpoint's parameters.
     """
+    check_vectors_options(resume, src_vectors, tgt_vectors)
     if dtype is None:
         last = os.path.join(out_dir, "last")
         saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
@@ -339,6 +362,12 @@ def train(
         )
     check_out_dir(out_dir, resume)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
+    vocabs_of = {"src": data.src_vocab, "tgt": data.tgt_vocab}
+    for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
+        if path is not None:
+            loaded = pretrained.load_vectors(model, side, vocabs_of[side], path)
+            if progress:
+                print(loaded)
     tok = get_tokenizer(data.tokenizer)
     train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
     dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)

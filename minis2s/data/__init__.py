@@ -23,6 +23,7 @@ from minis2s.data.corpus import (
 )
 from minis2s.data.tasks import TASKS, Task, get_task
 from minis2s.data.tokenize import TOKENIZERS, Tokenizer, get_tokenizer
+from minis2s.data.vectors import read_vectors, write_vectors
 from minis2s.data.vocab import BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, UNK_ID, Vocab
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "TASKS", "Task", "get_task",
     "TOKENIZERS", "Tokenizer", "get_tokenizer", "bpe_tokenizer", "learn_tokenizer",
     "BOS", "BOS_ID", "EOS", "EOS_ID", "PAD", "PAD_ID", "UNK", "UNK_ID", "Vocab",
+    "read_vectors", "write_vectors",
 ]  # fmt: skip

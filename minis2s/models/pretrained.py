@@ -1,0 +1,63 @@
+"""A new model's embeddings initialised from pretrained word vectors (GloVe, fastText .vec,
+word2vec text files: `minis2s.data.vectors`).
+
+Row i of `enc.emb.W` (or `dec.emb.W`) becomes the file's vector of vocabulary token i, found as
+written or else lowercased; a token the file lacks, and the four specials, keep their random
+initialisation. With `TrainConfig(freeze_embeddings=...)` training then leaves them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+from minis2s import backend
+from minis2s.backend import to_numpy
+from minis2s.data.vectors import Coverage, embedding_matrix, read_vectors
+from minis2s.data.vocab import SPECIALS, Vocab
+from minis2s.models.seq2seq import Seq2Seq
+
+SIDES = {"src": "enc.emb.W", "tgt": "dec.emb.W"}  # side -> the embedding matrix it initialises
+
+
+class Loaded(NamedTuple):
+    """What `load_vectors` did to one side: its file and how much of the vocabulary it held."""
+
+    side: str
+    path: str
+    coverage: Coverage
+
+    def __str__(self) -> str:
+        c = self.coverage
+        found = c.exact + c.lowercase
+        return (
+            f"{self.side} embeddings: {found:,} of the {c.total:,} vocabulary tokens "
+            f"({found / c.total:.0%}) from {self.path} ({c.lowercase:,} of them lowercased); the "
+            "other tokens keep their random initialisation"
+        )
+
+
+def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLike) -> Loaded:
+    """Overwrite `side`'s ("src" or "tgt") embedding rows of `model` in place with the vectors
+    of `path` for the tokens of `vocab` (the model's vocabulary on that side). ValueError when
+    the vectors' length is not the model's emb, or when the file holds none of the tokens."""
+    name = SIDES[side]
+    if name not in model.params:  # a model that reads feature vectors has no enc.emb.W
+        raise ValueError(
+            f"{side}_vectors: this model reads source feature vectors "
+            f"(src_features = {model.cfg.src_features}), so it has no source embeddings; leave "
+            "them out"
+        )
+    keep = set(vocab.tokens) | {t.lower() for t in vocab.tokens}
+    vectors = read_vectors(path, keep=keep)
+    W, coverage = embedding_matrix(vocab, vectors, to_numpy(model.params[name]))
+    if coverage.exact + coverage.lowercase == 0:  # surely not what was meant
+        example = f" (such as {vocab.tokens[len(SPECIALS)]!r})" if coverage.total else ""
+        raise ValueError(
+            f"{vectors.path}: none of the {coverage.total:,} {side} vocabulary tokens{example} "
+            f"is among its {vectors.n_words:,} words: vectors of another language, or tokens of "
+            "another tokenizer (word vectors suit --tokenizer word or wordpunct)?"
+        )
+    P = model.params[name]
+    P[...] = backend.current().asarray(W, dtype=P.dtype)
+    return Loaded(side, vectors.path, coverage)
