@@ -326,6 +326,8 @@ def check_vectors_options(
                 f"--{side}-vectors ({side}_vectors) initialises a new run's embeddings; a resumed "
                 "run goes on with those in its checkpoint: leave it out"
             )
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"--{side}-vectors {path}: a directory; give the vectors' file")
         if not os.path.isfile(path):
             raise FileNotFoundError(f"--{side}-vectors {path}: no such file")
 

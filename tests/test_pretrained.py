@@ -178,3 +178,5 @@ def test_vectors_are_refused_on_resume_and_when_missing_before_the_data_is_read(
     assert main([*argv, "--tgt-vectors", str(tmp_path / "nope.vec")]) == 2
     err = capsys.readouterr().err
     assert "--tgt-vectors" in err and "nope.vec: no such file" in err
+    assert main([*argv, "--src-vectors", str(tmp_path)]) == 2
+    assert "a directory; give the vectors' file" in capsys.readouterr().err
