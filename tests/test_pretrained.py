@@ -101,15 +101,14 @@ def test_freeze_embeddings_is_checked():
         frozen_params(TrainConfig(freeze_embeddings="both"), frames)
 
 
-def write_some(path, vocab, rng, words, dim=8, upper=()):
-    """Vectors for `words` of `vocab` (their own ids' rows of a random matrix), the words in
-    `upper` written in capitals (a GloVe-style lowercase lookup must still find them)."""
+def write_some(path, rng, words, dim=8):
+    """A word-vector file (with its `N D` header) of random vectors for `words`; returns them."""
     lines = [f"{len(words)} {dim}"]
     table = {}
     for w in words:
         v = rng.standard_normal(dim)
         table[w] = v
-        lines.append(" ".join([w.upper() if w in upper else w, *map(repr, v.tolist())]))
+        lines.append(" ".join([w, *map(repr, v.tolist())]))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return table
 
@@ -120,25 +119,37 @@ def test_load_vectors_sets_the_rows_it_finds_and_leaves_the_rest(vocabs, tmp_pat
     before = np.array(model.params["enc.emb.W"])
     words = src.tokens[len(SPECIALS) :: 2]  # every other token
     file = tmp_path / "vectors.txt"
-    table = write_some(file, src, np.random.default_rng(0), words + ["zebra"])
+    table = write_some(file, np.random.default_rng(0), words + ["zebra"])
     loaded = load_vectors(model, "src", src, file)
     assert (loaded.coverage.exact, loaded.coverage.total) == (len(words), len(src) - 4)
     W = model.params["enc.emb.W"]
     for i, token in enumerate(src.tokens):
         want = table[token].astype(np.float32) if token in table else before[i]
         np.testing.assert_array_equal(W[i], want, err_msg=token)
-    assert f"{len(words):,} of the {len(src) - 4:,} vocabulary tokens" in str(loaded)
+    assert str(loaded) == (
+        f"src embeddings: {len(words):,} of the {len(src) - 4:,} vocabulary tokens "
+        f"({len(words) / (len(src) - 4):.0%}) from {file}; the others keep their random "
+        "initialisation"
+    )
+    names = Vocab(["Ana", "Luis", "the"])  # GloVe's words are lowercase
+    model = Seq2Seq(ModelConfig(src_vocab=len(names), tgt_vocab=9, emb=8, hidden=8), seed=0)
+    lower = tmp_path / "lower.txt"
+    table = write_some(lower, np.random.default_rng(1), ["ana", "luis", "the"])
+    loaded = load_vectors(model, "src", names, lower)
+    assert loaded.coverage == (1, 2, 3)
+    assert str(loaded).endswith(f"(100%) from {lower} (2 of them found lowercased)")
+    np.testing.assert_array_equal(model.params["enc.emb.W"][4], table["ana"].astype(np.float32))
 
 
 def test_load_vectors_refuses_what_cannot_fit(vocabs, tmp_path):
     src, _ = vocabs
     model = Seq2Seq(ModelConfig(src_vocab=len(src), tgt_vocab=9, emb=8, hidden=8), seed=0)
     other = tmp_path / "other.txt"
-    write_some(other, src, np.random.default_rng(0), ["zebra", "yak"])
+    write_some(other, np.random.default_rng(0), ["zebra", "yak"])
     with pytest.raises(ValueError, match=r"none of the \d+ src vocabulary tokens .*another "):
         load_vectors(model, "src", src, other)
     wide = tmp_path / "wide.txt"
-    write_some(wide, src, np.random.default_rng(0), src.tokens[4:6], dim=5)
+    write_some(wide, np.random.default_rng(0), src.tokens[4:6], dim=5)
     with pytest.raises(ValueError, match="holds 5-dimensional vectors, but the embeddings are 8 "
                        "wide: train with --emb 5"):  # fmt: skip
         load_vectors(model, "src", src, wide)

@@ -30,11 +30,15 @@ class Loaded(NamedTuple):
     def __str__(self) -> str:
         c = self.coverage
         found = c.exact + c.lowercase
-        return (
+        line = (
             f"{self.side} embeddings: {found:,} of the {c.total:,} vocabulary tokens "
-            f"({found / c.total:.0%}) from {self.path} ({c.lowercase:,} of them lowercased); the "
-            "other tokens keep their random initialisation"
+            f"({found / c.total:.0%}) from {self.path}"
         )
+        if c.lowercase:
+            line += f" ({c.lowercase:,} of them found lowercased)"
+        if found < c.total:
+            line += "; the others keep their random initialisation"
+        return line
 
 
 def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLike) -> Loaded:
