@@ -15,7 +15,7 @@ line), and from the files and kept fixed (`freeze_embeddings="both"`). Prints te
 import os
 import tempfile
 
-from _common import QUICK
+from _common import QUICK, show
 
 from minis2s import pipeline
 from minis2s.backend import to_numpy
@@ -61,6 +61,12 @@ for n in (16,) if QUICK else (100, 300, 1000):
         run = os.path.join(out, f"es-en-{n}-{way.replace(', ', '-')}")
         es_en = pipeline.train(data, {}, train, run, progress=False, **vectors_of)
         results[n, way] = es_en.evaluate(data.test, bleu=False)["exact_match"]
+        if way == "pretrained":
+            shown = (n, es_en, data.test)
+
+n, es_en, test = shown
+print(f"\nes-en, {n} pairs, embeddings started from the en-es model's vectors:")
+show(es_en, test, n=3)
 
 print(f"\n{'es-en pairs':>11} " + " ".join(f"{way:>18}" for way in ways))
 for n in sorted({n for n, _ in results}):
