@@ -22,6 +22,7 @@ import os
 import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 
@@ -46,16 +47,23 @@ class Pairs(list):
         self.skipped: tuple[int, ...] = tuple(skipped)
 
 
-def read_lines(path: str | os.PathLike) -> list[str]:
-    """The lines of a UTF-8 text file without their line ends; CorpusError naming file:line."""
+def open_binary(path: str | os.PathLike, what: str = "a text file") -> BinaryIO:
+    """`path` opened for reading bytes; a CorpusError that names the file when it is missing,
+    a directory (`what` says what was expected) or unreadable."""
     try:
-        data = Path(path).read_bytes()
+        return open(path, "rb")
     except FileNotFoundError:
         raise CorpusError(path, None, "no such file") from None
     except IsADirectoryError:
-        raise CorpusError(path, None, "is a directory, expected a text file") from None
+        raise CorpusError(path, None, f"is a directory, expected {what}") from None
     except OSError as e:
         raise CorpusError(path, None, f"cannot read the file ({e.strerror})") from None
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """The lines of a UTF-8 text file without their line ends; CorpusError naming file:line."""
+    with open_binary(path) as f:
+        data = f.read()
     if not data:
         raise CorpusError(path, None, "the file is empty")
     raw = data.split(b"\n")  # not splitlines(): that also splits on \x0b, \x1c, U+2028, ...

@@ -29,12 +29,12 @@ import math
 import os
 from collections.abc import Collection, Iterator
 from contextlib import closing
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from minis2s.data.corpus import CorpusError
+from minis2s.atomic import atomic_text_file
+from minis2s.data.corpus import CorpusError, open_binary
 from minis2s.data.vocab import SPECIALS, Vocab
 
 
@@ -86,14 +86,7 @@ def _lines(path) -> Iterator[tuple[int, bytes]]:
     """(n, line) for each line of the file but the blank ones at its end, n counting from 1;
     each line without its BOM (line 1), line end and trailing spaces, and checked to be UTF-8
     and not blank. The file is read one line at a time: it may not fit in memory."""
-    try:
-        f = open(path, "rb")  # binary: lines end only at b"\n"
-    except FileNotFoundError:
-        raise CorpusError(path, None, "no such file") from None
-    except IsADirectoryError:
-        raise CorpusError(path, None, "is a directory, expected a word vector file") from None
-    except OSError as e:
-        raise CorpusError(path, None, f"cannot read the file ({e.strerror})") from None
+    f = open_binary(path, "a word vector file")  # binary: lines end only at b"\n"
     n, blank = 0, None  # blank: the first of the blank lines just read
     with f:
         for n, line in enumerate(f, 1):
@@ -236,17 +229,8 @@ def write_vectors(path: str | os.PathLike, vocab: Vocab, W: np.ndarray) -> int:
         for i, token in enumerate(vocab.tokens)
         if i >= len(SPECIALS) and token != "" and not any(c.isspace() for c in token)
     ]
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
-            f.write(f"{len(rows)} {W.shape[1]}\n")
-            for i, token in rows:
-                f.write(_line(token, W[i]))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_text_file(path) as f:
+        f.write(f"{len(rows)} {W.shape[1]}\n")
+        for i, token in rows:
+            f.write(_line(token, W[i]))
     return len(rows)

@@ -26,10 +26,10 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from minis2s import validate
+from minis2s.atomic import atomic_text_file
 
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
@@ -169,18 +169,8 @@ class Vocab:
     def save(self, path: str | os.PathLike) -> None:
         """Write UTF-8 JSON atomically: a temp file in the same folder, then `os.replace`,
         so a crash never leaves a half-written vocabulary where a good one was."""
-        path = Path(path)
-        # a name no other save takes; "x" creates it with open()'s mode (mkstemp's is 0600)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        try:
-            with open(tmp, "x", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, ensure_ascii=False, indent=0)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_text_file(path) as f:
+            json.dump(self.to_dict(), f, ensure_ascii=False, indent=0)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:
