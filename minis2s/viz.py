@@ -198,12 +198,16 @@ def plot_by_length(curves: dict[str, Sequence[Any]], out: str | None = None) -> 
     when given."""
     fig = _figure(figsize=(6, 4))
     ax = fig.subplots()
+    lines = []
     for label, bands in curves.items():
         middles = [(b.lo + b.hi) / 2 for b in bands]
-        ax.plot(middles, [100 * b.exact_match for b in bands], marker="o", label=label)
+        lines += ax.plot(middles, [100 * b.exact_match for b in bands], marker="o", label=label)
     ax.set_xlabel("source length (tokens, middle of each band)")
     ax.set_ylabel("exact match (%)")
     ax.set_ylim(-3, 103)
     ax.grid(alpha=0.3)
-    ax.legend()
+    # the labels given, not ax.legend()'s pick: that drops a label starting with "_"
+    legend = ax.legend(lines, [str(label) for label in curves])
+    for text in legend.get_texts():
+        text.set_parse_math(False)  # a label "$5 model" is text, not a formula
     return _save(fig, out)

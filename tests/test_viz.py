@@ -146,6 +146,16 @@ def test_plot_by_length_draws_each_band_at_its_middle_in_percent(tmp_path, monke
     ]
 
 
+def test_plot_by_length_labels_every_curve_as_written(tmp_path):
+    """matplotlib's legend() leaves out a label that starts with "_" and reads "$...$" as a
+    formula ("$$" alone fails to parse): a run named so is still labelled, as written."""
+    pytest.importorskip("matplotlib")
+    labels = ["_baseline", "$$ model", "attention"]
+    fig = viz.plot_by_length({k: CURVES["attention"] for k in labels}, str(tmp_path / "b.png"))
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == labels
+
+
 def test_a_long_heatmap_is_capped_in_size(tmp_path):
     """100 tokens at 0.45 in each would be 46 in: the longer side is capped at MAX_INCHES."""
     pytest.importorskip("matplotlib")
