@@ -82,21 +82,50 @@ def _parse(path, n: int, word: str, fields: list[bytes]) -> np.ndarray:
     return np.array([float(field) for field in fields])  # numpy refused what float() reads
 
 
+# The first bytes of the archives that word vectors are downloaded in (glove.6B.zip, .vec.gz)
+ARCHIVES = {b"\x1f\x8b": "gzip-compressed: decompress it first (gunzip FILE.gz)",
+            b"PK\x03\x04": "a zip archive: unzip it first, and give one of its files"}  # fmt: skip
+
+
+def _check_text(path, n: int, line: bytes, after_header: bool) -> None:
+    """CorpusError when line n is not UTF-8 text. After a header `N D`, bytes that are not text
+    (not UTF-8, or NUL) are most likely word2vec's binary format, and the message says so."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        byte = line[e.start : e.start + 1]
+        problem = f"not valid UTF-8 (byte {e.start + 1} of the line is {byte!r})"
+        fix = "save the file as UTF-8"
+    else:
+        if not (after_header and b"\x00" in line):
+            return
+        problem, fix = f"a NUL byte (byte {line.index(0) + 1} of the line), which no text holds", ""
+    if after_header:
+        binary = (
+            "after a header `N D` this is most likely word2vec's binary format, and this reads "
+            "the text format: save the vectors with binary=False (gensim: KeyedVectors."
+            "load_word2vec_format(path, binary=True).save_word2vec_format(out, binary=False))"
+        )
+        fix = f"{binary}; or, if it is text, {fix}" if fix else binary
+    raise CorpusError(path, n, f"{problem}; {fix}")
+
+
 def _lines(path) -> Iterator[tuple[int, bytes]]:
     """(n, line) for each line of the file but the blank ones at its end, n counting from 1;
     each line without its BOM (line 1), line end and trailing spaces, and checked to be UTF-8
     and not blank. The file is read one line at a time: it may not fit in memory."""
     f = open_binary(path, "a word vector file")  # binary: lines end only at b"\n"
-    n, blank = 0, None  # blank: the first of the blank lines just read
+    n, blank, header = 0, None, False  # blank: the first of the blank lines just read
     with f:
         for n, line in enumerate(f, 1):
-            line = (line.removeprefix(b"\xef\xbb\xbf") if n == 1 else line).rstrip()
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as e:
-                byte = line[e.start : e.start + 1]
-                message = f"not valid UTF-8 (byte {e.start + 1} of the line is {byte!r})"
-                raise CorpusError(path, n, message + "; save the file as UTF-8") from None
+            if n == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+                for magic, what in ARCHIVES.items():
+                    if line.startswith(magic):
+                        raise CorpusError(path, None, f"{what}; this reads the text format")
+                header = _header(line.split()) is not None
+            line = line.rstrip()
+            _check_text(path, n, line, after_header=header)
             if line == b"":
                 blank = blank or n
                 continue
@@ -119,7 +148,8 @@ def read_vectors(path: str | os.PathLike, keep: Collection[str] | None = None) -
     A word listed twice keeps its first vector (as gensim does). The N of a header may be
     wrong (some tools write it so): `n_words` counts the lines actually read.
 
-    Raises CorpusError naming file:line for a missing, empty or vector-less file, bad UTF-8,
+    Raises CorpusError naming file:line for a missing, empty or vector-less file, a gzip or zip
+    file, word2vec's binary format (bytes that are not text after a header), bad UTF-8,
     a blank line before the last vector, a line with a different count of values than the
     header or the first line, a value that is not a finite number, or a header with D <= 0.
     """
