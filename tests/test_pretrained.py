@@ -153,6 +153,10 @@ def test_load_vectors_refuses_what_cannot_fit(vocabs, tmp_path):
     with pytest.raises(ValueError, match="holds 5-dimensional vectors, but the embeddings are 8 "
                        "wide: train with --emb 5"):  # fmt: skip
         load_vectors(model, "src", src, wide)
+    for first in (b"2 5\n", b""):  # known from the header or the first vector: no more is read
+        wide.write_bytes(first + b"the 1 2 3 4 5\n" + b"never read\n")
+        with pytest.raises(ValueError, match="holds 5-dimensional vectors, but the embeddings"):
+            load_vectors(model, "src", src, wide)
     frames = Seq2Seq(ModelConfig(src_vocab=0, tgt_vocab=9, src_features=3, emb=8, hidden=8))
     with pytest.raises(ValueError, match="feature vectors .*no source embeddings"):
         load_vectors(frames, "src", src, other)

@@ -139,12 +139,16 @@ def _lines(path) -> Iterator[tuple[int, bytes]]:
         raise CorpusError(path, None, "the file is empty")
 
 
-def read_vectors(path: str | os.PathLike, keep: Collection[str] | None = None) -> Vectors:
+def read_vectors(
+    path: str | os.PathLike, keep: Collection[str] | None = None, dim: int | None = None
+) -> Vectors:
     """The word vectors in a text file (UTF-8, optional `N D` header; see the module doc).
 
     keep: the words whose vectors to return (e.g. `set(vocab.tokens)` plus each token's
         lowercase form, for `embedding_matrix`); None returns every word's. The other lines
         are checked for their count of values, but their numbers are not parsed.
+    dim: the length the vectors must have (a model's emb), checked on the first line, before a
+        file of gigabytes is read: ValueError if D differs.
     A word listed twice keeps its first vector (as gensim does). The N of a header may be
     wrong (some tools write it so): `n_words` counts the lines actually read.
 
@@ -170,15 +174,19 @@ def read_vectors(path: str | os.PathLike, keep: Collection[str] | None = None) -
                             "of every vector and must be positive",
                         )
                     source = f"the header says {D}"
+                else:
+                    D, source = len(fields) - 1, f"line {n} has {len(fields) - 1}"
+                    if D == 0:
+                        raise CorpusError(
+                            path,
+                            n,
+                            f"no values after the word {fields[0].decode()!r}; "
+                            "every line must be a word followed by its numbers",
+                        )
+                if dim is not None and D != dim:
+                    raise ValueError(_width_message(path, D, dim))
+                if _header(fields) is not None:
                     continue
-                D, source = len(fields) - 1, f"line {n} has {len(fields) - 1}"
-                if D == 0:
-                    raise CorpusError(
-                        path,
-                        n,
-                        f"no values after the word {fields[0].decode()!r}; "
-                        "every line must be a word followed by its numbers",
-                    )
             word, *values = line.rsplit(None, D)  # ASCII whitespace: a word may hold U+00A0
             if len(values) != D:
                 raise CorpusError(
@@ -198,6 +206,14 @@ def read_vectors(path: str | os.PathLike, keep: Collection[str] | None = None) -
     return Vectors(os.fspath(path), D, table, n_words)
 
 
+def _width_message(path, D: int, E: int) -> str:
+    """The error for vectors of length D where embeddings of width E need them."""
+    return (
+        f"{os.fspath(path)} holds {D}-dimensional vectors, but the embeddings are {E} wide: "
+        f"train with --emb {D} (emb={D})"
+    )
+
+
 def embedding_matrix(vocab: Vocab, vectors: Vectors, W: np.ndarray) -> tuple[np.ndarray, Coverage]:
     """A float64 copy of the (V, E) embedding matrix W with each vocabulary token's row set to
     its pretrained vector: `table[token]`, else `table[token.lower()]`, else W's row as it is.
@@ -213,10 +229,7 @@ def embedding_matrix(vocab: Vocab, vectors: Vectors, W: np.ndarray) -> tuple[np.
         )
     D, E = vectors.dim, W.shape[1]
     if D != E:
-        raise ValueError(
-            f"{vectors.path} holds {D}-dimensional vectors, but the embeddings "
-            f"are {E} wide: train with --emb {D} (emb={D})"
-        )
+        raise ValueError(_width_message(vectors.path, D, E))
     out = np.array(W, dtype=np.float64)  # a copy, even of a float64 W
     exact = lowercase = 0
     for i, token in enumerate(vocab.tokens[len(SPECIALS) :], len(SPECIALS)):

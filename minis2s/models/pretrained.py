@@ -53,7 +53,7 @@ def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLik
             "them out"
         )
     keep = set(vocab.tokens) | {t.lower() for t in vocab.tokens}
-    vectors = read_vectors(path, keep=keep)
+    vectors = read_vectors(path, keep=keep, dim=model.cfg.emb)
     W, coverage = embedding_matrix(vocab, vectors, to_numpy(model.params[name]))
     if coverage.exact + coverage.lowercase == 0:  # surely not what was meant
         example = f" (such as {vocab.tokens[len(SPECIALS)]!r})" if coverage.total else ""
