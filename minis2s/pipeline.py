@@ -31,7 +31,7 @@ from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq, pretrained
 from minis2s.train import checkpoint
-from minis2s.train.config import TrainConfig
+from minis2s.train.config import TrainConfig, frozen_params
 from minis2s.train.trainer import Trainer
 
 Corpus = str | os.PathLike | Sequence[str | os.PathLike]  # one TSV file, or source and target
@@ -364,6 +364,7 @@ def train(
         )
     check_out_dir(out_dir, resume)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
+    frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
     vocabs_of = {"src": data.src_vocab, "tgt": data.tgt_vocab}
     for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
         if path is not None:

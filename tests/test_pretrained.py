@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 
+from minis2s import pipeline
 from minis2s.cli import main
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.tasks import get_task
@@ -195,3 +196,13 @@ def test_vectors_are_refused_on_resume_and_when_missing_before_the_data_is_read(
     assert "--tgt-vectors" in err and "nope.vec: no such file" in err
     assert main([*argv, "--src-vectors", str(tmp_path)]) == 2
     assert "a directory; give the vectors' file" in capsys.readouterr().err
+
+
+def test_a_freeze_the_model_cannot_take_is_refused_before_the_vectors_are_read(tmp_path):
+    data = pipeline.load_data(task="en-es", train_size=16)
+    unread = tmp_path / "unread.vec"
+    unread.write_text("not a vector file\n")
+    with pytest.raises(ValueError, match="with tie_embeddings the target embeddings are also"):
+        pipeline.train(data, {"emb": 8, "hidden": 8, "tie_embeddings": True},
+                       TrainConfig(freeze_embeddings="tgt"), str(tmp_path / "run"),
+                       tgt_vectors=unread, progress=False)  # fmt: skip
