@@ -158,6 +158,14 @@ def test_load_vectors_refuses_what_cannot_fit(vocabs, tmp_path):
         wide.write_bytes(first + b"the 1 2 3 4 5\n" + b"never read\n")
         with pytest.raises(ValueError, match="holds 5-dimensional vectors, but the embeddings"):
             load_vectors(model, "src", src, wide)
+    huge = tmp_path / "huge.txt"  # finite in the file, infinite in float32
+    huge.write_text(f"{src.tokens[5]} 1e39 {' 0' * 7}\n")
+    with pytest.raises(ValueError, match=f"the vector of '{src.tokens[5]}' holds a value beyond "
+                       r"float32's range .*train with --dtype float64"):  # fmt: skip
+        load_vectors(model, "src", src, huge)
+    wider = Seq2Seq(ModelConfig(src_vocab=len(src), tgt_vocab=9, emb=8, hidden=8), dtype="float64")
+    load_vectors(wider, "src", src, huge)
+    assert wider.params["enc.emb.W"][5, 0] == 1e39
     frames = Seq2Seq(ModelConfig(src_vocab=0, tgt_vocab=9, src_features=3, emb=8, hidden=8))
     with pytest.raises(ValueError, match="feature vectors .*no source embeddings"):
         load_vectors(frames, "src", src, other)

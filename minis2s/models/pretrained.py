@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+import numpy as np
+
 from minis2s import backend
 from minis2s.backend import to_numpy
 from minis2s.data.vectors import Coverage, embedding_matrix, read_vectors
@@ -63,5 +65,12 @@ def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLik
             "another tokenizer (word vectors suit --tokenizer word or wordpunct)?"
         )
     P = model.params[name]
+    huge = np.flatnonzero((np.abs(W) > np.finfo(P.dtype).max).any(axis=1))  # inf in P.dtype
+    if huge.size:
+        raise ValueError(
+            f"{vectors.path}: the vector of {vocab.token_of(int(huge[0]))!r} holds a value beyond "
+            f"{P.dtype.name}'s range (|x| <= {np.finfo(P.dtype).max:.4g}), which would train on "
+            "infinity: train with --dtype float64 (dtype='float64'), or fix the file"
+        )
     P[...] = backend.current().asarray(W, dtype=P.dtype)
     return Loaded(side, vectors.path, coverage)
