@@ -328,7 +328,7 @@ def check_vectors_options(
             )
         if os.path.isdir(path):
             raise IsADirectoryError(f"--{side}-vectors {path}: a directory; give the vectors' file")
-        if not os.path.isfile(path):
+        if not os.path.exists(path):  # not isfile: <(zcat glove.txt.gz) is a pipe, read once
             raise FileNotFoundError(f"--{side}-vectors {path}: no such file")
 
 

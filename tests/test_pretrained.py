@@ -1,6 +1,8 @@
 """Pretrained word vectors in training: embeddings initialised from a file
 (models/pretrained.py, --src-vectors / --tgt-vectors) and kept fixed (--freeze-embeddings)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -214,3 +216,11 @@ def test_a_freeze_the_model_cannot_take_is_refused_before_the_vectors_are_read(t
         pipeline.train(data, {"emb": 8, "hidden": 8, "tie_embeddings": True},
                        TrainConfig(freeze_embeddings="tgt"), str(tmp_path / "run"),
                        tgt_vectors=unread, progress=False)  # fmt: skip
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_vectors_may_come_through_a_pipe(tmp_path):
+    """`--src-vectors <(zcat glove.txt.gz)` gives a pipe, which is read line by line as a file."""
+    fifo = tmp_path / "vectors.pipe"
+    os.mkfifo(fifo)
+    pipeline.check_vectors_options(False, fifo, None)  # not "no such file"

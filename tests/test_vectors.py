@@ -150,9 +150,10 @@ def test_missing_file_and_directory(tmp_path):
         (b"a 1\n\xff 2\n", 2, r"not valid UTF-8 \(byte 1 of the line is b'\\xff'\); save the "
          "file as UTF-8"),
         (b"a 1\rb 2\r", 1, r"a carriage return \(\\r\) inside the line; .*convert with"),
-        (b"\x1f\x8b\x08\x00\xc3\x8a", None, r"gzip-compressed: decompress it first \(gunzip "
-         r"FILE.gz\); this reads the text format"),
-        (b"PK\x03\x04\x14\x00", None, "a zip archive: unzip it first, and give one of its files"),
+        (b"\x1f\x8b\x08\x00\xc3\x8a", None, r"gzip-compressed, and this reads the text format: "
+         r"decompress it first \(gunzip FILE.gz\), or give <\(zcat FILE.gz\)"),
+        (b"PK\x03\x04\x14\x00", None, "a zip archive, and this reads the text format: unzip it "
+         "first, and give one of its files"),
         (b"2 3\nthe \xcd\xcc\xcc=\xcd\xccL>\x9a\x99\x99>\n", 2, r"not valid UTF-8 \(byte 5 .*"
          r"after a header `N D` this is most likely word2vec's binary format, .* binary=False"),
         (b"1 3\nthe \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\n", 2, r"a NUL byte \(byte "

@@ -83,8 +83,11 @@ def _parse(path, n: int, word: str, fields: list[bytes]) -> np.ndarray:
 
 
 # The first bytes of the archives that word vectors are downloaded in (glove.6B.zip, .vec.gz)
-ARCHIVES = {b"\x1f\x8b": "gzip-compressed: decompress it first (gunzip FILE.gz)",
-            b"PK\x03\x04": "a zip archive: unzip it first, and give one of its files"}  # fmt: skip
+ARCHIVES = {  # magic -> (what the file is, how to read it)
+    b"\x1f\x8b": ("gzip-compressed", "decompress it first (gunzip FILE.gz), or give "
+                  "<(zcat FILE.gz) on a bash command line"),
+    b"PK\x03\x04": ("a zip archive", "unzip it first, and give one of its files"),
+}  # fmt: skip
 
 
 def _check_text(path, n: int, line: bytes, after_header: bool) -> None:
@@ -120,9 +123,10 @@ def _lines(path) -> Iterator[tuple[int, bytes]]:
         for n, line in enumerate(f, 1):
             if n == 1:
                 line = line.removeprefix(b"\xef\xbb\xbf")
-                for magic, what in ARCHIVES.items():
+                for magic, (what, fix) in ARCHIVES.items():
                     if line.startswith(magic):
-                        raise CorpusError(path, None, f"{what}; this reads the text format")
+                        message = f"{what}, and this reads the text format: {fix}"
+                        raise CorpusError(path, None, message)
                 header = _header(line.split()) is not None
             line = line.rstrip()
             _check_text(path, n, line, after_header=header)
