@@ -18,7 +18,6 @@ import tempfile
 from _common import QUICK, show
 
 from minis2s import pipeline
-from minis2s.backend import to_numpy
 from minis2s.data.corpus import write_tsv
 from minis2s.data.vectors import write_vectors
 from minis2s.train.config import TrainConfig
@@ -31,8 +30,8 @@ tr = pipeline.train(en_es, {}, first, os.path.join(out, "en-es"), progress=False
 em = tr.evaluate(en_es.test[:300], bleu=False)["exact_match"]
 print(f"en-es, {n_first} pairs: exact match {em:.3f} on 300 test pairs")
 vectors = {"en": os.path.join(out, "en.vec"), "es": os.path.join(out, "es.vec")}
-write_vectors(vectors["en"], en_es.src_vocab, to_numpy(tr.model.params["enc.emb.W"]))
-write_vectors(vectors["es"], en_es.tgt_vocab, to_numpy(tr.model.params["dec.emb.W"]))
+write_vectors(vectors["en"], en_es.src_vocab, tr.model.params["enc.emb.W"])
+write_vectors(vectors["es"], en_es.tgt_vocab, tr.model.params["dec.emb.W"])
 
 # Spanish -> English from pairs the en-es model never trained on
 splits = pipeline.load_data(task="en-es")

@@ -220,6 +220,15 @@ def test_write_vectors_skips_specials_and_whitespace_tokens(tmp_path, rng):
     assert os.listdir(tmp_path) == ["v.txt"]
 
 
+def test_write_vectors_takes_a_device_array(tmp_path, rng):
+    """A model's parameter on the cupy backend is a device array, which np.asarray refuses: it
+    is copied to the host (here a stand-in whose type lives in a "cupy" module)."""
+    W = rng.standard_normal((6, 3))
+    device = type("ndarray", (), {"__module__": "cupy", "get": lambda self: W})()
+    assert write_vectors(tmp_path / "v.txt", Vocab(["a", "b"]), device) == 2
+    np.testing.assert_array_equal(read_vectors(tmp_path / "v.txt").table["b"], W[5])
+
+
 def test_write_vectors_rejects_a_matrix_it_cannot_write(tmp_path):
     vocab = Vocab(["a"])
     for W in np.zeros(5), np.zeros((4, 2)), np.zeros((5, 0)):

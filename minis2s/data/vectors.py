@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from minis2s.atomic import atomic_text_file
+from minis2s.backend import to_numpy
 from minis2s.data.corpus import CorpusError, open_binary
 from minis2s.data.vocab import SPECIALS, Vocab
 
@@ -251,15 +252,17 @@ def _line(word: str, x: np.ndarray) -> str:
 
 
 def write_vectors(path: str | os.PathLike, vocab: Vocab, W: np.ndarray) -> int:
-    """Write row i of the (V, E) matrix W as the vector of `vocab.token_of(i)`, in the text
-    format with an `N E` header; returns N, the number of vectors written.
+    """Write row i of the (V, E) matrix W (NumPy or CuPy) as the vector of
+    `vocab.token_of(i)`, in the text format with an `N E` header; returns N, the number of
+    vectors written.
 
     The four specials are left out, and so are tokens that hold whitespace (such as the " " of
     a character vocabulary), which this format cannot hold. Written atomically, as
-    `Vocab.save` is: a crash never leaves a half-written file where a good one was.
+    `Vocab.save` is (`atomic_text_file`): a crash never leaves a half-written file where a
+    good one was.
     ValueError if W is not 2-D, has no columns or non-finite values, or V != len(vocab).
     """
-    W = np.asarray(W)
+    W = to_numpy(W)  # a model's parameter on the cupy backend too
     if W.ndim != 2 or W.shape[0] != len(vocab) or W.shape[1] == 0:
         raise ValueError(
             f"write_vectors: W has shape {W.shape}; expected (V, E) with V = "
