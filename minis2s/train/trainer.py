@@ -92,7 +92,7 @@ class Trainer:
         self.lr_schedule = lr_schedule(tcfg)
         self.stopper = EarlyStopping(_patience(tcfg), mode=mode_of(tcfg.metric))
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
-        self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "best": None}
+        self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0}
         self.state |= EPOCH_SUMS
         self.record: dict[str, Any] | None = None  # the last finished epoch's log line
 
@@ -159,7 +159,8 @@ class Trainer:
             self.model.params[k][...] = v  # in place: the optimizer holds the same arrays
         self.optimizer.load_state_dict(ckpt.optimizer_state)
         ts = ckpt.trainer_state
-        self.state = {k: ts[k] for k in ("step", "epoch", "batch", "best")}
+        # (older checkpoints also hold "best", the best metric: the stopper has it)
+        self.state = {k: ts[k] for k in ("step", "epoch", "batch")}
         # the epoch's running sums (a checkpoint from before they were kept: from its resume on)
         self.state |= {k: ts.get(k, zero) for k, zero in EPOCH_SUMS.items()}
         self.rng.bit_generator.state = ts["rng"]
@@ -244,7 +245,7 @@ class Trainer:
     def _best_figures(self) -> str:
         """The best epoch's dev figures for the early-stopping line: its metric, and its dev
         loss where the metric is another figure (the loss decides between equal metrics)."""
-        figures = f"dev {self.tcfg.metric} {_fmt(self.state['best'])}"
+        figures = f"dev {self.tcfg.metric} {_fmt(self.stopper.best)}"
         loss = self.stopper.best_tiebreak
         return figures if loss is None else f"{figures}, dev loss {_fmt(loss)}"
 
@@ -353,8 +354,6 @@ class Trainer:
         tiebreak = dev.get("loss") if t.metric != "loss" else None
         stop = self.stopper.should_stop(metric, tiebreak)
         improved = self.stopper.improved
-        if improved:
-            self.state["best"] = metric
         lr = self.optimizer.lr  # the epoch's own (its last update's), before a schedule moves it
         if t.lr_schedule == "plateau":
             self.optimizer.lr = self.lr_schedule.step(metric, tiebreak)
