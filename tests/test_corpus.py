@@ -7,22 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s.data.corpus import CorpusError, read_corpus, read_parallel, read_tsv, write_tsv
+from tests.files import raises_at, write
 
 # Fields as read_tsv keeps them: no TAB or line break; not blank; no byte order mark at the
 # start (the reader drops one there).
 field = st.text(
     st.characters(blacklist_categories=["Cs"], blacklist_characters="\t\n\r\ufeff"), min_size=1
 ).filter(lambda s: s.strip() != "")
-
-
-def write(path, data: bytes):
-    path.write_bytes(data)
-    return path
-
-
-def raises_at(path, line, message):
-    where = re.escape(f"{path}:{line}: ") if line is not None else re.escape(f"{path}: ")
-    return pytest.raises(CorpusError, match=where + message)
 
 
 @given(st.lists(st.tuples(field, field), min_size=1, max_size=8))

@@ -10,24 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s.data import vectors
-from minis2s.data.corpus import CorpusError
 from minis2s.data.vectors import Coverage, Vectors, embedding_matrix, read_vectors, write_vectors
 from minis2s.data.vocab import SPECIALS, Vocab
+from tests.files import raises_at, write
 
 # Tokens the format can hold: no whitespace or control characters, and not a special.
 token = st.text(
     st.characters(blacklist_categories=["Cs", "Cc", "Zs", "Zl", "Zp"]), min_size=1, max_size=6
 ).filter(lambda t: t not in SPECIALS and not any(c.isspace() for c in t))
-
-
-def write(path, data: bytes):
-    path.write_bytes(data)
-    return path
-
-
-def raises_at(path, line, message):
-    where = re.escape(f"{path}:{line}: ") if line is not None else re.escape(f"{path}: ")
-    return pytest.raises(CorpusError, match=where + message)
 
 
 def same_bits(a, b) -> bool:
