@@ -76,6 +76,8 @@ def train(args: argparse.Namespace) -> int:
               f"{data_options['max_len']} (dev and test pairs are all kept)")  # fmt: skip
     if tokenizer == "bpe":  # learned now (a resumed run's are the checkpoint's)
         _bpe_note(data)
+    if not args.resume:
+        _frozen_note(tcfg.freeze_embeddings, args)
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet, src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors,
@@ -144,6 +146,16 @@ def show_translations(tr: Translator, pairs: list, translations: list) -> None:
     for (src, ref), t in zip(pairs, translations, strict=True):
         mark = "ok " if t.text == tr.as_output(ref) else "ERR"
         print(f"  {mark} {_show(src)!s:>30} -> {t.text:<30} (reference {ref})")
+
+
+def _frozen_note(freeze: str, args: argparse.Namespace) -> None:
+    """A note when --freeze-embeddings keeps a side that no --*-vectors initialised: it stays at
+    its random start (an experiment in its own right, or a missing option)."""
+    sides = {"src": ("src",), "tgt": ("tgt",), "both": ("src", "tgt")}.get(freeze, ())
+    for side in sides:
+        if getattr(args, f"{side}_vectors") is None:
+            print(f"note: --freeze-embeddings {freeze} keeps the {side} embeddings at their "
+                  f"random initialisation (no --{side}-vectors given)")  # fmt: skip
 
 
 def _show(src) -> str:

@@ -186,6 +186,7 @@ def test_train_from_the_command_line_with_frozen_pretrained_vectors(tmp_path, ca
             "--hidden", "8", "--dev-size", "4", "--quiet", "--show", "0",
             "--src-vectors", str(vec), "--freeze-embeddings", "src"]  # fmt: skip
     assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    assert "note: --freeze-embeddings" not in capsys.readouterr().out  # src: its vectors given
     run = checkpoint.load(tmp_path / "run" / "last")
     saved = Vocab.from_dict(run.vocabs["src"])
     E = run.params["enc.emb.W"]
@@ -195,6 +196,18 @@ def test_train_from_the_command_line_with_frozen_pretrained_vectors(tmp_path, ca
     assert main([*argv[:-4], "--emb", "6", "--src-vectors", str(vec),
                  "--out", str(tmp_path / "narrow")]) == 2  # fmt: skip
     assert "holds 8-dimensional vectors, but the embeddings are 6 wide" in capsys.readouterr().err
+
+
+def test_freezing_embeddings_no_vectors_started_is_noted(tmp_path, capsys):
+    data = tmp_path / "corpus.tsv"
+    data.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS), encoding="utf-8")
+    argv = ["train", "--data", str(data), "--tokenizer", "word", "--epochs", "1", "--emb", "8",
+            "--hidden", "8", "--dev-size", "4", "--quiet", "--show", "0", "--out",
+            str(tmp_path / "run"), "--freeze-embeddings", "both"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "note: --freeze-embeddings both keeps the tgt embeddings at their random " in out
+    assert "keeps the src embeddings" in out
 
 
 def test_vectors_are_refused_on_resume_and_when_missing_before_the_data_is_read(tmp_path, capsys):
