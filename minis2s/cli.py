@@ -1,4 +1,4 @@
-"""`minis2s train | translate | evaluate | gradcheck | bench | tasks | plot`.
+"""`minis2s train | translate | evaluate | gradcheck | bench | tasks | plot | vectors`.
 
 Every field of ModelConfig and TrainConfig is an option of `train` (`--hidden 256`,
 `--no-bidirectional`, `--lr-schedule warmup`), generated from the dataclasses so the two never
@@ -206,6 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sentence", help="the source sentence to translate and plot")
     p.add_argument("--log", help="a run's log.jsonl (or its directory): loss and metric curves")
     p.add_argument("--out", required=True, help="output image (.png, .svg, .pdf)")
+
+    p = sub.add_parser("vectors", help="write a run's embeddings as a word-vector file, to start "
+                       "another run from (--src-vectors)")  # fmt: skip
+    p.add_argument("--checkpoint", required=True, help="a run directory or checkpoint")
+    p.add_argument("--side", choices=("src", "tgt"), default="src",
+                   help="the source (default) or target embeddings")  # fmt: skip
+    p.add_argument("--out", required=True, help="a new file: one word and its numbers per line, "
+                   "after an `N D` header (the text format of word2vec and fastText)")  # fmt: skip
 
     p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")
     p.add_argument("--quick", action="store_true", help="the seed-notebook size only (< 60 s)")

@@ -372,6 +372,31 @@ def write_task(name: str, out_dir: str, seed: int | None) -> int:
     return 0
 
 
+def vectors(args: argparse.Namespace) -> int:
+    """`vectors`: a run's source or target embeddings written as a word-vector file, which
+    `train --src-vectors` / `--tgt-vectors` (or any tool that reads word2vec's text) can read."""
+    from minis2s.api import Translator
+    from minis2s.bench.report import check_writable
+    from minis2s.data.vectors import write_vectors
+    from minis2s.models.pretrained import SIDES
+
+    if os.path.exists(args.out):  # nothing a user wrote is lost
+        raise FileExistsError(f"--out {args.out} exists; choose a new file, or remove it first")
+    check_writable("--out", args.out)
+    tr = Translator.load(args.checkpoint)
+    vocab = tr.src_vocab if args.side == "src" else tr.tgt_vocab
+    if vocab is None:
+        raise ValueError(f"--side src: the model in {args.checkpoint} reads feature vectors, so "
+                         "it has no source embeddings; give --side tgt")  # fmt: skip
+    W = tr.model.params[SIDES[args.side]]
+    n = write_vectors(args.out, vocab, W)
+    skipped = len(vocab) - n  # the four specials, and tokens holding whitespace
+    print(f"wrote {n:,} {args.side} vectors of {W.shape[1]} numbers to {args.out} (left out "
+          f"{skipped} tokens: <pad> <s> </s> <unk>{' and whitespace' * (skipped > 4)}); start a "
+          f"run from them with --{args.side}-vectors {args.out} --emb {W.shape[1]}")  # fmt: skip
+    return 0
+
+
 def plot(args: argparse.Namespace) -> int:
     from minis2s import viz
 

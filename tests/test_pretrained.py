@@ -11,7 +11,7 @@ from minis2s.cli import main
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import get_tokenizer
-from minis2s.data.vectors import write_vectors
+from minis2s.data.vectors import read_vectors, write_vectors
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.pretrained import load_vectors
@@ -237,3 +237,40 @@ def test_vectors_may_come_through_a_pipe(tmp_path):
     fifo = tmp_path / "vectors.pipe"
     os.mkfifo(fifo)
     pipeline.check_vectors_options(False, fifo, None)  # not "no such file"
+
+
+def test_vectors_writes_a_runs_embeddings_that_start_another_run(tmp_path, capsys):
+    """`minis2s vectors` writes what the checkpoint holds, row for row, and `train
+    --src-vectors` reads every vocabulary token back from it."""
+    data = tmp_path / "corpus.tsv"
+    data.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS), encoding="utf-8")
+    argv = ["train", "--data", str(data), "--tokenizer", "word", "--epochs", "1", "--emb", "8",
+            "--hidden", "8", "--dev-size", "4", "--quiet", "--show", "0"]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "first")]) == 0
+    vec = tmp_path / "tgt.vec"
+    assert main(["vectors", "--checkpoint", str(tmp_path / "first"), "--side", "tgt",
+                 "--out", str(vec)]) == 0  # fmt: skip
+    best = checkpoint.load(tmp_path / "first" / "best")
+    tgt = Vocab.from_dict(best.vocabs["tgt"])
+    assert f"wrote {len(tgt) - 4:,} tgt vectors of 8 numbers to {vec}" in capsys.readouterr().out
+    table = read_vectors(vec).table
+    assert sorted(table) == sorted(tgt.tokens[4:])
+    for token, v in table.items():
+        np.testing.assert_array_equal(v, best.params["dec.emb.W"][tgt.id_of(token)], token)
+    assert main([*argv, "--out", str(tmp_path / "second"), "--tgt-vectors", str(vec)]) == 0
+    assert main(["vectors", "--checkpoint", str(tmp_path / "first"), "--out", str(vec)]) == 2
+    assert f"--out {vec} exists; choose a new file" in capsys.readouterr().err
+    assert sorted(read_vectors(vec).table) == sorted(tgt.tokens[4:])  # not written over
+
+
+def test_vectors_refuses_a_feature_models_source_side(tmp_path, capsys):
+    argv = ["train", "--task", "noisy-digits", "--train-size", "32", "--epochs", "1", "--emb",
+            "8", "--hidden", "8", "--dev-size", "4", "--quiet", "--show", "0", "--out",
+            str(tmp_path / "frames")]  # fmt: skip
+    assert main(argv) == 0
+    assert main(["vectors", "--checkpoint", str(tmp_path / "frames"),
+                 "--out", str(tmp_path / "v.vec")]) == 2  # fmt: skip
+    assert "reads feature vectors, so it has no source embeddings; give --side tgt" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "v.vec").exists()
