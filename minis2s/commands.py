@@ -151,9 +151,11 @@ def show_translations(tr: Translator, pairs: list, translations: list) -> None:
 def _frozen_note(freeze: str, args: argparse.Namespace) -> None:
     """A note when --freeze-embeddings keeps a side that no --*-vectors initialised: it stays at
     its random start (an experiment in its own right, or a missing option)."""
-    sides = {"src": ("src",), "tgt": ("tgt",), "both": ("src", "tgt")}.get(freeze, ())
-    for side in sides:
-        if getattr(args, f"{side}_vectors") is None:
+    from minis2s.models.pretrained import SIDES
+    from minis2s.train.config import FROZEN
+
+    for side, name in SIDES.items():
+        if name in FROZEN[freeze] and getattr(args, f"{side}_vectors") is None:
             print(f"note: --freeze-embeddings {freeze} keeps the {side} embeddings at their "
                   f"random initialisation (no --{side}-vectors given)")  # fmt: skip
 

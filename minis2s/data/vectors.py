@@ -170,7 +170,8 @@ def read_vectors(
         for n, line in lines:
             if D is None:  # the first line: a header, or the first vector
                 fields = line.split()
-                if (D := _header(fields)) is not None:
+                is_header = (D := _header(fields)) is not None
+                if is_header:
                     if D <= 0:
                         raise CorpusError(
                             path,
@@ -190,7 +191,7 @@ def read_vectors(
                         )
                 if dim is not None and D != dim:
                     raise ValueError(_width_message(path, D, dim))
-                if _header(fields) is not None:
+                if is_header:
                     continue
             word, *values = line.rsplit(None, D)  # ASCII whitespace: a word may hold U+00A0
             if len(values) != D:
