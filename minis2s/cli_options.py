@@ -35,6 +35,8 @@ OPTION_HELP = {
     "epochs": "passes over the training data",
     "batch_size": "sentences per batch",
     "tokens_per_batch": "batches of about this many padded tokens instead of --batch-size",
+    "accum_steps": "gradient accumulation: each update sums the token-weighted gradients of this "
+    "many batches, an effective batch of K x --batch-size (or --tokens-per-batch)",
     "optimizer": "sgd | adam | adamw | adagrad",
     "lr": "learning rate",
     "weight_decay": "L2 (adamw: decoupled) weight decay",

@@ -46,6 +46,10 @@ class TrainConfig:
         "bleu" (higher is better) or "loss". Between equal values of exact match or BLEU the
         dev loss decides: an epoch that ties the best metric at a lower dev loss improves.
     max_steps: stop after this many updates in total (0 = no limit).
+    accum_steps: gradient accumulation: each update uses the gradient of K = accum_steps
+        consecutive batches of the epoch (its last group may be shorter), weighted by their
+        target tokens, so it is the gradient of one batch holding all their sentences: an
+        effective batch of K x batch_size. Steps, max_steps and the schedules count updates.
     freeze_embeddings: "none", "src", "tgt" or "both": the embedding matrices that training
         leaves as they were initialised (pretrained vectors, `pipeline.train(src_vectors=...)`);
         the optimizer holds no state for them, and the gradient norm leaves them out.
@@ -54,6 +58,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 64
     tokens_per_batch: int = 0
+    accum_steps: int = 1
     optimizer: str = "adam"
     lr: float = 2e-3
     weight_decay: float = 0.0
@@ -84,8 +89,8 @@ class TrainConfig:
                 f"TrainConfig: metric={self.metric!r}; choose one of {', '.join(METRICS)}"
             )
         for name, low in (("epochs", 1), ("dev_size", 1), ("batch_size", 0),
-                          ("tokens_per_batch", 0), ("patience", 0), ("max_steps", 0),
-                          ("seed", 0)):  # fmt: skip
+                          ("tokens_per_batch", 0), ("accum_steps", 1), ("patience", 0),
+                          ("max_steps", 0), ("seed", 0)):  # fmt: skip
             if getattr(self, name) < low:
                 raise ValueError(f"TrainConfig: {name} must be >= {low}; got {getattr(self, name)}")
         if (self.batch_size > 0) == (self.tokens_per_batch > 0):

@@ -5,8 +5,8 @@ Exact resume: every random choice comes from state that the checkpoint stores. T
 batches of epoch e is drawn from a generator made afresh as `default_rng([seed, 0, e])`; dropout
 and scheduled sampling draw from one generator, `default_rng([seed, 1])`, whose state is saved.
 A checkpoint records the epoch and how many of its batches are done, so resuming skips exactly
-those, and the run continues with the same parameters, moments and random draws as a run that
-was never stopped.
+those (whole updates: with accum_steps K, whole groups of K), and the run continues with the
+same parameters, moments and random draws as a run that was never stopped.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from minis2s.backend import to_numpy
 from minis2s.data.batching import batches
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint, runlog
+from minis2s.train.accumulate import group_loss_and_grads, groups
 from minis2s.train.config import (
     TrainConfig,
     frozen_params,
@@ -183,14 +184,15 @@ class Trainer:
             rng=np.random.default_rng([t.seed, 0, epoch]),
         )
 
-    def step(self, batch: Any) -> tuple[float, float]:
-        """One update; returns (loss, gradient norm before clipping)."""
+    def step(self, *batches: Any) -> tuple[float, float]:
+        """One update from the gradient of `batches` (one, or the --accum-steps group: their
+        per-token mean loss, accumulate.py); returns (loss, gradient norm before clipping)."""
         t = self.tcfg
         eps = sampling_eps(t, self.state["step"])
         if t.lr_schedule in ("warmup", "constant"):
             self.optimizer.lr = self.lr_schedule.lr(self.state["step"])
-        loss, grads = self.model.loss_and_grads(
-            batch, rng=self.rng, sampling_eps=eps, label_smoothing=t.label_smoothing
+        loss, grads = group_loss_and_grads(
+            self.model, batches, rng=self.rng, sampling_eps=eps, label_smoothing=t.label_smoothing
         )
         for name in self.frozen:  # --freeze-embeddings: no update, and not in the norm
             del grads[name]
@@ -278,20 +280,22 @@ class Trainer:
 
         t, epoch = self.tcfg, self.state["epoch"]
         all_batches = self.epoch_batches(epoch)
-        todo = all_batches[self.state["batch"] :]
+        # state["batch"] is a group boundary (it moves a whole update at a time), so the groups
+        # of a resumed epoch are those of the uninterrupted one
+        todo = groups(all_batches[self.state["batch"] :], t.accum_steps)
         bar = tqdm(todo, desc=f"epoch {epoch + 1}/{t.epochs}",
                    disable=not (self.progress and draws_a_bar(sys.stderr)), leave=False,
                    dynamic_ncols=True)  # fmt: skip
         s, t0 = self.state, time.perf_counter()
         seconds0 = s["epoch_seconds"]  # the epoch's time before an interruption, if any
-        for batch in bar:
+        for group in bar:
             with held_interrupts():  # Ctrl-C saves whole updates only (interrupts.py)
-                loss, norm = self.step(batch)
-                n = batch.n_tokens
-                # the batch and the epoch's sums are counted together, so that a resumed epoch
+                loss, norm = self.step(*group)
+                n = sum(batch.n_tokens for batch in group)
+                # the batches and the epoch's sums are counted together, so that a resumed epoch
                 # logs the figures of all its batches, not only of those after the interruption
                 s["batch"], s["epoch_tokens"], s["epoch_nll"], s["epoch_seconds"] = (
-                    s["batch"] + 1, s["epoch_tokens"] + n, s["epoch_nll"] + loss * n,
+                    s["batch"] + len(group), s["epoch_tokens"] + n, s["epoch_nll"] + loss * n,
                     seconds0 + time.perf_counter() - t0,
                 )  # fmt: skip
                 s["epoch_updates"] += 1
