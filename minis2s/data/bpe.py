@@ -33,7 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from minis2s import validate
-from minis2s.data.tokenize import Tokenizer, wordpunct_detokenize, wordpunct_tokenize
+from minis2s.data.tokenize import Tokenizer, normalize, wordpunct_detokenize, wordpunct_tokenize
 
 # Why the mark is unambiguous: wordpunct_tokenize makes "@" a token of its own, except that a
 # combining mark, a joiner control or an emoji modifier may stick to it ("@\u0301"); and "@" is
@@ -221,12 +221,14 @@ def _checked_merges(merges: Sequence[Sequence[str]]) -> tuple[Pair, ...]:
     return tuple(rules)
 
 
-def bpe_tokenizer(merges: Sequence[tuple[str, str]]) -> Tokenizer:
-    """The "bpe" Tokenizer of these merges (in the order learned). tokenize splits the text with
-    wordpunct_tokenize and each word into its pieces, all but the last marked with MARK;
-    detokenize is bpe_detokenize. The pieces of the last CACHED distinct words are kept: words
-    repeat, and a long translate session must not keep every word it ever read."""
+def bpe_tokenizer(merges: Sequence[tuple[str, str]], form: str | None = "NFC") -> Tokenizer:
+    """The "bpe" Tokenizer of these merges (in the order learned). tokenize puts the text in
+    Unicode normal form `form` (None: as written, for runs saved before minis2s normalised
+    text), splits it with wordpunct_tokenize and each word into its pieces, all but the last
+    marked with MARK; detokenize is bpe_detokenize. The pieces of the last CACHED distinct words
+    are kept: words repeat, and a long translate session must not keep every word it ever read."""
     rules = _checked_merges(merges)
+    normalize(form, "")  # an unknown form is refused here, not at the first sentence
     ranks: dict[Pair, int] = {}
     for rank, pair in enumerate(rules):
         ranks.setdefault(pair, rank)  # a repeated rule keeps its first rank, as it was learned
@@ -236,13 +238,13 @@ def bpe_tokenizer(merges: Sequence[tuple[str, str]]) -> Tokenizer:
         pieces = segment(word, ranks)
         return (*(p + MARK for p in pieces[:-1]), *pieces[-1:])
 
-    def tokenize(text: str) -> list[str]:
+    def split(text: str) -> list[str]:
         tokens: list[str] = []
         for word in wordpunct_tokenize(text):
             tokens.extend(marked_pieces(word))
         return tokens
 
-    return Tokenizer("bpe", tokenize, bpe_detokenize, merges=rules)
+    return Tokenizer("bpe", split, bpe_detokenize, merges=rules, form=form)
 
 
 def whole_words(tokenizer: Tokenizer, texts: Iterable[str]) -> float:
@@ -251,7 +253,7 @@ def whole_words(tokenizer: Tokenizer, texts: Iterable[str]) -> float:
     then splits into pieces that training never showed either (they become <unk>)."""
     n_words = n_whole = 0
     for text in texts:
-        for word in wordpunct_tokenize(text):
+        for word in wordpunct_tokenize(tokenizer.normalize(text)):
             n_words += 1
             n_whole += len(tokenizer.tokenize(word)) == 1
     return n_whole / n_words if n_words else 0.0
@@ -259,7 +261,8 @@ def whole_words(tokenizer: Tokenizer, texts: Iterable[str]) -> float:
 
 def learn_tokenizer(texts: Iterable[str], merges: int, min_count: int = 2) -> Tokenizer:
     """A bpe Tokenizer learned on `texts`: pass the source and the target sentences together
-    (joint BPE). Counts the wordpunct words and learns up to `merges` merges (learn_merges)."""
+    (joint BPE). Counts the wordpunct words of the texts in NFC, as the tokenizer reads them, and
+    learns up to `merges` merges (learn_merges)."""
     if isinstance(texts, str):
         raise ValueError("learn_tokenizer: texts must be a list of sentences, not one string")
     counts: Counter[str] = Counter()
@@ -269,5 +272,5 @@ def learn_tokenizer(texts: Iterable[str], merges: int, min_count: int = 2) -> To
                 f"learn_tokenizer: texts[{i}] is {type(text).__name__} {text!r:.40}; give "
                 "sentences (strings): for pairs, [text for pair in pairs for text in pair]"
             )
-        counts.update(wordpunct_tokenize(text))
+        counts.update(wordpunct_tokenize(normalize("NFC", text)))
     return bpe_tokenizer(learn_merges(counts, merges, min_count))

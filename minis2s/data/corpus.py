@@ -9,7 +9,9 @@ editor can jump to it, and says how to fix it:
 Lines end in "\\n" (a "\\r" before it is dropped, so Windows files read the same; any other
 "\\r" is an error, since it means old Mac or doubled line endings); a UTF-8 byte order mark at
 the start of a file is ignored. Text is kept exactly as written otherwise:
-spaces are tokens for the "char" tokenizer, so fields are not stripped.
+spaces are tokens for the "char" tokenizer, so fields are not stripped, and the tokenizers, not
+the readers, put it in Unicode NFC (minis2s.data.tokenize), so `max_len` counts the tokens of
+the NFC text.
 
 With a tokenizer and `max_len`, a pair with more than `max_len` tokens on either side is an
 error (`on_long="error"`) or is dropped (`on_long="skip"`); the dropped line numbers come back

@@ -1,7 +1,16 @@
 """Tokenizers by name: split a string into tokens, and join tokens back into a string.
 
+Text is put in Unicode normal form C (NFC) before it is split: "é" can be written as one code
+point (U+00E9, NFC) or as "e" + U+0301 (NFD, as macOS file names and some PDFs and web pages
+write it), and both must be the same tokens, or a model trained on one form reads every accented
+word of the other as <unk>. NFC, not NFKC: NFKC would also fold "ﬁ" into "fi", "x²" into "x2"
+and a full-width "Ａ" into "A", which changes what the text says. Runs saved before this read
+text as written (a Tokenizer with form=None), so that they go on as they were trained.
+In what follows, s is in NFC (each tokenizer's tokenize(s) == tokenize(NFC(s))).
+
 "char"       every character is a token, spaces included:   "ab c" -> ["a", "b", " ", "c"]
-             detokenize("".join) inverts it exactly: detokenize(tokenize(s)) == s.
+             detokenize("".join) inverts it: detokenize(tokenize(s)) == s (for any text t,
+             detokenize(tokenize(t)) == unicodedata.normalize("NFC", t)).
 "word"       split on runs of whitespace:                   " ab  c " -> ["ab", "c"]
              detokenize joins with one space, so it inverts tokenize up to whitespace:
              detokenize(tokenize(s)) == " ".join(s.split()), and
@@ -15,6 +24,8 @@
 >>> tok = get_tokenizer("char")
 >>> tok.tokenize("12 3")
 ['1', '2', ' ', '3']
+>>> tok.tokenize("e\u0301") == tok.tokenize("\u00e9") == ["\u00e9"]  # é in NFD, and in NFC
+True
 >>> tok.detokenize(["3", " ", "2", "1"])
 '3 21'
 >>> tok = get_tokenizer("wordpunct")
@@ -31,31 +42,60 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+FORMS = ("NFC",)  # the Unicode normal forms a Tokenizer puts text in (None: as written)
+
+
+def normalize(form: str | None, text: str) -> str:
+    """`text` in Unicode normal `form` ("NFC"), or as it is for None; ValueError for another
+    form."""
+    if form is None:
+        return text
+    if form not in FORMS:
+        raise ValueError(
+            f"unknown Unicode normal form {form!r}; give {', '.join(map(repr, FORMS))}, or None "
+            "(text as written, what runs saved before minis2s normalised text read)"
+        )
+    return unicodedata.normalize(form, text)
+
 
 class Tokenizer(NamedTuple):
+    """`tokenize(text)` splits `text` in normal form `form` with `split`; `detokenize` joins
+    tokens back. A Tokenizer("mine", str.split, " ".join) of your own normalises as well."""
+
     name: str
-    tokenize: Callable[[str], list[str]]  # text -> tokens
+    split: Callable[[str], list[str]]  # text, already in normal form `form` -> tokens
     detokenize: Callable[[Sequence[str]], str]  # tokens -> text
     merges: tuple[tuple[str, str], ...] = ()  # "bpe": what it learned (minis2s.data.bpe)
+    form: str | None = "NFC"  # see the module docstring; None for runs saved before it
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of `text`, put in normal form `form` first."""
+        return self.split(self.normalize(text))
+
+    def normalize(self, text: str) -> str:
+        """`text` in this tokenizer's normal form: how it reads text, phrase tables included."""
+        return normalize(self.form, text)
 
     def __reduce__(self) -> tuple:
-        """Pickled as what makes it: a "bpe" tokenizer as its merges (its functions are closures,
-        which pickle refuses), a built-in one as its name; any other as its fields."""
+        """Pickled as what makes it: a "bpe" tokenizer as its merges and form (its functions are
+        closures, which pickle refuses), a built-in one as its name; any other as its fields."""
         if self.name == "bpe":
             from minis2s.data.bpe import bpe_tokenizer
 
-            return bpe_tokenizer, (self.merges,)
+            return bpe_tokenizer, (self.merges, self.form)
         if TOKENIZERS.get(self.name) == self:
             return get_tokenizer, (self.name,)
         return Tokenizer, tuple(self)
 
     def __eq__(self, other: object) -> bool:
-        """Two "bpe" tokenizers are equal when their merges are (each has its own closures); a
-        "bpe" tokenizer equals nothing else, not even the tuple of its fields (whose hash is
-        another)."""
+        """Two "bpe" tokenizers are equal when their merges and forms are (each has its own
+        closures); a "bpe" tokenizer equals nothing else, not even the tuple of its fields (whose
+        hash is another)."""
         if self.name == "bpe":
             return (
-                isinstance(other, Tokenizer) and other.name == "bpe" and self.merges == other.merges
+                isinstance(other, Tokenizer)
+                and other.name == "bpe"
+                and (self.merges, self.form) == (other.merges, other.form)
             )
         return tuple.__eq__(self, other)
 
@@ -63,7 +103,9 @@ class Tokenizer(NamedTuple):
         return not self == other
 
     def __hash__(self) -> int:
-        return hash((self.name, self.merges)) if self.name == "bpe" else tuple.__hash__(self)
+        if self.name == "bpe":
+            return hash((self.name, self.merges, self.form))
+        return tuple.__hash__(self)
 
 
 def char_tokenize(text: str) -> list[str]:

@@ -10,7 +10,8 @@ One word per line, then its D numbers, all separated by spaces; an optional firs
 GloVe's .txt files have no header; fastText's .vec files, word2vec's `-binary 0` output and
 gensim's `KeyedVectors.save_word2vec_format(path, binary=False)` have one. A word may hold
 spaces (GloVe 840B has ". . ." and "at name@domain.com"): the last D fields are the numbers,
-what comes before them is the word.
+what comes before them is the word. Words are read in Unicode NFC, as the tokenizers read text
+(minis2s.data.tokenize), so a file that writes "é" as "e" + U+0301 (NFD) finds the token "é".
 
 Such files run from 100 MB to 5 GB, so `read_vectors` streams them line by line and, given
 `keep` (the vocabulary's words), turns into numbers only the lines of those words. Every line
@@ -36,6 +37,7 @@ import numpy as np
 from minis2s.atomic import atomic_text_file
 from minis2s.backend import to_numpy
 from minis2s.data.corpus import CorpusError, open_binary
+from minis2s.data.tokenize import normalize
 from minis2s.data.vocab import SPECIALS, Vocab
 
 
@@ -151,10 +153,12 @@ def read_vectors(
 
     keep: the words whose vectors to return (e.g. `set(vocab.tokens)` plus each token's
         lowercase form, for `embedding_matrix`); None returns every word's. The other lines
-        are checked for their count of values, but their numbers are not parsed.
+        are checked for their count of values, but their numbers are not parsed. Words, of the
+        file and of `keep`, are compared in NFC, and the table's keys are in NFC.
     dim: the length the vectors must have (a model's emb), checked on the first line, before a
         file of gigabytes is read: ValueError if D differs.
-    A word listed twice keeps its first vector (as gensim does). The N of a header may be
+    A word listed twice (in NFC: "é" and "e" + U+0301 are one word) keeps its first vector
+    (as gensim does). The N of a header may be
     wrong (some tools write it so): `n_words` counts the lines actually read.
 
     Raises CorpusError naming file:line for a missing, empty or vector-less file, a gzip or zip
@@ -162,7 +166,7 @@ def read_vectors(
     a blank line before the last vector, a line with a different count of values than the
     header or the first line, a value that is not a finite number, or a header with D <= 0.
     """
-    keep = None if keep is None else set(keep)
+    keep = None if keep is None else {normalize("NFC", word) for word in keep}
     D, source = None, ""  # source: where D came from, for the error messages
     table: dict[str, np.ndarray] = {}
     n_words = 0
@@ -202,7 +206,7 @@ def read_vectors(
                     f"line must be a word followed by {D} numbers",
                 )
             n_words += 1
-            word = word.decode("utf-8")
+            word = normalize("NFC", word.decode("utf-8"))
             if (keep is None or word in keep) and word not in table:
                 table[word] = _parse(path, n, word, values)
     if n_words == 0:
@@ -222,7 +226,9 @@ def _width_message(path, D: int, E: int) -> str:
 
 def embedding_matrix(vocab: Vocab, vectors: Vectors, W: np.ndarray) -> tuple[np.ndarray, Coverage]:
     """A float64 copy of the (V, E) embedding matrix W with each vocabulary token's row set to
-    its pretrained vector: `table[token]`, else `table[token.lower()]`, else W's row as it is.
+    its pretrained vector: `table[token]`, else `table[token.lower()]`, else W's row as it is;
+    each looked up in NFC, as `read_vectors` keeps the words (so a vocabulary saved before
+    minis2s normalised text finds them too).
 
     The four specials keep W's rows (<pad>'s must stay as the model made it). W itself is not
     changed. ValueError if W's rows are not the vocabulary's tokens or its width is not D.
@@ -239,10 +245,11 @@ def embedding_matrix(vocab: Vocab, vectors: Vectors, W: np.ndarray) -> tuple[np.
     out = np.array(W, dtype=np.float64)  # a copy, even of a float64 W
     exact = lowercase = 0
     for i, token in enumerate(vocab.tokens[len(SPECIALS) :], len(SPECIALS)):
+        token = normalize("NFC", token)
         if token in vectors.table:
             out[i], exact = vectors.table[token], exact + 1
-        elif token.lower() in vectors.table:
-            out[i], lowercase = vectors.table[token.lower()], lowercase + 1
+        elif (lower := normalize("NFC", token.lower())) in vectors.table:
+            out[i], lowercase = vectors.table[lower], lowercase + 1
     return out, Coverage(exact, lowercase, len(vocab) - len(SPECIALS))
 
 
