@@ -13,7 +13,7 @@ import numpy as np
 from minis2s import validate
 from minis2s.data import bpe
 from minis2s.data.batching import check_frames, pad_features
-from minis2s.data.tokenize import TOKENIZERS, Tokenizer
+from minis2s.data.tokenize import FORMS, TOKENIZERS, Tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig
 from minis2s.train import checkpoint
@@ -97,15 +97,39 @@ def check_replace_unk(
 
 def _check_table_sources(table: Mapping[str, str], tokenizer: Tokenizer) -> None:
     """Each source of the phrase table is a token as `tokenizer` splits text: one it reads as
-    [source] (with bpe, a piece without whitespace: bpe splits a piece such as "ga@@" again)."""
-    split = TOKENIZERS["word"].tokenize if tokenizer.name == "bpe" else tokenizer.tokenize
+    [source] (with bpe, a piece without whitespace: bpe splits a piece such as "ga@@" again),
+    once it is in the tokenizer's normal form (`normalized_table`), and no two sources are the
+    same token in two forms (NFC and NFD)."""
+    word = TOKENIZERS["word"]._replace(form=tokenizer.form)
+    split = word.tokenize if tokenizer.name == "bpe" else tokenizer.tokenize
+    seen: dict[str, str] = {}  # normalised source -> as the table spells it
     for source in table:
-        if split(source) != [source]:
+        token = tokenizer.normalize(source)
+        if token in seen:
+            raise ValueError(
+                f"translate: phrase_table lists {seen[token]!r} and {source!r}, the same token "
+                f"in two Unicode forms (code points {_code_points(seen[token])} and "
+                f"{_code_points(source)}), which the {tokenizer.name} tokenizer reads alike; keep "
+                "one of them"
+            )
+        seen[token] = source
+        if split(source) != [token]:
             raise ValueError(
                 f"translate: phrase_table lists {source!r}, but the {tokenizer.name} tokenizer "
                 f"reads it as {tokenizer.tokenize(source)!r}, so it would never match a source "
                 "token; give each entry one token as the model reads it, or remove it"
             )
+
+
+def _code_points(text: str) -> str:
+    return "+".join(f"U+{ord(c):04X}" for c in text)
+
+
+def normalized_table(table: Mapping[str, str], tokenizer: Tokenizer) -> dict[str, str]:
+    """The phrase table with its sources and translations in the tokenizer's normal form, as
+    the source tokens it is looked up with (and the references an output is scored against)
+    are; a table checked by `check_replace_unk`."""
+    return {tokenizer.normalize(k): tokenizer.normalize(v) for k, v in table.items()}
 
 
 def check_finite_params(where: str, params: dict[str, np.ndarray]) -> None:
@@ -141,9 +165,11 @@ def check_vocabs(where: str, cfg: ModelConfig, vocabs: dict[str, Vocab]) -> None
             )
 
 
-def tokenizer_of(where: str, data_config: dict[str, Any]) -> str | Tokenizer:
-    """The tokenizer a checkpoint's config records: a name, or for "bpe" the Tokenizer rebuilt
-    from the merges it learned."""
+def tokenizer_of(where: str, data_config: dict[str, Any]) -> Tokenizer:
+    """The tokenizer a checkpoint's config records: its name (for "bpe", the Tokenizer rebuilt
+    from the merges it learned), reading text in the Unicode normal form the config names
+    ("normalization"); a config without one is from a run saved before minis2s normalised text,
+    and its tokenizer reads text as written, as that run was trained (form None)."""
     name = data_config.get("tokenizer", "char")
     file = os.path.join(where, "state.json")  # where checkpoint.save writes the config
     if name not in (*TOKENIZERS, "bpe"):
@@ -151,12 +177,18 @@ def tokenizer_of(where: str, data_config: dict[str, Any]) -> str | Tokenizer:
             f"{file} says tokenizer {name!r}, which is none of {', '.join(TOKENIZERS)}, bpe (was "
             "it edited?)"
         )
+    form = data_config.get("normalization")
+    if form is not None and form not in FORMS:
+        raise ValueError(
+            f"{file} says normalization {form!r}, which is none of {', '.join(FORMS)} (was it "
+            "edited?)"
+        )
     if name != "bpe":
-        return name
+        return TOKENIZERS[name]._replace(form=form)
     if "bpe_merges" not in data_config:
         raise ValueError(f"{file} says tokenizer bpe but holds no bpe_merges (was it edited?)")
     try:
-        return bpe.bpe_tokenizer(data_config["bpe_merges"])
+        return bpe.bpe_tokenizer(data_config["bpe_merges"], form)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{file}: its bpe_merges are not BPE merges ({e})") from None
 

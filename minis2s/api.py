@@ -191,6 +191,8 @@ class Translator:
                 "(greedy decoding and sampling give one output per source), and nbest >= 1"
             )
         checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table, self.tokenizer)
+        if phrase_table is not None:
+            phrase_table = checks.normalized_table(phrase_table, self.tokenizer)
         seed = 0 if seed is None else seed
         out: list[Any] = []
         for start in range(0, len(sources), batch_size):

@@ -46,12 +46,13 @@ def train(args: argparse.Namespace) -> int:
         data_options = saved["data"].get("options", {}) | {
             k: v for k, v in data_options.items() if v is not None
         }
-        if args.data and tokenizer is None:
-            tokenizer = saved["data"].get("tokenizer")
-        if args.data and tokenizer == saved["data"].get("tokenizer") == "bpe":
+        if args.data and tokenizer in (None, saved["data"].get("tokenizer", "char")):
             from minis2s import _api_checks
 
+            # the run's own: a bpe run's merges, and the normal form it reads text in (none
+            # for a run saved before minis2s normalised text, which goes on as it was trained)
             tokenizer = _api_checks.tokenizer_of(os.path.join(out, "last"), saved["data"])
+        if args.data and getattr(tokenizer, "name", None) == "bpe":
             asked = saved["data"].get("options", {}).get("bpe_merges")
             if args.bpe_merges is not None and args.bpe_merges != asked:
                 raise ValueError(f"--resume goes on with the run's BPE merges ({asked} asked, "

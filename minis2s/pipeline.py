@@ -394,8 +394,9 @@ def train(
 
 def run_config(data: Data, model: Seq2Seq, tcfg: TrainConfig) -> dict[str, Any]:
     """What a checkpoint records of its run, and a resume must match: the model and training
-    options, the data (name, tokenizer and a BPE tokenizer's merges, options, fingerprints of the
-    train and dev pairs), the dtype and the backend (a resume on another one only warns)."""
+    options, the data (name, tokenizer, the Unicode normal form it reads text in and a BPE
+    tokenizer's merges, options, fingerprints of the train and dev pairs), the dtype and the
+    backend (a resume on another one only warns)."""
     tok = get_tokenizer(data.tokenizer)
     data_config = {
         "name": data.name,
@@ -404,6 +405,8 @@ def run_config(data: Data, model: Seq2Seq, tcfg: TrainConfig) -> dict[str, Any]:
         "train": fingerprint(data.train),
         "dev": fingerprint(data.dev),
     }
+    if tok.form is not None:  # a run resumed from before normalisation reads text as written
+        data_config["normalization"] = tok.form
     if tok.name == "bpe":  # what it learned: Translator.load and --resume rebuild it from these
         data_config["bpe_merges"] = [list(pair) for pair in tok.merges]
     return {

@@ -50,7 +50,10 @@ class NonFiniteLoss(RuntimeError):
 LOSS_OF_OVERFLOWING_PERPLEXITY = math.log(np.finfo(np.float64).max)
 
 
-DATA_CHECKS = ("options", "train", "dev")  # meta["data"] entries that older runs did not save
+# meta["data"] entries that older runs did not save. "normalization": a task run saved before
+# minis2s normalised text goes on normalising (the tasks' text is NFC: the same tokens); a corpus
+# run goes on reading text as written (commands.train resumes it with its own tokenizer).
+DATA_CHECKS = ("options", "train", "dev", "normalization")
 
 # What the trainer sums over the current epoch's batches for its log line; kept in checkpoints,
 # so that an epoch interrupted and resumed logs the figures of all its batches. The gradient

@@ -1,0 +1,140 @@
+"""Unicode normalisation in a trained run: a model trained on NFC text reads NFD input and NFD
+references as the same text; a run saved before normalisation (no "normalization" in its
+state.json) translates and resumes as it was trained, reading text as written."""
+
+import json
+import shutil
+import unicodedata
+
+import pytest
+
+from minis2s import pipeline
+from minis2s.api import Translator
+from minis2s.cli import main
+from minis2s.data.tokenize import get_tokenizer
+from minis2s.data.vocab import Vocab
+
+WORDS = ["café", "élève", "naïve", "señor", "가나", "été", "crème", "über"]
+PAIRS = [(f"{a} {b}", f"{b} {a}") for a in WORDS for b in WORDS if a != b][:40]
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+def train_args(corpus, out) -> list[str]:
+    return ["train", "--data", str(corpus), "--dev-data", str(corpus), "--tokenizer", "word",
+            "--epochs", "1", "--hidden", "8", "--emb", "8", "--quiet", "--show", "0",
+            "--out", str(out)]  # fmt: skip
+
+
+def write_corpus(path, form) -> None:
+    lines = [unicodedata.normalize(form, f"{s}\t{t}\n") for s, t in PAIRS]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A word model trained one epoch on NFC text."""
+    tmp = tmp_path_factory.mktemp("nfc")
+    write_corpus(tmp / "nfc.tsv", "NFC")
+    assert main(train_args(tmp / "nfc.tsv", tmp / "run")) == 0
+    return tmp / "run"
+
+
+def test_a_run_records_that_it_reads_text_in_nfc(run):
+    state = json.loads((run / "last" / "state.json").read_text(encoding="utf-8"))
+    assert state["config"]["data"]["normalization"] == "NFC"
+    assert Translator.load(run).tokenizer.form == "NFC"
+
+
+def test_nfd_input_translates_as_the_nfc_input(run):
+    tr = Translator.load(run)
+    sources = [s for s, _ in PAIRS[:6]]
+    for method, kw in (("greedy", {}), ("beam", {"beam_size": 3})):
+        want = tr.translate(sources, method=method, **kw)
+        tr.unknown = 0
+        got = tr.translate([nfd(s) for s in sources], method=method, **kw)
+        assert tr.unknown == 0  # every word known: the NFD spelling is the NFC token
+        assert [t.src_tokens for t in got] == [nfc(s).split() for s in sources]
+        assert [(t.text, t.logprob) for t in got] == [(t.text, t.logprob) for t in want]
+
+
+def test_an_nfd_reference_matches_the_nfc_output_it_spells(run):
+    tr = Translator.load(run)
+    sources = [s for s, _ in PAIRS[:6]]
+    outputs = [t.text for t in tr.translate(sources)]
+    assert all(unicodedata.is_normalized("NFC", o) for o in outputs)
+    nfd_refs = [(s, nfd(o)) for s, o in zip(sources, outputs, strict=True)]
+    assert tr.as_output(nfd("café  élève ")) == "café élève"
+    result = tr.evaluate(nfd_refs, bleu=False)
+    assert result["exact_match"] == 1.0 and result["token_accuracy"] == 1.0
+
+
+def test_a_phrase_table_in_nfd_finds_the_nfc_source_token(run):
+    tr = Translator.load(run)
+    kw = {"replace_unk": True, "max_len_b": 3}
+    tr.model.params["out.b"][...] = 0.0
+    tr.model.params["out.b"][3] = 50.0  # every output token is <unk>: each one is replaced
+    (out,) = tr.translate(["café"], phrase_table={nfd("café"): nfd("kafé")}, **kw)
+    assert set(out.tokens) == {"kafé"}  # NFC, as the references it is scored against
+    with pytest.raises(ValueError, match=f"lists 'café' and '{nfd('café')}', the same token in"):
+        tr.translate(["café"], phrase_table={"café": "a", nfd("café"): "b"}, **kw)
+
+
+def as_saved_before_normalisation(run, to, vocabs=None) -> None:
+    """A copy of `run` as a run trained on NFD text wrote it before minis2s normalised text: NFD
+    tokens in its vocabularies (`vocabs`, else each of its tokens in NFD), no "normalization"
+    in its state.json."""
+    shutil.copytree(run, to)
+    for ckpt in (to / "best", to / "last"):
+        state = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
+        del state["config"]["data"]["normalization"]
+        (ckpt / "state.json").write_text(json.dumps(state), encoding="utf-8")
+        for side in ("src", "tgt"):
+            vocab = Vocab.load(ckpt / f"{side}_vocab.json")
+            vocab = vocabs[side] if vocabs else Vocab([nfd(t) for t in vocab.tokens[4:]])
+            vocab.save(ckpt / f"{side}_vocab.json")
+
+
+def test_a_run_saved_before_normalisation_translates_as_it_was_trained(run, tmp_path):
+    as_saved_before_normalisation(run, tmp_path / "old")
+    new, old = Translator.load(run), Translator.load(tmp_path / "old")
+    assert old.tokenizer.form is None and old.tokenizer.name == "word"
+    sources = [s for s, _ in PAIRS[:6]]
+    got = old.translate([nfd(s) for s in sources])  # as it read its NFD training text
+    assert old.unknown == 0 and [t.src_tokens for t in got] == [nfd(s).split() for s in sources]
+    want = new.translate(sources)  # the same weights on the same ids
+    assert [t.text for t in got] == [nfd(t.text) for t in want]
+    old.translate(sources)
+    assert old.unknown == sum(len(s.split()) for s in sources)  # NFC input: unknown, as before
+
+
+def test_a_bad_normalization_in_state_json_is_named(run, tmp_path):
+    shutil.copytree(run / "last", tmp_path / "bad")
+    state = json.loads((tmp_path / "bad" / "state.json").read_text(encoding="utf-8"))
+    state["config"]["data"]["normalization"] = "NFKC"
+    (tmp_path / "bad" / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"state.json says normalization 'NFKC', which is none"):
+        Translator.load(tmp_path / "bad")
+
+
+def test_a_run_saved_before_normalisation_resumes_reading_text_as_written(run, tmp_path):
+    """On its own NFD corpus: normalised, its vocabulary would not be the checkpoint's."""
+    write_corpus(tmp_path / "nfd.tsv", "NFD")
+    assert main(train_args(tmp_path / "nfd.tsv", tmp_path / "new")) == 0
+    as_written = get_tokenizer("word")._replace(form=None)  # as minis2s read text before
+    old = pipeline.load_data(data=tmp_path / "nfd.tsv", dev_data=tmp_path / "nfd.tsv",
+                             tokenizer=as_written)  # fmt: skip
+    assert "\u0301" in "".join(old.src_vocab.tokens)
+    vocabs = {"src": old.src_vocab, "tgt": old.tgt_vocab}
+    as_saved_before_normalisation(tmp_path / "new", tmp_path / "old", vocabs)
+    args = train_args(tmp_path / "nfd.tsv", tmp_path / "old")
+    assert main([*args, "--epochs", "2", "--resume"]) == 0
+    state = json.loads((tmp_path / "old" / "last" / "state.json").read_text(encoding="utf-8"))
+    assert "normalization" not in state["config"]["data"] and state["trainer_state"]["epoch"] == 2
+    assert Translator.load(tmp_path / "old").tokenizer.form is None
