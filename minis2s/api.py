@@ -64,6 +64,7 @@ class Translator:
         self.config = config or {}  # a loaded run's config: "model", "train", "data", "dtype"
         self.unknown = 0  # source tokens mapped to <unk> so far
         self.source_tokens = 0  # source tokens read so far, known or not
+        self.members: list[Translator] = []  # an ensemble's runs (load_ensemble), each alone
 
     @classmethod
     def load(cls, path: str | os.PathLike, which: str = "best") -> Translator:
@@ -93,6 +94,25 @@ class Translator:
         src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
         tokenizer = checks.tokenizer_of(checkpoint_dir, ckpt.config.get("data", {}))
         return cls(model, src_vocab, tgt_vocab, tokenizer, ckpt.config)
+
+    @classmethod
+    def load_ensemble(cls, paths: Sequence[str | os.PathLike], which: str = "best") -> Translator:
+        """Load several runs (each as `load` does) as one model, an `Ensemble` that decodes with
+        the mean of their next-token distributions. They must share the tokenizer and both
+        vocabularies (train them on the same data with different --seed); they may differ in
+        cell, sizes and attention. The Translator's `config` is the first run's, and `members`
+        holds each run's own Translator."""
+        from minis2s import _ensemble_checks
+        from minis2s.models.ensemble import Ensemble
+
+        names = _ensemble_checks.check_paths(paths)
+        members = [cls.load(path, which) for path in names]
+        _ensemble_checks.check_members(names, members)
+        first = members[0]
+        model = Ensemble([m.model for m in members], names)
+        tr = cls(model, first.src_vocab, first.tgt_vocab, first.tokenizer, first.config)
+        tr.members = members
+        return tr
 
     @staticmethod
     def _checkpoint_dir(path: str, which: str) -> str:

@@ -25,6 +25,8 @@ from minis2s.cli_options import (
     positive_int,
 )
 
+ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, which decodes "
+                 "with the mean of the runs' next-token probabilities")  # fmt: skip
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -170,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_options(p, TrainConfig, set())
 
     p = sub.add_parser("translate", help="translate sentences (arguments or standard input)")
-    p.add_argument("--checkpoint", required=True, help="a run directory or checkpoint")
+    p.add_argument("--checkpoint", required=True, action="append", help=ENSEMBLE_HELP)
     p.add_argument("sentences", nargs="*", help="default: one sentence per line of stdin")
     p.add_argument("--show-attention", action="store_true",
                    help="after each translation, its attention weights as text: a row per "
@@ -180,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate", help="exact match, BLEU, chrF and token accuracy on a corpus or task split"
     )
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, action="append", help=ENSEMBLE_HELP)
     p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; evaluates --split")
     p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
 from minis2s.cli_options import DATA_FIELDS
+from minis2s.ensemble_commands import model_in
 
 if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
     from minis2s.api import Translator
@@ -167,14 +168,14 @@ def _show(src) -> str:
 
 def translate(args: argparse.Namespace) -> int:
     from minis2s import viz
-    from minis2s.api import Translator
+    from minis2s.ensemble_commands import load_translator, no_attention
 
     kw = decode_kwargs(args)  # before reading anything: a wrong option costs no waiting
-    tr = Translator.load(args.checkpoint)
-    if args.show_attention and tr.model.cfg.attention == "none":
+    tr = load_translator(args.checkpoint)
+    if args.show_attention and no_attention(tr, args.checkpoint):
         raise ValueError(
-            f"--show-attention: the model in {args.checkpoint} has no attention (it was trained "
-            "with --attention none), so there are no weights to show"
+            f"--show-attention: {no_attention(tr, args.checkpoint)}, so there are no weights to "
+            "show"
         )
     _check_decode_options(tr, args, kw)  # before any sentence is read
     sentences = args.sentences or _stdin_lines()
@@ -203,11 +204,12 @@ def _check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) ->
     before any sentence is read (no sentence typed or scored in vain): --coverage-penalty
     (beam search would refuse it only at its first step), --replace-unk and --phrase-table."""
     from minis2s._api_checks import check_replace_unk
+    from minis2s.ensemble_commands import no_attention
 
-    if "beta" in kw and tr.model.cfg.attention == "none":
+    if "beta" in kw and no_attention(tr, args.checkpoint):
         raise ValueError(
-            f"--coverage-penalty: the model in {args.checkpoint} has no attention (it was trained "
-            "with --attention none), so there is no coverage to weigh; leave it out"
+            f"--coverage-penalty: {no_attention(tr, args.checkpoint)}, so there is no coverage "
+            "to weigh; leave it out"
         )
     check_replace_unk(
         tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
@@ -226,7 +228,7 @@ def _note_unknown(tr: Translator, args: argparse.Namespace) -> None:
     trained_on = tr.config.get("data", {}).get("name")
     task = getattr(args, "task", None)
     if task and trained_on and trained_on != task:
-        note += (f"; the model in {args.checkpoint} was trained on {trained_on!r}, not on "
+        note += (f"; {model_in(args.checkpoint)} was trained on {trained_on!r}, not on "
                  f"task {task!r}, so these figures say little about it")  # fmt: skip
     print(note, file=sys.stderr)
 
@@ -253,8 +255,8 @@ def _stdin_lines() -> list[str]:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from minis2s.api import Translator
     from minis2s.data.corpus import read_corpus
+    from minis2s.ensemble_commands import check_task_seeds, load_translator
 
     if (args.data is None) == (args.task is None):
         raise ValueError("give exactly one of --data FILE and --task NAME")
@@ -262,12 +264,13 @@ def evaluate(args: argparse.Namespace) -> int:
         raise ValueError("--split chooses a split of a --task; a --data corpus is scored whole")
     kw = decode_kwargs(args, nbest=False)
     kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
-    tr = Translator.load(args.checkpoint)
+    tr = load_translator(args.checkpoint)
     _check_sources_fit(tr.model.cfg.src_features, args)
     _check_decode_options(tr, args, kw)  # before any sentence is read
     if args.data:
         pairs = list(read_corpus(args.data))
     else:
+        check_task_seeds(tr, args.task, args.checkpoint)
         pairs = task_split(tr.config, args.task, args.split or "test")
     translations = tr.translate([s for s, _ in pairs], **kw)
     result = tr.evaluate_translations(pairs, translations, by_length=args.by_length)
@@ -308,7 +311,7 @@ def _check_sources_fit(F: int, args: argparse.Namespace) -> None:
     reads = f"(S, F={F}) feature frames" if F else "text"
     fix = "a task of such frames, or from Python" if F else "a text task or a --data corpus"
     raise ValueError(
-        f"{what} gives {gives}, but the model in {args.checkpoint} reads {reads}: they do not "
+        f"{what} gives {gives}, but {model_in(args.checkpoint)} reads {reads}: they do not "
         f"match; evaluate this model on {fix}"
     )
 

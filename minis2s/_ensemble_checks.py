@@ -1,0 +1,73 @@
+"""The checks of `Translator.load_ensemble`: its members turn text into the same ids and ids back
+into the same text (one tokenizer, one source and one target vocabulary), so that the mean of
+their distributions is a distribution over one set of tokens. Each refusal names the two
+checkpoints and what differs, as OpenNMT-py refuses an ensemble of models with other vocabularies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from minis2s.data.vocab import Vocab
+
+SAME_DATA = (
+    "the members of an ensemble must be trained on the same data with the same data options; "
+    "for a built-in task, whose splits depend on --seed, write it once (minis2s tasks --write "
+    "TASK DIR) and train each member on --data DIR/train.tsv --dev-data DIR/dev.tsv"
+)
+
+
+def check_paths(paths: Any) -> list[str]:
+    """`paths` is a list of at least one checkpoint path (one string is refused: its letters
+    would be taken for paths)."""
+    import os
+
+    if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
+        raise ValueError(
+            f"Translator.load_ensemble: paths is {paths!r:.60}; give a list of run or checkpoint "
+            "directories, one per member (Translator.load reads one)"
+        )
+    return [os.fspath(p) for p in paths]
+
+
+def check_members(names: Sequence[str], translators: Sequence[Any]) -> None:
+    """Every translator has the first's tokenizer and vocabularies; `names` name them."""
+    first = translators[0]
+    for name, other in zip(names[1:], translators[1:], strict=True):
+        pair = f"{names[0]} and {name}"
+        for side in ("src", "tgt"):
+            a, b = getattr(first, f"{side}_vocab"), getattr(other, f"{side}_vocab")
+            if a != b:
+                raise ValueError(f"{pair} have {vocab_difference(side, a, b)}; {SAME_DATA}")
+        why = tokenizer_difference(first.tokenizer, other.tokenizer)
+        if why:
+            raise ValueError(f"{pair} have {why}; {SAME_DATA}")
+
+
+def vocab_difference(side: str, a: Vocab | None, b: Vocab | None) -> str:
+    """What differs between two vocabularies of `side`, for a message: 'different target
+    vocabularies (12 and 13 tokens; id 4 is '1' and '7')'."""
+    what = {"src": "source", "tgt": "target"}[side]
+    if a is None or b is None:
+        reads = ["feature frames" if v is None else "token ids" for v in (a, b)]
+        return f"different sources (one reads {reads[0]}, the other {reads[1]})"
+    ta, tb = a.tokens, b.tokens
+    sizes = f"{len(ta)} and {len(tb)} tokens"
+    first = next((i for i, (x, y) in enumerate(zip(ta, tb, strict=False)) if x != y), None)
+    if first is None:  # one is the other's beginning
+        i = min(len(ta), len(tb))
+        extra = (ta if len(ta) > len(tb) else tb)[i]
+        return f"different {what} vocabularies ({sizes}; the longer goes on with {extra!r})"
+    return f"different {what} vocabularies ({sizes}; id {first} is {ta[first]!r} and {tb[first]!r})"
+
+
+def tokenizer_difference(a: Any, b: Any) -> str | None:
+    """What differs between two Tokenizers (name, Unicode form, BPE merges), or None."""
+    if a.name != b.name:
+        return f"different tokenizers ({a.name} and {b.name})"
+    if a.form != b.form:
+        return f"tokenizers that read text in different Unicode forms ({a.form} and {b.form})"
+    if a.merges != b.merges:
+        return f"different BPE merges ({len(a.merges)} and {len(b.merges)} merges)"
+    return None
