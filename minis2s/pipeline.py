@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from collections.abc import Sequence
 from numbers import Integral
 from typing import Any, NamedTuple
@@ -25,7 +26,7 @@ from minis2s.api import Translator
 from minis2s.data import bpe
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.corpus import read_corpus
-from minis2s.data.tasks import get_task
+from minis2s.data.tasks import TASKS, get_task
 from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.decode.common import NoHypothesis
@@ -348,15 +349,18 @@ def train(
     float32 (the default) or float64; None when resuming is the run's own. `src_vectors` /
     `tgt_vectors`: a file of pretrained word vectors (`minis2s.data.vectors`) whose vectors
     initialise a new run's source / target embeddings (keep them fixed with
-    `tcfg.freeze_embeddings`).
+    `tcfg.freeze_embeddings`). `resume` goes on with the run in `out_dir`, reading text as it
+    did (`as_the_run_reads`: a corpus run saved before minis2s normalised text, as written).
 
     Returns a Translator holding the best checkpoint's parameters.
     """
     check_vectors_options(resume, src_vectors, tgt_vectors)
+    last = os.path.join(out_dir, "last")
+    saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
     if dtype is None:
-        last = os.path.join(out_dir, "last")
-        saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
         dtype = saved.get("dtype", "float32")
+    if saved:
+        data = as_the_run_reads(data, saved, out_dir)
     if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
         raise ValueError(  # a new run only: runs saved before this check still resume
             "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
@@ -390,6 +394,30 @@ def train(
     trainer.fit()
     best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
     return best
+
+
+def as_the_run_reads(data: Data, saved: dict[str, Any], out_dir: str) -> Data:
+    """`data` as the run saved in `out_dir` (its config `saved`) reads text, for its resume. A
+    corpus run saved before minis2s normalised text (no data.normalization) goes on reading text
+    as written, as `minis2s train --resume` resumes it (a task's text is NFC: its runs go on in
+    NFC). Training text all in NFC has the same tokens either way; ValueError, saying how to
+    load the data as the run reads it, where it has other text, whose vocabulary read in NFC is
+    not the run's."""
+    tok = get_tokenizer(data.tokenizer)
+    task = data.name in TASKS and data.tokenizer == get_task(data.name).tokenizer
+    if "normalization" in saved.get("data", {}) or tok.form is None or task:
+        return data
+    for i, pair in enumerate(data.train):
+        if not all(unicodedata.is_normalized(tok.form, t) for t in pair if isinstance(t, str)):
+            raise ValueError(
+                f"{out_dir} was saved before minis2s put text in Unicode {tok.form} (its "
+                "state.json has no data.normalization), so it goes on reading text as written, "
+                f"as it was trained; but data.train[{i}] = {pair!r:.60} is not in {tok.form}, "
+                f"so read in {tok.form} the data's tokens and vocabulary are not the run's. "
+                "Load the data with the run's tokenizer: pipeline.load_data(..., tokenizer="
+                f"Translator.load({out_dir!r}, 'last').tokenizer)"
+            )
+    return data._replace(tokenizer=tok._replace(form=None))
 
 
 def run_config(data: Data, model: Seq2Seq, tcfg: TrainConfig) -> dict[str, Any]:

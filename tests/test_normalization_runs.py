@@ -13,6 +13,7 @@ from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
+from minis2s.train.config import TrainConfig
 
 WORDS = ["café", "élève", "naïve", "señor", "가나", "été", "crème", "über"]
 PAIRS = [(f"{a} {b}", f"{b} {a}") for a in WORDS for b in WORDS if a != b][:40]
@@ -138,3 +139,44 @@ def test_a_run_saved_before_normalisation_resumes_reading_text_as_written(run, t
     state = json.loads((tmp_path / "old" / "last" / "state.json").read_text(encoding="utf-8"))
     assert "normalization" not in state["config"]["data"] and state["trainer_state"]["epoch"] == 2
     assert Translator.load(tmp_path / "old").tokenizer.form is None
+
+
+def resume_in_python(corpus, out, tokenizer="word"):
+    """`pipeline.train(..., resume=True)` of the run in `out` for one more epoch, on `corpus`
+    loaded with `tokenizer`, with the run's own options."""
+    saved = json.loads((out / "last" / "state.json").read_text(encoding="utf-8"))["config"]
+    data = pipeline.load_data(data=corpus, dev_data=corpus, tokenizer=tokenizer)
+    model = {k: v for k, v in saved["model"].items()
+             if k not in ("src_vocab", "tgt_vocab", "src_features")}  # fmt: skip
+    tcfg = TrainConfig(**(saved["train"] | {"epochs": 2}))
+    pipeline.train(data, model, tcfg, str(out), resume=True, progress=False)
+
+
+def test_the_python_api_resumes_a_run_saved_before_normalisation_reading_text_as_written(
+    run, tmp_path
+):
+    """As `train --resume` does: on NFC text (the same tokens either way) it goes on, and
+    still reads text as written; on NFD text, normalised, its vocabulary would not be the run's,
+    and the refusal says how to load the data as the run reads it."""
+    tr = Translator.load(run)
+    as_saved_before_normalisation(run, tmp_path / "old", {"src": tr.src_vocab, "tgt": tr.tgt_vocab})
+    write_corpus(tmp_path / "nfc.tsv", "NFC")
+    resume_in_python(tmp_path / "nfc.tsv", tmp_path / "old")
+    state = json.loads((tmp_path / "old" / "last" / "state.json").read_text(encoding="utf-8"))
+    assert "normalization" not in state["config"]["data"] and state["trainer_state"]["epoch"] == 2
+    assert Translator.load(tmp_path / "old").tokenizer.form is None
+
+    write_corpus(tmp_path / "nfd.tsv", "NFD")
+    assert main(train_args(tmp_path / "nfd.tsv", tmp_path / "new")) == 0
+    as_written = get_tokenizer("word")._replace(form=None)
+    old = pipeline.load_data(data=tmp_path / "nfd.tsv", dev_data=tmp_path / "nfd.tsv",
+                             tokenizer=as_written)  # fmt: skip
+    vocabs = {"src": old.src_vocab, "tgt": old.tgt_vocab}
+    as_saved_before_normalisation(tmp_path / "new", tmp_path / "nfd-run", vocabs)
+    with pytest.raises(ValueError, match=r"saved before minis2s put text in Unicode NFC") as e:
+        resume_in_python(tmp_path / "nfd.tsv", tmp_path / "nfd-run")
+    assert "tokenizer=Translator.load(" in str(e.value)
+    assert "data.train[0] = " in str(e.value) and "is not in NFC" in str(e.value)
+    run_tokenizer = Translator.load(tmp_path / "nfd-run", "last").tokenizer
+    resume_in_python(tmp_path / "nfd.tsv", tmp_path / "nfd-run", run_tokenizer)
+    assert Translator.load(tmp_path / "nfd-run").tokenizer.form is None
