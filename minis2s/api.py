@@ -35,9 +35,10 @@ OPTIONS = {  # the keyword options each decoding method takes
 
 
 class Translation(NamedTuple):
-    """One output: its text and tokens, log-probability, ranking score, the source tokens, the
-    attention weights (len(tokens) (+1 for EOS), len(src_tokens)) or None, and whether it ended
-    with EOS (False: the maximum length cut it, max_len_a * |src| + max_len_b tokens)."""
+    """One output: its text (the tokens detokenized, in the tokenizer's normal form) and
+    tokens, log-probability, ranking score, the source tokens, the attention weights
+    (len(tokens) (+1 for EOS), len(src_tokens)) or None, and whether it ended with EOS (False:
+    the maximum length cut it, max_len_a * |src| + max_len_b tokens)."""
 
     text: str
     tokens: list[str]
@@ -238,7 +239,9 @@ class Translator:
         tokens = self.tgt_vocab.decode(h.ids)
         if replace_unk:
             tokens = replace_unknown(h.ids, tokens, h.attention, src_tokens, table)
-        text = self.tokenizer.detokenize(tokens)
+        # joined tokens of NFC text need not be NFC: a char model may write "e" then a lone
+        # U+0301 (which the vocabulary holds from letters without a composed form), é in NFD
+        text = self.tokenizer.normalize(self.tokenizer.detokenize(tokens))
         return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention, h.ended)
 
     def as_output(self, reference: str) -> str:

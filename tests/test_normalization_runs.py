@@ -6,13 +6,15 @@ import json
 import shutil
 import unicodedata
 
+import numpy as np
 import pytest
 
 from minis2s import pipeline
 from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.data.tokenize import get_tokenizer
-from minis2s.data.vocab import Vocab
+from minis2s.data.vocab import BOS_ID, EOS_ID, Vocab
+from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train.config import TrainConfig
 
 WORDS = ["café", "élève", "naïve", "señor", "가나", "été", "crème", "über"]
@@ -180,3 +182,39 @@ def test_the_python_api_resumes_a_run_saved_before_normalisation_reading_text_as
     run_tokenizer = Translator.load(tmp_path / "nfd-run", "last").tokenizer
     resume_in_python(tmp_path / "nfd.tsv", tmp_path / "nfd-run", run_tokenizer)
     assert Translator.load(tmp_path / "nfd-run").tokenizer.form is None
+
+
+def spelling_model(tokens: list[str]) -> tuple[Seq2Seq, Vocab]:
+    """A char model (and its target vocabulary) whose greedy output is `tokens`, whatever the
+    source: a vanilla RNN decoder without recurrence or attention, whose state after token i
+    (after <s> for i = 0) is about the unit vector e_i, and whose output layer maps e_i to
+    token i + 1 (</s> after the last)."""
+    vocab = Vocab(tokens)
+    n = len(tokens) + 1  # states: after <s> and after each token
+    cfg = ModelConfig(src_vocab=len(vocab), tgt_vocab=len(vocab), emb=n, hidden=n, cell="rnn",
+                      attention="none", input_feed=False)  # fmt: skip
+    model = Seq2Seq(cfg, seed=0)
+    p = model.params
+    for name in ("dec.rnn.l0.fwd.W_hh", "dec.rnn.l0.fwd.b_ih", "dec.rnn.l0.fwd.b_hh", "out.b"):
+        p[name][...] = 0.0
+    p["dec.rnn.l0.fwd.W_ih"][...] = np.eye(n)
+    p["dec.emb.W"][...], p["out.W"][...] = 0.0, 0.0
+    ids = [BOS_ID, *(vocab.id_of(t) for t in tokens)]
+    for i, token_id in enumerate(ids):
+        p["dec.emb.W"][token_id, i] = 5.0  # h = tanh(5 e_i), about e_i
+        p["out.W"][(ids[1:] + [EOS_ID])[i], i] = 10.0
+    return model, vocab
+
+
+def test_an_output_whose_tokens_spell_a_decomposed_letter_is_nfc_text():
+    """A char vocabulary of NFC text holds a lone U+0301 where a letter has no composed form
+    with it (Yoruba's ẹ́ is U+1EB9 U+0301); a model may write it after "e", which is é in NFD.
+    The text is NFC, as README says outputs are, and it matches the reference "é" (NFC)."""
+    model, vocab = spelling_model(["e", "\u0301"])
+    tr = Translator(model, vocab, vocab, "char")
+    (out,) = tr.translate(["e"])
+    assert out.tokens == ["e", "\u0301"]  # what the model chose
+    assert out.text == "\u00e9"
+    assert tr.evaluate([("e", "\u00e9")], bleu=False)["exact_match"] == 1.0
+    old = Translator(model, vocab, vocab, get_tokenizer("char")._replace(form=None))
+    assert old.translate(["e"])[0].text == "e\u0301"  # a run saved before: text as written
