@@ -2,6 +2,7 @@
 is the update from one batch holding all their sentences, counted, scheduled and resumed as one."""
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -71,6 +72,31 @@ def test_a_group_of_one_batch_is_that_batchs_own_result_bit_for_bit():
     assert loss == want_loss
     for k in want:
         np.testing.assert_array_equal(grads[k], want[k], err_msg=k)
+
+
+def test_a_group_holds_one_set_of_gradients_besides_the_batchs_own():
+    """Measured with tracemalloc (NumPy reports its buffers to it) on a model whose gradients
+    outweigh its activations (a large vocabulary, one short sentence): a group of 3 batches
+    peaks at one batch's pass plus the group's sum (one set, and one array being added), not
+    also a scaled copy of every gradient."""
+    cfg = ModelConfig(src_vocab=4000, tgt_vocab=4000, emb=32, hidden=32)
+    model = Seq2Seq(cfg, seed=0)
+    one_set = sum(p.nbytes for p in model.params.values())
+    batch = make_batch([([5, 6, 7], [8, 9])], [0])
+
+    def peak(f):
+        tracemalloc.start()
+        try:
+            f()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    model.loss_and_grads(batch)  # first-call allocations out of the way
+    single = peak(lambda: model.loss_and_grads(batch))
+    group = peak(lambda: group_loss_and_grads(model, [batch, batch, batch]))
+    assert single > one_set  # the batch's own gradients
+    assert group - single < 1.5 * one_set
 
 
 @given(n=st.integers(1, 20), k=st.integers(1, 6))

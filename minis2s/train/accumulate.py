@@ -8,16 +8,15 @@ N = sum_i n_i, is
 
 so the group's gradient is exactly that of one batch holding all their sentences (masked padding
 adds nothing to a loss or a gradient), up to float rounding. Weighting each batch by 1/K instead
-would overweight the tokens of short batches. The sum goes into one dict as each batch is done:
-memory holds one set of gradients besides the batch's own, whatever K.
+would overweight the tokens of short batches. The sum goes into one dict as each batch is done,
+scaled and added one array at a time: memory holds one set of gradients besides the batch's own
+(and one array being added), whatever K.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-from minis2s.models.params import add_into
 
 
 def groups(batches: Sequence[Any], k: int) -> list[list[Any]]:
@@ -40,6 +39,12 @@ def group_loss_and_grads(model: Any, group: Sequence[Any], **kw: Any) -> tuple[f
     for batch in group:
         loss, grads = model.loss_and_grads(batch, **kw)
         w = batch.n_tokens / n_total  # this batch's share of the group's tokens
-        add_into(total, {k: g * w for k, g in grads.items()})
+        # one array at a time, each let go once added (pop), so no set of scaled copies is made
+        # and none is held through the next batch's backward pass
+        for k in list(grads):
+            if k in total:
+                total[k] += w * grads.pop(k)  # in place: total's arrays are its own (made below)
+            else:
+                total[k] = w * grads.pop(k)
         nll += loss * batch.n_tokens
     return nll / n_total, total
