@@ -19,14 +19,14 @@ from minis2s.models import ModelConfig
 from minis2s.train import checkpoint
 
 
-def check_pairs(pairs: Sequence[tuple[Any, str]]) -> None:
-    """`pairs` is a non-empty list of (source, reference string)."""
+def check_pairs(pairs: Sequence[tuple[Any, str]], where: str = "evaluate") -> None:
+    """`pairs` is a non-empty list of (source, reference string); `where` names the caller."""
     if len(pairs) == 0:
-        raise ValueError("evaluate: pairs is empty; give at least one (source, reference)")
+        raise ValueError(f"{where}: pairs is empty; give at least one (source, reference)")
     for i, pair in enumerate(pairs):
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)):
             raise ValueError(
-                f"evaluate: pairs[{i}] is {pair!r:.60}; expected a (source, reference) pair "
+                f"{where}: pairs[{i}] is {pair!r:.60}; expected a (source, reference) pair "
                 "with the reference a string, in a list of such pairs"
             )
 
@@ -194,23 +194,23 @@ def tokenizer_of(where: str, data_config: dict[str, Any]) -> Tokenizer:
 
 
 def pad_feature_sources(
-    sources: Sequence[Any], F: int, first: int = 0
+    sources: Sequence[Any], F: int, first: int = 0, where: str = "translate"
 ) -> tuple[Any, Any, list[list[str]]]:
     """(N, S, F) float32 features zero-padded, their (N, S) mask, and frame labels per row;
-    `first` as in `Translator.encode_sources`."""
+    `first` and `where` as in `Translator.encode_sources`."""
     for i, s in enumerate(sources, start=first):
         if isinstance(s, str):
             raise ValueError(
-                f"translate: sources[{i}] is text, but this model reads (S, F={F}) float frames "
-                "(src_features > 0): give it arrays, from Python (Translator.translate)"
+                f"{where}: sources[{i}] is text, but this model reads (S, F={F}) float frames "
+                f"(src_features > 0): give it arrays, from Python (Translator.{where})"
             )
     with np.errstate(over="ignore"):  # beyond float32 is inf, refused by check_frames
         arrays = [np.asarray(s, dtype=np.float32) for s in sources]
     for i, a in enumerate(arrays, start=first):
         if a.ndim != 2 or a.shape[1] != F or a.shape[0] == 0:
             raise ValueError(
-                f"translate: sources[{i}] has shape {a.shape}, expected (S, F) = (>=1, {F})"
+                f"{where}: sources[{i}] has shape {a.shape}, expected (S, F) = (>=1, {F})"
             )
-        check_frames("translate", f"sources[{i}]", a)
+        check_frames(where, f"sources[{i}]", a)
     x, mask = pad_features(arrays)
     return x, mask, [[f"f{t}" for t in range(len(a))] for a in arrays]

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import _api_checks as checks
-from minis2s import metrics, validate
+from minis2s import metrics, scoring, validate
 from minis2s.data.batching import pad
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
@@ -136,29 +136,37 @@ class Translator:
         return path
 
     def encode_sources(
-        self, sources: Sequence[Any], first: int = 0
+        self,
+        sources: Sequence[Any],
+        first: int = 0,
+        *,
+        where: str = "translate",
+        count: bool = True,
     ) -> tuple[Any, Any, list[list[str]]]:
         """(src (N, S) ids or (N, S, F) features, src_mask (N, S), source tokens per row).
-        `first`: the index of sources[0] in the caller's list, which error messages name."""
+        `first`: the index of sources[0] in the caller's list, which error messages name, after
+        `where`, the caller; `count`: add the tokens to `unknown` and `source_tokens` (not when
+        the sources were counted already, by the translating of the same pairs)."""
         if len(sources) == 0:
-            raise ValueError("translate: no source sentences given")
+            raise ValueError(f"{where}: no source sentences given")
         if self.model.cfg.src_features > 0:
-            return checks.pad_feature_sources(sources, self.model.cfg.src_features, first)
+            return checks.pad_feature_sources(sources, self.model.cfg.src_features, first, where)
         for i, s in enumerate(sources, start=first):
             if not isinstance(s, str):
                 raise ValueError(
-                    f"translate: sources[{i}] is {checks.describe(s)}, but this model reads text "
+                    f"{where}: sources[{i}] is {checks.describe(s)}, but this model reads text "
                     "(src_features = 0): give it strings, one sentence each"
                 )
         toks = [self.tokenizer.tokenize(s) for s in sources]
         for i, t in enumerate(toks, start=first):
             if not t:
                 raise ValueError(
-                    f"translate: sources[{i}] (sentence {i + 1}) is empty; give each sentence "
+                    f"{where}: sources[{i}] (sentence {i + 1}) is empty; give each sentence "
                     "at least one token, or leave it out"
                 )
-        self.unknown += sum(self.src_vocab.count_unknown(t) for t in toks)
-        self.source_tokens += sum(map(len, toks))
+        if count:
+            self.unknown += sum(self.src_vocab.count_unknown(t) for t in toks)
+            self.source_tokens += sum(map(len, toks))
         ids, mask = pad([self.src_vocab.encode(t) for t in toks])
         return ids, mask, toks
 
@@ -244,6 +252,16 @@ class Translator:
         text = self.tokenizer.normalize(self.tokenizer.detokenize(tokens))
         return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention, h.ended)
 
+    def score(
+        self, pairs: Sequence[tuple[Any, str]], *, batch_size: int = 64
+    ) -> list[scoring.Score]:
+        """Forced decoding: for each (source, target string) pair, how likely the model finds the
+        target, token by token with teacher forcing (`scoring.score`). A Score holds `logprob`,
+        `n_tokens` (</s> included), `token_logprobs`, `tokens` and `n_unknown` (target tokens
+        scored as <unk>); `scoring.summarize(scores)` gives the corpus's cross-entropy and
+        perplexity."""
+        return scoring.score(self, pairs, batch_size=batch_size)
+
     def as_output(self, reference: str) -> str:
         """`reference` as this model's output would spell it, tokenized and joined back: the word
         tokenizer's output has single spaces, so "a  b " is compared as "a b"."""
@@ -258,7 +276,9 @@ class Translator:
         **options: Any,
     ) -> dict[str, Any]:
         """Translate the sources of `pairs`, a list of (source, reference) with the reference a
-        string, and score the outputs (`evaluate_translations`); `options` as `translate`."""
+        string, and score the outputs (`evaluate_translations`); `options` as `translate`. Also
+        the references' own teacher-forced figures (`scoring.reference_figures`): ref_loss (nats
+        per token, as the dev loss), ref_ppl and ref_unknown."""
         checks.check_pairs(pairs)
         if options.get("nbest", 1) != 1:  # scores need one output per source
             raise ValueError(
@@ -268,7 +288,9 @@ class Translator:
         if by_length is not None:  # before the decoding, which can take minutes
             validate.integer("evaluate", "by_length (source tokens per band)", by_length, 1)
         translations = self.translate([s for s, _ in pairs], **options)
-        return self.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
+        result = self.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
+        batch_size = options.get("batch_size", 64)
+        return result | scoring.reference_figures(self, pairs, batch_size)
 
     def evaluate_translations(
         self,

@@ -1,4 +1,4 @@
-"""`minis2s train | translate | evaluate | gradcheck | bench | tasks | plot | vectors`.
+"""`minis2s train | translate | evaluate | score | gradcheck | bench | tasks | plot | vectors`.
 
 Every field of ModelConfig and TrainConfig is an option of `train` (`--hidden 256`,
 `--no-bidirectional`, `--lr-schedule warmup`), generated from the dataclasses so the two never
@@ -191,6 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=non_negative_int, default=0, metavar="N",
                    help="print the first N translations, ok or ERR (default 0)")  # fmt: skip
     _decode_options(p)
+
+    p = sub.add_parser("score", help="how likely the model finds each reference of a corpus or "
+                       "task split (forced decoding): log p per pair, cross-entropy, perplexity",
+                       )  # fmt: skip
+    p.add_argument("--checkpoint", required=True, help="a run directory or checkpoint")
+    p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
+    p.add_argument("--task", help="a built-in task; scores --split")
+    p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="pairs per batch (64)")
 
     p = sub.add_parser("gradcheck", help="finite-difference checks of every backward pass")
     p.add_argument("--only", help="check only layers whose name contains this")

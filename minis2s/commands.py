@@ -255,25 +255,18 @@ def _stdin_lines() -> list[str]:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from minis2s.data.corpus import read_corpus
-    from minis2s.ensemble_commands import check_task_seeds, load_translator
+    from minis2s.ensemble_commands import load_translator
+    from minis2s.scoring import reference_figures
 
-    if (args.data is None) == (args.task is None):
-        raise ValueError("give exactly one of --data FILE and --task NAME")
-    if args.data and args.split:
-        raise ValueError("--split chooses a split of a --task; a --data corpus is scored whole")
+    check_pairs_options(args)
     kw = decode_kwargs(args, nbest=False)
     kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
     tr = load_translator(args.checkpoint)
-    _check_sources_fit(tr.model.cfg.src_features, args)
     _check_decode_options(tr, args, kw)  # before any sentence is read
-    if args.data:
-        pairs = list(read_corpus(args.data))
-    else:
-        check_task_seeds(tr, args.task, args.checkpoint)
-        pairs = task_split(tr.config, args.task, args.split or "test")
+    pairs = read_pairs(tr, args)
     translations = tr.translate([s for s, _ in pairs], **kw)
     result = tr.evaluate_translations(pairs, translations, by_length=args.by_length)
+    result |= reference_figures(tr, pairs)
     bands = result.pop("by_length", None)
     for k, v in result.items():
         print(f"{k}\t{v:.4f}" if isinstance(v, float) else f"{k}\t{v}")
@@ -288,6 +281,33 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_pairs_options(args: argparse.Namespace) -> None:
+    """evaluate's and score's --data, --task and --split, before the checkpoint loads."""
+    if (args.data is None) == (args.task is None):
+        raise ValueError("give exactly one of --data FILE and --task NAME")
+    if args.data and args.split:
+        raise ValueError("--split chooses a split of a --task; a --data corpus is scored whole")
+
+
+def read_pairs(tr: Translator, args: argparse.Namespace) -> list:
+    """The (source, reference) pairs of evaluate's and score's --data corpus or --task split
+    (default test), once their sources are known to be what the model reads."""
+    from minis2s.data.corpus import read_corpus
+    from minis2s.ensemble_commands import check_task_seeds
+
+    _check_sources_fit(tr.model.cfg.src_features, args)
+    if args.data:
+        return list(read_corpus(args.data))
+    check_task_seeds(tr, args.task, args.checkpoint)
+    return task_split(tr.config, args.task, args.split or "test")
+
+
+def score(args: argparse.Namespace) -> int:
+    from minis2s.score_command import score
+
+    return score(args)  # its body, with its printing, in a module of its own
+
+
 def _print_bands(bands: list, width: int) -> None:
     """The exact match per band of source lengths as an aligned table."""
     labels = [f"{b.lo}" if b.lo == b.hi else f"{b.lo}-{b.hi}" for b in bands]
@@ -299,8 +319,8 @@ def _print_bands(bands: list, width: int) -> None:
 
 
 def _check_sources_fit(F: int, args: argparse.Namespace) -> None:
-    """The sources of evaluate's --task or --data are what the model reads: text, or frames of
-    F features (F = the model's src_features, 0 for text)."""
+    """The sources of evaluate's or score's --task or --data are what the model reads: text, or
+    frames of F features (F = the model's src_features, 0 for text)."""
     from minis2s.data.tasks import get_task
 
     given = get_task(args.task).features or 0 if args.task else 0
@@ -312,7 +332,7 @@ def _check_sources_fit(F: int, args: argparse.Namespace) -> None:
     fix = "a task of such frames, or from Python" if F else "a text task or a --data corpus"
     raise ValueError(
         f"{what} gives {gives}, but {model_in(args.checkpoint)} reads {reads}: they do not "
-        f"match; evaluate this model on {fix}"
+        f"match; {args.command} this model on {fix}"
     )
 
 

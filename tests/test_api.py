@@ -320,7 +320,8 @@ def test_token_accuracy_counts_target_tokens_and_eos():
     # 3/3 + 2/4 (the EOS comes a token early) + 4/5 (no EOS) + 2/3 (x is not <unk>)
     assert got["token_accuracy"] == pytest.approx(11 / 15)
     assert got["exact_match"] == 0.5 and got["n"] == 4  # "6789" is the text, cut or not
-    assert list(got) == ["exact_match", "n", "token_accuracy"]
+    assert list(got) == ["exact_match", "n", "token_accuracy", "ref_loss", "ref_ppl", "ref_unknown"]
+    assert got["ref_unknown"] == 1  # "1x": the teacher-forced score reads x as <unk>
 
 
 def test_evaluate_by_length_bands_the_sources_by_their_tokens():
@@ -331,7 +332,7 @@ def test_evaluate_by_length_bands_the_sources_by_their_tokens():
     tr.translate = lambda sources, **kw: outs
     got = tr.evaluate([(r[::-1], r) for r in refs], by_length=2)
     assert list(got)[:4] == ["exact_match", "n", "bleu", "chrf"]  # as before, then the new ones
-    assert list(got)[4:] == ["token_accuracy", "by_length"] and got["exact_match"] == 0.6
+    assert list(got)[4:6] == ["token_accuracy", "by_length"] and got["exact_match"] == 0.6
     assert got["by_length"] == [metrics.Band(1, 2, 2, 0.5), metrics.Band(3, 4, 2, 1.0),
                                 metrics.Band(5, 6, 1, 0.0)]  # fmt: skip
     del tr.translate  # the model's own (untrained) outputs

@@ -227,17 +227,18 @@ def test_evaluate_by_length_and_show(run, capsys):
     argv = ["evaluate", "--checkpoint", str(run), "--task", "reverse-digits"]
     assert main([*argv, "--by-length", "4", "--show", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[5:8] == ["", "exact_match by source length, in bands of 4 tokens:",
-                          "  length       n  exact_match"]  # fmt: skip
+    assert lines[8:11] == ["", "exact_match by source length, in bands of 4 tokens:",
+                           "  length       n  exact_match"]  # fmt: skip
     tr = Translator.load(run)
     test = task_split(tr.config, "reverse-digits", "test")
     api = tr.evaluate(test, by_length=4)
-    keys = ["exact_match", "n", "bleu", "chrf", "token_accuracy"]
-    assert lines[:5] == [f"{k}\t{api[k]:.4f}" if k != "n" else "n\t1000" for k in keys]
+    keys = ["exact_match", "n", "bleu", "chrf", "token_accuracy", "ref_loss", "ref_ppl"]
+    assert lines[:7] == [f"{k}\t{api[k]:.4f}" if k != "n" else "n\t1000" for k in keys]
+    assert lines[7] == "ref_unknown\t0"
     rows = [f"  {f'{b.lo}-{b.hi}':>6}  {b.n:>6}  {b.exact_match:.4f}" for b in api["by_length"]]
-    assert lines[8:11] == rows and rows[0].startswith("     1-4  ")  # lengths 1..10: 3 bands
-    assert lines[11] == ""
-    shown = lines[12:]
+    assert lines[11:14] == rows and rows[0].startswith("     1-4  ")  # lengths 1..10: 3 bands
+    assert lines[14] == ""
+    shown = lines[15:]
     assert len(shown) == 3
     outputs = tr.translate([s for s, _ in test[:3]])
     for line, (src, ref), t in zip(shown, test[:3], outputs, strict=True):
@@ -246,11 +247,13 @@ def test_evaluate_by_length_and_show(run, capsys):
 
 
 def test_evaluate_without_the_new_options_prints_what_it_did(run, capsys):
-    """The lines evaluate printed before --by-length and --show, and token_accuracy after them."""
+    """The lines evaluate printed before --by-length and --show, token_accuracy after them, and
+    the references' own cross-entropy, perplexity and unknown tokens after that."""
     argv = ["evaluate", "--checkpoint", str(run), "--task", "reverse-digits", "--split", "dev"]
     assert main(argv) == 0
     keys = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
-    assert keys == ["exact_match", "n", "bleu", "chrf", "token_accuracy"]
+    assert keys == ["exact_match", "n", "bleu", "chrf", "token_accuracy", "ref_loss", "ref_ppl",
+                    "ref_unknown"]  # fmt: skip
 
 
 def test_evaluate_show_uses_the_decoding_it_scored(run, capsys, tmp_path):

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 
 from minis2s import backend
+from minis2s.api import Translator
 from minis2s.backend import to_numpy
 from minis2s.checks import _cases, model_cases
 from minis2s.data.batching import make_batch
+from minis2s.data.vocab import Vocab
 from minis2s.decode.beam import beam_search
 from minis2s.decode.greedy import greedy
 from minis2s.gradcheck import TOLERANCE
@@ -154,3 +156,18 @@ def test_decoding_on_the_gpu_picks_the_cpus_tokens(cell):
         b = beam_search(model, batch.src, batch.src_mask, beam_size=3, max_len_b=6)
         out[name] = [[h.ids for h in hyps] for hyps in g + b]
     assert out["cupy"] == out["numpy"]
+
+
+@DTYPES
+def test_scoring_on_the_gpu_follows_the_cpu(dtype):
+    """Forced decoding (`Translator.score`): each target token's log p, </s> and an empty target
+    included, as the CPU gives it."""
+    v = Vocab("0123456789")
+    cfg = ModelConfig(len(v), len(v), emb=4, hidden=6, attention="general", init_scale=1.0)
+    pairs = [("12", "21"), ("3", ""), ("4567", "7654")]
+    got = {}
+    for name in ("numpy", "cupy"):
+        backend.use(name)
+        scores = Translator(Seq2Seq(cfg, seed=3, dtype=dtype), v, v).score(pairs, batch_size=2)
+        got[name] = [s.token_logprobs for s in scores]
+    assert_same_results(got["cupy"], got["numpy"], dtype, "token log-probabilities")

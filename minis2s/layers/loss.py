@@ -94,6 +94,32 @@ def _check(logits: Any, targets: Any, ignore_index: Any, eps: float, reduction: 
     validate.token_ids(where, "targets", kept, logits.shape[-1])
 
 
+def _log_probs(logits: Any, targets: Any, ignore_index: int | None) -> tuple[Any, Any, Any, Any]:
+    """(logp (M, V), log p_y (M,), targets (M,) with ignored ones set to 0, keep (M,) bool): the
+    log-softmax of the logits flattened to M rows and each row's target picked from it."""
+    xp = get_array_module(logits)
+    normalise = backend.current().kernel("loss.log_softmax", log_softmax)
+    logp = normalise(logits.reshape(-1, logits.shape[-1]))  # (M, V)
+    t = targets.reshape(-1)
+    keep = xp.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
+    t = xp.where(keep, t, 0)  # any valid id; an ignored row's pick is masked by the caller
+    return logp, logp[xp.arange(t.shape[0]), t], t, keep
+
+
+def target_logprobs(logits: Any, targets: Any, ignore_index: int | None = None) -> Any:
+    """log p_y = log softmax(z)_y, the log-probability of each token's target: the terms of the
+    loss without smoothing (`forward` sums -log p_y over the kept tokens), one per token, and 0
+    where the target is ignore_index (a select: that row's logits may hold anything).
+
+    Shapes: logits (N, T, V) or (M, V), targets int (N, T) or (M,) -> (N, T) or (M,), in the
+    logits' dtype.
+    """
+    _check(logits, targets, ignore_index, 0.0, "sum")
+    xp = get_array_module(logits)
+    _, logp_y, _, keep = _log_probs(logits, targets, ignore_index)
+    return xp.where(keep, logp_y, 0.0).reshape(targets.shape)
+
+
 def forward(
     logits: Any,
     targets: Any,
@@ -108,13 +134,8 @@ def forward(
     """
     _check(logits, targets, ignore_index, label_smoothing, reduction)
     xp = get_array_module(logits)
-    V = logits.shape[-1]
-    normalise = backend.current().kernel("loss.log_softmax", log_softmax)
-    logp = normalise(logits.reshape(-1, V))  # (M, V)
-    t = targets.reshape(-1)
-    keep = xp.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
-    t = xp.where(keep, t, 0)  # any valid id; ignored rows are masked out below
-    nll = -logp[xp.arange(t.shape[0]), t]  # (M,) -log p_y
+    logp, logp_y, t, keep = _log_probs(logits, targets, ignore_index)
+    nll = -logp_y  # (M,) -log p_y
     # (M,) -mean_v log p_v, a full pass over logp: skipped without smoothing, where eps * it = 0
     uniform = -logp.mean(axis=-1) if label_smoothing else 0.0
     per_token = (1.0 - label_smoothing) * nll + label_smoothing * uniform

@@ -170,16 +170,26 @@ class Seq2Seq:
         logits, _ = linear.forward(out, self._out_params())
         return choosable(logits).argmax(axis=-1)
 
-    def nll(self, batch: Any) -> tuple[float, int]:
-        """(summed negative log-likelihood, number of target tokens), in evaluation mode."""
+    def token_logprobs(self, batch: Any) -> Any:
+        """log p(y_t | y_<t, x) of every target token, in evaluation mode (no dropout) with
+        teacher forcing (step t reads the reference y_<t, never the model's own tokens): the
+        terms of the loss, one per token, 0 at padding. Row n sums to log p(y_n + [EOS] | x_n);
+        `nll` is minus the sum of all rows, and `loss(batch)` that over batch.n_tokens.
+
+        Shapes: batch.src (N, S) ids or (N, S, F) features, batch.tgt_in / tgt_out (N, T)
+        -> (N, T) in the model's dtype, on its backend (`backend.to_numpy` brings it back).
+        """
         cfg, p = self.cfg, self.params
         b = self.to_device(batch)
         enc, final, _ = encoder.forward(b.src, b.src_mask, p, cfg)
         states0, _ = bridge.forward(final, p, cfg)
         outs, _, _ = decoder.forward(b.tgt_in, enc, b.src_mask, states0, p, cfg)
-        logits, _ = linear.forward(outs, self._out_params())
-        total, _ = loss.forward(logits, b.tgt_out, ignore_index=PAD_ID, reduction="sum")
-        return float(total), int((batch.tgt_out != PAD_ID).sum())
+        logits, _ = linear.forward(outs, self._out_params())  # (N, T, V)
+        return loss.target_logprobs(logits, b.tgt_out, ignore_index=PAD_ID)
+
+    def nll(self, batch: Any) -> tuple[float, int]:
+        """(summed negative log-likelihood, number of target tokens), in evaluation mode."""
+        return -float(self.token_logprobs(batch).sum()), int((batch.tgt_out != PAD_ID).sum())
 
     # -- decoding ----------------------------------------------------------------------------
 
