@@ -180,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     _decode_options(p)
 
     p = sub.add_parser(
-        "evaluate", help="exact match, BLEU, chrF and token accuracy on a corpus or task split"
+        "evaluate",
+        help="exact match, BLEU, chrF, token accuracy and the references' "
+        "perplexity on a corpus or task split",
     )
     p.add_argument("--checkpoint", required=True, action="append", help=ENSEMBLE_HELP)
     p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
