@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="how likely the model finds each reference of a corpus or "
                        "task split (forced decoding): log p per pair, cross-entropy, perplexity",
                        )  # fmt: skip
-    p.add_argument("--checkpoint", required=True, help="a run directory or checkpoint")
+    p.add_argument("--checkpoint", required=True, action="append", help=ENSEMBLE_HELP)
     p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; scores --split")
     p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")

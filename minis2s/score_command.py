@@ -10,12 +10,12 @@ import sys
 def score(args: argparse.Namespace) -> int:
     """Print `log p<TAB>tokens<TAB>log p / tokens` per pair (tokens count </s>), then
     `total: pairs=..  tokens=..  cross_entropy=..  perplexity=..  unknown_target_tokens=..`."""
-    from minis2s.api import Translator
     from minis2s.commands import _note_unknown, check_pairs_options, read_pairs
+    from minis2s.ensemble_commands import load_translator
     from minis2s.scoring import summarize
 
     check_pairs_options(args)
-    tr = Translator.load(args.checkpoint)
+    tr = load_translator(args.checkpoint)  # one run, or an ensemble of several
     scores = tr.score(read_pairs(tr, args), batch_size=args.batch_size)
     for s in scores:
         print(f"{s.logprob:.4f}\t{s.n_tokens}\t{s.mean_logprob:.4f}")

@@ -159,3 +159,25 @@ def test_evaluate_task_refuses_members_whose_seeds_drew_other_splits(runs, tmp_p
         in capsys.readouterr().err
     )
     assert main([*argv, "--checkpoint", one]) == 0  # one seed: its split, as for one run
+
+
+def test_an_ensemble_scores_references_by_the_mean_of_its_runs_probabilities(runs, capsys):
+    """Forced decoding of an ensemble (Translator.score, Ensemble.token_logprobs) is the
+    step-by-step mean of its runs' probabilities of each reference; `score` takes several
+    --checkpoint options, as translate and evaluate do."""
+    from minis2s.data.corpus import read_corpus
+    from minis2s.scoring import summarize
+
+    tr = Translator.load_ensemble([runs["a"], runs["c"]])  # attention or not: both score
+    models = [m.model for m in tr.members]
+    pairs = [("123", "321"), ("98765", "5678"), ("4", "")]
+    for (src, ref), s in zip(pairs, tr.score(pairs), strict=True):
+        src_ids = tr.src_vocab.encode(tr.tokenizer.tokenize(src))
+        ref_ids = tr.tgt_vocab.encode(tr.tokenizer.tokenize(ref))
+        np.testing.assert_allclose(s.logprob, ensemble_logprob(models, src_ids, ref_ids), rtol=1e-5)
+    assert main(["score", "--checkpoint", runs["a"], "--checkpoint", runs["c"],
+                 "--data", runs["test"]]) == 0  # fmt: skip
+    total = capsys.readouterr().out.splitlines()[-1]
+    want = summarize(tr.score(list(read_corpus(runs["test"]))))
+    assert f"pairs={want.pairs} " in total and want.pairs == 24
+    assert f"cross_entropy={want.cross_entropy:.4f}" in total

@@ -130,6 +130,13 @@ class Ensemble:
         reordering)."""
         return EnsembleState(Seq2Seq.select(s, index, same_sources=same_sources) for s in state)
 
+    def token_logprobs(self, batch: Any) -> Any:
+        """The ensemble's teacher-forced log p(y_t | y_<t, x) of every target token (N, T), 0 at
+        padding (`Seq2Seq.token_logprobs`, what `Translator.score` reads). With the reference
+        fed to every member, member m's p_m(y_t | y_<t, x) is its own token_logprobs entry, so
+        the ensemble's is their mean of probabilities, as `step` takes it."""
+        return mean_of_probabilities([member.token_logprobs(batch) for member in self.members])
+
     def num_params(self) -> int:
         return sum(member.num_params() for member in self.members)
 
