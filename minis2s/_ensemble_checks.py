@@ -45,6 +45,25 @@ def check_members(names: Sequence[str], translators: Sequence[Any]) -> None:
             raise ValueError(f"{pair} have {why}; {SAME_DATA}")
 
 
+def in_one_dtype(models: Sequence[Any]) -> list[Any]:
+    """The members' Seq2Seq models in one dtype, as an Ensemble needs: float64 when some run is
+    float64 (a float32 weight is exact in float64, so widening changes only the rounding of that
+    run's arithmetic, where narrowing would change the float64 run's weights), else as loaded."""
+    import numpy as np
+
+    from minis2s.models import Seq2Seq
+
+    if all(m.dtype == models[0].dtype for m in models):
+        return list(models)
+    wide = np.dtype(np.float64)
+    return [
+        m
+        if m.dtype == wide
+        else Seq2Seq(m.cfg, {k: v.astype(wide) for k, v in m.params.items()}, dtype=wide)
+        for m in models
+    ]
+
+
 def vocab_difference(side: str, a: Vocab | None, b: Vocab | None) -> str:
     """What differs between two vocabularies of `side`, for a message: 'different target
     vocabularies (12 and 13 tokens; id 4 is '1' and '7')'."""

@@ -101,8 +101,9 @@ class Translator:
         """Load several runs (each as `load` does) as one model, an `Ensemble` that decodes with
         the mean of their next-token distributions. They must share the tokenizer and both
         vocabularies (train them on the same data with different --seed); they may differ in
-        cell, sizes and attention. The Translator's `config` is the first run's, and `members`
-        holds each run's own Translator."""
+        cell, sizes, attention and dtype (with a float64 run, the ensemble computes in float64).
+        The Translator's `config` is the first run's, and `members` holds each run's own
+        Translator, as loaded."""
         from minis2s import _ensemble_checks
         from minis2s.models.ensemble import Ensemble
 
@@ -110,7 +111,7 @@ class Translator:
         members = [cls.load(path, which) for path in names]
         _ensemble_checks.check_members(names, members)
         first = members[0]
-        model = Ensemble([m.model for m in members], names)
+        model = Ensemble(_ensemble_checks.in_one_dtype([m.model for m in members]), names)
         tr = cls(model, first.src_vocab, first.tgt_vocab, first.tokenizer, first.config)
         tr.members = members
         return tr

@@ -195,8 +195,11 @@ def test_members_that_read_or_write_other_tokens_are_refused(change, message):
 def test_a_bad_ensemble_is_refused():
     a = member("lstm", "general", 4, 1)
     b = Seq2Seq(a.cfg, seed=2, dtype=np.float32)
-    with pytest.raises(ValueError, match="a is float64 and b float32; load the members in one"):
+    with pytest.raises(ValueError, match="a is float64 and b float32; give the members in one"):
         Ensemble([a, b], ["a", "b"])
+    m = b  # the widening that the message gives is taken
+    assert Ensemble([a, Seq2Seq(m.cfg, {k: v.astype("float64") for k, v in m.params.items()},
+                                dtype="float64")]).dtype == np.float64  # fmt: skip
     with pytest.raises(ValueError, match="no members"):
         Ensemble([])
     with pytest.raises(ValueError, match="1 names for 2 members"):

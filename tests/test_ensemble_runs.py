@@ -12,7 +12,7 @@ from minis2s.cli import main
 from minis2s.data.corpus import write_tsv
 from minis2s.data.tasks import get_task
 from minis2s.data.vocab import BOS_ID, EOS_ID
-from minis2s.models import Ensemble
+from minis2s.models import Ensemble, Seq2Seq
 
 TINY = ["--epochs", "1", "--hidden", "8", "--emb", "8", "--batch-size", "32", "--show", "0",
         "--quiet"]  # fmt: skip
@@ -109,6 +109,26 @@ def test_runs_with_other_vocabularies_or_tokenizers_are_refused(runs, tmp_path):
         Translator.load_ensemble(runs["a"])
     with pytest.raises(ValueError, match="paths is \\[\\]; give a list"):
         Translator.load_ensemble([])
+
+
+def test_a_float64_run_and_a_float32_run_decode_together_in_float64(runs, tmp_path):
+    """A float32 run's weights are exact in float64, so the ensemble computes in float64: the
+    mean of the float64 run's and of the float32 run's weights widened."""
+
+    def wide(config):
+        config["dtype"] = "float64"
+
+    wide_b = copy_with(runs["b"], tmp_path / "b64", config=wide)
+    tr = Translator.load_ensemble([runs["a"], wide_b])
+    assert tr.model.dtype == np.float64
+    assert [m.model.dtype for m in tr.members] == [np.float32, np.float64]  # each run as saved
+    widened = []
+    for m in tr.members:
+        params = {k: v.astype(np.float64) for k, v in m.model.params.items()}
+        widened.append(Seq2Seq(m.model.cfg, params, dtype=np.float64))
+    for t in tr.translate(SOURCES):
+        src, out = tr.src_vocab.encode(t.src_tokens), tr.tgt_vocab.encode(t.tokens)
+        assert t.logprob == pytest.approx(ensemble_logprob(widened, src, out), rel=1e-12)
 
 
 def test_translate_and_evaluate_take_several_checkpoints(runs, capsys):

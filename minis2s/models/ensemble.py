@@ -74,7 +74,9 @@ class Ensemble:
         if first.dtype != other.dtype:
             raise ValueError(
                 f"Ensemble: {self.names[0]} is {first.dtype.name} and {self.names[m]} "
-                f"{other.dtype.name}; load the members in one dtype"
+                f"{other.dtype.name}; give the members in one dtype (widen a float32 one: "
+                "Seq2Seq(m.cfg, {k: v.astype('float64') for k, v in m.params.items()}, "
+                "dtype='float64'); Translator.load_ensemble does so)"
             )
 
     @property
