@@ -211,6 +211,11 @@ def _check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) ->
             f"--coverage-penalty: {no_attention(tr, args.checkpoint)}, so there is no coverage "
             "to weigh; leave it out"
         )
+    if kw.get("replace_unk") and no_attention(tr, args.checkpoint):  # the member, by name
+        raise ValueError(
+            f"--replace-unk: {no_attention(tr, args.checkpoint)}, so no weights say which source "
+            "token an <unk> should copy; leave it out"
+        )
     check_replace_unk(
         tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
     )

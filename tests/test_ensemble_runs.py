@@ -154,8 +154,8 @@ def test_translate_and_evaluate_take_several_checkpoints(runs, capsys):
          "{c} was trained with --attention none, and an ensemble's attention is the mean of"),
         (["--beam", "2", "--coverage-penalty", "0.2"], "--coverage-penalty: the ensemble of {a} "
          "and {c} has no attention: {c} was trained"),
-        (["--replace-unk"], "replace_unk writes each <unk> as the source token the output attends "
-         "to most, but this model has no attention"),
+        (["--replace-unk"], "--replace-unk: the ensemble of {a} and {c} has no attention: {c} "
+         "was trained with --attention none, and an ensemble's attention is the mean of"),
     ],
 )  # fmt: skip
 def test_options_that_need_attention_name_the_member_without_it(runs, capsys, options, message):

@@ -179,7 +179,8 @@ def test_the_command_line_replaces_unknown_words(tmp_path, capsys, monkeypatch):
     argv = ["evaluate", "--checkpoint", str(tmp_path / "bare"), "--data", str(corpus)]
     capsys.readouterr()
     assert main([*argv, "--replace-unk"]) == 2
-    assert "this model has no attention" in capsys.readouterr().err
+    assert "--replace-unk: the model in " in (err := capsys.readouterr().err)
+    assert "bare has no attention (it was trained with --attention none), so no weights" in err
 
 
 def test_the_command_line_refuses_replace_unk_before_it_reads_stdin(monkeypatch, capsys):
@@ -190,7 +191,7 @@ def test_the_command_line_refuses_replace_unk_before_it_reads_stdin(monkeypatch,
     bare = _unk_translator("none")
     monkeypatch.setattr(Translator, "load", classmethod(lambda cls, path, which="best": bare))
     assert main(["translate", "--checkpoint", "bare", "--replace-unk"]) == 2
-    assert "this model has no attention" in capsys.readouterr().err
+    assert "--replace-unk: the model in bare has no attention" in capsys.readouterr().err
     assert stdin.tell() == 0
 
 
