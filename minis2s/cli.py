@@ -215,14 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "that draws the splits, as train --seed does (default 0)")  # fmt: skip
 
     p = sub.add_parser("plot", help="attention heatmap of a translation, or training curves")
-    p.add_argument("--checkpoint", help="run directory: heatmap of translating --sentence")
+    p.add_argument("--checkpoint", action="append", help="run directory: heatmap of "
+                   "translating --sentence; again for an ensemble's (its runs' mean)")  # fmt: skip
     p.add_argument("--sentence", help="the source sentence to translate and plot")
     p.add_argument("--log", help="a run's log.jsonl (or its directory): loss and metric curves")
     p.add_argument("--out", required=True, help="output image (.png, .svg, .pdf)")
 
     p = sub.add_parser("vectors", help="write a run's embeddings as a word-vector file, to start "
                        "another run from (--src-vectors)")  # fmt: skip
-    p.add_argument("--checkpoint", required=True, help="a run directory or checkpoint")
+    p.add_argument("--checkpoint", required=True, action="append",  # a second refused by name
+                   help="a run directory or checkpoint")  # fmt: skip
     p.add_argument("--side", choices=("src", "tgt"), default="src",
                    help="the source (default) or target embeddings")  # fmt: skip
     p.add_argument("--out", required=True, help="a new file: one word and its numbers per line, "

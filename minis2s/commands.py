@@ -414,6 +414,12 @@ def vectors(args: argparse.Namespace) -> int:
     if os.path.exists(args.out):  # nothing a user wrote is lost
         raise FileExistsError(f"--out {args.out} exists; choose a new file, or remove it first")
     check_writable("--out", args.out)
+    if len(args.checkpoint) > 1:  # as translate takes it, for an ensemble: one run's here
+        raise ValueError(
+            f"--checkpoint given {len(args.checkpoint)} times: vectors writes the embeddings of "
+            "one run; give one --checkpoint"
+        )
+    [args.checkpoint] = args.checkpoint
     tr = Translator.load(args.checkpoint)
     vocab = tr.src_vocab if args.side == "src" else tr.tgt_vocab
     if vocab is None:
@@ -439,12 +445,12 @@ def plot(args: argparse.Namespace) -> int:
     if args.log:
         viz.plot_log(args.log, args.out)
     else:
-        from minis2s.api import Translator
+        from minis2s.ensemble_commands import load_translator, no_attention
 
-        tr = Translator.load(args.checkpoint)
+        tr = load_translator(args.checkpoint)  # one run, or an ensemble's mean attention
+        if no_attention(tr, args.checkpoint):
+            raise ValueError(f"{no_attention(tr, args.checkpoint)}: nothing to plot")
         t = tr.translate([args.sentence])[0]
-        if t.attention is None:
-            raise ValueError("this model has no attention (attention='none'): nothing to plot")
         viz.plot_attention(t.attention, t.src_tokens, t.tokens, args.out)
         _note_unknown(tr, args)  # as translate says it: the heatmap labels show the typed tokens
         if not t.ended:

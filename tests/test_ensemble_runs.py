@@ -201,3 +201,25 @@ def test_an_ensemble_scores_references_by_the_mean_of_its_runs_probabilities(run
     want = summarize(tr.score(list(read_corpus(runs["test"]))))
     assert f"pairs={want.pairs} " in total and want.pairs == 24
     assert f"cross_entropy={want.cross_entropy:.4f}" in total
+
+
+def test_plot_draws_an_ensembles_attention_and_vectors_refuses_two_runs(
+    runs, tmp_path, capsys, monkeypatch
+):
+    """plot --checkpoint A --checkpoint B draws the ensemble's (mean) attention, as translate
+    --show-attention shows it, not B's alone; vectors writes one run's and refuses a second."""
+    from minis2s import viz
+
+    drawn = []
+    monkeypatch.setattr(viz, "plot_attention", lambda w, *args: drawn.append(w))
+    both = ["--checkpoint", runs["a"], "--checkpoint", runs["b"]]
+    assert main(["plot", *both, "--sentence", "123", "--out", str(tmp_path / "a.png")]) == 0
+    [want] = Translator.load_ensemble([runs["a"], runs["b"]]).translate(["123"])
+    np.testing.assert_array_equal(drawn[0], want.attention)
+    argv = ["plot", "--checkpoint", runs["a"], "--checkpoint", runs["c"], "--sentence", "1"]
+    assert main([*argv, "--out", str(tmp_path / "c.png")]) == 2
+    assert f"{runs['c']} was trained with --attention none" in capsys.readouterr().err
+    assert main(["vectors", *both, "--out", str(tmp_path / "v.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "--checkpoint given 2 times: vectors writes the embeddings of one run" in err
+    assert not (tmp_path / "v.txt").exists()
