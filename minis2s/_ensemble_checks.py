@@ -16,6 +16,12 @@ SAME_DATA = (
     "for a built-in task, whose splits depend on --seed, write it once (minis2s tasks --write "
     "TASK DIR) and train each member on --data DIR/train.tsv --dev-data DIR/dev.tsv"
 )
+SAME_FRAMES = (  # tasks --write refuses a task of feature frames: a TSV file cannot hold them
+    "the members of an ensemble must be trained on the same data; a feature task's splits depend "
+    "on its seed and cannot be written to files, so load them once in Python and train each "
+    "member on them: data = pipeline.load_data(task=NAME), then pipeline.train(data, options, "
+    "TrainConfig(seed=N), out_dir) for each N"
+)
 
 
 def check_paths(paths: Any) -> list[str]:
@@ -34,12 +40,13 @@ def check_paths(paths: Any) -> list[str]:
 def check_members(names: Sequence[str], translators: Sequence[Any]) -> None:
     """Every translator has the first's tokenizer and vocabularies; `names` name them."""
     first = translators[0]
+    advice = SAME_FRAMES if first.src_vocab is None else SAME_DATA
     for name, other in zip(names[1:], translators[1:], strict=True):
         pair = f"{names[0]} and {name}"
         for side in ("src", "tgt"):
             a, b = getattr(first, f"{side}_vocab"), getattr(other, f"{side}_vocab")
             if a != b:
-                raise ValueError(f"{pair} have {vocab_difference(side, a, b)}; {SAME_DATA}")
+                raise ValueError(f"{pair} have {vocab_difference(side, a, b)}; {advice}")
         why = tokenizer_difference(first.tokenizer, other.tokenizer)
         if why:
             raise ValueError(f"{pair} have {why}; {SAME_DATA}")

@@ -206,3 +206,18 @@ def test_a_bad_ensemble_is_refused():
         Ensemble([a, a], ["a"])
     with pytest.raises(ValueError, match="member 1 is str, not a Seq2Seq model"):
         Ensemble([a, "runs/b"])
+
+
+def test_feature_runs_with_other_vocabularies_are_told_a_way_that_exists():
+    """A feature task cannot be written to files (tasks --write refuses it), so the advice for
+    runs of one is Python's: its splits loaded once, each run trained on them."""
+    from minis2s._ensemble_checks import check_members
+    from minis2s.api import Translator
+    from minis2s.data.vocab import Vocab
+
+    cfg = ModelConfig(0, 12, src_features=3, emb=4, hidden=4)
+    one, two = (Translator(Seq2Seq(cfg), None, Vocab(d)) for d in ("01234567", "10234567"))
+    with pytest.raises(ValueError, match=r"different target vocabularies") as e:
+        check_members(["a", "b"], [one, two])
+    assert "tasks --write" not in str(e.value)
+    assert "data = pipeline.load_data(task=" in str(e.value)
