@@ -343,14 +343,33 @@ def _check_sources_fit(F: int, args: argparse.Namespace) -> None:
 
 def task_split(config: dict, task: str, split: str) -> list:
     """The built-in task's `split` as the run with this config saw it. A task's splits depend
-    on the seed it is generated with, which is the run's training seed (pipeline.load_data):
-    scored on seed 0's test split, a run trained with another seed would be tested on some of
-    its own training pairs. A run trained on something else gets seed 0's."""
+    on the seed they are drawn with (pipeline.load_data(task=..., seed=N); `train --task` passes
+    its --seed): scored on another seed's test split, a run would be tested on some of its own
+    training pairs. The seed is the one whose training pairs are the run's (the fingerprint its
+    config records), tried among the run's training seed and 0; a run saved before fingerprints
+    gets its training seed's, and a run trained on something else seed 0's."""
     from minis2s.data.tasks import get_task
 
-    trained_on_it = config.get("data", {}).get("name") == task
-    seed = config.get("train", {}).get("seed", 0) if trained_on_it else 0
-    return get_task(task).generate(seed=seed)[split]
+    data = config.get("data", {})
+    if data.get("name") != task:
+        return get_task(task).generate(seed=0)[split]
+    seeds = list(dict.fromkeys([config.get("train", {}).get("seed", 0), 0]))
+    if "train" not in data:  # a run saved before fingerprints: its training seed drew its data
+        return get_task(task).generate(seed=seeds[0])[split]
+    from minis2s.pipeline import fingerprint
+
+    train_size = data.get("options", {}).get("train_size")
+    for seed in seeds:
+        splits = get_task(task).generate(seed=seed)
+        if fingerprint(splits["train"][:train_size]) == data["train"]:
+            return splits[split]
+    raise ValueError(
+        f"--task {task}: the run's training pairs ({data['train']}) are not the task's split "
+        f"drawn with seed {' or '.join(map(str, seeds))}; it was trained on data that "
+        "pipeline.load_data drew with another seed, so which pairs it has not seen is unknown "
+        f"here. Write that seed's splits (minis2s tasks --write {task} DIR --seed N) and "
+        "evaluate with --data DIR/test.tsv"
+    )
 
 
 def gradcheck(args: argparse.Namespace) -> int:

@@ -44,23 +44,26 @@ def no_attention(tr: Any, checkpoint: str | Sequence[str]) -> str | None:
 
 
 def check_task_seeds(tr: Any, task: str, checkpoints: Sequence[str]) -> None:
-    """evaluate --task scores a run on the split its own --seed made (`task_split`); an
-    ensemble's members trained on that task with other seeds saw other splits, so a test
-    sentence of one may be a training sentence of another: refused, naming two of them."""
-    seeds = {}
+    """evaluate --task scores a run on the split that drew its training pairs (`task_split`);
+    an ensemble's members trained on that task on other splits (another seed drew them) would
+    be scored on one of them, so a test sentence of one may be a training sentence of another:
+    refused, naming two of them. Members trained on one split with other training seeds (the
+    Python API's TrainConfig(seed=N) on one load_data) are fine."""
     if not tr.members:  # one run: scored on its own split
         return
+    drawn = {}  # checkpoint -> (its training pairs' fingerprint, its training seed)
     for name, member in zip(checkpoints, tr.members, strict=True):
-        if member.config.get("data", {}).get("name") == task:
-            seeds[name] = member.config.get("train", {}).get("seed", 0)
-    (a, sa), *others = seeds.items() or [(None, None)]
-    differing = [(b, sb) for b, sb in others if sb != sa]
+        data = member.config.get("data", {})
+        if data.get("name") == task:
+            seed = member.config.get("train", {}).get("seed", 0)
+            drawn[name] = (data.get("train", f"seed {seed}"), seed)  # old runs: by their seed
+    (a, (fa, sa)), *others = drawn.items() or [(None, (None, None))]
+    differing = [(b, sb) for b, (fb, sb) in others if fb != fa]
     if differing:
         b, sb = differing[0]
         raise ValueError(
-            f"--task {task}: {a} was trained on it with --seed {sa} and {b} with "
-            f"--seed {sb}, which draw other splits: a test pair of one may be a training pair of "
-            f"the other. Train the members on one corpus (minis2s tasks --write {task} DIR, then "
-            "train --data DIR/train.tsv --dev-data DIR/dev.tsv --seed N) and evaluate with "
-            "--data DIR/test.tsv"
+            f"--task {task}: {a} (--seed {sa}) and {b} (--seed {sb}) were trained on other "
+            "splits of it: a test pair of one may be a training pair of the other. Train the "
+            f"members on one corpus (minis2s tasks --write {task} DIR, then train --data "
+            "DIR/train.tsv --dev-data DIR/dev.tsv --seed N) and evaluate with --data DIR/test.tsv"
         )

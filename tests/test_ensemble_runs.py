@@ -164,21 +164,60 @@ def test_options_that_need_attention_name_the_member_without_it(runs, capsys, op
     assert message.format(**runs) in capsys.readouterr().err
 
 
-def test_evaluate_task_refuses_members_whose_seeds_drew_other_splits(runs, tmp_path, capsys):
-    def on_task(seed):
-        def change(config):
-            config["data"]["name"], config["train"]["seed"] = "reverse-digits", seed
+def on_task(seed: int, data_seed: int | None = None):
+    """A config change: the run was trained on reverse-digits with --seed `seed`, on the
+    training pairs that the task's seed `data_seed` (default `seed`) draws."""
+    from minis2s.pipeline import fingerprint
 
-        return change
+    drawn = get_task("reverse-digits").generate(seed=seed if data_seed is None else data_seed)
 
+    def change(config):
+        config["data"]["name"], config["train"]["seed"] = "reverse-digits", seed
+        config["data"]["train"] = fingerprint(drawn["train"])
+        config["data"]["options"]["train_size"] = None
+
+    return change
+
+
+def test_evaluate_task_refuses_members_trained_on_other_splits(runs, tmp_path, capsys):
     one, two = (copy_with(runs["a"], tmp_path / f"s{s}", config=on_task(s)) for s in (1, 2))
     argv = ["evaluate", "--task", "reverse-digits", "--checkpoint", one]
     assert main([*argv, "--checkpoint", two]) == 2
     assert (
-        f"--task reverse-digits: {one} was trained on it with --seed 1 and {two} with --seed 2"
-        in capsys.readouterr().err
+        f"--task reverse-digits: {one} (--seed 1) and {two} (--seed 2) were trained on other "
+        "splits of it" in capsys.readouterr().err
     )
-    assert main([*argv, "--checkpoint", one]) == 0  # one seed: its split, as for one run
+    assert main([*argv, "--checkpoint", one]) == 0  # one split: its test pairs, as for one run
+
+
+def test_members_of_one_split_with_other_training_seeds_are_scored_on_that_split(
+    runs, tmp_path, capsys
+):
+    """pipeline.load_data(task=..., seed=0) once, then TrainConfig(seed=N) per run: the runs
+    share seed 0's split, on whose test pairs they are scored (not on their training seeds')."""
+    from minis2s.commands import task_split
+
+    one, two = (
+        copy_with(runs["a"], tmp_path / f"s{s}", config=on_task(s, data_seed=0)) for s in (1, 2)
+    )
+    tr = Translator.load_ensemble([one, two])
+    test = get_task("reverse-digits").generate(seed=0)["test"]
+    assert task_split(tr.config, "reverse-digits", "test") == test
+    assert test != get_task("reverse-digits").generate(seed=1)["test"]
+    argv = ["evaluate", "--task", "reverse-digits", "--checkpoint", one, "--checkpoint", two]
+    assert main(argv) == 0
+    printed = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert float(printed["exact_match"]) == pytest.approx(
+        tr.evaluate(test)["exact_match"], abs=5e-5
+    )
+
+
+def test_a_task_run_on_a_split_of_no_seed_tried_is_refused(runs, tmp_path):
+    from minis2s.commands import task_split
+
+    run = copy_with(runs["a"], tmp_path / "s7", config=on_task(1, data_seed=7))
+    with pytest.raises(ValueError, match=r"not the task's split drawn with seed 1 or 0;"):
+        task_split(Translator.load(run).config, "reverse-digits", "test")
 
 
 def test_an_ensemble_scores_references_by_the_mean_of_its_runs_probabilities(runs, capsys):
