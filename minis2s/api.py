@@ -16,12 +16,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import _api_checks as checks
-from minis2s import metrics, scoring, validate
+from minis2s import length_batches, metrics, scoring, validate
 from minis2s.data.batching import pad
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
-from minis2s.decode import beam_search, greedy, sample
-from minis2s.decode.common import NoHypothesis
 from minis2s.decode.replace_unk import replace_unknown
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
@@ -194,7 +192,12 @@ class Translator:
         (`replace_unknown`; needs an attention model that reads text); its logprob and score
         stay the model's, for `<unk>`. `phrase_table` (with replace_unk): source token -> what
         to write for it instead of a copy. Returns one Translation per source, or a list of
-        `nbest` Translations per source when nbest > 1.
+        `nbest` Translations per source when nbest > 1, in the order of `sources`.
+
+        The sources are checked in their order, then decoded in batches of `batch_size` sorted
+        by length (`length_batches`: less padding, fewer steps past a batch's shorter outputs).
+        An output does not depend on the batch its source shares, but for float rounding: a
+        float32 model may pick the other of two tokens tied to within its rounding.
         """
         if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
             what = (
@@ -224,22 +227,13 @@ class Translator:
         if phrase_table is not None:
             phrase_table = checks.normalized_table(phrase_table, self.tokenizer)
         seed = 0 if seed is None else seed
+        rows, toks = length_batches.encode_each(self, sources, batch_size)  # the caller's order
+        hyps = length_batches.decode(self.model, rows, method=method, batch_size=batch_size,
+                                     nbest=nbest, seed=seed, options=options)  # fmt: skip
         out: list[Any] = []
-        for start in range(0, len(sources), batch_size):
-            src, mask, toks = self.encode_sources(sources[start : start + batch_size], start)
-            try:
-                if method == "greedy":
-                    hyps = greedy(self.model, src, mask, **options)
-                elif method == "beam":
-                    hyps = beam_search(self.model, src, mask, nbest=nbest, **options)
-                else:  # each sentence its own stream: its sample is the same in any batch
-                    rngs = [np.random.default_rng([seed, start + n]) for n in range(len(toks))]
-                    hyps = sample(self.model, src, mask, rng=rngs, **options)
-            except NoHypothesis as e:  # named by its place in sources, not in the batch
-                raise NoHypothesis(e.n + start, f"sources[{e.n + start}]", where=e.where) from None
-            for h_list, st in zip(hyps, toks, strict=True):
-                ts = [self._to_translation(h, st, replace_unk, phrase_table) for h in h_list]
-                out.append(ts if nbest > 1 else ts[0])
+        for h_list, st in zip(hyps, toks, strict=True):
+            ts = [self._to_translation(h, st, replace_unk, phrase_table) for h in h_list]
+            out.append(ts if nbest > 1 else ts[0])
         return out
 
     def _to_translation(
