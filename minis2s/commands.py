@@ -177,7 +177,7 @@ def translate(args: argparse.Namespace) -> int:
             f"--show-attention: {no_attention(tr, args.checkpoint)}, so there are no weights to "
             "show"
         )
-    _check_decode_options(tr, args, kw)  # before any sentence is read
+    check_decode_options(tr, args, kw)  # before any sentence is read
     sentences = args.sentences or _stdin_lines()
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
@@ -190,7 +190,7 @@ def translate(args: argparse.Namespace) -> int:
             print(r.text)
         if args.show_attention:
             print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
-    _note_unknown(tr, args)
+    note_unknown(tr, args)
     cut = sum(not t.ended for t in best)
     if cut:
         print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
@@ -199,7 +199,7 @@ def translate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> None:
+def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> None:
     """The decoding options that need a model with attention, checked against the loaded model
     before any sentence is read (no sentence typed or scored in vain): --coverage-penalty
     (beam search would refuse it only at its first step), --replace-unk and --phrase-table."""
@@ -221,7 +221,7 @@ def _check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) ->
     )
 
 
-def _note_unknown(tr: Translator, args: argparse.Namespace) -> None:
+def note_unknown(tr: Translator, args: argparse.Namespace) -> None:
     """A note on stderr when source tokens were not in the vocabulary: how many, of how many,
     and, for evaluate's --task, whether the model was trained on another task (whose vocabulary
     may not hold this one's tokens at all)."""
@@ -260,116 +260,15 @@ def _stdin_lines() -> list[str]:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from minis2s.ensemble_commands import load_translator
-    from minis2s.scoring import reference_figures
+    from minis2s.evaluate_commands import evaluate
 
-    check_pairs_options(args)
-    kw = decode_kwargs(args, nbest=False)
-    kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
-    tr = load_translator(args.checkpoint)
-    _check_decode_options(tr, args, kw)  # before any sentence is read
-    pairs = read_pairs(tr, args)
-    translations = tr.translate([s for s, _ in pairs], **kw)
-    result = tr.evaluate_translations(pairs, translations, by_length=args.by_length)
-    result |= reference_figures(tr, pairs)
-    bands = result.pop("by_length", None)
-    for k, v in result.items():
-        print(f"{k}\t{v:.4f}" if isinstance(v, float) else f"{k}\t{v}")
-    if tr.unknown:
-        print(f"unknown_source_tokens\t{tr.unknown}")
-    _note_unknown(tr, args)
-    if bands is not None:
-        _print_bands(bands, args.by_length)
-    if args.show:
-        print()
-        show_translations(tr, pairs[: args.show], translations[: args.show])
-    return 0
-
-
-def check_pairs_options(args: argparse.Namespace) -> None:
-    """evaluate's and score's --data, --task and --split, before the checkpoint loads."""
-    if (args.data is None) == (args.task is None):
-        raise ValueError("give exactly one of --data FILE and --task NAME")
-    if args.data and args.split:
-        raise ValueError("--split chooses a split of a --task; a --data corpus is scored whole")
-
-
-def read_pairs(tr: Translator, args: argparse.Namespace) -> list:
-    """The (source, reference) pairs of evaluate's and score's --data corpus or --task split
-    (default test), once their sources are known to be what the model reads."""
-    from minis2s.data.corpus import read_corpus
-    from minis2s.ensemble_commands import check_task_seeds
-
-    _check_sources_fit(tr.model.cfg.src_features, args)
-    if args.data:
-        return list(read_corpus(args.data))
-    check_task_seeds(tr, args.task, args.checkpoint)
-    return task_split(tr.config, args.task, args.split or "test")
+    return evaluate(args)  # evaluate and score, which read pairs, in a module of their own
 
 
 def score(args: argparse.Namespace) -> int:
-    from minis2s.score_command import score
+    from minis2s.evaluate_commands import score
 
-    return score(args)  # its body, with its printing, in a module of its own
-
-
-def _print_bands(bands: list, width: int) -> None:
-    """The exact match per band of source lengths as an aligned table."""
-    labels = [f"{b.lo}" if b.lo == b.hi else f"{b.lo}-{b.hi}" for b in bands]
-    w = max(len("length"), *map(len, labels))
-    print(f"\nexact_match by source length, in bands of {width} token{'s' * (width != 1)}:")
-    print(f"  {'length':>{w}}  {'n':>6}  exact_match")
-    for label, b in zip(labels, bands, strict=True):
-        print(f"  {label:>{w}}  {b.n:>6}  {b.exact_match:.4f}")
-
-
-def _check_sources_fit(F: int, args: argparse.Namespace) -> None:
-    """The sources of evaluate's or score's --task or --data are what the model reads: text, or
-    frames of F features (F = the model's src_features, 0 for text)."""
-    from minis2s.data.tasks import get_task
-
-    given = get_task(args.task).features or 0 if args.task else 0
-    if given == F:
-        return
-    what = f"--task {args.task}" if args.task else "--data"
-    gives = f"(S, F={given}) feature frames" if given else "text"
-    reads = f"(S, F={F}) feature frames" if F else "text"
-    fix = "a task of such frames, or from Python" if F else "a text task or a --data corpus"
-    raise ValueError(
-        f"{what} gives {gives}, but {model_in(args.checkpoint)} reads {reads}: they do not "
-        f"match; {args.command} this model on {fix}"
-    )
-
-
-def task_split(config: dict, task: str, split: str) -> list:
-    """The built-in task's `split` as the run with this config saw it. A task's splits depend
-    on the seed they are drawn with (pipeline.load_data(task=..., seed=N); `train --task` passes
-    its --seed): scored on another seed's test split, a run would be tested on some of its own
-    training pairs. The seed is the one whose training pairs are the run's (the fingerprint its
-    config records), tried among the run's training seed and 0; a run saved before fingerprints
-    gets its training seed's, and a run trained on something else seed 0's."""
-    from minis2s.data.tasks import get_task
-
-    data = config.get("data", {})
-    if data.get("name") != task:
-        return get_task(task).generate(seed=0)[split]
-    seeds = list(dict.fromkeys([config.get("train", {}).get("seed", 0), 0]))
-    if "train" not in data:  # a run saved before fingerprints: its training seed drew its data
-        return get_task(task).generate(seed=seeds[0])[split]
-    from minis2s.pipeline import fingerprint
-
-    train_size = data.get("options", {}).get("train_size")
-    for seed in seeds:
-        splits = get_task(task).generate(seed=seed)
-        if fingerprint(splits["train"][:train_size]) == data["train"]:
-            return splits[split]
-    raise ValueError(
-        f"--task {task}: the run's training pairs ({data['train']}) are not the task's split "
-        f"drawn with seed {' or '.join(map(str, seeds))}; it was trained on data that "
-        "pipeline.load_data drew with another seed, so which pairs it has not seen is unknown "
-        f"here. Write that seed's splits (minis2s tasks --write {task} DIR --seed N) and "
-        "evaluate with --data DIR/test.tsv"
-    )
+    return score(args)
 
 
 def gradcheck(args: argparse.Namespace) -> int:
@@ -471,7 +370,7 @@ def plot(args: argparse.Namespace) -> int:
             raise ValueError(f"{no_attention(tr, args.checkpoint)}: nothing to plot")
         t = tr.translate([args.sentence])[0]
         viz.plot_attention(t.attention, t.src_tokens, t.tokens, args.out)
-        _note_unknown(tr, args)  # as translate says it: the heatmap labels show the typed tokens
+        note_unknown(tr, args)  # as translate says it: the heatmap labels show the typed tokens
         if not t.ended:
             print("note: the output reached the maximum length without </s>: cut there",
                   file=sys.stderr)  # fmt: skip

@@ -222,7 +222,7 @@ def test_evaluate_by_length_and_show(run, capsys):
     """The figures as before, then token accuracy, the table of bands and the shown examples,
     which agree with the Python API's figures of the same outputs."""
     from minis2s.api import Translator
-    from minis2s.commands import task_split
+    from minis2s.evaluate_commands import task_split
 
     argv = ["evaluate", "--checkpoint", str(run), "--task", "reverse-digits"]
     assert main([*argv, "--by-length", "4", "--show", "3"]) == 0
@@ -298,8 +298,8 @@ def test_evaluate_scores_a_task_run_on_the_split_its_seed_made(tmp_path):
     """Task splits depend on the training seed; with seed 0's test split, a run trained with
     --seed 3 would be scored partly on pairs it was trained on."""
     from minis2s.api import Translator
-    from minis2s.commands import task_split
     from minis2s.data.tasks import get_task
+    from minis2s.evaluate_commands import task_split
 
     out = tmp_path / "seeded"
     assert main(["train", *TINY, "--seed", "3", "--out", str(out)]) == 0
@@ -886,7 +886,7 @@ def test_train_scores_and_shows_the_test_set_not_the_dev_set(tmp_path, capsys):
 
 def test_evaluate_scores_the_split_it_is_given(run, capsys):
     """--split dev scores (and shows) the dev split, not the test split."""
-    from minis2s.commands import task_split
+    from minis2s.evaluate_commands import task_split
 
     tr = Translator.load(run)
     dev, test = (task_split(tr.config, "reverse-digits", s) for s in ("dev", "test"))

@@ -195,7 +195,7 @@ def test_members_of_one_split_with_other_training_seeds_are_scored_on_that_split
 ):
     """pipeline.load_data(task=..., seed=0) once, then TrainConfig(seed=N) per run: the runs
     share seed 0's split, on whose test pairs they are scored (not on their training seeds')."""
-    from minis2s.commands import task_split
+    from minis2s.evaluate_commands import task_split
 
     one, two = (
         copy_with(runs["a"], tmp_path / f"s{s}", config=on_task(s, data_seed=0)) for s in (1, 2)
@@ -213,7 +213,7 @@ def test_members_of_one_split_with_other_training_seeds_are_scored_on_that_split
 
 
 def test_a_task_run_on_a_split_of_no_seed_tried_is_refused(runs, tmp_path):
-    from minis2s.commands import task_split
+    from minis2s.evaluate_commands import task_split
 
     run = copy_with(runs["a"], tmp_path / "s7", config=on_task(1, data_seed=7))
     with pytest.raises(ValueError, match=r"not the task's split drawn with seed 1 or 0;"):

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from minis2s import backend, scoring
 from minis2s.api import Translator
 from minis2s.cli import main
-from minis2s.commands import task_split
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.bpe import learn_tokenizer
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import BOS_ID, EOS_ID, Vocab
+from minis2s.evaluate_commands import task_split
 from minis2s.models import ModelConfig, Seq2Seq
 from tests.test_cli import TINY
 

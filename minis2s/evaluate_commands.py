@@ -1,0 +1,146 @@
+"""`minis2s evaluate` and `minis2s score`: the commands that read (source, reference) pairs of a
+--data corpus or a --task split, and score the model's outputs (evaluate) or the references
+themselves by forced decoding (score, scoring.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from minis2s.cli import decode_kwargs
+from minis2s.commands import check_decode_options, note_unknown, show_translations
+from minis2s.ensemble_commands import model_in
+
+if TYPE_CHECKING:
+    from minis2s.api import Translator
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from minis2s.ensemble_commands import load_translator
+    from minis2s.scoring import reference_figures
+
+    check_pairs_options(args)
+    kw = decode_kwargs(args, nbest=False)
+    kw.pop("nbest", None)  # the default 1 (decode_kwargs refuses another)
+    tr = load_translator(args.checkpoint)
+    check_decode_options(tr, args, kw)  # before any sentence is read
+    pairs = read_pairs(tr, args)
+    translations = tr.translate([s for s, _ in pairs], **kw)
+    result = tr.evaluate_translations(pairs, translations, by_length=args.by_length)
+    result |= reference_figures(tr, pairs)
+    bands = result.pop("by_length", None)
+    for k, v in result.items():
+        print(f"{k}\t{v:.4f}" if isinstance(v, float) else f"{k}\t{v}")
+    if tr.unknown:
+        print(f"unknown_source_tokens\t{tr.unknown}")
+    note_unknown(tr, args)
+    if bands is not None:
+        _print_bands(bands, args.by_length)
+    if args.show:
+        print()
+        show_translations(tr, pairs[: args.show], translations[: args.show])
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    """Print `log p<TAB>tokens<TAB>log p / tokens` per pair (tokens count </s>), then
+    `total: pairs=..  tokens=..  cross_entropy=..  perplexity=..  unknown_target_tokens=..`."""
+    from minis2s.ensemble_commands import load_translator
+    from minis2s.scoring import summarize
+
+    check_pairs_options(args)
+    tr = load_translator(args.checkpoint)  # one run, or an ensemble of several
+    scores = tr.score(read_pairs(tr, args), batch_size=args.batch_size)
+    for s in scores:
+        print(f"{s.logprob:.4f}\t{s.n_tokens}\t{s.mean_logprob:.4f}")
+    t = summarize(scores)
+    print(f"total: pairs={t.pairs}  tokens={t.tokens}  cross_entropy={t.cross_entropy:.4f}  "
+          f"perplexity={t.perplexity:.4f}  unknown_target_tokens={t.unknown}")  # fmt: skip
+    if t.unknown:
+        print(f"note: {t.unknown} of the {t.tokens} target tokens ({t.unknown / t.tokens:.0%}) "
+              f"{'was' if t.unknown == 1 else 'were'} not in the vocabulary and scored as <unk>, "
+              "which flatters log p and the perplexity", file=sys.stderr)  # fmt: skip
+    note_unknown(tr, args)  # the sources'
+    return 0
+
+
+def check_pairs_options(args: argparse.Namespace) -> None:
+    """evaluate's and score's --data, --task and --split, before the checkpoint loads."""
+    if (args.data is None) == (args.task is None):
+        raise ValueError("give exactly one of --data FILE and --task NAME")
+    if args.data and args.split:
+        raise ValueError("--split chooses a split of a --task; a --data corpus is scored whole")
+
+
+def read_pairs(tr: Translator, args: argparse.Namespace) -> list:
+    """The (source, reference) pairs of evaluate's and score's --data corpus or --task split
+    (default test), once their sources are known to be what the model reads."""
+    from minis2s.data.corpus import read_corpus
+    from minis2s.ensemble_commands import check_task_seeds
+
+    _check_sources_fit(tr.model.cfg.src_features, args)
+    if args.data:
+        return list(read_corpus(args.data))
+    check_task_seeds(tr, args.task, args.checkpoint)
+    return task_split(tr.config, args.task, args.split or "test")
+
+
+def _print_bands(bands: list, width: int) -> None:
+    """The exact match per band of source lengths as an aligned table."""
+    labels = [f"{b.lo}" if b.lo == b.hi else f"{b.lo}-{b.hi}" for b in bands]
+    w = max(len("length"), *map(len, labels))
+    print(f"\nexact_match by source length, in bands of {width} token{'s' * (width != 1)}:")
+    print(f"  {'length':>{w}}  {'n':>6}  exact_match")
+    for label, b in zip(labels, bands, strict=True):
+        print(f"  {label:>{w}}  {b.n:>6}  {b.exact_match:.4f}")
+
+
+def _check_sources_fit(F: int, args: argparse.Namespace) -> None:
+    """The sources of evaluate's or score's --task or --data are what the model reads: text, or
+    frames of F features (F = the model's src_features, 0 for text)."""
+    from minis2s.data.tasks import get_task
+
+    given = get_task(args.task).features or 0 if args.task else 0
+    if given == F:
+        return
+    what = f"--task {args.task}" if args.task else "--data"
+    gives = f"(S, F={given}) feature frames" if given else "text"
+    reads = f"(S, F={F}) feature frames" if F else "text"
+    fix = "a task of such frames, or from Python" if F else "a text task or a --data corpus"
+    raise ValueError(
+        f"{what} gives {gives}, but {model_in(args.checkpoint)} reads {reads}: they do not "
+        f"match; {args.command} this model on {fix}"
+    )
+
+
+def task_split(config: dict, task: str, split: str) -> list:
+    """The built-in task's `split` as the run with this config saw it. A task's splits depend
+    on the seed they are drawn with (pipeline.load_data(task=..., seed=N); `train --task` passes
+    its --seed): scored on another seed's test split, a run would be tested on some of its own
+    training pairs. The seed is the one whose training pairs are the run's (the fingerprint its
+    config records), tried among the run's training seed and 0; a run saved before fingerprints
+    gets its training seed's, and a run trained on something else seed 0's."""
+    from minis2s.data.tasks import get_task
+
+    data = config.get("data", {})
+    if data.get("name") != task:
+        return get_task(task).generate(seed=0)[split]
+    seeds = list(dict.fromkeys([config.get("train", {}).get("seed", 0), 0]))
+    if "train" not in data:  # a run saved before fingerprints: its training seed drew its data
+        return get_task(task).generate(seed=seeds[0])[split]
+    from minis2s.pipeline import fingerprint
+
+    train_size = data.get("options", {}).get("train_size")
+    for seed in seeds:
+        splits = get_task(task).generate(seed=seed)
+        if fingerprint(splits["train"][:train_size]) == data["train"]:
+            return splits[split]
+    raise ValueError(
+        f"--task {task}: the run's training pairs ({data['train']}) are not the task's split "
+        f"drawn with seed {' or '.join(map(str, seeds))}; it was trained on data that "
+        "pipeline.load_data drew with another seed, so which pairs it has not seen is unknown "
+        f"here. Write that seed's splits (minis2s tasks --write {task} DIR --seed N) and "
+        "evaluate with --data DIR/test.tsv"
+    )
