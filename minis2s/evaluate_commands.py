@@ -130,7 +130,7 @@ def task_split(config: dict, task: str, split: str) -> list:
     seeds = list(dict.fromkeys([config.get("train", {}).get("seed", 0), 0]))
     if "train" not in data:  # a run saved before fingerprints: its training seed drew its data
         return get_task(task).generate(seed=seeds[0])[split]
-    from minis2s.pipeline import fingerprint
+    from minis2s.data.loading import fingerprint
 
     train_size = data.get("options", {}).get("train_size")
     for seed in seeds:

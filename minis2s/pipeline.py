@@ -1,7 +1,7 @@
 """A training run from start to end: data -> vocabularies -> model -> Trainer -> test figures.
 
-The command line (`minis2s train`) is a thin layer over `load_data` and `train`, which the
-Python API can call the same way:
+The command line (`minis2s train`) is a thin layer over `load_data` (from minis2s.data.loading,
+re-exported here) and `train`, which the Python API can call the same way:
 
     >>> from minis2s import pipeline
     >>> from minis2s.models import ModelConfig
@@ -12,250 +12,38 @@ Python API can call the same way:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import unicodedata
-from collections.abc import Sequence
-from numbers import Integral
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from minis2s import backend, metrics
 from minis2s.api import Translator
-from minis2s.data import bpe
 from minis2s.data.batching import batches, encode_pairs
-from minis2s.data.corpus import read_corpus
+from minis2s.data.loading import (
+    DATA_OPTIONS,
+    Corpus,
+    Data,
+    fingerprint,
+    load_data,
+    run_name,
+    within,
+)
 from minis2s.data.tasks import TASKS, get_task
-from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
-from minis2s.data.vocab import SPECIALS, Vocab
+from minis2s.data.tokenize import get_tokenizer
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq, pretrained
 from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig, frozen_params
 from minis2s.train.trainer import Trainer
 
-Corpus = str | os.PathLike | Sequence[str | os.PathLike]  # one TSV file, or source and target
-
-
-class Data(NamedTuple):
-    """Raw (source, target) pairs per split, the vocabularies built on train, and how to
-    tokenize (a name, or the Tokenizer a corpus taught: "bpe"). `features` > 0: sources are
-    (S, F) float arrays and src_vocab is None."""
-
-    train: list
-    dev: list
-    test: list
-    src_vocab: Vocab | None
-    tgt_vocab: Vocab
-    tokenizer: str | Tokenizer
-    features: int
-    name: str
-    skipped: int = 0  # training pairs dropped for being longer than max_len
-    options: dict[str, Any] | None = None  # the DATA_OPTIONS load_data used
-
-
-DATA_OPTIONS = ("train_size", "max_len", "min_freq", "max_vocab")  # shape the training data
-
-
-def load_data(
-    *,
-    task: str | None = None,
-    data: Corpus | None = None,
-    dev_data: Corpus | None = None,
-    test_data: Corpus | None = None,
-    tokenizer: str | Tokenizer | None = None,
-    min_freq: int | None = None,
-    max_vocab: int | None = None,
-    max_len: int | None = None,
-    train_size: int | None = None,
-    seed: int = 0,
-    bpe_merges: int | None = None,
-) -> Data:
-    """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% of its distinct pairs held
-    out, unseen in training). A corpus is one TSV file or a (source, target) pair of files
-    aligned line by line (read_corpus).
-
-    `train_size` keeps only the first that many training pairs (quick experiments); `max_len`
-    drops training pairs with more tokens on either side (dev and test are kept whole). A corpus is
-    tokenized by `tokenizer` ("char" unless given, "word", "wordpunct", or "bpe": wordpunct's
-    words split into subword pieces by `bpe_merges` merges (default BPE_MERGES) learned from the
-    training pairs, both sides together; a Tokenizer that `minis2s.data.bpe` made is used as it
-    is). A task brings its own tokenizer, splits and lengths, so `dev_data`, `test_data`,
-    `max_len`, `tokenizer` and `bpe_merges` are for corpora.
-    """
-    _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges)
-    _check_bpe(tokenizer, bpe_merges)
-    n_skipped = 0
-    if task is not None:
-        t = get_task(task)
-        splits = t.generate(seed=seed)
-        train, dev, test = splits["train"], splits["dev"], splits["test"]
-        tokenizer, features, name = t.tokenizer, t.features or 0, task
-    else:
-        tokenizer = tokenizer or "char"
-        if tokenizer == "bpe" and bpe_merges is None:
-            bpe_merges = BPE_MERGES
-        train, dev, test, n_skipped, tokenizer = _corpus_splits(
-            data, dev_data, test_data, tokenizer, max_len, seed, bpe_merges, train_size
-        )
-        features, name = 0, run_name(None, data)
-    if not train:
-        raise ValueError(_why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped))
-    if train_size is not None:
-        train = train[:train_size]
-    min_freq = 1 if min_freq is None else min_freq
-    options = {"train_size": train_size, "max_len": max_len, "min_freq": min_freq,
-               "max_vocab": max_vocab}  # fmt: skip
-    if _is_bpe(tokenizer):  # learned by _corpus_splits, or given
-        options["bpe_merges"] = len(tokenizer.merges) if bpe_merges is None else bpe_merges
-    src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, min_freq, max_vocab)
-    return Data(
-        train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
-    )
-
-
-def _check_choices(
-    task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges
-) -> None:
-    """load_data's arguments fit together: a task or a corpus, and the corpus-only options only
-    with a corpus."""
-    if (task is None) == (data is None):
-        raise ValueError("give exactly one of --task (a built-in task) and --data (a corpus)")
-    corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
-                   "--tokenizer": tokenizer, "--bpe-merges": bpe_merges}  # fmt: skip
-    given = [flag for flag, value in corpus_only.items() if value is not None]
-    if task is not None and given:
-        raise ValueError(
-            f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to a --data "
-            f"corpus; the built-in task {task!r} has its own dev and test splits and lengths"
-        )
-    for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
-        if value is not None and value < 1:
-            raise ValueError(f"{flag} must be >= 1 (or left out); got {value}")
-
-
-def _is_bpe(tokenizer: str | Tokenizer | None) -> bool:
-    """Whether the tokenizer is "bpe", to be learned, or a BPE Tokenizer learned before."""
-    return tokenizer == "bpe" or isinstance(tokenizer, Tokenizer) and tokenizer.name == "bpe"
-
-
-def _check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> None:
-    """A tokenizer name is one of TOKENIZERS or "bpe"; --bpe-merges only with --tokenizer bpe.
-    With a BPE Tokenizer learned before (--resume's), it only records how many merges that one
-    was asked for."""
-    if isinstance(tokenizer, str) and tokenizer != "bpe":
-        get_tokenizer(tokenizer)  # an unknown name is refused with the list of names
-    if bpe_merges is None:
-        return
-    if not _is_bpe(tokenizer):
-        name = get_tokenizer(tokenizer).name if tokenizer else "char (the default)"
-        raise ValueError(
-            f"--bpe-merges applies to --tokenizer bpe, which learns that many merges from the "
-            f"training pairs; the tokenizer here is {name}"
-        )
-    if isinstance(bpe_merges, bool) or not isinstance(bpe_merges, Integral) or bpe_merges < 0:
-        raise ValueError(f"--bpe-merges must be an integer >= 0; got {bpe_merges!r}")
-
-
-def _corpus_splits(
-    data: Corpus, dev_data: Corpus | None, test_data: Corpus | None, tokenizer: str | Tokenizer,
-    max_len: int | None, seed: int, bpe_merges: int | None, train_size: int | None,
-) -> tuple[list, list, list, int, str | Tokenizer]:  # fmt: skip
-    """(train, dev, test, how many training pairs max_len dropped, the tokenizer) of a corpus:
-    dev from `dev_data`, else 5% of the corpus's distinct pairs (at least one) held out by a
-    seeded shuffle, with every copy of a held-out pair taken out of training so dev scores
-    unseen pairs (training keeps its repeats of the other pairs). "bpe" learns its merges from
-    the training pairs (the first `train_size` of them) here, after dev is held out and before
-    max_len counts their pieces."""
-    learn_bpe = tokenizer == "bpe"
-    read_with = "wordpunct" if learn_bpe else tokenizer  # a text has BPE tokens iff it has these
-    train = list(read_corpus(data, read_with))
-    if dev_data:
-        dev = list(read_corpus(dev_data, read_with))
-    else:
-        order = np.random.default_rng(seed).permutation(len(train))
-        shuffled = [train[i] for i in order]
-        distinct = list(dict.fromkeys(shuffled))  # first copies, in shuffled order
-        dev = distinct[: max(1, len(distinct) // 20)]
-        held_out = set(dev)
-        train = [pair for pair in shuffled if pair not in held_out]
-    test = list(read_corpus(test_data, read_with)) if test_data else []
-    if learn_bpe:  # joint BPE: one set of merges for both sides
-        texts = [text for pair in train[:train_size] for text in pair]
-        tokenizer = bpe.learn_tokenizer(texts, bpe_merges)  # load_data gave the default
-    n_skipped = 0
-    if max_len is not None:  # training pairs only: dev and test are scored whole
-        train, n_skipped = within(train, get_tokenizer(tokenizer), max_len)
-    return train, dev, test, n_skipped, tokenizer
-
-
-def _vocabularies(
-    train: list, tokenizer: str | Tokenizer, features: int, min_freq: int, max_vocab: int | None
-) -> tuple[Vocab | None, Vocab]:
-    """(source vocabulary, None for feature sources; target vocabulary) of the training pairs,
-    refusing a --min-freq or --max-vocab that leaves a side no token."""
-    tok = get_tokenizer(tokenizer)
-    src_vocab = None
-    if not features:
-        src_vocab = Vocab.build([tok.tokenize(s) for s, _ in train], min_freq, max_vocab)
-    tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
-    for side, vocab in (("source", src_vocab), ("target", tgt_vocab)):
-        if vocab is None or len(vocab) > len(SPECIALS):
-            continue
-        if max_vocab is not None and max_vocab <= len(SPECIALS):
-            raise ValueError(
-                f"--max-vocab {max_vocab} leaves room for the {len(SPECIALS)} special tokens "
-                f"only, so every {side} word would be <unk>: give more than {len(SPECIALS)}"
-            )
-        raise ValueError(
-            f"--min-freq {min_freq} leaves the {side} vocabulary no token (every token of "
-            f"the {len(train)} training pairs is rarer), so every {side} word would be "
-            "<unk>: lower --min-freq"
-        )
-    return src_vocab, tgt_vocab
-
-
-def _why_no_training_pairs(n_dev: int, dev_given: bool, max_len: int | None, n_long: int) -> str:
-    """The error for a corpus that leaves no training pair."""
-    if n_long:
-        return (
-            f"--max-len {max_len} drops all {n_long} training pairs (each has more tokens on a "
-            "side): raise --max-len"
-        )
-    if dev_given:
-        return "the corpus (--data) has no pairs to train on"
-    return (
-        f"the corpus has {n_dev} distinct pair{'s' * (n_dev != 1)}, all held out for dev (5%, "
-        "at least 1): give it more pairs, or pass --dev-data so that all of it trains"
-    )
-
-
-def within(pairs: list, tok: Any, max_len: int) -> tuple[list, int]:
-    """(the pairs with at most max_len tokens on each side, how many were longer)."""
-    kept = [(s, t) for s, t in pairs if max(len(tok.tokenize(s)), len(tok.tokenize(t))) <= max_len]
-    return kept, len(pairs) - len(kept)
-
-
-def fingerprint(pairs: Sequence[tuple[Any, str]]) -> str:
-    """'<n> pairs, sha256 <first 12 hex digits>' of (source, target) pairs, a source being text
-    or an (S, F) array: a resumed run checks that it goes on with the data it started with."""
-    h = hashlib.sha256()
-    for src, tgt in pairs:
-        if isinstance(src, str):
-            h.update(repr((src, tgt)).encode())
-        else:
-            a = np.ascontiguousarray(src)
-            h.update(repr((a.shape, a.dtype.str, tgt)).encode() + a.tobytes())
-    return f"{len(pairs)} pairs, sha256 {h.hexdigest()[:12]}"
-
-
-def run_name(task: str | None, data: Corpus | None) -> str:
-    """A run's name: the task's, or the corpus (source) file's without its extension."""
-    if task is not None:
-        return task
-    path = data if isinstance(data, (str, os.PathLike)) or data is None else data[0]
-    return os.path.splitext(os.path.basename(str(path)))[0]
+# the data half of a run, from minis2s.data.loading, is reached here too: pipeline.load_data
+__all__ = [
+    "Corpus", "Data", "DATA_OPTIONS", "load_data", "within", "fingerprint", "run_name",
+    "make_model", "dev_evaluator", "check_out_dir", "check_vectors_options", "train",
+    "as_the_run_reads", "run_config",
+]  # fmt: skip
 
 
 def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:
