@@ -25,7 +25,7 @@ from minis2s.cli_options import (
     positive_int,
 )
 
-ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, which decodes "
+ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, which {} "
                  "with the mean of the runs' next-token probabilities")  # fmt: skip
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_options(p, TrainConfig, set())
 
     p = sub.add_parser("translate", help="translate sentences (arguments or standard input)")
-    p.add_argument("--checkpoint", required=True, action="append", help=ENSEMBLE_HELP)
+    p.add_argument("--checkpoint", required=True, action="append",
+                   help=ENSEMBLE_HELP.format("decodes"))  # fmt: skip
     p.add_argument("sentences", nargs="*", help="default: one sentence per line of stdin")
     p.add_argument("--show-attention", action="store_true",
                    help="after each translation, its attention weights as text: a row per "
@@ -184,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="exact match, BLEU, chrF, token accuracy and the references' "
         "perplexity on a corpus or task split",
     )
-    p.add_argument("--checkpoint", required=True, action="append", help=ENSEMBLE_HELP)
+    p.add_argument("--checkpoint", required=True, action="append",
+                   help=ENSEMBLE_HELP.format("decodes (and scores the references)"))  # fmt: skip
     p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; evaluates --split")
     p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
@@ -197,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="how likely the model finds each reference of a corpus or "
                        "task split (forced decoding): log p per pair, cross-entropy, perplexity",
                        )  # fmt: skip
-    p.add_argument("--checkpoint", required=True, action="append", help=ENSEMBLE_HELP)
+    p.add_argument("--checkpoint", required=True, action="append",
+                   help=ENSEMBLE_HELP.format("scores the references"))  # fmt: skip
     p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; scores --split")
     p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")

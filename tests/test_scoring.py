@@ -264,3 +264,12 @@ def test_score_names_a_corpus_line_without_a_tab(run, capsys, tmp_path):
     assert main(["score", "--checkpoint", str(run), "--data", str(corpus)]) == 2
     err = capsys.readouterr().err
     assert f"{corpus}:2: expected exactly one TAB between source and target; found 0" in err
+
+
+def test_score_help_says_an_ensemble_scores_the_references(capsys):
+    """score decodes nothing: its --checkpoint help names what an ensemble does there."""
+    with pytest.raises(SystemExit):
+        main(["score", "-h"])
+    help_ = " ".join(capsys.readouterr().out.split())
+    assert "an ensemble, which scores the references with the mean of" in help_
+    assert "decodes" not in help_
