@@ -28,6 +28,14 @@ from minis2s.cli_options import (
 ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, which {} "
                  "with the mean of the runs' next-token probabilities")  # fmt: skip
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+SEARCH_OPTIONS = ("--beam", "--nbest", "--length-penalty", "--alpha", "--coverage-penalty",
+                  "--sample", "--temperature", "--top-k", "--max-len-a", "--max-len-b", "--seed",
+                  "--replace-unk", "--phrase-table")  # fmt: skip  # _decode_options's
+SCORE_SEARCHES_NOTHING = (
+    "score searches for nothing: it feeds each reference to the decoder (forced decoding), so "
+    "it takes no decoding option. For the log p of what a search finds, use translate (--beam N "
+    "--nbest K prints each output's), or evaluate --beam N for its exact match beside ref_ppl"
+)
 
 
 def _decode_options(p: argparse.ArgumentParser) -> None:
@@ -115,12 +123,19 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, with a hint when an option of `minis2s` itself (--backend, --threads)
     was given after the command, where argparse only calls it unrecognized (and a translate
-    would take its value for a sentence)."""
+    would take its value for a sentence), or a decoding option to score."""
 
     def error(self, message: str) -> NoReturn:
-        if "unrecognized arguments" in message and re.search(r"--(backend|threads)\b", message):
+        unknown = "unrecognized arguments" in message
+        if unknown and re.search(r"--(backend|threads)\b", message):
             message += ("; --backend and --threads go before the command, e.g. "
                         "minis2s --backend numba --threads 1 train ...")  # fmt: skip
+        elif (
+            unknown
+            and self.prog == "minis2s score"
+            and re.search("|".join(SEARCH_OPTIONS), message)
+        ):
+            message += f"; {SCORE_SEARCHES_NOTHING}"
         super().error(message)
 
 
@@ -236,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")
     p.add_argument("--quick", action="store_true", help="the seed-notebook size only (< 60 s)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    top.commands = sub.choices  # name -> its parser, for main's refusal of unknown options
     return top
 
 
@@ -274,7 +290,10 @@ def _note(
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _set_threads(argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # refused by the command's own parser: its usage line, and _Parser's hints
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     from minis2s import backend
 
     with warnings.catch_warnings():  # restores showwarning: main may run inside a caller

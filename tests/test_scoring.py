@@ -273,3 +273,18 @@ def test_score_help_says_an_ensemble_scores_the_references(capsys):
     help_ = " ".join(capsys.readouterr().out.split())
     assert "an ensemble, which scores the references with the mean of" in help_
     assert "decodes" not in help_
+
+
+@pytest.mark.parametrize("option", [["--beam", "5"], ["--sample"], ["--replace-unk"]])
+def test_score_refuses_a_decoding_option_saying_it_searches_nothing(capsys, option):
+    """`score --beam 5` is a natural next try; argparse alone printed minis2s's own usage and
+    'unrecognized arguments', as if score did not exist."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["score", "--checkpoint", "run", "--task", "dates", *option])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: minis2s score" in err
+    assert (
+        f"minis2s score: error: unrecognized arguments: {' '.join(option)}; score searches" in err
+    )
+    assert "use translate (--beam N --nbest K" in err
