@@ -38,10 +38,13 @@ SCORE_SEARCHES_NOTHING = (
 )
 
 
-def _decode_options(p: argparse.ArgumentParser) -> None:
+def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
+    """The decoding options; `nbest=False` (evaluate, which scores one output per sentence)
+    keeps --nbest out of the help, but still parsed, to be refused by name (decode_kwargs)."""
     g = p.add_argument_group("decoding")
     g.add_argument("--beam", type=non_negative_int, default=0, help="beam size (0 = greedy)")
-    g.add_argument("--nbest", type=positive_int, default=1, help="with --beam: print the N best")
+    nbest_help = "with --beam: print the N best" if nbest else argparse.SUPPRESS
+    g.add_argument("--nbest", type=positive_int, default=1, help=nbest_help)
     g.add_argument(
         "--length-penalty", choices=("none", "average", "gnmt"), default="none",
         help="with --beam: rank by log p (none), log p / length (average) or GNMT's "
@@ -209,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also exact match per band of W source tokens: 1..W, W+1..")  # fmt: skip
     p.add_argument("--show", type=non_negative_int, default=0, metavar="N",
                    help="print the first N translations, ok or ERR (default 0)")  # fmt: skip
-    _decode_options(p)
+    _decode_options(p, nbest=False)
 
     p = sub.add_parser("score", help="how likely the model finds each reference of a corpus or "
                        "task split (forced decoding): log p per pair, cross-entropy, perplexity",

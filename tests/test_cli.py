@@ -1151,3 +1151,19 @@ def test_a_new_run_over_a_run_is_refused_before_the_data_is_read(tmp_path, capsy
     (tmp_path / "run2" / "log.jsonl").write_text("{}\n")
     assert main(["train", "--data", str(corpus), *small[:-1], str(tmp_path / "run2")]) == 2
     assert "holds the log.jsonl of an earlier run" in capsys.readouterr().err
+
+
+def test_evaluate_help_does_not_offer_the_nbest_it_refuses(capsys):
+    """evaluate scores one output per sentence: its -h listed --nbest ("print the N best"),
+    which it then refused; --nbest is kept out of its help, and still refused by name."""
+    with pytest.raises(SystemExit):
+        main(["evaluate", "-h"])
+    assert "--nbest" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["translate", "-h"])
+    assert "--nbest NBEST" in capsys.readouterr().out
+    argv = ["evaluate", "--checkpoint", "run", "--task", "dates", "--beam", "2", "--nbest", "2"]
+    assert main(argv) == 2
+    assert "minis2s evaluate: error: --nbest: this command scores one translation per" in (
+        capsys.readouterr().err
+    )
