@@ -20,4 +20,4 @@ def test_example_runs(script, tmp_path):
 
 
 def test_there_is_one_example_per_seed_scenario():
-    assert [p.name[:3] for p in EXAMPLES] == [f"{k:03d}" for k in range(9)]
+    assert [p.name[:3] for p in EXAMPLES] == [f"{k:03d}" for k in range(10)]
