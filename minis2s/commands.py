@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
 from minis2s.cli_options import DATA_FIELDS
-from minis2s.ensemble_commands import model_in
 
 if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
     from minis2s.api import Translator
@@ -222,20 +221,14 @@ def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> 
 
 
 def note_unknown(tr: Translator, args: argparse.Namespace) -> None:
-    """A note on stderr when source tokens were not in the vocabulary: how many, of how many,
-    and, for evaluate's --task, whether the model was trained on another task (whose vocabulary
-    may not hold this one's tokens at all)."""
+    """A note on stderr when source tokens were not in the vocabulary: how many, of how many
+    (evaluate's and score's --task add what the model was trained on: evaluate_commands)."""
     if not tr.unknown:
         return
     u, n = tr.unknown, tr.source_tokens
-    note = (f"note: {u} of the {n} source token{'s' * (n != 1)} ({u / n:.0%}) "
-            f"{'was' if u == 1 else 'were'} not in the vocabulary (mapped to <unk>)")  # fmt: skip
-    trained_on = tr.config.get("data", {}).get("name")
-    task = getattr(args, "task", None)
-    if task and trained_on and trained_on != task:
-        note += (f"; {model_in(args.checkpoint)} was trained on {trained_on!r}, not on "
-                 f"task {task!r}, so these figures say little about it")  # fmt: skip
-    print(note, file=sys.stderr)
+    print(f"note: {u} of the {n} source token{'s' * (n != 1)} ({u / n:.0%}) "
+          f"{'was' if u == 1 else 'were'} not in the vocabulary (mapped to <unk>)",
+          file=sys.stderr)  # fmt: skip
 
 
 def _stdin_lines() -> list[str]:

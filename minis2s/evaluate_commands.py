@@ -36,6 +36,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if tr.unknown:
         print(f"unknown_source_tokens\t{tr.unknown}")
     note_unknown(tr, args)
+    note_task(tr, args)
     if bands is not None:
         _print_bands(bands, args.by_length)
     if args.show:
@@ -63,7 +64,49 @@ def score(args: argparse.Namespace) -> int:
               f"{'was' if t.unknown == 1 else 'were'} not in the vocabulary and scored as <unk>, "
               "which flatters log p and the perplexity", file=sys.stderr)  # fmt: skip
     note_unknown(tr, args)  # the sources'
+    note_task(tr, args)
     return 0
+
+
+def note_task(tr: Translator, args: argparse.Namespace) -> None:
+    """With --task: a note on stderr when the model was not trained on that task's own split,
+    whose figures then say little, or may flatter it: trained on another task, its vocabulary
+    may lack this one's tokens; trained on a corpus (such as files of `minis2s tasks --write`)
+    that is not the task's seed-0 training split, it is scored on seed 0's split, which holds
+    pairs of the task's other seeds' training splits."""
+    from minis2s.data.tasks import TASKS
+
+    data, task = tr.config.get("data", {}), args.task
+    trained_on = data.get("name")
+    if not task or not trained_on or trained_on == task:
+        return
+    model = model_in(args.checkpoint)
+    if trained_on in TASKS:
+        note = (f"{model} was trained on {trained_on!r}, not on task {task!r}, so these figures "
+                "say little about it")  # fmt: skip
+    elif _trained_on_seed_0_split(data, task):
+        return  # `tasks --write TASK DIR` (seed 0) files: the split is the one it was kept from
+    else:
+        split = args.split or "test"
+        note = (
+            f"{model} was trained on {trained_on!r}, not on task {task!r}'s seed-0 training "
+            f"split, and is scored on its seed-0 {split} split: if its training pairs came "
+            f"from `minis2s tasks --write {task} DIR --seed N` with N other than 0, this "
+            f"split may hold some of them; score it with --data DIR/{split}.tsv instead"
+        )
+    print(f"note: {note}", file=sys.stderr)
+
+
+def _trained_on_seed_0_split(data: dict, task: str) -> bool:
+    """The run's training pairs (the fingerprint its config records) are the task's seed-0
+    training split, as `minis2s tasks --write TASK DIR` writes it (its first train_size)."""
+    from minis2s.data.loading import fingerprint
+    from minis2s.data.tasks import get_task
+
+    if "train" not in data:
+        return False
+    train_size = data.get("options", {}).get("train_size")
+    return fingerprint(get_task(task).generate(seed=0)["train"][:train_size]) == data["train"]
 
 
 def check_pairs_options(args: argparse.Namespace) -> None:

@@ -206,6 +206,45 @@ def test_evaluate_on_another_task_says_so(run, capsys):
     assert f"note: {unknown} of the " in captured.err
     assert main(["evaluate", "--checkpoint", str(run), "--task", "reverse-digits"]) == 0
     assert "note:" not in capsys.readouterr().err
+    # reverse-long's digits are all in the vocabulary: no <unk> note, but the task is named
+    assert main(["score", "--checkpoint", str(run), "--task", "reverse-long"]) == 0
+    err = capsys.readouterr().err
+    assert "not in the vocabulary" not in err
+    assert f"the model in {run} was trained on 'reverse-digits', not on task 'reverse-long'" in err
+
+
+@pytest.mark.parametrize("seed,noted", [(0, False), (5, True)])
+def test_evaluate_task_notes_a_corpus_run_that_its_seed_0_split_may_have_trained(
+    tmp_path, capsys, seed, noted
+):
+    """A run trained on `tasks --write reverse-digits DIR --seed N` files is scored on seed 0's
+    test split, which holds some of seed N's training pairs: noted, with the --data fix, unless
+    the run's training pairs are seed 0's own (its first --train-size of them, here 64)."""
+    from minis2s.data.tasks import get_task
+
+    assert (
+        main(["tasks", "--write", "reverse-digits", str(tmp_path / "d"), "--seed", str(seed)]) == 0
+    )
+    splits = get_task("reverse-digits").generate(seed=0)
+    written = get_task("reverse-digits").generate(seed=seed)["train"]
+    assert (
+        (set(written) & set(splits["test"])) if noted else not (set(written) & set(splits["test"]))
+    )
+    data = [
+        "--data",
+        str(tmp_path / "d" / "train.tsv"),
+        "--dev-data",
+        str(tmp_path / "d" / "dev.tsv"),
+    ]
+    options = [o for o in TINY if o not in ("--task", "reverse-digits")]
+    assert main(["train", *data, *options, "--out", str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    for command in ("evaluate", "score"):
+        argv = [command, "--checkpoint", str(tmp_path / "r"), "--task", "reverse-digits"]
+        assert main(argv) == 0
+        err = " ".join(capsys.readouterr().err.split())
+        assert ("--seed N` with N other than 0, this split may hold some of them; score it with "
+                "--data DIR/test.tsv instead" in err) is noted  # fmt: skip
 
 
 def test_evaluate_on_task_and_corpus(run, capsys, tmp_path):
