@@ -63,8 +63,8 @@ def test_a_step_is_the_log_of_the_mean_of_the_members_softmaxes(ms, srcs, ys):
 
 def test_the_mean_is_stable_where_exp_would_underflow_or_meet_minus_infinity():
     inf = np.inf
-    a = np.array([[-1000.0, -inf, -inf, 0.0]])
-    b = np.array([[-1001.0, -2.0, -inf, -inf]])
+    a = np.array([[-1000.0, -inf, -inf, 0.0, -1000.0, -800.0]])
+    b = np.array([[-1001.0, -2.0, -inf, -inf, -inf, 0.0]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow, divide or invalid-value warning
         got = mean_of_probabilities([a, b])
@@ -73,6 +73,8 @@ def test_the_mean_is_stable_where_exp_would_underflow_or_meet_minus_infinity():
         -2.0 - math.log(2),  # one member rules it out: half the other's probability
         -inf,  # every member rules it out
         -math.log(2),
+        -1000.0 - math.log(2),  # shifted by the max, not the min: exp(-1000 - 0) underflows
+        -math.log(2),  # shifted by the min, exp(800) would overflow
     ]
     np.testing.assert_allclose(got[0], want, rtol=1e-15)
     assert np.isnan(mean_of_probabilities([a, np.full_like(a, np.nan)])).all()
