@@ -223,3 +223,18 @@ def test_feature_runs_with_other_vocabularies_are_told_a_way_that_exists():
         check_members(["a", "b"], [one, two])
     assert "tasks --write" not in str(e.value)
     assert "data = pipeline.load_data(task=" in str(e.value)
+
+
+def test_runs_that_give_source_tokens_other_ids_are_refused():
+    """The source vocabularies are compared as the target ones are: the same tokens in another
+    order pass the Ensemble's size checks, but each member would read other tokens."""
+    from minis2s._ensemble_checks import check_members
+    from minis2s.api import Translator
+    from minis2s.data.vocab import Vocab
+
+    cfg = ModelConfig(8, 8, emb=4, hidden=4)  # 4 specials and 4 digits on each side
+    one, two = (Translator(Seq2Seq(cfg), Vocab(d), Vocab("0123")) for d in ("0123", "1023"))
+    with pytest.raises(ValueError, match=(
+        r"a and b have different source vocabularies \(8 and 8 tokens; id 4 is '0' and '1'\)"
+    )):  # fmt: skip
+        check_members(["a", "b"], [one, two])
