@@ -238,3 +238,12 @@ def test_runs_that_give_source_tokens_other_ids_are_refused():
         r"a and b have different source vocabularies \(8 and 8 tokens; id 4 is '0' and '1'\)"
     )):  # fmt: skip
         check_members(["a", "b"], [one, two])
+
+
+def test_a_vocabulary_that_extends_another_is_named_by_its_first_extra_token():
+    from minis2s._ensemble_checks import vocab_difference
+    from minis2s.data.vocab import Vocab
+
+    want = "different target vocabularies (6 and 8 tokens; the longer goes on with '2')"
+    assert vocab_difference("tgt", Vocab("01"), Vocab("0123")) == want
+    assert vocab_difference("tgt", Vocab("0123"), Vocab("01")) == want.replace("6 and 8", "8 and 6")
