@@ -247,3 +247,19 @@ def test_a_vocabulary_that_extends_another_is_named_by_its_first_extra_token():
     want = "different target vocabularies (6 and 8 tokens; the longer goes on with '2')"
     assert vocab_difference("tgt", Vocab("01"), Vocab("0123")) == want
     assert vocab_difference("tgt", Vocab("0123"), Vocab("01")) == want.replace("6 and 8", "8 and 6")
+
+
+def test_runs_whose_tokenizers_read_other_unicode_forms_are_refused():
+    """A run saved before normalisation reads text as written (form None), an NFC run reads
+    'e' + U+0301 as 'é': the same vocabularies would give one source two token sequences."""
+    from minis2s._ensemble_checks import check_members
+    from minis2s.api import Translator
+    from minis2s.data.tokenize import get_tokenizer
+    from minis2s.data.vocab import Vocab
+
+    cfg = ModelConfig(8, 8, emb=4, hidden=4)
+    nfc, raw = get_tokenizer("char"), get_tokenizer("char")._replace(form=None)
+    one, two = (Translator(Seq2Seq(cfg), Vocab("0123"), Vocab("0123"), t) for t in (nfc, raw))
+    with pytest.raises(ValueError, match=r"a and b have tokenizers that read text in different "
+                       r"Unicode forms \(NFC and None\)"):  # fmt: skip
+        check_members(["a", "b"], [one, two])
