@@ -169,6 +169,11 @@ def test_a_feature_model_scores_frames():
         ([], {}, "score: pairs is empty"),
         ([("12", 21)], {}, r"score: pairs\[0\] is \('12', 21\); expected a \(source, reference"),
         ([("12", "21"), ("", "1")], {}, r"score: sources\[1\] \(sentence 2\) is empty"),
+        (
+            [("12", "21"), ("3", "3"), ("", "1")],
+            {"batch_size": 2},
+            r"score: sources\[2\] \(sentence 3\) is empty",
+        ),  # its place in pairs, not its batch
         ([("12", "21")], {"batch_size": 0}, "score: batch_size must be >= 1"),
     ],
 )
