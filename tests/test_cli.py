@@ -346,6 +346,9 @@ def test_evaluate_scores_a_task_run_on_the_split_its_seed_made(tmp_path):
     splits = {seed: get_task("reverse-digits").generate(seed=seed) for seed in (0, 3)}
     assert splits[0]["test"] != splits[3]["test"]
     assert task_split(config, "reverse-digits", "test") == splits[3]["test"]
+    # a run saved before fingerprints (no data.train) gets the split its training seed drew
+    unprinted = config | {"data": {k: v for k, v in config["data"].items() if k != "train"}}
+    assert task_split(unprinted, "reverse-digits", "test") == splits[3]["test"]
     assert task_split(config, "copy", "test") == get_task("copy").generate(seed=0)["test"]
 
 
