@@ -182,6 +182,9 @@ def test_the_python_api_resumes_a_run_saved_before_normalisation_reading_text_as
     run_tokenizer = Translator.load(tmp_path / "nfd-run", "last").tokenizer
     resume_in_python(tmp_path / "nfd.tsv", tmp_path / "nfd-run", run_tokenizer)
     assert Translator.load(tmp_path / "nfd-run").tokenizer.form is None
+    # a run that records its form reads in NFC whatever the text: NFD text is no reason to refuse
+    resume_in_python(tmp_path / "nfd.tsv", tmp_path / "new")
+    assert Translator.load(tmp_path / "new").tokenizer.form == "NFC"
 
 
 def spelling_model(tokens: list[str]) -> tuple[Seq2Seq, Vocab]:
