@@ -293,3 +293,11 @@ def test_score_refuses_a_decoding_option_saying_it_searches_nothing(capsys, opti
         f"minis2s score: error: unrecognized arguments: {' '.join(option)}; score searches" in err
     )
     assert "use translate (--beam N --nbest K" in err
+
+
+def test_a_float32_models_logprob_sums_its_token_logprobs_without_float32_rounding():
+    """Each token's log p is in the model's dtype; their sum is not rounded to float32 at each
+    addition (fsum: the exact sum, rounded once to float64)."""
+    scores = translator(np.float32).score(PAIRS)
+    assert all(s.token_logprobs.dtype == np.float32 for s in scores)
+    assert [s.logprob for s in scores] == [math.fsum(s.token_logprobs.tolist()) for s in scores]
