@@ -52,12 +52,14 @@ def check_replace_unk(
     replace_unk: Any,
     phrase_table: Any = None,
     tokenizer: Tokenizer | None = None,
+    who: str = "this model",
 ) -> None:
     """replace_unk is a bool, and True only for a model whose outputs can copy a source token:
     one with attention (its weights say which) that reads text (feature vectors have none);
     phrase_table, if given, is a mapping of strings to strings, and needs replace_unk; each of
-    its sources is one token of `tokenizer` (the model's), or it would never match. The
-    commands call it before they read a sentence."""
+    its sources is one token of `tokenizer` (the model's), or it would never match. `who` names
+    the model without attention in the message (an ensemble's run). The commands call it before
+    they read a sentence."""
     if not isinstance(replace_unk, bool | np.bool_):
         raise ValueError(f"translate: replace_unk={replace_unk!r}; give True or False")
     if phrase_table is not None:
@@ -86,7 +88,7 @@ def check_replace_unk(
     if cfg.attention == "none":
         raise ValueError(
             "translate: replace_unk writes each <unk> as the source token the output attends "
-            "to most, but this model has no attention (attention='none'); leave it out"
+            f"to most, but {who} has no attention (attention='none'); leave it out"
         )
     if cfg.src_features > 0:
         raise ValueError(

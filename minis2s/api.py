@@ -223,7 +223,9 @@ class Translator:
                 f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
                 "(greedy decoding and sampling give one output per source), and nbest >= 1"
             )
-        checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table, self.tokenizer)
+        without = getattr(self.model, "without_attention", list)()  # an ensemble's runs
+        who = f"the ensemble's run {without[0]}" if without else "this model"
+        checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table, self.tokenizer, who)
         if phrase_table is not None:
             phrase_table = checks.normalized_table(phrase_table, self.tokenizer)
         seed = 0 if seed is None else seed

@@ -2,6 +2,7 @@
 --checkpoint options, on tiny runs trained on one corpus with different seeds."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -262,3 +263,10 @@ def test_plot_draws_an_ensembles_attention_and_vectors_refuses_two_runs(
     err = capsys.readouterr().err
     assert "--checkpoint given 2 times: vectors writes the embeddings of one run" in err
     assert not (tmp_path / "v.txt").exists()
+
+
+def test_replace_unk_in_python_names_the_ensembles_run_without_attention(runs):
+    tr = Translator.load_ensemble([runs["a"], runs["c"]])  # c: --attention none
+    message = f"but the ensemble's run {runs['c']} has no attention"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        tr.translate(["12"], replace_unk=True)
