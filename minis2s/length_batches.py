@@ -34,16 +34,22 @@ if TYPE_CHECKING:
 
 
 def encode_each(
-    tr: Translator, sources: Sequence[Any], batch_size: int
+    tr: Translator,
+    sources: Sequence[Any],
+    batch_size: int,
+    *,
+    where: str = "translate",
+    count: bool = True,
 ) -> tuple[list[np.ndarray], list[list[str]]]:
     """Each source's ids (S_i,) or frames (S_i, F) without padding, and its tokens, in the
     caller's order. They are read `batch_size` at a time by `tr.encode_sources`, which validates
-    them (an error names the caller's index, `sources[i] (sentence i+1)`) and counts them in
-    `tr.unknown`, in the caller's order, before any is decoded."""
+    them (an error names `where` and the caller's index, `sources[i] (sentence i+1)`) and, with
+    `count`, counts them in `tr.unknown`, in the caller's order, before any is decoded."""
     rows: list[np.ndarray] = []
     tokens: list[list[str]] = []
     for start in range(0, len(sources), batch_size):
-        src, mask, toks = tr.encode_sources(sources[start : start + batch_size], start)
+        chunk = sources[start : start + batch_size]
+        src, mask, toks = tr.encode_sources(chunk, start, where=where, count=count)
         rows += [src[n, :S].copy() for n, S in enumerate(source_lengths(mask))]  # not the padding
         tokens += toks
     return rows, tokens

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from minis2s import _api_checks as checks
-from minis2s import backend, metrics, validate
+from minis2s import backend, length_batches, metrics, validate
 from minis2s.data.batching import batches
 from minis2s.data.vocab import EOS
 
@@ -76,12 +76,11 @@ def score(
     checks.check_pairs(pairs, "score")
     validate.integer("score", "batch_size", batch_size, 1)
     tokens = [tr.tokenizer.tokenize(t) for _, t in pairs]
-    examples = []  # (source ids (S,) or frames (S, F), target ids (T',)) as `batches` takes them
-    for start in range(0, len(pairs), batch_size):  # in the caller's order: errors name its index
-        chunk = [s for s, _ in pairs[start : start + batch_size]]
-        src, src_mask, _ = tr.encode_sources(chunk, start, where="score", count=count_sources)
-        for n, S in enumerate(src_mask.sum(axis=1).astype(int)):
-            examples.append((src[n, :S], tr.tgt_vocab.encode(tokens[start + n])))
+    sources, _ = length_batches.encode_each(  # in the caller's order: errors name its index
+        tr, [s for s, _ in pairs], batch_size, where="score", count=count_sources
+    )
+    # (source ids (S,) or frames (S, F), target ids (T',)) as `batches` takes them
+    examples = [(src, tr.tgt_vocab.encode(t)) for src, t in zip(sources, tokens, strict=True)]
     out: list[Any] = [None] * len(pairs)
     for batch in batches(examples, batch_size=batch_size):  # rng None: sorted, not shuffled
         lp = backend.to_numpy(tr.model.token_logprobs(batch))  # (N, T), 0 at padding
