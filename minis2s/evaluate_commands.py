@@ -6,6 +6,7 @@ themselves by forced decoding (score, scoring.py).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import TYPE_CHECKING
 
@@ -100,13 +101,28 @@ def note_task(tr: Translator, args: argparse.Namespace) -> None:
 def _trained_on_seed_0_split(data: dict, task: str) -> bool:
     """The run's training pairs (the fingerprint its config records) are the task's seed-0
     training split, as `minis2s tasks --write TASK DIR` writes it (its first train_size)."""
+    return _drawn_splits(data, task, 0) is not None
+
+
+def _drawn_splits(data: dict, task: str, seed: int) -> dict | None:
+    """The task's splits drawn with `seed` if their training pairs (the first train_size) are
+    the run's, by the fingerprint its data config records; else None (or no fingerprint)."""
     from minis2s.data.loading import fingerprint
-    from minis2s.data.tasks import get_task
 
     if "train" not in data:
-        return False
+        return None
+    splits = _generated(task, seed)
     train_size = data.get("options", {}).get("train_size")
-    return fingerprint(get_task(task).generate(seed=0)["train"][:train_size]) == data["train"]
+    return splits if fingerprint(splits["train"][:train_size]) == data["train"] else None
+
+
+@functools.lru_cache(maxsize=2)
+def _generated(task: str, seed: int) -> dict:
+    """get_task(task).generate(seed=seed), kept: evaluate's split and its note may both need
+    seed 0's (each 0.1 to 0.4 s to draw). Read only."""
+    from minis2s.data.tasks import get_task
+
+    return get_task(task).generate(seed=seed)
 
 
 def check_pairs_options(args: argparse.Namespace) -> None:
@@ -165,21 +181,16 @@ def task_split(config: dict, task: str, split: str) -> list:
     training pairs. The seed is the one whose training pairs are the run's (the fingerprint its
     config records), tried among the run's training seed and 0; a run saved before fingerprints
     gets its training seed's, and a run trained on something else seed 0's."""
-    from minis2s.data.tasks import get_task
-
     data = config.get("data", {})
     if data.get("name") != task:
-        return get_task(task).generate(seed=0)[split]
+        return list(_generated(task, 0)[split])  # a copy: the drawn splits are kept
     seeds = list(dict.fromkeys([config.get("train", {}).get("seed", 0), 0]))
     if "train" not in data:  # a run saved before fingerprints: its training seed drew its data
-        return get_task(task).generate(seed=seeds[0])[split]
-    from minis2s.data.loading import fingerprint
-
-    train_size = data.get("options", {}).get("train_size")
+        return list(_generated(task, seeds[0])[split])
     for seed in seeds:
-        splits = get_task(task).generate(seed=seed)
-        if fingerprint(splits["train"][:train_size]) == data["train"]:
-            return splits[split]
+        splits = _drawn_splits(data, task, seed)
+        if splits is not None:
+            return list(splits[split])
     raise ValueError(
         f"--task {task}: the run's training pairs ({data['train']}) are not the task's split "
         f"drawn with seed {' or '.join(map(str, seeds))}; it was trained on data that "
