@@ -28,7 +28,7 @@ METHODS = ("greedy", "beam", "sample")
 OPTIONS = {  # the keyword options each decoding method takes
     "greedy": ("max_len_a", "max_len_b"),
     "beam": ("beam_size", "length_penalty", "alpha", "beta", "max_len_a", "max_len_b"),
-    "sample": ("temperature", "top_k", "max_len_a", "max_len_b"),
+    "sample": ("temperature", "top_k", "top_p", "max_len_a", "max_len_b"),
 }
 
 
@@ -185,7 +185,7 @@ class Translator:
 
         method: "greedy", "beam" (options beam_size, length_penalty, alpha: alpha only with
         length_penalty="gnmt", beta: GNMT's coverage penalty) or "sample" (options
-        temperature, top_k; `seed` seeds the draws, default 0: sources[i] draws from
+        temperature, top_k, top_p; `seed` seeds the draws, default 0: sources[i] draws from
         default_rng([seed, i]), so its sample depends on the seed, its text and its place i in
         the list, not on the other sources or batch_size); all take max_len_a, max_len_b.
         `replace_unk`: write each `<unk>` of an output as the source token it attends to most

@@ -22,6 +22,7 @@ from minis2s.cli_options import (
     add_dataclass_options,
     finite_float,
     non_negative_int,
+    positive_fraction,
     positive_int,
 )
 
@@ -29,8 +30,8 @@ ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, 
                  "with the mean of the runs' next-token probabilities")  # fmt: skip
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 SEARCH_OPTIONS = ("--beam", "--nbest", "--length-penalty", "--alpha", "--coverage-penalty",
-                  "--sample", "--temperature", "--top-k", "--max-len-a", "--max-len-b", "--seed",
-                  "--replace-unk", "--phrase-table")  # fmt: skip  # _decode_options's
+                  "--sample", "--temperature", "--top-k", "--top-p", "--max-len-a", "--max-len-b",
+                  "--seed", "--replace-unk", "--phrase-table")  # fmt: skip  # _decode_options's
 SCORE_SEARCHES_NOTHING = (
     "score searches for nothing: it feeds each reference to the decoder (forced decoding), so "
     "it takes no decoding option. For the log p of what a search finds, use translate (--beam N "
@@ -61,6 +62,10 @@ def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
                    help="with --sample: p^(1/T)")  # fmt: skip
     g.add_argument("--top-k", type=non_negative_int, default=0,
                    help="with --sample: the K best only (0: all)")  # fmt: skip
+    g.add_argument("--top-p", type=positive_fraction, default=1.0, metavar="P",
+                   help="with --sample: the fewest most probable tokens whose probabilities "
+                   "sum to at least P (nucleus sampling; 1: all; after --temperature, --top-k)",
+                   )  # fmt: skip
     g.add_argument("--max-len-a", type=finite_float, default=2.0,
                    help="max length a*|src|+b (2.0)")  # fmt: skip
     g.add_argument("--max-len-b", type=non_negative_int, default=10,
@@ -82,7 +87,7 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
                     "--alpha": args.alpha is not None,
                     "--coverage-penalty": args.coverage_penalty is not None}  # fmt: skip
     sample_options = {"--temperature": args.temperature != 1.0, "--top-k": args.top_k != 0,
-                      "--seed": args.seed is not None}  # fmt: skip
+                      "--top-p": args.top_p != 1.0, "--seed": args.seed is not None}  # fmt: skip
     if args.sample and args.beam > 0:
         raise ValueError("--sample and --beam are two decoding methods; give one of them")
     if args.nbest != 1 and not nbest:
@@ -92,9 +97,9 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
     if ignored:
         method = "sampling" if args.sample else "beam search" if args.beam else "greedy decoding"
         raise ValueError(
-            f"{' and '.join(ignored)} would be ignored by {method}: --nbest, --length-penalty "
-            "and --alpha are for beam search (add --beam N), --temperature, --top-k and --seed "
-            "for --sample"
+            f"{' and '.join(ignored)} would be ignored by {method}: --nbest, --length-penalty, "
+            "--alpha and --coverage-penalty are for beam search (add --beam N), --temperature, "
+            "--top-k, --top-p and --seed for --sample"
         )
     if args.alpha is not None and args.length_penalty != "gnmt":
         raise ValueError(
@@ -114,7 +119,7 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
         kw["phrase_table"] = read_phrase_table(args.phrase_table)
     if args.sample:
         return kw | {"method": "sample", "temperature": args.temperature, "top_k": args.top_k,
-                     "seed": args.seed or 0}  # fmt: skip
+                     "top_p": args.top_p, "seed": args.seed or 0}  # fmt: skip
     if args.beam > 0:
         alpha = {} if args.alpha is None else {"alpha": args.alpha}
         alpha |= {} if args.coverage_penalty is None else {"beta": args.coverage_penalty}

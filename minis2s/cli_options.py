@@ -143,6 +143,17 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def positive_fraction(text: str) -> float:
+    """argparse type for --top-p: a number in (0, 1] (a share of the probability)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:  # False for nan
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1]; got {text!r}")
+    return value
+
+
 def finite_float(text: str) -> float:
     """argparse type for --temperature, --alpha, --max-len-a: a number, not nan or inf (they
     would decode every sentence to nothing)."""

@@ -162,6 +162,8 @@ def test_nbest_other_than_one_needs_beam_search(method, nbest):
     [
         (dict(method="greedy", beam_size=3), "beam_size is not an option of method='greedy'"),
         (dict(method="beam", top_k=3), "top_k is not an option of method='beam'"),
+        (dict(method="greedy", top_p=0.9), "top_p is not an option of method='greedy'"),
+        (dict(method="sample", top_p=0.0), r"top_p must be in \(0, 1\]"),
         (dict(batch_size=0), "batch_size must be >= 1"),
         (dict(batch_size=1.5), "batch_size must be an integer >= 1; got 1.5"),
         (dict(method="beam", beam_size=2.5), "beam_size must be an integer >= 1; got 2.5"),
@@ -224,10 +226,9 @@ def test_the_options_a_method_takes_are_accepted():
     tr = _digits_translator()
     beam = dict(method="beam", beam_size=np.int64(2), length_penalty="gnmt", alpha=0.2, beta=0.2)
     assert len(tr.translate(["12"], nbest=2, **beam)[0]) == 2
-    one = tr.translate(["12", "3"], method="sample", seed=4, top_k=3, temperature=0.5)
-    assert [t.text for t in one] == [
-        t.text for t in tr.translate(["12", "3"], method="sample", seed=4, top_k=3, temperature=0.5)
-    ]
+    sampled = dict(method="sample", seed=4, top_k=3, top_p=0.9, temperature=0.5)
+    one = tr.translate(["12", "3"], **sampled)
+    assert [t.text for t in one] == [t.text for t in tr.translate(["12", "3"], **sampled)]
 
 
 def test_a_sample_does_not_depend_on_the_other_sources_or_the_batch_size():

@@ -567,6 +567,7 @@ def test_empty_source_is_refused(run, capsys):
         (["--nbest", "3"], "--nbest would be ignored by greedy decoding"),
         (["--temperature", "0.5"], "--temperature would be ignored by greedy decoding"),
         (["--beam", "3", "--top-k", "2"], "--top-k would be ignored by beam search"),
+        (["--top-p", "0.9"], "--top-p would be ignored by greedy decoding"),
         (["--sample", "--length-penalty", "gnmt"], "--length-penalty would be ignored by sampling"),
         (["--sample", "--beam", "3"], "--sample and --beam are two decoding methods"),
         (["--seed", "5"], "--seed would be ignored by greedy decoding"),
@@ -592,6 +593,9 @@ def test_a_decoding_option_the_method_would_ignore_is_refused(run, capsys, optio
         (["--beam", "-1"], "--beam: must be an integer >= 0; got '-1'"),
         (["--sample", "--seed", "-5"], "--seed: must be an integer >= 0; got '-5'"),
         (["--sample", "--top-k", "2.5"], "--top-k: must be an integer >= 0; got '2.5'"),
+        (["--sample", "--top-p", "0"], "--top-p: must be a number in (0, 1]; got '0'"),
+        (["--sample", "--top-p", "1.5"], "--top-p: must be a number in (0, 1]; got '1.5'"),
+        (["--sample", "--top-p", "nan"], "--top-p: must be a number in (0, 1]; got 'nan'"),
     ],
 )
 def test_a_decoding_value_that_would_decode_nothing_is_refused(run, capsys, options, message):
@@ -885,7 +889,9 @@ def test_options_given_as_zero_or_false_count_as_given():
     [
         ([], {}),
         (["--sample", "--seed", "5", "--top-k", "2", "--temperature", "0.5"],
-         {"method": "sample", "seed": 5, "top_k": 2, "temperature": 0.5}),
+         {"method": "sample", "seed": 5, "top_k": 2, "temperature": 0.5, "top_p": 1.0}),
+        (["--sample", "--top-p", "0.9"],
+         {"method": "sample", "seed": 0, "top_k": 0, "temperature": 1.0, "top_p": 0.9}),
         (["--beam", "1", "--length-penalty", "gnmt", "--alpha", "0.3"],
          {"method": "beam", "beam_size": 1, "nbest": 1, "length_penalty": "gnmt", "alpha": 0.3}),
         (["--beam", "4", "--nbest", "3", "--length-penalty", "average", "--max-len-a", "1.5",

@@ -146,6 +146,12 @@ def test_bad_options_are_explained():
          r"top_k \(0 = no limit\) must be an integer >= 0; got 2.5"),
         (lambda m, ids, mask: sample(m, ids, mask, rng=np.random.default_rng(0),
                                      temperature=float("nan")), "temperature must be a finite"),
+        (lambda m, ids, mask: sample(m, ids, mask, rng=np.random.default_rng(0), top_p=0),
+         r"top_p must be in \(0, 1\] \(1 = no limit\); got 0"),
+        (lambda m, ids, mask: sample(m, ids, mask, rng=np.random.default_rng(0), top_p=1.5),
+         r"top_p must be in \(0, 1\]"),
+        (lambda m, ids, mask: sample(m, ids, mask, rng=np.random.default_rng(0), top_p="0.9"),
+         "top_p must be a finite number; got '0.9'"),
         (lambda m, ids, mask: beam_search(m, ids, mask, beam_size=2.5),
          "beam_size must be an integer >= 1; got 2.5"),
         (lambda m, ids, mask: beam_search(m, ids, mask, length_penalty="gnmt", alpha=np.inf),
@@ -384,6 +390,66 @@ def test_top_k_keeps_k_tokens_when_ties_straddle_the_kth():
 
     logp = choosable(np.log(np.full((1, 6), 1 / 6)))  # <pad> and <s> at -inf
     assert _draw(logp, 1.0, 0, Zero())[0] == EOS_ID  # not <pad>: the first token of p > 0
+
+
+@pytest.mark.parametrize(
+    "top_p, allowed",
+    [(0.49, {0}), (0.51, {0, 1}), (0.79, {0, 1}), (0.81, {0, 1, 2}), (0.95, {0, 1, 2, 3}),
+     (1.0, {0, 1, 2, 3, 4})],
+)  # fmt: skip
+def test_top_p_draws_from_the_fewest_tokens_whose_mass_reaches_p(top_p, allowed):
+    """p = [0.5, 0.3, 0.12, 0.05, 0.03] (a shuffled order): the nucleus of 0.49 is the first
+    token alone, of 0.51 and of 0.79 the first two, of 0.81 the first three, and so on (p's
+    sums themselves are left out: whether 0.5 + 0.3 reaches 0.8 is a matter of rounding).
+    Drawn 2000 times, exactly the nucleus comes up, in proportion to p renormalised on it."""
+    from minis2s.decode.sample import _draw
+
+    p = np.array([0.5, 0.3, 0.12, 0.05, 0.03])
+    order = np.array([3, 0, 4, 1, 2])  # token order[i] has probability p[i]
+    logp = np.empty((1, 5))
+    logp[0, order] = np.log(p)
+    rng = np.random.default_rng(0)
+    draws = np.array([_draw(logp, 1.0, 0, rng, top_p)[0] for _ in range(2000)])
+    ranks = np.argsort(order)[draws]  # each draw's rank by probability
+    assert set(ranks) == allowed
+    want = np.where(np.isin(np.arange(5), list(allowed)), p, 0)
+    want /= want.sum()
+    got = np.bincount(ranks, minlength=5) / len(draws)
+    assert np.all(np.abs(got - want) <= 5 * np.sqrt(want * (1 - want) / len(draws)) + 1e-9)
+
+
+def test_top_p_keeps_the_lowest_ids_of_tied_tokens_and_comes_after_top_k():
+    """Four tokens of 0.25: a nucleus of 0.45 is tokens 0 and 1 (the lowest ids of the tie).
+    With top_k = 2 first, the nucleus is taken of the renormalised pair (0.5 each): 0.45 keeps
+    one of the two, where the nucleus of the whole distribution keeps both."""
+    from minis2s.decode.sample import _draw
+
+    logp = np.log(np.full((1, 4), 0.25))
+    rng = np.random.default_rng(0)
+    assert {int(_draw(logp, 1.0, 0, rng, 0.45)[0]) for _ in range(300)} == {0, 1}
+    assert {int(_draw(logp, 1.0, 2, rng, 0.45)[0]) for _ in range(300)} == {0}
+    logp = np.log(np.array([[0.4, 0.3, 0.2, 0.1]]))  # temperature first: T = 0.5 sharpens it to
+    # p^2 / sum p^2 = [0.533, 0.3, 0.133, 0.033], whose nucleus of 0.8 is two tokens, not three
+    assert {int(_draw(logp, 0.5, 0, rng, 0.8)[0]) for _ in range(300)} == {0, 1}
+    assert {int(_draw(logp, 1.0, 0, rng, 0.8)[0]) for _ in range(300)} == {0, 1, 2}
+
+
+@given(models, sources, st.integers(0, 100))
+def test_top_p_one_is_plain_sampling(m, srcs, seed):
+    """top_p = 1 restricts nothing: the same draws as sampling without it, bit for bit."""
+    model = model_for(*m)
+    ids, mask = pad(srcs)
+    plain = sample(model, ids, mask, rng=np.random.default_rng(seed))
+    whole = sample(model, ids, mask, rng=np.random.default_rng(seed), top_p=1.0)
+    assert [(h[0].ids, h[0].logprob) for h in plain] == [(h[0].ids, h[0].logprob) for h in whole]
+
+
+def test_a_tiny_top_p_is_greedy():
+    """A nucleus smaller than every probability is the most probable token alone."""
+    model = model_for("gru", "general", 3)
+    ids, mask = pad([[4, 5, 6], [7], [8, 8]])
+    tiny = sample(model, ids, mask, rng=np.random.default_rng(0), top_p=1e-9)
+    assert [h[0].ids for h in tiny] == [h[0].ids for h in greedy(model, ids, mask)]
 
 
 def test_top_k_counts_the_tokens_above_the_kth_before_the_tied_ones():

@@ -1,4 +1,5 @@
-"""Ancestral sampling with temperature and top-k: draw each token from the model's distribution."""
+"""Ancestral sampling with temperature, top-k and top-p (nucleus): draw each token from the model's
+distribution."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ def sample(
     rng: np.random.Generator | Sequence[np.random.Generator],
     temperature: float = 1.0,
     top_k: int = 0,
+    top_p: float = 1.0,
     max_len_a: float = 2.0,
     max_len_b: int = 10,
 ) -> list[list[Hypothesis]]:
     """Sample one output per sentence from p(y_t | y_<t, x)^(1/temperature), restricted to the
-    top_k most probable tokens when top_k > 0. Returns [[Hypothesis]] per sentence; logprob is
-    the model's (untempered) log-probability of the sample.
+    top_k most probable tokens when top_k > 0, and then, when top_p < 1, to the nucleus: the
+    fewest most probable of those whose tempered probabilities sum to at least top_p (Holtzman
+    et al. 2020), renormalised. Returns [[Hypothesis]] per sentence; logprob is the model's
+    (untempered, unrestricted) log-probability of the sample.
 
     Each step draws one uniform number per sentence. `rng` is one Generator per sentence (N of
     them), each sentence drawing from its own, so that its sample does not depend on the other
@@ -48,18 +52,21 @@ def sample(
     if temperature <= 0:
         raise ValueError(f"sample: temperature must be > 0; got {temperature} (use greedy for 0)")
     validate.integer("sample", "top_k (0 = no limit)", top_k, 0)
+    validate.finite("sample", "top_p", top_p)
+    if not 0 < top_p <= 1:
+        raise ValueError(f"sample: top_p must be in (0, 1] (1 = no limit); got {top_p}")
 
     def draw(logp: Any) -> Any:
         xp = get_array_module(logp)
-        return xp.asarray(_draw(to_numpy(logp).astype(np.float64), temperature, top_k, rng))
+        return xp.asarray(_draw(to_numpy(logp).astype(np.float64), temperature, top_k, rng, top_p))
 
     return decode_one_each(model, src, src_mask, draw, max_len_a, max_len_b, "sample")
 
 
-def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: Any):
+def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: Any, top_p: float = 1.0):
     """One token per row from softmax(logp / temperature) over the top_k most probable entries
-    (of tokens tied at the k-th value, the lowest ids, as greedy's argmax takes): logp (N, V)
-    -> ids (N,)."""
+    (of tokens tied at the k-th value, the lowest ids, as greedy's argmax takes), then over the
+    top_p nucleus of those (`_nucleus`): logp (N, V) -> ids (N,)."""
     # shift, then divide: z <= 0 and its maximum is 0 at any temperature (logp / T alone gives
     # -inf everywhere for a tiny T, and then NaN); a tiny T sends the others to -inf, which
     # is probability 0 as meant, not an overflow to warn about
@@ -70,6 +77,8 @@ def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: Any):
         above, tied = z > kth, z == kth
         room = top_k - above.sum(axis=1, keepdims=True)  # how many tied ones fit in the k
         z = np.where(above | (tied & (np.cumsum(tied, axis=1) <= room)), z, -np.inf)
+    if top_p < 1:
+        z = _nucleus(z, top_p)
     p = np.exp(z)  # exp of values <= 0 only
     p /= p.sum(axis=1, keepdims=True)
     u = (
@@ -82,3 +91,17 @@ def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: Any):
     # little under u, the last token that may be drawn (never one of probability 0)
     last = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
     return np.minimum((p.cumsum(axis=1) <= u).sum(axis=1), last)
+
+
+def _nucleus(z: np.ndarray, top_p: float) -> np.ndarray:
+    """The top_p nucleus of each row: z (N, V) log-weights whose largest is 0 -> z with -inf
+    outside the fewest most probable tokens whose probabilities sum to at least top_p (the
+    token that crosses top_p is in; of tied tokens, the lowest ids first, as top_k takes)."""
+    order = np.argsort(-z, axis=1, kind="stable")  # (N, V) most probable first, ties by id
+    p = np.exp(np.take_along_axis(z, order, axis=1))  # exp of values <= 0 only
+    p /= p.sum(axis=1, keepdims=True)
+    # the mass ranked above each token, exclusive, so the most probable is always kept (0 < p)
+    above = np.concatenate([np.zeros_like(p[:, :1]), np.cumsum(p, axis=1)[:, :-1]], axis=1)
+    keep = np.empty_like(above, dtype=bool)
+    np.put_along_axis(keep, order, above < top_p, axis=1)
+    return np.where(keep, z, -np.inf)
