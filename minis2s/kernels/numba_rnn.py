@@ -28,7 +28,8 @@ from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_grads
 
 @float_twin(rnn.forward_loop)
 def forward_loop(xw, h0, W_hh, m):
-    """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh -> carried states (N, T, H)."""
+    """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh, h0 (N, H), W_hh (H, H), m (N, T)
+    float mask -> carried states (N, T, H)."""
     N, T, H = xw.shape
     hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
     h = np.array(h0, order="C")  # (N, H), updated step by step
@@ -55,8 +56,9 @@ def forward_loop_into(xw, h, W_hh, m, hW, hs_state):
 
 @float_twin(rnn.backward_loop)
 def backward_loop(dys, dh_final, hs_state, m, W_hh):
-    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
-    (da (N, T, H), dh0 (N, H))."""
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient,
+    dh_final (N, H), hs_state (N, T, H) from forward_loop, m (N, T), W_hh (H, H) -> (da (N, T, H)
+    the pre-activations' gradient, dh0 (N, H))."""
     N, T, H = dys.shape
     da = np.empty((N, T, H), dtype=dys.dtype)  # NumPy's allocation: see minis2s.kernels
     dh_next = np.array(dh_final, order="C")  # (N, H), updated step by step

@@ -5,6 +5,13 @@ Equations:
     h_t = tanh(a_t) if m_t = 1 else h_{t-1}      m_t in {0, 1}: 0 = padding
     y_t = h_t if m_t = 1 else 0
 
+Backward, with dh_t all of dL/dh_t (dy_t where m_t = 1, plus what step t+1 sends back, plus
+dh_final at t = T-1):
+    da_t      = dh_t * (1 - h_t^2)                      tanh' = 1 - tanh^2
+    dx_t      = da_t W_ih
+    dh_{t-1} += da_t W_hh                               (a padded step: da_t = 0, sends dh_t on)
+    dW_ih = sum_t da_t^T x_t,  dW_hh = sum_t da_t^T h_{t-1},  db_ih = db_hh = sum_t da_t
+
 A padded step keeps the state and outputs zero, so the final state is each sequence's state at its
 own last token. Padding may hold anything, NaN or inf included (features padded with NaN): a padded
 step selects (`where`) what it keeps rather than blending m_t tanh(a_t) + (1 - m_t) h_{t-1}, as NaN
@@ -84,7 +91,7 @@ def step_backward_data(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, tuple[An
     check_step_grads(f"{WHERE}.step_backward_data", dh, cache)
     h, p = cache.h, cache.p
     da = dh * (1 - h * h)  # tanh' = 1 - tanh^2
-    return da @ p["W_ih"], da @ p["W_hh"], (da, da)
+    return da @ p["W_ih"], da @ p["W_hh"], (da, da)  # a = x W_ih^T + h_prev W_hh^T + b
 
 
 def check_step_grads(where: str, dh: Any, cache: RNNStepCache) -> None:
@@ -94,7 +101,8 @@ def check_step_grads(where: str, dh: Any, cache: RNNStepCache) -> None:
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
-    """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh -> carried states (N, T, H)."""
+    """The time loop. xw (N, T, H) = x W_ih^T + b_ih + b_hh, h0 (N, H), W_hh (H, H), m (N, T)
+    float mask -> carried states (N, T, H)."""
     xp = get_array_module(xw)
     N, T, H = xw.shape
     hs_state = xp.empty_like(xw)
@@ -108,8 +116,9 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
 
 
 def backward_loop(dys: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> tuple[Any, Any]:
-    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
-    (da (N, T, H), dh0 (N, H))."""
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient,
+    dh_final (N, H), hs_state (N, T, H) from forward_loop, m (N, T), W_hh (H, H) -> (da (N, T, H)
+    the pre-activations' gradient, dh0 (N, H))."""
     xp = get_array_module(dys)
     N, T, H = dys.shape
     da = xp.empty_like(dys)
@@ -118,7 +127,7 @@ def backward_loop(dys: Any, dh_final: Any, hs_state: Any, m: Any, W_hh: Any) -> 
         m_t = m[:, t, None] > 0  # (N, 1), False at padding
         dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
         da[:, t] = xp.where(m_t, dh * (1 - hs_state[:, t] * hs_state[:, t]), 0)
-        dh_next = xp.where(m_t, da[:, t] @ W_hh, dh)  # a padded step passes dh through
+        dh_next = xp.where(m_t, da[:, t] @ W_hh, dh)  # dh_{t-1}; a padded step passes dh on
     return da, dh_next
 
 
