@@ -29,8 +29,8 @@ from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_grads
 
 @float_twin(lstm.forward_loop)
 def forward_loop(xw, h0, c0, W_hh, m):
-    """The time loop. xw (N, T, 4H) = x W_ih^T + b_ih + b_hh -> carried states hs, cs (N, T, H)
-    and the activated gates (N, T, 4H)."""
+    """The time loop. xw (N, T, 4H) = x W_ih^T + b_ih + b_hh, h0, c0 (N, H), W_hh (4H, H), m (N, T)
+    float mask -> carried states hs, cs (N, T, H) and the activated gates (N, T, 4H)."""
     N, T, H4 = xw.shape
     H = H4 // 4
     hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
@@ -55,17 +55,17 @@ def forward_loop_into(xw, h, c, W_hh, m, hW, hs_state, cs_state, gates):
             x_r, hW_r, gates_r = xw[row, t], hW[row], gates[row, t]  # (4H,) rows: flat passes
             for k in range(2 * H):  # i and f
                 gates_r[k] = sigmoid(x_r[k] + hW_r[k])
-            x_g, hW_g, g_g = x_r[2 * H : 3 * H], hW_r[2 * H : 3 * H], gates_r[2 * H : 3 * H]
+            x_g, hW_g, g = x_r[2 * H : 3 * H], hW_r[2 * H : 3 * H], gates_r[2 * H : 3 * H]
             for k in range(H):
-                g_g[k] = tanh(x_g[k] + hW_g[k])  # g
-            x_o, hW_o, g_o = x_r[3 * H :], hW_r[3 * H :], gates_r[3 * H :]
+                g[k] = tanh(x_g[k] + hW_g[k])
+            x_o, hW_o, o = x_r[3 * H :], hW_r[3 * H :], gates_r[3 * H :]
             for k in range(H):
-                g_o[k] = sigmoid(x_o[k] + hW_o[k])  # o
-            i, f, g, o = gates_r[:H], gates_r[H : 2 * H], g_g, g_o  # (H,) views
+                o[k] = sigmoid(x_o[k] + hW_o[k])
+            i, f = gates_r[:H], gates_r[H : 2 * H]  # (H,) views
             c_r, h_r, cs_r, hs_r = c[row], h[row], cs_state[row, t], hs_state[row, t]
             for j in range(H):
-                c_new = f[j] * c_r[j] + i[j] * g[j]
-                h_new = o[j] * tanh(c_new)
+                c_new = f[j] * c_r[j] + i[j] * g[j]  # c~_t
+                h_new = o[j] * tanh(c_new)  # h~_t
                 c_r[j] = c_new if m_t else c_r[j]  # a padded step keeps c and h (gates may be NaN)
                 h_r[j] = h_new if m_t else h_r[j]
                 hs_r[j], cs_r[j] = h_r[j], c_r[j]
@@ -73,8 +73,10 @@ def forward_loop_into(xw, h, c, W_hh, m, hW, hs_state, cs_state, gates):
 
 @float_twin(lstm.backward_loop)
 def backward_loop(dys, dh_final, dc_final, hs_state, cs_state, gates, c0, m, W_hh):
-    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
-    (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient,
+    dh_final, dc_final (N, H), hs_state, cs_state (N, T, H) and gates (N, T, 4H) from
+    forward_loop, c0 (N, H), m (N, T), W_hh (4H, H) -> (da (N, T, 4H) the pre-activations'
+    gradient, dh0 (N, H), dc0 (N, H))."""
     N, T, H = dys.shape
     da = np.empty((N, T, 4 * H), dtype=dys.dtype)  # NumPy's allocation: see minis2s.kernels
     dh_next, dc_next = np.array(dh_final, order="C"), np.array(dc_final, order="C")  # (N, H)
@@ -102,7 +104,7 @@ def backward_loop_into(dys, dh_next, dc_next, hs_state, cs_state, gates, c0, m, 
             for j in range(H):
                 tc = tanh(c_r[j])  # = tanh(c~_t) wherever m_t = 1
                 dh = dh_r[j] + (dys_r[j] if m_t else zero)  # through y_t and through h_{t+1}
-                dc = dc_r[j] + dh * o[j] * (one - tc * tc)  # into c~_t
+                dc = dc_r[j] + dh * o[j] * (one - tc * tc)  # dc~: through c_t and h~_t
                 # sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2; 0 at a padded step (NaN gates)
                 da_i[j] = dc * g[j] * i[j] * (one - i[j]) if m_t else zero
                 da_f[j] = dc * c_prev[j] * f[j] * (one - f[j]) if m_t else zero
@@ -144,20 +146,15 @@ def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, c, g
         xW_r, hW_r, gates_r = xW[row], hW[row], gates[row]  # (4H,) rows
         for k in range(2 * H):  # i and f
             gates_r[k] = sigmoid(xW_r[k] + b_ih[k] + hW_r[k] + b_hh[k])
-        xW_g, hW_g, b_ih_g, b_hh_g = (
-            xW_r[2 * H : 3 * H],
-            hW_r[2 * H : 3 * H],
-            b_ih[2 * H :],
-            b_hh[2 * H :],
-        )
-        g_g = gates_r[2 * H : 3 * H]
+        xW_g, hW_g, g = xW_r[2 * H : 3 * H], hW_r[2 * H : 3 * H], gates_r[2 * H : 3 * H]
+        b_ih_g, b_hh_g = b_ih[2 * H : 3 * H], b_hh[2 * H : 3 * H]
         for k in range(H):
-            g_g[k] = tanh(xW_g[k] + b_ih_g[k] + hW_g[k] + b_hh_g[k])  # g
-        xW_o, hW_o, b_ih_o, b_hh_o = xW_r[3 * H :], hW_r[3 * H :], b_ih[3 * H :], b_hh[3 * H :]
-        g_o = gates_r[3 * H :]
+            g[k] = tanh(xW_g[k] + b_ih_g[k] + hW_g[k] + b_hh_g[k])
+        xW_o, hW_o, o = xW_r[3 * H :], hW_r[3 * H :], gates_r[3 * H :]
+        b_ih_o, b_hh_o = b_ih[3 * H :], b_hh[3 * H :]
         for k in range(H):
-            g_o[k] = sigmoid(xW_o[k] + b_ih_o[k] + hW_o[k] + b_hh_o[k])  # o
-        i, f, g, o = gates_r[:H], gates_r[H : 2 * H], g_g, g_o  # (H,) views
+            o[k] = sigmoid(xW_o[k] + b_ih_o[k] + hW_o[k] + b_hh_o[k])
+        i, f = gates_r[:H], gates_r[H : 2 * H]  # (H,) views
         c_r, h_r, c_prev_r = c[row], h[row], c_prev[row]
         for j in range(H):
             c_r[j] = f[j] * c_prev_r[j] + i[j] * g[j]
@@ -194,7 +191,7 @@ def step_backward_data_into(dh, dc, c_prev, gates, c, W_ih, W_hh, da, dx, dh_pre
         for j in range(H):
             tc = tanh(c_r[j])
             # the reference's dc = dc + ...; dc_j here, for dc is the argument array
-            dc_j = dc_r[j] + dh_r[j] * o[j] * (one - tc * tc)  # h = o tanh(c)
+            dc_j = dc_r[j] + dh_r[j] * o[j] * (one - tc * tc)  # all of c's gradient, h = o tanh(c)
             da_i[j] = dc_j * g[j] * i[j] * (one - i[j])  # sigma' = sigma (1 - sigma)
             da_f[j] = dc_j * c_prev_r[j] * f[j] * (one - f[j])
             da_g[j] = dc_j * i[j] * (one - g[j] * g[j])  # tanh' = 1 - tanh^2

@@ -9,6 +9,18 @@ Equations:
     h_t = h~_t if m_t = 1 else h_{t-1}
     y_t = h_t if m_t = 1 else 0
 
+Backward of a real step, from what reaches h_t and c_t: dh_t (dy_t, plus what step t+1 sends
+back, or dh_final at t = T-1) and dc_t (what step t+1 sends back, or dc_final). A padded step has
+da_t = 0 and sends dh_t and dc_t on unchanged.
+    dc~   = dc_t + dh_t * o * (1 - tanh^2(c_t))       all of c_t's gradient, h_t = o tanh(c_t) too
+    da_i  = dc~ * g * i (1 - i)                       sigma' = sigma (1 - sigma)
+    da_f  = dc~ * c_{t-1} * f (1 - f)
+    da_g  = dc~ * i * (1 - g^2)                       tanh' = 1 - tanh^2
+    da_o  = dh_t * tanh(c_t) * o (1 - o)
+    da_t  = [da_i, da_f, da_g, da_o]
+    dc_{t-1} = dc~ * f,   dh_{t-1} += da_t W_hh,   dx_t = da_t W_ih
+    dW_ih = sum_t da_t^T x_t,  dW_hh = sum_t da_t^T h_{t-1},  db_ih = db_hh = sum_t da_t
+
 A padded step keeps both states and outputs zero, so the final (h, c) is each sequence's state at
 its own last token. Padding may hold anything, NaN or inf included (features padded with NaN): a
 padded step selects (`where`) what it keeps rather than blending m_t c~_t + (1 - m_t) c_{t-1}, as
@@ -114,9 +126,9 @@ def step_backward_data(
     H = c.shape[1]
     i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
     tc = xp.tanh(c)
-    dc = dc + dh * o * (1 - tc * tc)  # h = o tanh(c)
+    dc = dc + dh * o * (1 - tc * tc)  # all of c's gradient, via h = o tanh(c)
     da = gate_grads(dh, dc, c_prev, i, f, g, o, tc)
-    return da @ p["W_ih"], (da @ p["W_hh"], dc * f), (da, da)
+    return da @ p["W_ih"], (da @ p["W_hh"], dc * f), (da, da)  # c = f c_prev + i g
 
 
 def gate_grads(dh: Any, dc: Any, c_prev: Any, i: Any, f: Any, g: Any, o: Any, tc: Any) -> Any:
@@ -153,8 +165,8 @@ def check_step_grads(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any
 
 
 def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any, Any]:
-    """The time loop. xw (N, T, 4H) = x W_ih^T + b_ih + b_hh -> carried states hs, cs (N, T, H)
-    and the activated gates (N, T, 4H)."""
+    """The time loop. xw (N, T, 4H) = x W_ih^T + b_ih + b_hh, h0, c0 (N, H), W_hh (4H, H), m (N, T)
+    float mask -> carried states hs, cs (N, T, H) and the activated gates (N, T, 4H)."""
     xp = get_array_module(xw)
     N, T, H4 = xw.shape
     H = H4 // 4
@@ -167,8 +179,8 @@ def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any
         a = xw[:, t] + h @ W_hh.T  # (N, 4H) = [a_i, a_f, a_g, a_o]
         i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
         g, o = xp.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
-        c_new = f * c + i * g
-        h_new = o * xp.tanh(c_new)
+        c_new = f * c + i * g  # c~_t
+        h_new = o * xp.tanh(c_new)  # h~_t
         c = xp.where(m_t, c_new, c)  # a padded step keeps c and h (its gates may be NaN)
         h = xp.where(m_t, h_new, h)
         hs_state[:, t], cs_state[:, t] = h, c
@@ -187,8 +199,10 @@ def backward_loop(
     m: Any,
     W_hh: Any,
 ) -> tuple[Any, Any, Any]:
-    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
-    (da (N, T, 4H), dh0 (N, H), dc0 (N, H))."""
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient,
+    dh_final, dc_final (N, H), hs_state, cs_state (N, T, H) and gates (N, T, 4H) from
+    forward_loop, c0 (N, H), m (N, T), W_hh (4H, H) -> (da (N, T, 4H) the pre-activations'
+    gradient, dh0 (N, H), dc0 (N, H))."""
     xp = get_array_module(dys)
     N, T, H = dys.shape
     da = xp.empty_like(gates)
@@ -200,11 +214,11 @@ def backward_loop(
         g, o = gates[:, t, 2 * H : 3 * H], gates[:, t, 3 * H :]
         tc = xp.tanh(cs_state[:, t])  # = tanh(c~_t) wherever m_t = 1
         dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
-        dc = dc_next + dh * o * (1 - tc * tc)  # into c~_t, through c_t and h~_t
+        dc = dc_next + dh * o * (1 - tc * tc)  # dc~: through c_t and through h~_t = o tanh(c~_t)
         # a padded step has no gates (they may be NaN): its da is 0
         da[:, t] = xp.where(m_t, gate_grads(dh, dc, c_prev, i, f, g, o, tc), 0)
         dc_next = xp.where(m_t, dc * f, dc_next)  # a padded step passes dc and dh through
-        dh_next = xp.where(m_t, da[:, t] @ W_hh, dh)
+        dh_next = xp.where(m_t, da[:, t] @ W_hh, dh)  # dh_{t-1}
     return da, dh_next, dc_next
 
 

@@ -5,7 +5,7 @@ Equations:
     h_t = tanh(a_t) if m_t = 1 else h_{t-1}      m_t in {0, 1}: 0 = padding
     y_t = h_t if m_t = 1 else 0
 
-Backward, with dh_t all of dL/dh_t (dy_t where m_t = 1, plus what step t+1 sends back, plus
+Backward, from dh_t, all that reaches h_t (dy_t where m_t = 1, plus what step t+1 sends back, or
 dh_final at t = T-1):
     da_t      = dh_t * (1 - h_t^2)                      tanh' = 1 - tanh^2
     dx_t      = da_t W_ih
