@@ -30,8 +30,9 @@ from minis2s.layers.gru import WHERE, GRUStepCache, check_step_grads
 
 @float_twin(gru.forward_loop)
 def forward_loop(xw, h0, W_hh, b_hh, m):
-    """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih -> carried states (N, T, H), the activated
-    gates (N, T, 3H) and hn (N, T, H) = h_{t-1} W_hn^T + b_hn."""
+    """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih, h0 (N, H), W_hh (3H, H), b_hh (3H,), m (N, T)
+    float mask -> carried states (N, T, H), the activated gates (N, T, 3H) and hn (N, T, H) =
+    h_{t-1} W_hn^T + b_hn."""
     N, T, H3 = xw.shape
     H = H3 // 3
     hs_state = np.empty((N, T, H), dtype=xw.dtype)  # NumPy's allocation: see minis2s.kernels
@@ -69,16 +70,17 @@ def forward_loop_into(xw, h, W_hh, b_hh, m, hW, hs_state, hn, gates):
             for j in range(H):
                 hn_r[j] = hW_n[j] + b_hh_n[j]  # h_{t-1} W_hn^T + b_hn, the hidden side of n
                 n[j] = tanh(x_n[j] + r[j] * hn_r[j])
-                h_new = (one - z[j]) * n[j] + z[j] * h_r[j]
+                h_new = (one - z[j]) * n[j] + z[j] * h_r[j]  # h~_t
                 h_r[j] = h_new if m_t else h_r[j]  # a padded step keeps h (its gates may be NaN)
                 hs_r[j] = h_r[j]
 
 
 @float_twin(gru.backward_loop)
 def backward_loop(dys, dh_final, hs_state, gates, hn, h0, m, W_hh):
-    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
-    (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)): the gradients of the input-side and hidden-side
-    pre-activations [r, z, n]."""
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient,
+    dh_final (N, H), hs_state (N, T, H), gates (N, T, 3H) and hn (N, T, H) from forward_loop,
+    h0 (N, H), m (N, T), W_hh (3H, H) -> (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)): the
+    gradients of the input-side and hidden-side pre-activations [r, z, n]."""
     N, T, H = dys.shape
     dax = np.empty((N, T, 3 * H), dtype=dys.dtype)  # NumPy's allocation: see minis2s.kernels
     dah = np.empty((N, T, 3 * H), dtype=dys.dtype)
@@ -106,9 +108,9 @@ def backward_loop_into(dys, dh_next, hs_state, gates, hn, h0, m, W_hh, dax, dah,
             dh_r, dys_r, hn_r = dh_next[row], dys[row, t], hn[row, t]
             for j in range(H):
                 dh = dh_r[j] + (dys_r[j] if m_t else zero)  # through y_t and through h_{t+1}
-                dan = dh * (one - z[j]) * (one - n[j] * n[j])  # tanh' = 1 - tanh^2
-                dar = dan * hn_r[j] * r[j] * (one - r[j])  # sigma' = sigma (1 - sigma)
-                daz = dh * (h_prev[j] - n[j]) * z[j] * (one - z[j])
+                dan = dh * (one - z[j]) * (one - n[j] * n[j])  # dh/dn = 1 - z, tanh'
+                dar = dan * hn_r[j] * r[j] * (one - r[j])  # n = tanh(.. + r hn), sigma'
+                daz = dh * (h_prev[j] - n[j]) * z[j] * (one - z[j])  # dh/dz = h_prev - n
                 # a padded step has no gates (they may be NaN): 0 there
                 dar_x[j], daz_x[j], dan_x[j] = (dar, daz, dan) if m_t else (zero, zero, zero)
                 dar_h[j], daz_h[j], dan_h[j] = (dar, daz, dan * r[j]) if m_t else (zero, zero, zero)
@@ -180,18 +182,14 @@ def step_backward_data_into(dh, h_prev, gates, hn, W_ih, W_hh, dax, dah, dah_W, 
     one = dh.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for row in range(N):
         gates_r, dax_r, dah_r = gates[row], dax[row], dah[row]  # (3H,) rows
-        r, z, n = (
-            gates_r[:H],
-            gates_r[H : 2 * H],
-            gates_r[2 * H :],
-        )  # (H,) views: see minis2s.kernels
+        r, z, n = gates_r[:H], gates_r[H : 2 * H], gates_r[2 * H :]  # (H,) views: minis2s.kernels
         dar_x, daz_x, dan_x = dax_r[:H], dax_r[H : 2 * H], dax_r[2 * H :]
         dar_h, daz_h, dan_h = dah_r[:H], dah_r[H : 2 * H], dah_r[2 * H :]
         dh_r, hn_r, h_prev_r = dh[row], hn[row], h_prev[row]
         for j in range(H):
-            dan = dh_r[j] * (one - z[j]) * (one - n[j] * n[j])  # tanh' = 1 - tanh^2
-            dar = dan * hn_r[j] * r[j] * (one - r[j])  # sigma' = sigma (1 - sigma)
-            daz = dh_r[j] * (h_prev_r[j] - n[j]) * z[j] * (one - z[j])
+            dan = dh_r[j] * (one - z[j]) * (one - n[j] * n[j])  # dh/dn = 1 - z, tanh'
+            dar = dan * hn_r[j] * r[j] * (one - r[j])  # n = tanh(.. + r hn), sigma'
+            daz = dh_r[j] * (h_prev_r[j] - n[j]) * z[j] * (one - z[j])  # dh/dz = h_prev - n
             dar_x[j], daz_x[j], dan_x[j] = dar, daz, dan
             dar_h[j], daz_h[j], dan_h[j] = dar, daz, dan * r[j]
     gemm_nn(dax, np.ascontiguousarray(W_ih), dx)

@@ -8,6 +8,17 @@ Equations:
     h_t = h~_t if m_t = 1 else h_{t-1}      m_t in {0, 1}: 0 = padding
     y_t = h_t if m_t = 1 else 0
 
+Backward of a real step, from dh_t, all that reaches h_t (dy_t, plus what step t+1 sends back, or
+dh_final at t = T-1), with hn = h_{t-1} W_hn^T + b_hn kept from the forward pass:
+    da_n = dh_t * (1 - z) * (1 - n^2)          dh_t/dn = 1 - z;  tanh' = 1 - tanh^2
+    da_r = da_n * hn * r (1 - r)               n = tanh(.. + r * hn);  sigma' = sigma (1 - sigma)
+    da_z = dh_t * (h_{t-1} - n) * z (1 - z)    dh_t/dz = h_{t-1} - n
+    dax_t = [da_r, da_z, da_n]                 input side:  dx_t = dax_t W_ih
+    dah_t = [da_r, da_z, da_n * r]             hidden side: dh_{t-1} += dh_t * z + dah_t W_hh
+    dW_ih = sum_t dax_t^T x_t,  db_ih = sum_t dax_t,  dW_hh = sum_t dah_t^T h_{t-1},
+    db_hh = sum_t dah_t
+A padded step has dax_t = dah_t = 0 and sends dh_t on unchanged.
+
 A padded step keeps the state and outputs zero, so the final state is each sequence's state at its
 own last token. Padding may hold anything, NaN or inf included (features padded with NaN): a padded
 step selects (`where`) what it keeps rather than blending m_t h~_t + (1 - m_t) h_{t-1}, as NaN times
@@ -18,7 +29,8 @@ walk the time axis. The numba and cupy backends replace them with twins, and the
 `step_forward` / `step_backward_data` (which a decoder's loop calls) too. Unlike the RNN and LSTM,
 b_hh stays inside the loop: b_hn is scaled by r, so it cannot join the input projection.
 
-Parameters: W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,); row blocks are r, z, n.
+Parameters: W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,); row blocks are r, z, n
+(W_ih = [W_ir; W_iz; W_in], W_hh = [W_hr; W_hz; W_hn], the biases alike).
 """
 
 from __future__ import annotations
@@ -100,12 +112,12 @@ def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[An
     xp = get_array_module(x)
     H = h_prev.shape[1]
     r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
-    dan = dh * (1 - z) * (1 - n * n)  # tanh' = 1 - tanh^2
-    dar = dan * hn * r * (1 - r)  # sigma' = sigma (1 - sigma)
-    daz = dh * (h_prev - n) * z * (1 - z)
+    dan = dh * (1 - z) * (1 - n * n)  # dh/dn = 1 - z, tanh' = 1 - tanh^2
+    dar = dan * hn * r * (1 - r)  # n = tanh(.. + r hn), sigma' = sigma (1 - sigma)
+    daz = dh * (h_prev - n) * z * (1 - z)  # dh/dz = h_prev - n
     dax = xp.concatenate([dar, daz, dan], axis=1)  # (N, 3H) input-side pre-activations
     dah = xp.concatenate([dar, daz, dan * r], axis=1)  # (N, 3H) hidden-side pre-activations
-    return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], (dax, dah)
+    return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], (dax, dah)  # h = .. + z h_prev
 
 
 def check_step_grads(where: str, dh: Any, cache: GRUStepCache) -> None:
@@ -115,8 +127,9 @@ def check_step_grads(where: str, dh: Any, cache: GRUStepCache) -> None:
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, Any, Any]:
-    """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih -> carried states (N, T, H), the activated
-    gates (N, T, 3H) and hn (N, T, H) = h_{t-1} W_hn^T + b_hn."""
+    """The time loop. xw (N, T, 3H) = x W_ih^T + b_ih, h0 (N, H), W_hh (3H, H), b_hh (3H,), m (N, T)
+    float mask -> carried states (N, T, H), the activated gates (N, T, 3H) and hn (N, T, H) =
+    h_{t-1} W_hn^T + b_hn."""
     xp = get_array_module(xw)
     N, T, H3 = xw.shape
     H = H3 // 3
@@ -130,7 +143,7 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, A
         r = sigmoid(xw[:, t, :H] + ah[:, :H])
         z = sigmoid(xw[:, t, H : 2 * H] + ah[:, H : 2 * H])
         n = xp.tanh(xw[:, t, 2 * H :] + r * ah[:, 2 * H :])
-        h_new = (1 - z) * n + z * h
+        h_new = (1 - z) * n + z * h  # h~_t
         h = xp.where(m_t, h_new, h)  # a padded step keeps h (its gates may be NaN)
         hs_state[:, t], hn[:, t] = h, ah[:, 2 * H :]
         gates[:, t] = xp.concatenate([r, z, n], axis=1)
@@ -140,9 +153,10 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, A
 def backward_loop(
     dys: Any, dh_final: Any, hs_state: Any, gates: Any, hn: Any, h0: Any, m: Any, W_hh: Any
 ) -> tuple[Any, Any, Any]:
-    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient; returns
-    (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)): the gradients of the input-side and hidden-side
-    pre-activations [r, z, n]."""
+    """The time loop of the backward pass. dys (N, T, H) = dL/dy, the outputs' gradient,
+    dh_final (N, H), hs_state (N, T, H), gates (N, T, 3H) and hn (N, T, H) from forward_loop,
+    h0 (N, H), m (N, T), W_hh (3H, H) -> (dax (N, T, 3H), dah (N, T, 3H), dh0 (N, H)): the
+    gradients of the input-side and hidden-side pre-activations [r, z, n]."""
     xp = get_array_module(dys)
     N, T, H = dys.shape
     dax, dah = xp.empty_like(gates), xp.empty_like(gates)
@@ -152,9 +166,9 @@ def backward_loop(
         h_prev = h0 if t == 0 else hs_state[:, t - 1]
         r, z, n = gates[:, t, :H], gates[:, t, H : 2 * H], gates[:, t, 2 * H :]
         dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
-        dan = dh * (1 - z) * (1 - n * n)  # tanh' = 1 - tanh^2
-        dar = dan * hn[:, t] * r * (1 - r)  # sigma' = sigma (1 - sigma)
-        daz = dh * (h_prev - n) * z * (1 - z)
+        dan = dh * (1 - z) * (1 - n * n)  # dh/dn = 1 - z, tanh' = 1 - tanh^2
+        dar = dan * hn[:, t] * r * (1 - r)  # n = tanh(.. + r hn), sigma' = sigma (1 - sigma)
+        daz = dh * (h_prev - n) * z * (1 - z)  # dh/dz = h_prev - n
         # a padded step has no gates (they may be NaN): 0 there
         dax[:, t] = xp.where(m_t, xp.concatenate([dar, daz, dan], axis=1), 0)
         dah[:, t] = xp.where(m_t, xp.concatenate([dar, daz, dan * r], axis=1), 0)
