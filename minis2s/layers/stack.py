@@ -174,9 +174,9 @@ def _right_padded_mask(where: str, mask: Any, N: int, T: int, dtype: Any) -> Any
 def _reverse_index(m: Any) -> Any:
     """(N, T) gather index: t -> L_n - 1 - t for t < L_n (row n's tokens), t for padding."""
     xp = get_array_module(m)
-    L = m.sum(axis=1).astype(np.int64)[:, None]  # (N, 1)
+    L_n = m.sum(axis=1).astype(np.int64)[:, None]  # (N, 1) each row's length
     t = xp.arange(m.shape[1])[None, :]  # (1, T)
-    return xp.where(t < L, L - 1 - t, t)
+    return xp.where(t < L_n, L_n - 1 - t, t)
 
 
 def _reverse(a: Any, rev: Any) -> Any:
@@ -217,7 +217,8 @@ def _join_state(states: list, spec: Cell) -> Any:
 
 
 def _layer_forward(spec: Cell, x: Any, s0: list, p: dict, k: int, m: Any, rev: Any, dirs: tuple):
-    """Layer k in every direction: (y (N, T, dirs*H), finals, caches), one per direction."""
+    """Layer k in every direction: (y (N, T, dirs*H), finals, caches), one per direction, from
+    x (N, T, D_k) (D_0 = D, then dirs*H) and s0, one initial state (or None) per direction."""
     ys, finals, caches = [], [], []
     for d, s0_d in zip(dirs, s0, strict=True):
         r = rev if d == "bwd" else None
@@ -256,27 +257,29 @@ def forward(
     m = _right_padded_mask(where, mask, N, T, x.dtype)
     s0 = _split_state(where, "state0", state0, spec, lay, N)
     rev = _reverse_index(m) if len(lay.directions) == 2 else None
-    n_dirs, h, finals, layers, drops = len(lay.directions), x, [], [], []
-    for k in range(lay.num_layers):
+    n_dirs, y, finals, layers, drops = len(lay.directions), x, [], [], []
+    for k in range(lay.num_layers):  # y: y^{k-1} (x for k = 0), the input of layer k
         drop = None
         if k > 0 and dropout > 0 and rng is not None:
-            h, drop = dropout_layer.forward(h, dropout, rng)
-        h, fin_k, caches_k = _layer_forward(
-            spec, h, s0[k * n_dirs : (k + 1) * n_dirs], p, k, m, rev, lay.directions
+            y, drop = dropout_layer.forward(y, dropout, rng)  # x^k
+        y, fin_k, caches_k = _layer_forward(
+            spec, y, s0[k * n_dirs : (k + 1) * n_dirs], p, k, m, rev, lay.directions
         )
         finals += fin_k
         layers.append(caches_k)
         drops.append(drop)
-    return h, _join_state(finals, spec), StackCache(cell, lay, (N, T), layers, drops)
+    return y, _join_state(finals, spec), StackCache(cell, lay, (N, T), layers, drops)
 
 
 def _layer_backward(spec: Cell, dy: Any, dfinal: list, caches: list, k: int, H: int):
-    """Layer k: (dx (N, T, D_k) summed over directions, dstate0 per direction, dp)."""
+    """Layer k: (dx (N, T, D_k) summed over directions, dstate0 per direction, dp) from
+    dy (N, T, dirs*H) and dfinal, one entry per direction."""
     dx, ds0, dp = None, [], {}
-    for j, (dc, df) in enumerate(zip(caches, dfinal, strict=True)):
-        dy_d = _reverse(dy[:, :, j * H : (j + 1) * H], dc.rev)
-        dx_d, ds0_d, dp_d = spec.module.backward(dy_d, df, dc.cell)
-        dx_d = _reverse(dx_d, dc.rev)
+    for j, (c_dir, dfinal_d) in enumerate(zip(caches, dfinal, strict=True)):
+        # y_bwd = R(cell(R(x))) and R is its own inverse: the cell gets R(dy), x gets R(dx)
+        dy_d = _reverse(dy[:, :, j * H : (j + 1) * H], c_dir.rev)
+        dx_d, ds0_d, dp_d = spec.module.backward(dy_d, dfinal_d, c_dir.cell)
+        dx_d = _reverse(dx_d, c_dir.rev)
         dx = dx_d if dx is None else dx + dx_d
         ds0.append(ds0_d)
         dp.update({key(k, DIRECTIONS[j], name): g for name, g in dp_d.items()})
@@ -292,12 +295,12 @@ def backward(dys: Any, dfinal: Any, cache: StackCache) -> tuple[Any, Any, dict[s
     dtype = cache.layers[0][0].cell.p["W_ih"].dtype
     validate.gradient(where, "dys", dys, (N, T, n_dirs * lay.H), "N, T, dirs*H", dtype)
     dfin = _split_state(where, "dfinal", dfinal, spec, lay, N, dtype)
-    dh, ds0, dp = dys, [], {}
-    for k in reversed(range(lay.num_layers)):
+    dy, ds0, dp = dys, [], {}
+    for k in reversed(range(lay.num_layers)):  # dy: the gradient of y^k, layer k's output
         dfin_k = dfin[k * n_dirs : (k + 1) * n_dirs]
-        dx, ds0_k, dp_k = _layer_backward(spec, dh, dfin_k, cache.layers[k], k, lay.H)
+        dx, ds0_k, dp_k = _layer_backward(spec, dy, dfin_k, cache.layers[k], k, lay.H)
         ds0 = ds0_k + ds0
         dp.update(dp_k)
         drop = cache.drops[k]
-        dh = dx if drop is None else dropout_layer.backward(dx, drop)
-    return dh, _join_state(ds0, spec), dp
+        dy = dx if drop is None else dropout_layer.backward(dx, drop)  # y^{k-1}'s (x's at k = 0)
+    return dy, _join_state(ds0, spec), dp
