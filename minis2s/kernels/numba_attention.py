@@ -6,14 +6,14 @@ loop mechanics differ. At a decoder step (Tq = 1) the reference's batched produc
 separate tiny matrix products each, several NumPy calls in all; here each (n, t) row is walked
 once:
 
-    forward_with_keys  e_s = c (q . k_s) over the valid s, the masked softmax of
+    forward_with_keys  e_s = scale (q . k_s) over the valid s, the masked softmax of
                        `minis2s.layers.softmax.forward` (max over the valid s and the
                        dtype's lowest number, exp of e_s - max <= 0, 0 at padding, a sum of 0
                        divided by 1), then context = sum_s w_s enc_s
     score_grads        dw_s = dcontext . enc_s (+ dweights_s), ds = w * (dw - sum_s w dw)
-    query_grads        dq = c * sum_s ds_s k_s
+    query_grads        dq = scale * sum_s ds_s k_s
 
-with c = 1 / sqrt(Hk) for "scaled_dot", else 1. The compiled loops cover the scores q . k_s:
+with scale = 1 / sqrt(Hk) for "scaled_dot", else 1. The compiled loops cover the scores q . k_s:
 "dot", "scaled_dot" and "general" (its keys already hold enc W_a^T, see keys_forward).
 For "concat" and "additive" (tanh of q W_q^T + keys), forward_with_keys and query_grads call the
 reference functions; score_grads does not read the score kind, so it is compiled for all five.
@@ -47,7 +47,7 @@ from minis2s.layers import attention
 from minis2s.layers._attention_checks import WHERE, check_query, query_mask
 from minis2s.layers.attention import QueryCache
 
-COMPILED = ("dot", "scaled_dot", "general")  # the score kinds e_s = c (q . k_s)
+COMPILED = ("dot", "scaled_dot", "general")  # the score kinds e_s = scale (q . k_s)
 
 
 def _compiled(*arrays):
@@ -69,11 +69,11 @@ def forward_with_keys(q, keys, enc, p, mask=None, score="general", *, mask_check
     if not _compiled(q, keys, enc):
         return attention.forward_with_keys(q, keys, enc, p, mask, score, mask_checked=mask_checked)
     m = query_mask(mask, N, S, q.dtype, mask_checked)
-    c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+    scale = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
     w = np.empty((N, q.shape[1], S), dtype=q.dtype)  # NumPy's allocation: see minis2s.kernels
     context = np.empty((N, q.shape[1], enc.shape[2]), dtype=q.dtype)
     rows = (np.ascontiguousarray(a) for a in (q, keys, enc, m))  # unit-stride rows
-    forward_into(*rows, c, w, context)
+    forward_into(*rows, scale, w, context)
     return context, w, QueryCache(q, keys, enc, p, score, w, None)
 
 
@@ -89,22 +89,22 @@ def row_dot(a, b, n, t, s):
 
 
 @twin_jit
-def forward_into(q, keys, enc, m, c, w, context):
+def forward_into(q, keys, enc, m, scale, w, context):
     """The loops of `forward_with_keys`, writing w and context in place."""
     N, Tq, _ = q.shape
     S, He = enc.shape[1], enc.shape[2]
     zero, one = q.dtype.type(0), q.dtype.type(1)
     lowest = q.dtype.type(np.finfo(q.dtype).min)  # the shift's floor, as softmax.forward's
-    c = q.dtype.type(c)  # as NumPy casts the reference's Python float: float32 stays float32
+    scale = q.dtype.type(scale)  # as NumPy casts the reference's Python float: float32 stays so
     for n in range(N):
         for t in range(Tq):
-            # masked softmax of e_s = c (q . k_s) as softmax.forward; padding is never read, and
+            # masked softmax of e_s = scale (q . k_s) as softmax.forward; padding is never read, and
             # e_max >= lowest, so valid scores all -inf give exp(-inf) = 0, not exp(NaN)
             e_max = lowest
             for s in range(S):
                 w[n, t, s] = zero
                 if m[n, s] > 0:
-                    w[n, t, s] = row_dot(q, keys, n, t, s) * c
+                    w[n, t, s] = row_dot(q, keys, n, t, s) * scale
                     e_max = max(e_max, w[n, t, s])
             total = zero
             for s in range(S):
@@ -148,7 +148,7 @@ def score_grads_into(dcontext, dweights, enc, w, ds):
     for n in range(N):
         for t in range(Tq):
             for s in range(S):
-                ds[n, t, s] = row_dot(dcontext, enc, n, t, s)  # dw_s, through c = w enc
+                ds[n, t, s] = row_dot(dcontext, enc, n, t, s)  # dw_s, through context = w enc
             if dweights is not None:
                 for s in range(S):
                     ds[n, t, s] = ds[n, t, s] + dweights[n, t, s]
@@ -165,25 +165,25 @@ def query_grads(ds, cache):
     if score not in COMPILED or not _compiled(keys, ds):
         return attention.query_grads(ds, cache)
     validate.shape(f"{WHERE}.query_grads", "ds", ds, w.shape, "N, Tq, S")
-    c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+    scale = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
     dq = np.empty((*ds.shape[:2], keys.shape[2]), dtype=keys.dtype)  # NumPy's allocation
-    query_grads_into(np.ascontiguousarray(ds), np.ascontiguousarray(keys), c, dq)
+    query_grads_into(np.ascontiguousarray(ds), np.ascontiguousarray(keys), scale, dq)
     return dq
 
 
 @twin_jit
-def query_grads_into(ds, keys, c, dq):
+def query_grads_into(ds, keys, scale, dq):
     """The loops of `query_grads`, writing dq in place."""
     N, Tq, S = ds.shape
     Hk = keys.shape[2]
-    zero, c = keys.dtype.type(0), keys.dtype.type(c)
+    zero, scale = keys.dtype.type(0), keys.dtype.type(scale)
     for n in range(N):
         for t in range(Tq):
-            for j in range(Hk):  # ds @ keys, then times c
+            for j in range(Hk):  # ds @ keys, then times scale
                 dq[n, t, j] = zero
             for s in range(S):
                 ds_s = ds[n, t, s]
                 for j in range(Hk):
                     dq[n, t, j] += ds_s * keys[n, s, j]
             for j in range(Hk):
-                dq[n, t, j] = c * dq[n, t, j]
+                dq[n, t, j] = scale * dq[n, t, j]

@@ -5,6 +5,14 @@ Equations (one query q_t, encoder states k_s = enc[:, s] serving as keys and val
     a_t  = softmax over the valid s of e_ts         a_ts = 0 at padding
     c_t  = sum_s a_ts k_s
 
+Backward, from dc_t = dL/dc_t (and any direct gradient of the weights, which adds to da_ts):
+    da_ts  = dc_t . k_s                               through c_t = sum_s a_ts k_s
+    de_ts  = a_ts (da_ts - sum_s' a_ts' da_ts')       the softmax's Jacobian: 0 at padding
+    dk_s   = sum_t a_ts dc_t                          k_s as a value
+then de_ts goes back through the score kind (dot: dq_t = sum_s de_ts k_s, and k_s as a key gets
+sum_t de_ts q_t; the others also through their parameters: query_grads, key_value_grads).
+In the code the scores e are `s` (their gradient `ds`) and the weights a are `w`.
+
 Score kinds (SCORES):
     dot         e = q . k                                   Hq == He; no parameters
     scaled_dot  e = q . k / sqrt(He)                        Hq == He; no parameters
@@ -220,7 +228,7 @@ def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
     """ds (N, Tq, S), the gradient of the scores e, from dcontext (N, Tq, He) and dweights
     (N, Tq, S) or None."""
     checks.check_grads(f"{WHERE}.score_grads", cache, dcontext=dcontext, dweights=dweights)
-    dw = dcontext @ cache.enc.transpose(0, 2, 1)  # (N, Tq, S), through c = w enc
+    dw = dcontext @ cache.enc.transpose(0, 2, 1)  # (N, Tq, S), through context = w enc
     if dweights is not None:
         dw = dw + dweights
     masked_softmax_grad = backend.current().kernel("softmax.backward", softmax.backward)
@@ -232,11 +240,11 @@ def query_grads(ds: Any, cache: QueryCache) -> Any:
     checks.check_grads(f"{WHERE}.query_grads", cache, ds=ds)
     q, keys, _, p, score, _, z = cache
     if score in ("dot", "general", "scaled_dot"):
-        c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
-        return c * (ds @ keys)
+        scale = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+        return scale * (ds @ keys)
     W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
-    da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A), tanh' = 1 - tanh^2
-    return rows(da.sum(axis=2), W_q)
+    da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A): e = v . z, tanh' = 1 - tanh^2
+    return rows(da.sum(axis=2), W_q)  # z = tanh(q W_q^T + keys)
 
 
 def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any, dict[str, Any]]:
@@ -248,10 +256,10 @@ def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any
     """
     checks.check_grads(f"{WHERE}.key_value_grads", cache, dcontext=dcontext, ds=ds)
     q, keys, enc, p, score, w, z = cache
-    denc = _at_b(w, dcontext)  # (N, S, He), through c = w enc
+    denc = _at_b(w, dcontext)  # (N, S, He), through context = w enc
     if score in ("dot", "general", "scaled_dot"):
-        c = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
-        return c * _at_b(ds, q), denc, {}
+        scale = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+        return scale * _at_b(ds, q), denc, {}
     Hq, A = q.shape[-1], z.shape[-1]
     dv = ds.reshape(-1) @ z.reshape(-1, A)  # sum over (n, t, s) of ds z
     da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A), tanh' = 1 - tanh^2
