@@ -6,7 +6,7 @@ each (N, H) (or (h, c) for LSTM). Four bridges (ModelConfig.bridge):
 
     zero:       s_l = 0
     last:       s_l = final[l.fwd] + final[l.bwd]            (directions summed; h and c alike)
-    learned:    h_l = tanh(W_b [h_top.fwd; h_top.bwd] + b_b)  (every layer l)
+    learned:    h_l = tanh(W_b [h_top.fwd; h_top.bwd] + b_b)  (every layer l; params bridge.W, .b)
                 c_l = W_bc [c_top.fwd; c_top.bwd] + b_bc       (LSTM; params bridge_c.W, .b)
     learned_h:  h_l as learned, c_l = 0                        (LSTM only)
 
@@ -39,6 +39,7 @@ def _parts(state: Any, cfg: ModelConfig) -> list[Any]:
 
 
 def _pack(parts: list[Any], cfg: ModelConfig) -> Any:
+    """The inverse of `_parts`: [h] -> h, [h, c] -> (h, c) for LSTM."""
     return tuple(parts) if cfg.cell == "lstm" else parts[0]
 
 
@@ -96,7 +97,7 @@ def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any
             dparts[k][len(parts[k]) - dirs + d] += dx[:, d * H : (d + 1) * H]
 
     dh = sum(ds[0] for ds in dstate_parts)  # every layer started from the same h
-    dz = dh * (1 - cache.h * cache.h)
+    dz = dh * (1 - cache.h * cache.h)  # h = tanh(z), tanh' = 1 - tanh^2
     dx, dp = linear.backward(dz, cache.lin_h)
     to_top(dx, 0)
     grads = prefixed(dp, "bridge.")

@@ -121,9 +121,9 @@ def step_forward(
     new_states, cells, drops = [], [], []
     cell_step = _kernel(cfg.cell, "step_forward")
     for l in range(cfg.dec_layers):
-        s, c = cell_step(x, states[l], dp.layers[l])
+        s, c_cell = cell_step(x, states[l], dp.layers[l])
         new_states.append(s)
-        cells.append(c)
+        cells.append(c_cell)
         x = hidden(s, cfg)
         if l < cfg.dec_layers - 1:
             x, c_drop = dropout.forward(x, cfg.dropout, rng, train)
@@ -146,11 +146,12 @@ def step_backward(
     dz = dcontext = ds = None
     dh = dout
     if cache.att is not None:
-        dz = dout * (1 - cache.out * cache.out)  # tanh' = 1 - tanh^2
+        dz = dout * (1 - cache.out * cache.out)  # h~ = tanh(z), tanh' = 1 - tanh^2
         dcat = dz @ cache.comb.W  # (N, He + H); W_c's gradient waits for summed_grads
         He = dcat.shape[1] - dout.shape[1]
         dcontext = dcat[:, None, :He]  # (N, 1, He)
         ds = _kernel("attention", "score_grads")(dcontext, None, cache.att)
+        # h^{L-1}_t feeds both the combine layer and the attention's query
         dh = dcat[:, He:] + _kernel("attention", "query_grads")(ds, cache.att)[:, 0]
     dstates_prev = list(dstates)
     dpre = [None] * cfg.dec_layers
@@ -208,6 +209,7 @@ def _kernel(module: str, function: str) -> Callable:
 
 
 def _add_to_hidden(dstate: Any, dh: Any, cfg: ModelConfig) -> Any:
+    """dstate with dh added to its h part: the gradient a layer's output gets from above."""
     if cfg.cell == "lstm":
         return (dstate[0] + dh, dstate[1])
     return dstate + dh
@@ -271,11 +273,13 @@ def forward(
             e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID, ids_checked=True)  # as backward
         else:
             e = embedded[:, t]
-        out, states, w, c = step_forward(e, states, out, enc, src_mask, dp, cfg, draws, keys=keys)
+        out, states, w, c_step = step_forward(
+            e, states, out, enc, src_mask, dp, cfg, draws, keys=keys
+        )
         outs[:, t] = out
         if w is not None:
             weights[:, t] = w
-        steps.append(c)
+        steps.append(c_step)
     if sampling:
         _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID, ids_checked=True)  # for backward
     if draws is not None:
@@ -289,17 +293,17 @@ def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str,
     xp = get_array_module(douts)
     N, T, H = douts.shape
     dstates = [_zeros_like_state(s) for s in cache.states0]
-    dE = xp.empty((N, T, cfg.emb), dtype=douts.dtype)
-    dfeed = xp.zeros((N, H), dtype=douts.dtype)
+    dembedded = xp.empty((N, T, cfg.emb), dtype=douts.dtype)  # (N, T, E)
+    dfeed = xp.zeros((N, H), dtype=douts.dtype)  # dL/dh~_t through step t+1's input feeding
     sgs: list[Any] = [None] * T
     for t in range(T - 1, -1, -1):
-        dE[:, t], dfeed_prev, dstates, sgs[t] = step_backward(
+        dembedded[:, t], dfeed_prev, dstates, sgs[t] = step_backward(
             douts[:, t] + dfeed, dstates, cache.steps[t], cfg
         )
         if dfeed_prev is not None:
             dfeed = dfeed_prev
     dkeys, denc_values, grads = summed_grads(cache.steps, sgs, cfg)
-    grads |= prefixed(embedding.backward(dE, cache.emb), "dec.emb.")
+    grads |= prefixed(embedding.backward(dembedded, cache.emb), "dec.emb.")
     if dkeys is None:  # no attention: enc reaches the loss only through the bridge
         return xp.zeros(cache.enc_shape, dtype=douts.dtype), dstates, grads
     denc_keys, dp_keys = attention.keys_backward(dkeys, cache.c_keys)
@@ -308,6 +312,7 @@ def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str,
 
 
 def _zeros_like_state(state: Any) -> Any:
+    """Zeros in the shape of a cell state: h (N, H), or LSTM's (h, c)."""
     if isinstance(state, tuple):
         return tuple(get_array_module(s).zeros_like(s) for s in state)
     return get_array_module(state).zeros_like(state)
