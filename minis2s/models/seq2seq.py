@@ -6,6 +6,9 @@
     logits      = dropout(h~) W_out^T + b_out                 (N, T, V)
     loss        = cross_entropy(logits, tgt_out), mean over non-pad tokens
 
+W_out is "out.W" (V, H), or with tie_embeddings the target embedding "dec.emb.W" (V, E), E = H,
+which then gets the gradients of both uses.
+
 `loss_and_grads` runs that forward pass and its backward pass, layer by layer, in reverse.
 """
 
