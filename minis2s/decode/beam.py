@@ -6,7 +6,8 @@ At each step:
   2. prune:   per sentence, walk the candidates best first: one ending in EOS (or reaching the
               length limit) is finished and ranked by its length-penalised score; the others
               refill the K live slots;
-  3. reorder: gather the decoder states and histories of the surviving hypotheses.
+  3. reorder: gather the decoder states and histories of the surviving hypotheses;
+  4. stop:    keep each sentence's `nbest` best finished hypotheses (`_keep_best`).
 A sentence is done when its `nbest` best finished hypotheses score at least as well as any live
 one still could (`attainable`), or when none is live. With K = 1 and no length penalty this is
 greedy decoding (a penalty that favours longer outputs may look past an EOS that greedy takes).
@@ -76,9 +77,10 @@ def coverage_penalty(attention: np.ndarray, beta: float) -> float:
 def attainable(logprob: float, shortest: int, longest: int, kind: str, alpha: float) -> float:
     """The best score a live hypothesis of total log-probability `logprob` can still finish with,
     ending with `shortest` to `longest` tokens. Each further token's log-probability is <= 0,
-    so its log-probability only falls, and the penalty divides it by a positive factor that
-    grows or shrinks with the length (average: |y|; gnmt: ((5 + |y|) / 6) ** alpha, either way
-    with the sign of alpha): the best is at one end of the lengths. -inf for no hypothesis."""
+    so the hypothesis's log-probability only falls, and the penalty divides it by a positive
+    factor that grows or shrinks with the length (average: |y|; gnmt: ((5 + |y|) / 6) ** alpha,
+    either way with the sign of alpha): the best is at one end of the lengths. -inf for no
+    hypothesis."""
     return max(penalised(logprob, shortest, kind, alpha), penalised(logprob, longest, kind, alpha))
 
 
@@ -99,26 +101,7 @@ def beam_search(
     best hypotheses, best first. `beta` > 0 adds GNMT's coverage penalty to the ranking score
     (it needs a model with attention)."""
     check_batch("beam_search", src, src_mask)
-    validate.integer("beam_search", "beam_size", beam_size, 1)
-    validate.integer("beam_search", "nbest", nbest, 1)
-    if nbest > beam_size:
-        raise ValueError(f"beam_search: need 1 <= nbest <= beam_size; got {nbest}, {beam_size}")
-    if length_penalty not in PENALTIES:
-        raise ValueError(
-            f"beam_search: length_penalty {length_penalty!r}; choose one of {', '.join(PENALTIES)}"
-        )
-    validate.finite("beam_search", "alpha", alpha)
-    if abs(alpha) > MAX_ALPHA:
-        raise ValueError(
-            f"beam_search: alpha must be in [-{MAX_ALPHA:g}, {MAX_ALPHA:g}] (GNMT's is 0.6 to 1; "
-            f"beyond, the penalty overflows); got {alpha}"
-        )
-    validate.finite("beam_search", "beta", beta)
-    if beta < 0:
-        raise ValueError(
-            f"beam_search: beta must be >= 0 (GNMT's is 0.2; a negative one would reward outputs "
-            f"that leave source words unattended); got {beta}"
-        )
+    _check_options(beam_size, nbest, length_penalty, alpha, beta)
     K = beam_size
     limits = length_limits(src_mask, max_len_a, max_len_b)
     state = model.encode(src, src_mask)
@@ -150,17 +133,50 @@ def beam_search(
         hist = np.concatenate([hist[rows], tokens[:, None]], axis=1)
         attn = None if step_attn is None else step_attn[rows]
         y = tokens
-        for n in np.flatnonzero(active):
-            finished[n] = sorted(finished[n], key=lambda h: -h.score)[:nbest]
-            best_live = attainable(scores[n, 0], t + 2, limits[n], length_penalty, alpha)
-            enough = len(finished[n]) == nbest and finished[n][-1].score >= best_live
-            active[n] = not enough and np.isfinite(scores[n, 0])
+        _keep_best(finished, scores, active, t, limits, nbest, length_penalty, alpha)
         if not active.any():
             break
     lost = [n for n, f in enumerate(finished) if not f]
     if lost:  # every candidate's score turned NaN or -inf before any hypothesis finished
         raise NoHypothesis(lost[0], where="beam_search")
     return finished  # each sorted best first, nbest long at most
+
+
+def _check_options(
+    beam_size: int, nbest: int, length_penalty: str, alpha: float, beta: float
+) -> None:
+    """Raise ValueError, naming the option and its range, for any option out of range."""
+    validate.integer("beam_search", "beam_size", beam_size, 1)
+    validate.integer("beam_search", "nbest", nbest, 1)
+    if nbest > beam_size:
+        raise ValueError(f"beam_search: need 1 <= nbest <= beam_size; got {nbest}, {beam_size}")
+    if length_penalty not in PENALTIES:
+        raise ValueError(
+            f"beam_search: length_penalty {length_penalty!r}; choose one of {', '.join(PENALTIES)}"
+        )
+    validate.finite("beam_search", "alpha", alpha)
+    if abs(alpha) > MAX_ALPHA:
+        raise ValueError(
+            f"beam_search: alpha must be in [-{MAX_ALPHA:g}, {MAX_ALPHA:g}] (GNMT's is 0.6 to 1; "
+            f"beyond, the penalty overflows); got {alpha}"
+        )
+    validate.finite("beam_search", "beta", beta)
+    if beta < 0:
+        raise ValueError(
+            f"beam_search: beta must be >= 0 (GNMT's is 0.2; a negative one would reward outputs "
+            f"that leave source words unattended); got {beta}"
+        )
+
+
+def _keep_best(finished, scores, active, t, limits, nbest, penalty, alpha) -> None:
+    """Step 4 for every active sentence, in place: keep its `nbest` best finished hypotheses, best
+    first, and mark it done (active False) when they score at least as well as its best live one
+    still could, or when it has no live one (scores (N, K), live slots best first)."""
+    for n in np.flatnonzero(active):
+        finished[n] = sorted(finished[n], key=lambda h: -h.score)[:nbest]
+        best_live = attainable(scores[n, 0], t + 2, limits[n], penalty, alpha)
+        enough = len(finished[n]) == nbest and finished[n][-1].score >= best_live
+        active[n] = not enough and np.isfinite(scores[n, 0])
 
 
 def _append(attn: Any, w: np.ndarray) -> np.ndarray:
