@@ -45,7 +45,8 @@ OPTION_HELP = {
     "clip": "clip the global gradient norm to this (0 = off)",
     "lr_schedule": "constant | exponential | warmup | plateau",
     "lr_decay": "lr factor (exponential: every epoch; plateau: when the dev metric stalls)",
-    "lr_patience": "plateau: epochs without improvement tolerated; the lr decays at the next one",
+    "lr_patience": "plateau: evaluations (epochs, or see --eval-every) without improvement "
+    "tolerated; the lr decays at the next one",
     "min_lr": "exponential and plateau: the lr never goes below this",
     "warmup_steps": "warmup: updates of linear warmup, then inverse square root",
     "label_smoothing": "spread this much of the target probability over the vocabulary",
@@ -55,12 +56,15 @@ OPTION_HELP = {
     "sampling_k": "k of the exponential (0 < k <= 1; 1 = never sample) or inverse_sigmoid (>= 1) "
     "schedule",
     "sampling_steps": "linear schedule: updates to reach 1 - teacher_forcing",
-    "patience": "stop when the dev metric has not improved for this many epochs (0 = never)",
+    "patience": "stop when the dev metric has not improved for this many evaluations (epochs, or "
+    "see --eval-every) (0 = never)",
     "metric": "dev metric for best/, early stopping, plateau: exact_match | loss | bleu "
     "(an equal exact_match or bleu at a lower dev loss counts as better)",
     "max_steps": "stop after this many updates (0 = no limit)",
+    "eval_every": "also score the dev set every N updates, as at an epoch's end: a log line, "
+    "best/, last/, early stopping, plateau (0 = at epoch ends only)",
     "seed": "seeds the weights, batches, dropout and a task's data",
-    "dev_size": "dev sentences decoded each epoch for the dev metric",
+    "dev_size": "dev sentences decoded at each evaluation for the dev metric",
     "freeze_embeddings": "embeddings kept as initialised (e.g. by --src-vectors): none | src | "
     "tgt | both",
 }
@@ -78,7 +82,8 @@ def add_dataclass_options(p: argparse.ArgumentParser, cls: type, skip: set[str])
                                help=help)  # fmt: skip
         else:
             typ = {"int": int, "float": float, "str": str}[str(f.type)]
-            typ = non_negative_int if f.name == "seed" else typ  # NumPy's seeds are >= 0
+            # NumPy's seeds are >= 0; eval_every 0 is off
+            typ = non_negative_int if f.name in ("seed", "eval_every") else typ
             group.add_argument(flag, type=typ, default=None, metavar=str(f.type).upper(),
                                help=help)  # fmt: skip
 
@@ -133,7 +138,8 @@ def positive_int(text: str) -> int:
 
 
 def non_negative_int(text: str) -> int:
-    """argparse type for --seed, --beam (0 = greedy), --top-k (0 = all), --show: an integer >= 0."""
+    """argparse type for --seed, --eval-every (0 = off), --beam (0 = greedy), --top-k (0 = all),
+    --show: an integer >= 0."""
     try:
         value = int(text)
     except ValueError:

@@ -703,25 +703,32 @@ def test_each_epoch_draws_its_own_batch_order(data, tmp_path):
     assert orders[0] != orders[1] and orders[1] != orders[2] and orders[0] != orders[2]
 
 
-def test_repair_keeps_each_earlier_epochs_first_line_then_the_checkpoints_own(tmp_path):
-    """runlog.repair for a resume after `epoch` epochs: per epoch up to it, the first line the
-    log has for it (a bool is no epoch; torn and later lines go), in epoch order; the
-    checkpoint's record replaces the line of its epoch, and a record of another epoch is not
-    written. A log of nothing but torn lines is emptied; no log and no record writes none."""
+def test_repair_keeps_each_earlier_steps_first_line_then_the_checkpoints_own(tmp_path):
+    """runlog.repair for a resume after `step` updates: per step up to it, the first line the
+    log has for it (a bool is no epoch nor step; a line needs both), in step order; the
+    checkpoint's record replaces the line of its step, and a record of a later step is not
+    written. A log of nothing but torn lines is emptied; no log and no record writes none. A
+    log of one line per epoch (every log before --eval-every) is repaired as before."""
     log = tmp_path / runlog.NAME
-    lines = ['{"epoch": true, "a": "bool"}', '{"epoch": 2, "a": "first2"}',
-             '{"epoch": 1, "a": "first1"}', '{"epoch": 1, "a": "second1"}',
-             '{"epoch": 3, "a": "later"}', '{"epoch": 2, "st']  # fmt: skip
+    lines = ['{"epoch": true, "step": 3, "a": "bool"}', '{"epoch": 2, "step": false, "a": "b"}',
+             '{"epoch": 2, "a": "no step"}', '{"epoch": 2, "step": 10, "a": "first10"}',
+             '{"epoch": 1, "step": 5, "a": "first5"}', '{"epoch": 1, "step": 5, "a": "second5"}',
+             '{"epoch": 3, "step": 15, "a": "later"}', '{"epoch": 2, "st']  # fmt: skip
 
-    def repaired(epoch, record):
+    def repaired(step, record, lines=lines):
         log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        runlog.repair(str(tmp_path), epoch, record)
+        runlog.repair(str(tmp_path), step, record)
         return [json.loads(x)["a"] for x in log.read_text(encoding="utf-8").splitlines()]
 
-    assert repaired(2, None) == ["first1", "first2"]
-    assert repaired(2, {"epoch": 2, "a": "saved"}) == ["first1", "saved"]
-    assert repaired(2, {"epoch": 3, "a": "other"}) == ["first1", "first2"]
-    assert repaired(1, {"epoch": 1, "a": "saved"}) == ["saved"]
+    assert repaired(10, None) == ["first5", "first10"]
+    assert repaired(12, None) == ["first5", "first10"]  # a checkpoint between two lines
+    assert repaired(10, {"epoch": 2, "step": 10, "a": "saved"}) == ["first5", "saved"]
+    assert repaired(10, {"epoch": 3, "step": 15, "a": "other"}) == ["first5", "first10"]
+    assert repaired(5, {"epoch": 1, "step": 5, "a": "saved"}) == ["saved"]
+    # --eval-every 2 with 5 updates an epoch: lines at steps 2, 4, 5 (epoch 1's end), 6, ...
+    mid = [json.dumps({"epoch": 1 + (s > 5), "step": s, "a": s}) for s in (2, 4, 5, 6, 8)]
+    assert repaired(7, {"epoch": 2, "step": 6, "a": "saved"}, lines=mid) == [2, 4, 5, "saved"]
+    assert repaired(6, None, lines=[*mid[3:], *mid]) == [2, 4, 5, 6]
     log.write_text('{"epoch": 1, "st', encoding="utf-8")
     runlog.repair(str(tmp_path), 1, None)
     assert log.read_text(encoding="utf-8") == ""

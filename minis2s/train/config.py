@@ -31,9 +31,9 @@ class TrainConfig:
     clip: global gradient-norm clip (0 = off).
     lr_schedule: "constant", "exponential" (x lr_decay every epoch), "warmup" (linear over
         warmup_steps, then inverse square root), "plateau" (x lr_decay once the dev metric has
-        gone more than lr_patience epochs in a row without improving on its best by a relative
-        1e-4: with the default 1, at the second such epoch; then the count restarts);
-        "exponential" and "plateau" never go below min_lr.
+        gone more than lr_patience evaluations in a row without improving on its best by a
+        relative 1e-4: with the default 1, at the second such evaluation; then the count
+        restarts); "exponential" and "plateau" never go below min_lr.
     teacher_forcing: the lowest probability of feeding the reference token (1 = always: no
         scheduled sampling). sampling_schedule says how the probability eps of feeding the
         model's own previous prediction grows towards 1 - teacher_forcing (Bengio et al. 2015):
@@ -41,7 +41,13 @@ class TrainConfig:
         sampling_steps updates), "exponential" (1 - k^i, sampling_k in (0, 1], e.g. 0.999;
         k = 1 never samples), "inverse_sigmoid" (1 / (1 + k exp(-i / k)), sampling_k >= 1,
         e.g. 500), i = the updates made so far.
-    patience: stop when the dev metric has not improved for this many epochs (0 = never).
+    patience: stop when the dev metric has not improved for this many evaluations in a row
+        (0 = never).
+    eval_every: evaluate the dev set every this many updates as well as at each epoch's end
+        (0 = at epoch ends only: an evaluation per epoch). Each evaluation writes a log line,
+        saves best/ (when improved) and last/, and counts for patience and the plateau
+        schedule; the exponential schedule stays per epoch. A point that falls on an epoch's
+        last update is scored once, as the epoch's end.
     metric: the dev figure for best/, early stopping and the plateau schedule: "exact_match",
         "bleu" (higher is better) or "loss". Between equal values of exact match or BLEU the
         dev loss decides: an epoch that ties the best metric at a lower dev loss improves.
@@ -78,8 +84,9 @@ class TrainConfig:
     patience: int = 4
     metric: str = "exact_match"
     max_steps: int = 0
+    eval_every: int = 0
     seed: int = 0
-    dev_size: int = 1000  # dev sentences decoded for the dev metric each epoch
+    dev_size: int = 1000  # dev sentences decoded for the dev metric at each evaluation
     freeze_embeddings: str = "none"
 
     def __post_init__(self) -> None:
@@ -90,7 +97,7 @@ class TrainConfig:
             )
         for name, low in (("epochs", 1), ("dev_size", 1), ("batch_size", 0),
                           ("tokens_per_batch", 0), ("accum_steps", 1), ("patience", 0),
-                          ("max_steps", 0), ("seed", 0)):  # fmt: skip
+                          ("max_steps", 0), ("eval_every", 0), ("seed", 0)):  # fmt: skip
             if getattr(self, name) < low:
                 raise ValueError(f"TrainConfig: {name} must be >= {low}; got {getattr(self, name)}")
         if (self.batch_size > 0) == (self.tokens_per_batch > 0):

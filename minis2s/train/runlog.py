@@ -1,10 +1,13 @@
-"""A run's log.jsonl, one JSON line per finished epoch, kept in step with its checkpoints.
+"""A run's log.jsonl, one JSON line per dev evaluation (each epoch's end, and with --eval-every
+every N updates), kept in step with its checkpoints.
 
-The trainer saves an epoch's checkpoints first and logs the epoch after them, so a line never
+The trainer saves an evaluation's checkpoints first and logs its line after them, so a line never
 stands for a checkpoint that was not written; the checkpoint also keeps that line (its trainer
 state's "record"). A crash between the save and the log's write would leave the line missing,
 and a full disk a torn line; `repair`, which a resume calls, rewrites the log as the checkpoint
-knows it: the lines of the epochs before the checkpoint's, then the checkpoint's own.
+knows it: the lines of the updates up to the checkpoint's, the checkpoint's own line last.
+Lines are told apart by their "step", the updates made when they were written: an epoch may have
+several lines, a step only one. Every log minis2s has written has a step in each line.
 """
 
 from __future__ import annotations
@@ -17,40 +20,50 @@ NAME = "log.jsonl"
 
 
 def append(out_dir: str, record: dict[str, Any]) -> None:
-    """Add one epoch's line to out_dir/log.jsonl."""
+    """Add one evaluation's line to out_dir/log.jsonl."""
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, NAME), "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
 
 
-def repair(out_dir: str, epoch: int, record: dict[str, Any] | None) -> None:
-    """Rewrite out_dir/log.jsonl (atomically) for a run resumed after `epoch` finished epochs:
-    the first line of each earlier epoch, then `record`, the checkpoint's own line for `epoch`
-    (None from a checkpoint written before records were kept: the log's line for it, if any).
-    Lines that are not JSON records of an epoch (a torn last line) are dropped."""
+def repair(out_dir: str, step: int, record: dict[str, Any] | None) -> None:
+    """Rewrite out_dir/log.jsonl (atomically) for a run resumed after `step` updates: the first
+    line of each step up to it, in step order, with `record`, the checkpoint's own last line,
+    in place of its step's (None from a checkpoint written before records were kept: the log's
+    line, if any). Lines that are not JSON records of a log line, with an int epoch and step
+    (a torn last line), are dropped, and so is a record of a later step."""
     path = os.path.join(out_dir, NAME)
     kept: dict[int, str] = {}
     if os.path.exists(path):
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
-                e = _epoch_of(line)
-                if e is not None and e <= epoch and e not in kept:
-                    kept[e] = line.rstrip("\n")
-    if record is not None and record.get("epoch") == epoch:
-        kept[epoch] = json.dumps(record)
+                s = _step_of(_parsed(line))
+                if s is not None and s <= step and s not in kept:
+                    kept[s] = line.rstrip("\n")
+    s = _step_of(record)
+    if s is not None and s <= step:
+        kept[s] = json.dumps(record)
     if not kept and not os.path.exists(path):
         return
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(kept[e] + "\n" for e in sorted(kept))
+        f.writelines(kept[s] + "\n" for s in sorted(kept))
     os.replace(tmp, path)
 
 
-def _epoch_of(line: str) -> int | None:
-    """The epoch of a log line, None for anything else (a torn or foreign line)."""
+def _parsed(line: str) -> Any:
     try:
-        r = json.loads(line)
+        return json.loads(line)
     except ValueError:
         return None
-    e = r.get("epoch") if isinstance(r, dict) else None
-    return e if isinstance(e, int) and not isinstance(e, bool) else None
+
+
+def _step_of(r: Any) -> int | None:
+    """The step of a log line's record, None for anything else (a torn or foreign line)."""
+    if not isinstance(r, dict) or not all(_is_int(r.get(k)) for k in ("epoch", "step")):
+        return None
+    return r["step"]
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)

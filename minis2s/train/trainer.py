@@ -24,7 +24,7 @@ import numpy as np
 from minis2s.backend import to_numpy
 from minis2s.data.batching import batches
 from minis2s.models import Seq2Seq
-from minis2s.train import checkpoint, runlog
+from minis2s.train import checkpoint, runlog, tally
 from minis2s.train.accumulate import group_loss_and_grads, groups
 from minis2s.train.config import (
     TrainConfig,
@@ -38,7 +38,8 @@ from minis2s.train.interrupts import StopNow, held_interrupts
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
 from minis2s.train.schedule import EarlyStopping
 
-RESUMABLE = ("epochs", "max_steps", "patience")  # training options a resumed run may change
+# training options a resumed run may change: when to stop, and when to score (eval_every)
+RESUMABLE = ("epochs", "max_steps", "patience", "eval_every")
 
 
 class NonFiniteLoss(RuntimeError):
@@ -55,16 +56,10 @@ LOSS_OF_OVERFLOWING_PERPLEXITY = math.log(np.finfo(np.float64).max)
 # run goes on reading text as written (commands.train resumes it with its own tokenizer).
 DATA_CHECKS = ("options", "train", "dev", "normalization")
 
-# What the trainer sums over the current epoch's batches for its log line; kept in checkpoints,
-# so that an epoch interrupted and resumed logs the figures of all its batches. The gradient
-# norms are each update's global norm before clipping: their sum, largest, and how many
-# updates --clip scaled down.
-EPOCH_SUMS = {"epoch_tokens": 0, "epoch_nll": 0.0, "epoch_seconds": 0.0, "epoch_updates": 0,
-              "epoch_grad_norm": 0.0, "epoch_grad_norm_max": 0.0, "epoch_clipped": 0}  # fmt: skip
-
 
 class Trainer:
-    """Trains `model` on encoded `train` examples, evaluating with `evaluate` each epoch.
+    """Trains `model` on encoded `train` examples, evaluating with `evaluate` at each epoch's end
+    and, with `tcfg.eval_every` N, after every N-th update.
 
     `evaluate(model) -> dict` returns dev figures, including `tcfg.metric` ("loss" is lower is
     better; the others higher). `meta` (config, vocabularies) is stored with every checkpoint.
@@ -97,8 +92,9 @@ class Trainer:
         self.stopper = EarlyStopping(_patience(tcfg), mode=mode_of(tcfg.metric))
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0}
-        self.state |= EPOCH_SUMS
-        self.record: dict[str, Any] | None = None  # the last finished epoch's log line
+        self.state |= tally.SUMS
+        self.record: dict[str, Any] | None = None  # the last log line
+        self.result: dict[str, Any] = {}  # its dev figures, when this fit wrote it
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -165,15 +161,15 @@ class Trainer:
         ts = ckpt.trainer_state
         # (older checkpoints also hold "best", the best metric: the stopper has it)
         self.state = {k: ts[k] for k in ("step", "epoch", "batch")}
-        # the epoch's running sums (a checkpoint from before they were kept: from its resume on)
-        self.state |= {k: ts.get(k, zero) for k, zero in EPOCH_SUMS.items()}
+        # the line's running sums (a checkpoint from before they were kept: from its resume on)
+        self.state |= {k: ts.get(k, zero) for k, zero in tally.SUMS.items()}
         self.rng.bit_generator.state = ts["rng"]
         self.lr_schedule.load_state_dict(ts["lr_schedule"])
         self.stopper.load_state_dict(ts["stopper"])
         self.stopper.patience = _patience(self.tcfg)  # its count goes on; patience may change
         self.optimizer.lr = ts["lr"]
         self.record = ts.get("record")
-        runlog.repair(self.out_dir, self.state["epoch"], self.record)
+        runlog.repair(self.out_dir, self.state["step"], self.record)
         return True
 
     # -- the loop ---------------------------------------------------------------------------
@@ -218,25 +214,15 @@ class Trainer:
 
     def fit(self) -> dict[str, Any]:
         """Train until epochs, max_steps or early stopping; returns the last dev figures."""
-        t, result = self.tcfg, {}
+        self.result = {}
         done = self.finished()
         if done:
             warnings.warn(f"nothing to train in {self.out_dir}: {done}", stacklevel=2)
-            return result
+            return self.result
         try:
-            while self.state["epoch"] < t.epochs:
-                if self._run_epoch():
+            while self.state["epoch"] < self.tcfg.epochs:
+                if self._run_epoch():  # early stopping or max_steps ended the run
                     break
-                result, stop = self._end_epoch()
-                if stop:
-                    if self.progress:  # with the epoch lines: why the run ends before --epochs
-                        print(f"early stopping: {_no_better(t)}, "
-                              f"so training ended after epoch {self.state['epoch']} of "
-                              f"{t.epochs}; the best model ({self._best_figures()}) is in "
-                              f"{self.out_dir}/best", flush=True)  # fmt: skip
-                    break
-                if t.max_steps and self.state["step"] >= t.max_steps:
-                    break  # its last update ended this epoch, which was scored and saved
         except StopNow:  # a second Ctrl-C mid-update: what is in memory is half of one
             print(f"\nstopped in the middle of an update, nothing saved; {self._last_words()}",
                   file=sys.stderr)  # fmt: skip
@@ -245,10 +231,10 @@ class Trainer:
             self.save("last")
             print(f"\ninterrupted: checkpoint saved to {self.out_dir}/last; rerun with --resume")
             raise
-        return result
+        return self.result
 
     def _best_figures(self) -> str:
-        """The best epoch's dev figures for the early-stopping line: its metric, and its dev
+        """The best evaluation's dev figures for the early-stopping line: its metric, and its dev
         loss where the metric is another figure (the loss decides between equal metrics)."""
         figures = f"dev {self.tcfg.metric} {_fmt(self.stopper.best)}"
         loss = self.stopper.best_tiebreak
@@ -259,12 +245,17 @@ class Trainer:
         last = os.path.join(self.out_dir, "last")
         if checkpoint.exists(last):
             return f"the last good checkpoint is kept in {last}"
-        return "no checkpoint was written yet (the first is at the end of epoch 1)"
+        first = "the end of epoch 1"
+        if self.tcfg.eval_every:
+            first = f"update {self.tcfg.eval_every} or {first}, whichever comes first"
+        return f"no checkpoint was written yet (the first is at {first})"
 
     def finished(self) -> str | None:
         """Why this run trains no further with its config (a resumed run that had stopped), or
-        None."""
+        None. A run interrupted while it scored its last update is not finished: it scores it."""
         t, s = self.tcfg, self.state
+        if s["batch"] > 0 and self._unscored(len(self.epoch_batches(s["epoch"]))):
+            return None
         if s["epoch"] >= t.epochs:
             return f"it has trained its {t.epochs} epochs; resume with more (--epochs) to go on"
         if t.max_steps and s["step"] >= t.max_steps:
@@ -276,105 +267,118 @@ class Trainer:
             )
         return None
 
+    def _scores_here(self) -> bool:
+        """Whether --eval-every scores the run after the update just made (a multiple of N)."""
+        n = self.tcfg.eval_every
+        return n > 0 and self.state["step"] % n == 0
+
+    def _unscored(self, n_batches: int) -> bool:
+        """Whether the run stands where it is scored, with that score not yet logged: an epoch
+        all of whose `n_batches` are done, or an --eval-every update (Ctrl-C in its evaluation)."""
+        s, r = self.state, self.record
+        logged = r is not None and r["step"] == s["step"]
+        return s["batch"] == n_batches or (s["batch"] > 0 and self._scores_here() and not logged)
+
     def _run_epoch(self) -> bool:
-        """Train the rest of the current epoch; True when max_steps stopped it before its
-        last batch."""
+        """Train the rest of the current epoch, scoring the run at its end and, with eval_every
+        N, after every N-th update; True when early stopping or max_steps ends the run."""
         from tqdm import tqdm
 
-        t, epoch = self.tcfg, self.state["epoch"]
-        all_batches = self.epoch_batches(epoch)
+        t, s = self.tcfg, self.state
+        all_batches = self.epoch_batches(s["epoch"])
+        capped = lambda: bool(t.max_steps) and s["step"] >= t.max_steps  # noqa: E731
+        if 0 < s["batch"] < len(all_batches) and self._unscored(len(all_batches)):
+            if self._score(end=False) or capped():  # resumed after Ctrl-C in this evaluation
+                return True
         # state["batch"] is a group boundary (it moves a whole update at a time), so the groups
         # of a resumed epoch are those of the uninterrupted one
-        todo = groups(all_batches[self.state["batch"] :], t.accum_steps)
-        bar = tqdm(todo, desc=f"epoch {epoch + 1}/{t.epochs}",
+        todo = groups(all_batches[s["batch"] :], t.accum_steps)
+        bar = tqdm(todo, desc=f"epoch {s['epoch'] + 1}/{t.epochs}",
                    disable=not (self.progress and draws_a_bar(sys.stderr)), leave=False,
                    dynamic_ncols=True)  # fmt: skip
-        s, t0 = self.state, time.perf_counter()
-        seconds0 = s["epoch_seconds"]  # the epoch's time before an interruption, if any
+        t0, seconds0 = time.perf_counter(), s["epoch_seconds"]  # the line's time before a stop
         for group in bar:
             with held_interrupts():  # Ctrl-C saves whole updates only (interrupts.py)
                 loss, norm = self.step(*group)
+                # the batches and the line's sums are counted together, so that a resumed line
+                # logs the figures of all its updates, not only of those after the interruption
+                s["batch"] += len(group)
                 n = sum(batch.n_tokens for batch in group)
-                # the batches and the epoch's sums are counted together, so that a resumed epoch
-                # logs the figures of all its batches, not only of those after the interruption
-                s["batch"], s["epoch_tokens"], s["epoch_nll"], s["epoch_seconds"] = (
-                    s["batch"] + len(group), s["epoch_tokens"] + n, s["epoch_nll"] + loss * n,
-                    seconds0 + time.perf_counter() - t0,
-                )  # fmt: skip
-                s["epoch_updates"] += 1
-                s["epoch_grad_norm"] += norm
-                s["epoch_grad_norm_max"] = max(s["epoch_grad_norm_max"], norm)
-                s["epoch_clipped"] += bool(t.clip > 0 and norm > t.clip)
-                if t.max_steps and s["step"] >= t.max_steps and s["batch"] < len(all_batches):
-                    self.save("last")  # mid-epoch; at the epoch's end _end_epoch scores it
+                tally.add(s, n, loss, norm, t.clip, seconds0 + time.perf_counter() - t0)
+                mid = s["batch"] < len(all_batches)  # at the epoch's end, _score(end=True)
+                if mid and capped() and not self._scores_here():
+                    self.save("last")
                     return True
-            rate = s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9)
-            ppl = math.exp(min(s["epoch_nll"] / s["epoch_tokens"], 50))
-            bar.set_postfix(loss=f"{loss:.3f}", ppl=f"{ppl:.2f}", tok_s=f"{rate:.0f}",
-                            grad=f"{norm:.3g}")  # fmt: skip
-        self.train_figures = {
-            "train_loss": s["epoch_nll"] / max(s["epoch_tokens"], 1),
-            "tokens_per_s": s["epoch_tokens"] / max(s["epoch_seconds"], 1e-9),
-        } | self._grad_figures()
-        return False
+            bar.set_postfix(tally.progress(s, loss, norm))
+            if mid and self._scores_here():
+                if self._score(end=False) or capped():
+                    return True
+                t0, seconds0 = time.perf_counter(), 0.0  # the next line's time starts here
+        return self._score(end=True) or capped()
 
-    def _grad_figures(self) -> dict[str, float]:
-        """The epoch's gradient norms for its log line: grad_norm, the mean over its updates of
-        the global norm before clipping, grad_norm_max, and with --clip, clipped, the share of
-        updates it scaled down (none of them for an epoch resumed from a checkpoint older than
-        these sums with no update left to run)."""
-        s, updates = self.state, self.state["epoch_updates"]
-        if updates == 0:
-            return {}
-        figures = {"grad_norm": s["epoch_grad_norm"] / updates,
-                   "grad_norm_max": s["epoch_grad_norm_max"]}  # fmt: skip
-        return figures | ({"clipped": s["epoch_clipped"] / updates} if self.tcfg.clip > 0 else {})
+    def _score(self, end: bool) -> bool:
+        """Score the run where it stands, at the epoch's `end` or mid-epoch (--eval-every): dev
+        figures, the log line, best/ and last/; True when early stopping ends the run here."""
+        dev = self.evaluate(self.model)  # Ctrl-C here: resumed, this point is scored again
+        with held_interrupts():  # the point's state, its saves and its log line, all or none
+            self.result, stop = self._close(dev, end)
+        if stop and self.progress:  # with the log lines: why the run ends before --epochs
+            t, s = self.tcfg, self.state
+            where = f"after epoch {s['epoch']} of {t.epochs}"
+            if t.eval_every:
+                where = (f"at update {s['step']}, " + ("the end of " if end else "in ") +
+                         f"epoch {s['epoch'] + (not end)} of {t.epochs}")  # fmt: skip
+            print(f"early stopping: {_no_better(t)}, so training ended {where}; the best model "
+                  f"({self._best_figures()}) is in {self.out_dir}/best", flush=True)  # fmt: skip
+        return stop
 
-    def _end_epoch(self) -> tuple[dict[str, Any], bool]:
-        dev = self.evaluate(self.model)  # Ctrl-C here: resumed, the epoch is scored again
-        with held_interrupts():  # the epoch's state, its saves and its log line, all or none
-            return self._close_epoch(dev)
-
-    def _close_epoch(self, dev: dict[str, float]) -> tuple[dict[str, Any], bool]:
-        t = self.tcfg
-        metric = dev[t.metric]
+    def _check_dev(self, dev: dict[str, float]) -> None:
+        """NonFiniteLoss for dev figures of a model that has diverged."""
+        t, s = self.tcfg, self.state
+        where, what = f"epoch {s['epoch'] + 1}", "this epoch"
+        if t.eval_every:
+            where, what = f"update {s['step']} (epoch {s['epoch'] + 1})", "this update"
         # parameters that are finite but overflow on use; the loss first, named when both are NaN
         for k in ("loss", t.metric):
             if k in dev and not math.isfinite(dev[k]):
                 raise NonFiniteLoss(
-                    f"epoch {self.state['epoch'] + 1}: dev {k} {dev[k]}: the model has diverged; "
-                    f"training stopped without saving this epoch; {self._last_words()}. Try a "
-                    "lower --lr or --clip"
+                    f"{where}: dev {k} {dev[k]}: the model has diverged; training stopped "
+                    f"without saving {what}; {self._last_words()}. Try a lower --lr or --clip"
                 )
         # finite, but a mean above ~709.78 nats is a perplexity past float64 (uniform is log V):
         # parameters blown up by a huge step score the references at probability ~exp(-1e20)
         if "loss" in dev and dev["loss"] > LOSS_OF_OVERFLOWING_PERPLEXITY:
             raise NonFiniteLoss(
-                f"epoch {self.state['epoch'] + 1}: dev loss {dev['loss']:.4g} nats a token, a "
-                "perplexity past float64's range: the model has diverged; training stopped "
-                f"without saving this epoch; {self._last_words()}. Try a lower --lr or --clip"
+                f"{where}: dev loss {dev['loss']:.4g} nats a token, a perplexity past float64's "
+                f"range: the model has diverged; training stopped without saving {what}; "
+                f"{self._last_words()}. Try a lower --lr or --clip"
             )
-        self.state["epoch"] += 1
-        self.state["batch"] = 0
-        self.state |= EPOCH_SUMS
+
+    def _close(self, dev: dict[str, float], end: bool) -> tuple[dict[str, Any], bool]:
+        """Log, save and decide on the dev figures `dev`; (the log line, whether to stop)."""
+        t, s = self.tcfg, self.state
+        self._check_dev(dev)
+        metric = dev[t.metric]
+        # the line's lr is its own (its last update's), before a schedule moves it
+        record = {"epoch": s["epoch"] + 1, "step": s["step"], "lr": self.optimizer.lr,
+                  **tally.figures(s, t.clip), **dev}  # fmt: skip
+        if end:
+            s["epoch"], s["batch"] = s["epoch"] + 1, 0
+        s |= tally.SUMS
         # between equal metrics (exact match repeats: 0 early on, 1.0 late) the dev loss decides
         tiebreak = dev.get("loss") if t.metric != "loss" else None
         stop = self.stopper.should_stop(metric, tiebreak)
-        improved = self.stopper.improved
-        lr = self.optimizer.lr  # the epoch's own (its last update's), before a schedule moves it
         if t.lr_schedule == "plateau":
             self.optimizer.lr = self.lr_schedule.step(metric, tiebreak)
-        elif t.lr_schedule == "exponential":
-            self.optimizer.lr = self.lr_schedule.lr(self.state["epoch"])
-        record = {"epoch": self.state["epoch"], "step": self.state["step"], "lr": lr,
-                  **self.train_figures, **dev}  # fmt: skip
+        elif t.lr_schedule == "exponential" and end:
+            self.optimizer.lr = self.lr_schedule.lr(s["epoch"])
         self.record = record
-        if improved:
+        if self.stopper.improved:
             self.save("best")
         self.save("last")
         runlog.append(self.out_dir, record)  # after its checkpoint (runlog.py)
         if self.progress:
-            print(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()), flush=True)
+            _print_line(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()))
         return record, stop
 
 
@@ -389,9 +393,19 @@ def draws_a_bar(stream: Any) -> bool:
 
 def _no_better(t: TrainConfig) -> str:
     """Why early stopping ends a run, in the words its messages share."""
+    count = f"{t.patience} {'evaluations' if t.eval_every else 'epochs'}"
     if t.metric == "loss":
-        return f"no better dev loss in {t.patience} epochs"
-    return f"no better dev {t.metric} (nor an equal one at a lower dev loss) in {t.patience} epochs"
+        return f"no better dev loss in {count}"
+    return f"no better dev {t.metric} (nor an equal one at a lower dev loss) in {count}"
+
+
+def _print_line(line: str) -> None:
+    """Print a log line; a progress bar on the terminal (a mid-epoch line's) is cleared for it
+    and drawn again below it."""
+    from tqdm import tqdm
+
+    with tqdm.external_write_mode(file=sys.stdout):
+        print(line, flush=True)
 
 
 def _patience(t: TrainConfig) -> int:
