@@ -7,11 +7,15 @@ and scheduled sampling draw from one generator, `default_rng([seed, 1])`, whose 
 A checkpoint records the epoch and how many of its batches are done, so resuming skips exactly
 those (whole updates: with accum_steps K, whole groups of K), and the run continues with the
 same parameters, moments and random draws as a run that was never stopped.
+
+Scoring: at each epoch's end, and with eval_every N after every N-th update, the dev set is
+evaluated and the run logged, saved (best/, last/) and judged (early stopping, the plateau
+schedule). A checkpoint written where a score is due but not yet logged (Ctrl-C during the dev
+evaluation) scores that point first when it resumes.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -34,21 +38,14 @@ from minis2s.train.config import (
     sampling_eps,
     with_new_fields,
 )
+from minis2s.train.divergence import NonFiniteLoss as NonFiniteLoss  # what fit may raise
+from minis2s.train.divergence import check_dev, check_params, check_update
 from minis2s.train.interrupts import StopNow, held_interrupts
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
 from minis2s.train.schedule import EarlyStopping
 
 # training options a resumed run may change: when to stop, and when to score (eval_every)
 RESUMABLE = ("epochs", "max_steps", "patience", "eval_every")
-
-
-class NonFiniteLoss(RuntimeError):
-    """Training produced a NaN or infinite loss or gradient norm, or a dev loss so large that
-    its perplexity overflows float64."""
-
-
-# log of float64's largest number: a mean loss above it has an infinite perplexity
-LOSS_OF_OVERFLOWING_PERPLEXITY = math.log(np.finfo(np.float64).max)
 
 
 # meta["data"] entries that older runs did not save. "normalization": a task run saved before
@@ -112,12 +109,8 @@ class Trainer:
         """Write checkpoint `which` ("last" or "best") atomically; NonFiniteLoss, and nothing
         written, when a parameter holds NaN or infinity (an update that overflowed), so a
         checkpoint on disk is always one the run can go on from."""
-        if not math.isfinite(global_norm(self.model.params)):
-            raise NonFiniteLoss(
-                f"step {self.state['step']}: the parameters hold NaN or infinity (an update "
-                f"overflowed), so they were not saved to {which}/; training stopped; "
-                f"{self._last_words()}. Try a lower --lr or --clip"
-            )
+        norm = global_norm(self.model.params)
+        check_params(norm, self.state["step"], which, self._last_words)
         checkpoint.save(
             os.path.join(self.out_dir, which),
             {k: to_numpy(v) for k, v in self.model.params.items()},
@@ -196,18 +189,7 @@ class Trainer:
         for name in self.frozen:  # --freeze-embeddings: no update, and not in the norm
             del grads[name]
         norm = clip_grad_norm(grads, t.clip) if t.clip > 0 else global_norm(grads)
-        if not (math.isfinite(loss) and math.isfinite(norm)):
-            raise NonFiniteLoss(
-                f"step {self.state['step']}: loss {loss}, gradient norm {norm}. Training stopped; "
-                f"{self._last_words()}. Try a lower --lr or --clip"
-            )
-        if t.clip == 0 and norm > math.sqrt(np.finfo(self.model.dtype).max):
-            # Adam's g * g would overflow to inf and freeze the weight for good, silently
-            raise NonFiniteLoss(
-                f"step {self.state['step']}: gradient norm {norm:.3g}, beyond what "
-                f"{self.model.dtype.name} can square; training has diverged and stopped; "
-                f"{self._last_words()}. Try a lower --lr, or --clip (it is off)"
-            )
+        check_update(self.state["step"], loss, norm, t.clip, self.model.dtype, self._last_words)
         self.optimizer.step(self.trainable, grads)
         self.state["step"] += 1
         return loss, norm
@@ -332,32 +314,13 @@ class Trainer:
                   f"({self._best_figures()}) is in {self.out_dir}/best", flush=True)  # fmt: skip
         return stop
 
-    def _check_dev(self, dev: dict[str, float]) -> None:
-        """NonFiniteLoss for dev figures of a model that has diverged."""
+    def _close(self, dev: dict[str, float], end: bool) -> tuple[dict[str, Any], bool]:
+        """Log, save and decide on the dev figures `dev`; (the log line, whether to stop)."""
         t, s = self.tcfg, self.state
         where, what = f"epoch {s['epoch'] + 1}", "this epoch"
         if t.eval_every:
             where, what = f"update {s['step']} (epoch {s['epoch'] + 1})", "this update"
-        # parameters that are finite but overflow on use; the loss first, named when both are NaN
-        for k in ("loss", t.metric):
-            if k in dev and not math.isfinite(dev[k]):
-                raise NonFiniteLoss(
-                    f"{where}: dev {k} {dev[k]}: the model has diverged; training stopped "
-                    f"without saving {what}; {self._last_words()}. Try a lower --lr or --clip"
-                )
-        # finite, but a mean above ~709.78 nats is a perplexity past float64 (uniform is log V):
-        # parameters blown up by a huge step score the references at probability ~exp(-1e20)
-        if "loss" in dev and dev["loss"] > LOSS_OF_OVERFLOWING_PERPLEXITY:
-            raise NonFiniteLoss(
-                f"{where}: dev loss {dev['loss']:.4g} nats a token, a perplexity past float64's "
-                f"range: the model has diverged; training stopped without saving {what}; "
-                f"{self._last_words()}. Try a lower --lr or --clip"
-            )
-
-    def _close(self, dev: dict[str, float], end: bool) -> tuple[dict[str, Any], bool]:
-        """Log, save and decide on the dev figures `dev`; (the log line, whether to stop)."""
-        t, s = self.tcfg, self.state
-        self._check_dev(dev)
+        check_dev(dev, t.metric, where, what, self._last_words)
         metric = dev[t.metric]
         # the line's lr is its own (its last update's), before a schedule moves it
         record = {"epoch": s["epoch"] + 1, "step": s["step"], "lr": self.optimizer.lr,
@@ -370,7 +333,7 @@ class Trainer:
         stop = self.stopper.should_stop(metric, tiebreak)
         if t.lr_schedule == "plateau":
             self.optimizer.lr = self.lr_schedule.step(metric, tiebreak)
-        elif t.lr_schedule == "exponential" and end:
+        elif t.lr_schedule == "exponential":  # of the epochs finished: moves at epoch ends only
             self.optimizer.lr = self.lr_schedule.lr(s["epoch"])
         self.record = record
         if self.stopper.improved:
