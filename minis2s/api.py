@@ -69,8 +69,9 @@ class Translator:
     def load(cls, path: str | os.PathLike, which: str = "best") -> Translator:
         """Load a run directory (its `best` or `last` checkpoint) or a checkpoint directory.
 
-        A run has no `best` checkpoint until an epoch's dev evaluation has finished (a run
-        stopped earlier by `max_steps` or Ctrl-C); `which="best"` then loads `last`, with a
+        A run has no `best` checkpoint until its first dev evaluation has finished (at an
+        epoch's end, or with --eval-every N at update N; a run stopped earlier by `max_steps` or
+        Ctrl-C); `which="best"` then loads `last`, with a
         warning that says so."""
         if which not in ("best", "last"):
             raise ValueError(f"Translator.load: which={which!r}; give 'best' or 'last'")
@@ -121,8 +122,8 @@ class Translator:
             return os.path.join(path, which)
         if which == "best" and checkpoint.exists(os.path.join(path, "last")):
             warnings.warn(
-                f"{path} has no best checkpoint yet (one is written after an epoch's dev "
-                f"evaluation); using {os.path.join(path, 'last')}",
+                f"{path} has no best checkpoint yet (one is written after a dev evaluation: "
+                f"an epoch's end, or --eval-every's); using {os.path.join(path, 'last')}",
                 stacklevel=3,
             )
             return os.path.join(path, "last")

@@ -131,15 +131,16 @@ def attention_text(
 
 
 def plot_log(log_path: str, out: str | None = None) -> Any:
-    """Training loss, dev loss and the dev metrics per epoch from a run's log.jsonl (or the run
-    directory that holds it), and where the log has them, the gradient norms before clipping
-    (each epoch's mean and largest, on a log scale: a gradient that explodes shows as a jump).
-    Returns the Figure, written to `out` when given."""
+    """Training loss, dev loss and the dev metrics per evaluation from a run's log.jsonl (or the
+    run directory that holds it), and where the log has them, the gradient norms before clipping
+    (each line's mean and largest, on a log scale: a gradient that explodes shows as a jump).
+    Against epochs, or against updates (the lines' "step") where an epoch has several lines
+    (train --eval-every). Returns the Figure, written to `out` when given."""
     if os.path.isdir(log_path):
         log_path = os.path.join(log_path, "log.jsonl")
     if not os.path.isfile(log_path):
         raise FileNotFoundError(f"{log_path}: no such file (a run writes its log.jsonl)")
-    records = []
+    records, numbers = [], []
     with open(log_path, encoding="utf-8", errors="replace") as f:
         for number, line in enumerate(f, start=1):
             try:
@@ -152,9 +153,10 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
                 raise ValueError(f"{log_path}:{number}: not an epoch of a run's log (a JSON "
                                  "object with an \"epoch\" number)")  # fmt: skip
             records.append(record)
+            numbers.append(number)
     if not records:
         raise ValueError(f"{log_path} holds no epochs yet")
-    epochs = [r["epoch"] for r in records]
+    xs, x_label = _x_axis(log_path, records, numbers)
     grads = any("grad_norm" in r for r in records)  # logs from before they were logged: none
     fig = _figure(figsize=(15 if grads else 10, 4))
     axes = fig.subplots(1, 3 if grads else 2)
@@ -167,28 +169,45 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
 
     for key, label in (("train_loss", "train loss"), ("loss", "dev loss")):
         if (ys := curve(key)) is not None:
-            ax_loss.plot(epochs, ys, marker="o", label=label)
-    ax_loss.set_xlabel("epoch")
+            ax_loss.plot(xs, ys, marker="o", label=label)
+    ax_loss.set_xlabel(x_label)
     ax_loss.set_ylabel("cross-entropy per token")
     # exact match is a fraction, BLEU a percentage: both as percentages on one axis
     for key, scale, label in (("exact_match", 100.0, "dev exact match"), ("bleu", 1.0, "dev BLEU")):
         if (ys := curve(key, scale)) is not None:
-            ax_metric.plot(epochs, ys, marker="o", label=label)
-    ax_metric.set_xlabel("epoch")
+            ax_metric.plot(xs, ys, marker="o", label=label)
+    ax_metric.set_xlabel(x_label)
     ax_metric.set_ylabel("%")
     if grads:
         ax_grad = axes[2]
         for key, label in (("grad_norm", "mean gradient norm"), ("grad_norm_max", "largest")):
             if (ys := curve(key)) is not None:
-                ax_grad.plot(epochs, ys, marker="o", label=label)
+                ax_grad.plot(xs, ys, marker="o", label=label)
         ax_grad.set_yscale("log")
-        ax_grad.set_xlabel("epoch")
+        ax_grad.set_xlabel(x_label)
         ax_grad.set_ylabel("global gradient norm, before clipping")
     for ax in axes:
-        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
+        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs, updates: whole numbers
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
     return _save(fig, out)
+
+
+def _x_axis(
+    log_path: str, records: list[dict[str, Any]], numbers: list[int]
+) -> tuple[list[int], str]:
+    """(each line's x, the axis label): its epoch, or its update ("step") where some epoch has
+    several lines; ValueError naming a line with no step then (`numbers`: the lines' numbers
+    in the file)."""
+    epochs = [r["epoch"] for r in records]
+    if len(set(epochs)) == len(epochs):
+        return epochs, "epoch"
+    for r, number in zip(records, numbers, strict=True):
+        step = r.get("step")
+        if not isinstance(step, int) or isinstance(step, bool):
+            raise ValueError(f"{log_path}:{number}: no \"step\" number, which a log with several "
+                             "lines in an epoch is drawn against")  # fmt: skip
+    return [r["step"] for r in records], "update"
 
 
 def plot_by_length(curves: dict[str, Sequence[Any]], out: str | None = None) -> Any:

@@ -136,6 +136,28 @@ def test_plot_log_draws_the_gradient_norms_where_the_log_has_them(tmp_path, monk
     assert got["largest"] == ([1, 2], [40.0, 2.0]) and scales == ["log"]
 
 
+def test_plot_log_draws_a_log_with_lines_inside_epochs_against_updates(tmp_path, monkeypatch):
+    """train --eval-every logs several lines an epoch: they are drawn at their steps, on axes
+    labelled "update"; a log of one line per epoch keeps its epochs and their label."""
+    pytest.importorskip("matplotlib")
+    records = [{"epoch": e, "step": s, "train_loss": 1.0 / s, "loss": 2.0 / s, "grad_norm": s,
+                "grad_norm_max": 2 * s} for e, s in ((1, 2), (1, 4), (1, 5), (2, 6))]  # fmt: skip
+    (tmp_path / "log.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    lines = _plotted(monkeypatch)
+    fig = viz.plot_log(str(tmp_path))
+    got = {label: (xs, ys) for label, xs, ys in lines}
+    assert got["train loss"] == ([2, 4, 5, 6], [0.5, 0.25, 0.2, 1 / 6])
+    assert got["dev loss"][0] == got["largest"][0] == [2, 4, 5, 6]
+    assert [ax.get_xlabel() for ax in fig.axes] == ["update"] * 3
+    epoch_ends = [records[2] | {"epoch": 1}, records[3] | {"epoch": 2}]
+    (tmp_path / "log.jsonl").write_text("\n".join(json.dumps(r) for r in epoch_ends) + "\n")
+    fig = viz.plot_log(str(tmp_path))
+    assert lines[-1][1] == [1, 2] and [ax.get_xlabel() for ax in fig.axes] == ["epoch"] * 3
+    (tmp_path / "log.jsonl").write_text('{"epoch": 1, "step": 2}\n{"epoch": 1}\n')
+    with pytest.raises(ValueError, match=r"log.jsonl:2: no \"step\" number, which a log with"):
+        viz.plot_log(str(tmp_path))
+
+
 def test_plot_by_length_draws_each_band_at_its_middle_in_percent(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     lines = _plotted(monkeypatch)
