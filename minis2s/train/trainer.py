@@ -249,6 +249,10 @@ class Trainer:
             )
         return None
 
+    def _capped(self) -> bool:
+        """Whether the run has made its max_steps updates."""
+        return bool(self.tcfg.max_steps) and self.state["step"] >= self.tcfg.max_steps
+
     def _scores_here(self) -> bool:
         """Whether --eval-every scores the run after the update just made (a multiple of N)."""
         n = self.tcfg.eval_every
@@ -268,9 +272,8 @@ class Trainer:
 
         t, s = self.tcfg, self.state
         all_batches = self.epoch_batches(s["epoch"])
-        capped = lambda: bool(t.max_steps) and s["step"] >= t.max_steps  # noqa: E731
         if 0 < s["batch"] < len(all_batches) and self._unscored(len(all_batches)):
-            if self._score(end=False) or capped():  # resumed after Ctrl-C in this evaluation
+            if self._score(end=False) or self._capped():  # resumed after Ctrl-C in this evaluation
                 return True
         # state["batch"] is a group boundary (it moves a whole update at a time), so the groups
         # of a resumed epoch are those of the uninterrupted one
@@ -288,15 +291,15 @@ class Trainer:
                 n = sum(batch.n_tokens for batch in group)
                 tally.add(s, n, loss, norm, t.clip, seconds0 + time.perf_counter() - t0)
                 mid = s["batch"] < len(all_batches)  # at the epoch's end, _score(end=True)
-                if mid and capped() and not self._scores_here():
+                if mid and self._capped() and not self._scores_here():
                     self.save("last")
                     return True
             bar.set_postfix(tally.progress(s, loss, norm))
             if mid and self._scores_here():
-                if self._score(end=False) or capped():
+                if self._score(end=False) or self._capped():
                     return True
                 t0, seconds0 = time.perf_counter(), 0.0  # the next line's time starts here
-        return self._score(end=True) or capped()
+        return self._score(end=True) or self._capped()
 
     def _score(self, end: bool) -> bool:
         """Score the run where it stands, at the epoch's `end` or mid-epoch (--eval-every): dev
@@ -305,11 +308,10 @@ class Trainer:
         with held_interrupts():  # the point's state, its saves and its log line, all or none
             self.result, stop = self._close(dev, end)
         if stop and self.progress:  # with the log lines: why the run ends before --epochs
-            t, s = self.tcfg, self.state
-            where = f"after epoch {s['epoch']} of {t.epochs}"
+            t, epoch = self.tcfg, f"epoch {self.result['epoch']} of {self.tcfg.epochs}"
+            where = f"after {epoch}"
             if t.eval_every:
-                where = (f"at update {s['step']}, " + ("the end of " if end else "in ") +
-                         f"epoch {s['epoch'] + (not end)} of {t.epochs}")  # fmt: skip
+                where = f"at update {self.state['step']}, {'the end of' if end else 'in'} {epoch}"
             print(f"early stopping: {_no_better(t)}, so training ended {where}; the best model "
                   f"({self._best_figures()}) is in {self.out_dir}/best", flush=True)  # fmt: skip
         return stop
