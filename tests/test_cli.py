@@ -619,11 +619,12 @@ def test_a_global_option_after_the_command_says_where_it_goes(capsys, option):
     assert "go before the command" not in capsys.readouterr().err
 
 
-def test_train_wants_a_non_negative_seed(capsys):
+@pytest.mark.parametrize("option", ["--seed", "--eval-every"])
+def test_train_wants_a_non_negative_seed_and_eval_every(capsys, option):
     with pytest.raises(SystemExit) as exit_:
-        main(["train", *TINY, "--seed", "-1"])
+        main(["train", *TINY, option, "-1"])
     assert exit_.value.code == 2
-    assert "minis2s train: error: argument --seed: must be an integer >= 0" in (
+    assert f"minis2s train: error: argument {option}: must be an integer >= 0" in (
         capsys.readouterr().err
     )
 

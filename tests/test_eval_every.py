@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from minis2s.train import checkpoint
+from minis2s.train import checkpoint, runlog
 from minis2s.train.optim import global_norm
 from minis2s.train.trainer import NonFiniteLoss
 from tests.test_trainer import assert_same_run, make_trainer
@@ -190,6 +190,28 @@ def test_ctrl_c_in_an_evaluation_then_resume_scores_that_point(
     assert_same_run(full, resumed)
     assert log_lines(tmp_path / "cut") == log_lines(tmp_path / "full")
     assert step in [r["step"] for r in log_lines(tmp_path / "cut")]
+
+
+def test_a_resume_mends_a_mid_epoch_line_lost_between_save_and_log(data, tmp_path, monkeypatch):
+    """A crash in the log's write of the line at step 4 (its checkpoint saved): the resume
+    writes it from the checkpoint, and the log ends as the uninterrupted run's."""
+    make_trainer(data, tmp_path / "full", eval_every=2).fit()
+    real = runlog.append
+
+    def crash_at_step_4(out_dir, record):
+        if record["step"] == 4:
+            raise OSError("disk full")
+        real(out_dir, record)
+
+    monkeypatch.setattr(runlog, "append", crash_at_step_4)
+    with pytest.raises(OSError, match="disk full"):
+        make_trainer(data, tmp_path / "cut", eval_every=2).fit()
+    monkeypatch.undo()
+    assert [r["step"] for r in log_lines(tmp_path / "cut")] == [2]
+    resumed = make_trainer(data, tmp_path / "cut", eval_every=2)
+    assert resumed.resume() and [r["step"] for r in log_lines(tmp_path / "cut")] == [2, 4]
+    resumed.fit()
+    assert log_lines(tmp_path / "cut") == log_lines(tmp_path / "full")
 
 
 def test_a_resumed_run_may_score_at_another_interval(data, tmp_path):

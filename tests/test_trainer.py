@@ -174,6 +174,7 @@ def test_training_reduces_the_loss(data, tmp_path):
         (dict(label_smoothing=-0.1), r"label_smoothing must be in \[0, 1\)"),
         (dict(label_smoothing=1.0), r"label_smoothing must be in \[0, 1\) \(1 would train towa"),
         (dict(seed=-1), "seed must be >= 0"),
+        (dict(eval_every=-1), "eval_every must be >= 0; got -1"),
         (dict(tokens_per_batch=500), "pass batch_size=0 with tokens_per_batch"),
         (dict(batch_size=0), "set exactly one of batch_size and tokens_per_batch"),
         (dict(optimizer="Adam", momentum=0.9), "momentum and nesterov are for optimizer='sgd'"),
@@ -212,6 +213,7 @@ def test_a_bad_train_config_is_refused_before_any_work(kw, message):
         (dict(batch_size="64"), r"batch_size must be an integer; got '64' \(str\)"),
         (dict(lr="1e-3"), "lr must be a number"),
         (dict(patience=True), "patience must be an integer; got True"),
+        (dict(eval_every=2.5), r"eval_every must be an integer; got 2.5 \(float\)"),
         (dict(nesterov=1), "nesterov must be True or False"),
     ],
 )
