@@ -41,8 +41,8 @@ class TrainConfig:
         sampling_steps updates), "exponential" (1 - k^i, sampling_k in (0, 1], e.g. 0.999;
         k = 1 never samples), "inverse_sigmoid" (1 / (1 + k exp(-i / k)), sampling_k >= 1,
         e.g. 500), i = the updates made so far.
-    patience: stop when the dev metric has not improved for this many evaluations in a row
-        (0 = never).
+    patience: stop when the dev metric has not improved for this many evaluations in a row (one
+        at each epoch's end, and more with eval_every; 0 = never).
     eval_every: evaluate the dev set every this many updates as well as at each epoch's end
         (0 = at epoch ends only: an evaluation per epoch). Each evaluation writes a log line,
         saves best/ (when improved) and last/, and counts for patience and the plateau
@@ -50,7 +50,7 @@ class TrainConfig:
         last update is scored once, as the epoch's end.
     metric: the dev figure for best/, early stopping and the plateau schedule: "exact_match",
         "bleu" (higher is better) or "loss". Between equal values of exact match or BLEU the
-        dev loss decides: an epoch that ties the best metric at a lower dev loss improves.
+        dev loss decides: an evaluation that ties the best metric at a lower dev loss improves.
     max_steps: stop after this many updates in total (0 = no limit).
     accum_steps: gradient accumulation: each update uses the gradient of K = accum_steps
         consecutive batches of the epoch (its last group may be shorter), weighted by their
