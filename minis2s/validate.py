@@ -41,6 +41,35 @@ def integer(where: str, name: str, value: Any, minimum: int | None) -> None:
         raise ValueError(f"{where}: {name} must be >= {minimum}; got {value}")
 
 
+def size(where: str, name: str, value: Any) -> None:
+    """ValueError unless `value` is an integer >= 1: a layer's size (D, H, V, E ...) for `init`,
+    so that H = -1 is named here rather than in the random generator's "high - low range"."""
+    integer(where, name, value, 1)
+
+
+def cache(where: str, c: Any, want: type, forward: str) -> None:
+    """ValueError unless `c` is the cache a `forward` pass returned (a NamedTuple of class
+    `want`): another layer's cache would be unpacked into wrong fields ("too many values to
+    unpack") or read as if it were this layer's."""
+    if not isinstance(c, want):
+        raise ValueError(
+            f"{where}: cache is {type(c).__name__}, expected the {want.__name__} that {forward} "
+            "returned; pass each layer's own cache to its backward"
+        )
+
+
+def params(where: str, p: Any, names: Sequence[str], init: str) -> None:
+    """ValueError unless `p` is a dict holding every name of `names` (the parameters `init`
+    makes), so a missing one is named instead of a bare KeyError."""
+    missing = [n for n in names if n not in p] if isinstance(p, dict) else list(names)
+    if missing:
+        got = "" if isinstance(p, dict) else f" (p is {type(p).__name__}, not a dict)"
+        raise ValueError(
+            f"{where}: p has no {', '.join(missing)}{got}; this layer needs "
+            f"{', '.join(names)} (its `{init}` makes them)"
+        )
+
+
 def finite(where: str, name: str, value: Any) -> None:
     """ValueError unless `value` is a finite real number (NaN or inf would decode nothing)."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):

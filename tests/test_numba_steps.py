@@ -105,3 +105,36 @@ def test_model_matches_numpy_backend_in_training(cell, att, dtype):
     want = model_loss_and_grads(dtype, **train, **kw)
     backend.use("numba")
     assert_same_model(model_loss_and_grads(dtype, **train, **kw), want, dtype)
+
+
+def wrong_step_inputs(cell, x, state, p):
+    """(x, state, p) triples that one step's forward must refuse: x of another shape or dtype, a
+    state of another shape, a bias one entry short (a compiled step reads the biases unchecked)."""
+    N, D = x.shape
+    other = np.float32 if x.dtype == np.float64 else np.float64
+    pack = (lambda h: (h, state[1])) if cell == "lstm" else (lambda h: h)
+    h = state[0] if cell == "lstm" else state
+    return [
+        (x[:, :-1], state, p),
+        (x[:-1], state, p),
+        (x[:, None], state, p),
+        (x.astype(other), state, p),
+        (x, pack(h[:, :-1]), p),
+        (x, pack(h.astype(other)), p),
+        (x, state, {**p, "b_ih": p["b_ih"][:-1]}),
+        (x, state, {k: v for k, v in p.items() if k != "b_hh"}),
+    ]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_step_forward_refuses_wrong_inputs_as_the_reference(cell):
+    """A learner calling a cell's step (or the decoder's twin of it) with a wrong x, state or
+    bias gets the reference's message naming it, not a gemm error or a read past a short bias."""
+    ref, twin = CELLS[cell]
+    x, state, p, _ = step_inputs(cell, 2, 3, 4, np.random.default_rng(0), np.float64)
+    for wrong in wrong_step_inputs(cell, x, state, p):
+        with pytest.raises(ValueError) as want:
+            ref.step_forward(*wrong)
+        assert re.match(rf"{cell}\.step_forward: (x|h_prev|c_prev|p)\b", str(want.value))
+        with pytest.raises(ValueError, match=re.escape(str(want.value))):
+            twin.step_forward(*wrong)

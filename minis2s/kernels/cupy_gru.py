@@ -19,7 +19,7 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
-from minis2s.layers.gru import WHERE, GRUStepCache, check_step_grads
+from minis2s.layers.gru import WHERE, GRUStepCache, check_step_forward, check_step_grads
 
 LOOP_STEP_FORWARD = Elementwise(
     "gru_loop_step_forward",
@@ -133,6 +133,7 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H), cache.
     """
+    check_step_forward(x, h_prev, p)  # the fused kernel reads b_ih, b_hh unchecked
     xp = get_array_module(x)
     N, H = h_prev.shape
     h, hn = xp.empty((N, H), dtype=x.dtype), xp.empty((N, H), dtype=x.dtype)

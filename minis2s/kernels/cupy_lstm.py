@@ -19,7 +19,7 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
-from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_grads
+from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_forward, check_step_grads
 
 LOOP_STEP_FORWARD = Elementwise(
     "lstm_loop_step_forward",
@@ -140,8 +140,8 @@ def step_forward(x: Any, state: tuple[Any, Any], p: dict[str, Any]) -> tuple[Any
 
     Shapes: x (N, D), state = (h_prev (N, H), c_prev (N, H)) -> ((h, c) (N, H) each, cache).
     """
+    h_prev, c_prev = check_step_forward(x, state, p)  # the fused kernel reads c_prev, b_* unchecked
     xp = get_array_module(x)
-    h_prev, c_prev = state
     N, H = h_prev.shape
     h, c = xp.empty((N, H), dtype=x.dtype), xp.empty((N, H), dtype=x.dtype)
     gates = xp.empty((N, 4 * H), dtype=x.dtype)

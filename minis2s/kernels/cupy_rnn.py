@@ -20,7 +20,7 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise
-from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_grads
+from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_forward, check_step_grads
 
 LOOP_STEP_FORWARD = Elementwise(
     "rnn_loop_step_forward",
@@ -99,6 +99,7 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, RNNStepCa
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H), cache.
     """
+    check_step_forward(x, h_prev, p)  # the fused kernel reads b_ih, b_hh unchecked
     xp = get_array_module(x)
     h = xp.empty(h_prev.shape, dtype=x.dtype)
     STEP_FORWARD(x @ p["W_ih"].T, p["b_ih"], h_prev @ p["W_hh"].T, p["b_hh"], h)

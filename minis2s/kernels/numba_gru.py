@@ -25,7 +25,7 @@ from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
 from minis2s.layers import gru
-from minis2s.layers.gru import WHERE, GRUStepCache, check_step_grads
+from minis2s.layers.gru import WHERE, GRUStepCache, check_step_forward, check_step_grads
 
 
 @float_twin(gru.forward_loop)
@@ -129,6 +129,7 @@ def step_forward(x, h_prev, p):
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H).
     """
+    check_step_forward(x, h_prev, p)  # before the loop reads b_ih, b_hh
     N, H = h_prev.shape
     h, hn = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
     gates = np.empty((N, 3 * H), dtype=x.dtype)

@@ -24,7 +24,7 @@ from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
 from minis2s.layers import lstm
-from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_grads
+from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_forward, check_step_grads
 
 
 @float_twin(lstm.forward_loop)
@@ -125,7 +125,7 @@ def step_forward(x, state, p):
 
     Shapes: x (N, D), state = (h_prev (N, H), c_prev (N, H)) -> (h (N, H), c (N, H)).
     """
-    h_prev, c_prev = state
+    h_prev, c_prev = check_step_forward(x, state, p)  # before the loop reads c_prev, b_ih, b_hh
     N, H = h_prev.shape
     h, c = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
     gates = np.empty((N, 4 * H), dtype=x.dtype)

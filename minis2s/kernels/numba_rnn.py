@@ -23,7 +23,7 @@ from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import tanh
 from minis2s.layers import rnn
-from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_grads
+from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_forward, check_step_grads
 
 
 @float_twin(rnn.forward_loop)
@@ -95,6 +95,7 @@ def step_forward(x, h_prev, p):
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H).
     """
+    check_step_forward(x, h_prev, p)  # before the loop reads b_ih, b_hh
     h = np.empty(h_prev.shape, dtype=x.dtype)
     xW, hW = np.empty(h_prev.shape, dtype=x.dtype), np.empty(h_prev.shape, dtype=x.dtype)
     step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], xW, hW, h)

@@ -23,14 +23,8 @@ def check_sequence(
             f"{where}: p has no {', '.join(missing)}; a recurrent layer needs {', '.join(PARAMS)} "
             "(its `init(D, H, rng)` makes them)"
         )
-    validate.shape(where, "p['W_hh']", p["W_hh"], (None, None), f"G*H, H; G = {gates}")
-    validate.shape(where, "p['W_ih']", p["W_ih"], (None, None), f"G*H, D; G = {gates}")
+    _check_weights(where, p, gates)
     H, D = p["W_hh"].shape[1], p["W_ih"].shape[1]
-    want = {"W_ih": ((gates * H, D), "G*H, D"), "W_hh": ((gates * H, H), "G*H, H")}
-    for name in ("W_hh", "W_ih", "b_ih", "b_hh"):  # W_hh first: H is read from it
-        shape, letters = want.get(name, ((gates * H,), "G*H"))
-        validate.shape(where, f"p[{name!r}]", p[name], shape, f"{letters}; G = {gates}")
-        validate.floating(where, f"p[{name!r}]", p[name], p["W_ih"].dtype)
     validate.shape(where, "x", x, (None, None, D), "N, T, D")
     validate.floating(where, "x", x, p["W_ih"].dtype)
     N, T = x.shape[:2]
@@ -42,6 +36,49 @@ def check_sequence(
         validate.shape(where, "h0", h0, (N, H), "N, H")
         validate.floating(where, "h0", h0, p["W_ih"].dtype)
     return N, T, H
+
+
+def _check_weights(where: str, p: dict[str, Any], gates: int) -> None:
+    """W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (G*H,), all of W_ih's float dtype."""
+    validate.shape(where, "p['W_hh']", p["W_hh"], (None, None), f"G*H, H; G = {gates}")
+    validate.shape(where, "p['W_ih']", p["W_ih"], (None, None), f"G*H, D; G = {gates}")
+    H, D = p["W_hh"].shape[1], p["W_ih"].shape[1]
+    want = {"W_ih": ((gates * H, D), "G*H, D"), "W_hh": ((gates * H, H), "G*H, H")}
+    for name in ("W_hh", "W_ih", "b_ih", "b_hh"):  # W_hh first: H is read from it
+        shape, letters = want.get(name, ((gates * H,), "G*H"))
+        validate.shape(where, f"p[{name!r}]", p[name], shape, f"{letters}; G = {gates}")
+        validate.floating(where, f"p[{name!r}]", p[name], p["W_ih"].dtype)
+
+
+def check_step(where: str, x: Any, states: tuple[Any, ...], p: dict[str, Any], gates: int) -> None:
+    """Validate one step's x (N, D) and state (h_prev, and c_prev for an LSTM; (N, H) each)
+    against p (W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (G*H,)), all of one float dtype. A
+    decoder steps every token, so the usual case costs a few compares; the fast twins call it
+    too, as their compiled loops read x, the state and the biases without bounds checks."""
+    try:
+        W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
+        N, H = states[0].shape
+        G_H, dtype = W_hh.shape[0], W_ih.dtype
+        if (
+            G_H == gates * H and W_hh.shape[1] == H and W_ih.shape[0] == G_H
+            and b_ih.shape == b_hh.shape == (G_H,) and x.shape == (N, W_ih.shape[1])
+            and dtype.kind == "f" and x.dtype == W_hh.dtype == b_ih.dtype == b_hh.dtype == dtype
+            and all(s.shape == (N, H) and s.dtype == dtype for s in states)
+        ):  # fmt: skip
+            return  # the usual case, at every step of a decoder
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        pass  # named below
+    validate.params(where, p, PARAMS, "init(D, H, rng)")
+    _check_weights(where, p, gates)
+    H, D, dtype = p["W_hh"].shape[1], p["W_ih"].shape[1], p["W_ih"].dtype
+    names = ("h_prev", "c_prev")[: len(states)]
+    validate.shape(where, names[0], states[0], (None, H), "N, H")
+    N = states[0].shape[0]
+    for name, s in zip(names, states, strict=True):
+        validate.shape(where, name, s, (N, H), "N, H")
+        validate.floating(where, name, s, dtype)
+    validate.shape(where, "x", x, (N, D), "N, D")
+    validate.floating(where, "x", x, dtype)
 
 
 def check_backward(where: str, dys: Any, dfinals: dict[str, Any], states: Any, dtype: Any) -> None:

@@ -102,6 +102,9 @@ def init(
     A (the tanh layer's width) defaults to He. Returns {} for "dot" and "scaled_dot".
     """
     checks.check_score(score)
+    for name, size in (("Hq", Hq), ("He", He), ("A", A)):
+        if size is not None:
+            validate.size(f"{WHERE}.init", name, size)
     A = He if A is None else A
     shapes = {
         "dot": {},
@@ -308,6 +311,7 @@ def backward(
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dq (N, Tq, Hq), denc (N, S, He), dp) from dcontext (N, Tq, He) and
     dweights (N, Tq, S) or None."""
+    validate.cache(f"{WHERE}.backward", cache, AttentionCache, "attention.forward")
     checks.check_grads(f"{WHERE}.backward", cache.query, dcontext=dcontext, dweights=dweights)
     dq, dkeys, denc_values, dp_query = backward_with_keys(dcontext, dweights, cache.query)
     denc_keys, dp_keys = keys_backward(dkeys, cache.keys)

@@ -72,6 +72,7 @@ def forward(
     The identity (and nothing drawn from `rng`) when `train` is False or `rate` is 0.
     Shapes: x (...) -> y (...), same shape and dtype.
     """
+    validate.finite(f"{WHERE}.forward", "rate", rate)
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"{WHERE}.forward: rate must be in [0, 1); got {rate!r}")
     validate.floating(f"{WHERE}.forward", "x", x)
@@ -91,6 +92,7 @@ def forward(
 def backward(dy: Any, cache: DropoutCache) -> Any:
     """dx = dy * keep / (1 - rate): the same mask as the forward pass. Shapes: dy (...) -> dx,
     both the shape of x. Where dropout was the identity, dy comes back as it is, unchecked."""
+    validate.cache(f"{WHERE}.backward", cache, DropoutCache, "dropout.forward")
     if cache.scale is None:
         return dy
     validate.gradient(f"{WHERE}.backward", "dy", dy, cache.scale.shape, "...", cache.scale.dtype)

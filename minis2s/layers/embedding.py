@@ -31,7 +31,10 @@ class EmbeddingCache(NamedTuple):
 
 
 def _check_pad_id(where: str, pad_id: int | None, V: int) -> None:
-    if pad_id is not None and not 0 <= pad_id < V:
+    if pad_id is None:
+        return
+    validate.integer(where, "pad_id", pad_id, None)  # 0.5 would match no id, padding nothing
+    if not 0 <= pad_id < V:
         raise ValueError(f"{where}: pad_id = {pad_id} is not a token id; it must be in 0..{V - 1}")
 
 
@@ -39,6 +42,8 @@ def init(
     V: int, E: int, rng: np.random.Generator, dtype: Any = np.float32, pad_id: int | None = None
 ) -> dict[str, Any]:
     """W (V, E) ~ N(0, 1), as nn.Embedding; the row of `pad_id` is zero when it is given."""
+    validate.size(f"{WHERE}.init", "V", V)
+    validate.size(f"{WHERE}.init", "E", E)
     _check_pad_id(f"{WHERE}.init", pad_id, V)
     W = rng.standard_normal((V, E)).astype(dtype)
     if pad_id is not None:
@@ -56,8 +61,10 @@ def forward(
     per batch, and the tokens it chooses itself are valid by construction), so this lookup does
     not look at them again (on CuPy, a wait for the device at every decoding step).
     """
+    validate.params(f"{WHERE}.forward", p, ("W",), "init(V, E, rng)")
     W = p["W"]
     validate.shape(f"{WHERE}.forward", "p['W']", W, (None, None), "V, E")
+    validate.floating(f"{WHERE}.forward", "p['W']", W)
     V = W.shape[0]
     if not ids_checked:
         validate.token_ids(f"{WHERE}.forward", "ids", ids, V)
@@ -76,6 +83,7 @@ def backward(dout: Any, cache: EmbeddingCache) -> dict[str, Any]:
 
     Token ids have no gradient, so only the parameter gradients are returned.
     """
+    validate.cache(f"{WHERE}.backward", cache, EmbeddingCache, "embedding.forward")
     ids, keep, W = cache
     E = W.shape[1]
     validate.gradient(f"{WHERE}.backward", "dout", dout, (*ids.shape, E), "..., E", W.dtype)

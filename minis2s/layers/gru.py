@@ -46,6 +46,7 @@ from minis2s.layers._padding import zero_padding
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
+    check_step,
     shift_right,
     sigmoid,
     weight_grads,
@@ -75,6 +76,8 @@ class GRUCache(NamedTuple):
 
 def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> dict[str, Any]:
     """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as nn.GRU."""
+    validate.size(f"{WHERE}.init", "D", D)
+    validate.size(f"{WHERE}.init", "H", H)
     k = 1.0 / np.sqrt(H)
     shapes = {"W_ih": (3 * H, D), "W_hh": (3 * H, H), "b_ih": (3 * H,), "b_hh": (3 * H,)}
     return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
@@ -85,6 +88,7 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H).
     """
+    check_step_forward(x, h_prev, p)
     xp = get_array_module(x)
     H = h_prev.shape[1]
     ax = x @ p["W_ih"].T + p["b_ih"]  # (N, 3H) input side of [r, z, n]
@@ -94,6 +98,11 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
     h = (1 - z) * n + z * h_prev
     gates = xp.concatenate([r, z, n], axis=1)
     return h, GRUStepCache(x, h_prev, gates, ah[:, 2 * H :], p)
+
+
+def check_step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> None:
+    """Check one step's x (N, D) and h_prev (N, H) against p; the fast twins call it too."""
+    check_step(f"{WHERE}.step_forward", x, (h_prev,), p, gates=3)
 
 
 def step_backward(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, dict[str, Any]]:
@@ -123,6 +132,7 @@ def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[An
 def check_step_grads(where: str, dh: Any, cache: GRUStepCache) -> None:
     """Check one step's upstream gradient dh against its forward pass: (N, H), in the dtype of the
     parameters. The fast twins call it too: their compiled steps check no bounds."""
+    validate.cache(where, cache, GRUStepCache, "gru.step_forward")
     validate.gradient(where, "dh", dh, cache.h_prev.shape, "N, H", cache.p["W_ih"].dtype)
 
 
@@ -197,6 +207,7 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
 
 def backward(dys: Any, dh_final: Any, cache: GRUCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dx (N, T, D), dh0 (N, H), dp) from dys (N, T, H) and dh_final (N, H) or None."""
+    validate.cache(f"{WHERE}.backward", cache, GRUCache, "gru.forward")
     x, h0, hs_state, gates, hn, m, p = cache
     check_backward(f"{WHERE}.backward", dys, {"dh_final": dh_final}, hs_state, p["W_ih"].dtype)
     if dh_final is None:

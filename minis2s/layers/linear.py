@@ -17,6 +17,8 @@ class LinearCache(NamedTuple):
 
 def init(D: int, O: int, rng: np.random.Generator, dtype: Any = np.float32) -> dict[str, Any]:
     """W (O, D), b (O,) ~ U(-1/sqrt(D), 1/sqrt(D)), as nn.Linear."""
+    validate.size("linear.init", "D", D)
+    validate.size("linear.init", "O", O)
     k = 1.0 / np.sqrt(D)
     return {
         "W": rng.uniform(-k, k, (O, D)).astype(dtype),
@@ -29,6 +31,7 @@ def forward(x: Any, p: dict[str, Any]) -> tuple[Any, LinearCache]:
 
     Shapes: x (..., D), W (O, D), b (O,) -> y (..., O).
     """
+    validate.params("linear.forward", p, ("W", "b"), "init(D, O, rng)")
     W, b = p["W"], p["b"]
     validate.array("linear.forward", "x", x, "..., D")
     validate.shape("linear.forward", "p['W']", W, (None, None), "O, D")
@@ -46,6 +49,7 @@ def backward(dy: Any, cache: LinearCache) -> tuple[Any, dict[str, Any]]:
 
     Shapes: dy (..., O), the shape of y -> dx (..., D), dW (O, D), db (O,).
     """
+    validate.cache("linear.backward", cache, LinearCache, "linear.forward")
     x, W = cache
     want = (*x.shape[:-1], W.shape[0])
     validate.gradient("linear.backward", "dy", dy, want, "..., O", W.dtype)

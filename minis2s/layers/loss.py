@@ -158,6 +158,7 @@ def backward(dloss: float, cache: LossCache) -> Any:
             f"{WHERE}.backward: dloss must be a scalar, the gradient of the scalar loss "
             f"(1.0 to differentiate the loss itself); got {got}"
         )
+    validate.cache(f"{WHERE}.backward", cache, LossCache, "loss.forward")
     logp, t, keep, eps, scale, shape = cache
     grad = backend.current().kernel("loss.softmax_minus_target", softmax_minus_target)
     return grad(logp, t, keep, eps, float(dloss) * scale).reshape(shape)

@@ -46,6 +46,7 @@ from minis2s.layers._padding import zero_padding
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
+    check_step,
     shift_right,
     sigmoid,
     weight_grads,
@@ -77,6 +78,8 @@ class LSTMCache(NamedTuple):
 
 def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> dict[str, Any]:
     """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as nn.LSTM."""
+    validate.size(f"{WHERE}.init", "D", D)
+    validate.size(f"{WHERE}.init", "H", H)
     k = 1.0 / np.sqrt(H)
     shapes = {"W_ih": (4 * H, D), "W_hh": (4 * H, H), "b_ih": (4 * H,), "b_hh": (4 * H,)}
     return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
@@ -89,8 +92,8 @@ def step_forward(
 
     Shapes: x (N, D), state = (h_prev (N, H), c_prev (N, H)) -> (h (N, H), c (N, H)).
     """
+    h_prev, c_prev = check_step_forward(x, state, p)
     xp = get_array_module(x)
-    h_prev, c_prev = state
     H = h_prev.shape[1]
     a = x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"]  # (N, 4H)
     i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
@@ -99,6 +102,19 @@ def step_forward(
     h = o * xp.tanh(c)
     gates = xp.concatenate([i, f, g, o], axis=1)
     return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
+
+
+def check_step_forward(x: Any, state: Any, p: dict[str, Any]) -> tuple[Any, Any]:
+    """(h_prev, c_prev) from one step's state, checked with x (N, D) against p: a tuple of two
+    (N, H) arrays. The fast twins call it too."""
+    where = f"{WHERE}.step_forward"
+    if not isinstance(state, tuple | list) or len(state) != 2:
+        raise ValueError(
+            f"{where}: state must be a tuple (h_prev, c_prev) of two (N, H) arrays; "
+            f"got {type(state).__name__}"
+        )
+    check_step(where, x, tuple(state), p, gates=4)
+    return state[0], state[1]
 
 
 def step_backward(
@@ -156,6 +172,7 @@ def check_step_grads(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any
             f"{where}: dstate must be a tuple (dh, dc) of two (N, H) arrays (dc may be None); "
             f"got {type(dstate).__name__}"
         )
+    validate.cache(where, cache, LSTMStepCache, "lstm.step_forward")
     dh, dc = dstate
     dtype = cache.p["W_ih"].dtype
     validate.gradient(where, "dh", dh, cache.c.shape, "N, H", dtype)
@@ -268,8 +285,9 @@ def backward(
 ) -> tuple[Any, tuple[Any, Any], dict[str, Any]]:
     """Gradients (dx (N, T, D), (dh0 (N, H), dc0 (N, H)), dp) from dys (N, T, H) and
     dfinal = (dh_final (N, H), dc_final (N, H)) or None; either entry may be None (zeros)."""
-    x, h0, c0, hs_state, cs_state, gates, m, p = cache
     where = f"{WHERE}.backward"
+    validate.cache(where, cache, LSTMCache, "lstm.forward")
+    x, h0, c0, hs_state, cs_state, gates, m, p = cache
     dh_final, dc_final = _pair(where, "dfinal", dfinal)
     finals = {"dh_final (dfinal[0])": dh_final, "dc_final (dfinal[1])": dc_final}
     check_backward(where, dys, finals, hs_state, p["W_ih"].dtype)

@@ -37,6 +37,7 @@ from minis2s.layers._padding import zero_padding
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
+    check_step,
     shift_right,
     weight_grads,
     zeros_state,
@@ -62,6 +63,8 @@ class RNNCache(NamedTuple):
 
 def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> dict[str, Any]:
     """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as nn.RNN."""
+    validate.size(f"{WHERE}.init", "D", D)
+    validate.size(f"{WHERE}.init", "H", H)
     k = 1.0 / np.sqrt(H)
     shapes = {"W_ih": (H, D), "W_hh": (H, H), "b_ih": (H,), "b_hh": (H,)}
     return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
@@ -72,9 +75,15 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, RNNStepCa
 
     Shapes: x (N, D), h_prev (N, H) -> h (N, H).
     """
+    check_step_forward(x, h_prev, p)
     xp = get_array_module(x)
     h = xp.tanh(x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"])
     return h, RNNStepCache(x, h_prev, h, p)
+
+
+def check_step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> None:
+    """Check one step's x (N, D) and h_prev (N, H) against p; the fast twins call it too."""
+    check_step(f"{WHERE}.step_forward", x, (h_prev,), p, gates=1)
 
 
 def step_backward(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, dict[str, Any]]:
@@ -97,6 +106,7 @@ def step_backward_data(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, tuple[An
 def check_step_grads(where: str, dh: Any, cache: RNNStepCache) -> None:
     """Check one step's upstream gradient dh against its forward pass: (N, H), in the dtype of the
     parameters. The fast twins call it too: their compiled steps check no bounds."""
+    validate.cache(where, cache, RNNStepCache, "rnn.step_forward")
     validate.gradient(where, "dh", dh, cache.h.shape, "N, H", cache.p["W_ih"].dtype)
 
 
@@ -152,6 +162,7 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
 
 def backward(dys: Any, dh_final: Any, cache: RNNCache) -> tuple[Any, Any, dict[str, Any]]:
     """Gradients (dx (N, T, D), dh0 (N, H), dp) from dys (N, T, H) and dh_final (N, H) or None."""
+    validate.cache(f"{WHERE}.backward", cache, RNNCache, "rnn.forward")
     x, h0, hs_state, m, p = cache
     check_backward(f"{WHERE}.backward", dys, {"dh_final": dh_final}, hs_state, p["W_ih"].dtype)
     if dh_final is None:

@@ -16,7 +16,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.backend import get_array_module
+
+WHERE = "softmax"
 
 
 class SoftmaxCache(NamedTuple):
@@ -31,6 +34,7 @@ def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     -inf, gets all zeros. Only values <= 0 are exponentiated, so nothing overflows, and scores at
     padding are never read.
     """
+    _check_forward(s, mask)
     xp = get_array_module(s)
     valid = xp.ones(s.shape, dtype=bool) if mask is None else xp.broadcast_to(mask > 0, s.shape)
     s = xp.where(valid, s, 0.0)  # padding may hold anything (even inf); drop it
@@ -44,7 +48,27 @@ def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     return w, SoftmaxCache(w)
 
 
+def _check_forward(s: Any, mask: Any) -> None:
+    """s a float array; mask None or an array that broadcasts to s's shape without growing it."""
+    validate.array(f"{WHERE}.forward", "s", s, "..., S")
+    validate.floating(f"{WHERE}.forward", "s", s)
+    if mask is None:
+        return
+    validate.array(f"{WHERE}.forward", "mask", mask, "..., S")
+    got, want = tuple(mask.shape), tuple(s.shape)
+    tail = want[len(want) - len(got) :]  # the axes the mask lines up with, from the right
+    fits = len(got) <= len(want) and all(g in (1, w) for g, w in zip(got, tail, strict=True))
+    if not fits:
+        raise ValueError(
+            f"{WHERE}.forward: mask has shape {got}, which does not broadcast to the scores' "
+            f"{want}; give it the scores' shape or 1 on the axes it shares, e.g. (N, 1, S)"
+        )
+
+
 def backward(dw: Any, cache: SoftmaxCache) -> Any:
-    """ds = w * (dw - sum_s w dw): the softmax Jacobian; 0 at padding. Shapes: dw (..., S)."""
+    """ds = w * (dw - sum_s w dw): the softmax Jacobian; 0 at padding. Shapes: dw (..., S), the
+    weights' shape (a smaller one would broadcast into a wrong ds, so it is refused)."""
+    validate.cache(f"{WHERE}.backward", cache, SoftmaxCache, "softmax.forward")
     w = cache.w
+    validate.gradient(f"{WHERE}.backward", "dw", dw, w.shape, "..., S", w.dtype)
     return w * (dw - (w * dw).sum(axis=-1, keepdims=True))

@@ -91,6 +91,7 @@ def init(
 ) -> dict[str, Any]:
     """Parameters of a stack, each layer and direction initialised as its cell's `init`."""
     spec = _cell(cell)
+    validate.integer(f"{WHERE}.init", "num_layers", num_layers, None)
     if num_layers < 1:
         raise ValueError(f"{WHERE}.init: num_layers must be at least 1; got {num_layers}")
     dirs = DIRECTIONS if bidirectional else DIRECTIONS[:1]
@@ -251,6 +252,7 @@ def forward(
     spec = _cell(cell)
     lay = layout(p, spec.gates, where)
     validate.shape(where, "x", x, (None, None, lay.D), "N, T, D")
+    validate.finite(where, "dropout", dropout)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"{where}: dropout must be in [0, 1); got {dropout}")
     N, T = x.shape[:2]
@@ -290,6 +292,7 @@ def backward(dys: Any, dfinal: Any, cache: StackCache) -> tuple[Any, Any, dict[s
     """Gradients (dx (N, T, D), dstate0 in the layout of state0, dp) from dys (N, T, dirs*H)
     and dfinal in the layout of the final state, or None (entries may be None)."""
     where = f"{WHERE}.backward"
+    validate.cache(where, cache, StackCache, "stack.forward")
     spec, lay, (N, T) = CELLS[cache.cell], cache.layout, cache.NT
     n_dirs = len(lay.directions)
     dtype = cache.layers[0][0].cell.p["W_ih"].dtype
