@@ -72,6 +72,15 @@ def check_batch(where: str, src: Any, src_mask: Any) -> int:
             f"{where}: src_mask is {got}, expected (N, S) = {src_shape[:2]} with 1 for a "
             "token and 0 for padding (pad() returns it with the ids)"
         )
+    if src_shape[0] == 0 or src_shape[1] == 0:  # else the encoder says "x has T = 0 steps"
+        raise ValueError(
+            f"{where}: src has shape {src_shape}: "
+            + (
+                "no sentence; give at least one"
+                if src_shape[0] == 0
+                else "no tokens; each sentence needs one"
+            )
+        )
     return src_shape[0]
 
 
@@ -105,6 +114,12 @@ def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray
             f"b={max_len_b}"
         )
     src_lens = source_lengths(src_mask).astype(np.float64)  # a * float32 overflows at a = 1e300
+    empty = np.flatnonzero(src_lens == 0)
+    if empty.size:  # the model never saw an empty source: what it writes for one means nothing
+        raise ValueError(
+            f"decode: sentence {empty[0]} (row {empty[0]} of src_mask) is all padding; each "
+            "sentence needs at least one token: leave the empty ones out"
+        )
     limits = np.maximum(1, np.floor(max_len_a * src_lens + max_len_b))
     if limits.max(initial=0) > MAX_STEPS:  # and int64 would wrap round to a negative limit
         raise ValueError(

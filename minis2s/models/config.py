@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from minis2s.data.vocab import EOS_ID, SPECIALS
 from minis2s.layers import attention, stack
 
 CELLS = tuple(stack.CELLS)  # ("rnn", "lstm", "gru")
@@ -97,6 +98,17 @@ class ModelConfig:
         for name in ("tgt_vocab", "emb", "hidden", "enc_layers", "dec_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ModelConfig: {name} must be >= 1; got {getattr(self, name)}")
+        if self.src_features < 0:
+            raise ValueError(
+                f"ModelConfig: src_features must be >= 0 (0: the encoder reads token ids); "
+                f"got {self.src_features}"
+            )
+        if self.tgt_vocab <= EOS_ID:
+            raise ValueError(
+                f"ModelConfig: tgt_vocab must be > {EOS_ID} (a decoder needs </s>, id {EOS_ID}; a "
+                f"Vocab has the {len(SPECIALS)} specials {' '.join(SPECIALS)} first); got "
+                f"{self.tgt_vocab}"
+            )
         if self.src_features <= 0 and self.src_vocab < 1:
             raise ValueError("ModelConfig: src_vocab must be >= 1 (or set src_features > 0)")
         for name in ("init_scale", "forget_bias"):  # written into float32 weights

@@ -48,6 +48,11 @@ class Seq2Seq:
         seed: int = 0,
         dtype: Any = backend.TRAIN_DTYPE,
     ) -> None:
+        if not isinstance(cfg, ModelConfig):
+            raise ValueError(
+                f"Seq2Seq: cfg must be a ModelConfig; got {type(cfg).__name__} (a dict d of its "
+                "fields: ModelConfig(**d), or ModelConfig.from_dict(d))"
+            )
         self.cfg = cfg
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
@@ -63,6 +68,9 @@ class Seq2Seq:
         self._check_params()
 
     def _check_params(self) -> None:
+        if not isinstance(self.params, dict):
+            got = type(self.params).__name__
+            raise ValueError(f"Seq2Seq: params must be a dict of arrays by name; got {got}")
         want = shapes(self.cfg)
         missing, extra = sorted(set(want) - set(self.params)), sorted(set(self.params) - set(want))
         if missing or extra:
@@ -71,6 +79,7 @@ class Seq2Seq:
                 f"{extra}); was this checkpoint trained with another config?"
             )
         for k, s in want.items():
+            validate.array("Seq2Seq", f"parameter {k}", self.params[k])
             if tuple(self.params[k].shape) != s:
                 raise ValueError(
                     f"Seq2Seq: parameter {k} has shape {tuple(self.params[k].shape)}, expected "
@@ -95,6 +104,11 @@ class Seq2Seq:
         """The batch's arrays on this model's backend, masks in the model's dtype: on the GPU in
         one copy through pinned memory (`Backend.to_device`)."""
         fields = ("src", "src_mask", "tgt_in", "tgt_out", "tgt_mask")
+        if not all(hasattr(batch, f) for f in fields) or not hasattr(batch, "_replace"):
+            raise ValueError(
+                f"Seq2Seq: batch must be a minis2s.data.batching.Batch (make_batch or batches make "
+                f"one, with fields {', '.join(fields)}); got {type(batch).__name__}"
+            )
         src_dtype = self.dtype if self.cfg.src_features > 0 else None
         dtypes = (src_dtype, self.dtype, None, None, self.dtype)
         arrays = backend.current().to_device([getattr(batch, f) for f in fields], dtypes)
@@ -221,6 +235,9 @@ class Seq2Seq:
         attention weights (N, S) or None). The decoders pass `ids_checked=True`: they feed BOS
         and the model's own choices, so y_prev's values are not checked at every step."""
         cfg = self.cfg
+        if getattr(y_prev, "shape", None) != state.out.shape[:1]:  # the out's rows: one per y
+            y_prev = backend.current().asarray(y_prev)
+            validate.shape("Seq2Seq.step", "y_prev", y_prev, state.out.shape[:1], "N; one per row")
         dp = decoder.split_params(self.params, cfg)
         e, _ = embedding.forward(y_prev, dp.emb, pad_id=PAD_ID, ids_checked=ids_checked)
         out, states, w, _ = decoder.step_forward(
