@@ -26,11 +26,13 @@ covers every output of a layer.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.backend import get_array_module, to_numpy
 
 TOLERANCE = 1e-7
@@ -43,6 +45,10 @@ def numerical_grad(f: Callable[[], float], x: Any, h: float = 1e-3) -> Any:
     `x` is perturbed in place, one element at a time, and restored. float64 only: in float32
     the rounding error of f (~1e-7 relative) divided by h swamps the derivative.
     """
+    validate.array("numerical_grad", "x", x)
+    validate.finite("numerical_grad", "h", h)
+    if not h > 0:
+        raise ValueError(f"numerical_grad: h, the finite-difference step, must be > 0; got {h}")
     if np.dtype(x.dtype) != np.float64:
         raise ValueError(
             f"numerical_grad needs float64 arrays; got {np.dtype(x.dtype)}. Finite differences "
@@ -67,13 +73,17 @@ def rel_error(a: Any, b: Any, floor: float = 0.0) -> float:
     """max|a - b| / max(max|a|, max|b|, floor): the error relative to the gradient's scale.
 
     Normalising by the largest entry (not entry by entry) keeps a true zero (a padded row)
-    from turning round-off into a huge "relative" error. Two all-zero arrays give 0.
+    from turning round-off into a huge "relative" error. Two all-zero arrays give 0. A NaN or
+    infinity in either gives inf, not NaN: `max(errors.values()) < tol` skips a NaN that is not
+    first (every comparison with NaN is False), so a NaN gradient would pass such a check.
     """
     a, b = to_numpy(a).astype(np.float64), to_numpy(b).astype(np.float64)
     if a.shape != b.shape:
         raise ValueError(f"rel_error: shapes differ, {a.shape} vs {b.shape}")
     if a.size == 0:
         return 0.0
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.inf
     scale = max(np.abs(a).max(), np.abs(b).max(), floor)
     return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
 

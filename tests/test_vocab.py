@@ -5,6 +5,7 @@ import json
 import os
 import unicodedata
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -339,3 +340,22 @@ def test_save_gives_the_file_the_usual_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert os.stat(tmp_path / "v.json").st_mode & 0o777 == 0o644
+
+
+def test_encode_refuses_ids_and_decode_refuses_ids_that_are_not_integers():
+    """encode([4, 5]) used to give [UNK, UNK], decode([1.5]) the token of int(1.5) = 1 (<s>,
+    dropped: an empty output), and decode of a (1, T) batch a NumPy TypeError."""
+    v = Vocab(["a", "b"])
+    with pytest.raises(ValueError, match="Vocab.encode: tokens must be strings; got 4"):
+        v.encode([4, 5])
+    with pytest.raises(ValueError, match="got None"):
+        v.encode(["a", None])
+    for ids in ([1.5], [4.0], [True]):
+        with pytest.raises(ValueError, match=r"Vocab.decode: an id must be an integer; got"):
+            v.decode(ids)
+    with pytest.raises(ValueError, match=r"ids must be one sequence \(T,\); got shape \(1, 2\)"):
+        v.decode(np.array([[4, 5]]))
+    with pytest.raises(ValueError, match="Vocab: an id must be an integer; got 4.5"):
+        v.token_of(4.5)
+    assert v.decode(np.array([4, 5, 2, 4])) == ["a", "b"]  # NumPy integers are ids
+    assert v.encode(["a", "z"]) == [4, 3]  # an unknown string is <unk>, as before

@@ -95,6 +95,7 @@ class Vocab:
 
     def token_of(self, i: int) -> str:
         """The token with id `i`; ValueError if there is none."""
+        validate.integer("Vocab", "an id", i, None)  # int(1.5) would give the token of 1
         i = int(i)
         if not 0 <= i < len(self._itos):
             raise ValueError(
@@ -125,7 +126,15 @@ class Vocab:
         """Token ids of text, UNK_ID for tokens not in the vocabulary. Adds no BOS/EOS. Text that
         spells a special token ("<pad>", "</s>" ...) is a word like any other, so it encodes to
         UNK_ID: as its special id it would pad, end or begin a sentence where the text goes on."""
-        return [UNK_ID if t in SPECIALS else self._stoi.get(t, UNK_ID) for t in tokens]
+        ids = [UNK_ID if t in SPECIALS else self._stoi.get(t, UNK_ID) for t in tokens]
+        if UNK_ID in ids:  # only then: an id or None is never a known token, so it is an UNK
+            bad = [t for t in tokens if not isinstance(t, str)]
+            if bad:
+                raise ValueError(
+                    f"Vocab.encode: tokens must be strings; got {bad[0]!r} (decode turns ids "
+                    "into tokens)"
+                )
+        return ids
 
     def count_unknown(self, tokens: Iterable[str]) -> int:
         """How many of `tokens` encode to UNK_ID (not in the vocabulary, or spelling a special)."""
@@ -137,8 +146,14 @@ class Vocab:
         With `strip_special` (the default, for model output): stop at the first EOS and drop
         PAD and BOS; UNK stays as "<unk>". Without it every id maps to its token.
         """
+        if getattr(ids, "ndim", 1) != 1:
+            raise ValueError(
+                f"Vocab.decode: ids must be one sequence (T,); got shape {ids.shape} (decode a "
+                "batch row by row)"
+            )
         out = []
         for i in ids:
+            validate.integer("Vocab.decode", "an id", i, None)  # int(1.5) would decode as 1
             i = int(i)
             if strip_special:
                 if i == EOS_ID:
