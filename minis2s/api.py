@@ -78,11 +78,20 @@ class Translator:
         checkpoint_dir = cls._checkpoint_dir(os.fspath(path), which)
         ckpt = checkpoint.load(checkpoint_dir)
         checks.check_finite_params(checkpoint_dir, ckpt.params)
+        if not isinstance(ckpt.config.get("model"), dict):
+            raise ValueError(
+                f"{checkpoint_dir}: state.json has no model config (its config['model']); was the "
+                "file edited, or written by another program?"
+            )
         cfg = ModelConfig.from_dict(ckpt.config["model"])
-        dtype = np.dtype(ckpt.config.get("dtype", "float32"))
+        said = ckpt.config.get("dtype", "float32")
+        try:
+            dtype = np.dtype(said)
+        except TypeError:
+            dtype = None  # not a dtype at all: refused below, naming the file
         if dtype not in (np.float32, np.float64):
             raise ValueError(
-                f"{checkpoint_dir}: state.json says dtype {dtype.name}; minis2s models are float32 "
+                f"{checkpoint_dir}: state.json says dtype {said}; minis2s models are float32 "
                 "or float64 (was the file edited, or written by another program?)"
             )
         from minis2s import backend
@@ -207,6 +216,11 @@ class Translator:
             raise ValueError(
                 f"translate: sources is {what}; pass a list of sources, one per output: "
                 "translate([text]) (or [frames] for a feature model)"
+            )
+        if not isinstance(sources, Sequence | np.ndarray):  # None, a set, a dict, a generator
+            raise ValueError(
+                f"translate: sources is {checks.describe(sources)}; pass a list of sources, one "
+                "per output (list(...) of a generator)"
             )
         if method not in METHODS:
             raise ValueError(f"translate: method {method!r}; choose one of {', '.join(METHODS)}")

@@ -273,6 +273,32 @@ def test_a_checkpoint_of_another_dtype_is_refused_at_load(run, tmp_path):
         Translator.load(tmp_path / "f16")
 
 
+def test_a_state_without_a_model_config_or_with_no_dtype_is_named_at_load(run, tmp_path):
+    """A state.json without config["model"] used to raise KeyError('model'), and a dtype that is
+    no dtype NumPy's "data type 'floaty' not understood", naming no file."""
+    _, _, out = run
+    for name, edit in (
+        ("nomodel", lambda t: t.replace('"model":', '"modell":')),
+        ("floaty", lambda t: t.replace('"dtype": "float32"', '"dtype": "floaty"')),
+    ):
+        shutil.copytree(f"{out}/best", tmp_path / name)
+        state = tmp_path / name / "state.json"
+        state.write_text(edit(state.read_text()))
+    with pytest.raises(ValueError, match=r"nomodel: state.json has no model config"):
+        Translator.load(tmp_path / "nomodel")
+    with pytest.raises(ValueError, match=r"floaty: state.json says dtype floaty; minis2s models"):
+        Translator.load(tmp_path / "floaty")
+
+
+@pytest.mark.parametrize("sources", [None, {"a"}, {"a": 1}, (s for s in ["a"])])
+def test_translate_names_sources_that_are_not_a_list(run, sources):
+    """None, a set, a dict or a generator used to reach len() or slicing deep inside
+    (TypeError: object of type 'NoneType' has no len())."""
+    _, tr, _ = run
+    with pytest.raises(ValueError, match="translate: sources is .*; pass a list of sources"):
+        tr.translate(sources)
+
+
 def test_exact_match_compares_a_reference_as_the_model_writes_it():
     """A word model writes single spaces: a reference with a double, leading or trailing space
     (or a tab) was never matched, even by a perfect output."""
