@@ -41,6 +41,26 @@ def test_pad_round_trip(seqs, pad_id):
         assert m[n].sum() == len(s) and (m[n, : len(s)] == 1).all()
 
 
+@pytest.mark.parametrize(
+    "seqs, what",
+    [([[4, 5], [4.5]], "seqs\\[1\\] holds float64"), ([[4], ["a", "b"]], "seqs\\[1\\] holds <U1"),
+     ([np.array([4.0, 5.0])], "seqs\\[0\\] holds float64"), ([[True]], "seqs\\[0\\] holds bool")],
+)  # fmt: skip
+def test_pad_refuses_ids_that_are_not_integers(seqs, what):
+    """A float id was cut to an integer (4.5 to 4) without a word, and a token string failed
+    inside NumPy's int conversion."""
+    with pytest.raises(ValueError, match=f"pad: {what} values, not integer token ids; encode"):
+        pad(seqs)
+    with pytest.raises(ValueError, match="not integer token ids"):
+        make_batch([(s, [4]) for s in seqs], index=range(len(seqs)))
+
+
+def test_pad_takes_integer_arrays_of_any_width_and_empty_rows():
+    x, m = pad([np.array([4, 5], dtype=np.int32), np.array([], dtype=np.float64), [np.uint8(6)]])
+    np.testing.assert_array_equal(x, [[4, 5], [0, 0], [6, 0]])
+    np.testing.assert_array_equal(m, [[1, 1], [0, 0], [1, 0]])
+
+
 def test_pad_features():
     r = np.random.default_rng(0)
     frames = [r.standard_normal((3, 2)), r.standard_normal((1, 2))]

@@ -39,7 +39,13 @@ def pad(seqs: Sequence[Sequence[int]], pad_id: int = PAD_ID) -> tuple[np.ndarray
     L = int(lengths.max()) if len(seqs) else 0
     ids = np.full((len(seqs), L), pad_id, dtype=np.int64)
     for n, s in enumerate(seqs):
-        ids[n, : len(s)] = s
+        row = np.asarray(s)
+        if row.size and row.dtype.kind not in "iu":  # int64 would cut 4.5 to 4, silently
+            raise ValueError(
+                f"pad: seqs[{n}] holds {row.dtype} values, not integer token ids; encode tokens "
+                "with Vocab.encode"
+            )
+        ids[n, : len(s)] = row
     mask = (np.arange(L)[None, :] < lengths[:, None]).astype(np.float32)
     return ids, mask
 
