@@ -187,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "embeddings; --emb must be their length")  # fmt: skip
     p.add_argument("--out", help="run directory (default runs/<task or corpus name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--init-from", metavar="RUN", help="fine-tune: a new run that starts from "
+                   "RUN's model and parameters (a run directory, its best/; or a checkpoint, "
+                   "runs/x/last) and reads the data with RUN's tokenizer and vocabularies, with "
+                   "its own optimizer, schedules and log; of the model options only --dropout "
+                   "may differ from RUN's; the dtype is RUN's unless --dtype")  # fmt: skip
     p.add_argument("--dtype", default=None, choices=("float32", "float64"),
                    help="float32 (default; with --resume, the run's own)")  # fmt: skip
     p.add_argument("--show", type=int, default=8, help="test translations printed at the end")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # for annotations only: each command imports what it uses whe
 
 
 def train(args: argparse.Namespace) -> int:
-    from minis2s import pipeline
+    from minis2s import fine_tune, pipeline
     from minis2s.cli_options import check_given_options, from_args
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
@@ -27,6 +27,7 @@ def train(args: argparse.Namespace) -> int:
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
     pipeline.check_out_dir(out, args.resume)  # before the data is read
     pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
+    start = None if args.init_from is None else _init_from(args)  # before the data is read too
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
@@ -60,6 +61,9 @@ def train(args: argparse.Namespace) -> int:
                                  f"start a new --out to learn {args.bpe_merges}")  # fmt: skip
         elif args.bpe_merges is None:  # another tokenizer asked: the trainer names the change
             data_options.pop("bpe_merges", None)
+    elif start is not None:  # RUN's model and tokenizer (a task reads text as RUN too)
+        model_options = fine_tune.model_options(start, model_options)
+        tokenizer = start.tokenizer if args.data else None
     else:
         if model_options.get("attention") == "none" and "input_feed" not in model_options:
             model_options["input_feed"] = False  # the default feeds h~, which needs attention
@@ -70,18 +74,19 @@ def train(args: argparse.Namespace) -> int:
     check_given_options(given, defaults | model_options | tcfg.to_dict())
     data = pipeline.load_data(
         task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
-        tokenizer=tokenizer, seed=tcfg.seed, **data_options,
+        tokenizer=tokenizer, seed=tcfg.seed, vocabs=start.vocabs if start else None, **data_options,
     )  # fmt: skip
     if data.skipped:
         print(f"note: skipped {data.skipped} training pairs longer than --max-len "
               f"{data_options['max_len']} (dev and test pairs are all kept)")  # fmt: skip
     if tokenizer == "bpe":  # learned now (a resumed run's are the checkpoint's)
         _bpe_note(data)
-    if not args.resume:
+    if not args.resume and start is None:
         _frozen_note(tcfg.freeze_embeddings, args)
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet, src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors,
+        init_from=start,
     )  # fmt: skip
     test = data.test or data.dev
     split = "test" if data.test else "dev"
@@ -114,6 +119,16 @@ def _bpe_note(data) -> None:
     print(f"bpe: learned {learned} merges{fewer}; {whole:.0%} of the training words are one "
           f"piece{advice}; vocabularies of {len(data.src_vocab)} source and "
           f"{len(data.tgt_vocab)} target pieces")  # fmt: skip
+
+
+def _init_from(args: argparse.Namespace):
+    """The run that --init-from names (fine_tune.Start), with the options it conflicts with
+    refused first."""
+    from minis2s import fine_tune
+
+    fine_tune.check_options({flag: getattr(args, flag[2:].replace("-", "_"))
+                             for flag in fine_tune.CONFLICTS})  # fmt: skip
+    return fine_tune.load_run(args.init_from)
 
 
 def _saved_config(out: str) -> dict:

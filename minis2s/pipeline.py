@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from minis2s import backend, metrics
+from minis2s import backend, fine_tune, metrics
 from minis2s.api import Translator
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.loading import (
@@ -132,6 +132,7 @@ def train(
     progress: bool = True,
     src_vectors: str | os.PathLike | None = None,
     tgt_vectors: str | os.PathLike | None = None,
+    init_from: str | os.PathLike | fine_tune.Start | None = None,
 ) -> Translator:
     """Train a model on `data`, writing checkpoints and log.jsonl to `out_dir`. `dtype`:
     float32 (the default) or float64; None when resuming is the run's own. `src_vectors` /
@@ -139,16 +140,28 @@ def train(
     initialise a new run's source / target embeddings (keep them fixed with
     `tcfg.freeze_embeddings`). `resume` goes on with the run in `out_dir`, reading text as it
     did (`as_the_run_reads`: a corpus run saved before minis2s normalised text, as written).
+    `init_from` starts a new run from a trained one (`minis2s.fine_tune`): its model, tokenizer,
+    vocabularies (in place of the data's own) and parameters; the dtype too unless given; of
+    `model_options`, only dropout may differ from its.
 
     Returns a Translator holding the best checkpoint's parameters.
     """
     check_vectors_options(resume, src_vectors, tgt_vectors)
+    if init_from is not None:
+        fine_tune.check_options({"--resume": resume, "--src-vectors": src_vectors,
+                                 "--tgt-vectors": tgt_vectors})  # fmt: skip
+    start = None if init_from is None else fine_tune.load_run(init_from)
     last = os.path.join(out_dir, "last")
     saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
     if dtype is None:
-        dtype = saved.get("dtype", "float32")
+        dtype = saved.get("dtype", start.config.get("dtype", "float32") if start else "float32")
     if saved:
         data = as_the_run_reads(data, saved, out_dir)
+    if "init_from" in saved:  # a fine-tuning resumed: it reads text as RUN did, as it started
+        start = fine_tune.load_run(last)
+    if start is not None:
+        data = fine_tune.read_as_run(data, start)
+        model_options = fine_tune.model_options(start, model_options, check=not resume)
     if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
         raise ValueError(  # a new run only: runs saved before this check still resume
             "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
@@ -156,6 +169,8 @@ def train(
         )
     check_out_dir(out_dir, resume)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
+    if start is not None and not resume:
+        fine_tune.copy_weights(model, start)
     frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
     vocabs_of = {"src": data.src_vocab, "tgt": data.tgt_vocab}
     for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
@@ -170,9 +185,14 @@ def train(
     vocabs = {"tgt": data.tgt_vocab.to_dict()}
     if data.src_vocab is not None:
         vocabs["src"] = data.src_vocab.to_dict()
+    meta = run_config(data, model, tcfg)
+    if start is not None:  # where it started: a resume goes on from its own last/
+        meta["init_from"] = saved["init_from"] if resume else fine_tune.record(start, data)
+        if progress and not resume:
+            print(fine_tune.describe(meta["init_from"]))
     trainer = Trainer(
         model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
-        meta=run_config(data, model, tcfg), vocabs=vocabs, progress=progress,
+        meta=meta, vocabs=vocabs, progress=progress,
     )  # fmt: skip
     if progress:
         print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "

@@ -56,6 +56,7 @@ def load_data(
     train_size: int | None = None,
     seed: int = 0,
     bpe_merges: int | None = None,
+    vocabs: tuple[Vocab | None, Vocab] | None = None,
 ) -> Data:
     """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% of its distinct pairs held
     out, unseen in training). A corpus is one TSV file or a (source, target) pair of files
@@ -68,9 +69,17 @@ def load_data(
     training pairs, both sides together; a Tokenizer that `minis2s.data.bpe` made is used as it
     is). A task brings its own tokenizer, splits and lengths, so `dev_data`, `test_data`,
     `max_len`, `tokenizer` and `bpe_merges` are for corpora.
+
+    `vocabs`: the (source, None for feature sources; target) vocabularies to encode with, in
+    place of ones built on the training pairs, so `min_freq` and `max_vocab` do not apply (a
+    fine-tuning's: the run it starts from, with that run's Tokenizer for a corpus's `tokenizer`).
     """
     _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges)
     _check_bpe(tokenizer, bpe_merges)
+    for flag, value in (("--min-freq", min_freq), ("--max-vocab", max_vocab)):
+        if vocabs is not None and value is not None:
+            raise ValueError(f"{flag} shapes a vocabulary built on the training pairs; with the "
+                             "vocabularies given (vocabs), leave it out")  # fmt: skip
     n_skipped = 0
     if task is not None:
         t = get_task(task)
@@ -89,12 +98,15 @@ def load_data(
         raise ValueError(_why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped))
     if train_size is not None:
         train = train[:train_size]
-    min_freq = 1 if min_freq is None else min_freq
-    options = {"train_size": train_size, "max_len": max_len, "min_freq": min_freq,
-               "max_vocab": max_vocab}  # fmt: skip
+    options: dict[str, Any] = {"train_size": train_size, "max_len": max_len}
     if _is_bpe(tokenizer):  # learned by _corpus_splits, or given
         options["bpe_merges"] = len(tokenizer.merges) if bpe_merges is None else bpe_merges
-    src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, min_freq, max_vocab)
+    if vocabs is None:
+        min_freq = 1 if min_freq is None else min_freq
+        options |= {"min_freq": min_freq, "max_vocab": max_vocab}
+        src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, min_freq, max_vocab)
+    else:
+        src_vocab, tgt_vocab = vocabs
     return Data(
         train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
     )

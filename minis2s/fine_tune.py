@@ -1,0 +1,194 @@
+"""Start a new run from a trained one (fine-tuning): `minis2s train --init-from RUN`, in Python
+`pipeline.train(..., init_from=RUN)`.
+
+The new run takes RUN's model: its config and, before the first update, its parameters; and
+how RUN reads text: its tokenizer (a BPE run's merges, the Unicode normal form) and both its
+vocabularies, which its parameters index. So the new data is tokenized and encoded as RUN would
+read it, and a word RUN never saw is <unk>; `unknown_share` says how much of the new training
+data that is (fine-tuning cannot learn those words). Training starts afresh: a new optimizer,
+lr schedule, early stopping, step and epoch 0, a new log.jsonl; the seed seeds the batch order
+and dropout as usual. Only dropout, which shapes no parameter, may differ from RUN's.
+
+Peers: OpenNMT-py `-train_from` with `-reset_optim all`; fairseq `--restore-file` with
+`--reset-optimizer --reset-dataloader --reset-lr-scheduler`; JoeyNMT `load_model` with
+`reset_optimizer`, `reset_scheduler` and `reset_best_ckpt`.
+
+The new run's checkpoints record `init_from` in their config: RUN's checkpoint directory, a
+fingerprint of its parameters and the unknown shares. A `--resume` of the new run goes on from
+its own last/ as any resume does (its vocabularies and tokenizer, RUN's, are in its checkpoint):
+`init_from` says where it started, and is never read again to initialise it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minis2s.api import Translator
+from minis2s.backend import to_numpy
+from minis2s.cli_options import DATA_FIELDS
+from minis2s.data.loading import Data
+from minis2s.data.tokenize import Tokenizer
+from minis2s.data.vocab import Vocab
+from minis2s.models import Seq2Seq
+from minis2s.train import checkpoint
+
+MAY_CHANGE = ("dropout",)  # model options a fine-tuning may set anew: no parameter's shape
+VOCAB_OPTIONS = ("min_freq", "max_vocab")  # shape a vocabulary built on the data: RUN's is kept
+
+# options that conflict with --init-from, and why
+CONFLICTS = {
+    "--resume": "a fine-tuned run resumes from its own last/ (which records where it started): "
+    "give --resume with its --out, without --init-from",
+    "--tokenizer": "the new run reads text with RUN's tokenizer (a BPE run's merges included)",
+    "--bpe-merges": "the new run reads text with RUN's tokenizer and its BPE merges",
+    "--min-freq": "the new run encodes with RUN's vocabularies, which its parameters index",
+    "--max-vocab": "the new run encodes with RUN's vocabularies, which its parameters index",
+    "--src-vectors": "the new run's source embeddings are RUN's",
+    "--tgt-vectors": "the new run's target embeddings are RUN's",
+}
+
+
+class Start(NamedTuple):
+    """The run a fine-tuning starts from: `path`, its checkpoint directory (a run's best/, as
+    Translator.load picks it), and `translator`, its model, vocabularies, tokenizer and config."""
+
+    path: str
+    translator: Translator
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.translator.config
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self.translator.tokenizer
+
+    @property
+    def vocabs(self) -> tuple[Vocab | None, Vocab]:
+        return self.translator.src_vocab, self.translator.tgt_vocab
+
+
+def load_run(path: str | os.PathLike | Start) -> Start:
+    """The run at `path`: a run directory (its best/ checkpoint, else last/ with a warning) or a
+    checkpoint directory (runs/x/last); a Start passes through."""
+    if isinstance(path, Start):
+        return path
+    path = os.fspath(path)
+    if not checkpoint.exists(path):
+        raise FileNotFoundError(
+            f"--init-from {path}: no such directory; give a run directory (as train --out writes "
+            "it) or one of its checkpoints (runs/x/best, runs/x/last)"
+        )
+    ckpt_dir = Translator._checkpoint_dir(path, "best")  # refuses a directory holding no run
+    return Start(ckpt_dir, Translator.load(ckpt_dir))
+
+
+def check_options(given: dict[str, Any]) -> None:
+    """ValueError naming the first option in `given` ({"--resume": value, ...}; None or False
+    for one not given) that conflicts with --init-from, why, and the fix."""
+    for flag, value in given.items():
+        if value is not None and value is not False:
+            raise ValueError(f"{flag} conflicts with --init-from: {CONFLICTS[flag]}; leave it out")
+
+
+def model_options(start: Start, given: dict[str, Any], check: bool = True) -> dict[str, Any]:
+    """RUN's model options with the `given` ones, which must equal RUN's, but for MAY_CHANGE
+    (`check`; a resumed fine-tuning leaves the trainer to name what differs, as any resume)."""
+    own = {k: v for k, v in start.config["model"].items() if k not in DATA_FIELDS}
+    for name, value in given.items() if check else ():
+        if name in own and name not in MAY_CHANGE and value != own[name]:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(
+                f"{flag} {value} (model option {name}): {start.path} has {name} {own[name]}, and "
+                f"a run started from it (--init-from) keeps its model and parameters; leave "
+                f"{flag} out (of the model options, only {', '.join(MAY_CHANGE)} may change)"
+            )
+    return own | given
+
+
+def read_as_run(data: Data, start: Start) -> Data:
+    """`data` read as RUN reads text: its tokenizer and vocabularies in place of the data's own
+    (the pairs are raw text, tokenized when encoded), with the data options that shape a
+    vocabulary refused. ValueError when RUN reads feature frames and the data is text, or the
+    other way round."""
+    F = start.translator.model.cfg.src_features
+    if F != data.features:
+        reads = lambda f: f"(S, {f}) feature frames" if f else "text"  # noqa: E731
+        raise ValueError(
+            f"--init-from {start.path}: that model reads {reads(F)} as its sources, but the "
+            f"sources of {data.name} are {reads(data.features)}; fine-tune it on data of its kind"
+        )
+    options = dict(data.options or {})
+    shaped = {"min_freq": 1, "max_vocab": None}  # load_data's defaults: the vocabulary untouched
+    for name in VOCAB_OPTIONS:
+        if options.pop(name, shaped[name]) != shaped[name]:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} ({name}) shapes a vocabulary built on the training data, "
+                             f"but {CONFLICTS[flag]}; leave it out")  # fmt: skip
+    tok = start.tokenizer
+    options.pop("bpe_merges", None)
+    if tok.name == "bpe":
+        options["bpe_merges"] = len(tok.merges)
+    src_vocab, tgt_vocab = start.vocabs
+    return data._replace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, tokenizer=tok, options=options)
+
+
+def unknown_share(pairs: list, start: Start) -> dict[str, float]:
+    """{"src", "tgt"}: the share of the tokens of `pairs` (source, target) that RUN's tokenizer
+    makes and its vocabularies lack (to be read as <unk>); a side of feature frames is left out."""
+    tok, shares = start.tokenizer, {}
+    for side, vocab in zip(("src", "tgt"), start.vocabs, strict=True):
+        if vocab is None:
+            continue
+        texts = (pair[0] if side == "src" else pair[1] for pair in pairs)
+        unknown = n = 0
+        for text in texts:
+            tokens = tok.tokenize(text)
+            unknown, n = unknown + vocab.count_unknown(tokens), n + len(tokens)
+        shares[side] = unknown / n if n else 0.0
+    return shares
+
+
+def params_fingerprint(params: dict[str, Any]) -> str:
+    """'<n> arrays, sha256 <12 hex digits>' of parameters by name (their names, shapes, dtypes
+    and bytes), which says whether two sets are the same bit for bit."""
+    h = hashlib.sha256()
+    for name in sorted(params):
+        a = np.ascontiguousarray(to_numpy(params[name]))
+        h.update(repr((name, a.shape, a.dtype.str)).encode() + a.tobytes())
+    return f"{len(params)} arrays, sha256 {h.hexdigest()[:12]}"
+
+
+def record(start: Start, data: Data) -> dict[str, Any]:
+    """What the new run's config records of its start: RUN's checkpoint directory, the
+    fingerprint of its parameters, the shares of the new training tokens RUN does not know."""
+    return {
+        "path": start.path,
+        "params": params_fingerprint(start.translator.model.params),
+        "unknown": unknown_share(data.train, start),
+    }
+
+
+def copy_weights(model: Seq2Seq, start: Start) -> None:
+    """Set `model`'s parameters to RUN's, in `model`'s dtype (float32 <-> float64)."""
+    own = start.translator.model.params
+    if set(own) != set(model.params):  # the same config builds the same names
+        raise ValueError(f"--init-from {start.path}: its parameters are not the model's")
+    for name, p in model.params.items():
+        p[...] = own[name]  # in place, in p's dtype
+
+
+def describe(entry: dict[str, Any]) -> str:
+    """The line `train` prints of a fine-tuning's start (`record`'s entry)."""
+    unknown = entry["unknown"]
+    names = {"tgt": "target", "src": "source"}
+    sides = " and ".join(f"{unknown[s]:.1%} of the {w} tokens"
+                         for s, w in names.items() if s in unknown)  # fmt: skip
+    return (
+        f"init-from {entry['path']} ({entry['params']}): {sides} of the training data are not "
+        "in its vocabularies (read as <unk>; fine-tuning cannot learn them)"
+    )
