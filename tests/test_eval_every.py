@@ -240,3 +240,28 @@ def test_a_resumed_run_may_score_at_another_interval(data, tmp_path):
     updates = seen[5:8]
     n = sum(n for _, n in updates)
     assert lines[1]["train_loss"] == pytest.approx(sum(loss * n for loss, n in updates) / n)
+
+
+@pytest.mark.parametrize("step", [12, 15])  # a mid-epoch point of epoch 3, and epoch 3's end
+def test_a_point_past_fewer_epochs_is_not_scored_and_the_run_says_so(data, tmp_path, step):
+    """Ctrl-C while epoch 3 scores `step`, resumed with --epochs 2: the run has trained more
+    than its 2 epochs, so finished() says so (it once said None, and fit trained and said
+    nothing)."""
+    run = make_trainer(data, tmp_path / "r", eval_every=2)
+    evaluate = run.evaluate
+
+    def interrupted(model):
+        if run.state["step"] == step:
+            raise KeyboardInterrupt
+        return evaluate(model)
+
+    run.evaluate = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run.fit()
+    resumed = make_trainer(data, tmp_path / "r", eval_every=2, epochs=2)
+    assert resumed.resume()
+    assert resumed.finished() == (
+        "it has trained its 2 epochs; resume with more (--epochs) to go on"
+    )
+    with pytest.warns(UserWarning, match="nothing to train"):
+        resumed.fit()

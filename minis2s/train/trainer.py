@@ -234,12 +234,13 @@ class Trainer:
 
     def finished(self) -> str | None:
         """Why this run trains no further with its config (a resumed run that had stopped), or
-        None. A run interrupted while it scored its last update is not finished: it scores it."""
+        None. A run interrupted while it scored its last update is not finished: it scores it
+        (unless the point lies in an epoch past a lowered --epochs, which fit would not enter)."""
         t, s = self.tcfg, self.state
-        if s["batch"] > 0 and self._unscored(len(self.epoch_batches(s["epoch"]))):
-            return None
         if s["epoch"] >= t.epochs:
             return f"it has trained its {t.epochs} epochs; resume with more (--epochs) to go on"
+        if s["batch"] > 0 and self._unscored(len(self.epoch_batches(s["epoch"]))):
+            return None
         if t.max_steps and s["step"] >= t.max_steps:
             return f"it has made its {t.max_steps} updates; resume with more (--max-steps) to go on"
         if self.stopper.bad_steps >= self.stopper.patience:
