@@ -3,8 +3,8 @@
 The trainer saves a checkpoint when Ctrl-C stops it, and resuming from that checkpoint must
 continue exactly. An interrupt inside an update would save half of it (the random generator
 already advanced for dropout, some parameters updated and others not, Adam's step count one
-ahead), and one inside an epoch's saves would leave best/ older than the state that says it is
-the best. So those blocks hold the first interrupt until they end; a second one stops at once
+ahead), and one inside an evaluation's saves would leave best/ older than the state that says it
+is the best. So those blocks hold the first interrupt until they end; a second one stops at once
 (a first step that compiles, or a hang, must not make Ctrl-C useless); everywhere else (the dev
 evaluation, reading batches) Ctrl-C acts at once.
 """
@@ -33,8 +33,8 @@ class _Holder:
         if self.caught is not None:
             raise StopNow
         self.caught = (signum, frame)
-        print("\nfinishing this update or the epoch's saves before stopping (Ctrl-C again to "
-              "stop now)", file=sys.stderr, flush=True)  # fmt: skip
+        print("\nfinishing this update or this evaluation's saves before stopping (Ctrl-C "
+              "again to stop now)", file=sys.stderr, flush=True)  # fmt: skip
 
 
 @contextmanager
