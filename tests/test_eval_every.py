@@ -42,6 +42,19 @@ def untimed(state: dict) -> dict:
     return {k: v for k, v in state.items() if k != "epoch_seconds"} | {"record": record}
 
 
+def spying(seen: list, run):
+    """`run`, whose model appends each batch's (loss, target tokens) to `seen`."""
+    loss_and_grads = run.model.loss_and_grads
+
+    def spy(batch, **kw):
+        loss, grads = loss_and_grads(batch, **kw)
+        seen.append((loss, batch.n_tokens))
+        return loss, grads
+
+    run.model.loss_and_grads = spy
+    return run
+
+
 def scripted(losses):
     """An evaluate that returns these dev losses in turn."""
     it = iter(losses)
@@ -220,19 +233,8 @@ def test_a_resumed_run_may_score_at_another_interval(data, tmp_path):
     updates 6 to 8, the two before the stop included."""
     seen = []
 
-    def spying(run):
-        loss_and_grads = run.model.loss_and_grads
-
-        def spy(batch, **kw):
-            loss, grads = loss_and_grads(batch, **kw)
-            seen.append((loss, batch.n_tokens))
-            return loss, grads
-
-        run.model.loss_and_grads = spy
-        return run
-
-    spying(make_trainer(data, tmp_path / "r", max_steps=7)).fit()
-    resumed = spying(make_trainer(data, tmp_path / "r", eval_every=2, epochs=2))
+    spying(seen, make_trainer(data, tmp_path / "r", max_steps=7)).fit()
+    resumed = spying(seen, make_trainer(data, tmp_path / "r", eval_every=2, epochs=2))
     assert resumed.resume()
     resumed.fit()
     lines = log_lines(tmp_path / "r")
@@ -265,3 +267,37 @@ def test_a_point_past_fewer_epochs_is_not_scored_and_the_run_says_so(data, tmp_p
     )
     with pytest.warns(UserWarning, match="nothing to train"):
         resumed.fit()
+
+
+@pytest.mark.parametrize(
+    "every, steps",
+    [(0, [2, 4, 5, 10, 15]), (3, [2, 4, 5, 6, 9, 10, 12, 15]), (4, [2, 4, 5, 8, 10, 12, 15])],
+)
+def test_ctrl_c_in_an_evaluation_then_another_interval(data, tmp_path, every, steps):
+    """Ctrl-C while step 6 is scored (eval_every 2), resumed with eval_every `every`: step 6 is
+    scored only where the new interval has it, nothing is scored twice, and each line's
+    train_loss covers the updates since the line before (step 6's own update included)."""
+    seen = []
+
+    run = spying(seen, make_trainer(data, tmp_path / "r", eval_every=2))
+    evaluate = run.evaluate
+
+    def interrupted(model):
+        if run.state["step"] == 6:
+            raise KeyboardInterrupt
+        return evaluate(model)
+
+    run.evaluate = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run.fit()
+    resumed = spying(seen, make_trainer(data, tmp_path / "r", eval_every=every))
+    assert resumed.resume() and resumed.finished() is None
+    resumed.fit()
+    lines = log_lines(tmp_path / "r")
+    assert [r["step"] for r in lines] == steps
+    assert len(seen) == 15
+    previous = 0
+    for r in lines:
+        updates, previous = seen[previous : r["step"]], r["step"]
+        n = sum(n for _, n in updates)
+        assert r["train_loss"] == pytest.approx(sum(loss * n for loss, n in updates) / n)
