@@ -1,4 +1,5 @@
-"""`minis2s train | translate | evaluate | score | gradcheck | bench | tasks | plot | vectors`.
+"""`minis2s train | translate | evaluate | score | average | gradcheck | bench | tasks | plot |
+vectors`.
 
 Every field of ModelConfig and TrainConfig is an option of `train` (`--hidden 256`,
 `--no-bidirectional`, `--lr-schedule warmup`), generated from the dataclasses so the two never
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 
-    top = _Parser(prog="minis2s", description=__doc__.split("\n")[0])
+    top = _Parser(prog="minis2s", description=" ".join(__doc__.split("\n\n")[0].split()))
     top.add_argument("--version", action="version", version=f"minis2s {__version__}")
     top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
     top.add_argument(
@@ -261,11 +262,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="a new file: one word and its numbers per line, "
                    "after an `N D` header (the text format of word2vec and fastText)")  # fmt: skip
 
+    _average_parser(sub)
+
     p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")
     p.add_argument("--quick", action="store_true", help="the seed-notebook size only (< 60 s)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     top.commands = sub.choices  # name -> its parser, for main's refusal of unknown options
     return top
+
+
+def _average_parser(sub: Any) -> None:
+    p = sub.add_parser("average", help="average the parameters of checkpoints of one run into "
+                       "a new checkpoint")  # fmt: skip
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", action="append", help="a checkpoint directory (a run's "
+                       "best/, last/ or steps/step-N); give it again for each")  # fmt: skip
+    which.add_argument("--run", help="a run directory trained with --keep-checkpoints")
+    p.add_argument("--last", type=positive_int, metavar="K",
+                   help="with --run: average the newest K checkpoints in its steps/")  # fmt: skip
+    p.add_argument("--out", required=True, help="the new checkpoint directory")
 
 
 def _set_threads(argv: list[str]) -> None:

@@ -63,6 +63,8 @@ OPTION_HELP = {
     "max_steps": "stop after this many updates (0 = no limit)",
     "eval_every": "also score the dev set every N updates, as at an epoch's end: a log line, "
     "best/, last/, early stopping, plateau (0 = at epoch ends only)",
+    "keep_checkpoints": "also save each scored point's checkpoint in steps/ and keep the newest "
+    "K of them, for `minis2s average --run RUN --last K` (0 = none)",
     "seed": "seeds the weights, batches, dropout and a task's data",
     "dev_size": "dev sentences decoded at each evaluation for the dev metric",
     "freeze_embeddings": "embeddings kept as initialised (e.g. by --src-vectors): none | src | "

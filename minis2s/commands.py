@@ -138,6 +138,12 @@ def _saved_config(out: str) -> dict:
     try:
         return checkpoint.load_config(os.path.join(out, "last"))
     except FileNotFoundError:
+        if os.path.exists(os.path.join(out, "state.json")):  # a checkpoint, not a run
+            raise ValueError(
+                f"--resume: {out} is a checkpoint, not a run directory (which holds last/); "
+                "a run resumes from its --out, and an average (minis2s average) from nowhere: "
+                "it holds no optimizer or trainer state"
+            ) from None
         raise FileNotFoundError(f"--resume: no checkpoint at {out}/last to resume from") from None
 
 
@@ -277,6 +283,12 @@ def score(args: argparse.Namespace) -> int:
     from minis2s.evaluate_commands import score
 
     return score(args)
+
+
+def average(args: argparse.Namespace) -> int:
+    from minis2s.average_commands import average
+
+    return average(args)
 
 
 def gradcheck(args: argparse.Namespace) -> int:

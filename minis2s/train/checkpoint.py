@@ -185,10 +185,8 @@ def check_compatible(
     JSON round trip). Fields named in `ignore` (dotted names, or a prefix such as "train") are
     skipped, for options a resumed run may change.
     """
-    a, b = _flatten(_jsonable(ckpt_config)), _flatten(_jsonable(config))
-    skipped = lambda k: any(k == i or k.startswith(i + ".") for i in ignore)
-    changed = [k for k in sorted(set(a) | set(b))
-               if not skipped(k) and not (k in a and k in b and a[k] == b[k])]  # fmt: skip
+    a, b = flat(ckpt_config), flat(config)
+    changed = differences(ckpt_config, config, ignore)
     diffs = []
     for k in changed:
         was = _shown(k, a[k], b.get(k)) if k in a else f"no {k}"
@@ -210,6 +208,20 @@ def check_compatible(
             "; ".join(diffs) + "; resume with the run's own options (on the command line: leave "
             "them out, the run keeps its own) or start a new --out directory"
         )
+
+
+def differences(a: dict[str, Any], b: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
+    """The dotted fields ("model.hidden") where two configs differ, one lacking a field included,
+    sorted; fields named in `ignore` (or under a prefix named there) are skipped."""
+    fa, fb = flat(a), flat(b)
+    skipped = lambda k: any(k == i or k.startswith(i + ".") for i in ignore)
+    return [k for k in sorted(set(fa) | set(fb))
+            if not skipped(k) and not (k in fa and k in fb and fa[k] == fb[k])]  # fmt: skip
+
+
+def flat(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` as {dotted field: value}, as it reads after a JSON round trip (tuples as lists)."""
+    return _flatten(_jsonable(config))
 
 
 def _shown(key: str, value: Any, other: Any) -> str:

@@ -48,6 +48,9 @@ class TrainConfig:
         saves best/ (when improved) and last/, and counts for patience and the plateau
         schedule; the exponential schedule stays per epoch. A point that falls on an epoch's
         last update is scored once, as the epoch's end.
+    keep_checkpoints: at each scoring point also write the checkpoint to
+        out_dir/steps/step-NNNNNNN and keep the newest K of them (0 = none, and steps/ is left
+        alone), for averaging (`minis2s average --run RUN --last K`; train/keep.py).
     metric: the dev figure for best/, early stopping and the plateau schedule: "exact_match",
         "bleu" (higher is better) or "loss". Between equal values of exact match or BLEU the
         dev loss decides: an evaluation that ties the best metric at a lower dev loss improves.
@@ -85,6 +88,7 @@ class TrainConfig:
     metric: str = "exact_match"
     max_steps: int = 0
     eval_every: int = 0
+    keep_checkpoints: int = 0
     seed: int = 0
     dev_size: int = 1000  # dev sentences decoded for the dev metric at each evaluation
     freeze_embeddings: str = "none"
@@ -97,7 +101,8 @@ class TrainConfig:
             )
         for name, low in (("epochs", 1), ("dev_size", 1), ("batch_size", 0),
                           ("tokens_per_batch", 0), ("accum_steps", 1), ("patience", 0),
-                          ("max_steps", 0), ("eval_every", 0), ("seed", 0)):  # fmt: skip
+                          ("max_steps", 0), ("eval_every", 0), ("keep_checkpoints", 0),
+                          ("seed", 0)):  # fmt: skip
             if getattr(self, name) < low:
                 raise ValueError(f"TrainConfig: {name} must be >= {low}; got {getattr(self, name)}")
         if (self.batch_size > 0) == (self.tokens_per_batch > 0):

@@ -9,9 +9,10 @@ those (whole updates: with accum_steps K, whole groups of K), and the run contin
 same parameters, moments and random draws as a run that was never stopped.
 
 Scoring: at each epoch's end, and with eval_every N after every N-th update, the dev set is
-evaluated and the run logged, saved (best/, last/) and judged (early stopping, the plateau
-schedule). A checkpoint written where a score is due but not yet logged (Ctrl-C during the dev
-evaluation) scores that point first when it resumes.
+evaluated and the run logged, saved (best/, last/, and with keep_checkpoints K a copy in steps/
+of which the newest K are kept: keep.py) and judged (early stopping, the plateau schedule). A
+checkpoint written where a score is due but not yet logged (Ctrl-C during the dev evaluation)
+scores that point first when it resumes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 from minis2s.backend import to_numpy
 from minis2s.data.batching import batches
 from minis2s.models import Seq2Seq
-from minis2s.train import checkpoint, runlog, tally
+from minis2s.train import checkpoint, keep, runlog, tally
 from minis2s.train.accumulate import group_loss_and_grads, groups
 from minis2s.train.config import (
     TrainConfig,
@@ -44,8 +45,9 @@ from minis2s.train.interrupts import StopNow, held_interrupts
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
 from minis2s.train.schedule import EarlyStopping
 
-# training options a resumed run may change: when to stop, and when to score (eval_every)
-RESUMABLE = ("epochs", "max_steps", "patience", "eval_every")
+# training options a resumed run may change: when to stop, when to score (eval_every), and how
+# many scored checkpoints to keep (keep_checkpoints)
+RESUMABLE = ("epochs", "max_steps", "patience", "eval_every", "keep_checkpoints")
 
 
 # meta["data"] entries that older runs did not save. "normalization": a task run saved before
@@ -106,9 +108,9 @@ class Trainer:
         }
 
     def save(self, which: str) -> None:
-        """Write checkpoint `which` ("last" or "best") atomically; NonFiniteLoss, and nothing
-        written, when a parameter holds NaN or infinity (an update that overflowed), so a
-        checkpoint on disk is always one the run can go on from."""
+        """Write checkpoint `which` ("last", "best", or a keep.step_name) atomically;
+        NonFiniteLoss, and nothing written, when a parameter holds NaN or infinity (an update
+        that overflowed), so a checkpoint on disk is always one the run can go on from."""
         norm = global_norm(self.model.params)
         check_params(norm, self.state["step"], which, self._last_words)
         checkpoint.save(
@@ -126,6 +128,12 @@ class Trainer:
         if not checkpoint.exists(path):  # also the old copy a save cut between renames leaves
             return False
         ckpt = checkpoint.load(path)
+        if ckpt.trainer_state is None or ckpt.optimizer_state is None:
+            raise ValueError(
+                f"{path} holds no optimizer or trainer state (minis2s average writes none: the "
+                "mean of several points has no one optimizer state), so no run goes on from "
+                "it; translate or evaluate with it, or start a new --out"
+            )
         # The model, data and training options must match, so the run continues exactly as it
         # would have; only when to stop may change (and the backend: same math, other kernels).
         ignore = ("backend", *(f"train.{name}" for name in RESUMABLE))
@@ -342,6 +350,7 @@ class Trainer:
         if self.stopper.improved:
             self.save("best")
         self.save("last")
+        keep.keep(self.out_dir, s["step"], t.keep_checkpoints, self.save)  # into steps/
         runlog.append(self.out_dir, record)  # after its checkpoint (runlog.py)
         if self.progress:
             _print_line(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()))

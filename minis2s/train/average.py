@@ -1,0 +1,196 @@
+"""Checkpoint averaging: the element-wise mean of the parameters of several checkpoints of one
+run, written as a checkpoint that translates like any other (`minis2s average`).
+
+    theta_avg = (1/K) sum_k theta_k        (in float64, then cast to the run's dtype)
+
+The last few checkpoints of a run sit around the same minimum, and their mean is often a little
+better than any of them, for the price of no training (Vaswani et al. 2017 average the last 5 or
+20; fairseq's scripts/average_checkpoints.py, OpenNMT-py's tools/average_models.py). The runs'
+hidden units must line up for the mean to mean anything: checkpoints of different runs (other
+seeds) are averaged when asked, with a warning, since their mean is almost always worse than
+either (an ensemble, `--checkpoint A --checkpoint B`, combines such runs instead).
+
+The checkpoints must have one model config, dtype, tokenizer, both vocabularies, and the same
+parameter names and shapes; each refusal names two of them and the first difference. The
+average holds the parameters, the config of the last checkpoint given (with an "average" entry
+naming its inputs) and the vocabularies, but no optimizer or trainer state: no run resumes
+from it (the moments of several points average to no one point's).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minis2s.train import checkpoint, keep
+
+RUN_FIELDS = {"train.seed": "seeds", "data.train": "training pairs (their fingerprints)"}
+
+
+def average(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:
+    """Write the mean of the parameters of the checkpoint directories `paths` to a new
+    checkpoint `out` (atomically); returns its path. ValueError, naming two checkpoints and what
+    differs, when they are not of one model (see the module docstring); a UserWarning when they
+    come from different runs."""
+    names = _check_paths(paths, out)
+    configs = [checkpoint.load_config(name) for name in names]  # state.json only: cheap
+    for name, config in zip(names[1:], configs[1:], strict=True):
+        why = config_difference(configs[0], config)
+        why = why or tokenizer_difference((names[0], configs[0]), (name, config))
+        if why:
+            raise ValueError(f"{names[0]} and {name} have {why}; {SAME_MODEL}")
+    _warn_other_runs(names, configs)
+    first = _load(names[0])
+    sums = {k: v.astype(np.float64) for k, v in first.params.items()}
+    steps = [(first.trainer_state or {}).get("step")]
+    for name in names[1:]:  # one at a time: memory for the sums and one checkpoint
+        ckpt = _load(name)
+        why = vocab_difference(first, ckpt) or param_difference(first.params, ckpt.params)
+        if why:
+            raise ValueError(f"{names[0]} and {name} have {why}; {SAME_MODEL}")
+        for k, v in ckpt.params.items():
+            sums[k] += v
+        steps.append((ckpt.trainer_state or {}).get("step"))
+    dtype = np.dtype(configs[-1].get("dtype", "float32"))
+    params = {k: (s / len(names)).astype(dtype) for k, s in sums.items()}
+    config = configs[-1] | {"average": {"checkpoints": names, "steps": steps}}
+    return checkpoint.save(out, params, config, vocabs=first.vocabs)
+
+
+SAME_MODEL = (
+    "average the checkpoints of one run (its best/, last/ and steps/, as --keep-checkpoints "
+    "keeps them), whose models are one model at different points"
+)
+
+
+def last_kept(run: str | os.PathLike, k: int) -> list[str]:
+    """The newest `k` checkpoints kept in `run`/steps (train/keep.py), oldest first."""
+    if k < 1:
+        raise ValueError(f"--last must be >= 1 (checkpoints to average); got {k}")
+    found = [path for _, path in keep.kept(run)]
+    if not found:
+        raise FileNotFoundError(
+            f"{run} keeps no checkpoints in {os.path.join(run, keep.STEPS)}: train it with "
+            "--keep-checkpoints K (with --eval-every N for several an epoch), or give "
+            "checkpoints with --checkpoint"
+        )
+    if len(found) < k:
+        raise ValueError(
+            f"--last {k}: {run} keeps {len(found)} checkpoint{'s' * (len(found) > 1)} in "
+            f"{keep.STEPS}/ ({', '.join(os.path.basename(p) for p in found)}); ask for "
+            f"{len(found)} or fewer"
+        )
+    return found[-k:]
+
+
+def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+    """The first field of the model config or the dtype in which two checkpoint configs differ
+    (fields added since a checkpoint was written at their defaults), or None."""
+    from minis2s.train.config import with_new_fields
+
+    def model(c: dict[str, Any]) -> dict[str, Any]:
+        return {"model": with_new_fields(c).get("model"), "dtype": c.get("dtype", "float32")}
+
+    changed = checkpoint.differences(model(a), model(b))
+    if not changed:
+        return None
+    key, (x, y) = changed[0], (checkpoint.flat(model(c)).get(changed[0]) for c in (a, b))
+    what = "dtypes" if key == "dtype" else "model configs"
+    return f"different {what} ({key} {x!r} and {y!r})"
+
+
+def tokenizer_difference(*named_configs: tuple[str, dict[str, Any]]) -> str | None:
+    """What differs between the tokenizers (name, Unicode form, BPE merges) that two checkpoints'
+    configs record, each given as (its path, its config), or None."""
+    from minis2s import _api_checks, _ensemble_checks
+
+    a, b = (_api_checks.tokenizer_of(name, c.get("data", {})) for name, c in named_configs)
+    return _ensemble_checks.tokenizer_difference(a, b)
+
+
+def vocab_difference(a: checkpoint.Checkpoint, b: checkpoint.Checkpoint) -> str | None:
+    """What differs between the vocabularies of two checkpoints, or None."""
+    from minis2s import _ensemble_checks
+    from minis2s.data.vocab import Vocab
+
+    for side in ("src", "tgt"):
+        va, vb = ((c.vocabs or {}).get(side) for c in (a, b))
+        if va != vb:
+            va, vb = (None if v is None else Vocab.from_dict(v) for v in (va, vb))
+            return _ensemble_checks.vocab_difference(side, va, vb)
+    return None
+
+
+def param_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> str | None:
+    """The first parameter that one of two checkpoints lacks, or whose shape or dtype differs."""
+    only = sorted(set(a) ^ set(b))
+    if only:
+        which = "the first" if only[0] in a else "the second"
+        return f"different parameters ({only[0]} in {which} only)"
+    for name in sorted(a):
+        for what in ("shape", "dtype"):
+            x, y = getattr(a[name], what), getattr(b[name], what)
+            if x != y:
+                return f"different parameters ({name} has {what} {x} and {y})"
+    return None
+
+
+def _warn_other_runs(names: list[str], configs: list[dict[str, Any]]) -> None:
+    """Warn when two checkpoints' configs say they come from different runs: another seed (other
+    initial weights) or other training pairs. Two runs with one seed and one data are not told
+    apart; their weights start equal, and their mean is of the kind this warning is not about."""
+    flats = [checkpoint.flat(c) for c in configs]
+    for name, flat in zip(names[1:], flats[1:], strict=True):
+        for key, what in RUN_FIELDS.items():
+            x, y = flats[0].get(key), flat.get(key)
+            if x is not None and y is not None and x != y:
+                shown = f" ({x} and {y})" if key == "train.seed" else ""
+                warnings.warn(
+                    f"{names[0]} and {name} come from different runs (other {what}{shown}): the "
+                    "mean of separately trained models is almost always worse than either, "
+                    "their hidden units being in no common order; average checkpoints of one "
+                    "run, or decode with both as an ensemble (--checkpoint A --checkpoint B)",
+                    stacklevel=3,
+                )
+                return
+
+
+def _load(name: str) -> checkpoint.Checkpoint:
+    """The checkpoint at `name`, refused when a parameter holds NaN or infinity."""
+    from minis2s import _api_checks
+
+    ckpt = checkpoint.load(name)
+    _api_checks.check_finite_params(name, ckpt.params)
+    return ckpt
+
+
+def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
+    """`paths`, a list of checkpoint directories (not runs), each given once; `out` a new path."""
+    if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
+        raise ValueError(f"average: paths is {paths!r:.60}; give a list of checkpoint directories")
+    names = [os.fspath(p) for p in paths]
+    seen: dict[str, str] = {}
+    for name in names:
+        if checkpoint.exists(os.path.join(name, "last")) and not os.path.exists(
+            os.path.join(name, "state.json")
+        ):
+            raise ValueError(
+                f"{name} is a run directory: give its checkpoints ({name}/best, {name}/last, "
+                f"{name}/steps/step-N), or --run {name} --last K for the newest K it keeps"
+            )
+        real = os.path.realpath(name)
+        if real in seen:
+            raise ValueError(f"{seen[real]} and {name} are one checkpoint: give each once")
+        seen[real] = name
+    if os.path.realpath(out) in seen:
+        raise ValueError(f"--out {out} is one of the checkpoints averaged; choose a new path")
+    if checkpoint.exists(out):
+        raise FileExistsError(f"--out {out} holds a checkpoint already; choose a new path")
+    if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)):
+        raise FileExistsError(f"--out {out} exists; choose a new path for the checkpoint")
+    return names
