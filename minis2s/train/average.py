@@ -149,7 +149,7 @@ def _warn_other_runs(names: list[str], configs: list[dict[str, Any]]) -> None:
         for key, what in RUN_FIELDS.items():
             x, y = flats[0].get(key), flat.get(key)
             if x is not None and y is not None and x != y:
-                shown = f" ({x} and {y})" if key == "train.seed" else ""
+                shown = f": {x} and {y}" if key == "train.seed" else ""
                 warnings.warn(
                     f"{names[0]} and {name} come from different runs (other {what}{shown}): the "
                     "mean of separately trained models is almost always worse than either, "
@@ -189,7 +189,7 @@ def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
         seen[real] = name
     if os.path.realpath(out) in seen:
         raise ValueError(f"--out {out} is one of the checkpoints averaged; choose a new path")
-    if checkpoint.exists(out):
+    if os.path.exists(os.path.join(out, "state.json")):
         raise FileExistsError(f"--out {out} holds a checkpoint already; choose a new path")
     if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)):
         raise FileExistsError(f"--out {out} exists; choose a new path for the checkpoint")

@@ -1,0 +1,187 @@
+"""Checkpoint averaging (train/average.py, `minis2s average`): the mean of one run's checkpoints,
+a checkpoint that loads, translates and evaluates like any other, and the refusals of checkpoints
+that are not of one model. The run: 64 pairs in batches of 16 over 2 epochs, scored every 2
+updates (2, 4, 6, 8), keeping 3."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from minis2s.api import Translator
+from minis2s.cli import main
+from minis2s.data.corpus import write_tsv
+from minis2s.data.tasks import get_task
+from minis2s.train import checkpoint
+from minis2s.train.average import average
+
+TINY = ["--epochs", "2", "--hidden", "8", "--emb", "8", "--batch-size", "16", "--show", "0",
+        "--quiet", "--eval-every", "2", "--keep-checkpoints", "3"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("average")
+    splits = get_task("reverse-digits").generate(seed=0)
+    for split, n in (("train", 64), ("dev", 16), ("test", 24)):
+        write_tsv(root / f"{split}.tsv", splits[split][:n])
+    data = ["--data", str(root / "train.tsv"), "--dev-data", str(root / "dev.tsv")]
+    assert main(["train", *data, *TINY, "--out", str(root / "r")]) == 0
+    return root / "r"
+
+
+def step(run, n: int) -> str:
+    return str(run / "steps" / f"step-{n:07d}")
+
+
+def copy_with(src, dest, *, state=None, vocab=None, params=None) -> str:
+    """A copy of checkpoint `src` with its state.json, target vocabulary or parameters changed
+    by the functions given (each changes its dict in place)."""
+    shutil.copytree(src, dest)
+    for file, change in (("state.json", state), ("tgt_vocab.json", vocab)):
+        if change is not None:
+            d = json.loads((dest / file).read_text(encoding="utf-8"))
+            change(d)
+            (dest / file).write_text(json.dumps(d), encoding="utf-8")
+    if params is not None:
+        p = checkpoint.load(dest).params
+        params(p)
+        np.savez(dest / "params.npz", **p)
+    return str(dest)
+
+
+def test_the_run_keeps_its_last_3(run):
+    assert sorted(p.name for p in (run / "steps").iterdir()) == [
+        "step-0000004", "step-0000006", "step-0000008"
+    ]  # fmt: skip
+
+
+def test_the_average_of_one_checkpoint_is_that_checkpoint(run, tmp_path):
+    out = average([step(run, 8)], tmp_path / "one")
+    a, b = checkpoint.load(out), checkpoint.load(step(run, 8))
+    assert a.params.keys() == b.params.keys()
+    for name, p in b.params.items():
+        assert a.params[name].dtype == p.dtype == np.float32
+        np.testing.assert_array_equal(a.params[name], p, err_msg=name)
+    assert a.vocabs == b.vocabs
+    assert a.optimizer_state is None and a.trainer_state is None
+    assert a.config["average"] == {"checkpoints": [step(run, 8)], "steps": [8]}
+    assert {k: v for k, v in a.config.items() if k != "average"} == b.config
+
+
+@pytest.mark.parametrize("steps", [(4, 8), (4, 6, 8)])
+def test_the_average_is_the_mean_in_float64(run, tmp_path, steps):
+    """Cast to float32 once, at the end: a mean of three summed in float32 rounds differently."""
+    out = average([step(run, n) for n in steps], tmp_path / "avg")
+    ckpts, mean = [checkpoint.load(step(run, n)).params for n in steps], checkpoint.load(out).params
+    for name in mean:
+        want = np.mean([c[name] for c in ckpts], axis=0, dtype=np.float64).astype(np.float32)
+        assert mean[name].dtype == np.float32
+        np.testing.assert_array_equal(mean[name], want, err_msg=name)
+    assert not np.array_equal(ckpts[0]["out.W"], ckpts[-1]["out.W"])  # training moved them
+
+
+def test_average_run_last_k_translates_evaluates_and_does_not_resume(run, tmp_path, capsys):
+    out = str(tmp_path / "avg")
+    assert main(["average", "--run", str(run), "--last", "3", "--out", out]) == 0
+    steps = [step(run, n) for n in (4, 6, 8)]
+    assert capsys.readouterr().out.startswith(f"{out}: the mean of 3 checkpoints ({steps[0]}, ")
+    want = checkpoint.load(out).params
+    tr = Translator.load(out)
+    for name, p in tr.model.params.items():
+        np.testing.assert_array_equal(p, want[name], err_msg=name)
+    texts = [t.text for t in tr.translate(["123", "4567"])]
+    assert main(["translate", "--checkpoint", out, "123", "4567"]) == 0
+    assert capsys.readouterr().out.splitlines() == texts
+    assert main(["evaluate", "--checkpoint", out, "--data", str(run.parent / "test.tsv")]) == 0
+    assert "exact_match" in capsys.readouterr().out
+    assert main(["train", "--resume", "--out", out]) == 2
+    assert f"--resume: {out} is a checkpoint, not a run directory" in capsys.readouterr().err
+
+
+def test_checkpoints_of_other_models_are_refused_naming_both_and_the_difference(run, tmp_path):
+    a = step(run, 8)
+
+    def edit(name, **change):
+        return copy_with(a, tmp_path / name, **change)
+
+    def swap(d):  # ids 4 and 5 trade places: the same tokens, another order
+        d["tokens"][4], d["tokens"][5] = d["tokens"][5], d["tokens"][4]
+
+    def drop(p):
+        del p["out.b"]
+
+    def widen(p):
+        p["out.b"] = p["out.b"].astype(np.float64)
+
+    def cut(p):
+        p["out.b"] = p["out.b"][:-1]
+
+    cases = [
+        (edit("init", state=lambda d: d["config"]["model"].update(init_scale=0.2)),
+         r"different model configs \(model.init_scale 0.1 and 0.2\)"),
+        (edit("dtype", state=lambda d: d["config"].update(dtype="float64")),
+         r"different dtypes \(dtype 'float32' and 'float64'\)"),
+        (edit("word", state=lambda d: d["config"]["data"].update(tokenizer="word")),
+         r"different tokenizers \(char and word\)"),
+        (edit("written", state=lambda d: d["config"]["data"].pop("normalization")),
+         r"tokenizers that read text in different Unicode forms \(NFC and None\)"),
+        (edit("vocab", vocab=swap),
+         r"different target vocabularies \(14 and 14 tokens; id 4 is '.' and '.'\)"),
+        (edit("names", params=drop), r"different parameters \(out.b in the first only\)"),
+        (edit("wide", params=widen),
+         r"different parameters \(out.b has dtype float32 and float64\)"),
+        (edit("cut", params=cut), r"different parameters \(out.b has shape \(14,\) and \(13,\)\)"),
+    ]  # fmt: skip
+    for other, why in cases:
+        with pytest.raises(ValueError, match=rf"^{a} and {other} have {why}; average the"):
+            average([a, other], tmp_path / "out")
+        assert not (tmp_path / "out").exists()
+
+
+def test_bpe_merges_are_compared(run, tmp_path):
+    def bpe(merges):
+        return lambda d: d["config"]["data"].update(tokenizer="bpe", bpe_merges=merges)
+
+    one = copy_with(step(run, 8), tmp_path / "one", state=bpe([["1", "2"]]))
+    two = copy_with(step(run, 8), tmp_path / "two", state=bpe([["1", "2"], ["3", "4"]]))
+    with pytest.raises(ValueError, match=r"have different BPE merges \(1 and 2 merges\)"):
+        average([one, two], tmp_path / "out")
+
+
+def test_checkpoints_of_different_runs_are_averaged_with_a_warning(run, tmp_path):
+    seeded = copy_with(step(run, 8), tmp_path / "s7", state=lambda d: d["config"]["train"].update(
+        seed=7))  # fmt: skip
+    with pytest.warns(UserWarning, match=r"come from different runs \(other seeds: 0 and 7\)"):
+        average([step(run, 6), seeded], tmp_path / "out")
+    with pytest.warns(UserWarning, match=r"other training pairs"):
+        average([step(run, 6), copy_with(step(run, 8), tmp_path / "d", state=lambda d: d[
+            "config"]["data"].update(train="0" * 16))], tmp_path / "out2")  # fmt: skip
+
+
+def test_paths_and_out_are_refused_by_name(run, tmp_path, capsys):
+    a, b = step(run, 6), step(run, 8)
+    refusals = [
+        ([a, b], run / "best", "holds a checkpoint already; choose a new path"),
+        ([a, b], b, f"--out {b} is one of the checkpoints averaged"),
+        ([a, b], run, f"--out {run} exists; choose a new path"),
+        ([str(run), b], tmp_path / "x", f"{run} is a run directory: give its checkpoints"),
+        ([a, a + "/"], tmp_path / "x", f"{a} and {a}/ are one checkpoint: give each once"),
+        (a, tmp_path / "x", "paths is '.*; give a list of checkpoint directories"),
+    ]
+    for paths, out, message in refusals:
+        with pytest.raises((ValueError, FileExistsError), match=message):
+            average(paths, out)
+    argv = ["average", "--run", str(run), "--out", str(tmp_path / "x")]
+    for extra, message in [
+        (["--last", "4"], f"--last 4: {run} keeps 3 checkpoints in steps/ (step-0000004, "),
+        ([], "give --last K, how many of its newest kept checkpoints"),
+    ]:
+        assert main([*argv, *extra]) == 2
+        assert message in capsys.readouterr().err or pytest.fail(message)
+    assert main(["average", "--checkpoint", a, "--last", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "--last K counts the checkpoints kept in a run's steps/" in capsys.readouterr().err
+    shutil.rmtree(tmp_path / "x", ignore_errors=True)
+    assert main(["average", "--run", str(run / "steps"), "--last", "1", "--out", "x"]) == 2
+    assert "keeps no checkpoints in" in capsys.readouterr().err
