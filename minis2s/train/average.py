@@ -96,10 +96,12 @@ def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
     def model(c: dict[str, Any]) -> dict[str, Any]:
         return {"model": with_new_fields(c).get("model"), "dtype": c.get("dtype", "float32")}
 
-    changed = checkpoint.differences(model(a), model(b))
+    ma, mb = model(a), model(b)
+    changed = checkpoint.differences(ma, mb)
     if not changed:
         return None
-    key, (x, y) = changed[0], (checkpoint.flat(model(c)).get(changed[0]) for c in (a, b))
+    key = changed[0]
+    x, y = checkpoint.flat(ma).get(key), checkpoint.flat(mb).get(key)
     what = "dtypes" if key == "dtype" else "model configs"
     return f"different {what} ({key} {x!r} and {y!r})"
 
