@@ -141,8 +141,8 @@ def _saved_config(out: str) -> dict:
         if os.path.exists(os.path.join(out, "state.json")):  # a checkpoint, not a run
             raise ValueError(
                 f"--resume: {out} is a checkpoint, not a run directory (which holds last/); "
-                "a run resumes from its --out, and an average (minis2s average) from nowhere: "
-                "it holds no optimizer or trainer state"
+                "a run resumes from its --out; an average (minis2s average) holds no optimizer "
+                f"or trainer state, so train on from it as a new run: --init-from {out} --out NEW"
             ) from None
         raise FileNotFoundError(f"--resume: no checkpoint at {out}/last to resume from") from None
 

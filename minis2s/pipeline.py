@@ -90,6 +90,12 @@ def check_out_dir(out_dir: str, resume: bool = False) -> None:
                                  "--out (a directory, made if missing)")  # fmt: skip
     if resume:
         return
+    if os.path.isfile(os.path.join(out_dir, "state.json")):  # e.g. what minis2s average wrote
+        raise FileExistsError(
+            f"--out {out_dir} is a checkpoint, not a run directory: a run would write its best/ "
+            "and last/ inside it; choose another --out (to train on from this checkpoint: "
+            f"--init-from {out_dir})"
+        )
     if checkpoint.exists(os.path.join(out_dir, "last")):
         raise FileExistsError(
             f"{out_dir} already holds a run; pass --resume (resume=True) to continue it or "
@@ -259,8 +265,10 @@ def _start(trainer: Trainer, out_dir: str, resume: bool, progress: bool) -> None
     if resume:
         if not trainer.resume():
             raise FileNotFoundError(f"--resume: no checkpoint at {out_dir}/last to resume from")
-        if progress:
-            print(f"resumed from {out_dir}/last at epoch {trainer.state['epoch']}, "
-                  f"step {trainer.state['step']}")  # fmt: skip
+        if progress:  # state["epoch"] counts finished epochs; a log line names its own, 1-based
+            s = trainer.state
+            where = (f"after epoch {s['epoch']}" if s["batch"] == 0 else
+                     f"{s['batch']} batches into epoch {s['epoch'] + 1}")  # fmt: skip
+            print(f"resumed from {out_dir}/last at update {s['step']}, {where}")
     # A path that cannot be written fails here, not at the end of the first epoch:
     os.makedirs(out_dir, exist_ok=True)

@@ -97,7 +97,15 @@ def test_average_run_last_k_translates_evaluates_and_does_not_resume(run, tmp_pa
     assert main(["evaluate", "--checkpoint", out, "--data", str(run.parent / "test.tsv")]) == 0
     assert "exact_match" in capsys.readouterr().out
     assert main(["train", "--resume", "--out", out]) == 2
-    assert f"--resume: {out} is a checkpoint, not a run directory" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"--resume: {out} is a checkpoint, not a run directory" in err
+    assert f"train on from it as a new run: --init-from {out} --out NEW" in err
+    data = ["--data", str(run.parent / "test.tsv"), "--epochs", "1", "--quiet"]
+    assert main(["train", *data, "--out", out]) == 2  # its best/ and last/ would go inside it
+    assert f"--out {out} is a checkpoint, not a run directory" in capsys.readouterr().err
+    assert main(["train", *data, "--init-from", out, "--out", str(tmp_path / "on")]) == 0
+    start = checkpoint.load(str(tmp_path / "on" / "last")).config["init_from"]
+    assert start["path"] == out
 
 
 def test_checkpoints_of_other_models_are_refused_naming_both_and_the_difference(run, tmp_path):

@@ -154,17 +154,19 @@ def test_a_resumed_run_may_change_k(data, tmp_path):
 
 
 def test_trimming_deletes_only_the_oldest_kept_checkpoints(tmp_path):
-    """Not best/ or last/, nor what only looks like a kept one; a crash's .deleting leftover goes.
-    Steps sort as numbers: 10,000,000 (8 digits) is newer than 9,999,999."""
+    """Not best/ or last/, nor what only looks like a kept one; a crash's leftovers go (the
+    .deleting of a cut removal, the .tmp of a cut save). Steps sort as numbers: 10,000,000 (8
+    digits) is newer than 9,999,999."""
     steps = tmp_path / "steps"
     for step in (9_999_999, 10_000_000, 40):
         checkpoint.save(tmp_path / keep.step_name(step), {"W": np.zeros(2)}, {})
-    others = ["step-00000040", "step-12", "notes", ".step-0000001.tmp"]
+    others = ["step-00000040", "step-12", "notes", ".step-12.tmp"]
     for name in ["best", "last"]:
         (tmp_path / name).mkdir()
     for name in others:
         (steps / name).mkdir()
     (steps / ".step-0000002.deleting" / "x").mkdir(parents=True)
+    (steps / ".step-0000001.tmp" / "params.npz").mkdir(parents=True)
     assert kept_steps(tmp_path) == [40, 9_999_999, 10_000_000]
     keep.trim(str(tmp_path), 1)
     assert sorted(os.listdir(steps)) == sorted(["step-10000000", *others])

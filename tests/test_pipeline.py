@@ -97,6 +97,22 @@ def test_a_new_run_over_a_run_is_refused_and_resume_goes_on(corpus, tmp_path):
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 2
 
 
+def test_the_resume_line_says_where_the_run_goes_on(corpus, tmp_path, capsys):
+    """After a whole epoch, or inside one: the epoch a log line would name (1-based), not the
+    count of finished epochs, which said 'epoch 0' of a run stopped inside its first."""
+    out = str(tmp_path / "run")
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
+    opts, one = {"emb": 2, "hidden": 2}, dict(batch_size=1, dev_size=2)
+    pipeline.train(data, opts, TrainConfig(epochs=1, max_steps=2, **one), out, progress=False)
+    pipeline.train(data, opts, TrainConfig(epochs=1, **one), out, resume=True)
+    assert (
+        f"resumed from {out}/last at update 2, 2 batches into epoch 1\n" in capsys.readouterr().out
+    )
+    n = len(data.train)
+    pipeline.train(data, opts, TrainConfig(epochs=2, max_steps=n + 1, **one), out, resume=True)
+    assert f"resumed from {out}/last at update {n}, after epoch 1\n" in capsys.readouterr().out
+
+
 def test_a_new_adamw_run_without_weight_decay_is_refused(corpus, tmp_path):
     """AdamW with weight decay 0 is Adam; a run saved that way before this check still resumes."""
     data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))

@@ -12,7 +12,7 @@ deletes nothing here, so a run resumed with 0 leaves what earlier saves kept.
 Deleting touches only directories named as `step_name` names them: never best/, last/, or
 anything a user put in steps/. A kept checkpoint is first renamed to a hidden `.step-N.deleting`
 (atomic) and then removed, so a crash mid-removal leaves no half checkpoint under a kept name;
-the next trim removes such leftovers.
+the next trim removes such leftovers, and the `.step-N.tmp` of a save that a crash cut short.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from collections.abc import Callable
 
 STEPS = "steps"  # the folder of a run directory that holds the kept checkpoints
 _NAME = re.compile(r"step-(\d{7,})")
-_DELETING = re.compile(r"\.step-\d{7,}\.deleting")
+# what an interrupted deletion, or a save cut short (checkpoint.save's sibling .NAME.tmp), left
+_LEFTOVER = re.compile(r"\.step-\d{7,}\.(deleting|tmp)")
 
 
 def step_name(step: int) -> str:
@@ -58,10 +59,10 @@ def keep(out_dir: str, step: int, k: int, save: Callable[[str], None]) -> None:
 
 def trim(out_dir: str, k: int) -> None:
     """Delete the kept checkpoints of `out_dir` beyond the newest `k` (k >= 1), and what an
-    interrupted deletion left."""
+    interrupted deletion or save left (called after a save has finished: no save is under way)."""
     folder = os.path.join(out_dir, STEPS)
     for name in os.listdir(folder):
-        if _DELETING.fullmatch(name):
+        if _LEFTOVER.fullmatch(name):
             shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
     for _, path in kept(out_dir)[:-k]:
         hidden = os.path.join(folder, f".{os.path.basename(path)}.deleting")

@@ -132,7 +132,7 @@ class Trainer:
             raise ValueError(
                 f"{path} holds no optimizer or trainer state (minis2s average writes none: the "
                 "mean of several points has no one optimizer state), so no run goes on from "
-                "it; translate or evaluate with it, or start a new --out"
+                "it; translate or evaluate with it, or start a new run from it (--init-from)"
             )
         # The model, data and training options must match, so the run continues exactly as it
         # would have; only when to stop may change (and the backend: same math, other kernels).
