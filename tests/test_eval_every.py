@@ -55,6 +55,19 @@ def spying(seen: list, run):
     return run
 
 
+def interrupting(run, step: int):
+    """`run`, which raises KeyboardInterrupt (Ctrl-C) when it scores update `step`."""
+    evaluate = run.evaluate
+
+    def interrupted(model):
+        if run.state["step"] == step:
+            raise KeyboardInterrupt
+        return evaluate(model)
+
+    run.evaluate = interrupted
+    return run
+
+
 def scripted(losses):
     """An evaluate that returns these dev losses in turn."""
     it = iter(losses)
@@ -185,15 +198,9 @@ def test_ctrl_c_in_an_evaluation_then_resume_scores_that_point(
     never interrupted."""
     full = make_trainer(data, tmp_path / "full", eval_every=eval_every, max_steps=max_steps)
     full.fit()
-    run = make_trainer(data, tmp_path / "cut", eval_every=eval_every, max_steps=max_steps)
-    evaluate = run.evaluate
-
-    def interrupted(model):
-        if run.state["step"] == step:
-            raise KeyboardInterrupt
-        return evaluate(model)
-
-    run.evaluate = interrupted
+    run = interrupting(
+        make_trainer(data, tmp_path / "cut", eval_every=eval_every, max_steps=max_steps), step
+    )
     with pytest.raises(KeyboardInterrupt):
         run.fit()
     assert checkpoint.load(tmp_path / "cut" / "last").trainer_state["step"] == step
@@ -249,15 +256,7 @@ def test_a_point_past_fewer_epochs_is_not_scored_and_the_run_says_so(data, tmp_p
     """Ctrl-C while epoch 3 scores `step`, resumed with --epochs 2: the run has trained more
     than its 2 epochs, so finished() says so (it once said None, and fit trained and said
     nothing)."""
-    run = make_trainer(data, tmp_path / "r", eval_every=2)
-    evaluate = run.evaluate
-
-    def interrupted(model):
-        if run.state["step"] == step:
-            raise KeyboardInterrupt
-        return evaluate(model)
-
-    run.evaluate = interrupted
+    run = interrupting(make_trainer(data, tmp_path / "r", eval_every=2), step)
     with pytest.raises(KeyboardInterrupt):
         run.fit()
     resumed = make_trainer(data, tmp_path / "r", eval_every=2, epochs=2)
@@ -279,15 +278,7 @@ def test_ctrl_c_in_an_evaluation_then_another_interval(data, tmp_path, every, st
     train_loss covers the updates since the line before (step 6's own update included)."""
     seen = []
 
-    run = spying(seen, make_trainer(data, tmp_path / "r", eval_every=2))
-    evaluate = run.evaluate
-
-    def interrupted(model):
-        if run.state["step"] == 6:
-            raise KeyboardInterrupt
-        return evaluate(model)
-
-    run.evaluate = interrupted
+    run = interrupting(spying(seen, make_trainer(data, tmp_path / "r", eval_every=2)), 6)
     with pytest.raises(KeyboardInterrupt):
         run.fit()
     resumed = spying(seen, make_trainer(data, tmp_path / "r", eval_every=every))
