@@ -5,6 +5,7 @@ updates (2, 4, 6, 8), keeping 3."""
 
 import json
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -193,3 +194,39 @@ def test_paths_and_out_are_refused_by_name(run, tmp_path, capsys):
     shutil.rmtree(tmp_path / "x", ignore_errors=True)
     assert main(["average", "--run", str(run / "steps"), "--last", "1", "--out", "x"]) == 2
     assert "keeps no checkpoints in" in capsys.readouterr().err
+
+
+def test_a_run_that_is_not_there_is_named_as_missing(run, tmp_path, capsys):
+    missing = tmp_path / "nope"
+    argv = ["average", "--run", str(missing), "--last", "2", "--out", str(tmp_path / "x")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--run {missing}: no such directory" in err
+    assert "train it with --keep-checkpoints" not in err  # it is not there to train on
+
+
+def test_a_fine_tuning_and_its_start_are_averaged_without_the_other_runs_warning(run, tmp_path):
+    # a fine-tuned run starts from RUN's weights, so its hidden units are RUN's: the mean of the
+    # two is the interpolation of WiSE-FT (Wortsman et al. 2022), not of two unrelated networks
+    def fine_tuned_from(start):
+        def change(d):
+            d["config"]["data"].update(train="1000 pairs, sha256 000000000000")
+            d["config"]["init_from"] = {"path": start, "params": "x", "unknown": {"tgt": 0.0}}
+
+        return change
+
+    ft = copy_with(step(run, 8), tmp_path / "ft" / "last", state=fine_tuned_from(str(run / "best")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        average([str(run / "last"), ft], tmp_path / "out")
+        average([ft, step(run, 6)], tmp_path / "out2")  # another checkpoint of RUN: one lineage
+    grandchild = copy_with(
+        step(run, 8), tmp_path / "ft2" / "last", state=fine_tuned_from(ft)
+    )  # a fine-tuning of the fine-tuning: RUN's units still
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        average([grandchild, step(run, 4)], tmp_path / "out3")
+    with pytest.warns(UserWarning, match="other training pairs"):  # a stranger still warns
+        stranger = copy_with(step(run, 8), tmp_path / "s", state=lambda d: d["config"][
+            "data"].update(train="0" * 16))  # fmt: skip
+        average([ft, stranger], tmp_path / "out4")

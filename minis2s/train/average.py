@@ -8,7 +8,8 @@ better than any of them, for the price of no training (Vaswani et al. 2017 avera
 20; fairseq's scripts/average_checkpoints.py, OpenNMT-py's tools/average_models.py). The runs'
 hidden units must line up for the mean to mean anything: checkpoints of different runs (other
 seeds) are averaged when asked, with a warning, since their mean is almost always worse than
-either (an ensemble, `--checkpoint A --checkpoint B`, combines such runs instead).
+either (an ensemble, `--checkpoint A --checkpoint B`, combines such runs instead). A
+fine-tuning (`init_from`) descends from its start's weights, so the two are one lineage.
 
 The checkpoints must have one model config, dtype, tokenizer, both vocabularies, and the same
 parameter names and shapes; each refusal names two of them and the first difference. The
@@ -72,6 +73,9 @@ def last_kept(run: str | os.PathLike, k: int) -> list[str]:
     """The newest `k` checkpoints kept in `run`/steps (train/keep.py), oldest first."""
     if k < 1:
         raise ValueError(f"--last must be >= 1 (checkpoints to average); got {k}")
+    if not os.path.isdir(run):
+        raise FileNotFoundError(f"--run {run}: no such directory; give the --out of a run "
+                                "trained with --keep-checkpoints K")  # fmt: skip
     found = [path for _, path in keep.kept(run)]
     if not found:
         raise FileNotFoundError(
@@ -147,7 +151,10 @@ def _warn_other_runs(names: list[str], configs: list[dict[str, Any]]) -> None:
     initial weights) or other training pairs. Two runs with one seed and one data are not told
     apart; their weights start equal, and their mean is of the kind this warning is not about."""
     flats = [checkpoint.flat(c) for c in configs]
-    for name, flat in zip(names[1:], flats[1:], strict=True):
+    first_runs = lineage(names[0], configs[0])
+    for name, config, flat in zip(names[1:], configs[1:], flats[1:], strict=True):
+        if first_runs & lineage(name, config):  # a fine-tuning and its start share their units
+            continue
         for key, what in RUN_FIELDS.items():
             x, y = flats[0].get(key), flat.get(key)
             if x is not None and y is not None and x != y:
@@ -160,6 +167,30 @@ def _warn_other_runs(names: list[str], configs: list[dict[str, Any]]) -> None:
                     stacklevel=3,
                 )
                 return
+
+
+def lineage(name: str, config: dict[str, Any], depth: int = 8) -> set[str]:
+    """The run directories whose weights checkpoint `name` (its config `config`) descends from:
+    its own run, and through `init_from` (a fine-tuning's start) and `average` (an average's
+    inputs), theirs, as far as their checkpoints are still there to read."""
+    runs = {_run_of(name)}
+    starts = [(config.get("init_from") or {}).get("path")]
+    starts += (config.get("average") or {}).get("checkpoints", [])
+    for start in (s for s in starts if s and depth > 0):
+        try:
+            runs |= lineage(start, checkpoint.load_config(start), depth - 1)
+        except (OSError, ValueError):  # deleted or moved since: its own run is all we know
+            runs.add(_run_of(start))
+    return runs
+
+
+def _run_of(name: str) -> str:
+    """The run directory of a checkpoint: runs/x of runs/x/best, runs/x/last and
+    runs/x/steps/step-N; the checkpoint itself when it is in no run (an average)."""
+    path = Path(os.path.realpath(name))
+    if path.parent.name == keep.STEPS:
+        return str(path.parent.parent)
+    return str(path.parent) if path.name in ("best", "last") else str(path)
 
 
 def _load(name: str) -> checkpoint.Checkpoint:
