@@ -25,7 +25,7 @@ def train(args: argparse.Namespace) -> int:
     if args.show < 0:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
-    pipeline.check_out_dir(out, args.resume)  # before the data is read
+    pipeline.check_out_dir(out, args.resume, args.init_from)  # before the data is read
     pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
     start = None if args.init_from is None else _init_from(args)  # before the data is read too
     model_options = from_args(ModelConfig, args, DATA_FIELDS)

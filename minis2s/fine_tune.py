@@ -188,7 +188,9 @@ def describe(entry: dict[str, Any]) -> str:
     names = {"tgt": "target", "src": "source"}
     sides = " and ".join(f"{unknown[s]:.1%} of the {w} tokens"
                          for s, w in names.items() if s in unknown)  # fmt: skip
+    fix = ("; to learn them, train on this data without --init-from, or start from a run "
+           "whose vocabularies hold them") if any(unknown.values()) else ""  # fmt: skip
     return (
         f"init-from {entry['path']} ({entry['params']}): {sides} of the training data are not "
-        "in its vocabularies (read as <unk>; fine-tuning cannot learn them)"
+        f"in its vocabularies (read as <unk>; fine-tuning cannot learn them{fix})"
     )

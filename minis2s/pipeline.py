@@ -81,10 +81,10 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
     return evaluate
 
 
-def check_out_dir(out_dir: str, resume: bool = False) -> None:
+def check_out_dir(out_dir: str, resume: bool = False, init_from: Any = None) -> None:
     """A run's directory may be missing (it is made) but not be a file, and a new run's must
-    hold nothing of an old one. The command line checks before it reads the data (a large
-    corpus, and learning its BPE merges, take a while)."""
+    hold nothing of an old one (`init_from`: the run a fine-tuning starts from). The command line
+    checks before it reads the data (a large corpus, and learning its BPE merges, take a while)."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
                                  "--out (a directory, made if missing)")  # fmt: skip
@@ -95,6 +95,11 @@ def check_out_dir(out_dir: str, resume: bool = False) -> None:
             f"--out {out_dir} is a checkpoint, not a run directory: a run would write its best/ "
             "and last/ inside it; choose another --out (to train on from this checkpoint: "
             f"--init-from {out_dir})"
+        )
+    if checkpoint.exists(os.path.join(out_dir, "last")) and init_from is not None:
+        raise FileExistsError(  # --resume, the usual fix, conflicts with --init-from
+            f"{out_dir} already holds a run; --init-from starts a new one: choose another --out "
+            f"(the run it starts from, {init_from}, is only read)"
         )
     if checkpoint.exists(os.path.join(out_dir, "last")):
         raise FileExistsError(
@@ -173,7 +178,7 @@ def train(
             "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
             "0.01 is PyTorch's AdamW default) or --optimizer adam"
         )
-    check_out_dir(out_dir, resume)
+    check_out_dir(out_dir, resume, init_from)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
     if start is not None and not resume:
         fine_tune.copy_weights(model, start)

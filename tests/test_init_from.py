@@ -238,3 +238,24 @@ def test_a_bpe_runs_merges_carry_over(tmp_path):
     known = set(tr.src_vocab.tokens)
     unknown = sum(t not in known for p in pieces for t in p) / sum(map(len, pieces))
     assert tr.config["init_from"]["unknown"]["src"] == pytest.approx(unknown)
+
+
+def test_an_out_that_holds_a_run_is_refused_without_pointing_to_resume(run, tmp_path, capsys):
+    # --resume conflicts with --init-from: the fix to name is another --out, RUN being only read
+    before = file_hashes(run)
+    assert main(["train", *NEW, "--init-from", str(run), "--out", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"{run} already holds a run; --init-from starts a new one: choose another --out" in err
+    assert "pass --resume" not in err
+    assert file_hashes(run) == before
+
+
+def test_unknown_tokens_name_the_fix(run, tmp_path, capsys):
+    corpus = letters_corpus(tmp_path / "letters.tsv")
+    loud = [a for a in SMALL if a != "--quiet"]  # --quiet prints no start line
+    assert main(["train", "--data", str(corpus), *loud, "--init-from", str(run), "--out",
+                 str(tmp_path / "new")]) == 0  # fmt: skip
+    assert "to learn them, train on this data without --init-from" in capsys.readouterr().out
+    new = [a for a in NEW if a != "--quiet"]
+    assert main(["train", *new, "--init-from", str(run), "--out", str(tmp_path / "n2")]) == 0
+    assert "to learn them" not in capsys.readouterr().out  # RUN knows every digit
