@@ -93,15 +93,18 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
         raise ValueError("--sample and --beam are two decoding methods; give one of them")
     if args.nbest != 1 and not nbest:
         raise ValueError("--nbest: this command scores one translation per sentence; leave it out")
-    ignored = [k for k, given in beam_options.items() if given and args.beam == 0]
-    ignored += [k for k, given in sample_options.items() if given and not args.sample]
-    if ignored:
-        method = "sampling" if args.sample else "beam search" if args.beam else "greedy decoding"
-        raise ValueError(
-            f"{' and '.join(ignored)} would be ignored by {method}: --nbest, --length-penalty, "
-            "--alpha and --coverage-penalty are for beam search (add --beam N), --temperature, "
-            "--top-k, --top-p and --seed for --sample"
-        )
+    chosen = "--sample" if args.sample else "--beam" if args.beam else None
+    method = {"--sample": "sampling", "--beam": "beam search", None: "greedy decoding"}[chosen]
+    why = []
+    for options, wanted in ((beam_options, "--beam N"), (sample_options, "--sample")):
+        ignored = [k for k, given in options.items() if given and wanted.split()[0] != chosen]
+        if ignored:
+            fix = f"use {wanted} instead of {chosen}" if chosen else f"add {wanted}"
+            they = ("it is", "it") if len(ignored) == 1 else ("they are", "them")
+            why.append(f"{' and '.join(ignored)} would be ignored by {method}: {they[0]} for "
+                       f"{wanted}; {fix}, or leave {they[1]} out")  # fmt: skip
+    if why:
+        raise ValueError("; ".join(why))
     if args.alpha is not None and args.length_penalty != "gnmt":
         raise ValueError(
             "--alpha is the exponent of --length-penalty gnmt and would be ignored by "

@@ -564,11 +564,18 @@ def test_empty_source_is_refused(run, capsys):
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--nbest", "3"], "--nbest would be ignored by greedy decoding"),
+        (["--nbest", "3"], "--nbest would be ignored by greedy decoding: it is for --beam N; "
+         "add --beam N, or leave it out"),
         (["--temperature", "0.5"], "--temperature would be ignored by greedy decoding"),
-        (["--beam", "3", "--top-k", "2"], "--top-k would be ignored by beam search"),
-        (["--top-p", "0.9"], "--top-p would be ignored by greedy decoding"),
-        (["--sample", "--length-penalty", "gnmt"], "--length-penalty would be ignored by sampling"),
+        (["--beam", "3", "--top-k", "2"], "--top-k would be ignored by beam search: it is for "
+         "--sample; use --sample instead of --beam, or leave it out"),
+        (["--top-p", "0.9"], "--top-p would be ignored by greedy decoding: it is for --sample; "
+         "add --sample, or leave it out"),
+        (["--top-p", "0.9", "--nbest", "2"], "--nbest would be ignored by greedy decoding: it is "
+         "for --beam N; add --beam N, or leave it out; --top-p would be ignored by greedy "
+         "decoding: it is for --sample"),
+        (["--sample", "--length-penalty", "gnmt"], "--length-penalty would be ignored by "
+         "sampling: it is for --beam N; use --beam N instead of --sample, or leave it out"),
         (["--sample", "--beam", "3"], "--sample and --beam are two decoding methods"),
         (["--seed", "5"], "--seed would be ignored by greedy decoding"),
         (["--coverage-penalty", "0.2"], "--coverage-penalty would be ignored by greedy decoding"),
@@ -577,7 +584,7 @@ def test_empty_source_is_refused(run, capsys):
         (["--beam", "2", "--alpha", "0.5"], "--alpha is the exponent of --length-penalty gnmt"),
         (["--beam", "2", "--length-penalty", "gnmt", "--alpha", "5000"], "alpha must be in [-10"),
     ],
-)
+)  # fmt: skip
 def test_a_decoding_option_the_method_would_ignore_is_refused(run, capsys, options, message):
     assert main(["translate", "--checkpoint", str(run), *options, "12"]) == 2
     assert message in capsys.readouterr().err
