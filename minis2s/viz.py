@@ -136,6 +136,14 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
     (each line's mean and largest, on a log scale: a gradient that explodes shows as a jump).
     Against epochs, or against updates (the lines' "step") where an epoch has several lines
     (train --eval-every). Returns the Figure, written to `out` when given."""
+    if os.path.isfile(os.path.join(log_path, "state.json")):  # a checkpoint, not a run
+        run = os.path.dirname(os.path.normpath(log_path))  # runs/x of runs/x/best
+        run = os.path.dirname(run) if os.path.basename(run) == "steps" else run  # steps/step-N
+        run_log = os.path.join(run, "log.jsonl")
+        if os.path.isfile(run_log):
+            raise FileNotFoundError(f"{log_path} is a checkpoint; its run's log is {run_log}")
+        raise FileNotFoundError(f"{log_path} is a checkpoint without a log (an average writes "
+                                "none): plot the log of the run it was taken from")  # fmt: skip
     if os.path.isdir(log_path):
         log_path = os.path.join(log_path, "log.jsonl")
     if not os.path.isfile(log_path):

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import warnings
@@ -401,6 +402,27 @@ def test_plot_names_a_log_line_that_is_not_an_epoch(tmp_path, capsys, line):
     log.write_text(line + "\n", encoding="utf-8")
     assert main(["plot", "--log", str(log), "--out", str(tmp_path / "c.png")]) == 2
     assert f"{log}:1: not an epoch of a run's log" in capsys.readouterr().err
+
+
+def test_plot_log_of_a_checkpoint_names_where_the_log_is(run, tmp_path, capsys):
+    # a run's log is beside its checkpoints; an average (minis2s average) has none
+    out = str(tmp_path / "c.png")
+    assert main(["plot", "--log", str(run / "last"), "--out", out]) == 2
+    assert f"{run / 'last'} is a checkpoint; its run's log is {run / 'log.jsonl'}" in (
+        capsys.readouterr().err
+    )
+    kept = tmp_path / "r" / "steps" / "step-0000004"  # train --keep-checkpoints
+    shutil.copytree(run / "last", kept)
+    (tmp_path / "r" / "log.jsonl").write_text("", encoding="utf-8")
+    assert main(["plot", "--log", str(kept), "--out", out]) == 2
+    assert f"its run's log is {tmp_path / 'r' / 'log.jsonl'}" in capsys.readouterr().err
+    avg = tmp_path / "avg"
+    assert main(["average", "--checkpoint", str(run / "last"), "--out", str(avg)]) == 0
+    capsys.readouterr()
+    assert main(["plot", "--log", str(avg), "--out", out]) == 2
+    assert f"{avg} is a checkpoint without a log (an average writes none): plot the log " in (
+        capsys.readouterr().err
+    )
 
 
 def test_plot_notes_unknown_tokens_as_translate_does(run, tmp_path, capsys):
