@@ -34,7 +34,7 @@ from minis2s.data.tasks import TASKS, get_task
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq, pretrained
-from minis2s.train import checkpoint
+from minis2s.train import checkpoint, keep
 from minis2s.train.config import TrainConfig, frozen_params
 from minis2s.train.trainer import Trainer
 
@@ -110,6 +110,13 @@ def check_out_dir(out_dir: str, resume: bool = False, init_from: Any = None) -> 
         raise FileExistsError(
             f"{out_dir} holds the log.jsonl of an earlier run (without its checkpoints), which a "
             "new run would add to; move that file away or choose another --out"
+        )
+    kept = keep.kept(out_dir)  # without last/: a new run's trims would mix the two runs' steps
+    if kept:
+        raise FileExistsError(
+            f"{os.path.join(out_dir, keep.STEPS)} holds {len(kept)} checkpoint"
+            f"{'s' * (len(kept) > 1)} kept by an earlier run (--keep-checkpoints), which a new "
+            "run would mix with its own; move that folder away or choose another --out"
         )
 
 

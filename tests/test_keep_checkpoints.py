@@ -182,3 +182,17 @@ def test_an_average_does_not_resume(data, tmp_path):
     average([path for _, path in keep.kept(tmp_path / "r")], tmp_path / "r" / "last")
     with pytest.raises(ValueError, match="last holds no optimizer or trainer state .*average"):
         make_trainer(data, tmp_path / "r", eval_every=3).resume()
+
+
+def test_a_new_run_is_refused_a_directory_that_keeps_an_earlier_runs_checkpoints(data, tmp_path):
+    """Its steps/ would mix two runs: the earlier run's later steps sort as the newest, so the
+    new run's trims deleted each of its own kept checkpoints as soon as it was written."""
+    from minis2s import pipeline
+
+    out = tmp_path / "r"
+    make_trainer(data, out, eval_every=3, keep_checkpoints=2).fit()
+    for name in ("best", "last", "log.jsonl"):
+        shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
+    with pytest.raises(FileExistsError, match=r"r/steps holds 2 checkpoints kept by an earlier"):
+        pipeline.check_out_dir(str(out))
+    pipeline.check_out_dir(str(out), resume=True)  # a resume's own, which it trims
