@@ -31,7 +31,7 @@ from minis2s.api import Translator
 from minis2s.backend import to_numpy
 from minis2s.cli_options import DATA_FIELDS
 from minis2s.data.loading import Data
-from minis2s.data.tokenize import Tokenizer
+from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint
@@ -129,12 +129,32 @@ def read_as_run(data: Data, start: Start) -> Data:
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} ({name}) shapes a vocabulary built on the training data, "
                              f"but {CONFLICTS[flag]}; leave it out")  # fmt: skip
+    _check_max_len(data, start)
     tok = start.tokenizer
     options.pop("bpe_merges", None)
     if tok.name == "bpe":
         options["bpe_merges"] = len(tok.merges)
     src_vocab, tgt_vocab = start.vocabs
     return data._replace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, tokenizer=tok, options=options)
+
+
+def _check_max_len(data: Data, start: Start) -> None:
+    """ValueError when the data's max_len dropped training pairs by the tokens of a tokenizer
+    other than RUN's (data loaded in Python without RUN's): the run would record a max_len that
+    its pairs were not cut by, and a resume, counting RUN's tokens, would read other pairs."""
+    from minis2s._ensemble_checks import tokenizer_difference
+
+    max_len = (data.options or {}).get("max_len")
+    ours = get_tokenizer(data.tokenizer)
+    why = max_len is not None and tokenizer_difference(ours, start.tokenizer)
+    if why:
+        raise ValueError(
+            f"--init-from {start.path}: max_len {max_len} dropped the data's training pairs by "
+            f"their {ours.name} tokens, but the new run reads text with that run's tokenizer "
+            f"(the two have {why}); load the data with it: start = fine_tune.load_run("
+            f"{start.path!r}), then pipeline.load_data(..., tokenizer=start.tokenizer, "
+            "vocabs=start.vocabs)"
+        )
 
 
 def unknown_share(pairs: list, start: Start) -> dict[str, float]:

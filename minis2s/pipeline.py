@@ -159,8 +159,9 @@ def train(
     `tcfg.freeze_embeddings`). `resume` goes on with the run in `out_dir`, reading text as it
     did (`as_the_run_reads`: a corpus run saved before minis2s normalised text, as written).
     `init_from` starts a new run from a trained one (`minis2s.fine_tune`): its model, tokenizer,
-    vocabularies (in place of the data's own) and parameters; the dtype too unless given; of
-    `model_options`, only dropout may differ from its.
+    vocabularies (in place of the data's own; a max_len must have counted its tokens) and
+    parameters; the dtype too unless given; of `model_options`, only dropout may differ from
+    its.
 
     Returns a Translator holding the best checkpoint's parameters.
     """

@@ -259,3 +259,25 @@ def test_unknown_tokens_name_the_fix(run, tmp_path, capsys):
     new = [a for a in NEW if a != "--quiet"]
     assert main(["train", *new, "--init-from", str(run), "--out", str(tmp_path / "n2")]) == 0
     assert "to learn them" not in capsys.readouterr().out  # RUN knows every digit
+
+
+def test_max_len_counted_in_another_tokenizers_tokens_is_refused(tmp_path):
+    """Data loaded in Python with the default char tokenizer and max_len 5 kept pairs of at most 5
+    characters; a word RUN reads them as words, so the run recorded max_len 5 of words for pairs
+    cut by characters (and a --resume, counting words, read other pairs). The fix: RUN's own."""
+    corpus = tmp_path / "w.tsv"
+    corpus.write_text("".join(f"{s}\t{s}\n" for s in ["a b c", "the cat sat", "a dog", "b"] * 4))
+    words = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer="word")
+    pipeline.train(words, {"hidden": 8, "emb": 8}, TCFG, str(tmp_path / "run"), progress=False)
+    chars = pipeline.load_data(data=str(corpus), dev_data=str(corpus), max_len=5)
+    assert chars.skipped == 4  # the premise: "the cat sat" is 3 words but 11 characters
+    with pytest.raises(
+        ValueError,
+        match=r"max_len 5 dropped .* by their char tokens.*different tokenizers \(char and word\)",
+    ):
+        pipeline.train(chars, {}, TCFG, str(tmp_path / "new"), init_from=tmp_path / "run")
+    start = fine_tune.load_run(tmp_path / "run")
+    own = pipeline.load_data(data=str(corpus), dev_data=str(corpus), max_len=5,
+                             tokenizer=start.tokenizer, vocabs=start.vocabs)  # fmt: skip
+    tr = pipeline.train(own, {}, TCFG, str(tmp_path / "new"), init_from=start, progress=False)
+    assert tr.config["data"]["train"] == pipeline.fingerprint(own.train) and own.skipped == 0
