@@ -98,7 +98,8 @@ def check_options(given: dict[str, Any]) -> None:
 def model_options(start: Start, given: dict[str, Any], check: bool = True) -> dict[str, Any]:
     """RUN's model options with the `given` ones, which must equal RUN's, but for MAY_CHANGE
     (`check`; a resumed fine-tuning leaves the trainer to name what differs, as any resume)."""
-    own = {k: v for k, v in start.config["model"].items() if k not in DATA_FIELDS}
+    # as Translator.load built it: a field added since RUN was saved at its default
+    own = {k: v for k, v in start.translator.model.cfg.to_dict().items() if k not in DATA_FIELDS}
     for name, value in given.items() if check else ():
         if name in own and name not in MAY_CHANGE and value != own[name]:
             flag = "--" + name.replace("_", "-")

@@ -281,3 +281,17 @@ def test_max_len_counted_in_another_tokenizers_tokens_is_refused(tmp_path):
                              tokenizer=start.tokenizer, vocabs=start.vocabs)  # fmt: skip
     tr = pipeline.train(own, {}, TCFG, str(tmp_path / "new"), init_from=start, progress=False)
     assert tr.config["data"]["train"] == pipeline.fingerprint(own.train) and own.skipped == 0
+
+
+def test_a_model_option_that_runs_config_predates_is_checked_at_its_default(run, tmp_path):
+    """A RUN saved before a model field existed ran with its default, as Translator.load builds
+    it: another value given is refused as for any other field, not taken unchecked."""
+    shutil.copytree(run / "best", tmp_path / "old")
+    state = json.loads((tmp_path / "old" / "state.json").read_text())
+    del state["config"]["model"]["forget_bias"]
+    (tmp_path / "old" / "state.json").write_text(json.dumps(state))
+    assert Translator.load(tmp_path / "old").model.cfg.forget_bias == 1.0  # the premise
+    data = pipeline.load_data(task="reverse-digits", seed=1, train_size=64)
+    with pytest.raises(ValueError, match=r"--forget-bias 0.5 .*has forget_bias 1.0"):
+        pipeline.train(data, {"forget_bias": 0.5}, TCFG, str(tmp_path / "a"),
+                       init_from=tmp_path / "old")  # fmt: skip
