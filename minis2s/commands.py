@@ -123,12 +123,17 @@ def _bpe_note(data) -> None:
 
 def _init_from(args: argparse.Namespace):
     """The run that --init-from names (fine_tune.Start), with the options it conflicts with
-    refused first."""
-    from minis2s import fine_tune
+    refused first, and data of another kind (a task's is known by its name; a corpus is text)."""
+    from minis2s import fine_tune, pipeline
+    from minis2s.data.tasks import get_task
 
     fine_tune.check_options({flag: getattr(args, flag[2:].replace("-", "_"))
                              for flag in fine_tune.CONFLICTS})  # fmt: skip
-    return fine_tune.load_run(args.init_from)
+    start = fine_tune.load_run(args.init_from)
+    if args.task is not None or args.data:  # neither: load_data names what is missing
+        features = (get_task(args.task).features or 0) if args.task is not None else 0
+        fine_tune.check_kind(start, features, pipeline.run_name(args.task, args.data))
+    return start
 
 
 def _saved_config(out: str) -> dict:

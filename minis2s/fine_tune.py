@@ -116,13 +116,7 @@ def read_as_run(data: Data, start: Start) -> Data:
     (the pairs are raw text, tokenized when encoded), with the data options that shape a
     vocabulary refused. ValueError when RUN reads feature frames and the data is text, or the
     other way round."""
-    F = start.translator.model.cfg.src_features
-    if F != data.features:
-        reads = lambda f: f"(S, {f}) feature frames" if f else "text"  # noqa: E731
-        raise ValueError(
-            f"--init-from {start.path}: that model reads {reads(F)} as its sources, but the "
-            f"sources of {data.name} are {reads(data.features)}; fine-tune it on data of its kind"
-        )
+    check_kind(start, data.features, data.name)
     options = dict(data.options or {})
     shaped = {"min_freq": 1, "max_vocab": None}  # load_data's defaults: the vocabulary untouched
     for name in VOCAB_OPTIONS:
@@ -137,6 +131,18 @@ def read_as_run(data: Data, start: Start) -> Data:
         options["bpe_merges"] = len(tok.merges)
     src_vocab, tgt_vocab = start.vocabs
     return data._replace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, tokenizer=tok, options=options)
+
+
+def check_kind(start: Start, features: int, name: str) -> None:
+    """ValueError when RUN reads (S, F) feature frames and the data `name` has text sources
+    (`features` 0), or the other way round (the command line checks a task before reading it)."""
+    F = start.translator.model.cfg.src_features
+    if F != features:
+        reads = lambda f: f"(S, {f}) feature frames" if f else "text"  # noqa: E731
+        raise ValueError(
+            f"--init-from {start.path}: that model reads {reads(F)} as its sources, but the "
+            f"sources of {name} are {reads(features)}; fine-tune it on data of its kind"
+        )
 
 
 def _check_max_len(data: Data, start: Start) -> None:

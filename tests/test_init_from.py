@@ -295,3 +295,16 @@ def test_a_model_option_that_runs_config_predates_is_checked_at_its_default(run,
     with pytest.raises(ValueError, match=r"--forget-bias 0.5 .*has forget_bias 1.0"):
         pipeline.train(data, {"forget_bias": 0.5}, TCFG, str(tmp_path / "a"),
                        init_from=tmp_path / "old")  # fmt: skip
+
+
+def test_the_command_line_refuses_a_task_of_another_kind_unread(run, tmp_path, capsys, monkeypatch):
+    """A task's kind (feature frames or text) is known from its name: no splits are drawn."""
+
+    def no_reading(**kw):
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr(pipeline, "load_data", no_reading)
+    argv = ["train", "--task", "noisy-digits", *SMALL, "--init-from", str(run)]
+    assert main([*argv, "--out", str(tmp_path / "new")]) == 2
+    assert re.search(r"reads text .*noisy-digits are \(S, 10\) feature frames",
+                     capsys.readouterr().err)  # fmt: skip
