@@ -26,8 +26,8 @@ def train(args: argparse.Namespace) -> int:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
     pipeline.check_out_dir(out, args.resume, args.init_from)  # before the data is read
-    pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
     start = None if args.init_from is None else _init_from(args)  # before the data is read too
+    pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options

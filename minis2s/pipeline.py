@@ -165,10 +165,10 @@ def train(
 
     Returns a Translator holding the best checkpoint's parameters.
     """
-    check_vectors_options(resume, src_vectors, tgt_vectors)
-    if init_from is not None:
+    if init_from is not None:  # first: the conflict is what to fix, not a missing file
         fine_tune.check_options({"--resume": resume, "--src-vectors": src_vectors,
                                  "--tgt-vectors": tgt_vectors})  # fmt: skip
+    check_vectors_options(resume, src_vectors, tgt_vectors)
     start = None if init_from is None else fine_tune.load_run(init_from)
     last = os.path.join(out_dir, "last")
     saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}

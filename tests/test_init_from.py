@@ -308,3 +308,11 @@ def test_the_command_line_refuses_a_task_of_another_kind_unread(run, tmp_path, c
     assert main([*argv, "--out", str(tmp_path / "new")]) == 2
     assert re.search(r"reads text .*noisy-digits are \(S, 10\) feature frames",
                      capsys.readouterr().err)  # fmt: skip
+
+
+def test_vectors_that_conflict_are_refused_as_such_even_when_missing(run, tmp_path, capsys):
+    """The conflict is what to fix: a missing file's 'no such file' would have the user find it
+    only to be refused again."""
+    argv = ["train", *NEW, "--src-vectors", str(tmp_path / "none.txt"), "--init-from", str(run)]
+    assert main([*argv, "--out", str(tmp_path / "new")]) == 2
+    assert "--src-vectors conflicts with --init-from" in capsys.readouterr().err
