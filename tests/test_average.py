@@ -15,7 +15,7 @@ from minis2s.cli import main
 from minis2s.data.corpus import write_tsv
 from minis2s.data.tasks import get_task
 from minis2s.train import checkpoint
-from minis2s.train.average import average
+from minis2s.train.average import average, last_kept
 
 TINY = ["--epochs", "2", "--hidden", "8", "--emb", "8", "--batch-size", "16", "--show", "0",
         "--quiet", "--eval-every", "2", "--keep-checkpoints", "3"]  # fmt: skip
@@ -230,3 +230,19 @@ def test_a_fine_tuning_and_its_start_are_averaged_without_the_other_runs_warning
         stranger = copy_with(step(run, 8), tmp_path / "s", state=lambda d: d["config"][
             "data"].update(train="0" * 16))  # fmt: skip
         average([ft, stranger], tmp_path / "out4")
+
+
+def test_paths_that_hold_no_checkpoint_are_named_with_the_fix(run, tmp_path):
+    """A typo'd --run was told to train with --keep-checkpoints; a folder that holds no
+    checkpoint (steps/ itself) read 'incomplete checkpoint: steps/state.json is missing'."""
+    with pytest.raises(
+        FileNotFoundError, match=r"--run \S*nope: no such directory; give the --out of a run"
+    ):
+        average(last_kept(tmp_path / "nope", 2), tmp_path / "x")
+    for path, message in [
+        (run / "steps", r"steps holds no checkpoint \(no state.json\): give a checkpoint"),
+        (tmp_path / "nope", r"nope: no such checkpoint directory; give a checkpoint"),
+    ]:
+        with pytest.raises((ValueError, FileNotFoundError), match=message):
+            average([step(run, 8), path], tmp_path / "x")
+    assert not (tmp_path / "x").exists()

@@ -202,6 +202,23 @@ def _load(name: str) -> checkpoint.Checkpoint:
     return ckpt
 
 
+def _check_checkpoint(name: str) -> None:
+    """`name` is a checkpoint directory (or what a save cut between its renames left), not a
+    run directory or another folder."""
+    if not checkpoint.exists(name):
+        raise FileNotFoundError(f"{name}: no such checkpoint directory; give a checkpoint (a "
+                                "run's best/, last/ or steps/step-N)")  # fmt: skip
+    if not os.path.isdir(name) or os.path.exists(os.path.join(name, "state.json")):
+        return
+    if checkpoint.exists(os.path.join(name, "last")):
+        raise ValueError(
+            f"{name} is a run directory: give its checkpoints ({name}/best, {name}/last, "
+            f"{name}/steps/step-N), or --run {name} --last K for the newest K it keeps"
+        )
+    raise ValueError(f"{name} holds no checkpoint (no state.json): give a checkpoint directory "
+                     "(a run's best/, last/ or steps/step-N)")  # fmt: skip
+
+
 def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
     """`paths`, a list of checkpoint directories (not runs), each given once; `out` a new path."""
     if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
@@ -209,13 +226,7 @@ def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
     names = [os.fspath(p) for p in paths]
     seen: dict[str, str] = {}
     for name in names:
-        if checkpoint.exists(os.path.join(name, "last")) and not os.path.exists(
-            os.path.join(name, "state.json")
-        ):
-            raise ValueError(
-                f"{name} is a run directory: give its checkpoints ({name}/best, {name}/last, "
-                f"{name}/steps/step-N), or --run {name} --last K for the newest K it keeps"
-            )
+        _check_checkpoint(name)
         real = os.path.realpath(name)
         if real in seen:
             raise ValueError(f"{seen[real]} and {name} are one checkpoint: give each once")
