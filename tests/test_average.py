@@ -246,3 +246,13 @@ def test_paths_that_hold_no_checkpoint_are_named_with_the_fix(run, tmp_path):
         with pytest.raises((ValueError, FileNotFoundError), match=message):
             average([step(run, 8), path], tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_an_out_inside_a_file_is_refused_before_any_checkpoint_is_read(run, tmp_path, monkeypatch):
+    """It failed in the final save, after the reading and summing, with '[Errno 17] File
+    exists'."""
+    (tmp_path / "notes").write_text("mine\n")
+    monkeypatch.setattr(checkpoint, "load", lambda path: pytest.fail("a checkpoint was read"))
+    with pytest.raises(NotADirectoryError, match=r"--out \S*notes/avg: \S*notes is a file"):
+        average([step(run, 6), step(run, 8)], tmp_path / "notes" / "avg")
+    assert (tmp_path / "notes").read_text() == "mine\n"

@@ -237,4 +237,10 @@ def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
         raise FileExistsError(f"--out {out} holds a checkpoint already; choose a new path")
     if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)):
         raise FileExistsError(f"--out {out} exists; choose a new path for the checkpoint")
+    folder = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(folder):  # the folders the save would make
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(f"--out {out}: {folder} is a file, not a folder to write the "
+                                 "checkpoint in; choose another path")  # fmt: skip
     return names
