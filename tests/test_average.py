@@ -256,3 +256,12 @@ def test_an_out_inside_a_file_is_refused_before_any_checkpoint_is_read(run, tmp_
     with pytest.raises(NotADirectoryError, match=r"--out \S*notes/avg: \S*notes is a file"):
         average([step(run, 6), step(run, 8)], tmp_path / "notes" / "avg")
     assert (tmp_path / "notes").read_text() == "mine\n"
+
+
+def test_an_out_inside_a_checkpoint_is_refused(run, tmp_path):
+    """The next save of last/ (or trim of a kept step) replaces the checkpoint whole, and the
+    average inside it with it."""
+    for inside in (run / "last" / "avg", run / "steps" / "step-0000004" / "a" / "b"):
+        with pytest.raises(ValueError, match=rf"--out {inside} is inside the checkpoint "):
+            average([step(run, 6), step(run, 8)], inside)
+        assert not inside.exists()

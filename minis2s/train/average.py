@@ -237,10 +237,21 @@ def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
         raise FileExistsError(f"--out {out} holds a checkpoint already; choose a new path")
     if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)):
         raise FileExistsError(f"--out {out} exists; choose a new path for the checkpoint")
-    folder = os.path.dirname(os.path.abspath(out))
-    while not os.path.exists(folder):  # the folders the save would make
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder):
-        raise NotADirectoryError(f"--out {out}: {folder} is a file, not a folder to write the "
-                                 "checkpoint in; choose another path")  # fmt: skip
+    _check_out_folders(out)
     return names
+
+
+def _check_out_folders(out: str | os.PathLike) -> None:
+    """The folders above `out` are folders, or missing (the save makes them), and none is a
+    checkpoint, which its run's next save or trim replaces whole, an average inside with it."""
+    folder, top = os.path.dirname(os.path.abspath(out)), None
+    while folder != top:
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise NotADirectoryError(f"--out {out}: {folder} is a file, not a folder to write "
+                                     "the checkpoint in; choose another path")  # fmt: skip
+        if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):
+            raise ValueError(
+                f"--out {out} is inside the checkpoint {folder}, which its run's next save (or "
+                "trim of steps/) replaces whole, the average with it; choose a path outside it"
+            )
+        folder, top = os.path.dirname(folder), folder
