@@ -1,5 +1,9 @@
 """The Python API: a trained model with its vocabularies, to translate and evaluate text.
 
+The Translator and its decoding live here; what its methods hand on lives beside it: reading a
+run from disk (`load`: load_run.py), decoding in batches of similar length (length_batches.py)
+and forced decoding (`score`: scoring.py).
+
 >>> from minis2s.api import Translator
 >>> tr = Translator.load("runs/reverse-digits")            # the best checkpoint
 >>> tr.translate(["12345"])[0].text                          # doctest: +SKIP
@@ -9,20 +13,18 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from minis2s import _api_checks as checks
-from minis2s import length_batches, metrics, scoring, validate
+from minis2s import length_batches, load_run, metrics, scoring, validate
 from minis2s.data.batching import pad
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
 from minis2s.decode.replace_unk import replace_unknown
-from minis2s.models import ModelConfig, Seq2Seq
-from minis2s.train import checkpoint
+from minis2s.models import Seq2Seq
 
 METHODS = ("greedy", "beam", "sample")
 OPTIONS = {  # the keyword options each decoding method takes
@@ -75,34 +77,8 @@ class Translator:
         warning that says so."""
         if which not in ("best", "last"):
             raise ValueError(f"Translator.load: which={which!r}; give 'best' or 'last'")
-        checkpoint_dir = cls._checkpoint_dir(os.fspath(path), which)
-        ckpt = checkpoint.load(checkpoint_dir)
-        checks.check_finite_params(checkpoint_dir, ckpt.params)
-        if not isinstance(ckpt.config.get("model"), dict):
-            raise ValueError(
-                f"{checkpoint_dir}: state.json has no model config (its config['model']); was the "
-                "file edited, or written by another program?"
-            )
-        cfg = ModelConfig.from_dict(ckpt.config["model"])
-        said = ckpt.config.get("dtype", "float32")
-        try:
-            dtype = np.dtype(said)
-        except TypeError:
-            dtype = None  # not a dtype at all: refused below, naming the file
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(
-                f"{checkpoint_dir}: state.json says dtype {said}; minis2s models are float32 "
-                "or float64 (was the file edited, or written by another program?)"
-            )
-        from minis2s import backend
-
-        params = {k: backend.current().asarray(v, dtype=dtype) for k, v in ckpt.params.items()}
-        model = Seq2Seq(cfg, params, dtype=dtype)
-        vocabs = {side: Vocab.from_dict(v) for side, v in (ckpt.vocabs or {}).items()}
-        checks.check_vocabs(checkpoint_dir, cfg, vocabs)
-        src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
-        tokenizer = checks.tokenizer_of(checkpoint_dir, ckpt.config.get("data", {}))
-        return cls(model, src_vocab, tgt_vocab, tokenizer, ckpt.config)
+        checkpoint_dir = load_run.checkpoint_dir(os.fspath(path), which)
+        return cls(*load_run.read(checkpoint_dir))
 
     @classmethod
     def load_ensemble(cls, paths: Sequence[str | os.PathLike], which: str = "best") -> Translator:
@@ -124,25 +100,8 @@ class Translator:
         tr.members = members
         return tr
 
-    @staticmethod
-    def _checkpoint_dir(path: str, which: str) -> str:
-        """The checkpoint directory that `Translator.load(path, which)` reads."""
-        if checkpoint.exists(os.path.join(path, which)):
-            return os.path.join(path, which)
-        if which == "best" and checkpoint.exists(os.path.join(path, "last")):
-            warnings.warn(
-                f"{path} has no best checkpoint yet (one is written after a dev evaluation: "
-                f"an epoch's end, or --eval-every's); using {os.path.join(path, 'last')}",
-                stacklevel=3,
-            )
-            return os.path.join(path, "last")
-        if os.path.isdir(path) and not os.path.exists(os.path.join(path, "state.json")):
-            raise FileNotFoundError(
-                f"no checkpoint at {path}: expected a run directory (with {which}/ or last/ "
-                "inside, as `minis2s train --out` writes) or a checkpoint directory (with "
-                "state.json)"
-            )
-        return path
+    # the directory `load` reads, for fine_tune.py, which refuses a path that holds no run
+    _checkpoint_dir = staticmethod(load_run.checkpoint_dir)
 
     def encode_sources(
         self,

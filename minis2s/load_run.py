@@ -1,0 +1,76 @@
+"""`Translator.load`'s reading of a run: which checkpoint directory a path names (a run's best/ or
+last/, or a checkpoint itself), and what in it makes a Translator: the model, in the dtype its
+state.json names, both vocabularies and the tokenizer its config records.
+
+Each refusal names the file and what is wrong with it (an edited or foreign state.json, NaN in the
+parameters, vocabularies of another run): a checkpoint is read whole and checked before any
+sentence is translated with it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+
+from minis2s import _api_checks as checks
+from minis2s.data.tokenize import Tokenizer
+from minis2s.data.vocab import Vocab
+from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.train import checkpoint
+
+
+def checkpoint_dir(path: str, which: str) -> str:
+    """The checkpoint directory that `Translator.load(path, which)` reads."""
+    if checkpoint.exists(os.path.join(path, which)):
+        return os.path.join(path, which)
+    if which == "best" and checkpoint.exists(os.path.join(path, "last")):
+        warnings.warn(
+            f"{path} has no best checkpoint yet (one is written after a dev evaluation: "
+            f"an epoch's end, or --eval-every's); using {os.path.join(path, 'last')}",
+            stacklevel=3,
+        )
+        return os.path.join(path, "last")
+    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "state.json")):
+        raise FileNotFoundError(
+            f"no checkpoint at {path}: expected a run directory (with {which}/ or last/ "
+            "inside, as `minis2s train --out` writes) or a checkpoint directory (with "
+            "state.json)"
+        )
+    return path
+
+
+def read(
+    checkpoint_dir: str,
+) -> tuple[Seq2Seq, Vocab | None, Vocab, Tokenizer, dict[str, Any]]:
+    """The Translator's arguments from the checkpoint in `checkpoint_dir`: (model, src_vocab
+    (None for a feature model), tgt_vocab, tokenizer, config)."""
+    ckpt = checkpoint.load(checkpoint_dir)
+    checks.check_finite_params(checkpoint_dir, ckpt.params)
+    if not isinstance(ckpt.config.get("model"), dict):
+        raise ValueError(
+            f"{checkpoint_dir}: state.json has no model config (its config['model']); was the "
+            "file edited, or written by another program?"
+        )
+    cfg = ModelConfig.from_dict(ckpt.config["model"])
+    said = ckpt.config.get("dtype", "float32")
+    try:
+        dtype = np.dtype(said)
+    except TypeError:
+        dtype = None  # not a dtype at all: refused below, naming the file
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(
+            f"{checkpoint_dir}: state.json says dtype {said}; minis2s models are float32 "
+            "or float64 (was the file edited, or written by another program?)"
+        )
+    from minis2s import backend
+
+    params = {k: backend.current().asarray(v, dtype=dtype) for k, v in ckpt.params.items()}
+    model = Seq2Seq(cfg, params, dtype=dtype)
+    vocabs = {side: Vocab.from_dict(v) for side, v in (ckpt.vocabs or {}).items()}
+    checks.check_vocabs(checkpoint_dir, cfg, vocabs)
+    src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
+    tokenizer = checks.tokenizer_of(checkpoint_dir, ckpt.config.get("data", {}))
+    return model, src_vocab, tgt_vocab, tokenizer, ckpt.config
