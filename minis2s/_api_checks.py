@@ -1,6 +1,7 @@
 """The checks of the Python API's inputs (pairs to score, decoding options, a checkpoint's
-parameters and vocabularies, feature sources), apart from api.py's translating and scoring; each
-refuses with a message that names the argument and the fix."""
+parameters and vocabularies, feature sources), apart from the code that reads them (api.py's
+translating, load_run.py, evaluation.py, scoring.py); each refuses with a message that names the
+argument and the fix."""
 
 from __future__ import annotations
 

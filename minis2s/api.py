@@ -1,8 +1,9 @@
 """The Python API: a trained model with its vocabularies, to translate and evaluate text.
 
 The Translator and its decoding live here; what its methods hand on lives beside it: reading a
-run from disk (`load`: load_run.py), decoding in batches of similar length (length_batches.py)
-and forced decoding (`score`: scoring.py).
+run from disk (`load`: load_run.py), decoding in batches of similar length (length_batches.py),
+forced decoding (`score`: scoring.py) and the figures of outputs against references
+(`evaluate`, `evaluate_translations`: evaluation.py).
 
 >>> from minis2s.api import Translator
 >>> tr = Translator.load("runs/reverse-digits")            # the best checkpoint
@@ -19,10 +20,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import _api_checks as checks
-from minis2s import length_batches, load_run, metrics, scoring, validate
+from minis2s import evaluation, length_batches, load_run, scoring, validate
 from minis2s.data.batching import pad
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
-from minis2s.data.vocab import EOS_ID, UNK_ID, Vocab
+from minis2s.data.vocab import Vocab
 from minis2s.decode.replace_unk import replace_unknown
 from minis2s.models import Seq2Seq
 
@@ -250,18 +251,7 @@ class Translator:
         string, and score the outputs (`evaluate_translations`); `options` as `translate`. Also
         the references' own teacher-forced figures (`scoring.reference_figures`): ref_loss (nats
         per token, as the dev loss), ref_ppl and ref_unknown."""
-        checks.check_pairs(pairs)
-        if options.get("nbest", 1) != 1:  # scores need one output per source
-            raise ValueError(
-                f"evaluate: nbest={options['nbest']!r}; scoring takes the best output of each "
-                "source, so leave nbest out (translate(..., nbest=k) gives n-best lists)"
-            )
-        if by_length is not None:  # before the decoding, which can take minutes
-            validate.integer("evaluate", "by_length (source tokens per band)", by_length, 1)
-        translations = self.translate([s for s, _ in pairs], **options)
-        result = self.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
-        batch_size = options.get("batch_size", 64)
-        return result | scoring.reference_figures(self, pairs, batch_size)
+        return evaluation.evaluate(self, pairs, bleu=bleu, by_length=by_length, **options)
 
     def evaluate_translations(
         self,
@@ -278,51 +268,6 @@ class Translator:
         included), and with `by_length` = W: "by_length", the exact match per band of W source
         tokens (a list of `metrics.Band`, see `metrics.exact_match_by_length`).
         """
-        checks.check_pairs(pairs)
-        if len(translations) != len(pairs):
-            raise ValueError(
-                f"evaluate: {len(translations)} translations for {len(pairs)} pairs; give one "
-                "translation (translate's output) per pair"
-            )
-        for i, t in enumerate(translations):
-            if not isinstance(t, Translation):
-                raise ValueError(
-                    f"evaluate: translations[{i}] is {type(t).__name__}, not a Translation: give "
-                    "one per pair, as translate returns them without nbest (an n-best list: its "
-                    "first, the best)"
-                )
-        hyps = [t.text for t in translations]
-        refs = [self.as_output(r) for _, r in pairs]
-        result: dict[str, Any] = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}
-        if bleu:
-            try:
-                level = "char" if self.tokenizer.name == "char" else "13a"
-                result["bleu"] = metrics.bleu(hyps, refs, tokenize=level)
-                result["chrf"] = metrics.chrf(hyps, refs)
-            except ImportError:
-                pass
-        result["token_accuracy"] = metrics.token_accuracy(*self._target_ids(translations, refs))
-        if by_length is not None:
-            lengths = [len(t.src_tokens) for t in translations]
-            result["by_length"] = metrics.exact_match_by_length(lengths, hyps, refs, by_length)
-        return result
-
-    def _target_ids(
-        self, translations: Sequence[Translation], refs: Sequence[str]
-    ) -> tuple[list[list[int]], list[list[int]]]:
-        """Target ids of the outputs and the references, each ending with EOS (an output only
-        when it produced one). A token that is not in the vocabulary (a reference's unseen word,
-        a source word that replace_unk copied, and the text "<unk>") gets an id below 0 of its
-        own spelling, as exact match compares texts: a copied word counts where it spells the
-        reference's, and an output <unk> matches only a reference that says "<unk>"."""
-        unseen: dict[str, int] = {}
-
-        def ids(tokens: list[str]) -> list[int]:
-            return [
-                unseen.setdefault(t, -1 - len(unseen)) if i == UNK_ID else i
-                for t, i in zip(tokens, self.tgt_vocab.encode(tokens), strict=True)
-            ]
-
-        hyp_ids = [ids(t.tokens) + ([EOS_ID] if t.ended else []) for t in translations]
-        ref_ids = [ids(self.tokenizer.tokenize(r)) + [EOS_ID] for r in refs]
-        return hyp_ids, ref_ids
+        return evaluation.evaluate_translations(
+            self, pairs, translations, bleu=bleu, by_length=by_length
+        )

@@ -1,0 +1,108 @@
+"""`Translator.evaluate` and `Translator.evaluate_translations`: a model's outputs scored against
+references.
+
+The figures: exact_match (each reference compared as the model's output would spell it,
+`Translator.as_output`), n, BLEU and chrF (with sacrebleu), token_accuracy over target ids with
+EOS (`_target_ids` says how an out-of-vocabulary token counts) and, with by_length, the exact
+match per band of source lengths; `evaluate` translates the sources first, and adds the
+references' own teacher-forced figures (scoring.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from minis2s import _api_checks as checks
+from minis2s import metrics, scoring, validate
+from minis2s.data.vocab import EOS_ID, UNK_ID
+
+if TYPE_CHECKING:
+    from minis2s.api import Translation, Translator
+
+
+def evaluate(
+    tr: Translator,
+    pairs: Sequence[tuple[Any, str]],
+    *,
+    bleu: bool = True,
+    by_length: int | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """`tr.evaluate(pairs, ...)`: translate the sources with `options`, score the outputs
+    (`evaluate_translations`), and add ref_loss, ref_ppl and ref_unknown."""
+    checks.check_pairs(pairs)
+    if options.get("nbest", 1) != 1:  # scores need one output per source
+        raise ValueError(
+            f"evaluate: nbest={options['nbest']!r}; scoring takes the best output of each "
+            "source, so leave nbest out (translate(..., nbest=k) gives n-best lists)"
+        )
+    if by_length is not None:  # before the decoding, which can take minutes
+        validate.integer("evaluate", "by_length (source tokens per band)", by_length, 1)
+    translations = tr.translate([s for s, _ in pairs], **options)
+    result = tr.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
+    batch_size = options.get("batch_size", 64)
+    return result | scoring.reference_figures(tr, pairs, batch_size)
+
+
+def evaluate_translations(
+    tr: Translator,
+    pairs: Sequence[tuple[Any, str]],
+    translations: Sequence[Translation],
+    *,
+    bleu: bool = True,
+    by_length: int | None = None,
+) -> dict[str, Any]:
+    """`tr.evaluate_translations(pairs, translations, ...)`: the figures of `translations` (one
+    per pair, from `translate`) against the references."""
+    from minis2s.api import Translation  # here: api.py imports this module
+
+    checks.check_pairs(pairs)
+    if len(translations) != len(pairs):
+        raise ValueError(
+            f"evaluate: {len(translations)} translations for {len(pairs)} pairs; give one "
+            "translation (translate's output) per pair"
+        )
+    for i, t in enumerate(translations):
+        if not isinstance(t, Translation):
+            raise ValueError(
+                f"evaluate: translations[{i}] is {type(t).__name__}, not a Translation: give "
+                "one per pair, as translate returns them without nbest (an n-best list: its "
+                "first, the best)"
+            )
+    hyps = [t.text for t in translations]
+    refs = [tr.as_output(r) for _, r in pairs]
+    result: dict[str, Any] = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}
+    if bleu:
+        try:
+            level = "char" if tr.tokenizer.name == "char" else "13a"
+            result["bleu"] = metrics.bleu(hyps, refs, tokenize=level)
+            result["chrf"] = metrics.chrf(hyps, refs)
+        except ImportError:
+            pass
+    result["token_accuracy"] = metrics.token_accuracy(*_target_ids(tr, translations, refs))
+    if by_length is not None:
+        lengths = [len(t.src_tokens) for t in translations]
+        result["by_length"] = metrics.exact_match_by_length(lengths, hyps, refs, by_length)
+    return result
+
+
+def _target_ids(
+    tr: Translator, translations: Sequence[Translation], refs: Sequence[str]
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Target ids of the outputs and the references, each ending with EOS (an output only
+    when it produced one). A token that is not in the vocabulary (a reference's unseen word,
+    a source word that replace_unk copied, and the text "<unk>") gets an id below 0 of its
+    own spelling, as exact match compares texts: a copied word counts where it spells the
+    reference's, and an output <unk> matches only a reference that says "<unk>"."""
+    unseen: dict[str, int] = {}
+
+    def ids(tokens: list[str]) -> list[int]:
+        return [
+            unseen.setdefault(t, -1 - len(unseen)) if i == UNK_ID else i
+            for t, i in zip(tokens, tr.tgt_vocab.encode(tokens), strict=True)
+        ]
+
+    hyp_ids = [ids(t.tokens) + ([EOS_ID] if t.ended else []) for t in translations]
+    ref_ids = [ids(tr.tokenizer.tokenize(r)) + [EOS_ID] for r in refs]
+    return hyp_ids, ref_ids
