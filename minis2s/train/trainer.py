@@ -6,7 +6,8 @@ batches of epoch e is drawn from a generator made afresh as `default_rng([seed, 
 and scheduled sampling draw from one generator, `default_rng([seed, 1])`, whose state is saved.
 A checkpoint records the epoch and how many of its batches are done, so resuming skips exactly
 those (whole updates: with accum_steps K, whole groups of K), and the run continues with the
-same parameters, moments and random draws as a run that was never stopped.
+same parameters, moments and random draws as a run that was never stopped. Which options a
+resumed run may change, and the checks that refuse another run's checkpoint: resume.py.
 
 Scoring: at each epoch's end, and with eval_every N after every N-th update, the dev set is
 evaluated and the run logged, saved (best/, last/, and with keep_checkpoints K a copy in steps/
@@ -37,23 +38,15 @@ from minis2s.train.config import (
     lr_schedule,
     mode_of,
     sampling_eps,
-    with_new_fields,
 )
 from minis2s.train.divergence import NonFiniteLoss as NonFiniteLoss  # what fit may raise
 from minis2s.train.divergence import check_dev, check_params, check_update
 from minis2s.train.interrupts import StopNow, held_interrupts
 from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
+from minis2s.train.resume import DATA_CHECKS as DATA_CHECKS  # importable here, as before
+from minis2s.train.resume import RESUMABLE as RESUMABLE
+from minis2s.train.resume import load_last
 from minis2s.train.schedule import EarlyStopping
-
-# training options a resumed run may change: when to stop, when to score (eval_every), and how
-# many scored checkpoints to keep (keep_checkpoints)
-RESUMABLE = ("epochs", "max_steps", "patience", "eval_every", "keep_checkpoints")
-
-
-# meta["data"] entries that older runs did not save. "normalization": a task run saved before
-# minis2s normalised text goes on normalising (the tasks' text is NFC: the same tokens); a corpus
-# run goes on reading text as written (commands.train resumes it with its own tokenizer).
-DATA_CHECKS = ("options", "train", "dev", "normalization")
 
 
 class Trainer:
@@ -123,39 +116,12 @@ class Trainer:
         )
 
     def resume(self) -> bool:
-        """Continue from `out_dir/last` if it exists; False when there is nothing to resume."""
-        path = os.path.join(self.out_dir, "last")
-        if not checkpoint.exists(path):  # also the old copy a save cut between renames leaves
+        """Continue from `out_dir/last` if it exists; False when there is nothing to resume.
+        The checkpoint is first checked to be this run's (resume.py), then its state, as
+        `save` wrote it, is put back."""
+        ckpt = load_last(self.out_dir, self.meta, self.vocabs)
+        if ckpt is None:
             return False
-        ckpt = checkpoint.load(path)
-        if ckpt.trainer_state is None or ckpt.optimizer_state is None:
-            raise ValueError(
-                f"{path} holds no optimizer or trainer state (minis2s average writes none: the "
-                "mean of several points has no one optimizer state), so no run goes on from "
-                "it; translate or evaluate with it, or start a new run from it (--init-from)"
-            )
-        # The model, data and training options must match, so the run continues exactly as it
-        # would have; only when to stop may change (and the backend: same math, other kernels).
-        ignore = ("backend", *(f"train.{name}" for name in RESUMABLE))
-        # BPE: the merges themselves (data.bpe_merges) are compared, not how many were asked
-        # for, which a Tokenizer learned before and passed to load_data does not know
-        ignore += ("data.options.bpe_merges",)
-        saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
-        ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
-        checkpoint.check_compatible(with_new_fields(ckpt.config), self.meta, ignore=ignore)
-        was, now = ckpt.config.get("backend"), self.meta.get("backend")
-        if was is not None and now is not None and was != now:
-            warnings.warn(
-                f"resuming a run trained on the {was} backend on the {now} backend: the same "
-                "math through other kernels, so it goes on within float rounding of the run "
-                f"it continues, not bit for bit (resume with --backend {was} for that)",
-                stacklevel=2,
-            )
-        if ckpt.vocabs is not None and self.vocabs is not None and ckpt.vocabs != self.vocabs:
-            raise ValueError(
-                f"the vocabularies differ from those of the checkpoint in {path} (same sizes, "
-                "other tokens or order): resume with the data the run was built from"
-            )
         for k, v in ckpt.params.items():
             self.model.params[k][...] = v  # in place: the optimizer holds the same arrays
         self.optimizer.load_state_dict(ckpt.optimizer_state)

@@ -1,0 +1,74 @@
+"""Whether a run's last checkpoint may go on as this run: `--resume` continues a run exactly as it
+would have gone on unstopped, so the checkpoint must hold the optimizer and trainer state (an
+average holds none) and have been written by the same model, data and training options, compared
+field by field (checkpoint.check_compatible). Only when to stop, when to score and how many
+scored checkpoints to keep may change (RESUMABLE), and the backend, with a warning: the same math
+through other kernels. The trainer puts the checkpoint's state back (`Trainer.resume`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+from minis2s.train import checkpoint
+from minis2s.train.config import with_new_fields
+
+# training options a resumed run may change: when to stop, when to score (eval_every), and how
+# many scored checkpoints to keep (keep_checkpoints)
+RESUMABLE = ("epochs", "max_steps", "patience", "eval_every", "keep_checkpoints")
+
+
+# meta["data"] entries that older runs did not save. "normalization": a task run saved before
+# minis2s normalised text goes on normalising (the tasks' text is NFC: the same tokens); a corpus
+# run goes on reading text as written (commands.train resumes it with its own tokenizer).
+DATA_CHECKS = ("options", "train", "dev", "normalization")
+
+
+def load_last(
+    out_dir: str, meta: dict[str, Any], vocabs: dict[str, Any] | None
+) -> checkpoint.Checkpoint | None:
+    """`out_dir/last`, checked to go on as the run of config `meta` and `vocabs` (as the Trainer
+    holds them); None when there is nothing to resume."""
+    path = os.path.join(out_dir, "last")
+    if not checkpoint.exists(path):  # also the old copy a save cut between renames leaves
+        return None
+    ckpt = checkpoint.load(path)
+    if ckpt.trainer_state is None or ckpt.optimizer_state is None:
+        raise ValueError(
+            f"{path} holds no optimizer or trainer state (minis2s average writes none: the "
+            "mean of several points has no one optimizer state), so no run goes on from "
+            "it; translate or evaluate with it, or start a new run from it (--init-from)"
+        )
+    _check_same_run(path, ckpt, meta, vocabs)
+    return ckpt
+
+
+def _check_same_run(
+    path: str, ckpt: checkpoint.Checkpoint, meta: dict[str, Any], vocabs: dict[str, Any] | None
+) -> None:
+    """Refuse `ckpt`, read from `path`, unless the run of `meta` and `vocabs` would have written
+    it; warn when only the backend differs."""
+    # The model, data and training options must match, so the run continues exactly as it
+    # would have; only when to stop may change (and the backend: same math, other kernels).
+    ignore = ("backend", *(f"train.{name}" for name in RESUMABLE))
+    # BPE: the merges themselves (data.bpe_merges) are compared, not how many were asked
+    # for, which a Tokenizer learned before and passed to load_data does not know
+    ignore += ("data.options.bpe_merges",)
+    saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
+    ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
+    checkpoint.check_compatible(with_new_fields(ckpt.config), meta, ignore=ignore)
+    was, now = ckpt.config.get("backend"), meta.get("backend")
+    if was is not None and now is not None and was != now:
+        warnings.warn(
+            f"resuming a run trained on the {was} backend on the {now} backend: the same "
+            "math through other kernels, so it goes on within float rounding of the run "
+            f"it continues, not bit for bit (resume with --backend {was} for that)",
+            stacklevel=4,  # past _check_same_run, load_last and Trainer.resume: their caller
+        )
+    if ckpt.vocabs is not None and vocabs is not None and ckpt.vocabs != vocabs:
+        raise ValueError(
+            f"the vocabularies differ from those of the checkpoint in {path} (same sizes, "
+            "other tokens or order): resume with the data the run was built from"
+        )
