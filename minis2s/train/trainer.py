@@ -39,6 +39,8 @@ from minis2s.train.config import (
     mode_of,
     sampling_eps,
 )
+from minis2s.train.console import draws_a_bar as draws_a_bar  # importable here, as before
+from minis2s.train.console import fmt, no_better, print_line
 from minis2s.train.divergence import NonFiniteLoss as NonFiniteLoss  # what fit may raise
 from minis2s.train.divergence import check_dev, check_params, check_update
 from minis2s.train.interrupts import StopNow, held_interrupts
@@ -192,9 +194,9 @@ class Trainer:
     def _best_figures(self) -> str:
         """The best evaluation's dev figures for the early-stopping line: its metric, and its dev
         loss where the metric is another figure (the loss decides between equal metrics)."""
-        figures = f"dev {self.tcfg.metric} {_fmt(self.stopper.best)}"
+        figures = f"dev {self.tcfg.metric} {fmt(self.stopper.best)}"
         loss = self.stopper.best_tiebreak
-        return figures if loss is None else f"{figures}, dev loss {_fmt(loss)}"
+        return figures if loss is None else f"{figures}, dev loss {fmt(loss)}"
 
     def _last_words(self) -> str:
         """Where the run's last good checkpoint is, for a message that stops training."""
@@ -219,7 +221,7 @@ class Trainer:
             return f"it has made its {t.max_steps} updates; resume with more (--max-steps) to go on"
         if self.stopper.bad_steps >= self.stopper.patience:
             return (
-                f"early stopping ended it ({_no_better(t)}); "
+                f"early stopping ended it ({no_better(t)}); "
                 "resume with a larger --patience to go on"
             )
         return None
@@ -287,7 +289,7 @@ class Trainer:
             where = f"after {epoch}"
             if t.eval_every:
                 where = f"at update {self.state['step']}, {'the end of' if end else 'in'} {epoch}"
-            print(f"early stopping: {_no_better(t)}, so training ended {where}; the best model "
+            print(f"early stopping: {no_better(t)}, so training ended {where}; the best model "
                   f"({self._best_figures()}) is in {self.out_dir}/best", flush=True)  # fmt: skip
         return stop
 
@@ -319,41 +321,11 @@ class Trainer:
         keep.keep(self.out_dir, s["step"], t.keep_checkpoints, self.save)  # into steps/
         runlog.append(self.out_dir, record)  # after its checkpoint (runlog.py)
         if self.progress:
-            _print_line(" ".join(f"{k}={_fmt(v)}" for k, v in record.items()))
+            print_line(" ".join(f"{k}={fmt(v)}" for k, v in record.items()))
         return record, stop
-
-
-def draws_a_bar(stream: Any) -> bool:
-    """Whether a progress bar goes to `stream` (stderr): on a terminal, or in a Jupyter kernel,
-    whose stderr is no terminal but shows a bar's redraws in place. Not in a file or a pipe
-    (nohup, a CI log), where the redraws would be most of the log (tqdm's disable=None would
-    hide the bar in a notebook too)."""
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) or "ipykernel" in sys.modules
-
-
-def _no_better(t: TrainConfig) -> str:
-    """Why early stopping ends a run, in the words its messages share."""
-    count = f"{t.patience} {'evaluations' if t.eval_every else 'epochs'}"
-    if t.metric == "loss":
-        return f"no better dev loss in {count}"
-    return f"no better dev {t.metric} (nor an equal one at a lower dev loss) in {count}"
-
-
-def _print_line(line: str) -> None:
-    """Print a log line; a progress bar on the terminal (a mid-epoch line's) is cleared for it
-    and drawn again below it."""
-    from tqdm import tqdm
-
-    with tqdm.external_write_mode(file=sys.stdout):
-        print(line, flush=True)
 
 
 def _patience(t: TrainConfig) -> int:
     """EarlyStopping's patience: patience 0 is never stop early (the tracker still says when the
     metric is a new best)."""
     return t.patience or 10**9
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
