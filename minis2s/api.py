@@ -101,9 +101,6 @@ class Translator:
         tr.members = members
         return tr
 
-    # the directory `load` reads, for fine_tune.py, which refuses a path that holds no run
-    _checkpoint_dir = staticmethod(load_run.checkpoint_dir)
-
     def encode_sources(
         self,
         sources: Sequence[Any],

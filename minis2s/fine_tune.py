@@ -33,6 +33,7 @@ from minis2s.cli_options import DATA_FIELDS
 from minis2s.data.loading import Data
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import Vocab
+from minis2s.load_run import checkpoint_dir
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint
 
@@ -83,7 +84,7 @@ def load_run(path: str | os.PathLike | Start) -> Start:
             f"--init-from {path}: no such directory; give a run directory (as train --out writes "
             "it) or one of its checkpoints (runs/x/best, runs/x/last)"
         )
-    ckpt_dir = Translator._checkpoint_dir(path, "best")  # refuses a directory holding no run
+    ckpt_dir = checkpoint_dir(path, "best")  # refuses a directory holding no run
     return Start(ckpt_dir, Translator.load(ckpt_dir))
 
 
