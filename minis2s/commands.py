@@ -1,170 +1,25 @@
-"""What each `minis2s` subcommand does, given its parsed arguments (see cli.py)."""
+"""What each `minis2s` subcommand does, given its parsed arguments (see cli.py); the longer ones
+hand on to a module of their own: train to train_commands.py, evaluate and score to
+evaluate_commands.py, average to average_commands.py."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import shlex
 import sys
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
-from minis2s.cli_options import DATA_FIELDS
 
 if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
     from minis2s.api import Translator
 
 
 def train(args: argparse.Namespace) -> int:
-    from minis2s import fine_tune, pipeline
-    from minis2s.cli_options import check_given_options, from_args
-    from minis2s.models.config import ModelConfig
-    from minis2s.train.config import TrainConfig
+    from minis2s.train_commands import train
 
-    if args.show < 0:
-        raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
-    out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
-    pipeline.check_out_dir(out, args.resume, args.init_from)  # before the data is read
-    start = None if args.init_from is None else _init_from(args)  # before the data is read too
-    pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
-    model_options = from_args(ModelConfig, args, DATA_FIELDS)
-    train_options = from_args(TrainConfig, args, set())
-    given = model_options | train_options
-    data_options = {k: getattr(args, k) for k in pipeline.DATA_OPTIONS}
-    if args.bpe_merges is not None:
-        data_options["bpe_merges"] = args.bpe_merges
-    tokenizer = args.tokenizer
-    if "tokens_per_batch" in train_options and "batch_size" not in train_options:
-        train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
-    if args.resume:  # the run's own options, then the ones given (the trainer checks them)
-        saved = _saved_config(out)
-        _check_resumed_options(saved, model_options, train_options)
-        model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
-            model_options
-        )
-        train_options = saved["train"] | train_options
-        data_options = saved["data"].get("options", {}) | {
-            k: v for k, v in data_options.items() if v is not None
-        }
-        if args.data and tokenizer in (None, saved["data"].get("tokenizer", "char")):
-            from minis2s import _api_checks
-
-            # the run's own: a bpe run's merges, and the normal form it reads text in (none
-            # for a run saved before minis2s normalised text, which goes on as it was trained)
-            tokenizer = _api_checks.tokenizer_of(os.path.join(out, "last"), saved["data"])
-        if args.data and getattr(tokenizer, "name", None) == "bpe":
-            asked = saved["data"].get("options", {}).get("bpe_merges")
-            if args.bpe_merges is not None and args.bpe_merges != asked:
-                raise ValueError(f"--resume goes on with the run's BPE merges ({asked} asked, "
-                                 f"{len(tokenizer.merges)} learned): leave --bpe-merges out, or "
-                                 f"start a new --out to learn {args.bpe_merges}")  # fmt: skip
-        elif args.bpe_merges is None:  # another tokenizer asked: the trainer names the change
-            data_options.pop("bpe_merges", None)
-    elif start is not None:  # RUN's model and tokenizer (a task reads text as RUN too)
-        model_options = fine_tune.model_options(start, model_options)
-        tokenizer = start.tokenizer if args.data else None
-    else:
-        if model_options.get("attention") == "none" and "input_feed" not in model_options:
-            model_options["input_feed"] = False  # the default feeds h~, which needs attention
-    tcfg = TrainConfig(**train_options)
-    defaults = {
-        f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in DATA_FIELDS
-    }
-    check_given_options(given, defaults | model_options | tcfg.to_dict())
-    data = pipeline.load_data(
-        task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
-        tokenizer=tokenizer, seed=tcfg.seed, vocabs=start.vocabs if start else None, **data_options,
-    )  # fmt: skip
-    if data.skipped:
-        print(f"note: skipped {data.skipped} training pairs longer than --max-len "
-              f"{data_options['max_len']} (dev and test pairs are all kept)")  # fmt: skip
-    if tokenizer == "bpe":  # learned now (a resumed run's are the checkpoint's)
-        _bpe_note(data)
-    if not args.resume and start is None:
-        _frozen_note(tcfg.freeze_embeddings, args)
-    tr = pipeline.train(
-        data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
-        progress=not args.quiet, src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors,
-        init_from=start,
-    )  # fmt: skip
-    test = data.test or data.dev
-    split = "test" if data.test else "dev"
-    translations = tr.translate([s for s, _ in test])  # once, for the figures and the lines shown
-    result = tr.evaluate_translations(test, translations)
-    print(f"\n{split}: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                     for k, v in result.items()))  # fmt: skip
-    show_translations(tr, test[: args.show], translations[: args.show])
-    try_it = (
-        f"Translator.load({out!r}).translate([frames]) in Python"
-        if data.features
-        else f"minis2s translate --checkpoint {out} ..."
-    )  # a model that reads feature frames takes arrays, which a command line cannot give
-    print(f"checkpoints and log in {out}/; try: {try_it}")
-    return 0
-
-
-def _bpe_note(data) -> None:
-    """What --tokenizer bpe learned: its merges, how many training words stayed whole (near 100%
-    the pieces are words again, and an unseen word's pieces are unseen too, unless no merge was
-    learned: the words are single characters), the vocabularies."""
-    from minis2s.data import bpe
-
-    learned, asked = len(data.tokenizer.merges), data.options["bpe_merges"]
-    fewer = f" of the {asked} asked (then no pair occurred twice)" if learned < asked else ""
-    whole = bpe.whole_words(data.tokenizer, (text for pair in data.train for text in pair))
-    advice = ""
-    if whole >= 0.95 and learned > 0:
-        advice = "; fewer merges (--bpe-merges) keep more of them in pieces"
-    print(f"bpe: learned {learned} merges{fewer}; {whole:.0%} of the training words are one "
-          f"piece{advice}; vocabularies of {len(data.src_vocab)} source and "
-          f"{len(data.tgt_vocab)} target pieces")  # fmt: skip
-
-
-def _init_from(args: argparse.Namespace):
-    """The run that --init-from names (fine_tune.Start), with the options it conflicts with
-    refused first, and data of another kind (a task's is known by its name; a corpus is text)."""
-    from minis2s import fine_tune, pipeline
-    from minis2s.data.tasks import get_task
-
-    fine_tune.check_options({flag: getattr(args, flag[2:].replace("-", "_"))
-                             for flag in fine_tune.CONFLICTS})  # fmt: skip
-    start = fine_tune.load_run(args.init_from)
-    if args.task is not None or args.data:  # neither: load_data names what is missing
-        features = (get_task(args.task).features or 0) if args.task is not None else 0
-        fine_tune.check_kind(start, features, pipeline.run_name(args.task, args.data))
-    return start
-
-
-def _saved_config(out: str) -> dict:
-    """The config of the run in `out` (its last checkpoint), for --resume."""
-    from minis2s.train import checkpoint
-
-    try:
-        return checkpoint.load_config(os.path.join(out, "last"))
-    except FileNotFoundError:
-        if os.path.exists(os.path.join(out, "state.json")):  # a checkpoint, not a run
-            raise ValueError(
-                f"--resume: {out} is a checkpoint, not a run directory (which holds last/); "
-                "a run resumes from its --out; an average (minis2s average) holds no optimizer "
-                f"or trainer state, so train on from it as a new run: --init-from {out} --out NEW"
-            ) from None
-        raise FileNotFoundError(f"--resume: no checkpoint at {out}/last to resume from") from None
-
-
-def _check_resumed_options(saved: dict, model_options: dict, train_options: dict) -> None:
-    """The options given to --resume against the run's own, before they are merged: a value
-    that differs is named as the trainer names it, rather than by the config check of the
-    merged options (--emb 8 on a tied run of emb 16 read "tie_embeddings needs emb == hidden")."""
-    from minis2s.train import checkpoint
-    from minis2s.train.config import with_new_fields
-    from minis2s.train.trainer import RESUMABLE
-
-    saved = with_new_fields(saved)
-    given = {"model": model_options,
-             "train": {k: v for k, v in train_options.items() if k not in RESUMABLE}}  # fmt: skip
-    was = {part: {k: saved[part].get(k) for k in options} for part, options in given.items()}
-    checkpoint.check_compatible(was, given)
+    return train(args)  # train and the helpers only it uses, in a module of their own
 
 
 def show_translations(tr: Translator, pairs: list, translations: list) -> None:
@@ -173,18 +28,6 @@ def show_translations(tr: Translator, pairs: list, translations: list) -> None:
     for (src, ref), t in zip(pairs, translations, strict=True):
         mark = "ok " if t.text == tr.as_output(ref) else "ERR"
         print(f"  {mark} {_show(src)!s:>30} -> {t.text:<30} (reference {ref})")
-
-
-def _frozen_note(freeze: str, args: argparse.Namespace) -> None:
-    """A note when --freeze-embeddings keeps a side that no --*-vectors initialised: it stays at
-    its random start (an experiment in its own right, or a missing option)."""
-    from minis2s.models.pretrained import SIDES
-    from minis2s.train.config import FROZEN
-
-    for side, name in SIDES.items():
-        if name in FROZEN[freeze] and getattr(args, f"{side}_vectors") is None:
-            print(f"note: --freeze-embeddings {freeze} keeps the {side} embeddings at their "
-                  f"random initialisation (no --{side}-vectors given)")  # fmt: skip
 
 
 def _show(src) -> str:

@@ -22,7 +22,7 @@ RESUMABLE = ("epochs", "max_steps", "patience", "eval_every", "keep_checkpoints"
 
 # meta["data"] entries that older runs did not save. "normalization": a task run saved before
 # minis2s normalised text goes on normalising (the tasks' text is NFC: the same tokens); a corpus
-# run goes on reading text as written (commands.train resumes it with its own tokenizer).
+# run goes on reading text as written (train_commands.train resumes it with its own tokenizer).
 DATA_CHECKS = ("options", "train", "dev", "normalization")
 
 
