@@ -7,16 +7,40 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from typing import TYPE_CHECKING, Any
 
 from minis2s.cli_options import DATA_FIELDS
 from minis2s.commands import show_translations
 
+if TYPE_CHECKING:  # for annotations only: each step imports what it uses when it runs
+    from minis2s.api import Translator
+    from minis2s.data.loading import Data
+    from minis2s.fine_tune import Start
+    from minis2s.train.config import TrainConfig
+
 
 def train(args: argparse.Namespace) -> int:
-    from minis2s import fine_tune, pipeline
-    from minis2s.cli_options import check_given_options, from_args
-    from minis2s.models.config import ModelConfig
-    from minis2s.train.config import TrainConfig
+    """`minis2s train`: the options checked, the run's options, its data, the training, the
+    test figures (the order of the checks is the order a user meets their errors in)."""
+    from minis2s import pipeline
+
+    out, start = _checked_out_dir(args)
+    model_options, tcfg, data_options, tokenizer = _run_options(args, out, start)
+    data = _load_data(args, tcfg, data_options, tokenizer, start)
+    if not args.resume and start is None:
+        _frozen_note(tcfg.freeze_embeddings, args)
+    tr = pipeline.train(
+        data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
+        progress=not args.quiet, src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors,
+        init_from=start,
+    )  # fmt: skip
+    _test_figures(tr, data, out, args.show)
+    return 0
+
+
+def _checked_out_dir(args: argparse.Namespace) -> tuple[str, Start | None]:
+    """The run's out dir and --init-from's run, checked with --show and the vectors first."""
+    from minis2s import pipeline
 
     if args.show < 0:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
@@ -24,6 +48,18 @@ def train(args: argparse.Namespace) -> int:
     pipeline.check_out_dir(out, args.resume, args.init_from)  # before the data is read
     start = None if args.init_from is None else _init_from(args)  # before the data is read too
     pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
+    return out, start
+
+
+def _run_options(
+    args: argparse.Namespace, out: str, start: Start | None
+) -> tuple[dict, TrainConfig, dict, Any]:
+    """The model, train and data options and the tokenizer of a new, resumed or --init-from run."""
+    from minis2s import fine_tune, pipeline
+    from minis2s.cli_options import check_given_options, from_args
+    from minis2s.models.config import ModelConfig
+    from minis2s.train.config import TrainConfig
+
     model_options = from_args(ModelConfig, args, DATA_FIELDS)
     train_options = from_args(TrainConfig, args, set())
     given = model_options | train_options
@@ -34,40 +70,61 @@ def train(args: argparse.Namespace) -> int:
     if "tokens_per_batch" in train_options and "batch_size" not in train_options:
         train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)
-        saved = _saved_config(out)
-        _check_resumed_options(saved, model_options, train_options)
-        model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
-            model_options
+        model_options, train_options, data_options, tokenizer = _resumed_options(
+            args, out, model_options, train_options, data_options
         )
-        train_options = saved["train"] | train_options
-        data_options = saved["data"].get("options", {}) | {
-            k: v for k, v in data_options.items() if v is not None
-        }
-        if args.data and tokenizer in (None, saved["data"].get("tokenizer", "char")):
-            from minis2s import _api_checks
-
-            # the run's own: a bpe run's merges, and the normal form it reads text in (none
-            # for a run saved before minis2s normalised text, which goes on as it was trained)
-            tokenizer = _api_checks.tokenizer_of(os.path.join(out, "last"), saved["data"])
-        if args.data and getattr(tokenizer, "name", None) == "bpe":
-            asked = saved["data"].get("options", {}).get("bpe_merges")
-            if args.bpe_merges is not None and args.bpe_merges != asked:
-                raise ValueError(f"--resume goes on with the run's BPE merges ({asked} asked, "
-                                 f"{len(tokenizer.merges)} learned): leave --bpe-merges out, or "
-                                 f"start a new --out to learn {args.bpe_merges}")  # fmt: skip
-        elif args.bpe_merges is None:  # another tokenizer asked: the trainer names the change
-            data_options.pop("bpe_merges", None)
     elif start is not None:  # RUN's model and tokenizer (a task reads text as RUN too)
         model_options = fine_tune.model_options(start, model_options)
         tokenizer = start.tokenizer if args.data else None
-    else:
-        if model_options.get("attention") == "none" and "input_feed" not in model_options:
-            model_options["input_feed"] = False  # the default feeds h~, which needs attention
+    elif model_options.get("attention") == "none" and "input_feed" not in model_options:
+        model_options["input_feed"] = False  # the default feeds h~, which needs attention
     tcfg = TrainConfig(**train_options)
     defaults = {
         f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in DATA_FIELDS
     }
     check_given_options(given, defaults | model_options | tcfg.to_dict())
+    return model_options, tcfg, data_options, tokenizer
+
+
+def _resumed_options(
+    args: argparse.Namespace, out: str, model_options: dict, train_options: dict,
+    data_options: dict,
+) -> tuple[dict, dict, dict, Any]:  # fmt: skip
+    """--resume's model, train and data options (the run's, then the ones given) and tokenizer."""
+    saved = _saved_config(out)
+    _check_resumed_options(saved, model_options, train_options)
+    model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
+        model_options
+    )
+    train_options = saved["train"] | train_options
+    data_options = saved["data"].get("options", {}) | {
+        k: v for k, v in data_options.items() if v is not None
+    }
+    tokenizer = args.tokenizer
+    if args.data and tokenizer in (None, saved["data"].get("tokenizer", "char")):
+        from minis2s import _api_checks
+
+        # the run's own: a bpe run's merges, and the normal form it reads text in (none
+        # for a run saved before minis2s normalised text, which goes on as it was trained)
+        tokenizer = _api_checks.tokenizer_of(os.path.join(out, "last"), saved["data"])
+    if args.data and getattr(tokenizer, "name", None) == "bpe":
+        asked = saved["data"].get("options", {}).get("bpe_merges")
+        if args.bpe_merges is not None and args.bpe_merges != asked:
+            raise ValueError(f"--resume goes on with the run's BPE merges ({asked} asked, "
+                             f"{len(tokenizer.merges)} learned): leave --bpe-merges out, or "
+                             f"start a new --out to learn {args.bpe_merges}")  # fmt: skip
+    elif args.bpe_merges is None:  # another tokenizer asked: the trainer names the change
+        data_options.pop("bpe_merges", None)
+    return model_options, train_options, data_options, tokenizer
+
+
+def _load_data(
+    args: argparse.Namespace, tcfg: TrainConfig, data_options: dict, tokenizer: Any,
+    start: Start | None,
+) -> Data:  # fmt: skip
+    """The run's data (pipeline.load_data), with notes on the pairs skipped and BPE's merges."""
+    from minis2s import pipeline
+
     data = pipeline.load_data(
         task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
         tokenizer=tokenizer, seed=tcfg.seed, vocabs=start.vocabs if start else None, **data_options,
@@ -77,27 +134,24 @@ def train(args: argparse.Namespace) -> int:
               f"{data_options['max_len']} (dev and test pairs are all kept)")  # fmt: skip
     if tokenizer == "bpe":  # learned now (a resumed run's are the checkpoint's)
         _bpe_note(data)
-    if not args.resume and start is None:
-        _frozen_note(tcfg.freeze_embeddings, args)
-    tr = pipeline.train(
-        data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
-        progress=not args.quiet, src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors,
-        init_from=start,
-    )  # fmt: skip
+    return data
+
+
+def _test_figures(tr: Translator, data: Data, out: str, show: int) -> None:
+    """The test (else dev) figures, the first `show` translations, and how to try the run."""
     test = data.test or data.dev
     split = "test" if data.test else "dev"
     translations = tr.translate([s for s, _ in test])  # once, for the figures and the lines shown
     result = tr.evaluate_translations(test, translations)
     print(f"\n{split}: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                      for k, v in result.items()))  # fmt: skip
-    show_translations(tr, test[: args.show], translations[: args.show])
+    show_translations(tr, test[:show], translations[:show])
     try_it = (
         f"Translator.load({out!r}).translate([frames]) in Python"
         if data.features
         else f"minis2s translate --checkpoint {out} ..."
     )  # a model that reads feature frames takes arrays, which a command line cannot give
     print(f"checkpoints and log in {out}/; try: {try_it}")
-    return 0
 
 
 def _bpe_note(data) -> None:
