@@ -205,6 +205,8 @@ def train(
     if data.src_vocab is not None:
         vocabs["src"] = data.src_vocab.to_dict()
     meta = run_config(data, model, tcfg)
+    if resume and "source" in saved.get("data", {}) and "source" not in meta["data"]:
+        meta["data"]["source"] = saved["data"]["source"]  # Data built without: the run's stays
     if start is not None:  # where it started: a resume goes on from its own last/
         meta["init_from"] = saved["init_from"] if resume else fine_tune.record(start, data)
         if progress and not resume:
@@ -229,9 +231,15 @@ def as_the_run_reads(data: Data, saved: dict[str, Any], out_dir: str) -> Data:
     as written, as `minis2s train --resume` resumes it (a task's text is NFC: its runs go on in
     NFC). Training text all in NFC has the same tokens either way; ValueError, saying how to
     load the data as the run reads it, where it has other text, whose vocabulary read in NFC is
-    not the run's."""
+    not the run's. Whether the run trained on a task is its recorded data.source; a run saved
+    before minis2s recorded that is guessed: a corpus file named like a task with that task's
+    tokenizer is taken for the task."""
     tok = get_tokenizer(data.tokenizer)
-    task = data.name in TASKS and data.tokenizer == get_task(data.name).tokenizer
+    source = saved.get("data", {}).get("source")
+    if source is not None:
+        task = "task" in source
+    else:
+        task = data.name in TASKS and data.tokenizer == get_task(data.name).tokenizer
     if "normalization" in saved.get("data", {}) or tok.form is None or task:
         return data
     for i, pair in enumerate(data.train):
@@ -250,7 +258,8 @@ def as_the_run_reads(data: Data, saved: dict[str, Any], out_dir: str) -> Data:
 def run_config(data: Data, model: Seq2Seq, tcfg: TrainConfig) -> dict[str, Any]:
     """What a checkpoint records of its run, and a resume must match: the model and training
     options, the data (name, tokenizer, the Unicode normal form it reads text in and a BPE
-    tokenizer's merges, options, fingerprints of the train and dev pairs), the dtype and the
+    tokenizer's merges, options, fingerprints of the train and dev pairs; where it was read,
+    data.source, which `--resume` reads it from again and does not compare), the dtype and the
     backend (a resume on another one only warns)."""
     tok = get_tokenizer(data.tokenizer)
     data_config = {
@@ -260,6 +269,8 @@ def run_config(data: Data, model: Seq2Seq, tcfg: TrainConfig) -> dict[str, Any]:
         "train": fingerprint(data.train),
         "dev": fingerprint(data.dev),
     }
+    if data.source is not None:  # a Data built by hand, not by load_data, has none
+        data_config["source"] = data.source
     if tok.form is not None:  # a run resumed from before normalisation reads text as written
         data_config["normalization"] = tok.form
     if tok.name == "bpe":  # what it learned: Translator.load and --resume rebuild it from these

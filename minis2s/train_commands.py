@@ -25,6 +25,7 @@ def train(args: argparse.Namespace) -> int:
     from minis2s import pipeline
 
     out, start = _checked_out_dir(args)
+    args = _data_of_run(args, out)
     model_options, tcfg, data_options, tokenizer = _run_options(args, out, start)
     data = _load_data(args, tcfg, data_options, tokenizer, start)
     if not args.resume and start is None:
@@ -44,11 +45,58 @@ def _checked_out_dir(args: argparse.Namespace) -> tuple[str, Start | None]:
 
     if args.show < 0:
         raise ValueError(f"--show must be >= 0 (test translations printed); got {args.show}")
+    if args.resume and args.out is None and args.task is None and not args.data:
+        raise ValueError("--resume with neither --task nor --data needs the run's --out: the "
+                         "run's data is read from there")  # fmt: skip
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
     pipeline.check_out_dir(out, args.resume, args.init_from)  # before the data is read
     start = None if args.init_from is None else _init_from(args)  # before the data is read too
     pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
     return out, start
+
+
+def _data_of_run(args: argparse.Namespace, out: str) -> argparse.Namespace:
+    """`args` with the run's own --task, or --data (and the --dev-data and --test-data not
+    given), as its config records them (data.source), for a --resume given neither."""
+    if not args.resume or args.task is not None or args.data:
+        return args
+    saved = _saved_config(out)["data"]
+    source = saved.get("source")
+    if source is None:
+        raise ValueError(_no_source(out, saved))
+    if "task" in source:
+        return argparse.Namespace(**vars(args) | {"task": source["task"]})
+    corpus = {k: getattr(args, k) or source.get(k) for k in ("dev_data", "test_data")}
+    corpus["data"] = source["data"]
+    for name, paths in corpus.items():
+        for path in paths or ():
+            if not os.path.exists(path):
+                raise FileNotFoundError(
+                    f"--resume: the run in {out} was trained on --{name.replace('_', '-')} "
+                    f"{path}, which is gone; give the run's data where it is now: --data FILE "
+                    "[TARGET_FILE], with the --dev-data and --test-data it was trained with"
+                )
+    return argparse.Namespace(**vars(args) | corpus)
+
+
+def _no_source(out: str, saved: dict) -> str:
+    """The error for a run saved before minis2s recorded its data's source (resumed with
+    neither --task nor --data): what it trained on, as far as its config says."""
+    from minis2s.data.tasks import TASKS
+
+    name, tokenizer = saved.get("name"), saved.get("tokenizer", "char")
+    if name in TASKS and tokenizer == TASKS[name].tokenizer:
+        was = f"a task's name; give --task {name}"
+    else:  # a corpus's name is its (source) file's, without the extension
+        was = (
+            f"a corpus read with the {tokenizer} tokenizer, named after its file; give "
+            "--data with that file, and the --dev-data and --test-data it was trained with"
+        )
+    return (
+        f"give exactly one of --task (a built-in task) and --data (a corpus): the run in {out} "
+        "was saved before minis2s recorded where a run's data comes from, so --resume cannot "
+        f"read it from there; this run was trained on {name!r} ({was})"
+    )
 
 
 def _run_options(

@@ -97,6 +97,10 @@ def test_fine_tuning_trains_afresh_and_leaves_run_untouched(run, tmp_path):
     assert ckpt.vocabs == checkpoint.load(run / "best").vocabs
     tr = Translator.load(new)  # translates, with RUN's vocabularies
     assert all(isinstance(t.text, str) for t in tr.translate(["123", "98765"]))
+    # its own data's source, as any run's: a --resume needs only its --out
+    assert ckpt.config["data"]["source"] == {"task": "reverse-digits"}
+    assert main(["train", "--out", str(new), "--resume", "--epochs", "2", "--quiet"]) == 0
+    assert len((new / "log.jsonl").read_text().splitlines()) == 2
 
 
 def test_the_unknown_share_is_that_of_tokens_outside_runs_vocabularies(run, tmp_path, capsys):

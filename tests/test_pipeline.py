@@ -269,3 +269,20 @@ def test_a_bpe_run_resumes_from_python_with_its_own_tokenizer(tmp_path, corpus):
                                bpe_merges=1)  # fmt: skip
     with pytest.raises(ValueError, match=r"data.bpe_merges=\[.*\], this run asks data.bpe_merges"):
         pipeline.train(other, opts, TrainConfig(epochs=3), out, resume=True, progress=False)
+
+
+def test_as_the_run_reads_takes_a_task_from_the_recorded_source_not_the_name(tmp_path):
+    """A corpus file named like a task, with its tokenizer: a run saved before minis2s recorded
+    data.source is guessed to be the task (NFC text, as it reads), one that recorded a corpus
+    is the corpus (saved before normalisation: NFD text is refused, not read in NFC)."""
+    path = tmp_path / "reverse-digits.tsv"
+    path.write_text("".join(f"e\u0301{k}\t{k}\n" for k in range(30)), encoding="utf-8")
+    data = pipeline.load_data(data=str(path))
+    assert data.name == "reverse-digits" and data.tokenizer == "char"
+    assert pipeline.as_the_run_reads(data, {"data": {"name": data.name}}, "old") is data
+    saved = {"data": {"name": data.name, "source": data.source}}
+    with pytest.raises(ValueError, match="is not in NFC"):
+        pipeline.as_the_run_reads(data, saved, "run")
+    task = pipeline.load_data(task="reverse-digits", train_size=8)
+    saved = {"data": {"name": task.name, "source": task.source}}
+    assert pipeline.as_the_run_reads(task, saved, "run") is task

@@ -38,6 +38,7 @@ class Data(NamedTuple):
     name: str
     skipped: int = 0  # training pairs dropped for being longer than max_len
     options: dict[str, Any] | None = None  # the DATA_OPTIONS load_data used
+    source: dict[str, Any] | None = None  # where load_data read it (source_of): --resume's too
 
 
 DATA_OPTIONS = ("train_size", "max_len", "min_freq", "max_vocab")  # shape the training data
@@ -107,9 +108,39 @@ def load_data(
         src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, min_freq, max_vocab)
     else:
         src_vocab, tgt_vocab = vocabs
+    source = source_of(task, data, dev_data, test_data)
     return Data(
-        train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped, options
+        train,
+        dev,
+        test,
+        src_vocab,
+        tgt_vocab,
+        tokenizer,
+        features,
+        name,
+        n_skipped,
+        options,
+        source,
     )
+
+
+def source_of(
+    task: str | None, data: Corpus | None, dev_data: Corpus | None, test_data: Corpus | None
+) -> dict[str, Any]:
+    """Where the data comes from, as a run records it so that `--resume` finds it again:
+    {"task": name}, or a corpus's {"data", "dev_data", "test_data"}, each a list of absolute
+    paths (one TSV file, or source and target files) or None (not given), so a resume from
+    another working directory reads the same files."""
+    if task is not None:
+        return {"task": task}
+    corpora = {"data": data, "dev_data": dev_data, "test_data": test_data}
+    return {flag: None if corpus is None else [os.path.abspath(p) for p in _as_list(corpus)]
+            for flag, corpus in corpora.items()}  # fmt: skip
+
+
+def _as_list(corpus: Corpus) -> list:
+    """A corpus's paths as a list: one path, or the (source, target) pair given."""
+    return [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus)
 
 
 def _check_choices(

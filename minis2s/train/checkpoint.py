@@ -195,8 +195,9 @@ def check_compatible(
     if {"data.train", "data.dev"} & set(changed):  # fingerprints of the pairs (data/loading.py)
         diffs.append(
             "(the checkpoint keeps a fingerprint of its data, not the names of its files: a run "
-            "trained on files resumes with the same --data, --dev-data and --test-data; "
-            "without --dev-data, part of --data is held out as dev)"
+            "trained on files resumes with the same --data, --dev-data and --test-data, or none "
+            "of them: the files it recorded; without --dev-data, part of --data is held out as "
+            "dev)"
         )
     if a.get("model.bridge") == "learned_h" and b.get("model.bridge") == "learned":
         diffs.append(

@@ -56,6 +56,10 @@ def _check_same_run(
     # BPE: the merges themselves (data.bpe_merges) are compared, not how many were asked
     # for, which a Tokenizer learned before and passed to load_data does not know
     ignore += ("data.options.bpe_merges",)
+    # where the data was read (data.source) is not compared: the fingerprints of the pairs
+    # decide whether it is the run's data, so a corpus moved, or named by other paths from
+    # another directory, resumes, and an edited one is refused whatever its path
+    ignore += ("data.source",)
     saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
     ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
     checkpoint.check_compatible(with_new_fields(ckpt.config), meta, ignore=ignore)
