@@ -35,7 +35,9 @@ from minis2s.data.tokenize import get_tokenizer
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq, pretrained
 from minis2s.train import checkpoint, keep
+from minis2s.train.accumulate import groups
 from minis2s.train.config import TrainConfig, frozen_params
+from minis2s.train.console import eval_every_note
 from minis2s.train.trainer import Trainer
 
 # the data half of a run, from minis2s.data.loading, is reached here too: pipeline.load_data
@@ -215,6 +217,10 @@ def train(
         model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
         meta=meta, vocabs=vocabs, progress=progress,
     )  # fmt: skip
+    per_epoch = len(groups(trainer.epoch_batches(0), tcfg.accum_steps))
+    note = eval_every_note(tcfg, per_epoch)
+    if note:  # a note on the options, as the train command's: printed with --quiet too
+        print(note)
     if progress:
         print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
               f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "

@@ -8,7 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from minis2s.cli import main
 from minis2s.train import checkpoint, runlog
+from minis2s.train.config import TrainConfig
+from minis2s.train.console import eval_every_note
 from minis2s.train.optim import global_norm
 from minis2s.train.trainer import NonFiniteLoss
 from tests.test_trainer import assert_same_run, make_trainer
@@ -292,3 +295,33 @@ def test_ctrl_c_in_an_evaluation_then_another_interval(data, tmp_path, every, st
         updates, previous = seen[previous : r["step"]], r["step"]
         n = sum(n for _, n in updates)
         assert r["train_loss"] == pytest.approx(sum(loss * n for loss, n in updates) / n)
+
+
+@pytest.mark.parametrize(
+    "options, note",
+    [
+        ({"eval_every": 7}, "makes 6 updates (2 epochs of 3)"),
+        ({"eval_every": 6}, None),  # update 6 is the run's end: scored there anyway
+        ({"eval_every": 4}, None),  # update 4, within epoch 2
+        ({"eval_every": 5, "max_steps": 4}, "makes 4 updates (--max-steps 4)"),
+        ({"eval_every": 5, "max_steps": 9}, None),  # after 2 epochs of 3, max_steps never ends it
+        ({"eval_every": 7, "max_steps": 9}, "makes 6 updates (2 epochs of 3)"),
+    ],
+)
+def test_an_interval_past_the_runs_updates_is_noted(options, note):
+    """--eval-every N larger than all the updates a run makes never scores it: a note says so."""
+    said = eval_every_note(TrainConfig(epochs=2, **options), per_epoch=3)
+    assert (said is None) == (note is None)
+    if note:
+        assert note in said and said.startswith(f"note: --eval-every {options['eval_every']} ")
+
+
+def test_the_train_command_notes_an_interval_past_the_run_with_quiet(tmp_path, capsys):
+    """32 pairs in batches of 16 are 2 updates an epoch: --eval-every 3 in a 1-epoch run."""
+    args = ["train", "--task", "reverse-digits", "--train-size", "32", "--batch-size", "16",
+            "--epochs", "1", "--hidden", "4", "--emb", "4", "--dev-size", "8", "--show", "0",
+            "--quiet", "--eval-every", "3", "--out", str(tmp_path / "r")]  # fmt: skip
+    assert main(args) == 0
+    assert "note: --eval-every 3 never comes: the run makes 2 updates (1 epoch of 2)" in (
+        capsys.readouterr().out
+    )

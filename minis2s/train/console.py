@@ -40,3 +40,21 @@ def no_better(t: TrainConfig) -> str:
     if t.metric == "loss":
         return f"no better dev loss in {count}"
     return f"no better dev {t.metric} (nor an equal one at a lower dev loss) in {count}"
+
+
+def eval_every_note(t: TrainConfig, per_epoch: int) -> str | None:
+    """A note when --eval-every N exceeds all the updates the run makes (its epochs of
+    `per_epoch` updates, or max_steps if fewer): no multiple of N comes before the run ends, so
+    it is scored at its epochs' ends only, as without N (None otherwise)."""
+    total = t.epochs * per_epoch
+    if t.max_steps and t.max_steps < total:
+        total, made = t.max_steps, f"--max-steps {t.max_steps}"
+    else:
+        made = f"{t.epochs} epoch{'s' * (t.epochs != 1)} of {per_epoch}"
+    if not t.eval_every or t.eval_every <= total:
+        return None
+    return (
+        f"note: --eval-every {t.eval_every} never comes: the run makes {total} updates "
+        f"({made}), so it is scored at each epoch's end only; a smaller --eval-every scores "
+        "within an epoch"
+    )
