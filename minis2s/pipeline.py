@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+import warnings
 from typing import Any
 
 import numpy as np
@@ -211,7 +212,9 @@ def train(
         meta["data"]["source"] = saved["data"]["source"]  # Data built without: the run's stays
     if start is not None:  # where it started: a resume goes on from its own last/
         meta["init_from"] = saved["init_from"] if resume else fine_tune.record(start, data)
-        if progress and not resume:
+        if not resume and any(meta["init_from"]["unknown"].values()):  # --quiet hides no loss
+            warnings.warn(fine_tune.describe(meta["init_from"]), stacklevel=2)
+        elif progress and not resume:
             print(fine_tune.describe(meta["init_from"]))
     trainer = Trainer(
         model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,

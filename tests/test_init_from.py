@@ -107,13 +107,14 @@ def test_the_unknown_share_is_that_of_tokens_outside_runs_vocabularies(run, tmp_
     assert set(Translator.load(run).tgt_vocab.tokens[4:]) == set(string.digits)  # the premise
     corpus = letters_corpus(tmp_path / "letters.tsv")
     data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
-    tr = pipeline.train(data, {}, TCFG, str(tmp_path / "new"), init_from=str(run))
+    with pytest.warns(UserWarning) as caught:  # a share above 0 is warned of
+        tr = pipeline.train(data, {}, TCFG, str(tmp_path / "new"), init_from=str(run))
     pairs = [line.split("\t") for line in corpus.read_text().splitlines()]
     for side, texts in (("src", [s for s, _ in pairs]), ("tgt", [t for _, t in pairs])):
         chars = "".join(texts)
         share = sum(c not in string.digits for c in chars) / len(chars)
         assert tr.config["init_from"]["unknown"][side] == pytest.approx(share, rel=1e-12)
-    assert f"{share:.1%} of the target tokens" in capsys.readouterr().out
+    assert f"{share:.1%} of the target tokens" in str(caught[0].message)
 
 
 @pytest.mark.parametrize(
@@ -259,7 +260,7 @@ def test_unknown_tokens_name_the_fix(run, tmp_path, capsys):
     loud = [a for a in SMALL if a != "--quiet"]  # --quiet prints no start line
     assert main(["train", "--data", str(corpus), *loud, "--init-from", str(run), "--out",
                  str(tmp_path / "new")]) == 0  # fmt: skip
-    assert "to learn them, train on this data without --init-from" in capsys.readouterr().out
+    assert "to learn them, train on this data without --init" in capsys.readouterr().err
     new = [a for a in NEW if a != "--quiet"]
     assert main(["train", *new, "--init-from", str(run), "--out", str(tmp_path / "n2")]) == 0
     assert "to learn them" not in capsys.readouterr().out  # RUN knows every digit
@@ -320,3 +321,15 @@ def test_vectors_that_conflict_are_refused_as_such_even_when_missing(run, tmp_pa
     argv = ["train", *NEW, "--src-vectors", str(tmp_path / "none.txt"), "--init-from", str(run)]
     assert main([*argv, "--out", str(tmp_path / "new")]) == 2
     assert "--src-vectors conflicts with --init-from" in capsys.readouterr().err
+
+
+def test_unknown_tokens_are_warned_of_with_quiet(run, tmp_path, capsys):
+    """--quiet hides the start line, but not a share of unknown tokens above 0: it is warned."""
+    corpus = letters_corpus(tmp_path / "letters.tsv")
+    assert main(["train", "--data", str(corpus), *SMALL, "--init-from", str(run), "--out",
+                 str(tmp_path / "new")]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "minis2s train: note: init-from" in err and "% of the target tokens" in err
+    # RUN's own task: no unknown token, nothing said under --quiet
+    assert main(["train", *NEW, "--init-from", str(run), "--out", str(tmp_path / "n2")]) == 0
+    assert "init-from" not in capsys.readouterr().err
