@@ -58,17 +58,26 @@ def test_the_run_keeps_its_last_3(run):
     ]  # fmt: skip
 
 
-def test_the_average_of_one_checkpoint_is_that_checkpoint(run, tmp_path):
-    out = average([step(run, 8)], tmp_path / "one")
-    a, b = checkpoint.load(out), checkpoint.load(step(run, 8))
-    assert a.params.keys() == b.params.keys()
-    for name, p in b.params.items():
-        assert a.params[name].dtype == p.dtype == np.float32
-        np.testing.assert_array_equal(a.params[name], p, err_msg=name)
-    assert a.vocabs == b.vocabs
-    assert a.optimizer_state is None and a.trainer_state is None
-    assert a.config["average"] == {"checkpoints": [step(run, 8)], "steps": [8]}
-    assert {k: v for k, v in a.config.items() if k != "average"} == b.config
+def test_one_checkpoint_is_refused_with_cp(run, tmp_path, capsys):
+    """The mean of one checkpoint would be a copy of it (less its optimizer state)."""
+    with pytest.raises(ValueError, match=r"one checkpoint given .*a mean needs two or more"):
+        average([step(run, 8)], tmp_path / "one")
+    argv = ["average", "--run", str(run), "--last", "1", "--out", str(tmp_path / "one")]
+    assert main(argv) == 2
+    assert f"`cp -r {step(run, 8)} {tmp_path / 'one'}`" in capsys.readouterr().err
+    assert not (tmp_path / "one").exists()
+
+
+def test_an_out_named_as_a_kept_checkpoint_is_refused(run, tmp_path):
+    """In a steps/ folder a later --last K would take it for one of the run's, and a trim would
+    delete it; other names there, and step-N outside steps/, are the user's."""
+    for out in (run / "steps" / "step-0000700", tmp_path / "r" / "steps" / "step-0000001"):
+        with pytest.raises(ValueError, match=rf"--out {out} is named as a checkpoint kept in"):
+            average([step(run, 6), step(run, 8)], out)
+        assert not out.exists()
+    for out in (tmp_path / "steps" / "avg", tmp_path / "x" / "step-0000700",
+                tmp_path / "steps" / "step-00000700"):  # fmt: skip
+        assert checkpoint.exists(average([step(run, 6), step(run, 8)], out))
 
 
 @pytest.mark.parametrize("steps", [(4, 8), (4, 6, 8)])

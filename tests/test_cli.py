@@ -417,7 +417,8 @@ def test_plot_log_of_a_checkpoint_names_where_the_log_is(run, tmp_path, capsys):
     assert main(["plot", "--log", str(kept), "--out", out]) == 2
     assert f"its run's log is {tmp_path / 'r' / 'log.jsonl'}" in capsys.readouterr().err
     avg = tmp_path / "avg"
-    assert main(["average", "--checkpoint", str(run / "last"), "--out", str(avg)]) == 0
+    both = ["--checkpoint", str(run / "best"), "--checkpoint", str(run / "last")]
+    assert main(["average", *both, "--out", str(avg)]) == 0
     capsys.readouterr()
     assert main(["plot", "--log", str(avg), "--out", out]) == 2
     assert f"{avg} is a checkpoint without a log (an average writes none): plot the log " in (

@@ -224,6 +224,10 @@ def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
     if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
         raise ValueError(f"average: paths is {paths!r:.60}; give a list of checkpoint directories")
     names = [os.fspath(p) for p in paths]
+    if len(names) == 1:
+        raise ValueError(f"average: one checkpoint given ({names[0]}); a mean needs two or more "
+                         "(--last K of 2 or more), and a copy of one is `cp -r "
+                         f"{names[0]} {os.fspath(out)}`")  # fmt: skip
     seen: dict[str, str] = {}
     for name in names:
         _check_checkpoint(name)
@@ -238,7 +242,20 @@ def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
     if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)):
         raise FileExistsError(f"--out {out} exists; choose a new path for the checkpoint")
     _check_out_folders(out)
+    _check_not_kept(out)
     return names
+
+
+def _check_not_kept(out: str | os.PathLike) -> None:
+    """`out` is not named as a checkpoint that --keep-checkpoints keeps (RUN/steps/step-N): a
+    later --last K would average it in as one of the run's, and the run's trim would delete it."""
+    folder, name = os.path.split(os.path.abspath(out))
+    if os.path.basename(folder) == keep.STEPS and keep.step_of(name) is not None:
+        raise ValueError(
+            f"--out {out} is named as a checkpoint kept in a run's {keep.STEPS}/, which a later "
+            "--last K would average in as one of the run's and its training would delete with "
+            "the oldest kept; choose a path outside steps/ (e.g. beside the run)"
+        )
 
 
 def _check_out_folders(out: str | os.PathLike) -> None:

@@ -33,6 +33,13 @@ def step_name(step: int) -> str:
     return os.path.join(STEPS, f"step-{step:07d}")
 
 
+def step_of(name: str) -> int | None:
+    """The update whose kept checkpoint is named `name` in steps/ ('step-0000040': 40), or None
+    for a name step_name does not write ("step-00000040", 8 digits for 40, is someone else's)."""
+    m = _NAME.fullmatch(name)
+    return int(m[1]) if m and os.path.join(STEPS, name) == step_name(int(m[1])) else None
+
+
 def kept(out_dir: str | os.PathLike) -> list[tuple[int, str]]:
     """(step, path) of each checkpoint kept in `out_dir/steps`, oldest first; [] without any."""
     folder = os.path.join(out_dir, STEPS)
@@ -40,11 +47,9 @@ def kept(out_dir: str | os.PathLike) -> list[tuple[int, str]]:
         return []
     found = []
     for name in os.listdir(folder):
-        m = _NAME.fullmatch(name)
         path = os.path.join(folder, name)
-        # only names step_name writes: "step-00000040" (8 digits for 40) is someone else's
-        if m and os.path.join(STEPS, name) == step_name(int(m[1])) and os.path.isdir(path):
-            found.append((int(m[1]), path))
+        if step_of(name) is not None and os.path.isdir(path):
+            found.append((step_of(name), path))
     return sorted(found)
 
 
