@@ -220,10 +220,10 @@ def train(
         model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
         meta=meta, vocabs=vocabs, progress=progress,
     )  # fmt: skip
-    per_epoch = len(groups(trainer.epoch_batches(0), tcfg.accum_steps))
-    note = eval_every_note(tcfg, per_epoch)
-    if note:  # a note on the options, as the train command's: printed with --quiet too
-        print(note)
+    if tcfg.eval_every:  # a warning, which --quiet (progress=False) does not hide
+        note = eval_every_note(tcfg, len(groups(trainer.epoch_batches(0), tcfg.accum_steps)))
+        if note:
+            warnings.warn(note, stacklevel=2)
     if progress:
         print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
               f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "

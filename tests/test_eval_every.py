@@ -313,7 +313,7 @@ def test_an_interval_past_the_runs_updates_is_noted(options, note):
     said = eval_every_note(TrainConfig(epochs=2, **options), per_epoch=3)
     assert (said is None) == (note is None)
     if note:
-        assert note in said and said.startswith(f"note: --eval-every {options['eval_every']} ")
+        assert note in said and said.startswith(f"--eval-every {options['eval_every']} never")
 
 
 def test_the_train_command_notes_an_interval_past_the_run_with_quiet(tmp_path, capsys):
@@ -322,6 +322,5 @@ def test_the_train_command_notes_an_interval_past_the_run_with_quiet(tmp_path, c
             "--epochs", "1", "--hidden", "4", "--emb", "4", "--dev-size", "8", "--show", "0",
             "--quiet", "--eval-every", "3", "--out", str(tmp_path / "r")]  # fmt: skip
     assert main(args) == 0
-    assert "note: --eval-every 3 never comes: the run makes 2 updates (1 epoch of 2)" in (
-        capsys.readouterr().out
-    )
+    said = "minis2s train: note: --eval-every 3 never comes: the run makes 2 updates (1 epoch of 2)"
+    assert said in capsys.readouterr().err

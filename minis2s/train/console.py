@@ -54,7 +54,7 @@ def eval_every_note(t: TrainConfig, per_epoch: int) -> str | None:
     if not t.eval_every or t.eval_every <= total:
         return None
     return (
-        f"note: --eval-every {t.eval_every} never comes: the run makes {total} updates "
+        f"--eval-every {t.eval_every} never comes: the run makes {total} updates "
         f"({made}), so it is scored at each epoch's end only; a smaller --eval-every scores "
         "within an epoch"
     )
