@@ -109,19 +109,8 @@ def load_data(
     else:
         src_vocab, tgt_vocab = vocabs
     source = source_of(task, data, dev_data, test_data)
-    return Data(
-        train,
-        dev,
-        test,
-        src_vocab,
-        tgt_vocab,
-        tokenizer,
-        features,
-        name,
-        n_skipped,
-        options,
-        source,
-    )
+    return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped,
+                options, source)  # fmt: skip
 
 
 def source_of(
