@@ -23,24 +23,40 @@ would write it (`_UPGRADES`), so an old checkpoint keeps the behaviour it was tr
     1 -> 2 (2026-12): the learned bridge also maps an LSTM encoder's c (`bridge_c.*`); an LSTM
            model of format 1 with bridge "learned" started its decoder's c at 0, which is the
            bridge "learned_h" now.
+
+The files themselves (fsynced writes, reads that name a missing or corrupt file, the `.NAME.tmp`
+and `.NAME.old` siblings) are checkpoint_files.py's; comparing a checkpoint's config with a run's
+(check_compatible, for --resume) is checkpoint_diff.py's, importable from here as before.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import zipfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from minis2s.backend import to_numpy
+from minis2s.train.checkpoint_diff import SHOWN_ITEMS as SHOWN_ITEMS
+from minis2s.train.checkpoint_diff import check_compatible as check_compatible
+from minis2s.train.checkpoint_diff import differences as differences
+from minis2s.train.checkpoint_diff import flat as flat
+from minis2s.train.checkpoint_files import (  # by name: save finds them here, as tests patch
+    _check_replaceable,
+    _fsync_dir,
+    _read_json,
+    _read_npz,
+    _recover,
+    _sibling,
+    _to_json,
+    _write_json,
+    _write_npz,
+)
 
 FORMAT = 2
 VOCAB_FILES = {"src": "src_vocab.json", "tgt": "tgt_vocab.json"}
-SHOWN_ITEMS = 10  # check_compatible names a longer list's length, not its items
 
 
 class Checkpoint(NamedTuple):
@@ -174,168 +190,3 @@ def _bridge_c(config: Any) -> Any:
 
 
 _UPGRADES = [_bridge_c]  # _UPGRADES[k] turns a config of format k + 1 into one of format k + 2
-
-
-def check_compatible(
-    ckpt_config: dict[str, Any], config: dict[str, Any], ignore: tuple[str, ...] = ()
-) -> None:
-    """Raise ValueError listing every field where `config` differs from the checkpoint's.
-
-    Nested dicts are compared field by field ("model.hidden"); tuples equal lists (as after a
-    JSON round trip). Fields named in `ignore` (dotted names, or a prefix such as "train") are
-    skipped, for options a resumed run may change.
-    """
-    a, b = flat(ckpt_config), flat(config)
-    changed = differences(ckpt_config, config, ignore)
-    diffs = []
-    for k in changed:
-        was = _shown(k, a[k], b.get(k)) if k in a else f"no {k}"
-        now = _shown(k, b[k], a.get(k)) if k in b else f"no {k}"
-        diffs.append(f"checkpoint was trained with {was}, this run asks {now}")
-    if {"data.train", "data.dev"} & set(changed):  # fingerprints of the pairs (data/loading.py)
-        diffs.append(
-            "(the checkpoint keeps a fingerprint of its data, not the names of its files: a run "
-            "trained on files resumes with the same --data, --dev-data and --test-data, or none "
-            "of them: the files it recorded; without --dev-data, part of --data is held out as "
-            "dev)"
-        )
-    if a.get("model.bridge") == "learned_h" and b.get("model.bridge") == "learned":
-        diffs.append(
-            "(a run saved before checkpoint format 2 with bridge 'learned' started an LSTM "
-            "decoder's c at 0, which is bridge 'learned_h' now: --bridge learned_h resumes it)"
-        )
-    if diffs:
-        raise ValueError(
-            "; ".join(diffs) + "; resume with the run's own options (on the command line: leave "
-            "them out, the run keeps its own) or start a new --out directory"
-        )
-
-
-def differences(a: dict[str, Any], b: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
-    """The dotted fields ("model.hidden") where two configs differ, one lacking a field included,
-    sorted; fields named in `ignore` (or under a prefix named there) are skipped."""
-    fa, fb = flat(a), flat(b)
-    skipped = lambda k: any(k == i or k.startswith(i + ".") for i in ignore)
-    return [k for k in sorted(set(fa) | set(fb))
-            if not skipped(k) and not (k in fa and k in fb and fa[k] == fb[k])]  # fmt: skip
-
-
-def flat(config: dict[str, Any]) -> dict[str, Any]:
-    """`config` as {dotted field: value}, as it reads after a JSON round trip (tuples as lists)."""
-    return _flatten(_jsonable(config))
-
-
-def _shown(key: str, value: Any, other: Any) -> str:
-    """`key=value` for check_compatible's message; a long list (a bpe run's thousands of
-    merges) as its length and, where `other` is a list too, its first item that differs."""
-    if not isinstance(value, list) or len(value) <= SHOWN_ITEMS:
-        return f"{key}={value!r}"
-    shown = f"{key}=[{len(value)} items]"
-    if isinstance(other, list):
-        i = next((i for i, (x, y) in enumerate(zip(value, other, strict=False)) if x != y), None)
-        if i is not None:
-            shown += f" (item {i} is {value[i]!r})"
-    return shown
-
-
-# -- writing and reading ---------------------------------------------------------------------
-
-
-def _sibling(path: Path, kind: str) -> Path:
-    return path.with_name(f".{path.name}.{kind}")
-
-
-def _check_replaceable(path: Path) -> None:
-    """Refuse to replace anything but an earlier checkpoint (or an empty directory)."""
-    if not path.exists():
-        return
-    if not path.is_dir() or not ((path / "state.json").exists() or not any(path.iterdir())):
-        raise ValueError(
-            f"checkpoint.save: {path} exists and is not a checkpoint directory; refusing to "
-            "replace it (choose another path)"
-        )
-
-
-def _recover(path: Path) -> None:
-    """Finish or undo an interrupted save: restore `.NAME.old` if NAME is gone, drop leftovers."""
-    tmp, old = _sibling(path, "tmp"), _sibling(path, "old")
-    if old.is_dir() and not path.exists():
-        os.replace(old, path)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _write_npz(file: Path, arrays: dict[str, np.ndarray]) -> None:
-    with open(file, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _write_json(file: Path, text: str) -> None:
-    with open(file, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the directory's entries (new files, renames) durable; a no-op where unsupported."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _read_npz(file: Path) -> dict[str, np.ndarray]:
-    if not file.exists():
-        raise ValueError(f"incomplete checkpoint: {file} is missing")
-    try:
-        with np.load(file, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"corrupt checkpoint file {file}: {e}") from e
-
-
-def _read_json(file: Path) -> Any:
-    if not file.exists():
-        raise ValueError(f"incomplete checkpoint: {file} is missing")
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"corrupt checkpoint file {file}: {e}") from e
-
-
-def _default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"{type(o).__name__} is not JSON-able")
-
-
-def _to_json(what: str, obj: Any) -> str:
-    try:
-        return json.dumps(obj, default=_default, indent=1)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"checkpoint.save: {what} must be JSON-able: {e}") from e
-
-
-def _jsonable(obj: Any) -> Any:
-    """`obj` as it reads after a JSON round trip (tuples -> lists, NumPy -> Python)."""
-    return json.loads(json.dumps(obj, default=_default))
-
-
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(d, dict) or not d:
-        return {prefix: d}
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        out |= _flatten(v, f"{prefix}.{k}" if prefix else str(k))
-    return out
