@@ -1,4 +1,6 @@
-"""Learning-rate schedules, early stopping and scheduled sampling (teacher-forcing decay).
+"""Learning-rate schedules: Constant, Exponential, Warmup and the metric-driven ReduceOnPlateau.
+Early stopping (stopping.py) and scheduled sampling (scheduled_sampling.py) have files of their
+own, and are importable from here as before.
 
 `lr(step)` is a pure function of a counter that starts at 0: the number of updates made so
 far for Warmup (the first update is step 0), the number of epochs completed for Exponential.
@@ -18,22 +20,11 @@ import math
 from numbers import Integral, Real
 from typing import Any
 
-
-class _State:
-    """Every attribute is a JSON-able number, string or None, and together they are the state."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """A copy of every attribute: hyper-parameters and running state, all JSON-able."""
-        return dict(vars(self))
-
-    def load_state_dict(self, d: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned (the keys must match exactly)."""
-        if set(d) != set(vars(self)):
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: expected keys {sorted(vars(self))}, "
-                f"got {sorted(d)}"
-            )
-        vars(self).update(d)
+from minis2s.train.scheduled_sampling import SAMPLING as SAMPLING
+from minis2s.train.scheduled_sampling import _step
+from minis2s.train.scheduled_sampling import sampling_probability as sampling_probability
+from minis2s.train.stopping import EarlyStopping as EarlyStopping
+from minis2s.train.stopping import _State, _Tracker
 
 
 class Schedule(_State):
@@ -103,53 +94,6 @@ class Warmup(Schedule):
         return self.base_lr * min(s / self.warmup_steps, after)
 
 
-class _Tracker(_State):
-    """Best-so-far bookkeeping shared by ReduceOnPlateau and EarlyStopping.
-
-    An evaluation may come with a `tiebreak`, a second figure where lower is better (the
-    trainer passes the dev loss beside exact match or BLEU). It decides between equal metrics
-    only: a metric equal to the best improves on it when its tiebreak is lower than the best's.
-    Exact match over a dev set moves in steps and often repeats (0 while a model learns its
-    first whole sentences, 1.0 once it has them), and the loss still says which epoch is better.
-    """
-
-    def __init__(self, where: str, mode: str) -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"{where}: mode must be 'min' or 'max'; got {mode!r}")
-        self.mode = mode
-        self.best: float | None = None  # None until the first metric
-        self.best_tiebreak: float | None = None  # the best evaluation's tiebreak, if it had one
-        self.bad_steps = 0  # consecutive metrics without improvement
-
-    def _better(self, metric: float) -> bool:
-        raise NotImplementedError
-
-    def _lower_tiebreak(self, tiebreak: float) -> bool:
-        """Whether `tiebreak` improves on the best's (both known): strictly lower."""
-        return tiebreak < self.best_tiebreak
-
-    def _observe(self, metric: float, tiebreak: float | None = None) -> bool:
-        """Update best / bad_steps with `metric` (and `tiebreak`); True if it improved on the
-        best. NaN never improves; a NaN tiebreak is no tiebreak."""
-        metric = float(metric)
-        tiebreak = None if tiebreak is None or math.isnan(tiebreak) else float(tiebreak)
-        tie = (
-            metric == self.best
-            and tiebreak is not None
-            and self.best_tiebreak is not None
-            and self._lower_tiebreak(tiebreak)
-        )
-        if not math.isnan(metric) and (self.best is None or self._better(metric) or tie):
-            self.best, self.best_tiebreak, self.bad_steps = metric, tiebreak, 0
-            return True
-        self.bad_steps += 1
-        return False
-
-    def load_state_dict(self, d: dict[str, Any]) -> None:
-        """As _State's; a state saved before tie-breaks (no best_tiebreak) loads with none."""
-        super().load_state_dict({"best_tiebreak": None, **d})
-
-
 class ReduceOnPlateau(_Tracker, Schedule):
     """Multiply the lr by `factor` after more than `patience` evaluations without improvement.
 
@@ -211,36 +155,6 @@ class ReduceOnPlateau(_Tracker, Schedule):
         return self.current_lr
 
 
-class EarlyStopping(_Tracker):
-    """Stop after `patience` evaluations in a row without improving on the best metric.
-
-    A metric improves when (mode "min") metric < best - min_delta, or (mode "max")
-    metric > best + min_delta, or, with a `tiebreak` (see _Tracker), when it equals the best
-    and its tiebreak is lower; NaN never improves. `improved` tells whether the last metric
-    was a new best (the moment to save the best checkpoint).
-    """
-
-    def __init__(self, patience: int, mode: str = "min", min_delta: float = 0.0) -> None:
-        super().__init__("EarlyStopping", mode)
-        if not (isinstance(patience, Integral) and patience >= 1):
-            raise ValueError(f"EarlyStopping: patience must be an integer >= 1; got {patience!r}")
-        if not min_delta >= 0:
-            raise ValueError(f"EarlyStopping: min_delta must be >= 0; got {min_delta!r}")
-        self.patience, self.min_delta = int(patience), float(min_delta)
-        self.improved = False
-
-    def _better(self, metric: float) -> bool:
-        if self.mode == "min":
-            return metric < self.best - self.min_delta
-        return metric > self.best + self.min_delta
-
-    def should_stop(self, metric: float, tiebreak: float | None = None) -> bool:
-        """Record one evaluation's metric (and tiebreak, lower is better, for equal metrics);
-        True once `patience` of them in a row did not improve."""
-        self.improved = self._observe(metric, tiebreak)
-        return self.bad_steps >= self.patience
-
-
 SCHEDULES = {
     "constant": Constant,
     "exponential": Exponential,
@@ -258,78 +172,7 @@ def make_lr_schedule(name: str, **kw: Any) -> Schedule:
     return SCHEDULES[name](**kw)
 
 
-def sampling_probability(kind: str, step: int, **params: float) -> float:
-    """Scheduled sampling (Bengio et al. 2015): probability of feeding the model its own token.
-
-    The paper decays the teacher-forcing probability e_i over training steps i; this returns
-    eps = 1 - e_i, the chance of feeding the model's previous prediction instead of the truth.
-
-        "constant"        (eps)                     eps
-        "linear"          (eps_start, eps_end, n)   eps_start + (eps_end - eps_start) * min(i, n)/n
-        "exponential"     (k, 0 < k <= 1)           1 - k^i              (e_i = k^i)
-        "inverse_sigmoid" (k >= 1)                  1 / (1 + k exp(-i/k)) (e_i = k / (k + exp(i/k)))
-
-    The inverse sigmoid is computed as 1 / (1 + k exp(-i/k)): exp of a non-positive number,
-    which underflows to 0 (eps -> 1) instead of overflowing for large i.
-    """
-    if kind not in SAMPLING:
-        raise ValueError(
-            f"sampling_probability: unknown sampling kind {kind!r}; "
-            f"choose one of {', '.join(SAMPLING)}"
-        )
-    fn, names = SAMPLING[kind]
-    if set(params) != set(names):
-        raise ValueError(
-            f"sampling_probability({kind!r}): expects parameters {', '.join(names)}; "
-            f"got {', '.join(sorted(params)) or 'none'}"
-        )
-    return fn(_step("sampling_probability", step), **params)
-
-
-def _constant(i: int, eps: float) -> float:
-    return _probability("eps", eps)
-
-
-def _linear(i: int, eps_start: float, eps_end: float, n: int) -> float:
-    eps_start, eps_end = _probability("eps_start", eps_start), _probability("eps_end", eps_end)
-    if not (isinstance(n, Integral) and n >= 1):
-        raise ValueError(f"sampling_probability('linear'): n must be an integer >= 1; got {n!r}")
-    return eps_start + (eps_end - eps_start) * min(i, n) / n
-
-
-def _exponential(i: int, k: float) -> float:
-    if not 0 < k <= 1:
-        raise ValueError(f"sampling_probability('exponential'): k must be in (0, 1]; got {k!r}")
-    return 1.0 - k**i
-
-
-def _inverse_sigmoid(i: int, k: float) -> float:
-    if not k >= 1:
-        raise ValueError(f"sampling_probability('inverse_sigmoid'): k must be >= 1; got {k!r}")
-    return 1.0 / (1.0 + k * math.exp(-i / k))
-
-
-SAMPLING = {
-    "constant": (_constant, ("eps",)),
-    "linear": (_linear, ("eps_start", "eps_end", "n")),
-    "exponential": (_exponential, ("k",)),
-    "inverse_sigmoid": (_inverse_sigmoid, ("k",)),
-}
-
-
-def _probability(name: str, p: float) -> float:
-    if not 0 <= p <= 1:
-        raise ValueError(f"sampling_probability: {name} must be in [0, 1]; got {p!r}")
-    return float(p)
-
-
 def _positive(where: str, name: str, v: float) -> float:
     if isinstance(v, bool) or not (isinstance(v, Real) and math.isfinite(v) and v > 0):
         raise ValueError(f"{where}: {name} must be a finite number > 0; got {v!r}")
     return float(v)
-
-
-def _step(where: str, step: int) -> int:
-    if isinstance(step, bool) or not (isinstance(step, Integral) and step >= 0):
-        raise ValueError(f"{where}: step must be an integer >= 0; got {step!r}")
-    return int(step)
