@@ -2,8 +2,7 @@
 imports NumPy, parses the command line (cli_parser.py), runs the command (commands.py), and turns
 errors into exit codes and the library's own warnings into one-line notes.
 
-build_parser (cli_parser.py) and decode_kwargs (cli_decoding.py) are importable from here too,
-where they were written before.
+build_parser (cli_parser.py) and decode_kwargs (cli_decoding.py) are still importable from here.
 """
 
 from __future__ import annotations

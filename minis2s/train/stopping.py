@@ -3,7 +3,7 @@ plateau lr schedule (ReduceOnPlateau, schedule.py); `_State`, the JSON-able stat
 of every lr schedule, that a checkpoint saves and a resumed run restores.
 
     stop = EarlyStopping(patience=3, mode="max")
-    if stop.should_stop(dev_exact_match, tiebreak=dev_loss): ...   # after each evaluation
+    done = stop.should_stop(dev_exact_match, tiebreak=dev_loss)   # after each evaluation
 """
 
 from __future__ import annotations
