@@ -1,6 +1,6 @@
 """The options of `minis2s train` generated from ModelConfig and TrainConfig (their help, which
 were given, which the rest of the configuration would ignore) and the argparse types of the
-numeric options: what cli.py builds its parser from. Imports no NumPy (see cli --threads)."""
+numeric options: what cli_parser.py builds its parser from. Imports no NumPy (see cli --threads)."""
 
 from __future__ import annotations
 
