@@ -75,12 +75,15 @@ def load_data(
     place of ones built on the training pairs, so `min_freq` and `max_vocab` do not apply (a
     fine-tuning's: the run it starts from, with that run's Tokenizer for a corpus's `tokenizer`).
     """
-    _check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges)
+    _check_choices(
+        task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed
+    )
     _check_bpe(tokenizer, bpe_merges)
     for flag, value in (("--min-freq", min_freq), ("--max-vocab", max_vocab)):
         if vocabs is not None and value is not None:
             raise ValueError(f"{flag} shapes a vocabulary built on the training pairs; with the "
                              "vocabularies given (vocabs), leave it out")  # fmt: skip
+    _check_vocab_options(min_freq, max_vocab)
     n_skipped = 0
     if task is not None:
         t = get_task(task)
@@ -133,12 +136,15 @@ def _as_list(corpus: Corpus) -> list:
 
 
 def _check_choices(
-    task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges
+    task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed
 ) -> None:
     """load_data's arguments fit together: a task or a corpus, and the corpus-only options only
     with a corpus."""
     if (task is None) == (data is None):
         raise ValueError("give exactly one of --task (a built-in task) and --data (a corpus)")
+    for flag, corpus in (("--data", data), ("--dev-data", dev_data), ("--test-data", test_data)):
+        if corpus is not None:  # not a falsy test: dev_data="" is no dev set, not "held out"
+            _check_paths(flag, corpus)
     corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
                    "--tokenizer": tokenizer, "--bpe-merges": bpe_merges}  # fmt: skip
     given = [flag for flag, value in corpus_only.items() if value is not None]
@@ -148,8 +154,29 @@ def _check_choices(
             f"corpus; the built-in task {task!r} has its own dev and test splits and lengths"
         )
     for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
-        if value is not None and value < 1:
-            raise ValueError(f"{flag} must be >= 1 (or left out); got {value}")
+        if value is not None and (_not_int(value) or value < 1):
+            raise ValueError(f"{flag} must be an integer >= 1 (or left out); got {value!r}")
+    if _not_int(seed) or seed < 0:
+        raise ValueError(f"load_data: seed must be an integer >= 0; got {seed!r}")
+
+
+def _not_int(value: Any) -> bool:
+    return isinstance(value, bool) or not isinstance(value, Integral)
+
+
+def _check_paths(flag: str, corpus: Any) -> None:
+    """A corpus is one path or a (source, target) pair of them, each a non-empty str or
+    os.PathLike (bytes, or a list of anything else, would be read as something else)."""
+    paths = _as_list(corpus) if isinstance(corpus, (str, os.PathLike, list, tuple)) else [corpus]
+    for path in paths:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"{flag}: a corpus path must be a str or pathlib.Path; got "
+                             f"{type(path).__name__} {path!r:.60}")  # fmt: skip
+    if not paths or any(os.fspath(path) == "" for path in paths):
+        raise ValueError(
+            f"{flag} {corpus!r} is empty: give a TSV file, or a source and a target file"
+            + (" (or leave it out)" if flag != "--data" else "")
+        )
 
 
 def _is_bpe(tokenizer: str | Tokenizer | None) -> bool:
@@ -188,7 +215,7 @@ def _corpus_splits(
     learn_bpe = tokenizer == "bpe"
     read_with = "wordpunct" if learn_bpe else tokenizer  # a text has BPE tokens iff it has these
     train = list(read_corpus(data, read_with))
-    if dev_data:
+    if dev_data is not None:
         dev = list(read_corpus(dev_data, read_with))
     else:
         order = np.random.default_rng(seed).permutation(len(train))
@@ -197,7 +224,7 @@ def _corpus_splits(
         dev = distinct[: max(1, len(distinct) // 20)]
         held_out = set(dev)
         train = [pair for pair in shuffled if pair not in held_out]
-    test = list(read_corpus(test_data, read_with)) if test_data else []
+    test = [] if test_data is None else list(read_corpus(test_data, read_with))
     if learn_bpe:  # joint BPE: one set of merges for both sides
         texts = [text for pair in train[:train_size] for text in pair]
         tokenizer = bpe.learn_tokenizer(texts, bpe_merges)  # load_data gave the default
@@ -220,17 +247,25 @@ def _vocabularies(
     for side, vocab in (("source", src_vocab), ("target", tgt_vocab)):
         if vocab is None or len(vocab) > len(SPECIALS):
             continue
-        if max_vocab is not None and max_vocab <= len(SPECIALS):
-            raise ValueError(
-                f"--max-vocab {max_vocab} leaves room for the {len(SPECIALS)} special tokens "
-                f"only, so every {side} word would be <unk>: give more than {len(SPECIALS)}"
-            )
         raise ValueError(
             f"--min-freq {min_freq} leaves the {side} vocabulary no token (every token of "
             f"the {len(train)} training pairs is rarer), so every {side} word would be "
             "<unk>: lower --min-freq"
         )
     return src_vocab, tgt_vocab
+
+
+def _check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
+    """--min-freq is an integer >= 1, --max-vocab one with room for a word after the specials
+    (before any file is read, in the flags' names rather than Vocab.build's)."""
+    if min_freq is not None and (_not_int(min_freq) or min_freq < 1):
+        raise ValueError(f"--min-freq must be an integer >= 1; got {min_freq!r}")
+    if max_vocab is not None and (_not_int(max_vocab) or max_vocab <= len(SPECIALS)):
+        raise ValueError(
+            f"--max-vocab {max_vocab!r} leaves no room for a word besides the {len(SPECIALS)} "
+            f"special tokens, so every word would be <unk>: give an integer above "
+            f"{len(SPECIALS)}, or leave it out for no limit"
+        )
 
 
 def _why_no_training_pairs(n_dev: int, dev_given: bool, max_len: int | None, n_long: int) -> str:
