@@ -32,7 +32,7 @@ from minis2s.data.loading import (
     within,
 )
 from minis2s.data.tasks import TASKS, get_task
-from minis2s.data.tokenize import get_tokenizer
+from minis2s.data.tokenize import TOKENIZERS, get_tokenizer
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq, pretrained
 from minis2s.train import checkpoint, keep
@@ -45,7 +45,7 @@ from minis2s.train.trainer import Trainer
 __all__ = [
     "Corpus", "Data", "DATA_OPTIONS", "load_data", "within", "fingerprint", "run_name",
     "make_model", "dev_evaluator", "check_out_dir", "check_vectors_options", "train",
-    "as_the_run_reads", "run_config",
+    "as_the_run_reads", "run_config", "check_recordable",
 ]  # fmt: skip
 
 
@@ -184,6 +184,7 @@ def train(
     if start is not None:
         data = fine_tune.read_as_run(data, start)
         model_options = fine_tune.model_options(start, model_options, check=not resume)
+    check_recordable(data.tokenizer)
     if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
         raise ValueError(  # a new run only: runs saved before this check still resume
             "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
@@ -232,6 +233,22 @@ def train(
     trainer.fit()
     best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
     return best
+
+
+def check_recordable(tokenizer: Any) -> None:
+    """A checkpoint records its tokenizer by name (a "bpe" one with its merges), and
+    Translator.load and --resume rebuild it from that: a Tokenizer of one's own would train a run
+    that cannot be loaded, or that loads with the built-in tokenizer of its name."""
+    tok = get_tokenizer(tokenizer)
+    built_in = TOKENIZERS.get(tok.name)
+    if tok.name == "bpe" or (built_in is not None and tok == built_in._replace(form=tok.form)):
+        return
+    raise ValueError(
+        f"the tokenizer {tok.name!r} of your own cannot be recorded in a checkpoint, which "
+        f"names one of {', '.join(TOKENIZERS)}, bpe (rebuilt from its merges), and is read "
+        'back with it: train with one of those (tokenizer="word" ...), or write the training '
+        "loop yourself (README, The Python API)"
+    )
 
 
 def as_the_run_reads(data: Data, saved: dict[str, Any], out_dir: str) -> Data:

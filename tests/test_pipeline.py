@@ -288,3 +288,17 @@ def test_as_the_run_reads_takes_a_task_from_the_recorded_source_not_the_name(tmp
     task = pipeline.load_data(task="reverse-digits", train_size=8)
     saved = {"data": {"name": task.name, "source": task.source}}
     assert pipeline.as_the_run_reads(task, saved, "run") is task
+
+
+@pytest.mark.parametrize("name", ["mine", "word"])
+def test_a_tokenizer_a_checkpoint_cannot_record_is_refused_before_training(corpus, tmp_path, name):
+    """A checkpoint records a tokenizer by name (and a bpe one by its merges): a Tokenizer of
+    one's own trained a whole run, then failed to load it ("was it edited?"), or, named "word",
+    loaded as the built-in word tokenizer, which splits text another way."""
+    from minis2s.data.tokenize import Tokenizer
+
+    mine = Tokenizer(name, lambda s: s.lower().split(), " ".join)
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer=mine)
+    with pytest.raises(ValueError, match=f"tokenizer {name!r} of your own.*char, word, wordpunct"):
+        pipeline.train(data, {"emb": 4, "hidden": 4}, TrainConfig(epochs=1), str(tmp_path / "r"))
+    assert not (tmp_path / "r").exists()
