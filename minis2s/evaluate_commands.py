@@ -140,8 +140,8 @@ def read_pairs(tr: Translator, args: argparse.Namespace) -> list:
     from minis2s.ensemble_commands import check_task_seeds
 
     _check_sources_fit(tr.model.cfg.src_features, args)
-    if args.data:
-        return list(read_corpus(args.data))
+    if args.data:  # read as train reads a corpus: a field must hold a token of the model's
+        return list(read_corpus(args.data, tr.tokenizer))
     check_task_seeds(tr, args.task, args.checkpoint)
     return task_split(tr.config, args.task, args.split or "test")
 
