@@ -2,6 +2,8 @@
 or not a path, and counts that are not integers, are refused with a message naming the option;
 none is taken for "not given"."""
 
+import warnings
+
 import pytest
 
 from minis2s import pipeline
@@ -80,3 +82,21 @@ def test_paths_given_as_path_objects_and_tuples_still_read(corpus, tmp_path):
     a = pipeline.load_data(data=Path(corpus), dev_data=(src, str(tgt)), tokenizer="word")
     b = pipeline.load_data(data=[src, tgt], dev_data=corpus, tokenizer="word")
     assert a.train == b.dev and len(a.train) == 40
+
+
+def test_dev_and_test_pairs_that_are_training_pairs_are_warned_of(corpus, tmp_path):
+    """--dev-data the same file as --data trained on its dev pairs without a word: its dev
+    figures (best/, early stopping) and test figures scored pairs the model had learnt."""
+    dev = tmp_path / "dev.tsv"
+    dev.write_text("w1 x1\ty1 z1\nnew pair\tnouvelle paire\n")
+    with pytest.warns(UserWarning) as caught:
+        pipeline.load_data(data=corpus, dev_data=corpus, test_data=str(dev))
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    assert messages[0].startswith("all 40 --dev-data pairs are also in the training pairs")
+    assert messages[1].startswith("1 of the 2 --test-data pairs (50%) is also in the training")
+    other = tmp_path / "other.tsv"
+    other.write_text("a b\tc d\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor a held-out dev split, which never is one
+        pipeline.load_data(data=corpus, test_data=str(other))

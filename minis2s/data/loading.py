@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from numbers import Integral
 from typing import Any, NamedTuple
@@ -102,6 +103,9 @@ def load_data(
         raise ValueError(_why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped))
     if train_size is not None:
         train = train[:train_size]
+    if task is None:
+        _warn_of_trained(train, {"--dev-data": None if dev_data is None else dev,
+                                 "--test-data": test})  # fmt: skip
     options: dict[str, Any] = {"train_size": train_size, "max_len": max_len}
     if _is_bpe(tokenizer):  # learned by _corpus_splits, or given
         options["bpe_merges"] = len(tokenizer.merges) if bpe_merges is None else bpe_merges
@@ -265,6 +269,29 @@ def _check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
             f"--max-vocab {max_vocab!r} leaves no room for a word besides the {len(SPECIALS)} "
             f"special tokens, so every word would be <unk>: give an integer above "
             f"{len(SPECIALS)}, or leave it out for no limit"
+        )
+
+
+def _warn_of_trained(train: list, splits: dict[str, list | None]) -> None:
+    """A warning for each given dev or test split (None: not given) that holds training pairs:
+    its figures (best/ and early stopping go by dev's) would score pairs the model learnt."""
+    seen = set(train)
+    for flag, pairs in splits.items():
+        k = sum(pair in seen for pair in pairs or ())
+        if k == 0:
+            continue
+        n = len(pairs)
+        if k == n:
+            share = f"the {flag} pair is" if n == 1 else f"all {n} {flag} pairs are"
+        else:
+            share = f"{k} of the {n} {flag} pairs ({k / n:.0%}) {'is' if k == 1 else 'are'}"
+        held_out = " (or leave --dev-data out: 5% of --data is then held out)" * (
+            flag == "--dev-data"
+        )
+        warnings.warn(
+            f"{share} also in the training pairs (--data), so its figures score pairs the model "
+            f"trained on: give a {flag} corpus without them{held_out}",
+            stacklevel=3,
         )
 
 
