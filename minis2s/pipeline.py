@@ -45,7 +45,7 @@ from minis2s.train.trainer import Trainer
 __all__ = [
     "Corpus", "Data", "DATA_OPTIONS", "load_data", "within", "fingerprint", "run_name",
     "make_model", "dev_evaluator", "check_out_dir", "check_vectors_options", "train",
-    "as_the_run_reads", "run_config", "check_recordable",
+    "as_the_run_reads", "run_config", "check_recordable", "check_batch_room",
 ]  # fmt: skip
 
 
@@ -204,6 +204,7 @@ def train(
     tok = get_tokenizer(data.tokenizer)
     train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
     dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)
+    check_batch_room(train_ex, tcfg.tokens_per_batch)
     translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer)
     vocabs = {"tgt": data.tgt_vocab.to_dict()}
     if data.src_vocab is not None:
@@ -233,6 +234,22 @@ def train(
     trainer.fit()
     best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
     return best
+
+
+def check_batch_room(examples: list, tokens_per_batch: int) -> None:
+    """Each training example fits a batch of `tokens_per_batch` padded tokens (0: batches count
+    sentences) on its own, max(S, T) with T counting </s>; else the error names the two fixes
+    before training begins, where `batches` could name only a position in the shuffled pairs."""
+    if not tokens_per_batch or not examples:
+        return
+    need = max(max(len(src), len(tgt) + 1) for src, tgt in examples)
+    if need > tokens_per_batch:
+        drop = f", or drop the longer pairs with --max-len {tokens_per_batch - 1}"
+        raise ValueError(
+            f"--tokens-per-batch {tokens_per_batch} cannot hold the longest training pair, "
+            f"which alone needs max(S, T) = {need} padded tokens (T counts </s>): raise it to "
+            f"{need} or more" + drop * (tokens_per_batch > 1)  # a target's T is 2 or more
+        )
 
 
 def check_recordable(tokenizer: Any) -> None:

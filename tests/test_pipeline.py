@@ -302,3 +302,18 @@ def test_a_tokenizer_a_checkpoint_cannot_record_is_refused_before_training(corpu
     with pytest.raises(ValueError, match=f"tokenizer {name!r} of your own.*char, word, wordpunct"):
         pipeline.train(data, {"emb": 4, "hidden": 4}, TrainConfig(epochs=1), str(tmp_path / "r"))
     assert not (tmp_path / "r").exists()
+
+
+def test_a_training_pair_longer_than_tokens_per_batch_names_the_fixes(tmp_path):
+    """It was refused once training began, as "batches: example 2 alone needs ...; raise it or
+    filter long examples", naming a position in the shuffled training pairs."""
+    path = tmp_path / "c.tsv"
+    path.write_text("ab\tba\nabcdefgh\thgfedcba\nabc\tcba\n")
+    data = pipeline.load_data(data=str(path), dev_data=str(path))
+    tcfg = TrainConfig(epochs=1, batch_size=0, tokens_per_batch=6)
+    message = r"--tokens-per-batch 6 .* 9 padded tokens.*raise it to 9.*--max-len 5"
+    with pytest.raises(ValueError, match=message):
+        pipeline.train(data, {"emb": 4, "hidden": 4}, tcfg, str(tmp_path / "r"), progress=False)
+    assert not (tmp_path / "r").exists()
+    short = pipeline.load_data(data=str(path), dev_data=str(path), max_len=5)  # the advice works
+    pipeline.train(short, {"emb": 4, "hidden": 4}, tcfg, str(tmp_path / "r"), progress=False)
