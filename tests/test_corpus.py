@@ -186,8 +186,9 @@ def test_whitespace_fields_read_the_same_from_tsv_and_parallel_files(tmp_path):
 def test_write_tsv_rejects_a_leading_bom_it_would_lose(tmp_path):
     with pytest.raises(ValueError, match=r"pair 0 has source '\\ufeffx'"):
         write_tsv(tmp_path / "a.tsv", [("\ufeffx", "y")])
-    write_tsv(tmp_path / "a.tsv", [("x", "y"), ("\ufeffx", "\ufeffy")])  # not at the file's start
-    assert read_tsv(tmp_path / "a.tsv") == [("x", "y"), ("\ufeffx", "\ufeffy")]
+    for pair in [("x", "\ufeffy"), ("\ufeffx", "y")]:  # read_tsv refuses one inside the file
+        with pytest.raises(ValueError, match=r"has (source|target) '\\ufeff"):
+            write_tsv(tmp_path / "a.tsv", [("x", "y"), pair])
 
 
 def test_a_stray_carriage_return_is_not_called_doubled_line_ends(tmp_path):
@@ -199,3 +200,22 @@ def test_a_stray_carriage_return_is_not_called_doubled_line_ends(tmp_path):
         r"ends a line, the file mixes \\r and \\n",
     ):
         read_tsv(path)
+
+
+@pytest.mark.parametrize(
+    ("tsv", "line", "side"),
+    [
+        (b"a\tb\n\xef\xbb\xbfc\td\n", 2, "source"),  # cat a.tsv b.tsv, b saved with a BOM
+        (b"a\t\xef\xbb\xbfb\nc\td\n", 1, "target"),  # paste a.txt b.txt, b saved with one
+    ],
+)
+def test_a_byte_order_mark_inside_a_file_is_named(tmp_path, tsv, line, side):
+    """A BOM starts a file; one inside it is what joining files saved with one leaves, an
+    invisible U+FEFF that made "\\ufeffb" a token apart from "b"."""
+    path = write(tmp_path / "c.tsv", tsv)
+    with raises_at(path, line, f"a byte order mark \\(U\\+FEFF\\) starts the {side}.*sed"):
+        read_tsv(path)
+    src = write(tmp_path / "c.src", b"a\n\xef\xbb\xbfc\n")
+    tgt = write(tmp_path / "c.tgt", b"\xef\xbb\xbfb\nd\n")  # a BOM that starts the file is fine
+    with raises_at(src, 2, "a byte order mark \\(U\\+FEFF\\) starts the source"):
+        read_parallel(src, tgt)

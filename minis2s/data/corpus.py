@@ -29,6 +29,7 @@ from typing import BinaryIO
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 
 ON_LONG = ("error", "skip")
+BOM = "\ufeff"  # a UTF-8 byte order mark, as text
 
 
 class CorpusError(ValueError):
@@ -104,7 +105,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
                 "a carriage return (\\r) inside the line: lines must end in \\n or \\r\\n, and "
                 f"this file has {kind}; convert it, e.g. with  {fix} < in.tsv > out.tsv",
             )
-        lines.append(line.removeprefix("\ufeff") if n == 1 else line)
+        lines.append(line.removeprefix(BOM) if n == 1 else line)
     return lines
 
 
@@ -123,6 +124,14 @@ def _keep(paths, n, src, tgt, tok, max_len, on_long) -> bool:
     for path, side, text in ((paths[0], "source", src), (paths[1], "target", tgt)):
         if text == "":
             raise CorpusError(path, n, f"empty {side}; every line needs a source and a target")
+        if text.startswith(BOM):  # one that starts the file is gone (read_lines)
+            raise CorpusError(
+                path,
+                n,
+                f"a byte order mark (U+FEFF) starts the {side}: files saved with one were "
+                "joined (cat, paste), and it would read as an invisible character; remove it, "
+                "e.g. with  sed 's/\\xef\\xbb\\xbf//g' < in.tsv > out.tsv",
+            )
         if tok is None:
             continue
         L = len(tok.tokenize(text))
@@ -250,12 +259,12 @@ def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None
     lines = []
     for i, (src, tgt) in enumerate(pairs):
         for side, text in (("source", src), ("target", tgt)):
-            bom = i == 0 and side == "source" and isinstance(text, str) and text[:1] == "\ufeff"
+            bom = isinstance(text, str) and text.startswith(BOM)  # read_tsv drops or refuses it
             if not isinstance(text, str) or text == "" or bom or any(c in text for c in "\t\r\n"):
                 raise ValueError(
                     f"write_tsv: pair {i} has {side} {text!r}; expected a non-empty string "
-                    "without TAB or line breaks (nor a leading U+FEFF on the first line, which "
-                    "reads as a byte order mark)"
+                    "without TAB or line breaks (nor a leading U+FEFF, which reads as a byte "
+                    "order mark)"
                 )
         lines.append(f"{src}\t{tgt}\n")
     Path(path).write_text("".join(lines), encoding="utf-8")
