@@ -1,0 +1,102 @@
+"""What a training run's options must satisfy before it begins: its --out directory, its
+pretrained vectors, its tokenizer (one a checkpoint can record) and its batches' room for the
+longest pair. Each error names the fix; pipeline.train and the command line call these before
+the data is read or training starts, and pipeline re-exports them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from minis2s.data.tokenize import TOKENIZERS, get_tokenizer
+from minis2s.train import checkpoint, keep
+
+
+def check_out_dir(out_dir: str, resume: bool = False, init_from: Any = None) -> None:
+    """A run's directory may be missing (it is made) but not be a file, and a new run's must
+    hold nothing of an old one (`init_from`: the run a fine-tuning starts from). The command line
+    checks before it reads the data (a large corpus, and learning its BPE merges, take a while)."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
+                                 "--out (a directory, made if missing)")  # fmt: skip
+    if resume:
+        return
+    if os.path.isfile(os.path.join(out_dir, "state.json")):  # e.g. what minis2s average wrote
+        raise FileExistsError(
+            f"--out {out_dir} is a checkpoint, not a run directory: a run would write its best/ "
+            "and last/ inside it; choose another --out (to train on from this checkpoint: "
+            f"--init-from {out_dir})"
+        )
+    if checkpoint.exists(os.path.join(out_dir, "last")) and init_from is not None:
+        raise FileExistsError(  # --resume, the usual fix, conflicts with --init-from
+            f"{out_dir} already holds a run; --init-from starts a new one: choose another --out "
+            f"(the run it starts from, {init_from}, is only read)"
+        )
+    if checkpoint.exists(os.path.join(out_dir, "last")):
+        raise FileExistsError(
+            f"{out_dir} already holds a run; pass --resume (resume=True) to continue it or "
+            "choose another --out"
+        )
+    if os.path.exists(os.path.join(out_dir, "log.jsonl")):  # its checkpoints were removed
+        raise FileExistsError(
+            f"{out_dir} holds the log.jsonl of an earlier run (without its checkpoints), which a "
+            "new run would add to; move that file away or choose another --out"
+        )
+    kept = keep.kept(out_dir)  # without last/: a new run's trims would mix the two runs' steps
+    if kept:
+        raise FileExistsError(
+            f"{os.path.join(out_dir, keep.STEPS)} holds {len(kept)} checkpoint"
+            f"{'s' * (len(kept) > 1)} kept by an earlier run (--keep-checkpoints), which a new "
+            "run would mix with its own; move that folder away or choose another --out"
+        )
+
+
+def check_vectors_options(
+    resume: bool, src_vectors: str | os.PathLike | None, tgt_vectors: str | os.PathLike | None
+) -> None:
+    """Pretrained vectors initialise a new run: a resumed one's embeddings are in its
+    checkpoint. Checked (with the files' existence) before any data is read."""
+    for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
+        if path is None:
+            continue
+        if resume:
+            raise ValueError(
+                f"--{side}-vectors ({side}_vectors) initialises a new run's embeddings; a resumed "
+                "run goes on with those in its checkpoint: leave it out"
+            )
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"--{side}-vectors {path}: a directory; give the vectors' file")
+        if not os.path.exists(path):  # not isfile: <(zcat glove.txt.gz) is a pipe, read once
+            raise FileNotFoundError(f"--{side}-vectors {path}: no such file")
+
+
+def check_batch_room(examples: list, tokens_per_batch: int) -> None:
+    """Each training example fits a batch of `tokens_per_batch` padded tokens (0: batches count
+    sentences) on its own, max(S, T) with T counting </s>; else the error names the two fixes
+    before training begins, where `batches` could name only a position in the shuffled pairs."""
+    if not tokens_per_batch or not examples:
+        return
+    need = max(max(len(src), len(tgt) + 1) for src, tgt in examples)
+    if need > tokens_per_batch:
+        drop = f", or drop the longer pairs with --max-len {tokens_per_batch - 1}"
+        raise ValueError(
+            f"--tokens-per-batch {tokens_per_batch} cannot hold the longest training pair, "
+            f"which alone needs max(S, T) = {need} padded tokens (T counts </s>): raise it to "
+            f"{need} or more" + drop * (tokens_per_batch > 1)  # a target's T is 2 or more
+        )
+
+
+def check_recordable(tokenizer: Any) -> None:
+    """A checkpoint records its tokenizer by name (a "bpe" one with its merges), and
+    Translator.load and --resume rebuild it from that: a Tokenizer of one's own would train a run
+    that cannot be loaded, or that loads with the built-in tokenizer of its name."""
+    tok = get_tokenizer(tokenizer)
+    built_in = TOKENIZERS.get(tok.name)
+    if tok.name == "bpe" or (built_in is not None and tok == built_in._replace(form=tok.form)):
+        return
+    raise ValueError(
+        f"the tokenizer {tok.name!r} of your own cannot be recorded in a checkpoint, which "
+        f"names one of {', '.join(TOKENIZERS)}, bpe (rebuilt from its merges), and is read "
+        'back with it: train with one of those (tokenizer="word" ...), or write the training '
+        "loop yourself (README, The Python API)"
+    )
