@@ -173,6 +173,22 @@ def test_trimming_deletes_only_the_oldest_kept_checkpoints(tmp_path):
     assert (tmp_path / "best").is_dir() and (tmp_path / "last").is_dir()
 
 
+def test_trimming_leaves_a_symlink_in_steps_alone(tmp_path):
+    """A symlink named as a kept checkpoint is someone else's (the trainer writes directories):
+    not kept, so neither averaged nor trimmed. It was renamed to .step-N.deleting, which rmtree
+    refuses (a symlink) and the error was ignored, so it stayed there under a hidden name."""
+    elsewhere = tmp_path / "elsewhere"
+    checkpoint.save(elsewhere, {"W": np.zeros(2)}, {})
+    for step in (10, 20):
+        checkpoint.save(tmp_path / keep.step_name(step), {"W": np.zeros(2)}, {})
+    link = tmp_path / keep.step_name(5)
+    link.symlink_to(elsewhere, target_is_directory=True)
+    assert kept_steps(tmp_path) == [10, 20]
+    keep.trim(str(tmp_path), 1)
+    assert sorted(os.listdir(tmp_path / "steps")) == ["step-0000005", "step-0000020"]
+    assert link.is_symlink() and checkpoint.load(link).params["W"].shape == (2,)
+
+
 def test_an_average_does_not_resume(data, tmp_path):
     """A run whose last/ holds an average (no optimizer or trainer state) is refused by name."""
     from minis2s.train.average import average

@@ -10,7 +10,8 @@ resumed run may change K: the next save trims to the new K. K = 0 (the default) 
 deletes nothing here, so a run resumed with 0 leaves what earlier saves kept.
 
 Deleting touches only directories named as `step_name` names them: never best/, last/, or
-anything a user put in steps/. A kept checkpoint is first renamed to a hidden `.step-N.deleting`
+anything a user put in steps/ (a symlink, even one named so, is not kept: the trainer writes
+directories). A kept checkpoint is first renamed to a hidden `.step-N.deleting`
 (atomic) and then removed, so a crash mid-removal leaves no half checkpoint under a kept name;
 the next trim removes such leftovers, and the `.step-N.tmp` of a save that a crash cut short.
 """
@@ -48,7 +49,8 @@ def kept(out_dir: str | os.PathLike) -> list[tuple[int, str]]:
     found = []
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
-        if step_of(name) is not None and os.path.isdir(path):
+        # not a symlink: renamed to .deleting, it stayed there (rmtree refuses symlinks)
+        if step_of(name) is not None and os.path.isdir(path) and not os.path.islink(path):
             found.append((step_of(name), path))
     return sorted(found)
 
