@@ -32,7 +32,7 @@ from minis2s.backend import to_numpy
 from minis2s.cli_options import DATA_FIELDS
 from minis2s.data.loading import Data
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
-from minis2s.data.vocab import Vocab
+from minis2s.data.vocab import UNK_ID, Vocab
 from minis2s.load_run import checkpoint_dir
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint
@@ -165,18 +165,17 @@ def _check_max_len(data: Data, start: Start) -> None:
         )
 
 
-def unknown_share(pairs: list, start: Start) -> dict[str, float]:
-    """{"src", "tgt"}: the share of the tokens of `pairs` (source, target) that RUN's tokenizer
-    makes and its vocabularies lack (to be read as <unk>); a side of feature frames is left out."""
-    tok, shares = start.tokenizer, {}
-    for side, vocab in zip(("src", "tgt"), start.vocabs, strict=True):
+def unknown_share(examples: list, start: Start) -> dict[str, float]:
+    """{"src", "tgt"}: the share of the tokens of the training `examples` (source ids (S,),
+    target ids (T',)), encoded with RUN's tokenizer and vocabularies (`read_as_run`'s data, as
+    encode_pairs makes them), that are UNK_ID: those RUN's vocabularies lack, read as <unk>.
+    Counted from the ids, the text is not tokenized again. A side of feature frames is left out."""
+    shares = {}
+    for i, (side, vocab) in enumerate(zip(("src", "tgt"), start.vocabs, strict=True)):
         if vocab is None:
             continue
-        texts = (pair[0] if side == "src" else pair[1] for pair in pairs)
-        unknown = n = 0
-        for text in texts:
-            tokens = tok.tokenize(text)
-            unknown, n = unknown + vocab.count_unknown(tokens), n + len(tokens)
+        unknown = sum(example[i].count(UNK_ID) for example in examples)
+        n = sum(len(example[i]) for example in examples)
         shares[side] = unknown / n if n else 0.0
     return shares
 
@@ -191,13 +190,14 @@ def params_fingerprint(params: dict[str, Any]) -> str:
     return f"{len(params)} arrays, sha256 {h.hexdigest()[:12]}"
 
 
-def record(start: Start, data: Data) -> dict[str, Any]:
+def record(start: Start, examples: list) -> dict[str, Any]:
     """What the new run's config records of its start: RUN's checkpoint directory, the
-    fingerprint of its parameters, the shares of the new training tokens RUN does not know."""
+    fingerprint of its parameters, the shares of the new training tokens RUN does not know
+    (of `examples`, the training pairs encoded as RUN reads them: `unknown_share`)."""
     return {
         "path": start.path,
         "params": params_fingerprint(start.translator.model.params),
-        "unknown": unknown_share(data.train, start),
+        "unknown": unknown_share(examples, start),
     }
 
 

@@ -161,7 +161,7 @@ def train(
     if resume and "source" in saved.get("data", {}) and "source" not in meta["data"]:
         meta["data"]["source"] = saved["data"]["source"]  # Data built without: the run's stays
     if start is not None:  # where it started: a resume goes on from its own last/
-        meta["init_from"] = saved["init_from"] if resume else fine_tune.record(start, data)
+        meta["init_from"] = saved["init_from"] if resume else fine_tune.record(start, train_ex)
         if not resume and any(meta["init_from"]["unknown"].values()):  # --quiet hides no loss
             warnings.warn(fine_tune.describe(meta["init_from"]), stacklevel=2)
         elif progress and not resume:

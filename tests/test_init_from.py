@@ -1,6 +1,7 @@
 """`train --init-from RUN` (minis2s/fine_tune.py): a new run that starts from RUN's parameters,
 tokenizer and vocabularies, with training started afresh, on tiny runs of a few updates."""
 
+import collections
 import hashlib
 import json
 import re
@@ -15,6 +16,7 @@ from minis2s.api import Translator
 from minis2s.backend import to_numpy
 from minis2s.cli import main
 from minis2s.data import bpe
+from minis2s.data.tokenize import Tokenizer
 from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
 from minis2s.train.trainer import Trainer
@@ -115,6 +117,31 @@ def test_the_unknown_share_is_that_of_tokens_outside_runs_vocabularies(run, tmp_
         share = sum(c not in string.digits for c in chars) / len(chars)
         assert tr.config["init_from"]["unknown"][side] == pytest.approx(share, rel=1e-12)
     assert f"{share:.1%} of the target tokens" in str(caught[0].message)
+
+
+def test_the_unknown_share_is_counted_without_tokenizing_the_training_set_again(
+    run, tmp_path, monkeypatch
+):
+    """The share comes from the encoded training pairs: each training text is tokenized once
+    (by encode_pairs), not a second time to count its unknown tokens."""
+    corpus = letters_corpus(tmp_path / "letters.tsv")
+    dev = tmp_path / "dev.tsv"
+    dev.write_text("99999999\t99999999\n")  # no training text (those have 1 to 7 characters)
+    data = pipeline.load_data(data=str(corpus), dev_data=str(dev))
+    texts = {text for pair in data.train for text in pair}
+    calls = []
+    tokenize = Tokenizer.tokenize
+
+    def counting(self, text):
+        calls.append(text)
+        return tokenize(self, text)
+
+    monkeypatch.setattr(Tokenizer, "tokenize", counting)
+    with pytest.warns(UserWarning, match="of the target tokens"):
+        pipeline.train(data, {}, TCFG, str(tmp_path / "new"), init_from=str(run))
+    per_text = collections.Counter(t for t in calls if t in texts)
+    repeats = collections.Counter(t for pair in data.train for t in pair)  # a palindrome: twice
+    assert per_text == repeats
 
 
 @pytest.mark.parametrize(
