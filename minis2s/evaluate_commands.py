@@ -47,16 +47,19 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def score(args: argparse.Namespace) -> int:
-    """Print `log p<TAB>tokens<TAB>log p / tokens` per pair (tokens count </s>), then
+    """Print `log p<TAB>tokens<TAB>log p / tokens` per pair (tokens count </s>), with
+    --with-text `<TAB>source<TAB>reference` after them, then
     `total: pairs=..  tokens=..  cross_entropy=..  perplexity=..  unknown_target_tokens=..`."""
     from minis2s.ensemble_commands import load_translator
     from minis2s.scoring import summarize
 
     check_pairs_options(args)
     tr = load_translator(args.checkpoint)  # one run, or an ensemble of several
-    scores = tr.score(read_pairs(tr, args), batch_size=args.batch_size)
-    for s in scores:
-        print(f"{s.logprob:.4f}\t{s.n_tokens}\t{s.mean_logprob:.4f}")
+    pairs = read_pairs(tr, args)
+    scores = tr.score(pairs, batch_size=args.batch_size)
+    for s, pair in zip(scores, pairs, strict=True):
+        text = "".join(f"\t{_as_column(x)}" for x in pair) if args.with_text else ""
+        print(f"{s.logprob:.4f}\t{s.n_tokens}\t{s.mean_logprob:.4f}{text}")
     t = summarize(scores)
     print(f"total: pairs={t.pairs}  tokens={t.tokens}  cross_entropy={t.cross_entropy:.4f}  "
           f"perplexity={t.perplexity:.4f}  unknown_target_tokens={t.unknown}")  # fmt: skip
@@ -67,6 +70,13 @@ def score(args: argparse.Namespace) -> int:
     note_unknown(tr, args)  # the sources'
     note_task(tr, args)
     return 0
+
+
+def _as_column(x) -> str:
+    """A source or reference as one TSV column: a tab inside it (a corpus of two files may hold
+    one) written as \\t, so that the pair stays the line's last two columns; feature frames as
+    `<S frames>`."""
+    return x.replace("\t", "\\t") if isinstance(x, str) else f"<{len(x)} frames>"
 
 
 def note_task(tr: Translator, args: argparse.Namespace) -> None:

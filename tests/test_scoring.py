@@ -2,6 +2,7 @@
 sum of its tokens' log-probabilities, taken here one decoding step at a time by a plain loop;
 their mean is the training loss; padding, batches and backends do not change a score."""
 
+import argparse
 import json
 import math
 import re
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minis2s import backend, scoring
+from minis2s import backend, evaluate_commands, scoring
 from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.data.batching import batches, encode_pairs
@@ -222,6 +223,38 @@ def test_score_prints_a_line_per_pair_and_the_corpus_figures(run, capsys, tmp_pa
         err
     )
     assert "note: 1 of the 6 source tokens (17%) was not in the vocabulary" in err
+
+
+def score_args(run, **given) -> argparse.Namespace:
+    """score's arguments as its parser gives them (--with-text not given: False)."""
+    options = dict(checkpoint=[str(run)], data=None, task=None, split=None, batch_size=64)
+    return argparse.Namespace(command="score", **options | {"with_text": False} | given)
+
+
+def test_score_with_text_puts_each_pair_after_its_figures(run, capsys, tmp_path):
+    """--with-text: the source and reference as read (a tab in one, which a corpus of two files
+    may hold, written as \\t) as two more columns; the three figures and the total line are as
+    without it, so what reads those reads either."""
+    src, tgt = tmp_path / "src.txt", tmp_path / "tgt.txt"
+    src.write_text("123\n4\t5\n", encoding="utf-8")
+    tgt.write_text("321\n5 4\n", encoding="utf-8")
+    data = [str(src), str(tgt)]
+    assert evaluate_commands.score(score_args(run, data=data)) == 0
+    plain = capsys.readouterr().out.splitlines()
+    assert evaluate_commands.score(score_args(run, data=data, with_text=True)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[3:] for line in lines[:2]] == [["123", "321"], ["4\\t5", "5 4"]]
+    assert ["\t".join(line.split("\t")[:3]) for line in lines[:2]] == plain[:2]
+    assert lines[2:] == plain[2:] and plain[2].startswith("total: pairs=2 ")
+
+
+def test_score_with_text_of_a_task_shows_the_split_scored(run, capsys):
+    """A task's pairs are in no file to paste beside the scores: --with-text names them."""
+    args = score_args(run, task="reverse-digits", split="dev", with_text=True)
+    assert evaluate_commands.score(args) == 0
+    lines = capsys.readouterr().out.splitlines()[:-1]
+    pairs = task_split(Translator.load(run).config, "reverse-digits", "dev")
+    assert [tuple(line.split("\t")[3:]) for line in lines] == pairs
 
 
 def test_score_of_a_task_split_agrees_with_evaluate(run, capsys):
