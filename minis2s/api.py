@@ -216,10 +216,16 @@ class Translator:
         tokens = self.tgt_vocab.decode(h.ids)
         if replace_unk:
             tokens = replace_unknown(h.ids, tokens, h.attention, src_tokens, table)
-        # joined tokens of NFC text need not be NFC: a char model may write "e" then a lone
-        # U+0301 (which the vocabulary holds from letters without a composed form), é in NFD
-        text = self.tokenizer.normalize(self.tokenizer.detokenize(tokens))
+        text = self._text(tokens)
         return Translation(text, tokens, h.logprob, h.score, src_tokens, h.attention, h.ended)
+
+    def _text(self, tokens: list[str]) -> str:
+        """`tokens` joined, in the tokenizer's normal form: an output's text, and a reference's
+        as compared with it (`as_output`). Joined tokens of NFC text need not be NFC: a char
+        model may write "e" then a lone U+0301 (which the vocabulary holds from letters without
+        a composed form), é in NFD; a tokenizer of one's own may join "e" and "\u0301" of
+        "e \u0301" without the space between them."""
+        return self.tokenizer.normalize(self.tokenizer.detokenize(tokens))
 
     def score(
         self, pairs: Sequence[tuple[Any, str]], *, batch_size: int = 64
@@ -232,9 +238,10 @@ class Translator:
         return scoring.score(self, pairs, batch_size=batch_size)
 
     def as_output(self, reference: str) -> str:
-        """`reference` as this model's output would spell it, tokenized and joined back: the word
-        tokenizer's output has single spaces, so "a  b " is compared as "a b"."""
-        return self.tokenizer.detokenize(self.tokenizer.tokenize(reference))
+        """`reference` as this model's output would spell it, tokenized and joined back (in the
+        tokenizer's normal form, as an output): the word tokenizer's output has single spaces,
+        so "a  b " is compared as "a b"."""
+        return self._text(self.tokenizer.tokenize(reference))
 
     def evaluate(
         self,

@@ -12,7 +12,7 @@ import pytest
 from minis2s import pipeline
 from minis2s.api import Translator
 from minis2s.cli import main
-from minis2s.data.tokenize import get_tokenizer
+from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import BOS_ID, EOS_ID, Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train.config import TrainConfig
@@ -221,3 +221,20 @@ def test_an_output_whose_tokens_spell_a_decomposed_letter_is_nfc_text():
     assert tr.evaluate([("e", "\u00e9")], bleu=False)["exact_match"] == 1.0
     old = Translator(model, vocab, vocab, get_tokenizer("char")._replace(form=None))
     assert old.translate(["e"])[0].text == "e\u0301"  # a run saved before: text as written
+
+
+def test_a_reference_is_compared_in_nfc_as_an_output_is():
+    """A reference goes through the same steps as an output: its tokens joined, then put in the
+    tokenizer's form. Tokens of NFC text joined by a tokenizer of one's own need not be NFC: the
+    pieces of pre-segmented text, joined without spaces, write "e \u0301" (NFC: the space keeps
+    them apart) as "e\u0301", é in NFD. An output of the same tokens is "é", so without the form
+    the model that wrote the reference's own tokens had exact match 0."""
+    model, vocab = spelling_model(["e", "\u0301"])
+    pieces = Tokenizer("pieces", str.split, "".join)
+    tr = Translator(model, vocab, vocab, pieces)
+    (out,) = tr.translate(["e"])
+    assert out.tokens == pieces.tokenize("e \u0301") and out.text == "\u00e9"
+    assert tr.as_output("e \u0301") == "\u00e9"
+    assert tr.evaluate([("e", "e \u0301")], bleu=False)["exact_match"] == 1.0
+    old = Translator(model, vocab, vocab, pieces._replace(form=None))  # text as written
+    assert old.as_output("e \u0301") == old.translate(["e"])[0].text == "e\u0301"
