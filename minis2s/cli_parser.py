@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="a built-in task; scores --split")
     p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="pairs per batch (64)")
+    p.add_argument("--with-text", action="store_true", help="each line also gives the pair's "
+                   "source and reference, tab-separated after the three figures")  # fmt: skip
 
     p = sub.add_parser("gradcheck", help="finite-difference checks of every backward pass")
     p.add_argument("--only", help="check only layers whose name contains this")
