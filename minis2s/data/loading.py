@@ -10,18 +10,23 @@ import hashlib
 import os
 import warnings
 from collections.abc import Sequence
-from numbers import Integral
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from minis2s.data import bpe
 from minis2s.data.corpus import read_corpus
+from minis2s.data.load_checks import (
+    Corpus,
+    as_list,
+    check_bpe,
+    check_choices,
+    check_vocab_options,
+    is_bpe,
+)
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
-
-Corpus = str | os.PathLike | Sequence[str | os.PathLike]  # one TSV file, or source and target
 
 
 class Data(NamedTuple):
@@ -76,15 +81,13 @@ def load_data(
     place of ones built on the training pairs, so `min_freq` and `max_vocab` do not apply (a
     fine-tuning's: the run it starts from, with that run's Tokenizer for a corpus's `tokenizer`).
     """
-    _check_choices(
-        task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed
-    )
-    _check_bpe(tokenizer, bpe_merges)
+    check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed)
+    check_bpe(tokenizer, bpe_merges)
     for flag, value in (("--min-freq", min_freq), ("--max-vocab", max_vocab)):
         if vocabs is not None and value is not None:
             raise ValueError(f"{flag} shapes a vocabulary built on the training pairs; with the "
                              "vocabularies given (vocabs), leave it out")  # fmt: skip
-    _check_vocab_options(min_freq, max_vocab)
+    check_vocab_options(min_freq, max_vocab)
     n_skipped = 0
     if task is not None:
         t = get_task(task)
@@ -107,7 +110,7 @@ def load_data(
         _warn_of_trained(train, {"--dev-data": None if dev_data is None else dev,
                                  "--test-data": test})  # fmt: skip
     options: dict[str, Any] = {"train_size": train_size, "max_len": max_len}
-    if _is_bpe(tokenizer):  # learned by _corpus_splits, or given
+    if is_bpe(tokenizer):  # learned by _corpus_splits, or given
         options["bpe_merges"] = len(tokenizer.merges) if bpe_merges is None else bpe_merges
     if vocabs is None:
         min_freq = 1 if min_freq is None else min_freq
@@ -130,80 +133,8 @@ def source_of(
     if task is not None:
         return {"task": task}
     corpora = {"data": data, "dev_data": dev_data, "test_data": test_data}
-    return {flag: None if corpus is None else [os.path.abspath(p) for p in _as_list(corpus)]
+    return {flag: None if corpus is None else [os.path.abspath(p) for p in as_list(corpus)]
             for flag, corpus in corpora.items()}  # fmt: skip
-
-
-def _as_list(corpus: Corpus) -> list:
-    """A corpus's paths as a list: one path, or the (source, target) pair given."""
-    return [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus)
-
-
-def _check_choices(
-    task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed
-) -> None:
-    """load_data's arguments fit together: a task or a corpus, and the corpus-only options only
-    with a corpus."""
-    if (task is None) == (data is None):
-        raise ValueError("give exactly one of --task (a built-in task) and --data (a corpus)")
-    for flag, corpus in (("--data", data), ("--dev-data", dev_data), ("--test-data", test_data)):
-        if corpus is not None:  # not a falsy test: dev_data="" is no dev set, not "held out"
-            _check_paths(flag, corpus)
-    corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
-                   "--tokenizer": tokenizer, "--bpe-merges": bpe_merges}  # fmt: skip
-    given = [flag for flag, value in corpus_only.items() if value is not None]
-    if task is not None and given:
-        raise ValueError(
-            f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to a --data "
-            f"corpus; the built-in task {task!r} has its own dev and test splits and lengths"
-        )
-    for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
-        if value is not None and (_not_int(value) or value < 1):
-            raise ValueError(f"{flag} must be an integer >= 1 (or left out); got {value!r}")
-    if _not_int(seed) or seed < 0:
-        raise ValueError(f"load_data: seed must be an integer >= 0; got {seed!r}")
-
-
-def _not_int(value: Any) -> bool:
-    return isinstance(value, bool) or not isinstance(value, Integral)
-
-
-def _check_paths(flag: str, corpus: Any) -> None:
-    """A corpus is one path or a (source, target) pair of them, each a non-empty str or
-    os.PathLike (bytes, or a list of anything else, would be read as something else)."""
-    paths = _as_list(corpus) if isinstance(corpus, (str, os.PathLike, list, tuple)) else [corpus]
-    for path in paths:
-        if not isinstance(path, (str, os.PathLike)):
-            raise ValueError(f"{flag}: a corpus path must be a str or pathlib.Path; got "
-                             f"{type(path).__name__} {path!r:.60}")  # fmt: skip
-    if not paths or any(os.fspath(path) == "" for path in paths):
-        raise ValueError(
-            f"{flag} {corpus!r} is empty: give a TSV file, or a source and a target file"
-            + (" (or leave it out)" if flag != "--data" else "")
-        )
-
-
-def _is_bpe(tokenizer: str | Tokenizer | None) -> bool:
-    """Whether the tokenizer is "bpe", to be learned, or a BPE Tokenizer learned before."""
-    return tokenizer == "bpe" or isinstance(tokenizer, Tokenizer) and tokenizer.name == "bpe"
-
-
-def _check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> None:
-    """A tokenizer name is one of TOKENIZERS or "bpe"; --bpe-merges only with --tokenizer bpe.
-    With a BPE Tokenizer learned before (--resume's), it only records how many merges that one
-    was asked for."""
-    if isinstance(tokenizer, str) and tokenizer != "bpe":
-        get_tokenizer(tokenizer)  # an unknown name is refused with the list of names
-    if bpe_merges is None:
-        return
-    if not _is_bpe(tokenizer):
-        name = get_tokenizer(tokenizer).name if tokenizer else "char (the default)"
-        raise ValueError(
-            f"--bpe-merges applies to --tokenizer bpe, which learns that many merges from the "
-            f"training pairs; the tokenizer here is {name}"
-        )
-    if isinstance(bpe_merges, bool) or not isinstance(bpe_merges, Integral) or bpe_merges < 0:
-        raise ValueError(f"--bpe-merges must be an integer >= 0; got {bpe_merges!r}")
 
 
 def _corpus_splits(
@@ -257,19 +188,6 @@ def _vocabularies(
             "<unk>: lower --min-freq"
         )
     return src_vocab, tgt_vocab
-
-
-def _check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
-    """--min-freq is an integer >= 1, --max-vocab one with room for a word after the specials
-    (before any file is read, in the flags' names rather than Vocab.build's)."""
-    if min_freq is not None and (_not_int(min_freq) or min_freq < 1):
-        raise ValueError(f"--min-freq must be an integer >= 1; got {min_freq!r}")
-    if max_vocab is not None and (_not_int(max_vocab) or max_vocab <= len(SPECIALS)):
-        raise ValueError(
-            f"--max-vocab {max_vocab!r} leaves no room for a word besides the {len(SPECIALS)} "
-            f"special tokens, so every word would be <unk>: give an integer above "
-            f"{len(SPECIALS)}, or leave it out for no limit"
-        )
 
 
 def _warn_of_trained(train: list, splits: dict[str, list | None]) -> None:

@@ -1,0 +1,101 @@
+"""load_data's argument checks, run before any file is read: a task or a corpus (not both), the
+corpus-only options only with a corpus, paths that are paths, counts that are integers, a known
+tokenizer with --bpe-merges only for BPE, and vocabulary options that leave room for a word.
+Each error names the flag and the fix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from numbers import Integral
+from typing import Any
+
+from minis2s.data.tokenize import Tokenizer, get_tokenizer
+from minis2s.data.vocab import SPECIALS
+
+Corpus = str | os.PathLike | Sequence[str | os.PathLike]  # one TSV file, or source and target
+
+
+def as_list(corpus: Corpus) -> list:
+    """A corpus's paths as a list: one path, or the (source, target) pair given."""
+    return [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus)
+
+
+def check_choices(
+    task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed
+) -> None:
+    """load_data's arguments fit together: a task or a corpus, and the corpus-only options only
+    with a corpus."""
+    if (task is None) == (data is None):
+        raise ValueError("give exactly one of --task (a built-in task) and --data (a corpus)")
+    for flag, corpus in (("--data", data), ("--dev-data", dev_data), ("--test-data", test_data)):
+        if corpus is not None:  # not a falsy test: dev_data="" is no dev set, not "held out"
+            check_paths(flag, corpus)
+    corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
+                   "--tokenizer": tokenizer, "--bpe-merges": bpe_merges}  # fmt: skip
+    given = [flag for flag, value in corpus_only.items() if value is not None]
+    if task is not None and given:
+        raise ValueError(
+            f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to a --data "
+            f"corpus; the built-in task {task!r} has its own dev and test splits and lengths"
+        )
+    for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
+        if value is not None and (not_int(value) or value < 1):
+            raise ValueError(f"{flag} must be an integer >= 1 (or left out); got {value!r}")
+    if not_int(seed) or seed < 0:
+        raise ValueError(f"load_data: seed must be an integer >= 0; got {seed!r}")
+
+
+def not_int(value: Any) -> bool:
+    return isinstance(value, bool) or not isinstance(value, Integral)
+
+
+def check_paths(flag: str, corpus: Any) -> None:
+    """A corpus is one path or a (source, target) pair of them, each a non-empty str or
+    os.PathLike (bytes, or a list of anything else, would be read as something else)."""
+    paths = as_list(corpus) if isinstance(corpus, (str, os.PathLike, list, tuple)) else [corpus]
+    for path in paths:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"{flag}: a corpus path must be a str or pathlib.Path; got "
+                             f"{type(path).__name__} {path!r:.60}")  # fmt: skip
+    if not paths or any(os.fspath(path) == "" for path in paths):
+        raise ValueError(
+            f"{flag} {corpus!r} is empty: give a TSV file, or a source and a target file"
+            + (" (or leave it out)" if flag != "--data" else "")
+        )
+
+
+def is_bpe(tokenizer: str | Tokenizer | None) -> bool:
+    """Whether the tokenizer is "bpe", to be learned, or a BPE Tokenizer learned before."""
+    return tokenizer == "bpe" or isinstance(tokenizer, Tokenizer) and tokenizer.name == "bpe"
+
+
+def check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> None:
+    """A tokenizer name is one of TOKENIZERS or "bpe"; --bpe-merges only with --tokenizer bpe.
+    With a BPE Tokenizer learned before (--resume's), it only records how many merges that one
+    was asked for."""
+    if isinstance(tokenizer, str) and tokenizer != "bpe":
+        get_tokenizer(tokenizer)  # an unknown name is refused with the list of names
+    if bpe_merges is None:
+        return
+    if not is_bpe(tokenizer):
+        name = get_tokenizer(tokenizer).name if tokenizer else "char (the default)"
+        raise ValueError(
+            f"--bpe-merges applies to --tokenizer bpe, which learns that many merges from the "
+            f"training pairs; the tokenizer here is {name}"
+        )
+    if isinstance(bpe_merges, bool) or not isinstance(bpe_merges, Integral) or bpe_merges < 0:
+        raise ValueError(f"--bpe-merges must be an integer >= 0; got {bpe_merges!r}")
+
+
+def check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
+    """--min-freq is an integer >= 1, --max-vocab one with room for a word after the specials
+    (before any file is read, in the flags' names rather than Vocab.build's)."""
+    if min_freq is not None and (not_int(min_freq) or min_freq < 1):
+        raise ValueError(f"--min-freq must be an integer >= 1; got {min_freq!r}")
+    if max_vocab is not None and (not_int(max_vocab) or max_vocab <= len(SPECIALS)):
+        raise ValueError(
+            f"--max-vocab {max_vocab!r} leaves no room for a word besides the {len(SPECIALS)} "
+            f"special tokens, so every word would be <unk>: give an integer above "
+            f"{len(SPECIALS)}, or leave it out for no limit"
+        )
