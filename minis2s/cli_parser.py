@@ -25,6 +25,7 @@ from minis2s.cli_options import (
 
 ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, which {} "
                  "with the mean of the runs' next-token probabilities")  # fmt: skip
+CORPUS = dict(nargs="+", metavar=("FILE", "TARGET_FILE"))  # read_corpus: one or two paths
 SCORE_SEARCHES_NOTHING = (
     "score searches for nothing: it feeds each reference to the decoder (forced decoding), so "
     "it takes no decoding option. For the log p of what a search finds, use translate (--beam N "
@@ -52,10 +53,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from minis2s.data.tokenize import BPE_MERGES, TOKENIZERS
-    from minis2s.models.config import ModelConfig
-    from minis2s.train.config import TrainConfig
-
     top = _Parser(prog="minis2s", description=" ".join(__doc__.split("\n\n")[0].split()))
     top.add_argument("--version", action="version", version=f"minis2s {__version__}")
     top.add_argument("--backend", default="numpy", help="numpy | numba | cupy")
@@ -65,30 +62,26 @@ def build_parser() -> argparse.ArgumentParser:
         "little; two runs at once on few cores: 1 each",
     )  # fmt: skip
     sub = top.add_subparsers(dest="command", required=True)
+    _train_parser(sub)  # the order here is the order `minis2s --help` lists them in
+    _translate_parser(sub)
+    _evaluate_parser(sub)
+    _score_parser(sub)
+    _gradcheck_parser(sub)
+    _tasks_parser(sub)
+    _plot_parser(sub)
+    _vectors_parser(sub)
+    _average_parser(sub)
+    _bench_parser(sub)
+    top.commands = sub.choices  # name -> its parser, for main's refusal of unknown options
+    return top
+
+
+def _train_parser(sub: Any) -> None:
+    from minis2s.models.config import ModelConfig
+    from minis2s.train.config import TrainConfig
 
     p = sub.add_parser("train", help="train a model on a built-in task or a corpus")
-    src = p.add_argument_group("data")
-    src.add_argument("--task", help="a built-in task (see `minis2s tasks`)")
-    corpus = dict(nargs="+", metavar=("FILE", "TARGET_FILE"))  # read_corpus: one or two paths
-    src.add_argument("--data", **corpus, help="training corpus: source<TAB>target per line, "
-                     "UTF-8; or two files, sources and targets, aligned line by line")  # fmt: skip
-    src.add_argument("--dev-data", **corpus, help="dev corpus (default: 5%% of --data's "
-                     "distinct pairs held out)")  # fmt: skip
-    src.add_argument("--test-data", **corpus, help="test corpus, evaluated at the end")
-    src.add_argument("--tokenizer", choices=(*TOKENIZERS, "bpe"), help="for --data (default "
-                     "char); wordpunct splits punctuation from words; bpe splits wordpunct's words "
-                     "into subword pieces learned from the training pairs")  # fmt: skip
-    src.add_argument("--bpe-merges", type=int, default=None, help="--tokenizer bpe: merges to "
-                     f"learn (default {BPE_MERGES}; fewer suit a small corpus)")  # fmt: skip
-    src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")
-    src.add_argument("--max-vocab", type=int, default=None,
-                     help="vocabulary size N, specials included (N - 4 most frequent)")  # fmt: skip
-    src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")
-    src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")
-    for side, what in (("src", "source"), ("tgt", "target")):
-        src.add_argument(f"--{side}-vectors", metavar="FILE", help=f"pretrained word vectors "
-                         f"(GloVe, fastText .vec, word2vec text) that initialise the {what} "
-                         "embeddings; --emb must be their length")  # fmt: skip
+    _train_data_options(p.add_argument_group("data"))
     p.add_argument("--out", help="run directory (default runs/<task or corpus name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--init-from", metavar="RUN", help="fine-tune: a new run that starts from "
@@ -103,6 +96,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_options(p, ModelConfig, DATA_FIELDS)
     add_dataclass_options(p, TrainConfig, set())
 
+
+def _train_data_options(src: Any) -> None:
+    """train's "data" group: the corpus or task, its tokenizer and vocabularies."""
+    from minis2s.data.tokenize import BPE_MERGES, TOKENIZERS
+
+    src.add_argument("--task", help="a built-in task (see `minis2s tasks`)")
+    src.add_argument("--data", **CORPUS, help="training corpus: source<TAB>target per line, "
+                     "UTF-8; or two files, sources and targets, aligned line by line")  # fmt: skip
+    src.add_argument("--dev-data", **CORPUS, help="dev corpus (default: 5%% of --data's "
+                     "distinct pairs held out)")  # fmt: skip
+    src.add_argument("--test-data", **CORPUS, help="test corpus, evaluated at the end")
+    src.add_argument("--tokenizer", choices=(*TOKENIZERS, "bpe"), help="for --data (default "
+                     "char); wordpunct splits punctuation from words; bpe splits wordpunct's words "
+                     "into subword pieces learned from the training pairs")  # fmt: skip
+    src.add_argument("--bpe-merges", type=int, default=None, help="--tokenizer bpe: merges to "
+                     f"learn (default {BPE_MERGES}; fewer suit a small corpus)")  # fmt: skip
+    src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")
+    src.add_argument("--max-vocab", type=int, default=None,
+                     help="vocabulary size N, specials included (N - 4 most frequent)")  # fmt: skip
+    src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")
+    src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")
+    for side, what in (("src", "source"), ("tgt", "target")):
+        src.add_argument(f"--{side}-vectors", metavar="FILE", help=f"pretrained word vectors "
+                         f"(GloVe, fastText .vec, word2vec text) that initialise the {what} "
+                         "embeddings; --emb must be their length")  # fmt: skip
+
+
+def _translate_parser(sub: Any) -> None:
     p = sub.add_parser("translate", help="translate sentences (arguments or standard input)")
     p.add_argument("--checkpoint", required=True, action="append",
                    help=ENSEMBLE_HELP.format("decodes"))  # fmt: skip
@@ -112,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "output token, a column per source token, ' ' for 0 to '@' for 1")  # fmt: skip
     _decode_options(p)
 
+
+def _evaluate_parser(sub: Any) -> None:
     p = sub.add_parser(
         "evaluate",
         help="exact match, BLEU, chrF, token accuracy and the references' "
@@ -119,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--checkpoint", required=True, action="append",
                    help=ENSEMBLE_HELP.format("decodes (and scores the references)"))  # fmt: skip
-    p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
+    p.add_argument("--data", **CORPUS, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; evaluates --split")
     p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
     p.add_argument("--by-length", type=positive_int, metavar="W",
@@ -128,22 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the first N translations, ok or ERR (default 0)")  # fmt: skip
     _decode_options(p, nbest=False)
 
+
+def _score_parser(sub: Any) -> None:
     p = sub.add_parser("score", help="how likely the model finds each reference of a corpus or "
                        "task split (forced decoding): log p per pair, cross-entropy, perplexity",
                        )  # fmt: skip
     p.add_argument("--checkpoint", required=True, action="append",
                    help=ENSEMBLE_HELP.format("scores the references"))  # fmt: skip
-    p.add_argument("--data", **corpus, help="TSV corpus, or source and target files")
+    p.add_argument("--data", **CORPUS, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; scores --split")
     p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="pairs per batch (64)")
     p.add_argument("--with-text", action="store_true", help="each line also gives the pair's "
                    "source and reference, tab-separated after the three figures")  # fmt: skip
 
+
+def _gradcheck_parser(sub: Any) -> None:
     p = sub.add_parser("gradcheck", help="finite-difference checks of every backward pass")
     p.add_argument("--only", help="check only layers whose name contains this")
     p.add_argument("--no-model", action="store_true", help="skip the whole-model checks")
 
+
+def _tasks_parser(sub: Any) -> None:
     p = sub.add_parser("tasks", help="list the built-in tasks, or write one's splits as files")
     p.add_argument("--write", nargs=2, metavar=("TASK", "DIR"), help="write TASK's train, dev "
                    "and test splits to DIR/train.tsv, dev.tsv and test.tsv (for --data, to try "
@@ -151,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=non_negative_int, default=None, help="with --write: the seed "
                    "that draws the splits, as train --seed does (default 0)")  # fmt: skip
 
+
+def _plot_parser(sub: Any) -> None:
     p = sub.add_parser("plot", help="attention heatmap of a translation, or training curves")
     p.add_argument("--checkpoint", action="append", help="run directory: heatmap of "
                    "translating --sentence; again for an ensemble's (its runs' mean)")  # fmt: skip
@@ -158,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", help="a run's log.jsonl (or its directory): loss and metric curves")
     p.add_argument("--out", required=True, help="output image (.png, .svg, .pdf)")
 
+
+def _vectors_parser(sub: Any) -> None:
     p = sub.add_parser("vectors", help="write a run's embeddings as a word-vector file, to start "
                        "another run from (--src-vectors)")  # fmt: skip
     p.add_argument("--checkpoint", required=True, action="append",  # a second refused by name
@@ -166,14 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the source (default) or target embeddings")  # fmt: skip
     p.add_argument("--out", required=True, help="a new file: one word and its numbers per line, "
                    "after an `N D` header (the text format of word2vec and fastText)")  # fmt: skip
-
-    _average_parser(sub)
-
-    p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")
-    p.add_argument("--quick", action="store_true", help="the seed-notebook size only (< 60 s)")
-    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
-    top.commands = sub.choices  # name -> its parser, for main's refusal of unknown options
-    return top
 
 
 def _average_parser(sub: Any) -> None:
@@ -186,3 +211,9 @@ def _average_parser(sub: Any) -> None:
     p.add_argument("--last", type=positive_int, metavar="K",
                    help="with --run: average the newest K checkpoints in its steps/")  # fmt: skip
     p.add_argument("--out", required=True, help="the new checkpoint directory")
+
+
+def _bench_parser(sub: Any) -> None:
+    p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")
+    p.add_argument("--quick", action="store_true", help="the seed-notebook size only (< 60 s)")
+    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
