@@ -85,6 +85,13 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         check_field_types(self)
+        self._check_choices()
+        self._check_sizes()
+        self._check_numbers()
+        self._check_wiring()
+
+    def _check_choices(self) -> None:
+        """ValueError unless each of cell, attention, bridge and init is one it knows."""
         for name, value, choices in [
             ("cell", self.cell, CELLS),
             ("attention", self.attention, ATTENTIONS),
@@ -95,6 +102,10 @@ class ModelConfig:
                 raise ValueError(
                     f"ModelConfig: {name}={value!r}; choose one of {', '.join(choices)}"
                 )
+
+    def _check_sizes(self) -> None:
+        """ValueError unless the vocabularies, widths, depths and src_features can build a
+        model."""
         for name in ("tgt_vocab", "emb", "hidden", "enc_layers", "dec_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ModelConfig: {name} must be >= 1; got {getattr(self, name)}")
@@ -111,6 +122,9 @@ class ModelConfig:
             )
         if self.src_features <= 0 and self.src_vocab < 1:
             raise ValueError("ModelConfig: src_vocab must be >= 1 (or set src_features > 0)")
+
+    def _check_numbers(self) -> None:
+        """ValueError unless init_scale, forget_bias and dropout are numbers a model can use."""
         for name in ("init_scale", "forget_bias"):  # written into float32 weights
             if not abs(getattr(self, name)) <= FLOAT32_MAX:
                 raise ValueError(
@@ -125,6 +139,11 @@ class ModelConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig: dropout must be in [0, 1); got {self.dropout}")
+
+    def _check_wiring(self) -> None:
+        """ValueError for an option without what it needs: input_feed attention, bridge='learned_h'
+        an LSTM, bridge='last' enc_layers == dec_layers, a dot score enc_out == hidden,
+        tie_embeddings emb == hidden."""
         if self.input_feed and self.attention == "none":
             raise ValueError(
                 "ModelConfig: input_feed feeds the attentional state, so it needs attention; "
