@@ -166,40 +166,9 @@ class Translator:
         An output does not depend on the batch its source shares, but for float rounding: a
         float32 model may pick the other of two tokens tied to within its rounding.
         """
-        if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
-            what = (
-                "one string" if isinstance(sources, str) else f"an array of shape {sources.shape}"
-            )
-            raise ValueError(
-                f"translate: sources is {what}; pass a list of sources, one per output: "
-                "translate([text]) (or [frames] for a feature model)"
-            )
-        if not isinstance(sources, Sequence | np.ndarray):  # None, a set, a dict, a generator
-            raise ValueError(
-                f"translate: sources is {checks.describe(sources)}; pass a list of sources, one "
-                "per output (list(...) of a generator)"
-            )
-        if method not in METHODS:
-            raise ValueError(f"translate: method {method!r}; choose one of {', '.join(METHODS)}")
-        unknown = sorted(set(options) - set(OPTIONS[method]))
-        if unknown:
-            raise ValueError(
-                f"translate: {', '.join(unknown)} is not an option of method={method!r}; "
-                f"its options: {', '.join(OPTIONS[method])}"
-            )
-        checks.check_given_options(method, seed, options)
-        validate.integer("translate", "batch_size", batch_size, 1)
-        validate.integer("translate", "nbest", nbest, None)
-        if nbest < 1 or (nbest > 1 and method != "beam"):
-            raise ValueError(
-                f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
-                "(greedy decoding and sampling give one output per source), and nbest >= 1"
-            )
-        without = getattr(self.model, "without_attention", list)()  # an ensemble's runs
-        who = f"the ensemble's run {without[0]}" if without else "this model"
-        checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table, self.tokenizer, who)
-        if phrase_table is not None:
-            phrase_table = checks.normalized_table(phrase_table, self.tokenizer)
+        _check_sources(sources)
+        _check_method(method, options, seed, batch_size, nbest)
+        phrase_table = self._checked_phrase_table(replace_unk, phrase_table)
         seed = 0 if seed is None else seed
         rows, toks = length_batches.encode_each(self, sources, batch_size)  # the caller's order
         hyps = length_batches.decode(self.model, rows, method=method, batch_size=batch_size,
@@ -209,6 +178,19 @@ class Translator:
             ts = [self._to_translation(h, st, replace_unk, phrase_table) for h in h_list]
             out.append(ts if nbest > 1 else ts[0])
         return out
+
+    def _checked_phrase_table(
+        self, replace_unk: bool, phrase_table: Mapping[str, str] | None
+    ) -> Mapping[str, str] | None:
+        """ValueError unless replace_unk and phrase_table suit this model
+        (`checks.check_replace_unk`); the table with its sources in the tokenizer's normal form
+        (`checks.normalized_table`)."""
+        without = getattr(self.model, "without_attention", list)()  # an ensemble's runs
+        who = f"the ensemble's run {without[0]}" if without else "this model"
+        checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table, self.tokenizer, who)
+        if phrase_table is not None:
+            phrase_table = checks.normalized_table(phrase_table, self.tokenizer)
+        return phrase_table
 
     def _to_translation(
         self, h: Any, src_tokens: list[str], replace_unk: bool, table: Mapping[str, str] | None
@@ -274,4 +256,43 @@ class Translator:
         """
         return evaluation.evaluate_translations(
             self, pairs, translations, bleu=bleu, by_length=by_length
+        )
+
+
+def _check_sources(sources: Any) -> None:
+    """ValueError unless `sources` is a list (or sequence, or (N, S, F) array) of sources: one
+    string, or an array of one source, would otherwise be read as several."""
+    if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
+        what = "one string" if isinstance(sources, str) else f"an array of shape {sources.shape}"
+        raise ValueError(
+            f"translate: sources is {what}; pass a list of sources, one per output: "
+            "translate([text]) (or [frames] for a feature model)"
+        )
+    if not isinstance(sources, Sequence | np.ndarray):  # None, a set, a dict, a generator
+        raise ValueError(
+            f"translate: sources is {checks.describe(sources)}; pass a list of sources, one "
+            "per output (list(...) of a generator)"
+        )
+
+
+def _check_method(
+    method: str, options: dict[str, Any], seed: int | None, batch_size: int, nbest: int
+) -> None:
+    """ValueError unless `method` is one of METHODS, `options` are its own (OPTIONS) with valid
+    values, and batch_size and nbest fit it (nbest > 1 only for beam search)."""
+    if method not in METHODS:
+        raise ValueError(f"translate: method {method!r}; choose one of {', '.join(METHODS)}")
+    unknown = sorted(set(options) - set(OPTIONS[method]))
+    if unknown:
+        raise ValueError(
+            f"translate: {', '.join(unknown)} is not an option of method={method!r}; "
+            f"its options: {', '.join(OPTIONS[method])}"
+        )
+    checks.check_given_options(method, seed, options)
+    validate.integer("translate", "batch_size", batch_size, 1)
+    validate.integer("translate", "nbest", nbest, None)
+    if nbest < 1 or (nbest > 1 and method != "beam"):
+        raise ValueError(
+            f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
+            "(greedy decoding and sampling give one output per source), and nbest >= 1"
         )
