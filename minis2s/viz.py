@@ -136,6 +136,23 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
     (each line's mean and largest, on a log scale: a gradient that explodes shows as a jump).
     Against epochs, or against updates (the lines' "step") where an epoch has several lines
     (train --eval-every). Returns the Figure, written to `out` when given."""
+    log_path = _log_file(log_path)
+    records, numbers = _read_epochs(log_path)
+    xs, x_label = _x_axis(log_path, records, numbers)
+    grads = any("grad_norm" in r for r in records)  # logs from before they were logged: none
+    fig = _figure(figsize=(15 if grads else 10, 4))
+    axes = fig.subplots(1, 3 if grads else 2)
+    _draw_curves(axes, records, xs, x_label)
+    for ax in axes:
+        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs, updates: whole numbers
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    return _save(fig, out)
+
+
+def _log_file(log_path: str) -> str:
+    """The log.jsonl of `log_path`, a run's log or its directory; FileNotFoundError for a
+    checkpoint (naming its run's log, where there is one) or a path that holds no log."""
     if os.path.isfile(os.path.join(log_path, "state.json")):  # a checkpoint, not a run
         run = os.path.dirname(os.path.normpath(log_path))  # runs/x of runs/x/best
         run = os.path.dirname(run) if os.path.basename(run) == "steps" else run  # steps/step-N
@@ -148,6 +165,13 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
         log_path = os.path.join(log_path, "log.jsonl")
     if not os.path.isfile(log_path):
         raise FileNotFoundError(f"{log_path}: no such file (a run writes its log.jsonl)")
+    return log_path
+
+
+def _read_epochs(log_path: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """(the log's records, each a JSON object with an "epoch" number, and their line numbers),
+    blank lines skipped; ValueError naming the first line that is not such a record, or a log
+    with none."""
     records, numbers = [], []
     with open(log_path, encoding="utf-8", errors="replace") as f:
         for number, line in enumerate(f, start=1):
@@ -164,17 +188,19 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
             numbers.append(number)
     if not records:
         raise ValueError(f"{log_path} holds no epochs yet")
-    xs, x_label = _x_axis(log_path, records, numbers)
-    grads = any("grad_norm" in r for r in records)  # logs from before they were logged: none
-    fig = _figure(figsize=(15 if grads else 10, 4))
-    axes = fig.subplots(1, 3 if grads else 2)
-    ax_loss, ax_metric = axes[:2]
+    return records, numbers
+
+
+def _draw_curves(axes: Any, records: list[dict[str, Any]], xs: list[int], x_label: str) -> None:
+    """The losses on axes[0], the dev metrics on axes[1] and, where there is an axes[2], the
+    gradient norms; a key no record has draws no line."""
 
     def curve(key: str, scale: float = 1.0) -> list[float] | None:
         if not any(key in r for r in records):
             return None
         return [scale * r[key] if key in r else float("nan") for r in records]
 
+    ax_loss, ax_metric = axes[:2]
     for key, label in (("train_loss", "train loss"), ("loss", "dev loss")):
         if (ys := curve(key)) is not None:
             ax_loss.plot(xs, ys, marker="o", label=label)
@@ -186,7 +212,7 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
             ax_metric.plot(xs, ys, marker="o", label=label)
     ax_metric.set_xlabel(x_label)
     ax_metric.set_ylabel("%")
-    if grads:
+    if len(axes) > 2:
         ax_grad = axes[2]
         for key, label in (("grad_norm", "mean gradient norm"), ("grad_norm_max", "largest")):
             if (ys := curve(key)) is not None:
@@ -194,11 +220,6 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
         ax_grad.set_yscale("log")
         ax_grad.set_xlabel(x_label)
         ax_grad.set_ylabel("global gradient norm, before clipping")
-    for ax in axes:
-        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs, updates: whole numbers
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
-    return _save(fig, out)
 
 
 def _x_axis(
