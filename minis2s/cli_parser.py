@@ -91,7 +91,7 @@ def _train_parser(sub: Any) -> None:
                    "may differ from RUN's; the dtype is RUN's unless --dtype")  # fmt: skip
     p.add_argument("--dtype", default=None, choices=("float32", "float64"),
                    help="float32 (default; with --resume, the run's own)")  # fmt: skip
-    p.add_argument("--show", type=int, default=8, help="test translations printed at the end")
+    p.add_argument("--show", type=int, default=8, help="test translations printed at the end (8)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     add_dataclass_options(p, ModelConfig, DATA_FIELDS)
     add_dataclass_options(p, TrainConfig, set())
