@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
+from minis2s.wording import percent
 
 if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
     from minis2s.api import Translator
@@ -95,7 +96,7 @@ def note_unknown(tr: Translator, args: argparse.Namespace) -> None:
     if not tr.unknown:
         return
     u, n = tr.unknown, tr.source_tokens
-    print(f"note: {u} of the {n} source token{'s' * (n != 1)} ({u / n:.0%}) "
+    print(f"note: {u} of the {n} source token{'s' * (n != 1)} ({percent(u, n)}) "
           f"{'was' if u == 1 else 'were'} not in the vocabulary (mapped to <unk>)",
           file=sys.stderr)  # fmt: skip
 

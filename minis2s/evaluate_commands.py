@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from minis2s.cli import decode_kwargs
 from minis2s.commands import check_decode_options, note_unknown, show_translations
 from minis2s.ensemble_commands import model_in
+from minis2s.wording import percent
 
 if TYPE_CHECKING:
     from minis2s.api import Translator
@@ -64,7 +65,7 @@ def score(args: argparse.Namespace) -> int:
     print(f"total: pairs={t.pairs}  tokens={t.tokens}  cross_entropy={t.cross_entropy:.4f}  "
           f"perplexity={t.perplexity:.4f}  unknown_target_tokens={t.unknown}")  # fmt: skip
     if t.unknown:
-        print(f"note: {t.unknown} of the {t.tokens} target tokens ({t.unknown / t.tokens:.0%}) "
+        print(f"note: {t.unknown} of the {t.tokens} target tokens ({percent(t.unknown, t.tokens)}) "
               f"{'was' if t.unknown == 1 else 'were'} not in the vocabulary and scored as <unk>, "
               "which flatters log p and the perplexity", file=sys.stderr)  # fmt: skip
     note_unknown(tr, args)  # the sources'

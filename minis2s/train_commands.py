@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from minis2s.cli_options import DATA_FIELDS
 from minis2s.commands import show_translations
+from minis2s.wording import percent
 
 if TYPE_CHECKING:  # for annotations only: each step imports what it uses when it runs
     from minis2s.api import Translator
@@ -214,8 +215,8 @@ def _bpe_note(data) -> None:
     advice = ""
     if whole >= 0.95 and learned > 0:
         advice = "; fewer merges (--bpe-merges) keep more of them in pieces"
-    print(f"bpe: learned {learned} merges{fewer}; {whole:.0%} of the training words are one "
-          f"piece{advice}; vocabularies of {len(data.src_vocab)} source and "
+    print(f"bpe: learned {learned} merges{fewer}; {percent(whole, 1)} of the training words are "
+          f"one piece{advice}; vocabularies of {len(data.src_vocab)} source and "
           f"{len(data.tgt_vocab)} target pieces")  # fmt: skip
 
 

@@ -84,8 +84,11 @@ def shape(where: str, name: str, a: Any, want: Sequence[int | None], letters: st
     ok = len(got) == len(want) and all(w is None or g == w for g, w in zip(got, want, strict=False))
     if not ok:
         sizes = ", ".join("?" if w is None else str(w) for w in want)
+        one = "," * (len(want) == 1)  # a 1-D shape as Python writes it: (4,), not (4)
+        axes, *note = letters.split(";", 1)  # "G*H; G = 4": the axes, then what a letter is
+        axes = ";".join([axes + one, *note])
         raise ValueError(
-            f"{where}: {name} has shape {tuple(got)}, expected ({letters}) = ({sizes})"
+            f"{where}: {name} has shape {tuple(got)}, expected ({axes}) = ({sizes}{one})"
         )
 
 

@@ -163,7 +163,7 @@ def test_the_end_of_the_run_is_said_with_its_update(data, tmp_path, capsys):
     run = make_trainer(data, tmp_path / "r", eval_every=2, patience=1)
     run.evaluate, run.progress = scripted([3.0, 2.0, 2.5]), True
     run.fit()
-    assert "in 1 evaluations, so training ended at update 5, the end of epoch 1 of 3" in (
+    assert "in 1 evaluation, so training ended at update 5, the end of epoch 1 of 3" in (
         capsys.readouterr().out
     )
     run = make_trainer(data, tmp_path / "nan", eval_every=2)

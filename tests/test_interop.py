@@ -102,7 +102,7 @@ def test_linear_round_trip_and_errors(rng):
         interop.from_torch_linear({"out.weight": state["out.weight"]}, prefix="out.")
     with pytest.raises(ValueError, match="unexpected key 'extra'"):
         interop.from_torch_linear({"weight": p["W"], "bias": p["b"], "extra": p["b"]})
-    with pytest.raises(ValueError, match=r"bias has shape \(4,\), expected \(O\) = \(5\)"):
+    with pytest.raises(ValueError, match=r"bias has shape \(4,\), expected \(O,\) = \(5,\)"):
         interop.from_torch_linear({"weight": p["W"], "bias": np.zeros(4)})
     with pytest.raises(ValueError, match="missing key 'b'"):
         interop.to_torch_linear({"W": p["W"]})

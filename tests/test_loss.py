@@ -252,7 +252,7 @@ def test_output_layer_names_a_misshapen_input_or_parameter(rng):
     x = rng.standard_normal((2, 4, 3))
     with pytest.raises(ValueError, match=r"linear.forward: x has shape \(2, 4, 2\), expected"):
         linear.forward(x[..., :2], p)
-    with pytest.raises(ValueError, match=r"p\['b'\] has shape \(4,\), expected \(O\) = \(5\)"):
+    with pytest.raises(ValueError, match=r"p\['b'\] has shape \(4,\), expected \(O,\) = \(5,\)"):
         linear.forward(x, p | {"b": np.zeros(4)})
     with pytest.raises(ValueError, match=r"p\['W'\] has shape \(15,\), expected \(O, D\)"):
         linear.forward(x, p | {"W": np.zeros(15)})

@@ -162,7 +162,7 @@ def test_wrong_parameters_are_named_for_every_cell(rng, cell, G):
     with pytest.raises(ValueError, match="p has no b_hh; a recurrent layer needs W_ih, W_hh"):
         cell.forward(x, None, {k: v for k, v in p.items() if k != "b_hh"})
     with pytest.raises(
-        ValueError, match=rf"p\['b_ih'\] has shape \(5,\), expected .* = \({G * 4}\)"
+        ValueError, match=rf"p\['b_ih'\] has shape \(5,\), expected .* = \({G * 4},\)"
     ):
         cell.forward(x, None, p | {"b_ih": np.zeros(5)})
     with pytest.raises(ValueError, match=rf"p\['W_ih'\] has shape \({G * 4 + 1}, 3\), expected"):

@@ -27,6 +27,7 @@ from minis2s.data.load_checks import (
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
+from minis2s.wording import percent
 
 
 class Data(NamedTuple):
@@ -202,7 +203,7 @@ def _warn_of_trained(train: list, splits: dict[str, list | None]) -> None:
         if k == n:
             share = f"the {flag} pair is" if n == 1 else f"all {n} {flag} pairs are"
         else:
-            share = f"{k} of the {n} {flag} pairs ({k / n:.0%}) {'is' if k == 1 else 'are'}"
+            share = f"{k} of the {n} {flag} pairs ({percent(k, n)}) {'is' if k == 1 else 'are'}"
         held_out = " (or leave --dev-data out: 5% of --data is then held out)" * (
             flag == "--dev-data"
         )

@@ -18,6 +18,7 @@ from minis2s.backend import to_numpy
 from minis2s.data.vectors import Coverage, embedding_matrix, read_vectors
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.models.seq2seq import Seq2Seq
+from minis2s.wording import percent
 
 SIDES = {"src": "enc.emb.W", "tgt": "dec.emb.W"}  # side -> the embedding matrix it initialises
 
@@ -34,7 +35,7 @@ class Loaded(NamedTuple):
         found = c.exact + c.lowercase
         line = (
             f"{self.side} embeddings: {found:,} of the {c.total:,} vocabulary tokens "
-            f"({found / c.total:.0%}) from {self.path}"
+            f"({percent(found, c.total)}) from {self.path}"
         )
         if c.lowercase:
             line += f" ({c.lowercase:,} of them found lowercased)"

@@ -36,7 +36,7 @@ def fmt(v: Any) -> str:
 
 def no_better(t: TrainConfig) -> str:
     """Why early stopping ends a run, in the words its messages share."""
-    count = f"{t.patience} {'evaluations' if t.eval_every else 'epochs'}"
+    count = f"{t.patience} {'evaluation' if t.eval_every else 'epoch'}{'s' * (t.patience != 1)}"
     if t.metric == "loss":
         return f"no better dev loss in {count}"
     return f"no better dev {t.metric} (nor an equal one at a lower dev loss) in {count}"
