@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s import backend
+from minis2s.kernels.step_weights import step_weights
 from minis2s.models.config import ATTENTIONS
 from tests.parity import (
     DTYPES,
@@ -49,16 +50,18 @@ def test_numba_backend_dispatches_to_the_step_twins(numba_backend):
 
 @DTYPES
 @pytest.mark.parametrize("cell", CELLS)
-@given(N=dims, D=dims, H=dims, seed=st.integers(0, 2**16), view=st.booleans())
-def test_steps_match_reference(cell, dtype, N, D, H, seed, view):
-    """Outputs, every cache field and every gradient; `view`: x as a non-contiguous view."""
+@given(N=dims, D=dims, H=dims, seed=st.integers(0, 2**16), view=st.booleans(), nn=st.booleans())
+def test_steps_match_reference(cell, dtype, N, D, H, seed, view, nn):
+    """Outputs, every cache field and every gradient; `view`: x as a non-contiguous view; `nn`:
+    the twin gets the transposed weights `step_weights` adds (its NN products)."""
     ref, twin = CELLS[cell]
     x, state, p, dstate = step_inputs(cell, N, D, H, np.random.default_rng(seed), dtype)
     want, c_want = ref.step_forward(x, state, p)
-    got, c_got = twin.step_forward(strided(x) if view else x, state, p)
+    p_twin = step_weights(p) if nn else p
+    got, c_got = twin.step_forward(strided(x) if view else x, state, p_twin)
     assert_same_results(flat(got), flat(want), dtype, f"{cell}.step_forward")
-    assert_same_results(flat(c_got), flat(c_want), dtype, f"{cell}.step_forward cache")
-    assert c_got.p is p
+    assert_same_results(flat(c_got[:-1]), flat(c_want[:-1]), dtype, f"{cell}.step_forward cache")
+    assert c_got.p is p_twin
     dstates = [dstate] + ([(dstate[0], None)] if cell == "lstm" else [])  # dc None: zeros
     for d in dstates:
         want_b = ref.step_backward_data(d, c_want)
@@ -78,6 +81,44 @@ def test_step_backward_data_refuses_wrong_upstream_gradients_as_the_reference(ce
         assert str(want.value).startswith(f"{cell}.step_backward_data: ")
         with pytest.raises(ValueError, match=re.escape(str(want.value))):
             twin.step_backward_data(wrong, cache)
+
+
+def test_step_weights_are_the_transposes_and_refuse_stale_ones():
+    """The transposed copies are C-contiguous W^T; a pair that no longer fits the weights (the
+    weights replaced by another config's) is named, not read as a GEMM operand."""
+    _, state, p, _ = step_inputs("lstm", 2, 3, 4, np.random.default_rng(0), np.float64)
+    q = step_weights(p)
+    for name in ("W_ih", "W_hh"):
+        assert q[name] is p[name] and q[name + "^T"].flags.c_contiguous
+        np.testing.assert_array_equal(q[name + "^T"], p[name].T)
+    x = np.ones((2, 5))
+    stale = {**q, "W_ih": np.ones((16, 5))}  # D = 5 now: W_ih^T is still (3, 16)
+    with pytest.raises(ValueError, match=r"p\['W_ih\^T'\] has shape \(3, 16\).*step_weights"):
+        CELLS["lstm"][1].step_forward(x, state, stale)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_decoder_training_pass_steps_with_transposed_weights_on_numba(cell):
+    """On numba the decoder's forward pass hands every step the weights `step_weights` made once
+    for the batch (the NN products); on numpy the reference step gets the parameters as they are."""
+    from minis2s.models import decoder
+    from minis2s.models.config import ModelConfig
+    from minis2s.models.params import init_params
+
+    cfg = ModelConfig(src_vocab=9, tgt_vocab=9, emb=3, hidden=4, cell=cell, dec_layers=2)
+    p, r = init_params(cfg, 0, np.float64), np.random.default_rng(0)
+    enc, tgt = r.standard_normal((2, 3, 8)), np.array([[1, 5, 6], [1, 7, 0]])  # He = 2H
+    h0 = np.zeros((2, 4))
+    states0 = [(h0, h0) if cell == "lstm" else h0] * 2
+    for name, transposed in (("numpy", False), ("numba", True)):
+        backend.use(name)
+        try:
+            *_, cache = decoder.forward(tgt, enc, np.ones((2, 3)), states0, p, cfg)
+        finally:
+            backend.use("numpy")
+        layers = [step.cells[l].p for step in cache.steps for l in range(2)]
+        assert all(("W_ih^T" in q) == transposed for q in layers), name
+        assert all(q is layers[0] for q in layers[::2]), "one copy per batch, not per step"
 
 
 # -- the whole model: every twin the numba backend has, where the model uses it ---------------

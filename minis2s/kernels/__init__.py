@@ -59,6 +59,7 @@ def numba_kernels() -> dict[str, Callable]:
         numba_lstm,
         numba_optim,
         numba_rnn,
+        step_weights,
     )
     from minis2s.threads import single_thread_scipy_blas
 
@@ -70,14 +71,17 @@ def numba_kernels() -> dict[str, Callable]:
         "rnn.backward_loop": numba_rnn.backward_loop,
         "rnn.step_forward": numba_rnn.step_forward,
         "rnn.step_backward_data": numba_rnn.step_backward_data,
+        "rnn.step_weights": step_weights.step_weights,
         "lstm.forward_loop": numba_lstm.forward_loop,
         "lstm.backward_loop": numba_lstm.backward_loop,
         "lstm.step_forward": numba_lstm.step_forward,
         "lstm.step_backward_data": numba_lstm.step_backward_data,
+        "lstm.step_weights": step_weights.step_weights,
         "gru.forward_loop": numba_gru.forward_loop,
         "gru.backward_loop": numba_gru.backward_loop,
         "gru.step_forward": numba_gru.step_forward,
         "gru.step_backward_data": numba_gru.step_backward_data,
+        "gru.step_weights": step_weights.step_weights,
         "loss.log_softmax": numba_loss.log_softmax,
         "loss.softmax_minus_target": numba_loss.softmax_minus_target,
         "attention.forward_with_keys": numba_attention.forward_with_keys,

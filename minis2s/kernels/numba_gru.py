@@ -24,6 +24,7 @@ import numpy as np
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
+from minis2s.kernels.step_weights import input_weights
 from minis2s.layers import gru
 from minis2s.layers.gru import WHERE, GRUStepCache, check_step_forward, check_step_grads
 
@@ -134,18 +135,22 @@ def step_forward(x, h_prev, p):
     h, hn = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
     gates = np.empty((N, 3 * H), dtype=x.dtype)
     xW, hW = np.empty((N, 3 * H), dtype=x.dtype), np.empty((N, 3 * H), dtype=x.dtype)
-    W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
-    step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, gates, hn)
+    W_ih, W_hh, nn = input_weights(p)  # W^T where step_weights made them: see there
+    step_forward_into(x, h_prev, W_ih, W_hh, nn, p["b_ih"], p["b_hh"], xW, hW, h, gates, hn)
     return h, GRUStepCache(x, h_prev, gates, hn, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, gates, hn):
+def step_forward_into(x, h_prev, W_ih, W_hh, nn, b_ih, b_hh, xW, hW, h, gates, hn):
     """The step of `step_forward`, writing h, gates and hn in place; xW, hW (N, 3H) are scratch
-    for x W_ih^T and h_prev W_hh^T."""
+    for x W_ih^T and h_prev W_hh^T. W_ih, W_hh are W_ih^T (D, 3H), W_hh^T (H, 3H) when `nn`."""
     N, H = h_prev.shape
-    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
-    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
+    if nn:
+        gemm_nn(np.ascontiguousarray(x), W_ih, xW)
+        gemm_nn(np.ascontiguousarray(h_prev), W_hh, hW)
+    else:
+        gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
+        gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     one = x.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     b_ih_n, b_hh_n = b_ih[2 * H :], b_hh[2 * H :]  # (H,) views from here on: see minis2s.kernels
     for row in range(N):

@@ -23,6 +23,7 @@ import numpy as np
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
+from minis2s.kernels.step_weights import input_weights
 from minis2s.layers import lstm
 from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_forward, check_step_grads
 
@@ -130,18 +131,22 @@ def step_forward(x, state, p):
     h, c = np.empty((N, H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
     gates = np.empty((N, 4 * H), dtype=x.dtype)
     xW, hW = np.empty((N, 4 * H), dtype=x.dtype), np.empty((N, 4 * H), dtype=x.dtype)
-    W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
-    step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, c, gates)
+    W_ih, W_hh, nn = input_weights(p)  # W^T where step_weights made them: see there
+    step_forward_into(x, h_prev, c_prev, W_ih, W_hh, nn, p["b_ih"], p["b_hh"], xW, hW, h, c, gates)
     return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h, c, gates):
+def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, nn, b_ih, b_hh, xW, hW, h, c, gates):
     """The step of `step_forward`, writing h, c and gates in place; xW, hW (N, 4H) are scratch
-    for x W_ih^T and h_prev W_hh^T."""
+    for x W_ih^T and h_prev W_hh^T. W_ih, W_hh are W_ih^T (D, 4H), W_hh^T (H, 4H) when `nn`."""
     N, H = h_prev.shape
-    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
-    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
+    if nn:
+        gemm_nn(np.ascontiguousarray(x), W_ih, xW)
+        gemm_nn(np.ascontiguousarray(h_prev), W_hh, hW)
+    else:
+        gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
+        gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     for row in range(N):
         xW_r, hW_r, gates_r = xW[row], hW[row], gates[row]  # (4H,) rows
         for k in range(2 * H):  # i and f

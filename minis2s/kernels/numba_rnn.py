@@ -22,6 +22,7 @@ import numpy as np
 from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import tanh
+from minis2s.kernels.step_weights import input_weights
 from minis2s.layers import rnn
 from minis2s.layers.rnn import WHERE, RNNStepCache, check_step_forward, check_step_grads
 
@@ -98,17 +99,22 @@ def step_forward(x, h_prev, p):
     check_step_forward(x, h_prev, p)  # before the loop reads b_ih, b_hh
     h = np.empty(h_prev.shape, dtype=x.dtype)
     xW, hW = np.empty(h_prev.shape, dtype=x.dtype), np.empty(h_prev.shape, dtype=x.dtype)
-    step_forward_into(x, h_prev, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], xW, hW, h)
+    W_ih, W_hh, nn = input_weights(p)  # W^T where step_weights made them: see there
+    step_forward_into(x, h_prev, W_ih, W_hh, nn, p["b_ih"], p["b_hh"], xW, hW, h)
     return h, RNNStepCache(x, h_prev, h, p)
 
 
 @twin_jit
-def step_forward_into(x, h_prev, W_ih, W_hh, b_ih, b_hh, xW, hW, h):
+def step_forward_into(x, h_prev, W_ih, W_hh, nn, b_ih, b_hh, xW, hW, h):
     """The step of `step_forward`, writing h in place; xW, hW (N, H) are scratch for x W_ih^T
-    and h_prev W_hh^T."""
+    and h_prev W_hh^T. W_ih, W_hh are W_ih^T (D, H), W_hh^T (H, H) when `nn`."""
     N, H = h_prev.shape
-    gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
-    gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
+    if nn:
+        gemm_nn(np.ascontiguousarray(x), W_ih, xW)
+        gemm_nn(np.ascontiguousarray(h_prev), W_hh, hW)
+    else:
+        gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
+        gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
     for row in range(N):
         for j in range(H):
             h[row, j] = tanh(xW[row, j] + b_ih[j] + hW[row, j] + b_hh[j])

@@ -208,6 +208,13 @@ def _kernel(module: str, function: str) -> Callable:
     return backend.current().kernel(f"{module}.{function}", getattr(reference, function))
 
 
+def _step_weights(p: dict[str, Any], cfg: ModelConfig) -> dict[str, Any]:
+    """A layer's parameters as the backend's cell step reads them fastest over the T steps of a
+    batch: on numba with contiguous W_ih^T and W_hh^T added (`kernels/step_weights.py`: NN
+    products instead of NT), elsewhere as they are."""
+    return backend.current().kernel(f"{cfg.cell}.step_weights", lambda p: p)(p)
+
+
 def _add_to_hidden(dstate: Any, dh: Any, cfg: ModelConfig) -> Any:
     """dstate with dh added to its h part: the gradient a layer's output gets from above."""
     if cfg.cell == "lstm":
@@ -252,6 +259,7 @@ def forward(
     validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
     src_mask = validate.mask("decoder", src_mask, N, enc.shape[1], enc.dtype, like=enc)  # once
     dp = split_params(p, cfg)
+    dp = dp._replace(layers=[_step_weights(q, cfg) for q in dp.layers])  # T steps, one batch
     states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)
     outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)
     weights = xp.empty((N, T, enc.shape[1]), dtype=enc.dtype) if cfg.attention != "none" else None
