@@ -17,7 +17,8 @@ layer's W_c, b_c, the attention's keys and values (`attention.key_value_grads`, 
 keys_backward), and the target embedding (one scatter-add). The backward loop itself does only
 what the step before needs (`step_backward`): one GEMM per weight and step (its input gradient)
 instead of two; the weight gradient moves after the loop.
-With teacher forcing the target embeddings are also looked up once, before the loop.
+With teacher forcing the target embeddings are also looked up once, before the loop; on the numba
+backend the cells' weights are transposed once for their steps' GEMMs (`_step_weights`).
 
 The per-step pieces (the cell's `step_forward` / `step_backward_data`, the attention's
 `forward_with_keys`, `score_grads`, `query_grads`) are asked from the backend (`_kernel`), so the
@@ -43,7 +44,7 @@ class DecoderParams(NamedTuple):
     once per batch in training, once per step in decoding (`Seq2Seq.step`, ~10 us)."""
 
     emb: dict  # {"W": (V, E)}
-    layers: list  # per layer {"W_ih", "W_hh", "b_ih", "b_hh"}
+    layers: list  # per layer {"W_ih", "W_hh", "b_ih", "b_hh"} (numba training: + their W^T)
     att: dict  # attention parameters ({} for dot scores)
     comb: dict  # {"W": (H, He + H), "b": (H,)}
 
