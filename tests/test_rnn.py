@@ -69,6 +69,38 @@ def test_sequence_equals_repeated_steps(rng):
         np.testing.assert_allclose(ys[:, t], h, rtol=0, atol=1e-14)
 
 
+def test_tiny_case_matches_the_equations():
+    """W_hh's orientation and both biases, from nn.RNN's documented equation written out per
+    hidden unit: a gradient check cannot see h_prev W_hh used untransposed in the forward and
+    backward passes alike (W_hh is square)."""
+    r = np.random.default_rng(5)
+    N, T, D, H = 2, 3, 2, 3
+    x, h0 = r.standard_normal((N, T, D)), r.standard_normal((N, H))
+    p = {k: 2 * v for k, v in rnn.init(D, H, r, dtype=np.float64).items()}  # livelier units
+    W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
+    h, want = h0, []
+    for t in range(T):
+        a = np.array(  # a_nj = sum_d x_nd W_ih[j, d] + b_ih[j] + sum_k h_nk W_hh[j, k] + b_hh[j]
+            [
+                [
+                    sum(x[n, t, d] * W_ih[j, d] for d in range(D))
+                    + b_ih[j]
+                    + sum(h[n, k] * W_hh[j, k] for k in range(H))
+                    + b_hh[j]
+                    for j in range(H)
+                ]
+                for n in range(N)
+            ]
+        )
+        h = np.tanh(a)
+        want.append(h)
+    ys, hT, _ = rnn.forward(x, h0, p)
+    np.testing.assert_allclose(ys, np.stack(want, axis=1), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(hT, want[-1], rtol=1e-12, atol=1e-14)
+    h1, _ = rnn.step_forward(x[:, 0], h0, p)
+    np.testing.assert_allclose(h1, want[0], rtol=1e-12, atol=1e-14)
+
+
 def test_bad_shapes_name_the_argument(rng):
     p = rnn.init(3, 4, rng, dtype=np.float64)
     with pytest.raises(ValueError, match=r"x has shape \(2, 5, 7\), expected \(N, T, D\)"):
