@@ -434,6 +434,28 @@ def test_top_p_keeps_the_lowest_ids_of_tied_tokens_and_comes_after_top_k():
     assert {int(_draw(logp, 1.0, 0, rng, 0.8)[0]) for _ in range(300)} == {0, 1, 2}
 
 
+def test_top_p_stops_at_the_token_whose_mass_reaches_p_exactly():
+    """Four tokens of exactly 0.25 (sums of quarters are exact in binary): a nucleus of 0.5 is
+    two tokens, whose mass reaches 0.5 itself, not three; one of 0.75 is three."""
+    from minis2s.decode.sample import _nucleus
+
+    z = np.zeros((1, 4))  # log-weights whose largest is 0, as _draw hands them on
+    assert np.isfinite(_nucleus(z, 0.5)).tolist() == [[True, True, False, False]]
+    assert np.isfinite(_nucleus(z, 0.75)).tolist() == [[True, True, True, False]]
+
+
+def test_top_p_takes_the_lowest_ids_of_a_tie_among_many_tokens():
+    """32 tied tokens scattered among 64, the others ~1e-13 each: a nucleus of 0.26 is 9 of the
+    tie (each ~1/32), the 9 lowest ids. An unstable sort may order a tie of this size otherwise
+    (NumPy's quicksort does, where 4 tokens stay in order whichever sort is used)."""
+    from minis2s.decode.sample import _nucleus
+
+    tied = np.flatnonzero(np.arange(64) * 37 % 64 < 32)  # ids 0, 2, 5, 7, 9, ...: scattered
+    z = np.full((1, 64), -30.0)
+    z[0, tied] = 0.0
+    assert np.flatnonzero(np.isfinite(_nucleus(z, 0.26)[0])).tolist() == tied[:9].tolist()
+
+
 @given(models, sources, st.integers(0, 100))
 def test_top_p_one_is_plain_sampling(m, srcs, seed):
     """top_p = 1 restricts nothing: the same draws as sampling without it, bit for bit."""
