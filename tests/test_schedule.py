@@ -162,8 +162,10 @@ def test_an_equal_metric_at_a_lower_tiebreak_improves(make):
     assert tracker.bad_steps == 2
     step(0.5, 1.0)
     assert tracker.bad_steps == 0 and tracker.best_tiebreak == 1.0
-    step(0.5)  # no tiebreak: an equal metric is no better
+    step(0.5, 1.0)  # an equal tiebreak is no better: lower means strictly lower
     assert tracker.bad_steps == 1
+    step(0.5)  # no tiebreak: an equal metric is no better
+    assert tracker.bad_steps == 2
 
 
 def test_the_plateau_tiebreak_needs_the_relative_threshold():
@@ -209,6 +211,9 @@ def test_early_stopping_by_hand():
     acc = EarlyStopping(patience=1, mode="max", min_delta=0.01)
     assert [acc.should_stop(m) for m in [0.5, 0.6]] == [False, False]
     assert acc.should_stop(0.605) is True and acc.best == 0.6  # +0.005 < min_delta
+    loss = EarlyStopping(patience=1, mode="min", min_delta=0.01)
+    assert loss.should_stop(1.0) is False
+    assert loss.should_stop(0.995) is True and loss.best == 1.0  # -0.005: short of min_delta
     first_nan = EarlyStopping(patience=3)
     first_nan.should_stop(float("nan"))
     assert first_nan.best is None and not first_nan.improved  # NaN is never a best
