@@ -52,6 +52,21 @@ def test_check_layer_catches_a_wrong_backward():
         assert_close(check_layer(forward, lambda dy, c: backward(dy, c, wrong=True), [x], p))
 
 
+def test_check_layer_draws_random_upstream_gradients():
+    """A backward pass that sends dy back in the wrong order (here reversed along the batch)
+    is right for any dy whose rows are all equal, such as ones: the upstream gradients must be
+    random for the check to see it."""
+
+    def forward(x):
+        return 3.0 * x, None
+
+    def backward(dy, cache):
+        return 3.0 * dy[::-1]
+
+    x = np.random.default_rng(0).standard_normal((4, 2))
+    assert check_layer(forward, backward, [x], None)["x"] > 0.1
+
+
 def test_check_layer_does_not_skip_a_float_input_left_without_a_gradient():
     """A backward pass that returns None for a float input (or only dparams) claims it has no
     gradient; the check must verify that, not skip the input. Integer ids are still skipped."""
@@ -101,6 +116,8 @@ def test_a_nan_error_and_an_error_at_the_tolerance_fail():
         with pytest.raises(AssertionError, match="gradient check failed"):
             assert_close({"W": v})
     assert_close({"W": TOLERANCE / 2, "b": 0.0})
+    with pytest.raises(AssertionError):  # the standard is 1e-7 (module docstring), not looser
+        assert_close({"W": 1e-6})
 
     def forward(x, p):
         return x @ p["W"], x
