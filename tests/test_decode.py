@@ -533,6 +533,25 @@ def test_average_penalty_keeps_searching_while_a_longer_output_could_still_win()
     np.testing.assert_allclose(h.score, (-1.2 - 5e-3) / 6)
 
 
+def test_the_search_stops_once_no_live_hypothesis_can_win():
+    """gnmt with alpha = -1 favours shorter outputs: score = log p * (5 + |y|) / 6. Step 0 ends
+    </s> at -1.0 * 6/6 = -1.0; the live 4 (-0.9) ends with 2 tokens at best, at -0.9 * 7/6 =
+    -1.05, so the search is over after one step. Bounding it as if it could end with 1 token
+    (-0.9) would run a step for nothing."""
+
+    class Counted(Table):
+        steps = 0
+
+        def step(self, y, state, ids_checked=False):
+            Counted.steps += 1
+            return super().step(y, state, ids_checked)
+
+    model = Counted({(): {EOS_ID: -1.0, 4: -0.9}})
+    [[h]] = beam_search(model, *pad([[4]]), beam_size=2, length_penalty="gnmt", alpha=-1.0)
+    assert h.ids == [] and h.ended and Counted.steps == 1
+    np.testing.assert_allclose(h.score, -1.0)
+
+
 def test_beam_attention_is_the_attention_of_each_hypothesis_own_tokens():
     """Each n-best hypothesis's attention rows are what model.step gives when fed its own tokens
     (and </s> when it ended), over its own source only."""
