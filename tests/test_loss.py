@@ -130,6 +130,21 @@ def test_ignored_rows_may_hold_nan_and_inf(rng, name, junk):
         backend.use("numpy")
 
 
+def test_target_logprobs_are_the_terms_of_the_loss_and_0_where_ignored(rng):
+    """log p_y per token, from softmax written out; an ignored token gives exactly 0 even when
+    its logits are NaN (a select), and the kept terms sum to minus the "sum" loss."""
+    z, t = rng.standard_normal((2, 3, 5)), rng.integers(1, 5, (2, 3))
+    t[1, 1:] = 0
+    want = np.log(np.exp(z) / np.exp(z).sum(-1, keepdims=True))  # small logits: no overflow
+    want = np.take_along_axis(want, t[..., None], -1)[..., 0] * (t != 0)
+    dirty = np.where((t == 0)[..., None], np.nan, z)
+    got = loss.target_logprobs(dirty, t, ignore_index=0)
+    assert got.shape == (2, 3) and np.all(got[t == 0] == 0.0)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    total, _ = loss.forward(z, t, ignore_index=0, reduction="sum")
+    np.testing.assert_allclose(-got.sum(), total, rtol=1e-13)
+
+
 @pytest.mark.parametrize("name", ["numpy", "numba"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_spread_beyond_the_dtypes_range_gives_minus_inf_without_a_warning(name, dtype):
