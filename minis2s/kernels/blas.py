@@ -196,3 +196,16 @@ def gemm_nn(a, b, out):
     """out (M, N) = a (M, K) @ b (K, N): one dtype, float32 or float64; b and out C-contiguous,
     a with contiguous rows."""
     _gemm(a, b, out, False)
+
+
+@njit
+def step_products(x, h_prev, W_ih, W_hh, nn, xW, hW):
+    """A cell step's two input products, xW = x W_ih^T and hW = h_prev W_hh^T (out (N, G*H)).
+    With `nn`, W_ih and W_hh hold the contiguous transposes (D, G*H), (H, G*H) that
+    `step_weights` made, and the products run as NN GEMMs; else as NT GEMMs on W itself."""
+    if nn:
+        gemm_nn(np.ascontiguousarray(x), W_ih, xW)
+        gemm_nn(np.ascontiguousarray(h_prev), W_hh, hW)
+    else:
+        gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
+        gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
+from minis2s.kernels.blas import gemm_nn, gemm_nt, step_products, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
 from minis2s.kernels.step_weights import input_weights
@@ -145,12 +145,7 @@ def step_forward_into(x, h_prev, W_ih, W_hh, nn, b_ih, b_hh, xW, hW, h, gates, h
     """The step of `step_forward`, writing h, gates and hn in place; xW, hW (N, 3H) are scratch
     for x W_ih^T and h_prev W_hh^T. W_ih, W_hh are W_ih^T (D, 3H), W_hh^T (H, 3H) when `nn`."""
     N, H = h_prev.shape
-    if nn:
-        gemm_nn(np.ascontiguousarray(x), W_ih, xW)
-        gemm_nn(np.ascontiguousarray(h_prev), W_hh, hW)
-    else:
-        gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
-        gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
+    step_products(x, h_prev, W_ih, W_hh, nn, xW, hW)
     one = x.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     b_ih_n, b_hh_n = b_ih[2 * H :], b_hh[2 * H :]  # (H,) views from here on: see minis2s.kernels
     for row in range(N):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
+from minis2s.kernels.blas import gemm_nn, gemm_nt, step_products, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
 from minis2s.kernels.step_weights import input_weights
@@ -141,12 +141,7 @@ def step_forward_into(x, h_prev, c_prev, W_ih, W_hh, nn, b_ih, b_hh, xW, hW, h, 
     """The step of `step_forward`, writing h, c and gates in place; xW, hW (N, 4H) are scratch
     for x W_ih^T and h_prev W_hh^T. W_ih, W_hh are W_ih^T (D, 4H), W_hh^T (H, 4H) when `nn`."""
     N, H = h_prev.shape
-    if nn:
-        gemm_nn(np.ascontiguousarray(x), W_ih, xW)
-        gemm_nn(np.ascontiguousarray(h_prev), W_hh, hW)
-    else:
-        gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
-        gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
+    step_products(x, h_prev, W_ih, W_hh, nn, xW, hW)
     for row in range(N):
         xW_r, hW_r, gates_r = xW[row], hW[row], gates[row]  # (4H,) rows
         for k in range(2 * H):  # i and f

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minis2s.kernels.blas import gemm_nn, gemm_nt, twin_jit
+from minis2s.kernels.blas import gemm_nn, gemm_nt, step_products, twin_jit
 from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import tanh
 from minis2s.kernels.step_weights import input_weights
@@ -109,12 +109,7 @@ def step_forward_into(x, h_prev, W_ih, W_hh, nn, b_ih, b_hh, xW, hW, h):
     """The step of `step_forward`, writing h in place; xW, hW (N, H) are scratch for x W_ih^T
     and h_prev W_hh^T. W_ih, W_hh are W_ih^T (D, H), W_hh^T (H, H) when `nn`."""
     N, H = h_prev.shape
-    if nn:
-        gemm_nn(np.ascontiguousarray(x), W_ih, xW)
-        gemm_nn(np.ascontiguousarray(h_prev), W_hh, hW)
-    else:
-        gemm_nt(np.ascontiguousarray(x), np.ascontiguousarray(W_ih), xW)
-        gemm_nt(np.ascontiguousarray(h_prev), np.ascontiguousarray(W_hh), hW)
+    step_products(x, h_prev, W_ih, W_hh, nn, xW, hW)
     for row in range(N):
         for j in range(H):
             h[row, j] = tanh(xW[row, j] + b_ih[j] + hW[row, j] + b_hh[j])
