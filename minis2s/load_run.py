@@ -33,6 +33,12 @@ def checkpoint_dir(path: str, which: str) -> str:
             stacklevel=3,
         )
         return os.path.join(path, "last")
+    if not os.path.exists(path) and not checkpoint.exists(path):  # exists: also a save's .old
+        raise FileNotFoundError(
+            f"no run or checkpoint at {path}: no such directory; give a run directory (as "
+            "`minis2s train --out` writes it, by default runs/<task or corpus name>) or one of "
+            "its checkpoints (runs/x/best, runs/x/last)"
+        )
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "state.json")):
         raise FileNotFoundError(
             f"no checkpoint at {path}: expected a run directory (with {which}/ or last/ "

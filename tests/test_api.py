@@ -93,6 +93,16 @@ def test_a_run_without_a_best_checkpoint_loads_its_last_one(run, tmp_path):
         Translator.load(out, "bset")
 
 
+def test_a_path_that_is_not_there_is_named_with_what_to_give(tmp_path):
+    """A mistyped run (`--checkpoint runs/reverse-long` before training it) says what
+    --checkpoint takes, as --init-from's message does, not only that nothing is there."""
+    with pytest.raises(FileNotFoundError) as e:
+        Translator.load(tmp_path / "nope")
+    said = str(e.value)
+    assert said.startswith(f"no run or checkpoint at {tmp_path / 'nope'}: no such directory")
+    assert "minis2s train --out" in said and "runs/x/best" in said
+
+
 def _digits_translator() -> Translator:
     """An untrained digit model (its outputs are noise; the checks here are on the input)."""
     v = Vocab("0123456789")

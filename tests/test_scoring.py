@@ -281,7 +281,10 @@ def test_the_dev_splits_cross_entropy_is_the_dev_loss_in_the_runs_log(run):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--checkpoint", "/no/run", "--task", "reverse-digits"], "no checkpoint directory at"),
+        (
+            ["--checkpoint", "/no/run", "--task", "reverse-digits"],
+            "no run or checkpoint at /no/run",
+        ),
         (["--task", "reverse-digits", "--data", "x.tsv"], "give exactly one of --data FILE and"),
         (["--data", "x.tsv", "--split", "dev"], "--split chooses a split of a --task"),
         (["--task", "noisy-digits"], FRAMES_FOR_TEXT),
