@@ -27,6 +27,16 @@ def test_a_wrong_backward_pass_fails(monkeypatch, capsys):
     assert "FAIL" in capsys.readouterr().out
 
 
+def test_the_columns_line_up_under_a_case_name_longer_than_the_others(capsys):
+    """`seq2seq.lstm.learned_h-bridge.one-way` (37 characters) pushed its rows' figures one
+    column right of the header's."""
+    assert run_all(only="lstm.learned_h-bridge")
+    header, *rows = capsys.readouterr().out.strip().splitlines()[:-2]  # less the verdict
+    assert rows and all(len(row.split()) == 4 for row in rows)
+    edge = len(header) - len("result")  # where the verdict column starts
+    assert {len(row) - len(row.split()[-1]) for row in rows} == {edge}
+
+
 def test_a_filter_that_matches_no_case_is_an_error_not_a_pass():
     with pytest.raises(ValueError, match="no case matches --only 'nosuch'.*lstm"):
         run_all(only="nosuch", model=False)
