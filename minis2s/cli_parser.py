@@ -113,10 +113,10 @@ def _train_data_options(src: Any) -> None:
     src.add_argument("--bpe-merges", type=int, default=None, help="--tokenizer bpe: merges to "
                      f"learn (default {BPE_MERGES}; fewer suit a small corpus)")  # fmt: skip
     src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")
-    src.add_argument("--max-vocab", type=int, default=None,
+    src.add_argument("--max-vocab", type=int, default=None, metavar="N",
                      help="vocabulary size N, specials included (N - 4 most frequent)")  # fmt: skip
-    src.add_argument("--max-len", type=int, default=None, help="skip longer training pairs")
-    src.add_argument("--train-size", type=int, default=None, help="use the first N train pairs")
+    src.add_argument("--max-len", type=int, metavar="N", help="skip train pairs > N tokens a side")
+    src.add_argument("--train-size", type=int, metavar="N", help="use the first N train pairs")
     for side, what in (("src", "source"), ("tgt", "target")):
         src.add_argument(f"--{side}-vectors", metavar="FILE", help=f"pretrained word vectors "
                          f"(GloVe, fastText .vec, word2vec text) that initialise the {what} "

@@ -1246,3 +1246,16 @@ def test_evaluate_help_does_not_offer_the_nbest_it_refuses(capsys):
     assert "minis2s evaluate: error: --nbest: this command scores one translation per" in (
         capsys.readouterr().err
     )
+
+
+def test_train_help_calls_the_n_it_speaks_of_n():
+    """`--train-size TRAIN_SIZE  use the first N train pairs` left the reader to guess that N
+    is the value; --max-len did not say what it counts."""
+    import argparse
+
+    parser = cli.build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    shown = " ".join(sub.choices["train"].format_help().split())  # help lines rejoined
+    assert "--train-size N use the first N train pairs" in shown
+    assert "--max-len N skip train pairs > N tokens a side" in shown
+    assert "--max-vocab N vocabulary size N" in shown
