@@ -20,7 +20,7 @@ def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
     g = p.add_argument_group("decoding")
     g.add_argument("--beam", type=non_negative_int, default=0, help="beam size (0 = greedy)")
     nbest_help = "with --beam: print the N best" if nbest else argparse.SUPPRESS
-    g.add_argument("--nbest", type=positive_int, default=1, help=nbest_help)
+    g.add_argument("--nbest", type=positive_int, default=1, metavar="N", help=nbest_help)
     g.add_argument(
         "--length-penalty", choices=("none", "average", "gnmt"), default="none",
         help="with --beam: rank by log p (none), log p / length (average) or GNMT's "
@@ -33,9 +33,9 @@ def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
                    "1)), which ranks down outputs that leave source words unattended (try 0.2)",
                    )  # fmt: skip
     g.add_argument("--sample", action="store_true", help="sample instead of searching")
-    g.add_argument("--temperature", type=finite_float, default=1.0,
+    g.add_argument("--temperature", type=finite_float, default=1.0, metavar="T",
                    help="with --sample: p^(1/T)")  # fmt: skip
-    g.add_argument("--top-k", type=non_negative_int, default=0,
+    g.add_argument("--top-k", type=non_negative_int, default=0, metavar="K",
                    help="with --sample: the K best only (0: all)")  # fmt: skip
     g.add_argument("--top-p", type=positive_fraction, default=1.0, metavar="P",
                    help="with --sample: the fewest most probable tokens whose probabilities "

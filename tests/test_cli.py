@@ -1240,7 +1240,7 @@ def test_evaluate_help_does_not_offer_the_nbest_it_refuses(capsys):
     assert "--nbest" not in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["translate", "-h"])
-    assert "--nbest NBEST" in capsys.readouterr().out
+    assert "--nbest N" in capsys.readouterr().out
     argv = ["evaluate", "--checkpoint", "run", "--task", "dates", "--beam", "2", "--nbest", "2"]
     assert main(argv) == 2
     assert "minis2s evaluate: error: --nbest: this command scores one translation per" in (
@@ -1259,3 +1259,16 @@ def test_train_help_calls_the_n_it_speaks_of_n():
     assert "--train-size N use the first N train pairs" in shown
     assert "--max-len N skip train pairs > N tokens a side" in shown
     assert "--max-vocab N vocabulary size N" in shown
+
+
+def test_translate_help_calls_the_value_by_the_letter_its_help_uses():
+    """`--temperature TEMPERATURE  with --sample: p^(1/T)`: the T, K and N the help speaks of
+    are the values given, as --top-p P's P is."""
+    import argparse
+
+    parser = cli.build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    shown = " ".join(sub.choices["translate"].format_help().split())
+    assert "--temperature T with --sample: p^(1/T)" in shown
+    assert "--top-k K with --sample: the K best only" in shown
+    assert "--nbest N with --beam: print the N best" in shown
