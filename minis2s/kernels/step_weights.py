@@ -5,9 +5,9 @@ itself, BLAS reads it transposed (an NT product) and repacks it that way at ever
 contiguous copy of W^T (D, G*H), it runs a plain NN product. At the decoder's shapes the NN form
 is 1.3 to 1.8x faster (N=32, H=128, OpenBLAS's SkylakeX or Haswell kernels, one thread:
 (32, 192) @ (192, 512) 118 against 191 us), while one transpose costs about what two or three
-of those steps save. So the decoder's training pass, which steps the cell T times with the same
-weights, asks for them once per batch (`step_weights`); a step given plain parameters (decoding,
-which splits them at every step) keeps the NT products.
+of those steps save. So the decoder asks for them once per batch in training and once per decode
+call (`decoder.step_params`, which `Seq2Seq.encode` keeps in the DecodeState); a step given plain
+parameters (a DecodeState made without encode) keeps the NT products.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 def step_weights(p):
     """p (W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh) with contiguous copies "W_ih^T" (D, G*H)
     and "W_hh^T" (H, G*H) added: a new dict, valid until the weights change (the decoder makes
-    one per forward pass)."""
+    one per forward pass or decode call)."""
     return p | {"W_ih^T": np.ascontiguousarray(p["W_ih"].T),
                 "W_hh^T": np.ascontiguousarray(p["W_hh"].T)}  # fmt: skip
 

@@ -18,7 +18,8 @@ keys_backward), and the target embedding (one scatter-add). The backward loop it
 what the step before needs (`step_backward`): one GEMM per weight and step (its input gradient)
 instead of two; the weight gradient moves after the loop.
 With teacher forcing the target embeddings are also looked up once, before the loop; on the numba
-backend the cells' weights are transposed once for their steps' GEMMs (`_step_weights`).
+backend the cells' weights are transposed once for their steps' GEMMs (`step_params`; decoding
+does so once per decode call).
 
 The per-step pieces (the cell's `step_forward` / `step_backward_data`, the attention's
 `forward_with_keys`, `score_grads`, `query_grads`) are asked from the backend (`_kernel`), so the
@@ -40,11 +41,11 @@ from minis2s.models.params import add_into, prefixed, sub
 
 
 class DecoderParams(NamedTuple):
-    """The decoder's parameter dict cut into the pieces each step uses (dict views, no copies):
-    once per batch in training, once per step in decoding (`Seq2Seq.step`, ~10 us)."""
+    """The decoder's parameter dict cut into the pieces each step uses (dict views, no copies,
+    but for numba's W^T: `step_params`): once per batch in training, once per decode call."""
 
     emb: dict  # {"W": (V, E)}
-    layers: list  # per layer {"W_ih", "W_hh", "b_ih", "b_hh"} (numba training: + their W^T)
+    layers: list  # per layer {"W_ih", "W_hh", "b_ih", "b_hh"} (numba step_params: + their W^T)
     att: dict  # attention parameters ({} for dot scores)
     comb: dict  # {"W": (H, He + H), "b": (H,)}
 
@@ -81,6 +82,16 @@ def split_params(p: dict[str, Any], cfg: ModelConfig) -> DecoderParams:
     """The "dec." entries of the model's flat dict `p`, by piece (DecoderParams)."""
     layers = [sub(p, f"dec.rnn.l{l}.fwd.") for l in range(cfg.dec_layers)]
     return DecoderParams(sub(p, "dec.emb."), layers, sub(p, "dec.att."), sub(p, "dec.combine."))
+
+
+def step_params(p: dict[str, Any], cfg: ModelConfig) -> DecoderParams:
+    """split_params, with each layer's weights as the backend's cell step reads them fastest over
+    many steps: on numba with contiguous W_ih^T and W_hh^T added (`kernels/step_weights.py`: NN
+    products instead of NT). Made once per batch (`forward`) or decode call (`Seq2Seq.encode`);
+    the copies are stale once the weights change."""
+    dp = split_params(p, cfg)
+    step_weights = backend.current().kernel(f"{cfg.cell}.step_weights", lambda q: q)
+    return dp._replace(layers=[step_weights(q) for q in dp.layers])
 
 
 def hidden(state: Any, cfg: ModelConfig) -> Any:
@@ -209,13 +220,6 @@ def _kernel(module: str, function: str) -> Callable:
     return backend.current().kernel(f"{module}.{function}", getattr(reference, function))
 
 
-def _step_weights(p: dict[str, Any], cfg: ModelConfig) -> dict[str, Any]:
-    """A layer's parameters as the backend's cell step reads them fastest over the T steps of a
-    batch: on numba with contiguous W_ih^T and W_hh^T added (`kernels/step_weights.py`: NN
-    products instead of NT), elsewhere as they are."""
-    return backend.current().kernel(f"{cfg.cell}.step_weights", lambda p: p)(p)
-
-
 def _add_to_hidden(dstate: Any, dh: Any, cfg: ModelConfig) -> Any:
     """dstate with dh added to its h part: the gradient a layer's output gets from above."""
     if cfg.cell == "lstm":
@@ -259,8 +263,7 @@ def forward(
         raise ValueError("decoder: tgt_in has T = 0 steps; each target needs at least <s>")
     validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
     src_mask = validate.mask("decoder", src_mask, N, enc.shape[1], enc.dtype, like=enc)  # once
-    dp = split_params(p, cfg)
-    dp = dp._replace(layers=[_step_weights(q, cfg) for q in dp.layers])  # T steps, one batch
+    dp = step_params(p, cfg)  # T steps, one batch
     states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)
     outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)
     weights = xp.empty((N, T, enc.shape[1]), dtype=enc.dtype) if cfg.attention != "none" else None

@@ -28,13 +28,17 @@ from minis2s.models.params import add_into, init_params, prefixed, shapes
 
 
 class DecodeState(NamedTuple):
-    """What a decoding step needs: the encoder's outputs and the decoder's running state."""
+    """What a decoding step needs: the encoder's outputs and the decoder's running state.
+
+    A state belongs to the parameters `encode` read (enc, keys and dec_params are theirs): after
+    changing the parameters, encode again (each decoder call does)."""
 
     enc: Any  # (N, S, He)
     src_mask: Any  # (N, S)
     states: list  # per decoder layer
     out: Any  # (N, H) h~ of the previous step (input feeding)
     keys: Any = None  # (N, S, Hk) attention keys of enc, computed once in encode()
+    dec_params: Any = None  # decoder.step_params made in encode() (numba: + W^T); None: per step
 
 
 class Seq2Seq:
@@ -225,8 +229,9 @@ class Seq2Seq:
         enc, final, _ = encoder.forward(src, src_mask, self.params, cfg)
         states0, _ = bridge.forward(final, self.params, cfg)
         out = be.xp.zeros((src.shape[0], cfg.hidden), dtype=self.dtype)
-        keys, _ = decoder.attention_keys(enc, decoder.split_params(self.params, cfg), cfg)
-        return DecodeState(enc, src_mask, states0, out, keys)
+        dp = decoder.step_params(self.params, cfg)  # once per decode call: its W^T copies
+        keys, _ = decoder.attention_keys(enc, dp, cfg)
+        return DecodeState(enc, src_mask, states0, out, keys, dp)
 
     def step(
         self, y_prev: Any, state: DecodeState, *, ids_checked: bool = False
@@ -238,7 +243,9 @@ class Seq2Seq:
         if getattr(y_prev, "shape", None) != state.out.shape[:1]:  # the out's rows: one per y
             y_prev = backend.current().asarray(y_prev)
             validate.shape("Seq2Seq.step", "y_prev", y_prev, state.out.shape[:1], "N; one per row")
-        dp = decoder.split_params(self.params, cfg)
+        dp = state.dec_params
+        if dp is None:  # a DecodeState made without encode()
+            dp = decoder.split_params(self.params, cfg)
         e, _ = embedding.forward(y_prev, dp.emb, pad_id=PAD_ID, ids_checked=ids_checked)
         out, states, w, _ = decoder.step_forward(
             e, state.states, state.out, state.enc, state.src_mask, dp, cfg, keys=state.keys
@@ -255,6 +262,7 @@ class Seq2Seq:
         (beam search reorders the hypotheses of each sentence among themselves): the
         per-sentence fields enc, src_mask and keys then hold the same values in every row, so
         they are kept as they are rather than gathered again (a copy of (N', S, He) per step).
+        dec_params, the same for every row, is kept either way.
         """
 
         def take(a: Any) -> Any:
@@ -266,9 +274,12 @@ class Seq2Seq:
                 return [take(x) for x in a]
             return a[index]
 
+        rows = state._replace(states=take(state.states), out=take(state.out))
         if same_sources:
-            return state._replace(states=take(state.states), out=take(state.out))
-        return DecodeState(*(take(a) for a in state))
+            return rows
+        return rows._replace(
+            enc=take(state.enc), src_mask=take(state.src_mask), keys=take(state.keys)
+        )
 
     def num_params(self) -> int:
         return int(sum(v.size for v in self.params.values()))
