@@ -1,4 +1,5 @@
-"""The cells' weights transposed once per batch, for the step twins' input GEMMs (numba backend).
+"""The cells' weights transposed once per training batch or decode call, for the step twins'
+input GEMMs (numba backend).
 
 A cell's step computes x W_ih^T and h_prev W_hh^T with W (G*H, D) in PyTorch's layout. Handed W
 itself, BLAS reads it transposed (an NT product) and repacks it that way at every call; handed a
