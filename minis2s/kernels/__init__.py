@@ -1,7 +1,7 @@
 """Fast twins of reference functions, registered by name for a backend. For "numba": the recurrent
 time loops and the cells' single steps (which a decoder's loop calls; they read the weights
-transposed once per training batch or decode call, `step_weights`), the decoder step's attention, the loss's
-row passes, the embedding's scatter-add and the Adam update. For "cupy":
+transposed once per training batch or decode call, `step_weights`), the decoder step's
+attention, the loss's row passes, the embedding's scatter-add and the Adam update. For "cupy":
 the time loops and single steps, each step one cuBLAS GEMM and one fused gate kernel
 (`elementwise`, `cupy_rnn`, `cupy_lstm`, `cupy_gru`), the loss's passes over the logits
 (`cupy_loss`), the attention's masked softmax (`cupy_softmax`) and the Adam update
