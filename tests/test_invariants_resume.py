@@ -135,6 +135,10 @@ def _raise_at(n: int, at: int) -> None:
 
 
 @POSIX_MAIN  # ctrl_c_in_update sends this process SIGINT
+# a drawn cut may leave an --eval-every that never comes, or a resume with nothing left to
+# train: notes the test expects (tests/test_eval_every.py and test_trainer.py test them)
+@pytest.mark.filterwarnings("ignore:--eval-every .* never comes:UserWarning")
+@pytest.mark.filterwarnings("ignore:nothing to train in:UserWarning")
 # no shrinking: each example trains seven runs, so a shrink takes minutes (hypothesis stops it at
 # five); the failing example, with the notes naming its cuts, is reported in seconds
 @settings(max_examples=15, phases=[Phase.explicit, Phase.reuse, Phase.generate])

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s.train.config import TrainConfig
-from minis2s.train.console import no_better
+from minis2s.train.console import eval_every_note, no_better
 from minis2s.wording import percent
 
 
@@ -46,3 +46,9 @@ def test_a_one_dimensional_shape_is_written_as_python_writes_it():
 
     with pytest.raises(ValueError, match=r"has shape \(3,\), expected \(4H,\) = \(8,\)$"):
         validate.shape("lstm.forward", "b_ih", np.zeros(3), [8], "4H")
+
+
+@pytest.mark.parametrize("max_steps,count", [(1, "makes 1 update "), (2, "makes 2 updates ")])
+def test_the_eval_every_note_counts_updates_in_the_right_number(max_steps, count):
+    note = eval_every_note(TrainConfig(epochs=1, eval_every=5, max_steps=max_steps), 4)
+    assert count in note

@@ -53,8 +53,9 @@ def eval_every_note(t: TrainConfig, per_epoch: int) -> str | None:
         made = f"{t.epochs} epoch{'s' * (t.epochs != 1)} of {per_epoch}"
     if not t.eval_every or t.eval_every <= total:
         return None
+    updates = f"{total} update{'s' * (total != 1)}"
     return (
-        f"--eval-every {t.eval_every} never comes: the run makes {total} updates "
+        f"--eval-every {t.eval_every} never comes: the run makes {updates} "
         f"({made}), so it is scored at each epoch's end only; a smaller --eval-every scores "
         "within an epoch"
     )
