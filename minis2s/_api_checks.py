@@ -20,6 +20,22 @@ from minis2s.models import ModelConfig
 from minis2s.train import checkpoint
 
 
+def check_sources(sources: Any) -> None:
+    """ValueError unless `sources` is a list (or sequence, or (N, S, F) array) of sources: one
+    string, or an array of one source, would otherwise be read as several."""
+    if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
+        what = "one string" if isinstance(sources, str) else f"an array of shape {sources.shape}"
+        raise ValueError(
+            f"translate: sources is {what}; pass a list of sources, one per output: "
+            "translate([text]) (or [frames] for a feature model)"
+        )
+    if not isinstance(sources, Sequence | np.ndarray):  # None, a set, a dict, a generator
+        raise ValueError(
+            f"translate: sources is {describe(sources)}; pass a list of sources, one "
+            "per output (list(...) of a generator)"
+        )
+
+
 def check_pairs(pairs: Sequence[tuple[Any, str]], where: str = "evaluate") -> None:
     """`pairs` is a non-empty list of (source, reference string); `where` names the caller."""
     if len(pairs) == 0:

@@ -166,7 +166,7 @@ class Translator:
         An output does not depend on the batch its source shares, but for float rounding: a
         float32 model may pick the other of two tokens tied to within its rounding.
         """
-        _check_sources(sources)
+        checks.check_sources(sources)
         _check_method(method, options, seed, batch_size, nbest)
         phrase_table = self._checked_phrase_table(replace_unk, phrase_table)
         seed = 0 if seed is None else seed
@@ -256,22 +256,6 @@ class Translator:
         """
         return evaluation.evaluate_translations(
             self, pairs, translations, bleu=bleu, by_length=by_length
-        )
-
-
-def _check_sources(sources: Any) -> None:
-    """ValueError unless `sources` is a list (or sequence, or (N, S, F) array) of sources: one
-    string, or an array of one source, would otherwise be read as several."""
-    if isinstance(sources, str) or (isinstance(sources, np.ndarray) and sources.ndim < 3):
-        what = "one string" if isinstance(sources, str) else f"an array of shape {sources.shape}"
-        raise ValueError(
-            f"translate: sources is {what}; pass a list of sources, one per output: "
-            "translate([text]) (or [frames] for a feature model)"
-        )
-    if not isinstance(sources, Sequence | np.ndarray):  # None, a set, a dict, a generator
-        raise ValueError(
-            f"translate: sources is {checks.describe(sources)}; pass a list of sources, one "
-            "per output (list(...) of a generator)"
         )
 
 
