@@ -126,6 +126,7 @@ class Trainer:
             return False
         for k, v in ckpt.params.items():
             self.model.params[k][...] = v  # in place: the optimizer holds the same arrays
+        # the optimizer's state holds its lr too, so every schedule goes on at the saved rate
         self.optimizer.load_state_dict(ckpt.optimizer_state)
         ts = ckpt.trainer_state
         # (older checkpoints also hold "best", the best metric: the stopper has it)
@@ -136,7 +137,6 @@ class Trainer:
         self.lr_schedule.load_state_dict(ts["lr_schedule"])
         self.stopper.load_state_dict(ts["stopper"])
         self.stopper.patience = _patience(self.tcfg)  # its count goes on; patience may change
-        self.optimizer.lr = ts["lr"]
         self.record = ts.get("record")
         runlog.repair(self.out_dir, self.state["step"], self.record)
         return True
