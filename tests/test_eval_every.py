@@ -12,7 +12,7 @@ from minis2s.cli import main
 from minis2s.train import checkpoint, runlog
 from minis2s.train.config import TrainConfig
 from minis2s.train.console import eval_every_note
-from minis2s.train.optim import global_norm
+from minis2s.train.grad_norm import global_norm
 from minis2s.train.trainer import NonFiniteLoss
 from tests.test_trainer import assert_same_run, make_trainer
 from tests.test_trainer import data as _data_fixture

@@ -8,15 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minis2s.train.optim import (
-    SGD,
-    Adagrad,
-    Adam,
-    AdamW,
-    clip_grad_norm,
-    global_norm,
-    make_optimizer,
-)
+from minis2s.train import grad_norm, optim
+from minis2s.train.grad_norm import clip_grad_norm, global_norm
+from minis2s.train.optim import SGD, Adagrad, Adam, AdamW, make_optimizer
 from tests.strategies import dims
 
 # -- an independent reference: Python floats, one element at a time, textbook forms ----------
@@ -346,3 +340,9 @@ def test_matches_torch_optim(kind, torch_name, h, rng):
         topt.step()
         opt.step(p, {"w": g})
     np.testing.assert_allclose(p["w"], tw.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_the_norm_functions_are_importable_from_optim_as_before():
+    """They moved to grad_norm.py; code that imports them from optim goes on working."""
+    assert optim.clip_grad_norm is grad_norm.clip_grad_norm
+    assert optim.global_norm is grad_norm.global_norm

@@ -20,8 +20,8 @@ from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint, runlog
 from minis2s.train.config import TrainConfig
+from minis2s.train.grad_norm import global_norm
 from minis2s.train.interrupts import StopNow
-from minis2s.train.optim import global_norm
 from minis2s.train.trainer import NonFiniteLoss, Trainer
 
 TOK = get_tokenizer("char")

@@ -2,7 +2,7 @@
 
     opt = Adam(model.params, lr=1e-3)
     loss, grads = model.loss_and_grads(batch)
-    clip_grad_norm(grads, 1.0)
+    clip_grad_norm(grads, 1.0)               # grad_norm.py
     opt.step(model.params, grads)            # updates the arrays in place
     opt.lr = schedule.lr(step)               # a schedule sets the learning rate between steps
 
@@ -11,16 +11,21 @@ state arrays of the parameters' own array module and dtype, so nothing moves to 
 during training. Optimizer state is one array per (slot, parameter), e.g. "exp_avg/enc.emb.W";
 `state_dict()` returns those as host NumPy copies together with the step count and current lr,
 and `load_state_dict` puts them back for an exact resume.
+
+The checks of the hyper-parameters live in `_optim_checks.py`, and the gradient norm and its
+clipping in `grad_norm.py` (importable from here as before).
 """
 
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any
 
 from minis2s import backend
 from minis2s.backend import get_array_module, to_numpy
+from minis2s.train._optim_checks import check_betas, check_eps, check_hyper
+from minis2s.train.grad_norm import clip_grad_norm as clip_grad_norm
+from minis2s.train.grad_norm import global_norm as global_norm
 
 Params = dict[str, Any]
 
@@ -31,7 +36,7 @@ class Optimizer:
     SLOTS: tuple[str, ...] = ()  # names of the per-parameter state arrays
 
     def __init__(self, params: Params, lr: float, weight_decay: float) -> None:
-        _check_hyper(type(self).__name__, lr=lr, weight_decay=weight_decay)
+        check_hyper(type(self).__name__, lr=lr, weight_decay=weight_decay)
         if not params:
             raise ValueError(f"{type(self).__name__}: params is empty; nothing to optimize")
         self.lr = lr
@@ -123,7 +128,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        _check_hyper("SGD", momentum=momentum)
+        check_hyper("SGD", momentum=momentum)
         if nesterov and momentum <= 0:
             raise ValueError(f"SGD: nesterov=True needs momentum > 0; got momentum={momentum}")
         self.momentum, self.nesterov = momentum, nesterov
@@ -196,8 +201,8 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        _check_betas(type(self).__name__, betas)
-        _check_eps(type(self).__name__, eps)
+        check_betas(type(self).__name__, betas)
+        check_eps(type(self).__name__, eps)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), eps
         super().__init__(params, lr, weight_decay)
 
@@ -256,8 +261,8 @@ class Adagrad(Optimizer):
         initial_accumulator_value: float = 0.0,
         weight_decay: float = 0.0,
     ) -> None:
-        _check_eps("Adagrad", eps)
-        _check_hyper("Adagrad", initial_accumulator_value=initial_accumulator_value)
+        check_eps("Adagrad", eps)
+        check_hyper("Adagrad", initial_accumulator_value=initial_accumulator_value)
         self.eps, self.initial_accumulator_value = eps, initial_accumulator_value
         super().__init__(params, lr, weight_decay)
 
@@ -272,35 +277,6 @@ class Adagrad(Optimizer):
         p -= self.lr * (g / (xp.sqrt(s) + self.eps))
 
 
-def global_norm(grads: Params) -> float:
-    """sqrt(sum over arrays of sum(g^2)), accumulated in float64 so float32 gradients do not
-    overflow the sum; a Python float, the one device-to-host transfer of the call."""
-    if not grads:
-        raise ValueError("global_norm: grads is empty")
-    sums = [get_array_module(g).square(g, dtype="float64").sum() for g in grads.values()]
-    return math.sqrt(float(sum(sums)))
-
-
-def clip_grad_norm(grads: Params, max_norm: float) -> float:
-    """Scale every gradient in place so that the global L2 norm is at most `max_norm`.
-
-    total_norm = `global_norm(grads)`. When total_norm > max_norm every array is multiplied by
-    max_norm / (total_norm + 1e-6) (torch.nn.utils.clip_grad_norm_). A non-finite norm (inf or
-    NaN in some gradient) is returned as is and the gradients are left untouched, so that the
-    caller can stop with a clear message. Returns total_norm before clipping, a Python float.
-    """
-    if not max_norm > 0:
-        raise ValueError(f"clip_grad_norm: max_norm must be > 0; got {max_norm}")
-    if not grads:
-        raise ValueError("clip_grad_norm: grads is empty")
-    total = global_norm(grads)
-    if math.isfinite(total) and total > max_norm:
-        coef = max_norm / (total + 1e-6)
-        for g in grads.values():
-            g *= coef
-    return total
-
-
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad}
 
 
@@ -312,27 +288,3 @@ def make_optimizer(name: str, params: Params, **kw: Any) -> Optimizer:
             f"make_optimizer: unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}"
         )
     return OPTIMIZERS[key](params, **kw)
-
-
-def _check_hyper(where: str, **values: float) -> None:
-    for name, v in values.items():
-        if isinstance(v, bool) or not (isinstance(v, Real) and math.isfinite(v) and v >= 0):
-            raise ValueError(f"{where}: {name} must be a finite number >= 0; got {v!r}")
-
-
-def _check_eps(where: str, eps: float) -> None:
-    """eps > 0: an entry whose gradient has always been 0 (the embedding's pad row, a token not
-    seen yet) has sqrt(v) = 0, and its step 0 / (0 + eps) is 0 only if eps is not 0."""
-    if isinstance(eps, bool) or not (isinstance(eps, Real) and math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"{where}: eps must be a finite number > 0; got {eps!r}")
-    if eps == 0:
-        raise ValueError(
-            f"{where}: eps must be > 0; got 0, which makes the step of a parameter whose "
-            "gradient has been 0 so far (the embedding's pad row) 0 / 0 = NaN"
-        )
-
-
-def _check_betas(where: str, betas: tuple[float, float]) -> None:
-    ok = len(betas) == 2 and all(isinstance(b, Real) and 0 <= b < 1 for b in betas)
-    if not ok:
-        raise ValueError(f"{where}: betas must be two numbers in [0, 1); got {betas!r}")

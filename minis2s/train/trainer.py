@@ -43,8 +43,9 @@ from minis2s.train.console import draws_a_bar as draws_a_bar  # importable here,
 from minis2s.train.console import fmt, no_better, print_line
 from minis2s.train.divergence import NonFiniteLoss as NonFiniteLoss  # what fit may raise
 from minis2s.train.divergence import check_dev, check_params, check_update
+from minis2s.train.grad_norm import clip_grad_norm, global_norm
 from minis2s.train.interrupts import StopNow, held_interrupts
-from minis2s.train.optim import clip_grad_norm, global_norm, make_optimizer
+from minis2s.train.optim import make_optimizer
 from minis2s.train.resume import DATA_CHECKS as DATA_CHECKS  # importable here, as before
 from minis2s.train.resume import RESUMABLE as RESUMABLE
 from minis2s.train.resume import load_last
