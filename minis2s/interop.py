@@ -31,7 +31,7 @@ import numpy as np
 
 from minis2s import validate
 from minis2s.backend import to_numpy
-from minis2s.layers import stack
+from minis2s.layers import stack_layout
 
 _TORCH_RNN_KEY = re.compile(r"(weight|bias)_(ih|hh)_l(0|[1-9]\d*)(_reverse)?")
 
@@ -83,13 +83,13 @@ def from_torch_rnn(state: dict[str, Any], prefix: str = "") -> dict[str, np.ndar
         kind, io, k, rev = found.groups()
         W_or_b = "W" if kind == "weight" else "b"
         entries[int(k), "bwd" if rev else "fwd", f"{W_or_b}_{io}"] = v
-    stack.check_layout(entries, lambda *e: prefix + _torch_rnn_key(*e), where=where)
-    return {stack.key(*e): v for e, v in sorted(entries.items())}
+    stack_layout.check_layout(entries, lambda *e: prefix + _torch_rnn_key(*e), where=where)
+    return {stack_layout.key(*e): v for e, v in sorted(entries.items())}
 
 
 def to_torch_rnn(params: dict[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
     """Stack parameters "l{k}.fwd|bwd.W_ih" ... -> nn.RNN / nn.LSTM / nn.GRU state dict."""
-    stack.layout(params, where="interop.to_torch_rnn")
+    stack_layout.layout(params, where="interop.to_torch_rnn")
     out = {}
     for name, v in params.items():
         k, d, p_name = name.split(".")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from minis2s import backend
 from minis2s.gradcheck import assert_close, check_layer
-from minis2s.layers import dropout, gru, lstm, rnn, stack
+from minis2s.layers import dropout, gru, lstm, rnn, stack, stack_layout
 from tests.parity import fill_padding
 from tests.strategies import lengths, mask_from_lengths
 
@@ -215,7 +215,7 @@ def test_init_layout():
     assert p["l0.fwd.W_ih"].shape == (20, 3) and p["l1.bwd.W_ih"].shape == (20, 10)
     assert p["l1.fwd.W_hh"].shape == (20, 5) and p["l0.bwd.b_hh"].shape == (20,)
     assert len(p) == 16 and p["l0.fwd.W_ih"].dtype == np.float32
-    assert stack.layout(p) == stack.Layout(2, ("fwd", "bwd"), 5, 3)
+    assert stack_layout.layout(p) == stack_layout.Layout(2, ("fwd", "bwd"), 5, 3)
 
 
 def test_bad_config_raises_clear_errors(rng):
