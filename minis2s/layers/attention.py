@@ -25,10 +25,8 @@ concat is additive without the bias and with [W_q | W_k] stored as one matrix, s
 pair of functions.
 
 The part of a score that depends on the encoder states alone, the keys, is computed once by
-keys_forward and reused by every query (a decoder computes it once per batch, not per step):
-    dot, scaled_dot   keys = enc                                          Hk = He
-    general           keys = enc W_a^T, as q W_a k^T = q . (k W_a^T)      Hk = Hq
-    concat, additive  keys = enc W_k^T (+ b)                              Hk = A
+keys_forward and reused by every query (a decoder computes it once per batch, not per step);
+keys_forward and keys_backward, with each kind's keys, live in `attention_keys.py`.
 forward_with_keys scores the queries against the keys and attends over enc (the values).
 forward and backward compose the two pairs; enc's gradient is the sum of the parts through the
 keys and through the values. concat's W_a = [W_q | W_k] gets its gradient in two halves: the W_k
@@ -60,18 +58,13 @@ from minis2s.layers import _attention_checks as checks
 from minis2s.layers import linear, softmax
 from minis2s.layers._gemm import rows
 from minis2s.layers._padding import zero_padding
+from minis2s.layers.attention_keys import KeysCache, _tanh_parts, keys_backward, keys_forward
 from minis2s.layers.softmax import SoftmaxCache
 
 WHERE = checks.WHERE
 # the score kinds, and the parameters each needs (all; keys_forward's; forward_with_keys's)
 SCORES, PARAMS = checks.SCORES, checks.PARAMS
 KEY_PARAMS, QUERY_PARAMS = checks.KEY_PARAMS, checks.QUERY_PARAMS
-
-
-class KeysCache(NamedTuple):
-    enc: Any  # (N, S, He)
-    p: dict
-    score: str
 
 
 class QueryCache(NamedTuple):
@@ -121,60 +114,12 @@ def init(
     return out
 
 
-def _tanh_parts(p: dict[str, Any], score: str, Hq: int) -> tuple[Any, Any, Any]:
-    """(W_q (A, Hq), W_k (A, He), b (A,)) for the two tanh kinds; None for what p lacks (concat
-    has no b; keys_forward gets no W_q, forward_with_keys no W_k)."""
-    if score == "concat":
-        return p["W_a"][:, :Hq], p["W_a"][:, Hq:], None
-    return p.get("W_q"), p.get("W_k"), p.get("b")
-
-
 def _at_b(a: Any, b: Any) -> Any:
     """a^T b per batch row: a (N, Tq, S), b (N, Tq, Hb) -> (N, S, Hb), Hb = He (b = dcontext) or
     Hq (b = q). With Tq = 1 (a decoder step) it is an outer product, which a broadcast multiply
     does several times faster than matmul's N matrix products of inner size 1."""
     aT = a.transpose(0, 2, 1)  # (N, S, Tq)
     return aT * b if a.shape[1] == 1 else aT @ b
-
-
-def keys_forward(enc: Any, p: dict[str, Any], score: str = "general") -> tuple[Any, KeysCache]:
-    """The part of the scores that depends on the encoder states alone, once for all queries.
-
-    Shapes: enc (N, S, He) -> keys (N, S, Hk): enc itself for dot and scaled_dot, enc W_a^T
-    (Hk = Hq) for general, enc W_k^T (+ b) (Hk = A) for concat and additive.
-    enc must be finite at padding (see the module docstring: `zero_padding`).
-    """
-    checks.check_keys(enc, p, score)
-    if score in ("dot", "scaled_dot"):
-        keys = enc
-    elif score == "general":
-        keys = rows(enc, p["W_a"].T)  # (N, S, Hq)
-    else:
-        Hq = p["W_a"].shape[1] - enc.shape[2] if score == "concat" else 0
-        _, W_k, b = _tanh_parts(p, score, Hq)
-        keys = rows(enc, W_k.T) if b is None else rows(enc, W_k.T) + b  # (N, S, A)
-    return keys, KeysCache(enc, p, score)
-
-
-def keys_backward(dkeys: Any, cache: KeysCache) -> tuple[Any, dict[str, Any]]:
-    """(denc (N, S, He), dp of the KEY_PARAMS) from dkeys (N, S, Hk)."""
-    enc, p, score = cache
-    N, S, He = enc.shape
-    Hk = He if score in ("dot", "scaled_dot") else p.get("W_k", p.get("W_a")).shape[0]
-    validate.gradient(f"{WHERE}.keys_backward", "dkeys", dkeys, (N, S, Hk), "N, S, Hk", enc.dtype)
-    if score in ("dot", "scaled_dot"):
-        return dkeys, {}
-    # keys = enc W^T (+ b) is a linear map of every (n, s) row: its weight gradients
-    g = linear.weight_grads(dkeys, enc, bias=score == "additive")  # W (Hk, He), b (Hk,)
-    if score == "general":
-        return rows(dkeys, p["W_a"]), {"W_a": g["W"]}
-    Hq = p["W_a"].shape[1] - He if score == "concat" else 0
-    _, W_k, _ = _tanh_parts(p, score, Hq)
-    denc = rows(dkeys, W_k)
-    if score == "concat":
-        xp = get_array_module(dkeys)
-        return denc, {"W_a": xp.concatenate([xp.zeros((Hk, Hq), g["W"].dtype), g["W"]], axis=1)}
-    return denc, {"W_k": g["W"], "b": g["b"]}
 
 
 def forward_with_keys(
