@@ -118,13 +118,7 @@ def beam_search(
     for t in range(int(limits.max())):
         logp, state, w = model.step(xp.asarray(y), state, ids_checked=True)  # BOS, own choices
         logp = choosable(to_numpy(logp).astype(np.float64).reshape(N, K, -1))
-        if w is None and beta != 0.0:
-            raise ValueError(
-                f"beam_search: beta={beta} weighs the attention each source word got, but this "
-                "model has no attention; leave beta at 0"
-            )
-        w = None if w is None else to_numpy(w)
-        step_attn = None if w is None else _append(attn, w)
+        step_attn = _attention_so_far(attn, w, beta)
         rows, tokens, scores = _prune(
             scores, logp, hist, step_attn, finished, active, t, limits, src_lens, K,
             length_penalty, alpha, beta,
@@ -177,6 +171,18 @@ def _keep_best(finished, scores, active, t, limits, nbest, penalty, alpha) -> No
         best_live = attainable(scores[n, 0], t + 2, limits[n], penalty, alpha)
         enough = len(finished[n]) == nbest and finished[n][-1].score >= best_live
         active[n] = not enough and np.isfinite(scores[n, 0])
+
+
+def _attention_so_far(attn: Any, w: Any, beta: float) -> np.ndarray | None:
+    """The attention history (N*K, t + 1, S) on the host: attn with this step's weights w
+    (N*K, S) appended; None for a model without attention (w None), where beta must be 0."""
+    if w is None and beta != 0.0:
+        raise ValueError(
+            f"beam_search: beta={beta} weighs the attention each source word got, but this "
+            "model has no attention; leave beta at 0"
+        )
+    w = None if w is None else to_numpy(w)
+    return None if w is None else _append(attn, w)
 
 
 def _append(attn: Any, w: np.ndarray) -> np.ndarray:
