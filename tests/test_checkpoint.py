@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s.train import checkpoint
+from minis2s.train.checkpoint_read import read_whole
 from minis2s.train.optim import Adam
 from tests.strategies import dims
 
@@ -347,4 +348,4 @@ def test_a_format_minis2s_never_writes_is_named(tmp_path, fmt):
 
 def test_an_upgraded_state_says_the_current_format(tmp_path):
     write_state(tmp_path / "c", 1, {"cell": "lstm"})
-    assert checkpoint._state(tmp_path / "c")[1]["format"] == checkpoint.FORMAT
+    assert read_whole(tmp_path / "c", checkpoint._state)["format"] == checkpoint.FORMAT

@@ -24,9 +24,10 @@ would write it (`_UPGRADES`), so an old checkpoint keeps the behaviour it was tr
            model of format 1 with bridge "learned" started its decoder's c at 0, which is the
            bridge "learned_h" now.
 
-The files themselves (fsynced writes, reads that name a missing or corrupt file, the `.NAME.tmp`
-and `.NAME.old` siblings) are checkpoint_files.py's; comparing a checkpoint's config with a run's
-(check_compatible, for --resume) is checkpoint_diff.py's, importable from here as before.
+The files themselves (fsynced writes, the `.NAME.tmp` and `.NAME.old` siblings) are
+checkpoint_files.py's; reading them back whole, with errors that name a missing or corrupt file,
+while another process may be saving, is checkpoint_read.py's; comparing a checkpoint's config with
+a run's (check_compatible, for --resume) is checkpoint_diff.py's, importable from here as before.
 """
 
 from __future__ import annotations
@@ -46,14 +47,13 @@ from minis2s.train.checkpoint_diff import flat as flat
 from minis2s.train.checkpoint_files import (  # by name: save finds them here, as tests patch
     _check_replaceable,
     _fsync_dir,
-    _read_json,
-    _read_npz,
     _recover,
     _sibling,
     _to_json,
     _write_json,
     _write_npz,
 )
+from minis2s.train.checkpoint_read import Folder, read_json, read_npz, read_whole
 
 FORMAT = 2
 VOCAB_FILES = {"src": "src_vocab.json", "tgt": "tgt_vocab.json"}
@@ -121,8 +121,8 @@ def save(
 def exists(path: str | os.PathLike) -> bool:
     """Whether `load(path)` finds a checkpoint directory there (or the copy at `.NAME.old` that
     a save interrupted between its two renames leaves)."""
-    path = Path(path)
-    return path.is_dir() or _sibling(path, "old").is_dir()
+    path = Path(path)  # NAME again: a save may have renamed it back and deleted .NAME.old
+    return path.is_dir() or _sibling(path, "old").is_dir() or path.is_dir()
 
 
 def load(path: str | os.PathLike) -> Checkpoint:
@@ -131,13 +131,17 @@ def load(path: str | os.PathLike) -> Checkpoint:
     Raises FileNotFoundError if there is none, ValueError if it is incomplete or corrupt; both
     name the path.
     """
-    src, state = _state(Path(path))
-    params = _read_npz(src / "params.npz")
+    return read_whole(Path(path), _load)
+
+
+def _load(src: Folder) -> Checkpoint:
+    state = _state(src)
+    params = read_npz(src, "params.npz")
     optimizer_state = None
-    if (src / "optimizer.npz").exists():
-        opt = _read_npz(src / "optimizer.npz")
+    if src.has("optimizer.npz"):
+        opt = read_npz(src, "optimizer.npz")
         optimizer_state = {k: v.item() if v.ndim == 0 else v for k, v in opt.items()}
-    vocabs = {s: _read_json(src / f) for s, f in VOCAB_FILES.items() if (src / f).exists()}
+    vocabs = {s: read_json(src, f) for s, f in VOCAB_FILES.items() if src.has(f)}
     return Checkpoint(
         params, state["config"], optimizer_state, state.get("trainer_state"), vocabs or None
     )
@@ -146,36 +150,30 @@ def load(path: str | os.PathLike) -> Checkpoint:
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
     """The config of the checkpoint at `path`, from its state.json alone (no arrays read); the
     errors of `load`."""
-    return _state(Path(path))[1]["config"]
+    return read_whole(Path(path), _state)["config"]
 
 
-def _state(path: Path) -> tuple[Path, dict[str, Any]]:
-    """(the directory that holds the checkpoint at `path`, its state.json checked and upgraded to
-    the current format)."""
-    src = path
-    if not path.is_dir():
-        src = _sibling(path, "old")  # a save was interrupted between its two renames
-        if not src.is_dir():
-            raise FileNotFoundError(f"no checkpoint directory at {path}")
-    state = _read_json(src / "state.json")
+def _state(src: Folder) -> dict[str, Any]:
+    """The state.json of the checkpoint directory `src`, checked and upgraded to the current
+    format."""
+    state = read_json(src, "state.json")
+    file = src.path / "state.json"
     if not isinstance(state, dict) or "config" not in state or "format" not in state:
-        raise ValueError(
-            f"{src / 'state.json'} is not a minis2s checkpoint state (formats 1 to {FORMAT})"
-        )
+        raise ValueError(f"{file} is not a minis2s checkpoint state (formats 1 to {FORMAT})")
     fmt = state["format"]
     if type(fmt) is int and fmt > FORMAT:
         raise ValueError(
-            f"{src / 'state.json'} is checkpoint format {fmt}, from a newer minis2s; this one "
+            f"{file} is checkpoint format {fmt}, from a newer minis2s; this one "
             f"reads formats 1 to {FORMAT}: upgrade minis2s to read it"
         )
     if type(fmt) is not int or fmt < 1:
         raise ValueError(
-            f"{src / 'state.json'} says checkpoint format {fmt!r}; minis2s writes an integer "
+            f"{file} says checkpoint format {fmt!r}; minis2s writes an integer "
             f"from 1 to {FORMAT} (was the file edited?)"
         )
     for upgrade in _UPGRADES[fmt - 1 :]:
         state = {**state, "config": upgrade(state["config"])}
-    return src, {**state, "format": FORMAT}
+    return {**state, "format": FORMAT}
 
 
 def _bridge_c(config: Any) -> Any:

@@ -1,14 +1,13 @@
-"""The files of a checkpoint directory (checkpoint.py), one at a time: written and fsynced,
-read back with errors that name a missing or corrupt file, JSON as a checkpoint holds it, and the
-`.NAME.tmp` / `.NAME.old` siblings that make `checkpoint.save` atomic (`_recover` finishes or
-undoes a save that was cut short)."""
+"""The files of a checkpoint directory (checkpoint.py), one at a time: written and fsynced, JSON
+as a checkpoint holds it, and the `.NAME.tmp` / `.NAME.old` siblings that make `checkpoint.save`
+atomic (`_recover` finishes or undoes a save that was cut short). Reading them back, whole while
+a save replaces them, is checkpoint_read.py's."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -65,25 +64,6 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _read_npz(file: Path) -> dict[str, np.ndarray]:
-    if not file.exists():
-        raise ValueError(f"incomplete checkpoint: {file} is missing")
-    try:
-        with np.load(file, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"corrupt checkpoint file {file}: {e}") from e
-
-
-def _read_json(file: Path) -> Any:
-    if not file.exists():
-        raise ValueError(f"incomplete checkpoint: {file} is missing")
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"corrupt checkpoint file {file}: {e}") from e
 
 
 def _default(o: Any) -> Any:

@@ -1,0 +1,132 @@
+"""Reading a checkpoint directory that a save of another process may replace meanwhile (a
+translate, evaluate or average of a run that is training): every file of one load is of one save.
+
+`checkpoint.save` renames the old directory away (`.NAME.old`), the new one in, and then deletes
+the old one. A load that read NAME/state.json of one save and NAME/params.npz of the next would
+mix the two; one that opened the old directory's files as they were deleted would fail. So a
+load opens the directory once and reads each file relative to it (`dir_fd`, POSIX's openat): a
+directory renamed is the same directory, so its files are all of one save, and one deleted under
+the load is a FileNotFoundError. When a read fails and NAME no longer names the directory it
+opened (a save replaced it), the load starts again, TRIES times at most; a failure of the
+directory that NAME still names is the checkpoint's own (missing or corrupt) and is raised. A load
+that succeeded is started again too when the directory was replaced before it ended: a file it
+found missing (the optional optimizer.npz, a vocabulary) may have been deleted by the save. Where
+`dir_fd` is missing (Windows) the files are read by path, and that last check is what keeps a load
+from mixing two saves.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import numpy as np
+
+from minis2s.train.checkpoint_files import _sibling
+
+TRIES = 10  # loads started again while saves replace the checkpoint; each save takes one
+_DIR_FD = {os.open, os.stat} <= os.supports_dir_fd
+T = TypeVar("T")
+
+
+class Folder:
+    """A checkpoint directory opened for reading; `path` names it in messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.fd = path, None
+        if _DIR_FD:
+            self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        self.identity = _identity(os.fstat(self.fd) if _DIR_FD else os.stat(path))
+
+    def has(self, name: str) -> bool:
+        try:
+            os.stat(name, dir_fd=self.fd) if _DIR_FD else os.stat(self.path / name)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def open(self, name: str, mode: str) -> IO[Any]:
+        if not _DIR_FD:
+            return open(self.path / name, mode)
+        opener = functools.partial(os.open, dir_fd=self.fd)
+        return open(name, mode, opener=opener)  # noqa: SIM115 (the caller closes it)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def read_whole(path: Path, read: Callable[[Folder], T]) -> T:
+    """`read(folder)` of the checkpoint at `path` (or of the `.NAME.old` copy that a save between
+    its two renames leaves), started again while saves replace it; FileNotFoundError naming
+    `path` when there is none, the errors of `read` otherwise."""
+    for attempt in range(TRIES):
+        last = attempt == TRIES - 1
+        try:
+            folder = Folder(_current(path) or path)
+        except (FileNotFoundError, NotADirectoryError):
+            if not last and _current(path) is not None:  # a save's rename came in between
+                continue
+            raise FileNotFoundError(f"no checkpoint directory at {path}") from None
+        try:
+            got = read(folder)
+        except (OSError, ValueError):
+            if not last and _replaced(path, folder):
+                continue
+            raise
+        finally:
+            folder.close()
+        if last or not _replaced(path, folder):  # else a file it did not find may have been deleted
+            return got
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+def read_npz(folder: Folder, name: str) -> dict[str, np.ndarray]:
+    file = folder.path / name
+    try:
+        with folder.open(name, "rb") as f, np.load(f, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise ValueError(f"incomplete checkpoint: {file} is missing") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"corrupt checkpoint file {file}: {e}") from e
+
+
+def read_json(folder: Folder, name: str) -> Any:
+    file = folder.path / name
+    try:
+        with folder.open(name, "rb") as f:
+            return json.loads(f.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"incomplete checkpoint: {file} is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"corrupt checkpoint file {file}: {e}") from e
+
+
+def _current(path: Path) -> Path | None:
+    """The directory a load of `path` reads now: `path`, or the `.NAME.old` that a save between
+    its renames leaves; None without either (NAME is looked at again: the save may have ended)."""
+    for p in (path, _sibling(path, "old"), path):
+        if p.is_dir():
+            return p
+    return None
+
+
+def _replaced(path: Path, folder: Folder) -> bool:
+    """Whether the checkpoint at `path` is no longer the directory `folder` opened."""
+    now = _current(path)
+    try:
+        return now is None or _identity(os.stat(now)) != folder.identity
+    except OSError:  # gone between the two looks: replaced
+        return True
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    # the inode cannot be reused while `folder` holds the directory open (POSIX); by path, the
+    # change time tells a directory made in the place of a deleted one apart
+    return (st.st_dev, st.st_ino, 0 if _DIR_FD else st.st_ctime_ns)

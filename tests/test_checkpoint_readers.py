@@ -1,0 +1,59 @@
+"""Readers of a run (translate, evaluate, average ...) while it trains: a checkpoint is read whole,
+all of one save, however a save of another process interleaves with the reading."""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from minis2s.train import checkpoint, checkpoint_read
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# saves checkpoint i, whose every entry says i, until killed
+SAVER = """
+import sys, numpy as np
+from minis2s.train import checkpoint
+path = sys.argv[1]
+i = 1
+while True:
+    checkpoint.save(path, {"w": np.full(64, i)}, {"i": i}, optimizer_state={"step": i},
+                    trainer_state={"step": i}, vocabs={"tgt": {"i": i}})
+    i += 1
+"""
+
+
+def _saver(path) -> subprocess.Popen:
+    checkpoint.save(path, {"w": np.full(64, 0)}, {"i": 0}, trainer_state={"step": 0})
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    return subprocess.Popen([sys.executable, "-c", SAVER, str(path)], env=env, cwd=ROOT)
+
+
+@pytest.mark.parametrize("dir_fd", [True, False], ids=["openat", "by-path"])
+def test_a_reader_sees_whole_checkpoints_while_another_process_saves(tmp_path, monkeypatch, dir_fd):
+    """Each load is of one save (its params, config, optimizer and trainer state and vocabularies
+    all say the same i), never an error: a save renames the old checkpoint away, the new one in,
+    and deletes the old one, and a load cut across those steps must start again. By path is how
+    a system without openat (Windows) reads."""
+    monkeypatch.setattr(checkpoint_read, "_DIR_FD", dir_fd and checkpoint_read._DIR_FD)
+    path = tmp_path / "last"
+    proc = _saver(path)
+    seen = set()
+    try:
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            assert checkpoint.exists(path)
+            c = checkpoint.load(path)
+            i = c.config["i"]
+            assert set(c.params["w"].tolist()) == {i} and c.trainer_state["step"] == i
+            if i:
+                assert c.optimizer_state["step"] == i and c.vocabs == {"tgt": {"i": i}}
+            assert checkpoint.load_config(path)["i"] >= i
+            seen.add(i)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert len(seen) > 5  # the saves and loads did interleave
