@@ -41,7 +41,7 @@ from minis2s.run_checks import (
     check_recordable,
     check_vectors_options,
 )
-from minis2s.train import checkpoint
+from minis2s.train import checkpoint, run_lock
 from minis2s.train.accumulate import groups
 from minis2s.train.config import TrainConfig, frozen_params
 from minis2s.train.console import eval_every_note
@@ -178,8 +178,9 @@ def train(
         print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
               f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "
               f"{unk + dev_unk} unknown tokens mapped to <unk>")  # fmt: skip
-    _start(trainer, out_dir, resume, progress)
-    trainer.fit()
+    with run_lock.hold(out_dir):  # one trainer at a time in out_dir (train/run_lock.py)
+        _start(trainer, out_dir, resume, progress)
+        trainer.fit()
     best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
     return best
 

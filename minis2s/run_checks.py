@@ -9,16 +9,18 @@ import os
 from typing import Any
 
 from minis2s.data.tokenize import TOKENIZERS, get_tokenizer
-from minis2s.train import checkpoint, keep
+from minis2s.train import checkpoint, keep, run_lock
 
 
 def check_out_dir(out_dir: str, resume: bool = False, init_from: Any = None) -> None:
     """A run's directory may be missing (it is made) but not be a file, and a new run's must
     hold nothing of an old one (`init_from`: the run a fine-tuning starts from). The command line
-    checks before it reads the data (a large corpus, and learning its BPE merges, take a while)."""
+    checks before it reads the data (a large corpus, and learning its BPE merges, take a while).
+    A run another process trains is refused first, new or resumed (run_lock.py)."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
                                  "--out (a directory, made if missing)")  # fmt: skip
+    run_lock.check_free(out_dir)
     if resume:
         return
     if os.path.isfile(os.path.join(out_dir, "state.json")):  # e.g. what minis2s average wrote

@@ -1,0 +1,139 @@
+"""One trainer at a time in a run directory: an advisory lock on `RUN/train.lock`.
+
+Two processes training into one run directory (a `train --resume runs/x` started in two
+terminals, or a new run given the --out of one that trains) would each save over the other's
+last/ and best/, interleave their log lines and trim each other's kept steps: the run would go
+on from whichever saved last, with a log that matches neither. So `minis2s train` (and
+`pipeline.train`) holds an exclusive `fcntl.flock` on RUN/train.lock while it resumes and trains
+(`hold`), and refuses to start, before it reads any data, when another process holds it
+(`check_free`, called by run_checks.check_out_dir): the error names the run, the other process
+(the pid, host and start time it wrote in the file) and the fix.
+
+The operating system releases a flock when the process that took it ends, however it ends
+(Ctrl-C, a crash, `kill -9`, a power cut), so no stale lock ever blocks the next resume, and
+train.lock itself is never deleted (deleting it would let two processes lock two different
+files of one name). The lock is advisory: readers (translate, evaluate, average ...) ignore it,
+and read checkpoints whole while a save replaces them (checkpoint_read.py). Where fcntl is
+missing (Windows) there is no lock: nothing keeps a second trainer out (README). A file system
+that refuses locks (some network mounts) gets a warning and no lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from minis2s.disk_errors import reworded
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+NAME = "train.lock"
+
+
+class RunInUseError(RuntimeError):
+    """Another process trains into the run directory."""
+
+
+def check_free(out_dir: str | os.PathLike) -> None:
+    """RunInUseError if another process (or another `hold` of this one) holds the lock of the run
+    in `out_dir`; nothing when it is free, missing, or there are no locks (Windows)."""
+    path = os.path.join(out_dir, NAME)
+    if fcntl is None or not os.path.isfile(path):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # unreadable: hold, which must write it, says what is wrong
+        return
+    try:
+        _lock(fd, out_dir, fcntl.LOCK_SH)  # shared: two checks do not refuse each other
+    finally:
+        os.close(fd)  # and the lock with it
+
+
+@contextmanager
+def hold(out_dir: str | os.PathLike) -> Iterator[None]:
+    """Hold the run in `out_dir` (made if missing) for the block: RunInUseError at once if
+    another process holds it; an OSError naming the directory if it cannot be written."""
+    if fcntl is None:
+        yield
+        return
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, NAME)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise reworded(
+            e,
+            f"cannot write in the run directory {out_dir} ({e.strerror}: {path}); training "
+            "writes its checkpoints and log there: make it writable, or choose another --out",
+        ) from None
+    locked = False
+    try:
+        locked = _lock(fd, out_dir, fcntl.LOCK_EX)
+        if locked:
+            _write_owner(fd)
+        yield
+    finally:
+        if locked:
+            os.ftruncate(fd, 0)  # no owner named in the file when none holds it
+        os.close(fd)  # releases the lock
+
+
+def _lock(fd: int, out_dir: str | os.PathLike, kind: int) -> bool:
+    """flock `fd` without waiting: True once held, False where the file system has no locks
+    (with a warning), RunInUseError naming the process that holds it."""
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        raise RunInUseError(_in_use(fd, out_dir)) from None
+    except OSError as e:  # ENOLCK, EOPNOTSUPP: a file system without locks
+        warnings.warn(
+            f"could not lock {os.path.join(out_dir, NAME)} ({e.strerror}): nothing keeps a "
+            f"second trainer out of {out_dir} while this one trains",
+            stacklevel=4,
+        )
+        return False
+
+
+def _in_use(fd: int, out_dir: str | os.PathLike) -> str:
+    owner = _owner(fd)
+    who = "another process"
+    if owner:
+        who = f"process {owner['pid']} on {owner['host']}, since {owner['since']}"
+    kill = f"kill {owner['pid']}" if owner and owner["host"] == socket.gethostname() else "kill"
+    return (
+        f"the run in {out_dir} is in use: {who} is training it (it holds "
+        f"{os.path.join(out_dir, NAME)}), and two trainers would save over each other's "
+        f"checkpoints; wait for it to end or stop it (Ctrl-C in its terminal, or `{kill}`: "
+        "its last checkpoint is kept either way) and then resume the run, or train into "
+        "another --out"
+    )
+
+
+def _write_owner(fd: int) -> None:
+    """Say in the file who holds it, for the message of the process it keeps out."""
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    line = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": since})
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (line + "\n").encode(), 0)
+
+
+def _owner(fd: int) -> dict | None:
+    """The holder's pid, host and start, as `_write_owner` wrote them; None if unreadable (it
+    has not written them yet, or an older minis2s made the file)."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        owner = json.loads(os.read(fd, 4096).decode())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(owner, dict) and {"pid", "host", "since"} <= owner.keys()
+    return owner if ok else None
