@@ -12,10 +12,13 @@ from minis2s.data.tokenize import TOKENIZERS, get_tokenizer
 from minis2s.train import checkpoint, keep, run_lock
 
 
-def check_out_dir(out_dir: str, resume: bool = False, init_from: Any = None) -> None:
+def check_out_dir(
+    out_dir: str, resume: bool = False, init_from: Any = None, *, cli: bool = False
+) -> None:
     """A run's directory may be missing (it is made) but not be a file, and a new run's must
     hold nothing of an old one (`init_from`: the run a fine-tuning starts from). The command line
-    checks before it reads the data (a large corpus, and learning its BPE merges, take a while).
+    checks before it reads the data (a large corpus, and learning its BPE merges, take a while),
+    with `cli`: its messages name the flags (--resume), pipeline.train's the keywords.
     A run another process trains is refused first, new or resumed (run_lock.py)."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
@@ -35,10 +38,10 @@ def check_out_dir(out_dir: str, resume: bool = False, init_from: Any = None) -> 
             f"(the run it starts from, {init_from}, is only read)"
         )
     if checkpoint.exists(os.path.join(out_dir, "last")):
-        raise FileExistsError(
-            f"{out_dir} already holds a run; pass --resume (resume=True) to continue it or "
-            "choose another --out"
-        )
+        fix = "--resume to continue it or choose another --out"
+        if not cli:  # pipeline.train's caller passes keywords
+            fix = "resume=True to continue it or choose another out_dir"
+        raise FileExistsError(f"{out_dir} already holds a run; pass {fix}")
     if os.path.exists(os.path.join(out_dir, "log.jsonl")):  # its checkpoints were removed
         raise FileExistsError(
             f"{out_dir} holds the log.jsonl of an earlier run (without its checkpoints), which a "

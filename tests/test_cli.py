@@ -59,7 +59,8 @@ def test_shown_translations_are_ok_when_exact_match_counts_them(capsys):
 
 def test_train_refuses_to_overwrite_and_resumes(run, capsys):
     assert main(["train", *TINY, "--out", str(run)]) == 2
-    assert "--resume" in capsys.readouterr().err
+    err = capsys.readouterr().err  # the flag, not the Python keyword (resume=True)
+    assert "already holds a run; pass --resume to continue it or choose another --out" in err
     args = [a if a != "1" else "2" for a in TINY]  # --epochs 2
     assert main(["train", *args, "--out", str(run), "--resume"]) == 0
     lines = (run / "log.jsonl").read_text().splitlines()

@@ -91,7 +91,7 @@ def test_a_new_run_over_a_run_is_refused_and_resume_goes_on(corpus, tmp_path):
     data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
     opts = {"emb": 2, "hidden": 2}
     pipeline.train(data, opts, TrainConfig(epochs=1), out, progress=False)
-    with pytest.raises(FileExistsError, match=r"holds a run; pass --resume \(resume=True\)"):
+    with pytest.raises(FileExistsError, match=r"holds a run; pass resume=True to continue it or"):
         pipeline.train(data, opts, TrainConfig(epochs=2), out, progress=False)
     pipeline.train(data, opts, TrainConfig(epochs=2), out, resume=True, progress=False)
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 2
