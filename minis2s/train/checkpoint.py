@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s.backend import to_numpy
+from minis2s.disk_errors import reworded, write_failed
 from minis2s.train.checkpoint_diff import SHOWN_ITEMS as SHOWN_ITEMS
 from minis2s.train.checkpoint_diff import check_compatible as check_compatible
 from minis2s.train.checkpoint_diff import differences as differences
@@ -96,26 +97,55 @@ def save(
     if optimizer_state is not None:
         arrays["optimizer.npz"] = {k: to_numpy(v) for k, v in optimizer_state.items()}
 
+    had = exists(path)
+    try:
+        _write_whole(path, arrays, texts)
+    except OSError as e:
+        kept = f"{path} is as it was before this save (nothing of it was replaced)"
+        if not had:
+            kept = f"nothing was written at {path}"
+        e = write_failed(e, f"save the checkpoint {path}", kept, path.parent)
+        if path.name in ("best", "last") or path.parent.name == "steps":  # a run's (keep.py)
+            e = reworded(e, f"{e}, then resume the run: it goes on from its last checkpoint")
+        raise e from None
+    return path
+
+
+def _write_whole(path: Path, arrays: dict[str, dict], texts: dict[str, str]) -> None:
+    """Write the files into `.NAME.tmp` and rename it to `path`; on an error, `path` is as it was
+    and no `.NAME.tmp` or `.NAME.old` is left."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _recover(path)
     _check_replaceable(path)
     tmp, old = _sibling(path, "tmp"), _sibling(path, "old")
-    tmp.mkdir()
     try:
+        tmp.mkdir()
         for name, a in arrays.items():
             _write_npz(tmp / name, a)
         for name, text in texts.items():
             _write_json(tmp / name, text)
         _fsync_dir(tmp)
+        if path.exists():
+            os.replace(path, old)  # renaming a directory to a free name is atomic
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            _put_back(old, path)
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if path.exists():
-        os.replace(path, old)  # renaming a directory to a free name is atomic
-    os.replace(tmp, path)
     _fsync_dir(path.parent)
     shutil.rmtree(old, ignore_errors=True)
-    return path
+
+
+def _put_back(old: Path, path: Path) -> None:
+    """Undo the first rename of a save whose second failed: the checkpoint is back at NAME."""
+    if old.is_dir() and not path.exists():
+        try:
+            os.replace(old, path)
+        except OSError:  # (a failing disk) load reads .NAME.old, the next save moves it back
+            pass
 
 
 def exists(path: str | os.PathLike) -> bool:

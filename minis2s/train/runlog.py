@@ -12,9 +12,12 @@ several lines, a step only one. Every log minis2s has written has a step in each
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
+
+from minis2s.disk_errors import write_failed
 
 NAME = "log.jsonl"
 
@@ -22,8 +25,13 @@ NAME = "log.jsonl"
 def append(out_dir: str, record: dict[str, Any]) -> None:
     """Add one evaluation's line to out_dir/log.jsonl."""
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, NAME), "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
+    path = os.path.join(out_dir, NAME)
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+    except OSError as e:  # a torn line is dropped by the resume's repair
+        kept = "its checkpoints were saved, and resuming the run writes the line from them"
+        raise write_failed(e, f"add this evaluation's line to {path}", kept, out_dir) from None
 
 
 def repair(out_dir: str, step: int, record: dict[str, Any] | None) -> None:
@@ -45,10 +53,17 @@ def repair(out_dir: str, step: int, record: dict[str, Any] | None) -> None:
         kept[s] = json.dumps(record)
     if not kept and not os.path.exists(path):
         return
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(kept[s] + "\n" for s in sorted(kept))
-    os.replace(tmp, path)
+    tmp = path + ".tmp"  # one name: the run's lock keeps out a second writer (run_lock.py)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(kept[s] + "\n" for s in sorted(kept))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise write_failed(e, f"rewrite {path}", "it is as it was", out_dir) from None
 
 
 def _parsed(line: str) -> Any:
