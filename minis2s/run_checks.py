@@ -23,6 +23,11 @@ def check_out_dir(
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
                                  "--out (a directory, made if missing)")  # fmt: skip
+    if os.path.islink(out_dir) and not os.path.exists(out_dir):  # makedirs: "File exists"
+        raise FileNotFoundError(
+            f"--out {out_dir} is a symlink to {os.readlink(out_dir)}, which does not exist (a "
+            "disk not mounted?): make that directory, or choose another --out"
+        )
     run_lock.check_free(out_dir)
     if resume:
         return

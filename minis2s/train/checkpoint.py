@@ -41,6 +41,7 @@ import numpy as np
 
 from minis2s.backend import to_numpy
 from minis2s.disk_errors import reworded, write_failed
+from minis2s.train import run_lock
 from minis2s.train.checkpoint_diff import SHOWN_ITEMS as SHOWN_ITEMS
 from minis2s.train.checkpoint_diff import check_compatible as check_compatible
 from minis2s.train.checkpoint_diff import differences as differences
@@ -97,6 +98,7 @@ def save(
     if optimizer_state is not None:
         arrays["optimizer.npz"] = {k: to_numpy(v) for k, v in optimizer_state.items()}
 
+    run_lock.check_in_place(path)  # not into a run directory removed or moved meanwhile
     had = exists(path)
     try:
         _write_whole(path, arrays, texts)

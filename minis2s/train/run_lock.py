@@ -7,7 +7,9 @@ on from whichever saved last, with a log that matches neither. So `minis2s train
 `pipeline.train`) holds an exclusive `fcntl.flock` on RUN/train.lock while it resumes and trains
 (`hold`), and refuses to start, before it reads any data, when another process holds it
 (`check_free`, called by run_checks.check_out_dir): the error names the run, the other process
-(the pid, host and start time it wrote in the file) and the fix.
+(the pid, host and start time it wrote in the file) and the fix. A run directory removed or moved
+while it trains stops the run at its next save (`check_in_place`), which would otherwise make a
+new, partial run directory at the old path.
 
 The operating system releases a flock when the process that took it ends, however it ends
 (Ctrl-C, a crash, `kill -9`, a power cut), so no stale lock ever blocks the next resume, and
@@ -36,6 +38,8 @@ except ImportError:  # Windows
     fcntl = None
 
 NAME = "train.lock"
+# the runs this process holds: absolute path -> (the path as given, the lock file's identity)
+_held: dict[str, tuple[str, tuple[int, int]]] = {}
 
 
 class RunInUseError(RuntimeError):
@@ -75,16 +79,43 @@ def hold(out_dir: str | os.PathLike) -> Iterator[None]:
             f"cannot write in the run directory {out_dir} ({e.strerror}: {path}); training "
             "writes its checkpoints and log there: make it writable, or choose another --out",
         ) from None
-    locked = False
+    locked, key = False, os.path.abspath(out_dir)
     try:
         locked = _lock(fd, out_dir, fcntl.LOCK_EX)
         if locked:
             _write_owner(fd)
+        _held[key] = (os.fspath(out_dir), _identity(os.fstat(fd)))
         yield
     finally:
+        _held.pop(key, None)
         if locked:
             os.ftruncate(fd, 0)  # no owner named in the file when none holds it
         os.close(fd)  # releases the lock
+
+
+def check_in_place(path: str | os.PathLike) -> None:
+    """FileNotFoundError if `path` is in a run directory this process holds, and that directory
+    was moved or removed since `hold` (its train.lock is not the file held): a save there would
+    start a second, partial run at the old path. checkpoint.save and runlog.append call it."""
+    path = os.path.abspath(path)
+    for key, (out_dir, identity) in _held.items():
+        if path != key and not path.startswith(os.path.join(key, "")):
+            continue
+        try:
+            now = _identity(os.stat(os.path.join(key, NAME)))
+        except OSError:
+            now = None
+        if now != identity:
+            raise FileNotFoundError(
+                f"the run directory {out_dir} was moved or removed while this process trained "
+                f"into it (the {NAME} it holds is no longer there): stopping rather than start "
+                "a second, partial run at that path; if it was moved, resume the run where it "
+                "went (its checkpoints and log went with it)"
+            )
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
 
 
 def _lock(fd: int, out_dir: str | os.PathLike, kind: int) -> bool:

@@ -18,12 +18,14 @@ import os
 from typing import Any
 
 from minis2s.disk_errors import write_failed
+from minis2s.train import run_lock
 
 NAME = "log.jsonl"
 
 
 def append(out_dir: str, record: dict[str, Any]) -> None:
     """Add one evaluation's line to out_dir/log.jsonl."""
+    run_lock.check_in_place(out_dir)  # not into a run directory removed or moved meanwhile
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, NAME)
     try:
