@@ -73,6 +73,7 @@ def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> 
     before any sentence is read (no sentence typed or scored in vain): --coverage-penalty
     (beam search would refuse it only at its first step), --replace-unk and --phrase-table."""
     from minis2s._api_checks import check_replace_unk
+    from minis2s.decode.replace_unk import check_table_file
     from minis2s.ensemble_commands import no_attention
 
     if "beta" in kw and no_attention(tr, args.checkpoint):
@@ -85,6 +86,8 @@ def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> 
             f"--replace-unk: {no_attention(tr, args.checkpoint)}, so no weights say which source "
             "token an <unk> should copy; leave it out"
         )
+    if kw.get("phrase_table") is not None:  # an entry's FILE:LINE (decode/replace_unk.py)
+        check_table_file(args.phrase_table, kw["phrase_table"], tr.tokenizer)
     check_replace_unk(
         tr.model.cfg, kw.get("replace_unk", False), kw.get("phrase_table"), tr.tokenizer
     )

@@ -206,5 +206,17 @@ def test_the_command_line_refuses_a_table_source_that_is_not_a_token_before_stdi
     monkeypatch.setattr(Translator, "load", classmethod(lambda cls, path, which="best": tr))
     argv = ["translate", "--checkpoint", "m", "--replace-unk", "--phrase-table", str(table)]
     assert main(argv) == 2
-    assert "phrase_table lists 'New York', but the word tokenizer" in capsys.readouterr().err
+    assert (  # where the entry is, as other errors of a file say (CorpusError's FILE:LINE)
+        f"minis2s translate: error: {table}:2: 'New York' is read by the word tokenizer as "
+        "['New', 'York'], so it never matches a source token; give one token as the model reads "
+        "it, or remove the line\n"
+    ) == capsys.readouterr().err
+    table.write_text("Xu\tSu\ncaf\u00e9\tcafe\nBo\tBu\ncafe\u0301\tcafe\n", encoding="utf-8")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"error: {table}:4: 'cafe\u0301' is the token of line 2, 'caf\u00e9', in another " in err
+    assert (
+        "(code points U+0063+U+0061+U+0066+U+00E9 and U+0063+U+0061+U+0066+U+0065+U+0301), which "
+        "the word tokenizer reads alike; keep one of the two lines"
+    ) in err
     assert stdin.tell() == 0

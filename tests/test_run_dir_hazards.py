@@ -34,7 +34,9 @@ def test_a_run_directory_gone_while_it_trains_stops_the_run(tmp_path, how):
                       lambda: runlog.append(str(run), {"epoch": 1, "step": 1})):  # fmt: skip
             with pytest.raises(FileNotFoundError) as e:
                 write()
-            assert f"the run directory {run} was moved or removed while this process" in str(e.value)
+            assert f"the run directory {run} was moved or removed while this process" in str(
+                e.value
+            )
     assert not run.exists()
     if how == "moved":
         assert checkpoint.load(moved / "last").config == {"i": 1}

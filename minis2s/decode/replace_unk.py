@@ -4,15 +4,19 @@ its step attends to most, or as that token's entry in a phrase table.
 Luong, Sutskever, Le, Vinyals and Zaremba (2015), "Addressing the Rare Word Problem in Neural
 Machine Translation". It runs after decoding, on a hypothesis and its attention weights; the
 model's scores are left as they were. `Translator.translate(..., replace_unk=True)` and
-`minis2s translate|evaluate --replace-unk` call it.
+`minis2s translate|evaluate --replace-unk` call it. `check_table_file` refuses an entry of a
+`--phrase-table FILE` that could never match, naming its FILE:LINE.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from minis2s.data.corpus import CorpusError
+from minis2s.data.tokenize import Tokenizer
 from minis2s.data.vocab import UNK_ID
 
 
@@ -38,3 +42,34 @@ def replace_unknown(
             token = table.get(source, source)
         out.append(token)
     return out
+
+
+def check_table_file(
+    path: str | os.PathLike, table: Mapping[str, str], tokenizer: Tokenizer
+) -> None:
+    """The phrase table read from `path` (`read_phrase_table`: entry n is line n, a line each,
+    duplicates refused) checked as `translate` checks a table: each source one token as
+    `tokenizer` reads it, no two the same token in two Unicode forms; a CorpusError naming the
+    FILE:LINE of the first entry that fails, as the other errors of the file do."""
+    from minis2s._api_checks import _check_table_sources, _code_points
+
+    first: dict[str, int] = {}  # normalised source -> its line
+    sources = list(table)
+    for line, source in enumerate(sources, 1):
+        token = tokenizer.normalize(source)
+        if token in first:
+            was = sources[first[token] - 1]
+            raise CorpusError(
+                path, line, f"{source!r} is the token of line {first[token]}, {was!r}, in another "
+                f"Unicode form (code points {_code_points(was)} and {_code_points(source)}), "
+                f"which the {tokenizer.name} tokenizer reads alike; keep one of the two lines"
+            )  # fmt: skip
+        first[token] = line
+        try:
+            _check_table_sources({source: ""}, tokenizer)  # the one rule translate applies
+        except ValueError:
+            raise CorpusError(
+                path, line, f"{source!r} is read by the {tokenizer.name} tokenizer as "
+                f"{tokenizer.tokenize(source)!r}, so it never matches a source token; give one "
+                "token as the model reads it, or remove the line"
+            ) from None  # fmt: skip
