@@ -139,7 +139,7 @@ def _in_use(fd: int, out_dir: str | os.PathLike) -> str:
     owner = _owner(fd)
     who = "another process"
     if owner:
-        who = f"process {owner['pid']} on {owner['host']}, since {owner['since']}"
+        who = f"process {owner['pid']} on {owner['host']} (since {owner['since']})"
     kill = f"kill {owner['pid']}" if owner and owner["host"] == socket.gethostname() else "kill"
     return (
         f"the run in {out_dir} is in use: {who} is training it (it holds "
