@@ -132,6 +132,7 @@ def test_a_file_system_without_locks_warns_and_trains(tmp_path, monkeypatch):
         raise OSError(errno.ENOLCK, "No locks available")
 
     monkeypatch.setattr(run_lock.fcntl, "flock", no_locks)
-    with pytest.warns(UserWarning, match="No locks available.*nothing keeps a second trainer"):
+    with pytest.warns(UserWarning, match="No locks available.*nothing keeps a second trainer") as w:
         with run_lock.hold(tmp_path):
-            pass
+            run_lock.check_free(tmp_path)  # says nothing more
+    assert len(w) == 1

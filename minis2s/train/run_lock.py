@@ -57,7 +57,7 @@ def check_free(out_dir: str | os.PathLike) -> None:
     except OSError:  # unreadable: hold, which must write it, says what is wrong
         return
     try:
-        _lock(fd, out_dir, fcntl.LOCK_SH)  # shared: two checks do not refuse each other
+        _lock(fd, out_dir, fcntl.LOCK_SH, warn=False)  # shared: checks do not refuse checks
     finally:
         os.close(fd)  # and the lock with it
 
@@ -118,15 +118,18 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
-def _lock(fd: int, out_dir: str | os.PathLike, kind: int) -> bool:
+def _lock(fd: int, out_dir: str | os.PathLike, kind: int, warn: bool = True) -> bool:
     """flock `fd` without waiting: True once held, False where the file system has no locks
-    (with a warning), RunInUseError naming the process that holds it."""
+    (with a warning if `warn`: hold's, not check_free's too), RunInUseError naming the process
+    that holds it."""
     try:
         fcntl.flock(fd, kind | fcntl.LOCK_NB)
         return True
     except BlockingIOError:
         raise RunInUseError(_in_use(fd, out_dir)) from None
     except OSError as e:  # ENOLCK, EOPNOTSUPP: a file system without locks
+        if not warn:
+            return False
         warnings.warn(
             f"could not lock {os.path.join(out_dir, NAME)} ({e.strerror}): nothing keeps a "
             f"second trainer out of {out_dir} while this one trains",
