@@ -34,6 +34,7 @@ import numpy as np
 
 from minis2s import validate
 from minis2s.backend import get_array_module, to_numpy
+from minis2s.gradcheck_faults import Untouched, arrays_in, check_param_keys, check_shape, diagnose
 
 TOLERANCE = 1e-7
 FLOOR = 1e-3  # blocks are compared on at least FLOOR x the largest gradient of the check
@@ -88,7 +89,19 @@ def rel_error(a: Any, b: Any, floor: float = 0.0) -> float:
     return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
 
 
-def block_errors(numeric: dict[str, Any], analytic: dict[str, Any]) -> dict[str, float]:
+class GradErrors(dict):
+    """{block: rel_error}, which also keeps the gradients compared, so that `assert_close` can
+    say where a failing block is wrong (`gradcheck_faults.diagnose`)."""
+
+    def __init__(self, errors: dict[str, float], numeric: dict, analytic: dict, floor: float):
+        super().__init__(errors)
+        self.numeric, self.analytic, self.floor = numeric, analytic, floor
+
+    def diagnoses(self, names: list[str], tol: float) -> list[str]:
+        return [diagnose(k, self.numeric[k], self.analytic[k], self.floor, tol) for k in names]
+
+
+def block_errors(numeric: dict[str, Any], analytic: dict[str, Any]) -> GradErrors:
     """rel_error of every block (input or parameter), each on at least FLOOR x the largest
     gradient of the check.
 
@@ -99,7 +112,8 @@ def block_errors(numeric: dict[str, Any], analytic: dict[str, Any]) -> dict[str,
     """
     largest = max((float(np.abs(to_numpy(g)).max(initial=0.0)) for g in analytic.values()),
                   default=0.0)  # fmt: skip
-    return {k: rel_error(numeric[k], analytic[k], FLOOR * largest) for k in numeric}
+    errors = {k: rel_error(numeric[k], analytic[k], FLOOR * largest) for k in numeric}
+    return GradErrors(errors, numeric, analytic, FLOOR * largest)
 
 
 def _leaves(tree: Any, name: str) -> list[tuple[str, Any]]:
@@ -157,7 +171,10 @@ def check_layer(
     returns the input gradients alone (one array for one input). Inputs may be arrays or tuples of
     arrays (an LSTM's `(h0, c0)`); keyword `options` (mask, score kind, ...) pass through.
 
-    Returns {name: rel_error}, names like "x", "h0c0[1]", "W_ih".
+    Before the finite differences, it refuses (ValueError, naming the array) a gradient of the
+    wrong shape, a missing or unknown parameter key, and a backward pass that wrote into its
+    cache, inputs, parameters or upstream gradients. Returns {name: rel_error}, names like "x",
+    "h0c0[1]", "W_ih"; `assert_close` on them says where a wrong block is wrong.
     """
     call = (
         (lambda: forward(*inputs, **options))
@@ -165,44 +182,66 @@ def check_layer(
         else (lambda: forward(*inputs, params, **options))
     )
     *outs, cache = call()
-    r = np.random.default_rng(seed)
+    # not default_rng(seed): a learner's x drawn first from default_rng(0) would equal dy, and
+    # x == dy hides a transpose (x^T dy is then symmetric) or a gradient built from x for dy
+    r = np.random.default_rng((seed, 1))
     douts = _like(outs, lambda o: _random_like(o, r))
+    arg_names = list(inspect.signature(forward).parameters)
+    untouched = Untouched(
+        [(f"the input {n}", a) for k, x in enumerate(inputs) for n, a in _leaves(x, arg_names[k])]
+        + [(f"the parameter {k}", w) for k, w in (params or {}).items()]
+        + [(f"its upstream gradient {n}", d) for n, d in _leaves(douts, "dout")]
+        + arrays_in(cache, "cache")
+    )
     grads = backward(*douts, cache)
-    dinputs, dparams = _split_grads(grads, len(inputs), params is not None)
+    untouched.check("check_layer")
+    dinputs, dparams = _split_grads(grads, len(inputs), params)
 
     def loss() -> float:
         *o, _ = call()
         pairs = zip(_leaves(o, "o"), _leaves(douts, "d"), strict=True)
         return sum(_dot(a, d) for (_, a), (_, d) in pairs)
 
-    arg_names = list(inspect.signature(forward).parameters)
-    numeric, analytic = {}, {}
+    blocks = []  # (name, array, its gradient from backward)
     for k, (x, dx) in enumerate(zip(inputs, dinputs, strict=True)):
         for name, leaf, dleaf in _paired(x, dx, arg_names[k]):
             if dleaf is None:  # no gradient claimed: a float input must then truly have none
                 if np.dtype(leaf.dtype).kind != "f":
                     continue  # token ids and other integer inputs have no gradient to check
                 dleaf = get_array_module(leaf).zeros_like(leaf)
-            numeric[name], analytic[name] = numerical_grad(loss, leaf, h), dleaf
-    for key, w in (params or {}).items():
-        numeric[key], analytic[key] = numerical_grad(loss, w, h), dparams[key]
-    return block_errors(numeric, analytic)
+            blocks.append((name, leaf, dleaf))
+    blocks += [(key, w, dparams[key]) for key, w in (params or {}).items()]
+    for name, leaf, dleaf in blocks:  # all of them before the slow part
+        check_shape("check_layer", name, leaf, dleaf)
+    numeric = {name: numerical_grad(loss, leaf, h) for name, leaf, _ in blocks}
+    return block_errors(numeric, {name: dleaf for name, _, dleaf in blocks})
 
 
-def _split_grads(grads: Any, n_inputs: int, has_params: bool) -> tuple[list, dict]:
+def _split_grads(grads: Any, n_inputs: int, params: dict | None) -> tuple[list, dict]:
     """(input gradients, parameter gradients) from what a backward pass returned."""
     if isinstance(grads, dict):
-        return [None] * n_inputs, grads
-    if not has_params:
+        dinputs, dparams = [None] * n_inputs, grads
+    elif params is None:
         dinputs = list(grads) if isinstance(grads, tuple) else [grads]
-        dparams: dict = {}
+        dparams = {}
+    elif not isinstance(grads, tuple | list):
+        raise ValueError(
+            f"check_layer: backward returned one {_kind(grads)}; a layer with params "
+            "returns (*dinputs, dparams), dparams a dict with the same keys as params"
+        )
     else:
         *dinputs, dparams = grads
+    if params is not None:
+        check_param_keys("check_layer", params, dparams)
     if len(dinputs) != n_inputs:
         raise ValueError(
             f"check_layer: backward returned {len(dinputs)} input gradients for {n_inputs} inputs"
         )
     return dinputs, dparams
+
+
+def _kind(x: Any) -> str:
+    return "array" if hasattr(x, "shape") else type(x).__name__
 
 
 def _random_like(o: Any, r: np.random.Generator) -> Any:
@@ -238,6 +277,9 @@ def check_model(
     model._predict = lambda out: chosen.append(real_predict(out)) or chosen[-1]
     try:
         _, grads = model.loss_and_grads(batch, rng=rng(), **opts)
+        check_param_keys("check_model", model.params, grads)
+        for name, w in model.params.items():
+            check_shape("check_model", name, w, grads[name])
 
         def loss() -> float:
             replay = iter(chosen)
@@ -251,7 +293,9 @@ def check_model(
 
 
 def assert_close(errors: dict[str, float], tol: float = TOLERANCE) -> None:
-    """Raise AssertionError listing every entry of `errors` at or above `tol`."""
+    """Raise AssertionError listing every entry of `errors` at or above `tol`; for the errors
+    of `check_layer` or `check_model`, with a line on where each of those blocks is wrong."""
     bad = {k: v for k, v in errors.items() if not v < tol}
     if bad:
-        raise AssertionError(f"gradient check failed (tol {tol:g}): {bad}")
+        lines = errors.diagnoses(list(bad), tol) if isinstance(errors, GradErrors) else []
+        raise AssertionError("\n  ".join([f"gradient check failed (tol {tol:g}): {bad}", *lines]))

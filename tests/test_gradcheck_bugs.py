@@ -1,0 +1,204 @@
+"""The mistakes a learner makes in a backward pass, one test each: check_layer must catch every
+one, and its message must lead to the bug (which gradient, which entries, what kind of wrong),
+not to a KeyError or a NumPy traceback. The layers are drawn as a learner draws them, with
+np.random.default_rng(0), the seed the README's recipe uses."""
+
+import numpy as np
+import pytest
+
+from minis2s.gradcheck import assert_close, check_layer
+
+
+def linear_forward(x, p):  # y = x W^T + b: x (N, D), W (H, D) -> y (N, H)
+    return x @ p["W"].T + p["b"], (x, p["W"])
+
+
+def linear_backward(dy, cache):
+    x, W = cache
+    return dy @ W, {"W": dy.T @ x, "b": dy.sum(axis=0)}
+
+
+def linear_case(D=3, H=3, seed=0):
+    r = np.random.default_rng(seed)
+    return [r.standard_normal((4, D))], {"W": r.standard_normal((H, D)), "b": r.standard_normal(H)}
+
+
+def test_a_missing_transpose_is_caught_and_named_even_when_W_is_square():
+    """dW = x^T dy instead of dy^T x. With a square W only the values can show it; they did not
+    when the learner's x came from default_rng(0), because the upstream gradient did too (x ==
+    dy makes x^T dy symmetric)."""
+
+    def backward(dy, cache):
+        x, W = cache
+        return dy @ W, {"W": x.T @ dy, "b": dy.sum(axis=0)}
+
+    inputs, p = linear_case()
+    with pytest.raises(AssertionError, match=r"'W'(.|\n)*transpose"):
+        assert_close(check_layer(linear_forward, backward, inputs, p))
+    inputs, p = linear_case(D=3, H=2)  # not square: the shapes show it, named, before any work
+    with pytest.raises(ValueError, match=r"gradient of W has shape \(3, 2\).*\(2, 3\).*transpose"):
+        check_layer(linear_forward, backward, inputs, p)
+
+
+def test_the_readme_recipe_with_its_seed_catches_a_gradient_built_from_x_instead_of_dy():
+    """The README's y = x * w with x from default_rng(0): dw = sum(x * x) passed while the
+    upstream gradient dy was drawn from the same stream as x, so equal to it."""
+
+    def forward(x, p):
+        return x * p["w"], (x, p["w"])
+
+    def backward(dy, cache):
+        x, w = cache
+        return dy * w, {"w": (x * x).sum(axis=0)}
+
+    r = np.random.default_rng(0)
+    errors = check_layer(
+        forward, backward, [r.standard_normal((4, 3))], {"w": r.standard_normal(3)}
+    )
+    assert errors["w"] > 0.1
+
+
+def test_a_forgotten_term_shows_where_and_by_how_much():
+    """Layer norm's dx without its last term: the message names x and gives, at its worst
+    entry, what backward said beside what finite differences say."""
+
+    def forward(x, p):
+        xc = x - x.mean(axis=-1, keepdims=True)
+        inv = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + 1e-5)
+        return p["g"] * xc * inv, (xc * inv, inv, p["g"])
+
+    def backward(dy, cache):
+        xhat, inv, g = cache
+        dxhat = dy * g
+        dx = inv * (dxhat - dxhat.mean(axis=-1, keepdims=True))  # - xhat * mean(dxhat xhat)
+        return dx, {"g": (dy * xhat).sum(axis=0)}
+
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((3, 4)), {"g": r.standard_normal(4)}
+    with pytest.raises(AssertionError) as failed:
+        assert_close(check_layer(forward, backward, [x], p))
+    message = str(failed.value)
+    assert "'g'" not in message
+    assert "x: worst at [" in message and "backward gave" in message
+    assert "finite differences" in message
+
+
+def masked_forward(x, p, mask):  # y = m * tanh(x W^T): x (N, T, D), mask (N, T) -> y (N, T, H)
+    a = np.tanh(x @ p["W"].T)
+    return mask[:, :, None] * a, (x, a, p["W"], mask)
+
+
+def test_a_gradient_for_a_padded_row_is_caught_and_called_so():
+    def backward(dy, cache):
+        x, a, W, mask = cache
+        da = dy * (1 - a * a)  # forgot the mask: padded steps get a gradient
+        return da @ W, {"W": np.einsum("nth,ntd->hd", da * mask[:, :, None], x)}
+
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((2, 3, 2)), {"W": r.standard_normal((2, 2))}
+    mask = np.array([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    with pytest.raises(AssertionError) as failed:
+        assert_close(check_layer(masked_forward, backward, [x], p, mask=mask))
+    message = str(failed.value)
+    assert "x: worst at [1, " in message
+    assert "do not depend on" in message and "padded" in message
+    assert "W:" not in message
+
+
+def test_a_dx_of_the_wrong_shape_is_named_before_any_finite_differences():
+    calls = []
+
+    def forward(x, p):
+        calls.append(1)
+        return linear_forward(x, p)
+
+    def backward(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        return dx.reshape(-1), dp
+
+    inputs, p = linear_case()
+    with pytest.raises(
+        ValueError, match=r"check_layer: the gradient of x has shape \(12,\).*\(4, 3\)"
+    ):
+        check_layer(forward, backward, inputs, p)
+    assert len(calls) == 1  # refused before the slow part
+
+
+def test_a_bias_gradient_not_summed_over_the_batch_is_named():
+    def backward(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        return dx, dp | {"b": dy}
+
+    inputs, p = linear_case()
+    with pytest.raises(ValueError, match=r"gradient of b has shape \(4, 3\).*\(3,\).*sum"):
+        check_layer(linear_forward, backward, inputs, p)
+
+
+def test_a_forgotten_parameter_gradient_is_named_not_a_key_error():
+    inputs, p = linear_case()
+
+    def no_b(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        return dx, {"W": dp["W"]}
+
+    with pytest.raises(ValueError, match=r"no gradient for parameter 'b'.*same keys as params"):
+        check_layer(linear_forward, no_b, inputs, p)
+
+    def misspelt(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        return dx, {"W": dp["W"], "B": dp["b"]}
+
+    with pytest.raises(ValueError, match=r"'B', which params does not have"):
+        check_layer(linear_forward, misspelt, inputs, p)
+
+    with pytest.raises(ValueError, match=r"returned one array.*\(\*dinputs, dparams\)"):
+        check_layer(linear_forward, lambda dy, c: linear_backward(dy, c)[0], inputs, p)
+
+
+def test_a_backward_that_writes_into_its_cache_is_caught_and_the_field_named():
+    """Right gradients, but the second backward pass on the same cache (a check, gradient
+    accumulation) would not be: pure functions leave their cache as they found it."""
+    from typing import NamedTuple
+
+    class Cache(NamedTuple):
+        x: np.ndarray
+        a: np.ndarray
+        W: np.ndarray
+        mask: np.ndarray
+
+    def forward(x, p, mask):
+        y, (x, a, W, mask) = masked_forward(x, p, mask)
+        return y, Cache(x, a, W, mask)
+
+    def backward(dy, cache):
+        cache.a[...] = dy * (1 - cache.a**2) * cache.mask[:, :, None]  # reuses a's buffer
+        da = cache.a
+        return da @ cache.W, {"W": np.einsum("nth,ntd->hd", da, cache.x)}
+
+    r = np.random.default_rng(0)
+    x, p, mask = r.standard_normal((2, 3, 2)), {"W": r.standard_normal((2, 2))}, np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"backward changed cache\.a in place"):
+        check_layer(forward, backward, [x], p, mask=mask)
+
+
+def test_a_backward_that_writes_into_an_input_or_dout_is_named():
+    """x *= 0 in backward zeroes the caller's x (cached by reference), after which the finite
+    differences blamed dW, which was right; dy *= 2 corrupts the caller's gradient."""
+
+    def zeroes_x(dy, cache):
+        x, W = cache
+        dW = dy.T @ x
+        x *= 0
+        return dy @ W, {"W": dW, "b": dy.sum(axis=0)}
+
+    inputs, p = linear_case()
+    with pytest.raises(ValueError, match=r"backward changed the input x in place"):
+        check_layer(linear_forward, zeroes_x, inputs, p)
+
+    def scales_dy(dy, cache):
+        dy *= 1.0 + 1e-3
+        return linear_backward(dy / (1.0 + 1e-3), cache)
+
+    inputs, p = linear_case()
+    with pytest.raises(ValueError, match=r"backward changed its upstream gradient dout\[0\]"):
+        check_layer(linear_forward, scales_dy, inputs, p)
