@@ -1,12 +1,14 @@
 """What is wrong with a backward pass, in words that lead to the line: the gradient checks' faults.
 
 Before any finite differences (which take seconds), `check_layer` and `check_model` refuse a
-backward pass whose gradients cannot be compared at all: a missing or misspelt parameter key, a
-gradient of the wrong shape, or one that wrote into its cache, its inputs or its upstream
-gradients (a pure backward pass leaves them as it found them; one that does not gives a second
-call on the same cache, or the caller, different numbers). After them, `diagnose` says of a
-wrong block where it is worst, by how much, and what the pattern suggests: a transpose, a sign,
-a factor, or a gradient where the outputs do not depend on the input at all (a padded step).
+backward pass whose gradients cannot be compared at all: a return value that is not
+`(*dinputs, dparams)`, a missing or misspelt parameter key, a gradient of the wrong shape, or
+one that wrote into its cache, its inputs or its upstream gradients (a pure backward pass leaves
+them as it found them; one that does not gives a second call on the same cache, or the caller,
+different numbers). After them, `diagnose` says of a wrong block where it is worst, by how much,
+and what the pattern suggests: a transpose, a sign, a factor, or a gradient where the outputs do
+not depend on the input at all (a padded step); `masked_douts` lets check_layer ask whether a
+block is right once the upstream gradients are zeroed on padding (then it lets padding in).
 """
 
 from __future__ import annotations
@@ -17,6 +19,78 @@ from typing import Any
 import numpy as np
 
 from minis2s.backend import to_numpy
+
+
+class GradErrors(dict):
+    """{block: rel_error}, which also keeps the gradients compared, so that `assert_close` can
+    say where a failing block is wrong."""
+
+    def __init__(self, errors: dict[str, float], numeric: dict, analytic: dict, floor: float):
+        super().__init__(errors)
+        self.numeric, self.analytic, self.floor = numeric, analytic, floor
+        self.notes: dict[str, str] = {}
+
+    def note_padding(self, names: list[str]) -> None:
+        """`names` are wrong, and right once the upstream gradients are zeroed on padding."""
+        for k in names:
+            self.notes[k] = (
+                ". With the upstream gradients zeroed on the mask's padded positions, backward "
+                "gives the right gradient: it lets gradient in through padding (multiply dy by "
+                "the mask)"
+            )
+
+    def diagnoses(self, names: list[str], tol: float) -> list[str]:
+        return [
+            diagnose(k, self.numeric[k], self.analytic[k], self.floor, tol) + self.notes.get(k, "")
+            for k in names
+        ]
+
+
+def masked_douts(douts: list, mask: Any) -> list | None:
+    """The upstream gradients with each (N, T, ...) one zeroed where mask (N, T) is 0, or None
+    when there is no such mask or gradient."""
+    if getattr(mask, "ndim", 0) != 2:
+        return None
+    hits = []
+
+    def zero(d: Any) -> Any:
+        if isinstance(d, tuple | list):
+            return type(d)(zero(e) for e in d)
+        if getattr(d, "shape", ())[:2] != mask.shape:
+            return d
+        hits.append(d)
+        return d * mask.reshape(mask.shape + (1,) * (d.ndim - 2))
+
+    out = zero(list(douts))
+    return out if hits else None
+
+
+def split_grads(grads: Any, n_inputs: int, params: dict | None) -> tuple[list, dict]:
+    """(input gradients, parameter gradients) from what a backward pass returned, refused
+    with a message when it cannot be read as such."""
+    if isinstance(grads, dict):
+        dinputs, dparams = [None] * n_inputs, grads
+    elif params is None:
+        dinputs = list(grads) if isinstance(grads, tuple) else [grads]
+        dparams = {}
+    elif not isinstance(grads, tuple | list):
+        raise ValueError(
+            f"check_layer: backward returned one {_kind(grads)}; a layer with params "
+            "returns (*dinputs, dparams), dparams a dict with the same keys as params"
+        )
+    else:
+        *dinputs, dparams = grads
+    if params is not None:
+        check_param_keys("check_layer", params, dparams)
+    if len(dinputs) != n_inputs:
+        raise ValueError(
+            f"check_layer: backward returned {len(dinputs)} input gradients for {n_inputs} inputs"
+        )
+    return dinputs, dparams
+
+
+def _kind(x: Any) -> str:
+    return "array" if hasattr(x, "shape") else type(x).__name__
 
 
 def check_param_keys(who: str, params: dict[str, Any], dparams: Any) -> None:
@@ -107,9 +181,13 @@ def diagnose(name: str, numeric: Any, analytic: Any, floor: float, tol: float) -
     scale = max(float(np.abs(np.where(finite, n, 0)).max()), np.abs(np.where(finite, a, 0)).max(),
                 floor)  # fmt: skip
     wrong = diff >= tol * scale
-    rows = np.unique(np.nonzero(wrong)[0]) if n.ndim else np.array([])
-    if 0 < len(rows) < n.shape[0]:
-        line += f"; wrong only in rows {rows.tolist()} of axis 0"
+    count = int(wrong.sum())
+    if count < n.size:  # a few wrong entries point at a padded step, an edge, one term
+        line += f"; wrong in {count} of {n.size} entries"
+        if count <= 4:
+            line += ": " + ", ".join(str(list(map(int, i))) for i in np.argwhere(wrong))
+        elif len(rows := np.unique(np.nonzero(wrong)[0])) < n.shape[0]:
+            line += f", in rows {rows.tolist()} of axis 0"
     return line + _guess(n, a, wrong, tol)
 
 
@@ -123,12 +201,21 @@ def _guess(n: np.ndarray, a: np.ndarray, wrong: np.ndarray, tol: float) -> str:
             "on them (padded steps, or entries a mask drops), so their gradient must be 0"
         )
 
+    scale = max(np.abs(n).max(), np.abs(a).max())
+    if np.abs(n - a).max() < 1e-4 * scale:  # 4 digits agree: no factor, sign or transpose
+        return (
+            ". Backward agrees to within 1e-4: a tiny term missing, or a function that bends too "
+            "sharply for the finite differences' step (try check_layer(..., h=1e-4))"
+        )
+
     def close(b: np.ndarray) -> bool:
         scale = max(np.abs(b).max(), np.abs(a).max())
         return scale > 0 and np.abs(b - a).max() < tol * scale
 
     if n.ndim == 2 and n.shape[0] == n.shape[1] and close(n.T):
         return ". Backward gave the transpose of the right gradient: a transpose missing"
+    if np.count_nonzero(n) < 2:  # any two numbers differ by a sign, or by a factor
+        return ""
     if close(-n):
         return ". Backward has the wrong sign"
     k = float((a * n).sum() / (n * n).sum())

@@ -202,3 +202,68 @@ def test_a_backward_that_writes_into_an_input_or_dout_is_named():
     inputs, p = linear_case()
     with pytest.raises(ValueError, match=r"backward changed its upstream gradient dout\[0\]"):
         check_layer(linear_forward, scales_dy, inputs, p)
+
+
+def test_a_parameter_gradient_taken_from_padded_steps_is_called_so():
+    """A weight's finite differences are not 0 on padding (the real steps use it too), so only
+    backward run again on upstream gradients zeroed on the mask's padding can tell the leak."""
+
+    def backward(dy, cache):
+        x, a, W, mask = cache
+        da = dy * (1 - a * a)  # the mask forgotten, for dW as well as dx
+        return da @ W, {"W": np.einsum("nth,ntd->hd", da, x)}
+
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((2, 3, 2)), {"W": r.standard_normal((2, 2))}
+    mask = np.array([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    with pytest.raises(AssertionError) as failed:
+        assert_close(check_layer(masked_forward, backward, [x], p, mask=mask))
+    [w_line] = [s for s in str(failed.value).splitlines() if s.startswith("  W:")]
+    assert "lets gradient in through padding (multiply dy by the mask)" in w_line
+
+
+def test_one_wrong_number_gets_no_guess_of_a_sign_or_a_factor():
+    """Any two numbers differ by a factor: a guess from one entry would send the learner
+    looking for a missing constant that is not there."""
+
+    def backward(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        return dx, dp | {"b": dp["b"] + 1.0}
+
+    inputs, p = linear_case(D=2, H=1)
+    with pytest.raises(AssertionError) as failed:
+        assert_close(check_layer(linear_forward, backward, inputs, p))
+    assert "b: worst at [0]" in str(failed.value)
+    assert "times the right gradient" not in str(failed.value)
+    assert "wrong sign" not in str(failed.value)
+
+
+def test_a_right_layer_norm_of_nearly_equal_values_passes():
+    """Layer norm over two values 0.05 apart bends sharply within a few h = 1e-3 (the spread is
+    their scale), so the differences at h are off by more than 1e-7; at h / 10 they are not. A
+    learner's right layer failed about one hypothesis case in 17 that way."""
+
+    def forward(x, p):
+        xc = x - x.mean(axis=-1, keepdims=True)
+        inv = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + 1e-5)
+        return p["g"] * xc * inv, (xc * inv, inv, p["g"])
+
+    def backward(dy, cache):
+        xhat, inv, g = cache
+        dxhat = dy * g
+        mean = dxhat.mean(axis=-1, keepdims=True)
+        dx = inv * (dxhat - mean - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+        return dx, {"g": (dy * xhat).sum(axis=0)}
+
+    x, p = np.array([[0.3, 0.35]]), {"g": np.array([1.0, -0.5])}
+    assert_close(check_layer(forward, backward, [x], p))
+
+
+def test_a_gradient_right_to_four_digits_is_not_called_a_factor():
+    def backward(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        return dx * (1 + 1e-6), dp
+
+    inputs, p = linear_case()
+    with pytest.raises(AssertionError, match="x: .*agrees to within 1e-4: a tiny term missing"):
+        assert_close(check_layer(linear_forward, backward, inputs, p))
