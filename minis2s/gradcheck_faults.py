@@ -47,19 +47,19 @@ class GradErrors(dict):
 
 
 def masked_douts(douts: list, mask: Any) -> list | None:
-    """The upstream gradients with each (N, T, ...) one zeroed where mask (N, T) is 0, or None
-    when there is no such mask or gradient."""
-    if getattr(mask, "ndim", 0) != 2:
+    """The upstream gradients with each one whose leading axes are the mask's, (N, T) or (N,),
+    zeroed where the mask is 0; None when there is no mask or no such gradient."""
+    if getattr(mask, "ndim", 0) < 1:
         return None
     hits = []
 
     def zero(d: Any) -> Any:
         if isinstance(d, tuple | list):
             return type(d)(zero(e) for e in d)
-        if getattr(d, "shape", ())[:2] != mask.shape:
+        if getattr(d, "shape", ())[: mask.ndim] != mask.shape:
             return d
         hits.append(d)
-        return d * mask.reshape(mask.shape + (1,) * (d.ndim - 2))
+        return d * mask.reshape(mask.shape + (1,) * (d.ndim - mask.ndim))
 
     out = zero(list(douts))
     return out if hits else None

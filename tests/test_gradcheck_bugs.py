@@ -267,3 +267,21 @@ def test_a_gradient_right_to_four_digits_is_not_called_a_factor():
     inputs, p = linear_case()
     with pytest.raises(AssertionError, match="x: .*agrees to within 1e-4: a tiny term missing"):
         assert_close(check_layer(linear_forward, backward, inputs, p))
+
+
+def test_a_step_with_a_mask_per_row_gets_the_padding_note_too():
+    """A decoder step's mask is (N,): h = m * tanh(x W^T) for one step."""
+
+    def forward(x, p, mask):
+        a = np.tanh(x @ p["W"].T)
+        return mask[:, None] * a, (x, a)
+
+    def backward(dy, cache):
+        x, a = cache
+        da = dy * (1 - a * a)  # the mask forgotten
+        return da @ p["W"], {"W": da.T @ x}
+
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((3, 2)), {"W": r.standard_normal((2, 2))}
+    with pytest.raises(AssertionError, match=r"W: .*lets gradient in through padding"):
+        assert_close(check_layer(forward, backward, [x], p, mask=np.array([1.0, 0.0, 1.0])))
