@@ -82,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, OSError, RuntimeError, ImportError) as e:  # OSError: files, disks
             print(f"minis2s {args.command}: error: {e}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
-            return 130
+        except KeyboardInterrupt as e:  # Ctrl-C: 130; SIGTERM while training: 143
+            from minis2s.train.interrupts import exit_status
+
+            return exit_status(e)
 
 
 if __name__ == "__main__":

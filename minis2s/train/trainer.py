@@ -44,7 +44,7 @@ from minis2s.train.console import fmt, no_better, print_line
 from minis2s.train.divergence import NonFiniteLoss as NonFiniteLoss  # what fit may raise
 from minis2s.train.divergence import check_dev, check_params, check_update
 from minis2s.train.grad_norm import clip_grad_norm, global_norm
-from minis2s.train.interrupts import StopNow, held_interrupts
+from minis2s.train.interrupts import StopNow, Terminated, held_interrupts, sigterm_stops
 from minis2s.train.optim import make_optimizer
 from minis2s.train.resume import DATA_CHECKS as DATA_CHECKS  # importable here, as before
 from minis2s.train.resume import RESUMABLE as RESUMABLE
@@ -178,18 +178,20 @@ class Trainer:
         if done:
             warnings.warn(f"nothing to train in {self.out_dir}: {done}", stacklevel=2)
             return self.result
-        try:
-            while self.state["epoch"] < self.tcfg.epochs:
-                if self._run_epoch():  # early stopping or max_steps ended the run
-                    break
-        except StopNow:  # a second Ctrl-C mid-update: what is in memory is half of one
-            print(f"\nstopped in the middle of an update, nothing saved; {self._last_words()}",
-                  file=sys.stderr)  # fmt: skip
-            raise
-        except KeyboardInterrupt:
-            self.save("last")
-            print(f"\ninterrupted: checkpoint saved to {self.out_dir}/last; rerun with --resume")
-            raise
+        with sigterm_stops():  # `kill`, a scheduler's stop: as Ctrl-C (interrupts.py)
+            try:
+                while self.state["epoch"] < self.tcfg.epochs:
+                    if self._run_epoch():  # early stopping or max_steps ended the run
+                        break
+            except StopNow:  # a second Ctrl-C mid-update: what is in memory is half of one
+                print(f"\nstopped in the middle of an update, nothing saved; "
+                      f"{self._last_words()}", file=sys.stderr)  # fmt: skip
+                raise
+            except KeyboardInterrupt as e:
+                self.save("last")
+                how = "stopped by SIGTERM" if isinstance(e, Terminated) else "interrupted"
+                print(f"\n{how}: checkpoint saved to {self.out_dir}/last; rerun with --resume")
+                raise
         return self.result
 
     def _best_figures(self) -> str:
