@@ -57,3 +57,26 @@ def test_a_reader_sees_whole_checkpoints_while_another_process_saves(tmp_path, m
         proc.kill()
         proc.wait()
     assert len(seen) > 5  # the saves and loads did interleave
+
+
+@pytest.mark.parametrize("dir_fd", [True, False], ids=["openat", "by-path"])
+def test_a_reader_that_every_try_finds_replaced_says_so_rather_than_mix_saves(
+    tmp_path, monkeypatch, dir_fd
+):
+    """A saver faster than the reader (each try sees a new save land mid-read): after TRIES the
+    load gives up with an error that says so, neither a checkpoint that mixes two saves (by path)
+    nor a false 'incomplete checkpoint' (openat: the save deleted the files it had yet to open)."""
+    monkeypatch.setattr(checkpoint_read, "_DIR_FD", dir_fd and checkpoint_read._DIR_FD)
+    path = tmp_path / "last"
+    saves = []
+
+    def read_racing_a_save(folder):
+        config = checkpoint._state(folder)["config"]
+        saves.append(1)
+        checkpoint.save(path, {"w": np.full(4, len(saves))}, {"i": len(saves)})
+        return config, checkpoint_read.read_npz(folder, "params.npz")
+
+    checkpoint.save(path, {"w": np.full(4, 0)}, {"i": 0})
+    with pytest.raises(RuntimeError, match=f"could not read {path} whole: 10 saves replaced it"):
+        checkpoint_read.read_whole(path, read_racing_a_save)
+    assert len(saves) == checkpoint_read.TRIES

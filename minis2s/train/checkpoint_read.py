@@ -7,12 +7,12 @@ mix the two; one that opened the old directory's files as they were deleted woul
 load opens the directory once and reads each file relative to it (`dir_fd`, POSIX's openat): a
 directory renamed is the same directory, so its files are all of one save, and one deleted under
 the load is a FileNotFoundError. When a read fails and NAME no longer names the directory it
-opened (a save replaced it), the load starts again, TRIES times at most; a failure of the
-directory that NAME still names is the checkpoint's own (missing or corrupt) and is raised. A load
-that succeeded is started again too when the directory was replaced before it ended: a file it
-found missing (the optional optimizer.npz, a vocabulary) may have been deleted by the save. Where
-`dir_fd` is missing (Windows) the files are read by path, and that last check is what keeps a load
-from mixing two saves.
+opened (a save replaced it), the load starts again, TRIES times at most (then it says so); a
+failure of the directory that NAME still names is the checkpoint's own (missing or corrupt) and is
+raised. A load that succeeded is started again too when the directory was replaced before it
+ended: a file it found missing (the optional optimizer.npz, a vocabulary) may have been deleted by
+the save. Where `dir_fd` is missing (Windows) the files are read by path, and that last check is
+what keeps a load from mixing two saves.
 """
 
 from __future__ import annotations
@@ -64,26 +64,29 @@ class Folder:
 def read_whole(path: Path, read: Callable[[Folder], T]) -> T:
     """`read(folder)` of the checkpoint at `path` (or of the `.NAME.old` copy that a save between
     its two renames leaves), started again while saves replace it; FileNotFoundError naming
-    `path` when there is none, the errors of `read` otherwise."""
-    for attempt in range(TRIES):
-        last = attempt == TRIES - 1
+    `path` when there is none, RuntimeError when a save replaced it during each of TRIES reads
+    (a run that saves faster than it can be read), the errors of `read` otherwise."""
+    for _ in range(TRIES):
         try:
             folder = Folder(_current(path) or path)
         except (FileNotFoundError, NotADirectoryError):
-            if not last and _current(path) is not None:  # a save's rename came in between
+            if _current(path) is not None:  # a save's rename came in between
                 continue
             raise FileNotFoundError(f"no checkpoint directory at {path}") from None
         try:
             got = read(folder)
         except (OSError, ValueError):
-            if not last and _replaced(path, folder):
+            if _replaced(path, folder):
                 continue
             raise
         finally:
             folder.close()
-        if last or not _replaced(path, folder):  # else a file it did not find may have been deleted
+        if not _replaced(path, folder):  # else a file it did not find may have been deleted
             return got
-    raise AssertionError("unreachable: the last try returns or raises")
+    raise RuntimeError(
+        f"could not read {path} whole: {TRIES} saves replaced it while it was read (a run "
+        "saving faster than it can be read); try again"
+    )
 
 
 def read_npz(folder: Folder, name: str) -> dict[str, np.ndarray]:
