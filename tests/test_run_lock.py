@@ -60,7 +60,7 @@ def test_kill_9_leaves_no_stale_lock(tmp_path, holder):
     holder.wait()
     run_lock.check_free(run)
     with run_lock.hold(run):
-        with pytest.raises(run_lock.RunInUseError, match=f"process {os.getpid()} on"):
+        with pytest.raises(run_lock.RunInUseError, match="this process is already training it"):
             run_lock.check_free(run)  # another open of this process is kept out too
     run_lock.check_free(run)
     assert (run / run_lock.NAME).read_text() == ""  # no owner named once none holds it
@@ -136,3 +136,16 @@ def test_a_file_system_without_locks_warns_and_trains(tmp_path, monkeypatch):
         with run_lock.hold(tmp_path):
             run_lock.check_free(tmp_path)  # says nothing more
     assert len(w) == 1
+
+
+def test_a_second_hold_in_this_process_is_named_so_and_leaves_the_first_in_place(tmp_path):
+    """pipeline.train called while another call of this process trains the run (a thread): the
+    message says it is this process (not `kill` it), and the failed hold leaves the first one
+    guarding its run (check_in_place)."""
+    run = tmp_path / "run"
+    with run_lock.hold(run):
+        with pytest.raises(run_lock.RunInUseError, match="this process is already training it"):
+            run_lock.hold(run).__enter__()
+        os.rename(run, tmp_path / "moved")
+        with pytest.raises(FileNotFoundError, match="was moved or removed"):
+            run_lock.check_in_place(run / "last")

@@ -79,18 +79,24 @@ def hold(out_dir: str | os.PathLike) -> Iterator[None]:
             f"cannot write in the run directory {out_dir} ({e.strerror}: {path}); training "
             "writes its checkpoints and log there: make it writable, or choose another --out",
         ) from None
-    locked, key = False, os.path.abspath(out_dir)
     try:
         locked = _lock(fd, out_dir, fcntl.LOCK_EX)
         if locked:
             _write_owner(fd)
-        _held[key] = (os.fspath(out_dir), _identity(os.fstat(fd)))
+    except BaseException:
+        os.close(fd)
+        raise
+    key = os.path.abspath(out_dir)
+    _held[key] = (os.fspath(out_dir), _identity(os.fstat(fd)))
+    try:
         yield
     finally:
         _held.pop(key, None)
-        if locked:
-            os.ftruncate(fd, 0)  # no owner named in the file when none holds it
-        os.close(fd)  # releases the lock
+        try:
+            if locked:
+                os.ftruncate(fd, 0)  # no owner named in the file when none holds it
+        finally:
+            os.close(fd)  # releases the lock
 
 
 def check_in_place(path: str | os.PathLike) -> None:
@@ -141,6 +147,12 @@ def _lock(fd: int, out_dir: str | os.PathLike, kind: int, warn: bool = True) -> 
 def _in_use(fd: int, out_dir: str | os.PathLike) -> str:
     owner = _owner(fd)
     who = "another process"
+    if owner and owner["pid"] == os.getpid() and owner["host"] == socket.gethostname():
+        return (
+            f"the run in {out_dir} is in use: this process is already training it (another "
+            "pipeline.train call, in a thread?); two trainers would save over each other's "
+            "checkpoints: wait for that call to end, or train into another out_dir"
+        )
     if owner:
         who = f"process {owner['pid']} on {owner['host']} (since {owner['since']})"
     kill = f"kill {owner['pid']}" if owner and owner["host"] == socket.gethostname() else "kill"
@@ -148,7 +160,7 @@ def _in_use(fd: int, out_dir: str | os.PathLike) -> str:
         f"the run in {out_dir} is in use: {who} is training it (it holds "
         f"{os.path.join(out_dir, NAME)}), and two trainers would save over each other's "
         f"checkpoints; wait for it to end or stop it (Ctrl-C in its terminal, or `{kill}`: "
-        "its last checkpoint is kept either way) and then resume the run, or train into "
+        "either saves its last checkpoint and stops it) and then resume the run, or train into "
         "another --out"
     )
 
