@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -170,14 +171,19 @@ def _log_file(log_path: str) -> str:
 
 def _read_epochs(log_path: str) -> tuple[list[dict[str, Any]], list[int]]:
     """(the log's records, each a JSON object with an "epoch" number, and their line numbers),
-    blank lines skipped; ValueError naming the first line that is not such a record, or a log
-    with none."""
+    blank lines and a partial last line (with a warning) skipped; ValueError naming the first
+    line that is not such a record, or a log with none."""
     records, numbers = [], []
     with open(log_path, encoding="utf-8", errors="replace") as f:
         for number, line in enumerate(f, start=1):
             try:
                 record = json.loads(line) if line.strip() else None
             except ValueError:
+                if not line.endswith("\n"):  # the last line, cut short: the rest is whole
+                    warnings.warn(f"{log_path}:{number}: skipped a partial last line (a run "
+                                  "stopped mid-write, which its resume mends, or one writing "
+                                  "it now)", stacklevel=3)  # fmt: skip
+                    break
                 raise ValueError(f"{log_path}:{number}: not a JSON line of a run's log") from None
             if record is None:
                 continue

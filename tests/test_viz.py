@@ -246,3 +246,19 @@ def test_a_pgf_path_needs_the_tex_that_writes_it(tmp_path, monkeypatch):
     viz.check_image_path("--out", str(tmp_path / "a.pdf"))
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     viz.check_image_path("--out", str(tmp_path / "a.pgf"))
+
+
+def test_plot_log_skips_a_partial_last_line_and_says_so(tmp_path, monkeypatch):
+    """A run killed mid-append leaves half a line at the end of its log (its resume mends it):
+    the whole lines are drawn, with a note; a broken line followed by others is still an error."""
+    pytest.importorskip("matplotlib")
+    records = [{"epoch": e, "train_loss": 1.0 / e, "loss": 2.0 / e} for e in (1, 2)]
+    whole = "".join(json.dumps(r) + "\n" for r in records)
+    (tmp_path / "log.jsonl").write_text(whole + '{"epoch": 3, "tra')
+    lines = _plotted(monkeypatch)
+    with pytest.warns(UserWarning, match=r"log.jsonl:3: skipped a partial last line \(a run "):
+        viz.plot_log(str(tmp_path))
+    assert {label: xs for label, xs, _ in lines}["train loss"] == [1, 2]
+    (tmp_path / "log.jsonl").write_text('{"epoch": 3, "tra\n' + whole)
+    with pytest.raises(ValueError, match=r"log.jsonl:1: not a JSON line"):
+        viz.plot_log(str(tmp_path))
