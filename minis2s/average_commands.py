@@ -8,19 +8,20 @@ import argparse
 
 
 def average(args: argparse.Namespace) -> int:
-    from minis2s.train.average import average, last_kept
+    from minis2s.train.average import average, average_last
 
     if args.run is not None:
         if args.last is None:
             raise ValueError(f"--run {args.run}: give --last K, how many of its newest kept "
                              "checkpoints (steps/) to average")  # fmt: skip
-        paths = last_kept(args.run, args.last)
+        paths = average_last(args.run, args.last, args.out)  # picked again if the run trims
     elif args.last is not None:
         raise ValueError("--last K counts the checkpoints kept in a run's steps/: give --run RUN "
                          "with it, or leave it out with --checkpoint")  # fmt: skip
     else:
         paths = args.checkpoint
-    out = average(paths, args.out)
+        average(paths, args.out)
+    out = args.out
     print(f"{out}: the mean of {len(paths)} checkpoint{'s' * (len(paths) > 1)} "
           f"({', '.join(paths)}); try: minis2s evaluate --checkpoint {out} ...")  # fmt: skip
     return 0

@@ -274,3 +274,39 @@ def test_an_out_inside_a_checkpoint_is_refused(run, tmp_path):
         with pytest.raises(ValueError, match=rf"--out {inside} is inside the checkpoint "):
             average([step(run, 6), step(run, 8)], inside)
         assert not inside.exists()
+
+
+@pytest.mark.parametrize("trims", [1, 10])
+def test_last_k_of_a_run_that_trims_meanwhile_is_picked_again(run, tmp_path, capsys, trims):
+    """The run, training, saves a new kept checkpoint and deletes its oldest (--keep-checkpoints)
+    while `average --run RUN --last K` reads the ones it picked: the newest K are picked again;
+    a run that trims at each try is named as training, with the advice to rerun."""
+    from minis2s.train import average as average_module
+    from minis2s.train import keep
+
+    copy = tmp_path / "r"
+    shutil.copytree(run, copy)
+    real_load, loads = average_module._load, []
+
+    def load_while_the_run_trains(name):
+        loads.append(name)
+        if len(loads) <= trims:  # as the trainer's save of a new scoring point
+            newest = keep.kept(copy)[-1][0]
+            shutil.copytree(copy / keep.step_name(newest), copy / keep.step_name(newest + 2))
+            keep.trim(str(copy), 3)
+        return real_load(name)
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(average_module, "_load", load_while_the_run_trains)
+    argv = ["average", "--run", str(copy), "--last", "3", "--out", str(tmp_path / "avg")]
+    try:
+        status = main(argv)
+    finally:
+        monkeypatch.undo()
+    out, err = capsys.readouterr()
+    if trims == 1:
+        assert status == 0, err
+        assert f"({step(copy, 6)}, {step(copy, 8)}, {step(copy, 10)})" in out
+    else:
+        assert status == 2
+        assert f"--run {copy}: the run is training" in err and "rerun" in err

@@ -92,6 +92,24 @@ def last_kept(run: str | os.PathLike, k: int) -> list[str]:
     return found[-k:]
 
 
+def average_last(run: str | os.PathLike, k: int, out: str | os.PathLike) -> list[str]:
+    """`average(last_kept(run, k), out)`, picked again when the run, training, deleted one of
+    them meanwhile (its --keep-checkpoints trim after a new save); returns the paths averaged."""
+    for _ in range(3):  # a trim comes once a scoring point: one more try is almost always enough
+        paths = last_kept(run, k)
+        try:
+            average(paths, out)
+            return paths
+        except FileNotFoundError:
+            if last_kept(run, k) == paths:  # not trimmed: missing for another reason
+                raise
+    raise RuntimeError(
+        f"--run {run}: the run is training, and deleted the oldest of the {k} newest checkpoints "
+        "it keeps while they were read, 3 times: rerun, or give --checkpoint with kept "
+        "checkpoints copied elsewhere"
+    )
+
+
 def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
     """The first field of the model config or the dtype in which two checkpoint configs differ
     (fields added since a checkpoint was written at their defaults), or None."""
