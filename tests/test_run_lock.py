@@ -149,3 +149,20 @@ def test_a_second_hold_in_this_process_is_named_so_and_leaves_the_first_in_place
         os.rename(run, tmp_path / "moved")
         with pytest.raises(FileNotFoundError, match="was moved or removed"):
             run_lock.check_in_place(run / "last")
+
+
+def test_a_hold_taken_in_another_thread_during_a_check_in_place_is_no_error(tmp_path, monkeypatch):
+    """pipeline.train in two threads, into two runs: one's save checks its run while the other
+    starts (the runs held change under the check; it raised 'dictionary changed size')."""
+    real = run_lock._identity
+
+    def another_thread_holds_meanwhile(st):
+        run_lock._held.setdefault("/another/run", ("/another/run", (0, 0)))
+        return real(st)
+
+    try:
+        with run_lock.hold(tmp_path / "run"):
+            monkeypatch.setattr(run_lock, "_identity", another_thread_holds_meanwhile)
+            run_lock.check_in_place(tmp_path / "run" / "last")
+    finally:
+        run_lock._held.pop("/another/run", None)

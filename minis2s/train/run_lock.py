@@ -104,7 +104,7 @@ def check_in_place(path: str | os.PathLike) -> None:
     was moved or removed since `hold` (its train.lock is not the file held): a save there would
     start a second, partial run at the old path. checkpoint.save and runlog.append call it."""
     path = os.path.abspath(path)
-    for key, (out_dir, identity) in _held.items():
+    for key, (out_dir, identity) in list(_held.items()):  # (another thread may hold one)
         if path != key and not path.startswith(os.path.join(key, "")):
             continue
         try:
