@@ -4,6 +4,7 @@ is saved, and `minis2s train` exits with 143 (128 + SIGTERM); a second SIGTERM i
 block stops at once. Outside training SIGTERM is left as it was. Real signals, sent to this
 process (the blocks) and to a training subprocess (the run)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -138,6 +139,11 @@ def _train_sent_sigterm(run, twice: bool) -> tuple[int, str, str]:
         proc.wait()
 
 
+def _log(run) -> list:
+    lines = (run / "log.jsonl").read_text().splitlines()
+    return [{k: json.loads(x)[k] for k in ("epoch", "step", "train_loss", "loss")} for x in lines]
+
+
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
     """The run that no signal interrupted."""
@@ -153,7 +159,7 @@ def test_sigterm_saves_last_and_the_resume_is_the_uninterrupted_run(tmp_path, st
     assert f"stopped by SIGTERM: checkpoint saved to {run}/last; rerun with --resume" in out
     assert checkpoint.load(run / "last").trainer_state["step"] == 6  # the update was finished
     assert main([*TINY, "--out", str(run), "--resume"]) == 0
-    assert (run / "log.jsonl").read_text().count("\n") == 4  # 4 updates an epoch: 3, 4, 6, 8
+    assert _log(run) == _log(straight) and len(_log(run)) == 4  # 4 updates an epoch: 3, 4, 6, 8
     for which in ("last", "best", "steps/step-0000008"):
         got, want = checkpoint.load(run / which), checkpoint.load(straight / which)
         assert got.trainer_state["step"] == want.trainer_state["step"]
