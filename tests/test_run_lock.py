@@ -3,6 +3,7 @@ naming the run, the process that trains it and the fix; a process that dies, eve
 leaves no lock behind; readers are never kept out."""
 
 import errno
+import json
 import os
 import signal
 import socket
@@ -166,3 +167,14 @@ def test_a_hold_taken_in_another_thread_during_a_check_in_place_is_no_error(tmp_
             run_lock.check_in_place(tmp_path / "run" / "last")
     finally:
         run_lock._held.pop("/another/run", None)
+
+
+def test_another_process_with_this_pid_and_host_is_not_taken_for_this_one(tmp_path, holder):
+    """Two containers sharing a host name both run their trainer as pid 1: the one kept out is
+    told of another process, as the pid in the lock file is no proof that it is itself."""
+    run = tmp_path / "run"
+    lock = run / run_lock.NAME
+    owner = json.loads(lock.read_text())
+    lock.write_text(json.dumps(owner | {"pid": os.getpid()}))
+    with pytest.raises(run_lock.RunInUseError, match=f"process {os.getpid()} on"):
+        run_lock.check_free(run)

@@ -147,7 +147,8 @@ def _lock(fd: int, out_dir: str | os.PathLike, kind: int, warn: bool = True) -> 
 def _in_use(fd: int, out_dir: str | os.PathLike) -> str:
     owner = _owner(fd)
     who = "another process"
-    if owner and owner["pid"] == os.getpid() and owner["host"] == socket.gethostname():
+    held_here = _identity(os.fstat(fd)) in [identity for _, identity in list(_held.values())]
+    if held_here:  # (not by the pid in the file: two containers may share pid and host name)
         return (
             f"the run in {out_dir} is in use: this process is already training it (another "
             "pipeline.train call, in a thread?); two trainers would save over each other's "
