@@ -92,8 +92,12 @@ def read_whole(path: Path, read: Callable[[Folder], T]) -> T:
 def read_npz(folder: Folder, name: str) -> dict[str, np.ndarray]:
     file = folder.path / name
     try:
-        with folder.open(name, "rb") as f, np.load(f, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        with folder.open(name, "rb") as f:
+            if f.read(2) != b"PK":  # a zip's; np.load would call it pickled, to load unsafely
+                raise ValueError("not an .npz archive")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise ValueError(f"incomplete checkpoint: {file} is missing") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
