@@ -376,7 +376,8 @@ def test_plots(run, tmp_path):
 )
 def test_plot_explains_what_it_cannot_draw(run, tmp_path, capsys, args, message):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"epoch": 1}\n{"epo', encoding="utf-8")  # a line cut short
+    # a line cut short with lines after it (a partial last line is skipped: test_viz.py)
+    bad.write_text('{"epoch": 1}\n{"epo\n{"epoch": 2}\n', encoding="utf-8")
     args = [a.format(run=run, bad=bad) for a in args]
     assert main(["plot", *args, "--out", str(tmp_path / "x.png")]) == 2
     assert re.search(message, capsys.readouterr().err)
