@@ -215,11 +215,15 @@ def model_cases() -> Cases:
         model = Seq2Seq(cfg, seed=1, dtype=F64)
         yield f"seq2seq.lstm.{bridge}-bridge.one-way", lambda m=model: check_model(m, batch)
     # the decoder without attention (its own forward and backward branch), tied embeddings (the
-    # output layer's gradient flows into the target embedding) and an encoder of feature frames
+    # output layer's gradient flows into the target embedding), shared embeddings (the encoder's
+    # too, with and without tying) and an encoder of feature frames
     others = {
         "seq2seq.gru.no-attention": dict(cell="gru", attention="none", input_feed=False,
                                          bridge="last"),
         "seq2seq.lstm.tied-embeddings": dict(cell="lstm", tie_embeddings=True, dropout=0.2),
+        "seq2seq.gru.shared-embeddings": dict(cell="gru", share_embeddings=True, dropout=0.2),
+        "seq2seq.lstm.shared-tied-embeddings": dict(cell="lstm", share_embeddings=True,
+                                                    tie_embeddings=True),
         "seq2seq.gru.feature-frames": dict(cell="gru", src_features=4),
     }  # fmt: skip
     r = _r(9)

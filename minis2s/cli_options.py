@@ -29,6 +29,8 @@ OPTION_HELP = {
     "a linear map of the top layer's final h; an LSTM's c: a linear map of its final c) | "
     "learned_h (LSTM: learned, but c starts at 0)",
     "tie_embeddings": "share the target embedding with the output layer (needs --emb = --hidden)",
+    "share_embeddings": "the encoder reads the target embedding too: one matrix for both sides "
+    "(needs --share-vocab)",
     "init": "weights: uniform (U(-init_scale, init_scale)) | xavier",
     "init_scale": "bound of the uniform init, and of attention's v",
     "forget_bias": "LSTM forget-gate bias at init",

@@ -115,6 +115,10 @@ def _train_data_options(src: Any) -> None:
     src.add_argument("--min-freq", type=int, help="rarer tokens become <unk> (default 1)")
     src.add_argument("--max-vocab", type=int, default=None, metavar="N",
                      help="vocabulary size N, specials included (N - 4 most frequent)")  # fmt: skip
+    src.add_argument("--share-vocab", action="store_true", default=None,
+                     help="one vocabulary for both sides, built from the source and target "
+                     "tokens together (--min-freq, --max-vocab count both); "
+                     "--share-embeddings needs it")  # fmt: skip
     src.add_argument("--max-len", type=int, metavar="N", help="skip train pairs > N tokens a side")
     src.add_argument("--train-size", type=int, metavar="N", help="use the first N train pairs")
     for side, what in (("src", "source"), ("tgt", "target")):

@@ -38,7 +38,8 @@ from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint
 
 MAY_CHANGE = ("dropout",)  # model options a fine-tuning may set anew: no parameter's shape
-VOCAB_OPTIONS = ("min_freq", "max_vocab")  # shape a vocabulary built on the data: RUN's is kept
+# shape a vocabulary built on the data: RUN's is kept
+VOCAB_OPTIONS = ("min_freq", "max_vocab", "share_vocab")
 
 # options that conflict with --init-from, and why
 CONFLICTS = {
@@ -48,6 +49,8 @@ CONFLICTS = {
     "--bpe-merges": "the new run reads text with RUN's tokenizer and its BPE merges",
     "--min-freq": "the new run encodes with RUN's vocabularies, which its parameters index",
     "--max-vocab": "the new run encodes with RUN's vocabularies, which its parameters index",
+    "--share-vocab": "the new run encodes with RUN's vocabularies (one shared, if RUN's is), "
+    "which its parameters index",
     "--src-vectors": "the new run's source embeddings are RUN's",
     "--tgt-vectors": "the new run's target embeddings are RUN's",
 }
@@ -119,7 +122,8 @@ def read_as_run(data: Data, start: Start) -> Data:
     other way round."""
     check_kind(start, data.features, data.name)
     options = dict(data.options or {})
-    shaped = {"min_freq": 1, "max_vocab": None}  # load_data's defaults: the vocabulary untouched
+    # load_data's defaults: the vocabulary untouched
+    shaped = {"min_freq": 1, "max_vocab": None, "share_vocab": None}
     for name in VOCAB_OPTIONS:
         if options.pop(name, shaped[name]) != shaped[name]:
             flag = "--" + name.replace("_", "-")

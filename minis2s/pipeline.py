@@ -56,6 +56,12 @@ __all__ = [
 
 
 def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:
+    if (
+        model_options.get("share_embeddings")
+        and data.features == 0
+        and data.src_vocab != data.tgt_vocab
+    ):
+        raise ValueError(SHARE_VOCAB)
     sizes = {"src_vocab": len(data.src_vocab) if data.src_vocab else 0,
              "tgt_vocab": len(data.tgt_vocab), "src_features": data.features}  # fmt: skip
     if set(sizes) & set(model_options):
@@ -63,6 +69,22 @@ def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any)
                          "data; leave them out")  # fmt: skip
     cfg = ModelConfig.from_dict(sizes | dict(model_options))  # names an unknown option
     return Seq2Seq(cfg, seed=seed, dtype=dtype)
+
+
+SHARE_VOCAB = (
+    "--share-embeddings (share_embeddings) embeds source and target ids with one matrix, so it "
+    "needs one vocabulary for both sides: add --share-vocab (in Python, "
+    "pipeline.load_data(..., share_vocab=True))"
+)
+
+
+def check_share_vocab(data: Data, model_options: dict[str, Any]) -> None:
+    """A new run with share_embeddings asked for one vocabulary (--share-vocab), even where the
+    two sides' vocabularies came out equal by chance (a Data built by hand records no options:
+    there equal vocabularies do, as `make_model` checks)."""
+    asked = (data.options or {}).get("share_vocab", data.options is None)
+    if model_options.get("share_embeddings") and not data.features and not asked:
+        raise ValueError(SHARE_VOCAB)
 
 
 def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, examples: list):
@@ -139,10 +161,13 @@ def train(
             "0.01 is PyTorch's AdamW default) or --optimizer adam"
         )
     check_out_dir(out_dir, resume, init_from)
+    if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
+        check_share_vocab(data, model_options)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
     if start is not None and not resume:
         fine_tune.copy_weights(model, start)
     frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
+    pretrained.check_shared(model.cfg, src_vectors, tgt_vectors)
     vocabs_of = {"src": data.src_vocab, "tgt": data.tgt_vocab}
     for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
         if path is not None:

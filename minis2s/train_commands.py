@@ -215,9 +215,11 @@ def _bpe_note(data) -> None:
     advice = ""
     if whole >= 0.95 and learned > 0:
         advice = "; fewer merges (--bpe-merges) keep more of them in pieces"
+    vocabs = (f"one vocabulary of {len(data.tgt_vocab)} pieces for both sides"
+              if data.options.get("share_vocab") else f"vocabularies of {len(data.src_vocab)} "
+              f"source and {len(data.tgt_vocab)} target pieces")  # fmt: skip
     print(f"bpe: learned {learned} merges{fewer}; {percent(whole, 1)} of the training words are "
-          f"one piece{advice}; vocabularies of {len(data.src_vocab)} source and "
-          f"{len(data.tgt_vocab)} target pieces")  # fmt: skip
+          f"one piece{advice}; {vocabs}")  # fmt: skip
 
 
 def _init_from(args: argparse.Namespace):
@@ -272,6 +274,11 @@ def _frozen_note(freeze: str, args: argparse.Namespace) -> None:
     from minis2s.models.pretrained import SIDES
     from minis2s.train.config import FROZEN
 
+    if args.share_embeddings:  # one matrix, which either file initialises ('both' freezes it)
+        if freeze == "both" and args.src_vectors is None and args.tgt_vectors is None:
+            print("note: --freeze-embeddings both keeps the shared embeddings at their random "
+                  "initialisation (no --src-vectors or --tgt-vectors given)")  # fmt: skip
+        return
     for side, name in SIDES.items():
         if name in FROZEN[freeze] and getattr(args, f"{side}_vectors") is None:
             print(f"note: --freeze-embeddings {freeze} keeps the {side} embeddings at their "

@@ -48,7 +48,8 @@ class Data(NamedTuple):
     source: dict[str, Any] | None = None  # where load_data read it (source_of): --resume's too
 
 
-DATA_OPTIONS = ("train_size", "max_len", "min_freq", "max_vocab")  # shape the training data
+# shape the training data
+DATA_OPTIONS = ("train_size", "max_len", "min_freq", "max_vocab", "share_vocab")
 
 
 def load_data(
@@ -65,6 +66,7 @@ def load_data(
     seed: int = 0,
     bpe_merges: int | None = None,
     vocabs: tuple[Vocab | None, Vocab] | None = None,
+    share_vocab: bool | None = None,
 ) -> Data:
     """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% of its distinct pairs held
     out, unseen in training). A corpus is one TSV file or a (source, target) pair of files
@@ -81,14 +83,22 @@ def load_data(
     `vocabs`: the (source, None for feature sources; target) vocabularies to encode with, in
     place of ones built on the training pairs, so `min_freq` and `max_vocab` do not apply (a
     fine-tuning's: the run it starts from, with that run's Tokenizer for a corpus's `tokenizer`).
+
+    `share_vocab`: one vocabulary for both sides (the same Vocab as src_vocab and tgt_vocab),
+    built from the source and target tokens together, `min_freq` and `max_vocab` applied to
+    their combined counts; what `share_embeddings` needs. (BPE's merges are learned from both
+    sides together either way, so a word splits into the same pieces on either side.)
     """
     check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed)
     check_bpe(tokenizer, bpe_merges)
-    for flag, value in (("--min-freq", min_freq), ("--max-vocab", max_vocab)):
+    for flag, value in (("--min-freq", min_freq), ("--max-vocab", max_vocab),
+                        ("--share-vocab", share_vocab or None)):  # fmt: skip
         if vocabs is not None and value is not None:
             raise ValueError(f"{flag} shapes a vocabulary built on the training pairs; with the "
                              "vocabularies given (vocabs), leave it out")  # fmt: skip
     check_vocab_options(min_freq, max_vocab)
+    if share_vocab not in (None, False, True):  # "no" would be taken for True
+        raise ValueError(f"share_vocab must be True or False; got {share_vocab!r}")
     n_skipped = 0
     if task is not None:
         t = get_task(task)
@@ -116,7 +126,11 @@ def load_data(
     if vocabs is None:
         min_freq = 1 if min_freq is None else min_freq
         options |= {"min_freq": min_freq, "max_vocab": max_vocab}
-        src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, min_freq, max_vocab)
+        if share_vocab:
+            _check_shareable(features, name)
+            options["share_vocab"] = True  # only when asked: runs saved before it resume as run
+        shape = (min_freq, max_vocab, bool(share_vocab))
+        src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, *shape)
     else:
         src_vocab, tgt_vocab = vocabs
     source = source_of(task, data, dev_data, test_data)
@@ -170,16 +184,32 @@ def _corpus_splits(
     return train, dev, test, n_skipped, tokenizer
 
 
+def _check_shareable(features: int, name: str) -> None:
+    """ValueError for --share-vocab on data whose sources are feature frames (no tokens)."""
+    if features:
+        raise ValueError(
+            f"--share-vocab builds one vocabulary from the source and target tokens, but the "
+            f"sources of {name} are (S, {features}) feature frames, which have none; leave "
+            "--share-vocab out"
+        )
+
+
 def _vocabularies(
-    train: list, tokenizer: str | Tokenizer, features: int, min_freq: int, max_vocab: int | None
-) -> tuple[Vocab | None, Vocab]:
+    train: list, tokenizer: str | Tokenizer, features: int, min_freq: int, max_vocab: int | None,
+    share: bool = False,
+) -> tuple[Vocab | None, Vocab]:  # fmt: skip
     """(source vocabulary, None for feature sources; target vocabulary) of the training pairs,
-    refusing a --min-freq or --max-vocab that leaves a side no token."""
+    refusing a --min-freq or --max-vocab that leaves a side no token. `share`: one vocabulary,
+    built on both sides' tokens counted together, as both."""
     tok = get_tokenizer(tokenizer)
-    src_vocab = None
-    if not features:
-        src_vocab = Vocab.build([tok.tokenize(s) for s, _ in train], min_freq, max_vocab)
-    tgt_vocab = Vocab.build([tok.tokenize(t) for _, t in train], min_freq, max_vocab)
+    sources = [] if features else [tok.tokenize(s) for s, _ in train]
+    targets = [tok.tokenize(t) for _, t in train]
+    if share:
+        shared = Vocab.build(sources + targets, min_freq, max_vocab)
+        src_vocab, tgt_vocab = shared, shared
+    else:
+        src_vocab = None if features else Vocab.build(sources, min_freq, max_vocab)
+        tgt_vocab = Vocab.build(targets, min_freq, max_vocab)
     for side, vocab in (("source", src_vocab), ("target", tgt_vocab)):
         if vocab is None or len(vocab) > len(SPECIALS):
             continue

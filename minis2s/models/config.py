@@ -59,6 +59,9 @@ class ModelConfig:
         layer starts from h = tanh(W_b [final h of the top encoder layer] + b_b) and, for LSTM,
         c = W_bc [final c of the top encoder layer] + b_bc); "learned_h" (h as learned, c = 0).
     tie_embeddings: share the target embedding with the output projection (needs emb == hidden).
+    share_embeddings: the encoder reads the target embedding "dec.emb.W" too, one matrix for both
+        sides (needs one vocabulary: src_vocab == tgt_vocab, and token-id sources); with
+        tie_embeddings as well, that matrix also serves as the output layer (Press & Wolf 2017).
     src_features: F > 0 makes the encoder read (N, S, F) float vectors instead of token ids.
     init, init_scale, forget_bias: "uniform" U(-init_scale, init_scale) or "xavier" (Glorot
         uniform) weights, zero biases; LSTM forget-gate bias set to forget_bias. The vector v
@@ -78,6 +81,7 @@ class ModelConfig:
     dropout: float = 0.0
     bridge: str = "learned"
     tie_embeddings: bool = False
+    share_embeddings: bool = False
     src_features: int = 0
     init: str = "uniform"
     init_scale: float = 0.1
@@ -143,7 +147,7 @@ class ModelConfig:
     def _check_wiring(self) -> None:
         """ValueError for an option without what it needs: input_feed attention, bridge='learned_h'
         an LSTM, bridge='last' enc_layers == dec_layers, a dot score enc_out == hidden,
-        tie_embeddings emb == hidden."""
+        tie_embeddings emb == hidden, share_embeddings one vocabulary of token ids."""
         if self.input_feed and self.attention == "none":
             raise ValueError(
                 "ModelConfig: input_feed feeds the attentional state, so it needs attention; "
@@ -167,6 +171,23 @@ class ModelConfig:
         if self.tie_embeddings and self.emb != self.hidden:
             raise ValueError(
                 f"ModelConfig: tie_embeddings needs emb == hidden (got {self.emb}, {self.hidden})"
+            )
+        if self.share_embeddings:
+            self._check_sharing()
+
+    def _check_sharing(self) -> None:
+        """ValueError unless share_embeddings has one vocabulary of token ids on both sides."""
+        if self.src_features > 0:
+            raise ValueError(
+                f"ModelConfig: share_embeddings shares the source embedding with the target's, "
+                f"but this encoder reads feature vectors (src_features = {self.src_features}) "
+                "and has none; leave share_embeddings out"
+            )
+        if self.src_vocab != self.tgt_vocab:
+            raise ValueError(
+                f"ModelConfig: share_embeddings needs one vocabulary for both sides, but "
+                f"src_vocab {self.src_vocab} != tgt_vocab {self.tgt_vocab}; build one from both "
+                "sides (train --share-vocab, pipeline.load_data(share_vocab=True))"
             )
 
     @property

@@ -1,6 +1,7 @@
 """The encoder: token ids (or feature vectors) -> embedding -> dropout -> recurrent stack.
 
-Equations (W_emb = "enc.emb.W" (src_vocab, E)):
+Equations (W_emb = "enc.emb.W" (src_vocab, E), or with share_embeddings the target embedding
+"dec.emb.W" (V, E), the same matrix the decoder reads):
     x     = dropout(W_emb[src])            (N, S, E)   or dropout(src) for features (N, S, F)
     enc   = stack(x, mask)                 (N, S, dirs*H), zero at padding
     final = the stack's final states        PyTorch layout (L*dirs, N, H), a tuple for LSTM
@@ -14,11 +15,12 @@ from minis2s import validate
 from minis2s.data.vocab import PAD_ID
 from minis2s.layers import dropout, embedding, stack
 from minis2s.models.config import ModelConfig
-from minis2s.models.params import prefixed, sub
+from minis2s.models.params import prefixed, src_embedding, sub
 
 
 class EncoderCache(NamedTuple):
     emb: Any  # EmbeddingCache, or None for feature inputs
+    emb_name: str  # the prefix of the embedding read: "enc.emb.", or "dec.emb." when shared
     drop: Any  # DropoutCache
     rnn: Any  # StackCache
 
@@ -37,19 +39,21 @@ def forward(
         x, c_emb = src, None
     else:
         validate.shape("encoder", "src", src, (None, None), "N, S")
-        x, c_emb = embedding.forward(src, sub(p, "enc.emb."), pad_id=PAD_ID)
+        x, c_emb = embedding.forward(src, sub(p, src_embedding(cfg)), pad_id=PAD_ID)
     x, c_drop = dropout.forward(x, cfg.dropout, rng, train=rng is not None)
     enc, final, c_rnn = stack.forward(
         x, None, sub(p, "enc.rnn."), mask=src_mask, cell=cfg.cell, dropout=cfg.dropout, rng=rng
     )
-    return enc, final, EncoderCache(c_emb, c_drop, c_rnn)
+    return enc, final, EncoderCache(c_emb, src_embedding(cfg), c_drop, c_rnn)
 
 
 def backward(denc: Any, dfinal: Any, cache: EncoderCache) -> dict[str, Any]:
-    """Gradients of every "enc.*" parameter from denc (N, S, dirs*H) and dfinal."""
+    """Gradients of every "enc.*" parameter from denc (N, S, dirs*H) and dfinal; with shared
+    embeddings, the encoder's share of the gradient of "dec.emb.W" (the caller adds it to the
+    decoder's)."""
     dx, _, dp_rnn = stack.backward(denc, dfinal, cache.rnn)
     grads = prefixed(dp_rnn, "enc.rnn.")
     dx = dropout.backward(dx, cache.drop)
     if cache.emb is not None:
-        grads |= prefixed(embedding.backward(dx, cache.emb), "enc.emb.")
+        grads |= prefixed(embedding.backward(dx, cache.emb), cache.emb_name)
     return grads

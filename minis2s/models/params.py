@@ -36,11 +36,17 @@ def add_into(total: dict[str, Any], grads: dict[str, Any]) -> None:
             total[k] = g
 
 
+def src_embedding(cfg: ModelConfig) -> str:
+    """The prefix of the matrix the encoder embeds source ids with: its own "enc.emb.", or with
+    share_embeddings the target embedding "dec.emb.", which then gets both sides' gradients."""
+    return "dec.emb." if cfg.share_embeddings else "enc.emb."
+
+
 def shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every parameter of the model `cfg` describes."""
     r = np.random.default_rng(0)  # the layers' own init functions give us the shapes
     p: dict[str, Any] = {}
-    if cfg.src_features <= 0:
+    if cfg.src_features <= 0 and not cfg.share_embeddings:  # shared: the encoder reads dec.emb.W
         p |= prefixed(embedding.init(cfg.src_vocab, cfg.emb, r), "enc.emb.")
     D_enc = cfg.src_features if cfg.src_features > 0 else cfg.emb
     p |= prefixed(

@@ -4,12 +4,14 @@ word2vec text files: `minis2s.data.vectors`).
 Row i of `enc.emb.W` (or `dec.emb.W`) becomes the file's vector of vocabulary token i, found as
 written or else lowercased; a token the file lacks, and the four specials, keep their random
 initialisation. With `TrainConfig(freeze_embeddings=...)` training then leaves them as they are.
+A model with share_embeddings has one matrix for both sides, `dec.emb.W`, which either side's
+vectors initialise (the vocabulary is one too).
 """
 
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,10 +19,28 @@ from minis2s import backend
 from minis2s.backend import to_numpy
 from minis2s.data.vectors import Coverage, embedding_matrix, read_vectors
 from minis2s.data.vocab import SPECIALS, Vocab
+from minis2s.models.config import ModelConfig
 from minis2s.models.seq2seq import Seq2Seq
 from minis2s.wording import percent
 
 SIDES = {"src": "enc.emb.W", "tgt": "dec.emb.W"}  # side -> the embedding matrix it initialises
+
+
+def matrix_of(cfg: ModelConfig, side: str) -> str:
+    """The name of the embedding matrix of `side` ("src" or "tgt") in a model of `cfg`: SIDES',
+    but the target's "dec.emb.W" for both sides with share_embeddings."""
+    return "dec.emb.W" if cfg.share_embeddings else SIDES[side]
+
+
+def check_shared(cfg: ModelConfig, src_vectors: Any, tgt_vectors: Any) -> None:
+    """ValueError for vectors of both sides (None: not given) for a model that shares one
+    embedding matrix between them: the second file would overwrite the first's rows."""
+    if cfg.share_embeddings and src_vectors is not None and tgt_vectors is not None:
+        raise ValueError(
+            "--src-vectors and --tgt-vectors both given, but with --share-embeddings the source "
+            "and target embeddings are one matrix (over one vocabulary), which one file "
+            "initialises: give one of them"
+        )
 
 
 class Loaded(NamedTuple):
@@ -48,7 +68,7 @@ def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLik
     """Overwrite `side`'s ("src" or "tgt") embedding rows of `model` in place with the vectors
     of `path` for the tokens of `vocab` (the model's vocabulary on that side). ValueError when
     the vectors' length is not the model's emb, or when the file holds none of the tokens."""
-    name = SIDES[side]
+    name = matrix_of(model.cfg, side)
     if name not in model.params:  # a model that reads feature vectors has no enc.emb.W
         raise ValueError(
             f"{side}_vectors: this model reads source feature vectors "

@@ -7,7 +7,9 @@
     loss        = cross_entropy(logits, tgt_out), mean over non-pad tokens
 
 W_out is "out.W" (V, H), or with tie_embeddings the target embedding "dec.emb.W" (V, E), E = H,
-which then gets the gradients of both uses.
+which then gets the gradients of both uses. With share_embeddings the encoder embeds its source
+ids with "dec.emb.W" too (one vocabulary, no "enc.emb.W"): the gradient of that one parameter is
+the sum of the encoder's and the decoder's (and, tied as well, the output layer's).
 
 `loss_and_grads` runs that forward pass and its backward pass, layer by layer, in reverse.
 """
@@ -139,7 +141,7 @@ class Seq2Seq:
         denc, dstates0, grads = decoder.backward(douts, c_dec)
         dfinal, g_bridge = bridge.backward(dstates0, c_bridge)
         add_into(grads, g_bridge)
-        add_into(grads, encoder.backward(denc, dfinal, c_enc))
+        add_into(grads, encoder.backward(denc, dfinal, c_enc))  # shared: += into dec.emb.W
         if self.cfg.tie_embeddings:
             add_into(grads, {"dec.emb.W": dp_out["W"], "out.b": dp_out["b"]})
         else:

@@ -219,6 +219,8 @@ def frozen_params(t: TrainConfig, model: ModelConfig) -> tuple[str, ...]:
     """The names of the parameters `t.freeze_embeddings` keeps fixed in a model of `model`;
     ValueError for a matrix the model does not have or that is more than an embedding."""
     names = FROZEN[t.freeze_embeddings]
+    if model.share_embeddings and names:
+        return _frozen_shared(t.freeze_embeddings, model)
     if "enc.emb.W" in names and model.src_features > 0:
         raise ValueError(
             f"freeze_embeddings={t.freeze_embeddings!r}: this model reads source feature vectors "
@@ -232,6 +234,25 @@ def frozen_params(t: TrainConfig, model: ModelConfig) -> tuple[str, ...]:
             "or freeze 'src' only"
         )
     return names
+
+
+def _frozen_shared(freeze: str, model: ModelConfig) -> tuple[str, ...]:
+    """What freeze_embeddings `freeze` (not 'none') keeps fixed with share_embeddings: the one
+    matrix both sides read, "dec.emb.W", frozen as 'both'; 'src' or 'tgt' alone, or it as the
+    tied output layer too, are refused."""
+    if freeze != "both":
+        raise ValueError(
+            f"freeze_embeddings={freeze!r}: with share_embeddings the source and target "
+            "embeddings are one matrix, which cannot be frozen for one side only; freeze 'both' "
+            "(that matrix) or 'none'"
+        )
+    if model.tie_embeddings:
+        raise ValueError(
+            f"freeze_embeddings={freeze!r}: with share_embeddings and tie_embeddings the one "
+            "embedding matrix is also the output layer, which would then never learn; untie "
+            "it, or freeze 'none'"
+        )
+    return ("dec.emb.W",)
 
 
 def mode_of(metric: str) -> str:
