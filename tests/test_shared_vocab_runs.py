@@ -14,6 +14,7 @@ from minis2s.cli import main
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint
+from minis2s.train.config import TrainConfig
 
 SIZES = ["--hidden", "8", "--emb", "8", "--dev-size", "16", "--batch-size", "32"]
 SMALL = [*SIZES, "--epochs", "1", "--show", "0", "--quiet"]
@@ -183,8 +184,6 @@ def test_share_vocab_on_feature_frames_and_with_given_vocabularies_is_refused(ru
 
 
 def test_the_python_api_refuses_sharing_over_two_vocabularies(tmp_path):
-    from minis2s.train.config import TrainConfig
-
     path, dev = corpus(tmp_path / "c.tsv", n=1), corpus(tmp_path / "d.tsv", DEV)
     data = pipeline.load_data(data=path, dev_data=dev, tokenizer="word")
     options = {"hidden": 8, "emb": 8, "share_embeddings": True}
@@ -193,3 +192,12 @@ def test_the_python_api_refuses_sharing_over_two_vocabularies(tmp_path):
     hand_made = data._replace(options=None)  # no options: its two vocabularies are told apart
     with pytest.raises(ValueError, match="needs one vocabulary for both sides"):
         pipeline.train(hand_made, options, TrainConfig(epochs=1), str(tmp_path / "y"))
+
+
+def test_sharing_without_share_vocab_is_refused_where_both_vocabularies_are_alike(tmp_path):
+    """copy's sides have the same letters, so its two vocabularies come out equal: sharing still
+    asks for --share-vocab, so that whether it is refused does not depend on the data."""
+    data = pipeline.load_data(task="copy", train_size=8)
+    assert data.src_vocab == data.tgt_vocab
+    with pytest.raises(ValueError, match="needs one vocabulary for both sides: add --share-vocab"):
+        pipeline.train(data, {"share_embeddings": True}, TrainConfig(), str(tmp_path / "x"))
