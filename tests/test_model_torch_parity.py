@@ -37,13 +37,19 @@ def embed(W, ids):
     return W[ids] * (ids != PAD_ID)[..., None]
 
 
+SRC_EMB = {False: "enc.emb.W", True: "dec.emb.W"}  # share_embeddings: the target's matrix
+
+
 def encode(cfg, p, src, lengths):
     """(enc (N, S, dirs*H) zero at padding, final states (L*dirs, N, H), one per state part)."""
     rnn = RNNS[cfg.cell](cfg.emb, cfg.hidden, num_layers=cfg.enc_layers,
                          bidirectional=cfg.bidirectional, batch_first=True).double()  # fmt: skip
     rnn.load_state_dict({k: tensor(v) for k, v in to_torch_rnn(sub(p, "enc.rnn.")).items()})
     packed = torch.nn.utils.rnn.pack_padded_sequence(
-        embed(tensor(p["enc.emb.W"]), src), lengths, batch_first=True, enforce_sorted=False
+        embed(tensor(p[SRC_EMB[cfg.share_embeddings]]), src),
+        lengths,
+        batch_first=True,
+        enforce_sorted=False,
     )
     out, final = rnn(packed)
     enc, _ = torch.nn.utils.rnn.pad_packed_sequence(
@@ -142,6 +148,10 @@ CASES = [  # every cell, attention kind and bridge, both directions, 1 and 2 lay
     dict(cell="rnn", attention="none", bidirectional=True, input_feed=False, bridge="learned"),
     dict(cell="rnn", attention="general", bidirectional=True, input_feed=True, bridge="last",
          tie_embeddings=True, emb=4),
+    dict(cell="lstm", attention="general", bidirectional=True, input_feed=True, bridge="learned",
+         share_embeddings=True),
+    dict(cell="gru", attention="additive", bidirectional=False, input_feed=True, bridge="zero",
+         share_embeddings=True, tie_embeddings=True, emb=4),
 ]  # fmt: skip
 
 
