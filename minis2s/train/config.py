@@ -61,7 +61,8 @@ class TrainConfig:
         effective batch of K x batch_size. Steps, max_steps and the schedules count updates.
     freeze_embeddings: "none", "src", "tgt" or "both": the embedding matrices that training
         leaves as they were initialised (pretrained vectors, `pipeline.train(src_vectors=...)`);
-        the optimizer holds no state for them, and the gradient norm leaves them out.
+        the optimizer holds no state for them, and the gradient norm leaves them out. With
+        share_embeddings the two sides are one matrix: "both" freezes it.
     """
 
     epochs: int = 20
