@@ -38,6 +38,7 @@ def runs(tmp_path_factory):
     for seed in ("1", "2"):
         argv = ["train", *data, *SMALL, *SHARED, "--tie-embeddings", "--seed", seed]
         assert main([*argv, "--out", str(root / f"run{seed}")]) == 0
+    assert main(["train", *data, *SMALL, "--out", str(root / "plain")]) == 0  # not shared
     return root, data
 
 
@@ -130,11 +131,20 @@ def test_vectors_writes_the_one_matrix_for_either_side(runs, tmp_path):
     assert (tmp_path / "src.vec").read_text() == (tmp_path / "tgt.vec").read_text()
 
 
+@pytest.mark.parametrize("option", ["--share-vocab", "--share-embeddings"])
+def test_a_resume_that_would_share_what_the_run_did_not_is_refused(runs, tmp_path, option, capsys):
+    root, data = runs
+    shutil.copytree(root / "plain", tmp_path / "r")
+    argv = ["train", *data, *SIZES, "--epochs", "2", "--quiet", "--resume", option]
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 2
+    name = {"--share-vocab": "data.options.share_vocab", "--share-embeddings": "model.share_"}
+    assert f"this run asks {name[option]}" in capsys.readouterr().err
+
+
 def test_a_checkpoint_from_before_sharing_loads_as_not_shared(runs, tmp_path):
     """Its state.json has no share_embeddings: a model with two matrices, as it was."""
     root, data = runs
-    argv = ["train", *data, *SMALL, "--out", str(tmp_path / "plain")]
-    assert main(argv) == 0
+    shutil.copytree(root / "plain", tmp_path / "plain")
     state = tmp_path / "plain" / "last" / "state.json"
     config = json.loads(state.read_text())
     del config["config"]["model"]["share_embeddings"]
