@@ -56,12 +56,11 @@ __all__ = [
 
 
 def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:
-    if (
-        model_options.get("share_embeddings")
-        and data.features == 0
-        and data.src_vocab != data.tgt_vocab
-    ):
-        raise ValueError(SHARE_VOCAB)
+    """A new model of `model_options` for the data's vocabularies (or feature size); ValueError
+    for share_embeddings over two vocabularies (ModelConfig refuses it over feature frames)."""
+    two_vocabs = not data.features and data.src_vocab != data.tgt_vocab
+    if model_options.get("share_embeddings") and two_vocabs:
+        raise ValueError(_SHARE_VOCAB)
     sizes = {"src_vocab": len(data.src_vocab) if data.src_vocab else 0,
              "tgt_vocab": len(data.tgt_vocab), "src_features": data.features}  # fmt: skip
     if set(sizes) & set(model_options):
@@ -71,20 +70,20 @@ def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any)
     return Seq2Seq(cfg, seed=seed, dtype=dtype)
 
 
-SHARE_VOCAB = (
+_SHARE_VOCAB = (
     "--share-embeddings (share_embeddings) embeds source and target ids with one matrix, so it "
     "needs one vocabulary for both sides: add --share-vocab (in Python, "
     "pipeline.load_data(..., share_vocab=True))"
 )
 
 
-def check_share_vocab(data: Data, model_options: dict[str, Any]) -> None:
+def _check_share_vocab(data: Data, model_options: dict[str, Any]) -> None:
     """A new run with share_embeddings asked for one vocabulary (--share-vocab), even where the
     two sides' vocabularies came out equal by chance (a Data built by hand records no options:
     there equal vocabularies do, as `make_model` checks)."""
     asked = (data.options or {}).get("share_vocab", data.options is None)
     if model_options.get("share_embeddings") and not data.features and not asked:
-        raise ValueError(SHARE_VOCAB)
+        raise ValueError(_SHARE_VOCAB)
 
 
 def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, examples: list):
@@ -162,7 +161,7 @@ def train(
         )
     check_out_dir(out_dir, resume, init_from)
     if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
-        check_share_vocab(data, model_options)
+        _check_share_vocab(data, model_options)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
     if start is not None and not resume:
         fine_tune.copy_weights(model, start)
