@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 
+import numpy as np
 import pytest
 
 from minis2s import pipeline
@@ -211,3 +212,22 @@ def test_sharing_without_share_vocab_is_refused_where_both_vocabularies_are_alik
     assert data.src_vocab == data.tgt_vocab
     with pytest.raises(ValueError, match="needs one vocabulary for both sides: add --share-vocab"):
         pipeline.train(data, {"share_embeddings": True}, TrainConfig(), str(tmp_path / "x"))
+
+
+def test_freezing_both_keeps_the_one_matrix_as_it_started(runs, tmp_path):
+    from minis2s.models.params import init_params
+
+    root, data = runs
+    argv = ["train", *data, *SMALL, *SHARED, "--freeze-embeddings", "both", "--seed", "3"]
+    assert main([*argv, "--out", str(tmp_path / "f")]) == 0
+    tr = Translator.load(tmp_path / "f")
+    start = init_params(tr.model.cfg, seed=3)
+    np.testing.assert_array_equal(tr.model.params["dec.emb.W"], start["dec.emb.W"])
+    assert not np.array_equal(tr.model.params["out.W"], start["out.W"])
+
+
+def test_init_from_refuses_data_loaded_with_its_own_shared_vocabulary(runs, tmp_path):
+    root, data = runs
+    shared = pipeline.load_data(data=data[1], dev_data=data[3], tokenizer="word", share_vocab=True)
+    with pytest.raises(ValueError, match="--share-vocab \\(share_vocab\\) shapes a vocabulary"):
+        pipeline.train(shared, {}, TrainConfig(), str(tmp_path / "x"), init_from=root / "run1")
