@@ -285,3 +285,25 @@ def test_a_step_with_a_mask_per_row_gets_the_padding_note_too():
     x, p = r.standard_normal((3, 2)), {"W": r.standard_normal((2, 2))}
     with pytest.raises(AssertionError, match=r"W: .*lets gradient in through padding"):
         assert_close(check_layer(forward, backward, [x], p, mask=np.array([1.0, 0.0, 1.0])))
+
+
+def test_the_finer_step_cannot_pass_a_wrong_gradient_by_its_rounding_noise():
+    """dw off by 4e-7 of itself, with outputs near 1e5: the loss's rounding (~1e-11) over the
+    step is ~1e-7 of dw at h, 10 times that at h / 10. Keeping whichever differences came
+    closer to backward passed this wrong dw at seed 32; a finer step is used only when a
+    finer one still confirms it, which noise cannot."""
+
+    def forward(x, p):
+        return x * p["w"] + 1e5, (x, p["w"])
+
+    def backward(dy, cache):
+        x, w = cache
+        return dy * w, {"w": (dy * x).sum(axis=0) * (1 + 4e-7)}
+
+    passed = []
+    for seed in range(40):
+        r = np.random.default_rng(seed)
+        x, p = r.standard_normal((50, 1)), {"w": r.standard_normal(1)}
+        if check_layer(forward, backward, [x], p)["w"] < 1e-7:
+            passed.append(seed)
+    assert passed == []
