@@ -223,22 +223,21 @@ def check_layer(
 def _finer_if_needed(
     loss: Callable[[], float], x: Any, dx: Any, numeric: Any, h: float, floor: float
 ) -> Any:
-    """The differences at h / 10 in place of `numeric` (at h) where h was too coarse, else
-    `numeric`.
+    """The differences at h / 10 in place of `numeric` (those at h) where h was too coarse.
 
     A function that bends sharply within h (a layer norm of nearly equal values) needs a finer
-    step. But rounding grows as the step shrinks (~1e-16 |L| / h), so the differences at h / 10
-    are used only when those at h / 100 agree with them to TOLERANCE / 10: truncation error
-    shrinks 10^4-fold from one step to the next, rounding grows 10-fold, so only accurate
-    differences agree. The choice never asks which differences are closer to backward's `dx`
-    (which would let rounding noise that happens to match a wrong gradient pass it): `dx` only
-    spares the third pass when the block fails at h / 10 anyway.
+    step, but rounding grows as the step shrinks (~1e-16 |L| / step). From one step to the next
+    the truncation error shrinks 10^4-fold and the rounding grows 10-fold, so the differences
+    at h / 10 are used only where those at h / 100 agree with them to TOLERANCE: then both are
+    accurate. Which differences are closer to backward's `dx` is never asked (rounding noise
+    that happens to match a wrong gradient would pass it); `dx` only spares the pass at h / 100
+    when the block fails at h / 10 anyway.
     """
     finer = numerical_grad(loss, x, h / 10)
     if not rel_error(finer, dx, floor) < TOLERANCE:
         return numeric
     finest = numerical_grad(loss, x, h / 100)
-    return finer if rel_error(finer, finest, floor) < TOLERANCE / 10 else numeric
+    return finer if rel_error(finer, finest, floor) < TOLERANCE else numeric
 
 
 def _blocks(
