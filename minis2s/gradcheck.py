@@ -38,6 +38,7 @@ from minis2s.gradcheck_faults import (
     GradErrors,
     Untouched,
     arrays_in,
+    check_dtype,
     check_param_keys,
     check_shape,
     masked_douts,
@@ -203,6 +204,7 @@ def check_layer(
     blocks = _blocks(inputs, arg_names, dinputs, params, dparams)
     for name, leaf, dleaf in blocks:  # all of them before the slow part
         check_shape("check_layer", name, leaf, dleaf)
+        check_dtype("check_layer", name, leaf, dleaf)
     numeric = {name: numerical_grad(loss, leaf, h) for name, leaf, _ in blocks}
     analytic = {name: dleaf for name, _, dleaf in blocks}
     errors = block_errors(numeric, analytic)
@@ -291,6 +293,7 @@ def check_model(
         check_param_keys("check_model", model.params, grads)
         for name, w in model.params.items():
             check_shape("check_model", name, w, grads[name])
+            check_dtype("check_model", name, w, grads[name])
 
         def loss() -> float:
             replay = iter(chosen)

@@ -124,13 +124,28 @@ def check_shape(who: str, name: str, x: Any, dx: Any) -> None:
     if len(got) == 2 and got == want[::-1]:
         hint = " (a transpose missing?)"
     elif len(got) > len(want) and got[len(got) - len(want) :] == want:
-        hint = " (a sum over the leading, batch, axes missing?)"
+        if math.prod(got) == math.prod(want):  # summed with keepdims, or a batch of 1
+            hint = " (extra leading axes of size 1: keepdims=True, or a sum over a batch of 1?)"
+        else:
+            hint = " (a sum over the leading, batch, axes missing?)"
     elif math.prod(got) == math.prod(want):
         hint = " (the right number of entries in another shape: a reshape to undo?)"
     raise ValueError(
         f"{who}: the gradient of {name} has shape {got}, but {name} has shape {want}{hint}; "
         "a gradient has the shape of what it differentiates"
     )
+
+
+def check_dtype(who: str, name: str, x: Any, dx: Any) -> None:
+    """Raise unless the gradient `dx` has the dtype of `x`: a float32 gradient of a float64
+    array is right only to ~6e-8 of each entry, under the tolerance, so values cannot show it."""
+    got, want = np.asarray(to_numpy(dx)).dtype, np.dtype(x.dtype)
+    if got != want:
+        raise ValueError(
+            f"{who}: the gradient of {name} is {got}, but {name} is {want}; an array of another "
+            "dtype in backward (a cache, a constant, np.zeros(..., dtype=...)) sets the "
+            "gradient's, and rounds away what the check is there to prove"
+        )
 
 
 def arrays_in(tree: Any, name: str) -> list[tuple[str, Any]]:
@@ -177,7 +192,10 @@ def diagnose(name: str, numeric: Any, analytic: Any, floor: float, tol: float) -
     diff = np.where(finite, np.abs(n - a), np.inf)
     at = np.unravel_index(int(np.argmax(diff)), n.shape)
     where = ", ".join(str(int(i)) for i in at)
-    line = f"{name}: worst at [{where}]: backward gave {a[at]:.6g}, finite differences {n[at]:.6g}"
+    line = (
+        f"{name}: worst at [{where}]: backward gave {a[at]:.6g}, finite differences {n[at]:.6g} "
+        f"(off by {a[at] - n[at]:.2g})"  # 6 digits alike when the error is ~1e-7
+    )
     scale = max(float(np.abs(np.where(finite, n, 0)).max()), np.abs(np.where(finite, a, 0)).max(),
                 floor)  # fmt: skip
     wrong = diff >= tol * scale
@@ -204,8 +222,9 @@ def _guess(n: np.ndarray, a: np.ndarray, wrong: np.ndarray, tol: float) -> str:
     scale = max(np.abs(n).max(), np.abs(a).max())
     if np.abs(n - a).max() < 1e-4 * scale:  # 4 digits agree: no factor, sign or transpose
         return (
-            ". Backward agrees to within 1e-4: a tiny term missing, or a function that bends too "
-            "sharply for the finite differences' step (try check_layer(..., h=1e-4))"
+            ". Backward agrees to within 1e-4: a tiny term missing, float32 somewhere in backward "
+            "(it rounds to ~1e-7 of each entry), or a function that bends too sharply for the "
+            "finite differences' step (try check_layer(..., h=1e-4))"
         )
 
     def close(b: np.ndarray) -> bool:

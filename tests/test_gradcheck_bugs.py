@@ -307,3 +307,74 @@ def test_the_finer_step_cannot_pass_a_wrong_gradient_by_its_rounding_noise():
         if check_layer(forward, backward, [x], p)["w"] < 1e-7:
             passed.append(seed)
     assert passed == []
+
+
+def test_a_float32_gradient_is_named_not_passed():
+    """float32 rounds to ~6e-8 of each entry, under the 1e-7 tolerance: a backward pass that
+    returned float32 gradients passed the float64 check."""
+
+    def backward(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        return dx, dp | {"W": dp["W"].astype(np.float32)}
+
+    inputs, p = linear_case()
+    with pytest.raises(ValueError, match=r"gradient of W is float32, but W is float64"):
+        check_layer(linear_forward, backward, inputs, p)
+
+
+class ScaleModel:
+    """loss = sum(w * batch), the least a model needs to be checked by check_model."""
+
+    def __init__(self, grads_of):
+        self.params, self.grads_of = {"w": np.arange(3.0)}, grads_of
+
+    def _predict(self, out):
+        return out
+
+    def loss(self, batch, rng=None, **opts):
+        return float((self.params["w"] * batch).sum())
+
+    def loss_and_grads(self, batch, rng=None, **opts):
+        return self.loss(batch), self.grads_of(batch)
+
+
+def test_check_model_names_a_missing_key_and_a_float32_gradient_before_the_differences():
+    from minis2s.gradcheck import check_model
+
+    batch = np.array([1.0, -2.0, 0.5])
+    assert max(check_model(ScaleModel(lambda b: {"w": b.copy()}), batch).values()) < 1e-7
+    with pytest.raises(ValueError, match=r"check_model: backward returned no gradient for .*'w'"):
+        check_model(ScaleModel(lambda b: {}), batch)
+    with pytest.raises(ValueError, match=r"check_model: the gradient of w is float32"):
+        check_model(ScaleModel(lambda b: {"w": b.astype(np.float32)}), batch)
+
+
+def test_a_bias_gradient_summed_with_keepdims_is_not_told_to_sum():
+    """dy.sum(axis=0, keepdims=True) has the sum; only its size-1 axis is extra (a batch of 1
+    not summed over looks the same, so the hint names both)."""
+
+    def backward(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        return dx, dp | {"b": dy.sum(axis=0, keepdims=True)}
+
+    inputs, p = linear_case()
+    with pytest.raises(ValueError, match=r"gradient of b has shape \(1, 3\)") as refused:
+        check_layer(linear_forward, backward, inputs, p)
+    assert "keepdims=True" in str(refused.value)
+    assert "sum over the leading, batch, axes missing" not in str(refused.value)
+
+
+def test_a_gradient_rounded_by_float32_on_the_way_is_told_it_may_be_float32():
+    """Cast back to float64, a float32 product has the right dtype and is right to ~1e-6: the
+    few-digits line must name float32 beside a missing term."""
+
+    def backward(dy, cache):
+        dx, dp = linear_backward(dy, cache)
+        x, _ = cache
+        dW = (dy.T.astype(np.float32) @ x.astype(np.float32)).astype(np.float64)
+        return dx, dp | {"W": dW}
+
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((200, 3)), {"W": r.standard_normal((3, 3)), "b": np.zeros(3)}
+    with pytest.raises(AssertionError, match=r"W: .*agrees to within 1e-4.*float32"):
+        assert_close(check_layer(linear_forward, backward, [x], p))

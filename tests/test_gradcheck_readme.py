@@ -44,8 +44,8 @@ def test_the_layer_norm_check_fails_without_its_mask_line_with_the_message_quote
 
 def messages_of_the_bugs_the_readme_names() -> str:
     """What the checker says of a transposed square dW, a transposed (2, 3) one, an unsummed
-    bias gradient, a backward that writes into its cache's xhat, and the layer norm without its
-    mask line on a batch with padding."""
+    bias gradient, a float32 dW, a backward that writes into its cache's xhat, and the layer norm
+    without its mask line on a batch with padding."""
     r = np.random.default_rng(0)
     layer_norm = {}
     exec(compile(LAYER_NORM, "<README.md, Gradient checks>", "exec"), layer_norm)
@@ -58,6 +58,10 @@ def messages_of_the_bugs_the_readme_names() -> str:
         (lambda dy, c: (dy @ c[1], {"W": c[0].T @ dy, "b": dy.sum(0)}), (3, 3)),
         (lambda dy, c: (dy @ c[1], {"W": c[0].T @ dy, "b": dy.sum(0)}), (2, 3)),
         (lambda dy, c: (dy @ c[1], {"W": dy.T @ c[0], "b": dy}), (2, 3)),
+        (
+            lambda dy, c: (dy @ c[1], {"W": (dy.T @ c[0]).astype(np.float32), "b": dy.sum(0)}),
+            (2, 3),
+        ),
     ]
     for backward, (H, D) in bugs:
         p = {"W": r.standard_normal((H, D)), "b": r.standard_normal(H)}
@@ -86,7 +90,7 @@ def test_every_message_the_section_quotes_is_one_the_checker_prints():
     printed = flat(messages_of_the_bugs_the_readme_names())
     paragraph = SECTION.split("A failing check says where to look.", 1)[1]
     quoted = [q for q in re.findall(r"`([^`]*)`", paragraph, re.S) if len(q) > 12]
-    assert len(quoted) == 6  # padding twice, transpose, two shapes, the cache write, ...
+    assert len(quoted) == 7  # padding twice, transpose, two shapes, a dtype, the cache write
     for q in quoted:
         if q != "dy = m * dy":
             assert flat(q) in printed, q
