@@ -168,12 +168,12 @@ def check_layer(
     returns the input gradients alone (one array for one input). Inputs may be arrays or tuples of
     arrays (an LSTM's `(h0, c0)`); keyword `options` (mask, score kind, ...) pass through.
 
-    A block that fails is checked again with the differences at h / 10 where those at h / 100
-    confirm them (see `_finer_if_needed`).
     Before the finite differences, it refuses (ValueError, naming the array) a gradient of the
-    wrong shape, a missing or unknown parameter key, and a backward pass that wrote into its
-    cache, inputs, parameters or upstream gradients. Returns {name: rel_error}, names like "x",
-    "h0c0[1]", "W_ih"; `assert_close` on them says where a wrong block is wrong.
+    wrong shape or dtype, a missing or unknown parameter key, and a backward pass that wrote
+    into its cache, inputs, parameters or upstream gradients. A block that fails at h is checked
+    again at h / 10 where h / 100 confirms those differences (`_finer_if_needed`). Returns
+    {name: rel_error}, names like "x", "h0c0[1]", "W_ih"; `assert_close` on them says where a
+    wrong block is wrong.
     """
     call = (
         (lambda: forward(*inputs, **options))

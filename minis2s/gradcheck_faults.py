@@ -2,13 +2,14 @@
 
 Before any finite differences (which take seconds), `check_layer` and `check_model` refuse a
 backward pass whose gradients cannot be compared at all: a return value that is not
-`(*dinputs, dparams)`, a missing or misspelt parameter key, a gradient of the wrong shape, or
-one that wrote into its cache, its inputs or its upstream gradients (a pure backward pass leaves
-them as it found them; one that does not gives a second call on the same cache, or the caller,
-different numbers). After them, `diagnose` says of a wrong block where it is worst, by how much,
-and what the pattern suggests: a transpose, a sign, a factor, or a gradient where the outputs do
-not depend on the input at all (a padded step); `masked_douts` lets check_layer ask whether a
-block is right once the upstream gradients are zeroed on padding (then it lets padding in).
+`(*dinputs, dparams)`, a missing or misspelt parameter key, a gradient of the wrong shape or
+dtype, or one that wrote into its cache, its inputs or its upstream gradients (a pure backward
+pass leaves them as it found them; one that does not gives a second call on the same cache, or
+the caller, different numbers). After them, `diagnose` says of a wrong block where it is
+worst, by how much, and what the pattern suggests: a transpose, a sign, a factor, or a gradient
+where the outputs do not depend on the input at all (a padded step); `masked_douts` lets
+check_layer ask whether a block is right once the upstream gradients are zeroed on padding
+(then it lets padding in).
 """
 
 from __future__ import annotations
