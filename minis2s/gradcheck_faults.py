@@ -124,6 +124,8 @@ def check_shape(who: str, name: str, x: Any, dx: Any) -> None:
     hint = ""
     if len(got) == 2 and got == want[::-1]:
         hint = " (a transpose missing?)"
+    elif len(got) == len(want) and sorted(got) == sorted(want):  # a reshape would scramble it
+        hint = " (the axes in another order: a transpose missing, time-major for batch-major?)"
     elif len(got) > len(want) and got[len(got) - len(want) :] == want:
         if math.prod(got) == math.prod(want):  # summed with keepdims, or a batch of 1
             hint = " (extra leading axes of size 1: keepdims=True, or a sum over a batch of 1?)"

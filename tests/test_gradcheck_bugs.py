@@ -378,3 +378,21 @@ def test_a_gradient_rounded_by_float32_on_the_way_is_told_it_may_be_float32():
     x, p = r.standard_normal((200, 3)), {"W": r.standard_normal((3, 3)), "b": np.zeros(3)}
     with pytest.raises(AssertionError, match=r"W: .*agrees to within 1e-4.*float32"):
         assert_close(check_layer(linear_forward, backward, [x], p))
+
+
+def test_a_time_major_gradient_is_told_to_transpose_not_to_reshape():
+    """dx as (T, N, D) for an x of (N, T, D): a reshape would give the shape and scramble the
+    entries; the axes are what is out of order."""
+
+    def forward(x, p):  # y = x * w over the last axis: x (N, T, D)
+        return x * p["w"], (x, p["w"])
+
+    def backward(dy, cache):
+        x, w = cache
+        return (dy * w).transpose(1, 0, 2), {"w": (dy * x).sum(axis=(0, 1))}
+
+    r = np.random.default_rng(0)
+    x, p = r.standard_normal((2, 3, 4)), {"w": r.standard_normal(4)}
+    with pytest.raises(ValueError, match=r"gradient of x has shape \(3, 2, 4\)") as refused:
+        check_layer(forward, backward, [x], p)
+    assert "axes in another order" in str(refused.value) and "reshape" not in str(refused.value)
