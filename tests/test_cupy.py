@@ -112,13 +112,31 @@ def test_model_matches_numpy_backend(cell, att, dtype):
     assert_same_model(model_loss_and_grads(dtype, sampling_eps=0.3, **kw), want, dtype)
 
 
+@DTYPES
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_model_sharing_its_embeddings_matches_numpy_backend(cell, dtype):
+    """One embedding matrix for the encoder and the decoder (share_embeddings): its gradient,
+    the sum of both sides' scatter-adds, as the numpy backend gives it."""
+    kw = dict(cell=cell, attention="general", share_embeddings=True, dropout=0.2)
+    want = model_loss_and_grads(dtype, **kw)
+    assert "enc.emb.W" not in want[1]  # one matrix: the encoder reads dec.emb.W
+    backend.use("cupy")
+    assert_same_model(model_loss_and_grads(dtype, **kw), want, dtype)
+
+
 LAYER_CHECKS = list(_cases())
-MODEL_CHECKS = [c for c in model_cases() if c[0] == "seq2seq.lstm.general"]
+# one whole model, and the one whose encoder, decoder and output layer share one matrix (the
+# embedding scatter-add sums two uses into it)
+MODEL_CHECKS = [
+    c
+    for c in model_cases()
+    if c[0] in ("seq2seq.lstm.general", "seq2seq.lstm.shared-tied-embeddings")
+]
 
 
 @pytest.mark.parametrize("case", LAYER_CHECKS + MODEL_CHECKS, ids=lambda c: c[0])
 def test_gradient_checks_on_the_gpu(case):
-    """`minis2s gradcheck`'s cases (all layers, one whole model) with their arrays on the GPU."""
+    """`minis2s gradcheck`'s cases (all layers, two whole models) with their arrays on the GPU."""
     name, run = case
     backend.use("cupy")
     errors = run()
