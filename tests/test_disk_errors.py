@@ -98,6 +98,38 @@ def test_a_full_disk_stops_training_with_a_message_and_the_run_resumes(
     assert checkpoint.load(run / "last").trainer_state["epoch"] == 2
 
 
+@pytest.mark.parametrize("name", ["best", "last"])
+def test_a_runs_first_save_that_fails_says_to_train_it_again_not_resume(
+    tmp_path, monkeypatch, name
+):
+    """With no last/ yet there is nothing for --resume to go on from (it says 'no checkpoint at
+    RUN/last'): the advice is to train the run again."""
+    _fail_writes(monkeypatch, FULL, "_write_npz")
+    with pytest.raises(OSError) as e:
+        _save(tmp_path / "run" / name, 1)
+    msg = str(e.value)
+    assert "resume" not in msg.replace("to resume from", "")
+    assert msg.endswith("free some disk space, then train the run again: it saved no checkpoint "
+                        "yet, so there is none to resume from")  # fmt: skip
+
+
+def test_a_full_disk_at_a_runs_first_save_stops_it_and_the_same_command_trains_it(
+    tmp_path, monkeypatch, capsys
+):
+    run = tmp_path / "run"
+    tiny = ["train", "--task", "reverse-digits", "--train-size", "32", "--dev-size", "8",
+            "--hidden", "4", "--emb", "4", "--quiet", "--show", "0", "--epochs", "1",
+            "--out", str(run)]  # fmt: skip
+    _fail_writes(monkeypatch, FULL, "_write_npz")
+    assert main(tiny) == 2
+    err = capsys.readouterr().err
+    assert f"could not save the checkpoint {run}/best (No space left on device)" in err
+    assert "then train the run again" in err
+    monkeypatch.undo()
+    assert main(tiny) == 0  # the advice holds: no --resume, and nothing in the way
+    assert checkpoint.load(run / "last").trainer_state["epoch"] == 1
+
+
 @pytest.mark.parametrize("error", [FULL, DENIED], ids=["ENOSPC", "EACCES"])
 def test_a_log_line_that_cannot_be_written_says_the_checkpoints_are_saved(
     tmp_path, monkeypatch, error

@@ -108,9 +108,18 @@ def save(
             kept = f"nothing was written at {path}"
         e = write_failed(e, f"save the checkpoint {path}", kept, path.parent)
         if path.name in ("best", "last") or path.parent.name == "steps":  # a run's (keep.py)
-            e = reworded(e, f"{e}, then resume the run: it goes on from its last checkpoint")
+            e = reworded(e, f"{e}, then {_next_step(path)}")
         raise e from None
     return path
+
+
+def _next_step(path: Path) -> str:
+    """What a run whose save of `path` (its best/, last/ or steps/step-N) failed does next:
+    --resume reads RUN/last, so a run without one yet is trained again."""
+    run = path.parent.parent if path.parent.name == "steps" else path.parent
+    if exists(run / "last"):
+        return "resume the run: it goes on from its last checkpoint"
+    return "train the run again: it saved no checkpoint yet, so there is none to resume from"
 
 
 def _write_whole(path: Path, arrays: dict[str, dict], texts: dict[str, str]) -> None:
