@@ -116,7 +116,7 @@ def save(
 def _next_step(path: Path) -> str:
     """What a run whose save of `path` (its best/, last/ or steps/step-N) failed does next:
     --resume reads RUN/last, so a run without one yet is trained again."""
-    run = path.parent.parent if path.parent.name == "steps" else path.parent
+    run = path.parent if path.name in ("best", "last") else path.parent.parent
     if exists(run / "last"):
         return "resume the run: it goes on from its last checkpoint"
     return "train the run again: it saved no checkpoint yet, so there is none to resume from"
