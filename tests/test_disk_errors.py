@@ -113,6 +113,13 @@ def test_a_runs_first_save_that_fails_says_to_train_it_again_not_resume(
                         "yet, so there is none to resume from")  # fmt: skip
 
 
+def test_a_run_directory_named_steps_is_told_to_resume_from_its_last(tmp_path, monkeypatch):
+    _save(tmp_path / "steps" / "last", 1)  # --out steps: its best/ and last/ are its own
+    _fail_writes(monkeypatch, FULL, "_write_npz")
+    with pytest.raises(OSError, match="then resume the run: it goes on from its last checkpoint$"):
+        _save(tmp_path / "steps" / "best", 1)
+
+
 def test_a_full_disk_at_a_runs_first_save_stops_it_and_the_same_command_trains_it(
     tmp_path, monkeypatch, capsys
 ):
