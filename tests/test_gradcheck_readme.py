@@ -36,7 +36,9 @@ def test_the_layer_norm_check_fails_without_its_mask_line_with_the_message_quote
     assert MASK_LINE in LAYER_NORM
     with pytest.raises(AssertionError) as failed:
         run_layer_norm_block(LAYER_NORM.replace(MASK_LINE, ""))
-    quoted = re.search(r"reports says of each wrong block `(.*?)`", SECTION, re.S).group(1)
+    quoted = re.search(
+        r"reports\s+says\s+of\s+each\s+wrong\s+block\s+`(.*?)`", SECTION, re.S
+    ).group(1)
     said = str(failed.value)
     wrong = re.findall(r"\n  (\w+): worst at \[", said)
     assert wrong and flat(said).count(flat(quoted)) == len(wrong)
