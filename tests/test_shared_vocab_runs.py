@@ -231,3 +231,21 @@ def test_init_from_refuses_data_loaded_with_its_own_shared_vocabulary(runs, tmp_
     shared = pipeline.load_data(data=data[1], dev_data=data[3], tokenizer="word", share_vocab=True)
     with pytest.raises(ValueError, match="--share-vocab \\(share_vocab\\) shapes a vocabulary"):
         pipeline.train(shared, {}, TrainConfig(), str(tmp_path / "x"), init_from=root / "run1")
+
+
+@pytest.mark.parametrize("limit", [{"max_vocab": 6}, {"min_freq": 5}])
+@pytest.mark.parametrize("side", ["target", "source"])
+def test_a_shared_vocabulary_that_keeps_none_of_a_side_s_tokens_is_refused(tmp_path, limit, side):
+    """The limits count both sides together, so they can keep only the other side's tokens
+    (here a 10 and b 8 against X 4 and Y 4): every word of that side would be <unk>, which a
+    model learns to write without a word of warning; refused, naming the limit and the fix."""
+    pairs = [("a b a b", "X"), ("b a", "Y"), ("a a b", "X Y")]
+    pairs = pairs if side == "target" else [(t, s) for s, t in pairs]
+    path, dev = corpus(tmp_path / "c.tsv", pairs, n=2), corpus(tmp_path / "d.tsv", DEV)
+    kw = dict(data=path, dev_data=dev, tokenizer="word", **limit)
+    fix = {"max_vocab": "raise --max-vocab", "min_freq": "lower --min-freq"}[next(iter(limit))]
+    with pytest.raises(ValueError, match=f"keeps none of the {side} tokens .*: {fix}"):
+        pipeline.load_data(**kw, share_vocab=True)
+    if "max_vocab" in limit:  # apart, each side keeps its own most frequent tokens
+        apart = pipeline.load_data(**kw)
+        assert "X" in (apart.tgt_vocab if side == "target" else apart.src_vocab)

@@ -1,7 +1,8 @@
 """load_data's argument checks, run before any file is read: a task or a corpus (not both), the
 corpus-only options only with a corpus, paths that are paths, counts that are integers, a known
-tokenizer with --bpe-merges only for BPE, and vocabulary options that leave room for a word.
-Each error names the flag and the fix."""
+tokenizer with --bpe-merges only for BPE, and vocabulary options that leave room for a word;
+and, once the vocabularies are built, that each side kept a token of its own. Each error names
+the flag and the fix."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from numbers import Integral
 from typing import Any
 
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
-from minis2s.data.vocab import SPECIALS
+from minis2s.data.vocab import SPECIALS, Vocab
 
 Corpus = str | os.PathLike | Sequence[str | os.PathLike]  # one TSV file, or source and target
 
@@ -98,4 +99,36 @@ def check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
             f"--max-vocab {max_vocab!r} leaves no room for a word besides the {len(SPECIALS)} "
             f"special tokens, so every word would be <unk>: give an integer above "
             f"{len(SPECIALS)}, or leave it out for no limit"
+        )
+
+
+def check_each_side_kept(
+    sides: dict[str, tuple[list, Vocab]], n_pairs: int, min_freq: int, max_vocab: int | None,
+    shared: bool,
+) -> None:  # fmt: skip
+    """ValueError where a side's vocabulary holds none of that side's training tokens, so that
+    every word of it would be <unk>: --min-freq above all its counts, or, with --share-vocab,
+    which counts both sides together, --min-freq or --max-vocab keeping only the other side's
+    tokens. `sides`: {"source" | "target": (that side's token lists, its vocabulary)}."""
+    for side, (seqs, vocab) in sides.items():
+        kept = set(vocab.tokens[len(SPECIALS) :])
+        if any(t in kept for seq in seqs for t in seq):
+            continue
+        if not shared:
+            raise ValueError(
+                f"--min-freq {min_freq} leaves the {side} vocabulary no token (every token of "
+                f"the {n_pairs} training pairs is rarer), so every {side} word would be "
+                "<unk>: lower --min-freq"
+            )
+        limits, fixes = [], []  # one of them at least: without either every token is kept
+        if min_freq > 1:
+            limits, fixes = [f"--min-freq {min_freq}"], ["lower --min-freq"]
+        if max_vocab is not None:
+            limits, fixes = limits + [f"--max-vocab {max_vocab}"], fixes + ["raise --max-vocab"]
+        other = "target" if side == "source" else "source"
+        raise ValueError(
+            f"--share-vocab counts the source and target tokens together, and "
+            f"{' with '.join(limits)} keeps none of the {side} tokens (the {len(kept)} kept are "
+            f"{other} tokens), so every {side} word would be <unk>: {' or '.join(fixes)}, or "
+            "leave --share-vocab out"
         )

@@ -21,12 +21,13 @@ from minis2s.data.load_checks import (
     as_list,
     check_bpe,
     check_choices,
+    check_each_side_kept,
     check_vocab_options,
     is_bpe,
 )
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
-from minis2s.data.vocab import SPECIALS, Vocab
+from minis2s.data.vocab import Vocab
 from minis2s.wording import percent
 
 
@@ -210,14 +211,10 @@ def _vocabularies(
     else:
         src_vocab = None if features else Vocab.build(sources, min_freq, max_vocab)
         tgt_vocab = Vocab.build(targets, min_freq, max_vocab)
-    for side, vocab in (("source", src_vocab), ("target", tgt_vocab)):
-        if vocab is None or len(vocab) > len(SPECIALS):
-            continue
-        raise ValueError(
-            f"--min-freq {min_freq} leaves the {side} vocabulary no token (every token of "
-            f"the {len(train)} training pairs is rarer), so every {side} word would be "
-            "<unk>: lower --min-freq"
-        )
+    sides = {"source": (sources, src_vocab), "target": (targets, tgt_vocab)}
+    if features:
+        del sides["source"]
+    check_each_side_kept(sides, len(train), min_freq, max_vocab, share)
     return src_vocab, tgt_vocab
 
 
