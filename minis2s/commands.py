@@ -199,7 +199,7 @@ def vectors(args: argparse.Namespace) -> int:
     from minis2s.api import Translator
     from minis2s.bench.report import check_writable
     from minis2s.data.vectors import write_vectors
-    from minis2s.models.pretrained import matrix_of
+    from minis2s.models.params import embedding_of
 
     if os.path.exists(args.out):  # nothing a user wrote is lost
         raise FileExistsError(f"--out {args.out} exists; choose a new file, or remove it first")
@@ -215,7 +215,7 @@ def vectors(args: argparse.Namespace) -> int:
     if vocab is None:
         raise ValueError(f"--side src: the model in {args.checkpoint} reads feature vectors, so "
                          "it has no source embeddings; give --side tgt")  # fmt: skip
-    W = tr.model.params[matrix_of(tr.model.cfg, args.side)]  # shared: one matrix for both
+    W = tr.model.params[embedding_of(tr.model.cfg, args.side)]  # shared: one for both
     n = write_vectors(args.out, vocab, W)
     skipped = len(vocab) - n  # the four specials, and tokens holding whitespace
     print(f"wrote {n:,} {args.side} vectors of {W.shape[1]} numbers to {args.out} (left out "

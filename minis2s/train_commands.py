@@ -271,7 +271,7 @@ def _check_resumed_options(saved: dict, model_options: dict, train_options: dict
 def _frozen_note(freeze: str, args: argparse.Namespace) -> None:
     """A note when --freeze-embeddings keeps a side that no --*-vectors initialised: it stays at
     its random start (an experiment in its own right, or a missing option)."""
-    from minis2s.models.pretrained import SIDES
+    from minis2s.models.params import SIDES
     from minis2s.train.config import FROZEN
 
     if args.share_embeddings:  # one matrix, which either file initialises ('both' freezes it)

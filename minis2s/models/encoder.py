@@ -15,12 +15,12 @@ from minis2s import validate
 from minis2s.data.vocab import PAD_ID
 from minis2s.layers import dropout, embedding, stack
 from minis2s.models.config import ModelConfig
-from minis2s.models.params import prefixed, src_embedding, sub
+from minis2s.models.params import embedding_of, prefixed, sub
 
 
 class EncoderCache(NamedTuple):
     emb: Any  # EmbeddingCache, or None for feature inputs
-    emb_name: str  # the prefix of the embedding read: "enc.emb.", or "dec.emb." when shared
+    emb_name: str  # the matrix read: "enc.emb.W", or "dec.emb.W" with share_embeddings
     drop: Any  # DropoutCache
     rnn: Any  # StackCache
 
@@ -34,17 +34,18 @@ def forward(
 
     `rng` (a NumPy Generator) turns dropout on; None means evaluation.
     """
+    emb_name = embedding_of(cfg, "src")
     if cfg.src_features > 0:
         validate.shape("encoder", "src", src, (None, None, cfg.src_features), "N, S, F")
         x, c_emb = src, None
     else:
         validate.shape("encoder", "src", src, (None, None), "N, S")
-        x, c_emb = embedding.forward(src, sub(p, src_embedding(cfg)), pad_id=PAD_ID)
+        x, c_emb = embedding.forward(src, {"W": p[emb_name]}, pad_id=PAD_ID)
     x, c_drop = dropout.forward(x, cfg.dropout, rng, train=rng is not None)
     enc, final, c_rnn = stack.forward(
         x, None, sub(p, "enc.rnn."), mask=src_mask, cell=cfg.cell, dropout=cfg.dropout, rng=rng
     )
-    return enc, final, EncoderCache(c_emb, src_embedding(cfg), c_drop, c_rnn)
+    return enc, final, EncoderCache(c_emb, emb_name, c_drop, c_rnn)
 
 
 def backward(denc: Any, dfinal: Any, cache: EncoderCache) -> dict[str, Any]:
@@ -55,5 +56,5 @@ def backward(denc: Any, dfinal: Any, cache: EncoderCache) -> dict[str, Any]:
     grads = prefixed(dp_rnn, "enc.rnn.")
     dx = dropout.backward(dx, cache.drop)
     if cache.emb is not None:
-        grads |= prefixed(embedding.backward(dx, cache.emb), cache.emb_name)
+        grads[cache.emb_name] = embedding.backward(dx, cache.emb)["W"]
     return grads

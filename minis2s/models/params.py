@@ -36,10 +36,14 @@ def add_into(total: dict[str, Any], grads: dict[str, Any]) -> None:
             total[k] = g
 
 
-def src_embedding(cfg: ModelConfig) -> str:
-    """The prefix of the matrix the encoder embeds source ids with: its own "enc.emb.", or with
-    share_embeddings the target embedding "dec.emb.", which then gets both sides' gradients."""
-    return "dec.emb." if cfg.share_embeddings else "enc.emb."
+SIDES = {"src": "enc.emb.W", "tgt": "dec.emb.W"}  # side -> its own embedding matrix
+
+
+def embedding_of(cfg: ModelConfig, side: str) -> str:
+    """The name of the matrix that embeds `side`'s ("src" or "tgt") token ids: SIDES[side], or
+    with share_embeddings "dec.emb.W" for both sides, one matrix over one vocabulary, whose
+    gradient is then the sum of the encoder's and the decoder's."""
+    return "dec.emb.W" if cfg.share_embeddings else SIDES[side]
 
 
 def shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:

@@ -20,16 +20,9 @@ from minis2s.backend import to_numpy
 from minis2s.data.vectors import Coverage, embedding_matrix, read_vectors
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.models.config import ModelConfig
+from minis2s.models.params import embedding_of
 from minis2s.models.seq2seq import Seq2Seq
 from minis2s.wording import percent
-
-SIDES = {"src": "enc.emb.W", "tgt": "dec.emb.W"}  # side -> the embedding matrix it initialises
-
-
-def matrix_of(cfg: ModelConfig, side: str) -> str:
-    """The name of the embedding matrix of `side` ("src" or "tgt") in a model of `cfg`: SIDES',
-    but the target's "dec.emb.W" for both sides with share_embeddings."""
-    return "dec.emb.W" if cfg.share_embeddings else SIDES[side]
 
 
 def check_shared(cfg: ModelConfig, src_vectors: Any, tgt_vectors: Any) -> None:
@@ -68,7 +61,7 @@ def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLik
     """Overwrite `side`'s ("src" or "tgt") embedding rows of `model` in place with the vectors
     of `path` for the tokens of `vocab` (the model's vocabulary on that side). ValueError when
     the vectors' length is not the model's emb, or when the file holds none of the tokens."""
-    name = matrix_of(model.cfg, side)
+    name = embedding_of(model.cfg, side)
     if name not in model.params:  # a model that reads feature vectors has no enc.emb.W
         raise ValueError(
             f"{side}_vectors: this model reads source feature vectors "
