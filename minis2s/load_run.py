@@ -78,12 +78,13 @@ def read(
     vocabs = {side: Vocab.from_dict(v) for side, v in (ckpt.vocabs or {}).items()}
     checks.check_vocabs(checkpoint_dir, cfg, vocabs)
     src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
-    if cfg.share_embeddings and src_vocab != tgt_vocab:  # one matrix indexed by two vocabularies
-        raise ValueError(
-            f"{checkpoint_dir}: the model shares one embedding matrix between source and target "
-            "(share_embeddings), but its source and target vocabularies differ; was a vocabulary "
-            "file edited, or taken from another run?"
-        )
-    src_vocab = tgt_vocab if src_vocab == tgt_vocab and cfg.share_embeddings else src_vocab
+    if cfg.share_embeddings:  # one matrix, so one vocabulary: the same Vocab for both sides
+        if src_vocab != tgt_vocab:
+            raise ValueError(
+                f"{checkpoint_dir}: the model shares one embedding matrix between source and "
+                "target (share_embeddings), but its source and target vocabularies differ; was a "
+                "vocabulary file edited, or taken from another run?"
+            )
+        src_vocab = tgt_vocab
     tokenizer = checks.tokenizer_of(checkpoint_dir, ckpt.config.get("data", {}))
     return model, src_vocab, tgt_vocab, tokenizer, ckpt.config
