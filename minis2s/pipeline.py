@@ -78,11 +78,18 @@ _SHARE_VOCAB = (
 
 
 def _check_share_vocab(data: Data, model_options: dict[str, Any]) -> None:
-    """A new run with share_embeddings asked for one vocabulary (--share-vocab), even where the
-    two sides' vocabularies came out equal by chance (a Data built by hand records no options:
-    there equal vocabularies do, as `make_model` checks)."""
-    asked = (data.options or {}).get("share_vocab", data.options is None)
-    if model_options.get("share_embeddings") and not data.features and not asked:
+    """A new run with share_embeddings reads token ids and asked for one vocabulary
+    (--share-vocab), even where the two sides' vocabularies came out equal by chance (a Data
+    built by hand records no options: there equal vocabularies do, as `make_model` checks)."""
+    if not model_options.get("share_embeddings"):
+        return
+    if data.features:  # before ModelConfig, which names no flag
+        raise ValueError(
+            f"--share-embeddings (share_embeddings) shares the source embedding with the "
+            f"target's, but the sources of {data.name} are (S, {data.features}) feature frames, "
+            "which have none; leave --share-embeddings out"
+        )
+    if not (data.options or {}).get("share_vocab", data.options is None):
         raise ValueError(_SHARE_VOCAB)
 
 

@@ -249,3 +249,11 @@ def test_a_shared_vocabulary_that_keeps_none_of_a_side_s_tokens_is_refused(tmp_p
     if "max_vocab" in limit:  # apart, each side keeps its own most frequent tokens
         apart = pipeline.load_data(**kw)
         assert "X" in (apart.tgt_vocab if side == "target" else apart.src_vocab)
+
+
+def test_sharing_embeddings_over_feature_frames_is_refused_in_the_option_s_name(tmp_path, capsys):
+    argv = ["train", "--task", "noisy-digits", "--train-size", "8", "--share-embeddings"]
+    assert main([*argv, *SMALL, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "sources of noisy-digits are (S, 10) feature frames" in err
+    assert "leave --share-embeddings out" in err
