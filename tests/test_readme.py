@@ -73,3 +73,14 @@ def test_every_command_in_the_readme_parses(capsys):
             parser.parse_args(shlex.split(line, comments=True)[1:])
         except SystemExit:  # argparse's exit on a misspelt option or a bad value
             pytest.fail(f"{line}\n{capsys.readouterr().err}")
+
+
+def test_the_script_of_things_to_try_15_runs(capsys, monkeypatch):
+    """Its first update's line, as the table shows it, on 3 updates instead of 301."""
+    shown = README.split("Why a larger softmax costs so much", 1)[1]
+    code = re.search(r"```python\n(.*?)```", shown, re.S).group(1)
+    assert "[:301]" in code
+    monkeypatch.setattr("sys.argv", ["x", "shared", "0"])
+    monkeypatch.setattr("minis2s.threads.set_blas_threads", lambda n: None)  # the suite's own
+    exec(compile(code.replace("[:301]", "[:3]"), "README.md", "exec"), {})
+    assert capsys.readouterr().out.split() == "0 dev loss 4.09 |h~| > 0.99: 0.00 enc 0.086".split()
