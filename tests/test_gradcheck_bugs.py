@@ -58,14 +58,15 @@ def test_the_readme_recipe_with_its_seed_catches_a_gradient_built_from_x_instead
     assert errors["w"] > 0.1
 
 
+def layer_norm_forward(x, p):  # over the last axis, without a shift: x (N, D) -> y (N, D)
+    xc = x - x.mean(axis=-1, keepdims=True)
+    inv = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + 1e-5)
+    return p["g"] * xc * inv, (xc * inv, inv, p["g"])
+
+
 def test_a_forgotten_term_shows_where_and_by_how_much():
     """Layer norm's dx without its last term: the message names x and gives, at its worst
     entry, what backward said beside what finite differences say."""
-
-    def forward(x, p):
-        xc = x - x.mean(axis=-1, keepdims=True)
-        inv = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + 1e-5)
-        return p["g"] * xc * inv, (xc * inv, inv, p["g"])
 
     def backward(dy, cache):
         xhat, inv, g = cache
@@ -76,7 +77,7 @@ def test_a_forgotten_term_shows_where_and_by_how_much():
     r = np.random.default_rng(0)
     x, p = r.standard_normal((3, 4)), {"g": r.standard_normal(4)}
     with pytest.raises(AssertionError) as failed:
-        assert_close(check_layer(forward, backward, [x], p))
+        assert_close(check_layer(layer_norm_forward, backward, [x], p))
     message = str(failed.value)
     assert "'g'" not in message
     assert "x: worst at [" in message and "backward gave" in message
@@ -243,11 +244,6 @@ def test_a_right_layer_norm_of_nearly_equal_values_passes():
     their scale), so the differences at h are off by more than 1e-7; at h / 10 they are not. A
     learner's right layer failed about one hypothesis case in 17 that way."""
 
-    def forward(x, p):
-        xc = x - x.mean(axis=-1, keepdims=True)
-        inv = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + 1e-5)
-        return p["g"] * xc * inv, (xc * inv, inv, p["g"])
-
     def backward(dy, cache):
         xhat, inv, g = cache
         dxhat = dy * g
@@ -256,7 +252,7 @@ def test_a_right_layer_norm_of_nearly_equal_values_passes():
         return dx, {"g": (dy * xhat).sum(axis=0)}
 
     x, p = np.array([[0.3, 0.35]]), {"g": np.array([1.0, -0.5])}
-    assert_close(check_layer(forward, backward, [x], p))
+    assert_close(check_layer(layer_norm_forward, backward, [x], p))
 
 
 def test_a_gradient_right_to_four_digits_is_not_called_a_factor():

@@ -67,7 +67,8 @@ def _killed_mid_write(point: str, argv: list) -> None:
         proc.stdout.close()
 
 
-def _log(run) -> list:
+def log_figures(run) -> list:
+    """Each line of the run's log.jsonl: its epoch, step, train loss and dev loss."""
     lines = (run / "log.jsonl").read_text().splitlines()
     return [{k: json.loads(x)[k] for k in ("epoch", "step", "train_loss", "loss")} for x in lines]
 
@@ -90,8 +91,8 @@ def test_a_run_killed_mid_write_resumes_as_if_never_killed(tmp_path, straight, p
     assert [s for s, _ in keep.kept(run)] == ([1, 2] if point == "log" else [1])
     assert main([*TINY, "--epochs", "3", "--out", str(run), "--resume"]) == 0
     assert sorted(n for n in os.listdir(run) if n.startswith(".")) == []
-    assert _log(run) == _log(straight)
-    for which in ("last", "best", keep.step_name(_log(run)[-1]["step"])):
+    assert log_figures(run) == log_figures(straight)
+    for which in ("last", "best", keep.step_name(log_figures(run)[-1]["step"])):
         got, want = checkpoint.load(run / which), checkpoint.load(straight / which)
         for name, p in want.params.items():
             np.testing.assert_array_equal(got.params[name], p, err_msg=f"{which} {name}")

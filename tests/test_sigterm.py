@@ -4,7 +4,6 @@ is saved, and `minis2s train` exits with 143 (128 + SIGTERM); a second SIGTERM i
 block stops at once. Outside training SIGTERM is left as it was. Real signals, sent to this
 process (the blocks) and to a training subprocess (the run)."""
 
-import json
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from minis2s.train.interrupts import (
     held_interrupts,
     sigterm_stops,
 )
+from tests.test_kill9 import log_figures  # a run's log lines, the figures compared
 
 pytestmark = pytest.mark.skipif(
     os.name != "posix" or threading.current_thread() is not threading.main_thread(),
@@ -139,11 +139,6 @@ def _train_sent_sigterm(run, twice: bool) -> tuple[int, str, str]:
         proc.wait()
 
 
-def _log(run) -> list:
-    lines = (run / "log.jsonl").read_text().splitlines()
-    return [{k: json.loads(x)[k] for k in ("epoch", "step", "train_loss", "loss")} for x in lines]
-
-
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
     """The run that no signal interrupted."""
@@ -159,7 +154,8 @@ def test_sigterm_saves_last_and_the_resume_is_the_uninterrupted_run(tmp_path, st
     assert f"stopped by SIGTERM: checkpoint saved to {run}/last; rerun with --resume" in out
     assert checkpoint.load(run / "last").trainer_state["step"] == 6  # the update was finished
     assert main([*TINY, "--out", str(run), "--resume"]) == 0
-    assert _log(run) == _log(straight) and len(_log(run)) == 4  # 4 updates an epoch: 3, 4, 6, 8
+    figures = log_figures(run)
+    assert figures == log_figures(straight) and len(figures) == 4  # 4 updates an epoch: 3, 4, 6, 8
     for which in ("last", "best", "steps/step-0000008"):
         got, want = checkpoint.load(run / which), checkpoint.load(straight / which)
         assert got.trainer_state["step"] == want.trainer_state["step"]
