@@ -37,6 +37,7 @@ from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq, pretrained
 from minis2s.run_checks import (
     check_batch_room,
+    check_no_run,
     check_out_dir,
     check_recordable,
     check_vectors_options,
@@ -130,6 +131,7 @@ def train(
     src_vectors: str | os.PathLike | None = None,
     tgt_vectors: str | os.PathLike | None = None,
     init_from: str | os.PathLike | fine_tune.Start | None = None,
+    cli: bool = False,
 ) -> Translator:
     """Train a model on `data`, writing checkpoints and log.jsonl to `out_dir`. `dtype`:
     float32 (the default) or float64; None when resuming is the run's own. `src_vectors` /
@@ -140,7 +142,8 @@ def train(
     `init_from` starts a new run from a trained one (`minis2s.fine_tune`): its model, tokenizer,
     vocabularies (in place of the data's own; a max_len must have counted its tokens) and
     parameters; the dtype too unless given; of `model_options`, only dropout may differ from
-    its.
+    its. `cli`: the command line (minis2s train) calls it, and a refusal of `out_dir` names its
+    flags (--resume), not these keywords.
 
     Returns a Translator holding the best checkpoint's parameters.
     """
@@ -166,7 +169,7 @@ def train(
             "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
             "0.01 is PyTorch's AdamW default) or --optimizer adam"
         )
-    check_out_dir(out_dir, resume, init_from)
+    check_out_dir(out_dir, resume, init_from, cli=cli)
     if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
         _check_share_vocab(data, model_options)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
@@ -210,6 +213,8 @@ def train(
               f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "
               f"{unk + dev_unk} unknown tokens mapped to <unk>")  # fmt: skip
     with run_lock.hold(out_dir):  # one trainer at a time in out_dir (train/run_lock.py)
+        if not resume:  # another new run may have trained here since check_out_dir
+            check_no_run(out_dir, init_from, cli=cli)
         _start(trainer, out_dir, resume, progress)
         trainer.fit()
     best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")

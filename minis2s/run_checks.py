@@ -29,8 +29,15 @@ def check_out_dir(
             "disk not mounted?): make that directory, or choose another --out"
         )
     run_lock.check_free(out_dir)
-    if resume:
-        return
+    if not resume:
+        check_no_run(out_dir, init_from, cli=cli)
+
+
+def check_no_run(out_dir: str, init_from: Any = None, *, cli: bool = False) -> None:
+    """`out_dir` holds nothing of an old run, for a new one (check_out_dir's part that does not
+    look at the lock). pipeline.train checks again once it holds the lock: a new run started
+    with this one into the same out_dir passed the first check too, and may have trained and
+    ended there since."""
     if os.path.isfile(os.path.join(out_dir, "state.json")):  # e.g. what minis2s average wrote
         raise FileExistsError(
             f"--out {out_dir} is a checkpoint, not a run directory: a run would write its best/ "

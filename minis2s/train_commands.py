@@ -34,7 +34,7 @@ def train(args: argparse.Namespace) -> int:
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
         progress=not args.quiet, src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors,
-        init_from=start,
+        init_from=start, cli=True,
     )  # fmt: skip
     _test_figures(tr, data, out, args.show)
     return 0

@@ -178,3 +178,51 @@ def test_another_process_with_this_pid_and_host_is_not_taken_for_this_one(tmp_pa
     lock.write_text(json.dumps(owner | {"pid": os.getpid()}))
     with pytest.raises(run_lock.RunInUseError, match=f"process {os.getpid()} on"):
         run_lock.check_free(run)
+
+
+def test_a_new_run_that_gets_the_lock_after_another_finished_there_is_refused(
+    tmp_path, monkeypatch
+):
+    """Two new runs started together into one out_dir both pass check_out_dir; the first trains
+    and ends while the second reads its data and builds its model. Once the second holds the
+    lock it checks again, and refuses rather than start a new run over the first's."""
+    data_file = tmp_path / "c.tsv"
+    data_file.write_text("abc\tcba\nabcd\tdcba\nbca\tacb\n")
+    data = pipeline.load_data(data=str(data_file), dev_data=str(data_file))
+    out, opts, tcfg = str(tmp_path / "run"), {"emb": 2, "hidden": 2}, TrainConfig(epochs=1)
+    make_model, first = pipeline.make_model, []
+
+    def first_run_trains_meanwhile(*args, **kwargs):
+        if not first:
+            first.append(True)
+            pipeline.train(data, opts, tcfg, out, progress=False)
+        return make_model(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "make_model", first_run_trains_meanwhile)
+    with pytest.raises(FileExistsError) as e:
+        pipeline.train(data, opts, tcfg, out, progress=False)
+    fix = "pass resume=True to continue it or choose another out_dir"
+    assert str(e.value) == f"{out} already holds a run; {fix}"
+    assert first and len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 1
+    run_lock.check_free(out)  # the refused run let go of the lock
+
+
+def test_the_command_line_refuses_a_run_finished_before_it_got_the_lock(
+    tmp_path, capsys, monkeypatch
+):
+    """As above, in the command line's words; the first run's files are left as they were."""
+    run = tmp_path / "run"
+    tiny = ["--task", "reverse-digits", "--train-size", "16", "--dev-size", "4", "--epochs", "1",
+            "--hidden", "4", "--emb", "4", "--quiet", "--show", "0", "--out", str(run)]  # fmt: skip
+    assert main(["train", *tiny]) == 0
+    log = (run / "log.jsonl").read_text()
+    capsys.readouterr()
+    monkeypatch.setattr(pipeline, "check_out_dir", lambda *a, **k: None)  # both passed it
+    assert main(["train", *tiny]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"minis2s train: error: {run} already holds a run; pass --resume to continue it or "
+        "choose another --out\n"
+    )
+    assert (run / "log.jsonl").read_text() == log
+    assert main(["train", *tiny, "--resume", "--epochs", "2"]) == 0  # its own lock is no bar
