@@ -57,8 +57,14 @@ __all__ = [
 
 
 def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:
-    """A new model of `model_options` for the data's vocabularies (or feature size); ValueError
-    for share_embeddings over two vocabularies (ModelConfig refuses it over feature frames)."""
+    """A new model of `model_options` for the data's vocabularies (or feature size)."""
+    return Seq2Seq(model_config(data, model_options), seed=seed, dtype=dtype)
+
+
+def model_config(data: Data, model_options: dict[str, Any]) -> ModelConfig:
+    """The config of a model of `model_options` for the data's vocabularies (or feature size);
+    ValueError for share_embeddings over two vocabularies (ModelConfig refuses it over feature
+    frames)."""
     two_vocabs = not data.features and data.src_vocab != data.tgt_vocab
     if model_options.get("share_embeddings") and two_vocabs:
         raise ValueError(_SHARE_VOCAB)
@@ -67,8 +73,16 @@ def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any)
     if set(sizes) & set(model_options):
         raise ValueError(f"model options {sorted(set(sizes) & set(model_options))} come from the "
                          "data; leave them out")  # fmt: skip
-    cfg = ModelConfig.from_dict(sizes | dict(model_options))  # names an unknown option
-    return Seq2Seq(cfg, seed=seed, dtype=dtype)
+    return ModelConfig.from_dict(sizes | dict(model_options))  # names an unknown option
+
+
+def check_new_model(data: Data, model_options: dict[str, Any], tcfg: TrainConfig) -> None:
+    """The refusals of a new run's model (not resumed, not started from another run), as
+    pipeline.train gives them: one vocabulary asked for share_embeddings, the options
+    ModelConfig takes, a freeze the model can take. `minis2s train` checks them before its note
+    on the embeddings kept at their random start, so a refused run prints only its refusal."""
+    _check_share_vocab(data, model_options)
+    frozen_params(tcfg, model_config(data, model_options))
 
 
 _SHARE_VOCAB = (
@@ -81,7 +95,7 @@ _SHARE_VOCAB = (
 def _check_share_vocab(data: Data, model_options: dict[str, Any]) -> None:
     """A new run with share_embeddings reads token ids and asked for one vocabulary
     (--share-vocab), even where the two sides' vocabularies came out equal by chance (a Data
-    built by hand records no options: there equal vocabularies do, as `make_model` checks)."""
+    built by hand records no options: there equal vocabularies do, as `model_config` checks)."""
     if not model_options.get("share_embeddings"):
         return
     if data.features:  # before ModelConfig, which names no flag
@@ -171,7 +185,7 @@ def train(
         )
     check_out_dir(out_dir, resume, init_from, cli=cli)
     if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
-        _check_share_vocab(data, model_options)
+        check_new_model(data, model_options, tcfg)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
     if start is not None and not resume:
         fine_tune.copy_weights(model, start)

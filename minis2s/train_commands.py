@@ -29,7 +29,8 @@ def train(args: argparse.Namespace) -> int:
     args = _data_of_run(args, out)
     model_options, tcfg, data_options, tokenizer = _run_options(args, out, start)
     data = _load_data(args, tcfg, data_options, tokenizer, start)
-    if not args.resume and start is None:
+    if not args.resume and start is None:  # a refused model first: no note before its error
+        pipeline.check_new_model(data, model_options, tcfg)
         _frozen_note(tcfg.freeze_embeddings, args)
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,
