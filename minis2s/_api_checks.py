@@ -1,7 +1,7 @@
 """The checks of the Python API's inputs (pairs to score, decoding options, a checkpoint's
-parameters and vocabularies, feature sources), apart from the code that reads them (api.py's
-translating, load_run.py, evaluation.py, scoring.py); each refuses with a message that names the
-argument and the fix."""
+parameters and vocabularies, a Translator's own, feature sources), apart from the code that
+reads them (api.py's translating, load_run.py, evaluation.py, scoring.py); each refuses with a
+message that names the argument and the fix."""
 
 from __future__ import annotations
 
@@ -181,6 +181,33 @@ def check_vocabs(where: str, cfg: ModelConfig, vocabs: dict[str, Vocab]) -> None
             raise ValueError(
                 f"{file} holds {len(vocabs[side])} tokens but the model's {side}_vocab is "
                 f"{size}: the vocabulary and the parameters come from different runs"
+            )
+
+
+def check_given_vocabs(cfg: ModelConfig, src_vocab: Vocab | None, tgt_vocab: Vocab) -> None:
+    """Translator's vocabularies, given by hand, fit its model: one for both sides where the
+    model shares its embeddings, each of the model's size (a model that reads token ids needs
+    a source one); Translator.load checks a checkpoint's with `check_vocabs` and load_run."""
+    if cfg.share_embeddings and src_vocab != tgt_vocab:
+        raise ValueError(
+            "Translator: the model embeds source and target with one matrix (share_embeddings), "
+            "so it reads both sides with one vocabulary, but the src_vocab and tgt_vocab given "
+            "differ: pass the same Vocab for both: Translator(model, vocab, vocab, ...), with "
+            "the vocabulary the model was trained with"
+        )
+    if not cfg.src_features and src_vocab is None:
+        raise ValueError(
+            f"Translator: the model reads source token ids (its src_vocab is {cfg.src_vocab}), "
+            "but src_vocab is None: pass the source vocabulary the model was trained with"
+        )
+    given = {"tgt": tgt_vocab} | ({} if cfg.src_features else {"src": src_vocab})
+    for side, vocab in given.items():
+        size = getattr(cfg, f"{side}_vocab")
+        if len(vocab) != size:
+            raise ValueError(
+                f"Translator: the {side}_vocab given holds {len(vocab)} tokens but the model's "
+                f"{side}_vocab is {size}: pass the vocabulary the model was trained with "
+                "(Translator.load reads a saved run's with its model)"
             )
 
 

@@ -61,6 +61,7 @@ class Translator:
         tokenizer: str | Tokenizer = "char",
         config: dict[str, Any] | None = None,
     ) -> None:
+        checks.check_given_vocabs(model.cfg, src_vocab, tgt_vocab)
         self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
         self.tokenizer = get_tokenizer(tokenizer)
         self.config = config or {}  # a loaded run's config: "model", "train", "data", "dtype"

@@ -409,3 +409,29 @@ def test_evaluate_translations_wants_one_translation_per_pair():
     with pytest.raises(ValueError, match=r"translations\[0\] is list, not a Translation"):
         tr.evaluate_translations(pairs, nbest)  # an AttributeError on the list
     assert tr.evaluate_translations(pairs, [ts[0] for ts in nbest])["n"] == 2
+
+
+def test_a_translator_built_by_hand_checks_its_vocabularies_against_the_model():
+    """Translator.load checks a run's vocabularies against its model (load_run.py); one built
+    from a model and two vocabularies by hand is checked too: their sizes, and one vocabulary
+    for both sides of a model with share_embeddings, which embeds both with one matrix."""
+    v, w = Vocab("0123456789"), Vocab("9876543210")  # the same digits, other ids
+    plain = Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4))
+    Translator(plain, w, v)  # two vocabularies of the model's sizes
+    with pytest.raises(ValueError, match=(
+        r"^Translator: the tgt_vocab given holds 13 tokens but the model's tgt_vocab is 14: "
+        r"pass the vocabulary the model was trained with \(Translator.load"
+    )):  # fmt: skip
+        Translator(plain, v, Vocab("012345678"))
+    with pytest.raises(ValueError, match="the src_vocab given holds 15 tokens but the model's"):
+        Translator(plain, Vocab("0123456789a"), v)
+    with pytest.raises(ValueError, match=r"reads source token ids \(its src_vocab is 14\)"):
+        Translator(plain, None, v)
+    shared = Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4, share_embeddings=True))
+    Translator(shared, Vocab("0123456789"), v)  # equal: one vocabulary, as far as ids go
+    for src in (w, None):
+        with pytest.raises(ValueError, match=(
+            r"^Translator: the model embeds source and target with one matrix "
+            r"\(share_embeddings\), .* pass the same Vocab for both: Translator\(model, vocab, "
+        )):  # fmt: skip
+            Translator(shared, src, v)
