@@ -362,6 +362,20 @@ def test_summary_lists_every_parameter_with_its_shape_and_the_total():
     assert lines[-1].split() == ["total", f"{model.num_params():,}"]
 
 
+@pytest.mark.parametrize("share,tie,line", [
+    (True, False, "shared: dec.emb.W is also the source embedding (no enc.emb.W)"),
+    (False, True, "shared: dec.emb.W is also the output layer's weights (no out.W)"),
+    (True, True, "shared: dec.emb.W is also the source embedding and the output layer's weights "
+                 "(no enc.emb.W, out.W)"),
+])  # fmt: skip
+def test_summary_says_which_matrix_is_shared(share, tie, line):
+    """A shared or tied matrix is listed once, under its decoder's name: the summary's last
+    line says what else it is, and which names are missing for it."""
+    cfg = ModelConfig(9, 9, emb=5, hidden=5, share_embeddings=share, tie_embeddings=tie)
+    lines = Seq2Seq(cfg, seed=0).summary().splitlines()
+    assert lines[-1] == line and lines[-2].split()[0] == "total"
+
+
 @given(case=model_case(), F=dims, seed=st.integers(0, 2**16))
 def test_feature_encoder_gradients_drawn(case, F, seed):
     """The feature-input encoder (src (N, S, F) floats, no source embedding) over drawn

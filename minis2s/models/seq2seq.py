@@ -289,11 +289,25 @@ class Seq2Seq:
     def summary(self) -> str:
         """A table of the parameters: dotted name, shape and size, then the total, so that each
         matrix of the equations can be found by its name (`enc.rnn.l0.fwd.W_ih` (4H, E) for an
-        LSTM: the input weights of layer 0's forward direction, gates i, f, g, o stacked)."""
+        LSTM: the input weights of layer 0's forward direction, gates i, f, g, o stacked); and,
+        with share_embeddings or tie_embeddings, a line on what else dec.emb.W is."""
         width = max(len(k) for k in self.params)
         lines = [f"{'parameter':<{width}}  {'shape':<14} {'size':>10}"]
         for name, a in self.params.items():
             shape = str(tuple(a.shape))
             lines.append(f"{name:<{width}}  {shape:<14} {a.size:>10,}")
         lines.append(f"{'total':<{width}}  {'':<14} {self.num_params():>10,}")
-        return "\n".join(lines)
+        return "\n".join(lines + _shared_line(self.cfg))
+
+
+def _shared_line(cfg: ModelConfig) -> list[str]:
+    """What dec.emb.W is besides the target embedding, and the names it stands in for (which the
+    table then lacks); no line for a model that shares nothing."""
+    shared = [(role, name) for on, role, name in (
+        (cfg.share_embeddings, "the source embedding", "enc.emb.W"),
+        (cfg.tie_embeddings, "the output layer's weights", "out.W"),
+    ) if on]  # fmt: skip
+    if not shared:
+        return []
+    roles, names = zip(*shared, strict=True)
+    return [f"shared: dec.emb.W is also {' and '.join(roles)} (no {', '.join(names)})"]
