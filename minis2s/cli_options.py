@@ -34,6 +34,8 @@ OPTION_HELP = {
     "init": "weights: uniform (U(-init_scale, init_scale)) | xavier",
     "init_scale": "bound of the uniform init, and of attention's v",
     "forget_bias": "LSTM forget-gate bias at init",
+    "output_bias": "output layer's bias at init: zero | unigram (log of each token's frequency "
+    "in the training targets, smoothed, so the untrained model predicts it; a new run's)",
     "epochs": "passes over the training data",
     "batch_size": "sentences per batch",
     "tokens_per_batch": "batches of about this many padded tokens instead of --batch-size",

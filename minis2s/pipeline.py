@@ -35,6 +35,7 @@ from minis2s.data.tasks import TASKS, get_task
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.decode.common import NoHypothesis
 from minis2s.models import ModelConfig, Seq2Seq, pretrained
+from minis2s.models.params import init_params, target_counts
 from minis2s.run_checks import (
     check_batch_room,
     check_no_run,
@@ -56,9 +57,20 @@ __all__ = [
 ]  # fmt: skip
 
 
-def make_model(data: Data, model_options: dict[str, Any], seed: int, dtype: Any) -> Seq2Seq:
-    """A new model of `model_options` for the data's vocabularies (or feature size)."""
-    return Seq2Seq(model_config(data, model_options), seed=seed, dtype=dtype)
+def make_model(
+    data: Data, model_options: dict[str, Any], seed: int, dtype: Any, train_ex: list | None = None
+) -> Seq2Seq:
+    """A new model of `model_options` for the data's vocabularies (or feature size), with
+    output_bias="unigram" its out.b at the log frequencies of the target tokens of data.train
+    (or of `train_ex`, its examples when already encoded)."""
+    cfg = model_config(data, model_options)
+    if cfg.output_bias == "unigram":  # out.b from the training targets (a resumed or --init-from
+        tok = get_tokenizer(data.tokenizer)  # run then takes its checkpoint's, as every weight)
+        ys = ((data.tgt_vocab.encode(tok.tokenize(y)) for _, y in data.train) if train_ex is None
+              else (y for _, y in train_ex))  # fmt: skip
+        counts = target_counts(ys, len(data.tgt_vocab))
+        return Seq2Seq(cfg, init_params(cfg, seed, dtype, tgt_counts=counts), dtype=dtype)
+    return Seq2Seq(cfg, seed=seed, dtype=dtype)
 
 
 def model_config(data: Data, model_options: dict[str, Any]) -> ModelConfig:

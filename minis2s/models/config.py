@@ -15,6 +15,7 @@ CELLS = tuple(stack.CELLS)  # ("rnn", "lstm", "gru")
 ATTENTIONS = ("none", *attention.SCORES)  # no attention, or one of the layer's score kinds
 BRIDGES = ("zero", "last", "learned", "learned_h")
 INITS = ("uniform", "xavier")
+OUTPUT_BIASES = ("zero", "unigram")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # What a config field's annotation accepts: NumPy's scalars too, but no bool for a number
@@ -66,6 +67,10 @@ class ModelConfig:
     init, init_scale, forget_bias: "uniform" U(-init_scale, init_scale) or "xavier" (Glorot
         uniform) weights, zero biases; LSTM forget-gate bias set to forget_bias. The vector v
         of concat / additive attention is U(-init_scale, init_scale) with either init.
+    output_bias: the output layer's bias out.b at init: "zero", or "unigram", the log of each
+        token's smoothed frequency in the training targets (params.unigram_bias), so that the
+        untrained model predicts their unigram distribution; it needs those counts
+        (init_params(..., tgt_counts=...); pipeline.train and make_model pass them).
     """
 
     src_vocab: int
@@ -86,6 +91,7 @@ class ModelConfig:
     init: str = "uniform"
     init_scale: float = 0.1
     forget_bias: float = 1.0
+    output_bias: str = "zero"
 
     def __post_init__(self) -> None:
         check_field_types(self)
@@ -95,12 +101,14 @@ class ModelConfig:
         self._check_wiring()
 
     def _check_choices(self) -> None:
-        """ValueError unless each of cell, attention, bridge and init is one it knows."""
+        """ValueError unless each of cell, attention, bridge, init and output_bias is one it
+        knows."""
         for name, value, choices in [
             ("cell", self.cell, CELLS),
             ("attention", self.attention, ATTENTIONS),
             ("bridge", self.bridge, BRIDGES),
             ("init", self.init, INITS),
+            ("output_bias", self.output_bias, OUTPUT_BIASES),
         ]:
             if value not in choices:
                 raise ValueError(

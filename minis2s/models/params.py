@@ -7,12 +7,14 @@ the dict they own, with the prefix stripped: `sub(params, "enc.rnn.")`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from minis2s import backend
-from minis2s.data.vocab import PAD_ID
+from minis2s.data.vocab import EOS_ID, PAD_ID
+from minis2s.decode.common import NEVER_CHOSEN
 from minis2s.layers import attention, embedding, linear, stack
 from minis2s.models.config import ModelConfig
 
@@ -73,19 +75,91 @@ def shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     return {k: v.shape for k, v in p.items()}
 
 
-def init_params(cfg: ModelConfig, seed: int = 0, dtype: Any = np.float32) -> dict[str, Any]:
+def init_params(
+    cfg: ModelConfig, seed: int = 0, dtype: Any = np.float32, tgt_counts: Any = None
+) -> dict[str, Any]:
     """Fresh parameters for `cfg` on the current backend, the same on every backend for a seed.
 
     Matrices: U(-init_scale, init_scale) or Glorot uniform; biases zero; LSTM forget-gate
     biases `forget_bias` (in b_ih, so b_ih + b_hh starts at forget_bias); embedding pad rows zero;
-    the attention vector v (concat, additive) U(-init_scale, init_scale) with either init.
+    the attention vector v (concat, additive) U(-init_scale, init_scale) with either init; with
+    output_bias="unigram", out.b = unigram_bias(tgt_counts), tgt_counts (V,) being
+    `target_counts` of the training targets (set after the draws: the other parameters are
+    those of output_bias="zero").
     """
+    _check_counts(cfg, tgt_counts)
     r = backend.rng(seed)
     be = backend.current()
     params = {}
     for name, shape in shapes(cfg).items():
         params[name] = be.asarray(_init_one(name, shape, cfg, r), dtype=dtype)
+    if cfg.output_bias == "unigram":
+        params["out.b"] = be.asarray(unigram_bias(tgt_counts), dtype=dtype)
     return params
+
+
+# The additive smoothing of output_bias="unigram". A token that no training target holds would
+# start at log 0 = -inf; with alpha = 0.1 it starts at log(0.1 / (total + 0.1 V)), log 11 = 2.4
+# nats below a token seen once: the least likely token, yet finite, so its logit still takes
+# gradients and float32 holds it. And 0.1 is small next to any real count (>= 1), so a seen
+# token starts within log 1.1 = 0.1 nats of its log frequency log(count / total) (when total is
+# large next to 0.1 V), which is the point of the init; add-one smoothing would move a rare
+# token's start by up to log 2.
+UNIGRAM_ALPHA = 0.1
+
+
+def target_counts(targets: Iterable[Sequence[int]], V: int) -> np.ndarray:
+    """(V,) int64: how often each id is a token the loss counts in `targets`, target id lists y
+    without </s> (as an Example holds them): y's ids, and one </s> per target, which
+    tgt_out = y + [</s>] ends with. <pad> and <s> (decode.common.NEVER_CHOSEN) count 0: the loss
+    ignores <pad>, no tgt_out holds <s>, and decoding never chooses either."""
+    targets = list(targets)
+    ids = np.fromiter((i for y in targets for i in y), dtype=np.int64)
+    if ids.size and not 0 <= ids.min() <= ids.max() < V:
+        raise ValueError(f"target_counts: target ids must be in [0, {V}) (V = {V}); got ids "
+                         f"from {ids.min()} to {ids.max()}")  # fmt: skip
+    counts = np.bincount(ids, minlength=V)
+    counts[EOS_ID] += len(targets)
+    counts[NEVER_CHOSEN] = 0
+    return counts
+
+
+def unigram_bias(counts: Any, alpha: float = UNIGRAM_ALPHA) -> np.ndarray:
+    """(V,) float64 log p(v) = log((count(v) + alpha) / (total + alpha V)), total = sum of the
+    (V,) `counts` (`target_counts`): the output bias with which the untrained model, its other
+    logits near 0, predicts the training targets' unigram distribution (Karpathy, "A Recipe for
+    Training Neural Networks", 2019: init the final layer's bias to the log class frequencies),
+    and a token never seen starts at the floor log(alpha / (total + alpha V)) (UNIGRAM_ALPHA)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    V = counts.shape[0]
+    return np.log((counts + alpha) / (counts.sum() + alpha * V))
+
+
+def _check_counts(cfg: ModelConfig, tgt_counts: Any) -> None:
+    """ValueError unless tgt_counts is given exactly when output_bias="unigram" needs it, as (V,)
+    counts >= 0."""
+    if cfg.output_bias != "unigram":
+        if tgt_counts is not None:
+            raise ValueError(
+                f"init_params: tgt_counts sets out.b only with output_bias='unigram', and this "
+                f"config has output_bias={cfg.output_bias!r}; leave tgt_counts out, or set "
+                "output_bias='unigram'"
+            )
+        return
+    if tgt_counts is None:
+        raise ValueError(
+            "init_params: output_bias='unigram' starts out.b at the log frequencies of the "
+            "training targets' tokens, which the config alone does not know: pass tgt_counts="
+            "target_counts(targets, V) (Seq2Seq(cfg, init_params(cfg, seed, tgt_counts=...))), or "
+            "build the model from the data: pipeline.make_model or pipeline.train"
+        )
+    counts = np.asarray(tgt_counts)
+    if counts.shape != (cfg.tgt_vocab,) or not np.all(counts >= 0):
+        raise ValueError(
+            f"init_params: tgt_counts must be ({cfg.tgt_vocab},) counts >= 0, one per target "
+            f"token (tgt_vocab = {cfg.tgt_vocab}); got shape {counts.shape}, smallest "
+            f"{counts.min() if counts.size else None}"
+        )
 
 
 def _init_one(name: str, shape: tuple[int, ...], cfg: ModelConfig, r: np.random.Generator):
