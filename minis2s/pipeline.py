@@ -198,7 +198,9 @@ def train(
     check_out_dir(out_dir, resume, init_from, cli=cli)
     if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
         check_new_model(data, model_options, tcfg)
-    model = make_model(data, model_options, tcfg.seed, np.dtype(dtype))
+    tok = get_tokenizer(data.tokenizer)  # before the model: output_bias="unigram" counts train_ex
+    train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
+    model = make_model(data, model_options, tcfg.seed, np.dtype(dtype), train_ex)
     if start is not None and not resume:
         fine_tune.copy_weights(model, start)
     frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
@@ -209,8 +211,6 @@ def train(
             loaded = pretrained.load_vectors(model, side, vocabs_of[side], path)
             if progress:
                 print(loaded)
-    tok = get_tokenizer(data.tokenizer)
-    train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
     dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)
     check_batch_room(train_ex, tcfg.tokens_per_batch)
     translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer)
