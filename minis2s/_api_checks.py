@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -114,33 +114,54 @@ def check_replace_unk(
         )
 
 
-def _check_table_sources(table: Mapping[str, str], tokenizer: Tokenizer) -> None:
-    """Each source of the phrase table is a token as `tokenizer` splits text: one it reads as
-    [source] (with bpe, a piece without whitespace: bpe splits a piece such as "ga@@" again),
-    once it is in the tokenizer's normal form (`normalized_table`), and no two sources are the
-    same token in two forms (NFC and NFD)."""
+class TableProblem(NamedTuple):
+    """The first phrase-table source a tokenizer could never match: `source` read as more than
+    one token (`same_as` None), or the same token as the earlier `same_as` in another Unicode
+    form (NFC and NFD)."""
+
+    source: str
+    same_as: str | None
+
+
+def first_table_problem(table: Mapping[str, str], tokenizer: Tokenizer) -> TableProblem | None:
+    """The first source of the phrase table that is not a token as `tokenizer` splits text: one
+    it reads as [source] (with bpe, a piece without whitespace: bpe splits a piece such as "ga@@"
+    again), once it is in the tokenizer's normal form (`normalized_table`), and not the token of
+    an earlier source in another form; None when every source is one."""
     word = TOKENIZERS["word"]._replace(form=tokenizer.form)
     split = word.tokenize if tokenizer.name == "bpe" else tokenizer.tokenize
     seen: dict[str, str] = {}  # normalised source -> as the table spells it
     for source in table:
         token = tokenizer.normalize(source)
         if token in seen:
-            raise ValueError(
-                f"translate: phrase_table lists {seen[token]!r} and {source!r}, the same token "
-                f"in two Unicode forms (code points {_code_points(seen[token])} and "
-                f"{_code_points(source)}), which the {tokenizer.name} tokenizer reads alike; keep "
-                "one of them"
-            )
+            return TableProblem(source, seen[token])
         seen[token] = source
         if split(source) != [token]:
-            raise ValueError(
-                f"translate: phrase_table lists {source!r}, but the {tokenizer.name} tokenizer "
-                f"reads it as {tokenizer.tokenize(source)!r}, so it would never match a source "
-                "token; give each entry one token as the model reads it, or remove it"
-            )
+            return TableProblem(source, None)
+    return None
 
 
-def _code_points(text: str) -> str:
+def _check_table_sources(table: Mapping[str, str], tokenizer: Tokenizer) -> None:
+    """ValueError naming the first problem `first_table_problem` finds."""
+    problem = first_table_problem(table, tokenizer)
+    if problem is None:
+        return
+    source, was = problem
+    if was is not None:
+        raise ValueError(
+            f"translate: phrase_table lists {was!r} and {source!r}, the same token in two "
+            f"Unicode forms (code points {code_points(was)} and {code_points(source)}), which "
+            f"the {tokenizer.name} tokenizer reads alike; keep one of them"
+        )
+    raise ValueError(
+        f"translate: phrase_table lists {source!r}, but the {tokenizer.name} tokenizer reads it "
+        f"as {tokenizer.tokenize(source)!r}, so it would never match a source token; give each "
+        "entry one token as the model reads it, or remove it"
+    )
+
+
+def code_points(text: str) -> str:
+    """ "U+0063+U+0061+U+0066+U+00E9" for "café" in NFC: two forms of a token told apart."""
     return "+".join(f"U+{ord(c):04X}" for c in text)
 
 

@@ -48,28 +48,24 @@ def check_table_file(
     path: str | os.PathLike, table: Mapping[str, str], tokenizer: Tokenizer
 ) -> None:
     """The phrase table read from `path` (`read_phrase_table`: entry n is line n, a line each,
-    duplicates refused) checked as `translate` checks a table: each source one token as
-    `tokenizer` reads it, no two the same token in two Unicode forms; a CorpusError naming the
-    FILE:LINE of the first entry that fails, as the other errors of the file do."""
-    from minis2s._api_checks import _check_table_sources, _code_points
+    duplicates refused) checked as `translate` checks a table (`first_table_problem`); a
+    CorpusError naming the FILE:LINE of the first entry that fails, as the other errors of the
+    file do."""
+    from minis2s._api_checks import code_points, first_table_problem
 
-    first: dict[str, int] = {}  # normalised source -> its line
-    sources = list(table)
-    for line, source in enumerate(sources, 1):
-        token = tokenizer.normalize(source)
-        if token in first:
-            was = sources[first[token] - 1]
-            raise CorpusError(
-                path, line, f"{source!r} is the token of line {first[token]}, {was!r}, in another "
-                f"Unicode form (code points {_code_points(was)} and {_code_points(source)}), "
-                f"which the {tokenizer.name} tokenizer reads alike; keep one of the two lines"
-            )  # fmt: skip
-        first[token] = line
-        try:
-            _check_table_sources({source: ""}, tokenizer)  # the one rule translate applies
-        except ValueError:
-            raise CorpusError(
-                path, line, f"{source!r} is read by the {tokenizer.name} tokenizer as "
-                f"{tokenizer.tokenize(source)!r}, so it never matches a source token; give one "
-                "token as the model reads it, or remove the line"
-            ) from None  # fmt: skip
+    problem = first_table_problem(table, tokenizer)
+    if problem is None:
+        return
+    source, was = problem
+    line_of = {s: n for n, s in enumerate(table, 1)}
+    if was is not None:
+        raise CorpusError(
+            path, line_of[source], f"{source!r} is the token of line {line_of[was]}, {was!r}, in "
+            f"another Unicode form (code points {code_points(was)} and {code_points(source)}), "
+            f"which the {tokenizer.name} tokenizer reads alike; keep one of the two lines"
+        )  # fmt: skip
+    raise CorpusError(
+        path, line_of[source], f"{source!r} is read by the {tokenizer.name} tokenizer as "
+        f"{tokenizer.tokenize(source)!r}, so it never matches a source token; give one token as "
+        "the model reads it, or remove the line"
+    )  # fmt: skip
