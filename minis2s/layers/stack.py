@@ -98,16 +98,19 @@ def _right_padded_mask(where: str, mask: Any, N: int, T: int, dtype: Any) -> Any
     return m
 
 
-def _reverse_index(m: Any) -> Any:
-    """(N, T) gather index: t -> L_n - 1 - t for t < L_n (row n's tokens), t for padding."""
+def reverse_index(m: Any) -> Any:
+    """(N, T) gather index of R: t -> L_n - 1 - t for t < L_n (row n's tokens), t for padding,
+    from a right-padded (N, T) 0/1 mask `m` (the backward direction, and the encoder's
+    reverse_source)."""
     xp = get_array_module(m)
     L_n = m.sum(axis=1).astype(np.int64)[:, None]  # (N, 1) each row's length
     t = xp.arange(m.shape[1])[None, :]  # (1, T)
     return xp.where(t < L_n, L_n - 1 - t, t)
 
 
-def _reverse(a: Any, rev: Any) -> Any:
-    """a (N, T, F) reordered along time by `rev` (N, T); `a` itself when rev is None."""
+def reverse(a: Any, rev: Any) -> Any:
+    """R(a): a (N, T, F) reordered along time by `rev` (N, T), on a's array module; `a` itself
+    when rev is None. With rev = reverse_index(m) it is its own inverse."""
     if rev is None:
         return a
     return get_array_module(a).take_along_axis(a, rev[:, :, None], axis=1)
@@ -150,8 +153,8 @@ def _layer_forward(spec: Cell, x: Any, s0: list, p: dict, k: int, m: Any, rev: A
     for d, s0_d in zip(dirs, s0, strict=True):
         r = rev if d == "bwd" else None
         p_d = {name: p[key(k, d, name)] for name in PARAMS}
-        y, final, cache = spec.module.forward(_reverse(x, r), s0_d, p_d, mask=m)
-        ys.append(_reverse(y, r))
+        y, final, cache = spec.module.forward(reverse(x, r), s0_d, p_d, mask=m)
+        ys.append(reverse(y, r))
         finals.append(final)
         caches.append(DirCache(cache, r))
     return get_array_module(x).concatenate(ys, axis=-1), finals, caches
@@ -184,7 +187,7 @@ def forward(
     N, T = x.shape[:2]
     m = _right_padded_mask(where, mask, N, T, x.dtype)
     s0 = _split_state(where, "state0", state0, spec, lay, N)
-    rev = _reverse_index(m) if len(lay.directions) == 2 else None
+    rev = reverse_index(m) if len(lay.directions) == 2 else None
     n_dirs, y, finals, layers, drops = len(lay.directions), x, [], [], []
     for k in range(lay.num_layers):  # y: y^{k-1} (x for k = 0), the input of layer k
         drop = None
@@ -205,9 +208,9 @@ def _layer_backward(spec: Cell, dy: Any, dfinal: list, caches: list, k: int, H: 
     dx, ds0, dp = None, [], {}
     for j, (c_dir, dfinal_d) in enumerate(zip(caches, dfinal, strict=True)):
         # y_bwd = R(cell(R(x))) and R is its own inverse: the cell gets R(dy), x gets R(dx)
-        dy_d = _reverse(dy[:, :, j * H : (j + 1) * H], c_dir.rev)
+        dy_d = reverse(dy[:, :, j * H : (j + 1) * H], c_dir.rev)
         dx_d, ds0_d, dp_d = spec.module.backward(dy_d, dfinal_d, c_dir.cell)
-        dx_d = _reverse(dx_d, c_dir.rev)
+        dx_d = reverse(dx_d, c_dir.rev)
         dx = dx_d if dx is None else dx + dx_d
         ds0.append(ds0_d)
         dp.update({key(k, DIRECTIONS[j], name): g for name, g in dp_d.items()})
