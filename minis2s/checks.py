@@ -189,7 +189,8 @@ def _loss_cases(r: np.random.Generator) -> Cases:
 def model_cases() -> Cases:
     """One whole-model check per cell and two attentions, with input feeding, dropout and
     sampling (bridge 'learned'); then the 'last', 'zero' and 'learned_h' bridges over a one-way
-    encoder."""
+    encoder; then no attention, tied and shared embeddings, feature frames and a reversed
+    source."""
     from minis2s.data.batching import make_batch
     from minis2s.models import ModelConfig, Seq2Seq
 
@@ -216,7 +217,8 @@ def model_cases() -> Cases:
         yield f"seq2seq.lstm.{bridge}-bridge.one-way", lambda m=model: check_model(m, batch)
     # the decoder without attention (its own forward and backward branch), tied embeddings (the
     # output layer's gradient flows into the target embedding), shared embeddings (the encoder's
-    # too, with and without tying) and an encoder of feature frames
+    # too, with and without tying), an encoder of feature frames, and a one-way encoder reading
+    # the source reversed (reverse_source: gathers on the input and outputs of its stack)
     others = {
         "seq2seq.gru.no-attention": dict(cell="gru", attention="none", input_feed=False,
                                          bridge="last"),
@@ -225,6 +227,8 @@ def model_cases() -> Cases:
         "seq2seq.lstm.shared-tied-embeddings": dict(cell="lstm", share_embeddings=True,
                                                     tie_embeddings=True),
         "seq2seq.gru.feature-frames": dict(cell="gru", src_features=4),
+        "seq2seq.lstm.reversed-source": dict(cell="lstm", reverse_source=True,
+                                             bidirectional=False, dropout=0.2),
     }  # fmt: skip
     r = _r(9)
     frames = make_batch([(r.standard_normal((len(s), 4)), t) for s, t in examples], np.arange(3))

@@ -13,7 +13,7 @@ def test_every_gradcheck_case_passes(capsys):
     assert "seq2seq.lstm.last-bridge.one-way" in out and "seq2seq.lstm.zero-bridge" in out
     assert "seq2seq.gru.no-attention" in out and "seq2seq.lstm.tied-embeddings" in out
     assert "seq2seq.gru.feature-frames" in out and "seq2seq.gru.shared-embeddings" in out
-    assert "seq2seq.lstm.shared-tied-embeddings" in out
+    assert "seq2seq.lstm.shared-tied-embeddings" in out and "seq2seq.lstm.reversed-source" in out
 
 
 def test_a_wrong_backward_pass_fails(monkeypatch, capsys):

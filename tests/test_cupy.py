@@ -124,6 +124,16 @@ def test_a_model_sharing_its_embeddings_matches_numpy_backend(cell, dtype):
     assert_same_model(model_loss_and_grads(dtype, **kw), want, dtype)
 
 
+@DTYPES
+def test_a_model_reading_its_source_reversed_matches_numpy_backend(dtype):
+    """reverse_source: the encoder's gathers (stack.reverse) on the GPU's arrays, forward and
+    backward, with a bidirectional stack (its own gathers too), dropout and padded rows."""
+    kw = dict(cell="lstm", attention="general", enc_layers=2, reverse_source=True, dropout=0.2)
+    want = model_loss_and_grads(dtype, **kw)
+    backend.use("cupy")
+    assert_same_model(model_loss_and_grads(dtype, **kw), want, dtype)
+
+
 LAYER_CHECKS = list(_cases())
 # one whole model, and the one whose encoder, decoder and output layer share one matrix (the
 # embedding scatter-add sums two uses into it)

@@ -64,6 +64,11 @@ class ModelConfig:
         sides (needs one vocabulary: src_vocab == tgt_vocab, and token-id sources); with
         tie_embeddings as well, that matrix also serves as the output layer (Press & Wolf 2017).
     src_features: F > 0 makes the encoder read (N, S, F) float vectors instead of token ids.
+    reverse_source: the encoder reads each source sentence reversed, last token first (Sutskever,
+        Vinyals & Le 2014, arXiv 1409.3215, 3.3; the target is not reversed), so the first source
+        words are read just before the first target words are written: short paths for their
+        gradients, which helped the paper's attention-free LSTM most. Its outputs are put back
+        in source order (encoder.py), so attention weights index the source as written.
     init, init_scale, forget_bias: "uniform" U(-init_scale, init_scale) or "xavier" (Glorot
         uniform) weights, zero biases; LSTM forget-gate bias set to forget_bias. The vector v
         of concat / additive attention is U(-init_scale, init_scale) with either init.
@@ -88,6 +93,7 @@ class ModelConfig:
     tie_embeddings: bool = False
     share_embeddings: bool = False
     src_features: int = 0
+    reverse_source: bool = False
     init: str = "uniform"
     init_scale: float = 0.1
     forget_bias: float = 1.0

@@ -1,10 +1,19 @@
 """The encoder: token ids (or feature vectors) -> embedding -> dropout -> recurrent stack.
 
 Equations (W_emb = "enc.emb.W" (src_vocab, E), or with share_embeddings the target embedding
-"dec.emb.W" (V, E), the same matrix the decoder reads):
+"dec.emb.W" (V, E), the same matrix the decoder reads; R = stack.reverse with
+stack.reverse_index(mask), which reverses each row's first L_n positions and is its own inverse):
     x     = dropout(W_emb[src])            (N, S, E)   or dropout(src) for features (N, S, F)
     enc   = stack(x, mask)                 (N, S, dirs*H), zero at padding
     final = the stack's final states        PyTorch layout (L*dirs, N, H), a tuple for LSTM
+and with reverse_source (Sutskever et al. 2014, arXiv 1409.3215, section 3.3), the stack reads
+each sentence last word first:
+    enc   = R(stack(R(x), mask))           enc[:, s] is still source position s's memory
+    final = the stack's final states        the forward direction's: after reading token 0
+Reversing the outputs back keeps the attention weights, and all that reads them
+(--show-attention, --replace-unk, --phrase-table), in the source's own order. The first source
+words, read last, are then a few steps from the first target words, which in roughly monotone
+pairs they align with: the paper's "short term dependencies".
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ class EncoderCache(NamedTuple):
     emb_name: str  # the matrix read: "enc.emb.W", or "dec.emb.W" with share_embeddings
     drop: Any  # DropoutCache
     rnn: Any  # StackCache
+    rev: Any  # (N, S) stack.reverse_index of the mask with reverse_source; None without
 
 
 def forward(
@@ -42,19 +52,30 @@ def forward(
         validate.shape("encoder", "src", src, (None, None), "N, S")
         x, c_emb = embedding.forward(src, {"W": p[emb_name]}, pad_id=PAD_ID)
     x, c_drop = dropout.forward(x, cfg.dropout, rng, train=rng is not None)
+    rev = _reversal(x, src_mask) if cfg.reverse_source else None
     enc, final, c_rnn = stack.forward(
-        x, None, sub(p, "enc.rnn."), mask=src_mask, cell=cfg.cell, dropout=cfg.dropout, rng=rng
-    )
-    return enc, final, EncoderCache(c_emb, emb_name, c_drop, c_rnn)
+        stack.reverse(x, rev), None, sub(p, "enc.rnn."),
+        mask=src_mask, cell=cfg.cell, dropout=cfg.dropout, rng=rng,
+    )  # fmt: skip
+    return stack.reverse(enc, rev), final, EncoderCache(c_emb, emb_name, c_drop, c_rnn, rev)
+
+
+def _reversal(x: Any, src_mask: Any) -> Any:
+    """The (N, S) gather index reversing each row of x (N, S, D)'s tokens, from src_mask (N, S)
+    (None: no padding), checked first so a wrong one is named, not a failed gather (the stack
+    then refuses one that is not right-padded)."""
+    N, S = x.shape[:2]
+    return stack.reverse_index(validate.mask("encoder", src_mask, N, S, x.dtype, like=x))
 
 
 def backward(denc: Any, dfinal: Any, cache: EncoderCache) -> dict[str, Any]:
     """Gradients of every "enc.*" parameter from denc (N, S, dirs*H) and dfinal; with shared
     embeddings, the encoder's share of the gradient of "dec.emb.W" (the caller adds it to the
     decoder's)."""
-    dx, _, dp_rnn = stack.backward(denc, dfinal, cache.rnn)
+    # enc = R(stack(R(x))), R its own inverse: the stack gets R(denc), x gets R(dx)
+    dx, _, dp_rnn = stack.backward(stack.reverse(denc, cache.rev), dfinal, cache.rnn)
     grads = prefixed(dp_rnn, "enc.rnn.")
-    dx = dropout.backward(dx, cache.drop)
+    dx = dropout.backward(stack.reverse(dx, cache.rev), cache.drop)
     if cache.emb is not None:
         grads[cache.emb_name] = embedding.backward(dx, cache.emb)["W"]
     return grads

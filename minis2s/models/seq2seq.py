@@ -290,14 +290,16 @@ class Seq2Seq:
         """A table of the parameters: dotted name, shape and size, then the total, so that each
         matrix of the equations can be found by its name (`enc.rnn.l0.fwd.W_ih` (4H, E) for an
         LSTM: the input weights of layer 0's forward direction, gates i, f, g, o stacked); and,
-        with share_embeddings or tie_embeddings, a line on what else dec.emb.W is."""
+        with share_embeddings or tie_embeddings, a line on what else dec.emb.W is; with
+        reverse_source, a line saying the encoder reads the source reversed (no parameter
+        shows it)."""
         width = max(len(k) for k in self.params)
         lines = [f"{'parameter':<{width}}  {'shape':<14} {'size':>10}"]
         for name, a in self.params.items():
             shape = str(tuple(a.shape))
             lines.append(f"{name:<{width}}  {shape:<14} {a.size:>10,}")
         lines.append(f"{'total':<{width}}  {'':<14} {self.num_params():>10,}")
-        return "\n".join(lines + _shared_line(self.cfg))
+        return "\n".join(lines + _shared_line(self.cfg) + _reversed_line(self.cfg))
 
 
 def _shared_line(cfg: ModelConfig) -> list[str]:
@@ -311,3 +313,10 @@ def _shared_line(cfg: ModelConfig) -> list[str]:
         return []
     roles, names = zip(*shared, strict=True)
     return [f"shared: dec.emb.W is also {' and '.join(roles)} (no {', '.join(names)})"]
+
+
+def _reversed_line(cfg: ModelConfig) -> list[str]:
+    """The line saying the encoder reads each source reversed; none for a model that does not."""
+    if not cfg.reverse_source:
+        return []
+    return ["reversed: the encoder reads each source last token first (reverse_source)"]
