@@ -20,7 +20,7 @@ from minis2s.data.batching import make_batch
 from minis2s.decode.beam import beam_search
 from minis2s.decode.greedy import greedy
 from minis2s.gradcheck import assert_close, check_model
-from minis2s.models import Ensemble, ModelConfig, Seq2Seq
+from minis2s.models import Ensemble, ModelConfig, Seq2Seq, encoder
 from minis2s.models.config import CELLS
 from minis2s.models.ensemble import mean_of_probabilities
 from minis2s.train import checkpoint
@@ -343,3 +343,31 @@ def test_init_from_keeps_the_starting_run_s_reading_and_refuses_another(run, tmp
     assert "has reverse_source True" in err
     assert main(["train", *TINY, "--init-from", str(run), "--reverse-source", "--out", new]) == 0
     assert checkpoint.load_config(f"{new}/last")["model"]["reverse_source"] is True
+
+
+@pytest.mark.parametrize(
+    "mask,message",
+    [
+        (np.ones((4, 4)), r"encoder: src_mask has shape \(4, 4\), expected \(N, S\) = \(4, 5\)"),
+        (np.array([[1, 0, 1, 0, 0]] + [[1] * 5] * 3), "mask must be right-padded"),
+        (np.full((4, 5), 2.0), "mask must hold only 0 and 1"),
+    ],
+)
+def test_a_wrong_mask_is_named_not_a_failed_gather(mask, message):
+    _, rev = twins()
+    b = batch_of(EXAMPLES)
+    with pytest.raises(ValueError, match=message):
+        encoder.forward(b.src, mask, rev.params, rev.cfg)
+
+
+def test_reading_reversed_adds_no_wait_for_the_gpu():
+    """On the stand-in GPU (tests/fake_device.py), a reversed model's training step converts
+    device values to Python exactly as often as the plain model's: the gather index is made
+    on the device, and the mask's values are checked once, by the stack."""
+    from tests.test_device_syncs import config, round_trips
+
+    def train(model, b):
+        model.loss_and_grads(b, rng=np.random.default_rng(1), sampling_eps=0.5)
+
+    plain, rev = (round_trips(config(reverse_source=r), 3, train) for r in (False, True))
+    assert sum(rev.values()) == sum(plain.values()) > 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from minis2s import validate
+from minis2s.backend import get_array_module
 from minis2s.data.vocab import PAD_ID
 from minis2s.layers import dropout, embedding, stack
 from minis2s.models.config import ModelConfig
@@ -62,10 +63,15 @@ def forward(
 
 def _reversal(x: Any, src_mask: Any) -> Any:
     """The (N, S) gather index reversing each row of x (N, S, D)'s tokens, from src_mask (N, S)
-    (None: no padding), checked first so a wrong one is named, not a failed gather (the stack
-    then refuses one that is not right-padded)."""
+    (None: no padding). Only the mask's shape is checked here, so that a wrong one is named
+    rather than failing in the gather; its values are the stack's to check (0 and 1,
+    right-padded), which it does at once: checking them here as well would be one more wait for
+    the GPU in every batch."""
     N, S = x.shape[:2]
-    return stack.reverse_index(validate.mask("encoder", src_mask, N, S, x.dtype, like=x))
+    if src_mask is None:
+        return stack.reverse_index(get_array_module(x).ones((N, S)))
+    validate.shape("encoder", "src_mask", src_mask, (N, S), "N, S")
+    return stack.reverse_index(src_mask != 0)  # whatever the values: an index within each row
 
 
 def backward(denc: Any, dfinal: Any, cache: EncoderCache) -> dict[str, Any]:
