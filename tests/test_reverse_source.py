@@ -134,37 +134,6 @@ def test_the_one_way_encoder_ends_on_each_row_s_first_token(cell):
     np.testing.assert_array_equal(h0, state.enc[:, 0])
 
 
-def swapped_directions(p, H):
-    """The parameters of a bidirectional encoder with its two directions' weights exchanged, and
-    the halves [fwd; bwd] swapped in every matrix that reads the encoder's outputs or final
-    states (layers above the first, general attention, the combine layer, the learned bridge)."""
-    swap = lambda W: np.concatenate([W[:, H : 2 * H], W[:, :H], W[:, 2 * H :]], axis=1)
-    q = dict(p)
-    for name in p:
-        if name.startswith("enc.rnn."):
-            _, _, layer, d, w = name.split(".")
-            other = p[f"enc.rnn.{layer}.{'bwd' if d == 'fwd' else 'fwd'}.{w}"]
-            q[name] = swap(other) if w == "W_ih" and layer != "l0" else other
-    for name in ("dec.att.W_a", "dec.combine.W", "bridge.W", "bridge_c.W"):
-        q[name] = swap(p[name])
-    return q
-
-
-@pytest.mark.parametrize("layers", [1, 2])
-def test_a_reversed_bidirectional_encoder_is_the_plain_one_with_its_directions_swapped(layers):
-    """Why --reverse-source changes a bidirectional model only by its random draws: reversed, its
-    forward direction reads what the plain model's backward one reads, and the other way round,
-    so it computes what the plain model does with the directions' weights exchanged (a
-    permutation of the parameters, which an i.i.d. init draws alike)."""
-    H = 3
-    plain, rev = twins(cell="lstm", emb=2, hidden=H, enc_layers=layers, dec_layers=layers)
-    swapped = Seq2Seq(plain.cfg, swapped_directions(rev.params, H), dtype=F64)
-    b = batch_of(EXAMPLES)
-    np.testing.assert_allclose(swapped.token_logprobs(b), rev.token_logprobs(b), rtol=1e-12,
-                               atol=1e-14)  # fmt: skip
-    assert not np.allclose(plain.token_logprobs(b), rev.token_logprobs(b))
-
-
 @given(case=model_case(), F=st.integers(0, 3))
 @example(  # N = 1, S = 1, H = E = 1
     case=(dict(cell="lstm", emb=1, hidden=1, enc_layers=1, dec_layers=1, bidirectional=False,
