@@ -20,6 +20,13 @@ can be passed) and reject any other key under that prefix; `to_torch_*` write ke
 prepended. Arrays are copied to host NumPy arrays with their dtype kept. Not supported: nn.RNN
 with nonlinearity="relu" (minis2s uses tanh, which a state dict does not record), bias=False
 (add zero biases) and nn.LSTM with proj_size > 0.
+
+Only weights move, not how a model reads them. The encoder of a model with
+ModelConfig.reverse_source (`train --reverse-source`) feeds its stack each row reversed: its
+"enc.rnn." weights, given to an nn.LSTM, compute that encoder only when the module is fed each
+row's first L_n tokens reversed (padding left at the end) and its outputs are reversed back the
+same way (minis2s.layers.stack.reverse_index gives that gather; tests/test_reverse_source.py
+feeds PyTorch the reversed rows). Nothing in a state dict records it: check the run's config.
 """
 
 from __future__ import annotations
