@@ -32,7 +32,8 @@ OPTION_HELP = {
     "share_embeddings": "the encoder reads the target embedding too: one matrix for both sides "
     "(needs --share-vocab)",
     "reverse_source": "the encoder reads each source sentence reversed, last token first "
-    "(Sutskever et al. 2014); attention still indexes the source as written",
+    "(Sutskever et al. 2014), for a one-way encoder (--no-bidirectional): a bidirectional one "
+    "read reversed is only another random draw; attention still indexes the source as written",
     "init": "weights: uniform (U(-init_scale, init_scale)) | xavier",
     "init_scale": "bound of the uniform init, and of attention's v",
     "forget_bias": "LSTM forget-gate bias at init",

@@ -67,8 +67,10 @@ class ModelConfig:
     reverse_source: the encoder reads each source sentence reversed, last token first (Sutskever,
         Vinyals & Le 2014, arXiv 1409.3215, 3.3; the target is not reversed), so the first source
         words are read just before the first target words are written: short paths for their
-        gradients, which helped the paper's attention-free LSTM most. Its outputs are put back
-        in source order (encoder.py), so attention weights index the source as written.
+        gradients, which helped the paper's attention-free, one-way LSTM. Its outputs are put
+        back in source order (encoder.py), so attention weights index the source as written. A
+        bidirectional encoder reversed is the plain one with its directions' weights exchanged:
+        the same model family and init distribution, so for it the option is only another draw.
     init, init_scale, forget_bias: "uniform" U(-init_scale, init_scale) or "xavier" (Glorot
         uniform) weights, zero biases; LSTM forget-gate bias set to forget_bias. The vector v
         of concat / additive attention is U(-init_scale, init_scale) with either init.
