@@ -1,7 +1,9 @@
 """Seed 000: reverse a sequence of digits with a two-layer LSTM encoder-decoder, no attention.
 
 The decoder starts from the encoder's final states (bridge "last", layer by layer) and sees the
-source only through them: the classic Sutskever et al. (2014) set-up.
+source only through them: the classic Sutskever et al. (2014) set-up. Their trick of reading
+the source reversed (`"reverse_source": True`) would hurt here: this target is the source
+backwards, so the encoder already reads the first target digit last (README, Things to try 16).
 
     python examples/000_reverse_digits_lstm.py
 """
