@@ -126,12 +126,18 @@ def gradient(
 
 
 def mask(where: str, m: Any, N: int, T: int, dtype: Any, like: Any = None) -> Any:
-    """Check a (N, T) 0/1 mask and return it as a float array of `dtype` (all ones if None,
-    on the array module of `like`, so a CuPy batch gets a CuPy mask)."""
-    xp = get_array_module(m if m is not None else like)
+    """Check a (N, T) 0/1 mask and return it as a float array of `dtype` (all ones if None) on
+    the array module of `like` (the data it masks) where given, else on its own: a NumPy mask
+    beside CuPy data is copied to the GPU once, here, as CuPy's operations would refuse it."""
+    xp = get_array_module(like if like is not None else m)
     if m is None:
         return xp.ones((N, T), dtype=dtype)
     shape(where, "mask", m, (N, T), "N, T")
+    if xp is np and get_array_module(m) is not np:
+        raise TypeError(
+            f"{where}: mask is a CuPy (GPU) array but the data it masks are NumPy arrays; pass "
+            "minis2s.backend.to_numpy(mask), or put the data on the GPU too"
+        )
     mf = xp.asarray(m).astype(dtype)
     if not bool(xp.all((mf == 0) | (mf == 1))):
         raise ValueError(f"{where}: mask must hold only 0 and 1 (1 = real token, 0 = padding)")

@@ -133,6 +133,7 @@ class Device(np.ndarray):
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """A ufunc call, or its reduce / accumulate / at: one kernel."""
         plain = lambda a: np.asarray(a) if isinstance(a, Device) else a  # noqa: E731
+        _refuse_host_arrays(ufunc.__name__, inputs)
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(plain(o) for o in out)
@@ -193,6 +194,14 @@ class Device(np.ndarray):
         np.copyto(self, host)
 
 
+def _refuse_host_arrays(name: str, inputs: tuple) -> None:
+    """CuPy's ufuncs refuse a NumPy array among their arguments (no copy to the device behind
+    the caller's back): TypeError, as CuPy raises it. NumPy scalars and Python numbers pass."""
+    for a in inputs:
+        if isinstance(a, np.ndarray) and not isinstance(a, Device) and a.ndim > 0:
+            raise TypeError(f"{name}: Unsupported type {type(a)} (a host array in a device ufunc)")
+
+
 def _on_device(value: Any) -> Any:
     if isinstance(value, np.ndarray) and not isinstance(value, Device):
         return value.view(Device)
@@ -210,10 +219,18 @@ NO_KERNEL = frozenset("""
     """.split())  # fmt: skip
 
 
+# Functions that CuPy runs only on device arrays: a NumPy array among their arguments is a
+# TypeError there (their ufuncs' refusal, or a check of their own), never a silent copy.
+DEVICE_ONLY = frozenset({"where", "concatenate", "stack"})
+
+
 def _wrap(func: Any) -> Any:
     name = getattr(func, "__name__", "function")
 
     def on_device(*args: Any, **kwargs: Any) -> Any:
+        if name in DEVICE_ONLY:
+            flat = [a for arg in args for a in (arg if isinstance(arg, list | tuple) else (arg,))]
+            _refuse_host_arrays(name, tuple(flat))
         if name in NO_KERNEL:
             return _on_device(func(*args, **kwargs))
         if name == "ascontiguousarray" and args and args[0].flags.c_contiguous:

@@ -244,7 +244,7 @@ def forward(
     """
     N, S = checks.check_forward(q, enc, p, score)
     if mask is not None:  # checked once here, so forward_with_keys need not look at it again
-        mask = validate.mask(f"{WHERE}.forward", mask, N, S, q.dtype)
+        mask = validate.mask(f"{WHERE}.forward", mask, N, S, q.dtype, like=q)
         enc = zero_padding(enc, mask)
     keys, c_keys = keys_forward(enc, p, score)
     context, w, c_query = forward_with_keys(q, keys, enc, p, mask, score, mask_checked=True)

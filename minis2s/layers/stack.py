@@ -84,9 +84,11 @@ def init(
     return p
 
 
-def _right_padded_mask(where: str, mask: Any, N: int, T: int, dtype: Any) -> Any:
-    """The (N, T) float mask, checked to be right-padded (real tokens first, then padding)."""
-    m = validate.mask(where, mask, N, T, dtype)
+def _right_padded_mask(where: str, mask: Any, x: Any) -> Any:
+    """The (N, T) float mask of x (N, T, D), on x's array module, checked to be right-padded
+    (real tokens first, then padding)."""
+    N, T = x.shape[:2]
+    m = validate.mask(where, mask, N, T, x.dtype, like=x)
     xp = get_array_module(m)
     late = xp.any(m[:, 1:] > m[:, :-1], axis=1)  # a real token right after padding
     if bool(late.any()):
@@ -185,7 +187,7 @@ def forward(
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"{where}: dropout must be in [0, 1); got {dropout}")
     N, T = x.shape[:2]
-    m = _right_padded_mask(where, mask, N, T, x.dtype)
+    m = _right_padded_mask(where, mask, x)
     s0 = _split_state(where, "state0", state0, spec, lay, N)
     rev = reverse_index(m) if len(lay.directions) == 2 else None
     n_dirs, y, finals, layers, drops = len(lay.directions), x, [], [], []

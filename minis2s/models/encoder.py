@@ -67,11 +67,13 @@ def _reversal(x: Any, src_mask: Any) -> Any:
     rather than failing in the gather; its values are the stack's to check (0 and 1,
     right-padded), which it does at once: checking them here as well would be one more wait for
     the GPU in every batch."""
-    N, S = x.shape[:2]
+    N, S, xp = *x.shape[:2], get_array_module(x)
     if src_mask is None:
-        return stack.reverse_index(get_array_module(x).ones((N, S)))
+        return stack.reverse_index(xp.ones((N, S)))
     validate.shape("encoder", "src_mask", src_mask, (N, S), "N, S")
-    return stack.reverse_index(src_mask != 0)  # whatever the values: an index within each row
+    # on x's array module (a NumPy mask beside CuPy data: one copy), whatever the values: an
+    # index within each row
+    return stack.reverse_index(xp.asarray(src_mask) != 0)
 
 
 def backward(denc: Any, dfinal: Any, cache: EncoderCache) -> dict[str, Any]:

@@ -106,6 +106,23 @@ class Seq2Seq:
         W = p["dec.emb.W"] if self.cfg.tie_embeddings else p["out.W"]
         return {"W": W, "b": p["out.b"]}
 
+    def _check_backend(self) -> None:
+        """ValueError unless the parameters are arrays of the current backend: a model built
+        before `backend.use(...)` holds the other backend's, which CuPy would refuse deep inside
+        the first GEMM."""
+        be = backend.current()
+        on_gpu = backend.is_device_array(next(iter(self.params.values())))
+        if on_gpu == (be.xp is not np):
+            return
+        have, move = ("cupy", "backend.to_numpy(v)") if on_gpu else ("NumPy", "be.asarray(v)")
+        raise ValueError(
+            f"Seq2Seq: the model's parameters are {have} arrays but the backend is {be.name}: "
+            "build the model after backend.use(...) (Translator.load and pipeline.train build it "
+            "on the current backend), or move them: Seq2Seq(model.cfg, {k: "
+            f"{move} for k, v in model.params.items()}}, dtype=model.dtype) with "
+            "be = backend.current()"
+        )
+
     def to_device(self, batch: Any) -> Any:
         """The batch's arrays on this model's backend, masks in the model's dtype: on the GPU in
         one copy through pinned memory (`Backend.to_device`)."""
@@ -115,6 +132,7 @@ class Seq2Seq:
                 f"Seq2Seq: batch must be a minis2s.data.batching.Batch (make_batch or batches make "
                 f"one, with fields {', '.join(fields)}); got {type(batch).__name__}"
             )
+        self._check_backend()
         src_dtype = self.dtype if self.cfg.src_features > 0 else None
         dtypes = (src_dtype, self.dtype, None, None, self.dtype)
         arrays = backend.current().to_device([getattr(batch, f) for f in fields], dtypes)
@@ -220,6 +238,7 @@ class Seq2Seq:
         """Run the encoder and the bridge: src (N, S) ids or (N, S, F) features, src_mask (N, S)
         -> the state before the first decoding step (enc (N, S, He), keys (N, S, Hk))."""
         be, cfg = backend.current(), self.cfg
+        self._check_backend()
         src = be.asarray(src, dtype=self.dtype if cfg.src_features > 0 else None)
         if cfg.src_features > 0:
             validate.shape("Seq2Seq.encode", "src", src, (None, None, cfg.src_features), "N, S, F")
