@@ -24,6 +24,7 @@ from tests.test_trainer import (
     interrupt_inside,
     make_trainer,
     train_losses,
+    uninterrupted,
 )
 from tests.test_trainer import data as _data_fixture
 
@@ -200,9 +201,8 @@ def test_the_train_loss_is_the_epochs_token_mean_and_schedules_count_updates(dat
         assert r["train_loss"] == pytest.approx(want, rel=1e-12)
 
 
-def test_max_steps_counts_updates_and_resume_is_bit_for_bit(data, tmp_path):
-    full = make_trainer(data, tmp_path / "full", accum_steps=2)
-    full.fit()
+def test_max_steps_counts_updates_and_resume_is_bit_for_bit(data, tmp_path, tmp_path_factory):
+    full, full_out = uninterrupted(data, tmp_path_factory, accum_steps=2)
     first = make_trainer(data, tmp_path / "split", accum_steps=2, max_steps=4)
     first.fit()
     assert (first.state["epoch"], first.state["step"], first.state["batch"]) == (1, 4, 2)
@@ -210,15 +210,16 @@ def test_max_steps_counts_updates_and_resume_is_bit_for_bit(data, tmp_path):
     assert second.resume()
     second.fit()
     assert_same_run(full, second)
-    assert train_losses(tmp_path / "split") == train_losses(tmp_path / "full")
+    assert train_losses(tmp_path / "split") == train_losses(full_out)
 
 
 @POSIX_MAIN
-def test_ctrl_c_inside_a_group_finishes_the_update_and_resume_is_exact(data, tmp_path, monkeypatch):
+def test_ctrl_c_inside_a_group_finishes_the_update_and_resume_is_exact(
+    data, tmp_path, tmp_path_factory, monkeypatch
+):
     """A SIGINT during the second batch of update 5 (epoch 2's second group) is held until that
     update is made: the checkpoint lands on a group boundary and resumes bit for bit."""
-    full = make_trainer(data, tmp_path / "full", accum_steps=2)
-    full.fit()
+    full, full_out = uninterrupted(data, tmp_path_factory, accum_steps=2)
     run = make_trainer(data, tmp_path / "cut", accum_steps=2)
     calls = []
     interrupt_inside(monkeypatch, run.model, "loss_and_grads",
@@ -232,7 +233,7 @@ def test_ctrl_c_inside_a_group_finishes_the_update_and_resume_is_exact(data, tmp
     assert resumed.resume()
     resumed.fit()
     assert_same_run(full, resumed)
-    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
+    assert train_losses(tmp_path / "cut") == train_losses(full_out)
 
 
 def test_resume_with_another_accum_steps_is_refused(data, tmp_path):

@@ -14,7 +14,7 @@ from minis2s.train.config import TrainConfig
 from minis2s.train.console import eval_every_note
 from minis2s.train.grad_norm import global_norm
 from minis2s.train.trainer import NonFiniteLoss
-from tests.test_trainer import assert_same_run, make_trainer
+from tests.test_trainer import assert_same_run, make_trainer, uninterrupted
 from tests.test_trainer import data as _data_fixture
 
 data = _data_fixture
@@ -174,11 +174,10 @@ def test_the_end_of_the_run_is_said_with_its_update(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("max_steps", [6, 7])
-def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(data, tmp_path, max_steps):
+def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(data, tmp_path, tmp_path_factory, max_steps):
     """max_steps 6 is a scored point (scored once, then the run stops), 7 is not (last/ only):
     either way the resumed run ends as the run never stopped, and logs the same lines."""
-    full = make_trainer(data, tmp_path / "full", eval_every=2)
-    full.fit()
+    full, full_out = uninterrupted(data, tmp_path_factory, eval_every=2)
     first = make_trainer(data, tmp_path / "cut", eval_every=2, max_steps=max_steps)
     first.fit()
     assert [r["step"] for r in log_lines(tmp_path / "cut")] == [2, 4, 5, 6]
@@ -186,7 +185,7 @@ def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(data, tmp_path, max_steps):
     assert resumed.resume() and resumed.state["step"] == max_steps
     resumed.fit()
     assert_same_run(full, resumed)
-    assert log_lines(tmp_path / "cut") == log_lines(tmp_path / "full")
+    assert log_lines(tmp_path / "cut") == log_lines(full_out)
 
 
 @pytest.mark.parametrize(
@@ -194,13 +193,13 @@ def test_a_run_stopped_mid_epoch_resumes_bit_for_bit(data, tmp_path, max_steps):
     [(2, 4, 0), (2, 4, 4), (2, 5, 5), (0, 5, 5)],  # mid-epoch, and the run's last update
 )
 def test_ctrl_c_in_an_evaluation_then_resume_scores_that_point(
-    data, tmp_path, eval_every, step, max_steps
+    data, tmp_path, tmp_path_factory, eval_every, step, max_steps
 ):
     """Interrupted while it scores step `step`, the run saves last/ there unscored; resumed, it
     scores that point first (with max_steps: before it stops), and ends as the run that was
     never interrupted."""
-    full = make_trainer(data, tmp_path / "full", eval_every=eval_every, max_steps=max_steps)
-    full.fit()
+    full, full_out = uninterrupted(data, tmp_path_factory, eval_every=eval_every,
+                                   max_steps=max_steps)  # fmt: skip
     run = interrupting(
         make_trainer(data, tmp_path / "cut", eval_every=eval_every, max_steps=max_steps), step
     )
@@ -211,14 +210,16 @@ def test_ctrl_c_in_an_evaluation_then_resume_scores_that_point(
     assert resumed.resume() and resumed.finished() is None
     resumed.fit()
     assert_same_run(full, resumed)
-    assert log_lines(tmp_path / "cut") == log_lines(tmp_path / "full")
+    assert log_lines(tmp_path / "cut") == log_lines(full_out)
     assert step in [r["step"] for r in log_lines(tmp_path / "cut")]
 
 
-def test_a_resume_mends_a_mid_epoch_line_lost_between_save_and_log(data, tmp_path, monkeypatch):
+def test_a_resume_mends_a_mid_epoch_line_lost_between_save_and_log(
+    data, tmp_path, tmp_path_factory, monkeypatch
+):
     """A crash in the log's write of the line at step 4 (its checkpoint saved): the resume
     writes it from the checkpoint, and the log ends as the uninterrupted run's."""
-    make_trainer(data, tmp_path / "full", eval_every=2).fit()
+    _, full_out = uninterrupted(data, tmp_path_factory, eval_every=2)
     real = runlog.append
 
     def crash_at_step_4(out_dir, record):
@@ -234,7 +235,7 @@ def test_a_resume_mends_a_mid_epoch_line_lost_between_save_and_log(data, tmp_pat
     resumed = make_trainer(data, tmp_path / "cut", eval_every=2)
     assert resumed.resume() and [r["step"] for r in log_lines(tmp_path / "cut")] == [2, 4]
     resumed.fit()
-    assert log_lines(tmp_path / "cut") == log_lines(tmp_path / "full")
+    assert log_lines(tmp_path / "cut") == log_lines(full_out)
 
 
 def test_a_resumed_run_may_score_at_another_interval(data, tmp_path):

@@ -9,6 +9,7 @@ import sys
 import threading
 import types
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,6 +37,11 @@ def data():
     return examples, len(src), len(tgt)
 
 
+# Dropout, scheduled sampling and a plateau schedule: every source of state is exercised.
+TRAINER_OPTIONS = dict(epochs=3, batch_size=16, metric="loss", teacher_forcing=0.7,
+                       lr_schedule="plateau", lr_patience=0, patience=0)  # fmt: skip
+
+
 def make_trainer(data, out, hidden=8, vocabs=None, **train_kw):
     examples, V_src, V_tgt = data
     cfg = ModelConfig(src_vocab=V_src, tgt_vocab=V_tgt, emb=6, hidden=hidden, dropout=0.2)
@@ -46,12 +52,27 @@ def make_trainer(data, out, hidden=8, vocabs=None, **train_kw):
         total, n = (sum(x) for x in zip(*(m.nll(b) for b in dev), strict=True))
         return {"loss": total / n}
 
-    # Dropout, scheduled sampling and a plateau schedule: every source of state is exercised.
-    opts = dict(epochs=3, batch_size=16, metric="loss", teacher_forcing=0.7,
-                lr_schedule="plateau", lr_patience=0, patience=0) | train_kw  # fmt: skip
+    opts = TRAINER_OPTIONS | train_kw
     meta = {"model": cfg.to_dict(), "train": TrainConfig(**opts).to_dict()}
     return Trainer(model, TrainConfig(**opts), examples, evaluate, out, meta=meta,
                    vocabs=vocabs, progress=False)  # fmt: skip
+
+
+_UNINTERRUPTED: dict = {}  # (id(data), options) -> (data, trainer, out)
+
+
+def uninterrupted(data, tmp_path_factory, **train_kw) -> tuple[Trainer, Path]:
+    """make_trainer(data, out, **train_kw) trained to its end, and its run directory `out`: the
+    run that a cut and resumed run must end as. Several tests compare with the same one, so it
+    is trained once per session for each `data` and options; read it, never change it."""
+    key = (id(data), json.dumps(TrainConfig(**TRAINER_OPTIONS | train_kw).to_dict()))
+    if key not in _UNINTERRUPTED:
+        out = tmp_path_factory.mktemp("uninterrupted") / "full"
+        full = make_trainer(data, out, **train_kw)
+        full.fit()
+        _UNINTERRUPTED[key] = (data, full, out)  # `data` kept alive, so its id stays its own
+    _, full, out = _UNINTERRUPTED[key]
+    return full, out
 
 
 def assert_same_run(a: Trainer, b: Trainer):
@@ -65,9 +86,8 @@ def assert_same_run(a: Trainer, b: Trainer):
     assert a.rng.bit_generator.state == b.rng.bit_generator.state
 
 
-def test_stop_and_resume_is_bit_for_bit(data, tmp_path):
-    full = make_trainer(data, tmp_path / "full")
-    full.fit()
+def test_stop_and_resume_is_bit_for_bit(data, tmp_path, tmp_path_factory):
+    full, _ = uninterrupted(data, tmp_path_factory)
     first = make_trainer(data, tmp_path / "split", max_steps=7)  # stops inside epoch 2
     first.fit()
     assert first.state["step"] == 7 and first.state["batch"] == 2
@@ -77,9 +97,8 @@ def test_stop_and_resume_is_bit_for_bit(data, tmp_path):
     assert_same_run(full, second)
 
 
-def test_ctrl_c_saves_and_resume_matches(data, tmp_path, monkeypatch):
-    full = make_trainer(data, tmp_path / "full")
-    full.fit()
+def test_ctrl_c_saves_and_resume_matches(data, tmp_path, tmp_path_factory, monkeypatch):
+    full, full_out = uninterrupted(data, tmp_path_factory)
     run = make_trainer(data, tmp_path / "cut")
     real_step = Trainer.step
 
@@ -97,7 +116,7 @@ def test_ctrl_c_saves_and_resume_matches(data, tmp_path, monkeypatch):
     assert resumed.resume()
     resumed.fit()
     assert_same_run(full, resumed)
-    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
+    assert train_losses(tmp_path / "cut") == train_losses(full_out)
 
 
 def train_losses(out) -> list[tuple[float, ...]]:
@@ -109,11 +128,10 @@ def train_losses(out) -> list[tuple[float, ...]]:
     return [tuple(r[k] for k in keys) for r in records]
 
 
-def test_ctrl_c_during_the_dev_evaluation_logs_the_whole_epoch(data, tmp_path, monkeypatch):
+def test_ctrl_c_during_the_dev_evaluation_logs_the_whole_epoch(data, tmp_path, tmp_path_factory):
     """Interrupted after its last batch, while the dev set is scored: the resumed run logs the
     epoch's train_loss over all its batches (it once logged 0 and a rate of 0)."""
-    full = make_trainer(data, tmp_path / "full", epochs=2)
-    full.fit()
+    full, full_out = uninterrupted(data, tmp_path_factory, epochs=2)
     run = make_trainer(data, tmp_path / "cut", epochs=2)
     evaluate = run.evaluate
 
@@ -129,7 +147,7 @@ def test_ctrl_c_during_the_dev_evaluation_logs_the_whole_epoch(data, tmp_path, m
     assert resumed.resume() and resumed.state["batch"] == 5  # 80 pairs in batches of 16
     resumed.fit()
     assert_same_run(full, resumed)
-    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
+    assert train_losses(tmp_path / "cut") == train_losses(full_out)
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path, monkeypatch):
@@ -495,12 +513,13 @@ def interrupt_inside(monkeypatch, owner, name, when, times=1):
 
 
 @POSIX_MAIN
-def test_ctrl_c_inside_an_update_finishes_it_and_resume_is_exact(data, tmp_path, monkeypatch):
+def test_ctrl_c_inside_an_update_finishes_it_and_resume_is_exact(
+    data, tmp_path, tmp_path_factory, monkeypatch
+):
     """A SIGINT that lands inside the optimizer's step (after dropout and sampling drew, with
     some parameters updated and others not) is held until the update is whole: the checkpoint
     Ctrl-C writes resumes bit for bit (it differed by ~1e-2 when the update was cut)."""
-    full = make_trainer(data, tmp_path / "full")
-    full.fit()
+    full, full_out = uninterrupted(data, tmp_path_factory)
     run = make_trainer(data, tmp_path / "cut")
     interrupt_inside(monkeypatch, type(run.optimizer), "step", lambda opt, *a: opt.t == 7)
     with pytest.raises(KeyboardInterrupt):
@@ -511,15 +530,16 @@ def test_ctrl_c_inside_an_update_finishes_it_and_resume_is_exact(data, tmp_path,
     assert resumed.resume()
     resumed.fit()
     assert_same_run(full, resumed)
-    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
+    assert train_losses(tmp_path / "cut") == train_losses(full_out)
 
 
 @POSIX_MAIN
-def test_ctrl_c_inside_the_best_save_still_writes_best(data, tmp_path, monkeypatch):
+def test_ctrl_c_inside_the_best_save_still_writes_best(
+    data, tmp_path, tmp_path_factory, monkeypatch
+):
     """Interrupted while best/ was written, the epoch's saves ran to the end: best/ is not left
     older than the state that says it is the best."""
-    full = make_trainer(data, tmp_path / "full", epochs=2)
-    full.fit()
+    _, full_out = uninterrupted(data, tmp_path_factory, epochs=2)
     run = make_trainer(data, tmp_path / "cut", epochs=2)
     saving_best_2 = lambda path, *a: str(path).endswith("best") and run.state["epoch"] == 2  # noqa: E731
     interrupt_inside(monkeypatch, checkpoint, "save", saving_best_2)
@@ -527,7 +547,7 @@ def test_ctrl_c_inside_the_best_save_still_writes_best(data, tmp_path, monkeypat
         run.fit()
     monkeypatch.undo()
     for which in ("best", "last"):
-        got, want = (checkpoint.load(d / which) for d in (tmp_path / "cut", tmp_path / "full"))
+        got, want = (checkpoint.load(d / which) for d in (tmp_path / "cut", full_out))
         assert got.trainer_state["epoch"] == want.trainer_state["epoch"] == 2
         for k in want.params:
             np.testing.assert_array_equal(got.params[k], want.params[k], err_msg=k)
@@ -544,12 +564,13 @@ def test_a_second_ctrl_c_stops_mid_update_and_saves_nothing(data, tmp_path, monk
     assert not checkpoint.exists(tmp_path / "stop" / "last")
 
 
-def test_a_resume_mends_the_log_after_a_crash_between_save_and_log(data, tmp_path, monkeypatch):
+def test_a_resume_mends_the_log_after_a_crash_between_save_and_log(
+    data, tmp_path, tmp_path_factory, monkeypatch
+):
     """The log line comes after its checkpoint, and the checkpoint keeps it: a crash in
     between (here in the log's write), or a torn last line, is mended by the resume, so each
     epoch has one line (a line used to come twice, or not at all, or stop plot --log)."""
-    full = make_trainer(data, tmp_path / "full", epochs=3)
-    full.fit()
+    full, full_out = uninterrupted(data, tmp_path_factory, epochs=3)
     run = make_trainer(data, tmp_path / "cut", epochs=3)
     real = runlog.append
 
@@ -568,7 +589,7 @@ def test_a_resume_mends_the_log_after_a_crash_between_save_and_log(data, tmp_pat
     assert resumed.resume() and resumed.state["epoch"] == 2
     resumed.fit()
     assert_same_run(full, resumed)
-    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "full")
+    assert train_losses(tmp_path / "cut") == train_losses(full_out)
     epochs = [json.loads(x)["epoch"] for x in (tmp_path / "cut" / "log.jsonl").open()]
     assert epochs == [1, 2, 3]
 
@@ -598,7 +619,9 @@ def test_resuming_on_another_backend_warns_that_it_is_not_bit_exact(data, tmp_pa
         assert same.resume()
 
 
-def test_max_steps_at_the_end_of_an_epoch_scores_and_logs_that_epoch(data, tmp_path):
+def test_max_steps_at_the_end_of_an_epoch_scores_and_logs_that_epoch(
+    data, tmp_path, tmp_path_factory
+):
     """80 pairs in batches of 16 are 5 updates an epoch: max_steps 10 ends with epoch 2's last
     batch, and epoch 2 is scored, logged and considered for best/ like any finished epoch (it
     once stopped with epoch 2's batches all done but the epoch never closed)."""
@@ -607,8 +630,7 @@ def test_max_steps_at_the_end_of_an_epoch_scores_and_logs_that_epoch(data, tmp_p
     assert (run.state["step"], run.state["epoch"], run.state["batch"]) == (10, 2, 0)
     assert len((tmp_path / "r" / "log.jsonl").read_text().splitlines()) == 2
     assert checkpoint.load(tmp_path / "r" / "last").trainer_state["epoch"] == 2
-    full = make_trainer(data, tmp_path / "full", epochs=2)
-    full.fit()
+    full, _ = uninterrupted(data, tmp_path_factory, epochs=2)
     assert_same_run(full, run)
 
 
