@@ -92,3 +92,11 @@ def test_a_model_built_on_one_backend_and_run_on_another_is_refused():
     backend.use("numpy")
     with pytest.raises(ValueError, match="cupy arrays.*backend is numpy"):
         device_model.loss_and_grads(_batch())
+
+
+def test_a_device_mask_beside_host_data_is_refused_with_the_fix():
+    r = np.random.default_rng(3)
+    x, p = r.standard_normal((N, T, D)), lstm.init(D, H, r, np.float64)
+    with on_fake_device():
+        with pytest.raises(TypeError, match=r"mask is a CuPy .* NumPy arrays.*to_numpy\(mask\)"):
+            lstm.forward(x, None, p, mask=fake_cupy.asarray(MASK))
