@@ -57,6 +57,16 @@ __all__ = [
 ]  # fmt: skip
 
 
+# Reversed, a bidirectional encoder is the plain one with its directions' weights exchanged
+# (tests/test_reverse_source_equivalence.py): a user asking for Sutskever's trick gets only another
+# random draw unless told.
+REVERSED_BIDIRECTIONAL = (
+    "reverse_source with a bidirectional encoder (the default) only exchanges its two directions, "
+    "another random draw of the same model; Sutskever et al.'s reversed reading is a one-way "
+    "encoder's: add --no-bidirectional (bidirectional=False), README Things to try 16"
+)
+
+
 def make_model(
     data: Data, model_options: dict[str, Any], seed: int, dtype: Any, train_ex: list | None = None
 ) -> Seq2Seq:
@@ -234,6 +244,8 @@ def train(
         note = eval_every_note(tcfg, len(groups(trainer.epoch_batches(0), tcfg.accum_steps)))
         if note:
             warnings.warn(note, stacklevel=2)
+    if not resume and start is None and model.cfg.reverse_source and model.cfg.bidirectional:
+        warnings.warn(REVERSED_BIDIRECTIONAL, stacklevel=2)  # a new run's choice, still open
     if progress:
         print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
               f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "

@@ -78,3 +78,15 @@ def test_init_from_keeps_the_starting_run_s_reading_and_refuses_another(run, tmp
     assert "has reverse_source True" in err
     assert main(["train", *TINY, "--init-from", str(run), "--reverse-source", "--out", new]) == 0
     assert checkpoint.load_config(f"{new}/last")["model"]["reverse_source"] is True
+
+
+def test_a_bidirectional_encoder_read_reversed_gets_a_note_and_a_one_way_one_none(tmp_path, capsys):
+    """Reversed, a bidirectional encoder (the default) is the plain one with its directions
+    exchanged (test_reverse_source_equivalence.py): only another draw, which a user asking for
+    Sutskever's trick is told, with the flag that gives it; a one-way encoder is not."""
+    assert main(["train", *TINY, "--reverse-source", "--out", str(tmp_path / "bi")]) == 0
+    err = capsys.readouterr().err
+    assert "only exchanges its two directions" in err and "add --no-bidirectional" in err
+    assert main(["train", *TINY, "--reverse-source", "--no-bidirectional",
+                 "--out", str(tmp_path / "one-way")]) == 0  # fmt: skip
+    assert "exchanges its two directions" not in capsys.readouterr().err
