@@ -24,7 +24,7 @@ from minis2s import backend, validate
 from minis2s.data.vocab import PAD_ID
 from minis2s.decode.common import choosable
 from minis2s.layers import dropout, embedding, linear, loss
-from minis2s.models import bridge, decoder, encoder
+from minis2s.models import bridge, decoder, encoder, summary
 from minis2s.models.config import ModelConfig
 from minis2s.models.params import add_into, init_params, prefixed, shapes
 
@@ -306,36 +306,6 @@ class Seq2Seq:
         return int(sum(v.size for v in self.params.values()))
 
     def summary(self) -> str:
-        """A table of the parameters: dotted name, shape and size, then the total, so that each
-        matrix of the equations can be found by its name (`enc.rnn.l0.fwd.W_ih` (4H, E) for an
-        LSTM: the input weights of layer 0's forward direction, gates i, f, g, o stacked); and,
-        with share_embeddings or tie_embeddings, a line on what else dec.emb.W is; with
-        reverse_source, a line saying the encoder reads the source reversed (no parameter
-        shows it)."""
-        width = max(len(k) for k in self.params)
-        lines = [f"{'parameter':<{width}}  {'shape':<14} {'size':>10}"]
-        for name, a in self.params.items():
-            shape = str(tuple(a.shape))
-            lines.append(f"{name:<{width}}  {shape:<14} {a.size:>10,}")
-        lines.append(f"{'total':<{width}}  {'':<14} {self.num_params():>10,}")
-        return "\n".join(lines + _shared_line(self.cfg) + _reversed_line(self.cfg))
-
-
-def _shared_line(cfg: ModelConfig) -> list[str]:
-    """What dec.emb.W is besides the target embedding, and the names it stands in for (which the
-    table then lacks); no line for a model that shares nothing."""
-    shared = [(role, name) for on, role, name in (
-        (cfg.share_embeddings, "the source embedding", "enc.emb.W"),
-        (cfg.tie_embeddings, "the output layer's weights", "out.W"),
-    ) if on]  # fmt: skip
-    if not shared:
-        return []
-    roles, names = zip(*shared, strict=True)
-    return [f"shared: dec.emb.W is also {' and '.join(roles)} (no {', '.join(names)})"]
-
-
-def _reversed_line(cfg: ModelConfig) -> list[str]:
-    """The line saying the encoder reads each source reversed; none for a model that does not."""
-    if not cfg.reverse_source:
-        return []
-    return ["reversed: the encoder reads each source last token first (reverse_source)"]
+        """A table of the parameters by dotted name, shape and size, then the total, and a line
+        for each thing no parameter shows (`models/summary.py`)."""
+        return summary.table(self.params, self.cfg)
