@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minis2s import backend
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import get_tokenizer
@@ -58,14 +59,15 @@ def make_trainer(data, out, hidden=8, vocabs=None, **train_kw):
                    vocabs=vocabs, progress=False)  # fmt: skip
 
 
-_UNINTERRUPTED: dict = {}  # (id(data), options) -> (data, trainer, out)
+_UNINTERRUPTED: dict = {}  # (id(data), backend, options) -> (data, trainer, out)
 
 
 def uninterrupted(data, tmp_path_factory, **train_kw) -> tuple[Trainer, Path]:
     """make_trainer(data, out, **train_kw) trained to its end, and its run directory `out`: the
     run that a cut and resumed run must end as. Several tests compare with the same one, so it
     is trained once per session for each `data` and options; read it, never change it."""
-    key = (id(data), json.dumps(TrainConfig(**TRAINER_OPTIONS | train_kw).to_dict()))
+    options = json.dumps(TrainConfig(**TRAINER_OPTIONS | train_kw).to_dict())
+    key = (id(data), backend.current().name, options)  # another backend rounds otherwise
     if key not in _UNINTERRUPTED:
         out = tmp_path_factory.mktemp("uninterrupted") / "full"
         full = make_trainer(data, out, **train_kw)
