@@ -186,11 +186,18 @@ class Device(np.ndarray):
         _count()
         return np.array(self)
 
-    def set(self, host: np.ndarray) -> None:
-        """CuPy's host-to-device copy into this array (same shape and dtype)."""
-        if host.shape != self.shape or host.dtype != self.dtype:
-            raise ValueError(f"set: {host.shape} {host.dtype} into {self.shape} {self.dtype}")
+    def set(self, host: np.ndarray, stream: Any = None) -> None:
+        """CuPy's host-to-device copy into this array (same shape and dtype). Without a stream
+        (on CuPy's default, the null stream) it is a cudaMemcpy, which returns only when the
+        device has finished everything queued before it: a round trip too (cupy/_core/core.pyx
+        `set`, cupy/cuda/memory.pyx `copy_from_host`); with one, a cudaMemcpyAsync."""
+        if not isinstance(host, np.ndarray) or host.dtype != self.dtype:
+            raise TypeError(f"set: {type(host).__name__} {host.dtype} into {self.dtype}")
+        if host.shape != self.shape:
+            raise ValueError(f"set: shape {host.shape} into {self.shape}")
         _count(TO_DEVICE)
+        if stream is None:
+            _count(ROUND_TRIPS)
         np.copyto(self, host)
 
 
@@ -249,6 +256,15 @@ class _Event:
 
     def record(self) -> None:
         self.done = True
+
+
+class _Stream:
+    """A CUDA stream (CuPy's current one is the null stream, pointer 0, unless one is entered)."""
+
+    ptr = 0
+
+
+_NULL_STREAM = _Stream()
 
 
 def _to_device(func: Any) -> Any:
@@ -323,7 +339,11 @@ class _FakeCupy(types.ModuleType):
     array = staticmethod(_to_device(np.array))
     ElementwiseKernel = staticmethod(_elementwise_kernel)
     ReductionKernel = staticmethod(_reduction_kernel)
-    cuda = types.SimpleNamespace(alloc_pinned_memory=bytearray, Event=lambda **kw: _Event())
+    cuda = types.SimpleNamespace(
+        alloc_pinned_memory=bytearray,
+        Event=lambda **kw: _Event(),
+        get_current_stream=lambda: _NULL_STREAM,
+    )
 
 
 fake_cupy = _FakeCupy("cupy")

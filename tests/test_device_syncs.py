@@ -135,6 +135,20 @@ def test_fake_device_counts_conversions_like_cupy():
         assert sum(ROUND_TRIPS.values()) == 5
 
 
+def test_a_batch_goes_to_the_device_without_waiting_for_it():
+    """`Backend.to_device` packs a batch into pinned memory and copies it on the current stream:
+    CuPy's `ndarray.set(a)` without a stream is a cudaMemcpy on the null stream, which returns
+    only when the GPU has finished all the work queued before it (a wait per batch, and the
+    pinned buffer's asynchronous copy for nothing); `set(a, stream=...)` is a cudaMemcpyAsync."""
+    from minis2s import backend
+
+    with on_fake_device():
+        r = np.random.default_rng(0)
+        got = backend.current().to_device([r.integers(0, 9, (3, 5)), r.random(4)], [None, None])
+        assert [type(g) for g in got] == [Device, Device]
+        assert dict(ROUND_TRIPS) == {} and sum(TO_DEVICE.values()) == 1, (ROUND_TRIPS, TO_DEVICE)
+
+
 def to_device_copies(cfg: ModelConfig, T: int, run) -> dict[str, int]:
     """Host-to-device copies per line of `run(model, batch)` on the fake device."""
     round_trips(cfg, T, run)  # the same run: TO_DEVICE was cleared where ROUND_TRIPS was
