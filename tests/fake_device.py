@@ -27,6 +27,9 @@ lets a CPU test see those round trips without a GPU:
   its arithmetic, so the count is what the twins reduce. It follows CuPy's API, not its
   internals: where CuPy launches two kernels for one call (a reduction over a long row), it
   counts one.
+- It refuses what CuPy refuses (tests/test_cupy_stand_in.py names the CuPy source of each rule):
+  a NumPy array in a ufunc, `where`, `concatenate` or `stack`, or in a fused kernel; a fused
+  kernel's arrays of two dtypes.
 
 Use `on_fake_device()` as a context manager: inside it the current backend is "cupy" on
 `fake_cupy` with the cupy twins (`twins=False`: the reference alone), and `ROUND_TRIPS`,
@@ -287,10 +290,27 @@ def _elementwise_kernel(in_params: str, out_params: str, operation: str, name: s
     kernel = Elementwise(name.removeprefix("minis2s_"), names(in_params), names(out_params), body)
 
     def launch(*arrays: Any) -> None:
+        _check_kernel_args(name, arrays, len(kernel.inputs))
         with _launch():
             kernel.evaluate(*_plain(arrays))  # one launch: the NumPy inside is not counted
 
     return launch
+
+
+def _check_kernel_args(name: str, arrays: tuple, n_in: int) -> None:
+    """What CuPy's ElementwiseKernel / ReductionKernel check of their arguments (all typed `T`;
+    cupy/_core/_kernel.pyx): a NumPy array is "Unsupported type" (`_preprocess_arg`), an output
+    must be a device array, and every array has the one dtype of T (`_decide_params_type_core`).
+    Scalars, Python's and NumPy's, take T's dtype."""
+    for a in arrays:
+        if isinstance(a, np.ndarray) and not isinstance(a, Device):
+            raise TypeError(f"{name}: Unsupported type {type(a)} (a host array in a CuPy kernel)")
+    for a in arrays[n_in:]:
+        if not isinstance(a, Device):
+            raise TypeError(f"{name}: Output arguments must be cupy.ndarray; got {type(a)}")
+    dtypes = [a.dtype for a in arrays if isinstance(a, Device)]
+    if any(dt != dtypes[0] for dt in dtypes):
+        raise TypeError(f"{name}: Type is mismatched: T is {dtypes[0]} and {dtypes}")
 
 
 def _plain(arrays: tuple) -> list:
@@ -310,6 +330,7 @@ def _reduction_kernel(
     terms = Elementwise(name.removeprefix("minis2s_"), names, "term", f"term = {map_expr}")
 
     def reduce(*inputs: Any, axis: int, keepdims: bool) -> Any:
+        _check_kernel_args(name, inputs, len(inputs))
         with _launch():
             shape = np.broadcast_shapes(*(a.shape for a in inputs))
             out = np.empty(shape, dtype=np.result_type(*inputs))
