@@ -29,7 +29,10 @@ lets a CPU test see those round trips without a GPU:
   counts one.
 - It refuses what CuPy refuses (tests/test_cupy_stand_in.py names the CuPy source of each rule):
   a NumPy array in a ufunc, `where`, `concatenate` or `stack`, or in a fused kernel; a fused
-  kernel's arrays of two dtypes.
+  kernel's arrays of two dtypes; a ufunc keyword other than `out`, `dtype` and `casting`; the
+  ufunc methods CuPy has not got (`maximum.reduce`, `multiply.at`); array-method arguments
+  CuPy's methods do not take (`max(initial=...)`, `sum(where=...)`, `take(mode=...)`). NumPy's
+  own calls, which the stand-in runs on, are exempt.
 
 Use `on_fake_device()` as a context manager: inside it the current backend is "cupy" on
 `fake_cupy` with the cupy twins (`twins=False`: the reference alone), and `ROUND_TRIPS`,
@@ -137,6 +140,8 @@ class Device(np.ndarray):
         """A ufunc call, or its reduce / accumulate / at: one kernel."""
         plain = lambda a: np.asarray(a) if isinstance(a, Device) else a  # noqa: E731
         _refuse_host_arrays(ufunc.__name__, inputs)
+        if not _from_numpy(sys._getframe(1)):
+            _check_ufunc_call(ufunc.__name__, method, kwargs)
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(plain(o) for o in out)
@@ -204,12 +209,89 @@ class Device(np.ndarray):
         np.copyto(self, host)
 
 
+_NUMPY = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
+
+
+def _from_numpy(frame: types.FrameType) -> bool:
+    """Whether `frame` is NumPy's own Python: the NumPy the stand-in runs on calls its ufuncs and
+    methods with keywords CuPy's never see (`.max()` passes `initial` and `where` to
+    `maximum.reduce`), so only the calls from outside NumPy are held to CuPy's signatures."""
+    return os.path.abspath(frame.f_code.co_filename).startswith(_NUMPY)
+
+
+UFUNC_KEYWORDS = frozenset({"out", "dtype", "casting"})  # cupy/_core/_kernel.pyx ufunc.__call__
+# cupy/_core/_kernel.pyx: ufunc.reduce / accumulate / reduceat exist for these only
+UFUNC_METHODS = {"reduce": {"add", "multiply"}, "accumulate": {"add", "multiply"},
+                 "reduceat": {"add"}}  # fmt: skip
+# ufunc.at needs a scatter kernel; these have none (cupy/_core/_routines_math.pyx)
+NO_AT = frozenset("""
+    multiply divide true_divide floor_divide remainder power sqrt absolute negative positive
+    conjugate angle
+    """.split())  # fmt: skip
+
+
+def _check_ufunc_call(name: str, method: str, kwargs: dict) -> None:
+    """What CuPy's ufunc refuses of a call: a keyword other than out, dtype and casting (NumPy's
+    `where=` among them), and the methods it has not got."""
+    extra = set(kwargs) - UFUNC_KEYWORDS
+    if method == "__call__" and extra:
+        raise TypeError(f"{name}: Wrong arguments {sorted(extra)} (CuPy's ufuncs take "
+                        "out, dtype and casting: cupy/_core/_kernel.pyx)")  # fmt: skip
+    if method in UFUNC_METHODS and name not in UFUNC_METHODS[method]:
+        raise NotImplementedError(f"`{name}.{method}` is not supported yet (CuPy's message)")
+    if method == "at" and name in NO_AT:
+        raise NotImplementedError(f"`{name}.at` is not supported yet (CuPy's message)")
+
+
+# Array methods whose arguments differ from NumPy's, as CuPy declares them (cupy/_core/core.pyi,
+# cupy/_core/core.pyx): the parameters in order; "*" first: any number of positionals.
+CUPY_METHODS = {
+    "sum": "axis dtype out keepdims", "prod": "axis dtype out keepdims",
+    "mean": "axis dtype out keepdims", "var": "axis dtype out ddof keepdims",
+    "std": "axis dtype out ddof keepdims", "max": "axis out keepdims", "min": "axis out keepdims",
+    "argmax": "axis out dtype keepdims",
+    "argmin": "axis out dtype keepdims", "all": "axis out keepdims", "any": "axis out keepdims",
+    "cumsum": "axis dtype out", "cumprod": "axis dtype out", "clip": "min max out",
+    "round": "decimals out", "take": "indices axis out", "repeat": "repeats axis", "item": "",
+    "astype": "dtype order casting subok copy", "copy": "order", "sort": "axis kind",
+    "argsort": "axis kind", "partition": "kth axis", "argpartition": "kth axis",
+    "searchsorted": "v side sorter", "nonzero": "", "squeeze": "axis", "flatten": "order",
+    "put": "indices values mode", "reshape": "* order", "transpose": "*",
+}  # fmt: skip
+
+
+def _cupy_method(name: str, params: str, base: Any) -> Any:
+    """`base` (ndarray's or Device's method), refusing what CuPy's `name` does not take."""
+    names = params.split()
+    varargs = names[:1] == ["*"]
+    names = names[1:] if varargs else names
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _from_numpy(sys._getframe(1)):
+            if not varargs and len(args) > len(names):
+                raise TypeError(f"{name}() takes {len(names)} positional arguments on CuPy "
+                                f"({params or 'none'}); got {len(args)}")  # fmt: skip
+            taken = set(names[: 0 if varargs else len(args)])
+            for k in kwargs:
+                if k not in names or k in taken:
+                    raise TypeError(f"{name}() got an unexpected keyword argument {k!r} on "
+                                    f"CuPy, which takes {params or 'none'}")  # fmt: skip
+        return base(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
 def _refuse_host_arrays(name: str, inputs: tuple) -> None:
     """CuPy's ufuncs refuse a NumPy array among their arguments (no copy to the device behind
     the caller's back): TypeError, as CuPy raises it. NumPy scalars and Python numbers pass."""
     for a in inputs:
         if isinstance(a, np.ndarray) and not isinstance(a, Device) and a.ndim > 0:
             raise TypeError(f"{name}: Unsupported type {type(a)} (a host array in a device ufunc)")
+
+
+for _name, _params in CUPY_METHODS.items():
+    setattr(Device, _name, _cupy_method(_name, _params, getattr(Device, _name)))
 
 
 def _on_device(value: Any) -> Any:

@@ -1,7 +1,10 @@
 """The CPU stand-in for CuPy (tests/fake_device.py) refuses what CuPy refuses, so a call that
 would fail on the first GPU run fails here first. Each rule names the CuPy source it follows.
 
-Stricter than CuPy would be a defect too, so each test also shows what CuPy does accept.
+The rules apply to calls that come from outside NumPy (minis2s, or a test): NumPy's own Python,
+which the stand-in runs on, calls its ufuncs and methods with keywords CuPy never sees (`.max()`
+passes `initial` and `where` down to `maximum.reduce`). Stricter than CuPy would be a defect too,
+so each test also shows what CuPy does accept.
 """
 
 import numpy as np
@@ -34,3 +37,61 @@ def test_a_fused_kernel_takes_device_arrays_of_one_dtype_as_cupy_does():
             ROW_SUM(x, xp.ones((2, 1)))
         with pytest.raises(TypeError, match="Unsupported type"):
             ROW_SUM(x, np.ones((2, 1), dtype=np.float32))
+
+
+def test_a_ufunc_takes_the_keywords_cupys_ufuncs_take():
+    """cupy/_core/_kernel.pyx `ufunc.__call__` takes `out`, `dtype` and `casting`; any other
+    keyword is "Wrong arguments", NumPy's `where=` among them (CuPy's is the private `_where`).
+    A NumPy ufunc called on a device array reaches it with the same keywords
+    (cupy/_core/core.pyx `ndarray.__array_ufunc__`)."""
+    with on_fake_device() as xp:
+        a = xp.ones((2, 3))
+        xp.add(a, a, out=a)
+        xp.square(a, dtype="float64")
+        np.multiply(a, 2.0, casting="same_kind")
+        for call in (lambda: xp.add(a, a, where=a > 1), lambda: np.multiply(a, 2.0, where=a > 1),
+                     lambda: np.exp(a, order="C")):  # fmt: skip
+            with pytest.raises(TypeError, match="Wrong arguments"):
+                call()
+
+
+def test_a_ufunc_has_the_methods_cupys_ufuncs_have():
+    """cupy/_core/_kernel.pyx: `reduce` and `accumulate` exist for add and multiply only,
+    `reduceat` for add, `at` for the ufuncs with a scatter kernel (add, subtract, the bitwise
+    ones; not multiply, divide or power, cupy/_core/_routines_math.pyx); the others raise
+    NotImplementedError."""
+    with on_fake_device() as xp:
+        a, rows = xp.ones((2, 3)), xp.asarray(np.array([0, 0, 1]))
+        assert float(xp.add.reduce(a, axis=0).sum()) == 6.0
+        assert float(np.multiply.accumulate(a, axis=1)[0, 2]) == 1.0
+        xp.add.at(a, rows, xp.ones((3, 3)))
+        assert a[:, 0].tolist() == [3.0, 2.0]
+        for call in (lambda: xp.maximum.reduce(a, axis=0), lambda: np.minimum.accumulate(a),
+                     lambda: xp.multiply.at(a, rows, 2.0),
+                     lambda: np.power.at(a, rows, 2.0)):  # fmt: skip
+            with pytest.raises(NotImplementedError, match="not supported"):
+                call()
+
+
+def test_array_methods_take_the_arguments_cupys_methods_take():
+    """cupy/_core/core.pyx (signatures in cupy/_core/core.pyi): `max`/`min` take axis, out and
+    keepdims (no `initial`, no `where`), `sum` axis, dtype, out and keepdims, `take` no `mode`,
+    `item` no index."""
+    with on_fake_device() as xp:
+        a = xp.arange(6.0).reshape(2, 3)
+        a.sum(axis=1, dtype=np.float64, keepdims=True)
+        a.max(0, None, True)
+        a.astype(np.float32, copy=False)
+        a.argsort(axis=1, kind="stable")
+        a.reshape(3, 2, order="C")
+        a.clip(0.0, 1.0)
+        a.take(xp.asarray(np.array([0, 1])), axis=1)
+        a[0, 0].item()
+        for call, word in ((lambda: a.max(initial=0.0), "initial"),
+                           (lambda: a.min(axis=0, where=a > 0, initial=9.0), "initial|where"),
+                           (lambda: a.sum(where=a > 0), "where"),
+                           (lambda: a.sum(0, None, None, False, 0.0), "positional"),
+                           (lambda: a.take(xp.asarray(np.array([0])), mode="clip"), "mode"),
+                           (lambda: a.item(0), "positional")):  # fmt: skip
+            with pytest.raises(TypeError, match=word):
+                call()
