@@ -13,8 +13,11 @@ lets a CPU test see those round trips without a GPU:
 - `Device` counts each conversion to a Python value under the line of minis2s code that made it,
   and, as CuPy does, gives a 0-d array rather than a Python scalar when indexed to one element.
 - `TO_DEVICE` counts, likewise, each copy of host data to the device (`asarray` of a host array,
-  `Device.set` from a pinned buffer). CUDA waits for the device before a copy from pageable host
-  memory, so such a copy inside a step loop stalls the GPU as a round trip does.
+  `Device.set` from a pinned buffer). CuPy's `asarray` stages a host array through a pinned
+  buffer of its own and copies it asynchronously (cupy/_core/core.pyx `_send_object_to_gpu`),
+  so it does not wait for the device, but each costs host work, a buffer and a DMA launch: one
+  inside a step loop is one per step. `Device.set` without a stream is a blocking cudaMemcpy, so
+  it counts as a round trip too.
 - `fake_cupy.ElementwiseKernel` (and `ReductionKernel`, for sums) runs a fused kernel's C as
   Python (it is written in the part of C that is also Python, `minis2s.kernels.elementwise`), so
   the cupy backend's twins run here too.
