@@ -53,9 +53,9 @@ class Backend:
 
         On the CPU backends these are NumPy arrays. On cupy the host arrays go in one transfer:
         packed into one page-locked (pinned) host buffer, copied to the GPU in one DMA and viewed
-        there as separate arrays. A batch thus costs one copy, not one per array through CUDA's
-        pageable staging buffer (and a wait for the device before each). Arrays already on the
-        device are only cast.
+        there as separate arrays, queued on the current stream (the host does not wait for it).
+        A batch thus costs one copy, not one per array (`cupy.asarray` stages each through a
+        pinned buffer of its own). Arrays already on the device are only cast.
         """
         pairs = list(zip(arrays, dtypes, strict=True))
         if self.xp is np:
