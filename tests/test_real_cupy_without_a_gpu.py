@@ -4,10 +4,14 @@ is available, the rest of minis2s works, and CuPy accepts every fused kernel's d
 parameter lists and names are checked when the kernel is made, before any device is asked).
 Skipped where CuPy is not installed, or where a GPU is usable (tests/test_cupy.py runs there)."""
 
+import ast
+from pathlib import Path
+
 import pytest
 
 cupy = pytest.importorskip("cupy", reason="CuPy is not installed")
 
+import minis2s  # noqa: E402
 from minis2s import backend  # noqa: E402
 from minis2s.cli import main  # noqa: E402
 from tests.test_elementwise import KERNELS  # noqa: E402
@@ -43,3 +47,36 @@ def test_cupy_accepts_every_kernel_definition():
         assert made.nin == len(k.inputs) and made.nout == len(k.outputs)
     for k in ROW_SUMS:
         assert isinstance(k.cuda_kernel(), cupy.ReductionKernel)
+
+
+def array_module_calls() -> set[str]:
+    """Every `xp.name` (and `xp.name.attr`) in minis2s's source, `xp` being the array module of
+    the arrays at hand: the functions the reference code calls on CuPy arrays."""
+    names = set()
+    for path in Path(minis2s.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            chain = []
+            while isinstance(node, ast.Attribute):
+                chain.append(node.attr)
+                node = node.value
+            if isinstance(node, ast.Name) and node.id == "xp" and chain:
+                names.add(".".join(reversed(chain[-2:])))
+    return names
+
+
+def test_every_array_module_function_minis2s_calls_is_in_cupy():
+    """The CPU stand-in for CuPy forwards `cupy.<name>` to NumPy, so a function CuPy lacks would
+    pass there and fail on the first GPU run; here it is looked up in the real CuPy."""
+    calls = array_module_calls()
+    assert {"where", "empty_like", "concatenate", "tanh"} <= {c.split(".")[0] for c in calls}
+    missing = [c for c in sorted(calls) if not _has(cupy, c)]
+    assert not missing, f"minis2s calls xp.{missing} on arrays, which CuPy {cupy.__version__} lacks"
+
+
+def _has(module, dotted: str) -> bool:
+    obj = module
+    for part in dotted.split("."):
+        if not hasattr(obj, part):
+            return False
+        obj = getattr(obj, part)
+    return True
