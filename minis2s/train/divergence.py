@@ -1,10 +1,10 @@
 """When training has diverged: the checks that stop a run, each raising NonFiniteLoss with what
 went wrong, where the last good checkpoint is (`last_words`, the trainer's) and what to try.
 
-An update is refused when its loss or gradient norm is NaN or infinite, or, with clipping off,
-when the norm is too large for the dtype to square; a save, when an update left NaN or infinity
-in the parameters; a dev evaluation, when its figures are NaN or infinite, or its loss so large
-that its perplexity overflows float64.
+An update is refused when its loss or gradient norm is NaN or infinite, or when the norm it is
+made with (after any clipping) is too large for the dtype to square; a save, when an update left
+NaN or infinity in the parameters; a dev evaluation, when its figures are NaN or infinite, or its
+loss so large that its perplexity overflows float64.
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ def check_update(
             f"step {step}: loss {loss}, gradient norm {norm}. Training stopped; "
             f"{last_words()}. Try a lower --lr or --clip"
         )
-    if clip == 0 and norm > math.sqrt(np.finfo(dtype).max):
+    limit = math.sqrt(np.finfo(dtype).max)
+    if (norm if clip == 0 else min(norm, clip)) > limit:  # the norm of the update's gradient
         # Adam's g * g would overflow to inf and freeze the weight for good, silently
+        fix = "--clip (it is off)" if clip == 0 else f"a --clip below {limit:.3g} (it is {clip:g})"
         raise NonFiniteLoss(
             f"step {step}: gradient norm {norm:.3g}, beyond what {np.dtype(dtype).name} can "
             f"square; training has diverged and stopped; {last_words()}. Try a lower --lr, or "
-            "--clip (it is off)"
+            f"{fix}"
         )
 
 
