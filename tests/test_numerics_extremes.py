@@ -46,3 +46,13 @@ def test_a_clip_above_what_float32_can_square_does_not_freeze_weights_silently()
     with np.errstate(over="ignore"):
         opt.step(p, g)
     assert p["w"][0] == 1.0 and np.isinf(opt.state["exp_avg_sq"]["w"][0])
+
+
+def test_an_adagrad_accumulator_beyond_float32s_range_is_refused_not_a_frozen_weight():
+    """initial_accumulator_value = 1e39 is finite, but inf in float32: every step was
+    g / (inf + eps) = 0, a weight that never moved, with a finite loss. Refused, naming the
+    dtype's largest number; float64 holds it."""
+    p = {"W": np.ones(3, np.float32)}
+    with pytest.raises(ValueError, match=r"initial_accumulator_value=1e\+39 is beyond float32"):
+        Adagrad(p, initial_accumulator_value=1e39)
+    Adagrad({"W": np.ones(3)}, initial_accumulator_value=1e39)

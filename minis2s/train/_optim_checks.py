@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from typing import Any
+
+import numpy as np
 
 
 def check_hyper(where: str, **values: float) -> None:
@@ -29,3 +32,24 @@ def check_betas(where: str, betas: tuple[float, float]) -> None:
     ok = len(betas) == 2 and all(isinstance(b, Real) and 0 <= b < 1 for b in betas)
     if not ok:
         raise ValueError(f"{where}: betas must be two numbers in [0, 1); got {betas!r}")
+
+
+def check_range(where: str, params: dict[str, Any], eps: float, accumulator: float = 0.0) -> None:
+    """eps, and Adagrad's initial accumulator value, within the range of the parameters' dtype,
+    where the update uses them as scalars of that dtype: float32 rounds eps = 1e-46 to 0, so a
+    parameter whose gradient has been 0 (the embedding's pad row) would step 0 / (0 + 0) = NaN;
+    and makes an accumulator of 1e39 inf, so every step would be g / (inf + eps) = 0."""
+    for dtype in sorted({np.dtype(p.dtype) for p in params.values()}, key=str):
+        tiny, largest = float(np.finfo(dtype).tiny), float(np.finfo(dtype).max)
+        if eps < tiny:
+            raise ValueError(
+                f"{where}: eps={eps:g} is below {dtype.name}'s smallest normal number "
+                f"{tiny:.3g}, the parameters' dtype, where it rounds to 0 or loses its digits; "
+                f"give eps >= {tiny:.3g} (the default is 1e-8 for Adam, 1e-10 for Adagrad)"
+            )
+        if accumulator > largest:
+            raise ValueError(
+                f"{where}: initial_accumulator_value={accumulator:g} is beyond {dtype.name}'s "
+                f"largest number {largest:.3g}, the parameters' dtype, where it is inf and every "
+                "step g / (inf + eps) is 0; give a smaller one"
+            )

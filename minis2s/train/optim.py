@@ -21,29 +21,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from minis2s import backend
 from minis2s.backend import get_array_module, to_numpy
-from minis2s.train._optim_checks import check_betas, check_eps, check_hyper
+from minis2s.train._optim_checks import check_betas, check_eps, check_hyper, check_range
 from minis2s.train.grad_norm import clip_grad_norm as clip_grad_norm
 from minis2s.train.grad_norm import global_norm as global_norm
 
 Params = dict[str, Any]
-
-
-def check_eps_fits(where: str, eps: float, params: Params) -> None:
-    """eps at least the smallest normal number of the parameters' dtype: the update adds it as a
-    scalar of that dtype, and float32 rounds 1e-46 to 0, so a parameter whose gradient has been 0
-    (the embedding's pad row) would take the step 0 / (0 + 0) = NaN."""
-    for dtype in sorted({np.dtype(p.dtype) for p in params.values()}, key=str):
-        tiny = float(np.finfo(dtype).tiny)
-        if eps < tiny:
-            raise ValueError(
-                f"{where}: eps={eps:g} is below {dtype.name}'s smallest normal number "
-                f"{tiny:.3g}, the parameters' dtype, where it rounds to 0 or loses its digits; "
-                f"give eps >= {tiny:.3g} (the default is 1e-8 for Adam, 1e-10 for Adagrad)"
-            )
 
 
 class Optimizer:
@@ -219,7 +203,7 @@ class Adam(Optimizer):
     ) -> None:
         check_betas(type(self).__name__, betas)
         check_eps(type(self).__name__, eps)
-        check_eps_fits(type(self).__name__, eps, params)
+        check_range(type(self).__name__, params, eps)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), eps
         super().__init__(params, lr, weight_decay)
 
@@ -279,8 +263,8 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         check_eps("Adagrad", eps)
-        check_eps_fits("Adagrad", eps, params)
         check_hyper("Adagrad", initial_accumulator_value=initial_accumulator_value)
+        check_range("Adagrad", params, eps, initial_accumulator_value)
         self.eps, self.initial_accumulator_value = eps, initial_accumulator_value
         super().__init__(params, lr, weight_decay)
 
