@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 from minis2s import backend
+from minis2s.kernels import fast_math, numba_loss
 from minis2s.train.divergence import NonFiniteLoss, check_update
 from minis2s.train.optim import Adagrad, Adam, AdamW
 
@@ -56,3 +58,60 @@ def test_an_adagrad_accumulator_beyond_float32s_range_is_refused_not_a_frozen_we
     with pytest.raises(ValueError, match=r"initial_accumulator_value=1e\+39 is beyond float32"):
         Adagrad(p, initial_accumulator_value=1e39)
     Adagrad({"W": np.ones(3)}, initial_accumulator_value=1e39)
+
+
+# -- the Numba twins at the ends of float32 (guards: these agreed when first run) ----------------
+
+ENDS = np.array(
+    [88, 89, 1e4, 3e38, np.inf, 1e-45, 1e-39, 0.0, np.finfo(np.float32).tiny], np.float32
+)
+ENDS = np.concatenate([ENDS, -ENDS, [np.nan]]).astype(np.float32)
+
+
+@njit(error_model="numpy")
+def _tanh_sigmoid(x):
+    t, s = np.empty_like(x), np.empty_like(x)
+    for k in range(x.size):
+        t[k], s[k] = fast_math.tanh(x[k]), fast_math.sigmoid(x[k])
+    return t, s
+
+
+def test_float32_tanh_and_sigmoid_agree_with_numpy_at_the_ends():
+    """+-88, +-89, +-1e4, +-3e38, +-inf, denormals, -0.0 and NaN: the rational tanh clamps its
+    argument, so a change that lost NaN or the sign of -0.0 there, or gave NaN for inf (inf / inf
+    in the quotient), would pass the dense grid of test_numba_parity and fail here."""
+    t, s = _tanh_sigmoid(ENDS)
+    want_t, want_s = np.tanh(ENDS), 0.5 * (1.0 + np.tanh(0.5 * ENDS))
+    np.testing.assert_array_equal(np.isnan(t), np.isnan(want_t))
+    np.testing.assert_array_equal(np.signbit(t), np.signbit(want_t))  # -0.0 stays -0.0
+    np.testing.assert_allclose(t, want_t, rtol=0, atol=4e-7)  # NaN compares equal here
+    np.testing.assert_allclose(s, want_s, rtol=0, atol=4e-7)
+    assert np.array_equal(t[np.abs(ENDS) >= 88], np.sign(ENDS[np.abs(ENDS) >= 88]))
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_loss_twins_agree_with_the_reference_on_logits_at_float32s_ends(eps):
+    """Rows spread over all of float32 (3e38 against -3e38: the shift overflows to -inf, the
+    log-probability of the low ones, and exp of it is 0), rows of one huge value, and an ignored
+    row of NaN: the numba twins give the reference's -inf where it does, the same finite values
+    elsewhere (DESIGN.md's 1e-5), and a finite gradient, 0 on the ignored row."""
+    big = np.float32(3e38)
+    logits = np.zeros((5, 19), np.float32)
+    logits[0, ::2], logits[0, 1::2] = big, -big
+    logits[1, :], logits[1, 3] = -big, big
+    logits[2, :] = big  # equal: uniform
+    logits[3, :] = np.linspace(-1e4, 1e4, 19)
+    logits[4, :] = np.nan  # ignored below
+    targets = np.array([0, 3, 5, 18, 0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = numba_loss.loss.log_softmax(logits)
+        got = numba_loss.log_softmax(logits)
+    ok = np.isfinite(want[:4])
+    np.testing.assert_array_equal(np.isfinite(got[:4]), ok)
+    np.testing.assert_array_equal(got[:4][~ok], want[:4][~ok])  # -inf where the reference has
+    np.testing.assert_allclose(got[:4][ok], want[:4][ok], rtol=1e-5, atol=1e-5)
+    keep = np.array([[1], [1], [1], [1], [0]], np.float32)
+    dz = numba_loss.softmax_minus_target(got, targets, keep, eps, 0.25)
+    dz_ref = numba_loss.loss.softmax_minus_target(want, targets, keep, eps, 0.25)
+    assert np.isfinite(dz).all() and not dz[4].any()
+    np.testing.assert_allclose(dz, dz_ref, rtol=0, atol=1e-5)
