@@ -115,3 +115,20 @@ def test_loss_twins_agree_with_the_reference_on_logits_at_float32s_ends(eps):
     dz_ref = numba_loss.loss.softmax_minus_target(want, targets, keep, eps, 0.25)
     assert np.isfinite(dz).all() and not dz[4].any()
     np.testing.assert_allclose(dz, dz_ref, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("lr,weight_decay", [(0.5, 2.0), (1.0, 1.5), (1e-3, 1e4)])
+def test_adamw_refuses_a_decay_factor_that_zeroes_or_flips_the_weights(lr, weight_decay):
+    """AdamW multiplies every weight by 1 - lr * weight_decay before its step: at lr *
+    weight_decay >= 1 that zeroes the weights or flips their sign at every update, a model
+    that trains on with a finite loss and learns nothing. Checked at each step (a schedule
+    changes lr between steps, and a resume builds the optimizer with any lr before
+    load_state_dict sets it), naming the product and what to lower."""
+    p = {"w": np.ones(3, np.float32)}
+    opt = AdamW(p, lr=lr, weight_decay=weight_decay)
+    with pytest.raises(ValueError, match=r"AdamW: lr \* weight_decay = .* >= 1 would"):
+        opt.step(p, {"w": np.ones(3, np.float32)})
+    np.testing.assert_array_equal(p["w"], 1.0)  # refused before any weight moved
+    opt.lr = 0.999 / weight_decay  # a schedule lowering lr: the next step is made
+    opt.step(p, {"w": np.ones(3, np.float32)})
+    assert np.all(p["w"] < 0.01)

@@ -237,6 +237,20 @@ class AdamW(Adam):
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
 
+    def step(self, params: Params, grads: Params) -> None:
+        """One update of every parameter in place, using `grads` (same keys and shapes)."""
+        self._check_decay()  # at each step, not once: a schedule sets lr between steps
+        super().step(params, grads)
+
+    def _check_decay(self) -> None:
+        if self.lr * self.weight_decay >= 1:
+            raise ValueError(
+                f"AdamW: lr * weight_decay = {self.lr:g} * {self.weight_decay:g} = "
+                f"{self.lr * self.weight_decay:g} >= 1 would zero the weights or flip their sign "
+                "at every update (they are multiplied by 1 - lr * weight_decay); lower the "
+                "weight decay or the learning rate"
+            )
+
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         if self.weight_decay != 0:
             p *= 1 - self.lr * self.weight_decay
