@@ -132,3 +132,14 @@ def test_adamw_refuses_a_decay_factor_that_zeroes_or_flips_the_weights(lr, weigh
     opt.lr = 0.999 / weight_decay  # a schedule lowering lr: the next step is made
     opt.step(p, {"w": np.ones(3, np.float32)})
     assert np.all(p["w"] < 0.01)
+
+
+def test_a_training_loss_past_float64s_perplexity_stops_the_update():
+    """SGD at --lr 1e30 on `copy` (--clip 0): losses 3.4, 4.7e28, 7.8e29, 1.2e30, 1.4e30 nats a
+    token with gradient norms under 3 (every unit saturated), all finite, so every update was
+    made and max_steps saved the diverged model to last/. A mean loss past 709.78 nats (a
+    perplexity past float64; uniform over V is log V) now stops the update, as it stops a dev
+    evaluation (check_dev)."""
+    with pytest.raises(NonFiniteLoss, match=r"step 1: loss 4.66e\+28 nats a token.*diverged"):
+        check_update(1, 4.66e28, 2.55, 0.0, np.float32, lambda: "no checkpoint was written yet")
+    check_update(1, 709.0, 2.55, 0.0, np.float32, lambda: "")  # large, but a perplexity

@@ -1,10 +1,11 @@
 """When training has diverged: the checks that stop a run, each raising NonFiniteLoss with what
 went wrong, where the last good checkpoint is (`last_words`, the trainer's) and what to try.
 
-An update is refused when its loss or gradient norm is NaN or infinite, or when the norm it is
-made with (after any clipping) is too large for the dtype to square; a save, when an update left
-NaN or infinity in the parameters; a dev evaluation, when its figures are NaN or infinite, or its
-loss so large that its perplexity overflows float64.
+An update is refused when its loss or gradient norm is NaN or infinite, when its loss is so large
+that its perplexity overflows float64, or when the norm it is made with (after any clipping) is
+too large for the dtype to square; a save, when an update left NaN or infinity in the
+parameters; a dev evaluation, when its figures are NaN or infinite, or its loss so large that its
+perplexity overflows float64.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def check_update(
         raise NonFiniteLoss(
             f"step {step}: loss {loss}, gradient norm {norm}. Training stopped; "
             f"{last_words()}. Try a lower --lr or --clip"
+        )
+    if loss > LOSS_OF_OVERFLOWING_PERPLEXITY:
+        # finite, but parameters blown up by a huge step: every unit saturated, the gradient
+        # small, and the updates would go on and a mid-epoch save (max_steps) would keep them
+        raise NonFiniteLoss(
+            f"step {step}: loss {loss:.3g} nats a token, a perplexity past float64's range: "
+            f"training has diverged and stopped; {last_words()}. Try a lower --lr or --clip"
         )
     limit = math.sqrt(np.finfo(dtype).max)
     if (norm if clip == 0 else min(norm, clip)) > limit:  # the norm of the update's gradient
