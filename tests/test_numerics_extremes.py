@@ -9,6 +9,7 @@ import pytest
 from numba import njit
 
 from minis2s import backend
+from minis2s.decode.sample import _draw
 from minis2s.kernels import fast_math, numba_loss
 from minis2s.train.divergence import NonFiniteLoss, check_update
 from minis2s.train.optim import Adagrad, Adam, AdamW
@@ -143,3 +144,16 @@ def test_a_training_loss_past_float64s_perplexity_stops_the_update():
     with pytest.raises(NonFiniteLoss, match=r"step 1: loss 4.66e\+28 nats a token.*diverged"):
         check_update(1, 4.66e28, 2.55, 0.0, np.float32, lambda: "no checkpoint was written yet")
     check_update(1, 709.0, 2.55, 0.0, np.float32, lambda: "")  # large, but a perplexity
+
+
+def test_a_near_zero_temperature_draws_among_exact_ties_where_top_k_1_is_greedy():
+    """p^(1/T) as T -> 0 is uniform over the most probable tokens: a float32 model gave two
+    tokens exactly equal log-probabilities (-2.19722033) at a step, and --temperature 1e-8 drew
+    either where greedy takes the lower id. Nothing else is ever drawn, nothing is NaN, and
+    --top-k 1 is greedy (README's sampling paragraph says which to use)."""
+    logp = np.log(np.full((1, 9), 1.0 / 9))
+    logp[0, [5, 7]] = -2.19722033  # the tie, a little above the rest
+    drawn = {int(_draw(logp, 1e-8, 0, np.random.default_rng(s))[0]) for s in range(40)}
+    assert drawn == {5, 7}
+    for T in (1e-8, 1e-300, 1.0, 1e6):
+        assert int(_draw(logp, T, 1, np.random.default_rng(0))[0]) == 5

@@ -29,7 +29,8 @@ def sample(
     top_k most probable tokens when top_k > 0, and then, when top_p < 1, to the nucleus: the
     fewest most probable of those whose tempered probabilities sum to at least top_p (Holtzman
     et al. 2020), renormalised. Returns [[Hypothesis]] per sentence; logprob is the model's
-    (untempered, unrestricted) log-probability of the sample.
+    (untempered, unrestricted) log-probability of the sample. As temperature -> 0 this draws
+    among the most probable tokens, uniformly where several tie exactly; top_k=1 is greedy.
 
     Each step draws one uniform number per sentence. `rng` is one Generator per sentence (N of
     them), each sentence drawing from its own, so that its sample does not depend on the other
