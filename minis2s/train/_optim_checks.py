@@ -53,3 +53,14 @@ def check_range(where: str, params: dict[str, Any], eps: float, accumulator: flo
                 f"largest number {largest:.3g}, the parameters' dtype, where it is inf and every "
                 "step g / (inf + eps) is 0; give a smaller one"
             )
+
+
+def check_decay(lr: float, weight_decay: float) -> None:
+    """AdamW multiplies every weight by 1 - lr * weight_decay before its step: at a product >= 1
+    that zeroes the weights or flips their sign at every update, under a finite loss."""
+    if lr * weight_decay >= 1:
+        raise ValueError(
+            f"AdamW: lr * weight_decay = {lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1 "
+            "would zero the weights or flip their sign at every update (they are multiplied by "
+            "1 - lr * weight_decay); lower the weight decay or the learning rate"
+        )

@@ -23,7 +23,13 @@ from typing import Any
 
 from minis2s import backend
 from minis2s.backend import get_array_module, to_numpy
-from minis2s.train._optim_checks import check_betas, check_eps, check_hyper, check_range
+from minis2s.train._optim_checks import (
+    check_betas,
+    check_decay,
+    check_eps,
+    check_hyper,
+    check_range,
+)
 from minis2s.train.grad_norm import clip_grad_norm as clip_grad_norm
 from minis2s.train.grad_norm import global_norm as global_norm
 
@@ -239,17 +245,8 @@ class AdamW(Adam):
 
     def step(self, params: Params, grads: Params) -> None:
         """One update of every parameter in place, using `grads` (same keys and shapes)."""
-        self._check_decay()  # at each step, not once: a schedule sets lr between steps
+        check_decay(self.lr, self.weight_decay)  # each step: a schedule sets lr between them
         super().step(params, grads)
-
-    def _check_decay(self) -> None:
-        if self.lr * self.weight_decay >= 1:
-            raise ValueError(
-                f"AdamW: lr * weight_decay = {self.lr:g} * {self.weight_decay:g} = "
-                f"{self.lr * self.weight_decay:g} >= 1 would zero the weights or flip their sign "
-                "at every update (they are multiplied by 1 - lr * weight_decay); lower the "
-                "weight decay or the learning rate"
-            )
 
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         if self.weight_decay != 0:
