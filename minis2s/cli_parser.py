@@ -131,7 +131,7 @@ def _translate_parser(sub: Any) -> None:
     p = sub.add_parser("translate", help="translate sentences (arguments or standard input)")
     p.add_argument("--checkpoint", required=True, action="append",
                    help=ENSEMBLE_HELP.format("decodes"))  # fmt: skip
-    p.add_argument("sentences", nargs="*", help="default: one sentence per line of stdin")
+    p.add_argument("sentences", nargs="*", help="default (or `-`): one sentence per line of stdin")
     p.add_argument("--show-attention", action="store_true",
                    help="after each translation, its attention weights as text: a row per "
                    "output token, a column per source token, ' ' for 0 to '@' for 1")  # fmt: skip

@@ -47,7 +47,7 @@ def translate(args: argparse.Namespace) -> int:
             "show"
         )
     check_decode_options(tr, args, kw)  # before any sentence is read
-    sentences = args.sentences or _stdin_lines()
+    sentences = _sentences(args.sentences)
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
     results = tr.translate(sentences, **kw)
@@ -66,6 +66,19 @@ def translate(args: argparse.Namespace) -> int:
               f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
               "cut there", file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _sentences(given: list[str]) -> list[str]:
+    """The sentences to translate: those given as arguments, else (none, or `-` alone, as cat
+    and sacrebleu read it) the lines of standard input."""
+    if given == ["-"] or not given:
+        return _stdin_lines()
+    if "-" in given:
+        raise ValueError(
+            "`-` reads the sentences from standard input, one per line; give sentences as "
+            "arguments or `-`, not both (a sentence that is `-` itself: give it on stdin)"
+        )
+    return given
 
 
 def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> None:
