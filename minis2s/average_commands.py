@@ -8,8 +8,14 @@ import argparse
 
 
 def average(args: argparse.Namespace) -> int:
+    import os
+
+    from minis2s.load_run import a_file
     from minis2s.train.average import average, average_last
 
+    for path in args.checkpoint or ():  # a checkpoint's state.json, a run's log.jsonl
+        if os.path.isfile(path):
+            raise NotADirectoryError(a_file(path, runs=False))
     if args.run is not None:
         if args.last is None:
             raise ValueError(f"--run {args.run}: give --last K, how many of its newest kept "

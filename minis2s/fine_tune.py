@@ -33,7 +33,7 @@ from minis2s.cli_options import DATA_FIELDS
 from minis2s.data.loading import Data
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import UNK_ID, Vocab
-from minis2s.load_run import checkpoint_dir
+from minis2s.load_run import a_file, checkpoint_dir
 from minis2s.models import Seq2Seq
 from minis2s.train import checkpoint
 
@@ -82,6 +82,8 @@ def load_run(path: str | os.PathLike | Start) -> Start:
     if isinstance(path, Start):
         return path
     path = os.fspath(path)
+    if os.path.isfile(path):  # a run's log.jsonl, a checkpoint's state.json
+        raise NotADirectoryError(a_file(path, "--init-from"))
     if not checkpoint.exists(path):
         raise FileNotFoundError(
             f"--init-from {path}: no such directory; give a run directory (as train --out writes "

@@ -33,6 +33,8 @@ def checkpoint_dir(path: str, which: str) -> str:
             stacklevel=3,
         )
         return os.path.join(path, "last")
+    if os.path.isfile(path):  # a run's log.jsonl, a checkpoint's state.json or params.npz
+        raise NotADirectoryError(a_file(path))
     if not os.path.exists(path) and not checkpoint.exists(path):  # exists: also a save's .old
         raise FileNotFoundError(
             f"no run or checkpoint at {path}: no such directory; give a run directory (as "
@@ -46,6 +48,24 @@ def checkpoint_dir(path: str, which: str) -> str:
             "state.json)"
         )
     return path
+
+
+def a_file(path: str, flag: str = "", runs: bool = True) -> str:
+    """The refusal of a file given where a run or checkpoint directory goes (`flag`: the option
+    that gave it, to start the message), naming the run or checkpoint that holds it when one
+    does (the message was 'no checkpoint directory at FILE', of a path the user can see).
+    `runs`: a run directory is taken (translate's --checkpoint), else only checkpoints (average)."""
+    holder = os.path.dirname(path) or "."
+    if os.path.exists(os.path.join(holder, "state.json")):
+        fix = f"give {holder}, the checkpoint that holds it"
+    elif any(checkpoint.exists(os.path.join(holder, w)) for w in ("best", "last")):
+        fix = f"give {holder}, the run that holds it (its best/ is read)"
+        if not runs:
+            fix = f"give its checkpoints ({holder}/best, {holder}/last or {holder}/steps/step-N)"
+    else:
+        fix = ("give a run directory (as `minis2s train --out` writes it) or one of its "
+               "checkpoints (runs/x/best, runs/x/last)")  # fmt: skip
+    return f"{flag}{' ' * bool(flag)}{path} is a file, not a run or checkpoint directory: {fix}"
 
 
 def read(

@@ -1,0 +1,72 @@
+"""What a new user gives the command line by habit or by mistake: `-` for standard input, a file
+of a run where the run directory goes. Each gets what was meant, or a message that names the
+problem and the fix, not a silent wrong answer."""
+
+import io
+
+import pytest
+
+from minis2s.api import Translator
+from minis2s.cli import main
+
+TINY = [
+    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
+    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "0", "--quiet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("user") / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_translate_dash_reads_standard_input(run, capsys, monkeypatch):
+    """`translate -` reads stdin, as `-` means to cat, sort and sacrebleu; it translated the
+    one-character sentence "-" (all <unk>) and left stdin unread."""
+    assert main(["translate", "--checkpoint", str(run), "12", "345"]) == 0
+    expected = capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\n345\n"))
+    assert main(["translate", "--checkpoint", str(run), "-"]) == 0
+    result = capsys.readouterr()
+    assert result.out == expected
+    assert "not in the vocabulary" not in result.err
+
+
+def test_a_dash_among_sentences_is_refused(run, capsys):
+    """`-` beside sentences cannot mean stdin as well: refused, not translated as a sentence."""
+    assert main(["translate", "--checkpoint", str(run), "12", "-"]) == 2
+    err = capsys.readouterr().err
+    assert "`-` reads the sentences from standard input" in err and "not both" in err
+
+
+@pytest.mark.parametrize(
+    "inside, meant", [("log.jsonl", ""), ("best/state.json", "/best"), ("best/params.npz", "/best")]
+)
+def test_checkpoint_given_a_file_names_the_directory_to_give(run, inside, meant, capsys):
+    """A file of a run (its log, a checkpoint's state.json) was refused as 'no checkpoint
+    directory at FILE', a path the user can see exists: now the message says it is a file and
+    names the directory that holds it."""
+    path = run / inside
+    with pytest.raises(NotADirectoryError, match="is a file") as e:
+        Translator.load(path)
+    assert f"give {run}{meant}" in str(e.value)
+    assert main(["translate", "--checkpoint", str(path), "12"]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_average_and_init_from_given_a_file_name_the_directory(run, tmp_path, capsys):
+    """average and train --init-from said 'no such checkpoint directory' of a file that exists."""
+    state = str(run / "best" / "state.json")
+    argv = ["average", "--checkpoint", state, "--checkpoint", str(run / "last")]
+    assert main([*argv, "--out", str(tmp_path / "avg")]) == 2
+    err = capsys.readouterr().err
+    assert f"{state} is a file" in err and f"give {run / 'best'}, the checkpoint" in err
+    log = str(run / "log.jsonl")
+    argv = ["average", "--checkpoint", log, "--checkpoint", str(run / "last")]
+    assert main([*argv, "--out", str(tmp_path / "avg")]) == 2
+    assert f"give its checkpoints ({run}/best, {run}/last" in capsys.readouterr().err
+    assert main(["train", *TINY, "--init-from", log, "--out", str(tmp_path / "ft")]) == 2
+    err = capsys.readouterr().err
+    assert f"--init-from {log} is a file" in err and f"give {run}, the run" in err
