@@ -199,6 +199,13 @@ def read_phrase_table(path: str | os.PathLike) -> dict[str, str]:
     return table
 
 
+_A_TSV_FILE = (
+    "every line holds one TAB, as a TSV corpus's source<TAB>target lines do, but it is given "
+    "as the {side} file of two files aligned line by line, whose lines are whole sentences: give "
+    "a TSV corpus alone (--data FILE), and a dev or test corpus with --dev-data or --test-data"
+)
+
+
 def read_parallel(
     src_path: str | os.PathLike,
     tgt_path: str | os.PathLike,
@@ -209,10 +216,15 @@ def read_parallel(
     """(source, target) pairs from two files aligned line by line (UTF-8).
 
     Same checks and options as `read_tsv`; a mismatch in line counts names the longer file and
-    its first line without a partner. Tabs inside a line are ordinary characters here.
+    its first line without a partner. Tabs inside a line are ordinary characters here, but a
+    file with one on every line is a TSV corpus, given by mistake as one side (`--data train.tsv
+    dev.tsv`, taken for two corpora): a CorpusError, not sentences that hold a TAB.
     """
     tok = _options(tokenizer, max_len, on_long)
     src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
+    for side, path, lines in (("source", src_path, src_lines), ("target", tgt_path, tgt_lines)):
+        if all(line.count("\t") == 1 for line in lines):  # before the counts: two TSV corpora
+            raise CorpusError(path, None, _A_TSV_FILE.format(side=side))
     if len(src_lines) != len(tgt_lines):
         sides = [("source", src_path, len(src_lines)), ("target", tgt_path, len(tgt_lines))]
         (short, short_path, n_short), (long, long_path, n_long) = sorted(sides, key=lambda s: s[2])
