@@ -37,7 +37,23 @@ def check_sources(sources: Any) -> None:
 
 
 def check_pairs(pairs: Sequence[tuple[Any, str]], where: str = "evaluate") -> None:
-    """`pairs` is a non-empty list of (source, reference string); `where` names the caller."""
+    """`pairs` is a non-empty list of (source, reference string); `where` names the caller. One
+    string or one pair is refused as such (its first character or its source was named as a
+    wrong pairs[0]), and what has no length (None, a generator) as itself, not a TypeError."""
+    if isinstance(pairs, str):
+        raise ValueError(
+            f"{where}: pairs is one string; pass a list of (source, reference) pairs: "
+            "[(source, reference)]"
+        )
+    if isinstance(pairs, tuple) and len(pairs) == 2 and all(isinstance(x, str) for x in pairs):
+        raise ValueError(
+            f"{where}: pairs is one (source, reference) pair; pass a list of pairs: [{pairs!r:.60}]"
+        )
+    if not isinstance(pairs, Sequence):  # None, a generator, a dict, an array
+        raise ValueError(
+            f"{where}: pairs is {describe(pairs)}; pass a list of (source, reference) pairs "
+            "(list(...) of a generator)"
+        )
     if len(pairs) == 0:
         raise ValueError(f"{where}: pairs is empty; give at least one (source, reference)")
     for i, pair in enumerate(pairs):

@@ -155,6 +155,11 @@ def _check_pairs(where: str, hyps: Sequence[Any], refs: Sequence[Any]) -> None:
     for name, items in (("hyps", hyps), ("refs", refs)):
         if isinstance(items, str):  # a string is a sequence too: of one-character sentences
             raise ValueError(f"{where}: {name} is one string; pass a list, one per sentence")
+        if not hasattr(items, "__len__"):  # None, a generator: a TypeError from len() below
+            raise ValueError(
+                f"{where}: {name} is {type(items).__name__}; pass a list, one per sentence "
+                "(list(...) of a generator)"
+            )
     n_h, n_r = len(hyps), len(refs)
     if n_r == 0:
         raise ValueError(f"{where}: refs is empty; need at least one hypothesis/reference pair")

@@ -41,6 +41,7 @@ from minis2s.run_checks import (
     check_no_run,
     check_out_dir,
     check_recordable,
+    check_train_arguments,
     check_vectors_options,
 )
 from minis2s.train import checkpoint, run_lock
@@ -183,6 +184,7 @@ def train(
 
     Returns a Translator holding the best checkpoint's parameters.
     """
+    check_train_arguments(data, model_options, tcfg, out_dir)  # not an AttributeError inside
     if init_from is not None:  # first: the conflict is what to fix, not a missing file
         fine_tune.check_options({"--resume": resume, "--src-vectors": src_vectors,
                                  "--tgt-vectors": tgt_vectors})  # fmt: skip

@@ -12,6 +12,38 @@ from minis2s.data.tokenize import TOKENIZERS, get_tokenizer
 from minis2s.train import checkpoint, keep, run_lock
 
 
+def check_train_arguments(data: Any, model_options: Any, tcfg: Any, out_dir: Any) -> None:
+    """pipeline.train's positional arguments are of their types: a None, a dict for the
+    TrainConfig or a task's name for the Data was an AttributeError or TypeError from deep
+    inside (`'dict' object has no attribute 'optimizer'`)."""
+    from collections.abc import Mapping
+
+    from minis2s._api_checks import describe
+    from minis2s.data.loading import Data
+    from minis2s.train.config import TrainConfig
+
+    if not isinstance(data, Data):
+        raise ValueError(
+            f"pipeline.train: data is {describe(data)}; pass the Data that pipeline.load_data "
+            "returns (pipeline.load_data(task='dates'), or data='corpus.tsv')"
+        )
+    if not isinstance(model_options, Mapping):
+        raise ValueError(
+            f"pipeline.train: model_options is {describe(model_options)}; pass a dict of "
+            "ModelConfig fields ({'hidden': 64}), {} for the defaults (the data sets the "
+            "vocabulary sizes)"
+        )
+    if not isinstance(tcfg, TrainConfig):
+        fix = "TrainConfig(**tcfg)" if isinstance(tcfg, Mapping) else "TrainConfig(epochs=10)"
+        what = "a dict" if isinstance(tcfg, Mapping) else describe(tcfg)
+        raise ValueError(f"pipeline.train: tcfg is {what}; pass a TrainConfig: {fix}")
+    if not isinstance(out_dir, str | os.PathLike):
+        raise ValueError(
+            f"pipeline.train: out_dir is {describe(out_dir)}; pass the run directory, a path "
+            "('runs/dates')"
+        )
+
+
 def check_out_dir(
     out_dir: str, resume: bool = False, init_from: Any = None, *, cli: bool = False
 ) -> None:

@@ -94,6 +94,11 @@ def score(
 def summarize(scores: Sequence[Score]) -> Summary:
     """The corpus figures of `scores` (at least one): tokens and nll summed over the pairs, the
     cross-entropy nll / tokens and its perplexity (in float64, never an OverflowError)."""
+    if not isinstance(scores, Sequence):  # None, a generator: a TypeError from len()
+        raise ValueError(
+            f"summarize: scores is {checks.describe(scores)}; give the list Translator.score "
+            "returns (list(...) of a generator)"
+        )
     if len(scores) == 0:
         raise ValueError("summarize: no scores; give the list Translator.score returns")
     nll = -sum(s.logprob for s in scores)

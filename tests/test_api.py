@@ -211,7 +211,7 @@ def test_one_source_is_not_taken_for_a_list_of_them():
     "pairs, message",
     [
         ([], "pairs is empty"),
-        (("12", "21"), r"pairs\[0\] is '12'; expected a \(source, reference\) pair"),
+        (("12", "21"), r"pairs is one \(source, reference\) pair; pass a list of pairs"),
         ([("12", "21"), ("3",)], r"pairs\[1\] is \('3',\)"),
         ([("12", 21)], "with the reference a string"),
         ([("12", "21", "x")], r"pairs\[0\] is \('12', '21', 'x'\)"),  # three, not a pair

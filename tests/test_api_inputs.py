@@ -1,0 +1,77 @@
+"""What a new user hands the Python API by mistake: one string, one pair, a generator or None
+where a list of pairs goes, a dict where a TrainConfig goes, a task's name where Data goes. Each
+is refused with a message naming the argument and the fix, not an AttributeError or TypeError
+from deep inside."""
+
+import pytest
+
+from minis2s import metrics, pipeline, scoring
+from minis2s.api import Translator
+from minis2s.cli import main
+from minis2s.train.config import TrainConfig
+
+TINY = [
+    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
+    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "0", "--quiet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("api") / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_pairs_given_as_one_string_one_pair_or_a_generator_are_named(run):
+    tr = Translator.load(run)
+    with pytest.raises(ValueError, match="evaluate: pairs is one string"):
+        tr.evaluate("12")  # said "pairs[0] is '1'": the first character
+    with pytest.raises(ValueError, match=r"score: pairs is one \(source, reference\) pair"):
+        tr.score(("12", "21"))
+    for where, call in (("evaluate", tr.evaluate), ("score", tr.score)):
+        with pytest.raises(ValueError, match=rf"{where}: pairs is generator.*list\(\.\.\.\)"):
+            call(p for p in [("12", "21")])  # a TypeError: object of type 'generator' has no len()
+        with pytest.raises(ValueError, match=rf"{where}: pairs is None"):
+            call(None)
+
+
+def test_metrics_and_summarize_refuse_what_has_no_length():
+    with pytest.raises(ValueError, match="bleu: hyps is generator"):
+        metrics.bleu((h for h in ["a b"]), ["a b"])
+    with pytest.raises(ValueError, match="summarize: scores is None"):
+        scoring.summarize(None)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return pipeline.load_data(task="reverse-digits", train_size=32)
+
+
+@pytest.mark.parametrize(
+    "options, tcfg, message",
+    [
+        (None, TrainConfig(epochs=1), r"model_options is None; pass a dict .*\{\}"),
+        ({}, {"epochs": 1}, r"tcfg is a dict; pass a TrainConfig: TrainConfig\(\*\*tcfg\)"),
+        ({}, None, r"tcfg is None; pass a TrainConfig"),
+        ({"hidden": 8}, TrainConfig(epochs=1).to_dict(), r"TrainConfig\(\*\*tcfg\)"),
+    ],
+)
+def test_pipeline_train_names_an_argument_of_the_wrong_type(data, options, tcfg, message, tmp_path):
+    """A dict for the TrainConfig, or None for the model options, was an AttributeError from
+    deep inside train ('dict' object has no attribute 'optimizer'); now refused before anything
+    is written."""
+    out = tmp_path / "r"
+    with pytest.raises(ValueError, match=message):
+        pipeline.train(data, options, tcfg, str(out), progress=False)
+    assert not out.exists()
+
+
+def test_pipeline_train_refuses_data_that_is_not_a_data(tmp_path):
+    with pytest.raises(ValueError, match=r"data is str 'dates'.*pipeline\.load_data"):
+        pipeline.train("dates", {}, TrainConfig(epochs=1), str(tmp_path / "r"), progress=False)
+
+
+def test_pipeline_train_refuses_an_out_dir_that_is_not_a_path(data):
+    with pytest.raises(ValueError, match=r"out_dir is None; pass the run directory"):
+        pipeline.train(data, {}, TrainConfig(epochs=1), None, progress=False)
