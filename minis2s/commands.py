@@ -50,22 +50,47 @@ def translate(args: argparse.Namespace) -> int:
     sentences = _sentences(args.sentences)
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
-    results = tr.translate(sentences, **kw)
+    results = _translate_keeping_blanks(tr, sentences, kw)
+    blank = [i for i, r in enumerate(results) if r is None]
     best = [r[0] if isinstance(r, list) else r for r in results]  # of an n-best list, its first
     for r, b in zip(results, best, strict=True):
-        if isinstance(r, list):  # n-best
+        if r is None:  # a blank line keeps its place: the output stays line for line
+            print("\n" * args.show_attention)  # an empty grid after it
+        elif isinstance(r, list):  # n-best
             print(" ||| ".join(f"{t.text}\t{t.score:.4f}" for t in r))
         else:
             print(r.text)
-        if args.show_attention:
+        if args.show_attention and r is not None:
             print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
     note_unknown(tr, args)
-    cut = sum(not t.ended for t in best)
+    if blank:
+        _note_blank(blank, len(sentences), "line" if args.sentences in ([], ["-"]) else "sentence")
+    cut = sum(not t.ended for t in best if t is not None)
     if cut:
         print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
               f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
               "cut there", file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _translate_keeping_blanks(tr: Translator, sentences: list[str], kw: dict) -> list:
+    """tr.translate(sentences, **kw), but for None in the place of each sentence without a token
+    (a blank line: between a document's paragraphs, at its end), which the model cannot read and
+    whose output line stays empty, so the output is line for line with the input."""
+    has_tokens = [bool(tr.tokenizer.tokenize(s)) for s in sentences]
+    some = [s for s, ok in zip(sentences, has_tokens, strict=True) if ok]
+    translated = iter(tr.translate(some, **kw) if some else [])
+    return [next(translated) if ok else None for ok in has_tokens]
+
+
+def _note_blank(blank: list[int], n: int, what: str) -> None:
+    """The note on stderr for the sentences without a token (`blank`, 0-based, of `n`), whose
+    outputs `translate` left empty to keep the output line for line with its input."""
+    k = len(blank)
+    where = ", ".join(str(i + 1) for i in blank[:10]) + ", ..." * (k > 10)
+    verb, outputs = ("has", "its output is") if k == 1 else ("have", "their outputs are")
+    print(f"note: {k} of the {n} {what}s ({where}) {verb} no token: {outputs} empty",
+          file=sys.stderr)  # fmt: skip
 
 
 def _sentences(given: list[str]) -> list[str]:

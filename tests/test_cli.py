@@ -581,9 +581,13 @@ def test_malformed_corpus_names_file_and_line(tmp_path, capsys):
     assert f"{bad}:2" in capsys.readouterr().err
 
 
-def test_empty_source_is_refused(run, capsys):
-    assert main(["translate", "--checkpoint", str(run), "12", ""]) == 2
-    assert "sources[1] (sentence 2) is empty" in capsys.readouterr().err
+def test_an_empty_source_gives_an_empty_output_line(run, capsys):
+    """It was refused, with the rest; now the output stays line for line with the input
+    (tests/test_user_inputs.py: blank lines of stdin)."""
+    assert main(["translate", "--checkpoint", str(run), "12", ""]) == 0
+    result = capsys.readouterr()
+    assert result.out.splitlines()[1] == "" and len(result.out.splitlines()) == 2
+    assert "1 of the 2 sentences (2) has no token: its output is empty" in result.err
 
 
 @pytest.mark.parametrize(
@@ -821,8 +825,9 @@ def test_a_wordpunct_run_splits_punctuation_from_words_and_keeps_the_tokenizer(t
     result = capsys.readouterr()
     assert len(result.out.splitlines()) == 2
     assert "not in the vocabulary" not in result.err  # "Go!" and "Run." would be, as words
-    assert main(["translate", "--checkpoint", out, "Go.", " "]) == 2
-    assert "sources[1] (sentence 2) is empty" in capsys.readouterr().err
+    assert main(["translate", "--checkpoint", out, "Go.", " "]) == 0  # no wordpunct token
+    result = capsys.readouterr()
+    assert result.out.splitlines()[1] == "" and "(2) has no token" in result.err
 
 
 @pytest.mark.parametrize("count", ["0", "-2", "two"])

@@ -70,3 +70,37 @@ def test_average_and_init_from_given_a_file_name_the_directory(run, tmp_path, ca
     assert main(["train", *TINY, "--init-from", log, "--out", str(tmp_path / "ft")]) == 2
     err = capsys.readouterr().err
     assert f"--init-from {log} is a file" in err and f"give {run}, the run" in err
+
+
+def test_a_blank_line_of_stdin_gives_an_empty_output_line(run, capsys, monkeypatch):
+    """A document's blank line (between paragraphs, at its end) refused the whole input, so its
+    translation could not be kept line for line with it: now it gives an empty line, and a note
+    says which lines were blank."""
+    assert main(["translate", "--checkpoint", str(run), "12", "345"]) == 0
+    a, b = capsys.readouterr().out.splitlines()
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\n\n345\n\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    result = capsys.readouterr()
+    assert result.out.splitlines() == [a, "", b, ""]
+    assert "note: 2 of the 4 lines (2, 4) have no token: their outputs are empty" in result.err
+
+
+def test_blank_sentences_keep_their_place_in_nbest_and_attention_output(run, capsys):
+    argv = ["translate", "--checkpoint", str(run), "--beam", "2", "--nbest", "2"]
+    assert main([*argv, "12", "", "345"]) == 0
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert len(lines) == 3 and lines[1] == "" and " ||| " in lines[0] and " ||| " in lines[2]
+    assert "1 of the 3 sentences (2) has no token" in out.err
+    assert main(["translate", "--checkpoint", str(run), "--show-attention", "12"]) == 0
+    alone = capsys.readouterr().out
+    assert main(["translate", "--checkpoint", str(run), "--show-attention", "", "12"]) == 0
+    assert capsys.readouterr().out == "\n\n" + alone  # an empty output, with an empty grid
+
+
+def test_only_blank_lines_give_only_empty_lines(run, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    result = capsys.readouterr()
+    assert result.out == "\n\n"
+    assert "2 of the 2 lines (1, 2) have no token" in result.err
