@@ -37,6 +37,27 @@ def check_paths(paths: Any) -> list[str]:
     return [os.fspath(p) for p in paths]
 
 
+def check_distinct(names: Sequence[str], checkpoints: Sequence[str]) -> None:
+    """A warning for a checkpoint given twice (`names` as given, `checkpoints` the directories
+    they name, a run's best/): the mean of a run's distribution with itself is that run's, which
+    the figures would call an ensemble's (a typo of runs/d1 for runs/d2). Not refused: twice is
+    also a weight (d1 d1 d2 weighs d1 2/3)."""
+    import os
+    import warnings
+
+    seen: dict[str, str] = {}
+    for name, ckpt in zip(names, checkpoints, strict=True):
+        key = os.path.realpath(ckpt)
+        if key in seen:
+            warnings.warn(
+                f"{seen[key]} and {name} are the same checkpoint twice ({ckpt}), which counts "
+                "twice in the mean (an ensemble of a run with itself decodes as that run alone); "
+                "give each run once unless that weight is meant",
+                stacklevel=3,
+            )
+        seen[key] = name
+
+
 def check_members(names: Sequence[str], translators: Sequence[Any]) -> None:
     """Every translator has the first's tokenizer and vocabularies; `names` name them."""
     first = translators[0]

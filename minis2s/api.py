@@ -14,6 +14,7 @@ forced decoding (`score`: scoring.py) and the figures of outputs against referen
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -94,6 +95,10 @@ class Translator:
         from minis2s.models.ensemble import Ensemble
 
         names = _ensemble_checks.check_paths(paths)
+        with warnings.catch_warnings():  # a run without best/: load warns, once a member
+            warnings.simplefilter("ignore")
+            checkpoints = [load_run.checkpoint_dir(path, which) for path in names]
+        _ensemble_checks.check_distinct(names, checkpoints)
         members = [cls.load(path, which) for path in names]
         _ensemble_checks.check_members(names, members)
         first = members[0]

@@ -75,3 +75,15 @@ def test_pipeline_train_refuses_data_that_is_not_a_data(tmp_path):
 def test_pipeline_train_refuses_an_out_dir_that_is_not_a_path(data):
     with pytest.raises(ValueError, match=r"out_dir is None; pass the run directory"):
         pipeline.train(data, {}, TrainConfig(epochs=1), None, progress=False)
+
+
+def test_an_ensemble_given_one_run_twice_says_so(run, capsys):
+    """`--checkpoint runs/d1 --checkpoint runs/d1` (a typo for d2) decoded with the one run
+    alone, silently, and called it an ensemble: a user would read that ensembling gains nothing.
+    A note now says so (not refused: twice is also a weight, d1 d1 d2 weighs d1 2/3)."""
+    for second in (run, run / "best"):
+        with pytest.warns(UserWarning, match="the same checkpoint twice") as w:
+            Translator.load_ensemble([run, second])
+        assert f"{run}/best" in str(w[0].message)
+    assert main(["translate", "--checkpoint", str(run), "--checkpoint", str(run), "12"]) == 0
+    assert "note: " in capsys.readouterr().err
