@@ -104,3 +104,10 @@ def test_only_blank_lines_give_only_empty_lines(run, capsys, monkeypatch):
     result = capsys.readouterr()
     assert result.out == "\n\n"
     assert "2 of the 2 lines (1, 2) have no token" in result.err
+
+
+def test_tokenizer_with_a_task_says_the_task_has_its_own(capsys):
+    """`--task dates --tokenizer word` was refused as the task having 'its own dev and test
+    splits and lengths', which says nothing of a tokenizer."""
+    assert main(["train", "--task", "dates", "--tokenizer", "word", "--quiet"]) == 2
+    assert "has its own tokenizer (char)" in capsys.readouterr().err

@@ -38,13 +38,22 @@ def check_choices(
     if task is not None and given:
         raise ValueError(
             f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to a --data "
-            f"corpus; the built-in task {task!r} has its own dev and test splits and lengths"
+            f"corpus; the built-in task {task!r} has its own {_tokenizer_of(task)}dev and test "
+            "splits and lengths"
         )
     for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
         if value is not None and (not_int(value) or value < 1):
             raise ValueError(f"{flag} must be an integer >= 1 (or left out); got {value!r}")
     if not_int(seed) or seed < 0:
         raise ValueError(f"load_data: seed must be an integer >= 0; got {seed!r}")
+
+
+def _tokenizer_of(task: str) -> str:
+    """ "tokenizer (char), " for a built-in task's name, "" for another (refused later, naming
+    the tasks)."""
+    from minis2s.data.tasks import TASKS
+
+    return f"tokenizer ({TASKS[task].tokenizer}), " if task in TASKS else ""
 
 
 def not_int(value: Any) -> bool:
