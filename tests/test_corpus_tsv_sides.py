@@ -40,3 +40,11 @@ def test_train_on_two_tsv_files_is_refused_naming_the_fix(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert f"{a}: every line holds one TAB" in err
+
+
+def test_dash_for_a_corpus_names_dev_stdin(tmp_path, monkeypatch):
+    """`--data -` (standard input, by the Unix habit that translate follows) said only '-: no
+    such file'; /dev/stdin reads it."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CorpusError, match=r"^-: no such file .*give /dev/stdin"):
+        read_corpus("-")

@@ -56,7 +56,8 @@ def open_binary(path: str | os.PathLike, what: str = "a text file") -> BinaryIO:
     try:
         return open(path, "rb")
     except FileNotFoundError:
-        raise CorpusError(path, None, "no such file") from None
+        dash = " (standard input is not read for `-`: give /dev/stdin)" * (os.fspath(path) == "-")
+        raise CorpusError(path, None, "no such file" + dash) from None
     except IsADirectoryError:
         raise CorpusError(path, None, f"is a directory, expected {what}") from None
     except OSError as e:
