@@ -87,3 +87,12 @@ def test_an_ensemble_given_one_run_twice_says_so(run, capsys):
         assert f"{run}/best" in str(w[0].message)
     assert main(["translate", "--checkpoint", str(run), "--checkpoint", str(run), "12"]) == 0
     assert "note: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("vocabs", ["x", (None,), ("a", "b")])
+def test_load_data_names_vocabs_that_are_not_two_vocabularies(vocabs, tmp_path):
+    """vocabs='x' was 'not enough values to unpack (expected 2, got 1)', of nothing named."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("ab\tba\ncd\tdc\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"load_data: vocabs is .*; give \(src_vocab, tgt_vocab\)"):
+        pipeline.load_data(data=str(corpus), vocabs=vocabs)

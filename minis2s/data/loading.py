@@ -98,6 +98,7 @@ def load_data(
             raise ValueError(f"{flag} shapes a vocabulary built on the training pairs; with the "
                              "vocabularies given (vocabs), leave it out")  # fmt: skip
     check_vocab_options(min_freq, max_vocab)
+    _check_vocabs(vocabs)
     if share_vocab not in (None, False, True):  # "no" would be taken for True
         raise ValueError(f"share_vocab must be True or False; got {share_vocab!r}")
     n_skipped = 0
@@ -137,6 +138,20 @@ def load_data(
     source = source_of(task, data, dev_data, test_data)
     return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped,
                 options, source)  # fmt: skip
+
+
+def _check_vocabs(vocabs: Any) -> None:
+    """`vocabs` is None or (source Vocab or None, target Vocab): 'not enough values to unpack'
+    named nothing."""
+    if vocabs is None:
+        return
+    ok = isinstance(vocabs, tuple | list) and len(vocabs) == 2
+    if not (ok and isinstance(vocabs[0], Vocab | None) and isinstance(vocabs[1], Vocab)):
+        raise ValueError(
+            f"load_data: vocabs is {vocabs!r:.60}; give (src_vocab, tgt_vocab), two Vocab (the "
+            "source one None for feature sources), as a Translator holds them: (tr.src_vocab, "
+            "tr.tgt_vocab)"
+        )
 
 
 def source_of(
