@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,13 @@ def _save(fig: Any, out: str | None) -> Any:
     if out is not None:
         fig.savefig(out, dpi=120)
     return fig
+
+
+def _check_out(where: str, out: Any) -> None:
+    """A path `out` is one `check_image_path` takes, checked before drawing (a file object,
+    which savefig also takes, is the caller's)."""
+    if isinstance(out, str | os.PathLike):
+        check_image_path(f"{where}: out", os.fspath(out))
 
 
 def check_image_path(option: str, path: str) -> None:
@@ -74,7 +81,8 @@ def plot_attention(
     A row beyond `tgt_tokens` (the step that produced EOS) is labelled </s>. Returns the
     Figure, written to `out` when given.
     """
-    w, src, rows = _attention_grid(weights, src_tokens, tgt_tokens)
+    w, src, rows = _attention_grid("plot_attention", weights, src_tokens, tgt_tokens)
+    _check_out("plot_attention", out)
     src, rows = ([_visible(t) for t in labels] for labels in (src, rows))
     width, height = (max(2.5, 1 + 0.45 * n) for n in (w.shape[1], w.shape[0]))  # inches
     shrink = min(1.0, MAX_INCHES / max(width, height))  # the labels shrink with the cells
@@ -97,12 +105,25 @@ def _visible(label: str) -> str:
 
 
 def _attention_grid(
-    weights: Any, src_tokens: Sequence[str], tgt_tokens: Sequence[str]
+    where: str, weights: Any, src_tokens: Sequence[str], tgt_tokens: Sequence[str]
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """(weights (T_out, S) as a NumPy array, the source tokens' labels, a label per row: the
     output tokens, then </s> for the step that produced EOS), tokens written as repr writes
-    them inside its quotes (a tab as \\t)."""
-    w = np.asarray(weights)[:, : len(src_tokens)]
+    them inside its quotes (a tab as \\t). ValueError, naming `where`, for no weights (a model
+    without attention) or fewer columns than source tokens (wider weights are cut: padding)."""
+    if weights is None:
+        raise ValueError(
+            f"{where}: weights is None: the translation has no attention weights, as its model "
+            "has no attention (attention='none'); train a model with --attention to see them"
+        )
+    w = np.asarray(weights)
+    if w.ndim != 2 or w.shape[1] < len(src_tokens):
+        raise ValueError(
+            f"{where}: weights has shape {w.shape}, expected (T_out, S) with a column for each "
+            f"of the {len(src_tokens)} source tokens: a Translation's attention, with its "
+            "src_tokens and tokens"
+        )
+    w = w[:, : len(src_tokens)]
     rows = list(tgt_tokens) + ["</s>"] * (w.shape[0] - len(tgt_tokens))
     src, rows = ([repr(t)[1:-1] for t in tokens] for tokens in (src_tokens, rows[: w.shape[0]]))
     return w, src, rows
@@ -120,7 +141,7 @@ def attention_text(
 
     weights (T_out, S) as in plot_attention.
     """
-    w, src, labels = _attention_grid(weights, src_tokens, tgt_tokens)
+    w, src, labels = _attention_grid("attention_text", weights, src_tokens, tgt_tokens)
     src = [t or "''" for t in src]  # a space shows as a space; "" as ''
     left = max([len(t) for t in labels] + [1]) + 2
     tall = max(len(t) for t in src)
@@ -138,6 +159,7 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
     Against epochs, or against updates (the lines' "step") where an epoch has several lines
     (train --eval-every). Returns the Figure, written to `out` when given."""
     log_path = _log_file(log_path)
+    _check_out("plot_log", out)
     records, numbers = _read_epochs(log_path)
     xs, x_label = _x_axis(log_path, records, numbers)
     grads = any("grad_norm" in r for r in records)  # logs from before they were logged: none
@@ -250,6 +272,12 @@ def plot_by_length(curves: dict[str, Sequence[Any]], out: str | None = None) -> 
     bands (`metrics.Band`s, as `Translator.evaluate(pairs, by_length=W)["by_length"]` gives
     them); each band is drawn at the middle of its lengths. Returns the Figure, written to `out`
     when given."""
+    if not isinstance(curves, Mapping):
+        raise ValueError(
+            f"plot_by_length: curves is {type(curves).__name__} {curves!r:.40}; give a dict "
+            "{label: bands}, each bands as evaluate(pairs, by_length=W)['by_length'] gives them"
+        )
+    _check_out("plot_by_length", out)
     fig = _figure(figsize=(6, 4))
     ax = fig.subplots()
     lines = []

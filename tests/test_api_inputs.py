@@ -96,3 +96,46 @@ def test_load_data_names_vocabs_that_are_not_two_vocabularies(vocabs, tmp_path):
     corpus.write_text("ab\tba\ncd\tdc\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"load_data: vocabs is .*; give \(src_vocab, tgt_vocab\)"):
         pipeline.load_data(data=str(corpus), vocabs=vocabs)
+
+
+def test_plot_attention_of_a_model_without_attention_says_so():
+    """Translation.attention is None for a model with attention='none': plot_attention and
+    attention_text raised IndexError ('array is 0-dimensional, but 2 were indexed')."""
+    from minis2s import viz
+
+    for draw in (viz.attention_text, viz.plot_attention):
+        with pytest.raises(ValueError, match=r"weights is None: .*attention='none'"):
+            draw(None, ["a"], ["b"])
+
+
+def test_attention_weights_narrower_than_the_source_are_refused():
+    """Fewer columns than source tokens drew each weight under the wrong token (attention_text)
+    or failed inside matplotlib; wider ones (padding, </s>) are cut, as before."""
+    from minis2s import viz
+
+    with pytest.raises(ValueError, match=r"weights has shape \(2, 1\).*2 source tokens"):
+        viz.attention_text([[1.0], [1.0]], ["a", "b"], ["x"])
+    with pytest.raises(ValueError, match=r"weights has shape \(3,\)"):
+        viz.attention_text([1.0, 0.0, 0.0], ["a"], ["x"])
+
+
+def test_plots_refuse_an_out_path_they_would_not_write(tmp_path):
+    """plot_attention(..., out="attention") wrote attention.png, another file than the one asked
+    for (the command line's --out was checked, the Python API's was not)."""
+    pytest.importorskip("matplotlib")
+    from minis2s import viz
+
+    out = tmp_path / "attention"
+    with pytest.raises(ValueError, match="has no extension"):
+        viz.plot_attention([[1.0]], ["a"], [], out=str(out))
+    assert not (tmp_path / "attention.png").exists()
+    with pytest.raises(ValueError, match="does not exist"):
+        viz.plot_by_length({"a": []}, out=str(tmp_path / "no" / "x.png"))
+
+
+def test_plot_by_length_wants_a_dict_of_bands():
+    pytest.importorskip("matplotlib")
+    from minis2s import viz
+
+    with pytest.raises(ValueError, match=r"plot_by_length: curves is list .*\{label: bands\}"):
+        viz.plot_by_length([1, 2])  # AttributeError: 'list' object has no attribute 'items'
