@@ -145,7 +145,11 @@ def note_unknown(tr: Translator, args: argparse.Namespace) -> None:
 def _stdin_lines() -> list[str]:
     """The lines of standard input without their line ends (a Windows CR too), decoded as UTF-8
     whatever the locale says: a wrong byte is an error naming its line, as in a corpus file,
-    not a token silently mapped to <unk>."""
+    not a token silently mapped to <unk>. At a terminal a note says so first: a user who forgot
+    the sentence would otherwise wait on a blank screen."""
+    if sys.stdin.isatty():
+        print("minis2s translate: reading sentences from the terminal, one a line; end with "
+              "Ctrl-D (Ctrl-Z, Enter on Windows)", file=sys.stderr)  # fmt: skip
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream put in stdin's place (a test, a notebook)
         return [line.rstrip("\r\n") for line in sys.stdin]

@@ -111,3 +111,23 @@ def test_tokenizer_with_a_task_says_the_task_has_its_own(capsys):
     splits and lengths', which says nothing of a tokenizer."""
     assert main(["train", "--task", "dates", "--tokenizer", "word", "--quiet"]) == 2
     assert "has its own tokenizer (char)" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_translate_reading_a_terminal_says_how_to_end(run, capsys, monkeypatch):
+    """`translate --checkpoint RUN` without sentences, typed at a terminal, waited on a blank
+    screen: a user who forgot the sentence saw nothing to say that stdin was being read."""
+    monkeypatch.setattr("sys.stdin", _Terminal("12\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "reading sentences from the terminal, one a line; end with Ctrl-D" in err
+
+
+def test_translate_reading_a_pipe_prints_no_such_note(run, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    assert "terminal" not in capsys.readouterr().err
