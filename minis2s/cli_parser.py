@@ -120,7 +120,9 @@ def _train_data_options(src: Any) -> None:
                      "tokens together (--min-freq, --max-vocab count both); "
                      "--share-embeddings needs it")  # fmt: skip
     src.add_argument("--max-len", type=int, metavar="N", help="skip train pairs > N tokens a side")
-    src.add_argument("--train-size", type=int, metavar="N", help="use the first N train pairs")
+    src.add_argument("--train-size", type=int, metavar="N", help="use the first N train pairs "
+                     "(with --dev-data, the file's first N; else N pairs of a shuffle by --seed, "
+                     "as dev is held out)")  # fmt: skip
     for side, what in (("src", "source"), ("tgt", "target")):
         src.add_argument(f"--{side}-vectors", metavar="FILE", help=f"pretrained word vectors "
                          f"(GloVe, fastText .vec, word2vec text) that initialise the {what} "

@@ -48,3 +48,18 @@ def test_dash_for_a_corpus_names_dev_stdin(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CorpusError, match=r"^-: no such file .*give /dev/stdin"):
         read_corpus("-")
+
+
+def test_train_size_takes_the_first_lines_only_with_dev_data(tmp_path):
+    """The behaviour README and --help now say: with dev held out from --data, the training
+    pairs are in a shuffle by the seed, so --train-size N draws N of them (the help said 'the
+    first N train pairs', read as the file's first N lines); with --dev-data, the first lines."""
+    from minis2s.data.loading import load_data
+
+    lines = [(f"{i:03d}", f"{i:03d}"[::-1]) for i in range(100)]
+    corpus = _write(tmp_path / "c.tsv", "".join(f"{s}\t{t}\n" for s, t in lines))
+    dev = _write(tmp_path / "d.tsv", "999\t999\n")
+    assert load_data(data=str(corpus), dev_data=str(dev), train_size=5).train == lines[:5]
+    drawn = load_data(data=str(corpus), train_size=5).train
+    assert drawn != lines[:5] and drawn == load_data(data=str(corpus), train_size=5).train
+    assert drawn != load_data(data=str(corpus), train_size=5, seed=1).train

@@ -73,7 +73,8 @@ def load_data(
     out, unseen in training). A corpus is one TSV file or a (source, target) pair of files
     aligned line by line (read_corpus).
 
-    `train_size` keeps only the first that many training pairs (quick experiments); `max_len`
+    `train_size` keeps only the first that many training pairs (quick experiments: the corpus's
+    first lines with `dev_data`, else the first of the seeded shuffle dev is held out by); `max_len`
     drops training pairs with more tokens on either side (dev and test are kept whole). A corpus is
     tokenized by `tokenizer` ("char" unless given, "word", "wordpunct", or "bpe": wordpunct's
     words split into subword pieces by `bpe_merges` merges (default BPE_MERGES) learned from the
