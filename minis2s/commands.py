@@ -145,14 +145,15 @@ def note_unknown(tr: Translator, args: argparse.Namespace) -> None:
 def _stdin_lines() -> list[str]:
     """The lines of standard input without their line ends (a Windows CR too), decoded as UTF-8
     whatever the locale says: a wrong byte is an error naming its line, as in a corpus file,
-    not a token silently mapped to <unk>. At a terminal a note says so first: a user who forgot
-    the sentence would otherwise wait on a blank screen."""
+    not a token silently mapped to <unk>. A byte order mark that starts a line is dropped, the
+    first line's or one that `cat` of files saved with one put inside. At a terminal a note
+    says so first: a user who forgot the sentence would otherwise wait on a blank screen."""
     if sys.stdin.isatty():
         print("minis2s translate: reading sentences from the terminal, one a line; end with "
               "Ctrl-D (Ctrl-Z, Enter on Windows)", file=sys.stderr)  # fmt: skip
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream put in stdin's place (a test, a notebook)
-        return [line.rstrip("\r\n") for line in sys.stdin]
+        return [line.rstrip("\r\n").removeprefix("\ufeff") for line in sys.stdin]
     lines = []
     for n, raw in enumerate(stream, 1):
         b = raw.removesuffix(b"\n").removesuffix(b"\r")
@@ -163,7 +164,7 @@ def _stdin_lines() -> list[str]:
                 f"stdin:{n}: not valid UTF-8 (byte {e.start + 1} of the line is "
                 f"{b[e.start : e.start + 1]!r}); give the sentences as UTF-8 text"
             ) from None
-        lines.append(line.removeprefix("\ufeff") if n == 1 else line)
+        lines.append(line.removeprefix("\ufeff"))  # any line's: `cat` of files saved with one
     return lines
 
 

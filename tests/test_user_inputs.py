@@ -131,3 +131,15 @@ def test_translate_reading_a_pipe_prints_no_such_note(run, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("12\n"))
     assert main(["translate", "--checkpoint", str(run)]) == 0
     assert "terminal" not in capsys.readouterr().err
+
+
+def test_a_byte_order_mark_starting_any_stdin_line_is_dropped(run, capsys, monkeypatch):
+    """`cat a.txt b.txt | minis2s translate`, b.txt saved with a byte order mark: only the first
+    line's was dropped, and b.txt's first sentence was read with an invisible <unk> first."""
+    assert main(["translate", "--checkpoint", str(run), "12", "345"]) == 0
+    expected = capsys.readouterr().out
+    data = "\ufeff12\n\ufeff345\n".encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), "utf-8"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    result = capsys.readouterr()
+    assert result.out == expected and "not in the vocabulary" not in result.err
