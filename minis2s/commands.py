@@ -1,6 +1,6 @@
 """What each `minis2s` subcommand does, given its parsed arguments (see cli.py); the longer ones
-hand on to a module of their own: train to train_commands.py, evaluate and score to
-evaluate_commands.py, average to average_commands.py."""
+hand on to a module of their own: train to train_commands.py, translate to translate_commands.py,
+evaluate and score to evaluate_commands.py, average to average_commands.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import shlex
 import sys
 from typing import TYPE_CHECKING
 
-from minis2s.cli import decode_kwargs
 from minis2s.wording import percent
 
 if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
@@ -36,74 +35,9 @@ def _show(src) -> str:
 
 
 def translate(args: argparse.Namespace) -> int:
-    from minis2s import viz
-    from minis2s.ensemble_commands import load_translator, no_attention
+    from minis2s.translate_commands import translate
 
-    kw = decode_kwargs(args)  # before reading anything: a wrong option costs no waiting
-    tr = load_translator(args.checkpoint)
-    if args.show_attention and no_attention(tr, args.checkpoint):
-        raise ValueError(
-            f"--show-attention: {no_attention(tr, args.checkpoint)}, so there are no weights to "
-            "show"
-        )
-    check_decode_options(tr, args, kw)  # before any sentence is read
-    sentences = _sentences(args.sentences)
-    if not sentences:
-        raise ValueError("no sentences: give them as arguments or one per line on stdin")
-    results = _translate_keeping_blanks(tr, sentences, kw)
-    blank = [i for i, r in enumerate(results) if r is None]
-    best = [r[0] if isinstance(r, list) else r for r in results]  # of an n-best list, its first
-    for r, b in zip(results, best, strict=True):
-        if r is None:  # a blank line keeps its place: the output stays line for line
-            print("\n" * args.show_attention)  # an empty grid after it
-        elif isinstance(r, list):  # n-best
-            print(" ||| ".join(f"{t.text}\t{t.score:.4f}" for t in r))
-        else:
-            print(r.text)
-        if args.show_attention and r is not None:
-            print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
-    note_unknown(tr, args)
-    if blank:
-        _note_blank(blank, len(sentences), "line" if args.sentences in ([], ["-"]) else "sentence")
-    cut = sum(not t.ended for t in best if t is not None)
-    if cut:
-        print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
-              f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
-              "cut there", file=sys.stderr)  # fmt: skip
-    return 0
-
-
-def _translate_keeping_blanks(tr: Translator, sentences: list[str], kw: dict) -> list:
-    """tr.translate(sentences, **kw), but for None in the place of each sentence without a token
-    (a blank line: between a document's paragraphs, at its end), which the model cannot read and
-    whose output line stays empty, so the output is line for line with the input."""
-    has_tokens = [bool(tr.tokenizer.tokenize(s)) for s in sentences]
-    some = [s for s, ok in zip(sentences, has_tokens, strict=True) if ok]
-    translated = iter(tr.translate(some, **kw) if some else [])
-    return [next(translated) if ok else None for ok in has_tokens]
-
-
-def _note_blank(blank: list[int], n: int, what: str) -> None:
-    """The note on stderr for the sentences without a token (`blank`, 0-based, of `n`), whose
-    outputs `translate` left empty to keep the output line for line with its input."""
-    k = len(blank)
-    where = ", ".join(str(i + 1) for i in blank[:10]) + ", ..." * (k > 10)
-    verb, outputs = ("has", "its output is") if k == 1 else ("have", "their outputs are")
-    print(f"note: {k} of the {n} {what}s ({where}) {verb} no token: {outputs} empty",
-          file=sys.stderr)  # fmt: skip
-
-
-def _sentences(given: list[str]) -> list[str]:
-    """The sentences to translate: those given as arguments, else (none, or `-` alone, as cat
-    and sacrebleu read it) the lines of standard input."""
-    if given == ["-"] or not given:
-        return _stdin_lines()
-    if "-" in given:
-        raise ValueError(
-            "`-` reads the sentences from standard input, one per line; give sentences as "
-            "arguments or `-`, not both (a sentence that is `-` itself: give it on stdin)"
-        )
-    return given
+    return translate(args)  # its reading of stdin and its blank lines, in a module of their own
 
 
 def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> None:
@@ -140,32 +74,6 @@ def note_unknown(tr: Translator, args: argparse.Namespace) -> None:
     print(f"note: {u} of the {n} source token{'s' * (n != 1)} ({percent(u, n)}) "
           f"{'was' if u == 1 else 'were'} not in the vocabulary (mapped to <unk>)",
           file=sys.stderr)  # fmt: skip
-
-
-def _stdin_lines() -> list[str]:
-    """The lines of standard input without their line ends (a Windows CR too), decoded as UTF-8
-    whatever the locale says: a wrong byte is an error naming its line, as in a corpus file,
-    not a token silently mapped to <unk>. A byte order mark that starts a line is dropped, the
-    first line's or one that `cat` of files saved with one put inside. At a terminal a note
-    says so first: a user who forgot the sentence would otherwise wait on a blank screen."""
-    if sys.stdin.isatty():
-        print("minis2s translate: reading sentences from the terminal, one a line; end with "
-              "Ctrl-D (Ctrl-Z, Enter on Windows)", file=sys.stderr)  # fmt: skip
-    stream = getattr(sys.stdin, "buffer", None)
-    if stream is None:  # a text stream put in stdin's place (a test, a notebook)
-        return [line.rstrip("\r\n").removeprefix("\ufeff") for line in sys.stdin]
-    lines = []
-    for n, raw in enumerate(stream, 1):
-        b = raw.removesuffix(b"\n").removesuffix(b"\r")
-        try:
-            line = b.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(
-                f"stdin:{n}: not valid UTF-8 (byte {e.start + 1} of the line is "
-                f"{b[e.start : e.start + 1]!r}); give the sentences as UTF-8 text"
-            ) from None
-        lines.append(line.removeprefix("\ufeff"))  # any line's: `cat` of files saved with one
-    return lines
 
 
 def evaluate(args: argparse.Namespace) -> int:
