@@ -192,6 +192,8 @@ def train(
     start = None if init_from is None else fine_tune.load_run(init_from)
     last = os.path.join(out_dir, "last")
     saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
+    if resume and not saved:  # before the lock makes out_dir (a mistyped one stays unmade)
+        raise FileNotFoundError(f"--resume: no checkpoint at {out_dir}/last to resume from")
     if dtype is None:
         dtype = saved.get("dtype", start.config.get("dtype", "float32") if start else "float32")
     if saved:

@@ -139,3 +139,12 @@ def test_plot_by_length_wants_a_dict_of_bands():
 
     with pytest.raises(ValueError, match=r"plot_by_length: curves is list .*\{label: bands\}"):
         viz.plot_by_length([1, 2])  # AttributeError: 'list' object has no attribute 'items'
+
+
+def test_resuming_a_run_that_is_not_there_leaves_no_directory(data, tmp_path):
+    """pipeline.train(..., resume=True) of a mistyped out_dir made it, with a train.lock, before
+    it found nothing to resume (the command line checks first, and made none)."""
+    out = tmp_path / "typo"
+    with pytest.raises(FileNotFoundError, match="no checkpoint at .*typo/last to resume from"):
+        pipeline.train(data, {}, TrainConfig(epochs=1), str(out), resume=True, progress=False)
+    assert not out.exists()
