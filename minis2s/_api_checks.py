@@ -36,6 +36,19 @@ def check_sources(sources: Any) -> None:
         )
 
 
+def check_places(places: Any, n: int) -> None:
+    """`places` (translate's) is None or n distinct integers >= 0, one per source."""
+    if places is None:
+        return
+    ok = isinstance(places, Sequence | np.ndarray) and len(places) == n
+    ok = ok and all(isinstance(p, int | np.integer) and p >= 0 for p in places)
+    if not ok or len(set(map(int, places))) != n:
+        raise ValueError(
+            f"translate: places is {places!r:.60}; give {n} distinct integers >= 0, each "
+            "source's place in your input (its sample's stream), or leave it out"
+        )
+
+
 def check_pairs(pairs: Sequence[tuple[Any, str]], where: str = "evaluate") -> None:
     """`pairs` is a non-empty list of (source, reference string); `where` names the caller. One
     string or one pair is refused as such (its first character or its source was named as a

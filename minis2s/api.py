@@ -152,6 +152,7 @@ class Translator:
         seed: int | None = None,
         replace_unk: bool = False,
         phrase_table: Mapping[str, str] | None = None,
+        places: Sequence[int] | None = None,
         **options: Any,
     ) -> list[Any]:
         """Translate `sources` (strings, or (S, F) arrays for a feature model).
@@ -164,7 +165,10 @@ class Translator:
         `replace_unk`: write each `<unk>` of an output as the source token it attends to most
         (`replace_unknown`; needs an attention model that reads text); its logprob and score
         stay the model's, for `<unk>`. `phrase_table` (with replace_unk): source token -> what
-        to write for it instead of a copy. Returns one Translation per source, or a list of
+        to write for it instead of a copy. `places`: each source's place in the caller's input,
+        whose stream it samples from in place of its index here (a caller that leaves some lines
+        out, as `minis2s translate` its blank ones, keeps the others' samples; default 0..N-1).
+        Returns one Translation per source, or a list of
         `nbest` Translations per source when nbest > 1, in the order of `sources`.
 
         The sources are checked in their order, then decoded in batches of `batch_size` sorted
@@ -173,12 +177,14 @@ class Translator:
         float32 model may pick the other of two tokens tied to within its rounding.
         """
         checks.check_sources(sources)
+        checks.check_places(places, len(sources))
         _check_method(method, options, seed, batch_size, nbest)
         phrase_table = self._checked_phrase_table(replace_unk, phrase_table)
         seed = 0 if seed is None else seed
         rows, toks = length_batches.encode_each(self, sources, batch_size)  # the caller's order
         hyps = length_batches.decode(self.model, rows, method=method, batch_size=batch_size,
-                                     nbest=nbest, seed=seed, options=options)  # fmt: skip
+                                     nbest=nbest, seed=seed, options=options,
+                                     places=places)  # fmt: skip
         out: list[Any] = []
         for h_list, st in zip(hyps, toks, strict=True):
             ts = [self._to_translation(h, st, replace_unk, phrase_table) for h in h_list]

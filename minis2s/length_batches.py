@@ -71,10 +71,13 @@ def decode(
     nbest: int,
     seed: int,
     options: dict[str, Any],
+    places: Sequence[int] | None = None,
 ) -> list[list[Hypothesis]]:
     """Decode `rows` (as `encode_each` gives them) with `method` ("greedy", "beam" or "sample",
     its keyword `options`) in batches `sorted_by_length`: [[Hypothesis]] per row, in the order of
-    `rows`. Row i samples from `default_rng([seed, i])`. NoHypothesis names `sources[i]`."""
+    `rows`. Row i samples from `default_rng([seed, places[i]])` (places: 0..N-1 unless given).
+    NoHypothesis names `sources[i]`."""
+    places = range(len(rows)) if places is None else places
     features = model.cfg.src_features > 0
     out: list[Any] = [None] * len(rows)
     for index in sorted_by_length([len(r) for r in rows], batch_size):
@@ -86,7 +89,7 @@ def decode(
             elif method == "beam":
                 hyps = beam_search(model, src, mask, nbest=nbest, **options)
             else:  # each sentence its own stream: its sample is the same in any batch
-                rngs = [np.random.default_rng([seed, i]) for i in index]
+                rngs = [np.random.default_rng([seed, places[i]]) for i in index]
                 hyps = sample(model, src, mask, rng=rngs, **options)
         except NoHypothesis as e:  # named by its place in sources, not in the batch
             i = index[e.n]

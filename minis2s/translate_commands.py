@@ -97,8 +97,9 @@ def _translate_keeping_blanks(tr: Translator, sentences: list[str], kw: dict) ->
     (a blank line: between a document's paragraphs, at its end), which the model cannot read and
     whose output line stays empty, so the output is line for line with the input."""
     has_tokens = [bool(tr.tokenizer.tokenize(s)) for s in sentences]
-    some = [s for s, ok in zip(sentences, has_tokens, strict=True) if ok]
-    translated = iter(tr.translate(some, **kw) if some else [])
+    places = [i for i, ok in enumerate(has_tokens) if ok]  # line i samples from stream i
+    some = [sentences[i] for i in places]
+    translated = iter(tr.translate(some, places=places, **kw) if some else [])
     return [next(translated) if ok else None for ok in has_tokens]
 
 

@@ -148,3 +148,14 @@ def test_resuming_a_run_that_is_not_there_leaves_no_directory(data, tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint at .*typo/last to resume from"):
         pipeline.train(data, {}, TrainConfig(epochs=1), str(out), resume=True, progress=False)
     assert not out.exists()
+
+
+def test_translate_places_seed_each_sample_by_its_place_in_the_callers_input(run):
+    tr = Translator.load(run)
+    kw = {"method": "sample", "seed": 2, "temperature": 5.0}
+    four = tr.translate(["345"] * 4, **kw)
+    two = tr.translate(["345"] * 2, places=[1, 3], **kw)
+    assert [t.text for t in two] == [four[1].text, four[3].text]
+    for places in ([0], [0, 0], [0, -1], "ab", [0.0, 1.0]):
+        with pytest.raises(ValueError, match="translate: places is .*give 2 distinct integers"):
+            tr.translate(["345"] * 2, places=places, **kw)

@@ -143,3 +143,19 @@ def test_a_byte_order_mark_starting_any_stdin_line_is_dropped(run, capsys, monke
     assert main(["translate", "--checkpoint", str(run)]) == 0
     result = capsys.readouterr()
     assert result.out == expected and "not in the vocabulary" not in result.err
+
+
+def test_a_blank_line_leaves_the_other_lines_samples_as_they_were(run, capsys, monkeypatch):
+    """Line i samples from default_rng([seed, i]) (README): a blank line before it must not move
+    it to stream i - 1, as translating the other lines alone would."""
+    tr = Translator.load(run)
+    kw = {"method": "sample", "seed": 3, "temperature": 5.0}
+    at = [t.text for t in tr.translate(["345"] * 4, **kw)]  # "345" drawn from streams 0..3
+    assert len(set(at)) > 1  # else this test could not tell the streams apart
+    monkeypatch.setattr("sys.stdin", io.StringIO("345\n\n345\n\n345\n345\n"))
+    argv = ["translate", "--checkpoint", str(run), "--sample", "--seed", "3"]
+    assert main([*argv, "--temperature", "5"]) == 0
+    lines = capsys.readouterr().out.split("\n")[:6]
+    assert lines[1] == lines[3] == ""
+    kept = tr.translate(["345"] * 6, **kw)
+    assert [lines[i] for i in (0, 2, 4, 5)] == [kept[i].text for i in (0, 2, 4, 5)]
