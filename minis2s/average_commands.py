@@ -16,6 +16,10 @@ def average(args: argparse.Namespace) -> int:
     for path in args.checkpoint or ():  # a checkpoint's state.json, a run's log.jsonl
         if os.path.isfile(path):
             raise NotADirectoryError(a_file(path, runs=False))
+    if args.run is not None and os.path.isfile(args.run):  # its log.jsonl: said no directory
+        holder = os.path.dirname(args.run) or "."
+        raise NotADirectoryError(f"--run {args.run} is a file, not a run directory: give the run "
+                                 f"that holds it, --run {holder}")  # fmt: skip
     if args.run is not None:
         if args.last is None:
             raise ValueError(f"--run {args.run}: give --last K, how many of its newest kept "

@@ -159,3 +159,10 @@ def test_a_blank_line_leaves_the_other_lines_samples_as_they_were(run, capsys, m
     assert lines[1] == lines[3] == ""
     kept = tr.translate(["345"] * 6, **kw)
     assert [lines[i] for i in (0, 2, 4, 5)] == [kept[i].text for i in (0, 2, 4, 5)]
+
+
+def test_average_run_given_a_file_names_its_run(run, tmp_path, capsys):
+    log = str(run / "log.jsonl")
+    assert main(["average", "--run", log, "--last", "2", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert f"--run {log} is a file" in err and f"--run {run}" in err  # said: no such directory
