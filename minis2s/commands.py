@@ -124,6 +124,8 @@ def write_task(name: str, out_dir: str, seed: int | None) -> int:
     if task.features:
         raise ValueError(f"--write: the task {name!r} has feature frames for sources, which a "
                          "TSV file cannot hold; train on it with --task")  # fmt: skip
+    if out_dir == "":  # an unset shell variable: makedirs('') fails naming nothing
+        raise ValueError(f"--write: the directory is '' (empty); give one, e.g. data/{name}")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--write: {out_dir} is a file; give a directory (made if "
                                  "missing)")  # fmt: skip

@@ -166,3 +166,9 @@ def test_average_run_given_a_file_names_its_run(run, tmp_path, capsys):
     assert main(["average", "--run", log, "--last", "2", "--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err
     assert f"--run {log} is a file" in err and f"--run {run}" in err  # said: no such directory
+
+
+def test_tasks_write_to_an_empty_path_is_named(capsys):
+    """`tasks --write dates "$DIR"` with DIR unset: '[Errno 2] No such file or directory: '''."""
+    assert main(["tasks", "--write", "dates", ""]) == 2
+    assert "--write: the directory is '' (empty)" in capsys.readouterr().err
