@@ -7,7 +7,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from minis2s.cli_options import finite_float, non_negative_int, positive_fraction, positive_int
+from minis2s.cli_options import (
+    finite_float,
+    non_negative_int,
+    path,
+    positive_fraction,
+    positive_int,
+)
 
 SEARCH_OPTIONS = ("--beam", "--nbest", "--length-penalty", "--alpha", "--coverage-penalty",
                   "--sample", "--temperature", "--top-k", "--top-p", "--max-len-a", "--max-len-b",
@@ -50,7 +56,7 @@ def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
     g.add_argument("--replace-unk", action="store_true",
                    help="write each <unk> of the output as the source token it attends to most "
                    "(attention models)")  # fmt: skip
-    g.add_argument("--phrase-table", metavar="FILE",
+    g.add_argument("--phrase-table", metavar="FILE", type=path,
                    help="with --replace-unk: source<TAB>target lines, what to write for a source "
                    "token instead of copying it")  # fmt: skip
 

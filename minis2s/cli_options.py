@@ -139,6 +139,14 @@ def check_given_options(given: dict[str, Any], configs: dict[str, Any]) -> None:
         raise ValueError("; ".join(ignored) + " (leave it out, or add what it needs)")
 
 
+def path(text: str) -> str:
+    """argparse type for a file or directory option: any path but '' (what `--out "$RUN"` gives
+    with RUN unset), which train took for no --out and the others failed on, naming nothing."""
+    if text == "":
+        raise argparse.ArgumentTypeError("an empty path (an unset shell variable?); give a path")
+    return text
+
+
 def positive_int(text: str) -> int:
     """argparse type for counts such as --threads: an integer >= 1."""
     if not text.strip().isdigit() or int(text) < 1:

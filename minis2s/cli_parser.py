@@ -20,12 +20,14 @@ from minis2s.cli_options import (
     DATA_FIELDS,
     add_dataclass_options,
     non_negative_int,
+    path,
     positive_int,
 )
 
 ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, which {} "
                  "with the mean of the runs' next-token probabilities")  # fmt: skip
-CORPUS = dict(nargs="+", metavar=("FILE", "TARGET_FILE"))  # read_corpus: one or two paths
+# read_corpus: one or two paths
+CORPUS = dict(nargs="+", metavar=("FILE", "TARGET_FILE"), type=path)
 SCORE_SEARCHES_NOTHING = (
     "score searches for nothing: it feeds each reference to the decoder (forced decoding), so "
     "it takes no decoding option. For the log p of what a search finds, use translate (--beam N "
@@ -82,10 +84,11 @@ def _train_parser(sub: Any) -> None:
 
     p = sub.add_parser("train", help="train a model on a built-in task or a corpus")
     _train_data_options(p.add_argument_group("data"))
-    p.add_argument("--out", help="run directory (default runs/<task or corpus name>)")
+    p.add_argument("--out", type=path, help="run directory (default runs/<task or corpus name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--init-from", metavar="RUN", help="fine-tune: a new run that starts from "
-                   "RUN's model and parameters (a run directory, its best/; or a checkpoint, "
+    p.add_argument("--init-from", metavar="RUN", type=path,
+                   help="fine-tune: a new run that starts from RUN's model and parameters (a "
+                   "run directory, its best/; or a checkpoint, "
                    "runs/x/last) and reads the data with RUN's tokenizer and vocabularies, with "
                    "its own optimizer, schedules and log; of the model options only --dropout "
                    "may differ from RUN's; the dtype is RUN's unless --dtype")  # fmt: skip
@@ -124,14 +127,15 @@ def _train_data_options(src: Any) -> None:
                      "(with --dev-data, the file's first N; else N pairs of a shuffle by --seed, "
                      "as dev is held out)")  # fmt: skip
     for side, what in (("src", "source"), ("tgt", "target")):
-        src.add_argument(f"--{side}-vectors", metavar="FILE", help=f"pretrained word vectors "
-                         f"(GloVe, fastText .vec, word2vec text) that initialise the {what} "
+        src.add_argument(f"--{side}-vectors", metavar="FILE", type=path,
+                         help=f"pretrained word vectors (GloVe, fastText .vec, word2vec text) "
+                         f"that initialise the {what} "
                          "embeddings; --emb must be their length")  # fmt: skip
 
 
 def _translate_parser(sub: Any) -> None:
     p = sub.add_parser("translate", help="translate sentences (arguments or standard input)")
-    p.add_argument("--checkpoint", required=True, action="append",
+    p.add_argument("--checkpoint", required=True, action="append", type=path,
                    help=ENSEMBLE_HELP.format("decodes"))  # fmt: skip
     p.add_argument("sentences", nargs="*", help="default (or `-`): one sentence per line of stdin")
     p.add_argument("--show-attention", action="store_true",
@@ -146,7 +150,7 @@ def _evaluate_parser(sub: Any) -> None:
         help="exact match, BLEU, chrF, token accuracy and the references' "
         "perplexity on a corpus or task split",
     )
-    p.add_argument("--checkpoint", required=True, action="append",
+    p.add_argument("--checkpoint", required=True, action="append", type=path,
                    help=ENSEMBLE_HELP.format("decodes (and scores the references)"))  # fmt: skip
     p.add_argument("--data", **CORPUS, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; evaluates --split")
@@ -162,7 +166,7 @@ def _score_parser(sub: Any) -> None:
     p = sub.add_parser("score", help="how likely the model finds each reference of a corpus or "
                        "task split (forced decoding): log p per pair, cross-entropy, perplexity",
                        )  # fmt: skip
-    p.add_argument("--checkpoint", required=True, action="append",
+    p.add_argument("--checkpoint", required=True, action="append", type=path,
                    help=ENSEMBLE_HELP.format("scores the references"))  # fmt: skip
     p.add_argument("--data", **CORPUS, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; scores --split")
@@ -189,37 +193,41 @@ def _tasks_parser(sub: Any) -> None:
 
 def _plot_parser(sub: Any) -> None:
     p = sub.add_parser("plot", help="attention heatmap of a translation, or training curves")
-    p.add_argument("--checkpoint", action="append", help="run directory: heatmap of "
+    p.add_argument("--checkpoint", action="append", type=path, help="run directory: heatmap of "
                    "translating --sentence; again for an ensemble's (its runs' mean)")  # fmt: skip
     p.add_argument("--sentence", help="the source sentence to translate and plot")
-    p.add_argument("--log", help="a run's log.jsonl (or its directory): loss and metric curves")
-    p.add_argument("--out", required=True, help="output image (.png, .svg, .pdf)")
+    p.add_argument(
+        "--log", type=path, help="a run's log.jsonl (or its directory): loss and metric curves"
+    )
+    p.add_argument("--out", required=True, type=path, help="output image (.png, .svg, .pdf)")
 
 
 def _vectors_parser(sub: Any) -> None:
     p = sub.add_parser("vectors", help="write a run's embeddings as a word-vector file, to start "
                        "another run from (--src-vectors)")  # fmt: skip
-    p.add_argument("--checkpoint", required=True, action="append",  # a second refused by name
+    p.add_argument("--checkpoint", required=True, action="append", type=path,  # one, by name
                    help="a run directory or checkpoint")  # fmt: skip
     p.add_argument("--side", choices=("src", "tgt"), default="src",
                    help="the source (default) or target embeddings")  # fmt: skip
-    p.add_argument("--out", required=True, help="a new file: one word and its numbers per line, "
-                   "after an `N D` header (the text format of word2vec and fastText)")  # fmt: skip
+    p.add_argument("--out", required=True, type=path,
+                   help="a new file: one word and its numbers per line, after an `N D` header "
+                   "(the text format of word2vec and fastText)")  # fmt: skip
 
 
 def _average_parser(sub: Any) -> None:
     p = sub.add_parser("average", help="average the parameters of checkpoints of one run into "
                        "a new checkpoint")  # fmt: skip
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--checkpoint", action="append", help="a checkpoint directory (a run's "
-                       "best/, last/ or steps/step-N); give it again for each")  # fmt: skip
-    which.add_argument("--run", help="a run directory trained with --keep-checkpoints")
+    which.add_argument("--checkpoint", action="append", type=path,
+                       help="a checkpoint directory (a run's best/, last/ or steps/step-N); "
+                       "give it again for each")  # fmt: skip
+    which.add_argument("--run", type=path, help="a run directory trained with --keep-checkpoints")
     p.add_argument("--last", type=positive_int, metavar="K",
                    help="with --run: average the newest K checkpoints in its steps/")  # fmt: skip
-    p.add_argument("--out", required=True, help="the new checkpoint directory")
+    p.add_argument("--out", required=True, type=path, help="the new checkpoint directory")
 
 
 def _bench_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")
     p.add_argument("--quick", action="store_true", help="the seed-notebook size only (< 60 s)")
-    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    p.add_argument("--json", metavar="PATH", type=path, help="also write the rows as JSON")

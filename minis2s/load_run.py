@@ -24,6 +24,9 @@ from minis2s.train import checkpoint
 
 def checkpoint_dir(path: str, which: str) -> str:
     """The checkpoint directory that `Translator.load(path, which)` reads."""
+    if path == "":  # pathlib's "PosixPath('.') has an empty name" said nothing of it
+        raise FileNotFoundError("no run or checkpoint at '': the path is empty; give a run "
+                                "directory or one of its checkpoints (runs/x/best)")  # fmt: skip
     if checkpoint.exists(os.path.join(path, which)):
         return os.path.join(path, which)
     if which == "best" and checkpoint.exists(os.path.join(path, "last")):

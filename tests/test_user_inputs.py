@@ -172,3 +172,28 @@ def test_tasks_write_to_an_empty_path_is_named(capsys):
     """`tasks --write dates "$DIR"` with DIR unset: '[Errno 2] No such file or directory: '''."""
     assert main(["tasks", "--write", "dates", ""]) == 2
     assert "--write: the directory is '' (empty)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["translate", "--checkpoint", "", "12"],  # PosixPath('.') has an empty name
+        ["vectors", "--checkpoint", "{run}", "--out", ""],  # the same
+        ["average", "--checkpoint", "{run}/best", "--checkpoint", "{run}/last", "--out", ""],
+        ["train", "--task", "copy", "--out", ""],  # trained into runs/copy, the default
+        ["evaluate", "--checkpoint", "{run}", "--data", ""],  # ': no such file'
+        ["plot", "--log", "", "--out", "x.png"],
+    ],
+)
+def test_an_empty_path_is_refused_as_such(run, argv, capsys, tmp_path, monkeypatch):
+    """`--out "$RUN"` with RUN unset: each path option refuses '' naming it, before anything."""
+    monkeypatch.chdir(tmp_path)  # train's default --out, runs/copy, lands here if not refused
+    with pytest.raises(SystemExit) as e:
+        main([a.format(run=run) for a in argv])
+    assert e.value.code == 2
+    assert "an empty path (an unset shell variable?)" in capsys.readouterr().err
+
+
+def test_translator_load_of_an_empty_path_says_so():
+    with pytest.raises(FileNotFoundError, match="the path is empty"):
+        Translator.load("")
