@@ -608,7 +608,8 @@ def test_main_stops_on_torch_device_cuda_before_timing(common, monkeypatch):
 
 
 @pytest.mark.parametrize("name, problem", [("jax", "unknown backend 'jax'"),
-                                           ("cupy", "backend 'cupy' needs CuPy")])  # fmt: skip
+                                           ("cupy", "backend 'cupy'(: CuPy is installed but no GPU"
+                                                    " is usable| needs CuPy)")])  # fmt: skip
 def test_main_names_a_backend_it_cannot_use_and_stops(common, monkeypatch, name, problem):
     if name in backend.available():
         pytest.skip(f"{name} is usable here")
