@@ -156,3 +156,21 @@ def test_a_near_zero_temperature_draws_among_exact_ties_where_top_k_1_is_greedy(
     assert drawn == {5, 7}
     for T in (1e-8, 1e-300, 1.0, 1e6):
         assert int(_draw(logp, T, 1, np.random.default_rng(0))[0]) == 5
+
+
+@pytest.mark.parametrize("schedule", ["constant", "warmup", "plateau", "exponential"])
+def test_adamw_decay_factor_is_refused_before_training(tmp_path, capsys, schedule):
+    """Every schedule's rate is at most --lr (warmup's peak is --lr), so an AdamW run whose
+    lr * weight_decay reaches 1 is refused before it starts: the per-step check alone let a
+    warmup run train to the step where the rate got there and stop with nothing saved."""
+    from minis2s.cli import main
+    from minis2s.train.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"lr \* weight_decay = 1.5 \* 1 = 1.5 >= 1"):
+        TrainConfig(optimizer="adamw", lr=1.5, weight_decay=1.0, lr_schedule=schedule)
+    TrainConfig(optimizer="adam", lr=1.5, weight_decay=1.0, lr_schedule=schedule)  # L2: fine
+    out = tmp_path / "run"
+    argv = ["train", "--task", "copy", "--optimizer", "adamw", "--lr", "1.5", "--weight-decay",
+            "1", "--lr-schedule", "warmup", "--warmup-steps", "20", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 2
+    assert "--lr x --weight-decay" in capsys.readouterr().err and not out.exists()

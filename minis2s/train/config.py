@@ -149,6 +149,14 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig: weight_decay must be a finite number >= 0; got {self.weight_decay}"
             )
+        product = self.lr * self.weight_decay
+        if str(self.optimizer).lower() == "adamw" and product >= 1:  # no schedule goes above lr
+            raise ValueError(
+                f"TrainConfig: optimizer='adamw' with lr * weight_decay = {self.lr:g} * "
+                f"{self.weight_decay:g} = {product:g} >= 1 (--lr x --weight-decay) would zero "
+                "the weights or flip their sign at every update at the schedule's peak (they "
+                "are multiplied by 1 - lr * weight_decay); lower the weight decay or the lr"
+            )
         d = self.lr_decay
         if self.lr_schedule == "exponential" and not 0 < d <= 1:
             raise ValueError(
