@@ -1,6 +1,6 @@
-"""A TSV corpus given as one side of a two-file corpus (`--data train.tsv test.tsv`, two TSV
-files taken for two corpora) is refused naming the file, not read line by line as sentences that
-hold a TAB."""
+"""Two TSV corpora given as the two sides of one (`--data train.tsv test.tsv`) are refused naming
+the file, not read line by line as sentences that hold a TAB; one side with a TAB on every line
+may be meant, and is read with a warning."""
 
 import pytest
 
@@ -13,18 +13,31 @@ def _write(path, text):
     return path
 
 
-@pytest.mark.parametrize("side", [0, 1])
-def test_a_tsv_file_as_one_side_of_two_files_is_refused(tmp_path, side):
-    """`--data train.tsv test.tsv` (two TSV corpora) or a TSV file beside a target file read
-    each whole line, TAB and all, as one sentence: a model trained or scored on nonsense, with a
-    note on unknown tokens at most. A file whose every line holds one TAB is a TSV corpus."""
-    tsv = _write(tmp_path / "pairs.tsv", "12\t21\n345\t543\n")
-    plain = _write(tmp_path / "plain.txt", "21\n543\n")
-    paths = [plain, plain]
-    paths[side] = tsv
+def test_two_tsv_files_are_refused_as_two_corpora(tmp_path):
+    """`--data train.tsv test.tsv` (two TSV corpora) read each whole line, TAB and all, as one
+    sentence: a model trained or scored on nonsense, with a note on unknown tokens at most."""
+    a = _write(tmp_path / "a.tsv", "12\t21\n345\t543\n")
+    b = _write(tmp_path / "b.tsv", "6\t6\n78\t87\n")
     with pytest.raises(CorpusError, match="every line holds one TAB") as e:
-        read_corpus(paths)
-    assert str(tsv) in str(e.value) and "--data" in str(e.value)
+        read_corpus([a, b])
+    assert str(a) in str(e.value) and "--data" in str(e.value)
+
+
+@pytest.mark.parametrize("side", [0, 1])
+def test_one_side_with_a_tab_on_every_line_is_read_with_a_warning(tmp_path, side):
+    """A source side whose every line holds one TAB can be meant (question<TAB>context, a
+    table's key<TAB>value beside its sentence): read as written, TABs inside the sentences, with
+    a warning naming the file in case it is a TSV corpus given by mistake (it was refused, with
+    no way to train on such a corpus)."""
+    tabbed = _write(tmp_path / "tabbed.txt", "who\tBo is here\nwhere\tin Oslo\n")
+    plain = _write(tmp_path / "plain.txt", "Bo\nOslo\n")
+    paths = [plain, plain]
+    paths[side] = tabbed
+    with pytest.warns(UserWarning, match="every line holds one TAB") as w:
+        pairs = read_corpus(paths)
+    assert str(tabbed) in str(w[0].message) and "--data" in str(w[0].message)
+    lines = ["who\tBo is here", "where\tin Oslo"]
+    assert [p[side] for p in pairs] == lines and [p[1 - side] for p in pairs] == ["Bo", "Oslo"]
 
 
 def test_two_plain_files_may_hold_some_tabs(tmp_path):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -207,6 +208,24 @@ _A_TSV_FILE = (
 )
 
 
+def _check_tsv_sides(
+    src_path: str | os.PathLike,
+    src_lines: list[str],
+    tgt_path: str | os.PathLike,
+    tgt_lines: list[str],
+) -> None:
+    """Two files with one TAB on every line are two TSV corpora (a CorpusError, before the line
+    counts); one such side is only warned of: a source may hold one TAB a line on purpose
+    (question<TAB>context), and is read as written."""
+    sides = [("source", src_path, src_lines), ("target", tgt_path, tgt_lines)]
+    tabbed = [(side, path) for side, path, lines in sides if all(x.count("\t") == 1 for x in lines)]
+    if len(tabbed) == 2:
+        raise CorpusError(src_path, None, _A_TSV_FILE.format(side="source"))
+    for side, path in tabbed:
+        warnings.warn(f"{os.fspath(path)}: {_A_TSV_FILE.format(side=side)}; read as whole "
+                      "sentences that hold a TAB, as given", stacklevel=4)  # fmt: skip
+
+
 def read_parallel(
     src_path: str | os.PathLike,
     tgt_path: str | os.PathLike,
@@ -217,15 +236,13 @@ def read_parallel(
     """(source, target) pairs from two files aligned line by line (UTF-8).
 
     Same checks and options as `read_tsv`; a mismatch in line counts names the longer file and
-    its first line without a partner. Tabs inside a line are ordinary characters here, but a
-    file with one on every line is a TSV corpus, given by mistake as one side (`--data train.tsv
-    dev.tsv`, taken for two corpora): a CorpusError, not sentences that hold a TAB.
+    its first line without a partner. Tabs inside a line are ordinary characters here, but two
+    files with one on every line are two TSV corpora (`--data train.tsv dev.tsv`): a CorpusError;
+    one such file, a warning (it may be meant: question<TAB>context).
     """
     tok = _options(tokenizer, max_len, on_long)
     src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
-    for side, path, lines in (("source", src_path, src_lines), ("target", tgt_path, tgt_lines)):
-        if all(line.count("\t") == 1 for line in lines):  # before the counts: two TSV corpora
-            raise CorpusError(path, None, _A_TSV_FILE.format(side=side))
+    _check_tsv_sides(src_path, src_lines, tgt_path, tgt_lines)
     if len(src_lines) != len(tgt_lines):
         sides = [("source", src_path, len(src_lines)), ("target", tgt_path, len(tgt_lines))]
         (short, short_path, n_short), (long, long_path, n_long) = sorted(sides, key=lambda s: s[2])
