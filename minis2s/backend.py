@@ -88,7 +88,7 @@ def _pinned_copy(cp: ModuleType, arrays: list[np.ndarray]) -> list[Any]:
     for a, s in zip(arrays, starts, strict=True):
         pinned[s : s + a.nbytes] = a.reshape(-1).view(np.uint8)
     device = cp.empty(total, dtype=np.uint8)
-    stream = cp.cuda.get_current_stream()  # without it, set() is a cudaMemcpy: a wait for the GPU
+    stream = cp.cuda.get_current_stream()  # older CuPy without it: a cudaMemcpy, a GPU wait
     device.set(pinned, stream=stream)
     copied = cp.cuda.Event(disable_timing=True)
     copied.record()

@@ -16,8 +16,9 @@ lets a CPU test see those round trips without a GPU:
   `Device.set` from a pinned buffer). CuPy's `asarray` stages a host array through a pinned
   buffer of its own and copies it asynchronously (cupy/_core/core.pyx `_send_object_to_gpu`),
   so it does not wait for the device, but each costs host work, a buffer and a DMA launch: one
-  inside a step loop is one per step. `Device.set` without a stream is a blocking cudaMemcpy, so
-  it counts as a round trip too.
+  inside a step loop is one per step. `Device.set` without a stream counts as a round trip too:
+  CuPy 14 copies on the current stream either way, but older CuPy made it a blocking cudaMemcpy,
+  so minis2s names the stream.
 - `fake_cupy.ElementwiseKernel` (and `ReductionKernel`, for sums) runs a fused kernel's C as
   Python (it is written in the part of C that is also Python, `minis2s.kernels.elementwise`), so
   the cupy backend's twins run here too.
@@ -198,10 +199,12 @@ class Device(np.ndarray):
         return np.array(self)
 
     def set(self, host: np.ndarray, stream: Any = None) -> None:
-        """CuPy's host-to-device copy into this array (same shape and dtype). Without a stream
-        (on CuPy's default, the null stream) it is a cudaMemcpy, which returns only when the
-        device has finished everything queued before it: a round trip too (cupy/_core/core.pyx
-        `set`, cupy/cuda/memory.pyx `copy_from_host`); with one, a cudaMemcpyAsync."""
+        """CuPy's host-to-device copy into this array (same shape and dtype). CuPy 14's `set`
+        copies asynchronously on the given stream, else on the current one (cupy/_core/core.pyx
+        `set`: `copy_from_host_async`); older CuPy's, without a stream and on the null stream,
+        was a cudaMemcpy that returns only when the device has finished everything queued
+        before it. So a stream-less call counts as a round trip here: naming the stream keeps
+        the copy asynchronous on every CuPy."""
         if not isinstance(host, np.ndarray) or host.dtype != self.dtype:
             raise TypeError(f"set: {type(host).__name__} {host.dtype} into {self.dtype}")
         if host.shape != self.shape:
@@ -226,11 +229,9 @@ UFUNC_KEYWORDS = frozenset({"out", "dtype", "casting"})  # cupy/_core/_kernel.py
 # cupy/_core/_kernel.pyx: ufunc.reduce / accumulate / reduceat exist for these only
 UFUNC_METHODS = {"reduce": {"add", "multiply"}, "accumulate": {"add", "multiply"},
                  "reduceat": {"add"}}  # fmt: skip
-# ufunc.at needs a scatter kernel; these have none (cupy/_core/_routines_math.pyx)
-NO_AT = frozenset("""
-    multiply divide true_divide floor_divide remainder power sqrt absolute negative positive
-    conjugate angle
-    """.split())  # fmt: skip
+# ufunc.at needs a scatter kernel (`_scatter_op`, cupy/_core/_kernel.pyx `ufunc.at`); CuPy 14.2
+# has one for these only, every other ufunc's `at` is NotImplementedError
+AT = frozenset("add subtract maximum minimum bitwise_and bitwise_or bitwise_xor".split())
 
 
 def _check_ufunc_call(name: str, method: str, kwargs: dict) -> None:
@@ -242,7 +243,7 @@ def _check_ufunc_call(name: str, method: str, kwargs: dict) -> None:
                         "out, dtype and casting: cupy/_core/_kernel.pyx)")  # fmt: skip
     if method in UFUNC_METHODS and name not in UFUNC_METHODS[method]:
         raise NotImplementedError(f"`{name}.{method}` is not supported yet (CuPy's message)")
-    if method == "at" and name in NO_AT:
+    if method == "at" and name not in AT:
         raise NotImplementedError(f"`{name}.at` is not supported yet (CuPy's message)")
 
 
@@ -259,7 +260,7 @@ CUPY_METHODS = {
     "astype": "dtype order casting subok copy", "copy": "order", "sort": "axis kind",
     "argsort": "axis kind", "partition": "kth axis", "argpartition": "kth axis",
     "searchsorted": "v side sorter", "nonzero": "", "squeeze": "axis", "flatten": "order",
-    "put": "indices values mode", "reshape": "* order", "transpose": "*",
+    "put": "indices values mode", "reshape": "* order copy", "transpose": "*",
 }  # fmt: skip
 
 

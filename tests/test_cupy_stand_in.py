@@ -57,8 +57,9 @@ def test_a_ufunc_takes_the_keywords_cupys_ufuncs_take():
 
 def test_a_ufunc_has_the_methods_cupys_ufuncs_have():
     """cupy/_core/_kernel.pyx: `reduce` and `accumulate` exist for add and multiply only,
-    `reduceat` for add, `at` for the ufuncs with a scatter kernel (add, subtract, the bitwise
-    ones; not multiply, divide or power, cupy/_core/_routines_math.pyx); the others raise
+    `reduceat` for add, `at` for the ufuncs with a scatter kernel (add, subtract, maximum,
+    minimum and the bitwise ones, as CuPy 14.2 answers; not multiply, power, exp or logaddexp,
+    cupy/_core/_routines_math.pyx); the others raise
     NotImplementedError."""
     with on_fake_device() as xp:
         a, rows = xp.ones((2, 3)), xp.asarray(np.array([0, 0, 1]))
@@ -66,9 +67,12 @@ def test_a_ufunc_has_the_methods_cupys_ufuncs_have():
         assert float(np.multiply.accumulate(a, axis=1)[0, 2]) == 1.0
         xp.add.at(a, rows, xp.ones((3, 3)))
         assert a[:, 0].tolist() == [3.0, 2.0]
+        xp.maximum.at(a, rows, xp.ones((3, 3)))  # CuPy 14.2: scatter_max
+        xp.subtract.at(a, rows, xp.ones((3, 3)))
         for call in (lambda: xp.maximum.reduce(a, axis=0), lambda: np.minimum.accumulate(a),
-                     lambda: xp.multiply.at(a, rows, 2.0),
-                     lambda: np.power.at(a, rows, 2.0)):  # fmt: skip
+                     lambda: xp.multiply.at(a, rows, 2.0), lambda: np.power.at(a, rows, 2.0),
+                     lambda: xp.logaddexp.at(a, rows, xp.ones((3, 3))),
+                     lambda: np.exp.at(a, rows)):  # fmt: skip
             with pytest.raises(NotImplementedError, match="not supported"):
                 call()
 
@@ -84,6 +88,7 @@ def test_array_methods_take_the_arguments_cupys_methods_take():
         a.astype(np.float32, copy=False)
         a.argsort(axis=1, kind="stable")
         a.reshape(3, 2, order="C")
+        a.reshape(3, 2, copy=None)  # CuPy 14.2: reshape(self, *shape, order='C', copy=None)
         a.clip(0.0, 1.0)
         a.take(xp.asarray(np.array([0, 1])), axis=1)
         a[0, 0].item()

@@ -139,10 +139,11 @@ def test_fake_device_counts_conversions_like_cupy():
 
 
 def test_a_batch_goes_to_the_device_without_waiting_for_it():
-    """`Backend.to_device` packs a batch into pinned memory and copies it on the current stream:
-    CuPy's `ndarray.set(a)` without a stream is a cudaMemcpy on the null stream, which returns
-    only when the GPU has finished all the work queued before it (a wait per batch, and the
-    pinned buffer's asynchronous copy for nothing); `set(a, stream=...)` is a cudaMemcpyAsync."""
+    """`Backend.to_device` packs a batch into pinned memory and copies it on the current stream,
+    named: CuPy 14's `ndarray.set(a)` uses the current stream anyway, but older CuPy's, without
+    a stream, was a cudaMemcpy on the null stream, which returns only when the GPU has finished
+    all the work queued before it (a wait per batch); `set(a, stream=...)` is a
+    cudaMemcpyAsync on both."""
     from minis2s import backend
 
     with on_fake_device():
