@@ -229,6 +229,10 @@ UFUNC_KEYWORDS = frozenset({"out", "dtype", "casting"})  # cupy/_core/_kernel.py
 # cupy/_core/_kernel.pyx: ufunc.reduce / accumulate / reduceat exist for these only
 UFUNC_METHODS = {"reduce": {"add", "multiply"}, "accumulate": {"add", "multiply"},
                  "reduceat": {"add"}}  # fmt: skip
+# the keywords of those methods (NumPy passes positional axis, dtype, out as keywords too)
+METHOD_KEYWORDS = {"reduce": {"axis", "dtype", "out", "keepdims"},
+                   "accumulate": {"axis", "dtype", "out"},
+                   "reduceat": {"axis", "dtype", "out"}}  # fmt: skip
 # ufunc.at needs a scatter kernel (`_scatter_op`, cupy/_core/_kernel.pyx `ufunc.at`); CuPy 14.2
 # has one for these only, every other ufunc's `at` is NotImplementedError
 AT = frozenset("add subtract maximum minimum bitwise_and bitwise_or bitwise_xor".split())
@@ -243,6 +247,9 @@ def _check_ufunc_call(name: str, method: str, kwargs: dict) -> None:
                         "out, dtype and casting: cupy/_core/_kernel.pyx)")  # fmt: skip
     if method in UFUNC_METHODS and name not in UFUNC_METHODS[method]:
         raise NotImplementedError(f"`{name}.{method}` is not supported yet (CuPy's message)")
+    if method in METHOD_KEYWORDS and set(kwargs) - METHOD_KEYWORDS[method]:
+        raise TypeError(f"{name}.{method}() got an unexpected keyword argument "
+                        f"{sorted(set(kwargs) - METHOD_KEYWORDS[method])} on CuPy")  # fmt: skip
     if method == "at" and name not in AT:
         raise NotImplementedError(f"`{name}.at` is not supported yet (CuPy's message)")
 

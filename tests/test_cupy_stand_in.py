@@ -100,3 +100,18 @@ def test_array_methods_take_the_arguments_cupys_methods_take():
                            (lambda: a.item(0), "positional")):  # fmt: skip
             with pytest.raises(TypeError, match=word):
                 call()
+
+
+def test_ufunc_methods_take_the_keywords_cupys_take():
+    """cupy/_core/_kernel.pyx: `reduce(array, axis=0, dtype=None, out=None, keepdims=False)`,
+    `accumulate(array, axis=0, dtype=None, out=None)`; NumPy's `initial` and `where` are not
+    there (a TypeError on CuPy)."""
+    with on_fake_device() as xp:
+        a = xp.ones((2, 3))
+        xp.add.reduce(a, axis=0, dtype=np.float64, keepdims=True)
+        np.multiply.accumulate(a, axis=1, dtype=np.float64)
+        for call in (lambda: xp.add.reduce(a, axis=0, initial=1.0),
+                     lambda: np.add.reduce(a, where=a > 0),
+                     lambda: xp.add.accumulate(a, axis=0, keepdims=True)):  # fmt: skip
+            with pytest.raises(TypeError, match="unexpected keyword"):
+                call()
