@@ -34,7 +34,8 @@ lets a CPU test see those round trips without a GPU:
 - It refuses what CuPy refuses (tests/test_cupy_stand_in.py names the CuPy source of each rule):
   a NumPy array in a ufunc, `where`, `concatenate` or `stack`, or in a fused kernel; a fused
   kernel's arrays of two dtypes; a ufunc keyword other than `out`, `dtype` and `casting`; the
-  ufunc methods CuPy has not got (`maximum.reduce`, `multiply.at`); array-method arguments
+  ufunc methods CuPy has not got (`maximum.reduce`, `multiply.at`) and their NumPy-only
+  keywords (`add.reduce(initial=...)`); array-method arguments
   CuPy's methods do not take (`max(initial=...)`, `sum(where=...)`, `take(mode=...)`). NumPy's
   own calls, which the stand-in runs on, are exempt.
 
