@@ -106,8 +106,7 @@ def check_replace_unk(
     its sources is one token of `tokenizer` (the model's), or it would never match. `who` names
     the model without attention in the message (an ensemble's run). The commands call it before
     they read a sentence."""
-    if not isinstance(replace_unk, bool | np.bool_):
-        raise ValueError(f"translate: replace_unk={replace_unk!r}; give True or False")
+    validate.boolean("translate", "replace_unk", replace_unk)
     if phrase_table is not None:
         if not isinstance(phrase_table, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in phrase_table.items()

@@ -119,6 +119,7 @@ class Translator:
         `first`: the index of sources[0] in the caller's list, which error messages name, after
         `where`, the caller; `count`: add the tokens to `unknown` and `source_tokens` (not when
         the sources were counted already, by the translating of the same pairs)."""
+        validate.boolean(where, "count", count)
         if len(sources) == 0:
             raise ValueError(f"{where}: no source sentences given")
         if self.model.cfg.src_features > 0:

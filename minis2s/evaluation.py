@@ -32,6 +32,7 @@ def evaluate(
     """`tr.evaluate(pairs, ...)`: translate the sources with `options`, score the outputs
     (`evaluate_translations`), and add ref_loss, ref_ppl and ref_unknown."""
     checks.check_pairs(pairs)
+    validate.boolean("evaluate", "bleu", bleu)  # before the decoding, which can take minutes
     if options.get("nbest", 1) != 1:  # scores need one output per source
         raise ValueError(
             f"evaluate: nbest={options['nbest']!r}; scoring takes the best output of each "
@@ -58,6 +59,7 @@ def evaluate_translations(
     from minis2s.api import Translation  # here: api.py imports this module
 
     checks.check_pairs(pairs)
+    validate.boolean("evaluate", "bleu", bleu)
     if len(translations) != len(pairs):
         raise ValueError(
             f"evaluate: {len(translations)} translations for {len(pairs)} pairs; give one "

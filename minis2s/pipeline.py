@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from minis2s import backend, fine_tune, metrics
+from minis2s import backend, fine_tune, metrics, validate
 from minis2s.api import Translator
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.loading import (
@@ -184,6 +184,8 @@ def train(
 
     Returns a Translator holding the best checkpoint's parameters.
     """
+    for name, flag in (("resume", resume), ("progress", progress), ("cli", cli)):
+        validate.boolean("train", name, flag)  # resume="no" resumed
     check_train_arguments(data, model_options, tcfg, out_dir)  # not an AttributeError inside
     if init_from is not None:  # first: the conflict is what to fix, not a missing file
         fine_tune.check_options({"--resume": resume, "--src-vectors": src_vectors,

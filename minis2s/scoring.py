@@ -75,6 +75,7 @@ def score(
     """
     checks.check_pairs(pairs, "score")
     validate.integer("score", "batch_size", batch_size, 1)
+    validate.boolean("score", "count_sources", count_sources)
     tokens = [tr.tokenizer.tokenize(t) for _, t in pairs]
     sources, _ = length_batches.encode_each(  # in the caller's order: errors name its index
         tr, [s for s, _ in pairs], batch_size, where="score", count=count_sources

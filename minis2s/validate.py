@@ -41,6 +41,14 @@ def integer(where: str, name: str, value: Any, minimum: int | None) -> None:
         raise ValueError(f"{where}: {name} must be >= {minimum}; got {value}")
 
 
+def boolean(where: str, name: str, value: Any) -> None:
+    """ValueError unless `value` is True or False (a NumPy bool too): a flag taken by truthiness
+    would read "no" (a non-empty string) as True, and 0 or None as False without a word."""
+    if not isinstance(value, bool | np.bool_):
+        hint = ", not a string: any non-empty one, 'no' too, reads as True" * isinstance(value, str)
+        raise ValueError(f"{where}: {name}={value!r:.40}; give True or False{hint}")
+
+
 def size(where: str, name: str, value: Any) -> None:
     """ValueError unless `value` is an integer >= 1: a layer's size (D, H, V, E ...) for `init`,
     so that H = -1 is named here rather than in the random generator's "high - low range"."""
