@@ -4,6 +4,7 @@ learnt from. Each gets what was meant, or a message (or note) that names the pro
 fix, not a silent wrong answer."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -67,3 +68,39 @@ def test_train_flags_take_a_bool_only(tmp_path, name):
         pipeline.train(data, {"hidden": 4, "emb": 4}, TrainConfig(epochs=1), str(tmp_path / "r"),
                        **{name: "no"})  # fmt: skip
     assert not (tmp_path / "r").exists()
+
+
+# 2. --train-size past the corpus: all of it trains, and the user is told so.
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A corpus of 10 training pairs and a dev file of 2."""
+    train, dev = tmp_path / "train.tsv", tmp_path / "dev.tsv"
+    train.write_text("".join(f"a{i} b\tc d{i}\n" for i in range(10)))
+    dev.write_text("x y\tz w\nu v\tp q\n")
+    return train, dev
+
+
+def test_load_data_warns_of_a_train_size_past_the_pairs(corpus):
+    """train_size=50 of a corpus of 10 training pairs silently took the 10."""
+    train, dev = corpus
+    with pytest.warns(UserWarning, match=r"--train-size 50 \(train_size\).*10 training pairs"):
+        data = pipeline.load_data(data=str(train), dev_data=str(dev), train_size=50)
+    assert len(data.train) == 10
+    with pytest.warns(UserWarning, match=r"the 9 training pairs there are \(5% of the corpus held"):
+        pipeline.load_data(data=str(train), train_size=50)  # one of 10 held out for dev
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a train size the corpus has, or all of it: no note
+        pipeline.load_data(data=str(train), dev_data=str(dev), train_size=10)
+        pipeline.load_data(data=str(train), dev_data=str(dev), train_size=3)
+
+
+def test_train_notes_a_train_size_past_the_pairs(corpus, tmp_path, capsys):
+    train, dev = corpus
+    args = ["train", "--data", str(train), "--dev-data", str(dev), "--train-size", "50",
+            "--epochs", "1", "--hidden", "4", "--emb", "4", "--show", "0", "--quiet"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "minis2s train: note: --train-size 50 (train_size) asks for more than the 10" in err
+    assert "all 10 are used" in err

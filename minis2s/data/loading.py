@@ -119,6 +119,10 @@ def load_data(
     if not train:
         raise ValueError(_why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped))
     if train_size is not None:
+        if train_size > len(train):
+            _warn_of_train_size(
+                train_size, len(train), n_skipped, task is None and dev_data is None
+            )
         train = train[:train_size]
     if task is None:
         _warn_of_trained(train, {"--dev-data": None if dev_data is None else dev,
@@ -232,6 +236,20 @@ def _vocabularies(
         del sides["source"]
     check_each_side_kept(sides, len(train), min_freq, max_vocab, share)
     return src_vocab, tgt_vocab
+
+
+def _warn_of_train_size(train_size: int, n: int, n_long: int, held_out: bool) -> None:
+    """A warning that `train_size` asks for more than the `n` training pairs there are (after
+    `n_long` longer than max_len were dropped and, `held_out`, dev was held out of the corpus):
+    the run trains on all of them, which a user expecting the size asked for should know."""
+    after = ["5% of the corpus held out for dev"] * held_out
+    after += [f"{n_long} longer than --max-len dropped"] * (n_long > 0)
+    why = f" ({' and '.join(after)})" if after else ""
+    warnings.warn(
+        f"--train-size {train_size} (train_size) asks for more than the {n} training pairs there "
+        f"are{why}; all {n} are used",
+        stacklevel=3,
+    )
 
 
 def _warn_of_trained(train: list, splits: dict[str, list | None]) -> None:
