@@ -73,11 +73,17 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
+# A text's own backslash is doubled, so a single one always starts an escape: written out, the
+# text's backslash and t is \\t (three characters), its tab \t (two) (README, score).
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _as_column(x) -> str:
     """A source or reference as one TSV column: a tab inside it (a corpus of two files may hold
-    one) written as \\t, so that the pair stays the line's last two columns; feature frames as
-    `<S frames>`."""
-    return x.replace("\t", "\\t") if isinstance(x, str) else f"<{len(x)} frames>"
+    one) written as \\t, a backslash as \\\\ (and a newline or carriage return as \\n, \\r), so
+    that the pair stays the line's last two columns and each reads back as it was; feature
+    frames as `<S frames>`."""
+    return x.translate(_ESCAPES) if isinstance(x, str) else f"<{len(x)} frames>"
 
 
 def note_task(tr: Translator, args: argparse.Namespace) -> None:

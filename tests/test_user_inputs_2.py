@@ -104,3 +104,32 @@ def test_train_notes_a_train_size_past_the_pairs(corpus, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "minis2s train: note: --train-size 50 (train_size) asks for more than the 10" in err
     assert "all 10 are used" in err
+
+
+# 3. score --with-text writes each text so that it reads back as it was.
+
+UNESCAPE = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+
+
+def unescaped(column: str) -> str:
+    """A --with-text column read back, as README's score section says."""
+    return re.sub(r"\\[\\tnr]", lambda m: UNESCAPE[m.group(0)], column)
+
+
+def test_score_with_text_tells_a_backslash_t_from_a_tab(run, tmp_path, capsys):
+    """A TAB inside a text was written as backslash-t, and so was a text's own backslash-t: the
+    two lines below came out the same. Now a backslash is written as two, and each column
+    reads back as the text it was."""
+    src, tgt = tmp_path / "src.txt", tmp_path / "tgt.txt"
+    sources = ["1\\t2", "1\t2", "3\\\\t4\\"]  # a backslash and t; a tab; backslashes
+    src.write_text("".join(s + "\n" for s in sources), encoding="utf-8")
+    tgt.write_text("21\n2\t1\n4\\t3\n", encoding="utf-8")
+    assert main(["score", "--checkpoint", str(run), "--data", str(src), str(tgt),
+                 "--with-text"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()[:3]
+    columns = [line.split("\t")[3:] for line in lines]
+    assert all(len(c) == 2 for c in columns)  # a tab inside a text splits no column
+    assert columns[0][0] != columns[1][0]
+    assert [tuple(map(unescaped, c)) for c in columns] == list(
+        zip(sources, ["21", "2\t1", "4\\t3"], strict=True)
+    )
