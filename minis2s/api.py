@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import _api_checks as checks
-from minis2s import evaluation, length_batches, load_run, scoring, validate
+from minis2s import evaluation, length_batches, load_run, long_sources, scoring, validate
 from minis2s.data.batching import pad
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import Vocab
@@ -183,6 +183,7 @@ class Translator:
         phrase_table = self._checked_phrase_table(replace_unk, phrase_table)
         seed = 0 if seed is None else seed
         rows, toks = length_batches.encode_each(self, sources, batch_size)  # the caller's order
+        self._warn_of_long([len(t) for t in toks])
         hyps = length_batches.decode(self.model, rows, method=method, batch_size=batch_size,
                                      nbest=nbest, seed=seed, options=options,
                                      places=places)  # fmt: skip
@@ -191,6 +192,26 @@ class Translator:
             ts = [self._to_translation(h, st, replace_unk, phrase_table) for h in h_list]
             out.append(ts if nbest > 1 else ts[0])
         return out
+
+    @property
+    def longest_source(self) -> int | None:
+        """The most tokens (frames, for a feature model) of a source the model trained on, as its
+        run recorded it; None for a run saved before minis2s recorded it, or a model built by
+        hand. An ensemble's is its members' largest (None if one has none)."""
+        if self.members:
+            figures = [m.longest_source for m in self.members]
+            return None if None in figures else max(figures)
+        return long_sources.recorded(self.config)
+
+    def _warn_of_long(self, lengths: list[int]) -> None:
+        """A LongSourceWarning naming the sources longer than `longest_source`."""
+        longest = self.longest_source
+        long = long_sources.longer(lengths, longest)
+        if long:
+            unit = "frames" if self.model.cfg.src_features else "tokens"
+            names = [f"sources[{i}]" for i in long]
+            text = long_sources.note(names, [lengths[i] for i in long], longest, "source", unit)
+            warnings.warn(long_sources.LongSourceWarning(text), stacklevel=3)
 
     def _checked_phrase_table(
         self, replace_unk: bool, phrase_table: Mapping[str, str] | None

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from minis2s import backend, fine_tune, metrics, validate
+from minis2s import backend, fine_tune, long_sources, metrics, validate
 from minis2s.api import Translator
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.loading import (
@@ -234,6 +234,7 @@ def train(
     if data.src_vocab is not None:
         vocabs["src"] = data.src_vocab.to_dict()
     meta = run_config(data, model, tcfg)
+    meta["data"]["longest_source"] = long_sources.record(train_ex)  # translate's notes
     if resume and "source" in saved.get("data", {}) and "source" not in meta["data"]:
         meta["data"]["source"] = saved["data"]["source"]  # Data built without: the run's stays
     if start is not None:  # where it started: a resume goes on from its own last/

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
 from minis2s.commands import check_decode_options, note_unknown
+from minis2s.long_sources import LongSourceWarning, longer, note
 
 if TYPE_CHECKING:
     from minis2s.api import Translator
@@ -43,8 +45,10 @@ def translate(args: argparse.Namespace) -> int:
         if args.show_attention and r is not None:
             print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
     note_unknown(tr, args)
+    what = "line" if args.sentences in ([], ["-"]) else "sentence"
     if blank:
-        _note_blank(blank, len(sentences), "line" if args.sentences in ([], ["-"]) else "sentence")
+        _note_blank(blank, len(sentences), what)
+    _note_long(tr, best, what)
     cut = sum(not t.ended for t in best if t is not None)
     if cut:
         print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
@@ -99,7 +103,9 @@ def _translate_keeping_blanks(tr: Translator, sentences: list[str], kw: dict) ->
     has_tokens = [bool(tr.tokenizer.tokenize(s)) for s in sentences]
     places = [i for i, ok in enumerate(has_tokens) if ok]  # line i samples from stream i
     some = [sentences[i] for i in places]
-    translated = iter(tr.translate(some, places=places, **kw) if some else [])
+    with warnings.catch_warnings():  # translate's own note names lines (_note_long)
+        warnings.simplefilter("ignore", LongSourceWarning)
+        translated = iter(tr.translate(some, places=places, **kw) if some else [])
     return [next(translated) if ok else None for ok in has_tokens]
 
 
@@ -111,3 +117,15 @@ def _note_blank(blank: list[int], n: int, what: str) -> None:
     verb, outputs = ("has", "its output is") if k == 1 else ("have", "their outputs are")
     print(f"note: {k} of the {n} {what}s ({where}) {verb} no token: {outputs} empty",
           file=sys.stderr)  # fmt: skip
+
+
+def _note_long(tr: Translator, best: list, what: str) -> None:
+    """The note on stderr naming the lines (`what`: "line" or "sentence", numbered from 1 as the
+    output's) whose sources are longer than any the model trained on (`Translator.longest_source`):
+    their translations are likely poor. `best`: each line's Translation, None for a blank one."""
+    lengths = [0 if t is None else len(t.src_tokens) for t in best]
+    long = longer(lengths, tr.longest_source)
+    if long:
+        names = [f"{what} {i + 1}" for i in long]
+        text = note(names, [lengths[i] for i in long], tr.longest_source, what, "tokens")
+        print(f"note: {text}", file=sys.stderr)

@@ -3,8 +3,11 @@ past the corpus, a text holding a tab or a backslash, a line far longer than any
 learnt from. Each gets what was meant, or a message (or note) that names the problem and the
 fix, not a silent wrong answer."""
 
+import io
 import re
+import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,12 +15,15 @@ import pytest
 from minis2s import pipeline, scoring
 from minis2s.api import Translator
 from minis2s.cli import main
+from minis2s.long_sources import LongSourceWarning
+from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
 
 TINY = [
     "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
     "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "0", "--quiet",
 ]  # fmt: skip
+FORMAT1 = Path(__file__).parent / "data" / "format1"  # a run saved before the figure
 PAIRS = [("12", "21"), ("345", "543")]
 
 
@@ -133,3 +139,97 @@ def test_score_with_text_tells_a_backslash_t_from_a_tab(run, tmp_path, capsys):
     assert [tuple(map(unescaped, c)) for c in columns] == list(
         zip(sources, ["21", "2\t1", "4\\t3"], strict=True)
     )
+
+
+# 4. A source longer than any the model trained on is named, with what to expect of it.
+
+LONG = "1234567890" * 4  # 40 tokens (characters); reverse-digits' sources have at most 10
+
+
+def trained_longest(train_size: int = 64, seed: int = 0) -> int:
+    """The longest source, in tokens, of TINY's training pairs."""
+    data = pipeline.load_data(task="reverse-digits", train_size=train_size, seed=seed)
+    return max(len(list(s)) for s, _ in data.train)  # the char tokenizer: one token a digit
+
+
+def test_a_run_records_its_longest_training_source(run, tr):
+    longest = trained_longest()
+    for which in ("best", "last"):
+        assert checkpoint.load_config(run / which)["data"]["longest_source"] == longest
+    assert tr.longest_source == longest
+
+
+def test_translate_warns_of_a_source_longer_than_any_trained_on(tr):
+    longest = tr.longest_source
+    with pytest.warns(UserWarning) as caught:
+        tr.translate(["12", LONG])
+    assert [str(w.message) for w in caught] == [
+        f"sources[1] has 40 tokens, longer than any training source (at most {longest}): its "
+        "translation is likely poor"
+    ]
+    with pytest.warns(
+        LongSourceWarning,
+        match=r"2 sources are longer than any training source "
+        rf"\(at most {longest} tokens\): sources\[0\] \(40\), sources\[2\] \(41\)",
+    ):
+        tr.translate([LONG, "1", LONG + "1"])  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr.translate(["1" * longest, "12"])  # as long as the longest: no warning
+
+
+def test_translate_notes_the_lines_longer_than_any_trained_on(run, tr, capsys, monkeypatch):
+    """The note names lines as the output has them (a blank line keeps its place), once: the
+    API's warning, which names sources[i], is not printed beside it."""
+    longest = tr.longest_source
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"12\n\n{LONG}\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"note: line 3 has 40 tokens, longer than any training source (at most {longest}): "
+        "its translation is likely poor\n"
+    ) in err
+    assert "sources[" not in err
+    assert main(["translate", "--checkpoint", str(run), LONG, "1", LONG]) == 0
+    err = capsys.readouterr().err
+    assert "note: 2 sentences are longer than any training source (at most " in err
+    assert ": sentence 1 (40), sentence 3 (40); their translations are likely poor" in err
+    assert main(["translate", "--checkpoint", str(run), "12"]) == 0
+    assert "training source" not in capsys.readouterr().err
+
+
+def test_an_old_checkpoint_has_no_figure_and_gives_no_note(capsys):
+    """A run saved before minis2s recorded the figure loads, and translates without a word."""
+    tr = Translator.load(FORMAT1 / "last")
+    assert tr.longest_source is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr.translate([LONG])
+    assert main(["translate", "--checkpoint", str(FORMAT1 / "last"), LONG]) == 0
+    assert "training source" not in capsys.readouterr().err
+
+
+def test_a_resumed_old_run_records_the_figure_of_its_data(tmp_path):
+    """Resuming a run saved before the figure is not refused as other data, and its new
+    checkpoints hold the figure of the same data."""
+    run = tmp_path / "run"
+    shutil.copytree(FORMAT1 / "last", run / "last")
+    assert main(["train", "--task", "reverse-digits", "--train-size", "3000", "--out", str(run),
+                 "--resume", "--epochs", "4", "--quiet"]) == 0  # fmt: skip
+    assert checkpoint.load_config(run / "last")["data"]["longest_source"] == trained_longest(3000)
+
+
+def test_resume_and_init_from_keep_the_figure_of_their_data(run, tmp_path):
+    """A resumed run goes on with the same data, so the same figure; a run started from another
+    (--init-from) has the figure of its own training pairs, not the other run's."""
+    resumed = tmp_path / "resumed"
+    shutil.copytree(run, resumed)
+    assert main(["train", *TINY, "--out", str(resumed), "--resume", "--epochs", "2"]) == 0
+    assert Translator.load(resumed).longest_source == trained_longest()
+    corpus = tmp_path / "short.tsv"
+    corpus.write_text("".join(f"{i}{i + 1}\t{i + 1}{i}\n" for i in range(8)))  # 2 tokens each
+    tuned = tmp_path / "tuned"
+    assert main(["train", "--init-from", str(run), "--data", str(corpus), "--dev-data",
+                 str(corpus), "--epochs", "1", "--quiet", "--show", "0",
+                 "--out", str(tuned)]) == 0  # fmt: skip
+    assert Translator.load(tuned).longest_source == 2

@@ -23,7 +23,8 @@ RESUMABLE = ("epochs", "max_steps", "patience", "eval_every", "keep_checkpoints"
 # meta["data"] entries that older runs did not save. "normalization": a task run saved before
 # minis2s normalised text goes on normalising (the tasks' text is NFC: the same tokens); a corpus
 # run goes on reading text as written (train_commands.train resumes it with its own tokenizer).
-DATA_CHECKS = ("options", "train", "dev", "normalization")
+# "longest_source": the resumed run's data, the same pairs, records it from then on.
+DATA_CHECKS = ("options", "train", "dev", "normalization", "longest_source")
 
 
 def load_last(
