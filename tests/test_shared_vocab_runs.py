@@ -193,7 +193,9 @@ def test_share_vocab_on_feature_frames_and_with_given_vocabularies_is_refused(ru
     tr = Translator.load(runs[0] / "run1")
     with pytest.raises(ValueError, match="--share-vocab shapes a vocabulary built on the"):
         pipeline.load_data(task="copy", vocabs=(tr.src_vocab, tr.tgt_vocab), share_vocab=True)
-    with pytest.raises(ValueError, match=re.escape("share_vocab must be True or False; got 'no'")):
+    with pytest.raises(
+        ValueError, match=re.escape("load_data: share_vocab='no'; give True or False")
+    ):
         pipeline.load_data(task="copy", share_vocab="no")
 
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.data import bpe
 from minis2s.data.corpus import read_corpus
 from minis2s.data.load_checks import (
@@ -100,8 +101,8 @@ def load_data(
                              "vocabularies given (vocabs), leave it out")  # fmt: skip
     check_vocab_options(min_freq, max_vocab)
     _check_vocabs(vocabs)
-    if share_vocab not in (None, False, True):  # "no" would be taken for True
-        raise ValueError(f"share_vocab must be True or False; got {share_vocab!r}")
+    if share_vocab is not None:  # "no" would be taken for True
+        validate.boolean("load_data", "share_vocab", share_vocab)
     n_skipped = 0
     if task is not None:
         t = get_task(task)
