@@ -9,18 +9,12 @@ from minis2s import metrics, pipeline, scoring
 from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.train.config import TrainConfig
-
-TINY = [
-    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
-    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "0", "--quiet",
-]  # fmt: skip
+from tests.tiny_run import train_tiny
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("api") / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
-    return out
+    return train_tiny(tmp_path_factory.mktemp("api") / "run")
 
 
 def test_pairs_given_as_one_string_one_pair_or_a_generator_are_named(run):

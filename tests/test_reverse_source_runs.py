@@ -11,18 +11,12 @@ from minis2s import fine_tune
 from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.train import checkpoint
-
-TINY = [
-    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
-    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "0", "--quiet",
-]  # fmt: skip
+from tests.tiny_run import TINY, train_tiny
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reversed") / "run"
-    assert main(["train", *TINY, "--reverse-source", "--out", str(out)]) == 0
-    return out
+    return train_tiny(tmp_path_factory.mktemp("reversed") / "run", "--reverse-source")
 
 
 def test_train_records_the_option_and_translate_reads_the_run(run, capsys):

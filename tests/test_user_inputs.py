@@ -8,18 +8,12 @@ import pytest
 
 from minis2s.api import Translator
 from minis2s.cli import main
-
-TINY = [
-    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
-    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "0", "--quiet",
-]  # fmt: skip
+from tests.tiny_run import TINY, train_tiny
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("user") / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
-    return out
+    return train_tiny(tmp_path_factory.mktemp("user") / "run")
 
 
 def test_translate_dash_reads_standard_input(run, capsys, monkeypatch):

@@ -18,20 +18,15 @@ from minis2s.cli import main
 from minis2s.long_sources import LongSourceWarning
 from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
+from tests.tiny_run import TINY, train_tiny
 
-TINY = [
-    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
-    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--show", "0", "--quiet",
-]  # fmt: skip
 FORMAT1 = Path(__file__).parent / "data" / "format1"  # a run saved before the figure
 PAIRS = [("12", "21"), ("345", "543")]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("user2") / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
-    return out
+    return train_tiny(tmp_path_factory.mktemp("user2") / "run")
 
 
 @pytest.fixture(scope="module")
