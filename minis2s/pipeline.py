@@ -195,7 +195,9 @@ def train(
     last = os.path.join(out_dir, "last")
     saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
     if resume and not saved:  # before the lock makes out_dir (a mistyped one stays unmade)
-        raise FileNotFoundError(f"--resume: no checkpoint at {out_dir}/last to resume from")
+        run_lock.check_free(out_dir)  # a run another process trains, not yet saved: name it
+        flag = "--resume" if cli else "resume=True"
+        raise FileNotFoundError(f"{flag}: no checkpoint at {out_dir}/last to resume from")
     if dtype is None:
         dtype = saved.get("dtype", start.config.get("dtype", "float32") if start else "float32")
     if saved:

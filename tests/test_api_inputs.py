@@ -139,7 +139,7 @@ def test_resuming_a_run_that_is_not_there_leaves_no_directory(data, tmp_path):
     """pipeline.train(..., resume=True) of a mistyped out_dir made it, with a train.lock, before
     it found nothing to resume (the command line checks first, and made none)."""
     out = tmp_path / "typo"
-    with pytest.raises(FileNotFoundError, match="no checkpoint at .*typo/last to resume from"):
+    with pytest.raises(FileNotFoundError, match="^resume=True: no checkpoint at .*typo/last to"):
         pipeline.train(data, {}, TrainConfig(epochs=1), str(out), resume=True, progress=False)
     assert not out.exists()
 

@@ -77,6 +77,15 @@ def test_the_command_line_refuses_before_it_reads_any_data(tmp_path, holder, cap
         assert f"minis2s train: error: the run in {run} is in use: process {holder.pid}" in err
 
 
+def test_pipeline_train_resuming_a_run_in_use_names_the_process(tmp_path, holder):
+    """Before its first save the run holds only train.lock: a resume of it from Python is told
+    who trains it, not that there is no checkpoint."""
+    run = str(tmp_path / "run")
+    data = pipeline.load_data(task="copy", train_size=8)
+    with pytest.raises(run_lock.RunInUseError, match=f"is in use: process {holder.pid}"):
+        pipeline.train(data, {}, TrainConfig(epochs=1), run, resume=True, progress=False)
+
+
 def test_readers_are_not_kept_out(tmp_path, holder):
     last = tmp_path / "run" / "last"
     checkpoint.save(last, {"w": np.ones(2)}, {"i": 1})
