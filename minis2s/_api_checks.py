@@ -63,9 +63,9 @@ def check_pairs(pairs: Sequence[tuple[Any, str]], where: str = "evaluate") -> No
             f"{where}: pairs is one (source, reference) pair; pass a list of pairs: [{pairs!r:.60}]"
         )
     if not isinstance(pairs, Sequence):  # None, a generator, a dict, an array
+        how = "pairs.tolist()" if isinstance(pairs, np.ndarray) else "list(...) of a generator"
         raise ValueError(
-            f"{where}: pairs is {describe(pairs)}; pass a list of (source, reference) pairs "
-            "(list(...) of a generator)"
+            f"{where}: pairs is {describe(pairs)}; pass a list of (source, reference) pairs ({how})"
         )
     if len(pairs) == 0:
         raise ValueError(f"{where}: pairs is empty; give at least one (source, reference)")

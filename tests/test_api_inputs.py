@@ -3,6 +3,7 @@ where a list of pairs goes, a dict where a TrainConfig goes, a task's name where
 is refused with a message naming the argument and the fix, not an AttributeError or TypeError
 from deep inside."""
 
+import numpy as np
 import pytest
 
 from minis2s import metrics, pipeline, scoring
@@ -28,6 +29,11 @@ def test_pairs_given_as_one_string_one_pair_or_a_generator_are_named(run):
             call(p for p in [("12", "21")])  # a TypeError: object of type 'generator' has no len()
         with pytest.raises(ValueError, match=rf"{where}: pairs is None"):
             call(None)
+    pairs = np.array([("12", "21"), ("345", "543")])  # (2, 2) strings
+    with pytest.raises(ValueError, match=r"pairs is .*array.*pairs\.tolist\(\)") as e:
+        tr.evaluate(pairs)  # the hint list(...) gave rows that are arrays, refused again
+    assert "list(...)" not in str(e.value)
+    assert tr.evaluate(pairs.tolist())["n"] == 2  # what the hint says works
 
 
 def test_metrics_and_summarize_refuse_what_has_no_length():
