@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
 from minis2s.commands import check_decode_options, note_unknown
+from minis2s.decode.common import NoHypothesis
 from minis2s.long_sources import LongSourceWarning, longer, note
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ def translate(args: argparse.Namespace) -> int:
     sentences = _sentences(args.sentences)
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
-    results = _translate_keeping_blanks(tr, sentences, kw)
+    what = "line" if args.sentences in ([], ["-"]) else "sentence"
+    results = _translate_keeping_blanks(tr, sentences, kw, what)
     blank = [i for i, r in enumerate(results) if r is None]
     best = [r[0] if isinstance(r, list) else r for r in results]  # of an n-best list, its first
     for r, b in zip(results, best, strict=True):
@@ -45,7 +47,6 @@ def translate(args: argparse.Namespace) -> int:
         if args.show_attention and r is not None:
             print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
     note_unknown(tr, args)
-    what = "line" if args.sentences in ([], ["-"]) else "sentence"
     if blank:
         _note_blank(blank, len(sentences), what)
     _note_long(tr, best, what)
@@ -96,16 +97,20 @@ def _stdin_lines() -> list[str]:
     return lines
 
 
-def _translate_keeping_blanks(tr: Translator, sentences: list[str], kw: dict) -> list:
+def _translate_keeping_blanks(tr: Translator, sentences: list[str], kw: dict, what: str) -> list:
     """tr.translate(sentences, **kw), but for None in the place of each sentence without a token
     (a blank line: between a document's paragraphs, at its end), which the model cannot read and
-    whose output line stays empty, so the output is line for line with the input."""
+    whose output line stays empty, so the output is line for line with the input. A sentence
+    without a hypothesis is named by its place in the input, `what` 1-based ("line 3")."""
     has_tokens = [bool(tr.tokenizer.tokenize(s)) for s in sentences]
     places = [i for i, ok in enumerate(has_tokens) if ok]  # line i samples from stream i
     some = [sentences[i] for i in places]
     with warnings.catch_warnings():  # translate's own note names lines (_note_long)
         warnings.simplefilter("ignore", LongSourceWarning)
-        translated = iter(tr.translate(some, places=places, **kw) if some else [])
+        try:
+            translated = iter(tr.translate(some, places=places, **kw) if some else [])
+        except NoHypothesis as e:  # it names sources[i] of `some`, which skips the blank lines
+            raise NoHypothesis(places[e.n], f"{what} {places[e.n] + 1}", where=e.where) from None
     return [next(translated) if ok else None for ok in has_tokens]
 
 

@@ -4,10 +4,12 @@ problem and the fix, not a silent wrong answer."""
 
 import io
 
+import numpy as np
 import pytest
 
 from minis2s.api import Translator
 from minis2s.cli import main
+from minis2s.models import Seq2Seq
 from tests.tiny_run import TINY, train_tiny
 
 
@@ -90,6 +92,26 @@ def test_blank_sentences_keep_their_place_in_nbest_and_attention_output(run, cap
     alone = capsys.readouterr().out
     assert main(["translate", "--checkpoint", str(run), "--show-attention", "", "12"]) == 0
     assert capsys.readouterr().out == "\n\n" + alone  # an empty output, with an empty grid
+
+
+def test_a_sentence_without_a_hypothesis_is_named_by_its_line_past_blank_lines(
+    run, capsys, monkeypatch
+):
+    """The error named sources[i] counting only the lines with tokens: past a blank line it
+    named the line before the one that failed."""
+    real = Seq2Seq.step
+
+    def nan_step(self, y, state, **kw):  # NaN for every sentence whose source is 345
+        logp, state, w = real(self, y, state, **kw)
+        return logp * np.nan, state, w
+
+    monkeypatch.setattr(Seq2Seq, "step", nan_step)
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n345\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2 has no hypothesis with a finite score" in err
+    assert main(["translate", "--checkpoint", str(run), "", "345"]) == 2
+    assert "sentence 2 has no hypothesis with a finite score" in capsys.readouterr().err
 
 
 def test_only_blank_lines_give_only_empty_lines(run, capsys, monkeypatch):
