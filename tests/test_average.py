@@ -178,6 +178,26 @@ def test_checkpoints_of_different_runs_are_averaged_with_a_warning(run, tmp_path
             "config"]["data"].update(train="0" * 16))], tmp_path / "out2")  # fmt: skip
 
 
+def test_the_average_of_runs_keeps_the_longest_training_source_of_them(run, tmp_path):
+    """translate's note of sources longer than any training source reads the average's config:
+    of checkpoints of runs trained on other pairs, the longest of their figures; where one was
+    saved without the figure, none (no note rather than a wrong one)."""
+    own = checkpoint.load_config(step(run, 8))["data"]["longest_source"]
+
+    def longest(n):
+        return lambda d: d["config"]["data"].update(train="0" * 16, longest_source=n)
+
+    longer = copy_with(step(run, 8), tmp_path / "long", state=longest(own + 5))
+    with pytest.warns(UserWarning, match="other training pairs"):
+        for out, order in (("a", [longer, step(run, 6)]), ("b", [step(run, 6), longer])):
+            average(order, tmp_path / out)
+            assert Translator.load(tmp_path / out).longest_source == own + 5
+    unknown = copy_with(step(run, 8), tmp_path / "old", state=longest(None))
+    with pytest.warns(UserWarning, match="other training pairs"):
+        average([step(run, 6), unknown], tmp_path / "c")
+    assert Translator.load(tmp_path / "c").longest_source is None
+
+
 def test_paths_and_out_are_refused_by_name(run, tmp_path, capsys):
     a, b = step(run, 6), step(run, 8)
     refusals = [

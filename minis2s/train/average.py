@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from minis2s import long_sources
 from minis2s.train import checkpoint, keep
 
 RUN_FIELDS = {"train.seed": "seeds", "data.train": "training pairs (their fingerprints)"}
@@ -60,7 +61,15 @@ def average(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:
     dtype = np.dtype(configs[-1].get("dtype", "float32"))
     params = {k: (s / len(names)).astype(dtype) for k, s in sums.items()}
     config = configs[-1] | {"average": {"checkpoints": names, "steps": steps}}
+    config["data"] = {**config.get("data", {}), "longest_source": _longest_source(configs)}
     return checkpoint.save(out, params, config, vocabs=first.vocabs)
+
+
+def _longest_source(configs: list[dict[str, Any]]) -> int | None:
+    """The longest training source of the averaged checkpoints' runs (translate's note of longer
+    sources reads it), None where one was saved without the figure: no note, not a wrong one."""
+    figures = [long_sources.recorded(c) for c in configs]
+    return None if None in figures else max(figures)
 
 
 SAME_MODEL = (
