@@ -6,6 +6,8 @@ checkpoints and what differs, as OpenNMT-py refuses an ensemble of models with o
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,8 +29,6 @@ SAME_FRAMES = (  # tasks --write refuses a task of feature frames: a TSV file ca
 def check_paths(paths: Any) -> list[str]:
     """`paths` is a list of at least one checkpoint path (one string is refused: its letters
     would be taken for paths)."""
-    import os
-
     if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
         raise ValueError(
             f"Translator.load_ensemble: paths is {paths!r:.60}; give a list of run or checkpoint "
@@ -42,9 +42,6 @@ def check_distinct(names: Sequence[str], checkpoints: Sequence[str]) -> None:
     they name, a run's best/): the mean of a run's distribution with itself is that run's, which
     the figures would call an ensemble's (a typo of runs/d1 for runs/d2). Not refused: twice is
     also a weight (d1 d1 d2 weighs d1 2/3)."""
-    import os
-    import warnings
-
     seen: dict[str, str] = {}
     for name, ckpt in zip(names, checkpoints, strict=True):
         key = os.path.realpath(ckpt)
