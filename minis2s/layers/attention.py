@@ -10,8 +10,14 @@ Backward, from dc_t = dL/dc_t (and any direct gradient of the weights, which add
     de_ts  = a_ts (da_ts - sum_s' a_ts' da_ts')       the softmax's Jacobian: 0 at padding
     dk_s   = sum_t a_ts dc_t                          k_s as a value
 then de_ts goes back through the score kind (dot: dq_t = sum_s de_ts k_s, and k_s as a key gets
-sum_t de_ts q_t; the others also through their parameters: query_grads, key_value_grads).
-In the code the scores e are `s` (their gradient `ds`) and the weights a are `w`.
+sum_t de_ts q_t; general: the same with keys_s = W_a k_s in place of k_s; the tanh kinds, with
+keys_s = W_k k_s (+ b), u_ts = W_q q_t + keys_s and z_ts = tanh(u_ts), so that e_ts = v . z_ts:
+    du_ts  = de_ts v * (1 - z_ts^2)                   tanh' = 1 - tanh^2
+    dq_t   = sum_s W_q^T du_ts,   dkeys_s = sum_t du_ts,   dW_q = sum_ts du_ts q_t^T,
+    dv     = sum_ts de_ts z_ts
+(query_grads, key_value_grads), and dkeys on through keys_backward).
+In the code the scores e are `s` (their gradient `ds`) and the weights a are `w` (their gradient
+`dw`, the da_ts above).
 
 Score kinds (SCORES):
     dot         e = q . k                                   Hq == He; no parameters
@@ -191,8 +197,8 @@ def query_grads(ds: Any, cache: QueryCache) -> Any:
         scale = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
         return scale * (ds @ keys)
     W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
-    da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A): e = v . z, tanh' = 1 - tanh^2
-    return rows(da.sum(axis=2), W_q)  # z = tanh(q W_q^T + keys)
+    du = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A): e = v . z, z = tanh(u)
+    return rows(du.sum(axis=2), W_q)  # u = q W_q^T + keys: sum over s, the keys q met
 
 
 def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any, dict[str, Any]]:
@@ -210,9 +216,10 @@ def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any
         return scale * _at_b(ds, q), denc, {}
     Hq, A = q.shape[-1], z.shape[-1]
     dv = ds.reshape(-1) @ z.reshape(-1, A)  # sum over (n, t, s) of ds z
-    da = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A), tanh' = 1 - tanh^2
-    dq_part, dkeys = da.sum(axis=2), da.sum(axis=1)  # (N, Tq, A), (N, S, A)
-    dW_q = linear.weight_grads(dq_part, q, bias=False)["W"]  # (A, Hq), through q W_q^T
+    du = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A): e = v . z, z = tanh(u)
+    # u = q W_q^T + keys broadcast over (Tq, S): each side sums du over the axis it was copied on
+    du_q, dkeys = du.sum(axis=2), du.sum(axis=1)  # (N, Tq, A), (N, S, A)
+    dW_q = linear.weight_grads(du_q, q, bias=False)["W"]  # (A, Hq), through q W_q^T
     if score == "concat":
         xp = get_array_module(ds)
         He = p["W_a"].shape[1] - Hq

@@ -9,7 +9,8 @@ Equations:
     y_t = h_t if m_t = 1 else 0
 
 Backward of a real step, from dh_t, all that reaches h_t (dy_t, plus what step t+1 sends back, or
-dh_final at t = T-1), with hn = h_{t-1} W_hn^T + b_hn kept from the forward pass:
+dh_final at t = T-1), with hn = h_{t-1} W_hn^T + b_hn kept from the forward pass; a_r, a_z, a_n
+are the pre-activations, what sigma, sigma and tanh read in the equations above:
     da_n = dh_t * (1 - z) * (1 - n^2)          dh_t/dn = 1 - z;  tanh' = 1 - tanh^2
     da_r = da_n * hn * r (1 - r)               n = tanh(.. + r * hn);  sigma' = sigma (1 - sigma)
     da_z = dh_t * (h_{t-1} - n) * z (1 - z)    dh_t/dz = h_{t-1} - n

@@ -134,7 +134,8 @@ def step_backward_data(
 ) -> tuple[Any, tuple[Any, Any], tuple[Any, Any]]:
     """One step's backward pass without the weight gradients: (dx (N, D), (dh_prev, dc_prev)
     (N, H) each, (da, da)), da (N, 4H) the pre-activations' gradient, for `weight_grads` (once per
-    step, or once over stacked steps)."""
+    step, or once over stacked steps). da comes twice, as the gradient of x W_ih^T + b_ih and of
+    h_prev W_hh^T + b_hh, which add into one a."""
     dh, dc = check_step_grads(f"{WHERE}.step_backward_data", dstate, cache)
     x, h_prev, c_prev, gates, c, p = cache
     xp = get_array_module(x)

@@ -96,7 +96,8 @@ def step_backward(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, dict[str, Any
 def step_backward_data(dh: Any, cache: RNNStepCache) -> tuple[Any, Any, tuple[Any, Any]]:
     """One step's backward pass without the weight gradients: (dx (N, D), dh_prev (N, H),
     (da, da)), da (N, H) the pre-activation's gradient, for `weight_grads` (once per step, or once
-    over stacked steps)."""
+    over stacked steps). da comes twice, as the gradient of x W_ih^T + b_ih and of
+    h_prev W_hh^T + b_hh, which add into one a (the GRU's two sides differ)."""
     check_step_grads(f"{WHERE}.step_backward_data", dh, cache)
     h, p = cache.h, cache.p
     da = dh * (1 - h * h)  # tanh' = 1 - tanh^2
