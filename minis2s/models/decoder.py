@@ -2,11 +2,25 @@
 
 Equations (step t, layer l = 0..L-1 as in the parameter names "dec.rnn.l{l}", y_{t-1} the
 previous target token, W_emb = "dec.emb.W" (V, E)):
-    x^0_t   = [dropout(W_emb[y_{t-1}]); h~_{t-1}]         with input feeding
+    x^0_t   = [dropout(W_emb[y_{t-1}]); h~_{t-1}]         with input feeding, h~_{-1} = 0
             = dropout(W_emb[y_{t-1}])                     without
-    s^l_t   = cell(x^l_t, s^l_{t-1}),  x^{l+1}_t = dropout(h^l_t)
+    s^l_t   = cell(x^l_t, s^l_{t-1}),  x^{l+1}_t = dropout(h^l_t)    h^l_t: the h of s^l_t
     a_t, c_t = attention(h^{L-1}_t, enc, src_mask)        weights (N, S), context (N, He)
-    h~_t    = tanh(W_c [c_t; h^{L-1}_t] + b_c)            (h~_t = h^{L-1}_t without attention)
+    z_t     = W_c [c_t; h^{L-1}_t] + b_c                  W_c = "dec.combine.W" (H, He + H)
+    h~_t    = tanh(z_t)                                   (h~_t = h^{L-1}_t without attention)
+h~_t (N, H), the attentional state (Luong et al. 2015, eq. 5), is the decoder's output: seq2seq.py
+turns it into logits. In the code h~_t is `out`, s^l_t `states[l]`, c_t `ctx`, a_t `w`.
+
+Backward of step t (`step_backward`), from dh~_t: the logits' gradient through the output layer
+(`douts[:, t]`), plus, with input feeding, what step t+1 sent back through x^0_{t+1} (`dfeed`):
+    dz_t              = dh~_t * (1 - h~_t^2)                 tanh' = 1 - tanh^2
+    [dc_t; dh^{L-1}_t] = W_c^T dz_t                          the two halves of the combine's input
+    dh^{L-1}_t       += the query's gradient, from dc_t through the attention (score_grads, then
+                        query_grads): h^{L-1}_t is both the query and part of the combine's input
+    layer l = L-1 .. 0: the cell's step backward from what step t+1 sent to s^l_t (`dstates[l]`)
+                        plus dh^l_t (from above); its input gradient dx^l_t goes back through the
+                        dropout to dh^{l-1}_t, and at l = 0 splits into the embedding's and, with
+                        input feeding, dh~_{t-1}
 
 The loop runs step by step because input feeding and scheduled sampling make step t depend on
 step t-1's output. What does not depend on the step is done once per batch. Before the loop: the
@@ -168,12 +182,13 @@ def step_backward(
     dstates_prev = list(dstates)
     dpre = [None] * cfg.dec_layers
     cell_step_back = _kernel(cfg.cell, "step_backward_data")
-    for l in range(cfg.dec_layers - 1, -1, -1):
+    for l in range(cfg.dec_layers - 1, -1, -1):  # dstates[l]: what step t+1 sent to s^l_t
         dx, dstates_prev[l], dpre[l] = cell_step_back(
             _add_to_hidden(dstates[l], dh, cfg), cache.cells[l]
         )
         if l > 0:
             dh = dropout.backward(dx, cache.drops[l - 1])
+    # x^0_t = [dropout(e_t); h~_{t-1}]: the first E columns are the embedding's
     E = dx.shape[1] - (dout.shape[1] if cfg.input_feed else 0)
     de = dropout.backward(dx[:, :E], cache.drop_e)
     dout_prev = dx[:, E:] if cfg.input_feed else None
@@ -300,11 +315,12 @@ def forward(
 
 
 def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str, Any]]:
-    """(denc (N, S, He), dstates0 per layer, grads of every "dec.*" parameter) from douts."""
+    """(denc (N, S, He), dstates0 per layer, grads of every "dec.*" parameter) from douts
+    (N, T, H), the gradient of every step's h~_t through the output layer."""
     cfg = cache.cfg
     xp = get_array_module(douts)
     N, T, H = douts.shape
-    dstates = [_zeros_like_state(s) for s in cache.states0]
+    dstates = [_zeros_like_state(s) for s in cache.states0]  # the last states feed nothing
     dembedded = xp.empty((N, T, cfg.emb), dtype=douts.dtype)  # (N, T, E)
     dfeed = xp.zeros((N, H), dtype=douts.dtype)  # dL/dh~_t through step t+1's input feeding
     sgs: list[Any] = [None] * T
