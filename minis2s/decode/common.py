@@ -167,6 +167,8 @@ def decode_one_each(
     logprob = xp.zeros(N, dtype=np.float64)
     done = np.zeros(N, dtype=bool)
     ids, attn = [], []
+    # the batch steps together until every sentence is done: a finished row goes on stepping, its
+    # log-probabilities no longer counted and its tokens past EOS cut by `finish`
     for t in range(int(limits.max())):
         logp, state, w = model.step(y, state, ids_checked=True)  # BOS, then its own choices
         y = choose(choosable(logp))

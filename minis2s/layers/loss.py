@@ -60,7 +60,7 @@ def softmax_minus_target(logp: Any, t: Any, keep: Any, eps: float, scale: float)
     """scale * keep * (p - q) with p = exp(logp) and q the smoothed one-hot target: the gradient
     of the loss with respect to the logits. `logp` is not modified.
 
-    Shapes: logp (M, V), t int (M,), keep (M, 1) of 0/1 -> (M, V).
+    Shapes: logp (M, V), t int (M,) the target ids y, keep (M, 1) of 0/1 -> (M, V).
     """
     xp = get_array_module(logp)
     M, V = logp.shape

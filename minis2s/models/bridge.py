@@ -5,7 +5,8 @@ The encoder's final state is in PyTorch's layout, (L*dirs, N, H) ordered l0.fwd,
 each (N, H) (or (h, c) for LSTM). Four bridges (ModelConfig.bridge):
 
     zero:       s_l = 0
-    last:       s_l = final[l.fwd] + final[l.bwd]            (directions summed; h and c alike)
+    last:       s_l = final[l.fwd] + final[l.bwd]            (directions summed; h and c alike;
+                                                              final[l] when unidirectional)
     learned:    h_l = tanh(W_b [h_top.fwd; h_top.bwd] + b_b)  (every layer l; params bridge.W, .b)
                 c_l = W_bc [c_top.fwd; c_top.bwd] + b_bc       (LSTM; params bridge_c.W, .b)
     learned_h:  h_l as learned, c_l = 0                        (LSTM only)
@@ -96,13 +97,13 @@ def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any
         for d in range(dirs):
             dparts[k][len(parts[k]) - dirs + d] += dx[:, d * H : (d + 1) * H]
 
-    dh = sum(ds[0] for ds in dstate_parts)  # every layer started from the same h
+    dh = sum(ds[0] for ds in dstate_parts)  # every layer started from the same h_l
     dz = dh * (1 - cache.h * cache.h)  # h = tanh(z), tanh' = 1 - tanh^2
     dx, dp = linear.backward(dz, cache.lin_h)
     to_top(dx, 0)
     grads = prefixed(dp, "bridge.")
     if cache.lin_c is not None:
-        dc = sum(ds[1] for ds in dstate_parts)  # and from the same c
+        dc = sum(ds[1] for ds in dstate_parts)  # and the same c_l, linear: no tanh' to apply
         dx_c, dp_c = linear.backward(dc, cache.lin_c)
         to_top(dx_c, 1)
         grads |= prefixed(dp_c, "bridge_c.")

@@ -4,7 +4,7 @@ Equations (W_emb = "enc.emb.W" (src_vocab, E), or with share_embeddings the targ
 "dec.emb.W" (V, E), the same matrix the decoder reads; R = stack.reverse with
 stack.reverse_index(mask), which reverses each row's first L_n positions and is its own inverse):
     x     = dropout(W_emb[src])            (N, S, E)   or dropout(src) for features (N, S, F)
-    enc   = stack(x, mask)                 (N, S, dirs*H), zero at padding
+    enc   = stack(x, mask)                 (N, S, He), He = dirs*H, zero at padding
     final = the stack's final states        PyTorch layout (L*dirs, N, H), a tuple for LSTM
 and with reverse_source (Sutskever et al. 2014, arXiv 1409.3215, section 3.3), the stack reads
 each sentence last word first:
@@ -81,6 +81,7 @@ def backward(denc: Any, dfinal: Any, cache: EncoderCache) -> dict[str, Any]:
     embeddings, the encoder's share of the gradient of "dec.emb.W" (the caller adds it to the
     decoder's)."""
     # enc = R(stack(R(x))), R its own inverse: the stack gets R(denc), x gets R(dx)
+    # the stack started from zeros, not a parameter: its initial state's gradient goes nowhere
     dx, _, dp_rnn = stack.backward(stack.reverse(denc, cache.rev), dfinal, cache.rnn)
     grads = prefixed(dp_rnn, "enc.rnn.")
     dx = dropout.backward(stack.reverse(dx, cache.rev), cache.drop)

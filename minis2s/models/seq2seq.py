@@ -1,10 +1,11 @@
 """The encoder-decoder: a thin composition of encoder, bridge, decoder, output layer and loss.
 
-    enc, final  = encoder(src, src_mask)                     (N, S, He)
-    s_0         = bridge(final)
-    h~_1..T     = decoder(tgt_in, enc, s_0)                   (N, T, H)
+    enc, final  = encoder(src, src_mask)                     (N, S, He), He = dirs*H
+    s_0         = bridge(final)                              the decoder's first state per layer
+    h~          = decoder(tgt_in, enc, s_0)                   (N, T, H), one h~_t per step
     logits      = dropout(h~) W_out^T + b_out                 (N, T, V)
-    loss        = cross_entropy(logits, tgt_out), mean over non-pad tokens
+    loss        = cross_entropy(logits, tgt_out)              mean over non-pad tokens,
+                                                             label-smoothed (layers/loss.py)
 
 W_out is "out.W" (V, H), or with tie_embeddings the target embedding "dec.emb.W" (V, E), E = H,
 which then gets the gradients of both uses. With share_embeddings the encoder embeds its source
@@ -153,14 +154,15 @@ class Seq2Seq:
         """
         value, caches = self._forward(batch, rng, sampling_eps, label_smoothing)
         c_enc, c_bridge, c_dec, c_drop, c_out, c_loss = caches
-        dlogits = loss.backward(1.0, c_loss)
-        douts, dp_out = linear.backward(dlogits, c_out)
-        douts = dropout.backward(douts, c_drop)
-        denc, dstates0, grads = decoder.backward(douts, c_dec)
-        dfinal, g_bridge = bridge.backward(dstates0, c_bridge)
+        dlogits = loss.backward(1.0, c_loss)  # (N, T, V): (p - q) / kept tokens
+        douts, dp_out = linear.backward(dlogits, c_out)  # logits = dropout(h~) W_out^T + b_out
+        douts = dropout.backward(douts, c_drop)  # dh~ (N, T, H)
+        denc, dstates0, grads = decoder.backward(douts, c_dec)  # denc: through the attention
+        dfinal, g_bridge = bridge.backward(dstates0, c_bridge)  # s_0 = bridge(final)
         add_into(grads, g_bridge)
+        # enc reaches the loss through the attention, final through the bridge
         add_into(grads, encoder.backward(denc, dfinal, c_enc))  # shared: += into dec.emb.W
-        if self.cfg.tie_embeddings:
+        if self.cfg.tie_embeddings:  # W_out is dec.emb.W: its two uses' gradients add
             add_into(grads, {"dec.emb.W": dp_out["W"], "out.b": dp_out["b"]})
         else:
             add_into(grads, prefixed(dp_out, "out."))
