@@ -210,7 +210,7 @@ def _layer_backward(spec: Cell, dy: Any, dfinal: list, caches: list, k: int, H: 
     dx, ds0, dp = None, [], {}
     for j, (c_dir, dfinal_d) in enumerate(zip(caches, dfinal, strict=True)):
         # y_bwd = R(cell(R(x))) and R is its own inverse: the cell gets R(dy), x gets R(dx)
-        dy_d = reverse(dy[:, :, j * H : (j + 1) * H], c_dir.rev)
+        dy_d = reverse(dy[:, :, j * H : (j + 1) * H], c_dir.rev)  # (N, T, H): direction j's half
         dx_d, ds0_d, dp_d = spec.module.backward(dy_d, dfinal_d, c_dir.cell)
         dx_d = reverse(dx_d, c_dir.rev)
         dx = dx_d if dx is None else dx + dx_d

@@ -58,7 +58,7 @@ def forward(final: Any, p: dict[str, Any], cfg: ModelConfig) -> tuple[list[Any],
         )
     if cfg.bridge == "last":
         states = [
-            _pack([a[l * dirs : (l + 1) * dirs].sum(axis=0) for a in parts], cfg)
+            _pack([a[l * dirs : (l + 1) * dirs].sum(axis=0) for a in parts], cfg)  # (N, H)
             for l in range(cfg.dec_layers)
         ]
         return states, BridgeCache(cfg, final, None, None, None)

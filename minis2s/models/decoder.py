@@ -156,9 +156,9 @@ def step_forward(
             drops.append(c_drop)
     if cfg.attention == "none":
         return x, new_states, None, StepCache(drop_e, cells, drops, None, None, None)
-    ctx, w, c_att = _kernel("attention", "forward_with_keys")(
+    ctx, w, c_att = _kernel("attention", "forward_with_keys")(  # (N, 1, He), (N, 1, S)
         x[:, None], keys, enc, dp.att, src_mask, cfg.attention, mask_checked=True
-    )
+    )  # the query h^{L-1}_t as (N, 1, H): one step is Tq = 1 query
     z, c_comb = linear.forward(xp.concatenate([ctx[:, 0], x], axis=1), dp.comb)  # (N, H)
     out = xp.tanh(z)
     return out, new_states, w[:, 0], StepCache(drop_e, cells, drops, c_att, c_comb, out)
