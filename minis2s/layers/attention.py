@@ -19,10 +19,11 @@ keys_s = W_k k_s (+ b), u_ts = W_q q_t + keys_s and z_ts = tanh(u_ts), so that e
 In the code the scores e are `s` (their gradient `ds`) and the weights a are `w` (their gradient
 `dw`, the da_ts above).
 
-Score kinds (SCORES):
+Score kinds (SCORES), q and k column vectors as in the papers (the code multiplies rows of
+q (N, Tq, Hq) by W^T):
     dot         e = q . k                                   Hq == He; no parameters
     scaled_dot  e = q . k / sqrt(He)                        Hq == He; no parameters
-    general     e = q W_a k^T                               W_a (Hq, He)              (Luong)
+    general     e = q^T W_a k                               W_a (Hq, He)              (Luong)
     concat      e = v^T tanh(W_a [q; k])                    W_a (A, Hq + He), v (A,)  (Luong)
     additive    e = v^T tanh(W_q q + W_k k + b)             W_q (A, Hq), W_k (A, He), b (A,),
                                                             v (A,)                    (Bahdanau)
@@ -154,7 +155,7 @@ def forward_with_keys(
     if score in ("dot", "general"):
         s = q @ keys.transpose(0, 2, 1)  # (N, Tq, S)
     elif score == "scaled_dot":
-        s = q @ keys.transpose(0, 2, 1) * (1.0 / math.sqrt(keys.shape[-1]))
+        s = q @ keys.transpose(0, 2, 1) * (1.0 / math.sqrt(keys.shape[-1]))  # (N, Tq, S)
     else:
         W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
         z = xp.tanh(rows(q, W_q.T)[:, :, None, :] + keys[:, None, :, :])  # (N, Tq, S, A)

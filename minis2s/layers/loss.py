@@ -100,7 +100,7 @@ def _log_probs(logits: Any, targets: Any, ignore_index: int | None) -> tuple[Any
     xp = get_array_module(logits)
     normalise = backend.current().kernel("loss.log_softmax", log_softmax)
     logp = normalise(logits.reshape(-1, logits.shape[-1]))  # (M, V)
-    t = targets.reshape(-1)
+    t = targets.reshape(-1)  # (M,), one per row of logp
     keep = xp.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
     t = xp.where(keep, t, 0)  # any valid id; an ignored row's pick is masked by the caller
     return logp, logp[xp.arange(t.shape[0]), t], t, keep
@@ -117,7 +117,7 @@ def target_logprobs(logits: Any, targets: Any, ignore_index: int | None = None) 
     _check(logits, targets, ignore_index, 0.0, "sum")
     xp = get_array_module(logits)
     _, logp_y, _, keep = _log_probs(logits, targets, ignore_index)
-    return xp.where(keep, logp_y, 0.0).reshape(targets.shape)
+    return xp.where(keep, logp_y, 0.0).reshape(targets.shape)  # (M,) -> (N, T) or (M,)
 
 
 def forward(
@@ -161,4 +161,4 @@ def backward(dloss: float, cache: LossCache) -> Any:
     validate.cache(f"{WHERE}.backward", cache, LossCache, "loss.forward")
     logp, t, keep, eps, scale, shape = cache
     grad = backend.current().kernel("loss.softmax_minus_target", softmax_minus_target)
-    return grad(logp, t, keep, eps, float(dloss) * scale).reshape(shape)
+    return grad(logp, t, keep, eps, float(dloss) * scale).reshape(shape)  # (M, V) -> logits' shape

@@ -115,6 +115,7 @@ def reverse(a: Any, rev: Any) -> Any:
     when rev is None. With rev = reverse_index(m) it is its own inverse."""
     if rev is None:
         return a
+    # rev as (N, T, 1): every feature of a step moves with it
     return get_array_module(a).take_along_axis(a, rev[:, :, None], axis=1)
 
 
