@@ -2,6 +2,7 @@
 one-line mutant of the library (a `>` made `>=`, a limit doubled, a figure taken of the wrong
 side or member) that every other test passed."""
 
+import io
 import os
 import warnings
 
@@ -11,6 +12,7 @@ import pytest
 from minis2s import long_sources
 from minis2s._ensemble_checks import check_distinct
 from minis2s.api import Translator
+from minis2s.cli import main
 from minis2s.train.config import TrainConfig
 from minis2s.train.divergence import NonFiniteLoss, check_update
 from minis2s.train.optim import Adagrad
@@ -82,3 +84,21 @@ def test_a_checkpoint_named_twice_is_noted_however_its_path_is_spelled(tmp_path)
     d.mkdir()
     with pytest.warns(UserWarning, match=r"^first and second are the same checkpoint twice"):
         check_distinct(["first", "second"], [str(d), os.path.join(str(tmp_path), ".", "best")])
+
+
+def test_a_byte_order_mark_on_a_text_stdin_is_dropped_too(run, capsys, monkeypatch):
+    """A text stream in stdin's place (a notebook's, a test's) has no .buffer: its lines lose a
+    BOM as the bytes' do, and translate as without it."""
+    assert main(["translate", "--checkpoint", str(run), "12", "345"]) == 0
+    plain = capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("\ufeff12\n\ufeff345\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    result = capsys.readouterr()
+    assert result.out == plain.out and "not in the vocabulary" not in result.err
+
+
+def test_the_note_of_many_blank_lines_names_ten_then_elides(run, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n" * 12))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "12 of the 12 lines (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ...) have no token" in err
