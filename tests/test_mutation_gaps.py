@@ -9,10 +9,11 @@ import warnings
 import numpy as np
 import pytest
 
-from minis2s import long_sources
+from minis2s import long_sources, pipeline
 from minis2s._ensemble_checks import check_distinct
 from minis2s.api import Translator
 from minis2s.cli import main
+from minis2s.data.corpus import read_corpus
 from minis2s.train.config import TrainConfig
 from minis2s.train.divergence import NonFiniteLoss, check_update
 from minis2s.train.optim import Adagrad
@@ -102,3 +103,59 @@ def test_the_note_of_many_blank_lines_names_ten_then_elides(run, capsys, monkeyp
     assert main(["translate", "--checkpoint", str(run)]) == 0
     err = capsys.readouterr().err
     assert "12 of the 12 lines (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ...) have no token" in err
+
+
+def test_translate_dash_names_lines_as_reading_stdin_does(run, capsys, monkeypatch):
+    """`translate -` reads stdin as `translate` alone does: its blank lines are lines."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n12\n"))
+    assert main(["translate", "--checkpoint", str(run), "-"]) == 0
+    assert "note: 1 of the 2 lines (1) has no token" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("source", ["who\tBo\nOslo\n", "who\tis\tBo\nwhere\tis\tOslo\n"])
+def test_a_side_is_tabbed_only_with_one_tab_on_every_line(tmp_path, source):
+    """A TAB on some lines, or two on every line, is no TSV corpus's line: no warning."""
+    src, tgt = tmp_path / "src.txt", tmp_path / "tgt.txt"
+    src.write_text(source, encoding="utf-8")
+    tgt.write_text("Bo\nOslo\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_corpus([src, tgt])
+
+
+def test_the_train_size_warning_says_what_left_fewer_pairs(tmp_path):
+    """Held out for dev only for a corpus without dev_data (a task has its own dev split);
+    pairs dropped by max_len counted, and not named when none were."""
+    with pytest.warns(UserWarning, match="--train-size") as w:
+        pipeline.load_data(task="reverse-digits", train_size=10**7)
+    assert "held out" not in str(w[0].message) and "dropped" not in str(w[0].message)
+    train, dev = tmp_path / "train.tsv", tmp_path / "dev.tsv"
+    train.write_text("ab\tba\ncd\tdc\nabcdefgh\thgfedcba\n", encoding="utf-8")
+    dev.write_text("ef\tfe\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="--train-size") as w:
+        pipeline.load_data(data=str(train), dev_data=str(dev), train_size=50)
+    assert "dropped" not in str(w[0].message)
+    with pytest.warns(UserWarning, match=r"the 2 training pairs there are \(1 longer than"):
+        pipeline.load_data(data=str(train), dev_data=str(dev), train_size=50, max_len=4)
+
+
+def test_load_data_refuses_a_share_vocab_or_target_vocab_of_the_wrong_kind(tmp_path):
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("ab\tba\ncd\tdc\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"load_data: share_vocab='no'; give True or False"):
+        pipeline.load_data(data=str(corpus), dev_data=str(corpus), share_vocab="no")
+    with pytest.raises(ValueError, match=r"load_data: vocabs is \(None, None\)"):
+        pipeline.load_data(data=str(corpus), dev_data=str(corpus), vocabs=(None, None))
+
+
+def test_plots_check_a_path_like_out_and_plot_logs_out(run, tmp_path):
+    pytest.importorskip("matplotlib")
+    from minis2s import viz
+
+    with pytest.raises(ValueError, match="plot_attention: out .*has no extension"):
+        viz.plot_attention([[1.0]], ["a"], ["x"], out=tmp_path / "attention")
+    with pytest.raises(ValueError, match="plot_log: out .*has no extension"):
+        viz.plot_log(str(run), out=str(tmp_path / "log"))
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="^attention_text: weights is None"):
+        viz.attention_text(None, ["a"], ["x"])
