@@ -159,3 +159,19 @@ def test_plots_check_a_path_like_out_and_plot_logs_out(run, tmp_path):
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="^attention_text: weights is None"):
         viz.attention_text(None, ["a"], ["x"])
+
+
+def test_places_of_the_wrong_length_are_refused_even_when_their_distinct_ones_fit(run):
+    """[0, 1, 1] has 2 distinct places, but 3 of them for 2 sources."""
+    tr = Translator.load(run)
+    with pytest.raises(ValueError, match="translate: places is .*give 2 distinct integers"):
+        tr.translate(["12", "345"], places=[0, 1, 1])
+
+
+def test_a_string_for_a_bool_is_told_why_it_is_not_one():
+    from minis2s import validate
+
+    with pytest.raises(ValueError, match=r"give True or False, not a string: .*'no' too"):
+        validate.boolean("f", "flag", "no")
+    with pytest.raises(ValueError, match=r"f: flag=0; give True or False$"):
+        validate.boolean("f", "flag", 0)
