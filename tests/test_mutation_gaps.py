@@ -4,16 +4,19 @@ side or member) that every other test passed."""
 
 import io
 import os
+import shutil
 import warnings
 
 import numpy as np
 import pytest
 
-from minis2s import long_sources, pipeline
+from minis2s import long_sources, metrics, pipeline, scoring
 from minis2s._ensemble_checks import check_distinct
 from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.data.corpus import read_corpus
+from minis2s.load_run import a_file
+from minis2s.run_checks import check_train_arguments
 from minis2s.train.config import TrainConfig
 from minis2s.train.divergence import NonFiniteLoss, check_update
 from minis2s.train.optim import Adagrad
@@ -175,3 +178,46 @@ def test_a_string_for_a_bool_is_told_why_it_is_not_one():
         validate.boolean("f", "flag", "no")
     with pytest.raises(ValueError, match=r"f: flag=0; give True or False$"):
         validate.boolean("f", "flag", 0)
+
+
+def test_a_file_named_from_inside_its_checkpoint_or_run_names_the_directory_dot(
+    run, capsys, monkeypatch
+):
+    """`state.json` given from inside best/ (or `--run log.jsonl` from inside the run): the
+    holder is '.', not an empty name."""
+    monkeypatch.chdir(run / "best")
+    assert a_file("state.json").endswith("give ., the checkpoint that holds it")
+    monkeypatch.chdir(run)
+    assert main(["average", "--run", "log.jsonl", "--out", "avg"]) == 2
+    assert "give the run that holds it, --run ." in capsys.readouterr().err
+
+
+def test_a_file_beside_only_a_last_checkpoint_names_its_run(run, tmp_path):
+    """A run stopped before its first dev evaluation has last/ and no best/."""
+    shutil.copytree(run / "last", tmp_path / "last")
+    (tmp_path / "log.jsonl").write_text("", encoding="utf-8")
+    text = a_file(str(tmp_path / "log.jsonl"))
+    assert f"give {tmp_path}, the run that holds it" in text
+
+
+def test_train_argument_checks_take_a_path_and_refuse_other_kinds(tmp_path):
+    data = pipeline.load_data(task="reverse-digits", train_size=8)
+    check_train_arguments(data, {}, TrainConfig(), tmp_path / "run")  # a Path is a path
+    with pytest.raises(ValueError, match="pipeline.train: out_dir is "):
+        check_train_arguments(data, {}, TrainConfig(), 5)
+    with pytest.raises(ValueError, match="pipeline.train: model_options is "):
+        check_train_arguments(data, [("hidden", 8)], TrainConfig(), tmp_path / "run")
+
+
+def test_score_with_text_escapes_a_carriage_return():
+    """A CR inside a text, written as is, ends the line for a reader splitting on it."""
+    from minis2s.evaluate_commands import _as_column
+
+    assert _as_column("a\rb\nc\td\\") == "a\\rb\\nc\\td\\\\"
+
+
+def test_summarize_and_metrics_name_what_has_no_length():
+    with pytest.raises(ValueError, match="summarize: scores is .*generator"):
+        scoring.summarize(s for s in [])
+    with pytest.raises(ValueError, match="exact_match: refs is NoneType"):
+        metrics.exact_match(["a"], None)
