@@ -16,6 +16,8 @@ from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.data.corpus import read_corpus
 from minis2s.load_run import a_file
+from minis2s.long_sources import LongSourceWarning
+from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.run_checks import check_train_arguments
 from minis2s.train.config import TrainConfig
 from minis2s.train.divergence import NonFiniteLoss, check_update
@@ -221,3 +223,11 @@ def test_summarize_and_metrics_name_what_has_no_length():
         scoring.summarize(s for s in [])
     with pytest.raises(ValueError, match="exact_match: refs is NoneType"):
         metrics.exact_match(["a"], None)
+
+
+def test_a_feature_models_long_source_is_counted_in_frames(run):
+    v = Translator.load(run).tgt_vocab
+    model = Seq2Seq(ModelConfig(0, len(v), src_features=4, emb=4, hidden=4))
+    frames = Translator(model, None, v, config={"data": {"longest_source": 3}})
+    with pytest.warns(LongSourceWarning, match=r"^sources\[0\] has 5 frames, longer than"):
+        frames.translate([np.zeros((5, 4), np.float32)])
