@@ -231,3 +231,21 @@ def test_a_feature_models_long_source_is_counted_in_frames(run):
     frames = Translator(model, None, v, config={"data": {"longest_source": 3}})
     with pytest.warns(LongSourceWarning, match=r"^sources\[0\] has 5 frames, longer than"):
         frames.translate([np.zeros((5, 4), np.float32)])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["average", "--run", "", "--out", "avg"],
+        ["train", "--task", "copy", "--init-from", "", "--out", "ft"],
+        ["plot", "--log", "{run}", "--out", ""],
+        ["bench", "--json", ""],
+    ],
+)
+def test_the_other_path_options_refuse_an_empty_path(run, argv, capsys, tmp_path, monkeypatch):
+    """As tests/test_user_inputs.py's, for the path options it does not give ''."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main([a.format(run=run) for a in argv])
+    assert e.value.code == 2
+    assert "an empty path (an unset shell variable?)" in capsys.readouterr().err
