@@ -249,3 +249,26 @@ def test_the_other_path_options_refuse_an_empty_path(run, argv, capsys, tmp_path
         main([a.format(run=run) for a in argv])
     assert e.value.code == 2
     assert "an empty path (an unset shell variable?)" in capsys.readouterr().err
+
+
+def test_the_recorded_longest_source_counts_the_first_training_pair(tmp_path):
+    train, dev = tmp_path / "train.tsv", tmp_path / "dev.tsv"
+    train.write_text("123456789\t987654321\n12\t21\n34\t43\n", encoding="utf-8")
+    dev.write_text("5\t5\n", encoding="utf-8")
+    data = pipeline.load_data(data=str(train), dev_data=str(dev))
+    assert [len(s) for s, _ in data.train] == [9, 2, 2]
+    tr = pipeline.train(
+        data, {"hidden": 4, "emb": 4}, TrainConfig(epochs=1), str(tmp_path / "r"), progress=False
+    )
+    assert tr.longest_source == 9
+
+
+def test_evaluate_refuses_a_bleu_that_is_no_bool_before_translating(run, monkeypatch):
+    tr = Translator.load(run)
+
+    def no_translating(*a, **kw):
+        raise AssertionError("translated before the check")
+
+    monkeypatch.setattr(tr, "translate", no_translating)
+    with pytest.raises(ValueError, match=r"evaluate: bleu='no'; give True or False"):
+        tr.evaluate([("12", "21")], bleu="no")
