@@ -139,7 +139,7 @@ def test_the_train_size_warning_says_what_left_fewer_pairs(tmp_path):
     dev.write_text("ef\tfe\n", encoding="utf-8")
     with pytest.warns(UserWarning, match="--train-size") as w:
         pipeline.load_data(data=str(train), dev_data=str(dev), train_size=50)
-    assert "dropped" not in str(w[0].message)
+    assert str(w[0].message).endswith("than the 3 training pairs there are; all 3 are used")
     with pytest.warns(UserWarning, match=r"the 2 training pairs there are \(1 longer than"):
         pipeline.load_data(data=str(train), dev_data=str(dev), train_size=50, max_len=4)
 
@@ -272,3 +272,27 @@ def test_evaluate_refuses_a_bleu_that_is_no_bool_before_translating(run, monkeyp
     monkeypatch.setattr(tr, "translate", no_translating)
     with pytest.raises(ValueError, match=r"evaluate: bleu='no'; give True or False"):
         tr.evaluate([("12", "21")], bleu="no")
+
+
+def test_translate_of_an_empty_stdin_is_refused(run, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["translate", "--checkpoint", str(run)]) == 2
+    assert (
+        "no sentences: give them as arguments or one per line on stdin" in capsys.readouterr().err
+    )
+
+
+def test_nbest_shows_the_attention_of_its_first_hypothesis(run, capsys):
+    """The grid under an n-best line is the best hypothesis's, as without --nbest."""
+    argv = ["translate", "--checkpoint", str(run), "--beam", "3", "--show-attention", "1234"]
+    assert main(argv) == 0
+    one = capsys.readouterr().out.split("\n", 1)[1]
+    assert main([*argv, "--nbest", "3"]) == 0
+    assert capsys.readouterr().out.split("\n", 1)[1] == one
+
+
+def test_an_ensemble_of_a_run_without_best_warns_once_a_member(run, tmp_path):
+    shutil.copytree(run / "last", tmp_path / "last")
+    with pytest.warns(UserWarning) as w:
+        Translator.load_ensemble([tmp_path, run])
+    assert [str(x.message).count("has no best checkpoint yet") for x in w] == [1]
