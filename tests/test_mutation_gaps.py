@@ -296,3 +296,25 @@ def test_an_ensemble_of_a_run_without_best_warns_once_a_member(run, tmp_path):
     with pytest.warns(UserWarning) as w:
         Translator.load_ensemble([tmp_path, run])
     assert [str(x.message).count("has no best checkpoint yet") for x in w] == [1]
+
+
+def test_an_average_keeps_its_runs_data_config_beside_the_figure(run, tmp_path):
+    from minis2s.train import checkpoint
+    from minis2s.train.average import average
+
+    out = average([run / "best", run / "last"], tmp_path / "avg")
+    data = checkpoint.load_config(out)["data"]
+    assert data == checkpoint.load_config(run / "last")["data"]
+
+
+def test_evaluate_takes_a_tuple_of_two_pairs(run):
+    """Only two strings are one pair: two pairs in a tuple are pairs."""
+    tr = Translator.load(run)
+    listed = tr.evaluate([("12", "21"), ("345", "543")])
+    assert tr.evaluate((("12", "21"), ("345", "543"))) == listed
+
+
+def test_the_same_checkpoint_twice_is_warned_of_at_the_callers_line(run):
+    with pytest.warns(UserWarning, match="the same checkpoint twice") as w:
+        Translator.load_ensemble([run, run])
+    assert w[0].filename == __file__
