@@ -240,6 +240,7 @@ def test_a_feature_models_long_source_is_counted_in_frames(run):
         ["train", "--task", "copy", "--init-from", "", "--out", "ft"],
         ["plot", "--log", "{run}", "--out", ""],
         ["bench", "--json", ""],
+        ["translate", "--checkpoint", "{run}", "--phrase-table", "", "12"],
     ],
 )
 def test_the_other_path_options_refuse_an_empty_path(run, argv, capsys, tmp_path, monkeypatch):
@@ -318,3 +319,13 @@ def test_the_same_checkpoint_twice_is_warned_of_at_the_callers_line(run):
     with pytest.warns(UserWarning, match="the same checkpoint twice") as w:
         Translator.load_ensemble([run, run])
     assert w[0].filename == __file__
+
+
+def test_score_names_itself_when_refusing_one_string_for_pairs(run):
+    with pytest.raises(ValueError, match="^score: pairs is one string"):
+        Translator.load(run).score("12")
+
+
+def test_an_unknown_task_with_a_corpus_option_is_refused_not_a_key_error(capsys):
+    assert main(["train", "--task", "nope", "--tokenizer", "word", "--quiet"]) == 2
+    assert "--tokenizer applies to a --data corpus" in capsys.readouterr().err
