@@ -326,6 +326,9 @@ def test_score_names_itself_when_refusing_one_string_for_pairs(run):
         Translator.load(run).score("12")
 
 
-def test_an_unknown_task_with_a_corpus_option_is_refused_not_a_key_error(capsys):
+def test_an_unknown_task_with_a_corpus_option_is_refused_as_unknown_not_a_key_error(capsys):
+    """Not a KeyError; and not 'the built-in task 'nope' has its own dev and test splits', of a
+    task that does not exist: the unknown name, with the tasks there are."""
     assert main(["train", "--task", "nope", "--tokenizer", "word", "--quiet"]) == 2
-    assert "--tokenizer applies to a --data corpus" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown task 'nope'; choose one of: reverse-digits" in err and "built-in" not in err

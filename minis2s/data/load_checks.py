@@ -36,6 +36,9 @@ def check_choices(
                    "--tokenizer": tokenizer, "--bpe-merges": bpe_merges}  # fmt: skip
     given = [flag for flag, value in corpus_only.items() if value is not None]
     if task is not None and given:
+        from minis2s.data.tasks import get_task
+
+        get_task(task)  # an unknown name is refused as such, naming the tasks
         raise ValueError(
             f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to a --data "
             f"corpus; the built-in task {task!r} has its own {_tokenizer_of(task)}dev and test "
@@ -49,11 +52,10 @@ def check_choices(
 
 
 def _tokenizer_of(task: str) -> str:
-    """ "tokenizer (char), " for a built-in task's name, "" for another (refused later, naming
-    the tasks)."""
+    """ "tokenizer (char), " for a built-in task's name."""
     from minis2s.data.tasks import TASKS
 
-    return f"tokenizer ({TASKS[task].tokenizer}), " if task in TASKS else ""
+    return f"tokenizer ({TASKS[task].tokenizer}), "
 
 
 def not_int(value: Any) -> bool:
