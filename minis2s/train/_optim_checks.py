@@ -55,12 +55,14 @@ def check_range(where: str, params: dict[str, Any], eps: float, accumulator: flo
             )
 
 
-def check_decay(lr: float, weight_decay: float) -> None:
+def check_decay(lr: float, weight_decay: float, where: str = "AdamW", flags: str = "") -> None:
     """AdamW multiplies every weight by 1 - lr * weight_decay before its step: at a product >= 1
-    that zeroes the weights or flips their sign at every update, under a finite loss."""
+    that zeroes the weights or flips their sign at every update, under a finite loss. `where`
+    names the caller (TrainConfig checks the peak rate before training, AdamW each step); `flags`
+    the options that set lr and weight_decay."""
     if lr * weight_decay >= 1:
         raise ValueError(
-            f"AdamW: lr * weight_decay = {lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1 "
-            "would zero the weights or flip their sign at every update (they are multiplied by "
-            "1 - lr * weight_decay); lower the weight decay or the learning rate"
+            f"{where}: lr * weight_decay = {lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1"
+            f"{flags} would zero the weights or flip their sign at every update (they are "
+            "multiplied by 1 - lr * weight_decay); lower the weight decay or the learning rate"
         )

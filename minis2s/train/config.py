@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minis2s.models.config import ModelConfig, check_field_types
+from minis2s.train._optim_checks import check_decay
 from minis2s.train.optim import OPTIMIZERS
 from minis2s.train.schedule import (
     SAMPLING,
@@ -149,14 +150,9 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig: weight_decay must be a finite number >= 0; got {self.weight_decay}"
             )
-        product = self.lr * self.weight_decay
-        if str(self.optimizer).lower() == "adamw" and product >= 1:  # no schedule goes above lr
-            raise ValueError(
-                f"TrainConfig: optimizer='adamw' with lr * weight_decay = {self.lr:g} * "
-                f"{self.weight_decay:g} = {product:g} >= 1 (--lr x --weight-decay) would zero "
-                "the weights or flip their sign at every update at the schedule's peak (they "
-                "are multiplied by 1 - lr * weight_decay); lower the weight decay or the lr"
-            )
+        if str(self.optimizer).lower() == "adamw":  # no schedule goes above lr: its peak
+            check_decay(self.lr, self.weight_decay, "TrainConfig: optimizer='adamw'",
+                        " (--lr x --weight-decay, at the schedule's peak)")  # fmt: skip
         d = self.lr_decay
         if self.lr_schedule == "exponential" and not 0 < d <= 1:
             raise ValueError(
