@@ -203,14 +203,17 @@ class Translator:
             return None if None in figures else max(figures)
         return long_sources.recorded(self.config)
 
+    @property
+    def source_unit(self) -> str:
+        """What a source's length counts: "tokens", or "frames" for a feature model."""
+        return "frames" if self.model.cfg.src_features else "tokens"
+
     def _warn_of_long(self, lengths: list[int]) -> None:
         """A LongSourceWarning naming the sources longer than `longest_source`."""
-        longest = self.longest_source
-        long = long_sources.longer(lengths, longest)
-        if long:
-            unit = "frames" if self.model.cfg.src_features else "tokens"
-            names = [f"sources[{i}]" for i in long]
-            text = long_sources.note(names, [lengths[i] for i in long], longest, "source", unit)
+        text = long_sources.named_note(
+            lengths, self.longest_source, lambda i: f"sources[{i}]", "source", self.source_unit
+        )
+        if text:
             warnings.warn(long_sources.LongSourceWarning(text), stacklevel=3)
 
     def _checked_phrase_table(

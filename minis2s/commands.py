@@ -8,6 +8,7 @@ import argparse
 import os
 import shlex
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 from minis2s.wording import percent
@@ -32,6 +33,36 @@ def show_translations(tr: Translator, pairs: list, translations: list) -> None:
 
 def _show(src) -> str:
     return src if isinstance(src, str) else f"<{len(src)} frames>"
+
+
+def translate_naming(tr: Translator, sources: list, kw: dict, what: str, note: bool = True) -> list:
+    """tr.translate(sources, **kw) for a command that names its sources `what` i+1 ("pair 3",
+    "test pair 3"), as its user numbers them: the API's LongSourceWarning and NoHypothesis name
+    sources[i] of a list the user never wrote, so this says the same of `what`s instead (the
+    note on long sources only if `note`)."""
+    from minis2s.decode.common import NoHypothesis
+    from minis2s.long_sources import LongSourceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LongSourceWarning)
+        try:
+            translations = tr.translate(sources, **kw)
+        except NoHypothesis as e:
+            raise NoHypothesis(e.n, f"{what} {e.n + 1}", where=e.where) from None
+    if note:
+        note_long(tr, [len(t.src_tokens) for t in translations], what)
+    return translations
+
+
+def note_long(tr: Translator, lengths: list[int], what: str) -> None:
+    """The note on stderr naming the sources (`what` i+1, of `lengths` tokens or frames) longer
+    than any the model trained on (`Translator.longest_source`): their translations are likely
+    poor."""
+    from minis2s.long_sources import named_note
+
+    text = named_note(lengths, tr.longest_source, lambda i: f"{what} {i + 1}", what, tr.source_unit)
+    if text:
+        print(f"note: {text}", file=sys.stderr)
 
 
 def translate(args: argparse.Namespace) -> int:

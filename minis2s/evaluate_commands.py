@@ -11,7 +11,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
-from minis2s.commands import check_decode_options, note_unknown, show_translations
+from minis2s.commands import (
+    check_decode_options,
+    note_unknown,
+    show_translations,
+    translate_naming,
+)
 from minis2s.ensemble_commands import model_in
 from minis2s.wording import percent
 
@@ -29,7 +34,7 @@ def evaluate(args: argparse.Namespace) -> int:
     tr = load_translator(args.checkpoint)
     check_decode_options(tr, args, kw)  # before any sentence is read
     pairs = read_pairs(tr, args)
-    translations = tr.translate([s for s, _ in pairs], **kw)
+    translations = translate_naming(tr, [s for s, _ in pairs], kw, "pair")
     result = tr.evaluate_translations(pairs, translations, by_length=args.by_length)
     result |= reference_figures(tr, pairs)
     bands = result.pop("by_length", None)

@@ -8,7 +8,7 @@ tokenization, frames for a feature model), and `translate` names each source lon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 SHOWN = 10  # a note names this many sources, then counts the rest
@@ -38,9 +38,21 @@ def longer(lengths: Sequence[int], longest: int | None) -> list[int]:
     return [] if longest is None else [i for i, n in enumerate(lengths) if n > longest]
 
 
+def named_note(
+    lengths: Sequence[int], longest: int | None, name: Callable[[int], str], kind: str, unit: str
+) -> str | None:
+    """`note` of the sources whose `lengths` exceed `longest`, source i named `name(i)`
+    ("line 3", "sources[2]"); None when none does (or no figure is recorded)."""
+    long = longer(lengths, longest)
+    if not long:
+        return None
+    return note([name(i) for i in long], [lengths[i] for i in long], longest, kind, unit)
+
+
 def note(names: Sequence[str], lengths: Sequence[int], longest: int, kind: str, unit: str) -> str:
     """What to say of the sources `names` ("line 3", "sources[2]"), of `lengths` `unit`s
-    ("tokens"), longer than the `longest` of training; `kind` names one ("line", "source")."""
+    ("tokens"), longer than the `longest` of training; `kind` names one ("line", "source",
+    "test pair")."""
     k = len(names)
     if k == 1:
         return (

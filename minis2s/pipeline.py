@@ -135,6 +135,7 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
     dev_pairs = data.dev[: tcfg.dev_size]
     refs = [translator.as_output(r) for _, r in dev_pairs]
     dev_batches = batches(examples, batch_size=64)
+    noted: list = []  # the long dev sources are named at the first evaluation only
 
     def evaluate(model: Seq2Seq) -> dict[str, float]:
         total, n = 0.0, 0
@@ -143,9 +144,15 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
             total, n = total + s, n + k
         out = {"loss": total / n, "ppl": metrics.perplexity(total, n)}
         try:
-            hyps = [t.text for t in translator.translate([s for s, _ in dev_pairs])]
+            with warnings.catch_warnings():  # said once, of dev pairs, below
+                warnings.simplefilter("ignore", long_sources.LongSourceWarning)
+                translations = translator.translate([s for s, _ in dev_pairs])
         except NoHypothesis:  # log-probabilities gone NaN: the trainer stops on the NaN figures
             return out | {k: float("nan") for k in ("exact_match", tcfg.metric) if k not in out}
+        if not noted:
+            _warn_of_long_dev(translator, translations)
+            noted.append(True)
+        hyps = [t.text for t in translations]
         out["exact_match"] = metrics.exact_match(hyps, refs)
         if tcfg.metric == "bleu":
             level = "char" if get_tokenizer(data.tokenizer).name == "char" else "13a"
@@ -153,6 +160,21 @@ def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, example
         return out
 
     return evaluate
+
+
+def _warn_of_long_dev(translator: Translator, translations: list) -> None:
+    """A LongSourceWarning naming the dev pairs (from 1, as a dev file's lines) whose sources
+    are longer than any training source: their dev figures are likely poor."""
+    lengths = [len(t.src_tokens) for t in translations]
+    text = long_sources.named_note(
+        lengths,
+        translator.longest_source,
+        lambda i: f"dev pair {i + 1}",
+        "dev pair",
+        translator.source_unit,
+    )
+    if text:
+        warnings.warn(long_sources.LongSourceWarning(text), stacklevel=2)
 
 
 def train(
@@ -230,12 +252,12 @@ def train(
                 print(loaded)
     dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)
     check_batch_room(train_ex, tcfg.tokens_per_batch)
-    translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer)
     vocabs = {"tgt": data.tgt_vocab.to_dict()}
     if data.src_vocab is not None:
         vocabs["src"] = data.src_vocab.to_dict()
     meta = run_config(data, model, tcfg)
     meta["data"]["longest_source"] = long_sources.record(train_ex)  # translate's notes
+    translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer, meta)
     if resume and "source" in saved.get("data", {}) and "source" not in meta["data"]:
         meta["data"]["source"] = saved["data"]["source"]  # Data built without: the run's stays
     if start is not None:  # where it started: a resume goes on from its own last/

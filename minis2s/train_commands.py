@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from minis2s.cli_options import DATA_FIELDS
-from minis2s.commands import show_translations
+from minis2s.commands import show_translations, translate_naming
 from minis2s.wording import percent
 
 if TYPE_CHECKING:  # for annotations only: each step imports what it uses when it runs
@@ -191,7 +191,9 @@ def _test_figures(tr: Translator, data: Data, out: str, show: int) -> None:
     """The test (else dev) figures, the first `show` translations, and how to try the run."""
     test = data.test or data.dev
     split = "test" if data.test else "dev"
-    translations = tr.translate([s for s, _ in test])  # once, for the figures and the lines shown
+    sources = [s for s, _ in test]  # translated once, for the figures and the lines shown
+    # the long dev sources were named at the first dev evaluation (pipeline.dev_evaluator)
+    translations = translate_naming(tr, sources, {}, f"{split} pair", note=split == "test")
     result = tr.evaluate_translations(test, translations)
     print(f"\n{split}: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                      for k, v in result.items()))  # fmt: skip

@@ -10,9 +10,9 @@ import warnings
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
-from minis2s.commands import check_decode_options, note_unknown
+from minis2s.commands import check_decode_options, note_long, note_unknown
 from minis2s.decode.common import NoHypothesis
-from minis2s.long_sources import LongSourceWarning, longer, note
+from minis2s.long_sources import LongSourceWarning
 
 if TYPE_CHECKING:
     from minis2s.api import Translator
@@ -125,12 +125,6 @@ def _note_blank(blank: list[int], n: int, what: str) -> None:
 
 
 def _note_long(tr: Translator, best: list, what: str) -> None:
-    """The note on stderr naming the lines (`what`: "line" or "sentence", numbered from 1 as the
-    output's) whose sources are longer than any the model trained on (`Translator.longest_source`):
-    their translations are likely poor. `best`: each line's Translation, None for a blank one."""
-    lengths = [0 if t is None else len(t.src_tokens) for t in best]
-    long = longer(lengths, tr.longest_source)
-    if long:
-        names = [f"{what} {i + 1}" for i in long]
-        text = note(names, [lengths[i] for i in long], tr.longest_source, what, "tokens")
-        print(f"note: {text}", file=sys.stderr)
+    """`note_long` of the lines (`what`: "line" or "sentence", numbered from 1 as the output's);
+    `best`: each line's Translation, None for a blank one."""
+    note_long(tr, [0 if t is None else len(t.src_tokens) for t in best], what)

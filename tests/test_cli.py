@@ -761,9 +761,16 @@ def test_long_training_pairs_are_skipped_and_counted_but_test_pairs_are_kept(tmp
             "--max-len", "6", "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet",
             "--show", "1", "--out", str(tmp_path / "o")]  # fmt: skip
     assert main(args) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "skipped 16 training pairs longer than --max-len 6" in out  # k % 5 in (3, 4)
     assert "test: exact_match=" in out and " n=40 " in out
+    # the kept dev and test pairs longer than any trained on are named (dev at its first
+    # evaluation, whose --dev-size 200 default takes all 40): k % 5 == 3 has 8 chars, == 4 has 10
+    long = [k + 1 for k in range(40) if k % 5 in (3, 4)]
+    for split in ("dev", "test"):
+        said = f"note: 16 {split} pairs are longer than any training source (at most 6 tokens): "
+        assert said in err
+        assert f"{split} pair {long[0]} (8), {split} pair {long[1]} (10)," in err
 
 
 def test_a_corpus_in_two_aligned_files(tmp_path, capsys):

@@ -10,6 +10,7 @@ from minis2s.api import Translator
 from minis2s.data.batching import batches, encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.tokenize import get_tokenizer
+from minis2s.long_sources import LongSourceWarning
 from minis2s.train.config import TrainConfig
 
 PAIRS = "abc\tcba\nabcd\tdcba\nbca\tacb\n"
@@ -316,4 +317,5 @@ def test_a_training_pair_longer_than_tokens_per_batch_names_the_fixes(tmp_path):
         pipeline.train(data, {"emb": 4, "hidden": 4}, tcfg, str(tmp_path / "r"), progress=False)
     assert not (tmp_path / "r").exists()
     short = pipeline.load_data(data=str(path), dev_data=str(path), max_len=5)  # the advice works
-    pipeline.train(short, {"emb": 4, "hidden": 4}, tcfg, str(tmp_path / "r"), progress=False)
+    with pytest.warns(LongSourceWarning, match=r"^dev pair 2 has 8 tokens, longer than any "):
+        pipeline.train(short, {"emb": 4, "hidden": 4}, tcfg, str(tmp_path / "r"), progress=False)

@@ -213,3 +213,22 @@ def test_an_empty_path_is_refused_as_such(run, argv, capsys, tmp_path, monkeypat
 def test_translator_load_of_an_empty_path_says_so():
     with pytest.raises(FileNotFoundError, match="the path is empty"):
         Translator.load("")
+
+
+def test_evaluate_names_a_pair_without_a_hypothesis_by_its_number(run, tmp_path, capsys,
+                                                                   monkeypatch):  # fmt: skip
+    """evaluate names the pair (from 1, as the corpus has them), not sources[i] of a list the
+    user never wrote."""
+    real = Seq2Seq.step
+
+    def nan_step(self, y, state, **kw):
+        logp, state, w = real(self, y, state, **kw)
+        return logp * np.nan, state, w
+
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("12\t21\n")
+    monkeypatch.setattr(Seq2Seq, "step", nan_step)
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(corpus)]) == 2
+    err = capsys.readouterr().err
+    assert "pair 1 has no hypothesis with a finite score" in err
+    assert "sources[" not in err

@@ -228,3 +228,53 @@ def test_resume_and_init_from_keep_the_figure_of_their_data(run, tmp_path):
                  str(corpus), "--epochs", "1", "--quiet", "--show", "0",
                  "--out", str(tuned)]) == 0  # fmt: skip
     assert Translator.load(tuned).longest_source == 2
+
+
+def test_evaluate_notes_the_pairs_longer_than_any_trained_on(run, tr, tmp_path, capsys):
+    """`minis2s evaluate` names a long source by its pair, numbered from 1 as the corpus has
+    them; the API's warning, which names sources[i] of a list the user never wrote, is not
+    printed beside it."""
+    corpus = tmp_path / "long.tsv"
+    corpus.write_text(f"12\t21\n{LONG}\t{LONG[::-1]}\n345\t543\n{LONG}1\t1{LONG[::-1]}\n")
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(corpus)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"note: 2 pairs are longer than any training source (at most {tr.longest_source} "
+        "tokens): pair 2 (40), pair 4 (41); their translations are likely poor\n"
+    ) in err
+    assert "sources[" not in err
+
+
+def test_trains_final_figures_note_the_test_pairs_longer_than_any_trained_on(tmp_path, capsys):
+    """The test figures at the end of `minis2s train` name a long test source by its pair."""
+    train = tmp_path / "train.tsv"
+    train.write_text("".join(f"{i}{i + 1}\t{i + 1}{i}\n" for i in range(10, 30)))  # 4 tokens
+    test = tmp_path / "test.tsv"
+    test.write_text(f"12\t21\n{LONG}\t{LONG[::-1]}\n")
+    assert main(["train", "--data", str(train), "--dev-data", str(train), "--test-data",
+                 str(test), "--epochs", "1", "--hidden", "8", "--emb", "8", "--quiet",
+                 "--show", "0", "--out", str(tmp_path / "run")]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert (
+        "note: test pair 2 has 40 tokens, longer than any training source (at most 4): its "
+        "translation is likely poor\n"
+    ) in err
+    assert "sources[" not in err
+
+
+def test_train_notes_the_dev_pairs_longer_than_any_trained_on_once(tmp_path, capsys):
+    """The dev evaluation names a long dev source by its pair once, not at each evaluation."""
+    train = tmp_path / "train.tsv"
+    train.write_text("".join(f"{i}{i + 1}\t{i + 1}{i}\n" for i in range(10, 30)))  # 4 tokens
+    dev = tmp_path / "dev.tsv"
+    dev.write_text(f"12\t21\n345\t543\n{LONG}\t{LONG[::-1]}\n")
+    assert main(["train", "--data", str(train), "--dev-data", str(dev), "--epochs", "3",
+                 "--hidden", "8", "--emb", "8", "--quiet", "--show", "0",
+                 "--out", str(tmp_path / "run")]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    said = (
+        "note: dev pair 3 has 40 tokens, longer than any training source (at most 4): its "
+        "translation is likely poor\n"
+    )
+    assert err.count(said) == 1
+    assert "sources[" not in err
