@@ -205,77 +205,34 @@ def train(
 
     Returns a Translator holding the best checkpoint's parameters.
     """
-    for name, flag in (("resume", resume), ("progress", progress), ("cli", cli)):
-        validate.boolean("train", name, flag)  # resume="no" resumed
-    check_train_arguments(data, model_options, tcfg, out_dir)  # not an AttributeError inside
-    if init_from is not None:  # first: the conflict is what to fix, not a missing file
-        fine_tune.check_options({"--resume": resume, "--src-vectors": src_vectors,
-                                 "--tgt-vectors": tgt_vectors})  # fmt: skip
-    check_vectors_options(resume, src_vectors, tgt_vectors)
-    start = None if init_from is None else fine_tune.load_run(init_from)
-    last = os.path.join(out_dir, "last")
-    saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
-    if resume and not saved:  # before the lock makes out_dir (a mistyped one stays unmade)
-        run_lock.check_free(out_dir)  # a run another process trains, not yet saved: name it
-        flag = "--resume" if cli else "resume=True"
-        raise FileNotFoundError(f"{flag}: no checkpoint at {out_dir}/last to resume from")
+    _check_arguments(data, model_options, tcfg, out_dir, resume=resume, progress=progress,
+                     cli=cli, init_from=init_from, src_vectors=src_vectors,
+                     tgt_vectors=tgt_vectors)  # fmt: skip
+    start, saved = _earlier_runs(out_dir, resume, init_from, cli)
     if dtype is None:
         dtype = saved.get("dtype", start.config.get("dtype", "float32") if start else "float32")
-    if saved:
-        data = as_the_run_reads(data, saved, out_dir)
-    if "init_from" in saved:  # a fine-tuning resumed: it reads text as RUN did, as it started
-        start = fine_tune.load_run(last)
-    if start is not None:
-        data = fine_tune.read_as_run(data, start)
-        model_options = fine_tune.model_options(start, model_options, check=not resume)
-    check_recordable(data.tokenizer)
-    if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
-        raise ValueError(  # a new run only: runs saved before this check still resume
-            "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
-            "0.01 is PyTorch's AdamW default) or --optimizer adam"
-        )
-    check_out_dir(out_dir, resume, init_from, cli=cli)
-    if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
-        check_new_model(data, model_options, tcfg)
+    data, model_options, start = _read_as_earlier_runs(
+        data, model_options, out_dir, saved, start, resume
+    )
+    _check_run(data, model_options, tcfg, out_dir, resume, start, init_from, cli)
     tok = get_tokenizer(data.tokenizer)  # before the model: output_bias="unigram" counts train_ex
     train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype), train_ex)
     if start is not None and not resume:
         fine_tune.copy_weights(model, start)
     frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
-    pretrained.check_shared(model.cfg, src_vectors, tgt_vectors)
-    vocabs_of = {"src": data.src_vocab, "tgt": data.tgt_vocab}
-    for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
-        if path is not None:
-            loaded = pretrained.load_vectors(model, side, vocabs_of[side], path)
-            if progress:
-                print(loaded)
+    _load_vectors(model, data, src_vectors, tgt_vectors, progress)
     dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)
     check_batch_room(train_ex, tcfg.tokens_per_batch)
-    vocabs = {"tgt": data.tgt_vocab.to_dict()}
-    if data.src_vocab is not None:
-        vocabs["src"] = data.src_vocab.to_dict()
-    meta = run_config(data, model, tcfg)
-    meta["data"]["longest_source"] = long_sources.record(train_ex)  # translate's notes
+    meta = _run_meta(data, model, tcfg, train_ex, saved, start, resume)
     translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer, meta)
-    if resume and "source" in saved.get("data", {}) and "source" not in meta["data"]:
-        meta["data"]["source"] = saved["data"]["source"]  # Data built without: the run's stays
-    if start is not None:  # where it started: a resume goes on from its own last/
-        meta["init_from"] = saved["init_from"] if resume else fine_tune.record(start, train_ex)
-        if not resume and any(meta["init_from"]["unknown"].values()):  # --quiet hides no loss
-            warnings.warn(fine_tune.describe(meta["init_from"]), stacklevel=2)
-        elif progress and not resume:
-            print(fine_tune.describe(meta["init_from"]))
+    if start is not None and not resume:
+        _tell_start(meta["init_from"], progress)
     trainer = Trainer(
         model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
-        meta=meta, vocabs=vocabs, progress=progress,
+        meta=meta, vocabs=_vocabs(data), progress=progress,
     )  # fmt: skip
-    if tcfg.eval_every:  # a warning, which --quiet (progress=False) does not hide
-        note = eval_every_note(tcfg, len(groups(trainer.epoch_batches(0), tcfg.accum_steps)))
-        if note:
-            warnings.warn(note, stacklevel=2)
-    if not resume and start is None and model.cfg.reverse_source and model.cfg.bidirectional:
-        warnings.warn(REVERSED_BIDIRECTIONAL, stacklevel=2)  # a new run's choice, still open
+    _warn_before_training(trainer, new_model=not resume and start is None)
     if progress:
         print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
               f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "
@@ -287,6 +244,159 @@ def train(
         trainer.fit()
     best = Translator.load(out_dir, "best" if checkpoint.exists(f"{out_dir}/best") else "last")
     return best
+
+
+def _check_arguments(
+    data: Data,
+    model_options: dict[str, Any],
+    tcfg: TrainConfig,
+    out_dir: str,
+    *,
+    resume: bool,
+    progress: bool,
+    cli: bool,
+    init_from: Any,
+    src_vectors: Any,
+    tgt_vectors: Any,
+) -> None:
+    """train's arguments are of their types and do not conflict, before any file is read."""
+    for name, flag in (("resume", resume), ("progress", progress), ("cli", cli)):
+        validate.boolean("train", name, flag)  # resume="no" resumed
+    check_train_arguments(data, model_options, tcfg, out_dir)  # not an AttributeError inside
+    if init_from is not None:  # first: the conflict is what to fix, not a missing file
+        fine_tune.check_options({"--resume": resume, "--src-vectors": src_vectors,
+                                 "--tgt-vectors": tgt_vectors})  # fmt: skip
+    check_vectors_options(resume, src_vectors, tgt_vectors)
+
+
+def _earlier_runs(
+    out_dir: str, resume: bool, init_from: Any, cli: bool
+) -> tuple[fine_tune.Start | None, dict[str, Any]]:
+    """The runs this one goes on from: (the run `init_from` names, or None; resumed, the config
+    of out_dir/last, else {}). FileNotFoundError for a resume with no checkpoint to go on from."""
+    start = None if init_from is None else fine_tune.load_run(init_from)
+    last = os.path.join(out_dir, "last")
+    saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
+    if resume and not saved:  # before the lock makes out_dir (a mistyped one stays unmade)
+        run_lock.check_free(out_dir)  # a run another process trains, not yet saved: name it
+        flag = "--resume" if cli else "resume=True"
+        raise FileNotFoundError(f"{flag}: no checkpoint at {out_dir}/last to resume from")
+    return start, saved
+
+
+def _read_as_earlier_runs(
+    data: Data,
+    model_options: dict[str, Any],
+    out_dir: str,
+    saved: dict[str, Any],
+    start: fine_tune.Start | None,
+    resume: bool,
+) -> tuple[Data, dict[str, Any], fine_tune.Start | None]:
+    """(data, model_options, start) as the runs this one goes on from have them: a resumed run
+    reads text as it did; a fine-tuning (new, or resumed: its start reloaded from its own last/)
+    reads with its start's tokenizer and vocabularies and takes its start's model options."""
+    if saved:
+        data = as_the_run_reads(data, saved, out_dir)
+    if "init_from" in saved:  # a fine-tuning resumed: it reads text as RUN did, as it started
+        start = fine_tune.load_run(os.path.join(out_dir, "last"))
+    if start is not None:
+        data = fine_tune.read_as_run(data, start)
+        model_options = fine_tune.model_options(start, model_options, check=not resume)
+    return data, model_options, start
+
+
+def _check_run(
+    data: Data,
+    model_options: dict[str, Any],
+    tcfg: TrainConfig,
+    out_dir: str,
+    resume: bool,
+    start: fine_tune.Start | None,
+    init_from: Any,
+    cli: bool,
+) -> None:
+    """The refusals of the run as it will train, before its model is built: a tokenizer that a
+    checkpoint cannot record, a new run's AdamW without decay, an out_dir that cannot hold it,
+    and a new model's options (check_new_model)."""
+    check_recordable(data.tokenizer)
+    if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
+        raise ValueError(  # a new run only: runs saved before this check still resume
+            "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
+            "0.01 is PyTorch's AdamW default) or --optimizer adam"
+        )
+    check_out_dir(out_dir, resume, init_from, cli=cli)
+    if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
+        check_new_model(data, model_options, tcfg)
+
+
+def _load_vectors(
+    model: Seq2Seq,
+    data: Data,
+    src_vectors: str | os.PathLike | None,
+    tgt_vectors: str | os.PathLike | None,
+    progress: bool,
+) -> None:
+    """Put the pretrained word vectors of the files given into the model's source / target
+    embeddings, row by row of the data's vocabularies; with `progress`, say what was loaded."""
+    pretrained.check_shared(model.cfg, src_vectors, tgt_vectors)
+    vocabs_of = {"src": data.src_vocab, "tgt": data.tgt_vocab}
+    for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
+        if path is not None:
+            loaded = pretrained.load_vectors(model, side, vocabs_of[side], path)
+            if progress:
+                print(loaded)
+
+
+def _vocabs(data: Data) -> dict[str, Any]:
+    """The data's vocabularies as a checkpoint stores them ("src" only where sources are
+    tokens, not feature frames)."""
+    vocabs = {"tgt": data.tgt_vocab.to_dict()}
+    if data.src_vocab is not None:
+        vocabs["src"] = data.src_vocab.to_dict()
+    return vocabs
+
+
+def _run_meta(
+    data: Data,
+    model: Seq2Seq,
+    tcfg: TrainConfig,
+    train_ex: list,
+    saved: dict[str, Any],
+    start: fine_tune.Start | None,
+    resume: bool,
+) -> dict[str, Any]:
+    """What the run records of itself in every checkpoint (run_config), with its longest training
+    source (translate's notes), and what a resumed run or a fine-tuning keeps of where it came
+    from: the data's source, the run it started from."""
+    meta = run_config(data, model, tcfg)
+    meta["data"]["longest_source"] = long_sources.record(train_ex)  # translate's notes
+    if resume and "source" in saved.get("data", {}) and "source" not in meta["data"]:
+        meta["data"]["source"] = saved["data"]["source"]  # Data built without: the run's stays
+    if start is not None:  # where it started: a resume goes on from its own last/
+        meta["init_from"] = saved["init_from"] if resume else fine_tune.record(start, train_ex)
+    return meta
+
+
+def _tell_start(init_from: dict[str, Any], progress: bool) -> None:
+    """Say what a new fine-tuning starts from (its meta["init_from"]): as a warning, which
+    --quiet does not hide, where its data has tokens the start's vocabularies lack."""
+    if any(init_from["unknown"].values()):  # --quiet hides no loss
+        warnings.warn(fine_tune.describe(init_from), stacklevel=3)  # train's caller
+    elif progress:
+        print(fine_tune.describe(init_from))
+
+
+def _warn_before_training(trainer: Trainer, new_model: bool) -> None:
+    """Warnings (which --quiet, progress=False, does not hide) of options that work against
+    each other: an --eval-every N beyond every update the run makes, and a new model's
+    reversed source read by a bidirectional encoder."""
+    tcfg, cfg = trainer.tcfg, trainer.model.cfg
+    if tcfg.eval_every:
+        note = eval_every_note(tcfg, len(groups(trainer.epoch_batches(0), tcfg.accum_steps)))
+        if note:
+            warnings.warn(note, stacklevel=3)  # train's caller
+    if new_model and cfg.reverse_source and cfg.bidirectional:
+        warnings.warn(REVERSED_BIDIRECTIONAL, stacklevel=3)  # a new run's choice, still open
 
 
 def _start(trainer: Trainer, out_dir: str, resume: bool, progress: bool) -> None:
