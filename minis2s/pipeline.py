@@ -32,8 +32,7 @@ from minis2s.data.loading import (
 )
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.decode.common import NoHypothesis
-from minis2s.models import ModelConfig, Seq2Seq, pretrained
-from minis2s.models.params import init_params, target_counts
+from minis2s.models import Seq2Seq
 from minis2s.run_checks import (
     check_batch_room,
     check_no_run,
@@ -43,13 +42,15 @@ from minis2s.run_checks import (
     check_vectors_options,
 )
 from minis2s.run_config import as_the_run_reads, run_config
+from minis2s.run_model import check_new_model, load_pretrained, make_model
 from minis2s.train import checkpoint, run_lock
 from minis2s.train.accumulate import groups
 from minis2s.train.config import TrainConfig, frozen_params
 from minis2s.train.console import eval_every_note
 from minis2s.train.trainer import Trainer
 
-# the data half of a run, from minis2s.data.loading, is reached here too: pipeline.load_data
+# the data half of a run, from minis2s.data.loading, is reached here too: pipeline.load_data;
+# and make_model, check_new_model from minis2s.run_model
 __all__ = [
     "Corpus", "Data", "DATA_OPTIONS", "load_data", "within", "fingerprint", "run_name",
     "make_model", "dev_evaluator", "check_out_dir", "check_vectors_options", "train",
@@ -65,69 +66,6 @@ REVERSED_BIDIRECTIONAL = (
     "another random draw of the same model; Sutskever et al.'s reversed reading is a one-way "
     "encoder's: add --no-bidirectional (bidirectional=False), README Things to try 16"
 )
-
-
-def make_model(
-    data: Data, model_options: dict[str, Any], seed: int, dtype: Any, train_ex: list | None = None
-) -> Seq2Seq:
-    """A new model of `model_options` for the data's vocabularies (or feature size), with
-    output_bias="unigram" its out.b at the log frequencies of the target tokens of data.train
-    (or of `train_ex`, its examples when already encoded)."""
-    cfg = model_config(data, model_options)
-    if cfg.output_bias == "unigram":  # out.b from the training targets (a resumed or --init-from
-        tok = get_tokenizer(data.tokenizer)  # run then takes its checkpoint's, as every weight)
-        ys = ((data.tgt_vocab.encode(tok.tokenize(y)) for _, y in data.train) if train_ex is None
-              else (y for _, y in train_ex))  # fmt: skip
-        counts = target_counts(ys, len(data.tgt_vocab))
-        return Seq2Seq(cfg, init_params(cfg, seed, dtype, tgt_counts=counts), dtype=dtype)
-    return Seq2Seq(cfg, seed=seed, dtype=dtype)
-
-
-def model_config(data: Data, model_options: dict[str, Any]) -> ModelConfig:
-    """The config of a model of `model_options` for the data's vocabularies (or feature size);
-    ValueError for share_embeddings over two vocabularies (ModelConfig refuses it over feature
-    frames)."""
-    two_vocabs = not data.features and data.src_vocab != data.tgt_vocab
-    if model_options.get("share_embeddings") and two_vocabs:
-        raise ValueError(_SHARE_VOCAB)
-    sizes = {"src_vocab": len(data.src_vocab) if data.src_vocab else 0,
-             "tgt_vocab": len(data.tgt_vocab), "src_features": data.features}  # fmt: skip
-    if set(sizes) & set(model_options):
-        raise ValueError(f"model options {sorted(set(sizes) & set(model_options))} come from the "
-                         "data; leave them out")  # fmt: skip
-    return ModelConfig.from_dict(sizes | dict(model_options))  # names an unknown option
-
-
-def check_new_model(data: Data, model_options: dict[str, Any], tcfg: TrainConfig) -> None:
-    """The refusals of a new run's model (not resumed, not started from another run), as
-    pipeline.train gives them: one vocabulary asked for share_embeddings, the options
-    ModelConfig takes, a freeze the model can take. `minis2s train` checks them before its note
-    on the embeddings kept at their random start, so a refused run prints only its refusal."""
-    _check_share_vocab(data, model_options)
-    frozen_params(tcfg, model_config(data, model_options))
-
-
-_SHARE_VOCAB = (
-    "--share-embeddings (share_embeddings) embeds source and target ids with one matrix, so it "
-    "needs one vocabulary for both sides: add --share-vocab (in Python, "
-    "pipeline.load_data(..., share_vocab=True))"
-)
-
-
-def _check_share_vocab(data: Data, model_options: dict[str, Any]) -> None:
-    """A new run with share_embeddings reads token ids and asked for one vocabulary
-    (--share-vocab), even where the two sides' vocabularies came out equal by chance (a Data
-    built by hand records no options: there equal vocabularies do, as `model_config` checks)."""
-    if not model_options.get("share_embeddings"):
-        return
-    if data.features:  # before ModelConfig, which names no flag
-        raise ValueError(
-            f"--share-embeddings (share_embeddings) shares the source embedding with the "
-            f"target's, but the sources of {data.name} are (S, {data.features}) feature frames, "
-            "which have none; leave --share-embeddings out"
-        )
-    if not (data.options or {}).get("share_vocab", data.options is None):
-        raise ValueError(_SHARE_VOCAB)
 
 
 def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, examples: list):
@@ -221,7 +159,7 @@ def train(
     if start is not None and not resume:
         fine_tune.copy_weights(model, start)
     frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
-    _load_vectors(model, data, src_vectors, tgt_vectors, progress)
+    load_pretrained(model, data, src_vectors, tgt_vectors, progress)
     dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)
     check_batch_room(train_ex, tcfg.tokens_per_batch)
     meta = _run_meta(data, model, tcfg, train_ex, saved, start, resume)
@@ -327,24 +265,6 @@ def _check_run(
     check_out_dir(out_dir, resume, init_from, cli=cli)
     if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
         check_new_model(data, model_options, tcfg)
-
-
-def _load_vectors(
-    model: Seq2Seq,
-    data: Data,
-    src_vectors: str | os.PathLike | None,
-    tgt_vectors: str | os.PathLike | None,
-    progress: bool,
-) -> None:
-    """Put the pretrained word vectors of the files given into the model's source / target
-    embeddings, row by row of the data's vocabularies; with `progress`, say what was loaded."""
-    pretrained.check_shared(model.cfg, src_vectors, tgt_vectors)
-    vocabs_of = {"src": data.src_vocab, "tgt": data.tgt_vocab}
-    for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
-        if path is not None:
-            loaded = pretrained.load_vectors(model, side, vocabs_of[side], path)
-            if progress:
-                print(loaded)
 
 
 def _vocabs(data: Data) -> dict[str, Any]:
