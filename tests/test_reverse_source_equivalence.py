@@ -5,7 +5,7 @@ final states, for every cell, bridge, attention score and depth; and it trains a
 model does, update for update (to float rounding), so the option only moves the random draws.
 
 The exchange is written out here per matrix, from the equations (attention_keys.py: concat's
-W_a = [W_q | W_k] reads the encoder with its last columns; decoder.py: the combine layer reads
+W_a = [W_q | W_k] reads the encoder with its last columns; decoder_step.py: the combine layer reads
 [c; h]), not from the code's own layout tables."""
 
 import dataclasses
