@@ -83,13 +83,8 @@ def forward(
     reads `predict(h~_{t-1})` (the model's own argmax) instead of the reference token.
     """
     xp = get_array_module(enc)
-    # tgt_in first: a batch whose targets and sources disagree is told as such, not as a bad mask
-    validate.shape("decoder", "tgt_in", tgt_in, (enc.shape[0], None), "N, T; N of the sources")
+    src_mask = _checked_inputs(tgt_in, enc, src_mask, cfg)  # once: every step trusts them
     N, T = tgt_in.shape
-    if T == 0:
-        raise ValueError("decoder: tgt_in has T = 0 steps; each target needs at least <s>")
-    validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
-    src_mask = validate.mask("decoder", src_mask, N, enc.shape[1], enc.dtype, like=enc)  # once
     dp = step_params(p, cfg)  # T steps, one batch
     states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)
     outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)
@@ -106,8 +101,7 @@ def forward(
         if sampling:
             y = tgt_in[:, t]
             if t > 0:
-                own = draws.random(N) < sampling_eps
-                y = xp.where(own, predict(out), y)
+                y = _sampled(y, out, draws, sampling_eps, predict)
             fed[:, t] = y
             e, _ = embedding.forward(y, dp.emb, pad_id=PAD_ID, ids_checked=True)  # as backward
         else:
@@ -124,6 +118,28 @@ def forward(
     if draws is not None:
         draws.check_all_used("decoder.forward")
     return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0, keys, c_keys)
+
+
+def _checked_inputs(tgt_in: Any, enc: Any, src_mask: Any, cfg: ModelConfig) -> Any:
+    """src_mask (N, S) as `validate.mask` returns it, once tgt_in (N, T) ids, T >= 1, is checked
+    to be a batch of the N sources of enc (N, S, He) and of ids of the target vocabulary."""
+    # tgt_in first: a batch whose targets and sources disagree is told as such, not as a bad mask
+    validate.shape("decoder", "tgt_in", tgt_in, (enc.shape[0], None), "N, T; N of the sources")
+    N, T = tgt_in.shape
+    if T == 0:
+        raise ValueError("decoder: tgt_in has T = 0 steps; each target needs at least <s>")
+    validate.token_ids("decoder", "tgt_in", tgt_in, cfg.tgt_vocab)
+    return validate.mask("decoder", src_mask, N, enc.shape[1], enc.dtype, like=enc)
+
+
+def _sampled(
+    y_ref: Any, out_prev: Any, draws: Any, sampling_eps: float, predict: Callable[[Any], Any]
+) -> Any:
+    """Scheduled sampling's input token of a step t > 0, (N,) ids: per sentence, with
+    probability sampling_eps (one uniform of `draws` each) the model's own `predict(h~_{t-1})`
+    from out_prev (N, H), else the reference's y_ref (N,)."""
+    own = draws.random(y_ref.shape[0]) < sampling_eps
+    return get_array_module(y_ref).where(own, predict(out_prev), y_ref)
 
 
 def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str, Any]]:
