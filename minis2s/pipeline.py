@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from minis2s import backend, fine_tune, long_sources, metrics, validate
+from minis2s import backend, fine_tune, long_sources, validate
 from minis2s.api import Translator
-from minis2s.data.batching import batches, encode_pairs
+from minis2s.data.batching import encode_pairs
 from minis2s.data.loading import (
     DATA_OPTIONS,
     Corpus,
@@ -31,7 +31,7 @@ from minis2s.data.loading import (
     within,
 )
 from minis2s.data.tokenize import get_tokenizer
-from minis2s.decode.common import NoHypothesis
+from minis2s.dev_figures import dev_evaluator
 from minis2s.models import Seq2Seq
 from minis2s.run_checks import (
     check_batch_room,
@@ -50,7 +50,7 @@ from minis2s.train.console import eval_every_note
 from minis2s.train.trainer import Trainer
 
 # the data half of a run, from minis2s.data.loading, is reached here too: pipeline.load_data;
-# and make_model, check_new_model from minis2s.run_model
+# make_model, check_new_model from minis2s.run_model; dev_evaluator from minis2s.dev_figures
 __all__ = [
     "Corpus", "Data", "DATA_OPTIONS", "load_data", "within", "fingerprint", "run_name",
     "make_model", "dev_evaluator", "check_out_dir", "check_vectors_options", "train",
@@ -66,53 +66,6 @@ REVERSED_BIDIRECTIONAL = (
     "another random draw of the same model; Sutskever et al.'s reversed reading is a one-way "
     "encoder's: add --no-bidirectional (bidirectional=False), README Things to try 16"
 )
-
-
-def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, examples: list):
-    """evaluate(model) -> {"loss", "ppl", "exact_match"[, "bleu"]} on the dev split."""
-    dev_pairs = data.dev[: tcfg.dev_size]
-    refs = [translator.as_output(r) for _, r in dev_pairs]
-    dev_batches = batches(examples, batch_size=64)
-    noted: list = []  # the long dev sources are named at the first evaluation only
-
-    def evaluate(model: Seq2Seq) -> dict[str, float]:
-        total, n = 0.0, 0
-        for b in dev_batches:
-            s, k = model.nll(b)
-            total, n = total + s, n + k
-        out = {"loss": total / n, "ppl": metrics.perplexity(total, n)}
-        try:
-            with warnings.catch_warnings():  # said once, of dev pairs, below
-                warnings.simplefilter("ignore", long_sources.LongSourceWarning)
-                translations = translator.translate([s for s, _ in dev_pairs])
-        except NoHypothesis:  # log-probabilities gone NaN: the trainer stops on the NaN figures
-            return out | {k: float("nan") for k in ("exact_match", tcfg.metric) if k not in out}
-        if not noted:
-            _warn_of_long_dev(translator, translations)
-            noted.append(True)
-        hyps = [t.text for t in translations]
-        out["exact_match"] = metrics.exact_match(hyps, refs)
-        if tcfg.metric == "bleu":
-            level = "char" if get_tokenizer(data.tokenizer).name == "char" else "13a"
-            out["bleu"] = metrics.bleu(hyps, refs, level)
-        return out
-
-    return evaluate
-
-
-def _warn_of_long_dev(translator: Translator, translations: list) -> None:
-    """A LongSourceWarning naming the dev pairs (from 1, as a dev file's lines) whose sources
-    are longer than any training source: their dev figures are likely poor."""
-    lengths = [len(t.src_tokens) for t in translations]
-    text = long_sources.named_note(
-        lengths,
-        translator.longest_source,
-        lambda i: f"dev pair {i + 1}",
-        "dev pair",
-        translator.source_unit,
-    )
-    if text:
-        warnings.warn(long_sources.LongSourceWarning(text), stacklevel=2)
 
 
 def train(

@@ -192,7 +192,7 @@ def _test_figures(tr: Translator, data: Data, out: str, show: int) -> None:
     test = data.test or data.dev
     split = "test" if data.test else "dev"
     sources = [s for s, _ in test]  # translated once, for the figures and the lines shown
-    # the long dev sources were named at the first dev evaluation (pipeline.dev_evaluator)
+    # the long dev sources were named at the first dev evaluation (dev_figures.dev_evaluator)
     translations = translate_naming(tr, sources, {}, f"{split} pair", note=split == "test")
     result = tr.evaluate_translations(test, translations)
     print(f"\n{split}: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
