@@ -9,11 +9,8 @@ those (whole updates: with accum_steps K, whole groups of K), and the run contin
 same parameters, moments and random draws as a run that was never stopped. Which options a
 resumed run may change, and the checks that refuse another run's checkpoint: resume.py.
 
-Scoring: at each epoch's end, and with eval_every N after every N-th update, the dev set is
-evaluated and the run logged, saved (best/, last/, and with keep_checkpoints K a copy in steps/
-of which the newest K are kept: keep.py) and judged (early stopping, the plateau schedule). A
-checkpoint written where a score is due but not yet logged (Ctrl-C during the dev evaluation)
-scores that point first when it resumes.
+Scoring the run (dev figures, log line, best/ and last/, early stopping), saving and resuming
+are the trainer's bookkeeping, in bookkeeping.py; this file is the loop.
 """
 
 from __future__ import annotations
@@ -27,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from minis2s.backend import to_numpy
 from minis2s.data.batching import batches
 from minis2s.models import Seq2Seq
-from minis2s.train import checkpoint, keep, runlog, tally
+from minis2s.train import tally
 from minis2s.train.accumulate import group_loss_and_grads, groups
+from minis2s.train.bookkeeping import Bookkeeping, patience
 from minis2s.train.config import (
     TrainConfig,
     frozen_params,
@@ -40,19 +37,18 @@ from minis2s.train.config import (
     sampling_eps,
 )
 from minis2s.train.console import draws_a_bar as draws_a_bar  # importable here, as before
-from minis2s.train.console import fmt, no_better, print_line
+from minis2s.train.console import no_better
 from minis2s.train.divergence import NonFiniteLoss as NonFiniteLoss  # what fit may raise
-from minis2s.train.divergence import check_dev, check_params, check_update
+from minis2s.train.divergence import check_update
 from minis2s.train.grad_norm import clip_grad_norm, global_norm
 from minis2s.train.interrupts import StopNow, Terminated, held_interrupts, sigterm_stops
 from minis2s.train.optim import make_optimizer
 from minis2s.train.resume import DATA_CHECKS as DATA_CHECKS  # importable here, as before
 from minis2s.train.resume import RESUMABLE as RESUMABLE
-from minis2s.train.resume import load_last
 from minis2s.train.schedule import EarlyStopping
 
 
-class Trainer:
+class Trainer(Bookkeeping):
     """Trains `model` on encoded `train` examples, evaluating with `evaluate` at each epoch's end
     and, with `tcfg.eval_every` N, after every N-th update.
 
@@ -84,65 +80,12 @@ class Trainer:
         self.trainable = {k: p for k, p in model.params.items() if k not in self.frozen}
         self.optimizer = make_optimizer(tcfg.optimizer, self.trainable, **opt_kw)
         self.lr_schedule = lr_schedule(tcfg)
-        self.stopper = EarlyStopping(_patience(tcfg), mode=mode_of(tcfg.metric))
+        self.stopper = EarlyStopping(patience(tcfg), mode=mode_of(tcfg.metric))
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0}
         self.state |= tally.SUMS
         self.record: dict[str, Any] | None = None  # the last log line
         self.result: dict[str, Any] = {}  # its dev figures, when this fit wrote it
-
-    # -- bookkeeping ------------------------------------------------------------------------
-
-    def _trainer_state(self) -> dict[str, Any]:
-        return {
-            **self.state,
-            "rng": self.rng.bit_generator.state,
-            "lr_schedule": self.lr_schedule.state_dict(),
-            "stopper": self.stopper.state_dict(),
-            "lr": self.optimizer.lr,
-            "record": self.record,
-        }
-
-    def save(self, which: str) -> None:
-        """Write checkpoint `which` ("last", "best", or a keep.step_name) atomically;
-        NonFiniteLoss, and nothing written, when a parameter holds NaN or infinity (an update
-        that overflowed), so a checkpoint on disk is always one the run can go on from."""
-        norm = global_norm(self.model.params)
-        check_params(norm, self.state["step"], which, self._last_words)
-        checkpoint.save(
-            os.path.join(self.out_dir, which),
-            {k: to_numpy(v) for k, v in self.model.params.items()},
-            self.meta,
-            optimizer_state=self.optimizer.state_dict(),
-            trainer_state=self._trainer_state(),
-            vocabs=self.vocabs,
-        )
-
-    def resume(self) -> bool:
-        """Continue from `out_dir/last` if it exists; False when there is nothing to resume.
-        The checkpoint is first checked to be this run's (resume.py), then its state, as
-        `save` wrote it, is put back."""
-        ckpt = load_last(self.out_dir, self.meta, self.vocabs)
-        if ckpt is None:
-            return False
-        for k, v in ckpt.params.items():
-            self.model.params[k][...] = v  # in place: the optimizer holds the same arrays
-        # the optimizer's state holds its lr too, so every schedule goes on at the saved rate
-        self.optimizer.load_state_dict(ckpt.optimizer_state)
-        ts = ckpt.trainer_state
-        # (older checkpoints also hold "best", the best metric: the stopper has it)
-        self.state = {k: ts[k] for k in ("step", "epoch", "batch")}
-        # the line's running sums (a checkpoint from before they were kept: from its resume on)
-        self.state |= {k: ts.get(k, zero) for k, zero in tally.SUMS.items()}
-        self.rng.bit_generator.state = ts["rng"]
-        self.lr_schedule.load_state_dict(ts["lr_schedule"])
-        self.stopper.load_state_dict(ts["stopper"])
-        self.stopper.patience = _patience(self.tcfg)  # its count goes on; patience may change
-        self.record = ts.get("record")
-        runlog.repair(self.out_dir, self.state["step"], self.record)
-        return True
-
-    # -- the loop ---------------------------------------------------------------------------
 
     def epoch_batches(self, epoch: int) -> list[Any]:
         t = self.tcfg
@@ -194,23 +137,6 @@ class Trainer:
                 raise
         return self.result
 
-    def _best_figures(self) -> str:
-        """The best evaluation's dev figures for the early-stopping line: its metric, and its dev
-        loss where the metric is another figure (the loss decides between equal metrics)."""
-        figures = f"dev {self.tcfg.metric} {fmt(self.stopper.best)}"
-        loss = self.stopper.best_tiebreak
-        return figures if loss is None else f"{figures}, dev loss {fmt(loss)}"
-
-    def _last_words(self) -> str:
-        """Where the run's last good checkpoint is, for a message that stops training."""
-        last = os.path.join(self.out_dir, "last")
-        if checkpoint.exists(last):
-            return f"the last good checkpoint is kept in {last}"
-        first = "the end of epoch 1"
-        if self.tcfg.eval_every:
-            first = f"update {self.tcfg.eval_every} or {first}, whichever comes first"
-        return f"no checkpoint was written yet (the first is at {first})"
-
     def finished(self) -> str | None:
         """Why this run trains no further with its config (a resumed run that had stopped), or
         None. A run interrupted while it scored its last update is not finished: it scores it
@@ -228,22 +154,6 @@ class Trainer:
                 "resume with a larger --patience to go on"
             )
         return None
-
-    def _capped(self) -> bool:
-        """Whether the run has made its max_steps updates."""
-        return bool(self.tcfg.max_steps) and self.state["step"] >= self.tcfg.max_steps
-
-    def _scores_here(self) -> bool:
-        """Whether --eval-every scores the run after the update just made (a multiple of N)."""
-        n = self.tcfg.eval_every
-        return n > 0 and self.state["step"] % n == 0
-
-    def _unscored(self, n_batches: int) -> bool:
-        """Whether the run stands where it is scored, with that score not yet logged: an epoch
-        all of whose `n_batches` are done, or an --eval-every update (Ctrl-C in its evaluation)."""
-        s, r = self.state, self.record
-        logged = r is not None and r["step"] == s["step"]
-        return s["batch"] == n_batches or (s["batch"] > 0 and self._scores_here() and not logged)
 
     def _run_epoch(self) -> bool:
         """Train the rest of the current epoch, scoring the run at its end and, with eval_every
@@ -280,55 +190,3 @@ class Trainer:
                     return True
                 t0, seconds0 = time.perf_counter(), 0.0  # the next line's time starts here
         return self._score(end=True) or self._capped()
-
-    def _score(self, end: bool) -> bool:
-        """Score the run where it stands, at the epoch's `end` or mid-epoch (--eval-every): dev
-        figures, the log line, best/ and last/; True when early stopping ends the run here."""
-        dev = self.evaluate(self.model)  # Ctrl-C here: resumed, this point is scored again
-        with held_interrupts():  # the point's state, its saves and its log line, all or none
-            self.result, stop = self._close(dev, end)
-        if stop and self.progress:  # with the log lines: why the run ends before --epochs
-            t, epoch = self.tcfg, f"epoch {self.result['epoch']} of {self.tcfg.epochs}"
-            where = f"after {epoch}"
-            if t.eval_every:
-                where = f"at update {self.state['step']}, {'the end of' if end else 'in'} {epoch}"
-            print(f"early stopping: {no_better(t)}, so training ended {where}; the best model "
-                  f"({self._best_figures()}) is in {self.out_dir}/best", flush=True)  # fmt: skip
-        return stop
-
-    def _close(self, dev: dict[str, float], end: bool) -> tuple[dict[str, Any], bool]:
-        """Log, save and decide on the dev figures `dev`; (the log line, whether to stop)."""
-        t, s = self.tcfg, self.state
-        where, what = f"epoch {s['epoch'] + 1}", "this epoch"
-        if t.eval_every:
-            where, what = f"update {s['step']} (epoch {s['epoch'] + 1})", "this update"
-        check_dev(dev, t.metric, where, what, self._last_words)
-        metric = dev[t.metric]
-        # the line's lr is its own (its last update's), before a schedule moves it
-        record = {"epoch": s["epoch"] + 1, "step": s["step"], "lr": self.optimizer.lr,
-                  **tally.figures(s, t.clip), **dev}  # fmt: skip
-        if end:
-            s["epoch"], s["batch"] = s["epoch"] + 1, 0
-        s |= tally.SUMS
-        # between equal metrics (exact match repeats: 0 early on, 1.0 late) the dev loss decides
-        tiebreak = dev.get("loss") if t.metric != "loss" else None
-        stop = self.stopper.should_stop(metric, tiebreak)
-        if t.lr_schedule == "plateau":
-            self.optimizer.lr = self.lr_schedule.step(metric, tiebreak)
-        elif t.lr_schedule == "exponential":  # of the epochs finished: moves at epoch ends only
-            self.optimizer.lr = self.lr_schedule.lr(s["epoch"])
-        self.record = record
-        if self.stopper.improved:
-            self.save("best")
-        self.save("last")
-        keep.keep(self.out_dir, s["step"], t.keep_checkpoints, self.save)  # into steps/
-        runlog.append(self.out_dir, record)  # after its checkpoint (runlog.py)
-        if self.progress:
-            print_line(" ".join(f"{k}={fmt(v)}" for k, v in record.items()))
-        return record, stop
-
-
-def _patience(t: TrainConfig) -> int:
-    """EarlyStopping's patience: patience 0 is never stop early (the tracker still says when the
-    metric is a new best)."""
-    return t.patience or 10**9
