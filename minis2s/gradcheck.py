@@ -186,12 +186,7 @@ def check_layer(
     r = np.random.default_rng((seed, 1))
     douts = _like(outs, lambda o: _random_like(o, r))
     arg_names = list(inspect.signature(forward).parameters)
-    untouched = Untouched(
-        [(f"the input {n}", a) for k, x in enumerate(inputs) for n, a in _leaves(x, arg_names[k])]
-        + [(f"the parameter {k}", w) for k, w in (params or {}).items()]
-        + [(f"its upstream gradient {n}", d) for n, d in _leaves(douts, "dout")]
-        + arrays_in(cache, "cache")
-    )
+    untouched = _untouched(inputs, arg_names, params, douts, cache)
     grads = backward(*douts, cache)
     untouched.check("check_layer")
     dinputs, dparams = split_grads(grads, len(inputs), params)
@@ -205,21 +200,48 @@ def check_layer(
     for name, leaf, dleaf in blocks:  # all of them before the slow part
         check_shape("check_layer", name, leaf, dleaf)
         check_dtype("check_layer", name, leaf, dleaf)
+    errors = _compared(loss, blocks, h)
+    masked = masked_douts(douts, options.get("mask"))
+    if masked is not None and not max(errors.values(), default=0.0) < TOLERANCE:
+        # a wrong block that is right for upstream gradients zeroed on padding lets them in
+        dinputs, dparams = split_grads(backward(*masked, cache), len(inputs), params)
+        again = _blocks(inputs, arg_names, dinputs, params, dparams)
+        numeric, floor = errors.numeric, errors.floor
+        right = [k for k, _, d in again if rel_error(numeric[k], d, floor) < TOLERANCE]
+        errors.note_padding(right)
+    return errors
+
+
+def _untouched(
+    inputs: Sequence[Any],
+    arg_names: list[str],
+    params: dict[str, Any] | None,
+    douts: Any,
+    cache: Any,
+) -> Untouched:
+    """Snapshots of every array a backward pass must only read, each by the name an error gives
+    it: the inputs' leaves, the parameters, the upstream gradients and the arrays in the cache."""
+    return Untouched(
+        [(f"the input {n}", a) for k, x in enumerate(inputs) for n, a in _leaves(x, arg_names[k])]
+        + [(f"the parameter {k}", w) for k, w in (params or {}).items()]
+        + [(f"its upstream gradient {n}", d) for n, d in _leaves(douts, "dout")]
+        + arrays_in(cache, "cache")
+    )
+
+
+def _compared(
+    loss: Callable[[], float], blocks: list[tuple[str, Any, Any]], h: float
+) -> GradErrors:
+    """block_errors of every block's gradient from backward (name, array, gradient of its shape)
+    against the finite differences of `loss` at h, or at h / 10 where h was too coarse for that
+    block (`_finer_if_needed`)."""
     numeric = {name: numerical_grad(loss, leaf, h) for name, leaf, _ in blocks}
     analytic = {name: dleaf for name, _, dleaf in blocks}
     errors = block_errors(numeric, analytic)
     for name, leaf, dleaf in blocks:
         if not errors[name] < TOLERANCE:
             numeric[name] = _finer_if_needed(loss, leaf, dleaf, numeric[name], h, errors.floor)
-    errors = block_errors(numeric, analytic)
-    masked = masked_douts(douts, options.get("mask"))
-    if masked is not None and not max(errors.values(), default=0.0) < TOLERANCE:
-        # a wrong block that is right for upstream gradients zeroed on padding lets them in
-        dinputs, dparams = split_grads(backward(*masked, cache), len(inputs), params)
-        again = _blocks(inputs, arg_names, dinputs, params, dparams)
-        right = [k for k, _, d in again if rel_error(numeric[k], d, errors.floor) < TOLERANCE]
-        errors.note_padding(right)
-    return errors
+    return block_errors(numeric, analytic)
 
 
 def _finer_if_needed(
