@@ -34,6 +34,7 @@ import numpy as np
 
 from minis2s import validate
 from minis2s.backend import get_array_module, to_numpy
+from minis2s.gradcheck_blocks import blocks_of, dot, leaves, random_like, tree_like
 from minis2s.gradcheck_faults import (
     GradErrors,
     Untouched,
@@ -113,40 +114,6 @@ def block_errors(numeric: dict[str, Any], analytic: dict[str, Any]) -> GradError
     return GradErrors(errors, numeric, analytic, FLOOR * largest)
 
 
-def _leaves(tree: Any, name: str) -> list[tuple[str, Any]]:
-    """Flatten arrays nested in tuples/lists (None skipped) into (name, array) pairs."""
-    return [(leaf_name, leaf) for leaf_name, leaf, _ in _paired(tree, None, name)]
-
-
-def _paired(x: Any, dx: Any, name: str) -> list[tuple[str, Any, Any]]:
-    """(name, input leaf, its gradient or None) for every array leaf of input `x`: a gradient
-    of None, for the whole input or one entry of a tuple, pairs None with each leaf below it."""
-    if x is None:
-        return []
-    if isinstance(x, tuple | list):
-        if dx is not None and (not isinstance(dx, tuple | list) or len(dx) != len(x)):
-            raise ValueError(f"check_layer: the gradient of {name} does not match its structure")
-        subs = [None] * len(x) if dx is None else list(dx)
-        out = []
-        for i, (t, d) in enumerate(zip(x, subs, strict=True)):
-            out += _paired(t, d, f"{name}[{i}]")
-        return out
-    return [(name, x, dx)]
-
-
-def _like(tree: Any, make: Callable[[Any], Any]) -> Any:
-    """A tree of the same structure with `make(leaf)` at each leaf."""
-    if tree is None:
-        return None
-    if isinstance(tree, tuple | list):
-        return type(tree)(_like(t, make) for t in tree)
-    return make(tree)
-
-
-def _dot(a: Any, b: Any) -> float:
-    return float((to_numpy(a) * to_numpy(b)).sum())
-
-
 def check_layer(
     forward: Callable,
     backward: Callable,
@@ -184,7 +151,7 @@ def check_layer(
     # not default_rng(seed): a learner's x drawn first from default_rng(0) would equal dy, and
     # x == dy hides a transpose (x^T dy is then symmetric) or a gradient built from x for dy
     r = np.random.default_rng((seed, 1))
-    douts = _like(outs, lambda o: _random_like(o, r))
+    douts = tree_like(outs, lambda o: random_like(o, r))
     arg_names = list(inspect.signature(forward).parameters)
     untouched = _untouched(inputs, arg_names, params, douts, cache)
     grads = backward(*douts, cache)
@@ -193,10 +160,10 @@ def check_layer(
 
     def loss() -> float:
         *o, _ = call()
-        pairs = zip(_leaves(o, "o"), _leaves(douts, "d"), strict=True)
-        return sum(_dot(a, d) for (_, a), (_, d) in pairs)
+        pairs = zip(leaves(o, "o"), leaves(douts, "d"), strict=True)
+        return sum(dot(a, d) for (_, a), (_, d) in pairs)
 
-    blocks = _blocks(inputs, arg_names, dinputs, params, dparams)
+    blocks = blocks_of(inputs, arg_names, dinputs, params, dparams)
     for name, leaf, dleaf in blocks:  # all of them before the slow part
         check_shape("check_layer", name, leaf, dleaf)
         check_dtype("check_layer", name, leaf, dleaf)
@@ -205,7 +172,7 @@ def check_layer(
     if masked is not None and not max(errors.values(), default=0.0) < TOLERANCE:
         # a wrong block that is right for upstream gradients zeroed on padding lets them in
         dinputs, dparams = split_grads(backward(*masked, cache), len(inputs), params)
-        again = _blocks(inputs, arg_names, dinputs, params, dparams)
+        again = blocks_of(inputs, arg_names, dinputs, params, dparams)
         numeric, floor = errors.numeric, errors.floor
         right = [k for k, _, d in again if rel_error(numeric[k], d, floor) < TOLERANCE]
         errors.note_padding(right)
@@ -222,9 +189,9 @@ def _untouched(
     """Snapshots of every array a backward pass must only read, each by the name an error gives
     it: the inputs' leaves, the parameters, the upstream gradients and the arrays in the cache."""
     return Untouched(
-        [(f"the input {n}", a) for k, x in enumerate(inputs) for n, a in _leaves(x, arg_names[k])]
+        [(f"the input {n}", a) for k, x in enumerate(inputs) for n, a in leaves(x, arg_names[k])]
         + [(f"the parameter {k}", w) for k, w in (params or {}).items()]
-        + [(f"its upstream gradient {n}", d) for n, d in _leaves(douts, "dout")]
+        + [(f"its upstream gradient {n}", d) for n, d in leaves(douts, "dout")]
         + arrays_in(cache, "cache")
     )
 
@@ -262,28 +229,6 @@ def _finer_if_needed(
         return numeric
     finest = numerical_grad(loss, x, h / 100)
     return finer if rel_error(finer, finest, floor) < TOLERANCE else numeric
-
-
-def _blocks(
-    inputs: Sequence, arg_names: list[str], dinputs: list, params: dict | None, dparams: dict
-) -> list[tuple[str, Any, Any]]:
-    """(name, array, its gradient from backward) for every input leaf and parameter checked."""
-    blocks = []
-    for k, (x, dx) in enumerate(zip(inputs, dinputs, strict=True)):
-        for name, leaf, dleaf in _paired(x, dx, arg_names[k]):
-            if dleaf is None:  # no gradient claimed: a float input must then truly have none
-                if np.dtype(leaf.dtype).kind != "f":
-                    continue  # token ids and other integer inputs have no gradient to check
-                dleaf = get_array_module(leaf).zeros_like(leaf)
-            blocks.append((name, leaf, dleaf))
-    return blocks + [(key, w, dparams[key]) for key, w in (params or {}).items()]
-
-
-def _random_like(o: Any, r: np.random.Generator) -> Any:
-    xp = get_array_module(o)
-    if np.isscalar(o) or getattr(o, "ndim", 1) == 0:
-        return float(r.standard_normal())
-    return xp.asarray(r.standard_normal(o.shape))
 
 
 def check_model(
