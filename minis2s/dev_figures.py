@@ -6,6 +6,7 @@ the first evaluation. pipeline.train builds it; pipeline re-exports it."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 from minis2s import long_sources, metrics
 from minis2s.api import Translator
@@ -17,7 +18,9 @@ from minis2s.models import Seq2Seq
 from minis2s.train.config import TrainConfig
 
 
-def dev_evaluator(data: Data, translator: Translator, tcfg: TrainConfig, examples: list):
+def dev_evaluator(
+    data: Data, translator: Translator, tcfg: TrainConfig, examples: list
+) -> Callable[[Seq2Seq], dict[str, float]]:
     """evaluate(model) -> {"loss", "ppl", "exact_match"[, "bleu"]} on the dev split."""
     dev_pairs = data.dev[: tcfg.dev_size]
     refs = [translator.as_output(r) for _, r in dev_pairs]
