@@ -24,7 +24,7 @@ import numpy as np
 
 from minis2s import validate
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
-from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
+from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 
 Example = tuple[Any, list[int]]  # (source ids (S,) or features (S, F), target ids (T',))
 
@@ -206,10 +206,9 @@ def encode_pairs(
         else:
             if src_vocab is None:
                 raise ValueError("encode_pairs: text sources need a src_vocab; got None")
-            src_tokens = tok.tokenize(src)
-            n_unknown += src_vocab.count_unknown(src_tokens)
-            src = src_vocab.encode(src_tokens)
-        tgt_tokens = tok.tokenize(tgt)
-        n_unknown += tgt_vocab.count_unknown(tgt_tokens)
-        examples.append((src, tgt_vocab.encode(tgt_tokens)))
+            src = src_vocab.encode(tok.tokenize(src))
+            n_unknown += src.count(UNK_ID)  # what count_unknown counts, without a second pass
+        tgt_ids = tgt_vocab.encode(tok.tokenize(tgt))
+        n_unknown += tgt_ids.count(UNK_ID)
+        examples.append((src, tgt_ids))
     return examples, n_unknown

@@ -7,7 +7,7 @@ the flag and the fix."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from numbers import Integral
 from typing import Any
 
@@ -114,16 +114,17 @@ def check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
 
 
 def check_each_side_kept(
-    sides: dict[str, tuple[list, Vocab]], n_pairs: int, min_freq: int, max_vocab: int | None,
-    shared: bool,
+    sides: dict[str, tuple[Mapping[str, int], Vocab]], n_pairs: int, min_freq: int,
+    max_vocab: int | None, shared: bool,
 ) -> None:  # fmt: skip
     """ValueError where a side's vocabulary holds none of that side's training tokens, so that
     every word of it would be <unk>: --min-freq above all its counts, or, with --share-vocab,
     which counts both sides together, --min-freq or --max-vocab keeping only the other side's
-    tokens. `sides`: {"source" | "target": (that side's token lists, its vocabulary)}."""
-    for side, (seqs, vocab) in sides.items():
+    tokens. `sides`: {"source" | "target": (that side's tokens (token -> count), its
+    vocabulary)}."""
+    for side, (counts, vocab) in sides.items():
         kept = set(vocab.tokens[len(SPECIALS) :])
-        if any(t in kept for seq in seqs for t in seq):
+        if any(t in kept for t in counts):
             continue
         if not shared:
             raise ValueError(

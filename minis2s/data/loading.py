@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -224,19 +225,28 @@ def _vocabularies(
     refusing a --min-freq or --max-vocab that leaves a side no token. `share`: one vocabulary,
     built on both sides' tokens counted together, as both."""
     tok = get_tokenizer(tokenizer)
-    sources = [] if features else [tok.tokenize(s) for s, _ in train]
-    targets = [tok.tokenize(t) for _, t in train]
+    # counted a sentence at a time: the token lists of a million pairs would take gigabytes
+    sources = Counter() if features else _token_counts((s for s, _ in train), tok)
+    targets = _token_counts((t for _, t in train), tok)
     if share:
-        shared = Vocab.build(sources + targets, min_freq, max_vocab)
+        shared = Vocab.from_counts(sources + targets, min_freq, max_vocab)
         src_vocab, tgt_vocab = shared, shared
     else:
-        src_vocab = None if features else Vocab.build(sources, min_freq, max_vocab)
-        tgt_vocab = Vocab.build(targets, min_freq, max_vocab)
+        src_vocab = None if features else Vocab.from_counts(sources, min_freq, max_vocab)
+        tgt_vocab = Vocab.from_counts(targets, min_freq, max_vocab)
     sides = {"source": (sources, src_vocab), "target": (targets, tgt_vocab)}
     if features:
         del sides["source"]
     check_each_side_kept(sides, len(train), min_freq, max_vocab, share)
     return src_vocab, tgt_vocab
+
+
+def _token_counts(texts: Iterable[str], tok: Tokenizer) -> Counter[str]:
+    """token -> how often it occurs in `texts`, as `tok` splits them."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(tok.tokenize(text))
+    return counts
 
 
 def _warn_of_train_size(train_size: int, n: int, n_long: int, held_out: bool) -> None:

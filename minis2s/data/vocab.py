@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from minis2s import validate
@@ -55,6 +55,9 @@ class Vocab:
                 raise ValueError(f"Vocab: token {t!r} appears twice (or is a special token)")
             self._stoi[t] = len(self._itos)
             self._itos.append(t)
+        # the id each token of text encodes to: one dict lookup a token, a special spelled in
+        # text included (encode)
+        self._text_ids = self._stoi | dict.fromkeys(SPECIALS, UNK_ID)
 
     @classmethod
     def build(
@@ -67,6 +70,14 @@ class Vocab:
         vocabulary may have, the 4 specials included (so `len(vocab) <= max_size`).
         Special tokens found in the data are not counted again; they keep their fixed ids.
         """
+        return cls.from_counts(Counter(t for seq in token_seqs for t in seq), min_freq, max_size)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Mapping[str, int], min_freq: int = 1, max_size: int | None = None
+    ) -> Vocab:
+        """`Vocab.build` of a corpus whose token counts are `counts` (token -> count): a large
+        corpus is counted sentence by sentence, without holding every sentence's tokens."""
         validate.integer("Vocab.build", "min_freq", min_freq, 1)
         if max_size is not None:
             validate.integer("Vocab.build", "max_size", max_size, None)
@@ -75,7 +86,6 @@ class Vocab:
                 f"Vocab.build: max_size must be >= {len(SPECIALS)} (the special tokens); "
                 f"got {max_size}"
             )
-        counts = Counter(t for seq in token_seqs for t in seq)
         kept = [t for t, c in counts.items() if c >= min_freq and t not in SPECIALS]
         kept.sort(key=lambda t: (-counts[t], t))
         if max_size is not None:
@@ -126,7 +136,7 @@ class Vocab:
         """Token ids of text, UNK_ID for tokens not in the vocabulary. Adds no BOS/EOS. Text that
         spells a special token ("<pad>", "</s>" ...) is a word like any other, so it encodes to
         UNK_ID: as its special id it would pad, end or begin a sentence where the text goes on."""
-        ids = [UNK_ID if t in SPECIALS else self._stoi.get(t, UNK_ID) for t in tokens]
+        ids = [self._text_ids.get(t, UNK_ID) for t in tokens]
         if UNK_ID in ids:  # only then: an id or None is never a known token, so it is an UNK
             bad = [t for t in tokens if not isinstance(t, str)]
             if bad:
