@@ -28,6 +28,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from minis2s import validate
 from minis2s.atomic import atomic_text_file
 
@@ -161,6 +163,27 @@ class Vocab:
                 f"Vocab.decode: ids must be one sequence (T,); got shape {ids.shape} (decode a "
                 "batch row by row)"
             )
+        if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
+            ids = ids.tolist()
+        if isinstance(ids, list) and all(type(i) is int for i in ids):  # not bool, not float
+            return self._decode_ints(ids, strip_special)
+        return self.decode_each(ids, strip_special)
+
+    def _decode_ints(self, ids: list[int], strip_special: bool) -> list[str]:
+        """`decode_each` of a list of Python ints (a decoder's output), checked as one list: a
+        translate of 50k lines decodes millions of ids."""
+        if strip_special:
+            ids = ids[: ids.index(EOS_ID)] if EOS_ID in ids else ids
+            ids = [i for i in ids if i != PAD_ID and i != BOS_ID]
+        V = len(self._itos)
+        if ids and not (0 <= min(ids) and max(ids) < V):
+            self.token_of(next(i for i in ids if not 0 <= i < V))  # the first: its error
+        return [self._itos[i] for i in ids]
+
+    def decode_each(self, ids: Iterable[int], strip_special: bool = True) -> list[str]:
+        """`decode`, an id at a time, each checked as it is read: the reference that decode's
+        one-pass path for ints must equal (tests/test_scale_vocab.py), and its path for the
+        rest (NumPy integer scalars, a CuPy array)."""
         out = []
         for i in ids:
             validate.integer("Vocab.decode", "an id", i, None)  # int(1.5) would decode as 1
