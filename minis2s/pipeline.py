@@ -265,7 +265,8 @@ def _warn_before_training(trainer: Trainer, new_model: bool) -> None:
     reversed source read by a bidirectional encoder."""
     tcfg, cfg = trainer.tcfg, trainer.model.cfg
     if tcfg.eval_every:
-        note = eval_every_note(tcfg, len(groups(trainer.epoch_batches(0), tcfg.accum_steps)))
+        n_batches = len(trainer.epoch_batches(0))  # counted, not made
+        note = eval_every_note(tcfg, len(groups(range(n_batches), tcfg.accum_steps)))
         if note:
             warnings.warn(note, stacklevel=3)  # train's caller
     if new_model and cfg.reverse_source and cfg.bidirectional:

@@ -24,7 +24,7 @@ import numpy as np
 
 from minis2s import _api_checks as checks
 from minis2s import backend, length_batches, metrics, validate
-from minis2s.data.batching import batches
+from minis2s.data.batching import lazy_batches
 from minis2s.data.vocab import EOS
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ def score(
     # (source ids (S,) or frames (S, F), target ids (T',)) as `batches` takes them
     examples = [(src, tr.tgt_vocab.encode(t)) for src, t in zip(sources, tokens, strict=True)]
     out: list[Any] = [None] * len(pairs)
-    for batch in batches(examples, batch_size=batch_size):  # rng None: sorted, not shuffled
+    # rng None: sorted, not shuffled; each batch made when it is scored (50k pairs' are 1 GB)
+    for batch in lazy_batches(examples, batch_size=batch_size):
         lp = backend.to_numpy(tr.model.token_logprobs(batch))  # (N, T), 0 at padding
         for row, i in zip(lp, batch.index, strict=True):
             row = row[: len(tokens[i]) + 1].copy()  # (T_i,) its own tokens and </s>

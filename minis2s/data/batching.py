@@ -158,6 +158,47 @@ def batches(
     `rng` is a Generator or a seed; None keeps the order (for evaluation). The same seed
     gives the same batches.
     """
+    plan = batch_indices(examples, batch_size, tokens_per_batch, rng, bucket)
+    return [make_batch([examples[i] for i in g], g) for g in plan]
+
+
+class LazyBatches(Sequence):
+    """`batches` made one at a time, when an item is read (a slice is another LazyBatches, made
+    of the same examples): the padded batches of a large corpus are as large as its examples,
+    so a trainer holds only those of its current update."""
+
+    def __init__(self, examples: Sequence[Example], plan: list[list[int]]) -> None:
+        self.examples, self.plan = examples, plan
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def __getitem__(self, k: int | slice) -> Any:
+        if isinstance(k, slice):
+            return LazyBatches(self.examples, self.plan[k])
+        g = self.plan[k]
+        return make_batch([self.examples[i] for i in g], g)
+
+
+def lazy_batches(
+    examples: Sequence[Example],
+    batch_size: int | None = None,
+    tokens_per_batch: int | None = None,
+    rng: np.random.Generator | int | None = None,
+    bucket: bool = True,
+) -> LazyBatches:
+    """`batches(...)`, each batch made when it is read (LazyBatches)."""
+    return LazyBatches(examples, batch_indices(examples, batch_size, tokens_per_batch, rng, bucket))
+
+
+def batch_indices(
+    examples: Sequence[Example],
+    batch_size: int | None = None,
+    tokens_per_batch: int | None = None,
+    rng: np.random.Generator | int | None = None,
+    bucket: bool = True,
+) -> list[list[int]]:
+    """The dataset positions of each batch that `batches` makes (its options), in its order."""
     if (batch_size is None) == (tokens_per_batch is None):
         raise ValueError(
             "batches: pass exactly one of batch_size or tokens_per_batch; got "
@@ -182,7 +223,7 @@ def batches(
         groups = _cut_by_tokens(order, S, T, tokens_per_batch)
     if bucket and rng is not None:
         groups = [groups[k] for k in rng.permutation(len(groups))]
-    return [make_batch([examples[i] for i in g], g) for g in groups]
+    return groups
 
 
 def encode_pairs(

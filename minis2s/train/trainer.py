@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from minis2s.data.batching import batches
+from minis2s.data.batching import LazyBatches, lazy_batches
 from minis2s.models import Seq2Seq
 from minis2s.train import tally
 from minis2s.train.accumulate import group_loss_and_grads, groups
@@ -87,9 +87,10 @@ class Trainer(Bookkeeping):
         self.record: dict[str, Any] | None = None  # the last log line
         self.result: dict[str, Any] = {}  # its dev figures, when this fit wrote it
 
-    def epoch_batches(self, epoch: int) -> list[Any]:
+    def epoch_batches(self, epoch: int) -> LazyBatches:
+        """Epoch `epoch`'s batches, each made when it is read (a large corpus's are gigabytes)."""
         t = self.tcfg
-        return batches(
+        return lazy_batches(
             self.train,
             batch_size=t.batch_size or None,
             tokens_per_batch=t.tokens_per_batch or None,
@@ -167,12 +168,13 @@ class Trainer(Bookkeeping):
                 return True
         # state["batch"] is a group boundary (it moves a whole update at a time), so the groups
         # of a resumed epoch are those of the uninterrupted one
-        todo = groups(all_batches[s["batch"] :], t.accum_steps)
+        todo = groups(range(s["batch"], len(all_batches)), t.accum_steps)  # batch numbers
         bar = tqdm(todo, desc=f"epoch {s['epoch'] + 1}/{t.epochs}",
                    disable=not (self.progress and draws_a_bar(sys.stderr)), leave=False,
                    dynamic_ncols=True)  # fmt: skip
         t0, seconds0 = time.perf_counter(), s["epoch_seconds"]  # the line's time before a stop
-        for group in bar:
+        for numbers in bar:
+            group = [all_batches[k] for k in numbers]  # made now: one update's batches at a time
             with held_interrupts():  # Ctrl-C saves whole updates only (interrupts.py)
                 loss, norm = self.step(*group)
                 # the batches and the line's sums are counted together, so that a resumed line
