@@ -42,7 +42,10 @@ from minis2s.data.tokenize import Tokenizer, normalize, wordpunct_detokenize, wo
 # marked is "@@@").
 MARK = "@@"
 AT = "@"
-CACHED = 2**16  # words whose pieces a bpe tokenizer remembers (least recently used go first)
+# words whose pieces a bpe tokenizer remembers (least recently used go first): as many as a
+# corpus of a million pairs has, or each pass over it splits its rare words again (at most
+# ~150 MB of words and their pieces)
+CACHED = 2**18
 
 Pair = tuple[str, str]
 Index = defaultdict[Pair, set[int]]  # pair -> ids of the words that contain it
