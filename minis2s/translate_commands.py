@@ -17,6 +17,10 @@ from minis2s.long_sources import LongSourceWarning
 if TYPE_CHECKING:
     from minis2s.api import Translator
 
+# lines translated, printed and let go at a time: each output keeps its attention weights until
+# it is printed (~14 KB a line), which for a 50k-line file held 0.73 GB
+CHUNK = 2000
+
 
 def translate(args: argparse.Namespace) -> int:
     from minis2s import viz
@@ -34,23 +38,27 @@ def translate(args: argparse.Namespace) -> int:
     if not sentences:
         raise ValueError("no sentences: give them as arguments or one per line on stdin")
     what = "line" if args.sentences in ([], ["-"]) else "sentence"
-    results = _translate_keeping_blanks(tr, sentences, kw, what)
-    blank = [i for i, r in enumerate(results) if r is None]
-    best = [r[0] if isinstance(r, list) else r for r in results]  # of an n-best list, its first
-    for r, b in zip(results, best, strict=True):
-        if r is None:  # a blank line keeps its place: the output stays line for line
-            print("\n" * args.show_attention)  # an empty grid after it
-        elif isinstance(r, list):  # n-best
-            print(" ||| ".join(f"{t.text}\t{t.score:.4f}" for t in r))
-        else:
-            print(r.text)
-        if args.show_attention and r is not None:
-            print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
+    lengths: list[int] = []  # each line's source tokens (0: blank), for the notes at the end
+    cut = 0  # outputs cut at the length limit
+    for start in range(0, len(sentences), CHUNK):  # printed and let go a chunk at a time
+        results = _translate_keeping_blanks(tr, sentences[start : start + CHUNK], kw, what, start)
+        best = [r[0] if isinstance(r, list) else r for r in results]  # an n-best list's first
+        for r, b in zip(results, best, strict=True):
+            if r is None:  # a blank line keeps its place: the output stays line for line
+                print("\n" * args.show_attention)  # an empty grid after it
+            elif isinstance(r, list):  # n-best
+                print(" ||| ".join(f"{t.text}\t{t.score:.4f}" for t in r))
+            else:
+                print(r.text)
+            if args.show_attention and r is not None:
+                print(viz.attention_text(b.attention, b.src_tokens, b.tokens) + "\n")
+        lengths += [0 if t is None else len(t.src_tokens) for t in best]
+        cut += sum(not t.ended for t in best if t is not None)
+    blank = [i for i, n in enumerate(lengths) if n == 0]
     note_unknown(tr, args)
     if blank:
         _note_blank(blank, len(sentences), what)
-    _note_long(tr, best, what)
-    cut = sum(not t.ended for t in best if t is not None)
+    note_long(tr, lengths, what)
     if cut:
         print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
               f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
@@ -97,15 +105,19 @@ def _stdin_lines() -> list[str]:
     return lines
 
 
-def _translate_keeping_blanks(tr: Translator, sentences: list[str], kw: dict, what: str) -> list:
+def _translate_keeping_blanks(
+    tr: Translator, sentences: list[str], kw: dict, what: str, start: int = 0
+) -> list:
     """tr.translate(sentences, **kw), but for None in the place of each sentence without a token
     (a blank line: between a document's paragraphs, at its end), which the model cannot read and
-    whose output line stays empty, so the output is line for line with the input. A sentence
-    without a hypothesis is named by its place in the input, `what` 1-based ("line 3")."""
+    whose output line stays empty, so the output is line for line with the input. `sentences`
+    start at line `start` (0-based) of the input. A sentence without a hypothesis is named by
+    its place in the input, `what` 1-based ("line 3")."""
     has_tokens = [bool(tr.tokenizer.tokenize(s)) for s in sentences]
-    places = [i for i, ok in enumerate(has_tokens) if ok]  # line i samples from stream i
-    some = [sentences[i] for i in places]
-    with warnings.catch_warnings():  # translate's own note names lines (_note_long)
+    read = [i for i, ok in enumerate(has_tokens) if ok]
+    some = [sentences[i] for i in read]
+    places = [start + i for i in read]  # line i samples from stream i
+    with warnings.catch_warnings():  # translate's own note names lines (note_long)
         warnings.simplefilter("ignore", LongSourceWarning)
         try:
             translated = iter(tr.translate(some, places=places, **kw) if some else [])
@@ -122,9 +134,3 @@ def _note_blank(blank: list[int], n: int, what: str) -> None:
     verb, outputs = ("has", "its output is") if k == 1 else ("have", "their outputs are")
     print(f"note: {k} of the {n} {what}s ({where}) {verb} no token: {outputs} empty",
           file=sys.stderr)  # fmt: skip
-
-
-def _note_long(tr: Translator, best: list, what: str) -> None:
-    """`note_long` of the lines (`what`: "line" or "sentence", numbered from 1 as the output's);
-    `best`: each line's Translation, None for a blank one."""
-    note_long(tr, [0 if t is None else len(t.src_tokens) for t in best], what)
