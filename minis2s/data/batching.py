@@ -12,7 +12,8 @@ Bucketing ("delayed batching"): `batches` sorts the examples by source length (t
 length), cuts the sorted list into batches, and shuffles the order of the batches. Examples of
 similar length share a batch, so little compute goes to padding, while the order the model sees
 batches in is still random. `Batch.index` keeps each row's position in the dataset, so outputs
-can be put back in the original order.
+can be put back in the original order. `lazy_batches` cuts the same batches and makes each when
+it is read, so that an epoch of a large corpus is not all in memory at once.
 """
 
 from __future__ import annotations
