@@ -35,23 +35,50 @@ def _show(src) -> str:
     return src if isinstance(src, str) else f"<{len(src)} frames>"
 
 
-def translate_naming(tr: Translator, sources: list, kw: dict, what: str, note: bool = True) -> list:
+# sources translated at a time by the commands that keep every output (evaluate, train's final
+# figures; translate prints and lets go of each chunk): an output holds its attention weights
+# (~14 KB a line) until let go
+CHUNK = 2000
+
+
+def translate_naming(
+    tr: Translator,
+    sources: list,
+    kw: dict,
+    what: str,
+    note: bool = True,
+    attention: bool = False,
+) -> list:
     """tr.translate(sources, **kw) for a command that names its sources `what` i+1 ("pair 3",
     "test pair 3"), as its user numbers them: the API's LongSourceWarning and NoHypothesis name
     sources[i] of a list the user never wrote, so this says the same of `what`s instead (the
-    note on long sources only if `note`)."""
+    note on long sources only if `note`).
+
+    CHUNK sources are translated at a time, and an output keeps its attention weights only if
+    `attention`: 50k outputs held 1.0 GB of weights. Each source samples from the stream of its
+    place, so the outputs are those of the list translated whole."""
     from minis2s.decode.common import NoHypothesis
     from minis2s.long_sources import LongSourceWarning
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LongSourceWarning)
-        try:
-            translations = tr.translate(sources, **kw)
-        except NoHypothesis as e:
-            raise NoHypothesis(e.n, f"{what} {e.n + 1}", where=e.where) from None
+    out = []
+    for i in range(0, len(sources), CHUNK):
+        places = list(range(i, min(i + CHUNK, len(sources))))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LongSourceWarning)
+            try:
+                some = tr.translate(sources[i : i + CHUNK], places=places, **kw)
+            except NoHypothesis as e:
+                n = places[e.n]
+                raise NoHypothesis(n, f"{what} {n + 1}", where=e.where) from None
+        out += some if attention else [_without_attention(t) for t in some]
     if note:
-        note_long(tr, [len(t.src_tokens) for t in translations], what)
-    return translations
+        note_long(tr, [len(t.src_tokens) for t in out], what)
+    return out
+
+
+def _without_attention(t):
+    """A Translation (or an n-best list of them) without its attention weights."""
+    return [_without_attention(x) for x in t] if isinstance(t, list) else t._replace(attention=None)
 
 
 def note_long(tr: Translator, lengths: list[int], what: str) -> None:
