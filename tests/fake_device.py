@@ -166,6 +166,16 @@ class Device(np.ndarray):
         with _launch():
             return super().copy(*args, **kwargs)
 
+    def reshape(self, *shape: Any, order: str = "C", copy: bool | None = None) -> Any:
+        """CuPy 14.2's `reshape(*shape, order='C', copy=None)`, on every NumPy (its own takes
+        `copy` from 2.1 on): True copies (one kernel), False refuses where a view cannot do."""
+        out = super().reshape(*shape, order=order)
+        if copy:
+            return out.copy()
+        if copy is False and not np.shares_memory(out, self):
+            raise ValueError("Unable to avoid creating a copy while reshaping.")
+        return out
+
     def fill(self, value: Any) -> None:
         with _launch():
             super().fill(value)
@@ -370,7 +380,7 @@ def _to_device(func: Any) -> Any:
     def copy(a: Any, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(a, Device):
             _count(TO_DEVICE)
-        return _on_device(np.array(func(a, *args, **kwargs), copy=None))
+        return _on_device(np.asarray(func(a, *args, **kwargs)))  # no copy (NumPy 1.x: no copy=None)
 
     return copy
 
