@@ -288,8 +288,10 @@ def plot_by_length(curves: dict[str, Sequence[Any]], out: str | None = None) -> 
     ax.set_ylabel("exact match (%)")
     ax.set_ylim(-3, 103)
     ax.grid(alpha=0.3)
-    # the labels given, not ax.legend()'s pick: that drops a label starting with "_"
-    legend = ax.legend(lines, [str(label) for label in curves])
-    for text in legend.get_texts():
+    # the labels given, not ax.legend()'s pick: that drops a label starting with "_", and so
+    # does legend(lines, labels) before matplotlib 3.10: placeholders, then the labels' text
+    legend = ax.legend(lines, ["-"] * len(lines))
+    for text, label in zip(legend.get_texts(), curves, strict=True):
+        text.set_text(str(label))
         text.set_parse_math(False)  # a label "$5 model" is text, not a formula
     return _save(fig, out)
