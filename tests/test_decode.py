@@ -251,6 +251,18 @@ def test_a_wide_beam_ranks_by_the_coverage_penalty_as_exhaustive_search_does(cel
     np.testing.assert_allclose([h.score for h in together], [h.score for h in alone], rtol=1e-9)
 
 
+def test_the_coverage_penalty_of_an_unattended_position_is_finite_in_float32_too():
+    """A source position float32 attention gave exactly 0 (exp underflowed) counts as TINY, as
+    in float64: NumPy 1.x clips a float32 array in float32, where TINY (float64's) is 0, so
+    log gave -inf and beam search ranked the hypothesis last, on NumPy 1 only."""
+    from minis2s.decode.beam import TINY, coverage_penalty
+
+    a = np.array([[0.5, 0.0], [0.5, 0.0]])  # (steps, S): position 1 never attended
+    want = 3.0 * np.log(TINY)
+    for dtype in (np.float64, np.float32):
+        assert coverage_penalty(a.astype(dtype), 3.0) == pytest.approx(want, rel=1e-12), dtype
+
+
 @pytest.mark.parametrize("command", ["translate", "evaluate"])
 def test_the_command_line_refuses_a_coverage_penalty_before_reading_sentences(
     command, monkeypatch, capsys

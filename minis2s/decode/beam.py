@@ -71,7 +71,8 @@ def coverage_penalty(attention: np.ndarray, beta: float) -> float:
     if beta == 0.0:
         return 0.0
     coverage = attention.sum(axis=0)  # (S,) attention each source position got in all
-    return beta * float(np.log(np.clip(coverage, TINY, 1.0)).sum())
+    # in float64, where TINY is not 0: NumPy 1.x clips float32 in float32 (TINY -> 0, log -inf)
+    return beta * float(np.log(np.clip(coverage.astype(np.float64), TINY, 1.0)).sum())
 
 
 def attainable(logprob: float, shortest: int, longest: int, kind: str, alpha: float) -> float:
