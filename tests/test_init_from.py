@@ -126,7 +126,7 @@ def test_the_unknown_share_is_counted_without_tokenizing_the_training_set_again(
     (by encode_pairs), not a second time to count its unknown tokens."""
     corpus = letters_corpus(tmp_path / "letters.tsv")
     dev = tmp_path / "dev.tsv"
-    dev.write_text("99999999\t99999999\n")  # no training text (those have 1 to 7 characters)
+    dev.write_text("9999999\t9999999\n")  # no training text; no longer than the longest (7)
     data = pipeline.load_data(data=str(corpus), dev_data=str(dev))
     texts = {text for pair in data.train for text in pair}
     calls = []
