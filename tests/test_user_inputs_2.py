@@ -245,16 +245,23 @@ def test_evaluate_notes_the_pairs_longer_than_any_trained_on(run, tr, tmp_path, 
     assert "sources[" not in err
 
 
-def test_trains_final_figures_note_the_test_pairs_longer_than_any_trained_on(tmp_path, capsys):
-    """The test figures at the end of `minis2s train` name a long test source by its pair."""
+def _train_on_four_token_pairs(tmp_path, capsys, *split_options: str) -> str:
+    """`minis2s train` on pairs of 4 tokens with `split_options` (--dev-data, --test-data...);
+    what it wrote on stderr."""
     train = tmp_path / "train.tsv"
     train.write_text("".join(f"{i}{i + 1}\t{i + 1}{i}\n" for i in range(10, 30)))  # 4 tokens
+    assert main(["train", "--data", str(train), *split_options, "--hidden", "8", "--emb", "8",
+                 "--quiet", "--show", "0", "--out", str(tmp_path / "run")]) == 0  # fmt: skip
+    return capsys.readouterr().err
+
+
+def test_trains_final_figures_note_the_test_pairs_longer_than_any_trained_on(tmp_path, capsys):
+    """The test figures at the end of `minis2s train` name a long test source by its pair."""
     test = tmp_path / "test.tsv"
     test.write_text(f"12\t21\n{LONG}\t{LONG[::-1]}\n")
-    assert main(["train", "--data", str(train), "--dev-data", str(train), "--test-data",
-                 str(test), "--epochs", "1", "--hidden", "8", "--emb", "8", "--quiet",
-                 "--show", "0", "--out", str(tmp_path / "run")]) == 0  # fmt: skip
-    err = capsys.readouterr().err
+    train = str(tmp_path / "train.tsv")
+    err = _train_on_four_token_pairs(tmp_path, capsys, "--dev-data", train, "--test-data",
+                                     str(test), "--epochs", "1")  # fmt: skip
     assert (
         "note: test pair 2 has 40 tokens, longer than any training source (at most 4): its "
         "translation is likely poor\n"
@@ -264,14 +271,9 @@ def test_trains_final_figures_note_the_test_pairs_longer_than_any_trained_on(tmp
 
 def test_train_notes_the_dev_pairs_longer_than_any_trained_on_once(tmp_path, capsys):
     """The dev evaluation names a long dev source by its pair once, not at each evaluation."""
-    train = tmp_path / "train.tsv"
-    train.write_text("".join(f"{i}{i + 1}\t{i + 1}{i}\n" for i in range(10, 30)))  # 4 tokens
     dev = tmp_path / "dev.tsv"
     dev.write_text(f"12\t21\n345\t543\n{LONG}\t{LONG[::-1]}\n")
-    assert main(["train", "--data", str(train), "--dev-data", str(dev), "--epochs", "3",
-                 "--hidden", "8", "--emb", "8", "--quiet", "--show", "0",
-                 "--out", str(tmp_path / "run")]) == 0  # fmt: skip
-    err = capsys.readouterr().err
+    err = _train_on_four_token_pairs(tmp_path, capsys, "--dev-data", str(dev), "--epochs", "3")
     said = (
         "note: dev pair 3 has 40 tokens, longer than any training source (at most 4): its "
         "translation is likely poor\n"
