@@ -80,3 +80,46 @@ def test_a_reader_that_every_try_finds_replaced_says_so_rather_than_mix_saves(
     with pytest.raises(RuntimeError, match=f"could not read {path} whole: 10 saves replaced it"):
         checkpoint_read.read_whole(path, read_racing_a_save)
     assert len(saves) == checkpoint_read.TRIES
+
+
+def test_by_path_a_checkpoint_renamed_away_mid_read_is_read_again(tmp_path, monkeypatch):
+    """By path, a save's first rename (NAME to .NAME.old) between the load's stat of NAME and
+    its open of NAME/state.json made the file missing, and the directory, found again as
+    .NAME.old, looked the same (a rename within one tick of the clock that stamps ctime leaves
+    it as it was): the load said 'incomplete checkpoint' (seen once in CI, under load). A load
+    of NAME that finds .NAME.old in its place now starts again."""
+    monkeypatch.setattr(checkpoint_read, "_DIR_FD", False)
+    monkeypatch.setattr(checkpoint_read, "_identity", lambda st: (0, 0, 0))  # as within a tick
+    path = tmp_path / "last"
+    checkpoint.save(path, {"w": np.full(4, 1)}, {"i": 1})
+    old = tmp_path / ".last.old"
+
+    def renamed_mid_read(folder):
+        if folder.path == path:  # the save's first rename, after the load's stat
+            path.rename(old)
+        return checkpoint._state(folder)["config"]
+
+    assert checkpoint_read.read_whole(path, renamed_mid_read) == {"i": 1}
+    old.rename(path)
+    (path / "params.npz").unlink()  # a file missing where the checkpoint stays is missing
+    with pytest.raises(ValueError, match="incomplete checkpoint: .*params.npz is missing"):
+        checkpoint.load(path)
+
+
+def test_with_openat_a_missing_file_of_the_directory_still_named_is_missing_at_once(
+    tmp_path, monkeypatch
+):
+    """openat reads the directory it opened, whatever its identity looks like: a file missing
+    there is the checkpoint's own, said at the first read."""
+    assert checkpoint_read._DIR_FD  # POSIX systems have it; Windows reads by path (above)
+    path = tmp_path / "last"
+    checkpoint.save(path, {"w": np.full(4, 1)}, {"i": 1})
+    tries = []
+
+    def missing(folder):
+        tries.append(1)
+        raise ValueError("incomplete checkpoint: state.json is missing")
+
+    with pytest.raises(ValueError, match="incomplete"):
+        checkpoint_read.read_whole(path, missing)
+    assert len(tries) == 1

@@ -125,10 +125,12 @@ def _current(path: Path) -> Path | None:
 
 
 def _replaced(path: Path, folder: Folder) -> bool:
-    """Whether the checkpoint at `path` is no longer the directory `folder` opened."""
+    """Whether the checkpoint at `path` is no longer the directory `folder` opened: a save
+    renamed it (to `.NAME.old`, which by path may look the same: a rename within one tick of
+    the clock that stamps ctime leaves its identity as it was) or put another in its place."""
     now = _current(path)
     try:
-        return now is None or _identity(os.stat(now)) != folder.identity
+        return now != folder.path or _identity(os.stat(now)) != folder.identity
     except OSError:  # gone between the two looks: replaced
         return True
 
