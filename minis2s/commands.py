@@ -48,11 +48,14 @@ def translate_naming(
     what: str,
     note: bool = True,
     attention: bool = False,
+    places: list[int] | None = None,
 ) -> list:
     """tr.translate(sources, **kw) for a command that names its sources `what` i+1 ("pair 3",
     "test pair 3"), as its user numbers them: the API's LongSourceWarning and NoHypothesis name
     sources[i] of a list the user never wrote, so this says the same of `what`s instead (the
-    note on long sources only if `note`).
+    note on long sources only if `note`). `places`: each source's place in the user's input
+    (0-based; default 0..N-1), which names it and whose stream it samples from, so that a caller
+    that leaves some out (translate, its blank lines) keeps the others' names and samples.
 
     CHUNK sources are translated at a time, and an output keeps its attention weights only if
     `attention`: 50k outputs held 1.0 GB of weights. Each source samples from the stream of its
@@ -60,18 +63,19 @@ def translate_naming(
     from minis2s.decode.common import NoHypothesis
     from minis2s.long_sources import LongSourceWarning
 
+    places = list(range(len(sources))) if places is None else places
     out = []
     for i in range(0, len(sources), CHUNK):
-        places = list(range(i, min(i + CHUNK, len(sources))))
+        chunk = places[i : i + CHUNK]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LongSourceWarning)
             try:
-                some = tr.translate(sources[i : i + CHUNK], places=places, **kw)
+                some = tr.translate(sources[i : i + CHUNK], places=chunk, **kw)
             except NoHypothesis as e:
-                n = places[e.n]
+                n = chunk[e.n]
                 raise NoHypothesis(n, f"{what} {n + 1}", where=e.where) from None
         out += some if attention else [_without_attention(t) for t in some]
-    if note:
+    if note:  # by index, as the sources given (translate notes its lines itself)
         note_long(tr, [len(t.src_tokens) for t in out], what)
     return out
 

@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
-from minis2s.commands import check_decode_options, note_long, note_unknown
-from minis2s.decode.common import NoHypothesis
-from minis2s.long_sources import LongSourceWarning
+from minis2s.commands import CHUNK, check_decode_options, note_long, note_unknown, translate_naming
 
 if TYPE_CHECKING:
     from minis2s.api import Translator
-
-# lines translated, printed and let go at a time: each output keeps its attention weights until
-# it is printed (~14 KB a line), which for a 50k-line file held 0.73 GB
-CHUNK = 2000
 
 
 def translate(args: argparse.Namespace) -> int:
@@ -40,7 +33,9 @@ def translate(args: argparse.Namespace) -> int:
     what = "line" if args.sentences in ([], ["-"]) else "sentence"
     lengths: list[int] = []  # each line's source tokens (0: blank), for the notes at the end
     cut = 0  # outputs cut at the length limit
-    for start in range(0, len(sentences), CHUNK):  # printed and let go a chunk at a time
+    # printed and let go CHUNK lines at a time: an output keeps its attention weights until it
+    # is printed (~14 KB a line; a 50k-line file held 0.73 GB)
+    for start in range(0, len(sentences), CHUNK):
         results = _translate_keeping_blanks(tr, sentences[start : start + CHUNK], kw, what, start)
         best = [r[0] if isinstance(r, list) else r for r in results]  # an n-best list's first
         for r, b in zip(results, best, strict=True):
@@ -116,13 +111,9 @@ def _translate_keeping_blanks(
     has_tokens = [bool(tr.tokenizer.tokenize(s)) for s in sentences]
     read = [i for i, ok in enumerate(has_tokens) if ok]
     some = [sentences[i] for i in read]
-    places = [start + i for i in read]  # line i samples from stream i
-    with warnings.catch_warnings():  # translate's own note names lines (note_long)
-        warnings.simplefilter("ignore", LongSourceWarning)
-        try:
-            translated = iter(tr.translate(some, places=places, **kw) if some else [])
-        except NoHypothesis as e:  # it names sources[i] of `some`, which skips the blank lines
-            raise NoHypothesis(places[e.n], f"{what} {places[e.n] + 1}", where=e.where) from None
+    places = [start + i for i in read]  # line i samples from stream i, and is named by it
+    outputs = translate_naming(tr, some, kw, what, note=False, attention=True, places=places)
+    translated = iter(outputs)
     return [next(translated) if ok else None for ok in has_tokens]
 
 
