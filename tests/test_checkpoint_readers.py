@@ -13,16 +13,19 @@ from minis2s.train import checkpoint, checkpoint_read
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# saves checkpoint i, whose every entry says i, until killed
+# saves checkpoint i, whose every entry says i, until killed: 2 ms apart, hundreds of saves a
+# second (a run saves at each evaluation, seconds apart at least); in a tight loop, a CI machine
+# under load once let it replace the checkpoint during each of a load's TRIES reads
 SAVER = """
-import sys, numpy as np
+import sys, time, numpy as np
 from minis2s.train import checkpoint
 path = sys.argv[1]
 i = 1
 while True:
     checkpoint.save(path, {"w": np.full(64, i)}, {"i": i}, optimizer_state={"step": i},
-                    trainer_state={"step": i}, vocabs={"tgt": {"i": i}})
+                    trainer_state={"step": i}, vocabs={"src": {"i": i}, "tgt": {"i": i}})
     i += 1
+    time.sleep(0.002)
 """
 
 
@@ -50,7 +53,10 @@ def test_a_reader_sees_whole_checkpoints_while_another_process_saves(tmp_path, m
             i = c.config["i"]
             assert set(c.params["w"].tolist()) == {i} and c.trainer_state["step"] == i
             if i:
-                assert c.optimizer_state["step"] == i and c.vocabs == {"tgt": {"i": i}}
+                assert c.optimizer_state["step"] == i and c.vocabs == {
+                    "src": {"i": i},
+                    "tgt": {"i": i},
+                }
             assert checkpoint.load_config(path)["i"] >= i
             seen.add(i)
     finally:
@@ -123,3 +129,33 @@ def test_with_openat_a_missing_file_of_the_directory_still_named_is_missing_at_o
     with pytest.raises(ValueError, match="incomplete"):
         checkpoint_read.read_whole(path, missing)
     assert len(tries) == 1
+
+
+def test_with_openat_a_load_that_found_every_file_is_whole_though_a_save_replaced_it(tmp_path):
+    """openat reads one directory, so a load that found each file it looked for read one save,
+    whatever came after: it is kept, not started again (CI once saw a saver in a tight loop
+    replace the checkpoint during each of TRIES such loads). Only a load that found a file
+    missing (the save may have deleted it) starts again."""
+    assert checkpoint_read._DIR_FD
+    path = tmp_path / "last"
+    vocabs = {"src": {"a": 0}, "tgt": {"b": 0}}
+    checkpoint.save(
+        path, {"w": np.full(4, 1)}, {"i": 1}, optimizer_state={"step": 1}, vocabs=vocabs
+    )
+    tries = []
+
+    def read_then_a_save_lands(folder):
+        tries.append(1)
+        got = checkpoint._load(folder)
+        i = len(tries) + 1
+        checkpoint.save(
+            path, {"w": np.full(4, i)}, {"i": i}, optimizer_state={"step": i}, vocabs=vocabs
+        )
+        return got
+
+    c = checkpoint_read.read_whole(path, read_then_a_save_lands)
+    assert (len(tries), c.config, c.optimizer_state) == (1, {"i": 1}, {"step": 1})
+    checkpoint.save(path, {"w": np.full(4, 1)}, {"i": 1}, vocabs=vocabs)  # no optimizer.npz
+    tries.clear()
+    c = checkpoint_read.read_whole(path, read_then_a_save_lands)
+    assert (len(tries), c.config, c.optimizer_state) == (2, {"i": 2}, {"step": 2})

@@ -9,10 +9,11 @@ directory renamed is the same directory, so its files are all of one save, and o
 the load is a FileNotFoundError. When a read fails and NAME no longer names the directory it
 opened (a save replaced it), the load starts again, TRIES times at most (then it says so); a
 failure of the directory that NAME still names is the checkpoint's own (missing or corrupt) and is
-raised. A load that succeeded is started again too when the directory was replaced before it
-ended: a file it found missing (the optional optimizer.npz, a vocabulary) may have been deleted by
-the save. Where `dir_fd` is missing (Windows) the files are read by path, and that last check is
-what keeps a load from mixing two saves.
+raised. A load that succeeded but found a file missing (the optional optimizer.npz, a vocabulary)
+is started again too when the directory was replaced before it ended: the save may have deleted
+that file. One that found every file it looked for read one directory, so one save, and is kept
+whatever came after it. Where `dir_fd` is missing (Windows) the files are read by path, and every
+load that a save overlapped is started again: that is what keeps it from mixing two saves.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Folder:
 
     def __init__(self, path: Path) -> None:
         self.path, self.fd = path, None
+        self.found_missing = False  # whether `has` said no to a file
         if _DIR_FD:
             self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         self.identity = _identity(os.fstat(self.fd) if _DIR_FD else os.stat(path))
@@ -47,6 +49,7 @@ class Folder:
         try:
             os.stat(name, dir_fd=self.fd) if _DIR_FD else os.stat(self.path / name)
         except FileNotFoundError:
+            self.found_missing = True
             return False
         return True
 
@@ -81,6 +84,8 @@ def read_whole(path: Path, read: Callable[[Folder], T]) -> T:
             raise
         finally:
             folder.close()
+        if _DIR_FD and not folder.found_missing:  # all its files are of the directory opened
+            return got
         if not _replaced(path, folder):  # else a file it did not find may have been deleted
             return got
     raise RuntimeError(
