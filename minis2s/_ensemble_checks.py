@@ -7,10 +7,10 @@ checkpoints and what differs, as OpenNMT-py refuses an ensemble of models with o
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from minis2s import _warn
 from minis2s.data.vocab import Vocab
 
 SAME_DATA = (
@@ -46,11 +46,10 @@ def check_distinct(names: Sequence[str], checkpoints: Sequence[str]) -> None:
     for name, ckpt in zip(names, checkpoints, strict=True):
         key = os.path.realpath(ckpt)
         if key in seen:
-            warnings.warn(
+            _warn.warn(
                 f"{seen[key]} and {name} are the same checkpoint twice ({ckpt}), which counts "
                 "twice in the mean (an ensemble of a run with itself decodes as that run alone); "
                 "give each run once unless that weight is meant",
-                stacklevel=3,
             )
         seen[key] = name
 

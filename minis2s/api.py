@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import _api_checks as checks
-from minis2s import evaluation, length_batches, load_run, long_sources, scoring, validate
+from minis2s import _warn, evaluation, length_batches, load_run, long_sources, scoring, validate
 from minis2s.data.batching import pad
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import Vocab
@@ -214,7 +214,7 @@ class Translator:
             lengths, self.longest_source, lambda i: f"sources[{i}]", "source", self.source_unit
         )
         if text:
-            warnings.warn(long_sources.LongSourceWarning(text), stacklevel=3)
+            _warn.warn(long_sources.LongSourceWarning(text))
 
     def _checked_phrase_table(
         self, replace_unk: bool, phrase_table: Mapping[str, str] | None

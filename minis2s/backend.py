@@ -18,13 +18,14 @@ moved with `Backend.asarray`, so every backend starts from bit-identical weights
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+from minis2s import _warn
 
 NAMES = ("numpy", "numba", "cupy")
 
@@ -112,10 +113,9 @@ def _make(name: str) -> Backend:
         global _told_cold
         if not _told_cold and numba_cache_is_cold():
             _told_cold = True  # once a process: a benchmark switches backends many times
-            warnings.warn(
+            _warn.warn(
                 "the numba backend compiles its kernels on this first run (up to 30 s before the "
                 "first step, by CPU); later runs load them from Numba's cache",
-                stacklevel=3,
             )
         return Backend("numba", np, numba_kernels())
     if name == "cupy":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
-from minis2s import long_sources, metrics
+from minis2s import _warn, long_sources, metrics
 from minis2s.api import Translator
 from minis2s.data.batching import batches
 from minis2s.data.loading import Data
@@ -64,4 +64,4 @@ def _warn_of_long_dev(translator: Translator, translations: list) -> None:
         translator.source_unit,
     )
     if text:
-        warnings.warn(long_sources.LongSourceWarning(text), stacklevel=2)
+        _warn.warn(long_sources.LongSourceWarning(text))

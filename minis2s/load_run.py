@@ -10,12 +10,12 @@ sentence is translated with it.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 
 from minis2s import _api_checks as checks
+from minis2s import _warn
 from minis2s.data.tokenize import Tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
@@ -30,10 +30,9 @@ def checkpoint_dir(path: str, which: str) -> str:
     if checkpoint.exists(os.path.join(path, which)):
         return os.path.join(path, which)
     if which == "best" and checkpoint.exists(os.path.join(path, "last")):
-        warnings.warn(
+        _warn.warn(
             f"{path} has no best checkpoint yet (one is written after a dev evaluation: "
             f"an epoch's end, or --eval-every's); using {os.path.join(path, 'last')}",
-            stacklevel=3,
         )
         return os.path.join(path, "last")
     if os.path.isfile(path):  # a run's log.jsonl, a checkpoint's state.json or params.npz

@@ -13,12 +13,11 @@ re-exported here) and `train`, which the Python API can call the same way:
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 
-from minis2s import backend, fine_tune, long_sources, validate
+from minis2s import _warn, backend, fine_tune, long_sources, validate
 from minis2s.api import Translator
 from minis2s.data.batching import encode_pairs
 from minis2s.data.loading import (
@@ -254,7 +253,7 @@ def _tell_start(init_from: dict[str, Any], progress: bool) -> None:
     """Say what a new fine-tuning starts from (its meta["init_from"]): as a warning, which
     --quiet does not hide, where its data has tokens the start's vocabularies lack."""
     if any(init_from["unknown"].values()):  # --quiet hides no loss
-        warnings.warn(fine_tune.describe(init_from), stacklevel=3)  # train's caller
+        _warn.warn(fine_tune.describe(init_from))
     elif progress:
         print(fine_tune.describe(init_from))
 
@@ -268,9 +267,9 @@ def _warn_before_training(trainer: Trainer, new_model: bool) -> None:
         n_batches = len(trainer.epoch_batches(0))  # counted, not made
         note = eval_every_note(tcfg, len(groups(range(n_batches), tcfg.accum_steps)))
         if note:
-            warnings.warn(note, stacklevel=3)  # train's caller
+            _warn.warn(note)
     if new_model and cfg.reverse_source and cfg.bidirectional:
-        warnings.warn(REVERSED_BIDIRECTIONAL, stacklevel=3)  # a new run's choice, still open
+        _warn.warn(REVERSED_BIDIRECTIONAL)  # a new run's choice, still open
 
 
 def _start(trainer: Trainer, out_dir: str, resume: bool, progress: bool) -> None:

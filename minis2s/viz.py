@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from minis2s import _warn
 
 
 def _figure(**kw: Any) -> Any:
@@ -202,9 +203,9 @@ def _read_epochs(log_path: str) -> tuple[list[dict[str, Any]], list[int]]:
                 record = json.loads(line) if line.strip() else None
             except ValueError:
                 if not line.endswith("\n"):  # the last line, cut short: the rest is whole
-                    warnings.warn(f"{log_path}:{number}: skipped a partial last line (a run "
-                                  "stopped mid-write, which its resume mends, or one writing "
-                                  "it now)", stacklevel=3)  # fmt: skip
+                    _warn.warn(f"{log_path}:{number}: skipped a partial last line (a run "
+                               "stopped mid-write, which its resume mends, or one writing "
+                               "it now)")  # fmt: skip
                     break
                 raise ValueError(f"{log_path}:{number}: not a JSON line of a run's log") from None
             if record is None:

@@ -4,13 +4,12 @@ alone."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from minis2s import backend
+from minis2s import _warn, backend
 from minis2s.bench.report import make_row, markdown, meta, save_json
 from minis2s.bench.timing import (
     Peaks,
@@ -198,7 +197,7 @@ def run(quick: bool = False, json_path: str | None = None) -> list[dict[str, Any
     be = backend.current()
     note = forced_core_note()
     if note and device_of(be.name) == "cpu":
-        warnings.warn(note, stacklevel=2)
+        _warn.warn(note)
     device = torch_device("auto", [be.name], torch_or_none())
     peaks = measure_peaks([be])
     info = meta(peaks, torch_device=device, cp=be.xp if device_of(be.name) == "gpu" else None)

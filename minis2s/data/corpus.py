@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import os
 import shlex
-import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from minis2s import _warn
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 
 ON_LONG = ("error", "skip")
@@ -222,8 +222,8 @@ def _check_tsv_sides(
     if len(tabbed) == 2:
         raise CorpusError(src_path, None, _A_TSV_FILE.format(side="source"))
     for side, path in tabbed:
-        warnings.warn(f"{os.fspath(path)}: {_A_TSV_FILE.format(side=side)}; read as whole "
-                      "sentences that hold a TAB, as given", stacklevel=4)  # fmt: skip
+        _warn.warn(f"{os.fspath(path)}: {_A_TSV_FILE.format(side=side)}; read as whole "
+                   "sentences that hold a TAB, as given")  # fmt: skip
 
 
 def read_parallel(

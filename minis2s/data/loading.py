@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from minis2s import validate
+from minis2s import _warn, validate
 from minis2s.data import bpe
 from minis2s.data.corpus import read_corpus
 from minis2s.data.load_checks import (
@@ -256,10 +255,9 @@ def _warn_of_train_size(train_size: int, n: int, n_long: int, held_out: bool) ->
     after = ["5% of the corpus held out for dev"] * held_out
     after += [f"{n_long} longer than --max-len dropped"] * (n_long > 0)
     why = f" ({' and '.join(after)})" if after else ""
-    warnings.warn(
+    _warn.warn(
         f"--train-size {train_size} (train_size) asks for more than the {n} training pairs there "
         f"are{why}; all {n} are used",
-        stacklevel=3,
     )
 
 
@@ -279,10 +277,9 @@ def _warn_of_trained(train: list, splits: dict[str, list | None]) -> None:
         held_out = " (or leave --dev-data out: 5% of --data is then held out)" * (
             flag == "--dev-data"
         )
-        warnings.warn(
+        _warn.warn(
             f"{share} also in the training pairs (--data), so its figures score pairs the model "
             f"trained on: give a {flag} corpus without them{held_out}",
-            stacklevel=3,
         )
 
 

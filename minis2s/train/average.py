@@ -21,14 +21,13 @@ from it (the moments of several points average to no one point's).
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from minis2s import long_sources
+from minis2s import _warn, long_sources
 from minis2s.train import checkpoint, keep
 
 RUN_FIELDS = {"train.seed": "seeds", "data.train": "training pairs (their fingerprints)"}
@@ -186,12 +185,11 @@ def _warn_other_runs(names: list[str], configs: list[dict[str, Any]]) -> None:
             x, y = flats[0].get(key), flat.get(key)
             if x is not None and y is not None and x != y:
                 shown = f": {x} and {y}" if key == "train.seed" else ""
-                warnings.warn(
+                _warn.warn(
                     f"{names[0]} and {name} come from different runs (other {what}{shown}): the "
                     "mean of separately trained models is almost always worse than either, "
                     "their hidden units being in no common order; average checkpoints of one "
                     "run, or decode with both as an ensemble (--checkpoint A --checkpoint B)",
-                    stacklevel=3,
                 )
                 return
 

@@ -9,9 +9,9 @@ through other kernels. The trainer puts the checkpoint's state back (`Trainer.re
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
+from minis2s import _warn
 from minis2s.train import checkpoint
 from minis2s.train.config import with_new_fields
 
@@ -66,11 +66,10 @@ def _check_same_run(
     checkpoint.check_compatible(with_new_fields(ckpt.config), meta, ignore=ignore)
     was, now = ckpt.config.get("backend"), meta.get("backend")
     if was is not None and now is not None and was != now:
-        warnings.warn(
+        _warn.warn(
             f"resuming a run trained on the {was} backend on the {now} backend: the same "
             "math through other kernels, so it goes on within float rounding of the run "
             f"it continues, not bit for bit (resume with --backend {was} for that)",
-            stacklevel=4,  # past _check_same_run, load_last and Trainer.resume: their caller
         )
     if ckpt.vocabs is not None and vocabs is not None and ckpt.vocabs != vocabs:
         raise ValueError(

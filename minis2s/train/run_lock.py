@@ -26,10 +26,10 @@ import json
 import os
 import socket
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from minis2s import _warn
 from minis2s.disk_errors import reworded
 
 try:
@@ -136,10 +136,9 @@ def _lock(fd: int, out_dir: str | os.PathLike, kind: int, warn: bool = True) -> 
     except OSError as e:  # ENOLCK, EOPNOTSUPP: a file system without locks
         if not warn:
             return False
-        warnings.warn(
+        _warn.warn(
             f"could not lock {os.path.join(out_dir, NAME)} ({e.strerror}): nothing keeps a "
             f"second trainer out of {out_dir} while this one trains",
-            stacklevel=4,
         )
         return False
 

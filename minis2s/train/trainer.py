@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from minis2s import _warn
 from minis2s.data.batching import LazyBatches, lazy_batches
 from minis2s.models import Seq2Seq
 from minis2s.train import tally
@@ -120,7 +120,7 @@ class Trainer(Bookkeeping):
         self.result = {}
         done = self.finished()
         if done:
-            warnings.warn(f"nothing to train in {self.out_dir}: {done}", stacklevel=2)
+            _warn.warn(f"nothing to train in {self.out_dir}: {done}")
             return self.result
         with sigterm_stops():  # `kill`, a scheduler's stop: as Ctrl-C (interrupts.py)
             try:
