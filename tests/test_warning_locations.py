@@ -16,6 +16,7 @@ import sys
 import types
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -259,3 +260,17 @@ def test_a_stack_all_inside_the_package_warns_at_its_outermost_frame(monkeypatch
         _warn.warn("x", LongSourceWarning)
     assert (w[0].filename, w[0].lineno) == (outermost.f_code.co_filename, outermost.f_lineno)
     assert w[0].category is LongSourceWarning
+
+
+def test_the_package_warns_only_through_its_warn():
+    """A `warnings.warn` with a hand-counted stacklevel points inside minis2s as soon as a
+    function is split or reached another way: the package's warnings go through _warn.warn."""
+    package = Path(_warn.__file__).parent
+    found = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "_warn.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if re.search(r"warnings\.warn\(|stacklevel=", line)
+    ]
+    assert found == []
