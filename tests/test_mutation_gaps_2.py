@@ -178,3 +178,12 @@ def test_by_path_a_directory_with_a_reused_inode_is_another_directory(tmp_path, 
     assert checkpoint_read._identity(st) != checkpoint_read._identity(later)
     monkeypatch.setattr(checkpoint_read, "_DIR_FD", True)
     assert checkpoint_read._identity(st) == checkpoint_read._identity(later)
+
+
+def test_a_file_where_the_checkpoint_should_be_is_no_checkpoint_directory(tmp_path, dir_fd):
+    """A file (a run's log, say) given as the checkpoint is not read as a directory that saves
+    kept replacing ('could not read it whole: 10 saves replaced it')."""
+    path = tmp_path / "last"
+    path.write_text("not a checkpoint\n")
+    with pytest.raises(FileNotFoundError, match=f"no checkpoint directory at {path}$"):
+        checkpoint.load(path)

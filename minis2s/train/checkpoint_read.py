@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,11 @@ class Folder:
         self.found_missing = False  # whether `has` said no to a file
         if _DIR_FD:
             self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        self.identity = _identity(os.fstat(self.fd) if _DIR_FD else os.stat(path))
+        st = os.fstat(self.fd) if _DIR_FD else os.stat(path)
+        if not stat.S_ISDIR(st.st_mode):  # by path (openat's O_DIRECTORY refuses it above)
+            self.close()
+            raise NotADirectoryError(f"{path} is not a directory")
+        self.identity = _identity(st)
 
     def has(self, name: str) -> bool:
         try:
