@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from minis2s import metrics
+from minis2s import metrics, pipeline
 from minis2s.data.batching import batches, lazy_batches
 from minis2s.train import checkpoint, checkpoint_read
 
@@ -71,6 +71,27 @@ def test_a_sacrebleu_without_sentence_statistics_scores_the_corpus_whole(monkeyp
     monkeypatch.setattr(sacrebleu.metrics, "CHRF", lambda: _Whole(CHRF()))
     assert metrics.bleu(hyps, refs, chunk=1) == whole
     assert metrics.chrf(hyps, refs, chunk=1) == whole_chrf
+
+
+def _vocabs(tmp_path, text, **options):
+    corpus = tmp_path / "pairs.tsv"
+    corpus.write_text(text)
+    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer="word", **options)
+    return data.src_vocab.tokens[4:], data.tgt_vocab.tokens[4:]
+
+
+def test_a_token_repeated_in_one_sentence_counts_each_time(tmp_path):
+    """--min-freq counts occurrences, not the sentences a token is in: "a a" is twice."""
+    got = _vocabs(tmp_path, "a a x\tb y b\nc\td\n", min_freq=2)
+    assert got == (["a"], ["b"])
+
+
+def test_a_shared_vocabulary_counts_a_token_on_both_sides_together(tmp_path):
+    """--share-vocab counts a token's occurrences on both sides summed: "x" once in each source
+    and target is seen twice, kept by --min-freq 2 (y, z once: dropped); and the most frequent
+    over both sides comes first."""
+    got = _vocabs(tmp_path, "x y\tx z\nw w\tx\n", min_freq=2, share_vocab=True)
+    assert got == (["x", "w"], ["x", "w"])
 
 
 def _save(path, i):
@@ -166,6 +187,39 @@ def test_a_checkpoint_gone_between_the_two_looks_of_replaced_is_read_again(
 
     assert checkpoint_read.read_whole(path, failing_first) == {"i": 1}
     assert reads == ["last", ".last.old"]
+
+
+def test_every_directory_a_load_opens_is_closed(tmp_path, monkeypatch, dir_fd):
+    """A load closes the directory it opened, after a read that failed (and was started again)
+    as after one that succeeded: a translate or evaluate reading checkpoints for hours would
+    otherwise run out of file descriptors."""
+    path = tmp_path / "last"
+    _save(path, 1)
+    opened, closed = [], []
+    real = checkpoint_read.Folder
+
+    class Watched(real):
+        def __init__(self, p):
+            super().__init__(p)
+            opened.append(self)
+
+        def close(self):
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(checkpoint_read, "Folder", Watched)
+
+    def replaced_once(folder):
+        if len(opened) == 1:  # a save replaced it as it was read
+            _save(path, 2)
+            raise ValueError("incomplete checkpoint: state.json is missing")
+        return _config(folder)
+
+    assert checkpoint_read.read_whole(path, replaced_once) == {"i": 2}
+    (path / "state.json").write_text("{")
+    with pytest.raises(ValueError, match="corrupt checkpoint file"):
+        checkpoint.load(path)
+    assert len(opened) == 3 and closed == opened
 
 
 def test_by_path_a_directory_with_a_reused_inode_is_another_directory(tmp_path, monkeypatch):
