@@ -74,9 +74,10 @@ def test_a_sacrebleu_without_sentence_statistics_scores_the_corpus_whole(monkeyp
 
 
 def _vocabs(tmp_path, text, **options):
-    corpus = tmp_path / "pairs.tsv"
+    corpus, dev = tmp_path / "pairs.tsv", tmp_path / "dev.tsv"
     corpus.write_text(text)
-    data = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer="word", **options)
+    dev.write_text("q\tr\n")  # not counted: the vocabularies are the training pairs'
+    data = pipeline.load_data(data=str(corpus), dev_data=str(dev), tokenizer="word", **options)
     return data.src_vocab.tokens[4:], data.tgt_vocab.tokens[4:]
 
 
