@@ -138,22 +138,22 @@ def test_a_save_ending_between_the_looks_at_name_and_its_old_copy_is_found(
     not 'no checkpoint directory'."""
     path = tmp_path / "last"
     _save(path, 1)
-    new = tmp_path / ".last.tmp"
+    away = tmp_path / ".last.old"
     real = checkpoint_read.Folder
 
     class OldCopy:
         """.NAME.old, deleted by the save as the load looks at it."""
 
         def is_dir(self):
-            if new.exists():
-                new.rename(path)  # the save's second rename (and its delete of .NAME.old)
+            if away.exists():  # the save's new NAME in place, its old copy deleted
+                away.rename(path)
             return False
 
     opened = []
 
     def opening(p):
         if not opened:
-            path.rename(new)  # the save's first rename, as the load opens NAME
+            path.rename(away)  # the save's first rename, as the load opens NAME
         opened.append(p.name)
         return real(p)
 
