@@ -4,8 +4,9 @@ docstring and comment under minis2s/, examples/ and benchmarks/,
 - each file path (`minis2s/models/decoder.py`, `models/decoder.py`, `kernels/step_weights.py`,
   `decoder_step.py`) names a file of this repository (relative to it, to minis2s/, or by name);
 - each dotted name in backticks (`minis2s.data.batching.lazy_batches`, `batching.lazy_batches`,
-  `Trainer.run`), and each one outside backticks that starts with a module's name
-  (pipeline.train, decoder.step_forward), is an attribute that is there: a module's, a class's
+  `Trainer.epoch_batches`), each one outside backticks that starts with a module's name
+  (pipeline.train, decoder.step_forward), and each written after a module's path
+  (models/params.embedding_of), is an attribute that is there: a module's, a class's
   (methods, properties, fields, and what its methods assign to self.NAME) or a submodule.
 
 A relative name is looked up in the namespace of the file it is written in first (its imports:
@@ -91,6 +92,8 @@ FILE_ENDINGS = {"py", "json", "jsonl", "npz", "lock", "txt", "tsv", "md", "sh", 
 NEWLINE = "\n"
 PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w-]+\.py)\b")
 BACKTICKED = re.compile(r"`+([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?:\(\))?`+")
+# a module's attribute named after its path: models/params.embedding_of (not a file's name)
+PATH_DOTTED = re.compile(r"(?<![\w./-])((?:[A-Za-z_]\w*/)+[A-Za-z_]\w*\.(?!py\b)[A-Za-z_]\w*)")
 BARE = re.compile(r"(?<![\w.`/\"'-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?![\w`/\"'-])")
 
 
@@ -266,8 +269,9 @@ def stale_names(items: list[Text], index: Index, used: set[str] | None = None) -
             continue
         found = [(m, True) for m in BACKTICKED.finditer(t.text)]
         found += [(m, False) for m in BARE.finditer(t.text)]
+        found += [(m, False) for m in PATH_DOTTED.finditer(t.text)]
         for m, backticked in found:
-            name = m.group(1)
+            name = m.group(1).replace("/", ".")
             parts = name.split(".")
             if entry := _allowed(name):
                 used.add(entry)
@@ -319,7 +323,7 @@ def test_every_entry_of_the_lists_is_used():
 
 def test_the_checks_find_a_stale_path_and_stale_names():
     text = "see `trainer._score_old` and models/decoder_old.py;\n"
-    text += "pipeline.train_old, `Trainer.nothing` and `nowhere.thing`"
+    text += "pipeline.train_old, `Trainer.nothing`, `nowhere.thing`, data/batching.lazy_batch"
     text = Text("x.py", 10, text, "minis2s.x")
     assert stale_paths([text]) == ["x.py:10: no file models/decoder_old.py"]
     assert stale_names([text], _index()) == [
@@ -327,12 +331,14 @@ def test_the_checks_find_a_stale_path_and_stale_names():
         "x.py:11: Trainer.nothing: not there",
         "x.py:11: nowhere.thing: nothing of that name (list it above?)",
         "x.py:11: pipeline.train_old: not there",
+        "x.py:11: data.batching.lazy_batch: not there",
     ]
 
 
 def test_the_checks_pass_what_is_there():
     text = "`minis2s.data.batching.lazy_batches`, `batching.LazyBatches`, `Trainer.epoch_batches`,"
-    text += " decoder.step_forward, models/decoder_step.py, `np.add.at`, `tr.src_vocab`"
+    text += " decoder.step_forward, models/decoder_step.py, `np.add.at`, `tr.src_vocab`,"
+    text += " layers/_gemm.rows"
     text = Text("x.py", 1, text + ", `Data.src_vocab`", "minis2s.x")
     assert stale_paths([text]) == [] and stale_names([text], _index()) == []
 
