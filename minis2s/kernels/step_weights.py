@@ -7,8 +7,8 @@ contiguous copy of W^T (D, G*H), it runs a plain NN product. At the decoder's sh
 is 1.3 to 1.8x faster (N=32, H=128, OpenBLAS's SkylakeX or Haswell kernels, one thread:
 (32, 192) @ (192, 512) 118 against 191 us), while one transpose costs about what two or three
 of those steps save. So the decoder asks for them once per batch in training and once per decode
-call (`decoder.step_params`, which `Seq2Seq.encode` keeps in the DecodeState); a step given plain
-parameters (a DecodeState made without encode) keeps the NT products.
+call (`decoder_step.step_params`, which `Seq2Seq.encode` keeps in the DecodeState); a step given
+plain parameters (a DecodeState made without encode) keeps the NT products.
 """
 
 from __future__ import annotations

@@ -3,13 +3,14 @@ backward) in a loop, from the first state the bridge gives to every step's h~_t 
 
 The loop runs step by step because input feeding and scheduled sampling make step t depend on
 step t-1's output. What does not depend on the step is done once per batch. Before the loop: the
-attention keys (attention.keys_forward). After the backward loop (`summed_grads`), every gradient
-that is a sum over the steps, as one GEMM or batched product over the steps stacked on a time
-axis: the cells' W_ih, W_hh, b (`weight_grads` of the pre-activation gradients), the combine
-layer's W_c, b_c, the attention's keys and values (`attention.key_value_grads`, then
-keys_backward), and the target embedding (one scatter-add). The backward loop itself does only
-what the step before needs (`step_backward`): one GEMM per weight and step (its input gradient)
-instead of two; the weight gradient moves after the loop.
+attention keys (attention.keys_forward, in layers/attention_keys.py). After the backward loop
+(`summed_grads`), every gradient that is a sum over the steps, as one GEMM or batched product
+over the steps stacked on a time axis: the cells' W_ih, W_hh, b (`weight_grads` of the
+pre-activation gradients, layers/_recurrent.py), the combine layer's W_c, b_c, the attention's
+keys and values (`attention.key_value_grads`, then attention.keys_backward), and the target
+embedding (one scatter-add). The backward loop itself does only what the step before needs
+(`step_backward`): one GEMM per weight and step (its input gradient) instead of two; the weight
+gradient moves after the loop.
 With teacher forcing the target embeddings are also looked up once, before the loop; on the numba
 backend the cells' weights are transposed once for their steps' GEMMs (`step_params`; decoding
 does so once per decode call).
@@ -37,7 +38,8 @@ from minis2s.models.decoder_step import (
 )
 from minis2s.models.params import add_into, prefixed
 
-# one step's pieces (decoder_step.py), reached here too: decoder.step_forward, decoder.step_params
+# one step's pieces (decoder_step.py) re-exported: decoding steps the decoder through this module
+# (Seq2Seq.encode calls decoder.step_params, Seq2Seq.step decoder.step_forward)
 __all__ = [
     "DecoderCache", "split_params", "step_params", "attention_keys", "step_forward",
     "step_backward", "summed_grads", "draws_per_pass", "forward", "backward",
@@ -45,6 +47,8 @@ __all__ = [
 
 
 class DecoderCache(NamedTuple):
+    """What `backward` needs of `forward`: every step's StepCache and what the loop shares."""
+
     cfg: ModelConfig
     steps: list  # StepCache per target step
     emb: Any  # EmbeddingCache over the tokens actually fed (N, T)

@@ -1,5 +1,6 @@
 """One step of the decoder, forward and backward: recurrent stack, Luong attention, input feeding.
-decoder.py runs it over the target's steps.
+decoder.py runs it over the target's steps (training, scoring); decoding runs it one step per
+call (Seq2Seq.encode and Seq2Seq.step in seq2seq.py, through decoder.py's re-exports).
 
 Equations (step t, layer l = 0..L-1 as in the parameter names "dec.rnn.l{l}", y_{t-1} the
 previous target token, W_emb = "dec.emb.W" (V, E)):
@@ -29,7 +30,8 @@ The per-step pieces (the cell's `step_forward` / `step_backward_data`, the atten
 `forward_with_keys`, `score_grads`, `query_grads`) are asked from the backend (`_kernel`), so the
 numba backend runs each as one compiled call instead of a dozen NumPy calls on small arrays. On
 the numba backend the cells' weights are also transposed once for their steps' GEMMs
-(`step_params`: once per batch in training, once per decode call).
+(`step_params`: once per batch in training, once per decode call; kernels/step_weights.py says
+why).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class DecoderParams(NamedTuple):
 
 
 class StepCache(NamedTuple):
+    """What step_backward needs of one step's forward pass."""
+
     drop_e: Any  # DropoutCache of the embedded input
     cells: list  # per layer: the cell's step cache
     drops: list  # per layer but the last: DropoutCache of its output
