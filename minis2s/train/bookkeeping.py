@@ -1,5 +1,6 @@
 """The trainer's bookkeeping between updates: scoring points, checkpoints, and where the run
-stands. Trainer (trainer.py), the loop, inherits it from `Bookkeeping`.
+stands. Trainer (trainer.py), the loop, inherits it from `Bookkeeping`: its loop calls `_score`
+at each scoring point and `save` on a stop; pipeline.py calls `resume` before `fit`.
 
 Scoring: at each epoch's end, and with eval_every N after every N-th update, the dev set is
 evaluated and the run logged, saved (best/, last/, and with keep_checkpoints K a copy in steps/
@@ -57,7 +58,7 @@ class Bookkeeping:
         figures, the log line, best/ and last/; True when early stopping ends the run here."""
         dev = self.evaluate(self.model)  # Ctrl-C here: resumed, this point is scored again
         with held_interrupts():  # the point's state, its saves and its log line, all or none
-            self.result, stop = self._close(dev, end)
+            self.result, stop = self._close_point(dev, end)
         if stop and self.progress:  # with the log lines: why the run ends before --epochs
             t, epoch = self.tcfg, f"epoch {self.result['epoch']} of {self.tcfg.epochs}"
             where = f"after {epoch}"
@@ -67,8 +68,10 @@ class Bookkeeping:
                   f"({self._best_figures()}) is in {self.out_dir}/best", flush=True)  # fmt: skip
         return stop
 
-    def _close(self, dev: dict[str, float], end: bool) -> tuple[dict[str, Any], bool]:
-        """Log, save and decide on the dev figures `dev`; (the log line, whether to stop)."""
+    def _close_point(self, dev: dict[str, float], end: bool) -> tuple[dict[str, Any], bool]:
+        """Close the scoring point on its dev figures `dev`: judge them (divergence, early
+        stopping, the plateau or per-epoch lr), save best/, last/ and steps/, then log the line
+        (after its checkpoints, so a logged point is always saved); (the line, whether to stop)."""
         t, s = self.tcfg, self.state
         where, what = f"epoch {s['epoch'] + 1}", "this epoch"
         if t.eval_every:
@@ -114,6 +117,9 @@ class Bookkeeping:
         )
 
     def _trainer_state(self) -> dict[str, Any]:
+        """The trainer's part of a checkpoint (JSON-able): the counters and the line's running
+        sums, the generator's state, the schedules', the lr and the last log line; `resume` puts
+        each back."""
         return {
             **self.state,
             "rng": self.rng.bit_generator.state,

@@ -10,7 +10,8 @@ same parameters, moments and random draws as a run that was never stopped. Which
 resumed run may change, and the checks that refuse another run's checkpoint: resume.py.
 
 Scoring the run (dev figures, log line, best/ and last/, early stopping), saving and resuming
-are the trainer's bookkeeping, in bookkeeping.py; this file is the loop.
+are the trainer's bookkeeping, in bookkeeping.py; this file is the loop. pipeline.py (`train`)
+builds the Trainer, resumes it when asked, and calls `fit`.
 """
 
 from __future__ import annotations
