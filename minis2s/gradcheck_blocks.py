@@ -1,7 +1,11 @@
 """The arrays a gradient check compares (gradcheck.check_layer): a layer's inputs, arrays or
 tuples of them (an LSTM's (h0, c0)), flattened into named leaves ("x", "h0c0[1]") and paired
-with the gradients backward returns for them; and random upstream gradients shaped like the
-forward's outputs.
+with the gradients backward returns for them (`blocks_of`); and random upstream gradients shaped
+like the forward's outputs (`random_like`, over the outputs' tree with `tree_like`).
+
+Those make check_layer's scalar: L = sum_k <out_k, dout_k> (`dot`) over the outputs' leaves,
+with the douts held fixed, has dL/dx = what backward(douts) returns for x, so centred finite
+differences of L check every block at once.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ def tree_like(tree: Any, make: Callable[[Any], Any]) -> Any:
 
 
 def dot(a: Any, b: Any) -> float:
-    """<a, b>, the sum of a * b over every entry of two arrays of one shape, as a float."""
+    """<a, b>, the sum of a * b over every entry of two arrays of one shape, as a float (on the
+    host: the finite differences sum it in float64 whatever the backend)."""
     return float((to_numpy(a) * to_numpy(b)).sum())
 
 

@@ -13,7 +13,8 @@ length), cuts the sorted list into batches, and shuffles the order of the batche
 similar length share a batch, so little compute goes to padding, while the order the model sees
 batches in is still random. `Batch.index` keeps each row's position in the dataset, so outputs
 can be put back in the original order. `lazy_batches` cuts the same batches and makes each when
-it is read, so that an epoch of a large corpus is not all in memory at once.
+it is read, so that an epoch of a large corpus is not all in memory at once: Trainer.epoch_batches
+and scoring.py read it; `batches` is its reference (tests/test_scale_batches.py: the two equal).
 """
 
 from __future__ import annotations
@@ -169,12 +170,14 @@ class LazyBatches(Sequence):
     so a trainer holds only those of its current update."""
 
     def __init__(self, examples: Sequence[Example], plan: list[list[int]]) -> None:
+        # plan[k]: the dataset positions of batch k (batch_indices), all the memory it keeps
         self.examples, self.plan = examples, plan
 
     def __len__(self) -> int:
-        return len(self.plan)
+        return len(self.plan)  # counted without making a batch (--resume, --eval-every)
 
     def __getitem__(self, k: int | slice) -> Any:
+        """Batch k, made now by make_batch and not kept (read it again, it is made again)."""
         if isinstance(k, slice):
             return LazyBatches(self.examples, self.plan[k])
         g = self.plan[k]
@@ -188,7 +191,10 @@ def lazy_batches(
     rng: np.random.Generator | int | None = None,
     bucket: bool = True,
 ) -> LazyBatches:
-    """`batches(...)`, each batch made when it is read (LazyBatches)."""
+    """`batches(...)`, each batch made when it is read (LazyBatches): the same batches in the same
+    order for the same arguments, `rng` drawn from as `batches` draws (both cut with
+    batch_indices); a bad batch size is refused here, a bad example (make_batch's errors) only
+    when its batch is read."""
     return LazyBatches(examples, batch_indices(examples, batch_size, tokens_per_batch, rng, bucket))
 
 

@@ -155,7 +155,7 @@ def backward(douts: Any, cache: DecoderCache) -> tuple[Any, list[Any], dict[str,
     dstates = [_zeros_like_state(s) for s in cache.states0]  # the last states feed nothing
     dembedded = xp.empty((N, T, cfg.emb), dtype=douts.dtype)  # (N, T, E)
     dfeed = xp.zeros((N, H), dtype=douts.dtype)  # dL/dh~_t through step t+1's input feeding
-    sgs: list[Any] = [None] * T
+    sgs: list[Any] = [None] * T  # each step's StepGrads, summed over the steps after the loop
     for t in range(T - 1, -1, -1):
         dembedded[:, t], dfeed_prev, dstates, sgs[t] = step_backward(
             douts[:, t] + dfeed, dstates, cache.steps[t], cfg

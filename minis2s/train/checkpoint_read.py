@@ -14,6 +14,9 @@ is started again too when the directory was replaced before it ended: the save m
 that file. One that found every file it looked for read one directory, so one save, and is kept
 whatever came after it. Where `dir_fd` is missing (Windows) the files are read by path, and every
 load that a save overlapped is started again: that is what keeps it from mixing two saves.
+
+checkpoint.py's `load` and `load_config` call `read_whole` with a reading of the files on the
+opened Folder (`read_json`, `read_npz`, `Folder.has` for the optional ones).
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class Folder:
         self.identity = _identity(st)
 
     def has(self, name: str) -> bool:
+        """Whether the directory holds file `name`; a no is remembered (`found_missing`): the
+        save that replaced the directory may have deleted that file, so read_whole looks again."""
         try:
             os.stat(name, dir_fd=self.fd) if _DIR_FD else os.stat(self.path / name)
         except FileNotFoundError:
@@ -59,6 +64,7 @@ class Folder:
         return True
 
     def open(self, name: str, mode: str) -> IO[Any]:
+        """File `name` of the directory opened (openat), or of `path` where dir_fd is missing."""
         if not _DIR_FD:
             return open(self.path / name, mode)
         opener = functools.partial(os.open, dir_fd=self.fd)
@@ -100,6 +106,8 @@ def read_whole(path: Path, read: Callable[[Folder], T]) -> T:
 
 
 def read_npz(folder: Folder, name: str) -> dict[str, np.ndarray]:
+    """{key: array} of the .npz file `name`, without pickles; ValueError naming the file when it
+    is missing or corrupt (read_whole tells those apart from a save's replacement)."""
     file = folder.path / name
     try:
         with folder.open(name, "rb") as f:
@@ -115,6 +123,7 @@ def read_npz(folder: Folder, name: str) -> dict[str, np.ndarray]:
 
 
 def read_json(folder: Folder, name: str) -> Any:
+    """The UTF-8 JSON file `name`; ValueError naming the file when it is missing or corrupt."""
     file = folder.path / name
     try:
         with folder.open(name, "rb") as f:
