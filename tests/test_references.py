@@ -51,7 +51,7 @@ NOT_IMPORTED = {
     "torch": "PyTorch: optional, and seconds to import",
     "nn": "torch.nn, written as PyTorch's documentation writes it (nn.LSTM)",
     "cupy": "CuPy: needs CUDA",
-    "fcntl": "Unix only (run_lock's flock); the tests run on Windows too",
+    "fcntl": "Unix only (run_lock's flock): not importable on Windows",
 }
 
 # first parts that stand for an object of a known type: where its attributes are looked up
@@ -86,8 +86,7 @@ STATE_JSON = {"init_from", "data.source", "data.normalization", "data.bpe_merges
               "data.longest_source"}  # fmt: skip
 
 # a name that ends like a file's name is a file, not an attribute (`log.jsonl`, `state.json`)
-FILE_ENDINGS = {"py", "json", "jsonl", "npz", "lock", "txt", "tsv", "md", "sh", "png", "en",
-                "fr", "de", "es", "old", "toml"}  # fmt: skip
+FILE_ENDINGS = {"py", "json", "jsonl", "npz", "lock", "txt", "tsv", "md", "sh", "toml"}
 
 NEWLINE = "\n"
 PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w-]+\.py)\b")
@@ -316,7 +315,8 @@ def test_every_entry_of_the_lists_is_used():
         "PATHS_ELSEWHERE": set(PATHS_ELSEWHERE) - named,
         **{k: set(v) - used for k, v in (("NOT_IMPORTED", NOT_IMPORTED),
            ("STANDS_FOR", STANDS_FOR), ("NOT_ATTRIBUTES", NOT_ATTRIBUTES),
-           ("PARAMETER_KEYS", PARAMETER_KEYS), ("STATE_JSON", STATE_JSON))},
+           ("PARAMETER_KEYS", PARAMETER_KEYS), ("STATE_JSON", STATE_JSON),
+           ("FILE_ENDINGS", FILE_ENDINGS))},
     }  # fmt: skip
     assert {k: sorted(v) for k, v in unused.items() if v} == {}
 
