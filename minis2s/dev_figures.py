@@ -1,7 +1,8 @@
 """The dev figures a training run is scored on: `dev_evaluator` makes the Trainer's
 evaluate(model), teacher-forced loss and perplexity over the dev split and exact match (and
-BLEU) of its greedy translations, and names the dev sources longer than any training source at
-the first evaluation. pipeline.train builds it; pipeline re-exports it."""
+BLEU) of the greedy translations of its first tcfg.dev_size sources, and names the dev sources
+longer than any training source at the first evaluation. pipeline.train builds it for the
+Trainer, which calls it at each scoring point (bookkeeping.py); pipeline re-exports it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ from minis2s.train.config import TrainConfig
 def dev_evaluator(
     data: Data, translator: Translator, tcfg: TrainConfig, examples: list
 ) -> Callable[[Seq2Seq], dict[str, float]]:
-    """evaluate(model) -> {"loss", "ppl", "exact_match"[, "bleu"]} on the dev split."""
+    """evaluate(model) -> {"loss", "ppl", "exact_match"[, "bleu"]} on the dev split: the loss
+    (per target token) and perplexity over `examples` (every dev pair, encoded), exact match and
+    BLEU (tcfg.metric "bleu") of the first tcfg.dev_size pairs, translated greedily by
+    `translator` (the run's own, over the model being trained)."""
     dev_pairs = data.dev[: tcfg.dev_size]
     refs = [translator.as_output(r) for _, r in dev_pairs]
     dev_batches = batches(examples, batch_size=64)

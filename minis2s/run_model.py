@@ -1,7 +1,8 @@
 """A new run's model from its data and options: its config (sizes from the data's vocabularies
 or feature frames), the refusals of a new model, its first parameters (output_bias="unigram":
 from the training targets' counts) and the pretrained word vectors put into its embeddings.
-pipeline.train builds its model with these; pipeline re-exports make_model and check_new_model."""
+pipeline.train builds its model with these (make_model, then load_pretrained); `minis2s train`
+calls check_new_model first, through pipeline, which re-exports it and make_model."""
 
 from __future__ import annotations
 
