@@ -1,5 +1,6 @@
 """The training loop: batches -> loss_and_grads -> clip -> optimizer step, with dev evaluation,
-a JSONL log, atomic checkpoints (best and last) and exact resume.
+a JSONL log, atomic checkpoints (best/ and last/; steps/ with keep_checkpoints) and exact
+resume.
 
 Exact resume: every random choice comes from state that the checkpoint stores. The order of the
 batches of epoch e is drawn from a generator made afresh as `default_rng([seed, 0, e])`; dropout
