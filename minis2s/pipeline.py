@@ -19,17 +19,16 @@ import numpy as np
 
 from minis2s import _warn, backend, fine_tune, long_sources, validate
 from minis2s.api import Translator
-from minis2s.data.batching import encode_pairs
 from minis2s.data.loading import (
     DATA_OPTIONS,
     Corpus,
     Data,
+    encoded_pairs,
     fingerprint,
     load_data,
     run_name,
     within,
 )
-from minis2s.data.tokenize import get_tokenizer
 from minis2s.dev_figures import dev_evaluator
 from minis2s.models import Seq2Seq
 from minis2s.run_checks import (
@@ -105,14 +104,14 @@ def train(
         data, model_options, out_dir, saved, start, resume
     )
     _check_run(data, model_options, tcfg, out_dir, resume, start, init_from, cli)
-    tok = get_tokenizer(data.tokenizer)  # before the model: output_bias="unigram" counts train_ex
-    train_ex, unk = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, tok)
+    # before the model: output_bias="unigram" counts train_ex; load_data's, as it read them
+    train_ex, unk = encoded_pairs(data, "train")
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype), train_ex)
     if start is not None and not resume:
         fine_tune.copy_weights(model, start)
     frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
     load_pretrained(model, data, src_vectors, tgt_vectors, progress)
-    dev_ex, dev_unk = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, tok)
+    dev_ex, dev_unk = encoded_pairs(data, "dev")
     check_batch_room(train_ex, tcfg.tokens_per_batch)
     meta = _run_meta(data, model, tcfg, train_ex, saved, start, resume)
     translator = Translator(model, data.src_vocab, data.tgt_vocab, data.tokenizer, meta)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from minis2s import validate
 from minis2s.data.tokenize import Tokenizer, normalize, wordpunct_detokenize, wordpunct_tokenize
@@ -224,6 +224,20 @@ def _checked_merges(merges: Sequence[Sequence[str]]) -> tuple[Pair, ...]:
     return tuple(rules)
 
 
+def word_pieces(merges: Sequence[Pair]) -> Callable[[str], tuple[str, ...]]:
+    """word -> its pieces, all but the last marked with MARK, as the bpe tokenizer of `merges`
+    (checked) splits a wordpunct word; load_data splits each distinct word of a corpus once."""
+    ranks: dict[Pair, int] = {}
+    for rank, pair in enumerate(merges):
+        ranks.setdefault(pair, rank)  # a repeated rule keeps its first rank, as it was learned
+
+    def marked_pieces(word: str) -> tuple[str, ...]:
+        pieces = segment(word, ranks)
+        return (*(p + MARK for p in pieces[:-1]), *pieces[-1:])
+
+    return marked_pieces
+
+
 def bpe_tokenizer(merges: Sequence[tuple[str, str]], form: str | None = "NFC") -> Tokenizer:
     """The "bpe" Tokenizer of these merges (in the order learned). tokenize puts the text in
     Unicode normal form `form` (None: as written, for runs saved before minis2s normalised
@@ -232,14 +246,7 @@ def bpe_tokenizer(merges: Sequence[tuple[str, str]], form: str | None = "NFC") -
     are kept: words repeat, and a long translate session must not keep every word it ever read."""
     rules = _checked_merges(merges)
     normalize(form, "")  # an unknown form is refused here, not at the first sentence
-    ranks: dict[Pair, int] = {}
-    for rank, pair in enumerate(rules):
-        ranks.setdefault(pair, rank)  # a repeated rule keeps its first rank, as it was learned
-
-    @functools.lru_cache(maxsize=CACHED)
-    def marked_pieces(word: str) -> tuple[str, ...]:
-        pieces = segment(word, ranks)
-        return (*(p + MARK for p in pieces[:-1]), *pieces[-1:])
+    marked_pieces = functools.lru_cache(maxsize=CACHED)(word_pieces(rules))
 
     def split(text: str) -> list[str]:
         tokens: list[str] = []

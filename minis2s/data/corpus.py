@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -121,8 +121,10 @@ def _options(tokenizer: str | Tokenizer | None, max_len: int | None, on_long: st
     return None if tokenizer is None else get_tokenizer(tokenizer)
 
 
-def _keep(paths, n, src, tgt, tok, max_len, on_long) -> bool:
-    """Check one pair; True to keep it, False to skip it (too long, on_long="skip")."""
+def _keep(paths, n, src, tgt, tok, max_len, on_long, record=None) -> bool:
+    """Check one pair; True to keep it, False to skip it (too long, on_long="skip"). `record`
+    is given the tokens of the source, then the target, of a pair kept."""
+    sides = []
     for path, side, text in ((paths[0], "source", src), (paths[1], "target", tgt)):
         if text == "":
             raise CorpusError(path, n, f"empty {side}; every line needs a source and a target")
@@ -136,7 +138,8 @@ def _keep(paths, n, src, tgt, tok, max_len, on_long) -> bool:
             )
         if tok is None:
             continue
-        L = len(tok.tokenize(text))
+        tokens = tok.tokenize(text)
+        L = len(tokens)
         if L == 0:
             raise CorpusError(path, n, f"the {side} has no {tok.name} tokens ({text!r})")
         if max_len is not None and L > max_len:
@@ -148,6 +151,9 @@ def _keep(paths, n, src, tgt, tok, max_len, on_long) -> bool:
                 f"the {side} has {L} tokens, more than max_len={max_len}; "
                 "raise max_len or pass on_long='skip' to drop such lines",
             )
+        sides.append(tokens)
+    for tokens in sides if record is not None else ():
+        record(tokens)
     return True
 
 
@@ -156,12 +162,15 @@ def read_tsv(
     tokenizer: str | Tokenizer | None = None,
     max_len: int | None = None,
     on_long: str = "error",
+    record: Callable[[list[str]], object] | None = None,
 ) -> Pairs:
     """(source, target) pairs from a file of `source<TAB>target` lines (UTF-8).
 
     `tokenizer` (a name or Tokenizer) is needed only for `max_len` and to reject fields that
-    have no tokens. Raises CorpusError naming file:line for a missing file, bad UTF-8, a blank
-    line, a line without exactly one TAB, an empty source or target, or a too-long pair.
+    have no tokens; `record`, given, is called with each kept pair's source tokens, then its
+    target tokens, so that a caller tokenizes each text once (load_data). Raises CorpusError
+    naming file:line for a missing file, bad UTF-8, a blank line, a line without exactly one
+    TAB, an empty source or target, or a too-long pair.
     """
     tok = _options(tokenizer, max_len, on_long)
     pairs, skipped = [], []
@@ -179,7 +188,7 @@ def read_tsv(
                             f"{shlex.quote(os.fspath(path))} > {out}`)")  # fmt: skip
             raise CorpusError(path, n, message)
         src, tgt = line.split("\t")
-        if _keep((path, path), n, src, tgt, tok, max_len, on_long):
+        if _keep((path, path), n, src, tgt, tok, max_len, on_long, record):
             pairs.append((src, tgt))
         else:
             skipped.append(n)
@@ -232,6 +241,7 @@ def read_parallel(
     tokenizer: str | Tokenizer | None = None,
     max_len: int | None = None,
     on_long: str = "error",
+    record: Callable[[list[str]], object] | None = None,
 ) -> Pairs:
     """(source, target) pairs from two files aligned line by line (UTF-8).
 
@@ -257,7 +267,7 @@ def read_parallel(
         for path, text in ((src_path, src), (tgt_path, tgt)):
             if text == "":  # a line of spaces is text, as a TSV field is: the tokenizer decides
                 raise CorpusError(path, n, "blank line; remove it (and its partner line)")
-        if _keep((src_path, tgt_path), n, src, tgt, tok, max_len, on_long):
+        if _keep((src_path, tgt_path), n, src, tgt, tok, max_len, on_long, record):
             pairs.append((src, tgt))
         else:
             skipped.append(n)
@@ -269,9 +279,10 @@ def read_corpus(
     tokenizer: str | Tokenizer | None = None,
     max_len: int | None = None,
     on_long: str = "error",
+    record: Callable[[list[str]], object] | None = None,
 ) -> Pairs:
     """`read_tsv(path)` for one path, `read_parallel(source, target)` for two (what `--data`
-    and its kin take on the command line)."""
+    and its kin take on the command line), `record` as read_tsv takes it."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if len(paths) not in (1, 2):
@@ -280,8 +291,8 @@ def read_corpus(
             f"(source, target); got {len(paths)} paths: {' '.join(map(os.fspath, paths))}"
         )
     if len(paths) == 1:
-        return read_tsv(paths[0], tokenizer, max_len, on_long)
-    return read_parallel(paths[0], paths[1], tokenizer, max_len, on_long)
+        return read_tsv(paths[0], tokenizer, max_len, on_long, record)
+    return read_parallel(paths[0], paths[1], tokenizer, max_len, on_long, record)
 
 
 def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:

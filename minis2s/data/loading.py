@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import _warn, validate
-from minis2s.data import bpe
+from minis2s.data import bpe, token_ids
+from minis2s.data.batching import encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.load_checks import (
     Corpus,
@@ -48,6 +49,17 @@ class Data(NamedTuple):
     skipped: int = 0  # training pairs dropped for being longer than max_len
     options: dict[str, Any] | None = None  # the DATA_OPTIONS load_data used
     source: dict[str, Any] | None = None  # where load_data read it (source_of): --resume's too
+    encoded: Encoded | None = None  # a corpus's train and dev pairs as load_data encoded them
+
+
+class Encoded(NamedTuple):
+    """A corpus's train and dev examples as encode_pairs makes them, with its counts of unknown
+    tokens, made by load_data from the tokens it read (each text tokenized once); `of`: the
+    (train, dev, src_vocab, tgt_vocab, tokenizer) they encode (encoded_pairs checks them)."""
+
+    train: tuple[list, int]
+    dev: tuple[list, int]
+    of: tuple
 
 
 # shape the training data
@@ -103,7 +115,7 @@ def load_data(
     _check_vocabs(vocabs)
     if share_vocab is not None:  # "no" would be taken for True
         validate.boolean("load_data", "share_vocab", share_vocab)
-    n_skipped = 0
+    n_skipped, ids = 0, None
     if task is not None:
         t = get_task(task)
         splits = t.generate(seed=seed)
@@ -113,7 +125,7 @@ def load_data(
         tokenizer = tokenizer or "char"
         if tokenizer == "bpe" and bpe_merges is None:
             bpe_merges = BPE_MERGES
-        train, dev, test, n_skipped, tokenizer = _corpus_splits(
+        train, dev, test, n_skipped, tokenizer, ids = _corpus_splits(
             data, dev_data, test_data, tokenizer, max_len, seed, bpe_merges, train_size
         )
         features, name = 0, run_name(None, data)
@@ -125,6 +137,8 @@ def load_data(
                 train_size, len(train), n_skipped, task is None and dev_data is None
             )
         train = train[:train_size]
+        if ids is not None:
+            ids = ids._replace(train=ids.train._replace(rows=ids.train.rows[:train_size]))
     if task is None:
         _warn_of_trained(train, {"--dev-data": None if dev_data is None else dev,
                                  "--test-data": test})  # fmt: skip
@@ -138,12 +152,31 @@ def load_data(
             _check_shareable(features, name)
             options["share_vocab"] = True  # only when asked: runs saved before it resume as run
         shape = (min_freq, max_vocab, bool(share_vocab))
-        src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, *shape)
+        src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, *shape, ids=ids)
     else:
         src_vocab, tgt_vocab = vocabs
     source = source_of(task, data, dev_data, test_data)
+    encoded = None
+    if ids is not None and src_vocab is not None:
+        encoded = Encoded(token_ids.encode(ids.train, ids.tokens, src_vocab, tgt_vocab),
+                          token_ids.encode(ids.dev, ids.tokens, src_vocab, tgt_vocab),
+                          (train, dev, src_vocab, tgt_vocab, tokenizer))  # fmt: skip
     return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped,
-                options, source)  # fmt: skip
+                options, source, encoded)  # fmt: skip
+
+
+def encoded_pairs(data: Data, split: str) -> tuple[list, int]:
+    """(the examples of data.train or data.dev (`split`), how many unknown tokens they hold):
+    load_data's, where it encoded these very pairs with vocabularies and a tokenizer equal to
+    data's, else encode_pairs's."""
+    pairs = getattr(data, split)
+    enc = data.encoded
+    train, dev, src_vocab, tgt_vocab, tok = enc.of if enc is not None else (None,) * 5
+    # equal vocabularies and tokenizers encode alike: a fine-tuning's, reloaded, are equal
+    if (train is data.train and dev is data.dev and src_vocab == data.src_vocab
+            and tgt_vocab == data.tgt_vocab and tok == data.tokenizer):  # fmt: skip
+        return getattr(enc, split)
+    return encode_pairs(pairs, data.src_vocab, data.tgt_vocab, data.tokenizer)
 
 
 def _check_vocabs(vocabs: Any) -> None:
@@ -174,36 +207,65 @@ def source_of(
             for flag, corpus in corpora.items()}  # fmt: skip
 
 
+class CorpusIds(NamedTuple):
+    """A corpus's train and dev pairs as the token ids read (token_ids), and the tokens of each
+    id."""
+
+    train: token_ids.Split
+    dev: token_ids.Split
+    tokens: token_ids.Tokens
+
+
 def _corpus_splits(
     data: Corpus, dev_data: Corpus | None, test_data: Corpus | None, tokenizer: str | Tokenizer,
     max_len: int | None, seed: int, bpe_merges: int | None, train_size: int | None,
-) -> tuple[list, list, list, int, str | Tokenizer]:  # fmt: skip
-    """(train, dev, test, how many training pairs max_len dropped, the tokenizer) of a corpus:
-    dev from `dev_data`, else 5% of the corpus's distinct pairs (at least one) held out by a
-    seeded shuffle, with every copy of a held-out pair taken out of training so dev scores
-    unseen pairs (training keeps its repeats of the other pairs). "bpe" learns its merges from
-    the training pairs (the first `train_size` of them) here, after dev is held out and before
-    max_len counts their pieces."""
+) -> tuple[list, list, list, int, str | Tokenizer, CorpusIds]:  # fmt: skip
+    """(train, dev, test, how many training pairs max_len dropped, the tokenizer, train and dev
+    as ids) of a corpus: dev from `dev_data`, else 5% of the corpus's distinct pairs (at least
+    one) held out by a seeded shuffle, with every copy of a held-out pair taken out of training
+    so dev scores unseen pairs (training keeps its repeats of the other pairs). "bpe" learns its
+    merges from the training pairs (the first `train_size` of them) here, after dev is held out
+    and before max_len counts their pieces. Each text is tokenized once, as it is read."""
     learn_bpe = tokenizer == "bpe"
     read_with = "wordpunct" if learn_bpe else tokenizer  # a text has BPE tokens iff it has these
-    train = list(read_corpus(data, read_with))
+    index = token_ids.new_index()  # the tokens read (words, for BPE), numbered
+    texts = token_ids.TextIds(index)
+    train = list(read_corpus(data, read_with, record=texts.add))
     if dev_data is not None:
-        dev = list(read_corpus(dev_data, read_with))
+        dev_texts = token_ids.TextIds(index)
+        dev = list(read_corpus(dev_data, read_with, record=dev_texts.add))
+        rows, dev_ids = range(len(train)), token_ids.Split(dev_texts, range(len(dev)))
     else:
-        order = np.random.default_rng(seed).permutation(len(train))
-        shuffled = [train[i] for i in order]
-        distinct = list(dict.fromkeys(shuffled))  # first copies, in shuffled order
-        dev = distinct[: max(1, len(distinct) // 20)]
-        held_out = set(dev)
-        train = [pair for pair in shuffled if pair not in held_out]
+        rows, dev_rows = _held_out(train, seed)
+        train, dev = [train[i] for i in rows], [train[i] for i in dev_rows]
+        dev_ids = token_ids.Split(texts, dev_rows)
     test = [] if test_data is None else list(read_corpus(test_data, read_with))
-    if learn_bpe:  # joint BPE: one set of merges for both sides
-        texts = [text for pair in train[:train_size] for text in pair]
-        tokenizer = bpe.learn_tokenizer(texts, bpe_merges)  # load_data gave the default
+    pieces = None
+    if learn_bpe:  # joint BPE: one set of merges for both sides, learned as learn_tokenizer does
+        counts = token_ids.word_counts(token_ids.Split(texts, rows[:train_size]))
+        tokenizer = bpe.bpe_tokenizer(bpe.learn_merges(counts, bpe_merges))  # default given
+        pieces = bpe.word_pieces(tokenizer.merges)
+    tokens = token_ids.tokens_of(index, pieces)
     n_skipped = 0
     if max_len is not None:  # training pairs only: dev and test are scored whole
-        train, n_skipped = within(train, get_tokenizer(tokenizer), max_len)
-    return train, dev, test, n_skipped, tokenizer
+        long = token_ids.pair_lengths(texts, tokens) > max_len
+        kept = [k for k, r in enumerate(rows) if not long[r]]
+        n_skipped = len(rows) - len(kept)
+        train, rows = [train[k] for k in kept], [rows[k] for k in kept]
+    ids = CorpusIds(token_ids.Split(texts, rows), dev_ids, tokens)
+    return train, dev, test, n_skipped, tokenizer, ids
+
+
+def _held_out(pairs: list, seed: int) -> tuple[list[int], list[int]]:
+    """(training rows, dev rows) of `pairs`: dev the first 5% (at least one) of the distinct
+    pairs in a seeded shuffle, training the shuffled rest without their copies."""
+    first: dict[Any, int] = {}  # pair -> its first row in shuffled order
+    order = np.random.default_rng(seed).permutation(len(pairs)).tolist()
+    for i in order:
+        first.setdefault(pairs[i], i)
+    dev_rows = list(first.values())[: max(1, len(first) // 20)]
+    held_out = {pairs[i] for i in dev_rows}
+    return [i for i in order if pairs[i] not in held_out], dev_rows
 
 
 def _check_shareable(features: int, name: str) -> None:
@@ -216,17 +278,27 @@ def _check_shareable(features: int, name: str) -> None:
         )
 
 
+def _side_counts(
+    train: list, tokenizer: str | Tokenizer, features: int, ids: CorpusIds | None
+) -> tuple[Counter[str], Counter[str]]:
+    """(source, target) token -> count over the training pairs (no source tokens for features):
+    from a corpus's token ids, else (a task's) tokenized a sentence at a time, since the token
+    lists of a million pairs would take gigabytes."""
+    if ids is not None:
+        return tuple(token_ids.side_counts(ids.train, side, ids.tokens) for side in (0, 1))
+    tok = get_tokenizer(tokenizer)
+    sources = Counter() if features else _token_counts((s for s, _ in train), tok)
+    return sources, _token_counts((t for _, t in train), tok)
+
+
 def _vocabularies(
     train: list, tokenizer: str | Tokenizer, features: int, min_freq: int, max_vocab: int | None,
-    share: bool = False,
+    share: bool = False, ids: CorpusIds | None = None,
 ) -> tuple[Vocab | None, Vocab]:  # fmt: skip
-    """(source vocabulary, None for feature sources; target vocabulary) of the training pairs,
-    refusing a --min-freq or --max-vocab that leaves a side no token. `share`: one vocabulary,
-    built on both sides' tokens counted together, as both."""
-    tok = get_tokenizer(tokenizer)
-    # counted a sentence at a time: the token lists of a million pairs would take gigabytes
-    sources = Counter() if features else _token_counts((s for s, _ in train), tok)
-    targets = _token_counts((t for _, t in train), tok)
+    """(source vocabulary, None for feature sources; target vocabulary) of the training pairs
+    (counted from `ids` where given), refusing a --min-freq or --max-vocab that leaves a side no
+    token. `share`: one vocabulary, built on both sides' tokens counted together, as both."""
+    sources, targets = _side_counts(train, tokenizer, features, ids)
     if share:
         shared = Vocab.from_counts(sources + targets, min_freq, max_vocab)
         src_vocab, tgt_vocab = shared, shared
