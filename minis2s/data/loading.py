@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import _warn, validate
-from minis2s.data import bpe, token_ids
+from minis2s.data import token_ids
 from minis2s.data.batching import encode_pairs
-from minis2s.data.corpus import read_corpus
+from minis2s.data.corpus_splits import CorpusIds, corpus_splits
 from minis2s.data.load_checks import (
     Corpus,
     as_list,
@@ -125,7 +125,7 @@ def load_data(
         tokenizer = tokenizer or "char"
         if tokenizer == "bpe" and bpe_merges is None:
             bpe_merges = BPE_MERGES
-        train, dev, test, n_skipped, tokenizer, ids = _corpus_splits(
+        train, dev, test, n_skipped, tokenizer, ids = corpus_splits(
             data, dev_data, test_data, tokenizer, max_len, seed, bpe_merges, train_size
         )
         features, name = 0, run_name(None, data)
@@ -205,67 +205,6 @@ def source_of(
     corpora = {"data": data, "dev_data": dev_data, "test_data": test_data}
     return {flag: None if corpus is None else [os.path.abspath(p) for p in as_list(corpus)]
             for flag, corpus in corpora.items()}  # fmt: skip
-
-
-class CorpusIds(NamedTuple):
-    """A corpus's train and dev pairs as the token ids read (token_ids), and the tokens of each
-    id."""
-
-    train: token_ids.Split
-    dev: token_ids.Split
-    tokens: token_ids.Tokens
-
-
-def _corpus_splits(
-    data: Corpus, dev_data: Corpus | None, test_data: Corpus | None, tokenizer: str | Tokenizer,
-    max_len: int | None, seed: int, bpe_merges: int | None, train_size: int | None,
-) -> tuple[list, list, list, int, str | Tokenizer, CorpusIds]:  # fmt: skip
-    """(train, dev, test, how many training pairs max_len dropped, the tokenizer, train and dev
-    as ids) of a corpus: dev from `dev_data`, else 5% of the corpus's distinct pairs (at least
-    one) held out by a seeded shuffle, with every copy of a held-out pair taken out of training
-    so dev scores unseen pairs (training keeps its repeats of the other pairs). "bpe" learns its
-    merges from the training pairs (the first `train_size` of them) here, after dev is held out
-    and before max_len counts their pieces. Each text is tokenized once, as it is read."""
-    learn_bpe = tokenizer == "bpe"
-    read_with = "wordpunct" if learn_bpe else tokenizer  # a text has BPE tokens iff it has these
-    index = token_ids.new_index()  # the tokens read (words, for BPE), numbered
-    texts = token_ids.TextIds(index)
-    train = list(read_corpus(data, read_with, record=texts.add))
-    if dev_data is not None:
-        dev_texts = token_ids.TextIds(index)
-        dev = list(read_corpus(dev_data, read_with, record=dev_texts.add))
-        rows, dev_ids = range(len(train)), token_ids.Split(dev_texts, range(len(dev)))
-    else:
-        rows, dev_rows = _held_out(train, seed)
-        train, dev = [train[i] for i in rows], [train[i] for i in dev_rows]
-        dev_ids = token_ids.Split(texts, dev_rows)
-    test = [] if test_data is None else list(read_corpus(test_data, read_with))
-    pieces = None
-    if learn_bpe:  # joint BPE: one set of merges for both sides, learned as learn_tokenizer does
-        counts = token_ids.word_counts(token_ids.Split(texts, rows[:train_size]))
-        tokenizer = bpe.bpe_tokenizer(bpe.learn_merges(counts, bpe_merges))  # default given
-        pieces = bpe.word_pieces(tokenizer.merges)
-    tokens = token_ids.tokens_of(index, pieces)
-    n_skipped = 0
-    if max_len is not None:  # training pairs only: dev and test are scored whole
-        long = token_ids.pair_lengths(texts, tokens) > max_len
-        kept = [k for k, r in enumerate(rows) if not long[r]]
-        n_skipped = len(rows) - len(kept)
-        train, rows = [train[k] for k in kept], [rows[k] for k in kept]
-    ids = CorpusIds(token_ids.Split(texts, rows), dev_ids, tokens)
-    return train, dev, test, n_skipped, tokenizer, ids
-
-
-def _held_out(pairs: list, seed: int) -> tuple[list[int], list[int]]:
-    """(training rows, dev rows) of `pairs`: dev the first 5% (at least one) of the distinct
-    pairs in a seeded shuffle, training the shuffled rest without their copies."""
-    first: dict[Any, int] = {}  # pair -> its first row in shuffled order
-    order = np.random.default_rng(seed).permutation(len(pairs)).tolist()
-    for i in order:
-        first.setdefault(pairs[i], i)
-    dev_rows = list(first.values())[: max(1, len(first) // 20)]
-    held_out = {pairs[i] for i in dev_rows}
-    return [i for i in order if pairs[i] not in held_out], dev_rows
 
 
 def _check_shareable(features: int, name: str) -> None:
