@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minis2s.data import bpe, loading
+from minis2s.data import bpe, loading, token_ids
 from minis2s.data.batching import encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
@@ -80,10 +80,19 @@ def _load(path, dev_path, o):
 
 
 @settings(max_examples=30, deadline=None)
-@given(pairs=corpus, dev=st.none() | corpus, o=options)
-def test_data_equals_the_simple_paths(tmp_path_factory, pairs, dev, o):
+@given(pairs=corpus, dev=st.none() | corpus, o=options, chunk=st.sampled_from([2, 4, 1 << 16]))
+def test_data_equals_the_simple_paths(tmp_path_factory, pairs, dev, o, chunk):
     """Same pairs, skipped count, tokenizer, vocabularies, examples, unknowns, fingerprints and
-    warnings as the simple path; the same error where the corpus has a text without tokens."""
+    warnings as the simple path; the same error where the corpus has a text without tokens.
+    `chunk`: the texts token_ids keeps ids of in one array (a few here, so pairs span many)."""
+    token_ids.CHUNK, default = chunk, token_ids.CHUNK
+    try:
+        _check_as_the_simple_path(tmp_path_factory, pairs, dev, o)
+    finally:
+        token_ids.CHUNK = default
+
+
+def _check_as_the_simple_path(tmp_path_factory, pairs, dev, o):
     where = tmp_path_factory.mktemp("c")
     path = _write(where / "train.tsv", pairs)
     dev_path = None if dev is None else _write(where / "dev.tsv", dev)
@@ -164,20 +173,21 @@ def test_each_training_and_dev_text_is_tokenized_once(tmp_path, monkeypatch, tok
 
 @pytest.mark.parametrize("tokenizer", ["word", "bpe"])
 def test_train_size_tokenizes_no_pair_it_drops_again(tmp_path, monkeypatch, tokenizer):
-    """--train-size 10 --max-len 5 of 200 pairs: each pair of the corpus is tokenized once, as it
-    is read and checked (a file's errors are all found), and none again: the old code measured
-    all 200 for --max-len (and BPE split them all). The kept pairs are the same as before."""
+    """--train-size 10 --max-len 5 of 200 pairs: each pair is tokenized once as it is read and
+    checked (a file's errors are all found), and only the 10 kept again, for their ids (BPE: its
+    words were numbered as read). The old code measured all 200 again for --max-len. The kept
+    pairs, and the count of those longer than --max-len, are the simple path's."""
     path, pairs = _corpus(tmp_path, 200)
-    dev_path, _ = _corpus(tmp_path, 3, "dev.tsv")
+    dev_path, dev = _corpus(tmp_path, 3, "dev.tsv")
     want = reference(path, dev_path, tokenizer, 5, 10, 0, 4000, 1, False)
     counted = Counted(monkeypatch)
     data = loading.load_data(data=path, dev_data=dev_path, tokenizer=tokenizer, max_len=5,
                              train_size=10)  # fmt: skip
     loading.encoded_pairs(data, "train")
-    read_with = "wordpunct" if tokenizer == "bpe" else tokenizer
-    assert set(counted.calls.values()) == {1}
-    assert {name for name, _ in counted.calls} == {read_with}
-    assert len(counted.calls) == 2 * (len(pairs) + 3)
+    read_with, again = ("wordpunct", 1) if tokenizer == "bpe" else (tokenizer, 2)
+    kept = {t for pair in data.train for t in pair}
+    texts = [t for pair in pairs + dev for t in pair]
+    assert counted.calls == Counter({(read_with, t): again if t in kept else 1 for t in texts})
     assert (data.train, data.skipped) == (want[0], want[2])
     assert loading.fingerprint(data.train) == loading.fingerprint(want[0])
 
@@ -192,3 +202,19 @@ def test_data_changed_after_loading_is_encoded_afresh(tmp_path):
                     data._replace(tokenizer="char")):  # fmt: skip
         want = encode_pairs(changed.train, changed.src_vocab, changed.tgt_vocab, changed.tokenizer)
         assert loading.encoded_pairs(changed, "train") == want
+
+
+def test_train_encodes_no_training_text_again(tmp_path, monkeypatch):
+    """pipeline.train takes load_data's examples (loading.encoded_pairs): a training text is
+    tokenized once from reading to the end of training (dev texts are translated, so read
+    again)."""
+    from minis2s import pipeline
+    from minis2s.train.config import TrainConfig
+
+    path, pairs = _corpus(tmp_path, 12)
+    dev_path, _ = _corpus(tmp_path, 2, "dev.tsv")
+    counted = Counted(monkeypatch)
+    data = loading.load_data(data=path, dev_data=dev_path, tokenizer="word")
+    cfg = TrainConfig(epochs=1, batch_size=4)
+    pipeline.train(data, {"emb": 2, "hidden": 2}, cfg, str(tmp_path / "run"), progress=False)
+    assert [counted.calls["word", t] for pair in pairs for t in pair] == [1] * 24

@@ -12,7 +12,7 @@ import numpy as np
 from minis2s.data import bpe, token_ids
 from minis2s.data.corpus import read_corpus
 from minis2s.data.load_checks import Corpus
-from minis2s.data.tokenize import Tokenizer
+from minis2s.data.tokenize import Tokenizer, get_tokenizer
 
 
 class CorpusIds(NamedTuple):
@@ -33,11 +33,14 @@ def corpus_splits(
     one) held out by a seeded shuffle, with every copy of a held-out pair taken out of training
     so dev scores unseen pairs (training keeps its repeats of the other pairs). "bpe" learns its
     merges from the training pairs (the first `train_size` of them) here, after dev is held out
-    and before max_len counts their pieces. Each text is tokenized once, as it is read."""
+    and before max_len counts their pieces. Each text is tokenized once, as it is read; with
+    `train_size` (not BPE), only its length is kept then, and the pairs kept are tokenized again
+    (numbering every token of a corpus costs more than tokenizing a part of it twice)."""
     learn_bpe = tokenizer == "bpe"
     read_with = "wordpunct" if learn_bpe else tokenizer  # a text has BPE tokens iff it has these
     index = token_ids.new_index()  # the tokens read (words, for BPE), numbered
-    texts = token_ids.TextIds(index)
+    lazy = train_size is not None and not learn_bpe
+    texts = token_ids.TextIds(index, keep=not lazy)
     train = list(read_corpus(data, read_with, record=texts.add))
     if dev_data is not None:
         dev_texts = token_ids.TextIds(index)
@@ -53,13 +56,20 @@ def corpus_splits(
         counts = token_ids.word_counts(token_ids.Split(texts, rows[:train_size]))
         tokenizer = bpe.bpe_tokenizer(bpe.learn_merges(counts, bpe_merges))  # default given
         pieces = bpe.word_pieces(tokenizer.merges)
-    tokens = token_ids.tokens_of(index, pieces)
+    tokens = None if lazy else token_ids.tokens_of(index, pieces)
     n_skipped = 0
     if max_len is not None:  # training pairs only: dev and test are scored whole
         long = token_ids.pair_lengths(texts, tokens) > max_len
         kept = [k for k, r in enumerate(rows) if not long[r]]
         n_skipped = len(rows) - len(kept)
         train, rows = [train[k] for k in kept], [rows[k] for k in kept]
+    if lazy:  # the pairs kept, and a dev held out, tokenized again
+        tok = get_tokenizer(tokenizer)
+        texts = token_ids.tokenized(train[:train_size], tok, index)
+        rows = range(min(train_size, len(train)))
+        if dev_data is None:
+            dev_ids = token_ids.Split(token_ids.tokenized(dev, tok, index), range(len(dev)))
+        tokens = token_ids.tokens_of(index, None)
     ids = CorpusIds(token_ids.Split(texts, rows), dev_ids, tokens)
     return train, dev, test, n_skipped, tokenizer, ids
 

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from minis2s.data.tokenize import Tokenizer
 from minis2s.data.vocab import UNK_ID, Vocab
 
 CHUNK = 1 << 16  # texts counted at a time
@@ -44,19 +45,29 @@ class TextIds:
     `index` (shared by a corpus's splits). A corpus's pair i is its texts 2i (source) and 2i+1
     (target)."""
 
-    def __init__(self, index: defaultdict[str, int]) -> None:
-        self.index = index
+    def __init__(self, index: defaultdict[str, int], keep: bool = True) -> None:
+        self.index, self.keep = index, keep  # keep=False: lengths only (ends), no ids
         self.ids = array("i")  # (N,) int32: the tokens of all texts, end to end
         self.ends = array("q", [0])  # (T + 1,) int64
 
-    def add(self, tokens: Iterable[str]) -> None:
+    def add(self, tokens: Sequence[str]) -> None:
         """The next text's tokens (read_corpus's `record`)."""
-        self.ids.extend(map(self.index.__getitem__, tokens))
-        self.ends.append(len(self.ids))
+        if self.keep:
+            self.ids.extend(map(self.index.__getitem__, tokens))
+        self.ends.append(self.ends[-1] + len(tokens))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids (N,) int32, ends (T + 1,) int64) as NumPy views, without a copy."""
         return np.frombuffer(self.ids, np.int32), np.frombuffer(self.ends, np.int64)
+
+
+def tokenized(pairs: Iterable[tuple[str, str]], tok: Tokenizer, index: defaultdict[str, int]):
+    """TextIds of `pairs` as `tok` tokenizes them."""
+    texts = TextIds(index)
+    for pair in pairs:
+        for text in pair:
+            texts.add(tok.tokenize(text))
+    return texts
 
 
 class Split(NamedTuple):
@@ -105,13 +116,14 @@ def word_counts(split: Split) -> dict[str, int]:
     return {words[i]: int(per_id[i]) for i in np.flatnonzero(per_id).tolist()}
 
 
-def pair_lengths(texts: TextIds, tokens: Tokens) -> np.ndarray:
-    """(P,) the longer side's token count of each pair (a word counting its pieces)."""
+def pair_lengths(texts: TextIds, tokens: Tokens | None) -> np.ndarray:
+    """(P,) the longer side's token count of each pair (a word counting its pieces; None: one
+    token a token id)."""
     ids, ends = texts.arrays()
     if len(ends) == 1:
         return np.zeros(0, np.int64)
-    per_id = np.array([len(t) for t in tokens], np.int64)
-    if (per_id == 1).all():
+    per_id = np.array([len(t) for t in tokens or ()], np.int64)
+    if tokens is None or (per_id == 1).all():
         lengths = np.diff(ends)
     else:  # every text has a token (read_corpus refuses one without), so no segment is empty
         lengths = np.add.reduceat(per_id[ids], ends[:-1])
