@@ -13,6 +13,12 @@ Here the reader gives each text's tokens, as it checks them, to `TextIds.add`, w
 distinct tokens as first seen and keeps 4 bytes (an int32) a token; what the text's tokens are is
 `tokens_of` a token id: the token itself, or, for BPE learned from the corpus, the pieces of the
 wordpunct word that the reader's id stands for (each distinct word split once, not each pair).
+
+The ids cost 4 bytes a token besides the examples made of them (8 bytes a token, as before), so
+loading a whole corpus peaks about a quarter higher than tokenizing it again did, in about half
+the time (README, "Large corpora"). With --train-size (not BPE) the reader keeps only each text's
+length (TextIds(keep=False)) and the pairs kept are tokenized again (corpus_splits): numbering
+every token of a large corpus costs more than tokenizing the part kept a second time.
 """
 
 from __future__ import annotations
@@ -61,7 +67,9 @@ class TextIds:
         return np.frombuffer(self.ids, np.int32), np.frombuffer(self.ends, np.int64)
 
 
-def tokenized(pairs: Iterable[tuple[str, str]], tok: Tokenizer, index: defaultdict[str, int]):
+def tokenized(
+    pairs: Iterable[tuple[str, str]], tok: Tokenizer, index: defaultdict[str, int]
+) -> TextIds:
     """TextIds of `pairs` as `tok` tokenizes them."""
     texts = TextIds(index)
     for pair in pairs:
