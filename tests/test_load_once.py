@@ -218,3 +218,24 @@ def test_train_encodes_no_training_text_again(tmp_path, monkeypatch):
     cfg = TrainConfig(epochs=1, batch_size=4)
     pipeline.train(data, {"emb": 2, "hidden": 2}, cfg, str(tmp_path / "run"), progress=False)
     assert [counted.calls["word", t] for pair in pairs for t in pair] == [1] * 24
+
+
+def test_pairs_changed_in_place_after_loading_are_encoded_afresh(tmp_path):
+    """data.train is the user's list: one filtered, extended, reordered or edited in place is
+    still the same list, and its examples must be of the pairs it holds now, not of the pairs
+    load_data read (a silent wrong answer: training on pairs the user removed)."""
+    path, _ = _corpus(tmp_path, 40)
+    edits = (
+        lambda pairs: pairs.__setitem__(slice(None), pairs[:5]),
+        lambda pairs: pairs.append(pairs[0]),
+        lambda pairs: pairs.reverse(),
+        lambda pairs: pairs.__setitem__(0, (pairs[0][0], pairs[1][1])),
+    )
+    for edit in edits:
+        data = loading.load_data(data=path, tokenizer="word")
+        for pairs in (data.train, data.dev):
+            edit(pairs)
+        for split in ("train", "dev"):
+            pairs = getattr(data, split)
+            want = encode_pairs(pairs, data.src_vocab, data.tgt_vocab, data.tokenizer)
+            assert loading.encoded_pairs(data, split) == want
