@@ -9,8 +9,10 @@ from typing import Any
 
 from minis2s.cli_options import (
     finite_float,
+    non_negative_float,
     non_negative_int,
     path,
+    positive_float,
     positive_fraction,
     positive_int,
 )
@@ -34,12 +36,12 @@ def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
     )  # fmt: skip
     g.add_argument("--alpha", type=finite_float, default=None,
                    help="with --length-penalty gnmt: its exponent (default 0.6)")  # fmt: skip
-    g.add_argument("--coverage-penalty", type=finite_float, default=None, metavar="BETA",
+    g.add_argument("--coverage-penalty", type=non_negative_float, default=None, metavar="BETA",
                    help="with --beam: add GNMT's beta * sum_i log(min(attention to word i, "
                    "1)), which ranks down outputs that leave source words unattended (try 0.2)",
                    )  # fmt: skip
     g.add_argument("--sample", action="store_true", help="sample instead of searching")
-    g.add_argument("--temperature", type=finite_float, default=1.0, metavar="T",
+    g.add_argument("--temperature", type=positive_float, default=1.0, metavar="T",
                    help="with --sample: p^(1/T)")  # fmt: skip
     g.add_argument("--top-k", type=non_negative_int, default=0, metavar="K",
                    help="with --sample: the K best only (0: all)")  # fmt: skip
@@ -47,7 +49,7 @@ def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
                    help="with --sample: the fewest most probable tokens whose probabilities "
                    "sum to at least P (nucleus sampling; 1: all; after --temperature, --top-k)",
                    )  # fmt: skip
-    g.add_argument("--max-len-a", type=finite_float, default=2.0,
+    g.add_argument("--max-len-a", type=non_negative_float, default=2.0,
                    help="max length a*|src|+b (2.0)")  # fmt: skip
     g.add_argument("--max-len-b", type=non_negative_int, default=10,
                    help="max length a*|src|+b (10)")  # fmt: skip
@@ -73,6 +75,16 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
         raise ValueError("--sample and --beam are two decoding methods; give one of them")
     if args.nbest != 1 and not nbest:
         raise ValueError("--nbest: this command scores one translation per sentence; leave it out")
+    if args.beam and args.nbest > args.beam:  # the beam holds only --beam outputs at the end
+        raise ValueError(
+            f"--nbest {args.nbest} is more than --beam {args.beam}: a beam ends with at most "
+            "--beam outputs; raise --beam, or lower --nbest"
+        )
+    if args.max_len_a == 0 and args.max_len_b == 0:
+        raise ValueError(
+            "--max-len-a 0 and --max-len-b 0 allow no output token (the maximum length is "
+            "a x source length + b); raise one of them"
+        )
     chosen = "--sample" if args.sample else "--beam" if args.beam else None
     method = {"--sample": "sampling", "--beam": "beam search", None: "greedy decoding"}[chosen]
     why = []

@@ -177,13 +177,40 @@ def positive_fraction(text: str) -> float:
     return value
 
 
-def finite_float(text: str) -> float:
-    """argparse type for --temperature, --alpha, --max-len-a: a number, not nan or inf (they
-    would decode every sentence to nothing)."""
+def _number(text: str) -> float:
+    """`text` as a float; NaN where it is none (which every range check below refuses)."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = math.nan
+        return math.nan
+
+
+def finite_float(text: str) -> float:
+    """argparse type for --alpha: a number, not nan or inf (they would decode every sentence to
+    nothing)."""
+    value = _number(text)
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number; got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type for --coverage-penalty and --max-len-a: a finite number >= 0 (a negative
+    beta would reward outputs that leave source words unattended; a negative a would cut the
+    outputs of longer sources shorter)."""
+    value = _number(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0; got {text!r}")
+    return value + 0.0  # -0.0 as 0.0
+
+
+def positive_float(text: str) -> float:
+    """argparse type for --temperature: a finite number > 0 (p^(1/T) is undefined at 0; greedy
+    decoding is what T -> 0 tends to)."""
+    value = _number(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number > 0; got {text!r} (for the most probable token, leave out "
+            "--sample: greedy decoding)"
+        )
     return value

@@ -622,8 +622,8 @@ def test_a_decoding_option_the_method_would_ignore_is_refused(run, capsys, optio
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--sample", "--temperature", "nan"], "--temperature: must be a finite number; got 'nan'"),
-        (["--sample", "--temperature", "inf"], "--temperature: must be a finite number; got 'inf'"),
+        (["--sample", "--temperature", "nan"], "--temperature: must be a finite number > 0"),
+        (["--sample", "--temperature", "inf"], "--temperature: must be a finite number > 0"),
         (["--beam", "2", "--length-penalty", "gnmt", "--alpha", "nan"], "--alpha: must be a fin"),
         (["--max-len-a", "inf"], "--max-len-a: must be a finite number"),
         (["--beam", "-1"], "--beam: must be an integer >= 0; got '-1'"),
