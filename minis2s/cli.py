@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, OSError, RuntimeError, ImportError) as e:  # OSError: files, disks
             print(f"minis2s {args.command}: error: {e}", file=sys.stderr)
             return 2
+        except MemoryError as e:  # NumPy's refusal of an allocation (`--beam 1000000000000`)
+            why = f"out of memory ({e}); a size option (a beam, a batch, a layer) is too large"
+            print(
+                f"minis2s {args.command}: error: {why} for this machine: lower it", file=sys.stderr
+            )
+            return 2
         except KeyboardInterrupt as e:  # Ctrl-C: 130; SIGTERM while training: 143
             from minis2s.train.interrupts import exit_status
 

@@ -141,9 +141,12 @@ def check_given_options(given: dict[str, Any], configs: dict[str, Any]) -> None:
 
 def path(text: str) -> str:
     """argparse type for a file or directory option: any path but '' (what `--out "$RUN"` gives
-    with RUN unset), which train took for no --out and the others failed on, naming nothing."""
+    with RUN unset), which train took for no --out and the others failed on, naming nothing, or
+    only whitespace."""
     if text == "":
         raise argparse.ArgumentTypeError("an empty path (an unset shell variable?); give a path")
+    if not text.strip():  # `--out " "` made a directory named " " where the command ran
+        raise argparse.ArgumentTypeError(f"a blank path {text!r} (a stray quote?); give a path")
     return text
 
 

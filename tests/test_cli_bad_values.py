@@ -45,3 +45,16 @@ def refusal(capsys, argv: list[str]) -> str:
 def test_decoding_values_are_refused_naming_the_option(run, capsys, options, named):
     line = refusal(capsys, ["translate", "--checkpoint", run, *options, "123"])
     assert line.startswith("minis2s translate: error: ") and named in line, line
+
+
+def test_a_blank_path_is_refused_as_an_empty_one(run, tmp_path, capsys, monkeypatch):
+    """`--out " "` made a directory named " " where the command ran."""
+    monkeypatch.chdir(tmp_path)
+    line = refusal(capsys, ["vectors", "--checkpoint", run, "--out", " "])
+    assert "argument --out: a blank path" in line, line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_beam_too_large_to_allocate_is_one_line_not_a_traceback(run, capsys):
+    line = refusal(capsys, ["translate", "--checkpoint", run, "--beam", str(10**12), "123"])
+    assert line.startswith("minis2s translate: error: out of memory"), line
