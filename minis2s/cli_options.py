@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -137,6 +138,25 @@ def check_given_options(given: dict[str, Any], configs: dict[str, Any]) -> None:
     ]
     if ignored:
         raise ValueError("; ".join(ignored) + " (leave it out, or add what it needs)")
+
+
+def check_model_fits(model: dict[str, Any]) -> None:
+    """ValueError when a model's recurrent layers (`model`: every ModelConfig field) would not fit
+    in this machine's memory: an H x H float32 matrix a layer at the least, so --enc-layers 10**12
+    is refused here, where it was built a layer at a time for ever (no single allocation fails).
+    A machine that does not report its memory is not checked."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on Windows, nor everywhere else
+        return
+    layers, H = model["enc_layers"] + model["dec_layers"], model["hidden"]
+    least = layers * H * H * 4
+    if least > memory:
+        raise ValueError(
+            f"--enc-layers {model['enc_layers']} and --dec-layers {model['dec_layers']} with "
+            f"--hidden {H} need at least {least / 2**30:.3g} GiB of weights (an H x H matrix a "
+            f"layer), more than this machine's {memory / 2**30:.3g} GiB of memory; lower them"
+        )
 
 
 def path(text: str) -> str:

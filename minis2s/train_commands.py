@@ -106,7 +106,7 @@ def _run_options(
 ) -> tuple[dict, TrainConfig, dict, Any]:
     """The model, train and data options and the tokenizer of a new, resumed or --init-from run."""
     from minis2s import fine_tune, pipeline
-    from minis2s.cli_options import check_given_options, from_args
+    from minis2s.cli_options import check_given_options, check_model_fits, from_args
     from minis2s.models.config import ModelConfig
     from minis2s.train.config import TrainConfig
 
@@ -133,6 +133,7 @@ def _run_options(
         f.name: f.default for f in dataclasses.fields(ModelConfig) if f.name not in DATA_FIELDS
     }
     check_given_options(given, defaults | model_options | tcfg.to_dict())
+    check_model_fits(defaults | model_options)
     return model_options, tcfg, data_options, tokenizer
 
 

@@ -58,3 +58,12 @@ def test_a_blank_path_is_refused_as_an_empty_one(run, tmp_path, capsys, monkeypa
 def test_a_beam_too_large_to_allocate_is_one_line_not_a_traceback(run, capsys):
     line = refusal(capsys, ["translate", "--checkpoint", run, "--beam", str(10**12), "123"])
     assert line.startswith("minis2s translate: error: out of memory"), line
+
+
+@pytest.mark.parametrize("option", ["--enc-layers", "--dec-layers"])
+def test_a_stack_too_deep_for_memory_is_refused_before_it_is_built(tmp_path, capsys, option):
+    """10**12 layers of H = 8 were built one by one for ever (no single allocation too large)."""
+    argv = ["train", *TINY, "--out", str(tmp_path / "run"), option, str(10**12)]
+    line = refusal(capsys, argv)
+    assert line.startswith("minis2s train: error: ") and f"{option} 1000000000000" in line, line
+    assert "more than this machine's" in line and not (tmp_path / "run").exists()
