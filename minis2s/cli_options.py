@@ -170,6 +170,14 @@ def path(text: str) -> str:
     return text
 
 
+def text(value: str) -> str:
+    """argparse type for free text such as gradcheck --only: anything but '', which (an unset
+    shell variable) matched every case, as if the option were left out."""
+    if value == "":
+        raise argparse.ArgumentTypeError("empty (an unset shell variable?); give a value")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type for counts such as --threads: an integer >= 1."""
     if not text.strip().isdigit() or int(text) < 1:

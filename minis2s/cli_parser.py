@@ -22,6 +22,7 @@ from minis2s.cli_options import (
     non_negative_int,
     path,
     positive_int,
+    text,
 )
 
 ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, which {} "
@@ -178,7 +179,7 @@ def _score_parser(sub: Any) -> None:
 
 def _gradcheck_parser(sub: Any) -> None:
     p = sub.add_parser("gradcheck", help="finite-difference checks of every backward pass")
-    p.add_argument("--only", help="check only layers whose name contains this")
+    p.add_argument("--only", type=text, help="check only layers whose name contains this")
     p.add_argument("--no-model", action="store_true", help="skip the whole-model checks")
 
 

@@ -2,9 +2,12 @@
 `minis2s CMD: error: ...`, never a traceback, a run to the end on a value that means nothing, or
 an allocation that cannot succeed."""
 
+import argparse
+
 import pytest
 
-from minis2s.cli import main
+from minis2s import cli_options
+from minis2s.cli import build_parser, main
 
 TINY = [
     "--task", "reverse-digits", "--train-size", "40", "--dev-size", "10", "--epochs", "1",
@@ -67,3 +70,170 @@ def test_a_stack_too_deep_for_memory_is_refused_before_it_is_built(tmp_path, cap
     line = refusal(capsys, argv)
     assert line.startswith("minis2s train: error: ") and f"{option} 1000000000000" in line, line
     assert "more than this machine's" in line and not (tmp_path / "run").exists()
+
+
+# The bad values of an option, given as `--option=value` (so that "-inf" is a value too): by
+# its argparse type, which must be one of these (test_every_option_type_has_bad_values); a number
+# option's are every one of NUMBERS but those ALLOWED, so that a type or check made looser fails.
+NUMBERS = ["-1", "0", "-0", "2.5", "nan", "inf", "-inf", "1e309", "abc", "", " "]
+TEXT = {None: [""], str: [""], cli_options.text: [""], cli_options.path: ["", " "]}
+INTEGERS = {int, cli_options.positive_int, cli_options.non_negative_int}
+FLOATS = {float, cli_options.finite_float, cli_options.non_negative_float,
+          cli_options.positive_float, cli_options.positive_fraction}  # fmt: skip
+ZERO = ["0", "-0"]  # 0 = off (--clip), none (--dropout), greedy (--beam), all (--top-k), ...
+ALLOWED = {
+    **dict.fromkeys(
+        [
+            "--beam",
+            "--top-k",
+            "--seed",
+            "--eval-every",
+            "--max-len-b",
+            "--show",
+            "--patience",
+            "--max-steps",
+            "--keep-checkpoints",
+            "--lr-patience",
+            "--bpe-merges",
+            "--dropout",
+            "--label-smoothing",
+            "--teacher-forcing",
+            "--min-lr",
+        ],
+        ZERO,
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ["--clip", "--weight-decay", "--coverage-penalty", "--max-len-a"], [*ZERO, "2.5"]
+    ),  # fmt: skip
+    "--momentum": [*ZERO, "2.5"],  # as PyTorch's SGD: any momentum >= 0
+    **dict.fromkeys(["--alpha", "--forget-bias"], ["-1", *ZERO, "2.5"]),
+    **dict.fromkeys(["--init-scale", "--lr", "--temperature"], ["2.5"]),
+}
+
+
+def bad_values(option: str, kind: object) -> list[str]:
+    """The values `option`, of argparse type `kind`, must refuse."""
+    if kind in TEXT:
+        return TEXT[kind]
+    if kind in INTEGERS | FLOATS:
+        extra = ["1e3"] if kind in INTEGERS else []  # an integer written as a float
+        return [v for v in NUMBERS + extra if v not in ALLOWED.get(option, [])]
+    return [f"no bad values for type {kind}"]
+
+
+CHOICES = ["nonesuch", ""]
+
+# Options that act only beside others (given alone, they are refused for that, not their value):
+# option -> the options to add (None: to remove) to the command's base.
+NEEDS = {
+    "--lr-decay": {"--lr-schedule": ["exponential"]},
+    "--min-lr": {"--lr-schedule": ["exponential"]},
+    "--warmup-steps": {"--lr-schedule": ["warmup"]},
+    "--sampling-schedule": {"--teacher-forcing": ["0.5"]},
+    "--sampling-k": {"--teacher-forcing": ["0.5"], "--sampling-schedule": ["exponential"]},
+    "--sampling-steps": {"--teacher-forcing": ["0.5"], "--sampling-schedule": ["linear"]},
+    "--momentum": {"--optimizer": ["sgd"]},
+    "--nbest": {"--beam": ["2"]},
+    "--alpha": {"--beam": ["2"], "--length-penalty": ["gnmt"]},
+    "--coverage-penalty": {"--beam": ["2"]},
+    "--length-penalty": {"--beam": ["2"]},
+    "--temperature": {"--sample": []},
+    "--top-k": {"--sample": []},
+    "--top-p": {"--sample": []},
+    "--phrase-table": {"--replace-unk": []},
+    "--split": {"--data": None, "--task": ["reverse-digits"]},
+    "--last": {"--checkpoint": None, "--run": ["RUN"]},
+    "--sentence": {"--log": None, "--checkpoint": ["RUN"]},
+}
+CORPUS_ONLY = ("--data", "--dev-data", "--test-data", "--tokenizer", "--bpe-merges",
+               "--min-freq", "--max-vocab", "--max-len")  # fmt: skip
+
+
+def base(command: str) -> dict[str, list[str]]:
+    """A command line of `command` that runs (RUN, DATA, NEW: the tiny run, a corpus, a new
+    path), as options -> values."""
+    tiny = dict(zip(TINY[::2], ([v] for v in TINY[1::2]), strict=False))  # --quiet: last
+    return {
+        "train": tiny | {"--quiet": [], "--show": ["0"], "--out": ["NEW"]},
+        "translate": {"--checkpoint": ["RUN"]},
+        "evaluate": {"--checkpoint": ["RUN"], "--data": ["DATA"]},
+        "score": {"--checkpoint": ["RUN"], "--data": ["DATA"]},
+        "average": {"--checkpoint": ["RUN/best", "--checkpoint", "RUN/last"], "--out": ["NEW"]},
+        "gradcheck": {"--no-model": [], "--only": ["embedding"]},
+        "tasks": {"--write": ["reverse-digits", "NEW"]},
+        "plot": {"--log": ["RUN"], "--out": ["NEW.png"]},
+        "vectors": {"--checkpoint": ["RUN"], "--out": ["NEW"]},
+        "bench": {"--quick": [], "--json": ["NEW"]},
+    }[command]
+
+
+def cases():
+    """(command, option, bad value) of every option that takes a value, from the parser."""
+    parser = build_parser()
+    for command, sub in [("", parser), *parser.commands.items()]:
+        for action in sub._actions:
+            if (
+                not action.option_strings
+                or action.nargs == 0
+                or isinstance(action, argparse._SubParsersAction | argparse._HelpAction)
+            ):
+                continue
+            option = action.option_strings[-1]
+            if action.choices is not None:
+                values = CHOICES
+            elif action.nargs == 2:  # tasks --write TASK DIR
+                values = ["nonesuch NEW", " NEW"]
+            else:
+                values = bad_values(option, action.type)
+            for value in values:
+                yield pytest.param(command, option, value, id=f"{command} {option}={value!r}")
+
+
+def test_every_option_type_has_bad_values():
+    unknown = {(c, o) for c, o, v in (p.values for p in cases()) if v.startswith("no bad values")}
+    assert not unknown, f"add these options' types to bad_values: {unknown}"
+
+
+def command_line(command: str, option: str, value: str, paths: dict[str, str]) -> list[str]:
+    """`command` with `option` given `value`, and whatever else it needs to reach its check."""
+    options = base(command or "translate")
+    if command == "train" and option in CORPUS_ONLY:
+        options = options | {"--task": None, "--data": ["DATA"]}
+        options |= {"--tokenizer": ["bpe"]} if option == "--bpe-merges" else {}
+    if command in ("evaluate", "score") and option == "--task":
+        options = options | {"--data": None}
+    options = options | NEEDS.get(option, {})
+    argv = [] if command else [f"{option}={value}", "translate"]  # minis2s's own options
+    argv += [command] if command else []
+    for name, values in options.items():
+        if values is not None and (name != option or not command):
+            argv += [name, *values]
+    if command:
+        argv += [f"{option}={value}"] if " NEW" not in value else [option, *value.split(" ")]
+    argv += ["123"] * (command in ("", "translate"))
+    return [paths.get(a, a) for a in (a.replace("RUN/", paths["RUN"] + "/") for a in argv)]
+
+
+def names(command: str, option: str) -> list[str]:
+    """What a message may name `option` by: itself, its field (TrainConfig's lr), its values'
+    names (tasks --write TASK DIR: "unknown task")."""
+    parser = build_parser()
+    action = (parser.commands[command] if command else parser)._option_string_actions[option]
+    metavars = action.metavar if isinstance(action.metavar, tuple) else ()
+    return [option, action.dest, *(m.lower() for m in metavars)]
+
+
+@pytest.mark.parametrize("command,option,value", list(cases()))
+def test_every_option_refuses_a_bad_value_in_one_line_naming_it(
+    run, tmp_path, capsys, monkeypatch, command, option, value
+):
+    data = tmp_path / "data.tsv"
+    data.write_text("".join(f"{s}\t{s[::-1]}\n" for s in ("123", "4567", "89", "1020")))
+    monkeypatch.chdir(tmp_path)  # where a path such as " " would be made
+    paths = {"RUN": run, "DATA": str(data), "NEW": str(tmp_path / "new"),
+             "NEW.png": str(tmp_path / "new.png")}  # fmt: skip
+    line = refusal(capsys, command_line(command, option, value, paths))
+    prog = f"minis2s {command}".strip()
+    assert line.startswith(f"{prog}: error: ") or (not command and " error: " in line), line
+    assert any(name in line for name in names(command, option)), f"{line!r} doesn't name {option}"
+    assert "would be ignored" not in line and "has no effect" not in line, line
