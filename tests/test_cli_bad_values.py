@@ -211,7 +211,9 @@ def command_line(command: str, option: str, value: str, paths: dict[str, str]) -
     if command:
         argv += [f"{option}={value}"] if " NEW" not in value else [option, *value.split(" ")]
     argv += ["123"] * (command in ("", "translate"))
-    return [paths.get(a, a) for a in (a.replace("RUN/", paths["RUN"] + "/") for a in argv)]
+    argv = [a.replace("RUN/", paths["RUN"] + "/") for a in argv]
+    return [o + "=" + paths.get(v, v) if e else paths.get(a, a) for a in argv
+            for o, e, v in [a.partition("=")]]  # fmt: skip
 
 
 def names(command: str, option: str) -> list[str]:
@@ -236,4 +238,49 @@ def test_every_option_refuses_a_bad_value_in_one_line_naming_it(
     prog = f"minis2s {command}".strip()
     assert line.startswith(f"{prog}: error: ") or (not command and " error: " in line), line
     assert any(name in line for name in names(command, option)), f"{line!r} doesn't name {option}"
+    assert "would be ignored" not in line and "has no effect" not in line, line
+
+
+# What each path option names: an existing file, an existing directory (a run or checkpoint),
+# either (plot --log: a log or its run), a path to make (refused where something is there), or a
+# file to write (over one that is there).
+KIND = {
+    "--checkpoint": "dir", "--run": "dir", "--init-from": "dir", "--log": "either",
+    "--data": "file", "--dev-data": "file", "--test-data": "file", "--phrase-table": "file",
+    "--src-vectors": "file", "--tgt-vectors": "file",
+    "--out": "new", ("plot", "--out"): "written", ("bench", "--json"): "written",
+}  # fmt: skip
+WRONG = {"dir": ["MISSING", "FILE"], "file": ["MISSING", "DIR"], "either": ["MISSING"],
+         "new": ["FILE"], "written": ["DIR"]}  # fmt: skip
+
+
+def path_cases():
+    """(command, option, wrong path) of every path option, from the parser."""
+    parser = build_parser()
+    for command, sub in parser.commands.items():
+        for action in sub._actions:
+            if action.type is cli_options.path:
+                option = action.option_strings[-1]
+                kind = KIND.get((command, option), KIND.get(option, ""))
+                for value in WRONG.get(kind, ["no KIND for this option"]):
+                    yield pytest.param(command, option, value, id=f"{command} {option}={value}")
+
+
+@pytest.mark.parametrize("command,option,value", list(path_cases()))
+def test_every_path_option_refuses_a_wrong_path_in_one_line_naming_it(
+    run, tmp_path, capsys, monkeypatch, command, option, value
+):
+    assert value != "no KIND for this option", f"add {option} to KIND"
+    data = tmp_path / "data.tsv"
+    data.write_text("123\t321\n4567\t7654\n")
+    (tmp_path / "dir").mkdir()
+    monkeypatch.chdir(tmp_path)
+    paths = {"RUN": run, "DATA": str(data), "NEW": str(tmp_path / "new"),
+             "NEW.png": str(tmp_path / "new.png"), "MISSING": str(tmp_path / "missing"),
+             "DIR": str(tmp_path / "dir"), "FILE": str(data)}  # fmt: skip
+    argv = command_line(command, option, value, paths)
+    line = refusal(capsys, argv)
+    assert line.startswith(f"minis2s {command}: error: "), line
+    named = [*names(command, option), paths[value], paths[value].removeprefix(str(tmp_path))]
+    assert any(name in line for name in named), f"{line!r} names neither {option} nor its path"
     assert "would be ignored" not in line and "has no effect" not in line, line
