@@ -284,3 +284,42 @@ def test_every_path_option_refuses_a_wrong_path_in_one_line_naming_it(
     named = [*names(command, option), paths[value], paths[value].removeprefix(str(tmp_path))]
     assert any(name in line for name in named), f"{line!r} names neither {option} nor its path"
     assert "would be ignored" not in line and "has no effect" not in line, line
+
+
+# An option given without the one it acts with is refused, naming both (help: "with --beam").
+COMBINATIONS = [
+    ("translate", ["--nbest", "2"], "--beam"),
+    ("translate", ["--coverage-penalty", "0.2"], "--beam"),
+    ("translate", ["--length-penalty", "average"], "--beam"),
+    ("translate", ["--beam", "2", "--alpha", "0.5"], "--length-penalty gnmt"),
+    ("translate", ["--top-p", "0.5"], "--sample"),
+    ("translate", ["--top-k", "2"], "--sample"),
+    ("translate", ["--temperature", "0.5"], "--sample"),
+    ("translate", ["--seed", "3"], "--sample"),
+    ("translate", ["--sample", "--beam", "2"], "--beam"),
+    ("translate", ["--phrase-table", "DATA"], "--replace-unk"),
+    ("evaluate", ["--beam", "2", "--nbest", "2"], "--nbest"),
+    ("train", ["--warmup-steps", "2"], "--lr-schedule warmup"),
+    ("train", ["--lr-schedule", "constant", "--lr-decay", "0.5"], "--lr-schedule exponential"),
+    ("train", ["--sampling-steps", "2"], "--teacher-forcing below 1"),
+    ("train", ["--momentum", "0.5"], "sgd"),
+    ("train", ["--cell", "gru", "--forget-bias", "1"], "--cell lstm"),
+    ("train", ["--init", "xavier", "--init-scale", "0.1"], "--init uniform"),
+    ("average", ["--last", "2"], "--run"),
+    ("plot", ["--sentence", "123"], "--checkpoint"),
+]
+
+
+@pytest.mark.parametrize("command,options,needs", COMBINATIONS)
+def test_an_option_without_the_one_it_needs_is_refused(
+    run, tmp_path, capsys, command, options, needs
+):
+    data = tmp_path / "data.tsv"
+    data.write_text("123\t321\n")
+    paths = {"RUN": run, "DATA": str(data), "NEW": str(tmp_path / "new"),
+             "NEW.png": str(tmp_path / "new.png")}  # fmt: skip
+    argv = [command, *(a for o, v in base(command).items() for a in [o, *v]), *options]
+    argv += ["123"] * (command == "translate")
+    line = refusal(capsys, [paths.get(a, a.replace("RUN/", run + "/")) for a in argv])
+    assert line.startswith(f"minis2s {command}: error: ") and needs in line, line
+    assert options[-2] in line or options[-1] in line, line
