@@ -63,6 +63,21 @@ def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
                    "token instead of copying it")  # fmt: skip
 
 
+def _check_sizes(args: argparse.Namespace) -> None:
+    """ValueError for sizes that each option's type lets through but that together mean nothing,
+    named as options (beam_search and decode name only their own arguments)."""
+    if args.beam and args.nbest > args.beam:  # the beam holds only --beam outputs at the end
+        raise ValueError(
+            f"--nbest {args.nbest} is more than --beam {args.beam}: a beam ends with at most "
+            "--beam outputs; raise --beam, or lower --nbest"
+        )
+    if args.max_len_a == 0 and args.max_len_b == 0:
+        raise ValueError(
+            "--max-len-a 0 and --max-len-b 0 allow no output token (the maximum length is "
+            "a x source length + b); raise one of them"
+        )
+
+
 def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any]:
     """translate() keyword arguments from the decoding options; a ValueError for an option the
     chosen method would ignore (`nbest`: whether this command prints n-best lists)."""
@@ -75,16 +90,7 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
         raise ValueError("--sample and --beam are two decoding methods; give one of them")
     if args.nbest != 1 and not nbest:
         raise ValueError("--nbest: this command scores one translation per sentence; leave it out")
-    if args.beam and args.nbest > args.beam:  # the beam holds only --beam outputs at the end
-        raise ValueError(
-            f"--nbest {args.nbest} is more than --beam {args.beam}: a beam ends with at most "
-            "--beam outputs; raise --beam, or lower --nbest"
-        )
-    if args.max_len_a == 0 and args.max_len_b == 0:
-        raise ValueError(
-            "--max-len-a 0 and --max-len-b 0 allow no output token (the maximum length is "
-            "a x source length + b); raise one of them"
-        )
+    _check_sizes(args)
     chosen = "--sample" if args.sample else "--beam" if args.beam else None
     method = {"--sample": "sampling", "--beam": "beam search", None: "greedy decoding"}[chosen]
     why = []

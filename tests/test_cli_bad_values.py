@@ -81,34 +81,17 @@ INTEGERS = {int, cli_options.positive_int, cli_options.non_negative_int}
 FLOATS = {float, cli_options.finite_float, cli_options.non_negative_float,
           cli_options.positive_float, cli_options.positive_fraction}  # fmt: skip
 ZERO = ["0", "-0"]  # 0 = off (--clip), none (--dropout), greedy (--beam), all (--top-k), ...
+ZERO_OK = ["--beam", "--top-k", "--seed", "--eval-every", "--max-len-b", "--show", "--patience",
+           "--max-steps", "--keep-checkpoints", "--lr-patience", "--bpe-merges", "--dropout",
+           "--label-smoothing", "--teacher-forcing", "--min-lr"]  # fmt: skip
 ALLOWED = {
-    **dict.fromkeys(
-        [
-            "--beam",
-            "--top-k",
-            "--seed",
-            "--eval-every",
-            "--max-len-b",
-            "--show",
-            "--patience",
-            "--max-steps",
-            "--keep-checkpoints",
-            "--lr-patience",
-            "--bpe-merges",
-            "--dropout",
-            "--label-smoothing",
-            "--teacher-forcing",
-            "--min-lr",
-        ],
-        ZERO,
-    ),  # fmt: skip
-    **dict.fromkeys(
-        ["--clip", "--weight-decay", "--coverage-penalty", "--max-len-a"], [*ZERO, "2.5"]
-    ),  # fmt: skip
+    **dict.fromkeys(ZERO_OK, ZERO),
+    **dict.fromkeys(["--clip", "--weight-decay", "--coverage-penalty", "--max-len-a"],
+                    [*ZERO, "2.5"]),
     "--momentum": [*ZERO, "2.5"],  # as PyTorch's SGD: any momentum >= 0
     **dict.fromkeys(["--alpha", "--forget-bias"], ["-1", *ZERO, "2.5"]),
     **dict.fromkeys(["--init-scale", "--lr", "--temperature"], ["2.5"]),
-}
+}  # fmt: skip
 
 
 def bad_values(option: str, kind: object) -> list[str]:
@@ -152,7 +135,7 @@ CORPUS_ONLY = ("--data", "--dev-data", "--test-data", "--tokenizer", "--bpe-merg
 def base(command: str) -> dict[str, list[str]]:
     """A command line of `command` that runs (RUN, DATA, NEW: the tiny run, a corpus, a new
     path), as options -> values."""
-    tiny = dict(zip(TINY[::2], ([v] for v in TINY[1::2]), strict=False))  # --quiet: last
+    tiny = dict(zip(TINY[:12:2], ([v] for v in TINY[1:12:2]), strict=True))  # then --quiet
     return {
         "train": tiny | {"--quiet": [], "--show": ["0"], "--out": ["NEW"]},
         "translate": {"--checkpoint": ["RUN"]},
