@@ -25,7 +25,7 @@ def kept_steps(out) -> list[int]:
 def recording(monkeypatch) -> dict[int, tuple[dict, list[int]]]:
     """After each scoring point: what last/ holds then, read back from disk, and the steps kept
     then, by the point's update."""
-    seen, close = {}, Trainer._close
+    seen, close = {}, Trainer._close_point
 
     def spy(self, dev, end):
         out = close(self, dev, end)
@@ -35,7 +35,7 @@ def recording(monkeypatch) -> dict[int, tuple[dict, list[int]]]:
         )
         return out
 
-    monkeypatch.setattr(Trainer, "_close", spy)
+    monkeypatch.setattr(Trainer, "_close_point", spy)
     return seen
 
 
