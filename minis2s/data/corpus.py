@@ -152,8 +152,9 @@ def _keep(paths, n, src, tgt, tok, max_len, on_long, record=None) -> bool:
                 "raise max_len or pass on_long='skip' to drop such lines",
             )
         sides.append(tokens)
-    for tokens in sides if record is not None else ():
-        record(tokens)
+    if record is not None:  # only now: a pair refused or skipped above records nothing
+        for tokens in sides:
+            record(tokens)
     return True
 
 
