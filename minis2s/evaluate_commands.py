@@ -129,7 +129,7 @@ def _trained_on_seed_0_split(data: dict, task: str) -> bool:
 def _drawn_splits(data: dict, task: str, seed: int) -> dict | None:
     """The task's splits drawn with `seed` if their training pairs (the first train_size) are
     the run's, by the fingerprint its data config records; else None (or no fingerprint)."""
-    from minis2s.data.loading import fingerprint
+    from minis2s.data.provenance import fingerprint
 
     if "train" not in data:
         return None

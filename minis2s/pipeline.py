@@ -24,11 +24,10 @@ from minis2s.data.loading import (
     Corpus,
     Data,
     encoded_pairs,
-    fingerprint,
     load_data,
-    run_name,
     within,
 )
+from minis2s.data.provenance import fingerprint, run_name
 from minis2s.dev_figures import dev_evaluator
 from minis2s.models import Seq2Seq
 from minis2s.run_checks import (
@@ -47,7 +46,8 @@ from minis2s.train.config import TrainConfig, frozen_params
 from minis2s.train.console import eval_every_note
 from minis2s.train.trainer import Trainer
 
-# the data half of a run, from minis2s.data.loading, is reached here too: pipeline.load_data;
+# the data half of a run, from minis2s.data.loading and minis2s.data.provenance, is reached
+# here too: pipeline.load_data, pipeline.fingerprint;
 # make_model, check_new_model from minis2s.run_model; dev_evaluator from minis2s.dev_figures
 __all__ = [
     "Corpus", "Data", "DATA_OPTIONS", "load_data", "within", "fingerprint", "run_name",

@@ -11,7 +11,8 @@ import unicodedata
 from typing import Any
 
 from minis2s import backend
-from minis2s.data.loading import Data, fingerprint
+from minis2s.data.loading import Data
+from minis2s.data.provenance import fingerprint
 from minis2s.data.tasks import TASKS, get_task
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.models import Seq2Seq

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minis2s.data import bpe, loading, token_ids
+from minis2s.data import bpe, loading, provenance, token_ids
 from minis2s.data.batching import encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
@@ -118,7 +118,7 @@ def _check_as_the_simple_path(tmp_path_factory, pairs, dev, o):
     assert (data.src_vocab, data.tgt_vocab) == vocabs
     assert loading.encoded_pairs(data, "train") == train_ex
     assert loading.encoded_pairs(data, "dev") == dev_ex
-    assert loading.fingerprint(data.train) == loading.fingerprint(train)
+    assert provenance.fingerprint(data.train) == provenance.fingerprint(train)
     given = None if dev is None else dev_pairs
     assert [str(w.message) for w in caught] == _warnings_of(train, given, skipped, n_kept, o)
 
@@ -189,7 +189,7 @@ def test_train_size_tokenizes_no_pair_it_drops_again(tmp_path, monkeypatch, toke
     texts = [t for pair in pairs + dev for t in pair]
     assert counted.calls == Counter({(read_with, t): again if t in kept else 1 for t in texts})
     assert (data.train, data.skipped) == (want[0], want[2])
-    assert loading.fingerprint(data.train) == loading.fingerprint(want[0])
+    assert provenance.fingerprint(data.train) == provenance.fingerprint(want[0])
 
 
 def test_data_changed_after_loading_is_encoded_afresh(tmp_path):

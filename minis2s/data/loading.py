@@ -1,18 +1,15 @@
 """A built-in task or a corpus as `Data`: its train / dev / test pairs, the held-out dev split,
 BPE merges learned from the training pairs and the vocabularies built on them, with the checks
-that refuse options which leave nothing to train on; and a run's name and the fingerprints of its
-pairs, which a resumed run checks. `minis2s.pipeline` re-exports these and trains a model on them.
+that refuse options which leave nothing to train on. `minis2s.pipeline` re-exports these and
+trains a model on them; what a run records of its data (its name, where it was read, the
+fingerprints of its pairs) is in data/provenance.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, NamedTuple
-
-import numpy as np
 
 from minis2s import _warn, validate
 from minis2s.data import token_ids
@@ -20,13 +17,13 @@ from minis2s.data.batching import encode_pairs
 from minis2s.data.corpus_splits import CorpusIds, corpus_splits
 from minis2s.data.load_checks import (
     Corpus,
-    as_list,
     check_bpe,
     check_choices,
     check_each_side_kept,
     check_vocab_options,
     is_bpe,
 )
+from minis2s.data.provenance import run_name, source_of
 from minis2s.data.tasks import get_task
 from minis2s.data.tokenize import BPE_MERGES, Tokenizer, get_tokenizer
 from minis2s.data.vocab import Vocab
@@ -197,20 +194,6 @@ def _check_vocabs(vocabs: Any) -> None:
         )
 
 
-def source_of(
-    task: str | None, data: Corpus | None, dev_data: Corpus | None, test_data: Corpus | None
-) -> dict[str, Any]:
-    """Where the data comes from, as a run records it so that `--resume` finds it again:
-    {"task": name}, or a corpus's {"data", "dev_data", "test_data"}, each a list of absolute
-    paths (one TSV file, or source and target files) or None (not given), so a resume from
-    another working directory reads the same files."""
-    if task is not None:
-        return {"task": task}
-    corpora = {"data": data, "dev_data": dev_data, "test_data": test_data}
-    return {flag: None if corpus is None else [os.path.abspath(p) for p in as_list(corpus)]
-            for flag, corpus in corpora.items()}  # fmt: skip
-
-
 def _check_shareable(features: int, name: str) -> None:
     """ValueError for --share-vocab on data whose sources are feature frames (no tokens)."""
     if features:
@@ -317,24 +300,3 @@ def within(pairs: list, tok: Any, max_len: int) -> tuple[list, int]:
     """(the pairs with at most max_len tokens on each side, how many were longer)."""
     kept = [(s, t) for s, t in pairs if max(len(tok.tokenize(s)), len(tok.tokenize(t))) <= max_len]
     return kept, len(pairs) - len(kept)
-
-
-def fingerprint(pairs: Sequence[tuple[Any, str]]) -> str:
-    """'<n> pairs, sha256 <first 12 hex digits>' of (source, target) pairs, a source being text
-    or an (S, F) array: a resumed run checks that it goes on with the data it started with."""
-    h = hashlib.sha256()
-    for src, tgt in pairs:
-        if isinstance(src, str):
-            h.update(repr((src, tgt)).encode())
-        else:
-            a = np.ascontiguousarray(src)
-            h.update(repr((a.shape, a.dtype.str, tgt)).encode() + a.tobytes())
-    return f"{len(pairs)} pairs, sha256 {h.hexdigest()[:12]}"
-
-
-def run_name(task: str | None, data: Corpus | None) -> str:
-    """A run's name: the task's, or the corpus (source) file's without its extension."""
-    if task is not None:
-        return task
-    path = data if isinstance(data, (str, os.PathLike)) or data is None else data[0]
-    return os.path.splitext(os.path.basename(str(path)))[0]

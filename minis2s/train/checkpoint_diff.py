@@ -27,7 +27,7 @@ def check_compatible(
         was = _shown(k, a[k], b.get(k)) if k in a else f"no {k}"
         now = _shown(k, b[k], a.get(k)) if k in b else f"no {k}"
         diffs.append(f"checkpoint was trained with {was}, this run asks {now}")
-    if {"data.train", "data.dev"} & set(changed):  # fingerprints of the pairs (data/loading.py)
+    if {"data.train", "data.dev"} & set(changed):  # fingerprints of the pairs (data/provenance.py)
         diffs.append(
             "(the checkpoint keeps a fingerprint of its data, not the names of its files: a run "
             "trained on files resumes with the same --data, --dev-data and --test-data, or none "
