@@ -19,11 +19,11 @@ import numpy as np
 
 from minis2s import _warn, backend, fine_tune, long_sources, validate
 from minis2s.api import Translator
+from minis2s.data.encoded import encoded_pairs
 from minis2s.data.loading import (
     DATA_OPTIONS,
     Corpus,
     Data,
-    encoded_pairs,
     load_data,
     within,
 )

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minis2s.data import bpe, loading, provenance, token_ids
+from minis2s.data import bpe, encoded, loading, provenance, token_ids
 from minis2s.data.batching import encode_pairs
 from minis2s.data.corpus import read_corpus
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
@@ -116,8 +116,8 @@ def _check_as_the_simple_path(tmp_path_factory, pairs, dev, o):
     assert (data.train, data.dev, data.skipped) == (train, dev_pairs, skipped)
     assert get_tokenizer(data.tokenizer) == tok
     assert (data.src_vocab, data.tgt_vocab) == vocabs
-    assert loading.encoded_pairs(data, "train") == train_ex
-    assert loading.encoded_pairs(data, "dev") == dev_ex
+    assert encoded.encoded_pairs(data, "train") == train_ex
+    assert encoded.encoded_pairs(data, "dev") == dev_ex
     assert provenance.fingerprint(data.train) == provenance.fingerprint(train)
     given = None if dev is None else dev_pairs
     assert [str(w.message) for w in caught] == _warnings_of(train, given, skipped, n_kept, o)
@@ -164,7 +164,7 @@ def test_each_training_and_dev_text_is_tokenized_once(tmp_path, monkeypatch, tok
     counted = Counted(monkeypatch)
     data = loading.load_data(data=path, dev_data=dev_path, tokenizer=tokenizer, max_len=5)
     for split in ("train", "dev"):
-        loading.encoded_pairs(data, split)  # what pipeline.train encodes with
+        encoded.encoded_pairs(data, split)  # what pipeline.train encodes with
     read_with = "wordpunct" if tokenizer == "bpe" else tokenizer
     texts = [t for pair in pairs + dev for t in pair]
     assert counted.calls == Counter((read_with, t) for t in texts)
@@ -183,7 +183,7 @@ def test_train_size_tokenizes_no_pair_it_drops_again(tmp_path, monkeypatch, toke
     counted = Counted(monkeypatch)
     data = loading.load_data(data=path, dev_data=dev_path, tokenizer=tokenizer, max_len=5,
                              train_size=10)  # fmt: skip
-    loading.encoded_pairs(data, "train")
+    encoded.encoded_pairs(data, "train")
     read_with, again = ("wordpunct", 1) if tokenizer == "bpe" else (tokenizer, 2)
     kept = {t for pair in data.train for t in pair}
     texts = [t for pair in pairs + dev for t in pair]
@@ -201,11 +201,11 @@ def test_data_changed_after_loading_is_encoded_afresh(tmp_path):
     for changed in (data._replace(src_vocab=other), data._replace(train=data.train[:3]),
                     data._replace(tokenizer="char")):  # fmt: skip
         want = encode_pairs(changed.train, changed.src_vocab, changed.tgt_vocab, changed.tokenizer)
-        assert loading.encoded_pairs(changed, "train") == want
+        assert encoded.encoded_pairs(changed, "train") == want
 
 
 def test_train_encodes_no_training_text_again(tmp_path, monkeypatch):
-    """pipeline.train takes load_data's examples (loading.encoded_pairs): a training text is
+    """pipeline.train takes load_data's examples (encoded.encoded_pairs): a training text is
     tokenized once from reading to the end of training (dev texts are translated, so read
     again)."""
     from minis2s import pipeline
@@ -238,4 +238,4 @@ def test_pairs_changed_in_place_after_loading_are_encoded_afresh(tmp_path):
         for split in ("train", "dev"):
             pairs = getattr(data, split)
             want = encode_pairs(pairs, data.src_vocab, data.tgt_vocab, data.tokenizer)
-            assert loading.encoded_pairs(data, split) == want
+            assert encoded.encoded_pairs(data, split) == want

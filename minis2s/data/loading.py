@@ -1,8 +1,9 @@
 """A built-in task or a corpus as `Data`: its train / dev / test pairs, the held-out dev split,
 BPE merges learned from the training pairs and the vocabularies built on them, with the checks
 that refuse options which leave nothing to train on. `minis2s.pipeline` re-exports these and
-trains a model on them; what a run records of its data (its name, where it was read, the
-fingerprints of its pairs) is in data/provenance.py.
+trains a model on them. Beside it: data/encoded.py, a corpus's examples as load_data encodes
+them (which pipeline.train takes), and data/provenance.py, what a run records of its data (its
+name, where it was read, the fingerprints of its pairs).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any, NamedTuple
 
 from minis2s import _warn, validate
 from minis2s.data import token_ids
-from minis2s.data.batching import encode_pairs
 from minis2s.data.corpus_splits import CorpusIds, corpus_splits
+from minis2s.data.encoded import Encoded, encode_corpus
 from minis2s.data.load_checks import (
     Corpus,
     check_bpe,
@@ -47,17 +48,6 @@ class Data(NamedTuple):
     options: dict[str, Any] | None = None  # the DATA_OPTIONS load_data used
     source: dict[str, Any] | None = None  # where load_data read it (source_of): --resume's too
     encoded: Encoded | None = None  # a corpus's train and dev pairs as load_data encoded them
-
-
-class Encoded(NamedTuple):
-    """A corpus's train and dev examples as encode_pairs makes them, with its counts of unknown
-    tokens, made by load_data from the tokens it read (each text tokenized once); `of`: the
-    (train pairs, dev pairs, src_vocab, tgt_vocab, tokenizer) they encode (encoded_pairs checks
-    them), the pairs as tuples: Data's lists are the user's, to change in place."""
-
-    train: tuple[list, int]
-    dev: tuple[list, int]
-    of: tuple
 
 
 # shape the training data
@@ -156,28 +146,9 @@ def load_data(
     source = source_of(task, data, dev_data, test_data)
     encoded = None
     if ids is not None and src_vocab is not None:
-        encoded = Encoded(token_ids.encode(ids.train, ids.tokens, src_vocab, tgt_vocab),
-                          token_ids.encode(ids.dev, ids.tokens, src_vocab, tgt_vocab),
-                          (tuple(train), tuple(dev), src_vocab, tgt_vocab, tokenizer))  # fmt: skip
+        encoded = encode_corpus(ids, train, dev, src_vocab, tgt_vocab, tokenizer)
     return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped,
                 options, source, encoded)  # fmt: skip
-
-
-def encoded_pairs(data: Data, split: str) -> tuple[list, int]:
-    """(the examples of data.train or data.dev (`split`), how many unknown tokens they hold):
-    load_data's, where it encoded pairs equal to these with vocabularies and a tokenizer equal to
-    data's, else encode_pairs's."""
-    pairs = getattr(data, split)
-    enc = data.encoded
-    train, dev, src_vocab, tgt_vocab, tok = enc.of if enc is not None else (None,) * 5
-    # pairs compared, not the list's identity: a list filtered or edited in place is the same
-    # list (the pairs themselves are the same objects, so this takes about 40 ms at 1M pairs);
-    # equal vocabularies and tokenizers encode alike: a fine-tuning's, reloaded, are equal
-    if (enc is not None and tuple(pairs) == (train if split == "train" else dev)
-            and src_vocab == data.src_vocab and tgt_vocab == data.tgt_vocab
-            and tok == data.tokenizer):  # fmt: skip
-        return getattr(enc, split)
-    return encode_pairs(pairs, data.src_vocab, data.tgt_vocab, data.tokenizer)
 
 
 def _check_vocabs(vocabs: Any) -> None:
