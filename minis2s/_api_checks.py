@@ -1,17 +1,17 @@
-"""The checks of the Python API's inputs (pairs to score, decoding options, a checkpoint's
-parameters and vocabularies, a Translator's own, feature sources), apart from the code that
-reads them (api.py's translating, load_run.py, evaluation.py, scoring.py); each refuses with a
-message that names the argument and the fix."""
+"""The checks of the Python API's inputs (sources and pairs to score, feature sources, a
+checkpoint's parameters and vocabularies, a Translator's own), apart from the code that reads
+them (api.py's translating, load_run.py, evaluation.py, scoring.py); each refuses with a message
+that names the argument and the fix. The decoding options' checks (method, replace_unk, the
+phrase table) are _decoding_checks.py's."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from minis2s import validate
 from minis2s.data import bpe
 from minis2s.data.batching import check_frames, pad_features
 from minis2s.data.tokenize import FORMS, TOKENIZERS, Tokenizer
@@ -75,129 +75,6 @@ def check_pairs(pairs: Sequence[tuple[Any, str]], where: str = "evaluate") -> No
                 f"{where}: pairs[{i}] is {pair!r:.60}; expected a (source, reference) pair "
                 "with the reference a string, in a list of such pairs"
             )
-
-
-def check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None:
-    """Refuse an option given that the decoding would ignore (as the command line does)."""
-    if seed is not None and method != "sample":
-        raise ValueError(
-            f"translate: seed seeds sampling, but method={method!r} draws nothing; leave seed "
-            "out, or use method='sample'"
-        )
-    if seed is not None:
-        validate.integer("translate", "seed", seed, 0)
-    if "alpha" in options and options.get("length_penalty", "none") != "gnmt":
-        raise ValueError(
-            "translate: alpha is the exponent of length_penalty='gnmt', which is not chosen; "
-            "add length_penalty='gnmt', or leave alpha out"
-        )
-
-
-def check_replace_unk(
-    cfg: ModelConfig,
-    replace_unk: Any,
-    phrase_table: Any = None,
-    tokenizer: Tokenizer | None = None,
-    who: str = "this model",
-) -> None:
-    """replace_unk is a bool, and True only for a model whose outputs can copy a source token:
-    one with attention (its weights say which) that reads text (feature vectors have none);
-    phrase_table, if given, is a mapping of strings to strings, and needs replace_unk; each of
-    its sources is one token of `tokenizer` (the model's), or it would never match. `who` names
-    the model without attention in the message (an ensemble's run). The commands call it before
-    they read a sentence."""
-    validate.boolean("translate", "replace_unk", replace_unk)
-    if phrase_table is not None:
-        if not isinstance(phrase_table, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in phrase_table.items()
-        ):
-            hint = ""
-            if isinstance(phrase_table, str | os.PathLike):  # a file, as --phrase-table takes
-                hint = (
-                    "; read a file of source<TAB>target lines with "
-                    f"minis2s.data.corpus.read_phrase_table({phrase_table!r})"
-                )
-            raise ValueError(
-                "translate: phrase_table must map source tokens to what to write for them, "
-                "strings to strings ({'gato': 'cat'})" + hint
-            )
-        if not replace_unk:
-            raise ValueError(
-                "translate: phrase_table is read by replace_unk only and would be ignored; add "
-                "replace_unk=True, or leave it out"
-            )
-        if tokenizer is not None:
-            _check_table_sources(phrase_table, tokenizer)
-    if not replace_unk:
-        return
-    if cfg.attention == "none":
-        raise ValueError(
-            "translate: replace_unk writes each <unk> as the source token the output attends "
-            f"to most, but {who} has no attention (attention='none'); leave it out"
-        )
-    if cfg.src_features > 0:
-        raise ValueError(
-            "translate: replace_unk copies source tokens, but this model reads feature "
-            f"vectors (src_features = {cfg.src_features}), which have none; leave it out"
-        )
-
-
-class TableProblem(NamedTuple):
-    """The first phrase-table source a tokenizer could never match: `source` read as more than
-    one token (`same_as` None), or the same token as the earlier `same_as` in another Unicode
-    form (NFC and NFD)."""
-
-    source: str
-    same_as: str | None
-
-
-def first_table_problem(table: Mapping[str, str], tokenizer: Tokenizer) -> TableProblem | None:
-    """The first source of the phrase table that is not a token as `tokenizer` splits text: one
-    it reads as [source] (with bpe, a piece without whitespace: bpe splits a piece such as "ga@@"
-    again), once it is in the tokenizer's normal form (`normalized_table`), and not the token of
-    an earlier source in another form; None when every source is one."""
-    word = TOKENIZERS["word"]._replace(form=tokenizer.form)
-    split = word.tokenize if tokenizer.name == "bpe" else tokenizer.tokenize
-    seen: dict[str, str] = {}  # normalised source -> as the table spells it
-    for source in table:
-        token = tokenizer.normalize(source)
-        if token in seen:
-            return TableProblem(source, seen[token])
-        seen[token] = source
-        if split(source) != [token]:
-            return TableProblem(source, None)
-    return None
-
-
-def _check_table_sources(table: Mapping[str, str], tokenizer: Tokenizer) -> None:
-    """ValueError naming the first problem `first_table_problem` finds."""
-    problem = first_table_problem(table, tokenizer)
-    if problem is None:
-        return
-    source, was = problem
-    if was is not None:
-        raise ValueError(
-            f"translate: phrase_table lists {was!r} and {source!r}, the same token in two "
-            f"Unicode forms (code points {code_points(was)} and {code_points(source)}), which "
-            f"the {tokenizer.name} tokenizer reads alike; keep one of them"
-        )
-    raise ValueError(
-        f"translate: phrase_table lists {source!r}, but the {tokenizer.name} tokenizer reads it "
-        f"as {tokenizer.tokenize(source)!r}, so it would never match a source token; give each "
-        "entry one token as the model reads it, or remove it"
-    )
-
-
-def code_points(text: str) -> str:
-    """ "U+0063+U+0061+U+0066+U+00E9" for "café" in NFC: two forms of a token told apart."""
-    return "+".join(f"U+{ord(c):04X}" for c in text)
-
-
-def normalized_table(table: Mapping[str, str], tokenizer: Tokenizer) -> dict[str, str]:
-    """The phrase table with its sources and translations in the tokenizer's normal form, as
-    the source tokens it is looked up with (and the references an output is scored against)
-    are; a table checked by `check_replace_unk`."""
-    return {tokenizer.normalize(k): tokenizer.normalize(v) for k, v in table.items()}
 
 
 def check_finite_params(where: str, params: dict[str, np.ndarray]) -> None:

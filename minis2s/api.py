@@ -2,8 +2,9 @@
 
 The Translator and its decoding live here; what its methods hand on lives beside it: reading a
 run from disk (`load`: load_run.py), decoding in batches of similar length (length_batches.py),
-forced decoding (`score`: scoring.py) and the figures of outputs against references
-(`evaluate`, `evaluate_translations`: evaluation.py).
+forced decoding (`score`: scoring.py), the figures of outputs against references
+(`evaluate`, `evaluate_translations`: evaluation.py), and the checks of its inputs
+(_api_checks.py) and of translate's decoding options (_decoding_checks.py).
 
 >>> from minis2s.api import Translator
 >>> tr = Translator.load("runs/reverse-digits")            # the best checkpoint
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s import _api_checks as checks
+from minis2s import _decoding_checks as decoding_checks
 from minis2s import _warn, evaluation, length_batches, load_run, long_sources, scoring, validate
 from minis2s.data.batching import pad
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
@@ -28,12 +30,8 @@ from minis2s.data.vocab import Vocab
 from minis2s.decode.replace_unk import replace_unknown
 from minis2s.models import Seq2Seq
 
-METHODS = ("greedy", "beam", "sample")
-OPTIONS = {  # the keyword options each decoding method takes
-    "greedy": ("max_len_a", "max_len_b"),
-    "beam": ("beam_size", "length_penalty", "alpha", "beta", "max_len_a", "max_len_b"),
-    "sample": ("temperature", "top_k", "top_p", "max_len_a", "max_len_b"),
-}
+# translate's methods and the keyword options each takes (_decoding_checks.py checks them)
+METHODS, OPTIONS = decoding_checks.METHODS, decoding_checks.OPTIONS
 
 
 class Translation(NamedTuple):
@@ -179,7 +177,7 @@ class Translator:
         """
         checks.check_sources(sources)
         checks.check_places(places, len(sources))
-        _check_method(method, options, seed, batch_size, nbest)
+        decoding_checks.check_method(method, options, seed, batch_size, nbest)
         phrase_table = self._checked_phrase_table(replace_unk, phrase_table)
         seed = 0 if seed is None else seed
         rows, toks = length_batches.encode_each(self, sources, batch_size)  # the caller's order
@@ -220,13 +218,15 @@ class Translator:
         self, replace_unk: bool, phrase_table: Mapping[str, str] | None
     ) -> Mapping[str, str] | None:
         """ValueError unless replace_unk and phrase_table suit this model
-        (`checks.check_replace_unk`); the table with its sources in the tokenizer's normal form
-        (`checks.normalized_table`)."""
+        (`decoding_checks.check_replace_unk`); the table with its sources in the tokenizer's
+        normal form (`decoding_checks.normalized_table`)."""
         without = getattr(self.model, "without_attention", list)()  # an ensemble's runs
         who = f"the ensemble's run {without[0]}" if without else "this model"
-        checks.check_replace_unk(self.model.cfg, replace_unk, phrase_table, self.tokenizer, who)
+        decoding_checks.check_replace_unk(
+            self.model.cfg, replace_unk, phrase_table, self.tokenizer, who
+        )
         if phrase_table is not None:
-            phrase_table = checks.normalized_table(phrase_table, self.tokenizer)
+            phrase_table = decoding_checks.normalized_table(phrase_table, self.tokenizer)
         return phrase_table
 
     def _to_translation(
@@ -293,27 +293,4 @@ class Translator:
         """
         return evaluation.evaluate_translations(
             self, pairs, translations, bleu=bleu, by_length=by_length
-        )
-
-
-def _check_method(
-    method: str, options: dict[str, Any], seed: int | None, batch_size: int, nbest: int
-) -> None:
-    """ValueError unless `method` is one of METHODS, `options` are its own (OPTIONS) with valid
-    values, and batch_size and nbest fit it (nbest > 1 only for beam search)."""
-    if method not in METHODS:
-        raise ValueError(f"translate: method {method!r}; choose one of {', '.join(METHODS)}")
-    unknown = sorted(set(options) - set(OPTIONS[method]))
-    if unknown:
-        raise ValueError(
-            f"translate: {', '.join(unknown)} is not an option of method={method!r}; "
-            f"its options: {', '.join(OPTIONS[method])}"
-        )
-    checks.check_given_options(method, seed, options)
-    validate.integer("translate", "batch_size", batch_size, 1)
-    validate.integer("translate", "nbest", nbest, None)
-    if nbest < 1 or (nbest > 1 and method != "beam"):
-        raise ValueError(
-            f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
-            "(greedy decoding and sampling give one output per source), and nbest >= 1"
         )

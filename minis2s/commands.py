@@ -106,7 +106,7 @@ def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> 
     """The decoding options that need a model with attention, checked against the loaded model
     before any sentence is read (no sentence typed or scored in vain): --coverage-penalty
     (beam search would refuse it only at its first step), --replace-unk and --phrase-table."""
-    from minis2s._api_checks import check_replace_unk
+    from minis2s._decoding_checks import check_replace_unk
     from minis2s.decode.replace_unk import check_table_file
     from minis2s.ensemble_commands import no_attention
 

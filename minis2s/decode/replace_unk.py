@@ -51,7 +51,7 @@ def check_table_file(
     duplicates refused) checked as `translate` checks a table (`first_table_problem`); a
     CorpusError naming the FILE:LINE of the first entry that fails, as the other errors of the
     file do."""
-    from minis2s._api_checks import code_points, first_table_problem
+    from minis2s._decoding_checks import code_points, first_table_problem
 
     problem = first_table_problem(table, tokenizer)
     if problem is None:

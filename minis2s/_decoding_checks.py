@@ -1,0 +1,170 @@
+"""The checks of `Translator.translate`'s decoding options, before a source is read: the method
+and its own options (METHODS, OPTIONS), the seed, batch_size and nbest, and replace_unk with its
+phrase table (each source one token as the model's tokenizer reads it). api.py calls them, and
+the commands (commands.py) call `check_replace_unk` before reading a sentence; decode/replace_unk.py
+names a phrase-table file's bad line with `first_table_problem`. Each refuses with a message that
+names the option and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from minis2s import validate
+from minis2s.data.tokenize import TOKENIZERS, Tokenizer
+from minis2s.models import ModelConfig
+
+METHODS = ("greedy", "beam", "sample")
+OPTIONS = {  # the keyword options each decoding method takes
+    "greedy": ("max_len_a", "max_len_b"),
+    "beam": ("beam_size", "length_penalty", "alpha", "beta", "max_len_a", "max_len_b"),
+    "sample": ("temperature", "top_k", "top_p", "max_len_a", "max_len_b"),
+}
+
+
+def check_method(
+    method: str, options: dict[str, Any], seed: int | None, batch_size: int, nbest: int
+) -> None:
+    """ValueError unless `method` is one of METHODS, `options` are its own (OPTIONS) with valid
+    values, and batch_size and nbest fit it (nbest > 1 only for beam search)."""
+    if method not in METHODS:
+        raise ValueError(f"translate: method {method!r}; choose one of {', '.join(METHODS)}")
+    unknown = sorted(set(options) - set(OPTIONS[method]))
+    if unknown:
+        raise ValueError(
+            f"translate: {', '.join(unknown)} is not an option of method={method!r}; "
+            f"its options: {', '.join(OPTIONS[method])}"
+        )
+    check_given_options(method, seed, options)
+    validate.integer("translate", "batch_size", batch_size, 1)
+    validate.integer("translate", "nbest", nbest, None)
+    if nbest < 1 or (nbest > 1 and method != "beam"):
+        raise ValueError(
+            f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
+            "(greedy decoding and sampling give one output per source), and nbest >= 1"
+        )
+
+
+def check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None:
+    """Refuse an option given that the decoding would ignore (as the command line does)."""
+    if seed is not None and method != "sample":
+        raise ValueError(
+            f"translate: seed seeds sampling, but method={method!r} draws nothing; leave seed "
+            "out, or use method='sample'"
+        )
+    if seed is not None:
+        validate.integer("translate", "seed", seed, 0)
+    if "alpha" in options and options.get("length_penalty", "none") != "gnmt":
+        raise ValueError(
+            "translate: alpha is the exponent of length_penalty='gnmt', which is not chosen; "
+            "add length_penalty='gnmt', or leave alpha out"
+        )
+
+
+def check_replace_unk(
+    cfg: ModelConfig,
+    replace_unk: Any,
+    phrase_table: Any = None,
+    tokenizer: Tokenizer | None = None,
+    who: str = "this model",
+) -> None:
+    """replace_unk is a bool, and True only for a model whose outputs can copy a source token:
+    one with attention (its weights say which) that reads text (feature vectors have none);
+    phrase_table, if given, is a mapping of strings to strings, and needs replace_unk; each of
+    its sources is one token of `tokenizer` (the model's), or it would never match. `who` names
+    the model without attention in the message (an ensemble's run). The commands call it before
+    they read a sentence."""
+    validate.boolean("translate", "replace_unk", replace_unk)
+    if phrase_table is not None:
+        if not isinstance(phrase_table, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in phrase_table.items()
+        ):
+            hint = ""
+            if isinstance(phrase_table, str | os.PathLike):  # a file, as --phrase-table takes
+                hint = (
+                    "; read a file of source<TAB>target lines with "
+                    f"minis2s.data.corpus.read_phrase_table({phrase_table!r})"
+                )
+            raise ValueError(
+                "translate: phrase_table must map source tokens to what to write for them, "
+                "strings to strings ({'gato': 'cat'})" + hint
+            )
+        if not replace_unk:
+            raise ValueError(
+                "translate: phrase_table is read by replace_unk only and would be ignored; add "
+                "replace_unk=True, or leave it out"
+            )
+        if tokenizer is not None:
+            _check_table_sources(phrase_table, tokenizer)
+    if not replace_unk:
+        return
+    if cfg.attention == "none":
+        raise ValueError(
+            "translate: replace_unk writes each <unk> as the source token the output attends "
+            f"to most, but {who} has no attention (attention='none'); leave it out"
+        )
+    if cfg.src_features > 0:
+        raise ValueError(
+            "translate: replace_unk copies source tokens, but this model reads feature "
+            f"vectors (src_features = {cfg.src_features}), which have none; leave it out"
+        )
+
+
+def normalized_table(table: Mapping[str, str], tokenizer: Tokenizer) -> dict[str, str]:
+    """The phrase table with its sources and translations in the tokenizer's normal form, as
+    the source tokens it is looked up with (and the references an output is scored against)
+    are; a table checked by `check_replace_unk`."""
+    return {tokenizer.normalize(k): tokenizer.normalize(v) for k, v in table.items()}
+
+
+class TableProblem(NamedTuple):
+    """The first phrase-table source a tokenizer could never match: `source` read as more than
+    one token (`same_as` None), or the same token as the earlier `same_as` in another Unicode
+    form (NFC and NFD)."""
+
+    source: str
+    same_as: str | None
+
+
+def first_table_problem(table: Mapping[str, str], tokenizer: Tokenizer) -> TableProblem | None:
+    """The first source of the phrase table that is not a token as `tokenizer` splits text: one
+    it reads as [source] (with bpe, a piece without whitespace: bpe splits a piece such as "ga@@"
+    again), once it is in the tokenizer's normal form (`normalized_table`), and not the token of
+    an earlier source in another form; None when every source is one."""
+    word = TOKENIZERS["word"]._replace(form=tokenizer.form)
+    split = word.tokenize if tokenizer.name == "bpe" else tokenizer.tokenize
+    seen: dict[str, str] = {}  # normalised source -> as the table spells it
+    for source in table:
+        token = tokenizer.normalize(source)
+        if token in seen:
+            return TableProblem(source, seen[token])
+        seen[token] = source
+        if split(source) != [token]:
+            return TableProblem(source, None)
+    return None
+
+
+def _check_table_sources(table: Mapping[str, str], tokenizer: Tokenizer) -> None:
+    """ValueError naming the first problem `first_table_problem` finds."""
+    problem = first_table_problem(table, tokenizer)
+    if problem is None:
+        return
+    source, was = problem
+    if was is not None:
+        raise ValueError(
+            f"translate: phrase_table lists {was!r} and {source!r}, the same token in two "
+            f"Unicode forms (code points {code_points(was)} and {code_points(source)}), which "
+            f"the {tokenizer.name} tokenizer reads alike; keep one of them"
+        )
+    raise ValueError(
+        f"translate: phrase_table lists {source!r}, but the {tokenizer.name} tokenizer reads it "
+        f"as {tokenizer.tokenize(source)!r}, so it would never match a source token; give each "
+        "entry one token as the model reads it, or remove it"
+    )
+
+
+def code_points(text: str) -> str:
+    """ "U+0063+U+0061+U+0066+U+00E9" for "café" in NFC: two forms of a token told apart."""
+    return "+".join(f"U+{ord(c):04X}" for c in text)
