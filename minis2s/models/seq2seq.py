@@ -12,12 +12,13 @@ which then gets the gradients of both uses. With share_embeddings the encoder em
 ids with "dec.emb.W" too (one vocabulary, no "enc.emb.W"): the gradient of that one parameter is
 the sum of the encoder's and the decoder's (and, tied as well, the output layer's).
 
-`loss_and_grads` runs that forward pass and its backward pass, layer by layer, in reverse.
+`loss_and_grads` runs that forward pass and its backward pass, layer by layer, in reverse;
+`encode` and `step` decode one step at a time, from a DecodeState (models/decode_state.py).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -25,23 +26,10 @@ from minis2s import backend, validate
 from minis2s.data.vocab import PAD_ID
 from minis2s.decode.common import choosable
 from minis2s.layers import dropout, embedding, linear, loss
-from minis2s.models import bridge, decoder, encoder, summary
+from minis2s.models import bridge, decode_state, decoder, encoder, summary
 from minis2s.models.config import ModelConfig
+from minis2s.models.decode_state import DecodeState
 from minis2s.models.params import add_into, init_params, prefixed, shapes
-
-
-class DecodeState(NamedTuple):
-    """What a decoding step needs: the encoder's outputs and the decoder's running state.
-
-    A state belongs to the parameters `encode` read (enc, keys and dec_params are theirs): after
-    changing the parameters, encode again (each decoder call does)."""
-
-    enc: Any  # (N, S, He)
-    src_mask: Any  # (N, S)
-    states: list  # per decoder layer
-    out: Any  # (N, H) h~ of the previous step (input feeding)
-    keys: Any = None  # (N, S, Hk) attention keys of enc, computed once in encode()
-    dec_params: Any = None  # decoder.step_params made in encode() (numba: + W^T); None: per step
 
 
 class Seq2Seq:
@@ -277,32 +265,8 @@ class Seq2Seq:
         log_softmax = backend.current().kernel("loss.log_softmax", loss.log_softmax)
         return log_softmax(logits), state._replace(states=states, out=out), w
 
-    @staticmethod
-    def select(state: DecodeState, index: Any, *, same_sources: bool = False) -> DecodeState:
-        """The state of rows `index` (N',) of `state`: reorders hypotheses in beam search.
-
-        `same_sources=True` promises that each new row reads a row with the same source sentence
-        (beam search reorders the hypotheses of each sentence among themselves): the
-        per-sentence fields enc, src_mask and keys then hold the same values in every row, so
-        they are kept as they are rather than gathered again (a copy of (N', S, He) per step).
-        dec_params, the same for every row, is kept either way.
-        """
-
-        def take(a: Any) -> Any:
-            if a is None:  # keys without attention
-                return None
-            if isinstance(a, tuple):
-                return tuple(take(x) for x in a)
-            if isinstance(a, list):
-                return [take(x) for x in a]
-            return a[index]
-
-        rows = state._replace(states=take(state.states), out=take(state.out))
-        if same_sources:
-            return rows
-        return rows._replace(
-            enc=take(state.enc), src_mask=take(state.src_mask), keys=take(state.keys)
-        )
+    # the rows `index` of a state, as beam search keeps its hypotheses (models/decode_state.py)
+    select = staticmethod(decode_state.select)
 
     def num_params(self) -> int:
         return int(sum(v.size for v in self.params.values()))
