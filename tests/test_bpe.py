@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 
 from minis2s.data import bpe
 from minis2s.data.bpe import MARK, bpe_tokenizer, learn_merges, learn_tokenizer, segment
-from minis2s.data.tokenize import (
-    TOKENIZERS,
-    Tokenizer,
-    get_tokenizer,
-    wordpunct_detokenize,
-    wordpunct_tokenize,
-)
+from minis2s.data.tokenize import TOKENIZERS, Tokenizer, get_tokenizer
+from minis2s.data.wordpunct import wordpunct_detokenize, wordpunct_tokenize
 
 
 def naive_learn(word_counts, merges, min_count=2):

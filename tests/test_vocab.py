@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from minis2s.data import tokenize, vocab
+from minis2s.data import tokenize, vocab, wordpunct
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocab
 
@@ -181,9 +181,11 @@ def test_unknown_tokenizer_lists_names():
 
 
 def test_the_module_examples_are_true():
-    """The examples in tokenize.py's docstrings, run as doctests."""
+    """The examples in tokenize.py's and wordpunct.py's docstrings, run as doctests."""
     result = doctest.testmod(tokenize)
     assert result.attempted >= 6 and result.failed == 0
+    result = doctest.testmod(wordpunct)
+    assert result.attempted >= 2 and result.failed == 0
 
 
 @pytest.mark.parametrize(
@@ -273,7 +275,11 @@ def test_wordpunct_detokenize_follows_english_spacing(text, english):
 # over a few of them, so that numbers next to separators and marks or joiner controls next to
 # punctuation come up often.
 rule_chars = sorted(
-    tokenize.CLOSING | tokenize.OPENING | tokenize.UNSPACED | tokenize.JOINERS | {tokenize.QUOTE}
+    wordpunct.CLOSING
+    | wordpunct.OPENING
+    | wordpunct.UNSPACED
+    | wordpunct.JOINERS
+    | {wordpunct.QUOTE}
 )
 all_rules = st.text(st.sampled_from(
     [*"aZé_07 \t\n/&*$€", "\u0301", "ह", "ि", "्", "❤", "\ufe0f", "\u20e3", "\u200c", "\u200d",

@@ -33,7 +33,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from minis2s import validate
-from minis2s.data.tokenize import Tokenizer, normalize, wordpunct_detokenize, wordpunct_tokenize
+from minis2s.data.tokenize import Tokenizer, normalize
+from minis2s.data.wordpunct import wordpunct_detokenize, wordpunct_tokenize
 
 # Why the mark is unambiguous: wordpunct_tokenize makes "@" a token of its own, except that a
 # combining mark, a joiner control or an emoji modifier may stick to it ("@\u0301"); and "@" is
