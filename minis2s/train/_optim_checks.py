@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from minis2s.train.grad_norm import check_arrays
+
 
 def check_hyper(where: str, **values: float) -> None:
     for name, v in values.items():
@@ -29,7 +31,11 @@ def check_eps(where: str, eps: float) -> None:
 
 
 def check_betas(where: str, betas: tuple[float, float]) -> None:
-    ok = len(betas) == 2 and all(isinstance(b, Real) and 0 <= b < 1 for b in betas)
+    ok = (
+        isinstance(betas, tuple | list)
+        and len(betas) == 2
+        and all(isinstance(b, Real) and 0 <= b < 1 for b in betas)
+    )
     if not ok:
         raise ValueError(f"{where}: betas must be two numbers in [0, 1); got {betas!r}")
 
@@ -39,6 +45,7 @@ def check_range(where: str, params: dict[str, Any], eps: float, accumulator: flo
     where the update uses them as scalars of that dtype: float32 rounds eps = 1e-46 to 0, so a
     parameter whose gradient has been 0 (the embedding's pad row) would step 0 / (0 + 0) = NaN;
     and makes an accumulator of 1e39 inf, so every step would be g / (inf + eps) = 0."""
+    check_arrays(where, "params", params)
     for dtype in sorted({np.dtype(p.dtype) for p in params.values()}, key=str):
         tiny, largest = float(np.finfo(dtype).tiny), float(np.finfo(dtype).max)
         if eps < tiny:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minis2s.models.config import ModelConfig, check_field_types
-from minis2s.train._optim_checks import check_decay
+from minis2s.train._optim_checks import check_decay, check_hyper
 from minis2s.train.optim import OPTIMIZERS
 from minis2s.train.schedule import (
     SAMPLING,
@@ -150,6 +150,13 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig: weight_decay must be a finite number >= 0; got {self.weight_decay}"
             )
+        if str(self.optimizer).lower() == "sgd":  # SGD's own check came mid-run, once built
+            check_hyper("TrainConfig", momentum=self.momentum)
+            if self.nesterov and self.momentum == 0:
+                raise ValueError(
+                    "TrainConfig: nesterov=True needs momentum > 0; got momentum=0 (Nesterov's "
+                    "is a momentum method): give momentum, or leave nesterov out"
+                )
         if str(self.optimizer).lower() == "adamw":  # no schedule goes above lr: its peak
             check_decay(self.lr, self.weight_decay, "TrainConfig: optimizer='adamw'",
                         " (--lr x --weight-decay, at the schedule's peak)")  # fmt: skip

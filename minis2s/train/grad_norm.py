@@ -11,6 +11,8 @@ logs and checks for overflow (divergence.py).
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Mapping
 from typing import Any
 
 from minis2s.backend import get_array_module
@@ -18,11 +20,24 @@ from minis2s.backend import get_array_module
 Params = dict[str, Any]
 
 
+def check_arrays(where: str, name: str, arrays: Any) -> None:
+    """ValueError unless `arrays` is a non-empty dict of float arrays by name (a model's params
+    or their gradients), not a list, a string or ints."""
+    if not isinstance(arrays, Mapping) or not arrays:
+        got = "empty" if isinstance(arrays, Mapping) else f"{type(arrays).__name__}"
+        raise ValueError(f"{where}: {name} is {got}; give a dict of arrays by name "
+                         "(model.params, or the grads of loss_and_grads)")  # fmt: skip
+    for k, a in arrays.items():
+        if not (hasattr(a, "dtype") and hasattr(a, "shape")) or a.dtype.kind != "f":
+            what = f"a {a.dtype} array" if hasattr(a, "dtype") else type(a).__name__
+            raise ValueError(f"{where}: {name}[{k!r}] is {what}; give float arrays "
+                             "(float32 or float64)")  # fmt: skip
+
+
 def global_norm(grads: Params) -> float:
     """sqrt(sum over arrays of sum(g^2)), accumulated in float64 so float32 gradients do not
     overflow the sum; a Python float, the one device-to-host transfer of the call."""
-    if not grads:
-        raise ValueError("global_norm: grads is empty")
+    check_arrays("global_norm", "grads", grads)
     sums = [get_array_module(g).square(g, dtype="float64").sum() for g in grads.values()]
     return math.sqrt(float(sum(sums)))
 
@@ -35,7 +50,7 @@ def clip_grad_norm(grads: Params, max_norm: float) -> float:
     NaN in some gradient) is returned as is and the gradients are left untouched, so that the
     caller can stop with a clear message. Returns total_norm before clipping, a Python float.
     """
-    if not max_norm > 0:
+    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not max_norm > 0:
         raise ValueError(f"clip_grad_norm: max_norm must be > 0; got {max_norm}")
     if not grads:
         raise ValueError("clip_grad_norm: grads is empty")

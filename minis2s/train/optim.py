@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from minis2s import backend
+from minis2s import backend, validate
 from minis2s.backend import get_array_module, to_numpy
 from minis2s.train._optim_checks import (
     check_betas,
@@ -30,6 +30,7 @@ from minis2s.train._optim_checks import (
     check_hyper,
     check_range,
 )
+from minis2s.train.grad_norm import check_arrays
 from minis2s.train.grad_norm import clip_grad_norm as clip_grad_norm
 from minis2s.train.grad_norm import global_norm as global_norm
 
@@ -43,8 +44,7 @@ class Optimizer:
 
     def __init__(self, params: Params, lr: float, weight_decay: float) -> None:
         check_hyper(type(self).__name__, lr=lr, weight_decay=weight_decay)
-        if not params:
-            raise ValueError(f"{type(self).__name__}: params is empty; nothing to optimize")
+        check_arrays(type(self).__name__, "params", params)
         self.lr = lr
         self.weight_decay = weight_decay
         self.t = 0  # number of steps taken
@@ -135,6 +135,7 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         check_hyper("SGD", momentum=momentum)
+        validate.boolean("SGD", "nesterov", nesterov)
         if nesterov and momentum <= 0:
             raise ValueError(f"SGD: nesterov=True needs momentum > 0; got momentum={momentum}")
         self.momentum, self.nesterov = momentum, nesterov
