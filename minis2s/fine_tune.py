@@ -81,6 +81,11 @@ def load_run(path: str | os.PathLike | Start) -> Start:
     checkpoint directory (runs/x/last); a Start passes through."""
     if isinstance(path, Start):
         return path
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(
+            f"init_from is {type(path).__name__} {path!r:.40}; give a run directory or one of "
+            "its checkpoints (runs/x/best), as a str or pathlib.Path"
+        )
     path = os.fspath(path)
     if os.path.isfile(path):  # a run's log.jsonl, a checkpoint's state.json
         raise NotADirectoryError(a_file(path, "--init-from"))

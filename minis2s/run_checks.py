@@ -42,6 +42,11 @@ def check_train_arguments(data: Any, model_options: Any, tcfg: Any, out_dir: Any
             f"pipeline.train: out_dir is {describe(out_dir)}; pass the run directory, a path "
             "('runs/dates')"
         )
+    if not os.fspath(out_dir).strip():  # os.makedirs('') failed naming nothing; ' ' made ' '
+        raise ValueError(
+            f"pipeline.train: out_dir is {os.fspath(out_dir)!r}, a blank path; pass the run "
+            "directory ('runs/dates')"
+        )
 
 
 def check_out_dir(
@@ -108,6 +113,10 @@ def check_vectors_options(
     for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
         if path is None:
             continue
+        if not isinstance(path, str | os.PathLike):
+            raise ValueError(f"{side}_vectors is {type(path).__name__} {path!r:.40}; give the "
+                             "path of a file of word vectors (GloVe, word2vec or fastText "
+                             "text)")  # fmt: skip
         if resume:
             raise ValueError(
                 f"--{side}-vectors ({side}_vectors) initialises a new run's embeddings; a resumed "
