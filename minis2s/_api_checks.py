@@ -36,6 +36,19 @@ def check_sources(sources: Any) -> None:
         )
 
 
+def check_run_path(where: str, path: Any, which: Any, name: str = "path") -> str:
+    """`path` is a str or os.PathLike (os.fspath's TypeError named neither it nor the fix) and
+    `which` is "best" or "last"; returns the path as a str."""
+    if which not in ("best", "last"):
+        raise ValueError(f"{where}: which={which!r}; give 'best' or 'last'")
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(
+            f"{where}: {name} is {describe(path)}; give a run directory (as `minis2s train --out` "
+            "writes it) or one of its checkpoints (runs/x/best), as a str or pathlib.Path"
+        )
+    return os.fspath(path)
+
+
 def check_places(places: Any, n: int) -> None:
     """`places` (translate's) is None or n distinct integers >= 0, one per source."""
     if places is None:

@@ -26,7 +26,7 @@ SAME_FRAMES = (  # tasks --write refuses a task of feature frames: a TSV file ca
 )
 
 
-def check_paths(paths: Any) -> list[str]:
+def check_paths(paths: Any) -> list[Any]:
     """`paths` is a list of at least one checkpoint path (one string is refused: its letters
     would be taken for paths)."""
     if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
@@ -34,7 +34,7 @@ def check_paths(paths: Any) -> list[str]:
             f"Translator.load_ensemble: paths is {paths!r:.60}; give a list of run or checkpoint "
             "directories, one per member (Translator.load reads one)"
         )
-    return [os.fspath(p) for p in paths]
+    return list(paths)
 
 
 def check_distinct(names: Sequence[str], checkpoints: Sequence[str]) -> None:

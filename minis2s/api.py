@@ -76,9 +76,8 @@ class Translator:
         epoch's end, or with --eval-every N at update N; a run stopped earlier by `max_steps` or
         Ctrl-C); `which="best"` then loads `last`, with a
         warning that says so."""
-        if which not in ("best", "last"):
-            raise ValueError(f"Translator.load: which={which!r}; give 'best' or 'last'")
-        checkpoint_dir = load_run.checkpoint_dir(os.fspath(path), which)
+        path = checks.check_run_path("Translator.load", path, which)
+        checkpoint_dir = load_run.checkpoint_dir(path, which)
         return cls(*load_run.read(checkpoint_dir))
 
     @classmethod
@@ -93,6 +92,8 @@ class Translator:
         from minis2s.models.ensemble import Ensemble
 
         names = _ensemble_checks.check_paths(paths)
+        names = [checks.check_run_path("Translator.load_ensemble", p, which, f"paths[{i}]")
+                 for i, p in enumerate(names)]  # fmt: skip
         with warnings.catch_warnings():  # a run without best/: load warns, once a member
             warnings.simplefilter("ignore")
             checkpoints = [load_run.checkpoint_dir(path, which) for path in names]
@@ -260,6 +261,11 @@ class Translator:
         """`reference` as this model's output would spell it, tokenized and joined back (in the
         tokenizer's normal form, as an output): the word tokenizer's output has single spaces,
         so "a  b " is compared as "a b"."""
+        if not isinstance(reference, str):
+            raise ValueError(
+                f"as_output: reference is {checks.describe(reference)}; give one reference "
+                "sentence, a string"
+            )
         return self._text(self.tokenizer.tokenize(reference))
 
     def evaluate(

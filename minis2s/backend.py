@@ -175,6 +175,8 @@ def use(name: str, *, twins: bool = True) -> Backend:
     global _current
     if not isinstance(name, str):
         raise ValueError(f"backend name must be a string, one of {', '.join(NAMES)}; got {name!r}")
+    if not isinstance(twins, bool | np.bool_):  # "no" would read as True
+        raise ValueError(f"backend.use: twins={twins!r:.40}; give True or False")
     be = _make(name.lower())
     _current = be if twins else Backend(be.name, be.xp)
     return _current

@@ -60,6 +60,11 @@ def evaluate_translations(
 
     checks.check_pairs(pairs)
     validate.boolean("evaluate", "bleu", bleu)
+    if not isinstance(translations, Sequence) or isinstance(translations, str):
+        raise ValueError(
+            f"evaluate: translations is {checks.describe(translations)}; give the list "
+            "translate returns for the pairs' sources, one Translation per pair"
+        )
     if len(translations) != len(pairs):
         raise ValueError(
             f"evaluate: {len(translations)} translations for {len(pairs)} pairs; give one "

@@ -10,6 +10,7 @@ ones; they need the optional dependency sacrebleu (`pip install 'minis2s[eval]'`
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -85,6 +86,8 @@ def token_accuracy(
     pad_id: the padding id to ignore in the references (None: count every position).
     """
     _check_pairs("token_accuracy", hyp_ids, ref_ids)
+    if pad_id is not None:  # "0" or 2.5 never equals an id: every padding counted, silently
+        validate.integer("token_accuracy", "pad_id", pad_id, None)
     correct = total = 0
     for n, (h, r) in enumerate(zip(hyp_ids, ref_ids, strict=True)):
         h, r = _ids(f"hyp_ids[{n}]", h), _ids(f"ref_ids[{n}]", r)
@@ -107,6 +110,8 @@ def perplexity(total_nll: float, n_tokens: int) -> float:
     mean is infinite or the perplexity exceeds float64's range (mean above 709.78 nats), and
     NaN when total_nll is NaN (a diverged run), never an OverflowError.
     """
+    if isinstance(total_nll, bool | str) or not isinstance(total_nll, numbers.Real):
+        raise ValueError(f"perplexity: total_nll must be a number (nats); got {total_nll!r:.40}")
     nll = float(total_nll)
     validate.integer("perplexity", "n_tokens (a count of tokens)", n_tokens, 1)
     if nll < 0:

@@ -103,6 +103,12 @@ def summarize(scores: Sequence[Score]) -> Summary:
         )
     if len(scores) == 0:
         raise ValueError("summarize: no scores; give the list Translator.score returns")
+    for i, s in enumerate(scores):
+        if not isinstance(s, Score):
+            raise ValueError(
+                f"summarize: scores[{i}] is {checks.describe(s)}; give the list of Score that "
+                "Translator.score returns"
+            )
     nll = -sum(s.logprob for s in scores)
     tokens = sum(s.n_tokens for s in scores)
     return Summary(len(scores), tokens, nll, nll / tokens, metrics.perplexity(nll, tokens),
