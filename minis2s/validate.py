@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,6 +83,41 @@ def finite(where: str, name: str, value: Any) -> None:
     """ValueError unless `value` is a finite real number (NaN or inf would decode nothing)."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
         raise ValueError(f"{where}: {name} must be a finite number; got {value!r}")
+
+
+def memory_bytes() -> int | None:
+    """This machine's physical memory in bytes, or None where it does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+class TooLarge(MemoryError):
+    """A size refused before anything is allocated, naming the argument: a MemoryError still, as
+    NumPy's own refusal of the allocation was (the command line says "out of memory")."""
+
+
+def fits(where: str, what: str, nbytes: float) -> None:
+    """TooLarge when `what` needs `nbytes` (a lower bound), more than this machine's memory: an
+    allocation NumPy would refuse deep inside with a MemoryError naming no argument, or a loop
+    that would allocate for ever (10**12 layers, one small matrix at a time)."""
+    memory = memory_bytes()
+    if memory is not None and nbytes > memory:
+        raise TooLarge(
+            f"{where}: {what} need at least {nbytes / 2**30:.3g} GiB, more than this machine's "
+            f"{memory / 2**30:.3g} GiB of memory; lower them"
+        )
+
+
+def model(where: str, m: Any) -> None:
+    """ValueError unless `m` is a model that decodes (a Seq2Seq or an Ensemble: `encode` and
+    `step`), not None or its config."""
+    if not (callable(getattr(m, "encode", None)) and callable(getattr(m, "step", None))):
+        raise ValueError(
+            f"{where}: model is {type(m).__name__}; give a Seq2Seq (Seq2Seq(ModelConfig(...))) "
+            "or an Ensemble, such as Translator.model"
+        )
 
 
 def shape(where: str, name: str, a: Any, want: Sequence[int | None], letters: str) -> None:

@@ -101,8 +101,12 @@ def beam_search(
     """Decode a batch with beam search. src (N, S), src_mask (N, S) -> per sentence the `nbest`
     best hypotheses, best first. `beta` > 0 adds GNMT's coverage penalty to the ranking score
     (it needs a model with attention)."""
-    check_batch("beam_search", src, src_mask)
+    validate.model("beam_search", model)
+    N = check_batch("beam_search", src, src_mask)
     _check_options(beam_size, nbest, length_penalty, alpha, beta)
+    V = getattr(getattr(model, "cfg", None), "tgt_vocab", 1)  # a scripted test model has none
+    validate.fits("beam_search", f"beam_size={beam_size}: {N} x {beam_size} hypotheses of "
+                  f"{V} log-probabilities each", 8.0 * N * beam_size * V)  # fmt: skip
     K = beam_size
     limits = length_limits(src_mask, max_len_a, max_len_b)
     state = model.encode(src, src_mask)

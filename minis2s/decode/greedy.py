@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minis2s import validate
 from minis2s.decode.common import Hypothesis, check_batch, decode_one_each
 
 
@@ -15,6 +16,7 @@ def greedy(
     Each sentence stops at its own EOS or at max_len_a * |src| + max_len_b tokens.
     Returns [[Hypothesis]] per sentence (one hypothesis each, the shape beam search returns).
     """
+    validate.model("greedy", model)
     check_batch("greedy", src, src_mask)
     argmax = lambda logp: logp.argmax(axis=-1)  # (N, V) -> (N,)
     return decode_one_each(model, src, src_mask, argmax, max_len_a, max_len_b, "greedy")

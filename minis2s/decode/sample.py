@@ -37,6 +37,7 @@ def sample(
     sentences of the batch or on how many there are; or one Generator for the batch, which draws
     the N numbers of a step in batch order (then a sentence's sample depends on its row and on N).
     """
+    validate.model("sample", model)
     N = check_batch("sample", src, src_mask)
     per_sentence = isinstance(rng, Sequence) and not isinstance(rng, str)
     if not (

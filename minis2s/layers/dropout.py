@@ -76,6 +76,7 @@ def forward(
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"{WHERE}.forward: rate must be in [0, 1); got {rate!r}")
     validate.floating(f"{WHERE}.forward", "x", x)
+    validate.boolean(f"{WHERE}.forward", "train", train)  # "no" or 1 would read as True
     if not train or rate == 0.0:
         return x, DropoutCache(None)
     if not isinstance(rng, np.random.Generator | Uniforms):

@@ -80,6 +80,9 @@ def _check(logits: Any, targets: Any, ignore_index: Any, eps: float, reduction: 
         raise ValueError(
             f"{where}: reduction must be one of {', '.join(REDUCTIONS)}; got {reduction!r}"
         )
+    validate.finite(where, "label_smoothing", eps)  # None or "0.1": a TypeError from <=
+    if ignore_index is not None:  # 2.5 or "0" matches no target: every pad token counted
+        validate.integer(where, "ignore_index", ignore_index, None)
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"{where}: label_smoothing must be in [0, 1]; got {eps!r}")
     if getattr(logits, "ndim", 0) not in (2, 3):

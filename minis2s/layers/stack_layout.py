@@ -11,7 +11,7 @@ Parameters, G = 1 (rnn), 3 (gru), 4 (lstm) row blocks of gates:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from minis2s import validate
@@ -36,6 +36,11 @@ def key(k: int, d: str, name: str) -> str:
 
 def layout(p: dict[str, Any], gates: int | None = None, where: str = WHERE) -> Layout:
     """Read (L, directions, H, D) from the keys and shapes of stack parameters `p`."""
+    if not isinstance(p, Mapping):  # p.items() was an AttributeError
+        raise ValueError(
+            f"{where}: p is {type(p).__name__}, not a dict; give the stack's parameters by "
+            "name, as stack.init makes them"
+        )
     entries = {}
     for name, v in p.items():
         found = _KEY.fullmatch(name)

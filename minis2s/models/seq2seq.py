@@ -32,6 +32,19 @@ from minis2s.models.decode_state import DecodeState
 from minis2s.models.params import add_into, init_params, prefixed, shapes
 
 
+def _check_fits(cfg: ModelConfig, dtype: np.dtype) -> None:
+    """ValueError for a model too large for this machine's memory, before a weight is drawn:
+    hidden 10**12 was NumPy's MemoryError, enc_layers 10**12 built a layer at a time for ever.
+    The least it needs: an H x H matrix a layer, and the (V, H) output layer."""
+    H, layers = cfg.hidden, cfg.enc_layers + cfg.dec_layers
+    validate.fits(
+        "Seq2Seq",
+        f"cfg's enc_layers {cfg.enc_layers}, dec_layers {cfg.dec_layers}, hidden {H} and "
+        f"tgt_vocab {cfg.tgt_vocab}",
+        (layers * H * H + cfg.tgt_vocab * H) * dtype.itemsize,
+    )
+
+
 class Seq2Seq:
     """An encoder-decoder with parameters `params` (flat dict, dotted names) on one backend."""
 
@@ -49,15 +62,18 @@ class Seq2Seq:
                 "fields: ModelConfig(**d), or ModelConfig.from_dict(d))"
             )
         self.cfg = cfg
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
+        # a float dtype's name, type or np.dtype; np.dtype(None) was float64, 3 NumPy's TypeError
+        if dtype not in ("float32", "float64", np.float32, np.float64):
+            name = dtype.__name__ if isinstance(dtype, type) else dtype
             raise ValueError(
-                f"Seq2Seq: dtype {self.dtype.name} is not supported; use float32 (the default) "
-                "or float64"
+                f"Seq2Seq: dtype {name!r:.40} is not supported; use float32 (the default) or "
+                "float64"
             )
+        self.dtype = np.dtype(dtype)
         if params is None:
             if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
                 raise ValueError(f"Seq2Seq: seed must be an integer >= 0; got {seed!r}")
+            _check_fits(cfg, self.dtype)
             params = init_params(cfg, seed, dtype)
         self.params = params
         self._check_params()
