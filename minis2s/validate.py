@@ -110,6 +110,26 @@ def fits(where: str, what: str, nbytes: float) -> None:
         )
 
 
+def weights(
+    where: str, rng: Any, dtype: Any, shapes: Sequence[tuple[int, ...]], sizes: dict[str, Any]
+) -> None:
+    """An `init`'s arguments besides its sizes (checked first, with `size`): `rng` a NumPy
+    Generator (None was an AttributeError from rng.uniform), `dtype` float32 or float64 (int32
+    drew U(-k, k) weights cast to 0s, 'x' was NumPy's TypeError), and `shapes` within memory
+    (TooLarge, naming `sizes`: each float64 draw and its cast)."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(
+            f"{where}: rng must be a numpy Generator (np.random.default_rng(seed)); got "
+            f"{type(rng).__name__}"
+        )
+    if dtype not in ("float32", "float64", np.float32, np.float64):
+        name = dtype.__name__ if isinstance(dtype, type) else dtype
+        raise ValueError(f"{where}: dtype {name!r:.40} is not supported; use float32 or float64")
+    n = sum(math.prod(s) for s in shapes)
+    named = ", ".join(f"{k} {v}" for k, v in sizes.items())
+    fits(where, f"weights of {named}", n * (8 + np.dtype(dtype).itemsize))
+
+
 def model(where: str, m: Any) -> None:
     """ValueError unless `m` is a model that decodes (a Seq2Seq or an Ensemble: `encode` and
     `step`), not None or its config."""

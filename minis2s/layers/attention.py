@@ -103,7 +103,7 @@ def init(
     """
     checks.check_score(score)
     for name, size in (("Hq", Hq), ("He", He), ("A", A)):
-        if size is not None:
+        if size is not None or name != "A":  # A None: He
             validate.size(f"{WHERE}.init", name, size)
     A = He if A is None else A
     shapes = {
@@ -114,6 +114,8 @@ def init(
         "additive": {"W_q": (A, Hq), "W_k": (A, He), "b": (A,), "v": (A,)},
     }[score]
     fan_in = {"W_a": He if score == "general" else Hq + He, "W_q": Hq, "W_k": He, "b": He, "v": A}
+    validate.weights(f"{WHERE}.init", rng, dtype, list(shapes.values()),
+                     {"Hq": Hq, "He": He, "A": A})  # fmt: skip
     out = {}
     for name, s in shapes.items():
         k = 1.0 / math.sqrt(fan_in[name])

@@ -45,6 +45,7 @@ def init(
     validate.size(f"{WHERE}.init", "V", V)
     validate.size(f"{WHERE}.init", "E", E)
     _check_pad_id(f"{WHERE}.init", pad_id, V)
+    validate.weights(f"{WHERE}.init", rng, dtype, [(V, E)], {"V": V, "E": E})
     W = rng.standard_normal((V, E)).astype(dtype)
     if pad_id is not None:
         W[pad_id] = 0

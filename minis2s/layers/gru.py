@@ -81,6 +81,7 @@ def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> d
     validate.size(f"{WHERE}.init", "H", H)
     k = 1.0 / np.sqrt(H)
     shapes = {"W_ih": (3 * H, D), "W_hh": (3 * H, H), "b_ih": (3 * H,), "b_hh": (3 * H,)}
+    validate.weights(f"{WHERE}.init", rng, dtype, list(shapes.values()), {"D": D, "H": H})
     return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
 
 

@@ -19,6 +19,7 @@ def init(D: int, O: int, rng: np.random.Generator, dtype: Any = np.float32) -> d
     """W (O, D), b (O,) ~ U(-1/sqrt(D), 1/sqrt(D)), as nn.Linear."""
     validate.size("linear.init", "D", D)
     validate.size("linear.init", "O", O)
+    validate.weights("linear.init", rng, dtype, [(O, D), (O,)], {"D": D, "O": O})
     k = 1.0 / np.sqrt(D)
     return {
         "W": rng.uniform(-k, k, (O, D)).astype(dtype),

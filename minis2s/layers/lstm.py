@@ -82,6 +82,7 @@ def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> d
     validate.size(f"{WHERE}.init", "H", H)
     k = 1.0 / np.sqrt(H)
     shapes = {"W_ih": (4 * H, D), "W_hh": (4 * H, H), "b_ih": (4 * H,), "b_hh": (4 * H,)}
+    validate.weights(f"{WHERE}.init", rng, dtype, list(shapes.values()), {"D": D, "H": H})
     return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
 
 

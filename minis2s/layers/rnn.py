@@ -67,6 +67,7 @@ def init(D: int, H: int, rng: np.random.Generator, dtype: Any = np.float32) -> d
     validate.size(f"{WHERE}.init", "H", H)
     k = 1.0 / np.sqrt(H)
     shapes = {"W_ih": (H, D), "W_hh": (H, H), "b_ih": (H,), "b_hh": (H,)}
+    validate.weights(f"{WHERE}.init", rng, dtype, list(shapes.values()), {"D": D, "H": H})
     return {name: rng.uniform(-k, k, s).astype(dtype) for name, s in shapes.items()}
 
 

@@ -75,7 +75,11 @@ def init(
     validate.integer(f"{WHERE}.init", "num_layers", num_layers, None)
     if num_layers < 1:
         raise ValueError(f"{WHERE}.init: num_layers must be at least 1; got {num_layers}")
+    validate.boolean(f"{WHERE}.init", "bidirectional", bidirectional)  # "no" made two
+    validate.size(f"{WHERE}.init", "H", H)
     dirs = DIRECTIONS if bidirectional else DIRECTIONS[:1]
+    # num_layers 10**12 of a small H built a layer at a time for ever: at least an H x H matrix each
+    validate.fits(f"{WHERE}.init", f"num_layers {num_layers} of H {H}", num_layers * H * H * 4)
     p = {}
     for k in range(num_layers):
         for d in dirs:
