@@ -625,6 +625,22 @@ TARGETS |= {
     )
     for name in LAYERS
 }
+INITS = {"lstm": {"D": 4, "H": 5}, "gru": {"D": 4, "H": 5}, "rnn": {"D": 4, "H": 5},
+         "linear": {"D": 4, "O": 5}, "embedding": {"V": 7, "E": 4},
+         "attention": {"score": "general", "Hq": 5, "He": 5},
+         "stack": {"cell": "gru", "D": 4, "H": 5, "num_layers": 2,
+                   "bidirectional": True}}  # fmt: skip
+TARGETS |= {
+    f"{name}.init": Target(
+        call=lambda w, name=name: LAYER_MODULES[name].init,
+        base=lambda w, name=name: INITS[name] | {"rng": np.random.default_rng(0)},
+        signature=lambda name=name: inspect.signature(LAYER_MODULES[name].init),
+        bad={"rng": [None, 3, "x"], "dtype": ["float16", np.int32, "x", None, 3]},
+        allowed={"pad_id": [0]},
+        needs={"A": {"score": "concat"}},
+    )
+    for name in INITS
+}
 
 # -- the harness ------------------------------------------------------------------------------
 
