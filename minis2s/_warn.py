@@ -5,8 +5,8 @@ the count goes wrong whenever a function is split or reached by another path (th
 evaluation's LongSourceWarning pointed at minis2s/dev_figures.py when the trainer called it).
 `warn` walks the stack instead: out of this package's files to the first frame of the caller's
 (a script's line, a notebook cell, a test; runpy's under `python -m minis2s`, whose notes the
-command line prints without a place). That frame's file, line and module go to
-`warnings.warn_explicit`, as `warnings.warn` would pass them, so `python -W error` and
+command line prints without a place). That frame's file, line, module and warning registry go to
+`warnings.warn_explicit`, as `warnings.warn` passes them, so `python -W error` and
 `warnings.filterwarnings(module=...)` see the caller's module, and one code path serves every
 Python from 3.10 (3.12's `skip_file_prefixes` would not). Every warning the package gives goes
 through `warn` (tests/test_warning_locations.py checks each one's place, and that no
@@ -39,8 +39,8 @@ def warn(message: str | Warning, category: type[Warning] = UserWarning) -> None:
         frame.f_lineno,
         module=where.get("__name__", "<string>"),  # what warnings.warn takes a module's name to be
         registry=where.setdefault("__warningregistry__", {}),
-        module_globals=where,
-    )
+    )  # no module_globals: warn_explicit then asks __main__'s loader for its source, which under
+    # `python -c` and the interactive interpreter (the built-in importer) raises ImportError
 
 
 def caller_frame(frame: FrameType) -> FrameType:

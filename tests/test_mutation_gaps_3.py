@@ -4,11 +4,14 @@ untested: each test here failed on a one-line mutant of the library (named in it
 every other test passed."""
 
 import os
+import subprocess
 import sys
 import warnings
 
 from minis2s import _warn
 from minis2s.data import loading
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # --- _warn: where a warning is placed, and how often it is shown ------------------------------
 
@@ -55,3 +58,15 @@ def test_a_file_beside_the_package_whose_name_starts_like_it_is_the_callers():
         warnings.simplefilter("always")
         exec(code, names)
     assert (w[0].filename, w[0].lineno) == (script, names["line"])
+
+
+def test_a_warning_under_python_c_is_shown_not_raised():
+    """`python -c` and the interactive interpreter run __main__ with the built-in importer as its
+    loader, whose get_source raises ImportError: warn_explicit(module_globals=__main__'s) raised
+    that in place of each minis2s warning, on every Python from 3.10 (warnings.warn reads no
+    source line there)."""
+    code = "from minis2s.data import loading; loading._warn_of_train_size(5, 3, 0, False)"
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "<string>:1: UserWarning: --train-size 5 (train_size) asks for more" in done.stderr
