@@ -8,8 +8,14 @@ import subprocess
 import sys
 import warnings
 
+import pytest
+
 from minis2s import _warn
 from minis2s.data import loading
+from minis2s.data.batching import encode_pairs
+from minis2s.data.corpus import CorpusError
+from minis2s.data.corpus_splits import corpus_splits
+from minis2s.data.vocab import Vocab
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -70,3 +76,129 @@ def test_a_warning_under_python_c_is_shown_not_raised():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "<string>:1: UserWarning: --train-size 5 (train_size) asks for more" in done.stderr
+
+
+# --- load_data: the token ids it reads a corpus into ------------------------------------------
+
+
+def _pairs(n: int, long_every: int = 0) -> list[tuple[str, str]]:
+    """`n` distinct pairs of 1 or 2 words a side; with `long_every`, every that many a pair of 4
+    words a side."""
+    pairs = []
+    for i in range(n):
+        k = 4 if long_every and i % long_every == 0 else 1 + i % 2
+        pairs.append(
+            (" ".join(f"s{i}x{j}" for j in range(k)), " ".join(f"t{i}y{j}" for j in range(k)))
+        )
+    return pairs
+
+
+def _tsv(path, pairs) -> str:
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    return str(path)
+
+
+def test_max_len_drops_the_long_pairs_of_a_shuffled_training_split(tmp_path):
+    """With dev held out, training is the corpus in shuffled order: a pair's length is looked up
+    by its row in the corpus, not by its place in training. Mutant: `long[k]` for `long[r]`,
+    which dropped the pairs at the places of the long ones."""
+    pairs = _pairs(60, long_every=3)
+    data = loading.load_data(data=_tsv(tmp_path / "c.tsv", pairs), tokenizer="word", max_len=2)
+    assert all(len(s.split()) <= 2 and len(t.split()) <= 2 for s, t in data.train)
+    short = {p for p in pairs if len(p[0].split()) <= 2}
+    assert set(data.train) == short - set(data.dev)
+    assert data.skipped == len(pairs) - len(short) - len(set(data.dev) - short)
+
+
+def test_a_held_out_dev_split_is_encoded_in_its_own_order(tmp_path):
+    """load_data's dev examples are those of data.dev, pair for pair, with 3 pairs held out of 60
+    (in the order of the seeded shuffle, not the corpus's). Mutant: the dev rows sorted."""
+    data = loading.load_data(data=_tsv(tmp_path / "c.tsv", _pairs(60)), tokenizer="word", seed=1)
+    assert len(data.dev) == 3
+    want = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, data.tokenizer)
+    assert loading.encoded_pairs(data, "dev") == want
+
+
+def test_another_target_vocabulary_encodes_the_pairs_afresh(tmp_path):
+    """encoded_pairs gives load_data's examples only for the target vocabulary that made them.
+    Mutant: the check of tgt_vocab dropped (the source one and the tokenizer's were tested)."""
+    data = loading.load_data(data=_tsv(tmp_path / "c.tsv", _pairs(40)), tokenizer="word")
+    changed = data._replace(tgt_vocab=Vocab(["t1y0", "t2y1"]))
+    want = encode_pairs(changed.train, changed.src_vocab, changed.tgt_vocab, "word")
+    assert loading.encoded_pairs(changed, "train") == want
+
+
+def test_a_test_text_without_tokens_is_refused_naming_its_file_and_line(tmp_path):
+    """The test corpus is read with the tokenizer as the others are: a text that has no tokens
+    (a source of spaces, for "word") is a CorpusError at its file and line. Mutant: the test
+    corpus read without a tokenizer, which let it through."""
+    data = _tsv(tmp_path / "c.tsv", _pairs(40))
+    test = _tsv(tmp_path / "test.tsv", [("a", "b"), ("   ", "c")])
+    with pytest.raises(CorpusError, match=r"test\.tsv:2: the source has no word tokens"):
+        loading.load_data(data=data, test_data=test, tokenizer="word")
+
+
+@pytest.mark.parametrize("dev", [False, True])
+def test_train_size_numbers_the_tokens_of_the_pairs_kept_only(tmp_path, dev):
+    """With --train-size (not BPE) the reader keeps each text's length only, and the pairs kept
+    (and dev) are tokenized again for their ids: the tokens numbered are theirs, not every token
+    of the corpus (what --train-size on a large corpus saves). Mutant: TextIds(index) for
+    TextIds(index, keep=not lazy), which numbered the whole corpus."""
+    path = _tsv(tmp_path / "c.tsv", _pairs(60))
+    dev_path = _tsv(tmp_path / "dev.tsv", _pairs(3)[::-1]) if dev else None
+    train, dev_pairs, *_, ids = corpus_splits(path, dev_path, None, "word", None, 0, None, 5)
+    kept = [text for pair in train[:5] + dev_pairs for text in pair]
+    assert sorted(t for (t,) in ids.tokens) == sorted({t for text in kept for t in text.split()})
+
+
+def test_bpe_with_train_size_encodes_the_pairs_kept_only(tmp_path):
+    """--tokenizer bpe --train-size 5: BPE numbers every word as read (no second tokenization),
+    so load_data cuts the training rows it encodes to the 5 kept. Mutant: the rows left whole,
+    which gave all 40 pairs' examples for data.train's 5."""
+    path = _tsv(tmp_path / "c.tsv", _pairs(40))
+    dev = _tsv(tmp_path / "dev.tsv", _pairs(3))
+    data = loading.load_data(data=path, dev_data=dev, tokenizer="bpe", bpe_merges=20, train_size=5)
+    want = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, data.tokenizer)
+    assert len(data.train) == 5 and loading.encoded_pairs(data, "train") == want
+
+
+def test_a_train_size_of_exactly_the_pairs_there_are_is_not_warned_of(tmp_path):
+    """--train-size 40 of 40 training pairs takes them all, as asked: no warning. Mutant:
+    `train_size >= len(train)`, which warned that it asked for more than there are."""
+    path = _tsv(tmp_path / "c.tsv", _pairs(40))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        data = loading.load_data(data=path, dev_data=path, tokenizer="word", train_size=40)
+    assert len(data.train) == 40
+    assert not [str(r.message) for r in w if "--train-size" in str(r.message)]
+
+
+def test_a_corpus_with_no_source_vocabulary_given_is_refused_by_its_encoding(tmp_path):
+    """vocabs=(None, tgt_vocab) is for feature sources: for a corpus load_data encodes nothing
+    ahead, and encoding its pairs says what is missing. Mutant: load_data encoding the ids with
+    None as the source vocabulary, an AttributeError that named nothing."""
+    path = _tsv(tmp_path / "c.tsv", _pairs(40))
+    data = loading.load_data(data=path, tokenizer="word")
+    with pytest.raises(ValueError, match="src_vocab"):
+        given = loading.load_data(data=path, tokenizer="word", vocabs=(None, data.tgt_vocab))
+        loading.encoded_pairs(given, "train")
+
+
+def test_with_the_vocabularies_given_each_training_text_is_tokenized_once(tmp_path, monkeypatch):
+    """A fine-tuning's load_data (vocabs given) encodes the pairs from the ids it read, as a new
+    run's does: one tokenize call a text. Mutant: load_data encoding only where it built the
+    vocabularies, so encoded_pairs tokenized every pair again."""
+    from collections import Counter
+
+    from minis2s.data.tokenize import Tokenizer
+
+    pairs = _pairs(40)
+    path = _tsv(tmp_path / "c.tsv", pairs)
+    first = loading.load_data(data=path, dev_data=path, tokenizer="word")
+    calls: Counter = Counter()
+    tokenize = Tokenizer.tokenize
+    monkeypatch.setattr(Tokenizer, "tokenize", lambda tok, t: calls.update([t]) or tokenize(tok, t))
+    data = loading.load_data(data=path, dev_data=path, tokenizer="word",
+                             vocabs=(first.src_vocab, first.tgt_vocab))  # fmt: skip
+    loading.encoded_pairs(data, "train")
+    assert calls == Counter(text for pair in pairs * 2 for text in pair)  # as train, as dev
