@@ -13,7 +13,7 @@ import pytest
 from minis2s import _warn
 from minis2s.data import loading
 from minis2s.data.batching import encode_pairs
-from minis2s.data.corpus import CorpusError
+from minis2s.data.corpus import CorpusError, read_corpus
 from minis2s.data.corpus_splits import corpus_splits
 from minis2s.data.vocab import Vocab
 
@@ -202,3 +202,20 @@ def test_with_the_vocabularies_given_each_training_text_is_tokenized_once(tmp_pa
                              vocabs=(first.src_vocab, first.tgt_vocab))  # fmt: skip
     loading.encoded_pairs(data, "train")
     assert calls == Counter(text for pair in pairs * 2 for text in pair)  # as train, as dev
+
+
+@pytest.mark.parametrize("files", [1, 2])
+def test_read_corpus_refuses_record_without_a_tokenizer(tmp_path, files):
+    """`record` is given each kept text's tokens, which only a tokenizer makes: without one,
+    read_corpus called it never, and the caller's ids came back empty (max_len without a
+    tokenizer is refused the same way)."""
+    path = _tsv(tmp_path / "c.tsv", _pairs(4))
+    if files == 2:
+        for side, name in enumerate(("c.src", "c.tgt")):
+            (tmp_path / name).write_text("".join(p[side] + "\n" for p in _pairs(4)))
+        path = [str(tmp_path / "c.src"), str(tmp_path / "c.tgt")]
+    recorded: list = []
+    with pytest.raises(ValueError, match="record needs a tokenizer"):
+        read_corpus(path, record=recorded.append)
+    assert read_corpus(path, "word", record=recorded.append) == _pairs(4)
+    assert recorded == [text.split() for pair in _pairs(4) for text in pair]

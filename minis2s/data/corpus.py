@@ -111,13 +111,15 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     return lines
 
 
-def _options(tokenizer: str | Tokenizer | None, max_len: int | None, on_long: str):
+def _options(tokenizer: str | Tokenizer | None, max_len: int | None, on_long: str, record=None):
     if on_long not in ON_LONG:
         raise ValueError(
             f"read_corpus: on_long must be one of {', '.join(ON_LONG)}; got {on_long!r}"
         )
     if max_len is not None and (tokenizer is None or max_len < 1):
         raise ValueError(f"max_len={max_len} needs a tokenizer and must be >= 1")
+    if record is not None and tokenizer is None:  # else it would be called never, silently
+        raise ValueError("record needs a tokenizer: it is given each text's tokens")
     return None if tokenizer is None else get_tokenizer(tokenizer)
 
 
@@ -167,13 +169,13 @@ def read_tsv(
 ) -> Pairs:
     """(source, target) pairs from a file of `source<TAB>target` lines (UTF-8).
 
-    `tokenizer` (a name or Tokenizer) is needed only for `max_len` and to reject fields that
-    have no tokens; `record`, given, is called with each kept pair's source tokens, then its
-    target tokens, so that a caller tokenizes each text once (load_data). Raises CorpusError
-    naming file:line for a missing file, bad UTF-8, a blank line, a line without exactly one
-    TAB, an empty source or target, or a too-long pair.
+    `tokenizer` (a name or Tokenizer) is needed only for `max_len` and `record`, and to reject
+    fields that have no tokens; `record`, given, is called with each kept pair's source tokens,
+    then its target tokens, so that a caller tokenizes each text once (load_data). Raises
+    CorpusError naming file:line for a missing file, bad UTF-8, a blank line, a line without
+    exactly one TAB, an empty source or target, or a too-long pair.
     """
-    tok = _options(tokenizer, max_len, on_long)
+    tok = _options(tokenizer, max_len, on_long, record)
     pairs, skipped = [], []
     for n, line in enumerate(read_lines(path), 1):
         if line.strip() == "" and "\t" not in line:  # " \t " is two fields of one space
@@ -251,7 +253,7 @@ def read_parallel(
     files with one on every line are two TSV corpora (`--data train.tsv dev.tsv`): a CorpusError;
     one such file, a warning (it may be meant: question<TAB>context).
     """
-    tok = _options(tokenizer, max_len, on_long)
+    tok = _options(tokenizer, max_len, on_long, record)
     src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
     _check_tsv_sides(src_path, src_lines, tgt_path, tgt_lines)
     if len(src_lines) != len(tgt_lines):
