@@ -3,6 +3,7 @@ types and size checks of the command line, checkpoints read whole) that a mutati
 untested: each test here failed on a one-line mutant of the library (named in its comment) that
 every other test passed."""
 
+import argparse
 import os
 import subprocess
 import sys
@@ -10,8 +11,8 @@ import warnings
 
 import pytest
 
-from minis2s import _warn
-from minis2s.data import loading
+from minis2s import _warn, cli_options
+from minis2s.data import bpe, loading
 from minis2s.data.batching import encode_pairs
 from minis2s.data.corpus import CorpusError, read_corpus
 from minis2s.data.corpus_splits import corpus_splits
@@ -219,3 +220,31 @@ def test_read_corpus_refuses_record_without_a_tokenizer(tmp_path, files):
         read_corpus(path, record=recorded.append)
     assert read_corpus(path, "word", record=recorded.append) == _pairs(4)
     assert recorded == [text.split() for pair in _pairs(4) for text in pair]
+
+
+# --- bpe.word_pieces: the ranks of the merges --------------------------------------------------
+
+
+def test_of_two_overlapping_merges_the_earlier_goes_first_and_a_repeat_keeps_its_first_place():
+    """ "abc" with (b, c) learned before (a, b) is a + bc; the other way round, ab + c; a rule
+    learned again later keeps its first place. Mutants: word_pieces ranking the merges in
+    reverse, and a repeated rule taking its last rank (ranks[pair] = rank)."""
+    assert bpe.bpe_tokenizer([("b", "c"), ("a", "b")]).tokenize("abc") == ["a@@", "bc"]
+    assert bpe.bpe_tokenizer([("a", "b"), ("b", "c")]).tokenize("abc") == ["ab@@", "c"]
+    again = bpe.bpe_tokenizer([("a", "b"), ("b", "c"), ("a", "b")])
+    assert again.tokenize("abc abcbc") == ["ab@@", "c", "ab@@", "c@@", "bc"]
+
+
+# --- the command line's option types and size checks --------------------------------------------
+
+
+def test_an_empty_path_and_a_blank_one_are_refused_each_in_its_words():
+    """'' is named as an unset shell variable, any text of whitespace only (not just one space)
+    as a blank path. Mutants: the '' check dropped (it fell to the blank one's words), and the
+    blank check as `text == " "`, which let two spaces or a TAB make a directory."""
+    with pytest.raises(argparse.ArgumentTypeError, match="an empty path .an unset shell var"):
+        cli_options.path("")
+    for blank in ("  ", "\t", " \n"):
+        with pytest.raises(argparse.ArgumentTypeError, match="a blank path"):
+            cli_options.path(blank)
+    assert cli_options.path(" a ") == " a "  # a name with spaces is a name
