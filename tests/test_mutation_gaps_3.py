@@ -271,3 +271,19 @@ def test_a_hidden_size_too_large_for_memory_is_refused_before_the_model_is_built
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith("minis2s train: error: ") and "--hidden 1000000 need" in line, line
     assert "more than this machine's" in line and not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "sysconf"), reason="no memory size to check (Windows)")
+def test_a_model_is_refused_by_this_machines_memory_in_bytes():
+    """Recurrent weights of an eighth of the machine's memory pass check_model_fits; twice its
+    memory is refused. Mutants: the memory counted in pages (SC_PHYS_PAGES alone, 4096 times too
+    small), and refused only beyond 1024 times the memory."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for share, refused in ((1 / 8, False), (2, True)):
+        H = round((share * memory / (2 * 4)) ** 0.5)  # 2 layers of H x H float32
+        model = {"enc_layers": 1, "dec_layers": 1, "hidden": H}
+        if refused:
+            with pytest.raises(ValueError, match="more than this machine's"):
+                cli_options.check_model_fits(model)
+        else:
+            cli_options.check_model_fits(model)
