@@ -287,3 +287,15 @@ def test_a_model_is_refused_by_this_machines_memory_in_bytes():
                 cli_options.check_model_fits(model)
         else:
             cli_options.check_model_fits(model)
+
+
+def test_one_of_max_len_a_and_max_len_b_at_zero_is_a_length_still():
+    """--max-len-b 0 (the length a x |source| alone) and --max-len-a 0 (b alone) are lengths;
+    only both at 0 allow no output token. Mutant: _check_sizes refusing --max-len-b 0 whatever
+    --max-len-a is."""
+    from minis2s.cli_decoding import decode_kwargs
+
+    for a, b in (("2", "0"), ("0", "3")):
+        argv = ["translate", "--checkpoint", "RUN", "--max-len-a", a, "--max-len-b", b]
+        kwargs = decode_kwargs(build_parser().parse_args(argv))
+        assert (kwargs["max_len_a"], kwargs["max_len_b"]) == (float(a), int(b))
