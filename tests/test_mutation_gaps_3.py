@@ -299,3 +299,12 @@ def test_one_of_max_len_a_and_max_len_b_at_zero_is_a_length_still():
         argv = ["translate", "--checkpoint", "RUN", "--max-len-a", a, "--max-len-b", b]
         kwargs = decode_kwargs(build_parser().parse_args(argv))
         assert (kwargs["max_len_a"], kwargs["max_len_b"]) == (float(a), int(b))
+
+
+def test_gradcheck_only_takes_any_text_but_the_empty_one():
+    """--only is a substring of the cases' names, some of which hold spaces ("stack.rnn (2
+    layers, bi, dropout)"): " " is a filter, '' (an unset variable) is refused. Mutant: text()
+    refusing whitespace as path() does."""
+    assert build_parser().parse_args(["gradcheck", "--only", " "]).only == " "
+    with pytest.raises(argparse.ArgumentTypeError, match="empty"):
+        cli_options.text("")
