@@ -308,3 +308,34 @@ def test_gradcheck_only_takes_any_text_but_the_empty_one():
     assert build_parser().parse_args(["gradcheck", "--only", " "]).only == " "
     with pytest.raises(argparse.ArgumentTypeError, match="empty"):
         cli_options.text("")
+
+
+def test_a_number_option_names_what_it_wants_for_text_that_is_no_number():
+    """--alpha abc: "must be a finite number", as for nan; not argparse's "invalid finite_float
+    value", which names a Python function. Mutant: finite_float calling float() unguarded."""
+    with pytest.raises(argparse.ArgumentTypeError, match="must be a finite number; got 'abc'"):
+        cli_options.finite_float("abc")
+
+
+# --- checkpoint_read.Folder: the directory opened, not what its name holds now ----------------
+
+
+def test_with_openat_has_answers_for_the_directory_opened(tmp_path):
+    """A save that replaces the checkpoint after the load opened it puts other files under its
+    name: `has` looks in the directory opened, as `open` reads from it, so a load never mixes
+    the two. Mutant: `has` looking by path (what the name holds now)."""
+    from minis2s.train import checkpoint_read
+
+    assert checkpoint_read._DIR_FD  # POSIX systems have it
+    path = tmp_path / "last"
+    path.mkdir()
+    (path / "model.npz").write_bytes(b"old")
+    folder = checkpoint_read.Folder(path)
+    try:
+        path.rename(tmp_path / ".last.old")  # a save's two renames
+        path.mkdir()
+        (path / "optimizer.npz").write_bytes(b"new")
+        assert (folder.has("model.npz"), folder.has("optimizer.npz")) == (True, False)
+        assert folder.found_missing
+    finally:
+        folder.close()
