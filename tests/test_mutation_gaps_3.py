@@ -277,8 +277,10 @@ def test_a_hidden_size_too_large_for_memory_is_refused_before_the_model_is_built
 def test_a_model_is_refused_by_this_machines_memory_in_bytes():
     """Recurrent weights of an eighth of the machine's memory pass check_model_fits; twice its
     memory is refused. Mutants: the memory counted in pages (SC_PHYS_PAGES alone, 4096 times too
-    small), and refused only beyond 1024 times the memory."""
+    small), refused only beyond 1024 times the memory, and any stack of over 1000 layers
+    refused, however small."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    cli_options.check_model_fits({"enc_layers": 5000, "dec_layers": 1, "hidden": 2})  # 80 kB
     for share, refused in ((1 / 8, False), (2, True)):
         H = round((share * memory / (2 * 4)) ** 0.5)  # 2 layers of H x H float32
         model = {"enc_layers": 1, "dec_layers": 1, "hidden": H}
