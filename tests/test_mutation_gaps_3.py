@@ -17,6 +17,7 @@ from minis2s.data import bpe, loading
 from minis2s.data.batching import encode_pairs
 from minis2s.data.corpus import CorpusError, read_corpus
 from minis2s.data.corpus_splits import corpus_splits
+from minis2s.data.encoded import encoded_pairs
 from minis2s.data.vocab import Vocab
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -118,7 +119,7 @@ def test_a_held_out_dev_split_is_encoded_in_its_own_order(tmp_path):
     data = loading.load_data(data=_tsv(tmp_path / "c.tsv", _pairs(60)), tokenizer="word", seed=1)
     assert len(data.dev) == 3
     want = encode_pairs(data.dev, data.src_vocab, data.tgt_vocab, data.tokenizer)
-    assert loading.encoded_pairs(data, "dev") == want
+    assert encoded_pairs(data, "dev") == want
 
 
 def test_another_target_vocabulary_encodes_the_pairs_afresh(tmp_path):
@@ -127,7 +128,7 @@ def test_another_target_vocabulary_encodes_the_pairs_afresh(tmp_path):
     data = loading.load_data(data=_tsv(tmp_path / "c.tsv", _pairs(40)), tokenizer="word")
     changed = data._replace(tgt_vocab=Vocab(["t1y0", "t2y1"]))
     want = encode_pairs(changed.train, changed.src_vocab, changed.tgt_vocab, "word")
-    assert loading.encoded_pairs(changed, "train") == want
+    assert encoded_pairs(changed, "train") == want
 
 
 def test_a_test_text_without_tokens_is_refused_naming_its_file_and_line(tmp_path):
@@ -161,7 +162,7 @@ def test_bpe_with_train_size_encodes_the_pairs_kept_only(tmp_path):
     dev = _tsv(tmp_path / "dev.tsv", _pairs(3))
     data = loading.load_data(data=path, dev_data=dev, tokenizer="bpe", bpe_merges=20, train_size=5)
     want = encode_pairs(data.train, data.src_vocab, data.tgt_vocab, data.tokenizer)
-    assert len(data.train) == 5 and loading.encoded_pairs(data, "train") == want
+    assert len(data.train) == 5 and encoded_pairs(data, "train") == want
 
 
 def test_a_train_size_of_exactly_the_pairs_there_are_is_not_warned_of(tmp_path):
@@ -183,7 +184,7 @@ def test_a_corpus_with_no_source_vocabulary_given_is_refused_by_its_encoding(tmp
     data = loading.load_data(data=path, tokenizer="word")
     with pytest.raises(ValueError, match="src_vocab"):
         given = loading.load_data(data=path, tokenizer="word", vocabs=(None, data.tgt_vocab))
-        loading.encoded_pairs(given, "train")
+        encoded_pairs(given, "train")
 
 
 def test_with_the_vocabularies_given_each_training_text_is_tokenized_once(tmp_path, monkeypatch):
@@ -202,7 +203,7 @@ def test_with_the_vocabularies_given_each_training_text_is_tokenized_once(tmp_pa
     monkeypatch.setattr(Tokenizer, "tokenize", lambda tok, t: calls.update([t]) or tokenize(tok, t))
     data = loading.load_data(data=path, dev_data=path, tokenizer="word",
                              vocabs=(first.src_vocab, first.tgt_vocab))  # fmt: skip
-    loading.encoded_pairs(data, "train")
+    encoded_pairs(data, "train")
     assert calls == Counter(text for pair in pairs * 2 for text in pair)  # as train, as dev
 
 
