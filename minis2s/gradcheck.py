@@ -45,6 +45,7 @@ from minis2s.gradcheck_faults import (
     masked_douts,
     split_grads,
 )
+from minis2s.gradcheck_sampled import sampled
 
 TOLERANCE = 1e-7
 FLOOR = 1e-3  # blocks are compared on at least FLOOR x the largest gradient of the check
@@ -239,6 +240,8 @@ def check_model(
     sampling_eps: float = 0.0,
     label_smoothing: float = 0.0,
     h: float = 1e-3,
+    entries: int | None = None,
+    directions: int = 2,
 ) -> dict[str, float]:
     """Relative error of `model.loss_and_grads(batch)` against finite differences, per parameter.
 
@@ -246,6 +249,10 @@ def check_model(
     a generator re-seeded with it before every pass, so every pass draws the same masks. The
     tokens scheduled sampling feeds back (the model's argmax) are discrete: every pass replays
     the first pass's choices, which is what the backward pass assumes (they are constants).
+
+    With `entries=k`, each parameter is checked on k entries drawn at random and `directions`
+    random directions through all of it, not entry by entry (gradcheck_sampled.py): for checks
+    repeated over many drawn configurations.
     """
 
     def rng() -> Any:
@@ -267,10 +274,33 @@ def check_model(
             model._predict = lambda out: next(replay)
             return model.loss(batch, rng=rng(), **opts)
 
-        numeric = {name: numerical_grad(loss, w, h) for name, w in model.params.items()}
+        if entries is None:
+            numeric = {name: numerical_grad(loss, w, h) for name, w in model.params.items()}
+        else:
+            return _sampled_errors(loss, model.params, grads, h, entries, directions, seed)
     finally:
         del model._predict  # back to the class's method
     return block_errors(numeric, grads)
+
+
+def _sampled_errors(
+    loss: Callable[[], float],
+    params: dict[str, Any],
+    grads: dict[str, Any],
+    h: float,
+    entries: int,
+    directions: int,
+    seed: int | None,
+) -> GradErrors:
+    """block_errors on the sampled entries and directions of every parameter, each on at least
+    the floor of the full check (FLOOR x the largest entry of any gradient)."""
+    r = np.random.default_rng([2, 0 if seed is None else seed])
+    pairs = {k: sampled(loss, w, grads[k], h, entries, directions, r) for k, w in params.items()}
+    numeric = {k: n for k, (n, _) in pairs.items()}
+    analytic = {k: a for k, (_, a) in pairs.items()}
+    floor = FLOOR * max(float(np.abs(to_numpy(g)).max(initial=0.0)) for g in grads.values())
+    errors = {k: rel_error(numeric[k], analytic[k], floor) for k in params}
+    return GradErrors(errors, numeric, analytic, floor)
 
 
 def assert_close(errors: dict[str, float], tol: float = TOLERANCE) -> None:
