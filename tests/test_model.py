@@ -35,6 +35,13 @@ def tiny(**kw) -> Seq2Seq:
     return Seq2Seq(ModelConfig(**opts), seed=3, dtype=F64)
 
 
+# The drawn whole-model checks (here, in test_reverse_source and test_shared_embeddings) check
+# each parameter on 3 entries drawn at random (all of a smaller one) and 2 random directions
+# through all of it (gradcheck_sampled.py), not entry by entry: 4 forward passes per entry made
+# them a quarter of the suite's time. The fixed cases below and `minis2s gradcheck` check every
+# entry of every kind of parameter.
+SAMPLED = dict(entries=3, directions=2)
+
 COMBOS = [
     (cell, att, bi, feed)
     for cell, att, bi, feed in itertools.product(CELLS, ATTENTIONS, (False, True), (False, True))
@@ -95,7 +102,7 @@ def test_model_gradients_drawn(case):
     # h = 3e-4, not the default 1e-3: on some draws the differences' O(h^4) truncation reaches
     # the tolerance at 1e-3 (1.06e-7 for a 2-layer tanh RNN with E = 1, H = 3 and dot attention,
     # 8.6e-10 at 3e-4), while at 1e-4 their rounding grows to 2e-8 on others.
-    assert_close(check_model(tiny(**opts), batch(examples), h=3e-4, **train))
+    assert_close(check_model(tiny(**opts), batch(examples), h=3e-4, **SAMPLED, **train))
 
 
 def test_dropout_sampling_smoothing_tying():
@@ -384,7 +391,8 @@ def test_feature_encoder_gradients_drawn(case, F, seed):
     opts, train, examples = case
     r = np.random.default_rng(seed)
     examples = [(r.standard_normal((len(src), F)), tgt) for src, tgt in examples]
-    assert_close(check_model(tiny(src_features=F, **opts), batch(examples), h=3e-4, **train))
+    model = tiny(src_features=F, **opts)
+    assert_close(check_model(model, batch(examples), h=3e-4, **SAMPLED, **train))
 
 
 @pytest.mark.parametrize("cell", CELLS)

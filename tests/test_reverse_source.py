@@ -21,7 +21,7 @@ from minis2s.models import Ensemble, ModelConfig, Seq2Seq, encoder
 from minis2s.models.config import CELLS
 from minis2s.models.ensemble import mean_of_probabilities
 from tests.parity import DTYPES, assert_same_model, model_loss_and_grads
-from tests.test_model import model_case, tiny
+from tests.test_model import SAMPLED, model_case, tiny
 
 F64 = np.float64
 # four rows of source lengths 5, 1, 3, 2 (padded to 5), one with an empty target; 3 is <unk>
@@ -159,7 +159,7 @@ def test_reversed_model_gradients_drawn(case, F):
         r = np.random.default_rng(train["seed"])
         examples = [(r.standard_normal((len(src), F)), tgt) for src, tgt in examples]
     model = tiny(reverse_source=True, src_features=F, **opts)
-    assert_close(check_model(model, batch_of(examples), h=3e-4, **train))
+    assert_close(check_model(model, batch_of(examples), h=3e-4, **SAMPLED, **train))
 
 
 @pytest.mark.parametrize("bi", [False, True])

@@ -14,7 +14,7 @@ from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.params import embedding_of, shapes
 from minis2s.models.pretrained import check_shared, load_vectors
 from minis2s.train.config import TrainConfig, frozen_params
-from tests.test_model import EXAMPLES, batch, model_case, tiny
+from tests.test_model import EXAMPLES, SAMPLED, batch, model_case, tiny
 
 F64 = np.float64
 
@@ -31,7 +31,7 @@ def test_shared_embedding_gradients_drawn(tie, case):
         opts["hidden"] = opts["emb"]
     model = tiny(**opts)
     assert "enc.emb.W" not in model.params
-    assert_close(check_model(model, batch(examples), h=3e-4, **train))
+    assert_close(check_model(model, batch(examples), h=3e-4, **SAMPLED, **train))
 
 
 @pytest.mark.parametrize("tie", [False, True])
