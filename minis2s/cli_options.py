@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -145,9 +144,10 @@ def check_model_fits(model: dict[str, Any]) -> None:
     in this machine's memory: an H x H float32 matrix a layer at the least, so --enc-layers 10**12
     is refused here, where it was built a layer at a time for ever (no single allocation fails).
     A machine that does not report its memory is not checked."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not on Windows, nor everywhere else
+    from minis2s.validate import memory_bytes  # NumPy: not before --threads is set
+
+    memory = memory_bytes()
+    if memory is None:  # not on Windows, nor everywhere else
         return
     layers, H = model["enc_layers"] + model["dec_layers"], model["hidden"]
     least = layers * H * H * 4
