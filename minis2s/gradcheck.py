@@ -100,16 +100,19 @@ def rel_error(a: Any, b: Any, floor: float = 0.0) -> float:
     return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
 
 
-def block_errors(numeric: dict[str, Any], analytic: dict[str, Any]) -> GradErrors:
+def block_errors(
+    numeric: dict[str, Any], analytic: dict[str, Any], scale: dict[str, Any] | None = None
+) -> GradErrors:
     """rel_error of every block (input or parameter), each on at least FLOOR x the largest
-    gradient of the check.
+    gradient of the check (of `scale`, the whole gradients, where the blocks are samples of them).
 
     Finite differences resolve a gradient only to ~1e-16 |L| / h in absolute terms, so a block
     whose gradient is a millionth of the others' (an attention weight behind a saturated gate)
     cannot be checked to 1e-7 of *itself*; it is checked to 1e-7 x FLOOR of the largest
     gradient instead, an absolute error of ~1e-10 that a wrong backward pass still exceeds.
     """
-    largest = max((float(np.abs(to_numpy(g)).max(initial=0.0)) for g in analytic.values()),
+    grads = analytic if scale is None else scale
+    largest = max((float(np.abs(to_numpy(g)).max(initial=0.0)) for g in grads.values()),
                   default=0.0)  # fmt: skip
     errors = {k: rel_error(numeric[k], analytic[k], FLOOR * largest) for k in numeric}
     return GradErrors(errors, numeric, analytic, FLOOR * largest)
@@ -293,14 +296,14 @@ def _sampled_errors(
     seed: int | None,
 ) -> GradErrors:
     """block_errors on the sampled entries and directions of every parameter, each on at least
-    the floor of the full check (FLOOR x the largest entry of any gradient)."""
+    the floor of the full check (FLOOR x the largest entry of any gradient), each block noting
+    which entries its positions are."""
     r = np.random.default_rng([2, 0 if seed is None else seed])
-    pairs = {k: sampled(loss, w, grads[k], h, entries, directions, r) for k, w in params.items()}
-    numeric = {k: n for k, (n, _) in pairs.items()}
-    analytic = {k: a for k, (_, a) in pairs.items()}
-    floor = FLOOR * max(float(np.abs(to_numpy(g)).max(initial=0.0)) for g in grads.values())
-    errors = {k: rel_error(numeric[k], analytic[k], floor) for k in params}
-    return GradErrors(errors, numeric, analytic, floor)
+    checked = {k: sampled(loss, w, grads[k], h, entries, directions, r) for k, w in params.items()}
+    errors = block_errors({k: n for k, (n, _, _) in checked.items()},
+                          {k: a for k, (_, a, _) in checked.items()}, scale=grads)  # fmt: skip
+    errors.notes.update({k: note for k, (_, _, note) in checked.items()})
+    return errors
 
 
 def assert_close(errors: dict[str, float], tol: float = TOLERANCE) -> None:

@@ -50,10 +50,10 @@ def sampled(
     entries: int,
     directions: int,
     r: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(finite differences, backward's values) of `entries` entries of `w` drawn by `r` (all
-    when w has no more) and, when some were left out, of `directions` unit directions through w.
-    `w` is moved in place and restored exactly."""
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """(finite differences, backward's values, what their positions are) of `entries` entries
+    of `w` drawn by `r` (all when w has no more) and, when some were left out, of `directions`
+    unit directions through w. `w` is moved in place and restored exactly."""
     old = w.copy()
     flat = to_numpy(dw).reshape(-1).astype(np.float64)
     n = w.size
@@ -77,4 +77,15 @@ def sampled(
 
         numeric.append(stencil(loss, move, h))
         analytic.append(float(flat @ v.reshape(-1)))
-    return np.array(numeric), np.array(analytic)
+    return np.array(numeric), np.array(analytic), _positions(picked, n, w.shape, len(numeric))
+
+
+def _positions(picked: np.ndarray, n: int, shape: tuple[int, ...], m: int) -> str:
+    """A note for a failing block's diagnosis, whose "worst at [i]" counts positions in the
+    vector compared: which entries of the parameter they are, and where the directions begin."""
+    if len(picked) == n:
+        return "; every entry checked (flattened)"
+    at = [tuple(int(i) for i in np.unravel_index(int(k), shape)) for k in picked]
+    k = len(picked)
+    note = f"; sampled: positions 0-{k - 1} are entries {at}"
+    return note + (f", {k}-{m - 1} random directions through all of it" if m > k else "")

@@ -70,3 +70,14 @@ def test_a_parameter_no_larger_than_entries_is_checked_entry_by_entry():
 
     errors = check_model(WrongB(), BATCH, entries=3, directions=0)
     assert errors["b"] > 1e-7 and errors["w"] < 1e-7
+
+
+def test_a_failing_sampled_block_says_which_entries_its_positions_are():
+    """The diagnosis names a position in the vector compared ("worst at [3]"): for a sampled
+    block that is not the parameter's entry 3, so the failure says which entries were drawn and
+    where the directions begin."""
+    with pytest.raises(AssertionError) as e:
+        assert_close(check_model(SineModel(wrong_at=17), BATCH, seed=0, entries=3))
+    w_line = next(line for line in str(e.value).splitlines() if line.strip().startswith("w:"))
+    assert "sampled: positions 0-2 are entries [" in w_line, w_line
+    assert "3-4 random directions through all of it" in w_line, w_line
