@@ -90,8 +90,24 @@ def check_keys(enc: Any, p: dict[str, Any], score: str) -> None:
 
 def check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int, int]:
     """Validate forward_with_keys's q, keys, enc against each other and against p; return (N, S).
-    The numba twin checks its inputs with it too."""
+    The numba twin checks its inputs with it too. A decoder calls it at every step, so the usual
+    case costs a few compares; anything else gets the checks that name what is wrong."""
     where = f"{WHERE}.forward_with_keys"
+    try:
+        N, Tq, Hq = q.shape
+        S, He = enc.shape[1:]
+        dtype = p["v"].dtype if "v" in p else q.dtype
+        Hk = p["v"].shape[0] if "v" in p else Hq  # A for the tanh kinds
+        if (
+            all(k in p for k in QUERY_PARAMS[score]) and enc.shape[0] == N
+            and (score != "concat" or p["W_a"].ndim == 2 and p["W_a"].shape[1] == Hq + He)
+            and (score != "additive" or p["W_q"].shape[1] == Hq)
+            and keys.shape == (N, S, Hk) and dtype.kind == "f"
+            and q.dtype == keys.dtype == enc.dtype == dtype and N > 0 and Tq > 0 and S > 0
+        ):  # fmt: skip
+            return N, S  # the usual case
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        pass  # named below
     N, Tq, Hq, S = _queries(where, q, enc, p, score, QUERY_PARAMS.get(score, ()))
     if score == "concat":
         validate.shape(where, "p['W_a']", p["W_a"], (None, Hq + enc.shape[2]), "A, Hq + He")
@@ -124,6 +140,8 @@ def query_mask(mask: Any, N: int, S: int, dtype: Any, checked: bool) -> Any:
     where = f"{WHERE}.forward_with_keys"
     if not checked or mask is None:
         return validate.mask(where, mask, N, S, dtype)
+    if getattr(mask, "shape", None) == (N, S) and getattr(mask, "dtype", None) == dtype:
+        return mask  # the usual case, at every step of a decoder: what validate.mask returned
     validate.shape(where, "mask", mask, (N, S), "N, S")
     validate.floating(where, "mask", mask, dtype)
     return mask

@@ -62,14 +62,8 @@ def forward(
     per batch, and the tokens it chooses itself are valid by construction), so this lookup does
     not look at them again (on CuPy, a wait for the device at every decoding step).
     """
-    validate.params(f"{WHERE}.forward", p, ("W",), "init(V, E, rng)")
+    _check_forward(ids, p, pad_id, ids_checked)
     W = p["W"]
-    validate.shape(f"{WHERE}.forward", "p['W']", W, (None, None), "V, E")
-    validate.floating(f"{WHERE}.forward", "p['W']", W)
-    V = W.shape[0]
-    if not ids_checked:
-        validate.token_ids(f"{WHERE}.forward", "ids", ids, V)
-    _check_pad_id(f"{WHERE}.forward", pad_id, V)
     out = W[ids]  # (..., E)
     keep = None
     if pad_id is not None:
@@ -77,6 +71,33 @@ def forward(
         # the pad token reads nothing from W: a select, since 0 * NaN (a NaN in W's pad row) is NaN
         out = get_array_module(out).where(keep[..., None], out, 0)
     return out, EmbeddingCache(ids, keep, W)
+
+
+def _check_forward(ids: Any, p: Any, pad_id: Any, ids_checked: bool) -> None:
+    """p's W (V, E) floating, pad_id None or an id in 0..V-1, and, unless `ids_checked`, the ids'
+    values. A decoder looks up its tokens at every step, so the usual case costs a few compares
+    (besides the ids' values, which a decoder has checked already); anything else gets the checks
+    that name what is wrong."""
+    where = f"{WHERE}.forward"
+    try:
+        W = p["W"]
+        if (
+            isinstance(p, dict) and W.ndim == 2 and W.dtype.kind == "f"
+            and (pad_id is None or (type(pad_id) is int and 0 <= pad_id < W.shape[0]))
+        ):  # fmt: skip
+            if not ids_checked:
+                validate.token_ids(where, "ids", ids, W.shape[0])
+            return  # the usual case
+    except (KeyError, TypeError, AttributeError):
+        pass  # named below
+    validate.params(where, p, ("W",), "init(V, E, rng)")
+    W = p["W"]
+    validate.shape(where, "p['W']", W, (None, None), "V, E")
+    validate.floating(where, "p['W']", W)
+    V = W.shape[0]
+    if not ids_checked:
+        validate.token_ids(where, "ids", ids, V)
+    _check_pad_id(where, pad_id, V)
 
 
 def backward(dout: Any, cache: EmbeddingCache) -> dict[str, Any]:

@@ -32,6 +32,27 @@ def forward(x: Any, p: dict[str, Any]) -> tuple[Any, LinearCache]:
 
     Shapes: x (..., D), W (O, D), b (O,) -> y (..., O).
     """
+    _check_forward(x, p)
+    W, b = p["W"], p["b"]
+    y = rows(x, W.T)  # (..., O): one 2-D GEMM over all leading axes
+    y += b  # in place: y is ours, and `+ b` would make a second (..., O) array
+    return y, LinearCache(x, W)
+
+
+def _check_forward(x: Any, p: Any) -> None:
+    """x (..., D) and p's W (O, D) and b (O,), all of one float dtype. A decoder calls forward at
+    every step, so the usual case costs a few compares; anything else gets the checks that name
+    what is wrong."""
+    try:
+        W, b = p["W"], p["b"]
+        if (
+            isinstance(p, dict) and W.ndim == 2 and b.shape == W.shape[:1]
+            and x.ndim >= 1 and x.shape[-1] == W.shape[1]
+            and x.dtype.kind == "f" and x.dtype == W.dtype == b.dtype
+        ):  # fmt: skip
+            return  # the usual case
+    except (KeyError, TypeError, AttributeError, IndexError):
+        pass  # named below
     validate.params("linear.forward", p, ("W", "b"), "init(D, O, rng)")
     W, b = p["W"], p["b"]
     validate.array("linear.forward", "x", x, "..., D")
@@ -40,9 +61,6 @@ def forward(x: Any, p: dict[str, Any]) -> tuple[Any, LinearCache]:
     validate.floating("linear.forward", "p['b']", b, W.dtype)
     validate.shape("linear.forward", "x", x, (None,) * (x.ndim - 1) + (W.shape[1],), "..., D")
     validate.floating("linear.forward", "x", x, W.dtype)
-    y = rows(x, W.T)  # (..., O): one 2-D GEMM over all leading axes
-    y += b  # in place: y is ours, and `+ b` would make a second (..., O) array
-    return y, LinearCache(x, W)
 
 
 def backward(dy: Any, cache: LinearCache) -> tuple[Any, dict[str, Any]]:
