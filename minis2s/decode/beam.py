@@ -30,6 +30,7 @@ so the bound `attainable` gives a live hypothesis holds with it as without.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -171,11 +172,12 @@ def _keep_best(finished, scores, active, t, limits, nbest, penalty, alpha) -> No
     """Step 4 for every active sentence, in place: keep its `nbest` best finished hypotheses, best
     first, and mark it done (active False) when they score at least as well as its best live one
     still could, or when it has no live one (scores (N, K), live slots best first)."""
-    for n in np.flatnonzero(active):
+    live_lp = scores[:, 0].tolist()  # each sentence's best live log-probability, as floats
+    for n in np.flatnonzero(active).tolist():
         finished[n] = sorted(finished[n], key=lambda h: -h.score)[:nbest]
-        best_live = attainable(scores[n, 0], t + 2, limits[n], penalty, alpha)
+        best_live = attainable(live_lp[n], t + 2, limits[n], penalty, alpha)
         enough = len(finished[n]) == nbest and finished[n][-1].score >= best_live
-        active[n] = not enough and np.isfinite(scores[n, 0])
+        active[n] = not enough and math.isfinite(live_lp[n])
 
 
 def _attention_so_far(attn: Any, w: Any, beta: float) -> np.ndarray | None:
@@ -203,20 +205,21 @@ def _prune(
     N, _, V = logp.shape
     cand = (scores[:, :, None] + logp).reshape(N, K * V)  # (N, K*V)
     order = _best_first(cand, 2 * K)  # (N, 2K): K may end, so 2K refill K
+    # the walk below reads one candidate at a time: as Python ints and floats, not NumPy scalars
+    best, best_lp = order.tolist(), cand[np.arange(N)[:, None], order].tolist()  # (N, 2K) each
     rows = np.repeat(np.arange(N) * K, K)  # default: keep row n*K (dead slots)
     tokens = np.full(N * K, PAD_ID, dtype=np.int64)
     new_scores = np.full((N, K), -np.inf)
-    for n in np.flatnonzero(active):
+    for n in np.flatnonzero(active).tolist():
         live = 0
         at_limit = t + 1 >= limits[n]
-        for j in order[n]:
-            if not np.isfinite(cand[n, j]) or live == K:
+        for j, lp in zip(best[n], best_lp[n], strict=True):  # lp = cand[n, j]
+            if not math.isfinite(lp) or live == K:
                 break
-            k, tok = divmod(int(j), V)
+            k, tok = divmod(j, V)
             r = n * K + k
             if tok == EOS_ID or at_limit:
                 ids = hist[r].tolist() + [tok]
-                lp = float(cand[n, j])
                 sc = penalised(lp, len(ids), penalty, alpha)
                 a = None if attn is None else attn[r]
                 if beta != 0.0:
@@ -224,7 +227,7 @@ def _prune(
                 finished[n].append(finish(ids, lp, sc, a, src_lens[n]))
                 continue
             rows[n * K + live], tokens[n * K + live] = r, tok
-            new_scores[n, live] = cand[n, j]
+            new_scores[n, live] = lp
             live += 1
     return rows, tokens, new_scores
 

@@ -166,13 +166,14 @@ def decode_one_each(
     y = xp.full((N,), BOS_ID, dtype=np.int64)
     logprob = xp.zeros(N, dtype=np.float64)
     done = np.zeros(N, dtype=bool)
+    rows = xp.arange(N)
     ids, attn = [], []
     # the batch steps together until every sentence is done: a finished row goes on stepping, its
     # log-probabilities no longer counted and its tokens past EOS cut by `finish`
     for t in range(int(limits.max())):
         logp, state, w = model.step(y, state, ids_checked=True)  # BOS, then its own choices
         y = choose(choosable(logp))
-        step_lp = logp[xp.arange(N), y].astype(np.float64)
+        step_lp = logp[rows, y].astype(np.float64)  # log p of the chosen tokens (N,)
         logprob += xp.where(xp.asarray(done), 0.0, step_lp)
         ids.append(y)
         attn.append(w)
