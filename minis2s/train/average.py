@@ -11,11 +11,11 @@ seeds) are averaged when asked, with a warning, since their mean is almost alway
 either (an ensemble, `--checkpoint A --checkpoint B`, combines such runs instead). A
 fine-tuning (`init_from`) descends from its start's weights, so the two are one lineage.
 
-The checkpoints must have one model config, dtype, tokenizer, both vocabularies, and the same
-parameter names and shapes; each refusal names two of them and the first difference. The
-average holds the parameters, the config of the last checkpoint given (with an "average" entry
-naming its inputs) and the vocabularies, but no optimizer or trainer state: no run resumes
-from it (the moments of several points average to no one point's).
+The checkpoints must have one model config (dropout aside), dtype, tokenizer, both
+vocabularies, and the same parameter names and shapes; each refusal names two of them and the
+first difference. The average holds the parameters, the config of the last checkpoint given
+(with an "average" entry naming its inputs) and the vocabularies, but no optimizer or trainer
+state: no run resumes from it (the moments of several points average to no one point's).
 """
 
 from __future__ import annotations
@@ -120,11 +120,17 @@ def average_last(run: str | os.PathLike, k: int, out: str | os.PathLike) -> list
 
 def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
     """The first field of the model config or the dtype in which two checkpoint configs differ
-    (fields added since a checkpoint was written at their defaults), or None."""
+    (fields added since a checkpoint was written at their defaults), or None. The options that
+    shape no parameter and that a fine-tuning may set anew (`fine_tune.MAY_CHANGE`: dropout) are
+    left out: a fine-tuning with less dropout and its start are one model, which WiSE-FT
+    averages."""
+    from minis2s.fine_tune import MAY_CHANGE
     from minis2s.train.config import with_new_fields
 
     def model(c: dict[str, Any]) -> dict[str, Any]:
-        return {"model": with_new_fields(c).get("model"), "dtype": c.get("dtype", "float32")}
+        fields = {k: v for k, v in (with_new_fields(c).get("model") or {}).items()
+                  if k not in MAY_CHANGE}  # fmt: skip
+        return {"model": fields, "dtype": c.get("dtype", "float32")}
 
     ma, mb = model(a), model(b)
     changed = checkpoint.differences(ma, mb)

@@ -1,0 +1,50 @@
+"""Features used together, as a careful user combines them, each result checked against a second
+route: a fine-tuning averaged with its start, ... Tiny models on tiny corpora written to tmp."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from minis2s.api import Translator
+from minis2s.cli import main
+from minis2s.data.corpus import write_tsv
+from minis2s.data.tasks import get_task
+from minis2s.train import checkpoint
+from minis2s.train.average import average
+
+TINY = ["--hidden", "8", "--emb", "8", "--batch-size", "16", "--show", "0", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """reverse-digits pairs written as files: 64 to train on, 16 for dev, 24 for test."""
+    root = tmp_path_factory.mktemp("digits")
+    splits = get_task("reverse-digits").generate(seed=0)
+    for split, n in (("train", 64), ("dev", 16), ("test", 24)):
+        write_tsv(root / f"{split}.tsv", splits[split][:n])
+    return root
+
+
+def data(root) -> list[str]:
+    return ["--data", str(root / "train.tsv"), "--dev-data", str(root / "dev.tsv")]
+
+
+def test_a_fine_tuning_with_other_dropout_averages_with_its_start(digits, tmp_path):
+    """--init-from may change --dropout ("which shapes no parameter"), and the README offers the
+    mean of a fine-tuning and its start (WiSE-FT): the two together must average, not be refused
+    as models of different configs."""
+    start, tuned = str(tmp_path / "start"), str(tmp_path / "tuned")
+    assert main(["train", *data(digits), *TINY, "--epochs", "1", "--dropout", "0.3",
+                 "--out", start]) == 0  # fmt: skip
+    assert main(["train", *data(digits), *TINY, "--epochs", "1", "--init-from", start,
+                 "--dropout", "0", "--out", tuned]) == 0  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one lineage: no note of different runs
+        out = average([f"{start}/last", f"{tuned}/last"], tmp_path / "wise")
+    a, b = checkpoint.load(f"{start}/last").params, checkpoint.load(f"{tuned}/last").params
+    got = checkpoint.load(str(out))
+    for name, p in got.params.items():
+        np.testing.assert_allclose(p, (a[name] + b[name].astype(np.float64)) / 2, rtol=1e-6)
+    assert got.config["model"]["dropout"] == 0  # the last checkpoint's config, as documented
+    assert Translator.load(str(out)).translate(["123"])[0].text is not None
