@@ -45,7 +45,7 @@ def evaluate(args: argparse.Namespace) -> int:
     note_unknown(tr, args)
     note_task(tr, args)
     if bands is not None:
-        _print_bands(bands, args.by_length)
+        _print_bands(bands, args.by_length, tr.source_unit)
     if args.show:
         print()
         show_translations(tr, pairs[: args.show], translations[: args.show])
@@ -168,11 +168,14 @@ def read_pairs(tr: Translator, args: argparse.Namespace) -> list:
     return task_split(tr.config, args.task, args.split or "test")
 
 
-def _print_bands(bands: list, width: int) -> None:
-    """The exact match per band of source lengths as an aligned table."""
+def _print_bands(bands: list, width: int, unit: str = "tokens") -> None:
+    """The exact match per band of source lengths as an aligned table; `unit` is what a length
+    counts (`Translator.source_unit`: "tokens", or "frames" for a model of feature frames)."""
     labels = [f"{b.lo}" if b.lo == b.hi else f"{b.lo}-{b.hi}" for b in bands]
     w = max(len("length"), *map(len, labels))
-    print(f"\nexact_match by source length, in bands of {width} token{'s' * (width != 1)}:")
+    print(
+        f"\nexact_match by source length, in bands of {width} {unit[:-1] if width == 1 else unit}:"
+    )
     print(f"  {'length':>{w}}  {'n':>6}  exact_match")
     for label, b in zip(labels, bands, strict=True):
         print(f"  {label:>{w}}  {b.n:>6}  {b.exact_match:.4f}")

@@ -48,3 +48,18 @@ def test_a_fine_tuning_with_other_dropout_averages_with_its_start(digits, tmp_pa
         np.testing.assert_allclose(p, (a[name] + b[name].astype(np.float64)) / 2, rtol=1e-6)
     assert got.config["model"]["dropout"] == 0  # the last checkpoint's config, as documented
     assert Translator.load(str(out)).translate(["123"])[0].text is not None
+
+
+def test_by_length_of_a_feature_model_counts_frames(tmp_path, capsys):
+    """`evaluate --by-length` of a model that reads feature frames (noisy-digits) bands its
+    sources by frames, and its table must say so, not "tokens" (it has none)."""
+    run = str(tmp_path / "nd")
+    assert main(["train", "--task", "noisy-digits", "--train-size", "32", "--dev-size", "8",
+                 *TINY, "--epochs", "1", "--out", run]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert (
+        main(["evaluate", "--checkpoint", run, "--task", "noisy-digits", "--by-length", "5"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "exact_match by source length, in bands of 5 frames:" in out
+    assert "token" not in out.split("exact_match by source length")[1]
