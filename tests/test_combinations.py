@@ -63,3 +63,21 @@ def test_by_length_of_a_feature_model_counts_frames(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "exact_match by source length, in bands of 5 frames:" in out
     assert "token" not in out.split("exact_match by source length")[1]
+
+
+def test_last_k_of_a_run_that_keeps_one_gives_a_fix_that_works(digits, tmp_path, capsys):
+    """A run resumed with a smaller --keep-checkpoints keeps fewer; `average --last 2` of a run
+    that keeps one must not advise "ask for 1 or fewer", which average refuses in turn (a mean
+    needs two): it names a fix that works."""
+    run = str(tmp_path / "r")
+    base = ["train", *data(digits), *TINY, "--epochs", "2", "--eval-every", "2", "--out", run]
+    assert main([*base, "--keep-checkpoints", "3", "--max-steps", "4"]) == 0
+    assert main(["train", "--out", run, "--resume", "--quiet", "--show", "0", "--max-steps", "6",
+                 "--keep-checkpoints", "1"]) == 0  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "r" / "steps").iterdir()) == ["step-0000006"]
+    capsys.readouterr()
+    assert main(["average", "--run", run, "--last", "2", "--out", str(tmp_path / "avg")]) == 2
+    err = capsys.readouterr().err
+    assert "ask for 1 or fewer" not in err
+    assert "a mean needs two or more" in err and "--keep-checkpoints" in err
+    assert "checkpoints of other points with --checkpoint" in err

@@ -91,6 +91,13 @@ def last_kept(run: str | os.PathLike, k: int) -> list[str]:
             "--keep-checkpoints K (with --eval-every N for several an epoch), or give "
             "checkpoints with --checkpoint"
         )
+    if len(found) < k and len(found) < 2:  # "ask for 1" would be refused: a mean needs two
+        raise ValueError(
+            f"--last {k}: {run} keeps 1 checkpoint in {keep.STEPS}/ "
+            f"({os.path.basename(found[0])}), and a mean needs two or more: resume the run with "
+            "--keep-checkpoints 2 or more (and more --epochs or --max-steps) to keep more, or "
+            "give two or more checkpoints of other points with --checkpoint"
+        )
     if len(found) < k:
         raise ValueError(
             f"--last {k}: {run} keeps {len(found)} checkpoint{'s' * (len(found) > 1)} in "
