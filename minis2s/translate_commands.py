@@ -53,6 +53,7 @@ def translate(args: argparse.Namespace) -> int:
     note_unknown(tr, args)
     if blank:
         _note_blank(blank, len(sentences), what)
+    _note_tabs(sentences, what, args.checkpoint)
     note_long(tr, lengths, what)
     if cut:
         print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
@@ -125,3 +126,21 @@ def _note_blank(blank: list[int], n: int, what: str) -> None:
     verb, outputs = ("has", "its output is") if k == 1 else ("have", "their outputs are")
     print(f"note: {k} of the {n} {what}s ({where}) {verb} no token: {outputs} empty",
           file=sys.stderr)  # fmt: skip
+
+
+def _note_tabs(sentences: list[str], what: str, checkpoints: list[str]) -> None:
+    """A note on stderr naming the sentences that hold a TAB: a corpus's `source<TAB>target`
+    lines piped into translate (`translate < test.tsv`) are read whole, the reference too, as
+    one sentence, and translated as such. A source may hold a TAB on purpose, so it is a note,
+    as for a corpus side that holds one."""
+    tabbed = [i for i, s in enumerate(sentences) if "\t" in s]
+    if not tabbed:
+        return
+    k, n = len(tabbed), len(sentences)
+    where = ", ".join(str(i + 1) for i in tabbed[:10]) + ", ..." * (k > 10)
+    verb = "holds" if k == 1 else "hold"
+    runs = " ".join(f"--checkpoint {c}" for c in checkpoints)
+    print(f"note: {k} of the {n} {what}s ({where}) {verb} a TAB, and each was translated whole "
+          "as one sentence; for a corpus of source<TAB>target lines, translate its sources alone "
+          f"(`cut -f1 FILE | minis2s translate {runs}`) or score it with `minis2s evaluate "
+          f"{runs} --data FILE`", file=sys.stderr)  # fmt: skip

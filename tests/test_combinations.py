@@ -81,3 +81,33 @@ def test_last_k_of_a_run_that_keeps_one_gives_a_fix_that_works(digits, tmp_path,
     assert "ask for 1 or fewer" not in err
     assert "a mean needs two or more" in err and "--keep-checkpoints" in err
     assert "checkpoints of other points with --checkpoint" in err
+
+
+@pytest.fixture(scope="module")
+def digits_run(digits, tmp_path_factory):
+    """A run on the reverse-digits files (one epoch, attention, a bidirectional GRU)."""
+    run = str(tmp_path_factory.mktemp("digits_run") / "r")
+    assert (
+        main(["train", *data(digits), *TINY, "--epochs", "1", "--cell", "gru", "--out", run]) == 0
+    )
+    return run
+
+
+def test_a_corpus_piped_into_translate_is_noted(digits, digits_run, monkeypatch, capsys):
+    """`translate < test.tsv` (a corpus, source<TAB>reference) reads each line whole, reference
+    and all, as one sentence: the outputs are of other sentences than the user meant, and the
+    only notes were of unknown tokens and long lines. A note names the lines with a TAB and the
+    fix (their sources alone, or `evaluate --data`)."""
+    import io
+
+    lines = (digits / "test.tsv").read_text(encoding="utf-8").splitlines()[:3]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", digits_run]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 3  # still line for line
+    assert "3 of the 3 lines (1, 2, 3) hold a TAB" in err
+    assert "cut -f1" in err and "evaluate --checkpoint" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(s.split("\t")[0] + "\n" for s in lines)))
+    assert main(["translate", "--checkpoint", digits_run]) == 0
+    assert "TAB" not in capsys.readouterr().err
