@@ -44,6 +44,7 @@ def checkpoint_dir(path: str, which: str) -> str:
             "its checkpoints (runs/x/best, runs/x/last)"
         )
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "state.json")):
+        _refuse_kept_folder(path)
         raise FileNotFoundError(
             f"no checkpoint at {path}: expected a run directory (with {which}/ or last/ "
             "inside, as `minis2s train --out` writes) or a checkpoint directory (with "
@@ -110,3 +111,20 @@ def read(
         src_vocab = tgt_vocab
     tokenizer = checks.tokenizer_of(checkpoint_dir, ckpt.config.get("data", {}))
     return model, src_vocab, tgt_vocab, tokenizer, ckpt.config
+
+
+def _refuse_kept_folder(path: str) -> None:
+    """FileNotFoundError naming what to give when `path` is a run's `steps/`, the folder of the
+    checkpoints that --keep-checkpoints keeps (train/keep.py), not a checkpoint itself."""
+    from minis2s.train import keep
+
+    run = os.path.dirname(os.path.normpath(path)) or "."
+    found = keep.kept(run) if os.path.basename(os.path.normpath(path)) == keep.STEPS else []
+    if not found:
+        return
+    newest = found[-1][1]
+    raise FileNotFoundError(
+        f"{path} holds the checkpoints that --keep-checkpoints kept ({len(found)}, the newest "
+        f"{newest}), not one checkpoint: give one of them (such as {newest}), the run "
+        f"{run} (its best/), or their mean (`minis2s average --run {run} --last K --out NEW`)"
+    )

@@ -111,3 +111,20 @@ def test_a_corpus_piped_into_translate_is_noted(digits, digits_run, monkeypatch,
     monkeypatch.setattr("sys.stdin", io.StringIO("".join(s.split("\t")[0] + "\n" for s in lines)))
     assert main(["translate", "--checkpoint", digits_run]) == 0
     assert "TAB" not in capsys.readouterr().err
+
+
+def test_the_steps_folder_of_kept_checkpoints_is_named_as_such(digits, tmp_path, capsys):
+    """--keep-checkpoints keeps RUN/steps/step-N; `translate --checkpoint RUN/steps` said only
+    that no checkpoint was there, where the folder holds several: the error names them and what
+    to give (one of them, the run, or their average)."""
+    run = str(tmp_path / "r")
+    assert main(["train", *data(digits), *TINY, "--epochs", "1", "--eval-every", "2",
+                 "--keep-checkpoints", "2", "--out", run]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["translate", "--checkpoint", f"{run}/steps", "123"]) == 2
+    err = capsys.readouterr().err
+    assert f"{run}/steps holds the checkpoints that --keep-checkpoints kept" in err
+    assert f"{run}/steps/step-0000004" in err  # the newest (4 updates an epoch)
+    assert f"--run {run} --last K" in err
+    with pytest.raises(FileNotFoundError, match="holds the checkpoints that --keep-checkpoints"):
+        Translator.load(f"{run}/steps")
