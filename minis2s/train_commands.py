@@ -117,6 +117,13 @@ def _run_options(
     if args.bpe_merges is not None:
         data_options["bpe_merges"] = args.bpe_merges
     tokenizer = args.tokenizer
+    if train_options.get("tokens_per_batch") and train_options.get("batch_size"):
+        raise ValueError(
+            f"--batch-size {train_options['batch_size']} and --tokens-per-batch "
+            f"{train_options['tokens_per_batch']} are two ways to size a batch (sentences, or "
+            "padded tokens); give one of them (--tokens-per-batch alone replaces the default "
+            "batch size)"
+        )
     if "tokens_per_batch" in train_options and "batch_size" not in train_options:
         train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)

@@ -128,3 +128,17 @@ def test_the_steps_folder_of_kept_checkpoints_is_named_as_such(digits, tmp_path,
     assert f"--run {run} --last K" in err
     with pytest.raises(FileNotFoundError, match="holds the checkpoints that --keep-checkpoints"):
         Translator.load(f"{run}/steps")
+
+
+def test_batch_size_and_tokens_per_batch_together_are_refused_in_the_command_line_words(
+    digits, tmp_path, capsys
+):
+    """--tokens-per-batch replaces --batch-size; both given (the user's usual --batch-size kept
+    when trying token batches) was refused in TrainConfig's words ("pass batch_size=0"), which
+    name no option of the command line."""
+    argv = ["train", *data(digits), *TINY, "--tokens-per-batch", "60", "--epochs", "1",
+            "--out", str(tmp_path / "r")]  # fmt: skip
+    assert main(argv) == 2  # TINY holds --batch-size 16
+    err = capsys.readouterr().err
+    assert "--batch-size 16 and --tokens-per-batch 60" in err and "give one of them" in err
+    assert "batch_size=0" not in err and not (tmp_path / "r").exists()
