@@ -142,7 +142,22 @@ def _translate_parser(sub: Any) -> None:
     p.add_argument("--show-attention", action="store_true",
                    help="after each translation, its attention weights as text: a row per "
                    "output token, a column per source token, ' ' for 0 to '@' for 1")  # fmt: skip
+    # evaluate's and train's --show N, which argparse would take for an abbreviation of
+    # --show-attention here (and N for a sentence): refused by name instead
+    p.add_argument("--show", nargs="?", action=_NotTranslates, help=argparse.SUPPRESS)
     _decode_options(p)
+
+
+class _NotTranslates(argparse.Action):
+    """translate's refusal of `--show N`: its options hold none by that name, and argparse would
+    read it as --show-attention, an abbreviation, and N as one more sentence to translate."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None):
+        parser.error(
+            "--show N is evaluate's and train's (the first N outputs beside their references); "
+            "translate prints every output: leave it out (--show-attention prints, under each "
+            "output, where its tokens looked)"
+        )
 
 
 def _evaluate_parser(sub: Any) -> None:

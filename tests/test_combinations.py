@@ -142,3 +142,17 @@ def test_batch_size_and_tokens_per_batch_together_are_refused_in_the_command_lin
     err = capsys.readouterr().err
     assert "--batch-size 16 and --tokens-per-batch 60" in err and "give one of them" in err
     assert "batch_size=0" not in err and not (tmp_path / "r").exists()
+
+
+def test_translate_refuses_evaluates_show_instead_of_abbreviating_it(digits_run, capsys):
+    """`evaluate --show N` prints N outputs; carried over to `translate --show 2 123`, argparse
+    took `--show` for an abbreviation of --show-attention and "2" for a sentence: two outputs
+    and their grids, where one was asked, with no word of it."""
+    with pytest.raises(SystemExit) as stop:  # argparse's refusal, with the usage line
+        main(["translate", "--checkpoint", digits_run, "--show", "2", "123"])
+    assert stop.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "--show N is evaluate's and train's" in err
+    assert "--show-attention" in err
+    assert main(["translate", "--checkpoint", digits_run, "--show-attention", "123"]) == 0
+    assert main(["translate", "--checkpoint", digits_run, "--show-att", "123"]) == 0  # still
