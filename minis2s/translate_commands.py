@@ -20,6 +20,7 @@ def translate(args: argparse.Namespace) -> int:
     from minis2s.ensemble_commands import load_translator, no_attention
 
     kw = decode_kwargs(args)  # before reading anything: a wrong option costs no waiting
+    _refuse_runs_as_sentences(args.sentences, args.checkpoint)
     tr = load_translator(args.checkpoint)
     if args.show_attention and no_attention(tr, args.checkpoint):
         raise ValueError(
@@ -60,6 +61,28 @@ def translate(args: argparse.Namespace) -> int:
               f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
               "cut there", file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _refuse_runs_as_sentences(sentences: list[str], checkpoints: list[str]) -> None:
+    """ValueError for a sentence argument that names a run or checkpoint directory: the second
+    run of an ensemble given without its own --checkpoint (`--checkpoint A B "text"`), which
+    would be translated as text while the ensemble went on without it."""
+    import os
+
+    for i, s in enumerate(sentences, 1):
+        if not s or not os.path.isdir(s):
+            continue
+        if os.path.isfile(os.path.join(s, "state.json")):
+            what = "a checkpoint"
+        elif any(os.path.isfile(os.path.join(s, w, "state.json")) for w in ("best", "last")):
+            what = "a run directory"
+        else:
+            continue
+        runs = " ".join(f"--checkpoint {c}" for c in [*checkpoints, s])
+        raise ValueError(
+            f"sentence {i}, {s}, is {what}, not text to translate: for an ensemble, give "
+            f"--checkpoint before each run ({runs})"
+        )
 
 
 def _sentences(given: list[str]) -> list[str]:

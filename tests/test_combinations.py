@@ -156,3 +156,17 @@ def test_translate_refuses_evaluates_show_instead_of_abbreviating_it(digits_run,
     assert "--show-attention" in err
     assert main(["translate", "--checkpoint", digits_run, "--show-attention", "123"]) == 0
     assert main(["translate", "--checkpoint", digits_run, "--show-att", "123"]) == 0  # still
+
+
+def test_a_second_run_given_without_its_checkpoint_flag_is_not_translated(digits_run, capsys):
+    """`translate --checkpoint A B "text"`, an ensemble with one --checkpoint for both runs: B
+    was translated as a sentence (its path, to an empty line or noise), and the ensemble was A
+    alone. A sentence argument that names a run or checkpoint is refused with the fix."""
+    argv = ["translate", "--checkpoint", digits_run, digits_run, "123"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"sentence 1, {digits_run}, is a run directory" in err
+    assert f"--checkpoint {digits_run} --checkpoint {digits_run}" in err
+    assert main(["translate", "--checkpoint", digits_run, f"{digits_run}/last", "1"]) == 2
+    assert "is a checkpoint" in capsys.readouterr().err
