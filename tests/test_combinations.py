@@ -184,3 +184,72 @@ def test_plot_log_of_a_run_stopped_before_its_first_evaluation_says_so(digits, t
     err = capsys.readouterr().err
     assert f"{run} has no dev evaluation yet" in err and "--eval-every" in err
     assert not (tmp_path / "c.png").exists()
+
+
+@pytest.fixture(scope="module")
+def names_runs(tmp_path_factory):
+    """Two word runs on a corpus whose names are rare (--min-freq 2 makes them <unk>): a one-way
+    LSTM reading its source reversed, and a bidirectional GRU with concat attention."""
+    import random
+
+    root = tmp_path_factory.mktemp("names")
+    r = random.Random(0)
+    nouns = [("dog", "perro"), ("cat", "gato"), ("cow", "vaca")]
+    verbs = [("sees", "ve"), ("eats", "come")]
+    pairs = []
+    for _ in range(96):
+        (e, s), (v, w) = r.choice(nouns), r.choice(verbs)
+        name = "".join(r.choice("bdgkmptz") + r.choice("aeiou") for _ in range(3)).capitalize()
+        pairs.append((f"{name} {v} the {e} .", f"{name} {w} el {s} .") if r.random() < 0.5
+                     else (f"the {e} {v} {name} .", f"el {s} {w} a {name} ."))  # fmt: skip
+    write_tsv(root / "train.tsv", pairs[:80])
+    write_tsv(root / "test.tsv", pairs[80:])
+    common = ["--data", str(root / "train.tsv"), *TINY, "--tokenizer", "word", "--min-freq", "2",
+              "--epochs", "5", "--lr", "0.03"]  # fmt: skip
+    runs = [str(root / "rev"), str(root / "bi")]
+    assert main(["train", *common, "--no-bidirectional", "--reverse-source", "--cell", "lstm",
+                 "--out", runs[0]]) == 0  # fmt: skip
+    assert main(["train", *common, "--cell", "gru", "--attention", "concat", "--dropout", "0.2",
+                 "--out", runs[1]]) == 0  # fmt: skip
+    return root, runs
+
+
+def test_replace_unk_with_a_reversed_source_and_beam_copies_the_attended_word(names_runs, capsys):
+    """--reverse-source puts the encoder's outputs back in source order, so attention indexes
+    the source as written: each <unk> of every n-best hypothesis, of one run and of an ensemble
+    of a reversed and a plain run, is written as the source word of its step's largest weight;
+    the command line prints what the API returns."""
+    root, runs = names_runs
+    sources = [line.split("\t")[0] for line in (root / "test.tsv").read_text().splitlines()]
+    both = [x for r in runs for x in ("--checkpoint", r)]
+    for tr, flags in ((Translator.load(runs[0]), both[:2]), (Translator.load_ensemble(runs), both)):
+        kw = dict(method="beam", beam_size=3, nbest=2, length_penalty="gnmt", alpha=0.5)
+        plain = tr.translate(sources, **kw)
+        copied = tr.translate(sources, replace_unk=True, **kw)
+        replaced = 0
+        for hyps, hyps_copied in zip(plain, copied, strict=True):
+            for h, c in zip(hyps, hyps_copied, strict=True):
+                assert (h.score, len(h.tokens)) == (c.score, len(c.tokens))
+                for t, (a, b) in enumerate(zip(h.tokens, c.tokens, strict=True)):
+                    want = h.src_tokens[int(np.argmax(h.attention[t]))] if a == "<unk>" else a
+                    assert b == want
+                    replaced += a == "<unk>"
+        assert replaced > 0  # the runs write <unk> for the names
+        capsys.readouterr()
+        argv = ["translate", *flags, "--beam", "3", "--nbest", "2", "--length-penalty", "gnmt",
+                "--alpha", "0.5", "--replace-unk", *sources]  # fmt: skip
+        assert main(argv) == 0
+        want = [" ||| ".join(f"{t.text}\t{t.score:.4f}" for t in hyps) for hyps in copied]
+        assert capsys.readouterr().out.splitlines() == want
+
+
+def test_an_ensemble_of_one_run_decodes_as_that_run(names_runs):
+    """Beam search with both penalties, and sampling, through an ensemble of one run: the run's
+    own outputs and scores (the mean of one distribution is that distribution)."""
+    root, runs = names_runs
+    sources = [line.split("\t")[0] for line in (root / "test.tsv").read_text().splitlines()]
+    one, alone = Translator.load_ensemble(runs[1:]), Translator.load(runs[1])
+    for kw in (dict(method="beam", beam_size=3, beta=0.3, length_penalty="average"),
+               dict(method="sample", seed=3, top_k=4, temperature=1.5)):  # fmt: skip
+        for a, b in zip(one.translate(sources, **kw), alone.translate(sources, **kw), strict=True):
+            assert a.text == b.text and a.score == pytest.approx(b.score, abs=1e-4)
