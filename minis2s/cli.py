@@ -18,7 +18,7 @@ from minis2s.cli_decoding import SEARCH_OPTIONS as SEARCH_OPTIONS
 from minis2s.cli_decoding import decode_kwargs as decode_kwargs
 from minis2s.cli_parser import ENSEMBLE_HELP as ENSEMBLE_HELP
 from minis2s.cli_parser import SCORE_SEARCHES_NOTHING as SCORE_SEARCHES_NOTHING
-from minis2s.cli_parser import build_parser
+from minis2s.cli_parser import build_parser, refuse_repeated
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     _set_threads(argv)
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
+    refuse_repeated(parser.commands[args.command], argv)  # argparse keeps the last: one only
     if unknown:  # refused by the command's own parser: its usage line, and _Parser's hints
         parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     from minis2s import backend

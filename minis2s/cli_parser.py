@@ -247,3 +247,39 @@ def _bench_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="time LSTM/GRU layers on --backend against PyTorch")
     p.add_argument("--quick", action="store_true", help="the seed-notebook size only (< 60 s)")
     p.add_argument("--json", metavar="PATH", type=path, help="also write the rows as JSON")
+
+
+# Options that name what a command reads or writes: argparse keeps the last of one given twice,
+# so `evaluate --data test.tsv --data dev.tsv` scored dev alone and `--init-from A --init-from B`
+# started from B, without a word; given twice, they are refused (refuse_repeated).
+ONCE = (
+    "--data", "--dev-data", "--test-data", "--task", "--split", "--out", "--init-from",
+    "--src-vectors", "--tgt-vectors", "--phrase-table", "--sentence", "--log", "--run", "--side",
+    "--json", "--write",
+)  # fmt: skip
+
+
+def refuse_repeated(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """parser.error (exit 2) for an option of ONCE that `argv` gives twice to `parser` (a
+    command's), in full, abbreviated as argparse takes it, or as `--opt=value`. Tokens after
+    `--` are text, not options."""
+    strings = [s for s in parser._option_string_actions if s.startswith("--")]
+    seen: dict[str, str] = {}
+    for i, token in enumerate(argv):
+        if token == "--":
+            return
+        if not token.startswith("--"):
+            continue
+        name = token.partition("=")[0]
+        full = name if name in strings else None
+        if full is None:
+            matches = [s for s in strings if s.startswith(name)]
+            full = matches[0] if len(matches) == 1 else None
+        if full not in ONCE:
+            continue
+        name, eq, value = token.partition("=")
+        given = f"{name} {value if eq else (argv[i + 1] if i + 1 < len(argv) else '')}".strip()
+        if full in seen:
+            parser.error(f"{full} given twice ({seen[full]}, then {given}); an option that names "
+                         "what to read or write takes one value: give it once")  # fmt: skip
+        seen[full] = given

@@ -253,3 +253,28 @@ def test_an_ensemble_of_one_run_decodes_as_that_run(names_runs):
                dict(method="sample", seed=3, top_k=4, temperature=1.5)):  # fmt: skip
         for a, b in zip(one.translate(sources, **kw), alone.translate(sources, **kw), strict=True):
             assert a.text == b.text and a.score == pytest.approx(b.score, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evaluate", "--checkpoint", "RUN", "--data", "TEST", "--data", "DEV"],
+        ["score", "--checkpoint", "RUN", "--data", "TEST", "--dat", "DEV"],  # an abbreviation
+        ["train", "--init-from", "RUN", "--init-from", "RUN", "--data", "TEST", "--out", "NEW"],
+        ["train", "--data", "TEST", "--out", "NEW", "--out=NEW2"],
+        ["plot", "--checkpoint", "RUN", "--sentence", "123", "--sentence", "45", "--out", "P.png"],
+    ],
+)
+def test_a_data_or_path_option_given_twice_is_refused(argv, digits, digits_run, tmp_path, capsys):
+    """argparse keeps the last of an option given twice: `evaluate --data test.tsv --data
+    dev.tsv` scored dev alone, and `--init-from A --init-from B` started from B, without a word.
+    An option that names what to read or write is refused when given twice."""
+    names = {"RUN": digits_run, "TEST": str(digits / "test.tsv"), "DEV": str(digits / "dev.tsv"),
+             "NEW": str(tmp_path / "new"), "P.png": str(tmp_path / "p.png")}  # fmt: skip
+    argv = [names.get(a, a.replace("NEW2", str(tmp_path / "new2"))) for a in argv]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    out, err = capsys.readouterr()
+    assert "given twice" in err and "give it once" in err and out == ""
+    assert not (tmp_path / "new").exists() and not (tmp_path / "p.png").exists()
