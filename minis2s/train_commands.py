@@ -124,6 +124,11 @@ def _run_options(
             "padded tokens); give one of them (--tokens-per-batch alone replaces the default "
             "batch size)"
         )
+    if model_options.get("attention") == "none" and model_options.get("input_feed"):
+        raise ValueError(
+            "--input-feed feeds the attentional state h~ into the next decoder step, so it needs "
+            "attention: leave --input-feed out with --attention none, or choose an --attention"
+        )
     if "tokens_per_batch" in train_options and "batch_size" not in train_options:
         train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)

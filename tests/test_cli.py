@@ -494,7 +494,7 @@ def test_attention_none_alone_turns_input_feeding_off(tmp_path, capsys):
     cfg = Translator.load(out).model.cfg
     assert (cfg.attention, cfg.input_feed) == ("none", False)
     assert main(["train", *TINY, "--attention", "none", "--input-feed", "--out", out + "2"]) == 2
-    assert "input_feed feeds the attentional state" in capsys.readouterr().err
+    assert "--input-feed feeds the attentional state" in capsys.readouterr().err
 
 
 def test_version(capsys):
@@ -552,6 +552,12 @@ def test_bad_input_gets_a_clear_message(argv, message, capsys):
         (["--init", "xavier", "--init-scale", "0.2"], "--init-scale has no effect without"),
         (["--cell", "gru", "--forget-bias", "2"], "--forget-bias has no effect without --cell"),
         (["--batch-size", "8", "--tokens-per-batch", "100"], "give one of them"),
+        (
+            ["--attention", "none", "--input-feed"],
+            "--input-feed feeds the attentional state h~ "
+            "into the next decoder step, so it needs attention: leave --input-feed out with "
+            "--attention none, or choose an --attention",
+        ),  # was ModelConfig's 'pass input_feed=False'
     ],
 )
 def test_a_training_option_the_rest_would_ignore_is_refused(options, message, tmp_path, capsys):
