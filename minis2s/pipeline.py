@@ -120,6 +120,8 @@ def train(
     trainer = Trainer(
         model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
         meta=meta, vocabs=_vocabs(data), progress=progress,
+        resume_hint="rerun with --resume" if cli else
+        "to go on, call pipeline.train with the same arguments and resume=True",
     )  # fmt: skip
     _warn_before_training(trainer, new_model=not resume and start is None)
     if progress:

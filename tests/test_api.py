@@ -435,3 +435,22 @@ def test_a_translator_built_by_hand_checks_its_vocabularies_against_the_model():
             r"\(share_embeddings\), .* pass the same Vocab for both: Translator\(model, vocab, "
         )):  # fmt: skip
             Translator(shared, src, v)
+
+
+def test_an_interrupted_python_run_says_how_python_resumes_it(tmp_path, monkeypatch, capsys):
+    """pipeline.train interrupted (Ctrl-C between updates) names its keyword, resume=True; the
+    command line names its flag (tests/test_sigterm.py)."""
+    from minis2s.train.trainer import Trainer
+
+    def interrupt(self, batch):
+        raise KeyboardInterrupt
+
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    monkeypatch.setattr(Trainer, "step", interrupt)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.train(data, {"hidden": 8, "emb": 8}, TrainConfig(epochs=1), out, progress=False)
+    said = capsys.readouterr().out
+    assert f"interrupted: checkpoint saved to {out}/last; to go on, call pipeline.train with " \
+        "the same arguments and resume=True" in said  # fmt: skip
+    assert "--resume" not in said

@@ -56,6 +56,8 @@ class Trainer(Bookkeeping):
 
     `evaluate(model) -> dict` returns dev figures, including `tcfg.metric` ("loss" is lower is
     better; the others higher). `meta` (config, vocabularies) is stored with every checkpoint.
+    `resume_hint` ends the line printed when Ctrl-C or SIGTERM stops the run (pipeline.train
+    names the command line's --resume or its own resume=True).
     """
 
     def __init__(
@@ -69,11 +71,13 @@ class Trainer(Bookkeeping):
         meta: dict[str, Any],
         vocabs: dict[str, Any] | None = None,
         progress: bool = True,
+        resume_hint: str = "rerun with --resume",
     ) -> None:
         if not train:
             raise ValueError("Trainer: the training set is empty")
         self.model, self.tcfg, self.train, self.evaluate = model, tcfg, train, evaluate
         self.out_dir, self.meta, self.vocabs, self.progress = str(out_dir), meta, vocabs, progress
+        self.resume_hint = resume_hint  # how its caller goes on after Ctrl-C: a flag, a keyword
         opt_kw: dict[str, Any] = {"lr": tcfg.lr, "weight_decay": tcfg.weight_decay}
         if str(tcfg.optimizer).lower() == "sgd":
             opt_kw |= {"momentum": tcfg.momentum, "nesterov": tcfg.nesterov}
@@ -136,7 +140,7 @@ class Trainer(Bookkeeping):
             except KeyboardInterrupt as e:
                 self.save("last")
                 how = "stopped by SIGTERM" if isinstance(e, Terminated) else "interrupted"
-                print(f"\n{how}: checkpoint saved to {self.out_dir}/last; rerun with --resume")
+                print(f"\n{how}: checkpoint saved to {self.out_dir}/last; {self.resume_hint}")
                 raise
         return self.result
 
