@@ -258,6 +258,10 @@ def check_model(
     repeated over many drawn configurations.
     """
 
+    if entries is not None:  # 0 entries and 0 directions compared nothing, and passed
+        validate.integer("check_model", "entries (of each parameter to check)", entries, 1)
+    validate.integer("check_model", "directions (through each parameter)", directions, 0)
+
     def rng() -> Any:
         return None if seed is None else np.random.default_rng(seed)
 
