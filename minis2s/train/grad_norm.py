@@ -28,10 +28,11 @@ def check_arrays(where: str, name: str, arrays: Any) -> None:
         raise ValueError(f"{where}: {name} is {got}; give a dict of arrays by name "
                          "(model.params, or the grads of loss_and_grads)")  # fmt: skip
     for k, a in arrays.items():
-        if not (hasattr(a, "dtype") and hasattr(a, "shape")) or a.dtype.kind != "f":
+        # a torch tensor's dtype has no .kind: it was an AttributeError here
+        if not hasattr(a, "shape") or getattr(getattr(a, "dtype", None), "kind", None) != "f":
             what = f"a {a.dtype} array" if hasattr(a, "dtype") else type(a).__name__
-            raise ValueError(f"{where}: {name}[{k!r}] is {what}; give float arrays "
-                             "(float32 or float64)")  # fmt: skip
+            raise ValueError(f"{where}: {name}[{k!r}] is {what}; give NumPy (or CuPy) "
+                             "float arrays, float32 or float64")  # fmt: skip
 
 
 def global_norm(grads: Params) -> float:
