@@ -13,11 +13,12 @@ import re
 import numpy as np
 import pytest
 
-from minis2s import cli_options, evaluation, validate
+from minis2s import backend, cli_options, evaluation, scoring, validate
 from minis2s._decoding_checks import check_replace_unk, normalized_table
 from minis2s.data import provenance
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.wordpunct import wordpunct_detokenize, wordpunct_tokenize
+from minis2s.decode import beam_search
 from minis2s.gradcheck import FLOOR, check_model
 from minis2s.layers import linear, lstm, stack
 from minis2s.models import ModelConfig, Seq2Seq
@@ -133,6 +134,29 @@ def test_a_right_float64_gradient_checks_far_below_the_tolerance():
         assert max(check_model(SineModel(), BATCH, seed=seed, entries=3).values()) < 1e-9
 
 
+def test_a_matrix_is_sampled_over_all_its_rows_and_named_by_row_and_column():
+    """A (5, 8) parameter: a right gradient passes, and 30 entries drawn are 30 distinct
+    (row, column) pairs in every row. Mutants: n = w.shape[0] (entries of the first row only),
+    entries unravelled in Fortran order against the C-order gradient, the note's flat indices."""
+
+    def matrix_model():
+        model = SineModel()
+        model.params["w"] = model.params["w"].reshape(5, 8)
+        return model
+
+    batch = BATCH.reshape(5, 8)
+    for seed in range(3):
+        assert max(check_model(matrix_model(), batch, seed=seed, entries=3).values()) < 1e-7
+    note = check_model(matrix_model(), batch, seed=0, entries=30).notes["w"]
+    drawn = set(re.findall(r"\((\d+), (\d+)\)", note))
+    assert len(drawn) == 30 and {r for r, _ in drawn} == set("01234"), note
+
+
+def test_one_entry_a_parameter_is_a_sample():
+    """entries=1 is the least sample (with directions). Mutant: entries >= 2 required."""
+    assert max(check_model(SineModel(), BATCH, entries=1).values()) < 1e-7
+
+
 # --- train/grad_norm.py: check_arrays
 
 
@@ -217,6 +241,16 @@ def test_seq2seq_counts_its_recurrent_layers_and_its_output_layer(memory):
     cfg = ModelConfig(src_vocab=10, tgt_vocab=10, emb=8, hidden=8, enc_layers=4, dec_layers=4)
     with pytest.raises(validate.TooLarge, match="Seq2Seq: cfg's enc_layers 4, dec_layers 4"):
         Seq2Seq(cfg)
+
+
+def test_beam_search_counts_its_hypotheses_log_probabilities_in_float64(memory):
+    """One source, beam 13, a vocabulary of 10: 8 x 13 x 10 = 1040 bytes, refused in 1000
+    naming beam_size. Mutants: 1 byte a log-probability, the vocabulary taken as 1."""
+    model = Seq2Seq(ModelConfig(src_vocab=10, tgt_vocab=10, emb=8, hidden=8))
+    src, mask = np.array([[4, 5, 6]]), np.ones((1, 3), dtype=bool)
+    memory(1000)
+    with pytest.raises(validate.TooLarge, match="beam_search: beam_size=13: 1 x 13 hypotheses"):
+        beam_search(model, src, mask, beam_size=13)
 
 
 # --- _decoding_checks.py: replace_unk and the phrase table
@@ -304,3 +338,19 @@ def test_a_hyphen_after_a_word_ending_in_a_combining_accent_joins():
     """A word that ends in a combining mark (NFD "café") is a word on the left of a joiner.
     Mutant: _in_word without marks (spaced "café - bar")."""
     assert wordpunct_detokenize(["cafe\u0301", "-", "bar"]) == "cafe\u0301-bar"
+
+
+# --- scoring.py, backend.py
+
+
+def test_summarize_names_a_later_score_that_is_not_one():
+    """Mutant: only scores[0] checked (a later str was an AttributeError)."""
+    score = scoring.Score(-1.0, 2, np.array([-0.5, -0.5]), ["a", "</s>"], 0)
+    with pytest.raises(ValueError, match=r"summarize: scores\[1\] is"):
+        scoring.summarize([score, "x"])
+
+
+def test_backend_use_refuses_twins_that_are_no_bool_with_a_value_error():
+    """As every refusal of a bad value is. Mutant: a TypeError."""
+    with pytest.raises(ValueError, match="backend.use: twins='no'"):
+        backend.use("numpy", twins="no")
