@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from minis2s import backend, cli_options, evaluation, scoring, validate
-from minis2s._decoding_checks import check_replace_unk, normalized_table
-from minis2s.data import provenance
+from minis2s._decoding_checks import check_replace_unk, first_table_problem, normalized_table
+from minis2s.data import bpe, provenance
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.wordpunct import wordpunct_detokenize, wordpunct_tokenize
-from minis2s.decode import beam_search
+from minis2s.decode import beam_search, greedy
 from minis2s.gradcheck import FLOOR, check_model
 from minis2s.layers import linear, lstm, stack
 from minis2s.models import ModelConfig, Seq2Seq
@@ -157,7 +157,19 @@ def test_one_entry_a_parameter_is_a_sample():
     assert max(check_model(SineModel(), BATCH, entries=1).values()) < 1e-7
 
 
-# --- train/grad_norm.py: check_arrays
+def test_every_entry_can_be_drawn_the_last_too():
+    """39 entries of 40 leave out one, another seed by seed, and the last is drawn on some.
+    Mutant: drawn from range(n - 1), never the last entry."""
+    drawn, left_out = set(), set()
+    for seed in range(8):
+        note = check_model(SineModel(), BATCH, seed=seed, entries=39).notes["w"]
+        these = {int(i) for i in re.findall(r"\((\d+),\)", note)}
+        drawn |= these
+        left_out |= set(range(40)) - these
+    assert 39 in drawn and len(left_out) > 1
+
+
+# --- train/grad_norm.py (check_arrays) and train/_optim_checks.py
 
 
 class TorchLike:
@@ -179,7 +191,13 @@ def test_arrays_whose_dtype_is_not_numpys_are_refused_naming_them(call):
         call({"w": TorchLike()})
 
 
-# --- validate.py: memory_bytes, fits, weights (and the sizes the layers and Seq2Seq give it)
+def test_adam_refuses_three_betas_naming_them():
+    """Mutant: len(betas) >= 2 (a third beta, then an unpacking error naming nothing)."""
+    with pytest.raises(ValueError, match="betas must be two numbers"):
+        optim.Adam({"w": np.zeros(2)}, lr=0.1, betas=(0.9, 0.99, 0.5))
+
+
+# --- validate.py: memory_bytes, fits, weights (and the sizes layers, Seq2Seq and beam give it)
 
 
 @pytest.fixture
@@ -223,6 +241,25 @@ def test_init_counts_every_shape_with_its_float64_draw(memory):
         lstm.init(2, 4, r)
     memory(1320)
     linear.init(10, 10, r)
+
+
+def test_init_takes_a_dtype_by_its_name():
+    """dtype="float32" (a name, as np.dtype takes it) is accepted. Mutant: the name refused."""
+    p = linear.init(2, 3, np.random.default_rng(0), dtype="float32")
+    assert p["W"].dtype == np.float32
+
+
+def test_a_model_whose_step_is_no_method_is_refused_naming_it():
+    """Mutant: hasattr(m, "step") (a non-callable step was "'int' object is not callable")."""
+
+    class NoStep:
+        step = 3
+
+        def encode(self, src, src_mask):
+            raise AssertionError("decoded")
+
+    with pytest.raises(ValueError, match="greedy: model is NoStep"):
+        greedy(NoStep(), np.array([[4, 5]]), np.ones((1, 2), dtype=bool))
 
 
 def test_a_stack_counts_an_h_by_h_matrix_a_layer_before_it_builds_one(memory):
@@ -277,6 +314,19 @@ def test_the_table_is_normalised_on_both_sides():
     assert table == {"gato": "caf\u00e9"}
 
 
+def test_a_table_source_in_another_form_than_an_earlier_one_is_named_first_in_nfd():
+    """NFD "café" then NFC "café": the same token twice. Mutant: the sources seen kept as
+    spelled, so only an NFC source before its NFD twin was found."""
+    problem = first_table_problem({"cafe\u0301": "a", "caf\u00e9": "b"}, get_tokenizer("word"))
+    assert problem == ("caf\u00e9", "cafe\u0301")
+
+
+def test_a_bpe_table_is_split_in_the_tokenizers_own_form():
+    """A bpe tokenizer of text as written (form None, runs saved before normalisation) reads an
+    NFD source as one token. Mutant: split by the NFC word tokenizer (read as another token)."""
+    assert first_table_problem({"cafe\u0301": "x"}, bpe.bpe_tokenizer([], form=None)) is None
+
+
 # --- evaluation.py
 
 
@@ -303,9 +353,12 @@ def test_a_corpus_is_recorded_by_absolute_paths(tmp_path, monkeypatch):
 
 
 def test_a_run_is_named_after_its_source_file():
-    """Mutant: named after the target file of a (source, target) pair of files."""
+    """Mutants: named after the target file of a (source, target) pair of files, a
+    pathlib.Path indexed as a pair."""
     assert provenance.run_name(None, ["data/train.src.txt", "data/other.txt"]) == "train.src"
     assert provenance.run_name("dates", None) == "dates"
+
+    assert provenance.run_name(None, pathlib.Path("data/dates.tsv")) == "dates"
 
 
 def test_the_fingerprint_tells_apart_targets_shapes_and_dtypes():
@@ -338,6 +391,11 @@ def test_a_hyphen_after_a_word_ending_in_a_combining_accent_joins():
     """A word that ends in a combining mark (NFD "café") is a word on the left of a joiner.
     Mutant: _in_word without marks (spaced "café - bar")."""
     assert wordpunct_detokenize(["cafe\u0301", "-", "bar"]) == "cafe\u0301-bar"
+
+
+def test_an_ellipsis_closes():
+    """Mutant: "…" left out of CLOSING ("Wait …")."""
+    assert wordpunct_detokenize(["Wait", "\u2026"]) == "Wait\u2026"
 
 
 # --- scoring.py, backend.py
