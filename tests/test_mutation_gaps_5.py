@@ -2,11 +2,20 @@
 suite let live (the per-step layers' fast-path checks, the command line's fixes)."""
 
 import types
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
+from minis2s import load_run, viz
+from minis2s.cli_parser import ONCE, build_parser, refuse_repeated
+from minis2s.data.batching import pad
+from minis2s.data.vocab import EOS_ID
+from minis2s.decode import beam_search
+from minis2s.evaluate_commands import _print_bands
 from minis2s.layers import attention, linear, softmax
+from minis2s.train import average
+from minis2s.translate_commands import _note_tabs, _refuse_runs_as_sentences
 
 N, S, D, H = 3, 4, 5, 6
 F32 = np.float32
@@ -82,3 +91,178 @@ def test_softmax_fast_path_refuses_a_mask_with_a_shape_but_no_dtype():
     s = np.zeros((N, 1, S))
     with pytest.raises(ValueError, match="mask must be an array"):
         softmax.forward(s, types.SimpleNamespace(shape=s.shape))
+
+
+# --- beam search: _keep_best -------------------------------------------------------------------
+
+
+class _OnlyEos:
+    """A decoder that offers </s> alone at every step (every other token -inf), counting steps."""
+
+    steps = 0
+
+    class State(NamedTuple):
+        enc: np.ndarray
+
+    def encode(self, src, src_mask):
+        return self.State(np.zeros(len(src)))
+
+    @staticmethod
+    def select(state, index, *, same_sources=False):
+        return _OnlyEos.State(state.enc[np.asarray(index)])
+
+    def step(self, y, state, ids_checked=False):
+        _OnlyEos.steps += 1
+        logp = np.full((len(state.enc), 12), -np.inf)
+        logp[:, EOS_ID] = 0.0
+        return logp, state, None
+
+
+def test_beam_stops_when_no_hypothesis_is_left_alive_though_fewer_than_nbest_ended():
+    """Rules out _keep_best keeping a sentence active with no live hypothesis (-inf best score)
+    because it has fewer than nbest outputs: it would step on, for nothing, to the length limit."""
+    _OnlyEos.steps = 0
+    [hyps] = beam_search(_OnlyEos(), *pad([[4, 5, 6, 7, 8]]), beam_size=3, nbest=3)
+    assert [h.ids for h in hyps] == [[]] and _OnlyEos.steps == 1
+
+
+# --- the command line: refuse_repeated (cli_parser) --------------------------------------------
+
+
+def _once_options():
+    parser = build_parser()
+    return [(command, option) for command, sub in parser.commands.items() for option in ONCE
+            if option in sub._option_string_actions]  # fmt: skip
+
+
+def test_once_holds_each_commands_options_of_what_it_reads_or_writes():
+    """Rules out a name in ONCE that no command has (a typo) or one dropped from it (--json,
+    --log ...: given twice, the last taken without a word)."""
+    assert {option for _, option in _once_options()} == set(ONCE)
+    assert sorted(_once_options()) == sorted((c, o) for c, os_ in ONCE_OF.items() for o in os_)
+
+
+# each command's options that name what it reads or writes, written out: not read from ONCE, so
+# that a name dropped from ONCE leaves its case here to fail
+ONCE_OF = {
+    "train": ["--data", "--dev-data", "--test-data", "--task", "--out", "--init-from",
+              "--src-vectors", "--tgt-vectors"],
+    "translate": ["--phrase-table"],
+    "evaluate": ["--data", "--task", "--split", "--phrase-table"],
+    "score": ["--data", "--task", "--split"],
+    "tasks": ["--write"],
+    "plot": ["--out", "--sentence", "--log"],
+    "vectors": ["--out", "--side"],
+    "average": ["--out", "--run"],
+    "bench": ["--json"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command, option", [(c, o) for c, os_ in ONCE_OF.items() for o in os_])
+def test_each_once_option_given_twice_is_refused_naming_both_values(command, option, capsys):
+    """Rules out an option of ONCE dropped from the list (--json, --log ...) and a message that
+    names the option but not the two values given."""
+    with pytest.raises(SystemExit) as stop:
+        refuse_repeated(build_parser().commands[command], [option, "A", option, "B"])
+    assert stop.value.code == 2
+    assert f"{option} given twice ({option} A, then {option} B)" in capsys.readouterr().err
+
+
+def test_options_after_a_double_dash_are_text_not_repeated_options():
+    """Rules out reading the tokens after `--` (sentences to translate) as options."""
+    argv = ["--checkpoint", "r", "--", "--phrase-table", "x", "--phrase-table", "y"]
+    refuse_repeated(build_parser().commands["translate"], argv)  # no SystemExit
+
+
+# --- translate: sentences that name runs, lines with a TAB -------------------------------------
+
+
+def test_a_sentence_naming_a_run_with_last_only_is_refused(tmp_path):
+    """Rules out recognising a run by its best/ alone: a run stopped before its first evaluation
+    has last/ only, and given as a sentence it is no text either."""
+    (tmp_path / "r" / "last").mkdir(parents=True)
+    (tmp_path / "r" / "last" / "state.json").write_text("{}")
+    with pytest.raises(ValueError, match="sentence 2, .* is a run directory"):
+        _refuse_runs_as_sentences(["123", str(tmp_path / "r")], ["A"])
+
+
+@pytest.mark.parametrize(
+    "sentences, note",
+    [
+        (["a\tb", "c"], "note: 1 of the 2 lines (1) holds a TAB"),
+        (["a\tb"] * 10, "note: 10 of the 10 lines (1, 2, 3, 4, 5, 6, 7, 8, 9, 10) hold a TAB"),
+        (["a\tb"] * 12, "note: 12 of the 12 lines (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ...) hold a TAB"),
+    ],
+)
+def test_the_tab_note_counts_names_and_agrees(sentences, note, capsys):
+    """Rules out the note's count of all lines replaced by the tabbed ones, a plural verb for one,
+    fewer than ten line numbers named, and '...' after exactly ten."""
+    _note_tabs(sentences, "line", ["R"])
+    assert note in capsys.readouterr().err
+
+
+# --- evaluate --by-length ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width, unit, title", [(1, "frames", "bands of 1 frame:"),
+                                                (2, "frames", "bands of 2 frames:")])  # fmt: skip
+def test_by_length_title_is_singular_for_bands_of_one(width, unit, title, capsys):
+    """Rules out 'bands of 1 frames' (the unit's plural whatever the width)."""
+    _print_bands([types.SimpleNamespace(lo=1, hi=width, n=3, exact_match=0.5)], width, unit)
+    assert title in capsys.readouterr().out
+
+
+# --- load_run: a run's steps/ ------------------------------------------------------------------
+
+
+def _kept_run(tmp_path, *steps):
+    run = tmp_path / "r"
+    for step in steps:
+        (run / "steps" / f"step-{step:07d}").mkdir(parents=True)
+    return run
+
+
+def test_the_steps_folder_is_named_with_its_run_and_count_even_with_a_trailing_slash(tmp_path):
+    """Rules out a run taken as steps/ itself when the path ends in '/', and a wrong count."""
+    run = _kept_run(tmp_path, 2, 4)
+    with pytest.raises(FileNotFoundError) as e:
+        load_run.checkpoint_dir(f"{run}/steps/", "best")
+    assert "kept (2, the newest" in str(e.value)
+    assert f"the run {run} (its best/)" in str(e.value) and f"--run {run} --last K" in str(e.value)
+
+
+def test_another_empty_folder_of_a_run_that_keeps_checkpoints_is_no_checkpoint(tmp_path):
+    """Rules out naming a run's kept checkpoints for any folder in it, not only for steps/."""
+    run = _kept_run(tmp_path, 2, 4)
+    (run / "notes").mkdir()
+    with pytest.raises(FileNotFoundError, match=f"no checkpoint at {run}/notes: expected"):
+        load_run.checkpoint_dir(str(run / "notes"), "best")
+
+
+# --- average --run R --last K ------------------------------------------------------------------
+
+
+def test_last_kept_of_one_names_its_folder_and_gives_it_when_one_is_asked(tmp_path):
+    """Rules out the refusal of a run keeping one naming its full path (it names the folder in
+    steps/), and refusing --last 1 there (one is kept, one is asked: average refuses it later)."""
+    run = _kept_run(tmp_path, 2)
+    with pytest.raises(ValueError, match=r"keeps 1 checkpoint in steps/ \(step-0000002\), and"):
+        average.last_kept(run, 3)
+    assert average.last_kept(run, 1) == [str(run / "steps" / "step-0000002")]
+
+
+# --- plot --log of a run with no evaluation yet (viz) ------------------------------------------
+
+
+def test_plot_log_of_a_folder_that_is_no_run_says_no_such_file(tmp_path):
+    """Rules out 'no dev evaluation yet' for a folder without best/ or last/ (no run at all)."""
+    with pytest.raises(FileNotFoundError, match="log.jsonl: no such file"):
+        viz._log_file(str(tmp_path))
+
+
+def test_plot_log_of_a_run_with_no_evaluation_names_the_run_to_resume(tmp_path):
+    """Rules out naming the log file where the fix (train --out RUN --resume) needs the run."""
+    (tmp_path / "last").mkdir()
+    (tmp_path / "last" / "state.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match=f"train --out {tmp_path} --resume"):
+        viz._log_file(str(tmp_path))
