@@ -129,8 +129,8 @@ def _run_options(
             "--input-feed feeds the attentional state h~ into the next decoder step, so it needs "
             "attention: leave --input-feed out with --attention none, or choose an --attention"
         )
-    if "tokens_per_batch" in train_options and "batch_size" not in train_options:
-        train_options["batch_size"] = 0  # --tokens-per-batch replaces the default batch size
+    if train_options.get("tokens_per_batch") and "batch_size" not in train_options:
+        train_options["batch_size"] = 0  # --tokens-per-batch N replaces the default batch size
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)
         model_options, train_options, data_options, tokenizer = _resumed_options(
             args, out, model_options, train_options, data_options

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from minis2s import load_run, viz
+from minis2s.api import Translator
+from minis2s.cli import main
 from minis2s.cli_parser import ONCE, build_parser, refuse_repeated
 from minis2s.data.batching import pad
 from minis2s.data.vocab import EOS_ID
@@ -266,3 +268,27 @@ def test_plot_log_of_a_run_with_no_evaluation_names_the_run_to_resume(tmp_path):
     (tmp_path / "last" / "state.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match=f"train --out {tmp_path} --resume"):
         viz._log_file(str(tmp_path))
+
+
+# --- train: how a batch is sized, input feeding without attention (train_commands) -------------
+
+TINY = ["train", "--task", "reverse-digits", "--train-size", "32", "--epochs", "1", "--hidden",
+        "8", "--emb", "8", "--dev-size", "8", "--show", "0", "--quiet"]  # fmt: skip
+
+
+def test_tokens_per_batch_0_is_off_as_its_default_says(tmp_path, capsys):
+    """--tokens-per-batch 0 is the option's default (off): it was refused in TrainConfig's words
+    ("got batch_size=0 ... pass batch_size=0"), as it zeroed the default batch size; and with
+    --batch-size it is not two ways to size a batch (rules out `in` for a value given)."""
+    for i, extra in enumerate([[], ["--batch-size", "16"]]):
+        out = tmp_path / f"r{i}"
+        assert main([*TINY, *extra, "--tokens-per-batch", "0", "--out", str(out)]) == 0, (
+            capsys.readouterr().err
+        )
+        cfg = Translator.load(str(out)).config["train"]
+        assert (cfg["batch_size"], cfg["tokens_per_batch"]) == (int((extra or [0, 64])[1]), 0)
+
+
+def test_attention_none_with_no_input_feed_trains(tmp_path):
+    """Rules out refusing --no-input-feed with --attention none (an option given, but not on)."""
+    assert main([*TINY, "--attention", "none", "--no-input-feed", "--out", str(tmp_path)]) == 0
