@@ -292,3 +292,59 @@ def test_tokens_per_batch_0_is_off_as_its_default_says(tmp_path, capsys):
 def test_attention_none_with_no_input_feed_trains(tmp_path):
     """Rules out refusing --no-input-feed with --attention none (an option given, but not on)."""
     assert main([*TINY, "--attention", "none", "--no-input-feed", "--out", str(tmp_path)]) == 0
+
+
+# --- benchmarks/compare_checkouts.py -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compare_checkouts():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_checkouts.py"
+    spec = importlib.util.spec_from_file_location("compare_checkouts", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_alternates_which_side_goes_first_and_reports_new_over_base(
+    compare_checkouts, monkeypatch
+):
+    """Rules out base always going first (one side always the warmer) and a ratio of base/new."""
+    order = []
+
+    def call(p, job, clock):
+        order.append(p)
+        return {"base": 10.0, "new": 5.0}[p]
+
+    monkeypatch.setattr(compare_checkouts, "call", call)
+    line = compare_checkouts.compare({"base": "base", "new": "new"}, "greedy", 3, "cpu")
+    assert order == ["base", "new", "new", "base", "base", "new"]
+    assert line.endswith("median pair ratio 0.500") and "(0.500)" in line
+
+
+@pytest.mark.parametrize("clock, ms", [("cpu", 2.5), ("wall", 1.5)])
+def test_call_reads_the_clock_asked_for(compare_checkouts, clock, ms):
+    """Rules out reading wall time (the worker's first figure) when CPU time is asked."""
+    import io
+
+    p = types.SimpleNamespace(stdin=io.StringIO(), stdout=io.StringIO("1.5000 2.5000\n"))
+    assert compare_checkouts.call(p, "train", clock) == ms
+    assert p.stdin.getvalue() == "train\n"
+
+
+def test_zero_threads_and_a_folder_without_minis2s_are_refused(compare_checkouts, tmp_path, capsys):
+    """Rules out --threads 0 let through, and a checkout recognised by its benchmarks/ alone."""
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    with pytest.raises(SystemExit):
+        compare_checkouts.parse([root, root, "--threads", "0"])
+    assert "--pairs and --threads must be at least 1" in capsys.readouterr().err
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "bench_seq2seq.py").write_text("")
+    with pytest.raises(SystemExit):
+        compare_checkouts.parse([str(tmp_path), root])
+    assert f"{tmp_path} is not a minis2s checkout" in capsys.readouterr().err
