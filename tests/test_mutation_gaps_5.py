@@ -15,7 +15,7 @@ from minis2s.data.batching import pad
 from minis2s.data.vocab import EOS_ID
 from minis2s.decode import beam_search
 from minis2s.evaluate_commands import _print_bands
-from minis2s.layers import attention, linear, softmax
+from minis2s.layers import attention, embedding, linear, softmax
 from minis2s.train import average
 from minis2s.translate_commands import _note_tabs, _refuse_runs_as_sentences
 
@@ -35,6 +35,7 @@ def _lin(r):
     [
         (lambda x, p: (x, {**p, "W": p["W"][:, :, None]}), r"p\['W'\] has shape \(6, 5, 1\)"),
         (lambda x, p: (x, {**p, "b": p["b"][:, None]}), r"p\['b'\] has shape \(6, 1\)"),
+        (lambda x, p: (x, {**p, "b": p["b"][:D]}), r"p\['b'\] has shape \(5,\)"),
         (lambda x, p: (x[:, :-1], p), r"x has shape \(3, 4\)"),
         (lambda x, p: (x, [p["W"], p["b"]]), "not a dict"),
         (lambda x, p: (x.astype(np.complex64), {k: v.astype(np.complex64) for k, v in p.items()}),
@@ -42,11 +43,21 @@ def _lin(r):
     ],
 )  # fmt: skip
 def test_linear_fast_path_takes_no_shape_or_dtype_the_full_checks_refuse(change, match):
-    """Rules out a fast path that takes a 3-D W, a 2-D b, a narrower x (<=), a complex dtype,
-    or lets a list p's TypeError escape unnamed."""
+    """Rules out a fast path that takes a 3-D W, a 2-D b or one of D entries, a narrower x (<=),
+    a complex dtype, or lets a list p's TypeError escape unnamed."""
     x, p = change(*_lin(np.random.default_rng(0)))
     with pytest.raises(ValueError, match=match):
         linear.forward(x, p)
+
+
+# --- embedding.forward's fast path -------------------------------------------------------------
+
+
+def test_embedding_fast_path_names_a_list_for_p():
+    """Rules out a fast path that lets a list p's TypeError (p["W"]) escape unnamed."""
+    W = np.zeros((7, D), F32)
+    with pytest.raises(ValueError, match="not a dict"):
+        embedding.forward(np.array([1, 2]), [W], ids_checked=True)
 
 
 # --- attention.forward_with_keys's fast path ---------------------------------------------------
@@ -170,6 +181,13 @@ def test_each_once_option_given_twice_is_refused_naming_both_values(command, opt
     assert f"{option} given twice ({option} A, then {option} B)" in capsys.readouterr().err
 
 
+def test_an_option_given_twice_with_equals_signs_names_both_values(capsys):
+    """Rules out reading the next token as the value of `--opt=value`."""
+    with pytest.raises(SystemExit):
+        refuse_repeated(build_parser().commands["evaluate"], ["--data=A", "--data=B", "--quiet"])
+    assert "--data given twice (--data A, then --data B)" in capsys.readouterr().err
+
+
 def test_options_after_a_double_dash_are_text_not_repeated_options():
     """Rules out reading the tokens after `--` (sentences to translate) as options."""
     argv = ["--checkpoint", "r", "--", "--phrase-table", "x", "--phrase-table", "y"]
@@ -200,7 +218,9 @@ def test_the_tab_note_counts_names_and_agrees(sentences, note, capsys):
     """Rules out the note's count of all lines replaced by the tabbed ones, a plural verb for one,
     fewer than ten line numbers named, and '...' after exactly ten."""
     _note_tabs(sentences, "line", ["R"])
-    assert note in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert note in err
+    assert "(`cut -f1 FILE | minis2s translate --checkpoint R`)" in err
 
 
 # --- evaluate --by-length ----------------------------------------------------------------------
@@ -229,7 +249,8 @@ def test_the_steps_folder_is_named_with_its_run_and_count_even_with_a_trailing_s
     run = _kept_run(tmp_path, 2, 4)
     with pytest.raises(FileNotFoundError) as e:
         load_run.checkpoint_dir(f"{run}/steps/", "best")
-    assert "kept (2, the newest" in str(e.value)
+    assert f"kept (2, the newest {run}/steps/step-0000004)" in str(e.value)
+    assert f"give one of them (such as {run}/steps/step-0000004)" in str(e.value)
     assert f"the run {run} (its best/)" in str(e.value) and f"--run {run} --last K" in str(e.value)
 
 
@@ -312,7 +333,8 @@ def compare_checkouts():
 def test_compare_alternates_which_side_goes_first_and_reports_new_over_base(
     compare_checkouts, monkeypatch
 ):
-    """Rules out base always going first (one side always the warmer) and a ratio of base/new."""
+    """Rules out base always going first (one side always the warmer), a ratio of base/new, and
+    the mean of the pair ratios for their median (one slow call would move it)."""
     order = []
 
     def call(p, job, clock):
@@ -323,6 +345,11 @@ def test_compare_alternates_which_side_goes_first_and_reports_new_over_base(
     line = compare_checkouts.compare({"base": "base", "new": "new"}, "greedy", 3, "cpu")
     assert order == ["base", "new", "new", "base", "base", "new"]
     assert line.endswith("median pair ratio 0.500") and "(0.500)" in line
+    new = iter([5.0, 5.0, 40.0])  # ratios 0.5, 0.5, 4: median 0.5, mean 1.667
+    monkeypatch.setattr(compare_checkouts, "call", lambda p, job, clock: 10.0 if p == "base"
+                        else next(new))  # fmt: skip
+    line = compare_checkouts.compare({"base": "base", "new": "new"}, "greedy", 3, "cpu")
+    assert line.endswith("median pair ratio 0.500")
 
 
 @pytest.mark.parametrize("clock, ms", [("cpu", 2.5), ("wall", 1.5)])
@@ -348,3 +375,20 @@ def test_zero_threads_and_a_folder_without_minis2s_are_refused(compare_checkouts
     with pytest.raises(SystemExit):
         compare_checkouts.parse([str(tmp_path), root])
     assert f"{tmp_path} is not a minis2s checkout" in capsys.readouterr().err
+
+
+def test_each_worker_runs_with_the_blas_threads_asked(compare_checkouts, monkeypatch):
+    """Rules out workers pinned to one BLAS thread whatever --threads says."""
+    import io
+
+    seen = {}
+
+    def popen(argv, cwd, env, **kw):
+        seen.update(env)
+        return types.SimpleNamespace(stdout=io.StringIO("ready\n"))
+
+    monkeypatch.setattr(compare_checkouts.subprocess, "Popen", popen)
+    args = types.SimpleNamespace(threads=3, backend="numpy", workload="small", jobs="train")
+    compare_checkouts.worker(compare_checkouts.Path("."), args)
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+    assert [seen[n] for n in names] == ["3"] * 4
