@@ -194,6 +194,14 @@ def test_options_after_a_double_dash_are_text_not_repeated_options():
     refuse_repeated(build_parser().commands["translate"], argv)  # no SystemExit
 
 
+def test_translate_show_without_a_number_gets_the_same_refusal(capsys):
+    """Rules out --show taking exactly one value: alone, it got argparse's 'expected one
+    argument' instead of the refusal naming evaluate's and train's --show N."""
+    with pytest.raises(SystemExit):
+        build_parser().commands["translate"].parse_args(["--checkpoint", "r", "--show"])
+    assert "--show N is evaluate's and train's" in capsys.readouterr().err
+
+
 # --- translate: sentences that name runs, lines with a TAB -------------------------------------
 
 
