@@ -99,7 +99,7 @@ def test_stop_and_resume_is_bit_for_bit(data, tmp_path, tmp_path_factory):
     assert_same_run(full, second)
 
 
-def test_ctrl_c_saves_and_resume_matches(data, tmp_path, tmp_path_factory, monkeypatch):
+def test_ctrl_c_saves_and_resume_matches(data, tmp_path, tmp_path_factory, monkeypatch, capsys):
     full, full_out = uninterrupted(data, tmp_path_factory)
     run = make_trainer(data, tmp_path / "cut")
     real_step = Trainer.step
@@ -114,6 +114,11 @@ def test_ctrl_c_saves_and_resume_matches(data, tmp_path, tmp_path_factory, monke
         run.fit()
     monkeypatch.setattr(Trainer, "step", real_step)
     assert checkpoint.load(tmp_path / "cut" / "last").trainer_state["step"] == 8
+    # a Trainer of the caller's own says how it goes on (pipeline.train and the command line
+    # name their own ways: tests/test_api.py, tests/test_sigterm.py)
+    said = f"interrupted: checkpoint saved to {tmp_path / 'cut'}/last; to go on, build the " \
+        "Trainer again and call its resume() before fit()"  # fmt: skip
+    assert said in capsys.readouterr().out
     resumed = make_trainer(data, tmp_path / "cut")
     assert resumed.resume()
     resumed.fit()

@@ -71,7 +71,7 @@ class Trainer(Bookkeeping):
         meta: dict[str, Any],
         vocabs: dict[str, Any] | None = None,
         progress: bool = True,
-        resume_hint: str = "rerun with --resume",
+        resume_hint: str = "to go on, build the Trainer again and call its resume() before fit()",
     ) -> None:
         if not train:
             raise ValueError("Trainer: the training set is empty")
