@@ -83,7 +83,7 @@ FLOATS = {float, cli_options.finite_float, cli_options.non_negative_float,
 ZERO = ["0", "-0"]  # 0 = off (--clip), none (--dropout), greedy (--beam), all (--top-k), ...
 ZERO_OK = ["--beam", "--top-k", "--seed", "--eval-every", "--max-len-b", "--show", "--patience",
            "--max-steps", "--keep-checkpoints", "--lr-patience", "--bpe-merges", "--dropout",
-           "--label-smoothing", "--teacher-forcing", "--min-lr"]  # fmt: skip
+           "--label-smoothing", "--teacher-forcing", "--min-lr", "--tokens-per-batch"]  # fmt: skip
 ALLOWED = {
     **dict.fromkeys(ZERO_OK, ZERO),
     **dict.fromkeys(["--clip", "--weight-decay", "--coverage-penalty", "--max-len-a"],
