@@ -61,7 +61,7 @@ def a_file(path: str, flag: str = "", runs: bool = True) -> str:
     holder = os.path.dirname(path) or "."
     if os.path.exists(os.path.join(holder, "state.json")):
         fix = f"give {holder}, the checkpoint that holds it"
-    elif any(checkpoint.exists(os.path.join(holder, w)) for w in ("best", "last")):
+    elif checkpoint.is_run(holder):
         fix = f"give {holder}, the run that holds it (its best/ is read)"
         if not runs:
             fix = f"give its checkpoints ({holder}/best, {holder}/last or {holder}/steps/step-N)"

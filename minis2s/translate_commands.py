@@ -69,12 +69,14 @@ def _refuse_runs_as_sentences(sentences: list[str], checkpoints: list[str]) -> N
     would be translated as text while the ensemble went on without it."""
     import os
 
+    from minis2s.train import checkpoint
+
     for i, s in enumerate(sentences, 1):
         if not s or not os.path.isdir(s):
             continue
         if os.path.isfile(os.path.join(s, "state.json")):
             what = "a checkpoint"
-        elif any(os.path.isfile(os.path.join(s, w, "state.json")) for w in ("best", "last")):
+        elif checkpoint.is_run(s):
             what = "a run directory"
         else:
             continue
@@ -141,11 +143,15 @@ def _translate_keeping_blanks(
     return [next(translated) if ok else None for ok in has_tokens]
 
 
+def _numbered(rows: list[int]) -> str:
+    """The first ten of `rows` (0-based) numbered from 1 for a note, then ", ..." if more."""
+    return ", ".join(str(i + 1) for i in rows[:10]) + ", ..." * (len(rows) > 10)
+
+
 def _note_blank(blank: list[int], n: int, what: str) -> None:
     """The note on stderr for the sentences without a token (`blank`, 0-based, of `n`), whose
     outputs `translate` left empty to keep the output line for line with its input."""
-    k = len(blank)
-    where = ", ".join(str(i + 1) for i in blank[:10]) + ", ..." * (k > 10)
+    k, where = len(blank), _numbered(blank)
     verb, outputs = ("has", "its output is") if k == 1 else ("have", "their outputs are")
     print(f"note: {k} of the {n} {what}s ({where}) {verb} no token: {outputs} empty",
           file=sys.stderr)  # fmt: skip
@@ -159,8 +165,7 @@ def _note_tabs(sentences: list[str], what: str, checkpoints: list[str]) -> None:
     tabbed = [i for i, s in enumerate(sentences) if "\t" in s]
     if not tabbed:
         return
-    k, n = len(tabbed), len(sentences)
-    where = ", ".join(str(i + 1) for i in tabbed[:10]) + ", ..." * (k > 10)
+    k, n, where = len(tabbed), len(sentences), _numbered(tabbed)
     verb = "holds" if k == 1 else "hold"
     runs = " ".join(f"--checkpoint {c}" for c in checkpoints)
     print(f"note: {k} of the {n} {what}s ({where}) {verb} a TAB, and each was translated whole "

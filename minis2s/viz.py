@@ -186,9 +186,10 @@ def _log_file(log_path: str) -> str:
         raise FileNotFoundError(f"{log_path} is a checkpoint without a log (an average writes "
                                 "none): plot the log of the run it was taken from")  # fmt: skip
     if os.path.isdir(log_path):
+        from minis2s.train import checkpoint
+
         run, log_path = log_path, os.path.join(log_path, "log.jsonl")
-        started = any(os.path.isfile(os.path.join(run, w, "state.json")) for w in ("best", "last"))
-        if started and not os.path.isfile(log_path):  # stopped before its first evaluation
+        if checkpoint.is_run(run) and not os.path.isfile(log_path):  # stopped before evaluating
             raise FileNotFoundError(
                 f"{run} has no dev evaluation yet, so no log line to plot (its log.jsonl gets "
                 "one at each epoch's end, and every N updates with --eval-every N); resume it "

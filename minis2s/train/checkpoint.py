@@ -166,6 +166,11 @@ def exists(path: str | os.PathLike) -> bool:
     return path.is_dir() or _sibling(path, "old").is_dir() or path.is_dir()
 
 
+def is_run(path: str | os.PathLike) -> bool:
+    """Whether `path` is a run directory: one whose best/ or last/ is a checkpoint (`exists`)."""
+    return any(exists(Path(path) / which) for which in ("best", "last"))
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read the checkpoint directory `path` (see the module docstring for its files).
 
