@@ -1,5 +1,6 @@
 """Shared test settings: a hypothesis profile that keeps CI fast and deterministic, and the
-stand-in run of the GPU tests started early (tests/test_gpu_tests_on_the_stand_in.py)."""
+background runs (tests/background.py: the GPU tests on the stand-in, `minis2s gradcheck`) started
+as soon as the suite is collected."""
 
 import os
 
@@ -40,22 +41,36 @@ def rng():
     return np.random.default_rng(1234)
 
 
-STAND_IN = "test_gpu_tests_on_the_stand_in.py"
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "background: reads its module's BACKGROUND run (tests/background.py); runs last"
+    )
 
 
-def _stand_in(session):
-    """The stand-in test's module if that test is among those to run, else None."""
-    return next((item.module for item in session.items if item.path.name == STAND_IN), None)
+def _background_runs(session):
+    """The BACKGROUND run of each module with a marked test among those to run."""
+    modules = {
+        item.module
+        for item in getattr(session, "items", [])
+        if item.get_closest_marker("background")
+    }
+    return [module.BACKGROUND for module in sorted(modules, key=lambda m: m.__name__)]
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that wait for a background run go last (a stable sort: the rest keep their
+    order), so each run has the whole suite's time to finish beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("background") is not None)
 
 
 def pytest_collection_finish(session):
-    """Start the stand-in run of the GPU tests now, if it is among the tests to run, so that it
-    overlaps the rest of the suite on another core (its test waits for it)."""
-    if (module := _stand_in(session)) is not None:
-        module.start()
+    """Start the background runs now, so that they overlap the rest of the suite on another
+    core (their tests wait for them)."""
+    for run in _background_runs(session):
+        run.start()
 
 
 def pytest_sessionfinish(session):
-    """Never leave the stand-in run behind (an interrupted or failed-early session)."""
-    if (module := _stand_in(session)) is not None:
-        module.stop()
+    """Never leave a background run behind (an interrupted or failed-early session)."""
+    for run in _background_runs(session):
+        run.stop()

@@ -1,19 +1,25 @@
 """`minis2s gradcheck` itself: every case passes, and a broken backward pass makes it fail."""
 
+import sys
+
 import pytest
 
-from minis2s.checks import run_all
+from minis2s.checks import _cases, model_cases, run_all
 from minis2s.layers import linear
+from tests.background import Run
+
+# `minis2s gradcheck` itself, every case entry by entry, as a user runs it: a background run
+# (tests/background.py), a minute of one core beside the rest of the suite
+BACKGROUND = Run([sys.executable, "-m", "minis2s", "gradcheck"], timeout_s=900)
 
 
-def test_every_gradcheck_case_passes(capsys):
-    assert run_all(model=True)
-    out = capsys.readouterr().out
-    assert "all checks passed" in out and "seq2seq.lstm.additive" in out
-    assert "seq2seq.lstm.last-bridge.one-way" in out and "seq2seq.lstm.zero-bridge" in out
-    assert "seq2seq.gru.no-attention" in out and "seq2seq.lstm.tied-embeddings" in out
-    assert "seq2seq.gru.feature-frames" in out and "seq2seq.gru.shared-embeddings" in out
-    assert "seq2seq.lstm.shared-tied-embeddings" in out and "seq2seq.lstm.reversed-source" in out
+@pytest.mark.background
+def test_every_gradcheck_case_passes():
+    returncode, out, err = BACKGROUND.wait()
+    assert returncode == 0 and "all checks passed" in out, out[-3000:] + err[-2000:]
+    header, *rows = out.strip().splitlines()[:-2]  # less the verdict
+    w = header.index("input/param") - 1  # the case names' column
+    assert {row[:w].rstrip() for row in rows} == {name for name, _ in [*_cases(), *model_cases()]}
 
 
 def test_a_wrong_backward_pass_fails(monkeypatch, capsys):
@@ -28,14 +34,16 @@ def test_a_wrong_backward_pass_fails(monkeypatch, capsys):
     assert "FAIL" in capsys.readouterr().out
 
 
-def test_the_columns_line_up_under_a_case_name_longer_than_the_others(capsys):
+@pytest.mark.background
+def test_the_columns_line_up_under_a_case_name_longer_than_the_others():
     """`seq2seq.lstm.learned_h-bridge.one-way` (37 characters) pushed its rows' figures one
     column right of the header's."""
-    assert run_all(only="lstm.learned_h-bridge")
-    header, *rows = capsys.readouterr().out.strip().splitlines()[:-2]  # less the verdict
-    assert rows and all(len(row.split()) == 4 for row in rows)
+    out = BACKGROUND.wait()[1]
+    header, *rows = out.strip().splitlines()[:-2]  # less the verdict
+    assert any(row.startswith("seq2seq.lstm.learned_h-bridge.one-way ") for row in rows)
     edge = len(header) - len("result")  # where the verdict column starts
     assert {len(row) - len(row.split()[-1]) for row in rows} == {edge}
+    assert {len(row[:edge].rstrip()) for row in rows} == {edge - 2}  # the errors' last digits
 
 
 def test_a_filter_that_matches_no_case_is_an_error_not_a_pass():

@@ -1,0 +1,58 @@
+"""A command run beside the suite, on another core, for a test that would otherwise spend minutes
+of the suite's time on one core while the other waits.
+
+A test module declares `BACKGROUND = Run([...])` and marks the test that reads its result
+`@pytest.mark.background`. conftest.py starts every such run as soon as the suite is collected,
+moves the marked tests to the end of the session (so each run has the whole suite's time to
+finish beside it) and stops what is left when the session ends. Run alone (`pytest tests/x.py`),
+the marked test starts its run itself and waits for it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Run:
+    """One command, started at most once; `wait()` gives its exit status, stdout and stderr."""
+
+    def __init__(self, command: list[str], timeout_s: float):
+        self.command, self.timeout_s = command, timeout_s
+        self._started: tuple | None = None  # (process, its stdout file, its stderr file)
+        self._result: tuple[int, str, str] | None = None
+
+    def start(self) -> None:
+        if self._started is None:
+            out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+            run = subprocess.Popen(self.command, cwd=ROOT, stdout=out, stderr=err)
+            self._started = (run, out, err)
+
+    def stop(self) -> None:
+        """Kill the command if it still runs (the session ended before its test waited for it)
+        and close its output files."""
+        if self._started is not None:
+            run, out, err = self._started
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+            out.close()
+            err.close()
+
+    def wait(self) -> tuple[int, str, str]:
+        """(exit status, stdout, stderr), once the command has ended (started here if not yet);
+        the same for every test that asks."""
+        if self._result is None:
+            self.start()
+            run, out, err = self._started
+            try:
+                run.wait(timeout=self.timeout_s)
+                out.seek(0)
+                err.seek(0)
+                self._result = (run.returncode, out.read(), err.read())
+            finally:
+                self.stop()
+        return self._result
