@@ -160,6 +160,10 @@ class _NotTranslates(argparse.Action):
         )
 
 
+# evaluate's and score's: a run's train split is the pairs it trained on (task_split)
+SPLIT_HELP = "of --task (default test; train: the pairs a run of it trained on, its --train-size)"
+
+
 def _evaluate_parser(sub: Any) -> None:
     p = sub.add_parser(
         "evaluate",
@@ -170,7 +174,7 @@ def _evaluate_parser(sub: Any) -> None:
                    help=ENSEMBLE_HELP.format("decodes (and scores the references)"))  # fmt: skip
     p.add_argument("--data", **CORPUS, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; evaluates --split")
-    p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
+    p.add_argument("--split", choices=("train", "dev", "test"), help=SPLIT_HELP)
     p.add_argument("--by-length", type=positive_int, metavar="W",
                    help="also exact match per band of W source tokens: 1..W, W+1..")  # fmt: skip
     p.add_argument("--show", type=non_negative_int, default=0, metavar="N",
@@ -186,7 +190,7 @@ def _score_parser(sub: Any) -> None:
                    help=ENSEMBLE_HELP.format("scores the references"))  # fmt: skip
     p.add_argument("--data", **CORPUS, help="TSV corpus, or source and target files")
     p.add_argument("--task", help="a built-in task; scores --split")
-    p.add_argument("--split", choices=("train", "dev", "test"), help="of --task (default test)")
+    p.add_argument("--split", choices=("train", "dev", "test"), help=SPLIT_HELP)
     p.add_argument("--batch-size", type=positive_int, default=64, help="pairs per batch (64)")
     p.add_argument("--with-text", action="store_true", help="each line also gives the pair's "
                    "source and reference, tab-separated after the three figures")  # fmt: skip

@@ -44,6 +44,7 @@ def evaluate(args: argparse.Namespace) -> int:
         print(f"unknown_source_tokens\t{tr.unknown}")
     note_unknown(tr, args)
     note_task(tr, args)
+    note_train_size(tr, args)
     if bands is not None:
         _print_bands(bands, args.by_length, tr.source_unit)
     if args.show:
@@ -75,6 +76,7 @@ def score(args: argparse.Namespace) -> int:
               "which flatters log p and the perplexity", file=sys.stderr)  # fmt: skip
     note_unknown(tr, args)  # the sources'
     note_task(tr, args)
+    note_train_size(tr, args)
     return 0
 
 
@@ -147,6 +149,36 @@ def _generated(task: str, seed: int) -> dict:
     return get_task(task).generate(seed=seed)
 
 
+def _as_trained(splits: dict, split: str, data: dict) -> list:
+    """A copy of `split` as the run of `data` (its config's) saw it: dev and test whole, train
+    cut to the first train_size pairs, the ones load_data kept and the run trained on."""
+    n = _train_size(data) if split == "train" else None
+    return list(splits[split][:n])
+
+
+def _train_size(data: dict) -> int | None:
+    """The run's --train-size (load_data's train_size), None where it trained on every pair."""
+    return data.get("options", {}).get("train_size")
+
+
+def note_train_size(tr: Translator, args: argparse.Namespace) -> None:
+    """With --task T --split train of a run trained on T with --train-size N: a note on stderr
+    that the pairs read were the N it trained on, not the whole split (whose size a user may
+    know, and whose other pairs the run never saw)."""
+    data = tr.config.get("data", {})
+    n = _train_size(data)
+    if args.split != "train" or data.get("name") != args.task or n is None:
+        return
+    whole = len(_generated(args.task, 0)["train"])  # every seed draws the same sizes
+    if n < whole:
+        print(
+            f"note: --split train is the {n} pairs {model_in(args.checkpoint)} trained on "
+            f"(--train-size {n}), the first {n} of the task's {whole} training pairs; the "
+            "others it never saw",
+            file=sys.stderr,
+        )
+
+
 def check_pairs_options(args: argparse.Namespace) -> None:
     """evaluate's and score's --data, --task and --split, before the checkpoint loads."""
     if (args.data is None) == (args.task is None):
@@ -200,7 +232,8 @@ def _check_sources_fit(F: int, args: argparse.Namespace) -> None:
 
 
 def task_split(config: dict, task: str, split: str) -> list:
-    """The built-in task's `split` as the run with this config saw it. A task's splits depend
+    """The built-in task's `split` as the run with this config saw it (its train split cut to
+    the run's train_size, the pairs it trained on). A task's splits depend
     on the seed they are drawn with (pipeline.load_data(task=..., seed=N); `train --task` passes
     its --seed): scored on another seed's test split, a run would be tested on some of its own
     training pairs. The seed is the one whose training pairs are the run's (the fingerprint its
@@ -211,11 +244,11 @@ def task_split(config: dict, task: str, split: str) -> list:
         return list(_generated(task, 0)[split])  # a copy: the drawn splits are kept
     seeds = list(dict.fromkeys([config.get("train", {}).get("seed", 0), 0]))
     if "train" not in data:  # a run saved before fingerprints: its training seed drew its data
-        return list(_generated(task, seeds[0])[split])
+        return _as_trained(_generated(task, seeds[0]), split, data)
     for seed in seeds:
         splits = _drawn_splits(data, task, seed)
         if splits is not None:
-            return list(splits[split])
+            return _as_trained(splits, split, data)
     raise ValueError(
         f"--task {task}: the run's training pairs ({data['train']}) are not the task's split "
         f"drawn with seed {' or '.join(map(str, seeds))}; it was trained on data that "
