@@ -49,15 +49,16 @@ def check_run_path(where: str, path: Any, which: Any, name: str = "path") -> str
     return os.fspath(path)
 
 
-def check_places(places: Any, n: int) -> None:
-    """`places` (translate's) is None or n distinct integers >= 0, one per source."""
+def check_places(places: Any, n: int, where: str = "translate") -> None:
+    """`places` (translate's, or `where`'s, which passes it on) is None or n distinct integers
+    >= 0, one per source."""
     if places is None:
         return
     ok = isinstance(places, Sequence | np.ndarray) and len(places) == n
     ok = ok and all(isinstance(p, int | np.integer) and p >= 0 for p in places)
     if not ok or len(set(map(int, places))) != n:
         raise ValueError(
-            f"translate: places is {places!r:.60}; give {n} distinct integers >= 0, each "
+            f"{where}: places is {places!r:.60}; give {n} distinct integers >= 0, each "
             "source's place in your input (its sample's stream), or leave it out"
         )
 

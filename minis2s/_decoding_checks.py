@@ -3,7 +3,8 @@ and its own options (METHODS, OPTIONS), the seed, batch_size and nbest, and repl
 phrase table (each source one token as the model's tokenizer reads it). api.py calls them, and
 the commands (commands.py) call `check_replace_unk` before reading a sentence; decode/replace_unk.py
 names a phrase-table file's bad line with `first_table_problem`. Each refuses with a message that
-names the option and the fix.
+names the option and the fix, after the call the user made (`where`): translate, or evaluate,
+which passes its options on to translate.
 """
 
 from __future__ import annotations
@@ -25,40 +26,50 @@ OPTIONS = {  # the keyword options each decoding method takes
 
 
 def check_method(
-    method: str, options: dict[str, Any], seed: int | None, batch_size: int, nbest: int
+    method: str,
+    options: dict[str, Any],
+    seed: int | None,
+    batch_size: int,
+    nbest: int,
+    where: str = "translate",
 ) -> None:
     """ValueError unless `method` is one of METHODS, `options` are its own (OPTIONS) with valid
-    values, and batch_size and nbest fit it (nbest > 1 only for beam search)."""
+    values, and batch_size and nbest fit it (nbest > 1 only for beam search). `where` names the
+    call the user made, which a message starts with ("evaluate" for Translator.evaluate, whose
+    options these are too)."""
     if method not in METHODS:
-        raise ValueError(f"translate: method {method!r}; choose one of {', '.join(METHODS)}")
+        raise ValueError(f"{where}: method {method!r}; choose one of {', '.join(METHODS)}")
     unknown = sorted(set(options) - set(OPTIONS[method]))
     if unknown:
         raise ValueError(
-            f"translate: {', '.join(unknown)} is not an option of method={method!r}; "
+            f"{where}: {', '.join(unknown)} is not an option of method={method!r}; "
             f"its options: {', '.join(OPTIONS[method])}"
         )
-    check_given_options(method, seed, options)
-    validate.integer("translate", "batch_size", batch_size, 1)
-    validate.integer("translate", "nbest", nbest, None)
+    check_given_options(method, seed, options, where)
+    validate.integer(where, "batch_size", batch_size, 1)
+    validate.integer(where, "nbest", nbest, None)
     if nbest < 1 or (nbest > 1 and method != "beam"):
         raise ValueError(
-            f"translate: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
+            f"{where}: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
             "(greedy decoding and sampling give one output per source), and nbest >= 1"
         )
 
 
-def check_given_options(method: str, seed: Any, options: dict[str, Any]) -> None:
-    """Refuse an option given that the decoding would ignore (as the command line does)."""
+def check_given_options(
+    method: str, seed: Any, options: dict[str, Any], where: str = "translate"
+) -> None:
+    """Refuse an option given that the decoding would ignore (as the command line does), in the
+    words of `where`, the call the user made."""
     if seed is not None and method != "sample":
         raise ValueError(
-            f"translate: seed seeds sampling, but method={method!r} draws nothing; leave seed "
+            f"{where}: seed seeds sampling, but method={method!r} draws nothing; leave seed "
             "out, or use method='sample'"
         )
     if seed is not None:
-        validate.integer("translate", "seed", seed, 0)
+        validate.integer(where, "seed", seed, 0)
     if "alpha" in options and options.get("length_penalty", "none") != "gnmt":
         raise ValueError(
-            "translate: alpha is the exponent of length_penalty='gnmt', which is not chosen; "
+            f"{where}: alpha is the exponent of length_penalty='gnmt', which is not chosen; "
             "add length_penalty='gnmt', or leave alpha out"
         )
 
@@ -69,14 +80,16 @@ def check_replace_unk(
     phrase_table: Any = None,
     tokenizer: Tokenizer | None = None,
     who: str = "this model",
+    where: str = "translate",
 ) -> None:
     """replace_unk is a bool, and True only for a model whose outputs can copy a source token:
     one with attention (its weights say which) that reads text (feature vectors have none);
     phrase_table, if given, is a mapping of strings to strings, and needs replace_unk; each of
     its sources is one token of `tokenizer` (the model's), or it would never match. `who` names
-    the model without attention in the message (an ensemble's run). The commands call it before
-    they read a sentence."""
-    validate.boolean("translate", "replace_unk", replace_unk)
+    the model without attention in the message (an ensemble's run), `where` the call the user
+    made, which it starts with. The commands call it before they read a sentence, once their
+    own checks named --replace-unk and --phrase-table (check_decode_options)."""
+    validate.boolean(where, "replace_unk", replace_unk)
     if phrase_table is not None:
         if not isinstance(phrase_table, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in phrase_table.items()
@@ -88,26 +101,26 @@ def check_replace_unk(
                     f"minis2s.data.corpus.read_phrase_table({phrase_table!r})"
                 )
             raise ValueError(
-                "translate: phrase_table must map source tokens to what to write for them, "
+                f"{where}: phrase_table must map source tokens to what to write for them, "
                 "strings to strings ({'gato': 'cat'})" + hint
             )
         if not replace_unk:
             raise ValueError(
-                "translate: phrase_table is read by replace_unk only and would be ignored; add "
+                f"{where}: phrase_table is read by replace_unk only and would be ignored; add "
                 "replace_unk=True, or leave it out"
             )
         if tokenizer is not None:
-            _check_table_sources(phrase_table, tokenizer)
+            _check_table_sources(phrase_table, tokenizer, where)
     if not replace_unk:
         return
     if cfg.attention == "none":
         raise ValueError(
-            "translate: replace_unk writes each <unk> as the source token the output attends "
+            f"{where}: replace_unk writes each <unk> as the source token the output attends "
             f"to most, but {who} has no attention (attention='none'); leave it out"
         )
     if cfg.src_features > 0:
         raise ValueError(
-            "translate: replace_unk copies source tokens, but this model reads feature "
+            f"{where}: replace_unk copies source tokens, but this model reads feature "
             f"vectors (src_features = {cfg.src_features}), which have none; leave it out"
         )
 
@@ -146,20 +159,20 @@ def first_table_problem(table: Mapping[str, str], tokenizer: Tokenizer) -> Table
     return None
 
 
-def _check_table_sources(table: Mapping[str, str], tokenizer: Tokenizer) -> None:
-    """ValueError naming the first problem `first_table_problem` finds."""
+def _check_table_sources(table: Mapping[str, str], tokenizer: Tokenizer, where: str) -> None:
+    """ValueError naming `where` and the first problem `first_table_problem` finds."""
     problem = first_table_problem(table, tokenizer)
     if problem is None:
         return
     source, was = problem
     if was is not None:
         raise ValueError(
-            f"translate: phrase_table lists {was!r} and {source!r}, the same token in two "
+            f"{where}: phrase_table lists {was!r} and {source!r}, the same token in two "
             f"Unicode forms (code points {code_points(was)} and {code_points(source)}), which "
             f"the {tokenizer.name} tokenizer reads alike; keep one of them"
         )
     raise ValueError(
-        f"translate: phrase_table lists {source!r}, but the {tokenizer.name} tokenizer reads it "
+        f"{where}: phrase_table lists {source!r}, but the {tokenizer.name} tokenizer reads it "
         f"as {tokenizer.tokenize(source)!r}, so it would never match a source token; give each "
         "entry one token as the model reads it, or remove it"
     )

@@ -176,10 +176,10 @@ class Translator:
         An output does not depend on the batch its source shares, but for float rounding: a
         float32 model may pick the other of two tokens tied to within its rounding.
         """
-        checks.check_sources(sources)
-        checks.check_places(places, len(sources))
-        decoding_checks.check_method(method, options, seed, batch_size, nbest)
-        phrase_table = self._checked_phrase_table(replace_unk, phrase_table)
+        phrase_table = self._check_decoding(
+            "translate", sources, method=method, batch_size=batch_size, nbest=nbest, seed=seed,
+            replace_unk=replace_unk, phrase_table=phrase_table, places=places, **options,
+        )  # fmt: skip
         seed = 0 if seed is None else seed
         rows, toks = length_batches.encode_each(self, sources, batch_size)  # the caller's order
         self._warn_of_long([len(t) for t in toks])
@@ -191,6 +191,30 @@ class Translator:
             ts = [self._to_translation(h, st, replace_unk, phrase_table) for h in h_list]
             out.append(ts if nbest > 1 else ts[0])
         return out
+
+    def _check_decoding(
+        self,
+        where: str,
+        sources: Sequence[Any],
+        /,  # so that evaluate(pairs, where=...) is refused as an unknown option, not a TypeError
+        *,
+        method: str = "greedy",
+        batch_size: int = 64,
+        nbest: int = 1,
+        seed: int | None = None,
+        replace_unk: bool = False,
+        phrase_table: Mapping[str, str] | None = None,
+        places: Sequence[int] | None = None,
+        **options: Any,
+    ) -> Mapping[str, str] | None:
+        """translate's checks of its arguments, refused in the words of `where`, the call the
+        user made: evaluate, whose options are translate's, checks them as its own before it
+        translates. Returns the phrase table in the tokenizer's normal form. The defaults are
+        translate's (tests/test_decoding_check_words.py holds them equal)."""
+        checks.check_sources(sources)
+        checks.check_places(places, len(sources), where)
+        decoding_checks.check_method(method, options, seed, batch_size, nbest, where)
+        return self._checked_phrase_table(replace_unk, phrase_table, where)
 
     @property
     def longest_source(self) -> int | None:
@@ -216,15 +240,15 @@ class Translator:
             _warn.warn(long_sources.LongSourceWarning(text))
 
     def _checked_phrase_table(
-        self, replace_unk: bool, phrase_table: Mapping[str, str] | None
+        self, replace_unk: bool, phrase_table: Mapping[str, str] | None, where: str
     ) -> Mapping[str, str] | None:
-        """ValueError unless replace_unk and phrase_table suit this model
+        """ValueError, naming `where`, unless replace_unk and phrase_table suit this model
         (`decoding_checks.check_replace_unk`); the table with its sources in the tokenizer's
         normal form (`decoding_checks.normalized_table`)."""
         without = getattr(self.model, "without_attention", list)()  # an ensemble's runs
         who = f"the ensemble's run {without[0]}" if without else "this model"
         decoding_checks.check_replace_unk(
-            self.model.cfg, replace_unk, phrase_table, self.tokenizer, who
+            self.model.cfg, replace_unk, phrase_table, self.tokenizer, who, where
         )
         if phrase_table is not None:
             phrase_table = decoding_checks.normalized_table(phrase_table, self.tokenizer)

@@ -105,10 +105,11 @@ def translate(args: argparse.Namespace) -> int:
 def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> None:
     """The decoding options that need a model with attention, checked against the loaded model
     before any sentence is read (no sentence typed or scored in vain): --coverage-penalty
-    (beam search would refuse it only at its first step), --replace-unk and --phrase-table."""
+    (beam search would refuse it only at its first step), --replace-unk (and a model that reads
+    text) and --phrase-table, named as typed, not as Translator.translate's keywords."""
     from minis2s._decoding_checks import check_replace_unk
     from minis2s.decode.replace_unk import check_table_file
-    from minis2s.ensemble_commands import no_attention
+    from minis2s.ensemble_commands import model_in, no_attention
 
     if "beta" in kw and no_attention(tr, args.checkpoint):
         raise ValueError(
@@ -119,6 +120,11 @@ def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> 
         raise ValueError(
             f"--replace-unk: {no_attention(tr, args.checkpoint)}, so no weights say which source "
             "token an <unk> should copy; leave it out"
+        )
+    if kw.get("replace_unk") and tr.model.cfg.src_features:
+        raise ValueError(
+            f"--replace-unk: {model_in(args.checkpoint)} reads feature vectors (src_features = "
+            f"{tr.model.cfg.src_features}), which hold no source token to copy; leave it out"
         )
     if kw.get("phrase_table") is not None:  # an entry's FILE:LINE (decode/replace_unk.py)
         check_table_file(args.phrase_table, kw["phrase_table"], tr.tokenizer)

@@ -40,7 +40,9 @@ def evaluate(
         )
     if by_length is not None:  # before the decoding, which can take minutes
         validate.integer("evaluate", "by_length (source tokens per band)", by_length, 1)
-    translations = tr.translate([s for s, _ in pairs], **options)
+    sources = [s for s, _ in pairs]
+    tr._check_decoding("evaluate", sources, **options)  # translate's checks, in evaluate's words
+    translations = tr.translate(sources, **options)
     result = tr.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
     batch_size = options.get("batch_size", 64)
     return result | scoring.reference_figures(tr, pairs, batch_size)
