@@ -140,8 +140,9 @@ def _translate_parser(sub: Any) -> None:
                    help=ENSEMBLE_HELP.format("decodes"))  # fmt: skip
     p.add_argument("sentences", nargs="*", help="default (or `-`): one sentence per line of stdin")
     p.add_argument("--show-attention", action="store_true",
-                   help="after each translation, its attention weights as text: a row per "
-                   "output token, a column per source token, ' ' for 0 to '@' for 1")  # fmt: skip
+                   help="after each translation (with --nbest, the best of the list), its "
+                   "attention weights as text: a row per output token, a column per source "
+                   "token, ' ' for 0 to '@' for 1")  # fmt: skip
     # evaluate's and train's --show N, which argparse would take for an abbreviation of
     # --show-attention here (and N for a sentence): refused by name instead
     p.add_argument("--show", nargs="?", action=_NotTranslates, help=argparse.SUPPRESS)
