@@ -35,7 +35,8 @@ def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
         "log p / ((5 + length) / 6)^alpha; length counts the EOS",
     )  # fmt: skip
     g.add_argument("--alpha", type=finite_float, default=None,
-                   help="with --length-penalty gnmt: its exponent (default 0.6)")  # fmt: skip
+                   help="with --length-penalty gnmt: its exponent (default 0.6; 0 = no "
+                   "penalty; negative: favour shorter outputs than log p does)")  # fmt: skip
     g.add_argument("--coverage-penalty", type=non_negative_float, default=None, metavar="BETA",
                    help="with --beam: add GNMT's beta * sum_i log(min(attention to word i, "
                    "1)), which ranks down outputs that leave source words unattended (try 0.2)",

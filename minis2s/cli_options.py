@@ -47,7 +47,7 @@ OPTION_HELP = {
     "optimizer": "sgd | adam | adamw | adagrad",
     "lr": "learning rate",
     "weight_decay": "L2 (adamw: decoupled) weight decay",
-    "momentum": "SGD momentum",
+    "momentum": "SGD momentum, in [0, 1)",
     "nesterov": "Nesterov momentum (SGD)",
     "clip": "clip the global gradient norm to this (0 = off)",
     "lr_schedule": "constant | exponential | warmup | plateau",

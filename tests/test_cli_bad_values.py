@@ -88,7 +88,7 @@ ALLOWED = {
     **dict.fromkeys(ZERO_OK, ZERO),
     **dict.fromkeys(["--clip", "--weight-decay", "--coverage-penalty", "--max-len-a"],
                     [*ZERO, "2.5"]),
-    "--momentum": [*ZERO, "2.5"],  # as PyTorch's SGD: any momentum >= 0
+    "--momentum": ZERO,  # [0, 1): at 1 or more past gradients never fade (PyTorch takes them)
     **dict.fromkeys(["--alpha", "--forget-bias"], ["-1", *ZERO, "2.5"]),
     **dict.fromkeys(["--init-scale", "--lr", "--temperature"], ["2.5"]),
 }  # fmt: skip

@@ -18,6 +18,19 @@ def check_hyper(where: str, **values: float) -> None:
             raise ValueError(f"{where}: {name} must be a finite number >= 0; got {v!r}")
 
 
+def check_momentum(where: str, momentum: float) -> None:
+    """SGD's momentum in [0, 1): b_t = momentum * b_{t-1} + g_t weighs the gradient of k steps
+    ago by momentum^k, which at 1 or above never fades, so the weights never settle and the steps
+    grow without bound where a gradient keeps its sign (torch.optim.SGD takes it; Adam's betas
+    and label smoothing stop below 1 here too)."""
+    check_hyper(where, momentum=momentum)
+    if momentum >= 1:
+        raise ValueError(
+            f"{where}: momentum must be in [0, 1) (0.9 is usual): at 1 or above the gradients "
+            f"of past steps never fade and the updates grow without bound; got {momentum!r}"
+        )
+
+
 def check_eps(where: str, eps: float) -> None:
     """eps > 0: an entry whose gradient has always been 0 (the embedding's pad row, a token not
     seen yet) has sqrt(v) = 0, and its step 0 / (0 + eps) is 0 only if eps is not 0."""

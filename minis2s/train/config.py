@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minis2s.models.config import ModelConfig, check_field_types
-from minis2s.train._optim_checks import check_decay, check_hyper
+from minis2s.train._optim_checks import check_decay, check_momentum
 from minis2s.train.optim import OPTIMIZERS
 from minis2s.train.schedule import (
     SAMPLING,
@@ -151,7 +151,7 @@ class TrainConfig:
                 f"TrainConfig: weight_decay must be a finite number >= 0; got {self.weight_decay}"
             )
         if str(self.optimizer).lower() == "sgd":  # SGD's own check came mid-run, once built
-            check_hyper("TrainConfig", momentum=self.momentum)
+            check_momentum("TrainConfig", self.momentum)
             if self.nesterov and self.momentum == 0:
                 raise ValueError(
                     "TrainConfig: nesterov=True needs momentum > 0; got momentum=0 (Nesterov's "

@@ -28,6 +28,7 @@ from minis2s.train._optim_checks import (
     check_decay,
     check_eps,
     check_hyper,
+    check_momentum,
     check_range,
 )
 from minis2s.train.grad_norm import check_arrays
@@ -134,7 +135,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        check_hyper("SGD", momentum=momentum)
+        check_momentum("SGD", momentum)
         validate.boolean("SGD", "nesterov", nesterov)
         if nesterov and momentum <= 0:
             raise ValueError(f"SGD: nesterov=True needs momentum > 0; got momentum={momentum}")

@@ -1,0 +1,85 @@
+"""Values of the training and decoding options that look like nonsense, each refused, or taken
+and documented, as tests/test_cli_bad_values.py's convention has it (a one-line error naming the
+option and its range; a value that means something is taken, and the README says what).
+
+--momentum >= 1 (TrainConfig, optim.SGD): refused, as Adam's betas >= 1 and label_smoothing 1
+are. b_t = momentum * b_{t-1} + g_t weighs the gradient of k steps ago by momentum^k, which at 1
+or above never fades: every step moves by all the past gradients (or more), so the weights never
+settle, and the updates grow without bound where a gradient keeps its sign. PyTorch's SGD takes
+any momentum >= 0; this library refuses what cannot train, as it refuses a negative coverage
+penalty.
+
+A negative --alpha (the exponent of --length-penalty gnmt, log p / ((5 + |y|) / 6)^alpha) is
+taken: it ranks longer outputs down by more than no penalty does (Hugging Face's
+length_penalty < 0 does the same), a setting with a use, so the README and --help say so.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minis2s.cli import main
+from minis2s.cli_parser import build_parser
+from minis2s.decode.beam import penalised
+from minis2s.train import optim
+from minis2s.train.config import TrainConfig
+from tests.tiny_run import TINY
+
+README = " ".join((Path(__file__).parent.parent / "README.md").read_text("utf-8").split())
+
+
+def params() -> dict:
+    return {"W": np.ones((2, 3)), "b": np.zeros(3, np.float32)}
+
+
+@pytest.mark.parametrize("momentum", [1, 1.0, 1.5, 2.5, 1e300])
+def test_sgd_refuses_a_momentum_of_1_or_more(momentum):
+    with pytest.raises(ValueError, match=r"^SGD: momentum must be in \[0, 1\)"):
+        optim.SGD(params(), lr=0.1, momentum=momentum)
+    with pytest.raises(ValueError, match=r"^TrainConfig: momentum must be in \[0, 1\)"):
+        TrainConfig(optimizer="sgd", lr=0.1, momentum=momentum)
+
+
+@pytest.mark.parametrize("momentum", [0, 0.0, 0.5, 0.9, 0.999, np.float32(0.9)])
+def test_sgd_takes_a_momentum_below_1(momentum):
+    assert optim.SGD(params(), lr=0.1, momentum=momentum).momentum == momentum
+    assert TrainConfig(optimizer="sgd", lr=0.1, momentum=momentum).momentum == momentum
+
+
+@pytest.mark.parametrize("momentum", [-1.0, math.nan, math.inf, "0.9", True])
+def test_the_other_bad_momenta_are_refused_as_before(momentum):
+    with pytest.raises(ValueError, match=r"^SGD: momentum must be"):
+        optim.SGD(params(), lr=0.1, momentum=momentum)
+
+
+def test_the_command_line_refuses_momentum_1_in_one_line(tmp_path, capsys):
+    argv = ["train", *TINY, "--optimizer", "sgd", "--momentum", "1", "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("minis2s train: error: "), err
+    assert "momentum must be in [0, 1)" in err and "got 1.0" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_readme_gives_momentums_range():
+    assert "`--momentum` must be in [0, 1)" in README
+
+
+@pytest.mark.parametrize("alpha", [-0.5, -2.0])
+def test_a_negative_alpha_ranks_longer_outputs_down_more_than_no_penalty(alpha):
+    """What the README says of it: below log p itself, and lower the longer the output, for the
+    same log p."""
+    lengths = range(1, 30)
+    scores = [penalised(-3.0, n, "gnmt", alpha) for n in lengths]
+    assert all(s < -3.0 for s in scores[1:]) and scores == sorted(scores, reverse=True)
+    no_penalty = [penalised(-3.0, n, "gnmt", 0.0) for n in lengths]
+    assert no_penalty == [-3.0] * len(no_penalty)
+
+
+def test_help_and_readme_say_what_a_negative_alpha_does():
+    translate = build_parser().commands["translate"]
+    [action] = [a for a in translate._actions if "--alpha" in a.option_strings]
+    assert "negative" in action.help and "shorter" in action.help
+    assert "a negative `--alpha` ranks longer outputs down" in README
