@@ -15,6 +15,8 @@ length_penalty < 0 does the same), a setting with a use, so the README and --hel
 """
 
 import math
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +85,53 @@ def test_help_and_readme_say_what_a_negative_alpha_does():
     [action] = [a for a in translate._actions if "--alpha" in a.option_strings]
     assert "negative" in action.help and "shorter" in action.help
     assert "a negative `--alpha` ranks longer outputs down" in README
+
+
+# --- the params dict is checked once at construction, and nothing is refused the later for it -
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Adagrad])
+def test_an_optimizer_checks_its_params_once(cls, monkeypatch):
+    from minis2s.train import _optim_checks
+
+    calls = []
+    real = optim.check_arrays
+
+    def counted(where, name, arrays):
+        calls.append((where, name))
+        return real(where, name, arrays)
+
+    for module in (optim, _optim_checks):  # wherever the name is imported (the old code: both)
+        if hasattr(module, "check_arrays"):
+            monkeypatch.setattr(module, "check_arrays", counted)
+    cls(params(), lr=0.1)
+    assert calls == [(cls.__name__, "params")]
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.Adagrad])
+@pytest.mark.parametrize("bad", [{}, None, {"W": [1.0]}, {"W": np.ones(2, np.int64)}])
+def test_bad_params_are_refused_by_name(cls, bad):
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}: params"):
+        cls(bad, lr=0.1)
+
+
+@pytest.mark.parametrize(
+    "cls, kw, words",
+    [
+        (optim.Adam, {"eps": 1e-46}, "eps=1e-46 is below float32's smallest normal"),
+        (optim.AdamW, {"eps": 1e-46}, "eps=1e-46 is below float32's smallest normal"),
+        (optim.Adagrad, {"eps": 1e-46}, "eps=1e-46 is below float32's smallest normal"),
+        (
+            optim.Adagrad,
+            {"initial_accumulator_value": 1e39},
+            "initial_accumulator_value=1e+39 is beyond",
+        ),
+    ],
+)
+def test_values_beyond_the_params_dtype_are_refused_before_any_state_is_made(cls, kw, words):
+    """float32 params (b): eps would round to 0 there, an accumulator of 1e39 to inf; refused
+    before the state arrays are filled with them (which would warn of an overflow first)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=f"^{cls.__name__}: {re.escape(words)}"):
+            cls(params(), lr=0.1, **kw)

@@ -9,8 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from minis2s.train.grad_norm import check_arrays
-
 
 def check_hyper(where: str, **values: float) -> None:
     for name, v in values.items():
@@ -57,8 +55,8 @@ def check_range(where: str, params: dict[str, Any], eps: float, accumulator: flo
     """eps, and Adagrad's initial accumulator value, within the range of the parameters' dtype,
     where the update uses them as scalars of that dtype: float32 rounds eps = 1e-46 to 0, so a
     parameter whose gradient has been 0 (the embedding's pad row) would step 0 / (0 + 0) = NaN;
-    and makes an accumulator of 1e39 inf, so every step would be g / (inf + eps) = 0."""
-    check_arrays(where, "params", params)
+    and makes an accumulator of 1e39 inf, so every step would be g / (inf + eps) = 0. `params`
+    passed check_arrays (Optimizer.__init__ calls this after it)."""
     for dtype in sorted({np.dtype(p.dtype) for p in params.values()}, key=str):
         tiny, largest = float(np.finfo(dtype).tiny), float(np.finfo(dtype).max)
         if eps < tiny:

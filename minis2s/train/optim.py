@@ -46,11 +46,16 @@ class Optimizer:
     def __init__(self, params: Params, lr: float, weight_decay: float) -> None:
         check_hyper(type(self).__name__, lr=lr, weight_decay=weight_decay)
         check_arrays(type(self).__name__, "params", params)
+        self._check_dtype_range(params)  # before any state array is made of those values
         self.lr = lr
         self.weight_decay = weight_decay
         self.t = 0  # number of steps taken
         self.shapes = {k: tuple(p.shape) for k, p in params.items()}
         self.state = {s: {k: self._init_slot(s, p) for k, p in params.items()} for s in self.SLOTS}
+
+    def _check_dtype_range(self, params: Params) -> None:
+        """The hyper-parameters that the update uses as scalars of the parameters' dtype fit
+        it (`check_range`); `params` are checked arrays. SGD has none."""
 
     def _init_slot(self, slot: str, p: Any) -> Any:
         return get_array_module(p).zeros_like(p)
@@ -211,9 +216,11 @@ class Adam(Optimizer):
     ) -> None:
         check_betas(type(self).__name__, betas)
         check_eps(type(self).__name__, eps)
-        check_range(type(self).__name__, params, eps)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), eps
         super().__init__(params, lr, weight_decay)
+
+    def _check_dtype_range(self, params: Params) -> None:
+        check_range(type(self).__name__, params, self.eps)
 
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         self._adam(p, g, state, self.weight_decay)
@@ -277,9 +284,11 @@ class Adagrad(Optimizer):
     ) -> None:
         check_eps("Adagrad", eps)
         check_hyper("Adagrad", initial_accumulator_value=initial_accumulator_value)
-        check_range("Adagrad", params, eps, initial_accumulator_value)
         self.eps, self.initial_accumulator_value = eps, initial_accumulator_value
         super().__init__(params, lr, weight_decay)
+
+    def _check_dtype_range(self, params: Params) -> None:
+        check_range("Adagrad", params, self.eps, self.initial_accumulator_value)
 
     def _init_slot(self, slot: str, p: Any) -> Any:
         return get_array_module(p).full_like(p, self.initial_accumulator_value)
