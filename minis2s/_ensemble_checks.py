@@ -25,6 +25,12 @@ SAME_FRAMES = (  # tasks --write refuses a task of feature frames: a TSV file ca
     "TrainConfig(seed=N), out_dir) for each N"
 )
 
+SAME_OPTIONS = (  # runs of one data whose options differ build their vocabularies on other tokens
+    "they were trained with {options}, and a vocabulary is built on the training pairs those "
+    "options keep (a token's id follows its count); train each member with the same data "
+    "options, or from {first} with train --init-from {first}, which reads its vocabularies"
+)
+
 
 def check_paths(paths: Any) -> list[Any]:
     """`paths` is a list of at least one checkpoint path (one string is refused: its letters
@@ -63,7 +69,11 @@ def check_members(names: Sequence[str], translators: Sequence[Any]) -> None:
         for side in ("src", "tgt"):
             a, b = getattr(first, f"{side}_vocab"), getattr(other, f"{side}_vocab")
             if a != b:
-                raise ValueError(f"{pair} have {vocab_difference(side, a, b)}; {advice}")
+                why = vocab_difference(side, a, b)
+                options = options_difference(first.config, other.config)
+                if options:
+                    advice = SAME_OPTIONS.format(options=options, first=names[0])
+                raise ValueError(f"{pair} have {why}; {advice}")
         why = tokenizer_difference(first.tokenizer, other.tokenizer)
         if why:
             raise ValueError(f"{pair} have {why}; {SAME_DATA}")
@@ -103,6 +113,22 @@ def vocab_difference(side: str, a: Vocab | None, b: Vocab | None) -> str:
         extra = (ta if len(ta) > len(tb) else tb)[i]
         return f"different {what} vocabularies ({sizes}; the longer goes on with {extra!r})"
     return f"different {what} vocabularies ({sizes}; id {first} is {ta[first]!r} and {tb[first]!r})"
+
+
+def options_difference(a: dict, b: dict) -> str | None:
+    """The data options that differ between two runs' configs ('--train-size 64 and 96'), or
+    None; an option left out is 'unset'."""
+    oa, ob = (c.get("data", {}).get("options", {}) for c in (a, b))
+    words = [
+        f"--{key.replace('_', '-')} {_unset(oa.get(key))} and {_unset(ob.get(key))}"
+        for key in sorted(oa.keys() | ob.keys(), key=lambda k: (k != "train_size", k))
+        if oa.get(key) != ob.get(key)
+    ]
+    return ", ".join(words) or None
+
+
+def _unset(value: Any) -> str:
+    return "unset" if value is None else str(value)
 
 
 def tokenizer_difference(a: Any, b: Any) -> str | None:

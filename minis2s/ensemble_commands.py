@@ -46,24 +46,52 @@ def no_attention(tr: Any, checkpoint: str | Sequence[str]) -> str | None:
 def check_task_seeds(tr: Any, task: str, checkpoints: Sequence[str]) -> None:
     """evaluate --task scores a run on the split that drew its training pairs (`task_split`);
     an ensemble's members trained on that task on other splits (another seed drew them) would
-    be scored on one of them, so a test sentence of one may be a training sentence of another:
-    refused, naming two of them. Members trained on one split with other training seeds (the
-    Python API's TrainConfig(seed=N) on one load_data) are fine."""
+    be scored on one of them, so a test pair of one may be a training pair of another: refused,
+    naming two of them and their seeds. Members of one split are fine: with other training
+    seeds (the Python API's TrainConfig(seed=N) on one load_data), and with other --train-size,
+    which keeps the first N training pairs and leaves the dev and test pairs as drawn."""
+    from minis2s.evaluate_commands import split_seed
+
     if not tr.members:  # one run: scored on its own split
         return
-    drawn = {}  # checkpoint -> (its training pairs' fingerprint, its training seed)
+    drawn = {}  # checkpoint -> the seed that drew its split, its training seed
     for name, member in zip(checkpoints, tr.members, strict=True):
-        data = member.config.get("data", {})
-        if data.get("name") == task:
-            seed = member.config.get("train", {}).get("seed", 0)
-            drawn[name] = (data.get("train", f"seed {seed}"), seed)  # old runs: by their seed
-    (a, (fa, sa)), *others = drawn.items() or [(None, (None, None))]
-    differing = [(b, sb) for b, (fb, sb) in others if fb != fa]
+        if member.config.get("data", {}).get("name") == task:
+            try:
+                seed = split_seed(member.config, task)
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
+            drawn[name] = (seed, member.config.get("train", {}).get("seed", 0))
+    (a, (sa, ta)), *others = drawn.items() or [(None, (None, None))]
+    differing = [(b, sb, tb) for b, (sb, tb) in others if sb != sa]
     if differing:
-        b, sb = differing[0]
+        b, sb, tb = differing[0]
         raise ValueError(
-            f"--task {task}: {a} (--seed {sa}) and {b} (--seed {sb}) were trained on other "
-            "splits of it: a test pair of one may be a training pair of the other. Train the "
-            f"members on one corpus (minis2s tasks --write {task} DIR, then train --data "
-            "DIR/train.tsv --dev-data DIR/dev.tsv --seed N) and evaluate with --data DIR/test.tsv"
+            f"--task {task}: {a} ({_seed_words(sa, ta)}) and {b} ({_seed_words(sb, tb)}) were "
+            "trained on other splits of it: a test pair of one may be a training pair of the "
+            f"other. Train the members on one corpus (minis2s tasks --write {task} DIR, then "
+            "train --data DIR/train.tsv --dev-data DIR/dev.tsv --seed N) and evaluate with "
+            "--data DIR/test.tsv"
         )
+
+
+def _seed_words(drawn: int, trained: int) -> str:
+    """'--seed 1' for a run whose split its training seed drew (train --task), else 'its split
+    drawn with seed 0' (pipeline.load_data(seed=0) and TrainConfig(seed=1))."""
+    return f"--seed {drawn}" if drawn == trained else f"its split drawn with seed {drawn}"
+
+
+def shared_train_config(tr: Any, task: str) -> dict:
+    """The config whose train split of `task` is the pairs every member trained on: the run's
+    own for one run; for an ensemble of one split, the config of the member of `task` with the
+    smallest --train-size (each keeps the first N pairs of the split, so the smallest N are
+    every member's)."""
+    on_task = [m.config for m in tr.members or () if m.config.get("data", {}).get("name") == task]
+    if not on_task:
+        return tr.config
+    return min(on_task, key=lambda c: _train_size_key(c.get("data", {})))
+
+
+def _train_size_key(data: dict) -> float:
+    n = data.get("options", {}).get("train_size")
+    return float("inf") if n is None else n

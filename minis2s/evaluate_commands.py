@@ -164,19 +164,36 @@ def _train_size(data: dict) -> int | None:
 def note_train_size(tr: Translator, args: argparse.Namespace) -> None:
     """With --task T --split train of a run trained on T with --train-size N: a note on stderr
     that the pairs read were the N it trained on, not the whole split (whose size a user may
-    know, and whose other pairs the run never saw)."""
-    data = tr.config.get("data", {})
+    know, and whose other pairs the run never saw); for an ensemble, the N every member trained
+    on (shared_train_config)."""
+    from minis2s.ensemble_commands import shared_train_config
+
+    if args.split != "train" or args.task is None:
+        return
+    data = shared_train_config(tr, args.task).get("data", {})
     n = _train_size(data)
-    if args.split != "train" or data.get("name") != args.task or n is None:
+    if data.get("name") != args.task or n is None:
         return
     whole = len(_generated(args.task, 0)["train"])  # every seed draws the same sizes
-    if n < whole:
-        print(
-            f"note: --split train is the {n} pairs {model_in(args.checkpoint)} trained on "
-            f"(--train-size {n}), the first {n} of the task's {whole} training pairs; the "
-            "others it never saw",
-            file=sys.stderr,
+    sizes = sorted(
+        {_train_size(m.config.get("data", {})) or whole for m in tr.members or ()
+         if m.config.get("data", {}).get("name") == args.task} | {n}
+    )  # fmt: skip
+    if n >= whole:
+        return
+    if len(sizes) == 1:
+        trained, others = f"{model_in(args.checkpoint)} trained on (--train-size {n})", "it"
+    else:
+        trained = (
+            f"every member of {model_in(args.checkpoint)} trained on (--train-size "
+            f"{', '.join(map(str, sizes[:-1]))} and {sizes[-1]})"
         )
+        others = "some member"
+    print(
+        f"note: --split train is the {n} pairs {trained}, the first {n} of the task's {whole} "
+        f"training pairs; the others {others} never saw",
+        file=sys.stderr,
+    )
 
 
 def check_pairs_options(args: argparse.Namespace) -> None:
@@ -191,13 +208,13 @@ def read_pairs(tr: Translator, args: argparse.Namespace) -> list:
     """The (source, reference) pairs of evaluate's and score's --data corpus or --task split
     (default test), once their sources are known to be what the model reads."""
     from minis2s.data.corpus import read_corpus
-    from minis2s.ensemble_commands import check_task_seeds
+    from minis2s.ensemble_commands import check_task_seeds, shared_train_config
 
     _check_sources_fit(tr.model.cfg.src_features, args)
     if args.data:  # read as train reads a corpus: a field must hold a token of the model's
         return list(read_corpus(args.data, tr.tokenizer))
-    check_task_seeds(tr, args.task, args.checkpoint)
-    return task_split(tr.config, args.task, args.split or "test")
+    check_task_seeds(tr, args.task, args.checkpoint)  # then every member's dev and test are one
+    return task_split(shared_train_config(tr, args.task), args.task, args.split or "test")
 
 
 def _print_bands(bands: list, width: int, unit: str = "tokens") -> None:
@@ -242,13 +259,22 @@ def task_split(config: dict, task: str, split: str) -> list:
     data = config.get("data", {})
     if data.get("name") != task:
         return list(_generated(task, 0)[split])  # a copy: the drawn splits are kept
+    return _as_trained(_generated(task, split_seed(config, task)), split, data)
+
+
+def split_seed(config: dict, task: str) -> int:
+    """The seed that drew the splits of `task` that the run with this config trained on (see
+    task_split); 0 for a run trained on something else. Runs of one seed share their dev and
+    test pairs whatever their --train-size, which only cuts the training pairs."""
+    data = config.get("data", {})
+    if data.get("name") != task:
+        return 0
     seeds = list(dict.fromkeys([config.get("train", {}).get("seed", 0), 0]))
     if "train" not in data:  # a run saved before fingerprints: its training seed drew its data
-        return _as_trained(_generated(task, seeds[0]), split, data)
+        return seeds[0]
     for seed in seeds:
-        splits = _drawn_splits(data, task, seed)
-        if splits is not None:
-            return _as_trained(splits, split, data)
+        if _drawn_splits(data, task, seed) is not None:
+            return seed
     raise ValueError(
         f"--task {task}: the run's training pairs ({data['train']}) are not the task's split "
         f"drawn with seed {' or '.join(map(str, seeds))}; it was trained on data that "
