@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from minis2s import _api_checks as checks
-from minis2s import metrics, scoring, validate
+from minis2s import length_batches, metrics, scoring, validate
 from minis2s.data.vocab import EOS_ID, UNK_ID
 
 if TYPE_CHECKING:
@@ -42,10 +42,17 @@ def evaluate(
         validate.integer("evaluate", "by_length (source tokens per band)", by_length, 1)
     sources = [s for s, _ in pairs]
     tr._check_decoding("evaluate", sources, **options)  # translate's checks, in evaluate's words
+    # and its sources' (translate would refuse one as its own), read as translate reads them;
+    # counted when translated
+    length_batches.encode_each(tr, sources, _batch_size(options), where="evaluate", count=False)
     translations = tr.translate(sources, **options)
     result = tr.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
-    batch_size = options.get("batch_size", 64)
-    return result | scoring.reference_figures(tr, pairs, batch_size)
+    return result | scoring.reference_figures(tr, pairs, _batch_size(options))
+
+
+def _batch_size(options: dict[str, Any]) -> int:
+    """translate's batch_size among evaluate's options (checked by then), its default 64."""
+    return options.get("batch_size", 64)
 
 
 def evaluate_translations(
