@@ -53,6 +53,60 @@ def check_method(
             f"{where}: nbest={nbest} with method={method!r}; nbest > 1 needs method='beam' "
             "(greedy decoding and sampling give one output per source), and nbest >= 1"
         )
+    check_values(method, options, nbest, where)
+
+
+def check_values(method: str, options: dict[str, Any], nbest: int, where: str) -> None:
+    """The values of `method`'s options (OPTIONS), those not given taken at the decoding
+    function's defaults, in range, checked by the decoding functions' own checks in the words of
+    `where`, before any source is read: a refusal names the call the user made and its
+    argument, not beam_search, sample or decode, which check them again for their own callers.
+    The ranges that depend on the sources (check_steps) and the model (check_coverage) are
+    translate's to check."""
+    from minis2s.decode import beam, common
+    from minis2s.decode.sample import check_options as check_sampling  # decode.sample: the function
+
+    given = defaults(method) | options
+    common.check_max_len(given["max_len_a"], given["max_len_b"], where)
+    if method == "beam":
+        names = ("beam_size", "length_penalty", "alpha", "beta")
+        beam.check_options(nbest=nbest, where=where, **{k: given[k] for k in names})
+    elif method == "sample":
+        names = ("temperature", "top_k", "top_p")
+        check_sampling(where=where, **{k: given[k] for k in names})
+
+
+def check_coverage(model: Any, method: str, options: dict[str, Any], where: str) -> None:
+    """beam search's beta (GNMT's coverage penalty) weighs attention, which `model` needs (an
+    ensemble: every member), refused in the words of `where` before any source is read."""
+    from minis2s.decode import beam
+
+    if method != "beam":
+        return
+    without = getattr(model, "without_attention", None)  # an Ensemble's members without it
+    attends = not without() if without else model.cfg.attention != "none"
+    beam.check_coverage(options.get("beta", 0.0), attends, where)
+
+
+def check_lengths(method: str, options: dict[str, Any], lengths: list[int], where: str) -> None:
+    """The longest of the source `lengths` (tokens, or frames) decodes in at most MAX_STEPS
+    steps with `method`'s max_len_a and max_len_b (`options`, else their defaults): refused in
+    the words of `where` once the sources are read, before any is decoded."""
+    from minis2s.decode import common
+
+    given = defaults(method) | {k: v for k, v in options.items() if k in common.MAX_LEN_NAMES}
+    a, b = (given[k] for k in common.MAX_LEN_NAMES)
+    common.check_steps(max(lengths, default=1), a, b, where)
+
+
+def defaults(method: str) -> dict[str, Any]:
+    """`method`'s options (OPTIONS) at the defaults of its decoding function."""
+    import inspect
+
+    from minis2s import decode
+
+    f = {"greedy": decode.greedy, "beam": decode.beam_search, "sample": decode.sample}[method]
+    return {k: inspect.signature(f).parameters[k].default for k in OPTIONS[method]}
 
 
 def check_given_options(

@@ -182,6 +182,7 @@ class Translator:
         )  # fmt: skip
         seed = 0 if seed is None else seed
         rows, toks = length_batches.encode_each(self, sources, batch_size)  # the caller's order
+        decoding_checks.check_lengths(method, options, [len(r) for r in rows], "translate")
         self._warn_of_long([len(t) for t in toks])
         hyps = length_batches.decode(self.model, rows, method=method, batch_size=batch_size,
                                      nbest=nbest, seed=seed, options=options,
@@ -214,6 +215,7 @@ class Translator:
         checks.check_sources(sources)
         checks.check_places(places, len(sources), where)
         decoding_checks.check_method(method, options, seed, batch_size, nbest, where)
+        decoding_checks.check_coverage(self.model, method, options, where)
         return self._checked_phrase_table(replace_unk, phrase_table, where)
 
     @property

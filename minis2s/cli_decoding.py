@@ -77,6 +77,15 @@ def _check_sizes(args: argparse.Namespace) -> None:
             "--max-len-a 0 and --max-len-b 0 allow no output token (the maximum length is "
             "a x source length + b); raise one of them"
         )
+    # the ranges the decoders check, by their own checks, in the options' names
+    from minis2s.decode.beam import check_alpha
+    from minis2s.decode.common import check_steps
+
+    if args.alpha is not None:
+        check_alpha(args.alpha, where="", name="--alpha")
+    # a source has at least one token: a and b that allow too many steps for one allow too
+    # many for all (a longer source's limit is met when translate reads it)
+    check_steps(1, args.max_len_a, args.max_len_b, where="", names=("--max-len-a", "--max-len-b"))
 
 
 def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from minis2s import _api_checks as checks
+from minis2s import _decoding_checks as decoding_checks
 from minis2s import length_batches, metrics, scoring, validate
 from minis2s.data.vocab import EOS_ID, UNK_ID
 
@@ -44,7 +45,11 @@ def evaluate(
     tr._check_decoding("evaluate", sources, **options)  # translate's checks, in evaluate's words
     # and its sources' (translate would refuse one as its own), read as translate reads them;
     # counted when translated
-    length_batches.encode_each(tr, sources, _batch_size(options), where="evaluate", count=False)
+    rows, _ = length_batches.encode_each(
+        tr, sources, _batch_size(options), where="evaluate", count=False
+    )
+    method = options.get("method", "greedy")  # known by now (_check_decoding)
+    decoding_checks.check_lengths(method, options, [len(r) for r in rows], "evaluate")
     translations = tr.translate(sources, **options)
     result = tr.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
     return result | scoring.reference_figures(tr, pairs, _batch_size(options))

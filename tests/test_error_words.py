@@ -51,3 +51,96 @@ def test_evaluate_refuses_a_source_before_decoding_and_counts_unknowns_once():
     tr.translate = lambda sources, **kw: pytest.fail("decoded before the sources were read")
     with pytest.raises(ValueError, match="^evaluate: sources.1. .sentence 2. is empty"):
         tr.evaluate([("12", "21"), ("", "1")])
+
+
+# decoding values out of range, the argument a refusal must name, and whether the model needs
+# no attention to show the fault; each was refused as "beam_search: ...", "sample: ..." or
+# "decode: ...", functions the caller of translate or evaluate never called
+OUT_OF_RANGE = [
+    ({"method": "beam", "beam_size": 0}, "beam_size", "general"),
+    ({"method": "beam", "beam_size": "2"}, "beam_size", "general"),
+    ({"method": "beam", "length_penalty": "x"}, "length_penalty", "general"),
+    ({"method": "beam", "length_penalty": "gnmt", "alpha": 100}, "alpha", "general"),
+    ({"method": "beam", "length_penalty": "gnmt", "alpha": float("nan")}, "alpha", "general"),
+    ({"method": "beam", "beta": -1}, "beta", "general"),
+    ({"method": "beam", "beta": 0.2}, "beta", "none"),
+    ({"method": "sample", "temperature": 0}, "temperature", "general"),
+    ({"method": "sample", "temperature": float("nan")}, "temperature", "general"),
+    ({"method": "sample", "top_p": 0}, "top_p", "general"),
+    ({"method": "sample", "top_k": -1}, "top_k", "general"),
+    ({"max_len_a": -1}, "max_len_a", "general"),
+    ({"max_len_a": 0, "max_len_b": 0}, "max_len_b", "general"),
+    ({"max_len_b": float("inf")}, "max_len_b", "general"),
+    ({"max_len_a": 1e300}, "max_len_a", "general"),
+    ({"method": "beam", "max_len_a": 1e300}, "max_len_a", "general"),
+]
+INNER = ("beam_search", "sample:", "decode:", "greedy:")
+
+
+@pytest.mark.parametrize("call", ["translate", "evaluate"])
+@pytest.mark.parametrize("options, name, attention", OUT_OF_RANGE)
+def test_a_value_out_of_range_is_refused_as_the_callers_argument(call, options, name, attention):
+    tr = translator(attention)
+    with pytest.raises(ValueError) as e:
+        if call == "translate":
+            tr.translate(["12", "345"], **options)
+        else:
+            tr.evaluate(PAIRS, **options)
+    message = str(e.value)
+    assert message.startswith(f"{call}: ") and name in message, message
+    assert not any(word in message for word in INNER), message
+
+
+def test_nbest_beyond_the_beam_is_refused_as_translates():
+    with pytest.raises(ValueError, match=r"^translate: .*nbest") as e:
+        translator().translate(["12"], method="beam", beam_size=2, nbest=3)
+    assert "beam_search" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "decode, options, words",
+    [
+        ("beam_search", {"beam_size": 0}, "beam_search: beam_size must be >= 1"),
+        ("beam_search", {"alpha": 100}, "beam_search: alpha must be in"),
+        ("sample", {"temperature": 0}, "sample: temperature must be > 0"),
+        ("greedy", {"max_len_a": 1e300}, "decode: max length"),
+        ("greedy", {"max_len_a": 0, "max_len_b": 0}, "decode: max length"),
+    ],
+)
+def test_the_decode_functions_keep_their_own_names(decode, options, words):
+    """beam_search, sample and greedy are public: their direct callers see their names."""
+    import numpy as np
+
+    from minis2s import decode as decoding
+
+    tr = translator()
+    src, mask = np.array([[4, 5]]), np.ones((1, 2))
+    extra = {"rng": np.random.default_rng(0)} if decode == "sample" else {}
+    with pytest.raises(ValueError) as e:
+        getattr(decoding, decode)(tr.model, src, mask, **options, **extra)
+    assert str(e.value).startswith(words), e.value
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from tests.tiny_run import train_tiny
+
+    return str(train_tiny(tmp_path_factory.mktemp("words") / "run"))
+
+
+@pytest.mark.parametrize("command", ["translate", "evaluate"])
+@pytest.mark.parametrize(
+    "options, flag",
+    [
+        (["--beam", "2", "--length-penalty", "gnmt", "--alpha", "100"], "--alpha"),
+        (["--max-len-a", "1e300"], "--max-len-a"),
+        (["--beam", "2", "--max-len-b", "2000000"], "--max-len-b"),
+    ],
+)
+def test_the_command_line_names_the_option(run, capsys, command, options, flag):
+    from minis2s.cli import main
+
+    what = ["12"] if command == "translate" else ["--task", "reverse-digits"]
+    assert main([command, "--checkpoint", run, *options, *what]) == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and flag in err and not any(word in err for word in INNER), err

@@ -104,7 +104,7 @@ def beam_search(
     (it needs a model with attention)."""
     validate.model("beam_search", model)
     N = check_batch("beam_search", src, src_mask)
-    _check_options(beam_size, nbest, length_penalty, alpha, beta)
+    check_options(beam_size, nbest, length_penalty, alpha, beta)
     V = getattr(getattr(model, "cfg", None), "tgt_vocab", 1)  # a scripted test model has none
     validate.fits("beam_search", f"beam_size={beam_size}: {N} x {beam_size} hypotheses of "
                   f"{V} log-probabilities each", 8.0 * N * beam_size * V)  # fmt: skip
@@ -142,29 +142,52 @@ def beam_search(
     return finished  # each sorted best first, nbest long at most
 
 
-def _check_options(
-    beam_size: int, nbest: int, length_penalty: str, alpha: float, beta: float
+def check_options(
+    beam_size: int,
+    nbest: int,
+    length_penalty: str,
+    alpha: float,
+    beta: float,
+    where: str = "beam_search",
 ) -> None:
-    """Raise ValueError, naming the option and its range, for any option out of range."""
-    validate.integer("beam_search", "beam_size", beam_size, 1)
-    validate.integer("beam_search", "nbest", nbest, 1)
+    """Raise ValueError, naming the option and its range, for any option out of range; a message
+    starts with `where`, the call the user made (translate checks its options with these)."""
+    validate.integer(where, "beam_size", beam_size, 1)
+    validate.integer(where, "nbest", nbest, 1)
     if nbest > beam_size:
-        raise ValueError(f"beam_search: need 1 <= nbest <= beam_size; got {nbest}, {beam_size}")
+        raise ValueError(f"{where}: need 1 <= nbest <= beam_size; got {nbest}, {beam_size}")
     if length_penalty not in PENALTIES:
         raise ValueError(
-            f"beam_search: length_penalty {length_penalty!r}; choose one of {', '.join(PENALTIES)}"
+            f"{where}: length_penalty {length_penalty!r}; choose one of {', '.join(PENALTIES)}"
         )
-    validate.finite("beam_search", "alpha", alpha)
-    if abs(alpha) > MAX_ALPHA:
-        raise ValueError(
-            f"beam_search: alpha must be in [-{MAX_ALPHA:g}, {MAX_ALPHA:g}] (GNMT's is 0.6 to 1; "
-            f"beyond, the penalty overflows); got {alpha}"
-        )
-    validate.finite("beam_search", "beta", beta)
+    check_alpha(alpha, where)
+    validate.finite(where, "beta", beta)
     if beta < 0:
         raise ValueError(
-            f"beam_search: beta must be >= 0 (GNMT's is 0.2; a negative one would reward outputs "
+            f"{where}: beta must be >= 0 (GNMT's is 0.2; a negative one would reward outputs "
             f"that leave source words unattended); got {beta}"
+        )
+
+
+def check_alpha(alpha: float, where: str = "beam_search", name: str = "alpha") -> None:
+    """alpha, GNMT's length penalty exponent, is finite and within MAX_ALPHA; a message starts
+    with `where` (none when empty) and calls it `name` (the command line's --alpha)."""
+    validate.finite(where, name, alpha)
+    if abs(alpha) > MAX_ALPHA:
+        at = f"{where}: " if where else ""
+        raise ValueError(
+            f"{at}{name} must be in [-{MAX_ALPHA:g}, {MAX_ALPHA:g}] (GNMT's is 0.6 to 1; "
+            f"beyond, the penalty overflows); got {alpha}"
+        )
+
+
+def check_coverage(beta: float, attends: bool, where: str = "beam_search") -> None:
+    """beta (GNMT's coverage penalty) is 0 for a model without attention (`attends` False),
+    which gives no coverage to weigh."""
+    if not attends and beta != 0.0:
+        raise ValueError(
+            f"{where}: beta={beta} weighs the attention each source word got, but this "
+            "model has no attention; leave beta at 0"
         )
 
 
@@ -183,11 +206,7 @@ def _keep_best(finished, scores, active, t, limits, nbest, penalty, alpha) -> No
 def _attention_so_far(attn: Any, w: Any, beta: float) -> np.ndarray | None:
     """The attention history (N*K, t + 1, S) on the host: attn with this step's weights w
     (N*K, S) appended; None for a model without attention (w None), where beta must be 0."""
-    if w is None and beta != 0.0:
-        raise ValueError(
-            f"beam_search: beta={beta} weighs the attention each source word got, but this "
-            "model has no attention; leave beta at 0"
-        )
+    check_coverage(beta, w is not None)
     w = None if w is None else to_numpy(w)
     return None if w is None else _append(attn, w)
 

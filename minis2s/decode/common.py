@@ -106,13 +106,7 @@ def source_lengths(src_mask: Any) -> np.ndarray:
 
 def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
     """Per-sentence maximum output length a * source_length + b (at least 1), (N,) int."""
-    validate.finite("decode", "max_len_a", max_len_a)
-    validate.finite("decode", "max_len_b", max_len_b)
-    if max_len_a < 0 or max_len_b < 0 or (max_len_a == 0 and max_len_b < 1):
-        raise ValueError(
-            f"decode: max length a * |src| + b must allow at least one token; got a={max_len_a}, "
-            f"b={max_len_b}"
-        )
+    check_max_len(max_len_a, max_len_b)
     src_lens = source_lengths(src_mask).astype(np.float64)  # a * float32 overflows at a = 1e300
     empty = np.flatnonzero(src_lens == 0)
     if empty.size:  # the model never saw an empty source: what it writes for one means nothing
@@ -120,14 +114,46 @@ def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray
             f"decode: sentence {empty[0]} (row {empty[0]} of src_mask) is all padding; each "
             "sentence needs at least one token: leave the empty ones out"
         )
-    limits = np.maximum(1, np.floor(max_len_a * src_lens + max_len_b))
-    if limits.max(initial=0) > MAX_STEPS:  # and int64 would wrap round to a negative limit
+    check_steps(int(src_lens.max(initial=1)), max_len_a, max_len_b)
+    return np.maximum(1, np.floor(max_len_a * src_lens + max_len_b)).astype(np.int64)
+
+
+# The names of max_len_a and max_len_b in a message: the decoders' keywords, or the options a
+# caller took them as (the command line's --max-len-a and --max-len-b).
+MAX_LEN_NAMES = ("max_len_a", "max_len_b")
+
+
+def check_max_len(
+    max_len_a: float, max_len_b: float, where: str = "decode", names: tuple = MAX_LEN_NAMES
+) -> None:
+    """a and b are finite, >= 0, and a * |src| + b allows at least one token for any source;
+    a message starts with `where`, the call the user made, and calls a and b `names`."""
+    A, B = names
+    validate.finite(where, A, max_len_a)
+    validate.finite(where, B, max_len_b)
+    if max_len_a < 0 or max_len_b < 0 or (max_len_a == 0 and max_len_b < 1):
         raise ValueError(
-            f"decode: max length a * |src| + b is {limits.max():.3g} tokens for the longest "
-            f"source (a={max_len_a}, b={max_len_b}); at most {MAX_STEPS:,} decoding steps: give "
-            "a smaller max_len_a (--max-len-a) or max_len_b (--max-len-b)"
+            f"{where}: max length a * |src| + b must allow at least one token; got a={max_len_a}, "
+            f"b={max_len_b} ({A} and {B}, each >= 0, not a = 0 with b < 1)"
         )
-    return limits.astype(np.int64)
+
+
+def check_steps(
+    longest: int, max_len_a: float, max_len_b: float, where: str = "decode",
+    names: tuple = MAX_LEN_NAMES,
+) -> None:  # fmt: skip
+    """The maximum output length a * longest + b of a source of `longest` tokens (the longest a
+    call decodes) is at most MAX_STEPS; a message starts with `where` (none when empty) and calls
+    a and b `names`."""
+    A, B = names
+    limit = max(1.0, float(np.floor(max_len_a * float(longest) + max_len_b)))  # inf: too many
+    if limit > MAX_STEPS:  # and int64 would wrap round to a negative limit
+        at = f"{where}: " if where else ""
+        raise ValueError(
+            f"{at}max length a * |src| + b is {limit:.3g} tokens for a source of {longest} "
+            f"token{'s' * (longest != 1)} ({A}={max_len_a}, {B}={max_len_b}); at most "
+            f"{MAX_STEPS:,} decoding steps: give a smaller {A} or {B}"
+        )
 
 
 def finish(ids: list[int], logprob: float, score: float, attn: Any, src_len: int) -> Hypothesis:

@@ -50,13 +50,7 @@ def sample(
             f"or a list of N = {N} of them, one per sentence; got {type(rng).__name__}"
             + (f" of {len(rng)}" if per_sentence else "")
         )
-    validate.finite("sample", "temperature", temperature)
-    if temperature <= 0:
-        raise ValueError(f"sample: temperature must be > 0; got {temperature} (use greedy for 0)")
-    validate.integer("sample", "top_k (0 = no limit)", top_k, 0)
-    validate.finite("sample", "top_p", top_p)
-    if not 0 < top_p <= 1:
-        raise ValueError(f"sample: top_p must be in (0, 1] (1 = no limit); got {top_p}")
+    check_options(temperature, top_k, top_p)
 
     def draw(logp: Any) -> Any:
         xp = get_array_module(logp)
@@ -107,3 +101,15 @@ def _nucleus(z: np.ndarray, top_p: float) -> np.ndarray:
     keep = np.empty_like(above, dtype=bool)
     np.put_along_axis(keep, order, above < top_p, axis=1)
     return np.where(keep, z, -np.inf)
+
+
+def check_options(temperature: float, top_k: int, top_p: float, where: str = "sample") -> None:
+    """temperature > 0, top_k >= 0 and top_p in (0, 1], each refused naming it; a message starts
+    with `where`, the call the user made (translate checks its options with these)."""
+    validate.finite(where, "temperature", temperature)
+    if temperature <= 0:
+        raise ValueError(f"{where}: temperature must be > 0; got {temperature} (use greedy for 0)")
+    validate.integer(where, "top_k (0 = no limit)", top_k, 0)
+    validate.finite(where, "top_p", top_p)
+    if not 0 < top_p <= 1:
+        raise ValueError(f"{where}: top_p must be in (0, 1] (1 = no limit); got {top_p}")
