@@ -96,7 +96,9 @@ def check_lengths(method: str, options: dict[str, Any], lengths: list[int], wher
 
     given = defaults(method) | {k: v for k, v in options.items() if k in common.MAX_LEN_NAMES}
     a, b = (given[k] for k in common.MAX_LEN_NAMES)
-    common.check_steps(max(lengths, default=1), a, b, where)
+    longest = max(range(len(lengths)), key=lengths.__getitem__, default=None)
+    if longest is not None:
+        common.check_steps(lengths[longest], a, b, where, index=longest)
 
 
 def defaults(method: str) -> dict[str, Any]:

@@ -22,6 +22,9 @@ SEARCH_OPTIONS = ("--beam", "--nbest", "--length-penalty", "--alpha", "--coverag
                   "--seed", "--replace-unk", "--phrase-table")  # fmt: skip  # _decode_options's
 
 
+MAX_LEN_FLAGS = ("--max-len-a", "--max-len-b")  # max_len_a and max_len_b, as typed
+
+
 def _decode_options(p: argparse.ArgumentParser, nbest: bool = True) -> None:
     """The decoding options; `nbest=False` (evaluate, which scores one output per sentence)
     keeps --nbest out of the help, but still parsed, to be refused by name (decode_kwargs)."""
@@ -85,7 +88,7 @@ def _check_sizes(args: argparse.Namespace) -> None:
         check_alpha(args.alpha, where="", name="--alpha")
     # a source has at least one token: a and b that allow too many steps for one allow too
     # many for all (a longer source's limit is met when translate reads it)
-    check_steps(1, args.max_len_a, args.max_len_b, where="", names=("--max-len-a", "--max-len-b"))
+    check_steps(1, args.max_len_a, args.max_len_b, where="", names=MAX_LEN_FLAGS)
 
 
 def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any]:

@@ -60,7 +60,8 @@ def translate_naming(
     CHUNK sources are translated at a time, and an output keeps its attention weights only if
     `attention`: 50k outputs held 1.0 GB of weights. Each source samples from the stream of its
     place, so the outputs are those of the list translated whole."""
-    from minis2s.decode.common import NoHypothesis
+    from minis2s.cli_decoding import MAX_LEN_FLAGS
+    from minis2s.decode.common import NoHypothesis, TooManySteps
     from minis2s.long_sources import LongSourceWarning
 
     places = list(range(len(sources))) if places is None else places
@@ -74,6 +75,9 @@ def translate_naming(
             except NoHypothesis as e:
                 n = chunk[e.n]
                 raise NoHypothesis(n, f"{what} {n + 1}", where=e.where) from None
+            except TooManySteps as e:  # named as typed: the options, the source's number
+                named = e.named("", MAX_LEN_FLAGS, f"{what} {chunk[e.index] + 1}")
+                raise ValueError(named) from None
         out += some if attention else [_without_attention(t) for t in some]
     if note:  # by index, as the sources given (translate notes its lines itself)
         note_long(tr, [len(t.src_tokens) for t in out], what)

@@ -103,7 +103,7 @@ def test_nbest_beyond_the_beam_is_refused_as_translates():
         ("beam_search", {"beam_size": 0}, "beam_search: beam_size must be >= 1"),
         ("beam_search", {"alpha": 100}, "beam_search: alpha must be in"),
         ("sample", {"temperature": 0}, "sample: temperature must be > 0"),
-        ("greedy", {"max_len_a": 1e300}, "decode: max length"),
+        ("greedy", {"max_len_a": 1e300}, "decode: max_len_a=1e+300 and max_len_b=10 allow"),
         ("greedy", {"max_len_a": 0, "max_len_b": 0}, "decode: max length"),
     ],
 )
@@ -144,3 +144,28 @@ def test_the_command_line_names_the_option(run, capsys, command, options, flag):
     assert main([command, "--checkpoint", run, *options, *what]) == 2
     err = capsys.readouterr().err
     assert "error: " in err and flag in err and not any(word in err for word in INNER), err
+
+
+@pytest.mark.parametrize("command", ["translate", "evaluate"])
+def test_the_command_line_names_the_option_for_a_source_too_long_for_the_step_limit(
+    run, capsys, command
+):
+    """--max-len-a 200000 lets a one-token source decode (200,010 steps), but not one of 22
+    tokens (4.4 million, beyond the million allowed): found when the source is read, the
+    refusal names the options and the sentence, as typed, not translate's keywords."""
+    from minis2s.cli import main
+
+    source = "1234567890123456789012"
+    if command == "translate":
+        what = ["5", source]
+    else:
+        from minis2s.data.corpus import write_tsv
+
+        corpus = run + "-long.tsv"
+        write_tsv(corpus, [("5", "5"), (source, source[::-1])])
+        what = ["--data", corpus]
+    assert main([command, "--checkpoint", run, "--max-len-a", "200000", *what]) == 2
+    err = capsys.readouterr().err
+    assert f"minis2s {command}: error: --max-len-a 200000" in err, err
+    assert "--max-len-b" in err and "max_len" not in err and "error: translate: " not in err, err
+    assert ("sentence 2" if command == "translate" else "pair 2") in err, err

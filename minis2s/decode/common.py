@@ -140,18 +140,47 @@ def check_max_len(
 
 def check_steps(
     longest: int, max_len_a: float, max_len_b: float, where: str = "decode",
-    names: tuple = MAX_LEN_NAMES,
+    names: tuple = MAX_LEN_NAMES, index: int | None = None,
 ) -> None:  # fmt: skip
     """The maximum output length a * longest + b of a source of `longest` tokens (the longest a
-    call decodes) is at most MAX_STEPS; a message starts with `where` (none when empty) and calls
-    a and b `names`."""
-    A, B = names
+    call decodes; `index`: its place among the call's sources, if known) is at most MAX_STEPS,
+    else TooManySteps, whose message starts with `where` (none when empty) and calls a and b
+    `names`."""
     limit = max(1.0, float(np.floor(max_len_a * float(longest) + max_len_b)))  # inf: too many
     if limit > MAX_STEPS:  # and int64 would wrap round to a negative limit
-        at = f"{where}: " if where else ""
-        raise ValueError(
-            f"{at}max length a * |src| + b is {limit:.3g} tokens for a source of {longest} "
-            f"token{'s' * (longest != 1)} ({A}={max_len_a}, {B}={max_len_b}); at most "
+        raise TooManySteps(longest, limit, max_len_a, max_len_b, index, where, names)
+
+
+class TooManySteps(ValueError):
+    """check_steps' refusal: a source of `longest` tokens (the `index`th of the call's sources,
+    or None) may take `limit` decoding steps under max_len_a `a` and max_len_b `b`. A caller
+    that took a and b as other names says it in its words with `named` (the command line)."""
+
+    def __init__(
+        self, longest: int, limit: float, a: float, b: float, index: int | None = None,
+        where: str = "decode", names: tuple = MAX_LEN_NAMES,
+    ) -> None:  # fmt: skip
+        self.longest, self.limit, self.a, self.b, self.index = longest, limit, a, b, index
+        self.where, self.names = where, names
+        source = "a source" if index is None else f"sources[{index}]"
+        super().__init__(self.named(where, names, source))
+
+    def __reduce__(self) -> Any:  # pickle calls it with args alone
+        args = (self.longest, self.limit, self.a, self.b, self.index, self.where, self.names)
+        return type(self), args
+
+    def named(self, where: str, names: tuple, source: str) -> str:
+        """The message, starting with `where` (none when empty), a and b called `names` (an
+        option's value after a space, --max-len-a 2, a keyword's after =), the source `source`."""
+        A, B = names
+        given = [
+            f"{n} {v:g}" if n.startswith("-") else f"{n}={v}"
+            for n, v in zip(names, (self.a, self.b), strict=True)
+        ]
+        tokens = f"{self.longest} token{'s' * (self.longest != 1)}"
+        return (
+            f"{f'{where}: ' if where else ''}{given[0]} and {given[1]} allow up to "
+            f"{self.limit:.3g} output tokens (a * |src| + b) for {source} ({tokens}); at most "
             f"{MAX_STEPS:,} decoding steps: give a smaller {A} or {B}"
         )
 
