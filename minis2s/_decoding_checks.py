@@ -76,13 +76,16 @@ def check_values(method: str, options: dict[str, Any], nbest: int, where: str) -
         check_sampling(where=where, **{k: given[k] for k in names})
 
 
-def check_coverage(model: Any, method: str, options: dict[str, Any], where: str) -> None:
-    """beam search's beta (GNMT's coverage penalty) weighs attention, which `model` needs (an
-    ensemble: every member), refused in the words of `where` before any source is read."""
+def check_for_model(model: Any, method: str, options: dict[str, Any], N: int, where: str) -> None:
+    """beam search's options that `model` bounds, refused in the words of `where` before any
+    source is read: a beam of N sentences (the largest batch) fits in memory, and beta (GNMT's
+    coverage penalty) weighs attention, which the model needs (an ensemble: every member)."""
     from minis2s.decode import beam
 
     if method != "beam":
         return
+    beam_size = options.get("beam_size", defaults("beam")["beam_size"])
+    beam.check_fits(N, beam_size, beam.target_vocab(model), where)
     without = getattr(model, "without_attention", None)  # an Ensemble's members without it
     attends = not without() if without else model.cfg.attention != "none"
     beam.check_coverage(options.get("beta", 0.0), attends, where)

@@ -215,7 +215,8 @@ class Translator:
         checks.check_sources(sources)
         checks.check_places(places, len(sources), where)
         decoding_checks.check_method(method, options, seed, batch_size, nbest, where)
-        decoding_checks.check_coverage(self.model, method, options, where)
+        N = min(batch_size, len(sources))  # the largest batch
+        decoding_checks.check_for_model(self.model, method, options, N, where)
         return self._checked_phrase_table(replace_unk, phrase_table, where)
 
     @property

@@ -169,3 +169,25 @@ def test_the_command_line_names_the_option_for_a_source_too_long_for_the_step_li
     assert f"minis2s {command}: error: --max-len-a 200000" in err, err
     assert "--max-len-b" in err and "max_len" not in err and "error: translate: " not in err, err
     assert ("sentence 2" if command == "translate" else "pair 2") in err, err
+
+
+@pytest.mark.parametrize("call", ["translate", "evaluate"])
+def test_a_beam_too_large_for_memory_is_refused_as_the_callers_argument(call):
+    """10^12 hypotheses of 14 log-probabilities: 112 TB, beyond any machine."""
+    from minis2s.validate import TooLarge
+
+    tr = translator()
+    with pytest.raises(TooLarge) as e:
+        getattr(tr, call)(["12"] if call == "translate" else PAIRS, method="beam", beam_size=10**12)
+    message = str(e.value)
+    assert message.startswith(f"{call}: beam_size=1000000000000: "), message
+
+
+@pytest.mark.parametrize("command", ["translate", "evaluate"])
+def test_the_command_line_names_the_beam_too_large_for_memory(run, capsys, command):
+    from minis2s.cli import main
+
+    what = ["12"] if command == "translate" else ["--task", "reverse-digits"]
+    assert main([command, "--checkpoint", run, "--beam", str(10**12), *what]) == 2
+    err = capsys.readouterr().err
+    assert "out of memory (--beam 1000000000000: " in err and "beam_search" not in err, err

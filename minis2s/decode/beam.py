@@ -105,9 +105,7 @@ def beam_search(
     validate.model("beam_search", model)
     N = check_batch("beam_search", src, src_mask)
     check_options(beam_size, nbest, length_penalty, alpha, beta)
-    V = getattr(getattr(model, "cfg", None), "tgt_vocab", 1)  # a scripted test model has none
-    validate.fits("beam_search", f"beam_size={beam_size}: {N} x {beam_size} hypotheses of "
-                  f"{V} log-probabilities each", 8.0 * N * beam_size * V)  # fmt: skip
+    check_fits(N, beam_size, target_vocab(model))
     K = beam_size
     limits = length_limits(src_mask, max_len_a, max_len_b)
     state = model.encode(src, src_mask)
@@ -179,6 +177,25 @@ def check_alpha(alpha: float, where: str = "beam_search", name: str = "alpha") -
             f"{at}{name} must be in [-{MAX_ALPHA:g}, {MAX_ALPHA:g}] (GNMT's is 0.6 to 1; "
             f"beyond, the penalty overflows); got {alpha}"
         )
+
+
+def target_vocab(model: Any) -> int:
+    """V, the model's target vocabulary size; 1 for a scripted test model, which has none."""
+    return getattr(getattr(model, "cfg", None), "tgt_vocab", 1)
+
+
+def check_fits(
+    N: int, beam_size: int, V: int, where: str = "beam_search", name: str = "beam_size"
+) -> None:
+    """TooLarge unless N sentences' beam_size hypotheses of V log-probabilities fit in memory; a
+    message starts with `where` and calls beam_size `name` (or with `name` alone when `where`
+    is empty: the command line's --beam)."""
+    label = f"{name} {beam_size}" if name.startswith("-") else f"{name}={beam_size}"
+    what = f"{N} x {beam_size} hypotheses of {V} log-probabilities each"
+    if where:
+        validate.fits(where, f"{label}: {what}", 8.0 * N * beam_size * V)
+    else:
+        validate.fits(label, what, 8.0 * N * beam_size * V)
 
 
 def check_coverage(beta: float, attends: bool, where: str = "beam_search") -> None:
