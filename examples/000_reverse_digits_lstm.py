@@ -10,13 +10,13 @@ backwards, so the encoder already reads the first target digit last (README, Thi
 
 import tempfile
 
-from _common import show, sizes
+from _common import quick_splits, show, sizes
 
 from minis2s import pipeline
 from minis2s.train.config import TrainConfig
 
 s = sizes(epochs=10)
-data = pipeline.load_data(task="reverse-digits", train_size=s["train_size"])
+data = quick_splits(pipeline.load_data(task="reverse-digits", train_size=s["train_size"]))
 model = {
     "cell": "lstm",
     "emb": 32,

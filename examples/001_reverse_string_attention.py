@@ -8,13 +8,13 @@ translation should show the anti-diagonal of a reversal.
 
 import tempfile
 
-from _common import QUICK, show, sizes
+from _common import QUICK, quick_splits, show, sizes
 
 from minis2s import pipeline, viz
 from minis2s.train.config import TrainConfig
 
 s = sizes(epochs=8)
-data = pipeline.load_data(task="reverse-string", train_size=s["train_size"])
+data = quick_splits(pipeline.load_data(task="reverse-string", train_size=s["train_size"]))
 model = {"cell": "gru", "emb": 32, "hidden": 128, "attention": "additive"}
 out = tempfile.mkdtemp(prefix="minis2s-001-")
 tr = pipeline.train(data, model, TrainConfig(epochs=s["epochs"], dev_size=s["dev_size"]), out)

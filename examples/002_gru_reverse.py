@@ -9,13 +9,13 @@ length-bucketed batches, with the Luong "general" attention that makes the task 
 
 import tempfile
 
-from _common import show, sizes
+from _common import quick_splits, show, sizes
 
 from minis2s import pipeline
 from minis2s.train.config import TrainConfig
 
 s = sizes(epochs=10)
-data = pipeline.load_data(task="reverse-string", train_size=s["train_size"])
+data = quick_splits(pipeline.load_data(task="reverse-string", train_size=s["train_size"]))
 model = {"cell": "gru", "emb": 32, "hidden": 128, "bidirectional": False, "attention": "general"}
 train = TrainConfig(
     epochs=s["epochs"],

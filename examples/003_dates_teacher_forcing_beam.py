@@ -11,13 +11,13 @@ GNMT length penalty and prints the 3-best list.
 
 import tempfile
 
-from _common import show, sizes
+from _common import quick_splits, show, sizes
 
 from minis2s import pipeline
 from minis2s.train.config import TrainConfig
 
 s = sizes(epochs=10)
-data = pipeline.load_data(task="dates", train_size=s["train_size"])
+data = quick_splits(pipeline.load_data(task="dates", train_size=s["train_size"]))
 model = {"cell": "lstm", "emb": 64, "hidden": 128, "attention": "additive"}
 train = TrainConfig(
     epochs=s["epochs"],

@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 
-from _common import QUICK, show, sizes
+from _common import QUICK, quick_splits, show, sizes
 
 from minis2s import pipeline, viz
 from minis2s.train.config import TrainConfig
@@ -24,7 +24,7 @@ from minis2s.train.config import TrainConfig
 WIDTH = 5  # source digits per band
 
 s = sizes(epochs=3)
-data = pipeline.load_data(task="reverse-long", train_size=s["train_size"])
+data = quick_splits(pipeline.load_data(task="reverse-long", train_size=s["train_size"]))
 test = data.test[: s["test_size"]]
 base = {"cell": "lstm", "emb": 32, "hidden": 128, "bidirectional": True, "bridge": "last"}
 models = {

@@ -21,14 +21,17 @@ from minis2s import pipeline
 from minis2s.train.config import TrainConfig
 
 rng = np.random.default_rng(0)
-syllables = [c + v for c in "kmrstpnl" for v in "aeiou"]
+# arrays, not lists: rng.choice would make an array of a list at every call (seconds of the run)
+syllables = np.array([c + v for c in "kmrstpnl" for v in "aeiou"])
 words = sorted({"".join(rng.choice(syllables, rng.integers(2, 4))) for _ in range(30000)})
 rng.shuffle(words)
+words = np.array(words)
 zipf = 1.0 / np.arange(1, len(words) + 1)  # the k-th word's share falls as 1 / k
+zipf /= zipf.sum()
 
 
 def pair() -> tuple[str, str]:
-    w = rng.choice(words, rng.integers(2, 6), p=zipf / zipf.sum())
+    w = rng.choice(words, rng.integers(2, 6), p=zipf)
     return " ".join(w), " ".join(reversed(w))
 
 

@@ -15,7 +15,7 @@ line), and from the files and kept fixed (`freeze_embeddings="both"`). Prints te
 import os
 import tempfile
 
-from _common import QUICK, show
+from _common import QUICK, quick_splits, show
 
 from minis2s import pipeline
 from minis2s.data.corpus import write_tsv
@@ -24,11 +24,12 @@ from minis2s.train.config import TrainConfig
 
 out = tempfile.mkdtemp(prefix="minis2s-008-")
 n_first = 200 if QUICK else 15000
-en_es = pipeline.load_data(task="en-es", train_size=n_first)
+en_es = quick_splits(pipeline.load_data(task="en-es", train_size=n_first))
 first = TrainConfig(epochs=1 if QUICK else 5, dev_size=16 if QUICK else 300)
 tr = pipeline.train(en_es, {}, first, os.path.join(out, "en-es"), progress=False)
-em = tr.evaluate(en_es.test[:300], bleu=False)["exact_match"]
-print(f"en-es, {n_first} pairs: exact match {em:.3f} on 300 test pairs")
+test = en_es.test[:300]
+em = tr.evaluate(test, bleu=False)["exact_match"]
+print(f"en-es, {n_first} pairs: exact match {em:.3f} on {len(test)} test pairs")
 vectors = {"en": os.path.join(out, "en.vec"), "es": os.path.join(out, "es.vec")}
 write_vectors(vectors["en"], en_es.src_vocab, tr.model.params["enc.emb.W"])
 write_vectors(vectors["es"], en_es.tgt_vocab, tr.model.params["dec.emb.W"])

@@ -26,7 +26,7 @@ import os
 import tempfile
 from typing import NamedTuple
 
-from _common import sizes
+from _common import quick_splits, sizes
 
 from minis2s import pipeline, scoring
 from minis2s.api import Translator
@@ -43,8 +43,9 @@ for split, pairs in get_task("dates").generate(seed=0).items():
 
 runs = {}
 for seed in (1, 2):
-    data = pipeline.load_data(data=files["train"], dev_data=files["dev"], test_data=files["test"],
-                              train_size=s["train_size"], seed=seed)  # fmt: skip
+    data = quick_splits(pipeline.load_data(data=files["train"], dev_data=files["dev"],
+                                           test_data=files["test"], train_size=s["train_size"],
+                                           seed=seed))  # fmt: skip
     train = TrainConfig(epochs=s["epochs"], dev_size=s["dev_size"], seed=seed)
     runs[f"d{seed}"] = pipeline.train(data, {}, train, os.path.join(out, f"d{seed}"),
                                       progress=False)  # fmt: skip

@@ -13,6 +13,15 @@ def sizes(epochs: int, train_size: int | None = None) -> dict:
     return {"epochs": epochs, "train_size": train_size, "dev_size": 1000, "test_size": 1000}
 
 
+def quick_splits(data):
+    """`data` as loaded, or under MINIS2S_QUICK=1 with its dev and test splits cut to their first
+    16 pairs. Why: every evaluation takes the dev loss over the whole dev split, and a task's
+    1000 dev pairs made most of a smoke run's time while its training saw 64 pairs."""
+    if not QUICK:
+        return data
+    return data._replace(dev=data.dev[:16], test=data.test[:16])
+
+
 def show(translator, pairs, n: int = 5, **decode) -> None:
     """Print n source -> output (reference) lines, ok/ERR as `minis2s train --show` prints them."""
     from minis2s.commands import show_translations
