@@ -16,8 +16,11 @@ from minis2s.train.grad_norm import global_norm
 from minis2s.train.trainer import NonFiniteLoss
 from tests.test_trainer import assert_same_run, make_trainer, uninterrupted
 from tests.test_trainer import data as _data_fixture
+from tests.test_trainer import no_fsync as _no_fsync
 
 data = _data_fixture
+no_fsync = _no_fsync  # checkpoints saved without fsync (test_trainer.py says why)
+pytestmark = pytest.mark.usefixtures("no_fsync")
 
 EVERY_2 = [
     (1, 2),

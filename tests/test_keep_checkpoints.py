@@ -13,8 +13,11 @@ from minis2s.train.trainer import Trainer
 from tests.test_eval_every import log_lines, untimed
 from tests.test_trainer import assert_same_run, make_trainer
 from tests.test_trainer import data as _data_fixture
+from tests.test_trainer import no_fsync as _no_fsync
 
 data = _data_fixture
+no_fsync = _no_fsync  # checkpoints saved without fsync (test_trainer.py says why)
+pytestmark = pytest.mark.usefixtures("no_fsync")
 POINTS = [3, 5, 6, 9, 10]
 
 

@@ -9,8 +9,11 @@ import pytest
 from minis2s.train import checkpoint
 from tests.test_trainer import assert_same_run, make_trainer
 from tests.test_trainer import data as _data_fixture
+from tests.test_trainer import no_fsync as _no_fsync
 
 data = _data_fixture
+no_fsync = _no_fsync  # checkpoints saved without fsync (test_trainer.py says why)
+pytestmark = pytest.mark.usefixtures("no_fsync")
 
 # 80 pairs in batches of 16: 5 updates an epoch, 15 in the 3 epochs
 CUTS = {7: "mid-epoch", 8: "a mid-epoch scoring point with eval_every 2", 10: "an epoch's end"}
