@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -245,6 +245,7 @@ def check_model(
     h: float = 1e-3,
     entries: int | None = None,
     directions: int = 2,
+    every_entry: Collection[str] = (),
 ) -> dict[str, float]:
     """Relative error of `model.loss_and_grads(batch)` against finite differences, per parameter.
 
@@ -255,12 +256,20 @@ def check_model(
 
     With `entries=k`, each parameter is checked on k entries drawn at random and `directions`
     random directions through all of it, not entry by entry (gradcheck_sampled.py): for checks
-    repeated over many drawn configurations.
+    repeated over many drawn configurations. The parameters named in `every_entry` are still
+    checked entry by entry: a case whose own parameters (a bridge's) are checked nowhere else
+    entry by entry, while the rest of the model is (test_model.py's EVERY_ENTRY cases).
     """
 
     if entries is not None:  # 0 entries and 0 directions compared nothing, and passed
         validate.integer("check_model", "entries (of each parameter to check)", entries, 1)
     validate.integer("check_model", "directions (through each parameter)", directions, 0)
+    unknown = sorted(set(every_entry) - set(model.params))
+    if unknown:  # a misspelt name would quietly be sampled
+        raise ValueError(
+            f"check_model: every_entry names {unknown}, not parameters of the model; "
+            f"its parameters: {list(model.params)}"
+        )
 
     def rng() -> Any:
         return None if seed is None else np.random.default_rng(seed)
@@ -284,7 +293,8 @@ def check_model(
         if entries is None:
             numeric = {name: numerical_grad(loss, w, h) for name, w in model.params.items()}
         else:
-            return _sampled_errors(loss, model.params, grads, h, entries, directions, seed)
+            sample = (entries, directions, set(every_entry))
+            return _sampled_errors(loss, model.params, grads, h, sample, seed)
     finally:
         del model._predict  # back to the class's method
     return block_errors(numeric, grads)
@@ -295,15 +305,23 @@ def _sampled_errors(
     params: dict[str, Any],
     grads: dict[str, Any],
     h: float,
-    entries: int,
-    directions: int,
+    sample: tuple[int, int, set[str]],
     seed: int | None,
 ) -> GradErrors:
-    """block_errors on the sampled entries and directions of every parameter, each on at least
-    the floor of the full check (FLOOR x the largest entry of any gradient), each block noting
-    which entries its positions are."""
+    """block_errors on the sampled entries and directions of every parameter (`sample` is
+    (entries, directions, the names checked entry by entry instead)), each on at least the floor
+    of the full check (FLOOR x the largest entry of any gradient), each block noting which
+    entries its positions are."""
+    entries, directions, every_entry = sample
     r = np.random.default_rng([2, 0 if seed is None else seed])
-    checked = {k: sampled(loss, w, grads[k], h, entries, directions, r) for k, w in params.items()}
+
+    def checked_one(k: str, w: Any) -> tuple[np.ndarray, np.ndarray, str]:
+        if k not in every_entry:
+            return sampled(loss, w, grads[k], h, entries, directions, r)
+        numeric = to_numpy(numerical_grad(loss, w, h)).reshape(-1)
+        return numeric, to_numpy(grads[k]).reshape(-1), "; every entry checked (flattened)"
+
+    checked = {k: checked_one(k, w) for k, w in params.items()}
     errors = block_errors({k: n for k, (n, _, _) in checked.items()},
                           {k: a for k, (_, a, _) in checked.items()}, scale=grads)  # fmt: skip
     errors.notes.update({k: note for k, (_, _, note) in checked.items()})

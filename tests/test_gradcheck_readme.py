@@ -14,6 +14,7 @@ README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8"
 SECTION = README.split("\n## Gradient checks\n", 1)[1].split("\n## ", 1)[0]
 [LAYER_NORM] = [b for b in re.findall(r"```python\n(.*?)```", SECTION, re.S) if "LayerNorm" in b]
 MASK_LINE = "    dy = m * dy  # a padded position has no output, so no gradient\n"
+SETTINGS_LINE = "@settings(max_examples=30, deadline=None)\n"
 
 
 def flat(text: str) -> str:
@@ -33,9 +34,14 @@ def test_the_layer_norm_check_runs_as_shown():
 
 
 def test_the_layer_norm_check_fails_without_its_mask_line_with_the_message_quoted():
-    assert MASK_LINE in LAYER_NORM
+    assert MASK_LINE in LAYER_NORM and SETTINGS_LINE in LAYER_NORM
+    # the first failing example hypothesis finds, not shrunk to the smallest: shrinking reruns
+    # the failing check over and over (10 s on CI) and the failure and its message are the same
+    # for any padded batch, which is all this test reads
+    first = SETTINGS_LINE.replace(")", ", phases=[Phase.explicit, Phase.reuse, Phase.generate])")
+    without_mask = LAYER_NORM.replace(MASK_LINE, "").replace(SETTINGS_LINE, first)
     with pytest.raises(AssertionError) as failed:
-        run_layer_norm_block(LAYER_NORM.replace(MASK_LINE, ""))
+        run_layer_norm_block("from hypothesis import Phase\n" + without_mask)
     quoted = re.search(
         r"reports\s+says\s+of\s+each\s+wrong\s+block\s+`(.*?)`", SECTION, re.S
     ).group(1)

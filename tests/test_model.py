@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from minis2s import validate
 from minis2s.data.batching import make_batch
 from minis2s.data.vocab import PAD_ID
-from minis2s.gradcheck import assert_close, check_model
+from minis2s.gradcheck import assert_close, check_model, numerical_grad
 from minis2s.layers import attention, dropout, linear, loss, stack
 from minis2s.models import ModelConfig, Seq2Seq, bridge, decoder, encoder
 from minis2s.models.config import ATTENTIONS, BRIDGES, CELLS
@@ -39,7 +39,8 @@ def tiny(**kw) -> Seq2Seq:
 # fixed cases not in EVERY_ENTRY check each parameter on 3 entries drawn at random (all of a
 # smaller one) and 2 random directions through all of it (gradcheck_sampled.py), not entry by
 # entry: 4 forward passes per entry made them a third of the suite's time. The cases in
-# EVERY_ENTRY and `minis2s gradcheck` check every entry of every kind of parameter.
+# EVERY_ENTRY and `minis2s gradcheck` check every entry of every kind of parameter, and
+# test_bridges_two_layers every entry of each bridge's own parameters over a bidirectional encoder.
 SAMPLED = dict(entries=3, directions=2)
 
 COMBOS = [
@@ -67,10 +68,31 @@ BRIDGE_COMBOS = [(c, b) for c in CELLS for b in BRIDGES if c == "lstm" or b != "
 @pytest.mark.parametrize("cell,bridge", BRIDGE_COMBOS)
 @pytest.mark.parametrize("bi", [False, True])
 def test_bridges_two_layers(cell, bridge, bi):
-    """Every entry over a bidirectional encoder (the bridge's widest input); sampled over a
-    one-way one (see SAMPLED)."""
+    """The bridge's own parameters entry by entry over a bidirectional encoder (the bridge's
+    widest input), the rest of the model sampled (see SAMPLED); all sampled over a one-way one.
+
+    The rest is proven entry by entry elsewhere: the encoder's 2-layer bidirectional stacks and
+    the gradient they take in through their final states in test_stack.test_gradients (every
+    cell, any dfinal), the 1-layer models in EVERY_ENTRY above, and the learned bridge over a
+    2-layer bidirectional encoder, every cell, in `minis2s gradcheck` (test_checks.py). Here the
+    samples and random directions through each encoder parameter see a bridge whose gradient
+    into the encoder is wrong (dropped, the directions or the layers swapped): it moves every
+    one of them."""
     model = tiny(cell=cell, bridge=bridge, enc_layers=2, dec_layers=2, bidirectional=bi)
-    assert_close(check_model(model, batch(), **({} if bi else SAMPLED)))
+    own = [k for k in model.params if k.startswith("bridge")] if bi else []
+    assert_close(check_model(model, batch(), **SAMPLED, every_entry=own))
+
+
+def test_check_model_checks_the_parameters_named_every_entry_and_samples_the_rest():
+    model = tiny(cell="lstm", bridge="learned")
+    errors = check_model(model, batch(), **SAMPLED, every_entry=["bridge.W", "bridge_c.b"])
+    for name, w in model.params.items():
+        compared = errors.numeric[name].size
+        assert compared == (w.size if name in ("bridge.W", "bridge_c.b") or w.size <= 3 else 5)
+    every = numerical_grad(lambda: model.loss(batch()), model.params["bridge.W"])
+    np.testing.assert_array_equal(errors.numeric["bridge.W"], every.reshape(-1))
+    with pytest.raises(ValueError, match=r"every_entry names \['bridge\.w'\], not parameters"):
+        check_model(model, batch(), **SAMPLED, every_entry=["bridge.w"])
 
 
 @st.composite
