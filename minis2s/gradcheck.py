@@ -126,6 +126,8 @@ def check_layer(
     *,
     h: float = 1e-3,
     seed: int = 0,
+    entries: int | None = None,
+    directions: int = 2,
     **options: Any,
 ) -> dict[str, float]:
     """Relative error of `backward` against finite differences, for every input and parameter.
@@ -145,7 +147,16 @@ def check_layer(
     again at h / 10 where h / 100 confirms those differences (`_finer_if_needed`). Returns
     {name: rel_error}, names like "x", "h0c0[1]", "W_ih"; `assert_close` on them says where a
     wrong block is wrong.
+
+    With `entries=k`, each parameter is checked on k entries drawn at random and `directions`
+    random directions through all of it (gradcheck_sampled.py), the inputs still entry by entry
+    (without the h / 10 retry or the padding note): for a layer made of layers whose own
+    checks go entry by entry (a stack of cells), where what the composite adds, its wiring,
+    shows in every input's gradient and moves every direction through a parameter.
     """
+    if entries is not None:
+        validate.integer("check_layer", "entries (of each parameter to check)", entries, 1)
+    validate.integer("check_layer", "directions (through each parameter)", directions, 0)
     call = (
         (lambda: forward(*inputs, **options))
         if params is None
@@ -171,6 +182,9 @@ def check_layer(
     for name, leaf, dleaf in blocks:  # all of them before the slow part
         check_shape("check_layer", name, leaf, dleaf)
         check_dtype("check_layer", name, leaf, dleaf)
+    if entries is not None:
+        sample = np.random.default_rng([3, seed]), entries, directions, set(params or {})
+        return _inputs_and_sampled_params(loss, blocks, h, sample)
     errors = _compared(loss, blocks, h)
     masked = masked_douts(douts, options.get("mask"))
     if masked is not None and not max(errors.values(), default=0.0) < TOLERANCE:
@@ -213,6 +227,34 @@ def _compared(
         if not errors[name] < TOLERANCE:
             numeric[name] = _finer_if_needed(loss, leaf, dleaf, numeric[name], h, errors.floor)
     return block_errors(numeric, analytic)
+
+
+def _inputs_and_sampled_params(
+    loss: Callable[[], float],
+    blocks: list[tuple[str, Any, Any]],
+    h: float,
+    sample: tuple[np.random.Generator, int, int, set[str]],
+) -> GradErrors:
+    """block_errors of every input block entry by entry and of every parameter block on a
+    sample (`sample` is (generator, entries, directions, the parameters' names)), each on at
+    least FLOOR x the largest gradient of the check, each noting what its positions are."""
+    r, entries, directions, param_names = sample
+    checked = {}
+    for name, leaf, dleaf in blocks:
+        if name in param_names:
+            checked[name] = sampled(loss, leaf, dleaf, h, entries, directions, r)
+        else:
+            numeric = to_numpy(numerical_grad(loss, leaf, h)).reshape(-1)
+            checked[name] = (
+                numeric,
+                to_numpy(dleaf).reshape(-1),
+                "; every entry checked (flattened)",
+            )
+    errors = block_errors({k: n for k, (n, _, _) in checked.items()},
+                          {k: a for k, (_, a, _) in checked.items()},
+                          scale={name: dleaf for name, _, dleaf in blocks})  # fmt: skip
+    errors.notes.update({k: note for k, (_, _, note) in checked.items()})
+    return errors
 
 
 def _finer_if_needed(

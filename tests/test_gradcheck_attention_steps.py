@@ -76,4 +76,10 @@ def attention_case(draw, score: str):
 def test_step_by_step_attention_gradients(module, score, data, with_dweights):
     q, enc, p, mask = data.draw(attention_case(score))
     forward, backward = step_by_step(MODULES[module], with_dweights)
-    assert_close(check_layer(forward, backward, [q, enc], p, mask=mask, score=score))
+    # the attention's parameters sampled (3 entries, 2 random directions), q and enc entry by
+    # entry: test_attention.test_gradients checks every entry of every score's parameters, and
+    # what the steps add (their sums over steps, the keys' share of W_a) changes the inputs'
+    # gradients and every direction through the parameters it is wrong in
+    errors = check_layer(forward, backward, [q, enc], p, entries=3, directions=2, mask=mask,
+                         score=score)  # fmt: skip
+    assert_close(errors)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.layers import stack
 from tests.strategies import lengths, mask_from_lengths
+from tests.test_stack import SAMPLED
 
 L = 3
 
@@ -45,4 +46,7 @@ def test_three_layer_stack_gradients_with_dropout(cell, case):
         rng = np.random.default_rng(seed)
         return stack.forward(x, state0, p, mask=mask, cell=cell, dropout=0.5, rng=rng)
 
-    assert_close(check_layer(forward, stack.backward, [x, s0], p))
+    # parameters sampled, x and state0 entry by entry: the cells' parameters are checked entry
+    # by entry in their own tests, and a wrong dropout mask or slice of the final state changes
+    # the inputs' gradients and every direction through a layer's parameters (test_stack.SAMPLED)
+    assert_close(check_layer(forward, stack.backward, [x, s0], p, **SAMPLED))

@@ -136,10 +136,18 @@ def test_model_gradients_drawn(case):
 
 
 def test_dropout_sampling_smoothing_tying():
-    """Dropout masks and sampled tokens are fixed by re-seeding, so the check is exact."""
+    """Dropout masks and sampled tokens are fixed by re-seeding, so the check is exact.
+
+    The tied matrix (the output layer's weights and the target embedding, which sampled tokens
+    are read from) and the learned bridge from one encoder layer to two decoder layers are
+    checked entry by entry; the rest is sampled (see SAMPLED): `minis2s gradcheck` checks every
+    entry of 2-layer LSTM models with dropout, sampling and smoothing (seq2seq.lstm.general) and
+    of a tied one with dropout and smoothing (seq2seq.lstm.tied-embeddings), test_checks.py."""
     model = tiny(cell="lstm", emb=3, hidden=3, dropout=0.3, tie_embeddings=True, dec_layers=2,
                  bridge="learned")  # fmt: skip
-    assert_close(check_model(model, batch(), seed=11, sampling_eps=0.5, label_smoothing=0.1))
+    own = ["dec.emb.W", "bridge.W", "bridge.b", "bridge_c.W", "bridge_c.b"]
+    train = dict(seed=11, sampling_eps=0.5, label_smoothing=0.1)
+    assert_close(check_model(model, batch(), **SAMPLED, every_entry=own, **train))
 
 
 def test_feature_encoder():

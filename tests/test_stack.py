@@ -57,13 +57,38 @@ def assert_state_close(a, b, atol):
         np.testing.assert_allclose(u, v, rtol=0, atol=atol)
 
 
+# The stack's parameters are its cells' (l{k}.{dir}.W_ih, ...), each gradient from the cell's own
+# backward pass, which test_rnn, test_lstm and test_gru check entry by entry (padded and fully
+# padded rows, every input). What the stack adds is wiring: dy's halves to the two directions,
+# the reversal, dropout between layers, the layout of state0 and final, dx summed over
+# directions. A wrong wiring changes x's or state0's gradient, checked here entry by entry, and
+# whole gradients of the parameters, which 3 sampled entries and 2 random directions through
+# each see (gradcheck_sampled.py); every entry of every parameter took 4 forward passes each.
+SAMPLED = dict(entries=3, directions=2)
+
+
 @pytest.mark.parametrize("cell, L, bi", CONFIGS)
 @given(case=stack_case(allow_empty=True))
 def test_gradients(cell, L, bi, case):
     N, T, D, H, m, seed = case
     x, s0, p = make(cell, N, T, D, H, L, bi, seed)
     f = lambda x, state0, p: stack.forward(x, state0, p, mask=m, cell=cell)
-    assert_close(check_layer(f, stack.backward, [x, s0], p))
+    assert_close(check_layer(f, stack.backward, [x, s0], p, **SAMPLED))
+
+
+def test_check_layer_with_entries_samples_the_parameters_and_checks_every_input_entry():
+    m = np.array([[1.0, 1.0], [1.0, 0.0]])
+    x, s0, p = make("gru", 2, 2, 3, 2, 1, True, 0)
+    f = lambda x, state0, p: stack.forward(x, state0, p, mask=m, cell="gru")
+    errors = check_layer(f, stack.backward, [x, s0], p, **SAMPLED)
+    assert errors.numeric["x"].size == x.size and errors.numeric["state0"].size == s0.size
+    assert all(errors.numeric[k].size == 5 for k in p if p[k].size > 3)  # 3 entries, 2 directions
+    full = check_layer(f, stack.backward, [x, s0], p)
+    np.testing.assert_array_equal(errors.numeric["x"], full.numeric["x"].reshape(-1))
+    with pytest.raises(
+        ValueError, match=r"entries \(of each parameter to check\) must be >= 1; got 0"
+    ):
+        check_layer(f, stack.backward, [x, s0], p, entries=0)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -78,7 +103,7 @@ def test_gradients_with_dropout(cell, case, bi):
         r = np.random.default_rng(seed)
         return stack.forward(x, state0, p, mask=m, cell=cell, dropout=0.5, rng=r)
 
-    assert_close(check_layer(f, stack.backward, [x, s0], p))
+    assert_close(check_layer(f, stack.backward, [x, s0], p, **SAMPLED))
 
 
 @pytest.mark.parametrize("cell", CELLS)
