@@ -5,10 +5,12 @@ through all of it.
 property test draws, that is most of the test suite's time. With `entries=k` it takes, for each
 parameter w of n entries,
 
-- k of its entries drawn at random (all of them when n <= k), each by the differences of
-  `numerical_grad`, and
-- `directions` random unit vectors v through the whole of w (when n > k): the derivative of
-  L(w + t v) at t = 0, by the same fourth-order stencil in t, against <dL/dw, v>.
+- k of its entries drawn at random, each by the differences of `numerical_grad`, and
+- `directions` random unit vectors v through the whole of w: the derivative of L(w + t v) at
+  t = 0, by the same fourth-order stencil in t, against <dL/dw, v>;
+
+or, when n <= k + directions, every entry of w: as many passes as the sample would take, or
+fewer, and the full check itself (a drawn model of size-1 units has many such parameters).
 
 A wrong entry anywhere in dL/dw (a padded row, the last unit, one term of one gate) moves
 <dL/dw, v> for all v but a set of measure zero, so the directions see what the entries drawn
@@ -52,12 +54,14 @@ def sampled(
     r: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """(finite differences, backward's values, what their positions are) of `entries` entries
-    of `w` drawn by `r` (all when w has no more) and, when some were left out, of `directions`
-    unit directions through w. `w` is moved in place and restored exactly."""
+    of `w` drawn by `r` and of `directions` unit directions through w; of every entry of w
+    instead when it has no more than entries + directions (no more passes than the sample).
+    `w` is moved in place and restored exactly."""
     old = w.copy()
     flat = to_numpy(dw).reshape(-1).astype(np.float64)
     n = w.size
-    picked = np.arange(n) if n <= entries else np.sort(r.choice(n, entries, replace=False))
+    every = n <= entries + directions
+    picked = np.arange(n) if every else np.sort(r.choice(n, entries, replace=False))
     numeric, analytic = [], []
     for k in picked:
         i = np.unravel_index(int(k), w.shape)
@@ -67,7 +71,7 @@ def sampled(
 
         numeric.append(stencil(loss, move, h))
         analytic.append(flat[k])
-    for _ in range(directions if n > entries else 0):
+    for _ in range(0 if every else directions):
         v = r.standard_normal(w.shape)
         v /= np.linalg.norm(v)
         v_w = get_array_module(w).asarray(v, dtype=w.dtype)
