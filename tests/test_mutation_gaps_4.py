@@ -158,11 +158,12 @@ def test_one_entry_a_parameter_is_a_sample():
 
 
 def test_every_entry_can_be_drawn_the_last_too():
-    """39 entries of 40 leave out one, another seed by seed, and the last is drawn on some.
+    """37 entries of 40 leave out three, others seed by seed, and the last is drawn on some (38
+    or more, with the 2 directions, would check every entry: gradcheck_sampled.py).
     Mutant: drawn from range(n - 1), never the last entry."""
     drawn, left_out = set(), set()
     for seed in range(8):
-        note = check_model(SineModel(), BATCH, seed=seed, entries=39).notes["w"]
+        note = check_model(SineModel(), BATCH, seed=seed, entries=37).notes["w"]
         these = {int(i) for i in re.findall(r"\((\d+),\)", note)}
         drawn |= these
         left_out |= set(range(40)) - these
