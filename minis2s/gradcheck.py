@@ -182,9 +182,10 @@ def check_layer(
     for name, leaf, dleaf in blocks:  # all of them before the slow part
         check_shape("check_layer", name, leaf, dleaf)
         check_dtype("check_layer", name, leaf, dleaf)
-    if entries is not None:
-        sample = np.random.default_rng([3, seed]), entries, directions, set(params or {})
-        return _inputs_and_sampled_params(loss, blocks, h, sample)
+    if entries is not None:  # the inputs entry by entry, the parameters sampled
+        inputs_named = {name for name, _, _ in blocks} - set(params or {})
+        sample = np.random.default_rng([3, seed]), entries, directions, inputs_named
+        return _sampled_errors(loss, blocks, h, sample)
     errors = _compared(loss, blocks, h)
     masked = masked_douts(douts, options.get("mask"))
     if masked is not None and not max(errors.values(), default=0.0) < TOLERANCE:
@@ -227,34 +228,6 @@ def _compared(
         if not errors[name] < TOLERANCE:
             numeric[name] = _finer_if_needed(loss, leaf, dleaf, numeric[name], h, errors.floor)
     return block_errors(numeric, analytic)
-
-
-def _inputs_and_sampled_params(
-    loss: Callable[[], float],
-    blocks: list[tuple[str, Any, Any]],
-    h: float,
-    sample: tuple[np.random.Generator, int, int, set[str]],
-) -> GradErrors:
-    """block_errors of every input block entry by entry and of every parameter block on a
-    sample (`sample` is (generator, entries, directions, the parameters' names)), each on at
-    least FLOOR x the largest gradient of the check, each noting what its positions are."""
-    r, entries, directions, param_names = sample
-    checked = {}
-    for name, leaf, dleaf in blocks:
-        if name in param_names:
-            checked[name] = sampled(loss, leaf, dleaf, h, entries, directions, r)
-        else:
-            numeric = to_numpy(numerical_grad(loss, leaf, h)).reshape(-1)
-            checked[name] = (
-                numeric,
-                to_numpy(dleaf).reshape(-1),
-                "; every entry checked (flattened)",
-            )
-    errors = block_errors({k: n for k, (n, _, _) in checked.items()},
-                          {k: a for k, (_, a, _) in checked.items()},
-                          scale={name: dleaf for name, _, dleaf in blocks})  # fmt: skip
-    errors.notes.update({k: note for k, (_, _, note) in checked.items()})
-    return errors
 
 
 def _finer_if_needed(
@@ -335,8 +308,9 @@ def check_model(
         if entries is None:
             numeric = {name: numerical_grad(loss, w, h) for name, w in model.params.items()}
         else:
-            sample = (entries, directions, set(every_entry))
-            return _sampled_errors(loss, model.params, grads, h, sample, seed)
+            r = np.random.default_rng([2, 0 if seed is None else seed])
+            blocks = [(k, w, grads[k]) for k, w in model.params.items()]
+            return _sampled_errors(loss, blocks, h, (r, entries, directions, set(every_entry)))
     finally:
         del model._predict  # back to the class's method
     return block_errors(numeric, grads)
@@ -344,28 +318,25 @@ def check_model(
 
 def _sampled_errors(
     loss: Callable[[], float],
-    params: dict[str, Any],
-    grads: dict[str, Any],
+    blocks: list[tuple[str, Any, Any]],
     h: float,
-    sample: tuple[int, int, set[str]],
-    seed: int | None,
+    sample: tuple[np.random.Generator, int, int, set[str]],
 ) -> GradErrors:
-    """block_errors on the sampled entries and directions of every parameter (`sample` is
-    (entries, directions, the names checked entry by entry instead)), each on at least the floor
-    of the full check (FLOOR x the largest entry of any gradient), each block noting which
-    entries its positions are."""
-    entries, directions, every_entry = sample
-    r = np.random.default_rng([2, 0 if seed is None else seed])
-
-    def checked_one(k: str, w: Any) -> tuple[np.ndarray, np.ndarray, str]:
-        if k not in every_entry:
-            return sampled(loss, w, grads[k], h, entries, directions, r)
-        numeric = to_numpy(numerical_grad(loss, w, h)).reshape(-1)
-        return numeric, to_numpy(grads[k]).reshape(-1), "; every entry checked (flattened)"
-
-    checked = {k: checked_one(k, w) for k, w in params.items()}
+    """block_errors of each (name, value, gradient) block on a sample of its entries and
+    directions (gradcheck_sampled.py), or entry by entry where `sample` = (generator, entries,
+    directions, names to check entry by entry) names it; each on at least FLOOR x the largest
+    gradient of the check, each noting what its positions are."""
+    r, entries, directions, every_entry = sample
+    checked = {}
+    for name, w, dw in blocks:
+        if name in every_entry:
+            numeric = to_numpy(numerical_grad(loss, w, h)).reshape(-1)
+            checked[name] = numeric, to_numpy(dw).reshape(-1), "; every entry checked (flattened)"
+        else:
+            checked[name] = sampled(loss, w, dw, h, entries, directions, r)
     errors = block_errors({k: n for k, (n, _, _) in checked.items()},
-                          {k: a for k, (_, a, _) in checked.items()}, scale=grads)  # fmt: skip
+                          {k: a for k, (_, a, _) in checked.items()},
+                          scale={name: dw for name, _, dw in blocks})  # fmt: skip
     errors.notes.update({k: note for k, (_, _, note) in checked.items()})
     return errors
 
