@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 141  # 128 + SIGPIPE, as a shell reports it
         except (ValueError, OSError, RuntimeError, ImportError) as e:  # OSError: files, disks
-            print(f"minis2s {args.command}: error: {e}", file=sys.stderr)
+            from minis2s.cli_options import option_words
+
+            said = option_words(e, parser.commands[args.command])  # --lr, not TrainConfig's lr
+            print(f"minis2s {args.command}: error: {said}", file=sys.stderr)
             return 2
         except MemoryError as e:  # NumPy's refusal of an allocation (`--beam 1000000000000`)
             why = f"out of memory ({e}); a size option (a beam, a batch, a layer) is too large"

@@ -159,6 +159,37 @@ def check_model_fits(model: dict[str, Any]) -> None:
         )
 
 
+def option_words(e: Exception, parser: argparse.ArgumentParser) -> str:
+    """The message of `e` for a user of `parser` (a command's): a ConfigError of a field that
+    one of its options sets names that option as typed (`--lr -1: must be ...`, `--nesterov:
+    needs ...`), found through the parser's own table of dests and option strings; any other
+    error, or a field no single option sets (the vocabulary sizes), keeps its own words."""
+    from minis2s.config_error import ConfigError
+
+    if not isinstance(e, ConfigError):
+        return str(e)
+    actions = [a for a in parser._actions if a.dest == e.field and a.option_strings]
+    if len(actions) != 1:
+        return str(e)
+    strings = actions[0].option_strings
+    if actions[0].nargs == 0:  # a flag: --input-feed, and its --no-input-feed
+        named = strings[0] if e.value else strings[-1]
+    else:
+        named = f"{strings[-1]} {_as_typed(e.value)}"
+    return f"{named}: {e.cli_body or e.body}"
+
+
+def _as_typed(value: Any) -> str:
+    """An option's value as a user would type it: 2.5, -1 (not -1.0), a word bare unless it is
+    empty or has spaces at its ends."""
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value or math.isnan(value) else repr(value)
+    if isinstance(value, str) and (value == "" or value != value.strip()):
+        return repr(value)
+    return str(value)
+
+
 def path(text: str) -> str:
     """argparse type for a file or directory option: any path but '' (what `--out "$RUN"` gives
     with RUN unset), which train took for no --out and the others failed on, naming nothing, or

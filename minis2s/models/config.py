@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from minis2s.config_error import ConfigError
 from minis2s.data.vocab import EOS_ID, SPECIALS
 from minis2s.layers import attention, stack
 
@@ -17,6 +18,8 @@ BRIDGES = ("zero", "last", "learned", "learned_h")
 INITS = ("uniform", "xavier")
 OUTPUT_BIASES = ("zero", "unigram")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+CHOICE = "{field}={value_r}; {body}"  # a ConfigError's layout for a value not among the choices
+SETTING = "{field}={value_r} {body}"  # and for a value that needs others
 
 # What a config field's annotation accepts: NumPy's scalars too, but no bool for a number
 # (True is an int to Python, and never what a user meant by hidden=True).
@@ -119,16 +122,15 @@ class ModelConfig:
             ("output_bias", self.output_bias, OUTPUT_BIASES),
         ]:
             if value not in choices:
-                raise ValueError(
-                    f"ModelConfig: {name}={value!r}; choose one of {', '.join(choices)}"
-                )
+                raise ConfigError("ModelConfig", name, value,
+                                  f"choose one of {', '.join(choices)}", CHOICE)  # fmt: skip
 
     def _check_sizes(self) -> None:
         """ValueError unless the vocabularies, widths, depths and src_features can build a
         model."""
         for name in ("tgt_vocab", "emb", "hidden", "enc_layers", "dec_layers"):
             if getattr(self, name) < 1:
-                raise ValueError(f"ModelConfig: {name} must be >= 1; got {getattr(self, name)}")
+                raise ConfigError("ModelConfig", name, getattr(self, name), "must be >= 1")
         if self.src_features < 0:
             raise ValueError(
                 f"ModelConfig: src_features must be >= 0 (0: the encoder reads token ids); "
@@ -147,64 +149,87 @@ class ModelConfig:
         """ValueError unless init_scale, forget_bias and dropout are numbers a model can use."""
         for name in ("init_scale", "forget_bias"):  # written into float32 weights
             if not abs(getattr(self, name)) <= FLOAT32_MAX:
-                raise ValueError(
-                    f"ModelConfig: {name} must be a finite number within float32 (|x| <= "
-                    f"3.4e38); got {getattr(self, name)}"
-                )
+                why = "must be a finite number within float32 (|x| <= 3.4e38)"
+                raise ConfigError("ModelConfig", name, getattr(self, name), why)
         if self.uses_init_scale and not self.init_scale > 0:
-            raise ValueError(
-                f"ModelConfig: init_scale must be > 0 (init='uniform' draws the weights, and "
-                f"concat/additive attention its vector v, from U(-init_scale, init_scale)); "
-                f"got {self.init_scale}"
+            draws = "the weights, and concat/additive attention its vector v, from U(-init_scale, "
+            raise ConfigError(
+                "ModelConfig",
+                "init_scale",
+                self.init_scale,
+                f"must be > 0 (init='uniform' draws {draws}init_scale))",
+                cli_body=f"must be > 0 (--init uniform draws {draws}init_scale))",
             )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"ModelConfig: dropout must be in [0, 1); got {self.dropout}")
+            raise ConfigError("ModelConfig", "dropout", self.dropout, "must be in [0, 1)")
 
     def _check_wiring(self) -> None:
         """ValueError for an option without what it needs: input_feed attention, bridge='learned_h'
         an LSTM, bridge='last' enc_layers == dec_layers, a dot score enc_out == hidden,
         tie_embeddings emb == hidden, share_embeddings one vocabulary of token ids."""
         if self.input_feed and self.attention == "none":
-            raise ValueError(
-                "ModelConfig: input_feed feeds the attentional state, so it needs attention; "
-                "with attention='none' pass input_feed=False (the command line does)"
-            )
+            raise ConfigError(
+                "ModelConfig", "input_feed", True, "feeds the attentional state, so it needs "
+                "attention; with attention='none' pass input_feed=False (the command line does)",
+                "{field} {body}", "feeds the attentional state, so it needs attention: leave it "
+                "out with --attention none, or choose an --attention",
+            )  # fmt: skip
         if self.bridge == "learned_h" and self.cell != "lstm":
-            raise ValueError(
-                f"ModelConfig: bridge='learned_h' differs from 'learned' only for an LSTM (it "
-                f"starts c at 0); a {self.cell} has no c: use bridge='learned'"
+            why = (f"differs from 'learned' only for an LSTM (it starts c at 0); a {self.cell} "
+                   "has no c")  # fmt: skip
+            raise ConfigError(
+                "ModelConfig",
+                "bridge",
+                self.bridge,
+                f"{why}: use bridge='learned'",
+                SETTING,
+                f"{why}: use --bridge learned",
             )
         if self.bridge == "last" and self.enc_layers != self.dec_layers:
-            raise ValueError(
-                f"ModelConfig: bridge='last' needs enc_layers == dec_layers "
-                f"(got {self.enc_layers} and {self.dec_layers}); use bridge='learned' or 'zero'"
+            got = f"(got {self.enc_layers} and {self.dec_layers})"
+            raise ConfigError(
+                "ModelConfig",
+                "bridge",
+                self.bridge,
+                f"needs enc_layers == dec_layers {got}; use bridge='learned' or 'zero'",
+                SETTING,
+                f"needs --enc-layers == --dec-layers {got}; use --bridge learned or zero",
             )
         if self.attention in ("dot", "scaled_dot") and self.enc_out != self.hidden:
-            raise ValueError(
-                f"ModelConfig: attention={self.attention!r} needs encoder outputs of the decoder's "
-                f"size ({self.enc_out} vs {self.hidden}); use 'general' or a unidirectional encoder"
+            why = f"needs encoder outputs of the decoder's size ({self.enc_out} vs {self.hidden})"
+            raise ConfigError(
+                "ModelConfig",
+                "attention",
+                self.attention,
+                f"{why}; use 'general' or a unidirectional encoder",
+                SETTING,
+                f"{why}; use --attention general or a unidirectional encoder (--no-bidirectional)",
             )
         if self.tie_embeddings and self.emb != self.hidden:
-            raise ValueError(
-                f"ModelConfig: tie_embeddings needs emb == hidden (got {self.emb}, {self.hidden})"
-            )
+            got = f"(got {self.emb}, {self.hidden})"
+            raise ConfigError("ModelConfig", "tie_embeddings", True, f"needs emb == hidden {got}",
+                              "{field} {body}", f"needs --emb == --hidden {got}")  # fmt: skip
         if self.share_embeddings:
             self._check_sharing()
 
     def _check_sharing(self) -> None:
         """ValueError unless share_embeddings has one vocabulary of token ids on both sides."""
         if self.src_features > 0:
-            raise ValueError(
-                f"ModelConfig: share_embeddings shares the source embedding with the target's, "
-                f"but this encoder reads feature vectors (src_features = {self.src_features}) "
-                "and has none; leave share_embeddings out"
-            )
+            raise ConfigError(
+                "ModelConfig", "share_embeddings", True, "shares the source embedding with the "
+                f"target's, but this encoder reads feature vectors (src_features = "
+                f"{self.src_features}) and has none; leave share_embeddings out", "{field} {body}",
+                "shares the source embedding with the target's, but this encoder reads feature "
+                "vectors and has none; leave --share-embeddings out",
+            )  # fmt: skip
         if self.src_vocab != self.tgt_vocab:
-            raise ValueError(
-                f"ModelConfig: share_embeddings needs one vocabulary for both sides, but "
-                f"src_vocab {self.src_vocab} != tgt_vocab {self.tgt_vocab}; build one from both "
-                "sides (train --share-vocab, pipeline.load_data(share_vocab=True))"
-            )
+            raise ConfigError(
+                "ModelConfig", "share_embeddings", True, "needs one vocabulary for both sides, "
+                f"but src_vocab {self.src_vocab} != tgt_vocab {self.tgt_vocab}; build one from "
+                "both sides (train --share-vocab, pipeline.load_data(share_vocab=True))",
+                "{field} {body}", "needs one vocabulary for both sides, but the source's has "
+                f"{self.src_vocab} tokens and the target's {self.tgt_vocab}: add --share-vocab",
+            )  # fmt: skip
 
     @property
     def uses_init_scale(self) -> bool:

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from minis2s.config_error import ConfigError
 from minis2s.models.config import ModelConfig, check_field_types
 from minis2s.train._optim_checks import check_decay, check_momentum
 from minis2s.train.optim import OPTIMIZERS
@@ -19,6 +20,7 @@ from minis2s.train.schedule import (
 )
 
 METRICS = ("exact_match", "loss", "bleu")
+CHOICE = "{field}={value_r}; {body}"  # a ConfigError's layout for a value not among the choices
 # freeze_embeddings -> the embedding matrices the optimizer leaves as they are
 FROZEN = {"none": (), "src": ("enc.emb.W",), "tgt": ("dec.emb.W",),
           "both": ("enc.emb.W", "dec.emb.W")}  # fmt: skip
@@ -98,41 +100,51 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_field_types(self)
         if self.metric not in METRICS:
-            raise ValueError(
-                f"TrainConfig: metric={self.metric!r}; choose one of {', '.join(METRICS)}"
-            )
+            raise ConfigError("TrainConfig", "metric", self.metric,
+                              f"choose one of {', '.join(METRICS)}", CHOICE)  # fmt: skip
         for name, low in (("epochs", 1), ("dev_size", 1), ("batch_size", 0),
                           ("tokens_per_batch", 0), ("accum_steps", 1), ("patience", 0),
                           ("max_steps", 0), ("eval_every", 0), ("keep_checkpoints", 0),
                           ("seed", 0)):  # fmt: skip
             if getattr(self, name) < low:
-                raise ValueError(f"TrainConfig: {name} must be >= {low}; got {getattr(self, name)}")
+                raise ConfigError("TrainConfig", name, getattr(self, name), f"must be >= {low}")
         if (self.batch_size > 0) == (self.tokens_per_batch > 0):
-            raise ValueError(
-                "TrainConfig: set exactly one of batch_size and tokens_per_batch, the other to 0 "
-                f"(got batch_size={self.batch_size}, tokens_per_batch={self.tokens_per_batch}; "
-                "batch_size is 64 unless given: pass batch_size=0 with tokens_per_batch)"
-            )
+            self._refuse_batch_sizes()
         if str(self.optimizer).lower() != "sgd" and (self.momentum != 0 or self.nesterov):
+            # in the config's words on the command line too, as tests/test_cli.py pins them
             raise ValueError(
                 f"TrainConfig: momentum and nesterov are for optimizer='sgd'; got "
                 f"optimizer={self.optimizer!r} with momentum={self.momentum}, "
                 f"nesterov={self.nesterov}"
             )
         if not 0.0 <= self.teacher_forcing <= 1.0:
-            raise ValueError(
-                f"TrainConfig: teacher_forcing must be in [0, 1]; got {self.teacher_forcing}"
-            )
+            raise ConfigError("TrainConfig", "teacher_forcing", self.teacher_forcing,
+                              "must be in [0, 1]")  # fmt: skip
         if not (math.isfinite(self.clip) and self.clip >= 0):  # inf: 0 without its guard
-            raise ValueError(
-                f"TrainConfig: clip must be a finite number >= 0 (0 = off); got {self.clip}"
-            )
+            raise ConfigError("TrainConfig", "clip", self.clip,
+                              "must be a finite number >= 0 (0 = off)")  # fmt: skip
         if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(
-                f"TrainConfig: label_smoothing must be in [0, 1) (1 would train towards the "
-                f"uniform distribution, whatever the target); got {self.label_smoothing}"
+            raise ConfigError(
+                "TrainConfig",
+                "label_smoothing",
+                self.label_smoothing,
+                "must be in [0, 1) (1 "
+                "would train towards the uniform distribution, whatever the target)",
             )
         self._check_schedules()
+
+    def _refuse_batch_sizes(self) -> None:
+        """ConfigError for batch_size and tokens_per_batch both 0, or both above 0: the field
+        named is the one the command line lets through (--batch-size 0)."""
+        field = "batch_size" if self.batch_size == 0 else "tokens_per_batch"
+        why = (
+            "set exactly one of batch_size and tokens_per_batch, the other to 0 "
+            f"(got batch_size={self.batch_size}, tokens_per_batch={self.tokens_per_batch}; "
+            "batch_size is 64 unless given: pass batch_size=0 with tokens_per_batch)"
+        )
+        cli = ("a batch needs a size: give --batch-size above 0, or --tokens-per-batch N (which "
+               "alone replaces the default batch size)")  # fmt: skip
+        raise ConfigError("TrainConfig", field, getattr(self, field), why, "{body}", cli)
 
     def _check_schedules(self) -> None:
         """The optimizer, lr schedule and sampling schedule, checked here with the names of the
@@ -143,53 +155,67 @@ class TrainConfig:
                  ("freeze_embeddings", self.freeze_embeddings, tuple(FROZEN))]  # fmt: skip
         for name, value, known in named:
             if value not in known:
-                raise ValueError(f"TrainConfig: {name}={value!r}; choose one of {', '.join(known)}")
+                raise ConfigError("TrainConfig", name, value,
+                                  f"choose one of {', '.join(known)}", CHOICE)  # fmt: skip
         if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"TrainConfig: lr must be a finite number > 0; got {self.lr}")
+            raise ConfigError("TrainConfig", "lr", self.lr, "must be a finite number > 0")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(
-                f"TrainConfig: weight_decay must be a finite number >= 0; got {self.weight_decay}"
-            )
+            raise ConfigError("TrainConfig", "weight_decay", self.weight_decay,
+                              "must be a finite number >= 0")  # fmt: skip
         if str(self.optimizer).lower() == "sgd":  # SGD's own check came mid-run, once built
             check_momentum("TrainConfig", self.momentum)
             if self.nesterov and self.momentum == 0:
-                raise ValueError(
-                    "TrainConfig: nesterov=True needs momentum > 0; got momentum=0 (Nesterov's "
-                    "is a momentum method): give momentum, or leave nesterov out"
-                )
+                raise ConfigError(
+                    "TrainConfig", "nesterov", True, "needs momentum > 0; got momentum=0 "
+                    "(Nesterov's is a momentum method): give momentum, or leave nesterov out",
+                    "{field}=True {body}", "needs --momentum > 0; got --momentum 0 (Nesterov's "
+                    "is a momentum method): give --momentum, or leave --nesterov out",
+                )  # fmt: skip
         if str(self.optimizer).lower() == "adamw":  # no schedule goes above lr: its peak
             check_decay(self.lr, self.weight_decay, "TrainConfig: optimizer='adamw'",
                         " (--lr x --weight-decay, at the schedule's peak)")  # fmt: skip
-        d = self.lr_decay
-        if self.lr_schedule == "exponential" and not 0 < d <= 1:
-            raise ValueError(
-                f"TrainConfig: lr_decay must be in (0, 1] for lr_schedule='exponential'; got {d}"
-            )
-        if self.lr_schedule == "plateau" and not 0 < d < 1:  # 1 would never decay
-            raise ValueError(
-                f"TrainConfig: lr_decay must be in (0, 1) for lr_schedule='plateau'; got {d}"
-            )
-        if not 0 <= self.min_lr <= self.lr:  # above lr, the floor would raise the rate
-            raise ValueError(
-                f"TrainConfig: min_lr must be in [0, lr] = [0, {self.lr}]; got {self.min_lr}"
-            )
+        self._check_lr_decay()
         if self.lr_patience < 0:
-            raise ValueError(f"TrainConfig: lr_patience must be >= 0; got {self.lr_patience}")
+            raise ConfigError("TrainConfig", "lr_patience", self.lr_patience, "must be >= 0")
         if self.lr_schedule == "warmup" and self.warmup_steps < 1:
-            raise ValueError(f"TrainConfig: warmup_steps must be >= 1; got {self.warmup_steps}")
+            raise ConfigError("TrainConfig", "warmup_steps", self.warmup_steps, "must be >= 1")
         if self.teacher_forcing == 1.0:  # no scheduled sampling: its options are not read
             return
         k, kind = self.sampling_k, self.sampling_schedule
         if kind == "linear" and self.sampling_steps < 1:
-            raise ValueError(f"TrainConfig: sampling_steps must be >= 1; got {self.sampling_steps}")
+            raise ConfigError("TrainConfig", "sampling_steps", self.sampling_steps,
+                              "must be >= 1")  # fmt: skip
         if kind == "exponential" and not 0 < k <= 1:
-            raise ValueError(
-                f"TrainConfig: sampling_k must be in (0, 1] for the exponential schedule (e.g. "
-                f"0.999; the default 500 is for inverse_sigmoid); got {k}"
-            )
+            example = "(e.g. 0.999; the default 500 is for inverse_sigmoid)"
+            raise ConfigError(
+                "TrainConfig", "sampling_k", k, f"must be in (0, 1] for the exponential schedule "
+                f"{example}", cli_body=f"must be in (0, 1] for --sampling-schedule exponential "
+                f"{example}",
+            )  # fmt: skip
         if kind == "inverse_sigmoid" and not (math.isfinite(k) and k >= 1):  # inf: never samples
-            raise ValueError(
-                f"TrainConfig: sampling_k must be a finite number >= 1 for inverse_sigmoid; got {k}"
+            raise ConfigError("TrainConfig", "sampling_k", k,
+                              "must be a finite number >= 1 for inverse_sigmoid")  # fmt: skip
+
+    def _check_lr_decay(self) -> None:
+        """ConfigError unless lr_decay and min_lr are in the ranges of the schedule's."""
+        d, schedule = self.lr_decay, self.lr_schedule
+        high = {"exponential": "1]", "plateau": "1)"}.get(schedule)
+        in_range = 0 < d <= 1 if schedule == "exponential" else 0 < d < 1  # plateau: 1 never decays
+        if high is not None and not in_range:
+            raise ConfigError(
+                "TrainConfig",
+                "lr_decay",
+                d,
+                f"must be in (0, {high} for lr_schedule={schedule!r}",
+                cli_body=f"must be in (0, {high} for --lr-schedule {schedule}",
+            )
+        if not 0 <= self.min_lr <= self.lr:  # above lr, the floor would raise the rate
+            raise ConfigError(
+                "TrainConfig",
+                "min_lr",
+                self.min_lr,
+                f"must be in [0, lr] = [0, {self.lr}]",
+                cli_body=f"must be in [0, --lr] = [0, {self.lr}]",
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,18 +260,26 @@ def frozen_params(t: TrainConfig, model: ModelConfig) -> tuple[str, ...]:
     if model.share_embeddings and names:
         return _frozen_shared(t.freeze_embeddings, model)
     if "enc.emb.W" in names and model.src_features > 0:
-        raise ValueError(
-            f"freeze_embeddings={t.freeze_embeddings!r}: this model reads source feature vectors "
-            f"(src_features = {model.src_features}), so it has no source embeddings to freeze; "
-            "freeze 'tgt' or 'none'"
-        )
+        raise ConfigError(
+            "", "freeze_embeddings", t.freeze_embeddings, "this model reads source feature "
+            f"vectors (src_features = {model.src_features}), so it has no source embeddings to "
+            "freeze; freeze 'tgt' or 'none'", FROZEN_LAYOUT, "this model reads source feature "
+            "vectors, so it has no source embeddings to freeze; freeze 'tgt' or 'none'",
+        )  # fmt: skip
     if "dec.emb.W" in names and model.tie_embeddings:
-        raise ValueError(
-            f"freeze_embeddings={t.freeze_embeddings!r}: with tie_embeddings the target "
-            "embeddings are also the output layer, which would then never learn; untie them, "
-            "or freeze 'src' only"
+        why = "the target embeddings are also the output layer, which would then never learn"
+        raise ConfigError(
+            "",
+            "freeze_embeddings",
+            t.freeze_embeddings,
+            f"with tie_embeddings {why}; untie them, or freeze 'src' only",
+            FROZEN_LAYOUT,
+            f"with --tie-embeddings {why}; untie them, or freeze 'src' only",
         )
     return names
+
+
+FROZEN_LAYOUT = "{field}={value_r}: {body}"  # frozen_params' refusals, which have no owner
 
 
 def _frozen_shared(freeze: str, model: ModelConfig) -> tuple[str, ...]:
@@ -253,17 +287,24 @@ def _frozen_shared(freeze: str, model: ModelConfig) -> tuple[str, ...]:
     matrix both sides read, "dec.emb.W", frozen as 'both'; 'src' or 'tgt' alone, or it as the
     tied output layer too, are refused."""
     if freeze != "both":
-        raise ValueError(
-            f"freeze_embeddings={freeze!r}: with share_embeddings the source and target "
-            "embeddings are one matrix, which cannot be frozen for one side only; freeze 'both' "
-            "(that matrix) or 'none'"
+        why = ("the source and target embeddings are one matrix, which cannot be frozen for one "
+               "side only")  # fmt: skip
+        raise ConfigError(
+            "",
+            "freeze_embeddings",
+            freeze,
+            f"with share_embeddings {why}; freeze 'both' (that matrix) or 'none'",
+            FROZEN_LAYOUT,
+            f"with --share-embeddings {why}; freeze 'both' (that matrix) or 'none'",
         )
     if model.tie_embeddings:
-        raise ValueError(
-            f"freeze_embeddings={freeze!r}: with share_embeddings and tie_embeddings the one "
-            "embedding matrix is also the output layer, which would then never learn; untie "
-            "it, or freeze 'none'"
-        )
+        why = "the one embedding matrix is also the output layer, which would then never learn"
+        raise ConfigError(
+            "", "freeze_embeddings", freeze,
+            f"with share_embeddings and tie_embeddings {why}; untie it, or freeze 'none'",
+            FROZEN_LAYOUT, f"with --share-embeddings and --tie-embeddings {why}; untie it, or "
+            "freeze 'none'",
+        )  # fmt: skip
     return ("dec.emb.W",)
 
 
