@@ -151,3 +151,13 @@ def test_a_config_error_survives_pickling_with_its_field():
         TrainConfig(lr=-1.0)
     back = pickle.loads(pickle.dumps(e.value))
     assert (str(back), back.field, back.body) == (str(e.value), "lr", e.value.body)
+
+
+def test_the_readme_quotes_the_command_lines_words_and_the_apis(tmp_path, capsys):
+    from pathlib import Path
+
+    readme = " ".join(Path(__file__).parents[1].joinpath("README.md").read_text().split())
+    line = refusal(capsys, ["train", *TINY, "--out", str(tmp_path / "run"), "--lr", "-1"])
+    with pytest.raises(ValueError) as e:
+        TrainConfig(lr=-1.0)
+    assert f"`{line}`" in readme and f"`{e.value}`" in readme, line
