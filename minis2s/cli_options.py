@@ -161,14 +161,21 @@ def check_model_fits(model: dict[str, Any]) -> None:
 
 def option_words(e: Exception, parser: argparse.ArgumentParser) -> str:
     """The message of `e` for a user of `parser` (a command's): a ConfigError of a field that
-    one of its options sets names that option as typed (`--lr -1: must be ...`, `--nesterov:
-    needs ...`), found through the parser's own table of dests and option strings; any other
-    error, or a field no single option sets (the vocabulary sizes), keeps its own words."""
+    one of its config options sets (add_dataclass_options) names that option as typed (`--lr -1:
+    must be ...`, `--nesterov: needs ...`), found through the parser's own table of dests and
+    option strings; any other error, or a field no single option sets (the vocabulary sizes),
+    keeps its own words."""
     from minis2s.config_error import ConfigError
 
     if not isinstance(e, ConfigError):
         return str(e)
-    actions = [a for a in parser._actions if a.dest == e.field and a.option_strings]
+    actions = [  # in the groups add_dataclass_options made: score's --batch-size is no config's
+        a
+        for group in parser._action_groups
+        if group.title in ("ModelConfig", "TrainConfig")
+        for a in group._group_actions
+        if a.dest == e.field
+    ]
     if len(actions) != 1:
         return str(e)
     strings = actions[0].option_strings

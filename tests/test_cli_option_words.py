@@ -161,3 +161,19 @@ def test_the_readme_quotes_the_command_lines_words_and_the_apis(tmp_path, capsys
     with pytest.raises(ValueError) as e:
         TrainConfig(lr=-1.0)
     assert f"`{line}`" in readme and f"`{e.value}`" in readme, line
+
+
+@pytest.mark.parametrize(
+    "command,field,words",
+    [
+        ("train", "batch_size", "--batch-size 0: must be >= 1"),
+        ("train", "tgt_vocab", "ModelConfig: tgt_vocab must be >= 1; got 0"),  # the data's
+        ("score", "batch_size", "ModelConfig: batch_size must be >= 1; got 0"),  # no config's
+    ],
+)
+def test_only_an_option_a_config_field_makes_is_named(command, field, words):
+    from minis2s.cli_options import option_words
+    from minis2s.config_error import ConfigError
+
+    e = ConfigError("ModelConfig", field, 0, "must be >= 1")
+    assert option_words(e, build_parser().commands[command]) == words
