@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from minis2s.config_error import ConfigError
+
 
 def check_hyper(where: str, **values: float) -> None:
     for name, v in values.items():
@@ -23,10 +25,9 @@ def check_momentum(where: str, momentum: float) -> None:
     and label smoothing stop below 1 here too)."""
     check_hyper(where, momentum=momentum)
     if momentum >= 1:
-        raise ValueError(
-            f"{where}: momentum must be in [0, 1) (0.9 is usual): at 1 or above the gradients "
-            f"of past steps never fade and the updates grow without bound; got {momentum!r}"
-        )
+        raise ConfigError(where, "momentum", momentum, "must be in [0, 1) (0.9 is usual): at 1 "
+                          "or above the gradients of past steps never fade and the updates grow "
+                          "without bound", layout="{field} {body}; got {value_r}")  # fmt: skip
 
 
 def check_eps(where: str, eps: float) -> None:
