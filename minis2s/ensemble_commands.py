@@ -93,5 +93,7 @@ def shared_train_config(tr: Any, task: str) -> dict:
 
 
 def _train_size_key(data: dict) -> float:
-    n = data.get("options", {}).get("train_size")
+    from minis2s.evaluate_commands import train_size
+
+    n = train_size(data)
     return float("inf") if n is None else n

@@ -136,8 +136,7 @@ def _drawn_splits(data: dict, task: str, seed: int) -> dict | None:
     if "train" not in data:
         return None
     splits = _generated(task, seed)
-    train_size = data.get("options", {}).get("train_size")
-    return splits if fingerprint(splits["train"][:train_size]) == data["train"] else None
+    return splits if fingerprint(splits["train"][: train_size(data)]) == data["train"] else None
 
 
 @functools.lru_cache(maxsize=2)
@@ -152,11 +151,11 @@ def _generated(task: str, seed: int) -> dict:
 def _as_trained(splits: dict, split: str, data: dict) -> list:
     """A copy of `split` as the run of `data` (its config's) saw it: dev and test whole, train
     cut to the first train_size pairs, the ones load_data kept and the run trained on."""
-    n = _train_size(data) if split == "train" else None
+    n = train_size(data) if split == "train" else None
     return list(splits[split][:n])
 
 
-def _train_size(data: dict) -> int | None:
+def train_size(data: dict) -> int | None:
     """The run's --train-size (load_data's train_size), None where it trained on every pair."""
     return data.get("options", {}).get("train_size")
 
@@ -171,12 +170,12 @@ def note_train_size(tr: Translator, args: argparse.Namespace) -> None:
     if args.split != "train" or args.task is None:
         return
     data = shared_train_config(tr, args.task).get("data", {})
-    n = _train_size(data)
+    n = train_size(data)
     if data.get("name") != args.task or n is None:
         return
     whole = len(_generated(args.task, 0)["train"])  # every seed draws the same sizes
     sizes = sorted(
-        {_train_size(m.config.get("data", {})) or whole for m in tr.members or ()
+        {train_size(m.config.get("data", {})) or whole for m in tr.members or ()
          if m.config.get("data", {}).get("name") == args.task} | {n}
     )  # fmt: skip
     if n >= whole:
