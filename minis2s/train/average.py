@@ -16,6 +16,7 @@ vocabularies, and the same parameter names and shapes; each refusal names two of
 first difference. The average holds the parameters, the config of the last checkpoint given
 (with an "average" entry naming its inputs) and the vocabularies, but no optimizer or trainer
 state: no run resumes from it (the moments of several points average to no one point's).
+The checks of the paths, before any checkpoint is read, are in _average_checks.py.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 from minis2s import _warn, long_sources
 from minis2s.train import checkpoint, keep
+from minis2s.train._average_checks import check_paths
 
 RUN_FIELDS = {"train.seed": "seeds", "data.train": "training pairs (their fingerprints)"}
 
@@ -38,7 +40,7 @@ def average(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:
     checkpoint `out` (atomically); returns its path. ValueError, naming two checkpoints and what
     differs, when they are not of one model (see the module docstring); a UserWarning when they
     come from different runs."""
-    names = _check_paths(paths, out)
+    names = check_paths(paths, out)
     configs = [checkpoint.load_config(name) for name in names]  # state.json only: cheap
     for name, config in zip(names[1:], configs[1:], strict=True):
         why = config_difference(configs[0], config)
@@ -238,75 +240,3 @@ def _load(name: str) -> checkpoint.Checkpoint:
     ckpt = checkpoint.load(name)
     _api_checks.check_finite_params(name, ckpt.params)
     return ckpt
-
-
-def _check_checkpoint(name: str) -> None:
-    """`name` is a checkpoint directory (or what a save cut between its renames left), not a
-    run directory or another folder."""
-    if not checkpoint.exists(name):
-        raise FileNotFoundError(f"{name}: no such checkpoint directory; give a checkpoint (a "
-                                "run's best/, last/ or steps/step-N)")  # fmt: skip
-    if not os.path.isdir(name) or os.path.exists(os.path.join(name, "state.json")):
-        return
-    if checkpoint.exists(os.path.join(name, "last")):
-        raise ValueError(
-            f"{name} is a run directory: give its checkpoints ({name}/best, {name}/last, "
-            f"{name}/steps/step-N), or --run {name} --last K for the newest K it keeps"
-        )
-    raise ValueError(f"{name} holds no checkpoint (no state.json): give a checkpoint directory "
-                     "(a run's best/, last/ or steps/step-N)")  # fmt: skip
-
-
-def _check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
-    """`paths`, a list of checkpoint directories (not runs), each given once; `out` a new path."""
-    if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
-        raise ValueError(f"average: paths is {paths!r:.60}; give a list of checkpoint directories")
-    names = [os.fspath(p) for p in paths]
-    if len(names) == 1:
-        raise ValueError(f"average: one checkpoint given ({names[0]}); a mean needs two or more "
-                         "(--last K of 2 or more), and a copy of one is `cp -r "
-                         f"{names[0]} {os.fspath(out)}`")  # fmt: skip
-    seen: dict[str, str] = {}
-    for name in names:
-        _check_checkpoint(name)
-        real = os.path.realpath(name)
-        if real in seen:
-            raise ValueError(f"{seen[real]} and {name} are one checkpoint: give each once")
-        seen[real] = name
-    if os.path.realpath(out) in seen:
-        raise ValueError(f"--out {out} is one of the checkpoints averaged; choose a new path")
-    if os.path.exists(os.path.join(out, "state.json")):
-        raise FileExistsError(f"--out {out} holds a checkpoint already; choose a new path")
-    if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)):
-        raise FileExistsError(f"--out {out} exists; choose a new path for the checkpoint")
-    _check_out_folders(out)
-    _check_not_kept(out)
-    return names
-
-
-def _check_not_kept(out: str | os.PathLike) -> None:
-    """`out` is not named as a checkpoint that --keep-checkpoints keeps (RUN/steps/step-N): a
-    later --last K would average it in as one of the run's, and the run's trim would delete it."""
-    folder, name = os.path.split(os.path.abspath(out))
-    if os.path.basename(folder) == keep.STEPS and keep.step_of(name) is not None:
-        raise ValueError(
-            f"--out {out} is named as a checkpoint kept in a run's {keep.STEPS}/, which a later "
-            "--last K would average in as one of the run's and its training would delete with "
-            "the oldest kept; choose a path outside steps/ (e.g. beside the run)"
-        )
-
-
-def _check_out_folders(out: str | os.PathLike) -> None:
-    """The folders above `out` are folders, or missing (the save makes them), and none is a
-    checkpoint, which its run's next save or trim replaces whole, an average inside with it."""
-    folder, top = os.path.dirname(os.path.abspath(out)), None
-    while folder != top:
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise NotADirectoryError(f"--out {out}: {folder} is a file, not a folder to write "
-                                     "the checkpoint in; choose another path")  # fmt: skip
-        if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):
-            raise ValueError(
-                f"--out {out} is inside the checkpoint {folder}, which its run's next save (or "
-                "trim of steps/) replaces whole, the average with it; choose a path outside it"
-            )
-        folder, top = os.path.dirname(folder), folder
