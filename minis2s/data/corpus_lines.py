@@ -1,0 +1,84 @@
+"""A corpus file's lines: its bytes read as UTF-8 and cut at line ends, every problem a
+`CorpusError` whose message starts with `file:line:` and says how to fix it.
+
+Lines end in "\\n" (a "\\r" before it is dropped, so Windows files read the same; any other
+"\\r" is an error, since it means old Mac or doubled line endings); a UTF-8 byte order mark at
+the start of a file is ignored. Nothing else is changed: the readers of corpus.py decide what a
+line holds, and vectors.py reads its files with `open_binary` too.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO
+
+BOM = "\ufeff"  # a UTF-8 byte order mark, as text
+
+
+class CorpusError(ValueError):
+    """A malformed corpus file; `path` and `line` (1-based, None for the whole file) say where."""
+
+    def __init__(self, path: str | os.PathLike, line: int | None, message: str) -> None:
+        self.path, self.line = os.fspath(path), line
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+def open_binary(path: str | os.PathLike, what: str = "a text file") -> BinaryIO:
+    """`path` opened for reading bytes; a CorpusError that names the file when it is missing,
+    a directory (`what` says what was expected) or unreadable."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        dash = " (standard input is not read for `-`: give /dev/stdin)" * (os.fspath(path) == "-")
+        raise CorpusError(path, None, "no such file" + dash) from None
+    except IsADirectoryError:
+        raise CorpusError(path, None, f"is a directory, expected {what}") from None
+    except OSError as e:
+        raise CorpusError(path, None, f"cannot read the file ({e.strerror})") from None
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """The lines of a UTF-8 text file without their line ends; CorpusError naming file:line."""
+    with open_binary(path) as f:
+        data = f.read()
+    if not data:
+        raise CorpusError(path, None, "the file is empty")
+    raw = data.split(b"\n")  # not splitlines(): that also splits on \x0b, \x1c, U+2028, ...
+    if raw[-1] == b"":
+        raw.pop()  # the newline that ends the last line
+    lines = []
+    for n, b in enumerate(raw, 1):
+        b = b[:-1] if b.endswith(b"\r") else b
+        try:
+            line = b.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CorpusError(
+                path,
+                n,
+                f"not valid UTF-8 (byte {e.start + 1} of the line is "
+                f"{b[e.start : e.start + 1]!r}); save the file as UTF-8",
+            ) from None
+        if "\r" in line:
+            if b"\n" not in data:  # every line ends in \r alone
+                kind, fix = "old Mac \\r endings", "tr '\\r' '\\n'"
+            elif line.endswith("\r"):  # \r\r\n: the \r before \n is already gone
+                kind, fix = "doubled \\r\\r\\n endings", "tr -d '\\r'"
+            else:  # a \r mid-line: a stray byte, or an old Mac line end in a \n file
+                at = line.index("\r") + 1
+                raise CorpusError(
+                    path,
+                    n,
+                    f"a carriage return (\\r) at character {at} inside the "
+                    "line: if it ends a line, the file mixes \\r and \\n line ends (convert "
+                    "with  tr '\\r' '\\n'  and remove the blank lines that leaves); if not, "
+                    "delete it",
+                )
+            raise CorpusError(
+                path,
+                n,
+                "a carriage return (\\r) inside the line: lines must end in \\n or \\r\\n, and "
+                f"this file has {kind}; convert it, e.g. with  {fix} < in.tsv > out.tsv",
+            )
+        lines.append(line.removeprefix(BOM) if n == 1 else line)
+    return lines
