@@ -5,19 +5,19 @@ matplotlib is an optional extra (`pip install 'minis2s[plot]'`), imported on use
 matplotlib Figures made without pyplot: no backend is chosen and no global list keeps them, so
 they render without a display and leave a notebook's own plotting as it was. Each plot function
 returns its Figure (a notebook shows it inline, as it shows one of its own) and, given `out`,
-writes it to that file.
+writes it to that file. What plot_log reads of a run's log.jsonl, and the refusals of a path
+that holds none, are in viz_log.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from minis2s import _warn
+from minis2s import viz_log
 
 
 def _figure(**kw: Any) -> Any:
@@ -159,10 +159,10 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
     (each line's mean and largest, on a log scale: a gradient that explodes shows as a jump).
     Against epochs, or against updates (the lines' "step") where an epoch has several lines
     (train --eval-every). Returns the Figure, written to `out` when given."""
-    log_path = _log_file(log_path)
+    log_path = viz_log.log_file(log_path)
     _check_out("plot_log", out)
-    records, numbers = _read_epochs(log_path)
-    xs, x_label = _x_axis(log_path, records, numbers)
+    records, numbers = viz_log.read_epochs(log_path)
+    xs, x_label = viz_log.x_axis(log_path, records, numbers)
     grads = any("grad_norm" in r for r in records)  # logs from before they were logged: none
     fig = _figure(figsize=(15 if grads else 10, 4))
     axes = fig.subplots(1, 3 if grads else 2)
@@ -172,60 +172,6 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
     return _save(fig, out)
-
-
-def _log_file(log_path: str) -> str:
-    """The log.jsonl of `log_path`, a run's log or its directory; FileNotFoundError for a
-    checkpoint (naming its run's log, where there is one) or a path that holds no log."""
-    if os.path.isfile(os.path.join(log_path, "state.json")):  # a checkpoint, not a run
-        run = os.path.dirname(os.path.normpath(log_path))  # runs/x of runs/x/best
-        run = os.path.dirname(run) if os.path.basename(run) == "steps" else run  # steps/step-N
-        run_log = os.path.join(run, "log.jsonl")
-        if os.path.isfile(run_log):
-            raise FileNotFoundError(f"{log_path} is a checkpoint; its run's log is {run_log}")
-        raise FileNotFoundError(f"{log_path} is a checkpoint without a log (an average writes "
-                                "none): plot the log of the run it was taken from")  # fmt: skip
-    if os.path.isdir(log_path):
-        from minis2s.train import checkpoint
-
-        run, log_path = log_path, os.path.join(log_path, "log.jsonl")
-        if checkpoint.is_run(run) and not os.path.isfile(log_path):  # stopped before evaluating
-            raise FileNotFoundError(
-                f"{run} has no dev evaluation yet, so no log line to plot (its log.jsonl gets "
-                "one at each epoch's end, and every N updates with --eval-every N); resume it "
-                f"(minis2s train --out {run} --resume) to get there"
-            )
-    if not os.path.isfile(log_path):
-        raise FileNotFoundError(f"{log_path}: no such file (a run writes its log.jsonl)")
-    return log_path
-
-
-def _read_epochs(log_path: str) -> tuple[list[dict[str, Any]], list[int]]:
-    """(the log's records, each a JSON object with an "epoch" number, and their line numbers),
-    blank lines and a partial last line (with a warning) skipped; ValueError naming the first
-    line that is not such a record, or a log with none."""
-    records, numbers = [], []
-    with open(log_path, encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, start=1):
-            try:
-                record = json.loads(line) if line.strip() else None
-            except ValueError:
-                if not line.endswith("\n"):  # the last line, cut short: the rest is whole
-                    _warn.warn(f"{log_path}:{number}: skipped a partial last line (a run "
-                               "stopped mid-write, which its resume mends, or one writing "
-                               "it now)")  # fmt: skip
-                    break
-                raise ValueError(f"{log_path}:{number}: not a JSON line of a run's log") from None
-            if record is None:
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get("epoch"), int):
-                raise ValueError(f"{log_path}:{number}: not an epoch of a run's log (a JSON "
-                                 "object with an \"epoch\" number)")  # fmt: skip
-            records.append(record)
-            numbers.append(number)
-    if not records:
-        raise ValueError(f"{log_path} holds no epochs yet")
-    return records, numbers
 
 
 def _draw_curves(axes: Any, records: list[dict[str, Any]], xs: list[int], x_label: str) -> None:
@@ -257,23 +203,6 @@ def _draw_curves(axes: Any, records: list[dict[str, Any]], xs: list[int], x_labe
         ax_grad.set_yscale("log")
         ax_grad.set_xlabel(x_label)
         ax_grad.set_ylabel("global gradient norm, before clipping")
-
-
-def _x_axis(
-    log_path: str, records: list[dict[str, Any]], numbers: list[int]
-) -> tuple[list[int], str]:
-    """(each line's x, the axis label): its epoch, or its update ("step") where some epoch has
-    several lines; ValueError naming a line with no step then (`numbers`: the lines' numbers
-    in the file)."""
-    epochs = [r["epoch"] for r in records]
-    if len(set(epochs)) == len(epochs):
-        return epochs, "epoch"
-    for r, number in zip(records, numbers, strict=True):
-        step = r.get("step")
-        if not isinstance(step, int) or isinstance(step, bool):
-            raise ValueError(f"{log_path}:{number}: no \"step\" number, which a log with several "
-                             "lines in an epoch is drawn against")  # fmt: skip
-    return [r["step"] for r in records], "update"
 
 
 def plot_by_length(curves: dict[str, Sequence[Any]], out: str | None = None) -> Any:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from minis2s import load_run, viz
+from minis2s import load_run, viz_log
 from minis2s.api import Translator
 from minis2s.cli import main
 from minis2s.cli_parser import ONCE, build_parser, refuse_repeated
@@ -288,7 +288,7 @@ def test_last_kept_of_one_names_its_folder_and_gives_it_when_one_is_asked(tmp_pa
 def test_plot_log_of_a_folder_that_is_no_run_says_no_such_file(tmp_path):
     """Rules out 'no dev evaluation yet' for a folder without best/ or last/ (no run at all)."""
     with pytest.raises(FileNotFoundError, match="log.jsonl: no such file"):
-        viz._log_file(str(tmp_path))
+        viz_log.log_file(str(tmp_path))
 
 
 def test_plot_log_of_a_run_with_no_evaluation_names_the_run_to_resume(tmp_path):
@@ -296,7 +296,7 @@ def test_plot_log_of_a_run_with_no_evaluation_names_the_run_to_resume(tmp_path):
     (tmp_path / "last").mkdir()
     (tmp_path / "last" / "state.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match=f"train --out {tmp_path} --resume"):
-        viz._log_file(str(tmp_path))
+        viz_log.log_file(str(tmp_path))
 
 
 # --- train: how a batch is sized, input feeding without attention (train_commands) -------------
