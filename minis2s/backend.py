@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from minis2s import _warn
+from minis2s import _warn, backend_heap
 
 NAMES = ("numpy", "numba", "cupy")
 
@@ -171,7 +171,9 @@ def _import_cupy_quiet() -> None:
 
 def use(name: str, *, twins: bool = True) -> Backend:
     """Make `name` ("numpy", "numba" or "cupy") the current backend and return it. With
-    `twins=False` its arrays run the reference code alone (what the twins save, measured)."""
+    `twins=False` its arrays run the reference code alone (what the twins save, measured).
+    It also has glibc's malloc keep freed memory in the process (`backend_heap`), so that a
+    training step's arrays are not given back and faulted in again at every step."""
     global _current
     if not isinstance(name, str):
         raise ValueError(f"backend name must be a string, one of {', '.join(NAMES)}; got {name!r}")
@@ -179,6 +181,7 @@ def use(name: str, *, twins: bool = True) -> Backend:
         raise ValueError(f"backend.use: twins={twins!r:.40}; give True or False")
     be = _make(name.lower())
     _current = be if twins else Backend(be.name, be.xp)
+    backend_heap.keep_freed_memory()
     return _current
 
 

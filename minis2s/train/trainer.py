@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from minis2s import _warn
+from minis2s.backend_heap import keep_freed_memory
 from minis2s.data.batching import LazyBatches, lazy_batches
 from minis2s.models import Seq2Seq
 from minis2s.train import tally
@@ -88,6 +89,7 @@ class Trainer(Bookkeeping):
         self.lr_schedule = lr_schedule(tcfg)
         self.stopper = EarlyStopping(patience(tcfg), mode=mode_of(tcfg.metric))
         self.rng = np.random.default_rng([tcfg.seed, 1])  # dropout, scheduled sampling
+        keep_freed_memory()  # for Trainers built without backend.use: see backend_heap
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0}
         self.state |= tally.SUMS
         self.record: dict[str, Any] | None = None  # the last log line
