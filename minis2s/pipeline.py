@@ -42,8 +42,9 @@ from minis2s.run_config import as_the_run_reads, run_config
 from minis2s.run_model import check_new_model, load_pretrained, make_model
 from minis2s.train import checkpoint, run_lock
 from minis2s.train.accumulate import groups
-from minis2s.train.config import TrainConfig, frozen_params
+from minis2s.train.config import TrainConfig
 from minis2s.train.console import eval_every_note
+from minis2s.train.frozen_embeddings import frozen_params
 from minis2s.train.trainer import Trainer
 
 # the data half of a run, from minis2s.data.loading and minis2s.data.provenance, is reached

@@ -13,7 +13,8 @@ from minis2s.data.loading import Data
 from minis2s.data.tokenize import get_tokenizer
 from minis2s.models import ModelConfig, Seq2Seq, pretrained
 from minis2s.models.params import init_params, target_counts
-from minis2s.train.config import TrainConfig, frozen_params
+from minis2s.train.config import TrainConfig
+from minis2s.train.frozen_embeddings import frozen_params
 
 
 def make_model(

@@ -288,7 +288,7 @@ def _frozen_note(freeze: str, args: argparse.Namespace) -> None:
     """A note when --freeze-embeddings keeps a side that no --*-vectors initialised: it stays at
     its random start (an experiment in its own right, or a missing option)."""
     from minis2s.models.params import SIDES
-    from minis2s.train.config import FROZEN
+    from minis2s.train.frozen_embeddings import FROZEN
 
     if args.share_embeddings:  # one matrix, which either file initialises ('both' freezes it)
         if freeze == "both" and args.src_vectors is None and args.tgt_vectors is None:

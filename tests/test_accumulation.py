@@ -14,7 +14,8 @@ from minis2s.data.batching import make_batch
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train import checkpoint
 from minis2s.train.accumulate import group_loss_and_grads, groups
-from minis2s.train.config import FROZEN, TrainConfig
+from minis2s.train.config import TrainConfig
+from minis2s.train.frozen_embeddings import FROZEN
 from minis2s.train.grad_norm import global_norm
 from minis2s.train.trainer import Trainer
 from tests.test_cli import TINY

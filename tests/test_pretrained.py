@@ -16,7 +16,8 @@ from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.pretrained import load_vectors
 from minis2s.train import checkpoint
-from minis2s.train.config import TrainConfig, frozen_params
+from minis2s.train.config import TrainConfig
+from minis2s.train.frozen_embeddings import frozen_params
 from minis2s.train.grad_norm import global_norm
 from minis2s.train.trainer import Trainer
 

@@ -13,7 +13,8 @@ from minis2s.gradcheck import assert_close, check_model
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.params import embedding_of, shapes
 from minis2s.models.pretrained import check_shared, load_vectors
-from minis2s.train.config import TrainConfig, frozen_params
+from minis2s.train.config import TrainConfig
+from minis2s.train.frozen_embeddings import frozen_params
 from tests.test_model import EXAMPLES, SAMPLED, batch, model_case, tiny
 
 F64 = np.float64

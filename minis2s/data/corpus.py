@@ -7,7 +7,7 @@ editor can jump to it, and says how to fix it:
     data/train.tsv:18: blank line; remove it, or write source<TAB>target on it
 
 How a file's bytes become lines (UTF-8, line ends, a byte order mark) is corpus_lines.py's,
-with CorpusError itself (both importable from here as before). Text is kept exactly as written:
+with CorpusError itself (importable from here as before). Text is kept exactly as written:
 spaces are tokens for the "char" tokenizer, so fields are not stripped, and the tokenizers, not
 the readers, put it in Unicode NFC (minis2s.data.tokenize), so `max_len` counts the tokens of
 the NFC text.
@@ -26,7 +26,6 @@ from pathlib import Path
 
 from minis2s import _warn
 from minis2s.data.corpus_lines import BOM, CorpusError, read_lines
-from minis2s.data.corpus_lines import open_binary as open_binary  # importable here, as before
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 
 ON_LONG = ("error", "skip")

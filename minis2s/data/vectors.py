@@ -36,7 +36,7 @@ import numpy as np
 
 from minis2s.atomic import atomic_text_file
 from minis2s.backend import to_numpy
-from minis2s.data.corpus import CorpusError, open_binary
+from minis2s.data.corpus_lines import CorpusError, open_binary
 from minis2s.data.tokenize import normalize
 from minis2s.data.vocab import SPECIALS, Vocab
 

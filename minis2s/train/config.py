@@ -1,7 +1,7 @@
 """How to train: one frozen dataclass, filled by the command line or by hand.
 
 Which embedding matrices its freeze_embeddings keeps fixed in a given model, and the refusals of
-a model that has no such matrix, are in frozen_embeddings.py (importable from here as before).
+a model that has no such matrix, are in frozen_embeddings.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from minis2s.config_error import ConfigError
 from minis2s.models.config import ModelConfig, check_field_types
 from minis2s.train._optim_checks import check_decay, check_momentum
 from minis2s.train.frozen_embeddings import FROZEN
-from minis2s.train.frozen_embeddings import frozen_params as frozen_params  # importable here
 from minis2s.train.optim import OPTIMIZERS
 from minis2s.train.schedule import (
     SAMPLING,

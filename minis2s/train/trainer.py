@@ -32,17 +32,12 @@ from minis2s.models import Seq2Seq
 from minis2s.train import tally
 from minis2s.train.accumulate import group_loss_and_grads, groups
 from minis2s.train.bookkeeping import Bookkeeping, patience
-from minis2s.train.config import (
-    TrainConfig,
-    frozen_params,
-    lr_schedule,
-    mode_of,
-    sampling_eps,
-)
+from minis2s.train.config import TrainConfig, lr_schedule, mode_of, sampling_eps
 from minis2s.train.console import draws_a_bar as draws_a_bar  # importable here, as before
 from minis2s.train.console import no_better
 from minis2s.train.divergence import NonFiniteLoss as NonFiniteLoss  # what fit may raise
 from minis2s.train.divergence import check_update
+from minis2s.train.frozen_embeddings import frozen_params
 from minis2s.train.grad_norm import clip_grad_norm, global_norm
 from minis2s.train.interrupts import StopNow, Terminated, held_interrupts, sigterm_stops
 from minis2s.train.optim import make_optimizer
