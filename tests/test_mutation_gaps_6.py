@@ -1,0 +1,207 @@
+"""Mutation pass over the code of 7ba0f85..213cef7: each test kills a hand-made mutant that the
+suite let live (ConfigError and the command line's option words, the decoding checks' `where`,
+the --split train pairs, the ensemble's train_size rule, the optimizers' checks, the background
+runs)."""
+
+import os
+import pickle
+import subprocess
+import sys
+import types
+
+import pytest
+
+from minis2s import validate
+from minis2s.cli import build_parser, main
+from minis2s.cli_options import option_words
+from minis2s.models.config import ModelConfig
+from minis2s.train.config import TrainConfig, frozen_params
+from minis2s.validate import TooLarge
+from tests import conftest
+from tests.background import Run
+from tests.test_decoding_check_words import PAIRS, translator
+
+TINY = ["--task", "reverse-digits", "--train-size", "20", "--dev-size", "5", "--epochs", "1",
+        "--hidden", "8", "--emb", "8", "--quiet", "--show", "0"]  # fmt: skip
+
+
+def refusal(capsys, argv: list[str]) -> str:
+    """The last line of stderr with which `minis2s` refused `argv` (exit status 2)."""
+    assert main(argv) == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+# --- ConfigError and option_words --------------------------------------------------------------
+
+
+def test_a_refusal_without_an_owner_starts_with_its_field():
+    """Kills ce1 (config_error.py: "owner: said" whatever the owner): frozen_params' refusals
+    have no owner, and read `freeze_embeddings='src': ...`, not `: freeze_embeddings=...`."""
+    model = ModelConfig(0, 5, emb=4, hidden=4, src_features=3)
+    with pytest.raises(ValueError) as e:
+        frozen_params(TrainConfig(freeze_embeddings="src"), model)
+    assert str(e.value).startswith("freeze_embeddings='src': this model reads"), e.value
+
+
+def test_a_pickled_config_error_keeps_its_command_line_words():
+    """Kills ce3 (ConfigError.__reduce__ without cli_body): an error that crossed a process
+    comes back with the words the command line gives it (--lr-schedule, not lr_schedule=)."""
+    with pytest.raises(ValueError) as e:
+        TrainConfig(lr_schedule="exponential", lr_decay=2.0)
+    train = build_parser().commands["train"]
+    back = pickle.loads(pickle.dumps(e.value))
+    assert option_words(back, train) == option_words(e.value, train)
+    assert "--lr-schedule exponential" in option_words(back, train)
+
+
+def test_a_value_that_g_would_round_is_named_as_typed(tmp_path, capsys):
+    """Kills co8 (_as_typed: f"{value:g}" always): --dropout 1.2345678 is not `--dropout
+    1.23457`, a value the user never typed."""
+    argv = ["train", *TINY, "--out", str(tmp_path / "r"), "--dropout", "1.2345678"]
+    line = refusal(capsys, argv)
+    assert "error: --dropout 1.2345678: must be in [0, 1)" in line, line
+
+
+def test_a_word_with_spaces_at_its_ends_is_quoted(tmp_path, capsys):
+    """Kills co10 (_as_typed quotes only ''): `--metric ' bleu'` shows the space that made it
+    no metric; bare, `--metric  bleu:` hides it."""
+    line = refusal(capsys, ["train", *TINY, "--out", str(tmp_path / "r"), "--metric", " bleu"])
+    assert "error: --metric ' bleu': choose one of" in line, line
+
+
+# --- the decoding checks' `where` --------------------------------------------------------------
+
+
+def test_evaluate_names_itself_for_a_float_nbest():
+    """Kills dc4 (check_method's nbest check as translate's): evaluate lets nbest=1.0 past its
+    own nbest != 1 test; the integer check must still say evaluate."""
+    with pytest.raises(ValueError) as e:
+        translator().evaluate(PAIRS, nbest=1.0)
+    assert str(e.value).startswith("evaluate: nbest must be an integer"), e.value
+
+
+@pytest.fixture
+def tr_in_memory_for_two_beams(monkeypatch):
+    """A translator, built, on a machine whose memory holds the beams of 2 sentences of
+    beam_size 4, not of 3."""
+    tr = translator()
+    V = tr.model.cfg.tgt_vocab
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 8 * 2 * 4 * V)
+    return tr
+
+
+def test_a_beam_too_large_for_the_largest_batch_is_refused_before_decoding(
+    tr_in_memory_for_two_beams,
+):
+    """Kills dc13 and api3 (check_for_model with N = 1): 3 sources in one batch of beams that
+    fit for one sentence only were refused by beam_search, mid-decoding, in its own name."""
+    with pytest.raises(TooLarge) as e:
+        tr_in_memory_for_two_beams.translate(["12", "34", "56"], method="beam", beam_size=4)
+    assert str(e.value).startswith("translate: beam_size=4: 3 x 4 hypotheses"), e.value
+
+
+def test_a_beam_that_fits_the_batch_and_sampling_are_decoded(tr_in_memory_for_two_beams):
+    """Kills api2 (N = batch_size, not the largest batch: one source was checked as 64) and
+    dc11 (check_for_model for sampling too, as a beam of the default size 5)."""
+    tr = tr_in_memory_for_two_beams
+    assert len(tr.translate(["12"], method="beam", beam_size=4)) == 1
+    assert len(tr.translate(["12", "34", "56"], method="sample")) == 3
+
+
+# --- tests/background.py and conftest's background runs ---------------------------------------
+
+
+def _python(code: str, timeout_s: float = 60) -> Run:
+    return Run([sys.executable, "-c", code], timeout_s=timeout_s)
+
+
+def test_a_background_run_gives_its_status_and_output_to_every_waiter():
+    """Kills bg4 (wait reads again, from the files the first wait closed) and bg6 (read
+    without seeking back: empty output)."""
+    run = _python("import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)")
+    assert run.wait() == (3, "out\n", "err\n")
+    assert run.wait() == (3, "out\n", "err\n")
+
+
+def test_a_background_run_starts_once(tmp_path):
+    """Kills bg5 (start runs the command again): conftest starts it, and its test's wait must
+    not start a second copy (two gradchecks on two cores, the suite's own held back)."""
+    log = tmp_path / "log"
+    run = _python(f"open({str(log)!r}, 'a').write('ran\\n')")
+    run.start()
+    run.start()
+    run.wait()
+    assert log.read_text() == "ran\n"
+
+
+def test_a_background_run_yields_to_the_suite():
+    """Kills bg1 (no nice): the run takes the cores the suite leaves idle (POSIX's nice)."""
+    ours = os.nice(0)
+    status, out, _ = _python("import os; print(os.nice(0))").wait()
+    assert (status, int(out)) == (0, min(ours + 10, 19))
+
+
+def test_a_background_run_past_its_time_is_stopped():
+    """Kills bg3 (wait with no timeout: a hung run holds the session for ever) and bg7 (the
+    run left behind once its wait gave up)."""
+    run = _python("import time; time.sleep(60)", timeout_s=0.5)
+    with pytest.raises(subprocess.TimeoutExpired):
+        run.wait()
+    process = run._started[0]
+    assert process.poll() is not None  # killed, not left running
+
+
+def test_stop_kills_a_run_still_going():
+    """Kills bg2 (stop kills only a run that has ended): an interrupted session leaves no
+    run behind."""
+    run = _python("import time; time.sleep(60)")
+    run.start()
+    process = run._started[0]
+    run.stop()
+    assert process.poll() is not None
+
+
+class _Item:
+    """What conftest's hooks read of a collected test: its module, and its background mark."""
+
+    def __init__(self, module, marked: bool):
+        self.module, self.marked = module, marked
+
+    def get_closest_marker(self, name: str):
+        return "mark" if name == "background" and self.marked else None
+
+
+class _Spy:
+    """A BACKGROUND stand-in that records what the hooks did to it."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def start(self):
+        self.calls.append("start")
+
+    def stop(self):
+        self.calls.append("stop")
+
+
+def test_the_tests_that_wait_for_a_run_go_last():
+    """Kills cf1 (the marked tests sorted first: each run would have no time beside the suite)."""
+    plain, marked = types.ModuleType("plain"), types.ModuleType("marked")
+    items = [_Item(marked, True), _Item(plain, False), _Item(marked, True), _Item(plain, False)]
+    order = list(items)
+    conftest.pytest_collection_modifyitems(items)
+    assert items == [order[1], order[3], order[0], order[2]]
+
+
+def test_the_runs_of_marked_tests_start_at_collection_and_stop_at_the_end():
+    """Kills cf2 (never started at collection: each run starts only when its test waits, the
+    overlap lost), cf3 (never stopped: an interrupted session leaves a run behind) and cf4 (every
+    module's BACKGROUND read, also of modules with no marked test, which have none)."""
+    spy = _Spy()
+    marked, plain = types.ModuleType("marked"), types.ModuleType("plain")  # plain: no BACKGROUND
+    marked.BACKGROUND = spy
+    session = types.SimpleNamespace(items=[_Item(plain, False), _Item(marked, True)])
+    conftest.pytest_collection_finish(session)
+    assert spy.calls == ["start"]
+    conftest.pytest_sessionfinish(session)
+    assert spy.calls == ["start", "stop"]
