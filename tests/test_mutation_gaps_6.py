@@ -205,3 +205,54 @@ def test_the_runs_of_marked_tests_start_at_collection_and_stop_at_the_end():
     assert spy.calls == ["start"]
     conftest.pytest_sessionfinish(session)
     assert spy.calls == ["start", "stop"]
+
+
+# --- beam search's alpha, and the command line's words for it ----------------------------------
+
+
+@pytest.mark.parametrize("alpha", [10.0, -10.0])
+def test_alpha_at_the_ends_of_its_range_is_taken(alpha):
+    """Kills bm6 (check_alpha refusing |alpha| >= MAX_ALPHA): [-10, 10] holds both ends, as the
+    refusal of 11 says."""
+    tr = translator()
+    out = tr.translate(["12"], method="beam", beam_size=2, length_penalty="gnmt", alpha=alpha)
+    assert len(out) == 1
+
+
+def test_the_command_line_names_alpha_out_of_range_as_typed(capsys):
+    """Kills bm7 (check_alpha's message starting ': ' when `where` is empty): refused before
+    the checkpoint is read, so a run that does not exist is enough."""
+    argv = ["translate", "--checkpoint", "no-such-run", "--beam", "2", "--length-penalty",
+            "gnmt", "--alpha", "11", "12"]  # fmt: skip
+    line = refusal(capsys, argv)
+    assert line.startswith("minis2s translate: error: --alpha must be in [-10, 10]"), line
+
+
+# --- the step limit: its boundary, and the options' values as typed -----------------------------
+
+
+def test_a_limit_of_exactly_the_most_steps_is_taken(capsys):
+    """Kills cm4 (check_steps refusing a limit >= MAX_STEPS): 0 x |src| + 1,000,000 steps is the
+    most allowed, not one too many; the run that does not exist is what is refused."""
+    argv = ["translate", "--checkpoint", "no-such-run", "--max-len-a", "0", "--max-len-b",
+            "1000000", "12"]  # fmt: skip
+    line = refusal(capsys, argv)
+    assert "no run or checkpoint at no-such-run" in line, line
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        (["--max-len-a", "0", "--max-len-b", "1000001"],
+         "--max-len-a 0 and --max-len-b 1000001 allow up to 1,000,001 output tokens"),
+        (["--max-len-a", "1234567"],
+         "--max-len-a 1234567 and --max-len-b 10 allow up to 1,234,577 output tokens"),
+    ],
+)  # fmt: skip
+def test_a_step_limit_refusal_gives_the_values_as_typed(capsys, options, words):
+    """The bug a mutant of TooManySteps.named showed: `{v:g}` and `{limit:.3g}` turned
+    --max-len-b 1000001 into `--max-len-b 1e+06 ... allow up to 1e+06 output tokens ...; at most
+    1,000,000 decoding steps`, a value the user never typed and a limit that reads as allowed."""
+    argv = ["translate", "--checkpoint", "no-such-run", *options, "12"]
+    line = refusal(capsys, argv)
+    assert f"error: {words} (a * |src| + b)" in line, line

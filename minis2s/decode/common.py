@@ -174,15 +174,26 @@ class TooManySteps(ValueError):
         option's value after a space, --max-len-a 2, a keyword's after =), the source `source`."""
         A, B = names
         given = [
-            f"{n} {v:g}" if n.startswith("-") else f"{n}={v}"
+            f"{n} {_as_typed(v)}" if n.startswith("-") else f"{n}={v}"
             for n, v in zip(names, (self.a, self.b), strict=True)
         ]
         tokens = f"{self.longest} token{'s' * (self.longest != 1)}"
+        # every digit of a limit near MAX_STEPS: 1e+06 would read as allowed
+        limit = f"{self.limit:,.0f}" if self.limit < 1e16 else f"{self.limit:.3g}"
         return (
             f"{f'{where}: ' if where else ''}{given[0]} and {given[1]} allow up to "
-            f"{self.limit:.3g} output tokens (a * |src| + b) for {source} ({tokens}); at most "
+            f"{limit} output tokens (a * |src| + b) for {source} ({tokens}); at most "
             f"{MAX_STEPS:,} decoding steps: give a smaller {A} or {B}"
         )
+
+
+def _as_typed(v: float) -> str:
+    """An option's number as a user would type it: 2, 0.5, 1e+19, and 1000001, not the 1e+06
+    that `g` rounds it to."""
+    if float(v).is_integer() and abs(v) < 1e16:
+        return str(int(v))
+    short = f"{v:g}"
+    return short if float(short) == v else repr(v)
 
 
 def finish(ids: list[int], logprob: float, score: float, attn: Any, src_len: int) -> Hypothesis:
