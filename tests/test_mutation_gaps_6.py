@@ -255,4 +255,36 @@ def test_a_step_limit_refusal_gives_the_values_as_typed(capsys, options, words):
     1,000,000 decoding steps`, a value the user never typed and a limit that reads as allowed."""
     argv = ["translate", "--checkpoint", "no-such-run", *options, "12"]
     line = refusal(capsys, argv)
-    assert f"error: {words} (a * |src| + b)" in line, line
+    assert f"error: {words} (a * |src| + b) for a source (1 token);" in line, line  # cm12: tokens
+
+
+def test_the_decode_functions_check_the_longest_sources_steps(monkeypatch):
+    """Kills cm7 (length_limits checking a source of 1 token): called directly, greedy and
+    beam_search refuse 200,000 x 22 tokens + 10 steps before they encode anything."""
+    from minis2s.data.batching import pad
+    from minis2s.decode import beam_search, greedy
+
+    model = translator().model
+    monkeypatch.setattr(model, "encode", lambda *a: pytest.fail("encoded past the check"))
+    ids, mask = pad([[4], [5] * 22])
+    for decode in (greedy, beam_search):
+        with pytest.raises(ValueError, match="at most 1,000,000 decoding steps"):
+            decode(model, ids, mask, max_len_a=200000.0)
+
+
+def test_translate_names_the_source_too_long_for_the_step_limit():
+    """Kills cm8 (TooManySteps saying 'a source' though it knows which): the Python API's
+    refusal names translate's own index, sources[1]."""
+    with pytest.raises(ValueError) as e:
+        translator().translate(["5", "1234567890123456789012"], max_len_a=200000.0)
+    assert "for sources[1] (22 tokens)" in str(e.value), e.value
+
+
+def test_a_step_limit_refusal_survives_pickling_in_its_callers_words():
+    """Kills cm9 (TooManySteps.__reduce__ without where and names): an error that crossed a
+    process comes back naming the call and options it named, not decode's max_len_a."""
+    from minis2s.decode.common import TooManySteps
+
+    e = TooManySteps(22, 4400010.0, 200000.0, 10, 1, "translate", ("--max-len-a", "--max-len-b"))
+    back = pickle.loads(pickle.dumps(e))
+    assert str(back) == str(e) and (back.where, back.names) == (e.where, e.names)
