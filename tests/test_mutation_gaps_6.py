@@ -288,3 +288,123 @@ def test_a_step_limit_refusal_survives_pickling_in_its_callers_words():
     e = TooManySteps(22, 4400010.0, 200000.0, 10, 1, "translate", ("--max-len-a", "--max-len-b"))
     back = pickle.loads(pickle.dumps(e))
     assert str(back) == str(e) and (back.where, back.names) == (e.where, e.names)
+
+
+def test_a_command_names_the_too_long_source_by_its_place():
+    """Kills cmd2 (translate_naming numbering the source by its index among those given): a
+    blank line 2 left out, the long source is line 3 of the input, not line 2."""
+    from minis2s.commands import translate_naming
+
+    long = "1234567890123456789012"
+    with pytest.raises(ValueError) as e:
+        translate_naming(translator(), ["5", long], {"max_len_a": 200000.0}, "line", places=[0, 2])
+    assert "for line 3 (22 tokens)" in str(e.value), e.value
+
+
+# --- --split train, and an ensemble's train_size -----------------------------------------------
+
+TASK = "reverse-digits"
+
+
+def _config(train_size=None, task=TASK, seed=0, **data):
+    """A run's config as evaluate and score read it: its data's task, options, seed."""
+    options = {} if train_size is None else {"train_size": train_size}
+    return {"data": {"name": task, "options": options, **data}, "train": {"seed": seed}}
+
+
+def _tr(*configs):
+    """A Translator as note_train_size reads it: one run's config, or an ensemble's members."""
+    members = [types.SimpleNamespace(config=c) for c in configs] if len(configs) > 1 else None
+    return types.SimpleNamespace(config=configs[0], members=members)
+
+
+def _split_train(checkpoint):
+    return types.SimpleNamespace(split="train", task=TASK, checkpoint=checkpoint)
+
+
+def _whole():
+    from minis2s.data.tasks import get_task
+
+    return len(get_task(TASK).generate(seed=0)["train"])
+
+
+def test_no_note_for_a_run_that_trained_on_the_whole_split(capsys):
+    """Kills ec9 (note_train_size silent only above the split's size): --train-size equal to the
+    split's size cut nothing, and 'the first N of the task's N' would say it did."""
+    from minis2s.evaluate_commands import note_train_size
+
+    note_train_size(_tr(_config(_whole())), _split_train("runs/a"))
+    assert capsys.readouterr().err == ""
+
+
+def test_an_ensemble_with_a_member_of_every_pair_is_read_on_the_others_pairs(capsys):
+    """Kills ec12 (a member without --train-size as None among the sizes: a TypeError), ec20
+    ('the others it never saw' for an ensemble) and en7 (shared_train_config taking the member
+    of every pair as the smallest): the pairs are the 64 the other member trained on."""
+    from minis2s.ensemble_commands import shared_train_config
+    from minis2s.evaluate_commands import note_train_size
+
+    tr = _tr(_config(), _config(64))
+    assert shared_train_config(tr, TASK) is tr.members[1].config
+    note_train_size(tr, _split_train(["runs/a", "runs/b"]))
+    err = capsys.readouterr().err
+    assert f"(--train-size 64 and {_whole()})" in err, err
+    assert "the others some member never saw" in err, err
+
+
+def test_the_smallest_train_size_is_of_a_member_on_the_task():
+    """Kills en9 (shared_train_config reading every member, also one trained on another
+    task, whose --train-size says nothing of this task's split)."""
+    from minis2s.ensemble_commands import shared_train_config
+
+    tr = _tr(_config(10, task="copy"), _config(64))
+    assert shared_train_config(tr, TASK) is tr.members[1].config
+
+
+def test_a_run_saved_before_fingerprints_is_read_on_its_training_seeds_split():
+    """Kills ec14 (split_seed taking seed 0 for such a run): `train --task --seed 3` drew its
+    data with seed 3."""
+    from minis2s.evaluate_commands import split_seed
+
+    config = _config(seed=3)
+    del config["data"]["options"]
+    assert split_seed(config, TASK) == 3
+
+
+def test_members_of_other_splits_are_named_by_the_seeds_that_drew_them():
+    """Kills en3 and en10 (every member called '--seed N' by its training seed): a run of
+    load_data(seed=0) trained with TrainConfig(seed=2) was not `train --seed 2`'s split."""
+    from minis2s.data.provenance import fingerprint
+    from minis2s.data.tasks import get_task
+    from minis2s.ensemble_commands import check_task_seeds
+
+    old = _config(seed=1)  # saved before fingerprints: its training seed drew its split
+    drawn_0 = _config(seed=2, train=fingerprint(get_task(TASK).generate(seed=0)["train"]))
+    with pytest.raises(ValueError) as e:
+        check_task_seeds(_tr(old, drawn_0), TASK, ["runs/a", "runs/b"])
+    assert "runs/a (--seed 1) and runs/b (its split drawn with seed 0)" in str(e.value), e.value
+
+
+def test_the_options_that_differ_are_named_train_size_first_and_unset():
+    """Kills enc3 (the options in alphabetical order: --train-size, the usual cause, not first)
+    and enc5 (an option one run left out as 'None', not 'unset')."""
+    from minis2s._ensemble_checks import options_difference
+
+    a = {"data": {"options": {"min_freq": 2, "train_size": 64}}}
+    b = {"data": {"options": {"train_size": 96}}}
+    assert options_difference(a, b) == "--train-size 64 and 96, --min-freq 2 and unset"
+
+
+def test_the_fix_for_members_of_other_options_names_the_first_run():
+    """Kills enc8 (--init-from naming the other run): the advice is to train from the first
+    member, whose vocabularies the others must read."""
+    from minis2s._ensemble_checks import check_members
+    from minis2s.data.vocab import Vocab
+
+    def member(tokens, train_size):
+        vocab = Vocab(tokens)
+        return types.SimpleNamespace(src_vocab=vocab, tgt_vocab=vocab, config=_config(train_size))
+
+    with pytest.raises(ValueError) as e:
+        check_members(["runs/a", "runs/b"], [member("01", 64), member("10", 96)])
+    assert "from runs/a with train --init-from runs/a" in str(e.value), e.value
