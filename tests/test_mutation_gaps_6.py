@@ -408,3 +408,36 @@ def test_the_fix_for_members_of_other_options_names_the_first_run():
     with pytest.raises(ValueError) as e:
         check_members(["runs/a", "runs/b"], [member("01", 64), member("10", 96)])
     assert "from runs/a with train --init-from runs/a" in str(e.value), e.value
+
+
+def test_a_member_on_no_split_of_the_task_is_named():
+    """Kills en1 (check_task_seeds re-raising split_seed's refusal bare): of an ensemble's
+    members, the refusal says which one trained on pairs of no seed's split."""
+    from minis2s.ensemble_commands import check_task_seeds
+
+    stray = _config(train="not the fingerprint of any split")
+    with pytest.raises(ValueError) as e:
+        check_task_seeds(_tr(_config(seed=0), stray), TASK, ["runs/a", "runs/b"])
+    assert str(e.value).startswith(f"runs/b: --task {TASK}: the run's training pairs"), e.value
+
+
+# --- the momentum refusal ---------------------------------------------------------------------
+
+
+def test_trainconfig_refuses_momentum_1_for_sgd_in_any_case():
+    """Kills tc2 (TrainConfig checking momentum for optimizer 'sgd' only as written): it takes
+    'SGD' too, whose momentum 1 would otherwise be refused by SGD itself, mid-run."""
+    with pytest.raises(ValueError, match=r"^TrainConfig: momentum must be in \[0, 1\)"):
+        TrainConfig(optimizer="SGD", lr=0.1, momentum=1.0)
+
+
+def test_the_momentum_refusal_gives_the_value():
+    """Kills oc4 (check_momentum's layout without '; got {value_r}'): the message says what was
+    given, as every other range refusal does."""
+    import numpy as np
+
+    from minis2s.train import optim
+
+    params = {"W": np.zeros((2, 2), np.float32)}
+    with pytest.raises(ValueError, match=r"^SGD: momentum must be in \[0, 1\).*; got 1\.5$"):
+        optim.SGD(params, lr=0.1, momentum=1.5)
