@@ -441,3 +441,31 @@ def test_the_momentum_refusal_gives_the_value():
     params = {"W": np.zeros((2, 2), np.float32)}
     with pytest.raises(ValueError, match=r"^SGD: momentum must be in \[0, 1\).*; got 1\.5$"):
         optim.SGD(params, lr=0.1, momentum=1.5)
+
+
+# --- the configs' words: the command line's, and Python's ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        (["--lr-schedule", "exponential", "--min-lr", "1"],
+         "--min-lr 1: must be in [0, --lr] = [0, "),
+        (["--teacher-forcing", "0.5", "--sampling-schedule", "exponential", "--sampling-k", "2"],
+         "--sampling-k 2: must be in (0, 1] for --sampling-schedule exponential"),
+    ],
+)  # fmt: skip
+def test_a_range_that_names_another_setting_names_it_as_an_option(tmp_path, capsys, options, words):
+    """Kills tc5 and tc8 (min_lr's and sampling_k's refusals without their cli_body): on the
+    command line the bound is --lr and the schedule --sampling-schedule, not lr and 'the
+    exponential schedule'."""
+    line = refusal(capsys, ["train", *TINY, "--out", str(tmp_path / "r"), *options])
+    assert f"error: {words}" in line, line
+
+
+def test_modelconfig_quotes_a_setting_it_refuses():
+    """Kills mc4 (SETTING's layout with the bare value): Python's words are bridge='learned_h',
+    a keyword as the user wrote it."""
+    with pytest.raises(ValueError) as e:
+        ModelConfig(5, 5, cell="gru", bridge="learned_h")
+    assert str(e.value).startswith("ModelConfig: bridge='learned_h' differs"), e.value
