@@ -15,7 +15,8 @@ from minis2s import validate
 from minis2s.cli import build_parser, main
 from minis2s.cli_options import option_words
 from minis2s.models.config import ModelConfig
-from minis2s.train.config import TrainConfig, frozen_params
+from minis2s.train.config import TrainConfig
+from minis2s.train.frozen_embeddings import frozen_params
 from minis2s.validate import TooLarge
 from tests import conftest
 from tests.background import Run
