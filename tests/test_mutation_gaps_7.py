@@ -1,0 +1,168 @@
+"""Mutation pass over the code whose mistakes give wrong numbers without an error: metrics.py,
+data/batching.py, vocab.py, bpe.py, tokenize.py, wordpunct.py, and train/grad_norm.py,
+schedule.py, scheduled_sampling.py, stopping.py, accumulate.py, tally.py. Each test kills a
+hand-made mutant that the suite let live, named in its comment; every expected value is worked
+out by hand or by NumPy, never by the code under test."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from minis2s.data.batching import batch_indices
+from minis2s.data.vocab import Vocab
+from minis2s.data.wordpunct import wordpunct_detokenize, wordpunct_tokenize
+from minis2s.metrics import exact_match, exact_match_by_length
+from minis2s.train import tally
+from minis2s.train.accumulate import group_loss_and_grads
+from minis2s.train.schedule import Exponential, ReduceOnPlateau
+
+# --- metrics.py ---------------------------------------------------------------------------------
+
+
+def test_exact_match_compares_tokens_in_order():
+    # kills `_as_key: return tuple(sorted(key))`: the same tokens in another order are not a match
+    hyps, refs = [[1, 2, 3], np.array([5, 4])], [[3, 2, 1], np.array([5, 4])]
+    assert exact_match(hyps, refs) == 0.5
+    assert exact_match_by_length([3, 2], hyps, refs, width=1) == [(2, 2, 1, 1.0), (3, 3, 1, 0.0)]
+
+
+# --- data/batching.py ---------------------------------------------------------------------------
+
+
+def test_unbucketed_batches_are_the_shuffled_examples_cut_in_order():
+    # kills `if rng is not None:` (for `if bucket and rng is not None:`), which shuffled the
+    # batches again after cutting the shuffled examples: the docstring's order is "shuffle the
+    # examples with rng, then cut", so a seed gives the batches NumPy's permutation gives
+    examples = [([1] * (n + 1), [4]) for n in range(10)]
+    plan = batch_indices(examples, batch_size=3, rng=7, bucket=False)
+    order = np.random.default_rng(7).permutation(10).tolist()
+    assert plan == [order[0:3], order[3:6], order[6:9], order[9:]]
+
+
+# --- data/vocab.py ------------------------------------------------------------------------------
+
+
+def test_decode_each_stops_at_the_first_eos():
+    # kills `if i == EOS_ID: continue` (for break) in decode_each, the path of NumPy scalars
+    v = Vocab(["a", "b"])  # a = 4, b = 5
+    assert v.decode_each([4, 2, 5]) == ["a"]
+    assert v.decode([np.int64(4), np.int64(2), np.int64(5)]) == ["a"]
+
+
+@pytest.mark.parametrize("call", [lambda v: v.token_of(-1), lambda v: v.decode_each([-1])])
+def test_a_negative_id_is_refused_not_read_from_the_end(call):
+    # kills `if not -1 <= i < len(self._itos)` in token_of: id -1 gave the last token, silently
+    with pytest.raises(ValueError, match="id -1 is out of range"):
+        call(Vocab(["a", "b"]))
+
+
+# --- data/wordpunct.py --------------------------------------------------------------------------
+
+
+def test_a_number_with_several_separators_is_one_token():
+    # kills WORDPUNCT's `\d+(?:[.,:]\d+)?` (for `+`): 1,000,000 was "1,000", ",", "000"
+    assert wordpunct_tokenize("1,000,000 at 10:30:15 on 192.168.0.1") == [
+        "1,000,000", "at", "10:30:15", "on", "192.168.0.1"
+    ]  # fmt: skip
+
+
+def test_a_flag_after_a_zero_width_joiner_stays_whole():
+    # kills `_is_regional(before[-run])` (for before[-1 - run]) in _pairs_with: the regional
+    # indicators were counted from the token's first character, so the second letter of the
+    # flag after "😀" + ZWJ did not pair with the first and the flag was cut in two
+    text = "😀\u200d\U0001f1eb\U0001f1f7 ok"  # 😀, ZWJ, 🇫 🇷
+    assert wordpunct_tokenize(text) == ["😀\u200d\U0001f1eb\U0001f1f7", "ok"]
+
+
+@pytest.mark.parametrize(
+    "tokens, text",
+    [(["don", "’", "t"], "don’t"), (["l", "’", "homme", "est", "là"], "l’homme est là")],
+)
+def test_a_typographic_apostrophe_between_words_joins_them(tokens, text):
+    # kills JOINERS without "’": "don’t" came back as "don’ t"
+    assert wordpunct_detokenize(tokens) == text
+
+
+def test_a_currency_sign_before_the_last_token_opens_on_its_number():
+    # kills `i < len(tokens) - 2` (for - 1) in _roles: "$" just before a number that ends the
+    # sentence was spaced, "It costs $ 5"
+    assert wordpunct_detokenize(["It", "costs", "$", "5"]) == "It costs $5"
+
+
+# --- train/schedule.py --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first, threshold", [(0.0, 1e-4), (1.0, 0.0)])
+def test_plateau_reduces_when_the_metric_only_repeats(first, threshold):
+    # kills `metric <= self.best - margin` (for <) in mode "min": with no margin (a best of 0, or
+    # threshold 0) an equal metric counted as an improvement, and a flat loss never reduced
+    plateau = ReduceOnPlateau(lr=1.0, factor=0.5, patience=0, threshold=threshold)
+    assert plateau.step(first) == 1.0
+    assert plateau.step(first) == 0.5  # one bad evaluation > patience 0: halved
+
+
+def test_plateau_tiebreak_threshold_is_relative_to_the_tiebreak():
+    # kills `self._margin(self.best)` (for self.best_tiebreak) in _lower_tiebreak: the margin of
+    # a tie-break is 1e-4 of the best's tiebreak (2.0 -> 0.0002), not of the metric (100 -> 0.01)
+    plateau = ReduceOnPlateau(lr=1.0, patience=3, mode="max", threshold=1e-4)
+    plateau.step(100.0, tiebreak=2.0)
+    plateau.step(100.0, tiebreak=1.995)  # 1.995 < 2.0 - 0.0002: an improvement
+    assert (plateau.best_tiebreak, plateau.bad_steps) == (1.995, 0)
+
+
+def test_exponential_takes_gamma_one_a_constant_rate():
+    # kills `if not 0 < gamma < 1` (for <= 1): the documented range (0, 1] includes 1
+    assert Exponential(lr=0.1, gamma=1.0).lr(7) == 0.1
+
+
+# --- train/accumulate.py ------------------------------------------------------------------------
+
+
+def test_a_group_of_one_batch_is_that_batch_bit_for_bit():
+    # kills `if False:` (for `if len(group) == 1:`): weighted, the loss came back as
+    # (0.1 * 3) / 3 = 0.10000000000000002, not the model's 0.1
+    g = np.array([0.25, -1.5], dtype=np.float32)
+    model = types.SimpleNamespace(loss_and_grads=lambda batch: (0.1, {"W": g}))
+    loss, grads = group_loss_and_grads(model, [types.SimpleNamespace(n_tokens=3)])
+    assert loss == 0.1
+    assert grads["W"] is g
+
+
+# --- train/tally.py -----------------------------------------------------------------------------
+
+
+def _sums(*updates):
+    """tally's sums after `updates`, each (n, loss, norm, clip, seconds so far)."""
+    s = dict(tally.SUMS)
+    for u in updates:
+        tally.add(s, *u)
+    return s
+
+
+def test_an_update_at_exactly_the_clip_norm_is_not_counted_as_clipped():
+    # kills `norm >= clip` (for >): clip_grad_norm scales only when the norm exceeds max_norm
+    s = _sums((4, 1.0, 1.0, 1.0, 1.0), (4, 1.0, 3.0, 1.0, 2.0))
+    assert tally.figures(s, clip=1.0)["clipped"] == 0.5
+
+
+def test_no_update_is_counted_as_clipped_when_clipping_is_off():
+    # kills `bool(norm > clip)` (for `clip > 0 and norm > clip`): with clip 0 (off), every update
+    # with a gradient went into the checkpointed count of updates that --clip scaled down
+    assert _sums((4, 1.0, 3.0, 0.0, 1.0))["epoch_clipped"] == 0
+
+
+def test_tokens_per_second_divides_by_the_lines_time_so_far():
+    # kills `s["epoch_seconds"] + seconds`: `seconds` is already the line's time so far (1 s,
+    # then 2 s), so 20 tokens took 2 s: 10 a second, not 20 / 3
+    s = _sums((10, 1.0, 1.0, 0.0, 1.0), (10, 1.0, 1.0, 0.0, 2.0))
+    assert tally.figures(s, clip=0.0)["tokens_per_s"] == 10.0
+
+
+def test_the_progress_bar_perplexity_is_of_the_mean_token_loss():
+    # kills `min(s["epoch_nll"], 50)` (for epoch_nll / epoch_tokens): 6 nats over 3 tokens is a
+    # mean of 2, perplexity e^2 = 7.389..., not e^6
+    s = _sums((3, 2.0, 1.0, 0.0, 1.0))
+    assert tally.progress(s, loss=2.0, norm=1.0)["ppl"] == "7.39"
