@@ -6,18 +6,21 @@ out by hand or by NumPy, never by the code under test."""
 
 from __future__ import annotations
 
+import math
 import types
 
 import numpy as np
 import pytest
 
 from minis2s.data.batching import batch_indices
+from minis2s.data.bpe import learn_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.data.wordpunct import wordpunct_detokenize, wordpunct_tokenize
 from minis2s.metrics import exact_match, exact_match_by_length
 from minis2s.train import tally
 from minis2s.train.accumulate import group_loss_and_grads
-from minis2s.train.schedule import Exponential, ReduceOnPlateau
+from minis2s.train.grad_norm import clip_grad_norm
+from minis2s.train.schedule import Constant, Exponential, ReduceOnPlateau
 
 # --- metrics.py ---------------------------------------------------------------------------------
 
@@ -42,6 +45,22 @@ def test_unbucketed_batches_are_the_shuffled_examples_cut_in_order():
     assert plan == [order[0:3], order[3:6], order[6:9], order[9:]]
 
 
+def test_tokens_per_batch_remembers_the_longest_target_of_the_batch():
+    # kills `s_max, t_max = S[i], T[i]` (for s, t) in _cut_by_tokens: the batch's longest target
+    # was forgotten once a longer source came, and three rows padded to T = 9 (27 tokens) went
+    # into one batch of at most 20
+    examples = [
+        ([5] * 1, [4] * 8),
+        ([5] * 2, [4]),
+        ([5] * 3, [4]),
+    ]  # (S, T) = (1, 9), (2, 2), (3, 2)
+    plan = batch_indices(examples, tokens_per_batch=20)
+    assert plan == [[0, 1], [2]]  # 9 * 2 = 18 <= 20; with row 2, 9 * 3 = 27 > 20
+    for g in plan:
+        longest = max(max(len(examples[i][0]), len(examples[i][1]) + 1) for i in g)
+        assert longest * len(g) <= 20
+
+
 # --- data/vocab.py ------------------------------------------------------------------------------
 
 
@@ -57,6 +76,16 @@ def test_a_negative_id_is_refused_not_read_from_the_end(call):
     # kills `if not -1 <= i < len(self._itos)` in token_of: id -1 gave the last token, silently
     with pytest.raises(ValueError, match="id -1 is out of range"):
         call(Vocab(["a", "b"]))
+
+
+# --- data/bpe.py -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("min_count, merges", [(4, ()), (3, (("a", "b"),))])
+def test_learn_tokenizer_passes_its_min_count_on(min_count, merges):
+    # kills `learn_merges(counts, merges)` (min_count dropped) in learn_tokenizer: the pair (a, b)
+    # occurs 3 times, so min_count 4 learns nothing; the default 2 would have learned it
+    assert learn_tokenizer(["ab ab ab"], merges=10, min_count=min_count).merges == merges
 
 
 # --- data/wordpunct.py --------------------------------------------------------------------------
@@ -92,6 +121,17 @@ def test_a_currency_sign_before_the_last_token_opens_on_its_number():
     assert wordpunct_detokenize(["It", "costs", "$", "5"]) == "It costs $5"
 
 
+# --- train/grad_norm.py ---------------------------------------------------------------------
+
+
+def test_a_norm_just_above_a_small_max_norm_is_clipped():
+    # kills `total > max_norm + 1e-6`: a norm of 1.5e-6 over max_norm 1e-6 must be scaled by
+    # 1e-6 / (1.5e-6 + 1e-6) = 0.4 (torch's clip_grad_norm_), not left as is
+    g = {"W": np.array([1.5e-6, 0.0])}
+    assert clip_grad_norm(g, 1e-6) == pytest.approx(1.5e-6, rel=1e-12)
+    np.testing.assert_allclose(g["W"], [6e-7, 0.0], rtol=1e-12)
+
+
 # --- train/schedule.py --------------------------------------------------------------------------
 
 
@@ -116,6 +156,19 @@ def test_plateau_tiebreak_threshold_is_relative_to_the_tiebreak():
 def test_exponential_takes_gamma_one_a_constant_rate():
     # kills `if not 0 < gamma < 1` (for <= 1): the documented range (0, 1] includes 1
     assert Exponential(lr=0.1, gamma=1.0).lr(7) == 0.1
+
+
+def test_an_infinite_learning_rate_is_refused():
+    # kills `_positive` without `math.isfinite(v)`: lr = inf was taken, and the first update
+    # made every parameter inf or NaN
+    with pytest.raises(ValueError, match="finite number > 0"):
+        Constant(lr=math.inf)
+
+
+def test_plateau_refuses_a_factor_of_one():
+    # kills `0 < factor <= 1` (for < 1): a factor of 1 never reduces the rate, without a word
+    with pytest.raises(ValueError, match=r"factor must be in \(0, 1\)"):
+        ReduceOnPlateau(lr=1.0, factor=1.0)
 
 
 # --- train/accumulate.py ------------------------------------------------------------------------
@@ -166,3 +219,9 @@ def test_the_progress_bar_perplexity_is_of_the_mean_token_loss():
     # mean of 2, perplexity e^2 = 7.389..., not e^6
     s = _sums((3, 2.0, 1.0, 0.0, 1.0))
     assert tally.progress(s, loss=2.0, norm=1.0)["ppl"] == "7.39"
+
+
+def test_tokens_per_second_of_a_line_shorter_than_a_second():
+    # kills `max(s["epoch_seconds"], 1.0)` (for 1e-9): 20 tokens in half a second is 40 a second
+    s = _sums((20, 1.0, 1.0, 0.0, 0.5))
+    assert tally.figures(s, clip=0.0)["tokens_per_s"] == 40.0
