@@ -12,7 +12,7 @@ import types
 import numpy as np
 import pytest
 
-from minis2s.data.batching import batch_indices
+from minis2s.data.batching import batch_indices, encode_pairs
 from minis2s.data.bpe import learn_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.data.wordpunct import wordpunct_detokenize, wordpunct_tokenize
@@ -59,6 +59,14 @@ def test_tokens_per_batch_remembers_the_longest_target_of_the_batch():
     for g in plan:
         longest = max(max(len(examples[i][0]), len(examples[i][1]) + 1) for i in g)
         assert longest * len(g) <= 20
+
+
+def test_encode_pairs_refuses_frames_that_overflow_float32():
+    # kills check_frames casting to float64 (for float32): a float64 frame of 1e39 is finite, but
+    # the batch holds float32, where it is inf; the API casts first, encode_pairs does not
+    frames = np.full((2, 3), 1e39)
+    with pytest.raises(ValueError, match="the source of pair 0 holds NaN or infinity at frame 0"):
+        encode_pairs([(frames, "a")], None, Vocab(["a"]), "char")
 
 
 # --- data/vocab.py ------------------------------------------------------------------------------
@@ -151,6 +159,14 @@ def test_plateau_tiebreak_threshold_is_relative_to_the_tiebreak():
     plateau.step(100.0, tiebreak=2.0)
     plateau.step(100.0, tiebreak=1.995)  # 1.995 < 2.0 - 0.0002: an improvement
     assert (plateau.best_tiebreak, plateau.bad_steps) == (1.995, 0)
+
+
+def test_a_state_with_a_key_too_many_is_refused():
+    # kills `if not set(vars(self)) <= set(d)` (for !=) in load_state_dict: a key of another
+    # schedule's state was taken in silently, as an attribute nothing reads
+    plateau = ReduceOnPlateau(lr=1.0)
+    with pytest.raises(ValueError, match="expected keys"):
+        plateau.load_state_dict({**plateau.state_dict(), "min_delta": 0.0})
 
 
 def test_exponential_takes_gamma_one_a_constant_rate():
