@@ -14,13 +14,21 @@ import pytest
 
 from minis2s.data.batching import batch_indices, encode_pairs
 from minis2s.data.bpe import learn_tokenizer
+from minis2s.data.tokenize import get_tokenizer
 from minis2s.data.vocab import Vocab
 from minis2s.data.wordpunct import wordpunct_detokenize, wordpunct_tokenize
 from minis2s.metrics import exact_match, exact_match_by_length
 from minis2s.train import tally
 from minis2s.train.accumulate import group_loss_and_grads
 from minis2s.train.grad_norm import clip_grad_norm
-from minis2s.train.schedule import Constant, Exponential, ReduceOnPlateau
+from minis2s.train.schedule import (
+    Constant,
+    EarlyStopping,
+    Exponential,
+    ReduceOnPlateau,
+    Warmup,
+    sampling_probability,
+)
 
 # --- metrics.py ---------------------------------------------------------------------------------
 
@@ -69,6 +77,13 @@ def test_encode_pairs_refuses_frames_that_overflow_float32():
         encode_pairs([(frames, "a")], None, Vocab(["a"]), "char")
 
 
+def test_a_target_longer_than_tokens_per_batch_is_refused():
+    # kills `if S[i] > budget` (for max(S[i], T[i])): a target of 9 tokens (T = 10 with EOS)
+    # made a batch of 10 padded tokens under a budget of 5, without a word
+    with pytest.raises(ValueError, match=r"alone needs max\(S, T\) = 10 padded tokens"):
+        batch_indices([([5], [4] * 9)], tokens_per_batch=5)
+
+
 # --- data/vocab.py ------------------------------------------------------------------------------
 
 
@@ -94,6 +109,12 @@ def test_learn_tokenizer_passes_its_min_count_on(min_count, merges):
     # kills `learn_merges(counts, merges)` (min_count dropped) in learn_tokenizer: the pair (a, b)
     # occurs 3 times, so min_count 4 learns nothing; the default 2 would have learned it
     assert learn_tokenizer(["ab ab ab"], merges=10, min_count=min_count).merges == merges
+
+
+def test_get_tokenizer_names_the_choices_for_an_unhashable_name():
+    # kills `except KeyError` (for KeyError, TypeError): a list for a name was a TypeError
+    with pytest.raises(ValueError, match="unknown tokenizer"):
+        get_tokenizer(["char"])
 
 
 # --- data/wordpunct.py --------------------------------------------------------------------------
@@ -169,6 +190,22 @@ def test_a_state_with_a_key_too_many_is_refused():
         plateau.load_state_dict({**plateau.state_dict(), "min_delta": 0.0})
 
 
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Warmup(lr=1.0, warmup_steps=2.5), "warmup_steps must be an integer >= 1"),
+        (lambda: EarlyStopping(patience=0), "patience must be an integer >= 1"),
+        (lambda: sampling_probability("exponential", 0, k=0.0), r"k must be in \(0, 1\]"),
+    ],
+)
+def test_schedule_arguments_out_of_range_are_refused(make, message):
+    # kills Warmup's check without isinstance(warmup_steps, Integral) (2.5 ran as 2),
+    # EarlyStopping's `patience >= 0` (0 stopped after the first evaluation, however good) and
+    # the exponential sampling's `0 <= k` (k = 0 fed the model its own tokens from step 1)
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
 def test_exponential_takes_gamma_one_a_constant_rate():
     # kills `if not 0 < gamma < 1` (for <= 1): the documented range (0, 1] includes 1
     assert Exponential(lr=0.1, gamma=1.0).lr(7) == 0.1
@@ -241,3 +278,9 @@ def test_tokens_per_second_of_a_line_shorter_than_a_second():
     # kills `max(s["epoch_seconds"], 1.0)` (for 1e-9): 20 tokens in half a second is 40 a second
     s = _sums((20, 1.0, 1.0, 0.0, 0.5))
     assert tally.figures(s, clip=0.0)["tokens_per_s"] == 40.0
+
+
+def test_progress_bar_tokens_per_second_of_a_line_shorter_than_a_second():
+    # kills `max(s["epoch_seconds"], 1.0)` (for 1e-9) in progress: 20 tokens in 0.5 s is 40/s
+    s = _sums((20, 1.0, 1.0, 0.0, 0.5))
+    assert tally.progress(s, loss=1.0, norm=1.0)["tok_s"] == "40"
