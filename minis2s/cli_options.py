@@ -165,7 +165,7 @@ def option_words(e: Exception, parser: argparse.ArgumentParser) -> str:
     must be ...`, `--nesterov: needs ...`), found through the parser's own table of dests and
     option strings; any other error, or a field no single option sets (the vocabulary sizes),
     keeps its own words."""
-    from minis2s.config_error import ConfigError
+    from minis2s.config_error import ConfigError, as_typed
 
     if not isinstance(e, ConfigError):
         return str(e)
@@ -182,19 +182,8 @@ def option_words(e: Exception, parser: argparse.ArgumentParser) -> str:
     if actions[0].nargs == 0:  # a flag: --input-feed, and its --no-input-feed
         named = strings[0] if e.value else strings[-1]
     else:
-        named = f"{strings[-1]} {_as_typed(e.value)}"
+        named = f"{strings[-1]} {as_typed(e.value)}"
     return f"{named}: {e.cli_body or e.body}"
-
-
-def _as_typed(value: Any) -> str:
-    """An option's value as a user would type it: 2.5, -1 (not -1.0), a word bare unless it is
-    empty or has spaces at its ends."""
-    if isinstance(value, float):
-        short = f"{value:g}"
-        return short if float(short) == value or math.isnan(value) else repr(value)
-    if isinstance(value, str) and (value == "" or value != value.strip()):
-        return repr(value)
-    return str(value)
 
 
 def path(text: str) -> str:

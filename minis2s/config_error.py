@@ -1,10 +1,12 @@
 """ConfigError: a config's refusal of one field's value, which each caller words in its own
 spelling of the field. The Python API reads `TrainConfig: lr must be ...` (its str); the command
 line, where the user typed an option, reads `--lr -1: must be ...` (cli_options.option_words).
-Imports nothing, so any module may raise it."""
+Imports nothing of minis2s, so any module may raise it; `as_typed` spells a refused value as the
+user would have typed it, for every message that quotes an option's value."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -27,3 +29,16 @@ class ConfigError(ValueError):
     def __reduce__(self) -> Any:  # pickle calls it with args alone
         args = (self.owner, self.field, self.value, self.body, self.layout, self.cli_body)
         return type(self), args
+
+
+def as_typed(value: Any) -> str:
+    """An option's value as a user would type it: 2.5, -1 and 1000001 (not -1.0, or the 1e+06
+    that `g` rounds it to), 1e+19, a word bare unless it is empty or has spaces at its ends."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        short = f"{value:g}"
+        return short if float(short) == value or math.isnan(value) else repr(value)
+    if isinstance(value, str) and (value == "" or value != value.strip()):
+        return repr(value)
+    return str(value)

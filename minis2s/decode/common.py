@@ -10,6 +10,7 @@ import numpy as np
 
 from minis2s import validate
 from minis2s.backend import get_array_module, to_numpy
+from minis2s.config_error import as_typed
 from minis2s.data.vocab import BOS_ID, EOS_ID, PAD_ID
 
 NEVER_CHOSEN = [PAD_ID, BOS_ID]  # no target holds them, so no decoder outputs them
@@ -174,7 +175,7 @@ class TooManySteps(ValueError):
         option's value after a space, --max-len-a 2, a keyword's after =), the source `source`."""
         A, B = names
         given = [
-            f"{n} {_as_typed(v)}" if n.startswith("-") else f"{n}={v}"
+            f"{n} {as_typed(v)}" if n.startswith("-") else f"{n}={v}"
             for n, v in zip(names, (self.a, self.b), strict=True)
         ]
         tokens = f"{self.longest} token{'s' * (self.longest != 1)}"
@@ -185,15 +186,6 @@ class TooManySteps(ValueError):
             f"{limit} output tokens (a * |src| + b) for {source} ({tokens}); at most "
             f"{MAX_STEPS:,} decoding steps: give a smaller {A} or {B}"
         )
-
-
-def _as_typed(v: float) -> str:
-    """An option's number as a user would type it: 2, 0.5, 1e+19, and 1000001, not the 1e+06
-    that `g` rounds it to."""
-    if float(v).is_integer() and abs(v) < 1e16:
-        return str(int(v))
-    short = f"{v:g}"
-    return short if float(short) == v else repr(v)
 
 
 def finish(ids: list[int], logprob: float, score: float, attn: Any, src_len: int) -> Hypothesis:
