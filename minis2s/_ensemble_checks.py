@@ -70,8 +70,11 @@ def check_members(names: Sequence[str], translators: Sequence[Any]) -> None:
             a, b = getattr(first, f"{side}_vocab"), getattr(other, f"{side}_vocab")
             if a != b:
                 why = vocab_difference(side, a, b)
+                data = data_difference(first.config, other.config)
                 options = options_difference(first.config, other.config)
-                if options:
+                if data:  # not their options: fine-tuning on the first's data would not mend it
+                    advice = f"{data}; {advice}"
+                elif options:
                     advice = SAME_OPTIONS.format(options=options, first=names[0])
                 raise ValueError(f"{pair} have {why}; {advice}")
         why = tokenizer_difference(first.tokenizer, other.tokenizer)
@@ -113,6 +116,18 @@ def vocab_difference(side: str, a: Vocab | None, b: Vocab | None) -> str:
         extra = (ta if len(ta) > len(tb) else tb)[i]
         return f"different {what} vocabularies ({sizes}; the longer goes on with {extra!r})"
     return f"different {what} vocabularies ({sizes}; id {first} is {ta[first]!r} and {tb[first]!r})"
+
+
+def data_difference(a: dict, b: dict) -> str | None:
+    """'they were trained on other data (task reverse-digits and task sort)' where two runs'
+    configs record other training data (data.source: a task, or a corpus's --data files), else
+    None (the same, or a run saved before minis2s recorded it)."""
+    sa, sb = (c.get("data", {}).get("source") for c in (a, b))
+    if sa is None or sb is None:
+        return None
+    wa, wb = (f"task {s['task']}" if "task" in s else f"--data {' '.join(s['data'])}"
+              for s in (sa, sb))  # fmt: skip
+    return None if wa == wb else f"they were trained on other data ({wa} and {wb})"
 
 
 def options_difference(a: dict, b: dict) -> str | None:
