@@ -26,3 +26,22 @@ def test_an_ensemble_of_runs_on_other_data_is_not_blamed_on_their_train_size(tmp
     assert "different source vocabularies" in message
     assert "--train-size" not in message and "--init-from" not in message, message
     assert "task reverse-digits" in message and "task sort" in message, message
+
+
+@pytest.mark.parametrize("decoder", ["greedy", "beam_search", "sample"])
+def test_a_mask_of_fractions_is_refused_as_not_0_or_1_not_as_padding(decoder):
+    """decode.greedy(model, x, mask), as the README's training loop calls it, with a mask of
+    0.5s (a soft weight, or 1/N by mistake): refused as a mask that must hold 0 and 1, not as a
+    sentence of padding only, which it is not."""
+    import numpy as np
+
+    from minis2s import decode
+    from minis2s.models import ModelConfig, Seq2Seq
+
+    model = Seq2Seq(ModelConfig(src_vocab=10, tgt_vocab=10, emb=4, hidden=4), seed=0)
+    src, mask = np.array([[4, 5, 6]]), np.full((1, 3), 0.5)
+    extra = {"rng": np.random.default_rng(0)} if decoder == "sample" else {}
+    with pytest.raises(ValueError) as refusal:
+        getattr(decode, decoder)(model, src, mask, **extra)
+    message = str(refusal.value)
+    assert "only 0 and 1" in message and "all padding" not in message, message

@@ -108,6 +108,14 @@ def source_lengths(src_mask: Any) -> np.ndarray:
 def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
     """Per-sentence maximum output length a * source_length + b (at least 1), (N,) int."""
     check_max_len(max_len_a, max_len_b)
+    m = to_numpy(src_mask)
+    odd = ~((m == 0) | (m == 1))  # source_lengths' int sum would read 0.5s as padding
+    if odd.any():
+        n = int(np.flatnonzero(odd.any(axis=1))[0])
+        raise ValueError(
+            f"decode: src_mask must hold only 0 and 1 (1 for a token, 0 for padding); row {n} "
+            f"holds {m[n][odd[n]].tolist()[0]!r}"
+        )
     src_lens = source_lengths(src_mask).astype(np.float64)  # a * float32 overflows at a = 1e300
     empty = np.flatnonzero(src_lens == 0)
     if empty.size:  # the model never saw an empty source: what it writes for one means nothing
