@@ -97,7 +97,28 @@ def _sentences(given: list[str]) -> list[str]:
             "`-` reads the sentences from standard input, one per line; give sentences as "
             "arguments or `-`, not both (a sentence that is `-` itself: give it on stdin)"
         )
+    for i, s in enumerate(given, 1):
+        _check_argument_bytes(i, s)
     return given
+
+
+def _check_argument_bytes(i: int, sentence: str) -> None:
+    """ValueError for sentence argument `i` whose bytes were not valid in the locale's encoding
+    (UTF-8, mostly): Python keeps each such byte as a lone surrogate (U+DC80..U+DCFF), which
+    the model would read as <unk>; refused naming the byte, as a line of stdin is."""
+    import codecs
+    import os
+
+    bad = next((j for j, c in enumerate(sentence) if "\udc80" <= c <= "\udcff"), None)
+    if bad is None:
+        return
+    encoding = codecs.lookup(sys.getfilesystemencoding()).name
+    encoding = "UTF-8" if encoding == "utf-8" else encoding
+    byte = len(os.fsencode(sentence[:bad])) + 1
+    raise ValueError(
+        f"sentence {i}: not valid {encoding} (byte {byte} of the argument is "
+        f"{bytes([ord(sentence[bad]) - 0xDC00])!r}); give the sentences as {encoding} text"
+    )
 
 
 def _stdin_lines() -> list[str]:

@@ -2,10 +2,32 @@
 would, with the bad input such a user gives: each refusal names the problem and its fix, and
 none blames what the user did not do."""
 
+import os
+
 import pytest
 
 from minis2s.api import Translator
+from minis2s.cli import main
 from tests.tiny_run import TINY, train_tiny
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny reverse-digits run (tests/tiny_run.py), its path."""
+    return str(train_tiny(tmp_path_factory.mktemp("walkthrough") / "run"))
+
+
+def refused(capsys, argv: list[str]) -> str:
+    """The last line of stderr with which `minis2s` refused `argv` (exit status 2), checked to
+    hold no traceback."""
+    try:
+        status = main(argv)
+    except SystemExit as e:  # argparse's refusal
+        status = e.code
+    err = capsys.readouterr().err
+    assert status == 2, f"{argv} was not refused (exit {status}); stderr: {err[-300:]}"
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
 
 
 def test_an_ensemble_of_runs_on_other_data_is_not_blamed_on_their_train_size(tmp_path):
@@ -17,8 +39,6 @@ def test_an_ensemble_of_runs_on_other_data_is_not_blamed_on_their_train_size(tmp
     other = TINY[:i] + ["--task", "sort"] + TINY[i + 2 :]
     i = other.index("--train-size")
     other = other[:i] + ["--train-size", "48"] + other[i + 2 :]
-    from minis2s.cli import main
-
     assert main(["train", *other, "--out", str(tmp_path / "sort")]) == 0
     with pytest.raises(ValueError) as refusal:
         Translator.load_ensemble([str(digits), str(tmp_path / "sort")])
@@ -45,3 +65,13 @@ def test_a_mask_of_fractions_is_refused_as_not_0_or_1_not_as_padding(decoder):
         getattr(decode, decoder)(model, src, mask, **extra)
     message = str(refusal.value)
     assert "only 0 and 1" in message and "all padding" not in message, message
+
+
+def test_a_sentence_argument_not_in_utf8_is_refused_as_a_stdin_line_is(run, capsys):
+    """`minis2s translate --checkpoint RUN "$(cat latin1.txt)"`: Python reads an argument's
+    bytes that are not UTF-8 as lone surrogates, which the model read as <unk> and translated; a
+    line of stdin with that byte is refused naming it (README: "a line that is not UTF-8 is an
+    error naming it"), and so is the argument, with its place."""
+    bad = os.fsdecode(b"12\xe93")  # "12é3" in Latin-1, as the shell passes it to Python
+    line = refused(capsys, ["translate", "--checkpoint", run, "45", bad])
+    assert "sentence 2" in line and "not valid UTF-8" in line and "\\xe9" in line, line
