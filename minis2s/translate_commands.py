@@ -88,8 +88,9 @@ def _refuse_runs_as_sentences(sentences: list[str], checkpoints: list[str]) -> N
 
 
 def _sentences(given: list[str]) -> list[str]:
-    """The sentences to translate: those given as arguments, else (none, or `-` alone, as cat
-    and sacrebleu read it) the lines of standard input."""
+    """The sentences to translate: those given as arguments (a byte order mark that starts one
+    dropped, as a line's), else (none, or `-` alone, as cat and sacrebleu read it) the lines of
+    standard input."""
     if given == ["-"] or not given:
         return _stdin_lines()
     if "-" in given:
@@ -99,7 +100,7 @@ def _sentences(given: list[str]) -> list[str]:
         )
     for i, s in enumerate(given, 1):
         _check_argument_bytes(i, s)
-    return given
+    return [s.removeprefix("\ufeff") for s in given]  # "$(cat file)" of a file saved with one
 
 
 def _check_argument_bytes(i: int, sentence: str) -> None:
