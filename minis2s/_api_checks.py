@@ -142,6 +142,11 @@ def check_given_vocabs(cfg: ModelConfig, src_vocab: Vocab | None, tgt_vocab: Voc
         )
     given = {"tgt": tgt_vocab} | ({} if cfg.src_features else {"src": src_vocab})
     for side, vocab in given.items():
+        if not isinstance(vocab, Vocab):  # its token list, say: an AttributeError mid-translate
+            raise ValueError(
+                f"Translator: {side}_vocab is {describe(vocab)}; give a minis2s.data.vocab.Vocab "
+                "(Vocab.build(token lists), Vocab.load(path)), the one the model was trained with"
+            )
         size = getattr(cfg, f"{side}_vocab")
         if len(vocab) != size:
             raise ValueError(

@@ -60,6 +60,7 @@ class Translator:
         tokenizer: str | Tokenizer = "char",
         config: dict[str, Any] | None = None,
     ) -> None:
+        validate.model("Translator", model)  # its ModelConfig, say: no .cfg to read
         checks.check_given_vocabs(model.cfg, src_vocab, tgt_vocab)
         self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
         self.tokenizer = get_tokenizer(tokenizer)

@@ -86,3 +86,40 @@ def test_a_byte_order_mark_starting_a_sentence_argument_is_dropped_as_on_stdin(r
     out, err = capsys.readouterr()
     plain, marked = out.splitlines()
     assert marked == plain and "not in the vocabulary" not in err, (out, err)
+
+
+def _hand_built():
+    """A model and vocabulary built by hand, as the README's training loop builds them."""
+    from minis2s.data.vocab import Vocab
+    from minis2s.models import ModelConfig, Seq2Seq
+
+    vocab = Vocab.build([list("0123456789")])
+    cfg = ModelConfig(src_vocab=len(vocab), tgt_vocab=len(vocab), emb=4, hidden=4)
+    return Seq2Seq(cfg, seed=0), vocab
+
+
+@pytest.mark.parametrize(
+    "which, wrong",
+    [
+        ("model", None),
+        ("model", "cfg"),  # the model's ModelConfig for the model
+        ("src_vocab", "tokens"),  # the vocabulary's token list for the Vocab
+        ("tgt_vocab", "tokens"),
+        ("tgt_vocab", "dict"),
+    ],
+)
+def test_a_translator_built_by_hand_refuses_what_is_not_a_model_or_vocab(which, wrong):
+    """Translator(model, src_vocab, tgt_vocab) of the training loop's model and Vocabs: given
+    the ModelConfig for the model, or a vocabulary's token list for its Vocab, it refused
+    nothing and failed later with an AttributeError ('list' object has no attribute
+    'count_unknown') from inside translate; refused when built, naming the argument."""
+    model, vocab = _hand_built()
+    args = {"model": model, "src_vocab": vocab, "tgt_vocab": vocab}
+    args[which] = {
+        None: None,
+        "cfg": model.cfg,
+        "tokens": vocab.tokens,
+        "dict": {t: i for i, t in enumerate(vocab.tokens)},
+    }[wrong]
+    with pytest.raises(ValueError, match=rf"^Translator: .*\b{which}\b"):
+        Translator(**args).translate(["12"])
