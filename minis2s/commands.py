@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from minis2s.wording import percent
 
 if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
-    from minis2s.api import Translator
+    from minis2s.api import Translation, Translator
 
 
 def train(args: argparse.Namespace) -> int:
@@ -269,7 +269,7 @@ def plot(args: argparse.Namespace) -> int:
         tr = load_translator(args.checkpoint)  # one run, or an ensemble's mean attention
         if no_attention(tr, args.checkpoint):
             raise ValueError(f"{no_attention(tr, args.checkpoint)}: nothing to plot")
-        t = tr.translate([args.sentence])[0]
+        t = _plotted_translation(tr, args.sentence)
         viz.plot_attention(t.attention, t.src_tokens, t.tokens, args.out)
         note_unknown(tr, args)  # as translate says it: the heatmap labels show the typed tokens
         if not t.ended:
@@ -277,6 +277,33 @@ def plot(args: argparse.Namespace) -> int:
                   file=sys.stderr)  # fmt: skip
     print(f"wrote {args.out}")
     return 0
+
+
+def _plotted_translation(tr: Translator, sentence: str) -> Translation:
+    """tr.translate([sentence])[0] for `plot`, its refusal and note naming --sentence, as the
+    user typed it, where the API's name sources[0] of a list the user never wrote."""
+    from minis2s.long_sources import LongSourceWarning, named_note
+
+    F = tr.model.cfg.src_features
+    if F:
+        raise ValueError(
+            f"--sentence is text, but the model reads (S, F={F}) feature frames; plot its "
+            "attention from Python: t = Translator.load(RUN).translate([frames])[0], then "
+            "minis2s.viz.plot_attention(t.attention, t.src_tokens, t.tokens, out=...)"
+        )
+    if not tr.tokenizer.tokenize(sentence):
+        raise ValueError(
+            f"--sentence {sentence!r} has no token of the model's {tr.tokenizer.name} tokenizer; "
+            "give a sentence to translate"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LongSourceWarning)  # noted below, as --sentence
+        t = tr.translate([sentence])[0]
+    text = named_note([len(t.src_tokens)], tr.longest_source, lambda i: "--sentence", "sentence",
+                      tr.source_unit)  # fmt: skip
+    if text:
+        print(f"note: {text}", file=sys.stderr)
+    return t
 
 
 def bench(args: argparse.Namespace) -> int:

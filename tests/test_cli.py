@@ -370,7 +370,7 @@ def test_plots(run, tmp_path):
         (["--log", "nope.jsonl"], "nope.jsonl: no such file"),
         (["--log", "{bad}"], r"bad.jsonl:2: not a JSON line of a run's log"),
         (["--log", "{run}", "--checkpoint", "{run}"], "not both"),
-        (["--checkpoint", "{run}", "--sentence", ""], r"sources\[0\] \(sentence 1\) is empty"),
+        (["--checkpoint", "{run}", "--sentence", ""], "--sentence '' has no token"),
         (["--checkpoint", "{run}"], "give --log FILE, or --checkpoint DIR with --sentence TEXT"),
     ],
 )

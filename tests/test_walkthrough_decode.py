@@ -123,3 +123,28 @@ def test_a_translator_built_by_hand_refuses_what_is_not_a_model_or_vocab(which, 
     }[wrong]
     with pytest.raises(ValueError, match=rf"^Translator: .*\b{which}\b"):
         Translator(**args).translate(["12"])
+
+
+def test_plot_names_its_sentence_as_the_option_not_as_translates_sources(run, tmp_path, capsys):
+    """`minis2s plot --checkpoint RUN --sentence TEXT` (an ensemble's mean attention, in the
+    README's ensemble paragraph): a sentence without a token was refused as "translate:
+    sources[0] (sentence 1) is empty", and a long one noted as "sources[0] has 50 tokens", the
+    Python API's words for a list the user never wrote; both name --sentence."""
+    out = str(tmp_path / "a.png")
+    line = refused(capsys, ["plot", "--checkpoint", run, "--sentence", "", "--out", out])
+    assert "--sentence" in line and "sources[0]" not in line and "translate:" not in line, line
+    assert main(["plot", "--checkpoint", run, "--sentence", "1" * 50, "--out", out]) == 0
+    err = capsys.readouterr().err
+    assert "--sentence has 50 tokens" in err and "sources[0]" not in err, err
+
+
+def test_plot_refuses_a_sentence_for_a_feature_model_naming_the_option(tmp_path, capsys):
+    """plot --sentence on a run that reads feature frames: refused naming --sentence and how to
+    plot such a model (from Python), not as "translate: sources[0] is text"."""
+    i = TINY.index("--task")
+    frames = TINY[:i] + ["--task", "noisy-digits"] + TINY[i + 2 :]
+    assert main(["train", *frames, "--out", str(tmp_path / "frames")]) == 0
+    argv = ["plot", "--checkpoint", str(tmp_path / "frames"), "--sentence", "12", "--out",
+            str(tmp_path / "a.png")]  # fmt: skip
+    line = refused(capsys, argv)
+    assert "--sentence" in line and "plot_attention" in line and "sources[0]" not in line, line
