@@ -45,10 +45,16 @@ def checkpoint_dir(path: str, which: str) -> str:
         )
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "state.json")):
         _refuse_kept_folder(path)
+        if which == "last" and checkpoint.exists(os.path.join(path, "best")):
+            raise FileNotFoundError(
+                f"{path} has no last checkpoint ({os.path.join(path, 'last')} is gone), but "
+                f"its best one is there: load it with which='best' (the default), or give "
+                f"{os.path.join(path, 'best')}"
+            )
+        inside = "best/ or last/" if which == "best" else "last/"
         raise FileNotFoundError(
-            f"no checkpoint at {path}: expected a run directory (with {which}/ or last/ "
-            "inside, as `minis2s train --out` writes) or a checkpoint directory (with "
-            "state.json)"
+            f"no checkpoint at {path}: expected a run directory (with {inside} inside, as "
+            "`minis2s train --out` writes) or a checkpoint directory (with state.json)"
         )
     return path
 

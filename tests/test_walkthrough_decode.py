@@ -148,3 +148,18 @@ def test_plot_refuses_a_sentence_for_a_feature_model_naming_the_option(tmp_path,
             str(tmp_path / "a.png")]  # fmt: skip
     line = refused(capsys, argv)
     assert "--sentence" in line and "plot_attention" in line and "sources[0]" not in line, line
+
+
+def test_loading_the_last_checkpoint_of_a_run_without_one_names_the_best_it_has(run, tmp_path):
+    """Translator.load(RUN, which="last") of a run whose last/ is gone (deleted to save space)
+    but whose best/ is there: refused as "no checkpoint at RUN: expected a run directory (with
+    last/ or last/ inside ...)", which both repeated itself and denied the best/ beside it."""
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    shutil.rmtree(copy / "last")
+    with pytest.raises(FileNotFoundError) as refusal:
+        Translator.load(str(copy), which="last")
+    message = str(refusal.value)
+    assert "last/ or last/" not in message and "best" in message, message
