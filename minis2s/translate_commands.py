@@ -128,6 +128,11 @@ def _stdin_lines() -> list[str]:
     not a token silently mapped to <unk>. A byte order mark that starts a line is dropped, the
     first line's or one that `cat` of files saved with one put inside. At a terminal a note
     says so first: a user who forgot the sentence would otherwise wait on a blank screen."""
+    if sys.stdin is None:  # closed (`<&-`, a job started without one): Python leaves None
+        raise ValueError(
+            "no sentences: none was given as an argument, and standard input is closed; give "
+            "them as arguments or one per line on stdin"
+        )
     if sys.stdin.isatty():
         print("minis2s translate: reading sentences from the terminal, one a line; end with "
               "Ctrl-D (Ctrl-Z, Enter on Windows)", file=sys.stderr)  # fmt: skip

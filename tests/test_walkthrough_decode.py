@@ -163,3 +163,14 @@ def test_loading_the_last_checkpoint_of_a_run_without_one_names_the_best_it_has(
         Translator.load(str(copy), which="last")
     message = str(refusal.value)
     assert "last/ or last/" not in message and "best" in message, message
+
+
+def test_translate_with_standard_input_closed_is_refused_in_one_line(run, capsys, monkeypatch):
+    """`minis2s translate --checkpoint RUN <&-` (no sentence, from a job whose standard input is
+    closed, as cron and some service managers start them): Python's sys.stdin is then None, and
+    translate stopped with "AttributeError: 'NoneType' object has no attribute 'isatty'"."""
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", None)
+    line = refused(capsys, ["translate", "--checkpoint", run])
+    assert "standard input" in line and "closed" in line, line
