@@ -50,13 +50,13 @@ def check_task_seeds(tr: Any, task: str, checkpoints: Sequence[str]) -> None:
     naming two of them and their seeds. Members of one split are fine: with other training
     seeds (the Python API's TrainConfig(seed=N) on one load_data), and with other --train-size,
     which keeps the first N training pairs and leaves the dev and test pairs as drawn."""
-    from minis2s.evaluate_commands import split_seed
+    from minis2s.evaluate_commands import split_seed, trained_on_task
 
     if not tr.members:  # one run: scored on its own split
         return
     drawn = {}  # checkpoint -> the seed that drew its split, its training seed
     for name, member in zip(checkpoints, tr.members, strict=True):
-        if member.config.get("data", {}).get("name") == task:
+        if trained_on_task(member.config.get("data", {}), task):  # its files: seed 0's split
             try:
                 seed = split_seed(member.config, task)
             except ValueError as e:
@@ -83,10 +83,14 @@ def _seed_words(drawn: int, trained: int) -> str:
 
 def shared_train_config(tr: Any, task: str) -> dict:
     """The config whose train split of `task` is the pairs every member trained on: the run's
-    own for one run; for an ensemble of one split, the config of the member of `task` with the
-    smallest --train-size (each keeps the first N pairs of the split, so the smallest N are
-    every member's)."""
-    on_task = [m.config for m in tr.members or () if m.config.get("data", {}).get("name") == task]
+    own for one run; for an ensemble of one split, the config of the member of `task` (or of its
+    written files: `trained_on_task`) with the smallest --train-size (each keeps the first N
+    pairs of the split, so the smallest N are every member's)."""
+    from minis2s.evaluate_commands import trained_on_task
+
+    on_task = [
+        m.config for m in tr.members or () if trained_on_task(m.config.get("data", {}), task)
+    ]
     if not on_task:
         return tr.config
     return min(on_task, key=lambda c: _train_size_key(c.get("data", {})))

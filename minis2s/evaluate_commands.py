@@ -122,6 +122,12 @@ def note_task(tr: Translator, args: argparse.Namespace) -> None:
     print(f"note: {note}", file=sys.stderr)
 
 
+def trained_on_task(data: dict, task: str) -> bool:
+    """The run of `data` (its config's) trained on the first pairs of a training split of
+    `task`: with --task, or on `minis2s tasks --write TASK DIR` files (seed 0's split)."""
+    return data.get("name") == task or _trained_on_seed_0_split(data, task)
+
+
 def _trained_on_seed_0_split(data: dict, task: str) -> bool:
     """The run's training pairs (the fingerprint its config records) are the task's seed-0
     training split, as `minis2s tasks --write TASK DIR` writes it (its first train_size)."""
@@ -171,12 +177,12 @@ def note_train_size(tr: Translator, args: argparse.Namespace) -> None:
         return
     data = shared_train_config(tr, args.task).get("data", {})
     n = train_size(data)
-    if data.get("name") != args.task or n is None:
+    if not trained_on_task(data, args.task) or n is None:
         return
     whole = len(_generated(args.task, 0)["train"])  # every seed draws the same sizes
     sizes = sorted(
         {train_size(m.config.get("data", {})) or whole for m in tr.members or ()
-         if m.config.get("data", {}).get("name") == args.task} | {n}
+         if trained_on_task(m.config.get("data", {}), args.task)} | {n}
     )  # fmt: skip
     if n >= whole:
         return
@@ -256,9 +262,11 @@ def task_split(config: dict, task: str, split: str) -> list:
     config records), tried among the run's training seed and 0; a run saved before fingerprints
     gets its training seed's, and a run trained on something else seed 0's."""
     data = config.get("data", {})
-    if data.get("name") != task:
-        return list(_generated(task, 0)[split])  # a copy: the drawn splits are kept
-    return _as_trained(_generated(task, split_seed(config, task)), split, data)
+    if data.get("name") == task:
+        return _as_trained(_generated(task, split_seed(config, task)), split, data)
+    if _trained_on_seed_0_split(data, task):  # `tasks --write TASK DIR` files: its first N
+        return _as_trained(_generated(task, 0), split, data)
+    return list(_generated(task, 0)[split])  # a copy: the drawn splits are kept
 
 
 def split_seed(config: dict, task: str) -> int:

@@ -174,3 +174,28 @@ def test_translate_with_standard_input_closed_is_refused_in_one_line(run, capsys
     monkeypatch.setattr(sys, "stdin", None)
     line = refused(capsys, ["translate", "--checkpoint", run])
     assert "standard input" in line and "closed" in line, line
+
+
+def test_split_train_of_a_run_on_a_tasks_written_files_is_the_pairs_it_trained_on(tmp_path, capsys):
+    """The README's ensemble recipe trains each run on `minis2s tasks --write TASK DIR` files;
+    `score --task TASK --split train` of such a run (taken for one of the task's seed-0 split,
+    with no note) scored the whole training split, 64 pairs trained on and the rest never
+    seen, where a run of --task with --train-size 64 is scored on its 64, with a note."""
+    assert main(["tasks", "--write", "reverse-digits", str(tmp_path / "rd")]) == 0
+    i = TINY.index("--task")
+    files = TINY[:i] + TINY[i + 2 :]
+    i = files.index("--dev-size")
+    files = files[:i] + files[i + 2 :]
+    data = [
+        "--data",
+        str(tmp_path / "rd" / "train.tsv"),
+        "--dev-data",
+        str(tmp_path / "rd" / "dev.tsv"),
+    ]
+    assert main(["train", *files, *data, "--out", str(tmp_path / "run")]) == 0  # --train-size 64
+    capsys.readouterr()
+    argv = ["score", "--checkpoint", str(tmp_path / "run"), "--task", "reverse-digits"]
+    assert main([*argv, "--split", "train"]) == 0
+    out, err = capsys.readouterr()
+    assert "total: pairs=64 " in out.splitlines()[-1], out.splitlines()[-1]
+    assert "--split train is the 64 pairs" in err, err
