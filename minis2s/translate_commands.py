@@ -138,7 +138,11 @@ def _stdin_lines() -> list[str]:
               "Ctrl-D (Ctrl-Z, Enter on Windows)", file=sys.stderr)  # fmt: skip
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream put in stdin's place (a test, a notebook)
-        return [line.rstrip("\r\n").removeprefix("\ufeff") for line in sys.stdin]
+        lines = []
+        for n, raw in enumerate(sys.stdin, 1):
+            _refuse_carriage_return(n, raw.rstrip("\r\n"), n > 1 or raw.endswith("\n"))
+            lines.append(raw.rstrip("\r\n").removeprefix("\ufeff"))
+        return lines
     lines = []
     for n, raw in enumerate(stream, 1):
         b = raw.removesuffix(b"\n").removesuffix(b"\r")
@@ -149,8 +153,32 @@ def _stdin_lines() -> list[str]:
                 f"stdin:{n}: not valid UTF-8 (byte {e.start + 1} of the line is "
                 f"{b[e.start : e.start + 1]!r}); give the sentences as UTF-8 text"
             ) from None
+        _refuse_carriage_return(n, line, n > 1 or raw.endswith(b"\n"))
         lines.append(line.removeprefix("\ufeff"))  # any line's: `cat` of files saved with one
     return lines
+
+
+def _refuse_carriage_return(n: int, line: str, newlines: bool) -> None:
+    """ValueError for a carriage return left in line `n` of stdin once its \\n or \\r\\n end is
+    removed, as a corpus file's is refused (data/corpus_lines.py): old Mac \\r line ends
+    (`newlines` False: the input has no \\n) would make the whole input one sentence, and a word
+    tokenizer splits on \\r as on a space, so two sentences gave one output line."""
+    if "\r" not in line:
+        return
+    if newlines and not line.endswith("\r"):  # a stray byte, or a \r line end among \n ones
+        at = line.index("\r") + 1
+        raise ValueError(
+            f"stdin:{n}: a carriage return (\\r) at character {at} inside the line: if it ends a "
+            "line, the input mixes \\r and \\n line ends (convert it with  tr '\\r' '\\n'); "
+            "if not, delete it"
+        )
+    kind, fix = (
+        ("doubled \\r\\r\\n", "tr -d '\\r'") if newlines else ("old Mac \\r", "tr '\\r' '\\n'")
+    )
+    raise ValueError(
+        f"stdin:{n}: a carriage return (\\r) inside the line: lines must end in \\n or \\r\\n, "
+        f"and this input has {kind} line ends; convert it, e.g. with  {fix}"
+    )
 
 
 def _translate_keeping_blanks(

@@ -199,3 +199,24 @@ def test_split_train_of_a_run_on_a_tasks_written_files_is_the_pairs_it_trained_o
     out, err = capsys.readouterr()
     assert "total: pairs=64 " in out.splitlines()[-1], out.splitlines()[-1]
     assert "--split train is the 64 pairs" in err, err
+
+
+@pytest.mark.parametrize(
+    "data, fix",
+    [
+        (b"12\r345\r", "tr '\\r' '\\n'"),  # old Mac line ends: the whole input one line
+        (b"12\n3\r45\n", "delete it"),  # a stray carriage return inside a line
+    ],
+)
+def test_a_carriage_return_inside_a_line_of_stdin_is_refused_as_in_a_corpus(
+    run, capsys, monkeypatch, data, fix
+):
+    """`minis2s translate < file` of a file with old Mac \\r line ends read the whole file as
+    one sentence (a word model's tokenizer splits on \\r as on a space, so two sentences gave one
+    output line, with no note); a corpus file with them is refused naming file:line and the
+    fix (data/corpus_lines.py), and so is such a line of stdin."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), "utf-8"))
+    line = refused(capsys, ["translate", "--checkpoint", run])
+    assert "stdin:" in line and "carriage return" in line and fix in line, line
