@@ -89,7 +89,19 @@ def read(
             f"{checkpoint_dir}: state.json has no model config (its config['model']); was the "
             "file edited, or written by another program?"
         )
-    cfg = ModelConfig.from_dict(ckpt.config["model"])
+    if not isinstance(ckpt.config.get("data", {}), dict):
+        raise ValueError(
+            f"{checkpoint_dir}: state.json's data config (its config['data']) is "
+            f"{ckpt.config['data']!r:.40}, not a dict; was the file edited, or written by another "
+            "program?"
+        )
+    try:
+        cfg = ModelConfig.from_dict(ckpt.config["model"])
+    except (TypeError, ValueError) as e:  # a field unknown, of the wrong type or out of range
+        raise ValueError(
+            f"{checkpoint_dir}: state.json's model config does not make a model ({e}); was the "
+            "file edited, or written by another program?"
+        ) from None
     said = ckpt.config.get("dtype", "float32")
     try:
         dtype = np.dtype(said)

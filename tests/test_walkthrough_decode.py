@@ -220,3 +220,30 @@ def test_a_carriage_return_inside_a_line_of_stdin_is_refused_as_in_a_corpus(
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), "utf-8"))
     line = refused(capsys, ["translate", "--checkpoint", run])
     assert "stdin:" in line and "carriage return" in line and fix in line, line
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda config: config["model"].update(hidden="8"),  # a number written as a string
+        lambda config: config.update(data="x"),  # not the dict of the run's data
+    ],
+)
+def test_a_checkpoint_whose_state_was_edited_wrongly_is_refused_naming_its_file(
+    run, tmp_path, capsys, edit
+):
+    """A run whose state.json was edited by hand or written by another program: a model field
+    of the wrong type stopped `translate` with a TypeError traceback from ModelConfig, and a data
+    config that is not a dict with an AttributeError ('str' object has no attribute 'get'),
+    where a config without a model is refused in one line naming the file."""
+    import json
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    state = copy / "best" / "state.json"
+    saved = json.loads(state.read_text())
+    edit(saved["config"])
+    state.write_text(json.dumps(saved))
+    line = refused(capsys, ["translate", "--checkpoint", str(copy), "12"])
+    assert "state.json" in line and "edited" in line, line
