@@ -84,17 +84,12 @@ def read(
     (None for a feature model), tgt_vocab, tokenizer, config)."""
     ckpt = checkpoint.load(checkpoint_dir)
     checks.check_finite_params(checkpoint_dir, ckpt.params)
-    if not isinstance(ckpt.config.get("model"), dict):
+    if not isinstance(ckpt.config, dict) or not isinstance(ckpt.config.get("model"), dict):
         raise ValueError(
             f"{checkpoint_dir}: state.json has no model config (its config['model']); was the "
             "file edited, or written by another program?"
         )
-    if not isinstance(ckpt.config.get("data", {}), dict):
-        raise ValueError(
-            f"{checkpoint_dir}: state.json's data config (its config['data']) is "
-            f"{ckpt.config['data']!r:.40}, not a dict; was the file edited, or written by another "
-            "program?"
-        )
+    _check_config_shape(checkpoint_dir, ckpt.config)
     try:
         cfg = ModelConfig.from_dict(ckpt.config["model"])
     except (TypeError, ValueError) as e:  # a field unknown, of the wrong type or out of range
@@ -129,6 +124,29 @@ def read(
         src_vocab = tgt_vocab
     tokenizer = checks.tokenizer_of(checkpoint_dir, ckpt.config.get("data", {}))
     return model, src_vocab, tgt_vocab, tokenizer, ckpt.config
+
+
+def _check_config_shape(checkpoint_dir: str, config: dict[str, Any]) -> None:
+    """ValueError naming state.json where the config's sections that minis2s reads after
+    loading (train's seed, data's options and longest_source) are not as checkpoint.save writes
+    them: a file edited by hand, or written by another program."""
+    data = config.get("data", {})
+    sections = {"config['train']": config.get("train", {}), "config['data']": data}
+    if isinstance(data, dict):
+        sections["config['data']['options']"] = data.get("options", {})
+    for name, section in sections.items():
+        if not isinstance(section, dict):
+            raise ValueError(
+                f"{checkpoint_dir}: state.json's {name} is {section!r:.40}, not a dict; was "
+                "the file edited, or written by another program?"
+            )
+    longest = data.get("longest_source")
+    if longest is not None and (type(longest) is not int or longest < 1):
+        raise ValueError(
+            f"{checkpoint_dir}: state.json's config['data']['longest_source'] is {longest!r:.40}, "
+            "not a count of tokens (an integer >= 1, or null); was the file edited, or written by "
+            "another program?"
+        )
 
 
 def _refuse_kept_folder(path: str) -> None:

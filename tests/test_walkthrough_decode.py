@@ -227,6 +227,10 @@ def test_a_carriage_return_inside_a_line_of_stdin_is_refused_as_in_a_corpus(
     [
         lambda config: config["model"].update(hidden="8"),  # a number written as a string
         lambda config: config.update(data="x"),  # not the dict of the run's data
+        lambda config: config.update(train="x"),  # evaluate --task reads its seed
+        lambda config: config["data"].update(options="x"),  # and its --train-size
+        lambda config: config["data"].update(longest_source="x"),  # no note, silently
+        lambda config: config["data"].update(longest_source=-5),  # every source noted as long
     ],
 )
 def test_a_checkpoint_whose_state_was_edited_wrongly_is_refused_naming_its_file(
@@ -245,5 +249,5 @@ def test_a_checkpoint_whose_state_was_edited_wrongly_is_refused_naming_its_file(
     saved = json.loads(state.read_text())
     edit(saved["config"])
     state.write_text(json.dumps(saved))
-    line = refused(capsys, ["translate", "--checkpoint", str(copy), "12"])
+    line = refused(capsys, ["evaluate", "--checkpoint", str(copy), "--task", "reverse-digits"])
     assert "state.json" in line and "edited" in line, line
