@@ -111,7 +111,7 @@ def read(
 
     params = {k: backend.current().asarray(v, dtype=dtype) for k, v in ckpt.params.items()}
     model = Seq2Seq(cfg, params, dtype=dtype)
-    vocabs = {side: Vocab.from_dict(v) for side, v in (ckpt.vocabs or {}).items()}
+    vocabs = {side: _vocab(checkpoint_dir, side, v) for side, v in (ckpt.vocabs or {}).items()}
     checks.check_vocabs(checkpoint_dir, cfg, vocabs)
     src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
     if cfg.share_embeddings:  # one matrix, so one vocabulary: the same Vocab for both sides
@@ -124,6 +124,15 @@ def read(
         src_vocab = tgt_vocab
     tokenizer = checks.tokenizer_of(checkpoint_dir, ckpt.config.get("data", {}))
     return model, src_vocab, tgt_vocab, tokenizer, ckpt.config
+
+
+def _vocab(checkpoint_dir: str, side: str, d: Any) -> Vocab:
+    """Vocab.from_dict of the checkpoint's `side` vocabulary, a refusal naming its file."""
+    try:
+        return Vocab.from_dict(d)
+    except ValueError as e:
+        file = os.path.join(checkpoint_dir, checkpoint.VOCAB_FILES[side])
+        raise ValueError(f"{file}: {e}; was the file edited, or taken from elsewhere?") from None
 
 
 def _check_config_shape(checkpoint_dir: str, config: dict[str, Any]) -> None:

@@ -251,3 +251,16 @@ def test_a_checkpoint_whose_state_was_edited_wrongly_is_refused_naming_its_file(
     state.write_text(json.dumps(saved))
     line = refused(capsys, ["evaluate", "--checkpoint", str(copy), "--task", "reverse-digits"])
     assert "state.json" in line and "edited" in line, line
+
+
+@pytest.mark.parametrize("content", ['"x"', '{"format": "minis2s.vocab", "version": 1}'])
+def test_a_damaged_vocabulary_file_of_a_run_is_named(run, tmp_path, capsys, content):
+    """A run whose src_vocab.json was overwritten (by hand, by another program): refused as
+    "not a minis2s vocabulary (...)" without saying which of the run's files that is."""
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    (copy / "best" / "src_vocab.json").write_text(content)
+    line = refused(capsys, ["translate", "--checkpoint", str(copy), "12"])
+    assert "src_vocab.json" in line, line
