@@ -110,7 +110,10 @@ def read(
     from minis2s import backend
 
     params = {k: backend.current().asarray(v, dtype=dtype) for k, v in ckpt.params.items()}
-    model = Seq2Seq(cfg, params, dtype=dtype)
+    try:
+        model = Seq2Seq(cfg, params, dtype=dtype)
+    except ValueError as e:  # "was this checkpoint ...": which one, of an ensemble's
+        raise ValueError(f"{checkpoint_dir}: {e}") from None
     vocabs = {side: _vocab(checkpoint_dir, side, v) for side, v in (ckpt.vocabs or {}).items()}
     checks.check_vocabs(checkpoint_dir, cfg, vocabs)
     src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]

@@ -264,3 +264,23 @@ def test_a_damaged_vocabulary_file_of_a_run_is_named(run, tmp_path, capsys, cont
     (copy / "best" / "src_vocab.json").write_text(content)
     line = refused(capsys, ["translate", "--checkpoint", str(copy), "12"])
     assert "src_vocab.json" in line, line
+
+
+def test_parameters_that_do_not_fit_the_config_name_the_member_of_an_ensemble(
+    run, tmp_path, capsys
+):
+    """An ensemble one of whose runs holds parameters of another config (params.npz copied from
+    elsewhere): "Seq2Seq: parameter ... has shape ...; was this checkpoint trained with another
+    config?" did not say which of the --checkpoint runs it was."""
+    import shutil
+
+    import numpy as np
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    path = copy / "best" / "params.npz"
+    params = dict(np.load(path))
+    params["bridge.b"] = params["bridge.b"][:3]
+    np.savez(path, **params)
+    line = refused(capsys, ["translate", "--checkpoint", run, "--checkpoint", str(copy), "12"])
+    assert "parameter bridge.b" in line and str(copy / "best") in line, line
