@@ -54,7 +54,8 @@ def translate(args: argparse.Namespace) -> int:
     note_unknown(tr, args)
     if blank:
         _note_blank(blank, len(sentences), what)
-    _note_tabs(sentences, what, args.checkpoint)
+    read = [s if n else "" for s, n in zip(sentences, lengths, strict=True)]  # blanks: unread
+    _note_tabs(read, what, args.checkpoint)
     note_long(tr, lengths, what)
     if cut:
         print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "

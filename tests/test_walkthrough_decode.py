@@ -284,3 +284,24 @@ def test_parameters_that_do_not_fit_the_config_name_the_member_of_an_ensemble(
     np.savez(path, **params)
     line = refused(capsys, ["translate", "--checkpoint", run, "--checkpoint", str(copy), "12"])
     assert "parameter bridge.b" in line and str(copy / "best") in line, line
+
+
+def test_a_line_of_only_a_tab_is_noted_as_blank_not_as_translated_whole(
+    tmp_path, capsys, monkeypatch
+):
+    """For a word model a line holding only whitespace and a TAB has no token: its output is
+    empty and a note says so; the TAB note said of it too that it "was translated whole as one
+    sentence", which it was not."""
+    import io
+
+    corpus = tmp_path / "words.tsv"
+    corpus.write_text("".join(f"{a} {b}\t{b} {a}\n" for a in "xyz" for b in "uvw"))
+    run = tmp_path / "words"
+    argv = ["train", "--data", str(corpus), "--dev-data", str(corpus), "--tokenizer", "word",
+            "--epochs", "1", "--hidden", "4", "--emb", "4", "--quiet", "--show", "0"]  # fmt: skip
+    assert main([*argv, "--out", str(run)]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b" \t \nx u\n"), "utf-8"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "has no token" in err and "TAB" not in err, err
