@@ -116,7 +116,7 @@ def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray
             f"decode: src_mask must hold only 0 and 1 (1 for a token, 0 for padding); row {n} "
             f"holds {m[n][odd[n]].tolist()[0]!r}"
         )
-    src_lens = source_lengths(src_mask).astype(np.float64)  # a * float32 overflows at a = 1e300
+    src_lens = source_lengths(m).astype(np.float64)  # a * float32 overflows at a = 1e300
     empty = np.flatnonzero(src_lens == 0)
     if empty.size:  # the model never saw an empty source: what it writes for one means nothing
         raise ValueError(
