@@ -60,6 +60,7 @@ def check_out_dir(
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
                                  "--out (a directory, made if missing)")  # fmt: skip
+    _check_out_folders(out_dir)
     if os.path.islink(out_dir) and not os.path.exists(out_dir):  # makedirs: "File exists"
         raise FileNotFoundError(
             f"--out {out_dir} is a symlink to {os.readlink(out_dir)}, which does not exist (a "
@@ -68,6 +69,20 @@ def check_out_dir(
     run_lock.check_free(out_dir)
     if not resume:
         check_no_run(out_dir, init_from, cli=cli)
+
+
+def _check_out_folders(out_dir: str) -> None:
+    """No folder above `out_dir` is a checkpoint (state.json and params.npz): its run's next save
+    replaces it whole, a run trained inside it with it."""
+    path = os.path.normpath(out_dir)
+    folder, below = os.path.dirname(path), path
+    while folder and folder != below:
+        if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):
+            raise FileExistsError(
+                f"--out {out_dir} is inside the checkpoint {folder}, which its run's next save "
+                "replaces whole, this run with it; choose another --out (beside the run)"
+            )
+        folder, below = os.path.dirname(folder), folder
 
 
 def check_no_run(out_dir: str, init_from: Any = None, *, cli: bool = False) -> None:
