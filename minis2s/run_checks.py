@@ -72,11 +72,15 @@ def check_out_dir(
 
 
 def _check_out_folders(out_dir: str) -> None:
-    """No folder above `out_dir` is a checkpoint (state.json and params.npz): its run's next save
-    replaces it whole, a run trained inside it with it."""
+    """No folder above `out_dir` is a file (makedirs said only `[Errno 20] Not a directory`) or
+    a checkpoint (state.json and params.npz): its run's next save replaces it whole, a run
+    trained inside it with it."""
     path = os.path.normpath(out_dir)
     folder, below = os.path.dirname(path), path
     while folder and folder != below:
+        if os.path.isfile(folder):
+            raise NotADirectoryError(f"--out {out_dir}: {folder} is a file, not a directory: "
+                                     "choose another --out")  # fmt: skip
         if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):
             raise FileExistsError(
                 f"--out {out_dir} is inside the checkpoint {folder}, which its run's next save "

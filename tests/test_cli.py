@@ -465,7 +465,8 @@ def test_an_unwritable_path_is_an_error_before_any_training(tmp_path, capsys, mo
     blocker = tmp_path / "file"
     blocker.write_text("not a directory", encoding="utf-8")
     assert main(["train", *TINY, "--out", str(blocker / "run")]) == 2
-    assert "minis2s train: error: [Errno 20] Not a directory" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"minis2s train: error: --out {blocker / 'run'}: {blocker} is a file, not a" in err
     assert main(["train", *TINY, "--out", str(blocker)]) == 2  # --out names the file itself
     assert f"--out {blocker} is a file, not a directory" in capsys.readouterr().err
     assert fits == []

@@ -44,3 +44,14 @@ def test_an_out_inside_a_checkpoint_is_refused(run, capsys, no_training, which):
     assert f"--out {inside} is inside the checkpoint {run / which}" in line
     assert "choose another --out" in line
     assert not inside.exists()
+
+
+def test_an_out_below_a_file_names_the_file_and_the_option(tmp_path, capsys, no_training):
+    """It said only `[Errno 20] Not a directory: 'notes/run'`: neither --out nor which part of
+    the path is the file."""
+    (tmp_path / "notes").write_text("mine\n", encoding="utf-8")
+    out = tmp_path / "notes" / "run"
+    line = refusal(capsys, ["train", *TINY, "--out", str(out)])
+    assert f"--out {out}: {tmp_path / 'notes'} is a file, not a directory" in line
+    assert "choose another --out" in line
+    assert (tmp_path / "notes").read_text(encoding="utf-8") == "mine\n"
