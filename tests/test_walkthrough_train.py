@@ -55,3 +55,16 @@ def test_an_out_below_a_file_names_the_file_and_the_option(tmp_path, capsys, no_
     assert f"--out {out}: {tmp_path / 'notes'} is a file, not a directory" in line
     assert "choose another --out" in line
     assert (tmp_path / "notes").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_vectors_out_below_a_file_says_it_is_a_file(run, tmp_path, capsys):
+    """`minis2s vectors --out notes/en.vec` said the directory notes does not exist, and that
+    it should be created, where notes is a file that exists."""
+    (tmp_path / "notes").write_text("mine\n", encoding="utf-8")
+    out = tmp_path / "notes" / "en.vec"
+    argv = ["vectors", "--checkpoint", str(run), "--side", "src", "--out", str(out)]
+    line = refusal(capsys, argv)
+    assert f"--out {out}: {tmp_path / 'notes'} is a file, not a directory" in line
+    assert "does not exist" not in line
+    assert (tmp_path / "notes").read_text(encoding="utf-8") == "mine\n"
+

@@ -195,6 +195,12 @@ def check_writable(option: str, path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise ValueError(f"{option} {path} is a directory; give a file name inside it")
+    above = folder  # the nearest folder above path that exists: a file there is no directory
+    while not os.path.exists(above) and os.path.dirname(above) != above:
+        above = os.path.dirname(above)
+    if os.path.isfile(above):
+        raise ValueError(f"{option} {path}: {above} is a file, not a directory; give a path in "
+                         "a directory")  # fmt: skip
     if not os.path.isdir(folder):
         raise ValueError(
             f"{option} {path}: the directory {folder} does not exist; create it first, or give "
