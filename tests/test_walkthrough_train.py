@@ -68,3 +68,11 @@ def test_vectors_out_below_a_file_says_it_is_a_file(run, tmp_path, capsys):
     assert "does not exist" not in line
     assert (tmp_path / "notes").read_text(encoding="utf-8") == "mine\n"
 
+
+def test_tasks_write_below_a_file_names_the_option_and_the_file(tmp_path, capsys):
+    """`minis2s tasks --write sort notes/sort` said only `[Errno 20] Not a directory`."""
+    (tmp_path / "notes").write_text("mine\n", encoding="utf-8")
+    out = tmp_path / "notes" / "sort"
+    line = refusal(capsys, ["tasks", "--write", "sort", str(out)])
+    assert f"--write: {tmp_path / 'notes'} is a file, not a directory" in line
+    assert (tmp_path / "notes").read_text(encoding="utf-8") == "mine\n"
