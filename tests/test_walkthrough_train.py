@@ -76,3 +76,20 @@ def test_tasks_write_below_a_file_names_the_option_and_the_file(tmp_path, capsys
     line = refusal(capsys, ["tasks", "--write", "sort", str(out)])
     assert f"--write: {tmp_path / 'notes'} is a file, not a directory" in line
     assert (tmp_path / "notes").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_header_that_contradicts_its_vectors_is_named_not_taken_for_their_width(tmp_path, capsys):
+    """A header `N 9` above vectors of 8 numbers: the refusal said the file holds 9-dimensional
+    vectors and to train with --emb 9, which then failed at line 2; the embeddings are 8 wide,
+    as the vectors are, and what is wrong is the header."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"a{i} b\tc d{i}\n" for i in range(40)), encoding="utf-8")
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("2 9\na1 " + "0.5 " * 7 + "1\nb 1 2 3 4 5 6 7 8\n", encoding="utf-8")
+    argv = [
+        "train", "--data", str(corpus), "--tokenizer", "word", "--src-vectors", str(vectors),
+        "--emb", "8", "--hidden", "8", "--epochs", "1", "--quiet", "--out", str(tmp_path / "r"),
+    ]  # fmt: skip
+    line = refusal(capsys, argv)
+    assert f"{vectors}:2: 8 values, expected 9 (the header says 9)" in line
+    assert "--emb 9" not in line

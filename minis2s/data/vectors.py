@@ -155,8 +155,9 @@ def read_vectors(
         lowercase form, for `embedding_matrix`); None returns every word's. The other lines
         are checked for their count of values, but their numbers are not parsed. Words, of the
         file and of `keep`, are compared in NFC, and the table's keys are in NFC.
-    dim: the length the vectors must have (a model's emb), checked on the first line, before a
-        file of gigabytes is read: ValueError if D differs.
+    dim: the length the vectors must have (a model's emb), checked on the first vector (against
+        the header's D first, if there is one), before a file of gigabytes is read: ValueError
+        if D differs.
     A word listed twice (in NFC: "é" and "e" + U+0301 are one word) keeps its first vector
     (as gensim does). The N of a header may be
     wrong (some tools write it so): `n_words` counts the lines actually read.
@@ -193,8 +194,6 @@ def read_vectors(
                             f"no values after the word {fields[0].decode()!r}; "
                             "every line must be a word followed by its numbers",
                         )
-                if dim is not None and D != dim:
-                    raise ValueError(_width_message(path, D, dim))
                 if is_header:
                     continue
             word, *values = line.rsplit(None, D)  # ASCII whitespace: a word may hold U+00A0
@@ -205,6 +204,8 @@ def read_vectors(
                     f"{len(values)} values, expected {D} ({source}); every "
                     f"line must be a word followed by {D} numbers",
                 )
+            if n_words == 0 and dim is not None and D != dim:  # a header is checked by a vector
+                raise ValueError(_width_message(path, D, dim))
             n_words += 1
             word = normalize("NFC", word.decode("utf-8"))
             if (keep is None or word in keep) and word not in table:
