@@ -93,3 +93,25 @@ def test_a_header_that_contradicts_its_vectors_is_named_not_taken_for_their_widt
     line = refusal(capsys, argv)
     assert f"{vectors}:2: 8 values, expected 9 (the header says 9)" in line
     assert "--emb 9" not in line
+
+
+def test_a_corpus_renamed_since_resumes_with_data_where_it_is_now(tmp_path, capsys):
+    """The refusal of a --resume whose corpus is gone says to give --data where it is now; given
+    under its new name, it was refused again (data.name='c', this run asks data.name='d'), though
+    the fingerprints of its pairs, which decide whether it is the run's data, were the run's."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"{i} {i + 1}\t{i + 1} {i}\n" for i in range(40)), encoding="utf-8")
+    out = str(tmp_path / "run")
+    tiny = ["--hidden", "8", "--emb", "8", "--quiet", "--show", "0"]
+    assert main(["train", "--data", str(corpus), *tiny, "--max-steps", "1", "--out", out]) == 0
+    moved = corpus.rename(tmp_path / "d.tsv")
+    line = refusal(capsys, ["train", "--out", out, "--resume", "--max-steps", "2"])
+    assert f"trained on --data {corpus}, which is gone; give the run's data where it is now" in line
+    argv = ["train", "--out", out, "--resume", "--max-steps", "2", "--data", str(moved)]
+    assert main(argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["train", "--out", out, "--resume", "--max-steps", "3"]) == 0  # recorded: d.tsv
+    edited = moved.read_text(encoding="utf-8").replace("1 2\t", "1 3\t")
+    moved.write_text(edited, encoding="utf-8")
+    line = refusal(capsys, ["train", "--out", out, "--resume", "--max-steps", "4"])
+    assert "(the checkpoint keeps a fingerprint of its data" in line  # an edit still shows

@@ -59,8 +59,9 @@ def _check_same_run(
     ignore += ("data.options.bpe_merges",)
     # where the data was read (data.source) is not compared: the fingerprints of the pairs
     # decide whether it is the run's data, so a corpus moved, or named by other paths from
-    # another directory, resumes, and an edited one is refused whatever its path
-    ignore += ("data.source",)
+    # another directory, resumes, and an edited one is refused whatever its path; nor is
+    # data.name, a corpus's file name (c.tsv: 'c'), so a corpus renamed resumes too
+    ignore += ("data.source", "data.name")
     saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
     ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
     checkpoint.check_compatible(with_new_fields(ckpt.config), meta, ignore=ignore)
