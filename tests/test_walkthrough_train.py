@@ -5,6 +5,7 @@ command given bad input says, and that nothing a user wrote is lost."""
 import pytest
 
 from minis2s.cli import main
+from minis2s.data.corpus import write_tsv
 from minis2s.train.trainer import Trainer
 
 TINY = [
@@ -115,3 +116,27 @@ def test_a_corpus_renamed_since_resumes_with_data_where_it_is_now(tmp_path, caps
     moved.write_text(edited, encoding="utf-8")
     line = refusal(capsys, ["train", "--out", out, "--resume", "--max-steps", "4"])
     assert "(the checkpoint keeps a fingerprint of its data" in line  # an edit still shows
+
+
+def test_a_corpus_saved_as_utf16_is_refused_as_utf16(tmp_path, capsys):
+    """ASCII text saved as UTF-16 (Windows' "Unicode") is valid UTF-8 with a NUL byte after
+    each character: two such files trained, on sentences of NULs and letters, without a word;
+    a TSV file's lone NUL after its last line end read as a line without a TAB."""
+    sources = "".join(f"ab{i}\n" for i in range(30))
+    targets = "".join(f"{i}ba\n" for i in range(30))
+    (tmp_path / "s.txt").write_bytes(sources.encode("utf-16-le"))
+    (tmp_path / "t.txt").write_bytes(targets.encode("utf-16-le"))
+    tsv = "".join(f"ab{i}\t{i}ba\n" for i in range(30))
+    (tmp_path / "c.tsv").write_bytes(tsv.encode("utf-16-le"))
+    (tmp_path / "bom.tsv").write_bytes(tsv.encode("utf-16"))  # with its byte order mark
+    tiny = ["--hidden", "8", "--emb", "8", "--epochs", "1", "--quiet", "--show", "0"]
+    for data, line in (("s.txt", 1), ("c.tsv", 1), ("bom.tsv", 1)):
+        argv = ["train", "--data", str(tmp_path / data), *tiny, "--out", str(tmp_path / "r")]
+        if data == "s.txt":
+            argv[3:3] = [str(tmp_path / "t.txt")]
+        refused = refusal(capsys, argv)
+        assert f"{tmp_path / data}:{line}: " in refused
+        assert "UTF-16" in refused and "save the file as UTF-8" in refused
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(ValueError, match="NUL"):  # nor does minis2s write a file it refuses
+        write_tsv(tmp_path / "w.tsv", [("a\0b", "c")])

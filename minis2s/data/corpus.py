@@ -233,11 +233,11 @@ def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None
     for i, (src, tgt) in enumerate(pairs):
         for side, text in (("source", src), ("target", tgt)):
             bom = isinstance(text, str) and text.startswith(BOM)  # read_tsv drops or refuses it
-            if not isinstance(text, str) or text == "" or bom or any(c in text for c in "\t\r\n"):
+            if not isinstance(text, str) or text == "" or bom or any(c in text for c in "\t\r\n\0"):
                 raise ValueError(
                     f"write_tsv: pair {i} has {side} {text!r}; expected a non-empty string "
-                    "without TAB or line breaks (nor a leading U+FEFF, which reads as a byte "
-                    "order mark)"
+                    "without TAB, line breaks or NUL (which reads as UTF-16), nor a leading "
+                    "U+FEFF, which reads as a byte order mark"
                 )
         lines.append(f"{src}\t{tgt}\n")
     Path(path).write_text("".join(lines), encoding="utf-8")

@@ -3,8 +3,9 @@
 
 Lines end in "\\n" (a "\\r" before it is dropped, so Windows files read the same; any other
 "\\r" is an error, since it means old Mac or doubled line endings); a UTF-8 byte order mark at
-the start of a file is ignored. Nothing else is changed: the readers of corpus.py decide what a
-line holds, and vectors.py reads its files with `open_binary` too.
+the start of a file is ignored, and a UTF-16 one, or a NUL byte, is refused as UTF-16. Nothing
+else is changed: the readers of corpus.py decide what a line holds, and vectors.py reads its
+files with `open_binary` too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from typing import BinaryIO
 
 BOM = "\ufeff"  # a UTF-8 byte order mark, as text
+UTF16_FIX = "save the file as UTF-8 (iconv -f {} -t UTF-8 < in.tsv > out.tsv)"
 
 
 class CorpusError(ValueError):
@@ -44,12 +46,20 @@ def read_lines(path: str | os.PathLike) -> list[str]:
         data = f.read()
     if not data:
         raise CorpusError(path, None, "the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CorpusError(path, 1, f"the file starts with a UTF-16 byte order mark ({data[:2]!r}): "
+                          f"it is UTF-16, not UTF-8; {UTF16_FIX.format('UTF-16')}")  # fmt: skip
+    nul = b"\x00" in data  # text holds none; UTF-16 holds one in each ASCII character
     raw = data.split(b"\n")  # not splitlines(): that also splits on \x0b, \x1c, U+2028, ...
     if raw[-1] == b"":
         raw.pop()  # the newline that ends the last line
     lines = []
     for n, b in enumerate(raw, 1):
         b = b[:-1] if b.endswith(b"\r") else b
+        if nul and b"\x00" in b:
+            raise CorpusError(path, n, f"a NUL byte (byte {b.index(0) + 1} of the line), which "
+                              "no text holds; UTF-16 (Windows' \"Unicode\") writes one in "
+                              f"each ASCII character: {UTF16_FIX.format('UTF-16LE')}")  # fmt: skip
         try:
             line = b.decode("utf-8")
         except UnicodeDecodeError as e:
