@@ -140,3 +140,19 @@ def test_a_corpus_saved_as_utf16_is_refused_as_utf16(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
     with pytest.raises(ValueError, match="NUL"):  # nor does minis2s write a file it refuses
         write_tsv(tmp_path / "w.tsv", [("a\0b", "c")])
+
+
+def test_a_vectors_file_saved_as_utf16_is_refused_as_utf16(tmp_path, capsys):
+    """Without a header, a vectors file of ASCII saved as UTF-16 was read as one long word per
+    line and refused at its last line, the NUL after the last line end, as `0 values`."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"a{i} b\tc d{i}\n" for i in range(40)), encoding="utf-8")
+    vectors = tmp_path / "v.txt"
+    vectors.write_bytes("a1 1 2 3 4 5 6 7 8\nb 1 2 3 4 5 6 7 8\n".encode("utf-16-le"))
+    argv = [
+        "train", "--data", str(corpus), "--tokenizer", "word", "--src-vectors", str(vectors),
+        "--emb", "8", "--hidden", "8", "--epochs", "1", "--quiet", "--out", str(tmp_path / "r"),
+    ]  # fmt: skip
+    line = refusal(capsys, argv)
+    assert f"{vectors}:1: a NUL byte" in line
+    assert "UTF-16" in line and "save the file as UTF-8" in line

@@ -36,7 +36,7 @@ import numpy as np
 
 from minis2s.atomic import atomic_text_file
 from minis2s.backend import to_numpy
-from minis2s.data.corpus_lines import CorpusError, open_binary
+from minis2s.data.corpus_lines import UTF16_FIX, CorpusError, open_binary
 from minis2s.data.tokenize import normalize
 from minis2s.data.vocab import SPECIALS, Vocab
 
@@ -95,7 +95,8 @@ ARCHIVES = {  # magic -> (what the file is, how to read it)
 
 def _check_text(path, n: int, line: bytes, after_header: bool) -> None:
     """CorpusError when line n is not UTF-8 text. After a header `N D`, bytes that are not text
-    (not UTF-8, or NUL) are most likely word2vec's binary format, and the message says so."""
+    (not UTF-8, or NUL) are most likely word2vec's binary format, and the message says so;
+    without one, a NUL most likely UTF-16."""
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -103,9 +104,11 @@ def _check_text(path, n: int, line: bytes, after_header: bool) -> None:
         problem = f"not valid UTF-8 (byte {e.start + 1} of the line is {byte!r})"
         fix = "save the file as UTF-8"
     else:
-        if not (after_header and b"\x00" in line):
+        if b"\x00" not in line:
             return
-        problem, fix = f"a NUL byte (byte {line.index(0) + 1} of the line), which no text holds", ""
+        problem = f"a NUL byte (byte {line.index(0) + 1} of the line), which no text holds"
+        fix = f'UTF-16 (Windows\' "Unicode") writes one in each ASCII character: {UTF16_FIX}'
+        fix = "" if after_header else fix.format("UTF-16LE")
     if after_header:
         binary = (
             "after a header `N D` this is most likely word2vec's binary format, and this reads "
