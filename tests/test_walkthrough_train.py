@@ -2,6 +2,9 @@
 Training options, Stopping and resuming a run, Word vectors and shared embeddings): what a
 command given bad input says, and that nothing a user wrote is lost."""
 
+import errno
+import os
+
 import pytest
 
 from minis2s.cli import main
@@ -156,3 +159,28 @@ def test_a_vectors_file_saved_as_utf16_is_refused_as_utf16(tmp_path, capsys):
     line = refusal(capsys, argv)
     assert f"{vectors}:1: a NUL byte" in line
     assert "UTF-16" in line and "save the file as UTF-8" in line
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermissionError(errno.EACCES, "Permission denied"),
+        OSError(errno.EROFS, "Read-only file system"),
+    ],
+    ids=["EACCES", "EROFS"],
+)
+def test_an_out_that_cannot_be_made_names_the_option(tmp_path, capsys, monkeypatch, error):
+    """`--out /data/runs/x` under a folder the user may not write said only `[Errno 13]
+    Permission denied: '/data/runs'` (and under /proc, `[Errno 2] No such file or directory`)."""
+    out = tmp_path / "shared" / "run"
+    real = os.makedirs
+
+    def refuse(path, *args, **kwargs):
+        if os.fspath(path).startswith(str(tmp_path / "shared")):
+            raise type(error)(error.errno, error.strerror, str(tmp_path / "shared"))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "makedirs", refuse)
+    line = refusal(capsys, ["train", *TINY, "--out", str(out)])
+    assert f"cannot make the run directory {out} ({error.strerror}: {tmp_path / 'shared'})" in line
+    assert "choose another --out" in line and "[Errno" not in line

@@ -69,7 +69,15 @@ def hold(out_dir: str | os.PathLike) -> Iterator[None]:
     if fcntl is None:
         yield
         return
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:  # said only "[Errno 13] Permission denied: '/data/runs'"
+        raise reworded(
+            e,
+            f"cannot make the run directory {out_dir} ({e.strerror}: {e.filename}); training "
+            "writes its checkpoints and log there: make its parent writable, or choose "
+            "another --out",
+        ) from None
     path = os.path.join(out_dir, NAME)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
