@@ -208,7 +208,7 @@ def write_task(name: str, out_dir: str, seed: int | None) -> int:
     above = os.path.dirname(os.path.normpath(out_dir))  # makedirs said [Errno 20] alone
     while above and not os.path.exists(above) and os.path.dirname(above) != above:
         above = os.path.dirname(above)
-    if above and os.path.isfile(above):
+    if above and os.path.exists(above) and not os.path.isdir(above):
         raise NotADirectoryError(f"--write: {above} is a file, not a directory; give a "
                                  "directory (made if missing) outside it")  # fmt: skip
     paths = {split: os.path.join(out_dir, f"{split}.tsv") for split in ("train", "dev", "test")}

@@ -78,7 +78,7 @@ def _check_out_folders(out_dir: str) -> None:
     path = os.path.normpath(out_dir)
     folder, below = os.path.dirname(path), path
     while folder and folder != below:
-        if os.path.isfile(folder):
+        if os.path.exists(folder) and not os.path.isdir(folder):
             raise NotADirectoryError(f"--out {out_dir}: {folder} is a file, not a directory: "
                                      "choose another --out")  # fmt: skip
         if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):

@@ -184,3 +184,14 @@ def test_an_out_that_cannot_be_made_names_the_option(tmp_path, capsys, monkeypat
     line = refusal(capsys, ["train", *TINY, "--out", str(out)])
     assert f"cannot make the run directory {out} ({error.strerror}: {tmp_path / 'shared'})" in line
     assert "choose another --out" in line and "[Errno" not in line
+
+
+def test_an_out_below_a_special_file_names_it(tmp_path, capsys, no_training):
+    """`--out /dev/null/run`: a device or a named pipe is no directory either, and said only
+    `[Errno 20] Not a directory`."""
+    os.mkfifo(tmp_path / "pipe")
+    out = tmp_path / "pipe" / "run"
+    line = refusal(capsys, ["train", *TINY, "--out", str(out)])
+    assert f"--out {out}: {tmp_path / 'pipe'} is a file, not a directory" in line
+    line = refusal(capsys, ["tasks", "--write", "sort", str(out)])
+    assert f"--write: {tmp_path / 'pipe'} is a file, not a directory" in line

@@ -198,7 +198,7 @@ def check_writable(option: str, path: str) -> None:
     above = folder  # the nearest folder above path that exists: a file there is no directory
     while not os.path.exists(above) and os.path.dirname(above) != above:
         above = os.path.dirname(above)
-    if os.path.isfile(above):
+    if os.path.exists(above) and not os.path.isdir(above):
         raise ValueError(f"{option} {path}: {above} is a file, not a directory; give a path in "
                          "a directory")  # fmt: skip
     if not os.path.isdir(folder):
