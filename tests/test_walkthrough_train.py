@@ -195,3 +195,22 @@ def test_an_out_below_a_special_file_names_it(tmp_path, capsys, no_training):
     assert f"--out {out}: {tmp_path / 'pipe'} is a file, not a directory" in line
     line = refusal(capsys, ["tasks", "--write", "sort", str(out)])
     assert f"--write: {tmp_path / 'pipe'} is a file, not a directory" in line
+
+
+def test_a_word_listed_twice_with_another_vector_gets_a_note(tmp_path, capsys):
+    """Two vector files joined (English and Spanish ones, both holding "no") gave a word two
+    vectors, and the first was taken without a word. Listed again with the same vector, it
+    is no news."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"a{i} b\tc d{i}\n" for i in range(40)), encoding="utf-8")
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("a1 1 2\nb 3 4\nzz 5 6\nb 3 4\na1 7 8\n", encoding="utf-8")
+    argv = [
+        "train", "--data", str(corpus), "--tokenizer", "word", "--src-vectors", str(vectors),
+        "--emb", "2", "--hidden", "2", "--epochs", "1", "--quiet", "--show", "0",
+    ]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "again" in line]
+    assert len(notes) == 1, notes
+    assert f"{vectors}: 1 vocabulary word is listed again with another vector" in notes[0]
+    assert "'a1' on line 5" in notes[0] and "the first" in notes[0]

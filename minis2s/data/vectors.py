@@ -48,6 +48,8 @@ class Vectors(NamedTuple):
     dim: int  # D, the length of every vector
     table: dict[str, np.ndarray]  # only the words asked for (all of them when keep is None)
     n_words: int  # how many vectors the file holds (its lines after the header)
+    # (word, line) of each later line of a word asked for, with another vector than its first
+    repeated: tuple[tuple[str, int], ...] = ()
 
 
 class Coverage(NamedTuple):
@@ -162,8 +164,8 @@ def read_vectors(
         the header's D first, if there is one), before a file of gigabytes is read: ValueError
         if D differs.
     A word listed twice (in NFC: "é" and "e" + U+0301 are one word) keeps its first vector
-    (as gensim does). The N of a header may be
-    wrong (some tools write it so): `n_words` counts the lines actually read.
+    (as gensim does); `repeated` names the later lines that give a kept word another one. The
+    N of a header may be wrong (some tools write it so): `n_words` counts the lines read.
 
     Raises CorpusError naming file:line for a missing, empty or vector-less file, a gzip or zip
     file, word2vec's binary format (bytes that are not text after a header), bad UTF-8,
@@ -173,7 +175,7 @@ def read_vectors(
     keep = None if keep is None else {normalize("NFC", word) for word in keep}
     D, source = None, ""  # source: where D came from, for the error messages
     table: dict[str, np.ndarray] = {}
-    n_words = 0
+    n_words, repeated = 0, []
     with closing(_lines(path)) as lines:  # closes the file at once if a line is wrong
         for n, line in lines:
             if D is None:  # the first line: a header, or the first vector
@@ -213,11 +215,13 @@ def read_vectors(
             word = normalize("NFC", word.decode("utf-8"))
             if (keep is None or word in keep) and word not in table:
                 table[word] = _parse(path, n, word, values)
+            elif word in table and not np.array_equal(_parse(path, n, word, values), table[word]):
+                repeated.append((word, n))
     if n_words == 0:
         raise CorpusError(
             path, None, "no vectors in the file; expected lines of a word followed by its numbers"
         )
-    return Vectors(os.fspath(path), D, table, n_words)
+    return Vectors(os.fspath(path), D, table, n_words, tuple(repeated))
 
 
 def _width_message(path, D: int, E: int) -> str:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from minis2s import backend
+from minis2s import _warn, backend
 from minis2s.backend import to_numpy
 from minis2s.data.vectors import Coverage, embedding_matrix, read_vectors
 from minis2s.data.vocab import SPECIALS, Vocab
@@ -85,6 +85,13 @@ def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLik
             f"{vectors.path}: the vector of {vocab.token_of(int(huge[0]))!r} holds a value beyond "
             f"{P.dtype.name}'s range (|x| <= {np.finfo(P.dtype).max:.4g}), which would train on "
             "infinity: train with --dtype float64 (dtype='float64'), or fix the file"
+        )
+    if vectors.repeated:  # two files joined (English and Spanish both hold "no"), say
+        k, (word, n) = len(vectors.repeated), vectors.repeated[0]
+        _warn.warn(
+            f"{vectors.path}: {k} vocabulary word{' is' if k == 1 else 's are'} listed again "
+            f"with another vector (such as {word!r} on line {n}); the first vector of each is "
+            "used: delete the lines you do not mean"
         )
     P[...] = backend.current().asarray(W, dtype=P.dtype)
     return Loaded(side, vectors.path, coverage)
