@@ -100,6 +100,14 @@ def check_no_run(out_dir: str, init_from: Any = None, *, cli: bool = False) -> N
             "and last/ inside it; choose another --out (to train on from this checkpoint: "
             f"--init-from {out_dir})"
         )
+    for which in ("best", "last"):  # the user's own folder (or file): found at the first save
+        folder = os.path.join(out_dir, which)
+        if os.path.lexists(folder) and not os.path.isfile(os.path.join(folder, "state.json")):
+            raise FileExistsError(
+                f"{folder} is not a checkpoint (it holds no state.json), and a run writes its "
+                f"{which} checkpoint there, replacing what is there; move it away or choose "
+                "another --out"
+            )
     if checkpoint.exists(os.path.join(out_dir, "last")) and init_from is not None:
         raise FileExistsError(  # --resume, the usual fix, conflicts with --init-from
             f"{out_dir} already holds a run; --init-from starts a new one: choose another --out "

@@ -214,3 +214,20 @@ def test_a_word_listed_twice_with_another_vector_gets_a_note(tmp_path, capsys):
     assert len(notes) == 1, notes
     assert f"{vectors}: 1 vocabulary word is listed again with another vector" in notes[0]
     assert "'a1' on line 5" in notes[0] and "the first" in notes[0]
+
+
+@pytest.mark.parametrize("which", ["best", "last"])
+def test_an_out_holding_a_folder_of_its_own_named_best_or_last_is_refused_first(
+    tmp_path, capsys, no_training, which
+):
+    """A folder of the user's named best/ was found at the first save, after an epoch of
+    training (`checkpoint.save: .../best exists and is not a checkpoint directory`); one named
+    last/ was taken for a run (`already holds a run; pass --resume`), whose --resume then said
+    `incomplete checkpoint: .../last/state.json is missing`."""
+    out = tmp_path / "mine"
+    (out / which).mkdir(parents=True)
+    (out / which / "notes.txt").write_text("mine\n", encoding="utf-8")
+    line = refusal(capsys, ["train", *TINY, "--out", str(out)])
+    assert f"{out / which} is not a checkpoint" in line
+    assert "move it away or choose another --out" in line and "--resume" not in line
+    assert (out / which / "notes.txt").read_text(encoding="utf-8") == "mine\n"
