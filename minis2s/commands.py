@@ -202,6 +202,9 @@ def write_task(name: str, out_dir: str, seed: int | None) -> int:
                          "TSV file cannot hold; train on it with --task")  # fmt: skip
     if out_dir == "":  # an unset shell variable: makedirs('') fails naming nothing
         raise ValueError(f"--write: the directory is '' (empty); give one, e.g. data/{name}")
+    if not out_dir.strip():  # a stray quote: makedirs(' ') made a folder named ' '
+        raise ValueError(f"--write: the directory is {out_dir!r}, a blank path; give one, e.g. "
+                         f"data/{name}")  # fmt: skip
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--write: {out_dir} is a file; give a directory (made if "
                                  "missing)")  # fmt: skip

@@ -231,3 +231,12 @@ def test_an_out_holding_a_folder_of_its_own_named_best_or_last_is_refused_first(
     assert f"{out / which} is not a checkpoint" in line
     assert "move it away or choose another --out" in line and "--resume" not in line
     assert (out / which / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_tasks_write_refuses_a_blank_directory(tmp_path, capsys, monkeypatch):
+    """`minis2s tasks --write sort " "` (a stray quote) made a folder named ' ' and wrote the
+    splits there, where train's --out refuses a blank path."""
+    monkeypatch.chdir(tmp_path)
+    line = refusal(capsys, ["tasks", "--write", "sort", " "])
+    assert "--write: the directory is ' ', a blank path" in line
+    assert list(tmp_path.iterdir()) == []
