@@ -240,3 +240,21 @@ def test_tasks_write_refuses_a_blank_directory(tmp_path, capsys, monkeypatch):
     line = refusal(capsys, ["tasks", "--write", "sort", " "])
     assert "--write: the directory is ' ', a blank path" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_compressed_or_binary_corpus_is_not_called_utf16(tmp_path, capsys):
+    """A NUL byte reads as UTF-16 only where every other byte is one: a gzip file (corpus.tsv.gz,
+    as corpora are downloaded) is named as gzip, as a vectors file is, and other bytes with a
+    NUL as not text."""
+    import gzip
+
+    tsv = "".join(f"ab{i}\t{i}ba\n" for i in range(30)).encode()
+    (tmp_path / "c.tsv.gz").write_bytes(gzip.compress(tsv))
+    (tmp_path / "bin.tsv").write_bytes(b"abc\x00defgh\tij\n" + tsv)
+    tiny = ["--hidden", "8", "--emb", "8", "--epochs", "1", "--quiet", "--show", "0"]
+    out = ["--out", str(tmp_path / "r")]
+    line = refusal(capsys, ["train", "--data", str(tmp_path / "c.tsv.gz"), *tiny, *out])
+    assert f"{tmp_path / 'c.tsv.gz'}: gzip-compressed" in line and "gunzip" in line
+    line = refusal(capsys, ["train", "--data", str(tmp_path / "bin.tsv"), *tiny, *out])
+    assert f"{tmp_path / 'bin.tsv'}:1: a NUL byte (byte 4 of the line)" in line
+    assert "UTF-16" not in line

@@ -14,6 +14,13 @@ import os
 from typing import BinaryIO
 
 BOM = "\ufeff"  # a UTF-8 byte order mark, as text
+# The first bytes of the archives that corpora and word vectors are downloaded in (glove.6B.zip,
+# .vec.gz, fra-eng.zip)
+ARCHIVES = {  # magic -> (what the file is, how to read it)
+    b"\x1f\x8b": ("gzip-compressed", "decompress it first (gunzip FILE.gz), or give "
+                  "<(zcat FILE.gz) on a bash command line"),
+    b"PK\x03\x04": ("a zip archive", "unzip it first, and give one of its files"),
+}  # fmt: skip
 UTF16_FIX = "save the file as UTF-8 (iconv -f {} -t UTF-8 < in.tsv > out.tsv)"
 
 
@@ -46,6 +53,9 @@ def read_lines(path: str | os.PathLike) -> list[str]:
         data = f.read()
     if not data:
         raise CorpusError(path, None, "the file is empty")
+    for magic, (what, fix) in ARCHIVES.items():
+        if data.startswith(magic):
+            raise CorpusError(path, None, f"{what}, and a corpus is a text file: {fix}")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CorpusError(path, 1, f"the file starts with a UTF-16 byte order mark ({data[:2]!r}): "
                           f"it is UTF-16, not UTF-8; {UTF16_FIX.format('UTF-16')}")  # fmt: skip
@@ -58,8 +68,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
         b = b[:-1] if b.endswith(b"\r") else b
         if nul and b"\x00" in b:
             raise CorpusError(path, n, f"a NUL byte (byte {b.index(0) + 1} of the line), which "
-                              "no text holds; UTF-16 (Windows' \"Unicode\") writes one in "
-                              f"each ASCII character: {UTF16_FIX.format('UTF-16LE')}")  # fmt: skip
+                              f"no text holds; {nul_fix(b)}")  # fmt: skip
         try:
             line = b.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -92,3 +101,12 @@ def read_lines(path: str | os.PathLike) -> list[str]:
             )
         lines.append(line.removeprefix(BOM) if n == 1 else line)
     return lines
+
+
+def nul_fix(line: bytes, what: str = "a corpus") -> str:
+    """What to do about a line of `what` that holds a NUL byte: UTF-16 where every other byte is
+    one (an ASCII character's), else a file that is not text."""
+    if 3 * line.count(0) >= len(line):
+        utf16 = 'UTF-16 (Windows\' "Unicode") writes one in each ASCII character'
+        return f"{utf16}: {UTF16_FIX.format('UTF-16LE')}"
+    return f"is it a text file? {what} is UTF-8 text: save it as such"

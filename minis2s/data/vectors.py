@@ -36,7 +36,7 @@ import numpy as np
 
 from minis2s.atomic import atomic_text_file
 from minis2s.backend import to_numpy
-from minis2s.data.corpus_lines import UTF16_FIX, CorpusError, open_binary
+from minis2s.data.corpus_lines import ARCHIVES, CorpusError, nul_fix, open_binary
 from minis2s.data.tokenize import normalize
 from minis2s.data.vocab import SPECIALS, Vocab
 
@@ -87,14 +87,6 @@ def _parse(path, n: int, word: str, fields: list[bytes]) -> np.ndarray:
     return np.array([float(field) for field in fields])  # numpy refused what float() reads
 
 
-# The first bytes of the archives that word vectors are downloaded in (glove.6B.zip, .vec.gz)
-ARCHIVES = {  # magic -> (what the file is, how to read it)
-    b"\x1f\x8b": ("gzip-compressed", "decompress it first (gunzip FILE.gz), or give "
-                  "<(zcat FILE.gz) on a bash command line"),
-    b"PK\x03\x04": ("a zip archive", "unzip it first, and give one of its files"),
-}  # fmt: skip
-
-
 def _check_text(path, n: int, line: bytes, after_header: bool) -> None:
     """CorpusError when line n is not UTF-8 text. After a header `N D`, bytes that are not text
     (not UTF-8, or NUL) are most likely word2vec's binary format, and the message says so;
@@ -109,8 +101,7 @@ def _check_text(path, n: int, line: bytes, after_header: bool) -> None:
         if b"\x00" not in line:
             return
         problem = f"a NUL byte (byte {line.index(0) + 1} of the line), which no text holds"
-        fix = f'UTF-16 (Windows\' "Unicode") writes one in each ASCII character: {UTF16_FIX}'
-        fix = "" if after_header else fix.format("UTF-16LE")
+        fix = "" if after_header else nul_fix(line, "a word vector file")
     if after_header:
         binary = (
             "after a header `N D` this is most likely word2vec's binary format, and this reads "
