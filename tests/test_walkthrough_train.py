@@ -9,6 +9,7 @@ import pytest
 
 from minis2s.cli import main
 from minis2s.data.corpus import write_tsv
+from minis2s.train.config import TrainConfig
 from minis2s.train.trainer import Trainer
 
 TINY = [
@@ -258,3 +259,15 @@ def test_a_compressed_or_binary_corpus_is_not_called_utf16(tmp_path, capsys):
     line = refusal(capsys, ["train", "--data", str(tmp_path / "bin.tsv"), *tiny, *out])
     assert f"{tmp_path / 'bin.tsv'}:1: a NUL byte (byte 4 of the line)" in line
     assert "UTF-16" not in line
+
+
+def test_an_optimizer_named_in_capitals_resumes_under_its_name(tmp_path, capsys):
+    """`--optimizer SGD` is taken (the optimizer's name is read in any case), but the run kept
+    'SGD' in its config, so its resume with `--optimizer sgd` was refused as another run
+    (train.optimizer='SGD', this run asks 'sgd')."""
+    out = str(tmp_path / "run")
+    sgd = ["--momentum", "0.9", "--out", out]
+    assert main(["train", *TINY, "--optimizer", "SGD", *sgd, "--max-steps", "1"]) == 0
+    argv = ["train", "--resume", "--optimizer", "sgd", *sgd, "--max-steps", "2"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert TrainConfig(optimizer="AdamW", weight_decay=0.01).optimizer == "adamw"

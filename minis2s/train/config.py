@@ -101,6 +101,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_field_types(self)
+        if isinstance(self.optimizer, str):  # read in any case; kept as a resume compares it
+            object.__setattr__(self, "optimizer", self.optimizer.lower())
         if self.metric not in METRICS:
             raise ConfigError("TrainConfig", "metric", self.metric,
                               f"choose one of {', '.join(METRICS)}", CHOICE)  # fmt: skip
@@ -252,6 +254,9 @@ def with_new_fields(config: dict[str, Any]) -> dict[str, Any]:
             defaults = {f.name: f.default for f in dataclasses.fields(cls)
                         if f.default is not dataclasses.MISSING}  # fmt: skip
             config[key] = defaults | config[key]
+    train = config.get("train")
+    if isinstance(train, dict) and isinstance(train.get("optimizer"), str):  # 'SGD' ran as sgd
+        config["train"] = train | {"optimizer": train["optimizer"].lower()}
     return config
 
 
