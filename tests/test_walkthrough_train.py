@@ -271,3 +271,20 @@ def test_an_optimizer_named_in_capitals_resumes_under_its_name(tmp_path, capsys)
     argv = ["train", "--resume", "--optimizer", "sgd", *sgd, "--max-steps", "2"]
     assert main(argv) == 0, capsys.readouterr().err
     assert TrainConfig(optimizer="AdamW", weight_decay=0.01).optimizer == "adamw"
+
+
+def test_a_file_that_is_not_vectors_is_not_given_an_emb_to_train_with(run, tmp_path, capsys):
+    """`--src-vectors corpus.tsv` (the wrong file) said it holds 15-dimensional vectors and to
+    train with --emb 15, counting the words of its first line; a run's params.npz (the
+    embeddings are in there) was called a zip archive to unzip, whose .npy files are no text."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"a{i} b c\td e f{i}\n" for i in range(40)), encoding="utf-8")
+    argv = ["train", "--data", str(corpus), "--tokenizer", "word", "--emb", "8", "--hidden", "8",
+            "--epochs", "1", "--quiet", "--out", str(tmp_path / "r")]  # fmt: skip
+    line = refusal(capsys, [*argv, "--src-vectors", str(corpus)])
+    assert f"{corpus}:1: value 1 of 'a0', 'b', is not a number" in line
+    assert "--emb" not in line
+    params = run / "best" / "params.npz"
+    line = refusal(capsys, [*argv, "--src-vectors", str(params)])
+    assert f"{params}: a NumPy .npz archive" in line
+    assert f"minis2s vectors --checkpoint {run / 'best'} --side src --out" in line

@@ -122,6 +122,14 @@ def _lines(path) -> Iterator[tuple[int, bytes]]:
         for n, line in enumerate(f, 1):
             if n == 1:
                 line = line.removeprefix(b"\xef\xbb\xbf")
+                if line.startswith(b"PK\x03\x04") and os.fspath(path).endswith(".npz"):
+                    where = os.path.dirname(os.fspath(path)) or "."
+                    message = (
+                        "a NumPy .npz archive (a checkpoint's parameters?), and this reads word "
+                        "vectors in the text format: write a run's embeddings as such with  "
+                        f"minis2s vectors --checkpoint {where} --side src --out FILE  (or tgt)"
+                    )
+                    raise CorpusError(path, None, message)
                 for magic, (what, fix) in ARCHIVES.items():
                     if line.startswith(magic):
                         message = f"{what}, and this reads the text format: {fix}"
@@ -200,10 +208,12 @@ def read_vectors(
                     f"{len(values)} values, expected {D} ({source}); every "
                     f"line must be a word followed by {D} numbers",
                 )
-            if n_words == 0 and dim is not None and D != dim:  # a header is checked by a vector
-                raise ValueError(_width_message(path, D, dim))
-            n_words += 1
             word = normalize("NFC", word.decode("utf-8"))
+            if n_words == 0:  # numbers first (a corpus given by mistake holds words), then D
+                _parse(path, n, word, values)  # against dim, once a vector has checked a header
+                if dim is not None and D != dim:
+                    raise ValueError(_width_message(path, D, dim))
+            n_words += 1
             if (keep is None or word in keep) and word not in table:
                 table[word] = _parse(path, n, word, values)
             elif word in table and not np.array_equal(_parse(path, n, word, values), table[word]):
