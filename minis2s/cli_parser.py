@@ -11,6 +11,7 @@ fields the data fixes (DATA_FIELDS: src_vocab, tgt_vocab, src_features).
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 from typing import Any, NoReturn
 
@@ -283,7 +284,11 @@ def refuse_repeated(parser: argparse.ArgumentParser, argv: list[str]) -> None:
         if full not in ONCE:
             continue
         name, eq, value = token.partition("=")
-        given = f"{name} {value if eq else (argv[i + 1] if i + 1 < len(argv) else '')}".strip()
+        values = argv[i + 1 : i + 2]
+        if parser._option_string_actions[full].nargs == "+":  # a corpus's one or two files
+            is_value = lambda t: t == "-" or not t.startswith("-")  # as argparse reads them
+            values = list(itertools.takewhile(is_value, argv[i + 1 :]))
+        given = " ".join([name, *([value] if eq else values)])
         if full in seen:
             parser.error(f"{full} given twice ({seen[full]}, then {given}); an option that names "
                          "what to read or write takes one value: give it once")  # fmt: skip

@@ -288,3 +288,14 @@ def test_a_file_that_is_not_vectors_is_not_given_an_emb_to_train_with(run, tmp_p
     line = refusal(capsys, [*argv, "--src-vectors", str(params)])
     assert f"{params}: a NumPy .npz archive" in line
     assert f"minis2s vectors --checkpoint {run / 'best'} --side src --out" in line
+
+
+def test_a_corpus_option_given_twice_is_quoted_whole(capsys):
+    """`--dev-data dev.en dev.fr --dev-data dev.tsv` was quoted as `--dev-data dev.en, then
+    --dev-data dev.tsv`: the first corpus's target file left out."""
+    argv = ["train", "--data", "c.tsv", "--dev-data", "dev.en", "dev.fr", "--dev-data", "d.tsv"]
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "--dev-data given twice (--dev-data dev.en dev.fr, then --dev-data d.tsv)" in err
