@@ -1,0 +1,167 @@
+"""Mutation pass over the code whose mistakes give wrong results that a gradient check cannot see
+(a mistake made alike in a forward and a backward pass, or in decoding, which has no gradient):
+layers/loss.py, softmax.py, attention.py, attention_keys.py, dropout.py, decode/beam.py,
+greedy.py, sample.py, common.py, replace_unk.py and train/average.py. Each test kills a
+hand-made mutant that the suite let live, named in its comment; every expected value is worked
+out by hand, never by the code under test."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+from minis2s.cli import main
+from minis2s.data.batching import pad
+from minis2s.data.corpus import write_tsv
+from minis2s.data.tasks import get_task
+from minis2s.data.vocab import EOS_ID
+from minis2s.decode import beam_search
+from minis2s.train import checkpoint
+from minis2s.train.average import average, last_kept
+
+# --- decode/beam.py -----------------------------------------------------------------------------
+
+V = 9  # the scripted model's vocabulary: <pad> <s> </s> <unk> and 4..8
+
+
+class Table:
+    """A decoder whose next-token log-probabilities are a table: {tokens so far (after <s>):
+    {token: log p}}; a token the table does not list gets -50."""
+
+    class State(NamedTuple):
+        enc: np.ndarray  # only read for its array module
+        prefix: tuple  # per row, the tokens fed so far, <s> first
+
+    def __init__(self, table):
+        self.table = table
+
+    def encode(self, src, src_mask):
+        return self.State(np.zeros(len(src)), tuple(() for _ in range(len(src))))
+
+    @staticmethod
+    def select(state, index, *, same_sources=False):
+        idx = np.asarray(index)
+        return Table.State(state.enc[idx], tuple(state.prefix[i] for i in idx))
+
+    def step(self, y, state, ids_checked=False):
+        prefix = tuple(p + (int(t),) for p, t in zip(state.prefix, np.asarray(y), strict=True))
+        logp = np.full((len(prefix), V), -50.0)
+        for r, p in enumerate(prefix):
+            for token, lp in self.table.get(p[1:], {}).items():  # p[0] is <s>
+                logp[r, token] = lp
+        return logp, self.State(state.enc, prefix), None
+
+
+def test_the_search_goes_on_while_a_live_hypothesis_could_beat_the_nbest_th_finished_one():
+    # kills `_keep_best: finished[n][0].score >= best_live`: the search may stop only when the
+    # nbest-th finished hypothesis, not the best one, scores at least what a live one still could.
+    # K = nbest = 2, no penalty. Step 0: </s> ends at -0.1; 4 (-0.5) and 5 (-0.6) live.
+    # Step 1: 4 6 (-0.51) and 5 7 (-2.6) live, 4 </s> ends at -0.8: two finished, the best
+    # (-0.1) above the best live (-0.51), the second (-0.8) below it. Step 2: 4 6 </s> ends at
+    # -0.52, the second best output; stopping after step 1 would return 4 (-0.8) instead.
+    model = Table({
+        (): {EOS_ID: -0.1, 4: -0.5, 5: -0.6},
+        (4,): {EOS_ID: -0.3, 6: -0.01},
+        (5,): {7: -2.0},
+        (4, 6): {EOS_ID: -0.01},
+    })  # fmt: skip
+    hyps = beam_search(model, *pad([[4]]), beam_size=2, nbest=2)[0]
+    assert [h.ids for h in hyps] == [[], [4, 6]]
+    np.testing.assert_allclose([h.logprob for h in hyps], [-0.1, -0.52], rtol=1e-12)
+
+
+# --- train/average.py ---------------------------------------------------------------------------
+
+TINY = ["--epochs", "2", "--hidden", "8", "--emb", "8", "--batch-size", "16", "--show", "0",
+        "--quiet", "--eval-every", "2", "--keep-checkpoints", "3"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A run of 64 pairs in batches of 16 over 2 epochs, scored every 2 updates, keeping 3:
+    steps/step-0000004, -6 and -8, and best/ and last/."""
+    root = tmp_path_factory.mktemp("average8")
+    splits = get_task("reverse-digits").generate(seed=0)
+    for split, n in (("train", 64), ("dev", 16)):
+        write_tsv(root / f"{split}.tsv", splits[split][:n])
+    data = ["--data", str(root / "train.tsv"), "--dev-data", str(root / "dev.tsv")]
+    assert main(["train", *data, *TINY, "--out", str(root / "r")]) == 0
+    return root / "r"
+
+
+def step(run, n: int) -> str:
+    return str(run / "steps" / f"step-{n:07d}")
+
+
+def copy_with(src, dest, change) -> str:
+    """A copy of checkpoint `src` whose state.json's config `change` changes in place."""
+    shutil.copytree(src, dest)
+    state = json.loads((dest / "state.json").read_text(encoding="utf-8"))
+    change(state["config"])
+    (dest / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    return str(dest)
+
+
+def test_last_kept_refuses_no_checkpoints(tmp_path):
+    # kills `last_kept: if k < 1` made `k < 0`: --last 0 would take found[-0:], every kept one
+    with pytest.raises(ValueError, match=r"--last must be >= 1 \(checkpoints to average\); got 0"):
+        last_kept(tmp_path, 0)
+
+
+def test_a_fine_tuning_with_other_dropout_is_averaged_under_the_last_config(run, tmp_path):
+    # kills `config_difference: if True}` (dropout, which shapes no parameter, compared) and
+    # `average: config = configs[0] | ...`: the average holds the last checkpoint's config
+    dropout = checkpoint.load_config(step(run, 8))["model"]["dropout"]
+    other = copy_with(step(run, 8), tmp_path / "d", lambda c: c["model"].update(dropout=0.25))
+    assert dropout != 0.25
+    for name, order, want in (("a", [step(run, 6), other], 0.25), ("b", [other, step(run, 6)],
+                              dropout)):  # fmt: skip
+        out = average(order, tmp_path / name)
+        assert checkpoint.load_config(out)["model"]["dropout"] == want
+
+
+def test_a_config_without_a_seed_is_not_another_run(run, tmp_path):
+    # kills `_warn_other_runs: if x != y`: a config that records no seed (None) tells nothing
+    unseeded = copy_with(step(run, 8), tmp_path / "u", lambda c: c["train"].pop("seed"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        average([step(run, 6), unseeded], tmp_path / "out")
+        average([unseeded, step(run, 6)], tmp_path / "out2")
+
+
+def test_the_average_records_the_steps_of_its_inputs_in_their_order(run, tmp_path):
+    # kills `steps.insert(0, ...)`: steps[i] is the step of checkpoints[i] (4, 8, 6 as named)
+    out = average([step(run, 4), step(run, 8), step(run, 6)], tmp_path / "avg")
+    entry = checkpoint.load_config(out)["average"]
+    assert entry["steps"] == [4, 8, 6]
+    assert entry["checkpoints"] == [step(run, 4), step(run, 8), step(run, 6)]
+
+
+def test_an_average_descends_from_the_runs_of_its_inputs(run, tmp_path):
+    # kills `lineage: pass` for `starts += average's checkpoints`: an average of RUN and a run of
+    # seed 7 holds seed 7's config, yet it descends from RUN, so averaging it with RUN's
+    # checkpoint mixes no stranger's units and warns of nothing
+    seeded = copy_with(step(run, 8), tmp_path / "s7", lambda c: c["train"].update(seed=7))
+    with pytest.warns(UserWarning, match=r"other seeds: 0 and 7"):
+        mixed = average([step(run, 6), seeded], tmp_path / "mixed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        average([mixed, step(run, 4)], tmp_path / "out")
+
+
+def test_two_averages_in_one_folder_are_not_one_run(run, tmp_path):
+    # kills `_run_of: return str(path.parent)` for a checkpoint in no run: two averages side by
+    # side in one folder, one of RUN (seed 0), one of copies of seed 7, are of different runs
+    ours = average([step(run, 4), step(run, 6)], tmp_path / "ours")
+    sevens = [copy_with(step(run, n), tmp_path / f"s{n}", lambda c: c["train"].update(seed=7))
+              for n in (6, 8)]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # both of seed 7, no run each: one lineage's data alike
+        theirs = average(sevens, tmp_path / "theirs")
+    with pytest.warns(UserWarning, match=r"come from different runs \(other seeds: 0 and 7\)"):
+        average([ours, theirs], tmp_path / "out")
