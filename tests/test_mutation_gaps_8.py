@@ -75,6 +75,19 @@ def test_the_search_goes_on_while_a_live_hypothesis_could_beat_the_nbest_th_fini
     np.testing.assert_allclose([h.logprob for h in hyps], [-0.1, -0.52], rtol=1e-12)
 
 
+def test_the_average_penalty_bounds_a_live_hypothesis_by_the_length_limit_itself():
+    # kills `_keep_best: attainable(..., limits[n] - 1, ...)`: a live hypothesis may end with as
+    # many tokens as the limit (6 here). Step 0: </s> ends at -0.4 / 1; 4 (-2.2) lives, and
+    # could end at -2.2 / 6 = -0.367 (with 5 tokens, only at -0.44, below -0.4). Five more 4s
+    # (-1e-3 each) reach the limit: 4 x 6 is cut there, without </s>, at -2.205 / 6 = -0.3675.
+    more = {(4,) * n: {4: -1e-3} for n in range(1, 6)}
+    model = Table({(): {EOS_ID: -0.4, 4: -2.2}, **more})
+    [[h]] = beam_search(model, *pad([[4]]), beam_size=1, length_penalty="average",
+                        max_len_a=0.0, max_len_b=6)  # fmt: skip
+    assert h.ids == [4] * 6 and not h.ended
+    np.testing.assert_allclose([h.logprob, h.score], [-2.205, -2.205 / 6], rtol=1e-12)
+
+
 # --- train/average.py ---------------------------------------------------------------------------
 
 TINY = ["--epochs", "2", "--hidden", "8", "--emb", "8", "--batch-size", "16", "--show", "0",
@@ -111,6 +124,19 @@ def test_last_kept_refuses_no_checkpoints(tmp_path):
     # kills `last_kept: if k < 1` made `k < 0`: --last 0 would take found[-0:], every kept one
     with pytest.raises(ValueError, match=r"--last must be >= 1 \(checkpoints to average\); got 0"):
         last_kept(tmp_path, 0)
+
+
+def test_a_checkpoint_holding_nan_is_refused_not_averaged(run, tmp_path):
+    # kills `_load` without check_finite_params: a NaN in one input makes that parameter's mean NaN
+    bad = tmp_path / "bad"
+    shutil.copytree(step(run, 8), bad)
+    params = dict(np.load(bad / "params.npz"))
+    params["out.W"][0, 0] = np.nan
+    np.savez(bad / "params.npz", **params)
+    for name, order in (("a", [step(run, 6), str(bad)]), ("b", [str(bad), step(run, 6)])):
+        with pytest.raises(ValueError, match=r"parameters hold NaN or infinite values \(out\.W\)"):
+            average(order, tmp_path / name)
+        assert not (tmp_path / name).exists()
 
 
 def test_a_fine_tuning_with_other_dropout_is_averaged_under_the_last_config(run, tmp_path):
