@@ -20,9 +20,30 @@ from minis2s.data.batching import pad
 from minis2s.data.corpus import write_tsv
 from minis2s.data.tasks import get_task
 from minis2s.data.vocab import EOS_ID
-from minis2s.decode import beam_search
+from minis2s.decode import beam_search, greedy
+from minis2s.layers import loss
 from minis2s.train import checkpoint
 from minis2s.train.average import average, last_kept
+
+# --- layers/loss.py ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eps", [0.001, 0.01])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_small_label_smoothing_reaches_the_gradient(eps, reduction):
+    # kills `softmax_minus_target: if eps > 0.01` (the eps / V of q dropped below it): dlogits is
+    # p - q by a naive reference, q = (1 - eps) one-hot + eps / V, 0 on the ignored row (-100)
+    z = np.array([[1.0, -2.0, 0.5, 3.0], [0.2, 0.1, -0.3, 0.0], [9.0, 9.0, 9.0, 9.0]])
+    y = np.array([2, 0, -100])
+    _, cache = loss.forward(z, y, ignore_index=-100, label_smoothing=eps, reduction=reduction)
+    dz = loss.backward(0.5, cache)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    q = np.full(z.shape, eps / 4)
+    q[[0, 1], [2, 0]] += 1.0 - eps
+    want = 0.5 * (p - q) / (2.0 if reduction == "mean" else 1.0)
+    want[2] = 0.0
+    np.testing.assert_allclose(dz, want, rtol=1e-12, atol=1e-15)
+
 
 # --- decode/beam.py -----------------------------------------------------------------------------
 
@@ -86,6 +107,17 @@ def test_the_average_penalty_bounds_a_live_hypothesis_by_the_length_limit_itself
                         max_len_a=0.0, max_len_b=6)  # fmt: skip
     assert h.ids == [4] * 6 and not h.ended
     np.testing.assert_allclose([h.logprob, h.score], [-2.205, -2.205 / 6], rtol=1e-12)
+
+
+# --- decode/common.py ---------------------------------------------------------------------------
+
+
+def test_a_negative_max_len_b_is_refused():
+    # kills `check_max_len: if max_len_a < 0 or (...)`: b = -1 under a = 2 would be taken, the
+    # limit of a one-token source clamped up to 1 token where the caller gave a formula
+    ids, mask = pad([[4]])
+    with pytest.raises(ValueError, match=r"got a=2.0, b=-1 \(max_len_a and max_len_b, each >= 0"):
+        greedy(Table({}), ids, mask, max_len_a=2.0, max_len_b=-1)
 
 
 # --- train/average.py ---------------------------------------------------------------------------
