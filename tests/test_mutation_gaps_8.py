@@ -20,7 +20,7 @@ from minis2s.data.batching import pad
 from minis2s.data.corpus import write_tsv
 from minis2s.data.tasks import get_task
 from minis2s.data.vocab import EOS_ID
-from minis2s.decode import beam_search, greedy
+from minis2s.decode import beam_search, greedy, sample
 from minis2s.layers import loss
 from minis2s.train import checkpoint
 from minis2s.train.average import average, last_kept
@@ -120,6 +120,21 @@ def test_a_negative_max_len_b_is_refused():
         greedy(Table({}), ids, mask, max_len_a=2.0, max_len_b=-1)
 
 
+# --- decode/sample.py ---------------------------------------------------------------------------
+
+
+def test_a_tuple_of_generators_is_one_per_sentence_as_a_list_is():
+    # kills `per_sentence = isinstance(rng, list)`: the docstring's "one Generator per sentence"
+    # is any sequence of them; a tuple drawing as the list of the same seeds does
+    model = Table({(): {4: np.log(0.5), 5: np.log(0.25), EOS_ID: np.log(0.25)}})
+    ids, mask = pad([[4], [4, 5], [6]])
+    out = {}
+    for kind in (list, tuple):
+        rngs = kind(np.random.default_rng(seed) for seed in (1, 2, 3))
+        out[kind] = sample(model, ids, mask, rng=rngs, max_len_a=0.0, max_len_b=3)
+    assert [h[0].ids for h in out[tuple]] == [h[0].ids for h in out[list]]
+
+
 # --- train/average.py ---------------------------------------------------------------------------
 
 TINY = ["--epochs", "2", "--hidden", "8", "--emb", "8", "--batch-size", "16", "--show", "0",
@@ -181,6 +196,22 @@ def test_a_fine_tuning_with_other_dropout_is_averaged_under_the_last_config(run,
                               dropout)):  # fmt: skip
         out = average(order, tmp_path / name)
         assert checkpoint.load_config(out)["model"]["dropout"] == want
+
+
+def test_a_checkpoint_that_records_no_dtype_is_float32(run, tmp_path):
+    # kills the "float64" default of `average: dtype = ...get("dtype", ...)` and of
+    # `config_difference`: a checkpoint saved before configs recorded the dtype holds float32
+    # (load_run reads it so), is one model with a float32 one, and averages to float32
+    def undated(n):
+        return copy_with(step(run, n), tmp_path / f"u{n}", lambda c: c.pop("dtype"))
+
+    assert checkpoint.load_config(step(run, 8))["dtype"] == "float32"
+    for name, order in (
+        ("a", [undated(6), undated(8)]),
+        ("b", [step(run, 4), str(tmp_path / "u8")]),
+    ):
+        out = average(order, tmp_path / name)
+        assert {str(p.dtype) for p in checkpoint.load(out).params.values()} == {"float32"}
 
 
 def test_a_config_without_a_seed_is_not_another_run(run, tmp_path):
