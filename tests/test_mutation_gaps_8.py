@@ -20,7 +20,7 @@ from minis2s.data.batching import pad
 from minis2s.data.corpus import write_tsv
 from minis2s.data.tasks import get_task
 from minis2s.data.vocab import EOS_ID
-from minis2s.decode import beam_search, greedy, sample
+from minis2s.decode import beam_search, sample
 from minis2s.layers import loss
 from minis2s.train import checkpoint
 from minis2s.train.average import average, last_kept
@@ -109,17 +109,6 @@ def test_the_average_penalty_bounds_a_live_hypothesis_by_the_length_limit_itself
     np.testing.assert_allclose([h.logprob, h.score], [-2.205, -2.205 / 6], rtol=1e-12)
 
 
-# --- decode/common.py ---------------------------------------------------------------------------
-
-
-def test_a_negative_max_len_b_is_refused():
-    # kills `check_max_len: if max_len_a < 0 or (...)`: b = -1 under a = 2 would be taken, the
-    # limit of a one-token source clamped up to 1 token where the caller gave a formula
-    ids, mask = pad([[4]])
-    with pytest.raises(ValueError, match=r"got a=2.0, b=-1 \(max_len_a and max_len_b, each >= 0"):
-        greedy(Table({}), ids, mask, max_len_a=2.0, max_len_b=-1)
-
-
 # --- decode/sample.py ---------------------------------------------------------------------------
 
 
@@ -184,18 +173,6 @@ def test_a_checkpoint_holding_nan_is_refused_not_averaged(run, tmp_path):
         with pytest.raises(ValueError, match=r"parameters hold NaN or infinite values \(out\.W\)"):
             average(order, tmp_path / name)
         assert not (tmp_path / name).exists()
-
-
-def test_a_fine_tuning_with_other_dropout_is_averaged_under_the_last_config(run, tmp_path):
-    # kills `config_difference: if True}` (dropout, which shapes no parameter, compared) and
-    # `average: config = configs[0] | ...`: the average holds the last checkpoint's config
-    dropout = checkpoint.load_config(step(run, 8))["model"]["dropout"]
-    other = copy_with(step(run, 8), tmp_path / "d", lambda c: c["model"].update(dropout=0.25))
-    assert dropout != 0.25
-    for name, order, want in (("a", [step(run, 6), other], 0.25), ("b", [other, step(run, 6)],
-                              dropout)):  # fmt: skip
-        out = average(order, tmp_path / name)
-        assert checkpoint.load_config(out)["model"]["dropout"] == want
 
 
 def test_a_checkpoint_that_records_no_dtype_is_float32(run, tmp_path):
