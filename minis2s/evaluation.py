@@ -91,6 +91,7 @@ def evaluate_translations(
                 "one per pair, as translate returns them without nbest (an n-best list: its "
                 "first, the best)"
             )
+    _check_sources(tr, pairs, translations)
     hyps = [t.text for t in translations]
     refs = [tr.as_output(r) for _, r in pairs]
     result: dict[str, Any] = {"exact_match": metrics.exact_match(hyps, refs), "n": len(refs)}
@@ -106,6 +107,32 @@ def evaluate_translations(
         lengths = [len(t.src_tokens) for t in translations]
         result["by_length"] = metrics.exact_match_by_length(lengths, hyps, refs, by_length)
     return result
+
+
+def _check_sources(
+    tr: Translator, pairs: Sequence[tuple[Any, str]], translations: Sequence[Translation]
+) -> None:
+    """Each translation's source tokens are its pair's source's, read as translate reads it: a
+    list sorted or shuffled apart from the pairs was scored against the wrong references."""
+    sources = [s for s, _ in pairs]
+    _, toks = length_batches.encode_each(tr, sources, 64, where="evaluate", count=False)
+    for i, (t, want) in enumerate(zip(translations, toks, strict=True)):
+        got = t.src_tokens
+        if isinstance(got, str) or not isinstance(got, Sequence) or list(got) != want:
+            raise ValueError(
+                f"evaluate: translations[{i}] translates {_source_text(tr, t.src_tokens)}, but "
+                f"pairs[{i}]'s source is {_source_text(tr, want)}: give one translation per "
+                "pair in the order of the pairs, as translate([s for s, _ in pairs]) returns them"
+            )
+
+
+def _source_text(tr: Translator, tokens: Sequence[str]) -> str:
+    """A source's tokens as a message quotes them: its text, or its number of frames."""
+    if isinstance(tokens, str) or not isinstance(tokens, Sequence):
+        return checks.describe(tokens)
+    if tr.model.cfg.src_features:
+        return f"a source of {len(tokens)} frames"
+    return f"{tr.tokenizer.detokenize(list(tokens))!r:.60}"
 
 
 def _target_ids(

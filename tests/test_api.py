@@ -333,15 +333,16 @@ def test_a_character_model_is_scored_with_character_bleu():
     assert scores["exact_match"] == 1.0 and scores["bleu"] == pytest.approx(100.0)
 
 
-def _outputs(token_lists, join="".join, ended=None, src_lengths=None) -> list[Translation]:
+def _outputs(token_lists, join="".join, ended=None, src_tokens=None) -> list[Translation]:
     """Translations as `translate` returns them, of the given tokens (`ended`: which produced
-    EOS, default all; `src_lengths`: how many source tokens each read, default 1)."""
+    EOS, default all; `src_tokens`: the source tokens each read, default ["x"], the source "x"
+    of the pairs they are scored against: evaluate refuses a translation of another source)."""
     n = len(token_lists)
     ended = [True] * n if ended is None else ended
-    src_lengths = [1] * n if src_lengths is None else src_lengths
+    src_tokens = [["x"]] * n if src_tokens is None else src_tokens
     return [
-        Translation(join(toks), list(toks), 0.0, 0.0, ["x"] * S, None, e)
-        for toks, e, S in zip(token_lists, ended, src_lengths, strict=True)
+        Translation(join(toks), list(toks), 0.0, 0.0, list(src), None, e)
+        for toks, e, src in zip(token_lists, ended, src_tokens, strict=True)
     ]
 
 
@@ -353,7 +354,7 @@ def test_token_accuracy_counts_target_tokens_and_eos():
     outs = _outputs([["1", "2"], ["3", "4"], list("6789"), ["1", "<unk>"]],
                     ended=[True, True, False, True])  # fmt: skip
     tr.translate = lambda sources, **kw: outs
-    got = tr.evaluate([("s", r) for r in refs], bleu=False)
+    got = tr.evaluate([("x", r) for r in refs], bleu=False)
     # 3/3 + 2/4 (the EOS comes a token early) + 4/5 (no EOS) + 2/3 (x is not <unk>)
     assert got["token_accuracy"] == pytest.approx(11 / 15)
     assert got["exact_match"] == 0.5 and got["n"] == 4  # "6789" is the text, cut or not
@@ -365,7 +366,7 @@ def test_evaluate_by_length_bands_the_sources_by_their_tokens():
     tr = _digits_translator()
     refs = ["1", "23", "456", "7890", "12345"]
     outs = _outputs([list("1"), list("24"), list("456"), list("7890"), list("1234")],
-                    src_lengths=[1, 2, 3, 4, 5])  # fmt: skip
+                    src_tokens=[list(r[::-1]) for r in refs])  # fmt: skip
     tr.translate = lambda sources, **kw: outs
     got = tr.evaluate([(r[::-1], r) for r in refs], by_length=2)
     assert list(got)[:4] == ["exact_match", "n", "bleu", "chrf"]  # as before, then the new ones
@@ -400,10 +401,11 @@ def test_evaluate_translations_wants_one_translation_per_pair():
     tr = _digits_translator()
     pairs = [("12", "21"), ("3", "3")]
     with pytest.raises(ValueError, match="1 translations for 2 pairs; give one translation"):
-        tr.evaluate_translations(pairs, _outputs([["2", "1"]]))
+        tr.evaluate_translations(pairs, _outputs([["2", "1"]], src_tokens=[["1", "2"]]))
     with pytest.raises(ValueError, match="pairs is empty"):
         tr.evaluate_translations([], [])
-    both = tr.evaluate_translations(pairs, _outputs([["2", "1"], ["4"]]), bleu=False)
+    outs = _outputs([["2", "1"], ["4"]], src_tokens=[["1", "2"], ["3"]])
+    both = tr.evaluate_translations(pairs, outs, bleu=False)
     assert both == {"exact_match": 0.5, "n": 2, "token_accuracy": 4 / 5}  # 3/3, 1/2
     nbest = tr.translate(["12", "3"], method="beam", beam_size=2, nbest=2)
     with pytest.raises(ValueError, match=r"translations\[0\] is list, not a Translation"):

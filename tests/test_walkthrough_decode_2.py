@@ -1,0 +1,36 @@
+"""The README's "Decoding, evaluating and ensembles" and "The Python API", walked again as a new
+user would: what the Python API accepts and refuses agrees with the command line, and a refusal
+names what the Python caller wrote."""
+
+import pytest
+
+from minis2s.api import Translation, Translator
+from minis2s.data.vocab import Vocab
+from minis2s.models import ModelConfig, Seq2Seq
+
+
+def _digits() -> Translator:
+    """An untrained digit model (its outputs are noise; the checks here are on the input)."""
+    v = Vocab("0123456789")
+    return Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+
+
+def _words() -> Translator:
+    words = Vocab("the cat sat on mat a b".split())
+    model = Seq2Seq(ModelConfig(len(words), len(words), emb=4, hidden=4))
+    return Translator(model, words, words, "word")
+
+
+def test_translations_in_another_order_than_the_pairs_are_refused():
+    """evaluate_translations scored a list reordered (sorted, shuffled, another split's) against
+    the pairs without a word: each translation's source tokens must be its pair's source's."""
+    tr = _digits()
+    pairs = [("12", "21"), ("345", "543")]
+    translations = tr.translate([s for s, _ in pairs])
+    assert tr.evaluate_translations(pairs, translations, bleu=False)["n"] == 2
+    with pytest.raises(ValueError, match=r"translations\[0\] translates '345', but pairs\[0\]"):
+        tr.evaluate_translations(pairs, translations[::-1])
+    by_hand = [Translation(r, list(r), 0.0, 0.0, list(s), None) for s, r in pairs]
+    with pytest.raises(ValueError, match=r"translations\[1\] translates None, but pairs\[1\]"):
+        tr.evaluate_translations(pairs, [by_hand[0], by_hand[1]._replace(src_tokens=None)])
+    assert tr.evaluate_translations(pairs, by_hand, bleu=False)["exact_match"] == 1.0
