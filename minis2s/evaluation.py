@@ -33,6 +33,7 @@ def evaluate(
     """`tr.evaluate(pairs, ...)`: translate the sources with `options`, score the outputs
     (`evaluate_translations`), and add ref_loss, ref_ppl and ref_unknown."""
     checks.check_pairs(pairs)
+    _check_references(tr, pairs)  # before the decoding, as the bleu and by_length checks
     validate.boolean("evaluate", "bleu", bleu)  # before the decoding, which can take minutes
     if options.get("nbest", 1) != 1:  # scores need one output per source
         raise ValueError(
@@ -91,6 +92,7 @@ def evaluate_translations(
                 "one per pair, as translate returns them without nbest (an n-best list: its "
                 "first, the best)"
             )
+    _check_references(tr, pairs)
     _check_sources(tr, pairs, translations)
     hyps = [t.text for t in translations]
     refs = [tr.as_output(r) for _, r in pairs]
@@ -107,6 +109,22 @@ def evaluate_translations(
         lengths = [len(t.src_tokens) for t in translations]
         result["by_length"] = metrics.exact_match_by_length(lengths, hyps, refs, by_length)
     return result
+
+
+def _check_references(tr: Translator, pairs: Sequence[tuple[Any, str]]) -> None:
+    """Each reference has a token, as `minis2s evaluate` refuses a corpus line without one: an
+    empty output matched an empty reference exactly. (score takes an empty target: its </s>.)"""
+    for i, (_, ref) in enumerate(pairs):
+        if ref == "":
+            raise ValueError(
+                f"evaluate: pairs[{i}]'s reference is empty; every pair needs a source and a "
+                "reference"
+            )
+        if not tr.tokenizer.tokenize(ref):
+            raise ValueError(
+                f"evaluate: pairs[{i}]'s reference has no {tr.tokenizer.name} tokens "
+                f"({ref!r:.60}); every pair needs a source and a reference"
+            )
 
 
 def _check_sources(

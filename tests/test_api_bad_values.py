@@ -321,7 +321,7 @@ TARGETS |= {
         call=lambda w: w["tr"].evaluate,
         base=lambda w: {"pairs": [("123", "321")]},
         signature=sig(Translator.evaluate),
-        bad={"pairs": PAIRS_BAD},
+        bad={"pairs": [*PAIRS_BAD, [("123", "")]]},  # an empty reference (score takes one)
         names={"pairs": ["sources["]},  # a pair's source, refused as translate's
         allowed={"by_length": [10**12]},
     ),
@@ -329,7 +329,11 @@ TARGETS |= {
         call=lambda w: w["tr"].evaluate_translations,
         base=lambda w: {"pairs": [("123", "321")], "translations": w["tr"].translate(["123"])},
         signature=sig(Translator.evaluate_translations),
-        bad={"pairs": PAIRS_BAD[:6] + PAIRS_BAD[-1:], "translations": [[], None, ["321"], "321"]},
+        bad={
+            "pairs": [*PAIRS_BAD, [("123", "")]],
+            "translations": [[], None, ["321"], "321"],
+        },  # fmt: skip
+        names={"pairs": ["sources["]},  # a pair's source, read as translate reads it
         allowed={"by_length": [10**12]},
     ),
     "Translator.score": Target(

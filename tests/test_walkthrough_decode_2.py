@@ -34,3 +34,17 @@ def test_translations_in_another_order_than_the_pairs_are_refused():
     with pytest.raises(ValueError, match=r"translations\[1\] translates None, but pairs\[1\]"):
         tr.evaluate_translations(pairs, [by_hand[0], by_hand[1]._replace(src_tokens=None)])
     assert tr.evaluate_translations(pairs, by_hand, bleu=False)["exact_match"] == 1.0
+
+
+@pytest.mark.parametrize("reference, why", [("", "is empty"), (" \t", "has no word tokens")])
+def test_an_empty_reference_is_refused_in_python_as_on_the_command_line(reference, why):
+    """`minis2s evaluate` refuses a pair with an empty target; Translator.evaluate scored it, and
+    a word model's empty output then counted as an exact match."""
+    tr = _words()
+    tr.translate = lambda sources, **kw: [Translation("", [], 0.0, 0.0, ["a"], None)]
+    pairs = [("a", reference)]
+    with pytest.raises(ValueError, match=rf"evaluate: pairs\[0\]'s reference {why}"):
+        tr.evaluate(pairs, bleu=False)
+    with pytest.raises(ValueError, match=rf"evaluate: pairs\[0\]'s reference {why}"):
+        tr.evaluate_translations(pairs, tr.translate(["a"]), bleu=False)
+    assert len(tr.score(pairs)) == 1  # forced decoding scores an empty target: its </s>
