@@ -32,9 +32,11 @@ def check_method(
     batch_size: int,
     nbest: int,
     where: str = "translate",
+    places: Any = None,
 ) -> None:
     """ValueError unless `method` is one of METHODS, `options` are its own (OPTIONS) with valid
-    values, and batch_size and nbest fit it (nbest > 1 only for beam search). `where` names the
+    values, and batch_size and nbest fit it (nbest > 1 only for beam search), and seed and
+    places only for sampling (`check_given_options`). `where` names the
     call the user made, which a message starts with ("evaluate" for Translator.evaluate, whose
     options these are too)."""
     if method not in METHODS:
@@ -45,7 +47,7 @@ def check_method(
             f"{where}: {', '.join(unknown)} is not an option of method={method!r}; "
             f"its options: {', '.join(OPTIONS[method])}"
         )
-    check_given_options(method, seed, options, where)
+    check_given_options(method, seed, options, where, places)
     validate.integer(where, "batch_size", batch_size, 1)
     validate.integer(where, "nbest", nbest, None)
     if nbest < 1 or (nbest > 1 and method != "beam"):
@@ -115,7 +117,7 @@ def defaults(method: str) -> dict[str, Any]:
 
 
 def check_given_options(
-    method: str, seed: Any, options: dict[str, Any], where: str = "translate"
+    method: str, seed: Any, options: dict[str, Any], where: str = "translate", places: Any = None
 ) -> None:
     """Refuse an option given that the decoding would ignore (as the command line does), in the
     words of `where`, the call the user made."""
@@ -123,6 +125,11 @@ def check_given_options(
         raise ValueError(
             f"{where}: seed seeds sampling, but method={method!r} draws nothing; leave seed "
             "out, or use method='sample'"
+        )
+    if places is not None and method != "sample":
+        raise ValueError(
+            f"{where}: places picks each source's sampling stream, but method={method!r} draws "
+            "nothing; leave places out, or use method='sample'"
         )
     if seed is not None:
         validate.integer(where, "seed", seed, 0)

@@ -168,7 +168,8 @@ class Translator:
         stay the model's, for `<unk>`. `phrase_table` (with replace_unk): source token -> what
         to write for it instead of a copy. `places`: each source's place in the caller's input,
         whose stream it samples from in place of its index here (a caller that leaves some lines
-        out, as `minis2s translate` its blank ones, keeps the others' samples; default 0..N-1).
+        out, as `minis2s translate` its blank ones, keeps the others' samples; default 0..N-1;
+        only with method="sample", as `seed`).
         Returns one Translation per source, or a list of
         `nbest` Translations per source when nbest > 1, in the order of `sources`.
 
@@ -215,7 +216,7 @@ class Translator:
         translate's (tests/test_decoding_check_words.py holds them equal)."""
         checks.check_sources(sources)
         checks.check_places(places, len(sources), where)
-        decoding_checks.check_method(method, options, seed, batch_size, nbest, where)
+        decoding_checks.check_method(method, options, seed, batch_size, nbest, where, places)
         N = min(batch_size, len(sources))  # the largest batch
         decoding_checks.check_for_model(self.model, method, options, N, where)
         return self._checked_phrase_table(replace_unk, phrase_table, where)

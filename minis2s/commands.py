@@ -71,7 +71,8 @@ def translate_naming(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LongSourceWarning)
             try:
-                some = tr.translate(sources[i : i + CHUNK], places=chunk, **kw)
+                sampled = {"places": chunk} if kw.get("method") == "sample" else {}
+                some = tr.translate(sources[i : i + CHUNK], **sampled, **kw)
             except NoHypothesis as e:
                 n = chunk[e.n]
                 raise NoHypothesis(n, f"{what} {n + 1}", where=e.where) from None

@@ -313,6 +313,7 @@ TARGETS |= {
         allowed={"batch_size": [10**12], "seed": [0, 10**12]},
         needs={
             "seed": {"method": "sample"},
+            "places": {"method": "sample"},  # its values' check (greedy refuses any places)
             "nbest": {"method": "beam"},
             "phrase_table": {"replace_unk": True},
         },  # fmt: skip

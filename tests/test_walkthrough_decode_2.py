@@ -48,3 +48,30 @@ def test_an_empty_reference_is_refused_in_python_as_on_the_command_line(referenc
     with pytest.raises(ValueError, match=rf"evaluate: pairs\[0\]'s reference {why}"):
         tr.evaluate_translations(pairs, tr.translate(["a"]), bleu=False)
     assert len(tr.score(pairs)) == 1  # forced decoding scores an empty target: its </s>
+
+
+@pytest.mark.parametrize("method, more", [("greedy", {}), ("beam", {"beam_size": 2})])
+def test_places_outside_sampling_is_refused_as_seed_is(method, more):
+    """places picks each source's sampling stream; greedy and beam search draw nothing, so it was
+    ignored there, where seed is refused."""
+    tr = _digits()
+    kw = {"method": method, **more}
+    for option in ({"seed": 1}, {"places": [4, 7]}):
+        name = next(iter(option))
+        with pytest.raises(ValueError, match=rf"^translate: {name} .*method='{method}' draws"):
+            tr.translate(["12", "3"], **kw, **option)
+        with pytest.raises(ValueError, match=rf"^evaluate: {name} .*method='{method}' draws"):
+            tr.evaluate([("12", "21"), ("3", "3")], **kw, **option)
+    assert len(tr.translate(["12", "3"], method="sample", places=[4, 7])) == 2
+
+
+def test_the_commands_decode_without_places_unless_they_sample(tmp_path, capsys):
+    """translate and evaluate give each source's place to translate only when sampling."""
+    from minis2s.cli import main
+    from tests.tiny_run import train_tiny
+
+    run = str(train_tiny(tmp_path / "run"))
+    for options in ([], ["--beam", "2"], ["--sample", "--seed", "3"]):
+        assert main(["translate", "--checkpoint", run, *options, "12", "", "345"]) == 0
+        assert main(["evaluate", "--checkpoint", run, "--task", "reverse-digits", *options]) == 0
+    capsys.readouterr()
