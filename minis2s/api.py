@@ -76,7 +76,8 @@ class Translator:
         A run has no `best` checkpoint until its first dev evaluation has finished (at an
         epoch's end, or with --eval-every N at update N; a run stopped earlier by `max_steps` or
         Ctrl-C); `which="best"` then loads `last`, with a
-        warning that says so."""
+        warning that says so. A checkpoint directory is loaded as given: `which="last"` with one
+        that is not a `last` (runs/x/best) is refused, naming the run's last/."""
         path = checks.check_run_path("Translator.load", path, which)
         checkpoint_dir = load_run.checkpoint_dir(path, which)
         return cls(*load_run.read(checkpoint_dir))

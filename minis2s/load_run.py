@@ -56,7 +56,21 @@ def checkpoint_dir(path: str, which: str) -> str:
             f"no checkpoint at {path}: expected a run directory (with {inside} inside, as "
             "`minis2s train --out` writes) or a checkpoint directory (with state.json)"
         )
+    if which == "last" and os.path.basename(os.path.normpath(path)) != "last":
+        _refuse_other_checkpoint(path)
     return path
+
+
+def _refuse_other_checkpoint(path: str) -> None:
+    """ValueError for a checkpoint directory (runs/x/best, runs/x/steps/step-N) given with
+    which="last", which names another: the checkpoint was loaded, and which ignored."""
+    parent = os.path.dirname(os.path.normpath(path))
+    run = next((d for d in (parent, os.path.dirname(parent)) if checkpoint.is_run(d)), None)
+    fix = f"give {os.path.join(run, 'last')}, or" if run else "give a run directory, or"
+    raise ValueError(
+        f"{path} is a checkpoint ({os.path.basename(os.path.normpath(path))}), but which='last' "
+        f"names a run's last checkpoint: {fix} leave which out to load {path}"
+    )
 
 
 def a_file(path: str, flag: str = "", runs: bool = True) -> str:

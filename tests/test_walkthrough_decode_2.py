@@ -2,6 +2,8 @@
 user would: what the Python API accepts and refuses agrees with the command line, and a refusal
 names what the Python caller wrote."""
 
+import os
+
 import pytest
 
 from minis2s.api import Translation, Translator
@@ -65,13 +67,33 @@ def test_places_outside_sampling_is_refused_as_seed_is(method, more):
     assert len(tr.translate(["12", "3"], method="sample", places=[4, 7])) == 2
 
 
-def test_the_commands_decode_without_places_unless_they_sample(tmp_path, capsys):
+def test_the_commands_decode_without_places_unless_they_sample(run, capsys):
     """translate and evaluate give each source's place to translate only when sampling."""
     from minis2s.cli import main
-    from tests.tiny_run import train_tiny
 
-    run = str(train_tiny(tmp_path / "run"))
     for options in ([], ["--beam", "2"], ["--sample", "--seed", "3"]):
         assert main(["translate", "--checkpoint", run, *options, "12", "", "345"]) == 0
         assert main(["evaluate", "--checkpoint", run, "--task", "reverse-digits", *options]) == 0
     capsys.readouterr()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny reverse-digits run (tests/tiny_run.py), its path."""
+    from tests.tiny_run import train_tiny
+
+    return str(train_tiny(tmp_path_factory.mktemp("walkthrough-2") / "run"))
+
+
+def test_a_checkpoint_given_with_a_which_that_names_another_is_refused(run):
+    """Translator.load("run/best", which="last") loaded best/ without a word."""
+    best, last = os.path.join(run, "best"), os.path.join(run, "last")
+    with pytest.raises(ValueError) as e:
+        Translator.load(best, which="last")
+    said = str(e.value)
+    assert f"{best} is a checkpoint" in said and "which='last'" in said, said
+    assert f"give {last}" in said and "leave which out" in said, said
+    with pytest.raises(ValueError, match="which='last'"):
+        Translator.load_ensemble([best, last], which="last")
+    assert Translator.load(last, which="last").config == Translator.load(run, "last").config
+    assert Translator.load(best).config == Translator.load(run).config
