@@ -156,6 +156,16 @@ def check_given_vocabs(cfg: ModelConfig, src_vocab: Vocab | None, tgt_vocab: Voc
             )
 
 
+def check_given_config(config: Any) -> None:
+    """Translator's config, given by hand, is a dict (what Translator.load reads from a run's
+    state.json) or None: `config or {}` kept a list as {} and a string as itself."""
+    if config is not None and not isinstance(config, dict):
+        raise ValueError(
+            f"Translator: config is {describe(config)}; give a dict (a loaded run's config, "
+            "Translator.config: its 'model', 'train', 'data' and 'dtype'), or leave it out"
+        )
+
+
 def tokenizer_of(where: str, data_config: dict[str, Any]) -> Tokenizer:
     """The tokenizer a checkpoint's config records: its name (for "bpe", the Tokenizer rebuilt
     from the merges it learned), reading text in the Unicode normal form the config names

@@ -62,6 +62,7 @@ class Translator:
     ) -> None:
         validate.model("Translator", model)  # its ModelConfig, say: no .cfg to read
         checks.check_given_vocabs(model.cfg, src_vocab, tgt_vocab)
+        checks.check_given_config(config)
         self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
         self.tokenizer = get_tokenizer(tokenizer)
         self.config = config or {}  # a loaded run's config: "model", "train", "data", "dtype"

@@ -280,6 +280,31 @@ TARGETS |= {
             "task": ["task"],
         },  # fmt: skip
     ),
+    "Translator": Target(
+        call=lambda w: Translator,
+        base=lambda w: {
+            "model": w["tr"].model,
+            "src_vocab": w["tr"].src_vocab,
+            "tgt_vocab": w["tr"].tgt_vocab,
+            "tokenizer": w["tr"].tokenizer,
+            "config": w["tr"].config,
+        },
+        signature=sig(Translator),
+        bad={
+            "model": [None, "x", Derived("its ModelConfig", lambda w, b: b.cfg)],
+            **dict.fromkeys(
+                ["src_vocab", "tgt_vocab"],
+                [
+                    None,
+                    "0123",
+                    Derived("its tokens", lambda w, b: b.tokens),
+                    Derived("another size", lambda w, b: type(b)(b.tokens[5:])),
+                ],
+            ),
+            "tokenizer": ["", "nonesuch", 3, None],
+            "config": ["x", [], 3],
+        },
+    ),
     "Translator.load": Target(
         call=lambda w: Translator.load,
         base=lambda w: {"path": w["run"]},

@@ -97,3 +97,16 @@ def test_a_checkpoint_given_with_a_which_that_names_another_is_refused(run):
         Translator.load_ensemble([best, last], which="last")
     assert Translator.load(last, which="last").config == Translator.load(run, "last").config
     assert Translator.load(best).config == Translator.load(run).config
+
+
+@pytest.mark.parametrize("config", ["runs/x/best/state.json", [("data", {})], 3])
+def test_a_translator_built_by_hand_refuses_a_config_that_is_not_a_dict(config):
+    """Translator(model, vocab, vocab, config=...) kept any value: a list became {} without a
+    word, a string failed later with an AttributeError (or gave no figure it recorded)."""
+    v = Vocab("0123456789")
+    model = Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4))
+    with pytest.raises(ValueError, match=r"^Translator: config is .*; give a dict"):
+        Translator(model, v, v, config=config)
+    assert Translator(model, v, v, config=None).config == {}
+    recorded = {"data": {"longest_source": 5}}
+    assert Translator(model, v, v, config=recorded).longest_source == 5
