@@ -159,12 +159,18 @@ def check_model_fits(model: dict[str, Any]) -> None:
         )
 
 
+# pipeline's functions whose keyword arguments `minis2s train` fills from its options of the same
+# dest (load_data's bpe_merges from --bpe-merges, train's tgt_vectors from --tgt-vectors)
+KEYWORD_OWNERS = ("load_data", "train")
+
+
 def option_words(e: Exception, parser: argparse.ArgumentParser) -> str:
     """The message of `e` for a user of `parser` (a command's): a ConfigError of a field that
     one of its config options sets (add_dataclass_options) names that option as typed (`--lr -1:
     must be ...`, `--nesterov: needs ...`), found through the parser's own table of dests and
-    option strings; any other error, or a field no single option sets (the vocabulary sizes),
-    keeps its own words."""
+    option strings, as does one of a KEYWORD_OWNERS keyword (`--bpe-merges -1: must be ...`);
+    any other error, or a field no single option sets (the vocabulary sizes), keeps its own
+    words."""
     from minis2s.config_error import ConfigError, as_typed
 
     if not isinstance(e, ConfigError):
@@ -176,6 +182,8 @@ def option_words(e: Exception, parser: argparse.ArgumentParser) -> str:
         for a in group._group_actions
         if a.dest == e.field
     ]
+    if not actions and e.owner in KEYWORD_OWNERS:  # a keyword the command fills from its option
+        actions = [a for a in parser._actions if a.dest == e.field]
     if len(actions) != 1:
         return str(e)
     strings = actions[0].option_strings

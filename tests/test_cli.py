@@ -1116,9 +1116,12 @@ def test_a_bpe_run_learns_subword_pieces_keeps_its_merges_and_resumes(tmp_path, 
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["--tokenizer", "word", "--bpe-merges", "5"], "--bpe-merges applies to --tokenizer bpe"),
+        (
+            ["--tokenizer", "word", "--bpe-merges", "5"],
+            "--bpe-merges 5: applies to --tokenizer bpe",
+        ),
         (["--bpe-merges", "5"], "the tokenizer here is char (the default)"),
-        (["--tokenizer", "bpe", "--bpe-merges", "-1"], "--bpe-merges must be an integer >= 0"),
+        (["--tokenizer", "bpe", "--bpe-merges", "-1"], "--bpe-merges -1: must be an integer >= 0"),
     ],
 )
 def test_bpe_merges_needs_the_bpe_tokenizer(tmp_path, capsys, argv, message):

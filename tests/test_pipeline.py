@@ -242,7 +242,7 @@ def test_an_unknown_tokenizer_name_lists_bpe_among_the_choices(corpus, name):
 
 
 def test_bpe_merges_may_be_a_numpy_integer(tmp_path, corpus):
-    """A sweep over np.array([60, 400]) was refused: "--bpe-merges must be an integer >= 0; got
+    """A sweep over np.array([60, 400]) was refused: "bpe_merges must be an integer >= 0; got
     np.int64(60)" (learn_tokenizer takes one, as train_size and max_len do)."""
     data = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer="bpe",
                               bpe_merges=np.int64(2))  # fmt: skip
@@ -251,7 +251,7 @@ def test_bpe_merges_may_be_a_numpy_integer(tmp_path, corpus):
                    progress=False)  # fmt: skip
     assert Translator.load(tmp_path / "r").config["data"]["options"]["bpe_merges"] == 2
     for bad in (np.float64(2.0), True, -1):
-        with pytest.raises(ValueError, match="--bpe-merges must be an integer >= 0"):
+        with pytest.raises(ValueError, match="^load_data: bpe_merges must be an integer >= 0"):
             pipeline.load_data(data=str(corpus), tokenizer="bpe", bpe_merges=bad)
 
 

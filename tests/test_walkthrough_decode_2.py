@@ -110,3 +110,50 @@ def test_a_translator_built_by_hand_refuses_a_config_that_is_not_a_dict(config):
     assert Translator(model, v, v, config=None).config == {}
     recorded = {"data": {"longest_source": 5}}
     assert Translator(model, v, v, config=recorded).longest_source == 5
+
+
+def _corpus(tmp_path):
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"a b {i}\t{i} b a\n" for i in range(30)), encoding="utf-8")
+    return str(corpus)
+
+
+def test_python_refusals_of_bpe_merges_and_vectors_name_the_keywords(tmp_path):
+    """load_data(bpe_merges=5) and train(src_vectors=..., tgt_vectors=...) were refused in the
+    command line's words (--bpe-merges, --src-vectors), options a Python caller never wrote."""
+    from minis2s import pipeline
+    from minis2s.models.pretrained import check_shared
+
+    corpus = _corpus(tmp_path)
+    cases = [
+        (lambda: pipeline.load_data(data=corpus, tokenizer="word", bpe_merges=5),
+         "load_data: bpe_merges applies to tokenizer='bpe', which learns"),
+        (lambda: pipeline.load_data(data=corpus, tokenizer="bpe", bpe_merges=-1),
+         "load_data: bpe_merges must be an integer >= 0; got -1"),
+        (lambda: check_shared(ModelConfig(9, 9, share_embeddings=True), "v.txt", "v.txt"),
+         "train: src_vectors and tgt_vectors both given, but with share_embeddings"),
+    ]  # fmt: skip
+    for call, words in cases:
+        with pytest.raises(ValueError) as e:
+            call()
+        assert str(e.value).startswith(words) and "--" not in str(e.value), e.value
+
+
+def test_the_command_line_refuses_them_in_its_option_words(tmp_path, capsys):
+    from minis2s.cli import main
+    from tests.tiny_run import TINY
+
+    corpus, vectors = _corpus(tmp_path), tmp_path / "v.txt"
+    vectors.write_text("a 0.5 0.5\n", encoding="utf-8")
+    shared = ["--share-vocab", "--share-embeddings"]
+    cases = [
+        (["--data", corpus, "--tokenizer", "word", "--bpe-merges", "5"],
+         "--bpe-merges 5: applies to --tokenizer bpe, which learns"),
+        (["--data", corpus, "--tokenizer", "bpe", "--bpe-merges", "-1"],
+         "--bpe-merges -1: must be an integer >= 0"),
+        ([*TINY, *shared, "--src-vectors", str(vectors), "--tgt-vectors", str(vectors)],
+         f"--tgt-vectors {vectors}: given with --src-vectors, but with --share-embeddings"),
+    ]  # fmt: skip
+    for i, (argv, words) in enumerate(cases):
+        assert main(["train", *argv, "--out", str(tmp_path / f"r{i}")]) == 2
+        assert words in capsys.readouterr().err

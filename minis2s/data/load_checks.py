@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from numbers import Integral
 from typing import Any
 
+from minis2s.config_error import ConfigError
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import SPECIALS, Vocab
 
@@ -85,19 +86,21 @@ def is_bpe(tokenizer: str | Tokenizer | None) -> bool:
 def check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> None:
     """A tokenizer name is one of TOKENIZERS or "bpe"; --bpe-merges only with --tokenizer bpe.
     With a BPE Tokenizer learned before (--resume's), it only records how many merges that one
-    was asked for."""
+    was asked for. A refusal is load_data's, of bpe_merges, a ConfigError that `minis2s train`
+    words as its --bpe-merges (cli_options.option_words)."""
     if isinstance(tokenizer, str) and tokenizer != "bpe":
         get_tokenizer(tokenizer)  # an unknown name is refused with the list of names
     if bpe_merges is None:
         return
     if not is_bpe(tokenizer):
         name = get_tokenizer(tokenizer).name if tokenizer else "char (the default)"
-        raise ValueError(
-            f"--bpe-merges applies to --tokenizer bpe, which learns that many merges from the "
-            f"training pairs; the tokenizer here is {name}"
-        )
+        why = "which learns that many merges from the training pairs; the tokenizer here is"
+        raise ConfigError("load_data", "bpe_merges", bpe_merges,
+                          f"applies to tokenizer='bpe', {why} {name}", "{field} {body}",
+                          f"applies to --tokenizer bpe, {why} {name}")  # fmt: skip
     if isinstance(bpe_merges, bool) or not isinstance(bpe_merges, Integral) or bpe_merges < 0:
-        raise ValueError(f"--bpe-merges must be an integer >= 0; got {bpe_merges!r}")
+        raise ConfigError("load_data", "bpe_merges", bpe_merges, "must be an integer >= 0",
+                          "{field} {body}; got {value_r}")  # fmt: skip
 
 
 def check_vocab_options(min_freq: Any, max_vocab: Any) -> None:

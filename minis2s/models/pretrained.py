@@ -17,6 +17,7 @@ import numpy as np
 
 from minis2s import _warn, backend
 from minis2s.backend import to_numpy
+from minis2s.config_error import ConfigError
 from minis2s.data.vectors import Coverage, embedding_matrix, read_vectors
 from minis2s.data.vocab import SPECIALS, Vocab
 from minis2s.models.config import ModelConfig
@@ -29,11 +30,13 @@ def check_shared(cfg: ModelConfig, src_vectors: Any, tgt_vectors: Any) -> None:
     """ValueError for vectors of both sides (None: not given) for a model that shares one
     embedding matrix between them: the second file would overwrite the first's rows."""
     if cfg.share_embeddings and src_vectors is not None and tgt_vectors is not None:
-        raise ValueError(
-            "--src-vectors and --tgt-vectors both given, but with --share-embeddings the source "
-            "and target embeddings are one matrix (over one vocabulary), which one file "
-            "initialises: give one of them"
-        )
+        why = ("the source and target embeddings are one matrix (over one vocabulary), which one "
+               "file initialises: give one of them")  # fmt: skip
+        raise ConfigError(  # train's words; `minis2s train` names its options (option_words)
+            "train", "tgt_vectors", tgt_vectors,
+            f"src_vectors and tgt_vectors both given, but with share_embeddings {why}", "{body}",
+            f"given with --src-vectors, but with --share-embeddings {why}",
+        )  # fmt: skip
 
 
 class Loaded(NamedTuple):
