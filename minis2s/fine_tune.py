@@ -54,6 +54,13 @@ CONFLICTS = {
     "--src-vectors": "the new run's source embeddings are RUN's",
     "--tgt-vectors": "the new run's target embeddings are RUN's",
 }
+# pipeline.train's keywords that conflict with its init_from, and why (its own words)
+KEYWORD_CONFLICTS = {
+    "resume": "a fine-tuned run resumes from its own last/ (which records where it started): "
+    "give resume=True with its out_dir, without init_from",
+    "src_vectors": CONFLICTS["--src-vectors"],
+    "tgt_vectors": CONFLICTS["--tgt-vectors"],
+}
 
 
 class Start(NamedTuple):
@@ -100,10 +107,15 @@ def load_run(path: str | os.PathLike | Start) -> Start:
 
 def check_options(given: dict[str, Any]) -> None:
     """ValueError naming the first option in `given` ({"--resume": value, ...}; None or False
-    for one not given) that conflicts with --init-from, why, and the fix."""
-    for flag, value in given.items():
-        if value is not None and value is not False:
-            raise ValueError(f"{flag} conflicts with --init-from: {CONFLICTS[flag]}; leave it out")
+    for one not given) that conflicts with --init-from, why, and the fix; pipeline.train's
+    keywords ({"resume": value, ...}) are named as train's, conflicting with init_from."""
+    for name, value in given.items():
+        if value is None or value is False:
+            continue
+        if name in KEYWORD_CONFLICTS:
+            raise ValueError(f"train: {name} conflicts with init_from: "
+                             f"{KEYWORD_CONFLICTS[name]}; leave it out")  # fmt: skip
+        raise ValueError(f"{name} conflicts with --init-from: {CONFLICTS[name]}; leave it out")
 
 
 def model_options(start: Start, given: dict[str, Any], check: bool = True) -> dict[str, Any]:

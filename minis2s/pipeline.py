@@ -156,8 +156,8 @@ def _check_arguments(
         validate.boolean("train", name, flag)  # resume="no" resumed
     check_train_arguments(data, model_options, tcfg, out_dir)  # not an AttributeError inside
     if init_from is not None:  # first: the conflict is what to fix, not a missing file
-        fine_tune.check_options({"--resume": resume, "--src-vectors": src_vectors,
-                                 "--tgt-vectors": tgt_vectors})  # fmt: skip
+        fine_tune.check_options({"resume": resume, "src_vectors": src_vectors,
+                                 "tgt_vectors": tgt_vectors})  # fmt: skip
     check_vectors_options(resume, src_vectors, tgt_vectors)
 
 

@@ -178,10 +178,9 @@ def test_the_options_equal_to_runs_and_from_python_are_checked_alike(run, tmp_pa
     data = pipeline.load_data(task="reverse-digits", seed=1, train_size=64)
     out = str(tmp_path / "new")
     pipeline.train(data, {"hidden": 8, "cell": "lstm"}, TCFG, out, init_from=run, progress=False)
-    for kw, match in (({"resume": True}, "--resume conflicts"),
-                      ({"src_vectors": __file__}, "--src-vectors conflicts")):  # fmt: skip
-        with pytest.raises(ValueError, match=match):
-            pipeline.train(data, {}, TCFG, str(tmp_path / "x"), init_from=run, **kw)
+    for name, value in {"resume": True, "src_vectors": __file__}.items():  # train's words
+        with pytest.raises(ValueError, match=f"^train: {name} conflicts with init_from"):
+            pipeline.train(data, {}, TCFG, str(tmp_path / "x"), init_from=run, **{name: value})
     with pytest.raises(ValueError, match=r"--min-freq \(min_freq\) shapes a vocabulary"):
         pipeline.train(pipeline.load_data(task="reverse-digits", min_freq=2), {}, TCFG,
                        str(tmp_path / "y"), init_from=run)  # fmt: skip

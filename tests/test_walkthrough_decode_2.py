@@ -157,3 +157,20 @@ def test_the_command_line_refuses_them_in_its_option_words(tmp_path, capsys):
     for i, (argv, words) in enumerate(cases):
         assert main(["train", *argv, "--out", str(tmp_path / f"r{i}")]) == 2
         assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("keyword", ["resume", "src_vectors", "tgt_vectors"])
+def test_python_conflicts_with_init_from_name_the_keywords(run, tmp_path, keyword):
+    """pipeline.train(..., init_from=RUN, src_vectors=...) said '--src-vectors conflicts with
+    --init-from', two options a Python caller never wrote."""
+    from minis2s import pipeline
+    from minis2s.train.config import TrainConfig
+
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    value = True if keyword == "resume" else str(tmp_path / "v.txt")
+    with pytest.raises(ValueError) as e:
+        pipeline.train(data, {}, TrainConfig(epochs=1), str(tmp_path / "new"), init_from=run,
+                       progress=False, **{keyword: value})  # fmt: skip
+    said = str(e.value)
+    assert said.startswith(f"train: {keyword} conflicts with init_from: "), said
+    assert "--" not in said, said
