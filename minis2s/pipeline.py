@@ -158,7 +158,7 @@ def _check_arguments(
     if init_from is not None:  # first: the conflict is what to fix, not a missing file
         fine_tune.check_options({"resume": resume, "src_vectors": src_vectors,
                                  "tgt_vectors": tgt_vectors})  # fmt: skip
-    check_vectors_options(resume, src_vectors, tgt_vectors)
+    check_vectors_options(resume, src_vectors, tgt_vectors, cli=cli)
 
 
 def _earlier_runs(

@@ -133,26 +133,32 @@ def check_no_run(out_dir: str, init_from: Any = None, *, cli: bool = False) -> N
 
 
 def check_vectors_options(
-    resume: bool, src_vectors: str | os.PathLike | None, tgt_vectors: str | os.PathLike | None
+    resume: bool,
+    src_vectors: str | os.PathLike | None,
+    tgt_vectors: str | os.PathLike | None,
+    *,
+    cli: bool = False,
 ) -> None:
     """Pretrained vectors initialise a new run: a resumed one's embeddings are in its
-    checkpoint. Checked (with the files' existence) before any data is read."""
+    checkpoint. Checked (with the files' existence) before any data is read; with `cli`, the
+    messages name the flags (--src-vectors), pipeline.train's the keywords (src_vectors)."""
     for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
         if path is None:
             continue
+        named = f"--{side}-vectors" if cli else f"{side}_vectors"
         if not isinstance(path, str | os.PathLike):
             raise ValueError(f"{side}_vectors is {type(path).__name__} {path!r:.40}; give the "
                              "path of a file of word vectors (GloVe, word2vec or fastText "
                              "text)")  # fmt: skip
         if resume:
             raise ValueError(
-                f"--{side}-vectors ({side}_vectors) initialises a new run's embeddings; a resumed "
-                "run goes on with those in its checkpoint: leave it out"
+                f"{named} initialises a new run's embeddings; a resumed run goes on with those in "
+                "its checkpoint: leave it out"
             )
         if os.path.isdir(path):
-            raise IsADirectoryError(f"--{side}-vectors {path}: a directory; give the vectors' file")
+            raise IsADirectoryError(f"{named} {path}: a directory; give the vectors' file")
         if not os.path.exists(path):  # not isfile: <(zcat glove.txt.gz) is a pipe, read once
-            raise FileNotFoundError(f"--{side}-vectors {path}: no such file")
+            raise FileNotFoundError(f"{named} {path}: no such file")
 
 
 def check_batch_room(examples: list, tokens_per_batch: int) -> None:

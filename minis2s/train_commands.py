@@ -53,7 +53,7 @@ def _checked_out_dir(args: argparse.Namespace) -> tuple[str, Start | None]:
     out = args.out or f"runs/{pipeline.run_name(args.task, args.data)}"
     pipeline.check_out_dir(out, args.resume, args.init_from, cli=True)  # before the data is read
     start = None if args.init_from is None else _init_from(args)  # before the data is read too
-    pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors)
+    pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors, cli=True)
     return out, start
 
 

@@ -174,3 +174,24 @@ def test_python_conflicts_with_init_from_name_the_keywords(run, tmp_path, keywor
     said = str(e.value)
     assert said.startswith(f"train: {keyword} conflicts with init_from: "), said
     assert "--" not in said, said
+
+
+def test_python_refusals_of_vector_files_name_the_keywords(tmp_path, capsys):
+    """pipeline.train(src_vectors=...) of a missing file, a directory, or on resume was refused
+    as --src-vectors; minis2s train, which checks them first, keeps its option words."""
+    from minis2s import pipeline
+    from minis2s.cli import main
+    from minis2s.train.config import TrainConfig
+
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    cases = [({"src_vectors": str(tmp_path / "nope.vec")}, "src_vectors .*nope.vec: no such file"),
+             ({"tgt_vectors": str(tmp_path)}, "tgt_vectors .*: a directory"),
+             ({"src_vectors": str(tmp_path), "resume": True},
+              "src_vectors initialises a new run's embeddings")]  # fmt: skip
+    for kw, words in cases:
+        with pytest.raises((ValueError, OSError), match=f"^{words}") as e:
+            pipeline.train(data, {}, TrainConfig(epochs=1), str(tmp_path / "r"), **kw)
+        assert "--" not in str(e.value), e.value
+    argv = ["train", "--task", "reverse-digits", "--out", str(tmp_path / "r")]
+    assert main([*argv, "--src-vectors", str(tmp_path / "nope.vec")]) == 2
+    assert f"--src-vectors {tmp_path / 'nope.vec'}: no such file" in capsys.readouterr().err
