@@ -528,7 +528,7 @@ def test_tasks_lists_every_task(capsys):
         ),
         (["train", "--task", "copy", "--max-len", "5"], "--max-len applies to a --data corpus"),
         (["train", "--task", "copy", "--tokenizer", "word"], "--tokenizer applies to a --data"),
-        (["train", "--task", "copy", "--train-size", "-3"], "--train-size must be an integer >= 1"),
+        (["train", "--task", "copy", "--train-size", "-3"], "--train-size -3: must be an integer"),
         (["train", "--task", "copy", "--show", "-1"], "--show must be >= 0"),
         (
             ["evaluate", "--checkpoint", ".", "--data", "x.tsv", "--split", "dev"],

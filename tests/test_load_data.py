@@ -49,8 +49,9 @@ def test_a_path_that_is_not_text_is_named(corpus):
 def test_a_count_that_is_not_an_integer_is_named(corpus, option, value):
     """train_size=2.5 failed in a list slice; max_len=2.5 and max_len=True were used as 2.5 and
     1."""
-    flag = "--" + option.replace("_", "-")
-    with pytest.raises(ValueError, match=f"{flag} must be an integer >= 1.*got {value!r}"):
+    with pytest.raises(
+        ValueError, match=f"^load_data: {option} must be an integer >= 1.*got {value!r}"
+    ):
         pipeline.load_data(data=corpus, tokenizer="word", **{option: value})
 
 
@@ -61,15 +62,15 @@ def test_a_negative_or_fractional_seed_is_named(corpus):
 
 
 @pytest.mark.parametrize("max_vocab", [0, 3, 4])
-def test_a_max_vocab_of_the_specials_or_less_names_the_flag(corpus, max_vocab):
-    """--max-vocab 0 (which some tools read as "no limit") was refused in Vocab.build's words."""
-    with pytest.raises(ValueError, match=f"--max-vocab {max_vocab} .*leave it out for no limit"):
+def test_a_max_vocab_of_the_specials_or_less_names_the_keyword(corpus, max_vocab):
+    """max_vocab=0 (which some tools read as "no limit") was refused in Vocab.build's words."""
+    with pytest.raises(ValueError, match=f"max_vocab={max_vocab} .*leave it out for no limit"):
         pipeline.load_data(data=corpus, tokenizer="word", max_vocab=max_vocab)
 
 
 @pytest.mark.parametrize("min_freq", [0, -1, 1.5])
-def test_a_min_freq_below_one_names_the_flag(corpus, min_freq):
-    with pytest.raises(ValueError, match=f"--min-freq must be an integer >= 1; got {min_freq}"):
+def test_a_min_freq_below_one_names_the_keyword(corpus, min_freq):
+    with pytest.raises(ValueError, match=f"min_freq must be an integer >= 1; got {min_freq}"):
         pipeline.load_data(data=corpus, tokenizer="word", min_freq=min_freq)
 
 

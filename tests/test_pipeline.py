@@ -135,7 +135,7 @@ def test_resuming_from_python_keeps_the_runs_dtype(corpus, tmp_path):
 
 def test_a_max_vocab_with_room_for_the_specials_only_is_named(corpus):
     with pytest.raises(
-        ValueError, match="--max-vocab 4 leaves no room for a word besides the 4 special"
+        ValueError, match="max_vocab=4 leaves no room for a word besides the 4 special"
     ):
         pipeline.load_data(data=str(corpus), max_vocab=4)
 
@@ -151,8 +151,7 @@ def test_max_len_drops_a_pair_long_on_either_side(tmp_path):
 
 @pytest.mark.parametrize("option", ["train_size", "max_len"])
 def test_a_train_size_or_max_len_of_zero_is_refused(corpus, option):
-    flag = "--" + option.replace("_", "-")
-    with pytest.raises(ValueError, match=f"{flag} must be an integer >= 1"):
+    with pytest.raises(ValueError, match=f"^load_data: {option} must be an integer >= 1"):
         pipeline.load_data(data=str(corpus), dev_data=str(corpus), **{option: 0})
 
 

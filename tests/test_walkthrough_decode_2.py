@@ -195,3 +195,28 @@ def test_python_refusals_of_vector_files_name_the_keywords(tmp_path, capsys):
     argv = ["train", "--task", "reverse-digits", "--out", str(tmp_path / "r")]
     assert main([*argv, "--src-vectors", str(tmp_path / "nope.vec")]) == 2
     assert f"--src-vectors {tmp_path / 'nope.vec'}: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "keyword, value, words",
+    [("train_size", -3, "must be an integer >= 1 (or left out)"),
+     ("max_len", 0, "must be an integer >= 1 (or left out)"),
+     ("min_freq", 0, "must be an integer >= 1"),
+     ("max_vocab", 4, "leaves no room for a word besides the 4 special tokens")],
+)  # fmt: skip
+def test_load_data_names_its_counts_as_keywords_and_train_as_options(
+    tmp_path, capsys, keyword, value, words
+):
+    """load_data(min_freq=0) said '--min-freq must be ...'; minis2s train keeps --min-freq."""
+    from minis2s import pipeline
+    from minis2s.cli import main
+
+    corpus = _corpus(tmp_path)
+    with pytest.raises(ValueError) as e:
+        pipeline.load_data(data=corpus, tokenizer="word", **{keyword: value})
+    said = str(e.value)
+    assert said.startswith(f"load_data: {keyword}") and words in said and "--" not in said, said
+    flag = "--" + keyword.replace("_", "-")
+    argv = ["train", "--data", corpus, flag, str(value), "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    assert f"{flag} {value}: {words}" in capsys.readouterr().err

@@ -2,7 +2,8 @@
 corpus-only options only with a corpus, paths that are paths, counts that are integers, a known
 tokenizer with --bpe-merges only for BPE, and vocabulary options that leave room for a word;
 and, once the vocabularies are built, that each side kept a token of its own. Each error names
-the flag and the fix."""
+the argument and the fix: a count's or bpe_merges' is load_data's ConfigError, which `minis2s
+train` words as its flag (cli_options.option_words); the others still name the flags."""
 
 from __future__ import annotations
 
@@ -45,9 +46,10 @@ def check_choices(
             f"corpus; the built-in task {task!r} has its own {_tokenizer_of(task)}dev and test "
             "splits and lengths"
         )
-    for flag, value in (("--train-size", train_size), ("--max-len", max_len)):
+    for name, value in (("train_size", train_size), ("max_len", max_len)):
         if value is not None and (not_int(value) or value < 1):
-            raise ValueError(f"{flag} must be an integer >= 1 (or left out); got {value!r}")
+            raise ConfigError("load_data", name, value, "must be an integer >= 1 (or left out)",
+                              "{field} {body}; got {value_r}")  # fmt: skip
     if not_int(seed) or seed < 0:
         raise ValueError(f"load_data: seed must be an integer >= 0; got {seed!r}")
 
@@ -104,16 +106,19 @@ def check_bpe(tokenizer: str | Tokenizer | None, bpe_merges: int | None) -> None
 
 
 def check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
-    """--min-freq is an integer >= 1, --max-vocab one with room for a word after the specials
-    (before any file is read, in the flags' names rather than Vocab.build's)."""
+    """min_freq is an integer >= 1, max_vocab one with room for a word after the specials
+    (before any file is read, in load_data's words rather than Vocab.build's, which `minis2s
+    train` words as its --min-freq and --max-vocab: cli_options.option_words)."""
     if min_freq is not None and (not_int(min_freq) or min_freq < 1):
-        raise ValueError(f"--min-freq must be an integer >= 1; got {min_freq!r}")
+        raise ConfigError("load_data", "min_freq", min_freq, "must be an integer >= 1",
+                          "{field} {body}; got {value_r}")  # fmt: skip
     if max_vocab is not None and (not_int(max_vocab) or max_vocab <= len(SPECIALS)):
-        raise ValueError(
-            f"--max-vocab {max_vocab!r} leaves no room for a word besides the {len(SPECIALS)} "
-            f"special tokens, so every word would be <unk>: give an integer above "
-            f"{len(SPECIALS)}, or leave it out for no limit"
-        )
+        raise ConfigError(
+            "load_data", "max_vocab", max_vocab,
+            f"leaves no room for a word besides the {len(SPECIALS)} special tokens, so every "
+            f"word would be <unk>: give an integer above {len(SPECIALS)}, or leave it out for no "
+            "limit", "{field}={value_r} {body}",
+        )  # fmt: skip
 
 
 def check_each_side_kept(
