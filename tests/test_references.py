@@ -86,7 +86,7 @@ STATE_JSON = {"init_from", "data.source", "data.normalization", "data.bpe_merges
               "data.longest_source"}  # fmt: skip
 
 # a name that ends like a file's name is a file, not an attribute (`log.jsonl`, `state.json`)
-FILE_ENDINGS = {"py", "json", "jsonl", "npz", "lock", "txt", "tsv", "md", "sh", "toml"}
+FILE_ENDINGS = {"py", "json", "jsonl", "npz", "lock", "txt", "tsv", "md", "sh", "toml", "gz"}
 
 NEWLINE = "\n"
 PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w-]+\.py)\b")
