@@ -85,7 +85,8 @@ def load_data(
 
     `vocabs`: the (source, None for feature sources; target) vocabularies to encode with, in
     place of ones built on the training pairs, so `min_freq` and `max_vocab` do not apply (a
-    fine-tuning's: the run it starts from, with that run's Tokenizer for a corpus's `tokenizer`).
+    fine-tuning's: the run it starts from, with that run's Tokenizer for a corpus's `tokenizer`;
+    "bpe", which would learn new merges whose pieces they lack, is refused).
 
     `share_vocab`: one vocabulary for both sides (the same Vocab as src_vocab and tgt_vocab),
     built from the source and target tokens together, `min_freq` and `max_vocab` applied to
@@ -100,7 +101,7 @@ def load_data(
             raise ValueError(f"{flag} shapes a vocabulary built on the training pairs; with the "
                              "vocabularies given (vocabs), leave it out")  # fmt: skip
     check_vocab_options(min_freq, max_vocab)
-    _check_vocabs(vocabs)
+    _check_vocabs(vocabs, tokenizer)
     if share_vocab is not None:  # "no" would be taken for True
         validate.boolean("load_data", "share_vocab", share_vocab)
     n_skipped, ids = 0, None
@@ -151,9 +152,10 @@ def load_data(
                 options, source, encoded)  # fmt: skip
 
 
-def _check_vocabs(vocabs: Any) -> None:
+def _check_vocabs(vocabs: Any, tokenizer: Any) -> None:
     """`vocabs` is None or (source Vocab or None, target Vocab): 'not enough values to unpack'
-    named nothing."""
+    named nothing. Given, they are not read with BPE merges learned now: their pieces are those
+    of the merges they were built with, and new pieces would be <unk> or other pieces' ids."""
     if vocabs is None:
         return
     ok = isinstance(vocabs, tuple | list) and len(vocabs) == 2
@@ -162,6 +164,13 @@ def _check_vocabs(vocabs: Any) -> None:
             f"load_data: vocabs is {vocabs!r:.60}; give (src_vocab, tgt_vocab), two Vocab (the "
             "source one None for feature sources), as a Translator holds them: (tr.src_vocab, "
             "tr.tgt_vocab)"
+        )
+    if tokenizer == "bpe":
+        raise ValueError(
+            "load_data: tokenizer='bpe' learns new merges from these training pairs, but the "
+            "vocabularies given (vocabs) hold the pieces of the merges they were built with: pass "
+            "that Tokenizer, tokenizer=tr.tokenizer (a Translator's) or data.tokenizer (the Data "
+            "they came from)"
         )
 
 
