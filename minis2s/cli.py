@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, OSError, RuntimeError, ImportError) as e:  # OSError: files, disks
             from minis2s.cli_options import option_words
 
-            said = option_words(e, parser.commands[args.command])  # --lr, not TrainConfig's lr
+            said = option_words(e, parser.commands[args.command], argv)  # --lr, not lr
             print(f"minis2s {args.command}: error: {said}", file=sys.stderr)
             return 2
         except MemoryError as e:  # NumPy's refusal of an allocation (`--beam 1000000000000`)

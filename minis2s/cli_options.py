@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 DATA_FIELDS = {"src_vocab", "tgt_vocab", "src_features"}  # filled from the data, not options
@@ -164,13 +164,14 @@ def check_model_fits(model: dict[str, Any]) -> None:
 KEYWORD_OWNERS = ("load_data", "train")
 
 
-def option_words(e: Exception, parser: argparse.ArgumentParser) -> str:
+def option_words(e: Exception, parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> str:
     """The message of `e` for a user of `parser` (a command's): a ConfigError of a field that
     one of its config options sets (add_dataclass_options) names that option as typed (`--lr -1:
     must be ...`, `--nesterov: needs ...`), found through the parser's own table of dests and
     option strings, as does one of a KEYWORD_OWNERS keyword (`--bpe-merges -1: must be ...`);
     any other error, or a field no single option sets (the vocabulary sizes), keeps its own
-    words."""
+    words. The value is the text in `argv` (the command line) where that reads as the refused
+    value: --lr 1e-400, which float reads as 0.0, is not quoted as `--lr 0`."""
     from minis2s.config_error import ConfigError, as_typed
 
     if not isinstance(e, ConfigError):
@@ -190,8 +191,31 @@ def option_words(e: Exception, parser: argparse.ArgumentParser) -> str:
     if actions[0].nargs == 0:  # a flag: --input-feed, and its --no-input-feed
         named = strings[0] if e.value else strings[-1]
     else:
-        named = f"{strings[-1]} {as_typed(e.value)}"
+        text = _typed(argv, actions[0], parser)  # a word is as_typed's: ' bleu' quoted
+        reads_as = text is not None and callable(actions[0].type) and not isinstance(e.value, str)
+        reads_as = reads_as and actions[0].type(text) == e.value
+        named = f"{strings[-1]} {text if reads_as else as_typed(e.value)}"
     return f"{named}: {e.cli_body or e.body}"
+
+
+def _typed(
+    argv: Sequence[str], action: argparse.Action, parser: argparse.ArgumentParser
+) -> str | None:
+    """The text `argv` gives `action`'s option (the last time, which argparse keeps): after it,
+    or after its "=", in full or abbreviated as argparse takes it; None where it gives none."""
+    longs = [s for s in parser._option_string_actions if s.startswith("--")]
+    text = None
+    for i, token in enumerate(argv):
+        if token == "--":  # after it, text, not options
+            break
+        name, eq, value = token.partition("=")
+        full = name if name in longs else None
+        if full is None and name.startswith("--"):
+            matches = [s for s in longs if s.startswith(name)]
+            full = matches[0] if len(matches) == 1 else None
+        if full in action.option_strings:
+            text = value if eq else (argv[i + 1] if i + 1 < len(argv) else None)
+    return text
 
 
 def path(text: str) -> str:

@@ -7,6 +7,11 @@ import pytest
 from minis2s import pipeline
 from minis2s.data.corpus import write_tsv
 from minis2s.data.encoded import encoded_pairs
+from tests.test_walkthrough_train import (
+    TINY,
+    no_training,  # noqa: F401 (a fixture, used by its name)
+    refusal,
+)
 
 
 def _corpus(path, words: list[str]) -> str:
@@ -35,3 +40,18 @@ def test_given_vocabularies_are_not_read_with_newly_learned_bpe_merges(tmp_path)
     data = pipeline.load_data(data=new, dev_data=new, tokenizer=first.tokenizer, vocabs=vocabs)
     assert data.tokenizer is first.tokenizer
     assert encoded_pairs(data, "train")[1] == 0  # no piece read as <unk>
+
+
+@pytest.mark.parametrize(
+    "typed,value",
+    [(["--lr", "1e-400"], "1e-400"), (["--lr=1e-400"], "1e-400"), (["--lr", "-0.0"], "-0.0"),
+     (["--label-smoothing", "1.00"], "1.00")],
+)  # fmt: skip
+@pytest.mark.usefixtures("no_training")
+def test_a_refused_value_is_quoted_as_typed(tmp_path, capsys, typed, value):
+    """--lr 1e-400 is refused (float reads it as 0.0, below any learning rate there is), but the
+    refusal said `--lr 0`, which the user never typed, and which looks like a mistyped
+    command line rather than a number too small: the refusal quotes the text typed."""
+    line = refusal(capsys, ["train", *TINY, "--out", str(tmp_path / "run"), *typed])
+    option = typed[0].partition("=")[0]
+    assert line.startswith(f"minis2s train: error: {option} {value}: "), line
