@@ -194,3 +194,16 @@ def test_a_run_trained_on_another_host_is_not_told_to_kill_a_local_pid(tmp_path)
     said = str(e.value)
     assert "process 4242 on elsewhere.invalid" in said and "`kill`" in said
     assert "kill 4242" not in said
+
+
+def test_a_run_directory_replaced_by_another_while_held_stops_the_save(tmp_path):
+    # kills `if now is None` for `now != identity`: a run directory moved away and another made
+    # at its path (with a train.lock of its own) took the held run's saves, a second run there
+    out = tmp_path / "run"
+    with run_lock.hold(out):
+        shutil.move(out, tmp_path / "moved")
+        out.mkdir()
+        (out / run_lock.NAME).write_text("")
+        with pytest.raises(FileNotFoundError, match="moved or removed"):
+            checkpoint.save(out / "last", {"w": np.zeros(2)}, {})
+    assert not checkpoint.exists(out / "last")
