@@ -82,6 +82,15 @@ def test_a_resume_with_another_seed_is_refused(tmp_path):
         load_last(out, _meta(seed=1), VOCABS)
 
 
+def test_a_bpe_run_resumes_with_its_learned_tokenizer_whatever_count_was_asked(tmp_path):
+    # kills "data.options.bpe_merges" compared: a run that asked for 2000 merges and learned
+    # 1500 (its corpus ran out of pairs) is resumed in Python with its Tokenizer, whose load_data
+    # records the 1500 it holds; the merges themselves are what must match
+    out = _run(tmp_path, meta=_meta() | {"data": {"options": {"bpe_merges": 2000}}})
+    now = _meta() | {"data": {"options": {"bpe_merges": 1500}}}
+    assert load_last(out, now, VOCABS) is not None
+
+
 # --- checkpoint.py, checkpoint_files.py ---------------------------------------------------------
 
 
@@ -122,6 +131,23 @@ def test_a_save_fsyncs_each_file_its_folder_and_the_parent(tmp_path, monkeypatch
     assert sorted(os.listdir(path)) == sorted(files)
     for p in [*(path / f for f in files), path, tmp_path]:  # a rename keeps the inode
         assert os.stat(p).st_ino in synced, p
+
+
+def test_a_state_without_a_format_is_named_as_no_checkpoint_state(tmp_path):
+    # kills the `"format" not in state` check dropped: a state.json without one was a KeyError
+    # 'format' that named no file
+    path = tmp_path / "last"
+    checkpoint.save(path, {"w": np.zeros(2)}, {"i": 1})
+    (path / "state.json").write_text(json.dumps({"config": {"i": 1}}))
+    with pytest.raises(ValueError, match=r"state.json is not a minis2s checkpoint state"):
+        checkpoint.load(path)
+
+
+def test_a_run_directory_with_only_best_is_a_run(tmp_path):
+    # kills is_run looking at last/ alone: a run whose last/ is gone (deleted to save room)
+    # was no run, and a new run given its --out trained over its best/
+    checkpoint.save(tmp_path / "best", {"w": np.zeros(2)}, {})
+    assert checkpoint.is_run(tmp_path)
 
 
 # --- atomic.py ----------------------------------------------------------------------------------
