@@ -72,21 +72,16 @@ def check_out_dir(
 
 
 def _check_out_folders(out_dir: str) -> None:
-    """No folder above `out_dir` is a file (makedirs said only `[Errno 20] Not a directory`) or
-    a checkpoint (state.json and params.npz): its run's next save replaces it whole, a run
-    trained inside it with it."""
-    path = os.path.normpath(out_dir)
-    folder, below = os.path.dirname(path), path
-    while folder and folder != below:
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise NotADirectoryError(f"--out {out_dir}: {folder} is a file, not a directory: "
-                                     "choose another --out")  # fmt: skip
-        if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):
-            raise FileExistsError(
-                f"--out {out_dir} is inside the checkpoint {folder}, which its run's next save "
-                "replaces whole, this run with it; choose another --out (beside the run)"
-            )
-        folder, below = os.path.dirname(folder), folder
+    """No folder above `out_dir` is a file or a checkpoint (`checkpoint.blocked_above`)."""
+    blocked = checkpoint.blocked_above(out_dir)
+    if blocked and blocked[0] == "file":
+        raise NotADirectoryError(f"--out {out_dir}: {blocked[1]} is a file, not a directory: "
+                                 "choose another --out")  # fmt: skip
+    if blocked:
+        raise FileExistsError(
+            f"--out {out_dir} is inside the checkpoint {blocked[1]}, which its run's next save "
+            "replaces whole, this run with it; choose another --out (beside the run)"
+        )
 
 
 def check_no_run(out_dir: str, init_from: Any = None, *, cli: bool = False) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from minis2s import cli_options
 from minis2s.cli import build_parser, main
+from tests.refusals import refusal
 
 TINY = [
     "--task", "reverse-digits", "--train-size", "40", "--dev-size", "10", "--epochs", "1",
@@ -20,18 +21,6 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bad-values") / "run"
     assert main(["train", *TINY, "--out", str(out)]) == 0
     return str(out)
-
-
-def refusal(capsys, argv: list[str]) -> str:
-    """The one line of stderr with which `minis2s` refused `argv` (exit status 2)."""
-    try:
-        status = main(argv)
-    except SystemExit as e:  # argparse's refusal
-        status = e.code
-    err = capsys.readouterr().err
-    assert status == 2, f"{argv} was not refused (exit {status}); stderr: {err[-300:]}"
-    assert "Traceback" not in err
-    return err.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from minis2s.cli import build_parser, main
+from minis2s.cli import build_parser
 from minis2s.models.config import ModelConfig
 from minis2s.train.config import TrainConfig
+from tests.refusals import refusal
 
 TINY = ["--task", "reverse-digits", "--train-size", "20", "--dev-size", "5", "--epochs", "1",
         "--hidden", "8", "--emb", "8", "--quiet", "--show", "0"]  # fmt: skip
@@ -65,17 +66,6 @@ SETTINGS = [
     (["--attention", "dot"], "--attention dot: "),
     (["--tie-embeddings", "--emb", "4"], "--tie-embeddings: needs --emb == --hidden"),
 ]
-
-
-def refusal(capsys, argv: list[str]) -> str:
-    """The one line of stderr with which `minis2s` refused `argv` (exit status 2)."""
-    try:
-        status = main(argv)
-    except SystemExit as e:
-        status = e.code
-    err = capsys.readouterr().err
-    assert status == 2, f"{argv} was not refused (exit {status}); stderr: {err[-300:]}"
-    return err.strip().splitlines()[-1]
 
 
 def python_spelling(line: str) -> bool:

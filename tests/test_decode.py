@@ -15,6 +15,7 @@ from minis2s.decode import beam_search, greedy, sample
 from minis2s.decode.common import choosable
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.models.config import CELLS
+from tests.table_decoder import Table
 
 V = 9
 
@@ -494,34 +495,6 @@ def test_top_k_counts_the_tokens_above_the_kth_before_the_tied_ones():
     logp = np.log(np.array([[0.4, 0.2, 0.2, 0.2]]))
     rng = np.random.default_rng(0)
     assert {int(_draw(logp, 1.0, 2, rng)[0]) for _ in range(300)} == {0, 1}
-
-
-class Table:
-    """A decoder whose next-token log-probabilities are a table: {tokens so far (after <s>):
-    {token: log p}}; a token the table does not list gets -50."""
-
-    class State(NamedTuple):
-        enc: np.ndarray
-        prefix: tuple
-
-    def __init__(self, table):
-        self.table = table
-
-    def encode(self, src, src_mask):
-        return self.State(np.zeros(len(src)), tuple(() for _ in range(len(src))))
-
-    @staticmethod
-    def select(state, index, *, same_sources=False):
-        idx = np.asarray(index)
-        return Table.State(state.enc[idx], tuple(state.prefix[i] for i in idx))
-
-    def step(self, y, state, ids_checked=False):
-        prefix = tuple(p + (int(t),) for p, t in zip(state.prefix, np.asarray(y), strict=True))
-        logp = np.full((len(prefix), V), -50.0)
-        for r, p in enumerate(prefix):
-            for token, lp in self.table.get(p[1:], {}).items():  # p[0] is <s>
-                logp[r, token] = lp
-        return logp, self.State(state.enc, prefix), None
 
 
 def test_an_early_eos_in_the_top_k_leaves_room_for_k_live_hypotheses():

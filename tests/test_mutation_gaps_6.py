@@ -12,7 +12,7 @@ import types
 import pytest
 
 from minis2s import validate
-from minis2s.cli import build_parser, main
+from minis2s.cli import build_parser
 from minis2s.cli_options import option_words
 from minis2s.models.config import ModelConfig
 from minis2s.train.config import TrainConfig
@@ -20,16 +20,11 @@ from minis2s.train.frozen_embeddings import frozen_params
 from minis2s.validate import TooLarge
 from tests import conftest
 from tests.background import Run
+from tests.refusals import refusal
 from tests.test_decoding_check_words import PAIRS, translator
 
 TINY = ["--task", "reverse-digits", "--train-size", "20", "--dev-size", "5", "--epochs", "1",
         "--hidden", "8", "--emb", "8", "--quiet", "--show", "0"]  # fmt: skip
-
-
-def refusal(capsys, argv: list[str]) -> str:
-    """The last line of stderr with which `minis2s` refused `argv` (exit status 2)."""
-    assert main(argv) == 2
-    return capsys.readouterr().err.strip().splitlines()[-1]
 
 
 # --- ConfigError and option_words --------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -24,6 +23,7 @@ from minis2s.decode import beam_search, sample
 from minis2s.layers import loss
 from minis2s.train import checkpoint
 from minis2s.train.average import average, last_kept
+from tests.table_decoder import Table
 
 # --- layers/loss.py ----------------------------------------------------------------------------
 
@@ -46,36 +46,6 @@ def test_a_small_label_smoothing_reaches_the_gradient(eps, reduction):
 
 
 # --- decode/beam.py -----------------------------------------------------------------------------
-
-V = 9  # the scripted model's vocabulary: <pad> <s> </s> <unk> and 4..8
-
-
-class Table:
-    """A decoder whose next-token log-probabilities are a table: {tokens so far (after <s>):
-    {token: log p}}; a token the table does not list gets -50."""
-
-    class State(NamedTuple):
-        enc: np.ndarray  # only read for its array module
-        prefix: tuple  # per row, the tokens fed so far, <s> first
-
-    def __init__(self, table):
-        self.table = table
-
-    def encode(self, src, src_mask):
-        return self.State(np.zeros(len(src)), tuple(() for _ in range(len(src))))
-
-    @staticmethod
-    def select(state, index, *, same_sources=False):
-        idx = np.asarray(index)
-        return Table.State(state.enc[idx], tuple(state.prefix[i] for i in idx))
-
-    def step(self, y, state, ids_checked=False):
-        prefix = tuple(p + (int(t),) for p, t in zip(state.prefix, np.asarray(y), strict=True))
-        logp = np.full((len(prefix), V), -50.0)
-        for r, p in enumerate(prefix):
-            for token, lp in self.table.get(p[1:], {}).items():  # p[0] is <s>
-                logp[r, token] = lp
-        return logp, self.State(state.enc, prefix), None
 
 
 def test_the_search_goes_on_while_a_live_hypothesis_could_beat_the_nbest_th_finished_one():

@@ -8,6 +8,7 @@ import pytest
 
 from minis2s.api import Translator
 from minis2s.cli import main
+from tests.refusals import refusal
 from tests.tiny_run import TINY, train_tiny
 
 
@@ -15,19 +16,6 @@ from tests.tiny_run import TINY, train_tiny
 def run(tmp_path_factory):
     """A tiny reverse-digits run (tests/tiny_run.py), its path."""
     return str(train_tiny(tmp_path_factory.mktemp("walkthrough") / "run"))
-
-
-def refused(capsys, argv: list[str]) -> str:
-    """The last line of stderr with which `minis2s` refused `argv` (exit status 2), checked to
-    hold no traceback."""
-    try:
-        status = main(argv)
-    except SystemExit as e:  # argparse's refusal
-        status = e.code
-    err = capsys.readouterr().err
-    assert status == 2, f"{argv} was not refused (exit {status}); stderr: {err[-300:]}"
-    assert "Traceback" not in err
-    return err.strip().splitlines()[-1]
 
 
 def test_an_ensemble_of_runs_on_other_data_is_not_blamed_on_their_train_size(tmp_path):
@@ -73,7 +61,7 @@ def test_a_sentence_argument_not_in_utf8_is_refused_as_a_stdin_line_is(run, caps
     line of stdin with that byte is refused naming it (README: "a line that is not UTF-8 is an
     error naming it"), and so is the argument, with its place."""
     bad = os.fsdecode(b"12\xe93")  # "12é3" in Latin-1, as the shell passes it to Python
-    line = refused(capsys, ["translate", "--checkpoint", run, "45", bad])
+    line = refusal(capsys, ["translate", "--checkpoint", run, "45", bad])
     assert "sentence 2" in line and "not valid UTF-8" in line and "\\xe9" in line, line
 
 
@@ -131,7 +119,7 @@ def test_plot_names_its_sentence_as_the_option_not_as_translates_sources(run, tm
     sources[0] (sentence 1) is empty", and a long one noted as "sources[0] has 50 tokens", the
     Python API's words for a list the user never wrote; both name --sentence."""
     out = str(tmp_path / "a.png")
-    line = refused(capsys, ["plot", "--checkpoint", run, "--sentence", "", "--out", out])
+    line = refusal(capsys, ["plot", "--checkpoint", run, "--sentence", "", "--out", out])
     assert "--sentence" in line and "sources[0]" not in line and "translate:" not in line, line
     assert main(["plot", "--checkpoint", run, "--sentence", "1" * 50, "--out", out]) == 0
     err = capsys.readouterr().err
@@ -146,7 +134,7 @@ def test_plot_refuses_a_sentence_for_a_feature_model_naming_the_option(tmp_path,
     assert main(["train", *frames, "--out", str(tmp_path / "frames")]) == 0
     argv = ["plot", "--checkpoint", str(tmp_path / "frames"), "--sentence", "12", "--out",
             str(tmp_path / "a.png")]  # fmt: skip
-    line = refused(capsys, argv)
+    line = refusal(capsys, argv)
     assert "--sentence" in line and "plot_attention" in line and "sources[0]" not in line, line
 
 
@@ -172,7 +160,7 @@ def test_translate_with_standard_input_closed_is_refused_in_one_line(run, capsys
     import sys
 
     monkeypatch.setattr(sys, "stdin", None)
-    line = refused(capsys, ["translate", "--checkpoint", run])
+    line = refusal(capsys, ["translate", "--checkpoint", run])
     assert "standard input" in line and "closed" in line, line
 
 
@@ -218,7 +206,7 @@ def test_a_carriage_return_inside_a_line_of_stdin_is_refused_as_in_a_corpus(
     import io
 
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), "utf-8"))
-    line = refused(capsys, ["translate", "--checkpoint", run])
+    line = refusal(capsys, ["translate", "--checkpoint", run])
     assert "stdin:" in line and "carriage return" in line and fix in line, line
 
 
@@ -249,7 +237,7 @@ def test_a_checkpoint_whose_state_was_edited_wrongly_is_refused_naming_its_file(
     saved = json.loads(state.read_text())
     edit(saved["config"])
     state.write_text(json.dumps(saved))
-    line = refused(capsys, ["evaluate", "--checkpoint", str(copy), "--task", "reverse-digits"])
+    line = refusal(capsys, ["evaluate", "--checkpoint", str(copy), "--task", "reverse-digits"])
     assert "state.json" in line and "edited" in line, line
 
 
@@ -262,7 +250,7 @@ def test_a_damaged_vocabulary_file_of_a_run_is_named(run, tmp_path, capsys, cont
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     (copy / "best" / "src_vocab.json").write_text(content)
-    line = refused(capsys, ["translate", "--checkpoint", str(copy), "12"])
+    line = refusal(capsys, ["translate", "--checkpoint", str(copy), "12"])
     assert "src_vocab.json" in line, line
 
 
@@ -282,7 +270,7 @@ def test_parameters_that_do_not_fit_the_config_name_the_member_of_an_ensemble(
     params = dict(np.load(path))
     params["bridge.b"] = params["bridge.b"][:3]
     np.savez(path, **params)
-    line = refused(capsys, ["translate", "--checkpoint", run, "--checkpoint", str(copy), "12"])
+    line = refusal(capsys, ["translate", "--checkpoint", run, "--checkpoint", str(copy), "12"])
     assert "parameter bridge.b" in line and str(copy / "best") in line, line
 
 

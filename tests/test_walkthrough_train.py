@@ -11,27 +11,13 @@ from minis2s.cli import main
 from minis2s.data.corpus import write_tsv
 from minis2s.train.config import TrainConfig
 from minis2s.train.trainer import Trainer
-
-TINY = [
-    "--task", "reverse-digits", "--train-size", "40", "--dev-size", "10", "--epochs", "1",
-    "--hidden", "8", "--emb", "8", "--quiet", "--show", "0",
-]  # fmt: skip
+from tests.refusals import refusal
+from tests.tiny_run import TINY, train_tiny
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("walkthrough") / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
-    return out
-
-
-def refusal(capsys, argv: list[str]) -> str:
-    """The one line of stderr with which `minis2s` refused `argv` (exit status 2)."""
-    status = main(argv)
-    err = capsys.readouterr().err
-    assert status == 2, f"{argv} was not refused (exit {status}); stderr: {err[-300:]}"
-    assert "Traceback" not in err
-    return err.strip().splitlines()[-1]
+    return train_tiny(tmp_path_factory.mktemp("walkthrough") / "run")
 
 
 @pytest.fixture

@@ -73,15 +73,14 @@ def _check_not_kept(out: str | os.PathLike) -> None:
 
 def _check_out_folders(out: str | os.PathLike) -> None:
     """The folders above `out` are folders, or missing (the save makes them), and none is a
-    checkpoint, which its run's next save or trim replaces whole, an average inside with it."""
-    folder, top = os.path.dirname(os.path.abspath(out)), None
-    while folder != top:
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise NotADirectoryError(f"--out {out}: {folder} is a file, not a folder to write "
-                                     "the checkpoint in; choose another path")  # fmt: skip
-        if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):
-            raise ValueError(
-                f"--out {out} is inside the checkpoint {folder}, which its run's next save (or "
-                "trim of steps/) replaces whole, the average with it; choose a path outside it"
-            )
-        folder, top = os.path.dirname(folder), folder
+    checkpoint, which its run's next save or trim replaces whole, an average inside with it
+    (`checkpoint.blocked_above`)."""
+    blocked = checkpoint.blocked_above(out)
+    if blocked and blocked[0] == "file":
+        raise NotADirectoryError(f"--out {out}: {blocked[1]} is a file, not a folder to write "
+                                 "the checkpoint in; choose another path")  # fmt: skip
+    if blocked:
+        raise ValueError(
+            f"--out {out} is inside the checkpoint {blocked[1]}, which its run's next save (or "
+            "trim of steps/) replaces whole, the average with it; choose a path outside it"
+        )

@@ -171,6 +171,22 @@ def is_run(path: str | os.PathLike) -> bool:
     return any(exists(Path(path) / which) for which in ("best", "last"))
 
 
+def blocked_above(path: str | os.PathLike) -> tuple[str, str] | None:
+    """What stops a run or an average being written at `path` from a folder above it: ("file",
+    folder) where one is a file (makedirs says only `[Errno 20] Not a directory`), ("checkpoint",
+    folder) where one is a checkpoint (state.json and params.npz), which its run's next save
+    replaces whole, what was written inside with it; None where neither."""
+    named = (lambda f: f) if os.path.isabs(path) else os.path.relpath  # as the user wrote it
+    folder, below = os.path.dirname(os.path.abspath(path)), None
+    while folder != below:  # up to / (a relative path's too: a checkpoint may hold the cwd)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            return "file", named(folder)
+        if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):
+            return "checkpoint", named(folder)
+        folder, below = os.path.dirname(folder), folder
+    return None
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read the checkpoint directory `path` (see the module docstring for its files).
 
