@@ -199,3 +199,31 @@ def test_copy_weights_refuses_a_run_with_other_parameters():
 def test_describe_names_the_fix_when_one_side_has_unknowns():
     entry = {"path": "runs/x/best", "params": "2 arrays", "unknown": {"src": 0.0, "tgt": 0.25}}
     assert "to learn them" in fine_tune.describe(entry)
+
+
+# mutant: LETTERS + " " * 3 (a space 3x, not 4x, as likely as each letter: weight w = 4). Of
+# the reverse-string sources of L characters, those with one space (at one of the L - 2 inner
+# places, a letter on either side) are w (L - 2) / 26 times as many as those with none, whatever
+# the rejection of other strings (it keeps each string's odds against another): so
+# w ~ sum_L n1(L) / sum_L n0(L) (L - 2) / 26, L >= 4 (shorter ones are so few that repeats,
+# dropped, thin them). Its sampling error is under 0.1, against a gap of 1 to 3 or 5.
+def test_reverse_string_draws_a_space_four_times_as_often_as_a_letter():
+    splits = get_task("reverse-string").generate(seed=0)
+    lengths_spaces = [(len(s), s.count(" ")) for split in splits.values() for s, _ in split]
+    n1 = sum(k == 1 for L, k in lengths_spaces if L >= 4)
+    n0 = sum((L - 2) / 26 for L, k in lengths_spaces if L >= 4 and k == 0)
+    assert abs(n1 / n0 - 4) < 0.4, n1 / n0
+
+
+# mutant: read_as_run records len(tok.merges) - 1 as the data's bpe_merges
+def test_read_as_run_records_the_runs_bpe_merges(tmp_path):
+    pairs = [("low lower lowest", "new newer newest")] * 3 + [("a b", "c d")]
+    tok = learn_tokenizer([s for p in pairs for s in p], 6)
+    data = pipeline.load_data(
+        data=_corpus(tmp_path, "train.tsv", pairs), dev_data=_corpus(tmp_path, "dev.tsv", pairs)
+    )
+    start = _start(data.src_vocab, data.tgt_vocab)
+    start.translator.tokenizer = tok
+    start.translator.model.cfg = ModelConfig(src_vocab=5, tgt_vocab=5)  # src_features 0: text
+    read = fine_tune.read_as_run(data, start)
+    assert read.tokenizer is tok and read.options["bpe_merges"] == len(tok.merges) > 0
