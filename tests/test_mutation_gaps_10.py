@@ -227,3 +227,20 @@ def test_read_as_run_records_the_runs_bpe_merges(tmp_path):
     start.translator.model.cfg = ModelConfig(src_vocab=5, tgt_vocab=5)  # src_features 0: text
     read = fine_tune.read_as_run(data, start)
     assert read.tokenizer is tok and read.options["bpe_merges"] == len(tok.merges) > 0
+
+
+# mutant: beam_search(..., nbest=1) in length_batches.decode: nbest asked, one given
+def test_beam_decode_gives_nbest_hypotheses_per_row():
+    model = _model(Vocab([str(k) for k in range(8)]), emb=4)
+    rows = [np.array([4, 5, 6]), np.array([7])]
+    got = decode(model, rows, method="beam", batch_size=2, nbest=3, seed=0,
+                 options={"beam_size": 4})  # fmt: skip
+    assert [len(h) for h in got] == [3, 3]
+    assert all(len({tuple(x.ids) for x in h}) == 3 for h in got)  # three distinct outputs
+
+
+# mutant: describe's names swapped ("source" for the target side's share)
+def test_describe_puts_each_share_on_its_side():
+    entry = {"path": "runs/x/best", "params": "2 arrays", "unknown": {"src": 0.5, "tgt": 0.25}}
+    text = fine_tune.describe(entry)
+    assert "25.0% of the target tokens" in text and "50.0% of the source tokens" in text
