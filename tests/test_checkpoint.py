@@ -197,6 +197,22 @@ def test_a_crash_before_the_old_copy_is_deleted_leaves_the_new_checkpoint(
     assert leftovers(tmp_path, "c") == []
 
 
+def test_a_file_put_where_a_cut_save_moved_the_checkpoint_aside_keeps_its_only_copy(tmp_path, rng):
+    """Cut between the renames, the checkpoint is only at `.c.old`; a file the user then puts at
+    `c` is refused by the next save, and `.c.old` is kept (it was deleted before the refusal),
+    so the checkpoint still loads once the file is moved away."""
+    params, config = small_checkpoint(rng, value=1.0)
+    checkpoint.save(tmp_path / "c", params, config)
+    os.replace(tmp_path / "c", tmp_path / ".c.old")  # the save's first rename, then the cut
+    (tmp_path / "c").write_text("notes")
+    with pytest.raises(ValueError, match="is not a checkpoint directory") as e:
+        checkpoint.save(tmp_path / "c", small_checkpoint(rng, value=2.0)[0], config)
+    assert f"the checkpoint a cut save left at {tmp_path / '.c.old'} is kept" in str(e.value)
+    assert leftovers(tmp_path, "c") == [".c.old"]
+    (tmp_path / "c").unlink()
+    np.testing.assert_array_equal(checkpoint.load(tmp_path / "c").params["enc.emb.W"], 1.0)
+
+
 def test_save_replaces_an_old_checkpoint_and_nothing_else(tmp_path, rng):
     params, config = small_checkpoint(rng, value=1.0)
     checkpoint.save(tmp_path / "c", params, config, vocabs={"tgt": {"a": 1}})

@@ -47,7 +47,6 @@ from minis2s.train.checkpoint_diff import check_compatible as check_compatible
 from minis2s.train.checkpoint_diff import differences as differences
 from minis2s.train.checkpoint_diff import flat as flat
 from minis2s.train.checkpoint_files import (  # by name: save finds them here, as tests patch
-    _check_replaceable,
     _fsync_dir,
     _recover,
     _sibling,
@@ -126,8 +125,7 @@ def _write_whole(path: Path, arrays: dict[str, dict], texts: dict[str, str]) -> 
     """Write the files into `.NAME.tmp` and rename it to `path`; on an error, `path` is as it was
     and no `.NAME.tmp` or `.NAME.old` is left."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _recover(path)
-    _check_replaceable(path)
+    _recover(path)  # and refuses to replace what is not a checkpoint
     tmp, old = _sibling(path, "tmp"), _sibling(path, "old")
     try:
         tmp.mkdir()

@@ -23,17 +23,23 @@ def _check_replaceable(path: Path) -> None:
     if not path.exists():
         return
     if not path.is_dir() or not ((path / "state.json").exists() or not any(path.iterdir())):
+        kept = _sibling(path, "old")
+        kept = (f"; the checkpoint a cut save left at {kept} is kept, and read again once "
+                f"{path.name} is moved away") if kept.is_dir() else ""  # fmt: skip
         raise ValueError(
             f"checkpoint.save: {path} exists and is not a checkpoint directory; refusing to "
-            "replace it (choose another path)"
+            f"replace it (choose another path){kept}"
         )
 
 
 def _recover(path: Path) -> None:
-    """Finish or undo an interrupted save: restore `.NAME.old` if NAME is gone, drop leftovers."""
+    """Finish or undo an interrupted save: restore `.NAME.old` if NAME is gone, drop leftovers.
+    Refuses (`_check_replaceable`) before `.NAME.old` goes where NAME is something else: a file
+    put there after a save was cut between its renames, when `.NAME.old` is the only copy."""
     tmp, old = _sibling(path, "tmp"), _sibling(path, "old")
     if old.is_dir() and not path.exists():
         os.replace(old, path)
+    _check_replaceable(path)
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
