@@ -196,6 +196,7 @@ def write_task(name: str, out_dir: str, seed: int | None) -> int:
     write over any file."""
     from minis2s.data.corpus import write_tsv
     from minis2s.data.tasks import get_task
+    from minis2s.disk_errors import file_above
 
     task = get_task(name)  # an unknown name is refused with the list of tasks
     if task.features:
@@ -209,10 +210,7 @@ def write_task(name: str, out_dir: str, seed: int | None) -> int:
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--write: {out_dir} is a file; give a directory (made if "
                                  "missing)")  # fmt: skip
-    above = os.path.dirname(os.path.normpath(out_dir))  # makedirs said [Errno 20] alone
-    while above and not os.path.exists(above) and os.path.dirname(above) != above:
-        above = os.path.dirname(above)
-    if above and os.path.exists(above) and not os.path.isdir(above):
+    if above := file_above(out_dir):  # makedirs said [Errno 20] alone
         raise NotADirectoryError(f"--write: {above} is a file, not a directory; give a "
                                  "directory (made if missing) outside it")  # fmt: skip
     paths = {split: os.path.join(out_dir, f"{split}.tsv") for split in ("train", "dev", "test")}

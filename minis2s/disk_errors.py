@@ -17,6 +17,17 @@ def reworded(e: OSError, message: str) -> OSError:
     return new
 
 
+def file_above(path: str | os.PathLike) -> str | None:
+    """The nearest folder above `path` that exists where it is no directory (a file, a device,
+    a named pipe), named as the user wrote `path` (relative or absolute), or None: making
+    `path` there fails with a bare `[Errno 20] Not a directory`."""
+    named = (lambda f: f) if os.path.isabs(path) else os.path.relpath
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)  # missing: made on the way down
+    return None if os.path.isdir(folder) else named(folder)
+
+
 # a full disk or quota, and a write the system refuses: the fix the message names
 _FULL = {getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, n)}
 _REFUSED = {getattr(errno, n) for n in ("EACCES", "EPERM", "EROFS") if hasattr(errno, n)}

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from minis2s.bench.timing import PEAK_N, Peaks, device_of, torch_or_none
+from minis2s.disk_errors import file_above
 from minis2s.threads import blas_core, blas_threads
 
 NA = "n/a"
@@ -195,10 +196,7 @@ def check_writable(option: str, path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise ValueError(f"{option} {path} is a directory; give a file name inside it")
-    above = folder  # the nearest folder above path that exists: a file there is no directory
-    while not os.path.exists(above) and os.path.dirname(above) != above:
-        above = os.path.dirname(above)
-    if os.path.exists(above) and not os.path.isdir(above):
+    if above := file_above(path):
         raise ValueError(f"{option} {path}: {above} is a file, not a directory; give a path in "
                          "a directory")  # fmt: skip
     if not os.path.isdir(folder):

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minis2s.backend import to_numpy
-from minis2s.disk_errors import reworded, write_failed
+from minis2s.disk_errors import file_above, reworded, write_failed
 from minis2s.train import run_lock
 from minis2s.train.checkpoint_diff import SHOWN_ITEMS as SHOWN_ITEMS
 from minis2s.train.checkpoint_diff import check_compatible as check_compatible
@@ -171,14 +171,14 @@ def is_run(path: str | os.PathLike) -> bool:
 
 def blocked_above(path: str | os.PathLike) -> tuple[str, str] | None:
     """What stops a run or an average being written at `path` from a folder above it: ("file",
-    folder) where one is a file (makedirs says only `[Errno 20] Not a directory`), ("checkpoint",
-    folder) where one is a checkpoint (state.json and params.npz), which its run's next save
-    replaces whole, what was written inside with it; None where neither."""
+    folder) where one is a file (`disk_errors.file_above`), ("checkpoint", folder) where one is
+    a checkpoint (state.json and params.npz), which its run's next save replaces whole, what was
+    written inside with it; None where neither."""
+    if file := file_above(path):
+        return "file", file
     named = (lambda f: f) if os.path.isabs(path) else os.path.relpath  # as the user wrote it
     folder, below = os.path.dirname(os.path.abspath(path)), None
     while folder != below:  # up to / (a relative path's too: a checkpoint may hold the cwd)
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            return "file", named(folder)
         if all(os.path.isfile(os.path.join(folder, f)) for f in ("state.json", "params.npz")):
             return "checkpoint", named(folder)
         folder, below = os.path.dirname(folder), folder
