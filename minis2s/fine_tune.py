@@ -83,9 +83,10 @@ class Start(NamedTuple):
         return self.translator.src_vocab, self.translator.tgt_vocab
 
 
-def load_run(path: str | os.PathLike | Start) -> Start:
+def load_run(path: str | os.PathLike | Start, *, cli: bool = False) -> Start:
     """The run at `path`: a run directory (its best/ checkpoint, else last/ with a warning) or a
-    checkpoint directory (runs/x/last); a Start passes through."""
+    checkpoint directory (runs/x/last); a Start passes through. A refusal names `path` as
+    pipeline.train's init_from, or with `cli` as train's --init-from."""
     if isinstance(path, Start):
         return path
     if not isinstance(path, str | os.PathLike):
@@ -93,16 +94,22 @@ def load_run(path: str | os.PathLike | Start) -> Start:
             f"init_from is {type(path).__name__} {path!r:.40}; give a run directory or one of "
             "its checkpoints (runs/x/best), as a str or pathlib.Path"
         )
-    path = os.fspath(path)
+    path, named = os.fspath(path), _named(cli)
     if os.path.isfile(path):  # a run's log.jsonl, a checkpoint's state.json
-        raise NotADirectoryError(a_file(path, "--init-from"))
+        raise NotADirectoryError(a_file(path, named))
     if not checkpoint.exists(path):
+        run = "as train --out writes it" if cli else "a pipeline.train out_dir"
         raise FileNotFoundError(
-            f"--init-from {path}: no such directory; give a run directory (as train --out writes "
-            "it) or one of its checkpoints (runs/x/best, runs/x/last)"
+            f"{named} {path}: no such directory; give a run directory ({run}) or one of its "
+            "checkpoints (runs/x/best, runs/x/last)"
         )
     ckpt_dir = checkpoint_dir(path, "best")  # refuses a directory holding no run
     return Start(ckpt_dir, Translator.load(ckpt_dir))
+
+
+def _named(cli: bool) -> str:
+    """How a message names the run started from: pipeline.train's keyword, or train's option."""
+    return "--init-from" if cli else "init_from"
 
 
 def check_options(given: dict[str, Any]) -> None:
@@ -134,12 +141,12 @@ def model_options(start: Start, given: dict[str, Any], check: bool = True) -> di
     return own | given
 
 
-def read_as_run(data: Data, start: Start) -> Data:
+def read_as_run(data: Data, start: Start, *, cli: bool = False) -> Data:
     """`data` read as RUN reads text: its tokenizer and vocabularies in place of the data's own
     (the pairs are raw text, tokenized when encoded), with the data options that shape a
     vocabulary refused. ValueError when RUN reads feature frames and the data is text, or the
-    other way round."""
-    check_kind(start, data.features, data.name)
+    other way round (`cli`: named as train's --init-from, not as init_from)."""
+    check_kind(start, data.features, data.name, cli=cli)
     options = dict(data.options or {})
     # load_data's defaults: the vocabulary untouched
     shaped = {"min_freq": 1, "max_vocab": None, "share_vocab": None}
@@ -157,14 +164,15 @@ def read_as_run(data: Data, start: Start) -> Data:
     return data._replace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, tokenizer=tok, options=options)
 
 
-def check_kind(start: Start, features: int, name: str) -> None:
+def check_kind(start: Start, features: int, name: str, *, cli: bool = False) -> None:
     """ValueError when RUN reads (S, F) feature frames and the data `name` has text sources
-    (`features` 0), or the other way round (the command line checks a task before reading it)."""
+    (`features` 0), or the other way round (the command line checks a task before reading it,
+    with `cli`: RUN named as --init-from)."""
     F = start.translator.model.cfg.src_features
     if F != features:
         reads = lambda f: f"(S, {f}) feature frames" if f else "text"  # noqa: E731
         raise ValueError(
-            f"--init-from {start.path}: that model reads {reads(F)} as its sources, but the "
+            f"{_named(cli)} {start.path}: that model reads {reads(F)} as its sources, but the "
             f"sources of {name} are {reads(features)}; fine-tune it on data of its kind"
         )
 
@@ -172,7 +180,8 @@ def check_kind(start: Start, features: int, name: str) -> None:
 def _check_max_len(data: Data, start: Start) -> None:
     """ValueError when the data's max_len dropped training pairs by the tokens of a tokenizer
     other than RUN's (data loaded in Python without RUN's): the run would record a max_len that
-    its pairs were not cut by, and a resume, counting RUN's tokens, would read other pairs."""
+    its pairs were not cut by, and a resume, counting RUN's tokens, would read other pairs.
+    Python's words only: the command line loads the data with RUN's tokenizer."""
     from minis2s._ensemble_checks import tokenizer_difference
 
     max_len = (data.options or {}).get("max_len")
@@ -180,7 +189,7 @@ def _check_max_len(data: Data, start: Start) -> None:
     why = max_len is not None and tokenizer_difference(ours, start.tokenizer)
     if why:
         raise ValueError(
-            f"--init-from {start.path}: max_len {max_len} dropped the data's training pairs by "
+            f"init_from {start.path}: max_len {max_len} dropped the data's training pairs by "
             f"their {ours.name} tokens, but the new run reads text with that run's tokenizer "
             f"(the two have {why}); load the data with it: start = fine_tune.load_run("
             f"{start.path!r}), then pipeline.load_data(..., tokenizer=start.tokenizer, "
@@ -224,11 +233,12 @@ def record(start: Start, examples: list) -> dict[str, Any]:
     }
 
 
-def copy_weights(model: Seq2Seq, start: Start) -> None:
-    """Set `model`'s parameters to RUN's, in `model`'s dtype (float32 <-> float64)."""
+def copy_weights(model: Seq2Seq, start: Start, *, cli: bool = False) -> None:
+    """Set `model`'s parameters to RUN's, in `model`'s dtype (float32 <-> float64); `cli`: a
+    refusal names RUN as --init-from."""
     own = start.translator.model.params
     if set(own) != set(model.params):  # the same config builds the same names
-        raise ValueError(f"--init-from {start.path}: its parameters are not the model's")
+        raise ValueError(f"{_named(cli)} {start.path}: its parameters are not the model's")
     for name, p in model.params.items():
         p[...] = own[name]  # in place, in p's dtype
 

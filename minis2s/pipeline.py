@@ -102,14 +102,14 @@ def train(
     if dtype is None:
         dtype = saved.get("dtype", start.config.get("dtype", "float32") if start else "float32")
     data, model_options, start = _read_as_earlier_runs(
-        data, model_options, out_dir, saved, start, resume
+        data, model_options, out_dir, saved, start, resume, cli
     )
     _check_run(data, model_options, tcfg, out_dir, resume, start, init_from, cli)
     # before the model: output_bias="unigram" counts train_ex; load_data's, as it read them
     train_ex, unk = encoded_pairs(data, "train")
     model = make_model(data, model_options, tcfg.seed, np.dtype(dtype), train_ex)
     if start is not None and not resume:
-        fine_tune.copy_weights(model, start)
+        fine_tune.copy_weights(model, start, cli=cli)
     frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
     load_pretrained(model, data, src_vectors, tgt_vectors, progress)
     dev_ex, dev_unk = encoded_pairs(data, "dev")
@@ -166,7 +166,7 @@ def _earlier_runs(
 ) -> tuple[fine_tune.Start | None, dict[str, Any]]:
     """The runs this one goes on from: (the run `init_from` names, or None; resumed, the config
     of out_dir/last, else {}). FileNotFoundError for a resume with no checkpoint to go on from."""
-    start = None if init_from is None else fine_tune.load_run(init_from)
+    start = None if init_from is None else fine_tune.load_run(init_from, cli=cli)
     last = os.path.join(out_dir, "last")
     saved = checkpoint.load_config(last) if resume and checkpoint.exists(last) else {}
     if resume and not saved:  # before the lock makes out_dir (a mistyped one stays unmade)
@@ -183,6 +183,7 @@ def _read_as_earlier_runs(
     saved: dict[str, Any],
     start: fine_tune.Start | None,
     resume: bool,
+    cli: bool,
 ) -> tuple[Data, dict[str, Any], fine_tune.Start | None]:
     """(data, model_options, start) as the runs this one goes on from have them: a resumed run
     reads text as it did; a fine-tuning (new, or resumed: its start reloaded from its own last/)
@@ -192,7 +193,7 @@ def _read_as_earlier_runs(
     if "init_from" in saved:  # a fine-tuning resumed: it reads text as RUN did, as it started
         start = fine_tune.load_run(os.path.join(out_dir, "last"))
     if start is not None:
-        data = fine_tune.read_as_run(data, start)
+        data = fine_tune.read_as_run(data, start, cli=cli)
         model_options = fine_tune.model_options(start, model_options, check=not resume)
     return data, model_options, start
 

@@ -187,7 +187,11 @@ def _load_data(
 ) -> Data:  # fmt: skip
     """The run's data (pipeline.load_data), with notes on the pairs skipped and BPE's merges."""
     from minis2s import pipeline
+    from minis2s.data.load_checks import check_choices
 
+    get = data_options.get  # load_data's first check, refused in train's option words
+    check_choices(args.task, args.data, args.dev_data, args.test_data, tokenizer, get("max_len"),
+                  get("train_size"), get("bpe_merges"), tcfg.seed, cli=True)  # fmt: skip
     data = pipeline.load_data(
         task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
         tokenizer=tokenizer, seed=tcfg.seed, vocabs=start.vocabs if start else None, **data_options,
@@ -246,10 +250,10 @@ def _init_from(args: argparse.Namespace):
 
     fine_tune.check_options({flag: getattr(args, flag[2:].replace("-", "_"))
                              for flag in fine_tune.CONFLICTS})  # fmt: skip
-    start = fine_tune.load_run(args.init_from)
+    start = fine_tune.load_run(args.init_from, cli=True)
     if args.task is not None or args.data:  # neither: load_data names what is missing
         features = (get_task(args.task).features or 0) if args.task is not None else 0
-        fine_tune.check_kind(start, features, pipeline.run_name(args.task, args.data))
+        fine_tune.check_kind(start, features, pipeline.run_name(args.task, args.data), cli=True)
     return start
 
 

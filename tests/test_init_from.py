@@ -192,7 +192,7 @@ def test_the_options_equal_to_runs_and_from_python_are_checked_alike(run, tmp_pa
 
 def test_a_run_that_is_missing_or_not_a_run_is_named(tmp_path, capsys):
     data = pipeline.load_data(task="reverse-digits", train_size=64)
-    with pytest.raises(FileNotFoundError, match="--init-from .*nope: no such directory"):
+    with pytest.raises(FileNotFoundError, match="init_from .*nope: no such directory"):
         pipeline.train(data, {}, TCFG, str(tmp_path / "a"), init_from=tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no checkpoint at .*empty: expected a run"):

@@ -24,21 +24,20 @@ def test_an_empty_dev_or_test_path_is_refused_not_ignored(corpus, option, empty)
     """An empty --dev-data (an unset variable: dev_data=os.environ.get("DEV", "")) is no dev
     set: read as "not given", the run held out 5% of --data, and recorded the working directory
     as its dev data, where --resume then found a directory."""
-    flag = "--" + option.replace("_", "-")
-    with pytest.raises(ValueError, match=f"{flag} .*empty"):
+    with pytest.raises(ValueError, match=f"load_data: {option} .*empty"):
         pipeline.load_data(data=corpus, **{option: empty})
 
 
 @pytest.mark.parametrize("empty", ["", [], ["", ""]])
 def test_an_empty_data_path_is_named(corpus, empty):
-    with pytest.raises(ValueError, match="--data .*empty"):
+    with pytest.raises(ValueError, match="load_data: data .*empty"):
         pipeline.load_data(data=empty)
 
 
 def test_a_path_that_is_not_text_is_named(corpus):
-    with pytest.raises(ValueError, match=r"--data.*str or pathlib\.Path.*bytes"):
+    with pytest.raises(ValueError, match=r"load_data: data: .*str or pathlib\.Path.*bytes"):
         pipeline.load_data(data=corpus.encode())
-    with pytest.raises(ValueError, match=r"--dev-data.*str or pathlib\.Path.*int"):
+    with pytest.raises(ValueError, match=r"load_data: dev_data: .*str or pathlib\.Path.*int"):
         pipeline.load_data(data=corpus, dev_data=[corpus, 3])
 
 

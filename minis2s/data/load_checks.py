@@ -3,7 +3,8 @@ corpus-only options only with a corpus, paths that are paths, counts that are in
 tokenizer with --bpe-merges only for BPE, and vocabulary options that leave room for a word;
 and, once the vocabularies are built, that each side kept a token of its own. Each error names
 the argument and the fix: a count's or bpe_merges' is load_data's ConfigError, which `minis2s
-train` words as its flag (cli_options.option_words); the others still name the flags."""
+train` words as its flag (cli_options.option_words); the others name load_data's keywords, or
+with `cli` (minis2s train checks the choices first) its options."""
 
 from __future__ import annotations
 
@@ -25,25 +26,30 @@ def as_list(corpus: Corpus) -> list:
 
 
 def check_choices(
-    task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed
-) -> None:
+    task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed,
+    *, cli: bool = False,
+) -> None:  # fmt: skip
     """load_data's arguments fit together: a task or a corpus, and the corpus-only options only
-    with a corpus."""
+    with a corpus. Refusals name load_data's keywords (dev_data), with `cli` train's options."""
+    named = (lambda k: "--" + k.replace("_", "-")) if cli else (lambda k: k)  # noqa: E731
+    said = "" if cli else "load_data: "
     if (task is None) == (data is None):
-        raise ValueError("give exactly one of --task (a built-in task) and --data (a corpus)")
-    for flag, corpus in (("--data", data), ("--dev-data", dev_data), ("--test-data", test_data)):
+        raise ValueError(f"{said}give exactly one of {named('task')} (a built-in task) and "
+                         f"{named('data')} (a corpus)")  # fmt: skip
+    for key, corpus in (("data", data), ("dev_data", dev_data), ("test_data", test_data)):
         if corpus is not None:  # not a falsy test: dev_data="" is no dev set, not "held out"
-            check_paths(flag, corpus)
-    corpus_only = {"--dev-data": dev_data, "--test-data": test_data, "--max-len": max_len,
-                   "--tokenizer": tokenizer, "--bpe-merges": bpe_merges}  # fmt: skip
-    given = [flag for flag, value in corpus_only.items() if value is not None]
+            check_paths(said + named(key), corpus, key != "data")
+    corpus_only = {"dev_data": dev_data, "test_data": test_data, "max_len": max_len,
+                   "tokenizer": tokenizer, "bpe_merges": bpe_merges}  # fmt: skip
+    given = [named(key) for key, value in corpus_only.items() if value is not None]
     if task is not None and given:
         from minis2s.data.tasks import get_task
 
         get_task(task)  # an unknown name is refused as such, naming the tasks
+        corpus = "a --data corpus" if cli else "a corpus (data)"
         raise ValueError(
-            f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to a --data "
-            f"corpus; the built-in task {task!r} has its own {_tokenizer_of(task)}dev and test "
+            f"{said}{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to "
+            f"{corpus}; the built-in task {task!r} has its own {_tokenizer_of(task)}dev and test "
             "splits and lengths"
         )
     for name, value in (("train_size", train_size), ("max_len", max_len)):
@@ -65,9 +71,10 @@ def not_int(value: Any) -> bool:
     return isinstance(value, bool) or not isinstance(value, Integral)
 
 
-def check_paths(flag: str, corpus: Any) -> None:
+def check_paths(flag: str, corpus: Any, optional: bool = False) -> None:
     """A corpus is one path or a (source, target) pair of them, each a non-empty str or
-    os.PathLike (bytes, or a list of anything else, would be read as something else)."""
+    os.PathLike (bytes, or a list of anything else, would be read as something else); `flag`
+    names it, `optional` where it may be left out."""
     paths = as_list(corpus) if isinstance(corpus, (str, os.PathLike, list, tuple)) else [corpus]
     for path in paths:
         if not isinstance(path, (str, os.PathLike)):
@@ -76,7 +83,7 @@ def check_paths(flag: str, corpus: Any) -> None:
     if not paths or any(os.fspath(path) == "" for path in paths):
         raise ValueError(
             f"{flag} {corpus!r} is empty: give a TSV file, or a source and a target file"
-            + (" (or leave it out)" if flag != "--data" else "")
+            + (" (or leave it out)" if optional else "")
         )
 
 

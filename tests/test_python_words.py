@@ -1,0 +1,110 @@
+"""A refusal met through the Python API names the keywords its caller wrote (init_from, task,
+data, dev_data), not the command line's options (--init-from, --task, --data, --dev-data); the
+command line, reaching the same checks, keeps its option words."""
+
+import pytest
+
+from minis2s import fine_tune, pipeline
+from minis2s.cli import main
+from minis2s.models import Seq2Seq
+from minis2s.models.config import ModelConfig
+from minis2s.train.config import TrainConfig
+from tests.tiny_run import TINY, train_tiny
+
+TCFG = TrainConfig(epochs=1, dev_size=16, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny reverse-digits run (tests/tiny_run.py), its path."""
+    return str(train_tiny(tmp_path_factory.mktemp("python-words") / "run"))
+
+
+def _said(error_type, call) -> str:
+    with pytest.raises(error_type) as e:
+        call()
+    return str(e.value)
+
+
+def test_a_missing_init_from_is_named_as_the_keyword(tmp_path, capsys):
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    nope = tmp_path / "nope"
+    said = _said(FileNotFoundError, lambda: pipeline.train(
+        data, {}, TCFG, str(tmp_path / "a"), init_from=nope, progress=False))  # fmt: skip
+    assert said.startswith(f"init_from {nope}: no such directory"), said
+    assert "--" not in said, said
+    assert main(["train", *TINY, "--init-from", str(nope), "--out", str(tmp_path / "b")]) == 2
+    assert f"--init-from {nope}: no such directory" in capsys.readouterr().err
+
+
+def test_init_from_a_file_is_named_as_the_keyword(run, tmp_path):
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    log = f"{run}/log.jsonl"
+    said = _said(NotADirectoryError, lambda: pipeline.train(
+        data, {}, TCFG, str(tmp_path / "a"), init_from=log, progress=False))  # fmt: skip
+    assert said.startswith(f"init_from {log} is a file"), said
+
+
+def test_data_of_another_kind_is_named_as_the_keyword(run, tmp_path, capsys):
+    """A text run fine-tuned on noisy-digits' feature frames."""
+    frames = pipeline.load_data(task="noisy-digits", train_size=16)
+    said = _said(ValueError, lambda: pipeline.train(
+        frames, {}, TCFG, str(tmp_path / "a"), init_from=run, progress=False))  # fmt: skip
+    assert said.startswith("init_from ") and "reads text as its sources" in said, said
+    argv = ["train", "--task", "noisy-digits", "--init-from", run, "--out", str(tmp_path / "b")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "error: --init-from " in err and "reads text as its sources" in err, err
+
+
+def test_max_len_of_another_tokenizer_is_named_as_the_keyword(tmp_path):
+    """Reached from Python only: the command line loads the data with the run's tokenizer."""
+    corpus = tmp_path / "w.tsv"
+    corpus.write_text("".join(f"{s}\t{s}\n" for s in ["a b c", "the cat sat", "a dog", "b"] * 4))
+    words = pipeline.load_data(data=str(corpus), dev_data=str(corpus), tokenizer="word")
+    pipeline.train(words, {"hidden": 8, "emb": 8}, TCFG, str(tmp_path / "run"), progress=False)
+    chars = pipeline.load_data(data=str(corpus), dev_data=str(corpus), max_len=5)
+    said = _said(ValueError, lambda: pipeline.train(
+        chars, {}, TCFG, str(tmp_path / "new"), init_from=tmp_path / "run"))  # fmt: skip
+    assert said.startswith("init_from ") and "max_len 5 dropped" in said, said
+
+
+def test_parameters_not_the_models_are_named_as_the_keyword(run):
+    start = fine_tune.load_run(run)
+    cfg = start.translator.model.cfg.to_dict() | {"attention": "none", "input_feed": False}
+    other = Seq2Seq(ModelConfig(**cfg), seed=0)
+    said = _said(ValueError, lambda: fine_tune.copy_weights(other, start))
+    assert said.startswith("init_from ") and "its parameters are not the model's" in said, said
+    said = _said(ValueError, lambda: fine_tune.copy_weights(other, start, cli=True))
+    assert said.startswith("--init-from "), said
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({}, "load_data: give exactly one of task (a built-in task) and data (a corpus)"),
+        ({"task": "copy", "data": "x.tsv"}, "load_data: give exactly one of task"),
+        ({"task": "copy", "dev_data": "d.tsv"}, "load_data: dev_data applies to a corpus (data)"),
+        ({"task": "copy", "dev_data": "d.tsv", "max_len": 5},
+         "load_data: dev_data and max_len apply to a corpus (data)"),
+        ({"data": b"x.tsv"}, "load_data: data: a corpus path must be a str"),
+        ({"data": "x.tsv", "dev_data": 3}, "load_data: dev_data: a corpus path must be a str"),
+        ({"data": ""}, "load_data: data '' is empty"),
+        ({"data": "x.tsv", "test_data": ""}, "load_data: test_data '' is empty"),
+    ],
+)  # fmt: skip
+def test_load_data_names_its_keywords(kwargs, words):
+    said = _said(ValueError, lambda: pipeline.load_data(**kwargs))
+    assert said.startswith(words), said
+    assert "--" not in said, said
+
+
+def test_the_command_line_keeps_its_option_words_for_the_data(tmp_path, capsys):
+    common = ["--out", str(tmp_path / "r"), "--quiet"]
+    cases = [
+        ([], "error: give exactly one of --task (a built-in task) and --data (a corpus)"),
+        (["--task", "copy", "--dev-data", "d.tsv"], "error: --dev-data applies to a --data corpus"),
+    ]
+    for argv, words in cases:
+        assert main(["train", *argv, *common]) == 2
+        assert words in capsys.readouterr().err
