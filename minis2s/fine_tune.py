@@ -125,18 +125,24 @@ def check_options(given: dict[str, Any]) -> None:
         raise ValueError(f"{name} conflicts with --init-from: {CONFLICTS[name]}; leave it out")
 
 
-def model_options(start: Start, given: dict[str, Any], check: bool = True) -> dict[str, Any]:
+def model_options(
+    start: Start, given: dict[str, Any], check: bool = True, *, cli: bool = False
+) -> dict[str, Any]:
     """RUN's model options with the `given` ones, which must equal RUN's, but for MAY_CHANGE
-    (`check`; a resumed fine-tuning leaves the trainer to name what differs, as any resume)."""
+    (`check`; a resumed fine-tuning leaves the trainer to name what differs, as any resume).
+    A refusal names pipeline.train's model_options, with `cli` train's options."""
     # as Translator.load built it: a field added since RUN was saved at its default
     own = {k: v for k, v in start.translator.model.cfg.to_dict().items() if k not in DATA_FIELDS}
     for name, value in given.items() if check else ():
         if name in own and name not in MAY_CHANGE and value != own[name]:
             flag = "--" + name.replace("_", "-")
+            said, out = f"model_options {name}={value!r}", f"{name} out of model_options"
+            if cli:
+                said, out = f"{flag} {value} (model option {name})", f"{flag} out"
             raise ValueError(
-                f"{flag} {value} (model option {name}): {start.path} has {name} {own[name]}, and "
-                f"a run started from it (--init-from) keeps its model and parameters; leave "
-                f"{flag} out (of the model options, only {', '.join(MAY_CHANGE)} may change)"
+                f"{said}: {start.path} has {name} {own[name]}, and a run started from it "
+                f"({_named(cli)}) keeps its model and parameters; leave {out} (of the model "
+                f"options, only {', '.join(MAY_CHANGE)} may change)"
             )
     return own | given
 

@@ -194,7 +194,7 @@ def _read_as_earlier_runs(
         start = fine_tune.load_run(os.path.join(out_dir, "last"))
     if start is not None:
         data = fine_tune.read_as_run(data, start, cli=cli)
-        model_options = fine_tune.model_options(start, model_options, check=not resume)
+        model_options = fine_tune.model_options(start, model_options, check=not resume, cli=cli)
     return data, model_options, start
 
 

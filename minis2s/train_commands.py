@@ -136,7 +136,7 @@ def _run_options(
             args, out, model_options, train_options, data_options
         )
     elif start is not None:  # RUN's model and tokenizer (a task reads text as RUN too)
-        model_options = fine_tune.model_options(start, model_options)
+        model_options = fine_tune.model_options(start, model_options, cli=True)
         tokenizer = start.tokenizer if args.data else None
     elif model_options.get("attention") == "none" and "input_feed" not in model_options:
         model_options["input_feed"] = False  # the default feeds h~, which needs attention

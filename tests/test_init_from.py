@@ -323,7 +323,7 @@ def test_a_model_option_that_runs_config_predates_is_checked_at_its_default(run,
     (tmp_path / "old" / "state.json").write_text(json.dumps(state))
     assert Translator.load(tmp_path / "old").model.cfg.forget_bias == 1.0  # the premise
     data = pipeline.load_data(task="reverse-digits", seed=1, train_size=64)
-    with pytest.raises(ValueError, match=r"--forget-bias 0.5 .*has forget_bias 1.0"):
+    with pytest.raises(ValueError, match=r"model_options forget_bias=0.5: .*has forget_bias 1.0"):
         pipeline.train(data, {"forget_bias": 0.5}, TCFG, str(tmp_path / "a"),
                        init_from=tmp_path / "old")  # fmt: skip
 

@@ -79,6 +79,14 @@ def test_parameters_not_the_models_are_named_as_the_keyword(run):
     assert said.startswith("--init-from "), said
 
 
+def test_a_model_option_the_run_does_not_have_is_named_as_the_keyword(run, tmp_path):
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    said = _said(ValueError, lambda: pipeline.train(
+        data, {"hidden": 4}, TCFG, str(tmp_path / "a"), init_from=run, progress=False))  # fmt: skip
+    assert said.startswith("model_options hidden=4: ") and "(init_from)" in said, said
+    assert "leave hidden out of model_options" in said and "--" not in said, said
+
+
 @pytest.mark.parametrize(
     "kwargs, words",
     [
