@@ -153,5 +153,7 @@ def test_the_python_api_and_init_from(data, tmp_path):
         pipeline.train(data, SIZES | {"output_bias": "zero"}, tcfg, run, resume=True)
     start = fine_tune.load_run(run)
     assert fine_tune.model_options(start, {})["output_bias"] == "unigram"
-    with pytest.raises(ValueError, match="--output-bias zero .*has output_bias unigram"):
+    with pytest.raises(
+        ValueError, match="model_options output_bias=.zero.: .*has output_bias unigram"
+    ):
         pipeline.train(data, {"output_bias": "zero"}, tcfg, str(tmp_path / "b"), init_from=run)
