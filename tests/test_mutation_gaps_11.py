@@ -1,0 +1,103 @@
+"""Mutation pass over the command line's decoding output: translate_commands.py (n-best lines,
+blank lines, notes), cli_decoding.py, evaluate_commands.py (split read, --split train's first N,
+notes, score --with-text) and scoring.py. Each test kills a hand-made mutant that the suite let
+live, named in its comment; every expected value is worked out by hand or read from the task's
+own data or the Python API, never from the code under test."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import types
+
+import numpy as np
+import pytest
+
+from minis2s.api import Translator
+from minis2s.cli import main
+from minis2s.data.tasks import get_task
+from minis2s.evaluate_commands import _as_column, note_task, note_train_size
+from minis2s.scoring import Score, summarize
+
+TINY = [
+    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
+    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--quiet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gaps11") / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+# --- translate ---------------------------------------------------------------------------------
+
+
+def test_nbest_lines_give_each_score_to_four_decimals(run, capsys):
+    """Rules out the n-best score printed to three decimals (`{t.score:.3f}`)."""
+    assert main(["translate", "--checkpoint", str(run), "--beam", "3", "--nbest", "2", "12"]) == 0
+    entries = capsys.readouterr().out.rstrip("\n").split(" ||| ")
+    outs = Translator.load(run).translate(["12"], method="beam", beam_size=3, nbest=2)[0]
+    assert len(entries) == 2
+    for entry, hyp in zip(entries, outs, strict=True):
+        text, score = entry.split("\t")
+        assert text == hyp.text
+        assert re.fullmatch(r"-?\d+\.\d{4}", score), score
+        assert abs(float(score) - hyp.score) <= 5e-5
+
+
+# --- score --with-text -------------------------------------------------------------------------
+
+
+def test_a_texts_own_backslash_is_doubled_in_a_column():
+    """Rules out the backslash left single: the text `a\\tb` (backslash, t) would read back as a
+    tab, the same column as `a<TAB>b`'s."""
+    assert _as_column("a\\tb") == "a" + "\\" + "\\" + "tb"
+    assert _as_column("a\tb") == "a" + "\\" + "tb"
+    assert _as_column("a\\tb") != _as_column("a\tb")
+
+
+# --- scoring.summarize -------------------------------------------------------------------------
+
+
+def test_summary_counts_every_pairs_unknown_tokens():
+    """Rules out the unknown count as the largest pair's (max for sum): 1 + 2 = 3."""
+    lp = np.log(np.array([0.5, 0.25]))
+    scores = [Score(float(lp.sum()), 2, lp, ["a", "</s>"], n) for n in (1, 2)]
+    s = summarize(scores)
+    assert s.unknown == 3
+    assert s.tokens == 4
+    assert s.nll == pytest.approx(-2 * (np.log(0.5) + np.log(0.25)))
+
+
+# --- evaluate's notes --------------------------------------------------------------------------
+
+
+def test_the_task_note_names_the_split_read(capsys):
+    """Rules out the note naming the test split whatever --split says (`split = "test"`)."""
+    tr = types.SimpleNamespace(config={"data": {"name": "corpus.tsv"}})
+    args = argparse.Namespace(task="reverse-digits", split="dev", checkpoint=["R"])
+    note_task(tr, args)
+    err = capsys.readouterr().err
+    assert "is scored on its seed-0 dev split" in err
+    assert "--data DIR/dev.tsv" in err
+    assert "test" not in err
+
+
+def test_no_train_size_note_when_the_run_trained_on_the_whole_split(capsys, monkeypatch):
+    """Rules out `n > whole` for `n >= whole`: a run whose --train-size is the whole training
+    split read every pair, so no note says it saw only 'the first N of the task's N'."""
+    whole = len(get_task("reverse-digits").generate(seed=0)["train"])
+    data = {"name": "reverse-digits", "options": {"train_size": whole}}
+    monkeypatch.setattr(
+        "minis2s.ensemble_commands.shared_train_config", lambda tr, task: {"data": data}
+    )
+    tr = types.SimpleNamespace(members=None, config={"data": data})
+    args = argparse.Namespace(task="reverse-digits", split="train", checkpoint=["R"])
+    note_train_size(tr, args)
+    assert capsys.readouterr().err == ""
+    data["options"]["train_size"] = whole - 1  # one fewer: the note is due
+    note_train_size(tr, args)
+    assert f"the first {whole - 1} of the task's {whole} training pairs" in capsys.readouterr().err
