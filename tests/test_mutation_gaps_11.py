@@ -7,6 +7,7 @@ own data or the Python API, never from the code under test."""
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import types
 
@@ -101,3 +102,15 @@ def test_no_train_size_note_when_the_run_trained_on_the_whole_split(capsys, monk
     data["options"]["train_size"] = whole - 1  # one fewer: the note is due
     note_train_size(tr, args)
     assert f"the first {whole - 1} of the task's {whole} training pairs" in capsys.readouterr().err
+
+
+def test_sampled_lines_past_the_first_chunk_draw_from_their_own_streams(run, capsys, monkeypatch):
+    """Rules out a chunk's lines numbered from 0 again (`places = [i ...]`): line 2001 (the
+    second chunk's first) would repeat line 1's draws, not the API's for sentence 2001."""
+    n = 2001  # one past a chunk of 2000 (commands.CHUNK)
+    monkeypatch.setattr("sys.stdin", io.StringIO("123\n" * n))
+    assert main(["translate", "--checkpoint", str(run), "--sample", "--seed", "3"]) == 0
+    lines = capsys.readouterr().out.split("\n")[:n]
+    api = Translator.load(run).translate(["123"] * n, method="sample", seed=3)
+    assert lines == [h.text for h in api]
+    assert api[0].text != api[n - 1].text  # else this test could not tell the streams apart
