@@ -114,3 +114,24 @@ def test_sampled_lines_past_the_first_chunk_draw_from_their_own_streams(run, cap
     api = Translator.load(run).translate(["123"] * n, method="sample", seed=3)
     assert lines == [h.text for h in api]
     assert api[0].text != api[n - 1].text  # else this test could not tell the streams apart
+
+
+def test_a_blank_line_holding_a_tab_is_not_named_as_a_tabbed_sentence(
+    tmp_path, capsys, monkeypatch
+):
+    """Rules out the TAB note reading every line (`s if True else ""`): under a word tokenizer a
+    line of a TAB alone has no token, is left untranslated as blank, and was not 'translated
+    whole'."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"w{k} x{k}\tx{k} w{k}\n" for k in range(40)), encoding="utf-8")
+    run = tmp_path / "o"
+    argv = ["train", "--data", str(corpus), "--tokenizer", "word", "--epochs", "1", "--hidden",
+            "4", "--emb", "4", "--quiet", "--show", "0", "--out", str(run)]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("\t\nw1 x1\n"))
+    assert main(["translate", "--checkpoint", str(run)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.split("\n")[0] == ""  # the blank line keeps its place
+    assert "1 of the 2 lines (1) has no token" in captured.err
+    assert "TAB" not in captured.err
