@@ -135,3 +135,20 @@ def test_a_blank_line_holding_a_tab_is_not_named_as_a_tabbed_sentence(
     assert captured.out.split("\n")[0] == ""  # the blank line keeps its place
     assert "1 of the 2 lines (1) has no token" in captured.err
     assert "TAB" not in captured.err
+
+
+def test_the_train_size_note_names_a_member_that_trained_on_the_whole_split(capsys):
+    """Rules out a member without --train-size counted as the smallest N (`or n` for `or
+    whole`): an ensemble of runs trained on 10 pairs and on the whole split names both sizes."""
+    whole = len(get_task("reverse-digits").generate(seed=0)["train"])
+    small = {"data": {"name": "reverse-digits", "options": {"train_size": 10}}}
+    every = {"data": {"name": "reverse-digits", "options": {}}}
+    members = [types.SimpleNamespace(config=c) for c in (small, every)]
+    tr = types.SimpleNamespace(members=members, config=small)
+    args = argparse.Namespace(task="reverse-digits", split="train", checkpoint=["A", "B"])
+    note_train_size(tr, args)
+    err = capsys.readouterr().err
+    assert (
+        f"every member of the ensemble of A and B trained on (--train-size 10 and {whole})" in err
+    )
+    assert f"the first 10 of the task's {whole} training pairs; the others some member" in err
