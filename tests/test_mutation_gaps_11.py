@@ -1,7 +1,7 @@
 """Mutation pass over the command line's decoding output: translate_commands.py (n-best lines,
 blank lines, notes), cli_decoding.py, evaluate_commands.py (split read, --split train's first N,
 notes, score --with-text) and scoring.py. Each test kills a hand-made mutant that the suite let
-live, named in its comment; every expected value is worked out by hand or read from the task's
+live, named in its docstring; every expected value is worked out by hand or read from the task's
 own data or the Python API, never from the code under test."""
 
 from __future__ import annotations
