@@ -19,18 +19,12 @@ from minis2s.cli import main
 from minis2s.data.tasks import get_task
 from minis2s.evaluate_commands import _as_column, note_task, note_train_size
 from minis2s.scoring import Score, summarize
-
-TINY = [
-    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
-    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--quiet",
-]  # fmt: skip
+from tests.tiny_run import train_tiny
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gaps11") / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
-    return out
+    return train_tiny(tmp_path_factory.mktemp("gaps11") / "run")
 
 
 # --- translate ---------------------------------------------------------------------------------
