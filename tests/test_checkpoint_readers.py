@@ -161,3 +161,26 @@ def test_with_openat_a_load_that_found_every_file_is_whole_though_a_save_replace
     tries.clear()
     c = checkpoint_read.read_whole(path, read_then_a_save_lands)
     assert (len(tries), c.config, c.optimizer_state) == (2, {"i": 2}, {"step": 2})
+
+
+@pytest.mark.skipif(not checkpoint_read._DIR_FD, reason="the directory is held open by openat")
+def test_whether_a_save_replaced_the_directory_is_asked_while_it_is_held_open(
+    tmp_path, monkeypatch
+):
+    """`_replaced` compares the inode of what NAME names now with the directory's: the inode of
+    a directory deleted by a save's rmtree can be reused (by the next save's `.NAME.tmp`, renamed
+    to NAME) once no one holds it open, and a load that found a file missing would then be kept
+    as not replaced. A checkpoint without optimizer.npz makes the load ask; it must still hold
+    its directory's descriptor when it does."""
+    params = {"w": np.zeros(3)}
+    checkpoint.save(tmp_path / "c", params, {"i": 0})  # no optimizer.npz: found missing
+    real, asked = checkpoint_read._replaced, []
+
+    def replaced(path, folder):
+        os.fstat(folder.fd)  # EBADF once Folder.close() has run
+        asked.append(path)
+        return real(path, folder)
+
+    monkeypatch.setattr(checkpoint_read, "_replaced", replaced)
+    assert checkpoint.load(tmp_path / "c").optimizer_state is None
+    assert asked  # the load did ask

@@ -87,18 +87,19 @@ def read_whole(path: Path, read: Callable[[Folder], T]) -> T:
             if _current(path) is not None:  # a save's rename came in between
                 continue
             raise FileNotFoundError(f"no checkpoint directory at {path}") from None
-        try:
-            got = read(folder)
-        except (OSError, ValueError):
-            if _replaced(path, folder):
-                continue
-            raise
+        try:  # closed only after _replaced: a directory deleted and let go of frees its inode
+            try:  # for a new one (the next save's), which would then look like it
+                got = read(folder)
+            except (OSError, ValueError):
+                if _replaced(path, folder):
+                    continue
+                raise
+            if _DIR_FD and not folder.found_missing:  # all its files are of the directory opened
+                return got
+            if not _replaced(path, folder):  # else a file it did not find may have been deleted
+                return got
         finally:
             folder.close()
-        if _DIR_FD and not folder.found_missing:  # all its files are of the directory opened
-            return got
-        if not _replaced(path, folder):  # else a file it did not find may have been deleted
-            return got
     raise RuntimeError(
         f"could not read {path} whole: {TRIES} saves replaced it while it was read (a run "
         "saving faster than it can be read); try again"
