@@ -222,7 +222,9 @@ def test_paths_and_out_are_refused_by_name(run, tmp_path, capsys):
     assert "--last K counts the checkpoints kept in a run's steps/" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "x", ignore_errors=True)
     assert main(["average", "--run", str(run / "steps"), "--last", "1", "--out", "x"]) == 2
-    assert "keeps no checkpoints in" in capsys.readouterr().err
+    assert f"is the folder of the checkpoints {run} keeps: give --run {run}" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_run_that_is_not_there_is_named_as_missing(run, tmp_path, capsys):

@@ -87,6 +87,8 @@ def last_kept(run: str | os.PathLike, k: int) -> list[str]:
         raise FileNotFoundError(f"--run {run}: no such directory; give the --out of a run "
                                 "trained with --keep-checkpoints K")  # fmt: skip
     found = [path for _, path in keep.kept(run)]
+    if not found and (wrong := _not_a_run(run)):
+        raise ValueError(wrong)
     if not found:
         raise FileNotFoundError(
             f"{run} keeps no checkpoints in {os.path.join(run, keep.STEPS)}: train it with "
@@ -107,6 +109,26 @@ def last_kept(run: str | os.PathLike, k: int) -> list[str]:
             f"{len(found)} or fewer"
         )
     return found[-k:]
+
+
+def _not_a_run(run: str | os.PathLike) -> str | None:
+    """The refusal of --run `run` when it is not a run but one of its checkpoints (best/, last/,
+    steps/step-N), its steps/ folder, or a checkpoint of no run (an average): naming the run to
+    give where there is one. None for anything else."""
+    path = os.path.normpath(run)
+    folder = os.path.dirname(path)
+    if os.path.basename(path) == keep.STEPS and checkpoint.is_run(folder):
+        return f"--run {run} is the folder of the checkpoints {folder} keeps: give --run {folder}"
+    if not os.path.isfile(os.path.join(path, "state.json")):
+        return None
+    if os.path.basename(folder) == keep.STEPS:  # steps/step-N
+        folder = os.path.dirname(folder)
+    if checkpoint.is_run(folder):
+        return f"--run {run} is a checkpoint, not a run: give --run {folder}, the run that holds it"
+    return (
+        f"--run {run} is a checkpoint, not a run (whose --keep-checkpoints K keeps checkpoints in "
+        "steps/): give --run a run's --out, or checkpoints one by one with --checkpoint"
+    )
 
 
 def average_last(run: str | os.PathLike, k: int, out: str | os.PathLike) -> list[str]:
