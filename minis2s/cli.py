@@ -55,6 +55,31 @@ def _note(
         show(message, category, *rest)
 
 
+def _stray_checkpoints(command: str, argv: list[str], unknown: list[str]) -> str:
+    """A hint for directories left unrecognized right after a --checkpoint's path, as in
+    `evaluate --checkpoint runs/d1 runs/d2` (an ensemble, or the checkpoints of an average,
+    typed as one option with several paths), naming the command line that was meant; "" for
+    other unrecognized arguments. (translate takes them for sentences and refuses them there.)"""
+    meant, strays, i = [], 0, 0
+    while i < len(argv) and argv[i] != "--":
+        name, eq, value = argv[i].partition("=")
+        i += 1
+        if name != "--checkpoint":
+            continue
+        if not eq:
+            value, i = (argv[i] if i < len(argv) else ""), i + 1
+        meant.append(value)
+        while i < len(argv) and argv[i] in unknown and os.path.isdir(argv[i]):
+            meant.append(argv[i])  # a stray path: argparse left it over
+            strays, i = strays + 1, i + 1
+    if not strays:  # each path has its own option: what is unrecognized is something else
+        return ""
+    if command == "vectors":
+        return "; vectors writes the embeddings of one run: give one --checkpoint"
+    runs = " ".join(f"--checkpoint {c}" for c in meant)
+    return f"; --checkpoint takes one path: give it before each ({runs})"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _set_threads(argv)
@@ -62,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     refuse_repeated(parser.commands[args.command], argv)  # argparse keeps the last: one only
     if unknown:  # refused by the command's own parser: its usage line, and _Parser's hints
-        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+        hint = _stray_checkpoints(args.command, argv, unknown)
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     from minis2s import backend
 
     with warnings.catch_warnings():  # restores showwarning: main may run inside a caller

@@ -40,3 +40,27 @@ def test_average_run_given_an_average_says_it_is_one(run, tmp_path, capsys):
     )
     assert f"--run {avg} is a checkpoint, not a run" in line, line
     assert "train it with" not in line
+
+
+@pytest.mark.parametrize("command", ["evaluate", "score", "average"])
+def test_a_second_checkpoint_without_its_option_is_named(run, tmp_path, capsys, command):
+    """`minis2s evaluate --checkpoint runs/d1 runs/d2 --task dates` (an ensemble, or two
+    checkpoints to average, typed as one option with two paths) said only `unrecognized
+    arguments: runs/d2`; translate already named the fix, --checkpoint before each."""
+    first, second = run / "steps" / "step-0000001", run / "steps" / "step-0000002"
+    argv = [command, "--checkpoint", str(first), str(second)]
+    argv += ["--out", str(tmp_path / "avg")] if command == "average" else ["--task", "sort"]
+    line = refusal(capsys, argv)
+    assert f"unrecognized arguments: {second}" in line, line
+    assert f"--checkpoint {first} --checkpoint {second}" in line, line
+
+
+def test_a_second_run_given_to_vectors_is_named(run, tmp_path, capsys):
+    """`minis2s vectors --checkpoint runs/en-es runs/es-en` (Things to try 11): vectors writes one
+    run's embeddings, and its refusal says so rather than only `unrecognized arguments`."""
+    out = tmp_path / "en.vec"
+    line = refusal(
+        capsys, ["vectors", "--checkpoint", str(run), str(run / "best"), "--out", str(out)]
+    )
+    assert line.endswith("vectors writes the embeddings of one run: give one --checkpoint"), line
+    assert not out.exists()
