@@ -137,7 +137,10 @@ def model_options(
         if name in own and name not in MAY_CHANGE and value != own[name]:
             flag = "--" + name.replace("_", "-")
             said, out = f"model_options {name}={value!r}", f"{name} out of model_options"
-            if cli:
+            if cli and isinstance(value, bool):  # a switch: --bidirectional, --no-bidirectional
+                flag = flag if value else f"--no-{flag[2:]}"
+                said, out = f"{flag} (model option {name})", f"{flag} out"
+            elif cli:
                 said, out = f"{flag} {value} (model option {name})", f"{flag} out"
             raise ValueError(
                 f"{said}: {start.path} has {name} {own[name]}, and a run started from it "

@@ -68,7 +68,7 @@ def test_init_from_keeps_the_starting_run_s_reading_and_refuses_another(run, tmp
     assert main(["train", *TINY, "--init-from", str(run), "--no-reverse-source", "--out",
                  new]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    assert "--reverse-source False (model option reverse_source)" in err
+    assert "--no-reverse-source (model option reverse_source)" in err
     assert "has reverse_source True" in err
     assert main(["train", *TINY, "--init-from", str(run), "--reverse-source", "--out", new]) == 0
     assert checkpoint.load_config(f"{new}/last")["model"]["reverse_source"] is True

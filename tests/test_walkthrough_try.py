@@ -6,7 +6,8 @@ import pytest
 
 from minis2s.cli import main
 from tests.refusals import refusal
-from tests.tiny_run import train_tiny
+from tests.test_walkthrough_train import no_training  # noqa: F401 (a fixture, used by its name)
+from tests.tiny_run import TINY, train_tiny
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +65,16 @@ def test_a_second_run_given_to_vectors_is_named(run, tmp_path, capsys):
     )
     assert line.endswith("vectors writes the embeddings of one run: give one --checkpoint"), line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("typed", ["--no-bidirectional", "--no-input-feed"])
+@pytest.mark.usefixtures("no_training")
+def test_init_from_names_a_negated_model_flag_as_typed(run, tmp_path, capsys, typed):
+    """Things to try 13 with `--init-from runs/rd --no-bidirectional`: the refusal said
+    `--bidirectional False` and to leave --bidirectional out, an option never typed; it names
+    the one typed, the one to leave out."""
+    argv = ["train", *TINY, "--init-from", str(run), typed, "--out", str(tmp_path / "ft")]
+    line = refusal(capsys, argv)
+    assert line.startswith(f"minis2s train: error: {typed} (model option "), line
+    assert f"leave {typed} out" in line
+    assert "False (model option" not in line
