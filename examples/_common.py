@@ -3,7 +3,11 @@ as the test suite does) and a printer of translations."""
 
 import os
 
-QUICK = os.environ.get("MINIS2S_QUICK") == "1"
+_QUICK = os.environ.get("MINIS2S_QUICK", "")
+if _QUICK not in ("", "0", "1"):  # "true" would silently run the full example, minutes long
+    raise SystemExit(f"MINIS2S_QUICK={_QUICK}: set it to 1 for a seconds-long smoke run, or to 0 "
+                     "(or leave it unset) for the full example")  # fmt: skip
+QUICK = _QUICK == "1"
 
 
 def sizes(epochs: int, train_size: int | None = None) -> dict:

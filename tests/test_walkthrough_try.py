@@ -2,6 +2,11 @@
 what the commands they show (average of kept checkpoints, ensembles, fine-tuning from a run)
 say when given the input a user plausibly types wrong."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from minis2s.cli import main
@@ -78,3 +83,16 @@ def test_init_from_names_a_negated_model_flag_as_typed(run, tmp_path, capsys, ty
     assert line.startswith(f"minis2s train: error: {typed} (model option "), line
     assert f"leave {typed} out" in line
     assert "False (model option" not in line
+
+
+@pytest.mark.parametrize("value", ["true", "yes", "2"])
+def test_examples_refuse_a_quick_switch_they_would_not_read(value):
+    """`MINIS2S_QUICK=true python examples/005_bottleneck_attention.py` ran the full example, two
+    minutes or more, since only "1" turns the smoke run on: the value is refused, naming both."""
+    examples = Path(__file__).parent.parent / "examples"
+    env = os.environ | {"MINIS2S_QUICK": value}
+    done = subprocess.run([sys.executable, "-c", "import _common"], cwd=examples, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith(f"MINIS2S_QUICK={value}: ") and "to 1 for" in line, line
