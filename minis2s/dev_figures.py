@@ -27,6 +27,9 @@ def dev_evaluator(
     BLEU (tcfg.metric "bleu") of the first tcfg.dev_size pairs, translated greedily by
     `translator` (the run's own, over the model being trained)."""
     dev_pairs = data.dev[: tcfg.dev_size]
+    if len(dev_pairs) < tcfg.dev_size != TrainConfig.dev_size:  # asked for, not the default
+        _warn.warn(f"--dev-size {tcfg.dev_size} (dev_size) asks for more than the {len(dev_pairs)} "
+                   f"dev pairs there are; all {len(dev_pairs)} are decoded")  # fmt: skip
     refs = [translator.as_output(r) for _, r in dev_pairs]
     dev_batches = batches(examples, batch_size=64)
     noted: list = []  # the long dev sources are named at the first evaluation only

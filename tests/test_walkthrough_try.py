@@ -96,3 +96,18 @@ def test_examples_refuse_a_quick_switch_they_would_not_read(value):
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     line = done.stderr.strip()
     assert line.startswith(f"MINIS2S_QUICK={value}: ") and "to 1 for" in line, line
+
+
+def test_a_dev_size_beyond_the_dev_pairs_is_noted(tmp_path, capsys):
+    """Things to try 1 and 4 shrink the dev scoring with --dev-size 200; `--dev-size 5000` on a
+    dev set of 1000 pairs decoded the 1000 and said nothing, where --train-size beyond the
+    training pairs notes that all there are are used: so does --dev-size."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"{i} {i + 1}\t{i + 1} {i}\n" for i in range(40)), encoding="utf-8")
+    dev = tmp_path / "dev.tsv"
+    dev.write_text("".join(f"{i} {i}\t{i} {i}\n" for i in range(7)), encoding="utf-8")
+    small = TINY[TINY.index("--epochs") :]  # the model and training options, not the task
+    argv = ["train", "--data", str(corpus), "--dev-data", str(dev), *small, "--dev-size", "50"]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert "--dev-size 50 (dev_size) asks for more than the 7 dev pairs there are" in err, err
