@@ -2,7 +2,13 @@
 as the test suite does) and a printer of translations."""
 
 import os
+import sys
 
+if sys.argv[1:]:  # `--help` would otherwise run the whole example, minutes long
+    _name = os.path.basename(sys.argv[0])
+    raise SystemExit(f"{_name} takes no arguments (got {' '.join(sys.argv[1:])}): what it does is "
+                     f"in its docstring; MINIS2S_QUICK=1 python examples/{_name} runs it at "
+                     "smoke-test size")  # fmt: skip
 _QUICK = os.environ.get("MINIS2S_QUICK", "")
 if _QUICK not in ("", "0", "1"):  # "true" would silently run the full example, minutes long
     raise SystemExit(f"MINIS2S_QUICK={_QUICK}: set it to 1 for a seconds-long smoke run, or to 0 "

@@ -111,3 +111,16 @@ def test_a_dev_size_beyond_the_dev_pairs_is_noted(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
     assert "--dev-size 50 (dev_size) asks for more than the 7 dev pairs there are" in err, err
+
+
+def test_an_example_given_arguments_refuses_them_rather_than_run_for_minutes():
+    """`python examples/005_bottleneck_attention.py --help`, asking what it takes, ran the
+    whole example (two minutes or more): the examples read no arguments, and now say so."""
+    script = Path(__file__).parent.parent / "examples" / "000_reverse_digits_lstm.py"
+    env = os.environ | {"MINIS2S_QUICK": "1"}  # old code ran it: a smoke run, not minutes
+    done = subprocess.run([sys.executable, str(script), "--help"], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith("000_reverse_digits_lstm.py takes no arguments (got --help)"), line
+    assert "MINIS2S_QUICK=1" in line and done.stdout == ""
