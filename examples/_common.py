@@ -4,8 +4,11 @@ as the test suite does) and a printer of translations."""
 import os
 import sys
 
-if sys.argv[1:]:  # `--help` would otherwise run the whole example, minutes long
-    _name = os.path.basename(sys.argv[0])
+# an example run as a script (not a notebook's kernel, whose argv is its own) takes no
+# arguments: `--help` would otherwise run the whole example, minutes long
+_script = os.path.abspath(sys.argv[0]) if sys.argv and os.path.isfile(sys.argv[0]) else ""
+if os.path.dirname(_script) == os.path.dirname(os.path.abspath(__file__)) and sys.argv[1:]:
+    _name = os.path.basename(_script)
     raise SystemExit(f"{_name} takes no arguments (got {' '.join(sys.argv[1:])}): what it does is "
                      f"in its docstring; MINIS2S_QUICK=1 python examples/{_name} runs it at "
                      "smoke-test size")  # fmt: skip
