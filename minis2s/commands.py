@@ -195,9 +195,12 @@ def write_task(name: str, out_dir: str, seed: int | None) -> int:
     """`tasks --write`: a task's splits (drawn with `seed`, default 0) as TSV files, refusing to
     write over any file."""
     from minis2s.data.corpus import write_tsv
-    from minis2s.data.tasks import get_task
+    from minis2s.data.tasks import TASKS, get_task
     from minis2s.disk_errors import file_above
 
+    if name not in TASKS and out_dir in TASKS:  # `--write data/dates dates`
+        raise ValueError(f"--write takes the task first, then the directory: --write {out_dir} "
+                         f"{name}")  # fmt: skip
     task = get_task(name)  # an unknown name is refused with the list of tasks
     if task.features:
         raise ValueError(f"--write: the task {name!r} has feature frames for sources, which a "

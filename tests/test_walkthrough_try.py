@@ -124,3 +124,13 @@ def test_an_example_given_arguments_refuses_them_rather_than_run_for_minutes():
     line = done.stderr.strip()
     assert line.startswith("000_reverse_digits_lstm.py takes no arguments (got --help)"), line
     assert "MINIS2S_QUICK=1" in line and done.stdout == ""
+
+
+def test_tasks_write_with_its_two_values_swapped_names_the_order(tmp_path, capsys):
+    """Things to try 12 writes `dates` as files, as `minis2s tasks --write dates DIR` does;
+    `--write data/dates dates` said only that data/dates is an unknown task, as if the name were
+    mistyped: the two values are in the wrong order, which the refusal now says."""
+    out = tmp_path / "dates"
+    line = refusal(capsys, ["tasks", "--write", str(out), "dates"])
+    assert f"--write takes the task first, then the directory: --write dates {out}" in line, line
+    assert not out.exists()
