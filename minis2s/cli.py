@@ -80,6 +80,17 @@ def _stray_checkpoints(command: str, argv: list[str], unknown: list[str]) -> str
     return f"; --checkpoint takes one path: give it before each ({runs})"
 
 
+def _task_named(command: str, unknown: list[str]) -> str:
+    """A hint for `minis2s tasks dates`, a task named where tasks takes none: how to write its
+    splits; "" otherwise."""
+    from minis2s.data.tasks import TASKS
+
+    named = [u for u in unknown if u in TASKS]
+    if command != "tasks" or not named:
+        return ""
+    return f"; tasks lists every task; to write one's splits as files: tasks --write {named[0]} DIR"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _set_threads(argv)
@@ -87,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     refuse_repeated(parser.commands[args.command], argv)  # argparse keeps the last: one only
     if unknown:  # refused by the command's own parser: its usage line, and _Parser's hints
-        hint = _stray_checkpoints(args.command, argv, unknown)
+        hint = _stray_checkpoints(args.command, argv, unknown) or _task_named(args.command, unknown)
         parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     from minis2s import backend
 

@@ -134,3 +134,11 @@ def test_tasks_write_with_its_two_values_swapped_names_the_order(tmp_path, capsy
     line = refusal(capsys, ["tasks", "--write", str(out), "dates"])
     assert f"--write takes the task first, then the directory: --write dates {out}" in line, line
     assert not out.exists()
+
+
+def test_a_task_named_after_tasks_says_how_to_write_it(capsys):
+    """`minis2s tasks dates` said only `unrecognized arguments: dates`: tasks lists them all,
+    and writes one's splits with --write TASK DIR, which the refusal now names."""
+    line = refusal(capsys, ["tasks", "dates"])
+    assert "unrecognized arguments: dates" in line
+    assert "--write dates DIR" in line, line
