@@ -92,6 +92,21 @@ def test_an_ensembles_token_logprobs_are_the_log_of_its_members_mean_probability
     assert not np.allclose(want, each.mean(axis=0))  # the two means do differ here
 
 
+# --- models/params.py ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_only_an_lstm_starts_a_gate_at_forget_bias(cell):
+    """Kills `_init_one: if cfg.cell != "rnn" and name.endswith(".b_ih")` (a GRU's b_ih given
+    forget_bias too): a GRU has no forget gate, and an RNN no gate at all, so every bias of theirs
+    starts at zero, whatever forget_bias says (tests/test_model.py checks an LSTM's)."""
+    model = tiny(cell=cell, forget_bias=0.75, enc_layers=2, dec_layers=2, bidirectional=True)
+    biases = {k: v for k, v in model.params.items() if v.ndim == 1}
+    assert any(k.endswith(".b_ih") for k in biases)
+    for name, b in biases.items():
+        np.testing.assert_array_equal(b, np.zeros_like(b), err_msg=name)
+
+
 # --- train/trainer.py -----------------------------------------------------------------------------
 
 
