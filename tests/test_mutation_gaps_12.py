@@ -171,8 +171,20 @@ def test_a_loss_whose_perplexity_is_the_largest_float_trains_on():
         check_update(3, math.nextafter(LOG_MAX, math.inf), 1.0, 0.0, np.float64, lambda: "")
 
 
-def test_a_non_finite_metric_beside_a_finite_loss_stops_the_run():
-    """Kills `check_dev: for k in ("loss",)`: a metric (here BLEU) that is NaN is a model that has
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_a_non_finite_metric_beside_a_finite_loss_stops_the_run(value):
+    """Kills `check_dev: for k in ("loss",)` and `check_dev: if k in dev and
+    math.isnan(dev[k])`: a metric (here BLEU) that is NaN or infinite is a model that has
     diverged even where its dev loss is finite."""
-    with pytest.raises(NonFiniteLoss, match="dev bleu nan"):
-        check_dev({"loss": 2.0, "bleu": math.nan}, "bleu", "epoch 2", "this epoch", lambda: "")
+    with pytest.raises(NonFiniteLoss, match=f"dev bleu {value}"):
+        check_dev({"loss": 2.0, "bleu": value}, "bleu", "epoch 2", "this epoch", lambda: "")
+
+
+@pytest.mark.parametrize("clip", [0.0, 1.0])
+@pytest.mark.parametrize("norm", [math.nan, math.inf])
+def test_a_non_finite_gradient_norm_beside_a_finite_loss_stops_the_run(norm, clip):
+    """Kills `check_update: if not math.isfinite(loss)`: a gradient that overflowed (its norm
+    infinite or NaN) while the loss stayed finite is refused, with clipping on or off (clipped,
+    min(norm, clip) is the clip, and NaN > limit is False: no later check sees it)."""
+    with pytest.raises(NonFiniteLoss, match=f"gradient norm {norm}"):
+        check_update(4, 1.0, norm, clip, np.float32, lambda: "")
