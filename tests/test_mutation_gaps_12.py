@@ -16,11 +16,9 @@ import pytest
 from minis2s.data.batching import make_batch
 from minis2s.data.vocab import BOS_ID, PAD_ID
 from minis2s.models import Ensemble, ModelConfig, Seq2Seq, bridge, decoder, encoder
-from minis2s.train import tally, trainer
-from minis2s.train.bookkeeping import patience
+from minis2s.train import trainer
 from minis2s.train.config import TrainConfig
 from minis2s.train.divergence import NonFiniteLoss, check_dev, check_update
-from minis2s.train.stopping import EarlyStopping
 
 EXAMPLES = [([4, 5, 6, 3], [4, 4, 7]), ([5], [6, 3, 5, 4]), ([6, 4], [5])]  # unequal lengths
 
@@ -133,26 +131,6 @@ def test_update_i_samples_with_the_schedules_probability_at_i(tmp_path, monkeypa
     for _ in range(3):
         tr.step(batch())
     assert seen == [0.0, 0.125, 0.25]
-
-
-def test_an_accumulated_update_counts_the_tokens_of_all_its_batches(tmp_path, monkeypatch):
-    """Kills `Trainer._run_epoch: n = group[0].n_tokens` (with --accum-steps only the first
-    batch's tokens counted, which weights the logged train loss wrongly): the epoch's updates
-    count every target token once, each target's tokens and its </s>: 4 + 5 + 2 = 11."""
-    counts, real = [], tally.add
-    monkeypatch.setattr(tally, "add", lambda s, n, *a: counts.append(n) or real(s, n, *a))
-    tiny_trainer(tmp_path, batch_size=1, accum_steps=3).fit()
-    assert counts == [11]
-
-
-# --- train/bookkeeping.py -------------------------------------------------------------------------
-
-
-def test_patience_zero_never_stops_early():
-    """Kills `patience: return t.patience or 1`: --patience 0 is never stop early, however many
-    evaluations in a row fail to improve."""
-    stopper = EarlyStopping(patience(TrainConfig(patience=0)), mode="min")
-    assert not any(stopper.should_stop(float(metric)) for metric in range(1000))
 
 
 # --- train/divergence.py --------------------------------------------------------------------------
