@@ -3,7 +3,8 @@ models/seq2seq.py, encoder.py, decoder.py, decoder_step.py, decode_state.py, bri
 ensemble.py, params.py, layers/stack.py, stack_layout.py, embedding.py, _recurrent.py,
 _padding.py, linear.py, and train/trainer.py, bookkeeping.py, divergence.py. Each test kills a
 hand-made mutant that the suite let live, named in its docstring; every expected value is worked
-out by hand or by NumPy, never by the code under test."""
+out by hand or by NumPy, or, for the training pass's decoder, read from decoding step by step
+(Seq2Seq.step), a path that runs none of the mutated lines; never by the code under test."""
 
 from __future__ import annotations
 
