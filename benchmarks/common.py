@@ -35,7 +35,7 @@ from minis2s.bench import (  # noqa: F401  (re-exported for the scripts)
     torch_device,
     torch_or_none,
 )
-from minis2s.threads import forced_core_note
+from minis2s.threads import check_forced_core, forced_core_note
 
 Rows = list[dict[str, Any]]
 
@@ -77,6 +77,10 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
             check_writable("--json", args.json)
         except ValueError as e:
             raise SystemExit(str(e)) from None
+    try:
+        check_forced_core()  # a kernel family the CPU cannot run: refused, not SIGILL
+    except RuntimeError as e:
+        raise SystemExit(str(e)) from None
     if args.threads:
         set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # any loaded later (Numba's)

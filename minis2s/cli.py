@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                 from minis2s.threads import set_blas_threads
 
                 set_blas_threads(args.threads)
+            from minis2s.threads import check_forced_core
+
+            check_forced_core()  # a kernel family the CPU cannot run: refused, not SIGILL
             backend.use(args.backend)
             from minis2s import commands
 

@@ -92,6 +92,30 @@ def forced_core_note() -> str | None:
             "to time like with like: env -u OPENBLAS_CORETYPE <the same command>")  # fmt: skip
 
 
+# The instructions each kernel family runs beyond SSE: forced on a CPU without them, OpenBLAS
+# still loads them, and the first matrix product kills the process (SIGILL) without a word.
+NEEDS = {"Haswell": "avx2", "Zen": "avx2", **{core: "avx512f" for core in AVX512_CORES}}
+
+
+def check_forced_core() -> None:
+    """Refuse (RuntimeError) an OPENBLAS_CORETYPE that has NumPy's OpenBLAS run kernels whose
+    instructions this CPU lacks; call it before any matrix product. Where /proc/cpuinfo does
+    not tell the CPU's flags, nothing is refused."""
+    forced = os.environ.get("OPENBLAS_CORETYPE", "").strip()
+    flags = cpu_flags()
+    if not forced or not flags:
+        return
+    core = blas_core()
+    need = NEEDS.get(core or "")
+    if need and need not in flags:
+        raise RuntimeError(
+            f"OPENBLAS_CORETYPE={forced} has NumPy's OpenBLAS run its {core} kernels, which need "
+            f"{need} instructions that this CPU lacks: the first matrix product would stop the "
+            "process (Illegal instruction). Unset it to let OpenBLAS pick the CPU's own: "
+            "env -u OPENBLAS_CORETYPE <the same command>"
+        )
+
+
 def set_blas_threads(n: int, numpy_too: bool = True) -> None:
     """Set the thread count of every loaded OpenBLAS (numpy_too=False: all but NumPy's)."""
     for lib in openblas_libs():

@@ -1,0 +1,54 @@
+"""The README's "Gradient checks", "Backends", "Performance" and "Tests" sections walked as a new
+user would, with the bad input such a user gives: `minis2s gradcheck` and `bench`, the scripts
+under benchmarks/, and the environment variables the text names. Each refusal is one line that
+names the problem and its fix, never a traceback, a crash or a silently ignored setting."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from minis2s import threads
+from tests.refusals import refusal
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def common(monkeypatch):
+    """benchmarks/common.py (not a package), its GEMM peaks not measured."""
+    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    import common
+
+    monkeypatch.setattr(common, "measure_peaks", lambda bes: {"cpu": 1.0})
+    return common
+
+
+@pytest.fixture
+def avx2_cpu_forced_to_skylakex(monkeypatch):
+    """OPENBLAS_CORETYPE=SkylakeX on a CPU without AVX-512 (an AVX2 one), as a user sets it who
+    read in the README that the fast tables ran `OpenBLAS kernels SkylakeX`: OpenBLAS loads those
+    kernels all the same, and the first matrix product stops the process with SIGILL."""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "SkylakeX")
+    monkeypatch.setattr(threads, "cpu_flags", lambda: {"sse2", "avx", "avx2", "fma"})
+    monkeypatch.setattr(threads, "blas_core", lambda: "SkylakeX")
+
+
+def test_a_forced_openblas_core_the_cpu_cannot_run_is_refused_before_any_gemm(
+    avx2_cpu_forced_to_skylakex, capsys
+):
+    """`OPENBLAS_CORETYPE=SkylakeX minis2s gradcheck` on an AVX2 machine died with "Illegal
+    instruction" (exit 132) after the table's header, with no word of why: refused, naming the
+    variable and the fix, before any matrix product."""
+    line = refusal(capsys, ["gradcheck", "--only", "linear"])
+    assert "OPENBLAS_CORETYPE=SkylakeX" in line and "avx512f" in line, line
+    assert "env -u OPENBLAS_CORETYPE" in line, line
+
+
+def test_the_benchmark_scripts_refuse_a_forced_core_the_cpu_cannot_run(
+    avx2_cpu_forced_to_skylakex, common, monkeypatch
+):
+    """The same for `python benchmarks/bench_layers.py` and its siblings, before any timing."""
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy"])
+    with pytest.raises(SystemExit, match=r"OPENBLAS_CORETYPE=SkylakeX .*env -u OPENBLAS_CORETYPE"):
+        common.main("x", lambda *a: pytest.fail("timed"))
