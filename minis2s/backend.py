@@ -18,6 +18,7 @@ moved with `Backend.asarray`, so every backend starts from bit-identical weights
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -108,6 +109,7 @@ def _make(name: str) -> Backend:
     if name == "numba":
         if importlib.util.find_spec("numba") is None:
             raise RuntimeError("backend 'numba' needs Numba: pip install numba scipy")
+        _check_numba_environment()
         from minis2s.kernels import numba_cache_is_cold, numba_kernels
 
         global _told_cold
@@ -127,6 +129,33 @@ def _make(name: str) -> Backend:
         f"unknown backend {name!r}; choose one of {', '.join(NAMES)} "
         f"(available here: {', '.join(available())})"
     )
+
+
+def _check_numba_environment() -> None:
+    """Refuse (ValueError) the environment variables the numba backend reads, set to what they
+    cannot mean: Numba would print a warning holding a traceback for a NUMBA_NUM_THREADS that is
+    no number, or stop on 0 without naming it; kernels/blas.py reads MINIS2S_BLAS=scipy alone."""
+    threads = os.environ.get("NUMBA_NUM_THREADS")
+    if threads is not None and not _is_count(threads):
+        raise ValueError(
+            f"NUMBA_NUM_THREADS={threads!r}: Numba reads it as its thread count, a whole number "
+            "of at least 1; set one, or unset it: env -u NUMBA_NUM_THREADS <the same command>"
+        )
+    blas = os.environ.get("MINIS2S_BLAS")
+    if blas is not None and blas != "scipy":
+        raise ValueError(
+            f"MINIS2S_BLAS={blas!r}: the one value it takes is MINIS2S_BLAS=scipy (the numba "
+            "twins' GEMMs through SciPy's BLAS); unset it for NumPy's OpenBLAS, the default: "
+            "env -u MINIS2S_BLAS <the same command>"
+        )
+
+
+def _is_count(text: str) -> bool:
+    """Whether `text` reads as Numba reads a thread count (int(text)), and is at least 1."""
+    try:
+        return int(text) > 0
+    except ValueError:
+        return False
 
 
 def _import_cupy() -> ModuleType:

@@ -52,3 +52,23 @@ def test_the_benchmark_scripts_refuse_a_forced_core_the_cpu_cannot_run(
     monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy"])
     with pytest.raises(SystemExit, match=r"OPENBLAS_CORETYPE=SkylakeX .*env -u OPENBLAS_CORETYPE"):
         common.main("x", lambda *a: pytest.fail("timed"))
+
+
+@pytest.mark.parametrize("value", ["junk", "0", "-2", ""])
+def test_a_numba_thread_count_that_is_no_count_is_refused_naming_it(monkeypatch, capsys, value):
+    """`NUMBA_NUM_THREADS=junk minis2s --backend numba ...` printed Numba's warning with a
+    traceback in it; `=0` stopped with "Number of threads specified must be > 0.", naming no
+    variable. Refused, naming the variable and the fix, before Numba reads it."""
+    monkeypatch.setenv("NUMBA_NUM_THREADS", value)
+    line = refusal(capsys, ["--backend", "numba", "gradcheck", "--only", "linear"])
+    assert f"NUMBA_NUM_THREADS={value!r}" in line and "env -u NUMBA_NUM_THREADS" in line, line
+
+
+@pytest.mark.parametrize("value", ["junk", "SciPy", "numpy"])
+def test_minis2s_blas_takes_scipy_alone_and_refuses_the_rest(monkeypatch, capsys, value):
+    """README: `MINIS2S_BLAS=scipy` forces the numba twins' GEMMs through SciPy's BLAS. Any other
+    value was ignored without a word (the twins kept NumPy's OpenBLAS): refused, naming the one
+    value it takes."""
+    monkeypatch.setenv("MINIS2S_BLAS", value)
+    line = refusal(capsys, ["--backend", "numba", "gradcheck", "--only", "linear"])
+    assert f"MINIS2S_BLAS={value!r}" in line and "MINIS2S_BLAS=scipy" in line, line
