@@ -7,6 +7,7 @@ The timing, peak and output helpers live in the installed package (minis2s.bench
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -72,6 +73,9 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
     args = parser(description).parse_args()
     if args.threads is not None and args.threads < 1:
         raise SystemExit(f"--threads must be at least 1; got {args.threads}")
+    if not (math.isfinite(args.budget) and args.budget > 0):  # nan, inf: no count of calls
+        raise SystemExit(f"--budget {args.budget:g}: give the seconds of timed calls per row, "
+                         "above 0 (each row takes 3 to 100 calls), e.g. --budget 0.5")  # fmt: skip
     if args.json:
         try:
             check_writable("--json", args.json)
@@ -84,7 +88,7 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
     if args.threads:
         set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # any loaded later (Numba's)
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    backends = _backend_names(args.backends)
     try:
         bes = [backend.use(name) for name in backends]  # fails early, naming those available
     except (RuntimeError, ValueError) as e:
@@ -114,6 +118,21 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
         save_json(args.json, out, info)
         print(f"wrote {args.json}")
     return out
+
+
+def _backend_names(typed: str) -> list[str]:
+    """--backends' names, in lower case as backend.use reads them (a row's label, its peak's
+    device and the PyTorch peer's device go by the name); SystemExit where it names none, or
+    one twice."""
+    names = [b.strip().lower() for b in typed.split(",") if b.strip()]
+    if not names:
+        here = ", ".join(backend.available())
+        raise SystemExit(f"--backends {typed!r} names no backend; give one or more, "
+                         f"comma-separated (available here: {here})")  # fmt: skip
+    twice = next((b for i, b in enumerate(names) if b in names[:i]), None)
+    if twice:
+        raise SystemExit(f"--backends {typed} names {twice} twice; give each backend once")
+    return names
 
 
 def progress(row: dict[str, Any]) -> None:

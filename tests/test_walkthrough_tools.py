@@ -72,3 +72,38 @@ def test_minis2s_blas_takes_scipy_alone_and_refuses_the_rest(monkeypatch, capsys
     monkeypatch.setenv("MINIS2S_BLAS", value)
     line = refusal(capsys, ["--backend", "numba", "gradcheck", "--only", "linear"])
     assert f"MINIS2S_BLAS={value!r}" in line and "MINIS2S_BLAS=scipy" in line, line
+
+
+@pytest.mark.parametrize("typed", ["", ",", " , "])
+def test_the_scripts_refuse_backends_that_name_none(common, monkeypatch, typed):
+    """`bench_layers.py --backends ""` (an unset shell variable) or `--backends ,` stopped with
+    an IndexError traceback after the peaks were measured: refused, with what is available."""
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", typed])
+    with pytest.raises(SystemExit, match=r"--backends .*names no backend.*available here: numpy"):
+        common.main("x", lambda *a: pytest.fail("timed"))
+
+
+def test_the_scripts_read_a_backend_as_backend_use_does(common, monkeypatch):
+    """`--backends Numba` ran the numba backend (backend.use takes any case) but labelled its
+    rows "Numba", and picked each row's peak and the PyTorch peer's device by the typed name
+    ("CUPY" rated against the CPU's peak, its peer on the CPU): the name is read in lower case."""
+    seen = []
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "Numba,NumPy"])
+    common.main("x", lambda args, backends, peaks: seen.append(backends) or [])
+    assert seen == [["numba", "numpy"]]
+
+
+def test_the_scripts_refuse_a_backend_given_twice(common, monkeypatch):
+    """`--backends numpy,numba,numpy` timed numpy twice, as two rows of one name in the table."""
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy,numba,NumPy"])
+    with pytest.raises(SystemExit, match=r"--backends numpy,numba,NumPy names numpy twice"):
+        common.main("x", lambda *a: pytest.fail("timed"))
+
+
+@pytest.mark.parametrize("budget", ["0", "-1", "nan", "inf"])
+def test_the_scripts_refuse_a_budget_that_is_no_time(common, monkeypatch, budget):
+    """--budget is seconds of timed calls per row: -1 and 0 ran 3 calls a row without a word,
+    nan and inf stopped at the first row with a ValueError / OverflowError traceback."""
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy", "--budget", budget])
+    with pytest.raises(SystemExit, match=rf"--budget {budget}: .*e\.g\. --budget 0\.5"):
+        common.main("x", lambda *a: pytest.fail("timed"))
