@@ -163,16 +163,18 @@ def _import_cupy() -> ModuleType:
         import cupy as cp
     except ImportError as e:
         raise RuntimeError(
-            "backend 'cupy' needs CuPy and an NVIDIA GPU: pip install 'minis2s[gpu]' "
-            f"(CuPy for CUDA 12); available here: {', '.join(available())}"
+            "backend 'cupy' needs CuPy and an NVIDIA GPU: pip install cupy-cuda12x (or "
+            f"cupy-cuda13x for CUDA 13); available here: {', '.join(available())}"
         ) from e
     try:
         if cp.cuda.runtime.getDeviceCount() < 1:
             raise RuntimeError("no CUDA device")
     except Exception as e:  # CUDARuntimeError when no driver is present
+        why = " ".join(str(e).split())  # one line, whatever CUDA's message holds
         raise RuntimeError(
-            f"backend 'cupy': CuPy is installed but no GPU is usable ({e}); "
-            f"available here: {', '.join(available())}"
+            f"backend 'cupy': CuPy is installed but no GPU is usable ({why}); run on a machine "
+            "with an NVIDIA GPU and its driver, or choose a backend available here: "
+            f"{', '.join(available())}"
         ) from e
     return cp
 

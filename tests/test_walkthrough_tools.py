@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from minis2s import threads
+from minis2s.cli import main
 from tests.refusals import refusal
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -107,3 +108,33 @@ def test_the_scripts_refuse_a_budget_that_is_no_time(common, monkeypatch, budget
     monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy", "--budget", budget])
     with pytest.raises(SystemExit, match=rf"--budget {budget}: .*e\.g\. --budget 0\.5"):
         common.main("x", lambda *a: pytest.fail("timed"))
+
+
+def test_the_cupy_backend_without_cupy_names_the_package_to_install(monkeypatch, capsys):
+    """`minis2s --backend cupy ...` without CuPy said `pip install 'minis2s[gpu]'`, which asks
+    the package index for minis2s (the README installs it from its source tree): it names CuPy's
+    own packages, as "The cupy backend (GPU)" installs them."""
+    monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` fails, as where it is missing
+    line = refusal(capsys, ["--backend", "cupy", "gradcheck", "--only", "linear"])
+    assert "pip install cupy-cuda12x" in line and "cupy-cuda13x" in line, line
+    assert "minis2s[gpu]" not in line and "available here: numpy" in line, line
+
+
+def test_the_cupy_backend_without_a_gpu_is_one_line_naming_the_fix(monkeypatch, capsys):
+    """CuPy installed on a machine without a usable GPU: CUDA's reason (which may run over
+    lines) and what to do, a GPU machine or a backend available here, on one line."""
+    import importlib.machinery
+    import types
+
+    def no_device():
+        raise RuntimeError("cudaErrorNoDevice:\nno CUDA-capable device is detected")
+
+    cupy = types.ModuleType("cupy")
+    cupy.__spec__ = importlib.machinery.ModuleSpec("cupy", None)
+    cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_device))
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    assert main(["--backend", "cupy", "gradcheck", "--only", "linear"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "cudaErrorNoDevice: no CUDA-capable device is detected" in err, err
+    assert "a machine with an NVIDIA GPU" in err and "available here: numpy" in err, err
