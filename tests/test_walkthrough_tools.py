@@ -3,6 +3,8 @@ user would, with the bad input such a user gives: `minis2s gradcheck` and `bench
 under benchmarks/, and the environment variables the text names. Each refusal is one line that
 names the problem and its fix, never a traceback, a crash or a silently ignored setting."""
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -138,3 +140,17 @@ def test_the_cupy_backend_without_a_gpu_is_one_line_naming_the_fix(monkeypatch, 
     assert err.count("\n") == 1, err
     assert "cudaErrorNoDevice: no CUDA-capable device is detected" in err, err
     assert "a machine with an NVIDIA GPU" in err and "available here: numpy" in err, err
+
+
+def test_an_unknown_hypothesis_profile_is_refused_naming_the_profiles():
+    """`HYPOTHESIS_PROFILE=Dev python -m pytest` (the README says dev) stopped with an
+    ImportError while loading conftest.py and hypothesis's traceback, naming no profile there
+    is: pytest refuses it in one line that names them."""
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "Dev"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--co", "-q", __file__],
+        cwd=BENCH_DIR.parent, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and "Traceback" not in out and "conftest" not in out, out
+    assert "HYPOTHESIS_PROFILE='Dev'" in out and "ci (the default), dev or gpu" in out, out
