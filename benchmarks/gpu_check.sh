@@ -41,7 +41,12 @@ stage() {  # stage NAME LIMIT_S COMMAND...: run it, keep its output in $out/NAME
 
 stage facts 30 "$py" -c '
 import shutil, subprocess
-import numpy, cupy
+import numpy
+try:
+    import cupy
+except ImportError as e:  # one line, not a traceback: what is missing and what to install
+    raise SystemExit(f"CuPy does not import ({e}): pip install cupy-cuda13x (CUDA 13) or "
+                     "cupy-cuda12x (CUDA 12), on a machine with an NVIDIA GPU")
 if shutil.which("nvidia-smi"):
     print(subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip())
 print("numpy", numpy.__version__, "cupy", cupy.__version__, "CUDA runtime",

@@ -154,3 +154,18 @@ def test_an_unknown_hypothesis_profile_is_refused_naming_the_profiles():
     out = run.stdout + run.stderr
     assert run.returncode != 0 and "Traceback" not in out and "conftest" not in out, out
     assert "HYPOTHESIS_PROFILE='Dev'" in out and "ci (the default), dev or gpu" in out, out
+
+
+def test_the_gpu_check_without_cupy_says_what_to_install_without_a_traceback(tmp_path):
+    """`bash benchmarks/gpu_check.sh` where CuPy is missing printed a ModuleNotFoundError
+    traceback before its summary: one line now names what is missing and what to install."""
+    fake = tmp_path / "python"  # `python -c CODE` with `import cupy` failing, CuPy there or not
+    run_code = "import sys; sys.modules['cupy'] = None; exec(sys.argv[2])"
+    fake.write_text(f'#!/bin/sh\nexec {sys.executable} -c "{run_code}" "$@"\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "PYTHON": str(fake)}
+    run = subprocess.run(["bash", str(BENCH_DIR / "gpu_check.sh"), "tests"], env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    out = run.stdout + run.stderr
+    assert run.returncode == 1 and "Traceback" not in out, out
+    assert "CuPy does not import" in out and "pip install cupy-cuda13x" in out, out
