@@ -108,6 +108,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if args.pairs < 1 or args.threads < 1:
         ap.error("--pairs and --threads must be at least 1")
     for side in (args.base, args.new):
+        if not side.exists():
+            ap.error(f"{side} does not exist: give a checkout of minis2s (the commit before "
+                     f"yours: git worktree add {side} HEAD~1)")  # fmt: skip
         if not (side / "minis2s").is_dir() or not (side / "benchmarks/bench_seq2seq.py").is_file():
             ap.error(f"{side} is not a minis2s checkout (minis2s/ and benchmarks/bench_seq2seq.py)")
     args.base, args.new = args.base.resolve(), args.new.resolve()

@@ -169,3 +169,16 @@ def test_the_gpu_check_without_cupy_says_what_to_install_without_a_traceback(tmp
     out = run.stdout + run.stderr
     assert run.returncode == 1 and "Traceback" not in out, out
     assert "CuPy does not import" in out and "pip install cupy-cuda13x" in out, out
+
+
+def test_compare_checkouts_names_how_to_make_a_missing_checkout(monkeypatch, capsys, tmp_path):
+    """The README's `compare_checkouts.py ../before . ...` where ../before is not there yet said
+    "../before is not a minis2s checkout": it says the path is missing and how to make one."""
+    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    import compare_checkouts
+
+    missing = str(tmp_path / "before")
+    with pytest.raises(SystemExit):
+        compare_checkouts.parse([missing, str(BENCH_DIR.parent)])
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"{missing} does not exist" in line and "git worktree add" in line, line
