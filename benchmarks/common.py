@@ -36,6 +36,7 @@ from minis2s.bench import (  # noqa: F401  (re-exported for the scripts)
     torch_device,
     torch_or_none,
 )
+from minis2s.cli_parser import refuse_repeated
 from minis2s.threads import check_forced_core, forced_core_note
 
 Rows = list[dict[str, Any]]
@@ -70,7 +71,9 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
     the work, with args.torch_device resolved to "cpu" or "cuda"; merge the rounds row by row
     against the highest peaks (`merge_rounds`), print the markdown table and write the JSON
     file."""
-    args = parser(description).parse_args()
+    p = parser(description)
+    args = p.parse_args()
+    refuse_repeated(p, sys.argv[1:])  # argparse keeps the last of --only, --json given twice
     if args.threads is not None and args.threads < 1:
         raise SystemExit(f"--threads must be at least 1; got {args.threads}")
     if not (math.isfinite(args.budget) and args.budget > 0):  # nan, inf: no count of calls

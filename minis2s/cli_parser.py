@@ -263,12 +263,16 @@ ONCE = (
     "--src-vectors", "--tgt-vectors", "--phrase-table", "--sentence", "--log", "--run", "--side",
     "--json", "--write",
 )  # fmt: skip
+# Options that choose, by one value, what runs: given twice, argparse kept the last as silently
+# (`gradcheck --only lstm --only gru` ran the GRU cases alone); refused the same way. --backends
+# is the benchmark scripts' (benchmarks/common.py refuses with this function too).
+CHOOSE_ONCE = ("--only", "--backends")
 
 
 def refuse_repeated(parser: argparse.ArgumentParser, argv: list[str]) -> None:
-    """parser.error (exit 2) for an option of ONCE that `argv` gives twice to `parser` (a
-    command's), in full, abbreviated as argparse takes it, or as `--opt=value`. Tokens after
-    `--` are text, not options."""
+    """parser.error (exit 2) for an option of ONCE or CHOOSE_ONCE that `argv` gives twice to
+    `parser` (a command's), in full, abbreviated as argparse takes it, or as `--opt=value`.
+    Tokens after `--` are text, not options."""
     strings = [s for s in parser._option_string_actions if s.startswith("--")]
     seen: dict[str, str] = {}
     for i, token in enumerate(argv):
@@ -281,7 +285,7 @@ def refuse_repeated(parser: argparse.ArgumentParser, argv: list[str]) -> None:
         if full is None:
             matches = [s for s in strings if s.startswith(name)]
             full = matches[0] if len(matches) == 1 else None
-        if full not in ONCE:
+        if full not in ONCE + CHOOSE_ONCE:
             continue
         name, eq, value = token.partition("=")
         values = argv[i + 1 : i + 2]
@@ -290,6 +294,7 @@ def refuse_repeated(parser: argparse.ArgumentParser, argv: list[str]) -> None:
             values = list(itertools.takewhile(is_value, argv[i + 1 :]))
         given = " ".join([name, *([value] if eq else values)])
         if full in seen:
-            parser.error(f"{full} given twice ({seen[full]}, then {given}); an option that names "
-                         "what to read or write takes one value: give it once")  # fmt: skip
+            kind = "names what to read or write" if full in ONCE else "chooses what runs"
+            parser.error(f"{full} given twice ({seen[full]}, then {given}); an option that {kind} "
+                         "takes one value: give it once")  # fmt: skip
         seen[full] = given

@@ -182,3 +182,25 @@ def test_compare_checkouts_names_how_to_make_a_missing_checkout(monkeypatch, cap
         compare_checkouts.parse([missing, str(BENCH_DIR.parent)])
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"{missing} does not exist" in line and "git worktree add" in line, line
+
+
+def test_gradcheck_refuses_only_given_twice(capsys):
+    """`minis2s gradcheck --only lstm --only gru` ran the GRU cases alone (argparse keeps the
+    last), and its table said nothing of the LSTM ones asked for."""
+    line = refusal(capsys, ["gradcheck", "--no-model", "--only", "linear", "--only", "dropout"])
+    assert "--only given twice (--only linear, then --only dropout)" in line, line
+    assert "give it once" in line, line
+
+
+@pytest.mark.parametrize("option", [["--only", "gru", "--only", "lstm"],
+                                    ["--backends", "numpy", "--backends", "numba"],
+                                    ["--json", "a.json", "--json", "b.json"]])  # fmt: skip
+def test_the_scripts_refuse_an_option_given_twice(common, monkeypatch, capsys, tmp_path, option):
+    """`bench_layers.py --only gru --only lstm` timed the LSTM rows alone, `--json a --json b`
+    wrote b alone, without a word: refused, as `minis2s` refuses them."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["bench", *option])
+    with pytest.raises(SystemExit):
+        common.main("x", lambda *a: pytest.fail("timed"))
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"{option[0]} given twice" in line and "give it once" in line, line
