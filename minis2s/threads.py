@@ -102,8 +102,8 @@ def check_forced_core() -> None:
     instructions this CPU lacks; call it before any matrix product. Where /proc/cpuinfo does
     not tell the CPU's flags, nothing is refused."""
     forced = os.environ.get("OPENBLAS_CORETYPE", "").strip()
-    flags = cpu_flags()
-    if not forced or not flags:
+    flags = cpu_flags() if forced else set()
+    if not flags:
         return
     core = blas_core()
     need = NEEDS.get(core or "")
