@@ -55,7 +55,7 @@ def test_unknown_backend_lists_the_choices():
 
 @pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
 def test_cupy_without_cupy_says_how_to_install():
-    with pytest.raises(RuntimeError, match=r"pip install 'minis2s\[gpu\]'"):
+    with pytest.raises(RuntimeError, match=r"pip install cupy-cuda12x \(or cupy-cuda13x"):
         backend.use("cupy")
     assert "cupy" not in backend.available()
 
