@@ -90,12 +90,18 @@ def check_layer(
     if entries is not None:
         validate.integer("check_layer", "entries (of each parameter to check)", entries, 1)
     validate.integer("check_layer", "directions (through each parameter)", directions, 0)
+    _check_arguments(inputs, params)
     call = (
         (lambda: forward(*inputs, **options))
         if params is None
         else (lambda: forward(*inputs, params, **options))
     )
-    *outs, cache = call()
+    result = call()
+    if hasattr(result, "shape"):  # unpacked, its rows would pass for outputs and a cache
+        raise ValueError("check_layer: forward returned one array; it must return (*outputs, "
+                         "cache), e.g. `return y, cache`, the cache holding what backward "
+                         "needs")  # fmt: skip
+    *outs, cache = result
     # not default_rng(seed): a learner's x drawn first from default_rng(0) would equal dy, and
     # x == dy hides a transpose (x^T dy is then symmetric) or a gradient built from x for dy
     r = np.random.default_rng((seed, 1))
@@ -129,6 +135,19 @@ def check_layer(
         right = [k for k, _, d in again if rel_error(numeric[k], d, floor) < TOLERANCE]
         errors.note_padding(right)
     return errors
+
+
+def _check_arguments(inputs: Any, params: dict[str, Any] | None) -> None:
+    """Refuse (ValueError) what check_layer would misread, where Python's own error names none
+    of it: one array for `inputs` (its rows unpacked as arguments), a parameter not an array."""
+    if hasattr(inputs, "shape"):
+        raise ValueError(f"check_layer: inputs is one array of shape {tuple(inputs.shape)}; give "
+                         "a list with one entry per argument of forward before p, e.g. "
+                         "[x]")  # fmt: skip
+    for key, value in (params or {}).items():
+        if not hasattr(value, "dtype"):
+            raise ValueError(f"check_layer: params[{key!r}] is a {type(value).__name__}; give "
+                             "arrays, e.g. np.asarray(values, dtype=np.float64)")  # fmt: skip
 
 
 def _untouched(

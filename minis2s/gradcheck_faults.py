@@ -143,6 +143,12 @@ def check_dtype(who: str, name: str, x: Any, dx: Any) -> None:
     """Raise unless the gradient `dx` has the dtype of `x`: a float32 gradient of a float64
     array is right only to ~6e-8 of each entry, under the tolerance, so values cannot show it."""
     got, want = np.asarray(to_numpy(dx)).dtype, np.dtype(x.dtype)
+    if got != want and not np.issubdtype(want, np.inexact):  # np.arange(12) for a float input
+        raise ValueError(
+            f"{who}: {name} is {want}, yet backward gave it a gradient; give a real-valued input "
+            f"as floats, np.asarray({name}, dtype=np.float64) (an input of token ids gets None "
+            "for its gradient)"
+        )
     if got != want:
         raise ValueError(
             f"{who}: the gradient of {name} is {got}, but {name} is {want}; an array of another "

@@ -204,3 +204,60 @@ def test_the_scripts_refuse_an_option_given_twice(common, monkeypatch, capsys, t
         common.main("x", lambda *a: pytest.fail("timed"))
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"{option[0]} given twice" in line and "give it once" in line, line
+
+
+def _times_w():
+    """The README's first layer of your own, y = x * w, and its arguments."""
+    import numpy as np
+
+    def forward(x, p):
+        return x * p["w"], (x, p["w"])
+
+    def backward(dy, cache):
+        x, w = cache
+        return dy * w, {"w": (dy * x).sum(axis=0)}
+
+    r = np.random.default_rng(0)
+    return forward, backward, r.standard_normal((4, 3)), r.standard_normal(3)
+
+
+def test_check_layer_given_one_array_for_inputs_names_the_list_it_takes():
+    """check_layer(forward, backward, x, p), without the README's [x]: it unpacked x's 4 rows as
+    4 arguments, and the user read "forward() takes 2 positional arguments but 5 were given"."""
+    from minis2s.gradcheck import check_layer
+
+    forward, backward, x, w = _times_w()
+    with pytest.raises(ValueError, match=r"inputs is one array of shape \(4, 3\).*\[x\]"):
+        check_layer(forward, backward, x, {"w": w})
+
+
+def test_check_layer_names_a_forward_that_returns_no_cache():
+    """A forward returning y alone (its cache forgotten): check_layer took y's rows for outputs
+    and a cache, and the user read "backward() takes 2 positional arguments but 4 were given"."""
+    from minis2s.gradcheck import check_layer
+
+    _, backward, x, w = _times_w()
+    with pytest.raises(ValueError, match=r"forward returned one array.*\(\*outputs, cache\)"):
+        check_layer(lambda x, p: x * p["w"], backward, [x], {"w": w})
+
+
+def test_check_layer_refuses_a_parameter_that_is_no_array():
+    """params={"w": [0.1, 0.2, 0.3]} failed inside the check with "AttributeError: 'list' object
+    has no attribute 'dtype'": refused, naming the parameter and what to give."""
+    from minis2s.gradcheck import check_layer
+
+    forward, backward, x, w = _times_w()
+    with pytest.raises(ValueError, match=r"params\['w'\] is a list.*np\.asarray"):
+        check_layer(forward, backward, [x], {"w": list(w)})
+
+
+def test_check_layer_given_integers_names_the_input_not_backward():
+    """x = np.arange(12).reshape(4, 3), meant as floats, is int64: the refusal blamed an array of
+    another dtype in backward, where nothing is wrong; it names the integer input and the fix."""
+    import numpy as np
+
+    from minis2s.gradcheck import check_layer
+
+    forward, backward, _, w = _times_w()
+    with pytest.raises(ValueError, match=r"x is int64.*np\.asarray\(x, dtype=np\.float64\)"):
+        check_layer(forward, backward, [np.arange(12).reshape(4, 3)], {"w": w})
