@@ -80,11 +80,17 @@ def cpu_flags() -> set[str]:
 
 def forced_core_note() -> str | None:
     """A note where OPENBLAS_CORETYPE holds NumPy's OpenBLAS to kernels without AVX-512 on a CPU
-    that has it (its GEMMs can then run at half speed, PyTorch's do not); else None."""
+    that has it (its GEMMs can then run at half speed, PyTorch's do not), or where OpenBLAS runs
+    other kernels than it names (a name it does not know, which it ignores); else None."""
     forced = os.environ.get("OPENBLAS_CORETYPE", "").strip()
+    core = blas_core() if forced else None
+    if core is not None and core.lower() != forced.lower():  # OpenBLAS reads it without case
+        return (f"OPENBLAS_CORETYPE={forced}, but NumPy's OpenBLAS runs its {core} kernels: it "
+                "knows no kernel family by that name, or runs another in its place. Name one it "
+                "has (Haswell, SkylakeX, Zen, ...), or unset it: env -u OPENBLAS_CORETYPE <the "
+                "same command>")  # fmt: skip
     if not forced or "avx512f" not in cpu_flags():
         return None
-    core = blas_core()
     if core is None or core in AVX512_CORES:
         return None
     return (f"OPENBLAS_CORETYPE={forced} holds NumPy's OpenBLAS to its {core} kernels on a CPU "

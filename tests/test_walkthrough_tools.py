@@ -261,3 +261,15 @@ def test_check_layer_given_integers_names_the_input_not_backward():
     forward, backward, _, w = _times_w()
     with pytest.raises(ValueError, match=r"x is int64.*np\.asarray\(x, dtype=np\.float64\)"):
         check_layer(forward, backward, [np.arange(12).reshape(4, 3)], {"w": w})
+
+
+def test_the_benchmarks_say_when_openblas_took_other_kernels_than_the_forced_ones(monkeypatch):
+    """`OPENBLAS_CORETYPE=Skylake-X python benchmarks/bench_layers.py` (a misspelt family):
+    OpenBLAS ignores a name it does not know and picks its own kernels, and the run said nothing
+    of it. The note the benchmarks print where the variable holds OpenBLAS back says so too."""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Skylake-X")
+    monkeypatch.setattr(threads, "cpu_flags", lambda: {"sse2", "avx", "avx2", "fma"})
+    monkeypatch.setattr(threads, "blas_core", lambda: "Haswell")
+    note = threads.forced_core_note()
+    assert note is not None and "OPENBLAS_CORETYPE=Skylake-X" in note, note
+    assert "runs its Haswell kernels" in note and "unset it" in note, note
