@@ -147,7 +147,7 @@ def test_the_python_api_and_init_from(data, tmp_path):
     """pipeline.train's model_options take output_bias as --resume checks it; a run started
     from another (--init-from) keeps that run's output_bias and out.b, and refuses another."""
     run = str(tmp_path / "run")
-    tcfg = TrainConfig(epochs=1, dev_size=4)
+    tcfg = TrainConfig(epochs=1, dev_size=3)  # the three pairs
     pipeline.train(data, SIZES | {"output_bias": "unigram"}, tcfg, run, progress=False)
     with pytest.raises(ValueError, match="model.output_bias='unigram', this run asks .*'zero'"):
         pipeline.train(data, SIZES | {"output_bias": "zero"}, tcfg, run, resume=True)
