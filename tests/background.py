@@ -13,32 +13,39 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _yielding() -> None:
-    """Run at a lower priority (nice 10): the suite's own process comes first, on both cores
-    when its BLAS wants two threads (an OpenBLAS thread that waits for a busy core holds its
-    product back many times over: README, Performance), and a background run takes what the
-    suite leaves idle."""
-    if hasattr(os, "nice"):
-        os.nice(10)
+def _yielding(niceness: int) -> Callable[[], None]:
+    """A preexec_fn that runs the command at a lower priority (nice 10 by default): the suite's
+    own process comes first, on both cores when its BLAS wants two threads (an OpenBLAS thread
+    that waits for a busy core holds its product back many times over: README, Performance), and
+    a background run takes what the suite leaves idle."""
+
+    def lower() -> None:
+        if hasattr(os, "nice"):
+            os.nice(niceness)
+
+    return lower
 
 
 class Run:
     """One command, started at most once; `wait()` gives its exit status, stdout and stderr."""
 
-    def __init__(self, command: list[str], timeout_s: float):
-        self.command, self.timeout_s = command, timeout_s
+    def __init__(self, command: list[str], timeout_s: float, niceness: int = 10):
+        self.command, self.timeout_s, self.niceness = command, timeout_s, niceness
         self._started: tuple | None = None  # (process, its stdout file, its stderr file)
         self._result: tuple[int, str, str] | None = None
 
     def start(self) -> None:
         if self._started is None:
             out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
-            yielding = _yielding if os.name == "posix" else None  # preexec_fn: POSIX only
+            yielding = (
+                _yielding(self.niceness) if os.name == "posix" else None
+            )  # preexec_fn: POSIX only
             run = subprocess.Popen(self.command, cwd=ROOT, stdout=out, stderr=err,
                                    preexec_fn=yielding)  # fmt: skip
             self._started = (run, out, err)

@@ -1,12 +1,17 @@
 """Shared test settings: a hypothesis profile that keeps CI fast and deterministic, and the
-background runs (tests/background.py: the GPU tests on the stand-in, `minis2s gradcheck`) started
-as soon as the suite is collected."""
+background runs (tests/background.py: the GPU tests on the stand-in, `minis2s gradcheck`, and on
+a fresh checkout the Numba warm-up, tests/warm_numba.py) started as soon as the suite is
+collected."""
 
+import importlib.util
 import os
+import sys
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.background import Run
 
 settings.register_profile(
     "ci",
@@ -70,14 +75,31 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("background") is not None)
 
 
+# compiles the numba twins into Numba's cache beside the suite (tests/warm_numba.py); ahead of
+# the other background runs (nice 5, theirs 10): the suite's main process waits on its twins
+WARM_NUMBA = Run([sys.executable, "-m", "tests.warm_numba"], timeout_s=900, niceness=5)
+
+
+def _numba_is_cold() -> bool:
+    """Whether Numba is installed and has compiled none of the twins yet (a fresh checkout)."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    from minis2s.kernels import numba_cache_is_cold
+
+    return numba_cache_is_cold()
+
+
 def pytest_collection_finish(session):
     """Start the background runs now, so that they overlap the rest of the suite on another
-    core (their tests wait for them)."""
+    core (their tests wait for them); on a cold Numba cache, the warm-up first."""
+    if len(getattr(session, "items", [])) > 1 and _numba_is_cold():
+        WARM_NUMBA.start()
     for run in _background_runs(session):
         run.start()
 
 
 def pytest_sessionfinish(session):
     """Never leave a background run behind (an interrupted or failed-early session)."""
+    WARM_NUMBA.stop()
     for run in _background_runs(session):
         run.stop()
