@@ -189,10 +189,12 @@ def test_the_tests_that_wait_for_a_run_go_last():
     assert items == [order[1], order[3], order[0], order[2]]
 
 
-def test_the_runs_of_marked_tests_start_at_collection_and_stop_at_the_end():
+def test_the_runs_of_marked_tests_start_at_collection_and_stop_at_the_end(monkeypatch):
     """Kills cf2 (never started at collection: each run starts only when its test waits, the
     overlap lost), cf3 (never stopped: an interrupted session leaves a run behind) and cf4 (every
     module's BACKGROUND read, also of modules with no marked test, which have none)."""
+    monkeypatch.setattr(conftest, "_numba_is_cold", lambda: False)  # the suite's own warm-up:
+    monkeypatch.setattr(conftest, "WARM_NUMBA", _Spy())  # neither started nor stopped here
     spy = _Spy()
     marked, plain = types.ModuleType("marked"), types.ModuleType("plain")  # plain: no BACKGROUND
     marked.BACKGROUND = spy
