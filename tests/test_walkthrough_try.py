@@ -142,3 +142,23 @@ def test_a_task_named_after_tasks_says_how_to_write_it(capsys):
     line = refusal(capsys, ["tasks", "dates"])
     assert "unrecognized arguments: dates" in line
     assert "--write dates DIR" in line, line
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["vectors", "--side", "src", "--out", "{out}"],
+        ["plot", "--sentence", "123", "--out", "{out}.png"],
+    ],
+    ids=["vectors", "plot"],
+)
+def test_a_file_written_inside_a_runs_checkpoint_is_refused(run, capsys, command):
+    """`vectors --out runs/rl/best/v.txt` or `plot --out runs/rl/best/a.png` wrote the file
+    inside the checkpoint, which the run's next save (its --resume) replaces whole, the file
+    with it; train's --out there is refused already."""
+    out = run / "best" / "mine"
+    argv = [word.replace("{out}", str(out)) for word in command]
+    line = refusal(capsys, [argv[0], "--checkpoint", str(run), *argv[1:]])
+    assert f"is inside the checkpoint {run / 'best'}" in line, line
+    assert "next save replaces whole" in line and "outside it" in line, line
+    assert sorted(os.listdir(run / "best")) == sorted(os.listdir(run / "last"))  # nothing added
