@@ -240,6 +240,7 @@ def test_same_init_for_same_seed_and_config_mismatch_is_refused():
         (dict(attention="none", input_feed=True), "input_feed .* needs attention; with attention="),
         (dict(bridge="last", enc_layers=2), "enc_layers == dec_layers"),
         (dict(bridge="learned_h", cell="gru"), "only for an LSTM .* a gru has no c: use bridge="),
+        (dict(bridge="learned_h", cell="rnn"), "only for an LSTM .* an rnn has no c: use bridge="),
         (dict(attention="dot", bidirectional=True), "dot"),
         (dict(tie_embeddings=True, emb=3), "emb == hidden"),
         (dict(dropout=1.0), "dropout"),

@@ -175,8 +175,9 @@ class ModelConfig:
                 "out with --attention none, or choose an --attention",
             )  # fmt: skip
         if self.bridge == "learned_h" and self.cell != "lstm":
-            why = (f"differs from 'learned' only for an LSTM (it starts c at 0); a {self.cell} "
-                   "has no c")  # fmt: skip
+            article = "an" if self.cell == "rnn" else "a"  # "an RNN", said letter by letter
+            why = (f"differs from 'learned' only for an LSTM (it starts c at 0); {article} "
+                   f"{self.cell} has no c")  # fmt: skip
             raise ConfigError(
                 "ModelConfig",
                 "bridge",
