@@ -82,7 +82,7 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
     if args.json:
         try:
             check_writable("--json", args.json)
-        except ValueError as e:
+        except (ValueError, OSError) as e:  # OSError: a file where a folder of it should be
             raise SystemExit(str(e)) from None
     try:
         check_forced_core()  # a kernel family the CPU cannot run: refused, not SIGILL

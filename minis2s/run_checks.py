@@ -60,7 +60,7 @@ def check_out_dir(
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"--out {out_dir} is a file, not a directory: choose another "
                                  "--out (a directory, made if missing)")  # fmt: skip
-    _check_out_folders(out_dir)
+    checkpoint.refuse_blocked_above(out_dir, "--out", "this run")
     if os.path.islink(out_dir) and not os.path.exists(out_dir):  # makedirs: "File exists"
         raise FileNotFoundError(
             f"--out {out_dir} is a symlink to {os.readlink(out_dir)}, which does not exist (a "
@@ -69,19 +69,6 @@ def check_out_dir(
     run_lock.check_free(out_dir)
     if not resume:
         check_no_run(out_dir, init_from, cli=cli)
-
-
-def _check_out_folders(out_dir: str) -> None:
-    """No folder above `out_dir` is a file or a checkpoint (`checkpoint.blocked_above`)."""
-    blocked = checkpoint.blocked_above(out_dir)
-    if blocked and blocked[0] == "file":
-        raise NotADirectoryError(f"--out {out_dir}: {blocked[1]} is a file, not a directory: "
-                                 "choose another --out")  # fmt: skip
-    if blocked:
-        raise FileExistsError(
-            f"--out {out_dir} is inside the checkpoint {blocked[1]}, which its run's next save "
-            "replaces whole, this run with it; choose another --out (beside the run)"
-        )
 
 
 def check_no_run(out_dir: str, init_from: Any = None, *, cli: bool = False) -> None:

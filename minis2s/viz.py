@@ -47,7 +47,7 @@ def _check_out(where: str, out: Any) -> None:
 def check_image_path(option: str, path: str) -> None:
     """ValueError unless matplotlib can write an image at `path`: an extension it knows (without
     one, savefig would write `path`.png, another file than the one asked for) in a directory
-    that exists."""
+    that exists (NotADirectoryError where a folder above `path` is a file)."""
     ext = os.path.splitext(path)[1][1:].lower()
     formats = _figure().canvas.get_supported_filetypes()
     if ext not in formats:

@@ -193,18 +193,12 @@ def markdown(rows: Sequence[dict[str, Any]], info: dict[str, Any]) -> str:
 def check_writable(option: str, path: str) -> None:
     """`path` can be written: its directory exists and takes files, is not inside a checkpoint
     (which its run's next save replaces whole), and `path` is not a directory (checked before a
-    benchmark, not after its minutes)."""
+    benchmark, not after its minutes). ValueError, or NotADirectoryError where a folder above
+    `path` is a file (`checkpoint.refuse_blocked_above`)."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise ValueError(f"{option} {path} is a directory; give a file name inside it")
-    blocked = checkpoint.blocked_above(path)  # a folder above: a file, or a run's checkpoint
-    if blocked and blocked[0] == "file":
-        raise ValueError(f"{option} {path}: {blocked[1]} is a file, not a directory; give a path "
-                         "in a directory")  # fmt: skip
-    if blocked:
-        raise ValueError(f"{option} {path} is inside the checkpoint {blocked[1]}, which its run's "
-                         "next save replaces whole, this file with it; give a path outside it "
-                         "(beside the run)")  # fmt: skip
+    checkpoint.refuse_blocked_above(path, option, "this file")
     if not os.path.isdir(folder):
         raise ValueError(
             f"{option} {path}: the directory {folder} does not exist; create it first, or give "

@@ -54,7 +54,7 @@ def check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
         raise FileExistsError(f"--out {out} holds a checkpoint already; choose a new path")
     if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)):
         raise FileExistsError(f"--out {out} exists; choose a new path for the checkpoint")
-    _check_out_folders(out)
+    checkpoint.refuse_blocked_above(out, "--out", "the average")
     _check_not_kept(out)
     return names
 
@@ -68,19 +68,4 @@ def _check_not_kept(out: str | os.PathLike) -> None:
             f"--out {out} is named as a checkpoint kept in a run's {keep.STEPS}/, which a later "
             "--last K would average in as one of the run's and its training would delete with "
             "the oldest kept; choose a path outside steps/ (e.g. beside the run)"
-        )
-
-
-def _check_out_folders(out: str | os.PathLike) -> None:
-    """The folders above `out` are folders, or missing (the save makes them), and none is a
-    checkpoint, which its run's next save or trim replaces whole, an average inside with it
-    (`checkpoint.blocked_above`)."""
-    blocked = checkpoint.blocked_above(out)
-    if blocked and blocked[0] == "file":
-        raise NotADirectoryError(f"--out {out}: {blocked[1]} is a file, not a folder to write "
-                                 "the checkpoint in; choose another path")  # fmt: skip
-    if blocked:
-        raise ValueError(
-            f"--out {out} is inside the checkpoint {blocked[1]}, which its run's next save (or "
-            "trim of steps/) replaces whole, the average with it; choose a path outside it"
         )

@@ -55,6 +55,7 @@ from minis2s.train.checkpoint_files import (  # by name: save finds them here, a
     _write_npz,
 )
 from minis2s.train.checkpoint_read import Folder, read_json, read_npz, read_whole
+from minis2s.train.keep import STEPS
 
 FORMAT = 2
 VOCAB_FILES = {"src": "src_vocab.json", "tgt": "tgt_vocab.json"}
@@ -183,6 +184,28 @@ def blocked_above(path: str | os.PathLike) -> tuple[str, str] | None:
             return "checkpoint", named(folder)
         folder, below = os.path.dirname(folder), folder
     return None
+
+
+def refuse_blocked_above(path: str | os.PathLike, option: str, lost: str) -> None:
+    """Refuse `path`, given as `option`, where `blocked_above` finds a folder above it that is a
+    file (NotADirectoryError) or a checkpoint (ValueError), naming that folder, what would be
+    lost (`lost`: "this run", "the average", "this file") and the fix: another `option` (or
+    path, where `option` is no option but a Python function's argument). Called
+    before any work, by train's --out, average's --out and the files plot, vectors, bench write."""
+    blocked = blocked_above(path)
+    if blocked is None:
+        return
+    kind, folder = blocked
+    other = option if option.startswith("-") else "path"  # Python's "plot_attention: out"
+    if kind == "file":
+        raise NotADirectoryError(f"{option} {path}: {folder} is a file, not a directory; choose "
+                                 f"another {other}")  # fmt: skip
+    kept = os.path.basename(os.path.dirname(os.path.abspath(folder))) == STEPS
+    raise ValueError(
+        f"{option} {path} is inside the checkpoint {folder}, which its run's next save"
+        f"{' (or trim of ' + STEPS + '/)' if kept else ''} replaces whole, {lost} with it; "
+        f"choose another {other}, outside it (e.g. beside the run)"
+    )
 
 
 def load(path: str | os.PathLike) -> Checkpoint:
