@@ -194,7 +194,8 @@ def _load_data(
                   get("train_size"), get("bpe_merges"), tcfg.seed, cli=True)  # fmt: skip
     data = pipeline.load_data(
         task=args.task, data=args.data, dev_data=args.dev_data, test_data=args.test_data,
-        tokenizer=tokenizer, seed=tcfg.seed, vocabs=start.vocabs if start else None, **data_options,
+        tokenizer=tokenizer, seed=tcfg.seed, vocabs=start.vocabs if start else None, cli=True,
+        **data_options,
     )  # fmt: skip
     if data.skipped:
         print(f"note: skipped {data.skipped} training pairs longer than --max-len "

@@ -186,7 +186,7 @@ def test_the_options_equal_to_runs_and_from_python_are_checked_alike(run, tmp_pa
     with pytest.raises(ValueError, match=r"--min-freq \(min_freq\) shapes a vocabulary"):
         pipeline.train(pipeline.load_data(task="reverse-digits", min_freq=2), {}, TCFG,
                        str(tmp_path / "y"), init_from=run)  # fmt: skip
-    with pytest.raises(ValueError, match="--max-vocab shapes a vocabulary built on the training"):
+    with pytest.raises(ValueError, match="^max_vocab shapes a vocabulary built on the training"):
         pipeline.load_data(
             task="reverse-digits", max_vocab=8, vocabs=fine_tune.load_run(run).vocabs
         )

@@ -93,8 +93,8 @@ def test_dev_and_test_pairs_that_are_training_pairs_are_warned_of(corpus, tmp_pa
         pipeline.load_data(data=corpus, dev_data=corpus, test_data=str(dev))
     messages = [str(w.message) for w in caught]
     assert len(messages) == 2
-    assert messages[0].startswith("all 40 --dev-data pairs are also in the training pairs")
-    assert messages[1].startswith("1 of the 2 --test-data pairs (50%) is also in the training")
+    assert messages[0].startswith("all 40 dev_data pairs are also in the training pairs")
+    assert messages[1].startswith("1 of the 2 test_data pairs (50%) is also in the training")
     other = tmp_path / "other.tsv"
     other.write_text("a b\tc d\n")
     with warnings.catch_warnings():

@@ -2,6 +2,8 @@
 data, dev_data), not the command line's options (--init-from, --task, --data, --dev-data); the
 command line, reaching the same checks, keeps its option words."""
 
+import warnings
+
 import pytest
 
 from minis2s import fine_tune, pipeline
@@ -116,3 +118,78 @@ def test_the_command_line_keeps_its_option_words_for_the_data(tmp_path, capsys):
     for argv, words in cases:
         assert main(["train", *argv, *common]) == 2
         assert words in capsys.readouterr().err
+
+
+# load_data's refusals and warnings after the data is read: the keywords from Python (no option
+# word anywhere), minis2s train's options from the command line
+WORDS = "".join(f"w{i} x{i}\ty{i} z{i}\n" for i in range(40))  # each token once
+SKEWED = "a b a b\tX\nb a\tY\na a b\tX Y\n" * 2  # shared, a and b outnumber X and Y
+
+
+def _load_said(tmp_path, text, **kwargs) -> str:
+    """What load_data says of a corpus of `text` (its dev the same file unless given): its
+    refusal, else its first warning."""
+    path = tmp_path / "c.tsv"
+    path.write_text(text)
+    kwargs = {"data": str(path), "dev_data": str(path), "tokenizer": "word"} | kwargs
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            pipeline.load_data(**kwargs)
+        except ValueError as e:
+            return str(e)
+    return str(caught[0].message)
+
+
+@pytest.mark.parametrize(
+    "text, kwargs, words",
+    [
+        (WORDS, {}, "all 40 dev_data pairs are also in the training pairs (data), so its "),
+        (WORDS, {}, "give a dev_data corpus without them (or leave dev_data out: 5% of data is"),
+        (SKEWED, {"max_len": 1}, "max_len 1 drops all 6 training pairs (each has more tokens on "
+         "a side): raise max_len"),
+        ("ab\tba\n", {"dev_data": None}, "give it more pairs, or pass dev_data so that all of"),
+        (WORDS, {"min_freq": 2, "dev_data": None},
+         "min_freq=2 leaves the source vocabulary no token"),
+        (SKEWED, {"max_vocab": 6, "share_vocab": True}, "share_vocab counts the source and target "
+         "tokens together, and max_vocab=6 keeps none of the target tokens"),
+        (SKEWED, {"min_freq": 5, "share_vocab": True}, "lower min_freq, or leave share_vocab out"),
+    ],
+)  # fmt: skip
+def test_load_data_names_its_keywords_once_it_has_read_the_data(tmp_path, text, kwargs, words):
+    said = _load_said(tmp_path, text, **kwargs)
+    assert words in said, said
+    assert "--" not in said, said
+
+
+def test_load_data_names_its_vocabulary_keywords(run):
+    said = _said(ValueError, lambda: pipeline.load_data(task="noisy-digits", share_vocab=True))
+    assert said.startswith("share_vocab builds one vocabulary"), said
+    assert said.endswith("leave share_vocab out"), said
+    vocabs = fine_tune.load_run(run).vocabs
+    said = _said(ValueError, lambda: pipeline.load_data(task="copy", max_vocab=8, vocabs=vocabs))
+    assert said.startswith("max_vocab shapes a vocabulary built on the training pairs"), said
+    assert "--" not in said, said
+
+
+def test_the_command_line_keeps_its_option_words_for_what_it_read(tmp_path, capsys):
+    path = tmp_path / "c.tsv"
+    path.write_text(WORDS)
+    common = ["--data", str(path), "--tokenizer", "word", "--out", str(tmp_path / "r"), "--quiet"]
+    cases = [
+        (["--dev-data", str(path), "--max-len", "1"], "error: --max-len 1 drops all 40"),
+        (["--share-vocab", "--max-vocab", "5"],
+         "--share-vocab counts the source and target tokens together, and --max-vocab 5 keeps"),
+        (["--min-freq", "2"], "error: --min-freq 2 leaves the source vocabulary no token"),
+    ]  # fmt: skip
+    for argv, words in cases:
+        assert main(["train", *common, *argv]) == 2
+        assert words in capsys.readouterr().err
+    assert main(["train", "--task", "noisy-digits", "--share-vocab", *common[4:]]) == 2
+    assert "error: --share-vocab builds one vocabulary" in capsys.readouterr().err
+    argv = ["--dev-data", str(path), "--epochs", "1", "--hidden", "4", "--emb", "4", "--show", "0"]
+    with warnings.catch_warnings():  # pyproject's filterwarnings ignores the overlap's
+        warnings.simplefilter("always")
+        assert main(["train", *common, *argv, "--max-len", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "all 40 --dev-data pairs are also in the training pairs (--data)" in err, err

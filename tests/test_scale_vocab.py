@@ -93,7 +93,7 @@ def test_vocabularies_hold_a_few_token_lists_at_a_time_not_the_corpus():
 
 def test_a_side_left_without_tokens_is_still_refused():
     train = [("a b", "c d"), ("a e", "c f")]
-    with pytest.raises(ValueError, match="--min-freq 3 leaves the source vocabulary no token"):
+    with pytest.raises(ValueError, match="^min_freq=3 leaves the source vocabulary no token"):
         loading._vocabularies(train, "word", 0, 3, None)
     with pytest.raises(ValueError, match="keeps none of the (source|target) tokens"):
         loading._vocabularies([("a a a", "b")], "word", 0, 2, None, True)

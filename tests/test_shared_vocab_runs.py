@@ -191,7 +191,7 @@ def test_share_vocab_on_feature_frames_and_with_given_vocabularies_is_refused(ru
     with pytest.raises(ValueError, match=r"\(S, 10\) feature frames, which have none"):
         pipeline.load_data(task="noisy-digits", share_vocab=True)
     tr = Translator.load(runs[0] / "run1")
-    with pytest.raises(ValueError, match="--share-vocab shapes a vocabulary built on the"):
+    with pytest.raises(ValueError, match="^share_vocab shapes a vocabulary built on the"):
         pipeline.load_data(task="copy", vocabs=(tr.src_vocab, tr.tgt_vocab), share_vocab=True)
     with pytest.raises(
         ValueError, match=re.escape("load_data: share_vocab='no'; give True or False")
@@ -248,7 +248,7 @@ def test_a_shared_vocabulary_that_keeps_none_of_a_side_s_tokens_is_refused(tmp_p
     pairs = pairs if side == "target" else [(t, s) for s, t in pairs]
     path, dev = corpus(tmp_path / "c.tsv", pairs, n=2), corpus(tmp_path / "d.tsv", DEV)
     kw = dict(data=path, dev_data=dev, tokenizer="word", **limit)
-    fix = {"max_vocab": "raise --max-vocab", "min_freq": "lower --min-freq"}[next(iter(limit))]
+    fix = {"max_vocab": "raise max_vocab", "min_freq": "lower min_freq"}[next(iter(limit))]
     with pytest.raises(ValueError, match=f"keeps none of the {side} tokens .*: {fix}"):
         pipeline.load_data(**kw, share_vocab=True)
     if "max_vocab" in limit:  # apart, each side keeps its own most frequent tokens

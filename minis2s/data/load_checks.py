@@ -4,7 +4,7 @@ tokenizer with --bpe-merges only for BPE, and vocabulary options that leave room
 and, once the vocabularies are built, that each side kept a token of its own. Each error names
 the argument and the fix: a count's or bpe_merges' is load_data's ConfigError, which `minis2s
 train` words as its flag (cli_options.option_words); the others name load_data's keywords, or
-with `cli` (minis2s train checks the choices first) its options."""
+with `cli` (minis2s train's calls) its options: `named` and `given` spell them."""
 
 from __future__ import annotations
 
@@ -25,30 +25,41 @@ def as_list(corpus: Corpus) -> list:
     return [corpus] if isinstance(corpus, (str, os.PathLike)) else list(corpus)
 
 
+def named(key: str, cli: bool) -> str:
+    """load_data's keyword `key` as a message names it: itself (max_vocab), or with `cli` as
+    minis2s train's option (--max-vocab)."""
+    return "--" + key.replace("_", "-") if cli else key
+
+
+def given(key: str, value: Any, cli: bool) -> str:
+    """load_data's keyword `key` with its `value`, as its caller wrote it: `max_vocab=6`, or
+    with `cli` as typed on the command line, `--max-vocab 6`."""
+    return f"{named(key, cli)} {value}" if cli else f"{key}={value!r}"
+
+
 def check_choices(
     task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed,
     *, cli: bool = False,
 ) -> None:  # fmt: skip
     """load_data's arguments fit together: a task or a corpus, and the corpus-only options only
     with a corpus. Refusals name load_data's keywords (dev_data), with `cli` train's options."""
-    named = (lambda k: "--" + k.replace("_", "-")) if cli else (lambda k: k)  # noqa: E731
     said = "" if cli else "load_data: "
     if (task is None) == (data is None):
-        raise ValueError(f"{said}give exactly one of {named('task')} (a built-in task) and "
-                         f"{named('data')} (a corpus)")  # fmt: skip
+        raise ValueError(f"{said}give exactly one of {named('task', cli)} (a built-in task) and "
+                         f"{named('data', cli)} (a corpus)")  # fmt: skip
     for key, corpus in (("data", data), ("dev_data", dev_data), ("test_data", test_data)):
         if corpus is not None:  # not a falsy test: dev_data="" is no dev set, not "held out"
-            check_paths(said + named(key), corpus, key != "data")
+            check_paths(said + named(key, cli), corpus, key != "data")
     corpus_only = {"dev_data": dev_data, "test_data": test_data, "max_len": max_len,
                    "tokenizer": tokenizer, "bpe_merges": bpe_merges}  # fmt: skip
-    given = [named(key) for key, value in corpus_only.items() if value is not None]
-    if task is not None and given:
+    asked = [named(key, cli) for key, value in corpus_only.items() if value is not None]
+    if task is not None and asked:
         from minis2s.data.tasks import get_task
 
         get_task(task)  # an unknown name is refused as such, naming the tasks
         corpus = "a --data corpus" if cli else "a corpus (data)"
         raise ValueError(
-            f"{said}{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} to "
+            f"{said}{' and '.join(asked)} {'applies' if len(asked) == 1 else 'apply'} to "
             f"{corpus}; the built-in task {task!r} has its own {_tokenizer_of(task)}dev and test "
             "splits and lengths"
         )
@@ -130,32 +141,34 @@ def check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
 
 def check_each_side_kept(
     sides: dict[str, tuple[Mapping[str, int], Vocab]], n_pairs: int, min_freq: int,
-    max_vocab: int | None, shared: bool,
+    max_vocab: int | None, shared: bool, cli: bool = False,
 ) -> None:  # fmt: skip
     """ValueError where a side's vocabulary holds none of that side's training tokens, so that
-    every word of it would be <unk>: --min-freq above all its counts, or, with --share-vocab,
-    which counts both sides together, --min-freq or --max-vocab keeping only the other side's
-    tokens. `sides`: {"source" | "target": (that side's tokens (token -> count), its
-    vocabulary)}."""
+    every word of it would be <unk>: min_freq above all its counts, or, with share_vocab, which
+    counts both sides together, min_freq or max_vocab keeping only the other side's tokens.
+    `sides`: {"source" | "target": (that side's tokens (token -> count), its vocabulary)}.
+    Named as load_data's keywords, with `cli` as train's options."""
     for side, (counts, vocab) in sides.items():
         kept = set(vocab.tokens[len(SPECIALS) :])
         if any(t in kept for t in counts):
             continue
         if not shared:
             raise ValueError(
-                f"--min-freq {min_freq} leaves the {side} vocabulary no token (every token of "
-                f"the {n_pairs} training pairs is rarer), so every {side} word would be "
-                "<unk>: lower --min-freq"
+                f"{given('min_freq', min_freq, cli)} leaves the {side} vocabulary no token "
+                f"(every token of the {n_pairs} training pairs is rarer), so every {side} word "
+                f"would be <unk>: lower {named('min_freq', cli)}"
             )
         limits, fixes = [], []  # one of them at least: without either every token is kept
         if min_freq > 1:
-            limits, fixes = [f"--min-freq {min_freq}"], ["lower --min-freq"]
+            limits, fixes = [given("min_freq", min_freq, cli)], [f"lower {named('min_freq', cli)}"]
         if max_vocab is not None:
-            limits, fixes = limits + [f"--max-vocab {max_vocab}"], fixes + ["raise --max-vocab"]
+            limits.append(given("max_vocab", max_vocab, cli))
+            fixes.append(f"raise {named('max_vocab', cli)}")
         other = "target" if side == "source" else "source"
+        share = named("share_vocab", cli)
         raise ValueError(
-            f"--share-vocab counts the source and target tokens together, and "
+            f"{share} counts the source and target tokens together, and "
             f"{' with '.join(limits)} keeps none of the {side} tokens (the {len(kept)} kept are "
             f"{other} tokens), so every {side} word would be <unk>: {' or '.join(fixes)}, or "
-            "leave --share-vocab out"
+            f"leave {share} out"
         )

@@ -23,6 +23,7 @@ from minis2s.data.load_checks import (
     check_each_side_kept,
     check_vocab_options,
     is_bpe,
+    named,
 )
 from minis2s.data.provenance import run_name, source_of
 from minis2s.data.tasks import get_task
@@ -69,6 +70,7 @@ def load_data(
     bpe_merges: int | None = None,
     vocabs: tuple[Vocab | None, Vocab] | None = None,
     share_vocab: bool | None = None,
+    cli: bool = False,
 ) -> Data:
     """A built-in task's splits, or a corpus (dev: `dev_data`, else 5% of its distinct pairs held
     out, unseen in training). A corpus is one TSV file or a (source, target) pair of files
@@ -92,14 +94,20 @@ def load_data(
     built from the source and target tokens together, `min_freq` and `max_vocab` applied to
     their combined counts; what `share_embeddings` needs. (BPE's merges are learned from both
     sides together either way, so a word splits into the same pieces on either side.)
+
+    `cli`: minis2s train calls it, and its refusals and warnings name train's options
+    (--max-vocab 6), not these keywords (max_vocab=6).
     """
-    check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed)
+    check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed,
+                  cli=cli)  # fmt: skip
     check_bpe(tokenizer, bpe_merges)
-    for flag, value in (("--min-freq", min_freq), ("--max-vocab", max_vocab),
-                        ("--share-vocab", share_vocab or None)):  # fmt: skip
+    for key, value in (("min_freq", min_freq), ("max_vocab", max_vocab),
+                       ("share_vocab", share_vocab or None)):  # fmt: skip
         if vocabs is not None and value is not None:
-            raise ValueError(f"{flag} shapes a vocabulary built on the training pairs; with the "
-                             "vocabularies given (vocabs), leave it out")  # fmt: skip
+            raise ValueError(
+                f"{named(key, cli)} shapes a vocabulary built on the training pairs; with the "
+                "vocabularies given (vocabs), leave it out"
+            )
     check_vocab_options(min_freq, max_vocab)
     _check_vocabs(vocabs, tokenizer)
     if share_vocab is not None:  # "no" would be taken for True
@@ -119,7 +127,9 @@ def load_data(
         )
         features, name = 0, run_name(None, data)
     if not train:
-        raise ValueError(_why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped))
+        raise ValueError(
+            _why_no_training_pairs(len(dev), dev_data is not None, max_len, n_skipped, cli)
+        )
     if train_size is not None:
         if train_size > len(train):
             _warn_of_train_size(
@@ -129,8 +139,8 @@ def load_data(
         if ids is not None:
             ids = ids._replace(train=ids.train._replace(rows=ids.train.rows[:train_size]))
     if task is None:
-        _warn_of_trained(train, {"--dev-data": None if dev_data is None else dev,
-                                 "--test-data": test})  # fmt: skip
+        _warn_of_trained(train, {"dev_data": None if dev_data is None else dev,
+                                 "test_data": test}, cli)  # fmt: skip
     options: dict[str, Any] = {"train_size": train_size, "max_len": max_len}
     if is_bpe(tokenizer):  # learned by _corpus_splits, or given
         options["bpe_merges"] = len(tokenizer.merges) if bpe_merges is None else bpe_merges
@@ -138,10 +148,10 @@ def load_data(
         min_freq = 1 if min_freq is None else min_freq
         options |= {"min_freq": min_freq, "max_vocab": max_vocab}
         if share_vocab:
-            _check_shareable(features, name)
+            _check_shareable(features, name, cli)
             options["share_vocab"] = True  # only when asked: runs saved before it resume as run
         shape = (min_freq, max_vocab, bool(share_vocab))
-        src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, *shape, ids=ids)
+        src_vocab, tgt_vocab = _vocabularies(train, tokenizer, features, *shape, ids=ids, cli=cli)
     else:
         src_vocab, tgt_vocab = vocabs
     source = source_of(task, data, dev_data, test_data)
@@ -174,13 +184,14 @@ def _check_vocabs(vocabs: Any, tokenizer: Any) -> None:
         )
 
 
-def _check_shareable(features: int, name: str) -> None:
-    """ValueError for --share-vocab on data whose sources are feature frames (no tokens)."""
+def _check_shareable(features: int, name: str, cli: bool) -> None:
+    """ValueError for share_vocab on data whose sources are feature frames (no tokens)."""
     if features:
+        share = named("share_vocab", cli)
         raise ValueError(
-            f"--share-vocab builds one vocabulary from the source and target tokens, but the "
+            f"{share} builds one vocabulary from the source and target tokens, but the "
             f"sources of {name} are (S, {features}) feature frames, which have none; leave "
-            "--share-vocab out"
+            f"{share} out"
         )
 
 
@@ -199,11 +210,12 @@ def _side_counts(
 
 def _vocabularies(
     train: list, tokenizer: str | Tokenizer, features: int, min_freq: int, max_vocab: int | None,
-    share: bool = False, ids: CorpusIds | None = None,
+    share: bool = False, ids: CorpusIds | None = None, cli: bool = False,
 ) -> tuple[Vocab | None, Vocab]:  # fmt: skip
     """(source vocabulary, None for feature sources; target vocabulary) of the training pairs
-    (counted from `ids` where given), refusing a --min-freq or --max-vocab that leaves a side no
-    token. `share`: one vocabulary, built on both sides' tokens counted together, as both."""
+    (counted from `ids` where given), refusing a min_freq or max_vocab that leaves a side no
+    token (`cli`: named as train's options). `share`: one vocabulary, built on both sides'
+    tokens counted together, as both."""
     sources, targets = _side_counts(train, tokenizer, features, ids)
     if share:
         shared = Vocab.from_counts(sources + targets, min_freq, max_vocab)
@@ -214,7 +226,7 @@ def _vocabularies(
     sides = {"source": (sources, src_vocab), "target": (targets, tgt_vocab)}
     if features:
         del sides["source"]
-    check_each_side_kept(sides, len(train), min_freq, max_vocab, share)
+    check_each_side_kept(sides, len(train), min_freq, max_vocab, share, cli)
     return src_vocab, tgt_vocab
 
 
@@ -229,7 +241,8 @@ def _token_counts(texts: Iterable[str], tok: Tokenizer) -> Counter[str]:
 def _warn_of_train_size(train_size: int, n: int, n_long: int, held_out: bool) -> None:
     """A warning that `train_size` asks for more than the `n` training pairs there are (after
     `n_long` longer than max_len were dropped and, `held_out`, dev was held out of the corpus):
-    the run trains on all of them, which a user expecting the size asked for should know."""
+    the run trains on all of them, which a user expecting the size asked for should know.
+    (Worded for both callers, as tests/test_mutation_gaps_3.py pins it.)"""
     after = ["5% of the corpus held out for dev"] * held_out
     after += [f"{n_long} longer than --max-len dropped"] * (n_long > 0)
     why = f" ({' and '.join(after)})" if after else ""
@@ -239,40 +252,42 @@ def _warn_of_train_size(train_size: int, n: int, n_long: int, held_out: bool) ->
     )
 
 
-def _warn_of_trained(train: list, splits: dict[str, list | None]) -> None:
-    """A warning for each given dev or test split (None: not given) that holds training pairs:
-    its figures (best/ and early stopping go by dev's) would score pairs the model learnt."""
+def _warn_of_trained(train: list, splits: dict[str, list | None], cli: bool) -> None:
+    """A warning for each given dev or test split ({"dev_data" | "test_data": its pairs, None:
+    not given}) that holds training pairs: its figures (best/ and early stopping go by dev's)
+    would score pairs the model learnt."""
     seen = set(train)
-    for flag, pairs in splits.items():
+    for key, pairs in splits.items():
         k = sum(pair in seen for pair in pairs or ())
         if k == 0:
             continue
-        n = len(pairs)
+        n, split, data = len(pairs), named(key, cli), named("data", cli)
         if k == n:
-            share = f"the {flag} pair is" if n == 1 else f"all {n} {flag} pairs are"
+            share = f"the {split} pair is" if n == 1 else f"all {n} {split} pairs are"
         else:
-            share = f"{k} of the {n} {flag} pairs ({percent(k, n)}) {'is' if k == 1 else 'are'}"
-        held_out = " (or leave --dev-data out: 5% of --data is then held out)" * (
-            flag == "--dev-data"
-        )
+            share = f"{k} of the {n} {split} pairs ({percent(k, n)}) {'is' if k == 1 else 'are'}"
+        held_out = f" (or leave {split} out: 5% of {data} is then held out)" * (key == "dev_data")
         _warn.warn(
-            f"{share} also in the training pairs (--data), so its figures score pairs the model "
-            f"trained on: give a {flag} corpus without them{held_out}",
+            f"{share} also in the training pairs ({data}), so its figures score pairs the model "
+            f"trained on: give a {split} corpus without them{held_out}",
         )
 
 
-def _why_no_training_pairs(n_dev: int, dev_given: bool, max_len: int | None, n_long: int) -> str:
+def _why_no_training_pairs(
+    n_dev: int, dev_given: bool, max_len: int | None, n_long: int, cli: bool
+) -> str:
     """The error for a corpus that leaves no training pair."""
     if n_long:
         return (
-            f"--max-len {max_len} drops all {n_long} training pairs (each has more tokens on a "
-            "side): raise --max-len"
+            f"{named('max_len', cli)} {max_len} drops all {n_long} training pairs (each has more "
+            f"tokens on a side): raise {named('max_len', cli)}"
         )
     if dev_given:
-        return "the corpus (--data) has no pairs to train on"
+        return f"the corpus ({named('data', cli)}) has no pairs to train on"
     return (
         f"the corpus has {n_dev} distinct pair{'s' * (n_dev != 1)}, all held out for dev (5%, "
-        "at least 1): give it more pairs, or pass --dev-data so that all of it trains"
+        f"at least 1): give it more pairs, or pass {named('dev_data', cli)} so that all of it "
+        "trains"
     )
 
 
