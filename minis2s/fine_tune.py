@@ -30,6 +30,7 @@ import numpy as np
 from minis2s.api import Translator
 from minis2s.backend import to_numpy
 from minis2s.cli_options import DATA_FIELDS
+from minis2s.data.load_checks import given, named
 from minis2s.data.loading import Data
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import UNK_ID, Vocab
@@ -160,10 +161,9 @@ def read_as_run(data: Data, start: Start, *, cli: bool = False) -> Data:
     # load_data's defaults: the vocabulary untouched
     shaped = {"min_freq": 1, "max_vocab": None, "share_vocab": None}
     for name in VOCAB_OPTIONS:
-        if options.pop(name, shaped[name]) != shaped[name]:
-            flag = "--" + name.replace("_", "-")
-            raise ValueError(f"{flag} ({name}) shapes a vocabulary built on the training data, "
-                             f"but {CONFLICTS[flag]}; leave it out")  # fmt: skip
+        value = options.pop(name, shaped[name])
+        if value != shaped[name]:
+            raise ValueError(_shaped_vocabulary(name, value, cli))
     _check_max_len(data, start)
     tok = start.tokenizer
     options.pop("bpe_merges", None)
@@ -171,6 +171,21 @@ def read_as_run(data: Data, start: Start, *, cli: bool = False) -> Data:
         options["bpe_merges"] = len(tok.merges)
     src_vocab, tgt_vocab = start.vocabs
     return data._replace(src_vocab=src_vocab, tgt_vocab=tgt_vocab, tokenizer=tok, options=options)
+
+
+def _shaped_vocabulary(name: str, value: Any, cli: bool) -> str:
+    """The refusal of data whose vocabularies load_data shaped with `name`=`value` (one of
+    VOCAB_OPTIONS), for a fine-tuning, which encodes with RUN's: in load_data's words, or with
+    `cli` in train's."""
+    if cli:
+        flag = named(name, cli)
+        return (f"{given(name, value, cli)} shapes a vocabulary built on the training data, but "
+                f"{CONFLICTS[flag]}; leave it out")  # fmt: skip
+    return (
+        f"load_data's {given(name, value, cli)} shaped the data's vocabularies, but the new run "
+        "encodes with those of the run it starts from (init_from), which its parameters index; "
+        f"load the data without {name}"
+    )
 
 
 def check_kind(start: Start, features: int, name: str, *, cli: bool = False) -> None:

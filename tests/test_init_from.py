@@ -183,7 +183,7 @@ def test_the_options_equal_to_runs_and_from_python_are_checked_alike(run, tmp_pa
     for name, value in {"resume": True, "src_vectors": __file__}.items():  # train's words
         with pytest.raises(ValueError, match=f"^train: {name} conflicts with init_from"):
             pipeline.train(data, {}, TCFG, str(tmp_path / "x"), init_from=run, **{name: value})
-    with pytest.raises(ValueError, match=r"--min-freq \(min_freq\) shapes a vocabulary"):
+    with pytest.raises(ValueError, match="^load_data's min_freq=2 shaped the data's vocabularies"):
         pipeline.train(pipeline.load_data(task="reverse-digits", min_freq=2), {}, TCFG,
                        str(tmp_path / "y"), init_from=run)  # fmt: skip
     with pytest.raises(ValueError, match="^max_vocab shapes a vocabulary built on the training"):

@@ -193,3 +193,18 @@ def test_the_command_line_keeps_its_option_words_for_what_it_read(tmp_path, caps
         assert main(["train", *common, *argv, "--max-len", "3"]) == 0
     err = capsys.readouterr().err
     assert "all 40 --dev-data pairs are also in the training pairs (--data)" in err, err
+
+
+def test_a_vocabulary_option_of_the_data_is_named_as_the_keyword(run, tmp_path):
+    """Data loaded with its own vocabulary options, fine-tuned: reached from Python only (train
+    refuses --min-freq with --init-from first), but read_as_run keeps train's words with cli."""
+    for options, words in [({"min_freq": 2}, "min_freq=2"), ({"max_vocab": 9}, "max_vocab=9")]:
+        data = pipeline.load_data(task="reverse-digits", train_size=16, **options)
+        with pytest.raises(ValueError) as e:
+            pipeline.train(data, {}, TCFG, str(tmp_path / "a"), init_from=run, progress=False)
+        said = str(e.value)
+        assert said.startswith(f"load_data's {words} shaped the data's vocabularies"), said
+        assert "(init_from)" in said and said.endswith(f"load the data without {words[:-2]}")
+        assert "--" not in said, said
+    said = _said(ValueError, lambda: fine_tune.read_as_run(data, fine_tune.load_run(run), cli=True))
+    assert said.startswith("--max-vocab 9 shapes a vocabulary built on the training data"), said
