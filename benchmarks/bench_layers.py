@@ -34,4 +34,4 @@ def rows(args: argparse.Namespace, backends: list[str], peaks: common.Peaks) -> 
 
 
 if __name__ == "__main__":
-    common.main(__doc__.split("\n")[0], rows)
+    common.main(__doc__.split("\n")[0], rows, cases)

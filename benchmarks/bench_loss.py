@@ -80,11 +80,20 @@ def peer(torch: Any, size: Size, device: str) -> Any:
     return step
 
 
+def sizes(args: argparse.Namespace) -> list[Size]:
+    """GPU_SIZES with --gpu (not with --quick), else SIZES; --only keeps those whose row name
+    contains it."""
+    chosen = GPU_SIZES if args.gpu and not args.quick else SIZES
+    return [size for size in chosen if not args.only or args.only in row_name(size)]
+
+
+def row_name(size: Size) -> str:
+    return f"loss fwd+bwd ({size.name})"
+
+
 def rows(args: argparse.Namespace, backends: list[str], peaks: common.Peaks) -> common.Rows:
     torch, out = common.torch_or_none(), []
-    for size in GPU_SIZES if args.gpu and not args.quick else SIZES:
-        if args.only and args.only not in f"loss fwd+bwd ({size.name})":
-            continue
+    for size in sizes(args):
         torch_ms = None
         if torch is not None:
             clock = common.torch_clock(torch, args.torch_device)
@@ -95,7 +104,7 @@ def rows(args: argparse.Namespace, backends: list[str], peaks: common.Peaks) -> 
             for twins in (True, False) if has_twins else (True,):
                 be = backend.use(name, twins=twins)
                 ms = common.median_ms(ours(size), budget_s=args.budget, clock=common.clock_for(be))
-                row = common.make_row(f"loss fwd+bwd ({size.name})",
+                row = common.make_row(row_name(size),
                                       name if twins else f"{name} ref", "float32", size.shape, ms,
                                       sequences=size.N, tokens=size.N * size.T, flops=0.0,
                                       peak=peaks[common.device_of(name)],
@@ -106,4 +115,4 @@ def rows(args: argparse.Namespace, backends: list[str], peaks: common.Peaks) -> 
 
 
 if __name__ == "__main__":
-    common.main(__doc__.split("\n")[0], rows)
+    common.main(__doc__.split("\n")[0], rows, sizes)

@@ -65,15 +65,22 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks], Rows]) -> Rows:
+def main(
+    description: str,
+    rows: Callable[[argparse.Namespace, list[str], Peaks], Rows],
+    chosen: Callable[[argparse.Namespace], list] | None = None,
+) -> Rows:
     """Parse the options, then --rounds times measure the GEMM peaks (measure_peaks: the CPU's,
     and the GPU's when cupy is among the backends) and let `rows(args, backends, peaks)` time
     the work, with args.torch_device resolved to "cpu" or "cuda"; merge the rounds row by row
     against the highest peaks (`merge_rounds`), print the markdown table and write the JSON
-    file."""
+    file. `chosen(args)`: what `rows` will time with these options (its sizes or jobs, --only
+    applied), so that an --only that keeps none is refused before any work."""
     p = parser(description)
     args = p.parse_args()
     refuse_repeated(p, sys.argv[1:])  # argparse keeps the last of --only, --json given twice
+    if args.only and chosen is not None and not chosen(args):
+        raise SystemExit(_matches_none(args.only))
     if args.threads is not None and args.threads < 1:
         raise SystemExit(f"--threads must be at least 1; got {args.threads}")
     if not (math.isfinite(args.budget) and args.budget > 0):  # nan, inf: no count of calls
@@ -113,14 +120,18 @@ def main(description: str, rows: Callable[[argparse.Namespace, list[str], Peaks]
         rounds.append(rows(args, backends, peaks[-1]))
     peak = {device: max(p[device] for p in peaks) for device in peaks[0]}
     out = merge_rounds(rounds, peak)
-    if not out and args.only:
-        raise SystemExit(f"no row to report: --only {args.only!r} matches none of this script's")
+    if not out and args.only:  # a script that gives no `chosen`: refused only now
+        raise SystemExit(_matches_none(args.only))
     info |= peak_facts(peak) | {"rounds": args.rounds}
     print(markdown(out, info))
     if args.json:
         save_json(args.json, out, info)
         print(f"wrote {args.json}")
     return out
+
+
+def _matches_none(only: str) -> str:
+    return f"no row to report: --only {only!r} matches none of this script's"
 
 
 def _backend_names(typed: str) -> list[str]:

@@ -920,13 +920,25 @@ def test_gpu_check_without_a_gpu_stops_and_fails(tmp_path):
     ],
 )
 def test_the_scripts_refuse_options_that_would_waste_or_lose_a_run(options, message):
-    """Checked before any timing (or, for --only, where no row was timed): a bad --json path
-    failed after the whole run, --threads 0 was ignored, an --only that matched nothing
-    printed an empty table and exited 0."""
+    """Checked before any timing: a bad --json path failed after the whole run, --threads 0
+    was ignored, an --only that matched nothing printed an empty table and exited 0."""
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_loss.py"
     run = subprocess.run([sys.executable, str(script), "--quick", "--backends", "numpy", *options],
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert run.returncode != 0 and message in run.stderr, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("script", ["bench_layers.py", "bench_loss.py", "bench_seq2seq.py"])
+def test_an_only_that_matches_no_row_is_refused_before_any_work(script):
+    """It was refused once every row had been passed over: after the GEMM peaks were measured
+    (seconds of work, a minute on a GPU) and, with --rounds K, K times."""
+    run = subprocess.run(
+        [sys.executable, str(BENCH_DIR / script), "--backends", "numpy", "--only", "nothing"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode != 0, run.stdout + run.stderr
+    assert "--only 'nothing' matches none of this script's" in run.stderr, run.stderr
+    assert run.stdout == "", run.stdout  # no round begun: its peak line comes first
 
 
 def test_the_contention_script_times_each_thread_count_alone_and_side_by_side():
