@@ -99,6 +99,11 @@ def main(
         set_blas_threads(args.threads)  # the OpenBLAS libraries loaded now (NumPy's)
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # any loaded later (Numba's)
     backends = _backend_names(args.backends)
+    if "numba" in backends:  # refused naming the variable: --backends is not at fault
+        try:
+            backend.check_numba_environment()
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
     try:
         bes = [backend.use(name) for name in backends]  # fails early, naming those available
     except (RuntimeError, ValueError) as e:

@@ -109,7 +109,7 @@ def _make(name: str) -> Backend:
     if name == "numba":
         if importlib.util.find_spec("numba") is None:
             raise RuntimeError("backend 'numba' needs Numba: pip install numba scipy")
-        _check_numba_environment()
+        check_numba_environment()
         from minis2s.kernels import numba_cache_is_cold, numba_kernels
 
         global _told_cold
@@ -131,10 +131,11 @@ def _make(name: str) -> Backend:
     )
 
 
-def _check_numba_environment() -> None:
+def check_numba_environment() -> None:
     """Refuse (ValueError) the environment variables the numba backend reads, set to what they
     cannot mean: Numba would print a warning holding a traceback for a NUMBA_NUM_THREADS that is
-    no number, or stop on 0 without naming it; kernels/blas.py reads MINIS2S_BLAS=scipy alone."""
+    no number, or stop on 0 without naming it; kernels/blas.py reads MINIS2S_BLAS=scipy alone.
+    use("numba") checks them first; the benchmark scripts too, before their --backends."""
     threads = os.environ.get("NUMBA_NUM_THREADS")
     if threads is not None and not _is_count(threads):
         raise ValueError(

@@ -618,6 +618,17 @@ def test_main_names_a_backend_it_cannot_use_and_stops(common, monkeypatch, name,
         common.main("x", lambda *a: pytest.fail("timed"))
 
 
+@pytest.mark.parametrize("variable, value", [("NUMBA_NUM_THREADS", "junk"), ("MINIS2S_BLAS", "x")])
+def test_main_names_a_numba_variable_it_refuses_alone(common, monkeypatch, variable, value):
+    """The refusal read "--backends: NUMBA_NUM_THREADS='junk': ...", as if the backends given
+    were at fault; the variable is what to fix."""
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(sys, "argv", ["bench", "--backends", "numpy,numba"])
+    with pytest.raises(SystemExit) as e:
+        common.main("x", lambda *a: pytest.fail("timed"))
+    assert str(e.value).startswith(f"{variable}={value!r}: "), e.value
+
+
 def test_main_passes_the_resolved_device_and_the_peaks(common, monkeypatch, capsys):
     seen = []
 
