@@ -260,7 +260,13 @@ def _sampled_errors(
 
 def assert_close(errors: dict[str, float], tol: float = TOLERANCE) -> None:
     """Raise AssertionError listing every entry of `errors` at or above `tol`; for the errors
-    of `check_layer` or `check_model`, with a line on where each of those blocks is wrong."""
+    of `check_layer` or `check_model`, with a line on where each of those blocks is wrong.
+    ValueError for no errors at all: a check of nothing would pass whatever the gradients."""
+    if len(errors) == 0:
+        raise ValueError(
+            "assert_close: no errors to check (an empty dict), so nothing was compared; give "
+            "those of check_layer or check_model, with the inputs and parameters to check"
+        )
     bad = {k: v for k, v in errors.items() if not v < tol}
     if bad:
         lines = errors.diagnoses(list(bad), tol) if isinstance(errors, GradErrors) else []

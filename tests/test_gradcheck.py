@@ -109,6 +109,14 @@ def test_each_block_is_judged_on_at_least_floor_times_the_largest_gradient():
     assert errors["tiny"] == pytest.approx(1e-9 / (FLOOR * 2.0))
 
 
+def test_an_empty_comparison_is_refused():
+    """No errors compared nothing, and passed: a test of two empty gradient dicts (a layer
+    whose parameters and inputs were all left out) proved nothing without a word."""
+    for empty in ({}, block_errors({}, {})):
+        with pytest.raises(ValueError, match="assert_close: no errors to check"):
+            assert_close(empty)
+
+
 def test_a_nan_error_and_an_error_at_the_tolerance_fail():
     """assert_close fails at or above the tolerance, and on NaN (no comparison `error > tol`
     would catch one); a backward pass that returns NaN gives an error of inf (rel_error)."""
