@@ -16,7 +16,10 @@ class LinearCache(NamedTuple):
 
 
 def init(D: int, O: int, rng: np.random.Generator, dtype: Any = np.float32) -> dict[str, Any]:
-    """W (O, D), b (O,) ~ U(-1/sqrt(D), 1/sqrt(D)), as nn.Linear."""
+    """W (O, D), b (O,) ~ U(-1/sqrt(D), 1/sqrt(D)), as nn.Linear: for the layer used alone (a
+    gradient check, a benchmark, a comparison with PyTorch). A model's linear maps start as its
+    config says instead (models/params.py init_params: U(-init_scale, init_scale) or Glorot,
+    biases zero), which takes only their shapes from here."""
     validate.size("linear.init", "D", D)
     validate.size("linear.init", "O", O)
     validate.weights("linear.init", rng, dtype, [(O, D), (O,)], {"D": D, "O": O})

@@ -85,6 +85,11 @@ def forward(
 
     Scheduled sampling: with probability `sampling_eps` per token (drawn from `rng`), step t > 0
     reads `predict(h~_{t-1})` (the model's own argmax) instead of the reference token.
+
+    `weights`: row t is step t's attention over the source, as decoding step by step gives it
+    when fed the reference: where the model looks while it writes a given translation.
+    Seq2Seq's loss ignores them (backward has them in the cache); they are returned for a
+    reader who wants that alignment, at the cost of one (N, T, S) array a pass.
     """
     xp = get_array_module(enc)
     src_mask = _checked_inputs(tgt_in, enc, src_mask, cfg)  # once: every step trusts them

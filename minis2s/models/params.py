@@ -50,7 +50,12 @@ def embedding_of(cfg: ModelConfig, side: str) -> str:
 
 def shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every parameter of the model `cfg` describes."""
-    r = np.random.default_rng(0)  # the layers' own init functions give us the shapes
+    # The layers' own init functions give us the shapes; their values, PyTorch's defaults for a
+    # layer used alone, are dropped: init_params draws a model's start as ModelConfig.init says
+    # (_init_one), each parameter in turn from one seeded stream, so that a seed gives the same
+    # model on every backend. Two definitions on purpose: making the layers' draw the model's
+    # would change every model's start, and the figures measured from it (README).
+    r = np.random.default_rng(0)
     p: dict[str, Any] = {}
     if cfg.src_features <= 0 and not cfg.share_embeddings:  # shared: the encoder reads dec.emb.W
         p |= prefixed(embedding.init(cfg.src_vocab, cfg.emb, r), "enc.emb.")
@@ -163,6 +168,7 @@ def _check_counts(cfg: ModelConfig, tgt_counts: Any) -> None:
 
 
 def _init_one(name: str, shape: tuple[int, ...], cfg: ModelConfig, r: np.random.Generator):
+    """The start of the parameter `name` (float64, cast by init_params), drawn from `r`."""
     if len(shape) == 1:
         w = np.zeros(shape)
         if cfg.cell == "lstm" and name.endswith(".b_ih") and ".rnn." in name:
