@@ -219,7 +219,7 @@ def _check_run(
         )
     check_out_dir(out_dir, resume, init_from, cli=cli)
     if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
-        check_new_model(data, model_options, tcfg)
+        check_new_model(data, model_options, tcfg, cli=cli)
 
 
 def _vocabs(data: Data) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def model_config(data: Data, model_options: dict[str, Any]) -> ModelConfig:
     frames)."""
     two_vocabs = not data.features and data.src_vocab != data.tgt_vocab
     if model_options.get("share_embeddings") and two_vocabs:
-        raise ValueError(_SHARE_VOCAB)
+        raise ValueError(_share_vocab(cli=False))  # the command line meets check_new_model first
     sizes = {"src_vocab": len(data.src_vocab) if data.src_vocab else 0,
              "tgt_vocab": len(data.tgt_vocab), "src_features": data.features}  # fmt: skip
     if set(sizes) & set(model_options):
@@ -48,36 +48,47 @@ def model_config(data: Data, model_options: dict[str, Any]) -> ModelConfig:
     return ModelConfig.from_dict(sizes | dict(model_options))  # names an unknown option
 
 
-def check_new_model(data: Data, model_options: dict[str, Any], tcfg: TrainConfig) -> None:
+def check_new_model(
+    data: Data, model_options: dict[str, Any], tcfg: TrainConfig, *, cli: bool = False
+) -> None:
     """The refusals of a new run's model (not resumed, not started from another run), as
     pipeline.train gives them: one vocabulary asked for share_embeddings, the options
     ModelConfig takes, a freeze the model can take. `minis2s train` checks them before its note
-    on the embeddings kept at their random start, so a refused run prints only its refusal."""
-    _check_share_vocab(data, model_options)
+    on the embeddings kept at their random start, so a refused run prints only its refusal;
+    with `cli`, a refusal of share_embeddings names train's options."""
+    _check_share_vocab(data, model_options, cli)
     frozen_params(tcfg, model_config(data, model_options))
 
 
-_SHARE_VOCAB = (
-    "--share-embeddings (share_embeddings) embeds source and target ids with one matrix, so it "
-    "needs one vocabulary for both sides: add --share-vocab (in Python, "
-    "pipeline.load_data(..., share_vocab=True))"
-)
+def _share_vocab(cli: bool) -> str:
+    """The refusal of share_embeddings over two vocabularies."""
+    said, fix = (
+        "model_options share_embeddings=True",
+        ("load the data with pipeline.load_data(..., share_vocab=True)"),
+    )
+    if cli:
+        said, fix = "--share-embeddings", "add --share-vocab"
+    return (
+        f"{said} embeds source and target ids with one matrix, so it needs one vocabulary for "
+        f"both sides: {fix}"
+    )
 
 
-def _check_share_vocab(data: Data, model_options: dict[str, Any]) -> None:
+def _check_share_vocab(data: Data, model_options: dict[str, Any], cli: bool) -> None:
     """A new run with share_embeddings reads token ids and asked for one vocabulary
-    (--share-vocab), even where the two sides' vocabularies came out equal by chance (a Data
+    (share_vocab), even where the two sides' vocabularies came out equal by chance (a Data
     built by hand records no options: there equal vocabularies do, as `model_config` checks)."""
     if not model_options.get("share_embeddings"):
         return
     if data.features:  # before ModelConfig, which names no flag
+        said = "--share-embeddings" if cli else "model_options share_embeddings=True"
+        out = "--share-embeddings out" if cli else "share_embeddings out of model_options"
         raise ValueError(
-            f"--share-embeddings (share_embeddings) shares the source embedding with the "
-            f"target's, but the sources of {data.name} are (S, {data.features}) feature frames, "
-            "which have none; leave --share-embeddings out"
+            f"{said} shares the source embedding with the target's, but the sources of "
+            f"{data.name} are (S, {data.features}) feature frames, which have none; leave {out}"
         )
     if not (data.options or {}).get("share_vocab", data.options is None):
-        raise ValueError(_SHARE_VOCAB)
+        raise ValueError(_share_vocab(cli))
 
 
 def load_pretrained(

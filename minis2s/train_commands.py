@@ -30,7 +30,7 @@ def train(args: argparse.Namespace) -> int:
     model_options, tcfg, data_options, tokenizer = _run_options(args, out, start)
     data = _load_data(args, tcfg, data_options, tokenizer, start)
     if not args.resume and start is None:  # a refused model first: no note before its error
-        pipeline.check_new_model(data, model_options, tcfg)
+        pipeline.check_new_model(data, model_options, tcfg, cli=True)
         _frozen_note(tcfg.freeze_embeddings, args)
     tr = pipeline.train(
         data, model_options, tcfg, out, resume=args.resume, dtype=args.dtype,

@@ -208,3 +208,25 @@ def test_a_vocabulary_option_of_the_data_is_named_as_the_keyword(run, tmp_path):
         assert "--" not in said, said
     said = _said(ValueError, lambda: fine_tune.read_as_run(data, fine_tune.load_run(run), cli=True))
     assert said.startswith("--max-vocab 9 shapes a vocabulary built on the training data"), said
+
+
+def test_share_embeddings_without_one_vocabulary_is_named_as_the_keyword(tmp_path, capsys):
+    """A new model's share_embeddings over two vocabularies, or over feature frames: from Python
+    in model_options' words, from the command line in train's."""
+    cases = [("copy", "embeds source and target ids with one matrix, so it needs one vocabulary "
+              "for both sides: load the data with pipeline.load_data(..., share_vocab=True)"),
+             ("noisy-digits", "shares the source embedding with the target's, but the sources "
+              "of noisy-digits are (S, 10) feature frames, which have none; leave "
+              "share_embeddings out of model_options")]  # fmt: skip
+    for task, words in cases:
+        data = pipeline.load_data(task=task, train_size=8)
+        with pytest.raises(ValueError) as e:
+            pipeline.train(data, {"share_embeddings": True}, TCFG, str(tmp_path / task))
+        assert str(e.value) == f"model_options share_embeddings=True {words}"
+    for task, words in [("copy", "for both sides: add --share-vocab"),
+                        ("noisy-digits", "leave --share-embeddings out")]:  # fmt: skip
+        argv = ["train", "--task", task, "--train-size", "8", "--share-embeddings", "--quiet"]
+        assert main([*argv, "--out", str(tmp_path / "cli")]) == 2
+        err = capsys.readouterr().err
+        assert "error: --share-embeddings " in err and words in err, err
+        assert "share_embeddings" not in err and "Python" not in err, err

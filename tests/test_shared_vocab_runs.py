@@ -212,10 +212,10 @@ def test_the_python_api_refuses_sharing_over_two_vocabularies(tmp_path):
 
 def test_sharing_without_share_vocab_is_refused_where_both_vocabularies_are_alike(tmp_path):
     """copy's sides have the same letters, so its two vocabularies come out equal: sharing still
-    asks for --share-vocab, so that whether it is refused does not depend on the data."""
+    asks for share_vocab, so that whether it is refused does not depend on the data."""
     data = pipeline.load_data(task="copy", train_size=8)
     assert data.src_vocab == data.tgt_vocab
-    with pytest.raises(ValueError, match="needs one vocabulary for both sides: add --share-vocab"):
+    with pytest.raises(ValueError, match=r"both sides: load the data with .*share_vocab=True\)"):
         pipeline.train(data, {"share_embeddings": True}, TrainConfig(), str(tmp_path / "x"))
 
 
