@@ -213,13 +213,24 @@ def _check_run(
     and a new model's options (check_new_model)."""
     check_recordable(data.tokenizer)
     if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
-        raise ValueError(  # a new run only: runs saved before this check still resume
-            "optimizer adamw with weight decay 0 is Adam; give a weight decay (--weight-decay "
-            "0.01 is PyTorch's AdamW default) or --optimizer adam"
-        )
+        raise ValueError(_adamw_without_decay(cli))  # a new run only: old ones still resume
     check_out_dir(out_dir, resume, init_from, cli=cli)
     if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
         check_new_model(data, model_options, tcfg, cli=cli)
+
+
+def _adamw_without_decay(cli: bool) -> str:
+    """The refusal of a new run's AdamW with weight decay 0, which is Adam: in TrainConfig's
+    words, or with `cli` in train's options."""
+    if cli:
+        return (
+            "--optimizer adamw with weight decay 0 is Adam; give a --weight-decay (0.01 is "
+            "PyTorch's AdamW default) or --optimizer adam"
+        )
+    return (
+        "TrainConfig optimizer='adamw' with weight_decay 0 is Adam; give a weight_decay (0.01 "
+        "is PyTorch's AdamW default) or optimizer='adam'"
+    )
 
 
 def _vocabs(data: Data) -> dict[str, Any]:

@@ -121,7 +121,9 @@ def test_a_new_adamw_run_without_weight_decay_is_refused(corpus, tmp_path):
     data = pipeline.load_data(data=str(corpus), dev_data=str(corpus))
     tcfg = TrainConfig(epochs=1, optimizer="adamw")
     out = str(tmp_path / "w")
-    with pytest.raises(ValueError, match="adamw with weight decay 0 is Adam; give a weight decay"):
+    with pytest.raises(
+        ValueError, match="optimizer='adamw' with weight_decay 0 is Adam; give a weight_decay"
+    ):
         pipeline.train(data, {"emb": 2, "hidden": 2}, tcfg, out, progress=False)
     pipeline.train(data, {"emb": 2, "hidden": 2}, TrainConfig(epochs=1, optimizer="adamw",
                    weight_decay=0.01), out, progress=False)  # fmt: skip

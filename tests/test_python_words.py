@@ -230,3 +230,19 @@ def test_share_embeddings_without_one_vocabulary_is_named_as_the_keyword(tmp_pat
         err = capsys.readouterr().err
         assert "error: --share-embeddings " in err and words in err, err
         assert "share_embeddings" not in err and "Python" not in err, err
+
+
+def test_adamw_without_weight_decay_is_named_as_the_config_s_fields(tmp_path, capsys):
+    data = pipeline.load_data(task="copy", train_size=8)
+    tcfg = TrainConfig(epochs=1, optimizer="adamw")
+    said = _said(ValueError, lambda: pipeline.train(data, {}, tcfg, str(tmp_path / "a")))
+    assert said.startswith("TrainConfig optimizer='adamw' with weight_decay 0 is Adam; "), said
+    assert said.endswith("give a weight_decay (0.01 is PyTorch's AdamW default) or "
+                         "optimizer='adam'"), said  # fmt: skip
+    argv = ["train", "--task", "copy", "--optimizer", "adamw", "--out", str(tmp_path / "b")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert (
+        "error: --optimizer adamw with weight decay 0 is Adam; give a --weight-decay (0.01 " in err
+    )
+    assert err.rstrip().endswith("or --optimizer adam"), err
