@@ -20,16 +20,18 @@ from minis2s.train.config import TrainConfig
 
 
 def dev_evaluator(
-    data: Data, translator: Translator, tcfg: TrainConfig, examples: list
+    data: Data, translator: Translator, tcfg: TrainConfig, examples: list, *, cli: bool = False
 ) -> Callable[[Seq2Seq], dict[str, float]]:
     """evaluate(model) -> {"loss", "ppl", "exact_match"[, "bleu"]} on the dev split: the loss
     (per target token) and perplexity over `examples` (every dev pair, encoded), exact match and
     BLEU (tcfg.metric "bleu") of the first tcfg.dev_size pairs, translated greedily by
-    `translator` (the run's own, over the model being trained)."""
+    `translator` (the run's own, over the model being trained). `cli`: a warning names train's
+    --dev-size, not TrainConfig's dev_size."""
     dev_pairs = data.dev[: tcfg.dev_size]
     if len(dev_pairs) < tcfg.dev_size != TrainConfig.dev_size:  # asked for, not the default
-        _warn.warn(f"--dev-size {tcfg.dev_size} (dev_size) asks for more than the {len(dev_pairs)} "
-                   f"dev pairs there are; all {len(dev_pairs)} are decoded")  # fmt: skip
+        asked = f"--dev-size {tcfg.dev_size}" if cli else f"TrainConfig dev_size={tcfg.dev_size}"
+        _warn.warn(f"{asked} asks for more than the {len(dev_pairs)} dev pairs there are; all "
+                   f"{len(dev_pairs)} are decoded")  # fmt: skip
     refs = [translator.as_output(r) for _, r in dev_pairs]
     dev_batches = batches(examples, batch_size=64)
     noted: list = []  # the long dev sources are named at the first evaluation only

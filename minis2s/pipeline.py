@@ -119,7 +119,7 @@ def train(
     if start is not None and not resume:
         _tell_start(meta["init_from"], progress)
     trainer = Trainer(
-        model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex), out_dir,
+        model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex, cli=cli), out_dir,
         meta=meta, vocabs=_vocabs(data), progress=progress,
         resume_hint="rerun with --resume" if cli else
         "to go on, call pipeline.train with the same arguments and resume=True",

@@ -246,3 +246,14 @@ def test_adamw_without_weight_decay_is_named_as_the_config_s_fields(tmp_path, ca
         "error: --optimizer adamw with weight decay 0 is Adam; give a --weight-decay (0.01 " in err
     )
     assert err.rstrip().endswith("or --optimizer adam"), err
+
+
+def test_a_dev_size_past_the_dev_pairs_is_named_as_the_config_s_field(tmp_path, capsys):
+    data = pipeline.load_data(task="copy", train_size=8)
+    data = data._replace(dev=data.dev[:3])
+    tcfg = TrainConfig(epochs=1, dev_size=9, batch_size=8)
+    with pytest.warns(UserWarning) as caught:
+        pipeline.train(data, {"hidden": 4, "emb": 4}, tcfg, str(tmp_path / "a"), progress=False)
+    said = [str(w.message) for w in caught if "dev_size" in str(w.message)]
+    assert said == ["TrainConfig dev_size=9 asks for more than the 3 dev pairs there are; all 3 "
+                    "are decoded"], [str(w.message) for w in caught]  # fmt: skip
