@@ -129,7 +129,7 @@ def _warnings_of(train, dev, skipped, n_kept, o):
         warnings.simplefilter("always")
         if o["train_size"] is not None and o["train_size"] > n_kept:
             loading._warn_of_train_size(o["train_size"], n_kept, skipped, dev is None)
-        loading._warn_of_trained(train, {"--dev-data": dev, "--test-data": []})
+        loading._warn_of_trained(train, {"dev_data": dev, "test_data": []}, cli=False)
     return [str(w.message) for w in caught]
 
 
