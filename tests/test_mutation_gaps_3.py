@@ -78,7 +78,7 @@ def test_a_warning_under_python_c_is_shown_not_raised():
     env = {**os.environ, "PYTHONPATH": ROOT}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
-    assert "<string>:1: UserWarning: --train-size 5 (train_size) asks for more" in done.stderr
+    assert "<string>:1: UserWarning: train_size=5 asks for more" in done.stderr
 
 
 # --- load_data: the token ids it reads a corpus into ------------------------------------------

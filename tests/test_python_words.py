@@ -154,6 +154,8 @@ def _load_said(tmp_path, text, **kwargs) -> str:
         (SKEWED, {"max_vocab": 6, "share_vocab": True}, "share_vocab counts the source and target "
          "tokens together, and max_vocab=6 keeps none of the target tokens"),
         (SKEWED, {"min_freq": 5, "share_vocab": True}, "lower min_freq, or leave share_vocab out"),
+        (SKEWED, {"train_size": 50, "max_len": 3}, "train_size=50 asks for more than the 4 "
+         "training pairs there are (2 longer than max_len dropped); all 4 are used"),
     ],
 )  # fmt: skip
 def test_load_data_names_its_keywords_once_it_has_read_the_data(tmp_path, text, kwargs, words):
@@ -193,6 +195,14 @@ def test_the_command_line_keeps_its_option_words_for_what_it_read(tmp_path, caps
         assert main(["train", *common, *argv, "--max-len", "3"]) == 0
     err = capsys.readouterr().err
     assert "all 40 --dev-data pairs are also in the training pairs (--data)" in err, err
+    path.write_text(SKEWED)
+    common[5] = str(tmp_path / "r2")  # --out: a new run
+    assert main(["train", *common, *argv, "--max-len", "3", "--train-size", "50"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "--train-size 50 asks for more than the 4 training pairs there are (2 longer than "
+        "--max-len dropped); all 4 are used" in err
+    ), err
 
 
 def test_a_vocabulary_option_of_the_data_is_named_as_the_keyword(run, tmp_path):

@@ -22,6 +22,7 @@ from minis2s.data.load_checks import (
     check_choices,
     check_each_side_kept,
     check_vocab_options,
+    given,
     is_bpe,
     named,
 )
@@ -133,7 +134,7 @@ def load_data(
     if train_size is not None:
         if train_size > len(train):
             _warn_of_train_size(
-                train_size, len(train), n_skipped, task is None and dev_data is None
+                train_size, len(train), n_skipped, task is None and dev_data is None, cli
             )
         train = train[:train_size]
         if ids is not None:
@@ -238,16 +239,18 @@ def _token_counts(texts: Iterable[str], tok: Tokenizer) -> Counter[str]:
     return counts
 
 
-def _warn_of_train_size(train_size: int, n: int, n_long: int, held_out: bool) -> None:
+def _warn_of_train_size(
+    train_size: int, n: int, n_long: int, held_out: bool, cli: bool = False
+) -> None:
     """A warning that `train_size` asks for more than the `n` training pairs there are (after
     `n_long` longer than max_len were dropped and, `held_out`, dev was held out of the corpus):
-    the run trains on all of them, which a user expecting the size asked for should know.
-    (Worded for both callers, as tests/test_mutation_gaps_3.py pins it.)"""
+    the run trains on all of them, which a user expecting the size asked for should know. In
+    load_data's keywords (train_size=50), with `cli` in train's options (--train-size 50)."""
     after = ["5% of the corpus held out for dev"] * held_out
-    after += [f"{n_long} longer than --max-len dropped"] * (n_long > 0)
+    after += [f"{n_long} longer than {named('max_len', cli)} dropped"] * (n_long > 0)
     why = f" ({' and '.join(after)})" if after else ""
     _warn.warn(
-        f"--train-size {train_size} (train_size) asks for more than the {n} training pairs there "
+        f"{given('train_size', train_size, cli)} asks for more than the {n} training pairs there "
         f"are{why}; all {n} are used",
     )
 
