@@ -256,7 +256,7 @@ TARGETS |= {
             "seed": [0, 10**12],
             "bpe_merges": [0, 10**12],
         },
-        numpy={"max_vocab": np.int64(20), "max_len": np.int64(20)},
+        numpy={"max_vocab": np.int64(20), "max_len": np.int64(20), "cli": np.bool_(False)},
         needs={
             n: {"task": None, "data": FILE}
             for n in (

@@ -131,13 +131,13 @@ def test_a_side_is_tabbed_only_with_one_tab_on_every_line(tmp_path, source):
 def test_the_train_size_warning_says_what_left_fewer_pairs(tmp_path):
     """Held out for dev only for a corpus without dev_data (a task has its own dev split);
     pairs dropped by max_len counted, and not named when none were."""
-    with pytest.warns(UserWarning, match="--train-size") as w:
+    with pytest.warns(UserWarning, match="^train_size=") as w:
         pipeline.load_data(task="reverse-digits", train_size=10**7)
     assert "held out" not in str(w[0].message) and "dropped" not in str(w[0].message)
     train, dev = tmp_path / "train.tsv", tmp_path / "dev.tsv"
     train.write_text("ab\tba\ncd\tdc\nabcdefgh\thgfedcba\n", encoding="utf-8")
     dev.write_text("ef\tfe\n", encoding="utf-8")
-    with pytest.warns(UserWarning, match="--train-size") as w:
+    with pytest.warns(UserWarning, match="^train_size=") as w:
         pipeline.load_data(data=str(train), dev_data=str(dev), train_size=50)
     assert str(w[0].message).endswith("than the 3 training pairs there are; all 3 are used")
     with pytest.warns(UserWarning, match=r"the 2 training pairs there are \(1 longer than"):

@@ -99,6 +99,7 @@ def load_data(
     `cli`: minis2s train calls it, and its refusals and warnings name train's options
     (--max-vocab 6), not these keywords (max_vocab=6).
     """
+    validate.boolean("load_data", "cli", cli)  # "no" would be taken for True
     check_choices(task, data, dev_data, test_data, tokenizer, max_len, train_size, bpe_merges, seed,
                   cli=cli)  # fmt: skip
     check_bpe(tokenizer, bpe_merges)
