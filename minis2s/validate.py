@@ -79,6 +79,19 @@ def params(where: str, p: Any, names: Sequence[str], init: str) -> None:
         )
 
 
+def unused(where: str, p: dict, names: Sequence[str], user: str, init: str) -> None:
+    """ValueError if `p` holds a key besides `names`, the parameters `user` reads (as `init` makes
+    them): a key the layer never reads (another score kind's weights, PyTorch's W_hr) would be
+    ignored without a word, the answer computed from the others whatever the caller meant."""
+    extra = [str(k) for k in p if k not in names]
+    if extra:
+        takes = ", ".join(names) if names else "no parameters"
+        raise ValueError(
+            f"{where}: p has {', '.join(extra)}, which {user} does not use (it takes {takes}, "
+            f"as `{init}` makes them); pass only those, or call the layer the others are for"
+        )
+
+
 def finite(where: str, name: str, value: Any) -> None:
     """ValueError unless `value` is a finite real number (NaN or inf would decode nothing)."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
@@ -197,6 +210,7 @@ def mask(where: str, m: Any, N: int, T: int, dtype: Any, like: Any = None) -> An
     if m is None:
         return xp.ones((N, T), dtype=dtype)
     shape(where, "mask", m, (N, T), "N, T")
+    real(where, m)
     if xp is np and get_array_module(m) is not np:
         raise TypeError(
             f"{where}: mask is a CuPy (GPU) array but the data it masks are NumPy arrays; pass "
@@ -206,6 +220,17 @@ def mask(where: str, m: Any, N: int, T: int, dtype: Any, like: Any = None) -> An
     if not bool(xp.all((mf == 0) | (mf == 1))):
         raise ValueError(f"{where}: mask must hold only 0 and 1 (1 = real token, 0 = padding)")
     return mf
+
+
+def real(where: str, m: Any) -> None:
+    """ValueError unless the mask `m` is of bool, integer or float dtype: a complex one was cast
+    to float with a ComplexWarning, its imaginary part dropped, and used."""
+    dt = np.dtype(m.dtype)
+    if dt.kind not in "biuf":
+        raise ValueError(
+            f"{where}: mask has dtype {dt}; give a 0/1 mask of bool, int or float "
+            "(1 = real token, 0 = padding)"
+        )
 
 
 def token_ids(where: str, name: str, ids: Any, V: int) -> None:

@@ -68,10 +68,11 @@ BACKWARD = Elementwise(
 )
 
 
-def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
+def forward(s: Any, mask: Any = None, *, mask_checked: bool = False) -> tuple[Any, SoftmaxCache]:
     """Softmax over the last axis restricted to positions where `mask` is 1.
 
-    Shapes: s (..., S), mask broadcastable to s (e.g. (N, 1, S)) of 0/1, or None -> w (..., S).
+    Shapes: s (..., S), mask of 0/1 with s's axes, each of s's size or 1 (e.g. (N, 1, S)), or
+    None -> w (..., S). `mask_checked` as the reference's: attention's mask, checked once.
     """
     if mask is None:
         return softmax.forward(s, mask)  # nothing to fuse away

@@ -32,12 +32,21 @@ def check_score(score: str) -> None:
 
 
 def need(where: str, p: dict[str, Any], names: tuple[str, ...], score: str) -> None:
+    """p a dict that holds `names` (what the caller reads of it) and nothing the score kind does
+    not use: another kind's weights (p of "general" called as "dot") would go unread."""
+    init = f"attention.init({score!r}, Hq, He, rng)"
+    if not isinstance(p, dict):
+        raise ValueError(
+            f"{where}: p must be a dict of the score's parameters, as `{init}` makes it; got "
+            f"{type(p).__name__}"
+        )
     missing = [k for k in names if k not in p]
     if missing:
         raise ValueError(
             f"{where}: score {score!r} needs parameters {', '.join(names)}; "
             f"p lacks {', '.join(missing)}"
         )
+    validate.unused(where, p, PARAMS[score], f"score {score!r}", init)
 
 
 def _queries(where: str, q: Any, enc: Any, p: dict[str, Any], score: str, names: tuple) -> tuple:
@@ -99,7 +108,8 @@ def check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> t
         dtype = p["v"].dtype if "v" in p else q.dtype
         Hk = p["v"].shape[0] if "v" in p else Hq  # A for the tanh kinds
         if (
-            all(k in p for k in QUERY_PARAMS[score]) and enc.shape[0] == N
+            isinstance(p, dict) and len(p) == len(PARAMS[score])
+            and all(k in p for k in QUERY_PARAMS[score]) and enc.shape[0] == N
             and (score != "concat" or p["W_a"].ndim == 2 and p["W_a"].shape[1] == Hq + He)
             and (score != "additive" or p["W_q"].shape[1] == Hq)
             and keys.shape == (N, S, Hk) and dtype.kind == "f"

@@ -10,6 +10,7 @@ from minis2s.backend import get_array_module
 from minis2s.layers import linear
 
 PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")  # every cell's parameters (the `init` functions)
+INIT = "init(D, H, rng)"
 
 
 def check_sequence(
@@ -17,12 +18,15 @@ def check_sequence(
 ) -> tuple[int, int, int]:
     """Validate the parameters p (W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (G*H,) with G =
     `gates`), x (N, T, D) and h0 (N, H) against each other; return (N, T, H)."""
+    if not isinstance(p, dict):  # `name in p` of a list of arrays is NumPy's "ambiguous"
+        validate.params(where, p, PARAMS, INIT)
     missing = [name for name in PARAMS if name not in p]
     if missing:
         raise ValueError(
             f"{where}: p has no {', '.join(missing)}; a recurrent layer needs {', '.join(PARAMS)} "
-            "(its `init(D, H, rng)` makes them)"
+            f"(its `{INIT}` makes them)"
         )
+    validate.unused(where, p, PARAMS, where.split(".")[0], INIT)
     _check_weights(where, p, gates)
     H, D = p["W_hh"].shape[1], p["W_ih"].shape[1]
     validate.shape(where, "x", x, (None, None, D), "N, T, D")
@@ -68,7 +72,7 @@ def check_step(where: str, x: Any, states: tuple[Any, ...], p: dict[str, Any], g
             return  # the usual case, at every step of a decoder
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         pass  # named below
-    validate.params(where, p, PARAMS, "init(D, H, rng)")
+    validate.params(where, p, PARAMS, INIT)
     _check_weights(where, p, gates)
     H, D, dtype = p["W_hh"].shape[1], p["W_ih"].shape[1], p["W_ih"].dtype
     names = ("h_prev", "c_prev")[: len(states)]

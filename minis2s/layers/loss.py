@@ -25,6 +25,7 @@ eight and seven.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -160,6 +161,12 @@ def backward(dloss: float, cache: LossCache) -> Any:
         raise ValueError(
             f"{WHERE}.backward: dloss must be a scalar, the gradient of the scalar loss "
             f"(1.0 to differentiate the loss itself); got {got}"
+        )
+    value = dloss.item() if hasattr(dloss, "item") else dloss  # a NumPy scalar as Python's
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(
+            f"{WHERE}.backward: dloss must be a finite number, the gradient of the loss (1.0 to "
+            f"differentiate the loss itself); got {dloss!r}"
         )
     validate.cache(f"{WHERE}.backward", cache, LossCache, "loss.forward")
     logp, t, keep, eps, scale, shape = cache

@@ -26,15 +26,17 @@ class SoftmaxCache(NamedTuple):
     w: Any  # (..., S) weights, exactly 0 at padding
 
 
-def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
+def forward(s: Any, mask: Any = None, *, mask_checked: bool = False) -> tuple[Any, SoftmaxCache]:
     """Softmax over the last axis restricted to positions where `mask` is 1.
 
-    Shapes: s (..., S), mask broadcastable to s (e.g. (N, 1, S)) of 0/1, or None -> w (..., S).
-    Padding gets weight exactly 0; a row with no valid position, or whose valid scores are all
-    -inf, gets all zeros. Only values <= 0 are exponentiated, so nothing overflows, and scores at
-    padding are never read.
+    Shapes: s (..., S), mask of 0/1 with as many axes as s, each of s's size or 1 (e.g.
+    (N, 1, S)), or None -> w (..., S). Padding gets weight exactly 0; a row with no valid
+    position, or whose valid scores are all -inf, gets all zeros. Only values <= 0 are
+    exponentiated, so nothing overflows, and scores at padding are never read.
+    `mask_checked=True`: the caller has checked that the mask holds only 0 and 1 (attention, once
+    per batch), so its values are not looked at again at every decoding step.
     """
-    _check_forward(s, mask)
+    _check_forward(s, mask, mask_checked)
     xp = get_array_module(s)
     valid = xp.ones(s.shape, dtype=bool) if mask is None else mask > 0  # broadcasts against s
     s = xp.where(valid, s, 0.0)  # padding may hold anything (even inf); drop it
@@ -48,28 +50,42 @@ def forward(s: Any, mask: Any = None) -> tuple[Any, SoftmaxCache]:
     return w, SoftmaxCache(w)
 
 
-def _check_forward(s: Any, mask: Any) -> None:
-    """s a float array; mask None or an array that broadcasts to s's shape without growing it.
-    A decoder's attention calls it at every step, so the usual case, a mask of s's own shape,
-    costs a few compares."""
+def _check_forward(s: Any, mask: Any, mask_checked: bool) -> None:
+    """s a float array with S >= 1 positions; mask None or a 0/1 array (values unless
+    `mask_checked`) of s's axes, each of s's size or 1. A decoder's attention calls it at every
+    step, so the usual case, a checked mask of s's own shape, costs a few compares."""
+    where = f"{WHERE}.forward"
     if (
-        getattr(getattr(s, "dtype", None), "kind", None) == "f" and hasattr(s, "shape")
-        and (mask is None or getattr(mask, "shape", None) == s.shape and hasattr(mask, "dtype"))
+        getattr(getattr(s, "dtype", None), "kind", None) == "f" and getattr(s, "ndim", 0) > 0
+        and s.shape[-1] > 0 and (mask is None or getattr(mask, "shape", None) == s.shape
+             and hasattr(mask, "dtype") and (mask_checked or mask.dtype.kind == "b"))
     ):  # fmt: skip
         return  # the usual case
-    validate.array(f"{WHERE}.forward", "s", s, "..., S")
-    validate.floating(f"{WHERE}.forward", "s", s)
+    validate.array(where, "s", s, "..., S")
+    validate.floating(where, "s", s)
+    if s.ndim == 0 or s.shape[-1] == 0:
+        got = "no axis" if s.ndim == 0 else f"S = 0 positions, shape {tuple(s.shape)}"
+        raise ValueError(f"{where}: s has {got}; give scores (..., S) with S >= 1")
     if mask is None:
         return
-    validate.array(f"{WHERE}.forward", "mask", mask, "..., S")
+    validate.array(where, "mask", mask, "..., S")
     got, want = tuple(mask.shape), tuple(s.shape)
     tail = want[len(want) - len(got) :]  # the axes the mask lines up with, from the right
     fits = len(got) <= len(want) and all(g in (1, w) for g, w in zip(got, tail, strict=True))
     if not fits:
         raise ValueError(
-            f"{WHERE}.forward: mask has shape {got}, which does not broadcast to the scores' "
+            f"{where}: mask has shape {got}, which does not broadcast to the scores' "
             f"{want}; give it the scores' shape or 1 on the axes it shares, e.g. (N, 1, S)"
         )
+    if len(got) < len(want):  # (N, S) over (N, T, S) lines up with (T, S): wrong when T == N
+        raise ValueError(
+            f"{where}: mask has {len(got)} axes {got}, the scores {want} have {len(want)}; "
+            "give it one axis per axis of the scores, 1 where it is the same, e.g. (N, 1, S)"
+        )
+    validate.real(where, mask)
+    xp = get_array_module(mask)
+    if not mask_checked and not bool(xp.all((mask == 0) | (mask == 1))):
+        raise ValueError(f"{where}: mask must hold only 0 and 1 (1 = real position, 0 = padding)")
 
 
 def backward(dw: Any, cache: SoftmaxCache) -> Any:
