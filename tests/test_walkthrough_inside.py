@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 import pytest
 
-from minis2s.layers import attention, gru, loss, lstm, rnn, softmax
+from minis2s.gradcheck import check_layer
+from minis2s.layers import attention, gru, linear, loss, lstm, rnn, softmax
 
 N, T, D, H, S = 2, 3, 4, 5, 6
 CELLS = (rnn, lstm, gru)
@@ -143,3 +144,47 @@ def test_loss_backward_refuses_a_dloss_that_is_no_finite_number(dloss):
     with pytest.raises(ValueError, match=r"loss.backward: dloss must be a finite number"):
         loss.backward(dloss, cache)
     loss.backward(np.float32(1.0), cache)  # a NumPy scalar still passes
+
+
+# --- check_layer -----------------------------------------------------------------------------
+
+
+def _linear_args():
+    r = np.random.default_rng(0)
+    return r.standard_normal((4, 3)), linear.init(3, 2, r, dtype=np.float64)
+
+
+def test_check_layer_given_params_that_are_no_dict_says_so():
+    """Was "'list' object has no attribute 'items'"."""
+    x, p = _linear_args()
+    with pytest.raises(ValueError, match=r"check_layer: params is list; give a dict"):
+        check_layer(linear.forward, linear.backward, [x], [p["W"], p["b"]])
+
+
+@pytest.mark.parametrize("which", ["forward", "backward"])
+def test_check_layer_given_no_function_says_which(which):
+    """Was "'NoneType' object is not callable", naming neither argument."""
+    x, p = _linear_args()
+    fns = {"forward": linear.forward, "backward": linear.backward, which: None}
+    with pytest.raises(ValueError, match=rf"check_layer: {which} must be a function"):
+        check_layer(fns["forward"], fns["backward"], [x], p)
+
+
+def test_check_layer_refuses_an_input_with_no_entries():
+    """An empty batch passed any backward: no entry to differ, every error 0.0."""
+    x, p = _linear_args()
+    with pytest.raises(ValueError, match=r"check_layer: the input x has no entries.*\(0, 3\)"):
+        check_layer(linear.forward, linear.backward, [x[:0]], p)
+
+
+@pytest.mark.parametrize("where", ["input", "parameter"])
+def test_check_layer_refuses_a_forward_pass_that_gives_nan(where):
+    """A NaN input gave errors of inf, and a diagnosis that blamed backward ("a division by
+    zero"), when finite differences of a NaN loss measure nothing."""
+    x, p = _linear_args()
+    if where == "input":
+        x[0, 0] = np.nan
+    else:
+        p["b"][1] = np.inf
+    with pytest.raises(ValueError, match=r"check_layer: forward's output .* NaN or inf.*finite"):
+        check_layer(linear.forward, linear.backward, [x], p)
