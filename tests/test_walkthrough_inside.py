@@ -83,6 +83,31 @@ def test_attention_refuses_the_weights_of_another_score_kind(made, used):
     attention.forward(q, enc, {}, None, "dot")
 
 
+def test_the_split_attention_passes_refuse_another_pass_cache():
+    """keys_backward unpacked attention.forward's cache ("not enough values to unpack"), and the
+    query side's backward passes read `.w` of it (AttributeError); every other backward names
+    the cache its own forward returned."""
+    q, enc, p = _att_args(np.random.default_rng(0))
+    context, w, cache = attention.forward(q, enc, p)
+    ds, dkeys = np.zeros_like(w), np.zeros((N, S, H))
+    with pytest.raises(ValueError, match=r"keys_backward: cache is AttentionCache, expected the "
+                                         r"KeysCache that attention.keys_forward"):  # fmt: skip
+        attention.keys_backward(dkeys, cache)
+    calls = {
+        "backward_with_keys": lambda c: attention.backward_with_keys(context, None, c),
+        "score_grads": lambda c: attention.score_grads(context, None, c),
+        "query_grads": lambda c: attention.query_grads(ds, c),
+        "key_value_grads": lambda c: attention.key_value_grads(context, ds, c),
+    }
+    for name, call in calls.items():
+        for wrong in (cache, cache.keys):
+            with pytest.raises(ValueError, match=rf"{name}: cache is {type(wrong).__name__}, "
+                                                 r"expected the QueryCache"):  # fmt: skip
+                call(wrong)
+        call(cache.query)  # its own still passes
+    attention.keys_backward(dkeys, cache.keys)
+
+
 # --- masks -----------------------------------------------------------------------------------
 
 

@@ -176,15 +176,22 @@ def backward_with_keys(
     Three parts, which a decoder calls apart: score_grads and query_grads at every step (the next
     step back needs dq), key_value_grads once after its loop over all the steps' ds and dcontext.
     """
-    checks.check_grads(f"{WHERE}.backward_with_keys", cache, dcontext=dcontext, dweights=dweights)
+    _check_grads(f"{WHERE}.backward_with_keys", cache, dcontext=dcontext, dweights=dweights)
     ds = score_grads(dcontext, dweights, cache)
     return (query_grads(ds, cache), *key_value_grads(dcontext, ds, cache))
+
+
+def _check_grads(where: str, cache: Any, **grads: Any) -> None:
+    """cache the QueryCache of forward_with_keys (not forward's AttentionCache, whose .query it
+    is, nor keys_forward's KeysCache), then the upstream gradients against it."""
+    validate.cache(where, cache, QueryCache, "attention.forward_with_keys")
+    checks.check_grads(where, cache, **grads)
 
 
 def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
     """ds (N, Tq, S), the gradient of the scores e, from dcontext (N, Tq, He) and dweights
     (N, Tq, S) or None."""
-    checks.check_grads(f"{WHERE}.score_grads", cache, dcontext=dcontext, dweights=dweights)
+    _check_grads(f"{WHERE}.score_grads", cache, dcontext=dcontext, dweights=dweights)
     dw = dcontext @ cache.enc.transpose(0, 2, 1)  # (N, Tq, S), through context = w enc
     if dweights is not None:
         dw = dw + dweights
@@ -194,7 +201,7 @@ def score_grads(dcontext: Any, dweights: Any, cache: QueryCache) -> Any:
 
 def query_grads(ds: Any, cache: QueryCache) -> Any:
     """dq (N, Tq, Hq) from the scores' gradient ds (N, Tq, S)."""
-    checks.check_grads(f"{WHERE}.query_grads", cache, ds=ds)
+    _check_grads(f"{WHERE}.query_grads", cache, ds=ds)
     q, keys, _, p, score, _, z = cache
     if score in ("dot", "general", "scaled_dot"):
         scale = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
@@ -211,7 +218,7 @@ def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any
     A decoder calls this once for all its steps, with their dcontext and ds stacked on the Tq axis
     and their caches stacked by `stack_queries`: one batched product instead of T outer products.
     """
-    checks.check_grads(f"{WHERE}.key_value_grads", cache, dcontext=dcontext, ds=ds)
+    _check_grads(f"{WHERE}.key_value_grads", cache, dcontext=dcontext, ds=ds)
     q, keys, enc, p, score, w, z = cache
     denc = _at_b(w, dcontext)  # (N, S, He), through context = w enc
     if score in ("dot", "general", "scaled_dot"):

@@ -60,6 +60,7 @@ def keys_forward(enc: Any, p: dict[str, Any], score: str = "general") -> tuple[A
 
 def keys_backward(dkeys: Any, cache: KeysCache) -> tuple[Any, dict[str, Any]]:
     """(denc (N, S, He), dp of the KEY_PARAMS) from dkeys (N, S, Hk)."""
+    validate.cache(f"{WHERE}.keys_backward", cache, KeysCache, "attention.keys_forward")
     enc, p, score = cache
     N, S, He = enc.shape
     Hk = He if score in ("dot", "scaled_dot") else p.get("W_k", p.get("W_a")).shape[0]
