@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from minis2s.gradcheck import check_layer
-from minis2s.layers import attention, gru, linear, loss, lstm, rnn, softmax
+from minis2s.layers import attention, embedding, gru, linear, loss, lstm, rnn, softmax
 
 N, T, D, H, S = 2, 3, 4, 5, 6
 CELLS = (rnn, lstm, gru)
@@ -44,6 +44,16 @@ def test_a_cell_refuses_a_parameter_it_does_not_use(mod):
     with pytest.raises(ValueError, match=r"p has W_hr, which .* does not use.*W_ih, W_hh"):
         mod.forward(x, s0, {**p, "W_hr": p["W_hh"].copy()})
     mod.forward(x, s0, p)  # the four it makes still pass
+
+
+def test_linear_and_embedding_refuse_a_parameter_they_do_not_use():
+    """{"W", "b"} given to embedding.forward looked up W and dropped b without a word."""
+    r = np.random.default_rng(0)
+    p = linear.init(D, H, r, np.float64)
+    with pytest.raises(ValueError, match=r"linear.forward: p has v, which linear does not use"):
+        linear.forward(r.standard_normal((N, D)), {**p, "v": p["b"]})
+    with pytest.raises(ValueError, match=r"embedding.forward: p has b, which embedding does not"):
+        embedding.forward(r.integers(0, H, (N, T)), {"W": p["W"], "b": p["b"]})
 
 
 # --- attention: p ----------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def _check_forward(ids: Any, p: Any, pad_id: Any, ids_checked: bool) -> None:
     try:
         W = p["W"]
         if (
-            isinstance(p, dict) and W.ndim == 2 and W.dtype.kind == "f"
+            isinstance(p, dict) and len(p) == 1 and W.ndim == 2 and W.dtype.kind == "f"
             and (pad_id is None or (type(pad_id) is int and 0 <= pad_id < W.shape[0]))
         ):  # fmt: skip
             if not ids_checked:
@@ -91,6 +91,7 @@ def _check_forward(ids: Any, p: Any, pad_id: Any, ids_checked: bool) -> None:
     except (KeyError, TypeError, AttributeError):
         pass  # named below
     validate.params(where, p, ("W",), "init(V, E, rng)")
+    validate.unused(where, p, ("W",), "embedding", "init(V, E, rng)")
     W = p["W"]
     validate.shape(where, "p['W']", W, (None, None), "V, E")
     validate.floating(where, "p['W']", W)

@@ -49,7 +49,7 @@ def _check_forward(x: Any, p: Any) -> None:
     try:
         W, b = p["W"], p["b"]
         if (
-            isinstance(p, dict) and W.ndim == 2 and b.shape == W.shape[:1]
+            isinstance(p, dict) and len(p) == 2 and W.ndim == 2 and b.shape == W.shape[:1]
             and x.ndim >= 1 and x.shape[-1] == W.shape[1]
             and x.dtype.kind == "f" and x.dtype == W.dtype == b.dtype
         ):  # fmt: skip
@@ -57,6 +57,7 @@ def _check_forward(x: Any, p: Any) -> None:
     except (KeyError, TypeError, AttributeError, IndexError):
         pass  # named below
     validate.params("linear.forward", p, ("W", "b"), "init(D, O, rng)")
+    validate.unused("linear.forward", p, ("W", "b"), "linear", "init(D, O, rng)")
     W, b = p["W"], p["b"]
     validate.array("linear.forward", "x", x, "..., D")
     validate.shape("linear.forward", "p['W']", W, (None, None), "O, D")
