@@ -118,6 +118,20 @@ def test_the_split_attention_passes_refuse_another_pass_cache():
     attention.keys_backward(dkeys, cache.keys)
 
 
+@pytest.mark.parametrize("score", ["dot", "scaled_dot"])
+def test_attention_without_parameters_names_q_not_parameters_in_a_dtype_mismatch(score):
+    """A dot score has no parameters, but a float16 q beside float64 enc was told "enc has dtype
+    float64 but the parameters are float16"."""
+    r = np.random.default_rng(0)
+    q, enc = r.standard_normal((N, T, H)).astype(np.float16), r.standard_normal((N, S, H))
+    for call in (lambda: attention.forward(q, enc, {}, None, score),
+                 lambda: attention.forward_with_keys(q, enc, enc, {}, None, score)):  # fmt: skip
+        with pytest.raises(
+            ValueError, match=r"(enc|keys) has dtype float64 but q is float16; cast"
+        ):
+            call()
+
+
 # --- masks -----------------------------------------------------------------------------------
 
 

@@ -73,12 +73,28 @@ def check_forward(q: Any, enc: Any, p: dict[str, Any], score: str) -> tuple[int,
     else:
         validate.shape(where, "q", q, (N, None, p["W_q"].shape[1]), "N, Tq, Hq")
         validate.shape(where, "enc", enc, (N, None, p["W_k"].shape[1]), "N, S, He")
-    dtype = p[PARAMS[score][0]].dtype if PARAMS[score] else q.dtype
-    validate.floating(where, "q", q, dtype)
-    validate.floating(where, "enc", enc, dtype)
+    dtype = p[PARAMS[score][0]].dtype if PARAMS[score] else None  # dot kinds: q's
+    _floats(where, (("q", q), ("enc", enc)), dtype)
     if N == 0 or Tq == 0 or S == 0:
         raise ValueError(f"{where}: empty batch: N = {N}, Tq = {Tq}, S = {S}; each must be >= 1")
     return N, S
+
+
+def _floats(where: str, arrays: tuple, dtype: Any) -> None:
+    """Each (name, array) of `arrays` a float array of `dtype`, the parameters' dtype, or where
+    None (no parameter is used: the dot kinds) of the first array's, which the message names."""
+    (first_name, first), *rest = arrays
+    validate.floating(where, first_name, first, dtype)
+    for name, a in rest:
+        if dtype is not None:
+            validate.floating(where, name, a, dtype)
+            continue
+        validate.floating(where, name, a)
+        if a.dtype != first.dtype:
+            raise ValueError(
+                f"{where}: {name} has dtype {a.dtype} but {first_name} is {first.dtype}; cast one "
+                f"of them (e.g. {name}.astype({first.dtype}))"
+            )
 
 
 def check_keys(enc: Any, p: dict[str, Any], score: str) -> None:
@@ -125,8 +141,7 @@ def check_query(q: Any, keys: Any, enc: Any, p: dict[str, Any], score: str) -> t
         validate.shape(where, "q", q, (N, None, p["W_q"].shape[1]), "N, Tq, Hq")
     Hk = p["v"].shape[0] if "v" in p else Hq  # A for the tanh kinds
     validate.shape(where, "keys", keys, (N, S, Hk), "N, S, Hk")
-    for name, a in (("q", q), ("keys", keys), ("enc", enc)):
-        validate.floating(where, name, a, p["v"].dtype if "v" in p else q.dtype)
+    _floats(where, (("q", q), ("keys", keys), ("enc", enc)), p["v"].dtype if "v" in p else None)
     if N == 0 or Tq == 0 or S == 0:
         raise ValueError(f"{where}: empty batch: N = {N}, Tq = {Tq}, S = {S}; each must be >= 1")
     return N, S
