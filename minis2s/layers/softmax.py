@@ -55,6 +55,8 @@ def _check_forward(s: Any, mask: Any, mask_checked: bool) -> None:
     `mask_checked`) of s's axes, each of s's size or 1. A decoder's attention calls it at every
     step, so the usual case, a checked mask of s's own shape, costs a few compares."""
     where = f"{WHERE}.forward"
+    if mask_checked is not True and mask_checked is not False:  # "no" would read as True
+        validate.boolean(where, "mask_checked", mask_checked)
     if (
         getattr(getattr(s, "dtype", None), "kind", None) == "f" and getattr(s, "ndim", 0) > 0
         and s.shape[-1] > 0 and (mask is None or getattr(mask, "shape", None) == s.shape
