@@ -1,6 +1,7 @@
 """Mutation pass over the code behind "every gradient proven", and the optimizers: gradcheck.py,
 gradcheck_differences.py, gradcheck_faults.py, gradcheck_blocks.py, gradcheck_sampled.py,
-validate.py, and train/optim.py, optim_base.py, _optim_checks.py, frozen_embeddings.py. Each
+validate.py, train/optim.py, optim_base.py, _optim_checks.py, frozen_embeddings.py, and
+interop.py and evaluation.py. Each
 test kills a hand-made mutant that the suite let live, named in its docstring; the gradient
 checks' mutants first, those that let a wrong gradient pass. Every expected value is worked out
 by hand or by NumPy (the optimizers' steps written out from their equations), never by the code
@@ -11,8 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from minis2s import interop, scoring
+from minis2s.api import Translation, Translator
+from minis2s.data.vocab import Vocab
 from minis2s.gradcheck import assert_close, check_layer, check_model, rel_error
 from minis2s.gradcheck_differences import compared
+from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train.optim import SGD, Adagrad, Adam, AdamW
 
 # --- gradcheck: a wrong gradient must fail ------------------------------------------------------
@@ -439,3 +444,72 @@ def test_load_state_dict_copies_the_state_it_is_given():
     np.testing.assert_array_equal(state["momentum_buffer/w"], [1.0, 1.0])
     np.testing.assert_allclose(opt.state["momentum_buffer"]["w"], [2.5, 4.5], rtol=1e-15)
     np.testing.assert_allclose(p["w"], [0.75, 0.55], rtol=1e-15)
+
+
+# --- interop.py -----------------------------------------------------------------------------------
+
+
+def test_to_torch_linear_and_embedding_copy_the_arrays():
+    """Kills to_torch_linear and to_torch_embedding without np.array(...) (to_numpy of a NumPy
+    array is that array): the module docstring says arrays are copied, and a state dict sharing
+    the model's arrays changed as the model trained on."""
+    W, b = np.arange(6.0).reshape(2, 3), np.array([1.0, 2.0])
+    state = interop.to_torch_linear({"W": W, "b": b}) | interop.to_torch_embedding({"W": W}, "e.")
+    for key, source in (("weight", W), ("bias", b), ("e.weight", W)):
+        assert not np.shares_memory(state[key], source), key
+        np.testing.assert_array_equal(state[key], source)
+    W += 1.0
+    np.testing.assert_array_equal(state["weight"], np.arange(6.0).reshape(2, 3))
+
+
+# --- evaluation.py --------------------------------------------------------------------------------
+
+
+def _digits(tokenizer: str = "char") -> Translator:
+    v = Vocab("0123456789")
+    model = Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4), seed=0)
+    return Translator(model, v, v, tokenizer)
+
+
+def _translation(tokens: list[str], src: list[str]) -> Translation:
+    return Translation("".join(tokens), tokens, 0.0, 0.0, src, None, True)
+
+
+def test_a_translation_of_another_pairs_source_is_refused():
+    """Kills _check_sources without `list(got) != want`: translations in another order than the
+    pairs (here swapped) were scored against the wrong references without a word."""
+    tr, pairs = _digits(), [("12", "21"), ("3", "3")]
+    swapped = [_translation(["3"], ["3"]), _translation(["2", "1"], ["1", "2"])]
+    with pytest.raises(ValueError, match=r"translations\[0\] translates '3', but pairs\[0\]'s "
+                       r"source is '12'"):  # fmt: skip
+        tr.evaluate_translations(pairs, swapped)
+    right = tr.evaluate_translations(pairs, swapped[::-1], bleu=False)
+    assert right["exact_match"] == 1.0 and right["token_accuracy"] == 1.0
+
+
+def test_an_empty_or_blank_reference_is_refused_before_decoding(monkeypatch):
+    """Kills _check_references without its `ref == ""` refusal, without its refusal of a
+    reference of no tokens, and evaluate without calling it before the decoding: an empty
+    output matched an empty reference exactly, and the refusal came after minutes of decoding
+    (here translate fails the test if it is called)."""
+    tr, word = _digits(), _digits("word")
+    monkeypatch.setattr(Translator, "translate", lambda *a, **k: pytest.fail("decoded first"))
+    with pytest.raises(ValueError, match=r"pairs\[1\]'s reference is empty"):
+        tr.evaluate([("12", "21"), ("3", "")])
+    with pytest.raises(ValueError, match=r"pairs\[0\]'s reference has no word tokens \('  '\)"):
+        word.evaluate([("1 2", "  ")])
+
+
+def test_evaluate_scores_the_references_in_its_batch_size(monkeypatch):
+    """Kills `_batch_size: return 64` (evaluate's batch_size ignored past translate): the
+    references' teacher-forced figures are taken in the batches the caller asked for, a bound
+    on memory as it is for the decoding."""
+    seen = []
+
+    def figures(tr, pairs, batch_size):
+        seen.append(batch_size)
+        return {}
+
+    monkeypatch.setattr(scoring, "reference_figures", figures)
+    _digits().evaluate([("12", "21"), ("3", "3")], bleu=False, batch_size=1)
+    assert seen == [1]
