@@ -250,6 +250,29 @@ def test_the_finer_step_is_trusted_only_where_h_over_100_confirms_it_to_the_tole
     assert compared(loss, [("x", x, smooth)], 1e-3)["x"] >= 1e-7
 
 
+def test_a_small_block_that_bends_sharply_passes_at_h_over_10_on_the_checks_floor():
+    """Kills compared passing `floor=0.0` to finer_if_needed (for the check's floor): a right
+    block far below the largest gradient that h = 1e-3 is too coarse for must be judged at
+    h / 10 as it is at h, on FLOOR x the largest gradient. y2 = c sin(300 z), c = 1e-5 / 300:
+    the stencil's error at h is (300 h)^4 / 30 ~ 3e-4 of dz (~1e-5), ~3e-6 of the floor (~2e-3)
+    and fails; at h / 10 it is ~3e-8 of dz. On dz's own scale the rounding of the differences at
+    h / 100 (~1e-16 |L| / 1e-5) is ~1e-6 of it, so h / 100 could not confirm h / 10 and the
+    right gradient failed."""
+    k, c = 300.0, 1e-5 / 300.0
+
+    def forward(x, z):
+        return x, c * np.sin(k * z), (z,)
+
+    def backward(dy1, dy2, cache):
+        (z,) = cache
+        return dy1, dy2 * c * k * np.cos(k * z)
+
+    r = np.random.default_rng(6)
+    x, z = r.standard_normal(4), r.standard_normal(4)
+    errors = check_layer(forward, backward, [x, z], None)
+    assert errors["x"] < 1e-10 and errors["z"] < 1e-7
+
+
 # --- gradcheck: what a failing check says ---------------------------------------------------------
 
 
