@@ -138,6 +138,43 @@ def test_sampling_the_parameters_still_checks_every_entry_of_the_inputs():
         assert errors.notes["x"] == "; every entry checked (flattened)"
 
 
+def test_check_layer_samples_two_directions_by_default():
+    """Kills check_layer's `directions: int = 0` default (for 2): with entries=1 a parameter is
+    checked on 1 entry and, by default, 2 random directions through all of it; w has 3 entries,
+    no more than 1 + 2, so it is checked whole and its wrong entry found on every seed, where 1
+    entry drawn of 3 missed it on some."""
+    forward, backward, x, p = _times_w()
+
+    def one_wrong(dy, cache):
+        dx, dp = backward(dy, cache)
+        return dx, {"w": dp["w"] * np.array([1.0, 1.0, 1.1])}
+
+    for seed in range(6):
+        errors = check_layer(forward, one_wrong, [x], p, seed=seed, entries=1)
+        assert errors["w"] > 1e-4, seed
+
+
+def test_check_model_steps_by_1e_3_by_default():
+    """Kills check_model's `h: float = 2e-3` default (for check_layer's 1e-3; check_model has no
+    retry at h / 10): the stencil's error on sin(22 w) is (22 h)^4 / 30 of the derivative at
+    w = 0, 8e-9 at h = 1e-3 and 1.2e-7, above the tolerance, at 2e-3."""
+
+    class Sine:
+        params = {"w": np.array([0.0, 0.05])}
+
+        def _predict(self, out):
+            return out
+
+        def loss(self, batch, rng=None, **opts):
+            return float(np.sin(22 * self.params["w"]).sum())
+
+        def loss_and_grads(self, batch, rng=None, **opts):
+            return self.loss(batch), {"w": 22 * np.cos(22 * self.params["w"])}
+
+    assert (22e-3) ** 4 / 30 < 1e-8 and (44e-3) ** 4 / 30 > 1.2e-7
+    assert_close(check_model(Sine(), None))
+
+
 def test_check_layer_refuses_a_sample_of_no_entries():
     """Kills check_layer without `validate.integer(..., entries, 1)`: entries=0 with
     directions=0 compared no value of any parameter and passed whatever its gradient."""
