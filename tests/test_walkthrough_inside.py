@@ -237,3 +237,19 @@ def test_check_layer_refuses_a_forward_pass_that_gives_nan(where):
         p["b"][1] = np.inf
     with pytest.raises(ValueError, match=r"check_layer: forward's output .* NaN or inf.*finite"):
         check_layer(linear.forward, linear.backward, [x], p)
+
+
+# --- small refusals: an empty step, a complex src_mask, no queries to stack -------------------
+
+
+@pytest.mark.parametrize("mod", CELLS, ids=lambda m: m.__name__.split(".")[-1])
+def test_a_cell_step_of_no_sequences_is_refused_as_the_sequence_forward_refuses_it(mod):
+    """step_forward took x (0, D) and gave back (0, H), where forward refuses an empty batch."""
+    p = mod.init(D, H, np.random.default_rng(0), np.float64)
+    h = np.zeros((0, H))
+    state = (h, h.copy()) if mod is lstm else h
+    with pytest.raises(ValueError, match=r"step_forward: x has N = 0 sequences; pass a batch"):
+        mod.step_forward(np.zeros((0, D)), state, p)
+    x = np.zeros((0, T, D))
+    with pytest.raises(ValueError, match=r"forward: x has N = 0 sequences; pass a batch"):
+        mod.forward(x, None, p)

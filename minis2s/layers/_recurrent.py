@@ -56,15 +56,16 @@ def _check_weights(where: str, p: dict[str, Any], gates: int) -> None:
 
 def check_step(where: str, x: Any, states: tuple[Any, ...], p: dict[str, Any], gates: int) -> None:
     """Validate one step's x (N, D) and state (h_prev, and c_prev for an LSTM; (N, H) each)
-    against p (W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (G*H,)), all of one float dtype. A
-    decoder steps every token, so the usual case costs a few compares; the fast twins call it
-    too, as their compiled loops read x, the state and the biases without bounds checks."""
+    against p (W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (G*H,)), all of one float dtype; N >= 1,
+    as the sequence forward asks. A decoder steps every token, so the usual case costs a few
+    compares; the fast twins call it too, as their compiled loops read x, the state and the
+    biases without bounds checks."""
     try:
         W_ih, W_hh, b_ih, b_hh = p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"]
         N, H = states[0].shape
         G_H, dtype = W_hh.shape[0], W_ih.dtype
         if (
-            G_H == gates * H and W_hh.shape[1] == H and W_ih.shape[0] == G_H
+            N and G_H == gates * H and W_hh.shape[1] == H and W_ih.shape[0] == G_H
             and b_ih.shape == b_hh.shape == (G_H,) and x.shape == (N, W_ih.shape[1])
             and dtype.kind == "f" and x.dtype == W_hh.dtype == b_ih.dtype == b_hh.dtype == dtype
             and all(s.shape == (N, H) and s.dtype == dtype for s in states)
@@ -83,6 +84,8 @@ def check_step(where: str, x: Any, states: tuple[Any, ...], p: dict[str, Any], g
         validate.floating(where, name, s, dtype)
     validate.shape(where, "x", x, (N, D), "N, D")
     validate.floating(where, "x", x, dtype)
+    if N == 0:  # as the sequence forward refuses it (check_forward)
+        raise ValueError(f"{where}: x has N = 0 sequences; pass a batch of at least one")
 
 
 def check_backward(where: str, dys: Any, dfinals: dict[str, Any], states: Any, dtype: Any) -> None:
