@@ -253,3 +253,19 @@ def test_a_cell_step_of_no_sequences_is_refused_as_the_sequence_forward_refuses_
     x = np.zeros((0, T, D))
     with pytest.raises(ValueError, match=r"forward: x has N = 0 sequences; pass a batch"):
         mod.forward(x, None, p)
+
+
+@pytest.mark.parametrize("how", ["greedy", "beam_search", "sample"])
+def test_decode_refuses_a_complex_src_mask_before_any_cast(how):
+    """A complex src_mask met a NumPy ComplexWarning (the lengths' sum) before encode refused it."""
+    from minis2s import decode
+    from minis2s.models import Seq2Seq
+    from minis2s.models.config import ModelConfig
+
+    model = Seq2Seq(ModelConfig(src_vocab=8, tgt_vocab=8, emb=4, hidden=4), seed=0)
+    src, src_mask = np.array([[4, 5, 6]]), np.ones((1, 3), dtype=np.complex128)
+    kwargs = {"rng": np.random.default_rng(0)} if how == "sample" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning first fails the test
+        with pytest.raises(ValueError, match=rf"^{how}: src_mask has dtype complex128; give a 0/1"):
+            getattr(decode, how)(model, src, src_mask, **kwargs)

@@ -60,7 +60,8 @@ def choosable(logp: Any) -> Any:
 
 def check_batch(where: str, src: Any, src_mask: Any) -> int:
     """src (N, S) ids or (N, S, F) features with its src_mask (N, S), as `pad` returns them;
-    returns N. Reads shapes only (a device array's `.shape`: nothing is copied to the host)."""
+    returns N. src_mask must be of bool, int or float dtype. Reads shapes and dtypes only (a
+    device array's: nothing is copied to the host)."""
     src_shape = _shape(src)
     if len(src_shape) not in (2, 3):
         raise ValueError(
@@ -72,6 +73,12 @@ def check_batch(where: str, src: Any, src_mask: Any) -> int:
         raise ValueError(
             f"{where}: src_mask is {got}, expected (N, S) = {src_shape[:2]} with 1 for a "
             "token and 0 for padding (pad() returns it with the ids)"
+        )
+    dtype = np.dtype(src_mask.dtype if hasattr(src_mask, "dtype") else np.asarray(src_mask).dtype)
+    if dtype.kind not in "biuf":  # before length_limits' sum, which casts with a ComplexWarning
+        raise ValueError(
+            f"{where}: src_mask has dtype {dtype}; give a 0/1 mask of bool, int or float (1 for "
+            "a token and 0 for padding, as pad() returns it)"
         )
     if src_shape[0] == 0 or src_shape[1] == 0:  # else the encoder says "x has T = 0 steps"
         raise ValueError(
