@@ -269,3 +269,9 @@ def test_decode_refuses_a_complex_src_mask_before_any_cast(how):
         warnings.simplefilter("error")  # a warning first fails the test
         with pytest.raises(ValueError, match=rf"^{how}: src_mask has dtype complex128; give a 0/1"):
             getattr(decode, how)(model, src, src_mask, **kwargs)
+
+
+def test_stack_queries_of_no_caches_says_so():
+    """Was IndexError: list index out of range."""
+    with pytest.raises(ValueError, match=r"attention.stack_queries: no caches to stack; give"):
+        attention.stack_queries([])

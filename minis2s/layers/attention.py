@@ -242,6 +242,11 @@ def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any
 def stack_queries(caches: list[QueryCache]) -> QueryCache:
     """One QueryCache for the queries of several caches that share keys, enc and p (a decoder's
     steps), their q, w, z joined on the Tq axis in the order given."""
+    if not caches:  # else an IndexError from caches[0]
+        raise ValueError(
+            f"{WHERE}.stack_queries: no caches to stack; give the QueryCache of at least one "
+            "forward_with_keys call"
+        )
     xp = get_array_module(caches[0].q)
     join = lambda arrays: xp.concatenate(arrays, axis=1)  # noqa: E731
     c0 = caches[0]
