@@ -60,11 +60,17 @@ __all__ = [
 # Reversed, a bidirectional encoder is the plain one with its directions' weights exchanged
 # (tests/test_reverse_source_equivalence.py): a user asking for Sutskever's trick gets only another
 # random draw unless told.
-REVERSED_BIDIRECTIONAL = (
-    "reverse_source with a bidirectional encoder (the default) only exchanges its two directions, "
-    "another random draw of the same model; Sutskever et al.'s reversed reading is a one-way "
-    "encoder's: add --no-bidirectional (bidirectional=False), README Things to try 16"
-)
+def _reversed_bidirectional(cli: bool) -> str:
+    """The warning of a reversed source read by a bidirectional encoder, in model_options' words
+    or with `cli` in train's options."""
+    said, fix = "reverse_source", "pass bidirectional=False in model_options"
+    if cli:
+        said, fix = "--reverse-source", "add --no-bidirectional"
+    return (
+        f"{said} with a bidirectional encoder (the default) only exchanges its two directions, "
+        "another random draw of the same model; Sutskever et al.'s reversed reading is a one-way "
+        f"encoder's: {fix}, README Things to try 16"
+    )
 
 
 def train(
@@ -124,7 +130,7 @@ def train(
         resume_hint="rerun with --resume" if cli else
         "to go on, call pipeline.train with the same arguments and resume=True",
     )  # fmt: skip
-    _warn_before_training(trainer, new_model=not resume and start is None)
+    _warn_before_training(trainer, new_model=not resume and start is None, cli=cli)
     if progress:
         print(f"{data.name}: {len(data.train)} train / {len(data.dev)} dev / {len(data.test)} "
               f"test pairs; {model.num_params():,} parameters; backend {backend.current().name}; "
@@ -272,10 +278,10 @@ def _tell_start(init_from: dict[str, Any], progress: bool) -> None:
         print(fine_tune.describe(init_from))
 
 
-def _warn_before_training(trainer: Trainer, new_model: bool) -> None:
+def _warn_before_training(trainer: Trainer, new_model: bool, cli: bool) -> None:
     """Warnings (which --quiet, progress=False, does not hide) of options that work against
     each other: an --eval-every N beyond every update the run makes, and a new model's
-    reversed source read by a bidirectional encoder."""
+    reversed source read by a bidirectional encoder (with `cli` in train's options)."""
     tcfg, cfg = trainer.tcfg, trainer.model.cfg
     if tcfg.eval_every:
         n_batches = len(trainer.epoch_batches(0))  # counted, not made
@@ -283,7 +289,7 @@ def _warn_before_training(trainer: Trainer, new_model: bool) -> None:
         if note:
             _warn.warn(note)
     if new_model and cfg.reverse_source and cfg.bidirectional:
-        _warn.warn(REVERSED_BIDIRECTIONAL)  # a new run's choice, still open
+        _warn.warn(_reversed_bidirectional(cli))  # a new run's choice, still open
 
 
 def _start(trainer: Trainer, out_dir: str, resume: bool, progress: bool) -> None:

@@ -267,3 +267,19 @@ def test_a_dev_size_past_the_dev_pairs_is_named_as_the_config_s_field(tmp_path, 
     said = [str(w.message) for w in caught if "dev_size" in str(w.message)]
     assert said == ["TrainConfig dev_size=9 asks for more than the 3 dev pairs there are; all 3 "
                     "are decoded"], [str(w.message) for w in caught]  # fmt: skip
+
+
+def test_a_reversed_bidirectional_note_names_each_side_s_words(tmp_path, capsys):
+    """reverse_source read by a bidirectional encoder: from Python, model_options' words; from
+    the command line, train's options."""
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    with pytest.warns(UserWarning) as caught:
+        pipeline.train(data, {"hidden": 4, "emb": 4, "reverse_source": True}, TCFG,
+                       str(tmp_path / "a"), progress=False)  # fmt: skip
+    said = [str(w.message) for w in caught if "two directions" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("reverse_source with a bidirectional"), said
+    assert "pass bidirectional=False in model_options" in said[0] and "--" not in said[0], said
+    assert main(["train", *TINY, "--reverse-source", "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "--reverse-source with a bidirectional encoder" in err, err
+    assert "add --no-bidirectional" in err and "bidirectional=False" not in err, err
