@@ -117,7 +117,7 @@ def train(
     if start is not None and not resume:
         fine_tune.copy_weights(model, start, cli=cli)
     frozen_params(tcfg, model.cfg)  # a freeze the model cannot take, refused before the vectors
-    load_pretrained(model, data, src_vectors, tgt_vectors, progress)
+    load_pretrained(model, data, src_vectors, tgt_vectors, progress, cli)
     dev_ex, dev_unk = encoded_pairs(data, "dev")
     check_batch_room(train_ex, tcfg.tokens_per_batch)
     meta = _run_meta(data, model, tcfg, train_ex, saved, start, resume)

@@ -97,13 +97,15 @@ def load_pretrained(
     src_vectors: str | os.PathLike | None,
     tgt_vectors: str | os.PathLike | None,
     progress: bool,
+    cli: bool,
 ) -> None:
     """Put the pretrained word vectors of the files given into the model's source / target
-    embeddings, row by row of the data's vocabularies; with `progress`, say what was loaded."""
+    embeddings, row by row of the data's vocabularies; with `progress`, say what was loaded.
+    `cli`: a refusal names minis2s train's options, not pipeline.train's keywords."""
     pretrained.check_shared(model.cfg, src_vectors, tgt_vectors)
     vocabs_of = {"src": data.src_vocab, "tgt": data.tgt_vocab}
     for side, path in (("src", src_vectors), ("tgt", tgt_vectors)):
         if path is not None:
-            loaded = pretrained.load_vectors(model, side, vocabs_of[side], path)
+            loaded = pretrained.load_vectors(model, side, vocabs_of[side], path, cli=cli)
             if progress:
                 print(loaded)

@@ -164,7 +164,7 @@ def test_load_vectors_refuses_what_cannot_fit(vocabs, tmp_path):
     huge = tmp_path / "huge.txt"  # finite in the file, infinite in float32
     huge.write_text(f"{src.tokens[5]} 1e39 {' 0' * 7}\n")
     with pytest.raises(ValueError, match=f"the vector of '{src.tokens[5]}' holds a value beyond "
-                       r"float32's range .*train with --dtype float64"):  # fmt: skip
+                       r"float32's range .*train with dtype='float64'"):  # fmt: skip
         load_vectors(model, "src", src, huge)
     wider = Seq2Seq(ModelConfig(src_vocab=len(src), tgt_vocab=9, emb=8, hidden=8), dtype="float64")
     load_vectors(wider, "src", src, huge)

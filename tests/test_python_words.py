@@ -283,3 +283,28 @@ def test_a_reversed_bidirectional_note_names_each_side_s_words(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "--reverse-source with a bidirectional encoder" in err, err
     assert "add --no-bidirectional" in err and "bidirectional=False" not in err, err
+
+
+def test_pretrained_vectors_refused_name_each_side_s_words(tmp_path, capsys):
+    """Vectors that no token of the data has, or a value float32 holds as infinity: the fix in
+    pipeline's keywords from Python, in train's options from the command line."""
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    other, huge = tmp_path / "other.txt", tmp_path / "huge.txt"
+    other.write_text("zebra" + " 0.5" * 8 + "\n")
+    huge.write_text("3 1e39" + " 0" * 7 + "\n")
+    cases = [
+        (
+            other,
+            "vectors suit load_data's tokenizer='word' or 'wordpunct'",
+            "vectors suit --tokenizer word or wordpunct",
+        ),
+        (huge, "infinity: train with dtype='float64', or fix", "train with --dtype float64,"),
+    ]
+    for i, (path, python_words, cli_words) in enumerate(cases):
+        with pytest.raises(ValueError) as e:
+            pipeline.train(data, {"hidden": 8, "emb": 8}, TCFG, str(tmp_path / f"a{i}"),
+                           src_vectors=path, progress=False)  # fmt: skip
+        assert python_words in str(e.value) and "--" not in str(e.value), str(e.value)
+        assert main(["train", *TINY, "--src-vectors", str(path), "--out", str(tmp_path / f"b{i}")])
+        err = capsys.readouterr().err
+        assert cli_words in err and "='" not in err, err

@@ -39,6 +39,11 @@ def check_shared(cfg: ModelConfig, src_vectors: Any, tgt_vectors: Any) -> None:
         )  # fmt: skip
 
 
+# load_vectors' fixes, in pipeline's keywords [False] or minis2s train's options [True]
+_WORD_TOKENIZERS = ("load_data's tokenizer='word' or 'wordpunct'", "--tokenizer word or wordpunct")
+_FLOAT64 = ("dtype='float64'", "--dtype float64")
+
+
 class Loaded(NamedTuple):
     """What `load_vectors` did to one side: its file and how much of the vocabulary it held."""
 
@@ -60,10 +65,14 @@ class Loaded(NamedTuple):
         return line
 
 
-def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLike) -> Loaded:
+def load_vectors(
+    model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLike, *, cli: bool = False
+) -> Loaded:
     """Overwrite `side`'s ("src" or "tgt") embedding rows of `model` in place with the vectors
     of `path` for the tokens of `vocab` (the model's vocabulary on that side). ValueError when
-    the vectors' length is not the model's emb, or when the file holds none of the tokens."""
+    the vectors' length is not the model's emb, when the file holds none of the tokens, or a
+    value beyond the model's dtype; its fix in pipeline.train's keywords, or with `cli` (minis2s
+    train's call) in its options."""
     name = embedding_of(model.cfg, side)
     if name not in model.params:  # a model that reads feature vectors has no enc.emb.W
         raise ValueError(
@@ -79,7 +88,7 @@ def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLik
         raise ValueError(
             f"{vectors.path}: none of the {coverage.total:,} {side} vocabulary tokens{example} "
             f"is among its {vectors.n_words:,} words: vectors of another language, or tokens of "
-            "another tokenizer (word vectors suit --tokenizer word or wordpunct)?"
+            f"another tokenizer (word vectors suit {_WORD_TOKENIZERS[cli]})?"
         )
     P = model.params[name]
     huge = np.flatnonzero((np.abs(W) > np.finfo(P.dtype).max).any(axis=1))  # inf in P.dtype
@@ -87,7 +96,7 @@ def load_vectors(model: Seq2Seq, side: str, vocab: Vocab, path: str | os.PathLik
         raise ValueError(
             f"{vectors.path}: the vector of {vocab.token_of(int(huge[0]))!r} holds a value beyond "
             f"{P.dtype.name}'s range (|x| <= {np.finfo(P.dtype).max:.4g}), which would train on "
-            "infinity: train with --dtype float64 (dtype='float64'), or fix the file"
+            f"infinity: train with {_FLOAT64[cli]}, or fix the file"
         )
     if vectors.repeated:  # two files joined (English and Spanish both hold "no"), say
         k, (word, n) = len(vectors.repeated), vectors.repeated[0]
