@@ -155,7 +155,7 @@ def test_load_vectors_refuses_what_cannot_fit(vocabs, tmp_path):
     wide = tmp_path / "wide.txt"
     write_some(wide, np.random.default_rng(0), src.tokens[4:6], dim=5)
     with pytest.raises(ValueError, match="holds 5-dimensional vectors, but the embeddings are 8 "
-                       "wide: train with --emb 5"):  # fmt: skip
+                       "wide: make the model with emb=5"):  # fmt: skip
         load_vectors(model, "src", src, wide)
     for first in (b"2 5\n", b""):  # known from the header or the first vector: no more is read
         wide.write_bytes(first + b"the 1 2 3 4 5\n" + b"never read\n")

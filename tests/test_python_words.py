@@ -308,3 +308,20 @@ def test_pretrained_vectors_refused_name_each_side_s_words(tmp_path, capsys):
         assert main(["train", *TINY, "--src-vectors", str(path), "--out", str(tmp_path / f"b{i}")])
         err = capsys.readouterr().err
         assert cli_words in err and "='" not in err, err
+
+
+def test_vectors_of_another_width_name_each_side_s_words(tmp_path, capsys):
+    """5-dimensional vectors for embeddings 8 wide: from Python, the model's emb; from the
+    command line, train's --emb."""
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    wide = tmp_path / "wide.txt"
+    wide.write_text("3" + " 0.5" * 5 + "\n")
+    with pytest.raises(ValueError) as e:
+        pipeline.train(data, {"hidden": 8, "emb": 8}, TCFG, str(tmp_path / "a"),
+                       src_vectors=wide, progress=False)  # fmt: skip
+    said = str(e.value)
+    assert said.endswith("holds 5-dimensional vectors, but the embeddings are 8 wide: make the "
+                         "model with emb=5"), said  # fmt: skip
+    assert main(["train", *TINY, "--src-vectors", str(wide), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "the embeddings are 8 wide: train with --emb 5" in err and "emb=" not in err, err

@@ -191,7 +191,7 @@ def test_embedding_matrix_shape_errors(rng):
     vocab = Vocab(["the"])
     message = re.escape(
         "glove.txt holds 3-dimensional vectors, but the embeddings are 4 wide: "
-        "train with --emb 3 (emb=3)"
+        "make the model with emb=3"
     )
     with pytest.raises(ValueError, match=message):
         embedding_matrix(vocab, glove(), np.zeros((5, 4)))

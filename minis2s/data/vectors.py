@@ -151,7 +151,11 @@ def _lines(path) -> Iterator[tuple[int, bytes]]:
 
 
 def read_vectors(
-    path: str | os.PathLike, keep: Collection[str] | None = None, dim: int | None = None
+    path: str | os.PathLike,
+    keep: Collection[str] | None = None,
+    dim: int | None = None,
+    *,
+    cli: bool = False,
 ) -> Vectors:
     """The word vectors in a text file (UTF-8, optional `N D` header; see the module doc).
 
@@ -161,7 +165,8 @@ def read_vectors(
         file and of `keep`, are compared in NFC, and the table's keys are in NFC.
     dim: the length the vectors must have (a model's emb), checked on the first vector (against
         the header's D first, if there is one), before a file of gigabytes is read: ValueError
-        if D differs.
+        if D differs, whose fix names ModelConfig's emb, or with `cli` (minis2s train reading
+        --src-vectors) its --emb.
     A word listed twice (in NFC: "é" and "e" + U+0301 are one word) keeps its first vector
     (as gensim does); `repeated` names the later lines that give a kept word another one. The
     N of a header may be wrong (some tools write it so): `n_words` counts the lines read.
@@ -212,7 +217,7 @@ def read_vectors(
             if n_words == 0:  # numbers first (a corpus given by mistake holds words), then D
                 _parse(path, n, word, values)  # against dim, once a vector has checked a header
                 if dim is not None and D != dim:
-                    raise ValueError(_width_message(path, D, dim))
+                    raise ValueError(_width_message(path, D, dim, cli))
             n_words += 1
             if (keep is None or word in keep) and word not in table:
                 table[word] = _parse(path, n, word, values)
@@ -225,11 +230,12 @@ def read_vectors(
     return Vectors(os.fspath(path), D, table, n_words, tuple(repeated))
 
 
-def _width_message(path, D: int, E: int) -> str:
-    """The error for vectors of length D where embeddings of width E need them."""
+def _width_message(path, D: int, E: int, cli: bool = False) -> str:
+    """The error for vectors of length D where embeddings of width E need them: its fix in
+    ModelConfig's (and pipeline.train's model_options') words, or with `cli` in train's."""
+    fix = f"train with --emb {D}" if cli else f"make the model with emb={D}"
     return (
-        f"{os.fspath(path)} holds {D}-dimensional vectors, but the embeddings are {E} wide: "
-        f"train with --emb {D} (emb={D})"
+        f"{os.fspath(path)} holds {D}-dimensional vectors, but the embeddings are {E} wide: {fix}"
     )
 
 

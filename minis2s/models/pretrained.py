@@ -81,7 +81,7 @@ def load_vectors(
             "them out"
         )
     keep = set(vocab.tokens) | {t.lower() for t in vocab.tokens}
-    vectors = read_vectors(path, keep=keep, dim=model.cfg.emb)
+    vectors = read_vectors(path, keep=keep, dim=model.cfg.emb, cli=cli)
     W, coverage = embedding_matrix(vocab, vectors, to_numpy(model.params[name]))
     if coverage.exact + coverage.lowercase == 0:  # surely not what was meant
         example = f" (such as {vocab.tokens[len(SPECIALS)]!r})" if coverage.total else ""
