@@ -128,7 +128,7 @@ def train(
         model, tcfg, train_ex, dev_evaluator(data, translator, tcfg, dev_ex, cli=cli), out_dir,
         meta=meta, vocabs=_vocabs(data), progress=progress,
         resume_hint="rerun with --resume" if cli else
-        "to go on, call pipeline.train with the same arguments and resume=True",
+        "to go on, call pipeline.train with the same arguments and resume=True", cli=cli,
     )  # fmt: skip
     _warn_before_training(trainer, new_model=not resume and start is None, cli=cli)
     if progress:

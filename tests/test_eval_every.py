@@ -269,7 +269,7 @@ def test_a_point_past_fewer_epochs_is_not_scored_and_the_run_says_so(data, tmp_p
     resumed = make_trainer(data, tmp_path / "r", eval_every=2, epochs=2)
     assert resumed.resume()
     assert resumed.finished() == (
-        "it has trained its 2 epochs; resume with more (--epochs) to go on"
+        "it has trained its 2 epochs; resume with more (TrainConfig epochs) to go on"
     )
     with pytest.warns(UserWarning, match="nothing to train"):
         resumed.fit()

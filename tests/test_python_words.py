@@ -2,6 +2,7 @@
 data, dev_data), not the command line's options (--init-from, --task, --data, --dev-data); the
 command line, reaching the same checks, keeps its option words."""
 
+import shutil
 import warnings
 
 import pytest
@@ -325,3 +326,21 @@ def test_vectors_of_another_width_name_each_side_s_words(tmp_path, capsys):
     assert main(["train", *TINY, "--src-vectors", str(wide), "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert "the embeddings are 8 wide: train with --emb 5" in err and "emb=" not in err, err
+
+
+def test_a_finished_run_resumed_names_each_side_s_words(run, tmp_path, capsys):
+    """A run resumed with no epoch left to train: from Python, TrainConfig's field; from the
+    command line, train's option."""
+    data = pipeline.load_data(task="reverse-digits", train_size=16)
+    out = str(tmp_path / "a")
+    pipeline.train(data, {"hidden": 4, "emb": 4}, TCFG, out, progress=False)
+    with pytest.warns(UserWarning, match="nothing to train in") as caught:
+        pipeline.train(data, {"hidden": 4, "emb": 4}, TCFG, out, resume=True, progress=False)
+    said = [str(w.message) for w in caught if "nothing to train" in str(w.message)]
+    assert said[0].endswith("it has trained its 1 epochs; resume with more (TrainConfig "
+                            "epochs) to go on"), said  # fmt: skip
+    out = tmp_path / "b"
+    shutil.copytree(run, out)
+    assert main(["train", *TINY, "--resume", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "it has trained its 1 epochs; resume with more (--epochs) to go on" in err, err

@@ -352,7 +352,7 @@ def test_resuming_an_early_stopped_run_needs_a_larger_patience(data, tmp_path):
     again = make_trainer(data, tmp_path / "r", epochs=5, patience=1)
     again.evaluate = flat
     assert again.resume()
-    with pytest.warns(UserWarning, match="early stopping ended it .*larger --patience"):
+    with pytest.warns(UserWarning, match="early stopping ended it .*larger TrainConfig patience"):
         again.fit()
     longer = make_trainer(data, tmp_path / "r", epochs=5, patience=2)
     longer.evaluate = flat

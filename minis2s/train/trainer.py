@@ -53,7 +53,8 @@ class Trainer(Bookkeeping):
     `evaluate(model) -> dict` returns dev figures, including `tcfg.metric` ("loss" is lower is
     better; the others higher). `meta` (config, vocabularies) is stored with every checkpoint.
     `resume_hint` ends the line printed when Ctrl-C or SIGTERM stops the run (pipeline.train
-    names the command line's --resume or its own resume=True).
+    names the command line's --resume or its own resume=True). `cli`: a resumed run with
+    nothing to train names minis2s train's options (--epochs), not TrainConfig's fields.
     """
 
     def __init__(
@@ -68,12 +69,14 @@ class Trainer(Bookkeeping):
         vocabs: dict[str, Any] | None = None,
         progress: bool = True,
         resume_hint: str = "to go on, build the Trainer again and call its resume() before fit()",
+        cli: bool = False,
     ) -> None:
         if not train:
             raise ValueError("Trainer: the training set is empty")
         self.model, self.tcfg, self.train, self.evaluate = model, tcfg, train, evaluate
         self.out_dir, self.meta, self.vocabs, self.progress = str(out_dir), meta, vocabs, progress
         self.resume_hint = resume_hint  # how its caller goes on after Ctrl-C: a flag, a keyword
+        self.cli = cli
         opt_kw: dict[str, Any] = {"lr": tcfg.lr, "weight_decay": tcfg.weight_decay}
         if str(tcfg.optimizer).lower() == "sgd":
             opt_kw |= {"momentum": tcfg.momentum, "nesterov": tcfg.nesterov}
@@ -141,21 +144,32 @@ class Trainer(Bookkeeping):
                 raise
         return self.result
 
+    def _named(self, key: str) -> str:
+        """TrainConfig's field `key` as a message names it: `TrainConfig epochs`, or with cli
+        minis2s train's option (--epochs)."""
+        return "--" + key.replace("_", "-") if self.cli else f"TrainConfig {key}"
+
     def finished(self) -> str | None:
         """Why this run trains no further with its config (a resumed run that had stopped), or
         None. A run interrupted while it scored its last update is not finished: it scores it
         (unless the point lies in an epoch past a lowered --epochs, which fit would not enter)."""
         t, s = self.tcfg, self.state
         if s["epoch"] >= t.epochs:
-            return f"it has trained its {t.epochs} epochs; resume with more (--epochs) to go on"
+            return (
+                f"it has trained its {t.epochs} epochs; resume with more ({self._named('epochs')}) "
+                "to go on"
+            )
         if s["batch"] > 0 and self._unscored(len(self.epoch_batches(s["epoch"]))):
             return None
         if t.max_steps and s["step"] >= t.max_steps:
-            return f"it has made its {t.max_steps} updates; resume with more (--max-steps) to go on"
+            return (
+                f"it has made its {t.max_steps} updates; resume with more "
+                f"({self._named('max_steps')}) to go on"
+            )
         if self.stopper.bad_steps >= self.stopper.patience:
             return (
                 f"early stopping ended it ({no_better(t)}); "
-                "resume with a larger --patience to go on"
+                f"resume with a larger {self._named('patience')} to go on"
             )
         return None
 
