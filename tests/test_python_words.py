@@ -344,3 +344,20 @@ def test_a_finished_run_resumed_names_each_side_s_words(run, tmp_path, capsys):
     assert main(["train", *TINY, "--resume", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "it has trained its 1 epochs; resume with more (--epochs) to go on" in err, err
+
+
+def test_adamw_s_decay_factor_past_1_names_each_side_s_words(tmp_path, capsys):
+    """lr * weight_decay >= 1 refused by TrainConfig: its fields from Python, train's options
+    (and none of the fields) from the command line."""
+    said = _said(ValueError, lambda: TrainConfig(optimizer="adamw", lr=1.5, weight_decay=1.0))
+    words = "TrainConfig: optimizer='adamw': lr * weight_decay = 1.5 * 1 = 1.5 >= 1 (at the "
+    assert said.startswith(words + "schedule's peak) would zero the weights"), said
+    assert "--" not in said, said
+    argv = ["train", "--task", "copy", "--optimizer", "adamw", "--lr", "1.5", "--weight-decay",
+            "1", "--out", str(tmp_path / "b")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert (
+        "error: --weight-decay 1: with --optimizer adamw, --lr x --weight-decay = 1.5 * 1 = " in err
+    )
+    assert err.rstrip().endswith("lower --weight-decay or --lr") and "weight_decay" not in err, err

@@ -74,14 +74,23 @@ def check_range(where: str, params: dict[str, Any], eps: float, accumulator: flo
             )
 
 
-def check_decay(lr: float, weight_decay: float, where: str = "AdamW", flags: str = "") -> None:
+def check_decay(lr: float, weight_decay: float, where: str = "AdamW", peak: bool = False) -> None:
     """AdamW multiplies every weight by 1 - lr * weight_decay before its step: at a product >= 1
     that zeroes the weights or flips their sign at every update, under a finite loss. `where`
-    names the caller (TrainConfig checks the peak rate before training, AdamW each step); `flags`
-    the options that set lr and weight_decay."""
-    if lr * weight_decay >= 1:
-        raise ValueError(
-            f"{where}: lr * weight_decay = {lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1"
-            f"{flags} would zero the weights or flip their sign at every update (they are "
-            "multiplied by 1 - lr * weight_decay); lower the weight decay or the learning rate"
-        )
+    names the caller: AdamW checks each step's rate; TrainConfig, with `peak`, the schedule's
+    peak (its lr) before training, as a ConfigError of weight_decay that `minis2s train` words
+    in its options (--lr x --weight-decay)."""
+    if lr * weight_decay < 1:
+        return
+    at = " (at the schedule's peak)" if peak else ""
+    said = f"{lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1{at} would zero the weights or "
+    why = "flip their sign at every update (they are multiplied by 1 - {}); lower "
+    body = f"lr * weight_decay = {said}{why.format('lr * weight_decay')}the weight decay or the "
+    body += "learning rate"
+    if not peak:
+        raise ValueError(f"{where}: {body}")
+    raise ConfigError(
+        where, "weight_decay", weight_decay, body, "{body}",
+        f"with --optimizer adamw, --lr x --weight-decay = {said}"
+        f"{why.format('--lr x --weight-decay')}--weight-decay or --lr",
+    )  # fmt: skip

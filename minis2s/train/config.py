@@ -176,8 +176,7 @@ class TrainConfig:
                     "is a momentum method): give --momentum, or leave --nesterov out",
                 )  # fmt: skip
         if str(self.optimizer).lower() == "adamw":  # no schedule goes above lr: its peak
-            check_decay(self.lr, self.weight_decay, "TrainConfig: optimizer='adamw'",
-                        " (--lr x --weight-decay, at the schedule's peak)")  # fmt: skip
+            check_decay(self.lr, self.weight_decay, "TrainConfig: optimizer='adamw'", peak=True)
         self._check_lr_decay()
         if self.lr_patience < 0:
             raise ConfigError("TrainConfig", "lr_patience", self.lr_patience, "must be >= 0")
