@@ -83,14 +83,15 @@ def check_decay(lr: float, weight_decay: float, where: str = "AdamW", peak: bool
     if lr * weight_decay < 1:
         return
     at = " (at the schedule's peak)" if peak else ""
-    said = f"{lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1{at} would zero the weights or "
-    why = "flip their sign at every update (they are multiplied by 1 - {}); lower "
-    body = f"lr * weight_decay = {said}{why.format('lr * weight_decay')}the weight decay or the "
-    body += "learning rate"
+
+    def body(product: str, lower: str) -> str:  # the message, with the settings named as given
+        return (f"{product} = {lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1{at} would "
+                "zero the weights or flip their sign at every update (they are multiplied by 1 - "
+                f"{product}); lower {lower}")  # fmt: skip
+
+    python = body("lr * weight_decay", "the weight decay or the learning rate")
     if not peak:
-        raise ValueError(f"{where}: {body}")
-    raise ConfigError(
-        where, "weight_decay", weight_decay, body, "{body}",
-        f"with --optimizer adamw, --lr x --weight-decay = {said}"
-        f"{why.format('--lr x --weight-decay')}--weight-decay or --lr",
-    )  # fmt: skip
+        raise ValueError(f"{where}: {python}")
+    cli = body("--lr x --weight-decay", "--weight-decay or --lr")
+    raise ConfigError(where, "weight_decay", weight_decay, python, "{body}",
+                      f"with --optimizer adamw, {cli}")  # fmt: skip
