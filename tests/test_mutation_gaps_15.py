@@ -163,3 +163,56 @@ def test_the_summary_says_what_is_shared_before_that_the_source_is_reversed():
     lines = Seq2Seq(cfg, seed=0).summary().splitlines()
     assert lines[-3].split()[0] == "total"
     assert lines[-2].startswith("shared: ") and lines[-1].startswith("reversed: ")
+
+
+# --- bench/report.py, bench/timing.py -----------------------------------------------------------
+
+INFO = {
+    "gemm_peak_gflops": 100.0,
+    "gemm_peak_n": 1024,
+    "torch": "n/a",
+    "blas_threads": 2,
+    "numpy": "2.0",
+    "cpus": 2,
+}  # fmt: skip  (what bench.report._head reads, by hand)
+
+
+def _row(ms: float, torch_ms: float | None = None) -> dict:
+    from minis2s.bench.report import make_row
+
+    return make_row("x", "numpy", "float32", "N=1", ms, sequences=2, tokens=8, flops=4e6,
+                    peak=10.0, torch_ms=torch_ms)  # fmt: skip
+
+
+def test_merged_rounds_take_the_median_ms_not_the_mean():
+    """Kills `statistics.mean` for the rows' ms: of 1, 2 and 9 ms (one round hit by a burst of
+    load) the median is 2 ms, the mean 4; the rates follow: 4e6 flops in 2 ms is 2 GFLOP/s."""
+    from minis2s.bench.report import merge_rounds
+
+    (row,) = merge_rounds([[_row(1.0)], [_row(2.0)], [_row(9.0)]], {"cpu": 10.0})
+    assert row["ms"] == 2.0 and row["gflops"] == pytest.approx(2.0)
+    assert row["seq_per_s"] == pytest.approx(1000.0) and row["peak_frac"] == pytest.approx(0.2)
+
+
+def test_the_table_writes_ms_and_peak_with_two_decimals_and_right_aligns_the_figures():
+    """Kills ms written with 1 decimal ("1.2" for 1.234 ms: two rows 0.04 ms apart read the
+    same), the peak fraction with none (0.3 of the peak written "0") and every column
+    right-aligned: the four text columns align left ("---"), the seven figures right ("---:").
+    By hand: 4e6 flops in 1.234 ms is 3.2415 GFLOP/s, 0.32 of a 10 GFLOP/s peak."""
+    from minis2s.bench.report import markdown
+
+    lines = markdown([_row(1.234, torch_ms=2.5)], INFO).splitlines()
+    assert lines[3] == "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    cells = [c.strip() for c in lines[4].strip("|").split("|")]
+    assert cells == ["x", "numpy", "float32", "N=1", "1.23", "1,621", "6,483", "3.2", "0.32",
+                     "2.50", "2.03"]  # fmt: skip
+
+
+def test_the_wall_clock_counts_milliseconds():
+    """Kills WallClock.ms returning seconds: a call that sleeps 30 ms takes at least 30 (a
+    loaded machine may make it longer, never shorter)."""
+    import time
+
+    from minis2s.bench.timing import WALL
+
+    assert 30.0 <= WALL.ms(lambda: time.sleep(0.03)) < 3e3
