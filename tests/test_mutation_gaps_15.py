@@ -1,9 +1,10 @@
 """Mutation pass over the pictures and tables a user reads: viz.py (the attention heatmap, the
 training curves, exact match by length), viz_log.py (what plot_log reads of a log.jsonl),
-models/summary.py (Seq2Seq.summary), bench/report.py, bench/timing.py, bench/layers.py and
-wording.py. Each test kills a hand-made mutant that the suite let live, named in its
-docstring; what a plot drew is read back from its Figure and Axes, and every expected value is
-worked out by hand or by NumPy, never by the code under test."""
+models/summary.py (Seq2Seq.summary), bench/report.py, bench/timing.py, bench/layers.py,
+wording.py, cli_options.py and cli_parser.py (the argparse types and defaults). Each test kills
+a hand-made mutant that the suite let live, named in its docstring; what a plot drew is read
+back from its Figure and Axes, and every expected value is worked out by hand or by NumPy,
+never by the code under test."""
 
 from __future__ import annotations
 
@@ -216,3 +217,46 @@ def test_the_wall_clock_counts_milliseconds():
     from minis2s.bench.timing import WALL
 
     assert 30.0 <= WALL.ms(lambda: time.sleep(0.03)) < 3e3
+
+
+# --- cli_options.py, cli_parser.py ----------------------------------------------------------------
+
+
+def test_top_p_of_1_is_the_whole_distribution():
+    """Kills `0 < value < 1` in positive_fraction: --top-p 1 keeps every token (plain
+    sampling), the upper end of (0, 1]."""
+    from minis2s.cli_options import positive_fraction
+
+    assert positive_fraction("1") == 1.0 and positive_fraction("0.5") == 0.5
+
+
+def test_a_negative_zero_is_written_as_zero():
+    """Kills dropping `+ 0.0` in non_negative_float: "-0" passes the >= 0 check as -0.0, which
+    a config or message would then print as "-0.0"."""
+    import math
+
+    from minis2s.cli_options import non_negative_float
+
+    value = non_negative_float("-0")
+    assert value == 0.0 and math.copysign(1.0, value) == 1.0
+
+
+@pytest.mark.parametrize("flag", ["--seed", "--eval-every"])
+def test_train_refuses_a_negative_seed_or_eval_every(flag, capsys):
+    """Kills dropping `typ = non_negative_int if f.name in ("seed", "eval_every")`: a plain int
+    takes -1, which NumPy's seeding refuses only later, and eval_every -1 is no schedule."""
+    from minis2s.cli_parser import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["train", "--task", "reverse", flag, "0"]) is not None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--task", "reverse", flag, "-1"])
+    assert "must be an integer >= 0" in capsys.readouterr().err
+
+
+def test_score_batches_64_pairs_as_its_help_says():
+    """Kills score's --batch-size default changed away from the 64 its help names."""
+    from minis2s.cli_parser import build_parser
+
+    args = build_parser().parse_args(["score", "--checkpoint", "r", "--task", "reverse"])
+    assert args.batch_size == 64
