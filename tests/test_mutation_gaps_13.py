@@ -19,23 +19,16 @@ from minis2s.gradcheck import assert_close, check_layer, check_model, rel_error
 from minis2s.gradcheck_differences import compared
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train.optim import SGD, Adagrad, Adam, AdamW
+from tests import times_w
 
 # --- gradcheck: a wrong gradient must fail ------------------------------------------------------
 
 
 def _times_w():
-    """y = x * w (elementwise), a layer whose gradients are known by hand: dx = dy * w,
-    dw = sum over rows of dy * x."""
-
-    def forward(x, p):
-        return x * p["w"], (x, p["w"])
-
-    def backward(dy, cache):
-        x, w = cache
-        return dy * w, {"w": (dy * x).sum(axis=0)}
-
-    r = np.random.default_rng(5)
-    return forward, backward, r.standard_normal((4, 3)), {"w": r.standard_normal(3)}
+    """tests/times_w.py's y = x * w (elementwise), a layer whose gradients are known by hand:
+    dx = dy * w, dw = sum over rows of dy * x; its arguments from seed 5."""
+    x, w = times_w.arguments(5)
+    return times_w.forward, times_w.backward, x, {"w": w}
 
 
 def test_a_backward_pass_of_all_zeros_fails():

@@ -12,6 +12,7 @@ import pytest
 
 from minis2s import threads
 from minis2s.cli import main
+from tests import times_w
 from tests.refusals import refusal
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -207,18 +208,8 @@ def test_the_scripts_refuse_an_option_given_twice(common, monkeypatch, capsys, t
 
 
 def _times_w():
-    """The README's first layer of your own, y = x * w, and its arguments."""
-    import numpy as np
-
-    def forward(x, p):
-        return x * p["w"], (x, p["w"])
-
-    def backward(dy, cache):
-        x, w = cache
-        return dy * w, {"w": (dy * x).sum(axis=0)}
-
-    r = np.random.default_rng(0)
-    return forward, backward, r.standard_normal((4, 3)), r.standard_normal(3)
+    """The README's first layer of your own, y = x * w (tests/times_w.py), and its arguments."""
+    return (times_w.forward, times_w.backward, *times_w.arguments(0))
 
 
 def test_check_layer_given_one_array_for_inputs_names_the_list_it_takes():
