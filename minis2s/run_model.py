@@ -62,12 +62,12 @@ def check_new_model(
 
 def _share_vocab(cli: bool) -> str:
     """The refusal of share_embeddings over two vocabularies."""
-    said, fix = (
-        "model_options share_embeddings=True",
-        ("load the data with pipeline.load_data(..., share_vocab=True)"),
+    said = "--share-embeddings" if cli else "model_options share_embeddings=True"
+    fix = (
+        "add --share-vocab"
+        if cli
+        else "load the data with pipeline.load_data(..., share_vocab=True)"
     )
-    if cli:
-        said, fix = "--share-embeddings", "add --share-vocab"
     return (
         f"{said} embeds source and target ids with one matrix, so it needs one vocabulary for "
         f"both sides: {fix}"
