@@ -3,7 +3,8 @@ layer's forward and backward pair, `check_model` for a model's loss_and_grads.
 
 A backward pass is right when it matches centred differences of the forward pass. How those
 are taken (numerical_grad's fourth-order stencil) and compared (rel_error, on a floor shared by
-the blocks of one check) is gradcheck_differences.py's, importable from here as before; here
+the blocks of one check) is gradcheck_differences.py's, importable from here as before; what
+check_layer refuses of its arguments before it runs anything is gradcheck_arguments.py's; here
 is how a layer or a model is driven through them.
 
 We check a scalar L = sum_k <out_k, dout_k> for random upstream gradients dout_k, so one check
@@ -29,6 +30,7 @@ import numpy as np
 
 from minis2s import validate
 from minis2s.backend import to_numpy
+from minis2s.gradcheck_arguments import check_arguments, check_finite_outputs, check_not_empty
 from minis2s.gradcheck_blocks import blocks_of, dot, leaves, random_like, tree_like
 from minis2s.gradcheck_differences import FLOOR as FLOOR  # importable here, as before
 from minis2s.gradcheck_differences import (
@@ -74,10 +76,11 @@ def check_layer(
     returns the input gradients alone (one array for one input). Inputs may be arrays or tuples of
     arrays (an LSTM's `(h0, c0)`); keyword `options` (mask, score kind, ...) pass through.
 
-    Before the finite differences, it refuses (ValueError, naming the array) a gradient of the
-    wrong shape or dtype, a missing or unknown parameter key, and a backward pass that wrote
-    into its cache, inputs, parameters or upstream gradients. A block that fails at h is checked
-    again at h / 10 where h / 100 confirms those differences
+    It refuses (ValueError) arguments it would misread, empty arrays and a forward whose outputs
+    are not finite (gradcheck_arguments.py); then, before the finite differences, a gradient
+    of the wrong shape or dtype, a missing or unknown parameter key, and a backward pass that
+    wrote into its cache, inputs, parameters or upstream gradients (naming the array). A block
+    that fails at h is checked again at h / 10 where h / 100 confirms those differences
     (`gradcheck_differences.finer_if_needed`). Returns {name: rel_error}, names like "x",
     "h0c0[1]", "W_ih"; `assert_close` on them says where a wrong block is wrong.
 
@@ -90,9 +93,9 @@ def check_layer(
     if entries is not None:
         validate.integer("check_layer", "entries (of each parameter to check)", entries, 1)
     validate.integer("check_layer", "directions (through each parameter)", directions, 0)
-    _check_arguments(forward, backward, inputs, params)
+    check_arguments(forward, backward, inputs, params)
     arg_names = list(inspect.signature(forward).parameters)
-    _check_not_empty(inputs, arg_names, params)
+    check_not_empty(inputs, arg_names, params)
     call = (
         (lambda: forward(*inputs, **options))
         if params is None
@@ -104,7 +107,7 @@ def check_layer(
                          "cache), e.g. `return y, cache`, the cache holding what backward "
                          "needs")  # fmt: skip
     *outs, cache = result
-    _check_finite_outputs(outs, inputs, arg_names, params)
+    check_finite_outputs(outs, inputs, arg_names, params)
     # not default_rng(seed): a learner's x drawn first from default_rng(0) would equal dy, and
     # x == dy hides a transpose (x^T dy is then symmetric) or a gradient built from x for dy
     r = np.random.default_rng((seed, 1))
@@ -137,66 +140,6 @@ def check_layer(
         right = [k for k, _, d in again if rel_error(numeric[k], d, floor) < TOLERANCE]
         errors.note_padding(right)
     return errors
-
-
-def _check_arguments(
-    forward: Any, backward: Any, inputs: Any, params: dict[str, Any] | None
-) -> None:
-    """Refuse (ValueError) what check_layer would misread, where Python's own error names none
-    of it: a forward or backward that is no function, one array for `inputs` (its rows unpacked
-    as arguments), params that are no dict, a parameter not an array."""
-    for name, fn in (("forward", forward), ("backward", backward)):
-        if not callable(fn):
-            raise ValueError(f"check_layer: {name} must be a function, such as "
-                             f"linear.{name}; got {type(fn).__name__}")  # fmt: skip
-    if params is not None and not isinstance(params, dict):
-        raise ValueError(f"check_layer: params is {type(params).__name__}; give a dict "
-                         "{name: array}, as the layer's init makes it (None for a layer "
-                         "without parameters)")  # fmt: skip
-    if hasattr(inputs, "shape"):
-        raise ValueError(f"check_layer: inputs is one array of shape {tuple(inputs.shape)}; give "
-                         "a list with one entry per argument of forward before p, e.g. "
-                         "[x]")  # fmt: skip
-    for key, value in (params or {}).items():
-        if not hasattr(value, "dtype"):
-            raise ValueError(f"check_layer: params[{key!r}] is a {type(value).__name__}; give "
-                             "arrays, e.g. np.asarray(values, dtype=np.float64)")  # fmt: skip
-
-
-def _check_not_empty(inputs: Any, arg_names: list[str], params: dict[str, Any] | None) -> None:
-    """Refuse an input or parameter with no entries: there is nothing to differ, every error is
-    0.0, and the check passes whatever backward returns."""
-    named = [leaf for k, x in enumerate(inputs) for leaf in leaves(x, arg_names[k])]
-    named += [(f"parameter {k}", w) for k, w in (params or {}).items()]
-    for name, a in named:
-        if a.size == 0:
-            where = name if name.startswith("parameter") else f"input {name}"
-            raise ValueError(f"check_layer: the {where} has no entries (shape {tuple(a.shape)}); "
-                             "a check of nothing passes any backward: give every axis at "
-                             "least one entry")  # fmt: skip
-
-
-def _check_finite_outputs(
-    outs: list, inputs: Any, arg_names: list[str], params: dict[str, Any] | None
-) -> None:
-    """Refuse a forward pass whose outputs hold NaN or inf (a NaN input or parameter, other than
-    at padding a mask hides): finite differences of a NaN loss measure nothing, and the errors
-    would read as a wrong backward."""
-    bad = [name for name, o in leaves(outs, "o") if _not_finite(o)]
-    if not bad:
-        return
-    given = [leaf for k, x in enumerate(inputs) for leaf in leaves(x, arg_names[k])]
-    causes = [name for name, a in given + list((params or {}).items()) if _not_finite(a)]
-    held = f" ({', '.join(causes)} holds NaN or inf)" if causes else ""
-    raise ValueError(f"check_layer: forward's output {', '.join(bad)} holds NaN or inf{held}; "
-                     "finite differences need a finite loss: give finite inputs and parameters "
-                     "(padding under a mask may hold anything)")  # fmt: skip
-
-
-def _not_finite(a: Any) -> bool:
-    """Whether a float array or number (a loss) holds NaN or inf."""
-    a = to_numpy(a) if hasattr(a, "shape") else np.asarray(a)
-    return a.dtype.kind == "f" and not np.isfinite(a).all()
 
 
 def _untouched(
