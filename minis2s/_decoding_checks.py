@@ -1,10 +1,10 @@
 """The checks of `Translator.translate`'s decoding options, before a source is read: the method
 and its own options (METHODS, OPTIONS), the seed, batch_size and nbest, and replace_unk with its
 phrase table (each source one token as the model's tokenizer reads it). api.py calls them, and
-the commands (commands.py) call `check_replace_unk` before reading a sentence; decode/replace_unk.py
-names a phrase-table file's bad line with `first_table_problem`. Each refuses with a message that
-names the option and the fix, after the call the user made (`where`): translate, or evaluate,
-which passes its options on to translate.
+the commands (command_translations.py) call `check_replace_unk` before reading a sentence;
+decode/replace_unk.py names a phrase-table file's bad line with `first_table_problem`. Each
+refuses with a message that names the option and the fix, after the call the user made
+(`where`): translate, or evaluate, which passes its options on to translate.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
-from minis2s.commands import (
+from minis2s.command_translations import (
     check_decode_options,
     note_unknown,
     show_translations,

@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from minis2s.cli_options import DATA_FIELDS
-from minis2s.commands import show_translations, translate_naming
+from minis2s.command_translations import show_translations, translate_naming
 from minis2s.wording import percent
 
 if TYPE_CHECKING:  # for annotations only: each step imports what it uses when it runs

@@ -9,7 +9,13 @@ import sys
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
-from minis2s.commands import CHUNK, check_decode_options, note_long, note_unknown, translate_naming
+from minis2s.command_translations import (
+    CHUNK,
+    check_decode_options,
+    note_long,
+    note_unknown,
+    translate_naming,
+)
 
 if TYPE_CHECKING:
     from minis2s.api import Translator

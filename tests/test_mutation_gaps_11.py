@@ -101,7 +101,7 @@ def test_no_train_size_note_when_the_run_trained_on_the_whole_split(capsys, monk
 def test_sampled_lines_past_the_first_chunk_draw_from_their_own_streams(run, capsys, monkeypatch):
     """Rules out a chunk's lines numbered from 0 again (`places = [i ...]`): line 2001 (the
     second chunk's first) would repeat line 1's draws, not the API's for sentence 2001."""
-    n = 2001  # one past a chunk of 2000 (commands.CHUNK)
+    n = 2001  # one past a chunk of 2000 (command_translations.CHUNK)
     monkeypatch.setattr("sys.stdin", io.StringIO("123\n" * n))
     assert main(["translate", "--checkpoint", str(run), "--sample", "--seed", "3"]) == 0
     lines = capsys.readouterr().out.split("\n")[:n]

@@ -68,11 +68,11 @@ PAIRS = [("123", "321"), ("4567", "7654"), ("89", "98"), ("1", "1"), (LONG, LONG
 
 
 def _evaluate(capsys, monkeypatch, run, tmp_path, chunk, *options):
-    from minis2s import commands
+    from minis2s import command_translations
 
     corpus = tmp_path / "pairs.tsv"
     corpus.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS))
-    monkeypatch.setattr(commands, "CHUNK", chunk)
+    monkeypatch.setattr(command_translations, "CHUNK", chunk)
     argv = ["evaluate", "--checkpoint", str(run), "--data", str(corpus), "--show", "7"]
     assert cli.main([*argv, *options]) == 0
     return capsys.readouterr()
@@ -90,7 +90,7 @@ def test_evaluate_a_chunk_at_a_time_gives_the_figures_of_the_whole(
 
 
 def test_translate_naming_keeps_no_attention_weights_unless_asked(tiny_run, monkeypatch):
-    from minis2s import commands
+    from minis2s import command_translations
     from minis2s.api import Translator
 
     tr = Translator.load(tiny_run)
@@ -103,10 +103,10 @@ def test_translate_naming_keeps_no_attention_weights_unless_asked(tiny_run, monk
         return real(self, some, **kw)
 
     monkeypatch.setattr(Translator, "translate", watched)
-    monkeypatch.setattr(commands, "CHUNK", 3)
-    kept = commands.translate_naming(tr, sources, {}, "pair", attention=True)
+    monkeypatch.setattr(command_translations, "CHUNK", 3)
+    kept = command_translations.translate_naming(tr, sources, {}, "pair", attention=True)
     assert sizes == [3, 3, 1]
-    dropped = commands.translate_naming(tr, sources, {}, "pair")
+    dropped = command_translations.translate_naming(tr, sources, {}, "pair")
     assert all(t.attention is not None for t in kept)
     assert all(t.attention is None for t in dropped)
     assert [t._replace(attention=None) for t in kept] == dropped
