@@ -4,7 +4,8 @@ The Translator and its decoding live here; what its methods hand on lives beside
 run from disk (`load`: load_run.py), decoding in batches of similar length (length_batches.py),
 forced decoding (`score`: scoring.py), the figures of outputs against references
 (`evaluate`, `evaluate_translations`: evaluation.py), and the checks of its inputs
-(_api_checks.py) and of translate's decoding options (_decoding_checks.py).
+(_api_checks.py) and of translate's decoding options (_decoding_checks.py), which
+_translate_checks.py makes into one check of translate's arguments.
 
 >>> from minis2s.api import Translator
 >>> tr = Translator.load("runs/reverse-digits")            # the best checkpoint
@@ -24,6 +25,7 @@ import numpy as np
 from minis2s import _api_checks as checks
 from minis2s import _decoding_checks as decoding_checks
 from minis2s import _warn, evaluation, length_batches, load_run, long_sources, scoring, validate
+from minis2s._translate_checks import check_translate_arguments
 from minis2s.data.batching import pad
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 from minis2s.data.vocab import Vocab
@@ -197,31 +199,9 @@ class Translator:
             out.append(ts if nbest > 1 else ts[0])
         return out
 
-    def _check_decoding(
-        self,
-        where: str,
-        sources: Sequence[Any],
-        /,  # so that evaluate(pairs, where=...) is refused as an unknown option, not a TypeError
-        *,
-        method: str = "greedy",
-        batch_size: int = 64,
-        nbest: int = 1,
-        seed: int | None = None,
-        replace_unk: bool = False,
-        phrase_table: Mapping[str, str] | None = None,
-        places: Sequence[int] | None = None,
-        **options: Any,
-    ) -> Mapping[str, str] | None:
-        """translate's checks of its arguments, refused in the words of `where`, the call the
-        user made: evaluate, whose options are translate's, checks them as its own before it
-        translates. Returns the phrase table in the tokenizer's normal form. The defaults are
-        translate's (tests/test_decoding_check_words.py holds them equal)."""
-        checks.check_sources(sources)
-        checks.check_places(places, len(sources), where)
-        decoding_checks.check_method(method, options, seed, batch_size, nbest, where, places)
-        N = min(batch_size, len(sources))  # the largest batch
-        decoding_checks.check_for_model(self.model, method, options, N, where)
-        return self._checked_phrase_table(replace_unk, phrase_table, where)
+    # translate's checks of its arguments, a method: tr._check_decoding(where, sources, /,
+    # **translate's keywords); evaluate calls it too, in its own words
+    _check_decoding = check_translate_arguments
 
     @property
     def longest_source(self) -> int | None:
@@ -245,21 +225,6 @@ class Translator:
         )
         if text:
             _warn.warn(long_sources.LongSourceWarning(text))
-
-    def _checked_phrase_table(
-        self, replace_unk: bool, phrase_table: Mapping[str, str] | None, where: str
-    ) -> Mapping[str, str] | None:
-        """ValueError, naming `where`, unless replace_unk and phrase_table suit this model
-        (`decoding_checks.check_replace_unk`); the table with its sources in the tokenizer's
-        normal form (`decoding_checks.normalized_table`)."""
-        without = getattr(self.model, "without_attention", list)()  # an ensemble's runs
-        who = f"the ensemble's run {without[0]}" if without else "this model"
-        decoding_checks.check_replace_unk(
-            self.model.cfg, replace_unk, phrase_table, self.tokenizer, who, where
-        )
-        if phrase_table is not None:
-            phrase_table = decoding_checks.normalized_table(phrase_table, self.tokenizer)
-        return phrase_table
 
     def _to_translation(
         self, h: Any, src_tokens: list[str], replace_unk: bool, table: Mapping[str, str] | None
