@@ -1,10 +1,11 @@
 """load_data's argument checks, run before any file is read: a task or a corpus (not both), the
 corpus-only options only with a corpus, paths that are paths, counts that are integers, a known
-tokenizer with --bpe-merges only for BPE, and vocabulary options that leave room for a word;
-and, once the vocabularies are built, that each side kept a token of its own. Each error names
-the argument and the fix: a count's or bpe_merges' is load_data's ConfigError, which `minis2s
-train` words as its flag (cli_options.option_words); the others name load_data's keywords, or
-with `cli` (minis2s train's calls) its options: `named` and `given` spell them."""
+tokenizer with --bpe-merges only for BPE, vocabulary options that leave room for a word, and
+vocabularies given (vocabs) as two Vocab, not read with merges learned now; and, once the
+vocabularies are built, that each side kept a token of its own. Each error names the argument
+and the fix: a count's or bpe_merges' is load_data's ConfigError, which `minis2s train` words as
+its flag (cli_options.option_words); the others name load_data's keywords, or with `cli`
+(minis2s train's calls) its options: `named` and `given` spell them."""
 
 from __future__ import annotations
 
@@ -137,6 +138,28 @@ def check_vocab_options(min_freq: Any, max_vocab: Any) -> None:
             f"word would be <unk>: give an integer above {len(SPECIALS)}, or leave it out for no "
             "limit", "{field}={value_r} {body}",
         )  # fmt: skip
+
+
+def check_vocabs(vocabs: Any, tokenizer: Any) -> None:
+    """`vocabs` is None or (source Vocab or None, target Vocab): 'not enough values to unpack'
+    named nothing. Given, they are not read with BPE merges learned now: their pieces are those
+    of the merges they were built with, and new pieces would be <unk> or other pieces' ids."""
+    if vocabs is None:
+        return
+    ok = isinstance(vocabs, tuple | list) and len(vocabs) == 2
+    if not (ok and isinstance(vocabs[0], Vocab | None) and isinstance(vocabs[1], Vocab)):
+        raise ValueError(
+            f"load_data: vocabs is {vocabs!r:.60}; give (src_vocab, tgt_vocab), two Vocab (the "
+            "source one None for feature sources), as a Translator holds them: (tr.src_vocab, "
+            "tr.tgt_vocab)"
+        )
+    if tokenizer == "bpe":
+        raise ValueError(
+            "load_data: tokenizer='bpe' learns new merges from these training pairs, but the "
+            "vocabularies given (vocabs) hold the pieces of the merges they were built with: pass "
+            "that Tokenizer, tokenizer=tr.tokenizer (a Translator's) or data.tokenizer (the Data "
+            "they came from)"
+        )
 
 
 def check_each_side_kept(

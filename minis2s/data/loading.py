@@ -22,6 +22,7 @@ from minis2s.data.load_checks import (
     check_choices,
     check_each_side_kept,
     check_vocab_options,
+    check_vocabs,
     given,
     is_bpe,
     named,
@@ -111,7 +112,7 @@ def load_data(
                 "vocabularies given (vocabs), leave it out"
             )
     check_vocab_options(min_freq, max_vocab)
-    _check_vocabs(vocabs, tokenizer)
+    check_vocabs(vocabs, tokenizer)
     if share_vocab is not None:  # "no" would be taken for True
         validate.boolean("load_data", "share_vocab", share_vocab)
     n_skipped, ids = 0, None
@@ -162,28 +163,6 @@ def load_data(
         encoded = encode_corpus(ids, train, dev, src_vocab, tgt_vocab, tokenizer)
     return Data(train, dev, test, src_vocab, tgt_vocab, tokenizer, features, name, n_skipped,
                 options, source, encoded)  # fmt: skip
-
-
-def _check_vocabs(vocabs: Any, tokenizer: Any) -> None:
-    """`vocabs` is None or (source Vocab or None, target Vocab): 'not enough values to unpack'
-    named nothing. Given, they are not read with BPE merges learned now: their pieces are those
-    of the merges they were built with, and new pieces would be <unk> or other pieces' ids."""
-    if vocabs is None:
-        return
-    ok = isinstance(vocabs, tuple | list) and len(vocabs) == 2
-    if not (ok and isinstance(vocabs[0], Vocab | None) and isinstance(vocabs[1], Vocab)):
-        raise ValueError(
-            f"load_data: vocabs is {vocabs!r:.60}; give (src_vocab, tgt_vocab), two Vocab (the "
-            "source one None for feature sources), as a Translator holds them: (tr.src_vocab, "
-            "tr.tgt_vocab)"
-        )
-    if tokenizer == "bpe":
-        raise ValueError(
-            "load_data: tokenizer='bpe' learns new merges from these training pairs, but the "
-            "vocabularies given (vocabs) hold the pieces of the merges they were built with: pass "
-            "that Tokenizer, tokenizer=tr.tokenizer (a Translator's) or data.tokenizer (the Data "
-            "they came from)"
-        )
 
 
 def _check_shareable(features: int, name: str, cli: bool) -> None:
