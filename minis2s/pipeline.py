@@ -31,6 +31,7 @@ from minis2s.data.provenance import fingerprint, run_name
 from minis2s.dev_figures import dev_evaluator
 from minis2s.models import Seq2Seq
 from minis2s.run_checks import (
+    check_adamw_decay,
     check_batch_room,
     check_no_run,
     check_out_dir,
@@ -218,25 +219,10 @@ def _check_run(
     checkpoint cannot record, a new run's AdamW without decay, an out_dir that cannot hold it,
     and a new model's options (check_new_model)."""
     check_recordable(data.tokenizer)
-    if not resume and str(tcfg.optimizer).lower() == "adamw" and tcfg.weight_decay == 0:
-        raise ValueError(_adamw_without_decay(cli))  # a new run only: old ones still resume
+    check_adamw_decay(tcfg, resume, cli=cli)
     check_out_dir(out_dir, resume, init_from, cli=cli)
     if not resume and start is None:  # a resumed or fine-tuned run's vocabularies are its own
         check_new_model(data, model_options, tcfg, cli=cli)
-
-
-def _adamw_without_decay(cli: bool) -> str:
-    """The refusal of a new run's AdamW with weight decay 0, which is Adam: in TrainConfig's
-    words, or with `cli` in train's options."""
-    if cli:
-        return (
-            "--optimizer adamw with weight decay 0 is Adam; give a --weight-decay (0.01 is "
-            "PyTorch's AdamW default) or --optimizer adam"
-        )
-    return (
-        "TrainConfig optimizer='adamw' with weight_decay 0 is Adam; give a weight_decay (0.01 "
-        "is PyTorch's AdamW default) or optimizer='adam'"
-    )
 
 
 def _vocabs(data: Data) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""What a training run's options must satisfy before it begins: its --out directory, its
-pretrained vectors, its tokenizer (one a checkpoint can record) and its batches' room for the
-longest pair. Each error names the fix; pipeline.train and the command line call these before
-the data is read or training starts, and pipeline re-exports them."""
+"""What a training run's options must satisfy before it begins: its --out directory, its pretrained
+vectors, a new run's optimizer (no AdamW without decay), its tokenizer (one a checkpoint can record)
+and its batches' room for the longest pair. Each error names the fix; pipeline.train and the command
+line call these before the data is read or training starts, and pipeline re-exports them."""
 
 from __future__ import annotations
 
@@ -141,6 +141,23 @@ def check_vectors_options(
             raise IsADirectoryError(f"{named} {path}: a directory; give the vectors' file")
         if not os.path.exists(path):  # not isfile: <(zcat glove.txt.gz) is a pipe, read once
             raise FileNotFoundError(f"{named} {path}: no such file")
+
+
+def check_adamw_decay(tcfg: Any, resume: bool, *, cli: bool = False) -> None:
+    """ValueError for a new run's AdamW with weight decay 0, which is Adam (a resumed run's
+    optimizer is its own: old runs still resume), in TrainConfig's words or with `cli` in train's
+    options."""
+    if resume or str(tcfg.optimizer).lower() != "adamw" or tcfg.weight_decay != 0:
+        return
+    if cli:
+        raise ValueError(
+            "--optimizer adamw with weight decay 0 is Adam; give a --weight-decay (0.01 is "
+            "PyTorch's AdamW default) or --optimizer adam"
+        )
+    raise ValueError(
+        "TrainConfig optimizer='adamw' with weight_decay 0 is Adam; give a weight_decay (0.01 "
+        "is PyTorch's AdamW default) or optimizer='adam'"
+    )
 
 
 def check_batch_room(examples: list, tokens_per_batch: int) -> None:
