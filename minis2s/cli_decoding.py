@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from minis2s.cli_options import (
+from minis2s.cli_types import (
     finite_float,
     non_negative_float,
     non_negative_int,

@@ -17,14 +17,8 @@ from typing import Any, NoReturn
 
 from minis2s import __version__  # the package's __init__ imports nothing (see --threads)
 from minis2s.cli_decoding import SEARCH_OPTIONS, _decode_options
-from minis2s.cli_options import (
-    DATA_FIELDS,
-    add_dataclass_options,
-    non_negative_int,
-    path,
-    positive_int,
-    text,
-)
+from minis2s.cli_options import DATA_FIELDS, add_dataclass_options
+from minis2s.cli_types import non_negative_int, path, positive_int, text
 
 ENSEMBLE_HELP = ("a run directory or checkpoint; give it again for an ensemble, which {} "
                  "with the mean of the runs' next-token probabilities")  # fmt: skip
