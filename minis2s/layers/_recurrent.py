@@ -34,8 +34,7 @@ def check_sequence(
     N, T = x.shape[:2]
     if T == 0:
         raise ValueError(f"{where}: x has T = 0 steps; every sequence needs at least one step")
-    if N == 0:
-        raise ValueError(f"{where}: x has N = 0 sequences; pass a batch of at least one")
+    refuse_no_rows(where, "x", N)
     if h0 is not None:
         validate.shape(where, "h0", h0, (N, H), "N, H")
         validate.floating(where, "h0", h0, p["W_ih"].dtype)
@@ -84,8 +83,13 @@ def check_step(where: str, x: Any, states: tuple[Any, ...], p: dict[str, Any], g
         validate.floating(where, name, s, dtype)
     validate.shape(where, "x", x, (N, D), "N, D")
     validate.floating(where, "x", x, dtype)
-    if N == 0:  # as the sequence forward refuses it (check_forward)
-        raise ValueError(f"{where}: x has N = 0 sequences; pass a batch of at least one")
+    refuse_no_rows(where, "x", N)  # as the sequence forward refuses it (check_sequence)
+
+
+def refuse_no_rows(where: str, name: str, N: int) -> None:
+    """Refuse a step of N = 0 rows, named by its array `name` (x forward, dh backward)."""
+    if N == 0:
+        raise ValueError(f"{where}: {name} has N = 0 sequences; pass a batch of at least one")
 
 
 def check_backward(where: str, dys: Any, dfinals: dict[str, Any], states: Any, dtype: Any) -> None:

@@ -48,6 +48,7 @@ from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
     check_step,
+    refuse_no_rows,
     shift_right,
     sigmoid,
     weight_grads,
@@ -136,6 +137,7 @@ def check_step_grads(where: str, dh: Any, cache: GRUStepCache) -> None:
     parameters. The fast twins call it too: their compiled steps check no bounds."""
     validate.cache(where, cache, GRUStepCache, "gru.step_forward")
     validate.gradient(where, "dh", dh, cache.h_prev.shape, "N, H", cache.p["W_ih"].dtype)
+    refuse_no_rows(where, "dh", cache.h_prev.shape[0])  # a hand-made cache: step_forward refuses 0
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, Any, Any]:

@@ -47,6 +47,7 @@ from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
     check_step,
+    refuse_no_rows,
     shift_right,
     sigmoid,
     weight_grads,
@@ -180,6 +181,7 @@ def check_step_grads(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any
     validate.gradient(where, "dh", dh, cache.c.shape, "N, H", dtype)
     if dc is not None:
         validate.gradient(where, "dc", dc, cache.c.shape, "N, H", dtype)
+    refuse_no_rows(where, "dh", cache.c.shape[0])  # a hand-made cache: step_forward refuses N = 0
     return dh, dc
 
 

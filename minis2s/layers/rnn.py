@@ -38,6 +38,7 @@ from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
     check_step,
+    refuse_no_rows,
     shift_right,
     weight_grads,
     zeros_state,
@@ -110,6 +111,7 @@ def check_step_grads(where: str, dh: Any, cache: RNNStepCache) -> None:
     parameters. The fast twins call it too: their compiled steps check no bounds."""
     validate.cache(where, cache, RNNStepCache, "rnn.step_forward")
     validate.gradient(where, "dh", dh, cache.h.shape, "N, H", cache.p["W_ih"].dtype)
+    refuse_no_rows(where, "dh", cache.h.shape[0])  # a hand-made cache: step_forward refuses N = 0
 
 
 def forward_loop(xw: Any, h0: Any, W_hh: Any, m: Any) -> Any:
