@@ -1,6 +1,7 @@
 """Softmax cross-entropy: gradient against finite differences and the loss against a direct
 computation from the formula, with and without label smoothing, ignore_index, both reductions."""
 
+import math
 import re
 import warnings
 
@@ -310,3 +311,27 @@ def test_backward_rejects_wrong_gradients(name):
         loss.forward(logits.tolist(), np.zeros((2, 3), dtype=np.int64))
     with pytest.raises(ValueError, match="loss.forward: targets must be an array.*got list"):
         loss.forward(logits, [[0, 1, 2], [3, 4, 0]])
+
+
+# --- float16 logits: sums past 65504, the largest float16 ---------------------------------------
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_float16_sums_that_pass_the_float16_range_are_not_inf(name):
+    """float16 logits are taken (the layers take any float dtype; numba hands them to the
+    reference), but two sums ran in float16 and overflowed past 65504: the loss of 24 000 uniform
+    tokens over V = 16 (sum 24 000 log 16 = 66 542) was inf for both reductions, and
+    log_softmax of a uniform row of V = 70 000 was -inf everywhere (its sum of exps is 70 000).
+    Accumulated in float32, both are right to float16's precision: -log p = log V by hand."""
+    backend.use(name)
+    try:
+        M, V = 24_000, 16
+        logits, targets = np.zeros((M, V), np.float16), np.arange(M) % V
+        for reduction, want in (("mean", math.log(V)), ("sum", M * math.log(V))):
+            value, _ = loss.forward(logits, targets, reduction=reduction)
+            assert value == pytest.approx(want, rel=2e-3), reduction  # float16: 2^-10 = 1e-3
+        logp = loss.log_softmax(np.zeros((2, 70_000), np.float16))
+        assert logp.dtype == np.float16
+        np.testing.assert_allclose(logp.astype(np.float64), -math.log(70_000), rtol=1e-3)
+    finally:
+        backend.use("numpy")
