@@ -196,6 +196,13 @@ def test_blas_core_strips_openblas_padding(monkeypatch, raw, want):
     assert threads.blas_core() == want
 
 
+def test_no_note_where_the_kernel_family_that_runs_is_unknown(monkeypatch):
+    """Kills `if core in AVX512_CORES` without `core is None or`: where OpenBLAS does not say
+    which family runs, the note said "holds NumPy's OpenBLAS to its None kernels"."""
+    _cpu(monkeypatch, "Haswell", None, {"avx2", "avx512f"})
+    assert threads.forced_core_note() is None
+
+
 def test_blas_threads_skips_an_environment_value_that_is_no_count(monkeypatch):
     """Kills the `.isdigit()` test dropped: OPENBLAS_NUM_THREADS=junk was int("junk"), a
     ValueError, where the next variable holds the count."""
@@ -222,7 +229,7 @@ class _Translator:
         self.fail = fail
 
     def as_output(self, text):
-        return text
+        return " ".join(text.split())  # the word tokenizer's normal form: single spaces
 
     def translate(self, sources):
         if self.fail:
@@ -234,7 +241,7 @@ class _Translator:
 
 def _evaluator(monkeypatch, tokenizer="char", fail=False, **tcfg):
     monkeypatch.setattr(dev_figures, "batches", lambda examples, batch_size: [None])
-    data = types.SimpleNamespace(dev=[("ab", "ba"), ("abcd", "dcba"), ("xy", "zz")],
+    data = types.SimpleNamespace(dev=[("ab", "ba "), ("abcd", "dcba"), ("xy", "zz")],
                                  tokenizer=tokenizer)  # fmt: skip
     return dev_figures.dev_evaluator(data, _Translator(fail), TrainConfig(**tcfg), [])
 
@@ -252,8 +259,10 @@ def test_the_default_dev_size_above_the_dev_pairs_says_nothing(monkeypatch):
 def test_long_dev_sources_are_named_once_and_translates_own_notes_never(monkeypatch):
     """Kills `noted.append(True)` dropped (dev pair 2 named at every evaluation) and the
     `simplefilter("ignore", LongSourceWarning)` around translate dropped (the API's per-call
-    note let through beside the dev pairs' own). Exact match by hand: "ab" -> "ba" and
-    "abcd" -> "dcba" right, "xy" -> "yx" against "zz" wrong: 2 / 3."""
+    note let through beside the dev pairs' own), the references taken as written, not as the
+    model's output spells them (translator.as_output), and the perplexity of one token, not of
+    the mean. By hand: "ab" -> "ba" right against "ba " (as output "ba"), "abcd" -> "dcba"
+    right, "xy" -> "yx" against "zz" wrong: exact match 2 / 3; loss 3 / 2, ppl exp(1.5)."""
     evaluate = _evaluator(monkeypatch)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
@@ -262,6 +271,7 @@ def test_long_dev_sources_are_named_once_and_translates_own_notes_never(monkeypa
     texts = [str(w.message) for w in said]
     assert len(texts) == 1 and texts[0].startswith("dev pair 2 has 4 characters"), texts
     assert first["loss"] == 1.5 and first["exact_match"] == pytest.approx(2 / 3)
+    assert first["ppl"] == pytest.approx(math.exp(1.5))
 
 
 @pytest.mark.parametrize("tokenizer, level", [("char", "char"), ("word", "13a")])
