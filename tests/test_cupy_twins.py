@@ -273,6 +273,21 @@ def test_loss_gradient_is_zero_on_ignored_rows_whatever_they_hold(xp_name, dtype
 
 
 @ARRAY_MODULES
+def test_float16_log_softmax_sums_as_the_reference_does(xp_name):
+    """float16 logits go to the reference, whose sum over V runs in float32: a row of 70 000
+    equal logits has log p = -log(70 000) = -11.16, not -inf (the twin's float16 sum overflows
+    past 65504)."""
+    xp = array_module(xp_name)
+    logits = np.zeros((2, 70_000), np.float16)
+    want = loss.log_softmax(logits)
+    with np.errstate(over="ignore"):  # what the overflowing float16 sum would flag
+        got = to_numpy(cupy_loss.log_softmax(xp.asarray(logits)))
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(want, -np.log(70_000), rtol=1e-3)
+    np.testing.assert_array_equal(got, want)
+
+
+@ARRAY_MODULES
 @DTYPES
 def test_log_softmax_of_a_spread_beyond_the_range_is_minus_inf(xp_name, dtype):
     """A logit more than the dtype's largest number below its row's maximum has log p = -inf,

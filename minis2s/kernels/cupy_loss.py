@@ -23,7 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from minis2s.backend import get_array_module
+from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.elementwise import Elementwise, RowSum
+from minis2s.layers import loss
 
 SUM_EXP = RowSum("loss_sum_exp", "z top", "exp(z - top)")
 
@@ -46,8 +48,10 @@ SOFTMAX_MINUS_UNIFORM = Elementwise(
 )
 
 
+@float_twin(loss.log_softmax)  # float16 to the reference, which sums over V in float32
 def log_softmax(logits: Any) -> Any:
-    """log softmax over the last axis via log-sum-exp. Shapes: logits (..., V) -> (..., V)."""
+    """log softmax over the last axis via log-sum-exp. Shapes: logits (..., V) -> (..., V).
+    float32 and float64 only: the sum runs in the logits' dtype, which float16 overflows."""
     xp = get_array_module(logits)
     top = logits.max(axis=-1, keepdims=True)  # the shift: exp of values <= 0 only
     logp = xp.empty_like(logits)
