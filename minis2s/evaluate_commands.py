@@ -217,7 +217,7 @@ def read_pairs(tr: Translator, args: argparse.Namespace) -> list:
 
     _check_sources_fit(tr.model.cfg.src_features, args)
     if args.data:  # read as train reads a corpus: a field must hold a token of the model's
-        return list(read_corpus(args.data, tr.tokenizer))
+        return list(read_corpus(args.data, tr.tokenizer, given_as="--data"))
     check_task_seeds(tr, args.task, args.checkpoint)  # then every member's dev and test are one
     return task_split(shared_train_config(tr, args.task), args.task, args.split or "test")
 

@@ -142,11 +142,19 @@ def read_phrase_table(path: str | os.PathLike) -> dict[str, str]:
     return table
 
 
-_A_TSV_FILE = (
-    "every line holds one TAB, as a TSV corpus's source<TAB>target lines do, but it is given "
-    "as the {side} file of two files aligned line by line, whose lines are whole sentences: give "
-    "a TSV corpus alone (--data FILE), and a dev or test corpus with --dev-data or --test-data"
-)
+def _a_tsv_file(side: str, given_as: str | None, also: str) -> str:
+    """What is wrong with a `side` file whose every line holds one TAB, and its fix in the words
+    of the caller: `given_as` the option or keyword the paths came in (--data, dev_data; None
+    for a direct call), `also` where the other corpora go ("and a dev or test corpus with
+    --dev-data or --test-data"; empty where there is no such option)."""
+    one = "as one path alone"
+    if given_as is not None:
+        one += f" ({given_as} FILE)" if given_as.startswith("-") else f" ({given_as}=FILE)"
+    return (
+        "every line holds one TAB, as a TSV corpus's source<TAB>target lines do, but it is given "
+        f"as the {side} file of two files aligned line by line, whose lines are whole sentences: "
+        f"give a TSV corpus {one}{f', {also}' if also else ''}"
+    )
 
 
 def _check_tsv_sides(
@@ -154,16 +162,18 @@ def _check_tsv_sides(
     src_lines: list[str],
     tgt_path: str | os.PathLike,
     tgt_lines: list[str],
+    given_as: str | None = None,
+    also: str = "",
 ) -> None:
     """Two files with one TAB on every line are two TSV corpora (a CorpusError, before the line
     counts); one such side is only warned of: a source may hold one TAB a line on purpose
-    (question<TAB>context), and is read as written."""
+    (question<TAB>context), and is read as written. `given_as`, `also`: as `_a_tsv_file`."""
     sides = [("source", src_path, src_lines), ("target", tgt_path, tgt_lines)]
     tabbed = [(side, path) for side, path, lines in sides if all(x.count("\t") == 1 for x in lines)]
     if len(tabbed) == 2:
-        raise CorpusError(src_path, None, _A_TSV_FILE.format(side="source"))
+        raise CorpusError(src_path, None, _a_tsv_file("source", given_as, also))
     for side, path in tabbed:
-        _warn.warn(f"{os.fspath(path)}: {_A_TSV_FILE.format(side=side)}; read as whole "
+        _warn.warn(f"{os.fspath(path)}: {_a_tsv_file(side, given_as, also)}; read as whole "
                    "sentences that hold a TAB, as given")  # fmt: skip
 
 
@@ -174,17 +184,21 @@ def read_parallel(
     max_len: int | None = None,
     on_long: str = "error",
     record: Callable[[list[str]], object] | None = None,
+    given_as: str | None = None,
+    also: str = "",
 ) -> Pairs:
     """(source, target) pairs from two files aligned line by line (UTF-8).
 
     Same checks and options as `read_tsv`; a mismatch in line counts names the longer file and
     its first line without a partner. Tabs inside a line are ordinary characters here, but two
     files with one on every line are two TSV corpora (`--data train.tsv dev.tsv`): a CorpusError;
-    one such file, a warning (it may be meant: question<TAB>context).
+    one such file, a warning (it may be meant: question<TAB>context). Their message names the
+    fix in the caller's words: `given_as` the option or keyword the two paths were given in
+    (`--data`, `dev_data`), `also` where a dev or test corpus goes instead, if anywhere.
     """
     tok = _options(tokenizer, max_len, on_long, record)
     src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
-    _check_tsv_sides(src_path, src_lines, tgt_path, tgt_lines)
+    _check_tsv_sides(src_path, src_lines, tgt_path, tgt_lines, given_as, also)
     if len(src_lines) != len(tgt_lines):
         sides = [("source", src_path, len(src_lines)), ("target", tgt_path, len(tgt_lines))]
         (short, short_path, n_short), (long, long_path, n_long) = sorted(sides, key=lambda s: s[2])
@@ -212,9 +226,12 @@ def read_corpus(
     max_len: int | None = None,
     on_long: str = "error",
     record: Callable[[list[str]], object] | None = None,
+    given_as: str | None = None,
+    also: str = "",
 ) -> Pairs:
     """`read_tsv(path)` for one path, `read_parallel(source, target)` for two (what `--data`
-    and its kin take on the command line), `record` as read_tsv takes it."""
+    and its kin take on the command line), `record` as read_tsv takes it, `given_as` and `also`
+    as read_parallel does."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if len(paths) not in (1, 2):
@@ -224,7 +241,7 @@ def read_corpus(
         )
     if len(paths) == 1:
         return read_tsv(paths[0], tokenizer, max_len, on_long, record)
-    return read_parallel(paths[0], paths[1], tokenizer, max_len, on_long, record)
+    return read_parallel(paths[0], paths[1], tokenizer, max_len, on_long, record, given_as, also)
 
 
 def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from minis2s.data import bpe, token_ids
 from minis2s.data.corpus import read_corpus
-from minis2s.data.load_checks import Corpus
+from minis2s.data.load_checks import Corpus, named
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 
 
@@ -27,6 +27,7 @@ class CorpusIds(NamedTuple):
 def corpus_splits(
     data: Corpus, dev_data: Corpus | None, test_data: Corpus | None, tokenizer: str | Tokenizer,
     max_len: int | None, seed: int, bpe_merges: int | None, train_size: int | None,
+    cli: bool = False,
 ) -> tuple[list, list, list, int, str | Tokenizer, CorpusIds]:  # fmt: skip
     """(train, dev, test, how many training pairs max_len dropped, the tokenizer, train and dev
     as ids) of a corpus: dev from `dev_data`, else 5% of the corpus's distinct pairs (at least
@@ -35,22 +36,29 @@ def corpus_splits(
     merges from the training pairs (the first `train_size` of them) here, after dev is held out
     and before max_len counts their pieces. Each text is tokenized once, as it is read; with
     `train_size` (not BPE), only its length is kept then, and the pairs kept are tokenized again
-    (numbering every token of a corpus costs more than tokenizing a part of it twice)."""
+    (numbering every token of a corpus costs more than tokenizing a part of it twice). `cli`:
+    a file's refusal names train's options (--dev-data), else load_data's keywords (dev_data)."""
     learn_bpe = tokenizer == "bpe"
     read_with = "wordpunct" if learn_bpe else tokenizer  # a text has BPE tokens iff it has these
     index = token_ids.new_index()  # the tokens read (words, for BPE), numbered
     lazy = train_size is not None and not learn_bpe
     texts = token_ids.TextIds(index, keep=not lazy)
-    train = list(read_corpus(data, read_with, record=texts.add))
+    train = list(read_corpus(data, read_with, record=texts.add, **_words("data", cli)))
     if dev_data is not None:
         dev_texts = token_ids.TextIds(index)
-        dev = list(read_corpus(dev_data, read_with, record=dev_texts.add))
+        dev = list(
+            read_corpus(dev_data, read_with, record=dev_texts.add, **_words("dev_data", cli))
+        )
         rows, dev_ids = range(len(train)), token_ids.Split(dev_texts, range(len(dev)))
     else:
         rows, dev_rows = held_out(train, seed)
         train, dev = [train[i] for i in rows], [train[i] for i in dev_rows]
         dev_ids = token_ids.Split(texts, dev_rows)
-    test = [] if test_data is None else list(read_corpus(test_data, read_with))
+    test = (
+        []
+        if test_data is None
+        else list(read_corpus(test_data, read_with, **_words("test_data", cli)))
+    )
     pieces = None
     if learn_bpe:  # joint BPE: one set of merges for both sides, learned as learn_tokenizer does
         counts = token_ids.word_counts(token_ids.Split(texts, rows[:train_size]))
@@ -84,3 +92,18 @@ def held_out(pairs: list, seed: int) -> tuple[list[int], list[int]]:
     dev_rows = list(first.values())[: max(1, len(first) // 20)]
     held_out = {pairs[i] for i in dev_rows}
     return [i for i in order if pairs[i] not in held_out], dev_rows
+
+
+def _words(key: str, cli: bool) -> dict[str, str]:
+    """read_corpus's `given_as` and `also` for load_data's corpus `key` (data, dev_data,
+    test_data): a TSV corpus given as two files is refused naming `key` as its caller wrote it,
+    and, for the training corpus, where a dev or test corpus goes instead."""
+    if key != "data":
+        return {"given_as": named(key, cli)}
+    dev, test = named("dev_data", cli), named("test_data", cli)
+    also = (
+        f"and a dev or test corpus with {dev} or {test}"
+        if cli
+        else f"and a dev or test corpus as {dev}= or {test}="
+    )
+    return {"given_as": named(key, cli), "also": also}

@@ -126,7 +126,7 @@ def load_data(
         if tokenizer == "bpe" and bpe_merges is None:
             bpe_merges = BPE_MERGES
         train, dev, test, n_skipped, tokenizer, ids = corpus_splits(
-            data, dev_data, test_data, tokenizer, max_len, seed, bpe_merges, train_size
+            data, dev_data, test_data, tokenizer, max_len, seed, bpe_merges, train_size, cli
         )
         features, name = 0, run_name(None, data)
     if not train:
