@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import given
-from numba import njit
 
 from minis2s import backend
-from minis2s.kernels import fast_math, numba_gru, numba_lstm, numba_rnn
+from minis2s.kernels import numba_gru, numba_lstm, numba_rnn
 from minis2s.layers import gru, lstm, rnn
+from tests.fast_math_calls import apply, sigmoid, tanh
 from tests.parity import (
     DTYPES,
     assert_same_results,
@@ -149,24 +149,6 @@ def test_a_dtype_numba_cannot_compile_runs_the_reference(cell):
         np.testing.assert_array_equal(a, b)
 
 
-@njit(error_model="numpy")
-def _apply(f, x):
-    out = np.empty_like(x)
-    for k in range(x.size):
-        out[k] = f(x[k])
-    return out
-
-
-@njit(error_model="numpy")
-def _tanh(x):
-    return fast_math.tanh(x)
-
-
-@njit(error_model="numpy")
-def _sigmoid(x):
-    return fast_math.sigmoid(x)
-
-
 def test_float32_tanh_and_sigmoid_are_accurate_on_a_dense_grid():
     """fast_math's rational tanh (and the sigmoid built on it) within 5e-7 of float64 NumPy on
     every 4.5e-6 of [-9, 9] and beyond the clamp, odd, within [-1, 1], and exactly -1 or 1
@@ -174,14 +156,14 @@ def test_float32_tanh_and_sigmoid_are_accurate_on_a_dense_grid():
     x = np.concatenate([np.linspace(-9, 9, 4_000_001), np.linspace(-60, 60, 10_001)])
     x = x.astype(np.float32)
     exact = np.tanh(x.astype(np.float64))
-    got = _apply(_tanh, x)
+    got = apply(tanh, x)
     assert got.dtype == np.float32
     assert np.abs(got - exact).max() < 5e-7
-    assert np.array_equal(_apply(_tanh, -x), -got) and np.abs(got).max() <= 1
+    assert np.array_equal(apply(tanh, -x), -got) and np.abs(got).max() <= 1
     rounded = exact.astype(np.float32)
     saturated = np.abs(rounded) == 1
     assert saturated.sum() > 1000 and np.array_equal(got[saturated], rounded[saturated])
-    sig = _apply(_sigmoid, x)
+    sig = apply(sigmoid, x)
     assert sig.dtype == np.float32
     assert np.abs(sig - 0.5 * (1 + np.tanh(0.5 * x.astype(np.float64)))).max() < 5e-7
     assert not np.array_equal(got, np.tanh(x))  # the float32 path is not libm's tanhf
@@ -190,8 +172,8 @@ def test_float32_tanh_and_sigmoid_are_accurate_on_a_dense_grid():
 def test_float64_tanh_and_sigmoid_keep_numpy():
     """float64 twins must stay within 1e-10 of the reference, so they keep np.tanh."""
     x = np.linspace(-30, 30, 100_001)
-    assert np.abs(_apply(_tanh, x) - np.tanh(x)).max() < 1e-15
-    assert np.abs(_apply(_sigmoid, x) - 0.5 * (1 + np.tanh(0.5 * x))).max() < 1e-15
+    assert np.abs(apply(tanh, x) - np.tanh(x)).max() < 1e-15
+    assert np.abs(apply(sigmoid, x) - 0.5 * (1 + np.tanh(0.5 * x))).max() < 1e-15
 
 
 WRONG_GRADIENTS = textwrap.dedent(
