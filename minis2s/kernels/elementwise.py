@@ -23,8 +23,12 @@ and may be strided views (one gate block of a (N, 4H) array); they must not over
 An output read before its assignment holds its value on entry, so a kernel can update an array in
 place (Adam's p, m and v); after its assignment it holds the new value, in C and in Python.
 Every array has the same floating dtype; an input may also be a Python float (a scalar of that
-dtype). `RowSum` is the same for a sum over the last axis of one such expression
-(`cupy.ReductionKernel`), which needs no full-size array for the terms.
+dtype). In float16 the C computes each operator in float (CuPy's float16, cupy/float16.cuh, is a
+class with no arithmetic of its own: an operand converts to float) and rounds to half only where
+it stores a value, a temporary or an output; NumPy would round after every operator (300 * 300
+is inf in half, 90 000 in float), so `evaluate` computes float16 as the C does. `RowSum` is the
+same for a sum over the last axis of one such expression (`cupy.ReductionKernel`), which needs no
+full-size array for the terms.
 """
 
 from __future__ import annotations
@@ -52,6 +56,10 @@ __device__ double where(double c, double a, double b) { return c != 0.0 ? a : b;
 __device__ float divide(float a, float b) { return a / b; }
 __device__ double divide(double a, double b) { return a / b; }
 """
+
+# What C makes of a + b for two T: T for float and double, float for CuPy's float16 (a class with
+# no arithmetic of its own: each operand converts to float). A RowSum adds its terms in this type.
+SUM_TYPE = "decltype(T() + T())"
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*) = ([\w\s+\-*(),]+)$")  # no / . **: they differ in C
 _NAME = re.compile(r"\b[A-Za-z_]\w*\b")
@@ -123,10 +131,18 @@ class Elementwise:
             "tanh": xp.tanh, "sigmoid": sigmoid, "exp": xp.exp, "log": xp.log, "sqrt": xp.sqrt,
             "where": lambda c, a, b: xp.where(c != 0, a, b), "divide": xp.divide,
         }  # fmt: skip
-        values.update(zip(self.inputs, ins, strict=True))
-        values.update((n, outs[self.outputs.index(n)]) for n in self.updated)  # entry values
+        half = np.result_type(*(a for a in arrays if hasattr(a, "dtype"))) == np.float16
+
+        def stored(a: Any) -> Any:
+            """A value as a T holds it: in float16, rounded to half and computed on in float
+            (a Python float input too: CuPy passes it as a T)."""
+            return xp.asarray(a).astype(np.float16).astype(np.float32) if half else a
+
+        values.update((n, stored(a)) for n, a in zip(self.inputs, ins, strict=True))
+        values.update((n, stored(outs[self.outputs.index(n)])) for n in self.updated)  # on entry
         for target, _ in self.body:
-            values[target] = eval(self._code[target], {"__builtins__": {}}, values)  # noqa: S307
+            value = eval(self._code[target], {"__builtins__": {}}, values)  # noqa: S307
+            values[target] = stored(value)  # a `const T` temporary or an output: a T
         for out_name, out in zip(self.outputs, outs, strict=True):  # at the end, as the kernel
             out[...] = values[out_name]
 
@@ -148,7 +164,10 @@ class Elementwise:
 class RowSum:
     """sum over the last axis of `expr`, an expression of the `inputs` in the same part of C and
     Python: (..., V) inputs (broadcasting) -> (..., 1). On CuPy arrays one `cupy.ReductionKernel`
-    that sums the terms as it makes them; on NumPy arrays the terms, then their sum."""
+    that sums the terms as it makes them; on NumPy arrays the terms, then their sum. The sum runs
+    in `SUM_TYPE`: float16 rows are summed in float32, as NumPy and CuPy sum them (a float16 sum
+    would stop growing at 2048 for terms of 1, and overflow past 65504). (Here each float16 term
+    is rounded to half before the sum; the C adds it as the float it computed: half an ulp.)"""
 
     def __init__(self, name: str, inputs: str, expr: str) -> None:
         self.name, self.expr = name, expr
@@ -162,7 +181,8 @@ class RowSum:
             shape = np.broadcast_shapes(*(a.shape for a in inputs if hasattr(a, "shape")))
             terms = np.empty(shape, dtype=np.result_type(*inputs))
             self.terms.evaluate(*inputs, terms)
-            return terms.sum(axis=-1, keepdims=True)
+            total = terms.sum(axis=-1, keepdims=True, dtype=np.promote_types(terms.dtype, "f4"))
+            return total.astype(terms.dtype, copy=False)
         return self.cuda_kernel()(*inputs, axis=-1, keepdims=True)
 
     def cuda_kernel(self) -> Any:
@@ -178,7 +198,7 @@ class RowSum:
                 "total = a",  # post-map
                 "0",  # identity
                 f"minis2s_{self.name}",
-                reduce_type="T",
+                reduce_type=SUM_TYPE,
                 preamble=C_PREAMBLE,
             )
         return self._cuda[cupy]
