@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 from minis2s.backend import to_numpy
 from minis2s.gradcheck import rel_error
-from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_rnn, cupy_softmax
+from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_optim, cupy_rnn, cupy_softmax
 from minis2s.kernels.elementwise import Elementwise, RowSum
 from minis2s.layers import gru, loss, lstm, rnn, softmax
+from minis2s.train import optim
 from tests.gpu import ARRAY_MODULES, array_module
 from tests.parity import (
     backward_inputs,
@@ -162,6 +163,29 @@ def test_masked_softmax_in_every_dtype(xp_name, dtype, N, S, shift, seed):
     dw = r.standard_normal(s.shape).astype(dtype)
     same(cupy_softmax.backward(xp.asarray(dw), c_got), softmax.backward(dw, c_want), dtype,
          "masked softmax backward")  # fmt: skip
+
+
+@ARRAY_MODULES
+@ALL_DTYPES
+@given(big=st.sampled_from([1.0, 300.0]), seed=st.integers(0, 2**16))
+def test_adam_update_in_every_dtype(xp_name, dtype, big, seed):
+    """Gradients up to 300: in float16 the reference's g * g overflows to inf (so v is inf and
+    p stays), which the C, computing g * g in float, would not; float16 goes to the reference."""
+    xp = array_module(xp_name)
+    r = np.random.default_rng(seed)
+    p = r.standard_normal((3, 4)).astype(dtype)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    p_dev, m_dev, v_dev = (xp.array(a) for a in (p, m, v))  # copies: updated apart
+    for t in range(1, 4):
+        g = (big * r.standard_normal((3, 4))).astype(dtype)
+        with np.errstate(over="ignore"):
+            optim.adam_update(p, g, m, v, 0.1, 0.9, 0.999, 1e-3, 0.0, t)
+            cupy_optim.adam_update(p_dev, xp.asarray(g), m_dev, v_dev, 0.1, 0.9, 0.999, 1e-3,
+                                   0.0, t)  # fmt: skip
+        np.testing.assert_array_equal(np.isinf(to_numpy(v_dev)), np.isinf(v))
+        finite = np.isfinite(v)
+        same((to_numpy(p_dev), to_numpy(m_dev), to_numpy(v_dev)[finite]), (p, m, v[finite]),
+             dtype, f"adam at t={t}")  # fmt: skip
 
 
 def test_float16_kernels_compute_in_float_and_round_where_they_store():

@@ -14,7 +14,9 @@ p, m, v in place:
 
 The scalars are made on the host as the reference makes them (Python floats, `beta1**t`). The
 GPU may fuse a multiply and an add (one rounding for two), so the twin equals the reference to
-rounding, not bit for bit.
+rounding, not bit for bit. float16 arrays go to the reference (`dtypes.float_twin`): the kernel's
+C computes float16 in float, so g_t^2 of a gradient past 256 would be finite where the
+reference's float16 product is inf (v = inf, p left as it was).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.elementwise import Elementwise
+from minis2s.train import optim
 
 ADAM_STEP = Elementwise(
     "adam_step",
@@ -37,6 +41,7 @@ ADAM_STEP = Elementwise(
 )
 
 
+@float_twin(optim.adam_update)  # float16 to the reference: its g * g overflows where C's does not
 def adam_update(
     p: Any,
     g: Any,
