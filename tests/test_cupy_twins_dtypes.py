@@ -108,7 +108,7 @@ def test_float16_steps_match_reference(xp_name, cell, N, D, H, seed):
     got, c_got = twin.step_forward(
         xp.asarray(x), dev(state), {k: xp.asarray(v) for k, v in p.items()}
     )
-    same((*flat(got), *flat(c_got)[:-1]), (*flat(want), *flat(c_want)[:-1]), np.float16, cell)
+    same((*flat(got), *flat(c_got)), (*flat(want), *flat(c_want)), np.float16, cell)
     same(twin.step_backward_data(dev(dstate), c_got), ref.step_backward_data(dstate, c_want),
          np.float16, f"{cell}.step_backward_data")  # fmt: skip
 
@@ -147,19 +147,20 @@ def test_loss_passes_in_every_dtype(xp_name, dtype, M, V, eps, spread, seed):
 @ALL_DTYPES
 @given(N=dims, S=dims, shift=st.sampled_from([0.0, -1e4, 1e4]), seed=st.integers(0, 2**16))
 def test_masked_softmax_in_every_dtype(xp_name, dtype, N, S, shift, seed):
-    """Scores far from 0, padding holding inf and -inf, a row with no valid position."""
+    """Scores far from 0, padding holding inf and -inf, a row with no valid position and one
+    whose every position is valid and -inf (both all-zero weights)."""
     xp = array_module(xp_name)
     r = np.random.default_rng(seed)
-    s = (shift + 5 * r.standard_normal((N + 1, 2, S))).astype(dtype)
-    mask = (r.random((N + 1, 1, S)) < 0.7).astype(dtype)
-    mask[-1] = 0
+    s = (shift + 5 * r.standard_normal((N + 2, 2, S))).astype(dtype)
+    mask = (r.random((N + 2, 1, S)) < 0.7).astype(dtype)
+    mask[-2], mask[-1], s[-1] = 0, 1, -np.inf
     pad = np.broadcast_to(mask == 0, s.shape)
     s[pad & (r.random(s.shape) < 0.5)] = np.inf
     s[pad & (r.random(s.shape) < 0.3)] = -np.inf
     want, c_want = softmax.forward(s, mask)
     got, c_got = cupy_softmax.forward(xp.asarray(s), xp.asarray(mask))
     same(got, want, dtype, "masked softmax")
-    assert not to_numpy(got)[-1].any()
+    assert not to_numpy(got)[-2:].any()
     dw = r.standard_normal(s.shape).astype(dtype)
     same(cupy_softmax.backward(xp.asarray(dw), c_got), softmax.backward(dw, c_want), dtype,
          "masked softmax backward")  # fmt: skip
@@ -237,7 +238,8 @@ def row_sum_type(k, monkeypatch):
 
 def test_float16_kernels_compile_and_compute_in_float(monkeypatch):
     """Every fused kernel compiles for float16 under NVRTC; in that C a float16 operation, an
-    integer minus a float16, where() and sqrt() are float (what `Elementwise.evaluate` models),
+    integer minus a float16 and every function of the bodies are float (`Elementwise.evaluate`
+    models this),
     and each RowSum adds in float for float16 and in T for float and double."""
     cupy_sources = nvrtc_or_skip()
     from tests.test_nvrtc import ELEMENTWISE, ROW_SUMS
@@ -255,7 +257,17 @@ def test_float16_kernels_compile_and_compute_in_float(monkeypatch):
     probe = Elementwise("f16_types", "a b", "y", "y = a + b")
     asserts = "".join(
         f'static_assert(cupy::type_traits::is_same<decltype({e}), float>::value, "{e}");\n'
-        for e in ("T() * T()", "1 - T()", "where(T(), T(), 0)", "sqrt(T())", "tanh(T())")
+        for e in (
+            "T() * T()",
+            "1 - T()",
+            "where(T(), T(), 0)",
+            "divide(T(), T())",
+            "sqrt(T())",
+            "tanh(T())",
+            "exp(T())",
+            "log(T())",
+            "sigmoid(T() + T())",
+        )  # fmt: skip
     )
     compiles(float16_source(cupy_sources.elementwise_source(probe, "float16", 1, True)) + asserts,
              "float16 arithmetic")  # fmt: skip

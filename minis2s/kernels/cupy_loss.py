@@ -51,7 +51,8 @@ SOFTMAX_MINUS_UNIFORM = Elementwise(
 @float_twin(loss.log_softmax)  # float16 to the reference, which sums over V in float32
 def log_softmax(logits: Any) -> Any:
     """log softmax over the last axis via log-sum-exp. Shapes: logits (..., V) -> (..., V).
-    float32 and float64 only: the sum runs in the logits' dtype, which float16 overflows."""
+    float32 and float64 only: float16 goes to the reference, as on the numba backend (the twin's
+    sum ran in float16, which overflowed; `RowSum` now sums float16 in float, as the reference)."""
     xp = get_array_module(logits)
     top = logits.max(axis=-1, keepdims=True)  # the shift: exp of values <= 0 only
     logp = xp.empty_like(logits)
