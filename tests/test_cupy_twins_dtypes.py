@@ -189,17 +189,20 @@ def test_adam_update_in_every_dtype(xp_name, dtype, big, seed):
              dtype, f"adam at t={t}")  # fmt: skip
 
 
-def test_float16_kernels_compute_in_float_and_round_where_they_store():
+@ARRAY_MODULES
+def test_float16_kernels_compute_in_float_and_round_where_they_store(xp_name):
     """As CuPy's C: 300 * 300 is 90 000 in float (not inf in half), and the stored product
-    90 000 / 1024 rounds to half once: 87.875."""
+    90 000 / 1024 rounds to half once: 87.875; a temporary is a stored T, so 300 * 300 kept in
+    one is inf. (On NumPy the stand-in; on CuPy the kernel itself.)"""
+    xp = array_module(xp_name)
     k = Elementwise("f16_probe", "a c", "y", "y = a * a * c")
-    a, y = np.full(2, 300, np.float16), np.empty(2, np.float16)
+    a, y = xp.full(2, 300, xp.float16), xp.empty(2, xp.float16)
     k(a, 2.0**-10, y)
-    np.testing.assert_array_equal(y, np.float16(87.875))
-    t = Elementwise("f16_store", "a c", "y", "s = a * a\ny = s * c")  # s is a stored T: inf
+    np.testing.assert_array_equal(to_numpy(y), np.float16(87.875))
+    t = Elementwise("f16_store", "a c", "y", "s = a * a\ny = s * c")
     with np.errstate(over="ignore"):
         t(a, 2.0**-10, y)
-    assert np.isinf(y).all()
+    assert np.isinf(to_numpy(y)).all()
 
 
 def nvrtc_or_skip():
@@ -285,10 +288,11 @@ def test_float16_kernels_compile_and_compute_in_float(monkeypatch):
             compiles(float16_source(source) if ctype == "float16" else source, k.name)
 
 
-def test_float16_row_sums_run_in_float32():
-    """On NumPy arrays a float16 RowSum of 4096 terms of 1 is 4096, as the C's float sum: a
-    float16 sum would stop at 2048."""
-    ones = np.ones((2, 4096), np.float16)
-    total = RowSum("f16_row_sum", "x", "x")(ones)
+@ARRAY_MODULES
+def test_float16_row_sums_run_in_float32(xp_name):
+    """A float16 RowSum of 4096 terms of 1 is 4096, as the reference's float32 sums: a float16
+    sum would stop at 2048 (on CuPy: the reduce_type; on NumPy: the sum's dtype)."""
+    xp = array_module(xp_name)
+    total = RowSum("f16_row_sum", "x", "x")(xp.ones((2, 4096), xp.float16))
     assert total.dtype == np.float16
-    np.testing.assert_array_equal(total, 4096)
+    np.testing.assert_array_equal(to_numpy(total), 4096)
