@@ -383,7 +383,10 @@ def test_adam_update_matches_reference(xp_name, dtype, shape, betas, eps, weight
     p = r.standard_normal(shape).astype(dtype)
     m, v = np.zeros_like(p), np.zeros_like(p)
     big = [xp.asarray(np.stack([a, a], axis=-1)) for a in (p, m, v)]  # (..., 2): [..., 0] strided
-    p_dev, m_dev, v_dev = [b[..., 0] for b in big] if view else [xp.asarray(a) for a in (p, m, v)]
+    # copies: on NumPy, xp.asarray(p) is p, and both updates would land on one array compared
+    # with itself
+    own = [xp.asarray(a.copy()) for a in (p, m, v)]
+    p_dev, m_dev, v_dev = [b[..., 0] for b in big] if view else own
     for t in range(1, 6):
         g = (r.standard_normal(shape) * (r.random(shape) < 0.8)).astype(dtype)
         args = (0.1, *betas, eps, weight_decay, t)
