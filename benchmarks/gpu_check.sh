@@ -69,7 +69,7 @@ fi
 
 if [ "$what" != bench ]; then
     stage tests 240 "$py" -m pytest -m gpu -p no:cacheprovider -rs --durations=15 \
-        tests/test_cupy.py tests/test_cupy_twins.py
+        tests/test_cupy.py tests/test_cupy_twins.py tests/test_cupy_twins_dtypes.py
 fi
 if [ "$what" != tests ]; then
     stage layers 140 "$py" benchmarks/bench_layers.py --backends cupy --gpu --torch-device cuda \
