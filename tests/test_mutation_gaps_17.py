@@ -108,3 +108,37 @@ def test_a_changed_dev_set_is_explained_as_its_fingerprint():
         )
     assert "data.dev='f2'" in str(e.value)
     assert "keeps a fingerprint of its data, not the names of its files" in str(e.value)
+
+
+# --- train/_average_checks.py ---------------------------------------------------------------------
+
+
+def _fake_checkpoints(tmp_path, *names):
+    """Folders that _average_checks takes for checkpoints (a state.json each); none is read."""
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "state.json").write_text("{}")
+    return [str(tmp_path / name) for name in names]
+
+
+def test_an_out_spelled_otherwise_than_a_checkpoint_averaged_is_named_as_one(tmp_path):
+    """Kills `os.fspath(out) in seen` for `os.path.realpath(out)` (out compared as spelled):
+    `--out a/` for checkpoint `a` was then refused as a folder that "holds a checkpoint
+    already", not as the checkpoint being averaged that it is."""
+    from minis2s.train._average_checks import check_paths
+
+    a, b = _fake_checkpoints(tmp_path, "a", "b")
+    with pytest.raises(ValueError, match=f"--out {a}/ is one of the checkpoints averaged"):
+        check_paths([a, b], a + "/")
+
+
+def test_a_checkpoint_whose_save_was_cut_between_its_renames_is_averaged(tmp_path):
+    """Kills `_check_checkpoint: if os.path.exists(NAME/state.json)` without `not isdir(NAME)`:
+    a save cut between its two renames leaves the checkpoint at .NAME.old only, which
+    checkpoint.exists and load accept; the mutant refused it as a folder that "holds no
+    checkpoint"."""
+    from minis2s.train._average_checks import check_paths
+
+    _fake_checkpoints(tmp_path, ".a.old", "b")
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    assert check_paths([a, b], tmp_path / "mean") == [a, b]
