@@ -1,7 +1,8 @@
 """Mutation pass over the modules no earlier pass named: data/token_ids.py (a corpus's texts held
 as token ids), data/corpus_lines.py (a corpus file's lines), data/toy_translation.py (the en-es
 task), train/checkpoint_diff.py (what a --resume may not change), train/_average_checks.py
-(average's paths) and train/runlog.py (a run's log.jsonl). Each test kills a hand-made mutant
+(average's paths), train/runlog.py (a run's log.jsonl), run_model.py (a new run's model) and
+run_config.py (what a checkpoint records of its run). Each test kills a hand-made mutant
 that the suite let live, named in its docstring; every expected value is worked out by hand,
 never by the code under test."""
 
@@ -142,3 +143,70 @@ def test_a_checkpoint_whose_save_was_cut_between_its_renames_is_averaged(tmp_pat
     _fake_checkpoints(tmp_path, ".a.old", "b")
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
     assert check_paths([a, b], tmp_path / "mean") == [a, b]
+
+
+# --- run_model.py and run_config.py ---------------------------------------------------------------
+
+# targets "bba", "ab", "c" (characters): b 3, a 2, c 1 and one </s> each: 9 tokens; sources
+# "ab", "ba", "abc" count a 3, b 2, c 1 instead. Vocabulary: 4 specials and a, b, c, V = 7.
+PAIRS = "ab\tbba\nba\tab\nabc\tc\n"
+TARGET_COUNTS = {"b": 3, "a": 2, "c": 1, "</s>": 3, "<pad>": 0, "<s>": 0, "<unk>": 0}
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "c.tsv"
+    path.write_text(PAIRS)
+    return str(path)
+
+
+def test_the_unigram_bias_of_the_encoded_examples_counts_their_targets(corpus):
+    """Kills `make_model: (y for y, _ in train_ex)` (the unigram out.b counted on the encoded
+    examples' sources): pipeline.train gives make_model the examples load_data encoded
+    (train_ex), a path tests/test_output_bias.py's make_model calls, without them, miss. out.b =
+    log((count + 0.1) / (9 + 0.1 * 7)), as that file writes it out."""
+    from minis2s import pipeline
+    from minis2s.data.encoded import encoded_pairs
+
+    data = pipeline.load_data(data=corpus, dev_data=corpus)
+    train_ex, _ = encoded_pairs(data, "train")
+    options = {"emb": 4, "hidden": 4, "output_bias": "unigram"}
+    model = pipeline.make_model(data, options, 0, np.float64, train_ex)
+    b = model.params["out.b"]
+    assert len(data.tgt_vocab) == 7
+    for token, count in TARGET_COUNTS.items():
+        want = np.log((count + 0.1) / (9 + 0.1 * 7))
+        assert b[data.tgt_vocab.id_of(token)] == pytest.approx(want, rel=1e-12), token
+
+
+def test_share_embeddings_needs_share_vocab_even_where_the_vocabularies_came_out_equal(tmp_path):
+    """Kills `.get("share_vocab", True)` for `.get("share_vocab", data.options is None)`: data
+    that load_data read without share_vocab (its options then name none) whose two
+    vocabularies came out equal by chance (a copy corpus) was taken as asking for one
+    vocabulary; the docstring refuses it (a run resumed on other data would not be)."""
+    from minis2s import pipeline
+    from minis2s.train.config import TrainConfig
+
+    path = tmp_path / "copy.tsv"
+    path.write_text("ab\tab\nba\tba\nabc\tabc\n")
+    data = pipeline.load_data(data=str(path), dev_data=str(path))
+    assert data.src_vocab == data.tgt_vocab and "share_vocab" not in data.options
+    with pytest.raises(ValueError, match="needs one vocabulary for both sides"):
+        pipeline.check_new_model(data, {"share_embeddings": True}, TrainConfig())
+
+
+def test_run_config_records_the_dev_pairs_apart_from_the_train_pairs(corpus, tmp_path):
+    """Kills `"dev": fingerprint(data.train)` (the dev pairs' fingerprint taken from the train
+    pairs): a --resume on another dev set then matched the checkpoint, and the run went on
+    choosing its best checkpoint on other pairs than those it chose by before."""
+    from minis2s import pipeline
+    from minis2s.run_config import run_config
+    from minis2s.train.config import TrainConfig
+
+    other = tmp_path / "other.tsv"
+    other.write_text("ca\tac\n")
+    data = pipeline.load_data(data=corpus, dev_data=corpus)
+    moved = pipeline.load_data(data=corpus, dev_data=str(other))
+    model = pipeline.make_model(data, {"emb": 4, "hidden": 4}, 0, np.float64)
+    a, b = (run_config(d, model, TrainConfig())["data"] for d in (data, moved))
+    assert a["train"] == b["train"] and a["dev"] != b["dev"]
