@@ -1,10 +1,10 @@
 """Mutation pass over the modules no earlier pass named: data/token_ids.py (a corpus's texts held
 as token ids), data/corpus_lines.py (a corpus file's lines), data/toy_translation.py (the en-es
-task), train/checkpoint_diff.py (what a --resume may not change), train/_average_checks.py
-(average's paths), train/runlog.py (a run's log.jsonl), run_model.py (a new run's model) and
-run_config.py (what a checkpoint records of its run). Each test kills a hand-made mutant
-that the suite let live, named in its docstring; every expected value is worked out by hand,
-never by the code under test."""
+task), data/load_checks.py (load_data's checks), train/checkpoint_diff.py (what a --resume may
+not change), train/_average_checks.py (average's paths), train/runlog.py (a run's log.jsonl),
+run_model.py (a new run's model) and run_config.py (what a checkpoint records of its run). Each
+test kills a hand-made mutant that the suite let live, named in its docstring; every expected
+value is worked out by hand, never by the code under test."""
 
 from __future__ import annotations
 
@@ -109,6 +109,25 @@ def test_a_changed_dev_set_is_explained_as_its_fingerprint():
         )
     assert "data.dev='f2'" in str(e.value)
     assert "keeps a fingerprint of its data, not the names of its files" in str(e.value)
+
+
+# --- data/load_checks.py -------------------------------------------------------------------------
+
+
+def test_a_shared_vocabulary_that_kept_only_target_tokens_says_so():
+    """Kills `other = "source" if side == "source" else "target"` (the refusal of a shared
+    vocabulary that keeps none of the source's tokens saying the ones it kept are source
+    tokens: the very side it has none of)."""
+    from minis2s.data.load_checks import check_each_side_kept
+    from minis2s.data.vocab import Vocab
+
+    vocab = Vocab(["t1", "t2"])  # what min_freq 2 kept of both sides' counts: target tokens
+    sides = {"source": ({"s1": 1}, vocab), "target": ({"t1": 2, "t2": 3}, vocab)}
+    with pytest.raises(ValueError) as e:
+        check_each_side_kept(sides, 3, 2, None, shared=True)
+    message = str(e.value)
+    assert "min_freq=2 keeps none of the source tokens (the 2 kept are target tokens)" in message
+    assert "every source word would be <unk>: lower min_freq, or leave share_vocab out" in message
 
 
 # --- train/_average_checks.py ---------------------------------------------------------------------
