@@ -2,11 +2,14 @@
 as token ids), data/corpus_lines.py (a corpus file's lines), data/toy_translation.py (the en-es
 task), data/load_checks.py (load_data's checks), train/checkpoint_diff.py (what a --resume may
 not change), train/_average_checks.py (average's paths), train/runlog.py (a run's log.jsonl),
-run_model.py (a new run's model) and run_config.py (what a checkpoint records of its run). Each
+run_model.py (a new run's model), run_config.py (what a checkpoint records of its run) and
+disk_errors.py (a failed write reworded). Each
 test kills a hand-made mutant that the suite let live, named in its docstring; every expected
 value is worked out by hand, never by the code under test."""
 
 from __future__ import annotations
+
+import errno
 
 import numpy as np
 import pytest
@@ -229,3 +232,37 @@ def test_run_config_records_the_dev_pairs_apart_from_the_train_pairs(corpus, tmp
     model = pipeline.make_model(data, {"emb": 4, "hidden": 4}, 0, np.float64)
     a, b = (run_config(d, model, TrainConfig())["data"] for d in (data, moved))
     assert a["train"] == b["train"] and a["dev"] != b["dev"]
+
+
+# --- disk_errors.py -------------------------------------------------------------------------------
+
+
+def test_a_file_above_a_relative_path_is_named_as_the_user_wrote_it(tmp_path, monkeypatch):
+    """Kills `named = lambda f: f` (the file above a relative path named by its absolute path,
+    not as the user wrote the path: `--out f/run` names `f`)."""
+    from minis2s.disk_errors import file_above
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("")
+    assert file_above("f/run/x") == "f"
+    assert file_above(str(tmp_path / "f" / "run")) == str(tmp_path / "f")
+
+
+@pytest.mark.parametrize(
+    "code, fix",
+    [("EDQUOT", "; free some disk space"), ("EROFS", "; make runs/x writable")],
+)
+def test_a_quota_and_a_read_only_file_system_name_their_fix(code, fix):
+    """Kills `("ENOSPC", "EFBIG")` (a full quota, EDQUOT, given no fix) and `("EACCES",
+    "EPERM")` (a read-only file system, EROFS, given none), and `if False:` for `if
+    e.filename is not None` (the file the system refused left unnamed)."""
+    from minis2s.disk_errors import write_failed
+
+    number = getattr(errno, code)
+    e = OSError(number, "why", "runs/x/.last.tmp/params.npz")
+    new = write_failed(e, "save the checkpoint runs/x/last", "the old one is kept", "runs/x")
+    assert str(new) == (
+        "could not save the checkpoint runs/x/last (why: runs/x/.last.tmp/params.npz); "
+        f"the old one is kept{fix}"
+    )
+    assert new.errno == number
