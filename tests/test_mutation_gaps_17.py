@@ -2,13 +2,15 @@
 as token ids), data/corpus_lines.py (a corpus file's lines), data/toy_translation.py (the en-es
 task), data/load_checks.py (load_data's checks), train/checkpoint_diff.py (what a --resume may
 not change), train/_average_checks.py (average's paths), train/runlog.py (a run's log.jsonl),
-run_model.py (a new run's model), run_config.py (what a checkpoint records of its run) and
-disk_errors.py (a failed write reworded). Each
+run_model.py (a new run's model), run_config.py (what a checkpoint records of its run),
+disk_errors.py (a failed write reworded), backend_heap.py (glibc's malloc thresholds) and
+cli_types.py (the options' argparse types). Each
 test kills a hand-made mutant that the suite let live, named in its docstring; every expected
 value is worked out by hand, never by the code under test."""
 
 from __future__ import annotations
 
+import argparse
 import errno
 
 import numpy as np
@@ -266,3 +268,47 @@ def test_a_quota_and_a_read_only_file_system_name_their_fix(code, fix):
         f"the old one is kept{fix}"
     )
     assert new.errno == number
+
+
+# --- backend_heap.py ------------------------------------------------------------------------------
+
+
+def test_the_thresholds_are_where_glibcs_own_rule_tops_out():
+    """Kills `TRIM_THRESHOLD = MMAP_THRESHOLD` (32 MB of freed heap kept, not the 64 MB the
+    module's docstring promises): glibc's dynamic mmap threshold tops out at 32 MB on 64-bit
+    (DEFAULT_MMAP_THRESHOLD_MAX), and raising it sets the trim threshold to twice that."""
+    from minis2s import backend_heap
+
+    assert backend_heap.MMAP_THRESHOLD == 32 * 2**20
+    assert backend_heap.TRIM_THRESHOLD == 64 * 2**20
+
+
+def test_keep_freed_memory_answers_its_first_calls_answer_again(monkeypatch):
+    """Kills `if True:` for `if _kept is None:` (the thresholds set again at each call): a
+    MALLOC_ variable set after the first call, which found none, made a later call answer
+    False though the thresholds the first call set are still in force."""
+    from minis2s import backend_heap
+
+    for name in backend_heap.user_settings():
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(backend_heap, "_kept", None)
+    first = backend_heap.keep_freed_memory()
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    assert backend_heap.keep_freed_memory() is first
+
+
+# --- cli_types.py ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind, text",
+    [("positive_fraction", "0"), ("positive_fraction", "0.0"), ("positive_float", "inf")],
+)
+def test_a_top_p_of_zero_and_an_infinite_temperature_are_refused(kind, text):
+    """Kills `0 <= value <= 1` in positive_fraction (--top-p 0, a share of nothing, taken) and
+    `not (value > 0)` in positive_float (--temperature inf, p^(1/T) = 1 for every token, taken:
+    sampling uniformly while saying it samples the model)."""
+    from minis2s import cli_types
+
+    with pytest.raises(argparse.ArgumentTypeError, match=f"got {text!r}"):
+        getattr(cli_types, kind)(text)
