@@ -312,3 +312,49 @@ def test_a_top_p_of_zero_and_an_infinite_temperature_are_refused(kind, text):
 
     with pytest.raises(argparse.ArgumentTypeError, match=f"got {text!r}"):
         getattr(cli_types, kind)(text)
+
+
+# --- layers/_attention_checks.py: forward_with_keys's fast path -----------------------------------
+
+
+def _general(N=2, S=3, Hq=4, He=5, dtype=np.float64):
+    """q (N, 1, Hq), keys (N, S, Hq), enc (N, S, He) and the "general" p, all of `dtype`."""
+    from minis2s.layers import attention
+
+    rng = np.random.default_rng(0)
+    p = attention.init("general", Hq, He, rng, dtype=dtype)
+    q, enc = rng.standard_normal((N, 1, Hq)), rng.standard_normal((N, S, He))
+    return q.astype(dtype), (enc @ p["W_a"].T).astype(dtype), enc.astype(dtype), p
+
+
+def test_forward_with_keys_refuses_values_of_another_dtype():
+    """Kills `q.dtype == keys.dtype == dtype` for `q.dtype == keys.dtype == enc.dtype == dtype`
+    in check_query's fast path: float32 values (enc) under float64 queries and keys passed
+    it, and the context came out float64 by NumPy's promotion, the mismatch unnamed."""
+    from minis2s.layers import attention
+
+    q, keys, enc, p = _general()
+    with pytest.raises(ValueError, match="enc"):
+        attention.forward_with_keys(q, keys, enc.astype(np.float32), p, score="general")
+
+
+def test_forward_with_keys_refuses_a_weight_the_score_does_not_read():
+    """Kills `isinstance(p, dict)` for `isinstance(p, dict) and len(p) == len(PARAMS[score])`
+    in the fast path: "general"'s p called as "dot" passed it with W_a unread, the scores
+    q . keys computed as if no W_a had been learned (attention.need refuses an unread weight)."""
+    from minis2s.layers import attention
+
+    q, _, enc, p = _general(He=4)
+    with pytest.raises(ValueError, match="W_a"):
+        attention.forward_with_keys(q, enc, enc, p, score="dot")
+
+
+def test_forward_with_keys_refuses_a_source_of_no_positions():
+    """Kills `and N > 0 and Tq > 0` without `and S > 0` in the fast path: S = 0 passed it and
+    was refused by softmax.forward, naming its scores s (an array the caller never gave), not
+    forward_with_keys's empty batch."""
+    from minis2s.layers import attention
+
+    q, keys, enc, p = _general(S=0)
+    with pytest.raises(ValueError, match="empty batch"):
+        attention.forward_with_keys(q, keys, enc, p, score="general")
