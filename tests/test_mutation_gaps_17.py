@@ -3,8 +3,9 @@ as token ids), data/corpus_lines.py (a corpus file's lines), data/toy_translatio
 task), data/load_checks.py (load_data's checks), train/checkpoint_diff.py (what a --resume may
 not change), train/_average_checks.py (average's paths), train/runlog.py (a run's log.jsonl),
 run_model.py (a new run's model), run_config.py (what a checkpoint records of its run),
-disk_errors.py (a failed write reworded), backend_heap.py (glibc's malloc thresholds) and
-cli_types.py (the options' argparse types). Each
+disk_errors.py (a failed write reworded), backend_heap.py (glibc's malloc thresholds),
+cli_types.py (the options' argparse types), layers/_attention_checks.py (forward_with_keys's fast
+path) and _translate_checks.py (translate's checks). Each
 test kills a hand-made mutant that the suite let live, named in its docstring; every expected
 value is worked out by hand, never by the code under test."""
 
@@ -358,3 +359,24 @@ def test_forward_with_keys_refuses_a_source_of_no_positions():
     q, keys, enc, p = _general(S=0)
     with pytest.raises(ValueError, match="empty batch"):
         attention.forward_with_keys(q, keys, enc, p, score="general")
+
+
+# --- _translate_checks.py -------------------------------------------------------------------------
+
+
+def test_a_beam_is_sized_for_the_largest_batch_not_for_batch_size(monkeypatch):
+    """Kills `N = batch_size` for `N = min(batch_size, len(sources))`: one sentence's beam of
+    5 over V = 7 tokens needs 8 * 1 * 5 * 7 = 280 bytes, and was refused, with 300 bytes of
+    memory, as the 64 sentences batch_size=64 could hold (17 920 bytes) though there is one."""
+    from minis2s import validate
+    from minis2s._translate_checks import check_translate_arguments
+    from minis2s.api import Translator
+    from minis2s.data.vocab import Vocab
+    from minis2s.models import ModelConfig, Seq2Seq
+
+    v = Vocab(["a", "b", "c"])
+    tr = Translator(Seq2Seq(ModelConfig(len(v), len(v), emb=4, hidden=4)), v, v)
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 300)
+    check_translate_arguments(tr, "translate", ["ab"], method="beam", beam_size=5, batch_size=64)
+    with pytest.raises(validate.TooLarge, match="2 x 5 hypotheses of 7 log-probabilities"):
+        check_translate_arguments(tr, "translate", ["ab", "c"], method="beam", beam_size=5)
