@@ -5,7 +5,7 @@ not change), train/_average_checks.py (average's paths), train/runlog.py (a run'
 run_model.py (a new run's model), run_config.py (what a checkpoint records of its run),
 disk_errors.py (a failed write reworded), backend_heap.py (glibc's malloc thresholds),
 cli_types.py (the options' argparse types), layers/_attention_checks.py (forward_with_keys's fast
-path) and _translate_checks.py (translate's checks). Each
+path), _translate_checks.py (translate's checks) and _api_checks.py (a loaded model's checks). Each
 test kills a hand-made mutant that the suite let live, named in its docstring; every expected
 value is worked out by hand, never by the code under test."""
 
@@ -380,3 +380,22 @@ def test_a_beam_is_sized_for_the_largest_batch_not_for_batch_size(monkeypatch):
     check_translate_arguments(tr, "translate", ["ab"], method="beam", beam_size=5, batch_size=64)
     with pytest.raises(validate.TooLarge, match="2 x 5 hypotheses of 7 log-probabilities"):
         check_translate_arguments(tr, "translate", ["ab", "c"], method="beam", beam_size=5)
+
+
+# --- _api_checks.py -------------------------------------------------------------------------------
+
+
+def test_parameters_that_are_not_finite_are_named_three_and_counted_beyond():
+    """Kills `more = ""` (a checkpoint with 5 damaged parameters named as if it had 3) and
+    `len(bad) >= 3` for `len(bad) > 3` (3 of them followed by " and 0 more")."""
+    from minis2s._api_checks import check_finite_params
+
+    ok = np.zeros(2)
+    for n, named in ((5, "p0, p1, p2 and 2 more"), (3, "p0, p1, p2")):
+        params = {"ok": ok} | {
+            f"p{i}": np.array([1.0, np.inf if i % 2 else np.nan]) for i in range(n)
+        }
+        with pytest.raises(
+            ValueError, match=rf"load: parameters hold NaN or infinite values \({named}\): "
+        ):
+            check_finite_params("load", params)
