@@ -5,9 +5,10 @@ not change), train/_average_checks.py (average's paths), train/runlog.py (a run'
 run_model.py (a new run's model), run_config.py (what a checkpoint records of its run),
 disk_errors.py (a failed write reworded), backend_heap.py (glibc's malloc thresholds),
 cli_types.py (the options' argparse types), layers/_attention_checks.py (forward_with_keys's fast
-path), _translate_checks.py (translate's checks) and _api_checks.py (a loaded model's checks). Each
-test kills a hand-made mutant that the suite let live, named in its docstring; every expected
-value is worked out by hand, never by the code under test."""
+path), _translate_checks.py (translate's checks), _api_checks.py (a loaded model's checks) and
+average_commands.py (`minis2s average`). Each test kills a hand-made mutant that the suite let
+live, named in its docstring; every expected value is worked out by hand, never by the code
+under test."""
 
 from __future__ import annotations
 
@@ -399,3 +400,29 @@ def test_parameters_that_are_not_finite_are_named_three_and_counted_beyond():
             ValueError, match=rf"load: parameters hold NaN or infinite values \({named}\): "
         ):
             check_finite_params("load", params)
+
+
+# --- average_commands.py --------------------------------------------------------------------------
+
+
+def test_average_given_a_file_names_the_checkpoint_or_run_that_holds_it(
+    tmp_path, monkeypatch, capsys
+):
+    """Kills `if False:` for both file checks of `minis2s average` (a checkpoint's state.json
+    given as --checkpoint was refused as "no such checkpoint directory", of a file the user
+    can see; a run's log.jsonl as --run, likewise) and `holder = os.path.dirname(args.run)`
+    without `or "."` (a log.jsonl in the working directory pointed at `--run ` and nothing)."""
+    from minis2s.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    a, b = _fake_checkpoints(tmp_path, "a", "b")
+    assert main(["average", "--checkpoint", f"{a}/state.json", "--checkpoint", b,
+                 "--out", "mean"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"{a}/state.json is a file, not a run or checkpoint directory: give {a}, the " in err
+    (tmp_path / "log.jsonl").write_text("")
+    assert main(["average", "--run", "log.jsonl", "--last", "2", "--out", "mean"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "--run log.jsonl is a file, not a run directory: give the run that holds it, --run ." in err
+    )
