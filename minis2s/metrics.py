@@ -58,7 +58,9 @@ def exact_match_by_length(
     _check_pairs("exact_match_by_length", hyps, refs)
     validate.integer("exact_match_by_length", "width (source tokens per band)", width, 1)
     L = _lengths(src_lengths, len(refs))
-    band = (L - 1) // width  # band k holds lengths k*width + 1 .. (k+1)*width
+    # band k holds lengths k*width + 1 .. (k+1)*width; a width past the longest source (even
+    # past int64, which NumPy's // cannot take) puts every sentence in band 0, as that does
+    band = (L - 1) // min(width, int(L.max()))
     same = np.array([_as_key(h) == _as_key(r) for h, r in zip(hyps, refs, strict=True)])
     bands = []
     for k in np.unique(band).tolist():  # the bands that hold a sentence, in order
