@@ -44,15 +44,51 @@ def _set_threads(argv: list[str]) -> None:
 
 
 def _note(
-    command: str, show: Callable[..., None], message: Warning | str, category: type, *rest: Any
+    command: str,
+    show: Callable[..., None],
+    numbers: list[str],
+    message: Warning | str,
+    category: type,
+    *rest: Any,
 ) -> None:
     """Print the library's own warnings (a UserWarning: a fallback it took, such as loading the
-    last checkpoint of a run that has no best one) as one line; others with `show`, as Python
-    would."""
+    last checkpoint of a run that has no best one) as one line; NumPy's floating-point warnings
+    (`overflow encountered in matmul`) as one line too, the first only (an overflow's inf makes
+    the next nan), naming the `numbers` typed (see _numbers_given); others with `show`, as
+    Python would. `numbers` is emptied once its note is printed."""
     if issubclass(category, UserWarning):
         print(f"minis2s {command}: note: {message}", file=sys.stderr)
+    elif issubclass(category, RuntimeWarning) and " encountered in " in str(message):
+        if numbers:  # the first; `train --lr 1e20` gave one for each step's matmul
+            given = "" if numbers == ["a number"] else f" (given: {', '.join(numbers)})"
+            print(f"minis2s {command}: note: NumPy: {message}: a number left the float range; "
+                  f"one given too large or too small?{given}", file=sys.stderr)  # fmt: skip
+            numbers.clear()
     else:
         show(message, category, *rest)
+
+
+def _numbers_given(parser: Any, argv: list[str]) -> list[str]:
+    """The options of `argv` given a number, as typed (`--lr 1e20`, `--epochs=1`), for _note;
+    ["a number"] where none is (_note empties the list once it has noted an overflow)."""
+    strings = parser._option_string_actions
+    numbers = []
+    for i, token in enumerate(argv):
+        if token == "--":
+            break
+        name, eq, value = token.partition("=")
+        value = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+        if name.startswith("--") and name in strings and _is_number(value):
+            numbers.append(f"{name} {value}")
+    return numbers or ["a number"]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _stray_checkpoints(command: str, argv: list[str], unknown: list[str]) -> str:
@@ -103,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     from minis2s import backend
 
     with warnings.catch_warnings():  # restores showwarning: main may run inside a caller
-        warnings.showwarning = functools.partial(_note, args.command, warnings.showwarning)
+        numbers = _numbers_given(parser.commands[args.command], argv)
+        warnings.showwarning = functools.partial(_note, args.command, warnings.showwarning, numbers)
         try:
             if args.threads is not None:  # NumPy's pool too: the parser imported NumPy already
                 from minis2s.threads import set_blas_threads
