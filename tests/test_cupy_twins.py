@@ -59,9 +59,12 @@ def back(result):
     return tuple(to_numpy(a) for a in flat(result))
 
 
-def check_loops(cell, dtype, xp, N, T, H, m, seed, view=lambda a: a, fill=False):
+def check_loops(
+    cell, dtype, xp, N, T, H, m, seed, view=lambda a: a, fill=False, compare=assert_same_results
+):
     """`fill`: xw holds NaN, inf or -inf at padding, and so do the gates made from it (compared
-    at real steps only); every other result must be finite and the same."""
+    at real steps only); every other result must be finite and the same, by `compare(got, want,
+    dtype, what)` (tests/test_cupy_twins_dtypes.py gives its own, with float16's tolerance)."""
     ref, twin = CELLS[cell]
     r = np.random.default_rng(seed)
     args = loop_inputs(cell, N, T, H, m, r, dtype)
@@ -71,13 +74,13 @@ def check_loops(cell, dtype, xp, N, T, H, m, seed, view=lambda a: a, fill=False)
     got = back(twin.forward_loop(*map(view, on(xp, args))))
     if fill:
         got_at_real = gates_zeroed_at_padding(cell, got, m)
-        assert_same_results(got_at_real, gates_zeroed_at_padding(cell, want, m), dtype, cell)
+        compare(got_at_real, gates_zeroed_at_padding(cell, want, m), dtype, cell)
     else:
-        assert_same_results(got, want, dtype, f"{cell}.forward_loop")
+        compare(got, want, dtype, f"{cell}.forward_loop")
     bargs = backward_inputs(cell, args, want, r, dtype)
     want_b = ref.backward_loop(*bargs)
     got_b = back(twin.backward_loop(*map(view, on(xp, bargs))))
-    assert_same_results(got_b, want_b, dtype, f"{cell}.backward_loop")
+    compare(got_b, want_b, dtype, f"{cell}.backward_loop")
 
 
 def test_cupy_backend_registers_the_twins():

@@ -26,13 +26,10 @@ from minis2s.kernels import cupy_gru, cupy_loss, cupy_lstm, cupy_optim, cupy_rnn
 from minis2s.kernels.elementwise import Elementwise, RowSum
 from minis2s.layers import gru, loss, lstm, rnn, softmax
 from minis2s.train import optim
+from tests import test_cupy_twins
 from tests.gpu import ARRAY_MODULES, array_module
 from tests.parity import (
-    backward_inputs,
-    fill_padding,
     flat,
-    gates_zeroed_at_padding,
-    loop_inputs,
     step_inputs,
     with_padded_row,
 )
@@ -56,22 +53,8 @@ def same(got, want, dtype, what):
 
 
 def check_loops(cell, dtype, xp, N, T, H, m, seed, fill=False):
-    ref, twin = CELLS[cell]
-    r = np.random.default_rng(seed)
-    args = loop_inputs(cell, N, T, H, m, r, dtype)
-    if fill:
-        args = (fill_padding(args[0], m, r), *args[1:])
-    want = ref.forward_loop(*args)
-    got = tuple(to_numpy(a) for a in flat(twin.forward_loop(*map(xp.asarray, args))))
-    if fill:  # gates made from padding's NaN / inf are compared at real steps only
-        got, want_cmp = (
-            gates_zeroed_at_padding(cell, got, m),
-            gates_zeroed_at_padding(cell, want, m),
-        )
-    same(got, want_cmp if fill else want, dtype, f"{cell}.forward_loop")
-    bargs = backward_inputs(cell, args, want, r, dtype)
-    same(twin.backward_loop(*map(xp.asarray, bargs)), ref.backward_loop(*bargs), dtype,
-         f"{cell}.backward_loop")  # fmt: skip
+    """test_cupy_twins.check_loops, its results compared by `same` (float16's tolerance)."""
+    test_cupy_twins.check_loops(cell, dtype, xp, N, T, H, m, seed, fill=fill, compare=same)
 
 
 @ARRAY_MODULES
