@@ -68,17 +68,17 @@ def _note(
         show(message, category, *rest)
 
 
-def _numbers_given(parser: Any, argv: list[str]) -> list[str]:
-    """The options of `argv` given a number, as typed (`--lr 1e20`, `--epochs=1`), for _note;
-    ["a number"] where none is (_note empties the list once it has noted an overflow)."""
-    strings = parser._option_string_actions
+def _numbers_given(argv: list[str]) -> list[str]:
+    """The options of `argv` (parsed: each --name is an option) given a number, as typed
+    (`--lr 1e20`, `--epochs=1`), for _note; ["a number"] where none is (_note empties the list
+    once it has noted an overflow)."""
     numbers = []
     for i, token in enumerate(argv):
         if token == "--":
             break
         name, eq, value = token.partition("=")
         value = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
-        if name.startswith("--") and name in strings and _is_number(value):
+        if name.startswith("--") and _is_number(value):
             numbers.append(f"{name} {value}")
     return numbers or ["a number"]
 
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     from minis2s import backend
 
     with warnings.catch_warnings():  # restores showwarning: main may run inside a caller
-        numbers = _numbers_given(parser.commands[args.command], argv)
+        numbers = _numbers_given(argv)
         warnings.showwarning = functools.partial(_note, args.command, warnings.showwarning, numbers)
         try:
             if args.threads is not None:  # NumPy's pool too: the parser imported NumPy already
