@@ -37,7 +37,7 @@ def quick_splits(data):
 
 def show(translator, pairs, n: int = 5, **decode) -> None:
     """Print n source -> output (reference) lines, ok/ERR as `minis2s train --show` prints them."""
-    from minis2s.commands import show_translations
+    from minis2s.command_translations import show_translations
 
     outs = translator.translate([s for s, _ in pairs[:n]], **decode)
     show_translations(translator, pairs[:n], [t[0] if isinstance(t, list) else t for t in outs])

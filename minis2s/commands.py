@@ -2,8 +2,7 @@
 hand on to a module of their own: train to train_commands.py, translate to translate_commands.py,
 evaluate and score to evaluate_commands.py, average to average_commands.py. What the commands
 that translate share (translate_naming, the notes on long and unknown sources, the decoding
-options checked against the model, show_translations) is command_translations.py's, importable
-from here as before."""
+options checked against the model, show_translations) is command_translations.py's."""
 
 from __future__ import annotations
 
@@ -14,13 +13,7 @@ import sys
 import warnings
 from typing import TYPE_CHECKING
 
-# importable here, as before; CHUNK is read where translate_naming is (patch it there)
-from minis2s.command_translations import CHUNK as CHUNK
-from minis2s.command_translations import check_decode_options as check_decode_options
-from minis2s.command_translations import note_long as note_long
 from minis2s.command_translations import note_unknown
-from minis2s.command_translations import show_translations as show_translations
-from minis2s.command_translations import translate_naming as translate_naming
 
 if TYPE_CHECKING:  # for annotations only: each command imports what it uses when it runs
     from minis2s.api import Translation, Translator

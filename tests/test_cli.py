@@ -43,7 +43,7 @@ def test_shown_translations_are_ok_when_exact_match_counts_them(capsys):
     from types import SimpleNamespace
 
     from minis2s.api import Translator
-    from minis2s.commands import show_translations
+    from minis2s.command_translations import show_translations
     from minis2s.data.vocab import Vocab
     from minis2s.models import ModelConfig, Seq2Seq
 

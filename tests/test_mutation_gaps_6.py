@@ -291,7 +291,7 @@ def test_a_step_limit_refusal_survives_pickling_in_its_callers_words():
 def test_a_command_names_the_too_long_source_by_its_place():
     """Kills cmd2 (translate_naming numbering the source by its index among those given): a
     blank line 2 left out, the long source is line 3 of the input, not line 2."""
-    from minis2s.commands import translate_naming
+    from minis2s.command_translations import translate_naming
 
     long = "1234567890123456789012"
     with pytest.raises(ValueError) as e:
