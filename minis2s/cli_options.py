@@ -1,7 +1,7 @@
 """The options of `minis2s train` generated from ModelConfig and TrainConfig (their help, which
 were given, which the rest of the configuration would ignore): what cli_parser.py builds its
-parser from. The argparse types of the options (path, positive_int, ...) are cli_types.py's,
-importable from here as before. Imports no NumPy (see cli --threads)."""
+parser from. The argparse types of the options (path, positive_int, ...) are cli_types.py's.
+Imports no NumPy (see cli --threads)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-# importable here, as before; non_negative_int types the --seed and --eval-every it generates
-from minis2s.cli_types import finite_float as finite_float
-from minis2s.cli_types import non_negative_float as non_negative_float
-from minis2s.cli_types import non_negative_int as non_negative_int
-from minis2s.cli_types import path as path
-from minis2s.cli_types import positive_float as positive_float
-from minis2s.cli_types import positive_fraction as positive_fraction
-from minis2s.cli_types import positive_int as positive_int
-from minis2s.cli_types import text as text
+from minis2s.cli_types import non_negative_int  # types the --seed and --eval-every it makes
 
 DATA_FIELDS = {"src_vocab", "tgt_vocab", "src_features"}  # filled from the data, not options
 

@@ -225,7 +225,7 @@ def test_the_wall_clock_counts_milliseconds():
 def test_top_p_of_1_is_the_whole_distribution():
     """Kills `0 < value < 1` in positive_fraction: --top-p 1 keeps every token (plain
     sampling), the upper end of (0, 1]."""
-    from minis2s.cli_options import positive_fraction
+    from minis2s.cli_types import positive_fraction
 
     assert positive_fraction("1") == 1.0 and positive_fraction("0.5") == 0.5
 
@@ -235,7 +235,7 @@ def test_a_negative_zero_is_written_as_zero():
     a config or message would then print as "-0.0"."""
     import math
 
-    from minis2s.cli_options import non_negative_float
+    from minis2s.cli_types import non_negative_float
 
     value = non_negative_float("-0")
     assert value == 0.0 and math.copysign(1.0, value) == 1.0
