@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from minis2s import cli_options
+from minis2s import cli_types
 from minis2s.cli import build_parser, main
 from tests.refusals import refusal
 
@@ -65,10 +65,10 @@ def test_a_stack_too_deep_for_memory_is_refused_before_it_is_built(tmp_path, cap
 # its argparse type, which must be one of these (test_every_option_type_has_bad_values); a number
 # option's are every one of NUMBERS but those ALLOWED, so that a type or check made looser fails.
 NUMBERS = ["-1", "0", "-0", "2.5", "nan", "inf", "-inf", "1e309", "abc", "", " "]
-TEXT = {None: [""], str: [""], cli_options.text: [""], cli_options.path: ["", " "]}
-INTEGERS = {int, cli_options.positive_int, cli_options.non_negative_int}
-FLOATS = {float, cli_options.finite_float, cli_options.non_negative_float,
-          cli_options.positive_float, cli_options.positive_fraction}  # fmt: skip
+TEXT = {None: [""], str: [""], cli_types.text: [""], cli_types.path: ["", " "]}
+INTEGERS = {int, cli_types.positive_int, cli_types.non_negative_int}
+FLOATS = {float, cli_types.finite_float, cli_types.non_negative_float,
+          cli_types.positive_float, cli_types.positive_fraction}  # fmt: skip
 ZERO = ["0", "-0"]  # 0 = off (--clip), none (--dropout), greedy (--beam), all (--top-k), ...
 ZERO_OK = ["--beam", "--top-k", "--seed", "--eval-every", "--max-len-b", "--show", "--patience",
            "--max-steps", "--keep-checkpoints", "--lr-patience", "--bpe-merges", "--dropout",
@@ -231,7 +231,7 @@ def path_cases():
     parser = build_parser()
     for command, sub in parser.commands.items():
         for action in sub._actions:
-            if action.type is cli_options.path:
+            if action.type is cli_types.path:
                 option = action.option_strings[-1]
                 kind = KIND.get((command, option), KIND.get(option, ""))
                 for value in WRONG.get(kind, ["no KIND for this option"]):

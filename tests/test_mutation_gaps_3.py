@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from minis2s import _warn, cli_options
+from minis2s import _warn, cli_options, cli_types
 from minis2s.cli import build_parser
 from minis2s.data import bpe, loading
 from minis2s.data.batching import encode_pairs
@@ -245,11 +245,11 @@ def test_an_empty_path_and_a_blank_one_are_refused_each_in_its_words():
     as a blank path. Mutants: the '' check dropped (it fell to the blank one's words), and the
     blank check as `text == " "`, which let two spaces or a TAB make a directory."""
     with pytest.raises(argparse.ArgumentTypeError, match="an empty path .an unset shell var"):
-        cli_options.path("")
+        cli_types.path("")
     for blank in ("  ", "\t", " \n"):
         with pytest.raises(argparse.ArgumentTypeError, match="a blank path"):
-            cli_options.path(blank)
-    assert cli_options.path(" a ") == " a "  # a name with spaces is a name
+            cli_types.path(blank)
+    assert cli_types.path(" a ") == " a "  # a name with spaces is a name
 
 
 def test_minus_zero_is_read_as_zero():
@@ -305,14 +305,14 @@ def test_gradcheck_only_takes_any_text_but_the_empty_one():
     refusing whitespace as path() does."""
     assert build_parser().parse_args(["gradcheck", "--only", " "]).only == " "
     with pytest.raises(argparse.ArgumentTypeError, match="empty"):
-        cli_options.text("")
+        cli_types.text("")
 
 
 def test_a_number_option_names_what_it_wants_for_text_that_is_no_number():
     """--alpha abc: "must be a finite number", as for nan; not argparse's "invalid finite_float
     value", which names a Python function. Mutant: finite_float calling float() unguarded."""
     with pytest.raises(argparse.ArgumentTypeError, match="must be a finite number; got 'abc'"):
-        cli_options.finite_float("abc")
+        cli_types.finite_float("abc")
 
 
 # --- checkpoint_read.Folder: the directory opened, not what its name holds now ----------------
