@@ -160,7 +160,9 @@ def test_adamw_decay_factor_is_refused_before_training(tmp_path, capsys, schedul
 
     with pytest.raises(ValueError, match=r"lr \* weight_decay = 1.5 \* 1 = 1.5 >= 1"):
         TrainConfig(optimizer="adamw", lr=1.5, weight_decay=1.0, lr_schedule=schedule)
-    TrainConfig(optimizer="adam", lr=1.5, weight_decay=1.0, lr_schedule=schedule)  # L2: fine
+    TrainConfig(optimizer="adamw", lr=1.5, weight_decay=0.6, lr_schedule=schedule)  # 0.9 < 1
+    with pytest.raises(ValueError, match=r"lr \* weight_decay = 1.5 \* 1 = 1.5 >= 1"):  # L2 too
+        TrainConfig(optimizer="adam", lr=1.5, weight_decay=1.0, lr_schedule=schedule)
     out = tmp_path / "run"
     argv = ["train", "--task", "copy", "--optimizer", "adamw", "--lr", "1.5", "--weight-decay",
             "1", "--lr-schedule", "warmup", "--warmup-steps", "20", "--out", str(out)]  # fmt: skip

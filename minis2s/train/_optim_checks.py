@@ -74,24 +74,70 @@ def check_range(where: str, params: dict[str, Any], eps: float, accumulator: flo
             )
 
 
-def check_decay(lr: float, weight_decay: float, where: str = "AdamW", peak: bool = False) -> None:
-    """AdamW multiplies every weight by 1 - lr * weight_decay before its step: at a product >= 1
-    that zeroes the weights or flips their sign at every update, under a finite loss. `where`
-    names the caller: AdamW checks each step's rate; TrainConfig, with `peak`, the schedule's
-    peak (its lr) before training, as a ConfigError of weight_decay that `minis2s train` words
-    in its options (--lr x --weight-decay)."""
+ADAPTIVE = ("adam", "adagrad")  # the optimizers that divide each step by the gradient's size
+
+
+def check_decay(
+    lr: float, weight_decay: float, where: str = "AdamW", peak: bool = False, optimizer: str = ""
+) -> None:
+    """ValueError (with `peak`, a ConfigError of weight_decay) when lr * weight_decay >= 1, the
+    decay too strong to train with, for each way `optimizer` (a name of OPTIMIZERS; "" for
+    `where`'s, lowercased) decays:
+
+    - AdamW and SGD multiply every weight by 1 - lr * weight_decay at each step
+      (SGD's p - lr * (grad + weight_decay * p) is p * (1 - lr * weight_decay) - lr * grad): at
+      a product >= 1 that zeroes the weights or flips their sign at every update.
+    - Adam and Adagrad (ADAPTIVE) add weight_decay * p to the gradient and divide the step by
+      the gradient's own size, so their step is about lr whatever the decay; the decay holds
+      each weight where grad + weight_decay * p averages 0, within |grad| / weight_decay of 0.
+      At lr * weight_decay >= 1 that is less than one step, lr * |grad|, for every gradient
+      entry below 1 (cross-entropy's, a mean over tokens, are): the weights stay at 0 and the
+      model cannot learn. (torch.optim.Adam takes any weight_decay >= 0; 1e-5 to 1e-2 is usual.)
+
+    `where` names the caller: the optimizers check each step's rate; TrainConfig, with `peak`,
+    the schedule's peak (its lr) before training, as a ConfigError of weight_decay that
+    `minis2s train` words in its options (--lr x --weight-decay)."""
     if lr * weight_decay < 1:
         return
     at = " (at the schedule's peak)" if peak else ""
 
-    def body(product: str, lower: str) -> str:  # the message, with the settings named as given
-        return (f"{product} = {lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1{at} would "
-                "zero the weights or flip their sign at every update (they are multiplied by 1 - "
-                f"{product}); lower {lower}")  # fmt: skip
+    def body(product: str, decay: str, rate: str, lower: str) -> str:  # settings named as given
+        said = f"{product} = {lr:g} * {weight_decay:g} = {lr * weight_decay:g} >= 1{at}"
+        if (optimizer or where).lower() in ADAPTIVE:
+            return (f"{said} holds the weights at 0, so the model cannot learn (L2 decay keeps "
+                    f"each weight within |grad| / {decay} of 0, less than one step of {rate} x "
+                    f"|grad|); lower {decay} below 1 / {rate} = {1 / lr:g} (1e-5 to 1e-2 is "
+                    "usual)")  # fmt: skip
+        return (f"{said} would zero the weights or flip their sign at every update (they are "
+                f"multiplied by 1 - {product}); lower {lower}")  # fmt: skip
 
-    python = body("lr * weight_decay", "the weight decay or the learning rate")
+    python = body(
+        "lr * weight_decay", "weight_decay", "lr", "the weight decay or the learning rate"
+    )
     if not peak:
         raise ValueError(f"{where}: {python}")
-    cli = body("--lr x --weight-decay", "--weight-decay or --lr")
+    cli = body("--lr x --weight-decay", "--weight-decay", "--lr", "--weight-decay or --lr")
     raise ConfigError(where, "weight_decay", weight_decay, python, "{body}",
-                      f"with --optimizer adamw, {cli}")  # fmt: skip
+                      f"with --optimizer {optimizer or 'adamw'}, {cli}")  # fmt: skip
+
+
+def check_decay_range(where: str, params: dict[str, Any], weight_decay: float) -> None:
+    """Adam's and Adagrad's L2 decay term, weight_decay * |p|, squarable in the parameters'
+    dtype: past sqrt(max) (1.8e19 in float32) g * g is inf, the second moment (the sum) is inf
+    for good and every step g / inf is 0, silently. lr * weight_decay < 1 (check_decay) leaves
+    this only to an lr below ~1e-19; `params` passed check_arrays. One host reduction a
+    parameter, once, when the optimizer is built."""
+    if weight_decay == 0:
+        return
+    for k, p in params.items():
+        if p.size == 0:
+            continue
+        root = math.sqrt(float(np.finfo(p.dtype).max))
+        largest = float(abs(p).max())
+        if weight_decay * largest > root:
+            raise ValueError(
+                f"{where}: weight_decay={weight_decay:g} times |{k}| up to {largest:.3g} is "
+                f"beyond {root:.3g}, the largest number {np.dtype(p.dtype).name} can square: "
+                "the second moment of g = grad + weight_decay * p would be inf and every step 0; "
+                f"give a weight_decay below {root / largest:.3g}"
+            )

@@ -175,8 +175,8 @@ class TrainConfig:
                     "{field}=True {body}", "needs --momentum > 0; got --momentum 0 (Nesterov's "
                     "is a momentum method): give --momentum, or leave --nesterov out",
                 )  # fmt: skip
-        if str(self.optimizer).lower() == "adamw":  # no schedule goes above lr: its peak
-            check_decay(self.lr, self.weight_decay, "TrainConfig: optimizer='adamw'", peak=True)
+        name = str(self.optimizer).lower()  # no schedule goes above lr: its peak
+        check_decay(self.lr, self.weight_decay, f"TrainConfig: optimizer={name!r}", True, name)
         self._check_lr_decay()
         if self.lr_patience < 0:
             raise ConfigError("TrainConfig", "lr_patience", self.lr_patience, "must be >= 0")

@@ -27,7 +27,7 @@ from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.train._optim_checks import (
     check_betas,
-    check_decay,
+    check_decay_range,
     check_eps,
     check_hyper,
     check_momentum,
@@ -137,6 +137,8 @@ class Adam(Optimizer):
 
     def _check_dtype_range(self, params: Params) -> None:
         check_range(type(self).__name__, params, self.eps)
+        if type(self) is Adam:  # AdamW's decay does not enter g
+            check_decay_range("Adam", params, self.weight_decay)
 
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         self._adam(p, g, state, self.weight_decay)
@@ -167,11 +169,6 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
-
-    def step(self, params: Params, grads: Params) -> None:
-        """One update of every parameter in place, using `grads` (same keys and shapes)."""
-        check_decay(self.lr, self.weight_decay)  # each step: a schedule sets lr between them
-        super().step(params, grads)
 
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         if self.weight_decay != 0:
@@ -205,6 +202,7 @@ class Adagrad(Optimizer):
 
     def _check_dtype_range(self, params: Params) -> None:
         check_range("Adagrad", params, self.eps, self.initial_accumulator_value)
+        check_decay_range("Adagrad", params, self.weight_decay)
 
     def _init_slot(self, slot: str, p: Any) -> Any:
         return get_array_module(p).full_like(p, self.initial_accumulator_value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from minis2s.backend import get_array_module, to_numpy
-from minis2s.train._optim_checks import check_hyper
+from minis2s.train._optim_checks import check_decay, check_hyper
 from minis2s.train.grad_norm import check_arrays
 
 Params = dict[str, Any]
@@ -27,16 +27,16 @@ class Optimizer:
     def __init__(self, params: Params, lr: float, weight_decay: float) -> None:
         check_hyper(type(self).__name__, lr=lr, weight_decay=weight_decay)
         check_arrays(type(self).__name__, "params", params)
-        self._check_dtype_range(params)  # before any state array is made of those values
         self.lr = lr
         self.weight_decay = weight_decay
+        self._check_dtype_range(params)  # before any state array is made of those values
         self.t = 0  # number of steps taken
         self.shapes = {k: tuple(p.shape) for k, p in params.items()}
         self.state = {s: {k: self._init_slot(s, p) for k, p in params.items()} for s in self.SLOTS}
 
     def _check_dtype_range(self, params: Params) -> None:
         """The hyper-parameters that the update uses as scalars of the parameters' dtype fit
-        it (`check_range`); `params` are checked arrays. SGD has none."""
+        it (`check_range`, `check_decay_range`); `params` are checked arrays. SGD has none."""
 
     def _init_slot(self, slot: str, p: Any) -> Any:
         return get_array_module(p).zeros_like(p)
@@ -44,6 +44,7 @@ class Optimizer:
     def step(self, params: Params, grads: Params) -> None:
         """One update of every parameter in place, using `grads` (same keys and shapes)."""
         self._check(params, grads)
+        check_decay(self.lr, self.weight_decay, type(self).__name__)  # a schedule sets lr
         self.t += 1
         for k, p in params.items():
             self._update(p, grads[k], {s: self.state[s][k] for s in self.SLOTS})
