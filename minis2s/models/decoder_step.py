@@ -43,7 +43,7 @@ from minis2s import backend
 from minis2s.backend import get_array_module
 from minis2s.layers import attention, dropout, linear, stack
 from minis2s.models.config import ModelConfig
-from minis2s.models.params import sub
+from minis2s.models.params import subs
 
 
 class DecoderParams(NamedTuple):
@@ -78,8 +78,10 @@ class StepGrads(NamedTuple):
 
 def split_params(p: dict[str, Any], cfg: ModelConfig) -> DecoderParams:
     """The "dec." entries of the model's flat dict `p`, by piece (DecoderParams)."""
-    layers = [sub(p, f"dec.rnn.l{l}.fwd.") for l in range(cfg.dec_layers)]
-    return DecoderParams(sub(p, "dec.emb."), layers, sub(p, "dec.att."), sub(p, "dec.combine."))
+    whole = ["dec.emb.", "dec.att.", "dec.combine."]
+    layers = [f"dec.rnn.l{l}.fwd." for l in range(cfg.dec_layers)]
+    emb, att, combine, *per_layer = subs(p, whole + layers)  # one pass, not one per layer
+    return DecoderParams(emb, per_layer, att, combine)
 
 
 def step_params(p: dict[str, Any], cfg: ModelConfig) -> DecoderParams:

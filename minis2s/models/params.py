@@ -2,7 +2,8 @@
 
 A model's parameters are one flat `dict[str, array]` ("enc.rnn.l0.fwd.W_ih", "out.W", ...), so
 optimizers, checkpoints and gradient checks treat every model alike. Layers take the slice of
-the dict they own, with the prefix stripped: `sub(params, "enc.rnn.")`.
+the dict they own, with the prefix stripped: `sub(params, "enc.rnn.")`, or many slices in one
+pass: `subs(params, ["dec.rnn.l0.fwd.", ...])`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,25 @@ from minis2s.models.config import ModelConfig
 def sub(params: dict[str, Any], prefix: str) -> dict[str, Any]:
     """The entries of `params` under `prefix`, with the prefix removed (same arrays, no copy)."""
     return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def subs(params: dict[str, Any], prefixes: Sequence[str]) -> list[dict[str, Any]]:
+    """[sub(params, q) for q in prefixes] in one pass over `params`: each key is offered to the
+    prefixes that end at one of its dots, so L layers cost O(L) rather than sub's O(L) scans of
+    O(L) keys each (--dec-layers 2000 spent minutes there). Each prefix ends with "." (so that
+    "l1." is not a start of "l10."); a prefix given twice gets one dict twice."""
+    for q in prefixes:
+        if not q.endswith("."):
+            raise ValueError(f"subs: prefix {q!r} must end with '.'")
+    views: dict[str, dict[str, Any]] = {q: {} for q in prefixes}
+    for k, v in params.items():
+        dot = k.find(".")
+        while dot >= 0:
+            head = k[: dot + 1]
+            if head in views:
+                views[head][k[dot + 1 :]] = v
+            dot = k.find(".", dot + 1)
+    return [views[q] for q in prefixes]
 
 
 def prefixed(grads: dict[str, Any], prefix: str) -> dict[str, Any]:
