@@ -217,14 +217,27 @@ class Vocab:
     def save(self, path: str | os.PathLike) -> None:
         """Write UTF-8 JSON atomically: a temp file in the same folder, then `os.replace`,
         so a crash never leaves a half-written vocabulary where a good one was."""
+        _check_path("Vocab.save", path)
         with atomic_text_file(path) as f:
             json.dump(self.to_dict(), f, ensure_ascii=False, indent=0)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a file written by `save`; ValueError naming the file if it is malformed."""
+        _check_path("Vocab.load", path)
         try:
             with open(path, encoding="utf-8") as f:
                 return cls.from_dict(json.load(f))
         except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
             raise ValueError(f"{os.fspath(path)}: cannot read vocabulary: {e}") from e
+
+
+def _check_path(where: str, path: Any) -> None:
+    """`path` is a str or os.PathLike: open() takes an int (True too) for a file descriptor,
+    and Vocab.load(True) read standard output as a vocabulary and closed it; pathlib's
+    TypeError of anything else named neither the call nor the argument."""
+    if not isinstance(path, str | os.PathLike):
+        what = "None" if path is None else f"{type(path).__name__} {path!r:.40}"
+        raise ValueError(
+            f"{where}: path is {what}; give the vocabulary file's path, as a str or pathlib.Path"
+        )
