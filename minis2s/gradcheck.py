@@ -93,7 +93,7 @@ def check_layer(
     if entries is not None:
         validate.integer("check_layer", "entries (of each parameter to check)", entries, 1)
     validate.integer("check_layer", "directions (through each parameter)", directions, 0)
-    check_arguments(forward, backward, inputs, params)
+    check_arguments(forward, backward, inputs, params, seed)
     arg_names = list(inspect.signature(forward).parameters)
     check_not_empty(inputs, arg_names, params)
     call = (

@@ -7,20 +7,24 @@ differences of a NaN loss measure nothing). Each ValueError names the argument a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.backend import to_numpy
 from minis2s.gradcheck_blocks import leaves
 
 
 def check_arguments(
-    forward: Any, backward: Any, inputs: Any, params: dict[str, Any] | None
+    forward: Any, backward: Any, inputs: Any, params: dict[str, Any] | None, seed: Any
 ) -> None:
     """Refuse (ValueError) what check_layer would misread, where Python's own error names none
-    of it: a forward or backward that is no function, one array for `inputs` (its rows unpacked
-    as arguments), params that are no dict, a parameter not an array."""
+    of it: a forward or backward that is no function, one array (or string) for `inputs` (its
+    rows unpacked as arguments), params that are no dict, a parameter not an array, a seed
+    that is no integer >= 0 (NumPy's own error of default_rng((seed, 1)) named neither)."""
+    validate.integer("check_layer", "seed (of the upstream gradients)", seed, 0)
     for name, fn in (("forward", forward), ("backward", backward)):
         if not callable(fn):
             raise ValueError(f"check_layer: {name} must be a function, such as "
@@ -33,6 +37,10 @@ def check_arguments(
         raise ValueError(f"check_layer: inputs is one array of shape {tuple(inputs.shape)}; give "
                          "a list with one entry per argument of forward before p, e.g. "
                          "[x]")  # fmt: skip
+    if isinstance(inputs, str) or not isinstance(inputs, Sequence):
+        raise ValueError(f"check_layer: inputs is {type(inputs).__name__} {inputs!r:.40}; give a "
+                         "list of arrays with one entry per argument of forward before p, e.g. "
+                         "[x]")  # fmt: skip
     for key, value in (params or {}).items():
         if not hasattr(value, "dtype"):
             raise ValueError(f"check_layer: params[{key!r}] is a {type(value).__name__}; give "
@@ -42,7 +50,15 @@ def check_arguments(
 def check_not_empty(inputs: Any, arg_names: list[str], params: dict[str, Any] | None) -> None:
     """Refuse an input or parameter with no entries: there is nothing to differ, every error is
     0.0, and the check passes whatever backward returns."""
+    if len(inputs) > len(arg_names):  # each input is named by forward's parameter it fills
+        raise ValueError(f"check_layer: inputs has {len(inputs)} entries, but forward takes "
+                         f"{len(arg_names)} arguments ({', '.join(arg_names)}), p included: give "
+                         "one entry per argument of forward before p")  # fmt: skip
     named = [leaf for k, x in enumerate(inputs) for leaf in leaves(x, arg_names[k])]
+    for name, a in named:
+        if not hasattr(a, "shape"):  # a str or a number has no entries to differ
+            raise ValueError(f"check_layer: the input {name} is {type(a).__name__} {a!r:.40}; "
+                             "give arrays, e.g. np.asarray(values, dtype=np.float64)")  # fmt: skip
     named += [(f"parameter {k}", w) for k, w in (params or {}).items()]
     for name, a in named:
         if a.size == 0:

@@ -9,9 +9,17 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from minis2s import gradcheck
 from minis2s.data.vocab import Vocab
+from minis2s.layers import linear
+
+
+def _linear_case() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((2, 3)), linear.init(3, 2, rng, np.float64)
 
 
 def test_vocab_load_of_a_number_reads_no_file_descriptor():
@@ -39,3 +47,30 @@ def test_vocab_save_of_no_path(path, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"Vocab\.save: path is .*; give the vocabulary file's"):
         Vocab.build([["a"]]).save(path)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("inputs", ["x", ["x"], [1.5], [[1.0, 2.0]]])
+def test_check_layer_of_inputs_that_are_no_arrays(inputs):
+    """gradcheck.check_layer(linear.forward, linear.backward, "x", p) (and [1.5], ["x"]):
+    AttributeError: 'str' object has no attribute 'size', from the check of empty inputs."""
+    _, p = _linear_case()
+    with pytest.raises(ValueError, match=r"check_layer: .*give .*arrays"):
+        gradcheck.check_layer(linear.forward, linear.backward, inputs, p)
+
+
+def test_check_layer_of_more_inputs_than_forward_takes():
+    """gradcheck.check_layer(linear.forward, linear.backward, [x, x, x], p): IndexError: list
+    index out of range (the inputs' names are forward's parameters, and it has two)."""
+    x, p = _linear_case()
+    with pytest.raises(ValueError, match=r"check_layer: inputs has 3 entries, but forward takes"):
+        gradcheck.check_layer(linear.forward, linear.backward, [x, x, x], p)
+
+
+@pytest.mark.parametrize("seed", [-5, 1.5, None, "nonesuch", True])
+def test_check_layer_of_a_seed_that_is_no_integer(seed):
+    """gradcheck.check_layer(..., seed=-5) (1.5, None, "nonesuch"): NumPy's "expected
+    non-negative integer", "seed must be integer", "object of type 'NoneType' has no len()"
+    from default_rng((seed, 1)); True ran as seed 1."""
+    x, p = _linear_case()
+    with pytest.raises(ValueError, match=r"check_layer: seed .*must be (an integer )?>= 0"):
+        gradcheck.check_layer(linear.forward, linear.backward, [x], p, seed=seed)
