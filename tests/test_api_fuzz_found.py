@@ -14,7 +14,7 @@ import pytest
 
 from minis2s import gradcheck
 from minis2s.data.vocab import Vocab
-from minis2s.layers import linear
+from minis2s.layers import attention, linear
 
 
 def _linear_case() -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -74,3 +74,17 @@ def test_check_layer_of_a_seed_that_is_no_integer(seed):
     x, p = _linear_case()
     with pytest.raises(ValueError, match=r"check_layer: seed .*must be (an integer )?>= 0"):
         gradcheck.check_layer(linear.forward, linear.backward, [x], p, seed=seed)
+
+
+@pytest.mark.parametrize("score", ["general", "concat", "additive"])
+@pytest.mark.parametrize("weight", [None, [[1.0]], 3])
+def test_attention_forward_of_a_parameter_that_is_no_array(score, weight):
+    """attention.forward(q, enc, p, score=...) with p["W_a"] (a weight the score reads) None or a
+    list: AttributeError: 'NoneType' object has no attribute 'shape' from the shape checks."""
+    rng = np.random.default_rng(0)
+    p = attention.init(score, 4, 4, rng, dtype=np.float64)
+    name = next(iter(p))
+    p[name] = weight
+    q, enc = rng.standard_normal((1, 2, 4)), rng.standard_normal((1, 3, 4))
+    with pytest.raises(ValueError, match=rf"attention.forward: p\['{name}'\] must be an array"):
+        attention.forward(q, enc, p, None, score)

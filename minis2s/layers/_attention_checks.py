@@ -32,8 +32,8 @@ def check_score(score: str) -> None:
 
 
 def need(where: str, p: dict[str, Any], names: tuple[str, ...], score: str) -> None:
-    """p a dict that holds `names` (what the caller reads of it) and nothing the score kind does
-    not use: another kind's weights (p of "general" called as "dot") would go unread."""
+    """p a dict that holds `names` (what the caller reads of it) as arrays, and nothing the score
+    kind does not use: another kind's weights (p of "general" called as "dot") would go unread."""
     init = f"attention.init({score!r}, Hq, He, rng)"
     if not isinstance(p, dict):
         raise ValueError(
@@ -47,6 +47,8 @@ def need(where: str, p: dict[str, Any], names: tuple[str, ...], score: str) -> N
             f"p lacks {', '.join(missing)}"
         )
     validate.unused(where, p, PARAMS[score], f"score {score!r}", init)
+    for k in names:  # None or a list: an AttributeError of its .shape in the checks that follow
+        validate.array(where, f"p[{k!r}]", p[k])
 
 
 def _queries(where: str, q: Any, enc: Any, p: dict[str, Any], score: str, names: tuple) -> tuple:
