@@ -88,3 +88,29 @@ def test_attention_forward_of_a_parameter_that_is_no_array(score, weight):
     q, enc = rng.standard_normal((1, 2, 4)), rng.standard_normal((1, 3, 4))
     with pytest.raises(ValueError, match=rf"attention.forward: p\['{name}'\] must be an array"):
         attention.forward(q, enc, p, None, score)
+
+
+@pytest.mark.parametrize("read", ["read_phrase_table", "read_vectors", "read_corpus"])
+def test_file_readers_of_a_number_read_no_file_descriptor(read):
+    """corpus.read_phrase_table(3) (read_vectors(3), read_corpus([3])): open() took the int for
+    a file descriptor, read it and closed it (True: the process's standard output); here a
+    descriptor of /dev/null stands in, and must stay open."""
+    from minis2s.data import corpus, vectors
+
+    fd = os.open(os.devnull, os.O_RDONLY)
+    try:
+        with pytest.raises(ValueError, match=r"path is int \d+; give the path of"):
+            reader = getattr(corpus if read != "read_vectors" else vectors, read)
+            reader([fd] if read == "read_corpus" else fd)
+        os.fstat(fd)  # OSError (Bad file descriptor) if the reader closed it
+    finally:
+        os.close(fd)
+
+
+def test_read_corpus_of_no_paths():
+    """corpus.read_corpus(3): TypeError: object of type 'int' has no len(), naming neither the
+    argument nor what it takes."""
+    from minis2s.data import corpus
+
+    with pytest.raises(ValueError, match=r"read_corpus: paths is int 3; give one TSV file"):
+        corpus.read_corpus(3)

@@ -234,6 +234,11 @@ def read_corpus(
     as read_parallel does."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if not isinstance(paths, Sequence):  # an int: len()'s TypeError named nothing
+        raise ValueError(
+            f"read_corpus: paths is {type(paths).__name__} {paths!r:.40}; give one TSV file's "
+            "path, or a (source, target) pair of paths, each a str or pathlib.Path"
+        )
     if len(paths) not in (1, 2):
         raise ValueError(
             f"a corpus is one TSV file (source<TAB>target) or two files aligned line by line "

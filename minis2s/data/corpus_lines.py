@@ -35,7 +35,12 @@ class CorpusError(ValueError):
 
 def open_binary(path: str | os.PathLike, what: str = "a text file") -> BinaryIO:
     """`path` opened for reading bytes; a CorpusError that names the file when it is missing,
-    a directory (`what` says what was expected) or unreadable."""
+    a directory (`what` says what was expected) or unreadable; a ValueError for a path that is
+    no str or os.PathLike: open() takes an int (True too) for a file descriptor, which it reads
+    and then closes (True: standard output)."""
+    if not isinstance(path, str | os.PathLike):
+        what_path = "None" if path is None else f"{type(path).__name__} {path!r:.40}"
+        raise ValueError(f"path is {what_path}; give the path of {what}, as a str or pathlib.Path")
     try:
         return open(path, "rb")
     except FileNotFoundError:
