@@ -39,9 +39,15 @@ def _save(fig: Any, out: str | None) -> Any:
 
 def _check_out(where: str, out: Any) -> None:
     """A path `out` is one `check_image_path` takes, checked before drawing (a file object,
-    which savefig also takes, is the caller's)."""
+    which savefig also takes, is the caller's; anything else, savefig's AttributeError after
+    drawing)."""
     if isinstance(out, str | os.PathLike):
         check_image_path(f"{where}: out", os.fspath(out))
+    elif out is not None and not callable(getattr(out, "write", None)):
+        raise ValueError(
+            f"{where}: out is {type(out).__name__} {out!r:.40}; give an image path "
+            "('attention.png'), a file opened for writing bytes, or leave it out"
+        )
 
 
 def check_image_path(option: str, path: str) -> None:
@@ -159,6 +165,11 @@ def plot_log(log_path: str, out: str | None = None) -> Any:
     (each line's mean and largest, on a log scale: a gradient that explodes shows as a jump).
     Against epochs, or against updates (the lines' "step") where an epoch has several lines
     (train --eval-every). Returns the Figure, written to `out` when given."""
+    if not isinstance(log_path, str | os.PathLike):  # os.path.join's TypeError named nothing
+        raise ValueError(
+            f"plot_log: log_path is {type(log_path).__name__} {log_path!r:.40}; give a run "
+            "directory or its log.jsonl, as a str or pathlib.Path"
+        )
     log_path = viz_log.log_file(log_path)
     _check_out("plot_log", out)
     records, numbers = viz_log.read_epochs(log_path)

@@ -107,6 +107,18 @@ def test_file_readers_of_a_number_read_no_file_descriptor(read):
         os.close(fd)
 
 
+def test_plots_of_a_number_for_a_path():
+    """viz.plot_log(3): os.path.join's TypeError; viz.plot_attention(w, src, out, out=3):
+    AttributeError: 'int' object has no attribute 'write', after drawing (savefig took the int
+    for a file object)."""
+    from minis2s import viz
+
+    with pytest.raises(ValueError, match=r"plot_log: log_path is int 3; give a run directory"):
+        viz.plot_log(3)
+    with pytest.raises(ValueError, match=r"plot_attention: out is int 3; give an image path"):
+        viz.plot_attention(np.ones((2, 2)), ["a", "b"], ["c", "d"], out=3)
+
+
 def test_read_corpus_of_no_paths():
     """corpus.read_corpus(3): TypeError: object of type 'int' has no len(), naming neither the
     argument nor what it takes."""
