@@ -124,6 +124,11 @@ def _attention_grid(
             "has no attention (attention='none'); train a model with --attention to see them"
         )
     w = np.asarray(weights)
+    if w.dtype.kind not in "biuf":  # strings: matplotlib's TypeError, after the figure was made
+        raise ValueError(
+            f"{where}: weights has dtype {w.dtype}; give the (T_out, S) attention weights, "
+            "numbers: a Translation's attention"
+        )
     if w.ndim != 2 or w.shape[1] < len(src_tokens):
         raise ValueError(
             f"{where}: weights has shape {w.shape}, expected (T_out, S) with a column for each "
@@ -226,6 +231,14 @@ def plot_by_length(curves: dict[str, Sequence[Any]], out: str | None = None) -> 
             f"plot_by_length: curves is {type(curves).__name__} {curves!r:.40}; give a dict "
             "{label: bands}, each bands as evaluate(pairs, by_length=W)['by_length'] gives them"
         )
+    for label, bands in curves.items():  # not an AttributeError of b.lo from inside the drawing
+        if not isinstance(bands, Sequence) or not all(
+            hasattr(b, "lo") and hasattr(b, "hi") and hasattr(b, "exact_match") for b in bands
+        ):
+            raise ValueError(
+                f"plot_by_length: curves[{label!r}] is {type(bands).__name__} {bands!r:.40}; give "
+                "its bands (metrics.Band), as evaluate(pairs, by_length=W)['by_length'] gives them"
+            )
     _check_out("plot_by_length", out)
     fig = _figure(figsize=(6, 4))
     ax = fig.subplots()

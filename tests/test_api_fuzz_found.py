@@ -126,3 +126,23 @@ def test_read_corpus_of_no_paths():
 
     with pytest.raises(ValueError, match=r"read_corpus: paths is int 3; give one TSV file"):
         corpus.read_corpus(3)
+
+
+def test_plot_by_length_of_bands_that_are_no_bands():
+    """viz.plot_by_length({"x": np.array(["12"])}) (or [0.5, 0.7]): AttributeError:
+    'numpy.str_' object has no attribute 'lo', from inside the drawing."""
+    from minis2s import viz
+
+    for bands in (np.array(["12"]), [0.5, 0.7], 3):
+        with pytest.raises(ValueError, match=r"plot_by_length: curves\['x'\] is .*; give "):
+            viz.plot_by_length({"x": bands})
+
+
+def test_attention_plots_of_weights_that_are_no_numbers():
+    """viz.plot_attention(np.array([["a", "b"]] * 2), src, out) (and attention_text):
+    matplotlib's TypeError "Image data of dtype <U1 cannot be converted to float"."""
+    from minis2s import viz
+
+    for plot in (viz.plot_attention, viz.attention_text):
+        with pytest.raises(ValueError, match=r"weights has dtype <U1; .*numbers"):
+            plot(np.array([["a", "b"]] * 2), ["x", "y"], ["c", "d"])
