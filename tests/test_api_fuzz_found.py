@@ -146,3 +146,14 @@ def test_attention_plots_of_weights_that_are_no_numbers():
     for plot in (viz.plot_attention, viz.attention_text):
         with pytest.raises(ValueError, match=r"weights has dtype <U1; .*numbers"):
             plot(np.array([["a", "b"]] * 2), ["x", "y"], ["c", "d"])
+
+
+def test_write_tsv_of_no_path(tmp_path, monkeypatch):
+    """corpus.write_tsv(["x.tsv"], pairs): pathlib's TypeError ("expected str, bytes or
+    os.PathLike object, not list"), naming neither the call nor the argument."""
+    from minis2s.data import corpus
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"write_tsv: path is list \['x.tsv'\]; give the path"):
+        corpus.write_tsv(["x.tsv"], [("a", "b")])
+    assert os.listdir(tmp_path) == []

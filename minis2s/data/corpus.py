@@ -251,6 +251,11 @@ def read_corpus(
 
 def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:
     """Write (source, target) string pairs as UTF-8 `source<TAB>target` lines."""
+    if not isinstance(path, str | os.PathLike):  # pathlib's TypeError named nothing
+        raise ValueError(
+            f"write_tsv: path is {type(path).__name__} {path!r:.40}; give the path of the file "
+            "to write, as a str or pathlib.Path"
+        )
     lines = []
     for i, (src, tgt) in enumerate(pairs):
         for side, text in (("source", src), ("target", tgt)):
