@@ -157,3 +157,16 @@ def test_write_tsv_of_no_path(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"write_tsv: path is list \['x.tsv'\]; give the path"):
         corpus.write_tsv(["x.tsv"], [("a", "b")])
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("read", ["read_phrase_table", "read_vectors", "read_corpus"])
+@pytest.mark.parametrize("path", ["", " "])
+def test_file_readers_of_a_blank_path(read, path, tmp_path, monkeypatch):
+    """corpus.read_phrase_table("") (read_vectors, read_corpus, and load_data(data=" ")):
+    CorpusError(": no such file"), a message that starts with the blank path it names, unseen."""
+    from minis2s.data import corpus, vectors
+
+    monkeypatch.chdir(tmp_path)
+    reader = getattr(corpus if read != "read_vectors" else vectors, read)
+    with pytest.raises(corpus.CorpusError, match=rf"^{path!r}: no such file \(the path is blank"):
+        reader(path)

@@ -29,7 +29,8 @@ class CorpusError(ValueError):
 
     def __init__(self, path: str | os.PathLike, line: int | None, message: str) -> None:
         self.path, self.line = os.fspath(path), line
-        where = self.path if line is None else f"{self.path}:{line}"
+        shown = self.path if self.path.strip() else repr(self.path)  # "" as '', not as nothing
+        where = shown if line is None else f"{shown}:{line}"
         super().__init__(f"{where}: {message}")
 
 
@@ -45,7 +46,8 @@ def open_binary(path: str | os.PathLike, what: str = "a text file") -> BinaryIO:
         return open(path, "rb")
     except FileNotFoundError:
         dash = " (standard input is not read for `-`: give /dev/stdin)" * (os.fspath(path) == "-")
-        raise CorpusError(path, None, "no such file" + dash) from None
+        blank = f" (the path is blank: give the path of {what})" * (not os.fspath(path).strip())
+        raise CorpusError(path, None, "no such file" + dash + blank) from None
     except IsADirectoryError:
         raise CorpusError(path, None, f"is a directory, expected {what}") from None
     except OSError as e:
