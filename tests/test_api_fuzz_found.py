@@ -170,3 +170,13 @@ def test_file_readers_of_a_blank_path(read, path, tmp_path, monkeypatch):
     reader = getattr(corpus if read != "read_vectors" else vectors, read)
     with pytest.raises(corpus.CorpusError, match=rf"^{path!r}: no such file \(the path is blank"):
         reader(path)
+
+
+@pytest.mark.parametrize("method", ["save", "load"])
+def test_vocab_of_an_empty_path(method, tmp_path, monkeypatch):
+    """Vocab.save(""): pathlib's ValueError "PosixPath('.') has an empty name"; Vocab.load(""):
+    "No such file or directory: ''"."""
+    monkeypatch.chdir(tmp_path)
+    call = Vocab.build([["a"]]).save if method == "save" else Vocab.load
+    with pytest.raises(ValueError, match=rf"Vocab\.{method}: path is ''; give the vocabulary"):
+        call("")

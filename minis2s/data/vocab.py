@@ -233,11 +233,14 @@ class Vocab:
 
 
 def _check_path(where: str, path: Any) -> None:
-    """`path` is a str or os.PathLike: open() takes an int (True too) for a file descriptor,
-    and Vocab.load(True) read standard output as a vocabulary and closed it; pathlib's
-    TypeError of anything else named neither the call nor the argument."""
-    if not isinstance(path, str | os.PathLike):
-        what = "None" if path is None else f"{type(path).__name__} {path!r:.40}"
-        raise ValueError(
-            f"{where}: path is {what}; give the vocabulary file's path, as a str or pathlib.Path"
-        )
+    """`path` is a str or os.PathLike, not "": open() takes an int (True too) for a file
+    descriptor, and Vocab.load(True) read standard output as a vocabulary and closed it;
+    pathlib's TypeError of anything else, or ValueError of "", named neither the call nor the
+    argument."""
+    if isinstance(path, os.PathLike) or (isinstance(path, str) and path != ""):
+        return
+    what = "''" if isinstance(path, str) else "None" if path is None else type(path).__name__
+    shown = "" if isinstance(path, str) or path is None else f" {path!r:.40}"
+    raise ValueError(
+        f"{where}: path is {what}{shown}; give the vocabulary file's path, as a str or pathlib.Path"
+    )
