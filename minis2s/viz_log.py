@@ -38,7 +38,8 @@ def log_file(log_path: str) -> str:
                 f"(minis2s train --out {run} --resume) to get there"
             )
     if not os.path.isfile(log_path):
-        raise FileNotFoundError(f"{log_path}: no such file (a run writes its log.jsonl)")
+        shown = log_path if str(log_path).strip() else repr(log_path)  # "" as '', not as nothing
+        raise FileNotFoundError(f"{shown}: no such file (a run writes its log.jsonl)")
     return log_path
 
 

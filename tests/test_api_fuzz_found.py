@@ -180,3 +180,12 @@ def test_vocab_of_an_empty_path(method, tmp_path, monkeypatch):
     call = Vocab.build([["a"]]).save if method == "save" else Vocab.load
     with pytest.raises(ValueError, match=rf"Vocab\.{method}: path is ''; give the vocabulary"):
         call("")
+
+
+def test_plot_log_of_an_empty_path():
+    """viz.plot_log(""): FileNotFoundError(": no such file (a run writes its log.jsonl)"), a
+    message that starts with the empty path it names (tests/test_api_fuzz.py found it)."""
+    from minis2s import viz
+
+    with pytest.raises(FileNotFoundError, match=r"^'': no such file \(a run writes its log"):
+        viz.plot_log("")
