@@ -189,3 +189,13 @@ def test_plot_log_of_an_empty_path():
 
     with pytest.raises(FileNotFoundError, match=r"^'': no such file \(a run writes its log"):
         viz.plot_log("")
+
+
+def test_file_readers_of_a_path_holding_nul():
+    """corpus.read_corpus(["a\\0b"]) (read_phrase_table, read_vectors): open()'s ValueError
+    "embedded null byte", naming neither the path nor the call."""
+    from minis2s.data import corpus, vectors
+
+    for read in (corpus.read_corpus, corpus.read_phrase_table, vectors.read_vectors):
+        with pytest.raises(corpus.CorpusError, match=r"^'a\\x00b': the path holds a NUL"):
+            read("a\0b")

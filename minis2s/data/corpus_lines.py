@@ -29,7 +29,8 @@ class CorpusError(ValueError):
 
     def __init__(self, path: str | os.PathLike, line: int | None, message: str) -> None:
         self.path, self.line = os.fspath(path), line
-        shown = self.path if self.path.strip() else repr(self.path)  # "" as '', not as nothing
+        seen = self.path.strip() and "\0" not in self.path  # "" as '', a NUL as \x00
+        shown = self.path if seen else repr(self.path)
         where = shown if line is None else f"{shown}:{line}"
         super().__init__(f"{where}: {message}")
 
@@ -48,6 +49,9 @@ def open_binary(path: str | os.PathLike, what: str = "a text file") -> BinaryIO:
         dash = " (standard input is not read for `-`: give /dev/stdin)" * (os.fspath(path) == "-")
         blank = f" (the path is blank: give the path of {what})" * (not os.fspath(path).strip())
         raise CorpusError(path, None, "no such file" + dash + blank) from None
+    except ValueError:  # open()'s "embedded null byte", naming no file
+        nul = "the path holds a NUL character (\\0), which no file name has"
+        raise CorpusError(path, None, f"{nul}; give the path of {what}") from None
     except IsADirectoryError:
         raise CorpusError(path, None, f"is a directory, expected {what}") from None
     except OSError as e:
