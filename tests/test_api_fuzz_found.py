@@ -199,3 +199,16 @@ def test_file_readers_of_a_path_holding_nul():
     for read in (corpus.read_corpus, corpus.read_phrase_table, vectors.read_vectors):
         with pytest.raises(corpus.CorpusError, match=r"^'a\\x00b': the path holds a NUL"):
             read("a\0b")
+
+
+def test_writers_of_a_path_holding_nul(tmp_path, monkeypatch):
+    """Vocab.save("a\\0b"), corpus.write_tsv("a\\0b", pairs): pathlib's ValueError "embedded null
+    byte", naming neither the path nor the call (tests/test_api_fuzz.py found them)."""
+    from minis2s.data import corpus
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"Vocab\.save: path is 'a\\x00b', .*NUL"):
+        Vocab.build([["a"]]).save("a\0b")
+    with pytest.raises(ValueError, match=r"write_tsv: path is 'a\\x00b', .*NUL"):
+        corpus.write_tsv("a\0b", [("a", "b")])
+    assert os.listdir(tmp_path) == []

@@ -256,6 +256,11 @@ def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None
             f"write_tsv: path is {type(path).__name__} {path!r:.40}; give the path of the file "
             "to write, as a str or pathlib.Path"
         )
+    if "\0" in os.fspath(path):  # pathlib's "embedded null byte" named no path
+        raise ValueError(
+            f"write_tsv: path is {os.fspath(path)!r:.40}, which holds a NUL character (\\0) that "
+            "no file name has; give the path of the file to write"
+        )
     lines = []
     for i, (src, tgt) in enumerate(pairs):
         for side, text in (("source", src), ("target", tgt)):

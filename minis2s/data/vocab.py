@@ -233,10 +233,15 @@ class Vocab:
 
 
 def _check_path(where: str, path: Any) -> None:
-    """`path` is a str or os.PathLike, not "": open() takes an int (True too) for a file
-    descriptor, and Vocab.load(True) read standard output as a vocabulary and closed it;
-    pathlib's TypeError of anything else, or ValueError of "", named neither the call nor the
-    argument."""
+    """`path` is a str or os.PathLike, not "" nor holding NUL: open() takes an int (True too) for
+    a file descriptor, and Vocab.load(True) read standard output as a vocabulary and closed it;
+    pathlib's TypeError of anything else, or ValueError of "" or of a NUL, named neither the
+    call nor the argument."""
+    if isinstance(path, str) and "\0" in path:
+        raise ValueError(
+            f"{where}: path is {path!r:.40}, which holds a NUL character (\\0) that no file name "
+            "has; give the vocabulary file's path"
+        )
     if isinstance(path, os.PathLike) or (isinstance(path, str) and path != ""):
         return
     what = "''" if isinstance(path, str) else "None" if path is None else type(path).__name__
