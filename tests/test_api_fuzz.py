@@ -32,7 +32,7 @@ from minis2s.layers import attention, linear
 PACKAGE = os.path.dirname(minis2s.__file__)
 FD = "<a file descriptor>"  # replaced by one of /dev/null, opened for the call
 VALUES = (
-    FD, True, None, 3, -1, 1.5, math.nan, "", " ", b"x.tsv", ["x.tsv"], [1.5], {"a": 1},
+    FD, True, None, 3, -1, 1.5, math.nan, "", " ", "a\0b", b"x.tsv", ["x.tsv"], [1.5], {"a": 1},
     "<generator>", np.array(["12"]), np.zeros((2, 0)), "<dir>", "<missing>",
 )  # fmt: skip
 
