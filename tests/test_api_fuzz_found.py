@@ -212,3 +212,20 @@ def test_writers_of_a_path_holding_nul(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"write_tsv: path is 'a\\x00b', .*NUL"):
         corpus.write_tsv("a\0b", [("a", "b")])
     assert os.listdir(tmp_path) == []
+
+
+def test_loss_of_a_batch_whose_target_mask_disagrees_with_its_padding():
+    """Seq2Seq.loss_and_grads(batch) (and token_logprobs) of a Batch built by hand whose
+    tgt_mask marks steps as padding that tgt_out fills with tokens: the model reads padding
+    from tgt_out alone (its <pad> ids), so the mask was ignored and the loss came out as if it
+    were all ones, a silent wrong answer; batch.n_tokens, which counts the mask, disagreed."""
+    from minis2s.data.batching import Batch
+    from minis2s.models import ModelConfig, Seq2Seq
+
+    model = Seq2Seq(ModelConfig(src_vocab=8, tgt_vocab=8, emb=4, hidden=4), seed=0)
+    ids = np.random.default_rng(0).integers(4, 8, (2, 3))
+    mask = np.array([[1, 1, 0], [1, 0, 0]], np.float32)  # ids hold no <pad> where it has 0s
+    batch = Batch(ids, np.ones((2, 3), np.float32), ids, ids, mask, np.arange(2))
+    for call in (model.loss_and_grads, model.token_logprobs):
+        with pytest.raises(ValueError, match=r"tgt_mask .* tgt_out"):
+            call(batch)

@@ -137,6 +137,7 @@ class Seq2Seq:
                 f"Seq2Seq: batch must be a minis2s.data.batching.Batch (make_batch or batches make "
                 f"one, with fields {', '.join(fields)}); got {type(batch).__name__}"
             )
+        _check_target_mask(batch)
         self._check_backend()
         src_dtype = self.dtype if self.cfg.src_features > 0 else None
         dtypes = (src_dtype, self.dtype, None, None, self.dtype)
@@ -291,3 +292,20 @@ class Seq2Seq:
         """A table of the parameters by dotted name, shape and size, then the total, and a line
         for each thing no parameter shows (`models/summary.py`)."""
         return summary.table(self.params, self.cfg)
+
+
+def _check_target_mask(batch: Any) -> None:
+    """ValueError unless batch.tgt_mask is 1 exactly where tgt_out holds a token: the loss reads
+    the padding from tgt_out's <pad> ids alone, so a hand-built mask that said otherwise was
+    ignored without a word (and batch.n_tokens, which counts the mask, disagreed with the loss).
+    Checked on host arrays only: on the GPU the comparison would wait for the device."""
+    m, t = batch.tgt_mask, batch.tgt_out
+    if not (type(m) is np.ndarray and type(t) is np.ndarray):
+        return
+    if m.shape != t.shape or not np.array_equal(m != 0, t != PAD_ID):
+        raise ValueError(
+            f"Seq2Seq: batch.tgt_mask {m.shape} is not 1 exactly where batch.tgt_out {t.shape} "
+            f"holds a token and 0 where it holds <pad> (id {PAD_ID}); the loss reads padding "
+            "from tgt_out: pad it with PAD_ID and give tgt_mask = (tgt_out != PAD_ID), as "
+            "minis2s.data.batching's make_batch and batches do"
+        )
