@@ -26,14 +26,16 @@ import minis2s
 from minis2s import backend, gradcheck, pipeline, viz
 from minis2s.api import Translator
 from minis2s.data import corpus, vectors
+from minis2s.data.batching import Batch
 from minis2s.data.vocab import Vocab
 from minis2s.layers import attention, linear
+from minis2s.models import ModelConfig, Seq2Seq
 
 PACKAGE = os.path.dirname(minis2s.__file__)
 FD = "<a file descriptor>"  # replaced by one of /dev/null, opened for the call
 VALUES = (
     FD, True, None, 3, -1, 1.5, math.nan, "", " ", "a\0b", b"x.tsv", ["x.tsv"], [1.5], {"a": 1},
-    "<generator>", np.array(["12"]), np.zeros((2, 0)), "<dir>", "<missing>",
+    "<generator>", np.array(["12"]), np.zeros((2, 0)), np.zeros((2, 3)), "<dir>", "<missing>",
 )  # fmt: skip
 
 
@@ -46,6 +48,16 @@ def _attention(weight: Any) -> Any:
     rng = np.random.default_rng(0)
     p = attention.init("general", 4, 4, rng, dtype=np.float64) | {"W_a": weight}
     return attention.forward(rng.standard_normal((1, 2, 4)), rng.standard_normal((1, 3, 4)), p)
+
+
+def _token_logprobs(tgt_mask: Any) -> Any:
+    """Seq2Seq.token_logprobs of a hand-built Batch with this tgt_mask, which, returned, is 0 at
+    the padding the mask marks (as its docstring says), not a loss term the mask says is none."""
+    model = Seq2Seq(ModelConfig(src_vocab=8, tgt_vocab=8, emb=4, hidden=4), seed=0)
+    ids = np.random.default_rng(0).integers(4, 8, (2, 3))
+    logp = model.token_logprobs(Batch(ids, np.ones((2, 3)), ids, ids, tgt_mask, np.arange(2)))
+    assert (logp[np.broadcast_to(np.asarray(tgt_mask) == 0, logp.shape)] == 0).all(), tgt_mask
+    return logp
 
 
 def _use(name: Any) -> Any:
@@ -74,6 +86,7 @@ CALLS: dict[str, Callable[[Any], Any]] = {
         linear.forward, linear.backward, [_linear()[0]], _linear()[1], seed=v
     ),
     "attention.forward(p['W_a'])": _attention,
+    "Seq2Seq.token_logprobs(tgt_mask)": _token_logprobs,
     "backend.use": _use,
     "Translator.load": lambda v: Translator.load(v),
     "pipeline.load_data(data)": lambda v: pipeline.load_data(data=v),
