@@ -13,8 +13,9 @@ def zero_padding(a: Any, mask: Any) -> Any:
     their input x before the input projection, attention its encoder states before the context;
     nothing reads those positions, so finite inputs give the same results either way.
 
-    Shapes: a (N, T, ...) (enc (N, S, He) for attention), mask (N, T) of 0/1 or None -> an array
-    of a's shape (a itself when mask is None).
+    Shapes: a (N, T, F) (x (N, T, D) for the cells, enc (N, S, He) for attention), mask (N, T)
+    of 0/1 or None -> an array of a's shape (a itself when mask is None). Three axes exactly:
+    the mask is broadcast as (N, T, 1).
     """
     if mask is None:
         return a

@@ -163,7 +163,8 @@ def forward_with_keys(
         z = xp.tanh(rows(q, W_q.T)[:, :, None, :] + keys[:, None, :, :])  # (N, Tq, S, A)
         s = z @ p["v"]
     masked_softmax = backend.current().kernel("softmax.forward", softmax.forward)  # a twin on cupy
-    w, _ = masked_softmax(s, m[:, None, :], mask_checked=True)  # (N, 1, S): one for all queries
+    # the mask as (N, 1, S), one row for all Tq queries -> w (N, Tq, S)
+    w, _ = masked_softmax(s, m[:, None, :], mask_checked=True)
     return w @ enc, w, QueryCache(q, keys, enc, p, score, w, z)
 
 

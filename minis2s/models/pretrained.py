@@ -2,10 +2,10 @@
 word2vec text files: `minis2s.data.vectors`).
 
 Row i of `enc.emb.W` (or `dec.emb.W`) becomes the file's vector of vocabulary token i, found as
-written or else lowercased; a token the file lacks, and the four specials, keep their random
-initialisation. With `TrainConfig(freeze_embeddings=...)` training then leaves them as they are.
-A model with share_embeddings has one matrix for both sides, `dec.emb.W`, which either side's
-vectors initialise (the vocabulary is one too).
+written or else lowercased; a token the file lacks, and the four specials, keep the rows the
+model started with (random, and zero for <pad>). With `TrainConfig(freeze_embeddings=...)`
+training then leaves them as they are. A model with share_embeddings has one matrix for both
+sides, `dec.emb.W`, which either side's vectors initialise (the vocabulary is one too).
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ def adam_update(
 
     Shapes: p, g, m, v all of one shape (any), one dtype. The hyper-parameters are Python
     floats, so float32 arrays are updated in float32 (torch.optim.Adam's arithmetic, term by
-    term). The "numba" backend replaces this with a one-pass twin (`kernels/numba_optim.py`).
+    term). The "numba" backend replaces this with a one-pass twin (`kernels/numba_optim.py`),
+    the "cupy" backend with one fused kernel (`kernels/cupy_optim.py`).
     """
     xp = get_array_module(p)
     if weight_decay != 0:
@@ -146,7 +147,8 @@ class Adam(Optimizer):
     def _adam(self, p: Any, g: Any, state: dict[str, Any], weight_decay: float) -> None:
         m, v = state["exp_avg"], state["exp_avg_sq"]
         beta1, beta2 = self.betas
-        update = backend.current().kernel("optim.adam_update", adam_update)  # numba: one pass
+        # numba and cupy: one pass over the arrays
+        update = backend.current().kernel("optim.adam_update", adam_update)
         update(p, g, m, v, self.lr, beta1, beta2, self.eps, weight_decay, self.t)
 
 
