@@ -13,8 +13,9 @@ previous target token, W_emb = "dec.emb.W" (V, E)):
 h~_t (N, H), the attentional state (Luong et al. 2015, eq. 5), is the decoder's output: seq2seq.py
 turns it into logits. In the code h~_t is `out`, s^l_t `states[l]`, c_t `ctx`, a_t `w`.
 
-Backward of step t (`step_backward`), from dh~_t: the logits' gradient through the output layer
-(`douts[:, t]`), plus, with input feeding, what step t+1 sent back through x^0_{t+1} (`dfeed`):
+Backward of step t (`step_backward`), from dh~_t (its `dout`, which decoder.backward passes as
+`douts[:, t] + dfeed`): the logits' gradient through the output layer, plus, with input feeding,
+what step t+1 sent back through x^0_{t+1}:
     dz_t              = dh~_t * (1 - h~_t^2)                 tanh' = 1 - tanh^2
     [dc_t; dh^{L-1}_t] = W_c^T dz_t                          the two halves of the combine's input
     dh^{L-1}_t       += the query's gradient, from dc_t through the attention (score_grads, then
