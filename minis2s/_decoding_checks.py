@@ -65,14 +65,14 @@ def check_values(method: str, options: dict[str, Any], nbest: int, where: str) -
     argument, not beam_search, sample or decode, which check them again for their own callers.
     The ranges that depend on the sources (check_steps) and the model (check_coverage) are
     translate's to check."""
-    from minis2s.decode import beam, common
+    from minis2s.decode import beam_checks, common
     from minis2s.decode.sample import check_options as check_sampling  # decode.sample: the function
 
     given = defaults(method) | options
     common.check_max_len(given["max_len_a"], given["max_len_b"], where)
     if method == "beam":
         names = ("beam_size", "length_penalty", "alpha", "beta")
-        beam.check_options(nbest=nbest, where=where, **{k: given[k] for k in names})
+        beam_checks.check_options(nbest=nbest, where=where, **{k: given[k] for k in names})
     elif method == "sample":
         names = ("temperature", "top_k", "top_p")
         check_sampling(where=where, **{k: given[k] for k in names})
@@ -82,15 +82,15 @@ def check_for_model(model: Any, method: str, options: dict[str, Any], N: int, wh
     """beam search's options that `model` bounds, refused in the words of `where` before any
     source is read: a beam of N sentences (the largest batch) fits in memory, and beta (GNMT's
     coverage penalty) weighs attention, which the model needs (an ensemble: every member)."""
-    from minis2s.decode import beam
+    from minis2s.decode import beam_checks
 
     if method != "beam":
         return
     beam_size = options.get("beam_size", defaults("beam")["beam_size"])
-    beam.check_fits(N, beam_size, beam.target_vocab(model), where)
+    beam_checks.check_fits(N, beam_size, beam_checks.target_vocab(model), where)
     without = getattr(model, "without_attention", None)  # an Ensemble's members without it
     attends = not without() if without else model.cfg.attention != "none"
-    beam.check_coverage(options.get("beta", 0.0), attends, where)
+    beam_checks.check_coverage(options.get("beta", 0.0), attends, where)
 
 
 def check_lengths(method: str, options: dict[str, Any], lengths: list[int], where: str) -> None:

@@ -81,7 +81,7 @@ def _check_sizes(args: argparse.Namespace) -> None:
             "a x source length + b); raise one of them"
         )
     # the ranges the decoders check, by their own checks, in the options' names
-    from minis2s.decode.beam import check_alpha
+    from minis2s.decode.beam_checks import check_alpha
     from minis2s.decode.common import check_steps
 
     if args.alpha is not None:

@@ -106,7 +106,7 @@ def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> 
     from minis2s.ensemble_commands import model_in, no_attention
 
     if kw.get("method") == "beam":  # a beam of one sentence, the smallest batch: as typed
-        from minis2s.decode.beam import check_fits, target_vocab
+        from minis2s.decode.beam_checks import check_fits, target_vocab
 
         check_fits(1, kw["beam_size"], target_vocab(tr.model), where="", name="--beam")
     if "beta" in kw and no_attention(tr, args.checkpoint):
