@@ -14,6 +14,8 @@ the sum of the encoder's and the decoder's (and, tied as well, the output layer'
 
 `loss_and_grads` runs that forward pass and its backward pass, layer by layer, in reverse;
 `encode` and `step` decode one step at a time, from a DecodeState (models/decode_state.py).
+What the model refuses before a layer runs (a config too large for memory, parameters of another
+config or backend, a batch whose tgt_mask disagrees with tgt_out) is in seq2seq_checks.py.
 """
 
 from __future__ import annotations
@@ -29,20 +31,14 @@ from minis2s.layers import dropout, embedding, linear, loss
 from minis2s.models import bridge, decode_state, decoder, encoder, summary
 from minis2s.models.config import ModelConfig
 from minis2s.models.decode_state import DecodeState
-from minis2s.models.params import add_into, init_params, prefixed, shapes
-
-
-def _check_fits(cfg: ModelConfig, dtype: np.dtype) -> None:
-    """ValueError for a model too large for this machine's memory, before a weight is drawn:
-    hidden 10**12 was NumPy's MemoryError, enc_layers 10**12 built a layer at a time for ever.
-    The least it needs: an H x H matrix a layer, and the (V, H) output layer."""
-    H, layers = cfg.hidden, cfg.enc_layers + cfg.dec_layers
-    validate.fits(
-        "Seq2Seq",
-        f"cfg's enc_layers {cfg.enc_layers}, dec_layers {cfg.dec_layers}, hidden {H} and "
-        f"tgt_vocab {cfg.tgt_vocab}",
-        (layers * H * H + cfg.tgt_vocab * H) * dtype.itemsize,
-    )
+from minis2s.models.params import add_into, init_params, prefixed
+from minis2s.models.seq2seq_checks import (
+    BATCH_FIELDS,
+    check_backend,
+    check_batch,
+    check_fits,
+    check_params,
+)
 
 
 class Seq2Seq:
@@ -73,36 +69,10 @@ class Seq2Seq:
         if params is None:
             if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
                 raise ValueError(f"Seq2Seq: seed must be an integer >= 0; got {seed!r}")
-            _check_fits(cfg, self.dtype)
+            check_fits(cfg, self.dtype)
             params = init_params(cfg, seed, dtype)
         self.params = params
-        self._check_params()
-
-    def _check_params(self) -> None:
-        if not isinstance(self.params, dict):
-            got = type(self.params).__name__
-            raise ValueError(f"Seq2Seq: params must be a dict of arrays by name; got {got}")
-        want = shapes(self.cfg)
-        missing, extra = sorted(set(want) - set(self.params)), sorted(set(self.params) - set(want))
-        if missing or extra:
-            raise ValueError(
-                f"Seq2Seq: parameters do not match the config (missing {missing}, unexpected "
-                f"{extra}); was this checkpoint trained with another config?"
-            )
-        for k, s in want.items():
-            validate.array("Seq2Seq", f"parameter {k}", self.params[k])
-            if tuple(self.params[k].shape) != s:
-                raise ValueError(
-                    f"Seq2Seq: parameter {k} has shape {tuple(self.params[k].shape)}, expected "
-                    f"{s} by the config; was this checkpoint trained with another config?"
-                )
-        for k in want:  # after the shapes: a checkpoint of another config is told as such
-            if self.params[k].dtype != self.dtype:
-                raise ValueError(
-                    f"Seq2Seq: parameter {k} has dtype {self.params[k].dtype}, the model "
-                    f"{self.dtype.name}; pass dtype={self.params[k].dtype.name!r} or cast the "
-                    "parameters"
-                )
+        check_params(self.params, self.cfg, self.dtype)
 
     # -- training ----------------------------------------------------------------------------
 
@@ -111,34 +81,12 @@ class Seq2Seq:
         W = p["dec.emb.W"] if self.cfg.tie_embeddings else p["out.W"]
         return {"W": W, "b": p["out.b"]}
 
-    def _check_backend(self) -> None:
-        """ValueError unless the parameters are arrays of the current backend: a model built
-        before `backend.use(...)` holds the other backend's, which CuPy would refuse deep inside
-        the first GEMM."""
-        be = backend.current()
-        on_gpu = backend.is_device_array(next(iter(self.params.values())))
-        if on_gpu == (be.xp is not np):
-            return
-        have, move = ("cupy", "backend.to_numpy(v)") if on_gpu else ("NumPy", "be.asarray(v)")
-        raise ValueError(
-            f"Seq2Seq: the model's parameters are {have} arrays but the backend is {be.name}: "
-            "build the model after backend.use(...) (Translator.load and pipeline.train build it "
-            "on the current backend), or move them: Seq2Seq(model.cfg, {k: "
-            f"{move} for k, v in model.params.items()}}, dtype=model.dtype) with "
-            "be = backend.current()"
-        )
-
     def to_device(self, batch: Any) -> Any:
         """The batch's arrays on this model's backend, masks in the model's dtype: on the GPU in
         one copy through pinned memory (`Backend.to_device`)."""
-        fields = ("src", "src_mask", "tgt_in", "tgt_out", "tgt_mask")
-        if not all(hasattr(batch, f) for f in fields) or not hasattr(batch, "_replace"):
-            raise ValueError(
-                f"Seq2Seq: batch must be a minis2s.data.batching.Batch (make_batch or batches make "
-                f"one, with fields {', '.join(fields)}); got {type(batch).__name__}"
-            )
-        _check_target_mask(batch)
-        self._check_backend()
+        check_batch(batch)
+        check_backend(self.params)
+        fields = BATCH_FIELDS  # (src, src_mask, tgt_in, tgt_out, tgt_mask)
         src_dtype = self.dtype if self.cfg.src_features > 0 else None
         dtypes = (src_dtype, self.dtype, None, None, self.dtype)
         arrays = backend.current().to_device([getattr(batch, f) for f in fields], dtypes)
@@ -245,7 +193,7 @@ class Seq2Seq:
         """Run the encoder and the bridge: src (N, S) ids or (N, S, F) features, src_mask (N, S)
         -> the state before the first decoding step (enc (N, S, He), keys (N, S, Hk))."""
         be, cfg = backend.current(), self.cfg
-        self._check_backend()
+        check_backend(self.params)
         src = be.asarray(src, dtype=self.dtype if cfg.src_features > 0 else None)
         if cfg.src_features > 0:
             validate.shape("Seq2Seq.encode", "src", src, (None, None, cfg.src_features), "N, S, F")
@@ -292,20 +240,3 @@ class Seq2Seq:
         """A table of the parameters by dotted name, shape and size, then the total, and a line
         for each thing no parameter shows (`models/summary.py`)."""
         return summary.table(self.params, self.cfg)
-
-
-def _check_target_mask(batch: Any) -> None:
-    """ValueError unless batch.tgt_mask is 1 exactly where tgt_out holds a token: the loss reads
-    the padding from tgt_out's <pad> ids alone, so a hand-built mask that said otherwise was
-    ignored without a word (and batch.n_tokens, which counts the mask, disagreed with the loss).
-    Checked on host arrays only: on the GPU the comparison would wait for the device."""
-    m, t = batch.tgt_mask, batch.tgt_out
-    if not (type(m) is np.ndarray and type(t) is np.ndarray):
-        return
-    if m.shape != t.shape or not np.array_equal(m != 0, t != PAD_ID):
-        raise ValueError(
-            f"Seq2Seq: batch.tgt_mask {m.shape} is not 1 exactly where batch.tgt_out {t.shape} "
-            f"holds a token and 0 where it holds <pad> (id {PAD_ID}); the loss reads padding "
-            "from tgt_out: pad it with PAD_ID and give tgt_mask = (tgt_out != PAD_ID), as "
-            "minis2s.data.batching's make_batch and batches do"
-        )
