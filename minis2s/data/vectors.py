@@ -13,9 +13,10 @@ spaces (GloVe 840B has ". . ." and "at name@domain.com"): the last D fields are 
 what comes before them is the word. Words are read in Unicode NFC, as the tokenizers read text
 (minis2s.data.tokenize), so a file that writes "é" as "e" + U+0301 (NFD) finds the token "é".
 
-Such files run from 100 MB to 5 GB, so `read_vectors` streams them line by line and, given
-`keep` (the vocabulary's words), turns into numbers only the lines of those words. Every line
-is still checked for the right count of values, and errors are `CorpusError`s naming file:line:
+Such files run from 100 MB to 5 GB, so `read_vectors` streams them line by line (vector_lines.py
+reads them, each checked as text) and, given `keep` (the vocabulary's words), turns into numbers
+only the lines of those words. Every line is still checked for the right count of values, and
+errors are `CorpusError`s naming file:line:
 
     glove.txt:17: 299 values, expected 300 (line 1 has 300); ...
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from contextlib import closing
 from typing import NamedTuple
 
@@ -36,8 +37,9 @@ import numpy as np
 
 from minis2s.atomic import atomic_text_file
 from minis2s.backend import to_numpy
-from minis2s.data.corpus_lines import ARCHIVES, CorpusError, nul_fix, open_binary
+from minis2s.data.corpus_lines import CorpusError
 from minis2s.data.tokenize import normalize
+from minis2s.data.vector_lines import header_dim, read_lines
 from minis2s.data.vocab import SPECIALS, Vocab
 
 
@@ -60,13 +62,6 @@ class Coverage(NamedTuple):
     total: int  # tokens looked up: all but the four specials
 
 
-def _header(fields: list[bytes]) -> int | None:
-    """D if `fields` (a first line's) is a header `N D` of two integers, else None."""
-    if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
-        return int(fields[1])
-    return None
-
-
 def _parse(path, n: int, word: str, fields: list[bytes]) -> np.ndarray:
     """The (D,) float64 vector that `fields` write on line n; CorpusError naming the first
     value that is not a finite number."""
@@ -85,69 +80,6 @@ def _parse(path, n: int, word: str, fields: list[bytes]) -> np.ndarray:
             message = f"value {k} of {word!r}, {field.decode()!r}, {problem}; every value must"
             raise CorpusError(path, n, message + " be a finite number, such as -0.0123 or 4.5e-05")
     return np.array([float(field) for field in fields])  # numpy refused what float() reads
-
-
-def _check_text(path, n: int, line: bytes, after_header: bool) -> None:
-    """CorpusError when line n is not UTF-8 text. After a header `N D`, bytes that are not text
-    (not UTF-8, or NUL) are most likely word2vec's binary format, and the message says so;
-    without one, a NUL most likely UTF-16."""
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as e:
-        byte = line[e.start : e.start + 1]
-        problem = f"not valid UTF-8 (byte {e.start + 1} of the line is {byte!r})"
-        fix = "save the file as UTF-8"
-    else:
-        if b"\x00" not in line:
-            return
-        problem = f"a NUL byte (byte {line.index(0) + 1} of the line), which no text holds"
-        fix = "" if after_header else nul_fix(line, "a word vector file")
-    if after_header:
-        binary = (
-            "after a header `N D` this is most likely word2vec's binary format, and this reads "
-            "the text format: save the vectors with binary=False (gensim: KeyedVectors."
-            "load_word2vec_format(path, binary=True).save_word2vec_format(out, binary=False))"
-        )
-        fix = f"{binary}; or, if it is text, {fix}" if fix else binary
-    raise CorpusError(path, n, f"{problem}; {fix}")
-
-
-def _lines(path) -> Iterator[tuple[int, bytes]]:
-    """(n, line) for each line of the file but the blank ones at its end, n counting from 1;
-    each line without its BOM (line 1), line end and trailing spaces, and checked to be UTF-8
-    and not blank. The file is read one line at a time: it may not fit in memory."""
-    f = open_binary(path, "a word vector file")  # binary: lines end only at b"\n"
-    n, blank, header = 0, None, False  # blank: the first of the blank lines just read
-    with f:
-        for n, line in enumerate(f, 1):
-            if n == 1:
-                line = line.removeprefix(b"\xef\xbb\xbf")
-                if line.startswith(b"PK\x03\x04") and os.fspath(path).endswith(".npz"):
-                    where = os.path.dirname(os.fspath(path)) or "."
-                    message = (
-                        "a NumPy .npz archive (a checkpoint's parameters?), and this reads word "
-                        "vectors in the text format: write a run's embeddings as such with  "
-                        f"minis2s vectors --checkpoint {where} --side src --out FILE  (or tgt)"
-                    )
-                    raise CorpusError(path, None, message)
-                for magic, (what, fix) in ARCHIVES.items():
-                    if line.startswith(magic):
-                        message = f"{what}, and this reads the text format: {fix}"
-                        raise CorpusError(path, None, message)
-                header = _header(line.split()) is not None
-            line = line.rstrip()
-            _check_text(path, n, line, after_header=header)
-            if line == b"":
-                blank = blank or n
-                continue
-            if blank is not None:
-                raise CorpusError(path, blank, "blank line; remove it")
-            if b"\r" in line:
-                message = "a carriage return (\\r) inside the line; lines must end in \\n or "
-                raise CorpusError(path, n, message + "\\r\\n (convert with  tr '\\r' '\\n')")
-            yield n, line
-    if n == 0:
-        raise CorpusError(path, None, "the file is empty")
 
 
 def read_vectors(
@@ -180,11 +112,11 @@ def read_vectors(
     D, source = None, ""  # source: where D came from, for the error messages
     table: dict[str, np.ndarray] = {}
     n_words, repeated = 0, []
-    with closing(_lines(path)) as lines:  # closes the file at once if a line is wrong
+    with closing(read_lines(path)) as lines:  # closes the file at once if a line is wrong
         for n, line in lines:
             if D is None:  # the first line: a header, or the first vector
                 fields = line.split()
-                is_header = (D := _header(fields)) is not None
+                is_header = (D := header_dim(fields)) is not None
                 if is_header:
                     if D <= 0:
                         raise CorpusError(
