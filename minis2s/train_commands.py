@@ -1,16 +1,16 @@
 """`minis2s train`: a new run, a --resume of one, or a run started from a trained one
 (--init-from), from the parsed arguments to the test figures and the translations it shows
-(pipeline.py does the work: data -> model -> trainer)."""
+(pipeline.py does the work: data -> model -> trainer; resume_options.py reads a --resume's run)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from typing import TYPE_CHECKING, Any
 
 from minis2s.cli_options import DATA_FIELDS
 from minis2s.command_translations import show_translations, translate_naming
+from minis2s.resume_options import data_of_run, resumed_options
 from minis2s.wording import percent
 
 if TYPE_CHECKING:  # for annotations only: each step imports what it uses when it runs
@@ -26,7 +26,7 @@ def train(args: argparse.Namespace) -> int:
     from minis2s import pipeline
 
     out, start = _checked_out_dir(args)
-    args = _data_of_run(args, out)
+    args = data_of_run(args, out)
     model_options, tcfg, data_options, tokenizer = _run_options(args, out, start)
     data = _load_data(args, tcfg, data_options, tokenizer, start)
     if not args.resume and start is None:  # a refused model first: no note before its error
@@ -55,50 +55,6 @@ def _checked_out_dir(args: argparse.Namespace) -> tuple[str, Start | None]:
     start = None if args.init_from is None else _init_from(args)  # before the data is read too
     pipeline.check_vectors_options(args.resume, args.src_vectors, args.tgt_vectors, cli=True)
     return out, start
-
-
-def _data_of_run(args: argparse.Namespace, out: str) -> argparse.Namespace:
-    """`args` with the run's own --task, or --data (and the --dev-data and --test-data not
-    given), as its config records them (data.source), for a --resume given neither."""
-    if not args.resume or args.task is not None or args.data:
-        return args
-    saved = _saved_config(out)["data"]
-    source = saved.get("source")
-    if source is None:
-        raise ValueError(_no_source(out, saved))
-    if "task" in source:
-        return argparse.Namespace(**vars(args) | {"task": source["task"]})
-    corpus = {k: getattr(args, k) or source.get(k) for k in ("dev_data", "test_data")}
-    corpus["data"] = source["data"]
-    for name, paths in corpus.items():
-        for path in paths or ():
-            if not os.path.exists(path):
-                raise FileNotFoundError(
-                    f"--resume: the run in {out} was trained on --{name.replace('_', '-')} "
-                    f"{path}, which is gone; give the run's data where it is now: --data FILE "
-                    "[TARGET_FILE], with the --dev-data and --test-data it was trained with"
-                )
-    return argparse.Namespace(**vars(args) | corpus)
-
-
-def _no_source(out: str, saved: dict) -> str:
-    """The error for a run saved before minis2s recorded its data's source (resumed with
-    neither --task nor --data): what it trained on, as far as its config says."""
-    from minis2s.data.tasks import TASKS
-
-    name, tokenizer = saved.get("name"), saved.get("tokenizer", "char")
-    if name in TASKS and tokenizer == TASKS[name].tokenizer:
-        was = f"a task's name; give --task {name}"
-    else:  # a corpus's name is its (source) file's, without the extension
-        was = (
-            f"a corpus read with the {tokenizer} tokenizer, named after its file; give "
-            "--data with that file, and the --dev-data and --test-data it was trained with"
-        )
-    return (
-        f"give exactly one of --task (a built-in task) and --data (a corpus): the run in {out} "
-        "was saved before minis2s recorded where a run's data comes from, so --resume cannot "
-        f"read it from there; this run was trained on {name!r} ({was})"
-    )
 
 
 def _run_options(
@@ -132,7 +88,7 @@ def _run_options(
     if train_options.get("tokens_per_batch") and "batch_size" not in train_options:
         train_options["batch_size"] = 0  # --tokens-per-batch N replaces the default batch size
     if args.resume:  # the run's own options, then the ones given (the trainer checks them)
-        model_options, train_options, data_options, tokenizer = _resumed_options(
+        model_options, train_options, data_options, tokenizer = resumed_options(
             args, out, model_options, train_options, data_options
         )
     elif start is not None:  # RUN's model and tokenizer (a task reads text as RUN too)
@@ -147,38 +103,6 @@ def _run_options(
     check_given_options(given, defaults | model_options | tcfg.to_dict())
     check_model_fits(defaults | model_options)
     return model_options, tcfg, data_options, tokenizer
-
-
-def _resumed_options(
-    args: argparse.Namespace, out: str, model_options: dict, train_options: dict,
-    data_options: dict,
-) -> tuple[dict, dict, dict, Any]:  # fmt: skip
-    """--resume's model, train and data options (the run's, then the ones given) and tokenizer."""
-    saved = _saved_config(out)
-    _check_resumed_options(saved, model_options, train_options)
-    model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
-        model_options
-    )
-    train_options = saved["train"] | train_options
-    data_options = saved["data"].get("options", {}) | {
-        k: v for k, v in data_options.items() if v is not None
-    }
-    tokenizer = args.tokenizer
-    if args.data and tokenizer in (None, saved["data"].get("tokenizer", "char")):
-        from minis2s import _api_checks
-
-        # the run's own: a bpe run's merges, and the normal form it reads text in (none
-        # for a run saved before minis2s normalised text, which goes on as it was trained)
-        tokenizer = _api_checks.tokenizer_of(os.path.join(out, "last"), saved["data"])
-    if args.data and getattr(tokenizer, "name", None) == "bpe":
-        asked = saved["data"].get("options", {}).get("bpe_merges")
-        if args.bpe_merges is not None and args.bpe_merges != asked:
-            raise ValueError(f"--resume goes on with the run's BPE merges ({asked} asked, "
-                             f"{len(tokenizer.merges)} learned): leave --bpe-merges out, or "
-                             f"start a new --out to learn {args.bpe_merges}")  # fmt: skip
-    elif args.bpe_merges is None:  # another tokenizer asked: the trainer names the change
-        data_options.pop("bpe_merges", None)
-    return model_options, train_options, data_options, tokenizer
 
 
 def _load_data(
@@ -256,37 +180,6 @@ def _init_from(args: argparse.Namespace):
         features = (get_task(args.task).features or 0) if args.task is not None else 0
         fine_tune.check_kind(start, features, pipeline.run_name(args.task, args.data), cli=True)
     return start
-
-
-def _saved_config(out: str) -> dict:
-    """The config of the run in `out` (its last checkpoint), for --resume."""
-    from minis2s.train import checkpoint
-
-    try:
-        return checkpoint.load_config(os.path.join(out, "last"))
-    except FileNotFoundError:
-        if os.path.exists(os.path.join(out, "state.json")):  # a checkpoint, not a run
-            raise ValueError(
-                f"--resume: {out} is a checkpoint, not a run directory (which holds last/); "
-                "a run resumes from its --out; an average (minis2s average) holds no optimizer "
-                f"or trainer state, so train on from it as a new run: --init-from {out} --out NEW"
-            ) from None
-        raise FileNotFoundError(f"--resume: no checkpoint at {out}/last to resume from") from None
-
-
-def _check_resumed_options(saved: dict, model_options: dict, train_options: dict) -> None:
-    """The options given to --resume against the run's own, before they are merged: a value
-    that differs is named as the trainer names it, rather than by the config check of the
-    merged options (--emb 8 on a tied run of emb 16 read "tie_embeddings needs emb == hidden")."""
-    from minis2s.train import checkpoint
-    from minis2s.train.config import with_new_fields
-    from minis2s.train.trainer import RESUMABLE
-
-    saved = with_new_fields(saved)
-    given = {"model": model_options,
-             "train": {k: v for k, v in train_options.items() if k not in RESUMABLE}}  # fmt: skip
-    was = {part: {k: saved[part].get(k) for k in options} for part, options in given.items()}
-    checkpoint.check_compatible(was, given)
 
 
 def _frozen_note(freeze: str, args: argparse.Namespace) -> None:
