@@ -4,7 +4,7 @@
 Lines end in "\\n" (a "\\r" before it is dropped, so Windows files read the same; any other
 "\\r" is an error, since it means old Mac or doubled line endings); a UTF-8 byte order mark at
 the start of a file is ignored, and a UTF-16 one, or a NUL byte, is refused as UTF-16. Nothing
-else is changed: the readers of corpus.py decide what a line holds, and vectors.py reads its
+else is changed: the readers of corpus.py decide what a line holds, and vector_lines.py reads its
 files with `open_binary` too.
 """
 

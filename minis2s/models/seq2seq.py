@@ -2,7 +2,7 @@
 
     enc, final  = encoder(src, src_mask)                     (N, S, He), He = dirs*H
     s_0         = bridge(final)                              the decoder's first state per layer
-    h~          = decoder(tgt_in, enc, s_0)                   (N, T, H), one h~_t per step
+    h~          = decoder(tgt_in, enc, src_mask, s_0)         (N, T, H), one h~_t per step
     logits      = dropout(h~) W_out^T + b_out                 (N, T, V)
     loss        = cross_entropy(logits, tgt_out)              mean over non-pad tokens,
                                                              label-smoothed (layers/loss.py)
@@ -100,7 +100,8 @@ class Seq2Seq:
         sampling_eps: float = 0.0,
         label_smoothing: float = 0.0,
     ) -> tuple[float, dict[str, Any]]:
-        """Mean cross-entropy per target token and its gradient for every parameter.
+        """Mean cross-entropy per target token (label-smoothed with `label_smoothing` > 0) and its
+        gradient for every parameter.
 
         `rng` turns dropout (and scheduled sampling, with probability `sampling_eps` per token)
         on; without it the pass is deterministic. Returns (loss, grads with params' keys).
