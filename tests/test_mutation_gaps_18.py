@@ -1,0 +1,142 @@
+"""Mutation pass over modules no earlier pass named: data/corpus_splits.py (a corpus's dev held
+out), data/encoded.py, data/provenance.py and kernels/dtypes.py (which let no mutant live) and
+load_run.py (which checkpoint Translator.load reads, and what of
+its state.json it refuses). Each test kills a hand-made mutant that the suite let live, named in
+its docstring; every expected value is worked out by hand, never by the code under test."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from minis2s.api import Translator
+from minis2s.data.corpus_splits import held_out
+from minis2s.data.loading import load_data
+from minis2s.load_run import a_file
+
+# --- data/corpus_splits.py ------------------------------------------------------------------------
+
+
+def _repeated_pairs(distinct: int, copies: int) -> list[tuple[str, str]]:
+    """`distinct` pairs, each `copies` times, the copies interleaved."""
+    return [(f"s{k}", f"t{k}") for _ in range(copies) for k in range(distinct)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_a_held_out_pair_leaves_training_with_every_copy(seed):
+    """Kills `held_out: [i for i in order if i not in dev_rows]` (only the held-out row itself
+    taken out of training, its copies kept: dev would score pairs the model trained on). 40
+    distinct pairs, each 3 times: dev holds 40 // 20 = 2 of them, training the other 38, each
+    with its 3 copies."""
+    pairs = _repeated_pairs(40, 3)
+    train_rows, dev_rows = held_out(pairs, seed)
+    dev_pairs = {pairs[i] for i in dev_rows}
+    assert not dev_pairs & {pairs[i] for i in train_rows}
+    assert len(train_rows) == (40 - len(dev_pairs)) * 3
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_dev_holds_a_twentieth_of_the_distinct_pairs_not_of_the_rows(seed):
+    """Kills `max(1, len(pairs) // 20)` (dev sized by the corpus's rows: a corpus of many copies
+    held out 3 times as many pairs, and trained on fewer). 40 distinct pairs, each 3 times (120
+    rows): dev holds 40 // 20 = 2 distinct pairs, not 120 // 20 = 6."""
+    pairs = _repeated_pairs(40, 3)
+    _, dev_rows = held_out(pairs, seed)
+    assert len(dev_rows) == 2 and len({pairs[i] for i in dev_rows}) == 2
+
+
+def test_a_dev_corpus_given_as_two_tsv_files_is_warned_of_without_the_training_corpus_words(
+    tmp_path,
+):
+    """Kills `_words: if key == "test_data"` (a dev corpus given as two files whose source
+    lines hold one TAB each, warned of with the training corpus's advice, 'and a dev or test
+    corpus as dev_data= or test_data=': a dev corpus cannot take another dev corpus)."""
+    (tmp_path / "train.tsv").write_text("a b\tc d\ne f\tg h\n")
+    (tmp_path / "dev.src").write_text("a\tb\nc\td\n")
+    (tmp_path / "dev.tgt").write_text("x\ny\n")
+    with pytest.warns(UserWarning, match="every line holds one TAB") as said:
+        load_data(
+            data=str(tmp_path / "train.tsv"),
+            dev_data=[str(tmp_path / "dev.src"), str(tmp_path / "dev.tgt")],
+        )
+    said = str(said[0].message)
+    assert "give a TSV corpus as one path alone (dev_data=FILE); read as" in said, said
+
+
+# --- load_run.py ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny reverse-digits run (tests/tiny_run.py), its path."""
+    from tests.tiny_run import train_tiny
+
+    return train_tiny(tmp_path_factory.mktemp("gaps-18") / "run")
+
+
+def _copy_with_state(run, tmp_path, edit):
+    """A copy of `run` whose best/state.json's config went through `edit`; its path."""
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    state = copy / "best" / "state.json"
+    saved = json.loads(state.read_text())
+    edit(saved["config"])
+    state.write_text(json.dumps(saved))
+    return copy
+
+
+def test_a_checkpoint_that_records_no_dtype_loads_as_float32(run, tmp_path):
+    """Kills `ckpt.config.get("dtype", "float64")` (a checkpoint written before dtypes were
+    recorded, float32 models all, loaded as float64: twice the memory, other numbers)."""
+    copy = _copy_with_state(run, tmp_path, lambda config: config.pop("dtype", None))
+    assert Translator.load(copy).model.dtype == np.float32
+
+
+@pytest.mark.parametrize("longest", [0, True])
+def test_a_longest_source_that_is_no_count_of_tokens_is_refused(run, tmp_path, longest):
+    """Kills `longest < 0` for `longest < 1` (0 taken: every source noted as longer than any
+    training source) and `isinstance(longest, int)` for `type(longest) is int` (true, a bool, is
+    an int to isinstance: taken as 1)."""
+    copy = _copy_with_state(
+        run, tmp_path, lambda config: config["data"].update(longest_source=longest)
+    )
+    with pytest.raises(ValueError, match=r"longest_source'\] is .*not a count of tokens"):
+        Translator.load(copy)
+
+
+def test_the_last_checkpoint_with_a_trailing_slash_loads_with_which_last(run):
+    """Kills `os.path.basename(path) != "last"` for the normpath's (`runs/x/last/`, as a shell
+    completes it, refused with which='last' as if it named another checkpoint)."""
+    last = os.path.join(str(run), "last")
+    loaded = Translator.load(last + os.sep, which="last")
+    assert loaded.config == Translator.load(last, which="last").config
+
+
+def test_a_kept_checkpoint_given_with_which_last_names_its_runs_last(run, tmp_path):
+    """Kills `for d in (parent,)` (a run's steps/step-N given with which='last': the run two
+    levels up not found, so the fix said 'give a run directory' instead of naming its last/)."""
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    shutil.copytree(copy / "best", copy / "steps" / "step-1")
+    with pytest.raises(ValueError) as e:
+        Translator.load(copy / "steps" / "step-1", which="last")
+    assert f"give {copy / 'last'}, or leave which out" in str(e.value), str(e.value)
+
+
+def test_a_checkpoint_left_as_its_old_copy_by_a_cut_save_loads_by_its_own_path(run, tmp_path):
+    """Kills `if not os.path.exists(path):` without `checkpoint.exists(path)` (runs/x/last, of
+    which a save cut between its two renames left only .last.old, refused as 'no such
+    directory', where loading the run finds it)."""
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    (copy / "last").rename(copy / ".last.old")
+    loaded = Translator.load(copy / "last", which="last")
+    assert loaded.config == Translator.load(run, "last").config
+
+
+def test_a_file_refused_after_an_option_is_named_after_it_with_a_space():
+    """Kills the dropped space after the option (`--checkpointlog.jsonl is a file`)."""
+    said = a_file(os.path.join("nowhere", "log.jsonl"), "--checkpoint")
+    assert said.startswith(f"--checkpoint {os.path.join('nowhere', 'log.jsonl')} is a file, ")
