@@ -140,3 +140,56 @@ def test_a_file_refused_after_an_option_is_named_after_it_with_a_space():
     """Kills the dropped space after the option (`--checkpointlog.jsonl is a file`)."""
     said = a_file(os.path.join("nowhere", "log.jsonl"), "--checkpoint")
     assert said.startswith(f"--checkpoint {os.path.join('nowhere', 'log.jsonl')} is a file, ")
+
+
+# --- _ensemble_checks.py --------------------------------------------------------------------------
+
+
+def _member(tokens, source, options):
+    """What check_members reads of a Translator: vocabularies, tokenizer and config."""
+    from types import SimpleNamespace
+
+    from minis2s.data.tokenize import get_tokenizer
+    from minis2s.data.vocab import Vocab
+
+    config = {"data": {"source": source, "options": options}}
+    vocab = Vocab(tokens)
+    return SimpleNamespace(
+        src_vocab=vocab, tgt_vocab=vocab, tokenizer=get_tokenizer("word"), config=config
+    )
+
+
+def test_members_of_other_data_and_options_are_told_of_the_data_not_of_init_from():
+    """Kills `if options:` for `elif options:` (members trained on other data with other
+    options told to fine-tune one from the other, which trains on the first's data and does not
+    make the data the same): the data named, and no --init-from."""
+    from minis2s._ensemble_checks import check_members
+
+    a = _member(["x", "y"], {"task": "sort"}, {"train_size": 64})
+    b = _member(["y", "x"], {"task": "reverse-digits"}, {"train_size": 96})
+    with pytest.raises(ValueError) as e:
+        check_members(["runs/a", "runs/b"], [a, b])
+    said = str(e.value)
+    assert "trained on other data (task sort and task reverse-digits)" in said, said
+    assert "--init-from" not in said, said
+
+
+def test_bpe_tokenizers_of_other_merges_are_a_difference():
+    """Kills `if False:` for `if a.merges != b.merges:` (members whose BPE merges differ, so one
+    text gives each other pieces, taken as one tokenizer)."""
+    from minis2s._ensemble_checks import tokenizer_difference
+    from minis2s.data.bpe import bpe_tokenizer
+
+    one, two = bpe_tokenizer([("a", "b")]), bpe_tokenizer([("a", "b"), ("ab", "c")])
+    assert tokenizer_difference(one, two) == "different BPE merges (1 and 2 merges)"
+    assert tokenizer_difference(one, bpe_tokenizer([("a", "b")])) is None
+
+
+def test_a_member_saved_before_runs_recorded_their_data_has_no_data_difference():
+    """Kills `if sa is None and sb is None:` (one member's config without data.source, a run
+    saved before minis2s recorded it, compared with the other's: a TypeError, not None)."""
+    from minis2s._ensemble_checks import data_difference
+
+    recorded = {"data": {"source": {"task": "sort"}}}
+    assert data_difference(recorded, {"data": {}}) is None
+    assert data_difference({}, recorded) is None
