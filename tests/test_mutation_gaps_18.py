@@ -193,3 +193,78 @@ def test_a_member_saved_before_runs_recorded_their_data_has_no_data_difference()
     recorded = {"data": {"source": {"task": "sort"}}}
     assert data_difference(recorded, {"data": {}}) is None
     assert data_difference({}, recorded) is None
+
+
+# --- run_checks.py --------------------------------------------------------------------------------
+
+
+def test_a_pair_that_fills_tokens_per_batch_exactly_fits():
+    """Kills `need >= tokens_per_batch` (a pair needing exactly the batch's room refused): S = 3,
+    T = 2 + </s> = 3, max = 3 fits 3 and not 2."""
+    from minis2s.run_checks import check_batch_room
+
+    pair = (["a", "b", "c"], ["x", "y"])
+    check_batch_room([pair], 3)
+    with pytest.raises(ValueError, match="needs max\\(S, T\\) = 3 padded tokens"):
+        check_batch_room([pair], 2)
+
+
+def test_tokens_per_batch_of_one_is_not_told_to_drop_pairs_longer_than_zero():
+    """Kills the `--max-len {tokens_per_batch - 1}` fix given for 1 too (--max-len 0, which is
+    refused: every target needs 2 with </s>)."""
+    from minis2s.run_checks import check_batch_room
+
+    with pytest.raises(ValueError) as e:
+        check_batch_room([(["a"], ["x"])], 1)
+    assert str(e.value).endswith("raise it to 2 or more"), str(e.value)
+
+
+@pytest.mark.parametrize("cli", [False, True])
+def test_adamw_without_decay_is_refused_for_a_new_run_in_any_case_and_not_on_resume(cli):
+    """Kills `if str(tcfg.optimizer).lower()` without lower() ('AdamW' let through) and the
+    dropped `resume` (an old run of AdamW without decay refused when it resumes)."""
+    from types import SimpleNamespace
+
+    from minis2s.run_checks import check_adamw_decay
+
+    for name in ("adamw", "AdamW"):
+        tcfg = SimpleNamespace(optimizer=name, weight_decay=0)
+        check_adamw_decay(tcfg, True, cli=cli)
+        with pytest.raises(ValueError, match="weight.decay 0 is Adam"):
+            check_adamw_decay(tcfg, False, cli=cli)
+    check_adamw_decay(SimpleNamespace(optimizer="adamw", weight_decay=0.01), False, cli=cli)
+
+
+def test_a_dangling_symlink_where_a_new_run_writes_best_is_refused(tmp_path):
+    """Kills `os.path.exists(folder)` for `lexists` (a best/ that is a link to nothing, which the
+    run's first save would replace, let through)."""
+    from minis2s.run_checks import check_no_run
+
+    os.symlink(tmp_path / "nowhere", tmp_path / "best")
+    with pytest.raises(FileExistsError, match="best is not a checkpoint"):
+        check_no_run(str(tmp_path))
+
+
+def test_one_kept_checkpoint_of_an_earlier_run_is_one_checkpoint(tmp_path):
+    """Kills the plural for one (`holds 1 checkpoints`)."""
+    from minis2s.run_checks import check_no_run
+
+    (tmp_path / "steps" / "step-0000007").mkdir(parents=True)
+    with pytest.raises(FileExistsError) as e:
+        check_no_run(str(tmp_path))
+    assert "holds 1 checkpoint kept by an earlier run" in str(e.value), str(e.value)
+    (tmp_path / "steps" / "step-0000009").mkdir()
+    with pytest.raises(FileExistsError, match="holds 2 checkpoints kept"):
+        check_no_run(str(tmp_path))
+
+
+def test_a_built_in_tokenizer_in_another_unicode_form_is_recordable():
+    """Kills `tok == built_in` for `built_in._replace(form=tok.form)` (the word tokenizer
+    reading NFKC, which a checkpoint records by name and form, refused as one of the user's own);
+    a tokenizer of one's own of a built-in name is still refused."""
+    from minis2s.data.tokenize import Tokenizer, get_tokenizer
+    from minis2s.run_checks import check_recordable
+
+    check_recordable(get_tokenizer("word")._replace(form="NFKC"))
+    with pytest.raises(ValueError, match="of your own cannot be recorded"):
+        check_recordable(Tokenizer("word", str.split, " ".join))
