@@ -268,3 +268,15 @@ def test_a_built_in_tokenizer_in_another_unicode_form_is_recordable():
     check_recordable(get_tokenizer("word")._replace(form="NFKC"))
     with pytest.raises(ValueError, match="of your own cannot be recorded"):
         check_recordable(Tokenizer("word", str.split, " ".join))
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", "  \n"])
+def test_a_blank_out_dir_is_refused_before_a_run_makes_it(blank):
+    """Kills `if not os.fspath(out_dir):` without strip() (pipeline.train's out_dir ' ' made a
+    folder named ' ' where Python ran)."""
+    from minis2s.run_checks import check_train_arguments
+    from minis2s.train.config import TrainConfig
+
+    data = load_data(task="reverse-digits", train_size=4)
+    with pytest.raises(ValueError, match="a blank path; pass the run directory"):
+        check_train_arguments(data, {}, TrainConfig(), blank)
