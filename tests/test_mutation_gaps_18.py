@@ -1,8 +1,9 @@
 """Mutation pass over modules no earlier pass named: data/corpus_splits.py (a corpus's dev held
-out), data/encoded.py, data/provenance.py and kernels/dtypes.py (which let no mutant live) and
-load_run.py (which checkpoint Translator.load reads, and what of
-its state.json it refuses). Each test kills a hand-made mutant that the suite let live, named in
-its docstring; every expected value is worked out by hand, never by the code under test."""
+out), load_run.py (which checkpoint Translator.load reads, and what of its state.json it refuses),
+_ensemble_checks.py (load_ensemble's refusals) and run_checks.py (a run's options before it
+begins); data/encoded.py, data/provenance.py, kernels/dtypes.py, layers/lstm.py and layers/gru.py
+let no mutant live. Each test kills a hand-made mutant that the suite let live, named in its
+docstring; every expected value is worked out by hand, never by the code under test."""
 
 import json
 import os
