@@ -22,9 +22,9 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
 from minis2s import _warn
+from minis2s.atomic import atomic_text_file
 from minis2s.data.corpus_lines import BOM, CorpusError, read_lines
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
 
@@ -250,7 +250,8 @@ def read_corpus(
 
 
 def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:
-    """Write (source, target) string pairs as UTF-8 `source<TAB>target` lines."""
+    """Write (source, target) string pairs as UTF-8 `source<TAB>target` lines, atomically as
+    `Vocab.save` does (`atomic_text_file`): a crash never leaves half a corpus where one was."""
     if not isinstance(path, str | os.PathLike):  # pathlib's TypeError named nothing
         raise ValueError(
             f"write_tsv: path is {type(path).__name__} {path!r:.40}; give the path of the file "
@@ -272,4 +273,5 @@ def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None
                     "U+FEFF, which reads as a byte order mark"
                 )
         lines.append(f"{src}\t{tgt}\n")
-    Path(path).write_text("".join(lines), encoding="utf-8")
+    with atomic_text_file(path) as f:  # a missing folder named as such, not as a missing file
+        f.write("".join(lines))
