@@ -249,6 +249,10 @@ def run_all(only: str | None = None, model: bool = True) -> bool:
         left_out = "" if model else " (--no-model leaves out the seq2seq.* whole-model cases)"
         raise ValueError(f"no case matches --only {only!r}{left_out}; the cases: {names}")
     ok = True
+    if only:  # a substring (--only lstm: the layer, its step, stack and models), so say whose
+        matched = [name for name, _ in cases if only in name]
+        print(f"--only {only} matches {len(matched)} of {len(cases)} cases (their names hold it): "
+              f"{', '.join(matched)}\n")  # fmt: skip
     cases = [(name, run) for name, run in cases if not only or only in name]
     w = max(36, *(len(name) for name, _ in cases))  # a long case name would push its row right
     print(f"{'layer':<{w}} {'input/param':<24} {'max rel error':>14}  result")
