@@ -12,12 +12,19 @@ import math
 
 def path(text: str) -> str:
     """argparse type for a file or directory option: any path but '' (what `--out "$RUN"` gives
-    with RUN unset), which train took for no --out and the others failed on, naming nothing, or
-    only whitespace."""
+    with RUN unset), which train took for no --out and the others failed on, naming nothing,
+    only whitespace, or one starting with '-': argparse takes `-1` as a value because it reads as
+    a negative number, so `train --out -1` made a directory named -1 (a value left out, most
+    likely, or meant for another option); `./-1` names such a file."""
     if text == "":
         raise argparse.ArgumentTypeError("an empty path (an unset shell variable?); give a path")
     if not text.strip():  # `--out " "` made a directory named " " where the command ran
         raise argparse.ArgumentTypeError(f"a blank path {text!r} (a stray quote?); give a path")
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(
+            f"{text} starts with '-' as an option does (a value left out?); give a path, or "
+            f"./{text} for a file or directory named so"
+        )
     return text
 
 
