@@ -117,9 +117,11 @@ def decode_kwargs(args: argparse.Namespace, nbest: bool = True) -> dict[str, Any
     if why:
         raise ValueError("; ".join(why))
     if args.alpha is not None and args.length_penalty != "gnmt":
+        default = "the default " * (args.length_penalty == "none")  # not typed, most likely
         raise ValueError(
             "--alpha is the exponent of --length-penalty gnmt and would be ignored by "
-            f"--length-penalty {args.length_penalty}; add --length-penalty gnmt, or leave it out"
+            f"{default}--length-penalty {args.length_penalty}; add --length-penalty gnmt, or "
+            "leave it out"
         )
     kw: dict[str, Any] = {"max_len_a": args.max_len_a, "max_len_b": args.max_len_b}
     if args.phrase_table is not None and not args.replace_unk:

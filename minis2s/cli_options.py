@@ -146,6 +146,7 @@ def check_model_fits(model: dict[str, Any]) -> None:
     in this machine's memory: an H x H float32 matrix a layer at the least, so --enc-layers 10**12
     is refused here, where it was built a layer at a time for ever (no single allocation fails).
     A machine that does not report its memory is not checked."""
+    from minis2s.models.config import ModelConfig
     from minis2s.validate import memory_bytes  # NumPy: not before --threads is set
 
     memory = memory_bytes()
@@ -154,11 +155,23 @@ def check_model_fits(model: dict[str, Any]) -> None:
     layers, H = model["enc_layers"] + model["dec_layers"], model["hidden"]
     least = layers * H * H * 4
     if least > memory:
-        raise ValueError(
-            f"--enc-layers {model['enc_layers']} and --dec-layers {model['dec_layers']} with "
-            f"--hidden {H} need at least {least / 2**30:.3g} GiB of weights (an H x H matrix a "
-            f"layer), more than this machine's {memory / 2**30:.3g} GiB of memory; lower them"
+        enc, dec, hidden = (
+            as_set(f, model[f], ModelConfig) for f in ("enc_layers", "dec_layers", "hidden")
         )
+        raise ValueError(
+            f"{enc} and {dec} with {hidden} need at least {least / 2**30:.3g} GiB of weights (an "
+            f"H x H matrix a layer), more than this machine's {memory / 2**30:.3g} GiB of "
+            "memory; lower them"
+        )
+
+
+def as_set(field: str, value: Any, config: type) -> str:
+    """The option of `config`'s `field` with its `value` as a message names it: `--hidden 64`,
+    or `the default --hidden 128` at the default, which the user most likely did not type."""
+    from minis2s.config_error import as_typed
+
+    default = "the default " * (value == config.__dataclass_fields__[field].default)
+    return f"{default}--{field.replace('_', '-')} {as_typed(value)}"
 
 
 # pipeline's functions whose keyword arguments `minis2s train` fills from its options of the same
@@ -197,7 +210,28 @@ def option_words(e: Exception, parser: argparse.ArgumentParser, argv: Sequence[s
         reads_as = text is not None and callable(actions[0].type) and not isinstance(e.value, str)
         reads_as = reads_as and actions[0].type(text) == e.value
         named = f"{strings[-1]} {text if reads_as else as_typed(e.value)}"
-    return f"{named}: {e.cli_body or e.body}"
+    return f"{named}: {_defaults_named(e.cli_body or e.body, parser, argv)}"
+
+
+def _defaults_named(body: str, parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
+    """`body` with each config option it names at its default value (`with --optimizer adam`)
+    that `argv` does not give named as that default (`with the default --optimizer adam`):
+    `train --weight-decay 1e20` read as if --optimizer had been typed."""
+    import re
+
+    from minis2s.config_error import as_typed
+    from minis2s.models.config import ModelConfig
+    from minis2s.train.config import TrainConfig
+
+    for config in (ModelConfig, TrainConfig):
+        defaults = {f.name: f.default for f in dataclasses.fields(config)}
+        group = next((g for g in parser._action_groups if g.title == config.__name__), None)
+        for action in group._group_actions if group is not None else ():
+            if action.nargs == 0 or _typed(argv, action, parser) is not None:
+                continue  # a flag is named only where it is set; a typed option, as typed
+            said = f"{action.option_strings[-1]} {as_typed(defaults[action.dest])}"
+            body = re.sub(rf"(?<![\w-]){re.escape(said)}(?![\w.])", f"the default {said}", body)
+    return body
 
 
 def _typed(
