@@ -212,9 +212,9 @@ def load(path: str | os.PathLike) -> Checkpoint:
     """Read the checkpoint directory `path` (see the module docstring for its files).
 
     Raises FileNotFoundError if there is none, ValueError if it is incomplete or corrupt; both
-    name the path.
+    name the path; ValueError for a `path` that is no path (3, None, '').
     """
-    return read_whole(Path(path), _load)
+    return read_whole(_checked("checkpoint.load", path), _load)
 
 
 def _load(src: Folder) -> Checkpoint:
@@ -233,7 +233,21 @@ def _load(src: Folder) -> Checkpoint:
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
     """The config of the checkpoint at `path`, from its state.json alone (no arrays read); the
     errors of `load`."""
-    return read_whole(Path(path), _state)["config"]
+    return read_whole(_checked("checkpoint.load_config", path), _state)["config"]
+
+
+def _checked(where: str, path: Any) -> Path:
+    """`path` as a Path, where it is a str or os.PathLike naming a file: pathlib's TypeError of
+    3 (`expected str, bytes or os.PathLike object, not int`) named neither the call nor the
+    argument, and '' said `PosixPath('.') has an empty name`."""
+    text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+    if isinstance(text, str) and text.strip() and "\0" not in text:
+        return Path(path)
+    what = f"{type(path).__name__} {path!r:.40}" if text is None else f"{text!r:.40}"
+    raise ValueError(
+        f"{where}: path is {what}; give the checkpoint's directory, as a str or pathlib.Path "
+        "(runs/x/best)"
+    )
 
 
 def _state(src: Folder) -> dict[str, Any]:
