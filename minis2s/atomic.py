@@ -28,6 +28,9 @@ def atomic_text_file(path: str | os.PathLike) -> Iterator[TextIO]:
     that replaces `path` only when the block ends without an exception; the temporary file is
     removed when it does not."""
     named, path = os.fspath(path), Path(path)
+    if not path.name:  # "", "." or "/": pathlib's with_name said "PosixPath('.') has an empty name"
+        raise ValueError(f"could not write {named!r}: it names no file (blank, or a directory such "
+                         "as '.'); give the path of the file to write")  # fmt: skip
     # a name no other writer takes; "x" creates it with open()'s mode (mkstemp's is 0600)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:

@@ -229,3 +229,16 @@ def test_loss_of_a_batch_whose_target_mask_disagrees_with_its_padding():
     for call in (model.loss_and_grads, model.token_logprobs):
         with pytest.raises(ValueError, match=r"tgt_mask .* tgt_out"):
             call(batch)
+
+
+@pytest.mark.parametrize("path", ["", ".", "/"])
+def test_an_atomic_write_to_a_path_that_names_no_file(path, tmp_path, monkeypatch):
+    """corpus.write_tsv("", pairs) (and Vocab.save, write_vectors: every atomic_text_file
+    writer): a path with no file name gave pathlib's "PosixPath('.') has an empty name", raised
+    inside pathlib, once write_tsv became atomic; now minis2s refuses it naming the path."""
+    from minis2s.data import corpus
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=rf"could not write '{path}': it names no file"):
+        corpus.write_tsv(path, [("a", "b")])
+    assert os.listdir(tmp_path) == []
