@@ -10,16 +10,10 @@ import json
 import pytest
 
 from minis2s.cli import main
+from tests.test_cli_fuzz_found import TINY
+from tests.test_cli_fuzz_found import corpus as _corpus_fixture
 
-TSV = "".join(f"{s}\t{s[::-1]}\n" for s in ("a b", "c", "b c a", "a", "c b", "a a b", "b", "c c"))
-TINY = ["--epochs", "1", "--hidden", "8", "--emb", "8", "--quiet", "--show", "0"]
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("fuzz-found-2") / "tiny.tsv"
-    path.write_text(TSV)
-    return str(path)
+corpus = _corpus_fixture  # the first fuzz findings' tiny corpus (8 pairs of a, b, c)
 
 
 @pytest.fixture
