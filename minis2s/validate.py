@@ -42,6 +42,26 @@ def integer(where: str, name: str, value: Any, minimum: int | None) -> None:
         raise ValueError(f"{where}: {name} must be >= {minimum}; got {value}")
 
 
+def path(where: str, name: str, value: Any, want: str) -> str:
+    """`value` as a str: a str or os.PathLike naming a file, else ValueError `{where}: {name} is
+    ...; give {want}`. open() takes an int (True too) for a file descriptor, which it reads and
+    then closes (True: standard output); pathlib's TypeError of anything else, its
+    "PosixPath('.') has an empty name" of '' and open()'s "embedded null byte" named neither the
+    call nor the argument."""
+    text = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    if not isinstance(text, str):  # None, 3, True, bytes, a PathLike of bytes
+        shown = "None" if value is None else f"{type(value).__name__} {value!r:.40}"
+        raise ValueError(f"{where}: {name} is {shown}; give {want}, as a str or pathlib.Path")
+    if not text.strip():
+        raise ValueError(f"{where}: {name} is {text!r}; give {want}")  # blank
+    if "\0" in text:
+        raise ValueError(
+            f"{where}: {name} is {text!r:.40}, which holds a NUL character (\\0) that no file "
+            f"name has; give {want}"
+        )
+    return text
+
+
 def boolean(where: str, name: str, value: Any) -> None:
     """ValueError unless `value` is True or False (a NumPy bool too): a flag taken by truthiness
     would read "no" (a non-empty string) as True, and 0 or None as False without a word."""

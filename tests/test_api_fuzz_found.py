@@ -233,12 +233,13 @@ def test_loss_of_a_batch_whose_target_mask_disagrees_with_its_padding():
 
 @pytest.mark.parametrize("path", ["", ".", "/"])
 def test_an_atomic_write_to_a_path_that_names_no_file(path, tmp_path, monkeypatch):
-    """corpus.write_tsv("", pairs) (and Vocab.save, write_vectors: every atomic_text_file
-    writer): a path with no file name gave pathlib's "PosixPath('.') has an empty name", raised
-    inside pathlib, once write_tsv became atomic; now minis2s refuses it naming the path."""
-    from minis2s.data import corpus
+    """atomic_text_file(".") (under corpus.write_tsv, Vocab.save, write_vectors): a path with no
+    file name gave pathlib's "PosixPath('.') has an empty name", raised inside pathlib, once
+    write_tsv became atomic; now minis2s refuses it naming the path."""
+    from minis2s.atomic import atomic_text_file
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match=rf"could not write '{path}': it names no file"):
-        corpus.write_tsv(path, [("a", "b")])
+        with atomic_text_file(path) as f:
+            f.write("a\tb\n")
     assert os.listdir(tmp_path) == []

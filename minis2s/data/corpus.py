@@ -23,7 +23,7 @@ import os
 import shlex
 from collections.abc import Callable, Iterable, Sequence
 
-from minis2s import _warn
+from minis2s import _warn, validate
 from minis2s.atomic import atomic_text_file
 from minis2s.data.corpus_lines import BOM, CorpusError, read_lines
 from minis2s.data.tokenize import Tokenizer, get_tokenizer
@@ -252,16 +252,7 @@ def read_corpus(
 def write_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:
     """Write (source, target) string pairs as UTF-8 `source<TAB>target` lines, atomically as
     `Vocab.save` does (`atomic_text_file`): a crash never leaves half a corpus where one was."""
-    if not isinstance(path, str | os.PathLike):  # pathlib's TypeError named nothing
-        raise ValueError(
-            f"write_tsv: path is {type(path).__name__} {path!r:.40}; give the path of the file "
-            "to write, as a str or pathlib.Path"
-        )
-    if "\0" in os.fspath(path):  # pathlib's "embedded null byte" named no path
-        raise ValueError(
-            f"write_tsv: path is {os.fspath(path)!r:.40}, which holds a NUL character (\\0) that "
-            "no file name has; give the path of the file to write"
-        )
+    validate.path("write_tsv", "path", path, "the path of the file to write")
     lines = []
     for i, (src, tgt) in enumerate(pairs):
         for side, text in (("source", src), ("target", tgt)):

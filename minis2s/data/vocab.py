@@ -40,6 +40,9 @@ SPECIALS = (PAD, BOS, EOS, UNK)  # in id order
 FORMAT, VERSION = "minis2s.vocab", 1
 
 
+VOCAB_FILE = "the vocabulary file's path"  # what save's and load's `path` name
+
+
 class Vocab:
     """Tokens in id order; ids 0..3 are always PAD, BOS, EOS, UNK.
 
@@ -217,35 +220,16 @@ class Vocab:
     def save(self, path: str | os.PathLike) -> None:
         """Write UTF-8 JSON atomically: a temp file in the same folder, then `os.replace`,
         so a crash never leaves a half-written vocabulary where a good one was."""
-        _check_path("Vocab.save", path)
+        validate.path("Vocab.save", "path", path, VOCAB_FILE)
         with atomic_text_file(path) as f:
             json.dump(self.to_dict(), f, ensure_ascii=False, indent=0)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a file written by `save`; ValueError naming the file if it is malformed."""
-        _check_path("Vocab.load", path)
+        validate.path("Vocab.load", "path", path, VOCAB_FILE)
         try:
             with open(path, encoding="utf-8") as f:
                 return cls.from_dict(json.load(f))
         except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
             raise ValueError(f"{os.fspath(path)}: cannot read vocabulary: {e}") from e
-
-
-def _check_path(where: str, path: Any) -> None:
-    """`path` is a str or os.PathLike, not "" nor holding NUL: open() takes an int (True too) for
-    a file descriptor, and Vocab.load(True) read standard output as a vocabulary and closed it;
-    pathlib's TypeError of anything else, or ValueError of "" or of a NUL, named neither the
-    call nor the argument."""
-    if isinstance(path, str) and "\0" in path:
-        raise ValueError(
-            f"{where}: path is {path!r:.40}, which holds a NUL character (\\0) that no file name "
-            "has; give the vocabulary file's path"
-        )
-    if isinstance(path, os.PathLike) or (isinstance(path, str) and path != ""):
-        return
-    what = "''" if isinstance(path, str) else "None" if path is None else type(path).__name__
-    shown = "" if isinstance(path, str) or path is None else f" {path!r:.40}"
-    raise ValueError(
-        f"{where}: path is {what}{shown}; give the vocabulary file's path, as a str or pathlib.Path"
-    )

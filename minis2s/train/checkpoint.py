@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from minis2s import validate
 from minis2s.backend import to_numpy
 from minis2s.disk_errors import file_above, reworded, write_failed
 from minis2s.train import run_lock
@@ -208,13 +209,16 @@ def refuse_blocked_above(path: str | os.PathLike, option: str, lost: str) -> Non
     )
 
 
+CHECKPOINT_DIR = "the checkpoint's directory (runs/x/best)"  # what load's `path` names
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read the checkpoint directory `path` (see the module docstring for its files).
 
     Raises FileNotFoundError if there is none, ValueError if it is incomplete or corrupt; both
     name the path; ValueError for a `path` that is no path (3, None, '').
     """
-    return read_whole(_checked("checkpoint.load", path), _load)
+    return read_whole(Path(validate.path("checkpoint.load", "path", path, CHECKPOINT_DIR)), _load)
 
 
 def _load(src: Folder) -> Checkpoint:
@@ -233,21 +237,9 @@ def _load(src: Folder) -> Checkpoint:
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
     """The config of the checkpoint at `path`, from its state.json alone (no arrays read); the
     errors of `load`."""
-    return read_whole(_checked("checkpoint.load_config", path), _state)["config"]
-
-
-def _checked(where: str, path: Any) -> Path:
-    """`path` as a Path, where it is a str or os.PathLike naming a file: pathlib's TypeError of
-    3 (`expected str, bytes or os.PathLike object, not int`) named neither the call nor the
-    argument, and '' said `PosixPath('.') has an empty name`."""
-    text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
-    if isinstance(text, str) and text.strip() and "\0" not in text:
-        return Path(path)
-    what = f"{type(path).__name__} {path!r:.40}" if text is None else f"{text!r:.40}"
-    raise ValueError(
-        f"{where}: path is {what}; give the checkpoint's directory, as a str or pathlib.Path "
-        "(runs/x/best)"
-    )
+    return read_whole(
+        Path(validate.path("checkpoint.load_config", "path", path, CHECKPOINT_DIR)), _state
+    )["config"]
 
 
 def _state(src: Folder) -> dict[str, Any]:
