@@ -70,7 +70,7 @@ def resumed_options(
         model_options
     )
     train_options = saved["train"] | train_options
-    _check_saved_train(out, saved["train"], train_options)
+    check_saved_train(out, saved["train"], train_options)
     data_options = saved["data"].get("options", {}) | {
         k: v for k, v in data_options.items() if v is not None
     }
@@ -92,13 +92,15 @@ def resumed_options(
     return model_options, train_options, data_options, tokenizer
 
 
-def _check_saved_train(out: str, saved: dict, merged: dict) -> None:
+def check_saved_train(out: str, saved: dict, merged: dict, cli: bool = True) -> None:
     """The run's own train options, as its config records them, checked as the trainer will
-    check them (TrainConfig): one saved by an older minis2s, whose checks were looser (lr x
-    weight_decay >= 1 was taken), or edited by hand (weight_decay: null), is refused here, by
-    the run's name. TrainConfig's own words would name an option the user did not give
-    (--weight-decay 1000000) and advise changing it, which a resume refuses; the way on is a
-    new run from the run's parameters, with options of its own."""
+    check them (TrainConfig) once `merged` with the ones given: one saved by an older minis2s,
+    whose checks were looser (lr x weight_decay >= 1 was taken), or edited by hand
+    (weight_decay: null), is refused here, by the run's name. TrainConfig's own words would
+    name an option the user did not give (--weight-decay 1000000) and advise changing it, which
+    a resume refuses; the way on is a new run from the run's parameters, with options of its
+    own. One rule, two wordings: `cli`'s (--resume, --init-from) or pipeline.train's keywords
+    (resume=True, init_from=), whose caller passes a TrainConfig already checked."""
     from minis2s.train.config import TrainConfig
 
     try:
@@ -109,11 +111,15 @@ def _check_saved_train(out: str, saved: dict, merged: dict) -> None:
             TrainConfig(**given)
         except (TypeError, ValueError):
             raise e from None
+        last = os.path.join(out, "last")
+        flag, way_on = ("--resume", f"--optimizer, --lr and --weight-decay are its own: "
+                        f"--init-from {last} --out NEW_DIR") if cli else (
+                        "resume=True", "TrainConfig (optimizer, lr, weight_decay) is its own: "
+                        f"pipeline.train(..., init_from={last!r}, out_dir=NEW_DIR)")  # fmt: skip
         raise ValueError(
-            f"--resume: the run in {out} was saved with train options that minis2s refuses "
+            f"{flag}: the run in {out} was saved with train options that minis2s refuses "
             f"({e}); a resume goes on with the run's own optimizer and schedule, so it cannot "
-            "resume: train on from its parameters as a new run, whose --optimizer, --lr and "
-            f"--weight-decay are its own: --init-from {os.path.join(out, 'last')} --out NEW_DIR"
+            f"resume: train on from its parameters as a new run, whose {way_on}"
         ) from None
 
 
