@@ -1,13 +1,16 @@
 """Mutation pass 20 over modules no earlier pass named: train/_optim_checks.py (Adam's and
-Adagrad's decay term squared in the parameters' dtype). Each test kills a hand-made mutant that
+Adagrad's decay term squared in the parameters' dtype) and resume_options.py (a resume's data
+and the words for a run that cannot resume). Each test kills a hand-made mutant that
 the suite let live, named in its docstring; every expected value is worked out by hand or by an
 independent computation, never by the code under test."""
 
+import argparse
 import re
 
 import numpy as np
 import pytest
 
+from minis2s import resume_options
 from minis2s.train.optim import Adagrad, Adam
 
 # --- train/_optim_checks.py -----------------------------------------------------------------------
@@ -31,3 +34,52 @@ def test_the_decay_term_bound_reads_a_negative_parameter_by_its_size(cls):
     does (1e-3 * 1e30 = 1e27 > 1.8e19), though the largest entry, 0, is harmless."""
     with pytest.raises(ValueError, match=r"up to 1e\+30"):
         cls({"W": np.array([-1e30, 0.0], np.float32)}, lr=1e-3, weight_decay=1e-3)
+
+
+# --- resume_options.py ----------------------------------------------------------------------------
+
+
+def _resume_args(**given) -> argparse.Namespace:
+    none = dict.fromkeys(("task", "data", "dev_data", "test_data"))
+    return argparse.Namespace(**none | {"resume": True} | given)
+
+
+def _saved_source(monkeypatch, source: dict) -> None:
+    saved = {"data": {"name": "tiny", "tokenizer": "char", "source": source}}
+    monkeypatch.setattr(resume_options, "_saved_config", lambda out: saved)
+
+
+def test_a_resume_keeps_the_dev_data_given_over_the_runs_own(monkeypatch, tmp_path):
+    """Kills `source.get(k)` for `getattr(args, k) or source.get(k)` in data_of_run: --dev-data
+    given to --resume wins over the run's, and the --test-data not given is the run's."""
+    train, dev, new_dev, test = (str(tmp_path / f) for f in ("t.tsv", "d.tsv", "n.tsv", "e.tsv"))
+    for path in (train, dev, new_dev, test):
+        open(path, "w").close()
+    _saved_source(monkeypatch, {"data": [train], "dev_data": [dev], "test_data": [test]})
+    args = resume_options.data_of_run(_resume_args(dev_data=[new_dev]), str(tmp_path))
+    assert (args.data, args.dev_data, args.test_data) == ([train], [new_dev], [test])
+
+
+def test_a_resume_refuses_a_run_whose_training_file_is_gone(monkeypatch, tmp_path):
+    """Kills checking only the first of the run's files (--dev-data, here none) in
+    data_of_run: the training file, listed last, is gone, and the resume names it."""
+    gone = str(tmp_path / "gone.tsv")
+    _saved_source(monkeypatch, {"data": [gone]})
+    with pytest.raises(FileNotFoundError, match=re.escape(f"--data {gone}, which is gone")):
+        resume_options.data_of_run(_resume_args(), str(tmp_path))
+
+
+def test_a_run_named_after_a_task_but_read_with_another_tokenizer_is_a_corpus():
+    """Kills dropping `tokenizer == TASKS[name].tokenizer` from _no_source: a corpus file named
+    copy.tsv, read with the word tokenizer (the task copy reads chars), is no task, so the
+    advice is --data, not --task copy."""
+    said = resume_options._no_source("run", {"name": "copy", "tokenizer": "word"})
+    assert "a corpus read with the word tokenizer" in said and "--task copy" not in said
+
+
+def test_a_resume_refused_for_its_given_options_names_them_not_the_saved_run():
+    """Kills `pass` for `raise e` in _check_saved_train: lr=-1 given to the resume is refused
+    on the defaults too, so the error is TrainConfig's about lr, not the run's saved options."""
+    with pytest.raises(ValueError, match="lr must be a finite number > 0") as e:
+        resume_options._check_saved_train("run", {"lr": 1e-3}, {"lr": -1})
+    assert "was saved with" not in str(e.value)
