@@ -83,3 +83,14 @@ def test_a_resume_refused_for_its_given_options_names_them_not_the_saved_run():
     with pytest.raises(ValueError, match="lr must be a finite number > 0") as e:
         resume_options._check_saved_train("run", {"lr": 1e-3}, {"lr": -1})
     assert "was saved with" not in str(e.value)
+
+
+def test_a_resume_of_a_run_saved_before_a_field_takes_that_fields_default():
+    """Kills dropping `with_new_fields` from _check_resumed_options: a run saved before
+    TrainConfig had min_lr ran with no floor, min_lr = 0, so --min-lr 0 given to its resume
+    is the run's own value (the mutant compared it with None, a missing entry, and refused it),
+    while --min-lr 0.001 is a change the resume refuses."""
+    saved = {"model": {}, "train": {"lr": 0.002}}  # no min_lr: saved before the field
+    resume_options._check_resumed_options(saved, {}, {"min_lr": 0.0})
+    with pytest.raises(ValueError, match="min_lr"):
+        resume_options._check_resumed_options(saved, {}, {"min_lr": 0.001})
