@@ -94,3 +94,19 @@ def test_a_resume_of_a_run_saved_before_a_field_takes_that_fields_default():
     resume_options._check_resumed_options(saved, {}, {"min_lr": 0.0})
     with pytest.raises(ValueError, match="min_lr"):
         resume_options._check_resumed_options(saved, {}, {"min_lr": 0.001})
+
+
+def test_a_resume_given_the_runs_own_tokenizer_goes_on_with_the_runs_tokenizer(monkeypatch):
+    """Kills `tokenizer is None` for `tokenizer in (None, the run's)` in resumed_options:
+    --tokenizer char given again to a char run's resume (with --data) still reads the run's own
+    tokenizer from its checkpoint (its normal form; a bpe run's merges), not a new one."""
+    from minis2s import _api_checks
+
+    saved = {"model": {}, "train": {}, "data": {"tokenizer": "char", "options": {}}}
+    monkeypatch.setattr(resume_options, "_saved_config", lambda out: saved)
+    runs_own = argparse.Namespace(name="char")  # stands in for the checkpoint's tokenizer
+    read = []
+    monkeypatch.setattr(_api_checks, "tokenizer_of", lambda *a: read.append(a) or runs_own)
+    args = argparse.Namespace(data=["c.tsv"], tokenizer="char", bpe_merges=None)
+    *_, tokenizer = resume_options.resumed_options(args, "run", {}, {}, {})
+    assert tokenizer is runs_own and read
