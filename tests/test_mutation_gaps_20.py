@@ -1,8 +1,8 @@
 """Mutation pass 20 over modules no earlier pass named: train/_optim_checks.py (Adam's and
-Adagrad's decay term squared in the parameters' dtype) and resume_options.py (a resume's data
-and the words for a run that cannot resume). Each test kills a hand-made mutant that
-the suite let live, named in its docstring; every expected value is worked out by hand or by an
-independent computation, never by the code under test."""
+Adagrad's decay term squared in the parameters' dtype), resume_options.py (a resume's data and
+the words for a run that cannot resume) and decode/beam.py's `widest`. Each test kills a
+hand-made mutant that the suite let live, named in its docstring; every expected value is worked
+out by hand or by an independent computation, never by the code under test."""
 
 import argparse
 import re
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from minis2s import resume_options
+from minis2s.decode.beam import widest
 from minis2s.train.optim import Adagrad, Adam
 
 # --- train/_optim_checks.py -----------------------------------------------------------------------
@@ -110,3 +111,25 @@ def test_a_resume_given_the_runs_own_tokenizer_goes_on_with_the_runs_tokenizer(m
     args = argparse.Namespace(data=["c.tsv"], tokenizer="char", bpe_merges=None)
     *_, tokenizer = resume_options.resumed_options(args, "run", {}, {}, {})
     assert tokenizer is runs_own and read
+
+
+# --- decode/beam.py: widest -----------------------------------------------------------------------
+
+
+def test_widest_leaves_the_beam_of_a_model_with_no_vocabulary_past_its_specials():
+    """Kills `V < 3` for `V < 4`: V = 3 (<pad>, <s>, EOS) leaves beam_size as it is, where the
+    count (V - 2) (V - 3)^(T - 1) would make it 1 from a factor V - 3 = 0."""
+    assert widest(3, np.array([5]), 4) == 4
+
+
+def test_widest_counts_the_candidates_at_the_batchs_longest_limit():
+    """Kills `limits.min()` for `limits.max()`: limits 1 and 3 over V = 5 give the most
+    candidates at T = 3, C = (5 - 2) (5 - 3)^2 = 12, so K = 12 / 2 = 6 (not 2 from T = 1)."""
+    assert widest(5, np.array([1, 3]), 10) == 6
+
+
+def test_widest_stops_counting_only_once_the_candidates_reach_twice_the_beam():
+    """Kills `C >= beam_size` for `C >= 2 * beam_size`: V = 5, T = 3 gives C = 12 candidates
+    at the last step, and ceil(12 / 2) = 6 >= 4, so beam_size 4 stays; stopping at C = 6 >= 4
+    would give ceil(6 / 2) = 3, a narrower beam than asked that an exhaustive search needs."""
+    assert widest(5, np.array([3]), 4) == 4
