@@ -1,8 +1,8 @@
 """Mutation pass 20 over modules no earlier pass named: train/_optim_checks.py (Adam's and
 Adagrad's decay term squared in the parameters' dtype), resume_options.py (a resume's data and
-the words for a run that cannot resume) and decode/beam.py's `widest`. Each test kills a
-hand-made mutant that the suite let live, named in its docstring; every expected value is worked
-out by hand or by an independent computation, never by the code under test."""
+the words for a run that cannot resume), decode/beam.py's `widest` and beam_checks.py. Each test
+kills a hand-made mutant that the suite let live, named in its docstring; every expected value
+is worked out by hand or by an independent computation, never by the code under test."""
 
 import argparse
 import re
@@ -133,3 +133,17 @@ def test_widest_stops_counting_only_once_the_candidates_reach_twice_the_beam():
     at the last step, and ceil(12 / 2) = 6 >= 4, so beam_size 4 stays; stopping at C = 6 >= 4
     would give ceil(6 / 2) = 3, a narrower beam than asked that an exhaustive search needs."""
     assert widest(5, np.array([3]), 4) == 4
+
+
+# --- decode/beam_checks.py ------------------------------------------------------------------------
+
+
+def test_the_command_lines_beam_check_counts_eight_bytes_a_log_probability(monkeypatch):
+    """Kills 1.0 for 8.0 bytes in check_fits' command-line branch (`where` empty, --beam): on
+    a machine of 1000 bytes, 1 x 10 hypotheses of 100 float64 log-probabilities need 8000."""
+    from minis2s import validate
+    from minis2s.decode.beam_checks import check_fits
+
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 1000)
+    with pytest.raises(validate.TooLarge, match="--beam 10: 1 x 10 hypotheses of 100"):
+        check_fits(1, 10, 100, where="", name="--beam")
