@@ -1,8 +1,9 @@
 """Mutation pass 20 over modules no earlier pass named: train/_optim_checks.py (Adam's and
 Adagrad's decay term squared in the parameters' dtype), resume_options.py (a resume's data and
-the words for a run that cannot resume), decode/beam.py's `widest` and beam_checks.py. Each test
-kills a hand-made mutant that the suite let live, named in its docstring; every expected value
-is worked out by hand or by an independent computation, never by the code under test."""
+the words for a run that cannot resume), decode/beam.py's `widest`, beam_checks.py and
+models/seq2seq_checks.py. Each test kills a hand-made mutant that the suite let live, named in
+its docstring; every expected value is worked out by hand or by an independent computation,
+never by the code under test."""
 
 import argparse
 import re
@@ -147,3 +148,112 @@ def test_the_command_lines_beam_check_counts_eight_bytes_a_log_probability(monke
     monkeypatch.setattr(validate, "memory_bytes", lambda: 1000)
     with pytest.raises(validate.TooLarge, match="--beam 10: 1 x 10 hypotheses of 100"):
         check_fits(1, 10, 100, where="", name="--beam")
+
+
+# --- models/seq2seq_checks.py ---------------------------------------------------------------------
+
+
+def _cfg():
+    from minis2s.models.config import ModelConfig
+
+    return ModelConfig(src_vocab=7, tgt_vocab=100, emb=4, hidden=10, enc_layers=1, dec_layers=1)
+
+
+def _params(cfg, dtype=np.float64):
+    from minis2s.models.params import shapes
+
+    return {k: np.zeros(s, dtype) for k, s in shapes(cfg).items()}
+
+
+def test_the_model_size_check_counts_every_layer_and_the_output_bytes(monkeypatch):
+    """Kills dropping dtype.itemsize, the (V, H) output layer or the decoder's layers from
+    check_fits: 2 layers of 10 x 10 and the 100 x 10 output layer are 1200 float64 numbers,
+    9600 bytes, refused by a machine of 9599 and taken by one of 9600."""
+    from minis2s import validate
+    from minis2s.models.seq2seq_checks import check_fits
+
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 9599)
+    with pytest.raises(validate.TooLarge, match="hidden 10 and tgt_vocab 100"):
+        check_fits(_cfg(), np.dtype(np.float64))
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 9600)
+    check_fits(_cfg(), np.dtype(np.float64))
+
+
+def test_parameters_the_config_does_not_make_are_refused_by_name():
+    """Kills `if missing:` for `if missing or extra:` in check_params."""
+    from minis2s.models.seq2seq_checks import check_params
+
+    params = _params(_cfg()) | {"enc.extra": np.zeros(3)}
+    with pytest.raises(ValueError, match=re.escape("unexpected ['enc.extra']")):
+        check_params(params, _cfg(), np.dtype(np.float64))
+
+
+def test_a_parameter_of_the_right_rank_but_another_shape_is_refused():
+    """Kills comparing the ranks alone in check_params: out.W transposed has two axes too."""
+    from minis2s.models.seq2seq_checks import check_params
+
+    params = _params(_cfg())
+    params["out.W"] = np.zeros(params["out.W"].shape[::-1])
+    with pytest.raises(ValueError, match="parameter out.W has shape"):
+        check_params(params, _cfg(), np.dtype(np.float64))
+
+
+def test_parameters_of_another_dtype_than_the_models_are_refused():
+    """Kills dropping the dtype loop from check_params: float32 parameters, a float64 model."""
+    from minis2s.models.seq2seq_checks import check_params
+
+    with pytest.raises(ValueError, match="has dtype float32, the model float64"):
+        check_params(_params(_cfg(), np.float32), _cfg(), np.dtype(np.float64))
+
+
+def test_host_parameters_on_a_gpu_backend_are_refused(monkeypatch):
+    """Kills an unconditional return in check_backend: NumPy parameters while the backend's
+    array module is another (a stand-in for CuPy) are named before the first GEMM."""
+    from minis2s import backend
+    from minis2s.models.seq2seq_checks import check_backend
+
+    gpu = argparse.Namespace(xp=object(), name="cupy")
+    monkeypatch.setattr(backend, "current", lambda: gpu)
+    with pytest.raises(ValueError, match="parameters are NumPy arrays but the backend is cupy"):
+        check_backend(_params(_cfg()))
+
+
+def _batch(tgt_mask):
+    from minis2s.data.batching import Batch
+
+    tgt = np.array([[5, 6, 0]])
+    return Batch(tgt, np.ones((1, 3), np.float32), tgt, tgt, tgt_mask, np.array([0]))
+
+
+def test_a_batch_whose_mask_covers_a_pad_is_refused():
+    """Kills the shapes-only comparison in check_target_mask, and dropping it from
+    check_batch: tgt_out [5 6 <pad>] with the mask [1 1 1] of the same shape."""
+    from minis2s.models.seq2seq_checks import check_batch
+
+    check_batch(_batch(np.array([[1, 1, 0]], np.float32)))
+    with pytest.raises(ValueError, match="tgt_mask"):
+        check_batch(_batch(np.ones((1, 3), np.float32)))
+
+
+def test_a_batch_without_namedtuple_replace_is_refused():
+    """Kills dropping `hasattr(batch, "_replace")` from check_batch: a namespace with the
+    fields is no Batch (to_device rebuilds it with _replace)."""
+    from minis2s.models.seq2seq_checks import check_batch
+
+    fields = _batch(np.array([[1, 1, 0]], np.float32))._asdict()
+    with pytest.raises(ValueError, match="got Namespace"):
+        check_batch(argparse.Namespace(**fields))
+
+
+def test_the_target_mask_check_reads_no_device_array():
+    """Kills `or` for `and` in check_target_mask's host test: a tgt_out that is no NumPy array
+    (a stand-in for a CuPy one, whose comparison would wait for the device) is not read."""
+    from minis2s.models.seq2seq_checks import check_target_mask
+
+    class DeviceArray:
+        shape = (1, 3)
+
+        def __ne__(self, other):
+            raise AssertionError("read a device array")
+
+    check_target_mask(_batch(np.ones((1, 3), np.float32))._replace(tgt_out=DeviceArray()))
