@@ -1,9 +1,9 @@
 """Mutation pass 20 over modules no earlier pass named: train/_optim_checks.py (Adam's and
 Adagrad's decay term squared in the parameters' dtype), resume_options.py (a resume's data and
-the words for a run that cannot resume), decode/beam.py's `widest`, beam_checks.py and
-models/seq2seq_checks.py. Each test kills a hand-made mutant that the suite let live, named in
-its docstring; every expected value is worked out by hand or by an independent computation,
-never by the code under test."""
+the words for a run that cannot resume), decode/beam.py's `widest`, beam_checks.py,
+models/seq2seq_checks.py and data/corpus.py. Each test kills a hand-made mutant that the suite
+let live, named in its docstring; every expected value is worked out by hand or by an
+independent computation, never by the code under test."""
 
 import argparse
 import re
@@ -257,3 +257,17 @@ def test_the_target_mask_check_reads_no_device_array():
             raise AssertionError("read a device array")
 
     check_target_mask(_batch(np.ones((1, 3), np.float32))._replace(tgt_out=DeviceArray()))
+
+
+# --- data/corpus.py -------------------------------------------------------------------------------
+
+
+def test_a_max_len_below_1_is_refused_before_any_line_is_read(tmp_path):
+    """Kills dropping `max_len < 1` from corpus._options: max_len=0 with on_long='skip' would
+    skip every pair (each has at least one token) and return an empty corpus without a word."""
+    from minis2s.data.corpus import read_tsv
+
+    path = tmp_path / "c.tsv"
+    path.write_text("ab\tba\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="max_len=0 needs a tokenizer and must be >= 1"):
+        read_tsv(path, tokenizer="char", max_len=0, on_long="skip")
