@@ -1,9 +1,9 @@
 """Mutation pass 20 over modules no earlier pass named: train/_optim_checks.py (Adam's and
 Adagrad's decay term squared in the parameters' dtype), resume_options.py (a resume's data and
 the words for a run that cannot resume), decode/beam.py's `widest`, beam_checks.py,
-models/seq2seq_checks.py and data/corpus.py. Each test kills a hand-made mutant that the suite
-let live, named in its docstring; every expected value is worked out by hand or by an
-independent computation, never by the code under test."""
+models/seq2seq_checks.py, data/corpus.py and data/vector_lines.py. Each test kills a hand-made
+mutant that the suite let live, named in its docstring; every expected value is worked out by
+hand or by an independent computation, never by the code under test."""
 
 import argparse
 import re
@@ -271,3 +271,32 @@ def test_a_max_len_below_1_is_refused_before_any_line_is_read(tmp_path):
     path.write_text("ab\tba\n", encoding="utf-8")
     with pytest.raises(ValueError, match="max_len=0 needs a tokenizer and must be >= 1"):
         read_tsv(path, tokenizer="char", max_len=0, on_long="skip")
+
+
+# --- data/vector_lines.py -------------------------------------------------------------------------
+
+
+def test_a_nul_after_a_header_is_told_as_word2vecs_binary_format_alone(tmp_path):
+    """Kills `fix = nul_fix(...)` for `fix = "" if after_header else nul_fix(...)`: after a
+    header `N D`, a line of NULs is word2vec's binary format, and the message gives that fix
+    alone, not a text file's fix besides ("or, if it is text, ...")."""
+    from minis2s.data.corpus_lines import CorpusError
+    from minis2s.data.vector_lines import read_lines
+
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"1 3\nthe \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\n")
+    with pytest.raises(CorpusError, match="binary format") as e:
+        list(read_lines(path))
+    assert "if it is text" not in str(e.value)
+
+
+def test_an_npz_in_the_working_directory_is_told_with_checkpoint_dot(tmp_path, monkeypatch):
+    """Kills dropping `or "."` from the .npz message: a path with no directory, params.npz,
+    would read `--checkpoint  --side`, an option with no value."""
+    from minis2s.data.corpus_lines import CorpusError
+    from minis2s.data.vector_lines import read_lines
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.npz").write_bytes(b"PK\x03\x04rest")
+    with pytest.raises(CorpusError, match=re.escape("--checkpoint . --side src")):
+        list(read_lines("params.npz"))
