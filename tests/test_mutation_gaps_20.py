@@ -80,10 +80,10 @@ def test_a_run_named_after_a_task_but_read_with_another_tokenizer_is_a_corpus():
 
 
 def test_a_resume_refused_for_its_given_options_names_them_not_the_saved_run():
-    """Kills `pass` for `raise e` in _check_saved_train: lr=-1 given to the resume is refused
+    """Kills `pass` for `raise e` in check_saved_train: lr=-1 given to the resume is refused
     on the defaults too, so the error is TrainConfig's about lr, not the run's saved options."""
     with pytest.raises(ValueError, match="lr must be a finite number > 0") as e:
-        resume_options._check_saved_train("run", {"lr": 1e-3}, {"lr": -1})
+        resume_options.check_saved_train("run", {"lr": 1e-3}, {"lr": -1})
     assert "was saved with" not in str(e.value)
 
 
