@@ -15,6 +15,7 @@ import pytest
 
 from minis2s import pipeline
 from minis2s.train.config import TrainConfig
+from tests.test_cli_fuzz_found_2 import HAND_EDITS
 
 TSV = "".join(f"{s}\t{s[::-1]}\n" for s in ("a b", "c", "b c a", "a", "c b", "a a b", "b", "c c"))
 MODEL = {"hidden": 8, "emb": 8}
@@ -84,17 +85,7 @@ def test_resume_of_a_run_saved_with_too_strong_a_decay_names_the_run(
     _check_way_on(data, said, run, str(tmp_path / "new"))
 
 
-@pytest.mark.parametrize(
-    "field,value",
-    [
-        ("weight_decay", None),
-        ("weight_decay", "nan"),
-        ("weight_decay", True),
-        ("lr", "x"),
-        ("optimizer", 3),
-        ("warmup_steps", 1.5),
-    ],  # fmt: skip
-)
+@pytest.mark.parametrize("field,value", HAND_EDITS)
 def test_resume_of_a_run_whose_saved_option_has_the_wrong_type_names_the_run(
     edited_run, tmp_path, field, value
 ):

@@ -16,6 +16,18 @@ from tests.test_cli_fuzz_found import corpus as _corpus_fixture
 corpus = _corpus_fixture  # the first fuzz findings' tiny corpus (8 pairs of a, b, c)
 
 
+# a saved train option edited by hand to a value of the wrong type (the Python API's resume
+# tests take the same list)
+HAND_EDITS = [
+    ("weight_decay", None),
+    ("weight_decay", "nan"),
+    ("weight_decay", True),
+    ("lr", "x"),
+    ("optimizer", 3),
+    ("warmup_steps", 1.5),
+]
+
+
 @pytest.fixture
 def edited_run(corpus, tmp_path):
     """A run trained on `corpus`, and a function that rewrites its saved train options (in every
@@ -61,17 +73,7 @@ def test_resume_of_a_run_saved_with_too_strong_a_decay_names_the_run(
     assert main(["train", "--data", corpus, *TINY, *new]) == 0
 
 
-@pytest.mark.parametrize(
-    "field,value",
-    [
-        ("weight_decay", None),
-        ("weight_decay", "nan"),
-        ("weight_decay", True),
-        ("lr", "x"),
-        ("optimizer", 3),
-        ("warmup_steps", 1.5),
-    ],  # fmt: skip
-)
+@pytest.mark.parametrize("field,value", HAND_EDITS)
 def test_resume_of_a_run_whose_saved_option_has_the_wrong_type_is_one_line(
     edited_run, capsys, field, value
 ):
