@@ -46,6 +46,7 @@ from minis2s.train.accumulate import groups
 from minis2s.train.config import TrainConfig
 from minis2s.train.console import eval_every_note
 from minis2s.train.frozen_embeddings import frozen_params
+from minis2s.train.resume import check_saved_options
 from minis2s.train.trainer import Trainer
 
 # the data half of a run, from minis2s.data.loading and minis2s.data.provenance, is reached
@@ -107,7 +108,7 @@ def train(
                      tgt_vectors=tgt_vectors)  # fmt: skip
     start, saved = _earlier_runs(out_dir, resume, init_from, cli)
     if saved:  # before the data is read as the run did: options no TrainConfig takes
-        _check_saved_train(out_dir, saved, tcfg, cli)
+        check_saved_options(out_dir, saved, tcfg, cli)
     if dtype is None:
         dtype = saved.get("dtype", start.config.get("dtype", "float32") if start else "float32")
     data, model_options, start = _read_as_earlier_runs(
@@ -183,20 +184,6 @@ def _earlier_runs(
         flag = "--resume" if cli else "resume=True"
         raise FileNotFoundError(f"{flag}: no checkpoint at {out_dir}/last to resume from")
     return start, saved
-
-
-def _check_saved_train(out_dir: str, saved: dict[str, Any], tcfg: TrainConfig, cli: bool) -> None:
-    """A resumed run's saved train options (its config's "train"), with the ones a resume may
-    change taken from `tcfg`, as TrainConfig takes them: a run saved under looser checks (lr x
-    weight_decay >= 1) or edited by hand (weight_decay null) is refused by its name, with the
-    way on (init_from), where the checkpoint's comparison with `tcfg` asked the caller for the
-    run's own options, which no TrainConfig takes. The command line's rule (resume_options)."""
-    from minis2s.resume_options import check_saved_train
-    from minis2s.train.resume import RESUMABLE
-
-    if isinstance(saved.get("train"), dict):
-        resumable = {k: getattr(tcfg, k) for k in RESUMABLE}
-        check_saved_train(out_dir, saved["train"], saved["train"] | resumable, cli=cli)
 
 
 def _read_as_earlier_runs(

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from minis2s.cli_options import DATA_FIELDS
+from minis2s.train import resume
 
 
 def data_of_run(args: argparse.Namespace, out: str) -> argparse.Namespace:
@@ -70,7 +71,7 @@ def resumed_options(
         model_options
     )
     train_options = saved["train"] | train_options
-    check_saved_train(out, saved["train"], train_options)
+    resume.check_saved_train(out, saved["train"], train_options)
     data_options = saved["data"].get("options", {}) | {
         k: v for k, v in data_options.items() if v is not None
     }
@@ -90,37 +91,6 @@ def resumed_options(
     elif args.bpe_merges is None:  # another tokenizer asked: the trainer names the change
         data_options.pop("bpe_merges", None)
     return model_options, train_options, data_options, tokenizer
-
-
-def check_saved_train(out: str, saved: dict, merged: dict, cli: bool = True) -> None:
-    """The run's own train options, as its config records them, checked as the trainer will
-    check them (TrainConfig) once `merged` with the ones given: one saved by an older minis2s,
-    whose checks were looser (lr x weight_decay >= 1 was taken), or edited by hand
-    (weight_decay: null), is refused here, by the run's name. TrainConfig's own words would
-    name an option the user did not give (--weight-decay 1000000) and advise changing it, which
-    a resume refuses; the way on is a new run from the run's parameters, with options of its
-    own. One rule, two wordings: `cli`'s (--resume, --init-from) or pipeline.train's keywords
-    (resume=True, init_from=), whose caller passes a TrainConfig already checked."""
-    from minis2s.train.config import TrainConfig
-
-    try:
-        TrainConfig(**merged)
-    except (TypeError, ValueError) as e:
-        given = {k: v for k, v in merged.items() if k not in saved or saved[k] != v}
-        try:  # the options given, on the defaults: refused too, they are at fault, by name
-            TrainConfig(**given)
-        except (TypeError, ValueError):
-            raise e from None
-        last = os.path.join(out, "last")
-        flag, way_on = ("--resume", f"--optimizer, --lr and --weight-decay are its own: "
-                        f"--init-from {last} --out NEW_DIR") if cli else (
-                        "resume=True", "TrainConfig (optimizer, lr, weight_decay) is its own: "
-                        f"pipeline.train(..., init_from={last!r}, out_dir=NEW_DIR)")  # fmt: skip
-        raise ValueError(
-            f"{flag}: the run in {out} was saved with train options that minis2s refuses "
-            f"({e}); a resume goes on with the run's own optimizer and schedule, so it cannot "
-            f"resume: train on from its parameters as a new run, whose {way_on}"
-        ) from None
 
 
 def _saved_config(out: str) -> dict:

@@ -13,6 +13,7 @@ import pytest
 
 from minis2s import resume_options
 from minis2s.decode.beam import widest
+from minis2s.train import resume
 from minis2s.train.optim import Adagrad, Adam
 
 # --- train/_optim_checks.py -----------------------------------------------------------------------
@@ -83,7 +84,7 @@ def test_a_resume_refused_for_its_given_options_names_them_not_the_saved_run():
     """Kills `pass` for `raise e` in check_saved_train: lr=-1 given to the resume is refused
     on the defaults too, so the error is TrainConfig's about lr, not the run's saved options."""
     with pytest.raises(ValueError, match="lr must be a finite number > 0") as e:
-        resume_options.check_saved_train("run", {"lr": 1e-3}, {"lr": -1})
+        resume.check_saved_train("run", {"lr": 1e-3}, {"lr": -1})
     assert "was saved with" not in str(e.value)
 
 

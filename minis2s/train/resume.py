@@ -13,7 +13,7 @@ from typing import Any
 
 from minis2s import _warn
 from minis2s.train import checkpoint
-from minis2s.train.config import with_new_fields
+from minis2s.train.config import TrainConfig, with_new_fields
 
 # training options a resumed run may change: when to stop, when to score (eval_every), and how
 # many scored checkpoints to keep (keep_checkpoints)
@@ -77,3 +77,44 @@ def _check_same_run(
             f"the vocabularies differ from those of the checkpoint in {path} (same sizes, "
             "other tokens or order): resume with the data the run was built from"
         )
+
+
+def check_saved_train(out: str, saved: dict, merged: dict, cli: bool = True) -> None:
+    """The run's own train options, as its config records them, checked as the trainer will
+    check them (TrainConfig) once `merged` with the ones given: one saved by an older minis2s,
+    whose checks were looser (lr x weight_decay >= 1 was taken), or edited by hand
+    (weight_decay: null), is refused here, by the run's name. TrainConfig's own words would
+    name an option the user did not give (--weight-decay 1000000) and advise changing it, which
+    a resume refuses; the way on is a new run from the run's parameters, with options of its
+    own. One rule, two wordings: `cli`'s (--resume, --init-from) or pipeline.train's keywords
+    (resume=True, init_from=), whose caller passes a TrainConfig already checked."""
+    try:
+        TrainConfig(**merged)
+    except (TypeError, ValueError) as e:
+        given = {k: v for k, v in merged.items() if k not in saved or saved[k] != v}
+        try:  # the options given, on the defaults: refused too, they are at fault, by name
+            TrainConfig(**given)
+        except (TypeError, ValueError):
+            raise e from None
+        last = os.path.join(out, "last")
+        flag, way_on = ("--resume", f"--optimizer, --lr and --weight-decay are its own: "
+                        f"--init-from {last} --out NEW_DIR") if cli else (
+                        "resume=True", "TrainConfig (optimizer, lr, weight_decay) is its own: "
+                        f"pipeline.train(..., init_from={last!r}, out_dir=NEW_DIR)")  # fmt: skip
+        raise ValueError(
+            f"{flag}: the run in {out} was saved with train options that minis2s refuses "
+            f"({e}); a resume goes on with the run's own optimizer and schedule, so it cannot "
+            f"resume: train on from its parameters as a new run, whose {way_on}"
+        ) from None
+
+
+def check_saved_options(out_dir: str, saved: dict[str, Any], tcfg: TrainConfig, cli: bool) -> None:
+    """A resumed run's saved train options (its config's "train"), with the ones a resume may
+    change taken from `tcfg`, as TrainConfig takes them: a run saved under looser checks (lr x
+    weight_decay >= 1) or edited by hand (weight_decay null) is refused by its name, with the
+    way on (init_from), where the checkpoint's comparison with `tcfg` asked the caller for the
+    run's own options, which no TrainConfig takes. For pipeline.train (resume=True); the
+    command line (resume_options) calls check_saved_train with the options it merged."""
+    if isinstance(saved.get("train"), dict):
+        resumable = {k: getattr(tcfg, k) for k in RESUMABLE}
+        check_saved_train(out_dir, saved["train"], saved["train"] | resumable, cli=cli)
