@@ -544,7 +544,7 @@ def test_bad_input_gets_a_clear_message(argv, message, capsys):
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--momentum", "0.9"], "momentum and nesterov are for optimizer='sgd'"),
+        (["--momentum", "0.9"], "--momentum 0.9: is for --optimizer sgd; the default --optimizer"),
         (["--lr-schedule", "constant", "--lr-decay", "0.5"], "--lr-decay has no effect without"),
         (["--warmup-steps", "10"], "--warmup-steps has no effect without --lr-schedule warmup"),
         (["--lr-schedule", "warmup", "--min-lr", "1e-5"], "--min-lr has no effect without"),

