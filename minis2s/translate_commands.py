@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from minis2s.cli import decode_kwargs
+from minis2s.cli_decoding import MAX_LEN_FLAGS
 from minis2s.command_translations import (
     CHUNK,
     check_decode_options,
@@ -64,10 +65,24 @@ def translate(args: argparse.Namespace) -> int:
     _note_tabs(read, what, args.checkpoint)
     note_long(tr, lengths, what)
     if cut:
-        print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length (--max-len-a "
-              f"{args.max_len_a} x source length + --max-len-b {args.max_len_b}) without </s>: "
-              "cut there", file=sys.stderr)  # fmt: skip
+        a, b = (_as_given(args, flag) for flag in MAX_LEN_FLAGS)
+        print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length ({a} x source "
+              f"length + {b}) without </s>: cut there", file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _as_given(args: argparse.Namespace, flag: str) -> str:
+    """A decoding option as a note names it: `--max-len-a 1.5`, or `the default --max-len-a 2`
+    at its default, which the user most likely did not type (as cli_options.as_set names a
+    config option)."""
+    from minis2s.cli_decoding import _decode_options
+    from minis2s.config_error import as_typed
+
+    parser = argparse.ArgumentParser()
+    _decode_options(parser)  # the defaults, from where the options are made
+    dest = flag.removeprefix("--").replace("-", "_")
+    value = getattr(args, dest)
+    return f"{'the default ' * (value == parser.get_default(dest))}{flag} {as_typed(value)}"
 
 
 def _refuse_runs_as_sentences(sentences: list[str], checkpoints: list[str]) -> None:

@@ -1,12 +1,13 @@
-"""Three items the last stop's note left alone: train's refusal of momentum without SGD in the
-options typed, translate's length note naming a default as the default, and evaluate reading
-its sources once."""
+"""Two items the last stop's note left alone: train's refusal of momentum without SGD names
+the options typed, and translate's length note names a default as the default."""
 
 from __future__ import annotations
 
 import pytest
 
 from minis2s.cli import main
+from minis2s.data.vocab import EOS_ID
+from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
 
 TINY = [
@@ -56,3 +57,28 @@ def test_momentum_without_sgd_keeps_pythons_words_in_python(fields, message):
     assert (
         str(e.value) == f"TrainConfig: momentum and nesterov are for optimizer='sgd'; got {message}"
     )
+
+
+@pytest.fixture(scope="module")
+def no_eos(run, tmp_path_factory):
+    """The run made never to choose </s>, so that every output is cut at the maximum length."""
+    ckpt = checkpoint.load(run / "best")
+    ckpt.params["out.b"][EOS_ID] = -1e4
+    out = tmp_path_factory.mktemp("left_alone") / "no-eos"
+    checkpoint.save(out, ckpt.params, ckpt.config, vocabs=ckpt.vocabs)
+    return out
+
+
+@pytest.mark.parametrize(
+    "options, limit",
+    [
+        ([], "the default --max-len-a 2 x source length + the default --max-len-b 10"),
+        (["--max-len-a", "1.5"], "--max-len-a 1.5 x source length + the default --max-len-b 10"),
+        (["--max-len-b", "3"], "the default --max-len-a 2 x source length + --max-len-b 3"),
+        (["--max-len-a", "0", "--max-len-b", "1"], "--max-len-a 0 x source length + --max-len-b 1"),
+    ],
+)
+def test_the_length_note_names_a_default_as_the_default(no_eos, options, limit, capsys):
+    assert main(["translate", "--checkpoint", str(no_eos), *options, "123456"]) == 0
+    err = capsys.readouterr().err
+    assert f"note: 1 output reached the maximum length ({limit}) without </s>: cut there\n" in err
