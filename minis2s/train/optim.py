@@ -138,8 +138,7 @@ class Adam(Optimizer):
 
     def _check_dtype_range(self, params: Params) -> None:
         check_range(type(self).__name__, params, self.eps)
-        if type(self) is Adam:  # AdamW's decay does not enter g
-            check_decay_range("Adam", params, self.weight_decay)
+        check_decay_range(type(self).__name__, params, self.weight_decay)  # L2 decay is in g
 
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         self._adam(p, g, state, self.weight_decay)
@@ -171,6 +170,9 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
+
+    def _check_dtype_range(self, params: Params) -> None:
+        check_range(type(self).__name__, params, self.eps)  # decay scales p, never enters g * g
 
     def _update(self, p: Any, g: Any, state: dict[str, Any]) -> None:
         if self.weight_decay != 0:
