@@ -1,7 +1,8 @@
 """What a Seq2Seq refuses before any layer runs, apart from the model's composition
 (seq2seq.py): a config too large for memory (`check_fits`), parameters that do not match the
 config (`check_params`) or are not the current backend's arrays (`check_backend`), and a batch
-that is no Batch, or whose tgt_mask disagrees with tgt_out's padding (`check_batch`). Each
+that is no Batch, has a source row of only padding, or whose tgt_mask disagrees with tgt_out's
+padding (`check_batch`). Each
 message starts with "Seq2Seq:", the class the user called.
 """
 
@@ -81,14 +82,35 @@ def check_backend(params: dict[str, Any]) -> None:
 
 def check_batch(batch: Any) -> None:
     """ValueError unless `batch` is a Batch (its fields BATCH_FIELDS, a NamedTuple's _replace)
-    whose tgt_mask agrees with its tgt_out (`check_target_mask`)."""
+    with a token in every source row (`check_source_mask`) and whose tgt_mask agrees with its
+    tgt_out (`check_target_mask`)."""
     fields = BATCH_FIELDS
     if not all(hasattr(batch, f) for f in fields) or not hasattr(batch, "_replace"):
         raise ValueError(
             f"Seq2Seq: batch must be a minis2s.data.batching.Batch (make_batch or batches make "
             f"one, with fields {', '.join(fields)}); got {type(batch).__name__}"
         )
+    check_source_mask(batch)
     check_target_mask(batch)
+
+
+def check_source_mask(batch: Any) -> None:
+    """ValueError for a row of batch.src_mask that is all 0, a sentence with no source token:
+    the encoder keeps h0 for it and the attention has nothing to read, so its loss was a number
+    that meant nothing, where decoding refuses the row (`decode.common.length_limits`).
+    make_batch refuses an empty source, so only a hand-built mask has one. Checked on host
+    arrays only: on the GPU the reduction would wait for the device."""
+    m = batch.src_mask
+    if type(m) is not np.ndarray or m.ndim != 2:
+        return  # stack.forward names a src_mask of another shape
+    empty = np.flatnonzero(~(m != 0).any(axis=1))
+    if empty.size:
+        n = int(empty[0])
+        raise ValueError(
+            f"Seq2Seq: row {n} of batch.src_mask is all padding: sentence {n} has no source "
+            "token, which the model cannot read; each sentence needs at least one token: leave "
+            "the empty ones out (make_batch refuses an empty source)"
+        )
 
 
 def check_target_mask(batch: Any) -> None:
