@@ -19,7 +19,7 @@ from typing import Any
 
 from minis2s.backend import get_array_module
 from minis2s.kernels.elementwise import Elementwise, blocks
-from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_forward, check_step_grads
+from minis2s.layers._lstm_checks import WHERE, LSTMStepCache, check_step_forward, check_step_grads
 
 LOOP_STEP_FORWARD = Elementwise(
     "lstm_loop_step_forward",

@@ -25,7 +25,7 @@ from minis2s.kernels.dtypes import float_twin
 from minis2s.kernels.fast_math import sigmoid, tanh
 from minis2s.kernels.step_weights import input_weights
 from minis2s.layers import lstm
-from minis2s.layers.lstm import WHERE, LSTMStepCache, check_step_forward, check_step_grads
+from minis2s.layers._lstm_checks import WHERE, LSTMStepCache, check_step_forward, check_step_grads
 
 
 @float_twin(lstm.forward_loop)

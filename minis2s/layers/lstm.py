@@ -28,7 +28,8 @@ NaN times 0 is NaN, and `forward` zeroes x there first (`zero_padding`), since t
 and the weight gradients sum over it. The input projection x W_ih^T for all steps is one GEMM before
 the time loop; the weight gradients are one GEMM each after it. Only `forward_loop` /
 `backward_loop` walk the time axis. The numba and cupy backends replace them with twins, and the
-single step `step_forward` / `step_backward_data` (which a decoder's loop calls) too.
+single step `step_forward` / `step_backward_data` (which a decoder's loop calls) too; the step's
+cache and the checks those twins share with it are in `_lstm_checks.py`.
 
 Parameters: W_ih (4H, D), W_hh (4H, H), b_ih (4H,), b_hh (4H,); row blocks are the gates i, f, g, o.
 """
@@ -42,28 +43,16 @@ import numpy as np
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
+from minis2s.layers._lstm_checks import WHERE, LSTMStepCache, check_step_forward, check_step_grads
 from minis2s.layers._padding import zero_padding
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
-    check_step,
-    refuse_no_rows,
     shift_right,
     sigmoid,
     weight_grads,
     zeros_state,
 )
-
-WHERE = "lstm"
-
-
-class LSTMStepCache(NamedTuple):
-    x: Any  # (N, D)
-    h_prev: Any  # (N, H)
-    c_prev: Any  # (N, H)
-    gates: Any  # (N, 4H) activated gates [i, f, g, o]
-    c: Any  # (N, H) new cell state
-    p: dict
 
 
 class LSTMCache(NamedTuple):
@@ -104,19 +93,6 @@ def step_forward(
     h = o * xp.tanh(c)
     gates = xp.concatenate([i, f, g, o], axis=1)
     return (h, c), LSTMStepCache(x, h_prev, c_prev, gates, c, p)
-
-
-def check_step_forward(x: Any, state: Any, p: dict[str, Any]) -> tuple[Any, Any]:
-    """(h_prev, c_prev) from one step's state, checked with x (N, D) against p: a tuple of two
-    (N, H) arrays. The fast twins call it too."""
-    where = f"{WHERE}.step_forward"
-    if not isinstance(state, tuple | list) or len(state) != 2:
-        raise ValueError(
-            f"{where}: state must be a tuple (h_prev, c_prev) of two (N, H) arrays; "
-            f"got {type(state).__name__}"
-        )
-    check_step(where, x, tuple(state), p, gates=4)
-    return state[0], state[1]
 
 
 def step_backward(
@@ -164,25 +140,6 @@ def gate_grads(dh: Any, dc: Any, c_prev: Any, i: Any, f: Any, g: Any, o: Any, tc
         ],
         axis=1,
     )
-
-
-def check_step_grads(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any, Any]:
-    """(dh, dc) from one step's upstream gradients dstate, checked against its forward pass:
-    dh (N, H), dc (N, H) or None, in the dtype of the parameters. The fast twins call it too:
-    their compiled steps check no bounds."""
-    if not isinstance(dstate, tuple | list) or len(dstate) != 2:
-        raise ValueError(
-            f"{where}: dstate must be a tuple (dh, dc) of two (N, H) arrays (dc may be None); "
-            f"got {type(dstate).__name__}"
-        )
-    validate.cache(where, cache, LSTMStepCache, "lstm.step_forward")
-    dh, dc = dstate
-    dtype = cache.p["W_ih"].dtype
-    validate.gradient(where, "dh", dh, cache.c.shape, "N, H", dtype)
-    if dc is not None:
-        validate.gradient(where, "dc", dc, cache.c.shape, "N, H", dtype)
-    refuse_no_rows(where, "dh", cache.c.shape[0])  # a hand-made cache: step_forward refuses N = 0
-    return dh, dc
 
 
 def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any, Any]:
