@@ -5,7 +5,6 @@ begins); data/encoded.py, data/provenance.py, kernels/dtypes.py, layers/lstm.py 
 let no mutant live. Each test kills a hand-made mutant that the suite let live, named in its
 docstring; every expected value is worked out by hand, never by the code under test."""
 
-import json
 import os
 import shutil
 
@@ -16,6 +15,7 @@ from minis2s.api import Translator
 from minis2s.data.corpus_splits import held_out
 from minis2s.data.loading import load_data
 from minis2s.load_run import a_file
+from tests.tiny_run import copy_with_state
 
 # --- data/corpus_splits.py ------------------------------------------------------------------------
 
@@ -77,21 +77,10 @@ def run(tmp_path_factory):
     return train_tiny(tmp_path_factory.mktemp("gaps-18") / "run")
 
 
-def _copy_with_state(run, tmp_path, edit):
-    """A copy of `run` whose best/state.json's config went through `edit`; its path."""
-    copy = tmp_path / "run"
-    shutil.copytree(run, copy)
-    state = copy / "best" / "state.json"
-    saved = json.loads(state.read_text())
-    edit(saved["config"])
-    state.write_text(json.dumps(saved))
-    return copy
-
-
 def test_a_checkpoint_that_records_no_dtype_loads_as_float32(run, tmp_path):
     """Kills `ckpt.config.get("dtype", "float64")` (a checkpoint written before dtypes were
     recorded, float32 models all, loaded as float64: twice the memory, other numbers)."""
-    copy = _copy_with_state(run, tmp_path, lambda config: config.pop("dtype", None))
+    copy = copy_with_state(run, tmp_path, lambda config: config.pop("dtype", None))
     assert Translator.load(copy).model.dtype == np.float32
 
 
@@ -100,7 +89,7 @@ def test_a_longest_source_that_is_no_count_of_tokens_is_refused(run, tmp_path, l
     """Kills `longest < 0` for `longest < 1` (0 taken: every source noted as longer than any
     training source) and `isinstance(longest, int)` for `type(longest) is int` (true, a bool, is
     an int to isinstance: taken as 1)."""
-    copy = _copy_with_state(
+    copy = copy_with_state(
         run, tmp_path, lambda config: config["data"].update(longest_source=longest)
     )
     with pytest.raises(ValueError, match=r"longest_source'\] is .*not a count of tokens"):

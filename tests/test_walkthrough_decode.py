@@ -9,7 +9,7 @@ import pytest
 from minis2s.api import Translator
 from minis2s.cli import main
 from tests.refusals import refusal
-from tests.tiny_run import TINY, train_tiny
+from tests.tiny_run import TINY, copy_with_state, train_tiny
 
 
 @pytest.fixture(scope="module")
@@ -228,15 +228,7 @@ def test_a_checkpoint_whose_state_was_edited_wrongly_is_refused_naming_its_file(
     of the wrong type stopped `translate` with a TypeError traceback from ModelConfig, and a data
     config that is not a dict with an AttributeError ('str' object has no attribute 'get'),
     where a config without a model is refused in one line naming the file."""
-    import json
-    import shutil
-
-    copy = tmp_path / "run"
-    shutil.copytree(run, copy)
-    state = copy / "best" / "state.json"
-    saved = json.loads(state.read_text())
-    edit(saved["config"])
-    state.write_text(json.dumps(saved))
+    copy = copy_with_state(run, tmp_path, edit)
     line = refusal(capsys, ["evaluate", "--checkpoint", str(copy), "--task", "reverse-digits"])
     assert "state.json" in line and "edited" in line, line
 
