@@ -205,8 +205,8 @@ class Adagrad(Optimizer):
         super().__init__(params, lr, weight_decay)
 
     def _check_dtype_range(self, params: Params) -> None:
-        check_range("Adagrad", params, self.eps, self.initial_accumulator_value)
-        check_decay_range("Adagrad", params, self.weight_decay)
+        check_range(type(self).__name__, params, self.eps, self.initial_accumulator_value)
+        check_decay_range(type(self).__name__, params, self.weight_decay)
 
     def _init_slot(self, slot: str, p: Any) -> Any:
         return get_array_module(p).full_like(p, self.initial_accumulator_value)
