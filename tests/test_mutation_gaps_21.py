@@ -1,7 +1,8 @@
 """Mutation pass 21 over modules no earlier pass named: _decoding_checks.py (nbest's range,
 places for sampling only, an ensemble's attention for beta), ensemble_commands.py (naming one
 checkpoint, one run's attention, the task seeds of an ensemble's members), layers/_gemm.py (one
-2-D GEMM, an empty batch) and _warn.py (a frame without a module name). Each test kills a
+2-D GEMM, an empty batch), _warn.py (a frame without a module name) and train/console.py (a
+figure's digits, --max-steps equal to the epochs' updates, a log line flushed). Each test kills a
 hand-made mutant that the suite let live, named in its docstring; every expected value is
 worked out by hand, never by the code under test."""
 
@@ -17,6 +18,8 @@ import pytest
 from minis2s import _decoding_checks, ensemble_commands
 from minis2s._warn import warn
 from minis2s.layers._gemm import rows
+from minis2s.train import console
+from minis2s.train.config import TrainConfig
 
 # --- _decoding_checks.py ----------------------------------------------------------------------
 
@@ -171,3 +174,50 @@ def test_a_warning_from_code_without_a_module_name_is_from_string():
         warnings.filterwarnings("error", module="<string>")
         with pytest.raises(UserWarning, match="from exec"):
             exec("warn('from exec')", {"warn": warn})
+
+
+# --- train/console.py -------------------------------------------------------------------------
+
+
+def test_a_log_figure_has_four_significant_digits():
+    """Kills `.3g` for `.4g` in fmt: 0.123456 to 4 significant digits is 0.1235, 12345.6 is
+    1.235e+04; an int is written whole."""
+    assert (console.fmt(0.123456), console.fmt(12345.6), console.fmt(12345)) == (
+        "0.1235",
+        "1.235e+04",
+        "12345",
+    )
+
+
+def test_max_steps_equal_to_the_epochs_updates_is_named_as_the_epochs():
+    """Kills `max_steps <= total` for `<` in eval_every_note: --max-steps 10 ends a run of 2
+    epochs of 5 updates no sooner than the epochs do, so the note names the epochs; 9 ends it
+    sooner and is named."""
+    at_end = TrainConfig(epochs=2, max_steps=10, eval_every=20)
+    assert "the run makes 10 updates (2 epochs of 5)" in console.eval_every_note(at_end, 5)
+    sooner = TrainConfig(epochs=2, max_steps=9, eval_every=20)
+    assert "the run makes 9 updates (--max-steps 9)" in console.eval_every_note(sooner, 5)
+
+
+class _FlushCounter:
+    """A stdout that counts the text it holds at each flush."""
+
+    def __init__(self):
+        self.text, self.flushed_at = "", []
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        self.flushed_at.append(len(self.text))
+
+
+def test_a_log_line_is_flushed_once_written(monkeypatch):
+    """Kills dropping `flush=True` from print_line: a log line reaches a pipe or file (nohup, a
+    CI log) when written, not when the buffer fills at some later line."""
+    out = _FlushCounter()
+    monkeypatch.setattr("sys.stdout", out)
+    console.print_line("epoch 1 loss 2.5")
+    assert out.text == "epoch 1 loss 2.5\n"
+    assert len(out.text) in out.flushed_at
