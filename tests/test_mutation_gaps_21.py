@@ -1,10 +1,11 @@
 """Mutation pass 21 over modules no earlier pass named: _decoding_checks.py (nbest's range,
 places for sampling only, an ensemble's attention for beta), ensemble_commands.py (naming one
 checkpoint, one run's attention, the task seeds of an ensemble's members), layers/_gemm.py (one
-2-D GEMM, an empty batch), _warn.py (a frame without a module name) and train/console.py (a
-figure's digits, --max-steps equal to the epochs' updates, a log line flushed). Each test kills a
-hand-made mutant that the suite let live, named in its docstring; every expected value is
-worked out by hand, never by the code under test."""
+2-D GEMM, an empty batch), _warn.py (a frame without a module name), train/console.py (a
+figure's digits, --max-steps equal to the epochs' updates, a log line flushed) and
+gradcheck_arguments.py (inputs as a string, a parameter with no entries, a NaN parameter
+named). Each test kills a hand-made mutant that the suite let live, named in its docstring;
+every expected value is worked out by hand, never by the code under test."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ import pytest
 
 from minis2s import _decoding_checks, ensemble_commands
 from minis2s._warn import warn
+from minis2s.gradcheck import check_layer
 from minis2s.layers._gemm import rows
 from minis2s.train import console
 from minis2s.train.config import TrainConfig
+from tests import times_w
 
 # --- _decoding_checks.py ----------------------------------------------------------------------
 
@@ -221,3 +224,33 @@ def test_a_log_line_is_flushed_once_written(monkeypatch):
     console.print_line("epoch 1 loss 2.5")
     assert out.text == "epoch 1 loss 2.5\n"
     assert len(out.text) in out.flushed_at
+
+
+# --- gradcheck_arguments.py -------------------------------------------------------------------
+
+
+def test_check_layer_given_a_string_for_inputs_names_the_list_it_takes():
+    """Kills dropping `isinstance(inputs, str)` from check_arguments: a str is a Sequence, and
+    "x" for [x] would be read as one input, the string "x", named as an input, not as inputs."""
+    _, w = times_w.arguments(0)
+    with pytest.raises(ValueError, match=re.escape("check_layer: inputs is str 'x'; give a list")):
+        check_layer(times_w.forward, times_w.backward, "x", {"w": w})
+
+
+def test_check_layer_refuses_a_parameter_with_no_entries():
+    """Kills leaving params out of check_not_empty's names: a w of shape (0,) has nothing to
+    differ, so any dw passes; refused, naming the parameter."""
+    x, _ = times_w.arguments(0)
+    with pytest.raises(ValueError, match=re.escape("the parameter w has no entries (shape (0,))")):
+        check_layer(times_w.forward, times_w.backward, [x], {"w": np.zeros(0)})
+
+
+def test_a_nan_output_names_the_parameter_that_holds_nan():
+    """Kills reading only the inputs for the cause in check_finite_outputs: y = x * w is NaN
+    where w is, and the refusal names w."""
+    x, w = times_w.arguments(0)
+    w[1] = np.nan
+    with pytest.raises(
+        ValueError, match=re.escape("output o[0] holds NaN or inf (w holds NaN or inf)")
+    ):
+        check_layer(times_w.forward, times_w.backward, [x], {"w": w})
