@@ -1,0 +1,137 @@
+"""Two of the model's pieces as layers against finite differences, the bridge and the decoder,
+each alone, on shapes drawn by hypothesis.
+
+test_model.py checks whole models, where these pieces' input gradients are seen only through
+what they reach: the decoder's denc and dstates0 and the bridge's dfinal move the encoder's
+parameters, which those checks sample (3 entries and 2 random directions each), and with the
+"zero" bridge the decoder's dstates0 reaches nothing at all. Here each piece is checked as a
+layer, so every entry of its input gradients is compared: the bridge with every cell it takes
+(its parameters entry by entry too); the decoder with every attention kind, cell, depth, input
+feeding, dropout with a fixed mask and scheduled sampling's path, over padded source rows and
+sometimes a source row with no token.
+
+The discrete options are fixed per parametrized case, each value of each option in at least one
+case, and hypothesis draws the shapes, masks and numbers: drawn one by one instead, the suite's
+derandomized 15 examples never drew the dot scores nor an LSTM's learned bridge, and fed the
+decoder's input twice.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minis2s.data.vocab import BOS_ID, PAD_ID, UNK_ID
+from minis2s.gradcheck import assert_close, check_layer
+from minis2s.models import ModelConfig, bridge, decoder
+from minis2s.models.config import BRIDGES, CELLS
+from minis2s.models.params import init_params
+from tests.strategies import lengths, mask_from_lengths
+
+F64 = np.float64
+small = st.integers(1, 2)  # a size: 1 included, 2 so that rows and columns can be confused
+# the decoder's parameters as test_model.py samples a model's (gradcheck_sampled.py): 3 entries
+# drawn at random and 2 random directions through each; its EVERY_ENTRY cases check every entry
+# of each cell's and attention kind's decoder parameters
+SAMPLED = dict(entries=3, directions=2)
+
+
+def params_of(cfg: ModelConfig, seed: int, prefixes: tuple[str, ...]) -> dict:
+    """The float64 parameters of a model of `cfg` whose names start with one of `prefixes`;
+    init_scale 1 in `cfg`, so that gradients stand far above the differences' noise."""
+    p = init_params(cfg, seed=seed, dtype=F64)
+    return {k: v for k, v in p.items() if k.startswith(prefixes)}
+
+
+def cell_state(cell: str, r: np.random.Generator, shape: tuple[int, ...]):
+    """A random state of `shape`: h, or (h, c) for the LSTM."""
+    h = r.standard_normal(shape)
+    return (h, r.standard_normal(shape)) if cell == "lstm" else h
+
+
+# -- the bridge -----------------------------------------------------------------------------------
+
+
+BRIDGE_CASES = [(c, b) for c in CELLS for b in BRIDGES if c == "lstm" or b != "learned_h"]
+
+
+@st.composite
+def bridge_case(draw, cell: str, kind: str):
+    """(cfg, final in the encoder's layout (L*dirs, N, H), seed): the bridge `kind` of `cell`,
+    1 or 2 encoder and decoder layers ("last" pairs them), one or two directions."""
+    enc_layers, bi, N, H = draw(small), draw(st.booleans()), draw(st.integers(1, 3)), draw(small)
+    dec_layers = enc_layers if kind == "last" else draw(small)
+    cfg = ModelConfig(src_vocab=5, tgt_vocab=5, cell=cell, emb=1, hidden=H, bridge=kind,
+                      enc_layers=enc_layers, dec_layers=dec_layers, bidirectional=bi,
+                      init_scale=1.0)  # fmt: skip
+    seed = draw(st.integers(0, 2**16))
+    final = cell_state(cell, np.random.default_rng(seed), (enc_layers * (1 + bi), N, H))
+    return cfg, final, seed
+
+
+@pytest.mark.parametrize("cell, kind", BRIDGE_CASES)
+@given(data=st.data())
+def test_bridge_gradients(cell, kind, data):
+    """dfinal entry by entry in the encoder's layout (which direction and layer each part of a
+    decoder state came from), and the learned bridges' own parameters entry by entry."""
+    cfg, final, seed = data.draw(bridge_case(cell, kind))
+    p = params_of(cfg, seed, ("bridge",))
+    f = lambda final, p: bridge.forward(final, p, cfg)  # noqa: E731
+    assert_close(check_layer(f, bridge.backward, [final], p, seed=seed))
+
+
+# -- the decoder ----------------------------------------------------------------------------------
+
+
+# (attention, cell, decoder layers, bidirectional encoder (He = 2H), input feeding, dropout,
+# scheduled sampling's eps): every value of each in at least one case, LSTM's pair of states with
+# two layers, dropout and feeding (general) and with sampling (dot)
+DECODER_CASES = [
+    ("none", "rnn", 2, True, False, 0.4, 0.5),
+    ("dot", "lstm", 1, False, True, 0.0, 0.5),
+    ("scaled_dot", "gru", 2, False, False, 0.4, 0.0),
+    ("general", "lstm", 2, True, True, 0.4, 0.0),
+    ("concat", "gru", 1, True, True, 0.0, 0.5),
+    ("additive", "rnn", 1, False, True, 0.4, 0.5),
+]
+
+
+@st.composite
+def decoder_case(draw, att, cell, layers, bi, feed, rate, eps):
+    """(cfg, enc, states0, tgt_in, src_mask, train options, seed) of a decoder with these
+    options; N = 1 to 2, S and T 1 to 3, E and H 1 or 2, V 4 or 5; padded source rows and
+    sometimes one with no token; targets padded after their words."""
+    V = draw(st.integers(UNK_ID + 1, 5))
+    cfg = ModelConfig(src_vocab=V, tgt_vocab=V, cell=cell, emb=draw(small), hidden=draw(small),
+                      dec_layers=layers, bidirectional=bi, attention=att, input_feed=feed,
+                      dropout=rate, init_scale=1.0)  # fmt: skip
+    N, S, T = draw(small), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    src_mask = mask_from_lengths(draw(lengths(N, S, allow_empty=True)), S)
+    seed = draw(st.integers(0, 2**16))
+    r = np.random.default_rng(seed)
+    enc = r.standard_normal((N, S, cfg.hidden * (1 + bi)))
+    states0 = [cell_state(cell, r, (N, cfg.hidden)) for _ in range(cfg.dec_layers)]
+    tgt_in = r.integers(UNK_ID, V, (N, T))  # words (and <unk>), then <s> first and padding after
+    tgt_in[:, 0] = BOS_ID
+    tgt_in[np.arange(T)[None, :] >= draw(lengths(N, T))[:, None]] = PAD_ID
+    own = r.integers(UNK_ID, V, N)  # scheduled sampling's "model's own" tokens: held fixed
+    train = dict(sampling_eps=eps, predict=lambda out: own)
+    return cfg, enc, states0, tgt_in, src_mask, train, seed
+
+
+@pytest.mark.parametrize("att, cell, layers, bi, feed, rate, eps", DECODER_CASES)
+@given(data=st.data())
+def test_decoder_gradients(att, cell, layers, bi, feed, rate, eps, data):
+    """denc and every entry of every layer's initial state (h and c) entry by entry, the "dec.*"
+    parameters sampled (see SAMPLED). Dropout and the sampling coins draw from a generator seeded
+    anew in every pass, so every pass draws the same masks and feeds the same tokens."""
+    options = att, cell, layers, bi, feed, rate, eps
+    cfg, enc, states0, tgt_in, src_mask, train, seed = data.draw(decoder_case(*options))
+    p = params_of(cfg, seed, ("dec.",))
+
+    def f(enc, states0, p):
+        rng = np.random.default_rng(seed) if cfg.dropout or train["sampling_eps"] else None
+        outs, _, cache = decoder.forward(tgt_in, enc, src_mask, states0, p, cfg, rng=rng, **train)
+        return outs, cache  # the weights: Seq2Seq's loss does not read them, nor backward
+
+    assert_close(check_layer(f, decoder.backward, [enc, states0], p, seed=seed, **SAMPLED))
