@@ -8,7 +8,8 @@ parameters, which those checks sample (3 entries and 2 random directions each), 
 layer, so every entry of its input gradients is compared: the bridge with every cell it takes
 (its parameters entry by entry too); the decoder with every attention kind, cell, depth, input
 feeding, dropout with a fixed mask and scheduled sampling's path, over padded source rows and
-sometimes a source row with no token.
+sometimes a source row with no token. On the same drawn cases the decoder's training pass on the
+numba backend (its twins composed) equals the reference, float64 and float32.
 
 The discrete options are fixed per parametrized case, each value of each option in at least one
 case, and hypothesis draws the shapes, masks and numbers: drawn one by one instead, the suite's
@@ -21,11 +22,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minis2s import backend
 from minis2s.data.vocab import BOS_ID, PAD_ID, UNK_ID
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.models import ModelConfig, bridge, decoder
 from minis2s.models.config import BRIDGES, CELLS
 from minis2s.models.params import init_params
+from tests.parity import DTYPES, assert_same_results, flat
 from tests.strategies import lengths, mask_from_lengths
 
 F64 = np.float64
@@ -135,3 +138,40 @@ def test_decoder_gradients(att, cell, layers, bi, feed, rate, eps, data):
         return outs, cache  # the weights: Seq2Seq's loss does not read them, nor backward
 
     assert_close(check_layer(f, decoder.backward, [enc, states0], p, seed=seed, **SAMPLED))
+
+
+@DTYPES
+@pytest.mark.parametrize("att, cell, layers, bi, feed, rate, eps", DECODER_CASES)
+@given(data=st.data())
+def test_decoder_on_numba_matches_numpy(att, cell, layers, bi, feed, rate, eps, dtype, data):
+    """The decoder's training pass on the numba backend (its step, attention and transposed-weight
+    twins composed) equals the reference, outputs and every gradient, on the drawn cases above:
+    test_numba_steps compares whole models on one fixed batch."""
+    options = att, cell, layers, bi, feed, rate, eps
+    cfg, enc, states0, tgt_in, src_mask, train, seed = data.draw(decoder_case(*options))
+    p = {k: v.astype(dtype) for k, v in params_of(cfg, seed, ("dec.",)).items()}
+    enc, src_mask, states0 = enc.astype(dtype), src_mask.astype(dtype), as_dtype(states0, dtype)
+    douts = np.random.default_rng(seed + 1).standard_normal(tgt_in.shape + (cfg.hidden,))
+
+    def run(name: str) -> list:
+        backend.use(name)
+        try:
+            rng = np.random.default_rng(seed) if rate or eps else None
+            outs, w, cache = decoder.forward(tgt_in, enc, src_mask, states0, p, cfg, rng=rng,
+                                             **train)  # fmt: skip
+            denc, dstates0, dp = decoder.backward(douts.astype(dtype), cache)
+        finally:
+            backend.use("numpy")
+        assert sorted(dp) == sorted(p)
+        weights = [] if w is None else [w]  # none without attention
+        return [outs, *weights, denc, *flat(dstates0), *(dp[k] for k in sorted(dp))]
+
+    what = f"decoder {options}"
+    assert_same_results(run("numba"), run("numpy"), dtype, what)
+
+
+def as_dtype(tree, dtype):
+    """`tree` (arrays in lists and tuples) with every array cast to `dtype`."""
+    if isinstance(tree, tuple | list):
+        return type(tree)(as_dtype(t, dtype) for t in tree)
+    return tree.astype(dtype)
