@@ -9,7 +9,8 @@ layer, so every entry of its input gradients is compared: the bridge with every 
 (its parameters entry by entry too); the decoder with every attention kind, cell, depth, input
 feeding, dropout with a fixed mask and scheduled sampling's path, over padded source rows and
 sometimes a source row with no token. On the same drawn cases the decoder's training pass on the
-numba backend (its twins composed) equals the reference, float64 and float32.
+numba backend and on the cupy stand-in (their twins composed) equals the reference, float64 and
+float32.
 
 The discrete options are fixed per parametrized case, each value of each option in at least one
 case, and hypothesis draws the shapes, masks and numbers: drawn one by one instead, the suite's
@@ -17,12 +18,16 @@ derandomized 15 examples never drew the dot scores nor an LSTM's learned bridge,
 decoder's input twice.
 """
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from minis2s import backend
+from minis2s.backend import to_numpy
 from minis2s.data.vocab import BOS_ID, PAD_ID, UNK_ID
 from minis2s.gradcheck import assert_close, check_layer
 from minis2s.models import ModelConfig, bridge, decoder
@@ -140,38 +145,62 @@ def test_decoder_gradients(att, cell, layers, bi, feed, rate, eps, data):
     assert_close(check_layer(f, decoder.backward, [enc, states0], p, seed=seed, **SAMPLED))
 
 
+@contextlib.contextmanager
+def on_backend(name: str) -> Iterator[None]:
+    """The block on backend `name`: "numpy", "numba", or "cupy" on the CPU stand-in for CuPy
+    (tests.fake_device: the cupy twins' kernels run as Python); numpy again after it."""
+    if name == "cupy":
+        from tests.fake_device import on_fake_device
+
+        with on_fake_device():
+            yield
+        return
+    backend.use(name)
+    try:
+        yield
+    finally:
+        backend.use("numpy")
+
+
 @DTYPES
+@pytest.mark.parametrize("twins", ["numba", "cupy"])
 @pytest.mark.parametrize("att, cell, layers, bi, feed, rate, eps", DECODER_CASES)
 @given(data=st.data())
-def test_decoder_on_numba_matches_numpy(att, cell, layers, bi, feed, rate, eps, dtype, data):
-    """The decoder's training pass on the numba backend (its step, attention and transposed-weight
-    twins composed) equals the reference, outputs and every gradient, on the drawn cases above:
-    test_numba_steps compares whole models on one fixed batch."""
+def test_decoder_on_the_fast_backends_matches_numpy(
+    att, cell, layers, bi, feed, rate, eps, twins, dtype, data
+):
+    """The decoder's training pass on the numba backend and on the cupy stand-in (their step,
+    attention and transposed-weight twins composed) equals the reference, outputs and every
+    gradient, on the drawn cases above: test_numba_steps and test_cupy_twins compare whole models
+    on fixed batches of N = 3."""
     options = att, cell, layers, bi, feed, rate, eps
     cfg, enc, states0, tgt_in, src_mask, train, seed = data.draw(decoder_case(*options))
     p = {k: v.astype(dtype) for k, v in params_of(cfg, seed, ("dec.",)).items()}
     enc, src_mask, states0 = enc.astype(dtype), src_mask.astype(dtype), as_dtype(states0, dtype)
     douts = np.random.default_rng(seed + 1).standard_normal(tgt_in.shape + (cfg.hidden,))
+    douts, own = douts.astype(dtype), train["predict"](None)
 
     def run(name: str) -> list:
-        backend.use(name)
-        try:
+        with on_backend(name):
+            on = backend.current().asarray  # the inputs on the backend's device
             rng = np.random.default_rng(seed) if rate or eps else None
-            outs, w, cache = decoder.forward(tgt_in, enc, src_mask, states0, p, cfg, rng=rng,
-                                             **train)  # fmt: skip
-            denc, dstates0, dp = decoder.backward(douts.astype(dtype), cache)
-        finally:
-            backend.use("numpy")
+            pd, predict = {k: on(v) for k, v in p.items()}, lambda out: on(own)
+            outs, w, cache = decoder.forward(
+                on(tgt_in), on(enc), on(src_mask), as_dtype(states0, dtype, on), pd, cfg,
+                rng=rng, sampling_eps=eps, predict=predict,
+            )  # fmt: skip
+            denc, dstates0, dp = decoder.backward(on(douts), cache)
         assert sorted(dp) == sorted(p)
         weights = [] if w is None else [w]  # none without attention
-        return [outs, *weights, denc, *flat(dstates0), *(dp[k] for k in sorted(dp))]
+        got = [outs, *weights, denc, *flat(dstates0), *(dp[k] for k in sorted(dp))]
+        return [to_numpy(a) for a in got]
 
-    what = f"decoder {options}"
-    assert_same_results(run("numba"), run("numpy"), dtype, what)
+    what = f"decoder {options} on {twins}"
+    assert_same_results(run(twins), run("numpy"), dtype, what)
 
 
-def as_dtype(tree, dtype):
-    """`tree` (arrays in lists and tuples) with every array cast to `dtype`."""
+def as_dtype(tree, dtype, on=np.asarray):
+    """`tree` (arrays in lists and tuples) with every array cast to `dtype`, by `on`."""
     if isinstance(tree, tuple | list):
-        return type(tree)(as_dtype(t, dtype) for t in tree)
-    return tree.astype(dtype)
+        return type(tree)(as_dtype(t, dtype, on) for t in tree)
+    return on(tree.astype(dtype))
