@@ -1,20 +1,25 @@
 """Mutation pass 22 over the cupy backend's twins (kernels/cupy_lstm, cupy_gru, cupy_rnn,
 cupy_loss, cupy_softmax, cupy_optim) and kernels/elementwise.py, run on NumPy arrays, where each
-fused kernel's body runs as Python line by line. Each test kills a hand-made mutant that the
-twin, stand-in, dtype and nvrtc tests let live, named in its docstring; every expected value
-comes from the reference layers or is worked out by hand, never from the code under test."""
+fused kernel's body runs as Python line by line: dh carried through a padded step before a real
+one, a step's state checked before the kernel broadcasts it, a bool mask cast to the scores'
+type, a comma after a call refused, a float16 output read on entry computed on in float, and
+SUM_TYPE float for a half like CuPy's. Each test kills a hand-made mutant that the twin,
+stand-in, dtype and nvrtc tests let live, named in its docstring; every expected value comes
+from the reference layers or is worked out by hand, never from the code under test."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
-from minis2s.kernels import cupy_gru, cupy_lstm, cupy_rnn
+from minis2s.backend import to_numpy
+from minis2s.kernels import cupy_gru, cupy_lstm, cupy_rnn, cupy_softmax
 from minis2s.kernels.elementwise import SUM_TYPE, Elementwise
-from minis2s.layers import gru, lstm, rnn
+from minis2s.layers import gru, lstm, rnn, softmax
 from tests.parity import assert_same_results, backward_inputs, loop_inputs
 
 # --- cupy_rnn, cupy_lstm, cupy_gru: a padded step before a real one -----------------------------
@@ -85,3 +90,57 @@ static_assert(std::is_same<Sum<double>::type, double>::value, "double sums in do
     done = subprocess.run(["g++", "-std=c++11", "-fsyntax-only", "-x", "c++", "-"],
                           input=source, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def _state_of_one_row(cell: str, N: int, H: int, r) -> object:
+    """A state for N rows whose carried part (c_prev for the LSTM, else h_prev) has 1 row: it
+    broadcasts in the fused kernel without a complaint, so only the check before it refuses."""
+    if cell == "lstm":
+        return (r.standard_normal((N, H)), r.standard_normal((1, H)))
+    return r.standard_normal((1, H))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_step_refuses_a_state_of_one_row_for_a_batch_as_the_reference(cell):
+    """Kills dropping check_step_forward from the twins' step_forward (`h_prev, c_prev = state`
+    for the LSTM): c_prev (1, H) or h_prev (1, H) beside x (3, D) would broadcast in the kernel
+    to a step of 3 rows from one state, where the reference refuses; the twin refuses alike."""
+    ref, twin = CELLS[cell]
+    r = np.random.default_rng(1)
+    N, D, H = 3, 2, 4
+    p = ref.init(D, H, r, dtype=np.float64)
+    x, state = r.standard_normal((N, D)), _state_of_one_row(cell, N, H, r)
+    with pytest.raises(ValueError) as refused:
+        ref.step_forward(x, state, p)
+    with pytest.raises(ValueError, match=re.escape(str(refused.value))):
+        twin.step_forward(x, state, p)
+
+
+def test_the_masked_softmax_twin_takes_a_bool_mask_on_the_device():
+    """Kills `m = mask` for `m = mask.astype(s.dtype, copy=False)` in cupy_softmax.forward: a
+    CuPy kernel's arguments are all of the one type T, so a bool mask beside float32 scores is
+    refused there (the stand-in, tests.fake_device, refuses it as CuPy does), while the
+    reference takes any 0/1 mask; with the cast the twin gives the reference's weights."""
+    from tests.fake_device import fake_cupy, on_fake_device
+
+    r = np.random.default_rng(2)
+    s = r.standard_normal((2, 3, 5)).astype(np.float32)
+    mask = np.array([[[1, 1, 0, 1, 0]], [[0, 1, 1, 1, 1]]], dtype=bool)
+    want, _ = softmax.forward(s, mask)
+    with on_fake_device():
+        got, _ = cupy_softmax.forward(fake_cupy.asarray(s), fake_cupy.asarray(mask))
+        got = to_numpy(got)
+    assert_same_results(got, want, np.float32, "softmax.forward")
+
+
+def test_a_float16_output_read_on_entry_is_a_half_computed_on_in_float():
+    """Kills `outs[...]` for `stored(outs[...])` (the entry value of an output the body updates
+    in place): without it NumPy multiplies the float16 y by itself in half, 300 * 300 = inf,
+    where the C computes in float: 90 000 / 1024 = 87.890625, stored as the nearest half,
+    87.875 (halves between 64 and 128 are 1/16 apart). The NumPy reading would disagree with
+    the GPU."""
+    k = Elementwise("f16_update", "c", "y", "y = y * y * c")
+    y = np.full(2, 300, np.float16)
+    with np.errstate(over="ignore"):
+        k(2.0**-10, y)
+    np.testing.assert_array_equal(y, np.float16(87.875))
