@@ -18,6 +18,7 @@ from minis2s.command_translations import (
     translate_naming,
 )
 from minis2s.ensemble_commands import model_in
+from minis2s.translate_commands import note_cut
 from minis2s.wording import percent
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if tr.unknown:
         print(f"unknown_source_tokens\t{tr.unknown}")
     note_unknown(tr, args)
+    note_cut(args, sum(not t.ended for t in translations), len(translations))
     note_task(tr, args)
     note_train_size(tr, args)
     if bands is not None:

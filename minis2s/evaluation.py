@@ -31,7 +31,10 @@ def evaluate(
     **options: Any,
 ) -> dict[str, Any]:
     """`tr.evaluate(pairs, ...)`: translate the sources with `options`, score the outputs
-    (`evaluate_translations`), and add ref_loss, ref_ppl and ref_unknown."""
+    (`evaluate_translations`), and add ref_loss, ref_ppl and ref_unknown, then cut: how many
+    outputs the maximum length cut before </s> (`Translation.ended` False; `minis2s evaluate`
+    notes it on stderr), which the caller, never handed the outputs, could not count: a model
+    that has not learnt when to stop runs on to the limit, which lowers its figures."""
     checks.check_pairs(pairs)
     _check_references(tr, pairs)  # before the decoding, as the bleu and by_length checks
     validate.boolean("evaluate", "bleu", bleu)  # before the decoding, which can take minutes
@@ -53,7 +56,8 @@ def evaluate(
     decoding_checks.check_lengths(method, options, [len(r) for r in rows], "evaluate")
     translations = tr.translate(sources, **options)
     result = tr.evaluate_translations(pairs, translations, bleu=bleu, by_length=by_length)
-    return result | scoring.reference_figures(tr, pairs, _batch_size(options))
+    result |= scoring.reference_figures(tr, pairs, _batch_size(options))
+    return result | {"cut": sum(not t.ended for t in translations)}
 
 
 def _batch_size(options: dict[str, Any]) -> int:

@@ -17,6 +17,7 @@ from minis2s.command_translations import (
     note_unknown,
     translate_naming,
 )
+from minis2s.wording import percent
 
 if TYPE_CHECKING:
     from minis2s.api import Translator
@@ -64,11 +65,23 @@ def translate(args: argparse.Namespace) -> int:
     read = [s if n else "" for s, n in zip(sentences, lengths, strict=True)]  # blanks: unread
     _note_tabs(read, what, args.checkpoint)
     note_long(tr, lengths, what)
-    if cut:
-        a, b = (_as_given(args, flag) for flag in MAX_LEN_FLAGS)
-        print(f"note: {cut} output{'s' * (cut != 1)} reached the maximum length ({a} x source "
-              f"length + {b}) without </s>: cut there", file=sys.stderr)  # fmt: skip
+    note_cut(args, cut, sum(n > 0 for n in lengths))  # of the outputs decoded: blanks are not
     return 0
+
+
+def note_cut(args: argparse.Namespace, cut: int, total: int) -> None:
+    """The note on stderr, translate's and evaluate's, that `cut` of the `total` outputs decoded
+    reached the maximum length without </s> and were cut there (none where `cut` is 0): the
+    limit named as given (`_as_given`), and one output alone "the output", as plot says it."""
+    if not cut:
+        return
+    a, b = (_as_given(args, flag) for flag in MAX_LEN_FLAGS)
+    if total == 1:
+        outputs = "the output"
+    else:
+        outputs = f"{cut} of the {total} outputs ({percent(cut, total)})"
+    print(f"note: {outputs} reached the maximum length ({a} x source length + {b}) without </s>: "
+          "cut there", file=sys.stderr)  # fmt: skip
 
 
 def _as_given(args: argparse.Namespace, flag: str) -> str:

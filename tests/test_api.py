@@ -358,7 +358,9 @@ def test_token_accuracy_counts_target_tokens_and_eos():
     # 3/3 + 2/4 (the EOS comes a token early) + 4/5 (no EOS) + 2/3 (x is not <unk>)
     assert got["token_accuracy"] == pytest.approx(11 / 15)
     assert got["exact_match"] == 0.5 and got["n"] == 4  # "6789" is the text, cut or not
-    assert list(got) == ["exact_match", "n", "token_accuracy", "ref_loss", "ref_ppl", "ref_unknown"]
+    assert list(got) == ["exact_match", "n", "token_accuracy", "ref_loss", "ref_ppl", "ref_unknown",
+                        "cut"]  # fmt: skip
+    assert got["cut"] == 1  # "6789", cut before </s>
     assert got["ref_unknown"] == 1  # "1x": the teacher-forced score reads x as <unk>
 
 

@@ -121,7 +121,10 @@ def test_translate_says_when_the_maximum_length_cut_an_output(run, tmp_path, cap
     assert main(["translate", "--checkpoint", str(tmp_path / "no-eos"), "--max-len-a", "0",
                  "--max-len-b", "1", "123456", "987654"]) == 0  # fmt: skip
     err = capsys.readouterr().err
-    assert "note: 2 outputs reached the maximum length (--max-len-a 0 x source length" in err
+    assert (
+        "note: 2 of the 2 outputs (100%) reached the maximum length (--max-len-a 0 x source length"
+        in err
+    )
 
 
 def test_translate_greedy_beam_nbest_and_stdin(run, capsys, monkeypatch):

@@ -81,4 +81,4 @@ def no_eos(run, tmp_path_factory):
 def test_the_length_note_names_a_default_as_the_default(no_eos, options, limit, capsys):
     assert main(["translate", "--checkpoint", str(no_eos), *options, "123456"]) == 0
     err = capsys.readouterr().err
-    assert f"note: 1 output reached the maximum length ({limit}) without </s>: cut there\n" in err
+    assert f"note: the output reached the maximum length ({limit}) without </s>: cut there\n" in err
