@@ -275,7 +275,8 @@ class Translator:
         """Translate the sources of `pairs`, a list of (source, reference) with the reference a
         string, and score the outputs (`evaluate_translations`); `options` as `translate`. Also
         the references' own teacher-forced figures (`scoring.reference_figures`): ref_loss (nats
-        per token, as the dev loss), ref_ppl and ref_unknown."""
+        per token, as the dev loss), ref_ppl and ref_unknown; and cut, how many outputs the
+        maximum length cut before </s> (`Translation.ended` False)."""
         return evaluation.evaluate(self, pairs, bleu=bleu, by_length=by_length, **options)
 
     def evaluate_translations(
