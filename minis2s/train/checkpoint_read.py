@@ -131,6 +131,11 @@ def read_json(folder: Folder, name: str) -> Any:
             return json.loads(f.read().decode("utf-8"))
     except FileNotFoundError:
         raise ValueError(f"incomplete checkpoint: {file} is missing") from None
+    except IsADirectoryError:  # OSError's own words named 'state.json' alone (opened by dir_fd)
+        raise ValueError(
+            f"corrupt checkpoint: {file} is a directory, not the JSON file a checkpoint holds "
+            "there; put the file back (from a copy of the run), or load another checkpoint"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"corrupt checkpoint file {file}: {e}") from e
 
