@@ -92,7 +92,17 @@ def check_pairs(pairs: Sequence[tuple[Any, str]], where: str = "evaluate") -> No
 
 
 def check_finite_params(where: str, params: dict[str, np.ndarray]) -> None:
-    """The checkpoint's parameters hold no NaN or infinity (they would decode to empty text)."""
+    """The checkpoint's parameters are floating-point numbers (an array of strings was a
+    TypeError inside np.isfinite; complex, integer or bool ones were cast to the model's dtype
+    without a word), with no NaN or infinity (they would decode to empty text)."""
+    for name, p in params.items():
+        if p.dtype.kind != "f":
+            raise ValueError(
+                f"{os.path.join(where, 'params.npz')}: parameter {name} is an array of "
+                f"{p.dtype}, not of floating-point numbers (minis2s saves float32 or float64); "
+                "was the file edited, or written by another program? Put the run's own file "
+                "back, or load another checkpoint"
+            )
     bad = [name for name, p in params.items() if not np.isfinite(p).all()]
     if bad:
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
