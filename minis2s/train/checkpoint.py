@@ -249,6 +249,7 @@ def _state(src: Folder) -> dict[str, Any]:
     file = src.path / "state.json"
     if not isinstance(state, dict) or "config" not in state or "format" not in state:
         raise ValueError(f"{file} is not a minis2s checkpoint state (formats 1 to {FORMAT})")
+    _check_sections(file, state)
     fmt = state["format"]
     if type(fmt) is int and fmt > FORMAT:
         raise ValueError(
@@ -263,6 +264,24 @@ def _state(src: Folder) -> dict[str, Any]:
     for upgrade in _UPGRADES[fmt - 1 :]:
         state = {**state, "config": upgrade(state["config"])}
     return {**state, "format": FORMAT}
+
+
+def _check_sections(file: Path, state: dict[str, Any]) -> None:
+    """ValueError naming state.json where its config, or a section of it that a run writes
+    (model, train, data), or its trainer_state is not a dict (null: an average's): each reader
+    took it for one, and failed inside (`'int' object is not iterable`)."""
+    config = state["config"]
+    sections = {"config": config}
+    if state.get("trainer_state") is not None:
+        sections["trainer_state"] = state["trainer_state"]
+    if isinstance(config, dict):
+        sections |= {f"config['{k}']": config[k] for k in ("model", "train", "data") if k in config}
+    for name, section in sections.items():
+        if not isinstance(section, dict):
+            raise ValueError(
+                f"{file}: its {name} is {section!r:.40}, not a dict as minis2s writes it; was "
+                "the file edited, or written by another program?"
+            )
 
 
 def _bridge_c(config: Any) -> Any:
