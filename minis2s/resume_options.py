@@ -66,6 +66,7 @@ def resumed_options(
 ) -> tuple[dict, dict, dict, Any]:  # fmt: skip
     """--resume's model, train and data options (the run's, then the ones given) and tokenizer."""
     saved = _saved_config(out)
+    resume.check_saved_model(out, saved["model"])
     _check_resumed_options(saved, model_options, train_options)
     model_options = {k: v for k, v in saved["model"].items() if k not in DATA_FIELDS} | (
         model_options

@@ -30,7 +30,7 @@ from minis2s.train.divergence import check_dev, check_params
 from minis2s.train.grad_norm import global_norm
 from minis2s.train.interrupts import held_interrupts
 from minis2s.train.optim import Optimizer
-from minis2s.train.resume import load_last
+from minis2s.train.resume import check_saved_state, load_last
 from minis2s.train.schedule import EarlyStopping, Schedule
 
 
@@ -136,6 +136,8 @@ class Bookkeeping:
         ckpt = load_last(self.out_dir, self.meta, self.vocabs)
         if ckpt is None:
             return False
+        check_saved_state(os.path.join(self.out_dir, "last"), ckpt, self.model.params,
+                          self.optimizer.state_dict(), self._trainer_state())  # fmt: skip
         for k, v in ckpt.params.items():
             self.model.params[k][...] = v  # in place: the optimizer holds the same arrays
         # the optimizer's state holds its lr too, so every schedule goes on at the saved rate

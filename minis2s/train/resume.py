@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from minis2s import _warn
-from minis2s.train import checkpoint
+from minis2s.train import checkpoint, tally
 from minis2s.train.config import TrainConfig, with_new_fields
 
 # training options a resumed run may change: when to stop, when to score (eval_every), and how
@@ -64,7 +66,10 @@ def _check_same_run(
     ignore += ("data.source", "data.name")
     saved_data = ckpt.config.get("data", {})  # runs saved before the data's fingerprints:
     ignore += tuple(f"data.{k}" for k in DATA_CHECKS if k not in saved_data)  # no check
-    checkpoint.check_compatible(with_new_fields(ckpt.config), meta, ignore=ignore)
+    try:
+        checkpoint.check_compatible(with_new_fields(ckpt.config), meta, ignore=ignore)
+    except ValueError as e:  # which checkpoint: its state.json may be the one edited
+        raise ValueError(f"{path}: {e}") from None
     was, now = ckpt.config.get("backend"), meta.get("backend")
     if was is not None and now is not None and was != now:
         _warn.warn(
@@ -108,6 +113,24 @@ def check_saved_train(out: str, saved: dict, merged: dict, cli: bool = True) -> 
         ) from None
 
 
+def check_saved_model(out: str, saved: dict[str, Any]) -> None:
+    """The run's own model config, as its last checkpoint records it (`saved`, a dict), makes a
+    ModelConfig: one edited by hand (bridge: 3, dropout: false) was ModelConfig's TypeError
+    from deep inside `minis2s train --resume`, or named an option the user did not give
+    (--cell abc). No resume, and no --init-from, goes on from a model of no config."""
+    from minis2s.models import ModelConfig
+
+    try:
+        ModelConfig.from_dict(saved)
+    except (TypeError, ValueError) as e:
+        file = os.path.join(out, "last", "state.json")
+        raise ValueError(
+            f"--resume: {file} records a model config that minis2s refuses ({e}); was the file "
+            "edited, or written by another program? Put the run's own state.json back, or train "
+            "a new run"
+        ) from None
+
+
 def check_saved_options(out_dir: str, saved: dict[str, Any], tcfg: TrainConfig, cli: bool) -> None:
     """A resumed run's saved train options (its config's "train"), with the ones a resume may
     change taken from `tcfg`, as TrainConfig takes them: a run saved under looser checks (lr x
@@ -118,3 +141,81 @@ def check_saved_options(out_dir: str, saved: dict[str, Any], tcfg: TrainConfig, 
     if isinstance(saved.get("train"), dict):
         resumable = {k: getattr(tcfg, k) for k in RESUMABLE}
         check_saved_train(out_dir, saved["train"], saved["train"] | resumable, cli=cli)
+
+
+def check_saved_state(
+    path: str,
+    ckpt: checkpoint.Checkpoint,
+    params: dict[str, Any],
+    optimizer_state: dict[str, Any],
+    trainer_state: dict[str, Any],
+) -> None:
+    """Refuse the checkpoint at `path` (from load_last) unless its parameters, optimizer state
+    and trainer state are of the kinds this run's own are (`params`, `optimizer_state`,
+    `trainer_state`: the fresh trainer's, the run's config being the checkpoint's): the same
+    names, shapes and dtypes of arrays, numbers where numbers go. The trainer puts them back in
+    place, so a parameter missing kept its random start, a scalar one was broadcast over its
+    matrix and an edited count failed steps later, inside the training loop."""
+    files = {"params.npz": (params, ckpt.params),
+             "optimizer.npz": (optimizer_state, ckpt.optimizer_state)}  # fmt: skip
+    for name, (arrays, saved) in files.items():
+        file = os.path.join(path, name)
+        missing, extra = sorted(set(arrays) - set(saved)), sorted(set(saved) - set(arrays))
+        if missing or extra:
+            _refuse(file, f"holds other arrays than this run's (missing {missing[:4]}, "
+                          f"unexpected {extra[:4]})")  # fmt: skip
+        for k, want in arrays.items():
+            _check_like(file, k, saved[k], want)
+    _check_like(os.path.join(path, "state.json"), "trainer_state", ckpt.trainer_state,
+                trainer_state)  # fmt: skip
+
+
+# trainer_state entries a checkpoint of an older minis2s lacks (the trainer puts defaults back)
+OPTIONAL = ("record", "best_tiebreak", *tally.SUMS)
+
+
+def _check_like(file: str, name: str, saved: Any, want: Any) -> None:
+    """Refuse `saved`, entry `name` of `file`, unless it is of the kind of `want`: an array of
+    its shape and dtype, a number (an integer where `want` is one; not a bool), a bool, the same
+    string, a dict with (at least) its keys, each alike; where `want` is None (no record yet,
+    no best loss yet), None, a number or a dict."""
+    if getattr(want, "ndim", 0):  # an array (CuPy's too: the model's parameters)
+        if not isinstance(saved, np.ndarray) or saved.shape != want.shape:
+            got = f"shape {np.shape(saved)}" if isinstance(saved, np.ndarray) else repr(saved)
+            _refuse(file, f"has {name} of {got}, where this run's model has {want.shape}")
+        if saved.dtype != want.dtype:
+            _refuse(file, f"has {name} of dtype {saved.dtype}, where this run's is {want.dtype}")
+    elif isinstance(want, dict):
+        if not isinstance(saved, dict):
+            _refuse(file, f"has {name} = {saved!r:.40}, not a dict")
+        for k, v in want.items():
+            if k in saved:
+                _check_like(file, f"{name}[{k!r}]", saved[k], v)
+            elif k not in OPTIONAL:
+                _refuse(file, f"has no {name}[{k!r}]")
+    elif not _alike(saved, want, name):
+        kind = {bool: "True or False", int: "an integer", float: "a number", str: repr(want)}
+        said = kind.get(type(want), "a number, a dict or null")
+        _refuse(file, f"has {name} = {saved!r:.40}, where minis2s writes {said}")
+
+
+def _alike(saved: Any, want: Any, name: str) -> bool:
+    """Whether `saved`, read from a checkpoint, is a value of `want`'s kind (see _check_like)."""
+    number = isinstance(saved, int | float) and not isinstance(saved, bool)
+    if want is None:  # a dict: the last log line (record), which a fresh trainer has not yet
+        return saved is None or number or (isinstance(saved, dict) and name.endswith("['record']"))
+    if isinstance(want, bool):
+        return isinstance(saved, bool)
+    if isinstance(want, str):
+        return saved == want
+    if isinstance(want, int):  # a count; or an option given as 0 that the run saved as 0.0
+        return number and (isinstance(saved, int) or saved == want)
+    return number  # a float
+
+
+def _refuse(file: str, what: str) -> None:
+    raise ValueError(
+        f"{file} {what}; was the file edited, or copied from another run? A resume goes on "
+        "exactly where the run stopped, so it cannot go on from it: put the run's own file back, "
+        "or start a new run from a checkpoint that loads (--init-from, another --out)"
+    )
