@@ -195,3 +195,24 @@ def test_a_resume_of_an_edited_config_names_the_checkpoint(trained, run):
         pipeline.train(data, {"hidden": 4, "emb": 4}, TrainConfig(epochs=2, batch_size=2), run,
                        resume=True, progress=False)  # fmt: skip
     assert os.path.join(run, "last") in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", ["", 3, "int8"])
+def test_a_saved_dtype_that_is_no_float_is_refused_naming_the_checkpoint(run, capsys, dtype):
+    """average's and --resume's np.dtype('') was a TypeError from inside NumPy."""
+    edit_state(run, lambda state: state["config"].update(dtype=dtype))
+    assert "state.json says dtype" in refused(capsys, *average(run))
+    assert os.path.join(run, "last") in refused(capsys, *resume(run))
+
+
+def test_resume_refuses_saved_data_options_that_are_no_dict(run, capsys):
+    """`saved["data"].get("options", {}) | {...}` was a TypeError inside --resume."""
+    edit_state(run, lambda state: state["config"]["data"].update(options=2.5))
+    assert "not a dict" in refused(capsys, *resume(run))
+
+
+def test_resume_refuses_a_schedule_state_with_keys_of_its_own(run, capsys):
+    """Schedule.load_state_dict's "expected keys [...], got [...]" named no file."""
+    edit_state(run, lambda state: state["trainer_state"]["lr_schedule"].update(zz=1))
+    err = refused(capsys, *resume(run))
+    assert os.path.join(run, "last", "state.json") in err and "zz" in err

@@ -276,12 +276,27 @@ def _check_sections(file: Path, state: dict[str, Any]) -> None:
         sections["trainer_state"] = state["trainer_state"]
     if isinstance(config, dict):
         sections |= {f"config['{k}']": config[k] for k in ("model", "train", "data") if k in config}
+        if isinstance(config.get("data"), dict) and "options" in config["data"]:
+            sections["config['data']['options']"] = config["data"]["options"]
     for name, section in sections.items():
         if not isinstance(section, dict):
             raise ValueError(
                 f"{file}: its {name} is {section!r:.40}, not a dict as minis2s writes it; was "
                 "the file edited, or written by another program?"
             )
+    if isinstance(config, dict) and "dtype" in config and not _a_float(config["dtype"]):
+        raise ValueError(  # average's and --resume's np.dtype('') was a TypeError
+            f"{file.parent}: state.json says dtype {str(config['dtype']):.40}; minis2s models are "
+            "float32 or float64 (was the file edited, or written by another program?)"
+        )
+
+
+def _a_float(said: Any) -> bool:
+    """Whether `said` names float32 or float64, as np.dtype reads it."""
+    try:
+        return np.dtype(said) in (np.float32, np.float64)
+    except TypeError:
+        return False
 
 
 def _bridge_c(config: Any) -> Any:

@@ -188,6 +188,9 @@ def _check_like(file: str, name: str, saved: Any, want: Any) -> None:
     elif isinstance(want, dict):
         if not isinstance(saved, dict):
             _refuse(file, f"has {name} = {saved!r:.40}, not a dict")
+        extra = sorted(set(saved) - set(want))
+        if extra and name != "trainer_state":  # whose "best" an older minis2s wrote
+            _refuse(file, f"has {name} with keys minis2s does not write there: {extra[:4]}")
         for k, v in want.items():
             if k in saved:
                 _check_like(file, f"{name}[{k!r}]", saved[k], v)
