@@ -128,6 +128,12 @@ def read(
         model = Seq2Seq(cfg, params, dtype=dtype)
     except ValueError as e:  # "was this checkpoint ...": which one, of an ensemble's
         raise ValueError(f"{checkpoint_dir}: {e}") from None
+    except MemoryError as e:  # (validate.TooLarge) a config edited: its params.npz was read
+        raise ValueError(
+            f"{checkpoint_dir}: state.json's model config makes a model too large for this "
+            f"machine ({e}), yet params.npz was read whole; was the file edited, or written by "
+            "another program?"
+        ) from None
     vocabs = {side: _vocab(checkpoint_dir, side, v) for side, v in (ckpt.vocabs or {}).items()}
     checks.check_vocabs(checkpoint_dir, cfg, vocabs)
     src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]

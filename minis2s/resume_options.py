@@ -73,6 +73,7 @@ def resumed_options(
     )
     train_options = saved["train"] | train_options
     resume.check_saved_train(out, saved["train"], train_options)
+    resume.check_saved_data(out, saved["data"].get("options", {}))
     data_options = saved["data"].get("options", {}) | {
         k: v for k, v in data_options.items() if v is not None
     }

@@ -216,3 +216,32 @@ def test_resume_refuses_a_schedule_state_with_keys_of_its_own(run, capsys):
     edit_state(run, lambda state: state["trainer_state"]["lr_schedule"].update(zz=1))
     err = refused(capsys, *resume(run))
     assert os.path.join(run, "last", "state.json") in err and "zz" in err
+
+
+@pytest.mark.parametrize("field", ["patience", "min_lr", "label_smoothing"])
+def test_resume_names_the_run_for_a_nan_saved_in_its_train_options(run, capsys, field):
+    """NaN != NaN took a saved NaN for an option given: patience NaN was TrainConfig's TypeError
+    from inside --resume, min_lr NaN read '--min-lr nan: must be in [0, --lr]', an option the
+    user did not give."""
+    edit_state(run, lambda state: state["config"]["train"].update({field: float("nan")}))
+    err = refused(capsys, *resume(run))
+    assert f"the run in {run} was saved with train options" in err and field in err
+
+
+@pytest.mark.parametrize("field, value", [("min_freq", float("nan")), ("max_vocab", 2.5),
+                                          ("max_len", [1, 2]), ("train_size", 0)])  # fmt: skip
+def test_resume_names_the_checkpoint_for_saved_data_options_it_refuses(run, capsys, field, value):
+    """They read as options the user did not give (--min-freq nan: must be an integer >= 1;
+    --max-len applies to a --data corpus)."""
+    edit_state(run, lambda state: state["config"]["data"]["options"].update({field: value}))
+    err = refused(capsys, *resume(run))
+    assert os.path.join(run, "last", "state.json") in err and field in err
+
+
+def test_a_saved_model_too_large_for_memory_is_told_as_an_edited_state(run, capsys):
+    """emb 10**30 beside a params.npz of emb 4 read 'out of memory ... a size option (a beam, a
+    batch, a layer) is too large for this machine: lower it', an option translate has not."""
+    edit_state(run, lambda state: state["config"]["model"].update(emb=10**30))
+    err = refused(capsys, "translate", "--checkpoint", run, "a b")
+    assert "state.json's model config makes a model too large" in err
+    assert os.path.join(run, "best") in err

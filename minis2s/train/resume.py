@@ -96,7 +96,7 @@ def check_saved_train(out: str, saved: dict, merged: dict, cli: bool = True) -> 
     try:
         TrainConfig(**merged)
     except (TypeError, ValueError) as e:
-        given = {k: v for k, v in merged.items() if k not in saved or saved[k] != v}
+        given = {k: v for k, v in merged.items() if k not in saved or not _same(saved[k], v)}
         try:  # the options given, on the defaults: refused too, they are at fault, by name
             TrainConfig(**given)
         except (TypeError, ValueError):
@@ -119,16 +119,45 @@ def check_saved_model(out: str, saved: dict[str, Any]) -> None:
     from deep inside `minis2s train --resume`, or named an option the user did not give
     (--cell abc). No resume, and no --init-from, goes on from a model of no config."""
     from minis2s.models import ModelConfig
+    from minis2s.models.seq2seq_checks import check_fits
 
-    try:
-        ModelConfig.from_dict(saved)
-    except (TypeError, ValueError) as e:
+    try:  # check_fits: emb 10**30 was "out of memory ... a size option is too large: lower it"
+        check_fits(ModelConfig.from_dict(saved), np.dtype(np.float32))
+    except (TypeError, ValueError, MemoryError) as e:
         file = os.path.join(out, "last", "state.json")
         raise ValueError(
             f"--resume: {file} records a model config that minis2s refuses ({e}); was the file "
             "edited, or written by another program? Put the run's own state.json back, or train "
             "a new run"
         ) from None
+
+
+def check_saved_data(out: str, options: dict[str, Any]) -> None:
+    """The run's own data options, as its last checkpoint records them: counts that load_data
+    takes (min_freq, max_vocab, train_size, max_len, bpe_merges). One edited by hand (min_freq
+    NaN) was refused as an option the user did not give (--min-freq nan), and the way on
+    named (another --min-freq) is one a resume refuses."""
+    from minis2s.data import load_checks
+
+    try:
+        load_checks.check_vocab_options(options.get("min_freq"), options.get("max_vocab"))
+        for name in ("train_size", "max_len"):
+            value = options.get(name)
+            if value is not None and (load_checks.not_int(value) or value < 1):
+                raise ValueError(f"{name} {value!r} is no count of pairs or tokens")
+        load_checks.check_bpe("bpe", options.get("bpe_merges"))
+    except ValueError as e:
+        file = os.path.join(out, "last", "state.json")
+        raise ValueError(
+            f"--resume: {file} records data options that minis2s refuses ({e}); was the file "
+            "edited, or written by another program? Put the run's own state.json back, or train "
+            "a new run"
+        ) from None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """a == b, NaN the same as NaN: a NaN saved (edited in) is the run's, not given."""
+    return a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
 
 
 def check_saved_options(out_dir: str, saved: dict[str, Any], tcfg: TrainConfig, cli: bool) -> None:
