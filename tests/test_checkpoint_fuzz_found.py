@@ -116,7 +116,11 @@ def _lr_array(arrays):
     arrays["lr"] = arrays["lr"].reshape(1)  # was float()'s TypeError inside Adam
 
 
-@pytest.mark.parametrize("edit", [_str_slot, _complex_slot, _lr_array])
+def _lr_nan(arrays):
+    arrays["lr"] = np.array(np.nan)  # was told as "lr * weight_decay = nan * 0 = nan >= 1"
+
+
+@pytest.mark.parametrize("edit", [_str_slot, _complex_slot, _lr_array, _lr_nan])
 def test_resume_refuses_optimizer_state_of_other_kinds(run, capsys, edit):
     edit_npz(run, "optimizer.npz", edit)
     err = refused(capsys, *resume(run))
@@ -131,6 +135,8 @@ TRAINER_EDITS = {  # each was a TypeError inside the training loop, or went on w
     "record": lambda ts: ts.update(record=[]),
     "best_tiebreak": lambda ts: ts["lr_schedule"].update(best_tiebreak={"x": 1}),
     "mode": lambda ts: ts["stopper"].update(mode=float("inf")),
+    "record'] = -inf": lambda ts: ts.update(record=float("-inf")),
+    "epoch": lambda ts: ts.update(epoch=-3),  # "expected non-negative integer", from NumPy
 }
 
 

@@ -8,6 +8,7 @@ through other kernels. The trainer puts the checkpoint's state back (`Trainer.re
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -234,14 +235,18 @@ def _check_like(file: str, name: str, saved: Any, want: Any) -> None:
 def _alike(saved: Any, want: Any, name: str) -> bool:
     """Whether `saved`, read from a checkpoint, is a value of `want`'s kind (see _check_like)."""
     number = isinstance(saved, int | float) and not isinstance(saved, bool)
-    if want is None:  # a dict: the last log line (record), which a fresh trainer has not yet
-        return saved is None or number or (isinstance(saved, dict) and name.endswith("['record']"))
+    if name.endswith("['record']"):  # the last log line, which a fresh trainer has not yet
+        return saved is None or isinstance(saved, dict)
+    if want is None:  # a best loss not yet known
+        return saved is None or number
     if isinstance(want, bool):
         return isinstance(saved, bool)
     if isinstance(want, str):
         return saved == want
-    if isinstance(want, int):  # a count; or an option given as 0 that the run saved as 0.0
-        return number and (isinstance(saved, int) or saved == want)
+    if isinstance(want, int):  # a count (>= 0); or an option given as 0 that was saved as 0.0
+        return number and (isinstance(saved, int) and saved >= 0 or saved == want)
+    if name in ("lr", "step"):  # the optimizer's: NaN was told as lr x weight_decay >= 1
+        return number and math.isfinite(saved) and saved >= 0
     return number  # a float
 
 
