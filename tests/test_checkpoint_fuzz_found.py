@@ -120,7 +120,11 @@ def _lr_nan(arrays):
     arrays["lr"] = np.array(np.nan)  # was told as "lr * weight_decay = nan * 0 = nan >= 1"
 
 
-@pytest.mark.parametrize("edit", [_str_slot, _complex_slot, _lr_array, _lr_nan])
+def _inf_slot(arrays):
+    arrays["exp_avg_sq/out.b"][0] = np.inf  # Adam's step m / (sqrt(v) + eps) froze out.b[0]
+
+
+@pytest.mark.parametrize("edit", [_str_slot, _complex_slot, _lr_array, _lr_nan, _inf_slot])
 def test_resume_refuses_optimizer_state_of_other_kinds(run, capsys, edit):
     edit_npz(run, "optimizer.npz", edit)
     err = refused(capsys, *resume(run))
@@ -137,6 +141,7 @@ TRAINER_EDITS = {  # each was a TypeError inside the training loop, or went on w
     "mode": lambda ts: ts["stopper"].update(mode=float("inf")),
     "record'] = -inf": lambda ts: ts.update(record=float("-inf")),
     "epoch": lambda ts: ts.update(epoch=-3),  # "expected non-negative integer", from NumPy
+    "min_delta": lambda ts: ts["stopper"].update(min_delta=float("nan")),  # never improved
 }
 
 

@@ -196,9 +196,15 @@ def check_saved_state(
                           f"unexpected {extra[:4]})")  # fmt: skip
         for k, want in arrays.items():
             _check_like(file, k, saved[k], want)
+            if name == "optimizer.npz" and not np.isfinite(saved[k]).all():  # inf in Adam's v
+                _refuse(file, f"has NaN or infinity in {k}")  # froze its weight for good
     _check_like(os.path.join(path, "state.json"), "trainer_state", ckpt.trainer_state,
                 trainer_state)  # fmt: skip
 
+
+# what a schedule's or the early stopper's state holds of its settings: a finite number (a NaN
+# min_delta never let a metric improve, and the run stopped early without a word)
+SETTINGS = tuple(f"[{k!r}]" for k in ("factor", "threshold", "min_lr", "min_delta", "gamma"))
 
 # trainer_state entries a checkpoint of an older minis2s lacks (the trainer puts defaults back)
 OPTIONAL = ("record", "best_tiebreak", *tally.SUMS)
@@ -247,6 +253,8 @@ def _alike(saved: Any, want: Any, name: str) -> bool:
         return number and (isinstance(saved, int) and saved >= 0 or saved == want)
     if name in ("lr", "step"):  # the optimizer's: NaN was told as lr x weight_decay >= 1
         return number and math.isfinite(saved) and saved >= 0
+    if name.endswith(SETTINGS):
+        return number and math.isfinite(saved)
     return number  # a float
 
 
@@ -254,5 +262,6 @@ def _refuse(file: str, what: str) -> None:
     raise ValueError(
         f"{file} {what}; was the file edited, or copied from another run? A resume goes on "
         "exactly where the run stopped, so it cannot go on from it: put the run's own file back, "
-        "or start a new run from a checkpoint that loads (--init-from, another --out)"
+        "or start a new run from a checkpoint of it that loads (--init-from, or pipeline.train's "
+        "init_from)"
     )
