@@ -3,7 +3,10 @@ would have gone on unstopped, so the checkpoint must hold the optimizer and trai
 average holds none) and have been written by the same model, data and training options, compared
 field by field (checkpoint.check_compatible). Only when to stop, when to score and how many
 scored checkpoints to keep may change (RESUMABLE), and the backend, with a warning: the same math
-through other kernels. The trainer puts the checkpoint's state back (`Trainer.resume`).
+through other kernels. The trainer puts the checkpoint's state back (`Trainer.resume`), once
+`check_saved_state` has found it of the kinds the trainer's own state is (an edited or foreign
+file is refused naming it); `minis2s train --resume` checks the saved model config and data
+options first (check_saved_model, check_saved_data), as it reads its options from them.
 """
 
 from __future__ import annotations
