@@ -256,3 +256,9 @@ def test_a_saved_model_too_large_for_memory_is_told_as_an_edited_state(run, caps
     err = refused(capsys, "translate", "--checkpoint", run, "a b")
     assert "state.json's model config makes a model too large" in err
     assert os.path.join(run, "best") in err
+
+
+def test_resume_refuses_a_saved_data_source_that_is_no_dict(run, capsys):
+    """`"task" in source` was a TypeError inside --resume and pipeline.train(resume=True)."""
+    edit_state(run, lambda state: state["config"]["data"].update(source=float("inf")))
+    assert "config['data']['source'] is inf, not a dict" in refused(capsys, *resume(run))

@@ -276,8 +276,10 @@ def _check_sections(file: Path, state: dict[str, Any]) -> None:
         sections["trainer_state"] = state["trainer_state"]
     if isinstance(config, dict):
         sections |= {f"config['{k}']": config[k] for k in ("model", "train", "data") if k in config}
-        if isinstance(config.get("data"), dict) and "options" in config["data"]:
-            sections["config['data']['options']"] = config["data"]["options"]
+        data = config.get("data")
+        for k in ("options", "source"):  # where the data was read: null in a Data built by hand
+            if isinstance(data, dict) and data.get(k, {}) is not None:
+                sections[f"config['data'][{k!r}]"] = data.get(k, {})
     for name, section in sections.items():
         if not isinstance(section, dict):
             raise ValueError(
