@@ -340,13 +340,13 @@ def test_a_finished_run_resumed_names_each_side_s_words(run, tmp_path, capsys):
     with pytest.warns(UserWarning, match="nothing to train in") as caught:
         pipeline.train(data, {"hidden": 4, "emb": 4}, TCFG, out, resume=True, progress=False)
     said = [str(w.message) for w in caught if "nothing to train" in str(w.message)]
-    assert said[0].endswith("it has trained its 1 epochs; resume with more (TrainConfig "
+    assert said[0].endswith("it has trained its 1 epoch; resume with more (TrainConfig "
                             "epochs) to go on"), said  # fmt: skip
     out = tmp_path / "b"
     shutil.copytree(run, out)
     assert main(["train", *TINY, "--resume", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "it has trained its 1 epochs; resume with more (--epochs) to go on" in err, err
+    assert "it has trained its 1 epoch; resume with more (--epochs) to go on" in err, err
 
 
 def test_adamw_s_decay_factor_past_1_names_each_side_s_words(tmp_path, capsys):

@@ -323,9 +323,10 @@ def test_a_resumed_run_uses_its_new_patience(data, tmp_path):
 @pytest.mark.parametrize(
     "first, again, why",
     [
-        (dict(epochs=1), dict(epochs=1), "it has trained its 1 epochs"),
+        (dict(epochs=1), dict(epochs=1), "it has trained its 1 epoch;"),
         (dict(max_steps=3), dict(max_steps=3), "it has made its 3 updates"),
         (dict(max_steps=3), dict(max_steps=2), "it has made its 2 updates"),
+        (dict(max_steps=3), dict(max_steps=1), "it has made its 1 update;"),
     ],
 )
 def test_resuming_a_run_that_has_stopped_trains_nothing_and_says_why(
