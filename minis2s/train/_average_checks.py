@@ -38,7 +38,7 @@ def check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
         raise ValueError(f"average: paths is {paths!r:.60}; give a list of checkpoint directories")
     names = [os.fspath(p) for p in paths]
     if len(names) == 1:
-        raise ValueError(f"average: one checkpoint given ({names[0]}); a mean needs two or more "
+        raise ValueError(f"one checkpoint given ({names[0]}); a mean needs two or more "
                          "(--last K of 2 or more), and a copy of one is `cp -r "
                          f"{names[0]} {os.fspath(out)}`")  # fmt: skip
     seen: dict[str, str] = {}
