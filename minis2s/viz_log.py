@@ -27,11 +27,15 @@ def log_file(log_path: str) -> str:
             raise FileNotFoundError(f"{log_path} is a checkpoint; its run's log is {run_log}")
         raise FileNotFoundError(f"{log_path} is a checkpoint without a log (an average writes "
                                 "none): plot the log of the run it was taken from")  # fmt: skip
+    run = None
     if os.path.isdir(log_path):
+        run, log_path = log_path, os.path.join(log_path, "log.jsonl")
+    elif os.path.basename(os.path.normpath(log_path)) == "log.jsonl":  # RUN/log.jsonl, named
+        run = os.path.dirname(os.path.normpath(log_path)) or "."
+    if run is not None and not os.path.isfile(log_path):
         from minis2s.train import checkpoint
 
-        run, log_path = log_path, os.path.join(log_path, "log.jsonl")
-        if checkpoint.is_run(run) and not os.path.isfile(log_path):  # stopped before evaluating
+        if checkpoint.is_run(run):  # stopped before evaluating
             raise FileNotFoundError(
                 f"{run} has no dev evaluation yet, so no log line to plot (its log.jsonl gets "
                 "one at each epoch's end, and every N updates with --eval-every N); resume it "

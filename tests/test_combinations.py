@@ -174,15 +174,16 @@ def test_a_second_run_given_without_its_checkpoint_flag_is_not_translated(digits
 
 def test_plot_log_of_a_run_stopped_before_its_first_evaluation_says_so(digits, tmp_path, capsys):
     """A run stopped by --max-steps (or Ctrl-C) before any dev evaluation has last/ and no log
-    line yet; `plot --log RUN` said "no such file (a run writes its log.jsonl)", as of a path
-    that is no run at all."""
+    line yet; `plot --log RUN` (and `--log RUN/log.jsonl`) said "no such file (a run writes its
+    log.jsonl)", as of a path that is no run at all."""
     run = str(tmp_path / "r")
     assert main(["train", *data(digits), *TINY, "--epochs", "1", "--max-steps", "2",
                  "--out", run]) == 0  # fmt: skip
     capsys.readouterr()
-    assert main(["plot", "--log", run, "--out", str(tmp_path / "c.png")]) == 2
-    err = capsys.readouterr().err
-    assert f"{run} has no dev evaluation yet" in err and "--eval-every" in err
+    for log in (run, f"{run}/log.jsonl"):  # the run, or its log as the README's commands name it
+        assert main(["plot", "--log", log, "--out", str(tmp_path / "c.png")]) == 2
+        err = capsys.readouterr().err
+        assert f"{run} has no dev evaluation yet" in err and "--eval-every" in err, log
     assert not (tmp_path / "c.png").exists()
 
 
