@@ -27,7 +27,9 @@ would write it (`_UPGRADES`), so an old checkpoint keeps the behaviour it was tr
 The files themselves (fsynced writes, the `.NAME.tmp` and `.NAME.old` siblings) are
 checkpoint_files.py's; reading them back whole, with errors that name a missing or corrupt file,
 while another process may be saving, is checkpoint_read.py's; comparing a checkpoint's config with
-a run's (check_compatible, for --resume) is checkpoint_diff.py's, importable from here as before.
+a run's (check_compatible, for --resume) is checkpoint_diff.py's, importable from here as
+before; that state.json's sections are of the kinds its readers take (an edited file refused
+naming it) is checkpoint_sections.py's.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from minis2s.train.checkpoint_files import (  # by name: save finds them here, a
     _write_npz,
 )
 from minis2s.train.checkpoint_read import Folder, read_json, read_npz, read_whole
+from minis2s.train.checkpoint_sections import check_sections
 from minis2s.train.keep import STEPS
 
 FORMAT = 2
@@ -249,7 +252,7 @@ def _state(src: Folder) -> dict[str, Any]:
     file = src.path / "state.json"
     if not isinstance(state, dict) or "config" not in state or "format" not in state:
         raise ValueError(f"{file} is not a minis2s checkpoint state (formats 1 to {FORMAT})")
-    _check_sections(file, state)
+    check_sections(file, state)
     fmt = state["format"]
     if type(fmt) is int and fmt > FORMAT:
         raise ValueError(
@@ -264,41 +267,6 @@ def _state(src: Folder) -> dict[str, Any]:
     for upgrade in _UPGRADES[fmt - 1 :]:
         state = {**state, "config": upgrade(state["config"])}
     return {**state, "format": FORMAT}
-
-
-def _check_sections(file: Path, state: dict[str, Any]) -> None:
-    """ValueError naming state.json where its config, or a section of it that a run writes
-    (model, train, data), or its trainer_state is not a dict (null: an average's): each reader
-    took it for one, and failed inside (`'int' object is not iterable`)."""
-    config = state["config"]
-    sections = {"config": config}
-    if state.get("trainer_state") is not None:
-        sections["trainer_state"] = state["trainer_state"]
-    if isinstance(config, dict):
-        sections |= {f"config['{k}']": config[k] for k in ("model", "train", "data") if k in config}
-        data = config.get("data")
-        for k in ("options", "source"):  # where the data was read: null in a Data built by hand
-            if isinstance(data, dict) and data.get(k, {}) is not None:
-                sections[f"config['data'][{k!r}]"] = data.get(k, {})
-    for name, section in sections.items():
-        if not isinstance(section, dict):
-            raise ValueError(
-                f"{file}: its {name} is {section!r:.40}, not a dict as minis2s writes it; was "
-                "the file edited, or written by another program?"
-            )
-    if isinstance(config, dict) and "dtype" in config and not _a_float(config["dtype"]):
-        raise ValueError(  # average's and --resume's np.dtype('') was a TypeError
-            f"{file.parent}: state.json says dtype {str(config['dtype']):.40}; minis2s models are "
-            "float32 or float64 (was the file edited, or written by another program?)"
-        )
-
-
-def _a_float(said: Any) -> bool:
-    """Whether `said` names float32 or float64, as np.dtype reads it."""
-    try:
-        return np.dtype(said) in (np.float32, np.float64)
-    except TypeError:
-        return False
 
 
 def _bridge_c(config: Any) -> Any:
