@@ -104,8 +104,10 @@ def test_a_resume_given_the_runs_own_tokenizer_goes_on_with_the_runs_tokenizer(m
     --tokenizer char given again to a char run's resume (with --data) still reads the run's own
     tokenizer from its checkpoint (its normal form; a bpe run's merges), not a new one."""
     from minis2s import _api_checks
+    from minis2s.models import ModelConfig
 
-    saved = {"model": {}, "train": {}, "data": {"tokenizer": "char", "options": {}}}
+    model = ModelConfig(src_vocab=8, tgt_vocab=8).to_dict()  # a saved model config that loads
+    saved = {"model": model, "train": {}, "data": {"tokenizer": "char", "options": {}}}
     monkeypatch.setattr(resume_options, "_saved_config", lambda out: saved)
     runs_own = argparse.Namespace(name="char")  # stands in for the checkpoint's tokenizer
     read = []
