@@ -8,11 +8,9 @@ import pytest
 
 from minis2s.api import Translator
 from minis2s.cli import main
-from minis2s.data.vocab import EOS_ID
 from minis2s.evaluate_commands import task_split
-from minis2s.train import checkpoint
 from minis2s.wording import percent
-from tests.tiny_run import train_tiny
+from tests.tiny_run import never_ending, train_tiny
 
 TIGHT = ["--max-len-a", "0", "--max-len-b", "1"]  # one token: an output that starts with a digit
 LIMIT = "--max-len-a 0 x source length + --max-len-b 1"
@@ -31,11 +29,7 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def no_eos(run, tmp_path_factory):
     """The run made never to choose </s>, so that every output is cut at the maximum length."""
-    ckpt = checkpoint.load(run / "best")
-    ckpt.params["out.b"][EOS_ID] = -1e4
-    out = tmp_path_factory.mktemp("cut_note") / "no-eos"
-    checkpoint.save(out, ckpt.params, ckpt.config, vocabs=ckpt.vocabs)
-    return out
+    return never_ending(run, tmp_path_factory.mktemp("cut_note") / "no-eos")
 
 
 def _dev(run) -> list:

@@ -6,21 +6,13 @@ from __future__ import annotations
 import pytest
 
 from minis2s.cli import main
-from minis2s.data.vocab import EOS_ID
-from minis2s.train import checkpoint
 from minis2s.train.config import TrainConfig
-
-TINY = [
-    "--task", "reverse-digits", "--train-size", "64", "--epochs", "1", "--hidden", "8",
-    "--emb", "8", "--dev-size", "16", "--batch-size", "32", "--quiet",
-]  # fmt: skip
+from tests.tiny_run import TINY, never_ending, train_tiny
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("left_alone") / "run"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
-    return out
+    return train_tiny(tmp_path_factory.mktemp("left_alone") / "run")
 
 
 @pytest.mark.parametrize(
@@ -62,11 +54,7 @@ def test_momentum_without_sgd_keeps_pythons_words_in_python(fields, message):
 @pytest.fixture(scope="module")
 def no_eos(run, tmp_path_factory):
     """The run made never to choose </s>, so that every output is cut at the maximum length."""
-    ckpt = checkpoint.load(run / "best")
-    ckpt.params["out.b"][EOS_ID] = -1e4
-    out = tmp_path_factory.mktemp("left_alone") / "no-eos"
-    checkpoint.save(out, ckpt.params, ckpt.config, vocabs=ckpt.vocabs)
-    return out
+    return never_ending(run, tmp_path_factory.mktemp("left_alone") / "no-eos")
 
 
 @pytest.mark.parametrize(

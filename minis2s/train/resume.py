@@ -128,12 +128,7 @@ def check_saved_model(out: str, saved: dict[str, Any]) -> None:
     try:  # check_fits: emb 10**30 was "out of memory ... a size option is too large: lower it"
         check_fits(ModelConfig.from_dict(saved), np.dtype(np.float32))
     except (TypeError, ValueError, MemoryError) as e:
-        file = os.path.join(out, "last", "state.json")
-        raise ValueError(
-            f"--resume: {file} records a model config that minis2s refuses ({e}); was the file "
-            "edited, or written by another program? Put the run's own state.json back, or train "
-            "a new run"
-        ) from None
+        _refuse_saved(out, "a model config", e)
 
 
 def check_saved_data(out: str, options: dict[str, Any]) -> None:
@@ -151,12 +146,16 @@ def check_saved_data(out: str, options: dict[str, Any]) -> None:
                 raise ValueError(f"{name} {value!r} is no count of pairs or tokens")
         load_checks.check_bpe("bpe", options.get("bpe_merges"))
     except ValueError as e:
-        file = os.path.join(out, "last", "state.json")
-        raise ValueError(
-            f"--resume: {file} records data options that minis2s refuses ({e}); was the file "
-            "edited, or written by another program? Put the run's own state.json back, or train "
-            "a new run"
-        ) from None
+        _refuse_saved(out, "data options", e)
+
+
+def _refuse_saved(out: str, what: str, e: Exception) -> None:
+    """ValueError: the run's last/state.json records `what` that minis2s refuses (why: `e`)."""
+    file = os.path.join(out, "last", "state.json")
+    raise ValueError(
+        f"--resume: {file} records {what} that minis2s refuses ({e}); was the file edited, or "
+        "written by another program? Put the run's own state.json back, or train a new run"
+    ) from None
 
 
 def _same(a: Any, b: Any) -> bool:
