@@ -2,8 +2,7 @@
 (seq2seq.py): a config too large for memory (`check_fits`), parameters that do not match the
 config (`check_params`) or are not the current backend's arrays (`check_backend`), and a batch
 that is no Batch, has a source row of only padding, or whose tgt_mask disagrees with tgt_out's
-padding (`check_batch`). Each
-message starts with "Seq2Seq:", the class the user called.
+padding (`check_batch`). Each message starts with "Seq2Seq:", the class the user called.
 """
 
 from __future__ import annotations

@@ -156,14 +156,14 @@ class Trainer(Bookkeeping):
         t, s = self.tcfg, self.state
         if s["epoch"] >= t.epochs:
             return (
-                f"it has trained its {_counted(t.epochs, 'epoch')}; resume with more "
+                f"it has trained its {t.epochs} epoch{'s' * (t.epochs != 1)}; resume with more "
                 f"({self._named('epochs')}) to go on"
             )
         if s["batch"] > 0 and self._unscored(len(self.epoch_batches(s["epoch"]))):
             return None
         if t.max_steps and s["step"] >= t.max_steps:
             return (
-                f"it has made its {_counted(t.max_steps, 'update')}; resume with more "
+                f"it has made its {t.max_steps} update{'s' * (t.max_steps != 1)}; resume with more "
                 f"({self._named('max_steps')}) to go on"
             )
         if self.stopper.bad_steps >= self.stopper.patience:
@@ -209,9 +209,3 @@ class Trainer(Bookkeeping):
                     return True
                 t0, seconds0 = time.perf_counter(), 0.0  # the next line's time starts here
         return self._score(end=True) or self._capped()
-
-
-def _counted(n: int, noun: str) -> str:
-    """`n` and its noun, plural but for 1 ("1 epoch", "3 epochs"), for the note of a resume
-    that has nothing left to train."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
