@@ -60,7 +60,7 @@ def test_the_run_keeps_its_last_3(run):
 
 def test_one_checkpoint_is_refused_with_cp(run, tmp_path, capsys):
     """The mean of one checkpoint would be a copy of it (less its optimizer state)."""
-    with pytest.raises(ValueError, match=r"one checkpoint given .*a mean needs two or more"):
+    with pytest.raises(ValueError, match=r"paths holds one checkpoint .*a mean needs two or more"):
         average([step(run, 8)], tmp_path / "one")
     argv = ["average", "--run", str(run), "--last", "1", "--out", str(tmp_path / "one")]
     assert main(argv) == 2

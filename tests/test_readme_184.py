@@ -76,5 +76,5 @@ def test_average_refuses_one_checkpoint_saying_why_once(tmp_path, capsys):
     one, out = str(tmp_path / "a"), str(tmp_path / "avg")
     assert main(["average", "--checkpoint", one, "--out", out]) == 2
     err = capsys.readouterr().err
-    assert f"minis2s average: error: one checkpoint given ({one}); a mean needs two or more" in err
+    assert f"minis2s average: error: --checkpoint {one} given once: a mean needs two or more" in err
     assert f"`cp -r {one} {out}`" in err and "error: average:" not in err

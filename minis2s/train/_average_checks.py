@@ -38,9 +38,9 @@ def check_paths(paths: Any, out: str | os.PathLike) -> list[str]:
         raise ValueError(f"average: paths is {paths!r:.60}; give a list of checkpoint directories")
     names = [os.fspath(p) for p in paths]
     if len(names) == 1:
-        raise ValueError(f"one checkpoint given ({names[0]}); a mean needs two or more "
-                         "(--last K of 2 or more), and a copy of one is `cp -r "
-                         f"{names[0]} {os.fspath(out)}`")  # fmt: skip
+        raise ValueError(f"average: paths holds one checkpoint ({names[0]}); a mean needs two "
+                         "or more: give paths two or more checkpoints of one run, or copy the one "
+                         f"with shutil.copytree({names[0]!r}, {os.fspath(out)!r})")  # fmt: skip
     seen: dict[str, str] = {}
     for name in names:
         _check_checkpoint(name)
