@@ -154,6 +154,7 @@ def plot(args: argparse.Namespace) -> int:
         viz.plot_log(args.log, args.out)
     else:
         from minis2s.ensemble_commands import load_translator, no_attention
+        from minis2s.translate_commands import note_cut
 
         tr = load_translator(args.checkpoint)  # one run, or an ensemble's mean attention
         if no_attention(tr, args.checkpoint):
@@ -161,9 +162,7 @@ def plot(args: argparse.Namespace) -> int:
         t = _plotted_translation(tr, args.sentence)
         viz.plot_attention(t.attention, t.src_tokens, t.tokens, args.out)
         note_unknown(tr, args)  # as translate says it: the heatmap labels show the typed tokens
-        if not t.ended:
-            print("note: the output reached the maximum length without </s>: cut there",
-                  file=sys.stderr)  # fmt: skip
+        note_cut(args, int(not t.ended), 1)  # translate's words, of plot's default limit
     print(f"wrote {args.out}")
     return 0
 

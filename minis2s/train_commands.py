@@ -37,7 +37,7 @@ def train(args: argparse.Namespace) -> int:
         progress=not args.quiet, src_vectors=args.src_vectors, tgt_vectors=args.tgt_vectors,
         init_from=start, cli=True,
     )  # fmt: skip
-    _test_figures(tr, data, out, args.show)
+    _test_figures(tr, data, out, args)
     return 0
 
 
@@ -129,8 +129,13 @@ def _load_data(
     return data
 
 
-def _test_figures(tr: Translator, data: Data, out: str, show: int) -> None:
-    """The test (else dev) figures, the first `show` translations, and how to try the run."""
+def _test_figures(tr: Translator, data: Data, out: str, args: argparse.Namespace) -> None:
+    """The test (else dev) figures, with translate's note on outputs cut at the maximum length
+    (a barely trained model's low figures often come of its never choosing </s>), the first
+    --show translations, and how to try the run."""
+    from minis2s.translate_commands import note_cut
+
+    show = args.show
     test = data.test or data.dev
     split = "test" if data.test else "dev"
     sources = [s for s, _ in test]  # translated once, for the figures and the lines shown
@@ -139,6 +144,7 @@ def _test_figures(tr: Translator, data: Data, out: str, show: int) -> None:
     result = tr.evaluate_translations(test, translations)
     print(f"\n{split}: " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                      for k, v in result.items()))  # fmt: skip
+    note_cut(args, sum(not t.ended for t in translations), len(translations))
     show_translations(tr, test[:show], translations[:show])
     try_it = (
         f"Translator.load({out!r}).translate([frames]) in Python"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from minis2s.cli import decode_kwargs
 from minis2s.cli_decoding import MAX_LEN_FLAGS
@@ -17,6 +17,7 @@ from minis2s.command_translations import (
     note_unknown,
     translate_naming,
 )
+from minis2s.config_error import as_typed
 from minis2s.wording import percent
 
 if TYPE_CHECKING:
@@ -70,32 +71,47 @@ def translate(args: argparse.Namespace) -> int:
 
 
 def note_cut(args: argparse.Namespace, cut: int, total: int) -> None:
-    """The note on stderr, translate's and evaluate's, that `cut` of the `total` outputs decoded
-    reached the maximum length without </s> and were cut there (none where `cut` is 0): the
-    limit named as given (`_as_given`), and one output alone "the output", as plot says it."""
+    """The note on stderr, translate's, evaluate's, plot's and train's (of its test figures), that
+    `cut` of the `total` outputs decoded reached the maximum length without </s> and were cut
+    there (none where `cut` is 0): the limit named as given (`_as_given`), or, for a command
+    without --max-len-a/b (train, plot), as the defaults it decoded with; one output alone is
+    "the output"."""
     if not cut:
         return
-    a, b = (_as_given(args, flag) for flag in MAX_LEN_FLAGS)
+    if all(hasattr(args, _dest(flag)) for flag in MAX_LEN_FLAGS):
+        a, b = (_as_given(args, flag) for flag in MAX_LEN_FLAGS)
+        limit = f"{a} x source length + {b}"
+    else:
+        a, b = (as_typed(_default(flag)) for flag in MAX_LEN_FLAGS)
+        flags = " and ".join(MAX_LEN_FLAGS)
+        limit = f"{a} x source length + {b}, the defaults of translate's {flags}"
     if total == 1:
         outputs = "the output"
     else:
         outputs = f"{cut} of the {total} outputs ({percent(cut, total)})"
-    print(f"note: {outputs} reached the maximum length ({a} x source length + {b}) without </s>: "
-          "cut there", file=sys.stderr)  # fmt: skip
+    print(f"note: {outputs} reached the maximum length ({limit}) without </s>: cut there",
+          file=sys.stderr)  # fmt: skip
 
 
 def _as_given(args: argparse.Namespace, flag: str) -> str:
     """A decoding option as a note names it: `--max-len-a 1.5`, or `the default --max-len-a 2`
     at its default, which the user most likely did not type (as cli_options.as_set names a
     config option)."""
+    value = getattr(args, _dest(flag))
+    return f"{'the default ' * (value == _default(flag))}{flag} {as_typed(value)}"
+
+
+def _dest(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
+def _default(flag: str) -> Any:
+    """The default of decoding option `flag`, read from where the options are made."""
     from minis2s.cli_decoding import _decode_options
-    from minis2s.config_error import as_typed
 
     parser = argparse.ArgumentParser()
-    _decode_options(parser)  # the defaults, from where the options are made
-    dest = flag.removeprefix("--").replace("-", "_")
-    value = getattr(args, dest)
-    return f"{'the default ' * (value == parser.get_default(dest))}{flag} {as_typed(value)}"
+    _decode_options(parser)
+    return parser.get_default(_dest(flag))
 
 
 def _refuse_runs_as_sentences(sentences: list[str], checkpoints: list[str]) -> None:

@@ -1,12 +1,20 @@
 """Items left alone by earlier passes (helper-190): `average` of one checkpoint refused in the
-words of the interface used (Python's `paths`, the command line's --last / --checkpoint). Each
+words of the interface used (Python's `paths`, the command line's --last / --checkpoint); train's
+test figures and plot note outputs cut at the maximum length with translate's note_cut. Each
 test fails on the code before its change."""
+
+import re
 
 import pytest
 
+from minis2s.api import Translator
 from minis2s.cli import main
+from minis2s.data.tasks import get_task
 from minis2s.train.average import average
-from tests.tiny_run import train_tiny
+from tests.tiny_run import never_ending, train_tiny
+
+# the limit train and plot decode with, which they have no options to set
+DEFAULTS = "2 x source length + 10, the defaults of translate's --max-len-a and --max-len-b"
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +61,40 @@ def test_one_checkpoint_option_is_refused_by_the_command_in_its_words(run, tmp_p
         "again for each" in err
     ), err
     assert f"`cp -r {one} {out}`" in err and "paths" not in err, err
+
+
+def _limit_holds(note: str, tr: Translator, source: str) -> None:
+    """The limit `note` names, a x source length + b, is the length of `source`'s cut output."""
+    a, b = map(float, re.search(r"\((\S+) x source length \+ (\S+),", note).groups())
+    t = tr.translate([source])[0]
+    assert not t.ended and len(t.tokens) == a * len(t.src_tokens) + b, (t, note)
+
+
+def test_train_notes_its_cut_test_outputs(tmp_path, capsys):
+    """A barely trained model that never chooses </s> scored 0 with no word of why; evaluate
+    of the same run said 'K of the N outputs reached the maximum length'. 256 pairs, 16 units:
+    every test output runs on to the limit (checked below, by translating them again)."""
+    run = train_tiny(tmp_path / "r", "--train-size", "256", "--hidden", "16")
+    err = capsys.readouterr().err
+    tr = Translator.load(str(run))
+    sources = [s for s, _ in get_task("reverse-digits").generate(seed=0)["test"]]
+    cut, n = sum(not t.ended for t in tr.translate(sources)), len(sources)
+    assert cut > 0, "the run ends its outputs: no cut to note"
+    said = rf"note: {cut} of the {n} outputs \(\d+%\) reached the maximum length \((.+?)\)"
+    note = re.search(said + r" without </s>: cut there\n", err)
+    assert note and note[1] == DEFAULTS, err
+    _limit_holds(note[0], tr, sources[0])
+
+
+def test_plot_names_the_limit_its_output_was_cut_at(tmp_path, capsys):
+    """plot said 'the output reached the maximum length without </s>', naming no limit, in
+    words of its own; now translate's, with the defaults it decodes with."""
+    run = train_tiny(tmp_path / "r")
+    no_eos = never_ending(run, tmp_path / "no-eos")
+    capsys.readouterr()
+    png = tmp_path / "a.png"
+    assert main(["plot", "--checkpoint", str(no_eos), "--sentence", "1234", "--out", str(png)]) == 0
+    err = capsys.readouterr().err
+    note = f"note: the output reached the maximum length ({DEFAULTS}) without </s>: cut there\n"
+    assert note in err, err
+    _limit_holds(note, Translator.load(str(no_eos)), "1234")
