@@ -86,8 +86,11 @@ def check_for_model(model: Any, method: str, options: dict[str, Any], N: int, wh
 
     if method != "beam":
         return
-    beam_size = options.get("beam_size", defaults("beam")["beam_size"])
-    beam_checks.check_fits(N, beam_size, beam_checks.target_vocab(model), where)
+    given = defaults("beam") | options
+    limits = beam_checks.shortest_limits(given["max_len_a"], given["max_len_b"])  # the narrowest
+    beam_checks.check_fits(
+        N, given["beam_size"], beam_checks.target_vocab(model), where, limits=limits
+    )
     without = getattr(model, "without_attention", None)  # an Ensemble's members without it
     attends = not without() if without else model.cfg.attention != "none"
     beam_checks.check_coverage(options.get("beta", 0.0), attends, where)

@@ -105,10 +105,11 @@ def check_decode_options(tr: Translator, args: argparse.Namespace, kw: dict) -> 
     from minis2s.decode.replace_unk import check_table_file
     from minis2s.ensemble_commands import model_in, no_attention
 
-    if kw.get("method") == "beam":  # a beam of one sentence, the smallest batch: as typed
-        from minis2s.decode.beam_checks import check_fits, target_vocab
+    if kw.get("method") == "beam":  # one sentence of one token, the narrowest search there is
+        from minis2s.decode.beam_checks import check_fits, shortest_limits, target_vocab
 
-        check_fits(1, kw["beam_size"], target_vocab(tr.model), where="", name="--beam")
+        limits = shortest_limits(kw["max_len_a"], kw["max_len_b"])
+        check_fits(1, kw["beam_size"], target_vocab(tr.model), "", "--beam", limits)
     if "beta" in kw and no_attention(tr, args.checkpoint):
         raise ValueError(
             f"--coverage-penalty: {no_attention(tr, args.checkpoint)}, so there is no coverage "

@@ -1,7 +1,9 @@
 """Items left alone by earlier passes (helper-190): `average` of one checkpoint refused in the
 words of the interface used (Python's `paths`, the command line's --last / --checkpoint); train's
-test figures and plot note outputs cut at the maximum length with translate's note_cut. Each
-test fails on the code before its change."""
+test figures and plot note outputs cut at the maximum length with translate's note_cut; the size
+checks of a beam made before decoding (translate's, the command line's, beam_search's own) check
+the width the search runs at (beam.widest), not the one typed. Each test fails on the code before
+its change."""
 
 import re
 
@@ -98,3 +100,50 @@ def test_plot_names_the_limit_its_output_was_cut_at(tmp_path, capsys):
     note = f"note: the output reached the maximum length ({DEFAULTS}) without </s>: cut there\n"
     assert note in err, err
     _limit_holds(note, Translator.load(str(no_eos)), "1234")
+
+
+# --- a beam checked at the width the search runs ----------------------------------------------
+
+HUGE = 10**12  # 10**12 x V float64 log-probabilities: more memory than any machine has
+
+
+def test_a_huge_beam_the_search_narrows_is_decoded(run, capsys):
+    """V tokens and outputs of 3 at most (--max-len-a 0 --max-len-b 3): a step's candidates are
+    at most (V - 2) (V - 3)^2, and the search runs half of them a sentence; --beam 10**12 was
+    refused as 10**12 hypotheses though the search never holds more."""
+    tr = Translator.load(str(run))
+    V = tr.model.cfg.tgt_vocab
+    assert 8 * (V - 2) * (V - 3) ** 2 < 2**30 < 8 * HUGE * V  # searched: fits; typed: not
+    argv = ["translate", "--checkpoint", str(run), "--beam", str(HUGE), "--max-len-a", "0",
+            "--max-len-b", "3", "123"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    (t,) = tr.translate(["123"], method="beam", beam_size=HUGE, max_len_a=0, max_len_b=3)
+    assert len(t.tokens) <= 3
+
+
+def test_a_huge_beam_the_search_cannot_narrow_is_refused_before_decoding(run, capsys):
+    """Outputs of 12: (V - 2) (V - 3)^11 candidates, far past 2 x 10**12, so the search would
+    run all 10**12: refused as before, in the command's words."""
+    argv = ["translate", "--checkpoint", str(run), "--beam", str(HUGE), "--max-len-a", "0",
+            "--max-len-b", "12", "123"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"(--beam {HUGE}: 1 x {HUGE} hypotheses of " in err, err
+    with pytest.raises(MemoryError, match=rf"^translate: beam_size={HUGE}: 1 x {HUGE} hyp"):
+        Translator.load(str(run)).translate(["123"], method="beam", beam_size=HUGE, max_len_b=12,
+                                            max_len_a=0)  # fmt: skip
+
+
+def test_a_narrowed_beam_still_too_wide_names_both_widths(run, capsys):
+    """--max-len-b 12: the search would narrow 10**14 to half of (V - 2) (V - 3)^11, which is
+    still far past memory: the refusal says the width it would have searched at."""
+    V = Translator.load(str(run)).model.cfg.tgt_vocab
+    K = ((V - 2) * (V - 3) ** 11 + 1) // 2
+    assert K < 10**14 and 8 * K * V > 2**47
+    argv = ["translate", "--checkpoint", str(run), "--beam", str(10**14), "--max-len-a", "0",
+            "--max-len-b", "12", "123"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"(--beam {10**14} (searched at width {K}, as wide as outputs of these " in err, err
+    assert f"1 x {K} hypotheses of {V} log-probabilities each need" in err, err

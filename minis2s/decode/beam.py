@@ -108,8 +108,8 @@ def beam_search(
     validate.model("beam_search", model)
     N = check_batch("beam_search", src, src_mask)
     check_options(beam_size, nbest, length_penalty, alpha, beta)
-    check_fits(N, beam_size, target_vocab(model))
     limits = length_limits(src_mask, max_len_a, max_len_b)
+    check_fits(N, beam_size, target_vocab(model), limits=limits)  # at widest's width
     K = widest(target_vocab(model), limits, beam_size)  # the slots past it would stay empty
     state = model.encode(src, src_mask)
     xp = get_array_module(state.enc)

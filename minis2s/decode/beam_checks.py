@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minis2s import validate
+from minis2s.decode.common import MAX_STEPS
 
 PENALTIES = ("none", "average", "gnmt")
 MAX_ALPHA = 10.0  # ((5 + L) / 6)^alpha stays within float for any L up to MAX_STEPS
@@ -59,17 +62,37 @@ def target_vocab(model: Any) -> int:
 
 
 def check_fits(
-    N: int, beam_size: int, V: int, where: str = "beam_search", name: str = "beam_size"
+    N: int,
+    beam_size: int,
+    V: int,
+    where: str = "beam_search",
+    name: str = "beam_size",
+    limits: Any = None,
 ) -> None:
-    """TooLarge unless N sentences' beam_size hypotheses of V log-probabilities fit in memory; a
-    message starts with `where` and calls beam_size `name` (or with `name` alone when `where`
-    is empty: the command line's --beam)."""
+    """TooLarge unless N sentences' hypotheses of V log-probabilities fit in memory at the width
+    the search runs: beam_size, or with `limits` (N,) the sentences' length limits, the
+    narrower `beam.widest(V, limits, beam_size)` that decodes alike (`--beam 65536` over 5
+    tokens runs 6 a sentence). A message starts with `where` and calls beam_size `name` (or
+    with `name` alone when `where` is empty: the command line's --beam)."""
+    from minis2s.decode.beam import widest  # beam.py imports this module
+
+    K = beam_size if limits is None else widest(V, np.asarray(limits), beam_size)
     label = f"{name} {beam_size}" if name.startswith("-") else f"{name}={beam_size}"
-    what = f"{N} x {beam_size} hypotheses of {V} log-probabilities each"
+    if K < beam_size:
+        label += f" (searched at width {K}, as wide as outputs of these lengths need)"
+    what = f"{N} x {K} hypotheses of {V} log-probabilities each"
     if where:
-        validate.fits(where, f"{label}: {what}", 8.0 * N * beam_size * V)
+        validate.fits(where, f"{label}: {what}", 8.0 * N * K * V)
     else:
-        validate.fits(label, what, 8.0 * N * beam_size * V)
+        validate.fits(label, what, 8.0 * N * K * V)
+
+
+def shortest_limits(max_len_a: float, max_len_b: float) -> np.ndarray:
+    """(1,) the length limit of a one-token source, the shortest any source has, for the checks
+    made before the sources are read: the search's width there (check_fits with these limits)
+    is the narrowest it runs any batch at, so a beam that does not fit there fits no sources.
+    Capped at MAX_STEPS, past which check_steps refuses the sources."""
+    return np.array([int(min(max(1.0, np.floor(max_len_a + max_len_b)), MAX_STEPS))])
 
 
 def check_coverage(beta: float, attends: bool, where: str = "beam_search") -> None:
