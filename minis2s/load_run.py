@@ -134,7 +134,7 @@ def read(
             f"machine ({e}), yet params.npz was read whole; was the file edited, or written by "
             "another program?"
         ) from None
-    vocabs = {side: _vocab(checkpoint_dir, side, v) for side, v in (ckpt.vocabs or {}).items()}
+    vocabs = {side: saved_vocab(checkpoint_dir, side, v) for side, v in (ckpt.vocabs or {}).items()}
     checks.check_vocabs(checkpoint_dir, cfg, vocabs)
     src_vocab, tgt_vocab = vocabs.get("src"), vocabs["tgt"]
     if cfg.share_embeddings:  # one matrix, so one vocabulary: the same Vocab for both sides
@@ -149,10 +149,13 @@ def read(
     return model, src_vocab, tgt_vocab, tokenizer, ckpt.config
 
 
-def _vocab(checkpoint_dir: str, side: str, d: Any) -> Vocab:
-    """Vocab.from_dict of the checkpoint's `side` vocabulary, a refusal naming its file."""
+def saved_vocab(checkpoint_dir: str, side: str, d: Any) -> Vocab:
+    """Vocab.from_dict of the checkpoint's `side` vocabulary, a refusal naming its file: one
+    that is no Vocab, or that holds a token no tokenizer makes (Vocab.check_tokenized)."""
     try:
-        return Vocab.from_dict(d)
+        vocab = Vocab.from_dict(d)
+        vocab.check_tokenized()
+        return vocab
     except ValueError as e:
         file = os.path.join(checkpoint_dir, checkpoint.VOCAB_FILES[side])
         raise ValueError(f"{file}: {e}; was the file edited, or taken from elsewhere?") from None

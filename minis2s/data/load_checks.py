@@ -153,6 +153,15 @@ def check_vocabs(vocabs: Any, tokenizer: Any) -> None:
             "source one None for feature sources), as a Translator holds them: (tr.src_vocab, "
             "tr.tgt_vocab)"
         )
+    for k, vocab in enumerate(vocabs):  # a run saved with such a token would not load
+        try:
+            if vocab is not None:
+                vocab.check_tokenized(f"load_data: vocabs[{k}]: its ")
+        except ValueError as e:
+            raise ValueError(
+                f"{e}; a run's saved vocabulary holding it is refused as edited: give "
+                "vocabularies of tokenized text (Vocab.build)"
+            ) from None
     if tokenizer == "bpe":
         raise ValueError(
             "load_data: tokenizer='bpe' learns new merges from these training pairs, but the "

@@ -217,6 +217,20 @@ class Vocab:
             raise ValueError(f"vocabulary tokens must be a list starting with {list(SPECIALS)}")
         return cls(tokens[len(SPECIALS) :])
 
+    def check_tokenized(self, where: str = "") -> None:
+        """ValueError naming the first token that no tokenizer of minis2s makes, so that no text
+        read with one led to it: an empty token, or whitespace inside a token of more than one
+        character (char makes every character a token, " " and "\\n" included; word, wordpunct
+        and bpe make none holding whitespace). Where a run's saved vocabulary holds one, the file
+        was edited; `where` starts the message."""
+        for i, t in enumerate(self._itos[len(SPECIALS) :], len(SPECIALS)):
+            if len(t) != 1 and t.split() != [t]:  # split: no whitespace in t, and t not empty
+                what = "empty" if t == "" else f"{t!r:.40}, whitespace inside a longer token"
+                raise ValueError(
+                    f"{where}tokens[{i}] is {what}, which no tokenizer makes (char makes one "
+                    "character a token; word, wordpunct and bpe none holding whitespace)"
+                )
+
     def save(self, path: str | os.PathLike) -> None:
         """Write UTF-8 JSON atomically: a temp file in the same folder, then `os.replace`,
         so a crash never leaves a half-written vocabulary where a good one was."""

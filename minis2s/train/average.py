@@ -256,9 +256,13 @@ def _run_of(name: str) -> str:
 
 
 def _load(name: str) -> checkpoint.Checkpoint:
-    """The checkpoint at `name`, refused when a parameter holds NaN or infinity."""
+    """The checkpoint at `name`, refused when a parameter holds NaN or infinity, or a
+    vocabulary is none that Translator.load reads (an average of it would not load either)."""
     from minis2s import _api_checks
+    from minis2s.load_run import saved_vocab
 
     ckpt = checkpoint.load(name)
     _api_checks.check_finite_params(name, ckpt.params)
+    for side, d in (ckpt.vocabs or {}).items():
+        saved_vocab(name, side, d)
     return ckpt
