@@ -115,6 +115,13 @@ def shift_right(states: Any, s0: Any) -> Any:
     return xp.concatenate([s0[:, None], states[:, :-1]], axis=1)
 
 
+def gate_blocks(a: Any, G: int) -> list[Any]:
+    """The G gate blocks of a (..., G*H) array, G views of (..., H) in the order the rows of
+    W_ih and W_hh stack them: i, f, g, o for the LSTM (G = 4), r, z, n for the GRU (G = 3)."""
+    H = a.shape[-1] // G
+    return [a[..., k * H : (k + 1) * H] for k in range(G)]
+
+
 def sigmoid(a: Any) -> Any:
     """sigma(a) = 1 / (1 + exp(-a)), computed as (1 + tanh(a / 2)) / 2: no exp to overflow."""
     xp = get_array_module(a)

@@ -48,6 +48,7 @@ from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
     check_step,
+    gate_blocks,
     refuse_no_rows,
     shift_right,
     sigmoid,
@@ -93,14 +94,13 @@ def step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> tuple[Any, GRUStepCa
     """
     check_step_forward(x, h_prev, p)
     xp = get_array_module(x)
-    H = h_prev.shape[1]
-    ax = x @ p["W_ih"].T + p["b_ih"]  # (N, 3H) input side of [r, z, n]
-    ah = h_prev @ p["W_hh"].T + p["b_hh"]  # (N, 3H) hidden side of [r, z, n]
-    r, z = sigmoid(ax[:, :H] + ah[:, :H]), sigmoid(ax[:, H : 2 * H] + ah[:, H : 2 * H])
-    n = xp.tanh(ax[:, 2 * H :] + r * ah[:, 2 * H :])
+    ax_r, ax_z, ax_n = gate_blocks(x @ p["W_ih"].T + p["b_ih"], 3)  # input side, (N, H) each
+    ah_r, ah_z, hn = gate_blocks(h_prev @ p["W_hh"].T + p["b_hh"], 3)  # hidden side
+    r, z = sigmoid(ax_r + ah_r), sigmoid(ax_z + ah_z)
+    n = xp.tanh(ax_n + r * hn)
     h = (1 - z) * n + z * h_prev
     gates = xp.concatenate([r, z, n], axis=1)
-    return h, GRUStepCache(x, h_prev, gates, ah[:, 2 * H :], p)
+    return h, GRUStepCache(x, h_prev, gates, hn, p)
 
 
 def check_step_forward(x: Any, h_prev: Any, p: dict[str, Any]) -> None:
@@ -121,15 +121,22 @@ def step_backward_data(dh: Any, cache: GRUStepCache) -> tuple[Any, Any, tuple[An
     `weight_grads` (once per step, or once over stacked steps)."""
     check_step_grads(f"{WHERE}.step_backward_data", dh, cache)
     x, h_prev, gates, hn, p = cache
-    xp = get_array_module(x)
-    H = h_prev.shape[1]
-    r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+    r, z, n = gate_blocks(gates, 3)
+    dax, dah = gate_grads(dh, h_prev, r, z, n, hn)
+    return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], (dax, dah)  # h = .. + z h_prev
+
+
+def gate_grads(dh: Any, h_prev: Any, r: Any, z: Any, n: Any, hn: Any) -> tuple[Any, Any]:
+    """(dax, dah) (N, 3H), the gradients of the input-side and hidden-side pre-activations
+    [a_r, a_z, a_n], from dh (N, H), all that reaches h_t, and h_prev, the gates r z n and
+    hn = h_prev W_hn^T + b_hn (N, H) each. They differ in their n block only: r scales hn."""
+    xp = get_array_module(dh)
     dan = dh * (1 - z) * (1 - n * n)  # dh/dn = 1 - z, tanh' = 1 - tanh^2
     dar = dan * hn * r * (1 - r)  # n = tanh(.. + r hn), sigma' = sigma (1 - sigma)
     daz = dh * (h_prev - n) * z * (1 - z)  # dh/dz = h_prev - n
-    dax = xp.concatenate([dar, daz, dan], axis=1)  # (N, 3H) input-side pre-activations
-    dah = xp.concatenate([dar, daz, dan * r], axis=1)  # (N, 3H) hidden-side pre-activations
-    return dax @ p["W_ih"], dh * z + dah @ p["W_hh"], (dax, dah)  # h = .. + z h_prev
+    dax = xp.concatenate([dar, daz, dan], axis=1)  # of x W_ih^T + b_ih
+    dah = xp.concatenate([dar, daz, dan * r], axis=1)  # of h_prev W_hh^T + b_hh
+    return dax, dah
 
 
 def check_step_grads(where: str, dh: Any, cache: GRUStepCache) -> None:
@@ -153,13 +160,13 @@ def forward_loop(xw: Any, h0: Any, W_hh: Any, b_hh: Any, m: Any) -> tuple[Any, A
     h = h0
     for t in range(T):
         m_t = m[:, t, None] > 0  # (N, 1), False at padding
-        ah = h @ W_hh.T + b_hh  # (N, 3H) hidden side of [r, z, n]
-        r = sigmoid(xw[:, t, :H] + ah[:, :H])
-        z = sigmoid(xw[:, t, H : 2 * H] + ah[:, H : 2 * H])
-        n = xp.tanh(xw[:, t, 2 * H :] + r * ah[:, 2 * H :])
+        ax_r, ax_z, ax_n = gate_blocks(xw[:, t], 3)  # input side, (N, H) each
+        ah_r, ah_z, hn_t = gate_blocks(h @ W_hh.T + b_hh, 3)  # hidden side
+        r, z = sigmoid(ax_r + ah_r), sigmoid(ax_z + ah_z)
+        n = xp.tanh(ax_n + r * hn_t)
         h_new = (1 - z) * n + z * h  # h~_t
         h = xp.where(m_t, h_new, h)  # a padded step keeps h (its gates may be NaN)
-        hs_state[:, t], hn[:, t] = h, ah[:, 2 * H :]
+        hs_state[:, t], hn[:, t] = h, hn_t
         gates[:, t] = xp.concatenate([r, z, n], axis=1)
     return hs_state, gates, hn
 
@@ -178,14 +185,12 @@ def backward_loop(
     for t in range(T - 1, -1, -1):
         m_t = m[:, t, None] > 0  # (N, 1), False at padding
         h_prev = h0 if t == 0 else hs_state[:, t - 1]
-        r, z, n = gates[:, t, :H], gates[:, t, H : 2 * H], gates[:, t, 2 * H :]
+        r, z, n = gate_blocks(gates[:, t], 3)
         dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
-        dan = dh * (1 - z) * (1 - n * n)  # dh/dn = 1 - z, tanh' = 1 - tanh^2
-        dar = dan * hn[:, t] * r * (1 - r)  # n = tanh(.. + r hn), sigma' = sigma (1 - sigma)
-        daz = dh * (h_prev - n) * z * (1 - z)  # dh/dz = h_prev - n
+        dax_t, dah_t = gate_grads(dh, h_prev, r, z, n, hn[:, t])
         # a padded step has no gates (they may be NaN): 0 there
-        dax[:, t] = xp.where(m_t, xp.concatenate([dar, daz, dan], axis=1), 0)
-        dah[:, t] = xp.where(m_t, xp.concatenate([dar, daz, dan * r], axis=1), 0)
+        dax[:, t] = xp.where(m_t, dax_t, 0)
+        dah[:, t] = xp.where(m_t, dah_t, 0)
         dh_next = xp.where(m_t, dh * z + dah[:, t] @ W_hh, dh)  # a padded step passes dh through
     return dax, dah, dh_next
 

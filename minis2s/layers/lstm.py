@@ -48,6 +48,7 @@ from minis2s.layers._padding import zero_padding
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
+    gate_blocks,
     shift_right,
     sigmoid,
     weight_grads,
@@ -85,10 +86,9 @@ def step_forward(
     """
     h_prev, c_prev = check_step_forward(x, state, p)
     xp = get_array_module(x)
-    H = h_prev.shape[1]
     a = x @ p["W_ih"].T + p["b_ih"] + h_prev @ p["W_hh"].T + p["b_hh"]  # (N, 4H)
-    i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
-    g, o = xp.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
+    a_i, a_f, a_g, a_o = gate_blocks(a, 4)  # (N, H) each
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), xp.tanh(a_g), sigmoid(a_o)
     c = f * c_prev + i * g
     h = o * xp.tanh(c)
     gates = xp.concatenate([i, f, g, o], axis=1)
@@ -118,8 +118,7 @@ def step_backward_data(
     x, h_prev, c_prev, gates, c, p = cache
     xp = get_array_module(x)
     dc = xp.zeros_like(c) if dc is None else dc
-    H = c.shape[1]
-    i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
+    i, f, g, o = gate_blocks(gates, 4)
     tc = xp.tanh(c)
     dc = dc + dh * o * (1 - tc * tc)  # all of c's gradient, via h = o tanh(c)
     da = gate_grads(dh, dc, c_prev, i, f, g, o, tc)
@@ -154,9 +153,8 @@ def forward_loop(xw: Any, h0: Any, c0: Any, W_hh: Any, m: Any) -> tuple[Any, Any
     h, c = h0, c0
     for t in range(T):
         m_t = m[:, t, None] > 0  # (N, 1), False at padding
-        a = xw[:, t] + h @ W_hh.T  # (N, 4H) = [a_i, a_f, a_g, a_o]
-        i, f = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H])
-        g, o = xp.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
+        a_i, a_f, a_g, a_o = gate_blocks(xw[:, t] + h @ W_hh.T, 4)  # (N, H) each
+        i, f, g, o = sigmoid(a_i), sigmoid(a_f), xp.tanh(a_g), sigmoid(a_o)
         c_new = f * c + i * g  # c~_t
         h_new = o * xp.tanh(c_new)  # h~_t
         c = xp.where(m_t, c_new, c)  # a padded step keeps c and h (its gates may be NaN)
@@ -188,8 +186,7 @@ def backward_loop(
     for t in range(T - 1, -1, -1):
         m_t = m[:, t, None] > 0  # (N, 1), False at padding
         c_prev = c0 if t == 0 else cs_state[:, t - 1]
-        i, f = gates[:, t, :H], gates[:, t, H : 2 * H]
-        g, o = gates[:, t, 2 * H : 3 * H], gates[:, t, 3 * H :]
+        i, f, g, o = gate_blocks(gates[:, t], 4)
         tc = xp.tanh(cs_state[:, t])  # = tanh(c~_t) wherever m_t = 1
         dh = dh_next + xp.where(m_t, dys[:, t], 0)  # through y_t and through h_{t+1}
         dc = dc_next + dh * o * (1 - tc * tc)  # dc~: through c_t and through h~_t = o tanh(c~_t)
