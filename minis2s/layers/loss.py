@@ -82,6 +82,8 @@ def softmax_minus_target(logp: Any, t: Any, keep: Any, eps: float, scale: float)
 
 
 def _check(logits: Any, targets: Any, ignore_index: Any, eps: float, reduction: str) -> None:
+    """ValueError unless `forward`'s arguments fit together: float logits (N, T, V) or (M, V),
+    targets of their leading shape in [0, V) (or ignore_index), eps in [0, 1], a known reduction."""
     where = f"{WHERE}.forward"
     validate.array(where, "logits", logits, "N, T, V) or (M, V")
     if reduction not in REDUCTIONS:
@@ -103,6 +105,22 @@ def _check(logits: Any, targets: Any, ignore_index: Any, eps: float, reduction: 
     validate.shape(where, "targets", targets, logits.shape[:-1], letters)
     kept = targets if ignore_index is None else targets[targets != ignore_index]
     validate.token_ids(where, "targets", kept, logits.shape[-1])
+
+
+def _check_dloss(dloss: Any) -> None:
+    """ValueError unless dloss is a finite scalar: a Python or NumPy number, or a 0-d array."""
+    if not (isinstance(dloss, int | float) or getattr(dloss, "shape", None) == ()):
+        got = f"shape {tuple(dloss.shape)}" if hasattr(dloss, "shape") else type(dloss).__name__
+        raise ValueError(
+            f"{WHERE}.backward: dloss must be a scalar, the gradient of the scalar loss "
+            f"(1.0 to differentiate the loss itself); got {got}"
+        )
+    value = dloss.item() if hasattr(dloss, "item") else dloss  # a NumPy scalar as Python's
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(
+            f"{WHERE}.backward: dloss must be a finite number, the gradient of the loss (1.0 to "
+            f"differentiate the loss itself); got {dloss!r}"
+        )
 
 
 def _log_probs(logits: Any, targets: Any, ignore_index: int | None) -> tuple[Any, Any, Any, Any]:
@@ -163,18 +181,7 @@ def forward(
 def backward(dloss: float, cache: LossCache) -> Any:
     """dlogits = dloss * scale * (softmax(logits) - q), 0 for ignored tokens; same shape as the
     logits."""
-    if not (isinstance(dloss, int | float) or getattr(dloss, "shape", None) == ()):
-        got = f"shape {tuple(dloss.shape)}" if hasattr(dloss, "shape") else type(dloss).__name__
-        raise ValueError(
-            f"{WHERE}.backward: dloss must be a scalar, the gradient of the scalar loss "
-            f"(1.0 to differentiate the loss itself); got {got}"
-        )
-    value = dloss.item() if hasattr(dloss, "item") else dloss  # a NumPy scalar as Python's
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(
-            f"{WHERE}.backward: dloss must be a finite number, the gradient of the loss (1.0 to "
-            f"differentiate the loss itself); got {dloss!r}"
-        )
+    _check_dloss(dloss)
     validate.cache(f"{WHERE}.backward", cache, LossCache, "loss.forward")
     logp, t, keep, eps, scale, shape = cache
     grad = backend.current().kernel("loss.softmax_minus_target", softmax_minus_target)
