@@ -36,8 +36,12 @@ from minis2s.models.seq2seq_checks import (
     BATCH_FIELDS,
     check_backend,
     check_batch,
+    check_config,
     check_fits,
     check_params,
+    check_sampling,
+    check_seed,
+    check_source,
 )
 
 
@@ -52,23 +56,10 @@ class Seq2Seq:
         seed: int = 0,
         dtype: Any = backend.TRAIN_DTYPE,
     ) -> None:
-        if not isinstance(cfg, ModelConfig):
-            raise ValueError(
-                f"Seq2Seq: cfg must be a ModelConfig; got {type(cfg).__name__} (a dict d of its "
-                "fields: ModelConfig(**d), or ModelConfig.from_dict(d))"
-            )
-        self.cfg = cfg
-        # a float dtype's name, type or np.dtype; np.dtype(None) was float64, 3 NumPy's TypeError
-        if dtype not in ("float32", "float64", np.float32, np.float64):
-            name = dtype.__name__ if isinstance(dtype, type) else dtype
-            raise ValueError(
-                f"Seq2Seq: dtype {name!r:.40} is not supported; use float32 (the default) or "
-                "float64"
-            )
-        self.dtype = np.dtype(dtype)
+        check_config(cfg, dtype)
+        self.cfg, self.dtype = cfg, np.dtype(dtype)
         if params is None:
-            if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-                raise ValueError(f"Seq2Seq: seed must be an integer >= 0; got {seed!r}")
+            check_seed(seed)
             check_fits(cfg, self.dtype)
             params = init_params(cfg, seed, dtype)
         self.params = params
@@ -135,16 +126,7 @@ class Seq2Seq:
 
     def _forward(self, batch, rng, sampling_eps, label_smoothing) -> tuple[Any, tuple]:
         """The forward pass of `loss_and_grads`: (loss, the caches of every piece)."""
-        if not 0.0 <= sampling_eps <= 1.0:
-            raise ValueError(
-                f"Seq2Seq: sampling_eps is the probability of feeding back the model's own token, "
-                f"in [0, 1]; got {sampling_eps}"
-            )
-        if sampling_eps > 0 and rng is None:
-            raise ValueError(
-                f"Seq2Seq: sampling_eps={sampling_eps} draws which tokens to feed back, so it "
-                "needs rng (np.random.default_rng(seed)); without rng the pass is deterministic"
-            )
+        check_sampling(sampling_eps, rng)
         cfg, p = self.cfg, self.params
         b = self.to_device(batch)
         enc, final, c_enc = encoder.forward(b.src, b.src_mask, p, cfg, rng)
@@ -195,14 +177,7 @@ class Seq2Seq:
         -> the state before the first decoding step (enc (N, S, He), keys (N, S, Hk))."""
         be, cfg = backend.current(), self.cfg
         check_backend(self.params)
-        src = be.asarray(src, dtype=self.dtype if cfg.src_features > 0 else None)
-        if cfg.src_features > 0:
-            validate.shape("Seq2Seq.encode", "src", src, (None, None, cfg.src_features), "N, S, F")
-        else:
-            validate.shape("Seq2Seq.encode", "src", src, (None, None), "N, S")
-            validate.token_ids("Seq2Seq.encode", "src", src, cfg.src_vocab)
-        N, S = src.shape[:2]  # the decoding steps trust this check (decoder.step_forward)
-        src_mask = validate.mask("Seq2Seq.encode", be.asarray(src_mask), N, S, self.dtype)
+        src, src_mask = check_source(src, src_mask, cfg, self.dtype)  # on the backend
         enc, final, _ = encoder.forward(src, src_mask, self.params, cfg)
         states0, _ = bridge.forward(final, self.params, cfg)
         out = be.xp.zeros((src.shape[0], cfg.hidden), dtype=self.dtype)

@@ -1,8 +1,11 @@
 """What a Seq2Seq refuses before any layer runs, apart from the model's composition
-(seq2seq.py): a config too large for memory (`check_fits`), parameters that do not match the
-config (`check_params`) or are not the current backend's arrays (`check_backend`), and a batch
-that is no Batch, has a source row of only padding, or whose tgt_mask disagrees with tgt_out's
-padding (`check_batch`). Each message starts with "Seq2Seq:", the class the user called.
+(seq2seq.py): a cfg that is no ModelConfig or a dtype other than float32 and float64
+(`check_config`), a seed that is no integer >= 0 (`check_seed`), a config too large for memory
+(`check_fits`), parameters that do not match the config (`check_params`) or are not the current
+backend's arrays (`check_backend`), a batch that is no Batch, has a source row of only padding,
+or whose tgt_mask disagrees with tgt_out's padding (`check_batch`), a sampling_eps out of [0, 1]
+or without an rng (`check_sampling`), and a source to encode of the wrong shape or ids
+(`check_source`). Each message starts with "Seq2Seq", the class the user called.
 """
 
 from __future__ import annotations
@@ -17,6 +20,28 @@ from minis2s.models.config import ModelConfig
 from minis2s.models.params import shapes
 
 BATCH_FIELDS = ("src", "src_mask", "tgt_in", "tgt_out", "tgt_mask")  # a Batch's arrays
+
+
+def check_config(cfg: Any, dtype: Any) -> None:
+    """ValueError unless cfg is a ModelConfig and dtype float32 or float64 (a name, a type or an
+    np.dtype)."""
+    if not isinstance(cfg, ModelConfig):
+        raise ValueError(
+            f"Seq2Seq: cfg must be a ModelConfig; got {type(cfg).__name__} (a dict d of its "
+            "fields: ModelConfig(**d), or ModelConfig.from_dict(d))"
+        )
+    # np.dtype(None) was float64, np.dtype(3) NumPy's TypeError
+    if dtype not in ("float32", "float64", np.float32, np.float64):
+        name = dtype.__name__ if isinstance(dtype, type) else dtype
+        raise ValueError(
+            f"Seq2Seq: dtype {name!r:.40} is not supported; use float32 (the default) or float64"
+        )
+
+
+def check_seed(seed: Any) -> None:
+    """ValueError unless the seed of a new model's weights is an integer >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"Seq2Seq: seed must be an integer >= 0; got {seed!r}")
 
 
 def check_fits(cfg: ModelConfig, dtype: np.dtype) -> None:
@@ -127,3 +152,33 @@ def check_target_mask(batch: Any) -> None:
             "from tgt_out: pad it with PAD_ID and give tgt_mask = (tgt_out != PAD_ID), as "
             "minis2s.data.batching's make_batch and batches do"
         )
+
+
+def check_sampling(sampling_eps: float, rng: Any) -> None:
+    """ValueError unless sampling_eps, the probability of feeding back the model's own token, is
+    in [0, 1], and comes with an rng to draw from when it is above 0."""
+    if not 0.0 <= sampling_eps <= 1.0:
+        raise ValueError(
+            f"Seq2Seq: sampling_eps is the probability of feeding back the model's own token, "
+            f"in [0, 1]; got {sampling_eps}"
+        )
+    if sampling_eps > 0 and rng is None:
+        raise ValueError(
+            f"Seq2Seq: sampling_eps={sampling_eps} draws which tokens to feed back, so it "
+            "needs rng (np.random.default_rng(seed)); without rng the pass is deterministic"
+        )
+
+
+def check_source(src: Any, src_mask: Any, cfg: ModelConfig, dtype: np.dtype) -> tuple[Any, Any]:
+    """(src, src_mask) of `Seq2Seq.encode` on the current backend, checked: src (N, S) ids in
+    [0, src_vocab), or (N, S, F) features in `dtype`, and src_mask (N, S) of 0/1 in `dtype`. The
+    decoding steps trust these checks (decoder.step_forward)."""
+    be = backend.current()
+    src = be.asarray(src, dtype=dtype if cfg.src_features > 0 else None)
+    if cfg.src_features > 0:
+        validate.shape("Seq2Seq.encode", "src", src, (None, None, cfg.src_features), "N, S, F")
+    else:
+        validate.shape("Seq2Seq.encode", "src", src, (None, None), "N, S")
+        validate.token_ids("Seq2Seq.encode", "src", src, cfg.src_vocab)
+    N, S = src.shape[:2]
+    return src, validate.mask("Seq2Seq.encode", be.asarray(src_mask), N, S, dtype)
