@@ -1,5 +1,6 @@
-"""Helpers shared by the recurrent cells (rnn, lstm, gru): input checks, state shifting and the
-weight gradients, which every cell computes the same way from its pre-activation gradients."""
+"""Helpers shared by the recurrent cells (rnn, lstm, gru): input checks, the input projection
+before the time loop, gate blocks, state shifting and the weight gradients, which every cell
+computes the same way from its pre-activation gradients."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from typing import Any
 from minis2s import validate
 from minis2s.backend import get_array_module
 from minis2s.layers import linear
+from minis2s.layers._gemm import rows
+from minis2s.layers._padding import zero_padding
 
 PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")  # every cell's parameters (the `init` functions)
 INIT = "init(D, H, rng)"
 
 
 def check_sequence(
-    where: str, x: Any, h0: Any, p: dict[str, Any], gates: int
+    where: str, x: Any, states0: tuple[Any, ...], p: dict[str, Any], gates: int
 ) -> tuple[int, int, int]:
     """Validate the parameters p (W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (G*H,) with G =
-    `gates`), x (N, T, D) and h0 (N, H) against each other; return (N, T, H)."""
+    `gates`), x (N, T, D) and the initial state (h0,), or (h0, c0) for an LSTM, each (N, H) or
+    None, against each other; return (N, T, H)."""
     if not isinstance(p, dict):  # `name in p` of a list of arrays is NumPy's "ambiguous"
         validate.params(where, p, PARAMS, INIT)
     missing = [name for name in PARAMS if name not in p]
@@ -35,10 +39,26 @@ def check_sequence(
     if T == 0:
         raise ValueError(f"{where}: x has T = 0 steps; every sequence needs at least one step")
     refuse_no_rows(where, "x", N)
-    if h0 is not None:
-        validate.shape(where, "h0", h0, (N, H), "N, H")
-        validate.floating(where, "h0", h0, p["W_ih"].dtype)
+    for name, s0 in zip(("h0", "c0"), states0, strict=False):
+        if s0 is not None:
+            validate.shape(where, name, s0, (N, H), "N, H")
+            validate.floating(where, name, s0, p["W_ih"].dtype)
     return N, T, H
+
+
+def project_inputs(where: str, x: Any, mask: Any, W_ih: Any, b: Any) -> tuple[Any, Any, Any]:
+    """(m, x, xw): the (N, T) float mask (all 1 for mask None), x (N, T, D) with its padding
+    zeroed, and xw = x W_ih^T + b (N, T, G*H), the input side of every step's pre-activations in
+    one GEMM before the time loop. Padding may hold NaN or inf: a select sets it to 0 first
+    (`zero_padding`), as xw and the weight gradient dW_ih, which sums over every step of the
+    cached x, would carry it (0 * NaN is NaN)."""
+    N, T = x.shape[:2]
+    m = validate.mask(where, mask, N, T, x.dtype, like=x)
+    if mask is not None:
+        x = zero_padding(x, m)
+    xw = rows(x, W_ih.T)  # (N, T, G*H)
+    xw += b  # in place: no second (N, T, G*H) array
+    return m, x, xw
 
 
 def _check_weights(where: str, p: dict[str, Any], gates: int) -> None:

@@ -23,7 +23,7 @@ A padded step has dax_t = dah_t = 0 and sends dh_t on unchanged.
 A padded step keeps the state and outputs zero, so the final state is each sequence's state at its
 own last token. Padding may hold anything, NaN or inf included (features padded with NaN): a padded
 step selects (`where`) what it keeps rather than blending m_t h~_t + (1 - m_t) h_{t-1}, as NaN times
-0 is NaN, and `forward` zeroes x there first (`zero_padding`), since the input projection and the
+0 is NaN, and `forward` zeroes x there first (`project_inputs`), since the input projection and the
 weight gradients sum over it. The input projection x W_ih^T for all steps is one GEMM before the
 time loop; the weight gradients are one GEMM each after it. Only `forward_loop` / `backward_loop`
 walk the time axis. The numba and cupy backends replace them with twins, and the single step
@@ -43,12 +43,12 @@ import numpy as np
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
-from minis2s.layers._padding import zero_padding
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
     check_step,
     gate_blocks,
+    project_inputs,
     refuse_no_rows,
     shift_right,
     sigmoid,
@@ -201,13 +201,10 @@ def forward(x: Any, h0: Any, p: dict[str, Any], mask: Any = None) -> tuple[Any, 
     Shapes: x (N, T, D), h0 (N, H) or None (zeros), mask (N, T) of 0/1 or None (all valid)
     -> ys (N, T, H) (zero at padding), h_final (N, H) (state at each row's last real token).
     """
-    N, T, H = check_sequence(f"{WHERE}.forward", x, h0, p, gates=3)
+    N, T, H = check_sequence(f"{WHERE}.forward", x, (h0,), p, gates=3)
     h0 = zeros_state(N, H, x) if h0 is None else h0
-    m = validate.mask(f"{WHERE}.forward", mask, N, T, x.dtype, like=x)
-    if mask is not None:  # padding may hold NaN or inf: keep it out of x W_ih^T and dW_ih
-        x = zero_padding(x, m)
-    xw = rows(x, p["W_ih"].T)  # (N, T, 3H)
-    xw += p["b_ih"]  # in place; b_hh is added inside the loop
+    # xw (N, T, 3H) = x W_ih^T + b_ih; b_hh is added inside the loop, where r scales b_hn
+    m, x, xw = project_inputs(f"{WHERE}.forward", x, mask, p["W_ih"], p["b_ih"])
     loop = backend.current().kernel("gru.forward_loop", forward_loop)
     hs_state, gates, hn = loop(xw, h0, p["W_hh"], p["b_hh"], m)
     ys = hs_state * m[:, :, None]  # exact: hs_state at padding is the kept state, finite

@@ -24,9 +24,9 @@ da_t = 0 and sends dh_t and dc_t on unchanged.
 A padded step keeps both states and outputs zero, so the final (h, c) is each sequence's state at
 its own last token. Padding may hold anything, NaN or inf included (features padded with NaN): a
 padded step selects (`where`) what it keeps rather than blending m_t c~_t + (1 - m_t) c_{t-1}, as
-NaN times 0 is NaN, and `forward` zeroes x there first (`zero_padding`), since the input projection
-and the weight gradients sum over it. The input projection x W_ih^T for all steps is one GEMM before
-the time loop; the weight gradients are one GEMM each after it. Only `forward_loop` /
+NaN times 0 is NaN, and `forward` zeroes x there first (`project_inputs`), since the input
+projection and the weight gradients sum over it. The input projection x W_ih^T for all steps is one
+GEMM before the time loop; the weight gradients are one GEMM each after it. Only `forward_loop` /
 `backward_loop` walk the time axis. The numba and cupy backends replace them with twins, and the
 single step `step_forward` / `step_backward_data` (which a decoder's loop calls) too; the step's
 cache and the checks those twins share with it are in `_lstm_checks.py`.
@@ -44,11 +44,11 @@ from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
 from minis2s.layers._lstm_checks import WHERE, LSTMStepCache, check_step_forward, check_step_grads
-from minis2s.layers._padding import zero_padding
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
     gate_blocks,
+    project_inputs,
     shift_right,
     sigmoid,
     weight_grads,
@@ -220,17 +220,11 @@ def forward(
     """
     where = f"{WHERE}.forward"
     h0, c0 = _pair(where, "h0c0", h0c0)
-    N, T, H = check_sequence(where, x, h0, p, gates=4)
-    if c0 is not None:
-        validate.shape(where, "c0", c0, (N, H), "N, H")
-        validate.floating(where, "c0", c0, p["W_ih"].dtype)
+    N, T, H = check_sequence(where, x, (h0, c0), p, gates=4)
     h0 = zeros_state(N, H, x) if h0 is None else h0
     c0 = zeros_state(N, H, x) if c0 is None else c0
-    m = validate.mask(where, mask, N, T, x.dtype, like=x)
-    if mask is not None:  # padding may hold NaN or inf: keep it out of x W_ih^T and dW_ih
-        x = zero_padding(x, m)
-    xw = rows(x, p["W_ih"].T)  # (N, T, 4H)
-    xw += p["b_ih"] + p["b_hh"]  # in place: no second (N, T, 4H) array
+    # xw (N, T, 4H) = x W_ih^T + b_ih + b_hh; x with its padding zeroed
+    m, x, xw = project_inputs(where, x, mask, p["W_ih"], p["b_ih"] + p["b_hh"])
     loop = backend.current().kernel("lstm.forward_loop", forward_loop)
     hs_state, cs_state, gates = loop(xw, h0, c0, p["W_hh"], m)
     ys = hs_state * m[:, :, None]  # exact: hs_state at padding is the kept state, finite
