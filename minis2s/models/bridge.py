@@ -44,6 +44,20 @@ def _pack(parts: list[Any], cfg: ModelConfig) -> Any:
     return tuple(parts) if cfg.cell == "lstm" else parts[0]
 
 
+def _top(a: Any, dirs: int) -> Any:
+    """The top layer of a (L*dirs, N, H) state, its directions side by side: (N, dirs*H), the
+    input [h_top.fwd; h_top.bwd] of the learned bridge."""
+    return get_array_module(a).concatenate(list(a[-dirs:]), axis=1)
+
+
+def _add_to_top(da: Any, dtop: Any, dirs: int) -> None:
+    """The backward of `_top`: add dtop (N, dirs*H) into the top layer's rows of da (L*dirs, N,
+    H), in place."""
+    H = da.shape[2]
+    for d in range(dirs):
+        da[len(da) - dirs + d] += dtop[:, d * H : (d + 1) * H]
+
+
 def forward(final: Any, p: dict[str, Any], cfg: ModelConfig) -> tuple[list[Any], BridgeCache]:
     """Decoder initial states from the encoder's final states: final (L*dirs, N, H), an (h, c)
     pair of them for LSTM -> a list of dec_layers states, each h (N, H) or (h, c)."""
@@ -53,22 +67,20 @@ def forward(final: Any, p: dict[str, Any], cfg: ModelConfig) -> tuple[list[Any],
     N, H = parts[0].shape[1:]
     if cfg.bridge == "zero":
         zero = xp.zeros((N, H), dtype=parts[0].dtype)
-        return [_pack([zero] * len(parts), cfg) for _ in range(cfg.dec_layers)], BridgeCache(
-            cfg, final, None, None, None
-        )
+        states = [_pack([zero] * len(parts), cfg) for _ in range(cfg.dec_layers)]
+        return states, BridgeCache(cfg, final, None, None, None)
     if cfg.bridge == "last":
         states = [
             _pack([a[l * dirs : (l + 1) * dirs].sum(axis=0) for a in parts], cfg)  # (N, H)
             for l in range(cfg.dec_layers)
         ]
         return states, BridgeCache(cfg, final, None, None, None)
-    top = lambda a: xp.concatenate(list(a[-dirs:]), axis=1)  # (N, dirs*H): top layer, fwd; bwd
-    z, lin_h = linear.forward(top(parts[0]), sub(p, "bridge."))
+    z, lin_h = linear.forward(_top(parts[0], dirs), sub(p, "bridge."))
     h = xp.tanh(z)
     c, lin_c = None, None
     if cfg.cell == "lstm":
         if cfg.bridge == "learned":
-            c, lin_c = linear.forward(top(parts[1]), sub(p, "bridge_c."))
+            c, lin_c = linear.forward(_top(parts[1], dirs), sub(p, "bridge_c."))
         else:  # learned_h
             c = xp.zeros_like(h)
     state = _pack([h] if c is None else [h, c], cfg)
@@ -91,20 +103,14 @@ def backward(dstates: list[Any], cache: BridgeCache) -> tuple[Any, dict[str, Any
             for k, d in enumerate(ds):
                 dparts[k][l * dirs : (l + 1) * dirs] += d  # the sum sends d to both directions
         return _pack(dparts, cfg), {}
-    H = parts[0].shape[2]
-
-    def to_top(dx: Any, k: int) -> None:  # (N, dirs*H) back to the top layer's directions
-        for d in range(dirs):
-            dparts[k][len(parts[k]) - dirs + d] += dx[:, d * H : (d + 1) * H]
-
     dh = sum(ds[0] for ds in dstate_parts)  # every layer started from the same h_l
     dz = dh * (1 - cache.h * cache.h)  # h = tanh(z), tanh' = 1 - tanh^2
     dx, dp = linear.backward(dz, cache.lin_h)
-    to_top(dx, 0)
+    _add_to_top(dparts[0], dx, dirs)
     grads = prefixed(dp, "bridge.")
     if cache.lin_c is not None:
         dc = sum(ds[1] for ds in dstate_parts)  # and the same c_l, linear: no tanh' to apply
         dx_c, dp_c = linear.backward(dc, cache.lin_c)
-        to_top(dx_c, 1)
+        _add_to_top(dparts[1], dx_c, dirs)
         grads |= prefixed(dp_c, "bridge_c.")
     return _pack(dparts, cfg), grads
