@@ -2,7 +2,8 @@
 (kernels/numba_lstm.py, cupy_lstm.py) share apart from the math: the step's cache, which each
 of them returns, and the checks of the step's arguments and upstream gradients, which each runs
 before its first product (the compiled steps check no bounds). The sequence's checks are
-`_recurrent.check_sequence` / `check_backward`, as for the other cells."""
+`_recurrent.check_sequence` / `check_backward`, as for the other cells, after `state_pair` has
+read its (h0, c0) or (dh_final, dc_final)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,16 @@ def check_step_grads(where: str, dstate: Any, cache: LSTMStepCache) -> tuple[Any
         validate.gradient(where, "dc", dc, cache.c.shape, "N, H", dtype)
     refuse_no_rows(where, "dh", cache.c.shape[0])  # a hand-made cache: step_forward refuses N = 0
     return dh, dc
+
+
+def state_pair(where: str, name: str, pair: Any) -> tuple[Any, Any]:
+    """(h, c) from None or a 2-tuple, as lstm.forward's h0c0 and lstm.backward's dfinal; either
+    entry may be None (zeros)."""
+    if pair is None:
+        return None, None
+    if not isinstance(pair, tuple | list) or len(pair) != 2:
+        raise ValueError(
+            f"{where}: {name} must be None or a tuple (h, c) of two (N, H) arrays; "
+            f"got {type(pair).__name__}"
+        )
+    return pair[0], pair[1]

@@ -29,7 +29,8 @@ projection and the weight gradients sum over it. The input projection x W_ih^T f
 GEMM before the time loop; the weight gradients are one GEMM each after it. Only `forward_loop` /
 `backward_loop` walk the time axis. The numba and cupy backends replace them with twins, and the
 single step `step_forward` / `step_backward_data` (which a decoder's loop calls) too; the step's
-cache and the checks those twins share with it are in `_lstm_checks.py`.
+cache and the checks those twins share with it are in `_lstm_checks.py`, beside `state_pair`, which
+reads the (h, c) pairs the sequence's forward and backward take.
 
 Parameters: W_ih (4H, D), W_hh (4H, H), b_ih (4H,), b_hh (4H,); row blocks are the gates i, f, g, o.
 """
@@ -43,7 +44,13 @@ import numpy as np
 from minis2s import backend, validate
 from minis2s.backend import get_array_module
 from minis2s.layers._gemm import rows
-from minis2s.layers._lstm_checks import WHERE, LSTMStepCache, check_step_forward, check_step_grads
+from minis2s.layers._lstm_checks import (
+    WHERE,
+    LSTMStepCache,
+    check_step_forward,
+    check_step_grads,
+    state_pair,
+)
 from minis2s.layers._recurrent import (
     check_backward,
     check_sequence,
@@ -197,18 +204,6 @@ def backward_loop(
     return da, dh_next, dc_next
 
 
-def _pair(where: str, name: str, pair: Any) -> tuple[Any, Any]:
-    """(h, c) from None or a 2-tuple; either entry may be None (zeros)."""
-    if pair is None:
-        return None, None
-    if not isinstance(pair, tuple | list) or len(pair) != 2:
-        raise ValueError(
-            f"{where}: {name} must be None or a tuple (h, c) of two (N, H) arrays; "
-            f"got {type(pair).__name__}"
-        )
-    return pair[0], pair[1]
-
-
 def forward(
     x: Any, h0c0: Any, p: dict[str, Any], mask: Any = None
 ) -> tuple[Any, tuple[Any, Any], LSTMCache]:
@@ -219,7 +214,7 @@ def forward(
     at each row's last real token).
     """
     where = f"{WHERE}.forward"
-    h0, c0 = _pair(where, "h0c0", h0c0)
+    h0, c0 = state_pair(where, "h0c0", h0c0)
     N, T, H = check_sequence(where, x, (h0, c0), p, gates=4)
     h0 = zeros_state(N, H, x) if h0 is None else h0
     c0 = zeros_state(N, H, x) if c0 is None else c0
@@ -240,7 +235,7 @@ def backward(
     where = f"{WHERE}.backward"
     validate.cache(where, cache, LSTMCache, "lstm.forward")
     x, h0, c0, hs_state, cs_state, gates, m, p = cache
-    dh_final, dc_final = _pair(where, "dfinal", dfinal)
+    dh_final, dc_final = state_pair(where, "dfinal", dfinal)
     finals = {"dh_final (dfinal[0])": dh_final, "dc_final (dfinal[1])": dc_final}
     check_backward(where, dys, finals, hs_state, p["W_ih"].dtype)
     xp = get_array_module(x)
