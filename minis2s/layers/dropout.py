@@ -72,22 +72,28 @@ def forward(
     The identity (and nothing drawn from `rng`) when `train` is False or `rate` is 0.
     Shapes: x (...) -> y (...), same shape and dtype.
     """
+    _check_forward(x, rate, rng, train)
+    if not train or rate == 0.0:
+        return x, DropoutCache(None)
+    xp = get_array_module(x)
+    keep = rng.random(x.shape) >= rate  # True with probability 1 - rate
+    scale = xp.asarray(keep, dtype=x.dtype) * (1.0 / (1.0 - rate))
+    return x * scale, DropoutCache(scale)
+
+
+def _check_forward(x: Any, rate: float, rng: Any, train: bool) -> None:
+    """ValueError unless rate is in [0, 1), x is a float array and train a bool, and, when forward
+    draws a mask (train and rate > 0), rng is a Generator (or the `Uniforms` drawn ahead)."""
     validate.finite(f"{WHERE}.forward", "rate", rate)
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"{WHERE}.forward: rate must be in [0, 1); got {rate!r}")
     validate.floating(f"{WHERE}.forward", "x", x)
     validate.boolean(f"{WHERE}.forward", "train", train)  # "no" or 1 would read as True
-    if not train or rate == 0.0:
-        return x, DropoutCache(None)
-    if not isinstance(rng, np.random.Generator | Uniforms):
+    if train and rate != 0.0 and not isinstance(rng, np.random.Generator | Uniforms):
         raise ValueError(
             f"{WHERE}.forward: rng must be a numpy Generator (np.random.default_rng(seed)) when "
             f"training with rate > 0; got {type(rng).__name__}"
         )
-    xp = get_array_module(x)
-    keep = rng.random(x.shape) >= rate  # True with probability 1 - rate
-    scale = xp.asarray(keep, dtype=x.dtype) * (1.0 / (1.0 - rate))
-    return x * scale, DropoutCache(scale)
 
 
 def backward(dy: Any, cache: DropoutCache) -> Any:

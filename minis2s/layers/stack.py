@@ -194,8 +194,9 @@ def forward(
     N, T = x.shape[:2]
     m = _right_padded_mask(where, mask, x)
     s0 = _split_state(where, "state0", state0, spec, lay, N)
-    rev = reverse_index(m) if len(lay.directions) == 2 else None
-    n_dirs, y, finals, layers, drops = len(lay.directions), x, [], [], []
+    n_dirs = len(lay.directions)
+    rev = reverse_index(m) if n_dirs == 2 else None
+    y, finals, layers, drops = x, [], [], []
     for k in range(lay.num_layers):  # y: y^{k-1} (x for k = 0), the input of layer k
         drop = None
         if k > 0 and dropout > 0 and rng is not None:
@@ -238,7 +239,7 @@ def backward(dys: Any, dfinal: Any, cache: StackCache) -> tuple[Any, Any, dict[s
     for k in reversed(range(lay.num_layers)):  # dy: the gradient of y^k, layer k's output
         dfin_k = dfin[k * n_dirs : (k + 1) * n_dirs]
         dx, ds0_k, dp_k = _layer_backward(spec, dy, dfin_k, cache.layers[k], k, lay.H)
-        ds0 = ds0_k + ds0
+        ds0 = ds0_k + ds0  # prepended: the layers come last first, the state is ordered l0, l1, ...
         dp.update(dp_k)
         drop = cache.drops[k]
         dy = dx if drop is None else dropout_layer.backward(dx, drop)  # y^{k-1}'s (x's at k = 0)
