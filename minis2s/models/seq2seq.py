@@ -15,7 +15,8 @@ the sum of the encoder's and the decoder's (and, tied as well, the output layer'
 `loss_and_grads` runs that forward pass and its backward pass, layer by layer, in reverse;
 `encode` and `step` decode one step at a time, from a DecodeState (models/decode_state.py).
 What the model refuses before a layer runs (a config too large for memory, parameters of another
-config or backend, a batch whose tgt_mask disagrees with tgt_out) is in seq2seq_checks.py.
+config or backend, a batch whose tgt_mask disagrees with tgt_out, a sampling_eps without an rng, a
+source of the wrong shape) is in seq2seq_checks.py.
 """
 
 from __future__ import annotations
