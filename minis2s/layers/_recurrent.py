@@ -46,21 +46,6 @@ def check_sequence(
     return N, T, H
 
 
-def project_inputs(where: str, x: Any, mask: Any, W_ih: Any, b: Any) -> tuple[Any, Any, Any]:
-    """(m, x, xw): the (N, T) float mask (all 1 for mask None), x (N, T, D) with its padding
-    zeroed, and xw = x W_ih^T + b (N, T, G*H), the input side of every step's pre-activations in
-    one GEMM before the time loop. Padding may hold NaN or inf: a select sets it to 0 first
-    (`zero_padding`), as xw and the weight gradient dW_ih, which sums over every step of the
-    cached x, would carry it (0 * NaN is NaN)."""
-    N, T = x.shape[:2]
-    m = validate.mask(where, mask, N, T, x.dtype, like=x)
-    if mask is not None:
-        x = zero_padding(x, m)
-    xw = rows(x, W_ih.T)  # (N, T, G*H)
-    xw += b  # in place: no second (N, T, G*H) array
-    return m, x, xw
-
-
 def _check_weights(where: str, p: dict[str, Any], gates: int) -> None:
     """W_ih (G*H, D), W_hh (G*H, H), b_ih, b_hh (G*H,), all of W_ih's float dtype."""
     validate.shape(where, "p['W_hh']", p["W_hh"], (None, None), f"G*H, H; G = {gates}")
@@ -127,6 +112,21 @@ def check_backward(where: str, dys: Any, dfinals: dict[str, Any], states: Any, d
 def zeros_state(N: int, H: int, like: Any) -> Any:
     """A zero state (N, H) on the array module and dtype of `like`."""
     return get_array_module(like).zeros((N, H), dtype=like.dtype)
+
+
+def project_inputs(where: str, x: Any, mask: Any, W_ih: Any, b: Any) -> tuple[Any, Any, Any]:
+    """(m, x, xw): the (N, T) float mask (all 1 for mask None), x (N, T, D) with its padding
+    zeroed, and xw = x W_ih^T + b (N, T, G*H), the input side of every step's pre-activations in
+    one GEMM before the time loop. Padding may hold NaN or inf: a select sets it to 0 first
+    (`zero_padding`), as xw and the weight gradient dW_ih, which sums over every step of the
+    cached x, would carry it (0 * NaN is NaN)."""
+    N, T = x.shape[:2]
+    m = validate.mask(where, mask, N, T, x.dtype, like=x)
+    if mask is not None:
+        x = zero_padding(x, m)
+    xw = rows(x, W_ih.T)  # (N, T, G*H)
+    xw += b  # in place: no second (N, T, G*H) array
+    return m, x, xw
 
 
 def shift_right(states: Any, s0: Any) -> Any:
