@@ -58,6 +58,7 @@ NOT_IMPORTED = {
 STANDS_FOR = {
     "np": "numpy",
     "os": "os",
+    "shutil": "shutil",  # shutil.copytree, which average([one]) names to copy one checkpoint
     "warnings": "warnings",
     "maximum": "numpy.maximum",  # a ufunc's method CuPy lacks (maximum.reduce)
     "rng": "numpy.random.Generator",  # a seeded NumPy generator
