@@ -2,13 +2,15 @@
 faster, and by how much?
 
 On a shared machine a whole table timed once per checkout, one after the other, swings by 15-30%
-with the same code on both sides. So this script starts one long-lived worker process per
-checkout (its own PYTHONPATH, BLAS threads fixed) and asks them for one call each in turn, base
-and new alternating (and which goes first alternating too): both see the same interference at the
-same moments. It reports, per job, each checkout's median and fastest call and the median of the
-per-pair ratios new/base, in the workers' CPU time by default (`--clock wall` for wall-clock
-time). Run it with the same checkout as both sides first: the ratios it then prints (about
-0.97-1.03 here) are the noise to read a change's ratios against.
+with the same code on both sides. So this script starts one long-lived worker process per checkout
+(its own PYTHONPATH, BLAS threads fixed) and asks them for one call each in turn, base and new
+alternating (and which goes first alternating too): both see the same interference at the same
+moments. It first checks that both compute the same results to the bit (the parameters after their
+warm-up training steps, the decoders' hypotheses: ids, scores, attention), then reports, per job,
+each checkout's median and fastest call and the median of the per-pair ratios new/base, in the
+workers' CPU time by default (`--clock wall` for wall-clock time). Run it with the same checkout as
+both sides first: the ratios it then prints (about 0.97-1.03 here) are the noise to read a change's
+ratios against.
 
     python benchmarks/compare_checkouts.py ../minis2s-before . --pairs 60
     python benchmarks/compare_checkouts.py ../minis2s-before . --backend numba --workload standard \
@@ -30,18 +32,36 @@ from pathlib import Path
 JOBS = ("train", "greedy", "beam5")
 
 WORKER = r"""
-import sys, time
+import hashlib, sys, time
 sys.path.insert(0, "benchmarks")
+import numpy as np
 import bench_seq2seq as b
 from minis2s import backend
 backend.use(sys.argv[1])
 w = b.WORKLOADS[sys.argv[2]]
-make = {"train": lambda: b.ours_train(w), "greedy": lambda: b.ours_decode(w, 1),
+made = {"train": lambda: b.ours_train(w), "greedy": lambda: b.ours_decode(w, 1),
         "beam5": lambda: b.ours_decode(w, 5)}
-jobs = {name: make[name]()[0] for name in sys.argv[3].split(",")}
+made = {name: made[name]() for name in sys.argv[3].split(",")}
+jobs = {name: fn for name, (fn, _) in made.items()}
 for fn in jobs.values():
     fn(); fn()  # warm-up: Numba's compilation, BLAS's buffers
-print("ready", flush=True)
+digest = hashlib.sha256()  # of what the jobs computed: parameters after training, hypotheses
+for name, (fn, model) in made.items():
+    if name == "train":
+        for key in sorted(model.params):
+            digest.update(key.encode() + np.ascontiguousarray(model.params[key]).tobytes())
+        continue
+    batch = b.random_batch(w)
+    options = dict(max_len_a=b.MAX_LEN_A, max_len_b=b.MAX_LEN_B)
+    if name == "greedy":
+        hyps = b.greedy(model, batch.src, batch.src_mask, **options)
+    else:
+        hyps = b.beam_search(model, batch.src, batch.src_mask, beam_size=5, **options)
+    for h in (h for per_sentence in hyps for h in per_sentence):
+        digest.update(repr((h.ids, h.logprob, h.score, h.ended)).encode())
+        if h.attention is not None:
+            digest.update(np.ascontiguousarray(h.attention).tobytes())
+print("ready", digest.hexdigest(), flush=True)
 for line in sys.stdin:
     fn = jobs[line.strip()]
     t0, c0 = time.perf_counter(), time.process_time()
@@ -51,8 +71,10 @@ for line in sys.stdin:
 """
 
 
-def worker(root: Path, args: argparse.Namespace) -> subprocess.Popen:
-    """A worker importing minis2s from `root`, warmed up, waiting for job names on stdin."""
+def worker(root: Path, args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+    """A worker importing minis2s from `root`, warmed up, waiting for job names on stdin, and
+    the digest of what its jobs computed (the parameters after its warm-up training steps, the
+    hypotheses of its decoders)."""
     threads = str(args.threads)
     env = dict(os.environ, PYTHONPATH=str(root))
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -61,10 +83,11 @@ def worker(root: Path, args: argparse.Namespace) -> subprocess.Popen:
     argv = [sys.executable, "-c", WORKER, args.backend, args.workload, args.jobs]
     p = subprocess.Popen(argv, cwd=root, env=env, text=True, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)  # fmt: skip
-    if p.stdout.readline().strip() != "ready":
+    ready, _, digest = p.stdout.readline().strip().partition(" ")
+    if ready != "ready":
         p.kill()
         sys.exit(f"compare_checkouts: the worker in {root} did not start (its error is above)")
-    return p
+    return p, digest
 
 
 def call(p: subprocess.Popen, job: str, clock: str) -> float:
@@ -120,10 +143,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     procs: dict[str, subprocess.Popen] = {}
+    digests: dict[str, str] = {}
     try:
-        procs = {"base": worker(args.base, args), "new": worker(args.new, args)}
+        for side, root in (("base", args.base), ("new", args.new)):
+            procs[side], digests[side] = worker(root, args)
         print(f"{args.backend} backend, {args.workload} workload, {args.threads} BLAS thread(s), "
               f"{args.pairs} alternating pairs a job, {args.clock} time")  # fmt: skip
+        if digests["base"] != digests["new"]:  # timings of different results compare nothing
+            sys.exit("compare_checkouts: the two checkouts compute different results (trained "
+                     "parameters or decoded hypotheses differ): not timed")  # fmt: skip
+        print(f"  same results to the bit on both sides (sha256 {digests['new'][:16]})")
         for job in args.jobs.split(","):
             print(compare(procs, job, args.pairs, args.clock), flush=True)
     finally:
