@@ -3,6 +3,7 @@ checkout on both sides (so the ratio is about 1), and its refusals of what is no
 not a job."""
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,8 @@ def test_one_checkout_against_itself_prints_each_job_with_its_ratios():
         rf"  (\w+) +median base{number} new{number} ms \(([\d.]+)\)   fastest base{number} "
         rf"new{number} \(([\d.]+)\)   median pair ratio ([\d.]+)$"
     )
-    rows = [line.match(s) for s in lines[1:]]
+    assert re.fullmatch(r"  same results to the bit on both sides \(sha256 [0-9a-f]{16}\)", lines[1])
+    rows = [line.match(s) for s in lines[2:]]
     assert [m.group(1) for m in rows] == ["greedy", "train"]
     for m in rows:
         base, new, ratio = float(m.group(2)), float(m.group(3)), float(m.group(4))
@@ -66,3 +68,18 @@ def test_a_worker_that_cannot_start_is_named(tmp_path):
     assert r.returncode == 1
     assert f"compare_checkouts: the worker in {tmp_path} did not start" in r.stderr
     assert "ImportError: broken" in r.stderr
+
+
+def test_checkouts_that_decode_differently_are_not_timed(tmp_path):
+    """A copy of this checkout whose hypotheses score 1 less: its results differ, so the two are
+    not compared."""
+    for part in ("minis2s", "benchmarks"):
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    common = tmp_path / "minis2s" / "decode" / "common.py"
+    source = common.read_text()
+    assert source.count("float(score)") == 1
+    common.write_text(source.replace("float(score)", "float(score) - 1.0"))
+    r = run(str(ROOT), str(tmp_path), "--pairs", "1", "--jobs", "greedy")
+    assert r.returncode == 1
+    assert "compare_checkouts: the two checkouts compute different results" in r.stderr
+    assert "median" not in r.stdout
