@@ -30,7 +30,9 @@ def test_one_checkout_against_itself_prints_each_job_with_its_ratios():
         rf"  (\w+) +median base{number} new{number} ms \(([\d.]+)\)   fastest base{number} "
         rf"new{number} \(([\d.]+)\)   median pair ratio ([\d.]+)$"
     )
-    assert re.fullmatch(r"  same results to the bit on both sides \(sha256 [0-9a-f]{16}\)", lines[1])
+    assert re.fullmatch(
+        r"  same results to the bit on both sides \(sha256 [0-9a-f]{16}\)", lines[1]
+    )
     rows = [line.match(s) for s in lines[2:]]
     assert [m.group(1) for m in rows] == ["greedy", "train"]
     for m in rows:

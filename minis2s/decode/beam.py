@@ -201,16 +201,19 @@ def _prune(
     (N*K,) and scores (N, K); finished hypotheses are appended to `finished`."""
     N, _, V = logp.shape
     cand = (scores[:, :, None] + logp).reshape(N, K * V)  # (N, K*V)
-    order = _best_first(cand, 2 * K)  # (N, 2K): K may end, so 2K refill K
-    # the walk below reads one candidate at a time: as Python ints and floats, not NumPy scalars
-    best, best_lp = order.tolist(), cand[np.arange(N)[:, None], order].tolist()  # (N, 2K) each
-    rows = np.repeat(np.arange(N) * K, K)  # default: keep row n*K (dead slots)
-    tokens = np.full(N * K, PAD_ID, dtype=np.int64)
-    new_scores = np.full((N, K), -np.inf)
-    for n in np.flatnonzero(active).tolist():
+    walked = np.flatnonzero(active)  # (N',) the sentences still decoding
+    cand = cand[walked]  # (N', K*V)
+    order = _best_first(cand, 2 * K)  # (N', 2K): K may end, so 2K refill K
+    # the walk below reads and writes one candidate at a time: as Python ints and floats in
+    # lists, not NumPy scalars in arrays (each of those reads or writes costs a NumPy call)
+    best, best_lp = order.tolist(), np.take_along_axis(cand, order, axis=1).tolist()
+    rows = np.repeat(np.arange(N) * K, K).tolist()  # default: keep row n*K (dead slots)
+    tokens = [PAD_ID] * (N * K)
+    new_scores = [-math.inf] * (N * K)
+    for n, best_n, best_lp_n in zip(walked.tolist(), best, best_lp, strict=True):
         live = 0
         at_limit = t + 1 >= limits[n]
-        for j, lp in zip(best[n], best_lp[n], strict=True):  # lp = cand[n, j]
+        for j, lp in zip(best_n, best_lp_n, strict=True):  # lp: candidate j of sentence n
             if not math.isfinite(lp) or live == K:
                 break
             k, tok = divmod(j, V)
@@ -223,10 +226,9 @@ def _prune(
                     sc += coverage_penalty(a[:, : src_lens[n]], beta)
                 finished[n].append(finish(ids, lp, sc, a, src_lens[n]))
                 continue
-            rows[n * K + live], tokens[n * K + live] = r, tok
-            new_scores[n, live] = lp
+            rows[n * K + live], tokens[n * K + live], new_scores[n * K + live] = r, tok, lp
             live += 1
-    return rows, tokens, new_scores
+    return np.array(rows), np.array(tokens, dtype=np.int64), np.reshape(new_scores, (N, K))
 
 
 def _best_first(cand: np.ndarray, m: int) -> np.ndarray:
