@@ -56,10 +56,7 @@ from minis2s.decode.common import (
 # The least coverage counted: a position whose weights all underflowed to 0 costs
 # beta * log(TINY) = -708 beta, not -inf (which would tie every such hypothesis).
 TINY = np.finfo(np.float64).tiny
-SORT_BELOW = 256  # candidates per sentence (K * V) up to which _best_first sorts them all
-# candidates in all (N * K * V) up to which a stable argsort of them beats _head_of_sorted's
-# dozen NumPy calls: 6 against 34 us for 32 x 32 float64, 136 against 55 for 32 x 160
-ARGSORT_UP_TO = 3000
+SORT_BELOW = 256  # candidates per sentence (K * V) up to which a full sort beats a partition
 
 
 def penalised(logprob: float, length: int, kind: str, alpha: float) -> float:
@@ -235,41 +232,13 @@ def _best_first(cand: np.ndarray, m: int) -> np.ndarray:
     """The first m columns of np.argsort(-cand, axis=1, kind="stable"): each row's m best
     candidates, best first, ties in index order (-inf, then NaN, last). cand (N, C) -> (N, m)."""
     key = -cand  # (N, C) the sort key, smallest first
-    if key.shape[1] > SORT_BELOW:
-        return _head_of_partitioned(key, m)
-    if key.size <= ARGSORT_UP_TO or m >= key.shape[1]:
+    if key.shape[1] <= SORT_BELOW:
         return np.argsort(key, axis=1, kind="stable")[:, :m]
-    return _head_of_sorted(key, m)
-
-
-def _head_of_sorted(key: np.ndarray, m: int) -> np.ndarray:
-    """_best_first of key = -cand (N, C), m < C <= SORT_BELOW, through NumPy's sort of the keys,
-    ten times as fast as its stable argsort (12 against 130 us at N = 32, C = 160): let v be a
-    row's m-th smallest key. Where the next one is larger (or NaN, which sorts last), the row has
-    exactly m keys <= v, and the stable argsort's first m are those by key, then index. A row of
-    one value (a finished sentence's, all -inf) has its first m columns; the other rows, where
-    the next key ties with v or v is NaN (fewer than m are not NaN), are sorted in full."""
-    N = key.shape[0]
-    ordered = np.sort(key, axis=1)  # (N, C) NaN last
-    v, after = ordered[:, m - 1], ordered[:, m]  # (N,) the m-th and (m+1)-th smallest keys
-    exact = (v < after) | (np.isnan(after) & ~np.isnan(v))  # (N,) exactly m keys <= v
-    out = np.empty((N, m), dtype=np.intp)
-    out[ordered[:, 0] == ordered[:, -1]] = np.arange(m)  # rows of one value (not NaN)
-    tied = ~exact & (ordered[:, 0] != ordered[:, -1])
-    out[tied] = np.argsort(key[tied], axis=1, kind="stable")[:, :m]
-    k = key if exact.all() else key[exact]  # (N', C)
-    c = np.nonzero(k <= v[exact, None])[1].reshape(-1, m)  # each row's m best, in index order
-    by_key = np.argsort(np.take_along_axis(k, c, axis=1), axis=1, kind="stable")
-    out[exact] = np.take_along_axis(c, by_key, axis=1)
-    return out
-
-
-def _head_of_partitioned(key: np.ndarray, m: int) -> np.ndarray:
-    """_best_first of key = -cand (N, C) for C above SORT_BELOW, where even a sort of every
-    candidate costs far more than the model's step (K * V = 40,000 candidates a sentence for
-    V = 8000): let v be a row's m-th smallest key. The stable argsort lists the keys below v,
-    then those equal to v by index, then the rest; so its first m are the first m of {key <= v}
-    (m candidates, or a few more where some tie with v) ordered by key, then index."""
+    # A full sort of each row costs far more than the model's step once V is a real vocabulary
+    # (K * V = 40,000 candidates a sentence for V = 8000). The same m without it: let v be a
+    # row's m-th smallest key. The stable argsort lists the keys below v, then those equal to v
+    # by index, then the rest; so its first m are the first m of {key <= v} (m candidates, or a
+    # few more where some tie with v) ordered by key, then index.
     N = key.shape[0]
     v = np.partition(key, m - 1, axis=1)[:, m - 1]  # (N,) NaN where fewer than m are not NaN
     r, c = np.nonzero(key <= v[:, None])  # (row, column) of each of {key <= v}
