@@ -103,7 +103,7 @@ def init(
     """
     checks.check_score(score)
     for name, size in (("Hq", Hq), ("He", He), ("A", A)):
-        if size is not None or name != "A":  # A None: He
+        if not (name == "A" and size is None):  # A None: He, below
             validate.size(f"{WHERE}.init", name, size)
     A = He if A is None else A
     shapes = {
@@ -129,6 +129,17 @@ def _at_b(a: Any, b: Any) -> Any:
     does several times faster than matmul's N matrix products of inner size 1."""
     aT = a.transpose(0, 2, 1)  # (N, S, Tq)
     return aT * b if a.shape[1] == 1 else aT @ b
+
+
+def _dot_scale(score: str, keys: Any) -> float:
+    """The factor of the dot kinds' scores e = scale q . k: 1 / sqrt(Hk) for scaled_dot, else 1."""
+    return 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
+
+
+def _tanh_grad(ds: Any, v: Any, z: Any) -> Any:
+    """du_ts = ds_ts v * (1 - z_ts^2) (e = v . z, z = tanh(u)): ds (N, Tq, S), v (A,),
+    z (N, Tq, S, A) -> du (N, Tq, S, A), which query_grads and key_value_grads sum."""
+    return ds[..., None] * v * (1 - z * z)
 
 
 def forward_with_keys(
@@ -157,7 +168,7 @@ def forward_with_keys(
     if score in ("dot", "general"):
         s = q @ keys.transpose(0, 2, 1)  # (N, Tq, S)
     elif score == "scaled_dot":
-        s = q @ keys.transpose(0, 2, 1) * (1.0 / math.sqrt(keys.shape[-1]))  # (N, Tq, S)
+        s = q @ keys.transpose(0, 2, 1) * _dot_scale(score, keys)  # (N, Tq, S)
     else:
         W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
         z = xp.tanh(rows(q, W_q.T)[:, :, None, :] + keys[:, None, :, :])  # (N, Tq, S, A)
@@ -205,10 +216,9 @@ def query_grads(ds: Any, cache: QueryCache) -> Any:
     _check_grads(f"{WHERE}.query_grads", cache, ds=ds)
     q, keys, _, p, score, _, z = cache
     if score in ("dot", "general", "scaled_dot"):
-        scale = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
-        return scale * (ds @ keys)
+        return _dot_scale(score, keys) * (ds @ keys)  # dq_t = scale sum_s ds_ts k_s
     W_q, _, _ = _tanh_parts(p, score, q.shape[-1])
-    du = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A): e = v . z, z = tanh(u)
+    du = _tanh_grad(ds, p["v"], z)  # (N, Tq, S, A)
     return rows(du.sum(axis=2), W_q)  # u = q W_q^T + keys: sum over s, the keys q met
 
 
@@ -223,11 +233,10 @@ def key_value_grads(dcontext: Any, ds: Any, cache: QueryCache) -> tuple[Any, Any
     q, keys, enc, p, score, w, z = cache
     denc = _at_b(w, dcontext)  # (N, S, He), through context = w enc
     if score in ("dot", "general", "scaled_dot"):
-        scale = 1.0 / math.sqrt(keys.shape[-1]) if score == "scaled_dot" else 1.0
-        return scale * _at_b(ds, q), denc, {}
+        return _dot_scale(score, keys) * _at_b(ds, q), denc, {}  # dkeys_s = scale sum_t ds_ts q_t
     Hq, A = q.shape[-1], z.shape[-1]
     dv = ds.reshape(-1) @ z.reshape(-1, A)  # sum over (n, t, s) of ds z
-    du = ds[..., None] * p["v"] * (1 - z * z)  # (N, Tq, S, A): e = v . z, z = tanh(u)
+    du = _tanh_grad(ds, p["v"], z)  # (N, Tq, S, A)
     # u = q W_q^T + keys broadcast over (Tq, S): each side sums du over the axis it was copied on
     du_q, dkeys = du.sum(axis=2), du.sum(axis=1)  # (N, Tq, A), (N, S, A)
     dW_q = linear.weight_grads(du_q, q, bias=False)["W"]  # (A, Hq), through q W_q^T

@@ -52,9 +52,12 @@ def keys_forward(enc: Any, p: dict[str, Any], score: str = "general") -> tuple[A
     elif score == "general":
         keys = rows(enc, p["W_a"].T)  # (N, S, Hq)
     else:
+        # concat's W_a = [W_q | W_k] is (A, Hq + He), cut at Hq; additive has W_k apart (no cut)
         Hq = p["W_a"].shape[1] - enc.shape[2] if score == "concat" else 0
         _, W_k, b = _tanh_parts(p, score, Hq)
-        keys = rows(enc, W_k.T) if b is None else rows(enc, W_k.T) + b  # (N, S, A)
+        keys = rows(enc, W_k.T)  # (N, S, A)
+        if b is not None:  # additive's bias; concat has none
+            keys = keys + b
     return keys, KeysCache(enc, p, score)
 
 
@@ -71,7 +74,7 @@ def keys_backward(dkeys: Any, cache: KeysCache) -> tuple[Any, dict[str, Any]]:
     g = linear.weight_grads(dkeys, enc, bias=score == "additive")  # W (Hk, He), b (Hk,)
     if score == "general":
         return rows(dkeys, p["W_a"]), {"W_a": g["W"]}
-    Hq = p["W_a"].shape[1] - He if score == "concat" else 0
+    Hq = p["W_a"].shape[1] - He if score == "concat" else 0  # as keys_forward cuts W_a
     _, W_k, _ = _tanh_parts(p, score, Hq)
     denc = rows(dkeys, W_k)
     if score == "concat":
