@@ -141,21 +141,24 @@ def step_forward(
         if l < cfg.dec_layers - 1:
             x, c_drop = dropout.forward(x, cfg.dropout, rng, train)
             drops.append(c_drop)
+    h = x  # h^{L-1}_t (N, H), the top layer's output (no dropout after it)
     if cfg.attention == "none":
-        return x, new_states, None, StepCache(drop_e, cells, drops, None, None, None)
+        return h, new_states, None, StepCache(drop_e, cells, drops, None, None, None)
     ctx, w, c_att = _kernel("attention", "forward_with_keys")(  # (N, 1, He), (N, 1, S)
-        x[:, None], keys, enc, dp.att, src_mask, cfg.attention, mask_checked=True
+        h[:, None], keys, enc, dp.att, src_mask, cfg.attention, mask_checked=True
     )  # the query h^{L-1}_t as (N, 1, H): one step is Tq = 1 query
-    z, c_comb = linear.forward(xp.concatenate([ctx[:, 0], x], axis=1), dp.comb)  # (N, H)
-    out = xp.tanh(z)
+    z, c_comb = linear.forward(xp.concatenate([ctx[:, 0], h], axis=1), dp.comb)  # (N, H)
+    out = xp.tanh(z)  # h~_t
     return out, new_states, w[:, 0], StepCache(drop_e, cells, drops, c_att, c_comb, out)
 
 
 def step_backward(
     dout: Any, dstates: list[Any], cache: StepCache, cfg: ModelConfig
 ) -> tuple[Any, Any, list[Any], StepGrads]:
-    """One step back, only what the step before it needs: (de (N, E), dout_prev (N, H) or None,
-    dstates_prev per layer, StepGrads for `decoder.summed_grads`)."""
+    """One step back, only what the step before it needs. dout (N, H) dL/dh~_t, dstates per
+    layer what step t+1 sent back to s^l_t (h (N, H) or LSTM's (h, c)) -> (de (N, E), dout_prev
+    (N, H) dL/dh~_{t-1} or None without input feeding, dstates_prev per layer, StepGrads for
+    `decoder.summed_grads`)."""
     dz = dcontext = ds = None
     dh = dout
     if cache.att is not None:
@@ -163,7 +166,7 @@ def step_backward(
         dcat = dz @ cache.comb.W  # (N, He + H); W_c's gradient waits for summed_grads
         He = dcat.shape[1] - dout.shape[1]
         dcontext = dcat[:, None, :He]  # (N, 1, He)
-        ds = _kernel("attention", "score_grads")(dcontext, None, cache.att)
+        ds = _kernel("attention", "score_grads")(dcontext, None, cache.att)  # (N, 1, S)
         # h^{L-1}_t feeds both the combine layer and the attention's query
         dh = dcat[:, He:] + _kernel("attention", "query_grads")(ds, cache.att)[:, 0]
     dstates_prev = list(dstates)
