@@ -1,4 +1,8 @@
-"""What every decoder shares: the result type, per-sentence length limits, cutting at EOS."""
+"""What every decoder shares, in reading order: the result type (Hypothesis); the loop that greedy
+decoding and sampling run (decode_one_each), with what it uses, the tokens never chosen
+(choosable), cutting at EOS (finish) and the per-sentence length limits (length_limits); then
+the refusals: no finite hypothesis (NoHypothesis), a batch that is not one (check_batch), and
+length limits that allow no token or too many steps (check_max_len, check_steps)."""
 
 from __future__ import annotations
 
@@ -30,6 +34,105 @@ class Hypothesis(NamedTuple):
     ended: bool = True
 
 
+def decode_one_each(
+    model: Any,
+    src: Any,
+    src_mask: Any,
+    choose: Callable[[Any], Any],
+    max_len_a: float,
+    max_len_b: int,
+    where: str,
+) -> list[list[Hypothesis]]:
+    """Decode one output per sentence, token by token: y_t = choose(log p(. | y_<t, x)) (N,).
+
+    Greedy decoding chooses the argmax, sampling draws. Each sentence stops at its own EOS or
+    at max_len_a * |src| + max_len_b tokens; logprob sums the model's log-probabilities of the
+    chosen tokens. Returns [[Hypothesis]] per sentence, the shape beam search returns. A
+    sentence whose logprob is not finite (the model's log-probabilities turned NaN: a NaN row's
+    argmax or draw is meaningless) raises NoHypothesis naming `where`, as beam search does; the
+    check reads logprob once, after the loop, so it costs no wait for the device per step.
+    """
+    limits = length_limits(src_mask, max_len_a, max_len_b)
+    state = model.encode(src, src_mask)
+    xp = get_array_module(state.enc)
+    N = limits.shape[0]
+    y = xp.full((N,), BOS_ID, dtype=np.int64)
+    logprob = xp.zeros(N, dtype=np.float64)
+    done = np.zeros(N, dtype=bool)
+    rows = xp.arange(N)
+    ids, attn = [], []
+    # the batch steps together until every sentence is done: a finished row goes on stepping, its
+    # log-probabilities no longer counted and its tokens past EOS cut by `finish`
+    for t in range(int(limits.max())):
+        logp, state, w = model.step(y, state, ids_checked=True)  # BOS, then its own choices
+        y = choose(choosable(logp))
+        step_lp = logp[rows, y].astype(np.float64)  # log p of the chosen tokens (N,)
+        logprob += xp.where(xp.asarray(done), 0.0, step_lp)
+        ids.append(y)
+        attn.append(w)
+        done |= (to_numpy(y) == EOS_ID) | (t + 1 >= limits)
+        if done.all():
+            break
+    ids_h = to_numpy(xp.stack(ids, axis=1))  # (N, T_out)
+    attn_h = to_numpy(xp.stack(attn, axis=1)) if attn[0] is not None else None
+    lp, src_lens = to_numpy(logprob), source_lengths(src_mask)  # (N,)
+    lost = np.flatnonzero(~np.isfinite(lp))
+    if lost.size:
+        raise NoHypothesis(int(lost[0]), where=where)
+    return [
+        [finish(ids_h[n, : limits[n]].tolist(), lp[n], lp[n],
+                None if attn_h is None else attn_h[n], src_lens[n])]
+        for n in range(N)
+    ]  # fmt: skip
+
+
+def choosable(logp: Any) -> Any:
+    """logp (..., V) with the NEVER_CHOSEN tokens at -inf, in place (every decoder's `model.step`
+    output is its own). Training never asks the model to predict <pad> or <s>, so the little
+    probability it gives them is noise; chosen, they would put <pad> or <s> in a translation.
+    The log-probabilities of the tokens that can be chosen are the model's, unchanged."""
+    logp[..., NEVER_CHOSEN] = -np.inf
+    return logp
+
+
+def finish(ids: list[int], logprob: float, score: float, attn: Any, src_len: int) -> Hypothesis:
+    """Cut `ids` at the first EOS (dropped) and the attention rows to match, and the attention
+    columns to the sentence's own source length `src_len` (its padding dropped). The weights are
+    a copy: a view would keep the whole batch's array alive (beam search makes one a step)."""
+    cut = ids.index(EOS_ID) if EOS_ID in ids else len(ids)
+    a = None
+    if attn is not None:
+        a = to_numpy(attn)[: min(cut + 1, len(ids)), :src_len].copy()
+    return Hypothesis(ids[:cut], float(logprob), float(score), a, ended=cut < len(ids))
+
+
+def source_lengths(src_mask: Any) -> np.ndarray:
+    """Each sentence's own source length, (N,) int64 on the host, from src_mask (N, S)."""
+    return to_numpy(src_mask).sum(axis=1, dtype=np.int64)
+
+
+def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
+    """Per-sentence maximum output length a * source_length + b (at least 1), (N,) int."""
+    check_max_len(max_len_a, max_len_b)
+    m = to_numpy(src_mask)
+    odd = ~((m == 0) | (m == 1))  # source_lengths' int sum would read 0.5s as padding
+    if odd.any():
+        n = int(np.flatnonzero(odd.any(axis=1))[0])
+        raise ValueError(
+            f"decode: src_mask must hold only 0 and 1 (1 for a token, 0 for padding); row {n} "
+            f"holds {m[n][odd[n]].tolist()[0]!r}"
+        )
+    src_lens = source_lengths(m).astype(np.float64)  # a * float32 overflows at a = 1e300
+    empty = np.flatnonzero(src_lens == 0)
+    if empty.size:  # the model never saw an empty source: what it writes for one means nothing
+        raise ValueError(
+            f"decode: sentence {empty[0]} (row {empty[0]} of src_mask) is all padding; each "
+            "sentence needs at least one token: leave the empty ones out"
+        )
+    check_steps(int(src_lens.max(initial=1)), max_len_a, max_len_b)
+    return np.maximum(1, np.floor(max_len_a * src_lens + max_len_b)).astype(np.int64)
+
+
 class NoHypothesis(ValueError):
     """A decoder found no output with a finite score for sentence `n` of its batch: the model's
     log-probabilities for it turned NaN (or -inf). `name` replaces "sentence n" in the message
@@ -47,15 +150,6 @@ class NoHypothesis(ValueError):
 
     def __reduce__(self) -> Any:  # pickle (a worker process's error) calls it with args alone
         return functools.partial(type(self), where=self.where), (self.n, self.name)
-
-
-def choosable(logp: Any) -> Any:
-    """logp (..., V) with the NEVER_CHOSEN tokens at -inf, in place (every decoder's `model.step`
-    output is its own). Training never asks the model to predict <pad> or <s>, so the little
-    probability it gives them is noise; chosen, they would put <pad> or <s> in a translation.
-    The log-probabilities of the tokens that can be chosen are the model's, unchanged."""
-    logp[..., NEVER_CHOSEN] = -np.inf
-    return logp
 
 
 def check_batch(where: str, src: Any, src_mask: Any) -> int:
@@ -105,33 +199,6 @@ def _shape(x: Any) -> tuple[int, ...]:
 
 
 MAX_STEPS = 1_000_000  # far beyond any output: a decoder takes about a millisecond a step
-
-
-def source_lengths(src_mask: Any) -> np.ndarray:
-    """Each sentence's own source length, (N,) int64 on the host, from src_mask (N, S)."""
-    return to_numpy(src_mask).sum(axis=1, dtype=np.int64)
-
-
-def length_limits(src_mask: Any, max_len_a: float, max_len_b: int) -> np.ndarray:
-    """Per-sentence maximum output length a * source_length + b (at least 1), (N,) int."""
-    check_max_len(max_len_a, max_len_b)
-    m = to_numpy(src_mask)
-    odd = ~((m == 0) | (m == 1))  # source_lengths' int sum would read 0.5s as padding
-    if odd.any():
-        n = int(np.flatnonzero(odd.any(axis=1))[0])
-        raise ValueError(
-            f"decode: src_mask must hold only 0 and 1 (1 for a token, 0 for padding); row {n} "
-            f"holds {m[n][odd[n]].tolist()[0]!r}"
-        )
-    src_lens = source_lengths(m).astype(np.float64)  # a * float32 overflows at a = 1e300
-    empty = np.flatnonzero(src_lens == 0)
-    if empty.size:  # the model never saw an empty source: what it writes for one means nothing
-        raise ValueError(
-            f"decode: sentence {empty[0]} (row {empty[0]} of src_mask) is all padding; each "
-            "sentence needs at least one token: leave the empty ones out"
-        )
-    check_steps(int(src_lens.max(initial=1)), max_len_a, max_len_b)
-    return np.maximum(1, np.floor(max_len_a * src_lens + max_len_b)).astype(np.int64)
 
 
 # The names of max_len_a and max_len_b in a message: the decoders' keywords, or the options a
@@ -201,66 +268,3 @@ class TooManySteps(ValueError):
             f"{limit} output tokens (a * |src| + b) for {source} ({tokens}); at most "
             f"{MAX_STEPS:,} decoding steps: give a smaller {A} or {B}"
         )
-
-
-def finish(ids: list[int], logprob: float, score: float, attn: Any, src_len: int) -> Hypothesis:
-    """Cut `ids` at the first EOS (dropped) and the attention rows to match, and the attention
-    columns to the sentence's own source length `src_len` (its padding dropped). The weights are
-    a copy: a view would keep the whole batch's array alive (beam search makes one a step)."""
-    cut = ids.index(EOS_ID) if EOS_ID in ids else len(ids)
-    a = None
-    if attn is not None:
-        a = to_numpy(attn)[: min(cut + 1, len(ids)), :src_len].copy()
-    return Hypothesis(ids[:cut], float(logprob), float(score), a, ended=cut < len(ids))
-
-
-def decode_one_each(
-    model: Any,
-    src: Any,
-    src_mask: Any,
-    choose: Callable[[Any], Any],
-    max_len_a: float,
-    max_len_b: int,
-    where: str,
-) -> list[list[Hypothesis]]:
-    """Decode one output per sentence, token by token: y_t = choose(log p(. | y_<t, x)) (N,).
-
-    Greedy decoding chooses the argmax, sampling draws. Each sentence stops at its own EOS or
-    at max_len_a * |src| + max_len_b tokens; logprob sums the model's log-probabilities of the
-    chosen tokens. Returns [[Hypothesis]] per sentence, the shape beam search returns. A
-    sentence whose logprob is not finite (the model's log-probabilities turned NaN: a NaN row's
-    argmax or draw is meaningless) raises NoHypothesis naming `where`, as beam search does; the
-    check reads logprob once, after the loop, so it costs no wait for the device per step.
-    """
-    limits = length_limits(src_mask, max_len_a, max_len_b)
-    state = model.encode(src, src_mask)
-    xp = get_array_module(state.enc)
-    N = limits.shape[0]
-    y = xp.full((N,), BOS_ID, dtype=np.int64)
-    logprob = xp.zeros(N, dtype=np.float64)
-    done = np.zeros(N, dtype=bool)
-    rows = xp.arange(N)
-    ids, attn = [], []
-    # the batch steps together until every sentence is done: a finished row goes on stepping, its
-    # log-probabilities no longer counted and its tokens past EOS cut by `finish`
-    for t in range(int(limits.max())):
-        logp, state, w = model.step(y, state, ids_checked=True)  # BOS, then its own choices
-        y = choose(choosable(logp))
-        step_lp = logp[rows, y].astype(np.float64)  # log p of the chosen tokens (N,)
-        logprob += xp.where(xp.asarray(done), 0.0, step_lp)
-        ids.append(y)
-        attn.append(w)
-        done |= (to_numpy(y) == EOS_ID) | (t + 1 >= limits)
-        if done.all():
-            break
-    ids_h = to_numpy(xp.stack(ids, axis=1))  # (N, T_out)
-    attn_h = to_numpy(xp.stack(attn, axis=1)) if attn[0] is not None else None
-    lp, src_lens = to_numpy(logprob), source_lengths(src_mask)  # (N,)
-    lost = np.flatnonzero(~np.isfinite(lp))
-    if lost.size:
-        raise NoHypothesis(int(lost[0]), where=where)
-    return [
-        [finish(ids_h[n, : limits[n]].tolist(), lp[n], lp[n],
-                None if attn_h is None else attn_h[n], src_lens[n])]
-        for n in range(N)
-    ]  # fmt: skip
