@@ -182,13 +182,10 @@ def _attention_so_far(attn: Any, w: Any, beta: float) -> np.ndarray | None:
     """The attention history (N*K, t + 1, S) on the host: attn with this step's weights w
     (N*K, S) appended; None for a model without attention (w None), where beta must be 0."""
     check_coverage(beta, w is not None)
-    w = None if w is None else to_numpy(w)
-    return None if w is None else _append(attn, w)
-
-
-def _append(attn: Any, w: np.ndarray) -> np.ndarray:
-    """Attention history (N*K, t, S) with this step's weights w (N*K, S) appended."""
-    return w[:, None] if attn is None else np.concatenate([attn, w[:, None]], axis=1)
+    if w is None:
+        return None
+    w = to_numpy(w)[:, None]  # (N*K, 1, S)
+    return w if attn is None else np.concatenate([attn, w], axis=1)
 
 
 def _prune(

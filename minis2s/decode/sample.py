@@ -39,17 +39,7 @@ def sample(
     """
     validate.model("sample", model)
     N = check_batch("sample", src, src_mask)
-    per_sentence = isinstance(rng, Sequence) and not isinstance(rng, str)
-    if not (
-        all(isinstance(g, np.random.Generator) for g in rng) and len(rng) == N
-        if per_sentence
-        else isinstance(rng, np.random.Generator)
-    ):
-        raise ValueError(
-            f"sample: rng must be a numpy.random.Generator, such as np.random.default_rng(seed), "
-            f"or a list of N = {N} of them, one per sentence; got {type(rng).__name__}"
-            + (f" of {len(rng)}" if per_sentence else "")
-        )
+    _check_rng(rng, N)
     check_options(temperature, top_k, top_p)
 
     def draw(logp: Any) -> Any:
@@ -57,6 +47,21 @@ def sample(
         return xp.asarray(_draw(to_numpy(logp).astype(np.float64), temperature, top_k, rng, top_p))
 
     return decode_one_each(model, src, src_mask, draw, max_len_a, max_len_b, "sample")
+
+
+def _check_rng(rng: Any, N: int) -> None:
+    """rng one Generator, or a sequence of N of them (one per sentence)."""
+    per_sentence = isinstance(rng, Sequence) and not isinstance(rng, str)
+    if per_sentence:
+        ok = all(isinstance(g, np.random.Generator) for g in rng) and len(rng) == N
+    else:
+        ok = isinstance(rng, np.random.Generator)
+    if not ok:
+        raise ValueError(
+            f"sample: rng must be a numpy.random.Generator, such as np.random.default_rng(seed), "
+            f"or a list of N = {N} of them, one per sentence; got {type(rng).__name__}"
+            + (f" of {len(rng)}" if per_sentence else "")
+        )
 
 
 def _draw(logp: np.ndarray, temperature: float, top_k: int, rng: Any, top_p: float = 1.0):
