@@ -1,4 +1,6 @@
-"""Greedy decoding: at every step take the most probable token, until EOS or the length limit."""
+"""Greedy decoding: at every step take the most probable token, y_t = argmax_y log p(y | y_<t, x),
+until EOS or the length limit. The loop over the steps, which sampling shares, is
+`decode_one_each` in common.py; greedy gives it the argmax as its choice."""
 
 from __future__ import annotations
 

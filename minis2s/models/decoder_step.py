@@ -12,6 +12,10 @@ previous target token, W_emb = "dec.emb.W" (V, E)):
     h~_t    = tanh(z_t)                                   (h~_t = h^{L-1}_t without attention)
 h~_t (N, H), the attentional state (Luong et al. 2015, eq. 5), is the decoder's output: seq2seq.py
 turns it into logits. In the code h~_t is `out`, s^l_t `states[l]`, c_t `ctx`, a_t `w`.
+With attention="additive" only the score is Bahdanau et al.'s (2015); the wiring stays Luong's:
+the query is h^{L-1}_t, after this step's cells, and c_t reaches the output through W_c, where
+Bahdanau et al. score the previous state s_{t-1} and feed c_t into the cell. Input feeding is
+Luong's way to bring the last step's c_t (inside h~_{t-1}) into this step's input.
 
 Backward of step t (`step_backward`), from dh~_t (its `dout`, which decoder.backward passes as
 `douts[:, t] + dfeed`): the logits' gradient through the output layer, plus, with input feeding,
