@@ -1,4 +1,9 @@
-"""Affine map y = x W^T + b over the last axis (PyTorch `nn.Linear` layout)."""
+"""Affine map over the last axis (PyTorch `nn.Linear` layout: W (O, D), b (O,)).
+
+Equations, x (..., D) -> y (..., O), each row of the leading axes mapped alike:
+    y  = x W^T + b
+    dx = dy W,    dW = sum over the rows of dy^T x,    db = sum over the rows of dy
+"""
 
 from __future__ import annotations
 

@@ -95,7 +95,7 @@ def forward(
     src_mask = _checked_inputs(tgt_in, enc, src_mask, cfg)  # once: every step trusts them
     N, T = tgt_in.shape
     dp = step_params(p, cfg)  # T steps, one batch
-    states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)
+    states, out = states0, xp.zeros((N, cfg.hidden), dtype=enc.dtype)  # out: h~_{-1} = 0
     outs = xp.empty((N, T, cfg.hidden), dtype=enc.dtype)
     weights = xp.empty((N, T, enc.shape[1]), dtype=enc.dtype) if cfg.attention != "none" else None
     keys, c_keys = attention_keys(enc, dp, cfg)

@@ -95,8 +95,8 @@ def step_params(p: dict[str, Any], cfg: ModelConfig) -> DecoderParams:
     products instead of NT). Made once per batch (`decoder.forward`) or decode call
     (`Seq2Seq.encode`); the copies are stale once the weights change."""
     dp = split_params(p, cfg)
-    step_weights = backend.current().kernel(f"{cfg.cell}.step_weights", lambda q: q)
-    return dp._replace(layers=[step_weights(q) for q in dp.layers])
+    step_weights = backend.current().kernel(f"{cfg.cell}.step_weights", lambda layer: layer)
+    return dp._replace(layers=[step_weights(layer) for layer in dp.layers])
 
 
 def hidden(state: Any, cfg: ModelConfig) -> Any:
