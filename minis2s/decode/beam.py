@@ -114,6 +114,7 @@ def beam_search(
     state = model.encode(src, src_mask)
     xp = get_array_module(state.enc)
     N, src_lens = limits.shape[0], source_lengths(src_mask)  # (N,)
+    # N*K rows from here on: row n*K + k is hypothesis k of sentence n
     state = model.select(state, xp.repeat(xp.arange(N), K))
     scores = np.full((N, K), -np.inf)
     scores[:, 0] = 0.0  # one live hypothesis at the start; K copies would give K equal beams
