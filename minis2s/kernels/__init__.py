@@ -10,9 +10,14 @@ The notes below are about the Numba twins.
 
 Each twin has the signature of the reference function it replaces. The recurrent twins
 (`numba_rnn`, `numba_lstm`, `numba_gru`) also keep its statement order (for example
-`minis2s.layers.lstm.forward_loop`), so `diff` shows only loop mechanics; the attention, loss,
-embedding and Adam twins fuse the reference's array operations into loops of their own, each
-described in its module's docstring. Numba compiles them for float32 and float64; arrays of
+`minis2s.layers.lstm.forward_loop`) and its names, so `diff` shows only loop mechanics: a gate or
+an entry of the reference's (N, H) arrays keeps its name (i, f, g, o; dh, dc), a row of the
+reference's name[:, t] is name_t (gates_t), a row of an (N, .) array name_row (h_row). Each
+compiled loop names the reference function it replaces, and a comment says why where it must
+differ (a gate's pre-activation summed where it is activated, never stored; one GEMM a step after
+all the rows; each row's `.. if m_t else ..` for where(m_t, ..) over the batch). The attention,
+loss, embedding and Adam twins fuse the reference's array operations into loops of their own,
+each described in its module's docstring. Numba compiles them for float32 and float64; arrays of
 another float dtype (float16) go to the reference (`dtypes.float_twin`, or each attention and
 Adam twin's own check). Layers never import this package: they ask
 `backend.current().kernel("lstm.forward_loop", forward_loop)` (the decoder, the model and the
@@ -23,8 +28,8 @@ divide-by-zero check of the Python error model, `one = dtype(1)` keeps float32 m
 `tanh` / `sigmoid` from `minis2s.kernels.fast_math` are branch-free rational functions for
 float32 (`np.tanh` for float64, so float64 parity stays at 1e-10), and each row is walked in
 flat passes over 1-D views rather than one loop over many 3-D arrays. Each pass counts from 0
-over a view of one gate block (`g = gates_r[2 * H : 3 * H]`, then `g[j]`), not over an offset range
-(`gates_r[2 * H + j]`, `range(2 * H, 3 * H)`): Numba wraps negative indices, and LLVM cannot rule
+over a view of one gate block (`g = gates_t[2 * H : 3 * H]`, then `g[j]`), not over an offset range
+(`gates_t[2 * H + j]`, `range(2 * H, 3 * H)`): Numba wraps negative indices, and LLVM cannot rule
 them out for an index that does not start at 0, so such a loop stays scalar (the LSTM gate
 activations took 42 us a step at N=32, H=128 with offset ranges, 18 us with block views). The
 twins' per-step GEMMs call NumPy's own BLAS (`minis2s.kernels.blas`), so one thread pool serves

@@ -13,6 +13,12 @@ Each twin is a small Python function that allocates with NumPy every array its c
 (`*_into`) touches; how the loops are written to vectorise, and why NumPy allocates: see
 `minis2s.kernels`. A step twin runs both GEMMs and the gate math in one compiled call, where the
 reference makes a dozen NumPy calls (and pays their Python overhead) per step.
+
+Read beside the reference: each compiled loop names the function it replaces. Names are the
+reference's: one entry of an (N, H) array has the name of what it holds (h_new, dh); a row of the
+reference's name[:, t] is name_t (xw_t, dys_t, da_t; hs_t of hs_state), a row of an (N, H) array
+name_row (h_row, dh_row; hW_row of hW = h W_hh^T). Each row chooses `.. if m_t else ..` where the
+reference takes where(m_t, ..) over the batch.
 """
 
 from __future__ import annotations
@@ -41,18 +47,19 @@ def forward_loop(xw, h0, W_hh, m):
 
 @twin_jit
 def forward_loop_into(xw, h, W_hh, m, hW, hs_state):
-    """The loop of `forward_loop`, writing hs_state in place; h (N, H) enters as h0 and is
-    updated step by step, hW (N, H) is scratch for h W_hh^T."""
+    """The loop of `rnn.forward_loop`, writing hs_state in place; h (N, H) enters as h0 and is
+    updated step by step, hW (N, H) is scratch for h W_hh^T. h is written in place of the
+    reference's where(m_t, h_new, h), row by row."""
     N, T, H = xw.shape
     for t in range(T):
-        gemm_nt(h, W_hh, hW)
+        gemm_nt(h, W_hh, hW)  # h @ W_hh.T for every row in one GEMM
         for row in range(N):
             m_t = m[row, t] > 0  # False at padding
-            x_r, hW_r, h_r, hs_r = xw[row, t], hW[row], h[row], hs_state[row, t]  # (H,) views
+            xw_t, hW_row, h_row, hs_t = xw[row, t], hW[row], h[row], hs_state[row, t]  # (H,)
             for j in range(H):
-                h_new = tanh(x_r[j] + hW_r[j])
-                h_r[j] = h_new if m_t else h_r[j]  # a padded step keeps h (its h_new may be NaN)
-                hs_r[j] = h_r[j]
+                h_new = tanh(xw_t[j] + hW_row[j])
+                h_row[j] = h_new if m_t else h_row[j]  # a padded step keeps h (h_new may be NaN)
+                hs_t[j] = h_row[j]
 
 
 @float_twin(rnn.backward_loop)
@@ -70,21 +77,23 @@ def backward_loop(dys, dh_final, hs_state, m, W_hh):
 
 @twin_jit
 def backward_loop_into(dys, dh_next, hs_state, m, W_hh, da, da_W):
-    """The loop of `backward_loop`, writing da in place; dh_next (N, H) enters as dh_final and
-    leaves as dh0; da_W (N, H) is scratch."""
+    """The loop of `rnn.backward_loop`, writing da in place; dh_next (N, H) enters as dh_final
+    and leaves as dh0; da_W (N, H) is scratch for da[:, t] W_hh. The step's da[:, t] @ W_hh is
+    one GEMM after all rows: each row's dh_next holds 0 (a real step) or dh (a padded one) until
+    the GEMM adds da_t W_hh to it."""
     N, T, H = dys.shape
     zero, one = dys.dtype.type(0), dys.dtype.type(1)  # not literals, which would promote float32
     for t in range(T - 1, -1, -1):
         for row in range(N):
             m_t = m[row, t] > 0  # False at padding
-            dh_r, dys_r, h_r, da_r = dh_next[row], dys[row, t], hs_state[row, t], da[row, t]
+            dh_row, dys_t, hs_t, da_t = dh_next[row], dys[row, t], hs_state[row, t], da[row, t]
             for j in range(H):
-                dh = dh_r[j] + (dys_r[j] if m_t else zero)  # through y_t and through h_{t+1}
-                da_r[j] = dh * (one - h_r[j] * h_r[j]) if m_t else zero  # tanh' = 1 - tanh^2
+                dh = dh_row[j] + (dys_t[j] if m_t else zero)  # through y_t and through h_{t+1}
+                da_t[j] = dh * (one - hs_t[j] * hs_t[j]) if m_t else zero  # tanh' = 1 - tanh^2
                 # a padded step passes dh through; + da_t W_hh (0 in its row) once rows are done
-                dh_r[j] = zero if m_t else dh
+                dh_row[j] = zero if m_t else dh
         gemm_nn(da[:, t], W_hh, da_W)  # reads the rows of da[:, t] in place
-        dh_next += da_W
+        dh_next += da_W  # dh_{t-1}
 
 
 # -- one step, for the decoder's loop ---------------------------------------------------------
@@ -106,10 +115,10 @@ def step_forward(x, h_prev, p):
 
 @twin_jit
 def step_forward_into(x, h_prev, W_ih, W_hh, nn, b_ih, b_hh, xW, hW, h):
-    """The step of `step_forward`, writing h in place; xW, hW (N, H) are scratch for x W_ih^T
-    and h_prev W_hh^T. W_ih, W_hh are W_ih^T (D, H), W_hh^T (H, H) when `nn`."""
+    """The step of `rnn.step_forward`, writing h in place; xW, hW (N, H) are scratch for
+    x W_ih^T and h_prev W_hh^T. W_ih, W_hh are W_ih^T (D, H), W_hh^T (H, H) when `nn`."""
     N, H = h_prev.shape
-    step_products(x, h_prev, W_ih, W_hh, nn, xW, hW)
+    step_products(x, h_prev, W_ih, W_hh, nn, xW, hW)  # x @ W_ih.T, h_prev @ W_hh.T
     for row in range(N):
         for j in range(H):
             h[row, j] = tanh(xW[row, j] + b_ih[j] + hW[row, j] + b_hh[j])
@@ -129,11 +138,11 @@ def step_backward_data(dh, cache):
 
 @twin_jit
 def step_backward_data_into(dh, h, W_ih, W_hh, da, dx, dh_prev):
-    """The step of `step_backward_data`, writing da, dx and dh_prev in place."""
+    """The step of `rnn.step_backward_data`, writing da, dx and dh_prev in place."""
     N, H = h.shape
     one = h.dtype.type(1)  # not the literal 1, which would promote float32 math to float64
     for row in range(N):
         for j in range(H):
             da[row, j] = dh[row, j] * (one - h[row, j] * h[row, j])  # tanh' = 1 - tanh^2
-    gemm_nn(da, np.ascontiguousarray(W_ih), dx)
-    gemm_nn(da, np.ascontiguousarray(W_hh), dh_prev)
+    gemm_nn(da, np.ascontiguousarray(W_ih), dx)  # da @ W_ih
+    gemm_nn(da, np.ascontiguousarray(W_hh), dh_prev)  # da @ W_hh
