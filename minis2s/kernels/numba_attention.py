@@ -90,7 +90,8 @@ def row_dot(a, b, n, t, s):
 
 @twin_jit
 def forward_into(q, keys, enc, m, scale, w, context):
-    """The loops of `forward_with_keys`, writing w and context in place."""
+    """The loops of `attention.forward_with_keys` (its scores, `softmax.forward` and w @ enc),
+    writing w and context in place."""
     N, Tq, _ = q.shape
     S, He = enc.shape[1], enc.shape[2]
     zero, one = q.dtype.type(0), q.dtype.type(1)
@@ -143,7 +144,8 @@ def score_grads(dcontext, dweights, cache):
 
 @twin_jit
 def score_grads_into(dcontext, dweights, enc, w, ds):
-    """The loops of `score_grads`, writing ds in place (dw first, then ds over it)."""
+    """The loops of `attention.score_grads` (dw, then `softmax.backward`), writing ds in place
+    (dw first, then ds over it)."""
     N, Tq, S = w.shape
     for n in range(N):
         for t in range(Tq):
@@ -173,7 +175,7 @@ def query_grads(ds, cache):
 
 @twin_jit
 def query_grads_into(ds, keys, scale, dq):
-    """The loops of `query_grads`, writing dq in place."""
+    """The loops of `attention.query_grads` (scale * (ds @ keys)), writing dq in place."""
     N, Tq, S = ds.shape
     Hk = keys.shape[2]
     zero, scale = keys.dtype.type(0), keys.dtype.type(scale)

@@ -85,30 +85,33 @@ def row_sum_exp(z, top):
 
 @cached_njit(error_model="numpy")
 def log_softmax_rows(logits, logp):
-    """logp (M, V) = log softmax of logits (M, V), row by row."""
+    """logp (M, V) = log softmax of logits (M, V), row by row: `loss.log_softmax`, whose
+    logits - max, sum of exps and subtraction of their log are a pass over the row each here."""
     M, V = logits.shape
     for row in range(M):
-        z, out = logits[row], logp[row]
+        z, logp_row = logits[row], logp[row]  # (V,) rows
         top = row_max(z)  # shifted = z - top <= 0, so exp cannot overflow
-        lse = np.log(row_sum_exp(z, top))
+        lse = np.log(row_sum_exp(z, top))  # log of the reference's total
         for v in range(V):
-            out[v] = (z[v] - top) - lse
+            logp_row[v] = (z[v] - top) - lse
     return logp
 
 
 @cached_njit(error_model="numpy")
 def softmax_minus_target_rows(logp, t, keep, eps, scale, dz):
-    """dz (M, V) = scale * keep * (exp(logp) - q), row by row."""
+    """dz (M, V) = scale * keep * (exp(logp) - q), row by row: `loss.softmax_minus_target`,
+    whose exp, - eps / V, - (1 - eps) at the target and * scale are one pass here, and whose
+    select of the ignored rows comes first, so that their exps are skipped."""
     M, V = logp.shape
     real = logp.dtype.type  # the reference's array ops cast eps / V, 1 - eps and scale to it
     eps_V, one_minus_eps, scale = real(eps / V), real(1.0 - eps), real(scale)
     for row in range(M):
-        lp, d = logp[row], dz[row]
+        logp_row, dz_row = logp[row], dz[row]  # (V,) rows
         if keep[row, 0] == 0:  # an ignored token: 0, whatever its logits (NaN); skip its exps
-            d[:] = 0
+            dz_row[:] = 0
             continue
         for v in range(V):
-            d[v] = (exp(lp[v]) - eps_V) * scale  # p - (smoothed part of q)
+            dz_row[v] = (exp(logp_row[v]) - eps_V) * scale  # p - (smoothed part of q)
         y = t[row]
-        d[y] = ((exp(lp[y]) - eps_V) - one_minus_eps) * scale  # - (one-hot part of q)
+        dz_row[y] = ((exp(logp_row[y]) - eps_V) - one_minus_eps) * scale  # - (one-hot part of q)
     return dz
