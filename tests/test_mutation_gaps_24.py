@@ -16,6 +16,7 @@ from minis2s.cli import main
 from minis2s.cli_parser import build_parser
 from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
+from minis2s.train.checkpoint_sections import check_sections
 from minis2s.train.config import TrainConfig, sampling_eps
 
 
@@ -173,6 +174,20 @@ def test_init_scale_and_forget_bias_take_float32s_largest_number(name):
     assert getattr(ModelConfig(10, 10, **{name: top}), name) == top
     with pytest.raises(ValueError, match=rf"{name}.*within float32"):
         ModelConfig(10, 10, **{name: float(np.nextafter(top, np.inf))})
+
+
+# --- train/checkpoint_sections.py ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trainer_state", [5, [1, 2], "epoch 3"])
+def test_a_trainer_state_that_is_no_dict_is_refused_naming_the_file(tmp_path, trainer_state):
+    """Kills the deleted check of trainer_state in check_sections: a state.json whose
+    trainer_state is not a dict is refused naming the file and the section, not read by the
+    trainer as one; null (an average's) is no trainer state and passes."""
+    file = tmp_path / "last" / "state.json"
+    with pytest.raises(ValueError, match=r"state\.json: its trainer_state is .*not a dict"):
+        check_sections(file, {"config": {}, "trainer_state": trainer_state})
+    check_sections(file, {"config": {}, "trainer_state": None})
 
 
 # --- train_commands.py ----------------------------------------------------------------------------
