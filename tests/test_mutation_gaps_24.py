@@ -1,7 +1,11 @@
 """Mutation pass 24 over six modules that no earlier pass had named: api.py, pipeline.py,
 train/config.py, models/config.py, train/checkpoint_sections.py and train_commands.py. Each test
 kills a one-line mutant that the suite let live, named in its docstring; every expected value is
-worked out by hand, never by the code under test."""
+worked out by hand, never by the code under test. Left alone: batch_size defaults of translate
+and score (the batch changes no output), zip's strict in translate (one hypothesis list per
+source by construction), _start's FileNotFoundError (_earlier_runs raised it already), _a_float's
+`return False` made `pass` (None is as false), and three tuning defaults that no document states
+(TrainConfig.warmup_steps and sampling_steps, ModelConfig.hidden), whose test would copy them."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from minis2s.data.vocab import Vocab
 from minis2s.models import ModelConfig, Seq2Seq
 from minis2s.train.checkpoint_sections import check_sections
 from minis2s.train.config import TrainConfig, sampling_eps
+from tests.tiny_run import TINY
 
 
 def _digits(longest: int | None = None) -> Translator:
@@ -203,3 +208,17 @@ def test_a_refused_model_is_refused_before_the_frozen_embeddings_note(tmp_path, 
     assert main(args) == 2
     out, err = capsys.readouterr()
     assert "--tie-embeddings: needs --emb == --hidden" in err and "note:" not in out + err
+
+
+def test_a_shared_embedding_run_feeds_its_input_and_gets_no_frozen_note(tmp_path, capsys):
+    """Kills `and` for `or` in two of train_commands' conditions: a new run not given
+    --input-feed keeps ModelConfig's documented default, input feeding, unless --attention none
+    (`... == "none" or "input_feed" not in ...` turned it off for every such run); and
+    --share-embeddings without --freeze-embeddings gets no note that a frozen matrix stays at
+    its random start (`... and src is None or tgt is None` printed one whenever no
+    --tgt-vectors was given)."""
+    run = tmp_path / "r"
+    assert main(["train", *TINY, "--share-vocab", "--share-embeddings", "--out", str(run)]) == 0
+    assert "note:" not in capsys.readouterr().out
+    state = json.loads((run / "last" / "state.json").read_text())
+    assert state["config"]["model"]["input_feed"] is True
