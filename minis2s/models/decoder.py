@@ -54,8 +54,7 @@ class DecoderCache(NamedTuple):
     emb: Any  # EmbeddingCache over the tokens actually fed (N, T)
     enc_shape: tuple  # (N, S, He)
     states0: list  # initial states, for the shapes of their gradients
-    keys: Any  # (N, S, Hk) attention keys shared by every step, or None without attention
-    c_keys: Any  # attention.KeysCache, or None
+    c_keys: Any  # attention.KeysCache of the keys (N, S, Hk) every step shared, or None
 
 
 def draws_per_pass(N: int, T: int, cfg: ModelConfig, sampling: bool) -> int:
@@ -126,7 +125,7 @@ def forward(
         _, c_emb = embedding.forward(fed, dp.emb, pad_id=PAD_ID, ids_checked=True)  # for backward
     if draws is not None:
         draws.check_all_used("decoder.forward")
-    return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0, keys, c_keys)
+    return outs, weights, DecoderCache(cfg, steps, c_emb, enc.shape, states0, c_keys)
 
 
 def _checked_inputs(tgt_in: Any, enc: Any, src_mask: Any, cfg: ModelConfig) -> Any:
