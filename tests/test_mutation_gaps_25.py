@@ -1,12 +1,12 @@
-"""Mutation pass 25 over two modules that no earlier pass had named: commands.py and cli.py, 30
-one-line mutants each. Each test kills a one-line mutant that the suite let live, named in its
-docstring; every expected value is worked out by hand, never by the code under test. Of
-commands.py's 30, the six that outlived test_tasks, _vectors, _viz, _user_inputs, _cli_bad_values
-and _cli fall to test_walkthrough_try, test_pretrained and test_ensemble_runs, so no test here
-names it. Left alone in cli.py: `i <= len(argv)` in _stray_checkpoints (a --checkpoint with no
-value never reaches it: argparse refuses it first) and the deleted os.dup2 of the BrokenPipeError
-branch (`minis2s tasks` into a pipe closed before its first write exits 141 with an empty stderr
-either way; no case found where exit's flush then fails)."""
+"""Mutation pass 25 over three modules that no earlier pass had named: commands.py, cli.py and
+data/vectors.py, 30 one-line mutants each. Each test kills a one-line mutant that the suite let
+live, named in its docstring; every expected value is worked out by hand, never by the code
+under test. Of commands.py's 30, the six that outlived test_tasks, _vectors, _viz, _user_inputs,
+_cli_bad_values and _cli fall to test_walkthrough_try, test_pretrained and test_ensemble_runs, so
+no test here names it. Left alone in cli.py: `i <= len(argv)` in _stray_checkpoints (a
+--checkpoint with no value never reaches it: argparse refuses it first) and the deleted os.dup2
+of the BrokenPipeError branch (`minis2s tasks` into a pipe closed before its first write exits
+141 with an empty stderr either way; no case found where exit's flush then fails)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from minis2s import cli
+from minis2s.data.vectors import read_vectors
 
 # --- cli.py ---------------------------------------------------------------------------------------
 
@@ -75,3 +76,17 @@ def test_python_m_minis2s_cli_runs_the_command():
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("reverse-digits") or "\nreverse-digits " in done.stdout
+
+
+# --- data/vectors.py ------------------------------------------------------------------------------
+
+
+def test_read_vectors_names_the_python_fix_by_default(tmp_path):
+    """Kills `cli: bool = True` in read_vectors: called from Python, a file of 2-number vectors
+    for a model of emb=3 is refused with ModelConfig's word for the fix (emb=2), not train's
+    --emb, an option of a command line the caller never typed."""
+    path = tmp_path / "v.txt"
+    path.write_text("the 0.1 0.2\ndog 0.3 0.4\n")
+    with pytest.raises(ValueError, match="make the model with emb=2") as refused:
+        read_vectors(path, dim=3)
+    assert "--emb" not in str(refused.value)
