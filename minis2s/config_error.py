@@ -6,7 +6,6 @@ user would have typed it, for every message that quotes an option's value."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 
@@ -33,12 +32,12 @@ class ConfigError(ValueError):
 
 def as_typed(value: Any) -> str:
     """An option's value as a user would type it: 2.5, -1 and 1000001 (not -1.0, or the 1e+06
-    that `g` rounds it to), 1e+19, a word bare unless it is empty or has spaces at its ends."""
+    that `g` rounds it to), 1e+19, 1e-323 (not g's 9.88131e-324), a NumPy float64 as the number
+    alone (not np.float64(0.5)), a word bare unless it is empty or has spaces at its ends."""
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e16:
             return str(int(value))
-        short = f"{value:g}"
-        return short if float(short) == value or math.isnan(value) else repr(value)
+        return repr(float(value))  # the shortest digits read back as value: 2.5, 1e-323, nan
     if isinstance(value, str) and (value == "" or value != value.strip()):
         return repr(value)
     return str(value)
