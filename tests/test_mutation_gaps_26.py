@@ -1,6 +1,6 @@
 """Mutation pass 26 over modules that no earlier pass had named: backend.py,
-layers/_lstm_checks.py and config_error.py (checks.py and command_translations.py left for a
-later pass), one-line mutants each, run against each module's covering test files and then
+layers/_lstm_checks.py, config_error.py and checks.py' run_all (command_translations.py left
+for a later pass), one-line mutants each, run against each module's covering test files and then
 against the other files that name what the mutant changed. Each test kills a mutant that lived,
 named in its docstring; every expected value is worked out by hand. Left alone in backend.py:
 `max(total, ALIGN)` -> `total` in _pinned_copy (it differs only when every array of a transfer
@@ -197,3 +197,20 @@ def test_as_typed_writes_tiny_and_numpy_floats_as_typed(value, typed):
     from minis2s.config_error import as_typed
 
     assert as_typed(value) == typed
+
+
+# --- checks.py ------------------------------------------------------------------------------------
+
+
+def test_gradcheck_tables_of_two_only_runs_line_up(capsys):
+    """Kills `max(36, ...)` -> `max(1, ...)` in run_all: the layer column keeps its width
+    whatever --only picks, so the tables of `--only linear` and `--only dropout` line up."""
+    from minis2s import checks
+
+    columns = []
+    for only in ("linear", "dropout"):
+        assert checks.run_all(only=only, model=False)
+        lines = capsys.readouterr().out.splitlines()
+        header = next(line for line in lines if line.startswith("layer"))
+        columns.append(header.index("input/param"))
+    assert columns[0] == columns[1], columns
